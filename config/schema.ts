@@ -1,0 +1,142 @@
+// The one schema of the system. Types are inferred from it (z.infer); never write them twice.
+// Pure: imports only zod. Cross-reference checks (ids, tree shape) live in validate-config.ts.
+import { z } from 'zod';
+
+const id = z.string().min(1).max(48).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, . _ : -');
+const positive = z.number().positive();
+const phaseRotation = z.enum(['L1L2L3', 'L2L3L1', 'L3L1L2', 'L1L3L2', 'L2L1L3', 'L3L2L1']);
+
+export const priorityScheme = z.enum(['fcfs', 'departure', 'soc', 'tier', 'equal']);
+
+export const siteSchema = z.strictObject({
+  name: z.string().min(1).default('EV site'),
+  voltage: positive.default(230).describe('V, phase to neutral'),
+  timezone: z.string().min(1).default('UTC'),
+});
+
+export const gridSchema = z.strictObject({
+  maxCurrent: positive.describe('A per phase at the connection point (main fuse)'),
+  maxPower: positive.optional().describe('W import cap (demand-charge target)'),
+  maxExportPower: z.number().nonnegative().optional().describe('W export cap'),
+  meter: id.optional().describe('device id that measures the connection point; omit for static balancing'),
+  safetyMargin: z.number().min(0).max(0.5).default(0.05).describe('fraction of every limit kept in reserve'),
+});
+
+export const controlSchema = z.strictObject({
+  intervalMs: z.number().int().min(100).max(60_000).default(1000),
+  staleAfterMs: z.number().int().min(500).default(10_000),
+  failsafeCurrent: z.number().min(0).default(6).describe('A per active connector while site data is stale'),
+  priority: priorityScheme.default('fcfs'),
+  tiers: z.record(z.string().min(1), z.number().int().min(0)).default({ fleet: 3, staff: 2, guest: 1 }),
+  deadbandA: z.number().min(0).default(0.5).describe('cap changes smaller than this are not sent'),
+  minPauseMs: z.number().int().min(0).default(120_000).describe('a paused session stays paused at least this long'),
+  profileMinIntervalMs: z.number().int().min(0).default(2_000).describe('rate limit of increases per connector'),
+  profileDurationS: z.number().int().min(60).default(300).describe('TxProfile duration; it expires into the safe default'),
+  unusedHoldMs: z.number().int().min(0).default(30_000).describe('a car must draw less than its cap this long before the rest is lent out'),
+  rampReserveA: z.number().min(0).default(2).describe('A kept above measured draw so a car can ramp up'),
+  disconnectedHoldMs: z.number().int().min(0).default(300_000).describe('a charger lost mid-session keeps its capacity this long'),
+  acceptUnknownIdTags: z.boolean().default(false).describe('unknown RFID tags charge as the lowest tier instead of Invalid'),
+});
+
+export type CircuitConfig = {
+  id: string;
+  maxCurrent: number;
+  chargers?: string[] | undefined;
+  meter?: string | undefined;
+  children?: CircuitConfig[] | undefined;
+};
+export const circuitSchema: z.ZodType<CircuitConfig> = z.lazy(() =>
+  z.strictObject({
+    id,
+    maxCurrent: positive.describe('A per phase'),
+    chargers: z.array(id).optional(),
+    meter: id.optional().describe('a load-role device that measures this circuit'),
+    children: z.array(circuitSchema).optional(),
+  }),
+);
+
+export const chargerSchema = z.strictObject({
+  id,
+  connectors: z.number().int().min(1).max(8).default(1),
+  maxCurrent: positive.default(32).describe('A per phase'),
+  minCurrent: positive.default(6).describe('A per phase; cars cannot charge below 6 A'),
+  phases: z.union([z.literal(1), z.literal(3)]).default(3),
+  phaseRotation: phaseRotation.default('L1L2L3').describe("how the charger's L1..L3 map onto the site's"),
+  password: z.string().min(8).max(40).optional().describe('OCPP Security Profile 1 basic-auth password'),
+  tier: z.string().min(1).optional().describe('default tier for sessions on this charger'),
+});
+
+export const idTagSchema = z.strictObject({
+  idTag: z.string().min(1).max(20),
+  tier: z.string().min(1).default('guest'),
+  name: z.string().optional(),
+  departure: z.string().regex(/^\d{2}:\d{2}$/).optional().describe('usual departure, HH:MM local'),
+  energyNeedWh: z.number().positive().optional(),
+});
+
+const deviceRole = z.enum(['grid-meter', 'pv', 'battery', 'load']);
+export const deviceSchema = z.looseObject({
+  id,
+  role: deviceRole,
+  driver: z.enum(['modbus', 'mqtt', 'simulated']),
+  profile: z.string().optional(),
+  host: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  unitId: z.number().int().min(0).max(255).optional(),
+  topic: z.string().optional(),
+  jsonPath: z.string().optional(),
+  pollIntervalMs: z.number().int().min(100).optional(),
+});
+
+export const listenSchema = (defaultPort: number) =>
+  z.strictObject({
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(defaultPort),
+    tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
+  });
+
+export const storageSchema = z.strictObject({ path: z.string().default('data/ems.sqlite') });
+
+export const openadrSchema = z.looseObject({
+  id,
+  version: z.enum(['2.0b', '3.1']),
+  vtnUrl: z.string().url(),
+  venName: z.string().min(1),
+  pollIntervalS: z.number().positive().default(10),
+});
+
+export const tariffsSchema = z.looseObject({ currency: z.string().default('EUR') });
+export const plannerSchema = z.looseObject({
+  horizonH: z.number().positive().default(24),
+  slotMin: z.number().int().positive().default(15),
+  solver: z.enum(['highs', 'jslp']).default('highs'),
+});
+
+export const demoSchema = z.strictObject({
+  chargers: z.number().int().min(1).max(2000).default(8),
+  speed: z.number().min(1).max(3600).default(1).describe('simulated seconds per real second'),
+  seed: z.number().int().default(1),
+});
+
+export const configSchema = z.strictObject({
+  site: siteSchema.prefault({}),
+  grid: gridSchema,
+  control: controlSchema.prefault({}),
+  circuits: z.array(circuitSchema).default([]),
+  chargers: z.array(chargerSchema).default([]),
+  idTags: z.array(idTagSchema).default([]),
+  devices: z.array(deviceSchema).default([]),
+  ocpp: listenSchema(9000).prefault({}),
+  http: listenSchema(8080).prefault({}),
+  storage: storageSchema.prefault({}),
+  openadr: z.array(openadrSchema).optional(),
+  tariffs: tariffsSchema.optional(),
+  planner: plannerSchema.optional(),
+  mqtt: z.looseObject({ url: z.string() }).optional(),
+  demo: demoSchema.optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ChargerConfig = z.infer<typeof chargerSchema>;
+export type DeviceConfig = z.infer<typeof deviceSchema>;
+export type IdTagConfig = z.infer<typeof idTagSchema>;

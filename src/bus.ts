@@ -1,0 +1,124 @@
+import type { DeviceHealth, DeviceReading } from '../adapters/types.ts';
+import type { ConnectorStatus, Decision } from '../optimizer/types.ts';
+import type { Logger } from './log.ts';
+
+export interface SessionStarted {
+  chargerId: string;
+  connectorId: number;
+  transactionId: number;
+  idTag: string;
+  /** Tier name from the idTag list or the charger's default. */
+  tier: string;
+  startedAtMs: number;
+  meterStartWh: number;
+  departureAtMs?: number;
+  energyNeedWh?: number;
+}
+
+export interface SessionEnded {
+  chargerId: string;
+  connectorId: number;
+  transactionId: number;
+  endedAtMs: number;
+  meterStopWh: number;
+  reason?: string;
+}
+
+/** Operator steering of a running session (dashboard, API, MQTT). Only the given fields change. */
+export interface SessionUpdate {
+  chargerId: string;
+  connectorId: number;
+  departureAtMs?: number | null;
+  energyNeedWh?: number | null;
+  tier?: string;
+  paused?: boolean;
+  /** Horizon planner's desired power for the current slot. */
+  targetPowerW?: number | null;
+}
+
+export interface ConnectorMeter {
+  chargerId: string;
+  connectorId: number;
+  atMs: number;
+  /** Per charger phase, A. */
+  currentA?: [number, number, number];
+  powerW?: number;
+  energyWh?: number;
+  socPct?: number;
+}
+
+export type ProfileState = 'accepted' | 'pending' | 'rejected';
+
+export interface ProfileStatus {
+  chargerId: string;
+  connectorId: number;
+  state: ProfileState;
+  /** The cap the profile carries, A per phase. */
+  capA: number;
+  /** The cap in force before it (still drawable while a decrease is pending), A. */
+  previousCapA?: number;
+  atMs: number;
+  detail?: string;
+}
+
+export type SignalKind = 'import-limit' | 'export-limit' | 'price' | 'ghg' | 'load-shed' | 'alert';
+
+/** One grid signal on the timeline; producers: OpenADR VENs, MQTT, HTTP, operators. */
+export interface GridSignal {
+  id: string;
+  source: string;
+  kind: SignalKind;
+  startMs: number;
+  endMs: number;
+  /** W for limits, currency/kWh for price, g/kWh for GHG, level 0..3 for load-shed. */
+  value: number;
+  text?: string;
+}
+
+export interface BusEvents {
+  'device.reading': DeviceReading;
+  'device.health': DeviceHealth;
+  'charger.connected': { chargerId: string; atMs: number; protocol: string };
+  'charger.disconnected': { chargerId: string; atMs: number };
+  'connector.status': { chargerId: string; connectorId: number; status: ConnectorStatus; atMs: number; errorCode?: string };
+  'connector.meter': ConnectorMeter;
+  'session.started': SessionStarted;
+  'session.ended': SessionEnded;
+  'session.update': SessionUpdate;
+  'profile.status': ProfileStatus;
+  'signals.changed': { signals: GridSignal[]; source: string };
+  decision: Decision;
+  'control.failsafe': { active: boolean; atMs: number; why: string };
+}
+
+export type BusEvent = keyof BusEvents;
+type Listener<E extends BusEvent> = (payload: BusEvents[E]) => void;
+
+/**
+ * A typed, synchronous event bus. A listener that throws is logged and isolated: the others still
+ * run and the emitter never sees the error.
+ */
+export class Bus {
+  private readonly listeners = new Map<BusEvent, Set<Listener<any>>>();
+
+  constructor(private readonly log: Logger) {}
+
+  on<E extends BusEvent>(event: E, listener: Listener<E>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit<E extends BusEvent>(event: E, payload: BusEvents[E]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.log.error({ err: error, event }, 'bus listener failed; other listeners unaffected');
+      }
+    }
+  }
+}
