@@ -97,12 +97,38 @@ export const listenSchema = (defaultPort: number) =>
 
 export const storageSchema = z.strictObject({ path: z.string().default('data/ems.sqlite') });
 
-export const openadrSchema = z.looseObject({
+export const openadrSchema = z.strictObject({
   id,
   version: z.enum(['2.0b', '3.1']),
-  vtnUrl: z.string().url(),
-  venName: z.string().min(1),
-  pollIntervalS: z.number().positive().default(10),
+  vtnUrl: z.string().url().describe('2.0b: the EiEvent/OadrPoll base (…/OpenADR2/Simple/2.0b); 3.1: the API base'),
+  venName: z.string().min(1).max(128),
+  pollIntervalS: z.number().positive().default(10).describe('3.1 poll period; 2.0b uses the VTN-requested frequency when it is slower'),
+  tls: z
+    .strictObject({
+      ca: z.string().optional().describe('PEM file of the CA that signs the VTN certificate'),
+      cert: z.string().optional().describe('PEM client certificate (2.0b mutual TLS)'),
+      key: z.string().optional().describe('PEM private key of the client certificate'),
+      rejectUnauthorized: z.boolean().default(true).describe('false only for a private test VTN'),
+    })
+    .optional(),
+  client: z.strictObject({ id: z.string().min(1), secret: z.string().min(1) }).optional().describe('3.1 OAuth2 client credentials'),
+  simpleLevels: z
+    .record(z.string().regex(/^[0-3]$/, 'SIMPLE levels are 0..3'), z.number().nonnegative())
+    .default({})
+    .describe('W import limit per SIMPLE level; a level without an entry imposes no limit'),
+  programs: z.array(z.string().min(1)).default([]).describe('3.1 program names or 2.0b market contexts to follow; empty = all'),
+  reportIntervalS: z.number().int().min(1).default(60).describe('telemetry report period (site import power)'),
+  optOut: z.boolean().default(false).describe('answer every event optOut: shown, not applied'),
+  randomize: z.boolean().default(true).describe('honour startafter / randomizeStart with a stable per-event offset'),
+  requestTimeoutMs: z.number().int().min(100).default(10_000),
+  webhook: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(0),
+      publicUrl: z.string().url().describe('callback URL the VTN can reach (3.1 subscriptions)'),
+    })
+    .optional()
+    .describe('3.1 only: subscribe to event notifications when the VTN can reach this VEN'),
 });
 
 export const tariffsSchema = z.looseObject({ currency: z.string().default('EUR') });
@@ -140,3 +166,4 @@ export type Config = z.infer<typeof configSchema>;
 export type ChargerConfig = z.infer<typeof chargerSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
 export type IdTagConfig = z.infer<typeof idTagSchema>;
+export type OpenAdrConfig = z.infer<typeof openadrSchema>;
