@@ -131,11 +131,59 @@ export const openadrSchema = z.strictObject({
     .describe('3.1 only: subscribe to event notifications when the VTN can reach this VEN'),
 });
 
-export const tariffsSchema = z.looseObject({ currency: z.string().default('EUR') });
-export const plannerSchema = z.looseObject({
-  horizonH: z.number().positive().default(24),
-  slotMin: z.number().int().positive().default(15),
+const dayName = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun', 'hol']);
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'use HH:MM (00:00..24:00)');
+export const tariffPeriodSchema = z.strictObject({
+  days: z.array(dayName).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']).describe("'hol' matches the listed holidays"),
+  from: hhmm.default('00:00').describe('local time, inclusive'),
+  to: hhmm.default('24:00').describe('local time, exclusive; from > to wraps past midnight'),
+  months: z.array(z.number().int().min(1).max(12)).min(1).optional().describe('season: 1..12'),
+  price: z.number().describe('currency per kWh (g/kWh for carbon)'),
+});
+/** A value per kWh that depends on local time: first matching period wins, else `default`. */
+export const touScheduleSchema = z.strictObject({
+  default: z.number(),
+  periods: z.array(tariffPeriodSchema).default([]),
+});
+export const tariffsSchema = z.strictObject({
+  currency: z.string().min(1).default('EUR'),
+  import: touScheduleSchema.default({ default: 0.3, periods: [] }),
+  export: touScheduleSchema.default({ default: 0, periods: [] }),
+  holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD')).default([]).describe("local dates billed as day 'hol'"),
+  demandCharge: z.strictObject({ pricePerKW: z.number().min(0), windowMin: z.number().int().min(1).max(60).default(15).describe('averaging window of the billed peak') }).optional(),
+  feed: z
+    .strictObject({
+      driver: z.enum(['mqtt', 'http']),
+      topic: z.string().min(1).optional().describe('MQTT topic (uses the top-level mqtt.url)'),
+      url: z.string().url().optional().describe('HTTP URL answering JSON prices'),
+      pollIntervalS: z.number().positive().default(900),
+    })
+    .refine((f) => (f.driver === 'mqtt' ? f.topic !== undefined : f.url !== undefined), { message: 'mqtt feeds need topic, http feeds need url' })
+    .optional(),
+  carbon: touScheduleSchema.optional().describe('grid carbon intensity, g/kWh'),
+});
+export const plannerSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  horizonH: z.number().positive().max(168).default(24),
+  slotMin: z.number().int().positive().max(120).default(15),
   solver: z.enum(['highs', 'jslp']).default('highs'),
+  timeLimitMs: z.number().int().min(50).default(5000).describe('a plan later than this is dropped; greedy control continues'),
+  carbonPricePerKg: z.number().min(0).default(0).describe('weight of grid CO2 in the objective, currency per kg'),
+  unmetPenaltyPerKWh: z.number().positive().default(5).describe('cost of a kWh not delivered by departure'),
+  defaultDwellH: z.number().positive().default(8).describe('assumed stay when a session has no departure'),
+  defaultEnergyNeedWh: z.record(z.string().min(1), z.number().positive()).default({}).describe('per tier, when a session has no need'),
+  baseLoadW: z.array(z.number()).min(1).optional().describe('building load curve over a day, equal steps from local midnight'),
+  pvForecastW: z.array(z.number().min(0)).min(1).optional().describe('PV production curve over a day, equal steps from local midnight'),
+  battery: z
+    .strictObject({
+      capacityWh: z.number().positive(),
+      maxChargeW: z.number().positive(),
+      maxDischargeW: z.number().positive(),
+      efficiency: z.number().gt(0).max(1).default(0.92).describe('one-way'),
+      minSocPct: z.number().min(0).max(100).default(10),
+      maxSocPct: z.number().min(0).max(100).default(95),
+    })
+    .optional(),
 });
 
 export const demoSchema = z.strictObject({
