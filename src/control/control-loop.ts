@@ -1,0 +1,163 @@
+import { decide } from '../../optimizer/index.ts';
+import { connectorKey, initialDecideState, type DecideParams, type DecideState, type Decision, type SiteSnapshot } from '../../optimizer/types.ts';
+import type { BusEvent } from '../bus.ts';
+import type { Service, ServiceContext } from '../service.ts';
+import type { CeilingProvider } from './ceiling-provider.ts';
+import type { ChargerCommands } from './charger-commands.ts';
+import { decideParamsFromConfig } from './decide-params.ts';
+
+/** Events after which the caps may have to change at once, not only at the next tick. */
+const TRIGGERS: readonly BusEvent[] = [
+  'device.reading',
+  'device.health',
+  'connector.status',
+  'connector.meter',
+  'session.started',
+  'session.ended',
+  'session.update',
+  'signals.changed',
+  'charger.connected',
+  'charger.disconnected',
+];
+
+export interface ControlLoopStats {
+  cycles: number;
+  lastCycleAtMs?: number;
+  /** Wall time of the last decide() plus send, ms. */
+  lastCycleDurationMs?: number;
+  lastError?: string;
+  failsafe: boolean;
+}
+
+export interface ControlLoop extends Service {
+  readonly stats: ControlLoopStats;
+  /** Run one cycle now (tests, and the coalesced trigger path). */
+  runCycle(): Promise<Decision | undefined>;
+}
+
+export interface ControlLoopOptions {
+  /** Coalescing window for event-triggered cycles, ms. */
+  minTriggerGapMs?: number;
+  ceilingProviders?: readonly CeilingProvider[];
+}
+
+/**
+ * The only place that turns state into decisions: snapshot → decide() → send the caps. Runs every
+ * control.intervalMs and, coalesced to at most one per 100 ms, whenever a meter, a charger or a
+ * session changes. Cycles never overlap; a trigger during a cycle runs one more after it.
+ */
+export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands, options: ControlLoopOptions = {}): ControlLoop {
+  const log = ctx.log.child({ module: 'control' });
+  const params: DecideParams = decideParamsFromConfig(ctx.config);
+  const minGapMs = options.minTriggerGapMs ?? 100;
+  const providers = options.ceilingProviders ?? [];
+  const stats: ControlLoopStats = { cycles: 0, failsafe: false };
+  let memory: DecideState = initialDecideState;
+  let interval: NodeJS.Timeout | undefined;
+  let triggerTimer: NodeJS.Timeout | undefined;
+  let running: Promise<Decision | undefined> | undefined;
+  let rerun = false;
+  let lastStartMs = -Infinity;
+  let stopped = true;
+  const unsubscribe: (() => void)[] = [];
+
+  function withCeilings(snapshot: SiteSnapshot): SiteSnapshot {
+    if (providers.length === 0) return snapshot;
+    const maps = providers.map((p) => {
+      try {
+        return p.ceilingsW(snapshot);
+      } catch (error) {
+        log.error({ err: error, provider: p.name }, 'ceiling provider failed; ignoring its ceilings this cycle');
+        return new Map<string, number>();
+      }
+    });
+    return {
+      ...snapshot,
+      connectors: snapshot.connectors.map((c) => {
+        if (!c.session) return c;
+        const key = connectorKey(c.chargerId, c.connectorId);
+        const ceilings = maps.map((m) => m.get(key)).filter((w): w is number => w !== undefined && Number.isFinite(w));
+        if (c.session.targetPowerW !== undefined) ceilings.push(c.session.targetPowerW);
+        if (ceilings.length === 0) return c;
+        return { ...c, session: { ...c.session, targetPowerW: Math.max(0, Math.min(...ceilings)) } };
+      }),
+    };
+  }
+
+  async function cycle(): Promise<Decision | undefined> {
+    const started = performance.now();
+    lastStartMs = started;
+    const atMs = ctx.clock.nowMs();
+    let decision: Decision | undefined;
+    try {
+      decision = decide(withCeilings(ctx.state.snapshot(atMs)), params, memory);
+      memory = decision.nextState;
+      stats.cycles++;
+      stats.lastCycleAtMs = atMs;
+      if (decision.failsafe !== stats.failsafe) {
+        stats.failsafe = decision.failsafe;
+        const why = decision.failsafe ? 'site data is stale' : 'site data is fresh again';
+        if (decision.failsafe) log.warn({ atMs }, `failsafe on: ${why}; connectors held at the failsafe current`);
+        else log.info({ atMs }, `failsafe off: ${why}`);
+        ctx.bus.emit('control.failsafe', { active: decision.failsafe, atMs, why });
+      }
+      ctx.bus.emit('decision', decision);
+      await chargers.applyCaps(decision.caps);
+      if (stats.lastError) log.info('control cycle recovered');
+      stats.lastError = undefined;
+    } catch (error) {
+      if (!stats.lastError) log.error({ err: error }, 'control cycle failed; profiles already installed stay in force');
+      stats.lastError = error instanceof Error ? error.message : String(error);
+    }
+    stats.lastCycleDurationMs = performance.now() - started;
+    return decision;
+  }
+
+  function runCycle(): Promise<Decision | undefined> {
+    if (running) {
+      rerun = true;
+      return running;
+    }
+    running = cycle().finally(() => {
+      running = undefined;
+      if (rerun && !stopped) {
+        rerun = false;
+        trigger();
+      }
+    });
+    return running;
+  }
+
+  function trigger(): void {
+    if (stopped || triggerTimer) return;
+    if (running) {
+      rerun = true;
+      return;
+    }
+    const waitMs = Math.max(0, minGapMs - (performance.now() - lastStartMs));
+    triggerTimer = setTimeout(() => {
+      triggerTimer = undefined;
+      void runCycle();
+    }, waitMs);
+  }
+
+  return {
+    name: 'control',
+    stats,
+    runCycle,
+    async start() {
+      stopped = false;
+      for (const event of TRIGGERS) unsubscribe.push(ctx.bus.on(event, () => trigger()));
+      interval = setInterval(() => void runCycle(), ctx.config.control.intervalMs);
+      await runCycle();
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe.splice(0).forEach((off) => off());
+      clearInterval(interval);
+      clearTimeout(triggerTimer);
+      triggerTimer = undefined;
+      await running;
+    },
+  };
+}
