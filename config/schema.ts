@@ -1,6 +1,9 @@
 // The one schema of the system. Types are inferred from it (z.infer); never write them twice.
 // Pure: imports only zod. Cross-reference checks (ids, tree shape) live in validate-config.ts.
 import { z } from 'zod';
+import { deviceSchema, mqttSchema, solarChargingSchema } from './device-schema.ts';
+
+export * from './device-schema.ts';
 
 const id = z.string().min(1).max(48).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, . _ : -');
 const positive = z.number().positive();
@@ -72,20 +75,6 @@ export const idTagSchema = z.strictObject({
   name: z.string().optional(),
   departure: z.string().regex(/^\d{2}:\d{2}$/).optional().describe('usual departure, HH:MM local'),
   energyNeedWh: z.number().positive().optional(),
-});
-
-const deviceRole = z.enum(['grid-meter', 'pv', 'battery', 'load']);
-export const deviceSchema = z.looseObject({
-  id,
-  role: deviceRole,
-  driver: z.enum(['modbus', 'mqtt', 'simulated']),
-  profile: z.string().optional(),
-  host: z.string().optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  unitId: z.number().int().min(0).max(255).optional(),
-  topic: z.string().optional(),
-  jsonPath: z.string().optional(),
-  pollIntervalMs: z.number().int().min(100).optional(),
 });
 
 export const listenSchema = (defaultPort: number) =>
@@ -206,7 +195,8 @@ export const configSchema = z.strictObject({
   openadr: z.array(openadrSchema).optional(),
   tariffs: tariffsSchema.optional(),
   planner: plannerSchema.optional(),
-  mqtt: z.looseObject({ url: z.string() }).optional(),
+  mqtt: mqttSchema.optional(),
+  solarCharging: solarChargingSchema.prefault({}),
   demo: demoSchema.optional(),
 });
 
