@@ -1,0 +1,17 @@
+import { EmsError } from '../errors.ts';
+
+export class SignalInputError extends EmsError {
+  override readonly code = 'SIGNAL_INVALID';
+}
+
+export class SignalEventNotFoundError extends EmsError {
+  override readonly code = 'SIGNAL_EVENT_NOT_FOUND';
+}
+
+export class SignalForbiddenError extends EmsError {
+  override readonly code = 'SIGNAL_FORBIDDEN';
+}
+
+export class SignalStoreError extends EmsError {
+  override readonly code = 'SIGNAL_STORE_FAILED';
+}

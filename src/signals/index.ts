@@ -1,0 +1,6 @@
+export * from './errors.ts';
+export * from './json-signal-store.ts';
+export * from './signal-store.ts';
+export * from './signal-timeline.ts';
+export * from './timeline-service.ts';
+export type * from './types.ts';

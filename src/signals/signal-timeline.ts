@@ -1,0 +1,135 @@
+import type { SignalKind } from '../bus.ts';
+import { SignalInputError } from './errors.ts';
+import type { StoredSignals } from './signal-store.ts';
+import type { OptOutRecord, OptState, SignalView, TimelineSignal } from './types.ts';
+
+const KINDS: readonly SignalKind[] = ['import-limit', 'export-limit', 'price', 'ghg', 'load-shed', 'alert'];
+const optKey = (source: string, eventId: string) => `${source}\u0000${eventId}`;
+
+/**
+ * The version-neutral grid-signal timeline as data: what each producer said, which events the
+ * operator opted out of, and what is in force at a given time. No timers, no I/O.
+ */
+export class SignalTimeline {
+  private readonly bySource = new Map<string, TimelineSignal[]>();
+  private readonly optOuts = new Map<string, OptOutRecord>();
+
+  static from(stored: StoredSignals, nowMs: number): SignalTimeline {
+    const timeline = new SignalTimeline();
+    for (const signal of stored.signals) {
+      if (signal.endMs <= nowMs) continue;
+      const list = timeline.bySource.get(signal.source) ?? [];
+      list.push(signal);
+      timeline.bySource.set(signal.source, list);
+    }
+    for (const record of stored.optOuts) timeline.optOuts.set(optKey(record.source, record.eventId), record);
+    return timeline;
+  }
+
+  /** Replaces what `source` said. Throws SignalInputError (and changes nothing) on a bad entry. */
+  replace(source: string, signals: readonly TimelineSignal[], nowMs: number): void {
+    if (!source) throw new SignalInputError('a signal source needs a name');
+    const ids = new Set<string>();
+    const kept: TimelineSignal[] = [];
+    for (const [index, signal] of signals.entries()) {
+      const where = `${source}[${index}]`;
+      if (!signal || typeof signal.id !== 'string' || !signal.id) throw new SignalInputError(`${where}: id is required`);
+      if (ids.has(signal.id)) throw new SignalInputError(`${where}: duplicate id ${signal.id}`);
+      ids.add(signal.id);
+      if (!KINDS.includes(signal.kind)) throw new SignalInputError(`${where}: kind must be one of ${KINDS.join(', ')}`);
+      for (const key of ['startMs', 'endMs', 'value'] as const) {
+        if (typeof signal[key] !== 'number' || Number.isNaN(signal[key])) throw new SignalInputError(`${where}: ${key} must be a number`);
+      }
+      if (!(signal.endMs > signal.startMs)) throw new SignalInputError(`${where}: endMs must be after startMs`);
+      if ((signal.kind === 'import-limit' || signal.kind === 'export-limit') && signal.value < 0) {
+        throw new SignalInputError(`${where}: a limit cannot be negative`);
+      }
+      if (signal.endMs <= nowMs) continue;
+      kept.push({ ...signal, source });
+    }
+    if (kept.length) this.bySource.set(source, kept);
+    else this.bySource.delete(source);
+  }
+
+  clear(source: string): void {
+    this.bySource.delete(source);
+  }
+
+  /** Drops what has ended, and opt-outs whose event is gone. Returns true when anything went. */
+  prune(nowMs: number): boolean {
+    let changed = false;
+    for (const [source, list] of this.bySource) {
+      const kept = list.filter((s) => s.endMs > nowMs);
+      if (kept.length === list.length) continue;
+      changed = true;
+      if (kept.length) this.bySource.set(source, kept);
+      else this.bySource.delete(source);
+    }
+    const liveEvents = new Set(this.all().flatMap((s) => (s.eventId ? [optKey(s.source, s.eventId)] : [])));
+    for (const key of this.optOuts.keys()) {
+      if (!liveEvents.has(key)) {
+        this.optOuts.delete(key);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  all(): TimelineSignal[] {
+    return [...this.bySource.values()].flat();
+  }
+
+  sources(): string[] {
+    return [...this.bySource.keys()];
+  }
+
+  optState(source: string, eventId: string): OptState {
+    return this.optOuts.has(optKey(source, eventId)) ? 'out' : 'in';
+  }
+
+  /** Sources that carry this event id. */
+  sourcesOfEvent(eventId: string): string[] {
+    return [...new Set(this.all().filter((s) => s.eventId === eventId).map((s) => s.source))];
+  }
+
+  setOpt(source: string, eventId: string, opt: OptState, by: string, atMs: number): boolean {
+    const key = optKey(source, eventId);
+    if (opt === 'out') {
+      if (this.optOuts.has(key)) return false;
+      this.optOuts.set(key, { source, eventId, by, atMs });
+      return true;
+    }
+    return this.optOuts.delete(key);
+  }
+
+  /** What the site must honour: not ended, not opted out (upcoming ones included for the planner). */
+  effective(nowMs: number): TimelineSignal[] {
+    return this.all()
+      .filter((s) => s.endMs > nowMs && !(s.eventId && this.optOuts.has(optKey(s.source, s.eventId))))
+      .sort(byStart);
+  }
+
+  view(nowMs: number): SignalView[] {
+    return this.all()
+      .filter((s) => s.endMs > nowMs)
+      .map((s) => ({ ...s, opt: s.eventId ? this.optState(s.source, s.eventId) : ('in' as const), active: s.startMs <= nowMs }))
+      .sort(byStart);
+  }
+
+  /** The next instant at which the set in force changes (a start or an end), if any. */
+  nextBoundaryMs(nowMs: number): number | undefined {
+    let next: number | undefined;
+    for (const s of this.all()) {
+      for (const t of [s.startMs, s.endMs]) if (t > nowMs && (next === undefined || t < next)) next = t;
+    }
+    return next;
+  }
+
+  toStored(): StoredSignals {
+    return { signals: this.all(), optOuts: [...this.optOuts.values()] };
+  }
+}
+
+function byStart(a: TimelineSignal, b: TimelineSignal): number {
+  return a.startMs - b.startMs || a.id.localeCompare(b.id);
+}

@@ -1,0 +1,137 @@
+import type { Service, ServiceContext } from '../service.ts';
+import { SignalEventNotFoundError, SignalForbiddenError } from './errors.ts';
+import type { SignalStore } from './signal-store.ts';
+import { SignalTimeline } from './signal-timeline.ts';
+import type { Actor, AuditSink, OptChange, OptState, SignalSink, SignalsApi, TimelineSignal } from './types.ts';
+
+export const TIMELINE_SOURCE = 'timeline';
+const OPERATOR_ROLES = new Set(['operator', 'admin']);
+/** Longest single timer; a boundary further away is reached in steps. */
+const MAX_TIMER_MS = 6 * 3600_000;
+
+export interface SignalTimelineDeps {
+  audit?: AuditSink;
+}
+
+export type SignalTimelineService = Service & SignalsApi & SignalSink;
+
+/**
+ * The grid-signal timeline as a service: producers submit their current set, the merged set in
+ * force (minus opted-out events) goes on the bus as 'signals.changed' from source 'timeline', and
+ * again at every start/end boundary so limits take effect on time. Persisted on every change.
+ */
+export function createSignalTimeline(ctx: ServiceContext, store: SignalStore, deps: SignalTimelineDeps = {}): SignalTimelineService {
+  const log = ctx.log.child({ module: 'signals' });
+  const listeners = new Set<(change: OptChange) => void>();
+  let timeline = new SignalTimeline();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let lastEmitted = '';
+
+  const persist = () => {
+    try {
+      store.save(timeline.toStored());
+    } catch (error) {
+      log.error({ err: error }, 'could not persist grid signals; they stay in force in memory');
+    }
+  };
+
+  const publish = (force: boolean) => {
+    const signals = timeline.effective(ctx.clock.nowMs());
+    const fingerprint = JSON.stringify(signals);
+    if (!force && fingerprint === lastEmitted) return;
+    lastEmitted = fingerprint;
+    ctx.bus.emit('signals.changed', { signals, source: TIMELINE_SOURCE });
+  };
+
+  const schedule = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!running) return;
+    const nowMs = ctx.clock.nowMs();
+    const next = timeline.nextBoundaryMs(nowMs);
+    if (next === undefined) return;
+    timer = setTimeout(onBoundary, Math.min(Math.max(next - nowMs, 0), MAX_TIMER_MS));
+    timer.unref?.();
+  };
+
+  function onBoundary(): void {
+    timer = undefined;
+    if (timeline.prune(ctx.clock.nowMs())) persist();
+    publish(true);
+    schedule();
+  }
+
+  const changed = () => {
+    persist();
+    publish(false);
+    schedule();
+  };
+
+  const setOpt = (eventId: string, opt: OptState, actor: Actor) => {
+    if (!OPERATOR_ROLES.has(actor.role)) {
+      throw new SignalForbiddenError(`opting ${opt} of an event needs the operator role; ${actor.username} is ${actor.role}`);
+    }
+    const sources = timeline.sourcesOfEvent(eventId);
+    if (!sources.length) throw new SignalEventNotFoundError(`no active or upcoming event ${eventId}`);
+    const atMs = ctx.clock.nowMs();
+    for (const source of sources) {
+      if (!timeline.setOpt(source, eventId, opt, actor.username, atMs)) continue;
+      log.info({ eventId, source, opt, by: actor.username }, `operator opted ${opt} of event`);
+      deps.audit?.record({ atMs, actor: actor.username, action: `signals.opt-${opt}`, target: eventId, detail: `source ${source}` });
+      for (const listener of listeners) {
+        try {
+          listener({ source, eventId, opt, by: actor.username });
+        } catch (error) {
+          log.error({ err: error }, 'opt listener failed');
+        }
+      }
+    }
+    changed();
+  };
+
+  return {
+    name: 'signals',
+    async start() {
+      running = true;
+      try {
+        timeline = SignalTimeline.from(store.load(), ctx.clock.nowMs());
+        log.info({ signals: timeline.all().length }, 'restored grid signals');
+      } catch (error) {
+        log.error({ err: error }, 'could not restore grid signals; starting empty');
+      }
+      if (timeline.prune(ctx.clock.nowMs())) persist();
+      publish(true);
+      schedule();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+    submit(source: string, signals: readonly TimelineSignal[]) {
+      timeline.replace(source, signals, ctx.clock.nowMs());
+      changed();
+    },
+    clear(source: string) {
+      timeline.clear(source);
+      changed();
+    },
+    list() {
+      return timeline.view(ctx.clock.nowMs());
+    },
+    optOut(eventId: string, actor: Actor) {
+      setOpt(eventId, 'out', actor);
+    },
+    optIn(eventId: string, actor: Actor) {
+      setOpt(eventId, 'in', actor);
+    },
+    optState(source: string, eventId: string) {
+      return timeline.optState(source, eventId);
+    },
+    onOptChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
