@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile } from '../config-file.ts';
+import { createLogger } from '../log.ts';
+import { waitForSignal } from '../cli/run-site.ts';
+import { scaleDemoConfig } from './demo-config.ts';
+import { startDemoSite } from './demo-site.ts';
+import { ScaledClock } from './scaled-clock.ts';
+import { formatStatus } from './status-text.ts';
+
+export interface RunDemoOptions {
+  configPath?: string;
+  chargers?: number;
+  speed?: number;
+  httpPort?: number;
+  ocppPort?: number;
+  quiet: boolean;
+}
+
+const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
+
+/** `ems demo` (and `npm start`): the simulated site, until Ctrl-C. */
+export async function runDemo(options: RunDemoOptions): Promise<number> {
+  const log = createLogger({ level: process.env.EMS_LOG_LEVEL ?? 'warn' });
+  const configPath = options.configPath ?? DEFAULT_CONFIG;
+  let config = loadConfigFile(configPath);
+  const count = options.chargers ?? config.demo?.chargers ?? config.chargers.length;
+  config = scaleDemoConfig(config, count);
+  if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
+  if (options.ocppPort !== undefined) config = { ...config, ocpp: { ...config.ocpp, port: options.ocppPort } };
+  const speed = options.speed ?? config.demo?.speed ?? 1;
+  const clock = new ScaledClock(speed);
+
+  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath });
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}.`);
+  if (demo.app.httpPort !== undefined) out(`Dashboard: http://${host}:${demo.app.httpPort}/   (state: /api/v1/state)`);
+  out('Press Ctrl-C to stop.\n');
+
+  const status = options.quiet
+    ? undefined
+    : setInterval(() => out(formatStatus(demo.app.ctx.state, clock.nowMs(), demo.lastReading())), process.stdout.isTTY ? 5_000 : 15_000);
+  await waitForSignal();
+  clearInterval(status);
+  out('stopping the demo...');
+  await demo.stop();
+  return 0;
+}
