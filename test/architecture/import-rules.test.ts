@@ -34,7 +34,6 @@ describe('the optimizer', () => {
     const offenders = files.flatMap((f) =>
       imports(f)
         .filter((spec) => !spec.startsWith('.') || !target(f, spec).startsWith('optimizer/'))
-        .filter((spec) => !['highs', 'javascript-lp-solver'].includes(spec) || !f.includes('/lp-'))
         .map((spec) => `${f} imports ${spec}`),
     );
     expect(offenders).toEqual([]);
