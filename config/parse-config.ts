@@ -1,0 +1,84 @@
+// YAML text → validated Config plus every problem found, each with its key path and line. Pure.
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import type { ConfigProblem, PathSegment } from './config-problem.ts';
+import { hasErrors, joinPath } from './config-problem.ts';
+import { configSchema, type Config } from './schema.ts';
+import { validateConfig } from './validate-config.ts';
+import { lineOfPath, splitPath } from './yaml-locate.ts';
+import { problemsFromZod } from './zod-problems.ts';
+
+export interface ParsedConfig {
+  /** Present only when there are no errors (warnings allowed). */
+  config?: Config;
+  problems: ConfigProblem[];
+}
+
+function yamlProblem(error: YAMLError, source: string, severity: 'error' | 'warning'): ConfigProblem {
+  const line = error.linePos?.[0].line;
+  const column = error.linePos?.[0].col;
+  // The library's message repeats the position and quotes the source; keep the first sentence.
+  const text = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const where = column !== undefined ? ` (column ${column})` : '';
+  return line !== undefined
+    ? { path: `${source}:${line}`, message: `${text}${where}`, severity, line }
+    : { path: source, message: text, severity };
+}
+
+/** Path of the first object reached twice on one branch (a YAML alias that contains itself). */
+function findCircularReference(value: unknown, path: PathSegment[] = [], onBranch = new Set<object>()): PathSegment[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (onBranch.has(value)) return path;
+  onBranch.add(value);
+  const entries: [PathSegment, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  for (const [key, child] of entries) {
+    const found = findCircularReference(child, [...path, key], onBranch);
+    if (found) return found;
+  }
+  onBranch.delete(value);
+  return undefined;
+}
+
+function byLine(a: ConfigProblem, b: ConfigProblem): number {
+  return (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * Parses a site config. `source` names the file in messages (`site.yaml:12: ...`). Never throws:
+ * YAML syntax, schema and cross-reference problems all come back in `problems`.
+ */
+export function parseConfigText(text: string, source: string): ParsedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const syntax = [...doc.errors.map((e) => yamlProblem(e, source, 'error')), ...doc.warnings.map((w) => yamlProblem(w, source, 'warning'))];
+  if (doc.errors.length > 0) return { problems: syntax };
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (cause) {
+    return { problems: [...syntax, { path: source, message: `cannot read the YAML: ${(cause as Error).message}`, severity: 'error' }] };
+  }
+  if (data === null || data === undefined) {
+    return { problems: [...syntax, { path: source, message: 'the file is empty; a site config needs at least grid.maxCurrent', severity: 'error' }] };
+  }
+  const circular = findCircularReference(data);
+  if (circular) {
+    const line = lineOfPath(doc, lineCounter, circular);
+    return { problems: [...syntax, { path: joinPath(circular), message: 'a YAML alias refers to a node that contains it (circular reference)', severity: 'error', line }] };
+  }
+
+  const locate = (problem: ConfigProblem, path: readonly PathSegment[]): ConfigProblem => {
+    const line = lineOfPath(doc, lineCounter, path);
+    const located = line === undefined ? problem : { ...problem, line };
+    return located.path === '' ? { ...located, path: source } : located;
+  };
+
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    const problems = problemsFromZod(result.error.issues, data, configSchema).map(({ path, problem }) => locate(problem, path));
+    return { problems: [...syntax, ...problems.sort(byLine)] };
+  }
+  const crossChecks = validateConfig(result.data).map((problem) => locate(problem, splitPath(problem.path)));
+  const problems = [...syntax, ...crossChecks.sort(byLine)];
+  return hasErrors(problems) ? { problems } : { config: result.data, problems };
+}

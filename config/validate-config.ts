@@ -1,0 +1,185 @@
+// Cross-checks that zod cannot express: ids, references between sections, the shape of the fuse tree.
+// Pure; runs on a config that already passed the schema. Lines are attached later by parse-config.ts.
+import { joinPath, type ConfigProblem, type PathSegment } from './config-problem.ts';
+import type { CircuitConfig, Config } from './schema.ts';
+import { didYouMean } from './suggest.ts';
+
+interface CircuitNode {
+  circuit: CircuitConfig;
+  path: PathSegment[];
+  ancestors: CircuitConfig[];
+}
+
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  error(path: PathSegment[], message: string): void {
+    this.list.push({ path: joinPath(path), message, severity: 'error' });
+  }
+  warning(path: PathSegment[], message: string): void {
+    this.list.push({ path: joinPath(path), message, severity: 'warning' });
+  }
+}
+
+function flattenCircuits(circuits: readonly CircuitConfig[]): CircuitNode[] {
+  const nodes: CircuitNode[] = [];
+  const visit = (list: readonly CircuitConfig[], path: PathSegment[], ancestors: CircuitConfig[]): void => {
+    list.forEach((circuit, index) => {
+      const here = [...path, index];
+      nodes.push({ circuit, path: here, ancestors });
+      // A node that repeats an ancestor's id is reported as a cycle below; do not descend into it.
+      if (circuit.children && !ancestors.some((a) => a.id === circuit.id)) {
+        visit(circuit.children, [...here, 'children'], [...ancestors, circuit]);
+      }
+    });
+  };
+  visit(circuits, ['circuits'], []);
+  return nodes;
+}
+
+/** Reports every id that appears twice in `items` at `section.N.<key>`. */
+function checkUniqueIds(problems: Problems, section: string, key: string, ids: readonly string[], what: string, caseInsensitive = false): void {
+  const first = new Map<string, number>();
+  ids.forEach((id, index) => {
+    const normalized = caseInsensitive ? id.toUpperCase() : id;
+    const seen = first.get(normalized);
+    if (seen === undefined) first.set(normalized, index);
+    else problems.error([section, index, key], `duplicate ${what} "${id}" (first at ${section}.${seen})`);
+  });
+}
+
+function listNames(names: readonly string[]): string {
+  return names.length === 0 ? 'none' : names.join(', ');
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkCircuits(problems: Problems, config: Config, nodes: readonly CircuitNode[]): void {
+  const firstById = new Map<string, CircuitNode>();
+  for (const node of nodes) {
+    const { circuit, path, ancestors } = node;
+    const ancestorIndex = ancestors.findIndex((a) => a.id === circuit.id);
+    if (ancestorIndex >= 0) {
+      const loop = [...ancestors.slice(ancestorIndex).map((a) => a.id), circuit.id].join(' → ');
+      problems.error([...path, 'id'], `circuit id cycle: ${loop}`);
+      continue;
+    }
+    const first = firstById.get(circuit.id);
+    if (first) problems.error([...path, 'id'], `duplicate circuit id "${circuit.id}" (first at ${joinPath(first.path)})`);
+    else firstById.set(circuit.id, node);
+
+    const parent = ancestors[ancestors.length - 1];
+    if (parent && circuit.maxCurrent > parent.maxCurrent) {
+      problems.warning([...path, 'maxCurrent'], `${circuit.maxCurrent} A is above its parent circuit "${parent.id}" (${parent.maxCurrent} A); the parent's limit applies`);
+    }
+    if (!parent && circuit.maxCurrent > config.grid.maxCurrent) {
+      problems.warning([...path, 'maxCurrent'], `${circuit.maxCurrent} A is above grid.maxCurrent (${config.grid.maxCurrent} A); the grid limit applies`);
+    }
+    if (circuit.meter !== undefined) {
+      const device = config.devices.find((d) => d.id === circuit.meter);
+      if (!device) {
+        problems.error([...path, 'meter'], `unknown device "${circuit.meter}"${didYouMean(circuit.meter, config.devices.map((d) => d.id))}`);
+      } else if (device.role !== 'load' && device.role !== 'grid-meter') {
+        problems.error([...path, 'meter'], `device "${device.id}" has role ${device.role}; a circuit meter must have role load or grid-meter`);
+      }
+    }
+  }
+}
+
+function checkChargerPlacement(problems: Problems, config: Config, nodes: readonly CircuitNode[]): void {
+  const chargerIds = config.chargers.map((c) => c.id);
+  const known = new Set(chargerIds);
+  const placedIn = new Map<string, { circuitId: string; path: PathSegment[] }>();
+  for (const { circuit, path, ancestors } of nodes) {
+    if (ancestors.some((a) => a.id === circuit.id)) continue;
+    (circuit.chargers ?? []).forEach((chargerId, index) => {
+      const here = [...path, 'chargers', index];
+      if (!known.has(chargerId)) {
+        problems.error(here, `unknown charger "${chargerId}"${didYouMean(chargerId, chargerIds)}`);
+        return;
+      }
+      const earlier = placedIn.get(chargerId);
+      if (earlier) {
+        const where = earlier.circuitId === circuit.id ? 'listed twice in this circuit' : `already in circuit "${earlier.circuitId}" (${joinPath(earlier.path)})`;
+        problems.error(here, `charger "${chargerId}" is ${where}; a charger belongs to exactly one circuit`);
+        return;
+      }
+      placedIn.set(chargerId, { circuitId: circuit.id, path: here });
+    });
+  }
+  if (nodes.length === 0) return;
+  config.chargers.forEach((charger, index) => {
+    if (!placedIn.has(charger.id)) {
+      problems.error(['chargers', index, 'id'], `charger "${charger.id}" is in no circuit; list it under the chargers of the circuit that feeds it`);
+    }
+  });
+}
+
+function checkChargers(problems: Problems, config: Config, tiers: readonly string[]): void {
+  config.chargers.forEach((charger, index) => {
+    if (charger.minCurrent > charger.maxCurrent) {
+      problems.error(['chargers', index, 'minCurrent'], `minCurrent ${charger.minCurrent} A is above maxCurrent ${charger.maxCurrent} A`);
+    }
+    if (charger.tier !== undefined && !tiers.includes(charger.tier)) {
+      problems.error(['chargers', index, 'tier'], `tier "${charger.tier}" is not in control.tiers (${listNames(tiers)})${didYouMean(charger.tier, tiers)}`);
+    }
+  });
+}
+
+function checkIdTags(problems: Problems, config: Config, tiers: readonly string[]): void {
+  config.idTags.forEach((tag, index) => {
+    if (!tiers.includes(tag.tier)) {
+      problems.error(['idTags', index, 'tier'], `tier "${tag.tier}" is not in control.tiers (${listNames(tiers)})${didYouMean(tag.tier, tiers)}`);
+    }
+    if (tag.departure !== undefined) {
+      const [hours, minutes] = tag.departure.split(':').map(Number);
+      if (hours > 23 || minutes > 59) problems.error(['idTags', index, 'departure'], `"${tag.departure}" is not a time of day (00:00 to 23:59)`);
+    }
+  });
+}
+
+function checkGrid(problems: Problems, config: Config): void {
+  const { meter } = config.grid;
+  if (meter !== undefined) {
+    const device = config.devices.find((d) => d.id === meter);
+    if (!device) {
+      problems.error(['grid', 'meter'], `unknown device "${meter}"${didYouMean(meter, config.devices.map((d) => d.id))}`);
+    } else if (device.role !== 'grid-meter') {
+      problems.error(['grid', 'meter'], `device "${meter}" has role ${device.role}; the grid meter must have role grid-meter`);
+    }
+  } else {
+    const index = config.devices.findIndex((d) => d.role === 'grid-meter');
+    if (index >= 0) {
+      problems.warning(['grid', 'meter'], `not set, so device "${config.devices[index].id}" (grid-meter) is not used and balancing is static; set grid.meter: ${config.devices[index].id} to use it`);
+    }
+  }
+}
+
+/** Every cross-reference problem in a schema-valid config, errors and warnings, in file order. */
+export function validateConfig(config: Config): ConfigProblem[] {
+  const problems = new Problems();
+  const tiers = Object.keys(config.control.tiers);
+  const nodes = flattenCircuits(config.circuits);
+
+  if (!isValidTimeZone(config.site.timezone)) {
+    const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+    problems.error(['site', 'timezone'], `unknown time zone "${config.site.timezone}"${didYouMean(config.site.timezone, zones)}`);
+  }
+  checkGrid(problems, config);
+  checkCircuits(problems, config, nodes);
+  checkChargerPlacement(problems, config, nodes);
+  checkUniqueIds(problems, 'chargers', 'id', config.chargers.map((c) => c.id), 'charger id');
+  checkChargers(problems, config, tiers);
+  // OCPP 1.6 compares idTags case-insensitively, so "04a1" and "04A1" are the same card.
+  checkUniqueIds(problems, 'idTags', 'idTag', config.idTags.map((t) => t.idTag), 'idTag', true);
+  checkIdTags(problems, config, tiers);
+  checkUniqueIds(problems, 'devices', 'id', config.devices.map((d) => d.id), 'device id');
+  checkUniqueIds(problems, 'openadr', 'id', (config.openadr ?? []).map((o) => o.id), 'openadr id');
+  return problems.list;
+}
