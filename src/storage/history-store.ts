@@ -1,0 +1,87 @@
+import type { Database } from 'better-sqlite3';
+import type { HistoryResolution, HistorySample, HistoryStore } from './types.ts';
+
+const COLUMNS = ['grid_power_w', 'pv_power_w', 'battery_power_w', 'ev_power_w', 'building_power_w', 'limit_power_w'] as const;
+const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW'] as const;
+
+const MINUTE_MS = 60_000;
+const QUARTER_MS = 15 * MINUTE_MS;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+export const HISTORY_LEVELS: Record<HistoryResolution, { table: string; stepMs: number; keepMs: number }> = {
+  '1s': { table: 'history_1s', stepMs: 1000, keepMs: 60 * MINUTE_MS },
+  '1m': { table: 'history_1m', stepMs: MINUTE_MS, keepMs: 7 * DAY_MS },
+  '15m': { table: 'history_15m', stepMs: QUARTER_MS, keepMs: 366 * DAY_MS },
+};
+
+type Row = Record<(typeof COLUMNS)[number], number | null> & { at_ms: number; samples: number };
+
+const toSample = (r: Row): HistorySample => {
+  const sample: HistorySample = { atMs: r.at_ms, evPowerW: r.ev_power_w ?? 0 };
+  COLUMNS.forEach((column, i) => {
+    if (r[column] !== null) sample[FIELDS[i]] = r[column]!;
+  });
+  return sample;
+};
+
+/**
+ * Site power history at three resolutions. Raw samples land in the 1 s table; every finished
+ * minute is averaged into the 1 min table, every finished quarter hour (sample-weighted) into the
+ * 15 min table. Each level keeps its own retention.
+ */
+export function createHistoryStore(db: Database): HistoryStore {
+  const insert = db.prepare(`INSERT OR REPLACE INTO history_1s (at_ms, ${COLUMNS.join(', ')}, samples)
+    VALUES (@atMs, ${FIELDS.map((f) => `@${f}`).join(', ')}, 1)`);
+  // Weighted mean per column that ignores missing values.
+  const mean = (c: string) => `SUM(${c} * samples) / NULLIF(SUM(CASE WHEN ${c} IS NULL THEN 0 ELSE samples END), 0)`;
+  const rollup = (from: string, to: string, stepMs: number) =>
+    db.prepare(`INSERT OR REPLACE INTO ${to} (at_ms, ${COLUMNS.join(', ')}, samples)
+      SELECT (at_ms / ${stepMs}) * ${stepMs}, ${COLUMNS.map(mean).join(', ')}, SUM(samples)
+      FROM ${from} WHERE at_ms >= ? AND at_ms < ? GROUP BY at_ms / ${stepMs}`);
+  const toMinutes = rollup('history_1s', 'history_1m', MINUTE_MS);
+  const toQuarters = rollup('history_1m', 'history_15m', QUARTER_MS);
+  const lastAt = (table: string) => (db.prepare(`SELECT MAX(at_ms) AS t FROM ${table}`).get() as { t: number | null }).t;
+
+  // Everything before these marks is rolled up. After a restart, resume after the last rolled row
+  // (re-rolling a bucket is harmless: INSERT OR REPLACE recomputes it from the finer table).
+  const lastMinute = lastAt('history_1m');
+  const lastQuarter = lastAt('history_15m');
+  let minutesDoneUntilMs = lastMinute === null ? (lastAt('history_1s') ?? 0) : lastMinute;
+  let quartersDoneUntilMs = lastQuarter === null ? (lastAt('history_1m') ?? 0) : lastQuarter;
+  minutesDoneUntilMs = Math.floor(minutesDoneUntilMs / MINUTE_MS) * MINUTE_MS;
+  quartersDoneUntilMs = Math.floor(quartersDoneUntilMs / QUARTER_MS) * QUARTER_MS;
+
+  const recordTx = db.transaction((sample: HistorySample) => {
+    const atMs = Math.floor(sample.atMs / 1000) * 1000;
+    const row: Record<string, number | null> = { atMs };
+    for (const f of FIELDS) row[f] = sample[f] ?? null;
+    row.evPowerW = sample.evPowerW;
+    insert.run(row);
+    const minuteStart = Math.floor(atMs / MINUTE_MS) * MINUTE_MS;
+    if (minuteStart > minutesDoneUntilMs) {
+      toMinutes.run(minutesDoneUntilMs, minuteStart);
+      minutesDoneUntilMs = minuteStart;
+    }
+    const quarterStart = Math.floor(atMs / QUARTER_MS) * QUARTER_MS;
+    if (quarterStart > quartersDoneUntilMs) {
+      toQuarters.run(quartersDoneUntilMs, quarterStart);
+      quartersDoneUntilMs = quarterStart;
+    }
+  });
+
+  return {
+    record: (sample) => recordTx(sample),
+    query(fromMs, toMs, resolution) {
+      const { table } = HISTORY_LEVELS[resolution];
+      return db
+        .prepare<[number, number], Row>(`SELECT * FROM ${table} WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms LIMIT 100000`)
+        .all(fromMs, toMs)
+        .map(toSample);
+    },
+    prune(nowMs) {
+      for (const level of Object.values(HISTORY_LEVELS)) {
+        db.prepare(`DELETE FROM ${level.table} WHERE at_ms < ?`).run(nowMs - level.keepMs);
+      }
+    },
+  };
+}

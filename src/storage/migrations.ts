@@ -1,0 +1,121 @@
+import type { Database } from 'better-sqlite3';
+import { StorageMigrationError } from './storage-errors.ts';
+
+/** Append only: a released migration is never edited; a change is a new entry. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const historyTable = (name: string) => `
+  CREATE TABLE ${name} (
+    at_ms INTEGER PRIMARY KEY,
+    grid_power_w REAL,
+    pv_power_w REAL,
+    battery_power_w REAL,
+    ev_power_w REAL NOT NULL,
+    building_power_w REAL,
+    limit_power_w REAL,
+    samples INTEGER NOT NULL DEFAULT 1
+  ) WITHOUT ROWID;`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, auth tokens, audit log',
+    sql: `
+      CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE auth_tokens (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('session', 'api')),
+        username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+        name TEXT,
+        csrf TEXT,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER,
+        last_used_at_ms INTEGER
+      );
+      CREATE INDEX auth_tokens_user ON auth_tokens (username);
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        before_json TEXT,
+        after_json TEXT,
+        ip TEXT
+      );
+      CREATE INDEX audit_log_at ON audit_log (at_ms);`,
+  },
+  {
+    version: 2,
+    name: 'transactions and session settings',
+    sql: `
+      CREATE TABLE transactions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        charger_id TEXT NOT NULL,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        meter_start_wh REAL NOT NULL,
+        stopped_at_ms INTEGER,
+        meter_stop_wh REAL,
+        stop_reason TEXT
+      );
+      CREATE INDEX transactions_open ON transactions (stopped_at_ms) WHERE stopped_at_ms IS NULL;
+      CREATE TABLE session_settings (
+        transaction_id INTEGER PRIMARY KEY REFERENCES transactions (id) ON DELETE CASCADE,
+        departure_at_ms INTEGER,
+        energy_need_wh REAL,
+        tier TEXT,
+        paused INTEGER,
+        updated_at_ms INTEGER NOT NULL
+      );`,
+  },
+  {
+    version: 3,
+    name: 'downsampled history and monthly peak',
+    sql: `
+      ${historyTable('history_1s')}
+      ${historyTable('history_1m')}
+      ${historyTable('history_15m')}
+      CREATE TABLE monthly_peaks (
+        month TEXT PRIMARY KEY,
+        peak_power_w REAL NOT NULL,
+        at_ms INTEGER NOT NULL
+      );`,
+  },
+];
+
+/** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */
+export function migrate(db: Database, atMs: number, list: readonly Migration[] = migrations): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);
+  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const known = Math.max(0, ...list.map((m) => m.version));
+  if (current > known) {
+    throw new StorageMigrationError(`database schema version ${current} is newer than this program (${known}); refusing to open it`);
+  }
+  const applied: number[] = [];
+  for (const migration of [...list].sort((a, b) => a.version - b.version)) {
+    if (migration.version <= current) continue;
+    try {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(migration.version, migration.name, atMs);
+      })();
+    } catch (cause) {
+      throw new StorageMigrationError(`migration ${migration.version} (${migration.name}) failed`, { cause });
+    }
+    applied.push(migration.version);
+  }
+  return applied;
+}

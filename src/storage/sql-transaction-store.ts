@@ -1,0 +1,63 @@
+import type { Database } from 'better-sqlite3';
+import type { SqlTransactionStore, TransactionRecord } from './types.ts';
+
+interface Row {
+  id: number;
+  charger_id: string;
+  connector_id: number;
+  id_tag: string;
+  started_at_ms: number;
+  meter_start_wh: number;
+  stopped_at_ms: number | null;
+  meter_stop_wh: number | null;
+  stop_reason: string | null;
+}
+
+const toRecord = (r: Row): TransactionRecord => ({
+  transactionId: r.id,
+  chargerId: r.charger_id,
+  connectorId: r.connector_id,
+  idTag: r.id_tag,
+  startedAtMs: r.started_at_ms,
+  meterStartWh: r.meter_start_wh,
+  stoppedAtMs: r.stopped_at_ms ?? undefined,
+  meterStopWh: r.meter_stop_wh ?? undefined,
+  stopReason: r.stop_reason ?? undefined,
+});
+
+/**
+ * OCPP transactions in SQLite. The database runs with synchronous=FULL, so when start()/stop()
+ * return, the row is on disk: the charger is only answered after that.
+ */
+export function createSqlTransactionStore(db: Database): SqlTransactionStore {
+  const byId = db.prepare<[number], Row>('SELECT * FROM transactions WHERE id = ?');
+  return {
+    start(tx) {
+      const { lastInsertRowid } = db
+        .prepare('INSERT INTO transactions (charger_id, connector_id, id_tag, started_at_ms, meter_start_wh) VALUES (?, ?, ?, ?, ?)')
+        .run(tx.chargerId, tx.connectorId, tx.idTag, tx.startedAtMs, tx.meterStartWh);
+      return Number(lastInsertRowid);
+    },
+    stop(id, end) {
+      db.prepare('UPDATE transactions SET stopped_at_ms = ?, meter_stop_wh = ?, stop_reason = ? WHERE id = ? AND stopped_at_ms IS NULL').run(
+        end.stoppedAtMs,
+        end.meterStopWh,
+        end.reason ?? null,
+        id,
+      );
+      const row = byId.get(id);
+      return row ? toRecord(row) : undefined;
+    },
+    get(id) {
+      const row = byId.get(id);
+      return row ? toRecord(row) : undefined;
+    },
+    open: () => db.prepare<[], Row>('SELECT * FROM transactions WHERE stopped_at_ms IS NULL ORDER BY id').all().map(toRecord),
+    list({ sinceMs = 0, limit = 100 } = {}) {
+      return db
+        .prepare<[number, number], Row>('SELECT * FROM transactions WHERE started_at_ms >= ? ORDER BY id DESC LIMIT ?')
+        .all(sinceMs, Math.min(Math.max(1, limit), 1000))
+        .map(toRecord);
+    },
+  };
+}

@@ -1,0 +1,133 @@
+// What the rest of the shell may ask of storage. The API and services get a `Storage` at wiring
+// time and import only these types.
+import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
+
+export type { TransactionRecord };
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface UserRecord {
+  username: string;
+  passwordHash: string;
+  role: Role;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type AuthTokenKind = 'session' | 'api';
+
+/** A login session (cookie or bearer) or a machine API token. Only the token's hash is stored. */
+export interface AuthTokenRecord {
+  tokenHash: string;
+  kind: AuthTokenKind;
+  username: string;
+  name?: string;
+  csrf?: string;
+  createdAtMs: number;
+  expiresAtMs?: number;
+  lastUsedAtMs?: number;
+}
+
+export interface UserStore {
+  count(): number;
+  get(username: string): UserRecord | undefined;
+  list(): UserRecord[];
+  create(user: { username: string; passwordHash: string; role: Role }): UserRecord;
+  update(username: string, change: { passwordHash?: string; role?: Role }): UserRecord | undefined;
+  remove(username: string): boolean;
+}
+
+export interface AuthTokenStore {
+  create(token: Omit<AuthTokenRecord, 'createdAtMs' | 'lastUsedAtMs'>): AuthTokenRecord;
+  /** The live record for a hash, or undefined when unknown or expired; touches lastUsedAtMs. */
+  find(tokenHash: string): AuthTokenRecord | undefined;
+  remove(tokenHash: string): boolean;
+  listApi(): AuthTokenRecord[];
+  /** Drops expired tokens; returns how many. */
+  prune(): number;
+}
+
+export interface AuditEntry {
+  id: number;
+  atMs: number;
+  actor: string;
+  action: string;
+  target?: string;
+  before?: unknown;
+  after?: unknown;
+  ip?: string;
+}
+
+export interface AuditLog {
+  record(entry: Omit<AuditEntry, 'id' | 'atMs'>): AuditEntry;
+  list(query?: { sinceMs?: number; beforeId?: number; limit?: number; action?: string }): AuditEntry[];
+}
+
+/** The OCPP side's TransactionStore, backed by SQLite, plus a listing for the API. */
+export interface SqlTransactionStore extends TransactionStore {
+  list(query?: { sinceMs?: number; limit?: number }): TransactionRecord[];
+}
+
+/** Operator steering of a session that must survive a restart. Null = cleared. */
+export interface SessionSettings {
+  transactionId: number;
+  departureAtMs?: number | null;
+  energyNeedWh?: number | null;
+  tier?: string | null;
+  paused?: boolean | null;
+  updatedAtMs: number;
+}
+
+export interface SessionSettingsStore {
+  get(transactionId: number): SessionSettings | undefined;
+  /** Merges the given fields into what is stored. */
+  save(transactionId: number, change: Omit<SessionSettings, 'transactionId' | 'updatedAtMs'>): SessionSettings;
+}
+
+export const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const;
+export type HistoryResolution = (typeof HISTORY_RESOLUTIONS)[number];
+
+export interface HistorySample {
+  atMs: number;
+  gridPowerW?: number;
+  pvPowerW?: number;
+  batteryPowerW?: number;
+  evPowerW: number;
+  buildingPowerW?: number;
+  limitPowerW?: number;
+}
+
+export interface HistoryStore {
+  /** Records one sample (at most one per second is kept) and rolls finished minutes and quarters up. */
+  record(sample: HistorySample): void;
+  query(fromMs: number, toMs: number, resolution: HistoryResolution): HistorySample[];
+  /** Drops rows past their retention (1 s: 1 h, 1 min: 7 days, 15 min: 1 year). */
+  prune(nowMs: number): void;
+}
+
+export interface MonthlyPeak {
+  month: string;
+  peakPowerW: number;
+  atMs: number;
+}
+
+export interface PeakStore {
+  /** Raises the month's peak if powerW is above it; returns the month's peak. */
+  offer(month: string, powerW: number, atMs: number): MonthlyPeak;
+  get(month: string): MonthlyPeak | undefined;
+}
+
+export interface Storage {
+  readonly path: string;
+  readonly users: UserStore;
+  readonly tokens: AuthTokenStore;
+  readonly audit: AuditLog;
+  readonly transactions: SqlTransactionStore;
+  readonly sessionSettings: SessionSettingsStore;
+  readonly history: HistoryStore;
+  readonly peaks: PeakStore;
+  /** Schema version after migrations. */
+  readonly schemaVersion: number;
+  close(): void;
+}
