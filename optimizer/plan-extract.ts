@@ -1,0 +1,75 @@
+// Turns a solver's column values back into a Plan, recomputing every cost term from the input.
+import type { LpResult } from './lp-model.ts';
+import type { PlanLayout } from './plan-model.ts';
+import type { Plan, PlanInput, PlanStatus } from './plan-types.ts';
+
+const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export function emptyPlan(input: PlanInput, status: PlanStatus, detail?: string): Plan {
+  return {
+    startMs: input.startMs,
+    slotMs: input.slotMs,
+    slotCount: input.slotCount,
+    status,
+    sessions: [],
+    gridW: [],
+    batteryW: [],
+    peakW: 0,
+    energyCost: 0,
+    demandCharge: 0,
+    unmetPenalty: 0,
+    objective: Number.NaN,
+    overloadWh: 0,
+    detail,
+  };
+}
+
+export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResult): Plan {
+  if (result.status !== 'optimal') return emptyPlan(input, result.status === 'time-limit' ? 'time-limit' : result.status === 'error' ? 'error' : 'infeasible', result.detail);
+  const x = result.colValue;
+  const h = layout.hours;
+  const T = input.slotCount;
+  const sessions = input.sessions.map((s, i) => {
+    const powerW = Array.from({ length: T }, (_, t) => {
+      const col = layout.power[i][t];
+      return col < 0 ? 0 : round(Math.max(0, x[col]) * 1000, 3);
+    });
+    const plannedWh = powerW.reduce((sum, p) => sum + p * h, 0);
+    return { key: s.key, powerW, plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
+  });
+  const gridW = layout.grid.map((g, t) => round((x[g] - x[layout.exported[t]]) * 1000, 3));
+  const batteryW = layout.charge.map((bc, t) => round((x[layout.discharge[t]] - x[bc]) * 1000, 3));
+  let energyCost = 0;
+  let overloadWh = 0;
+  for (let t = 0; t < T; t++) {
+    energyCost += x[layout.grid[t]] * h * input.importPricePerKWh[t] - x[layout.exported[t]] * h * input.exportPricePerKWh[t];
+    overloadWh += x[layout.overload[t]] * h * 1000;
+  }
+  const peakW = Math.max(input.peakSoFarW, ...layout.grid.map((g) => x[g] * 1000));
+  const unmetPenalty = input.sessions.reduce((sum, s, i) => sum + x[layout.unmet[i]] * input.unmetPenaltyPerKWh * Math.max(1, s.priorityWeight), 0);
+  return {
+    startMs: input.startMs,
+    slotMs: input.slotMs,
+    slotCount: T,
+    status: 'optimal',
+    sessions,
+    gridW,
+    batteryW,
+    peakW,
+    energyCost,
+    demandCharge: (peakW / 1000) * input.demandChargePerKW,
+    unmetPenalty,
+    objective: result.objective,
+    overloadWh,
+  };
+}
+
+/** The planned power for the slot containing atMs, per session key (W); empty when no slot covers it. */
+export function planTargetsAt(plan: Plan, atMs: number): Map<string, number> {
+  const targets = new Map<string, number>();
+  if (plan.status !== 'optimal') return targets;
+  const t = Math.floor((atMs - plan.startMs) / plan.slotMs);
+  if (t < 0 || t >= plan.slotCount) return targets;
+  for (const s of plan.sessions) targets.set(s.key, s.powerW[t]);
+  return targets;
+}

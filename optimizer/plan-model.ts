@@ -1,0 +1,134 @@
+// Builds the horizon LP from a PlanInput. Pure. Units inside the LP: kW and kWh (better scaling).
+//
+//   min  Σ_t (importPrice_t + carbon_t) · h · g_t − exportPrice_t · h · x_t      energy
+//      + demandCharge · P                                                        peak
+//      + Σ_i penalty_i · u_i                                                     unmet energy (soft)
+//      + overloadPenalty · h · Σ_t s_t                                           unavoidable overload
+//   s.t. g_t − x_t − c_t − Σ_i p_it − bc_t + bd_t = base_t − pv_t                balance
+//        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
+//        Σ_t h·f_it·p_it + u_i ≥ E_i                                            energy by departure
+//        e_t − e_{t−1} − h·η·bc_t + h/η·bd_t = 0,  e_t ∈ [min, max]              battery
+import { LpBuilder, type LpModel } from './lp-model.ts';
+import type { PlanInput } from './plan-types.ts';
+
+export const OVERLOAD_PENALTY_PER_KWH = 1000;
+/** Tiny preference for earlier energy among equal-cost schedules: robust to surprises. */
+const EARLY_BIAS_PER_KWH = 1e-5;
+/** Tiny weight on the peak even without a demand charge: flatter among equal costs. */
+const FLATTEN_PER_KW = 1e-4;
+
+export interface PlanLayout {
+  /** Per session, per slot: column index, or −1 outside the session's window. */
+  power: Int32Array[];
+  /** Per session, per slot: fraction of the slot the car is plugged in. */
+  presence: Float64Array[];
+  unmet: number[];
+  grid: number[];
+  exported: number[];
+  overload: number[];
+  peak: number;
+  charge: number[];
+  discharge: number[];
+  hours: number;
+}
+
+export function buildPlanModel(input: PlanInput): { model: LpModel; layout: PlanLayout } {
+  const b = new LpBuilder();
+  const T = input.slotCount;
+  const h = input.slotMs / 3_600_000;
+  const layout: PlanLayout = {
+    power: [],
+    presence: [],
+    unmet: [],
+    grid: [],
+    exported: [],
+    overload: [],
+    peak: -1,
+    charge: [],
+    discharge: [],
+    hours: h,
+  };
+
+  // Sessions: power columns inside the window, one unmet column.
+  const perSlotPower: number[][] = Array.from({ length: T }, () => []);
+  for (const s of input.sessions) {
+    const cols = new Int32Array(T).fill(-1);
+    const presence = new Float64Array(T);
+    const pmaxKW = Math.max(0, s.maxPowerW) / 1000;
+    const energyIdx: number[] = [];
+    const energyVal: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const slotStart = input.startMs + t * input.slotMs;
+      const overlap = Math.min(slotStart + input.slotMs, s.departureAtMs) - Math.max(slotStart, s.arrivalAtMs);
+      const f = Math.min(1, Math.max(0, overlap / input.slotMs));
+      if (f <= 1e-9 || pmaxKW <= 0) continue;
+      presence[t] = f;
+      // p_it is the slot-average power, so the car's own max scales with its presence.
+      const col = b.addCol(EARLY_BIAS_PER_KWH * h * (t / T), 0, pmaxKW * f);
+      cols[t] = col;
+      perSlotPower[t].push(col);
+      energyIdx.push(col);
+      energyVal.push(h);
+    }
+    const needKWh = Math.max(0, s.energyNeedWh) / 1000;
+    const penalty = input.unmetPenaltyPerKWh * Math.max(1, s.priorityWeight);
+    const u = b.addCol(penalty, 0, needKWh);
+    layout.power.push(cols);
+    layout.presence.push(presence);
+    layout.unmet.push(u);
+    if (needKWh > 0) b.addRow(needKWh, Infinity, [...energyIdx, u], [...energyVal, 1]);
+  }
+
+  // Peak.
+  const peakLowerKW = Math.max(0, input.peakSoFarW) / 1000;
+  layout.peak = b.addCol(input.demandChargePerKW + FLATTEN_PER_KW, peakLowerKW, Infinity);
+
+  // Battery columns.
+  const bat = input.battery;
+  for (let t = 0; t < T; t++) {
+    const carbonCost = ((input.carbonGPerKWh?.[t] ?? 0) / 1000) * input.carbonPricePerKg;
+    const g = b.addCol((input.importPricePerKWh[t] + carbonCost) * h, 0, Infinity);
+    const exportCapKW = (input.exportLimitW?.[t] ?? Infinity) / 1000;
+    const x = b.addCol(-input.exportPricePerKWh[t] * h, 0, Math.max(0, exportCapKW));
+    const pvKW = Math.max(0, input.pvW[t]) / 1000;
+    const c = b.addCol(0, 0, pvKW);
+    const s = b.addCol(OVERLOAD_PENALTY_PER_KWH * h, 0, Infinity);
+    layout.grid.push(g);
+    layout.exported.push(x);
+    layout.overload.push(s);
+    const idx = [g, x, c, ...perSlotPower[t]];
+    const val = [1, -1, -1, ...perSlotPower[t].map(() => -1)];
+    if (bat) {
+      // A tiny cost on throughput keeps the battery from cycling for nothing.
+      const bc = b.addCol(1e-6, 0, bat.maxChargeW / 1000);
+      const bd = b.addCol(1e-6, 0, bat.maxDischargeW / 1000);
+      layout.charge.push(bc);
+      layout.discharge.push(bd);
+      idx.push(bc, bd);
+      val.push(-1, 1);
+    }
+    const rhs = (input.baseLoadW[t] - input.pvW[t]) / 1000;
+    b.addRow(rhs, rhs, idx, val);
+    b.addRow(-Infinity, Math.max(0, input.importLimitW[t]) / 1000, [g, s], [1, -1]);
+    b.addRow(0, Infinity, [layout.peak, g], [1, -1]);
+  }
+  if (bat) {
+    const eta = Math.min(1, Math.max(1e-3, bat.efficiency));
+    let previous = -1;
+    const e0 = bat.energyWh / 1000;
+    for (let t = 0; t < T; t++) {
+      // A battery outside its SoC window now must not make the plan infeasible.
+      const e = b.addCol(0, Math.min(bat.minEnergyWh / 1000, e0), Math.max(bat.maxEnergyWh / 1000, e0));
+      const idx = [e, layout.charge[t], layout.discharge[t]];
+      const val = [1, -h * eta, h / eta];
+      if (previous >= 0) {
+        idx.push(previous);
+        val.push(-1);
+      }
+      const rhs = previous >= 0 ? 0 : e0;
+      b.addRow(rhs, rhs, idx, val);
+      previous = e;
+    }
+  }
+  return { model: b.build(), layout };
+}

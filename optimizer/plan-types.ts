@@ -1,0 +1,81 @@
+// The horizon planner's domain: what it is given (per slot series, sessions) and what it returns.
+
+export interface PlanSession {
+  /** `${chargerId}/${connectorId}` for live sessions; any unique id in replay. */
+  key: string;
+  /** When the car is (or will be) plugged in; at or before the horizon start for present cars. */
+  arrivalAtMs: number;
+  departureAtMs: number;
+  /** Energy still wanted by departure, Wh. */
+  energyNeedWh: number;
+  maxPowerW: number;
+  /** Higher is shorted last; 1 = lowest. From the site's priority scheme. */
+  priorityWeight: number;
+}
+
+export interface PlanBattery {
+  capacityWh: number;
+  /** Energy stored now, Wh. */
+  energyWh: number;
+  minEnergyWh: number;
+  maxEnergyWh: number;
+  maxChargeW: number;
+  maxDischargeW: number;
+  /** One-way efficiency, 0..1. */
+  efficiency: number;
+}
+
+export interface PlanInput {
+  startMs: number;
+  slotMs: number;
+  slotCount: number;
+  /** One value per slot. */
+  importPricePerKWh: readonly number[];
+  exportPricePerKWh: readonly number[];
+  carbonGPerKWh?: readonly number[];
+  /** Non-EV consumption forecast per slot, W. */
+  baseLoadW: readonly number[];
+  pvW: readonly number[];
+  /** Import cap per slot (connection point, grid signals), W, already net of the safety margin. */
+  importLimitW: readonly number[];
+  /** Export cap per slot, W; Infinity when none. */
+  exportLimitW?: readonly number[];
+  /** Currency per kW of the billing month's peak. */
+  demandChargePerKW: number;
+  /** The month's billed peak so far, W: raising the peak above it is what costs. */
+  peakSoFarW: number;
+  carbonPricePerKg: number;
+  unmetPenaltyPerKWh: number;
+  battery?: PlanBattery;
+  sessions: readonly PlanSession[];
+}
+
+export interface SessionPlan {
+  key: string;
+  /** Planned average power per slot, W. */
+  powerW: number[];
+  plannedWh: number;
+  unmetWh: number;
+}
+
+export type PlanStatus = 'optimal' | 'infeasible' | 'time-limit' | 'error' | 'empty';
+
+export interface Plan {
+  startMs: number;
+  slotMs: number;
+  slotCount: number;
+  status: PlanStatus;
+  sessions: SessionPlan[];
+  /** Planned grid import per slot, W (negative = export). */
+  gridW: number[];
+  batteryW: number[];
+  peakW: number;
+  /** Objective terms, currency. */
+  energyCost: number;
+  demandCharge: number;
+  unmetPenalty: number;
+  objective: number;
+  /** Import beyond the limit the plan could not avoid (base load alone above it), Wh. */
+  overloadWh: number;
+  detail?: string;
+}
