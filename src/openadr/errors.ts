@@ -1,0 +1,23 @@
+import { EmsError } from '../errors.ts';
+
+/** The VTN could not be reached, or answered with an HTTP error. */
+export class OpenAdrTransportError extends EmsError {
+  override readonly code = 'OPENADR_TRANSPORT';
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A message from the VTN is malformed or not what the protocol allows at this point. */
+export class OpenAdrProtocolError extends EmsError {
+  override readonly code = 'OPENADR_PROTOCOL';
+}
+
+/** OAuth2 or registration was refused. */
+export class OpenAdrAuthError extends EmsError {
+  override readonly code = 'OPENADR_AUTH';
+}

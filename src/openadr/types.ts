@@ -1,0 +1,40 @@
+import type { GridSignal } from '../bus.ts';
+
+/** A grid signal as the VENs produce it; the timeline (src/signals) accepts exactly this shape. */
+export interface OpenAdrSignal extends GridSignal {
+  eventId?: string;
+  program?: string;
+  detail?: string;
+}
+
+export type OptState = 'in' | 'out';
+
+/** The timeline as a VEN sees it: where signals go, and the operator's opt decisions. */
+export interface SignalSinkLike {
+  submit(source: string, signals: readonly OpenAdrSignal[]): void;
+  optState(source: string, eventId: string): OptState;
+  onOptChange(listener: (change: { source: string; eventId: string; opt: OptState; by: string }) => void): () => void;
+}
+
+/** What a VTN event asks for in one time slot, before mapping to site signals. */
+export type SlotKind = 'simple' | 'import-limit' | 'export-limit' | 'price' | 'ghg' | 'alert';
+
+export interface EventSlot {
+  startMs: number;
+  endMs: number;
+  kind: SlotKind;
+  /** W for limits, currency/kWh for price, g/kWh for GHG, level for SIMPLE, 1 for alerts. */
+  value: number;
+  text?: string;
+}
+
+/** One VTN event in version-neutral form. */
+export interface VenEvent {
+  eventId: string;
+  modification: number;
+  program?: string;
+  priority?: number;
+  /** Maximum random start delay the VTN asks for (startafter / randomizeStart), ms. */
+  randomizeMs: number;
+  slots: EventSlot[];
+}
