@@ -1,0 +1,144 @@
+// 1000 chargers connected to a real `ems run` process, each in a transaction sending MeterValues
+// every 10 s: the EMS process's RSS and CPU, read from /proc. Bounded: a fixed window.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import ocppRpc from 'ocpp-rpc';
+import type { Bench } from './types.ts';
+
+const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
+const CHARGERS = 1000;
+const METER_INTERVAL_MS = 10_000;
+const WINDOW_MS = 60_000;
+const CLOCK_TICKS = 100;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function procStats(pid: number): { rssMb: number; cpuS: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return { rssMb: rssKb / 1024, cpuS };
+}
+
+const bench: Bench = async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ems-bench-'));
+  const [ocppPort, httpPort] = [await freePort(), await freePort()];
+  const ids = Array.from({ length: CHARGERS }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);
+  const rows = [];
+  for (let i = 0; i < ids.length; i += 20) rows.push({ id: `row-${i / 20}`, maxCurrent: 250, chargers: ids.slice(i, i + 20) });
+  const configPath = join(dir, 'site.yaml');
+  writeFileSync(
+    configPath,
+    stringify({
+      site: { name: 'Bench site' },
+      grid: { maxCurrent: 4000 },
+      circuits: [{ id: 'main', maxCurrent: 4000, children: rows }],
+      chargers: ids.map((id) => ({ id })),
+      idTags: [{ idTag: 'BENCH', tier: 'staff' }],
+      ocpp: { host: '127.0.0.1', port: ocppPort },
+      http: { host: '127.0.0.1', port: httpPort },
+      storage: { path: join(dir, 'ems.sqlite') },
+    }),
+  );
+  const ems = spawn(process.execPath, ['bin/ems.js', 'run', '--config', configPath], {
+    env: { ...process.env, EMS_LOG_LEVEL: 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const clients: any[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const probe = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: ids[0], protocols: ['ocpp1.6'], reconnect: false });
+        await probe.connect();
+        await probe.close({ force: true });
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error('ems run did not open its OCPP port in 30 s');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const startConnect = performance.now();
+    for (let i = 0; i < ids.length; i += 50) {
+      await Promise.all(
+        ids.slice(i, i + 50).map(async (id) => {
+          const client = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: id, protocols: ['ocpp1.6'], reconnect: false });
+          client.handle(({ method }: { method: string }) => {
+            if (method === 'GetConfiguration') return { configurationKey: [], unknownKey: [] };
+            if (method === 'TriggerMessage') return { status: 'Accepted' };
+            return { status: 'Accepted' };
+          });
+          await client.connect();
+          clients.push(client);
+          await client.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'B1' });
+          await client.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Preparing' });
+          const { transactionId } = await client.call('StartTransaction', { connectorId: 1, idTag: 'BENCH', meterStart: 0, timestamp: new Date().toISOString() });
+          await client.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
+          let energyWh = 0;
+          const send = () => {
+            energyWh += 30;
+            void client
+              .call('MeterValues', {
+                connectorId: 1,
+                transactionId,
+                meterValue: [
+                  {
+                    timestamp: new Date().toISOString(),
+                    sampledValue: [
+                      ...[1, 2, 3].map((p) => ({ value: '10.0', measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })),
+                      { value: '6900', measurand: 'Power.Active.Import', unit: 'W' },
+                      { value: String(energyWh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
+                    ],
+                  },
+                ],
+              })
+              .catch(() => undefined);
+          };
+          timers.push(setTimeout(() => timers.push(setInterval(send, METER_INTERVAL_MS)), Math.random() * METER_INTERVAL_MS));
+        }),
+      );
+    }
+    const connectS = (performance.now() - startConnect) / 1000;
+    await new Promise((r) => setTimeout(r, 5_000));
+    const before = procStats(ems.pid!);
+    const t0 = performance.now();
+    let peakRssMb = before.rssMb;
+    while (performance.now() - t0 < WINDOW_MS) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      peakRssMb = Math.max(peakRssMb, procStats(ems.pid!).rssMb);
+    }
+    const after = procStats(ems.pid!);
+    const windowS = (performance.now() - t0) / 1000;
+    const cpuPctOfTwoCores = ((after.cpuS - before.cpuS) / windowS / 2) * 100;
+    return [
+      {
+        title: `Connections: ${CHARGERS} chargers on one \`ems run\`, MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
+        columns: ['chargers', 'connect+boot+start s', 'window s', 'RSS MB (end)', 'RSS MB (peak)', 'CPU % of 2 cores'],
+        rows: [[CHARGERS, connectS.toFixed(1), windowS.toFixed(0), after.rssMb.toFixed(0), peakRssMb.toFixed(0), cpuPctOfTwoCores.toFixed(1)]],
+        notes: [
+          `target: RSS under 300 MB — ${peakRssMb < 300 ? 'met' : 'NOT met'}; CPU under 25 % — ${cpuPctOfTwoCores < 25 ? 'met' : 'NOT met'}`,
+        ],
+      },
+    ];
+  } finally {
+    timers.forEach((t) => clearInterval(t));
+    await Promise.all(clients.map((c) => c.close({ force: true }).catch(() => undefined)));
+    ems.kill('SIGTERM');
+  }
+};
+export default bench;
