@@ -9,7 +9,7 @@ import type { Logger } from './log.ts';
 import { createCentralSystem } from './ocpp/central-system.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
-import { createMemoryTransactionStore } from './state/memory-transaction-store.ts';
+import { MemoryTransactionStore } from './state/memory-transaction-store.ts';
 
 export interface AppOptions {
   config: Config;
@@ -51,7 +51,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   };
 
   try {
-    const transactions = createMemoryTransactionStore();
+    const transactions = new MemoryTransactionStore();
     const ocpp = await start(createCentralSystem(ctx, { transactions }));
     const ceilingProviders: CeilingProvider[] = [];
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));

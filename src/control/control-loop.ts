@@ -90,19 +90,20 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     const atMs = ctx.clock.nowMs();
     let decision: Decision | undefined;
     try {
-      decision = decide(withCeilings(ctx.state.snapshot(atMs)), params, memory);
-      memory = decision.nextState;
+      const result = decide(withCeilings(ctx.state.snapshot(atMs)), params, memory);
+      decision = result;
+      memory = result.nextState;
       stats.cycles++;
       stats.lastCycleAtMs = atMs;
-      if (decision.failsafe !== stats.failsafe) {
-        stats.failsafe = decision.failsafe;
-        const why = decision.failsafe ? 'site data is stale' : 'site data is fresh again';
-        if (decision.failsafe) log.warn({ atMs }, `failsafe on: ${why}; connectors held at the failsafe current`);
+      if (result.failsafe !== stats.failsafe) {
+        stats.failsafe = result.failsafe;
+        const why = result.failsafe ? 'site data is stale' : 'site data is fresh again';
+        if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; connectors held at the failsafe current`);
         else log.info({ atMs }, `failsafe off: ${why}`);
-        ctx.bus.emit('control.failsafe', { active: decision.failsafe, atMs, why });
+        ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
-      ctx.bus.emit('decision', decision);
-      await chargers.applyCaps(decision.caps);
+      ctx.bus.emit('decision', result);
+      await chargers.applyCaps(result.caps);
       if (stats.lastError) log.info('control cycle recovered');
       stats.lastError = undefined;
     } catch (error) {
