@@ -158,7 +158,7 @@ export const plannerSchema = z.strictObject({
   solver: z.enum(['highs', 'jslp']).default('highs'),
   timeLimitMs: z.number().int().min(50).default(5000).describe('a plan later than this is dropped; greedy control continues'),
   carbonPricePerKg: z.number().min(0).default(0).describe('weight of grid CO2 in the objective, currency per kg'),
-  unmetPenaltyPerKWh: z.number().positive().default(5).describe('cost of a kWh not delivered by departure'),
+  unmetPenaltyPerKWh: z.number().positive().default(100).describe('cost of a kWh not delivered by departure; keep it above what a kW of demand charge buys'),
   defaultDwellH: z.number().positive().default(8).describe('assumed stay when a session has no departure'),
   defaultEnergyNeedWh: z.record(z.string().min(1), z.number().positive()).default({}).describe('per tier, when a session has no need'),
   baseLoadW: z.array(z.number()).min(1).optional().describe('building load curve over a day, equal steps from local midnight'),

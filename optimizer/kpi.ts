@@ -1,0 +1,147 @@
+// Key figures of a charging site over a period, from a stream of measured steps. Pure: used live
+// (fed by the shell) and in replay. Definitions:
+//  - peakW: highest average grid import over a demand window (15 min by default), W.
+//  - energyCost: Σ import·importPrice − export·exportPrice; demandCharge: peak kW · price per kW.
+//  - renewableShare: share of EV energy covered by on-site PV (PV split pro rata over all loads).
+//  - utilization: share of connector-time a car was actually drawing power.
+//  - sessionSuccessRate: share of ended sessions with less than 0.1 kWh unmet (ACN-Sim's metric).
+
+export interface KpiStep {
+  atMs: number;
+  durationMs: number;
+  /** Connection point, + import / − export, W. */
+  gridPowerW: number;
+  evPowerW: number;
+  pvPowerW: number;
+  importPricePerKWh: number;
+  exportPricePerKWh: number;
+  carbonGPerKWh?: number;
+  /** Connectors drawing power during the step, and the site's connector count. */
+  chargingConnectors: number;
+  connectorCount: number;
+  /** True when any limit (phase current at any node, import power) was exceeded in the step. */
+  overLimit?: boolean;
+}
+
+export interface SessionOutcome {
+  requestedWh: number;
+  deliveredWh: number;
+}
+
+export interface Kpis {
+  peakW: number;
+  energyCost: number;
+  demandCharge: number;
+  totalCost: number;
+  energyRequestedWh: number;
+  energyDeliveredWh: number;
+  unmetWh: number;
+  sessionSuccessRate: number;
+  renewableShare: number;
+  utilization: number;
+  limitViolations: number;
+  /** energyCost / kWh delivered to cars (site energy is all charged to the EVs here). */
+  costPerKWh: number;
+  gridImportWh: number;
+  gridExportWh: number;
+  carbonKg: number;
+  sessions: number;
+}
+
+const SUCCESS_UNMET_WH = 100;
+
+export class KpiAccumulator {
+  private windowIndex = Number.NaN;
+  private windowEnergyWh = 0;
+  private peakW = 0;
+  private energyCost = 0;
+  private importWh = 0;
+  private exportWh = 0;
+  private evWh = 0;
+  private evRenewableWh = 0;
+  private carbonG = 0;
+  private chargingMs = 0;
+  private connectorMs = 0;
+  private violations = 0;
+  private requestedWh = 0;
+  private deliveredWh = 0;
+  private unmetWh = 0;
+  private succeeded = 0;
+  private sessions = 0;
+
+  constructor(
+    private readonly demandChargePerKW: number,
+    private readonly peakWindowMs = 15 * 60_000,
+    /** The billing month's peak before this period (demand charge is on the higher one). */
+    private readonly peakBeforeW = 0,
+  ) {}
+
+  addStep(step: KpiStep): void {
+    if (!(step.durationMs > 0)) return;
+    const hours = step.durationMs / 3_600_000;
+    const importW = Math.max(0, step.gridPowerW);
+    const exportW = Math.max(0, -step.gridPowerW);
+    this.importWh += importW * hours;
+    this.exportWh += exportW * hours;
+    this.energyCost += (importW * step.importPricePerKWh - exportW * step.exportPricePerKWh) * (hours / 1000);
+    this.carbonG += importW * (hours / 1000) * (step.carbonGPerKWh ?? 0);
+    const ev = Math.max(0, step.evPowerW);
+    this.evWh += ev * hours;
+    const consumption = importW + Math.max(0, step.pvPowerW) - exportW;
+    if (consumption > 0 && ev > 0) {
+      const pvUsed = Math.min(Math.max(0, step.pvPowerW), consumption);
+      this.evRenewableWh += ev * (pvUsed / consumption) * hours;
+    }
+    this.chargingMs += step.chargingConnectors * step.durationMs;
+    this.connectorMs += step.connectorCount * step.durationMs;
+    if (step.overLimit) this.violations++;
+
+    const index = Math.floor(step.atMs / this.peakWindowMs);
+    if (index !== this.windowIndex) {
+      this.closeWindow();
+      this.windowIndex = index;
+    }
+    this.windowEnergyWh += importW * hours;
+  }
+
+  addSession(outcome: SessionOutcome): void {
+    const unmet = Math.max(0, outcome.requestedWh - outcome.deliveredWh);
+    this.sessions++;
+    this.requestedWh += outcome.requestedWh;
+    this.deliveredWh += Math.min(outcome.deliveredWh, outcome.requestedWh);
+    this.unmetWh += unmet;
+    if (unmet < SUCCESS_UNMET_WH) this.succeeded++;
+  }
+
+  private closeWindow(): void {
+    if (Number.isNaN(this.windowIndex)) return;
+    this.peakW = Math.max(this.peakW, this.windowEnergyWh / (this.peakWindowMs / 3_600_000));
+    this.windowEnergyWh = 0;
+  }
+
+  result(): Kpis {
+    // Include the open window without closing it, so result() can be called at any time.
+    const openPeak = Number.isNaN(this.windowIndex) ? 0 : this.windowEnergyWh / (this.peakWindowMs / 3_600_000);
+    const peakW = Math.max(this.peakW, openPeak);
+    const billedPeakW = Math.max(peakW, this.peakBeforeW);
+    const demandCharge = (billedPeakW / 1000) * this.demandChargePerKW;
+    return {
+      peakW,
+      energyCost: this.energyCost,
+      demandCharge,
+      totalCost: this.energyCost + demandCharge,
+      energyRequestedWh: this.requestedWh,
+      energyDeliveredWh: this.sessions ? this.deliveredWh : this.evWh,
+      unmetWh: this.unmetWh,
+      sessionSuccessRate: this.sessions ? this.succeeded / this.sessions : 1,
+      renewableShare: this.evWh > 0 ? this.evRenewableWh / this.evWh : 0,
+      utilization: this.connectorMs > 0 ? this.chargingMs / this.connectorMs : 0,
+      limitViolations: this.violations,
+      costPerKWh: this.evWh > 0 ? this.energyCost / (this.evWh / 1000) : 0,
+      gridImportWh: this.importWh,
+      gridExportWh: this.exportWh,
+      carbonKg: this.carbonG / 1000,
+      sessions: this.sessions,
+    };
+  }
+}

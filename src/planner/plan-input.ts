@@ -1,0 +1,157 @@
+// From the site's config, tariff and sessions to the pure planner's input. Shared by the live
+// planner service and by replay, so both plan exactly the same way.
+import type { Config } from '../../config/schema.ts';
+import type { PlanBattery, PlanInput, PlanSession } from '../../optimizer/plan-types.ts';
+import type { GridSignal } from '../bus.ts';
+import type { TariffView } from '../tariffs/tariff.ts';
+import type { LocalTimeZone } from '../tariffs/local-time.ts';
+
+export interface PlannerSession {
+  key: string;
+  chargerId: string;
+  /** Plug-in time (in replay, a future arrival is planned for too). */
+  arrivalAtMs: number;
+  departureAtMs?: number;
+  /** Delivered so far, Wh. */
+  energyWh: number;
+  /** Total wanted this session, Wh; undefined = unknown (tier default applies). */
+  energyNeedWh?: number;
+  tier?: string;
+  tierRank: number;
+  socPct?: number;
+  /** The car's own limit, W, when known. */
+  carMaxPowerW?: number;
+}
+
+export interface PlanContext {
+  config: Config;
+  tariff: TariffView;
+  zone: LocalTimeZone;
+  atMs: number;
+  sessions: readonly PlannerSession[];
+  /** The billing month's demand peak so far, W. */
+  peakSoFarW: number;
+  signals?: readonly GridSignal[];
+  batterySocPct?: number;
+}
+
+const DEFAULT_NEED_WH = 20_000;
+
+/** A daily curve (equal steps from local midnight) read at an instant. */
+export function curveAt(curve: readonly number[] | undefined, zone: LocalTimeZone, atMs: number): number {
+  if (!curve?.length) return 0;
+  const minute = zone.at(atMs).minuteOfDay;
+  return curve[Math.min(curve.length - 1, Math.floor((minute * curve.length) / 1440))];
+}
+
+/** Static connection-point import cap after the safety margin, W (3-phase balanced). */
+export function siteImportLimitW(config: Config): number {
+  const fuseW = config.grid.maxCurrent * config.site.voltage * 3;
+  return Math.min(fuseW, config.grid.maxPower ?? Infinity) * (1 - config.grid.safetyMargin);
+}
+
+export function chargerMaxPowerW(config: Config, chargerId: string): number {
+  const charger = config.chargers.find((c) => c.id === chargerId);
+  return charger ? charger.maxCurrent * config.site.voltage * charger.phases : 0;
+}
+
+/** Priority weight in [1, 2]: the first in the site's priority order is shorted last. */
+export function priorityWeights(sessions: readonly PlannerSession[], scheme: Config['control']['priority']): Map<string, number> {
+  const weights = new Map<string, number>();
+  if (scheme === 'equal' || sessions.length <= 1) {
+    for (const s of sessions) weights.set(s.key, 1);
+    return weights;
+  }
+  const order = [...sessions].sort((a, b) => {
+    if (scheme === 'departure') return (a.departureAtMs ?? Infinity) - (b.departureAtMs ?? Infinity) || a.arrivalAtMs - b.arrivalAtMs;
+    if (scheme === 'soc') return (a.socPct ?? 100) - (b.socPct ?? 100) || a.arrivalAtMs - b.arrivalAtMs;
+    if (scheme === 'tier') return b.tierRank - a.tierRank || a.arrivalAtMs - b.arrivalAtMs;
+    return a.arrivalAtMs - b.arrivalAtMs;
+  });
+  order.forEach((s, i) => weights.set(s.key, 1 + (order.length - 1 - i) / (order.length - 1)));
+  return weights;
+}
+
+export function buildPlanInput(ctx: PlanContext): PlanInput {
+  const { config, tariff, zone, atMs } = ctx;
+  const planner = config.planner;
+  const slotMs = (planner?.slotMin ?? 15) * 60_000;
+  const slotCount = Math.max(1, Math.round(((planner?.horizonH ?? 24) * 3_600_000) / slotMs));
+  const dwellMs = (planner?.defaultDwellH ?? 8) * 3_600_000;
+  const staticLimitW = siteImportLimitW(config);
+  const margin = 1 - config.grid.safetyMargin;
+  const limits = (ctx.signals ?? []).filter((s) => s.kind === 'import-limit');
+  const exportLimits = (ctx.signals ?? []).filter((s) => s.kind === 'export-limit');
+
+  const importPricePerKWh: number[] = [];
+  const exportPricePerKWh: number[] = [];
+  const carbonGPerKWh: number[] = [];
+  const baseLoadW: number[] = [];
+  const pvW: number[] = [];
+  const importLimitW: number[] = [];
+  const exportLimitW: number[] = [];
+  for (let t = 0; t < slotCount; t++) {
+    const start = atMs + t * slotMs;
+    const mid = start + slotMs / 2;
+    importPricePerKWh.push(tariff.importPricePerKWh(mid));
+    exportPricePerKWh.push(tariff.exportPricePerKWh(mid));
+    carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
+    baseLoadW.push(curveAt(planner?.baseLoadW, zone, mid));
+    pvW.push(curveAt(planner?.pvForecastW, zone, mid));
+    // A signal that overlaps the slot at all bounds the whole slot: safe side.
+    const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
+    const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));
+    importLimitW.push(Math.min(staticLimitW, signalLimit));
+    const exportSignal = Math.min(...exportLimits.filter(overlapping).map((s) => s.value));
+    exportLimitW.push(Math.min(config.grid.maxExportPower ?? Infinity, exportSignal));
+  }
+
+  const weights = priorityWeights(ctx.sessions, config.control.priority);
+  const sessions: PlanSession[] = ctx.sessions.map((s) => {
+    const tierDefault = s.tier ? planner?.defaultEnergyNeedWh[s.tier] : undefined;
+    const needWh = s.energyNeedWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
+    const chargerW = chargerMaxPowerW(config, s.chargerId);
+    return {
+      key: s.key,
+      arrivalAtMs: s.arrivalAtMs,
+      departureAtMs: s.departureAtMs ?? Math.max(atMs, s.arrivalAtMs) + dwellMs,
+      energyNeedWh: Math.max(0, needWh - s.energyWh),
+      maxPowerW: Math.min(chargerW, s.carMaxPowerW ?? Infinity),
+      priorityWeight: weights.get(s.key) ?? 1,
+    };
+  });
+
+  let battery: PlanBattery | undefined;
+  const b = planner?.battery;
+  if (b) {
+    const soc = ctx.batterySocPct ?? (b.minSocPct + b.maxSocPct) / 2;
+    battery = {
+      capacityWh: b.capacityWh,
+      energyWh: (soc / 100) * b.capacityWh,
+      minEnergyWh: (b.minSocPct / 100) * b.capacityWh,
+      maxEnergyWh: (b.maxSocPct / 100) * b.capacityWh,
+      maxChargeW: b.maxChargeW,
+      maxDischargeW: b.maxDischargeW,
+      efficiency: b.efficiency,
+    };
+  }
+
+  return {
+    startMs: atMs,
+    slotMs,
+    slotCount,
+    importPricePerKWh,
+    exportPricePerKWh,
+    carbonGPerKWh,
+    baseLoadW,
+    pvW,
+    importLimitW,
+    exportLimitW,
+    demandChargePerKW: tariff.demandChargePerKW,
+    peakSoFarW: ctx.peakSoFarW,
+    carbonPricePerKg: planner?.carbonPricePerKg ?? 0,
+    unmetPenaltyPerKWh: planner?.unmetPenaltyPerKWh ?? 100,
+    battery,
+    sessions,
+  };
+}
