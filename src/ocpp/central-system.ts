@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import type { ChargerConfig } from '../../config/schema.ts';
+import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import type { ApplyResult, ChargerCommands } from '../control/charger-commands.ts';
+import type { Service, ServiceContext } from '../service.ts';
+import type { TransactionStore } from '../state/transaction-store.ts';
+import { ChargerLink, type LinkHost, type LinkSettings } from './charger-link.ts';
+import { OcppListenError } from './errors.ts';
+import { IdTagDirectory } from './id-tags.ts';
+import { ProfileDispatcher } from './profile-dispatcher.ts';
+import { staticShares } from './static-share.ts';
+import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection, type OcppListener } from './transport.ts';
+
+export const OCPP_PATH = '/ocpp';
+
+export interface CentralSystemDeps extends Partial<LinkSettings> {
+  transactions: TransactionStore;
+  /** Subprotocols offered, in order of preference. */
+  protocols?: string[];
+}
+
+export type CentralSystem = Service &
+  ChargerCommands & {
+    /** The bound port (config ocpp.port 0 picks a free one); 0 before start(). */
+    readonly port: number;
+    /** Ids of the chargers connected right now. */
+    connectedChargers(): string[];
+  };
+
+const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000 };
+
+function passwordMatches(expected: string, given: Buffer | undefined): boolean {
+  if (!given) return false;
+  const want = Buffer.from(expected, 'utf8');
+  return want.length === given.length && timingSafeEqual(want, given);
+}
+
+/**
+ * The site's OCPP 1.6J central system: ws(s)://HOST:PORT/ocpp/{chargerId} for the chargers in the
+ * config (others get 404; a charger with a password needs HTTP Basic auth, else 401). It turns the
+ * chargers' calls into bus events, installs a failsafe floor on every (re)connect, and pushes the
+ * control loop's caps as charging profiles.
+ */
+export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps): CentralSystem {
+  const log = ctx.log.child({ module: 'ocpp' });
+  const settings: LinkSettings = {
+    heartbeatIntervalS: deps.heartbeatIntervalS ?? DEFAULT_SETTINGS.heartbeatIntervalS,
+    meterSampleIntervalS: deps.meterSampleIntervalS ?? DEFAULT_SETTINGS.meterSampleIntervalS,
+    bootWaitMs: deps.bootWaitMs ?? DEFAULT_SETTINGS.bootWaitMs,
+    callTimeoutMs: deps.callTimeoutMs ?? DEFAULT_SETTINGS.callTimeoutMs,
+  };
+  const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
+  const shares = staticShares(ctx.config);
+  const idTags = new IdTagDirectory(ctx.config);
+  const links = new Map<string, ChargerLink>();
+  const activeTx = new Map<string, number>();
+  const validationLogged = new Set<string>();
+  let listener: OcppListener | undefined;
+
+  const dispatcher = new ProfileDispatcher({
+    bus: ctx.bus,
+    clock: ctx.clock,
+    log,
+    voltageV: ctx.config.site.voltage,
+    profileDurationS: ctx.config.control.profileDurationS,
+    profileMinIntervalMs: ctx.config.control.profileMinIntervalMs,
+    target: (chargerId) => links.get(chargerId),
+    activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
+  });
+
+  const host: LinkHost = {
+    ctx,
+    transactions: deps.transactions,
+    idTags,
+    settings,
+    shareA: (chargerId) => shares.get(chargerId) ?? 0,
+    activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
+    setActiveTransaction(chargerId, connectorId, transactionId) {
+      if (transactionId === undefined) activeTx.delete(connectorKey(chargerId, connectorId));
+      else activeTx.set(connectorKey(chargerId, connectorId), transactionId);
+    },
+    setupDone(link, floors) {
+      if (links.get(link.chargerId) !== link) return;
+      dispatcher.chargerReset(link.chargerId, floors);
+      link.log.info({ capabilities: link.capabilities, floorA: shares.get(link.chargerId) }, 'charger set up; failsafe floor installed');
+    },
+    transactionEnded: (chargerId, connectorId) => dispatcher.transactionEnded(chargerId, connectorId),
+    isCurrent: (link) => links.get(link.chargerId) === link,
+  };
+
+  function verify(handshake: Handshake): HandshakeVerdict {
+    const charger = chargers.get(handshake.identity);
+    if (handshake.endpoint !== OCPP_PATH || !charger) {
+      log.warn({ identity: handshake.identity, endpoint: handshake.endpoint, remoteAddress: handshake.remoteAddress }, 'connection refused: not a charger in the config (404)');
+      return { accept: false, status: 404, message: 'Not found' };
+    }
+    if (charger.password !== undefined && !passwordMatches(charger.password, handshake.password)) {
+      log.warn({ chargerId: charger.id, remoteAddress: handshake.remoteAddress, passwordGiven: handshake.password !== undefined }, 'connection refused: wrong or missing password (401)');
+      return { accept: false, status: 401, message: 'Unauthorized' };
+    }
+    return { accept: true };
+  }
+
+  function onConnection(connection: OcppConnection): void {
+    const config = chargers.get(connection.identity);
+    if (!config) {
+      void connection.close(1008, 'unknown charger');
+      return;
+    }
+    const link = new ChargerLink(connection, config, host);
+    const previous = links.get(config.id);
+    links.set(config.id, link);
+    if (previous) {
+      link.log.warn('charger connected again while its old socket was open; closing the old one');
+      previous.dispose();
+      void previous.connection.close(1000, 'replaced by a new connection');
+    }
+    connection.onValidationFailure((failure) => {
+      const first = !validationLogged.has(config.id);
+      validationLogged.add(config.id);
+      const details = { action: failure.action, outbound: failure.outbound, isCall: failure.isCall, problem: failure.message };
+      if (failure.outbound) link.log.error(details, 'a message of ours failed the OCPP schema (a bug); it was not sent');
+      else if (first) link.log.warn(details, 'charger sent a message that fails the OCPP 1.6 schema; answered with a CALLERROR (logged once per charger)');
+      else link.log.debug(details, 'schema-invalid message from charger');
+    });
+    connection.onClose(({ code, reason }) => {
+      link.dispose();
+      if (links.get(config.id) !== link) return;
+      links.delete(config.id);
+      link.log.info({ code, reason }, 'charger disconnected');
+      ctx.bus.emit('charger.disconnected', { chargerId: config.id, atMs: ctx.clock.nowMs() });
+    });
+    link.log.info({ protocol: connection.protocol }, 'charger connected');
+    ctx.bus.emit('charger.connected', { chargerId: config.id, atMs: ctx.clock.nowMs(), protocol: connection.protocol });
+  }
+
+  /** After an EMS restart with persistent storage: sessions still open are known again. */
+  function restoreOpenTransactions(): void {
+    for (const tx of deps.transactions.open()) {
+      const charger = chargers.get(tx.chargerId);
+      if (!charger || tx.connectorId < 1 || tx.connectorId > charger.connectors) continue;
+      activeTx.set(connectorKey(tx.chargerId, tx.connectorId), tx.transactionId);
+      const session = idTags.sessionDefaults(tx.idTag, charger.tier, tx.startedAtMs);
+      ctx.bus.emit('session.started', {
+        chargerId: tx.chargerId,
+        connectorId: tx.connectorId,
+        transactionId: tx.transactionId,
+        idTag: tx.idTag,
+        tier: session.tier,
+        startedAtMs: tx.startedAtMs,
+        meterStartWh: tx.meterStartWh,
+        ...(session.departureAtMs !== undefined ? { departureAtMs: session.departureAtMs } : {}),
+        ...(session.energyNeedWh !== undefined ? { energyNeedWh: session.energyNeedWh } : {}),
+      });
+    }
+  }
+
+  function readTls(): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+    const tls = ctx.config.ocpp.tls;
+    if (!tls) return undefined;
+    try {
+      return { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}) };
+    } catch (error) {
+      throw new OcppListenError(`cannot read the OCPP TLS files (ocpp.tls): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  return {
+    name: 'ocpp',
+    get port() {
+      return listener?.port ?? 0;
+    },
+    connectedChargers: () => [...links.keys()],
+    async start() {
+      if (listener) return;
+      restoreOpenTransactions();
+      const tls = readTls();
+      listener = await listenOcpp({
+        host: ctx.config.ocpp.host,
+        port: ctx.config.ocpp.port,
+        ...(tls ? { tls } : {}),
+        protocols: deps.protocols ?? ['ocpp1.6'],
+        callTimeoutMs: settings.callTimeoutMs,
+        log,
+        verify,
+        onConnection,
+      });
+      log.info({ url: `${tls ? 'wss' : 'ws'}://${ctx.config.ocpp.host}:${listener.port}${OCPP_PATH}/{chargerId}`, chargers: chargers.size }, 'OCPP central system listening');
+    },
+    async stop() {
+      const current = listener;
+      listener = undefined;
+      for (const link of links.values()) link.dispose();
+      await current?.close();
+      links.clear();
+    },
+    applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+      return dispatcher.applyCaps(caps);
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import type { ChargerConfig } from '../../config/schema.ts';
+import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import type { Bus, ProfileState } from '../bus.ts';
+import type { Clock } from '../clock.ts';
+import type { ApplyResult } from '../control/charger-commands.ts';
+import type { Logger } from '../log.ts';
+import type { ChargerCapabilities } from './capabilities.ts';
+import type { SetChargingProfileReq } from './messages.ts';
+import { txDefaultProfile, txProfile, txStackLevel } from './profile.ts';
+import { floorToTenth } from './rounding.ts';
+
+/** The part of a connected charger the dispatcher needs. */
+export interface ProfileTarget {
+  readonly chargerId: string;
+  /** Connected and through its boot setup (capabilities known, floors installed). */
+  readonly ready: boolean;
+  readonly capabilities: ChargerCapabilities;
+  readonly config: ChargerConfig;
+  readonly log: Logger;
+  /** Resolves with the charger's status; rejects on CALLERROR, timeout or a dropped socket. */
+  setChargingProfile(req: SetChargingProfileReq): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
+  /** A TxProfile at this stack level was refused: try one lower next time. */
+  stepDownStackLevel(): void;
+}
+
+export interface DispatcherOptions {
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  voltageV: number;
+  profileDurationS: number;
+  profileMinIntervalMs: number;
+  target(chargerId: string): ProfileTarget | undefined;
+  activeTransaction(chargerId: string, connectorId: number): number | undefined;
+}
+
+interface Installed {
+  limitA: number;
+  phases: 1 | 3;
+  atMs: number;
+  transactionId?: number;
+}
+
+interface ConnectorProfiles {
+  /** What the charger confirmed, per purpose. */
+  txDefault?: Installed;
+  tx?: Installed;
+  failures: number;
+  retryAtMs?: number;
+  lastIncreaseAtMs?: number;
+}
+
+type Change = 'decrease' | 'same' | 'increase';
+
+interface Plan {
+  target: ProfileTarget;
+  connectorId: number;
+  key: string;
+  transactionId?: number;
+  limitA: number;
+  phases: 1 | 3;
+  inForceA: number;
+  change: Change;
+}
+
+const TENTH_EPSILON = 0.05;
+const BACKOFF_START_MS = 1_000;
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * Turns caps into SetChargingProfile calls: only what changed (by 0.1 A or more) or is due for a
+ * refresh; decreases first, all chargers at once, and increases only when every decrease was
+ * confirmed; increases to one connector rate-limited; refusals retried with backoff. Every profile
+ * is reported on the bus as 'profile.status' (pending before sending, accepted/rejected after).
+ */
+export class ProfileDispatcher {
+  private readonly connectors = new Map<string, ConnectorProfiles>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+    const round = this.queue.then(() => this.round(caps));
+    this.queue = round.catch(() => undefined);
+    return round;
+  }
+
+  /** After a (re)connect and boot setup: forget what was confirmed, keep what the floors installed. */
+  chargerReset(chargerId: string, floors: readonly { connectorId: number; limitA: number; phases: 1 | 3 }[]): void {
+    for (const key of [...this.connectors.keys()]) if (key.startsWith(`${chargerId}/`)) this.connectors.delete(key);
+    const atMs = this.options.clock.nowMs();
+    for (const floor of floors) this.connectors.set(connectorKey(chargerId, floor.connectorId), { failures: 0, txDefault: { ...floor, atMs } });
+  }
+
+  /** The TxProfile of a finished transaction is gone; what holds now is the connector's default. */
+  transactionEnded(chargerId: string, connectorId: number): void {
+    const state = this.connectors.get(connectorKey(chargerId, connectorId));
+    if (state) state.tx = undefined;
+  }
+
+  /** What the charger holds for a connector, A; its max when nothing was confirmed. */
+  inForceA(chargerId: string, connectorId: number, maxA: number): number {
+    const state = this.connectors.get(connectorKey(chargerId, connectorId));
+    const transactionId = this.options.activeTransaction(chargerId, connectorId);
+    if (transactionId !== undefined && state?.tx?.transactionId === transactionId) return state.tx.limitA;
+    return state?.txDefault?.limitA ?? maxA;
+  }
+
+  private state(key: string): ConnectorProfiles {
+    let state = this.connectors.get(key);
+    if (!state) this.connectors.set(key, (state = { failures: 0 }));
+    return state;
+  }
+
+  private plan(cap: ConnectorCap, nowMs: number): Plan | undefined {
+    const target = this.options.target(cap.chargerId);
+    if (!target?.ready) return undefined;
+    if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) {
+      target.log.warn({ connectorId: cap.connectorId }, 'cap for a connector this charger does not have; ignored');
+      return undefined;
+    }
+    const key = connectorKey(cap.chargerId, cap.connectorId);
+    const state = this.state(key);
+    const transactionId = this.options.activeTransaction(cap.chargerId, cap.connectorId);
+    const limitA = floorToTenth(Math.min(Number.isFinite(cap.currentA) ? cap.currentA : 0, target.config.maxCurrent));
+    const phases = cap.phases === 1 ? 1 : 3;
+    const confirmed = transactionId === undefined ? state.txDefault : state.tx?.transactionId === transactionId ? state.tx : undefined;
+    const refreshDue = transactionId !== undefined && confirmed !== undefined && nowMs - confirmed.atMs >= (this.options.profileDurationS * 1000) / 2;
+    if (confirmed && Math.abs(confirmed.limitA - limitA) < TENTH_EPSILON && confirmed.phases === phases && !refreshDue) return undefined;
+    if (state.retryAtMs !== undefined && nowMs < state.retryAtMs) return undefined;
+    const inForceA = this.inForceA(cap.chargerId, cap.connectorId, target.config.maxCurrent);
+    const change: Change = limitA < inForceA - TENTH_EPSILON ? 'decrease' : limitA > inForceA + TENTH_EPSILON ? 'increase' : 'same';
+    if (change === 'increase' && state.lastIncreaseAtMs !== undefined && nowMs - state.lastIncreaseAtMs < this.options.profileMinIntervalMs) {
+      return undefined;
+    }
+    return { target, connectorId: cap.connectorId, key, transactionId, limitA, phases, inForceA, change };
+  }
+
+  private async round(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+    const nowMs = this.options.clock.nowMs();
+    const plans = caps.map((cap) => this.plan(cap, nowMs)).filter((p): p is Plan => p !== undefined);
+    const first = plans.filter((p) => p.change !== 'increase');
+    const firstResults = await Promise.all(first.map((p) => this.send(p)));
+    const unconfirmedDecreases = first.filter((p, i) => p.change === 'decrease' && !firstResults[i]).length;
+    if (unconfirmedDecreases > 0) {
+      const held = plans.length - first.length;
+      if (held > 0) this.options.log.info({ unconfirmedDecreases, held }, 'increases held back until every decrease is confirmed');
+      return { sent: first.length, unconfirmedDecreases };
+    }
+    const increases = plans.filter((p) => p.change === 'increase');
+    for (const p of increases) this.state(p.key).lastIncreaseAtMs = this.options.clock.nowMs();
+    await Promise.all(increases.map((p) => this.send(p)));
+    return { sent: first.length + increases.length, unconfirmedDecreases: 0 };
+  }
+
+  private emit(p: Plan, state: ProfileState, detail?: string): void {
+    this.options.bus.emit('profile.status', {
+      chargerId: p.target.chargerId,
+      connectorId: p.connectorId,
+      state,
+      capA: p.limitA,
+      previousCapA: p.inForceA,
+      atMs: this.options.clock.nowMs(),
+      ...(detail === undefined ? {} : { detail }),
+    });
+  }
+
+  /** True when the charger accepted. */
+  private async send(p: Plan): Promise<boolean> {
+    const { target } = p;
+    const spec = { capA: p.limitA, phases: p.phases, voltageV: this.options.voltageV, unit: target.capabilities.rateUnit };
+    const sentAtMs = this.options.clock.nowMs();
+    const req =
+      p.transactionId === undefined
+        ? txDefaultProfile(p.connectorId, spec, sentAtMs)
+        : txProfile(p.connectorId, p.transactionId, spec, sentAtMs, this.options.profileDurationS, target.capabilities);
+    this.emit(p, 'pending');
+    let status: string;
+    try {
+      status = await target.setChargingProfile(req);
+    } catch (error) {
+      status = error instanceof Error ? error.message : String(error);
+    }
+    const state = this.state(p.key);
+    if (status === 'Accepted') {
+      const installed: Installed = { limitA: p.limitA, phases: p.phases, atMs: sentAtMs };
+      if (p.transactionId === undefined) state.txDefault = installed;
+      else state.tx = { ...installed, transactionId: p.transactionId };
+      if (state.failures > 0) target.log.info({ connectorId: p.connectorId }, 'charger accepts charging profiles again');
+      state.failures = 0;
+      state.retryAtMs = undefined;
+      this.emit(p, 'accepted');
+      return true;
+    }
+    if (state.failures === 0) {
+      target.log.warn({ connectorId: p.connectorId, status, limitA: p.limitA }, 'charger did not accept a charging profile; its max stays reserved, retrying with backoff');
+    }
+    state.failures++;
+    state.retryAtMs = this.options.clock.nowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (state.failures - 1));
+    if (p.transactionId !== undefined && (status === 'Rejected' || status === 'NotSupported') && txStackLevel(target.capabilities) > 0) {
+      target.stepDownStackLevel();
+    }
+    this.emit(p, 'rejected', status);
+    return false;
+  }
+}

@@ -1,0 +1,97 @@
+import type { ChargerCapabilities } from './capabilities.ts';
+import type { ChargingProfile, ChargingSchedule, SetChargingProfileReq } from './messages.ts';
+import { floorToTenth } from './rounding.ts';
+
+// Pure: a cap becomes a SetChargingProfile.req. Profile ids are fixed per charger and connector so
+// every new profile replaces the one before it instead of piling up on the charger.
+export const PROFILE_ID = {
+  chargePointMax: 1,
+  txDefault: (connectorId: number) => 100 + connectorId,
+  tx: (connectorId: number) => 200 + connectorId,
+} as const;
+
+/** Floors sit at stack level 0; TxProfiles one above when the charger allows it. */
+export const FLOOR_STACK_LEVEL = 0;
+export function txStackLevel(capabilities: ChargerCapabilities): number {
+  return Math.min(1, capabilities.maxStackLevel);
+}
+
+export interface LimitSpec {
+  /** A per phase. */
+  capA: number;
+  phases: 1 | 3;
+  voltageV: number;
+  unit: ChargerCapabilities['rateUnit'];
+}
+
+/** The wire limit: A floored to 0.1, or W = A x voltage x phases floored to 0.1 for Power-only chargers. */
+export function wireLimit(spec: LimitSpec): number {
+  const capA = floorToTenth(spec.capA);
+  return spec.unit === 'A' ? capA : floorToTenth(capA * spec.voltageV * spec.phases);
+}
+
+function schedule(spec: LimitSpec, startMs: number, durationS?: number): ChargingSchedule {
+  const result: ChargingSchedule = {
+    startSchedule: new Date(startMs).toISOString(),
+    chargingRateUnit: spec.unit,
+    chargingSchedulePeriod: [{ startPeriod: 0, limit: wireLimit(spec), numberPhases: spec.phases }],
+  };
+  if (durationS !== undefined) result.duration = durationS;
+  return result;
+}
+
+/** How far in the past a schedule starts, so a refresh leaves no gap and clock skew does no harm. */
+export const START_IN_PAST_MS = 5_000;
+
+function profile(fields: Omit<ChargingProfile, 'chargingProfileKind'>): ChargingProfile {
+  return { ...fields, chargingProfileKind: 'Absolute' };
+}
+
+/** The failsafe floor for the charger as a whole (connector 0), no duration: it holds for ever. */
+export function chargePointMaxProfile(spec: LimitSpec, nowMs: number): SetChargingProfileReq {
+  return {
+    connectorId: 0,
+    csChargingProfiles: profile({
+      chargingProfileId: PROFILE_ID.chargePointMax,
+      stackLevel: FLOOR_STACK_LEVEL,
+      chargingProfilePurpose: 'ChargePointMaxProfile',
+      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS),
+    }),
+  };
+}
+
+/** The default a car gets on this connector before the EMS reacts to it; no duration. */
+export function txDefaultProfile(connectorId: number, spec: LimitSpec, nowMs: number): SetChargingProfileReq {
+  return {
+    connectorId,
+    csChargingProfiles: profile({
+      chargingProfileId: PROFILE_ID.txDefault(connectorId),
+      stackLevel: FLOOR_STACK_LEVEL,
+      chargingProfilePurpose: 'TxDefaultProfile',
+      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS),
+    }),
+  };
+}
+
+/** The dynamic cap of a running transaction; it lapses into the TxDefaultProfile after `durationS`. */
+export function txProfile(
+  connectorId: number,
+  transactionId: number,
+  spec: LimitSpec,
+  nowMs: number,
+  durationS: number,
+  capabilities: ChargerCapabilities,
+): SetChargingProfileReq {
+  return {
+    connectorId,
+    csChargingProfiles: profile({
+      chargingProfileId: PROFILE_ID.tx(connectorId),
+      transactionId,
+      stackLevel: txStackLevel(capabilities),
+      chargingProfilePurpose: 'TxProfile',
+      // Counted from the start a few seconds back: it lives durationS minus those seconds from now,
+      // and is refreshed at half its duration.
+      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS, durationS),
+    }),
+  };
+}

@@ -1,0 +1,171 @@
+// The only file that knows ocpp-rpc. Everything else in src/ocpp talks to the typed OcppConnection,
+// so a fork or our own framing could replace the library without touching the central system.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import ocppRpc from 'ocpp-rpc';
+import type { Logger } from '../log.ts';
+import { OcppCallError, OcppCallRefused, OcppListenError } from './errors.ts';
+import type { CentralSystemAction, CentralSystemCalls, ChargePointAction, ChargePointCalls } from './messages.ts';
+
+const { RPCServer, createRPCError } = ocppRpc;
+
+export interface Handshake {
+  identity: string;
+  /** URL path before the identity, e.g. "/ocpp". */
+  endpoint: string;
+  /** HTTP Basic password when the user part matched the identity. */
+  password?: Buffer;
+  remoteAddress?: string;
+}
+
+export type HandshakeVerdict = { accept: true } | { accept: false; status: 400 | 401 | 404; message: string };
+
+export interface ValidationFailure {
+  action: string;
+  /** True when our own message failed (a bug on our side), false for the charger's. */
+  outbound: boolean;
+  isCall: boolean;
+  message: string;
+}
+
+export type ChargePointHandler<A extends ChargePointAction> = (
+  req: ChargePointCalls[A]['req'],
+) => ChargePointCalls[A]['conf'] | Promise<ChargePointCalls[A]['conf']>;
+
+/** One charger's OCPP-J link, typed both ways. */
+export interface OcppConnection {
+  readonly identity: string;
+  readonly protocol: string;
+  call<A extends CentralSystemAction>(action: A, req: CentralSystemCalls[A]['req'], timeoutMs?: number): Promise<CentralSystemCalls[A]['conf']>;
+  handle<A extends ChargePointAction>(action: A, handler: ChargePointHandler<A>): void;
+  /** Called for every inbound CALL before its handler, valid or not. */
+  onInboundCall(listener: (action: string) => void): void;
+  onValidationFailure(listener: (failure: ValidationFailure) => void): void;
+  onClose(listener: (info: { code: number; reason: string }) => void): void;
+  close(code?: number, reason?: string): Promise<void>;
+}
+
+export interface OcppListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** PEM contents (not paths) for wss://. */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
+  protocols: string[];
+  callTimeoutMs: number;
+  log: Logger;
+  verify(handshake: Handshake): HandshakeVerdict;
+  /** Register handlers synchronously in here: the charger's first CALL may already be on its way. */
+  onConnection(connection: OcppConnection): void;
+}
+
+function toCallError(action: string, error: unknown): OcppCallError {
+  const e = error as { rpcErrorCode?: string; name?: string; message?: string };
+  const code = e?.rpcErrorCode ?? (e?.name === 'TimeoutError' ? 'Timeout' : undefined);
+  return new OcppCallError(`${action} failed${code ? ` (${code})` : ''}: ${e?.message ?? String(error)}`, code, { cause: error });
+}
+
+function wrap(client: any, log: Logger): OcppConnection {
+  return {
+    identity: client.identity,
+    protocol: client.protocol,
+    async call(action, req, timeoutMs) {
+      try {
+        return await client.call(action, req, timeoutMs === undefined ? undefined : { callTimeoutMs: timeoutMs });
+      } catch (error) {
+        throw toCallError(action, error);
+      }
+    },
+    handle(action, handler) {
+      client.handle(action, async ({ params }: { params: any }) => {
+        try {
+          return await handler(params);
+        } catch (error) {
+          if (error instanceof OcppCallRefused) throw createRPCError(error.rpcErrorCode, error.message);
+          log.error({ err: error, action, chargerId: client.identity }, 'OCPP handler failed; answered InternalError');
+          throw createRPCError('InternalError', 'internal error while handling the call');
+        }
+      });
+    },
+    onInboundCall(listener) {
+      client.on('call', (event: { outbound: boolean; payload: unknown[] }) => {
+        if (!event.outbound) listener(String(event.payload?.[2]));
+      });
+    },
+    onValidationFailure(listener) {
+      client.on('strictValidationFailure', (event: any) =>
+        listener({ action: event.method, outbound: !!event.outbound, isCall: !!event.isCall, message: String(event.error?.message ?? event.error) }),
+      );
+    },
+    onClose(listener) {
+      client.once('close', (info: { code: number; reason: string }) => listener({ code: info?.code ?? 1006, reason: String(info?.reason ?? '') }));
+    },
+    async close(code = 1000, reason = '') {
+      await client.close({ code, reason });
+    },
+  };
+}
+
+/** Starts the OCPP-J WebSocket endpoint on our own HTTP(S) server; resolves once it listens. */
+export async function listenOcpp(options: ListenOptions): Promise<OcppListener> {
+  const rpc = new RPCServer({ protocols: options.protocols, strictMode: true, callTimeoutMs: options.callTimeoutMs });
+  rpc.auth((accept, reject, handshake) => {
+    const verdict = options.verify({
+      identity: handshake.identity,
+      endpoint: handshake.endpoint,
+      password: handshake.password,
+      remoteAddress: handshake.remoteAddress,
+    });
+    if (verdict.accept) accept({});
+    else reject(verdict.status, verdict.message);
+  });
+  rpc.on('client', (client: any) => {
+    try {
+      options.onConnection(wrap(client, options.log));
+    } catch (error) {
+      options.log.error({ err: error, chargerId: client.identity }, 'could not set up an OCPP connection; closing it');
+      void client.close({ code: 1011, reason: 'internal error' });
+    }
+  });
+  rpc.on('upgradeAborted', (event: any) =>
+    options.log.debug({ chargerId: event.identity, reason: event.error?.message }, 'OCPP handshake refused'),
+  );
+  rpc.on('error', (error: unknown) => options.log.error({ err: error }, 'OCPP WebSocket server error'));
+
+  const notFound = (_req: IncomingMessage, res: ServerResponse) => {
+    res.statusCode = 404;
+    res.end();
+  };
+  const http: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, minVersion: 'TLSv1.2' }, notFound)
+    : createHttpServer(notFound);
+  http.on('upgrade', rpc.handleUpgrade);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen({ host: options.host, port: options.port }, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw new OcppListenError(`cannot listen for OCPP on ${options.host}:${options.port}: ${(error as Error).message}`, { cause: error });
+  }
+  http.on('error', (error) => options.log.error({ err: error }, 'OCPP HTTP server error'));
+  const port = (http.address() as AddressInfo).port;
+  return {
+    port,
+    async close() {
+      await rpc.close({ code: 1001, reason: 'central system stopping' });
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}

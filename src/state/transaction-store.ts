@@ -1,0 +1,40 @@
+/** One charging transaction as the central system recorded it (OCPP 1.6: we assign the id). */
+export interface TransactionRecord {
+  transactionId: number;
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  startedAtMs: number;
+  meterStartWh: number;
+  stoppedAtMs?: number;
+  meterStopWh?: number;
+  stopReason?: string;
+}
+
+export interface TransactionStart {
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  startedAtMs: number;
+  meterStartWh: number;
+}
+
+export interface TransactionStop {
+  stoppedAtMs: number;
+  meterStopWh: number;
+  reason?: string;
+}
+
+/**
+ * Where transactions live. Synchronous on purpose: both the in-memory store and the SQLite one
+ * (better-sqlite3) answer at once, and the OCPP handlers need the id before they reply.
+ */
+export interface TransactionStore {
+  /** Records a new transaction and returns its id: a positive integer never handed out before. */
+  start(tx: TransactionStart): number;
+  /** Closes a transaction; undefined when the id is unknown. Stopping twice keeps the first stop. */
+  stop(transactionId: number, stop: TransactionStop): TransactionRecord | undefined;
+  get(transactionId: number): TransactionRecord | undefined;
+  /** Transactions not stopped yet, oldest first. */
+  open(): TransactionRecord[];
+}
