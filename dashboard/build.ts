@@ -1,0 +1,97 @@
+// Builds the dashboard (dashboard/src → dashboard/dist: index.html, app.js, app.css, lazy chunks)
+// with esbuild. Node side only; the EMS serves dashboardDistDir as static files.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { Plugin } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+export const dashboardSrcDir = fileURLToPath(new URL('./src/', import.meta.url));
+export const dashboardDistDir = fileURLToPath(new URL('./dist/', import.meta.url));
+const configSchemaFile = fileURLToPath(new URL('../config/schema.ts', import.meta.url));
+
+/**
+ * zod re-exports every message locale (about 260 KB minified); the pages use English only, so the
+ * locale index resolves to English alone.
+ */
+const englishOnlyZod: Plugin = {
+  name: 'english-only-zod',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '../locales'), namespace: 'zod-locales' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: args.path,
+      loader: 'js',
+    }));
+  },
+};
+
+export interface BuildResult {
+  outDir: string;
+  /** Output files relative to outDir, with their size in bytes. */
+  files: { path: string; bytes: number }[];
+}
+
+export async function buildDashboard(options: { outDir?: string; minify?: boolean } = {}): Promise<BuildResult> {
+  const outDir = options.outDir ?? dashboardDistDir;
+  const { build } = await import('esbuild');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    entryPoints: { app: join(dashboardSrcDir, 'main.ts') },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    platform: 'browser',
+    outdir: outDir,
+    chunkNames: 'chunks/[name]-[hash]',
+    minify: options.minify ?? true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    plugins: [englishOnlyZod],
+  });
+  copyFileSync(join(dashboardSrcDir, 'index.html'), join(outDir, 'index.html'));
+  const files = [...Object.keys(result.metafile.outputs).map((p) => resolve(p)), join(outDir, 'index.html')].map((p) => ({
+    path: relative(outDir, p),
+    bytes: statSync(p).size,
+  }));
+  return { outDir, files };
+}
+
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** True when dist/ is missing or older than a source file (or the config schema it bundles). */
+export function dashboardIsStale(outDir = dashboardDistDir): boolean {
+  const built = join(outDir, 'app.js');
+  if (!existsSync(built) || !existsSync(join(outDir, 'index.html'))) return true;
+  const builtAt = statSync(built).mtimeMs;
+  return newestMtimeMs(dashboardSrcDir) > builtAt || statSync(configSchemaFile).mtimeMs > builtAt;
+}
+
+/**
+ * For EMS start: build the pages when they are missing or stale. Returns the dist dir. When
+ * esbuild is not installed (a production install without dev dependencies) and a build exists,
+ * that build is served; with no build at all it throws, and the caller logs it and runs on.
+ */
+export async function ensureDashboardBuilt(outDir = dashboardDistDir): Promise<string> {
+  if (!dashboardIsStale(outDir)) return outDir;
+  try {
+    await buildDashboard({ outDir });
+  } catch (error) {
+    if (existsSync(join(outDir, 'index.html'))) return outDir;
+    throw new Error(`the dashboard is not built and cannot be built here (run npm run build:dashboard): ${(error as Error).message}`, { cause: error });
+  }
+  return outDir;
+}

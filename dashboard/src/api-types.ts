@@ -1,0 +1,124 @@
+// What the dashboard reads from the EMS API (DESIGN.md "external contract"). The server may send
+// more fields; the pages read only these and tolerate absent optional ones.
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export type ReasonView = string | { kind?: string; text: string; rank?: number; of?: number };
+
+export interface SessionView {
+  idTag: string;
+  tier: string;
+  startedAt: string | null;
+  departure: string | null;
+  energyWh: number;
+  energyNeedWh: number | null;
+  soc: number | null;
+  paused?: boolean;
+}
+
+export interface ConnectorView {
+  chargerId: string;
+  connectorId: number;
+  status: string;
+  capA: number | null;
+  /** A per phase, or a single figure (the highest phase). */
+  drawA: number[] | number;
+  phases: number;
+  reason: ReasonView | null;
+  rank?: number | null;
+  powerW?: number | null;
+  session: SessionView | null;
+}
+
+export interface SiteView {
+  gridCurrentA: number[] | null;
+  gridPowerW: number | null;
+  buildingPowerW: number | null;
+  pvPowerW: number | null;
+  batteryPowerW: number | null;
+  batterySoc: number | null;
+  headroomA: number[] | null;
+  limitA: number[] | null;
+  failsafe: boolean;
+  evPowerW?: number | null;
+  /** The import limit in W (grid.maxPower or a grid signal), when there is one. */
+  limitPowerW?: number | null;
+  voltage?: number;
+  name?: string;
+}
+
+export interface DeviceView {
+  id: string;
+  role: string;
+  health: string;
+  lastReadingAt: string | null;
+  lastError: string | null;
+}
+
+export interface SignalView {
+  id: string;
+  source: string;
+  kind: string;
+  start?: string;
+  end?: string;
+  startMs?: number;
+  endMs?: number;
+  value: number;
+  text?: string;
+}
+
+export interface StateView {
+  at?: string;
+  site: SiteView;
+  connectors: ConnectorView[];
+  devices: DeviceView[];
+  signals: SignalView[];
+}
+
+export interface LoginResult {
+  token: string;
+  role: Role;
+  username?: string;
+}
+
+/** A field-level problem the API reports on a 4xx: `path` is dotted (`grid.maxCurrent`). */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export interface AuditEntry {
+  at: string;
+  user: string;
+  action: string;
+  target?: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface HistoryPoint {
+  atMs: number;
+  gridPowerW: number | null;
+  pvPowerW: number | null;
+  batteryPowerW: number | null;
+  evPowerW: number | null;
+  limitW: number | null;
+}
+
+export interface SessionRecord {
+  id: string;
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  tier: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  energyWh: number;
+}
+
+export interface SessionPatch {
+  departure?: string | null;
+  energyNeedWh?: number | null;
+  tier?: string;
+  paused?: boolean;
+}

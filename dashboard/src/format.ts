@@ -1,0 +1,121 @@
+// How numbers, times and statuses read on the pages. Pure; every status gets a word and a symbol
+// so nothing depends on colour alone.
+
+export type Tone = 'ok' | 'active' | 'idle' | 'warn' | 'bad';
+
+export interface StatusLook {
+  label: string;
+  icon: string;
+  tone: Tone;
+}
+
+const STATUS: Record<string, StatusLook> = {
+  Available: { label: 'Available', icon: '○', tone: 'idle' },
+  Preparing: { label: 'Plugged in', icon: '◐', tone: 'ok' },
+  Charging: { label: 'Charging', icon: '⚡', tone: 'active' },
+  SuspendedEVSE: { label: 'Held by site', icon: '⏸', tone: 'warn' },
+  SuspendedEV: { label: 'Car paused', icon: '⏸', tone: 'ok' },
+  Finishing: { label: 'Finishing', icon: '◑', tone: 'ok' },
+  Reserved: { label: 'Reserved', icon: '◇', tone: 'idle' },
+  Unavailable: { label: 'Unavailable', icon: '⊘', tone: 'warn' },
+  Faulted: { label: 'Fault', icon: '⚠', tone: 'bad' },
+  Offline: { label: 'Offline', icon: '✕', tone: 'bad' },
+};
+
+export function statusLook(status: string): StatusLook {
+  return STATUS[status] ?? { label: status || 'Unknown', icon: '?', tone: 'warn' };
+}
+
+const HEALTH: Record<string, StatusLook> = {
+  online: { label: 'Online', icon: '✓', tone: 'ok' },
+  stale: { label: 'Stale', icon: '⏱', tone: 'warn' },
+  error: { label: 'Error', icon: '⚠', tone: 'bad' },
+  offline: { label: 'Offline', icon: '✕', tone: 'bad' },
+};
+
+export function healthLook(health: string): StatusLook {
+  return HEALTH[health] ?? { label: health || 'Unknown', icon: '?', tone: 'warn' };
+}
+
+const dash = '—';
+
+/** 850 W, 12.3 kW, 1.25 MW; null shows a dash. */
+export function formatPower(powerW: number | null | undefined): string {
+  if (powerW === null || powerW === undefined || !Number.isFinite(powerW)) return dash;
+  const abs = Math.abs(powerW);
+  if (abs < 1000) return `${Math.round(powerW)} W`;
+  if (abs < 1_000_000) return `${(powerW / 1000).toFixed(abs < 100_000 ? 1 : 0)} kW`;
+  return `${(powerW / 1_000_000).toFixed(2)} MW`;
+}
+
+export function formatCurrent(currentA: number | null | undefined): string {
+  if (currentA === null || currentA === undefined || !Number.isFinite(currentA)) return dash;
+  return `${currentA.toFixed(Math.abs(currentA) < 100 ? 1 : 0)} A`;
+}
+
+export function formatEnergy(energyWh: number | null | undefined): string {
+  if (energyWh === null || energyWh === undefined || !Number.isFinite(energyWh)) return dash;
+  return Math.abs(energyWh) < 1000 ? `${Math.round(energyWh)} Wh` : `${(energyWh / 1000).toFixed(1)} kWh`;
+}
+
+export function formatPercent(pct: number | null | undefined): string {
+  if (pct === null || pct === undefined || !Number.isFinite(pct)) return dash;
+  return `${Math.round(pct)} %`;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** "14:05" today, "Tue 14:05" within a week, else "2026-11-24 14:05" (local time). */
+export function formatTime(atMs: number | null | undefined, nowMs: number): string {
+  if (atMs === null || atMs === undefined || !Number.isFinite(atMs)) return dash;
+  const at = new Date(atMs);
+  const now = new Date(nowMs);
+  const hm = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  if (at.toDateString() === now.toDateString()) return hm;
+  if (Math.abs(atMs - nowMs) < 6 * 86_400_000) return `${at.toLocaleDateString('en-GB', { weekday: 'short' })} ${hm}`;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${hm}`;
+}
+
+/** "45 min", "3 h 20 min", "2 d 4 h". */
+export function formatDuration(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+/** The value of an <input type="datetime-local"> for an instant, in local time. */
+export function toLocalInput(atMs: number): string {
+  const d = new Date(atMs);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** An <input type="datetime-local"> value (local time) as an instant; null when empty or invalid. */
+export function fromLocalInput(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  return Number.isNaN(d.getTime()) ? null : d.getTime();
+}
+
+/** Grid power as words: "Importing 12.0 kW" / "Exporting 3.1 kW". */
+export function gridDirection(powerW: number | null | undefined): string {
+  if (powerW === null || powerW === undefined) return 'No reading';
+  if (Math.abs(powerW) < 50) return 'Balanced';
+  return powerW > 0 ? 'Importing' : 'Exporting';
+}
+
+/** Battery power as words; + is discharge by convention. */
+export function batteryDirection(powerW: number | null | undefined): string {
+  if (powerW === null || powerW === undefined) return 'No reading';
+  if (Math.abs(powerW) < 50) return 'Idle';
+  return powerW > 0 ? 'Discharging' : 'Charging';
+}
+
+/** Largest per-phase figure of a draw that may come as one number or per phase. */
+export function maxPhase(values: number[] | number | null | undefined): number {
+  if (values === null || values === undefined) return 0;
+  if (typeof values === 'number') return values;
+  return values.length ? Math.max(...values.map((v) => (Number.isFinite(v) ? v : 0))) : 0;
+}

@@ -1,0 +1,43 @@
+// Figures under the history chart: peak import, energy into cars, PV produced. Pure.
+import type { HistoryPoint } from './api-types.ts';
+
+export interface HistorySummary {
+  peakImportW: number | null;
+  peakAtMs: number | null;
+  evEnergyWh: number;
+  pvEnergyWh: number;
+  importEnergyWh: number;
+}
+
+/** Trapezoid integration; gaps longer than `maxGapMs` (missing data) count as zero. */
+export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000): HistorySummary {
+  let peakImportW: number | null = null;
+  let peakAtMs: number | null = null;
+  let evEnergyWh = 0;
+  let pvEnergyWh = 0;
+  let importEnergyWh = 0;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p.gridPowerW !== null && (peakImportW === null || p.gridPowerW > peakImportW)) {
+      peakImportW = p.gridPowerW;
+      peakAtMs = p.atMs;
+    }
+    if (i === 0) continue;
+    const q = points[i - 1];
+    const dtMs = p.atMs - q.atMs;
+    if (dtMs <= 0 || dtMs > maxGapMs) continue;
+    const hours = dtMs / 3_600_000;
+    const area = (a: number | null, b: number | null) => (a !== null && b !== null ? ((a + b) / 2) * hours : 0);
+    evEnergyWh += area(q.evPowerW, p.evPowerW);
+    pvEnergyWh += area(q.pvPowerW, p.pvPowerW);
+    importEnergyWh += area(q.gridPowerW === null ? null : Math.max(0, q.gridPowerW), p.gridPowerW === null ? null : Math.max(0, p.gridPowerW));
+  }
+  return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh };
+}
+
+/** The history resolution that keeps a range to a few thousand points. */
+export function resolutionFor(rangeMs: number): '1s' | '1m' | '15m' {
+  if (rangeMs <= 60 * 60_000) return '1s';
+  if (rangeMs <= 7 * 86_400_000) return '1m';
+  return '15m';
+}

@@ -1,0 +1,187 @@
+// One connector: status, cap, draw, why the cap is what it is, the session, and (for operators)
+// steering: departure, energy need, pause/resume.
+import { ApiError } from '../api-client.ts';
+import type { ConnectorView, SessionPatch } from '../api-types.ts';
+import { canSteer, type AppContext } from '../app-context.ts';
+import { h, replace, setText, uid } from '../dom.ts';
+import {
+  formatCurrent,
+  formatDuration,
+  formatEnergy,
+  formatPercent,
+  formatPower,
+  formatTime,
+  fromLocalInput,
+  maxPhase,
+  statusLook,
+  toLocalInput,
+} from '../format.ts';
+import { priorityRank, reasonText, toMs } from '../normalize.ts';
+
+export const connectorId = (c: { chargerId: string; connectorId: number }): string => `${c.chargerId}/${c.connectorId}`;
+
+function fact(label: string, value: HTMLElement): HTMLElement {
+  return h('div', { class: 'fact' }, h('dt', {}, label), h('dd', {}, value));
+}
+
+export class ConnectorCard {
+  readonly el: HTMLElement;
+  private readonly badge = h('span', { class: 'badge' });
+  private readonly cap = h('span', { class: 'big', 'data-testid': 'cap' });
+  private readonly draw = h('span', { class: 'big', 'data-testid': 'draw' });
+  private readonly power = h('span', { class: 'muted small' });
+  private readonly reason = h('p', { class: 'reason', 'data-testid': 'reason' });
+  private readonly session = h('div', { class: 'session' });
+  private readonly steer: HTMLFormElement | null = null;
+  private readonly departure = h('input', { type: 'datetime-local', name: 'departure' });
+  private readonly energyNeed = h('input', { type: 'number', name: 'energyNeedKWh', min: 0, max: 1000, step: 0.5, inputmode: 'decimal' });
+  private readonly save = h('button', { type: 'submit' }, 'Save');
+  private readonly pause = h('button', { type: 'button', class: 'secondary' }, 'Pause');
+  private readonly steerError = h('p', { class: 'form-error', role: 'alert' });
+  private dirty = false;
+  private current: ConnectorView;
+
+  constructor(
+    private readonly ctx: AppContext,
+    view: ConnectorView,
+  ) {
+    this.current = view;
+    const title = `${view.chargerId} · connector ${view.connectorId}`;
+    const headingId = uid('conn');
+    this.el = h(
+      'article',
+      { class: 'card connector', 'aria-labelledby': headingId, 'data-connector': connectorId(view) },
+      h('header', { class: 'card-head' }, h('h3', { id: headingId }, title), this.badge),
+      h(
+        'div',
+        { class: 'figures' },
+        h('div', {}, h('span', { class: 'label' }, 'Cap'), this.cap),
+        h('div', {}, h('span', { class: 'label' }, 'Drawing'), this.draw, this.power),
+      ),
+      this.reason,
+      this.session,
+    );
+    if (canSteer(ctx.role)) {
+      this.steer = this.buildSteering(headingId);
+      this.el.append(this.steer);
+    } else {
+      this.el.append(h('p', { class: 'muted small read-only' }, '🔒 View only: your role cannot steer sessions.'));
+    }
+    this.update(view);
+  }
+
+  private buildSteering(headingId: string): HTMLFormElement {
+    const depId = uid('dep');
+    const needId = uid('need');
+    this.departure.id = depId;
+    this.energyNeed.id = needId;
+    const form = h(
+      'form',
+      { class: 'steer', 'aria-label': 'Steer this session', 'aria-describedby': headingId },
+      h('div', { class: 'field' }, h('label', { for: depId }, 'Departure'), this.departure),
+      h('div', { class: 'field' }, h('label', { for: needId }, 'Energy need (kWh)'), this.energyNeed),
+      h('div', { class: 'steer-actions' }, this.save, this.pause),
+      this.steerError,
+    );
+    for (const input of [this.departure, this.energyNeed]) input.addEventListener('input', () => (this.dirty = true));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const patch: SessionPatch = {};
+      if (this.departure.value) {
+        const atMs = fromLocalInput(this.departure.value);
+        if (atMs === null) return this.fail('Departure is not a valid date and time.');
+        patch.departure = new Date(atMs).toISOString();
+      } else patch.departure = null;
+      if (this.energyNeed.value) {
+        const kWh = Number(this.energyNeed.value);
+        if (!Number.isFinite(kWh) || kWh < 0) return this.fail('Energy need must be a positive number of kWh.');
+        patch.energyNeedWh = Math.round(kWh * 1000);
+      } else patch.energyNeedWh = null;
+      void this.send(patch, 'Saved');
+    });
+    this.pause.addEventListener('click', () => {
+      const paused = !this.current.session?.paused;
+      void this.send({ paused }, paused ? 'Paused' : 'Resumed');
+    });
+    return form;
+  }
+
+  private fail(message: string): void {
+    setText(this.steerError, message);
+  }
+
+  private async send(patch: SessionPatch, done: string): Promise<void> {
+    const c = this.current;
+    this.save.disabled = this.pause.disabled = true;
+    setText(this.steerError, '');
+    try {
+      await this.ctx.api.steerSession(c.chargerId, c.connectorId, patch);
+      this.dirty = false;
+      this.ctx.notify(`${done}: ${c.chargerId} connector ${c.connectorId}`);
+      await this.ctx.feed.refresh();
+    } catch (error) {
+      const e = error as ApiError;
+      const detail = e.issues?.length ? e.issues.map((i) => `${i.path || 'request'}: ${i.message}`).join('; ') : e.message;
+      this.fail(detail);
+    } finally {
+      this.save.disabled = this.pause.disabled = !this.current.session;
+    }
+  }
+
+  update(view: ConnectorView): void {
+    this.current = view;
+    const look = statusLook(view.status);
+    const paused = view.session?.paused === true;
+    this.badge.className = `badge tone-${paused ? 'warn' : look.tone}`;
+    replace(this.badge, h('span', { 'aria-hidden': 'true' }, paused ? '⏸' : look.icon), ' ', paused ? 'Paused by operator' : look.label);
+    this.el.dataset.status = view.status;
+    setText(this.cap, formatCurrent(view.capA));
+    const drawA = maxPhase(view.drawA);
+    setText(this.draw, formatCurrent(drawA));
+    setText(this.power, typeof view.powerW === 'number' ? formatPower(view.powerW) : '');
+    const why = reasonText(view.reason);
+    setText(this.reason, why ? `Why: ${why}` : '');
+    this.renderSession(view);
+
+    if (this.steer) {
+      const s = view.session;
+      this.steer.hidden = !s;
+      this.save.disabled = this.pause.disabled = !s;
+      setText(this.pause, paused ? 'Resume' : 'Pause');
+      this.pause.setAttribute('aria-pressed', String(paused));
+      const editing = this.dirty || this.steer.contains(document.activeElement);
+      if (s && !editing) {
+        const dep = toMs(s.departure);
+        this.departure.value = dep === null ? '' : toLocalInput(dep);
+        this.energyNeed.value = s.energyNeedWh ? String(Math.round(s.energyNeedWh / 100) / 10) : '';
+      }
+    }
+  }
+
+  private renderSession(view: ConnectorView): void {
+    const s = view.session;
+    if (!s) {
+      replace(this.session, h('p', { class: 'muted' }, 'No car connected.'));
+      return;
+    }
+    const now = Date.now();
+    const started = toMs(s.startedAt);
+    const departure = toMs(s.departure);
+    const rank = priorityRank(view.rank, view.reason);
+    const energy = s.energyNeedWh ? `${formatEnergy(s.energyWh)} of ${formatEnergy(s.energyNeedWh)}` : formatEnergy(s.energyWh);
+    replace(
+      this.session,
+      h(
+        'dl',
+        { class: 'facts' },
+        fact('Tag', h('span', {}, s.idTag || '—')),
+        fact('Tier', h('span', {}, s.tier || '—')),
+        fact('Energy', h('span', {}, energy)),
+        fact('SoC', h('span', {}, formatPercent(s.soc))),
+        fact('Plugged in', h('span', {}, started === null ? '—' : `${formatTime(started, now)} (${formatDuration(now - started)})`)),
+        fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : formatTime(departure, now))),
+        fact('Priority', h('span', { 'data-testid': 'rank' }, rank ? (rank.of ? `${rank.rank} of ${rank.of}` : `#${rank.rank}`) : '—')),
+      ),
+    );
+  }
+}

@@ -1,0 +1,82 @@
+// The page site managers keep open: power flow, per-phase headroom, one card per connector.
+import type { StateView } from '../api-types.ts';
+import type { AppContext, View } from '../app-context.ts';
+import { h, replace, setText } from '../dom.ts';
+import { formatPower } from '../format.ts';
+import { toMs } from '../normalize.ts';
+import { ConnectorCard, connectorId } from './connector-card.ts';
+import { PowerFlow } from './power-flow.ts';
+
+export function overviewView(ctx: AppContext): View {
+  const flow = new PowerFlow();
+  const banners = h('div', { class: 'banners', 'aria-live': 'polite' });
+  const cards = h('div', { class: 'cards', 'data-testid': 'connectors' });
+  const summary = h('p', { class: 'muted small' });
+  const byId = new Map<string, ConnectorCard>();
+  const el = h(
+    'div',
+    { class: 'page overview' },
+    banners,
+    flow.el,
+    h('section', { class: 'panel', 'aria-labelledby': 'conn-title' }, h('div', { class: 'panel-head' }, h('h2', { id: 'conn-title' }, 'Connectors'), summary), cards),
+  );
+
+  const render = (state: StateView) => {
+    flow.update(state);
+    renderBanners(state);
+    cards.querySelector(':scope > .placeholder')?.remove();
+    const seen = new Set<string>();
+    const ordered = [...state.connectors].sort((a, b) => a.chargerId.localeCompare(b.chargerId, undefined, { numeric: true }) || a.connectorId - b.connectorId);
+    let previous: Element | null = null;
+    for (const view of ordered) {
+      const key = connectorId(view);
+      seen.add(key);
+      let card = byId.get(key);
+      if (card) card.update(view);
+      else byId.set(key, (card = new ConnectorCard(ctx, view)));
+      const want: Element | null = previous ? previous.nextElementSibling : cards.firstElementChild;
+      if (want !== card.el) cards.insertBefore(card.el, want);
+      previous = card.el;
+    }
+    for (const [key, card] of byId) {
+      if (!seen.has(key)) {
+        card.el.remove();
+        byId.delete(key);
+      }
+    }
+    const withCar = state.connectors.filter((c) => c.session).length;
+    setText(summary, `${withCar} of ${state.connectors.length} with a car`);
+  };
+
+  const renderBanners = (state: StateView) => {
+    const items: HTMLElement[] = [];
+    if (state.site.failsafe)
+      items.push(
+        h('div', { class: 'banner tone-bad', role: 'alert' }, h('strong', {}, '⚠ Failsafe active. '), 'Site measurements are stale, so every car is held at the failsafe current until readings return.'),
+      );
+    const now = Date.now();
+    for (const signal of state.signals ?? []) {
+      const end = toMs(signal.end ?? signal.endMs);
+      const value = signal.kind.endsWith('limit') ? ` to ${formatPower(signal.value)}` : '';
+      items.push(
+        h(
+          'div',
+          { class: 'banner tone-warn' },
+          h('strong', {}, `⚑ Grid signal from ${signal.source}: `),
+          `${signal.text ?? signal.kind}${value}`,
+          end !== null && end > now ? ` until ${new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : '',
+        ),
+      );
+    }
+    const faulty = (state.devices ?? []).filter((d) => d.health !== 'online');
+    if (faulty.length)
+      items.push(
+        h('div', { class: 'banner tone-warn' }, h('strong', {}, '⚠ Device trouble: '), faulty.map((d) => `${d.id} (${d.role}) ${d.health}${d.lastError ? `: ${d.lastError}` : ''}`).join('; ')),
+      );
+    replace(banners, ...items);
+  };
+
+  const unsubscribe = ctx.subscribe(render);
+  if (!ctx.latest()) cards.append(h('p', { class: 'muted placeholder' }, 'Waiting for the first reading…'));
+  return { el, destroy: unsubscribe };
+}

@@ -1,0 +1,118 @@
+// Where the power goes right now: grid, PV and battery in; building and EVs out; the site limit
+// and headroom per phase.
+import type { StateView } from '../api-types.ts';
+import { h, replace, setText } from '../dom.ts';
+import { batteryDirection, formatCurrent, formatPercent, formatPower, gridDirection, maxPhase } from '../format.ts';
+
+/** EV power: the API's figure, else the connectors' own, else draw × voltage × phases. */
+export function evPowerW(state: StateView): number {
+  if (typeof state.site.evPowerW === 'number') return state.site.evPowerW;
+  const voltage = state.site.voltage ?? 230;
+  let total = 0;
+  for (const c of state.connectors) {
+    if (typeof c.powerW === 'number') total += c.powerW;
+    else if (Array.isArray(c.drawA)) total += c.drawA.reduce((sum, a) => sum + (Number.isFinite(a) ? a : 0), 0) * voltage;
+    else total += maxPhase(c.drawA) * voltage * (c.phases || 1);
+  }
+  return total;
+}
+
+interface Tile {
+  el: HTMLElement;
+  value: HTMLElement;
+  detail: HTMLElement;
+}
+
+function tile(kind: string, title: string, icon: string): Tile {
+  const value = h('div', { class: 'tile-value', 'data-testid': `flow-${kind}` });
+  const detail = h('div', { class: 'tile-detail' });
+  const el = h(
+    'section',
+    { class: `flow-tile flow-${kind}`, 'aria-label': title },
+    h('div', { class: 'tile-head' }, h('span', { class: 'tile-icon', 'aria-hidden': 'true' }, icon), h('h3', {}, title)),
+    value,
+    detail,
+  );
+  return { el, value, detail };
+}
+
+export class PowerFlow {
+  readonly el: HTMLElement;
+  private readonly grid = tile('grid', 'Grid', '⌁');
+  private readonly pv = tile('pv', 'Solar', '☀');
+  private readonly battery = tile('battery', 'Battery', '▮');
+  private readonly building = tile('building', 'Building', '⌂');
+  private readonly ev = tile('ev', 'EV charging', '⚡');
+  private readonly phases = h('div', { class: 'phase-list' });
+  private readonly limitNote = h('p', { class: 'muted small' });
+
+  constructor() {
+    this.el = h(
+      'section',
+      { class: 'panel power-flow', 'aria-labelledby': 'flow-title' },
+      h('h2', { id: 'flow-title' }, 'Power flow'),
+      h(
+        'div',
+        { class: 'flow-grid' },
+        h('div', { class: 'flow-col', 'aria-label': 'Sources' }, this.grid.el, this.pv.el, this.battery.el),
+        h('div', { class: 'flow-arrow', 'aria-hidden': 'true' }, '→'),
+        h('div', { class: 'flow-col', 'aria-label': 'Consumers' }, this.building.el, this.ev.el),
+      ),
+      h('h3', { class: 'sub' }, 'Connection point per phase'),
+      this.phases,
+      this.limitNote,
+    );
+  }
+
+  update(state: StateView): void {
+    const s = state.site;
+    setText(this.grid.value, formatPower(s.gridPowerW === null ? null : Math.abs(s.gridPowerW)));
+    setText(this.grid.detail, gridDirection(s.gridPowerW));
+    setText(this.pv.value, formatPower(s.pvPowerW));
+    setText(this.pv.detail, s.pvPowerW === null ? 'No PV reading' : s.pvPowerW > 50 ? 'Producing' : 'Not producing');
+    setText(this.battery.value, formatPower(s.batteryPowerW === null ? null : Math.abs(s.batteryPowerW)));
+    setText(this.battery.detail, `${batteryDirection(s.batteryPowerW)}${s.batterySoc !== null && s.batterySoc !== undefined ? ` · ${formatPercent(s.batterySoc)} full` : ''}`);
+    setText(this.building.value, formatPower(s.buildingPowerW));
+    setText(this.building.detail, 'Everything except EVs');
+    const charging = state.connectors.filter((c) => c.status === 'Charging').length;
+    setText(this.ev.value, formatPower(evPowerW(state)));
+    setText(this.ev.detail, `${charging} of ${state.connectors.length} connectors charging`);
+    this.updatePhases(state);
+  }
+
+  private updatePhases(state: StateView): void {
+    const { gridCurrentA, limitA, headroomA } = state.site;
+    const rows: HTMLElement[] = [];
+    for (let i = 0; i < 3; i++) {
+      const used = gridCurrentA?.[i] ?? null;
+      const limit = limitA?.[i] ?? null;
+      const free = headroomA?.[i] ?? null;
+      const pct = used !== null && limit ? Math.max(0, Math.min(100, (used / limit) * 100)) : 0;
+      const tight = free !== null && limit ? free < limit * 0.05 : false;
+      rows.push(
+        h(
+          'div',
+          { class: `phase-row${tight ? ' tight' : ''}`, 'data-testid': `phase-L${i + 1}` },
+          h('span', { class: 'phase-name' }, `L${i + 1}`),
+          h(
+            'div',
+            {
+              class: 'bar',
+              role: 'meter',
+              'aria-label': `Phase L${i + 1} load`,
+              'aria-valuemin': 0,
+              'aria-valuemax': limit ?? 0,
+              'aria-valuenow': used ?? 0,
+              'aria-valuetext': `${formatCurrent(used)} of ${formatCurrent(limit)}`,
+            },
+            h('span', { class: 'bar-fill', style: `width:${pct.toFixed(1)}%` }),
+          ),
+          h('span', { class: 'phase-figures' }, `${formatCurrent(used)} / ${formatCurrent(limit)}`),
+          h('span', { class: 'phase-free' }, tight ? `⚠ ${formatCurrent(free)} free` : `${formatCurrent(free)} free`),
+        ),
+      );
+    }
+    replace(this.phases, ...rows);
+    setText(this.limitNote, limitA ? 'Limit is the main fuse (or strictest signal) less the safety margin; “free” is the headroom left after all caps.' : 'No site limit reported.');
+  }
+}
