@@ -15,7 +15,7 @@ export function stableFraction(seed: string, eventId: string): number {
   return digest.readUInt32BE(0) / 2 ** 32;
 }
 
-export function randomOffsetMs(event: VenEvent, options: MappingOptions): number {
+export function randomOffsetMs(event: Pick<VenEvent, 'eventId' | 'randomizeMs'>, options: Pick<MappingOptions, 'seed' | 'randomize'>): number {
   if (!options.randomize || event.randomizeMs <= 0) return 0;
   return Math.floor(stableFraction(options.seed, event.eventId) * event.randomizeMs);
 }

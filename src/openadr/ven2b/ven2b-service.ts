@@ -1,0 +1,403 @@
+import type { OpenAdrConfig } from '../../../config/schema.ts';
+import type { Service, ServiceContext } from '../../service.ts';
+import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError } from '../errors.ts';
+import { loadTls, sendHttp, type TlsMaterial } from '../http-request.ts';
+import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
+import type { OpenAdrSignal, SignalSinkLike } from '../types.ts';
+import { eventState, toVenEvent, type EventState } from './event-mapping.ts';
+import * as build from './xml-build.ts';
+import { Oadr2bInvalidMessageError, parseMessage, type IncomingMessage, type IncomingOf, type Oadr2bEvent, type ReportRequest } from './xml-parse.ts';
+
+type ServiceName = 'EiRegisterParty' | 'EiEvent' | 'EiReport' | 'OadrPoll';
+
+export interface Ven2bDeps {
+  sink: SignalSinkLike;
+}
+
+export interface VenEventStatus {
+  eventId: string;
+  modificationNumber: number;
+  program: string;
+  state: EventState;
+  opt: 'in' | 'out';
+  applied: boolean;
+  note?: string;
+}
+
+export interface VenStatus {
+  id: string;
+  version: '2.0b' | '3.1';
+  registered: boolean;
+  venId?: string;
+  vtnId?: string;
+  lastContactAtMs?: number;
+  lastError?: string;
+  events: VenEventStatus[];
+}
+
+interface KnownEvent {
+  event: Oadr2bEvent;
+  requestId: string;
+  repliedModification?: number;
+  repliedOpt?: 'optIn' | 'optOut';
+  applied: boolean;
+  note?: string;
+}
+
+interface ActiveReport extends ReportRequest {
+  nextDueMs: number;
+}
+
+const MAX_SAMPLES = 4096;
+
+/**
+ * OpenADR 2.0b VEN, simple HTTP pull: registers, polls at the VTN's frequency, answers every
+ * message, turns events into site signals and reports site import power. Mutual TLS 1.2.
+ */
+export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, deps: Ven2bDeps): Service & { status(): VenStatus; deregister(): Promise<void> } {
+  const log = ctx.log.child({ module: 'openadr', vtn: config.id, version: '2.0b' });
+  const source = `openadr:${config.id}`;
+  const base = config.vtnUrl.replace(/\/+$/, '');
+  const events = new Map<string, KnownEvent>();
+  const reports = new Map<string, ActiveReport>();
+  const samples: { atMs: number; powerW: number }[] = [];
+  let tls: TlsMaterial | undefined;
+  let venId: string | undefined;
+  let registrationId: string | undefined;
+  let vtnId: string | undefined;
+  let pollFreqMs: number | undefined;
+  let lastContactAtMs: number | undefined;
+  let fault: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let inFlight: Promise<void> | undefined;
+  let counter = 0;
+  let unsubscribe: (() => void) | undefined;
+
+  const requestId = () => `${config.venName}-${ctx.clock.nowMs().toString(36)}-${(++counter).toString(36)}`;
+  const intervalMs = () => Math.max(config.pollIntervalS * 1000, pollFreqMs ?? 0);
+
+  async function exchange(service: ServiceName, xml: string): Promise<IncomingMessage> {
+    const res = await sendHttp({
+      method: 'POST',
+      url: `${base}/${service}`,
+      headers: { 'content-type': 'application/xml' },
+      body: xml,
+      tls,
+      tls12Only: true,
+      timeoutMs: config.requestTimeoutMs,
+    });
+    if (res.status < 200 || res.status >= 300) throw new OpenAdrTransportError(`${service}: VTN answered HTTP ${res.status}`, res.status);
+    lastContactAtMs = ctx.clock.nowMs();
+    if (!res.body.trim()) return { type: 'oadrResponse', response: { responseCode: 200, requestID: '' }, venId };
+    return parseMessage(res.body);
+  }
+
+  function expect<T extends IncomingMessage['type']>(message: IncomingMessage, type: T): IncomingOf<T> {
+    if (message.type !== type) throw new OpenAdrProtocolError(`expected ${type}, VTN sent ${message.type}`);
+    return message as IncomingOf<T>;
+  }
+
+  /** Sends an acknowledgement; the VTN answers oadrResponse (or nothing). */
+  async function acknowledge(service: ServiceName, xml: string): Promise<void> {
+    const answer = await exchange(service, xml);
+    if (answer.type === 'oadrResponse' && answer.response.responseCode >= 300) {
+      log.warn({ service, code: answer.response.responseCode, description: answer.response.responseDescription }, 'VTN refused an acknowledgement');
+    }
+  }
+
+  async function register(): Promise<void> {
+    const query = expect(await exchange('EiRegisterParty', build.queryRegistration(requestId())), 'oadrCreatedPartyRegistration');
+    pollFreqMs = query.pollFreqMs ?? pollFreqMs;
+    const created = expect(
+      await exchange('EiRegisterParty', build.createPartyRegistration({ requestId: requestId(), venName: config.venName, venId, registrationId })),
+      'oadrCreatedPartyRegistration',
+    );
+    if (created.response.responseCode >= 300 || !created.venId) {
+      throw new OpenAdrAuthError(`VTN refused registration: ${created.response.responseCode} ${created.response.responseDescription ?? ''}`.trim());
+    }
+    venId = created.venId;
+    registrationId = created.registrationId ?? registrationId;
+    vtnId = created.vtnId;
+    pollFreqMs = created.pollFreqMs ?? pollFreqMs;
+    log.info({ venId, registrationId, vtnId, pollFreqMs }, 'registered with VTN');
+    const registered = expect(
+      await exchange(
+        'EiReport',
+        build.registerReport({ requestId: requestId(), venId, createdAtMs: ctx.clock.nowMs(), minPeriodMs: 10_000, maxPeriodMs: 3_600_000 }),
+      ),
+      'oadrRegisteredReport',
+    );
+    if (registered.reportRequests.length) await acceptReportRequests(registered.response.requestID || requestId(), registered.reportRequests);
+    await dispatch(await exchange('EiEvent', build.requestEvent({ requestId: requestId(), venId })));
+  }
+
+  async function acceptReportRequests(ackRequestId: string, requests: readonly ReportRequest[]): Promise<void> {
+    const nowMs = ctx.clock.nowMs();
+    for (const request of requests) {
+      if (!request.rIds.includes(build.TELEMETRY.rId)) {
+        log.warn({ reportRequestId: request.reportRequestId, rIds: request.rIds }, 'report request names data points this VEN does not offer');
+        continue;
+      }
+      reports.set(request.reportRequestId, { ...request, nextDueMs: nowMs + reportPeriodMs(request) });
+    }
+    await acknowledge(
+      'EiReport',
+      build.createdReport({ code: 200, requestId: ackRequestId, venId: venId!, pendingReportRequestIds: [...reports.keys()] }),
+    );
+  }
+
+  const reportPeriodMs = (request: ReportRequest) => (request.reportBackDurationMs > 0 ? request.reportBackDurationMs : config.reportIntervalS * 1000);
+
+  async function dispatch(message: IncomingMessage): Promise<void> {
+    switch (message.type) {
+      case 'oadrResponse':
+        if (message.response.responseCode === 463) {
+          log.warn('VTN says this VEN is not registered; registering again');
+          venId = undefined;
+        }
+        return;
+      case 'oadrDistributeEvent':
+        return distribute(message);
+      case 'oadrCreateReport':
+        return acceptReportRequests(message.requestId, message.reportRequests);
+      case 'oadrRegisterReport':
+        return acknowledge('EiReport', build.registeredReport({ code: 200, requestId: message.requestId, venId: venId! }));
+      case 'oadrCancelReport':
+        for (const id of message.reportRequestIds) reports.delete(id);
+        return acknowledge('EiReport', build.canceledReport({ code: 200, requestId: message.requestId, venId: venId!, pendingReportRequestIds: [...reports.keys()] }));
+      case 'oadrUpdateReport':
+        return acknowledge('EiReport', build.updatedReport({ code: 200, requestId: message.requestId, venId: venId! }));
+      case 'oadrCancelPartyRegistration': {
+        const ack = build.canceledPartyRegistration({ code: 200, requestId: message.requestId, registrationId: message.registrationId, venId });
+        log.warn({ registrationId: message.registrationId }, 'VTN cancelled the registration; its events are withdrawn');
+        await acknowledge('EiRegisterParty', ack);
+        forgetRegistration();
+        return;
+      }
+      case 'oadrRequestReregistration':
+        log.info('VTN asks for re-registration');
+        await acknowledge('EiRegisterParty', build.response({ code: 200, requestId: '', venId }));
+        await register();
+        return;
+      default:
+        log.warn({ type: message.type }, 'ignoring a message the VTN should not send to a VEN here');
+    }
+  }
+
+  function forgetRegistration(): void {
+    venId = undefined;
+    registrationId = undefined;
+    events.clear();
+    reports.clear();
+    deps.sink.submit(source, []);
+  }
+
+  function optFor(event: Oadr2bEvent, hasSupported: boolean): { opt: 'optIn' | 'optOut'; apply: boolean; note?: string } {
+    if (config.programs.length && !config.programs.includes(event.marketContext)) return { opt: 'optOut', apply: false, note: 'program not followed' };
+    if (!hasSupported && event.status !== 'cancelled') return { opt: 'optOut', apply: false, note: 'no supported signal' };
+    if (config.optOut) return { opt: 'optOut', apply: false, note: 'configured to opt out' };
+    if (deps.sink.optState(source, event.eventId) === 'out') return { opt: 'optOut', apply: true, note: 'operator opted out' };
+    if (event.testEvent) return { opt: 'optIn', apply: false, note: 'test event' };
+    return { opt: 'optIn', apply: true };
+  }
+
+  async function distribute(message: IncomingOf<'oadrDistributeEvent'>): Promise<void> {
+    const replies: build.EventReply[] = [];
+    const nowMs = ctx.clock.nowMs();
+    const next = new Map<string, KnownEvent>();
+    for (const event of message.events) {
+      const previous = events.get(event.eventId);
+      if (previous && previous.event.modificationNumber > event.modificationNumber) {
+        next.set(event.eventId, previous); // a stale copy: keep the newer one
+        continue;
+      }
+      const { event: venEvent, unsupported } = toVenEvent(event, { siteCapacityW: siteCapacityW() });
+      if (unsupported.length) log.warn({ eventId: event.eventId, unsupported }, 'event carries signals this VEN does not support');
+      const decision = optFor(event, venEvent.slots.length > 0);
+      const known: KnownEvent = { event, requestId: message.requestId, applied: decision.apply, note: decision.note };
+      if (previous?.repliedModification === event.modificationNumber && previous.repliedOpt === decision.opt) {
+        known.repliedModification = previous.repliedModification;
+        known.repliedOpt = previous.repliedOpt;
+      } else if (event.responseRequired) {
+        replies.push({ code: 200, requestId: message.requestId, eventId: event.eventId, modificationNumber: event.modificationNumber, opt: decision.opt, description: decision.note });
+        known.repliedModification = event.modificationNumber;
+        known.repliedOpt = decision.opt;
+      }
+      if (!previous || previous.event.modificationNumber !== event.modificationNumber) {
+        log.info({ eventId: event.eventId, modificationNumber: event.modificationNumber, state: eventState(event, nowMs), opt: decision.opt }, 'event received');
+      }
+      next.set(event.eventId, known);
+    }
+    for (const eventId of events.keys()) if (!next.has(eventId)) log.info({ eventId }, 'event no longer distributed; withdrawn');
+    events.clear();
+    for (const [id, known] of next) events.set(id, known);
+    publish();
+    if (replies.length) await acknowledge('EiEvent', build.createdEvent({ venId: venId!, replies }));
+  }
+
+  function publish(): void {
+    const signals: OpenAdrSignal[] = [];
+    const options = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+    for (const known of events.values()) {
+      if (!known.applied || known.event.status === 'cancelled') continue;
+      signals.push(...eventToSignals(source, toVenEvent(known.event, { siteCapacityW: siteCapacityW() }).event, options));
+    }
+    deps.sink.submit(source, signals);
+  }
+
+  function siteCapacityW(): number {
+    const grid = ctx.config.grid;
+    return grid.maxPower ?? grid.maxCurrent * ctx.config.site.voltage * 3;
+  }
+
+  async function answerInvalid(error: Oadr2bInvalidMessageError): Promise<void> {
+    if (!venId) return;
+    if (error.messageType === 'oadrDistributeEvent') {
+      await acknowledge('EiEvent', build.createdEvent({ venId, code: 454, description: error.message.slice(0, 200), replies: [] }));
+    } else {
+      await acknowledge(error.messageType?.includes('Report') ? 'EiReport' : 'EiEvent', build.response({ code: 454, requestId: error.requestId, venId, description: error.message.slice(0, 200) }));
+    }
+  }
+
+  function sample(): void {
+    const meterId = ctx.config.grid.meter;
+    const powerW = meterId ? ctx.state.devices.get(meterId)?.reading?.powerW : undefined;
+    if (powerW === undefined) return;
+    samples.push({ atMs: ctx.clock.nowMs(), powerW });
+    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
+  }
+
+  async function sendDueReports(): Promise<void> {
+    const nowMs = ctx.clock.nowMs();
+    for (const report of reports.values()) {
+      if (report.nextDueMs > nowMs) continue;
+      const periodMs = reportPeriodMs(report);
+      const granularityMs = report.granularityMs > 0 ? report.granularityMs : periodMs;
+      const fromMs = nowMs - periodMs;
+      const buckets: build.TelemetrySample[] = [];
+      for (let startMs = fromMs; startMs < nowMs; startMs += granularityMs) {
+        const inBucket = samples.filter((s) => s.atMs >= startMs && s.atMs < startMs + granularityMs);
+        if (inBucket.length) buckets.push({ startMs, durationMs: granularityMs, powerW: inBucket.reduce((sum, s) => sum + s.powerW, 0) / inBucket.length });
+      }
+      report.nextDueMs = nowMs + periodMs;
+      const answer = await exchange(
+        'EiReport',
+        build.updateReport({ requestId: requestId(), venId: venId!, reportRequestId: report.reportRequestId, reportSpecifierId: report.reportSpecifierId, createdAtMs: nowMs, samples: buckets }),
+      );
+      if (answer.type === 'oadrUpdatedReport' && answer.response.responseCode >= 300) {
+        log.warn({ code: answer.response.responseCode }, 'VTN refused a telemetry report');
+      }
+    }
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      if (!venId) await register();
+      sample();
+      let message: IncomingMessage;
+      try {
+        message = await exchange('OadrPoll', build.poll(venId!));
+      } catch (error) {
+        if (error instanceof Oadr2bInvalidMessageError) {
+          logFault(error);
+          await answerInvalid(error);
+          return;
+        }
+        throw error;
+      }
+      await dispatch(message);
+      await sendDueReports();
+      clearFault();
+    } catch (error) {
+      logFault(error);
+      if (error instanceof Oadr2bInvalidMessageError) await answerInvalid(error).catch(() => undefined);
+    }
+  }
+
+  function logFault(error: unknown): void {
+    const text = error instanceof Error ? error.message : String(error);
+    if (fault === text) return;
+    fault = text;
+    log.warn({ err: error }, `VTN exchange failed; last good event set stays in force: ${text}`);
+  }
+
+  function clearFault(): void {
+    if (fault === undefined) return;
+    log.info('VTN exchange working again');
+    fault = undefined;
+  }
+
+  function schedule(delayMs: number): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      inFlight = tick().finally(() => {
+        inFlight = undefined;
+        schedule(intervalMs());
+      });
+    }, delayMs);
+  }
+
+  async function onOptChange(change: { source: string; eventId: string; opt: 'in' | 'out' }): Promise<void> {
+    if (change.source !== source) return;
+    const known = events.get(change.eventId);
+    if (!known || !venId) return;
+    const opt = change.opt === 'out' ? 'optOut' : 'optIn';
+    known.repliedOpt = opt;
+    known.repliedModification = known.event.modificationNumber;
+    try {
+      await acknowledge(
+        'EiEvent',
+        build.createdEvent({ venId, replies: [{ code: 200, requestId: known.requestId, eventId: known.event.eventId, modificationNumber: known.event.modificationNumber, opt }] }),
+      );
+    } catch (error) {
+      logFault(error);
+    }
+  }
+
+  return {
+    name: `openadr:${config.id}`,
+    async start() {
+      tls = loadTls(config.tls);
+      running = true;
+      unsubscribe = deps.sink.onOptChange((change) => void onOptChange(change));
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      unsubscribe?.();
+      await inFlight;
+    },
+    async deregister() {
+      if (!venId || !registrationId) return;
+      const answer = await exchange('EiRegisterParty', build.cancelPartyRegistration({ requestId: requestId(), registrationId, venId }));
+      if (answer.type !== 'oadrCanceledPartyRegistration' && answer.type !== 'oadrResponse') throw new OpenAdrProtocolError(`unexpected ${answer.type}`);
+      forgetRegistration();
+    },
+    status(): VenStatus {
+      const nowMs = ctx.clock.nowMs();
+      const options = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+      return {
+        id: config.id,
+        version: '2.0b',
+        registered: Boolean(venId),
+        venId,
+        vtnId,
+        lastContactAtMs,
+        lastError: fault,
+        events: [...events.values()].map((k) => ({
+          eventId: k.event.eventId,
+          modificationNumber: k.event.modificationNumber,
+          program: k.event.marketContext,
+          state: eventState(k.event, nowMs, randomOffsetMs({ eventId: k.event.eventId, randomizeMs: k.event.startAfterMs }, options)),
+          opt: k.repliedOpt === 'optOut' ? 'out' : 'in',
+          applied: k.applied,
+          note: k.note,
+        })),
+      };
+    },
+  };
+}
