@@ -1,4 +1,6 @@
-// Finds the keys a strict object in the schema accepts at a given path, for "did you mean" hints.
+// Looks up what the schema accepts at a key path (keys of an object, values of an enum), for
+// "did you mean" hints. Walks zod's definitions; unions (devices by driver) pick the options
+// whose literal keys match the data, so a Modbus device is not offered MQTT keys.
 import type { z } from 'zod';
 import type { PathSegment } from './config-problem.ts';
 
@@ -10,6 +12,10 @@ interface LooseDef {
   valueType?: z.ZodType;
   getter?: () => z.ZodType;
   in?: z.ZodType;
+  options?: z.ZodType[];
+  items?: z.ZodType[];
+  values?: unknown[];
+  entries?: Record<string, unknown>;
 }
 
 function defOf(schema: z.ZodType): LooseDef {
@@ -28,21 +34,67 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return schema;
 }
 
-function child(schema: z.ZodType, segment: PathSegment): z.ZodType | undefined {
+function literalValues(schema: z.ZodType): unknown[] {
   const def = defOf(unwrap(schema));
+  if (def.type === 'literal') return def.values ?? [];
+  if (def.type === 'enum') return Object.values(def.entries ?? {});
+  if (def.type === 'union') return (def.options ?? []).flatMap(literalValues);
+  return [];
+}
+
+/** Union options that fit `value`: an object option is dropped when one of its literal keys disagrees. */
+function alternatives(schema: z.ZodType, value: unknown): z.ZodType[] {
+  const bare = unwrap(schema);
+  const def = defOf(bare);
+  if (def.type !== 'union' || !def.options) return [bare];
+  const options = def.options.flatMap((option) => alternatives(option, value));
+  if (value === null || typeof value !== 'object') return options;
+  const fitting = options.filter((option) => {
+    const shape = defOf(option).shape ?? {};
+    return Object.entries(shape).every(([key, keySchema]) => {
+      if (defOf(unwrap(keySchema)).type !== 'literal') return true;
+      return literalValues(keySchema).includes((value as Record<string, unknown>)[key]);
+    });
+  });
+  return fitting.length > 0 ? fitting : options;
+}
+
+function child(schema: z.ZodType, segment: PathSegment): z.ZodType | undefined {
+  const def = defOf(schema);
   if (def.type === 'object' && def.shape) return def.shape[String(segment)];
   if (def.type === 'array' && def.element) return def.element;
+  if (def.type === 'tuple' && typeof segment === 'number') return def.items?.[segment];
   if (def.type === 'record' && def.valueType) return def.valueType;
   return undefined;
 }
 
-/** The keys of the object schema at `path`, or [] when the path does not lead to an object. */
-export function knownKeysAt(root: z.ZodType, path: readonly PathSegment[]): string[] {
-  let schema: z.ZodType | undefined = root;
+function schemasAt(root: z.ZodType, path: readonly PathSegment[], data: unknown): z.ZodType[] {
+  let schemas = alternatives(root, data);
+  let value = data;
   for (const segment of path) {
-    schema = child(schema, segment);
-    if (!schema) return [];
+    value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[segment] : undefined;
+    schemas = schemas.flatMap((schema) => {
+      const next = child(schema, segment);
+      return next ? alternatives(next, value) : [];
+    });
+    if (schemas.length === 0) return [];
   }
-  const def = defOf(unwrap(schema));
-  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+  return schemas;
+}
+
+/** The keys the object schema(s) at `path` accept, or [] when the path does not lead to an object. */
+export function knownKeysAt(root: z.ZodType, path: readonly PathSegment[], data?: unknown): string[] {
+  const keys = schemasAt(root, path, data).flatMap((schema) => Object.keys(defOf(schema).shape ?? {}));
+  return [...new Set(keys)];
+}
+
+/** The fixed values (literals, enum entries) allowed at `path`, e.g. a union's discriminator. */
+export function allowedValuesAt(root: z.ZodType, path: readonly PathSegment[]): unknown[] {
+  if (path.length === 0) return [];
+  const parents = schemasAt(root, path.slice(0, -1), undefined);
+  const values = parents.flatMap((schema) => {
+    const next = child(schema, path[path.length - 1]);
+    return next ? literalValues(next) : [];
+  });
+  return [...new Set(values)];
 }

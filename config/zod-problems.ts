@@ -1,7 +1,7 @@
 // Turns zod issues into installer-facing problems: one per key, plain words, close-match hints.
 import type { z } from 'zod';
 import { joinPath, type ConfigProblem, type PathSegment } from './config-problem.ts';
-import { knownKeysAt } from './schema-keys.ts';
+import { allowedValuesAt, knownKeysAt } from './schema-keys.ts';
 import { didYouMean } from './suggest.ts';
 
 type Issue = z.core.$ZodIssue;
@@ -53,7 +53,7 @@ function bound(issue: { origin: string; inclusive?: boolean }, value: number | b
   }
 }
 
-function messageFor(issue: Issue, data: unknown): string {
+function messageFor(issue: Issue, data: unknown, root: z.ZodType): string {
   const input = valueAt(data, issue.path);
   switch (issue.code) {
     case 'invalid_type': {
@@ -74,6 +74,12 @@ function messageFor(issue: Issue, data: unknown): string {
     case 'invalid_union': {
       const values = issue.errors.flat().flatMap((e) => (e.code === 'invalid_value' && e.path.length === 0 ? e.values : []));
       if (values.length === issue.errors.length && values.length > 0) return `must be ${listValues(values)}, got ${describeValue(input)}`;
+      // A discriminated union (devices by driver) names no options in the issue; the schema has them.
+      const allowed = issue.errors.length === 0 ? allowedValuesAt(root, issue.path.map((s) => (typeof s === 'number' ? s : String(s)))) : [];
+      if (allowed.length > 0) {
+        const hint = typeof input === 'string' ? didYouMean(input, allowed.map(String)) : '';
+        return `must be ${allowed.length > 1 ? 'one of ' : ''}${listValues(allowed)}, got ${describeValue(input)}${hint}`;
+      }
       return `does not match any allowed form, got ${describeValue(input)}`;
     }
     case 'invalid_format':
@@ -85,7 +91,7 @@ function messageFor(issue: Issue, data: unknown): string {
     case 'not_multiple_of':
       return `must be a multiple of ${Number(issue.divisor)}`;
     case 'invalid_key':
-      return `invalid key: ${issue.issues.map((i) => messageFor(i, undefined)).join('; ')}`;
+      return `invalid key: ${issue.issues.map((i) => messageFor(i, undefined, root)).join('; ')}`;
     default:
       return issue.message;
   }
@@ -97,7 +103,7 @@ export function problemsFromZod(issues: readonly Issue[], data: unknown, root: z
   for (const issue of issues) {
     const path = issue.path.map((s) => (typeof s === 'number' ? s : String(s)));
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(root, path);
+      const known = knownKeysAt(root, path, data);
       for (const key of issue.keys) {
         const hint = didYouMean(key, known);
         const fallback = hint === '' && known.length > 0 ? `; allowed here: ${known.join(', ')}` : '';
@@ -106,7 +112,7 @@ export function problemsFromZod(issues: readonly Issue[], data: unknown, root: z
       }
       continue;
     }
-    out.push({ path, problem: { path: joinPath(path), message: messageFor(issue, data), severity: 'error' } });
+    out.push({ path, problem: { path: joinPath(path), message: messageFor(issue, data, root), severity: 'error' } });
   }
   return out;
 }

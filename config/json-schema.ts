@@ -1,0 +1,14 @@
+// The config schema as JSON Schema, for editors (YAML language server, VS Code). Pure.
+import { z } from 'zod';
+import { configSchema } from './schema.ts';
+
+/** JSON Schema (draft 2020-12) of what may be written in a site config file, as stable text. */
+export function configJsonSchemaText(): string {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const titled = {
+    ...schema,
+    title: 'EMS site configuration',
+    description: 'Site energy management config (site.yaml). Validate with `ems check-config FILE`; reference: docs/configuration.md.',
+  };
+  return `${JSON.stringify(titled, null, 2)}\n`;
+}
