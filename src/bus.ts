@@ -89,6 +89,8 @@ export interface BusEvents {
   'signals.changed': { signals: GridSignal[]; source: string };
   decision: Decision;
   'control.failsafe': { active: boolean; atMs: number; why: string };
+  /** A validated config edit was saved; `applied` sections are live in ctx.config now, the others need a restart. */
+  'config.changed': { atMs: number; applied: string[]; restartRequired: string[] };
 }
 
 export type BusEvent = keyof BusEvents;
