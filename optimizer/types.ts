@@ -170,6 +170,10 @@ export interface ConnectorMemory {
   pausedSinceMs?: number;
   /** Since when the car has drawn clearly less than its cap. */
   underDrawSinceMs?: number;
+  /** True while the unused part of this car's share is lent to others. */
+  lending?: boolean;
+  /** The session this memory belongs to; a new session starts without hysteresis history. */
+  sessionId?: string;
 }
 
 export interface DecideState {

@@ -1,0 +1,86 @@
+// decide(): one control cycle's caps for every connector. Pure: same input, same output; no clock,
+// no I/O, never throws. See DESIGN.md "What the optimizer must guarantee".
+import type { ConnectorCap, ConnectorMemory, Decision, DecideParams, DecideState, SiteSnapshot } from './types.ts';
+import { initialDecideState } from './types.ts';
+import { finiteOr } from './numbers.ts';
+import { siteIndex } from './site-index.ts';
+import { buildSlots } from './slot.ts';
+import type { Slot } from './slot.ts';
+import { headroomReport, siteCapacity } from './site-headroom.ts';
+import type { LoadMode } from './site-headroom.ts';
+import { rankSessions } from './rank-sessions.ts';
+import { admit, fillEqually, fillInOrder } from './allocate.ts';
+import { holdSmallIncreases, nextMemory } from './hysteresis.ts';
+import { allocateFailsafe, gridStaleness } from './failsafe.ts';
+import { enforceLimits } from './verify.ts';
+import { reasonFor, sharing } from './reasons.ts';
+
+function byConnector(a: Slot, b: Slot): number {
+  const ca = a.connector.chargerId;
+  const cb = b.connector.chargerId;
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  return a.connector.connectorId - b.connector.connectorId;
+}
+
+export function decide(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState = initialDecideState): Decision {
+  const atMs = finiteOr(snapshot.atMs, 0);
+  const index = siteIndex(params);
+  const staleness = gridStaleness(snapshot, params);
+  const slots = buildSlots(snapshot, params, previous, index);
+  const mode: LoadMode = staleness.failsafe ? 'failsafe' : params.grid.metered ? 'measured' : 'unmetered';
+  const capacity = siteCapacity(snapshot, params, index, slots, mode);
+  const pool = capacity.pool;
+
+  const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0));
+  order.forEach((slot, i) => {
+    slot.rank = i + 1;
+  });
+  const idle = slots.filter((slot) => !slot.session && slot.charger).sort(byConnector);
+
+  if (staleness.failsafe) {
+    allocateFailsafe(order, pool, params);
+  } else {
+    // Sessions: minimums in priority order, then the rest; small increases held back.
+    admit(order, pool, (slot) => slot.minDa);
+    if (params.priority === 'equal') fillEqually(order, pool);
+    else fillInOrder(order, pool);
+    holdSmallIncreases(order, pool, params.deadbandA);
+    // Idle connectors last, from what is left: the default a car plugging in may draw.
+    admit(idle, pool, (slot) => slot.minDa);
+    fillEqually(idle, pool);
+    holdSmallIncreases(idle, pool, params.deadbandA);
+  }
+  enforceLimits(capacity, [...idle].reverse().concat([...order].reverse()));
+
+  const ctx = {
+    index,
+    capacity,
+    params,
+    atMs,
+    failsafeWhy: staleness.failsafe ? staleness.why : undefined,
+    sharing: sharing(order, slots.length, index),
+    sessionCount: order.length,
+  };
+  const caps: ConnectorCap[] = [];
+  const memory: Record<string, ConnectorMemory> = {};
+  for (const slot of slots) {
+    const cap: ConnectorCap = {
+      chargerId: slot.connector.chargerId,
+      connectorId: slot.connector.connectorId,
+      currentA: slot.capDa / 10,
+      phases: slot.phases,
+      reason: reasonFor(slot, ctx),
+    };
+    if (slot.rank > 0) cap.rank = slot.rank;
+    caps.push(cap);
+    memory[slot.key] = nextMemory(slot, atMs);
+  }
+
+  return {
+    atMs: snapshot.atMs,
+    caps,
+    nextState: { connectors: memory },
+    failsafe: staleness.failsafe,
+    headroom: headroomReport(capacity, slots),
+  };
+}

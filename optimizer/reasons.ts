@@ -1,0 +1,162 @@
+// Guarantee 7: every cap says, in words a site manager understands, what bound it.
+import type { CapReason, DecideParams } from './types.ts';
+import { PHASES } from './types.ts';
+import type { Capacity } from './site-headroom.ts';
+import type { SiteIndex } from './site-index.ts';
+import type { Slot } from './slot.ts';
+import { BINDER_POWER } from './slot.ts';
+import { formatA, formatKw, formatSeconds, nonNegative } from './numbers.ts';
+
+export interface ReasonContext {
+  index: SiteIndex;
+  capacity: Capacity;
+  params: DecideParams;
+  atMs: number;
+  /** Set when the failsafe applied: why the site data is not trusted. */
+  failsafeWhy?: string;
+  /** Sessions that could charge (not paused), by node, and each slot's position among them. */
+  sharing: Sharing;
+  /** Number of sessions in the priority order. */
+  sessionCount: number;
+}
+
+export interface Sharing {
+  /** Per node: sessions that could charge under it. */
+  perNode: Int32Array;
+  /** Sessions that could charge at all (the grid power limit's share). */
+  total: number;
+  /** Per slot index: position among the sessions sharing its binding constraint (1-based). */
+  position: Int32Array;
+}
+
+/** Counts who shares each node, walking sessions in priority order. */
+export function sharing(order: readonly Slot[], slotCount: number, index: SiteIndex): Sharing {
+  const perNode = new Int32Array(index.nodeIds.length);
+  const position = new Int32Array(slotCount);
+  let total = 0;
+  for (const slot of order) {
+    if (slot.upperDa <= 0 && !slot.refused) continue;
+    total++;
+    const binderNode = slot.binder >= 0 ? Math.floor(slot.binder / 3) : -1;
+    for (const n of index.paths[slot.node]) {
+      perNode[n]++;
+      if (n === binderNode) position[slot.index] = perNode[n];
+    }
+    if (slot.binder === BINDER_POWER) position[slot.index] = total;
+  }
+  return { perNode, total, position };
+}
+
+const isConstraint = (binder: number): boolean => binder >= 0 || binder === BINDER_POWER;
+
+const cars = (n: number): string => (n === 1 ? '1 car' : `${n} cars`);
+
+/** "circuit row-a L2 limit 63 A", "site limit 250 A on L1", "grid import cap 150 kW". */
+function constraintText(binder: number, ctx: ReasonContext): string {
+  if (binder === BINDER_POWER) {
+    const limitW = (ctx.capacity.powerLimitW ?? 0) / (1 - Math.min(0.5, nonNegative(ctx.params.grid.safetyMargin)));
+    return ctx.capacity.powerSource === 'signal' ? `grid signal import limit ${formatKw(limitW)}` : `grid import cap ${formatKw(limitW)}`;
+  }
+  const node = Math.floor(binder / 3);
+  const phase = PHASES[binder % 3];
+  const limit = formatA(ctx.index.nodeLimitA[node]);
+  return node === 0 ? `site limit ${limit} on ${phase}` : `circuit ${ctx.index.nodeIds[node]} ${phase} limit ${limit}`;
+}
+
+function sharedText(slot: Slot, ctx: ReasonContext): string {
+  const binder = slot.binder;
+  const of = binder === BINDER_POWER ? ctx.sharing.total : ctx.sharing.perNode[Math.floor(binder / 3)];
+  return `${constraintText(binder, ctx)} shared by ${cars(of)}; priority ${ctx.sharing.position[slot.index]} of ${of}`;
+}
+
+function constraintReason(slot: Slot, ctx: ReasonContext, text: string): CapReason {
+  const binder = slot.binder;
+  if (binder === BINDER_POWER) return { kind: ctx.capacity.powerSource === 'signal' ? 'signal' : 'grid-power', text };
+  const node = Math.floor(binder / 3);
+  return { kind: 'circuit', text, circuitId: ctx.index.nodeIds[node], phase: PHASES[binder % 3] };
+}
+
+function upperReason(slot: Slot, ctx: ReasonContext): CapReason {
+  const session = slot.session;
+  switch (slot.upperKind) {
+    case 'car':
+      return { kind: 'car', text: `car max ${formatA(nonNegative(session?.carMaxCurrentA))}` };
+    case 'plan':
+      return { kind: 'plan', text: `planner target ${formatKw(nonNegative(session?.targetPowerW))}` };
+    case 'unused': {
+      const sinceMs = slot.underDrawSinceMs ?? ctx.atMs;
+      return {
+        kind: 'car',
+        text: `car draws only ${formatA(slot.drawA ?? 0)} for ${formatSeconds(ctx.atMs - sinceMs)}: capped at draw + ${formatA(nonNegative(ctx.params.rampReserveA))} to ramp, the rest lent to others`,
+      };
+    }
+    case 'reserved':
+      return { kind: 'reserved', text: `${formatA(slot.reservedDa / 10)} reserved until the charger confirms its cap; not raised meanwhile` };
+    case 'charger':
+    default:
+      return { kind: 'charger', text: `charger max ${formatA(slot.maxDa / 10)}` };
+  }
+}
+
+function zeroUpperReason(slot: Slot, ctx: ReasonContext): CapReason {
+  switch (slot.upperKind) {
+    case 'paused':
+      return { kind: 'paused', text: 'paused by operator' };
+    case 'unknown-charger':
+      return { kind: 'charger', text: `charger ${slot.connector.chargerId} is not in the configuration` };
+    case 'min-pause': {
+      const sinceMs = slot.memory?.pausedSinceMs ?? ctx.atMs;
+      const leftMs = Math.max(0, sinceMs + nonNegative(ctx.params.minPauseMs) - ctx.atMs);
+      return { kind: 'hysteresis', text: `paused for lack of capacity; may restart in ${formatSeconds(leftMs)} (minimum pause)` };
+    }
+    case 'plan-below-min':
+      return { kind: 'plan', text: `planner target ${formatKw(nonNegative(slot.session?.targetPowerW))} is below the ${formatA(slot.minDa / 10)} minimum` };
+    case 'reserved':
+      return { kind: 'reserved', text: `${formatA(slot.reservedDa / 10)} reserved until the charger confirms its cap of 0 A` };
+    default:
+      return upperReason(slot, ctx);
+  }
+}
+
+function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
+  if (slot.upperDa <= 0) return zeroUpperReason(slot, ctx);
+  if (slot.capDa <= 0) {
+    const text = slot.refused && isConstraint(slot.binder)
+      ? `no room for the ${formatA(slot.minDa / 10)} minimum: ${sharedText(slot, ctx)}`
+      : `waiting for capacity; priority ${slot.rank} of ${ctx.sessionCount}`;
+    return { kind: 'scarcity', text, rank: slot.rank, of: ctx.sessionCount };
+  }
+  if (slot.heldByDeadband) {
+    return {
+      kind: 'hysteresis',
+      text: `kept at ${formatA(slot.capDa / 10)}: the increase is below the ${formatA(nonNegative(ctx.params.deadbandA))} deadband`,
+    };
+  }
+  if (isConstraint(slot.binder)) return constraintReason(slot, ctx, sharedText(slot, ctx));
+  return upperReason(slot, ctx);
+}
+
+function idleReason(slot: Slot, ctx: ReasonContext): CapReason {
+  if (!slot.charger) return zeroUpperReason(slot, ctx);
+  if (slot.capDa <= 0) {
+    const where = isConstraint(slot.binder) ? `${constraintText(slot.binder, ctx)} is full` : 'no capacity left';
+    return { kind: 'idle', text: `no room for a car plugging in: ${where}` };
+  }
+  if (slot.heldByDeadband) return { kind: 'idle', text: `default for a car plugging in: kept at ${formatA(slot.capDa / 10)} (deadband)` };
+  const bound = isConstraint(slot.binder) ? `left over under ${constraintText(slot.binder, ctx)}` : `charger max ${formatA(slot.maxDa / 10)}`;
+  return { kind: 'idle', text: `default for a car plugging in: ${formatA(slot.capDa / 10)}, ${bound}` };
+}
+
+function failsafeReason(slot: Slot, ctx: ReasonContext): CapReason {
+  const why = `failsafe: ${ctx.failsafeWhy}`;
+  if (!slot.session) return { kind: 'failsafe', text: `${why}; idle connectors held at 0 A` };
+  if (slot.upperKind === 'paused' || slot.upperKind === 'min-pause' || slot.upperKind === 'unknown-charger') return zeroUpperReason(slot, ctx);
+  if (slot.capDa > 0) return { kind: 'failsafe', text: `${why}; ${formatA(slot.capDa / 10)} per car` };
+  if (slot.refused && isConstraint(slot.binder)) return { kind: 'failsafe', text: `${why}; no static room left: ${sharedText(slot, ctx)}` };
+  return { kind: 'failsafe', text: `${why}; the failsafe current is below this charger's ${formatA(slot.minDa / 10)} minimum` };
+}
+
+export function reasonFor(slot: Slot, ctx: ReasonContext): CapReason {
+  if (ctx.failsafeWhy !== undefined) return failsafeReason(slot, ctx);
+  return slot.session ? sessionReason(slot, ctx) : idleReason(slot, ctx);
+}
