@@ -2,7 +2,7 @@
 // Modbus TCP speaks MBAP (transaction ids); RTU over TCP (transparent RS485 gateways) and serial
 // RTU carry raw RTU frames with a CRC and no transaction id.
 import { createRequire } from 'node:module';
-import type { ModbusRTU as ModbusRTUClass } from 'modbus-serial/ModbusRTU';
+import type { ModbusRTU as ModbusRTUClass } from 'modbus-serial/ModbusRTU.js';
 
 // modbus-serial is CommonJS (module.exports = class); its typings declare an ES default export.
 const ModbusRTU = createRequire(import.meta.url)('modbus-serial') as typeof ModbusRTUClass;
