@@ -26,6 +26,8 @@ export type CentralSystem = Service &
     readonly port: number;
     /** Ids of the chargers connected right now. */
     connectedChargers(): string[];
+    /** Resolves once the charger is connected and through its boot setup (failsafe floor installed). */
+    whenReady(chargerId: string): Promise<void>;
   };
 
 const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000 };
@@ -57,6 +59,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
   const activeTx = new Map<string, number>();
   const validationLogged = new Set<string>();
   let listener: OcppListener | undefined;
+  const readyWaiters = new Map<string, (() => void)[]>();
 
   const dispatcher = new ProfileDispatcher({
     bus: ctx.bus,
@@ -84,6 +87,8 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       if (links.get(link.chargerId) !== link) return;
       dispatcher.chargerReset(link.chargerId, floors);
       link.log.info({ capabilities: link.capabilities, floorA: shares.get(link.chargerId) }, 'charger set up; failsafe floor installed');
+      for (const resolve of readyWaiters.get(link.chargerId) ?? []) resolve();
+      readyWaiters.delete(link.chargerId);
     },
     transactionEnded: (chargerId, connectorId) => dispatcher.transactionEnded(chargerId, connectorId),
     isCurrent: (link) => links.get(link.chargerId) === link,
@@ -172,6 +177,10 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       return listener?.port ?? 0;
     },
     connectedChargers: () => [...links.keys()],
+    whenReady(chargerId) {
+      if (links.get(chargerId)?.ready) return Promise.resolve();
+      return new Promise((resolve) => readyWaiters.set(chargerId, [...(readyWaiters.get(chargerId) ?? []), resolve]));
+    },
     async start() {
       if (listener) return;
       restoreOpenTransactions();

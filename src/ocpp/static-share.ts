@@ -33,7 +33,8 @@ function allNodes(nodes: readonly CircuitConfig[]): CircuitConfig[] {
  * Each charger's static safe share of the site, A per phase per connector: the most every
  * connector of every charger may draw at the same time, all at once, without any node of the fuse
  * tree, the grid fuse or the grid power cap going over its limit less the safety margin. Shares are
- * filled evenly (a charger with a lower max leaves the rest to the others), rounded down to 0.1 A,
+ * filled max-min fair (a charger behind a tight sub-circuit or with a lower max leaves the rest to
+ * the others), rounded down to 0.1 A,
  * and 0 when below the charger's min current. This is the failsafe floor installed at boot: it
  * holds even if the EMS dies, because it assumes nothing about who is charging.
  * Non-EV load is not known here; the safety margin is what covers it.
@@ -52,38 +53,55 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
   const maxPowerW = input.grid.maxPower === undefined ? undefined : input.grid.maxPower * margin;
   const voltageV = input.site.voltage;
 
-  const fits = (levelA: number): boolean => {
+  // Progressive filling: raise every connector together; when a limit binds, the connectors under
+  // it keep their level and the others go on rising. Max-min fair, and every limit holds.
+  const levelOf = new Map<ConnectorLoad, number>();
+  const drawOf = (c: ConnectorLoad, levelA: number) => Math.min(levelOf.get(c) ?? levelA, c.maxA);
+  const violated = (levelA: number): { chargerIds: ReadonlySet<string> | 'all' }[] => {
+    const found: { chargerIds: ReadonlySet<string> | 'all' }[] = [];
     for (const limit of limits) {
       const perPhase = [0, 0, 0];
       for (const c of connectors) {
         if (!limit.chargerIds.has(c.chargerId)) continue;
-        for (const phase of c.sitePhases) perPhase[phase] += Math.min(levelA, c.maxA);
+        for (const phase of c.sitePhases) perPhase[phase] += drawOf(c, levelA);
       }
-      if (perPhase.some((a) => a > limit.limitA)) return false;
+      if (perPhase.some((a) => a > limit.limitA)) found.push(limit);
     }
     if (maxPowerW !== undefined) {
-      const powerW = connectors.reduce((sum, c) => sum + Math.min(levelA, c.maxA) * voltageV * c.phases, 0);
-      if (powerW > maxPowerW) return false;
+      const powerW = connectors.reduce((sum, c) => sum + drawOf(c, levelA) * voltageV * c.phases, 0);
+      if (powerW > maxPowerW) found.push({ chargerIds: 'all' });
     }
-    return true;
+    return found;
   };
-
-  const highestMaxA = Math.max(0, ...connectors.map((c) => c.maxA));
-  let levelA = highestMaxA;
-  if (!fits(highestMaxA)) {
-    let low = 0;
-    let high = highestMaxA;
-    for (let i = 0; i < 60; i++) {
-      const mid = (low + high) / 2;
-      if (fits(mid)) low = mid;
-      else high = mid;
+  let rising = connectors.filter((c) => c.maxA > 0);
+  while (rising.length > 0) {
+    const topA = Math.max(...rising.map((c) => c.maxA));
+    let levelA = topA;
+    if (violated(topA).length > 0) {
+      let low = 0;
+      let high = topA;
+      for (let i = 0; i < 60; i++) {
+        const mid = (low + high) / 2;
+        if (violated(mid).length === 0) low = mid;
+        else high = mid;
+      }
+      levelA = low;
     }
-    levelA = low;
+    const binding = violated(levelA + 1e-6);
+    const frozen = rising.filter((c) => c.maxA <= levelA || binding.some((b) => b.chargerIds === 'all' || b.chargerIds.has(c.chargerId)));
+    for (const c of frozen) levelOf.set(c, Math.min(levelA, c.maxA));
+    // Nothing binds any more (all at their max): done. Guard against a stuck loop all the same.
+    if (frozen.length === 0) {
+      for (const c of rising) levelOf.set(c, Math.min(levelA, c.maxA));
+      break;
+    }
+    rising = rising.filter((c) => !levelOf.has(c));
   }
 
   const shares = new Map<string, number>();
   for (const charger of input.chargers) {
-    const shareA = floorToTenth(Math.min(levelA, charger.maxCurrent));
+    const levels = connectors.filter((c) => c.chargerId === charger.id).map((c) => levelOf.get(c) ?? 0);
+    const shareA = floorToTenth(Math.min(charger.maxCurrent, ...levels));
     shares.set(charger.id, shareA < charger.minCurrent ? 0 : shareA);
   }
   return shares;

@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeCharger } from './fake-charger.ts';
+import { startSystem, testConfig, type System } from './system.ts';
+
+const purpose = (p: any) => p.csChargingProfiles.chargingProfilePurpose;
+
+describe('charger boot setup', () => {
+  let system: System;
+  afterEach(async () => system?.stop());
+
+  it('reads the smart-charging keys, sets meter sampling and installs the failsafe floor after BootNotification', async () => {
+    system = await startSystem(undefined, { meterSampleIntervalS: 15 });
+    const charger = await system.charger('CP001');
+    const actions = charger.calls.map((c) => c.action);
+    expect(actions[0]).toBe('GetConfiguration');
+    expect(charger.calls[0].params.key).toEqual([
+      'ChargeProfileMaxStackLevel',
+      'ChargingScheduleAllowedChargingRateUnit',
+      'ChargingScheduleMaxPeriods',
+      'MaxChargingProfilesInstalled',
+    ]);
+    expect(charger.received('ChangeConfiguration').map((c) => c.params)).toEqual([
+      { key: 'MeterValuesSampledData', value: 'Current.Import,Power.Active.Import,Energy.Active.Import.Register,SoC' },
+      { key: 'MeterValueSampleInterval', value: '15' },
+    ]);
+    const profiles = charger.received('SetChargingProfile').map((c) => c.params);
+    // 3 chargers' worth of connectors (2 + 1) share 95 A: 31.6 A each, floored to 0.1 A.
+    expect(profiles).toHaveLength(3);
+    expect(profiles[0]).toMatchObject({ connectorId: 0, csChargingProfiles: { chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 0 } });
+    expect(profiles[0].csChargingProfiles.chargingSchedule.chargingSchedulePeriod).toEqual([{ startPeriod: 0, limit: 63.2, numberPhases: 3 }]);
+    for (const connectorId of [1, 2]) {
+      const p = profiles.find((x) => x.connectorId === connectorId && purpose(x) === 'TxDefaultProfile');
+      expect(p?.csChargingProfiles.chargingSchedule).toMatchObject({ chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 31.6 }] });
+      expect(p?.csChargingProfiles.chargingSchedule.duration).toBeUndefined();
+    }
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 31.6 });
+  });
+
+  it('keeps the sum of every charger’s ChargePointMaxProfile within the site limit less the margin', async () => {
+    const config = testConfig({
+      grid: { maxCurrent: 63, safetyMargin: 0.1 },
+      circuits: [{ id: 'main', maxCurrent: 63, children: [{ id: 'row', maxCurrent: 32, chargers: ['CP001'] }], chargers: ['CP002'] }],
+    });
+    system = await startSystem(config);
+    const a = await system.charger('CP001');
+    const b = await system.charger('CP002');
+    const max = (c: FakeCharger) => c.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')[0].params.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit;
+    expect(max(a) + max(b)).toBeLessThanOrEqual(63 * 0.9);
+    expect(max(a)).toBeLessThanOrEqual(32 * 0.9);
+    // The row holds CP001's two connectors at 14.4 A each; CP002 gets the rest of the 56.7 A.
+    expect(max(a)).toBe(28.8);
+    expect(max(b)).toBe(27.9);
+  });
+
+  it('falls back to a shorter MeterValuesSampledData list when the charger rejects one', async () => {
+    system = await startSystem();
+    const charger = await system.charger('CP001', { sampledDataAnswer: (value) => (value.includes('SoC') || value.includes('Power') ? 'Rejected' : 'Accepted') });
+    expect(charger.received('ChangeConfiguration', (p) => p.key === 'MeterValuesSampledData').map((c) => c.params.value)).toEqual([
+      'Current.Import,Power.Active.Import,Energy.Active.Import.Register,SoC',
+      'Current.Import,Power.Active.Import,Energy.Active.Import.Register',
+      'Current.Import,Energy.Active.Import.Register',
+    ]);
+  });
+
+  it('uses conservative defaults when the charger knows none of the keys, and W for a Power-only charger', async () => {
+    system = await startSystem();
+    const unknown = await system.charger('CP001', { configuration: [] });
+    const floor = unknown.received('SetChargingProfile', (p) => purpose(p) === 'TxDefaultProfile')[0].params.csChargingProfiles;
+    expect(floor.stackLevel).toBe(0);
+    expect(floor.chargingSchedule.chargingRateUnit).toBe('A');
+
+    const powerOnly = await system.charger('CP002', {
+      configuration: [{ key: 'ChargingScheduleAllowedChargingRateUnit', readonly: true, value: 'Power' }],
+    });
+    const schedule = powerOnly.received('SetChargingProfile', (p) => purpose(p) === 'TxDefaultProfile')[0].params.csChargingProfiles.chargingSchedule;
+    // 31.6 A x 230 V x 3 phases
+    expect(schedule).toMatchObject({ chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 21804, numberPhases: 3 }] });
+  });
+
+  it('installs the floor again when a charger reconnects without booting', async () => {
+    system = await startSystem();
+    const first = await system.charger('CP001');
+    await first.close();
+    const again = new FakeCharger({ port: system.cs.port, identity: 'CP001', connectors: 2 });
+    await again.connect();
+    const ready = system.cs.whenReady('CP001');
+    await again.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
+    await ready;
+    expect(again.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    expect(again.received('SetChargingProfile', (p) => purpose(p) === 'TxDefaultProfile')).toHaveLength(2);
+    await again.close();
+  });
+
+  it('sets up a charger that says nothing after connecting once the boot wait is over', async () => {
+    system = await startSystem(undefined, { bootWaitMs: 50 });
+    const charger = new FakeCharger({ port: system.cs.port, identity: 'CP001', connectors: 2 });
+    const ready = system.cs.whenReady('CP001');
+    await charger.connect();
+    await ready;
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    await charger.close();
+  });
+});
