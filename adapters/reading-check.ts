@@ -1,0 +1,34 @@
+// Pure: reject readings outside what is physically possible on an EV site, with the reason.
+import type { DeviceReading } from './types.ts';
+
+export interface ReadingBounds {
+  maxPowerW: number;
+  maxCurrentA: number;
+  minVoltageV: number;
+  maxVoltageV: number;
+}
+
+/** Generous bounds: a site connection of up to 10 MW / 10 kA per phase. */
+export const DEFAULT_READING_BOUNDS: ReadingBounds = { maxPowerW: 10_000_000, maxCurrentA: 10_000, minVoltageV: 0, maxVoltageV: 1000 };
+
+/** Null when plausible, else why not. */
+export function implausibility(reading: DeviceReading, bounds: ReadingBounds = DEFAULT_READING_BOUNDS): string | null {
+  const bad = (v: number) => !Number.isFinite(v);
+  if (reading.powerW !== undefined && (bad(reading.powerW) || Math.abs(reading.powerW) > bounds.maxPowerW)) {
+    return `power ${reading.powerW} W is outside ±${bounds.maxPowerW} W`;
+  }
+  if (reading.socPct !== undefined && (bad(reading.socPct) || reading.socPct < 0 || reading.socPct > 100)) {
+    return `state of charge ${reading.socPct} % is outside 0..100 %`;
+  }
+  for (const [i, a] of (reading.currentA ?? []).entries()) {
+    if (bad(a) || Math.abs(a) > bounds.maxCurrentA) return `L${i + 1} current ${a} A is outside ±${bounds.maxCurrentA} A`;
+  }
+  for (const [i, v] of (reading.voltageV ?? []).entries()) {
+    if (bad(v) || v < bounds.minVoltageV || v > bounds.maxVoltageV) return `L${i + 1} voltage ${v} V is outside ${bounds.minVoltageV}..${bounds.maxVoltageV} V`;
+  }
+  for (const key of ['energyImportWh', 'energyExportWh'] as const) {
+    const e = reading[key];
+    if (e !== undefined && (bad(e) || e < 0)) return `${key} ${e} is negative or not a number`;
+  }
+  return null;
+}
