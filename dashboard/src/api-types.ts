@@ -103,6 +103,7 @@ export interface HistoryPoint {
   batteryPowerW: number | null;
   evPowerW: number | null;
   limitW: number | null;
+  buildingPowerW: number | null;
 }
 
 export interface SessionRecord {

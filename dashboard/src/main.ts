@@ -25,7 +25,7 @@ interface Route {
 
 const ROUTES: Route[] = [
   { path: '', label: 'Overview', icon: '◉', view: overviewView },
-  { path: 'history', label: 'History', icon: '📈', view: historyView },
+  { path: 'history', label: 'History', icon: '∿', view: historyView },
   { path: 'sessions', label: 'Sessions', icon: '☰', view: sessionsView },
   { path: 'events', label: 'Events', icon: '⚑', view: eventsView },
   { path: 'settings', label: 'Settings', icon: '⚙', view: async (ctx) => (await import('./views/settings-view.ts')).settingsView(ctx) },
@@ -126,8 +126,13 @@ function startApp(username: string, role: Role): void {
   const header = h(
     'header',
     { class: 'topbar' },
-    h('div', { class: 'topbar-row' }, h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '⚡'), siteName), feedBadge),
-    h('div', { class: 'topbar-row' }, nav, h('div', { class: 'who' }, h('span', { class: 'muted small' }, `${username} · ${role}`), logout)),
+    h(
+      'div',
+      { class: 'topbar-row' },
+      h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '⚡'), siteName),
+      h('div', { class: 'who' }, feedBadge, h('span', { class: 'muted small user' }, `${username} (${role})`), logout),
+    ),
+    h('div', { class: 'topbar-row' }, nav),
   );
   replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, main, h('footer', { class: 'footer' }, updated), toast);
 

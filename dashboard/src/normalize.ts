@@ -64,7 +64,8 @@ const HISTORY_FIELDS: Record<keyof Omit<HistoryPoint, 'atMs'>, string[]> = {
   pvPowerW: ['pvPowerW', 'pv'],
   batteryPowerW: ['batteryPowerW', 'battery'],
   evPowerW: ['evPowerW', 'ev', 'evTotalW'],
-  limitW: ['limitW', 'limit', 'maxPowerW'],
+  limitW: ['limitPowerW', 'limitW', 'limit'],
+  buildingPowerW: ['buildingPowerW', 'building'],
 };
 
 function pick(row: Json, keys: string[]): number | null {
@@ -103,20 +104,21 @@ export function historyPoints(body: unknown): HistoryPoint[] {
       batteryPowerW: pick(row, HISTORY_FIELDS.batteryPowerW),
       evPowerW: pick(row, HISTORY_FIELDS.evPowerW),
       limitW: pick(row, HISTORY_FIELDS.limitW),
+      buildingPowerW: pick(row, HISTORY_FIELDS.buildingPowerW),
     });
   }
   return points.sort((a, b) => a.atMs - b.atMs);
 }
 
 export function sessionRecords(body: unknown): SessionRecord[] {
-  return listOf(body, ['sessions', 'items', 'rows', 'transactions'])
+  return listOf(body, ['recent', 'sessions', 'items', 'rows', 'transactions'])
     .filter(isObject)
     .map((row) => ({
       id: str(row.id) ?? str(row.transactionId) ?? '',
       chargerId: str(row.chargerId) ?? '',
       connectorId: num(row.connectorId) ?? 0,
       idTag: str(row.idTag) ?? '',
-      tier: str(row.tier),
+      tier: str(row.tier) ?? (isObject(row.settings) ? str(row.settings.tier) : null),
       startedAt: str(row.startedAt) ?? str(row.start) ?? (num(row.startedAtMs) !== null ? new Date(num(row.startedAtMs)!).toISOString() : ''),
       endedAt: str(row.endedAt) ?? str(row.stoppedAt) ?? (num(row.endedAtMs) !== null ? new Date(num(row.endedAtMs)!).toISOString() : null),
       energyWh: num(row.energyWh) ?? (num(row.meterStopWh) !== null && num(row.meterStartWh) !== null ? num(row.meterStopWh)! - num(row.meterStartWh)! : 0),

@@ -39,6 +39,7 @@ export class ConnectorCard {
   private readonly pause = h('button', { type: 'button', class: 'secondary' }, 'Pause');
   private readonly steerError = h('p', { class: 'form-error', role: 'alert' });
   private dirty = false;
+  private rankedCount: number | undefined;
   private current: ConnectorView;
 
   constructor(
@@ -128,8 +129,10 @@ export class ConnectorCard {
     }
   }
 
-  update(view: ConnectorView): void {
+  /** `rankedCount`: how many sessions are in the priority order, for "3 of 7". */
+  update(view: ConnectorView, rankedCount?: number): void {
     this.current = view;
+    this.rankedCount = rankedCount;
     const look = statusLook(view.status);
     const paused = view.session?.paused === true;
     this.badge.className = `badge tone-${paused ? 'warn' : look.tone}`;
@@ -180,7 +183,7 @@ export class ConnectorCard {
         fact('SoC', h('span', {}, formatPercent(s.soc))),
         fact('Plugged in', h('span', {}, started === null ? '—' : `${formatTime(started, now)} (${formatDuration(now - started)})`)),
         fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : formatTime(departure, now))),
-        fact('Priority', h('span', { 'data-testid': 'rank' }, rank ? (rank.of ? `${rank.rank} of ${rank.of}` : `#${rank.rank}`) : '—')),
+        fact('Priority', h('span', { 'data-testid': 'rank' }, rank ? `${rank.rank} of ${rank.of ?? this.rankedCount ?? '?'}` : '—')),
       ),
     );
   }

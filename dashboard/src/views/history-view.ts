@@ -6,7 +6,7 @@ import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatEnergy, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
 import { resolutionFor, summarizeHistory } from '../history-summary.ts';
-import { historyPoints } from '../normalize.ts';
+import { historyPoints, toMs as toMsOf } from '../normalize.ts';
 
 const RANGES: { label: string; ms: number }[] = [
   { label: '1 h', ms: 3_600_000 },
@@ -20,6 +20,7 @@ const SERIES: { key: keyof Omit<HistoryPoint, 'atMs'>; label: string; stroke: st
   { key: 'pvPowerW', label: 'Solar (kW)', stroke: '#b7791f', width: 2 },
   { key: 'batteryPowerW', label: 'Battery (kW, + discharge)', stroke: '#2f855a', dash: [2, 3] },
   { key: 'evPowerW', label: 'EV total (kW)', stroke: '#6b46c1', width: 2 },
+  { key: 'buildingPowerW', label: 'Building (kW)', stroke: '#718096', dash: [1, 2] },
   { key: 'limitW', label: 'Limit (kW)', stroke: '#c53030', dash: [8, 4] },
 ];
 
@@ -110,15 +111,18 @@ export function historyView(ctx: AppContext): View {
   };
 
   const load = async () => {
-    const toMs = customTo ?? Date.now();
+    // "Now" is the EMS's clock (the demo may run faster than real time).
+    const toMs = customTo ?? toMsOf(ctx.latest()?.at) ?? Date.now();
     const fromMs = toMs - rangeMs;
     from.value = toLocalInput(fromMs);
     to.value = toLocalInput(toMs);
     setText(status, 'Loading…');
     try {
-      const points = historyPoints(await ctx.api.history(fromMs, toMs, resolutionFor(rangeMs)));
+      const answer = await ctx.api.history(fromMs, toMs, 'auto');
+      const points = historyPoints(answer);
+      const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(rangeMs);
       draw(points, fromMs, toMs);
-      setText(status, points.length ? `${points.length} points, ${resolutionFor(rangeMs)} resolution.` : 'No history recorded in this range yet.');
+      setText(status, points.length ? `${points.length} points at ${resolution} resolution.` : 'No history recorded in this range yet.');
       const s = summarizeHistory(points);
       const now = Date.now();
       replace(

@@ -27,13 +27,14 @@ export function overviewView(ctx: AppContext): View {
     cards.querySelector(':scope > .placeholder')?.remove();
     const seen = new Set<string>();
     const ordered = [...state.connectors].sort((a, b) => a.chargerId.localeCompare(b.chargerId, undefined, { numeric: true }) || a.connectorId - b.connectorId);
+    const rankedCount = state.connectors.filter((c) => typeof c.rank === 'number' && c.rank > 0).length || undefined;
     let previous: Element | null = null;
     for (const view of ordered) {
       const key = connectorId(view);
       seen.add(key);
       let card = byId.get(key);
-      if (card) card.update(view);
-      else byId.set(key, (card = new ConnectorCard(ctx, view)));
+      if (!card) byId.set(key, (card = new ConnectorCard(ctx, view)));
+      card.update(view, rankedCount);
       const want: Element | null = previous ? previous.nextElementSibling : cards.firstElementChild;
       if (want !== card.el) cards.insertBefore(card.el, want);
       previous = card.el;

@@ -28,7 +28,7 @@ function tile(kind: string, title: string, icon: string): Tile {
   const detail = h('div', { class: 'tile-detail' });
   const el = h(
     'section',
-    { class: `flow-tile flow-${kind}`, 'aria-label': title },
+    { class: `flow-tile flow-tile-${kind}`, 'aria-label': title },
     h('div', { class: 'tile-head' }, h('span', { class: 'tile-icon', 'aria-hidden': 'true' }, icon), h('h3', {}, title)),
     value,
     detail,
