@@ -41,7 +41,7 @@ describe('parseConfigText on arbitrary input', () => {
         fc.constantFrom(...sections),
         fc.stringMatching(/^[a-z][a-zA-Z]{2,12}$/).filter((k) => !['name', 'voltage', 'timezone', 'maxCurrent', 'maxPower', 'meter', 'tiers', 'priority'].includes(k)),
         (section, key) => {
-          const config = structuredClone(VALID_BASE) as Record<string, Record<string, unknown>>;
+          const config = structuredClone(VALID_BASE) as unknown as Record<string, Record<string, unknown>>;
           config[section] = { ...(config[section] ?? {}), [key]: 1 };
           const text = stringify(config);
           const expectedLine = text.split('\n').findIndex((l) => l.trimStart().startsWith(`${key}:`)) + 1;
