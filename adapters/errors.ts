@@ -50,3 +50,8 @@ export class MqttSourceError extends DeviceError {
 export class DeviceCapabilityError extends DeviceError {
   override readonly code = 'DEVICE_CAPABILITY';
 }
+
+/** A source has not delivered within its staleness timeout: its last value must not be used. */
+export class StaleSourceError extends DeviceError {
+  override readonly code = 'DEVICE_STALE';
+}

@@ -34,6 +34,8 @@ export interface SessionUpdate {
   paused?: boolean;
   /** Horizon planner's desired power for the current slot. */
   targetPowerW?: number | null;
+  /** Solar charging mode: fast (no PV rule), pv (surplus only), minpv (minimum + surplus). */
+  chargeMode?: 'fast' | 'pv' | 'minpv';
 }
 
 export interface ConnectorMeter {

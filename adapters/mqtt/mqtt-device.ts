@@ -4,7 +4,7 @@
 // published on configured topics.
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { DeviceCapabilityError, MqttSourceError } from '../errors.ts';
+import { DeviceCapabilityError, StaleSourceError } from '../errors.ts';
 import type { BatteryControl, DeviceReading, DeviceRole, Meter, PvControl, Triple } from '../types.ts';
 import { TopicValueParser, type TopicValueSpec } from './topic-value.ts';
 
@@ -95,9 +95,9 @@ export class MqttDevice implements Meter, BatteryControl, PvControl {
   }
 
   private fresh(state: SourceState, now: number): number | null {
-    if (state.atMs === undefined) throw new MqttSourceError(`no message yet on ${state.source.topic}`);
+    if (state.atMs === undefined) throw new StaleSourceError(`no message yet on ${state.source.topic}`);
     const ageMs = now - state.atMs;
-    if (ageMs > this.options.staleAfterMs) throw new MqttSourceError(`${state.source.topic}: last message ${Math.round(ageMs / 1000)} s ago (stale after ${this.options.staleAfterMs / 1000} s)`);
+    if (ageMs > this.options.staleAfterMs) throw new StaleSourceError(`${state.source.topic}: last message ${Math.round(ageMs / 1000)} s ago (stale after ${this.options.staleAfterMs / 1000} s)`);
     return state.value ?? null;
   }
 
