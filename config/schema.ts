@@ -107,7 +107,7 @@ export const openadrSchema = z.strictObject({
     .describe('W import limit per SIMPLE level; a level without an entry imposes no limit'),
   programs: z.array(z.string().min(1)).default([]).describe('3.1 program names or 2.0b market contexts to follow; empty = all'),
   reportIntervalS: z.number().int().min(1).default(60).describe('telemetry report period (site import power)'),
-  optOut: z.boolean().default(false).describe('answer every event optOut: shown, not applied'),
+  optOut: z.boolean().default(false).describe('answer every event optOut and apply none (report-only participation)'),
   randomize: z.boolean().default(true).describe('honour startafter / randomizeStart with a stable per-event offset'),
   requestTimeoutMs: z.number().int().min(100).default(10_000),
   webhook: z
