@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import {
+  batteryDirection,
+  formatCurrent,
+  formatDuration,
+  formatEnergy,
+  formatPower,
+  formatTime,
+  fromLocalInput,
+  gridDirection,
+  healthLook,
+  maxPhase,
+  statusLook,
+  toLocalInput,
+} from '../../dashboard/src/format.ts';
+
+describe('dashboard formatting', () => {
+  it.each([
+    [850, '850 W'],
+    [-850, '-850 W'],
+    [12_345, '12.3 kW'],
+    [150_000, '150 kW'],
+    [1_250_000, '1.25 MW'],
+    [null, '—'],
+    [Number.NaN, '—'],
+  ])('shows %s W as %s', (powerW, text) => {
+    expect(formatPower(powerW)).toBe(text);
+  });
+
+  it('shows currents with one decimal and energy in kWh above 1 kWh', () => {
+    expect(formatCurrent(16)).toBe('16.0 A');
+    expect(formatCurrent(250)).toBe('250 A');
+    expect(formatEnergy(950)).toBe('950 Wh');
+    expect(formatEnergy(12_440)).toBe('12.4 kWh');
+  });
+
+  it('gives every connector status a word and a symbol, so colour is never the only cue', () => {
+    for (const status of ['Available', 'Preparing', 'Charging', 'SuspendedEVSE', 'SuspendedEV', 'Finishing', 'Reserved', 'Unavailable', 'Faulted', 'Offline', 'SomethingNew']) {
+      const look = statusLook(status);
+      expect(look.label.length).toBeGreaterThan(0);
+      expect(look.icon.length).toBeGreaterThan(0);
+    }
+    expect(statusLook('Faulted')).toMatchObject({ label: 'Fault', tone: 'bad' });
+    expect(healthLook('stale')).toMatchObject({ label: 'Stale', tone: 'warn' });
+  });
+
+  it('says which way grid and battery power flow', () => {
+    expect(gridDirection(5000)).toBe('Importing');
+    expect(gridDirection(-5000)).toBe('Exporting');
+    expect(gridDirection(10)).toBe('Balanced');
+    expect(gridDirection(null)).toBe('No reading');
+    expect(batteryDirection(3000)).toBe('Discharging');
+    expect(batteryDirection(-3000)).toBe('Charging');
+  });
+
+  it('round-trips a departure through the datetime-local input in local time', () => {
+    const atMs = new Date(2026, 10, 25, 7, 30).getTime();
+    expect(toLocalInput(atMs)).toBe('2026-11-25T07:30');
+    expect(fromLocalInput('2026-11-25T07:30')).toBe(atMs);
+    expect(fromLocalInput('')).toBeNull();
+    expect(fromLocalInput('tomorrow')).toBeNull();
+  });
+
+  it('shows times today as HH:MM and further ones with the day', () => {
+    const now = new Date(2026, 10, 24, 12, 0).getTime();
+    expect(formatTime(new Date(2026, 10, 24, 7, 5).getTime(), now)).toBe('07:05');
+    expect(formatTime(new Date(2026, 10, 25, 7, 5).getTime(), now)).toBe('Wed 07:05');
+    expect(formatTime(new Date(2026, 0, 2, 7, 5).getTime(), now)).toBe('2026-01-02 07:05');
+    expect(formatTime(null, now)).toBe('—');
+  });
+
+  it('shows durations in minutes, hours or days', () => {
+    expect(formatDuration(45 * 60_000)).toBe('45 min');
+    expect(formatDuration(200 * 60_000)).toBe('3 h 20 min');
+    expect(formatDuration(52 * 3_600_000)).toBe('2 d 4 h');
+  });
+
+  it('takes the highest phase of a draw given per phase or as one figure', () => {
+    expect(maxPhase([3, 16.5, 2])).toBe(16.5);
+    expect(maxPhase(7)).toBe(7);
+    expect(maxPhase(null)).toBe(0);
+  });
+});

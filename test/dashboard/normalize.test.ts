@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { readCookie } from '../../dashboard/src/api-client.ts';
+import { buildEvents } from '../../dashboard/src/event-log.ts';
+import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
+import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
+import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
+
+describe('reading API answers', () => {
+  it('finds the field problems in a 400 body, whatever the path encoding', () => {
+    expect(fieldIssues({ error: 'VALIDATION_FAILED', issues: [{ path: 'departure', message: 'expected an ISO 8601 time' }] })).toEqual([
+      { path: 'departure', message: 'expected an ISO 8601 time' },
+    ]);
+    expect(fieldIssues({ issues: [{ path: ['chargers', 3, 'minCurrent'], message: 'must be at least 6' }] })[0].path).toBe('chargers.3.minCurrent');
+    expect(fieldIssues({ errors: [{ instancePath: '/body/energyNeedWh', message: 'must be > 0' }] })[0].path).toBe('energyNeedWh');
+    expect(fieldIssues({ message: 'nope' })).toEqual([]);
+  });
+
+  it('takes the priority rank from the field, the reason object or the reason text', () => {
+    expect(priorityRank(2, 'x')).toEqual({ rank: 2, of: undefined });
+    expect(priorityRank(null, { kind: 'scarcity', text: 't', rank: 4, of: 9 })).toEqual({ rank: 4, of: 9 });
+    expect(priorityRank(null, 'site limit 250 A shared by 9 cars; priority 4 of 9')).toEqual({ rank: 4, of: 9 });
+    expect(priorityRank(null, 'no car')).toBeNull();
+    expect(reasonText({ text: 'circuit row-a' })).toBe('circuit row-a');
+    expect(reasonText(null)).toBe('');
+  });
+
+  it('reads history as points or as columns, sorted by time', () => {
+    const points = historyPoints({ resolution: '1m', points: [{ atMs: 2000, gridPowerW: 5, evPowerW: 1, limitPowerW: 9 }, { atMs: 1000, gridPowerW: 4, evPowerW: 0 }] });
+    expect(points.map((p) => p.atMs)).toEqual([1000, 2000]);
+    expect(points[1]).toMatchObject({ gridPowerW: 5, limitW: 9, pvPowerW: null });
+    const columns = historyPoints({ atMs: [1, 2], gridPowerW: [10, 20] });
+    expect(columns.map((p) => p.gridPowerW)).toEqual([10, 20]);
+  });
+
+  it('reads recent transactions with their energy and tier', () => {
+    const rows = sessionRecords({
+      active: [],
+      recent: [{ transactionId: 7, chargerId: 'CP001', connectorId: 1, idTag: 'AB', startedAt: '2026-11-24T10:00:00Z', stoppedAt: null, energyWh: null, meterStartWh: 100, meterStopWh: 2100, settings: { tier: 'fleet' } }],
+    });
+    expect(rows[0]).toMatchObject({ id: '7', chargerId: 'CP001', tier: 'fleet', endedAt: null, energyWh: 2000 });
+  });
+
+  it('reads audit entries under the usual names', () => {
+    expect(auditEntries([{ atMs: 0, actor: 'ops', action: 'session.update', target: 'CP001/1', before: { paused: false }, after: { paused: true } }])[0]).toMatchObject({
+      at: '1970-01-01T00:00:00.000Z',
+      user: 'ops',
+      action: 'session.update',
+    });
+  });
+
+  it('takes the state out of a live message, bare or wrapped', () => {
+    const state = { site: {}, connectors: [], devices: [], signals: [] };
+    expect(stateFromMessage(state)).toBe(state);
+    expect(stateFromMessage({ type: 'state', data: state })).toBe(state);
+    expect(stateFromMessage({ type: 'hello' })).toBeNull();
+  });
+
+  it('reads the CSRF cookie among others', () => {
+    expect(readCookie('a=1; ems_csrf=abc%3D; b=2', 'ems_csrf')).toBe('abc=');
+    expect(readCookie('a=1', 'ems_csrf')).toBeNull();
+  });
+});
+
+describe('events timeline', () => {
+  it('lists current faults first, then config changes, signals and actions newest first', () => {
+    const events = buildEvents({
+      audit: [
+        { at: '2026-11-24T10:00:00Z', user: 'admin', action: 'config.update', before: 1, after: 2 },
+        { at: '2026-11-24T12:00:00Z', user: 'ops', action: 'session.update', target: 'CP001/1' },
+      ],
+      signals: [{ id: 's', source: 'utility', kind: 'import-limit', start: '2026-11-24T11:00:00Z', end: '2026-11-24T13:00:00Z', value: 60000 }],
+      devices: [{ id: 'grid', role: 'grid-meter', health: 'stale', lastReadingAt: '2026-11-24T09:00:00Z', lastError: 'timeout' }],
+      connectors: [{ chargerId: 'CP002', connectorId: 1, status: 'Faulted', capA: 0, drawA: 0, phases: 3, reason: null, session: null }],
+    });
+    expect(events.map((e) => e.kind)).toEqual(['fault', 'audit', 'signal', 'config', 'fault']);
+    expect(events[0].title).toContain('CP002');
+    expect(events[3].detail).toBe('before 1 → after 2');
+  });
+});
+
+describe('history summary', () => {
+  it('integrates EV energy and finds the import peak', () => {
+    const h = 3_600_000;
+    const s = summarizeHistory([
+      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
+      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
+    ]);
+    expect(s.evEnergyWh).toBeCloseTo(3000);
+    expect(s.peakImportW).toBe(30_000);
+    expect(s.peakAtMs).toBe(h / 2);
+  });
+
+  it('does not bridge gaps in the data', () => {
+    const s = summarizeHistory([
+      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
+      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
+    ]);
+    expect(s.evEnergyWh).toBe(0);
+  });
+
+  it('asks for finer resolution on shorter ranges', () => {
+    expect(resolutionFor(3_600_000)).toBe('1s');
+    expect(resolutionFor(86_400_000)).toBe('1m');
+    expect(resolutionFor(30 * 86_400_000)).toBe('15m');
+  });
+});
