@@ -13,6 +13,8 @@ export interface ReceivedCall {
   /** Global receipt order across every fake charger in the process. */
   seq: number;
   atMs: number;
+  /** Receipt order value at the moment the answer went out. */
+  answeredSeq?: number;
 }
 
 let globalSeq = 0;
@@ -28,6 +30,8 @@ export interface FakeChargerOptions {
   configuration?: { key: string; readonly: boolean; value?: string }[];
   /** Answer for MeterValuesSampledData values; default Accepted. */
   sampledDataAnswer?: (value: string) => 'Accepted' | 'Rejected' | 'NotSupported';
+  /** Hold the SetChargingProfile answer until the returned promise settles. */
+  profileGate?: (params: any) => Promise<void> | undefined;
   /** Override the SetChargingProfile answer; 'silent' never answers. */
   profileAnswer?: (params: any) => 'Accepted' | 'Rejected' | 'NotSupported' | 'silent' | undefined;
 }
@@ -63,14 +67,29 @@ export class FakeCharger {
     this.client.handle(({ method, params }: { method: string; params: any }) => this.answer(method, params));
   }
 
-  private record(action: string, params: any): void {
-    const call = { action, params, seq: ++globalSeq, atMs: performance.now() };
+  private record(action: string, params: any): ReceivedCall {
+    const call: ReceivedCall = { action, params, seq: ++globalSeq, atMs: performance.now() };
     this.calls.push(call);
     this.events.emit('call', call);
+    return call;
   }
 
   private answer(method: string, params: any): any {
-    this.record(method, params);
+    const call = this.record(method, params);
+    const gate = method === 'SetChargingProfile' ? this.options.profileGate?.(params) : undefined;
+    if (gate) {
+      return gate.then(() => {
+        const result = this.reply(method, params);
+        call.answeredSeq = ++globalSeq;
+        return result;
+      });
+    }
+    const result = this.reply(method, params);
+    call.answeredSeq = ++globalSeq;
+    return result;
+  }
+
+  private reply(method: string, params: any): any {
     switch (method) {
       case 'GetConfiguration':
         return { configurationKey: this.options.configuration ?? SMART_CHARGING_CONFIGURATION };
