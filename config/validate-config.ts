@@ -161,6 +161,28 @@ function checkGrid(problems: Problems, config: Config): void {
   }
 }
 
+function checkMqttBroker(problems: Problems, config: Config): void {
+  if (config.mqtt) return;
+  config.devices.forEach((device, index) => {
+    if (device.driver === 'mqtt') {
+      problems.error(['devices', index, 'driver'], 'an mqtt device reads from the broker in mqtt.url, and there is no mqtt section');
+    }
+  });
+  if (config.tariffs?.feed?.driver === 'mqtt') {
+    problems.error(['tariffs', 'feed', 'driver'], 'an mqtt price feed reads from the broker in mqtt.url, and there is no mqtt section');
+  }
+}
+
+const ANY_HOST = new Set(['0.0.0.0', '::', '']);
+
+function checkListeners(problems: Problems, config: Config): void {
+  const { ocpp, http } = config;
+  const sameHost = ocpp.host === http.host || ANY_HOST.has(ocpp.host) || ANY_HOST.has(http.host);
+  if (ocpp.port !== 0 && ocpp.port === http.port && sameHost) {
+    problems.error(['http', 'port'], `${http.port} is also ocpp.port; the OCPP and HTTP servers need different ports`);
+  }
+}
+
 /** Every cross-reference problem in a schema-valid config, errors and warnings, in file order. */
 export function validateConfig(config: Config): ConfigProblem[] {
   const problems = new Problems();
@@ -180,6 +202,8 @@ export function validateConfig(config: Config): ConfigProblem[] {
   checkUniqueIds(problems, 'idTags', 'idTag', config.idTags.map((t) => t.idTag), 'idTag', true);
   checkIdTags(problems, config, tiers);
   checkUniqueIds(problems, 'devices', 'id', config.devices.map((d) => d.id), 'device id');
+  checkMqttBroker(problems, config);
+  checkListeners(problems, config);
   checkUniqueIds(problems, 'openadr', 'id', (config.openadr ?? []).map((o) => o.id), 'openadr id');
   return problems.list;
 }

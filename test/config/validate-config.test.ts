@@ -198,6 +198,33 @@ describe('cross-checks', () => {
       ['idTags.0.departure: "25:10" is not a time of day (00:00 to 23:59) (line 2)'],
     ],
     [
+      'an mqtt device with no broker configured',
+      `
+        grid: { maxCurrent: 63 }
+        devices:
+          - { id: pv, role: pv, driver: mqtt, topic: site/pv/power }
+      `,
+      ['devices.0.driver: an mqtt device reads from the broker in mqtt.url, and there is no mqtt section (line 3)'],
+    ],
+    [
+      'an mqtt price feed with no broker configured',
+      `
+        grid: { maxCurrent: 63 }
+        tariffs:
+          feed: { driver: mqtt, topic: site/prices }
+      `,
+      ['tariffs.feed.driver: an mqtt price feed reads from the broker in mqtt.url, and there is no mqtt section (line 3)'],
+    ],
+    [
+      'the OCPP and HTTP servers on one port',
+      `
+        grid: { maxCurrent: 63 }
+        ocpp: { port: 8080 }
+        http: { host: 127.0.0.1, port: 8080 }
+      `,
+      ['http.port: 8080 is also ocpp.port; the OCPP and HTTP servers need different ports (line 3)'],
+    ],
+    [
       'an unknown time zone',
       `
         site: { timezone: Europe/Berln }
@@ -260,6 +287,16 @@ describe('cross-checks', () => {
             - { id: a, maxCurrent: 40, chargers: [CP1] }
             - { id: b, maxCurrent: 40, chargers: [CP2] }
       chargers: [ { id: CP1 }, { id: CP2 } ]
+    `],
+    ['an mqtt device when the broker is configured', `
+      grid: { maxCurrent: 63 }
+      mqtt: { url: "mqtt://127.0.0.1:1883" }
+      devices: [ { id: pv, role: pv, driver: mqtt, topic: site/pv/power } ]
+    `],
+    ['both servers on port 0 (each picks a free port)', `
+      grid: { maxCurrent: 63 }
+      ocpp: { port: 0 }
+      http: { port: 0 }
     `],
     ['two parallel feeders at the top of the tree', `
       grid: { maxCurrent: 63 }
