@@ -121,12 +121,12 @@ export function siteCapacity(snapshot: SiteSnapshot, params: DecideParams, index
   const buildingDa = new Float64Array(nodeCount * 3);
   const residual = new Float64Array(nodeCount * 3);
   for (let n = 0; n < nodeCount; n++) {
-    const limit = floorDa(index.nodeLimitA[n] * (1 - margin));
+    const limitA = index.nodeLimitA[n] * (1 - margin);
     for (let p = 0; p < 3; p++) {
       const c = n * 3 + p;
-      limitDa[c] = limit;
+      limitDa[c] = floorDa(limitA);
       buildingDa[c] = ceilDa(building[c]);
-      residual[c] = limit - buildingDa[c];
+      residual[c] = floorDa(limitA - building[c]);
     }
   }
 
@@ -135,7 +135,7 @@ export function siteCapacity(snapshot: SiteSnapshot, params: DecideParams, index
   const buildingPowerW = buildingPower(snapshot, params, slots, mode);
   let power = Number.POSITIVE_INFINITY;
   if (limitW !== undefined) {
-    power = voltageV > 0 ? floorDa((limitW * (1 - margin)) / voltageV) - ceilDa(buildingPowerW / voltageV) : 0;
+    power = voltageV > 0 ? floorDa((limitW * (1 - margin) - buildingPowerW) / voltageV) : 0;
   }
 
   for (const slot of slots) {
