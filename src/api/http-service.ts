@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Service, ServiceContext } from '../service.ts';
+import type { Storage } from '../storage/types.ts';
+import { CsrfError, NotFoundError } from './api-errors.ts';
+import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { createLiveFeed } from './live-feed.ts';
+import { createMetrics, type ControlStatsSource } from './metrics.ts';
+import type { RouteEnv, SignalsControl } from './route-env.ts';
+import { registerAdminRoutes } from './routes/admin-routes.ts';
+import { registerAuthRoutes } from './routes/auth-routes.ts';
+import { registerConfigRoutes } from './routes/config-routes.ts';
+import { registerSiteRoutes } from './routes/site-routes.ts';
+import { registerSteeringRoutes } from './routes/steering-routes.ts';
+import { zodValidatorCompiler } from './zod-schema.ts';
+
+export interface HttpDeps {
+  store: Storage;
+  /** The dashboard's build output (dashboard/dist), served at / with the SPA index for unknown paths. */
+  staticDir?: string;
+  signals?: SignalsControl;
+  /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
+  configPath?: string;
+  /** The control loop's stats, for the cycle-time metric. */
+  controlStats?: () => ControlStatsSource;
+  auth?: AuthOptions;
+  /** Minimum gap between live pushes, ms (default 500: at most 2 per second). */
+  liveMinGapMs?: number;
+}
+
+export interface HttpService extends Service {
+  /** The bound port (config http.port 0 picks a free one). */
+  readonly port: number;
+  /** For tests (fastify inject) and benchmarks. */
+  readonly app: FastifyInstance;
+  readonly auth: Auth;
+  /** Resolves when every route is registered (inject() works from then on). */
+  ready(): Promise<void>;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const NOT_SPA = /^\/(api|metrics|healthz)(\/|$|\?)/;
+
+/**
+ * The EMS's HTTP side: the /api/v1 REST API with login, roles, CSRF and audit, the live
+ * WebSocket, /metrics, /healthz, OpenAPI docs at /api/docs, and the dashboard's static files.
+ * Routes are registered at creation, so `app.inject()` works before start(); start() listens.
+ */
+export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpService {
+  const log = ctx.log.child({ module: 'api' });
+  const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
+  const metrics = createMetrics(ctx, deps.controlStats);
+  const live = createLiveFeed(ctx, deps.liveMinGapMs);
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
+  let port = 0;
+  let ready: Promise<void> | undefined;
+
+  app.decorateRequest('principal', null);
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installErrorHandler(app, log);
+  for (const type of ['text/yaml', 'application/yaml', 'application/x-yaml']) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  }
+
+  const authenticate = (request: FastifyRequest) => {
+    const principal = auth.authenticate(request.headers.authorization, request.cookies[SESSION_COOKIE]);
+    if (principal || request.method !== 'GET') return principal;
+    // Browsers cannot set headers on a WebSocket; the live feed also takes ?token=.
+    const token = (request.query as Record<string, unknown> | undefined)?.token;
+    return typeof token === 'string' ? auth.authenticate(`Bearer ${token}`, undefined) : undefined;
+  };
+
+  const env: RouteEnv = {
+    ctx,
+    store: deps.store,
+    auth,
+    signals: deps.signals,
+    configPath: deps.configPath,
+    guard: (role) => async (request) => {
+      const principal = requireRole(authenticate(request), role);
+      if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {
+        throw new CsrfError(`cookie-authenticated writes need the ${CSRF_HEADER} header (the ems_csrf cookie's value)`);
+      }
+      request.principal = principal;
+    },
+    audit: (request, action, target, before, after) => {
+      deps.store.audit.record({ actor: request.principal?.username ?? 'anonymous', action, target, before, after, ip: request.ip });
+    },
+  };
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  const setup = async () => {
+    await app.register(fastifyCookie);
+    await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+    await app.register(fastifySwagger, {
+      openapi: {
+        info: { title: 'EMS API', version: 'v1', description: 'Site energy management: state, steering, config, users, audit.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
+        security: [{ bearer: [] }, { cookie: [] }],
+      },
+    });
+    await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+
+    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', at: new Date(ctx.clock.nowMs()).toISOString() }));
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+    registerAuthRoutes(app, env);
+    registerSiteRoutes(app, env);
+    registerSteeringRoutes(app, env);
+    registerConfigRoutes(app, env);
+    registerAdminRoutes(app, env);
+    app.get('/api/v1/live', { websocket: true, onRequest: env.guard('viewer'), schema: { hide: true } }, (socket) => live.add(socket));
+
+    const staticDir = deps.staticDir ? resolve(deps.staticDir) : undefined;
+    const index = staticDir ? join(staticDir, 'index.html') : undefined;
+    if (staticDir && existsSync(staticDir)) {
+      await app.register(fastifyStatic, { root: staticDir, prefix: '/', wildcard: false, index: 'index.html' });
+    } else {
+      app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+        reply.type('text/html').send('<!doctype html><title>EMS</title><p>The dashboard is not built. Run <code>npm run build:dashboard</code>. The API is at <a href="/api/docs">/api/docs</a>.</p>'),
+      );
+    }
+    app.setNotFoundHandler(async (request, reply) => {
+      if (request.method === 'GET' && !NOT_SPA.test(request.url) && index && existsSync(index)) {
+        return reply.type('text/html').sendFile('index.html');
+      }
+      throw new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`);
+    });
+    await app.ready();
+  };
+  ready = setup();
+
+  return {
+    name: 'http',
+    app,
+    auth,
+    get port() {
+      return port;
+    },
+    ready: () => ready!,
+    async start() {
+      await ready;
+      await auth.bootstrap();
+      await app.listen({ host: ctx.config.http.host, port: ctx.config.http.port });
+      const address = app.server.address();
+      port = typeof address === 'object' && address ? address.port : 0;
+      log.info({ port }, `dashboard and API on http://${ctx.config.http.host}:${port}/`);
+    },
+    async stop() {
+      live.stop();
+      metrics.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// The plugin type imports bring their request/reply and schema augmentations (cookies, tags).
+import type {} from '@fastify/cookie';
+import type {} from '@fastify/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Role, Storage } from '../storage/types.ts';
+import type { ServiceContext } from '../service.ts';
+import type { Auth, Principal } from './auth.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The operator side of the grid-signal timeline (src/signals), when wired. */
+export interface SignalsControl {
+  list(): unknown[];
+  optOut(eventId: string, actor: { username: string; role: string }): void;
+  optIn(eventId: string, actor: { username: string; role: string }): void;
+}
+
+/** What every route module gets. */
+export interface RouteEnv {
+  ctx: ServiceContext;
+  store: Storage;
+  auth: Auth;
+  signals?: SignalsControl;
+  configPath?: string;
+  /** onRequest hook: authenticate, require `role`, and the CSRF header on cookie writes. */
+  guard(role: Role): (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Records a write in the audit log as the request's principal. */
+  audit(request: FastifyRequest, action: string, target: string | undefined, before: unknown, after: unknown): void;
+}
+
+export const principalOf = (request: FastifyRequest): Principal => {
+  if (!request.principal) throw new Error('route without guard reached a principal lookup');
+  return request.principal;
+};

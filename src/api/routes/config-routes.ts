@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { parseConfigText } from '../../../config/parse-config.ts';
+import type { Config } from '../../../config/schema.ts';
+import { ConfigError } from '../../errors.ts';
+import { ApiValidationError } from '../api-errors.ts';
+import { writeFileAtomic } from '../config-file-writer.ts';
+import { redactSecrets } from '../redact.ts';
+import type { RouteEnv } from '../route-env.ts';
+
+/**
+ * Sections that services read afresh each time they use them, so a new value takes effect at once.
+ * Everything else (grid, fuse tree, chargers, devices, listeners, storage, integrations) changes
+ * what is running or installed on chargers, and needs a restart.
+ */
+export const HOT_SECTIONS: readonly (keyof Config)[] = ['control', 'idTags', 'tariffs', 'planner'];
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void {
+  const { ctx, configPath } = env;
+  const log = ctx.log.child({ module: 'api-config' });
+  const restartPending = new Set<string>();
+  const source = configPath ? basename(configPath) : 'config.yaml';
+
+  const currentText = () => {
+    if (configPath) {
+      try {
+        return readFileSync(configPath, 'utf8');
+      } catch (err) {
+        log.warn({ err, configPath }, 'cannot read the config file; showing the running config');
+      }
+    }
+    return stringify(ctx.config);
+  };
+
+  app.get(
+    '/api/v1/config',
+    { onRequest: env.guard('admin'), schema: { tags: ['config'], summary: 'The site config: its YAML text and the parsed, running values (admin)' } },
+    async () => ({
+      path: configPath ?? null,
+      yaml: currentText(),
+      config: ctx.config,
+      restartRequired: [...restartPending],
+      hotSections: HOT_SECTIONS,
+    }),
+  );
+
+  app.put<{ Body: unknown }>(
+    '/api/v1/config',
+    {
+      onRequest: env.guard('admin'),
+      schema: {
+        tags: ['config'],
+        summary:
+          'Replace the site config (admin). Body: YAML text (Content-Type text/yaml) or JSON {"yaml": "..."}. Validated first; saved atomically; ' +
+          'control, idTags, tariffs and planner apply at once, other sections after a restart. `dryRun: true` only validates.',
+        consumes: ['application/json', 'text/yaml', 'application/yaml', 'text/plain'],
+      },
+    },
+    async (request) => {
+      let text: string;
+      let dryRun = false;
+      if (typeof request.body === 'string') text = request.body;
+      else {
+        const parsed = z.strictObject({ yaml: z.string().max(2_000_000), dryRun: z.boolean().optional() }).safeParse(request.body);
+        if (!parsed.success) throw new ApiValidationError([{ path: 'yaml', message: 'send the config as {"yaml": "..."} or as text/yaml' }]);
+        text = parsed.data.yaml;
+        dryRun = parsed.data.dryRun ?? false;
+      }
+      const { config: next, problems } = parseConfigText(text, source);
+      const errors = problems.filter((p) => p.severity === 'error');
+      if (!next || errors.length) throw new ConfigError(errors.length ? errors : problems);
+      const warnings = problems.filter((p) => p.severity === 'warning');
+
+      const changed = (Object.keys({ ...ctx.config, ...next }) as (keyof Config)[]).filter((k) => !same(ctx.config[k], next[k]));
+      const applied = changed.filter((k) => HOT_SECTIONS.includes(k));
+      const restart = changed.filter((k) => !HOT_SECTIONS.includes(k));
+      if (dryRun) return { saved: false, dryRun: true, changed, applied: [], restartRequired: restart, warnings };
+
+      // Save first: if it fails nothing is applied. Then apply hot sections in place (services
+      // holding ctx.config see them) and tell the bus.
+      if (configPath) writeFileAtomic(configPath, text);
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      for (const key of changed) {
+        before[key] = ctx.config[key];
+        after[key] = next[key];
+      }
+      for (const key of applied) (ctx.config as Record<string, unknown>)[key] = next[key];
+      restart.forEach((k) => restartPending.add(k));
+      env.audit(request, 'config.update', configPath ?? 'config', redactSecrets(before), redactSecrets(after));
+      if (applied.length) ctx.bus.emit('config.changed', { atMs: ctx.clock.nowMs(), applied, restartRequired: restart });
+      log.info({ applied, restartRequired: restart }, 'config updated');
+      return {
+        saved: configPath !== undefined,
+        changed,
+        applied,
+        restartRequired: restart,
+        message: restart.length ? `saved; restart required for ${restart.join(', ')}` : 'saved and applied',
+        warnings,
+      };
+    },
+  );
+}

@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { billingMonth } from '../../storage/peak-store.ts';
+import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../storage/types.ts';
+import { ApiValidationError, NotFoundError } from '../api-errors.ts';
+import { circuitViews } from '../circuit-view.ts';
+import type { RouteEnv } from '../route-env.ts';
+import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
+import { jsonSchema } from '../zod-schema.ts';
+
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
+const timeParam = z.union([z.string().regex(/^\d+$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const historyQuery = z.strictObject({
+  from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
+  to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
+  resolution: z.enum([...HISTORY_RESOLUTIONS, 'auto']).default('auto'),
+});
+const sessionsQuery = z.strictObject({
+  since: timeParam.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const HOUR_MS = 3_600_000;
+
+function autoResolution(fromMs: number, toMs: number, nowMs: number): HistoryResolution {
+  const spanMs = toMs - fromMs;
+  if (fromMs >= nowMs - HOUR_MS && spanMs <= HOUR_MS) return '1s';
+  if (fromMs >= nowMs - 7 * 24 * HOUR_MS && spanMs <= 3 * 24 * HOUR_MS) return '1m';
+  return '15m';
+}
+
+export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
+  const { ctx, store } = env;
+  const viewer = env.guard('viewer');
+  const now = () => ctx.clock.nowMs();
+
+  app.get('/api/v1/state', { onRequest: viewer, schema: { tags: ['site'], summary: 'Site measurements, headroom, caps and reasons per connector, devices, signals' } }, async () =>
+    buildStateView(ctx.state, ctx.config, now()),
+  );
+
+  app.get('/api/v1/connectors', { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Every connector with its cap, draw, reason and session' } }, async () =>
+    connectorViews(ctx.state, ctx.config),
+  );
+
+  app.get<{ Params: z.infer<typeof connectorParams> }>(
+    '/api/v1/connectors/:chargerId/:connectorId',
+    { onRequest: viewer, schema: { tags: ['connectors'], summary: 'One connector', params: jsonSchema(connectorParams) } },
+    async (request) => {
+      const { chargerId, connectorId } = request.params;
+      const view = connectorViews(ctx.state, ctx.config).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      if (!view) throw new NotFoundError(`no connector ${chargerId}/${connectorId}`);
+      return view;
+    },
+  );
+
+  app.get<{ Querystring: z.infer<typeof sessionsQuery> }>(
+    '/api/v1/sessions',
+    { onRequest: viewer, schema: { tags: ['sessions'], summary: 'Active sessions and recent transactions', querystring: jsonSchema(sessionsQuery) } },
+    async (request) => {
+      const active = connectorViews(ctx.state, ctx.config)
+        .filter((c) => c.session)
+        .map((c) => ({ chargerId: c.chargerId, connectorId: c.connectorId, capA: c.capA, drawA: c.drawA, reason: c.reason, rank: c.rank, ...c.session! }));
+      const recent = store.transactions.list({ sinceMs: request.query.since, limit: request.query.limit }).map((t) => ({
+        ...t,
+        startedAt: new Date(t.startedAtMs).toISOString(),
+        stoppedAt: t.stoppedAtMs === undefined ? null : new Date(t.stoppedAtMs).toISOString(),
+        energyWh: t.meterStopWh === undefined ? null : Math.max(0, t.meterStopWh - t.meterStartWh),
+        settings: store.sessionSettings.get(t.transactionId) ?? null,
+      }));
+      return { active, recent };
+    },
+  );
+
+  app.get('/api/v1/devices', { onRequest: viewer, schema: { tags: ['site'], summary: 'Meters, PV, batteries: health and staleness' } }, async () =>
+    deviceViews(ctx.state, ctx.config, now()),
+  );
+
+  app.get('/api/v1/circuits', { onRequest: viewer, schema: { tags: ['site'], summary: 'The fuse tree with load, EV load and caps per phase' } }, async () =>
+    circuitViews(ctx.state, ctx.config),
+  );
+
+  app.get('/api/v1/signals', { onRequest: viewer, schema: { tags: ['signals'], summary: 'Active and upcoming grid signals' } }, async () =>
+    env.signals ? env.signals.list() : signalViews(ctx.state, now()),
+  );
+
+  if (env.signals) {
+    const signals = env.signals;
+    const eventParams = z.object({ eventId: z.string().min(1).max(200) });
+    for (const [verb, act] of [
+      ['opt-out', (id: string, actor: { username: string; role: string }) => signals.optOut(id, actor)],
+      ['opt-in', (id: string, actor: { username: string; role: string }) => signals.optIn(id, actor)],
+    ] as const) {
+      app.post<{ Params: z.infer<typeof eventParams> }>(
+        `/api/v1/signals/:eventId/${verb}`,
+        { onRequest: env.guard('operator'), schema: { tags: ['signals'], summary: `${verb} of a grid event`, params: jsonSchema(eventParams) } },
+        async (request) => {
+          const { username, role } = request.principal!;
+          act(request.params.eventId, { username, role });
+          env.audit(request, `signal.${verb}`, request.params.eventId, undefined, { opt: verb === 'opt-out' ? 'out' : 'in' });
+          return { ok: true };
+        },
+      );
+    }
+  }
+
+  app.get<{ Querystring: z.infer<typeof historyQuery> }>(
+    '/api/v1/history',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['site'],
+        summary: 'Power history (grid, PV, battery, EV total, building, limit); 1 s kept 1 h, 1 min kept 7 days, 15 min kept 1 year',
+        querystring: jsonSchema(historyQuery),
+      },
+    },
+    async (request) => {
+      const nowMs = now();
+      const toMs = request.query.to ?? nowMs;
+      const fromMs = request.query.from ?? toMs - 24 * HOUR_MS;
+      if (!(fromMs < toMs)) throw new ApiValidationError([{ path: 'from', message: 'must be before `to`' }]);
+      const resolution = request.query.resolution === 'auto' ? autoResolution(fromMs, toMs, nowMs) : request.query.resolution;
+      const points = store.history.query(fromMs, toMs, resolution);
+      return { resolution, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), points };
+    },
+  );
+
+  app.get('/api/v1/peak', { onRequest: viewer, schema: { tags: ['site'], summary: "This month's peak of 15-min mean import (demand charge base)" } }, async () => {
+    const month = billingMonth(now(), ctx.config.site.timezone);
+    const peak = store.peaks.get(month);
+    return { month, peakPowerW: peak?.peakPowerW ?? null, at: peak ? new Date(peak.atMs).toISOString() : null };
+  });
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { SessionUpdate } from '../../bus.ts';
+import { ApiValidationError, NoSessionError, NotFoundError } from '../api-errors.ts';
+import type { RouteEnv } from '../route-env.ts';
+import { connectorViews } from '../state-view.ts';
+import { jsonSchema } from '../zod-schema.ts';
+
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
+const sessionPatch = z
+  .strictObject({
+    departure: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time with zone, e.g. 2026-11-25T07:30:00+01:00' }).nullable().optional(),
+    energyNeedWh: z.number().positive().max(1_000_000).nullable().optional(),
+    tier: z.string().min(1).max(48).optional(),
+    paused: z.boolean().optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one of departure, energyNeedWh, tier, paused' });
+
+type Patch = z.infer<typeof sessionPatch>;
+
+export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): void {
+  const { ctx } = env;
+  app.patch<{ Params: z.infer<typeof connectorParams>; Body: Patch }>(
+    '/api/v1/connectors/:chargerId/:connectorId/session',
+    {
+      onRequest: env.guard('operator'),
+      schema: {
+        tags: ['connectors'],
+        summary: 'Steer the running session: departure, energy need, tier override, pause/resume (operator)',
+        params: jsonSchema(connectorParams),
+        body: jsonSchema(sessionPatch),
+      },
+    },
+    async (request) => {
+      const { chargerId, connectorId } = request.params;
+      const body = request.body;
+      const connector = ctx.state.connector(chargerId, connectorId);
+      if (!connector) throw new NotFoundError(`no connector ${chargerId}/${connectorId}`);
+      const session = connector.session;
+      if (!session) throw new NoSessionError(`connector ${chargerId}/${connectorId} has no running session`);
+      if (body.tier !== undefined && !(body.tier in ctx.config.control.tiers)) {
+        throw new ApiValidationError([{ path: 'tier', message: `unknown tier; one of ${Object.keys(ctx.config.control.tiers).join(', ')}` }]);
+      }
+      const before = {
+        departure: session.departureAtMs === undefined ? null : new Date(session.departureAtMs).toISOString(),
+        energyNeedWh: session.energyNeedWh ?? null,
+        tier: session.tier,
+        paused: session.paused,
+      };
+      const update: SessionUpdate = { chargerId, connectorId };
+      if (body.departure !== undefined) update.departureAtMs = body.departure === null ? null : Date.parse(body.departure);
+      if (body.energyNeedWh !== undefined) update.energyNeedWh = body.energyNeedWh;
+      if (body.tier !== undefined) update.tier = body.tier;
+      if (body.paused !== undefined) update.paused = body.paused;
+      ctx.bus.emit('session.update', update);
+      const after = { ...before, ...body };
+      env.audit(request, 'session.update', `${chargerId}/${connectorId}#${session.transactionId}`, before, after);
+      return connectorViews(ctx.state, ctx.config).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+    },
+  );
+}

@@ -1,0 +1,134 @@
+import type { Config } from '../../config/schema.ts';
+import type { SiteState } from '../state/site-state.ts';
+import { sitePowers } from '../state/site-powers.ts';
+import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+
+const iso = (atMs: number | undefined | null) => (atMs === undefined || atMs === null ? null : new Date(atMs).toISOString());
+const round = (value: number | undefined, digits = 1) => (value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
+
+export interface ConnectorView {
+  chargerId: string;
+  connectorId: number;
+  status: string;
+  online: boolean;
+  errorCode: string | null;
+  capA: number | null;
+  /** Highest per-phase draw, A. */
+  drawA: number;
+  drawPhasesA: [number, number, number];
+  powerW: number | null;
+  phases: 1 | 3;
+  reason: string | null;
+  reasonKind: string | null;
+  rank: number | null;
+  profile: { state: string; capA: number; at: string | null } | null;
+  session: {
+    transactionId: number;
+    idTag: string;
+    tier: string;
+    startedAt: string | null;
+    departure: string | null;
+    energyWh: number;
+    energyNeedWh: number | null;
+    soc: number | null;
+    paused: boolean;
+  } | null;
+}
+
+export function connectorViews(state: SiteState, config: Config): ConnectorView[] {
+  const caps = new Map<string, ConnectorCap>();
+  for (const cap of state.lastDecision?.caps ?? []) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap);
+  const phasesOf = new Map(config.chargers.map((c) => [c.id, c.phases]));
+  return [...state.connectors.values()].map((c) => {
+    const cap = caps.get(connectorKey(c.chargerId, c.connectorId));
+    const s = c.session;
+    return {
+      chargerId: c.chargerId,
+      connectorId: c.connectorId,
+      status: c.status,
+      online: state.chargers.get(c.chargerId)?.online ?? false,
+      errorCode: c.errorCode ?? null,
+      capA: cap ? cap.currentA : null,
+      drawA: round(Math.max(...c.drawA))!,
+      drawPhasesA: c.drawA,
+      powerW: round(c.powerW, 0),
+      phases: cap?.phases ?? phasesOf.get(c.chargerId) ?? 3,
+      reason: cap?.reason.text ?? null,
+      reasonKind: cap?.reason.kind ?? null,
+      rank: cap?.rank ?? null,
+      profile: c.profile ? { state: c.profile.state, capA: c.profile.capA, at: iso(c.profile.atMs) } : null,
+      session: s
+        ? {
+            transactionId: s.transactionId,
+            idTag: s.idTag,
+            tier: s.tier,
+            startedAt: iso(s.startedAtMs),
+            departure: iso(s.departureAtMs),
+            energyWh: Math.round(s.energyWh),
+            energyNeedWh: s.energyNeedWh ?? null,
+            soc: s.socPct ?? null,
+            paused: s.paused,
+          }
+        : null,
+    };
+  });
+}
+
+export function deviceViews(state: SiteState, config: Config, atMs: number) {
+  const drivers = new Map(config.devices.map((d) => [d.id, d.driver]));
+  return [...state.devices.values()].map((d) => {
+    const ageMs = d.reading ? atMs - d.reading.atMs : null;
+    return {
+      id: d.id,
+      role: d.role,
+      driver: drivers.get(d.id) ?? null,
+      health: d.health,
+      lastReadingAt: iso(d.reading?.atMs),
+      ageMs,
+      stale: ageMs === null || ageMs > config.control.staleAfterMs,
+      lastError: d.lastError ?? null,
+      reading: d.reading
+        ? { powerW: d.reading.powerW ?? null, currentA: d.reading.currentA ?? null, socPct: d.reading.socPct ?? null }
+        : null,
+    };
+  });
+}
+
+export function signalViews(state: SiteState, atMs: number) {
+  return state.signals.map((s) => ({
+    ...s,
+    start: iso(s.startMs),
+    end: iso(s.endMs),
+    active: s.startMs <= atMs && atMs < s.endMs,
+  }));
+}
+
+/** GET /api/v1/state and the live feed: the contract shape in DESIGN.md, "State and replay formats". */
+export function buildStateView(state: SiteState, config: Config, atMs: number) {
+  const powers = sitePowers(state, config, atMs);
+  const decision = state.lastDecision;
+  return {
+    at: iso(atMs),
+    decidedAt: iso(decision?.atMs),
+    site: {
+      name: config.site.name,
+      voltage: config.site.voltage,
+      gridCurrentA: powers.gridCurrentA ?? null,
+      gridPowerW: round(powers.gridPowerW, 0),
+      buildingPowerW: round(powers.buildingPowerW, 0),
+      pvPowerW: round(powers.pvPowerW, 0),
+      batteryPowerW: round(powers.batteryPowerW, 0),
+      batterySoc: powers.batterySocPct ?? null,
+      evPowerW: round(powers.evPowerW, 0),
+      limitPowerW: round(powers.limitPowerW, 0),
+      headroomA: decision?.headroom.headroomA ?? null,
+      limitA: decision?.headroom.limitA ?? null,
+      failsafe: decision?.failsafe ?? false,
+    },
+    connectors: connectorViews(state, config),
+    devices: deviceViews(state, config, atMs),
+    signals: signalViews(state, atMs),
+  };
+}
+
+export type StateView = ReturnType<typeof buildStateView>;
