@@ -1,0 +1,46 @@
+// From planned slot averages to targets a car can follow. A car charges at 0 or at least its minimum
+// (6 A), but the LP plans averages, often below that when many cars share a little power. Rounding
+// every small average up would raise the peak the plan just flattened; rounding down would starve
+// the cars. So small targets are pooled: as many cars as the pooled power pays for charge at their
+// minimum, the most urgent first, the others wait for the next slot (which re-plans around them).
+
+export interface TargetRequest {
+  key: string;
+  targetW: number;
+  minPowerW: number;
+  /** Energy still wanted, Wh, and time to departure, ms: urgency = need / time left. */
+  remainingWh: number;
+  timeLeftMs: number;
+  /** What the car can take after the current slot until it leaves, Wh (its max power × time). */
+  deliverableLaterWh: number;
+  /** Time left in the current slot, ms. */
+  slotLeftMs: number;
+}
+
+/** Planned averages below this are "do not charge now", W. */
+const NEGLIGIBLE_W = 50;
+
+export function roundTargets(requests: readonly TargetRequest[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const small: TargetRequest[] = [];
+  for (const r of requests) {
+    // A car that cannot finish if it skips (part of) this slot charges at least what it must now.
+    const mustNowWh = r.remainingWh - r.deliverableLaterWh;
+    const mustNowW = mustNowWh > 1 ? mustNowWh / (Math.max(60_000, r.slotLeftMs) / 3_600_000) : 0;
+    if (mustNowW > 0) out.set(r.key, Math.max(r.targetW, mustNowW, r.minPowerW));
+    else if (r.targetW >= r.minPowerW) out.set(r.key, r.targetW);
+    else if (r.targetW <= NEGLIGIBLE_W) out.set(r.key, 0);
+    else small.push(r);
+  }
+  const urgency = (r: TargetRequest) => r.remainingWh / Math.max(60_000, r.timeLeftMs);
+  small.sort((a, b) => urgency(b) - urgency(a) || a.key.localeCompare(b.key));
+  let pool = small.reduce((sum, r) => sum + r.targetW, 0);
+  for (const r of small) {
+    // Give the minimum while the pool covers at least half of it (rounding to nearest overall).
+    if (pool >= r.minPowerW / 2) {
+      out.set(r.key, r.minPowerW);
+      pool -= r.minPowerW;
+    } else out.set(r.key, 0);
+  }
+  return out;
+}
