@@ -38,6 +38,19 @@ function findCircularReference(value: unknown, path: PathSegment[] = [], onBranc
   return undefined;
 }
 
+/**
+ * Top-level keys starting with `x-` are free for YAML anchors (as in compose files), e.g.
+ * `x-wallbox: &wallbox { maxCurrent: 16 }` then `- { <<: *wallbox, id: CP01 }`. Dropped before validation.
+ */
+export const EXTENSION_KEY_PREFIX = 'x-';
+
+function stripExtensionKeys(data: unknown): void {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return;
+  for (const key of Object.keys(data)) {
+    if (key.startsWith(EXTENSION_KEY_PREFIX)) delete (data as Record<string, unknown>)[key];
+  }
+}
+
 function byLine(a: ConfigProblem, b: ConfigProblem): number {
   return (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER);
 }
@@ -48,7 +61,7 @@ function byLine(a: ConfigProblem, b: ConfigProblem): number {
  */
 export function parseConfigText(text: string, source: string): ParsedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   const syntax = [...doc.errors.map((e) => yamlProblem(e, source, 'error')), ...doc.warnings.map((w) => yamlProblem(w, source, 'warning'))];
   if (doc.errors.length > 0) return { problems: syntax };
 
@@ -61,6 +74,7 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
   if (data === null || data === undefined) {
     return { problems: [...syntax, { path: source, message: 'the file is empty; a site config needs at least grid.maxCurrent', severity: 'error' }] };
   }
+  stripExtensionKeys(data);
   const circular = findCircularReference(data);
   if (circular) {
     const line = lineOfPath(doc, lineCounter, circular);

@@ -57,5 +57,7 @@ describe('the shipped example configs', () => {
     expect(config.chargers).toHaveLength(10);
     expect(config.grid.meter).toBeUndefined();
     expect(['equal', 'fcfs']).toContain(config.control.priority);
+    // Shared wallbox settings come in through a YAML merge key; the visitor bays override the tier.
+    expect(config.chargers.map((c) => [c.maxCurrent, c.tier])).toEqual([...Array(8).fill([16, 'staff']), [16, 'guest'], [16, 'guest']]);
   });
 });

@@ -45,6 +45,19 @@ describe('parseConfigText', () => {
     `)).toEqual(['circuits.0.children.0: a YAML alias refers to a node that contains it (circular reference) (line 6)']);
   });
 
+  it('merges shared settings from a top-level x- anchor, and addresses problems at the merged-into item', () => {
+    const text = dedent(`
+      grid: { maxCurrent: 63 }
+      x-wallbox: &wallbox { maxCurrent: 16, minCurrent: 20 }
+      chargers:
+        - { <<: *wallbox, id: CP1 }
+        - { <<: *wallbox, id: CP2, minCurrent: 6 }
+    `);
+    expect(problemLines(text)).toEqual(['chargers.0.minCurrent: minCurrent 20 A is above maxCurrent 16 A (line 4)']);
+    const fixed = parseConfigText(text.replace('minCurrent: 20', 'minCurrent: 8'), 'site.yaml');
+    expect(fixed.config?.chargers.map((c) => [c.id, c.maxCurrent, c.minCurrent])).toEqual([['CP1', 16, 8], ['CP2', 16, 6]]);
+  });
+
   it('returns no config when there is any error, but keeps warnings beside a config', () => {
     const bad = parseConfigText('grid: { maxCurrent: -1 }\n', 'site.yaml');
     expect(bad.config).toBeUndefined();
