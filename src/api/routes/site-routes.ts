@@ -115,7 +115,8 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     },
     async (request) => {
       const nowMs = now();
-      const toMs = request.query.to ?? nowMs;
+      // Default `to` includes the sample of the current second.
+      const toMs = request.query.to ?? nowMs + 1;
       const fromMs = request.query.from ?? toMs - 24 * HOUR_MS;
       if (!(fromMs < toMs)) throw new ApiValidationError([{ path: 'from', message: 'must be before `to`' }]);
       const resolution = request.query.resolution === 'auto' ? autoResolution(fromMs, toMs, nowMs) : request.query.resolution;

@@ -1,0 +1,290 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { Decision } from '../../optimizer/types.ts';
+import type { SessionUpdate } from '../../src/bus.ts';
+import { createHistoryRecorder } from '../../src/storage/history-recorder.ts';
+import { ADMIN_PASSWORD, T0, createApiFixture, startSession, testConfig, type ApiFixture } from './api-fixture.ts';
+
+let api: ApiFixture;
+let admin: string;
+const auth = () => ({ authorization: `Bearer ${admin}` });
+
+beforeEach(async () => {
+  api = await createApiFixture();
+  admin = (await api.login('admin', ADMIN_PASSWORD)).token;
+});
+afterEach(async () => api.close());
+
+function decision(atMs: number, capA = 16): Decision {
+  return {
+    atMs,
+    failsafe: false,
+    nextState: { connectors: {} },
+    headroom: { limitA: [59.8, 59.8, 59.8], headroomA: [20, 21, 22], buildingA: [10, 10, 10] },
+    caps: [
+      { chargerId: 'CP001', connectorId: 1, currentA: capA, phases: 3, rank: 1, reason: { kind: 'scarcity', text: 'site limit 63 A shared by 2 cars; priority 1 of 2', rank: 1, of: 2 } },
+      { chargerId: 'CP001', connectorId: 2, currentA: 0, phases: 3, reason: { kind: 'idle', text: 'no car' } },
+      { chargerId: 'CP002', connectorId: 1, currentA: 6, phases: 1, rank: 2, reason: { kind: 'charger', text: 'charger max' } },
+    ],
+  };
+}
+
+function feedSite(atMs: number) {
+  const { bus } = api.ctx;
+  bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs, powerW: 20_000, currentA: [30, 29, 28] });
+  bus.emit('charger.connected', { chargerId: 'CP001', atMs, protocol: 'ocpp1.6' });
+  bus.emit('connector.status', { chargerId: 'CP001', connectorId: 1, status: 'Charging', atMs });
+  bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 1, atMs, currentA: [15.8, 15.9, 15.7], powerW: 10_900, energyWh: 5000 });
+  bus.emit('decision', decision(atMs));
+}
+
+describe('steering a session', () => {
+  const url = '/api/v1/connectors/CP001/1/session';
+  let updates: SessionUpdate[];
+  beforeEach(() => {
+    updates = [];
+    api.ctx.bus.on('session.update', (u) => updates.push(u));
+  });
+
+  it('emits session.update with the new departure and energy need and records who did it', async () => {
+    startSession(api.ctx, 'CP001', 1, 41);
+    const res = await api.inject({ method: 'PATCH', url, headers: auth(), payload: { departure: '2026-11-24T17:30:00+01:00', energyNeedWh: 30_000, tier: 'fleet' } });
+    expect(res.statusCode).toBe(200);
+    expect(updates).toEqual([{ chargerId: 'CP001', connectorId: 1, departureAtMs: Date.UTC(2026, 10, 24, 16, 30), energyNeedWh: 30_000, tier: 'fleet' }]);
+    expect(res.json().session).toMatchObject({ departure: '2026-11-24T16:30:00.000Z', energyNeedWh: 30_000, tier: 'fleet' });
+    const [entry] = api.store.audit.list({ action: 'session.update' });
+    expect(entry).toMatchObject({
+      actor: 'admin',
+      target: 'CP001/1#41',
+      before: { departure: null, energyNeedWh: null, tier: 'staff', paused: false },
+      after: { departure: '2026-11-24T17:30:00+01:00', energyNeedWh: 30_000, tier: 'fleet' },
+    });
+    expect(entry.atMs).toBe(T0);
+  });
+
+  it.each([
+    [{ departure: 'tomorrow morning' }, 'departure'],
+    [{ energyNeedWh: -5 }, 'energyNeedWh'],
+    [{ paused: 'yes' }, 'paused'],
+    [{ paused: true, colour: 'red' }, 'colour'],
+    [{ tier: 'vip' }, 'tier'],
+    [{}, ''],
+  ])('refuses %j with 400 naming the field and changes nothing', async (payload, field) => {
+    startSession(api.ctx, 'CP001', 1, 41);
+    const res = await api.inject({ method: 'PATCH', url, headers: auth(), payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues.map((i: { path: string }) => i.path)).toContain(field);
+    if (field) expect(res.json().message).toContain(field);
+    expect(updates).toEqual([]);
+    expect(api.store.audit.list({ action: 'session.update' })).toEqual([]);
+  });
+
+  it('answers 404 for an unknown connector and 409 when no car is charging', async () => {
+    const unknown = await api.inject({ method: 'PATCH', url: '/api/v1/connectors/CP999/1/session', headers: auth(), payload: { paused: true } });
+    expect(unknown.statusCode).toBe(404);
+    const idle = await api.inject({ method: 'PATCH', url, headers: auth(), payload: { paused: true } });
+    expect(idle.statusCode).toBe(409);
+    expect(idle.json().error).toBe('NO_SESSION');
+    expect(updates).toEqual([]);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    startSession(api.ctx, 'CP001', 1, 41);
+    const res = await api.inject({ method: 'PATCH', url, headers: { ...auth(), 'content-type': 'application/json' }, payload: '{"paused": tru' });
+    expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('GET /api/v1/state', () => {
+  it('has the contract shape: site, connectors with cap, draw, reason and session, devices, signals', async () => {
+    startSession(api.ctx, 'CP001', 1, 41);
+    feedSite(T0);
+    api.ctx.bus.emit('signals.changed', { source: 'utility', signals: [{ id: 's1', source: 'utility', kind: 'import-limit', startMs: T0 - 1000, endMs: T0 + 3_600_000, value: 30_000 }] });
+    api.clock.advance(2000);
+    const body = (await api.inject({ method: 'GET', url: '/api/v1/state', headers: auth() })).json();
+    expect(body.site).toMatchObject({
+      gridCurrentA: [30, 29, 28],
+      gridPowerW: 20_000,
+      headroomA: [20, 21, 22],
+      limitA: [59.8, 59.8, 59.8],
+      failsafe: false,
+      limitPowerW: 30_000,
+    });
+    for (const key of ['buildingPowerW', 'pvPowerW', 'batteryPowerW', 'batterySoc']) expect(body.site).toHaveProperty(key);
+    const cp1 = body.connectors.find((c: { chargerId: string; connectorId: number }) => c.chargerId === 'CP001' && c.connectorId === 1);
+    expect(cp1).toMatchObject({
+      status: 'Charging',
+      capA: 16,
+      drawA: 15.9,
+      phases: 3,
+      rank: 1,
+      reason: 'site limit 63 A shared by 2 cars; priority 1 of 2',
+      session: { idTag: 'TAG-1', tier: 'staff', startedAt: new Date(T0 - 600_000).toISOString(), departure: null, energyWh: 4000, energyNeedWh: null, soc: null },
+    });
+    expect(body.connectors).toHaveLength(3);
+    expect(body.devices).toEqual([expect.objectContaining({ id: 'grid', role: 'grid-meter', health: 'online', lastReadingAt: new Date(T0).toISOString(), ageMs: 2000, stale: false, lastError: null })]);
+    expect(body.signals).toEqual([expect.objectContaining({ id: 's1', kind: 'import-limit', value: 30_000, active: true })]);
+  });
+});
+
+describe('GET /api/v1/circuits', () => {
+  it('reports load per site phase through each charger phase rotation', async () => {
+    api.ctx.bus.emit('connector.meter', { chargerId: 'CP002', connectorId: 1, atMs: T0, currentA: [10, 0, 0] });
+    api.ctx.bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 1, atMs: T0, currentA: [5, 5, 5] });
+    const root = (await api.inject({ method: 'GET', url: '/api/v1/circuits', headers: auth() })).json();
+    const row = root.children[0].children[0];
+    expect(row).toMatchObject({ id: 'row-a', maxCurrentA: 32, evLoadA: [5, 15, 5] });
+    expect(root).toMatchObject({ id: 'site', maxCurrentA: 63, limitA: 59.9 });
+  });
+});
+
+describe('history', () => {
+  it('serves what the recorder kept from decisions, at the asked resolution', async () => {
+    const recorder = createHistoryRecorder(api.ctx, api.store);
+    await recorder.start();
+    for (let s = 0; s < 125; s++) {
+      api.clock.set(T0 + s * 1000);
+      feedSite(T0 + s * 1000);
+    }
+    await recorder.stop();
+    const minutes = (await api.inject({ method: 'GET', url: `/api/v1/history?from=${T0}&to=${T0 + 3_600_000}&resolution=1m`, headers: auth() })).json();
+    expect(minutes.resolution).toBe('1m');
+    expect(minutes.points).toHaveLength(2);
+    expect(minutes.points[0]).toMatchObject({ atMs: T0, gridPowerW: 20_000, evPowerW: 10_900, limitPowerW: 59.8 * 3 * 230 });
+    const auto = (await api.inject({ method: 'GET', url: `/api/v1/history?from=${new Date(T0).toISOString()}`, headers: auth() })).json();
+    expect(auto.resolution).toBe('1s');
+    expect(auto.points.length).toBe(125);
+    const bad = await api.inject({ method: 'GET', url: '/api/v1/history?from=yesterday', headers: auth() });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().issues[0].path).toBe('from');
+  });
+});
+
+describe('config', () => {
+  let dir: string;
+  let path: string;
+  let cfg: ApiFixture;
+  let token: string;
+  const base = () => {
+    const c = structuredClone(testConfig()) as Record<string, unknown>;
+    return c;
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ems-config-'));
+    path = join(dir, 'site.yaml');
+    writeFileSync(path, stringify(base()));
+    cfg = await createApiFixture({ deps: { configPath: path } });
+    token = (await cfg.login('admin', ADMIN_PASSWORD)).token;
+  });
+  afterEach(async () => {
+    await cfg.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const put = (payload: unknown, contentType = 'application/json') =>
+    cfg.inject({
+      method: 'PUT',
+      url: '/api/v1/config',
+      headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+
+  it('refuses an invalid config with the path of each problem and leaves the file alone', async () => {
+    const original = readFileSync(path, 'utf8');
+    const broken = { ...base(), chargers: [{ id: 'CP001', maxCurrent: 32, minCurrent: 40 }, { id: 'CP002', maxCurrent: -3 }] };
+    const res = await put({ yaml: stringify(broken) });
+    expect(res.statusCode).toBe(400);
+    const paths = res.json().issues.map((p: { path: string }) => p.path);
+    expect(paths).toContain('chargers.1.maxCurrent');
+    expect(readFileSync(path, 'utf8')).toBe(original);
+    expect(cfg.store.audit.list({ action: 'config.update' })).toEqual([]);
+  });
+
+  it('reports a YAML syntax error with its line', async () => {
+    const res = await put('grid:\n  maxCurrent: [63\n', 'text/yaml');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues[0]).toHaveProperty('line');
+  });
+
+  it('applies control changes at once, saves the file, and says which sections need a restart', async () => {
+    const next = base() as { control: { priority: string }; grid: { maxCurrent: number } };
+    next.control.priority = 'departure';
+    next.grid.maxCurrent = 50;
+    const changed: unknown[] = [];
+    cfg.ctx.bus.on('config.changed', (c) => changed.push(c));
+    const res = await put(stringify(next), 'text/yaml');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ saved: true, applied: ['control'], restartRequired: ['grid'] });
+    expect(cfg.ctx.config.control.priority).toBe('departure');
+    expect(cfg.ctx.config.grid.maxCurrent).toBe(63);
+    expect(readFileSync(path, 'utf8')).toContain('priority: departure');
+    expect(changed).toEqual([{ atMs: T0, applied: ['control'], restartRequired: ['grid'] }]);
+    const [entry] = cfg.store.audit.list({ action: 'config.update' });
+    expect(entry).toMatchObject({ actor: 'admin', before: { grid: { maxCurrent: 63 } }, after: { grid: { maxCurrent: 50 } } });
+    const read = (await cfg.inject({ method: 'GET', url: '/api/v1/config', headers: { authorization: `Bearer ${token}` } })).json();
+    expect(read.yaml).toContain('maxCurrent: 50');
+    expect(read.restartRequired).toEqual(['grid']);
+  });
+});
+
+describe('audit', () => {
+  it('lists writes newest first with who, what, before, after and when, without secrets', async () => {
+    await api.inject({ method: 'POST', url: '/api/v1/users', headers: auth(), payload: { username: 'ops', password: 'password-ops', role: 'operator' } });
+    const entries = (await api.inject({ method: 'GET', url: '/api/v1/audit', headers: auth() })).json();
+    expect(entries[0]).toMatchObject({ actor: 'admin', action: 'user.create', target: 'ops', after: { role: 'operator' }, at: new Date(T0).toISOString() });
+    expect(JSON.stringify(entries)).not.toContain('password-ops');
+  });
+});
+
+describe('metrics', () => {
+  it('exposes site power, per-connector cap and draw, device health and decisions in Prometheus text', async () => {
+    startSession(api.ctx, 'CP001', 1, 41);
+    feedSite(T0);
+    feedSite(T0 + 1000);
+    const res = await api.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.body).toMatch(/ems_site_power_watts\{flow="grid"\} 20000/);
+    expect(res.body).toMatch(/ems_connector_cap_amperes\{charger="CP001",connector="1",reason="scarcity"\} 16/);
+    expect(res.body).toMatch(/ems_connector_draw_amperes\{charger="CP001",connector="1"\} 15.9/);
+    expect(res.body).toMatch(/ems_device_up\{device="grid",role="grid-meter"\} 1/);
+    expect(res.body).toMatch(/ems_control_decisions_total 2/);
+    expect(res.body).toMatch(/ems_control_cycle_interval_seconds_count 1/);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the routes with their zod request schemas at /api/docs', async () => {
+    const doc = (await api.inject({ method: 'GET', url: '/api/docs/json' })).json();
+    const patch = doc.paths['/api/v1/connectors/{chargerId}/{connectorId}/session'].patch;
+    const schema = patch.requestBody.content['application/json'].schema;
+    expect(Object.keys(schema.properties)).toEqual(['departure', 'energyNeedWh', 'tier', 'paused']);
+    expect(doc.paths['/api/v1/auth/login'].post).toBeDefined();
+    const ui = await api.inject({ method: 'GET', url: '/api/docs' });
+    expect([200, 302]).toContain(ui.statusCode);
+  });
+});
+
+describe('static dashboard', () => {
+  it('serves the built pages and the SPA index for unknown non-API paths, JSON 404 for unknown API paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ems-dist-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>EMS dashboard</title>');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+    const site = await createApiFixture({ deps: { staticDir: dir } });
+    try {
+      expect((await site.inject({ method: 'GET', url: '/' })).body).toContain('EMS dashboard');
+      expect((await site.inject({ method: 'GET', url: '/app.js' })).headers['content-type']).toMatch(/javascript/);
+      expect((await site.inject({ method: 'GET', url: '/connectors/CP001' })).body).toContain('EMS dashboard');
+      const api404 = await site.inject({ method: 'GET', url: '/api/v1/nothing' });
+      expect(api404.statusCode).toBe(404);
+      expect(api404.json().error).toBe('NOT_FOUND');
+    } finally {
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
