@@ -47,12 +47,12 @@ export function parseMeterValues(meterValues: readonly MeterValue[], chargerPhas
             drop('out of range');
             break;
           }
-          currentA ??= [0, 0, 0];
           const phase = sample.phase === undefined ? undefined : PHASE_INDEX[sample.phase];
           if (sample.phase !== undefined && phase === undefined) {
             drop(`phase ${sample.phase} is not a line phase`);
             break;
           }
+          currentA ??= [0, 0, 0];
           if (phase !== undefined) currentA[phase] = value;
           else for (let p = 0; p < chargerPhases; p++) currentA[p] = value;
           break;

@@ -57,19 +57,21 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
   // it keep their level and the others go on rising. Max-min fair, and every limit holds.
   const levelOf = new Map<ConnectorLoad, number>();
   const drawOf = (c: ConnectorLoad, levelA: number) => Math.min(levelOf.get(c) ?? levelA, c.maxA);
-  const violated = (levelA: number): { chargerIds: ReadonlySet<string> | 'all' }[] => {
-    const found: { chargerIds: ReadonlySet<string> | 'all' }[] = [];
+  type Binding = { chargerIds: ReadonlySet<string> | 'all'; phases: readonly number[] };
+  const violated = (levelA: number): Binding[] => {
+    const found: Binding[] = [];
     for (const limit of limits) {
       const perPhase = [0, 0, 0];
       for (const c of connectors) {
         if (!limit.chargerIds.has(c.chargerId)) continue;
         for (const phase of c.sitePhases) perPhase[phase] += drawOf(c, levelA);
       }
-      if (perPhase.some((a) => a > limit.limitA)) found.push(limit);
+      const over = [0, 1, 2].filter((phase) => perPhase[phase] > limit.limitA);
+      if (over.length) found.push({ chargerIds: limit.chargerIds, phases: over });
     }
     if (maxPowerW !== undefined) {
       const powerW = connectors.reduce((sum, c) => sum + drawOf(c, levelA) * voltageV * c.phases, 0);
-      if (powerW > maxPowerW) found.push({ chargerIds: 'all' });
+      if (powerW > maxPowerW) found.push({ chargerIds: 'all', phases: [0, 1, 2] });
     }
     return found;
   };
@@ -88,7 +90,9 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
       levelA = low;
     }
     const binding = violated(levelA + 1e-6);
-    const frozen = rising.filter((c) => c.maxA <= levelA || binding.some((b) => b.chargerIds === 'all' || b.chargerIds.has(c.chargerId)));
+    const bound = (c: ConnectorLoad, b: Binding) =>
+      (b.chargerIds === 'all' || b.chargerIds.has(c.chargerId)) && c.sitePhases.some((phase) => b.phases.includes(phase));
+    const frozen = rising.filter((c) => c.maxA <= levelA || binding.some((b) => bound(c, b)));
     for (const c of frozen) levelOf.set(c, Math.min(levelA, c.maxA));
     // Nothing binds any more (all at their max): done. Guard against a stuck loop all the same.
     if (frozen.length === 0) {
