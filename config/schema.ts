@@ -175,6 +175,20 @@ export const plannerSchema = z.strictObject({
     .optional(),
 });
 
+export const influxSchema = z.strictObject({
+  url: z.string().url().describe('InfluxDB 1.x HTTP API, e.g. http://127.0.0.1:8086 (2.x: its v1-compatible API)'),
+  database: z.string().min(1).describe('database (2.x: the bucket mapped through a DBRP)'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  retentionPolicy: z.string().optional(),
+  measurementPrefix: z.string().default('ems_'),
+  sampleIntervalMs: z.number().int().min(1000).default(10_000).describe('one sample of site, connectors and devices per interval'),
+  batchSize: z.number().int().min(1).max(50_000).default(1000).describe('points per write'),
+  flushIntervalMs: z.number().int().min(100).default(5000),
+  maxBufferPoints: z.number().int().min(100).default(100_000).describe('offline buffer; the oldest points are dropped beyond it'),
+  timeoutMs: z.number().int().min(100).default(5000).describe('a write that takes longer counts as failed'),
+});
+
 export const demoSchema = z.strictObject({
   chargers: z.number().int().min(1).max(2000).default(8),
   speed: z.number().min(1).max(3600).default(1).describe('simulated seconds per real second'),
@@ -197,6 +211,7 @@ export const configSchema = z.strictObject({
   planner: plannerSchema.optional(),
   mqtt: mqttSchema.optional(),
   solarCharging: solarChargingSchema.prefault({}),
+  influx: influxSchema.optional(),
   demo: demoSchema.optional(),
 });
 
@@ -204,4 +219,5 @@ export type Config = z.infer<typeof configSchema>;
 export type ChargerConfig = z.infer<typeof chargerSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
 export type IdTagConfig = z.infer<typeof idTagSchema>;
+export type InfluxConfig = z.infer<typeof influxSchema>;
 export type OpenAdrConfig = z.infer<typeof openadrSchema>;
