@@ -36,6 +36,12 @@ export interface PlanContext {
 }
 
 const DEFAULT_NEED_WH = 20_000;
+/**
+ * Plan a little more than asked: the per-cycle control (deadband, pause hold, ramp) follows the plan
+ * slightly below it, and a car stops drawing when full, so the extra only makes it finish earlier.
+ */
+const NEED_MARGIN_FRACTION = 0.01;
+const NEED_MARGIN_WH = 150;
 
 /** A daily curve (equal steps from local midnight) read at an instant. */
 export function curveAt(curve: readonly number[] | undefined, zone: LocalTimeZone, atMs: number): number {
@@ -115,7 +121,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
       key: s.key,
       arrivalAtMs: s.arrivalAtMs,
       departureAtMs: s.departureAtMs ?? Math.max(atMs, s.arrivalAtMs) + dwellMs,
-      energyNeedWh: Math.max(0, needWh - s.energyWh),
+      energyNeedWh: needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0,
       maxPowerW: Math.min(chargerW, s.carMaxPowerW ?? Infinity),
       priorityWeight: weights.get(s.key) ?? 1,
     };

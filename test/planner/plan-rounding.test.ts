@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { roundTargets, type TargetRequest } from '../../optimizer/plan-rounding.ts';
+
+const req = (key: string, targetW: number, over: Partial<TargetRequest> = {}): TargetRequest => ({
+  key,
+  targetW,
+  minPowerW: 4_140,
+  remainingWh: 10_000,
+  timeLeftMs: 8 * 3_600_000,
+  deliverableLaterWh: 80_000,
+  slotLeftMs: 900_000,
+  ...over,
+});
+
+describe('rounding planned power to what cars can follow', () => {
+  it('passes targets at or above the minimum through unchanged', () => {
+    expect(Object.fromEntries(roundTargets([req('a', 7_000), req('b', 4_140)]))).toEqual({ a: 7_000, b: 4_140 });
+  });
+
+  it('pools small targets: as many cars run at their minimum as the pooled power pays for, most urgent first', () => {
+    // 4 cars planned at 2 kW each = 8 kW: two of them run at 4.14 kW, the two most urgent.
+    const out = roundTargets([
+      req('a', 2_000, { remainingWh: 5_000 }),
+      req('b', 2_000, { remainingWh: 20_000 }),
+      req('c', 2_000, { remainingWh: 15_000 }),
+      req('d', 2_000, { remainingWh: 1_000 }),
+    ]);
+    expect(Object.fromEntries(out)).toEqual({ a: 0, b: 4_140, c: 4_140, d: 0 });
+    const total = [...out.values()].reduce((s, w) => s + w, 0);
+    expect(Math.abs(total - 8_000)).toBeLessThanOrEqual(4_140 / 2);
+  });
+
+  it('runs a car that could not finish if it skipped this slot, at the rate it needs', () => {
+    // 3 kWh left, 15 min in this slot, only 1 kWh deliverable afterwards: needs 8 kW now.
+    const out = roundTargets([req('late', 1_000, { remainingWh: 3_000, deliverableLaterWh: 1_000 })]);
+    expect(out.get('late')).toBeCloseTo(8_000, 6);
+  });
+
+  it('treats negligible targets as "not now"', () => {
+    expect(roundTargets([req('a', 10)]).get('a')).toBe(0);
+  });
+});
