@@ -25,11 +25,12 @@ const SINGLE_PHASE_OFF_A = 0.5;
 
 /** The charger phase a single-phase car draws on, judged from measured draw; undefined if not. */
 export function detectSinglePhase(drawA: PhaseValues): PhaseIndex | undefined {
-  const draw = [nonNegative(drawA[0]), nonNegative(drawA[1]), nonNegative(drawA[2])];
-  for (const p of [0, 1, 2] as const) {
-    const others = draw.filter((_, i) => i !== p);
-    if (draw[p] > SINGLE_PHASE_ON_A && others.every((a) => a < SINGLE_PHASE_OFF_A)) return p;
-  }
+  const a = nonNegative(drawA[0]);
+  const b = nonNegative(drawA[1]);
+  const c = nonNegative(drawA[2]);
+  if (a > SINGLE_PHASE_ON_A && b < SINGLE_PHASE_OFF_A && c < SINGLE_PHASE_OFF_A) return 0;
+  if (b > SINGLE_PHASE_ON_A && a < SINGLE_PHASE_OFF_A && c < SINGLE_PHASE_OFF_A) return 1;
+  if (c > SINGLE_PHASE_ON_A && a < SINGLE_PHASE_OFF_A && b < SINGLE_PHASE_OFF_A) return 2;
   return undefined;
 }
 

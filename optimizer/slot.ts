@@ -72,12 +72,67 @@ function memoryFor(state: DecideState, key: string, session: SessionSnapshot | n
   return memory.sessionId === (session?.id ?? undefined) ? memory : undefined;
 }
 
+interface Bound {
+  upperDa: number;
+  upperKind: UpperKind;
+}
+
+function tighten(bound: Bound, da: number, kind: UpperKind): void {
+  if (da < bound.upperDa) {
+    bound.upperDa = da;
+    bound.upperKind = kind;
+  }
+}
+
+interface SessionFacts {
+  minDa: number;
+  phases: 1 | 3;
+  reservedDa: number;
+  voltageV: number;
+  atMs: number;
+  drawA: number | undefined;
+  lend: boolean;
+}
+
+/** A session's upper bound: charger, car, planner target, lending, reservation, pauses. */
+function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorMemory | undefined, facts: SessionFacts, params: DecideParams): void {
+  const { minDa } = facts;
+  if (session.carMaxCurrentA !== undefined) {
+    const carDa = floorDa(nonNegative(session.carMaxCurrentA));
+    tighten(bound, Math.max(carDa, minDa), 'car'); // a car below the minimum simply draws less
+  }
+  if (session.targetPowerW !== undefined) {
+    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.phases)) : 0;
+    if (targetDa < minDa) tighten(bound, 0, 'plan-below-min');
+    else tighten(bound, targetDa, 'plan');
+  }
+  if (facts.lend && facts.drawA !== undefined) {
+    tighten(bound, Math.max(minDa, ceilDa(facts.drawA + nonNegative(params.rampReserveA))), 'unused');
+  }
+  if (facts.reservedDa > 0 && memory) {
+    // Not raised while reserved: the reservation is there because a lower cap is pending or the
+    // charger does not follow caps; undoing the pending decrease would flap forever.
+    tighten(bound, Math.round(memory.currentA * 10), 'reserved');
+  }
+  const pausedSinceMs = memory?.pausedSinceMs;
+  if (memory && memory.currentA === 0 && pausedSinceMs !== undefined && facts.atMs - pausedSinceMs < nonNegative(params.minPauseMs)) {
+    tighten(bound, 0, 'min-pause');
+  }
+  if (session.paused) {
+    bound.upperDa = 0;
+    bound.upperKind = 'paused';
+  }
+  if (bound.upperDa < minDa) bound.upperDa = 0;
+}
+
 export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState, index: SiteIndex): Slot[] {
   const atMs = snapshot.atMs;
   const voltageV = finiteOr(params.voltageV, 0);
   const staleAfterMs = nonNegative(params.staleAfterMs);
   const slots: Slot[] = [];
-  snapshot.connectors.forEach((connector, i) => {
+  const connectors = snapshot.connectors;
+  for (let i = 0; i < connectors.length; i++) {
+    const connector = connectors[i];
     const key = connectorKey(connector.chargerId, connector.connectorId);
     const indexed = index.chargers.get(connector.chargerId);
     const session = connector.session ?? null;
@@ -94,7 +149,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
         capDa: 0, binder: BINDER_NONE, refused: false, rank: 0, memory, drawA: undefined, siteDrawA: [0, 0, 0],
         underDrawSinceMs: undefined, lending: false, heldByDeadband: false,
       });
-      return;
+      continue;
     }
 
     const charger = indexed.params;
@@ -104,42 +159,9 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const drawA = fresh ? Math.max(nonNegative(draw[0]), nonNegative(draw[1]), nonNegative(draw[2])) : undefined;
     const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
 
-    let upperDa = maxDa;
-    let upperKind: UpperKind = 'charger';
-    const tighten = (da: number, kind: UpperKind): void => {
-      if (da < upperDa) {
-        upperDa = da;
-        upperKind = kind;
-      }
-    };
-    if (session) {
-      if (session.carMaxCurrentA !== undefined) {
-        const carDa = floorDa(nonNegative(session.carMaxCurrentA));
-        tighten(Math.max(carDa, minDa), 'car'); // a car below the minimum simply draws less
-      }
-      if (session.targetPowerW !== undefined) {
-        const targetDa = voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (voltageV * use.phases)) : 0;
-        if (targetDa < minDa) tighten(0, 'plan-below-min');
-        else tighten(targetDa, 'plan');
-      }
-      if (under.lend && drawA !== undefined) {
-        tighten(Math.max(minDa, ceilDa(drawA + nonNegative(params.rampReserveA))), 'unused');
-      }
-      if (reservedDa > 0 && memory) {
-        // Not raised while reserved: the reservation is there because a lower cap is pending or the
-        // charger does not follow caps; undoing the pending decrease would flap forever.
-        tighten(Math.round(memory.currentA * 10), 'reserved');
-      }
-      const pausedSinceMs = memory?.pausedSinceMs;
-      if (memory && memory.currentA === 0 && pausedSinceMs !== undefined && atMs - pausedSinceMs < nonNegative(params.minPauseMs)) {
-        tighten(0, 'min-pause');
-      }
-      if (session.paused) {
-        upperDa = 0;
-        upperKind = 'paused';
-      }
-      if (upperDa < minDa) upperDa = 0;
-    }
+    const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
+    if (session) sessionBound(bound, session, memory, { minDa, phases: use.phases, reservedDa, voltageV, atMs, drawA, lend: under.lend }, params);
+    const { upperDa, upperKind } = bound;
 
     slots.push({
       index: i, key, connector, session, charger, node: indexed.node, cons: index.constraintsOf(indexed.node, use.mask),
@@ -147,6 +169,6 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
       refused: false, rank: 0, memory, drawA, siteDrawA: fresh ? drawOnSitePhases(charger.phaseRotation, draw) : [0, 0, 0],
       underDrawSinceMs: under.sinceMs, lending: under.lend, heldByDeadband: false,
     });
-  });
+  }
   return slots;
 }
