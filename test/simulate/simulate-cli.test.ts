@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateScenario, writeScenario } from '../fixtures/scenarios/generate-scenario.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ems-simulate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ems = (...args: string[]) => spawnSync(process.execPath, ['bin/ems.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, EMS_LOG_LEVEL: 'silent' } });
+
+describe('ems simulate', () => {
+  it('replays a generated depot day and writes the KPIs against both baselines', () => {
+    const { configPath, sessionsPath } = writeScenario(join(dir, 'depot'), generateScenario('depot', 7));
+    const outPath = join(dir, 'report.json');
+    const run = ems('simulate', '--config', configPath, '--sessions', sessionsPath, '--out', outPath, '--step-s', '120');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/peak demand/);
+    expect(run.stdout).toMatch(/uncontrolled/);
+    const report = JSON.parse(readFileSync(outPath, 'utf8'));
+    const keys = ['peakW', 'energyCost', 'demandCharge', 'totalCost', 'energyRequestedWh', 'energyDeliveredWh', 'unmetWh', 'sessionSuccessRate', 'renewableShare', 'utilization', 'limitViolations'];
+    for (const k of [report.kpis, report.baselines.uncontrolled, report.baselines.equalShare]) for (const key of keys) expect(typeof k[key]).toBe('number');
+    expect(report.kpis.sessionSuccessRate).toBe(1);
+    expect(report.kpis.limitViolations).toBe(0);
+    expect(report.kpis.peakW).toBeLessThan(report.baselines.uncontrolled.peakW);
+    expect(report.planner.plans).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('exits 1 with the offending entry when the sessions file is wrong, and writes no report', () => {
+    const { configPath } = writeScenario(join(dir, 'bad'), generateScenario('workplace', 1));
+    const sessionsPath = join(dir, 'bad', 'broken.json');
+    writeFileSync(sessionsPath, JSON.stringify([{ id: 'x', chargerId: 'W01', arrival: '2026-11-24T08:00:00Z', departure: '2026-11-24T09:00:00Z', energyWh: -5, maxPowerW: 11000 }]));
+    const outPath = join(dir, 'bad', 'report.json');
+    const run = ems('simulate', '--config', configPath, '--sessions', sessionsPath, '--out', outPath);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/sessions\.0\.energyWh/);
+    expect(() => readFileSync(outPath)).toThrow();
+  }, 60_000);
+
+  it('exits 1 with usage when arguments are missing', () => {
+    const run = ems('simulate', '--config', 'x.yaml');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/needs --config site.yaml --sessions sessions.json/);
+  }, 60_000);
+});
