@@ -85,6 +85,8 @@ export interface LoginResult {
 export interface FieldIssue {
   path: string;
   message: string;
+  /** 1-based line in the config YAML, when the server knows it. */
+  line?: number;
 }
 
 export interface AuditEntry {

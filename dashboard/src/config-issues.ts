@@ -38,7 +38,7 @@ function locate(root: Node | null, counter: LineCounter, path: string): number |
 export function locateIssues(yamlText: string, issues: readonly FieldIssue[]): LocatedIssue[] {
   const counter = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter: counter });
-  return issues.map((issue) => ({ ...issue, line: locate(doc.contents as Node | null, counter, issue.path) }));
+  return issues.map((issue) => ({ ...issue, line: issue.line ?? locate(doc.contents as Node | null, counter, issue.path) }));
 }
 
 /**

@@ -105,7 +105,7 @@ function startApp(username: string, role: Role): void {
   const nav = h('nav', { class: 'tabs', 'aria-label': 'Pages' });
   const links = new Map<string, HTMLAnchorElement>();
   for (const route of ROUTES) {
-    if (route.path === 'settings' && !canAdminister(role) && role !== 'operator') continue;
+    if (route.path === 'settings' && !canAdminister(role)) continue;
     const link = h('a', { href: `#/${route.path}` }, h('span', { class: 'tab-icon', 'aria-hidden': 'true' }, route.icon), h('span', {}, route.label));
     links.set(route.path, link);
     nav.append(link);

@@ -54,7 +54,8 @@ export function fieldIssues(body: unknown): FieldIssue[] {
     if (!isObject(item)) continue;
     const path = Array.isArray(item.path) ? item.path.map(String).join('.') : (str(item.path) ?? str(item.field) ?? str(item.instancePath) ?? '');
     const message = str(item.message) ?? str(item.msg) ?? 'invalid';
-    issues.push({ path: path.replace(/^\//, '').replace(/\//g, '.').replace(/^body\./, ''), message });
+    const line = num(item.line);
+    issues.push({ path: path.replace(/^\//, '').replace(/\//g, '.').replace(/^body\./, ''), message, ...(line !== null ? { line } : {}) });
   }
   return issues;
 }

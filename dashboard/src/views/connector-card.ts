@@ -136,7 +136,7 @@ export class ConnectorCard {
     const look = statusLook(view.status);
     const paused = view.session?.paused === true;
     this.badge.className = `badge tone-${paused ? 'warn' : look.tone}`;
-    replace(this.badge, h('span', { 'aria-hidden': 'true' }, paused ? '⏸' : look.icon), ' ', paused ? 'Paused by operator' : look.label);
+    replace(this.badge, h('span', { 'aria-hidden': 'true' }, paused ? '‖' : look.icon), ' ', paused ? 'Paused by operator' : look.label);
     this.el.dataset.status = view.status;
     setText(this.cap, formatCurrent(view.capA));
     const drawA = maxPhase(view.drawA);

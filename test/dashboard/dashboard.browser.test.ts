@@ -1,0 +1,271 @@
+// The dashboard in real headless Chromium against the real demo EMS (simulated chargers over
+// OCPP-J on loopback, the real API, storage and live feed). Screenshots go to test-artifacts/.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { ensureDashboardBuilt } from '../../dashboard/build.ts';
+import { toLocalInput } from '../../dashboard/src/format.ts';
+import { loadConfigFile } from '../../src/config-file.ts';
+import { ScaledClock } from '../../src/demo/scaled-clock.ts';
+import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
+import { silentLogger } from '../../src/log.ts';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+const USERS = {
+  admin: { password: 'admin-pass-1234', role: 'admin' },
+  operator: { password: 'operator-pass-1234', role: 'operator' },
+  viewer: { password: 'viewer-pass-1234', role: 'viewer' },
+} as const;
+type User = keyof typeof USERS;
+
+interface ConnectorState {
+  chargerId: string;
+  connectorId: number;
+  capA: number | null;
+  reason: string | null;
+  rank: number | null;
+  status: string;
+  session: { departure: string | null; paused: boolean } | null;
+}
+
+describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser against the demo EMS', () => {
+  let demo: DemoSite;
+  let browser: Browser;
+  let baseUrl: string;
+  let dataDir: string;
+  let adminToken: string;
+  const savedAdminPassword = process.env.EMS_ADMIN_PASSWORD;
+  let pageErrors: string[] = [];
+  beforeEach(() => {
+    pageErrors = [];
+  });
+  afterEach(() => {
+    expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+  });
+
+  const api = async <T>(path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number; body: T }> => {
+    const response = await fetch(baseUrl + path, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.headers ?? {}) },
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+
+  const connectorsNow = async (): Promise<ConnectorState[]> => (await api<{ connectors: ConnectorState[] }>('/api/v1/state', { token: adminToken })).body.connectors;
+
+  const openAs = async (user: User, viewport = { width: 1280, height: 900 }): Promise<Page> => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(baseUrl + '/');
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill(USERS[user].password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
+    return page;
+  };
+
+  const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await ensureDashboardBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'ems-dashboard-test-'));
+    process.env.EMS_ADMIN_PASSWORD = USERS.admin.password;
+    const example = loadConfigFile(join(process.cwd(), 'config/examples/demo.yaml'));
+    // Departure priority, so that steering a departure visibly moves a car up the order; the two
+    // 40 A rows with a car on every charger keep capacity scarce.
+    const config = {
+      ...example,
+      control: { ...example.control, priority: 'departure' as const },
+      http: { ...example.http, host: '127.0.0.1', port: 0 },
+      ocpp: { ...example.ocpp, host: '127.0.0.1', port: 0 },
+      storage: { path: join(dataDir, 'ems.sqlite') },
+    };
+    demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 1, seed: 7 });
+    if (demo.app.httpPort === undefined) throw new Error('the demo EMS started without its HTTP service (src/app.ts wires createHttpService)');
+    baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+
+    const login = await api<{ token: string; role: string }>('/api/v1/auth/login', { method: 'POST', body: JSON.stringify({ username: 'admin', password: USERS.admin.password }) });
+    expect(login.status).toBe(200);
+    adminToken = login.body.token;
+    for (const user of ['operator', 'viewer'] as const) {
+      const created = await api('/api/v1/users', { method: 'POST', token: adminToken, body: JSON.stringify({ username: user, password: USERS[user].password, role: USERS[user].role }) });
+      expect(created.status).toBe(201);
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+    if (savedAdminPassword === undefined) delete process.env.EMS_ADMIN_PASSWORD;
+    else process.env.EMS_ADMIN_PASSWORD = savedAdminPassword;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('logs in with Username and Password and shows the site with a card per connector', async () => {
+    const page = await openAs('admin');
+    const cards = page.locator('[data-connector]');
+    expect(await cards.count()).toBe((await connectorsNow()).length);
+    await page.getByRole('heading', { name: 'Power flow' }).waitFor();
+    await page.locator('.feed-live').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('flow-grid').textContent()).toMatch(/\d/);
+    await shoot(page, 'overview-desktop');
+    await page.context().close();
+  }, 60_000);
+
+  it('refuses a wrong password with a message and no session', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(baseUrl + '/');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    expect(await page.locator('[data-connector]').count()).toBe(0);
+    await context.close();
+  }, 30_000);
+
+  it('updates the live numbers without a reload', async () => {
+    const page = await openAs('viewer');
+    const readings = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('[data-testid^="flow-"], [data-testid^="phase-"], [data-testid="draw"], [data-testid="cap"]')].map((e) => e.textContent).join('|'),
+      );
+    const first = await readings();
+    await page.waitForFunction((before) => {
+      const now = [...document.querySelectorAll('[data-testid^="flow-"], [data-testid^="phase-"], [data-testid="draw"], [data-testid="cap"]')].map((e) => e.textContent).join('|');
+      return now !== before;
+    }, first, { timeout: 30_000, polling: 250 });
+    expect(await readings()).not.toBe(first);
+    await page.context().close();
+  }, 60_000);
+
+  it("lets an operator set a departure and shows that connector's new priority, reason and cap", async () => {
+    const page = await openAs('operator');
+    // The charging car furthest down the priority order (a car paused for lack of capacity would
+    // stay paused for the minimum pause time, by design).
+    const ranked = (await connectorsNow()).filter((c) => c.session && typeof c.rank === 'number' && (c.capA ?? 0) > 0);
+    expect(ranked.length).toBeGreaterThan(1);
+    const target = ranked.reduce((a, b) => (b.rank! > a.rank! ? b : a));
+    const key = `${target.chargerId}/${target.connectorId}`;
+    const card = page.locator(`[data-connector="${key}"]`);
+    const reasonBefore = (await card.getByTestId('reason').textContent()) ?? '';
+    const capBefore = target.capA!;
+    await shoot(page, 'steer-before');
+
+    // Leaves in 20 minutes and needs 150 kWh: the least laxity on the site, so first in the
+    // departure order.
+    const departureMs = Date.now() + 20 * 60_000;
+    await card.getByLabel('Departure').fill(toLocalInput(departureMs));
+    await card.getByLabel('Energy need (kWh)').fill('150');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: `Saved: ${target.chargerId} connector ${target.connectorId}` }).waitFor({ timeout: 10_000 });
+
+    await card.getByTestId('rank').filter({ hasText: /^1 of / }).waitFor({ timeout: 20_000 });
+    await page.waitForFunction(
+      ([sel, before]) => (document.querySelector(`${sel} [data-testid="reason"]`)?.textContent ?? '') !== before,
+      [`[data-connector="${key}"]`, reasonBefore] as const,
+      { timeout: 20_000 },
+    );
+    const after = (await connectorsNow()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
+    expect(Date.parse(after.session!.departure!)).toBe(Math.floor(departureMs / 60_000) * 60_000);
+    expect(after.rank).toBe(1);
+    expect((after.session as { energyNeedWh?: number }).energyNeedWh).toBe(150_000);
+    expect(after.capA!).toBeGreaterThan(capBefore);
+    expect(await card.getByTestId('cap').textContent()).not.toBe(`${capBefore.toFixed(1)} A`);
+    await shoot(page, 'steer-after');
+
+    const audit = await api<{ action: string; actor: string; target?: string }[]>('/api/v1/audit', { token: adminToken });
+    expect(audit.body.some((e) => e.action === 'session.update' && e.actor === 'operator' && e.target?.startsWith(key))).toBe(true);
+    await page.context().close();
+  }, 90_000);
+
+  it('shows a viewer no steering controls, and the API refuses their write', async () => {
+    const page = await openAs('viewer');
+    expect(await page.getByLabel('Departure').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^(Save|Pause|Resume)$/ }).count()).toBe(0);
+    expect(await page.getByText('View only').count()).toBeGreaterThan(0);
+    expect(await page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    const withSession = (await connectorsNow()).find((c) => c.session)!;
+    const status = await page.evaluate(async ({ chargerId, connectorId }) => {
+      const csrf = /(?:^|; )ems_csrf=([^;]*)/.exec(document.cookie)?.[1] ?? '';
+      const response = await fetch(`/api/v1/connectors/${chargerId}/${connectorId}/session`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': decodeURIComponent(csrf) },
+        body: JSON.stringify({ paused: true }),
+      });
+      return response.status;
+    }, withSession);
+    expect(status).toBe(403);
+    expect((await connectorsNow()).find((c) => c.chargerId === withSession.chargerId && c.connectorId === withSession.connectorId)!.session?.paused).toBe(false);
+    await shoot(page, 'viewer');
+    await page.context().close();
+  }, 60_000);
+
+  it('fits a 390 px phone screen on every page without horizontal scrolling', async () => {
+    const page = await openAs('admin', { width: 390, height: 844 });
+    for (const route of ['', 'history', 'sessions', 'events', 'settings']) {
+      await page.goto(`${baseUrl}/#/${route}`);
+      await page.locator('main .page').waitFor();
+      await page.waitForLoadState('networkidle');
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+      expect(scrollWidth, `#/${route}`).toBeLessThanOrEqual(clientWidth);
+      await shoot(page, `phone-${route || 'overview'}`);
+    }
+    await page.context().close();
+  }, 90_000);
+
+  it('draws the history chart and lists sessions and events', async () => {
+    const page = await openAs('admin');
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.locator('.chart .uplot canvas').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: '1 h' }).click();
+    await page.getByText(/points at|No history recorded/).waitFor({ timeout: 15_000 });
+    await shoot(page, 'history-desktop');
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByRole('heading', { name: 'Plugged in now' }).waitFor();
+    expect(await page.locator('table.stack tbody tr').count()).toBeGreaterThan(0);
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.locator('.event').first().waitFor({ timeout: 15_000 });
+    expect(await page.locator('.event').filter({ hasText: 'session.update' }).count()).toBeGreaterThan(0);
+    await shoot(page, 'events-desktop');
+    await page.context().close();
+  }, 60_000);
+
+  it('marks a config problem at its line in the settings editor', async () => {
+    const page = await openAs('admin');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const editor = page.getByLabel('Site config (YAML)');
+    await page.getByText('No unsaved changes.').waitFor({ timeout: 15_000 });
+    const yaml = await editor.inputValue();
+    const lines = yaml.split('\n');
+    const line = lines.findIndex((l) => /^\s+maxCurrent:\s*80\b/.test(l)) + 1;
+    expect(line).toBeGreaterThan(0);
+    lines[line - 1] = lines[line - 1].replace(/maxCurrent:\s*80/, 'maxCurrent: -5');
+    await editor.fill(lines.join('\n'));
+    await page.getByRole('button', { name: 'Check' }).click();
+    const problem = page.locator('.issues li').first();
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain(`Line ${line}`);
+    expect(await problem.textContent()).toContain('grid.maxCurrent');
+    expect(await page.locator('.gutter .bad').first().textContent()).toBe(`⚠${line}`);
+    expect(await editor.getAttribute('aria-invalid')).toBe('true');
+    await page.getByRole('button', { name: 'Save and apply' }).click();
+    await page.getByText('Fix the marked problems first.').waitFor();
+    await shoot(page, 'settings-error');
+    // Nothing was saved: the running config still has the old limit.
+    const config = await api<{ config: { grid: { maxCurrent: number } } }>('/api/v1/config', { token: adminToken });
+    expect(config.body.config.grid.maxCurrent).toBe(80);
+    await page.context().close();
+  }, 60_000);
+});
