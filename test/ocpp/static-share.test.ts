@@ -109,7 +109,7 @@ describe('static safe share', () => {
           expect(Math.abs(share * 10 - Math.round(share * 10))).toBeLessThan(1e-9);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: Number(process.env.SHARE_RUNS ?? 200) },
     );
   });
 });
