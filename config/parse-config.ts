@@ -1,27 +1,17 @@
 // YAML text → validated Config plus every problem found, each with its key path and line. Pure.
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { ConfigProblem, PathSegment } from './config-problem.ts';
 import { hasErrors, joinPath } from './config-problem.ts';
 import { configSchema, type Config } from './schema.ts';
 import { validateConfig } from './validate-config.ts';
 import { lineOfPath, splitPath } from './yaml-locate.ts';
+import { yamlSyntaxProblems } from './yaml-syntax.ts';
 import { problemsFromZod } from './zod-problems.ts';
 
 export interface ParsedConfig {
   /** Present only when there are no errors (warnings allowed). */
   config?: Config;
   problems: ConfigProblem[];
-}
-
-function yamlProblem(error: YAMLError, source: string, severity: 'error' | 'warning'): ConfigProblem {
-  const line = error.linePos?.[0].line;
-  const column = error.linePos?.[0].col;
-  // The library's message repeats the position and quotes the source; keep the first sentence.
-  const text = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  const where = column !== undefined ? ` (column ${column})` : '';
-  return line !== undefined
-    ? { path: `${source}:${line}`, message: `${text}${where}`, severity, line }
-    : { path: source, message: text, severity };
 }
 
 /** Path of the first object reached twice on one branch (a YAML alias that contains itself). */
@@ -62,7 +52,10 @@ function byLine(a: ConfigProblem, b: ConfigProblem): number {
 export function parseConfigText(text: string, source: string): ParsedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
-  const syntax = [...doc.errors.map((e) => yamlProblem(e, source, 'error')), ...doc.warnings.map((w) => yamlProblem(w, source, 'warning'))];
+  const syntax = [
+    ...yamlSyntaxProblems(doc.errors, text, lineCounter, source, 'error'),
+    ...yamlSyntaxProblems(doc.warnings, text, lineCounter, source, 'warning'),
+  ];
   if (doc.errors.length > 0) return { problems: syntax };
 
   let data: unknown;

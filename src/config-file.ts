@@ -1,6 +1,5 @@
 // Reads a site config from disk. The parsing and checks are pure (config/); this adds the file.
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { formatProblem, type ConfigProblem } from '../config/config-problem.ts';
 import { parseConfigText, type ParsedConfig } from '../config/parse-config.ts';
 import type { Config } from '../config/schema.ts';
@@ -28,7 +27,7 @@ export function readConfigFile(path: string): ParsedConfig & { readError?: unkno
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read the file (${(cause as Error).message})`;
     return { problems: [{ path, message: reason, severity: 'error' }], readError: cause };
   }
-  return parseConfigText(text, basename(path));
+  return parseConfigText(text, path);
 }
 
 /**

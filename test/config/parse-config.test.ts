@@ -19,7 +19,19 @@ describe('parseConfigText', () => {
       http: { port: 8080 }
     `);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^site\.yaml:4: /);
+    expect(lines[0]).toMatch(/^site\.yaml:3: /);
+  });
+
+  it('points an unclosed bracket or quote at the line where it was opened', () => {
+    expect(problemLines(`
+      grid: { maxCurrent: 63 } # a [ in a comment does not count
+      chargers: [ { id: CP1 }
+      http: { port: 8080 }
+    `)).toEqual(['site.yaml:2: the "[" opened here is not closed with "]" (the parser gave up on line 3) (column 11)']);
+    expect(problemLines(`
+      site: { name: "Depot North }
+      grid: { maxCurrent: 63 }
+    `)).toEqual(['site.yaml:1: the double quote opened here is not closed (the parser gave up on line 3) (column 15)']);
   });
 
   it('reports a duplicated key with its line', () => {
