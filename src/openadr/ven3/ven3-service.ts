@@ -1,0 +1,315 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { OpenAdrConfig } from '../../../config/schema.ts';
+import type { Service, ServiceContext } from '../../service.ts';
+import { loadTls, type TlsMaterial } from '../http-request.ts';
+import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
+import { eventToSignals } from '../signal-mapping.ts';
+import type { OpenAdrSignal, SignalSinkLike } from '../types.ts';
+import type { VenStatus } from '../ven2b/ven2b-service.ts';
+import { toVenEvent } from './event-mapping.ts';
+import type { components } from './openapi.d.ts';
+import {
+  eventSchema,
+  notificationSchema,
+  programSchema,
+  reportSchema,
+  resourceSchema,
+  subscriptionSchema,
+  venSchema,
+  type Vtn3Event,
+  type Vtn3Program,
+} from './schemas.ts';
+import { Vtn3Client } from './vtn3-client.ts';
+
+type Schemas = components['schemas'];
+
+export interface Ven3Deps {
+  sink: SignalSinkLike;
+}
+
+interface EventReport {
+  reportId?: string;
+  intervals: Schemas['interval'][];
+  lastAtMs: number;
+}
+
+const RESOURCE_NAME = 'site';
+const MAX_SAMPLES = 4096;
+
+/**
+ * OpenADR 3.1 VEN: OAuth2 client credentials, VEN and resource registration, polling programs and
+ * events (plus a webhook subscription when configured), events → site signals, and reports of the
+ * site's import during events. An event that disappears from the VTN counts as cancelled.
+ */
+export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, deps: Ven3Deps): Service & { status(): VenStatus; webhookUrl(): string | undefined } {
+  const log = ctx.log.child({ module: 'openadr', vtn: config.id, version: '3.1' });
+  const source = `openadr:${config.id}`;
+  const firstSeen = new Map<string, number>();
+  const reports = new Map<string, EventReport>();
+  const samples: { atMs: number; powerW: number }[] = [];
+  let events = new Map<string, Vtn3Event>();
+  let programs = new Map<string, Vtn3Program>();
+  let client: Vtn3Client | undefined;
+  let tls: TlsMaterial | undefined;
+  let venId: string | undefined;
+  let resourceId: string | undefined;
+  let subscriptionId: string | undefined;
+  let webhook: { server: Server; token: string; localUrl: string } | undefined;
+  let lastContactAtMs: number | undefined;
+  let fault: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let inFlight: Promise<void> | undefined;
+
+  const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+
+  async function register(api: Vtn3Client): Promise<void> {
+    const found = await api.send('GET', `/vens?${new URLSearchParams({ venName: config.venName })}`, venSchema.array());
+    const existing = found.find((v) => v.venName === config.venName);
+    if (existing) venId = existing.id;
+    else {
+      const body: Schemas['VenVenRequest'] = { objectType: 'VEN_VEN_REQUEST', venName: config.venName };
+      venId = (await api.send('POST', '/vens', venSchema, body)).id;
+    }
+    const resources = await api.send('GET', `/resources?${new URLSearchParams({ venID: venId, resourceName: RESOURCE_NAME })}`, resourceSchema.array());
+    const resource = resources.find((r) => r.resourceName === RESOURCE_NAME);
+    if (resource) resourceId = resource.id;
+    else {
+      const body: Schemas['VenResourceRequest'] = { objectType: 'VEN_RESOURCE_REQUEST', resourceName: RESOURCE_NAME, venID: venId };
+      resourceId = (await api.send('POST', '/resources', resourceSchema, body)).id;
+    }
+    log.info({ venId, resourceId }, 'registered with VTN');
+  }
+
+  async function subscribe(api: Vtn3Client): Promise<void> {
+    if (!config.webhook || !webhook || subscriptionId) return;
+    const body: Schemas['subscriptionRequest'] = {
+      clientName: config.venName,
+      objectOperations: [{ objects: ['EVENT', 'PROGRAM'], operations: ['CREATE', 'UPDATE', 'DELETE'], callbackUrl: config.webhook.publicUrl, bearerToken: webhook.token }],
+    };
+    subscriptionId = (await api.send('POST', '/subscriptions', subscriptionSchema, body)).id;
+    log.info({ subscriptionId, callbackUrl: config.webhook.publicUrl }, 'subscribed to event notifications');
+  }
+
+  async function fetchAll(api: Vtn3Client): Promise<void> {
+    const allPrograms = await api.list('/programs', {}, programSchema);
+    const followed = config.programs.length ? allPrograms.filter((p) => config.programs.includes(p.programName)) : allPrograms;
+    const nextPrograms = new Map(followed.map((p) => [p.id, p]));
+    const nextEvents = new Map<string, Vtn3Event>();
+    for (const program of followed) {
+      for (const event of await api.list('/events', { programID: program.id }, eventSchema)) {
+        if (event.programID === program.id) nextEvents.set(event.id, event);
+      }
+    }
+    programs = nextPrograms;
+    replaceEvents(nextEvents);
+  }
+
+  function replaceEvents(next: Map<string, Vtn3Event>): void {
+    for (const [id, event] of events) if (!next.has(id)) log.info({ eventId: id, program: event.programID }, 'event disappeared from the VTN; treated as cancelled');
+    for (const [id, event] of next) {
+      const previous = events.get(id);
+      if (!previous) log.info({ eventId: id, program: event.programID, name: event.eventName }, 'event received');
+      else if (previous.modificationDateTime !== event.modificationDateTime) log.info({ eventId: id }, 'event modified');
+    }
+    events = next;
+    for (const id of firstSeen.keys()) if (!events.has(id)) firstSeen.delete(id);
+    publish();
+  }
+
+  function publish(): void {
+    const nowMs = ctx.clock.nowMs();
+    const signals: OpenAdrSignal[] = [];
+    for (const event of events.values()) {
+      if (!firstSeen.has(event.id)) firstSeen.set(event.id, nowMs);
+      const { event: venEvent, unsupported } = toVenEvent(event, programs.get(event.programID), firstSeen.get(event.id)!);
+      if (unsupported.length) log.debug({ eventId: event.id, unsupported }, 'event payloads not used by this site');
+      if (config.optOut) continue;
+      signals.push(...eventToSignals(source, venEvent, mapping));
+    }
+    deps.sink.submit(source, signals);
+  }
+
+  function sample(): void {
+    const meterId = ctx.config.grid.meter;
+    const powerW = meterId ? ctx.state.devices.get(meterId)?.reading?.powerW : undefined;
+    if (powerW === undefined) return;
+    samples.push({ atMs: ctx.clock.nowMs(), powerW });
+    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
+  }
+
+  /** Site import during each event the site takes part in, one interval per report period. */
+  async function sendReports(api: Vtn3Client): Promise<void> {
+    const nowMs = ctx.clock.nowMs();
+    const periodMs = config.reportIntervalS * 1000;
+    const inForce = new Set(
+      ctx.state.signals.filter((s) => s.source === source && s.startMs <= nowMs && nowMs < s.endMs).map((s) => (s as OpenAdrSignal).eventId),
+    );
+    for (const event of events.values()) {
+      if (!inForce.has(event.id)) continue;
+      const state = reports.get(event.id) ?? { intervals: [], lastAtMs: nowMs };
+      reports.set(event.id, state);
+      if (nowMs - state.lastAtMs < periodMs && state.reportId) continue;
+      const window = samples.filter((s) => s.atMs > state.lastAtMs - (state.reportId ? 0 : periodMs) && s.atMs <= nowMs);
+      if (!window.length) continue;
+      const fromMs = state.reportId ? state.lastAtMs : Math.min(...window.map((s) => s.atMs));
+      const averageW = window.reduce((sum, s) => sum + s.powerW, 0) / window.length;
+      const wantsDemand = event.reportDescriptors?.some((d) => d.payloadType === 'DEMAND') && !event.reportDescriptors.some((d) => d.payloadType === 'USAGE');
+      const hours = Math.max(nowMs - fromMs, 1000) / 3_600_000;
+      state.intervals.push({
+        id: state.intervals.length,
+        intervalPeriod: { start: formatDateTime(fromMs), duration: formatIsoDuration(Math.max(nowMs - fromMs, 1000)) },
+        payloads: [{ type: wantsDemand ? 'DEMAND' : 'USAGE', values: [round3(wantsDemand ? averageW / 1000 : (averageW / 1000) * hours)] }],
+      });
+      state.lastAtMs = nowMs;
+      const body: Schemas['reportRequest'] = {
+        eventID: event.id,
+        clientName: config.venName,
+        reportName: `site import during ${event.eventName ?? event.id}`,
+        payloadDescriptors: [
+          { objectType: 'REPORT_PAYLOAD_DESCRIPTOR', payloadType: wantsDemand ? 'DEMAND' : 'USAGE', readingType: wantsDemand ? 'AVERAGE' : 'DIRECT_READ', units: wantsDemand ? 'KW' : 'KWH' },
+        ],
+        resources: [{ resourceName: RESOURCE_NAME, intervals: state.intervals }],
+      };
+      if (state.reportId) await api.send('PUT', `/reports/${encodeURIComponent(state.reportId)}`, reportSchema, body);
+      else state.reportId = (await api.send('POST', '/reports', reportSchema, body)).id;
+    }
+    for (const id of reports.keys()) if (!events.has(id)) reports.delete(id);
+  }
+
+  async function tick(): Promise<void> {
+    const api = client!;
+    try {
+      if (!venId) await register(api);
+      await subscribe(api);
+      await fetchAll(api);
+      lastContactAtMs = ctx.clock.nowMs();
+      sample();
+      await sendReports(api);
+      if (fault !== undefined) log.info('VTN exchange working again');
+      fault = undefined;
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (fault !== text) log.warn({ err: error }, `VTN exchange failed; last good event set stays in force: ${text}`);
+      fault = text;
+    }
+  }
+
+  function schedule(delayMs: number): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      inFlight = tick().finally(() => {
+        inFlight = undefined;
+        schedule(config.pollIntervalS * 1000);
+      });
+    }, delayMs);
+  }
+
+  function onNotification(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://callback');
+    const echo = url.searchParams.get('echo');
+    if (req.method === 'GET' && echo !== null) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(echo);
+      return;
+    }
+    const auth = Buffer.from(String(req.headers.authorization ?? ''));
+    const expected = Buffer.from(`Bearer ${webhook!.token}`);
+    if (req.method !== 'POST' || auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+      res.writeHead(req.method === 'POST' ? 401 : 405).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= 1_000_000) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (typeof body === 'string') body = JSON.parse(body); // some VTNs encode the body twice
+      } catch {
+        res.writeHead(400).end();
+        log.warn('webhook notification is not JSON; ignored');
+        return;
+      }
+      const parsed = notificationSchema.safeParse(body);
+      const event = parsed.success && parsed.data.objectType === 'EVENT' ? eventSchema.safeParse(parsed.data.object) : undefined;
+      if (!parsed.success || (event && !event.success)) {
+        res.writeHead(400).end();
+        log.warn('webhook notification is invalid; ignored');
+        return;
+      }
+      res.writeHead(200).end();
+      if (!event?.success) {
+        void tick(); // a program changed: re-read everything
+        return;
+      }
+      if (!programs.has(event.data.programID)) return;
+      const next = new Map(events);
+      if (parsed.data.operation === 'DELETE') next.delete(event.data.id);
+      else next.set(event.data.id, event.data);
+      replaceEvents(next);
+    });
+  }
+
+  return {
+    name: `openadr:${config.id}`,
+    async start() {
+      tls = loadTls(config.tls);
+      client = new Vtn3Client({ baseUrl: config.vtnUrl, tls, timeoutMs: config.requestTimeoutMs, credentials: config.client, clock: ctx.clock, log });
+      if (config.webhook) {
+        const server = createServer(onNotification);
+        server.listen(config.webhook.port, config.webhook.host);
+        await once(server, 'listening');
+        const address = server.address() as AddressInfo;
+        webhook = { server, token: randomBytes(24).toString('base64url'), localUrl: `http://${address.address}:${address.port}/` };
+      }
+      running = true;
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await inFlight;
+      if (webhook) {
+        webhook.server.closeAllConnections();
+        await new Promise((resolve) => webhook!.server.close(resolve));
+        webhook = undefined;
+      }
+    },
+    webhookUrl: () => webhook?.localUrl,
+    status(): VenStatus {
+      const nowMs = ctx.clock.nowMs();
+      return {
+        id: config.id,
+        version: '3.1',
+        registered: Boolean(venId),
+        venId,
+        lastContactAtMs,
+        lastError: fault,
+        events: [...events.values()].map((event) => {
+          const signals = ctx.state.signals.filter((s) => (s as OpenAdrSignal).eventId === event.id && s.source === source);
+          const active = signals.some((s) => s.startMs <= nowMs && nowMs < s.endMs);
+          const ended = signals.length > 0 && signals.every((s) => s.endMs <= nowMs);
+          return {
+            eventId: event.id,
+            modificationNumber: 0,
+            program: programs.get(event.programID)?.programName ?? event.programID,
+            state: active ? 'active' : ended ? 'completed' : 'far',
+            opt: config.optOut || deps.sink.optState(source, event.id) === 'out' ? 'out' : 'in',
+            applied: !config.optOut,
+          };
+        }),
+      };
+    },
+  };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
