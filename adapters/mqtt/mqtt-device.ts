@@ -25,6 +25,8 @@ export interface MqttDeviceOptions {
   staleAfterMs: number;
   nowMs: () => number;
   log: Logger;
+  /** Called after every usable message, so the owner can read at once instead of at its next poll. */
+  onUpdate?: () => void;
 }
 
 interface SourceState {
@@ -97,23 +99,26 @@ export class MqttDevice implements Meter, BatteryControl, PvControl {
   private fresh(state: SourceState, now: number): number | null {
     if (state.atMs === undefined) throw new StaleSourceError(`no message yet on ${state.source.topic}`);
     const ageMs = now - state.atMs;
-    if (ageMs > this.options.staleAfterMs) throw new StaleSourceError(`${state.source.topic}: last message ${Math.round(ageMs / 1000)} s ago (stale after ${this.options.staleAfterMs / 1000} s)`);
+    if (ageMs > this.options.staleAfterMs) throw new StaleSourceError(`${state.source.topic}: no message for more than ${this.options.staleAfterMs / 1000} s`);
     return state.value ?? null;
   }
 
   private receive(topic: string, payload: Buffer): void {
     const states = this.sources.get(topic);
     if (!states) return;
+    let usable = false;
     for (const state of states) {
       try {
         state.value = state.parser.parse(payload);
         state.atMs = this.options.nowMs();
         if (state.failing) this.options.log.info({ topic }, 'MQTT source usable again');
         state.failing = false;
+        usable = true;
       } catch (error) {
         if (!state.failing) this.options.log.warn({ topic, reason: (error as Error).message }, 'MQTT payload dropped');
         state.failing = true;
       }
     }
+    if (usable) this.options.onUpdate?.();
   }
 }

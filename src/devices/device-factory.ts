@@ -20,12 +20,16 @@ export interface DeviceAdapter {
   stop?(): Promise<void>;
 }
 
+/** Push devices (MQTT) call this when a new value arrived. */
+export type UpdateListener = () => void;
+
 export interface FactoryDeps {
   lines: ModbusLines;
   mqttClient?: MqttClient;
   log: Logger;
   nowMs: () => number;
   defaultStaleAfterMs: number;
+  onUpdate?: UpdateListener;
 }
 
 /** Null for drivers this service does not poll (`simulated` devices are fed by the demo). */
@@ -92,6 +96,7 @@ function mqttAdapter(device: MqttDeviceConfig, deps: FactoryDeps): DeviceAdapter
     staleAfterMs: device.staleAfterMs ?? deps.defaultStaleAfterMs,
     nowMs: deps.nowMs,
     log: deps.log.child({ deviceId: device.id }),
+    onUpdate: deps.onUpdate,
   });
   return { ...withControls(device, adapter, device.setpointTopic !== undefined, device.limitTopic !== undefined), start: () => adapter.start(), stop: () => adapter.stop() };
 }

@@ -43,7 +43,11 @@ interface Polled {
   lastReadingAtMs?: number;
   inFlight?: Promise<void>;
   timer?: NodeJS.Timeout;
+  /** Consecutive failed polls: a failing device is polled less often so it does not hog a shared line. */
+  failures: number;
 }
+
+const MAX_BACKOFF_MS = 30_000;
 
 export function createDeviceService(ctx: ServiceContext, options: DeviceServiceOptions = {}): DeviceService {
   const log = ctx.log.child({ module: 'devices' });
@@ -86,17 +90,20 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       reading = await d.adapter.meter.read();
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
+      d.failures++;
       setHealth(d, error instanceof StaleSourceError ? 'stale' : 'error', message);
       return;
     }
     const reason = implausibility(reading);
     if (reason) {
       const err = new DeviceReadingError(`reading rejected: ${reason}`);
+      d.failures++;
       setHealth(d, 'error', err.message);
       return;
     }
     d.lastReadingAtMs = reading.atMs;
     d.lastError = undefined;
+    d.failures = 0;
     if (d.health !== 'online') setHealth(d, 'online');
     ctx.bus.emit('device.reading', reading);
   }
@@ -111,9 +118,11 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
 
   function schedule(d: Polled): void {
     if (!running) return;
+    const backoff = 2 ** Math.min(Math.max(0, d.failures - 1), 6);
+    const delayMs = Math.min(d.config.pollIntervalMs * backoff, Math.max(MAX_BACKOFF_MS, d.config.pollIntervalMs));
     d.timer = setTimeout(() => {
       void poll(d).finally(() => schedule(d));
-    }, d.config.pollIntervalMs);
+    }, delayMs);
     d.timer.unref?.();
   }
 
@@ -147,10 +156,17 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
         }
       }
       for (const config of wanted) {
-        const d: Polled = { config, adapter: null, health: 'offline' };
+        const d: Polled = { config, adapter: null, health: 'offline', failures: 0 };
         devices.push(d);
         try {
-          d.adapter = createDeviceAdapter(config, { lines, mqttClient, log, nowMs, defaultStaleAfterMs: ctx.config.control.staleAfterMs });
+          d.adapter = createDeviceAdapter(config, {
+            lines,
+            mqttClient,
+            log,
+            nowMs,
+            defaultStaleAfterMs: ctx.config.control.staleAfterMs,
+            onUpdate: () => void poll(d),
+          });
           await d.adapter?.start?.();
         } catch (error) {
           d.adapter = null;
