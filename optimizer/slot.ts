@@ -61,9 +61,10 @@ export interface Slot {
   heldByDeadband: boolean;
 }
 
+/** A measurement without a time is no measurement (a charger that never sent meter values). */
 export function isFresh(atMs: number, sampleAtMs: number | undefined, staleAfterMs: number): boolean {
-  if (sampleAtMs === undefined) return true;
-  return Number.isFinite(sampleAtMs) && atMs - sampleAtMs <= staleAfterMs;
+  if (sampleAtMs === undefined || !Number.isFinite(sampleAtMs)) return false;
+  return atMs - sampleAtMs <= staleAfterMs;
 }
 
 function memoryFor(state: DecideState, key: string, session: SessionSnapshot | null): ConnectorMemory | undefined {

@@ -46,7 +46,7 @@ describe('phase mapping', () => {
       chargers: [charger('A', 'main', { phaseRotation: 'L3L1L2' })],
     });
     const grid = { atMs: snapshot([]).atMs, currentA: [0, 0, 56] as const, powerW: 12_880 };
-    const decision = decide(snapshot([plugged('A', session('a'), { drawA: [16, 0.2, 0] })], { grid }), p);
+    const decision = decide(snapshot([plugged('A', session('a'), { drawA: [16, 0.2, 0], drawAtMs: grid.atMs })], { grid }), p);
     // Building on L3 = 56 − 16 (the car) = 40, so 10 A are left on L3.
     expect(decision.caps[0]).toMatchObject({ currentA: 10, phases: 1 });
     expect(decision.caps[0].reason).toMatchObject({ kind: 'circuit', phase: 'L3' });

@@ -9,7 +9,7 @@ describe('site loads and limits', () => {
     const p = oneCar({ grid: { maxCurrentA: 100, safetyMargin: 0, metered: true }, circuit: circuit('main', 100, ['A']), chargers: [charger('A', 'main')] });
     const grid = { atMs: T0, currentA: [100, 95, 90] as const, powerW: 65_000 };
     // The car draws 30 A per phase: the building is 70 / 65 / 60 A, so L1 leaves 30 A.
-    const decision = decide(snapshot([plugged('A', session('a'), { drawA: [30, 30, 30] })], { grid }), p);
+    const decision = decide(snapshot([plugged('A', session('a'), { drawA: [30, 30, 30], drawAtMs: T0 })], { grid }), p);
     expect(capsOf(decision)).toEqual({ A: 30 });
     expect(decision.headroom.buildingA).toEqual([70, 65, 60]);
     // The root circuit and the connection point tie; the reason names the circuit.
@@ -55,7 +55,7 @@ describe('site loads and limits', () => {
       chargers: [charger('A', 'row-a'), charger('B', 'row-b')],
     });
     // row-a measures 45 A per phase of which car A draws 5: 40 A of other load on row-a and feeder.
-    const connectors = [plugged('A', session('a'), { drawA: [5, 5, 5] }), plugged('B', session('b', { startedAtMs: T0 }))];
+    const connectors = [plugged('A', session('a'), { drawA: [5, 5, 5], drawAtMs: T0 }), plugged('B', session('b', { startedAtMs: T0 }))];
     const decision = decide(snapshot(connectors, { circuitLoads: [{ circuitId: 'row-a', atMs: T0, currentA: [45, 45, 45] }] }), p);
     // feeder has 20 A left: both minimums first, then A (first in priority) takes the rest.
     expect(capsOf(decision)).toEqual({ A: 14, B: 6 });

@@ -48,7 +48,7 @@ export function sitePhases(connector: ConnectorSnapshot, params: DecideParams): 
 }
 
 function freshDraw(connector: ConnectorSnapshot, snapshot: SiteSnapshot, params: DecideParams): number[] {
-  const fresh = connector.drawAtMs === undefined || snapshot.atMs - connector.drawAtMs <= params.staleAfterMs;
+  const fresh = connector.drawAtMs !== undefined && snapshot.atMs - connector.drawAtMs <= params.staleAfterMs;
   const site = [0, 0, 0];
   if (!fresh) return site;
   const charger = params.chargers.find((c) => c.id === connector.chargerId)!;

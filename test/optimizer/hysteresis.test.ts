@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { decide, initialDecideState } from '../../optimizer/index.ts';
+import type { ConnectorSnapshot, Decision, DecideParams, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
+import { capsOf, charger, circuit, params, plugged, session, snapshot, T0 } from './scenario.ts';
+
+/** Runs decide() over a time series, carrying the memory, and returns every decision. */
+function run(p: DecideParams, steps: { atMs: number; snapshot: (atMs: number) => SiteSnapshot }[]): Decision[] {
+  let state: DecideState = initialDecideState;
+  return steps.map(({ atMs, snapshot: make }) => {
+    const decision = decide(make(atMs), p, state);
+    state = decision.nextState;
+    return decision;
+  });
+}
+
+const gridWith = (atMs: number, buildingA: number) => ({ atMs, currentA: [buildingA, buildingA, buildingA] as const, powerW: buildingA * 690 });
+
+describe('hysteresis', () => {
+  // One car on a 40 A site whose building load moves: the car gets 40 A minus the building.
+  const p = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A']), chargers: [charger('A', 'main')], deadbandA: 1 });
+  const at = (s: number, buildingA: number) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => snapshot([plugged('A', session('a'))], { atMs, grid: gridWith(atMs, buildingA) }) });
+
+  it('does not raise a cap by less than the deadband, but always lowers it', () => {
+    const caps = run(p, [at(0, 20), at(1, 19.6), at(2, 19.2), at(3, 18.9), at(4, 19.4), at(5, 19.5)]).map((d) => d.caps[0]);
+    expect(caps.map((c) => c.currentA)).toEqual([20, 20, 20, 21.1, 20.6, 20.5]);
+    expect(caps[1].reason).toMatchObject({ kind: 'hysteresis', text: 'kept at 20 A: the increase is below the 1 A deadband' });
+    expect(caps[3].reason.kind).toBe('circuit');
+  });
+
+  it('keeps a car stopped for lack of capacity paused for the minimum pause before it restarts', () => {
+    const two = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')], minPauseMs: 120_000 });
+    const cars = (atMs: number, buildingA: number) => snapshot([plugged('A', session('a')), plugged('B', session('b', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, buildingA) });
+    const steps = [0, 10, 60, 129, 130].map((s, i) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => cars(atMs, [20, 30, 20, 20, 20][i]) }));
+    const decisions = run(two, steps);
+    expect(decisions.map((d) => capsOf(d).B)).toEqual([6, 0, 0, 0, 6]);
+    expect(decisions[2].caps[1].reason).toMatchObject({ kind: 'hysteresis', text: 'paused for lack of capacity; may restart in 70 s (minimum pause)' });
+    // While B waits, A gets what B may not use yet.
+    expect(capsOf(decisions[2]).A).toBe(20);
+  });
+
+  it('restarts a session paused by the operator as soon as it is resumed', () => {
+    const steps = [false, true, false].map((paused, s) => ({
+      atMs: T0 + s * 1000,
+      snapshot: (atMs: number) => snapshot([plugged('A', session('a', { paused }))], { atMs, grid: gridWith(atMs, 0) }),
+    }));
+    const caps = run(p, steps).map((d) => d.caps[0]);
+    expect(caps.map((c) => c.currentA)).toEqual([32, 0, 32]);
+    expect(caps[1].reason).toEqual({ kind: 'paused', text: 'paused by operator' });
+  });
+
+  it('starts a new session on the same connector without the previous session’s pause', () => {
+    const two = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')] });
+    const steps = [
+      { atMs: T0, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b1', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, 20) }) },
+      { atMs: T0 + 1000, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b1', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, 30) }) },
+      { atMs: T0 + 2000, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b2', { startedAtMs: T0 + 2000 }))], { atMs, grid: gridWith(atMs, 20) }) },
+    ];
+    expect(run(two, steps).map((d) => capsOf(d).B)).toEqual([6, 0, 6]);
+  });
+
+  describe('lending capacity a car does not use', () => {
+    // A (first) and B share a 40 A circuit. A's car only draws 10 A.
+    const two = params({ circuit: circuit('main', 400, [], [circuit('row', 40, ['A', 'B'])]), chargers: [charger('A', 'row'), charger('B', 'row')], unusedHoldMs: 30_000, rampReserveA: 2, deadbandA: 0.5 });
+    const cars = (drawA: number, drawB: number) => (atMs: number): SiteSnapshot => {
+      const connectors: ConnectorSnapshot[] = [
+        plugged('A', session('a'), { drawA: [drawA, drawA, drawA], drawAtMs: atMs }),
+        plugged('B', session('b', { startedAtMs: T0 }), { drawA: [drawB, drawB, drawB], drawAtMs: atMs }),
+      ];
+      return snapshot(connectors, { atMs, grid: gridWith(atMs, drawA + drawB) });
+    };
+    const series = [
+      [0, 10], // A's first cap: 32 A
+      [10, 10], // A draws 10 of its 32 A: the hold time starts
+      [30, 10], // still within the hold time
+      [40, 10], // held 30 s: A keeps 10 + 2, B gets the rest
+      [50, 10], // steady draw: lending continues
+      [60, 11.5], // A ramps into its reserve: A gets its full share back
+    ] as const;
+
+    it('lends it to others after the hold time, keeps a ramp reserve, and takes it back when the car ramps up', () => {
+      const decisions = run(
+        two,
+        series.map(([s, drawA]) => ({ atMs: T0 + s * 1000, snapshot: cars(drawA, 8) })),
+      );
+      expect(decisions.map((d) => capsOf(d))).toEqual([
+        { A: 32, B: 8 },
+        { A: 32, B: 8 },
+        { A: 32, B: 8 },
+        { A: 12, B: 28 },
+        { A: 12, B: 28 },
+        { A: 32, B: 8 },
+      ]);
+      expect(decisions[3].caps[0].reason).toMatchObject({ kind: 'car', text: 'car draws only 10 A for 30 s: capped at draw + 2 A to ramp, the rest lent to others' });
+      for (const d of decisions) expect(capsOf(d).A + capsOf(d).B).toBeLessThanOrEqual(40);
+    });
+
+    it('does not lend anything when the car’s draw is not fresh', () => {
+      const stale = (atMs: number) => {
+        const snap = cars(10, 8)(atMs);
+        return { ...snap, connectors: snap.connectors.map((c) => ({ ...c, drawAtMs: atMs - 60_000 })) };
+      };
+      const decisions = run(two, [0, 30, 60].map((s) => ({ atMs: T0 + s * 1000, snapshot: stale })));
+      expect(decisions.map((d) => capsOf(d).A)).toEqual([32, 32, 32]);
+    });
+  });
+});
