@@ -93,6 +93,12 @@ export interface BusEvents {
   'control.failsafe': { active: boolean; atMs: number; why: string };
   /** A validated config edit was saved; `applied` sections are live in ctx.config now, the others need a restart. */
   'config.changed': { atMs: number; applied: string[]; restartRequired: string[] };
+  /**
+   * A charger is back for the first time since this EMS process started: the OCPP side should
+   * ask it for its connector states (TriggerMessage StatusNotification) so the restored sessions
+   * and what the charger really does agree again. `openTransactionIds` are stored as still open.
+   */
+  'charger.reconcile': { chargerId: string; atMs: number; openTransactionIds: number[] };
 }
 
 export type BusEvent = keyof BusEvents;
