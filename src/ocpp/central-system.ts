@@ -91,7 +91,6 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       readyWaiters.delete(link.chargerId);
     },
     transactionEnded: (chargerId, connectorId) => dispatcher.transactionEnded(chargerId, connectorId),
-    isCurrent: (link) => links.get(link.chargerId) === link,
   };
 
   function verify(handshake: Handshake): HandshakeVerdict {
@@ -205,6 +204,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       links.clear();
     },
     applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+      for (const link of links.values()) link.maintain();
       return dispatcher.applyCaps(caps);
     },
   };

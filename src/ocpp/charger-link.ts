@@ -34,7 +34,6 @@ export interface LinkHost {
   /** The boot setup finished: floors as installed (only those the charger accepted). */
   setupDone(link: ChargerLink, floors: { connectorId: number; limitA: number; phases: 1 | 3 }[]): void;
   transactionEnded(chargerId: string, connectorId: number): void;
-  isCurrent(link: ChargerLink): boolean;
 }
 
 const iso = (atMs: number) => new Date(atMs).toISOString();
@@ -56,6 +55,8 @@ export class ChargerLink implements ProfileTarget {
   private bootTimer: NodeJS.Timeout | undefined;
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
+  /** The ChargePointMaxProfile is the floor that bounds the whole charger; refused ones are retried. */
+  private maxProfile: { installed: boolean; failures: number; retryAtMs: number; sending: boolean } = { installed: false, failures: 0, retryAtMs: 0, sending: false };
 
   constructor(
     readonly connection: OcppConnection,
@@ -168,7 +169,8 @@ export class ChargerLink implements ProfileTarget {
       }
       return false;
     };
-    await send(chargePointMaxProfile(spec(chargerShareA(shareA, this.config.connectors)), this.now), 'ChargePointMaxProfile');
+    this.maxProfile = { installed: false, failures: 0, retryAtMs: 0, sending: true };
+    this.noteMaxProfile(await send(this.maxProfileReq(), 'ChargePointMaxProfile'));
     const floors: { connectorId: number; limitA: number; phases: 1 | 3 }[] = [];
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed) break;
@@ -178,6 +180,34 @@ export class ChargerLink implements ProfileTarget {
       }
     }
     return floors;
+  }
+
+  private maxProfileReq(): SetChargingProfileReq {
+    const capA = chargerShareA(this.host.shareA(this.chargerId), this.config.connectors);
+    return chargePointMaxProfile({ capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit }, this.now);
+  }
+
+  private noteMaxProfile(installed: boolean): void {
+    const failures = installed ? 0 : this.maxProfile.failures + 1;
+    this.maxProfile = { installed, failures, sending: false, retryAtMs: installed ? 0 : this.now + Math.min(60_000, 1_000 * 2 ** (failures - 1)) };
+  }
+
+  /**
+   * Called every control cycle: retries a refused ChargePointMaxProfile with backoff (1 s to 60 s),
+   * because without it the charger as a whole is unbounded should the EMS stop.
+   */
+  maintain(): void {
+    const m = this.maxProfile;
+    if (!this.ready || m.installed || m.sending || this.now < m.retryAtMs) return;
+    m.sending = true;
+    void this.connection
+      .call('SetChargingProfile', this.maxProfileReq(), this.host.settings.callTimeoutMs)
+      .then(({ status }) => status === 'Accepted', () => false)
+      .then((installed) => {
+        if (this.closed) return;
+        if (installed) this.log.info('failsafe ChargePointMaxProfile installed on retry');
+        this.noteMaxProfile(installed);
+      });
   }
 
   private async configureMeterValues(): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
-import { startSystem, type System } from './system.ts';
+import { capturingLogger, startSystem, type System } from './system.ts';
 
 const FORMAT = ['FormationViolation', 'FormatViolation'];
 const OCCURRENCE = ['OccurenceConstraintViolation', 'OccurrenceConstraintViolation'];
@@ -109,5 +109,20 @@ describe('bad input from chargers', () => {
     expect(system.cs.connectedChargers()).toEqual(['CP001']);
     expect(system.state.chargers.get('CP001')?.online).toBe(true);
     second.close();
+  });
+
+  it('logs schema-invalid messages from a charger once as a warning, then only at debug level', async () => {
+    const { log, lines } = await capturingLogger();
+    system = await startSystem(undefined, {}, log);
+    const raw = await rawCharger(system.cs.port, 'CP001');
+    for (const id of ['x1', 'x2', 'x3']) {
+      raw.send(JSON.stringify([2, id, 'StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Plugged' }]));
+      await raw.answerTo(id);
+    }
+    const warnings = lines.filter((l) => l.level === 40 && /fails the OCPP 1.6 schema/.test(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ module: 'ocpp', chargerId: 'CP001', action: 'StatusNotification' });
+    expect(lines.filter((l) => l.level === 20 && /schema-invalid/.test(l.msg))).toHaveLength(2);
+    raw.close();
   });
 });

@@ -100,4 +100,21 @@ describe('charger boot setup', () => {
     expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
     await charger.close();
   });
+
+  it('retries a refused ChargePointMaxProfile with backoff until the charger takes it', async () => {
+    system = await startSystem();
+    let refuse = true;
+    const charger = await system.charger('CP001', { profileAnswer: (p) => (refuse && purpose(p) === 'ChargePointMaxProfile' ? 'Rejected' : undefined) });
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    await system.cs.applyCaps([]);
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    refuse = false;
+    system.clock.advance(1_000);
+    await system.cs.applyCaps([]);
+    await charger.waitForCall('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile' && charger.received('SetChargingProfile', (q) => purpose(q) === 'ChargePointMaxProfile').length === 2);
+    expect(charger.profiles.get(1)?.profile.chargingProfilePurpose).toBe('ChargePointMaxProfile');
+    system.clock.advance(60_000);
+    await system.cs.applyCaps([]);
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(2);
+  });
 });

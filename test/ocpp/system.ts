@@ -2,7 +2,7 @@
 import { configSchema, type Config } from '../../config/schema.ts';
 import { Bus, type BusEvents } from '../../src/bus.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import { createCentralSystem, type CentralSystemDeps } from '../../src/ocpp/central-system.ts';
 import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
 import { SiteState } from '../../src/state/site-state.ts';
@@ -30,7 +30,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
   });
 }
 
-export async function startSystem(config: Config = testConfig(), deps: Partial<CentralSystemDeps> = {}) {
+export async function startSystem(config: Config = testConfig(), deps: Partial<CentralSystemDeps> = {}, log: Logger = silentLogger) {
   const bus = new Bus(silentLogger);
   const clock = new ManualClock(T0);
   const state = new SiteState(config, bus);
@@ -41,7 +41,7 @@ export async function startSystem(config: Config = testConfig(), deps: Partial<C
   };
   for (const e of ['charger.connected', 'charger.disconnected', 'connector.status', 'connector.meter', 'session.started', 'session.ended', 'profile.status'] as const) track(e);
   const transactions = deps.transactions ?? new MemoryTransactionStore();
-  const cs = createCentralSystem({ config, bus, clock, state, log: silentLogger }, { bootWaitMs: 60_000, ...deps, transactions });
+  const cs = createCentralSystem({ config, bus, clock, state, log }, { bootWaitMs: 60_000, ...deps, transactions });
   await cs.start();
   const chargers: FakeCharger[] = [];
   return {
@@ -72,3 +72,17 @@ export async function startSystem(config: Config = testConfig(), deps: Partial<C
 }
 
 export type System = Awaited<ReturnType<typeof startSystem>>;
+
+/** A pino logger whose lines land in `lines` (parsed), for tests that assert on logging. */
+export async function capturingLogger(): Promise<{ log: Logger; lines: Record<string, any>[] }> {
+  const { pino } = await import('pino');
+  const { Writable } = await import('node:stream');
+  const lines: Record<string, any>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level: 'debug' }, sink), lines };
+}
