@@ -121,6 +121,23 @@ function checkChargerPlacement(problems: Problems, config: Config, nodes: readon
   });
 }
 
+/** A charger whose minimum exceeds a limit on its path (after the safety margin) can never charge. */
+function checkReachableMinimum(problems: Problems, config: Config, nodes: readonly CircuitNode[]): void {
+  const keep = 1 - config.grid.safetyMargin;
+  const pathOf = new Map<string, CircuitConfig[]>();
+  for (const { circuit, ancestors } of nodes) {
+    for (const chargerId of circuit.chargers ?? []) if (!pathOf.has(chargerId)) pathOf.set(chargerId, [...ancestors, circuit]);
+  }
+  config.chargers.forEach((charger, index) => {
+    const limits = [{ name: 'grid.maxCurrent', limitA: config.grid.maxCurrent }, ...(pathOf.get(charger.id) ?? []).map((c) => ({ name: `circuit "${c.id}"`, limitA: c.maxCurrent }))];
+    const tightest = limits.reduce((a, b) => (b.limitA < a.limitA ? b : a));
+    const usableA = Math.round(tightest.limitA * keep * 100) / 100;
+    if (charger.minCurrent > usableA) {
+      problems.warning(['chargers', index, 'minCurrent'], `${charger.minCurrent} A is above what ${tightest.name} allows after the safety margin (${usableA} A): this charger can never charge`);
+    }
+  });
+}
+
 function checkChargers(problems: Problems, config: Config, tiers: readonly string[]): void {
   config.chargers.forEach((charger, index) => {
     if (charger.minCurrent > charger.maxCurrent) {
@@ -196,6 +213,7 @@ export function validateConfig(config: Config): ConfigProblem[] {
   checkGrid(problems, config);
   checkCircuits(problems, config, nodes);
   checkChargerPlacement(problems, config, nodes);
+  checkReachableMinimum(problems, config, nodes);
   checkUniqueIds(problems, 'chargers', 'id', config.chargers.map((c) => c.id), 'charger id');
   checkChargers(problems, config, tiers);
   // OCPP 1.6 compares idTags case-insensitively, so "04a1" and "04A1" are the same card.

@@ -258,6 +258,18 @@ describe('cross-checks', () => {
       ['circuits.0.maxCurrent: warning: 100 A is above grid.maxCurrent (63 A); the grid limit applies (line 2)'],
     ],
     [
+      'a charger whose minimum is above its circuit\'s limit after the safety margin',
+      `
+        grid: { maxCurrent: 63, safetyMargin: 0.1 }
+        circuits:
+          - id: main
+            maxCurrent: 63
+            children: [ { id: garage-socket, maxCurrent: 6, chargers: [CP1] } ]
+        chargers: [ { id: CP1, minCurrent: 6 } ]
+      `,
+      ['chargers.0.minCurrent: warning: 6 A is above what circuit "garage-socket" allows after the safety margin (5.4 A): this charger can never charge (line 6)'],
+    ],
+    [
       'a grid meter device that grid.meter does not name',
       `
         grid: { maxCurrent: 63 }
