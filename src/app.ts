@@ -1,5 +1,6 @@
 // The one place that wires the system together. Feature folders never import each other; they
 // meet here, on the bus, or through the interfaces handed in below.
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { Bus } from './bus.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -9,7 +10,12 @@ import type { Logger } from './log.ts';
 import { createCentralSystem } from './ocpp/central-system.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
-import { MemoryTransactionStore } from './state/memory-transaction-store.ts';
+import { createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
+import { createInfluxExport } from './export/index.ts';
+import { openStorage, type Storage } from './storage/index.ts';
+import { createChargerReconciler } from './storage/charger-reconciler.ts';
+import { createHistoryRecorder } from './storage/history-recorder.ts';
+import { createSessionSettingsKeeper } from './storage/session-settings-keeper.ts';
 
 export interface AppOptions {
   config: Config;
@@ -17,6 +23,10 @@ export interface AppOptions {
   clock?: Clock;
   /** The file the config came from; the API saves edits there. */
   configPath?: string;
+  /** The dashboard's build output; default dashboard/dist in this checkout. */
+  staticDir?: string;
+  /** Grid-signal timeline's operator side, for the signals routes. */
+  signals?: SignalsControl;
 }
 
 export interface App {
@@ -24,6 +34,8 @@ export interface App {
   readonly control: ControlLoop;
   readonly ocppPort: number;
   readonly httpPort?: number;
+  readonly store: Storage;
+  readonly http: HttpService;
   stop(): Promise<void>;
 }
 
@@ -51,12 +63,28 @@ export async function startApp(options: AppOptions): Promise<App> {
   };
 
   try {
-    const transactions = new MemoryTransactionStore();
+    // Storage first (closed last): transactions are committed before a charger gets its answer.
+    const store = openStorage(config.storage.path, clock);
+    started.push({ name: 'storage', start: async () => {}, stop: async () => store.close() });
+    await start(createSessionSettingsKeeper(ctx, store));
+    await start(createChargerReconciler(ctx, store));
+    await start(createHistoryRecorder(ctx, store));
+    if (config.influx) await start(createInfluxExport(ctx, config.influx));
+    const transactions = store.transactions;
     const ocpp = await start(createCentralSystem(ctx, { transactions }));
     const ceilingProviders: CeilingProvider[] = [];
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));
+    const http = await start(
+      createHttpService(ctx, {
+        store,
+        configPath: options.configPath,
+        staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
+        signals: options.signals,
+        controlStats: () => control.stats,
+      }),
+    );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);
-    return { ctx, control, ocppPort: ocpp.port, stop };
+    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, stop };
   } catch (error) {
     await stop();
     throw error;
