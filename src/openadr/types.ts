@@ -38,3 +38,25 @@ export interface VenEvent {
   randomizeMs: number;
   slots: EventSlot[];
 }
+
+export interface VenEventStatus {
+  eventId: string;
+  modificationNumber: number;
+  program: string;
+  state: 'far' | 'near' | 'active' | 'completed' | 'cancelled';
+  opt: OptState;
+  applied: boolean;
+  note?: string;
+}
+
+/** What the operator view shows per VTN connection. */
+export interface VenStatus {
+  id: string;
+  version: '2.0b' | '3.1';
+  registered: boolean;
+  venId?: string;
+  vtnId?: string;
+  lastContactAtMs?: number;
+  lastError?: string;
+  events: VenEventStatus[];
+}

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { SignalStoreError } from './errors.ts';
 import type { SignalStore, StoredSignals } from './signal-store.ts';
@@ -46,4 +46,9 @@ export function createJsonSignalStore(path: string): SignalStore {
       }
     },
   };
+}
+
+/** Where the timeline keeps its file by default: next to the SQLite database. */
+export function defaultSignalStorePath(storagePath: string): string {
+  return join(dirname(storagePath), 'signals.json');
 }

@@ -3,7 +3,7 @@ import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError } from '../errors.ts';
 import { loadTls, sendHttp, type TlsMaterial } from '../http-request.ts';
 import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
-import type { OpenAdrSignal, SignalSinkLike } from '../types.ts';
+import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
 import { eventState, toVenEvent, type EventState } from './event-mapping.ts';
 import * as build from './xml-build.ts';
 import { Oadr2bInvalidMessageError, parseMessage, type IncomingMessage, type IncomingOf, type Oadr2bEvent, type ReportRequest } from './xml-parse.ts';
@@ -12,27 +12,6 @@ type ServiceName = 'EiRegisterParty' | 'EiEvent' | 'EiReport' | 'OadrPoll';
 
 export interface Ven2bDeps {
   sink: SignalSinkLike;
-}
-
-export interface VenEventStatus {
-  eventId: string;
-  modificationNumber: number;
-  program: string;
-  state: EventState;
-  opt: 'in' | 'out';
-  applied: boolean;
-  note?: string;
-}
-
-export interface VenStatus {
-  id: string;
-  version: '2.0b' | '3.1';
-  registered: boolean;
-  venId?: string;
-  vtnId?: string;
-  lastContactAtMs?: number;
-  lastError?: string;
-  events: VenEventStatus[];
 }
 
 interface KnownEvent {

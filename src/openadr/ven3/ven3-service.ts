@@ -7,8 +7,7 @@ import type { Service, ServiceContext } from '../../service.ts';
 import { loadTls, type TlsMaterial } from '../http-request.ts';
 import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
 import { eventToSignals } from '../signal-mapping.ts';
-import type { OpenAdrSignal, SignalSinkLike } from '../types.ts';
-import type { VenStatus } from '../ven2b/ven2b-service.ts';
+import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
 import { toVenEvent } from './event-mapping.ts';
 import type { components } from './openapi.d.ts';
 import {
