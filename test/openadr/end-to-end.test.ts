@@ -1,0 +1,78 @@
+// The whole EMS with a 3.1 VTN on loopback and a strict OCPP charger: a utility capacity limit
+// must reach the charger's profile within a poll interval, and lifting it must restore the cap.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createOpenAdrServices } from '../../src/openadr/openadr-service.ts';
+import type { Service } from '../../src/service.ts';
+import { createMemorySignalStore } from '../../src/signals/signal-store.ts';
+import { createSignalTimeline } from '../../src/signals/timeline-service.ts';
+import { TestVtn3 } from '../fixtures/openadr/vtn3-server.ts';
+import { TestCharger } from '../helpers/test-charger.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+describe('a utility limit on a running site', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  });
+
+  it('lowers the charging profile when the VTN caps site import, and restores it when the event goes', async () => {
+    const vtn = await new TestVtn3().start();
+    cleanup.push(() => vtn.stop());
+    const program = vtn.addProgram('ev-site-dso');
+    const config = configSchema.parse({
+      site: { name: 'Depot', voltage: 230, timezone: 'UTC' },
+      grid: { maxCurrent: 100, meter: 'grid', safetyMargin: 0 },
+      control: { intervalMs: 200, deadbandA: 0, minPauseMs: 0, profileMinIntervalMs: 0, unusedHoldMs: 3_600_000 },
+      chargers: [{ id: 'CP1', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 3 }],
+      idTags: [{ idTag: 'STAFF1', tier: 'staff' }],
+      devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+      ocpp: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0 },
+      storage: { path: join(mkdtempSync(join(tmpdir(), 'oadr-e2e-')), 'ems.sqlite') },
+      openadr: [{ id: 'dso', version: '3.1', vtnUrl: vtn.url, venName: 'depot', pollIntervalS: 0.1, client: { id: 'ven-client', secret: 'ven-secret' } }],
+    });
+    const app: App = await startApp({ config, log: silentLogger });
+    cleanup.push(() => app.stop());
+    const timeline = createSignalTimeline(app.ctx, createMemorySignalStore());
+    const services: Service[] = [timeline, ...createOpenAdrServices(app.ctx, { sink: timeline })];
+    for (const service of services) {
+      await service.start();
+      cleanup.push(() => service.stop());
+    }
+    const meter = () =>
+      app.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), currentA: [0, 0, 0], powerW: 0 });
+    meter();
+    const charger = new TestCharger('CP1', `ws://127.0.0.1:${app.ocppPort}/ocpp`);
+    cleanup.push(() => charger.close());
+    await charger.connect();
+    await charger.startTransaction(1, 'STAFF1');
+    await waitFor(() => charger.txLimitA(1) === 32, 'a full 32 A before any event');
+
+    vtn.putEvent({
+      id: 'cap-1',
+      programID: program.id,
+      intervalPeriod: { start: new Date(Date.now() - 60_000).toISOString(), duration: 'PT1H' },
+      payloadDescriptors: [{ objectType: 'EVENT_PAYLOAD_DESCRIPTOR', payloadType: 'IMPORT_CAPACITY_LIMIT', units: 'KW' }],
+      intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [10] }] }],
+    });
+    const capped = await waitFor(() => {
+      meter();
+      const limit = charger.txLimitA(1);
+      return limit !== undefined && limit < 32 ? limit : undefined;
+    }, 'a lower profile under the 10 kW import limit');
+    expect(capped).toBeLessThanOrEqual(10_000 / (230 * 3) + 1e-6);
+    expect(app.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(10_000);
+
+    vtn.deleteEvent('cap-1');
+    await waitFor(() => {
+      meter();
+      return charger.txLimitA(1) === 32;
+    }, 'the full 32 A again once the event is gone');
+  });
+});
