@@ -1,0 +1,172 @@
+// A real EMS process (bin/ems.js run) is killed with SIGKILL right after it acknowledged
+// transactions to a charger over OCPP; the restarted EMS still knows every one of them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ocppRpc from 'ocpp-rpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+
+const RPCClient = ocppRpc.RPCClient as unknown as new (options: Record<string, unknown>) => any;
+const BIN = fileURLToPath(new URL('../../bin/ems.js', import.meta.url));
+const PASSWORD = 'restart-test-pass';
+
+interface Ems {
+  child: ChildProcess;
+  httpPort: number;
+  ocppPort: number;
+  exited: Promise<number | null>;
+}
+
+/** Starts `ems run` and resolves once both listeners logged their ports (bounded). */
+function startEms(configPath: string, cwd: string): Promise<Ems> {
+  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
+    cwd,
+    env: { ...process.env, EMS_ADMIN_PASSWORD: PASSWORD, EMS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let httpPort = 0;
+    let ocppPort = 0;
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`EMS did not start within 30 s:\n${output}`)), 30_000);
+    child.stderr!.on('data', (d) => (output += d));
+    let pending = '';
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        try {
+          const entry = JSON.parse(line);
+          if (entry.module === 'api' && entry.port) httpPort = entry.port;
+          if (entry.ocppPort) ocppPort = entry.ocppPort;
+        } catch {
+          // not a log line
+        }
+      }
+      if (httpPort && ocppPort) {
+        clearTimeout(timer);
+        resolve({ child, httpPort, ocppPort, exited });
+      }
+    });
+    void exited.then((code) => reject(new Error(`EMS exited with ${code} before it was ready:\n${output}`)));
+  });
+}
+
+function charger(port: number, identity: string) {
+  const client = new RPCClient({ endpoint: `ws://127.0.0.1:${port}/ocpp`, identity, protocols: ['ocpp1.6'], strictMode: true, reconnect: false });
+  const received: string[] = [];
+  client.handle(({ method, params }: { method: string; params: any }) => {
+    received.push(method);
+    switch (method) {
+      case 'GetConfiguration':
+        return { configurationKey: [{ key: 'ChargeProfileMaxStackLevel', readonly: true, value: '3' }] };
+      case 'ChangeConfiguration':
+      case 'SetChargingProfile':
+      case 'ClearChargingProfile':
+      case 'TriggerMessage':
+        return { status: 'Accepted' };
+      default:
+        return {};
+    }
+    void params;
+  });
+  return { client, received };
+}
+
+async function api(port: number, path: string, token?: string, init: RequestInit = {}) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
+  });
+  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+}
+
+describe('kill -9 and restart', () => {
+  let dir: string;
+  let configPath: string;
+  let ems: Ems | undefined;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ems-kill-'));
+    configPath = join(dir, 'site.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Restart Test' },
+        grid: { maxCurrent: 63 },
+        chargers: [
+          { id: 'CP001', connectors: 2 },
+          { id: 'CP002', connectors: 1 },
+        ],
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }, { idTag: 'TAG2', tier: 'fleet' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data', 'ems.sqlite') },
+      }),
+    );
+  });
+  afterAll(async () => {
+    if (ems && ems.child.exitCode === null) {
+      ems.child.kill('SIGTERM');
+      await ems.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every acknowledged transaction and steering setting, and restores the sessions', async () => {
+    ems = await startEms(configPath, dir);
+    const cp1 = charger(ems.ocppPort, 'CP001');
+    const cp2 = charger(ems.ocppPort, 'CP002');
+    await cp1.client.connect();
+    await cp2.client.connect();
+    await cp1.client.call('BootNotification', { chargePointVendor: 'Test', chargePointModel: 'K9' });
+    await cp2.client.call('BootNotification', { chargePointVendor: 'Test', chargePointModel: 'K9' });
+    const now = new Date().toISOString();
+    const acknowledged: number[] = [];
+    for (const [c, connectorId, idTag] of [[cp1, 1, 'TAG1'], [cp1, 2, 'TAG2'], [cp2, 1, 'TAG1']] as const) {
+      const conf = await c.client.call('StartTransaction', { connectorId, idTag, meterStart: 500, timestamp: now });
+      expect(conf.idTagInfo.status).toBe('Accepted');
+      acknowledged.push(conf.transactionId);
+    }
+    const login = await api(ems.httpPort, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+    const token = login.body.token as string;
+    const departure = '2026-11-25T06:45:00.000Z';
+    const patch = await api(ems.httpPort, '/api/v1/connectors/CP001/2/session', token, { method: 'PATCH', body: JSON.stringify({ departure, energyNeedWh: 25_000 }) });
+    expect(patch.status).toBe(200);
+
+    // Acknowledged above; now the process dies without any chance to flush or close.
+    ems.child.kill('SIGKILL');
+    await ems.exited;
+    await cp1.client.close({ force: true }).catch(() => {});
+    await cp2.client.close({ force: true }).catch(() => {});
+
+    ems = await startEms(configPath, dir);
+    const again = await api(ems.httpPort, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+    expect(again.status).toBe(200);
+    const sessions = await api(ems.httpPort, '/api/v1/sessions', again.body.token);
+    const open = sessions.body.recent.filter((t: { stoppedAt: string | null }) => t.stoppedAt === null).map((t: { transactionId: number }) => t.transactionId);
+    expect(open.sort()).toEqual([...acknowledged].sort());
+    const state = await api(ems.httpPort, '/api/v1/state', again.body.token);
+    const session = (chargerId: string, connectorId: number) =>
+      state.body.connectors.find((c: { chargerId: string; connectorId: number }) => c.chargerId === chargerId && c.connectorId === connectorId).session;
+    expect(session('CP001', 1).transactionId).toBe(acknowledged[0]);
+    expect(session('CP001', 2)).toMatchObject({ transactionId: acknowledged[1], departure, energyNeedWh: 25_000 });
+    expect(session('CP002', 1).transactionId).toBe(acknowledged[2]);
+
+    // The charger can close the transaction it started before the crash.
+    const back = charger(ems.ocppPort, 'CP001');
+    await back.client.connect();
+    const stop = await back.client.call('StopTransaction', { transactionId: acknowledged[0], meterStop: 4500, timestamp: new Date().toISOString() });
+    expect(stop).toBeDefined();
+    const after = await api(ems.httpPort, '/api/v1/sessions', again.body.token);
+    const closed = after.body.recent.find((t: { transactionId: number }) => t.transactionId === acknowledged[0]);
+    expect(closed).toMatchObject({ energyWh: 4000 });
+    await back.client.close({ force: true }).catch(() => {});
+  });
+});
