@@ -4,7 +4,9 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'y
 import { parseConfigText } from '../../config/parse-config.ts';
 import type { FieldIssue } from './api-types.ts';
 
-export interface LocatedIssue extends FieldIssue {
+export interface LocatedIssue {
+  path: string;
+  message: string;
   /** 1-based line in the YAML text; null when the path is not in the text at all. */
   line: number | null;
 }

@@ -17,6 +17,38 @@ const brief = (v: unknown): string => {
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 };
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What changed, key by key when both sides are objects: "departure: — → 07:30; paused: false → true". */
+export function describeChange(before: unknown, after: unknown): string {
+  if (before === undefined && after === undefined) return '';
+  if (isRecord(before) && isRecord(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    return keys.length ? keys.map((k) => `${k}: ${brief(before[k])} → ${brief(after[k])}`).join('; ') : 'no change';
+  }
+  if (before === undefined || before === null) return brief(after);
+  return `${brief(before)} → ${brief(after)}`;
+}
+
+const ACTION_WORDS: Record<string, string> = {
+  'session.update': 'steered session',
+  'config.update': 'changed the site config',
+  'auth.login': 'logged in',
+  'auth.logout': 'logged out',
+  'auth.setup': 'created the first admin',
+  'user.create': 'created user',
+  'user.update': 'changed user',
+  'user.delete': 'removed user',
+  'token.create': 'created API token',
+  'token.revoke': 'revoked API token',
+  'signal.opt-out': 'opted out of grid event',
+  'signal.opt-in': 'opted in to grid event',
+};
+
+export function actionWords(action: string): string {
+  return ACTION_WORDS[action] ?? action;
+}
+
 export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[] }): SiteEvent[] {
   const events: SiteEvent[] = [];
   for (const a of input.audit) {
@@ -24,8 +56,8 @@ export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[];
     events.push({
       atMs: toMs(a.at),
       kind: isConfig ? 'config' : 'audit',
-      title: `${a.user || 'someone'}: ${a.action}${a.target ? ` ${a.target}` : ''}`,
-      detail: a.before !== undefined || a.after !== undefined ? `before ${brief(a.before)} → after ${brief(a.after)}` : '',
+      title: `${a.user || 'someone'} ${actionWords(a.action)}${a.target ? ` ${a.target}` : ''}`,
+      detail: describeChange(a.before, a.after),
     });
   }
   for (const s of input.signals) {

@@ -35,9 +35,17 @@ export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 
   return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh };
 }
 
-/** The history resolution that keeps a range to a few thousand points. */
-export function resolutionFor(rangeMs: number): '1s' | '1m' | '15m' {
-  if (rangeMs <= 60 * 60_000) return '1s';
-  if (rangeMs <= 7 * 86_400_000) return '1m';
+const HOUR_MS = 3_600_000;
+const SLACK_MS = 5 * 60_000;
+
+/**
+ * The resolution to ask for: the finest one the EMS still keeps for the whole range (1 s for the
+ * last hour, 1 min for the last 7 days, else 15 min), so a range never comes back empty just
+ * because its coarser level has not been filled yet.
+ */
+export function resolutionFor(fromMs: number, toMs: number, nowMs: number): '1s' | '1m' | '15m' {
+  const spanMs = toMs - fromMs;
+  if (fromMs >= nowMs - HOUR_MS - SLACK_MS && spanMs <= HOUR_MS + SLACK_MS) return '1s';
+  if (fromMs >= nowMs - 7 * 24 * HOUR_MS - SLACK_MS && spanMs <= 7 * 24 * HOUR_MS + SLACK_MS) return '1m';
   return '15m';
 }

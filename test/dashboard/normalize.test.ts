@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readCookie } from '../../dashboard/src/api-client.ts';
-import { buildEvents } from '../../dashboard/src/event-log.ts';
+import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
 import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
 import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
@@ -74,7 +74,18 @@ describe('events timeline', () => {
     });
     expect(events.map((e) => e.kind)).toEqual(['fault', 'audit', 'signal', 'config', 'fault']);
     expect(events[0].title).toContain('CP002');
-    expect(events[3].detail).toBe('before 1 → after 2');
+    expect(events[3].detail).toBe('1 → 2');
+    expect(events[1].title).toBe('ops steered session CP001/1');
+  });
+});
+
+describe('audit details', () => {
+  it('names only what changed', () => {
+    expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' })).toBe(
+      'departure: — → 2026-11-25T07:30:00Z',
+    );
+    expect(describeChange(undefined, { role: 'viewer' })).toBe('{"role":"viewer"}');
+    expect(describeChange(undefined, undefined)).toBe('');
   });
 });
 
@@ -98,9 +109,13 @@ describe('history summary', () => {
     expect(s.evEnergyWh).toBe(0);
   });
 
-  it('asks for finer resolution on shorter ranges', () => {
-    expect(resolutionFor(3_600_000)).toBe('1s');
-    expect(resolutionFor(86_400_000)).toBe('1m');
-    expect(resolutionFor(30 * 86_400_000)).toBe('15m');
+  it('asks for the finest resolution the EMS still keeps for the range', () => {
+    const now = 1_800_000_000_000;
+    const h = 3_600_000;
+    expect(resolutionFor(now - h - 2000, now - 2000, now)).toBe('1s');
+    expect(resolutionFor(now - 24 * h, now, now)).toBe('1m');
+    expect(resolutionFor(now - 3 * h, now - 2 * h, now)).toBe('1m');
+    expect(resolutionFor(now - 30 * 24 * h, now, now)).toBe('15m');
+    expect(resolutionFor(now - 10 * 24 * h, now - 9 * 24 * h, now)).toBe('15m');
   });
 });

@@ -116,11 +116,12 @@ export function historyView(ctx: AppContext): View {
     const fromMs = toMs - rangeMs;
     from.value = toLocalInput(fromMs);
     to.value = toLocalInput(toMs);
-    setText(status, 'Loading…');
+    if (!plot) setText(status, 'Loading…');
     try {
-      const answer = await ctx.api.history(fromMs, toMs, 'auto');
+      const nowMs = toMsOf(ctx.latest()?.at) ?? Date.now();
+      const answer = await ctx.api.history(fromMs, toMs, resolutionFor(fromMs, toMs, nowMs));
       const points = historyPoints(answer);
-      const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(rangeMs);
+      const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(fromMs, toMs, nowMs);
       draw(points, fromMs, toMs);
       setText(status, points.length ? `${points.length} points at ${resolution} resolution.` : 'No history recorded in this range yet.');
       const s = summarizeHistory(points);
@@ -140,9 +141,14 @@ export function historyView(ctx: AppContext): View {
   const resize = new ResizeObserver(() => plot?.setSize({ width: width(), height: height() }));
   resize.observe(chartBox);
   queueMicrotask(() => void load());
+  // A range that ends now moves on with time; a custom range stays put.
+  const follow = setInterval(() => {
+    if (customTo === null && document.visibilityState === 'visible') void load();
+  }, 30_000);
   return {
     el,
     destroy: () => {
+      clearInterval(follow);
       resize.disconnect();
       plot?.destroy();
     },

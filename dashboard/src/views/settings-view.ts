@@ -37,7 +37,10 @@ export function settingsView(ctx: AppContext): View {
     const lines = editor.value.split('\n').length;
     replace(gutter, ...Array.from({ length: lines }, (_, n) => h('div', { class: bad.has(n + 1) ? 'bad' : '' }, bad.has(n + 1) ? `⚠${n + 1}` : String(n + 1))));
     const lh = lineHeightPx();
-    replace(marks, ...[...bad.keys()].map((line) => h('div', { class: 'mark', style: `top:${(line - 1) * lh}px;height:${lh}px` })));
+    replace(
+      marks,
+      ...[...bad].map(([line, message]) => h('div', { class: 'mark', style: `top:${(line - 1) * lh}px;height:${lh}px` }, h('span', { class: 'mark-text' }, `⚠ ${message}`))),
+    );
     if (!issues.length) {
       replace(issuesBox);
       return;
@@ -79,8 +82,11 @@ export function settingsView(ctx: AppContext): View {
     marks.style.transform = `translate(0, ${-editor.scrollTop}px)`;
   };
 
-  const runCheck = () => {
+  /** `reveal`: scroll to the first problem (on Check and Save, not while typing). */
+  const runCheck = (reveal = false) => {
     const issues = checkConfigText(editor.value);
+    const first = issues.find((i) => i.line !== null);
+    if (reveal && first) goTo(first.line!);
     show(issues, 'checked in the browser');
     setText(status, issues.length ? '' : editor.value === loaded ? 'No unsaved changes.' : 'Looks valid. Save to apply it.');
     return issues;
@@ -102,14 +108,14 @@ export function settingsView(ctx: AppContext): View {
   editor.addEventListener('scroll', syncScroll);
   editor.addEventListener('input', () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(runCheck, 300);
+    timer = setTimeout(() => runCheck(), 300);
   });
   editor.addEventListener('keydown', (event) => {
     if (event.key !== 'Tab' || !admin) return;
     event.preventDefault();
     editor.setRangeText('  ', editor.selectionStart, editor.selectionEnd, 'end');
   });
-  check.addEventListener('click', () => runCheck());
+  check.addEventListener('click', () => runCheck(true));
   reload.addEventListener('click', () => void load());
 
   const form = h(
@@ -129,7 +135,7 @@ export function settingsView(ctx: AppContext): View {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!admin) return;
-    if (runCheck().length) {
+    if (runCheck(true).length) {
       setText(status, 'Fix the marked problems first.');
       return;
     }
@@ -145,7 +151,10 @@ export function settingsView(ctx: AppContext): View {
     } catch (error) {
       const e = error as ApiError;
       if (e.issues?.length) {
-        show(locateIssues(editor.value, e.issues), 'from the EMS');
+        const located = locateIssues(editor.value, e.issues);
+        show(located, 'from the EMS');
+        const first = located.find((i) => i.line !== null);
+        if (first) goTo(first.line!);
         setText(status, 'The EMS refused the config; nothing was changed.');
       } else setText(status, `Not saved: ${e.message}`);
     } finally {
