@@ -4,12 +4,11 @@ import { capsOf, charger, circuit, params, plugged, reasonOf, session, snapshot,
 
 const site = params({
   grid: { maxCurrentA: 100, safetyMargin: 0, metered: true },
-  circuit: circuit('main', 100, [], [circuit('row', 15, ['A', 'B', 'C'])]),
-  chargers: [charger('A', 'row'), charger('B', 'row'), charger('C', 'row'), charger('D', 'main')].map((c, i) => ({ ...c, circuitId: i < 3 ? 'row' : 'main' })),
+  circuit: circuit('main', 100, ['D'], [circuit('row', 15, ['A', 'B', 'C'])]),
+  chargers: [charger('A', 'row'), charger('B', 'row'), charger('C', 'row'), charger('D', 'main')],
   failsafeCurrentA: 6,
   staleAfterMs: 10_000,
 });
-site.circuit.chargerIds.push('D');
 const cars = [plugged('A', session('a')), plugged('B', session('b', { startedAtMs: T0 - 1000 })), plugged('C', session('c', { startedAtMs: T0 })), plugged('D', null)];
 
 describe('failsafe', () => {
