@@ -48,6 +48,8 @@ interface ConnectorProfiles {
   failures: number;
   retryAtMs?: number;
   lastIncreaseAtMs?: number;
+  /** Transaction of the last TxProfile attempt, to spot the first one for a new transaction. */
+  triedTransactionId?: number;
 }
 
 type Change = 'decrease' | 'same' | 'increase';
@@ -182,6 +184,8 @@ export class ProfileDispatcher {
       status = error instanceof Error ? error.message : String(error);
     }
     const state = this.state(p.key);
+    const firstForTransaction = p.transactionId !== undefined && state.triedTransactionId !== p.transactionId;
+    if (p.transactionId !== undefined) state.triedTransactionId = p.transactionId;
     if (status === 'Accepted') {
       const installed: Installed = { limitA: p.limitA, phases: p.phases, atMs: sentAtMs };
       if (p.transactionId === undefined) state.txDefault = installed;
@@ -192,12 +196,20 @@ export class ProfileDispatcher {
       this.emit(p, 'accepted');
       return true;
     }
+    if (firstForTransaction && status === 'Rejected' && state.failures === 0) {
+      // Our StartTransaction answer and this profile can reach a charger in one read, before it
+      // has noted the transaction. The default it holds still applies: retry next cycle, no backoff.
+      target.log.debug({ connectorId: p.connectorId, transactionId: p.transactionId }, 'first TxProfile of a new transaction refused; retrying next cycle');
+      this.emit({ ...p, limitA: p.inForceA }, 'accepted', 'TxProfile not taken yet; the connector default holds');
+      return false;
+    }
     if (state.failures === 0) {
       target.log.warn({ connectorId: p.connectorId, status, limitA: p.limitA }, 'charger did not accept a charging profile; its max stays reserved, retrying with backoff');
     }
     state.failures++;
     state.retryAtMs = this.options.clock.nowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (state.failures - 1));
-    if (p.transactionId !== undefined && (status === 'Rejected' || status === 'NotSupported') && txStackLevel(target.capabilities) > 0) {
+    const level = txStackLevel(target.capabilities);
+    if (p.transactionId !== undefined && (status === 'Rejected' || status === 'NotSupported') && level > 0 && level === target.capabilities.maxStackLevel) {
       target.stepDownStackLevel();
     }
     this.emit(p, 'rejected', status);

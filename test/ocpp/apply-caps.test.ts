@@ -197,4 +197,17 @@ describe('applyCaps', () => {
     await system.charger('CP001');
     expect(await system.cs.applyCaps([cap('CP404', 1, 10), cap('CP001', 7, 10)])).toEqual({ sent: 0, unconfirmedDecreases: 0 });
   });
+
+  it('retries at once, without backoff, when a charger refuses the first TxProfile of a transaction it has not noted yet', async () => {
+    system = await startSystem();
+    let refusals = 1;
+    const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) && refusals-- > 0 ? 'Rejected' : undefined) });
+    await a.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap('CP001', 1, 10)]);
+    // The default installed at boot still holds, and that is what the state shows.
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 31.6 });
+    await system.cs.applyCaps([cap('CP001', 1, 10)]);
+    expect(a.received('SetChargingProfile', txProfiles)).toHaveLength(2);
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 10 });
+  });
 });
