@@ -29,6 +29,7 @@ async function measure(chargerCount: number): Promise<{ p50: number; p99: number
     devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
     ocpp: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0 },
+    storage: { path: ':memory:' },
   });
   const app = await startApp({ config, log: silentLogger });
   const meter = (buildingA: number) =>

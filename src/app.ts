@@ -7,6 +7,8 @@ import { systemClock, type Clock } from './clock.ts';
 import type { CeilingProvider } from './control/ceiling-provider.ts';
 import { createControlLoop, type ControlLoop } from './control/control-loop.ts';
 import type { Logger } from './log.ts';
+import { createDeviceService } from './devices/device-service.ts';
+import { createStorageControl } from './devices/storage-control.ts';
 import { createCentralSystem } from './ocpp/central-system.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
@@ -72,6 +74,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (config.influx) await start(createInfluxExport(ctx, config.influx));
     const transactions = store.transactions;
     const ocpp = await start(createCentralSystem(ctx, { transactions }));
+    const devices = await start(createDeviceService(ctx));
+    await start(createStorageControl(ctx, devices.controls));
     const ceilingProviders: CeilingProvider[] = [];
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));
     const http = await start(

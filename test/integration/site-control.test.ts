@@ -37,6 +37,7 @@ function siteConfig(overrides: Partial<{ gridA: number; rowA: number; priority: 
     devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
     ocpp: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0 },
+    storage: { path: ':memory:' },
   });
 }
 
