@@ -161,6 +161,8 @@ export const plannerSchema = z.strictObject({
   unmetPenaltyPerKWh: z.number().positive().default(100).describe('cost of a kWh not delivered by departure; keep it above what a kW of demand charge buys'),
   defaultDwellH: z.number().positive().default(8).describe('assumed stay when a session has no departure'),
   defaultEnergyNeedWh: z.record(z.string().min(1), z.number().positive()).default({}).describe('per tier, when a session has no need'),
+  carBatteryWh: z.number().positive().optional().describe('assumed car battery size: a session that reports SoC but no need wants (targetSocPct - SoC) of it'),
+  targetSocPct: z.number().min(1).max(100).default(100),
   baseLoadW: z.array(z.number()).min(1).optional().describe('building load curve over a day, equal steps from local midnight'),
   pvForecastW: z.array(z.number().min(0)).min(1).optional().describe('PV production curve over a day, equal steps from local midnight'),
   battery: z

@@ -115,7 +115,13 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const weights = priorityWeights(ctx.sessions, config.control.priority);
   const sessions: PlanSession[] = ctx.sessions.map((s) => {
     const tierDefault = s.tier ? planner?.defaultEnergyNeedWh[s.tier] : undefined;
-    const needWh = s.energyNeedWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
+    // Need by departure: what the operator or fleet schedule says, else from SoC and the assumed
+    // battery size, else the tier's default.
+    const fromSocWh =
+      s.socPct !== undefined && planner?.carBatteryWh !== undefined
+        ? s.energyWh + (Math.max(0, (planner.targetSocPct ?? 100) - s.socPct) / 100) * planner.carBatteryWh
+        : undefined;
+    const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
     const chargerW = chargerMaxPowerW(config, s.chargerId);
     return {
       key: s.key,

@@ -1,0 +1,193 @@
+// The live horizon planner: re-plans every slot and on arrival, departure, steering, price or
+// grid-signal change, in a worker with a deadline, and offers the current slot's targets to the
+// control loop as ceilings. Without a fresh plan it offers none: the greedy control runs alone.
+import type { Plan } from '../../optimizer/plan-types.ts';
+import type { SiteSnapshot } from '../../optimizer/types.ts';
+import type { CeilingProvider } from '../control/ceiling-provider.ts';
+import type { Service, ServiceContext } from '../service.ts';
+import type { LocalTimeZone } from '../tariffs/local-time.ts';
+import type { TariffView } from '../tariffs/tariff.ts';
+import { buildPlanInput, type PlannerSession } from './plan-input.ts';
+import { PlanCeilings } from './plan-ceilings.ts';
+import { PlanRunner } from './plan-runner.ts';
+
+/** What the planner needs from the tariff side; src/app.ts hands in the tariff service. */
+export interface PlannerTariffSource {
+  readonly tariff: TariffView;
+  readonly zone: LocalTimeZone;
+  /** The billing month's demand peak so far, W. */
+  peakSoFarW(atMs: number): number;
+}
+
+export interface PlannerStatus {
+  enabled: boolean;
+  solver: string;
+  plans: number;
+  failures: number;
+  lastPlanAtMs?: number;
+  lastSolveMs?: number;
+  lastError?: string;
+}
+
+export interface PlannerService extends Service, CeilingProvider {
+  /** The plan in force, if any (for the API and dashboard). */
+  currentPlan(): Plan | undefined;
+  status(): PlannerStatus;
+  /** Plans now (also what events trigger, debounced); resolves with the plan in force afterwards. */
+  replanNow(reason?: string): Promise<Plan | undefined>;
+}
+
+const DEBOUNCE_MS = 1_000;
+
+export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariffSource): PlannerService {
+  const log = ctx.log.child({ module: 'planner' });
+  const config = ctx.config;
+  const settings = config.planner;
+  const enabled = settings?.enabled ?? true;
+  const solver = settings?.solver ?? 'highs';
+  const timeLimitMs = settings?.timeLimitMs ?? 5_000;
+  const slotMs = (settings?.slotMin ?? 15) * 60_000;
+  const voltage = config.site.voltage;
+  const chargers = new Map(config.chargers.map((c) => [c.id, c]));
+  const ceilings = new PlanCeilings((key) => {
+    const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
+    const voltsTimesPhases = voltage * (charger?.phases ?? 3);
+    return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
+  });
+  const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
+  let runner: PlanRunner | undefined;
+  let running: Promise<Plan | undefined> | undefined;
+  let again = false;
+  let debounce: NodeJS.Timeout | undefined;
+  let interval: NodeJS.Timeout | undefined;
+  let failing = false;
+  const unsubscribe: (() => void)[] = [];
+
+  function sessions(): PlannerSession[] {
+    const list: PlannerSession[] = [];
+    for (const c of ctx.state.connectors.values()) {
+      const s = c.session;
+      if (!s || s.paused) continue;
+      list.push({
+        key: `${c.chargerId}/${c.connectorId}`,
+        chargerId: c.chargerId,
+        arrivalAtMs: s.startedAtMs,
+        departureAtMs: s.departureAtMs,
+        energyWh: s.energyWh,
+        energyNeedWh: s.energyNeedWh,
+        tier: s.tier,
+        tierRank: config.control.tiers[s.tier] ?? 0,
+        socPct: s.socPct,
+      });
+    }
+    return list;
+  }
+
+  async function planOnce(reason: string): Promise<Plan | undefined> {
+    if (!runner) return undefined;
+    const atMs = ctx.clock.nowMs();
+    const snapshot = ctx.state.snapshot(atMs);
+    const input = buildPlanInput({
+      config,
+      tariff: tariffs.tariff,
+      zone: tariffs.zone,
+      atMs,
+      sessions: sessions(),
+      peakSoFarW: tariffs.peakSoFarW(atMs),
+      signals: ctx.state.signals,
+      batterySocPct: snapshot.batterySocPct,
+    });
+    if (!input.sessions.length) {
+      ceilings.setPlan(undefined);
+      return undefined;
+    }
+    try {
+      const { plan, solveMs } = await runner.run(input);
+      status.lastSolveMs = solveMs;
+      if (plan.status !== 'optimal') throw new Error(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
+      ceilings.setPlan(plan);
+      status.plans++;
+      status.lastPlanAtMs = atMs;
+      status.lastError = undefined;
+      if (failing) log.info('planner recovered; plan targets apply again');
+      failing = false;
+      log.debug({ reason, sessions: input.sessions.length, solveMs: Math.round(solveMs), peakW: Math.round(plan.peakW) }, 'plan ready');
+      return plan;
+    } catch (error) {
+      // No plan: drop ceilings so the greedy per-cycle allocation carries on unconstrained.
+      ceilings.setPlan(undefined);
+      status.failures++;
+      status.lastError = error instanceof Error ? error.message : String(error);
+      if (!failing) log.warn({ err: error, reason }, 'planning failed; greedy control continues without plan targets');
+      failing = true;
+      return undefined;
+    }
+  }
+
+  function replanNow(reason = 'request'): Promise<Plan | undefined> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        let plan = await planOnce(reason);
+        while (again) {
+          again = false;
+          plan = await planOnce('coalesced');
+        }
+        return plan;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  }
+
+  function soon(reason: string): void {
+    if (!runner) return;
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void replanNow(reason), DEBOUNCE_MS);
+    debounce.unref?.();
+  }
+
+  return {
+    name: 'planner',
+    async start() {
+      if (!enabled) {
+        log.info('planner disabled (planner.enabled: false)');
+        return;
+      }
+      runner = new PlanRunner(log, { solver, timeLimitMs });
+      unsubscribe.push(
+        ctx.bus.on('session.started', () => soon('arrival')),
+        ctx.bus.on('session.ended', () => soon('departure')),
+        ctx.bus.on('session.update', (u) => {
+          if (u.departureAtMs !== undefined || u.energyNeedWh !== undefined || u.tier !== undefined || u.paused !== undefined) soon('steering');
+        }),
+        ctx.bus.on('signals.changed', () => soon('signal')),
+      );
+      interval = setInterval(() => void replanNow('slot'), slotMs);
+      interval.unref?.();
+      void replanNow('start');
+    },
+    async stop() {
+      clearTimeout(debounce);
+      clearInterval(interval);
+      unsubscribe.splice(0).forEach((off) => off());
+      const r = runner;
+      runner = undefined;
+      await r?.close();
+      ceilings.setPlan(undefined);
+    },
+    ceilingsW(snapshot: SiteSnapshot) {
+      // A plan two slots old is stale (re-planning is stuck): no ceilings rather than old ones.
+      const plan = ceilings.current();
+      if (plan && snapshot.atMs - plan.startMs >= 2 * slotMs) return new Map();
+      return ceilings.ceilingsW(snapshot);
+    },
+    currentPlan: () => ceilings.current(),
+    status: () => ({ ...status }),
+    replanNow,
+  };
+}

@@ -1,0 +1,170 @@
+// The tariff side of the shell: the site's Tariff kept current from the signal timeline (price
+// feed, OpenADR PRICE), the month's demand peak (remembered across restarts), live KPIs for today
+// and per-session bills. The API and the planner read it through TariffService.
+import { dirname, join } from 'node:path';
+import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
+import type { GridSignal } from '../bus.ts';
+import type { Service, ServiceContext } from '../service.ts';
+import { DemandPeakFile, DemandPeakTracker } from './demand-peak.ts';
+import type { LocalTimeZone } from './local-time.ts';
+import { PriceFeed } from './price-feed.ts';
+import { SessionBilling, type SessionBill } from './session-billing.ts';
+import { Tariff, type TariffView } from './tariff.ts';
+
+export interface LiveKpis extends Kpis {
+  /** Local midnight this day's figures start at. */
+  sinceMs: number;
+  currency: string;
+  /** The billing month's demand peak so far (what the demand charge is on), W. */
+  monthPeakW: number;
+  monthDemandCharge: number;
+}
+
+export interface PriceNow {
+  atMs: number;
+  currency: string;
+  importPricePerKWh: number;
+  exportPricePerKWh: number;
+  carbonGPerKWh: number;
+  demandChargePerKW: number;
+}
+
+export interface TariffService extends Service {
+  readonly tariff: TariffView;
+  readonly zone: LocalTimeZone;
+  peakSoFarW(atMs: number): number;
+  /** Today's KPIs so far (local day). */
+  kpis(): LiveKpis;
+  prices(atMs?: number): PriceNow;
+  /** Running bill of the session on a connector. */
+  sessionBill(chargerId: string, connectorId: number): SessionBill | undefined;
+  /** Running and recent closed session bills, newest first. */
+  sessionBills(limit?: number): SessionBill[];
+}
+
+/** Readings further apart than this are a gap, not a step. */
+const MAX_STEP_MS = 300_000;
+
+export function createTariffService(ctx: ServiceContext, options: { peakFilePath?: string } = {}): TariffService {
+  const log = ctx.log.child({ module: 'tariffs' });
+  const config = ctx.config;
+  const tariff = new Tariff(config.tariffs, config.site.timezone);
+  const zone = tariff.zone;
+  const windowMs = (config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000;
+  const peakFile = new DemandPeakFile(options.peakFilePath ?? join(dirname(config.storage.path), 'demand-peak.json'), log);
+  const peak = new DemandPeakTracker(zone, windowMs, (state) => peakFile.write(state));
+  const billing = new SessionBilling(tariff);
+  const signalsBySource = new Map<string, GridSignal[]>();
+  const connectorCount = config.chargers.reduce((n, c) => n + c.connectors, 0);
+  let day = { key: '', sinceMs: 0, kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
+  let lastStep: { atMs: number; gridPowerW: number; overLimit: boolean } | undefined;
+  let feed: PriceFeed | undefined;
+  const unsubscribe: (() => void)[] = [];
+
+  function dayFor(atMs: number) {
+    const key = zone.at(atMs).date;
+    if (key !== day.key) day = { key, sinceMs: zone.startOfDayMs(atMs), kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
+    return day.kpi;
+  }
+
+  function evNow(): { powerW: number; charging: number } {
+    let powerW = 0;
+    let charging = 0;
+    for (const c of ctx.state.connectors.values()) {
+      const p = c.powerW ?? c.drawA.reduce((s, a) => s + a, 0) * config.site.voltage;
+      if (p > 50) charging++;
+      powerW += Math.max(0, p);
+    }
+    return { powerW, charging };
+  }
+
+  /** One KPI step: the previous grid value held from its time until now. */
+  function step(atMs: number, gridPowerW: number, overLimit: boolean): void {
+    if (lastStep && atMs > lastStep.atMs && atMs - lastStep.atMs <= MAX_STEP_MS) {
+      const ev = evNow();
+      const pv = [...ctx.state.devices.values()].find((d) => d.role === 'pv' && d.health === 'online')?.reading?.powerW ?? 0;
+      dayFor(lastStep.atMs).addStep({
+        atMs: lastStep.atMs,
+        durationMs: atMs - lastStep.atMs,
+        gridPowerW: lastStep.gridPowerW,
+        evPowerW: ev.powerW,
+        pvPowerW: pv,
+        importPricePerKWh: tariff.importPricePerKWh(lastStep.atMs),
+        exportPricePerKWh: tariff.exportPricePerKWh(lastStep.atMs),
+        carbonGPerKWh: tariff.carbonGPerKWh(lastStep.atMs),
+        chargingConnectors: ev.charging,
+        connectorCount,
+        overLimit: lastStep.overLimit,
+      });
+    }
+    if (!lastStep || atMs >= lastStep.atMs) lastStep = { atMs, gridPowerW, overLimit };
+  }
+
+  return {
+    name: 'tariffs',
+    tariff,
+    zone,
+    async start() {
+      peak.restore(peakFile.read());
+      unsubscribe.push(
+        ctx.bus.on('signals.changed', ({ signals, source }) => {
+          signalsBySource.set(source, signals);
+          tariff.setSignals([...signalsBySource.values()].flat());
+        }),
+        ctx.bus.on('device.reading', (r) => {
+          if (r.deviceId !== config.grid.meter || r.powerW === undefined) return;
+          peak.record(r.atMs, r.powerW);
+          const overLimit = (r.currentA ?? [0, 0, 0]).some((a) => a > config.grid.maxCurrent) || (config.grid.maxPower !== undefined && r.powerW > config.grid.maxPower);
+          step(r.atMs, r.powerW, overLimit);
+        }),
+        ctx.bus.on('decision', (d) => {
+          // Without a grid meter the EV load is all we know of the site.
+          if (config.grid.meter) return;
+          const ev = evNow().powerW;
+          peak.record(d.atMs, ev);
+          step(d.atMs, ev, false);
+        }),
+        ctx.bus.on('session.started', (s) => billing.started(s)),
+        ctx.bus.on('connector.meter', (m) => billing.meter(m)),
+        ctx.bus.on('session.ended', (e) => {
+          const need = ctx.state.connector(e.chargerId, e.connectorId)?.session?.energyNeedWh;
+          const bill = billing.ended(e);
+          if (bill) dayFor(e.endedAtMs).addSession({ requestedWh: need ?? bill.energyWh, deliveredWh: bill.energyWh });
+        }),
+      );
+      const f = config.tariffs?.feed;
+      if (f) {
+        feed = new PriceFeed({ driver: f.driver, topic: f.topic, url: f.url, mqtt: config.mqtt, pollIntervalS: f.pollIntervalS, bus: ctx.bus, clock: ctx.clock, log });
+        try {
+          await feed.start();
+        } catch (error) {
+          log.error({ err: error }, 'price feed not started; TOU prices apply');
+        }
+      }
+    },
+    async stop() {
+      unsubscribe.splice(0).forEach((off) => off());
+      await feed?.stop();
+      feed = undefined;
+    },
+    peakSoFarW: (atMs) => peak.peakSoFarW(atMs),
+    kpis() {
+      const atMs = ctx.clock.nowMs();
+      const k = dayFor(atMs).result();
+      const monthPeakW = Math.max(peak.peakSoFarW(atMs), peak.state().openWindowAverageW);
+      return { ...k, sinceMs: day.sinceMs, currency: tariff.currency, monthPeakW, monthDemandCharge: (monthPeakW / 1000) * tariff.demandChargePerKW };
+    },
+    prices(atMs = ctx.clock.nowMs()) {
+      return {
+        atMs,
+        currency: tariff.currency,
+        importPricePerKWh: tariff.importPricePerKWh(atMs),
+        exportPricePerKWh: tariff.exportPricePerKWh(atMs),
+        carbonGPerKWh: tariff.carbonGPerKWh(atMs),
+        demandChargePerKW: tariff.demandChargePerKW,
+      };
+    },
+    sessionBill: (chargerId, connectorId) => billing.current(chargerId, connectorId),
+    sessionBills: (limit) => billing.list(limit),
+  };
+}
