@@ -10,7 +10,7 @@ const TYPE_NAMES: Record<string, string> = {
   number: 'a number',
   int: 'an integer',
   string: 'a string',
-  boolean: 'true or false',
+  boolean: 'true/false',
   object: 'a mapping (key: value)',
   array: 'a list',
   record: 'a mapping (key: value)',
@@ -79,6 +79,11 @@ function messageFor(issue: Issue, data: unknown, root: z.ZodType): string {
       if (allowed.length > 0) {
         const hint = typeof input === 'string' ? didYouMean(input, allowed.map(String)) : '';
         return `must be ${allowed.length > 1 ? 'one of ' : ''}${listValues(allowed)}, got ${describeValue(input)}${hint}`;
+      }
+      const types = issue.errors.map((branch) => branch.find((e) => e.path.length === 0 && e.code === 'invalid_type'));
+      if (types.length > 0 && types.every((t) => t !== undefined)) {
+        const names = [...new Set(types.map((t) => TYPE_NAMES[(t as { expected: string }).expected] ?? (t as { expected: string }).expected))];
+        return `expected ${listValues(names)}, got ${describeValue(input)}`;
       }
       return `does not match any allowed form, got ${describeValue(input)}`;
     }

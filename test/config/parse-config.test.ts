@@ -179,6 +179,14 @@ describe('schema problems', () => {
       ['devices.0.hots: unknown key "hots"; did you mean "host"? (line 3)'],
     ],
     [
+      'a value that fits none of the allowed types',
+      `
+        grid: { maxCurrent: 63 }
+        mqtt: { url: "mqtt://127.0.0.1:1883", homeAssistant: "yes" }
+      `,
+      ['mqtt.homeAssistant: expected true/false or a mapping (key: value), got "yes" (line 2)'],
+    ],
+    [
       'a missing required section',
       `
         site: { name: Somewhere }
