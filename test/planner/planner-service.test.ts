@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { Bus } from '../../src/bus.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createPlannerService, type PlannerService } from '../../src/planner/planner-service.ts';
+import { SiteState } from '../../src/state/site-state.ts';
+import { LocalTimeZone } from '../../src/tariffs/local-time.ts';
+import { Tariff } from '../../src/tariffs/tariff.ts';
+
+const T0 = Date.parse('2026-11-24T17:00:00Z'); // 18:00 Berlin, weekday peak until 22:00
+
+function site(planner: Record<string, unknown> = {}, chargers = 2) {
+  const config = configSchema.parse({
+    site: { timezone: 'Europe/Berlin' },
+    grid: { maxCurrent: 100 },
+    chargers: Array.from({ length: chargers }, (_, i) => ({ id: `CP${i + 1}`, maxCurrent: 16, phases: 3 })),
+    tariffs: { import: { default: 0.18, periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '22:00', price: 0.32 }] } },
+    planner,
+  });
+  const bus = new Bus(silentLogger);
+  const clock = new ManualClock(T0);
+  const state = new SiteState(config, bus);
+  const tariff = new Tariff(config.tariffs, config.site.timezone);
+  const ctx = { config, bus, log: silentLogger, clock, state };
+  const service = createPlannerService(ctx, { tariff, zone: new LocalTimeZone('Europe/Berlin'), peakSoFarW: () => 0 });
+  const arrive = (chargerId: string, energyNeedWh: number, departureAtMs: number) =>
+    bus.emit('session.started', { chargerId, connectorId: 1, transactionId: Number(chargerId.slice(2)), idTag: 'T', tier: 'staff', startedAtMs: clock.nowMs(), meterStartWh: 0, energyNeedWh, departureAtMs });
+  return { config, bus, clock, state, service, arrive };
+}
+
+let running: PlannerService | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+describe('planner service', () => {
+  it('plans a car that can wait into the cheap night and holds it at 0 W during the peak', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 20_000, T0 + 12 * 3_600_000);
+    const plan = await s.service.replanNow('test');
+    expect(plan?.status).toBe('optimal');
+    const ceilings = s.service.ceilingsW(s.state.snapshot(s.clock.nowMs()));
+    expect(ceilings.get('CP1/1')).toBe(0);
+    // After 22:00 local the plan charges it.
+    const night = plan!.sessions[0].powerW.slice(4 * 5, 4 * 6);
+    expect(Math.max(...night)).toBeGreaterThan(0);
+    expect(s.service.status().plans).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
+  it('gives a car that must leave soon its power now, whatever the price', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 10_000, T0 + 1 * 3_600_000);
+    await s.service.replanNow('test');
+    const ceiling = s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).get('CP1/1');
+    expect(ceiling).toBeGreaterThanOrEqual(10_000);
+  }, 30_000);
+
+  it('offers no ceilings when the plan is late: the greedy control runs alone', async () => {
+    // javascript-lp-solver on 60 cars x 96 slots takes far longer than the 50 ms limit.
+    const s = site({ solver: 'jslp', timeLimitMs: 50 }, 60);
+    running = s.service;
+    await s.service.start();
+    s.config.chargers.forEach((c, i) => s.arrive(c.id, 10_000 + i * 500, T0 + (6 + (i % 10)) * 3_600_000));
+    const plan = await s.service.replanNow('test');
+    expect(plan).toBeUndefined();
+    expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(0);
+    expect(s.service.status().failures).toBeGreaterThan(0);
+    expect(s.service.status().lastError).toMatch(/plan|time/i);
+  }, 60_000);
+
+  it('drops a plan that has gone stale (two slots without a new one)', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 10_000, T0 + 1 * 3_600_000);
+    await s.service.replanNow('test');
+    expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(1);
+    s.clock.advance(30 * 60_000);
+    expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(0);
+  }, 30_000);
+
+  it('does nothing when disabled', async () => {
+    const s = site({ enabled: false });
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 10_000, T0 + 3_600_000);
+    expect(await s.service.replanNow('test')).toBeUndefined();
+    expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(0);
+  });
+});
