@@ -1,0 +1,263 @@
+// The EMS on MQTT: its state published retained under `<prefix>/...` (only values that changed),
+// commands accepted on `<prefix>/.../set`, Home Assistant discovery, and a last will that turns
+// `<prefix>/status` to offline when the process dies. Commands become bus events, like the API's.
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../../config/schema.ts';
+import { connectorKey } from '../../optimizer/types.ts';
+import type { GridSignal, SessionUpdate } from '../bus.ts';
+import { EmsError } from '../errors.ts';
+import type { Service, ServiceContext } from '../service.ts';
+
+export class MqttCommandError extends EmsError {
+  override readonly code = 'MQTT_COMMAND_INVALID';
+}
+
+export interface MqttBridgeOptions {
+  /** Charge mode per connector, when solar charging is wired. */
+  chargeMode?: (chargerId: string, connectorId: number) => string;
+}
+
+export interface MqttBridge extends Service {
+  /** Publish everything that changed now (tests). */
+  publishNow(): Promise<void>;
+}
+
+const SITE_LIMIT_SIGNAL = 'mqtt-site-limit';
+
+export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options: MqttBridgeOptions = {}): MqttBridge {
+  const log = ctx.log.child({ module: 'mqtt' });
+  const prefix = mqtt.prefix.replace(/\/+$/, '');
+  const statusTopic = `${prefix}/status`;
+  const published = new Map<string, string>();
+  let client: MqttClient | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let publishing: Promise<void> | undefined;
+  const ha = mqtt.homeAssistant === false ? undefined : mqtt.homeAssistant === true ? { prefix: 'homeassistant' } : mqtt.homeAssistant;
+  const node = `ems_${slug(ctx.config.site.name)}`;
+
+  function stateTopics(): Map<string, string> {
+    const out = new Map<string, string>();
+    const put = (topic: string, value: number | string | boolean | undefined | null) => {
+      if (value === undefined || value === null) return;
+      out.set(`${prefix}/${topic}`, typeof value === 'number' ? String(round(value)) : String(value));
+    };
+    const state = ctx.state;
+    const gridId = ctx.config.grid.meter;
+    const grid = gridId ? state.devices.get(gridId)?.reading : undefined;
+    const role = (r: string) => [...state.devices.values()].find((d) => d.role === r && d.health === 'online')?.reading;
+    put('site/grid/power', grid?.powerW);
+    grid?.currentA?.forEach((a, i) => put(`site/grid/current/L${i + 1}`, a));
+    put('site/pv/power', role('pv')?.powerW);
+    put('site/battery/power', role('battery')?.powerW);
+    put('site/battery/soc', role('battery')?.socPct);
+    const decision = state.lastDecision;
+    if (decision) {
+      put('site/failsafe', decision.failsafe);
+      decision.headroom.headroomA.forEach((a, i) => put(`site/headroom/L${i + 1}`, a));
+    }
+    const limit = state.signals.find((s) => s.id === SITE_LIMIT_SIGNAL);
+    put('site/limit', limit ? limit.value : '');
+    const caps = new Map((decision?.caps ?? []).map((c) => [connectorKey(c.chargerId, c.connectorId), c]));
+    for (const c of state.connectors.values()) {
+      const base = `connectors/${c.chargerId}/${c.connectorId}`;
+      const cap = caps.get(connectorKey(c.chargerId, c.connectorId));
+      put(`${base}/status`, c.status);
+      put(`${base}/draw`, Math.max(...c.drawA));
+      put(`${base}/cap`, cap?.currentA);
+      put(`${base}/reason`, cap?.reason.text);
+      put(`${base}/session/active`, c.session !== null);
+      put(`${base}/session/energy`, c.session?.energyWh ?? '');
+      put(`${base}/session/tier`, c.session?.tier ?? '');
+      put(`${base}/session/paused`, c.session?.paused ?? '');
+      put(`${base}/session/departure`, c.session?.departureAtMs !== undefined ? new Date(c.session.departureAtMs).toISOString() : '');
+      put(`${base}/session/energyNeed`, c.session?.energyNeedWh ?? '');
+      if (options.chargeMode) put(`${base}/session/mode`, options.chargeMode(c.chargerId, c.connectorId));
+    }
+    for (const d of state.devices.values()) {
+      put(`devices/${d.id}/health`, d.health);
+      put(`devices/${d.id}/power`, d.reading?.powerW);
+      put(`devices/${d.id}/soc`, d.reading?.socPct);
+      put(`devices/${d.id}/lastError`, d.lastError ?? '');
+    }
+    return out;
+  }
+
+  async function publishChanged(): Promise<void> {
+    if (!client?.connected) return;
+    const batch: Promise<unknown>[] = [];
+    for (const [topic, payload] of stateTopics()) {
+      if (published.get(topic) === payload) continue;
+      published.set(topic, payload);
+      batch.push(client.publishAsync(topic, payload, { retain: true, qos: 0 }));
+    }
+    await Promise.all(batch);
+  }
+
+  function schedulePublish(): Promise<void> {
+    publishing ??= publishChanged()
+      .catch((error) => log.warn({ err: (error as Error).message }, 'MQTT publish failed'))
+      .finally(() => (publishing = undefined));
+    return publishing;
+  }
+
+  async function publishDiscovery(): Promise<void> {
+    if (!ha || !client) return;
+    const device = { identifiers: [node], name: `EMS ${ctx.config.site.name}`, manufacturer: 'edge-ems' };
+    const sensor = (id: string, name: string, topic: string, deviceClass: string, unit: string) => ({
+      topic: `${ha.prefix}/sensor/${node}/${id}/config`,
+      payload: {
+        name,
+        unique_id: `${node}_${id}`,
+        state_topic: `${prefix}/${topic}`,
+        device_class: deviceClass,
+        unit_of_measurement: unit,
+        state_class: 'measurement',
+        availability_topic: statusTopic,
+        device,
+      },
+    });
+    const configs = [
+      sensor('grid_power', 'Grid power', 'site/grid/power', 'power', 'W'),
+      sensor('pv_power', 'PV power', 'site/pv/power', 'power', 'W'),
+      sensor('battery_power', 'Battery power', 'site/battery/power', 'power', 'W'),
+      sensor('battery_soc', 'Battery state of charge', 'site/battery/soc', 'battery', '%'),
+      ...[...ctx.state.connectors.values()].map((c) =>
+        sensor(`${slug(c.chargerId)}_${c.connectorId}_cap`, `${c.chargerId}/${c.connectorId} cap`, `connectors/${c.chargerId}/${c.connectorId}/cap`, 'current', 'A'),
+      ),
+      {
+        topic: `${ha.prefix}/number/${node}/site_limit/config`,
+        payload: {
+          name: 'Site import limit',
+          unique_id: `${node}_site_limit`,
+          state_topic: `${prefix}/site/limit`,
+          command_topic: `${prefix}/site/limit/set`,
+          min: 0,
+          max: 10_000_000,
+          step: 100,
+          unit_of_measurement: 'W',
+          availability_topic: statusTopic,
+          device,
+        },
+      },
+    ];
+    await Promise.all(configs.map((c) => client!.publishAsync(c.topic, JSON.stringify(c.payload), { retain: true, qos: 1 })));
+  }
+
+  function command(topic: string, payload: string): void {
+    const path = topic.slice(prefix.length + 1).split('/');
+    const now = ctx.clock.nowMs();
+    if (path.join('/') === 'site/limit/set') {
+      const signals: GridSignal[] = [];
+      if (payload.trim() !== '') {
+        const w = Number(payload);
+        if (!Number.isFinite(w) || w < 0) throw new MqttCommandError(`site limit must be W >= 0 or empty, got ${JSON.stringify(payload)}`);
+        signals.push({ id: SITE_LIMIT_SIGNAL, source: 'mqtt', kind: 'import-limit', startMs: now, endMs: Number.MAX_SAFE_INTEGER, value: w, text: 'site limit set over MQTT' });
+      }
+      ctx.bus.emit('signals.changed', { signals, source: 'mqtt' });
+      return;
+    }
+    if (path[0] !== 'connectors' || path.length !== 5 || path[4] !== 'set') throw new MqttCommandError(`unknown command topic ${topic}`);
+    const [, chargerId, connectorText, field] = path;
+    const connectorId = Number(connectorText);
+    const connector = ctx.state.connector(chargerId, connectorId);
+    if (!connector) throw new MqttCommandError(`no connector ${chargerId}/${connectorText}`);
+    if (!connector.session) throw new MqttCommandError(`no session on ${chargerId}/${connectorId}`);
+    const update: SessionUpdate = { chargerId, connectorId };
+    const text = payload.trim();
+    switch (field) {
+      case 'departure': {
+        if (text === '') update.departureAtMs = null;
+        else {
+          const atMs = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+          if (!Number.isFinite(atMs)) throw new MqttCommandError(`departure must be ISO 8601 or epoch ms, got ${JSON.stringify(text)}`);
+          update.departureAtMs = atMs;
+        }
+        break;
+      }
+      case 'energyNeed': {
+        const wh = Number(text);
+        if (text !== '' && (!Number.isFinite(wh) || wh <= 0)) throw new MqttCommandError(`energyNeed must be Wh > 0 or empty`);
+        update.energyNeedWh = text === '' ? null : wh;
+        break;
+      }
+      case 'tier':
+        if (!(text in ctx.config.control.tiers)) throw new MqttCommandError(`unknown tier ${JSON.stringify(text)}; known: ${Object.keys(ctx.config.control.tiers).join(', ')}`);
+        update.tier = text;
+        break;
+      case 'paused': {
+        const v = text.toLowerCase();
+        if (!['true', 'false', '1', '0', 'on', 'off'].includes(v)) throw new MqttCommandError(`paused must be true/false, got ${JSON.stringify(text)}`);
+        update.paused = ['true', '1', 'on'].includes(v);
+        break;
+      }
+      case 'mode':
+        if (text !== 'fast' && text !== 'pv' && text !== 'minpv') throw new MqttCommandError(`mode must be fast, pv or minpv`);
+        update.chargeMode = text;
+        break;
+      default:
+        throw new MqttCommandError(`unknown session field ${field}`);
+    }
+    ctx.bus.emit('session.update', update);
+  }
+
+  return {
+    name: 'mqtt-bridge',
+    async start() {
+      const options: IClientOptions = {
+        username: mqtt.username,
+        password: mqtt.password,
+        reconnectPeriod: 2000,
+        connectTimeout: 5000,
+        will: { topic: statusTopic, payload: Buffer.from('offline'), retain: true, qos: 1 },
+      };
+      try {
+        client = await connectAsync(mqtt.url, options);
+      } catch (error) {
+        log.error({ err: (error as Error).message, url: mqtt.url }, 'cannot connect to the MQTT broker; retrying in the background');
+        const { connect } = await import('mqtt');
+        client = connect(mqtt.url, options);
+      }
+      client.on('error', (error) => log.warn({ err: error.message }, 'MQTT connection error'));
+      client.on('connect', () => {
+        // After a reconnect the broker may have lost what we published (no persistence).
+        published.clear();
+        void client!.publishAsync(statusTopic, 'online', { retain: true, qos: 1 }).then(publishDiscovery).catch(() => undefined);
+      });
+      client.on('message', (topic, payload, packet) => {
+        if (ha && topic === `${ha.prefix}/status`) {
+          if (payload.toString() === 'online') void publishDiscovery().catch(() => undefined);
+          return;
+        }
+        if (packet.retain && payload.length === 0) return;
+        try {
+          command(topic, payload.toString());
+          void schedulePublish();
+        } catch (error) {
+          log.warn({ topic, reason: (error as Error).message }, 'MQTT command rejected');
+        }
+        // A retained command would be replayed on every reconnect: clear it.
+        if (packet.retain) void client!.publishAsync(topic, '', { retain: true }).catch(() => undefined);
+      });
+      const subscriptions = [`${prefix}/site/+/set`, `${prefix}/connectors/+/+/+/set`, ...(ha ? [`${ha.prefix}/status`] : [])];
+      if (client.connected) {
+        await client.publishAsync(statusTopic, 'online', { retain: true, qos: 1 });
+        await publishDiscovery();
+      }
+      await client.subscribeAsync(subscriptions, { qos: 1 }).catch((error) => log.warn({ err: (error as Error).message }, 'MQTT subscribe failed'));
+      timer = setInterval(() => void schedulePublish(), mqtt.publishIntervalMs);
+      timer.unref?.();
+      await schedulePublish();
+    },
+    async stop() {
+      clearInterval(timer);
+      await publishing;
+      if (client?.connected) await client.publishAsync(statusTopic, 'offline', { retain: true, qos: 1 }).catch(() => undefined);
+      await client?.endAsync().catch(() => undefined);
+      client = undefined;
+    },
+    publishNow: () => schedulePublish(),
+  };
+}
+
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'site';
+const round = (v: number) => Math.round(v * 1000) / 1000;

@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { createMqttBridge, type MqttBridge } from '../../src/devices/mqtt-bridge.ts';
+import { MosquittoBroker } from '../fixtures/mosquitto.ts';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { eventually, testContext, type TestContext } from './context.ts';
+
+const broker = new MosquittoBroker();
+
+describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands over MQTT', () => {
+  let observer: MqttClient;
+  const seen = new Map<string, { payload: string; retain: boolean }>();
+  let bridge: MqttBridge | undefined;
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    await broker.start();
+    observer = await connectAsync(broker.url);
+    observer.on('message', (topic, payload, packet) => seen.set(topic, { payload: payload.toString(), retain: packet.retain }));
+  });
+  afterEach(async () => {
+    await bridge?.stop();
+    bridge = undefined;
+  });
+  afterAll(async () => {
+    await observer?.endAsync();
+    await broker.stop();
+  });
+
+  async function startBridge(homeAssistant = false) {
+    ctx = testContext({
+      site: { name: 'Depot' },
+      grid: { maxCurrent: 63, meter: 'grid' },
+      chargers: [{ id: 'CP1', connectors: 1 }],
+      devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+      mqtt: { url: broker.url, prefix: 'ems/depot', homeAssistant, publishIntervalMs: 100 },
+    });
+    bridge = createMqttBridge(ctx, ctx.config.mqtt!);
+    await bridge.start();
+  }
+
+  it('publishes the site state retained under the prefix, and online on the status topic', async () => {
+    await startBridge();
+    ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), powerW: 4321, currentA: [6, 7, 8] });
+    await bridge!.publishNow();
+    // A late subscriber gets the retained values.
+    const late = await connectAsync(broker.url);
+    const got = new Map<string, { payload: string; retain: boolean }>();
+    late.on('message', (t, p, packet) => got.set(t, { payload: p.toString(), retain: packet.retain }));
+    await late.subscribeAsync('ems/depot/#');
+    await eventually(() => got.get('ems/depot/site/grid/power'), 5000, 'retained grid power');
+    expect(got.get('ems/depot/site/grid/power')).toEqual({ payload: '4321', retain: true });
+    expect(got.get('ems/depot/site/grid/current/L2')?.payload).toBe('7');
+    expect(got.get('ems/depot/status')).toEqual({ payload: 'online', retain: true });
+    expect(got.get('ems/depot/devices/grid/health')?.payload).toBe('online');
+    await late.endAsync();
+  });
+
+  it('turns a site-limit command into an MQTT grid signal and acknowledges it in the state', async () => {
+    await startBridge();
+    await observer.subscribeAsync('ems/depot/site/limit');
+    await observer.publishAsync('ems/depot/site/limit/set', '50000');
+    const change = await eventually(() => ctx.events('signals.changed').find((s) => s.source === 'mqtt'), 5000, 'signal');
+    expect(change.signals).toMatchObject([{ kind: 'import-limit', value: 50_000, source: 'mqtt' }]);
+    await eventually(() => seen.get('ems/depot/site/limit')?.payload === '50000', 5000, 'limit state');
+    await observer.publishAsync('ems/depot/site/limit/set', '');
+    await eventually(() => ctx.events('signals.changed').some((s) => s.source === 'mqtt' && s.signals.length === 0), 5000, 'limit cleared');
+  });
+
+  it('steers a session (pause, departure, mode) and rejects a bad value with a log line', async () => {
+    await startBridge();
+    ctx.bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 7, idTag: 'A', tier: 'guest', startedAtMs: Date.now(), meterStartWh: 0 });
+    await observer.publishAsync('ems/depot/connectors/CP1/1/paused/set', 'true');
+    await observer.publishAsync('ems/depot/connectors/CP1/1/departure/set', '2026-11-25T07:30:00Z');
+    await observer.publishAsync('ems/depot/connectors/CP1/1/mode/set', 'pv');
+    await observer.publishAsync('ems/depot/connectors/CP1/1/paused/set', 'maybe');
+    await eventually(() => ctx.events('session.update').length >= 3 && ctx.logLines.some((l) => l.msg === 'MQTT command rejected'), 5000, 'updates');
+    expect(ctx.events('session.update')).toEqual([
+      { chargerId: 'CP1', connectorId: 1, paused: true },
+      { chargerId: 'CP1', connectorId: 1, departureAtMs: Date.parse('2026-11-25T07:30:00Z') },
+      { chargerId: 'CP1', connectorId: 1, chargeMode: 'pv' },
+    ]);
+    expect(ctx.logLines.find((l) => l.msg === 'MQTT command rejected')?.reason).toMatch(/paused must be true\/false/);
+    expect(ctx.state.connector('CP1', 1)?.session?.paused).toBe(true);
+  });
+
+  it('announces the main entities to Home Assistant (retained discovery configs)', async () => {
+    await startBridge(true);
+    const late = await connectAsync(broker.url);
+    const got = new Map<string, string>();
+    late.on('message', (t, p) => got.set(t, p.toString()));
+    await late.subscribeAsync('homeassistant/#');
+    const config = await eventually(() => got.get('homeassistant/sensor/ems_depot/grid_power/config'), 5000, 'discovery');
+    expect(JSON.parse(config)).toMatchObject({ unique_id: 'ems_depot_grid_power', state_topic: 'ems/depot/site/grid/power', device_class: 'power', unit_of_measurement: 'W', availability_topic: 'ems/depot/status' });
+    expect(got.has('homeassistant/number/ems_depot/site_limit/config')).toBe(true);
+    await late.endAsync();
+  });
+
+  it('has the broker publish offline when the EMS process dies (last will)', async () => {
+    await observer.subscribeAsync('ems/killed/status');
+    const script = fileURLToPath(new URL('../fixtures/mqtt-bridge-process.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, broker.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d) => String(d).includes('READY') && resolve());
+        child.once('exit', (code) => reject(new Error(`bridge process exited ${code}`)));
+      });
+      await eventually(() => seen.get('ems/killed/status')?.payload === 'online', 5000, 'online');
+      child.kill('SIGKILL');
+      await eventually(() => seen.get('ems/killed/status')?.payload === 'offline', 10_000, 'offline will');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
