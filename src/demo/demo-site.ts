@@ -128,6 +128,11 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     lastReading: () => reading,
     async stop() {
       clearInterval(timer);
+      // Cars leave before the site closes, so the next run starts without dangling transactions.
+      const leave = Promise.all(
+        chargers.flatMap((c) => c.connectorView().filter((v) => v.car).map((v) => c.unplug(v.connectorId, 'Local').catch(() => undefined))),
+      );
+      await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 3_000))]);
       await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
       await app.stop();
     },

@@ -27,6 +27,10 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   config = scaleDemoConfig(config, count);
   if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
   if (options.ocppPort !== undefined) config = { ...config, ocpp: { ...config.ocpp, port: options.ocppPort } };
+  // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
+  // to loopback unless the config says otherwise.
+  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin';
+  process.env.EMS_ADMIN_PASSWORD = demoPassword;
   const speed = options.speed ?? config.demo?.speed ?? 1;
   const clock = new ScaledClock(speed);
 
@@ -34,7 +38,10 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}.`);
-  if (demo.app.httpPort !== undefined) out(`Dashboard: http://${host}:${demo.app.httpPort}/   (state: /api/v1/state)`);
+  if (demo.app.httpPort !== undefined) {
+    out(`Dashboard: http://${host}:${demo.app.httpPort}/`);
+    out(`Log in as admin / ${demoPassword} (created on the first run with ${config.storage.path}; EMS_ADMIN_PASSWORD sets another).`);
+  }
   out('Press Ctrl-C to stop.\n');
 
   const status = options.quiet
