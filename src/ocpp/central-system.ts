@@ -59,6 +59,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
   const activeTx = new Map<string, number>();
   const validationLogged = new Set<string>();
   let listener: OcppListener | undefined;
+  let unsubscribe: (() => void) | undefined;
   const readyWaiters = new Map<string, (() => void)[]>();
 
   const dispatcher = new ProfileDispatcher({
@@ -183,6 +184,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     async start() {
       if (listener) return;
       restoreOpenTransactions();
+      unsubscribe = ctx.bus.on('charger.reconcile', ({ chargerId }) => links.get(chargerId)?.requestStatus());
       const tls = readTls();
       listener = await listenOcpp({
         host: ctx.config.ocpp.host,
@@ -199,6 +201,8 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     async stop() {
       const current = listener;
       listener = undefined;
+      unsubscribe?.();
+      unsubscribe = undefined;
       for (const link of links.values()) link.dispose();
       await current?.close();
       links.clear();

@@ -55,6 +55,7 @@ export class ChargerLink implements ProfileTarget {
   private bootTimer: NodeJS.Timeout | undefined;
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
+  private statusWanted = false;
   /** The ChargePointMaxProfile is the floor that bounds the whole charger; refused ones are retried. */
   private maxProfile: { installed: boolean; failures: number; retryAtMs: number; sending: boolean } = { installed: false, failures: 0, retryAtMs: 0, sending: false };
 
@@ -113,6 +114,26 @@ export class ChargerLink implements ProfileTarget {
     }
   }
 
+  /**
+   * Asks the charger to report every connector again (TriggerMessage StatusNotification), after
+   * its setup if that is still running: used after an EMS restart, when stored sessions may be stale.
+   */
+  requestStatus(): void {
+    this.statusWanted = true;
+    if (this.ready) void this.triggerStatus();
+  }
+
+  private async triggerStatus(): Promise<void> {
+    if (!this.statusWanted || this.closed) return;
+    this.statusWanted = false;
+    try {
+      const { status } = await this.connection.call('TriggerMessage', { requestedMessage: 'StatusNotification' }, this.host.settings.callTimeoutMs);
+      this.log.info({ status }, 'asked the charger to report its connectors again');
+    } catch (error) {
+      this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
+    }
+  }
+
   /** Runs the boot setup now, or once more after the one in progress. */
   requestSetup(why: string): void {
     if (this.closed) return;
@@ -153,6 +174,7 @@ export class ChargerLink implements ProfileTarget {
     if (this.closed) return;
     this.ready = true;
     this.host.setupDone(this, floors);
+    void this.triggerStatus();
   }
 
   private async installFloor(): Promise<{ connectorId: number; limitA: number; phases: 1 | 3 }[]> {

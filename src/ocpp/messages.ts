@@ -98,6 +98,10 @@ export interface CentralSystemCalls {
     conf: { status: 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported' };
   };
   SetChargingProfile: { req: SetChargingProfileReq; conf: { status: 'Accepted' | 'Rejected' | 'NotSupported' } };
+  TriggerMessage: {
+    req: { requestedMessage: 'BootNotification' | 'DiagnosticsStatusNotification' | 'FirmwareStatusNotification' | 'Heartbeat' | 'MeterValues' | 'StatusNotification'; connectorId?: number };
+    conf: { status: 'Accepted' | 'Rejected' | 'NotImplemented' };
+  };
   ClearChargingProfile: {
     req: { id?: number; connectorId?: number; chargingProfilePurpose?: ChargingProfilePurpose; stackLevel?: number };
     conf: { status: 'Accepted' | 'Unknown' };

@@ -117,4 +117,21 @@ describe('charger boot setup', () => {
     await system.cs.applyCaps([]);
     expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(2);
   });
+
+  it('asks a charger to report its connectors again when the stored sessions need reconciling', async () => {
+    system = await startSystem();
+    const charger = await system.charger('CP001');
+    system.bus.emit('charger.reconcile', { chargerId: 'CP001', atMs: system.clock.nowMs(), openTransactionIds: [3] });
+    const trigger = await charger.waitForCall('TriggerMessage');
+    expect(trigger.params).toEqual({ requestedMessage: 'StatusNotification' });
+  });
+
+  it('sends that TriggerMessage only after the boot setup when asked as the charger connects', async () => {
+    system = await startSystem();
+    system.bus.on('charger.connected', ({ chargerId, atMs }) => system!.bus.emit('charger.reconcile', { chargerId, atMs, openTransactionIds: [] }));
+    const charger = await system.charger('CP001');
+    const trigger = await charger.waitForCall('TriggerMessage');
+    const lastFloor = charger.received('SetChargingProfile').at(-1)!;
+    expect(trigger.seq).toBeGreaterThan(lastFloor.seq);
+  });
 });

@@ -107,6 +107,8 @@ export class FakeCharger {
         this.profiles.set(p.chargingProfileId, { connectorId: params.connectorId, profile: p });
         return { status: 'Accepted' };
       }
+      case 'TriggerMessage':
+        return { status: 'Accepted' };
       case 'ClearChargingProfile': {
         let cleared = 0;
         for (const [id, entry] of this.profiles) {
