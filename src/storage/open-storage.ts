@@ -16,7 +16,9 @@ import { createUserStore } from './user-store.ts';
 /**
  * Opens (creating if needed) the EMS database and brings its schema up to date. WAL journal with
  * synchronous=FULL: a write that returned is durable, even across kill -9 and power loss.
- * `:memory:` works for tests.
+ * History (one row a second) goes through a second connection with synchronous=NORMAL: still
+ * safe against a process crash, it may lose its last rows on power loss, and it does not fsync
+ * every second on the control loop's thread. `:memory:` works for tests (one connection).
  */
 export function openStorage(path: string, clock: Clock): Storage {
   let db: BetterSqlite3.Database;
@@ -37,6 +39,13 @@ export function openStorage(path: string, clock: Clock): Storage {
     throw error;
   }
   const schemaVersion = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
+  let historyDb = db;
+  if (path !== ':memory:') {
+    historyDb = new BetterSqlite3(path);
+    historyDb.pragma('journal_mode = WAL');
+    historyDb.pragma('synchronous = NORMAL');
+    historyDb.pragma('busy_timeout = 5000');
+  }
   return {
     path,
     schemaVersion,
@@ -45,9 +54,10 @@ export function openStorage(path: string, clock: Clock): Storage {
     audit: createAuditLog(db, clock),
     transactions: createSqlTransactionStore(db),
     sessionSettings: createSessionSettingsStore(db, clock),
-    history: createHistoryStore(db),
+    history: createHistoryStore(historyDb),
     peaks: createPeakStore(db),
     close: () => {
+      if (historyDb !== db && historyDb.open) historyDb.close();
       if (db.open) db.close();
     },
   };
