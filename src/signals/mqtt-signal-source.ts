@@ -1,0 +1,64 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Service, ServiceContext } from '../service.ts';
+import { parseSignalInput } from './signal-input.ts';
+import type { SignalSink } from './types.ts';
+
+export interface MqttSignalSourceOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** Topic prefix; signals arrive on `<prefix>/signals/<producer>/set`. */
+  prefix: string;
+}
+
+/**
+ * Grid signals over MQTT: each producer (a grid operator's control box, a script) publishes its
+ * full current set as JSON to `<prefix>/signals/<producer>/set`; an empty payload or [] clears it.
+ * Bad input is logged once per producer and the previous set stays.
+ */
+export function createMqttSignalSource(ctx: ServiceContext, sink: Pick<SignalSink, 'submit'>, options: MqttSignalSourceOptions): Service {
+  const log = ctx.log.child({ module: 'signals-mqtt' });
+  const filter = `${options.prefix}/signals/+/set`;
+  const lastError = new Map<string, string>();
+  let client: MqttClient | undefined;
+
+  const onMessage = (topic: string, payload: Buffer) => {
+    const producer = topic.slice(options.prefix.length + '/signals/'.length, -'/set'.length);
+    const source = `mqtt:${producer}`;
+    try {
+      const text = payload.toString('utf8').trim();
+      let input: unknown = [];
+      if (text) {
+        try {
+          input = JSON.parse(text);
+        } catch {
+          throw new Error('payload is not JSON');
+        }
+      }
+      sink.submit(source, parseSignalInput(input, source, ctx.clock.nowMs()));
+      if (lastError.delete(source)) log.info({ source }, 'signals accepted again');
+    } catch (error) {
+      const message = (error as Error).message;
+      if (lastError.get(source) !== message) log.warn({ source, topic }, `rejected grid signals: ${message}`);
+      lastError.set(source, message);
+    }
+  };
+
+  return {
+    name: 'signals-mqtt',
+    async start() {
+      client = mqtt.connect(options.url, { username: options.username, password: options.password, reconnectPeriod: 2000 });
+      client.on('message', onMessage);
+      client.on('error', (error) => log.warn({ err: error }, 'MQTT signal source error'));
+      // Resolves once subscribed, or at the first error (the client keeps reconnecting).
+      await new Promise<void>((resolve) => {
+        client!.on('connect', () => client!.subscribe(filter, { qos: 1 }, () => resolve()));
+        client!.once('error', () => resolve());
+      });
+    },
+    async stop() {
+      await client?.endAsync(true);
+      client = undefined;
+    },
+  };
+}
