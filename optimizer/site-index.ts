@@ -2,6 +2,7 @@
 // point, node 1 the root circuit, then the rest depth-first. A connector's constraints are the
 // (node, phase) pairs on its path to the grid; decide() only ever walks those short lists.
 import type { ChargerParams, CircuitNode, DecideParams } from './types.ts';
+import { connectorKey } from './types.ts';
 import { finiteOr } from './numbers.ts';
 
 /** The id used in reasons and reports for the connection point's own limit. */
@@ -25,6 +26,8 @@ export interface SiteIndex {
   chargers: ReadonlyMap<string, IndexedCharger>;
   /** Constraint indices (3 × node + phase) for a charger node and a phase mask; memoized. */
   constraintsOf(node: number, mask: number): Int32Array;
+  /** connectorKey(), memoized: the same string every cycle makes memory lookups cheap. */
+  keyOf(chargerId: string, connectorId: number): string;
 }
 
 const MAX_DEPTH = 64;
@@ -77,7 +80,23 @@ function buildIndex(params: DecideParams): SiteIndex {
     return list;
   };
 
-  return { nodeIds, nodeLimitA: Float64Array.from(limits), parent, paths, chargers, constraintsOf };
+  const keys = new Map<string, Map<number, string>>();
+  const keyOf = (chargerId: string, connectorId: number): string => {
+    let byConnector = keys.get(chargerId);
+    if (!byConnector) {
+      if (!chargers.has(chargerId)) return connectorKey(chargerId, connectorId); // unknown ids are not kept
+      byConnector = new Map();
+      keys.set(chargerId, byConnector);
+    }
+    let key = byConnector.get(connectorId);
+    if (key === undefined) {
+      key = connectorKey(chargerId, connectorId);
+      if (byConnector.size < 64) byConnector.set(connectorId, key);
+    }
+    return key;
+  };
+
+  return { nodeIds, nodeLimitA: Float64Array.from(limits), parent, paths, chargers, constraintsOf, keyOf };
 }
 
 interface CacheEntry {

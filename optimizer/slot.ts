@@ -1,7 +1,6 @@
 // One connector as the allocator sees it this cycle: its constraints, its bounds in deci-amps,
 // and the working cap. Built fresh every cycle from the snapshot, the params and the memory.
 import type { ChargerParams, ConnectorMemory, ConnectorSnapshot, DecideParams, DecideState, SessionSnapshot, SiteSnapshot } from './types.ts';
-import { connectorKey } from './types.ts';
 import { ceilDa, finiteOr, floorDa, nonNegative } from './numbers.ts';
 import { drawOnSitePhases, phaseUse, ALL_PHASES_MASK } from './phase-map.ts';
 import type { SiteIndex } from './site-index.ts';
@@ -134,7 +133,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
   const connectors = snapshot.connectors;
   for (let i = 0; i < connectors.length; i++) {
     const connector = connectors[i];
-    const key = connectorKey(connector.chargerId, connector.connectorId);
+    const key = index.keyOf(connector.chargerId, connector.connectorId);
     const indexed = index.chargers.get(connector.chargerId);
     const session = connector.session ?? null;
     const memory = memoryFor(previous, key, session);
