@@ -49,6 +49,12 @@ export function sharing(order: readonly Slot[], slotCount: number, index: SiteIn
 
 const isConstraint = (binder: number): boolean => binder >= 0 || binder === BINDER_POWER;
 
+/** The root circuit with the same limit as the connection point is named as the site. */
+function displayNode(binder: number, index: SiteIndex): number {
+  const node = Math.floor(binder / 3);
+  return node === 1 && index.nodeLimitA[1] === index.nodeLimitA[0] ? 0 : node;
+}
+
 const cars = (n: number): string => (n === 1 ? '1 car' : `${n} cars`);
 
 /** "circuit row-a L2 limit 63 A", "site limit 250 A on L1", "grid import cap 150 kW". */
@@ -57,7 +63,7 @@ function constraintText(binder: number, ctx: ReasonContext): string {
     const limitW = (ctx.capacity.powerLimitW ?? 0) / (1 - Math.min(0.5, nonNegative(ctx.params.grid.safetyMargin)));
     return ctx.capacity.powerSource === 'signal' ? `grid signal import limit ${formatKw(limitW)}` : `grid import cap ${formatKw(limitW)}`;
   }
-  const node = Math.floor(binder / 3);
+  const node = displayNode(binder, ctx.index);
   const phase = PHASES[binder % 3];
   const limit = formatA(ctx.index.nodeLimitA[node]);
   return node === 0 ? `site limit ${limit} on ${phase}` : `circuit ${ctx.index.nodeIds[node]} ${phase} limit ${limit}`;
@@ -72,7 +78,7 @@ function sharedText(slot: Slot, ctx: ReasonContext): string {
 function constraintReason(slot: Slot, ctx: ReasonContext, text: string): CapReason {
   const binder = slot.binder;
   if (binder === BINDER_POWER) return { kind: ctx.capacity.powerSource === 'signal' ? 'signal' : 'grid-power', text };
-  const node = Math.floor(binder / 3);
+  const node = displayNode(binder, ctx.index);
   return { kind: 'circuit', text, circuitId: ctx.index.nodeIds[node], phase: PHASES[binder % 3] };
 }
 

@@ -13,7 +13,7 @@ describe('phase mapping', () => {
     const decision = decide(snapshot([plugged('X', session('x')), plugged('Y', session('y'))], { grid: { atMs: snapshot([]).atMs, currentA: [0, 30, 0], powerW: 6900 } }), p);
     expect(capsOf(decision)).toEqual({ X: 10, Y: 32 });
     expect(decision.caps.map((c) => c.phases)).toEqual([1, 1]);
-    expect(decision.caps[0].reason).toMatchObject({ kind: 'circuit', circuitId: 'main', phase: 'L2' });
+    expect(decision.caps[0].reason).toMatchObject({ kind: 'circuit', circuitId: '@grid', phase: 'L2' });
   });
 
   it('lets three single-phase cars on rotated chargers each take a full phase of a 32 A circuit', () => {

@@ -12,8 +12,8 @@ describe('site loads and limits', () => {
     const decision = decide(snapshot([plugged('A', session('a'), { drawA: [30, 30, 30], drawAtMs: T0 })], { grid }), p);
     expect(capsOf(decision)).toEqual({ A: 30 });
     expect(decision.headroom.buildingA).toEqual([70, 65, 60]);
-    // The root circuit and the connection point tie; the reason names the circuit.
-    expect(reasonOf(decision, 'A')).toBe('circuit main L1 limit 100 A shared by 1 car; priority 1 of 1');
+    // The root circuit has the connection point's limit: the reason names the site.
+    expect(reasonOf(decision, 'A')).toBe('site limit 100 A on L1 shared by 1 car; priority 1 of 1');
   });
 
   it('never counts on PV export for fuse headroom', () => {
