@@ -1,5 +1,6 @@
 // YAML text → validated Config plus every problem found, each with its key path and line. Pure.
 import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
 import type { ConfigProblem, PathSegment } from './config-problem.ts';
 import { hasErrors, joinPath } from './config-problem.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -83,9 +84,31 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
   const result = configSchema.safeParse(data);
   if (!result.success) {
     const problems = problemsFromZod(result.error.issues, data, configSchema).map(({ path, problem }) => locate(problem, path));
-    return { problems: [...syntax, ...problems.sort(byLine)] };
+    // Misspelt keys are the commonest mistake; when they are the only one, the rest of the file is
+    // still checked, so the installer sees every problem in one run.
+    const withoutUnknownKeys = onlyUnknownKeys(result.error.issues) ? configSchema.safeParse(withoutKeys(data, result.error.issues)) : undefined;
+    const crossChecks = withoutUnknownKeys?.success ? validateConfig(withoutUnknownKeys.data).map((problem) => locate(problem, splitPath(problem.path))) : [];
+    return { problems: [...syntax, ...[...problems, ...crossChecks].sort(byLine)] };
   }
   const crossChecks = validateConfig(result.data).map((problem) => locate(problem, splitPath(problem.path)));
   const problems = [...syntax, ...crossChecks.sort(byLine)];
   return hasErrors(problems) ? { problems } : { config: result.data, problems };
+}
+
+type ZodIssue = z.core.$ZodIssue;
+
+function onlyUnknownKeys(issues: readonly ZodIssue[]): boolean {
+  return issues.every((issue) => issue.code === 'unrecognized_keys');
+}
+
+/** A copy of `data` without the keys that unrecognized-keys issues name. */
+function withoutKeys(data: unknown, issues: readonly ZodIssue[]): unknown {
+  const copy = structuredClone(data);
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    let target: unknown = copy;
+    for (const segment of issue.path) target = (target as Record<PropertyKey, unknown> | undefined)?.[segment];
+    if (target && typeof target === 'object') for (const key of issue.keys) delete (target as Record<string, unknown>)[key];
+  }
+  return copy;
 }

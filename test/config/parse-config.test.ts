@@ -70,6 +70,20 @@ describe('parseConfigText', () => {
     expect(fixed.config?.chargers.map((c) => [c.id, c.maxCurrent, c.minCurrent])).toEqual([['CP1', 16, 8], ['CP2', 16, 6]]);
   });
 
+  it('still runs the cross-checks when the only schema problems are unknown keys', () => {
+    expect(problemLines(`
+      grid: { maxCurrent: 63 }
+      circuits: [ { id: main, maxCurrent: 63, chargers: [CP1] } ]
+      chargers:
+        - { id: CP1, maxCurent: 16 }
+        - { id: CP2 }
+    `)).toEqual([
+      'chargers.0.maxCurent: unknown key "maxCurent"; did you mean "maxCurrent"? (line 4)',
+      'chargers.1.id: charger "CP2" is in no circuit; list it under the chargers of the circuit that feeds it (line 5)',
+    ]);
+    expect(parseConfigText('grid: { maxCurrent: 63, colour: red }\n', 'site.yaml').config).toBeUndefined();
+  });
+
   it('returns no config when there is any error, but keeps warnings beside a config', () => {
     const bad = parseConfigText('grid: { maxCurrent: -1 }\n', 'site.yaml');
     expect(bad.config).toBeUndefined();
@@ -172,7 +186,7 @@ describe('schema problems', () => {
     [
       'an unknown key on a device is matched against its own driver',
       `
-        grid: { maxCurrent: 63 }
+        grid: { maxCurrent: 63, meter: grid }
         devices:
           - { id: grid, role: grid-meter, driver: modbus, hots: 127.0.0.1, host: 127.0.0.1 }
       `,
