@@ -71,8 +71,6 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     if (!accepted) tagsInUse.delete(tag.idTag);
   };
 
-  const occupancy = options.initialOccupancy ?? 0.75;
-  for (const charger of chargers) if (random() < occupancy) await plugInRandomCar(charger);
 
   async function step(): Promise<void> {
     const atMs = clock.nowMs();
@@ -121,6 +119,10 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       .catch((error) => simLog.error({ err: error }, 'demo step failed'))
       .finally(() => (stepping = false));
   }, options.stepMs ?? 1000);
+
+  // Cars already parked when the demo opens; the meters are running by then.
+  const occupancy = options.initialOccupancy ?? 0.75;
+  for (const charger of chargers) if (random() < occupancy) await plugInRandomCar(charger);
 
   return {
     app,

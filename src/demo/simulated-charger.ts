@@ -24,6 +24,7 @@ interface SimConnector {
   drawA: number;
   status: string;
   lastMeterAtMs: number;
+  reportedDrawA: number;
 }
 
 export interface SimulatedChargerOptions {
@@ -59,6 +60,7 @@ export class SimulatedCharger {
       drawA: 0,
       status: 'Available',
       lastMeterAtMs: 0,
+      reportedDrawA: 0,
     }));
     this.client = new RPCClient({
       endpoint: options.endpoint,
@@ -172,7 +174,8 @@ export class SimulatedCharger {
       c.car.socPct = Math.min(100, c.car.socPct + (energyWh / c.car.capacityWh) * 100);
       const status = c.drawA > 0 ? 'Charging' : c.car.socPct >= c.car.targetSocPct ? 'SuspendedEV' : 'SuspendedEVSE';
       if (status !== c.status) await this.setStatus(c, status);
-      if ((now - c.lastMeterAtMs) / 1000 >= this.meterIntervalS) {
+      // Like chargers that report on change: a step of 1 A goes out at once, not at the next sample.
+      if ((now - c.lastMeterAtMs) / 1000 >= this.meterIntervalS || Math.abs(c.drawA - c.reportedDrawA) >= 1) {
         c.lastMeterAtMs = now;
         await this.sendMeterValues(c, now);
       }
@@ -206,6 +209,7 @@ export class SimulatedCharger {
   }
 
   private async sendMeterValues(c: SimConnector, atMs: number): Promise<void> {
+    c.reportedDrawA = c.drawA;
     const phases = c.car ? Math.min(this.options.charger.phases, c.car.phases) : 0;
     const perPhase = [0, 1, 2].map((p) => (p < phases ? c.drawA : 0));
     const sampledValue = [
