@@ -30,7 +30,7 @@ export type CentralSystem = Service &
     whenReady(chargerId: string): Promise<void>;
   };
 
-const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000 };
+const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000, answerWaitMs: 2_000 };
 
 function passwordMatches(expected: string, given: Buffer | undefined): boolean {
   if (!given) return false;
@@ -51,6 +51,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     meterSampleIntervalS: deps.meterSampleIntervalS ?? DEFAULT_SETTINGS.meterSampleIntervalS,
     bootWaitMs: deps.bootWaitMs ?? DEFAULT_SETTINGS.bootWaitMs,
     callTimeoutMs: deps.callTimeoutMs ?? DEFAULT_SETTINGS.callTimeoutMs,
+    answerWaitMs: deps.answerWaitMs ?? DEFAULT_SETTINGS.answerWaitMs,
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
   const shares = staticShares(ctx.config);
@@ -69,6 +70,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     voltageV: ctx.config.site.voltage,
     profileDurationS: ctx.config.control.profileDurationS,
     profileMinIntervalMs: ctx.config.control.profileMinIntervalMs,
+    answerWaitMs: settings.answerWaitMs,
     target: (chargerId) => links.get(chargerId),
     activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
   });

@@ -19,6 +19,8 @@ export interface LinkSettings {
   /** How long to wait for a BootNotification before setting a charger up anyway. */
   bootWaitMs: number;
   callTimeoutMs: number;
+  /** How long one applyCaps round waits for profile answers before going on. */
+  answerWaitMs: number;
 }
 
 /** What a link needs from the central system that owns it. */

@@ -30,6 +30,12 @@ export interface DispatcherOptions {
   voltageV: number;
   profileDurationS: number;
   profileMinIntervalMs: number;
+  /**
+   * How long a round waits for answers before it goes on, ms. A profile still unanswered then stays
+   * in flight (its connector skipped until it settles); an unanswered decrease holds the increases.
+   * Keeps one silent charger from stalling the control loop for a whole call timeout.
+   */
+  answerWaitMs: number;
   target(chargerId: string): ProfileTarget | undefined;
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
 }
@@ -77,6 +83,7 @@ const BACKOFF_MAX_MS = 60_000;
  */
 export class ProfileDispatcher {
   private readonly connectors = new Map<string, ConnectorProfiles>();
+  private readonly inFlight = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {}
@@ -122,6 +129,7 @@ export class ProfileDispatcher {
       return undefined;
     }
     const key = connectorKey(cap.chargerId, cap.connectorId);
+    if (this.inFlight.has(key)) return undefined;
     const state = this.state(key);
     const transactionId = this.options.activeTransaction(cap.chargerId, cap.connectorId);
     const limitA = floorToTenth(Math.min(Number.isFinite(cap.currentA) ? cap.currentA : 0, target.config.maxCurrent));
@@ -142,8 +150,8 @@ export class ProfileDispatcher {
     const nowMs = this.options.clock.nowMs();
     const plans = caps.map((cap) => this.plan(cap, nowMs)).filter((p): p is Plan => p !== undefined);
     const first = plans.filter((p) => p.change !== 'increase');
-    const firstResults = await Promise.all(first.map((p) => this.send(p)));
-    const unconfirmedDecreases = first.filter((p, i) => p.change === 'decrease' && !firstResults[i]).length;
+    const firstResults = await this.settle(first.map((p) => this.send(p)));
+    const unconfirmedDecreases = first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true).length;
     if (unconfirmedDecreases > 0) {
       const held = plans.length - first.length;
       if (held > 0) this.options.log.info({ unconfirmedDecreases, held }, 'increases held back until every decrease is confirmed');
@@ -151,8 +159,19 @@ export class ProfileDispatcher {
     }
     const increases = plans.filter((p) => p.change === 'increase');
     for (const p of increases) this.state(p.key).lastIncreaseAtMs = this.options.clock.nowMs();
-    await Promise.all(increases.map((p) => this.send(p)));
+    await this.settle(increases.map((p) => this.send(p)));
     return { sent: first.length + increases.length, unconfirmedDecreases: 0 };
+  }
+
+  /** Each result, or undefined for those still unanswered after answerWaitMs. */
+  private async settle(sends: Promise<boolean>[]): Promise<(boolean | undefined)[]> {
+    if (sends.length === 0) return [];
+    const results: (boolean | undefined)[] = sends.map(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.answerWaitMs)));
+    await Promise.race([Promise.all(sends.map((send, i) => send.then((ok) => (results[i] = ok)))), deadline]);
+    clearTimeout(timer);
+    return results;
   }
 
   private emit(p: Plan, state: ProfileState, detail?: string): void {
@@ -178,10 +197,13 @@ export class ProfileDispatcher {
         : txProfile(p.connectorId, p.transactionId, spec, sentAtMs, this.options.profileDurationS, target.capabilities);
     this.emit(p, 'pending');
     let status: string;
+    this.inFlight.add(p.key);
     try {
       status = await target.setChargingProfile(req);
     } catch (error) {
       status = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.inFlight.delete(p.key);
     }
     const state = this.state(p.key);
     const firstForTransaction = p.transactionId !== undefined && state.triedTransactionId !== p.transactionId;

@@ -210,4 +210,25 @@ describe('applyCaps', () => {
     expect(a.received('SetChargingProfile', txProfiles)).toHaveLength(2);
     expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 10 });
   });
+
+  it('does not let a silent charger stall the round: its decrease stays pending and reserved, the others go on', async () => {
+    system = await startSystem(undefined, { callTimeoutMs: 10_000, answerWaitMs: 100 });
+    let silent = false;
+    const a = await system.charger('CP001', { profileAnswer: (p) => (silent && txProfiles(p) ? 'silent' : undefined) });
+    const b = await system.charger('CP002');
+    await a.startTransaction(1, 'GUEST01');
+    await b.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap('CP001', 1, 20), cap('CP002', 1, 10)]);
+
+    silent = true;
+    expect(await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 20)])).toEqual({ sent: 1, unconfirmedDecreases: 1 });
+    expect(b.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 20)).toHaveLength(0);
+    const snapshot = system.state.snapshot(system.clock.nowMs()).connectors.find((c) => c.chargerId === 'CP001' && c.connectorId === 1);
+    expect(snapshot?.reservedA).toBe(20);
+
+    // Still unanswered: not sent again, and no longer holding the others back.
+    expect(await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 20)])).toEqual({ sent: 1, unconfirmedDecreases: 0 });
+    expect(a.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 10)).toHaveLength(1);
+    expect(b.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 20)).toHaveLength(1);
+  });
 });
