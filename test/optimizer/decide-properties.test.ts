@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decide } from '../../optimizer/index.ts';
+import { decide, headroom } from '../../optimizer/index.ts';
 import type { ConnectorCap, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
 import { initialDecideState } from '../../optimizer/index.ts';
 import { arbSite, NOW_MS, sessionUpperA } from './arb-site.ts';
@@ -182,6 +182,19 @@ describe('decide', () => {
             .reduce((sum, c) => sum + c.currentA, 0);
           expect(decision.headroom.headroomA[p]).toBeCloseTo(decision.headroom.limitA[p] - decision.headroom.buildingA[p] - used, 6);
         }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('headroom', () => {
+  it('reports for given caps what decide() reports for its own', () => {
+    fc.assert(
+      fc.property(arbSite(), fc.boolean(), ({ snapshot, params }, fresh) => {
+        const snap = fresh ? snapshot : { ...snapshot, grid: null };
+        const decision = decide(snap, params, initialDecideState);
+        expect(headroom(snap, params, decision.caps)).toEqual(decision.headroom);
       }),
       { numRuns: 100 },
     );
