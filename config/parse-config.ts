@@ -61,7 +61,9 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
 
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 1000 });
+    // The alias budget grows with the file, so a large site can merge one anchor into every
+    // charger while a small file still cannot expand into gigabytes ("billion laughs").
+    data = doc.toJS({ maxAliasCount: Math.max(100, text.length) });
   } catch (cause) {
     return { problems: [...syntax, { path: source, message: `cannot read the YAML: ${(cause as Error).message}`, severity: 'error' }] };
   }

@@ -84,6 +84,18 @@ describe('parseConfigText', () => {
     expect(parseConfigText('grid: { maxCurrent: 63, colour: red }\n', 'site.yaml').config).toBeUndefined();
   });
 
+  it('lets a large site merge one anchor into every charger, but refuses exponential alias expansion', () => {
+    const chargers = Array.from({ length: 1000 }, (_, i) => `  - { <<: *wallbox, id: CP${i} }`).join('\n');
+    const big = `grid: { maxCurrent: 630 }\nx-wallbox: &wallbox { maxCurrent: 16, phases: 3 }\nchargers:\n${chargers}\n`;
+    expect(parseConfigText(big, 'site.yaml').config?.chargers).toHaveLength(1000);
+
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const name of 'bcdefgh') levels.push(`${name}: &${name} [${Array(10).fill(`*${String.fromCharCode(name.charCodeAt(0) - 1)}`).join(', ')}]`);
+    const { config, problems } = parseConfigText(`${levels.join('\n')}\n`, 'laughs.yaml');
+    expect(config).toBeUndefined();
+    expect(problems).toEqual([{ path: 'laughs.yaml', message: 'cannot read the YAML: Excessive alias count indicates a resource exhaustion attack', severity: 'error' }]);
+  });
+
   it('returns no config when there is any error, but keeps warnings beside a config', () => {
     const bad = parseConfigText('grid: { maxCurrent: -1 }\n', 'site.yaml');
     expect(bad.config).toBeUndefined();
