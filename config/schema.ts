@@ -102,7 +102,10 @@ export const openadrSchema = z.strictObject({
     .optional(),
   client: z.strictObject({ id: z.string().min(1), secret: z.string().min(1) }).optional().describe('3.1 OAuth2 client credentials'),
   simpleLevels: z
-    .record(z.string().regex(/^[0-3]$/, 'SIMPLE levels are 0..3'), z.number().nonnegative())
+    .record(z.string(), z.number().nonnegative())
+    .superRefine((levels, ctx) => {
+      for (const key of Object.keys(levels)) if (!/^[0-3]$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'SIMPLE levels are 0..3' });
+    })
     .default({})
     .describe('W import limit per SIMPLE level; a level without an entry imposes no limit'),
   programs: z.array(z.string().min(1)).default([]).describe('3.1 program names or 2.0b market contexts to follow; empty = all'),
@@ -118,6 +121,17 @@ export const openadrSchema = z.strictObject({
     })
     .optional()
     .describe('3.1 only: subscribe to event notifications when the VTN can reach this VEN'),
+}).superRefine((entry, ctx) => {
+  if (Boolean(entry.tls?.cert) !== Boolean(entry.tls?.key)) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'give both cert and key for a client certificate' });
+  }
+  if (entry.version === '2.0b') {
+    if (entry.vtnUrl.startsWith('https:') && !entry.tls?.cert) {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'cert'], message: '2.0b needs a client certificate (mutual TLS): set tls.cert and tls.key' });
+    }
+    if (entry.client) ctx.addIssue({ code: 'custom', path: ['client'], message: 'client credentials are for 3.1; 2.0b authenticates with tls.cert' });
+    if (entry.webhook) ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'webhook is 3.1 only; 2.0b polls' });
+  }
 });
 
 const dayName = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun', 'hol']);
