@@ -36,7 +36,7 @@ function flattenCircuits(circuits: readonly CircuitConfig[]): CircuitNode[] {
   return nodes;
 }
 
-/** Reports every id that appears twice in `items` at `section.N.<key>`. */
+/** Reports each repeat of an id, addressed at `section.N.<key>` and naming the first occurrence. */
 function checkUniqueIds(problems: Problems, section: string, key: string, ids: readonly string[], what: string, caseInsensitive = false): void {
   const first = new Map<string, number>();
   ids.forEach((id, index) => {
