@@ -102,9 +102,8 @@ export const openadrSchema = z.strictObject({
     .optional(),
   client: z.strictObject({ id: z.string().min(1), secret: z.string().min(1) }).optional().describe('3.1 OAuth2 client credentials'),
   simpleLevels: z
-    .record(z.string(), z.number().nonnegative())
-    .superRefine((levels, ctx) => {
-      for (const key of Object.keys(levels)) if (!/^[0-3]$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'SIMPLE levels are 0..3' });
+    .record(z.string().regex(/^[0-3]$/), z.number().nonnegative(), {
+      error: (issue) => (issue.code === 'invalid_key' ? 'SIMPLE levels are 0..3' : undefined),
     })
     .default({})
     .describe('W import limit per SIMPLE level; a level without an entry imposes no limit'),
