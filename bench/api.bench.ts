@@ -73,7 +73,13 @@ export default async function apiBench(): Promise<BenchTable[]> {
     });
     const { token } = (await login.json()) as { token: string };
     const headers = { authorization: `Bearer ${token}` };
-    await new Promise((r) => setTimeout(r, 3000)); // let the chargers connect and sessions start
+    // Let the simulated chargers connect (bounded), so the load meets a running site.
+    const readyBy = performance.now() + 30_000;
+    while (performance.now() < readyBy) {
+      const state = (await (await fetch(`${base}/api/v1/state`, { headers })).json()) as { connectors: { online: boolean }[] };
+      if (state.connectors.length && state.connectors.every((c) => c.online)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
 
     const idleCycles = await sampleCycles(base, 5000);
     // What dashboards and API clients ask; /metrics is scraped separately (once a second), as Prometheus would.
