@@ -139,7 +139,12 @@ function checkReachableMinimum(problems: Problems, config: Config, nodes: readon
 }
 
 function checkChargers(problems: Problems, config: Config, tiers: readonly string[]): void {
+  const failsafeA = config.control.failsafeCurrent;
   config.chargers.forEach((charger, index) => {
+    // Failsafe only happens on a metered site; 0 A means "pause everyone" on purpose.
+    if (config.grid.meter !== undefined && failsafeA > 0 && charger.minCurrent > failsafeA && charger.minCurrent <= charger.maxCurrent) {
+      problems.warning(['chargers', index, 'minCurrent'], `${charger.minCurrent} A is above control.failsafeCurrent (${failsafeA} A): this charger pauses whenever site data is stale`);
+    }
     if (charger.minCurrent > charger.maxCurrent) {
       problems.error(['chargers', index, 'minCurrent'], `minCurrent ${charger.minCurrent} A is above maxCurrent ${charger.maxCurrent} A`);
     }

@@ -270,6 +270,16 @@ describe('cross-checks', () => {
       ['chargers.0.minCurrent: warning: 6 A is above what circuit "garage-socket" allows after the safety margin (5.4 A): this charger can never charge (line 6)'],
     ],
     [
+      'a charger that cannot charge at the failsafe current',
+      `
+        grid: { maxCurrent: 63, meter: grid }
+        control: { failsafeCurrent: 6 }
+        devices: [ { id: grid, role: grid-meter, driver: simulated } ]
+        chargers: [ { id: CP1, minCurrent: 8 } ]
+      `,
+      ['chargers.0.minCurrent: warning: 8 A is above control.failsafeCurrent (6 A): this charger pauses whenever site data is stale (line 4)'],
+    ],
+    [
       'a grid meter device that grid.meter does not name',
       `
         grid: { maxCurrent: 63 }
@@ -299,6 +309,16 @@ describe('cross-checks', () => {
             - { id: a, maxCurrent: 40, chargers: [CP1] }
             - { id: b, maxCurrent: 40, chargers: [CP2] }
       chargers: [ { id: CP1 }, { id: CP2 } ]
+    `],
+    ['a charger above the failsafe current on an unmetered site (it never goes to failsafe)', `
+      grid: { maxCurrent: 63 }
+      chargers: [ { id: CP1, minCurrent: 8 } ]
+    `],
+    ['a charger above a failsafe current of 0 (everyone pauses on purpose)', `
+      grid: { maxCurrent: 63, meter: grid }
+      control: { failsafeCurrent: 0 }
+      devices: [ { id: grid, role: grid-meter, driver: simulated } ]
+      chargers: [ { id: CP1, minCurrent: 8 } ]
     `],
     ['an mqtt device when the broker is configured', `
       grid: { maxCurrent: 63 }
