@@ -39,11 +39,22 @@ export interface PlannerService extends Service, CeilingProvider {
 
 const DEBOUNCE_MS = 1_000;
 
+/** The next instant after atMs at which local wall time reads HH:MM (today or tomorrow). */
+export function nextLocalTimeMs(zone: LocalTimeZone, atMs: number, hhmm: string): number {
+  const minutes = Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  const startOfToday = zone.startOfDayMs(atMs);
+  const today = zone.atMinuteOfDay(startOfToday, minutes);
+  if (today > atMs) return today;
+  // Tomorrow's midnight: 26 h after today's is always inside tomorrow, whatever DST does.
+  return zone.atMinuteOfDay(zone.startOfDayMs(startOfToday + 26 * 3_600_000), minutes);
+}
+
 export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariffSource): PlannerService {
   const log = ctx.log.child({ module: 'planner' });
   const config = ctx.config;
   const settings = config.planner;
-  const enabled = settings?.enabled ?? true;
+  // The planner runs only when the config has a planner section (and does not switch it off).
+  const enabled = settings !== undefined && settings.enabled;
   const solver = settings?.solver ?? 'highs';
   const timeLimitMs = settings?.timeLimitMs ?? 5_000;
   const slotMs = (settings?.slotMin ?? 15) * 60_000;
@@ -65,16 +76,20 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
 
   function sessions(): PlannerSession[] {
     const list: PlannerSession[] = [];
+    const atMs = ctx.clock.nowMs();
     for (const c of ctx.state.connectors.values()) {
       const s = c.session;
       if (!s || s.paused) continue;
+      // A fleet schedule on the idTag fills in what the session itself does not say.
+      const tag = config.idTags.find((t) => t.idTag === s.idTag);
+      const scheduled = tag?.departure ? nextLocalTimeMs(tariffs.zone, Math.max(atMs, s.startedAtMs), tag.departure) : undefined;
       list.push({
         key: `${c.chargerId}/${c.connectorId}`,
         chargerId: c.chargerId,
         arrivalAtMs: s.startedAtMs,
-        departureAtMs: s.departureAtMs,
+        departureAtMs: s.departureAtMs ?? scheduled,
         energyWh: s.energyWh,
-        energyNeedWh: s.energyNeedWh,
+        energyNeedWh: s.energyNeedWh ?? tag?.energyNeedWh,
         tier: s.tier,
         tierRank: config.control.tiers[s.tier] ?? 0,
         socPct: s.socPct,
@@ -155,7 +170,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     name: 'planner',
     async start() {
       if (!enabled) {
-        log.info('planner disabled (planner.enabled: false)');
+        log.info(settings ? 'planner disabled (planner.enabled: false)' : 'no planner section in the config: horizon planning is off');
         return;
       }
       runner = new PlanRunner(log, { solver, timeLimitMs });

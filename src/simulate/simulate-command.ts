@@ -36,7 +36,8 @@ export async function simulate(options: SimulateOptions, decide: DecideFn): Prom
   const params = decideParamsFromConfig(config);
   const stepMs = (options.stepS ?? 60) * 1000;
   const solverName = options.solver ?? config.planner?.solver ?? 'highs';
-  const plan = options.plan ?? config.planner?.enabled ?? true;
+  // Mirror the live system: the horizon planner runs when the config has a planner section.
+  const plan = options.plan ?? (config.planner !== undefined && config.planner.enabled);
   const base = { config, params, sessions, stepMs };
   const controlled = await replay({ ...base, strategy: 'controlled', decide, solver: createLpSolver(solverName), plan });
   const uncontrolled = await replay({ ...base, strategy: 'uncontrolled' });

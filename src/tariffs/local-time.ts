@@ -60,6 +60,12 @@ export class LocalTimeZone {
     return asUtc - Math.floor(atMs / 60_000) * 60_000;
   }
 
+  /** The instant the local clock reads `minuteOfDay` on the local day that starts at `dayStartMs`. */
+  atMinuteOfDay(dayStartMs: number, minuteOfDay: number): number {
+    const guess = dayStartMs + minuteOfDay * 60_000;
+    return guess + (this.offsetMs(dayStartMs) - this.offsetMs(guess));
+  }
+
   /** The instant of the most recent local midnight at or before atMs. */
   startOfDayMs(atMs: number): number {
     const t = this.at(atMs);

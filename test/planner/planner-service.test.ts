@@ -3,20 +3,21 @@ import { configSchema } from '../../config/schema.ts';
 import { Bus } from '../../src/bus.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createPlannerService, type PlannerService } from '../../src/planner/planner-service.ts';
+import { createPlannerService, nextLocalTimeMs, type PlannerService } from '../../src/planner/planner-service.ts';
 import { SiteState } from '../../src/state/site-state.ts';
 import { LocalTimeZone } from '../../src/tariffs/local-time.ts';
 import { Tariff } from '../../src/tariffs/tariff.ts';
 
 const T0 = Date.parse('2026-11-24T17:00:00Z'); // 18:00 Berlin, weekday peak until 22:00
 
-function site(planner: Record<string, unknown> = {}, chargers = 2) {
+function site(planner: Record<string, unknown> | null = {}, chargers = 2) {
   const config = configSchema.parse({
+    idTags: [{ idTag: 'BUS12', tier: 'fleet', departure: '05:30', energyNeedWh: 30_000 }],
     site: { timezone: 'Europe/Berlin' },
     grid: { maxCurrent: 100 },
     chargers: Array.from({ length: chargers }, (_, i) => ({ id: `CP${i + 1}`, maxCurrent: 16, phases: 3 })),
     tariffs: { import: { default: 0.18, periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '22:00', price: 0.32 }] } },
-    planner,
+    ...(planner ? { planner } : {}),
   });
   const bus = new Bus(silentLogger);
   const clock = new ManualClock(T0);
@@ -24,8 +25,8 @@ function site(planner: Record<string, unknown> = {}, chargers = 2) {
   const tariff = new Tariff(config.tariffs, config.site.timezone);
   const ctx = { config, bus, log: silentLogger, clock, state };
   const service = createPlannerService(ctx, { tariff, zone: new LocalTimeZone('Europe/Berlin'), peakSoFarW: () => 0 });
-  const arrive = (chargerId: string, energyNeedWh: number, departureAtMs: number) =>
-    bus.emit('session.started', { chargerId, connectorId: 1, transactionId: Number(chargerId.slice(2)), idTag: 'T', tier: 'staff', startedAtMs: clock.nowMs(), meterStartWh: 0, energyNeedWh, departureAtMs });
+  const arrive = (chargerId: string, energyNeedWh: number | undefined, departureAtMs: number | undefined, idTag = 'T') =>
+    bus.emit('session.started', { chargerId, connectorId: 1, transactionId: Number(chargerId.slice(2)), idTag, tier: 'staff', startedAtMs: clock.nowMs(), meterStartWh: 0, energyNeedWh, departureAtMs });
   return { config, bus, clock, state, service, arrive };
 }
 
@@ -84,6 +85,34 @@ describe('planner service', () => {
     s.clock.advance(30 * 60_000);
     expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(0);
   }, 30_000);
+
+  it('takes departure and need from the fleet schedule of the idTag when the session has none', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', undefined, undefined, 'BUS12');
+    const plan = await s.service.replanNow('test');
+    const departureSlot = (Date.parse('2026-11-25T04:30:00Z') - T0) / (15 * 60_000); // 05:30 Berlin
+    const powerW = plan!.sessions[0].powerW;
+    expect(powerW.slice(departureSlot).every((p) => p === 0)).toBe(true);
+    expect(plan!.sessions[0].plannedWh).toBeGreaterThan(30_000);
+  }, 30_000);
+
+  it('finds the next local HH:MM across a DST switch', () => {
+    const zone = new LocalTimeZone('Europe/Berlin');
+    expect(nextLocalTimeMs(zone, Date.parse('2026-03-28T20:00:00Z'), '06:00')).toBe(Date.parse('2026-03-29T04:00:00Z'));
+    expect(nextLocalTimeMs(zone, Date.parse('2026-10-24T20:00:00Z'), '06:00')).toBe(Date.parse('2026-10-25T05:00:00Z'));
+    expect(nextLocalTimeMs(zone, Date.parse('2026-11-24T04:00:00Z'), '06:00')).toBe(Date.parse('2026-11-24T05:00:00Z'));
+  });
+
+  it('stays off without a planner section in the config', async () => {
+    const s = site(null);
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 10_000, T0 + 3_600_000);
+    expect(await s.service.replanNow('test')).toBeUndefined();
+    expect(s.service.status().enabled).toBe(false);
+  });
 
   it('does nothing when disabled', async () => {
     const s = site({ enabled: false });
