@@ -5,7 +5,8 @@ import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { ApplyResult, ChargerCommands } from '../control/charger-commands.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
-import { ChargerLink, type LinkHost, type LinkSettings } from './charger-link.ts';
+import type { ChargerLink, LinkHost, LinkSettings } from './charger-link.ts';
+import { ChargerLink16 } from './charger-link-16.ts';
 import { OcppListenError } from './errors.ts';
 import { IdTagDirectory } from './id-tags.ts';
 import { ProfileDispatcher } from './profile-dispatcher.ts';
@@ -115,7 +116,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       void connection.close(1008, 'unknown charger');
       return;
     }
-    const link = new ChargerLink(connection, config, host);
+    const link: ChargerLink = new ChargerLink16(connection, config, host);
     const previous = links.get(config.id);
     links.set(config.id, link);
     if (previous) {

@@ -1,15 +1,14 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import type { ConnectorStatus } from '../../optimizer/types.ts';
+import type { ConnectorMeter } from '../bus.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
-import { CONSERVATIVE_CAPABILITIES, parseCapabilities, SAMPLED_DATA_FALLBACKS, SMART_CHARGING_KEYS, type ChargerCapabilities } from './capabilities.ts';
+import { CONSERVATIVE_CAPABILITIES, type ChargerCapabilities } from './capabilities.ts';
 import { OcppCallRefused } from './errors.ts';
 import type { IdTagDirectory } from './id-tags.ts';
-import type { IdTagInfo, SetChargingProfileReq } from './messages.ts';
-import { parseMeterValues } from './meter-values.ts';
-import { chargePointMaxProfile, txDefaultProfile } from './profile.ts';
-import type { ProfileTarget } from './profile-dispatcher.ts';
+import type { LimitSpec } from './profile.ts';
+import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
 import { chargerShareA } from './static-share.ts';
 import type { OcppConnection } from './transport.ts';
 
@@ -23,6 +22,12 @@ export interface LinkSettings {
   answerWaitMs: number;
 }
 
+export interface Floor {
+  connectorId: number;
+  limitA: number;
+  phases: 1 | 3;
+}
+
 /** What a link needs from the central system that owns it. */
 export interface LinkHost {
   ctx: ServiceContext;
@@ -34,23 +39,23 @@ export interface LinkHost {
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
   setActiveTransaction(chargerId: string, connectorId: number, transactionId: number | undefined): void;
   /** The boot setup finished: floors as installed (only those the charger accepted). */
-  setupDone(link: ChargerLink, floors: { connectorId: number; limitA: number; phases: 1 | 3 }[]): void;
+  setupDone(link: ChargerLink, floors: Floor[]): void;
   transactionEnded(chargerId: string, connectorId: number): void;
 }
 
-const iso = (atMs: number) => new Date(atMs).toISOString();
+export const iso = (atMs: number) => new Date(atMs).toISOString();
 
 /**
- * One connected charger: answers its calls, runs its boot setup (capabilities, meter sampling,
- * failsafe floor) after every connect and BootNotification, and carries the profiles the
- * dispatcher sends.
+ * One connected charger, whatever its OCPP version: runs its boot setup (capabilities, failsafe
+ * floor, meter sampling) after every connect and boot, turns its transactions and readings into
+ * bus events, and carries the profiles the dispatcher sends. Subclasses speak the wire format.
  */
-export class ChargerLink implements ProfileTarget {
+export abstract class ChargerLink implements ProfileTarget {
   readonly chargerId: string;
   readonly log: Logger;
   capabilities: ChargerCapabilities = { ...CONSERVATIVE_CAPABILITIES };
   ready = false;
-  private closed = false;
+  protected closed = false;
   private setupRunning: Promise<void> | undefined;
   private setupAgain = false;
   private firstCallSeen = false;
@@ -58,17 +63,16 @@ export class ChargerLink implements ProfileTarget {
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
   private statusWanted = false;
-  /** The ChargePointMaxProfile is the floor that bounds the whole charger; refused ones are retried. */
-  private maxProfile: { installed: boolean; failures: number; retryAtMs: number; sending: boolean } = { installed: false, failures: 0, retryAtMs: 0, sending: false };
+  /** The charger-wide floor bounds the whole charger; a refused one is retried. */
+  private maxProfile = { installed: false, failures: 0, retryAtMs: 0, sending: false };
 
   constructor(
-    readonly connection: OcppConnection,
+    readonly connection: OcppConnection<any, any>,
     readonly config: ChargerConfig,
-    private readonly host: LinkHost,
+    protected readonly host: LinkHost,
   ) {
     this.chargerId = config.id;
     this.log = host.ctx.log.child({ module: 'ocpp', chargerId: config.id });
-    this.registerHandlers();
     connection.onInboundCall((action) => {
       if (this.firstCallSeen) return;
       this.firstCallSeen = true;
@@ -84,6 +88,16 @@ export class ChargerLink implements ProfileTarget {
     this.bootTimer.unref();
   }
 
+  // --- the wire format, per OCPP version ---------------------------------------------------
+  abstract sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
+  /** Reads the smart-charging capabilities into `this.capabilities`; conservative when unknown. */
+  protected abstract readCapabilities(): Promise<void>;
+  /** Installs the charger-wide floor (connector/EVSE 0); resolves with the charger's status. */
+  protected abstract sendMaxProfile(spec: LimitSpec): Promise<string>;
+  protected abstract configureMeterValues(): Promise<void>;
+  protected abstract callTriggerStatus(): Promise<string>;
+  protected abstract callClearTxProfile(connectorId: number): Promise<string>;
+
   /** The socket closed: stop everything this link owns. */
   dispose(): void {
     this.closed = true;
@@ -91,13 +105,12 @@ export class ChargerLink implements ProfileTarget {
     clearTimeout(this.bootTimer);
   }
 
-  private get now(): number {
+  protected get now(): number {
     return this.host.ctx.clock.nowMs();
   }
 
-  async setChargingProfile(req: SetChargingProfileReq): Promise<'Accepted' | 'Rejected' | 'NotSupported'> {
-    const conf = await this.connection.call('SetChargingProfile', req, this.host.settings.callTimeoutMs);
-    return conf.status;
+  protected get timeoutMs(): number {
+    return this.host.settings.callTimeoutMs;
   }
 
   stepDownStackLevel(): void {
@@ -109,8 +122,8 @@ export class ChargerLink implements ProfileTarget {
 
   async clearTxProfile(connectorId: number): Promise<void> {
     try {
-      const conf = await this.connection.call('ClearChargingProfile', { connectorId, chargingProfilePurpose: 'TxProfile' }, this.host.settings.callTimeoutMs);
-      this.log.debug({ connectorId, status: conf.status }, 'TxProfile cleared after the transaction');
+      const status = await this.callClearTxProfile(connectorId);
+      this.log.debug({ connectorId, status }, 'TxProfile cleared after the transaction');
     } catch (error) {
       this.log.warn({ err: error, connectorId }, 'could not clear the TxProfile after the transaction; it expires by its duration');
     }
@@ -129,7 +142,7 @@ export class ChargerLink implements ProfileTarget {
     if (!this.statusWanted || this.closed) return;
     this.statusWanted = false;
     try {
-      const { status } = await this.connection.call('TriggerMessage', { requestedMessage: 'StatusNotification' }, this.host.settings.callTimeoutMs);
+      const status = await this.callTriggerStatus();
       this.log.info({ status }, 'asked the charger to report its connectors again');
     } catch (error) {
       this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
@@ -157,16 +170,12 @@ export class ChargerLink implements ProfileTarget {
 
   private async setup(why: string): Promise<void> {
     this.ready = false;
-    this.log.info({ why }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
-    const timeoutMs = this.host.settings.callTimeoutMs;
+    this.log.info({ why, protocol: this.connection.protocol }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
     try {
-      const conf = await this.connection.call('GetConfiguration', { key: [...SMART_CHARGING_KEYS] }, timeoutMs);
-      const { capabilities, missing } = parseCapabilities(conf);
-      this.capabilities = capabilities;
-      if (missing.length) this.log.info({ missing }, 'smart-charging keys unknown; using conservative defaults for them');
+      await this.readCapabilities();
     } catch (error) {
       this.capabilities = { ...CONSERVATIVE_CAPABILITIES };
-      this.log.warn({ err: error }, 'GetConfiguration failed; using conservative smart-charging defaults');
+      this.log.warn({ err: error }, 'reading smart-charging capabilities failed; using conservative defaults');
     }
     if (this.closed) return;
     // The floor goes on before anything else that can wait: until it is there, the charger is unbounded.
@@ -179,13 +188,15 @@ export class ChargerLink implements ProfileTarget {
     void this.triggerStatus();
   }
 
-  private async installFloor(): Promise<{ connectorId: number; limitA: number; phases: 1 | 3 }[]> {
+  private spec(capA: number): LimitSpec {
+    return { capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit };
+  }
+
+  private async installFloor(): Promise<Floor[]> {
     const shareA = this.host.shareA(this.chargerId);
-    const spec = (capA: number) => ({ capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit });
-    const timeoutMs = this.host.settings.callTimeoutMs;
-    const send = async (req: SetChargingProfileReq, what: string): Promise<boolean> => {
+    const accepted = async (what: string, send: () => Promise<string>): Promise<boolean> => {
       try {
-        const { status } = await this.connection.call('SetChargingProfile', req, timeoutMs);
+        const status = await send();
         if (status === 'Accepted') return true;
         this.log.error({ status, what }, 'charger refused a failsafe profile; it may be unbounded if the EMS stops');
       } catch (error) {
@@ -194,21 +205,17 @@ export class ChargerLink implements ProfileTarget {
       return false;
     };
     this.maxProfile = { installed: false, failures: 0, retryAtMs: 0, sending: true };
-    this.noteMaxProfile(await send(this.maxProfileReq(), 'ChargePointMaxProfile'));
-    const floors: { connectorId: number; limitA: number; phases: 1 | 3 }[] = [];
+    this.noteMaxProfile(await accepted('charger-wide max profile', () => this.sendMaxProfile(this.spec(chargerShareA(shareA, this.config.connectors)))));
+    const floors: Floor[] = [];
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed) break;
-      if (await send(txDefaultProfile(connectorId, spec(shareA), this.now), `TxDefaultProfile ${connectorId}`)) {
+      const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(shareA), nowMs: this.now };
+      if (await accepted(`TxDefaultProfile ${connectorId}`, () => this.sendProfile(intent))) {
         floors.push({ connectorId, limitA: shareA, phases: this.config.phases });
         this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, state: 'accepted', capA: shareA, atMs: this.now, detail: 'failsafe floor' });
       }
     }
     return floors;
-  }
-
-  private maxProfileReq(): SetChargingProfileReq {
-    const capA = chargerShareA(this.host.shareA(this.chargerId), this.config.connectors);
-    return chargePointMaxProfile({ capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit }, this.now);
   }
 
   private noteMaxProfile(installed: boolean): void {
@@ -217,184 +224,114 @@ export class ChargerLink implements ProfileTarget {
   }
 
   /**
-   * Called every control cycle: retries a refused ChargePointMaxProfile with backoff (1 s to 60 s),
+   * Called every control cycle: retries a refused charger-wide floor with backoff (1 s to 60 s),
    * because without it the charger as a whole is unbounded should the EMS stop.
    */
   maintain(): void {
     const m = this.maxProfile;
     if (!this.ready || m.installed || m.sending || this.now < m.retryAtMs) return;
     m.sending = true;
-    void this.connection
-      .call('SetChargingProfile', this.maxProfileReq(), this.host.settings.callTimeoutMs)
-      .then(({ status }) => status === 'Accepted', () => false)
+    void this.sendMaxProfile(this.spec(chargerShareA(this.host.shareA(this.chargerId), this.config.connectors)))
+      .then((status) => status === 'Accepted', () => false)
       .then((installed) => {
         if (this.closed) return;
-        if (installed) this.log.info('failsafe ChargePointMaxProfile installed on retry');
+        if (installed) this.log.info('failsafe charger-wide profile installed on retry');
         this.noteMaxProfile(installed);
       });
   }
 
-  private async configureMeterValues(): Promise<void> {
-    const timeoutMs = this.host.settings.callTimeoutMs;
-    const change = async (key: string, value: string): Promise<string> => {
-      try {
-        return (await this.connection.call('ChangeConfiguration', { key, value }, timeoutMs)).status;
-      } catch (error) {
-        this.log.warn({ err: error, key }, 'ChangeConfiguration failed');
-        return 'Failed';
-      }
-    };
-    let accepted: string | undefined;
-    for (const list of SAMPLED_DATA_FALLBACKS) {
-      const status = await change('MeterValuesSampledData', list);
-      if (status === 'Accepted' || status === 'RebootRequired') {
-        accepted = list;
-        break;
-      }
-      if (status !== 'Rejected' || this.closed) break;
-    }
-    if (!accepted) this.log.warn('charger takes none of our MeterValuesSampledData lists; per-phase current may be missing');
-    else if (accepted !== SAMPLED_DATA_FALLBACKS[0]) this.log.info({ measurands: accepted }, 'charger took a shorter MeterValuesSampledData list');
-    if (this.closed) return;
-    const status = await change('MeterValueSampleInterval', String(this.host.settings.meterSampleIntervalS));
-    if (status !== 'Accepted' && status !== 'RebootRequired') this.log.warn({ status }, 'MeterValueSampleInterval not accepted');
-  }
+  // --- shared handling of what the charger reports ----------------------------------------
 
-  private checkConnector(connectorId: number, allowZero: boolean): void {
-    if (connectorId > this.config.connectors || (!allowZero && connectorId === 0)) {
+  /** Refuses (PropertyConstraintViolation) a connector the config does not give this charger. */
+  protected checkConnector(connectorId: number, allowZero: boolean): void {
+    if (connectorId > this.config.connectors || connectorId < 0 || (!allowZero && connectorId === 0)) {
       this.log.warn({ connectorId }, 'call for a connector this charger does not have (see chargers[].connectors); refused');
-      throw new OcppCallRefused('PropertyConstraintViolation', `connectorId ${connectorId} does not exist on ${this.chargerId} (${this.config.connectors} connectors)`);
+      throw new OcppCallRefused('PropertyConstraintViolation', `connector ${connectorId} does not exist on ${this.chargerId} (${this.config.connectors} connectors)`);
     }
   }
 
   /** A charger timestamp, unless it is garbage or in the future (then: now). */
-  private chargerTime(timestamp: string | undefined): number {
+  protected chargerTime(timestamp: string | undefined): number {
     const atMs = timestamp === undefined ? NaN : Date.parse(timestamp);
     return Number.isFinite(atMs) && atMs <= this.now + 60_000 ? atMs : this.now;
   }
 
-  private idTagInfo(idTag: string): IdTagInfo {
-    return { status: this.host.idTags.authorize(idTag).status };
+  protected connectorStatus(connectorId: number, status: ConnectorStatus, atMs: number, fault: string | undefined): void {
+    const previous = this.faults.get(connectorId);
+    if (fault && fault !== previous) this.log.warn({ connectorId, status, fault }, 'charger reports a fault');
+    if (!fault && previous) this.log.info({ connectorId, status }, 'fault cleared');
+    if (fault) this.faults.set(connectorId, fault);
+    else this.faults.delete(connectorId);
+    if (connectorId > 0) {
+      this.host.ctx.bus.emit('connector.status', { chargerId: this.chargerId, connectorId, status, atMs, ...(fault ? { errorCode: fault.split(' ')[0] } : {}) });
+    }
   }
 
-  private registerHandlers(): void {
-    const c = this.connection;
+  protected meterReadings(connectorId: number, readings: Omit<ConnectorMeter, 'chargerId' | 'connectorId'>[], dropped: string[]): void {
+    if (dropped.length && !this.meterGarbage) this.log.warn({ connectorId, dropped }, 'meter values dropped as garbage (logged once until they are clean again)');
+    if (!dropped.length && this.meterGarbage) this.log.info('meter values are clean again');
+    this.meterGarbage = dropped.length > 0;
+    if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
+  }
+
+  /**
+   * Records a new transaction and announces the session. A repeat of the same start (our answer
+   * got lost) gets the same id; an older transaction still open on the connector is closed.
+   */
+  protected startSession(connectorId: number, idTag: string, startedAtMs: number, meterStartWh: number): { transactionId: number; repeat: boolean } {
+    const store = this.host.transactions;
     const { bus } = this.host.ctx;
-
-    c.handle('BootNotification', (req) => {
-      this.log.info({ vendor: req.chargePointVendor, model: req.chargePointModel, firmware: req.firmwareVersion }, 'BootNotification');
-      // Reply first, then set up: setImmediate runs after ocpp-rpc has sent the CALLRESULT.
-      setImmediate(() => this.requestSetup('BootNotification'));
-      return { status: 'Accepted', currentTime: iso(this.now), interval: this.host.settings.heartbeatIntervalS };
-    });
-
-    c.handle('Heartbeat', () => ({ currentTime: iso(this.now) }));
-
-    c.handle('StatusNotification', (req) => {
-      this.checkConnector(req.connectorId, true);
-      const fault = req.errorCode !== 'NoError' ? `${req.errorCode}${req.info ? ` (${req.info})` : ''}` : undefined;
-      const previous = this.faults.get(req.connectorId);
-      if (fault && fault !== previous) this.log.warn({ connectorId: req.connectorId, status: req.status, fault }, 'charger reports a fault');
-      if (!fault && previous) this.log.info({ connectorId: req.connectorId, status: req.status }, 'fault cleared');
-      if (fault) this.faults.set(req.connectorId, fault);
-      else this.faults.delete(req.connectorId);
-      if (req.connectorId > 0) {
-        bus.emit('connector.status', {
-          chargerId: this.chargerId,
-          connectorId: req.connectorId,
-          status: req.status as ConnectorStatus,
-          atMs: this.chargerTime(req.timestamp),
-          ...(req.errorCode !== 'NoError' ? { errorCode: req.errorCode } : {}),
-        });
-      }
-      return {};
-    });
-
-    c.handle('Authorize', (req) => ({ idTagInfo: this.idTagInfo(req.idTag) }));
-
-    c.handle('StartTransaction', (req) => {
-      this.checkConnector(req.connectorId, false);
-      const startedAtMs = this.chargerTime(req.timestamp);
-      const idTagInfo = this.idTagInfo(req.idTag);
-      const store = this.host.transactions;
-      const open = store.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === req.connectorId);
-      // The same StartTransaction again (our answer got lost): same id, nothing new on the bus.
-      const repeat = open.find((t) => t.idTag === req.idTag && t.meterStartWh === req.meterStart && t.startedAtMs === startedAtMs);
-      if (repeat) return { transactionId: repeat.transactionId, idTagInfo };
-      for (const stale of open) {
-        const record = store.stop(stale.transactionId, { stoppedAtMs: startedAtMs, meterStopWh: req.meterStart, reason: 'Superseded' });
-        this.log.warn({ transactionId: stale.transactionId, connectorId: req.connectorId }, 'new transaction on a connector whose last one never stopped; closing the old one');
-        bus.emit('session.ended', { chargerId: this.chargerId, connectorId: req.connectorId, transactionId: stale.transactionId, endedAtMs: startedAtMs, meterStopWh: record?.meterStopWh ?? req.meterStart, reason: 'Superseded' });
-        this.host.transactionEnded(this.chargerId, req.connectorId);
-      }
-      const transactionId = store.start({ chargerId: this.chargerId, connectorId: req.connectorId, idTag: req.idTag, startedAtMs, meterStartWh: req.meterStart });
-      this.host.setActiveTransaction(this.chargerId, req.connectorId, transactionId);
-      const session = this.host.idTags.sessionDefaults(req.idTag, this.config.tier, startedAtMs);
-      if (session.departureProblem) this.log.warn({ idTag: req.idTag, problem: session.departureProblem }, 'departure of the idTag could not be computed');
-      this.log.info({ transactionId, connectorId: req.connectorId, tier: session.tier, authorized: idTagInfo.status }, 'transaction started');
-      bus.emit('session.started', {
-        chargerId: this.chargerId,
-        connectorId: req.connectorId,
-        transactionId,
-        idTag: req.idTag,
-        tier: session.tier,
-        startedAtMs,
-        meterStartWh: req.meterStart,
-        ...(session.departureAtMs !== undefined ? { departureAtMs: session.departureAtMs } : {}),
-        ...(session.energyNeedWh !== undefined ? { energyNeedWh: session.energyNeedWh } : {}),
-      });
-      return { transactionId, idTagInfo };
-    });
-
-    c.handle('StopTransaction', (req) => {
-      const answer = req.idTag === undefined ? {} : { idTagInfo: this.idTagInfo(req.idTag) };
-      const known = this.host.transactions.get(req.transactionId);
-      if (!known || known.chargerId !== this.chargerId) {
-        this.log.warn({ transactionId: req.transactionId }, 'StopTransaction for a transaction we do not know on this charger; accepted');
-        return answer;
-      }
-      const endedAtMs = this.chargerTime(req.timestamp);
-      this.host.transactions.stop(req.transactionId, { stoppedAtMs: endedAtMs, meterStopWh: req.meterStop, ...(req.reason ? { reason: req.reason } : {}) });
-      if (known.stoppedAtMs !== undefined) return answer;
-      const { connectorId } = known;
-      if (this.host.activeTransaction(this.chargerId, connectorId) === req.transactionId) this.host.setActiveTransaction(this.chargerId, connectorId, undefined);
+    const open = store.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === connectorId);
+    const repeat = open.find((t) => t.idTag === idTag && t.meterStartWh === meterStartWh && t.startedAtMs === startedAtMs);
+    if (repeat) return { transactionId: repeat.transactionId, repeat: true };
+    for (const stale of open) {
+      const record = store.stop(stale.transactionId, { stoppedAtMs: startedAtMs, meterStopWh: meterStartWh, reason: 'Superseded' });
+      this.log.warn({ transactionId: stale.transactionId, connectorId }, 'new transaction on a connector whose last one never stopped; closing the old one');
+      bus.emit('session.ended', { chargerId: this.chargerId, connectorId, transactionId: stale.transactionId, endedAtMs: startedAtMs, meterStopWh: record?.meterStopWh ?? meterStartWh, reason: 'Superseded' });
+      this.host.setActiveTransaction(this.chargerId, connectorId, undefined);
       this.host.transactionEnded(this.chargerId, connectorId);
-      this.log.info({ transactionId: req.transactionId, connectorId, reason: req.reason }, 'transaction stopped');
-      bus.emit('session.ended', {
-        chargerId: this.chargerId,
-        connectorId,
-        transactionId: req.transactionId,
-        endedAtMs,
-        meterStopWh: req.meterStop,
-        ...(req.reason ? { reason: req.reason } : {}),
-      });
-      setImmediate(() => void this.clearTxProfile(connectorId));
-      return answer;
+    }
+    const transactionId = store.start({ chargerId: this.chargerId, connectorId, idTag, startedAtMs, meterStartWh });
+    this.host.setActiveTransaction(this.chargerId, connectorId, transactionId);
+    const session = this.host.idTags.sessionDefaults(idTag, this.config.tier, startedAtMs);
+    if (session.departureProblem) this.log.warn({ idTag, problem: session.departureProblem }, 'departure of the idTag could not be computed');
+    this.log.info({ transactionId, connectorId, tier: session.tier }, 'transaction started');
+    bus.emit('session.started', {
+      chargerId: this.chargerId,
+      connectorId,
+      transactionId,
+      idTag,
+      tier: session.tier,
+      startedAtMs,
+      meterStartWh,
+      ...(session.departureAtMs !== undefined ? { departureAtMs: session.departureAtMs } : {}),
+      ...(session.energyNeedWh !== undefined ? { energyNeedWh: session.energyNeedWh } : {}),
     });
+    return { transactionId, repeat: false };
+  }
 
-    c.handle('MeterValues', (req) => {
-      this.checkConnector(req.connectorId, true);
-      const { readings, dropped } = parseMeterValues(req.meterValue, this.config.phases, this.now);
-      if (dropped.length && !this.meterGarbage) this.log.warn({ connectorId: req.connectorId, dropped }, 'meter values dropped as garbage (logged once until they are clean again)');
-      if (!dropped.length && this.meterGarbage) this.log.info('meter values are clean again');
-      this.meterGarbage = dropped.length > 0;
-      if (req.connectorId > 0) for (const reading of readings) bus.emit('connector.meter', { chargerId: this.chargerId, connectorId: req.connectorId, ...reading });
-      return {};
+  /** Closes a transaction of this charger; false when it is unknown here or already closed. */
+  protected endSession(transactionId: number, endedAtMs: number, meterStopWh: number, reason: string | undefined): boolean {
+    const known = this.host.transactions.get(transactionId);
+    if (!known || known.chargerId !== this.chargerId) {
+      this.log.warn({ transactionId }, 'end of a transaction we do not know on this charger; accepted');
+      return false;
+    }
+    this.host.transactions.stop(transactionId, { stoppedAtMs: endedAtMs, meterStopWh, ...(reason ? { reason } : {}) });
+    if (known.stoppedAtMs !== undefined) return false;
+    const { connectorId } = known;
+    if (this.host.activeTransaction(this.chargerId, connectorId) === transactionId) this.host.setActiveTransaction(this.chargerId, connectorId, undefined);
+    this.host.transactionEnded(this.chargerId, connectorId);
+    this.log.info({ transactionId, connectorId, reason }, 'transaction stopped');
+    this.host.ctx.bus.emit('session.ended', {
+      chargerId: this.chargerId,
+      connectorId,
+      transactionId,
+      endedAtMs,
+      meterStopWh,
+      ...(reason ? { reason } : {}),
     });
-
-    c.handle('DataTransfer', (req) => {
-      this.log.debug({ vendorId: req.vendorId, messageId: req.messageId }, 'DataTransfer from an unknown vendor');
-      return { status: 'UnknownVendorId' };
-    });
-
-    c.handle('DiagnosticsStatusNotification', (req) => {
-      this.log.info({ status: req.status }, 'diagnostics status');
-      return {};
-    });
-
-    c.handle('FirmwareStatusNotification', (req) => {
-      this.log.info({ status: req.status }, 'firmware status');
-      return {};
-    });
+    setImmediate(() => void this.clearTxProfile(connectorId));
+    return true;
   }
 }

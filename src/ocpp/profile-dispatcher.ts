@@ -5,9 +5,13 @@ import type { Clock } from '../clock.ts';
 import type { ApplyResult } from '../control/charger-commands.ts';
 import type { Logger } from '../log.ts';
 import type { ChargerCapabilities } from './capabilities.ts';
-import type { SetChargingProfileReq } from './messages.ts';
-import { txDefaultProfile, txProfile, txStackLevel } from './profile.ts';
+import { txStackLevel, type LimitSpec } from './profile.ts';
 import { floorToTenth } from './rounding.ts';
+
+/** A profile to install, in protocol-neutral terms; the charger's link builds the wire payload. */
+export type ProfileIntent =
+  | { purpose: 'TxDefaultProfile'; connectorId: number; spec: LimitSpec; nowMs: number }
+  | { purpose: 'TxProfile'; connectorId: number; transactionId: number; spec: LimitSpec; nowMs: number; durationS: number };
 
 /** The part of a connected charger the dispatcher needs. */
 export interface ProfileTarget {
@@ -18,7 +22,7 @@ export interface ProfileTarget {
   readonly config: ChargerConfig;
   readonly log: Logger;
   /** Resolves with the charger's status; rejects on CALLERROR, timeout or a dropped socket. */
-  setChargingProfile(req: SetChargingProfileReq): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
+  sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
   /** A TxProfile at this stack level was refused: try one lower next time. */
   stepDownStackLevel(): void;
 }
@@ -191,15 +195,15 @@ export class ProfileDispatcher {
     const { target } = p;
     const spec = { capA: p.limitA, phases: p.phases, voltageV: this.options.voltageV, unit: target.capabilities.rateUnit };
     const sentAtMs = this.options.clock.nowMs();
-    const req =
+    const intent: ProfileIntent =
       p.transactionId === undefined
-        ? txDefaultProfile(p.connectorId, spec, sentAtMs)
-        : txProfile(p.connectorId, p.transactionId, spec, sentAtMs, this.options.profileDurationS, target.capabilities);
+        ? { purpose: 'TxDefaultProfile', connectorId: p.connectorId, spec, nowMs: sentAtMs }
+        : { purpose: 'TxProfile', connectorId: p.connectorId, transactionId: p.transactionId, spec, nowMs: sentAtMs, durationS: this.options.profileDurationS };
     this.emit(p, 'pending');
     let status: string;
     this.inFlight.add(p.key);
     try {
-      status = await target.setChargingProfile(req);
+      status = await target.sendProfile(intent);
     } catch (error) {
       status = error instanceof Error ? error.message : String(error);
     } finally {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import ocppRpc from 'ocpp-rpc';
 import type { Logger } from '../log.ts';
 import { OcppCallError, OcppCallRefused, OcppListenError } from './errors.ts';
-import type { CentralSystemAction, CentralSystemCalls, ChargePointAction, ChargePointCalls } from './messages.ts';
+import type { CentralSystemCalls, ChargePointCalls } from './messages.ts';
 
 const { RPCServer, createRPCError } = ocppRpc;
 
@@ -29,16 +29,18 @@ export interface ValidationFailure {
   message: string;
 }
 
-export type ChargePointHandler<A extends ChargePointAction> = (
-  req: ChargePointCalls[A]['req'],
-) => ChargePointCalls[A]['conf'] | Promise<ChargePointCalls[A]['conf']>;
+/** Request and confirmation payload types per action. */
+export type CallMap<T> = { [A in keyof T]: { req: unknown; conf: unknown } };
 
-/** One charger's OCPP-J link, typed both ways. */
-export interface OcppConnection {
+/**
+ * One charger's OCPP-J link, typed both ways: `In` are the calls the charger makes, `Out` the calls
+ * we make (OCPP 1.6 by default; the 2.0.1 maps live in messages-201.ts).
+ */
+export interface OcppConnection<In extends CallMap<In> = ChargePointCalls, Out extends CallMap<Out> = CentralSystemCalls> {
   readonly identity: string;
   readonly protocol: string;
-  call<A extends CentralSystemAction>(action: A, req: CentralSystemCalls[A]['req'], timeoutMs?: number): Promise<CentralSystemCalls[A]['conf']>;
-  handle<A extends ChargePointAction>(action: A, handler: ChargePointHandler<A>): void;
+  call<A extends keyof Out & string>(action: A, req: Out[A]['req'], timeoutMs?: number): Promise<Out[A]['conf']>;
+  handle<A extends keyof In & string>(action: A, handler: (req: In[A]['req']) => In[A]['conf'] | Promise<In[A]['conf']>): void;
   /** Called for every inbound CALL before its handler, valid or not. */
   onInboundCall(listener: (action: string) => void): void;
   onValidationFailure(listener: (failure: ValidationFailure) => void): void;
@@ -61,7 +63,7 @@ export interface ListenOptions {
   log: Logger;
   verify(handshake: Handshake): HandshakeVerdict;
   /** Register handlers synchronously in here: the charger's first CALL may already be on its way. */
-  onConnection(connection: OcppConnection): void;
+  onConnection(connection: OcppConnection<any, any>): void;
 }
 
 function toCallError(action: string, error: unknown): OcppCallError {
@@ -70,7 +72,7 @@ function toCallError(action: string, error: unknown): OcppCallError {
   return new OcppCallError(`${action} failed${code ? ` (${code})` : ''}: ${e?.message ?? String(error)}`, code, { cause: error });
 }
 
-function wrap(client: any, log: Logger): OcppConnection {
+function wrap(client: any, log: Logger): OcppConnection<any, any> {
   return {
     identity: client.identity,
     protocol: client.protocol,

@@ -1,0 +1,129 @@
+import type { ConnectorStatus } from '../../optimizer/types.ts';
+import { parseCapabilities, SAMPLED_DATA_FALLBACKS, SMART_CHARGING_KEYS } from './capabilities.ts';
+import { ChargerLink, iso } from './charger-link.ts';
+import type { CentralSystemCalls, ChargePointCalls, IdTagInfo } from './messages.ts';
+import { parseMeterValues } from './meter-values.ts';
+import { chargePointMaxProfile, txDefaultProfile, txProfile, type LimitSpec } from './profile.ts';
+import type { ProfileIntent } from './profile-dispatcher.ts';
+import type { OcppConnection } from './transport.ts';
+
+/** A charger speaking OCPP 1.6J. */
+export class ChargerLink16 extends ChargerLink {
+  declare readonly connection: OcppConnection<ChargePointCalls, CentralSystemCalls>;
+
+  constructor(...args: ConstructorParameters<typeof ChargerLink>) {
+    super(...args);
+    this.registerHandlers();
+  }
+
+  async sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'> {
+    const req =
+      intent.purpose === 'TxDefaultProfile'
+        ? txDefaultProfile(intent.connectorId, intent.spec, intent.nowMs)
+        : txProfile(intent.connectorId, intent.transactionId, intent.spec, intent.nowMs, intent.durationS, this.capabilities);
+    return (await this.connection.call('SetChargingProfile', req, this.timeoutMs)).status;
+  }
+
+  protected async sendMaxProfile(spec: LimitSpec): Promise<string> {
+    return (await this.connection.call('SetChargingProfile', chargePointMaxProfile(spec, this.now), this.timeoutMs)).status;
+  }
+
+  protected async readCapabilities(): Promise<void> {
+    const conf = await this.connection.call('GetConfiguration', { key: [...SMART_CHARGING_KEYS] }, this.timeoutMs);
+    const { capabilities, missing } = parseCapabilities(conf);
+    this.capabilities = capabilities;
+    if (missing.length) this.log.info({ missing }, 'smart-charging keys unknown; using conservative defaults for them');
+  }
+
+  protected async callTriggerStatus(): Promise<string> {
+    return (await this.connection.call('TriggerMessage', { requestedMessage: 'StatusNotification' }, this.timeoutMs)).status;
+  }
+
+  protected async callClearTxProfile(connectorId: number): Promise<string> {
+    return (await this.connection.call('ClearChargingProfile', { connectorId, chargingProfilePurpose: 'TxProfile' }, this.timeoutMs)).status;
+  }
+
+  protected async configureMeterValues(): Promise<void> {
+    const change = async (key: string, value: string): Promise<string> => {
+      try {
+        return (await this.connection.call('ChangeConfiguration', { key, value }, this.timeoutMs)).status;
+      } catch (error) {
+        this.log.warn({ err: error, key }, 'ChangeConfiguration failed');
+        return 'Failed';
+      }
+    };
+    let accepted: string | undefined;
+    for (const list of SAMPLED_DATA_FALLBACKS) {
+      const status = await change('MeterValuesSampledData', list);
+      if (status === 'Accepted' || status === 'RebootRequired') {
+        accepted = list;
+        break;
+      }
+      if (status !== 'Rejected' || this.closed) break;
+    }
+    if (!accepted) this.log.warn('charger takes none of our MeterValuesSampledData lists; per-phase current may be missing');
+    else if (accepted !== SAMPLED_DATA_FALLBACKS[0]) this.log.info({ measurands: accepted }, 'charger took a shorter MeterValuesSampledData list');
+    if (this.closed) return;
+    const status = await change('MeterValueSampleInterval', String(this.host.settings.meterSampleIntervalS));
+    if (status !== 'Accepted' && status !== 'RebootRequired') this.log.warn({ status }, 'MeterValueSampleInterval not accepted');
+  }
+
+  private idTagInfo(idTag: string): IdTagInfo {
+    return { status: this.host.idTags.authorize(idTag).status };
+  }
+
+  private registerHandlers(): void {
+    const c = this.connection;
+
+    c.handle('BootNotification', (req) => {
+      this.log.info({ vendor: req.chargePointVendor, model: req.chargePointModel, firmware: req.firmwareVersion }, 'BootNotification');
+      // Reply first, then set up: setImmediate runs after ocpp-rpc has sent the CALLRESULT.
+      setImmediate(() => this.requestSetup('BootNotification'));
+      return { status: 'Accepted', currentTime: iso(this.now), interval: this.host.settings.heartbeatIntervalS };
+    });
+
+    c.handle('Heartbeat', () => ({ currentTime: iso(this.now) }));
+
+    c.handle('StatusNotification', (req) => {
+      this.checkConnector(req.connectorId, true);
+      const fault = req.errorCode !== 'NoError' ? `${req.errorCode}${req.info ? ` (${req.info})` : ''}` : undefined;
+      this.connectorStatus(req.connectorId, req.status as ConnectorStatus, this.chargerTime(req.timestamp), fault);
+      return {};
+    });
+
+    c.handle('Authorize', (req) => ({ idTagInfo: this.idTagInfo(req.idTag) }));
+
+    c.handle('StartTransaction', (req) => {
+      this.checkConnector(req.connectorId, false);
+      const { transactionId } = this.startSession(req.connectorId, req.idTag, this.chargerTime(req.timestamp), req.meterStart);
+      return { transactionId, idTagInfo: this.idTagInfo(req.idTag) };
+    });
+
+    c.handle('StopTransaction', (req) => {
+      this.endSession(req.transactionId, this.chargerTime(req.timestamp), req.meterStop, req.reason);
+      return req.idTag === undefined ? {} : { idTagInfo: this.idTagInfo(req.idTag) };
+    });
+
+    c.handle('MeterValues', (req) => {
+      this.checkConnector(req.connectorId, true);
+      const { readings, dropped } = parseMeterValues(req.meterValue, this.config.phases, this.now);
+      this.meterReadings(req.connectorId, readings, dropped);
+      return {};
+    });
+
+    c.handle('DataTransfer', (req) => {
+      this.log.debug({ vendorId: req.vendorId, messageId: req.messageId }, 'DataTransfer from an unknown vendor');
+      return { status: 'UnknownVendorId' };
+    });
+
+    c.handle('DiagnosticsStatusNotification', (req) => {
+      this.log.info({ status: req.status }, 'diagnostics status');
+      return {};
+    });
+
+    c.handle('FirmwareStatusNotification', (req) => {
+      this.log.info({ status: req.status }, 'firmware status');
+      return {};
+    });
+  }
+}
