@@ -33,6 +33,8 @@ export interface PlanContext {
   peakSoFarW: number;
   signals?: readonly GridSignal[];
   batterySocPct?: number;
+  /** Forecasts learned from history, used where the config gives no curve. */
+  forecast?: { pvW?(atMs: number): number | undefined; baseLoadW?(atMs: number): number | undefined };
 }
 
 const DEFAULT_NEED_WH = 20_000;
@@ -102,8 +104,8 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     importPricePerKWh.push(tariff.importPricePerKWh(mid));
     exportPricePerKWh.push(tariff.exportPricePerKWh(mid));
     carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
-    baseLoadW.push(curveAt(planner?.baseLoadW, zone, mid));
-    pvW.push(curveAt(planner?.pvForecastW, zone, mid));
+    baseLoadW.push(planner?.baseLoadW ? curveAt(planner.baseLoadW, zone, mid) : Math.max(0, ctx.forecast?.baseLoadW?.(mid) ?? 0));
+    pvW.push(planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, mid) : Math.max(0, ctx.forecast?.pvW?.(mid) ?? 0));
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));

@@ -10,6 +10,7 @@ import type { TariffView } from '../tariffs/tariff.ts';
 import { buildPlanInput, type PlannerSession } from './plan-input.ts';
 import { PlanCeilings } from './plan-ceilings.ts';
 import { PlanRunner } from './plan-runner.ts';
+import { DailyProfile } from './daily-profile.ts';
 
 /** What the planner needs from the tariff side; src/app.ts hands in the tariff service. */
 export interface PlannerTariffSource {
@@ -66,6 +67,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
+  const pvHistory = new DailyProfile(tariffs.zone);
+  const buildingHistory = new DailyProfile(tariffs.zone);
   let runner: PlanRunner | undefined;
   let running: Promise<Plan | undefined> | undefined;
   let again = false;
@@ -111,6 +114,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       peakSoFarW: tariffs.peakSoFarW(atMs),
       signals: ctx.state.signals,
       batterySocPct: snapshot.batterySocPct,
+      forecast: { pvW: (t) => pvHistory.valueAt(t), baseLoadW: (t) => buildingHistory.valueAt(t) },
     });
     if (!input.sessions.length) {
       ceilings.setPlan(undefined);
@@ -181,6 +185,18 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
           if (u.departureAtMs !== undefined || u.energyNeedWh !== undefined || u.tier !== undefined || u.paused !== undefined) soon('steering');
         }),
         ctx.bus.on('signals.changed', () => soon('signal')),
+        ctx.bus.on('device.reading', (r) => {
+          if (r.powerW === undefined) return;
+          if (r.role === 'pv') pvHistory.record(r.atMs, Math.max(0, r.powerW));
+          if (r.deviceId === config.grid.meter) {
+            // Building = grid − EVs + PV + battery discharge (site balance at the connection point).
+            let evW = 0;
+            for (const c of ctx.state.connectors.values()) evW += Math.max(0, c.powerW ?? 0);
+            let otherW = 0;
+            for (const d of ctx.state.devices.values()) if ((d.role === 'pv' || d.role === 'battery') && d.health === 'online') otherW += d.reading?.powerW ?? 0;
+            buildingHistory.record(r.atMs, r.powerW - evW + otherW);
+          }
+        }),
       );
       interval = setInterval(() => void replanNow('slot'), slotMs);
       interval.unref?.();
