@@ -26,8 +26,11 @@ export class SignalTimeline {
     return timeline;
   }
 
-  /** Replaces what `source` said. Throws SignalInputError (and changes nothing) on a bad entry. */
-  replace(source: string, signals: readonly TimelineSignal[], nowMs: number): void {
+  /**
+   * Replaces what `source` said; returns false when nothing changed (a VEN re-sending the same set
+   * every poll must not rewrite the store). Throws SignalInputError, changing nothing, on bad input.
+   */
+  replace(source: string, signals: readonly TimelineSignal[], nowMs: number): boolean {
     if (!source) throw new SignalInputError('a signal source needs a name');
     const ids = new Set<string>();
     const kept: TimelineSignal[] = [];
@@ -47,12 +50,15 @@ export class SignalTimeline {
       if (signal.endMs <= nowMs) continue;
       kept.push({ ...signal, source });
     }
+    const before = this.bySource.get(source) ?? [];
+    if (JSON.stringify(before) === JSON.stringify(kept)) return false;
     if (kept.length) this.bySource.set(source, kept);
     else this.bySource.delete(source);
+    return true;
   }
 
-  clear(source: string): void {
-    this.bySource.delete(source);
+  clear(source: string): boolean {
+    return this.bySource.delete(source);
   }
 
   /** Drops what has ended, and opt-outs whose event is gone. Returns true when anything went. */

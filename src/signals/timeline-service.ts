@@ -110,12 +110,10 @@ export function createSignalTimeline(ctx: ServiceContext, store: SignalStore, de
       timer = undefined;
     },
     submit(source: string, signals: readonly TimelineSignal[]) {
-      timeline.replace(source, signals, ctx.clock.nowMs());
-      changed();
+      if (timeline.replace(source, signals, ctx.clock.nowMs())) changed();
     },
     clear(source: string) {
-      timeline.clear(source);
-      changed();
+      if (timeline.clear(source)) changed();
     },
     list() {
       return timeline.view(ctx.clock.nowMs());

@@ -75,6 +75,19 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(vtn.received[4].body.venID).toBe(vtn.venId);
   });
 
+  it('finishes setup on the next poll when the VTN fails half-way through registration', async () => {
+    const { vtn, ctx, start, ven } = await setup();
+    vtn.events = [simple(2)];
+    vtn.failOnce.set('oadrRegisterReport', 500);
+    const answered = vtn.nextOf('oadrCreatedEvent');
+    await start();
+    await answered;
+    expect(importLimit(ctx)).toBe(60_000);
+    expect(vtn.received.filter((m) => m.type === 'oadrCreatePartyRegistration')).toHaveLength(1);
+    expect(vtn.received.filter((m) => m.type === 'oadrRegisterReport')).toHaveLength(2);
+    expect(ven.status().registered).toBe(true);
+  });
+
   it('applies a SIMPLE event as the configured import limit within one poll and opts in', async () => {
     const { vtn, ctx, start } = await setup();
     await start();

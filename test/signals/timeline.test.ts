@@ -69,6 +69,23 @@ describe('grid-signal timeline', () => {
     await timeline.stop();
   });
 
+  it('does not rewrite the store or re-announce when a producer repeats the same set', async () => {
+    const ctx = context();
+    const store = createMemorySignalStore();
+    let announcements = 0;
+    ctx.bus.on('signals.changed', () => announcements++);
+    const timeline = createSignalTimeline(ctx, store);
+    await timeline.start();
+    const set = [limit('a', T0, T0 + 60 * MIN, 10_000)];
+    timeline.submit('vtn', set);
+    const [saved, announced] = [store.saved, announcements];
+    for (let i = 0; i < 5; i++) timeline.submit('vtn', structuredClone(set));
+    expect([store.saved, announcements]).toEqual([saved, announced]);
+    timeline.submit('vtn', [limit('a', T0, T0 + 60 * MIN, 9_000)]);
+    expect([store.saved, announcements]).toEqual([saved + 1, announced + 1]);
+    await timeline.stop();
+  });
+
   it('rejects a malformed signal with a clear error and keeps the previous set', async () => {
     const ctx = context();
     const timeline = createSignalTimeline(ctx, createMemorySignalStore());

@@ -52,6 +52,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let inFlight: Promise<void> | undefined;
   let counter = 0;
   let unsubscribe: (() => void) | undefined;
+  let pendingSetup = false;
 
   const requestId = () => `${config.venName}-${ctx.clock.nowMs().toString(36)}-${(++counter).toString(36)}`;
   const intervalMs = () => Math.max(config.pollIntervalS * 1000, pollFreqMs ?? 0);
@@ -100,15 +101,22 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     vtnId = created.vtnId;
     pollFreqMs = created.pollFreqMs ?? pollFreqMs;
     log.info({ venId, registrationId, vtnId, pollFreqMs }, 'registered with VTN');
+    pendingSetup = true;
+    await completeSetup();
+  }
+
+  /** Report registration and the first event request; retried on the next tick until both went through. */
+  async function completeSetup(): Promise<void> {
     const registered = expect(
       await exchange(
         'EiReport',
-        build.registerReport({ requestId: requestId(), venId, createdAtMs: ctx.clock.nowMs(), minPeriodMs: 10_000, maxPeriodMs: 3_600_000 }),
+        build.registerReport({ requestId: requestId(), venId: venId!, createdAtMs: ctx.clock.nowMs(), minPeriodMs: 10_000, maxPeriodMs: 3_600_000 }),
       ),
       'oadrRegisteredReport',
     );
     if (registered.reportRequests.length) await acceptReportRequests(registered.response.requestID || requestId(), registered.reportRequests);
-    await dispatch(await exchange('EiEvent', build.requestEvent({ requestId: requestId(), venId })));
+    await dispatch(await exchange('EiEvent', build.requestEvent({ requestId: requestId(), venId: venId! })));
+    pendingSetup = false;
   }
 
   async function acceptReportRequests(ackRequestId: string, requests: readonly ReportRequest[]): Promise<void> {
@@ -273,6 +281,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   async function tick(): Promise<void> {
     try {
       if (!venId) await register();
+      else if (pendingSetup) await completeSetup();
       sample();
       let message: IncomingMessage;
       try {
