@@ -37,10 +37,10 @@ function flattenCircuits(circuits: readonly CircuitConfig[]): CircuitNode[] {
 }
 
 /** Reports each repeat of an id, addressed at `section.N.<key>` and naming the first occurrence. */
-function checkUniqueIds(problems: Problems, section: string, key: string, ids: readonly string[], what: string, caseInsensitive = false): void {
+function checkUniqueIds(problems: Problems, section: string, key: string, ids: readonly string[], what: string, options: { ignoreCase?: boolean } = {}): void {
   const first = new Map<string, number>();
   ids.forEach((id, index) => {
-    const normalized = caseInsensitive ? id.toUpperCase() : id;
+    const normalized = options.ignoreCase ? id.toUpperCase() : id;
     const seen = first.get(normalized);
     if (seen === undefined) first.set(normalized, index);
     else problems.error([section, index, key], `duplicate ${what} "${id}" (first at ${section}.${seen})`);
@@ -222,7 +222,7 @@ export function validateConfig(config: Config): ConfigProblem[] {
   checkUniqueIds(problems, 'chargers', 'id', config.chargers.map((c) => c.id), 'charger id');
   checkChargers(problems, config, tiers);
   // OCPP 1.6 compares idTags case-insensitively, so "04a1" and "04A1" are the same card.
-  checkUniqueIds(problems, 'idTags', 'idTag', config.idTags.map((t) => t.idTag), 'idTag', true);
+  checkUniqueIds(problems, 'idTags', 'idTag', config.idTags.map((t) => t.idTag), 'idTag', { ignoreCase: true });
   checkIdTags(problems, config, tiers);
   checkUniqueIds(problems, 'devices', 'id', config.devices.map((d) => d.id), 'device id');
   checkMqttBroker(problems, config);
