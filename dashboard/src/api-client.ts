@@ -107,6 +107,11 @@ export class ApiClient {
     return this.request('GET', `/api/v1/history?${q}`);
   }
 
+  /** This month's peak of 15-min mean import (what the demand charge is billed on). */
+  peak(): Promise<{ month?: string; peakPowerW: number | null; at: string | null }> {
+    return this.request('GET', '/api/v1/peak');
+  }
+
   sessions(): Promise<unknown> {
     return this.request('GET', '/api/v1/sessions');
   }

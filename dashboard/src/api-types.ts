@@ -27,6 +27,11 @@ export interface ConnectorView {
   reason: ReasonView | null;
   rank?: number | null;
   powerW?: number | null;
+  /** Whether the charger is connected over OCPP. */
+  online?: boolean;
+  errorCode?: string | null;
+  /** The last limit sent to the charger and whether it took it. */
+  profile?: { state: string; capA: number; at: string | null } | null;
   session: SessionView | null;
 }
 

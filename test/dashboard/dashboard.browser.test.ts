@@ -119,6 +119,9 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     await page.getByRole('heading', { name: 'Power flow' }).waitFor();
     await page.locator('.feed-live').waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('flow-grid').textContent()).toMatch(/\d/);
+    // The fuse tree from the config, each circuit with its three phases.
+    for (const id of ['main', 'row-a', 'row-b']) await page.locator(`[data-circuit="${id}"]`).waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-circuit="row-a"] [role="meter"]').count()).toBe(3);
     await shoot(page, 'overview-desktop');
     await page.context().close();
   }, 60_000);
@@ -166,6 +169,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     // Leaves in 20 minutes and needs 150 kWh: the least laxity on the site, so first in the
     // departure order.
     const departureMs = Date.now() + 20 * 60_000;
+    await card.getByText('Departure and energy need').click();
     await card.getByLabel('Departure').fill(toLocalInput(departureMs));
     await card.getByLabel('Energy need (kWh)').fill('150');
     await card.getByRole('button', { name: 'Save' }).click();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readCookie } from '../../dashboard/src/api-client.ts';
+import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
+import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
 import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
@@ -76,6 +78,27 @@ describe('events timeline', () => {
     expect(events[0].title).toContain('CP002');
     expect(events[3].detail).toBe('1 → 2');
     expect(events[1].title).toBe('ops steered session CP001/1');
+  });
+});
+
+describe('connector notes', () => {
+  const base = { chargerId: 'CP1', connectorId: 1, status: 'Charging', capA: 16, drawA: 15, phases: 3, reason: null, session: null };
+  it('says when a charger is offline, faulted or refused its limit', () => {
+    expect(connectorNotes({ ...base, online: false }).map((n) => n.text)).toEqual(['✕ Charger not connected to the EMS']);
+    expect(connectorNotes({ ...base, errorCode: 'GroundFailure' })[0]).toMatchObject({ tone: 'bad', text: '⚠ Charger reports GroundFailure' });
+    expect(connectorNotes({ ...base, profile: { state: 'rejected', capA: 16, at: null } })[0].text).toContain('refused');
+    expect(connectorNotes({ ...base, profile: { state: 'pending', capA: 10, at: null } })[0].text).toBe('◌ Waiting for the charger to confirm 10.0 A');
+  });
+  it('says nothing when all is well', () => {
+    expect(connectorNotes({ ...base, online: true, errorCode: 'NoError', profile: { state: 'accepted', capA: 16, at: null } })).toEqual([]);
+  });
+});
+
+describe('circuit tree', () => {
+  it('lists nodes depth first with their depth', () => {
+    const tree = { id: 'main', maxCurrentA: 80, limitA: 76, loadA: [1, 2, 3], children: [{ id: 'row-a', maxCurrentA: 40, limitA: 38, loadA: [0, 0, 0], children: [{ id: 'a1', maxCurrentA: 20, limitA: 19, loadA: [0, 0, 0] }] }, { id: 'row-b', maxCurrentA: 40, limitA: 38, loadA: [0, 0, 0] }] };
+    expect(flattenCircuits(tree).map(({ node, depth }) => `${depth}:${node.id}`)).toEqual(['0:main', '1:row-a', '2:a1', '1:row-b']);
+    expect(flattenCircuits(null)).toEqual([]);
   });
 });
 

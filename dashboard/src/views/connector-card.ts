@@ -18,6 +18,19 @@ import {
 } from '../format.ts';
 import { priorityRank, reasonText, toMs } from '../normalize.ts';
 
+/** What the operator should know about the charger itself, beyond the cap. */
+export function connectorNotes(view: ConnectorView): { text: string; tone: 'warn' | 'bad' | 'idle' }[] {
+  const notes: { text: string; tone: 'warn' | 'bad' | 'idle' }[] = [];
+  if (view.online === false) notes.push({ text: '✕ Charger not connected to the EMS', tone: 'bad' });
+  if (view.errorCode && view.errorCode !== 'NoError') notes.push({ text: `⚠ Charger reports ${view.errorCode}`, tone: 'bad' });
+  const p = view.profile;
+  if (p?.state === 'rejected') notes.push({ text: '⚠ The charger refused the last limit; its full current stays reserved', tone: 'bad' });
+  else if (p?.state === 'pending') notes.push({ text: `◌ Waiting for the charger to confirm ${formatCurrent(p.capA)}`, tone: 'idle' });
+  else if (p?.state === 'accepted' && view.capA !== null && Math.abs(p.capA - view.capA) >= 0.5)
+    notes.push({ text: `◌ Charger holds ${formatCurrent(p.capA)} until the new limit is sent`, tone: 'idle' });
+  return notes;
+}
+
 export const connectorId = (c: { chargerId: string; connectorId: number }): string => `${c.chargerId}/${c.connectorId}`;
 
 function fact(label: string, value: HTMLElement): HTMLElement {
@@ -31,6 +44,7 @@ export class ConnectorCard {
   private readonly draw = h('span', { class: 'big', 'data-testid': 'draw' });
   private readonly power = h('span', { class: 'muted small' });
   private readonly reason = h('p', { class: 'reason', 'data-testid': 'reason' });
+  private readonly notes = h('ul', { class: 'notes', 'aria-label': 'Charger notes' });
   private readonly session = h('div', { class: 'session' });
   private readonly steer: HTMLFormElement | null = null;
   private readonly departure = h('input', { type: 'datetime-local', name: 'departure' });
@@ -60,6 +74,7 @@ export class ConnectorCard {
         h('div', {}, h('span', { class: 'label' }, 'Drawing'), this.draw, this.power),
       ),
       this.reason,
+      this.notes,
       this.session,
     );
     if (canSteer(ctx.role)) {
@@ -79,9 +94,19 @@ export class ConnectorCard {
     const form = h(
       'form',
       { class: 'steer', 'aria-label': 'Steer this session', 'aria-describedby': headingId },
-      h('div', { class: 'field' }, h('label', { for: depId }, 'Departure'), this.departure),
-      h('div', { class: 'field' }, h('label', { for: needId }, 'Energy need (kWh)'), this.energyNeed),
-      h('div', { class: 'steer-actions' }, this.save, this.pause),
+      h(
+        'details',
+        { class: 'steer-more' },
+        h('summary', {}, 'Departure and energy need'),
+        h(
+          'div',
+          { class: 'steer-fields' },
+          h('div', { class: 'field' }, h('label', { for: depId }, 'Departure'), this.departure),
+          h('div', { class: 'field' }, h('label', { for: needId }, 'Energy need (kWh)'), this.energyNeed),
+          h('div', { class: 'steer-actions' }, this.save),
+        ),
+      ),
+      h('div', { class: 'steer-actions' }, this.pause),
       this.steerError,
     );
     for (const input of [this.departure, this.energyNeed]) input.addEventListener('input', () => (this.dirty = true));
@@ -144,6 +169,7 @@ export class ConnectorCard {
     setText(this.power, typeof view.powerW === 'number' ? formatPower(view.powerW) : '');
     const why = reasonText(view.reason);
     setText(this.reason, why ? `Why: ${why}` : '');
+    this.renderNotes(view);
     this.renderSession(view);
 
     if (this.steer) {
@@ -159,6 +185,10 @@ export class ConnectorCard {
         this.energyNeed.value = s.energyNeedWh ? String(Math.round(s.energyNeedWh / 100) / 10) : '';
       }
     }
+  }
+
+  private renderNotes(view: ConnectorView): void {
+    replace(this.notes, ...connectorNotes(view).map((n) => h('li', { class: `note tone-${n.tone}` }, n.text)));
   }
 
   private renderSession(view: ConnectorView): void {

@@ -28,6 +28,7 @@ export function historyView(ctx: AppContext): View {
   const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'History chart' });
   const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
   const summary = h('dl', { class: 'facts summary' });
+  const monthPeak = h('div', { class: 'fact' });
   const from = h('input', { type: 'datetime-local', id: 'hist-from' });
   const to = h('input', { type: 'datetime-local', id: 'hist-to' });
   const quick = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Quick range' });
@@ -132,7 +133,12 @@ export function historyView(ctx: AppContext): View {
         h('div', { class: 'fact' }, h('dt', {}, 'Grid import'), h('dd', {}, formatEnergy(s.importEnergyWh))),
         h('div', { class: 'fact' }, h('dt', {}, 'Into cars'), h('dd', {}, formatEnergy(s.evEnergyWh))),
         h('div', { class: 'fact' }, h('dt', {}, 'Solar'), h('dd', {}, formatEnergy(s.pvEnergyWh))),
+        monthPeak,
       );
+      void ctx.api
+        .peak()
+        .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatTime(toMsOf(p.at), now)}` : ''}`)))
+        .catch(() => replace(monthPeak));
     } catch (error) {
       setText(status, `Could not load history: ${(error as Error).message}`);
     }

@@ -5,10 +5,12 @@ import { h, replace, setText } from '../dom.ts';
 import { formatPower } from '../format.ts';
 import { toMs } from '../normalize.ts';
 import { ConnectorCard, connectorId } from './connector-card.ts';
+import { CircuitsPanel } from './circuits-panel.ts';
 import { PowerFlow } from './power-flow.ts';
 
 export function overviewView(ctx: AppContext): View {
   const flow = new PowerFlow();
+  const circuits = new CircuitsPanel(ctx.api);
   const banners = h('div', { class: 'banners', 'aria-live': 'polite' });
   const cards = h('div', { class: 'cards', 'data-testid': 'connectors' });
   const summary = h('p', { class: 'muted small' });
@@ -19,7 +21,9 @@ export function overviewView(ctx: AppContext): View {
     banners,
     flow.el,
     h('section', { class: 'panel', 'aria-labelledby': 'conn-title' }, h('div', { class: 'panel-head' }, h('h2', { id: 'conn-title' }, 'Connectors'), summary), cards),
+    circuits.el,
   );
+  circuits.start();
 
   const render = (state: StateView) => {
     flow.update(state);
@@ -79,5 +83,11 @@ export function overviewView(ctx: AppContext): View {
 
   const unsubscribe = ctx.subscribe(render);
   if (!ctx.latest()) cards.append(h('p', { class: 'muted placeholder' }, 'Waiting for the first reading…'));
-  return { el, destroy: unsubscribe };
+  return {
+    el,
+    destroy: () => {
+      unsubscribe();
+      circuits.stop();
+    },
+  };
 }
