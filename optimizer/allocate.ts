@@ -4,6 +4,7 @@
 import type { Pool } from './site-headroom.ts';
 import type { Slot } from './slot.ts';
 import { BINDER_POWER, BINDER_UPPER } from './slot.ts';
+import { LevelQueue } from './level-queue.ts';
 
 /** Scratch output of room(): which constraint is tightest. */
 interface Tightest {
@@ -84,14 +85,15 @@ export function fillInOrder(order: readonly Slot[], pool: Pool): void {
 }
 
 /**
- * Even fill (water-filling): every admitted slot rises by the same step until a constraint on its
- * path is full or it reaches its upper bound. Capacity below a slot's reservation is free, so each
- * slot first takes that. Steps are whole deci-amps; the last odd deci-amps of a full constraint go
- * in priority order.
+ * Even fill (water-filling): every admitted slot rises by the same amount until a constraint on
+ * its path is full or it reaches its upper bound. Capacity below a slot's reservation is free, so
+ * each slot first takes that. Event-driven: the common level only moves to the next event (a slot
+ * reaching its bound, a constraint running out), so the cost is O(slots × depth × log) however
+ * many distinct bounds there are. Levels are whole deci-amps; when a constraint cannot give all
+ * its users one more, the last odd deci-amps go in priority order.
  */
 export function fillEqually(order: readonly Slot[], pool: Pool): void {
-  const scratch: Tightest = { binder: BINDER_UPPER };
-  let active: Slot[] = [];
+  const active: Slot[] = [];
   for (const slot of order) {
     if (slot.capDa <= 0) continue;
     const free = Math.min(slot.upperDa, slot.reservedDa);
@@ -99,47 +101,120 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     if (slot.capDa < slot.upperDa) active.push(slot);
     else slot.binder = BINDER_UPPER;
   }
+  if (active.length === 0) return;
 
-  const users = new Float64Array(pool.residual.length);
-  const touched: number[] = [];
-  let powerUsers = 0;
-  for (const slot of active) {
+  const constraintCount = pool.residual.length;
+  const POWER = constraintCount; // the grid power residual, weighted by phases
+  const res = new Float64Array(constraintCount + 1);
+  res.set(pool.residual);
+  res[POWER] = pool.power;
+  const users = new Float64Array(constraintCount + 1);
+  const since = new Float64Array(constraintCount + 1); // level at which res[c] was last brought current
+  const members = new Map<number, number[]>(); // constraint → active slot indices, priority order
+  const join = (c: number, i: number): void => {
+    const list = members.get(c);
+    if (list) list.push(i);
+    else members.set(c, [i]);
+  };
+
+  const n = active.length;
+  const start = new Float64Array(n);
+  const extra = new Float64Array(n);
+  const frozen = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const slot = active[i];
+    start[i] = slot.capDa;
     for (const c of slot.cons) {
-      if (users[c] === 0) touched.push(c);
       users[c]++;
+      join(c, i);
     }
-    powerUsers += slot.phases;
+    users[POWER] += slot.phases;
+    join(POWER, i);
   }
 
-  while (active.length > 0) {
-    let step = Number.POSITIVE_INFINITY;
-    for (const slot of active) step = Math.min(step, slot.upperDa - slot.capDa);
-    for (const c of touched) if (users[c] > 0) step = Math.min(step, Math.floor(pool.residual[c] / users[c]));
-    if (powerUsers > 0) step = Math.min(step, Math.floor(pool.power / powerUsers));
+  let level = 0;
+  const queue = new LevelQueue();
+  const bring = (c: number): void => {
+    if (users[c] > 0 && since[c] < level) res[c] -= users[c] * (level - since[c]);
+    since[c] = level;
+  };
+  // When c runs out at the current rates. Users only leave between events, which moves this
+  // later; a popped entry is re-checked and pushed again, so freezing never touches the queue.
+  const runsOutAt = (c: number): number => since[c] + Math.max(0, Math.floor(res[c] / users[c]));
+  const schedule = (c: number): void => {
+    if (users[c] <= 0) return;
+    const at = runsOutAt(c);
+    if (Number.isFinite(at)) queue.push(at, c);
+  };
+  const freeze = (i: number, binder: number): void => {
+    const slot = active[i];
+    frozen[i] = 1;
+    slot.capDa = start[i] + level + extra[i];
+    slot.binder = binder;
+    for (const c of slot.cons) {
+      bring(c);
+      users[c]--;
+    }
+    bring(POWER);
+    users[POWER] -= slot.phases;
+  };
+  for (const c of members.keys()) schedule(c);
 
-    if (step >= 1) {
-      for (const slot of active) raiseTo(slot, pool, slot.capDa + step);
-    } else {
-      for (const slot of active) if (room(slot, pool, scratch) >= 1) raiseTo(slot, pool, slot.capDa + 1);
+  const byGap = Array.from({ length: n }, (_, i) => i).sort((a, b) => active[a].upperDa - start[a] - (active[b].upperDa - start[b]) || a - b);
+  let next = 0;
+  for (;;) {
+    while (next < n && frozen[byGap[next]]) next++;
+    // Drop constraints nobody uses any more; push back those that now run out later.
+    while (queue.size > 0) {
+      const c = queue.peekId();
+      if (users[c] <= 0) {
+        queue.pop();
+        continue;
+      }
+      const at = runsOutAt(c);
+      if (at === queue.peekLevel()) break;
+      queue.pop();
+      if (Number.isFinite(at)) queue.push(at, c);
+    }
+    const gapLevel = next < n ? active[byGap[next]].upperDa - start[byGap[next]] : Number.POSITIVE_INFINITY;
+    const constraintLevel = queue.peekLevel();
+    if (gapLevel === Number.POSITIVE_INFINITY && constraintLevel === Number.POSITIVE_INFINITY) break;
+
+    if (gapLevel <= constraintLevel) {
+      level = Math.max(level, gapLevel);
+      freeze(byGap[next], BINDER_UPPER);
+      continue;
     }
 
-    const next: Slot[] = [];
-    for (const slot of active) {
-      let done = false;
-      if (slot.capDa >= slot.upperDa) {
-        slot.binder = BINDER_UPPER;
-        done = true;
-      } else if (room(slot, pool, scratch) < 1) {
-        slot.binder = scratch.binder;
-        done = true;
+    const c = queue.peekId();
+    queue.pop();
+    level = Math.max(level, constraintLevel);
+    bring(c);
+    const list = members.get(c) ?? [];
+    // What is left on c is less than one step for all its users: the odd deci-amps in priority order.
+    for (const i of list) {
+      if (frozen[i]) continue;
+      const slot = active[i];
+      if (start[i] + level + extra[i] >= slot.upperDa) continue;
+      let fits = true;
+      for (const d of slot.cons) {
+        bring(d);
+        if (res[d] < 1) fits = false;
       }
-      if (done) {
-        for (const c of slot.cons) users[c]--;
-        powerUsers -= slot.phases;
-      } else {
-        next.push(slot);
+      bring(POWER);
+      if (res[POWER] < slot.phases) fits = false;
+      if (!fits) continue;
+      extra[i]++;
+      for (const d of slot.cons) {
+        res[d] -= 1;
+        if (d !== c) schedule(d);
       }
+      res[POWER] -= slot.phases;
+      if (c !== POWER) schedule(POWER);
     }
-    active = next;
+    for (const i of list) if (!frozen[i]) freeze(i, c === POWER ? BINDER_POWER : c);
   }
+
+  pool.residual.set(res.subarray(0, constraintCount));
+  pool.power = res[POWER];
 }

@@ -200,3 +200,29 @@ describe('headroom', () => {
     );
   });
 });
+
+describe('equal sharing', () => {
+  it('gives cars on the same circuit and phases the same current, unless one is held by its own bound', () => {
+    fc.assert(
+      fc.property(arbSite({ reservations: false }), ({ snapshot, params: base }) => {
+        const params = { ...base, priority: 'equal' as const };
+        const decision = decide(snapshot, params, initialDecideState);
+        const byKey = capsByKey(decision.caps);
+        const sessions = snapshot.connectors
+          .filter((c) => c.session && !c.session.paused)
+          .map((c) => {
+            const charger = params.chargers.find((x) => x.id === c.chargerId)!;
+            const phases = sitePhases(c, params);
+            return { c, charger, phases: phases.join(), capA: byKey.get(keyOf(c))!.currentA, upperA: sessionUpperA(c, params, phases.length) };
+          })
+          .filter((s) => s.capA > 0);
+        for (const s of sessions)
+          for (const t of sessions) {
+            if (s === t || s.charger.circuitId !== t.charger.circuitId || s.phases !== t.phases || s.charger.minCurrentA !== t.charger.minCurrentA) continue;
+            if (t.capA > s.capA + 0.1 + 1e-9) expect(s.capA, `${keyOf(s.c)} ${s.capA} A below ${keyOf(t.c)} ${t.capA} A`).toBeCloseTo(s.upperA, 9);
+          }
+      }),
+      RUNS,
+    );
+  });
+});
