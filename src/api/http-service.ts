@@ -11,6 +11,7 @@ import type { Storage } from '../storage/types.ts';
 import { CsrfError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource } from './metrics.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
@@ -58,6 +59,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
   const metrics = createMetrics(ctx, deps.controlStats);
   const live = createLiveFeed(ctx, deps.liveMinGapMs);
+  const events = createEventLog(ctx);
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
   let port = 0;
   let ready: Promise<void> | undefined;
@@ -82,6 +84,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     ctx,
     store: deps.store,
     auth,
+    events,
     signals: deps.signals,
     configPath: deps.configPath,
     guard: (role) => async (request) => {
@@ -161,6 +164,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     },
     async stop() {
       live.stop();
+      events.stop();
       metrics.stop();
       await app.close();
     },

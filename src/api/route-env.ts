@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
 import type { Auth, Principal } from './auth.ts';
+import type { createEventLog } from './event-log.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,6 +25,7 @@ export interface RouteEnv {
   ctx: ServiceContext;
   store: Storage;
   auth: Auth;
+  events: ReturnType<typeof createEventLog>;
   signals?: SignalsControl;
   configPath?: string;
   /** onRequest hook: authenticate, require `role`, and the CSRF header on cookie writes. */

@@ -288,3 +288,20 @@ describe('static dashboard', () => {
     }
   });
 });
+
+describe('events', () => {
+  it('lists faults, failsafe and device changes once per change, newest first', async () => {
+    const { bus } = api.ctx;
+    bus.emit('connector.status', { chargerId: 'CP001', connectorId: 1, status: 'Faulted', errorCode: 'GroundFailure', atMs: T0 });
+    bus.emit('connector.status', { chargerId: 'CP001', connectorId: 1, status: 'Faulted', errorCode: 'GroundFailure', atMs: T0 + 1000 });
+    bus.emit('control.failsafe', { active: true, atMs: T0 + 2000, why: 'site data is stale' });
+    bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'stale', lastError: 'timeout' });
+    bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'stale', lastError: 'timeout' });
+    bus.emit('connector.status', { chargerId: 'CP001', connectorId: 1, status: 'Available', atMs: T0 + 3000 });
+    const events = (await api.inject({ method: 'GET', url: '/api/v1/events', headers: auth() })).json();
+    expect(events.map((e: { kind: string; severity: string }) => `${e.kind}:${e.severity}`)).toEqual(['fault:info', 'device:warning', 'failsafe:error', 'fault:error']);
+    expect(events[3].text).toContain('GroundFailure');
+    const newer = (await api.inject({ method: 'GET', url: `/api/v1/events?since=${events[1].id}`, headers: auth() })).json();
+    expect(newer).toHaveLength(1);
+  });
+});

@@ -125,6 +125,20 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     },
   );
 
+  const eventsQuery = z.strictObject({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    since: z.coerce.number().int().min(0).default(0).describe('only events with a larger id (for polling)'),
+    severity: z.enum(['info', 'warning', 'error']).optional(),
+  });
+  app.get<{ Querystring: z.infer<typeof eventsQuery> }>(
+    '/api/v1/events',
+    { onRequest: viewer, schema: { tags: ['site'], summary: 'Site events, newest first: faults, failsafe, devices, chargers, grid signals, sessions, config changes', querystring: jsonSchema(eventsQuery) } },
+    async (request) =>
+      env.events
+        .list({ limit: request.query.limit, sinceId: request.query.since, severity: request.query.severity })
+        .map((e) => ({ ...e, at: new Date(e.atMs).toISOString() })),
+  );
+
   app.get('/api/v1/peak', { onRequest: viewer, schema: { tags: ['site'], summary: "This month's peak of 15-min mean import (demand charge base)" } }, async () => {
     const month = billingMonth(now(), ctx.config.site.timezone);
     const peak = store.peaks.get(month);
