@@ -45,14 +45,28 @@ export interface TariffService extends Service {
 /** Readings further apart than this are a gap, not a step. */
 const MAX_STEP_MS = 300_000;
 
-export function createTariffService(ctx: ServiceContext, options: { peakFilePath?: string } = {}): TariffService {
+/** A persistent monthly-peak record kept elsewhere (the SQLite history, structurally). */
+export interface MonthlyPeakSource {
+  get(month: string): { peakPowerW: number } | undefined;
+}
+
+export interface TariffServiceOptions {
+  /** Where the month's peak is remembered when no peakSource is given; default next to the database. */
+  peakFilePath?: string;
+  /** Use this record of monthly peaks (e.g. storage's) instead of the JSON file. */
+  peakSource?: MonthlyPeakSource;
+}
+
+export function createTariffService(ctx: ServiceContext, options: TariffServiceOptions = {}): TariffService {
   const log = ctx.log.child({ module: 'tariffs' });
   const config = ctx.config;
   const tariff = new Tariff(config.tariffs, config.site.timezone);
   const zone = tariff.zone;
   const windowMs = (config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000;
   const peakFile = new DemandPeakFile(options.peakFilePath ?? join(dirname(config.storage.path), 'demand-peak.json'), log);
-  const peak = new DemandPeakTracker(zone, windowMs, (state) => peakFile.write(state));
+  const peakSource = options.peakSource;
+  const peak = new DemandPeakTracker(zone, windowMs, peakSource ? undefined : (state) => peakFile.write(state));
+  const peakSoFarW = (atMs: number) => Math.max(peak.peakSoFarW(atMs), peakSource?.get(zone.monthKey(atMs))?.peakPowerW ?? 0);
   const billing = new SessionBilling(tariff);
   const signalsBySource = new Map<string, GridSignal[]>();
   const connectorCount = config.chargers.reduce((n, c) => n + c.connectors, 0);
@@ -105,7 +119,7 @@ export function createTariffService(ctx: ServiceContext, options: { peakFilePath
     tariff,
     zone,
     async start() {
-      peak.restore(peakFile.read());
+      if (!peakSource) peak.restore(peakFile.read());
       unsubscribe.push(
         ctx.bus.on('signals.changed', ({ signals, source }) => {
           signalsBySource.set(source, signals);
@@ -147,11 +161,11 @@ export function createTariffService(ctx: ServiceContext, options: { peakFilePath
       await feed?.stop();
       feed = undefined;
     },
-    peakSoFarW: (atMs) => peak.peakSoFarW(atMs),
+    peakSoFarW,
     kpis() {
       const atMs = ctx.clock.nowMs();
       const k = dayFor(atMs).result();
-      const monthPeakW = Math.max(peak.peakSoFarW(atMs), peak.state().openWindowAverageW);
+      const monthPeakW = Math.max(peakSoFarW(atMs), peak.state().openWindowAverageW);
       return { ...k, sinceMs: day.sinceMs, currency: tariff.currency, monthPeakW, monthDemandCharge: (monthPeakW / 1000) * tariff.demandChargePerKW };
     },
     prices(atMs = ctx.clock.nowMs()) {

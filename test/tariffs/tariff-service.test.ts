@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -63,6 +63,17 @@ describe('tariff service', () => {
     await second.start();
     expect(second.peakSoFarW(T0 + 3_600_000)).toBeCloseTo(40_000, 0);
     expect(second.peakSoFarW(Date.parse('2026-12-01T00:00:00Z'))).toBe(0);
+  });
+
+  it('reads the month’s peak from a monthly-peak record when one is handed in (no JSON file then)', async () => {
+    const s = site();
+    const service = createTariffService(s.ctx, { peakFilePath: join(dir, 'unused.json'), peakSource: { get: (month) => (month === '2026-11' ? { peakPowerW: 55_000 } : undefined) } });
+    services.push(service);
+    await service.start();
+    for (let m = 0; m <= 16; m++) grid(s.bus, T0 + m * 60_000, 30_000);
+    expect(service.peakSoFarW(T0 + 16 * 60_000)).toBe(55_000);
+    expect(service.peakSoFarW(Date.parse('2026-12-02T00:00:00Z'))).toBe(0);
+    expect(() => readFileSync(join(dir, 'unused.json'))).toThrow();
   });
 
   it('survives a damaged peak file: the month starts at 0 and the service runs', async () => {
