@@ -34,7 +34,8 @@ export class TopicValueParser {
     if (value === null) return null;
     const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
     if (typeof number !== 'number' || !Number.isFinite(number)) throw new MqttSourceError(`not a finite number: ${clip(text)}`);
-    return number * (this.spec.scale ?? 1);
+    // toPrecision: 5100 × 0.001 is 5.1, not 5.1000000000000005.
+    return Number((number * (this.spec.scale ?? 1)).toPrecision(12));
   }
 }
 
