@@ -9,7 +9,8 @@ import type { ChargerParams, CircuitNode, ConnectorSnapshot, DecideParams, Decid
 const ROTATIONS: PhaseRotation[] = ['L1L2L3', 'L2L3L1', 'L3L1L2'];
 const T0 = 1_800_000_000_000;
 
-function site(connectorCount: number, priority: PriorityScheme): { params: DecideParams; snapshot: SiteSnapshot } {
+/** variedCars: every car accepts a different maximum (6.0–32.0 A), the even fill's worst case. */
+function site(connectorCount: number, priority: PriorityScheme, variedCars = false): { params: DecideParams; snapshot: SiteSnapshot } {
   const circuits = Math.ceil(connectorCount / 10);
   const feeders = Math.ceil(circuits / 10);
   const chargers: ChargerParams[] = [];
@@ -29,7 +30,7 @@ function site(connectorCount: number, priority: PriorityScheme): { params: Decid
           chargerId: id,
           connectorId: 1,
           status: k % 5 === 4 ? 'Available' : 'Charging',
-          session: k % 5 === 4 ? null : { id: `s${k}`, startedAtMs: T0 - k * 60_000, departureAtMs: T0 + ((k * 7919) % 36_000_000), energyWh: 1000, energyNeedWh: 20_000, socPct: (k * 37) % 100, tierRank: 1 + (k % 3), paused: false },
+          session: k % 5 === 4 ? null : { id: `s${k}`, startedAtMs: T0 - k * 60_000, departureAtMs: T0 + ((k * 7919) % 36_000_000), energyWh: 1000, energyNeedWh: 20_000, socPct: (k * 37) % 100, tierRank: 1 + (k % 3), paused: false, ...(variedCars ? { carMaxCurrentA: 6 + ((k * 7919) % 261) / 10 } : {}) },
           drawA: threePhase ? [drawn, drawn, drawn] : [drawn, 0, 0],
           drawAtMs: T0,
         });
@@ -55,8 +56,8 @@ function site(connectorCount: number, priority: PriorityScheme): { params: Decid
   return { params, snapshot };
 }
 
-function measure(connectorCount: number, priority: PriorityScheme, iterations: number): number[] {
-  const { params, snapshot } = site(connectorCount, priority);
+function measure(connectorCount: number, priority: PriorityScheme, iterations: number, variedCars = false): number[] {
+  const { params, snapshot } = site(connectorCount, priority, variedCars);
   let state: DecideState = initialDecideState;
   for (let i = 0; i < Math.min(200, iterations); i++) state = decide({ ...snapshot, atMs: T0 + i * 1000 }, params, state).nextState; // warm-up
   const times: number[] = [];
@@ -82,6 +83,8 @@ export default async function decideBench(): Promise<BenchTable[]> {
       rows.push([count, priority, iterations, median, quantile(times, 0.99), times[times.length - 1]]);
     }
   }
+  const varied = measure(1000, 'equal', 500, true);
+  rows.push(['1000 (car limits 6–32 A)', 'equal', 500, quantile(varied, 0.5), quantile(varied, 0.99), varied[varied.length - 1]]);
   const met = median1000 < 1;
   return [
     {
@@ -91,6 +94,7 @@ export default async function decideBench(): Promise<BenchTable[]> {
       notes: [
         `target: 1000 connectors, median under 1 ms — ${met ? 'met' : 'NOT met'} (fcfs median ${median1000.toFixed(3)} ms)`,
         'tree: site → feeders of 10 circuits (250 A) → circuits of 10 connectors (63 A); 60 % three-phase, 40 % single-phase on rotating phases; 80 % with a session; memory carried between cycles',
+        'p99 and max are dominated by the other processes sharing the 2 cores (GC and scheduling); the median is the figure to compare',
       ],
     },
   ];
