@@ -18,6 +18,15 @@ import { openStorage, type Storage } from './storage/index.ts';
 import { createChargerReconciler } from './storage/charger-reconciler.ts';
 import { createHistoryRecorder } from './storage/history-recorder.ts';
 import { createSessionSettingsKeeper } from './storage/session-settings-keeper.ts';
+import { createOpenAdrServices } from './openadr/index.ts';
+import {
+  createJsonSignalStore,
+  createMemorySignalStore,
+  createMqttSignalSource,
+  createSignalTimeline,
+  defaultSignalStorePath,
+  type SignalTimelineService,
+} from './signals/index.ts';
 
 export interface AppOptions {
   config: Config;
@@ -38,6 +47,8 @@ export interface App {
   readonly httpPort?: number;
   readonly store: Storage;
   readonly http: HttpService;
+  /** The grid-signal timeline: producers submit, the operator lists and opts out. */
+  readonly signals: SignalTimelineService;
   stop(): Promise<void>;
 }
 
@@ -71,6 +82,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     await start(createSessionSettingsKeeper(ctx, store));
     await start(createChargerReconciler(ctx, store));
     await start(createHistoryRecorder(ctx, store));
+    // Grid signals before control, so persisted limits are in force from the first cycle.
+    const signalStore = config.storage.path === ':memory:' ? createMemorySignalStore() : createJsonSignalStore(defaultSignalStorePath(config.storage.path));
+    const signals = await start(createSignalTimeline(ctx, signalStore));
+    if (config.mqtt) await start(createMqttSignalSource(ctx, signals, config.mqtt));
     if (config.influx) await start(createInfluxExport(ctx, config.influx));
     const transactions = store.transactions;
     const ocpp = await start(createCentralSystem(ctx, { transactions }));
@@ -78,17 +93,18 @@ export async function startApp(options: AppOptions): Promise<App> {
     await start(createStorageControl(ctx, devices.controls));
     const ceilingProviders: CeilingProvider[] = [];
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));
+    for (const ven of createOpenAdrServices(ctx, { sink: signals })) await start(ven);
     const http = await start(
       createHttpService(ctx, {
         store,
         configPath: options.configPath,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
-        signals: options.signals,
+        signals: options.signals ?? signals,
         controlStats: () => control.stats,
       }),
     );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);
-    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, stop };
+    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, signals, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -7,10 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createOpenAdrServices } from '../../src/openadr/openadr-service.ts';
-import type { Service } from '../../src/service.ts';
-import { createMemorySignalStore } from '../../src/signals/signal-store.ts';
-import { createSignalTimeline } from '../../src/signals/timeline-service.ts';
 import { TestVtn3 } from '../fixtures/openadr/vtn3-server.ts';
 import { TestCharger } from '../helpers/test-charger.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -39,12 +35,6 @@ describe('a utility limit on a running site', () => {
     });
     const app: App = await startApp({ config, log: silentLogger });
     cleanup.push(() => app.stop());
-    const timeline = createSignalTimeline(app.ctx, createMemorySignalStore());
-    const services: Service[] = [timeline, ...createOpenAdrServices(app.ctx, { sink: timeline })];
-    for (const service of services) {
-      await service.start();
-      cleanup.push(() => service.stop());
-    }
     const meter = () =>
       app.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), currentA: [0, 0, 0], powerW: 0 });
     meter();
@@ -68,6 +58,7 @@ describe('a utility limit on a running site', () => {
     }, 'a lower profile under the 10 kW import limit');
     expect(capped).toBeLessThanOrEqual(10_000 / (230 * 3) + 1e-6);
     expect(app.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(10_000);
+    expect(app.signals.list().map((s) => [s.source, s.kind, s.value, s.opt])).toEqual([['openadr:dso', 'import-limit', 10_000, 'in']]);
 
     vtn.deleteEvent('cap-1');
     await waitFor(() => {
