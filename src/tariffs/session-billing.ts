@@ -34,7 +34,14 @@ export class SessionBilling {
   constructor(
     private readonly tariff: TariffView,
     private readonly keepClosed = 1000,
+    /** Called with each bill as its session ends (persistence). */
+    private readonly onClosed?: (bill: SessionBill) => void,
   ) {}
+
+  /** Earlier closed bills (newest first), e.g. read back at start. */
+  restore(bills: readonly SessionBill[]): void {
+    this.closed.push(...bills.slice(0, this.keepClosed));
+  }
 
   started(s: SessionStarted): void {
     this.open.set(`${s.chargerId}/${s.connectorId}`, {
@@ -86,6 +93,7 @@ export class SessionBilling {
     this.open.delete(key);
     this.closed.unshift(o.bill);
     if (this.closed.length > this.keepClosed) this.closed.length = this.keepClosed;
+    this.onClosed?.(o.bill);
     return o.bill;
   }
 

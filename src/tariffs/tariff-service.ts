@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
 import type { GridSignal } from '../bus.ts';
 import type { Service, ServiceContext } from '../service.ts';
+import { BillLog } from './bill-log.ts';
 import { DemandPeakFile, DemandPeakTracker } from './demand-peak.ts';
 import type { LocalTimeZone } from './local-time.ts';
 import { PriceFeed } from './price-feed.ts';
@@ -55,6 +56,8 @@ export interface TariffServiceOptions {
   peakFilePath?: string;
   /** Use this record of monthly peaks (e.g. storage's) instead of the JSON file. */
   peakSource?: MonthlyPeakSource;
+  /** Closed session bills are appended here (JSON lines); default next to the database. */
+  billsFilePath?: string;
 }
 
 export function createTariffService(ctx: ServiceContext, options: TariffServiceOptions = {}): TariffService {
@@ -67,7 +70,8 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   const peakSource = options.peakSource;
   const peak = new DemandPeakTracker(zone, windowMs, peakSource ? undefined : (state) => peakFile.write(state));
   const peakSoFarW = (atMs: number) => Math.max(peak.peakSoFarW(atMs), peakSource?.get(zone.monthKey(atMs))?.peakPowerW ?? 0);
-  const billing = new SessionBilling(tariff);
+  const billLog = new BillLog(options.billsFilePath ?? join(dirname(config.storage.path), 'session-bills.jsonl'), log);
+  const billing = new SessionBilling(tariff, 1000, (bill) => billLog.append(bill));
   const signalsBySource = new Map<string, GridSignal[]>();
   const connectorCount = config.chargers.reduce((n, c) => n + c.connectors, 0);
   let day = { key: '', sinceMs: 0, kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
@@ -120,6 +124,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     zone,
     async start() {
       if (!peakSource) peak.restore(peakFile.read());
+      billing.restore(billLog.read(1000));
       unsubscribe.push(
         ctx.bus.on('signals.changed', ({ signals, source }) => {
           signalsBySource.set(source, signals);

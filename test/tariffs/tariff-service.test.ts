@@ -88,7 +88,7 @@ describe('tariff service', () => {
 
   it('bills each session’s metered energy at the price in force when it was drawn', async () => {
     const s = site();
-    const service = createTariffService(s.ctx, { peakFilePath: join(dir, 'peak-bill.json') });
+    const service = createTariffService(s.ctx, { peakFilePath: join(dir, 'peak-bill.json'), billsFilePath: join(dir, 'bills.jsonl') });
     services.push(service);
     await service.start();
     s.bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 7, idTag: 'FLAT12', tier: 'staff', startedAtMs: T0, meterStartWh: 1_000 });
@@ -101,6 +101,14 @@ describe('tariff service', () => {
     expect(bill).toMatchObject({ transactionId: 7, energyWh: 9_000, currency: 'EUR', endedAtMs: T0 + 100 * 60_000 });
     expect(bill.cost).toBeCloseTo(1.0 + 1.2 + 0.4, 9);
     expect(service.sessionBill('CP1', 1)).toBeUndefined();
+
+    // The closed bill survives a restart.
+    await service.stop();
+    services = [];
+    const again = createTariffService(site().ctx, { peakFilePath: join(dir, 'peak-bill.json'), billsFilePath: join(dir, 'bills.jsonl') });
+    services.push(again);
+    await again.start();
+    expect(again.sessionBills()[0]).toMatchObject({ transactionId: 7, energyWh: 9_000 });
   });
 
   it('reports today’s cost and peak live from the grid meter', async () => {
