@@ -218,12 +218,34 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
 
   it('fits a 390 px phone screen on every page without horizontal scrolling', async () => {
     const page = await openAs('admin', { width: 390, height: 844 });
-    for (const route of ['', 'history', 'sessions', 'events', 'settings']) {
+    // Each page with what shows it has loaded its data.
+    const pages: [string, string][] = [
+      ['', '[data-circuit="row-a"]'],
+      ['history', '.history .uplot'],
+      ['sessions', '.sessions table.stack'],
+      ['events', '.events-page .event'],
+      ['settings', '.settings .gutter div'],
+    ];
+    for (const [route, loaded] of pages) {
       await page.goto(`${baseUrl}/#/${route}`);
-      await page.locator('main .page').waitFor();
-      await page.waitForLoadState('networkidle');
-      const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
-      expect(scrollWidth, `#/${route}`).toBeLessThanOrEqual(clientWidth);
+      await page.locator(loaded).first().waitFor({ timeout: 15_000 });
+      const layout = await page.evaluate(() => {
+        const width = document.documentElement.clientWidth;
+        // Past the right edge and not clipped by an ancestor that itself fits (a scroll box,
+        // the visually hidden table head).
+        const clipped = (e: Element) => {
+          for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+            if (getComputedStyle(a).overflowX !== 'visible' && a.getBoundingClientRect().right <= width + 0.5) return true;
+          }
+          return false;
+        };
+        const sticking = Array.from(document.querySelectorAll('body *'))
+          .filter((e) => getComputedStyle(e).position !== 'fixed' && e.getBoundingClientRect().width > 1 && e.getBoundingClientRect().right > width + 0.5 && !clipped(e))
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+        return { scrollWidth: document.documentElement.scrollWidth, clientWidth: width, sticking: sticking.slice(0, 5) };
+      });
+      expect(layout.sticking, `#/${route}: elements past the right edge`).toEqual([]);
+      expect(layout.scrollWidth, `#/${route}`).toBeLessThanOrEqual(layout.clientWidth);
       await shoot(page, `phone-${route || 'overview'}`);
     }
     await page.context().close();
