@@ -25,6 +25,11 @@ export function createPeakStore(db: Database): PeakStore {
       const row = byMonth.get(month);
       return row ? toPeak(row) : undefined;
     },
+    current(atMs, timeZone) {
+      const month = billingMonth(atMs, timeZone);
+      const row = byMonth.get(month);
+      return { month, peak: row ? toPeak(row) : undefined };
+    },
   };
 }
 

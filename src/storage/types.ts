@@ -116,6 +116,8 @@ export interface PeakStore {
   /** Raises the month's peak if powerW is above it; returns the month's peak. */
   offer(month: string, powerW: number, atMs: number): MonthlyPeak;
   get(month: string): MonthlyPeak | undefined;
+  /** The billing month containing atMs in the site's time zone, and its peak so far. */
+  current(atMs: number, timeZone: string): { month: string; peak?: MonthlyPeak };
 }
 
 export interface Storage {

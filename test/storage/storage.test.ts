@@ -160,6 +160,7 @@ describe('monthly peak', () => {
     store.peaks.offer('2026-11', 30_000, T0 + 1);
     expect(store.peaks.get('2026-11')).toMatchObject({ peakPowerW: 40_000, atMs: T0 });
     expect(store.peaks.offer('2026-12', 5_000, T0 + 2).peakPowerW).toBe(5_000);
+    expect(store.peaks.current(T0, 'Europe/Berlin')).toMatchObject({ month: '2026-11', peak: { peakPowerW: 40_000 } });
   });
 
   it('uses the site time zone for the billing month', () => {

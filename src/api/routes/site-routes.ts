@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { billingMonth } from '../../storage/peak-store.ts';
 import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
@@ -140,8 +139,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
   );
 
   app.get('/api/v1/peak', { onRequest: viewer, schema: { tags: ['site'], summary: "This month's peak of 15-min mean import (demand charge base)" } }, async () => {
-    const month = billingMonth(now(), ctx.config.site.timezone);
-    const peak = store.peaks.get(month);
+    const { month, peak } = store.peaks.current(now(), ctx.config.site.timezone);
     return { month, peakPowerW: peak?.peakPowerW ?? null, at: peak ? new Date(peak.atMs).toISOString() : null };
   });
 }

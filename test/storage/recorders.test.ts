@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import type { Decision } from '../../optimizer/types.ts';
+import { Bus, type BusEvents } from '../../src/bus.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { Service, ServiceContext } from '../../src/service.ts';
+import { SiteState } from '../../src/state/site-state.ts';
+import { createChargerReconciler } from '../../src/storage/charger-reconciler.ts';
+import { createHistoryRecorder } from '../../src/storage/history-recorder.ts';
+import { openStorage } from '../../src/storage/open-storage.ts';
+import { createSessionSettingsKeeper } from '../../src/storage/session-settings-keeper.ts';
+import type { Storage } from '../../src/storage/types.ts';
+
+const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
+let ctx: ServiceContext;
+let store: Storage;
+let clock: ManualClock;
+const services: Service[] = [];
+
+beforeEach(() => {
+  const config = configSchema.parse({
+    site: { timezone: 'Europe/Berlin' },
+    grid: { maxCurrent: 63, meter: 'grid' },
+    chargers: [{ id: 'CP001', connectors: 2 }],
+    devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+  });
+  const bus = new Bus(silentLogger);
+  clock = new ManualClock(T0);
+  ctx = { config, bus, log: silentLogger, clock, state: new SiteState(config, bus) };
+  store = openStorage(':memory:', clock);
+});
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop();
+  store.close();
+});
+
+const run = async (service: Service) => {
+  await service.start();
+  services.push(service);
+  return service;
+};
+const decision = (atMs: number): Decision => ({
+  atMs,
+  caps: [],
+  failsafe: false,
+  nextState: { connectors: {} },
+  headroom: { limitA: [60, 60, 60], headroomA: [0, 0, 0], buildingA: [0, 0, 0] },
+});
+const started = (transactionId: number, connectorId = 1): BusEvents['session.started'] => ({
+  chargerId: 'CP001',
+  connectorId,
+  transactionId,
+  idTag: 'TAG',
+  tier: 'guest',
+  startedAtMs: T0,
+  meterStartWh: 0,
+});
+
+describe('history recorder', () => {
+  it('records one sample per second and the month peak of 15-minute mean import', async () => {
+    await run(createHistoryRecorder(ctx, store));
+    // 15 minutes at 20 kW with a 2-minute spike to 80 kW: mean (13×20 + 2×80)/15 = 28 kW.
+    for (let s = 0; s <= 15 * 60; s++) {
+      const atMs = T0 + s * 1000;
+      const powerW = s >= 300 && s < 420 ? 80_000 : 20_000;
+      ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs, powerW, currentA: [30, 30, 30] });
+      ctx.bus.emit('decision', decision(atMs));
+      ctx.bus.emit('decision', decision(atMs + 400)); // a second decision in the same second is not another sample
+    }
+    expect(store.history.query(T0, T0 + 60_000, '1s')).toHaveLength(60);
+    const peak = store.peaks.current(T0, 'Europe/Berlin').peak;
+    expect(peak?.peakPowerW).toBeCloseTo(28_000, 0);
+    expect(peak?.atMs).toBe(T0);
+  });
+});
+
+describe('session settings keeper', () => {
+  it('persists steering per transaction and re-applies it when the session is restored', async () => {
+    await run(createSessionSettingsKeeper(ctx, store));
+    const id = store.transactions.start({ chargerId: 'CP001', connectorId: 1, idTag: 'TAG', startedAtMs: T0, meterStartWh: 0 });
+    ctx.bus.emit('session.started', started(id));
+    ctx.bus.emit('session.update', { chargerId: 'CP001', connectorId: 1, departureAtMs: T0 + 7_200_000, paused: true });
+    ctx.bus.emit('session.update', { chargerId: 'CP001', connectorId: 1, targetPowerW: 5000 }); // planner output is not persisted
+    expect(store.sessionSettings.get(id)).toMatchObject({ departureAtMs: T0 + 7_200_000, paused: true, energyNeedWh: null });
+
+    // A new process: fresh state, same storage; OCPP restores the open transaction.
+    const bus = new Bus(silentLogger);
+    const state = new SiteState(ctx.config, bus);
+    const restarted: ServiceContext = { ...ctx, bus, state };
+    await run(createSessionSettingsKeeper(restarted, store));
+    bus.emit('session.started', started(id));
+    expect(state.connector('CP001', 1)!.session).toMatchObject({ departureAtMs: T0 + 7_200_000, paused: true });
+  });
+});
+
+describe('charger reconciler', () => {
+  it("asks for a charger's status once, on its first connect after start, with its open transactions", async () => {
+    await run(createChargerReconciler(ctx, store));
+    const id = store.transactions.start({ chargerId: 'CP001', connectorId: 2, idTag: 'TAG', startedAtMs: T0, meterStartWh: 0 });
+    const asked: BusEvents['charger.reconcile'][] = [];
+    ctx.bus.on('charger.reconcile', (r) => asked.push(r));
+    ctx.bus.emit('charger.connected', { chargerId: 'CP001', atMs: T0, protocol: 'ocpp1.6' });
+    ctx.bus.emit('charger.connected', { chargerId: 'CP001', atMs: T0 + 5000, protocol: 'ocpp1.6' });
+    expect(asked).toEqual([{ chargerId: 'CP001', atMs: T0, openTransactionIds: [id] }]);
+  });
+});
