@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { modbusDeviceSchema, type DeviceConfig } from '../../config/schema.ts';
 import type { ServerTCP as ServerTCPClass } from 'modbus-serial';
 import { decodeModel } from '../../adapters/modbus/sunspec-decode.ts';
 import { modelAddress, sunSpecImage, SUNSPEC_MODEL_LENGTHS, type ModelSpec } from '../../adapters/modbus/sunspec-image.ts';
@@ -186,6 +187,20 @@ export async function startDemoDeviceServers(options: DemoDeviceServersOptions):
       await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };
+}
+
+/**
+ * The config entry that reads a `simulated` demo device through its Modbus server instead (grid
+ * meter, PV and battery roles; other entries are returned unchanged). Setpoints are written only
+ * when the entry allows control.
+ */
+export function demoModbusDevice(device: DeviceConfig, servers: Pick<DemoDeviceServers, 'grid' | 'pv' | 'battery'>): DeviceConfig {
+  if (device.driver !== 'simulated') return device;
+  const endpoint = device.role === 'grid-meter' ? servers.grid : device.role === 'pv' ? servers.pv : device.role === 'battery' ? servers.battery : undefined;
+  if (!endpoint) return device;
+  const keep = ['id', 'role', 'sign', 'pollIntervalMs', 'staleAfterMs', 'minSocPct', 'maxSocPct', 'maxChargePowerW', 'maxDischargePowerW', 'ratedPowerW', 'control'] as const;
+  const common = Object.fromEntries(keep.filter((k) => device[k] !== undefined).map((k) => [k, device[k]]));
+  return modbusDeviceSchema.parse({ ...common, driver: 'modbus', host: endpoint.host, port: endpoint.port, unitId: endpoint.unitId, profile: 'sunspec' });
 }
 
 /** The smallest power-of-ten scale that fits a W value into an int16 (as real devices do). */

@@ -53,3 +53,14 @@ describe('demo Modbus devices (modbus-serial ServerTCP)', () => {
     expect(reported.length).toBeGreaterThan(0);
   });
 });
+
+describe('switching the demo from simulated devices to its Modbus servers', () => {
+  it('turns a simulated grid meter into a SunSpec Modbus device at the server, keeping its id and bounds', async () => {
+    const { demoModbusDevice } = await import('../../src/demo/device-servers.ts');
+    const servers = { grid: { host: '127.0.0.1', port: 1502, unitId: 1 }, pv: { host: '127.0.0.1', port: 1503, unitId: 1 }, battery: { host: '127.0.0.1', port: 1504, unitId: 1 } };
+    const grid = demoModbusDevice({ id: 'grid', role: 'grid-meter', driver: 'simulated', sign: 1, pollIntervalMs: 500, minSocPct: 10, maxSocPct: 95, control: true }, servers);
+    expect(grid).toMatchObject({ id: 'grid', driver: 'modbus', profile: 'sunspec', host: '127.0.0.1', port: 1502, unitId: 1, pollIntervalMs: 500 });
+    const bess = demoModbusDevice({ id: 'bess', role: 'battery', driver: 'simulated', sign: 1, pollIntervalMs: 1000, minSocPct: 20, maxSocPct: 90, control: true }, servers);
+    expect(bess).toMatchObject({ port: 1504, minSocPct: 20, maxSocPct: 90 });
+  });
+});
