@@ -17,8 +17,10 @@ export interface IndexedCharger {
 export interface SiteIndex {
   /** Circuit ids by node index; node 0 is GRID_NODE_ID. */
   nodeIds: readonly string[];
-  /** Limit per phase before the margin, A (sanitized: bad numbers are 0). */
+  /** Limit per phase before the margin, A (sanitized: bad numbers are 0); re-read every call. */
   nodeLimitA: Float64Array;
+  /** The tree's nodes by index (node 0, the grid, has none). */
+  nodes: readonly (CircuitNode | undefined)[];
   /** Parent node index; -1 for node 0. */
   parent: Int32Array;
   /** Node indices from each node up to and including node 0. */
@@ -34,6 +36,7 @@ const MAX_DEPTH = 64;
 
 function buildIndex(params: DecideParams): SiteIndex {
   const nodeIds: string[] = ['@grid'];
+  const nodes: (CircuitNode | undefined)[] = [undefined];
   const limits: number[] = [Math.max(0, finiteOr(params.grid.maxCurrentA, 0))];
   const parents: number[] = [-1];
   const byId = new Map<string, number>();
@@ -45,6 +48,7 @@ function buildIndex(params: DecideParams): SiteIndex {
     seen.add(node);
     const index = nodeIds.length;
     nodeIds.push(node.id);
+    nodes.push(node);
     limits.push(Math.max(0, finiteOr(node.maxCurrentA, 0)));
     parents.push(parent);
     if (!byId.has(node.id)) byId.set(node.id, index);
@@ -96,23 +100,41 @@ function buildIndex(params: DecideParams): SiteIndex {
     return key;
   };
 
-  return { nodeIds, nodeLimitA: Float64Array.from(limits), parent, paths, chargers, constraintsOf, keyOf };
+  return { nodeIds, nodeLimitA: Float64Array.from(limits), nodes, parent, paths, chargers, constraintsOf, keyOf };
 }
 
 interface CacheEntry {
   chargers: DecideParams['chargers'];
-  gridMaxCurrentA: number;
+  children: readonly (readonly CircuitNode[] | undefined)[];
+  chargerIds: readonly (readonly string[] | undefined)[];
   index: SiteIndex;
 }
 
 // Memo keyed on the circuit tree object: same output for the same input, just without rebuilding
-// the arrays every cycle. Params are treated as immutable values; a new tree gets a new index.
+// the arrays every cycle. A new tree or charger list gets a new index; limits are re-read.
 const cache = new WeakMap<CircuitNode, CacheEntry>();
 
 export function siteIndex(params: DecideParams): SiteIndex {
   const hit = cache.get(params.circuit);
-  if (hit && hit.chargers === params.chargers && hit.gridMaxCurrentA === params.grid.maxCurrentA) return hit.index;
+  if (hit && hit.chargers === params.chargers) {
+    // Limits may be changed in place (dynamic limits): always read them afresh. A changed shape
+    // (children replaced) rebuilds the index.
+    const index = hit.index;
+    let sameShape = true;
+    index.nodeLimitA[0] = Math.max(0, finiteOr(params.grid.maxCurrentA, 0));
+    for (let n = 1; n < index.nodes.length && sameShape; n++) {
+      const node = index.nodes[n]!;
+      index.nodeLimitA[n] = Math.max(0, finiteOr(node.maxCurrentA, 0));
+      sameShape = node.id === index.nodeIds[n] && hit.children[n] === node.children && hit.chargerIds[n] === node.chargerIds;
+    }
+    if (sameShape) return index;
+  }
   const index = buildIndex(params);
-  cache.set(params.circuit, { chargers: params.chargers, gridMaxCurrentA: params.grid.maxCurrentA, index });
+  cache.set(params.circuit, {
+    chargers: params.chargers,
+    children: index.nodes.map((node) => node?.children),
+    chargerIds: index.nodes.map((node) => node?.chargerIds),
+    index,
+  });
   return index;
 }

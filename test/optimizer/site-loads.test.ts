@@ -108,3 +108,15 @@ describe('the connection point', () => {
     expect(decision.caps[0]).toMatchObject({ currentA: 25, reason: { kind: 'circuit', circuitId: '@grid', phase: 'L1', text: 'site limit 25 A on L1 shared by 1 car; priority 1 of 1' } });
   });
 });
+
+describe('parameters that change between cycles', () => {
+  it('uses a circuit limit changed in place at the next decision', () => {
+    const row = circuit('row', 40, ['A']);
+    const p = params({ grid: { maxCurrentA: 400, safetyMargin: 0, metered: true }, circuit: circuit('main', 400, [], [row]), chargers: [charger('A', 'row')] });
+    expect(capsOf(decide(snapshot([plugged('A', session('a'))]), p))).toEqual({ A: 32 });
+    (row as { maxCurrentA: number }).maxCurrentA = 20;
+    expect(capsOf(decide(snapshot([plugged('A', session('a'))]), p))).toEqual({ A: 20 });
+    const lowerGrid = { ...p, grid: { ...p.grid, maxCurrentA: 10 } };
+    expect(capsOf(decide(snapshot([plugged('A', session('a'))]), lowerGrid))).toEqual({ A: 10 });
+  });
+});
