@@ -7,6 +7,7 @@ import type { Service, ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import type { ChargerLink, LinkHost, LinkSettings } from './charger-link.ts';
 import { ChargerLink16 } from './charger-link-16.ts';
+import { ChargerLink201 } from './charger-link-201.ts';
 import { OcppListenError } from './errors.ts';
 import { IdTagDirectory } from './id-tags.ts';
 import { ProfileDispatcher } from './profile-dispatcher.ts';
@@ -116,7 +117,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       void connection.close(1008, 'unknown charger');
       return;
     }
-    const link: ChargerLink = new ChargerLink16(connection, config, host);
+    const link: ChargerLink = connection.protocol === 'ocpp2.0.1' ? new ChargerLink201(connection, config, host) : new ChargerLink16(connection, config, host);
     const previous = links.get(config.id);
     links.set(config.id, link);
     if (previous) {
@@ -193,7 +194,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
         host: ctx.config.ocpp.host,
         port: ctx.config.ocpp.port,
         ...(tls ? { tls } : {}),
-        protocols: deps.protocols ?? ['ocpp1.6'],
+        protocols: deps.protocols ?? ['ocpp1.6', 'ocpp2.0.1'],
         callTimeoutMs: settings.callTimeoutMs,
         log,
         verify,

@@ -35,7 +35,7 @@ export class ChargerOfflineError extends OcppError {
 export class OcppCallRefused extends OcppError {
   override readonly code = 'OCPP_CALL_REFUSED';
   constructor(
-    readonly rpcErrorCode: 'PropertyConstraintViolation' | 'NotSupported' | 'SecurityError' | 'GenericError',
+    readonly rpcErrorCode: 'PropertyConstraintViolation' | 'OccurrenceConstraintViolation' | 'NotSupported' | 'SecurityError' | 'GenericError',
     message: string,
   ) {
     super(message);

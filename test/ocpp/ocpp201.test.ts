@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConnectorCap } from '../../optimizer/types.ts';
+import { FakeCharger } from './fake-charger.ts';
+import { FakeStation201 } from './fake-station-201.ts';
+import { startSystem, type System } from './system.ts';
+
+const cap = (chargerId: string, connectorId: number, currentA: number): ConnectorCap => ({ chargerId, connectorId, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
+const OCCURRENCE = ['OccurenceConstraintViolation', 'OccurrenceConstraintViolation'];
+
+describe('OCPP 2.0.1 stations', () => {
+  let system: System;
+  const stations: FakeStation201[] = [];
+  afterEach(async () => {
+    await Promise.all(stations.splice(0).map((s) => s.close().catch(() => undefined)));
+    await system?.stop();
+  });
+
+  async function station(identity = 'CP001'): Promise<FakeStation201> {
+    const s = new FakeStation201(system.cs.port, identity);
+    stations.push(s);
+    await s.connect();
+    const ready = system.cs.whenReady(identity);
+    await s.boot();
+    await ready;
+    return s;
+  }
+
+  it('negotiates ocpp2.0.1 with a station that offers only that, and prefers ocpp1.6 when both are offered', async () => {
+    system = await startSystem();
+    const only201 = await station('CP001');
+    expect(only201.protocol).toBe('ocpp2.0.1');
+    expect(system.events['charger.connected']).toMatchObject([{ chargerId: 'CP001', protocol: 'ocpp2.0.1' }]);
+    const both = new FakeStation201(system.cs.port, 'CP002', ['ocpp1.6', 'ocpp2.0.1']);
+    both.client.reconfigure({ password: 'secret-password-2' });
+    stations.push(both);
+    await both.connect();
+    expect(both.protocol).toBe('ocpp1.6');
+  });
+
+  it('sets a station up: smart-charging variables, station max profile on EVSE 0, a default per EVSE, sampled data', async () => {
+    system = await startSystem(undefined, { meterSampleIntervalS: 15 });
+    const s = await station();
+    expect(s.calls[0].action).toBe('GetVariables');
+    const profiles = s.received('SetChargingProfile').map((c) => c.params);
+    expect(profiles[0]).toMatchObject({ evseId: 0, chargingProfile: { chargingProfilePurpose: 'ChargingStationMaxProfile', stackLevel: 0 } });
+    expect(profiles[0].chargingProfile.chargingSchedule[0].chargingSchedulePeriod).toEqual([{ startPeriod: 0, limit: 63.2, numberPhases: 3 }]);
+    expect(profiles.slice(1).map((p) => [p.evseId, p.chargingProfile.chargingProfilePurpose, p.chargingProfile.chargingSchedule[0].chargingSchedulePeriod[0].limit])).toEqual([
+      [1, 'TxDefaultProfile', 31.6],
+      [2, 'TxDefaultProfile', 31.6],
+    ]);
+    expect(s.received('SetVariables').map((c) => [c.params.setVariableData[0].variable.name, c.params.setVariableData[0].attributeValue])).toEqual([
+      ['TxUpdatedMeasurands', 'Current.Import,Power.Active.Import,Energy.Active.Import.Register,SoC'],
+      ['TxUpdatedInterval', '15'],
+    ]);
+  });
+
+  it('turns TransactionEvents into a session, meter readings and an end, and steers it with a TxProfile for the station’s transaction id', async () => {
+    system = await startSystem();
+    const s = await station();
+    const started = await s.transactionEvent('Started', 'tx-abc', {
+      evse: { id: 2, connectorId: 1 },
+      idToken: { idToken: 'FLEET01', type: 'ISO14443' },
+      meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: 1.5, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh', multiplier: 3 } }] }],
+    });
+    expect(started).toEqual({ idTokenInfo: { status: 'Accepted' } });
+    expect(system.events['session.started']).toMatchObject([{ chargerId: 'CP001', connectorId: 2, tier: 'fleet', idTag: 'FLEET01', meterStartWh: 1500 }]);
+    const transactionId = system.events['session.started'][0].transactionId;
+    expect(Number.isInteger(transactionId)).toBe(true);
+
+    await s.transactionEvent('Updated', 'tx-abc', {
+      transactionInfo: { transactionId: 'tx-abc', chargingState: 'Charging' },
+      meterValue: [
+        {
+          timestamp: '2026-11-24T09:59:00Z',
+          sampledValue: [
+            { value: 16, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } },
+            { value: 11, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'kW' } },
+          ],
+        },
+      ],
+    });
+    expect(system.events['connector.meter'].at(-1)).toEqual({ chargerId: 'CP001', connectorId: 2, atMs: Date.parse('2026-11-24T09:59:00Z'), currentA: [16, 0, 0], powerW: 11000 });
+    expect(system.state.connector('CP001', 2)?.status).toBe('Charging');
+
+    expect(await system.cs.applyCaps([cap('CP001', 2, 12.34)])).toEqual({ sent: 1, unconfirmedDecreases: 0 });
+    const tx = s.received('SetChargingProfile', (p) => p.chargingProfile.chargingProfilePurpose === 'TxProfile')[0].params;
+    expect(tx).toMatchObject({ evseId: 2, chargingProfile: { transactionId: 'tx-abc', stackLevel: 1, chargingSchedule: [{ id: 1, duration: 300, chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 12.3, numberPhases: 3 }] }] } });
+    expect(system.state.connector('CP001', 2)?.profile).toMatchObject({ state: 'accepted', capA: 12.3 });
+
+    await s.transactionEvent('Ended', 'tx-abc', {
+      transactionInfo: { transactionId: 'tx-abc', stoppedReason: 'EVDisconnected' },
+      meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: 9000, measurand: 'Energy.Active.Import.Register' }] }],
+    });
+    expect(system.events['session.ended']).toMatchObject([{ chargerId: 'CP001', connectorId: 2, transactionId, meterStopWh: 9000, reason: 'EVDisconnected' }]);
+    const clear = await s.waitForCall('ClearChargingProfile');
+    expect(clear.params).toEqual({ chargingProfileCriteria: { evseId: 2, chargingProfilePurpose: 'TxProfile' } });
+  });
+
+  it('maps StatusNotification per EVSE and refuses an EVSE the config does not have', async () => {
+    system = await startSystem();
+    const s = await station();
+    await s.call('StatusNotification', { timestamp: '2026-11-24T09:58:00Z', connectorStatus: 'Faulted', evseId: 1, connectorId: 1 });
+    expect(system.events['connector.status']).toEqual([{ chargerId: 'CP001', connectorId: 1, status: 'Faulted', atMs: Date.parse('2026-11-24T09:58:00Z'), errorCode: 'Faulted' }]);
+    await expect(s.call('StatusNotification', { timestamp: '2026-11-24T09:58:00Z', connectorStatus: 'Available', evseId: 5, connectorId: 1 })).rejects.toMatchObject({ rpcErrorCode: 'PropertyConstraintViolation' });
+  });
+
+  it('refuses a first TransactionEvent without its EVSE, and schema-invalid payloads, and keeps serving', async () => {
+    system = await startSystem();
+    const s = await station();
+    const noEvse = await s.transactionEvent('Started', 'tx-1').catch((e) => e);
+    expect(OCCURRENCE).toContain(noEvse.rpcErrorCode);
+    // A schema-invalid payload, sent past the client's own validation.
+    const answer = new Promise<unknown[]>((resolve) =>
+      s.client.on('message', ({ message, outbound }: { message: Buffer | string; outbound: boolean }) => {
+        const frame = JSON.parse(String(message));
+        if (!outbound && frame[1] === 'bad') resolve(frame);
+      }),
+    );
+    s.client.sendRaw(JSON.stringify([2, 'bad', 'StatusNotification', { timestamp: 'now', connectorStatus: 'Plugged', evseId: 1, connectorId: 1 }]));
+    const error = await answer;
+    expect(error[0]).toBe(4);
+    expect(['FormatViolation', 'FormationViolation', 'PropertyConstraintViolation', 'TypeConstraintViolation']).toContain(error[2]);
+    expect(await s.call('Heartbeat', {})).toEqual({ currentTime: '2026-11-24T10:00:00.000Z' });
+    expect(system.events['session.started']).toHaveLength(0);
+  });
+
+  it('answers Authorize from the local list and accepts an unknown tag only when configured', async () => {
+    system = await startSystem();
+    const s = await station();
+    expect(await s.call('Authorize', { idToken: { idToken: 'GUEST01', type: 'ISO14443' } })).toEqual({ idTokenInfo: { status: 'Accepted' } });
+    expect(await s.call('Authorize', { idToken: { idToken: 'NOBODY', type: 'ISO14443' } })).toEqual({ idTokenInfo: { status: 'Invalid' } });
+  });
+
+  it('serves 1.6 chargers and 2.0.1 stations side by side', async () => {
+    system = await startSystem();
+    const s = await station('CP001');
+    const legacy = new FakeCharger({ port: system.cs.port, identity: 'CP002', password: 'secret-password-2' });
+    await legacy.connect();
+    const ready = system.cs.whenReady('CP002');
+    await legacy.boot();
+    await ready;
+    await s.transactionEvent('Started', 'T-9', { evse: { id: 1 } });
+    const tx16 = await legacy.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 12)]);
+    expect(s.received('SetChargingProfile', (p) => p.chargingProfile.transactionId === 'T-9')).toHaveLength(1);
+    expect(legacy.received('SetChargingProfile', (p) => p.csChargingProfiles.transactionId === tx16)).toHaveLength(1);
+    await legacy.close();
+  });
+});
