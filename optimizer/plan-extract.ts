@@ -35,7 +35,7 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
       return col < 0 ? 0 : round(Math.max(0, x[col]) * 1000, 3);
     });
     const plannedWh = powerW.reduce((sum, p) => sum + p * h, 0);
-    return { key: s.key, powerW, plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
+    return { key: s.key, steer: s.steer !== false, powerW, plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
   });
   const gridW = layout.grid.map((g, t) => round((x[g] - x[layout.exported[t]]) * 1000, 3));
   const batteryW = layout.charge.map((bc, t) => round((x[layout.discharge[t]] - x[bc]) * 1000, 3));
@@ -64,12 +64,12 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
   };
 }
 
-/** The planned power for the slot containing atMs, per session key (W); empty when no slot covers it. */
+/** The planned power for the slot containing atMs, per steered session key (W); empty when no slot covers it. */
 export function planTargetsAt(plan: Plan, atMs: number): Map<string, number> {
   const targets = new Map<string, number>();
   if (plan.status !== 'optimal') return targets;
   const t = Math.floor((atMs - plan.startMs) / plan.slotMs);
   if (t < 0 || t >= plan.slotCount) return targets;
-  for (const s of plan.sessions) targets.set(s.key, s.powerW[t]);
+  for (const s of plan.sessions) if (s.steer) targets.set(s.key, s.powerW[t]);
   return targets;
 }

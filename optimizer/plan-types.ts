@@ -11,6 +11,8 @@ export interface PlanSession {
   maxPowerW: number;
   /** Higher is shorted last; 1 = lowest. From the site's priority scheme. */
   priorityWeight: number;
+  /** False: planned as load only (e.g. unknown departure, charging as soon as possible), no target. */
+  steer?: boolean;
 }
 
 export interface PlanBattery {
@@ -52,6 +54,7 @@ export interface PlanInput {
 
 export interface SessionPlan {
   key: string;
+  steer: boolean;
   /** Planned average power per slot, W. */
   powerW: number[];
   plannedWh: number;

@@ -124,14 +124,21 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
         ? s.energyWh + (Math.max(0, (planner.targetSocPct ?? 100) - s.socPct) / 100) * planner.carBatteryWh
         : undefined;
     const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
-    const chargerW = chargerMaxPowerW(config, s.chargerId);
+    const maxPowerW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? Infinity);
+    const energyNeedWh = needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0;
+    const fromMs = Math.max(atMs, s.arrivalAtMs);
+    // A session nobody gave a departure for is not shifted (the driver may leave any time): it is
+    // planned as charging as soon as possible, so the plan counts its load, and gets no target.
+    const steer = s.departureAtMs !== undefined || (planner?.steerUnknownDepartures ?? false);
+    const asapMs = maxPowerW > 0 ? Math.max(slotMs, (energyNeedWh / maxPowerW) * 3_600_000) : slotMs;
     return {
       key: s.key,
       arrivalAtMs: s.arrivalAtMs,
-      departureAtMs: s.departureAtMs ?? Math.max(atMs, s.arrivalAtMs) + dwellMs,
-      energyNeedWh: needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0,
-      maxPowerW: Math.min(chargerW, s.carMaxPowerW ?? Infinity),
+      departureAtMs: s.departureAtMs ?? fromMs + (steer ? dwellMs : asapMs),
+      energyNeedWh,
+      maxPowerW,
       priorityWeight: weights.get(s.key) ?? 1,
+      steer,
     };
   });
 

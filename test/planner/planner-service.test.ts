@@ -98,6 +98,17 @@ describe('planner service', () => {
     expect(plan!.sessions[0].plannedWh).toBeGreaterThan(30_000);
   }, 30_000);
 
+  it('does not hold back a car whose departure nobody knows, but counts its load in the plan', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 10_000, undefined);
+    const plan = await s.service.replanNow('test');
+    expect(plan?.sessions[0]).toMatchObject({ key: 'CP1/1', steer: false });
+    expect(plan!.sessions[0].powerW[0]).toBeGreaterThan(0); // planned as charging now
+    expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).has('CP1/1')).toBe(false);
+  }, 30_000);
+
   it('finds the next local HH:MM across a DST switch', () => {
     const zone = new LocalTimeZone('Europe/Berlin');
     expect(nextLocalTimeMs(zone, Date.parse('2026-03-28T20:00:00Z'), '06:00')).toBe(Date.parse('2026-03-29T04:00:00Z'));
