@@ -1,6 +1,6 @@
 // Builds the dashboard (dashboard/src → dashboard/dist: index.html, app.js, app.css, lazy chunks)
 // with esbuild. Node side only; the EMS serves dashboardDistDir as static files.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Plugin } from 'esbuild';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +34,33 @@ export interface BuildResult {
 }
 
 export async function buildDashboard(options: { outDir?: string; minify?: boolean } = {}): Promise<BuildResult> {
-  const outDir = options.outDir ?? dashboardDistDir;
+  const outDir = resolve(options.outDir ?? dashboardDistDir);
   const { build } = await import('esbuild');
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const result = await build({
+  // Build beside the target and swap it in, so a running EMS never serves a half-written dist/.
+  const stagingDir = `${outDir.replace(/[\\/]$/, '')}.building-${process.pid}-${Date.now()}`;
+  mkdirSync(stagingDir, { recursive: true });
+  try {
+    await bundle(build, stagingDir, options.minify ?? true);
+  } catch (error) {
+    rmSync(stagingDir, { recursive: true, force: true });
+    throw error;
+  }
+  const oldDir = `${stagingDir}.old`;
+  if (existsSync(outDir)) renameSync(outDir, oldDir);
+  renameSync(stagingDir, outDir);
+  rmSync(oldDir, { recursive: true, force: true });
+  return { outDir, files: listFiles(outDir) };
+}
+
+function listFiles(dir: string, base = dir): { path: string; bytes: number }[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(path, base) : [{ path: relative(base, path), bytes: statSync(path).size }];
+  });
+}
+
+async function bundle(build: typeof import('esbuild').build, outDir: string, minify: boolean): Promise<void> {
+  await build({
     entryPoints: { app: join(dashboardSrcDir, 'main.ts') },
     bundle: true,
     splitting: true,
@@ -47,20 +69,14 @@ export async function buildDashboard(options: { outDir?: string; minify?: boolea
     platform: 'browser',
     outdir: outDir,
     chunkNames: 'chunks/[name]-[hash]',
-    minify: options.minify ?? true,
+    minify,
     sourcemap: 'linked',
     legalComments: 'linked',
-    metafile: true,
     logLevel: 'silent',
     define: { 'process.env.NODE_ENV': '"production"' },
     plugins: [englishOnlyZod],
   });
   copyFileSync(join(dashboardSrcDir, 'index.html'), join(outDir, 'index.html'));
-  const files = [...Object.keys(result.metafile.outputs).map((p) => resolve(p)), join(outDir, 'index.html')].map((p) => ({
-    path: relative(outDir, p),
-    bytes: statSync(p).size,
-  }));
-  return { outDir, files };
 }
 
 function newestMtimeMs(dir: string): number {

@@ -119,6 +119,8 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     await page.getByRole('heading', { name: 'Power flow' }).waitFor();
     await page.locator('.feed-live').waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('flow-grid').textContent()).toMatch(/\d/);
+    // Status in words (and a symbol), never colour alone.
+    for (const badge of await page.locator('[data-connector] .badge').allTextContents()) expect(badge).toMatch(/[A-Za-z]{4,}/);
     // The fuse tree from the config, each circuit with its three phases.
     for (const id of ['main', 'row-a', 'row-b']) await page.locator(`[data-circuit="${id}"]`).waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-circuit="row-a"] [role="meter"]').count()).toBe(3);
@@ -194,6 +196,24 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     await page.context().close();
   }, 90_000);
 
+  it('lets an operator pause a session and resume it from its card', async () => {
+    const page = await openAs('operator');
+    const target = (await connectorsNow()).find((c) => c.session && !c.session.paused && (c.capA ?? 0) > 0)!;
+    const key = `${target.chargerId}/${target.connectorId}`;
+    const card = page.locator(`[data-connector="${key}"]`);
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await card.locator('.badge').filter({ hasText: 'Paused by operator' }).waitFor({ timeout: 10_000 });
+    await card.getByTestId('cap').filter({ hasText: /^0\.0 A$/ }).waitFor({ timeout: 15_000 });
+    const paused = (await connectorsNow()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
+    expect(paused.session!.paused).toBe(true);
+    expect(paused.capA).toBe(0);
+    await shoot(page, 'paused');
+    await card.getByRole('button', { name: 'Resume' }).click();
+    await card.getByRole('button', { name: 'Pause' }).waitFor({ timeout: 10_000 });
+    expect((await connectorsNow()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!.session!.paused).toBe(false);
+    await page.context().close();
+  }, 60_000);
+
   it('shows a viewer no steering controls, and the API refuses their write', async () => {
     const page = await openAs('viewer');
     expect(await page.getByLabel('Departure').count()).toBe(0);
@@ -242,9 +262,17 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
         const sticking = Array.from(document.querySelectorAll('body *'))
           .filter((e) => getComputedStyle(e).position !== 'fixed' && e.getBoundingClientRect().width > 1 && e.getBoundingClientRect().right > width + 0.5 && !clipped(e))
           .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
-        return { scrollWidth: document.documentElement.scrollWidth, clientWidth: width, sticking: sticking.slice(0, 5) };
+        const unlabelled = Array.from(document.querySelectorAll('input, textarea, select, button'))
+          .filter((e) => {
+            const control = e as HTMLInputElement;
+            const named = (control.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent?.trim());
+            return !named;
+          })
+          .map((e) => `${e.tagName.toLowerCase()}#${e.id}`);
+        return { scrollWidth: document.documentElement.scrollWidth, clientWidth: width, sticking: sticking.slice(0, 5), unlabelled };
       });
       expect(layout.sticking, `#/${route}: elements past the right edge`).toEqual([]);
+      expect(layout.unlabelled, `#/${route}: form controls without a label`).toEqual([]);
       expect(layout.scrollWidth, `#/${route}`).toBeLessThanOrEqual(layout.clientWidth);
       await shoot(page, `phone-${route || 'overview'}`);
     }
