@@ -50,3 +50,6 @@ export class SetupError extends EmsError {
 export class ConfigSaveError extends EmsError {
   override readonly code = 'CONFIG_SAVE_FAILED';
 }
+export class HttpTlsError extends EmsError {
+  override readonly code = 'HTTP_TLS_INVALID';
+}

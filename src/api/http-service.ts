@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
 import type { Storage } from '../storage/types.ts';
-import { CsrfError, NotFoundError } from './api-errors.ts';
+import { CsrfError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { createEventLog } from './event-log.ts';
@@ -46,6 +46,15 @@ export interface HttpService extends Service {
   ready(): Promise<void>;
 }
 
+function readTls(tls: { cert: string; key: string; ca?: string } | undefined) {
+  if (!tls) return undefined;
+  try {
+    return { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}) };
+  } catch (cause) {
+    throw new HttpTlsError(`cannot read the HTTPS files (http.tls): ${(cause as Error).message}`, { cause });
+  }
+}
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const NOT_SPA = /^\/(api|metrics|healthz)(\/|$|\?)/;
 
@@ -60,7 +69,9 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const metrics = createMetrics(ctx, deps.controlStats);
   const live = createLiveFeed(ctx, deps.liveMinGapMs);
   const events = createEventLog(ctx);
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
+  const https = readTls(ctx.config.http.tls);
+  // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
   let port = 0;
   let ready: Promise<void> | undefined;
 
@@ -160,7 +171,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
       await app.listen({ host: ctx.config.http.host, port: ctx.config.http.port });
       const address = app.server.address();
       port = typeof address === 'object' && address ? address.port : 0;
-      log.info({ port }, `dashboard and API on http://${ctx.config.http.host}:${port}/`);
+      log.info({ port }, `dashboard and API on ${https ? 'https' : 'http'}://${ctx.config.http.host}:${port}/`);
     },
     async stop() {
       live.stop();
