@@ -4,10 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../../config/schema.ts';
+import { configSchema, type Config } from '../../config/schema.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
+import { createTestPki } from '../fixtures/openadr/certs.ts';
+import { TestVtn2b } from '../fixtures/openadr/vtn2b-server.ts';
 import { TestVtn3 } from '../fixtures/openadr/vtn3-server.ts';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { TestCharger } from '../helpers/test-charger.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -65,5 +68,73 @@ describe('a utility limit on a running site', () => {
       meter();
       return charger.txLimitA(1) === 32;
     }, 'the full 32 A again once the event is gone');
+  });
+});
+
+describeWithPeer('openssl', hasCommand('openssl'), 'a 2.0b shed event on a running site', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  });
+
+  function siteConfig(vtnUrl: string, pki: ReturnType<typeof createTestPki>, dataDir: string): Config {
+    return configSchema.parse({
+      site: { name: 'Depot', voltage: 230, timezone: 'UTC' },
+      grid: { maxCurrent: 100, meter: 'grid', safetyMargin: 0 },
+      control: { intervalMs: 200, deadbandA: 0, minPauseMs: 0, profileMinIntervalMs: 0, unusedHoldMs: 3_600_000 },
+      chargers: [{ id: 'CP1', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 3 }],
+      idTags: [{ idTag: 'STAFF1', tier: 'staff' }],
+      devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+      ocpp: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0 },
+      storage: { path: join(dataDir, 'ems.sqlite') },
+      openadr: [
+        {
+          id: 'utility',
+          version: '2.0b',
+          vtnUrl,
+          venName: 'depot',
+          pollIntervalS: 0.1,
+          tls: { ca: pki.caPath, cert: pki.clientCertPath, key: pki.clientKeyPath },
+          simpleLevels: { 3: 8_000 },
+        },
+      ],
+    });
+  }
+
+  it('drops the charger to the SIMPLE level limit, and the limit survives a restart while the VTN is away', async () => {
+    const pki = createTestPki();
+    const vtn = await new TestVtn2b({ ca: pki.read(pki.caPath), cert: pki.read(pki.serverCertPath), key: pki.read(pki.serverKeyPath) }).start();
+    cleanup.push(() => vtn.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'oadr-e2e-2b-'));
+    const config = siteConfig(vtn.url, pki, dataDir);
+    let app: App = await startApp({ config, log: silentLogger });
+    cleanup.push(() => app.stop());
+    const meter = () => app.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), currentA: [0, 0, 0], powerW: 0 });
+    meter();
+    const charger = new TestCharger('CP1', `ws://127.0.0.1:${app.ocppPort}/ocpp`);
+    cleanup.push(() => charger.close());
+    await charger.connect();
+    await charger.startTransaction(1, 'STAFF1');
+    await waitFor(() => charger.txLimitA(1) === 32, 'a full 32 A before any event');
+
+    const answered = vtn.nextOf('oadrCreatedEvent');
+    vtn.setEvents([
+      { eventId: 'shed-1', modificationNumber: 0, startMs: Date.now() - 60_000, durationS: 3600, status: 'active', signals: [{ name: 'SIMPLE', type: 'level', intervals: [{ durationS: 3600, value: 3 }] }] },
+    ]);
+    expect((await answered).body.eiCreatedEvent.eventResponses.eventResponse.optType).toBe('optIn');
+    const capped = await waitFor(() => {
+      meter();
+      const limit = charger.txLimitA(1);
+      return limit !== undefined && limit < 32 ? limit : undefined;
+    }, 'a lower profile under the 8 kW shed limit');
+    expect(capped).toBeLessThanOrEqual(8_000 / (230 * 3) + 1e-6);
+
+    await charger.close();
+    await app.stop();
+    await vtn.stop();
+    app = await startApp({ config, log: silentLogger });
+    expect(app.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(8_000);
+    expect(app.signals.list().map((s) => `${s.eventId} ${s.kind}`).sort()).toEqual(['shed-1 import-limit', 'shed-1 load-shed']);
   });
 });
