@@ -141,6 +141,17 @@ export class ChargerLink201 extends ChargerLink {
     return readings.map((r) => r.energyWh).filter((e): e is number => e !== undefined).at(-1);
   }
 
+  /**
+   * The EVSE of a transaction we have no mapping for and whose event names none (the station sent
+   * it before our restart): the one stored open transaction not yet mapped, or the only EVSE.
+   */
+  private evseOfUnknownTransaction(): number | undefined {
+    const mapped = new Set(this.ours.values());
+    const unmapped = this.host.transactions.open().filter((t) => t.chargerId === this.chargerId && !mapped.has(t.transactionId));
+    if (unmapped.length === 1) return unmapped[0].connectorId;
+    return this.config.connectors === 1 ? 1 : undefined;
+  }
+
   /** Our id for a station transaction: known, adopted from the store after a restart, or new. */
   private transactionFor(req: StationCalls201['TransactionEvent']['req'], evseId: number): number {
     const theirId = req.transactionInfo.transactionId;
@@ -185,7 +196,7 @@ export class ChargerLink201 extends ChargerLink {
 
     c.handle('TransactionEvent', (req) => {
       const known = this.ours.get(req.transactionInfo.transactionId);
-      const evseId = req.evse?.id ?? (known !== undefined ? this.host.transactions.get(known)?.connectorId : undefined);
+      const evseId = req.evse?.id ?? (known !== undefined ? this.host.transactions.get(known)?.connectorId : this.evseOfUnknownTransaction());
       if (evseId === undefined) {
         throw new OcppCallRefused('OccurrenceConstraintViolation', 'the first TransactionEvent of a transaction must name its evse');
       }

@@ -10,6 +10,9 @@ import type { CentralSystemCalls, ChargePointCalls } from './messages.ts';
 
 const { RPCServer, createRPCError } = ocppRpc;
 
+/** Largest frame a charger may send; a StopTransaction with a long transactionData fits easily. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
 export interface Handshake {
   identity: string;
   /** URL path before the identity, e.g. "/ocpp". */
@@ -115,7 +118,13 @@ function wrap(client: any, log: Logger): OcppConnection<any, any> {
 
 /** Starts the OCPP-J WebSocket endpoint on our own HTTP(S) server; resolves once it listens. */
 export async function listenOcpp(options: ListenOptions): Promise<OcppListener> {
-  const rpc = new RPCServer({ protocols: options.protocols, strictMode: true, callTimeoutMs: options.callTimeoutMs });
+  const rpc = new RPCServer({
+    protocols: options.protocols,
+    strictMode: true,
+    callTimeoutMs: options.callTimeoutMs,
+    // OCPP frames are small; ws would otherwise buffer up to 100 MiB from one socket.
+    wssOptions: { maxPayload: MAX_FRAME_BYTES },
+  });
   rpc.auth((accept, reject, handshake) => {
     const verdict = options.verify({
       identity: handshake.identity,

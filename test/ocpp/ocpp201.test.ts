@@ -146,4 +146,23 @@ describe('OCPP 2.0.1 stations', () => {
     expect(legacy.received('SetChargingProfile', (p) => p.csChargingProfiles.transactionId === tx16)).toHaveLength(1);
     await legacy.close();
   });
+
+  it('after an EMS restart, adopts the stored open transaction when the station reports it again', async () => {
+    system = await startSystem();
+    const s = await station();
+    await s.transactionEvent('Started', 'tx-before', { evse: { id: 1 }, idToken: { idToken: 'GUEST01', type: 'ISO14443' } });
+    const transactionId = system.events['session.started'][0].transactionId;
+    await s.close();
+    const transactions = system.transactions;
+    await system.stop();
+
+    system = await startSystem(undefined, { transactions });
+    const again = await station();
+    again.activeTx.set(1, 'tx-before');
+    await again.transactionEvent('Updated', 'tx-before', { meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: 4000 }] }] });
+    // the restored session, not a new one
+    expect(system.events['session.started'].map((e) => e.transactionId)).toEqual([transactionId]);
+    await system.cs.applyCaps([cap('CP001', 1, 8)]);
+    expect(again.received('SetChargingProfile', (p) => p.chargingProfile.transactionId === 'tx-before')).toHaveLength(1);
+  });
 });
