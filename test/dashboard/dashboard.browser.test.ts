@@ -70,7 +70,10 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     return page;
   };
 
-  const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shoot = async (page: Page, name: string) => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  };
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });

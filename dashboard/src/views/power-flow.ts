@@ -83,16 +83,18 @@ export class PowerFlow {
   private updatePhases(state: StateView): void {
     const { gridCurrentA, limitA, headroomA } = state.site;
     const rows: HTMLElement[] = [];
+    const pctOf = (a: number | null, limit: number | null) => (a !== null && limit ? Math.max(0, Math.min(100, (a / limit) * 100)) : 0);
     for (let i = 0; i < 3; i++) {
       const used = gridCurrentA?.[i] ?? null;
       const limit = limitA?.[i] ?? null;
       const free = headroomA?.[i] ?? null;
-      const pct = used !== null && limit ? Math.max(0, Math.min(100, (used / limit) * 100)) : 0;
-      const tight = free !== null && limit ? free < limit * 0.05 : false;
+      const allocated = limit !== null && free !== null ? limit - free : null;
+      // Red only when the measured current itself nears the limit; a fully allocated site is normal.
+      const near = used !== null && limit ? used > limit * 0.95 : false;
       rows.push(
         h(
           'div',
-          { class: `phase-row${tight ? ' tight' : ''}`, 'data-testid': `phase-L${i + 1}` },
+          { class: `phase-row${near ? ' tight' : ''}`, 'data-testid': `phase-L${i + 1}` },
           h('span', { class: 'phase-name' }, `L${i + 1}`),
           h(
             'div',
@@ -103,16 +105,22 @@ export class PowerFlow {
               'aria-valuemin': 0,
               'aria-valuemax': limit ?? 0,
               'aria-valuenow': used ?? 0,
-              'aria-valuetext': `${formatCurrent(used)} of ${formatCurrent(limit)}`,
+              'aria-valuetext': `${formatCurrent(used)} of ${formatCurrent(limit)}, ${formatCurrent(allocated)} allocated`,
             },
-            h('span', { class: 'bar-fill', style: `width:${pct.toFixed(1)}%` }),
+            h('span', { class: 'bar-alloc', style: `width:${pctOf(allocated, limit).toFixed(1)}%` }),
+            h('span', { class: 'bar-fill', style: `width:${pctOf(used, limit).toFixed(1)}%` }),
           ),
           h('span', { class: 'phase-figures' }, `${formatCurrent(used)} / ${formatCurrent(limit)}`),
-          h('span', { class: 'phase-free' }, tight ? `⚠ ${formatCurrent(free)} free` : `${formatCurrent(free)} free`),
+          h('span', { class: 'phase-free' }, near ? `⚠ ${formatCurrent(free)} headroom` : `${formatCurrent(free)} headroom`),
         ),
       );
     }
     replace(this.phases, ...rows);
-    setText(this.limitNote, limitA ? 'Limit is the main fuse (or strictest signal) less the safety margin; “free” is the headroom left after all caps.' : 'No site limit reported.');
+    setText(
+      this.limitNote,
+      limitA
+        ? 'Dark: measured now. Light: what the caps allow in total. Limit: the main fuse (or the strictest grid signal) less the safety margin; headroom is what no cap has claimed.'
+        : 'No site limit reported.',
+    );
   }
 }
