@@ -1,5 +1,8 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVen3Service } from '../../src/openadr/ven3/ven3-service.ts';
+import { createTariffService } from '../../src/tariffs/tariff-service.ts';
 import { createTestPki } from '../fixtures/openadr/certs.ts';
 import { TestVtn3 } from '../fixtures/openadr/vtn3-server.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
@@ -130,6 +133,24 @@ describe('OpenADR 3.1 VEN against an OAuth2 VTN', () => {
     expect(list.find((s) => s.kind === 'load-shed')?.value).toBe(2);
   });
 
+  it('hands import and export prices to the tariff the planner reads', async () => {
+    const { vtn, program, start, ctx, timeline } = await setup();
+    const tariffs = createTariffService(ctx, { peakFilePath: join(tmpdir(), `peak-${process.pid}-${Date.now()}.json`), billsFilePath: join(tmpdir(), `bills-${process.pid}-${Date.now()}.jsonl`) });
+    await tariffs.start();
+    running.push(tariffs);
+    vtn.putEvent({
+      id: 'prices',
+      programID: program.id,
+      intervalPeriod: { start: iso(Date.now() - MIN), duration: 'PT1H' },
+      payloadDescriptors: [{ objectType: 'EVENT_PAYLOAD_DESCRIPTOR', payloadType: 'PRICE', units: 'KWH', currency: 'EUR' }],
+      intervals: [{ id: 0, payloads: [{ type: 'PRICE', values: [0.42] }, { type: 'EXPORT_PRICE', values: [0.05] }] }],
+    });
+    await start();
+    await until(() => timeline.list().length === 2 || undefined, 'both prices');
+    expect(tariffs.tariff.importPricePerKWh(Date.now())).toBe(0.42);
+    expect(tariffs.tariff.exportPricePerKWh(Date.now())).toBe(0.05);
+  });
+
   it('follows only the configured programs', async () => {
     const { vtn, start, timeline } = await setup({ ven: { programs: ['prices-only'] } });
     const other = vtn.programs[0];
@@ -138,7 +159,7 @@ describe('OpenADR 3.1 VEN against an OAuth2 VTN', () => {
     vtn.putEvent({ id: 'price-1', programID: prices.id, intervalPeriod: { start: iso(Date.now()), duration: 'PT1H' }, intervals: [{ id: 0, payloads: [{ type: 'PRICE', values: [0.25] }] }] });
     await start();
     await until(() => timeline.list().length > 0 || undefined, 'signals');
-    expect(timeline.list().map((s) => [s.kind, s.value])).toEqual([['price', 0.25]]);
+    expect(timeline.list().map((s) => [s.kind, s.value, s.text])).toEqual([['price', 0.25, 'import price']]);
     expect(vtn.requests.filter((r) => r.path === '/events').every((r) => r.query.get('programID') === prices.id)).toBe(true);
   });
 

@@ -11,7 +11,7 @@ const POWER_UNITS: Record<string, number> = { W: 1, KW: 1000, MW: 1e6 };
 function kindOf(type: string): SlotKind | undefined {
   if (type === 'IMPORT_CAPACITY_LIMIT') return 'import-limit';
   if (type === 'EXPORT_CAPACITY_LIMIT') return 'export-limit';
-  if (type === 'PRICE') return 'price';
+  if (type === 'PRICE' || type === 'EXPORT_PRICE') return 'price';
   if (type === 'GHG') return 'ghg';
   if (type === 'SIMPLE') return 'simple';
   if (type.startsWith('ALERT_')) return 'alert';
@@ -33,6 +33,11 @@ export function toVenEvent(event: Vtn3Event, program: Vtn3Program | undefined, f
   for (const d of program?.payloadDescriptors ?? []) descriptors.set(d.payloadType, d);
   for (const d of event.payloadDescriptors ?? []) descriptors.set(d.payloadType, d);
 
+  // The tariff tells export prices apart by "export" in the text.
+  const priceText = (type: string) => {
+    const currency = descriptors.get(type)?.currency;
+    return `${type === 'EXPORT_PRICE' ? 'export price' : 'import price'}${currency ? ` ${currency}/kWh` : ''}`;
+  };
   const resolveStart = (start: string | null | undefined, fallbackMs: number) => (start ? (isNowSentinel(start) ? firstSeenMs : parseDateMs(start)) : fallbackMs);
   const defaults = event.intervalPeriod;
   let cursorMs = resolveStart(defaults?.start, firstSeenMs);
@@ -74,8 +79,7 @@ export function toVenEvent(event: Vtn3Event, program: Vtn3Program | undefined, f
           }
           value = raw * factor;
         }
-        const currency = descriptors.get(payload.type)?.currency;
-        slots.push({ startMs: slotStart, endMs: slotEnd, kind, value, ...(kind === 'price' && currency ? { text: `${currency}/kWh` } : {}) });
+        slots.push({ startMs: slotStart, endMs: slotEnd, kind, value, ...(kind === 'price' ? { text: priceText(payload.type) } : {}) });
       });
     }
   }
