@@ -42,10 +42,11 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
   let energyCost = 0;
   let overloadWh = 0;
   for (let t = 0; t < T; t++) {
-    energyCost += x[layout.grid[t]] * h * input.importPricePerKWh[t] - x[layout.exported[t]] * h * input.exportPricePerKWh[t];
+    const netKW = x[layout.grid[t]] - x[layout.exported[t]];
+    energyCost += netKW * h * (netKW >= 0 ? input.importPricePerKWh[t] : input.exportPricePerKWh[t]);
     overloadWh += x[layout.overload[t]] * h * 1000;
   }
-  const peakW = Math.max(input.peakSoFarW, ...layout.grid.map((g) => x[g] * 1000));
+  const peakW = Math.max(input.peakSoFarW, ...gridW);
   const unmetPenalty = input.sessions.reduce((sum, s, i) => sum + x[layout.unmet[i]] * input.unmetPenaltyPerKWh * Math.max(1, s.priorityWeight), 0);
   return {
     startMs: input.startMs,

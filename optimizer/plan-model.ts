@@ -6,7 +6,7 @@
 //      + overloadPenalty · h · Σ_t s_t                                           unavoidable overload
 //   s.t. g_t − x_t − c_t − Σ_i p_it − bc_t + bd_t = base_t − pv_t                balance
 //        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
-//        Σ_t h·f_it·p_it + u_i ≥ E_i                                            energy by departure
+//        Σ_t h·p_it + u_i = E_i                                                 energy by departure
 //        e_t − e_{t−1} − h·η·bc_t + h/η·bd_t = 0,  e_t ∈ [min, max]              battery
 import { LpBuilder, type LpModel } from './lp-model.ts';
 import type { PlanInput } from './plan-types.ts';
@@ -76,7 +76,10 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     layout.power.push(cols);
     layout.presence.push(presence);
     layout.unmet.push(u);
-    if (needKWh > 0) b.addRow(needKWh, Infinity, [...energyIdx, u], [...energyVal, 1]);
+    // Equality: never more than asked (negative prices would otherwise "fill" cars past their need).
+    energyIdx.push(u);
+    energyVal.push(1);
+    b.addRow(needKWh, needKWh, energyIdx, energyVal);
   }
 
   // Peak.
@@ -89,7 +92,10 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     const carbonCost = ((input.carbonGPerKWh?.[t] ?? 0) / 1000) * input.carbonPricePerKg;
     const g = b.addCol((input.importPricePerKWh[t] + carbonCost) * h, 0, Infinity);
     const exportCapKW = (input.exportLimitW?.[t] ?? Infinity) / 1000;
-    const x = b.addCol(-input.exportPricePerKWh[t] * h, 0, Math.max(0, exportCapKW));
+    // Import and export are one net flow: when export pays more than import costs (negative
+    // prices), credit export at the import price so the LP cannot "buy to sell" at once.
+    const exportPrice = Math.min(input.exportPricePerKWh[t], input.importPricePerKWh[t]);
+    const x = b.addCol(-exportPrice * h, 0, Math.max(0, exportCapKW));
     const pvKW = Math.max(0, input.pvW[t]) / 1000;
     const c = b.addCol(0, 0, pvKW);
     const s = b.addCol(OVERLOAD_PENALTY_PER_KWH * h, 0, Infinity);

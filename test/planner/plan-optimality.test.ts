@@ -150,3 +150,12 @@ describe('LP backends', () => {
     expect(lpMaxViolation(model, result.colValue)).toBeLessThan(1e-7);
   });
 });
+
+describe('negative prices', () => {
+  it('fill a car only up to what it asked for', async () => {
+    const input = planInput({ importPricePerKWh: [-0.1, -0.1, 0.2, 0.2], sessions: [car('a', 5_000)] });
+    const plan = await solvePlan(input, new HighsSolver(), 20_000);
+    expect(plan.sessions[0].plannedWh).toBeCloseTo(5_000, 3);
+    expect(plan.energyCost).toBeCloseTo(-0.5, 6);
+  });
+});
