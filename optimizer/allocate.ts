@@ -158,6 +158,26 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     bring(POWER);
     users[POWER] -= slot.phases;
   };
+  // Room of an active slot at the current level, in deci-amps per phase; sets tightest.binder.
+  const tightest: Tightest = { binder: BINDER_UPPER };
+  const roomAt = (i: number): number => {
+    const slot = active[i];
+    let least = Number.POSITIVE_INFINITY;
+    for (const d of slot.cons) {
+      bring(d);
+      if (res[d] < least) {
+        least = res[d];
+        tightest.binder = d;
+      }
+    }
+    bring(POWER);
+    const power = Math.floor(res[POWER] / slot.phases);
+    if (power < least) {
+      least = power;
+      tightest.binder = BINDER_POWER;
+    }
+    return least;
+  };
   for (const c of members.keys()) schedule(c);
 
   const byGap = Array.from({ length: n }, (_, i) => i).sort((a, b) => active[a].upperDa - start[a] - (active[b].upperDa - start[b]) || a - b);
@@ -191,19 +211,12 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     level = Math.max(level, constraintLevel);
     bring(c);
     const list = members.get(c) ?? [];
-    // What is left on c is less than one step for all its users: the odd deci-amps in priority order.
+    // c cannot give all its users one more step: the odd deci-amps go in priority order, then
+    // whoever is now blocked (by c or by another constraint) stops; the others rise on.
     for (const i of list) {
-      if (frozen[i]) continue;
+      if (frozen[i] || start[i] + level + extra[i] >= active[i].upperDa) continue;
+      if (roomAt(i) < 1) continue;
       const slot = active[i];
-      if (start[i] + level + extra[i] >= slot.upperDa) continue;
-      let fits = true;
-      for (const d of slot.cons) {
-        bring(d);
-        if (res[d] < 1) fits = false;
-      }
-      bring(POWER);
-      if (res[POWER] < slot.phases) fits = false;
-      if (!fits) continue;
       extra[i]++;
       for (const d of slot.cons) {
         res[d] -= 1;
@@ -212,7 +225,12 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       res[POWER] -= slot.phases;
       if (c !== POWER) schedule(POWER);
     }
-    for (const i of list) if (!frozen[i]) freeze(i, c === POWER ? BINDER_POWER : c);
+    for (const i of list) {
+      if (frozen[i]) continue;
+      if (start[i] + level + extra[i] >= active[i].upperDa) freeze(i, BINDER_UPPER);
+      else if (roomAt(i) < 1) freeze(i, tightest.binder);
+    }
+    schedule(c);
   }
 
   pool.residual.set(res.subarray(0, constraintCount));

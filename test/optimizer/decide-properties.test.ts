@@ -4,7 +4,7 @@ import { decide, headroom } from '../../optimizer/index.ts';
 import type { ConnectorCap, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
 import { initialDecideState } from '../../optimizer/index.ts';
 import { arbSite, NOW_MS, sessionUpperA } from './arb-site.ts';
-import { freeOnPath, nonEvLoads, sitePhases, violations } from './site-model.ts';
+import { freeAt, freeOnPath, freePowerW, nonEvLoads, sitePhases, violations } from './site-model.ts';
 
 const RUNS = { numRuns: 300 };
 const keyOf = (c: { chargerId: string; connectorId: number }): string => `${c.chargerId}/${c.connectorId}`;
@@ -221,6 +221,45 @@ describe('equal sharing', () => {
             if (s === t || s.charger.circuitId !== t.charger.circuitId || s.phases !== t.phases || s.charger.minCurrentA !== t.charger.minCurrentA) continue;
             if (t.capA > s.capA + 0.1 + 1e-9) expect(s.capA, `${keyOf(s.c)} ${s.capA} A below ${keyOf(t.c)} ${t.capA} A`).toBeCloseTo(s.upperA, 9);
           }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('reasons', () => {
+  it('name a limit that is actually used up, or the bound the cap actually sits at', () => {
+    fc.assert(
+      fc.property(arbSite({ reservations: false }), ({ snapshot, params }) => {
+        const decision = decide(snapshot, params, initialDecideState);
+        for (const cap of decision.caps) {
+          const connector = snapshot.connectors.find((c) => keyOf(c) === keyOf(cap))!;
+          if (!connector.session || cap.currentA === 0) continue;
+          const charger = params.chargers.find((c) => c.id === cap.chargerId)!;
+          const phases = sitePhases(connector, params);
+          const reason = cap.reason;
+          const what = `${keyOf(cap)} ${cap.currentA} A: ${reason.text}`;
+          switch (reason.kind) {
+            case 'circuit':
+              expect(freeAt(snapshot, params, decision.caps, reason.circuitId, Number(reason.phase.slice(1)) - 1, true), what).toBeLessThan(0.2);
+              break;
+            case 'grid-power':
+            case 'signal':
+              expect(freePowerW(snapshot, params, decision.caps, true), what).toBeLessThan(0.2 * params.voltageV * phases.length);
+              break;
+            case 'charger':
+              expect(cap.currentA, what).toBe(charger.maxCurrentA);
+              break;
+            case 'car':
+              expect(cap.currentA, what).toBe(Math.max(connector.session.carMaxCurrentA!, charger.minCurrentA));
+              break;
+            case 'plan':
+              expect(cap.currentA, what).toBeCloseTo(sessionUpperA(connector, params, phases.length), 9);
+              break;
+            default:
+              throw new Error(`unexpected reason for a charging car: ${what}`);
+          }
+        }
       }),
       RUNS,
     );

@@ -188,3 +188,32 @@ export function freeOnPath(snapshot: SiteSnapshot, params: DecideParams, caps: r
   }
   return least;
 }
+
+/** Free current at one node (or '@grid') and site phase under the given caps, A. */
+export function freeAt(snapshot: SiteSnapshot, params: DecideParams, caps: readonly ConnectorCap[], id: string, phase: number, measured: boolean): number {
+  const nodes = flatten(params.circuit);
+  const loads = nonEvLoads(snapshot, params, measured);
+  const chargerNode = new Map(params.chargers.map((c) => [c.id, c.circuitId]));
+  const capOf = new Map(caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c.currentA]));
+  const limitA = id === '@grid' ? params.grid.maxCurrentA : nodes.get(id)!.limitA;
+  let used = 0;
+  for (const c of snapshot.connectors) {
+    const chain = [...nodes.get(chargerNode.get(c.chargerId)!)!.ancestors, '@grid'];
+    if (!chain.includes(id) || !sitePhases(c, params).includes(phase)) continue;
+    used += Math.max(capOf.get(`${c.chargerId}/${c.connectorId}`) ?? 0, clean(c.reservedA ?? 0));
+  }
+  return limitA * (1 - params.grid.safetyMargin) - loads.building.get(id)![phase] - used;
+}
+
+/** Free import power under the given caps, W (Infinity without a limit). */
+export function freePowerW(snapshot: SiteSnapshot, params: DecideParams, caps: readonly ConnectorCap[], measured: boolean): number {
+  const limits = [params.grid.maxImportPowerW, snapshot.signals.importLimitW].filter((v): v is number => v !== undefined);
+  if (limits.length === 0) return Number.POSITIVE_INFINITY;
+  const capOf = new Map(caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c.currentA]));
+  let usedW = nonEvLoads(snapshot, params, measured).buildingPowerW;
+  for (const c of snapshot.connectors) {
+    const a = Math.max(capOf.get(`${c.chargerId}/${c.connectorId}`) ?? 0, clean(c.reservedA ?? 0));
+    usedW += a * sitePhases(c, params).length * params.voltageV;
+  }
+  return Math.min(...limits) * (1 - params.grid.safetyMargin) - usedW;
+}
