@@ -50,6 +50,8 @@ export function createAuthTokenStore(db: Database, clock: Clock): AuthTokenStore
       return toRecord(row);
     },
     remove: (tokenHash) => db.prepare('DELETE FROM auth_tokens WHERE token_hash = ?').run(tokenHash).changes > 0,
+    removeSessionsOf: (username, keepTokenHash) =>
+      db.prepare("DELETE FROM auth_tokens WHERE username = ? AND kind = 'session' AND token_hash != ?").run(username, keepTokenHash ?? '').changes,
     listApi: () =>
       db.prepare<[], Row>("SELECT * FROM auth_tokens WHERE kind = 'api' ORDER BY created_at_ms").all().map(toRecord),
     prune: () =>

@@ -43,6 +43,8 @@ export interface AuthTokenStore {
   /** The live record for a hash, or undefined when unknown or expired; touches lastUsedAtMs. */
   find(tokenHash: string): AuthTokenRecord | undefined;
   remove(tokenHash: string): boolean;
+  /** Ends every login session of a user (API tokens stay), except `keepTokenHash`. */
+  removeSessionsOf(username: string, keepTokenHash?: string): number;
   listApi(): AuthTokenRecord[];
   /** Drops expired tokens; returns how many. */
   prune(): number;

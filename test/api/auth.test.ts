@@ -180,3 +180,19 @@ describe('users', () => {
     expect(weak.json().issues).toEqual([expect.objectContaining({ path: 'password' })]);
   });
 });
+
+describe('passwords', () => {
+  it('lets any user change their own password, which ends their other sessions', async () => {
+    const viewer = await api.userToken('viewer');
+    const other = await api.login('viewer1', 'password-123');
+    const wrong = await api.inject({ method: 'POST', url: '/api/v1/auth/password', headers: bearer(viewer), payload: { currentPassword: 'nope', newPassword: 'new-password-1' } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().issues[0].path).toBe('currentPassword');
+    const ok = await api.inject({ method: 'POST', url: '/api/v1/auth/password', headers: bearer(viewer), payload: { currentPassword: 'password-123', newPassword: 'new-password-1' } });
+    expect(ok.statusCode).toBe(204);
+    expect((await api.inject({ method: 'GET', url: '/api/v1/state', headers: bearer(viewer) })).statusCode).toBe(200);
+    expect((await api.inject({ method: 'GET', url: '/api/v1/state', headers: bearer(other.token) })).statusCode).toBe(401);
+    expect((await api.login('viewer1', 'new-password-1')).token).toBeTruthy();
+    expect(api.store.audit.list({ action: 'user.password' })).toHaveLength(1);
+  });
+});

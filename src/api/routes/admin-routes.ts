@@ -65,6 +65,8 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
         throw new ConflictError('this is the last admin; make another user admin first');
       }
       const updated = store.users.update(current.username, { role, passwordHash: password ? await auth.hashPassword(password) : undefined })!;
+      // A new password ends the user's login sessions; their API tokens stay (revoke those separately).
+      if (password) store.tokens.removeSessionsOf(current.username);
       env.audit(request, 'user.update', current.username, { role: current.role }, { role: updated.role, passwordChanged: password !== undefined });
       return publicUser(updated);
     },

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CSRF_COOKIE, MIN_PASSWORD_LENGTH, SESSION_COOKIE, hashToken, type IssuedSession } from '../auth.ts';
+import { ApiValidationError } from '../api-errors.ts';
+import { verifyPassword } from '../password-hash.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
@@ -11,6 +13,10 @@ const loginBody = z.strictObject({
 const setupBody = z.strictObject({
   token: z.string().min(1).max(200),
   password: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256),
+});
+const passwordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(256),
+  newPassword: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256),
 });
 const loginAnswer = z.object({ token: z.string(), role: z.enum(['viewer', 'operator', 'admin']), expiresAt: z.string() });
 
@@ -69,6 +75,22 @@ export function registerAuthRoutes(app: FastifyInstance, env: RouteEnv): void {
     reply.clearCookie(CSRF_COOKIE, { path: '/' });
     return reply.status(204).send();
   });
+
+  app.post<{ Body: z.infer<typeof passwordBody> }>(
+    '/api/v1/auth/password',
+    { onRequest: env.guard('viewer'), schema: { tags, summary: 'Change your own password; your other login sessions end', body: jsonSchema(passwordBody) } },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const user = env.store.users.get(principal.username);
+      if (!user || !(await verifyPassword(request.body.currentPassword, user.passwordHash))) {
+        throw new ApiValidationError([{ path: 'currentPassword', message: 'wrong password' }]);
+      }
+      env.store.users.update(user.username, { passwordHash: await env.auth.hashPassword(request.body.newPassword) });
+      env.store.tokens.removeSessionsOf(user.username, principal.tokenKind === 'session' ? principal.tokenHash : undefined);
+      env.audit(request, 'user.password', user.username, undefined, { passwordChanged: true });
+      return reply.status(204).send();
+    },
+  );
 
   app.get('/api/v1/auth/me', { onRequest: env.guard('viewer'), schema: { tags, summary: 'Who is logged in' } }, async (request) => ({
     username: request.principal!.username,
