@@ -265,3 +265,52 @@ describe('reasons', () => {
     );
   });
 });
+
+describe('over time', () => {
+  it('hands capacity a car does not use to others: every limit a reason names is used up, cycle after cycle', () => {
+    const arbSteps = fc.array(
+      fc.record({ dtMs: fc.integer({ min: 1_000, max: 60_000 }), drawShare: fc.double({ min: 0, max: 1, noNaN: true }) }),
+      { minLength: 2, maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(arbSite({ reservations: false }), arbSteps, ({ snapshot, params: base }, steps) => {
+        const params = { ...base, deadbandA: 0 };
+        let state: DecideState = initialDecideState;
+        let atMs = NOW_MS;
+        let caps = decide(snapshot, params, state).caps;
+        for (const [n, step] of steps.entries()) {
+          atMs += step.dtMs;
+          const byKey = capsByKey(caps);
+          const next: SiteSnapshot = {
+            ...snapshot,
+            atMs,
+            grid: snapshot.grid && { ...snapshot.grid, atMs },
+            circuitLoads: snapshot.circuitLoads.map((l) => ({ ...l, atMs })),
+            connectors: snapshot.connectors.map((c, i) => {
+              // Every other car draws only part of its cap: those are the ones that lend.
+              const capA = byKey.get(keyOf(c))?.currentA ?? 0;
+              const drawn = i % 2 === 0 ? capA * step.drawShare : capA;
+              return { ...c, drawAtMs: atMs, drawA: sitePhases(c, params).length === 1 ? [drawn, 0, 0] : [drawn, drawn, drawn] };
+            }),
+          };
+          const decision = decide(next, params, state);
+          for (const cap of decision.caps) {
+            if (cap.currentA === 0) continue;
+            const what = `step ${n}: ${keyOf(cap)} ${cap.currentA} A: ${cap.reason.text}`;
+            if (cap.reason.kind === 'circuit') {
+              expect(freeAt(next, params, decision.caps, cap.reason.circuitId, Number(cap.reason.phase.slice(1)) - 1, true), what).toBeLessThan(0.2);
+            } else if (cap.reason.kind === 'grid-power' || cap.reason.kind === 'signal') {
+              const phases = sitePhases(next.connectors.find((c) => keyOf(c) === keyOf(cap))!, params).length;
+              expect(freePowerW(next, params, decision.caps, true), what).toBeLessThan(0.2 * params.voltageV * phases);
+            } else {
+              expect(['charger', 'car', 'plan', 'idle'], what).toContain(cap.reason.kind);
+            }
+          }
+          state = decision.nextState;
+          caps = decision.caps;
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
