@@ -73,6 +73,8 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   const billLog = new BillLog(options.billsFilePath ?? join(dirname(config.storage.path), 'session-bills.jsonl'), log);
   const billing = new SessionBilling(tariff, 1000, (bill) => billLog.append(bill));
   const signalsBySource = new Map<string, GridSignal[]>();
+  /** Energy wanted per open session (connector key), for the success rate. */
+  const needs = new Map<string, number | undefined>();
   const connectorCount = config.chargers.reduce((n, c) => n + c.connectors, 0);
   let day = { key: '', sinceMs: 0, kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
   let lastStep: { atMs: number; gridPowerW: number; overLimit: boolean } | undefined;
@@ -143,10 +145,19 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
           peak.record(d.atMs, ev);
           step(d.atMs, ev, false);
         }),
-        ctx.bus.on('session.started', (s) => billing.started(s)),
+        ctx.bus.on('session.started', (s) => {
+          billing.started(s);
+          needs.set(`${s.chargerId}/${s.connectorId}`, s.energyNeedWh);
+        }),
+        ctx.bus.on('session.update', (u) => {
+          if (u.energyNeedWh !== undefined) needs.set(`${u.chargerId}/${u.connectorId}`, u.energyNeedWh ?? undefined);
+        }),
         ctx.bus.on('connector.meter', (m) => billing.meter(m)),
         ctx.bus.on('session.ended', (e) => {
-          const need = ctx.state.connector(e.chargerId, e.connectorId)?.session?.energyNeedWh;
+          // Our own record: the site state may already have dropped the session.
+          const key = `${e.chargerId}/${e.connectorId}`;
+          const need = needs.get(key);
+          needs.delete(key);
           const bill = billing.ended(e);
           if (bill) dayFor(e.endedAtMs).addSession({ requestedWh: need ?? bill.energyWh, deliveredWh: bill.energyWh });
         }),

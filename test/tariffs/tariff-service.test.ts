@@ -111,6 +111,18 @@ describe('tariff service', () => {
     expect(again.sessionBills()[0]).toMatchObject({ transactionId: 7, energyWh: 9_000 });
   });
 
+  it('counts a session that left short of its need as not met in today’s KPIs', async () => {
+    const s = site();
+    const service = createTariffService(s.ctx, { peakFilePath: join(dir, 'peak-met.json'), billsFilePath: join(dir, 'bills-met.jsonl') });
+    services.push(service);
+    await service.start();
+    s.bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 9, idTag: 'X', tier: 'staff', startedAtMs: T0, meterStartWh: 0, energyNeedWh: 5_000 });
+    s.bus.emit('session.update', { chargerId: 'CP1', connectorId: 1, energyNeedWh: 10_000 });
+    s.bus.emit('session.ended', { chargerId: 'CP1', connectorId: 1, transactionId: 9, endedAtMs: T0 + 3_600_000, meterStopWh: 8_000 });
+    s.clock.set(T0 + 3_600_000);
+    expect(service.kpis()).toMatchObject({ sessions: 1, energyRequestedWh: 10_000, energyDeliveredWh: 8_000, unmetWh: 2_000, sessionSuccessRate: 0 });
+  });
+
   it('reports today’s cost and peak live from the grid meter', async () => {
     const s = site();
     const service = createTariffService(s.ctx, { peakFilePath: join(dir, 'peak-kpi.json') });
