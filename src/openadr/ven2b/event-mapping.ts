@@ -55,7 +55,8 @@ export function toVenEvent(event: Oadr2bEvent, support: SignalSupport): { event:
       signal.intervals.forEach((interval, index) => {
         const last = index === signal.intervals.length - 1;
         const endMs = interval.durationMs > 0 ? startMs + interval.durationMs : last ? eventEndMs : startMs;
-        slots.push({ startMs, endMs: Math.min(endMs, eventEndMs), kind: mapping.kind, value: mapping.scale(interval.value, support) });
+        const text = mapping.kind === 'price' ? `import price${signal.item?.units ? ` ${signal.item.units}/kWh` : ''}` : undefined;
+        slots.push({ startMs, endMs: Math.min(endMs, eventEndMs), kind: mapping.kind, value: mapping.scale(interval.value, support), ...(text ? { text } : {}) });
         startMs = endMs;
       });
     }
