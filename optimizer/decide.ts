@@ -23,6 +23,32 @@ function byConnector(a: Slot, b: Slot): number {
 }
 
 export function decide(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState = initialDecideState): Decision {
+  try {
+    return decideOrThrow(snapshot, params, previous ?? initialDecideState);
+  } catch (error) {
+    return allStopped(snapshot, error);
+  }
+}
+
+/**
+ * Input too broken to reason about (no tree, no charger list...): every connector gets 0, the one
+ * configuration that is safe whatever the site looks like, and the reason says why.
+ */
+function allStopped(snapshot: SiteSnapshot, error: unknown): Decision {
+  const why = error instanceof Error ? error.message : String(error);
+  const connectors = Array.isArray(snapshot?.connectors) ? snapshot.connectors : [];
+  const caps: ConnectorCap[] = connectors.map((c) => ({
+    chargerId: c?.chargerId,
+    connectorId: c?.connectorId,
+    currentA: 0,
+    phases: 3,
+    reason: { kind: 'failsafe', text: `failsafe: the optimizer could not read its input (${why}); all connectors held at 0 A` },
+  }));
+  const zero: [number, number, number] = [0, 0, 0];
+  return { atMs: snapshot?.atMs, caps, nextState: initialDecideState, failsafe: true, headroom: { limitA: zero, headroomA: zero, buildingA: zero } };
+}
+
+function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState): Decision {
   const atMs = finiteOr(snapshot.atMs, 0);
   const index = siteIndex(params);
   const staleness = gridStaleness(snapshot, params);

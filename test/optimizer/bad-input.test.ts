@@ -77,3 +77,14 @@ describe('bad input', () => {
     expect(decide(snapshot([plugged('A', session('a'))], { atMs: Number.NaN }), p).failsafe).toBe(true);
   });
 });
+
+describe('input too broken to reason about', () => {
+  it('stops every connector and says why instead of throwing', () => {
+    const broken = { ...params({ circuit: circuit('main', 40, ['A']), chargers: [charger('A', 'main')] }), chargers: undefined } as never;
+    const decision = decide(snapshot([plugged('A', session('a'))]), broken);
+    expect(decision.failsafe).toBe(true);
+    expect(decision.caps).toEqual([
+      { chargerId: 'A', connectorId: 1, currentA: 0, phases: 3, reason: { kind: 'failsafe', text: expect.stringMatching(/^failsafe: the optimizer could not read its input \(.+\); all connectors held at 0 A$/) } },
+    ]);
+  });
+});
