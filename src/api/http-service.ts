@@ -42,6 +42,8 @@ export interface HttpService extends Service {
   /** For tests (fastify inject) and benchmarks. */
   readonly app: FastifyInstance;
   readonly auth: Auth;
+  /** Every registered route (method, url), e.g. for a test that each write route checks roles. */
+  readonly routes: readonly { method: string; url: string }[];
   /** Resolves when every route is registered (inject() works from then on). */
   ready(): Promise<void>;
 }
@@ -75,6 +77,10 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   let port = 0;
   let ready: Promise<void> | undefined;
 
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of ([] as string[]).concat(route.method)) routes.push({ method, url: route.url });
+  });
   app.decorateRequest('principal', null);
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -161,6 +167,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     name: 'http',
     app,
     auth,
+    routes,
     get port() {
       return port;
     },

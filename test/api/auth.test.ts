@@ -10,7 +10,8 @@ afterEach(async () => api.close());
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 // Every write route, the least role it needs, and a body that would be valid.
-const WRITES: { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; role: 'operator' | 'admin'; payload?: unknown }[] = [
+const WRITES: { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; role: 'viewer' | 'operator' | 'admin'; payload?: unknown }[] = [
+  { method: 'POST', url: '/api/v1/auth/password', role: 'viewer', payload: { currentPassword: 'x', newPassword: 'password-11' } },
   { method: 'PATCH', url: '/api/v1/connectors/CP001/1/session', role: 'operator', payload: { paused: true } },
   { method: 'PUT', url: '/api/v1/config', role: 'admin', payload: { yaml: 'grid: { maxCurrent: 63 }\n' } },
   { method: 'POST', url: '/api/v1/users', role: 'admin', payload: { username: 'new', password: 'password-9', role: 'viewer' } },
@@ -105,7 +106,17 @@ describe('roles', () => {
     expect(api.store.audit.list().length).toBe(before);
   });
 
-  it.each(WRITES)('$method $url as a viewer answers 403', async ({ method, url, payload }) => {
+  it('covers every write route the server has, except login, setup and logout', () => {
+    const open = new Set(['/api/v1/auth/login', '/api/v1/auth/setup', '/api/v1/auth/logout']);
+    const served = api.http.routes
+      .filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !open.has(r.url))
+      .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '*')}`)
+      .sort();
+    const listed = WRITES.map((w) => `${w.method} ${w.url.replace(/\/(CP001|1|admin|0123456789abcdef)(?=\/|$)/g, '/*')}`).sort();
+    expect(listed).toEqual(served);
+  });
+
+  it.each(WRITES.filter((w) => w.role !== 'viewer'))('$method $url as a viewer answers 403', async ({ method, url, payload }) => {
     const token = await api.userToken('viewer');
     const res = await api.inject({ method, url, payload: payload as object, headers: bearer(token) });
     expect(res.statusCode).toBe(403);
