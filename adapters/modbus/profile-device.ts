@@ -57,7 +57,7 @@ export class ProfileDevice implements Meter, BatteryControl, PvControl {
       if (v !== null) reading[k] = v;
     }
     if (reading.powerW === undefined && reading.currentA === undefined && reading.socPct === undefined) {
-      throw new DeviceProtocolError(`profile ${this.options.profile.id}: every value is marked not implemented`);
+      throw new DeviceProtocolError(`profile ${this.options.profile.id}: no value is available (each carries its not-implemented marker)`);
     }
     return reading;
   }
