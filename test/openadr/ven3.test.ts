@@ -151,6 +151,23 @@ describe('OpenADR 3.1 VEN against an OAuth2 VTN', () => {
     expect(tariffs.tariff.exportPricePerKWh(Date.now())).toBe(0.05);
   });
 
+  it('falls back to the capacity subscription where no limit schedule covers the time', async () => {
+    const { vtn, program, start, ctx, timeline } = await setup();
+    const nowMs = Date.now();
+    vtn.putEvent({
+      id: 'subscription',
+      programID: program.id,
+      intervalPeriod: { start: iso(nowMs - 3600_000), duration: 'P1Y' },
+      intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_SUBSCRIPTION', values: [150] }] }],
+    });
+    vtn.putEvent(capEvent(program.id, [60]));
+    await start();
+    await until(() => timeline.list().length >= 2 || undefined, 'signals');
+    const limitAt = (atMs: number) => ctx.state.snapshot(atMs).signals.importLimitW;
+    expect(limitAt(nowMs)).toBe(60_000); // the schedule
+    expect(limitAt(nowMs + 2 * 3600_000)).toBe(150_000); // schedule ran out: the subscription
+  });
+
   it('follows only the configured programs', async () => {
     const { vtn, start, timeline } = await setup({ ven: { programs: ['prices-only'] } });
     const other = vtn.programs[0];

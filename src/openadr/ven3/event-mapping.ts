@@ -20,8 +20,12 @@ function kindOf(type: string): SlotKind | undefined {
 
 export interface MappedEvent {
   event: VenEvent;
+  /** IMPORT/EXPORT_CAPACITY_SUBSCRIPTION slots (as import-/export-limit): the fallback limits. */
+  subscriptions: VenEvent;
   unsupported: string[];
 }
+
+const SUBSCRIPTION_KIND: Record<string, SlotKind> = { IMPORT_CAPACITY_SUBSCRIPTION: 'import-limit', EXPORT_CAPACITY_SUBSCRIPTION: 'export-limit' };
 
 /**
  * A 3.1 event → version-neutral slots. Intervals inherit the event's intervalPeriod, an interval
@@ -43,6 +47,7 @@ export function toVenEvent(event: Vtn3Event, program: Vtn3Program | undefined, f
   let cursorMs = resolveStart(defaults?.start, firstSeenMs);
   let durationMs = defaults?.duration ? parseIsoDurationMs(defaults.duration) : 0;
   const slots: EventSlot[] = [];
+  const subscriptionSlots: EventSlot[] = [];
   for (const interval of event.intervals ?? []) {
     const own = interval.intervalPeriod;
     const startMs = own?.start ? resolveStart(own.start, cursorMs) : cursorMs;
@@ -51,7 +56,9 @@ export function toVenEvent(event: Vtn3Event, program: Vtn3Program | undefined, f
     cursorMs = endMs;
     if (!(durationMs > 0)) continue;
     for (const payload of interval.payloads) {
-      const kind = kindOf(payload.type);
+      const subscriptionKind = SUBSCRIPTION_KIND[payload.type];
+      const kind = subscriptionKind ?? kindOf(payload.type);
+      const target = subscriptionKind ? subscriptionSlots : slots;
       if (!kind) {
         unsupported.add(payload.type);
         continue;
@@ -62,7 +69,7 @@ export function toVenEvent(event: Vtn3Event, program: Vtn3Program | undefined, f
         const slotStart = startMs + index * stepMs;
         const slotEnd = index === values.length - 1 ? endMs : slotStart + stepMs;
         if (kind === 'alert') {
-          slots.push({ startMs: slotStart, endMs: slotEnd, kind, value: 1, text: typeof raw === 'string' ? `${payload.type}: ${raw}` : payload.type });
+          target.push({ startMs: slotStart, endMs: slotEnd, kind, value: 1, text: typeof raw === 'string' ? `${payload.type}: ${raw}` : payload.type });
           return;
         }
         if (typeof raw !== 'number') {
@@ -79,20 +86,20 @@ export function toVenEvent(event: Vtn3Event, program: Vtn3Program | undefined, f
           }
           value = raw * factor;
         }
-        slots.push({ startMs: slotStart, endMs: slotEnd, kind, value, ...(kind === 'price' ? { text: priceText(payload.type) } : {}) });
+        target.push({ startMs: slotStart, endMs: slotEnd, kind, value, ...(kind === 'price' ? { text: priceText(payload.type) } : {}) });
       });
     }
   }
   const randomizeMs = defaults?.randomizeStart ? Math.abs(parseIsoDurationMs(defaults.randomizeStart)) : 0;
+  const base = {
+    eventId: event.id,
+    modification: event.modificationDateTime ? parseDateMs(event.modificationDateTime) : 0,
+    program: program?.programName ?? event.programID,
+    priority: event.priority ?? undefined,
+  };
   return {
-    event: {
-      eventId: event.id,
-      modification: event.modificationDateTime ? parseDateMs(event.modificationDateTime) : 0,
-      program: program?.programName ?? event.programID,
-      priority: event.priority ?? undefined,
-      randomizeMs,
-      slots,
-    },
+    event: { ...base, randomizeMs, slots },
+    subscriptions: { ...base, randomizeMs: 0, slots: subscriptionSlots },
     unsupported: [...unsupported],
   };
 }

@@ -8,6 +8,7 @@ import { loadTls, type TlsMaterial } from '../http-request.ts';
 import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
 import { eventToSignals } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
+import { fallbackSignals } from './capacity-fallback.ts';
 import { toVenEvent } from './event-mapping.ts';
 import type { components } from './openapi.d.ts';
 import {
@@ -122,14 +123,16 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   function publish(): void {
     const nowMs = ctx.clock.nowMs();
     const signals: OpenAdrSignal[] = [];
+    const subscriptions: OpenAdrSignal[] = [];
     for (const event of events.values()) {
       if (!firstSeen.has(event.id)) firstSeen.set(event.id, nowMs);
-      const { event: venEvent, unsupported } = toVenEvent(event, programs.get(event.programID), firstSeen.get(event.id)!);
-      if (unsupported.length) log.debug({ eventId: event.id, unsupported }, 'event payloads not used by this site');
+      const mapped = toVenEvent(event, programs.get(event.programID), firstSeen.get(event.id)!);
+      if (mapped.unsupported.length) log.debug({ eventId: event.id, unsupported: mapped.unsupported }, 'event payloads not used by this site');
       if (config.optOut) continue;
-      signals.push(...eventToSignals(source, venEvent, mapping));
+      signals.push(...eventToSignals(source, mapped.event, mapping));
+      subscriptions.push(...eventToSignals(source, mapped.subscriptions, mapping));
     }
-    deps.sink.submit(source, signals);
+    deps.sink.submit(source, [...signals, ...fallbackSignals(subscriptions, signals)]);
   }
 
   function sample(): void {
