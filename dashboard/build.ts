@@ -45,10 +45,25 @@ export async function buildDashboard(options: { outDir?: string; minify?: boolea
     rmSync(stagingDir, { recursive: true, force: true });
     throw error;
   }
-  const oldDir = `${stagingDir}.old`;
-  if (existsSync(outDir)) renameSync(outDir, oldDir);
-  renameSync(stagingDir, outDir);
-  rmSync(oldDir, { recursive: true, force: true });
+  // Two builds may finish together (parallel test files); the last one to swap wins.
+  const oldDirs: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (existsSync(outDir)) {
+        const oldDir = `${stagingDir}.old${attempt}`;
+        renameSync(outDir, oldDir);
+        oldDirs.push(oldDir);
+      }
+      renameSync(stagingDir, outDir);
+      break;
+    } catch (error) {
+      if (attempt >= 5) {
+        rmSync(stagingDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  for (const dir of oldDirs) rmSync(dir, { recursive: true, force: true });
   return { outDir, files: listFiles(outDir) };
 }
 

@@ -80,6 +80,19 @@ export class ApiClient {
     return this.request<LoginResult>('POST', '/api/v1/auth/login', { username, password });
   }
 
+  /** Whether the EMS still waits for its first admin (no users yet, no EMS_ADMIN_PASSWORD). */
+  async setupRequired(): Promise<boolean> {
+    try {
+      return (await this.request<{ setupRequired?: boolean }>('GET', '/api/v1/auth/setup')).setupRequired === true;
+    } catch {
+      return false;
+    }
+  }
+
+  setupAdmin(token: string, password: string): Promise<LoginResult> {
+    return this.request<LoginResult>('POST', '/api/v1/auth/setup', { token, password });
+  }
+
   async logout(): Promise<void> {
     await this.request('POST', '/api/v1/auth/logout', {});
   }

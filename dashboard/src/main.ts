@@ -11,6 +11,7 @@ import { historyView } from './views/history-view.ts';
 import { loginView } from './views/login-view.ts';
 import { overviewView } from './views/overview-view.ts';
 import { sessionsView } from './views/sessions-view.ts';
+import { setupView } from './views/setup-view.ts';
 import './app.css';
 
 const ROLE_KEY = 'ems.role';
@@ -184,9 +185,23 @@ async function boot(): Promise<void> {
     const role = (sessionStorage.getItem(ROLE_KEY) as Role | null) ?? 'viewer';
     startApp(sessionStorage.getItem(USER_KEY) ?? 'you', role);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) showLogin();
-    else showLogin(`Cannot reach the EMS: ${(error as Error).message}`);
+    if (error instanceof ApiError && error.status === 401) {
+      if (await api.setupRequired()) showSetup();
+      else showLogin();
+    } else showLogin(`Cannot reach the EMS: ${(error as Error).message}`);
   }
+}
+
+function showSetup(): void {
+  document.title = 'First start · Site energy';
+  replace(
+    root,
+    setupView(api, (result) => {
+      sessionStorage.setItem(ROLE_KEY, result.role);
+      sessionStorage.setItem(USER_KEY, 'admin');
+      startApp('admin', result.role);
+    }),
+  );
 }
 
 void boot();

@@ -1,0 +1,79 @@
+// First start of a real EMS with no users and no EMS_ADMIN_PASSWORD: the dashboard offers the
+// setup page, which turns the printed one-time token into the admin account.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { ensureDashboardBuilt } from '../../dashboard/build.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { silentLogger } from '../../src/log.ts';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard first start', () => {
+  let app: App;
+  let browser: Browser;
+  let dataDir: string;
+  let setupToken = '';
+  const savedAdminPassword = process.env.EMS_ADMIN_PASSWORD;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'ems-first-run-'));
+    delete process.env.EMS_ADMIN_PASSWORD;
+    const config = configSchema.parse({
+      site: { name: 'First Start' },
+      grid: { maxCurrent: 63 },
+      chargers: [{ id: 'CP1' }],
+      http: { host: '127.0.0.1', port: 0 },
+      ocpp: { host: '127.0.0.1', port: 0 },
+      storage: { path: join(dataDir, 'ems.sqlite') },
+    });
+    const write = vi.spyOn(process.stdout, 'write');
+    try {
+      app = await startApp({ config, log: silentLogger });
+    } finally {
+      for (const [chunk] of write.mock.calls) setupToken ||= /"token":"([^"]+)"/.exec(String(chunk))?.[1] ?? '';
+      write.mockRestore();
+    }
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    if (savedAdminPassword !== undefined) process.env.EMS_ADMIN_PASSWORD = savedAdminPassword;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates the admin from the printed setup token and logs in', async () => {
+    expect(setupToken).not.toBe('');
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${app.httpPort}/`);
+    await page.getByRole('heading', { name: 'First start: create the admin' }).waitFor();
+    await page.getByLabel('Setup token').fill('not-the-token');
+    await page.getByLabel('New admin password').fill('first-admin-pass');
+    await page.getByLabel('Repeat the password').fill('first-admin-pass');
+    await page.getByRole('button', { name: 'Create admin' }).click();
+    await page.getByRole('alert').filter({ hasText: /\w/ }).waitFor();
+    await page.getByLabel('Setup token').fill(setupToken);
+    await page.getByRole('button', { name: 'Create admin' }).click();
+    await page.locator('[data-connector="CP1/1"]').waitFor({ timeout: 15_000 });
+    mkdirSync(join(process.cwd(), 'test-artifacts', 'dashboard'), { recursive: true });
+    await page.screenshot({ path: join(process.cwd(), 'test-artifacts', 'dashboard', 'first-start.png'), fullPage: true });
+    // The new admin can log in with that password from now on.
+    const login = await fetch(`http://127.0.0.1:${app.httpPort}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'first-admin-pass' }),
+    });
+    expect(login.status).toBe(200);
+    await page.close();
+  }, 60_000);
+});
