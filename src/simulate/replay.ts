@@ -98,7 +98,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let failedPlans = 0;
   const planning = strategy === 'controlled' && options.plan !== false;
   const slotMs = (config.planner?.slotMin ?? 15) * 60_000;
-  const staticBudgetA = staticBuildingA(config, zone);
+  const staticBudgetA = staticBuildingA(config);
   const ceilings = new PlanCeilings((key) => {
     const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
     const voltsTimesPhases = voltage * (charger?.phases ?? 3);
@@ -296,9 +296,8 @@ function withCeilings(snapshot: SiteSnapshot, ceilingsW: ReadonlyMap<string, num
 }
 
 /** Building load a static installation must reserve: its daily peak, A per phase. */
-function staticBuildingA(config: Config, zone: Tariff['zone']): number {
+function staticBuildingA(config: Config): number {
   const curve = config.planner?.baseLoadW ?? [0];
-  void zone;
   return Math.max(0, ...curve) / (3 * config.site.voltage);
 }
 
