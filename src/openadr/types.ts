@@ -58,5 +58,7 @@ export interface VenStatus {
   vtnId?: string;
   lastContactAtMs?: number;
   lastError?: string;
+  /** The poll period in use (2.0b: the VTN's requested frequency when slower than the config). */
+  pollIntervalMs: number;
   events: VenEventStatus[];
 }

@@ -75,6 +75,13 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(vtn.received[4].body.venID).toBe(vtn.venId);
   });
 
+  it("polls no more often than the VTN's requested frequency", async () => {
+    const { vtn, ven, start } = await setup({ vtn: { pollFreqS: 30 } });
+    await start();
+    await vtn.nextOf('oadrRequestEvent');
+    expect(ven.status().pollIntervalMs).toBe(30_000);
+  });
+
   it('finishes setup on the next poll when the VTN fails half-way through registration', async () => {
     const { vtn, ctx, start, ven } = await setup();
     vtn.events = [simple(2)];

@@ -376,6 +376,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         vtnId,
         lastContactAtMs,
         lastError: fault,
+        pollIntervalMs: intervalMs(),
         events: [...events.values()].map((k) => ({
           eventId: k.event.eventId,
           modificationNumber: k.event.modificationNumber,

@@ -296,6 +296,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         venId,
         lastContactAtMs,
         lastError: fault,
+        pollIntervalMs: config.pollIntervalS * 1000,
         events: [...events.values()].map((event) => {
           const signals = ctx.state.signals.filter((s) => (s as OpenAdrSignal).eventId === event.id && s.source === source);
           const active = signals.some((s) => s.startMs <= nowMs && nowMs < s.endMs);
