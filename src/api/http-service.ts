@@ -29,6 +29,12 @@ export interface HttpDeps {
   signals?: SignalsControl;
   /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
   configPath?: string;
+  /**
+   * Config sections that take effect without a restart: the services using them re-read
+   * ctx.config on the bus event 'config.changed'. Default none: every edit is saved and reported
+   * as needing a restart.
+   */
+  liveConfigSections?: readonly string[];
   /** The control loop's stats, for the cycle-time metric. */
   controlStats?: () => ControlStatsSource;
   auth?: AuthOptions;
@@ -104,6 +110,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     events,
     signals: deps.signals,
     configPath: deps.configPath,
+    liveConfigSections: deps.liveConfigSections ?? [],
     guard: (role) => async (request) => {
       const principal = requireRole(authenticate(request), role);
       if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {

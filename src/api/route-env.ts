@@ -28,6 +28,8 @@ export interface RouteEnv {
   events: ReturnType<typeof createEventLog>;
   signals?: SignalsControl;
   configPath?: string;
+  /** Config sections the running services take without a restart (they re-read ctx.config on 'config.changed'). */
+  liveConfigSections: readonly string[];
   /** onRequest hook: authenticate, require `role`, and the CSRF header on cookie writes. */
   guard(role: Role): (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Records a write in the audit log as the request's principal. */

@@ -177,7 +177,7 @@ describe('config', () => {
     dir = mkdtempSync(join(tmpdir(), 'ems-config-'));
     path = join(dir, 'site.yaml');
     writeFileSync(path, stringify(base()));
-    cfg = await createApiFixture({ deps: { configPath: path } });
+    cfg = await createApiFixture({ deps: { configPath: path, liveConfigSections: ['control', 'idTags'] } });
     token = (await cfg.login('admin', ADMIN_PASSWORD)).token;
   });
   afterEach(async () => {
@@ -228,6 +228,16 @@ describe('config', () => {
     const read = (await cfg.inject({ method: 'GET', url: '/api/v1/config', headers: { authorization: `Bearer ${token}` } })).json();
     expect(read.yaml).toContain('maxCurrent: 50');
     expect(read.restartRequired).toEqual(['grid']);
+  });
+});
+
+describe('config without live sections or a file', () => {
+  it('applies nothing, changes nothing in the running config, and says a restart is needed', async () => {
+    const next = structuredClone(api.ctx.config) as unknown as { control: { priority: string } };
+    next.control.priority = 'soc';
+    const res = await api.inject({ method: 'PUT', url: '/api/v1/config', headers: { ...auth(), 'content-type': 'application/yaml' }, payload: stringify(next) });
+    expect(res.json()).toMatchObject({ saved: false, applied: [], restartRequired: ['control'] });
+    expect(api.ctx.config.control.priority).toBe('fcfs');
   });
 });
 

@@ -11,17 +11,11 @@ import { writeFileAtomic } from '../config-file-writer.ts';
 import { redactSecrets } from '../redact.ts';
 import type { RouteEnv } from '../route-env.ts';
 
-/**
- * Sections that services read afresh each time they use them, so a new value takes effect at once.
- * Everything else (grid, fuse tree, chargers, devices, listeners, storage, integrations) changes
- * what is running or installed on chargers, and needs a restart.
- */
-export const HOT_SECTIONS: readonly (keyof Config)[] = ['control', 'idTags', 'tariffs', 'planner'];
-
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void {
   const { ctx, configPath } = env;
+  const liveSections = env.liveConfigSections;
   const log = ctx.log.child({ module: 'api-config' });
   const restartPending = new Set<string>();
   const source = configPath ? basename(configPath) : 'config.yaml';
@@ -45,7 +39,7 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
       yaml: currentText(),
       config: ctx.config,
       restartRequired: [...restartPending],
-      hotSections: HOT_SECTIONS,
+      liveSections,
     }),
   );
 
@@ -57,7 +51,7 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         tags: ['config'],
         summary:
           'Replace the site config (admin). Body: YAML text (Content-Type text/yaml) or JSON {"yaml": "..."}. Validated first; saved atomically; ' +
-          'control, idTags, tariffs and planner apply at once, other sections after a restart. `dryRun: true` only validates.',
+          'sections the running services take live apply at once (see liveSections in GET), the others after a restart. `dryRun: true` only validates.',
         consumes: ['application/json', 'text/yaml', 'application/yaml', 'text/plain'],
       },
     },
@@ -77,12 +71,12 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
       const warnings = problems.filter((p) => p.severity === 'warning');
 
       const changed = (Object.keys({ ...ctx.config, ...next }) as (keyof Config)[]).filter((k) => !same(ctx.config[k], next[k]));
-      const applied = changed.filter((k) => HOT_SECTIONS.includes(k));
-      const restart = changed.filter((k) => !HOT_SECTIONS.includes(k));
+      const applied = changed.filter((k) => liveSections.includes(k));
+      const restart = changed.filter((k) => !liveSections.includes(k));
       if (dryRun) return { saved: false, dryRun: true, changed, applied: [], restartRequired: restart, warnings };
 
-      // Save first: if it fails nothing is applied. Then apply hot sections in place (services
-      // holding ctx.config see them) and tell the bus.
+      // Save first: if it fails nothing is applied. Then put live sections in place (services
+      // holding ctx.config see them) and tell the bus, whose listeners re-read them.
       if (configPath) writeFileAtomic(configPath, text);
       const before: Record<string, unknown> = {};
       const after: Record<string, unknown> = {};
