@@ -32,7 +32,7 @@ describe('decide', () => {
       { minLength: 2, maxLength: 6 },
     );
     fc.assert(
-      fc.property(arbSite({ reservations: false }), arbSteps, ({ snapshot, params }, steps) => {
+      fc.property(arbSite(), arbSteps, ({ snapshot, params }, steps) => {
         let state: DecideState = initialDecideState;
         let atMs = NOW_MS;
         let caps = decide(snapshot, params, state).caps;
@@ -311,6 +311,39 @@ describe('over time', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('whatever it remembers', () => {
+  it('keeps every limit and bound with any memory from a previous cycle', () => {
+    const arbMemory = fc.record({
+      currentA: fc.constantFrom(0, 0, 6, 10, 16.4, 32, 40),
+      changedAtMs: fc.integer({ min: NOW_MS - 600_000, max: NOW_MS }),
+      pausedSinceMs: fc.option(fc.integer({ min: NOW_MS - 600_000, max: NOW_MS }), { nil: undefined }),
+      underDrawSinceMs: fc.option(fc.integer({ min: NOW_MS - 600_000, max: NOW_MS }), { nil: undefined }),
+      lending: fc.option(fc.boolean(), { nil: undefined }),
+      sameSession: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(arbSite(), fc.array(arbMemory, { minLength: 16, maxLength: 16 }), ({ snapshot, params }, memories) => {
+        const previous: DecideState = {
+          connectors: Object.fromEntries(
+            snapshot.connectors.map((c, i) => {
+              const { sameSession, ...memory } = memories[i % 16];
+              return [keyOf(c), { ...memory, sessionId: sameSession ? c.session?.id : 'other' }];
+            }),
+          ),
+        };
+        const decision = decide(snapshot, params, previous);
+        expect(violations(snapshot, params, decision.caps, true)).toEqual([]);
+        for (const cap of decision.caps) {
+          const charger = params.chargers.find((c) => c.id === cap.chargerId)!;
+          if (cap.currentA !== 0) expect(cap.currentA).toBeGreaterThanOrEqual(charger.minCurrentA);
+          expect(cap.currentA).toBeLessThanOrEqual(charger.maxCurrentA);
+        }
+      }),
+      RUNS,
     );
   });
 });
