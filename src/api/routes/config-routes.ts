@@ -94,7 +94,11 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         changed,
         applied,
         restartRequired: restart,
-        message: restart.length ? `saved; restart required for ${restart.join(', ')}` : 'saved and applied',
+        message: !configPath
+          ? `not saved: this EMS runs without a config file${applied.length ? `; applied until restart: ${applied.join(', ')}` : ''}`
+          : restart.length
+            ? `saved; restart required for ${restart.join(', ')}`
+            : 'saved and applied',
         warnings,
       };
     },
