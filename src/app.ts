@@ -18,7 +18,7 @@ import { openStorage, type Storage } from './storage/index.ts';
 import { createChargerReconciler } from './storage/charger-reconciler.ts';
 import { createHistoryRecorder } from './storage/history-recorder.ts';
 import { createSessionSettingsKeeper } from './storage/session-settings-keeper.ts';
-import { createOpenAdrServices } from './openadr/index.ts';
+import { createOpenAdrServices, type OpenAdrService } from './openadr/index.ts';
 import {
   createJsonSignalStore,
   createMemorySignalStore,
@@ -49,6 +49,8 @@ export interface App {
   readonly http: HttpService;
   /** The grid-signal timeline: producers submit, the operator lists and opts out. */
   readonly signals: SignalTimelineService;
+  /** One VEN per configured VTN; status() for the operator view. */
+  readonly openadr: OpenAdrService[];
   stop(): Promise<void>;
 }
 
@@ -93,7 +95,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     await start(createStorageControl(ctx, devices.controls));
     const ceilingProviders: CeilingProvider[] = [];
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));
-    for (const ven of createOpenAdrServices(ctx, { sink: signals })) await start(ven);
+    const openadr = createOpenAdrServices(ctx, { sink: signals });
+    for (const ven of openadr) await start(ven);
     const http = await start(
       createHttpService(ctx, {
         store,
@@ -104,7 +107,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       }),
     );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);
-    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, signals, stop };
+    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, signals, openadr, stop };
   } catch (error) {
     await stop();
     throw error;

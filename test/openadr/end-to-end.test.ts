@@ -62,6 +62,9 @@ describe('a utility limit on a running site', () => {
     expect(capped).toBeLessThanOrEqual(10_000 / (230 * 3) + 1e-6);
     expect(app.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(10_000);
     expect(app.signals.list().map((s) => [s.source, s.kind, s.value, s.opt])).toEqual([['openadr:dso', 'import-limit', 10_000, 'in']]);
+    expect(app.openadr.map((ven) => ven.status())).toEqual([
+      expect.objectContaining({ id: 'dso', version: '3.1', registered: true, events: [expect.objectContaining({ eventId: 'cap-1', state: 'active', opt: 'in' })] }),
+    ]);
 
     vtn.deleteEvent('cap-1');
     await waitFor(() => {
