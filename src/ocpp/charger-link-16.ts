@@ -24,14 +24,15 @@ export class ChargerLink16 extends ChargerLink {
     return (await this.connection.call('SetChargingProfile', req, this.timeoutMs)).status;
   }
 
-  protected async sendMaxProfile(spec: LimitSpec): Promise<string> {
-    return (await this.connection.call('SetChargingProfile', chargePointMaxProfile(spec, this.now), this.timeoutMs)).status;
+  protected async sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string> {
+    return (await this.connection.call('SetChargingProfile', chargePointMaxProfile(spec, this.now, lifted), this.timeoutMs)).status;
   }
 
   protected async readCapabilities(): Promise<void> {
     const conf = await this.connection.call('GetConfiguration', { key: [...SMART_CHARGING_KEYS] }, this.timeoutMs);
     const { capabilities, missing } = parseCapabilities(conf);
     this.capabilities = capabilities;
+    this.stackLevelReported = !missing.includes('ChargeProfileMaxStackLevel');
     if (missing.length) this.log.info({ missing }, 'smart-charging keys unknown; using conservative defaults for them');
   }
 

@@ -74,8 +74,8 @@ export class ChargerLink201 extends ChargerLink {
     return (await this.connection.call('SetChargingProfile', req, this.timeoutMs)).status;
   }
 
-  protected async sendMaxProfile(spec: LimitSpec): Promise<string> {
-    return (await this.connection.call('SetChargingProfile', stationMaxProfile201(spec, this.now), this.timeoutMs)).status;
+  protected async sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string> {
+    return (await this.connection.call('SetChargingProfile', stationMaxProfile201(spec, this.now, lifted), this.timeoutMs)).status;
   }
 
   protected async readCapabilities(): Promise<void> {
@@ -95,6 +95,7 @@ export class ChargerLink201 extends ChargerLink {
     };
     this.capabilities = capabilities;
     const missing = names.filter((n) => value(n) === undefined);
+    this.stackLevelReported = !missing.includes('ProfileStackLevel');
     if (missing.length) this.log.info({ missing }, 'smart-charging variables unknown; using conservative defaults for them');
   }
 

@@ -65,6 +65,10 @@ export abstract class ChargerLink implements ProfileTarget {
   private statusWanted = false;
   /** The charger-wide floor bounds the whole charger; a refused one is retried. */
   private maxProfile = { installed: false, failures: 0, retryAtMs: 0, sending: false };
+  /** Whether the charger named its highest stack level (else we try one level up and see). */
+  protected stackLevelReported = false;
+  /** The lift above the floor (see chargePointMaxProfile): when it went on, retries, support. */
+  private lift: { atMs?: number; failures: number; retryAtMs: number; sending: boolean; unsupported: boolean } = { failures: 0, retryAtMs: 0, sending: false, unsupported: false };
 
   constructor(
     readonly connection: OcppConnection<any, any>,
@@ -92,8 +96,8 @@ export abstract class ChargerLink implements ProfileTarget {
   abstract sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
   /** Reads the smart-charging capabilities into `this.capabilities`; conservative when unknown. */
   protected abstract readCapabilities(): Promise<void>;
-  /** Installs the charger-wide floor (connector/EVSE 0); resolves with the charger's status. */
-  protected abstract sendMaxProfile(spec: LimitSpec): Promise<string>;
+  /** Installs the charger-wide floor (connector/EVSE 0), or with `lifted` the lift above it. */
+  protected abstract sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string>;
   protected abstract configureMeterValues(): Promise<void>;
   protected abstract callTriggerStatus(): Promise<string>;
   protected abstract callClearTxProfile(connectorId: number): Promise<string>;
@@ -181,6 +185,11 @@ export abstract class ChargerLink implements ProfileTarget {
     // The floor goes on before anything else that can wait: until it is there, the charger is unbounded.
     const floors = await this.installFloor();
     if (this.closed) return;
+    // Safe right away: every connector's default holds the static share at this point.
+    this.lift = { failures: 0, retryAtMs: 0, sending: false, unsupported: this.stackLevelReported && this.capabilities.maxStackLevel < 1 };
+    if (this.lift.unsupported) this.log.warn('charger takes only stack level 0: its charger-wide limit stays at the static safe share');
+    else await this.installLift();
+    if (this.closed) return;
     await this.configureMeterValues();
     if (this.closed) return;
     this.ready = true;
@@ -224,10 +233,47 @@ export abstract class ChargerLink implements ProfileTarget {
   }
 
   /**
+   * The static floor on connector 0 caps the whole charger at its share; the lift one stack level
+   * up (the charger's full max, with a duration) lets the per-connector profiles decide while the
+   * EMS runs. If the EMS stops refreshing it, it lapses and the floor rules again.
+   */
+  private async installLift(): Promise<void> {
+    this.lift.sending = true;
+    const durationS = this.host.ctx.config.control.profileDurationS;
+    const sentAtMs = this.now;
+    let status: string;
+    try {
+      status = await this.sendMaxProfile(this.spec(this.config.maxCurrent * this.config.connectors), { stackLevel: 1, durationS });
+    } catch (error) {
+      status = error instanceof Error ? error.message : String(error);
+    }
+    this.lift.sending = false;
+    if (status === 'Accepted') {
+      if (this.lift.failures > 0) this.log.info('charger-wide lift above the floor installed again');
+      this.lift = { atMs: sentAtMs, failures: 0, retryAtMs: 0, sending: false, unsupported: false };
+      return;
+    }
+    if (!this.stackLevelReported && status === 'Rejected') {
+      this.lift.unsupported = true;
+      this.log.warn({ status }, 'charger refused a second stack level: its charger-wide limit stays at the static safe share');
+      return;
+    }
+    if (this.lift.failures === 0) this.log.warn({ status }, 'charger-wide lift refused; retrying with backoff (meanwhile the static share caps the charger)');
+    this.lift.failures++;
+    this.lift.retryAtMs = this.now + Math.min(60_000, 1_000 * 2 ** (this.lift.failures - 1));
+  }
+
+  /**
    * Called every control cycle: retries a refused charger-wide floor with backoff (1 s to 60 s),
-   * because without it the charger as a whole is unbounded should the EMS stop.
+   * because without it the charger as a whole is unbounded should the EMS stop; refreshes the lift
+   * above it at half its duration.
    */
   maintain(): void {
+    const lift = this.lift;
+    const halfLifeMs = (this.host.ctx.config.control.profileDurationS * 1000) / 2;
+    if (this.ready && !lift.unsupported && !lift.sending && this.now >= lift.retryAtMs && (lift.atMs === undefined || this.now - lift.atMs >= halfLifeMs)) {
+      void this.installLift();
+    }
     const m = this.maxProfile;
     if (!this.ready || m.installed || m.sending || this.now < m.retryAtMs) return;
     m.sending = true;

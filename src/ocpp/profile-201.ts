@@ -17,15 +17,16 @@ function schedule(spec: LimitSpec, nowMs: number, durationS?: number): SetChargi
   ];
 }
 
-export function stationMaxProfile201(spec: LimitSpec, nowMs: number): SetChargingProfileReq201 {
+/** The station-wide floor (evseId 0), or with `lifted` the refreshed lift above it (see profile.ts). */
+export function stationMaxProfile201(spec: LimitSpec, nowMs: number, lifted?: { stackLevel: number; durationS: number }): SetChargingProfileReq201 {
   return {
     evseId: 0,
     chargingProfile: {
-      id: PROFILE_ID.chargePointMax,
-      stackLevel: FLOOR_STACK_LEVEL,
+      id: lifted ? PROFILE_ID.chargePointMaxLifted : PROFILE_ID.chargePointMax,
+      stackLevel: lifted ? lifted.stackLevel : FLOOR_STACK_LEVEL,
       chargingProfilePurpose: 'ChargingStationMaxProfile',
       chargingProfileKind: 'Absolute',
-      chargingSchedule: schedule(spec, nowMs),
+      chargingSchedule: schedule(spec, nowMs, lifted?.durationS),
     },
   };
 }

@@ -6,6 +6,7 @@ import { floorToTenth } from './rounding.ts';
 // every new profile replaces the one before it instead of piling up on the charger.
 export const PROFILE_ID = {
   chargePointMax: 1,
+  chargePointMaxLifted: 2,
   txDefault: (connectorId: number) => 100 + connectorId,
   tx: (connectorId: number) => 200 + connectorId,
 } as const;
@@ -47,15 +48,20 @@ function profile(fields: Omit<ChargingProfile, 'chargingProfileKind'>): Charging
   return { ...fields, chargingProfileKind: 'Absolute' };
 }
 
-/** The failsafe floor for the charger as a whole (connector 0), no duration: it holds for ever. */
-export function chargePointMaxProfile(spec: LimitSpec, nowMs: number): SetChargingProfileReq {
+/**
+ * A limit for the charger as a whole (connector 0). Without `lifted`: the failsafe floor, stack
+ * level 0, no duration, it holds for ever. With `lifted`: the same purpose one stack level up with
+ * a duration, normally the charger's full max: while the EMS keeps refreshing it, the per-connector
+ * profiles bind; when the EMS stops, it lapses and the floor below rules again.
+ */
+export function chargePointMaxProfile(spec: LimitSpec, nowMs: number, lifted?: { stackLevel: number; durationS: number }): SetChargingProfileReq {
   return {
     connectorId: 0,
     csChargingProfiles: profile({
-      chargingProfileId: PROFILE_ID.chargePointMax,
-      stackLevel: FLOOR_STACK_LEVEL,
+      chargingProfileId: lifted ? PROFILE_ID.chargePointMaxLifted : PROFILE_ID.chargePointMax,
+      stackLevel: lifted ? lifted.stackLevel : FLOOR_STACK_LEVEL,
       chargingProfilePurpose: 'ChargePointMaxProfile',
-      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS),
+      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS, lifted?.durationS),
     }),
   };
 }

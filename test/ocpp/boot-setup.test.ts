@@ -24,10 +24,15 @@ describe('charger boot setup', () => {
       { key: 'MeterValueSampleInterval', value: '15' },
     ]);
     const profiles = charger.received('SetChargingProfile').map((c) => c.params);
-    // 3 chargers' worth of connectors (2 + 1) share 95 A: 31.6 A each, floored to 0.1 A.
-    expect(profiles).toHaveLength(3);
-    expect(profiles[0]).toMatchObject({ connectorId: 0, csChargingProfiles: { chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 0 } });
+    // 3 connectors (2 + 1) share 95 A: 31.6 A each, floored to 0.1 A.
+    expect(profiles).toHaveLength(4);
+    expect(profiles[0]).toMatchObject({ connectorId: 0, csChargingProfiles: { chargingProfileId: 1, chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 0 } });
     expect(profiles[0].csChargingProfiles.chargingSchedule.chargingSchedulePeriod).toEqual([{ startPeriod: 0, limit: 63.2, numberPhases: 3 }]);
+    expect(profiles[0].csChargingProfiles.chargingSchedule.duration).toBeUndefined();
+    // Last, once every connector's default holds the share: the lift above the floor, the
+    // charger's full max one stack level up, lapsing after the duration.
+    expect(profiles[3]).toMatchObject({ connectorId: 0, csChargingProfiles: { chargingProfileId: 2, chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 1 } });
+    expect(profiles[3].csChargingProfiles.chargingSchedule).toMatchObject({ duration: 300, chargingSchedulePeriod: [{ startPeriod: 0, limit: 64, numberPhases: 3 }] });
     for (const connectorId of [1, 2]) {
       const p = profiles.find((x) => x.connectorId === connectorId && purpose(x) === 'TxDefaultProfile');
       expect(p?.csChargingProfiles.chargingSchedule).toMatchObject({ chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 31.6 }] });
@@ -36,7 +41,7 @@ describe('charger boot setup', () => {
     expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 31.6 });
   });
 
-  it('keeps the sum of every charger’s ChargePointMaxProfile within the site limit less the margin', async () => {
+  it('keeps the sum of every charger’s failsafe floor (ChargePointMaxProfile, stack level 0) within the site limit less the margin', async () => {
     const config = testConfig({
       grid: { maxCurrent: 63, safetyMargin: 0.1 },
       circuits: [{ id: 'main', maxCurrent: 63, children: [{ id: 'row', maxCurrent: 32, chargers: ['CP001'] }], chargers: ['CP002'] }],
@@ -44,7 +49,7 @@ describe('charger boot setup', () => {
     system = await startSystem(config);
     const a = await system.charger('CP001');
     const b = await system.charger('CP002');
-    const max = (c: FakeCharger) => c.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')[0].params.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit;
+    const max = (c: FakeCharger) => c.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile' && p.csChargingProfiles.stackLevel === 0)[0].params.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit;
     expect(max(a) + max(b)).toBeLessThanOrEqual(63 * 0.9);
     expect(max(a)).toBeLessThanOrEqual(32 * 0.9);
     // The row holds CP001's two connectors at 14.4 A each; CP002 gets the rest of the 56.7 A.
@@ -86,7 +91,7 @@ describe('charger boot setup', () => {
     const ready = system.cs.whenReady('CP001');
     await again.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
     await ready;
-    expect(again.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    expect(again.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile').map((c) => c.params.csChargingProfiles.stackLevel)).toEqual([0, 1]);
     expect(again.received('SetChargingProfile', (p) => purpose(p) === 'TxDefaultProfile')).toHaveLength(2);
     await again.close();
   });
@@ -97,25 +102,50 @@ describe('charger boot setup', () => {
     const ready = system.cs.whenReady('CP001');
     await charger.connect();
     await ready;
-    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile' && p.csChargingProfiles.stackLevel === 0)).toHaveLength(1);
     await charger.close();
   });
 
   it('retries a refused ChargePointMaxProfile with backoff until the charger takes it', async () => {
     system = await startSystem();
     let refuse = true;
-    const charger = await system.charger('CP001', { profileAnswer: (p) => (refuse && purpose(p) === 'ChargePointMaxProfile' ? 'Rejected' : undefined) });
-    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    const floor = (p: any) => purpose(p) === 'ChargePointMaxProfile' && p.csChargingProfiles.stackLevel === 0;
+    const charger = await system.charger('CP001', { profileAnswer: (p) => (refuse && floor(p) ? 'Rejected' : undefined) });
+    expect(charger.received('SetChargingProfile', floor)).toHaveLength(1);
     await system.cs.applyCaps([]);
-    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(1);
+    expect(charger.received('SetChargingProfile', floor)).toHaveLength(1);
     refuse = false;
     system.clock.advance(1_000);
     await system.cs.applyCaps([]);
-    await charger.waitForCall('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile' && charger.received('SetChargingProfile', (q) => purpose(q) === 'ChargePointMaxProfile').length === 2);
-    expect(charger.profiles.get(1)?.profile.chargingProfilePurpose).toBe('ChargePointMaxProfile');
+    await charger.waitForCall('SetChargingProfile', (p) => floor(p) && charger.received('SetChargingProfile', floor).length === 2);
+    expect(charger.profiles.get(1)?.profile.stackLevel).toBe(0);
     system.clock.advance(60_000);
     await system.cs.applyCaps([]);
-    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile')).toHaveLength(2);
+    expect(charger.received('SetChargingProfile', floor)).toHaveLength(2);
+  });
+
+  it('refreshes the lift above the floor at half its duration, so it lapses only when the EMS stops', async () => {
+    system = await startSystem();
+    const lift = (p: any) => p.csChargingProfiles.chargingProfileId === 2;
+    const charger = await system.charger('CP001');
+    system.clock.advance(149_000);
+    await system.cs.applyCaps([]);
+    expect(charger.received('SetChargingProfile', lift)).toHaveLength(1);
+    system.clock.advance(1_000);
+    await system.cs.applyCaps([]);
+    await charger.waitForCall('SetChargingProfile', (p) => lift(p) && charger.received('SetChargingProfile', lift).length === 2);
+    expect(charger.received('SetChargingProfile', lift).at(-1)!.params.csChargingProfiles.chargingSchedule.startSchedule).toBe('2026-11-24T10:02:25.000Z');
+  });
+
+  it('leaves a charger that allows only stack level 0 at its static share, and tries a lift when the level is unknown', async () => {
+    system = await startSystem();
+    const level0 = await system.charger('CP001', { configuration: [{ key: 'ChargeProfileMaxStackLevel', readonly: true, value: '0' }] });
+    expect(level0.received('SetChargingProfile', (p) => p.csChargingProfiles.chargingProfileId === 2)).toHaveLength(0);
+    const unknown = await system.charger('CP002', { configuration: [], profileAnswer: (p) => (p.csChargingProfiles.chargingProfileId === 2 ? 'Rejected' : undefined) });
+    expect(unknown.received('SetChargingProfile', (p) => p.csChargingProfiles.chargingProfileId === 2)).toHaveLength(1);
+    system.clock.advance(120_000);
+    await system.cs.applyCaps([]);
+    expect(unknown.received('SetChargingProfile', (p) => p.csChargingProfiles.chargingProfileId === 2)).toHaveLength(1);
   });
 
   it('asks a charger to report its connectors again when the stored sessions need reconciling', async () => {

@@ -171,13 +171,6 @@ export class FakeCharger {
     });
   }
 
-  /** Waits for the boot setup to finish: the TxDefaultProfile of the last connector was received. */
-  waitForSetup(connectors = this.options.connectors ?? 1): Promise<ReceivedCall> {
-    return this.waitForCall('ChangeConfiguration', (p) => p.key === 'MeterValueSampleInterval').then(() =>
-      this.waitForCall('SetChargingProfile', (p) => p.connectorId === connectors && p.csChargingProfiles.chargingProfilePurpose === 'TxDefaultProfile'),
-    );
-  }
-
   async close(): Promise<void> {
     await this.client.close({ force: true });
   }

@@ -47,6 +47,7 @@ describe('OCPP 2.0.1 stations', () => {
     expect(profiles.slice(1).map((p) => [p.evseId, p.chargingProfile.chargingProfilePurpose, p.chargingProfile.chargingSchedule[0].chargingSchedulePeriod[0].limit])).toEqual([
       [1, 'TxDefaultProfile', 31.6],
       [2, 'TxDefaultProfile', 31.6],
+      [0, 'ChargingStationMaxProfile', 64],
     ]);
     expect(s.received('SetVariables').map((c) => [c.params.setVariableData[0].variable.name, c.params.setVariableData[0].attributeValue])).toEqual([
       ['TxUpdatedMeasurands', 'Current.Import,Power.Active.Import,Energy.Active.Import.Register,SoC'],
