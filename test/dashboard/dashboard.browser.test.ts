@@ -128,6 +128,15 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     for (const id of ['main', 'row-a', 'row-b']) await page.locator(`[data-circuit="${id}"]`).waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-circuit="row-a"] [role="meter"]').count()).toBe(3);
     await shoot(page, 'overview-desktop');
+    // A large site: find one charger by name.
+    await page.getByLabel('Find').fill('cp002');
+    expect(await page.locator('[data-connector]:visible').count()).toBe(1);
+    expect(await page.locator('[data-connector="CP002/1"]').isVisible()).toBe(true);
+    await page.getByLabel('Find').fill('');
+    await page.getByLabel('Show').selectOption('charging');
+    const shownStatuses = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('[data-connector]:not([hidden])')).map((e) => e.dataset.status));
+    expect(shownStatuses.length).toBeGreaterThan(0);
+    expect(new Set(shownStatuses)).toEqual(new Set(['Charging']));
     await page.context().close();
   }, 60_000);
 

@@ -54,6 +54,8 @@ export class ConnectorCard {
   private readonly steerError = h('p', { class: 'form-error', role: 'alert' });
   private dirty = false;
   private rankedCount: number | undefined;
+  private sessionKey = '';
+  private notesKey = '';
   private current: ConnectorView;
 
   constructor(
@@ -188,11 +190,35 @@ export class ConnectorCard {
   }
 
   private renderNotes(view: ConnectorView): void {
-    replace(this.notes, ...connectorNotes(view).map((n) => h('li', { class: `note tone-${n.tone}` }, n.text)));
+    const notes = connectorNotes(view);
+    const key = JSON.stringify(notes);
+    if (key === this.notesKey) return;
+    this.notesKey = key;
+    replace(this.notes, ...notes.map((n) => h('li', { class: `note tone-${n.tone}` }, n.text)));
+  }
+
+  /** True when the card needs a look: a fault, an offline charger, or a charger note. */
+  needsAttention(): boolean {
+    const status = this.current.status;
+    return status === 'Faulted' || status === 'Offline' || status === 'Unavailable' || connectorNotes(this.current).some((n) => n.tone === 'bad');
+  }
+
+  /** Text a filter matches against: charger, connector, tag, tier. */
+  searchText(): string {
+    const c = this.current;
+    return `${c.chargerId} ${c.chargerId}/${c.connectorId} ${c.session?.idTag ?? ''} ${c.session?.tier ?? ''}`.toLowerCase();
+  }
+
+  get view(): ConnectorView {
+    return this.current;
   }
 
   private renderSession(view: ConnectorView): void {
     const s = view.session;
+    // Live pushes come twice a second; rebuild only when something shown changed (or a minute passed).
+    const key = JSON.stringify([s, view.rank, view.reason, this.rankedCount, Math.floor(Date.now() / 60_000)]);
+    if (key === this.sessionKey) return;
+    this.sessionKey = key;
     if (!s) {
       replace(this.session, h('p', { class: 'muted' }, 'No car connected.'));
       return;

@@ -15,12 +15,54 @@ export function overviewView(ctx: AppContext): View {
   const cards = h('div', { class: 'cards', 'data-testid': 'connectors' });
   const summary = h('p', { class: 'muted small' });
   const byId = new Map<string, ConnectorCard>();
+  const search = h('input', { id: 'conn-filter', type: 'search', placeholder: 'Charger or tag', autocomplete: 'off' });
+  const show = h(
+    'select',
+    { id: 'conn-show' },
+    h('option', { value: 'all' }, 'All connectors'),
+    h('option', { value: 'car' }, 'With a car'),
+    h('option', { value: 'charging' }, 'Charging'),
+    h('option', { value: 'attention' }, 'Needs attention'),
+  );
+  const filters = h(
+    'div',
+    { class: 'filters', role: 'search' },
+    h('div', { class: 'field' }, h('label', { for: 'conn-filter' }, 'Find'), search),
+    h('div', { class: 'field' }, h('label', { for: 'conn-show' }, 'Show'), show),
+  );
+  const matches = (card: ConnectorCard) => {
+    const text = search.value.trim().toLowerCase();
+    if (text && !card.searchText().includes(text)) return false;
+    switch (show.value) {
+      case 'car':
+        return card.view.session !== null;
+      case 'charging':
+        return card.view.status === 'Charging';
+      case 'attention':
+        return card.needsAttention();
+      default:
+        return true;
+    }
+  };
+  const applyFilter = () => {
+    let shown = 0;
+    for (const card of byId.values()) {
+      const visible = matches(card);
+      card.el.hidden = !visible;
+      if (visible) shown++;
+    }
+    const total = byId.size;
+    const withCar = [...byId.values()].filter((c) => c.view.session).length;
+    setText(summary, shown === total ? `${withCar} of ${total} with a car` : `showing ${shown} of ${total}`);
+  };
+  search.addEventListener('input', applyFilter);
+  show.addEventListener('change', applyFilter);
   const el = h(
     'div',
     { class: 'page overview' },
     banners,
     flow.el,
-    h('section', { class: 'panel', 'aria-labelledby': 'conn-title' }, h('div', { class: 'panel-head' }, h('h2', { id: 'conn-title' }, 'Connectors'), summary), cards),
+    h('section', { class: 'panel', 'aria-labelledby': 'conn-title' }, h('div', { class: 'panel-head' }, h('h2', { id: 'conn-title' }, 'Connectors'), summary), filters, cards),
     circuits.el,
   );
   circuits.start();
@@ -49,8 +91,7 @@ export function overviewView(ctx: AppContext): View {
         byId.delete(key);
       }
     }
-    const withCar = state.connectors.filter((c) => c.session).length;
-    setText(summary, `${withCar} of ${state.connectors.length} with a car`);
+    applyFilter();
   };
 
   const renderBanners = (state: StateView) => {
