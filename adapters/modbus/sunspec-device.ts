@@ -31,6 +31,8 @@ export interface SunSpecDeviceOptions {
 export class SunSpecDevice implements Meter, BatteryControl, PvControl {
   map: SunSpecDeviceMap | null = null;
   private scannedGeneration = -1;
+  /** A scan in progress, shared by a read and a setpoint that both find no map. */
+  private scanning: Promise<SunSpecDeviceMap> | undefined;
   private readonly blocks = new Map<number, number[]>();
 
   constructor(private readonly options: SunSpecDeviceOptions) {}
@@ -128,9 +130,14 @@ export class SunSpecDevice implements Meter, BatteryControl, PvControl {
     return this.options.revertTimeoutS ?? 60;
   }
 
-  private async ensureMap(): Promise<SunSpecDeviceMap> {
+  private ensureMap(): Promise<SunSpecDeviceMap> {
+    if (this.map && this.scannedGeneration === this.options.line.generation) return Promise.resolve(this.map);
+    this.scanning ??= this.scan().finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async scan(): Promise<SunSpecDeviceMap> {
     const { line } = this.options;
-    if (this.map && this.scannedGeneration === line.generation) return this.map;
     const reader = (address: number, count: number) => line.read({ unitId: this.options.unitId, fc: 3, address, count });
     const devices = await scanSunSpec(reader, this.options.base !== undefined ? [this.options.base] : SUNSPEC_BASES);
     const index = this.options.chainIndex ?? 1;

@@ -3,6 +3,7 @@ import { startApp, type App } from '../app.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { randomCar, seededRandom } from './car.ts';
+import { demoModbusDevice, startDemoDeviceServers, type DemoDeviceServers } from './device-servers.ts';
 import { SimulatedCharger } from './simulated-charger.ts';
 import { stepSite, type SiteModelParams, type SiteModelState, type SiteReading } from './site-model.ts';
 
@@ -16,6 +17,11 @@ export interface DemoOptions {
   seed?: number;
   /** Share of chargers with a car at start, 0..1. */
   initialOccupancy?: number;
+  /**
+   * Serve the simulated meter, PV and battery as Modbus TCP SunSpec devices on loopback, so the EMS
+   * reads them through its real adapters. Needs near-real time: devices are polled in real time.
+   */
+  modbusDevices?: boolean;
 }
 
 export interface DemoSite {
@@ -34,9 +40,34 @@ const SITE_PHASE: Record<string, [number, number, number]> = {
  * loopback, cars that come and go, and the building, PV and battery the grid meter sees.
  */
 export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
-  const { config, log, clock } = options;
+  const { log, clock } = options;
+  let config = options.config;
   const simLog = log.child({ module: 'demo' });
-  const app = await startApp({ config, log, clock, configPath: options.configPath });
+  const maxPowerW = config.grid.maxPower ?? config.grid.maxCurrent * config.site.voltage * 3;
+  let latest: SiteReading | undefined;
+  let servers: DemoDeviceServers | undefined;
+  if (options.modbusDevices) {
+    servers = await startDemoDeviceServers({
+      log: simLog,
+      voltageV: config.site.voltage,
+      pvRatedW: Math.round(maxPowerW * 0.4),
+      batteryMaxPowerW: Math.round(maxPowerW * 0.2),
+      model: () => ({
+        gridCurrentA: latest?.gridCurrentA ?? [0, 0, 0],
+        gridPowerW: latest?.gridPowerW ?? 0,
+        pvPowerW: latest?.pvPowerW ?? 0,
+        batteryPowerW: latest?.batteryPowerW ?? 0,
+        batterySocPct: latest?.batterySocPct ?? 55,
+      }),
+      onSetpoints: (setpoints) => simLog.debug(setpoints, 'EMS setpoints on the demo devices'),
+    });
+    const endpoints = servers;
+    config = { ...config, devices: config.devices.map((d) => demoModbusDevice(d, endpoints)) };
+  }
+  const app = await startApp({ config, log, clock, configPath: options.configPath }).catch(async (error: unknown) => {
+    await servers?.stop();
+    throw error;
+  });
   const random = seededRandom(options.seed ?? config.demo?.seed ?? 1);
   const endpoint = `ws://127.0.0.1:${app.ocppPort}/ocpp`;
   const chargers = config.chargers.map(
@@ -44,7 +75,6 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   );
   await Promise.all(chargers.map((c) => c.connect()));
 
-  const maxPowerW = config.grid.maxPower ?? config.grid.maxCurrent * config.site.voltage * 3;
   const model: SiteModelParams = {
     voltageV: config.site.voltage,
     utcOffsetH: utcOffsetHours(config.site.timezone, clock.nowMs()),
@@ -85,6 +115,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       for (let p = 0; p < 3; p++) evA[map[p]!] += draw[p]!;
     });
     reading = stepSite(atMs, dtS, evA, modelState, model);
+    latest = reading;
     emitReadings(atMs, reading);
 
     for (const charger of chargers) {
@@ -137,6 +168,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 3_000))]);
       await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
       await app.stop();
+      await servers?.stop();
     },
   };
 }

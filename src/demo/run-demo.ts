@@ -34,7 +34,9 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   const speed = options.speed ?? config.demo?.speed ?? 1;
   const clock = new ScaledClock(speed);
 
-  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath });
+  // Near real time the meter, PV and battery are real Modbus TCP devices read by the real adapters;
+  // faster, a real-time poll would be too coarse, and they stay in-process.
+  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: speed <= 5 });
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}.`);

@@ -127,7 +127,8 @@ export function createStorageControl(ctx: ServiceContext, controls: ReadonlyMap<
         maxChargeW: bound(bConfig, 'maxChargePowerW'),
         maxDischargeW: bound(bConfig, 'maxDischargePowerW'),
         pvRatedW: ratedTotal,
-        hasBattery: bFresh && battery !== undefined,
+        // A battery whose reading is not fresh is held at 0 (its SoC is unknown to dispatch).
+        hasBattery: battery !== undefined,
         hasPvControl: pvControls.length > 0,
       },
     );
