@@ -25,7 +25,7 @@ function site(withPlanner: boolean) {
       { id: 'CP2', maxCurrent: 16, phases: 3 },
     ],
     tariffs: { import: { default: 0.18, periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '22:00', price: 0.4 }] } },
-    ...(withPlanner ? { planner: {} } : {}),
+    ...(withPlanner ? { planner: { timeLimitMs: 20_000 } } : {}),
   });
   const bus = new Bus(silentLogger);
   const clock = new ManualClock(T0);
