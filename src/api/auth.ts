@@ -57,6 +57,9 @@ export type Auth = ReturnType<typeof createAuth>;
 export function createAuth(store: Storage, clock: Clock, log: Logger, options: AuthOptions = {}) {
   const sessionTtlMs = options.sessionTtlMs ?? 12 * 3_600_000;
   const limiter = new LoginRateLimit(clock);
+  // scrypt runs on libuv's small thread pool; a flood of logins must not starve file and DNS work.
+  const MAX_CONCURRENT_LOGINS = 4;
+  let loginsInProgress = 0;
   let setupTokenHash: string | undefined;
   // Verified against when the user is unknown, so a wrong name costs as long as a wrong password.
   const decoyHash = hashPassword(newSecret());
@@ -108,8 +111,15 @@ export function createAuth(store: Storage, clock: Clock, log: Logger, options: A
     async login(username: string, password: string, ip: string): Promise<IssuedSession> {
       const retryAfterS = limiter.retryAfterS(ip, username);
       if (retryAfterS > 0) throw new RateLimitedError(`too many failed logins for ${username}; try again in ${retryAfterS} s`, retryAfterS);
+      if (loginsInProgress >= MAX_CONCURRENT_LOGINS) throw new RateLimitedError('too many logins at once; try again in a second', 1);
       const user = store.users.get(username);
-      const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash));
+      loginsInProgress++;
+      let ok: boolean;
+      try {
+        ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash));
+      } finally {
+        loginsInProgress--;
+      }
       if (!user || !ok) {
         limiter.fail(ip, username);
         log.info({ username, ip }, 'login failed');

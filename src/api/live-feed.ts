@@ -7,7 +7,7 @@ import { buildStateView } from './state-view.ts';
  * (the last change in a burst is always sent). A slow client is skipped while its buffer is
  * full rather than slowing anyone else.
  */
-export function createLiveFeed(ctx: ServiceContext, minGapMs = 500) {
+export function createLiveFeed(ctx: ServiceContext, minGapMs = 500, maxClients = 200) {
   const log = ctx.log.child({ module: 'api-live' });
   const clients = new Set<WebSocket>();
   let lastSentAtMs = -Infinity;
@@ -44,6 +44,11 @@ export function createLiveFeed(ctx: ServiceContext, minGapMs = 500) {
 
   return {
     add(socket: WebSocket) {
+      if (clients.size >= maxClients) {
+        log.warn({ maxClients }, 'live feed full; refusing a client');
+        socket.close(1013, 'too many live clients; try again later');
+        return;
+      }
       clients.add(socket);
       socket.on('close', () => clients.delete(socket));
       socket.on('error', () => clients.delete(socket));

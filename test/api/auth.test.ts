@@ -56,6 +56,15 @@ describe('login', () => {
     expect((await attempt(ADMIN_PASSWORD)).statusCode).toBe(200);
   });
 
+  it('refuses logins beyond a few at once instead of queueing password hashing', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => api.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: `u${i}`, password: 'wrong-password' } })),
+    );
+    const codes = answers.map((a) => a.statusCode);
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
+    expect(codes.every((c) => c === 401 || c === 429)).toBe(true);
+  });
+
   it('ends the session on logout and when it expires', async () => {
     const { token } = await api.login('admin', ADMIN_PASSWORD);
     expect((await api.inject({ method: 'GET', url: '/api/v1/state', headers: bearer(token) })).statusCode).toBe(200);
