@@ -14,7 +14,7 @@ export function sessionsView(ctx: AppContext): View {
     'div',
     { class: 'page sessions' },
     h('section', { class: 'panel', 'aria-labelledby': 'active-title' }, h('h2', { id: 'active-title' }, 'Plugged in now'), active),
-    h('section', { class: 'panel', 'aria-labelledby': 'past-title' }, h('h2', { id: 'past-title' }, 'Recent sessions'), pastStatus, past),
+    h('section', { class: 'panel', 'aria-labelledby': 'past-title' }, h('h2', { id: 'past-title' }, 'Finished sessions'), pastStatus, past),
   );
 
   const renderActive = (state: StateView) => {
@@ -53,19 +53,22 @@ export function sessionsView(ctx: AppContext): View {
   const loadPast = async () => {
     setText(pastStatus, 'Loading…');
     try {
-      const records = sessionRecords(await ctx.api.sessions()).sort((a, b) => (toMs(b.startedAt) ?? 0) - (toMs(a.startedAt) ?? 0));
+      // Running ones are in the table above; this one is the record of finished sessions.
+      const records = sessionRecords(await ctx.api.sessions())
+        .filter((r) => r.endedAt !== null)
+        .sort((a, b) => (toMs(b.endedAt) ?? 0) - (toMs(a.endedAt) ?? 0));
       const now = Date.now();
       setText(pastStatus, '');
       replace(
         past,
         table<SessionRecord>(
-          'Recent sessions',
+          'Finished sessions',
           [
             { label: 'Connector', cell: (r) => `${r.chargerId} / ${r.connectorId}` },
             { label: 'Tag', cell: (r) => r.idTag },
             { label: 'Tier', cell: (r) => r.tier ?? '—' },
             { label: 'Started', cell: (r) => formatTime(toMs(r.startedAt), now) },
-            { label: 'Ended', cell: (r) => (r.endedAt ? formatTime(toMs(r.endedAt), now) : 'charging') },
+            { label: 'Ended', cell: (r) => formatTime(toMs(r.endedAt), now) },
             {
               label: 'Duration',
               cell: (r) => {
@@ -77,7 +80,7 @@ export function sessionsView(ctx: AppContext): View {
             { label: 'Energy', cell: (r) => formatEnergy(r.energyWh), numeric: true },
           ],
           records.slice(0, 200),
-          'No sessions recorded yet.',
+          'No finished sessions yet.',
         ),
       );
     } catch (error) {
