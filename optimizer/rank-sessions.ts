@@ -20,16 +20,17 @@ interface Keyed<T> {
 const LAST = Number.POSITIVE_INFINITY;
 
 /**
- * Least laxity: time to departure minus the time the remaining energy needs at full power. A
- * session without a departure goes after every session with one; without an energy need the
- * laxity is the time to departure (earliest departure first).
+ * Least laxity: time to departure minus the time the remaining energy needs at full power (charger
+ * and car max, on the phases the car uses). A session without a departure goes after every session
+ * with one; without an energy need the laxity is the time to departure (earliest departure first).
  */
 function laxityMs(item: Rankable, atMs: number, voltageV: number): number {
   const session = item.session!;
   const departure = finiteOr(session.departureAtMs, Number.NaN);
   if (Number.isNaN(departure)) return LAST;
   const needWh = nonNegative(finiteOr(session.energyNeedWh, 0) - finiteOr(session.energyWh, 0));
-  const fullPowerW = (item.maxDa / 10) * item.phases * voltageV;
+  const carMaxA = finiteOr(session.carMaxCurrentA, Number.POSITIVE_INFINITY);
+  const fullPowerW = Math.min(item.maxDa / 10, carMaxA) * item.phases * voltageV;
   const chargeMs = needWh > 0 && fullPowerW > 0 ? (needWh / fullPowerW) * 3_600_000 : 0;
   return departure - atMs - chargeMs;
 }

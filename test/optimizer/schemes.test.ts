@@ -21,6 +21,7 @@ describe('priority schemes under scarcity', () => {
     ['fcfs: plug-in order, not charger order', 'fcfs', { startedAtMs: T0 - HOUR }, { startedAtMs: T0 - 2 * HOUR }, { A: 8, B: 32 }],
     ['departure: the car leaving sooner is filled first', 'departure', { startedAtMs: T0 - 2 * HOUR, departureAtMs: T0 + 8 * HOUR }, { departureAtMs: T0 + HOUR }, { A: 8, B: 32 }],
     ['departure: same departure, the car needing more energy has less laxity', 'departure', { departureAtMs: T0 + 4 * HOUR, energyNeedWh: 10_000 }, { startedAtMs: T0, departureAtMs: T0 + 4 * HOUR, energyNeedWh: 60_000 }, { A: 8, B: 32 }],
+    ['departure: a car that charges slower has less laxity for the same need', 'departure', { startedAtMs: T0, departureAtMs: T0 + 4 * HOUR, energyNeedWh: 20_000, carMaxCurrentA: 10 }, { startedAtMs: T0 - 2 * HOUR, departureAtMs: T0 + 4 * HOUR, energyNeedWh: 20_000 }, { A: 10, B: 30 }],
     ['departure: a session without departure goes last', 'departure', { startedAtMs: T0 - 2 * HOUR }, { departureAtMs: T0 + 20 * HOUR }, { A: 8, B: 32 }],
     ['soc: the emptier battery is filled first', 'soc', { socPct: 70 }, { startedAtMs: T0, socPct: 20 }, { A: 8, B: 32 }],
     ['soc: an unknown state of charge goes last', 'soc', { startedAtMs: T0 - 2 * HOUR }, { socPct: 90 }, { A: 8, B: 32 }],
