@@ -205,6 +205,11 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
 
     const audit = await api<{ action: string; actor: string; target?: string }[]>('/api/v1/audit', { token: adminToken });
     expect(audit.body.some((e) => e.action === 'session.update' && e.actor === 'operator' && e.target?.startsWith(key))).toBe(true);
+    // ...and the Events page tells who changed what.
+    await page.getByRole('link', { name: 'Events' }).click();
+    const event = page.locator('.event').filter({ hasText: `operator steered session ${key}` }).first();
+    await event.waitFor({ timeout: 10_000 });
+    expect(await event.textContent()).toContain('energyNeedWh: — → 150000');
     await page.context().close();
   }, 90_000);
 
@@ -304,7 +309,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     expect(await page.locator('table.stack tbody tr').count()).toBeGreaterThan(0);
     await page.getByRole('link', { name: 'Events' }).click();
     await page.locator('.event').first().waitFor({ timeout: 15_000 });
-    expect(await page.locator('.event').filter({ hasText: 'operator steered session' }).count()).toBeGreaterThan(0);
+    expect(await page.locator('.event').filter({ hasText: 'admin logged in' }).count()).toBeGreaterThan(0);
     await shoot(page, 'events-desktop');
     await page.context().close();
   }, 60_000);
