@@ -201,6 +201,10 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
         onConnection,
       });
       log.info({ url: `${tls ? 'wss' : 'ws'}://${ctx.config.ocpp.host}:${listener.port}${OCPP_PATH}/{chargerId}`, chargers: chargers.size }, 'OCPP central system listening');
+      const withPassword = ctx.config.chargers.filter((c) => c.password !== undefined).map((c) => c.id);
+      if (!tls && withPassword.length) {
+        log.warn({ chargers: withPassword }, 'charger passwords travel in clear text over ws:// (Security Profile 1, trusted networks only); set ocpp.tls for wss://');
+      }
     },
     async stop() {
       const current = listener;

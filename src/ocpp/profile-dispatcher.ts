@@ -88,6 +88,7 @@ const BACKOFF_MAX_MS = 60_000;
 export class ProfileDispatcher {
   private readonly connectors = new Map<string, ConnectorProfiles>();
   private readonly inFlight = new Set<string>();
+  private readonly unknownConnectorsWarned = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {}
@@ -129,7 +130,9 @@ export class ProfileDispatcher {
     const target = this.options.target(cap.chargerId);
     if (!target?.ready) return undefined;
     if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) {
-      target.log.warn({ connectorId: cap.connectorId }, 'cap for a connector this charger does not have; ignored');
+      const key = connectorKey(cap.chargerId, cap.connectorId);
+      if (!this.unknownConnectorsWarned.has(key)) target.log.warn({ connectorId: cap.connectorId }, 'cap for a connector this charger does not have; ignored (logged once)');
+      this.unknownConnectorsWarned.add(key);
       return undefined;
     }
     const key = connectorKey(cap.chargerId, cap.connectorId);
