@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ROLES } from '../../storage/types.ts';
+import type { Role } from '../../storage/types.ts';
 import { ConflictError, NotFoundError } from '../api-errors.ts';
 import { MIN_PASSWORD_LENGTH, tokenId } from '../auth.ts';
 import { redactSecrets } from '../redact.ts';
@@ -9,6 +9,10 @@ import { jsonSchema } from '../zod-schema.ts';
 
 const username = z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, . _ @ -');
 const password = z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256);
+const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly Role[];
+// Fails to compile when storage grows a role this list lacks.
+const everyRole: Exclude<Role, (typeof ROLES)[number]> extends never ? true : never = true;
+void everyRole;
 const role = z.enum(ROLES);
 const createUser = z.strictObject({ username, password, role });
 const updateUser = z

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../storage/types.ts';
+import type { HistoryResolution } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
 import { jsonSchema } from '../zod-schema.ts';
 
+const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
 const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
 const timeParam = z.union([z.string().regex(/^\d+$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 const historyQuery = z.strictObject({
