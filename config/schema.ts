@@ -117,6 +117,7 @@ export const openadrSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(0),
       publicUrl: z.string().url().describe('callback URL the VTN can reach (3.1 subscriptions)'),
+      tls: z.strictObject({ cert: z.string(), key: z.string() }).optional().describe('serve the callback over HTTPS (the spec wants HTTPS)'),
     })
     .optional()
     .describe('3.1 only: subscribe to event notifications when the VTN can reach this VEN'),

@@ -254,6 +254,42 @@ describe('OpenADR 3.1 VEN against an OAuth2 VTN', () => {
 });
 
 describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 3.1 VEN over HTTPS', () => {
+  it('serves the webhook over HTTPS and refuses notifications without the bearer token', async () => {
+    const pki = createTestPki();
+    const vtn = await new TestVtn3({ callbackCa: pki.read(pki.caPath) }).start();
+    const program = vtn.addProgram('p');
+    const site = siteContext({
+      id: 'dso',
+      version: '3.1',
+      vtnUrl: vtn.url,
+      venName: 'v',
+      pollIntervalS: 3600,
+      client: { id: 'ven-client', secret: 'ven-secret' },
+      webhook: { host: '127.0.0.1', port: 0, publicUrl: 'https://127.0.0.1:1/callback', tls: { cert: pki.serverCertPath, key: pki.serverKeyPath } },
+    });
+    await site.timeline.start();
+    const ven = createVen3Service(site.ctx, site.vtnConfig, { sink: site.timeline });
+    const polled = vtn.nextEventsPoll();
+    await ven.start();
+    try {
+      await polled;
+      expect(ven.webhookUrl()).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+      vtn.subscriptions[0].objectOperations[0].callbackUrl = ven.webhookUrl();
+      const event = vtn.putEvent({ id: 'e', programID: program.id, intervalPeriod: { start: iso(Date.now()), duration: 'PT1H' }, intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [21] }] }] });
+      const token = vtn.subscriptions[0].objectOperations[0].bearerToken;
+      vtn.subscriptions[0].objectOperations[0].bearerToken = 'forged';
+      expect(await vtn.notify('CREATE', event)).toEqual([401]);
+      expect(site.ctx.state.snapshot(Date.now()).signals.importLimitW).toBeUndefined();
+      vtn.subscriptions[0].objectOperations[0].bearerToken = token;
+      expect(await vtn.notify('CREATE', event)).toEqual([200]);
+      expect(site.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(21_000);
+    } finally {
+      await ven.stop();
+      await site.timeline.stop();
+      await vtn.stop();
+    }
+  });
+
   it('verifies the VTN certificate against the configured CA', async () => {
     const pki = createTestPki();
     const vtn = await new TestVtn3({ tls: { cert: pki.read(pki.serverCertPath), key: pki.read(pki.serverKeyPath) } }).start();

@@ -1,9 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { OpenAdrConfig } from '../../../config/schema.ts';
 import type { Service, ServiceContext } from '../../service.ts';
+import { OpenAdrTransportError } from '../errors.ts';
 import { loadTls, type TlsMaterial } from '../http-request.ts';
 import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
 import { eventToSignals } from '../signal-mapping.ts';
@@ -249,7 +252,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       }
       res.writeHead(200).end();
       if (!event?.success) {
-        void tick(); // a program changed: re-read everything
+        // A program changed: re-read everything now, unless a poll is already under way.
+        if (!inFlight) inFlight = tick().finally(() => (inFlight = undefined));
         return;
       }
       if (!programs.has(event.data.programID)) return;
@@ -266,11 +270,14 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       tls = loadTls(config.tls);
       client = new Vtn3Client({ baseUrl: config.vtnUrl, tls, timeoutMs: config.requestTimeoutMs, credentials: config.client, clock: ctx.clock, log });
       if (config.webhook) {
-        const server = createServer(onNotification);
+        const files = config.webhook.tls;
+        const server = files
+          ? createHttpsServer({ cert: readPem(files.cert), key: readPem(files.key), minVersion: 'TLSv1.2' }, onNotification)
+          : createServer(onNotification);
         server.listen(config.webhook.port, config.webhook.host);
         await once(server, 'listening');
         const address = server.address() as AddressInfo;
-        webhook = { server, token: randomBytes(24).toString('base64url'), localUrl: `http://${address.address}:${address.port}/` };
+        webhook = { server, token: randomBytes(24).toString('base64url'), localUrl: `${files ? 'https' : 'http'}://${address.address}:${address.port}/` };
       }
       running = true;
       schedule(0);
@@ -316,3 +323,11 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function readPem(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new OpenAdrTransportError(`cannot read the webhook TLS file ${path}`, undefined, { cause: error });
+  }
+}
