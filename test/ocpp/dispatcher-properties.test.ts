@@ -1,0 +1,119 @@
+// The dispatcher's ordering and bookkeeping rules, checked over random cap sequences and random
+// charger answers, with in-memory chargers (the loopback tests cover the wire).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.ts';
+import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import { Bus } from '../../src/bus.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { CONSERVATIVE_CAPABILITIES } from '../../src/ocpp/capabilities.ts';
+import { ProfileDispatcher, type ProfileIntent, type ProfileTarget } from '../../src/ocpp/profile-dispatcher.ts';
+
+type Answer = 'Accepted' | 'Rejected' | 'NotSupported' | 'throw';
+type Event = { kind: 'sent' | 'answered'; chargerId: string; connectorId: number; limitA: number; accepted?: boolean; round: number };
+
+const CHARGERS = ['A', 'B', 'C'];
+const CONNECTORS = 2;
+
+function target(chargerId: string, answers: () => Answer, log: Event[], round: () => number, held: Map<string, number>): ProfileTarget {
+  const config = configSchema.parse({ grid: { maxCurrent: 100 }, chargers: [{ id: chargerId, connectors: CONNECTORS, maxCurrent: 32 }] }).chargers[0];
+  return {
+    chargerId,
+    ready: true,
+    capabilities: { ...CONSERVATIVE_CAPABILITIES, maxStackLevel: 2 },
+    config,
+    log: silentLogger,
+    stepDownStackLevel() {},
+    async sendProfile(intent: ProfileIntent) {
+      const limitA = intent.spec.capA;
+      log.push({ kind: 'sent', chargerId, connectorId: intent.connectorId, limitA, round: round() });
+      await Promise.resolve();
+      const answer = answers();
+      const accepted = answer === 'Accepted';
+      log.push({ kind: 'answered', chargerId, connectorId: intent.connectorId, limitA, accepted, round: round() });
+      if (accepted) held.set(connectorKey(chargerId, intent.connectorId), limitA);
+      if (answer === 'throw') throw new Error('socket closed');
+      return answer;
+    },
+  };
+}
+
+const arbCaps = fc.array(
+  fc.array(fc.oneof(fc.constant(0), fc.double({ min: 6, max: 40, noNaN: true })), { minLength: CHARGERS.length * CONNECTORS, maxLength: CHARGERS.length * CONNECTORS }),
+  { minLength: 1, maxLength: 8 },
+);
+const arbAnswers = fc.array(fc.constantFrom<Answer>('Accepted', 'Accepted', 'Accepted', 'Rejected', 'NotSupported', 'throw'), { minLength: 64, maxLength: 64 });
+
+describe('profile dispatcher', () => {
+  it('never sends an increase before every decrease of its round is confirmed, and only sends 0.1 A multiples within the charger max', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbCaps, arbAnswers, fc.array(fc.integer({ min: 0, max: 70_000 }), { minLength: 8, maxLength: 8 }), async (rounds, answers, gapsMs) => {
+        const clock = new ManualClock(0);
+        const log: Event[] = [];
+        const held = new Map<string, number>();
+        let round = 0;
+        let next = 0;
+        const answer = () => answers[next++ % answers.length];
+        const targets = new Map(CHARGERS.map((id) => [id, target(id, answer, log, () => round, held)]));
+        const dispatcher = new ProfileDispatcher({
+          bus: new Bus(silentLogger),
+          clock,
+          log: silentLogger,
+          voltageV: 230,
+          profileDurationS: 300,
+          profileMinIntervalMs: 2_000,
+          answerWaitMs: 10_000,
+          target: (id) => targets.get(id),
+          activeTransaction: (chargerId, connectorId) => (connectorId === 1 ? CHARGERS.indexOf(chargerId) + 1 : undefined),
+        });
+        for (const [r, values] of rounds.entries()) {
+          round = r;
+          const caps: ConnectorCap[] = values.map((currentA, i) => ({
+            chargerId: CHARGERS[Math.floor(i / CONNECTORS)],
+            connectorId: (i % CONNECTORS) + 1,
+            currentA,
+            phases: 3,
+            reason: { kind: 'charger', text: 'p' },
+          }));
+          const inForce = new Map(caps.map((c) => [connectorKey(c.chargerId, c.connectorId), dispatcher.inForceA(c.chargerId, c.connectorId, 32)]));
+          const result = await dispatcher.applyCaps(caps);
+          const mine = log.filter((e) => e.round === r);
+          const sent = mine.filter((e) => e.kind === 'sent');
+          expect(result.sent).toBe(sent.length);
+          const isDecrease = (e: Event) => e.limitA < inForce.get(connectorKey(e.chargerId, e.connectorId))! - 0.05;
+          const isIncrease = (e: Event) => e.limitA > inForce.get(connectorKey(e.chargerId, e.connectorId))! + 0.05;
+          const firstIncrease = mine.findIndex((e) => e.kind === 'sent' && isIncrease(e));
+          if (firstIncrease >= 0) {
+            // every decrease of the round was answered, and accepted, before the first increase went out
+            const decreases = sent.filter(isDecrease);
+            for (const d of decreases) {
+              const answered = mine.findIndex((e) => e.kind === 'answered' && e.chargerId === d.chargerId && e.connectorId === d.connectorId);
+              expect(answered).toBeGreaterThanOrEqual(0);
+              expect(answered).toBeLessThan(firstIncrease);
+              expect(mine[answered].accepted).toBe(true);
+            }
+            expect(result.unconfirmedDecreases).toBe(0);
+          }
+          if (result.unconfirmedDecreases > 0) expect(sent.filter(isIncrease)).toEqual([]);
+          for (const e of sent) {
+            expect(Math.abs(e.limitA * 10 - Math.round(e.limitA * 10))).toBeLessThan(1e-9);
+            expect(e.limitA).toBeLessThanOrEqual(32);
+            const cap = caps.find((c) => c.chargerId === e.chargerId && c.connectorId === e.connectorId)!;
+            const wantA = Math.min(cap.currentA, 32);
+            expect(e.limitA).toBeLessThanOrEqual(wantA);
+            expect(wantA - e.limitA).toBeLessThan(0.1 + 1e-9);
+          }
+          // What the dispatcher believes is in force is what the charger last accepted.
+          for (const [key, limitA] of held) {
+            const [chargerId, connectorId] = key.split('/');
+            const answeredHere = mine.some((e) => e.kind === 'answered' && `${e.chargerId}/${e.connectorId}` === key);
+            if (answeredHere) expect(dispatcher.inForceA(chargerId, Number(connectorId), 32)).toBe(limitA);
+          }
+          clock.advance(gapsMs[r % gapsMs.length]);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
