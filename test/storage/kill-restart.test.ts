@@ -158,6 +158,8 @@ describe('kill -9 and restart', () => {
     expect(session('CP001', 1).transactionId).toBe(acknowledged[0]);
     expect(session('CP001', 2)).toMatchObject({ transactionId: acknowledged[1], departure, energyNeedWh: 25_000 });
     expect(session('CP002', 1).transactionId).toBe(acknowledged[2]);
+    const audit = await api(ems.httpPort, '/api/v1/audit?action=session.update', again.body.token);
+    expect(audit.body).toEqual([expect.objectContaining({ actor: 'admin', target: `CP001/2#${acknowledged[1]}` })]);
 
     // The charger can close the transaction it started before the crash.
     const back = charger(ems.ocppPort, 'CP001');
