@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readCookie } from '../../dashboard/src/api-client.ts';
+import type { StateView } from '../../dashboard/src/api-types.ts';
+import { siteBanners } from '../../dashboard/src/site-banners.ts';
 import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
 import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
@@ -99,6 +101,43 @@ describe('circuit tree', () => {
     const tree = { id: 'main', maxCurrentA: 80, limitA: 76, loadA: [1, 2, 3], children: [{ id: 'row-a', maxCurrentA: 40, limitA: 38, loadA: [0, 0, 0], children: [{ id: 'a1', maxCurrentA: 20, limitA: 19, loadA: [0, 0, 0] }] }, { id: 'row-b', maxCurrentA: 40, limitA: 38, loadA: [0, 0, 0] }] };
     expect(flattenCircuits(tree).map(({ node, depth }) => `${depth}:${node.id}`)).toEqual(['0:main', '1:row-a', '2:a1', '1:row-b']);
     expect(flattenCircuits(null)).toEqual([]);
+  });
+});
+
+describe('overview banners', () => {
+  const now = Date.parse('2026-11-24T12:00:00Z');
+  const state = (over: Partial<StateView> = {}, site: Partial<StateView['site']> = {}): StateView => ({
+    site: { gridCurrentA: null, gridPowerW: null, buildingPowerW: null, pvPowerW: null, batteryPowerW: null, batterySoc: null, headroomA: null, limitA: null, failsafe: false, ...site },
+    connectors: [],
+    devices: [],
+    signals: [],
+    ...over,
+  });
+
+  it('shows nothing on a quiet site', () => {
+    expect(siteBanners(state(), now)).toEqual([]);
+  });
+
+  it('puts the failsafe first, as an alarm', () => {
+    const banners = siteBanners(state({ devices: [{ id: 'grid', role: 'grid-meter', health: 'stale', lastReadingAt: null, lastError: 'timeout' }] }, { failsafe: true }), now);
+    expect(banners.map((b) => b.tone)).toEqual(['bad', 'warn']);
+    expect(banners[0].title).toContain('Failsafe');
+    expect(banners[1].text).toBe('grid (grid-meter) stale: timeout');
+  });
+
+  it('shows a grid signal in force and one coming today, not past or far-off ones', () => {
+    const signal = (id: string, startH: number, endH: number) => ({
+      id,
+      source: 'utility',
+      kind: 'import-limit',
+      start: new Date(now + startH * 3_600_000).toISOString(),
+      end: new Date(now + endH * 3_600_000).toISOString(),
+      value: 60_000,
+    });
+    const banners = siteBanners(state({ signals: [signal('past', -3, -1), signal('now', -1, 2), signal('soon', 3, 4), signal('later', 30, 31)] }), now);
+    expect(banners.map((b) => b.tone)).toEqual(['warn', 'idle']);
+    expect(banners[0].text).toMatch(/^import-limit to 60\.0 kW until \d\d:\d\d$/);
+    expect(banners[1].title).toContain('Coming');
   });
 });
 

@@ -2,8 +2,8 @@
 import type { StateView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatPower } from '../format.ts';
 import { toMs } from '../normalize.ts';
+import { siteBanners } from '../site-banners.ts';
 import { ConnectorCard, connectorId } from './connector-card.ts';
 import { CircuitsPanel } from './circuits-panel.ts';
 import { PowerFlow } from './power-flow.ts';
@@ -94,32 +94,16 @@ export function overviewView(ctx: AppContext): View {
     applyFilter();
   };
 
+  let bannersKey = '';
   const renderBanners = (state: StateView) => {
-    const items: HTMLElement[] = [];
-    if (state.site.failsafe)
-      items.push(
-        h('div', { class: 'banner tone-bad', role: 'alert' }, h('strong', {}, '⚠ Failsafe active. '), 'Site measurements are stale, so every car is held at the failsafe current until readings return.'),
-      );
-    const now = Date.now();
-    for (const signal of state.signals ?? []) {
-      const end = toMs(signal.end ?? signal.endMs);
-      const value = signal.kind.endsWith('limit') ? ` to ${formatPower(signal.value)}` : '';
-      items.push(
-        h(
-          'div',
-          { class: 'banner tone-warn' },
-          h('strong', {}, `⚑ Grid signal from ${signal.source}: `),
-          `${signal.text ?? signal.kind}${value}`,
-          end !== null && end > now ? ` until ${new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : '',
-        ),
-      );
-    }
-    const faulty = (state.devices ?? []).filter((d) => d.health !== 'online');
-    if (faulty.length)
-      items.push(
-        h('div', { class: 'banner tone-warn' }, h('strong', {}, '⚠ Device trouble: '), faulty.map((d) => `${d.id} (${d.role}) ${d.health}${d.lastError ? `: ${d.lastError}` : ''}`).join('; ')),
-      );
-    replace(banners, ...items);
+    const list = siteBanners(state, toMs(state.at) ?? Date.now());
+    const key = JSON.stringify(list);
+    if (key === bannersKey) return; // unchanged: do not make screen readers announce it again
+    bannersKey = key;
+    replace(
+      banners,
+      ...list.map((b) => h('div', { class: `banner tone-${b.tone}`, role: b.tone === 'bad' ? 'alert' : null }, h('strong', {}, b.title), ' ', b.text)),
+    );
   };
 
   const unsubscribe = ctx.subscribe(render);
