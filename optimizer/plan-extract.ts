@@ -47,7 +47,11 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
     overloadWh += x[layout.overload[t]] * h * 1000;
   }
   const peakW = Math.max(input.peakSoFarW, ...gridW);
-  const unmetPenalty = input.sessions.reduce((sum, s, i) => sum + x[layout.unmet[i]] * input.unmetPenaltyPerKWh * Math.max(1, s.priorityWeight), 0);
+  let unmetPenalty = 0;
+  input.sessions.forEach((s, i) => {
+    const cols = layout.unmet[i];
+    cols.forEach((u, k) => (unmetPenalty += x[u] * input.unmetPenaltyPerKWh * Math.max(1, s.priorityWeight) * (1 + k / cols.length)));
+  });
   return {
     startMs: input.startMs,
     slotMs: input.slotMs,

@@ -7,6 +7,7 @@
 //   s.t. g_t − x_t − c_t − Σ_i p_it − bc_t + bd_t = base_t − pv_t                balance
 //        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
 //        Σ_t h·p_it + u_i = E_i                                                 energy by departure
+//        (u_i split into segments of rising cost when shortfalls are shared: scheme 'equal')
 //        e_t − e_{t−1} − h·η·bc_t + h/η·bd_t = 0,  e_t ∈ [min, max]              battery
 import { LpBuilder, type LpModel } from './lp-model.ts';
 import type { PlanInput } from './plan-types.ts';
@@ -16,13 +17,15 @@ export const OVERLOAD_PENALTY_PER_KWH = 1000;
 const EARLY_BIAS_PER_KWH = 1e-5;
 /** Tiny weight on the peak even without a demand charge: flatter among equal costs. */
 const FLATTEN_PER_KW = 1e-4;
+const FAIR_SEGMENTS = 4;
 
 export interface PlanLayout {
   /** Per session, per slot: column index, or −1 outside the session's window. */
   power: Int32Array[];
   /** Per session, per slot: fraction of the slot the car is plugged in. */
   presence: Float64Array[];
-  unmet: number[];
+  /** Per session: its unmet-energy columns (one, or rising-cost segments). */
+  unmet: number[][];
   grid: number[];
   exported: number[];
   overload: number[];
@@ -72,13 +75,18 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     }
     const needKWh = Math.max(0, s.energyNeedWh) / 1000;
     const penalty = input.unmetPenaltyPerKWh * Math.max(1, s.priorityWeight);
-    const u = b.addCol(penalty, 0, needKWh);
+    // Unmet energy in segments of rising cost when shortfalls should be shared: the LP then
+    // shorts everyone by about the same fraction instead of one car entirely.
+    const segments = input.fairShortfall ? FAIR_SEGMENTS : 1;
+    const us = Array.from({ length: segments }, (_, k) => b.addCol(penalty * (1 + k / segments), 0, needKWh / segments));
     layout.power.push(cols);
     layout.presence.push(presence);
-    layout.unmet.push(u);
+    layout.unmet.push(us);
     // Equality: never more than asked (negative prices would otherwise "fill" cars past their need).
-    energyIdx.push(u);
-    energyVal.push(1);
+    for (const u of us) {
+      energyIdx.push(u);
+      energyVal.push(1);
+    }
     b.addRow(needKWh, needKWh, energyIdx, energyVal);
   }
 

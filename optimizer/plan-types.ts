@@ -49,6 +49,8 @@ export interface PlanInput {
   carbonPricePerKg: number;
   unmetPenaltyPerKWh: number;
   battery?: PlanBattery;
+  /** Share a shortfall evenly (priority scheme 'equal') instead of by priority weight. */
+  fairShortfall?: boolean;
   sessions: readonly PlanSession[];
 }
 

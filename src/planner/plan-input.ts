@@ -173,6 +173,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     carbonPricePerKg: planner?.carbonPricePerKg ?? 0,
     unmetPenaltyPerKWh: planner?.unmetPenaltyPerKWh ?? 100,
     battery,
+    fairShortfall: config.control.priority === 'equal',
     sessions,
   };
 }

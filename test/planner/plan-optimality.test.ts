@@ -64,6 +64,18 @@ describe('horizon planner', () => {
     expect(byKey.guest.unmetWh).toBeCloseTo(11_000, 0);
   });
 
+  it('shares a shortfall evenly between equal-priority cars when asked to (scheme equal)', async () => {
+    const input = planInput({
+      slotCount: 1,
+      importLimitW: [11_000],
+      fairShortfall: true,
+      sessions: [car('a', 11_000, { departureAtMs: HOUR_MS }), car('b', 11_000, { departureAtMs: HOUR_MS })],
+    });
+    const plan = await solvePlan(input, highs, LIMIT_MS);
+    expect(plan.sessions[0].unmetWh).toBeCloseTo(5_500, 0);
+    expect(plan.sessions[1].unmetWh).toBeCloseTo(5_500, 0);
+  });
+
   it('degrades gracefully when a need cannot be met by departure: delivers the maximum and reports the rest', async () => {
     const input = planInput({ sessions: [car('a', 50_000, { departureAtMs: 2 * HOUR_MS })] });
     const plan = await solvePlan(input, highs, LIMIT_MS);
