@@ -154,6 +154,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
 
   it('updates the live numbers without a reload', async () => {
     const page = await openAs('viewer');
+    await page.locator('.feed-live').waitFor({ timeout: 10_000 }); // over the WebSocket, not polling
     const readings = () =>
       page.evaluate(() =>
         Array.from(document.querySelectorAll('[data-testid^="flow-"], [data-testid^="phase-"], [data-testid="draw"], [data-testid="cap"]')).map((e) => e.textContent).join('|'),
@@ -250,6 +251,30 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     expect(status).toBe(403);
     expect((await connectorsNow()).find((c) => c.chargerId === withSession.chargerId && c.connectorId === withSession.connectorId)!.session?.paused).toBe(false);
     await shoot(page, 'viewer');
+    await page.context().close();
+  }, 60_000);
+
+  it('logs out with the button, and brings the login back with a note when a session ends elsewhere', async () => {
+    const page = await openAs('viewer');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    expect(await page.locator('[data-connector]').count()).toBe(0);
+
+    await page.getByLabel('Username').fill('viewer');
+    await page.getByLabel('Password').fill(USERS.viewer.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
+    // The session ends on the server (as when it expires); the next request finds out.
+    const status = await page.evaluate(async () => {
+      const csrf = decodeURIComponent(/(?:^|; )ems_csrf=([^;]*)/.exec(document.cookie)?.[1] ?? '');
+      return (await fetch('/api/v1/auth/logout', { method: 'POST', headers: { 'x-csrf-token': csrf } })).status;
+    });
+    expect(status).toBeLessThan(300);
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Your session has ended' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
     await page.context().close();
   }, 60_000);
 
