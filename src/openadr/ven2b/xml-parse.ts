@@ -258,6 +258,8 @@ export type IncomingOf<T extends IncomingMessage['type']> = Extract<IncomingMess
 
 /** XML text → one validated message; anything else throws Oadr2bInvalidMessageError. */
 export function parseMessage(xml: string): IncomingMessage {
+  // OpenADR never uses a DTD; refusing one rules out entity-expansion attacks.
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new Oadr2bInvalidMessageError('XML with a DOCTYPE or ENTITY declaration is refused', undefined, '');
   const wellFormed = XMLValidator.validate(xml);
   if (wellFormed !== true) {
     throw new Oadr2bInvalidMessageError(`malformed XML: ${wellFormed.err.msg} (line ${wellFormed.err.line})`, undefined, '');
