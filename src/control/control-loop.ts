@@ -97,8 +97,10 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
       stats.lastCycleAtMs = atMs;
       if (result.failsafe !== stats.failsafe) {
         stats.failsafe = result.failsafe;
-        const why = result.failsafe ? 'site data is stale' : 'site data is fresh again';
-        if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; connectors held at the failsafe current`);
+        // The optimizer says why in every failsafe reason ("failsafe: no grid meter reading yet; …").
+        const because = result.caps.find((c) => c.reason.kind === 'failsafe')?.reason.text.split(';')[0]?.replace(/^failsafe: /, '');
+        const why = result.failsafe ? (because ?? 'site data is stale') : 'site data is fresh again';
+        if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; sessions held at the failsafe current`);
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }

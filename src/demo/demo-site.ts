@@ -166,6 +166,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
         chargers.flatMap((c) => c.connectorView().filter((v) => v.car).map((v) => c.unplug(v.connectorId, 'Local').catch(() => undefined))),
       );
       await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      await app.control.stop();
       await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
       await app.stop();
       await servers?.stop();
