@@ -235,6 +235,25 @@ export class ChargerLink201 extends ChargerLink {
       return {};
     });
 
+    // ISO 15118 cars say when they leave and how much energy they want: the session takes both.
+    c.handle('NotifyEVChargingNeeds', (req) => {
+      this.checkConnector(req.evseId, false);
+      const needs = req.chargingNeeds;
+      const energyWh = needs.acChargingParameters?.energyAmount ?? needs.dcChargingParameters?.energyAmount;
+      const departureMs = needs.departureTime === undefined ? NaN : Date.parse(needs.departureTime);
+      if (this.host.activeTransaction(this.chargerId, req.evseId) === undefined || (energyWh === undefined && !Number.isFinite(departureMs))) {
+        return { status: 'Rejected' };
+      }
+      bus.emit('session.update', {
+        chargerId: this.chargerId,
+        connectorId: req.evseId,
+        ...(Number.isFinite(departureMs) ? { departureAtMs: departureMs } : {}),
+        ...(energyWh !== undefined && energyWh > 0 ? { energyNeedWh: energyWh } : {}),
+      });
+      this.log.info({ evseId: req.evseId, departureTime: needs.departureTime, energyWh }, 'car reported its charging needs');
+      return { status: 'Accepted' };
+    });
+
     c.handle('NotifyEvent', () => ({}));
     c.handle('NotifyReport', () => ({}));
     c.handle('SecurityEventNotification', (req) => {

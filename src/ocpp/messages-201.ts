@@ -76,6 +76,19 @@ export interface StationCalls201 {
     conf: { idTokenInfo?: { status: IdTokenStatus201 } };
   };
   MeterValues: { req: { evseId: number; meterValue: MeterValue201[] }; conf: Record<string, never> };
+  NotifyEVChargingNeeds: {
+    req: {
+      evseId: number;
+      maxScheduleTuples?: number;
+      chargingNeeds: {
+        requestedEnergyTransfer: string;
+        departureTime?: string;
+        acChargingParameters?: { energyAmount: number; evMinCurrent: number; evMaxCurrent: number; evMaxVoltage: number };
+        dcChargingParameters?: { evMaxCurrent: number; evMaxVoltage: number; energyAmount?: number; evMaxPower?: number; stateOfCharge?: number };
+      };
+    };
+    conf: { status: 'Accepted' | 'Rejected' | 'Processing' };
+  };
   NotifyEvent: { req: { generatedAt: string; seqNo: number; eventData: unknown[]; tbc?: boolean }; conf: Record<string, never> };
   NotifyReport: { req: { requestId: number; generatedAt: string; seqNo: number; tbc?: boolean; reportData?: unknown[] }; conf: Record<string, never> };
   SecurityEventNotification: { req: { type: string; timestamp: string; techInfo?: string }; conf: Record<string, never> };

@@ -166,4 +166,14 @@ describe('OCPP 2.0.1 stations', () => {
     await system.cs.applyCaps([cap('CP001', 1, 8)]);
     expect(again.received('SetChargingProfile', (p) => p.chargingProfile.transactionId === 'tx-before')).toHaveLength(1);
   });
+
+  it('takes departure time and energy from NotifyEVChargingNeeds into the session, and refuses them without a transaction', async () => {
+    system = await startSystem();
+    const s = await station();
+    const needs = { requestedEnergyTransfer: 'AC_three_phase', departureTime: '2026-11-24T17:00:00Z', acChargingParameters: { energyAmount: 25000, evMinCurrent: 6, evMaxCurrent: 16, evMaxVoltage: 400 } };
+    expect(await s.call('NotifyEVChargingNeeds', { evseId: 1, chargingNeeds: needs })).toEqual({ status: 'Rejected' });
+    await s.transactionEvent('Started', 'tx-15118', { evse: { id: 1 } });
+    expect(await s.call('NotifyEVChargingNeeds', { evseId: 1, chargingNeeds: needs })).toEqual({ status: 'Accepted' });
+    expect(system.state.connector('CP001', 1)?.session).toMatchObject({ departureAtMs: Date.parse('2026-11-24T17:00:00Z'), energyNeedWh: 25000 });
+  });
 });
