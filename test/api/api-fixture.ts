@@ -51,7 +51,7 @@ export async function createApiFixture(options: { config?: Config; deps?: Partia
   const http = createHttpService(ctx, {
     store,
     ...options.deps,
-    auth: { env: options.env ?? { EMS_ADMIN_PASSWORD: ADMIN_PASSWORD }, print: () => {}, ...options.deps?.auth },
+    auth: { env: options.env ?? { EMS_ADMIN_PASSWORD: ADMIN_PASSWORD }, print: () => {}, scryptN: 1 << 10, ...options.deps?.auth },
   });
   await http.ready();
   await http.auth.bootstrap();

@@ -57,9 +57,11 @@ describe('login', () => {
   });
 
   it('refuses logins beyond a few at once instead of queueing password hashing', async () => {
+    // Real-cost hashing, so the checks overlap as they do in production.
+    const slow = await createApiFixture({ deps: { auth: { scryptN: 1 << 15 } } });
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => api.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: `u${i}`, password: 'wrong-password' } })),
-    );
+      Array.from({ length: 10 }, (_, i) => slow.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: `u${i}`, password: 'wrong-password' } })),
+    ).finally(() => slow.close());
     const codes = answers.map((a) => a.statusCode);
     expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
     expect(codes.every((c) => c === 401 || c === 429)).toBe(true);
