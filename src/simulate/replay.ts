@@ -202,20 +202,28 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 }
 
 /** Site phase currents of the EV draws of the given chargers (after phase rotation). */
+const rotationCache = new WeakMap<DecideParams, Map<string, string>>();
+
 function evPhaseA(params: DecideParams, live: Map<string, Live>, chargerIds: ReadonlySet<string> | null): [number, number, number] {
+  let rotations = rotationCache.get(params);
+  if (!rotations) rotationCache.set(params, (rotations = new Map(params.chargers.map((c) => [c.id, c.phaseRotation]))));
   const sum: [number, number, number] = [0, 0, 0];
   for (const l of live.values()) {
     if (chargerIds && !chargerIds.has(l.s.chargerId)) continue;
-    const charger = params.chargers.find((c) => c.id === l.s.chargerId);
-    const rotation = rotationOf(charger?.phaseRotation ?? 'L1L2L3');
+    const rotation = rotationOf(rotations.get(l.s.chargerId) ?? 'L1L2L3');
     for (let p = 0; p < 3; p++) sum[rotation[p]] += l.drawA[p];
   }
   return sum;
 }
 
+const subtreeCache = new WeakMap<CircuitNode, Set<string>>();
+
 function chargersUnder(node: CircuitNode): Set<string> {
+  const cached = subtreeCache.get(node);
+  if (cached) return cached;
   const ids = new Set<string>(node.chargerIds);
   for (const child of node.children) for (const id of chargersUnder(child)) ids.add(id);
+  subtreeCache.set(node, ids);
   return ids;
 }
 
