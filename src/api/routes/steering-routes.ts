@@ -52,9 +52,9 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       if (body.energyNeedWh !== undefined) update.energyNeedWh = body.energyNeedWh;
       if (body.tier !== undefined) update.tier = body.tier;
       if (body.paused !== undefined) update.paused = body.paused;
+      // Recorded first: if the audit log cannot be written, nothing is steered.
+      env.audit(request, 'session.update', `${chargerId}/${connectorId}#${session.transactionId}`, before, { ...before, ...body });
       ctx.bus.emit('session.update', update);
-      const after = { ...before, ...body };
-      env.audit(request, 'session.update', `${chargerId}/${connectorId}#${session.transactionId}`, before, after);
       return connectorViews(ctx.state, ctx.config).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
     },
   );
