@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
@@ -98,4 +99,14 @@ export function sendHttp(req: HttpRequest): Promise<HttpResponse> {
     request.on('error', (error) => fail(error.message, error));
     request.end(body);
   });
+}
+
+/** The 2.0b VEN fingerprint: the last 10 bytes of the certificate's SHA-256, colon-separated hex. */
+export function venFingerprint(certPem: Buffer | undefined): string | undefined {
+  if (!certPem) return undefined;
+  try {
+    return new X509Certificate(certPem).fingerprint256.split(':').slice(-10).join(':');
+  } catch {
+    return undefined;
+  }
 }

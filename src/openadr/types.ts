@@ -58,6 +58,8 @@ export interface VenStatus {
   vtnId?: string;
   lastContactAtMs?: number;
   lastError?: string;
+  /** 2.0b: how the VTN knows this VEN, the last 10 bytes of the client certificate's SHA-256. */
+  certificateFingerprint?: string;
   /** The poll period in use (2.0b: the VTN's requested frequency when slower than the config). */
   pollIntervalMs: number;
   events: VenEventStatus[];

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
 import { createVen2bService } from '../../src/openadr/ven2b/ven2b-service.ts';
@@ -73,6 +74,15 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(vtn.received[0].clientCN).toBe('ven');
     expect(vtn.received[1].body.oadrHttpPullModel).toBe('true');
     expect(vtn.received[4].body.venID).toBe(vtn.venId);
+  });
+
+  it('shows the certificate fingerprint the VTN knows this VEN by', async () => {
+    const { ven, start } = await setup();
+    await start();
+    const openssl = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', pki.clientCertPath], { encoding: 'utf8' });
+    const expected = openssl.trim().split('=')[1].split(':').slice(-10).join(':');
+    expect(ven.status().certificateFingerprint).toBe(expected);
+    expect(expected).toMatch(/^([0-9A-F]{2}:){9}[0-9A-F]{2}$/);
   });
 
   it("polls no more often than the VTN's requested frequency", async () => {

@@ -1,7 +1,7 @@
 import type { OpenAdrConfig } from '../../../config/schema.ts';
 import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError } from '../errors.ts';
-import { loadTls, sendHttp, type TlsMaterial } from '../http-request.ts';
+import { loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
 import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
 import { eventState, toVenEvent, type EventState } from './event-mapping.ts';
@@ -376,6 +376,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         vtnId,
         lastContactAtMs,
         lastError: fault,
+        certificateFingerprint: venFingerprint(tls?.cert),
         pollIntervalMs: intervalMs(),
         events: [...events.values()].map((k) => ({
           eventId: k.event.eventId,
