@@ -45,3 +45,31 @@ describe('ems simulate', () => {
     expect(run.stderr).toMatch(/needs --config site.yaml --sessions sessions.json/);
   }, 60_000);
 });
+
+describe('ems simulate arguments', () => {
+  const run = async (...args: string[]) => {
+    const { runSimulateCommand } = await import('../../src/simulate/index.ts');
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runSimulateCommand(args, { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  it.each([
+    [['--config', 'a.yaml', '--sessions', 's.json', '--solver', 'cplex'], /--solver must be highs or jslp/],
+    [['--config', 'a.yaml', '--sessions', 's.json', '--step-s', '0'], /--step-s must be a number of seconds/],
+    [['--config', 'a.yaml', '--sessions', 's.json', '--bogus'], /Unknown option '--bogus'/],
+    [['--config', join(dir, 'missing.yaml'), '--sessions', 's.json'], /missing.yaml.*file not found/s],
+  ])('rejects %j with a clear message', async (args, message) => {
+    const r = await run(...args);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+  });
+
+  it('replays without the planner when asked (--no-plan) and says so', async () => {
+    const { configPath, sessionsPath } = writeScenario(join(dir, 'noplan'), generateScenario('workplace', 4, { sessions: 4 }));
+    const r = await run('--config', configPath, '--sessions', sessionsPath, '--no-plan', '--step-s', '300');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/planner: off/);
+  }, 60_000);
+});
