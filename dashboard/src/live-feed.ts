@@ -62,6 +62,7 @@ export class LiveFeed {
 
   private deliver(state: StateView): void {
     this.lastUpdateMs = Date.now();
+    if (this.status === 'offline' && !this.stopped) this.setStatus(this.socket?.readyState === WebSocket.OPEN ? 'live' : 'polling');
     this.onState(state);
   }
 

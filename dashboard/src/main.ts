@@ -68,6 +68,7 @@ function startApp(username: string, role: Role): void {
   const updated = h('span', { class: 'muted small updated' });
   const toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });
   const siteName = h('span', { class: 'site-name' }, 'Site energy');
+  const lost = h('div', { class: 'lost banner tone-bad', role: 'alert', hidden: true });
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
 
   const feed = new LiveFeed(
@@ -79,6 +80,10 @@ function startApp(username: string, role: Role): void {
       for (const listener of [...listeners]) listener(state);
     },
     (status) => {
+      lost.hidden = status !== 'offline' || latest === null;
+      if (!lost.hidden)
+        setText(lost, `⚠ Lost contact with the EMS. The values shown are from ${new Date(feed.lastUpdateMs).toLocaleTimeString()}; retrying.`);
+      document.body.classList.toggle('stale', !lost.hidden);
       feedBadge.className = `feed feed-${status}`;
       replace(feedBadge, h('span', { class: 'dot', 'aria-hidden': 'true' }, status === 'live' ? '●' : status === 'offline' ? '✕' : '◌'), ` ${FEED_TEXT[status]}`);
     },
@@ -135,7 +140,7 @@ function startApp(username: string, role: Role): void {
     ),
     h('div', { class: 'topbar-row' }, nav),
   );
-  replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, main, h('footer', { class: 'footer' }, updated), toast);
+  replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, lost, main, h('footer', { class: 'footer' }, updated), toast);
 
   let current: View | null = null;
   let generation = 0;

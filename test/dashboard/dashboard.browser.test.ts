@@ -149,6 +149,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
     expect(await page.locator('[data-connector]').count()).toBe(0);
+    await shoot(page, 'login-refused');
     await context.close();
   }, 30_000);
 

@@ -13,11 +13,12 @@ import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard first start', () => {
+describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard on a fresh EMS', () => {
   let app: App;
   let browser: Browser;
   let dataDir: string;
   let setupToken = '';
+  let stopped = false;
   const savedAdminPassword = process.env.EMS_ADMIN_PASSWORD;
 
   beforeAll(async () => {
@@ -47,12 +48,12 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard first start', () =
 
   afterAll(async () => {
     await browser?.close();
-    await app?.stop();
+    if (!stopped) await app?.stop();
     if (savedAdminPassword !== undefined) process.env.EMS_ADMIN_PASSWORD = savedAdminPassword;
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('creates the admin from the printed setup token and logs in', async () => {
+  it('creates the admin from the printed setup token, logs in, and says so when the EMS goes away', async () => {
     expect(setupToken).not.toBe('');
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${app.httpPort}/`);
@@ -74,6 +75,13 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard first start', () =
       body: JSON.stringify({ username: 'admin', password: 'first-admin-pass' }),
     });
     expect(login.status).toBe(200);
+
+    // The EMS goes away: the page says so instead of showing old numbers as if they were live.
+    await app.stop();
+    stopped = true;
+    await page.getByRole('alert').filter({ hasText: 'Lost contact with the EMS' }).waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('feed-status').textContent()).toContain('Not connected');
+    await page.screenshot({ path: join(process.cwd(), 'test-artifacts', 'dashboard', 'contact-lost.png'), fullPage: true });
     await page.close();
   }, 60_000);
 });
