@@ -41,10 +41,11 @@ function passwordMatches(expected: string, given: Buffer | undefined): boolean {
 }
 
 /**
- * The site's OCPP 1.6J central system: ws(s)://HOST:PORT/ocpp/{chargerId} for the chargers in the
- * config (others get 404; a charger with a password needs HTTP Basic auth, else 401). It turns the
- * chargers' calls into bus events, installs a failsafe floor on every (re)connect, and pushes the
- * control loop's caps as charging profiles.
+ * The site's OCPP central system: ws(s)://HOST:PORT/ocpp/{chargerId} for the chargers in the config
+ * (others get 404; a charger with a password needs HTTP Basic auth, else 401), subprotocols
+ * ocpp1.6 (preferred) and ocpp2.0.1, strict schema validation both ways. It turns the chargers'
+ * calls into bus events, installs a failsafe floor on every (re)connect and boot, and pushes the
+ * control loop's caps as charging profiles (decreases confirmed before increases).
  */
 export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps): CentralSystem {
   const log = ctx.log.child({ module: 'ocpp' });
