@@ -47,6 +47,18 @@ export class DailyProfile {
     return this.profile[bin];
   }
 
+  /** The learned values per quarter hour (null where nothing was seen), for saving. */
+  values(): (number | null)[] {
+    return this.profile.map((v) => (v === undefined ? null : Math.round(v)));
+  }
+
+  /** Loads saved values; anything that is not a list of 96 numbers/nulls is ignored. */
+  restore(values: unknown): boolean {
+    if (!Array.isArray(values) || values.length !== BINS || !values.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) return false;
+    values.forEach((v, i) => (this.profile[i] = v === null ? undefined : v));
+    return true;
+  }
+
   /** How many of the day's 96 quarter hours have history. */
   coverage(): number {
     return this.profile.filter((v) => v !== undefined).length;

@@ -1,6 +1,8 @@
 // The live horizon planner: re-plans every slot and on arrival, departure, steering, price or
 // grid-signal change, in a worker with a deadline, and offers the current slot's targets to the
 // control loop as ceilings. Without a fresh plan it offers none: the greedy control runs alone.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Plan } from '../../optimizer/plan-types.ts';
 import type { SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
@@ -36,6 +38,8 @@ export interface PlannerService extends Service, CeilingProvider {
   status(): PlannerStatus;
   /** Plans now (also what events trigger, debounced); resolves with the plan in force afterwards. */
   replanNow(reason?: string): Promise<Plan | undefined>;
+  /** The learned daily profiles (W per local quarter hour; null = not seen yet). */
+  forecast(): { pvW: (number | null)[]; buildingW: (number | null)[] };
 }
 
 const DEBOUNCE_MS = 1_000;
@@ -50,7 +54,12 @@ export function nextLocalTimeMs(zone: LocalTimeZone, atMs: number, hhmm: string)
   return zone.atMinuteOfDay(zone.startOfDayMs(startOfToday + 26 * 3_600_000), minutes);
 }
 
-export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariffSource): PlannerService {
+export interface PlannerServiceOptions {
+  /** Where learned PV and building-load profiles are kept; default next to the database. */
+  forecastFilePath?: string;
+}
+
+export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariffSource, options: PlannerServiceOptions = {}): PlannerService {
   const log = ctx.log.child({ module: 'planner' });
   const config = ctx.config;
   const settings = config.planner;
@@ -69,6 +78,33 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
   const pvHistory = new DailyProfile(tariffs.zone);
   const buildingHistory = new DailyProfile(tariffs.zone);
+  const forecastFile = options.forecastFilePath ?? join(dirname(config.storage.path), 'planner-forecast.json');
+
+  function loadForecast(): void {
+    let text: string;
+    try {
+      text = readFileSync(forecastFile, 'utf8');
+    } catch {
+      return; // first start: nothing learned yet
+    }
+    try {
+      const saved = JSON.parse(text) as { pvW?: unknown; buildingW?: unknown };
+      if (!pvHistory.restore(saved.pvW) || !buildingHistory.restore(saved.buildingW)) throw new Error('unexpected shape');
+    } catch (error) {
+      log.warn({ err: error, path: forecastFile }, 'learned forecast file is damaged; learning again from readings');
+    }
+  }
+
+  function saveForecast(): void {
+    if (!pvHistory.coverage() && !buildingHistory.coverage()) return;
+    try {
+      mkdirSync(dirname(forecastFile), { recursive: true });
+      writeFileSync(`${forecastFile}.tmp`, JSON.stringify({ pvW: pvHistory.values(), buildingW: buildingHistory.values() }));
+      renameSync(`${forecastFile}.tmp`, forecastFile);
+    } catch (error) {
+      log.warn({ err: error, path: forecastFile }, 'cannot save the learned forecast');
+    }
+  }
   let runner: PlanRunner | undefined;
   let running: Promise<Plan | undefined> | undefined;
   let again = false;
@@ -198,7 +234,11 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
           }
         }),
       );
-      interval = setInterval(() => void replanNow('slot'), slotMs);
+      loadForecast();
+      interval = setInterval(() => {
+        saveForecast();
+        void replanNow('slot');
+      }, slotMs);
       interval.unref?.();
       void replanNow('start');
     },
@@ -208,6 +248,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       unsubscribe.splice(0).forEach((off) => off());
       const r = runner;
       runner = undefined;
+      if (r) saveForecast();
       await r?.close();
       ceilings.setPlan(undefined);
     },
@@ -220,5 +261,6 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     currentPlan: () => ceilings.current(),
     status: () => ({ ...status }),
     replanNow,
+    forecast: () => ({ pvW: pvHistory.values(), buildingW: buildingHistory.values() }),
   };
 }

@@ -1,6 +1,9 @@
 // The plan steering the real control loop: its targets arrive in decide() as ceilings, and the
 // cap reasons say so; without a plan the same site charges both cars at once.
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { Bus } from '../../src/bus.ts';
@@ -13,11 +16,15 @@ import { SiteState } from '../../src/state/site-state.ts';
 import { LocalTimeZone } from '../../src/tariffs/local-time.ts';
 import { Tariff } from '../../src/tariffs/tariff.ts';
 
+const scratch = mkdtempSync(join(tmpdir(), 'ems-planner-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 const T0 = Date.parse('2026-11-24T17:00:00Z'); // 18:00 Berlin: weekday peak price until 22:00
 
 function site(withPlanner: boolean) {
   const config = configSchema.parse({
     site: { timezone: 'Europe/Berlin' },
+    storage: { path: join(scratch, 'ems.sqlite') },
     grid: { maxCurrent: 63, meter: 'grid' },
     devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
     chargers: [

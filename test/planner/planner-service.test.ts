@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { Bus } from '../../src/bus.ts';
 import { ManualClock } from '../../src/clock.ts';
@@ -8,12 +11,16 @@ import { SiteState } from '../../src/state/site-state.ts';
 import { LocalTimeZone } from '../../src/tariffs/local-time.ts';
 import { Tariff } from '../../src/tariffs/tariff.ts';
 
+const scratch = mkdtempSync(join(tmpdir(), 'ems-planner-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 const T0 = Date.parse('2026-11-24T17:00:00Z'); // 18:00 Berlin, weekday peak until 22:00
 
 function site(planner: Record<string, unknown> | null = {}, chargers = 2) {
   const config = configSchema.parse({
     idTags: [{ idTag: 'BUS12', tier: 'fleet', departure: '05:30', energyNeedWh: 30_000 }],
     site: { timezone: 'Europe/Berlin' },
+    storage: { path: join(scratch, 'ems.sqlite') },
     grid: { maxCurrent: 100 },
     chargers: Array.from({ length: chargers }, (_, i) => ({ id: `CP${i + 1}`, maxCurrent: 16, phases: 3 })),
     tariffs: { import: { default: 0.18, periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '22:00', price: 0.32 }] } },
@@ -108,6 +115,18 @@ describe('planner service', () => {
     expect(plan?.sessions[0]).toMatchObject({ key: 'CP1/1', steer: false });
     expect(plan!.sessions[0].powerW[0]).toBeGreaterThan(0); // planned as charging now
     expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).has('CP1/1')).toBe(false);
+  }, 30_000);
+
+  it('learns a PV profile from readings and keeps it across a restart', async () => {
+    const first = site();
+    await first.service.start();
+    for (let m = 0; m <= 30; m++) first.bus.emit('device.reading', { deviceId: 'pv', role: 'pv', atMs: T0 - 5 * 3_600_000 + m * 60_000, powerW: 12_000 });
+    await first.service.stop();
+    const second = site();
+    running = second.service;
+    await second.service.start();
+    const learned = second.service.forecast().pvW.filter((v) => v !== null);
+    expect(learned).toEqual([12_000, 12_000]);
   }, 30_000);
 
   it('finds the next local HH:MM across a DST switch', () => {
