@@ -197,8 +197,9 @@ export abstract class ChargerLink implements ProfileTarget {
     void this.triggerStatus();
   }
 
-  private spec(capA: number): LimitSpec {
-    return { capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit };
+  /** Floors and defaults hold for whatever car arrives; the lift is the charger's own max. */
+  private spec(capA: number, car: 'known' | 'any' = 'any'): LimitSpec {
+    return { capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit, car };
   }
 
   private async installFloor(): Promise<Floor[]> {
@@ -243,7 +244,7 @@ export abstract class ChargerLink implements ProfileTarget {
     const sentAtMs = this.now;
     let status: string;
     try {
-      status = await this.sendMaxProfile(this.spec(this.config.maxCurrent * this.config.connectors), { stackLevel: 1, durationS });
+      status = await this.sendMaxProfile(this.spec(this.config.maxCurrent * this.config.connectors, 'known'), { stackLevel: 1, durationS });
     } catch (error) {
       status = error instanceof Error ? error.message : String(error);
     }

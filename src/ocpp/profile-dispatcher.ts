@@ -196,7 +196,8 @@ export class ProfileDispatcher {
   /** True when the charger accepted. */
   private async send(p: Plan): Promise<boolean> {
     const { target } = p;
-    const spec = { capA: p.limitA, phases: p.phases, voltageV: this.options.voltageV, unit: target.capabilities.rateUnit };
+    // A session's cap knows its car's phases; an idle connector's default must hold for any car.
+    const spec: LimitSpec = { capA: p.limitA, phases: p.phases, voltageV: this.options.voltageV, unit: target.capabilities.rateUnit, car: p.transactionId === undefined ? 'any' : 'known' };
     const sentAtMs = this.options.clock.nowMs();
     const intent: ProfileIntent =
       p.transactionId === undefined

@@ -23,12 +23,23 @@ export interface LimitSpec {
   phases: 1 | 3;
   voltageV: number;
   unit: ChargerCapabilities['rateUnit'];
+  /**
+   * Only for W: whether the car behind it is known to draw on `phases` ('known'), or could be a
+   * single-phase car ('any'). A W limit does not say how it spreads over the phases, so for an
+   * unknown car it is the per-phase cap on one phase: safe whatever car arrives.
+   */
+  car?: 'known' | 'any';
 }
 
-/** The wire limit: A floored to 0.1, or W = A x voltage x phases floored to 0.1 for Power-only chargers. */
+/**
+ * The wire limit: A floored to 0.1, or for Power-only chargers W = A x voltage x phases (x 1 phase
+ * when the car is unknown), floored to 0.1.
+ */
 export function wireLimit(spec: LimitSpec): number {
   const capA = floorToTenth(spec.capA);
-  return spec.unit === 'A' ? capA : floorToTenth(capA * spec.voltageV * spec.phases);
+  if (spec.unit === 'A') return capA;
+  const phases = spec.car === 'any' ? 1 : spec.phases;
+  return floorToTenth(capA * spec.voltageV * phases);
 }
 
 function schedule(spec: LimitSpec, startMs: number, durationS?: number): ChargingSchedule {

@@ -78,8 +78,8 @@ describe('charger boot setup', () => {
       configuration: [{ key: 'ChargingScheduleAllowedChargingRateUnit', readonly: true, value: 'Power' }],
     });
     const schedule = powerOnly.received('SetChargingProfile', (p) => purpose(p) === 'TxDefaultProfile')[0].params.csChargingProfiles.chargingSchedule;
-    // 31.6 A x 230 V x 3 phases
-    expect(schedule).toMatchObject({ chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 21804, numberPhases: 3 }] });
+    // 31.6 A x 230 V on one phase: a W limit must hold even for a single-phase car
+    expect(schedule).toMatchObject({ chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 7268, numberPhases: 3 }] });
   });
 
   it('installs the floor again when a charger reconnects without booting', async () => {

@@ -70,6 +70,11 @@ describe('charging profiles', () => {
     expect(wireLimit({ capA: 10, phases: 1, voltageV: 230, unit: 'W' })).toBe(2300);
   });
 
+  it('counts one phase for W when the car is unknown, so a single-phase car stays within the per-phase cap', () => {
+    expect(wireLimit({ capA: 16, phases: 3, voltageV: 230, unit: 'W', car: 'any' })).toBe(3680);
+    expect(wireLimit({ capA: 16, phases: 3, voltageV: 230, unit: 'A', car: 'any' })).toBe(16);
+  });
+
   it('puts the failsafe floor on connector 0 and the default on each connector, stack level 0, no duration', () => {
     const nowMs = Date.parse('2026-11-24T10:00:00Z');
     const max = chargePointMaxProfile({ capA: 63.2, phases: 3, voltageV: 230, unit: 'A' }, nowMs);
