@@ -254,7 +254,8 @@ export abstract class ChargerLink implements ProfileTarget {
       this.lift = { atMs: sentAtMs, failures: 0, retryAtMs: 0, sending: false, unsupported: false };
       return;
     }
-    if (!this.stackLevelReported && status === 'Rejected') {
+    // Unknown or reported as 1 (which may mean "levels 0..0"): a refusal means no second level.
+    if ((!this.stackLevelReported || this.capabilities.maxStackLevel <= 1) && status === 'Rejected') {
       this.lift.unsupported = true;
       this.log.warn({ status }, 'charger refused a second stack level: its charger-wide limit stays at the static safe share');
       return;
