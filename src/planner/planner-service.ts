@@ -38,6 +38,8 @@ export interface PlannerService extends Service, CeilingProvider {
   status(): PlannerStatus;
   /** Plans now (also what events trigger, debounced); resolves with the plan in force afterwards. */
   replanNow(reason?: string): Promise<Plan | undefined>;
+  /** The plan's battery power for the slot containing atMs (W, + discharge / − charge), if it planned one. */
+  batteryTargetW(atMs: number): number | undefined;
   /** The learned daily profiles (W per local quarter hour; null = not seen yet). */
   forecast(): { pvW: (number | null)[]; buildingW: (number | null)[] };
 }
@@ -261,6 +263,12 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     currentPlan: () => ceilings.current(),
     status: () => ({ ...status }),
     replanNow,
+    batteryTargetW(atMs: number) {
+      const plan = ceilings.current();
+      if (!plan || !plan.batteryW.length) return undefined;
+      const t = Math.floor((atMs - plan.startMs) / plan.slotMs);
+      return t >= 0 && t < 2 && t < plan.batteryW.length ? plan.batteryW[t] : undefined;
+    },
     forecast: () => ({ pvW: pvHistory.values(), buildingW: buildingHistory.values() }),
   };
 }
