@@ -8,7 +8,7 @@ export async function runSite(configPath: string): Promise<number> {
   const log = createLogger();
   let config;
   try {
-    config = loadConfigFile(configPath);
+    config = loadConfigFile(configPath, { log });
   } catch (error) {
     console.error(error instanceof EmsError ? error.message : String(error));
     return 1;

@@ -22,7 +22,7 @@ const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', 
 export async function runDemo(options: RunDemoOptions): Promise<number> {
   const log = createLogger({ level: process.env.EMS_LOG_LEVEL ?? 'warn' });
   const configPath = options.configPath ?? DEFAULT_CONFIG;
-  let config = loadConfigFile(configPath);
+  let config = loadConfigFile(configPath, { log });
   const count = options.chargers ?? config.demo?.chargers ?? config.chargers.length;
   config = scaleDemoConfig(config, count);
   if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
