@@ -11,7 +11,7 @@ import type { LocalTimeZone } from '../tariffs/local-time.ts';
 import type { TariffView } from '../tariffs/tariff.ts';
 import { buildPlanInput, type PlannerSession } from './plan-input.ts';
 import { PlanCeilings } from './plan-ceilings.ts';
-import { PlanRunner } from './plan-runner.ts';
+import { PlanFailedError, PlanRunner } from './plan-runner.ts';
 import { DailyProfile } from './daily-profile.ts';
 
 /** What the planner needs from the tariff side; src/app.ts hands in the tariff service. */
@@ -140,28 +140,28 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   }
 
   async function planOnce(reason: string): Promise<Plan | undefined> {
-    if (!runner) return undefined;
+    const r = runner;
+    if (!r) return undefined;
     const atMs = ctx.clock.nowMs();
-    const snapshot = ctx.state.snapshot(atMs);
-    const input = buildPlanInput({
-      config,
-      tariff: tariffs.tariff,
-      zone: tariffs.zone,
-      atMs,
-      sessions: sessions(),
-      peakSoFarW: tariffs.peakSoFarW(atMs),
-      signals: ctx.state.signals,
-      batterySocPct: snapshot.batterySocPct,
-      forecast: { pvW: (t) => pvHistory.valueAt(t), baseLoadW: (t) => buildingHistory.valueAt(t) },
-    });
-    if (!input.sessions.length) {
-      ceilings.setPlan(undefined);
-      return undefined;
-    }
     try {
-      const { plan, solveMs } = await runner.run(input);
+      const input = buildPlanInput({
+        config,
+        tariff: tariffs.tariff,
+        zone: tariffs.zone,
+        atMs,
+        sessions: sessions(),
+        peakSoFarW: tariffs.peakSoFarW(atMs),
+        signals: ctx.state.signals,
+        batterySocPct: ctx.state.snapshot(atMs).batterySocPct,
+        forecast: { pvW: (t) => pvHistory.valueAt(t), baseLoadW: (t) => buildingHistory.valueAt(t) },
+      });
+      if (!input.sessions.length) {
+        ceilings.setPlan(undefined);
+        return undefined;
+      }
+      const { plan, solveMs } = await r.run(input);
       status.lastSolveMs = solveMs;
-      if (plan.status !== 'optimal') throw new Error(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
+      if (plan.status !== 'optimal') throw new PlanFailedError(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
       ceilings.setPlan(plan);
       status.plans++;
       status.lastPlanAtMs = atMs;
