@@ -84,6 +84,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     idTags,
     settings,
     shareA: (chargerId) => shares.get(chargerId) ?? 0,
+    defaultFloorA: (chargerId, connectorId) => Math.min(shares.get(chargerId) ?? 0, dispatcher.confirmedDefaultA(chargerId, connectorId) ?? Infinity),
     activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
     setActiveTransaction(chargerId, connectorId, transactionId) {
       if (transactionId === undefined) activeTx.delete(connectorKey(chargerId, connectorId));

@@ -36,6 +36,11 @@ export interface LinkHost {
   settings: LinkSettings;
   /** Static safe share of this charger, A per connector. */
   shareA(chargerId: string): number;
+  /**
+   * The default a connector gets at setup: the static share, or less when the connector already
+   * held a lower default the control loop chose (a reconnect must not raise it).
+   */
+  defaultFloorA(chargerId: string, connectorId: number): number;
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
   setActiveTransaction(chargerId: string, connectorId: number, transactionId: number | undefined): void;
   /** The boot setup finished: floors as installed (only those the charger accepted). */
@@ -219,10 +224,11 @@ export abstract class ChargerLink implements ProfileTarget {
     const floors: Floor[] = [];
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed) break;
-      const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(shareA), nowMs: this.now };
+      const limitA = this.host.defaultFloorA(this.chargerId, connectorId);
+      const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA), nowMs: this.now };
       if (await accepted(`TxDefaultProfile ${connectorId}`, () => this.sendProfile(intent))) {
-        floors.push({ connectorId, limitA: shareA, phases: this.config.phases });
-        this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, state: 'accepted', capA: shareA, atMs: this.now, detail: 'failsafe floor' });
+        floors.push({ connectorId, limitA, phases: this.config.phases });
+        this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, state: 'accepted', capA: limitA, atMs: this.now, detail: 'failsafe floor' });
       }
     }
     return floors;

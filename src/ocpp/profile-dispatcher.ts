@@ -112,6 +112,11 @@ export class ProfileDispatcher {
     if (state) state.tx = undefined;
   }
 
+  /** The connector default the charger last confirmed, A; undefined when none. */
+  confirmedDefaultA(chargerId: string, connectorId: number): number | undefined {
+    return this.connectors.get(connectorKey(chargerId, connectorId))?.txDefault?.limitA;
+  }
+
   /** What the charger holds for a connector, A; its max when nothing was confirmed. */
   inForceA(chargerId: string, connectorId: number, maxA: number): number {
     const state = this.connectors.get(connectorKey(chargerId, connectorId));

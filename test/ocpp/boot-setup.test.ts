@@ -164,4 +164,22 @@ describe('charger boot setup', () => {
     const lastFloor = charger.received('SetChargingProfile').at(-1)!;
     expect(trigger.seq).toBeGreaterThan(lastFloor.seq);
   });
+
+  it('does not raise a connector default on reconnect above what the control loop had set', async () => {
+    system = await startSystem();
+    const first = await system.charger('CP001');
+    await system.cs.applyCaps([{ chargerId: 'CP001', connectorId: 2, currentA: 0, phases: 3, reason: { kind: 'idle', text: 'site full' } }]);
+    await first.close();
+    const again = new FakeCharger({ port: system.cs.port, identity: 'CP001', connectors: 2 });
+    await again.connect();
+    const ready = system.cs.whenReady('CP001');
+    await again.boot();
+    await ready;
+    const defaults = again.received('SetChargingProfile', (p) => purpose(p) === 'TxDefaultProfile').map((c) => [c.params.connectorId, c.params.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit]);
+    expect(defaults).toEqual([
+      [1, 31.6],
+      [2, 0],
+    ]);
+    await again.close();
+  });
 });
