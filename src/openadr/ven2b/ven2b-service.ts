@@ -4,7 +4,9 @@ import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError } from '.
 import { loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
 import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
-import { eventState, toVenEvent, type EventState } from './event-mapping.ts';
+import { PowerSamples, siteImportPowerW } from '../power-samples.ts';
+import { eventState, toVenEvent } from './event-mapping.ts';
+import { TelemetryReports } from './telemetry-reports.ts';
 import * as build from './xml-build.ts';
 import { Oadr2bInvalidMessageError, parseMessage, type IncomingMessage, type IncomingOf, type Oadr2bEvent, type ReportRequest } from './xml-parse.ts';
 
@@ -23,12 +25,6 @@ interface KnownEvent {
   note?: string;
 }
 
-interface ActiveReport extends ReportRequest {
-  nextDueMs: number;
-}
-
-const MAX_SAMPLES = 4096;
-
 /**
  * OpenADR 2.0b VEN, simple HTTP pull: registers, polls at the VTN's frequency, answers every
  * message, turns events into site signals and reports site import power. Mutual TLS 1.2.
@@ -38,8 +34,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   const source = `openadr:${config.id}`;
   const base = config.vtnUrl.replace(/\/+$/, '');
   const events = new Map<string, KnownEvent>();
-  const reports = new Map<string, ActiveReport>();
-  const samples: { atMs: number; powerW: number }[] = [];
+  const reports = new TelemetryReports(config.reportIntervalS * 1000);
+  const samples = new PowerSamples();
   let tls: TlsMaterial | undefined;
   let venId: string | undefined;
   let registrationId: string | undefined;
@@ -120,21 +116,10 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   }
 
   async function acceptReportRequests(ackRequestId: string, requests: readonly ReportRequest[]): Promise<void> {
-    const nowMs = ctx.clock.nowMs();
-    for (const request of requests) {
-      if (!request.rIds.includes(build.TELEMETRY.rId)) {
-        log.warn({ reportRequestId: request.reportRequestId, rIds: request.rIds }, 'report request names data points this VEN does not offer');
-        continue;
-      }
-      reports.set(request.reportRequestId, { ...request, nextDueMs: nowMs + reportPeriodMs(request) });
-    }
-    await acknowledge(
-      'EiReport',
-      build.createdReport({ code: 200, requestId: ackRequestId, venId: venId!, pendingReportRequestIds: [...reports.keys()] }),
-    );
+    const refused = reports.accept(requests, ctx.clock.nowMs());
+    if (refused.length) log.warn({ reportRequestIds: refused }, 'report requests name data points this VEN does not offer');
+    await acknowledge('EiReport', build.createdReport({ code: 200, requestId: ackRequestId, venId: venId!, pendingReportRequestIds: reports.pendingIds() }));
   }
-
-  const reportPeriodMs = (request: ReportRequest) => (request.reportBackDurationMs > 0 ? request.reportBackDurationMs : config.reportIntervalS * 1000);
 
   async function dispatch(message: IncomingMessage): Promise<void> {
     switch (message.type) {
@@ -151,8 +136,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
       case 'oadrRegisterReport':
         return acknowledge('EiReport', build.registeredReport({ code: 200, requestId: message.requestId, venId: venId! }));
       case 'oadrCancelReport':
-        for (const id of message.reportRequestIds) reports.delete(id);
-        return acknowledge('EiReport', build.canceledReport({ code: 200, requestId: message.requestId, venId: venId!, pendingReportRequestIds: [...reports.keys()] }));
+        reports.cancel(message.reportRequestIds);
+        return acknowledge('EiReport', build.canceledReport({ code: 200, requestId: message.requestId, venId: venId!, pendingReportRequestIds: reports.pendingIds() }));
       case 'oadrUpdateReport':
         return acknowledge('EiReport', build.updatedReport({ code: 200, requestId: message.requestId, venId: venId! }));
       case 'oadrCancelPartyRegistration': {
@@ -247,31 +232,10 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     }
   }
 
-  function sample(): void {
-    const meterId = ctx.config.grid.meter;
-    const powerW = meterId ? ctx.state.devices.get(meterId)?.reading?.powerW : undefined;
-    if (powerW === undefined) return;
-    samples.push({ atMs: ctx.clock.nowMs(), powerW });
-    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
-  }
-
   async function sendDueReports(): Promise<void> {
     const nowMs = ctx.clock.nowMs();
-    for (const report of reports.values()) {
-      if (report.nextDueMs > nowMs) continue;
-      const periodMs = reportPeriodMs(report);
-      const granularityMs = report.granularityMs > 0 ? report.granularityMs : periodMs;
-      const fromMs = nowMs - periodMs;
-      const buckets: build.TelemetrySample[] = [];
-      for (let startMs = fromMs; startMs < nowMs; startMs += granularityMs) {
-        const inBucket = samples.filter((s) => s.atMs >= startMs && s.atMs < startMs + granularityMs);
-        if (inBucket.length) buckets.push({ startMs, durationMs: granularityMs, powerW: inBucket.reduce((sum, s) => sum + s.powerW, 0) / inBucket.length });
-      }
-      report.nextDueMs = nowMs + periodMs;
-      const answer = await exchange(
-        'EiReport',
-        build.updateReport({ requestId: requestId(), venId: venId!, reportRequestId: report.reportRequestId, reportSpecifierId: report.reportSpecifierId, createdAtMs: nowMs, samples: buckets }),
-      );
+    for (const due of reports.due(nowMs, samples)) {
+      const answer = await exchange('EiReport', build.updateReport({ requestId: requestId(), venId: venId!, createdAtMs: nowMs, ...due }));
       if (answer.type === 'oadrUpdatedReport' && answer.response.responseCode >= 300) {
         log.warn({ code: answer.response.responseCode }, 'VTN refused a telemetry report');
       }
@@ -282,7 +246,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     try {
       if (!venId) await register();
       else if (pendingSetup) await completeSetup();
-      sample();
+      samples.add(ctx.clock.nowMs(), siteImportPowerW(ctx));
       let message: IncomingMessage;
       try {
         message = await exchange('OadrPoll', build.poll(venId!));

@@ -9,6 +9,7 @@ import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrTransportError } from '../errors.ts';
 import { loadTls, type TlsMaterial } from '../http-request.ts';
 import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
+import { PowerSamples, siteImportPowerW } from '../power-samples.ts';
 import { eventToSignals } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
 import { fallbackSignals } from './capacity-fallback.ts';
@@ -40,7 +41,6 @@ interface EventReport {
 }
 
 const RESOURCE_NAME = 'site';
-const MAX_SAMPLES = 4096;
 
 /**
  * OpenADR 3.1 VEN: OAuth2 client credentials, VEN and resource registration, polling programs and
@@ -52,7 +52,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   const source = `openadr:${config.id}`;
   const firstSeen = new Map<string, number>();
   const reports = new Map<string, EventReport>();
-  const samples: { atMs: number; powerW: number }[] = [];
+  const samples = new PowerSamples();
   let events = new Map<string, Vtn3Event>();
   let programs = new Map<string, Vtn3Program>();
   let client: Vtn3Client | undefined;
@@ -138,14 +138,6 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
     deps.sink.submit(source, [...signals, ...fallbackSignals(subscriptions, signals)]);
   }
 
-  function sample(): void {
-    const meterId = ctx.config.grid.meter;
-    const powerW = meterId ? ctx.state.devices.get(meterId)?.reading?.powerW : undefined;
-    if (powerW === undefined) return;
-    samples.push({ atMs: ctx.clock.nowMs(), powerW });
-    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
-  }
-
   /** Site import during each event the site takes part in, one interval per report period. */
   async function sendReports(api: Vtn3Client): Promise<void> {
     const nowMs = ctx.clock.nowMs();
@@ -158,7 +150,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       const state = reports.get(event.id) ?? { intervals: [], lastAtMs: nowMs };
       reports.set(event.id, state);
       if (nowMs - state.lastAtMs < periodMs && state.reportId) continue;
-      const window = samples.filter((s) => s.atMs > state.lastAtMs - (state.reportId ? 0 : periodMs) && s.atMs <= nowMs);
+      const window = samples.range(state.reportId ? state.lastAtMs + 1 : nowMs - periodMs + 1, nowMs + 1);
       if (!window.length) continue;
       const fromMs = state.reportId ? state.lastAtMs : Math.min(...window.map((s) => s.atMs));
       const averageW = window.reduce((sum, s) => sum + s.powerW, 0) / window.length;
@@ -192,7 +184,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       await subscribe(api);
       await fetchAll(api);
       lastContactAtMs = ctx.clock.nowMs();
-      sample();
+      samples.add(ctx.clock.nowMs(), siteImportPowerW(ctx));
       await sendReports(api);
       if (fault !== undefined) log.info('VTN exchange working again');
       fault = undefined;
