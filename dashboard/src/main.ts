@@ -7,11 +7,12 @@ import { canAdminister } from './app-context.ts';
 import { h, replace, setText } from './dom.ts';
 import { LiveFeed, type FeedStatus } from './live-feed.ts';
 import { eventsView } from './views/events-view.ts';
-import { historyView } from './views/history-view.ts';
 import { loginView } from './views/login-view.ts';
 import { overviewView } from './views/overview-view.ts';
 import { sessionsView } from './views/sessions-view.ts';
 import { setupView } from './views/setup-view.ts';
+// uPlot's styles ride with the first load: CSS of a lazily loaded chunk would not be applied.
+import 'uplot/dist/uPlot.min.css';
 import './app.css';
 
 const ROLE_KEY = 'ems.role';
@@ -26,7 +27,7 @@ interface Route {
 
 const ROUTES: Route[] = [
   { path: '', label: 'Overview', icon: '◉', view: overviewView },
-  { path: 'history', label: 'History', icon: '∿', view: historyView },
+  { path: 'history', label: 'History', icon: '∿', view: async (ctx) => (await import('./views/history-view.ts')).historyView(ctx) },
   { path: 'sessions', label: 'Sessions', icon: '☰', view: sessionsView },
   { path: 'events', label: 'Events', icon: '⚑', view: eventsView },
   { path: 'settings', label: 'Settings', icon: '⚙', view: async (ctx) => (await import('./views/settings-view.ts')).settingsView(ctx) },

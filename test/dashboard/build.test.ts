@@ -36,10 +36,12 @@ describe('dashboard build', () => {
     }
   });
 
-  it('bundles uPlot for the history chart and keeps the config editor out of the first load', () => {
+  it('bundles uPlot for the history chart and keeps the chart and the config editor out of the first load', () => {
     const app = readFileSync(join(outDir, 'app.js'), 'utf8');
     expect(result.files.some((f) => f.path.startsWith('chunks/settings-view'))).toBe(true);
+    expect(result.files.some((f) => f.path.startsWith('chunks/history-view'))).toBe(true);
     expect(app).not.toContain('maxAliasCount');
+    expect(readFileSync(join(outDir, 'app.css'), 'utf8')).toContain('.u-legend');
     const all = result.files.filter((f) => f.path.endsWith('.js')).map((f) => readFileSync(join(outDir, f.path), 'utf8')).join('\n');
     expect(all).toContain('u-legend');
   });

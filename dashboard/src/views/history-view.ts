@@ -1,6 +1,5 @@
 // The last 24 h (or a chosen range) of grid, PV, battery, EV total and the limit, drawn by uPlot.
 import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 import type { HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
