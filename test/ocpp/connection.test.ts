@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createServer } from 'node:net';
+import { Bus } from '../../src/bus.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createCentralSystem } from '../../src/ocpp/central-system.ts';
+import { OcppListenError } from '../../src/ocpp/errors.ts';
+import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
+import { SiteState } from '../../src/state/site-state.ts';
 import { FakeCharger } from './fake-charger.ts';
-import { startSystem, type System } from './system.ts';
+import { startSystem, testConfig, type System } from './system.ts';
 
 /** The HTTP status the server answers a WebSocket upgrade with (101 when it accepts). */
 function handshakeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -70,5 +78,26 @@ describe('OCPP endpoint', () => {
     expect(boot).toEqual({ status: 'Accepted', currentTime: '2026-11-24T10:00:00.000Z', interval: 120 });
     expect(await charger.call('Heartbeat', {})).toEqual({ currentTime: '2026-11-24T10:00:00.000Z' });
     await charger.close();
+  });
+
+  it('fails to start with OcppListenError when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const config = testConfig({ ocpp: { host: '127.0.0.1', port } });
+    const bus = new Bus(silentLogger);
+    const cs = createCentralSystem({ config, bus, clock: new ManualClock(0), state: new SiteState(config, bus), log: silentLogger }, { transactions: new MemoryTransactionStore() });
+    await expect(cs.start()).rejects.toBeInstanceOf(OcppListenError);
+    await new Promise((resolve) => blocker.close(resolve));
+  });
+
+  it('closes every charger socket on stop and reports them disconnected', async () => {
+    system = await startSystem();
+    const charger = await system.charger('CP001');
+    const closed = new Promise((resolve) => charger.client.once('close', resolve));
+    await system.stop();
+    await closed;
+    expect(system.events['charger.disconnected']).toMatchObject([{ chargerId: 'CP001' }]);
+    expect(system.cs.port).toBe(0);
   });
 });
