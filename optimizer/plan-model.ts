@@ -8,6 +8,7 @@
 //        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
 //        Σ_t h·p_it + u_i = E_i                                                 energy by departure
 //        (u_i split into segments of rising cost when shortfalls are shared: scheme 'equal')
+//        Σ_{i on fuse j, phase φ} p_it / (V·phases_i) ≤ I_j                           every fuse, phase
 //        e_t − e_{t−1} − h·η·bc_t + h/η·bd_t = 0,  e_t ∈ [min, max]              battery
 import { LpBuilder, type LpModel } from './lp-model.ts';
 import type { PlanInput } from './plan-types.ts';
@@ -88,6 +89,27 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
       energyVal.push(1);
     }
     b.addRow(needKWh, needKWh, energyIdx, energyVal);
+  }
+
+  // Fuses below the connection point: per phase, the currents of the sessions they feed.
+  const voltageV = input.voltageV ?? 230;
+  const sessionIndex = new Map(input.sessions.map((s, i) => [s.key, i]));
+  for (const circuit of input.circuits ?? []) {
+    for (let phase = 0; phase < 3; phase++) {
+      const onPhase = circuit.loads.filter((l) => (l.phaseMask >> phase) & 1 && sessionIndex.has(l.key));
+      if (!onPhase.length) continue;
+      for (let t = 0; t < T; t++) {
+        const idx: number[] = [];
+        const val: number[] = [];
+        for (const l of onPhase) {
+          const col = layout.power[sessionIndex.get(l.key)!][t];
+          if (col < 0) continue;
+          idx.push(col);
+          val.push(1000 / (voltageV * l.phases)); // kW → A
+        }
+        if (idx.length) b.addRow(-Infinity, Math.max(0, circuit.maxCurrentA), idx, val);
+      }
+    }
   }
 
   // Peak.

@@ -27,6 +27,15 @@ export interface PlanBattery {
   efficiency: number;
 }
 
+/** A fuse in the tree below the connection point: per-phase current of the sessions it feeds. */
+export interface PlanCircuit {
+  id: string;
+  /** A per phase, after the safety margin. */
+  maxCurrentA: number;
+  /** Sessions fed through it: which site phases they load (bit 0 = L1) and on how many phases. */
+  loads: readonly { key: string; phaseMask: number; phases: 1 | 3 }[];
+}
+
 export interface PlanInput {
   startMs: number;
   slotMs: number;
@@ -49,6 +58,10 @@ export interface PlanInput {
   carbonPricePerKg: number;
   unmetPenaltyPerKWh: number;
   battery?: PlanBattery;
+  /** Fuses below the connection point (the connection point itself is importLimitW). */
+  circuits?: readonly PlanCircuit[];
+  /** Phase-to-neutral voltage, for circuit currents. */
+  voltageV?: number;
   /** Share a shortfall evenly (priority scheme 'equal') instead of by priority weight. */
   fairShortfall?: boolean;
   sessions: readonly PlanSession[];

@@ -1,7 +1,8 @@
 // From the site's config, tariff and sessions to the pure planner's input. Shared by the live
 // planner service and by replay, so both plan exactly the same way.
 import type { Config } from '../../config/schema.ts';
-import type { PlanBattery, PlanInput, PlanSession } from '../../optimizer/plan-types.ts';
+import { rotationOf } from '../../optimizer/phase-map.ts';
+import type { PlanBattery, PlanCircuit, PlanInput, PlanSession } from '../../optimizer/plan-types.ts';
 import type { GridSignal } from '../bus.ts';
 import type { TariffView } from '../tariffs/tariff.ts';
 import type { LocalTimeZone } from '../tariffs/local-time.ts';
@@ -78,6 +79,34 @@ export function priorityWeights(sessions: readonly PlannerSession[], scheme: Con
   });
   order.forEach((s, i) => weights.set(s.key, 1 + (order.length - 1 - i) / (order.length - 1)));
   return weights;
+}
+
+/**
+ * The config's fuse tree as plan circuits: per node, the sessions it feeds and on which site
+ * phases. Nodes that could not be overloaded even with every charger below at its maximum are
+ * left out (they cannot bind, and rows cost solve time).
+ */
+export function planCircuits(config: Config, sessions: readonly PlannerSession[]): PlanCircuit[] {
+  const chargers = new Map(config.chargers.map((c) => [c.id, c]));
+  const margin = 1 - config.grid.safetyMargin;
+  const out: PlanCircuit[] = [];
+  const visit = (node: Config['circuits'][number]): string[] => {
+    const below = [...(node.chargers ?? []), ...(node.children ?? []).flatMap(visit)];
+    const worstA = [0, 0, 0];
+    const loads: PlanCircuit['loads'][number][] = [];
+    for (const id of below) {
+      const charger = chargers.get(id);
+      if (!charger) continue;
+      const mask = charger.phases === 3 ? 0b111 : 1 << rotationOf(charger.phaseRotation)[0];
+      for (let p = 0; p < 3; p++) if ((mask >> p) & 1) worstA[p] += charger.maxCurrent * charger.connectors;
+      for (const s of sessions) if (s.chargerId === id) loads.push({ key: s.key, phaseMask: mask, phases: charger.phases });
+    }
+    const limitA = node.maxCurrent * margin;
+    if (loads.length && worstA.some((a) => a > limitA)) out.push({ id: node.id, maxCurrentA: limitA, loads });
+    return below;
+  };
+  config.circuits.forEach(visit);
+  return out;
 }
 
 export function buildPlanInput(ctx: PlanContext): PlanInput {
@@ -173,6 +202,8 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     carbonPricePerKg: planner?.carbonPricePerKg ?? 0,
     unmetPenaltyPerKWh: planner?.unmetPenaltyPerKWh ?? 100,
     battery,
+    circuits: planCircuits(config, ctx.sessions),
+    voltageV: config.site.voltage,
     fairShortfall: config.control.priority === 'equal',
     sessions,
   };

@@ -171,3 +171,38 @@ describe('negative prices', () => {
     expect(plan.energyCost).toBeCloseTo(-0.5, 6);
   });
 });
+
+describe('fuses below the connection point', () => {
+  it('keeps each phase of a sub-circuit within its limit, moving energy to other hours', async () => {
+    // Two 3-phase cars (11 kW = 16 A) on a 20 A row, for 2 h with 11 kWh each: at most 20 A
+    // together, so the row carries 13.8 kW and both still finish (22 kWh in 2 h needs 11 kW).
+    const input = planInput({
+      slotCount: 2,
+      voltageV: 230,
+      circuits: [{ id: 'row', maxCurrentA: 20, loads: [{ key: 'a', phaseMask: 0b111, phases: 3 }, { key: 'b', phaseMask: 0b111, phases: 3 }] }],
+      importPricePerKWh: [0.1, 0.5],
+      sessions: [car('a', 11_000, { departureAtMs: 2 * HOUR_MS }), car('b', 11_000, { departureAtMs: 2 * HOUR_MS })],
+    });
+    const plan = await solvePlan(input, highs, LIMIT_MS);
+    for (const t of [0, 1]) {
+      const rowA = (plan.sessions[0].powerW[t] + plan.sessions[1].powerW[t]) / (230 * 3);
+      expect(rowA).toBeLessThanOrEqual(20 + 1e-6);
+    }
+    expect(plan.sessions[0].powerW[0] + plan.sessions[1].powerW[0]).toBeCloseTo(20 * 690, 0);
+    expect(plan.sessions[0].unmetWh + plan.sessions[1].unmetWh).toBeLessThan(1);
+  });
+
+  it('loads a single-phase car on its own phase only', async () => {
+    // Two 1-phase 7.4 kW cars (32 A) on L1 of a 40 A row, and one 3-phase 11 kW car: L1 binds.
+    const input = planInput({
+      slotCount: 1,
+      voltageV: 230,
+      circuits: [{ id: 'row', maxCurrentA: 40, loads: [{ key: 'p1', phaseMask: 0b001, phases: 1 }, { key: 'p2', phaseMask: 0b001, phases: 1 }, { key: 'tri', phaseMask: 0b111, phases: 3 }] }],
+      sessions: [car('p1', 7_360, { maxPowerW: 7_360, departureAtMs: HOUR_MS }), car('p2', 7_360, { maxPowerW: 7_360, departureAtMs: HOUR_MS }), car('tri', 11_040, { departureAtMs: HOUR_MS })],
+    });
+    const plan = await solvePlan(input, highs, LIMIT_MS);
+    const l1A = (plan.sessions[0].powerW[0] + plan.sessions[1].powerW[0]) / 230 + plan.sessions[2].powerW[0] / 690;
+    expect(l1A).toBeLessThanOrEqual(40 + 1e-6);
+    expect(l1A).toBeCloseTo(40, 3);
+  });
+});
