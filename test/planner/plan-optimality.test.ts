@@ -143,6 +143,8 @@ describe('LP backends', () => {
       baseLoadW: Array.from({ length: slots }, () => 3_000 + rnd() * 4_000),
       importLimitW: Array.from({ length: slots }, () => 30_000),
       demandChargePerKW: 0.5,
+      voltageV: 230,
+      circuits: [{ id: 'row', maxCurrentA: 25, loads: sessions.slice(0, 3).map((x, i) => ({ key: x.key, phaseMask: i === 2 ? 0b100 : 0b111, phases: (i === 2 ? 1 : 3) as 1 | 3 })) }],
       sessions,
     });
     const a = await solvePlan(input, highs, LIMIT_MS);
