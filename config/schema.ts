@@ -121,6 +121,7 @@ export const openadrSchema = z.strictObject({
     })
     .optional()
     .describe('3.1 only: subscribe to event notifications when the VTN can reach this VEN'),
+  mqttNotifications: z.boolean().default(false).describe("3.1 only: also take event notifications from the VTN's MQTT broker (outbound, NAT-friendly)"),
 }).superRefine((entry, ctx) => {
   if (Boolean(entry.tls?.cert) !== Boolean(entry.tls?.key)) {
     ctx.addIssue({ code: 'custom', path: ['tls'], message: 'give both cert and key for a client certificate' });
@@ -131,6 +132,7 @@ export const openadrSchema = z.strictObject({
     }
     if (entry.client) ctx.addIssue({ code: 'custom', path: ['client'], message: 'client credentials are for 3.1; 2.0b authenticates with tls.cert' });
     if (entry.webhook) ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'webhook is 3.1 only; 2.0b polls' });
+    if (entry.mqttNotifications) ctx.addIssue({ code: 'custom', path: ['mqttNotifications'], message: 'MQTT notifications are 3.1 only; 2.0b polls' });
   }
 });
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createVen3Service } from '../../src/openadr/ven3/ven3-service.ts';
 import { createTariffService } from '../../src/tariffs/tariff-service.ts';
 import { createTestPki } from '../fixtures/openadr/certs.ts';
+import { MosquittoBroker } from '../fixtures/mosquitto.ts';
 import { TestVtn3 } from '../fixtures/openadr/vtn3-server.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { recordingLogger, siteContext, until } from './helpers.ts';
@@ -308,6 +309,37 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 3.1 VEN over HTTPS',
       await good.stop();
       await bad.stop();
       await vtn.stop();
+    }
+  });
+});
+
+describeWithPeer('mosquitto', hasCommand('mosquitto'), "OpenADR 3.1 VEN with the VTN's MQTT notifier", () => {
+  it('connects out to the announced broker and applies pushed events without waiting for a poll', async () => {
+    const broker = new MosquittoBroker();
+    await broker.start();
+    const vtn = await new TestVtn3({ mqttUrl: broker.url }).start();
+    const program = vtn.addProgram('p');
+    const site = siteContext({ id: 'dso', version: '3.1', vtnUrl: vtn.url, venName: 'v', pollIntervalS: 3600, client: { id: 'ven-client', secret: 'ven-secret' }, mqttNotifications: true });
+    await site.timeline.start();
+    const ven = createVen3Service(site.ctx, site.vtnConfig, { sink: site.timeline });
+    const subscribed = vtn.next((r) => r.path === `/notifiers/mqtt/topics/programs/${program.id}/events`);
+    await ven.start();
+    try {
+      await subscribed;
+      await until(() => ven.status().lastContactAtMs, 'the first poll to finish');
+      const limit = () => site.ctx.state.snapshot(Date.now()).signals.importLimitW;
+      const event = vtn.putEvent({ id: 'e', programID: program.id, intervalPeriod: { start: iso(Date.now()), duration: 'PT1H' }, intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [17] }] }] });
+      await vtn.publish('CREATE', event);
+      await until(() => limit() === 17_000 || undefined, 'the pushed limit');
+      vtn.deleteEvent('e');
+      await vtn.publish('DELETE', event);
+      await until(() => limit() === undefined || undefined, 'the pushed deletion');
+      expect(vtn.requests.filter((r) => r.path === '/events')).toHaveLength(1); // no extra polls were needed
+    } finally {
+      await ven.stop();
+      await site.timeline.stop();
+      await vtn.stop();
+      await broker.stop();
     }
   });
 });

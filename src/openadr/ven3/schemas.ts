@@ -87,3 +87,22 @@ export const notificationSchema = z.looseObject({
   operation: z.enum(['CREATE', 'READ', 'UPDATE', 'DELETE']),
   object: z.record(z.string(), z.unknown()),
 });
+
+export const notifiersSchema = z.looseObject({
+  WEBHOOK: z.boolean().optional(),
+  MQTT: z
+    .looseObject({
+      URIS: z.array(z.string().min(1)).min(1),
+      serialization: z.string().optional(),
+      authentication: z.union([
+        z.looseObject({ method: z.literal('ANONYMOUS') }),
+        z.looseObject({ method: z.literal('OAUTH2_BEARER_TOKEN'), username: z.string() }),
+        z.looseObject({ method: z.literal('CERTIFICATE'), caCert: z.string(), clientCert: z.string(), clientKey: z.string() }),
+      ]),
+    })
+    .optional(),
+});
+
+export const notifierTopicsSchema = z.looseObject({
+  topics: z.looseObject({ CREATE: z.string().optional(), UPDATE: z.string(), DELETE: z.string(), ALL: z.string().optional() }),
+});

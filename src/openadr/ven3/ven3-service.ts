@@ -17,7 +17,9 @@ import { toVenEvent } from './event-mapping.ts';
 import type { components } from './openapi.d.ts';
 import {
   eventSchema,
+  notifierTopicsSchema,
   notificationSchema,
+  notifiersSchema,
   programSchema,
   reportSchema,
   resourceSchema,
@@ -26,6 +28,7 @@ import {
   type Vtn3Event,
   type Vtn3Program,
 } from './schemas.ts';
+import { MqttNotifier } from './mqtt-notifier.ts';
 import { Vtn3Client } from './vtn3-client.ts';
 
 type Schemas = components['schemas'];
@@ -66,6 +69,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<void> | undefined;
+  let mqttNotifier: MqttNotifier | undefined;
+  let mqttMissingLogged = false;
 
   const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
 
@@ -183,6 +188,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       if (!venId) await register(api);
       await subscribe(api);
       await fetchAll(api);
+      await connectMqtt(api);
       lastContactAtMs = ctx.clock.nowMs();
       samples.add(ctx.clock.nowMs(), siteImportPowerW(ctx));
       await sendReports(api);
@@ -235,25 +241,65 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         log.warn('webhook notification is not JSON; ignored');
         return;
       }
-      const parsed = notificationSchema.safeParse(body);
-      const event = parsed.success && parsed.data.objectType === 'EVENT' ? eventSchema.safeParse(parsed.data.object) : undefined;
-      if (!parsed.success || (event && !event.success)) {
-        res.writeHead(400).end();
-        log.warn('webhook notification is invalid; ignored');
-        return;
-      }
-      res.writeHead(200).end();
-      if (!event?.success) {
-        // A program changed: re-read everything now, unless a poll is already under way.
-        if (!inFlight) inFlight = tick().finally(() => (inFlight = undefined));
-        return;
-      }
-      if (!programs.has(event.data.programID)) return;
-      const next = new Map(events);
-      if (parsed.data.operation === 'DELETE') next.delete(event.data.id);
-      else next.set(event.data.id, event.data);
-      replaceEvents(next);
+      const outcome = applyNotification(body);
+      res.writeHead(outcome === 'invalid' ? 400 : 200).end();
+      if (outcome === 'invalid') log.warn('webhook notification is invalid; ignored');
     });
+  }
+
+  /** A webhook or MQTT notification: events apply at once; anything else triggers a re-read. */
+  function applyNotification(body: unknown): 'applied' | 'invalid' | 'reread' {
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body); // some VTNs encode the body twice
+      } catch {
+        return 'invalid';
+      }
+    }
+    const parsed = notificationSchema.safeParse(body);
+    const event = parsed.success && parsed.data.objectType === 'EVENT' ? eventSchema.safeParse(parsed.data.object) : undefined;
+    if (!parsed.success || (event && !event.success)) return 'invalid';
+    if (!event?.success) {
+      // A program changed: re-read everything now, unless a poll is already under way.
+      if (!inFlight) inFlight = tick().finally(() => (inFlight = undefined));
+      return 'reread';
+    }
+    if (!programs.has(event.data.programID)) return 'applied';
+    const next = new Map(events);
+    if (parsed.data.operation === 'DELETE') next.delete(event.data.id);
+    else next.set(event.data.id, event.data);
+    replaceEvents(next);
+    return 'applied';
+  }
+
+  async function connectMqtt(api: Vtn3Client): Promise<void> {
+    if (!config.mqttNotifications) return;
+    if (!mqttNotifier) {
+      const notifiers = await api.send('GET', '/notifiers', notifiersSchema);
+      if (!notifiers.MQTT) {
+        if (!mqttMissingLogged) log.warn('the VTN offers no MQTT notifier; polling only');
+        mqttMissingLogged = true;
+        return;
+      }
+      const notifier = new MqttNotifier({
+        binding: notifiers.MQTT,
+        clientId: config.client?.id,
+        token: await api.accessToken(),
+        log,
+        onNotification: (body, topic) => {
+          if (applyNotification(body) === 'invalid') log.warn({ topic }, 'MQTT notification is invalid; ignored');
+        },
+      });
+      await notifier.connect();
+      mqttNotifier = notifier;
+    }
+    const topics: string[] = [];
+    for (const program of programs.values()) {
+      const answer = await api.send('GET', `/notifiers/mqtt/topics/programs/${encodeURIComponent(program.id)}/events`, notifierTopicsSchema);
+      const t = answer.topics;
+      topics.push(...(t.ALL ? [t.ALL] : [t.CREATE, t.UPDATE, t.DELETE].filter((x): x is string => Boolean(x))));
+    }
+    await mqttNotifier.subscribe(topics);
   }
 
   return {
@@ -279,6 +325,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       if (timer) clearTimeout(timer);
       timer = undefined;
       await inFlight;
+      await mqttNotifier?.close();
+      mqttNotifier = undefined;
       if (webhook) {
         webhook.server.closeAllConnections();
         await new Promise((resolve) => webhook!.server.close(resolve));

@@ -31,6 +31,11 @@ export class Vtn3Client {
     this.base = options.baseUrl.replace(/\/+$/, '');
   }
 
+  /** The current bearer token (fetched when needed), e.g. as the MQTT notifier password. */
+  accessToken(): Promise<string | undefined> {
+    return this.fetchToken();
+  }
+
   private async fetchToken(): Promise<string | undefined> {
     const credentials = this.options.credentials;
     if (!credentials) return undefined;
