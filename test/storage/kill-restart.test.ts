@@ -1,5 +1,6 @@
 // A real EMS process (bin/ems.js run) is killed with SIGKILL right after it acknowledged
-// transactions to a charger over OCPP; the restarted EMS still knows every one of them.
+// transactions to a charger over OCPP; the restarted EMS still knows every one of them and asks
+// the returning charger for its status (TriggerMessage StatusNotification).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +63,7 @@ function charger(port: number, identity: string) {
   const client = new RPCClient({ endpoint: `ws://127.0.0.1:${port}/ocpp`, identity, protocols: ['ocpp1.6'], strictMode: true, reconnect: false });
   const received: string[] = [];
   client.handle(({ method, params }: { method: string; params: any }) => {
-    received.push(method);
+    received.push(method === 'TriggerMessage' ? `TriggerMessage ${params.requestedMessage}` : method);
     switch (method) {
       case 'GetConfiguration':
         return { configurationKey: [{ key: 'ChargeProfileMaxStackLevel', readonly: true, value: '3' }] };
@@ -74,7 +75,6 @@ function charger(port: number, identity: string) {
       default:
         return {};
     }
-    void params;
   });
   return { client, received };
 }
@@ -164,6 +164,10 @@ describe('kill -9 and restart', () => {
     // The charger can close the transaction it started before the crash.
     const back = charger(ems.ocppPort, 'CP001');
     await back.client.connect();
+    // The restarted EMS asks the charger that is back for its connector states.
+    const deadline = Date.now() + 15_000;
+    while (!back.received.includes('TriggerMessage StatusNotification') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(back.received).toContain('TriggerMessage StatusNotification');
     const stop = await back.client.call('StopTransaction', { transactionId: acknowledged[0], meterStop: 4500, timestamp: new Date().toISOString() });
     expect(stop).toBeDefined();
     const after = await api(ems.httpPort, '/api/v1/sessions', again.body.token);
