@@ -343,3 +343,24 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), "OpenADR 3.1 VEN with the
     }
   });
 });
+
+describe('OpenADR 3.1 VEN when the announced MQTT broker is down', () => {
+  it('keeps polling and says why', async () => {
+    const vtn = await new TestVtn3({ mqttUrl: 'mqtt://127.0.0.1:1' }).start();
+    const program = vtn.addProgram('p');
+    vtn.putEvent({ id: 'e', programID: program.id, intervalPeriod: { start: iso(Date.now()), duration: 'PT1H' }, intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [19] }] }] });
+    const site = siteContext({ id: 'dso', version: '3.1', vtnUrl: vtn.url, venName: 'v', pollIntervalS: 0.05, client: { id: 'ven-client', secret: 'ven-secret' }, mqttNotifications: true });
+    await site.timeline.start();
+    const ven = createVen3Service(site.ctx, site.vtnConfig, { sink: site.timeline });
+    await ven.start();
+    try {
+      await until(() => site.ctx.state.snapshot(Date.now()).signals.importLimitW === 19_000 || undefined, 'the polled limit');
+      expect(await until(() => ven.status().lastError, 'the broker failure')).toMatch(/MQTT notifier/);
+      await vtn.nextEventsPoll(); // still polling
+    } finally {
+      await ven.stop();
+      await site.timeline.stop();
+      await vtn.stop();
+    }
+  });
+});

@@ -1,7 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../log.ts';
+import { OpenAdrTransportError } from '../errors.ts';
 import type { z } from 'zod';
 import type { notifiersSchema } from './schemas.ts';
+
+const CONNECT_TIMEOUT_MS = 10_000;
 
 type MqttBinding = NonNullable<z.infer<typeof notifiersSchema>['MQTT']>;
 
@@ -30,7 +33,7 @@ export class MqttNotifier {
     const url = binding.URIS[0];
     const client = mqtt.connect(url, {
       reconnectPeriod: 5000,
-      connectTimeout: 10_000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       ...(auth.method === 'OAUTH2_BEARER_TOKEN'
         ? { username: auth.username === '{clientID}' ? (this.options.clientId ?? '') : auth.username, password: this.options.token ?? '' }
         : {}),
@@ -51,10 +54,21 @@ export class MqttNotifier {
       if (this.topics.size) client.subscribe([...this.topics], { qos: 1 });
     });
     client.on('error', (error) => log.warn({ err: error }, 'MQTT notifier error'));
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
+    // Bounded: a broker that never answers must not stall the poll loop.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new OpenAdrTransportError(`MQTT notifier ${url}: no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+        client.once('connect', () => resolve());
+        client.once('error', (error) => reject(new OpenAdrTransportError(`MQTT notifier ${url}: ${error.message}`, undefined, { cause: error })));
+      });
+    } catch (error) {
+      await client.endAsync(true);
+      this.client = undefined;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     log.info({ url }, 'connected to the VTN MQTT notifier');
   }
 

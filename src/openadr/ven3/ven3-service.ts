@@ -188,10 +188,10 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       if (!venId) await register(api);
       await subscribe(api);
       await fetchAll(api);
-      await connectMqtt(api);
       lastContactAtMs = ctx.clock.nowMs();
       samples.add(ctx.clock.nowMs(), siteImportPowerW(ctx));
       await sendReports(api);
+      await connectMqtt(api); // last: a broker that is down must not hold up events or reports
       if (fault !== undefined) log.info('VTN exchange working again');
       fault = undefined;
     } catch (error) {
