@@ -1,5 +1,6 @@
 // One timeline from the audit log, grid signals and faults. Pure, so the merge is unit-tested.
 import type { AuditEntry, ConnectorView, DeviceView, SignalView } from './api-types.ts';
+import { formatPower, formatTime } from './format.ts';
 import { toMs } from './normalize.ts';
 
 export type EventKind = 'fault' | 'signal' | 'config' | 'audit';
@@ -67,7 +68,7 @@ export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[];
       atMs: start,
       kind: 'signal',
       title: `${s.kind} from ${s.source}`,
-      detail: `${s.text ? `${s.text}; ` : ''}value ${s.value}${end !== null ? ` until ${new Date(end).toLocaleString()}` : ''}`,
+      detail: `${s.text ? `${s.text}: ` : ''}${s.kind.endsWith('limit') ? formatPower(s.value) : s.value}${end !== null ? ` until ${formatTime(end, start ?? end)}` : ''}`,
     });
   }
   for (const d of input.devices) {

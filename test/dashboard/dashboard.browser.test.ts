@@ -366,4 +366,28 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     expect(config.body.config.grid.maxCurrent).toBe(80);
     await page.context().close();
   }, 60_000);
+  it('shows a grid event on the overview and lets an operator opt the site out of it', async () => {
+    const nowMs = Date.now();
+    demo.app.signals.submit('utility', [
+      { id: 'peak-1/0', source: 'utility', kind: 'import-limit', startMs: nowMs - 60_000, endMs: nowMs + 3_600_000, value: 40_000, eventId: 'peak-1', text: 'Peak event' },
+    ]);
+    const page = await openAs('operator');
+    await page.locator('.banner').filter({ hasText: 'Grid signal from utility' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('link', { name: 'Events' }).click();
+    const event = page.locator('[data-event="peak-1"]');
+    await event.filter({ hasText: 'Peak event 40.0 kW' }).waitFor({ timeout: 10_000 });
+    await shoot(page, 'grid-event');
+    await event.getByRole('button', { name: 'Opt out' }).click();
+    await page.getByText('Opted out of peak-1').waitFor({ timeout: 10_000 });
+    await event.getByRole('button', { name: 'Opt back in' }).waitFor();
+    const signals = await api<{ eventId?: string; opt: string }[]>('/api/v1/signals', { token: adminToken });
+    expect(signals.body.find((s) => s.eventId === 'peak-1')?.opt).toBe('out');
+    // A viewer sees the event but cannot opt out.
+    const viewer = await openAs('viewer');
+    await viewer.getByRole('link', { name: 'Events' }).click();
+    await viewer.locator('[data-event="peak-1"]').waitFor({ timeout: 10_000 });
+    expect(await viewer.locator('[data-event="peak-1"] button').count()).toBe(0);
+    await viewer.context().close();
+    await page.context().close();
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import { readCookie } from '../../dashboard/src/api-client.ts';
 import type { StateView } from '../../dashboard/src/api-types.ts';
 import { siteBanners } from '../../dashboard/src/site-banners.ts';
 import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
+import { gridEvents } from '../../dashboard/src/views/grid-events-panel.ts';
 import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
 import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
@@ -79,6 +80,7 @@ describe('events timeline', () => {
     expect(events.map((e) => e.kind)).toEqual(['fault', 'audit', 'signal', 'config', 'fault']);
     expect(events[0].title).toContain('CP002');
     expect(events[3].detail).toBe('1 → 2');
+    expect(events[2].detail).toMatch(/^60\.0 kW until \d\d:\d\d$/);
     expect(events[1].title).toBe('ops steered session CP001/1');
   });
 });
@@ -93,6 +95,19 @@ describe('connector notes', () => {
   });
   it('says nothing when all is well', () => {
     expect(connectorNotes({ ...base, online: true, errorCode: 'NoError', profile: { state: 'accepted', capA: 16, at: null } })).toEqual([]);
+  });
+});
+
+describe('grid events', () => {
+  it('reads the timeline with opt state, earliest first', () => {
+    const events = gridEvents([
+      { id: 'b', source: 'utility', kind: 'import-limit', startMs: 2000, endMs: 3000, value: 40000, eventId: 'ev2', opt: 'out', active: false },
+      { id: 'a', source: 'utility', kind: 'price', start: '1970-01-01T00:00:01Z', end: null, value: 0.3 },
+      { nonsense: true },
+    ]);
+    expect(events.map((e) => e.id)).toEqual(['a', 'b']);
+    expect(events[0]).toMatchObject({ startMs: 1000, endMs: null, opt: undefined });
+    expect(events[1]).toMatchObject({ eventId: 'ev2', opt: 'out', active: false });
   });
 });
 

@@ -5,7 +5,8 @@ import type { DeviceView, SignalView } from '../api-types.ts';
 import { h, replace, setText } from '../dom.ts';
 import { buildEvents, type EventKind, type SiteEvent } from '../event-log.ts';
 import { formatTime } from '../format.ts';
-import { auditEntries, listOf } from '../normalize.ts';
+import { auditEntries, listOf, toMs } from '../normalize.ts';
+import { GridEventsPanel } from './grid-events-panel.ts';
 
 const KINDS: { kind: EventKind | 'all'; label: string; icon: string }[] = [
   { kind: 'all', label: 'All', icon: '' },
@@ -93,9 +94,12 @@ export function eventsView(ctx: AppContext): View {
     }
   };
 
+  const gridEventsPanel = new GridEventsPanel(ctx.api, ctx.role);
+  void gridEventsPanel.load(toMs(ctx.latest()?.at) ?? Date.now());
   const el = h(
     'div',
     { class: 'page events-page' },
+    gridEventsPanel.el,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'ev-title' },
