@@ -60,6 +60,8 @@ export interface VenStatus {
   lastError?: string;
   /** 2.0b: how the VTN knows this VEN, the last 10 bytes of the client certificate's SHA-256. */
   certificateFingerprint?: string;
+  /** Push channels in use besides polling (3.1: 'webhook', 'mqtt'). */
+  notifications?: string[];
   /** The poll period in use (2.0b: the VTN's requested frequency when slower than the config). */
   pollIntervalMs: number;
   events: VenEventStatus[];

@@ -326,7 +326,7 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), "OpenADR 3.1 VEN with the
     await ven.start();
     try {
       await subscribed;
-      await until(() => ven.status().lastContactAtMs, 'the first poll to finish');
+      await until(() => ven.status().notifications?.includes('mqtt') || undefined, 'the MQTT subscription');
       const limit = () => site.ctx.state.snapshot(Date.now()).signals.importLimitW;
       const event = vtn.putEvent({ id: 'e', programID: program.id, intervalPeriod: { start: iso(Date.now()), duration: 'PT1H' }, intervals: [{ id: 0, payloads: [{ type: 'IMPORT_CAPACITY_LIMIT', values: [17] }] }] });
       await vtn.publish('CREATE', event);

@@ -71,6 +71,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let inFlight: Promise<void> | undefined;
   let mqttNotifier: MqttNotifier | undefined;
   let mqttMissingLogged = false;
+  let mqttSubscribed = false;
 
   const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
 
@@ -300,6 +301,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       topics.push(...(t.ALL ? [t.ALL] : [t.CREATE, t.UPDATE, t.DELETE].filter((x): x is string => Boolean(x))));
     }
     await mqttNotifier.subscribe(topics);
+    mqttSubscribed = true;
   }
 
   return {
@@ -327,6 +329,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       await inFlight;
       await mqttNotifier?.close();
       mqttNotifier = undefined;
+      mqttSubscribed = false;
       if (webhook) {
         webhook.server.closeAllConnections();
         await new Promise((resolve) => webhook!.server.close(resolve));
@@ -344,6 +347,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         lastContactAtMs,
         lastError: fault,
         pollIntervalMs: config.pollIntervalS * 1000,
+        notifications: [...(subscriptionId ? ['webhook'] : []), ...(mqttSubscribed ? ['mqtt'] : [])],
         events: [...events.values()].map((event) => {
           const signals = ctx.state.signals.filter((s) => (s as OpenAdrSignal).eventId === event.id && s.source === source);
           const active = signals.some((s) => s.startMs <= nowMs && nowMs < s.endMs);
