@@ -56,6 +56,10 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
   // Sessions: power columns inside the window, one unmet column.
   const perSlotPower: number[][] = Array.from({ length: T }, () => []);
   for (const s of input.sessions) {
+    // Tight sessions (need close to what fits their window) lean harder towards early slots.
+    const windowH = Math.max(0, Math.min(s.departureAtMs, input.startMs + T * input.slotMs) - Math.max(s.arrivalAtMs, input.startMs)) / 3_600_000;
+    const fill = windowH > 0 && s.maxPowerW > 0 ? Math.min(1, s.energyNeedWh / (windowH * s.maxPowerW)) : 1;
+    const bias = EARLY_BIAS_PER_KWH * (1 + 10 * fill);
     const cols = new Int32Array(T).fill(-1);
     const presence = new Float64Array(T);
     const pmaxKW = Math.max(0, s.maxPowerW) / 1000;
@@ -68,7 +72,7 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
       if (f <= 1e-9 || pmaxKW <= 0) continue;
       presence[t] = f;
       // p_it is the slot-average power, so the car's own max scales with its presence.
-      const col = b.addCol(EARLY_BIAS_PER_KWH * h * (t / T), 0, pmaxKW * f);
+      const col = b.addCol(bias * h * (t / T), 0, pmaxKW * f);
       cols[t] = col;
       perSlotPower[t].push(col);
       energyIdx.push(col);
