@@ -37,12 +37,12 @@ export function circuitViews(state: SiteState, config: Config): CircuitView {
     const per: Triple = cap.phases === 1 ? [cap.currentA, 0, 0] : [cap.currentA, cap.currentA, cap.currentA];
     capOf.set(cap.chargerId, add(capOf.get(cap.chargerId) ?? zero(), toSitePhases(charger.phaseRotation, per)));
   }
-  const drawOf = (chargerId: string): Triple => {
-    const rotation = chargerById.get(chargerId)?.phaseRotation ?? 'L1L2L3';
-    let sum = zero();
-    for (const c of state.connectors.values()) if (c.chargerId === chargerId) sum = add(sum, toSitePhases(rotation, c.drawA));
-    return sum;
-  };
+  const drawByCharger = new Map<string, Triple>();
+  for (const c of state.connectors.values()) {
+    const rotation = chargerById.get(c.chargerId)?.phaseRotation ?? 'L1L2L3';
+    drawByCharger.set(c.chargerId, add(drawByCharger.get(c.chargerId) ?? zero(), toSitePhases(rotation, c.drawA)));
+  }
+  const drawOf = (chargerId: string): Triple => drawByCharger.get(chargerId) ?? zero();
   const margin = 1 - config.grid.safetyMargin;
 
   const visit = (node: { id: string; maxCurrent: number; chargers?: string[]; meter?: string; children?: Config['circuits'] }): CircuitView => {
