@@ -53,3 +53,6 @@ export class ConfigSaveError extends EmsError {
 export class HttpTlsError extends EmsError {
   override readonly code = 'HTTP_TLS_INVALID';
 }
+export class HttpListenError extends EmsError {
+  override readonly code = 'HTTP_LISTEN_FAILED';
+}

@@ -8,7 +8,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
 import type { Storage } from '../storage/types.ts';
-import { CsrfError, HttpTlsError, NotFoundError } from './api-errors.ts';
+import { CsrfError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { createEventLog } from './event-log.ts';
@@ -182,7 +182,13 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     async start() {
       await ready;
       await auth.bootstrap();
-      await app.listen({ host: ctx.config.http.host, port: ctx.config.http.port });
+      try {
+        await app.listen({ host: ctx.config.http.host, port: ctx.config.http.port });
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : (cause as Error).message;
+        throw new HttpListenError(`cannot serve HTTP on ${ctx.config.http.host}:${ctx.config.http.port} (http.host/http.port): ${why}`, { cause });
+      }
       const address = app.server.address();
       port = typeof address === 'object' && address ? address.port : 0;
       log.info({ port }, `dashboard and API on ${https ? 'https' : 'http'}://${ctx.config.http.host}:${port}/`);

@@ -77,3 +77,14 @@ describe('live feed at /api/v1/live', () => {
     socket.close();
   });
 });
+
+describe('listening', () => {
+  it('names http.port when the port is taken', async () => {
+    const second = await createApiFixture({ config: { ...api.ctx.config, http: { ...api.ctx.config.http, port: api.http.port } } });
+    try {
+      await expect(second.http.start()).rejects.toThrow(/http\.port.*in use/);
+    } finally {
+      await second.close();
+    }
+  });
+});
