@@ -3,6 +3,8 @@ import type { Service, ServiceContext } from '../service.ts';
 import { parseSignalInput } from './signal-input.ts';
 import type { SignalSink } from './types.ts';
 
+const START_WAIT_MS = 5_000;
+
 export interface MqttSignalSourceOptions {
   url: string;
   username?: string | undefined;
@@ -50,11 +52,15 @@ export function createMqttSignalSource(ctx: ServiceContext, sink: Pick<SignalSin
       client = mqtt.connect(options.url, { username: options.username, password: options.password, reconnectPeriod: 2000 });
       client.on('message', onMessage);
       client.on('error', (error) => log.warn({ err: error }, 'MQTT signal source error'));
-      // Resolves once subscribed, or at the first error (the client keeps reconnecting).
+      // Waits (bounded) for the first subscription so signals sent right after start are not lost;
+      // a broker that is down never holds up the start: the client keeps reconnecting.
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, START_WAIT_MS);
         client!.on('connect', () => client!.subscribe(filter, { qos: 1 }, () => resolve()));
         client!.once('error', () => resolve());
       });
+      clearTimeout(timer);
     },
     async stop() {
       await client?.endAsync(true);
