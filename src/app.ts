@@ -90,7 +90,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const signalStore = config.storage.path === ':memory:' ? createMemorySignalStore() : createJsonSignalStore(defaultSignalStorePath(config.storage.path));
     const signals = await start(createSignalTimeline(ctx, signalStore));
     if (config.mqtt) await start(createMqttSignalSource(ctx, signals, config.mqtt));
-    if (config.influx) await start(createInfluxExport(ctx, config.influx));
+    const influx = config.influx ? await start(createInfluxExport(ctx, config.influx)) : undefined;
     const transactions = store.transactions;
     const ocpp = await start(createCentralSystem(ctx, { transactions }));
     const devices = await start(createDeviceService(ctx));
@@ -108,6 +108,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         controlStats: () => control.stats,
+        ...(influx ? { exportStats: () => influx.stats } : {}),
       }),
     );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);

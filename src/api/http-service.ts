@@ -13,7 +13,7 @@ import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type A
 import { installErrorHandler } from './error-handler.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
-import { createMetrics, type ControlStatsSource } from './metrics.ts';
+import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
@@ -37,6 +37,8 @@ export interface HttpDeps {
   liveConfigSections?: readonly string[];
   /** The control loop's stats, for the cycle-time metric. */
   controlStats?: () => ControlStatsSource;
+  /** The InfluxDB export's counters, when it runs. */
+  exportStats?: () => ExportStatsSource;
   auth?: AuthOptions;
   /** Minimum gap between live pushes, ms (default 500: at most 2 per second). */
   liveMinGapMs?: number;
@@ -74,7 +76,7 @@ const NOT_SPA = /^\/(api|metrics|healthz)(\/|$|\?)/;
 export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpService {
   const log = ctx.log.child({ module: 'api' });
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
-  const metrics = createMetrics(ctx, deps.controlStats);
+  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats);
   const live = createLiveFeed(ctx, deps.liveMinGapMs);
   const events = createEventLog(ctx);
   const https = readTls(ctx.config.http.tls);

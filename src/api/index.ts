@@ -1,3 +1,3 @@
 export { createHttpService, type HttpDeps, type HttpService } from './http-service.ts';
 export type { SignalsControl } from './route-env.ts';
-export type { ControlStatsSource } from './metrics.ts';
+export type { ControlStatsSource, ExportStatsSource } from './metrics.ts';

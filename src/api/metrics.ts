@@ -9,13 +9,21 @@ export interface ControlStatsSource {
   readonly failsafe: boolean;
 }
 
+/** The InfluxDB export's counters, when it runs (InfluxExport.stats fits). */
+export interface ExportStatsSource {
+  readonly buffered: number;
+  readonly written: number;
+  readonly dropped: number;
+  readonly failedWrites: number;
+}
+
 const PHASES = ['L1', 'L2', 'L3'] as const;
 
 /**
  * Prometheus metrics in a registry of this service's own (no global default registry). Gauges
  * read SiteState when scraped; the decision counter and cycle timings follow the bus.
  */
-export function createMetrics(ctx: ServiceContext, controlStats?: () => ControlStatsSource) {
+export function createMetrics(ctx: ServiceContext, controlStats?: () => ControlStatsSource, exportStats?: () => ExportStatsSource) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ems_process_' });
   const { state, config } = ctx;
@@ -127,6 +135,28 @@ export function createMetrics(ctx: ServiceContext, controlStats?: () => ControlS
       if (ms !== undefined) this.set(ms / 1000);
     },
   });
+  if (exportStats) {
+    new Gauge({
+      name: 'ems_influx_points',
+      help: 'InfluxDB export: points by state (buffered now; written, dropped since start)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const s = exportStats();
+        this.set({ state: 'buffered' }, s.buffered);
+        this.set({ state: 'written' }, s.written);
+        this.set({ state: 'dropped' }, s.dropped);
+      },
+    });
+    new Gauge({
+      name: 'ems_influx_failed_writes',
+      help: 'InfluxDB export: writes that failed or timed out since start',
+      registers: [registry],
+      collect() {
+        this.set(exportStats().failedWrites);
+      },
+    });
+  }
   const httpDuration = new Histogram({
     name: 'ems_http_request_duration_seconds',
     help: 'API request duration',

@@ -267,6 +267,20 @@ describe('metrics', () => {
   });
 });
 
+describe('export metrics', () => {
+  it('reports the InfluxDB buffer when the export runs', async () => {
+    const stats = { buffered: 12, written: 340, dropped: 5, failedWrites: 2 };
+    const withExport = await createApiFixture({ deps: { exportStats: () => stats } });
+    try {
+      const text = (await withExport.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(text).toMatch(/ems_influx_points\{state="dropped"\} 5/);
+      expect(text).toMatch(/ems_influx_failed_writes 2/);
+    } finally {
+      await withExport.close();
+    }
+  });
+});
+
 describe('OpenAPI', () => {
   it('documents the routes with their zod request schemas at /api/docs', async () => {
     const doc = (await api.inject({ method: 'GET', url: '/api/docs/json' })).json();
