@@ -18,7 +18,7 @@ const passwordBody = z.strictObject({
   currentPassword: z.string().min(1).max(256),
   newPassword: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256),
 });
-const loginAnswer = z.object({ token: z.string(), role: z.enum(['viewer', 'operator', 'admin']), expiresAt: z.string() });
+const loginAnswer = z.object({ token: z.string(), role: z.enum(['viewer', 'operator', 'admin']), username: z.string(), expiresAt: z.string() });
 
 export function setSessionCookies(request: FastifyRequest, reply: FastifyReply, session: IssuedSession): void {
   const common = { path: '/', sameSite: 'strict' as const, secure: request.protocol === 'https', expires: new Date(session.expiresAtMs) };
@@ -38,7 +38,7 @@ export function registerAuthRoutes(app: FastifyInstance, env: RouteEnv): void {
     async (request, reply) => {
       const session = await env.auth.setup(request.body.token, request.body.password, request.ip);
       setSessionCookies(request, reply, session);
-      return { token: session.token, role: session.role, expiresAt: new Date(session.expiresAtMs).toISOString() };
+      return { token: session.token, role: session.role, username: 'admin', expiresAt: new Date(session.expiresAtMs).toISOString() };
     },
   );
 
@@ -56,7 +56,7 @@ export function registerAuthRoutes(app: FastifyInstance, env: RouteEnv): void {
       const session = await env.auth.login(request.body.username, request.body.password, request.ip);
       env.store.audit.record({ actor: request.body.username, action: 'auth.login', ip: request.ip });
       setSessionCookies(request, reply, session);
-      return { token: session.token, role: session.role, expiresAt: new Date(session.expiresAtMs).toISOString() };
+      return { token: session.token, role: session.role, username: request.body.username, expiresAt: new Date(session.expiresAtMs).toISOString() };
     },
   );
 
