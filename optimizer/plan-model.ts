@@ -56,10 +56,11 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
   // Sessions: power columns inside the window, one unmet column.
   const perSlotPower: number[][] = Array.from({ length: T }, () => []);
   for (const s of input.sessions) {
-    // Tight sessions (need close to what fits their window) lean harder towards early slots.
+    // Tight sessions (need over half of what fits their window) lean harder towards early slots:
+    // fewer last-minute catch-ups. Loose ones share one slope, which keeps the LP easy to solve.
     const windowH = Math.max(0, Math.min(s.departureAtMs, input.startMs + T * input.slotMs) - Math.max(s.arrivalAtMs, input.startMs)) / 3_600_000;
     const fill = windowH > 0 && s.maxPowerW > 0 ? Math.min(1, s.energyNeedWh / (windowH * s.maxPowerW)) : 1;
-    const bias = EARLY_BIAS_PER_KWH * (1 + 10 * fill);
+    const bias = EARLY_BIAS_PER_KWH * (1 + 20 * Math.max(0, fill - 0.5));
     const cols = new Int32Array(T).fill(-1);
     const presence = new Float64Array(T);
     const pmaxKW = Math.max(0, s.maxPowerW) / 1000;
