@@ -163,6 +163,17 @@ describe('history', () => {
   });
 });
 
+describe('history resolution', () => {
+  it.each([
+    [30 * 60_000, '1s'],
+    [2 * 86_400_000, '1m'],
+    [30 * 86_400_000, '15m'],
+  ])('picks the finest kept resolution for a span of %i ms', async (spanMs, resolution) => {
+    const res = await api.inject({ method: 'GET', url: `/api/v1/history?from=${T0 - spanMs}&to=${T0}`, headers: auth() });
+    expect(res.json().resolution).toBe(resolution);
+  });
+});
+
 describe('config', () => {
   let dir: string;
   let path: string;
