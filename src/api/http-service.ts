@@ -75,11 +75,12 @@ const NOT_SPA = /^\/(api|metrics|healthz)(\/|$|\?)/;
  */
 export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpService {
   const log = ctx.log.child({ module: 'api' });
+  // Read first: if the files are bad nothing below has subscribed to the bus yet.
+  const https = readTls(ctx.config.http.tls);
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats);
   const live = createLiveFeed(ctx, deps.liveMinGapMs);
   const events = createEventLog(ctx);
-  const https = readTls(ctx.config.http.tls);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
   let port = 0;
@@ -99,7 +100,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
 
   const authenticate = (request: FastifyRequest) => {
     const principal = auth.authenticate(request.headers.authorization, request.cookies[SESSION_COOKIE]);
-    if (principal || request.method !== 'GET') return principal;
+    if (principal || request.method !== 'GET' || !request.url.startsWith('/api/v1/live')) return principal;
     // Browsers cannot set headers on a WebSocket; the live feed also takes ?token=.
     const token = (request.query as Record<string, unknown> | undefined)?.token;
     return typeof token === 'string' ? auth.authenticate(`Bearer ${token}`, undefined) : undefined;
@@ -141,7 +142,19 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     });
     await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
-    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', at: new Date(ctx.clock.nowMs()).toISOString() }));
+    // 503 when the control loop has stopped deciding (the watchdog and load balancers act on it).
+    app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+      const nowMs = ctx.clock.nowMs();
+      const lastMs = ctx.state.lastDecision?.atMs;
+      const stallMs = Math.max(5_000, 5 * ctx.config.control.intervalMs);
+      const stalled = lastMs !== undefined && nowMs - lastMs > stallMs;
+      return reply.status(stalled ? 503 : 200).send({
+        status: stalled ? 'stalled' : 'ok',
+        at: new Date(nowMs).toISOString(),
+        lastDecisionAt: lastMs === undefined ? null : new Date(lastMs).toISOString(),
+        failsafe: ctx.state.lastDecision?.failsafe ?? false,
+      });
+    });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
@@ -171,6 +184,8 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     await app.ready();
   };
   ready = setup();
+  // Callers of ready()/start() see a failure; this only keeps it from being reported as unhandled.
+  ready.catch((err) => log.error({ err }, 'HTTP service setup failed'));
 
   return {
     name: 'http',

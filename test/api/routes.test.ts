@@ -278,6 +278,19 @@ describe('metrics', () => {
   });
 });
 
+describe('health', () => {
+  it('answers 503 once the control loop has stopped deciding', async () => {
+    expect((await api.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    feedSite(T0);
+    api.clock.advance(4000);
+    expect((await api.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({ status: 'ok', lastDecisionAt: new Date(T0).toISOString() });
+    api.clock.advance(2000);
+    const stalled = await api.inject({ method: 'GET', url: '/healthz' });
+    expect(stalled.statusCode).toBe(503);
+    expect(stalled.json().status).toBe('stalled');
+  });
+});
+
 describe('export metrics', () => {
   it('reports the InfluxDB buffer when the export runs', async () => {
     const stats = { buffered: 12, written: 340, dropped: 5, failedWrites: 2 };
