@@ -141,14 +141,26 @@ export class ApiClient {
     return this.request('GET', '/api/v1/devices');
   }
 
-  /** The site config as YAML text. */
-  async configYaml(): Promise<string> {
+  /** The site config as YAML text, and the sections saved but waiting for a restart. */
+  async config(): Promise<{ yaml: string; restartRequired: string[] }> {
     const body = await this.request<unknown>('GET', '/api/v1/config');
-    if (typeof body === 'string') return body;
+    if (typeof body === 'string') return { yaml: body, restartRequired: [] };
     const b = body as Record<string, unknown>;
-    if (typeof b.yaml === 'string') return b.yaml;
+    const restartRequired = Array.isArray(b.restartRequired) ? b.restartRequired.map(String) : [];
+    if (typeof b.yaml === 'string') return { yaml: b.yaml, restartRequired };
     const { stringify } = await import('yaml');
-    return stringify(b.config ?? body);
+    return { yaml: stringify(b.config ?? body), restartRequired };
+  }
+
+  /** Site events (faults, failsafe, chargers, devices, signals, sessions, config); null when the EMS has no such list. */
+  async siteEvents(): Promise<unknown[] | null> {
+    try {
+      const body = await this.request<unknown>('GET', '/api/v1/events?limit=300');
+      return Array.isArray(body) ? body : null;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   saveConfigYaml(yaml: string): Promise<unknown> {

@@ -3,14 +3,38 @@ import type { AuditEntry, ConnectorView, DeviceView, SignalView } from './api-ty
 import { formatPower, formatTime } from './format.ts';
 import { toMs } from './normalize.ts';
 
-export type EventKind = 'fault' | 'signal' | 'config' | 'audit';
+export type EventKind = 'fault' | 'signal' | 'session' | 'config' | 'audit';
 
 export interface SiteEvent {
   atMs: number | null;
   kind: EventKind;
   title: string;
   detail: string;
+  /** From the EMS's event log: error and warning entries stand out. */
+  severity?: 'info' | 'warning' | 'error';
+  /** Routine (logins): listed under Actions, left out of All. */
+  quiet?: boolean;
 }
+
+/** One entry of GET /api/v1/events. */
+export interface SiteLogEntry {
+  atMs?: number;
+  at?: string;
+  kind: string;
+  severity?: string;
+  text: string;
+}
+
+const LOG_KINDS: Record<string, EventKind> = {
+  fault: 'fault',
+  failsafe: 'fault',
+  device: 'fault',
+  profile: 'fault',
+  charger: 'fault',
+  signal: 'signal',
+  session: 'session',
+  config: 'config',
+};
 
 const brief = (v: unknown): string => {
   if (v === undefined || v === null) return '—';
@@ -50,8 +74,18 @@ export function actionWords(action: string): string {
   return ACTION_WORDS[action] ?? action;
 }
 
-export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[] }): SiteEvent[] {
+/**
+ * `siteLog`: the EMS's own event log when it has one; it already holds faults and signal changes
+ * as they happened, so the present state is not added a second time.
+ */
+export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[]; siteLog?: SiteLogEntry[] | null }): SiteEvent[] {
   const events: SiteEvent[] = [];
+  if (input.siteLog) {
+    for (const e of input.siteLog) {
+      const severity = e.severity === 'error' || e.severity === 'warning' ? e.severity : 'info';
+      events.push({ atMs: toMs(e.atMs ?? e.at), kind: LOG_KINDS[e.kind] ?? 'fault', title: e.text, detail: '', severity });
+    }
+  }
   for (const a of input.audit) {
     const isConfig = /config/i.test(a.action) || /config/i.test(a.target ?? '');
     events.push({
@@ -59,8 +93,15 @@ export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[];
       kind: isConfig ? 'config' : 'audit',
       title: `${a.user || 'someone'} ${actionWords(a.action)}${a.target ? ` ${a.target}` : ''}`,
       detail: describeChange(a.before, a.after),
+      quiet: a.action.startsWith('auth.'),
     });
   }
+  if (!input.siteLog) addPresentState(events, input);
+  // Current faults (no time) first, then newest first.
+  return events.sort((a, b) => (b.atMs ?? Infinity) - (a.atMs ?? Infinity));
+}
+
+function addPresentState(events: SiteEvent[], input: { signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[] }): void {
   for (const s of input.signals) {
     const start = toMs(s.start ?? s.startMs);
     const end = toMs(s.end ?? s.endMs);
@@ -79,6 +120,4 @@ export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[];
     if (c.status !== 'Faulted' && c.status !== 'Offline' && c.status !== 'Unavailable') continue;
     events.push({ atMs: null, kind: 'fault', title: `${c.chargerId} connector ${c.connectorId} is ${c.status}`, detail: '' });
   }
-  // Current faults (no time) first, then newest first.
-  return events.sort((a, b) => (b.atMs ?? Infinity) - (a.atMs ?? Infinity));
 }

@@ -335,7 +335,11 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     expect(await page.locator('table.stack tbody tr').count()).toBeGreaterThan(0);
     await page.getByRole('link', { name: 'Events' }).click();
     await page.locator('.event').first().waitFor({ timeout: 15_000 });
-    expect(await page.locator('.event').filter({ hasText: 'admin logged in' }).count()).toBeGreaterThan(0);
+    expect(await page.locator('.event').filter({ hasText: /connected \(ocpp/ }).count()).toBeGreaterThan(0);
+    // Logins are routine: under Actions, not in All.
+    expect(await page.locator('.event').filter({ hasText: 'admin logged in' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Actions' }).click();
+    await page.locator('.event').filter({ hasText: 'admin logged in' }).first().waitFor();
     await shoot(page, 'events-desktop');
     await page.context().close();
   }, 60_000);
@@ -364,6 +368,23 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     // Nothing was saved: the running config still has the old limit.
     const config = await api<{ config: { grid: { maxCurrent: number } } }>('/api/v1/config', { token: adminToken });
     expect(config.body.config.grid.maxCurrent).toBe(80);
+
+    // A valid change to a section that applies at once: saved, applied, and in the audit.
+    const fixed = yaml.replace(/^(\s+deadbandA:\s*)0\.5\b/m, '$10.6');
+    expect(fixed).not.toBe(yaml);
+    await editor.fill(fixed);
+    await page.getByRole('button', { name: 'Save and apply' }).click();
+    await page.getByRole('status').filter({ hasText: /^Saved\./ }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('.issues li').count()).toBe(0);
+    // Applied at once, or saved and announced as waiting for a restart: never silently dropped.
+    const saved = await api<{ config: { control: { deadbandA: number } }; restartRequired: string[] }>('/api/v1/config', { token: adminToken });
+    if (saved.body.config.control.deadbandA !== 0.6) {
+      expect(saved.body.restartRequired).toContain('control');
+      await page.getByText('waiting for a restart of the EMS to take effect: control').waitFor();
+    }
+    await shoot(page, 'settings-saved');
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.locator('.event').filter({ hasText: 'admin changed the site config' }).first().waitFor({ timeout: 10_000 });
     await page.context().close();
   }, 60_000);
   it('shows a grid event on the overview and lets an operator opt the site out of it', async () => {

@@ -166,6 +166,27 @@ describe('audit details', () => {
   });
 });
 
+describe('events timeline with the EMS event log', () => {
+  it('takes faults, signals and sessions from the log instead of the present state', () => {
+    const events = buildEvents({
+      audit: [],
+      signals: [{ id: 's', source: 'utility', kind: 'import-limit', start: '2026-11-24T11:00:00Z', end: '2026-11-24T13:00:00Z', value: 60000 }],
+      devices: [{ id: 'grid', role: 'grid-meter', health: 'stale', lastReadingAt: null, lastError: null }],
+      connectors: [],
+      siteLog: [
+        { atMs: 3, kind: 'session', severity: 'info', text: 'CP1/1 session started (AB, staff)' },
+        { atMs: 2, kind: 'device', severity: 'warning', text: 'grid is stale' },
+        { at: '1970-01-01T00:00:00.001Z', kind: 'failsafe', severity: 'error', text: 'Failsafe on: site data is stale' },
+      ],
+    });
+    expect(events.map((e) => [e.kind, e.severity, e.atMs])).toEqual([
+      ['session', 'info', 3],
+      ['fault', 'warning', 2],
+      ['fault', 'error', 1],
+    ]);
+  });
+});
+
 describe('history summary', () => {
   it('integrates EV energy and finds the import peak', () => {
     const h = 3_600_000;

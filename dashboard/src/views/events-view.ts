@@ -3,15 +3,16 @@ import type { AppContext, View } from '../app-context.ts';
 import { ApiError } from '../api-client.ts';
 import type { DeviceView, SignalView } from '../api-types.ts';
 import { h, replace, setText } from '../dom.ts';
-import { buildEvents, type EventKind, type SiteEvent } from '../event-log.ts';
+import { buildEvents, type EventKind, type SiteEvent, type SiteLogEntry } from '../event-log.ts';
 import { formatTime } from '../format.ts';
 import { auditEntries, listOf, toMs } from '../normalize.ts';
 import { GridEventsPanel } from './grid-events-panel.ts';
 
 const KINDS: { kind: EventKind | 'all'; label: string; icon: string }[] = [
   { kind: 'all', label: 'All', icon: '' },
-  { kind: 'fault', label: 'Faults', icon: '⚠' },
+  { kind: 'fault', label: 'Faults & equipment', icon: '⚠' },
   { kind: 'signal', label: 'Grid signals', icon: '⚑' },
+  { kind: 'session', label: 'Sessions', icon: '⚡' },
   { kind: 'config', label: 'Config changes', icon: '⚙' },
   { kind: 'audit', label: 'Actions', icon: '✎' },
 ];
@@ -44,7 +45,7 @@ export function eventsView(ctx: AppContext): View {
 
   const render = () => {
     const now = Date.now();
-    const shown = events.filter((e) => filter === 'all' || e.kind === filter);
+    const shown = events.filter((e) => (filter === 'all' ? !e.quiet : e.kind === filter));
     if (!shown.length) {
       replace(list, h('li', { class: 'muted' }, 'Nothing to show.'));
       return;
@@ -54,12 +55,18 @@ export function eventsView(ctx: AppContext): View {
       ...shown.slice(0, 300).map((e) =>
         h(
           'li',
-          { class: `event kind-${e.kind}` },
-          h('span', { class: 'event-icon', 'aria-hidden': 'true' }, iconOf(e.kind)),
+          { class: `event kind-${e.kind}${e.severity ? ` severity-${e.severity}` : ''}` },
+          h('span', { class: 'event-icon', 'aria-hidden': 'true' }, e.severity === 'error' || e.severity === 'warning' ? '⚠' : e.severity === 'info' && e.kind === 'fault' ? '✓' : iconOf(e.kind)),
           h(
             'div',
             { class: 'event-body' },
-            h('div', { class: 'event-title' }, h('span', { class: 'visually-hidden' }, `${KINDS.find((k) => k.kind === e.kind)?.label}: `), e.title),
+            h(
+              'div',
+              { class: 'event-title' },
+              h('span', { class: 'visually-hidden' }, `${KINDS.find((k) => k.kind === e.kind)?.label}: `),
+              e.severity === 'error' ? h('span', { class: 'severity' }, 'Error: ') : e.severity === 'warning' ? h('span', { class: 'severity' }, 'Warning: ') : null,
+              e.title,
+            ),
             e.detail ? h('div', { class: 'muted small' }, e.detail) : null,
           ),
           h('time', { class: 'muted small' }, e.atMs === null ? 'now' : formatTime(e.atMs, now)),
@@ -80,12 +87,18 @@ export function eventsView(ctx: AppContext): View {
       }
     };
     try {
-      const [audit, signals, devices] = await Promise.all([optional(() => ctx.api.audit()), optional(() => ctx.api.signals()), optional(() => ctx.api.devices())]);
+      const [audit, signals, devices, siteLog] = await Promise.all([
+        optional(() => ctx.api.audit()),
+        optional(() => ctx.api.signals()),
+        optional(() => ctx.api.devices()),
+        ctx.api.siteEvents(),
+      ]);
       events = buildEvents({
         audit: auditEntries(audit),
         signals: listOf(signals, ['signals', 'items']) as SignalView[],
         devices: (listOf(devices, ['devices', 'items']) as DeviceView[]).length ? (listOf(devices, ['devices', 'items']) as DeviceView[]) : (latest?.devices ?? []),
         connectors: latest?.connectors ?? [],
+        siteLog: siteLog as SiteLogEntry[] | null,
       });
       setText(status, '');
       render();

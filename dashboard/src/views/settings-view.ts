@@ -28,6 +28,14 @@ export function settingsView(ctx: AppContext): View {
   let loaded = '';
   let timer: ReturnType<typeof setTimeout> | null = null;
 
+  const restartNote = h('p', { class: 'banner tone-warn', role: 'status', hidden: true });
+  const pendingRestart = new Set<string>();
+  const showRestart = (sections: string[]) => {
+    for (const section of sections) pendingRestart.add(section);
+    restartNote.hidden = pendingRestart.size === 0;
+    setText(restartNote, pendingRestart.size ? `⟳ Saved, waiting for a restart of the EMS to take effect: ${[...pendingRestart].join(', ')}.` : '');
+  };
+
   const lineHeightPx = () => parseFloat(getComputedStyle(editor).lineHeight) || 20;
 
   const show = (issues: LocatedIssue[], source: string) => {
@@ -95,8 +103,10 @@ export function settingsView(ctx: AppContext): View {
   const load = async () => {
     setText(status, 'Loading…');
     try {
-      loaded = await ctx.api.configYaml();
+      const config = await ctx.api.config();
+      loaded = config.yaml;
       editor.value = loaded;
+      showRestart(config.restartRequired);
       runCheck();
       setText(status, admin ? 'No unsaved changes.' : 'Read only: only admins can change settings.');
     } catch (error) {
@@ -121,6 +131,7 @@ export function settingsView(ctx: AppContext): View {
   const form = h(
     'form',
     { class: 'settings-form', 'aria-labelledby': 'settings-title' },
+    restartNote,
     h('label', { for: 'config-yaml', class: 'label' }, 'Site config (YAML)'),
     h(
       'p',
@@ -145,6 +156,7 @@ export function settingsView(ctx: AppContext): View {
       const answer = (await ctx.api.saveConfigYaml(editor.value)) as Record<string, unknown> | string | null;
       loaded = editor.value;
       const note = answer && typeof answer === 'object' && typeof answer.message === 'string' ? ` ${answer.message}` : '';
+      if (answer && typeof answer === 'object' && Array.isArray(answer.restartRequired)) showRestart(answer.restartRequired.map(String));
       setText(status, `Saved.${note}`);
       ctx.notify('Config saved');
       show([], 'saved');
