@@ -126,6 +126,13 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     },
   };
 
+  // The dashboard steers chargers: no framing by other sites, no MIME sniffing, no referrer leaks.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'same-origin');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });

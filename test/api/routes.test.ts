@@ -324,7 +324,9 @@ describe('static dashboard', () => {
     writeFileSync(join(dir, 'app.js'), 'console.log(1)');
     const site = await createApiFixture({ deps: { staticDir: dir } });
     try {
-      expect((await site.inject({ method: 'GET', url: '/' })).body).toContain('EMS dashboard');
+      const root = await site.inject({ method: 'GET', url: '/' });
+      expect(root.body).toContain('EMS dashboard');
+      expect(root.headers['x-frame-options']).toBe('DENY');
       expect((await site.inject({ method: 'GET', url: '/app.js' })).headers['content-type']).toMatch(/javascript/);
       expect((await site.inject({ method: 'GET', url: '/connectors/CP001' })).body).toContain('EMS dashboard');
       const api404 = await site.inject({ method: 'GET', url: '/api/v1/nothing' });
