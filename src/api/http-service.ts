@@ -8,7 +8,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
 import type { Storage } from '../storage/types.ts';
-import { CsrfError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
+import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { createEventLog } from './event-log.ts';
@@ -171,7 +171,29 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerSteeringRoutes(app, env);
     registerConfigRoutes(app, env);
     registerAdminRoutes(app, env);
-    app.get('/api/v1/live', { websocket: true, onRequest: env.guard('viewer'), schema: { hide: true } }, (socket) => live.add(socket));
+    const viewerGuard = env.guard('viewer');
+    app.get(
+      '/api/v1/live',
+      {
+        websocket: true,
+        schema: { hide: true },
+        onRequest: async (request, reply) => {
+          // Browsers send Origin on WebSocket handshakes; another site's page must not read the feed.
+          const origin = request.headers.origin;
+          if (origin && origin !== 'null') {
+            let host: string | undefined;
+            try {
+              host = new URL(origin).host;
+            } catch {
+              host = undefined;
+            }
+            if (host !== request.headers.host) throw new ForbiddenError(`live feed refused for origin ${origin}`);
+          }
+          await viewerGuard(request, reply);
+        },
+      },
+      (socket) => live.add(socket),
+    );
 
     const staticDir = deps.staticDir ? resolve(deps.staticDir) : undefined;
     const index = staticDir ? join(staticDir, 'index.html') : undefined;

@@ -70,6 +70,15 @@ describe('live feed at /api/v1/live', () => {
     socket.close();
   });
 
+  it("refuses a handshake from another site's page", async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${api.http.port}/api/v1/live`, { headers: { authorization: `Bearer ${token}`, origin: 'http://evil.example' } });
+    const status = await new Promise<number>((resolve) => {
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('open', () => resolve(101));
+    });
+    expect(status).toBe(403);
+  });
+
   it('takes the token as a query parameter for browsers', async () => {
     const socket = new WebSocket(`ws://127.0.0.1:${api.http.port}/api/v1/live?token=${encodeURIComponent(token)}`);
     const feed = collect(socket);
