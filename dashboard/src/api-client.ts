@@ -142,14 +142,16 @@ export class ApiClient {
   }
 
   /** The site config as YAML text, and the sections saved but waiting for a restart. */
-  async config(): Promise<{ yaml: string; restartRequired: string[] }> {
+  /** `path`: the file edits are saved to; null when the EMS runs without one. */
+  async config(): Promise<{ yaml: string; restartRequired: string[]; path: string | null }> {
     const body = await this.request<unknown>('GET', '/api/v1/config');
-    if (typeof body === 'string') return { yaml: body, restartRequired: [] };
+    if (typeof body === 'string') return { yaml: body, restartRequired: [], path: null };
     const b = body as Record<string, unknown>;
     const restartRequired = Array.isArray(b.restartRequired) ? b.restartRequired.map(String) : [];
-    if (typeof b.yaml === 'string') return { yaml: b.yaml, restartRequired };
+    const path = typeof b.path === 'string' ? b.path : null;
+    if (typeof b.yaml === 'string') return { yaml: b.yaml, restartRequired, path };
     const { stringify } = await import('yaml');
-    return { yaml: stringify(b.config ?? body), restartRequired };
+    return { yaml: stringify(b.config ?? body), restartRequired, path };
   }
 
   /** Site events (faults, failsafe, chargers, devices, signals, sessions, config); null when the EMS has no such list. */

@@ -29,6 +29,11 @@ export function settingsView(ctx: AppContext): View {
   let timer: ReturnType<typeof setTimeout> | null = null;
 
   const restartNote = h('p', { class: 'banner tone-warn', role: 'status', hidden: true });
+  const fileNote = h(
+    'p',
+    { class: 'banner tone-idle', hidden: true },
+    'ⓘ This EMS runs without a config file: changes are checked here and on the EMS, but are not kept after a restart.',
+  );
   const pendingRestart = new Set<string>();
   const showRestart = (sections: string[]) => {
     for (const section of sections) pendingRestart.add(section);
@@ -107,6 +112,7 @@ export function settingsView(ctx: AppContext): View {
       loaded = config.yaml;
       editor.value = loaded;
       showRestart(config.restartRequired);
+      fileNote.hidden = config.path !== null;
       runCheck();
       setText(status, admin ? 'No unsaved changes.' : 'Read only: only admins can change settings.');
     } catch (error) {
@@ -132,6 +138,7 @@ export function settingsView(ctx: AppContext): View {
     'form',
     { class: 'settings-form', 'aria-labelledby': 'settings-title' },
     restartNote,
+    fileNote,
     h('label', { for: 'config-yaml', class: 'label' }, 'Site config (YAML)'),
     h(
       'p',
@@ -155,10 +162,16 @@ export function settingsView(ctx: AppContext): View {
     try {
       const answer = (await ctx.api.saveConfigYaml(editor.value)) as Record<string, unknown> | string | null;
       loaded = editor.value;
-      const note = answer && typeof answer === 'object' && typeof answer.message === 'string' ? ` ${answer.message}` : '';
-      if (answer && typeof answer === 'object' && Array.isArray(answer.restartRequired)) showRestart(answer.restartRequired.map(String));
-      setText(status, `Saved.${note}`);
-      ctx.notify('Config saved');
+      const a = answer && typeof answer === 'object' ? answer : {};
+      const message = typeof a.message === 'string' ? a.message : '';
+      if (a.saved === false) {
+        setText(status, `Accepted by the EMS, but ${message || 'not written to a file'}.`);
+        ctx.notify('Config accepted, not written to a file');
+      } else {
+        if (Array.isArray(a.restartRequired)) showRestart(a.restartRequired.map(String));
+        setText(status, `Saved.${message ? ` ${message[0].toUpperCase()}${message.slice(1)}.` : ''}`);
+        ctx.notify('Config saved');
+      }
       show([], 'saved');
     } catch (error) {
       const e = error as ApiError;
