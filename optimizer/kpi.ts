@@ -96,12 +96,19 @@ export class KpiAccumulator {
     this.connectorMs += step.connectorCount * step.durationMs;
     if (step.overLimit) this.violations++;
 
-    const index = Math.floor(step.atMs / this.peakWindowMs);
-    if (index !== this.windowIndex) {
-      this.closeWindow();
-      this.windowIndex = index;
+    // A step that crosses a demand window boundary counts in each window for its own share.
+    let fromMs = step.atMs;
+    const endMs = step.atMs + step.durationMs;
+    while (fromMs < endMs) {
+      const index = Math.floor(fromMs / this.peakWindowMs);
+      const toMs = Math.min(endMs, (index + 1) * this.peakWindowMs);
+      if (index !== this.windowIndex) {
+        this.closeWindow();
+        this.windowIndex = index;
+      }
+      this.windowEnergyWh += (importW * (toMs - fromMs)) / 3_600_000;
+      fromMs = toMs;
     }
-    this.windowEnergyWh += importW * hours;
   }
 
   addSession(outcome: SessionOutcome): void {

@@ -41,6 +41,14 @@ describe('site KPIs', () => {
     expect(k.result().peakW).toBeCloseTo(2_000, 6);
   });
 
+  it('splits a step that crosses a demand window between the two windows', () => {
+    const k = new KpiAccumulator(0);
+    // 20 kW steps of 2 min starting on the even minutes: the one at 14:00 (minute 14) crosses into
+    // the next window; no window may average more than the 20 kW actually drawn.
+    for (let m = 0; m < 30; m += 2) k.addStep(step(m * 60_000, { durationMs: 120_000, gridPowerW: 20_000 }));
+    expect(k.result().peakW).toBeCloseTo(20_000, 6);
+  });
+
   it('credits EV energy to PV pro rata with the other loads', () => {
     const k = new KpiAccumulator(0);
     // 10 kW consumption (6 kW EV + 4 kW building), 5 kW of it from PV: half of the EV energy is renewable.
