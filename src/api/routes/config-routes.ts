@@ -95,7 +95,7 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         applied,
         restartRequired: restart,
         message: !configPath
-          ? `not saved: this EMS runs without a config file${applied.length ? `; applied until restart: ${applied.join(', ')}` : ''}`
+          ? `not saved: there is no config file to write to (the EMS was started without one)${applied.length ? `; applied until restart: ${applied.join(', ')}` : ''}`
           : restart.length
             ? `saved; restart required for ${restart.join(', ')}`
             : 'saved and applied',
