@@ -25,7 +25,7 @@ const PHASES = ['L1', 'L2', 'L3'] as const;
  */
 export function createMetrics(ctx: ServiceContext, controlStats?: () => ControlStatsSource, exportStats?: () => ExportStatsSource) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'ems_process_' });
+  collectDefaultMetrics({ register: registry });
   const { state, config } = ctx;
 
   new Gauge({
