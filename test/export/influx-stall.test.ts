@@ -42,7 +42,14 @@ describe('a stalled InfluxDB', () => {
       storage: { path: ':memory:' },
       influx: { url: `http://127.0.0.1:${port}`, database: 'ems', sampleIntervalMs: 1000, flushIntervalMs: 100, timeoutMs: 300 },
     });
-    app = await startApp({ config, log: silentLogger });
+    const saved = process.env.EMS_ADMIN_PASSWORD;
+    process.env.EMS_ADMIN_PASSWORD = 'stall-test-password'; // no setup token printed
+    try {
+      app = await startApp({ config, log: silentLogger });
+    } finally {
+      if (saved === undefined) delete process.env.EMS_ADMIN_PASSWORD;
+      else process.env.EMS_ADMIN_PASSWORD = saved;
+    }
     const metrics = async () => (await fetch(`http://127.0.0.1:${app!.httpPort}/metrics`)).text();
     expect(await until(async () => /ems_influx_failed_writes [1-9]/.test(await metrics()), 10_000)).toBe(true);
     const cyclesAtFailure = app.control.stats.cycles;
