@@ -5,7 +5,7 @@ import { InfluxTimeoutError, InfluxWriteError } from './export-errors.ts';
 import { influxPoints } from './influx-points.ts';
 
 export interface InfluxExportStats {
-  /** Points waiting in the offline buffer. */
+  /** Points not yet written: waiting in the offline buffer or in the write under way. */
   buffered: number;
   written: number;
   /** Points dropped (oldest first) because the buffer was full. */
@@ -46,6 +46,7 @@ export function createInfluxExport(ctx: ServiceContext, options: InfluxConfig, d
   const write = deps.writer ?? influxWriter(options);
   const stats: InfluxExportStats = { buffered: 0, written: 0, dropped: 0, failedWrites: 0 };
   let buffer: IPoint[] = [];
+  let writingPoints = 0;
   let lastSampleAtMs = -Infinity;
   let inFlight: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -60,7 +61,7 @@ export function createInfluxExport(ctx: ServiceContext, options: InfluxConfig, d
       buffer.splice(0, overflow);
       stats.dropped += overflow;
     }
-    stats.buffered = buffer.length;
+    stats.buffered = buffer.length + writingPoints;
   };
 
   const withTimeout = (promise: Promise<void>) =>
@@ -74,15 +75,18 @@ export function createInfluxExport(ctx: ServiceContext, options: InfluxConfig, d
 
   const writeBatch = async (): Promise<void> => {
     const batch = buffer.splice(0, options.batchSize);
-    stats.buffered = buffer.length;
+    writingPoints = batch.length;
     try {
       await withTimeout(write(batch));
+      writingPoints = 0;
       stats.written += batch.length;
+      stats.buffered = buffer.length;
       if (stats.lastError) log.info({ written: batch.length }, 'InfluxDB export works again');
       stats.lastError = undefined;
       backoffMs = 0;
     } catch (error) {
       // Put the batch back in front (its points are older than what arrived meanwhile).
+      writingPoints = 0;
       buffer = batch.concat(buffer);
       trim();
       stats.failedWrites += 1;
