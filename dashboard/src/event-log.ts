@@ -1,6 +1,6 @@
 // One timeline from the audit log, grid signals and faults. Pure, so the merge is unit-tested.
 import type { AuditEntry, ConnectorView, DeviceView, SignalView } from './api-types.ts';
-import { formatPower, formatTime } from './format.ts';
+import { formatPower, formatTime, toLocalInput } from './format.ts';
 import { toMs } from './normalize.ts';
 
 export type EventKind = 'fault' | 'signal' | 'session' | 'config' | 'audit';
@@ -38,6 +38,8 @@ const LOG_KINDS: Record<string, EventKind> = {
 
 const brief = (v: unknown): string => {
   if (v === undefined || v === null) return '—';
+  // Times (departures) read as local date and time, not ISO.
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v))) return toLocalInput(Date.parse(v)).replace('T', ' ');
   const text = typeof v === 'string' ? v : JSON.stringify(v);
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 };

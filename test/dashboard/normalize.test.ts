@@ -6,6 +6,7 @@ import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
 import { gridEvents } from '../../dashboard/src/views/grid-events-panel.ts';
 import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
+import { toLocalInput } from '../../dashboard/src/format.ts';
 import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
 import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
@@ -159,7 +160,7 @@ describe('overview banners', () => {
 describe('audit details', () => {
   it('names only what changed', () => {
     expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' })).toBe(
-      'departure: — → 2026-11-25T07:30:00Z',
+      `departure: — → ${toLocalInput(Date.parse('2026-11-25T07:30:00Z')).replace('T', ' ')}`,
     );
     expect(describeChange(undefined, { role: 'viewer' })).toBe('{"role":"viewer"}');
     expect(describeChange(undefined, undefined)).toBe('');
