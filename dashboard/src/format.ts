@@ -26,17 +26,6 @@ export function statusLook(status: string): StatusLook {
   return STATUS[status] ?? { label: status || 'Unknown', icon: '?', tone: 'warn' };
 }
 
-const HEALTH: Record<string, StatusLook> = {
-  online: { label: 'Online', icon: '✓', tone: 'ok' },
-  stale: { label: 'Stale', icon: '⏱', tone: 'warn' },
-  error: { label: 'Error', icon: '⚠', tone: 'bad' },
-  offline: { label: 'Offline', icon: '✕', tone: 'bad' },
-};
-
-export function healthLook(health: string): StatusLook {
-  return HEALTH[health] ?? { label: health || 'Unknown', icon: '?', tone: 'warn' };
-}
-
 const dash = '—';
 
 /** 850 W, 12.3 kW, 1.25 MW; null shows a dash. */

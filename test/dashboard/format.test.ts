@@ -8,7 +8,6 @@ import {
   formatTime,
   fromLocalInput,
   gridDirection,
-  healthLook,
   maxPhase,
   statusLook,
   toLocalInput,
@@ -41,7 +40,6 @@ describe('dashboard formatting', () => {
       expect(look.icon.length).toBeGreaterThan(0);
     }
     expect(statusLook('Faulted')).toMatchObject({ label: 'Fault', tone: 'bad' });
-    expect(healthLook('stale')).toMatchObject({ label: 'Stale', tone: 'warn' });
   });
 
   it('says which way grid and battery power flow', () => {
