@@ -130,6 +130,17 @@ describe('GET /api/v1/state', () => {
   });
 });
 
+describe('GET /api/v1/chargers', () => {
+  it('lists each configured charger with its OCPP link', async () => {
+    api.ctx.bus.emit('charger.connected', { chargerId: 'CP002', atMs: T0, protocol: 'ocpp1.6' });
+    const chargers = (await api.inject({ method: 'GET', url: '/api/v1/chargers', headers: auth() })).json();
+    expect(chargers).toEqual([
+      expect.objectContaining({ id: 'CP001', online: false, protocol: null, connectors: 2, phases: 3 }),
+      expect.objectContaining({ id: 'CP002', online: true, protocol: 'ocpp1.6', since: new Date(T0).toISOString(), phases: 1, phaseRotation: 'L2L3L1' }),
+    ]);
+  });
+});
+
 describe('GET /api/v1/circuits', () => {
   it('reports load per site phase through each charger phase rotation', async () => {
     api.ctx.bus.emit('connector.meter', { chargerId: 'CP002', connectorId: 1, atMs: T0, currentA: [10, 0, 0] });

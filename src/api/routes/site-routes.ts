@@ -71,6 +71,24 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     },
   );
 
+  app.get('/api/v1/chargers', { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Chargers: OCPP connection, protocol, limits from the config' } }, async () =>
+    ctx.config.chargers.map((c) => {
+      const link = ctx.state.chargers.get(c.id);
+      return {
+        id: c.id,
+        online: link?.online ?? false,
+        protocol: link?.protocol ?? null,
+        since: link?.sinceMs === undefined ? null : new Date(link.sinceMs).toISOString(),
+        connectors: c.connectors,
+        maxCurrentA: c.maxCurrent,
+        minCurrentA: c.minCurrent,
+        phases: c.phases,
+        phaseRotation: c.phaseRotation,
+        tier: c.tier ?? null,
+      };
+    }),
+  );
+
   app.get('/api/v1/devices', { onRequest: viewer, schema: { tags: ['site'], summary: 'Meters, PV, batteries: health and staleness' } }, async () =>
     deviceViews(ctx.state, ctx.config, now()),
   );
