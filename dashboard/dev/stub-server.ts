@@ -1,6 +1,7 @@
 // Front-end development only: serves dashboard/dist plus a fake /api/v1 with moving numbers, so
 // the pages can be worked on without the whole EMS. Tests never use it; they run the real demo.
 //   node --import tsx dashboard/dev/stub-server.ts [port]
+import { randomUUID } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
@@ -61,7 +62,7 @@ const server = createServer(async (req, res) => {
   if (p === '/api/v1/auth/login' && req.method === 'POST') {
     const { username, password } = JSON.parse(await body(req));
     if (users[username] !== password) return json(res, 401, { message: 'invalid credentials' });
-    const token = Math.random().toString(36).slice(2);
+    const token = randomUUID();
     sessions.set(token, username);
     return json(res, 200, { token, role: username }, { 'set-cookie': [`ems_session=${token}; HttpOnly; SameSite=Strict; Path=/`, `ems_csrf=c${token}; SameSite=Strict; Path=/`] as unknown as string });
   }
