@@ -39,6 +39,8 @@ export interface HttpDeps {
   controlStats?: () => ControlStatsSource;
   /** The InfluxDB export's counters, when it runs. */
   exportStats?: () => ExportStatsSource;
+  /** Process CPU/memory/event-loop metrics on /metrics (default true; tests that make many services turn them off). */
+  processMetrics?: boolean;
   auth?: AuthOptions;
   /** Minimum gap between live pushes, ms (default 500: at most 2 per second). */
   liveMinGapMs?: number;
@@ -78,7 +80,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   // Read first: if the files are bad nothing below has subscribed to the bus yet.
   const https = readTls(ctx.config.http.tls);
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats);
+  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true);
   const live = createLiveFeed(ctx, deps.liveMinGapMs);
   const events = createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.

@@ -23,9 +23,15 @@ const PHASES = ['L1', 'L2', 'L3'] as const;
  * Prometheus metrics in a registry of this service's own (no global default registry). Gauges
  * read SiteState when scraped; the decision counter and cycle timings follow the bus.
  */
-export function createMetrics(ctx: ServiceContext, controlStats?: () => ControlStatsSource, exportStats?: () => ExportStatsSource) {
+export function createMetrics(
+  ctx: ServiceContext,
+  controlStats?: () => ControlStatsSource,
+  exportStats?: () => ExportStatsSource,
+  processMetrics = true,
+) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // Process metrics (CPU, memory, event-loop lag) start a monitor that lives as long as the process.
+  if (processMetrics) collectDefaultMetrics({ register: registry });
   const { state, config } = ctx;
 
   new Gauge({

@@ -50,6 +50,7 @@ export async function createApiFixture(options: { config?: Config; deps?: Partia
   const store = openStorage(':memory:', clock);
   const http = createHttpService(ctx, {
     store,
+    processMetrics: false,
     ...options.deps,
     auth: { env: options.env ?? { EMS_ADMIN_PASSWORD: ADMIN_PASSWORD }, print: () => {}, scryptN: 1 << 10, ...options.deps?.auth },
   });

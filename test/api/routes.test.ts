@@ -305,11 +305,12 @@ describe('health', () => {
 describe('export metrics', () => {
   it('reports the InfluxDB buffer when the export runs', async () => {
     const stats = { buffered: 12, written: 340, dropped: 5, failedWrites: 2 };
-    const withExport = await createApiFixture({ deps: { exportStats: () => stats } });
+    const withExport = await createApiFixture({ deps: { exportStats: () => stats, processMetrics: true } });
     try {
       const text = (await withExport.inject({ method: 'GET', url: '/metrics' })).body;
       expect(text).toMatch(/ems_influx_points\{state="dropped"\} 5/);
       expect(text).toMatch(/ems_influx_failed_writes 2/);
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     } finally {
       await withExport.close();
     }
