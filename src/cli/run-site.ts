@@ -2,6 +2,7 @@ import { loadConfigFile } from '../config-file.ts';
 import { startApp } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EmsError } from '../errors.ts';
+import { prepareDashboard } from './dashboard-pages.ts';
 
 /** `ems run --config FILE`: start every configured service and run until SIGINT/SIGTERM. */
 export async function runSite(configPath: string): Promise<number> {
@@ -13,6 +14,7 @@ export async function runSite(configPath: string): Promise<number> {
     console.error(error instanceof EmsError ? error.message : String(error));
     return 1;
   }
+  await prepareDashboard(log);
   const app = await startApp({ config, log, configPath });
   await waitForSignal();
   log.info('shutting down');

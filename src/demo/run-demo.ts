@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger } from '../log.ts';
+import { prepareDashboard } from '../cli/dashboard-pages.ts';
 import { waitForSignal } from '../cli/run-site.ts';
 import { scaleDemoConfig } from './demo-config.ts';
 import { startDemoSite } from './demo-site.ts';
@@ -36,6 +37,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 
   // Near real time the meter, PV and battery are real Modbus TCP devices read by the real adapters;
   // faster, a real-time poll would be too coarse, and they stay in-process.
+  await prepareDashboard(log);
   const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: speed <= 5 });
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
