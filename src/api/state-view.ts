@@ -2,38 +2,12 @@ import type { Config } from '../../config/schema.ts';
 import type { SiteState } from '../state/site-state.ts';
 import { sitePowers } from '../state/site-powers.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import type { ConnectorView, DeviceView, SignalView, StateView } from './view-schemas.ts';
+
+export type { ConnectorView, StateView };
 
 const iso = (atMs: number | undefined | null) => (atMs === undefined || atMs === null ? null : new Date(atMs).toISOString());
 const round = (value: number | undefined, digits = 1) => (value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
-
-export interface ConnectorView {
-  chargerId: string;
-  connectorId: number;
-  status: string;
-  online: boolean;
-  errorCode: string | null;
-  capA: number | null;
-  /** Highest per-phase draw, A. */
-  drawA: number;
-  drawPhasesA: [number, number, number];
-  powerW: number | null;
-  phases: 1 | 3;
-  reason: string | null;
-  reasonKind: string | null;
-  rank: number | null;
-  profile: { state: string; capA: number; at: string | null } | null;
-  session: {
-    transactionId: number;
-    idTag: string;
-    tier: string;
-    startedAt: string | null;
-    departure: string | null;
-    energyWh: number;
-    energyNeedWh: number | null;
-    soc: number | null;
-    paused: boolean;
-  } | null;
-}
 
 export function connectorViews(state: SiteState, config: Config): ConnectorView[] {
   const caps = new Map<string, ConnectorCap>();
@@ -74,7 +48,7 @@ export function connectorViews(state: SiteState, config: Config): ConnectorView[
   });
 }
 
-export function deviceViews(state: SiteState, config: Config, atMs: number) {
+export function deviceViews(state: SiteState, config: Config, atMs: number): DeviceView[] {
   const drivers = new Map(config.devices.map((d) => [d.id, d.driver]));
   return [...state.devices.values()].map((d) => {
     const ageMs = d.reading ? atMs - d.reading.atMs : null;
@@ -94,7 +68,7 @@ export function deviceViews(state: SiteState, config: Config, atMs: number) {
   });
 }
 
-export function signalViews(state: SiteState, atMs: number) {
+export function signalViews(state: SiteState, atMs: number): SignalView[] {
   return state.signals.map((s) => ({
     ...s,
     start: iso(s.startMs),
@@ -104,7 +78,7 @@ export function signalViews(state: SiteState, atMs: number) {
 }
 
 /** GET /api/v1/state and the live feed: the contract shape in DESIGN.md, "State and replay formats". */
-export function buildStateView(state: SiteState, config: Config, atMs: number) {
+export function buildStateView(state: SiteState, config: Config, atMs: number): StateView {
   const powers = sitePowers(state, config, atMs);
   const decision = state.lastDecision;
   return {
@@ -121,8 +95,8 @@ export function buildStateView(state: SiteState, config: Config, atMs: number) {
       batterySoc: powers.batterySocPct ?? null,
       evPowerW: round(powers.evPowerW, 0),
       limitPowerW: round(powers.limitPowerW, 0),
-      headroomA: decision?.headroom.headroomA ?? null,
-      limitA: decision?.headroom.limitA ?? null,
+      headroomA: decision ? [...decision.headroom.headroomA] : null,
+      limitA: decision ? [...decision.headroom.limitA] : null,
       failsafe: decision?.failsafe ?? false,
     },
     connectors: connectorViews(state, config),
@@ -131,4 +105,3 @@ export function buildStateView(state: SiteState, config: Config, atMs: number) {
   };
 }
 
-export type StateView = ReturnType<typeof buildStateView>;

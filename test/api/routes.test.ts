@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Decision } from '../../optimizer/types.ts';
 import type { SessionUpdate } from '../../src/bus.ts';
+import { stateViewSchema } from '../../src/api/view-schemas.ts';
 import { createHistoryRecorder } from '../../src/storage/history-recorder.ts';
 import { ADMIN_PASSWORD, T0, createApiFixture, startSession, testConfig, type ApiFixture } from './api-fixture.ts';
 
@@ -127,6 +128,10 @@ describe('GET /api/v1/state', () => {
     expect(body.connectors).toHaveLength(3);
     expect(body.devices).toEqual([expect.objectContaining({ id: 'grid', role: 'grid-meter', health: 'online', lastReadingAt: new Date(T0).toISOString(), ageMs: 2000, stale: false, lastError: null })]);
     expect(body.signals).toEqual([expect.objectContaining({ id: 's1', kind: 'import-limit', value: 30_000, active: true })]);
+    // The answer is exactly what the OpenAPI document promises.
+    expect(stateViewSchema.strict().safeParse(body).error).toBeUndefined();
+    const doc = (await api.inject({ method: 'GET', url: '/api/docs/json' })).json();
+    expect(Object.keys(doc.paths['/api/v1/state'].get.responses['200'].content['application/json'].schema.properties)).toEqual(Object.keys(body));
   });
 });
 

@@ -5,7 +5,8 @@ import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
-import { jsonSchema } from '../zod-schema.ts';
+import { connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
+import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
 const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
@@ -34,17 +35,26 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
   const viewer = env.guard('viewer');
   const now = () => ctx.clock.nowMs();
 
-  app.get('/api/v1/state', { onRequest: viewer, schema: { tags: ['site'], summary: 'Site measurements, headroom, caps and reasons per connector, devices, signals' } }, async () =>
+  app.get(
+    '/api/v1/state',
+    {
+      onRequest: viewer,
+      schema: { tags: ['site'], summary: 'Site measurements, headroom, caps and reasons per connector, devices, signals', response: { 200: responseSchema(stateViewSchema) } },
+    },
+    async () =>
     buildStateView(ctx.state, ctx.config, now()),
   );
 
-  app.get('/api/v1/connectors', { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Every connector with its cap, draw, reason and session' } }, async () =>
+  app.get(
+    '/api/v1/connectors',
+    { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Every connector with its cap, draw, reason and session', response: { 200: responseSchema(z.array(connectorViewSchema)) } } },
+    async () =>
     connectorViews(ctx.state, ctx.config),
   );
 
   app.get<{ Params: z.infer<typeof connectorParams> }>(
     '/api/v1/connectors/:chargerId/:connectorId',
-    { onRequest: viewer, schema: { tags: ['connectors'], summary: 'One connector', params: jsonSchema(connectorParams) } },
+    { onRequest: viewer, schema: { tags: ['connectors'], summary: 'One connector', params: jsonSchema(connectorParams), response: { 200: responseSchema(connectorViewSchema) } } },
     async (request) => {
       const { chargerId, connectorId } = request.params;
       const view = connectorViews(ctx.state, ctx.config).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
@@ -89,7 +99,10 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     }),
   );
 
-  app.get('/api/v1/devices', { onRequest: viewer, schema: { tags: ['site'], summary: 'Meters, PV, batteries: health and staleness' } }, async () =>
+  app.get(
+    '/api/v1/devices',
+    { onRequest: viewer, schema: { tags: ['site'], summary: 'Meters, PV, batteries: health and staleness', response: { 200: responseSchema(z.array(deviceViewSchema)) } } },
+    async () =>
     deviceViews(ctx.state, ctx.config, now()),
   );
 

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+// The read models the API answers with. The builders in state-view.ts are typed by these, the
+// OpenAPI document shows them, and a test parses real answers with them.
+const iso = z.string().describe('ISO 8601 time');
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+export const sessionViewSchema = z.object({
+  transactionId: z.number().int(),
+  idTag: z.string(),
+  tier: z.string(),
+  startedAt: iso.nullable(),
+  departure: iso.nullable(),
+  energyWh: z.number().describe('delivered so far'),
+  energyNeedWh: z.number().nullable(),
+  soc: z.number().nullable().describe('state of charge, %'),
+  paused: z.boolean(),
+});
+
+export const connectorViewSchema = z.object({
+  chargerId: z.string(),
+  connectorId: z.number().int(),
+  status: z.string(),
+  online: z.boolean().describe('the charger holds its OCPP connection'),
+  errorCode: z.string().nullable(),
+  capA: z.number().nullable().describe('cap from the last decision, A per phase'),
+  drawA: z.number().describe('measured draw, highest phase, A'),
+  drawPhasesA: triple.describe("measured draw per charger phase, A"),
+  powerW: z.number().nullable(),
+  phases: z.union([z.literal(1), z.literal(3)]),
+  reason: z.string().nullable().describe('why the cap is what it is, for people'),
+  reasonKind: z.string().nullable(),
+  rank: z.number().int().nullable().describe('position in the priority order'),
+  profile: z.object({ state: z.string(), capA: z.number(), at: iso.nullable() }).nullable().describe('the last limit sent and whether the charger took it'),
+  session: sessionViewSchema.nullable(),
+});
+
+export const deviceViewSchema = z.object({
+  id: z.string(),
+  role: z.string(),
+  driver: z.string().nullable(),
+  health: z.string(),
+  lastReadingAt: iso.nullable(),
+  ageMs: z.number().nullable(),
+  stale: z.boolean(),
+  lastError: z.string().nullable(),
+  reading: z.object({ powerW: z.number().nullable(), currentA: triple.nullable(), socPct: z.number().nullable() }).nullable(),
+});
+
+export const signalViewSchema = z.looseObject({
+  id: z.string(),
+  source: z.string(),
+  kind: z.string(),
+  value: z.number(),
+  start: iso.nullable(),
+  end: iso.nullable(),
+  active: z.boolean(),
+});
+
+export const siteViewSchema = z.object({
+  name: z.string(),
+  voltage: z.number(),
+  gridCurrentA: triple.nullable(),
+  gridPowerW: z.number().nullable().describe('+ import'),
+  buildingPowerW: z.number().nullable(),
+  pvPowerW: z.number().nullable(),
+  batteryPowerW: z.number().nullable().describe('+ discharge'),
+  batterySoc: z.number().nullable(),
+  evPowerW: z.number().nullable(),
+  limitPowerW: z.number().nullable().describe('import the site may use now, W'),
+  headroomA: triple.nullable(),
+  limitA: triple.nullable(),
+  failsafe: z.boolean(),
+});
+
+export const stateViewSchema = z.object({
+  at: iso.nullable(),
+  decidedAt: iso.nullable(),
+  site: siteViewSchema,
+  connectors: z.array(connectorViewSchema),
+  devices: z.array(deviceViewSchema),
+  signals: z.array(signalViewSchema),
+});
+
+export type ConnectorView = z.infer<typeof connectorViewSchema>;
+export type DeviceView = z.infer<typeof deviceViewSchema>;
+export type SignalView = z.infer<typeof signalViewSchema>;
+export type StateView = z.infer<typeof stateViewSchema>;
