@@ -15,6 +15,7 @@ export const HISTORY_LEVELS: Record<HistoryResolution, { table: string; stepMs: 
 };
 
 type Row = Record<(typeof COLUMNS)[number], number | null> & { at_ms: number; samples: number };
+// SELECT * on the coarse tables also returns the *_n counts; toSample ignores them.
 
 const toSample = (r: Row): HistorySample => {
   const sample: HistorySample = { atMs: r.at_ms, evPowerW: r.ev_power_w ?? 0 };
@@ -32,14 +33,21 @@ const toSample = (r: Row): HistorySample => {
 export function createHistoryStore(db: Database): HistoryStore {
   const insert = db.prepare(`INSERT OR REPLACE INTO history_1s (at_ms, ${COLUMNS.join(', ')}, samples)
     VALUES (@atMs, ${FIELDS.map((f) => `@${f}`).join(', ')}, 1)`);
-  // Weighted mean per column that ignores missing values.
-  const mean = (c: string) => `SUM(${c} * samples) / NULLIF(SUM(CASE WHEN ${c} IS NULL THEN 0 ELSE samples END), 0)`;
-  const rollup = (from: string, to: string, stepMs: number) =>
-    db.prepare(`INSERT OR REPLACE INTO ${to} (at_ms, ${COLUMNS.join(', ')}, samples)
-      SELECT (at_ms / ${stepMs}) * ${stepMs}, ${COLUMNS.map(mean).join(', ')}, SUM(samples)
+  // Each column keeps how many samples its mean is made of (`<column>_n`), so a value that is
+  // missing part of the time (a stale PV inverter) is averaged over the samples that had it.
+  const counts = COLUMNS.map((c) => `${c}_n`);
+  const rollup = (from: string, to: string, stepMs: number, countOf: (c: string) => string) =>
+    db.prepare(`INSERT OR REPLACE INTO ${to} (at_ms, ${COLUMNS.join(', ')}, ${counts.join(', ')}, samples)
+      SELECT (at_ms / ${stepMs}) * ${stepMs},
+        ${COLUMNS.map((c) => `SUM(${c} * ${countOf(c)}) / NULLIF(SUM(${countOf(c)}), 0)`).join(', ')},
+        ${COLUMNS.map((c) => `SUM(${countOf(c)})`).join(', ')},
+        SUM(samples)
       FROM ${from} WHERE at_ms >= ? AND at_ms < ? GROUP BY at_ms / ${stepMs}`);
-  const toMinutes = rollup('history_1s', 'history_1m', MINUTE_MS);
-  const toQuarters = rollup('history_1m', 'history_15m', QUARTER_MS);
+  const present = (c: string) => `(CASE WHEN ${c} IS NULL THEN 0 ELSE 1 END)`;
+  // Rows written before the counts existed: every sample of the row had the value.
+  const counted = (c: string) => `COALESCE(${c}_n, CASE WHEN ${c} IS NULL THEN 0 ELSE samples END)`;
+  const toMinutes = rollup('history_1s', 'history_1m', MINUTE_MS, present);
+  const toQuarters = rollup('history_1m', 'history_15m', QUARTER_MS, counted);
   const lastAt = (table: string) => (db.prepare(`SELECT MAX(at_ms) AS t FROM ${table}`).get() as { t: number | null }).t;
 
   // Everything before these marks is rolled up. After a restart, resume after the last rolled row

@@ -93,6 +93,17 @@ export const migrations: readonly Migration[] = [
         at_ms INTEGER NOT NULL
       );`,
   },
+  {
+    version: 4,
+    name: 'history: samples per column, so means stay exact when a value is missing part of the time',
+    sql: ['history_1m', 'history_15m']
+      .flatMap((table) =>
+        ['grid_power_w', 'pv_power_w', 'battery_power_w', 'ev_power_w', 'building_power_w', 'limit_power_w'].map(
+          (column) => `ALTER TABLE ${table} ADD COLUMN ${column}_n INTEGER;`,
+        ),
+      )
+      .join('\n'),
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
-import { migrations } from '../../src/storage/migrations.ts';
+import { migrate, migrations } from '../../src/storage/migrations.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { billingMonth } from '../../src/storage/peak-store.ts';
 import type { Storage } from '../../src/storage/types.ts';
@@ -35,6 +35,21 @@ describe('migrations', () => {
     db.close();
     store = openStorage(join(dir, 'sub', 'ems.sqlite'), clock);
     expect(store.schemaVersion).toBe(rows.at(-1)!.version);
+  });
+
+  it('upgrades a version 3 database and keeps rolling up the minutes it already had', () => {
+    store.close();
+    const path = join(dir, 'v3.sqlite');
+    const db = new BetterSqlite3(path);
+    migrate(db, T0, migrations.filter((m) => m.version <= 3));
+    // Two minutes written by the old program (no per-column counts), 60 samples each.
+    db.prepare('INSERT INTO history_1m (at_ms, grid_power_w, ev_power_w, samples) VALUES (?, ?, 0, 60)').run(T0, 1000);
+    db.prepare('INSERT INTO history_1m (at_ms, grid_power_w, ev_power_w, samples) VALUES (?, ?, 0, 60)').run(T0 + 60_000, 3000);
+    db.close();
+    store = openStorage(path, clock);
+    expect(store.schemaVersion).toBe(4);
+    store.history.record({ atMs: T0 + 15 * 60_000, evPowerW: 0 });
+    expect(store.history.query(T0, T0 + 900_000, '15m')).toMatchObject([{ atMs: T0, gridPowerW: 2000 }]);
   });
 
   it('refuses a database written by a newer program', () => {
