@@ -40,13 +40,15 @@ export function influxPoints(state: SiteState, config: Config, decision: Decisio
     const connector = state.connector(cap.chargerId, cap.connectorId);
     points.push({
       measurement: `${prefix}connector`,
-      tags: { site, charger: cap.chargerId, connector: String(cap.connectorId), reason: cap.reason.kind },
+      tags: { site, charger: cap.chargerId, connector: String(cap.connectorId) },
       fields: finite({
         cap_a: cap.currentA,
         draw_a: connector ? Math.max(...connector.drawA) : undefined,
         power_w: connector?.powerW,
         session_energy_wh: connector?.session?.energyWh,
         charging: connector?.session ? !connector.session.paused : false,
+        // A field, not a tag: a tag per reason would split each connector into many series.
+        reason: cap.reason.kind,
       }),
       timestamp: atMs,
     });

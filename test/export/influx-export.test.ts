@@ -177,8 +177,10 @@ describeWithPeer('influxd', hasCommand('influxd'), 'influx export to a real Infl
     expect(site).toHaveLength(5);
     expect(site[0]).toMatchObject({ grid_power_w: 12_345, ev_power_w: 10_500, headroom_l2_a: 11, failsafe: false });
     expect(site[0].time.getTime()).toBe(T0);
-    const caps = await client.query<{ cap_a: number; draw_a: number; charger: string }>(`SELECT cap_a, draw_a, charger FROM ems_connector WHERE charger = 'CP001'`);
-    expect(caps[0]).toMatchObject({ cap_a: 16, draw_a: 15.5, charger: 'CP001' });
+    const caps = await client.query<{ cap_a: number; draw_a: number; charger: string; reason: string }>(
+      `SELECT cap_a, draw_a, charger, reason FROM ems_connector WHERE charger = 'CP001'`,
+    );
+    expect(caps[0]).toMatchObject({ cap_a: 16, draw_a: 15.5, charger: 'CP001', reason: 'charger' });
   });
 
   it('buffers while InfluxDB is unreachable and delivers once it is back', async () => {
