@@ -1,6 +1,6 @@
 // Reaction: from a step in the grid meter reading to every affected charger holding its new
-// profile, with N strict OCPP chargers on loopback. Bounded: a fixed number of steps, each with
-// a deadline.
+// profile, with N strict OCPP chargers on loopback. Priority `equal`, so every step moves every
+// charger's cap (the worst case). Bounded: a fixed number of steps, each with a deadline.
 import { configSchema } from '../config/schema.ts';
 import { startApp } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
@@ -22,7 +22,7 @@ async function measure(chargerCount: number): Promise<{ p50: number; p99: number
   const gridA = chargerCount * 20;
   const config = configSchema.parse({
     grid: { maxCurrent: gridA, meter: 'grid', safetyMargin: 0 },
-    control: { intervalMs: 1000, deadbandA: 0.5, profileMinIntervalMs: 0, minPauseMs: 0, unusedHoldMs: 3_600_000 },
+    control: { intervalMs: 1000, priority: 'equal', deadbandA: 0.5, profileMinIntervalMs: 0, minPauseMs: 0, unusedHoldMs: 3_600_000 },
     circuits: [{ id: 'main', maxCurrent: gridA, children: rows }],
     chargers: ids.map((id) => ({ id, connectors: 1, maxCurrent: 32, minCurrent: 6 })),
     idTags: ids.map((id) => ({ idTag: `TAG-${id}`, tier: 'staff' })),
@@ -57,7 +57,10 @@ async function measure(chargerCount: number): Promise<{ p50: number; p99: number
       const t0 = performance.now();
       meter(currentBuildingA);
       const changed = await until(() => chargers.every((c, i) => c.txLimitA(1) !== before[i]), STEP_DEADLINE_MS);
-      if (!changed) continue;
+      if (!changed) {
+      process.stderr.write(`step ${step}: not every charger got a new profile within ${STEP_DEADLINE_MS} ms\n`);
+      continue;
+    }
       const last = Math.max(...chargers.map((c) => c.received.filter((r) => r.method === 'SetChargingProfile').at(-1)!.atMs));
       samples.push(last - t0);
       await new Promise((r) => setTimeout(r, 300));
@@ -83,6 +86,7 @@ const bench: Bench = async () => {
   const rows: BenchTable['rows'] = [];
   for (const n of [50, 200]) {
     const r = await measure(n);
+    if (r.steps === 0) throw new Error(`reaction bench: no step measured with ${n} chargers`);
     rows.push([n, r.steps, r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(1)]);
   }
   const p99at200 = Number(rows[1]![3]);
