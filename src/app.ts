@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { Bus } from './bus.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { CeilingProvider } from './control/ceiling-provider.ts';
-import { createControlLoop, type ControlLoop } from './control/control-loop.ts';
+import { createControlLoop, LIVE_SECTIONS, type ControlLoop } from './control/control-loop.ts';
 import type { Logger } from './log.ts';
 import { createDeviceService } from './devices/device-service.ts';
 import { createMqttBridge } from './devices/mqtt-bridge.ts';
@@ -112,6 +112,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         controlStats: () => control.stats,
+        liveConfigSections: LIVE_SECTIONS,
         ...(influx ? { exportStats: () => influx.stats } : {}),
       }),
     );

@@ -20,6 +20,9 @@ const TRIGGERS: readonly BusEvent[] = [
   'charger.disconnected',
 ];
 
+/** Config sections the control loop takes without a restart. */
+export const LIVE_SECTIONS: readonly string[] = ['control'];
+
 export interface ControlLoopStats {
   cycles: number;
   lastCycleAtMs?: number;
@@ -48,7 +51,7 @@ export interface ControlLoopOptions {
  */
 export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands, options: ControlLoopOptions = {}): ControlLoop {
   const log = ctx.log.child({ module: 'control' });
-  const params: DecideParams = decideParamsFromConfig(ctx.config);
+  let params: DecideParams = decideParamsFromConfig(ctx.config);
   const minGapMs = options.minTriggerGapMs ?? 100;
   const providers = options.ceilingProviders ?? [];
   const stats: ControlLoopStats = { cycles: 0, failsafe: false };
@@ -151,7 +154,23 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     async start() {
       stopped = false;
       for (const event of TRIGGERS) unsubscribe.push(ctx.bus.on(event, () => trigger()));
-      interval = setInterval(() => void runCycle(), ctx.config.control.intervalMs);
+      let intervalMs = ctx.config.control.intervalMs;
+      interval = setInterval(() => void runCycle(), intervalMs);
+      // A config edit applied live (the API writes the section into ctx.config first): new
+      // parameters from the next cycle on, and a new period if it changed.
+      unsubscribe.push(
+        ctx.bus.on('config.changed', ({ applied }) => {
+          if (!applied.some((section) => LIVE_SECTIONS.includes(section))) return;
+          params = decideParamsFromConfig(ctx.config);
+          log.info({ applied }, 'control parameters updated from the edited config');
+          if (ctx.config.control.intervalMs !== intervalMs) {
+            intervalMs = ctx.config.control.intervalMs;
+            clearInterval(interval);
+            interval = setInterval(() => void runCycle(), intervalMs);
+          }
+          trigger();
+        }),
+      );
       await runCycle();
     },
     async stop() {

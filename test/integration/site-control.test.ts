@@ -1,6 +1,7 @@
 // The whole EMS on loopback with independent strict OCPP chargers: what the chargers receive is
 // what the site gets. The EMS clock is a ManualClock so staleness is driven, not waited for.
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { configSchema, type Config } from '../../config/schema.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
@@ -151,6 +152,34 @@ describe('the site under control', () => {
       return l !== undefined && l <= 50 - 32 ? l : undefined;
     }, 'the other charger to be held to what is left after the reservation');
     expect(other).toBeLessThanOrEqual(18 + 1e-9);
+  });
+
+  it('applies a priority change saved in the config editor without a restart', async () => {
+    process.env.EMS_ADMIN_PASSWORD = 'integration-admin';
+    const config = siteConfig({ rowA: 40, priority: 'fcfs' });
+    const running = await start(config);
+    meter(0);
+    const [a, b] = await connect(config, ['CP1', 'CP2']);
+    await a!.startTransaction(1, 'GUEST1');
+    await b!.startTransaction(1, 'FLEET1');
+    await waitFor(() => a!.txLimitA(1) === 32 && b!.txLimitA(1) === 8, 'first come, first served: the guest who came first gets 32 A');
+
+    const base = `http://127.0.0.1:${running.httpPort}`;
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'integration-admin' }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const edited = { ...config, control: { ...config.control, priority: 'tier' } };
+    const saved = await fetch(`${base}/api/v1/config`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ yaml: stringify(edited) }),
+    });
+    expect(saved.status).toBe(200);
+    expect(((await saved.json()) as { applied: string[] }).applied).toContain('control');
+    await waitFor(() => b!.txLimitA(1) === 32 && a!.txLimitA(1) === 8, 'the fleet car to take the 32 A after the switch to tiers');
   });
 
   it('pauses a session at 0 A when the operator pauses it, and resumes it', async () => {
