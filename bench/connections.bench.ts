@@ -1,5 +1,6 @@
 // 1000 chargers connected to a real `ems run` process, each in a transaction sending MeterValues
-// every 10 s: the EMS process's RSS and CPU, read from /proc. Bounded: a fixed window.
+// every 10 s: the EMS process's RSS and CPU, read from /proc. Bounded: a fixed window. The EMS
+// runs with the V8 flags of deploy/ems.service (BENCH_NODE_ARGS overrides them, '' for none).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +15,8 @@ const CHARGERS = 1000;
 const METER_INTERVAL_MS = 10_000;
 const WINDOW_MS = 60_000;
 const CLOCK_TICKS = 100;
+/** As in deploy/ems.service and deploy/Dockerfile. */
+const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=4';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,7 +57,8 @@ const bench: Bench = async () => {
       storage: { path: join(dir, 'ems.sqlite') },
     }),
   );
-  const ems = spawn(process.execPath, ['bin/ems.js', 'run', '--config', configPath], {
+  const entry = process.env.BENCH_EMS_ENTRY ?? 'bin/ems.js';
+  const ems = spawn(process.execPath, [...((process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS).split(' ').filter(Boolean)), entry, 'run', '--config', configPath], {
     env: { ...process.env, EMS_LOG_LEVEL: 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -124,12 +128,27 @@ const bench: Bench = async () => {
     }
     const after = procStats(ems.pid!);
     const windowS = (performance.now() - t0) / 1000;
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+    const heapUsedMb = gauge('nodejs_heap_size_used_bytes');
+    const externalMb = gauge('nodejs_external_memory_bytes');
     const cpuPctOfTwoCores = ((after.cpuS - before.cpuS) / windowS / 2) * 100;
     return [
       {
-        title: `Connections: ${CHARGERS} chargers on one \`ems run\`, MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
-        columns: ['chargers', 'connect+boot+start s', 'window s', 'RSS MB (end)', 'RSS MB (peak)', 'CPU % of 2 cores'],
-        rows: [[CHARGERS, connectS.toFixed(1), windowS.toFixed(0), after.rssMb.toFixed(0), peakRssMb.toFixed(0), cpuPctOfTwoCores.toFixed(1)]],
+        title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
+        columns: ['chargers', 'connect+boot+start s', 'window s', 'RSS MB (end)', 'RSS MB (peak)', 'JS heap used MB', 'external MB', 'CPU % of 2 cores'],
+        rows: [
+          [
+            CHARGERS,
+            connectS.toFixed(1),
+            windowS.toFixed(0),
+            after.rssMb.toFixed(0),
+            peakRssMb.toFixed(0),
+            heapUsedMb.toFixed(0),
+            externalMb.toFixed(0),
+            cpuPctOfTwoCores.toFixed(1),
+          ],
+        ],
         notes: [
           `target: RSS under 300 MB — ${peakRssMb < 300 ? 'met' : 'NOT met'}; CPU under 25 % — ${cpuPctOfTwoCores < 25 ? 'met' : 'NOT met'}`,
         ],
