@@ -111,6 +111,8 @@ export async function startApp(options: AppOptions): Promise<App> {
         configPath: options.configPath,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
+        economics: tariffs,
+        plan: planner,
         controlStats: () => control.stats,
         liveConfigSections: LIVE_SECTIONS,
         ...(influx ? { exportStats: () => influx.stats } : {}),

@@ -11,6 +11,7 @@ import type { Storage } from '../storage/types.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
+import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
@@ -18,6 +19,7 @@ import type { RouteEnv, SignalsControl } from './route-env.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
+import { registerEconomicsRoutes } from './routes/economics-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
 import { zodValidatorCompiler } from './zod-schema.ts';
@@ -27,6 +29,10 @@ export interface HttpDeps {
   /** The dashboard's build output (dashboard/dist), served at / with the SPA index for unknown paths. */
   staticDir?: string;
   signals?: SignalsControl;
+  /** The tariff service: GET /kpis and /bills, and the running cost in connector and session views. */
+  economics?: EconomicsSource;
+  /** The horizon planner: GET /plan (answers {enabled:false} without it). */
+  plan?: PlanSource;
   /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
   configPath?: string;
   /**
@@ -81,7 +87,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const https = readTls(ctx.config.http.tls);
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true);
-  const live = createLiveFeed(ctx, deps.liveMinGapMs);
+  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, deps.economics);
   const events = createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
@@ -114,6 +120,8 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     auth,
     events,
     signals: deps.signals,
+    economics: deps.economics,
+    plan: deps.plan,
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
     guard: (role) => async (request) => {
@@ -172,6 +180,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerSiteRoutes(app, env);
     registerSteeringRoutes(app, env);
     registerConfigRoutes(app, env);
+    registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(

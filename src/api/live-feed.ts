@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { ServiceContext } from '../service.ts';
+import type { SessionCostSource } from './state-view.ts';
 import { buildStateView } from './state-view.ts';
 
 /**
@@ -7,14 +8,14 @@ import { buildStateView } from './state-view.ts';
  * (the last change in a burst is always sent). A slow client is skipped while its buffer is
  * full rather than slowing anyone else.
  */
-export function createLiveFeed(ctx: ServiceContext, minGapMs = 500, maxClients = 200) {
+export function createLiveFeed(ctx: ServiceContext, minGapMs = 500, maxClients = 200, costs?: SessionCostSource) {
   const log = ctx.log.child({ module: 'api-live' });
   const clients = new Set<WebSocket>();
   let lastSentAtMs = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   const MAX_BUFFERED_BYTES = 1 << 20;
 
-  const message = () => JSON.stringify({ type: 'state', data: buildStateView(ctx.state, ctx.config, ctx.clock.nowMs()) });
+  const message = () => JSON.stringify({ type: 'state', data: buildStateView(ctx.state, ctx.config, ctx.clock.nowMs(), costs) });
 
   const broadcast = () => {
     timer = undefined;

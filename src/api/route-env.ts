@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
 import type { Auth, Principal } from './auth.ts';
+import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import type { createEventLog } from './event-log.ts';
 
 declare module 'fastify' {
@@ -27,6 +28,10 @@ export interface RouteEnv {
   auth: Auth;
   events: ReturnType<typeof createEventLog>;
   signals?: SignalsControl;
+  /** The tariff service (KPIs, prices, session bills), when wired. */
+  economics?: EconomicsSource;
+  /** The horizon planner, when wired. */
+  plan?: PlanSource;
   configPath?: string;
   /** Config sections the running services take without a restart (they re-read ctx.config on 'config.changed'). */
   liveConfigSections: readonly string[];

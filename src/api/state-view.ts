@@ -6,16 +6,23 @@ import type { ConnectorView, DeviceView, SignalView, StateView } from './view-sc
 
 export type { ConnectorView, StateView };
 
+/** Running bills per connector (the tariff service), for the session's cost so far. */
+export interface SessionCostSource {
+  sessionBill(chargerId: string, connectorId: number): { transactionId: number; cost: number; currency: string } | undefined;
+}
+
 const iso = (atMs: number | undefined | null) => (atMs === undefined || atMs === null ? null : new Date(atMs).toISOString());
 const round = (value: number | undefined, digits = 1) => (value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
 
-export function connectorViews(state: SiteState, config: Config): ConnectorView[] {
+export function connectorViews(state: SiteState, config: Config, costs?: SessionCostSource): ConnectorView[] {
   const caps = new Map<string, ConnectorCap>();
   for (const cap of state.lastDecision?.caps ?? []) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap);
   const phasesOf = new Map(config.chargers.map((c) => [c.id, c.phases]));
   return [...state.connectors.values()].map((c) => {
     const cap = caps.get(connectorKey(c.chargerId, c.connectorId));
     const s = c.session;
+    const bill = s ? costs?.sessionBill(c.chargerId, c.connectorId) : undefined;
+    const billed = bill && bill.transactionId === s?.transactionId ? bill : undefined;
     return {
       chargerId: c.chargerId,
       connectorId: c.connectorId,
@@ -42,6 +49,8 @@ export function connectorViews(state: SiteState, config: Config): ConnectorView[
             energyNeedWh: s.energyNeedWh ?? null,
             soc: s.socPct ?? null,
             paused: s.paused,
+            cost: billed ? Math.round(billed.cost * 10_000) / 10_000 : null,
+            currency: billed?.currency ?? null,
           }
         : null,
     };
@@ -78,7 +87,7 @@ export function signalViews(state: SiteState, atMs: number): SignalView[] {
 }
 
 /** GET /api/v1/state and the live feed: the contract shape in DESIGN.md, "State and replay formats". */
-export function buildStateView(state: SiteState, config: Config, atMs: number): StateView {
+export function buildStateView(state: SiteState, config: Config, atMs: number, costs?: SessionCostSource): StateView {
   const powers = sitePowers(state, config, atMs);
   const decision = state.lastDecision;
   return {
@@ -99,7 +108,7 @@ export function buildStateView(state: SiteState, config: Config, atMs: number): 
       limitA: decision ? [...decision.headroom.limitA] : null,
       failsafe: decision?.failsafe ?? false,
     },
-    connectors: connectorViews(state, config),
+    connectors: connectorViews(state, config, costs),
     devices: deviceViews(state, config, atMs),
     signals: signalViews(state, atMs),
   };

@@ -15,6 +15,8 @@ export const sessionViewSchema = z.object({
   energyNeedWh: z.number().nullable(),
   soc: z.number().nullable().describe('state of charge, %'),
   paused: z.boolean(),
+  cost: z.number().nullable().describe('cost so far at the import prices in force (null without the tariff service)'),
+  currency: z.string().nullable(),
 });
 
 export const connectorViewSchema = z.object({

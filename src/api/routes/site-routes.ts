@@ -23,6 +23,9 @@ const sessionsQuery = z.strictObject({
 
 const HOUR_MS = 3_600_000;
 
+const costOf = (bill: { cost: number; currency: string } | undefined) =>
+  bill ? { cost: Math.round(bill.cost * 10_000) / 10_000, currency: bill.currency } : { cost: null, currency: null };
+
 function autoResolution(fromMs: number, toMs: number, nowMs: number): HistoryResolution {
   const spanMs = toMs - fromMs;
   if (fromMs >= nowMs - HOUR_MS && spanMs <= HOUR_MS) return '1s';
@@ -42,14 +45,14 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       schema: { tags: ['site'], summary: 'Site measurements, headroom, caps and reasons per connector, devices, signals', response: { 200: responseSchema(stateViewSchema) } },
     },
     async () =>
-    buildStateView(ctx.state, ctx.config, now()),
+    buildStateView(ctx.state, ctx.config, now(), env.economics),
   );
 
   app.get(
     '/api/v1/connectors',
     { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Every connector with its cap, draw, reason and session', response: { 200: responseSchema(z.array(connectorViewSchema)) } } },
     async () =>
-    connectorViews(ctx.state, ctx.config),
+    connectorViews(ctx.state, ctx.config, env.economics),
   );
 
   app.get<{ Params: z.infer<typeof connectorParams> }>(
@@ -57,7 +60,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     { onRequest: viewer, schema: { tags: ['connectors'], summary: 'One connector', params: jsonSchema(connectorParams), response: { 200: responseSchema(connectorViewSchema) } } },
     async (request) => {
       const { chargerId, connectorId } = request.params;
-      const view = connectorViews(ctx.state, ctx.config).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      const view = connectorViews(ctx.state, ctx.config, env.economics).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
       if (!view) throw new NotFoundError(`no connector ${chargerId}/${connectorId}`);
       return view;
     },
@@ -67,11 +70,14 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     '/api/v1/sessions',
     { onRequest: viewer, schema: { tags: ['sessions'], summary: 'Active sessions and recent transactions', querystring: jsonSchema(sessionsQuery) } },
     async (request) => {
-      const active = connectorViews(ctx.state, ctx.config)
+      const active = connectorViews(ctx.state, ctx.config, env.economics)
         .filter((c) => c.session)
         .map((c) => ({ chargerId: c.chargerId, connectorId: c.connectorId, capA: c.capA, drawA: c.drawA, reason: c.reason, rank: c.rank, ...c.session! }));
+      // Cost of a recorded transaction, from the tariff service's bills (running and recent ended ones).
+      const bills = new Map((env.economics?.sessionBills(1000) ?? []).map((b) => [`${b.chargerId}#${b.transactionId}`, b]));
       const recent = store.transactions.list({ sinceMs: request.query.since, limit: request.query.limit }).map((t) => ({
         ...t,
+        ...costOf(bills.get(`${t.chargerId}#${t.transactionId}`)),
         startedAt: new Date(t.startedAtMs).toISOString(),
         stoppedAt: t.stoppedAtMs === undefined ? null : new Date(t.stoppedAtMs).toISOString(),
         energyWh: t.meterStopWh === undefined ? null : Math.max(0, t.meterStopWh - t.meterStartWh),

@@ -1,0 +1,193 @@
+// The API's read models for money and the plan: today's KPIs, per-session bills, the planner's
+// status and per-session power for the next slots. Schemas document the answers in OpenAPI;
+// the builders are typed by them.
+import { z } from 'zod';
+import type { BillFigures, EconomicsSource, PlanSource } from './economics-source.ts';
+
+const iso = z.string().describe('ISO 8601 time');
+const isoOf = (atMs: number | undefined) => (atMs === undefined ? null : new Date(atMs).toISOString());
+/** Money to 1/10000 of the currency unit, energy to 0.1 Wh, power to 1 W: exact enough, short to read. */
+const money = (value: number) => Math.round(value * 10_000) / 10_000;
+const wh = (value: number) => Math.round(value * 10) / 10;
+const watts = (value: number) => Math.round(value);
+const ratio = (value: number) => Math.round(value * 10_000) / 10_000;
+
+export const kpisViewSchema = z.object({
+  at: iso,
+  since: iso.describe('local midnight the day figures start at'),
+  currency: z.string(),
+  today: z.object({
+    energyDeliveredWh: z.number().describe('to cars: ended sessions, else metered EV energy'),
+    gridImportWh: z.number(),
+    gridExportWh: z.number(),
+    energyCost: z.number().describe('import cost − export revenue of the whole site so far'),
+    costPerKWh: z.number().describe('energy cost per kWh delivered to cars'),
+    peakW: z.number().describe("today's highest demand-window mean import"),
+    renewableShare: z.number().describe('share of EV energy from on-site PV, 0..1'),
+    utilization: z.number().describe('share of connector-time a car was drawing, 0..1'),
+    sessions: z.number().int().describe('sessions ended today'),
+    sessionSuccessRate: z.number().describe('ended sessions that got what they wanted, 0..1'),
+    unmetWh: z.number(),
+    carbonKg: z.number(),
+    limitViolations: z.number().int(),
+  }),
+  month: z.object({
+    peakW: z.number().describe("the billing month's peak so far (demand-charge base)"),
+    demandCharge: z.number().describe('peak kW × demand charge price'),
+    demandChargePerKW: z.number(),
+  }),
+  prices: z.object({
+    importPerKWh: z.number(),
+    exportPerKWh: z.number(),
+    carbonGPerKWh: z.number(),
+  }),
+});
+
+export const billViewSchema = z.object({
+  chargerId: z.string(),
+  connectorId: z.number().int(),
+  transactionId: z.number().int(),
+  idTag: z.string(),
+  tier: z.string(),
+  startedAt: iso,
+  endedAt: iso.nullable().describe('null while the session runs'),
+  energyWh: z.number(),
+  cost: z.number().describe('each Wh at the import price in force when it was drawn'),
+  currency: z.string(),
+  costPerKWh: z.number().nullable(),
+  carbonG: z.number(),
+});
+
+export const planViewSchema = z.object({
+  enabled: z.boolean(),
+  solver: z.string().optional(),
+  plans: z.number().int().optional().describe('plans made since start'),
+  failures: z.number().int().optional(),
+  lastPlanAt: iso.nullable().optional(),
+  lastSolveMs: z.number().nullable().optional(),
+  lastError: z.string().nullable().optional(),
+  plan: z
+    .object({
+      start: iso.describe('start of the first slot shown (the current one)'),
+      slotMs: z.number(),
+      status: z.string(),
+      peakW: z.number().describe('planned peak import over the horizon'),
+      energyCost: z.number(),
+      demandCharge: z.number(),
+      overloadWh: z.number(),
+      slots: z.array(z.object({ start: iso, gridW: z.number(), batteryW: z.number().nullable() })),
+      sessions: z.array(
+        z.object({
+          chargerId: z.string(),
+          connectorId: z.number().int().nullable(),
+          steer: z.boolean().describe('false: planned as load only (charges as soon as possible)'),
+          plannedWh: z.number(),
+          unmetWh: z.number(),
+          powerW: z.array(z.number()).describe('planned mean power per slot shown, W'),
+        }),
+      ),
+    })
+    .nullable()
+    .optional()
+    .describe('null when no plan is in force (no sessions, or planning failed: greedy control runs alone)'),
+});
+
+export type KpisView = z.infer<typeof kpisViewSchema>;
+export type BillView = z.infer<typeof billViewSchema>;
+export type PlanView = z.infer<typeof planViewSchema>;
+
+export function kpisView(economics: EconomicsSource, atMs: number): KpisView {
+  const k = economics.kpis();
+  const p = economics.prices(atMs);
+  return {
+    at: new Date(atMs).toISOString(),
+    since: new Date(k.sinceMs).toISOString(),
+    currency: k.currency,
+    today: {
+      energyDeliveredWh: wh(k.energyDeliveredWh),
+      gridImportWh: wh(k.gridImportWh),
+      gridExportWh: wh(k.gridExportWh),
+      energyCost: money(k.energyCost),
+      costPerKWh: money(k.costPerKWh),
+      peakW: watts(k.peakW),
+      renewableShare: ratio(k.renewableShare),
+      utilization: ratio(k.utilization),
+      sessions: k.sessions,
+      sessionSuccessRate: ratio(k.sessionSuccessRate),
+      unmetWh: wh(k.unmetWh),
+      carbonKg: Math.round(k.carbonKg * 1000) / 1000,
+      limitViolations: k.limitViolations,
+    },
+    month: { peakW: watts(k.monthPeakW), demandCharge: money(k.monthDemandCharge), demandChargePerKW: p.demandChargePerKW },
+    prices: { importPerKWh: p.importPricePerKWh, exportPerKWh: p.exportPricePerKWh, carbonGPerKWh: p.carbonGPerKWh },
+  };
+}
+
+export function billView(bill: BillFigures): BillView {
+  return {
+    chargerId: bill.chargerId,
+    connectorId: bill.connectorId,
+    transactionId: bill.transactionId,
+    idTag: bill.idTag,
+    tier: bill.tier,
+    startedAt: new Date(bill.startedAtMs).toISOString(),
+    endedAt: isoOf(bill.endedAtMs),
+    energyWh: wh(bill.energyWh),
+    cost: money(bill.cost),
+    currency: bill.currency,
+    costPerKWh: bill.energyWh > 0 ? money(bill.cost / (bill.energyWh / 1000)) : null,
+    carbonG: Math.round(bill.carbonG),
+  };
+}
+
+/** `${chargerId}/${connectorId}` back into its parts (charger ids may contain '/'). */
+function splitKey(key: string): { chargerId: string; connectorId: number | null } {
+  const cut = key.lastIndexOf('/');
+  const connectorId = cut > 0 ? Number(key.slice(cut + 1)) : Number.NaN;
+  return Number.isInteger(connectorId) ? { chargerId: key.slice(0, cut), connectorId } : { chargerId: key, connectorId: null };
+}
+
+/** The planner's status and, when a plan is in force, its slots from the current one on (at most `slotCount`). */
+export function planView(planner: PlanSource | undefined, atMs: number, slotCount: number): PlanView {
+  if (!planner) return { enabled: false };
+  const status = planner.status();
+  if (!status.enabled) return { enabled: false };
+  const head = {
+    enabled: true,
+    solver: status.solver,
+    plans: status.plans,
+    failures: status.failures,
+    lastPlanAt: isoOf(status.lastPlanAtMs),
+    lastSolveMs: status.lastSolveMs === undefined ? null : Math.round(status.lastSolveMs),
+    lastError: status.lastError ?? null,
+  };
+  const plan = planner.currentPlan();
+  if (!plan) return { ...head, plan: null };
+  const first = Math.min(Math.max(0, Math.floor((atMs - plan.startMs) / plan.slotMs)), plan.slotCount);
+  const end = Math.min(plan.slotCount, first + slotCount);
+  const range = Array.from({ length: end - first }, (_, i) => first + i);
+  return {
+    ...head,
+    plan: {
+      start: new Date(plan.startMs + first * plan.slotMs).toISOString(),
+      slotMs: plan.slotMs,
+      status: plan.status,
+      peakW: watts(plan.peakW),
+      energyCost: money(plan.energyCost),
+      demandCharge: money(plan.demandCharge),
+      overloadWh: wh(plan.overloadWh),
+      slots: range.map((t) => ({
+        start: new Date(plan.startMs + t * plan.slotMs).toISOString(),
+        gridW: watts(plan.gridW[t] ?? 0),
+        batteryW: plan.batteryW.length ? watts(plan.batteryW[t] ?? 0) : null,
+      })),
+      sessions: plan.sessions.map((s) => ({
+        ...splitKey(s.key),
+        steer: s.steer,
+        plannedWh: wh(s.plannedWh),
+        unmetWh: wh(s.unmetWh),
+        powerW: range.map((t) => watts(s.powerW[t] ?? 0)),
+      })),
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { NotFoundError } from '../api-errors.ts';
+import type { EconomicsSource } from '../economics-source.ts';
+import { billView, billViewSchema, kpisView, kpisViewSchema, planView, planViewSchema } from '../economics-views.ts';
+import type { RouteEnv } from '../route-env.ts';
+import { jsonSchema, responseSchema } from '../zod-schema.ts';
+
+const billsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const planQuery = z.strictObject({ slots: z.coerce.number().int().min(1).max(672).default(16).describe('how many slots from the current one') });
+
+/** KPIs, prices, per-session bills and the planner's view: what the site costs and what it plans. */
+export function registerEconomicsRoutes(app: FastifyInstance, env: RouteEnv): void {
+  const { ctx } = env;
+  const viewer = env.guard('viewer');
+  const economics = (): EconomicsSource => {
+    if (!env.economics) throw new NotFoundError('costs and KPIs are not available: the tariff service is not running');
+    return env.economics;
+  };
+
+  app.get(
+    '/api/v1/kpis',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['costs'],
+        summary: "Today's KPIs (energy, cost, cost per kWh, peak), the month's peak and demand charge, current prices",
+        response: { 200: responseSchema(kpisViewSchema) },
+      },
+    },
+    async () => kpisView(economics(), ctx.clock.nowMs()),
+  );
+
+  app.get<{ Querystring: z.infer<typeof billsQuery> }>(
+    '/api/v1/bills',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['costs'],
+        summary: 'Energy and cost per charging session (running first, then ended), newest first',
+        querystring: jsonSchema(billsQuery),
+        response: { 200: responseSchema(z.array(billViewSchema)) },
+      },
+    },
+    async (request) => economics().sessionBills(request.query.limit).map(billView),
+  );
+
+  app.get<{ Querystring: z.infer<typeof planQuery> }>(
+    '/api/v1/plan',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['costs'],
+        summary: "The horizon planner's status and the plan in force: grid, battery and per-session power for the next slots",
+        querystring: jsonSchema(planQuery),
+        response: { 200: responseSchema(planViewSchema) },
+      },
+    },
+    async (request) => planView(env.plan, ctx.clock.nowMs(), request.query.slots),
+  );
+}
