@@ -2,21 +2,23 @@
 import type { Kpis } from '../../optimizer/kpi.ts';
 import type { ReplayResult } from './replay.ts';
 
-export interface ReportKpis {
-  peakW: number;
-  energyCost: number;
-  demandCharge: number;
-  totalCost: number;
-  energyRequestedWh: number;
-  energyDeliveredWh: number;
-  unmetWh: number;
-  sessionSuccessRate: number;
-  renewableShare: number;
-  utilization: number;
-  limitViolations: number;
-  costPerKWh: number;
-  carbonKg: number;
-}
+/** The report's KPIs: the DESIGN.md contract keys (plus cost per kWh and carbon), rounded. */
+export type ReportKpis = Pick<
+  Kpis,
+  | 'peakW'
+  | 'energyCost'
+  | 'demandCharge'
+  | 'totalCost'
+  | 'energyRequestedWh'
+  | 'energyDeliveredWh'
+  | 'unmetWh'
+  | 'sessionSuccessRate'
+  | 'renewableShare'
+  | 'utilization'
+  | 'limitViolations'
+  | 'costPerKWh'
+  | 'carbonKg'
+>;
 
 export interface SimulateReport {
   kpis: ReportKpis;
