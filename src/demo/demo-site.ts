@@ -4,8 +4,9 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { randomCar, seededRandom } from './car.ts';
 import { demoModbusDevice, startDemoDeviceServers, type DemoDeviceServers } from './device-servers.ts';
+import { demoMqttDevice, startDemoMqttSource, type DemoMqttSource } from './mqtt-source.ts';
 import { SimulatedCharger } from './simulated-charger.ts';
-import { stepSite, type SiteModelParams, type SiteModelState, type SiteReading } from './site-model.ts';
+import { stepSite, type SiteModelParams, type SiteModelState, type SiteReading, type SiteSetpoints } from './site-model.ts';
 
 export interface DemoOptions {
   config: Config;
@@ -22,12 +23,22 @@ export interface DemoOptions {
    * reads them through its real adapters. Needs near-real time: devices are polled in real time.
    */
   modbusDevices?: boolean;
+  /**
+   * With an `mqtt:` section in the config, publish the building's submeter on the broker and read
+   * it back through a `driver: mqtt` device (default true; like the Modbus devices it needs near
+   * real time, as MQTT staleness runs on the demo clock). No broker: left out with a warning.
+   */
+  mqttDevice?: boolean;
 }
 
 export interface DemoSite {
   readonly app: App;
   readonly chargers: readonly SimulatedCharger[];
   readonly lastReading: () => SiteReading | undefined;
+  /** Battery setpoint and PV limit the EMS last wrote to the demo's Modbus devices, with when. */
+  readonly setpoints: () => Readonly<SiteSetpoints>;
+  /** The MQTT device the demo publishes, when a broker was reachable. */
+  readonly mqttDevice?: { id: string; topic: string };
   stop(): Promise<void>;
 }
 
@@ -46,6 +57,8 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   const maxPowerW = config.grid.maxPower ?? config.grid.maxCurrent * config.site.voltage * 3;
   let latest: SiteReading | undefined;
   let servers: DemoDeviceServers | undefined;
+  let mqttSource: DemoMqttSource | undefined;
+  const setpoints: SiteSetpoints = {};
   if (options.modbusDevices) {
     servers = await startDemoDeviceServers({
       log: simLog,
@@ -59,13 +72,24 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
         batteryPowerW: latest?.batteryPowerW ?? 0,
         batterySocPct: latest?.batterySocPct ?? 55,
       }),
-      onSetpoints: (setpoints) => simLog.debug(setpoints, 'EMS setpoints on the demo devices'),
+      onSetpoints: (written, devices) => {
+        // The simulated battery and PV follow what the EMS wrote (site-model.ts), while it is fresh.
+        const atMs = clock.nowMs();
+        if (devices.has('battery') && written.batteryPowerW !== undefined) Object.assign(setpoints, { batteryPowerW: written.batteryPowerW, batterySetAtMs: atMs });
+        if (devices.has('pv')) Object.assign(setpoints, { pvLimitW: written.pvLimitW, pvLimitSetAtMs: atMs });
+        simLog.debug(written, 'EMS setpoints on the demo devices');
+      },
     });
     const endpoints = servers;
     config = { ...config, devices: config.devices.map((d) => demoModbusDevice(d, endpoints)) };
   }
+  if (config.mqtt && options.mqttDevice !== false) {
+    mqttSource = await startDemoMqttSource({ mqtt: config.mqtt, log: simLog, deviceId: freeDeviceId(config, 'building') });
+    if (mqttSource) config = { ...config, devices: [...config.devices, demoMqttDevice(config, mqttSource)] };
+  }
   const app = await startApp({ config, log, clock, configPath: options.configPath }).catch(async (error: unknown) => {
     await servers?.stop();
+    await mqttSource?.stop();
     throw error;
   });
   const random = seededRandom(options.seed ?? config.demo?.seed ?? 1);
@@ -114,9 +138,10 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       const map = SITE_PHASE[cfg.phaseRotation]!;
       for (let p = 0; p < 3; p++) evA[map[p]!] += draw[p]!;
     });
-    reading = stepSite(atMs, dtS, evA, modelState, model);
+    reading = stepSite(atMs, dtS, evA, modelState, model, setpoints);
     latest = reading;
     emitReadings(atMs, reading);
+    mqttSource?.publish((reading.buildingA[0] + reading.buildingA[1] + reading.buildingA[2]) * config.site.voltage);
 
     for (const charger of chargers) {
       for (const view of charger.connectorView()) {
@@ -159,6 +184,8 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     app,
     chargers,
     lastReading: () => reading,
+    setpoints: () => ({ ...setpoints }),
+    ...(mqttSource && { mqttDevice: { id: mqttSource.deviceId, topic: mqttSource.topic } }),
     async stop() {
       clearInterval(timer);
       // Cars leave before the site closes, so the next run starts without dangling transactions.
@@ -170,8 +197,18 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
       await app.stop();
       await servers?.stop();
+      await mqttSource?.stop();
     },
   };
+}
+
+/** `base`, or `base-2`, `base-3`... when the config already uses it. */
+function freeDeviceId(config: Config, base: string): string {
+  const taken = new Set(config.devices.map((d) => d.id));
+  for (let i = 1; ; i++) {
+    const id = i === 1 ? base : `${base}-${i}`;
+    if (!taken.has(id)) return id;
+  }
 }
 
 function utcOffsetHours(timeZone: string, atMs: number): number {

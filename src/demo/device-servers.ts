@@ -31,12 +31,14 @@ export interface DemoSetpoints {
 export interface DemoDeviceServersOptions {
   log: Logger;
   model: () => DemoDeviceValues;
-  /** Called after the EMS writes a setpoint. */
-  onSetpoints?: (setpoints: DemoSetpoints) => void;
+  /** Called after the EMS writes a setpoint, with the devices written since the last call. */
+  onSetpoints?: (setpoints: DemoSetpoints, written: ReadonlySet<DemoDeviceName>) => void;
   voltageV?: number;
   pvRatedW?: number;
   batteryMaxPowerW?: number;
 }
+
+export type DemoDeviceName = 'grid' | 'pv' | 'battery';
 
 export interface DemoEndpoint {
   host: string;
@@ -130,7 +132,7 @@ export async function startDemoDeviceServers(options: DemoDeviceServersOptions):
   }
 
   const servers: ServerTCPClass[] = [];
-  async function serve(name: string, device: SimDevice): Promise<DemoEndpoint> {
+  async function serve(name: DemoDeviceName, device: SimDevice): Promise<DemoEndpoint> {
     const vector = {
       getMultipleHoldingRegisters: (address: number, length: number): number[] => {
         const regs = image(device);
@@ -143,7 +145,7 @@ export async function startDemoDeviceServers(options: DemoDeviceServersOptions):
         const regs = image(device);
         if (address < BASE || address - BASE >= regs.length) throw Object.assign(new Error('illegal data address'), { modbusErrorCode: 2 });
         device.written.set(address, value & 0xffff);
-        queueReport();
+        queueReport(name);
       },
     };
     for (let attempt = 0; ; attempt++) {
@@ -160,15 +162,19 @@ export async function startDemoDeviceServers(options: DemoDeviceServersOptions):
   }
 
   let reportQueued = false;
-  function queueReport(): void {
+  const writtenSinceReport = new Set<DemoDeviceName>();
+  function queueReport(name: DemoDeviceName): void {
+    writtenSinceReport.add(name);
     if (reportQueued) return;
     reportQueued = true;
     // One report per FC16 write, after all its registers landed.
     setImmediate(() => {
       reportQueued = false;
+      const written = new Set(writtenSinceReport);
+      writtenSinceReport.clear();
       try {
         setpoints = decodeSetpoints();
-        options.onSetpoints?.(setpoints);
+        options.onSetpoints?.(setpoints, written);
       } catch (error) {
         log.warn({ err: (error as Error).message }, 'cannot decode demo setpoints');
       }

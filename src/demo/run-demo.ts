@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { mqttSchema } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger } from '../log.ts';
 import { prepareDashboard } from '../cli/dashboard-pages.ts';
@@ -14,6 +15,8 @@ export interface RunDemoOptions {
   speed?: number;
   httpPort?: number;
   ocppPort?: number;
+  /** Broker URL for the demo's MQTT device (and the EMS's MQTT side); overrides the config's mqtt.url. */
+  mqtt?: string;
   quiet: boolean;
 }
 
@@ -28,6 +31,14 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   config = scaleDemoConfig(config, count);
   if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
   if (options.ocppPort !== undefined) config = { ...config, ocpp: { ...config.ocpp, port: options.ocppPort } };
+  if (options.mqtt !== undefined) {
+    const mqtt = mqttSchema.safeParse({ ...config.mqtt, url: options.mqtt });
+    if (!mqtt.success) {
+      process.stderr.write(`ems demo: --mqtt ${options.mqtt}: ${mqtt.error.issues.map((i) => i.message).join('; ')}\n`);
+      return 1;
+    }
+    config = { ...config, mqtt: mqtt.data };
+  }
   // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
   // to loopback unless the config says otherwise.
   const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin';
@@ -38,7 +49,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   // Near real time the meter, PV and battery are real Modbus TCP devices read by the real adapters;
   // faster, a real-time poll would be too coarse, and they stay in-process.
   await prepareDashboard(log);
-  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: speed <= 5 });
+  const nearRealTime = speed <= 5;
+  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: nearRealTime, mqttDevice: nearRealTime });
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}.`);
@@ -46,6 +58,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     out(`Dashboard: http://${host}:${demo.app.httpPort}/`);
     out(`Log in as admin / ${demoPassword} (created on the first run with ${config.storage.path}; EMS_ADMIN_PASSWORD sets another).`);
   }
+  if (demo.mqttDevice) out(`MQTT: the building submeter is published as {"W": ...} on ${demo.mqttDevice.topic} at ${config.mqtt!.url}.`);
+  else if (config.mqtt) out(`MQTT: ${nearRealTime ? `no broker at ${config.mqtt.url}` : 'speed above 5'}, the demo's MQTT device is left out.`);
   out('Press Ctrl-C to stop.\n');
 
   const status = options.quiet

@@ -1,5 +1,6 @@
 // The physical side of the demo site: building load over the day, PV over the day, a battery
-// that shaves peaks and soaks up surplus, and the grid meter that sees the sum. Pure.
+// that follows the EMS's setpoint while one is in force (else shaves peaks and soaks up surplus on
+// its own), PV that obeys a curtailment limit, and the grid meter that sees the sum. Pure.
 
 export interface SiteModelParams {
   voltageV: number;
@@ -11,7 +12,25 @@ export interface SiteModelParams {
   battery: { capacityWh: number; maxPowerW: number; minSocPct: number; maxSocPct: number };
   /** Battery discharges when import would exceed this, W. */
   peakShaveAboveW: number;
+  /**
+   * A written setpoint or PV limit is in force this long after it was written (the EMS rewrites
+   * them periodically; real devices revert on a timer), then the devices fall back to their own
+   * rules. Default 90 s.
+   */
+  setpointHoldMs?: number;
 }
+
+/** What the EMS last wrote to the simulated devices, and when (simulation time). */
+export interface SiteSetpoints {
+  /** + discharge / − charge, W. */
+  batteryPowerW?: number;
+  batterySetAtMs?: number;
+  /** PV active power limit, W; undefined = not curtailed. */
+  pvLimitW?: number;
+  pvLimitSetAtMs?: number;
+}
+
+export const DEFAULT_SETPOINT_HOLD_MS = 90_000;
 
 export interface SiteModelState {
   batterySocPct: number;
@@ -45,16 +64,48 @@ export function pvPowerW(atMs: number, p: SiteModelParams): number {
   return Math.round(p.pvPeakW * Math.sin(((h - 6.5) / 13) * Math.PI) * clouds);
 }
 
-/** One step of the site: EV draw per site phase in, everything the meters would read out. */
-export function stepSite(atMs: number, dtS: number, evA: [number, number, number], state: SiteModelState, p: SiteModelParams): SiteReading {
+const inForce = (value: number | undefined, setAtMs: number | undefined, atMs: number, p: SiteModelParams): value is number =>
+  value !== undefined && setAtMs !== undefined && atMs - setAtMs <= (p.setpointHoldMs ?? DEFAULT_SETPOINT_HOLD_MS);
+
+/** The battery's own rule: soak up surplus, shave import above `peakShaveAboveW`. */
+function selfConsumptionW(netW: number, socPct: number, p: SiteModelParams): number {
+  const b = p.battery;
+  if (netW < 0 && socPct < b.maxSocPct) return Math.max(netW, -b.maxPowerW);
+  if (netW > p.peakShaveAboveW && socPct > b.minSocPct) return Math.min(netW - p.peakShaveAboveW, b.maxPowerW);
+  return 0;
+}
+
+/** A commanded battery power within the inverter's power and the SoC window (no discharge at the floor, no charge at the top). */
+export function batteryFollowW(setpointW: number, socPct: number, p: SiteModelParams): number {
+  const b = p.battery;
+  const w = Math.min(b.maxPowerW, Math.max(-b.maxPowerW, setpointW));
+  if (w > 0 && socPct <= b.minSocPct) return 0;
+  if (w < 0 && socPct >= b.maxSocPct) return 0;
+  return w;
+}
+
+/**
+ * One step of the site: EV draw per site phase in, everything the meters would read out. The
+ * battery follows `setpoints.batteryPowerW` and PV stays under `setpoints.pvLimitW` while they are
+ * in force (see `setpointHoldMs`).
+ */
+export function stepSite(
+  atMs: number,
+  dtS: number,
+  evA: [number, number, number],
+  state: SiteModelState,
+  p: SiteModelParams,
+  setpoints: SiteSetpoints = {},
+): SiteReading {
   const buildingA = buildingLoadA(atMs, p);
-  const pvW = pvPowerW(atMs, p);
+  const availablePvW = pvPowerW(atMs, p);
+  const pvW = inForce(setpoints.pvLimitW, setpoints.pvLimitSetAtMs, atMs, p) ? Math.min(availablePvW, Math.max(0, Math.round(setpoints.pvLimitW))) : availablePvW;
   const loadW = (buildingA[0] + buildingA[1] + buildingA[2] + evA[0] + evA[1] + evA[2]) * p.voltageV;
   const netW = loadW - pvW;
   const b = p.battery;
-  let batteryW = 0;
-  if (netW < 0 && state.batterySocPct < b.maxSocPct) batteryW = Math.max(netW, -b.maxPowerW);
-  else if (netW > p.peakShaveAboveW && state.batterySocPct > b.minSocPct) batteryW = Math.min(netW - p.peakShaveAboveW, b.maxPowerW);
+  const batteryW = inForce(setpoints.batteryPowerW, setpoints.batterySetAtMs, atMs, p)
+    ? batteryFollowW(setpoints.batteryPowerW, state.batterySocPct, p)
+    : selfConsumptionW(netW, state.batterySocPct, p);
   state.batteryPowerW = Math.round(batteryW);
   state.batterySocPct = Math.min(100, Math.max(0, state.batterySocPct - (batteryW * dtS) / 3600 / b.capacityWh * 100));
   const perPhaseOffsetA = (pvW + batteryW) / 3 / p.voltageV;
