@@ -41,16 +41,26 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function createApiFixture(options: { config?: Config; deps?: Partial<HttpDeps>; env?: Record<string, string> } = {}): Promise<ApiFixture> {
+export async function createApiFixture(
+  options: {
+    config?: Config;
+    deps?: Partial<HttpDeps>;
+    env?: Record<string, string>;
+    /** Deps that need the fixture's context and store (e.g. a real tariff service). */
+    depsFor?: (ctx: ServiceContext, store: Storage) => Promise<Partial<HttpDeps>>;
+  } = {},
+): Promise<ApiFixture> {
   const config = options.config ?? testConfig();
   const clock = new ManualClock(T0);
   const bus = new Bus(silentLogger);
   const state = new SiteState(config, bus);
   const ctx: ServiceContext = { config, bus, log: silentLogger, clock, state };
   const store = openStorage(':memory:', clock);
+  const extra = options.depsFor ? await options.depsFor(ctx, store) : {};
   const http = createHttpService(ctx, {
     store,
     processMetrics: false,
+    ...extra,
     ...options.deps,
     auth: { env: options.env ?? { EMS_ADMIN_PASSWORD: ADMIN_PASSWORD }, print: () => {}, scryptN: 1 << 10, ...options.deps?.auth },
   });
