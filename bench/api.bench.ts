@@ -10,6 +10,7 @@ import { startApp } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
 import { TestCharger } from '../test/helpers/test-charger.ts';
 import type { BenchTable } from './types.ts';
+import { until } from './measure.ts';
 
 const BIN = fileURLToPath(new URL('../bin/ems.js', import.meta.url));
 const RATE_PER_S = 200;
@@ -85,15 +86,6 @@ process.exit(0);
 `;
 
 const REACTION_STEPS = 16;
-
-async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (probe()) return true;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return false;
-}
 
 /** Grid-meter step → every charger holds its new profile, with or without API load alongside. */
 async function reaction(chargerCount: number, withLoad: boolean): Promise<{ samples: number[]; loader?: { failed: number; sent: number } }> {

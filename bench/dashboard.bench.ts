@@ -11,6 +11,7 @@ import { ScaledClock } from '../src/demo/scaled-clock.ts';
 import { startDemoSite } from '../src/demo/demo-site.ts';
 import { silentLogger } from '../src/log.ts';
 import type { BenchTable } from './types.ts';
+import { percentile } from './measure.ts';
 
 const RUNS = 10;
 
@@ -27,11 +28,6 @@ function initialFiles(dir: string): string[] {
   visit('app.js');
   return [...seen];
 }
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
 
 export default async function bench(): Promise<BenchTable[]> {
   const { files } = await buildDashboard();

@@ -18,6 +18,7 @@ import { PymodbusPeer } from '../test/fixtures/pymodbus/pymodbus-peer.ts';
 import { hasPythonModule } from '../test/helpers/peers.ts';
 import { TestCharger } from '../test/helpers/test-charger.ts';
 import type { Bench, BenchTable } from './types.ts';
+import { percentile, until } from './measure.ts';
 
 const { ServerTCP } = createRequire(import.meta.url)('modbus-serial') as { ServerTCP: typeof ServerTCPClass };
 const DEVICES = 20;
@@ -26,11 +27,6 @@ const STEPS = 10;
 const V = 230;
 
 const meterModels = (a: number): ModelSpec[] => [{ id: 1 }, { id: 203, values: { W: a * V * 3, AphA: a, AphB: a, AphC: a }, scaleFactors: { 6: -1, 22: 1 } }];
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-};
-
 async function pollCycle(devices: object[]): Promise<{ p50: number; p99: number; max: number; failures: number }> {
   const config = configSchema.parse({ grid: { maxCurrent: 100 }, devices });
   const bus = new Bus(silentLogger);
@@ -147,15 +143,6 @@ async function reaction(peer: PymodbusPeer, chargerCount: number): Promise<React
     await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
     await app.stop();
   }
-}
-
-async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (probe()) return true;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return false;
 }
 
 const bench: Bench = async () => {

@@ -12,14 +12,10 @@ import { MemoryTransactionStore } from '../src/state/memory-transaction-store.ts
 import { SiteState } from '../src/state/site-state.ts';
 import type { ConnectorCap } from '../optimizer/types.ts';
 import type { Bench, BenchTable } from './types.ts';
+import { percentile } from './measure.ts';
 
 const RPCClient = ocppRpc.RPCClient as unknown as new (options: Record<string, unknown>) => any;
 const ROUNDS = 20;
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-};
 
 export async function measure(chargerCount: number) {
   const ids = Array.from({ length: chargerCount }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);

@@ -6,14 +6,10 @@ import { startApp } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
 import { TestCharger } from '../test/helpers/test-charger.ts';
 import type { Bench, BenchTable } from './types.ts';
+import { percentile, until } from './measure.ts';
 
 const STEPS = 20;
 const STEP_DEADLINE_MS = 5_000;
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 
 async function measure(chargerCount: number): Promise<{ p50: number; p99: number; max: number; steps: number }> {
   const ids = Array.from({ length: chargerCount }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);
@@ -71,15 +67,6 @@ async function measure(chargerCount: number): Promise<{ p50: number; p99: number
     await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
     await app.stop();
   }
-}
-
-async function until(probe: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (probe()) return true;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return false;
 }
 
 const bench: Bench = async () => {
