@@ -55,7 +55,18 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   let config = options.config;
   const simLog = log.child({ module: 'demo' });
   const maxPowerW = config.grid.maxPower ?? config.grid.maxCurrent * config.site.voltage * 3;
-  let latest: SiteReading | undefined;
+  const model: SiteModelParams = {
+    voltageV: config.site.voltage,
+    utcOffsetH: utcOffsetHours(config.site.timezone, clock.nowMs()),
+    pvPeakW: Math.round(maxPowerW * 0.4),
+    buildingBaseA: config.grid.maxCurrent * 0.08,
+    buildingPeakA: config.grid.maxCurrent * 0.3,
+    battery: { capacityWh: 60_000, maxPowerW: Math.round(maxPowerW * 0.2), minSocPct: 10, maxSocPct: 95 },
+    peakShaveAboveW: maxPowerW * 0.9,
+  };
+  const modelState: SiteModelState = { batterySocPct: 55, batteryPowerW: 0 };
+  // The site as it is before any car: what the meters show until the first step (never a fake 0).
+  let latest: SiteReading | undefined = stepSite(clock.nowMs(), 0, [0, 0, 0], modelState, model);
   let servers: DemoDeviceServers | undefined;
   let mqttSource: DemoMqttSource | undefined;
   const setpoints: SiteSetpoints = {};
@@ -99,16 +110,6 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   );
   await Promise.all(chargers.map((c) => c.connect()));
 
-  const model: SiteModelParams = {
-    voltageV: config.site.voltage,
-    utcOffsetH: utcOffsetHours(config.site.timezone, clock.nowMs()),
-    pvPeakW: Math.round(maxPowerW * 0.4),
-    buildingBaseA: config.grid.maxCurrent * 0.08,
-    buildingPeakA: config.grid.maxCurrent * 0.3,
-    battery: { capacityWh: 60_000, maxPowerW: Math.round(maxPowerW * 0.2), minSocPct: 10, maxSocPct: 95 },
-    peakShaveAboveW: maxPowerW * 0.9,
-  };
-  const modelState: SiteModelState = { batterySocPct: 55, batteryPowerW: 0 };
   const simulated = new Map(config.devices.filter((d) => d.driver === 'simulated').map((d) => [d.role, d.id]));
   const tagsInUse = new Set<string>();
   let reading: SiteReading | undefined;

@@ -90,13 +90,14 @@ export async function startDemoDeviceServers(options: DemoDeviceServersOptions):
       { id: 103, values: { W: Math.round(v.pvPowerW), AphA: a, AphB: a, AphC: a, PhVphA: voltageV, PhVphB: voltageV, PhVphC: voltageV }, scaleFactors: { 6: -1, 13: -1, 15: powerSf(v.pvPowerW) } },
       { id: 702, values: { WMaxRtg: pvRatedW, WMax: pvRatedW }, scaleFactors: { 45: powerSf(pvRatedW) } },
       { id: 123, scaleFactors: { 23: 0 } },
-      { id: 704, values: { WMaxLimPctEna: 0, WMaxLimPct: 100 }, scaleFactors: { 54: 0, 55: 0 } },
+      // Percent points at 0.01 %, so written limits land to the watt rather than in 1 % steps.
+      { id: 704, values: { WMaxLimPctEna: 0, WMaxLimPct: 100 }, scaleFactors: { 54: -2, 55: 0 } },
     ];
   };
   const batteryModels = (v: DemoDeviceValues): ModelSpec[] => [
     { id: 1, common: { manufacturer: 'EMS demo', model: 'Battery', serial: 'DEMO-BESS' } },
     { id: 802, values: { SoC: Math.round(v.batterySocPct * 10) / 10, W: Math.round(v.batteryPowerW), WChaRteMax: batteryMaxW, WDisChaRteMax: batteryMaxW }, scaleFactors: { 54: powerSf(batteryMaxW), 56: -1, 63: powerSf(v.batteryPowerW) } },
-    { id: 124, values: { WChaMax: batteryMaxW, StorCtl_Mod: 0, OutWRte: 100, InWRte: 100, ChaGriSet: 0, InOutWRte_RvrtTms: 0 }, scaleFactors: { 18: powerSf(batteryMaxW), 25: 0 } },
+    { id: 124, values: { WChaMax: batteryMaxW, StorCtl_Mod: 0, OutWRte: 100, InWRte: 100, ChaGriSet: 0, InOutWRte_RvrtTms: 0 }, scaleFactors: { 18: powerSf(batteryMaxW), 25: -2 } },
   ];
 
   const devices = {

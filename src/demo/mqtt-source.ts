@@ -61,22 +61,20 @@ export async function startDemoMqttSource(options: DemoMqttSourceOptions): Promi
 function connectWithin(mqtt: MqttConfig, timeoutMs: number): Promise<MqttClient> {
   const client = connect(mqtt.url, { username: mqtt.username, password: mqtt.password, connectTimeout: timeoutMs, reconnectPeriod: 1000, queueQoSZero: false });
   return new Promise((resolve, reject) => {
-    let lastError: Error | undefined;
-    const onError = (error: Error) => (lastError = error);
-    const timer = setTimeout(() => {
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
       client.off('connect', onConnect);
       client.off('error', onError);
-      // Nobody answered: stop the client's reconnect loop too.
+      if (!error) return resolve(client);
+      // Refused or silent: stop the client's reconnect loop too.
       client.end(true);
-      reject(new DemoMqttError(`no MQTT broker answered at ${mqtt.url} within ${timeoutMs} ms`, { cause: lastError }));
-    }, timeoutMs);
-    const onConnect = () => {
-      clearTimeout(timer);
-      client.off('error', onError);
-      resolve(client);
+      reject(error instanceof DemoMqttError ? error : new DemoMqttError(`cannot connect to ${mqtt.url}: ${error.message}`, { cause: error }));
     };
+    const onConnect = () => settle();
+    const onError = (error: Error) => settle(error);
+    const timer = setTimeout(() => settle(new DemoMqttError(`no MQTT broker answered at ${mqtt.url} within ${timeoutMs} ms`)), timeoutMs);
     client.once('connect', onConnect);
-    client.on('error', onError);
+    client.once('error', onError);
   });
 }
 

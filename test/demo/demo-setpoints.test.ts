@@ -1,0 +1,66 @@
+// The demo's battery follows a setpoint written through the real Modbus path (SunSpec model 124 on
+// the demo's battery server), and the EMS's grid meter, read over Modbus, sees the difference.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ModbusLine } from '../../adapters/modbus/line.ts';
+import { SunSpecDevice } from '../../adapters/modbus/sunspec-device.ts';
+import { loadConfigFile } from '../../src/config-file.ts';
+import { scaleDemoConfig } from '../../src/demo/demo-config.ts';
+import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
+import { ScaledClock } from '../../src/demo/scaled-clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { eventually } from '../devices/context.ts';
+
+describe('the demo battery on its Modbus server', () => {
+  let demo: DemoSite | undefined;
+  let line: ModbusLine | undefined;
+  afterAll(async () => {
+    await line?.close();
+    await demo?.stop();
+  });
+
+  it('follows a setpoint written over Modbus, and the grid meter the EMS reads moves by the difference', async () => {
+    const base = scaleDemoConfig(loadConfigFile(new URL('../../config/examples/demo.yaml', import.meta.url).pathname), 2);
+    const config = {
+      ...base,
+      ocpp: { ...base.ocpp, host: '127.0.0.1', port: 0 },
+      http: { ...base.http, host: '127.0.0.1', port: 0 },
+      storage: { ...base.storage, path: join(mkdtempSync(join(tmpdir(), 'demo-setpoints-')), 'ems.sqlite') },
+      // The EMS only reads the battery here, so the test is the only one writing its setpoint.
+      devices: base.devices.map((d) => (d.role === 'battery' ? { ...d, control: false } : d)),
+    };
+    const clock = new ScaledClock(1);
+    demo = await startDemoSite({ config, log: silentLogger, clock, modbusDevices: true, initialOccupancy: 0, stepMs: 200 });
+    const running = demo.app.ctx.config;
+    const battery = running.devices.find((d) => d.role === 'battery')!;
+    const gridId = running.grid.meter!;
+    if (battery.driver !== 'modbus') throw new Error('the demo battery should be a Modbus device');
+    const state = demo.app.ctx.state;
+    await eventually(() => state.devices.get(battery.id)?.health === 'online' && state.devices.get(gridId)?.health === 'online', 10_000, 'battery and grid meter online');
+
+    line = new ModbusLine({ transport: { kind: 'tcp', host: battery.host!, port: battery.port! }, timeoutMs: 1000, log: silentLogger, nowMs: Date.now });
+    const writer = new SunSpecDevice({ deviceId: 'test-writer', role: 'battery', line, unitId: battery.unitId, nowMs: Date.now, log: silentLogger });
+
+    /** Write a setpoint; wait until the EMS reads the battery at it, then for a grid reading taken after that. */
+    const apply = async (setpointW: number) => {
+      await writer.setPowerW(setpointW);
+      await eventually(() => demo!.lastReading()?.batteryPowerW === setpointW, 5000, `simulated battery at ${setpointW} W`);
+      await eventually(() => state.devices.get(battery.id)?.reading?.powerW === setpointW, 5000, `EMS reads the battery at ${setpointW} W`);
+      const afterMs = clock.nowMs();
+      const grid = await eventually(() => {
+        const r = state.devices.get(gridId)?.reading;
+        return r && r.atMs > afterMs && r;
+      }, 5000, 'a fresh grid reading');
+      return grid.powerW!;
+    };
+
+    expect(demo.setpoints().batteryPowerW).toBeUndefined();
+    const dischargingGridW = await apply(8000);
+    expect(demo.setpoints()).toMatchObject({ batteryPowerW: 8000 });
+    const chargingGridW = await apply(-6000);
+    // 8 kW discharge → 6 kW charge: the site draws 14 kW more from the grid (building load drifts a little).
+    expect(Math.abs(chargingGridW - dischargingGridW - 14_000)).toBeLessThan(1500);
+  });
+});
