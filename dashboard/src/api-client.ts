@@ -1,6 +1,6 @@
 // The browser's side of the EMS API: cookie session, CSRF header on writes, errors with the
 // field problems the server named.
-import type { LoginResult, Role, SessionPatch, StateView } from './api-types.ts';
+import type { KpisView, LoginResult, Role, SessionPatch, StateView } from './api-types.ts';
 import { fieldIssues } from './normalize.ts';
 import type { FieldIssue } from './api-types.ts';
 
@@ -123,6 +123,16 @@ export class ApiClient {
   /** This month's peak of 15-min mean import (what the demand charge is billed on). */
   peak(): Promise<{ month?: string; peakPowerW: number | null; at: string | null }> {
     return this.request('GET', '/api/v1/peak');
+  }
+
+  /** Today's energy, cost and peak, the month's peak and the prices now; null when the EMS runs without its tariff service. */
+  async kpis(): Promise<KpisView | null> {
+    try {
+      return await this.request<KpisView>('GET', '/api/v1/kpis');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   sessions(): Promise<unknown> {

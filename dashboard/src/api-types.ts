@@ -14,6 +14,9 @@ export interface SessionView {
   energyNeedWh: number | null;
   soc: number | null;
   paused?: boolean;
+  /** Cost so far at the import prices in force; null/absent without the tariff service. */
+  cost?: number | null;
+  currency?: string | null;
 }
 
 export interface ConnectorView {
@@ -122,6 +125,8 @@ export interface SessionRecord {
   startedAt: string;
   endedAt: string | null;
   energyWh: number;
+  cost: number | null;
+  currency: string | null;
 }
 
 export interface SessionPatch {
@@ -129,4 +134,25 @@ export interface SessionPatch {
   energyNeedWh?: number | null;
   tier?: string;
   paused?: boolean;
+}
+
+/** GET /api/v1/kpis: today's figures so far (local day), the month's demand peak, prices now. */
+export interface KpisView {
+  at: string;
+  since: string;
+  currency: string;
+  today: {
+    energyDeliveredWh: number;
+    gridImportWh: number;
+    gridExportWh: number;
+    energyCost: number;
+    costPerKWh: number;
+    peakW: number;
+    renewableShare: number;
+    utilization: number;
+    sessions: number;
+    sessionSuccessRate: number;
+  };
+  month: { peakW: number; demandCharge: number; demandChargePerKW: number };
+  prices: { importPerKWh: number; exportPerKWh: number; carbonGPerKWh: number };
 }

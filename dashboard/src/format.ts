@@ -52,6 +52,16 @@ export function formatPercent(pct: number | null | undefined): string {
   return `${Math.round(pct)} %`;
 }
 
+/** "€2.35", "€0.312" for small per-kWh prices; a code the browser does not know shows as "2.35 XYZ". */
+export function formatMoney(amount: number | null | undefined, currency: string | null | undefined, digits = 2): string {
+  if (amount === null || amount === undefined || !Number.isFinite(amount)) return dash;
+  try {
+    return new Intl.NumberFormat('en-GB', { style: 'currency', currency: currency || 'EUR', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(amount);
+  } catch {
+    return `${amount.toFixed(digits)} ${currency ?? ''}`.trim();
+  }
+}
+
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** "14:05" today, "Tue 14:05" within a week, else "2026-11-24 14:05" (local time). */

@@ -123,6 +123,8 @@ export function sessionRecords(body: unknown): SessionRecord[] {
       startedAt: str(row.startedAt) ?? str(row.start) ?? (num(row.startedAtMs) !== null ? new Date(num(row.startedAtMs)!).toISOString() : ''),
       endedAt: str(row.endedAt) ?? str(row.stoppedAt) ?? (num(row.endedAtMs) !== null ? new Date(num(row.endedAtMs)!).toISOString() : null),
       energyWh: num(row.energyWh) ?? (num(row.meterStopWh) !== null && num(row.meterStartWh) !== null ? num(row.meterStopWh)! - num(row.meterStartWh)! : 0),
+      cost: num(row.cost),
+      currency: str(row.currency),
     }));
 }
 

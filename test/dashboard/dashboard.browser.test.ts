@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
-import { toLocalInput } from '../../dashboard/src/format.ts';
+import { formatMoney, formatPower, toLocalInput } from '../../dashboard/src/format.ts';
 import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
 import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
@@ -278,6 +278,57 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     await page.context().close();
   }, 60_000);
+
+  it("shows today's energy, cost, peak and price from the API on the overview, and each session's cost", async () => {
+    type Kpis = { currency: string; today: { energyDeliveredWh: number; energyCost: number; peakW: number; sessions: number }; month: { peakW: number }; prices: { importPerKWh: number } };
+    const kpisNow = async () => {
+      const res = await api<Kpis>('/api/v1/kpis', { token: adminToken });
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    // The figures grow while the demo charges: what the page shows lies between the API's answers before and after.
+    const before = await kpisNow();
+    const page = await openAs('viewer', { width: 390, height: 844 });
+    const strip = page.getByTestId('today');
+    await strip.getByTestId('today-price').filter({ hasText: /\d/ }).waitFor({ timeout: 15_000 });
+    const shown = {
+      energy: (await strip.getByTestId('today-energy').textContent()) ?? '',
+      cost: (await strip.getByTestId('today-cost').textContent()) ?? '',
+      price: (await strip.getByTestId('today-price').textContent()) ?? '',
+      peak: (await strip.getByTestId('today-peak').textContent()) ?? '',
+    };
+    const after = await kpisNow();
+    expect(shown.price).toBe(formatMoney(after.prices.importPerKWh, after.currency, 3));
+    const symbol = formatMoney(0, after.currency).replace(/[\d.,\s]/g, '');
+    expect(shown.cost).toContain(symbol);
+    const costShown = Number(shown.cost.replace(/[^\d.]/g, ''));
+    expect(costShown).toBeGreaterThanOrEqual(Math.floor(before.today.energyCost * 100) / 100 - 0.005);
+    expect(costShown).toBeLessThanOrEqual(Math.ceil(after.today.energyCost * 100) / 100 + 0.005);
+    const energy = /^(\d+(?:\.\d)?) (k?Wh)$/.exec(shown.energy);
+    expect(energy, shown.energy).not.toBeNull();
+    const energyWh = Number(energy![1]) * (energy![2] === 'kWh' ? 1000 : 1);
+    // (The KPI switches from metered EV energy to ended sessions' energy when the first session ends.)
+    if (before.today.sessions === after.today.sessions) {
+      expect(energyWh).toBeGreaterThanOrEqual(before.today.energyDeliveredWh - 50);
+      expect(energyWh).toBeLessThanOrEqual(after.today.energyDeliveredWh + 50);
+    }
+    expect(shown.peak).toMatch(/\d/);
+    expect(await strip.textContent()).toMatch(/month \d/);
+    // Readable on a phone: the strip fits the screen.
+    const fits = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid="today"]')!.getBoundingClientRect();
+      return box.right <= document.documentElement.clientWidth + 0.5 && document.documentElement.scrollWidth <= document.documentElement.clientWidth;
+    });
+    expect(fits).toBe(true);
+    await shoot(page, 'today-phone');
+
+    // Sessions in progress carry their cost so far (the demo's cars charge from the start).
+    await page.goto(`${baseUrl}/#/sessions`);
+    await page.locator('table.stack td[data-label="Cost"]').first().waitFor({ timeout: 15_000 });
+    await page.waitForFunction((sym) => Array.from(document.querySelectorAll('td[data-label="Cost"]')).some((td) => td.textContent?.includes(sym) && /[1-9]/.test(td.textContent)), symbol, { timeout: 30_000, polling: 500 });
+    await shoot(page, 'sessions-cost-phone');
+    await page.context().close();
+  }, 90_000);
 
   it('fits a 390 px phone screen on every page without horizontal scrolling', async () => {
     const page = await openAs('admin', { width: 390, height: 844 });

@@ -4,6 +4,7 @@ import {
   formatCurrent,
   formatDuration,
   formatEnergy,
+  formatMoney,
   formatPower,
   formatTime,
   fromLocalInput,
@@ -31,6 +32,14 @@ describe('dashboard formatting', () => {
     expect(formatCurrent(250)).toBe('250 A');
     expect(formatEnergy(950)).toBe('950 Wh');
     expect(formatEnergy(12_440)).toBe('12.4 kWh');
+  });
+
+  it('shows money in the currency, with more digits for prices, and a dash for nothing', () => {
+    expect(formatMoney(2.345, 'EUR')).toBe('€2.35');
+    expect(formatMoney(0.3125, 'EUR', 3)).toBe('€0.313');
+    expect(formatMoney(12, 'CHF').replace(/\s/g, ' ')).toBe('CHF 12.00');
+    expect(formatMoney(1.5, 'not-a-code')).toBe('1.50 not-a-code');
+    expect(formatMoney(null, 'EUR')).toBe('—');
   });
 
   it('gives every connector status a word and a symbol, so colour is never the only cue', () => {

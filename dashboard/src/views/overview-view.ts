@@ -7,9 +7,11 @@ import { siteBanners } from '../site-banners.ts';
 import { ConnectorCard, connectorId } from './connector-card.ts';
 import { CircuitsPanel } from './circuits-panel.ts';
 import { PowerFlow } from './power-flow.ts';
+import { TodayStrip } from './today-strip.ts';
 
 export function overviewView(ctx: AppContext): View {
   const flow = new PowerFlow();
+  const today = new TodayStrip(ctx.api);
   const circuits = new CircuitsPanel(ctx.api);
   const banners = h('div', { class: 'banners', 'aria-live': 'polite' });
   const cards = h('div', { class: 'cards', 'data-testid': 'connectors' });
@@ -61,11 +63,13 @@ export function overviewView(ctx: AppContext): View {
     'div',
     { class: 'page overview' },
     banners,
+    today.el,
     flow.el,
     h('section', { class: 'panel', 'aria-labelledby': 'conn-title' }, h('div', { class: 'panel-head' }, h('h2', { id: 'conn-title' }, 'Connectors'), summary), filters, cards),
     circuits.el,
   );
   circuits.start();
+  today.start();
 
   const render = (state: StateView) => {
     flow.update(state);
@@ -113,6 +117,7 @@ export function overviewView(ctx: AppContext): View {
     destroy: () => {
       unsubscribe();
       circuits.stop();
+      today.stop();
     },
   };
 }

@@ -2,7 +2,7 @@
 import type { ConnectorView, SessionRecord, StateView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatCurrent, formatDuration, formatEnergy, formatPercent, formatTime, statusLook } from '../format.ts';
+import { formatCurrent, formatDuration, formatEnergy, formatMoney, formatPercent, formatTime, statusLook } from '../format.ts';
 import { priorityRank, reasonText, sessionRecords, toMs } from '../normalize.ts';
 import { table } from './table.ts';
 
@@ -32,6 +32,7 @@ export function sessionsView(ctx: AppContext): View {
           { label: 'Plugged in', cell: (c) => formatTime(toMs(c.session.startedAt), now) },
           { label: 'Departure', cell: (c) => formatTime(toMs(c.session.departure), now) },
           { label: 'Energy', cell: (c) => formatEnergy(c.session.energyWh), numeric: true },
+          { label: 'Cost', cell: (c) => formatMoney(c.session.cost, c.session.currency), numeric: true },
           { label: 'SoC', cell: (c) => formatPercent(c.session.soc), numeric: true },
           { label: 'Cap', cell: (c) => formatCurrent(c.capA), numeric: true },
           {
@@ -78,6 +79,7 @@ export function sessionsView(ctx: AppContext): View {
               },
             },
             { label: 'Energy', cell: (r) => formatEnergy(r.energyWh), numeric: true },
+            { label: 'Cost', cell: (r) => formatMoney(r.cost, r.currency), numeric: true },
           ],
           records.slice(0, 200),
           'No finished sessions yet.',
