@@ -1,5 +1,6 @@
 // The demo's battery follows a setpoint written through the real Modbus path (SunSpec model 124 on
-// the demo's battery server), and the EMS's grid meter, read over Modbus, sees the difference.
+// the demo's battery server), and the EMS's grid meter, read over Modbus, sees the difference; its
+// PV inverter obeys a limit written through model 704.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,8 @@ describe('the demo battery on its Modbus server', () => {
       // The EMS only reads the battery here, so the test is the only one writing its setpoint.
       devices: base.devices.map((d) => (d.role === 'battery' ? { ...d, control: false } : d)),
     };
-    const clock = new ScaledClock(1);
+    // Early afternoon in Berlin in June: the sun is up, so a PV limit has something to cut.
+    const clock = new ScaledClock(1, Date.UTC(2026, 5, 21, 11, 30));
     demo = await startDemoSite({ config, log: silentLogger, clock, modbusDevices: true, initialOccupancy: 0, stepMs: 200 });
     const running = demo.app.ctx.config;
     const battery = running.devices.find((d) => d.role === 'battery')!;
@@ -62,5 +64,22 @@ describe('the demo battery on its Modbus server', () => {
     const chargingGridW = await apply(-6000);
     // 8 kW discharge → 6 kW charge: the site draws 14 kW more from the grid (building load drifts a little).
     expect(Math.abs(chargingGridW - dischargingGridW - 14_000)).toBeLessThan(1500);
+
+    const pv = running.devices.find((d) => d.role === 'pv')!;
+    if (pv.driver !== 'modbus') throw new Error('the demo PV should be a Modbus device');
+    const pvLine = new ModbusLine({ transport: { kind: 'tcp', host: pv.host!, port: pv.port! }, timeoutMs: 1000, log: silentLogger, nowMs: Date.now });
+    try {
+      const inverter = new SunSpecDevice({ deviceId: 'test-pv', role: 'pv', line: pvLine, unitId: pv.unitId, nowMs: Date.now, log: silentLogger });
+      const unlimitedW = demo.lastReading()!.pvPowerW;
+      expect(unlimitedW).toBeGreaterThan(8000);
+      await inverter.setLimitW(5000);
+      // The limit travels as a percentage of the rating (0.01 % steps): within a few W.
+      await eventually(() => Math.abs(demo!.lastReading()!.pvPowerW - 5000) <= 5, 5000, 'simulated PV at its limit');
+      await eventually(() => Math.abs((state.devices.get(pv.id)?.reading?.powerW ?? 0) - 5000) <= 5, 5000, 'EMS reads PV at its limit');
+      await inverter.setLimitW(undefined);
+      await eventually(() => demo!.lastReading()!.pvPowerW > 8000, 5000, 'PV back to full output');
+    } finally {
+      await pvLine.close();
+    }
   });
 });
