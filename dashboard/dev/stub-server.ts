@@ -96,7 +96,16 @@ const server = createServer(async (req, res) => {
       }
       return json(res, 200, { points });
     }
-    if (p === '/api/v1/sessions') return json(res, 200, { sessions: [{ id: '1', chargerId: 'CP001', connectorId: 1, idTag: 'AB12', tier: 'fleet', startedAt: new Date(start - 86_400_000).toISOString(), endedAt: new Date(start - 60_000_000).toISOString(), energyWh: 42_100 }] });
+    if (p === '/api/v1/sessions') return json(res, 200, { sessions: [{ id: '1', chargerId: 'CP001', connectorId: 1, idTag: 'AB12', tier: 'fleet', startedAt: new Date(start - 86_400_000).toISOString(), endedAt: new Date(start - 60_000_000).toISOString(), energyWh: 42_100, cost: 12.63, currency: 'EUR' }] });
+    if (p === '/api/v1/kpis')
+      return json(res, 200, {
+        at: new Date().toISOString(),
+        since: new Date(new Date().setHours(0, 0, 0, 0)).toISOString(),
+        currency: 'EUR',
+        today: { energyDeliveredWh: 186_400, gridImportWh: 151_200, gridExportWh: 3_100, energyCost: 45.87, costPerKWh: 0.2461, peakW: 47_900, renewableShare: 0.21, utilization: 0.58, sessions: 9, sessionSuccessRate: 1 },
+        month: { peakW: 49_200, demandCharge: 492, demandChargePerKW: 10 },
+        prices: { importPerKWh: 0.32, exportPerKWh: 0.08, carbonGPerKWh: 0 },
+      });
     if (p === '/api/v1/audit') return json(res, 200, audit);
     if (p === '/api/v1/signals') return json(res, 200, []);
     if (p === '/api/v1/devices') return json(res, 200, state().devices);
