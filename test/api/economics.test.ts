@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { Plan } from '../../optimizer/plan-types.ts';
 import type { PlanSource } from '../../src/api/economics-source.ts';
 import { billViewSchema, kpisViewSchema, planViewSchema } from '../../src/api/economics-views.ts';
@@ -70,6 +71,15 @@ describe('without a login', () => {
 describe('GET /api/v1/kpis', () => {
   beforeEach(() => fixture());
 
+  it('is documented in the OpenAPI document with its response shape', async () => {
+    const doc = (await api.inject({ method: 'GET', url: '/api/docs/json' })).json();
+    for (const path of ['/api/v1/kpis', '/api/v1/bills', '/api/v1/plan']) {
+      expect(doc.paths[path]?.get?.tags, path).toEqual(['costs']);
+      expect(JSON.stringify(doc.paths[path].get.responses['200']), path).toContain('properties');
+    }
+    expect(JSON.stringify(doc.paths['/api/v1/kpis'].get.responses['200'])).toContain('demandCharge');
+  });
+
   it("prices today's grid import at the tariff and bills the month's peak", async () => {
     const { bus } = api.ctx;
     // A reading a minute: 20 kW import for 15 min, then 8 kW for 15 min: 5 kWh + 2 kWh at the day rate.
@@ -107,7 +117,7 @@ describe('session cost', () => {
     startSession(api.ctx, 'CP001', 1, 41); // meter starts at 1000 Wh
     bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 1, atMs: T0, powerW: 11_000, energyWh: 6_000 });
 
-    const [running] = (await get('/api/v1/bills')).map((b: unknown) => billViewSchema.parse(b));
+    const [running] = z.array(billViewSchema).parse(await get('/api/v1/bills'));
     expect(running).toMatchObject({ chargerId: 'CP001', connectorId: 1, transactionId: 41, idTag: 'TAG-1', endedAt: null, energyWh: 5_000, currency: 'EUR' });
     expect(running!.cost).toBeCloseTo(5 * DAY_PRICE, 4);
     expect(running!.costPerKWh).toBeCloseTo(DAY_PRICE, 4);
@@ -131,7 +141,7 @@ describe('session cost', () => {
     api.store.transactions.stop(first, { stoppedAtMs: T0 + MIN, meterStopWh: 8_000 });
     bus.emit('session.started', { chargerId: 'CP002', connectorId: 1, transactionId: first + 1, idTag: 'TAG-2', tier: 'staff', startedAtMs: T0 + 2 * MIN, meterStartWh: 0 });
 
-    const bills = (await get('/api/v1/bills?limit=5')).map((b: unknown) => billViewSchema.parse(b));
+    const bills = z.array(billViewSchema).parse(await get('/api/v1/bills?limit=5'));
     expect(bills.map((b) => b.transactionId)).toEqual([first + 1, first]);
     expect(bills[0]).toMatchObject({ endedAt: null, energyWh: 0, cost: 0, costPerKWh: null });
     expect(bills[1]).toMatchObject({ endedAt: new Date(T0 + MIN).toISOString(), energyWh: 7_000 });
