@@ -152,6 +152,7 @@ export interface KpisView {
     utilization: number;
     sessions: number;
     sessionSuccessRate: number;
+    unmetWh: number;
   };
   month: { peakW: number; demandCharge: number; demandChargePerKW: number };
   prices: { importPerKWh: number; exportPerKWh: number; carbonGPerKWh: number };

@@ -314,6 +314,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     }
     expect(shown.peak).toMatch(/\d/);
     expect(await strip.textContent()).toMatch(/month \d/);
+    expect(await strip.getByTestId('today-more').textContent()).toMatch(/^Solar share \d+ % · connectors in use \d+ % · /);
     // Readable on a phone: the strip fits the screen.
     const fits = await page.evaluate(() => {
       const box = document.querySelector('[data-testid="today"]')!.getBoundingClientRect();

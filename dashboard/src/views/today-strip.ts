@@ -4,7 +4,7 @@
 import type { ApiClient } from '../api-client.ts';
 import type { KpisView } from '../api-types.ts';
 import { h, setText } from '../dom.ts';
-import { formatEnergy, formatMoney, formatPower } from '../format.ts';
+import { formatEnergy, formatMoney, formatPercent, formatPower } from '../format.ts';
 
 const REFRESH_MS = 30_000;
 
@@ -28,6 +28,8 @@ export class TodayStrip {
   private readonly perKWh: Fact;
   private readonly peak: Fact;
   private readonly price: Fact;
+  /** The rest of the day's KPIs, one quiet line. */
+  private readonly more = h('p', { class: 'today-more muted small', 'data-testid': 'today-more' });
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
@@ -43,6 +45,7 @@ export class TodayStrip {
       { class: 'panel today', 'aria-labelledby': 'today-title', 'data-testid': 'today' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'today-title' }, 'Today'), this.status),
       list,
+      this.more,
     );
     this.el.hidden = true;
   }
@@ -85,5 +88,8 @@ export class TodayStrip {
     setText(this.peak.detail, `month ${formatPower(k.month.peakW)}${t.peakW > k.month.peakW - 1 && t.peakW > 0 ? ' (set today)' : ''}`);
     setText(this.price.value, formatMoney(k.prices.importPerKWh, c, 3));
     setText(this.price.detail, 'per kWh');
+    const met = t.sessions ? `${formatPercent(t.sessionSuccessRate * 100)} of ended sessions got their energy` : 'no session ended yet';
+    const unmet = t.sessions && t.unmetWh > 0 ? ` (${formatEnergy(t.unmetWh)} short)` : '';
+    setText(this.more, `Solar share ${formatPercent(t.renewableShare * 100)} · connectors in use ${formatPercent(t.utilization * 100)} · ${met}${unmet}`);
   }
 }
