@@ -65,6 +65,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     peakShaveAboveW: maxPowerW * 0.9,
   };
   const modelState: SiteModelState = { batterySocPct: 55, batteryPowerW: 0 };
+  const buildingW = (r: SiteReading) => (r.buildingA[0] + r.buildingA[1] + r.buildingA[2]) * model.voltageV;
   // The site as it is before any car: what the meters show until the first step (never a fake 0).
   let latest: SiteReading | undefined = stepSite(clock.nowMs(), 0, [0, 0, 0], modelState, model);
   let servers: DemoDeviceServers | undefined;
@@ -96,7 +97,10 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   }
   if (config.mqtt && options.mqttDevice !== false) {
     mqttSource = await startDemoMqttSource({ mqtt: config.mqtt, log: simLog, deviceId: freeDeviceId(config, 'building') });
-    if (mqttSource) config = { ...config, devices: [...config.devices, demoMqttDevice(config, mqttSource)] };
+    if (mqttSource) {
+      config = { ...config, devices: [...config.devices, demoMqttDevice(config, mqttSource)] };
+      mqttSource.publish(buildingW(latest));
+    }
   }
   const app = await startApp({ config, log, clock, configPath: options.configPath }).catch(async (error: unknown) => {
     await servers?.stop();
@@ -142,7 +146,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     reading = stepSite(atMs, dtS, evA, modelState, model, setpoints);
     latest = reading;
     emitReadings(atMs, reading);
-    mqttSource?.publish((reading.buildingA[0] + reading.buildingA[1] + reading.buildingA[2]) * config.site.voltage);
+    mqttSource?.publish(buildingW(reading));
 
     for (const charger of chargers) {
       for (const view of charger.connectorView()) {

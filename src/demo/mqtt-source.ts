@@ -48,11 +48,13 @@ export async function startDemoMqttSource(options: DemoMqttSourceOptions): Promi
     topic,
     publish(powerW) {
       if (!client.connected) return;
-      client.publish(topic, JSON.stringify({ W: Math.round(powerW) }), { qos: 0 }, (error) => {
+      // Retained, so the EMS has a value the moment it subscribes; cleared again on stop.
+      client.publish(topic, JSON.stringify({ W: Math.round(powerW) }), { qos: 0, retain: true }, (error) => {
         if (error) log.debug({ err: error.message }, 'demo MQTT publish failed');
       });
     },
     async stop() {
+      if (client.connected) await client.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => undefined);
       await client.endAsync().catch(() => undefined);
     },
   };

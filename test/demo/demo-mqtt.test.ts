@@ -44,7 +44,8 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'the demo with an MQTT br
   it('publishes the building submeter as {"W": ...} and the EMS shows the MQTT device online with that value', async () => {
     watcher = await connectAsync(broker.url);
     await watcher.subscribeAsync('demo-test/demo/+/power');
-    watcher.on('message', (_topic, payload) => published.push(JSON.parse(payload.toString()) as { W: number }));
+    // (An empty payload is the demo clearing its retained value when it stops.)
+    watcher.on('message', (_topic, payload) => payload.length && published.push(JSON.parse(payload.toString()) as { W: number }));
 
     demo = await startDemoSite({ config: demoConfig(broker.url), log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 0, stepMs: 200 });
     expect(demo.mqttDevice).toEqual({ id: 'building', topic: 'demo-test/demo/building/power' });
@@ -62,6 +63,26 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'the demo with an MQTT br
     const building = demo.lastReading()!.buildingA;
     expect(seen.powerW).toBeGreaterThan(0);
     expect(Math.abs(seen.powerW! - (building[0] + building[1] + building[2]) * 230)).toBeLessThan(2000);
+  });
+
+  it('publishes retained while it runs and clears the retained value when it stops', async () => {
+    const late = await connectAsync(broker.url);
+    try {
+      const first = (topics: string[]) =>
+        new Promise<string>((resolve) => {
+          late.once('message', (topic) => resolve(topic));
+          void late.subscribeAsync(topics).then(() => late.publishAsync('demo-test/sentinel', 'x'));
+        });
+      // A client that subscribes late gets the current value at once...
+      expect(await first(['demo-test/demo/building/power', 'demo-test/sentinel'])).toBe('demo-test/demo/building/power');
+      await late.unsubscribeAsync(['demo-test/demo/building/power', 'demo-test/sentinel']);
+      await demo!.stop();
+      demo = undefined;
+      // ...and nothing once the demo has stopped: the sentinel is the first thing it hears.
+      expect(await first(['demo-test/demo/building/power', 'demo-test/sentinel'])).toBe('demo-test/sentinel');
+    } finally {
+      await late.endAsync();
+    }
   });
 });
 
