@@ -75,8 +75,8 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     servers = await startDemoDeviceServers({
       log: simLog,
       voltageV: config.site.voltage,
-      pvRatedW: Math.round(maxPowerW * 0.4),
-      batteryMaxPowerW: Math.round(maxPowerW * 0.2),
+      pvRatedW: model.pvPeakW,
+      batteryMaxPowerW: model.battery.maxPowerW,
       model: () => ({
         gridCurrentA: latest?.gridCurrentA ?? [0, 0, 0],
         gridPowerW: latest?.gridPowerW ?? 0,
