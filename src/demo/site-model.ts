@@ -42,6 +42,10 @@ export interface SiteReading {
   pvPowerW: number;
   batteryPowerW: number;
   batterySocPct: number;
+  /** Who decided the battery power: a setpoint from the EMS in force, or the battery's own rule. */
+  batteryMode: 'ems' | 'self';
+  /** PV held under an EMS limit (W it could have produced beyond it); 0 when not curtailed. */
+  pvCurtailedW: number;
   gridCurrentA: [number, number, number];
   gridPowerW: number;
 }
@@ -103,9 +107,8 @@ export function stepSite(
   const loadW = (buildingA[0] + buildingA[1] + buildingA[2] + evA[0] + evA[1] + evA[2]) * p.voltageV;
   const netW = loadW - pvW;
   const b = p.battery;
-  const batteryW = inForce(setpoints.batteryPowerW, setpoints.batterySetAtMs, atMs, p)
-    ? batteryFollowW(setpoints.batteryPowerW, state.batterySocPct, p)
-    : selfConsumptionW(netW, state.batterySocPct, p);
+  const following = inForce(setpoints.batteryPowerW, setpoints.batterySetAtMs, atMs, p);
+  const batteryW = following ? batteryFollowW(setpoints.batteryPowerW!, state.batterySocPct, p) : selfConsumptionW(netW, state.batterySocPct, p);
   state.batteryPowerW = Math.round(batteryW);
   state.batterySocPct = Math.min(100, Math.max(0, state.batterySocPct - (batteryW * dtS) / 3600 / b.capacityWh * 100));
   const perPhaseOffsetA = (pvW + batteryW) / 3 / p.voltageV;
@@ -115,6 +118,8 @@ export function stepSite(
     pvPowerW: pvW,
     batteryPowerW: state.batteryPowerW,
     batterySocPct: Math.round(state.batterySocPct * 10) / 10,
+    batteryMode: following ? 'ems' : 'self',
+    pvCurtailedW: availablePvW - pvW,
     gridCurrentA,
     gridPowerW: Math.round(netW - batteryW),
   };

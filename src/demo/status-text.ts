@@ -13,8 +13,8 @@ export function formatStatus(state: SiteState, atMs: number, site: SiteReading |
   if (site) {
     const grid = site.gridCurrentA.map((a) => a.toFixed(0)).join('/');
     lines.push(
-      `${time}  grid ${grid} A (${(site.gridPowerW / 1000).toFixed(1)} kW)  pv ${(site.pvPowerW / 1000).toFixed(1)} kW  ` +
-        `battery ${(site.batteryPowerW / 1000).toFixed(1)} kW @ ${site.batterySocPct.toFixed(0)}%` +
+      `${time}  grid ${grid} A (${(site.gridPowerW / 1000).toFixed(1)} kW)  pv ${(site.pvPowerW / 1000).toFixed(1)} kW${site.pvCurtailedW > 0 ? ` (curtailed ${(site.pvCurtailedW / 1000).toFixed(1)})` : ''}  ` +
+        `battery ${(site.batteryPowerW / 1000).toFixed(1)} kW${site.batteryMode === 'ems' ? ' (EMS)' : ''} @ ${site.batterySocPct.toFixed(0)}%` +
         (decision ? `  headroom ${decision.headroom.headroomA.map((a) => a.toFixed(0)).join('/')} A` : '') +
         (decision?.failsafe ? '  FAILSAFE' : ''),
     );

@@ -41,8 +41,10 @@ describe('the simulated battery', () => {
       const expected = netW < 0 ? Math.max(netW, -10_000) : netW > 45_000 ? Math.min(netW - 45_000, 10_000) : 0;
       expect(reading.batteryPowerW).toBe(Math.round(expected));
       expect(expected).not.toBe(0);
+      expect(reading.batteryMode).toBe('self');
     } else {
       expect(reading.batteryPowerW).toBe(batteryW);
+      expect(reading.batteryMode).toBe('ems');
     }
     // The grid meter sees the sum, whoever decided the battery.
     expect(reading.gridPowerW).toBe(Math.round(netW - reading.batteryPowerW));
@@ -52,6 +54,22 @@ describe('the simulated battery', () => {
     const state = { batterySocPct: 50, batteryPowerW: 0 };
     stepSite(NIGHT, 3600, [0, 0, 0], state, params, { batteryPowerW: 6000, batterySetAtMs: NIGHT });
     expect(state.batterySocPct).toBeCloseTo(40, 6); // 6 kWh of 60 kWh
+  });
+});
+
+describe('the status line', () => {
+  it('says when the battery follows the EMS and how much PV is curtailed', async () => {
+    const { formatStatus } = await import('../../src/demo/status-text.ts');
+    const reading = stepSite(NOON, 1, [0, 0, 0], { batterySocPct: 50, batteryPowerW: 0 }, params, {
+      batteryPowerW: -4000, batterySetAtMs: NOON, pvLimitW: 5000, pvLimitSetAtMs: NOON,
+    });
+    const state = { lastDecision: null, connectors: new Map() } as unknown as Parameters<typeof formatStatus>[0];
+    const line = formatStatus(state, NOON, reading).split('\n')[0]!;
+    expect(line).toContain('battery -4.0 kW (EMS) @ 50%');
+    expect(line).toMatch(/pv 5\.0 kW \(curtailed \d+\.\d\)/);
+    const own = formatStatus(state, NOON, stepSite(NOON, 1, [0, 0, 0], { batterySocPct: 50, batteryPowerW: 0 }, params)).split('\n')[0]!;
+    expect(own).not.toContain('(EMS)');
+    expect(own).not.toContain('curtailed');
   });
 });
 
@@ -70,6 +88,7 @@ describe('the simulated PV inverter', () => {
     expect(available).toBeGreaterThan(10_000);
     const reading = stepSite(NOON, 1, [0, 0, 0], { batterySocPct: 50, batteryPowerW: 0 }, params, { ...setpoints, batteryPowerW: 0, batterySetAtMs: NOON });
     expect(reading.pvPowerW).toBe(pvW);
+    expect(reading.pvCurtailedW).toBe(available - pvW);
     const loadW = (reading.buildingA[0] + reading.buildingA[1] + reading.buildingA[2]) * 230;
     expect(reading.gridPowerW).toBe(Math.round(loadW - pvW));
   });
