@@ -87,8 +87,11 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       onSetpoints: (written, devices) => {
         // The simulated battery and PV follow what the EMS wrote (site-model.ts), while it is fresh.
         const atMs = clock.nowMs();
-        if (devices.has('battery') && written.batteryPowerW !== undefined) Object.assign(setpoints, { batteryPowerW: written.batteryPowerW, batterySetAtMs: atMs });
-        if (devices.has('pv')) Object.assign(setpoints, { pvLimitW: written.pvLimitW, pvLimitSetAtMs: atMs });
+        const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+        if (devices.has('battery') && written.batteryPowerW !== undefined) {
+          Object.assign(setpoints, { batteryPowerW: written.batteryPowerW, batterySetAtMs: atMs, batteryHoldMs: ms(written.batteryRevertS) });
+        }
+        if (devices.has('pv')) Object.assign(setpoints, { pvLimitW: written.pvLimitW, pvLimitSetAtMs: atMs, pvLimitHoldMs: ms(written.pvLimitRevertS) });
         simLog.debug(written, 'EMS setpoints on the demo devices');
       },
     });

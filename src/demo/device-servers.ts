@@ -26,6 +26,9 @@ export interface DemoSetpoints {
   batteryPowerW?: number;
   /** PV limit in W; undefined = not curtailed. */
   pvLimitW?: number;
+  /** Revert timers written with them (model 124 InOutWRte_RvrtTms, 704 WMaxLimPctRvrtTms), s; 0 or undefined = none. */
+  batteryRevertS?: number;
+  pvLimitRevertS?: number;
 }
 
 export interface DemoDeviceServersOptions {
@@ -129,7 +132,13 @@ export async function startDemoDeviceServers(options: DemoDeviceServersOptions):
       else if (s.StorCtl_Mod === 1 && (s.InWRte ?? 0) < 0) batteryPowerW = (-(s.InWRte ?? 0) / 100) * s.WChaMax;
       else if (s.StorCtl_Mod === 2 && s.OutWRte === 0) batteryPowerW = 0;
     }
-    return { batteryPowerW: batteryPowerW === undefined ? undefined : Math.round(batteryPowerW), pvLimitW: pvLimitW === undefined ? undefined : Math.round(pvLimitW) };
+    const revert = (s: number | null | undefined) => (s ? s : undefined);
+    return {
+      batteryPowerW: batteryPowerW === undefined ? undefined : Math.round(batteryPowerW),
+      pvLimitW: pvLimitW === undefined ? undefined : Math.round(pvLimitW),
+      batteryRevertS: revert(s.InOutWRte_RvrtTms),
+      pvLimitRevertS: revert(der.WMaxLimPctRvrtTms),
+    };
   }
 
   const servers: ServerTCPClass[] = [];

@@ -13,9 +13,9 @@ export interface SiteModelParams {
   /** Battery discharges when import would exceed this, W. */
   peakShaveAboveW: number;
   /**
-   * A written setpoint or PV limit is in force this long after it was written (the EMS rewrites
-   * them periodically; real devices revert on a timer), then the devices fall back to their own
-   * rules. Default 90 s.
+   * A written setpoint or PV limit is in force this long after it was written, unless it came with
+   * its own revert timer (the EMS rewrites them periodically; real devices revert on a timer), then
+   * the devices fall back to their own rules. Default 90 s.
    */
   setpointHoldMs?: number;
 }
@@ -28,6 +28,9 @@ export interface SiteSetpoints {
   /** PV active power limit, W; undefined = not curtailed. */
   pvLimitW?: number;
   pvLimitSetAtMs?: number;
+  /** Revert timers the EMS wrote with them, ms: they replace `setpointHoldMs` when set. */
+  batteryHoldMs?: number;
+  pvLimitHoldMs?: number;
 }
 
 export const DEFAULT_SETPOINT_HOLD_MS = 90_000;
@@ -68,8 +71,8 @@ export function pvPowerW(atMs: number, p: SiteModelParams): number {
   return Math.round(p.pvPeakW * Math.sin(((h - 6.5) / 13) * Math.PI) * clouds);
 }
 
-const inForce = (value: number | undefined, setAtMs: number | undefined, atMs: number, p: SiteModelParams): value is number =>
-  value !== undefined && setAtMs !== undefined && atMs - setAtMs <= (p.setpointHoldMs ?? DEFAULT_SETPOINT_HOLD_MS);
+const inForce = (value: number | undefined, setAtMs: number | undefined, holdMs: number | undefined, atMs: number, p: SiteModelParams): value is number =>
+  value !== undefined && setAtMs !== undefined && atMs - setAtMs <= (holdMs || p.setpointHoldMs || DEFAULT_SETPOINT_HOLD_MS);
 
 /** The battery's own rule: soak up surplus, shave import above `peakShaveAboveW`. */
 function selfConsumptionW(netW: number, socPct: number, p: SiteModelParams): number {
@@ -103,11 +106,11 @@ export function stepSite(
 ): SiteReading {
   const buildingA = buildingLoadA(atMs, p);
   const availablePvW = pvPowerW(atMs, p);
-  const pvW = inForce(setpoints.pvLimitW, setpoints.pvLimitSetAtMs, atMs, p) ? Math.min(availablePvW, Math.max(0, Math.round(setpoints.pvLimitW))) : availablePvW;
+  const pvW = inForce(setpoints.pvLimitW, setpoints.pvLimitSetAtMs, setpoints.pvLimitHoldMs, atMs, p) ? Math.min(availablePvW, Math.max(0, Math.round(setpoints.pvLimitW))) : availablePvW;
   const loadW = (buildingA[0] + buildingA[1] + buildingA[2] + evA[0] + evA[1] + evA[2]) * p.voltageV;
   const netW = loadW - pvW;
   const b = p.battery;
-  const following = inForce(setpoints.batteryPowerW, setpoints.batterySetAtMs, atMs, p);
+  const following = inForce(setpoints.batteryPowerW, setpoints.batterySetAtMs, setpoints.batteryHoldMs, atMs, p);
   const batteryW = following ? batteryFollowW(setpoints.batteryPowerW!, state.batterySocPct, p) : selfConsumptionW(netW, state.batterySocPct, p);
   state.batteryPowerW = Math.round(batteryW);
   state.batterySocPct = Math.min(100, Math.max(0, state.batterySocPct - (batteryW * dtS) / 3600 / b.capacityWh * 100));

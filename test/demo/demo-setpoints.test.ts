@@ -60,7 +60,8 @@ describe('the demo battery on its Modbus server', () => {
 
     expect(demo.setpoints().batteryPowerW).toBeUndefined();
     const dischargingGridW = await apply(8000);
-    expect(demo.setpoints()).toMatchObject({ batteryPowerW: 8000 });
+    // The adapter writes a 60 s revert timer with the setpoint; the simulated battery keeps to it.
+    expect(demo.setpoints()).toMatchObject({ batteryPowerW: 8000, batteryHoldMs: 60_000 });
     const chargingGridW = await apply(-6000);
     // 8 kW discharge → 6 kW charge: the site draws 14 kW more from the grid (building load drifts a little).
     expect(Math.abs(chargingGridW - dischargingGridW - 14_000)).toBeLessThan(1500);

@@ -28,6 +28,8 @@ describe('the simulated battery', () => {
     { name: 'does not charge at its SoC ceiling', atMs: NIGHT, socPct: 95, setpoints: { batteryPowerW: -4000, batterySetAtMs: NIGHT }, batteryW: 0 },
     { name: 'follows a setpoint written exactly the hold time ago', atMs: NIGHT, socPct: 50, setpoints: { batteryPowerW: 3000, batterySetAtMs: NIGHT - DEFAULT_SETPOINT_HOLD_MS }, batteryW: 3000 },
     { name: 'falls back to its own rule after the hold time', atMs: NOON, socPct: 50, setpoints: { batteryPowerW: 3000, batterySetAtMs: NOON - DEFAULT_SETPOINT_HOLD_MS - 1 }, batteryW: 'self' },
+    { name: 'follows a setpoint within its own revert timer', atMs: NIGHT, socPct: 50, setpoints: { batteryPowerW: 3000, batterySetAtMs: NIGHT - 20_000, batteryHoldMs: 30_000 }, batteryW: 3000 },
+    { name: 'reverts when its own revert timer ran out, before the default hold', atMs: NOON, socPct: 50, setpoints: { batteryPowerW: 3000, batterySetAtMs: NOON - 30_001, batteryHoldMs: 30_000 }, batteryW: 'self' },
     { name: 'uses its own rule before any setpoint', atMs: NOON, socPct: 50, setpoints: {}, batteryW: 'self' },
     { name: 'shaves a peak on its own when no setpoint is in force', atMs: NIGHT, socPct: 50, evA: 60, setpoints: {}, batteryW: 'self' },
   ];
@@ -82,6 +84,7 @@ describe('the simulated PV inverter', () => {
     { name: 'stops at a 0 limit', setpoints: { pvLimitW: 0, pvLimitSetAtMs: NOON }, pvW: 0 },
     { name: 'treats a negative limit as 0', setpoints: { pvLimitW: -100, pvLimitSetAtMs: NOON }, pvW: 0 },
     { name: 'reverts to full output when the limit is older than the hold time', setpoints: { pvLimitW: 5000, pvLimitSetAtMs: NOON - DEFAULT_SETPOINT_HOLD_MS - 1 }, pvW: available },
+    { name: "reverts when the limit's own timer ran out", setpoints: { pvLimitW: 5000, pvLimitSetAtMs: NOON - 10_001, pvLimitHoldMs: 10_000 }, pvW: available },
     { name: 'produces fully when the limit was lifted', setpoints: { pvLimitW: undefined, pvLimitSetAtMs: NOON }, pvW: available },
   ];
   it.each(cases)('$name', ({ setpoints, pvW }) => {
