@@ -1,5 +1,8 @@
 // The one place that wires the system together. Feature folders never import each other; they
 // meet here, on the bus, or through the interfaces handed in below.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { Bus } from './bus.ts';
@@ -99,8 +102,17 @@ export async function startApp(options: AppOptions): Promise<App> {
     await start(createStorageControl(ctx, devices.controls));
     const solar = await start(createSolarCeilings(ctx));
     if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode }));
-    const tariffs = await start(createTariffService(ctx, { peakSource: store.peaks }));
-    const planner = await start(createPlannerService(ctx, tariffs));
+    // Files beside the database; an in-memory database (tests, benchmarks) gets a temporary folder
+    // so nothing lands in the working directory.
+    const dataDir = config.storage.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'ems-data-')) : dirname(config.storage.path);
+    const tariffs = await start(
+      createTariffService(ctx, {
+        peakSource: store.peaks,
+        peakFilePath: join(dataDir, 'demand-peak.json'),
+        billsFilePath: join(dataDir, 'session-bills.jsonl'),
+      }),
+    );
+    const planner = await start(createPlannerService(ctx, tariffs, { forecastFilePath: join(dataDir, 'planner-forecast.json') }));
     const ceilingProviders: CeilingProvider[] = [solar, planner];
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));
     const openadr = createOpenAdrServices(ctx, { sink: signals });
