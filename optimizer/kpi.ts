@@ -42,6 +42,8 @@ export interface Kpis {
   limitViolations: number;
   /** energyCost / kWh delivered to cars (site energy is all charged to the EVs here). */
   costPerKWh: number;
+  /** Metered energy into cars so far, Wh (grows through the day, unlike energyDeliveredWh). */
+  evEnergyWh: number;
   gridImportWh: number;
   gridExportWh: number;
   carbonKg: number;
@@ -145,6 +147,7 @@ export class KpiAccumulator {
       utilization: this.connectorMs > 0 ? this.chargingMs / this.connectorMs : 0,
       limitViolations: this.violations,
       costPerKWh: this.evWh > 0 ? this.energyCost / (this.evWh / 1000) : 0,
+      evEnergyWh: this.evWh,
       gridImportWh: this.importWh,
       gridExportWh: this.exportWh,
       carbonKg: this.carbonG / 1000,

@@ -102,7 +102,7 @@ const server = createServer(async (req, res) => {
         at: new Date().toISOString(),
         since: new Date(new Date().setHours(0, 0, 0, 0)).toISOString(),
         currency: 'EUR',
-        today: { energyDeliveredWh: 186_400, gridImportWh: 151_200, gridExportWh: 3_100, energyCost: 45.87, costPerKWh: 0.2461, peakW: 47_900, renewableShare: 0.21, utilization: 0.58, sessions: 9, sessionSuccessRate: 1, unmetWh: 0 },
+        today: { evEnergyWh: 186_400, energyDeliveredWh: 186_400, gridImportWh: 151_200, gridExportWh: 3_100, energyCost: 45.87, costPerKWh: 0.2461, peakW: 47_900, renewableShare: 0.21, utilization: 0.58, sessions: 9, sessionSuccessRate: 1, unmetWh: 0 },
         month: { peakW: 49_200, demandCharge: 492, demandChargePerKW: 10 },
         prices: { importPerKWh: 0.32, exportPerKWh: 0.08, carbonGPerKWh: 0 },
       });

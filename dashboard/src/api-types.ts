@@ -142,6 +142,7 @@ export interface KpisView {
   since: string;
   currency: string;
   today: {
+    evEnergyWh: number;
     energyDeliveredWh: number;
     gridImportWh: number;
     gridExportWh: number;

@@ -17,6 +17,7 @@ export interface KpiFigures {
   utilization: number;
   limitViolations: number;
   costPerKWh: number;
+  evEnergyWh: number;
   gridImportWh: number;
   gridExportWh: number;
   carbonKg: number;

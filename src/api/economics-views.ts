@@ -17,7 +17,8 @@ export const kpisViewSchema = z.object({
   since: iso.describe('local midnight the day figures start at'),
   currency: z.string(),
   today: z.object({
-    energyDeliveredWh: z.number().describe('to cars: ended sessions, else metered EV energy'),
+    evEnergyWh: z.number().describe('metered energy into cars so far today'),
+    energyDeliveredWh: z.number().describe('toward what ended sessions asked for (the replay KPI); see evEnergyWh for the running total'),
     gridImportWh: z.number(),
     gridExportWh: z.number(),
     energyCost: z.number().describe('import cost − export revenue of the whole site so far'),
@@ -104,6 +105,7 @@ export function kpisView(economics: EconomicsSource, atMs: number): KpisView {
     since: new Date(k.sinceMs).toISOString(),
     currency: k.currency,
     today: {
+      evEnergyWh: wh(k.evEnergyWh),
       energyDeliveredWh: wh(k.energyDeliveredWh),
       gridImportWh: wh(k.gridImportWh),
       gridExportWh: wh(k.gridExportWh),

@@ -78,12 +78,12 @@ export class TodayStrip {
     const c = k.currency;
     const t = k.today;
     setText(this.status, `since midnight, ${k.today.sessions} session${k.today.sessions === 1 ? '' : 's'} ended`);
-    setText(this.energy.value, formatEnergy(t.energyDeliveredWh));
+    setText(this.energy.value, formatEnergy(t.evEnergyWh));
     setText(this.energy.detail, `grid import ${formatEnergy(t.gridImportWh)}`);
     setText(this.cost.value, formatMoney(t.energyCost, c));
     setText(this.cost.detail, `month's demand charge ${formatMoney(k.month.demandCharge, c)}`);
-    setText(this.perKWh.value, t.energyDeliveredWh > 0 ? formatMoney(t.costPerKWh, c, 3) : '—');
-    setText(this.perKWh.detail, t.energyDeliveredWh > 0 ? 'energy cost per kWh charged' : 'nothing charged yet');
+    setText(this.perKWh.value, t.evEnergyWh > 0 ? formatMoney(t.costPerKWh, c, 3) : '—');
+    setText(this.perKWh.detail, t.evEnergyWh > 0 ? 'energy cost per kWh charged' : 'nothing charged yet');
     setText(this.peak.value, formatPower(t.peakW));
     setText(this.peak.detail, `month ${formatPower(k.month.peakW)}${t.peakW > k.month.peakW - 1 && t.peakW > 0 ? ' (set today)' : ''}`);
     setText(this.price.value, formatMoney(k.prices.importPerKWh, c, 3));
