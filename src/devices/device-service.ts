@@ -58,6 +58,7 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
   let mqttClient: MqttClient | undefined = options.mqttClient;
   let ownsMqtt = false;
   let staleTimer: NodeJS.Timeout | undefined;
+  let startedAtMs = 0;
   let running = false;
 
   const staleAfter = (d: DeviceConfig) => d.staleAfterMs ?? ctx.config.control.staleAfterMs;
@@ -90,6 +91,9 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       reading = await d.adapter.meter.read();
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
+      // A topic that has not spoken yet is not stale until its staleness window has passed once.
+      const graceMs = ('staleAfterMs' in d.config && d.config.staleAfterMs) || ctx.config.control.staleAfterMs;
+      if (error instanceof StaleSourceError && d.lastReadingAtMs === undefined && nowMs() - startedAtMs < graceMs) return;
       d.failures++;
       setHealth(d, error instanceof StaleSourceError ? 'stale' : 'error', message);
       return;
@@ -140,6 +144,7 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
     controls,
     async start() {
       running = true;
+      startedAtMs = nowMs();
       const wanted = ctx.config.devices.filter((d) => d.driver !== 'simulated');
       if (!mqttClient && ctx.config.mqtt && wanted.some((d) => d.driver === 'mqtt')) {
         try {
