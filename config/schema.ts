@@ -35,6 +35,13 @@ export const controlSchema = z.strictObject({
   minPauseMs: z.number().int().min(0).default(120_000).describe('a paused session stays paused at least this long'),
   profileMinIntervalMs: z.number().int().min(0).default(2_000).describe('rate limit of increases per connector'),
   profileDurationS: z.number().int().min(60).default(300).describe('TxProfile duration; it expires into the safe default'),
+  meterValueIntervalS: z
+    .number()
+    .int()
+    .min(1)
+    .max(300)
+    .default(10)
+    .describe("MeterValueSampleInterval asked of chargers, s; a charger's measured draw counts for 2.5 of these"),
   unusedHoldMs: z.number().int().min(0).default(30_000).describe('a car must draw less than its cap this long before the rest is lent out'),
   rampReserveA: z.number().min(0).default(2).describe('A kept above measured draw so a car can ramp up'),
   disconnectedHoldMs: z.number().int().min(0).default(300_000).describe('a charger lost mid-session keeps its capacity this long'),

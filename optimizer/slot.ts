@@ -128,7 +128,7 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
 export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState, index: SiteIndex): Slot[] {
   const atMs = snapshot.atMs;
   const voltageV = finiteOr(params.voltageV, 0);
-  const staleAfterMs = nonNegative(params.staleAfterMs);
+  const staleAfterMs = nonNegative(params.drawStaleAfterMs ?? params.staleAfterMs);
   const slots: Slot[] = [];
   const connectors = snapshot.connectors;
   for (let i = 0; i < connectors.length; i++) {

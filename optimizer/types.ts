@@ -50,6 +50,12 @@ export interface DecideParams {
   deadbandA: number;
   minPauseMs: number;
   staleAfterMs: number;
+  /**
+   * How long a charger's measured draw counts, ms (default staleAfterMs). Keep it above the
+   * MeterValues sample interval: a draw that lapses between two samples is no longer subtracted
+   * from the building load, which then looks higher and cuts every cap for one cycle.
+   */
+  drawStaleAfterMs?: number;
   failsafeCurrentA: number;
   /** A car must draw below its cap this long before the unused part is lent to others. */
   unusedHoldMs: number;

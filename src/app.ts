@@ -97,7 +97,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (config.mqtt) await start(createMqttSignalSource(ctx, signals, config.mqtt));
     const influx = config.influx ? await start(createInfluxExport(ctx, config.influx)) : undefined;
     const transactions = store.transactions;
-    const ocpp = await start(createCentralSystem(ctx, { transactions }));
+    const ocpp = await start(createCentralSystem(ctx, { transactions, meterSampleIntervalS: config.control.meterValueIntervalS }));
     const devices = await start(createDeviceService(ctx));
     await start(createStorageControl(ctx, devices.controls));
     const solar = await start(createSolarCeilings(ctx));

@@ -58,6 +58,7 @@ export function decideParamsFromConfig(config: Config): DecideParams {
     deadbandA: config.control.deadbandA,
     minPauseMs: config.control.minPauseMs,
     staleAfterMs: config.control.staleAfterMs,
+    drawStaleAfterMs: Math.max(config.control.staleAfterMs, 2.5 * config.control.meterValueIntervalS * 1000),
     failsafeCurrentA: config.control.failsafeCurrent,
     unusedHoldMs: config.control.unusedHoldMs,
     rampReserveA: config.control.rampReserveA,

@@ -120,3 +120,22 @@ describe('parameters that change between cycles', () => {
     expect(capsOf(decide(snapshot([plugged('A', session('a'))]), lowerGrid))).toEqual({ A: 10 });
   });
 });
+
+describe('measured draw between two meter samples', () => {
+  // One car on a 40 A site, drawing 30 A; the grid meter sees 30 A of EVs plus 5 A of building.
+  const site = params({ circuit: circuit('root', 40, ['A']), chargers: [charger('A', 'root')], grid: { maxCurrentA: 40, safetyMargin: 0, metered: true } });
+  const car = (drawAgeMs: number) =>
+    snapshot([plugged('A', session('a'), { drawA: [30, 30, 30], drawAtMs: T0 - drawAgeMs })], {
+      grid: { atMs: T0, currentA: [35, 35, 35], powerW: 35 * 230 * 3 },
+    });
+
+  it('keeps subtracting a draw sampled within drawStaleAfterMs, so the car keeps its cap', () => {
+    const { caps } = decide(car(15_000), { ...site, drawStaleAfterMs: 25_000 });
+    expect(caps[0]!.currentA).toBe(32);
+  });
+
+  it('counts a draw older than drawStaleAfterMs as building load (the safe side)', () => {
+    const { caps } = decide(car(15_000), site);
+    expect(caps[0]!.currentA).toBeLessThanOrEqual(6);
+  });
+});
