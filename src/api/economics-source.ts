@@ -1,30 +1,10 @@
-// What the API reads from the tariff service and the planner. Declared here, structurally, so
-// src/api depends on no other feature folder's code; src/app.ts hands the real services in.
+// What the API reads from the tariff service and the planner; src/app.ts hands the real services
+// in. Types only cross feature folders (the architecture test allows `import type`).
+import type { Kpis } from '../../optimizer/kpi.ts';
+import type { SessionBill } from '../tariffs/session-billing.ts';
 
 /** Today's figures so far (local day) and the billing month's demand peak. */
-export interface KpiFigures {
-  sinceMs: number;
-  currency: string;
-  peakW: number;
-  energyCost: number;
-  demandCharge: number;
-  totalCost: number;
-  energyRequestedWh: number;
-  energyDeliveredWh: number;
-  unmetWh: number;
-  sessionSuccessRate: number;
-  renewableShare: number;
-  utilization: number;
-  limitViolations: number;
-  costPerKWh: number;
-  evEnergyWh: number;
-  gridImportWh: number;
-  gridExportWh: number;
-  carbonKg: number;
-  sessions: number;
-  monthPeakW: number;
-  monthDemandCharge: number;
-}
+export type KpiFigures = Kpis & { sinceMs: number; currency: string; monthPeakW: number; monthDemandCharge: number };
 
 export interface PriceFigures {
   atMs: number;
@@ -36,19 +16,7 @@ export interface PriceFigures {
 }
 
 /** Energy and cost of one charging session (running or ended). */
-export interface BillFigures {
-  chargerId: string;
-  connectorId: number;
-  transactionId: number;
-  idTag: string;
-  tier: string;
-  startedAtMs: number;
-  endedAtMs?: number;
-  energyWh: number;
-  cost: number;
-  currency: string;
-  carbonG: number;
-}
+export type BillFigures = SessionBill;
 
 /** The tariff side: KPIs, prices and per-session bills. */
 export interface EconomicsSource {
