@@ -19,6 +19,7 @@ import { hasPythonModule } from '../test/helpers/peers.ts';
 import { TestCharger } from '../test/helpers/test-charger.ts';
 import type { Bench, BenchTable } from './types.ts';
 import { percentile, until } from './measure.ts';
+import { reactionSite } from './reaction-site.ts';
 
 const { ServerTCP } = createRequire(import.meta.url)('modbus-serial') as { ServerTCP: typeof ServerTCPClass };
 const DEVICES = 20;
@@ -80,21 +81,8 @@ interface Reaction {
 }
 
 async function reaction(peer: PymodbusPeer, chargerCount: number): Promise<Reaction> {
-  const ids = Array.from({ length: chargerCount }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);
-  const rows = [];
-  for (let i = 0; i < ids.length; i += 10) rows.push({ id: `row-${i / 10}`, maxCurrent: 200, chargers: ids.slice(i, i + 10) });
-  const gridA = chargerCount * 20;
-  const config = configSchema.parse({
-    grid: { maxCurrent: gridA, meter: 'grid', safetyMargin: 0 },
-    // equal: a step moves every cap, so "every charger holds its new profile" is well defined.
-    control: { priority: 'equal', intervalMs: 1000, deadbandA: 0.5, profileMinIntervalMs: 0, minPauseMs: 0, unusedHoldMs: 3_600_000 },
-    circuits: [{ id: 'main', maxCurrent: gridA, children: rows }],
-    chargers: ids.map((id) => ({ id, connectors: 1, maxCurrent: 32, minCurrent: 6 })),
-    idTags: ids.map((id) => ({ idTag: `TAG-${id}`, tier: 'staff' })),
-    devices: [{ id: 'grid', role: 'grid-meter', driver: 'modbus', host: '127.0.0.1', port: peer.port, unitId: 1, pollIntervalMs: 100, timeoutMs: 500 }],
-    ocpp: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    storage: { path: ':memory:' },
+  const { config, ids, gridA } = reactionSite(chargerCount, {
+    driver: 'modbus', host: '127.0.0.1', port: peer.port, unitId: 1, pollIntervalMs: 100, timeoutMs: 500,
   });
   const at = modelAddress(40000, meterModels(0), 203);
   const setBuilding = async (a: number) => {

@@ -1,32 +1,18 @@
 // Reaction: from a step in the grid meter reading to every affected charger holding its new
 // profile, with N strict OCPP chargers on loopback. Priority `equal`, so every step moves every
 // charger's cap (the worst case). Bounded: a fixed number of steps, each with a deadline.
-import { configSchema } from '../config/schema.ts';
 import { startApp } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
 import { TestCharger } from '../test/helpers/test-charger.ts';
 import type { Bench, BenchTable } from './types.ts';
 import { percentile, until } from './measure.ts';
+import { reactionSite } from './reaction-site.ts';
 
 const STEPS = 20;
 const STEP_DEADLINE_MS = 5_000;
 
 async function measure(chargerCount: number): Promise<{ p50: number; p99: number; max: number; steps: number }> {
-  const ids = Array.from({ length: chargerCount }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);
-  const rows = [];
-  for (let i = 0; i < ids.length; i += 10) rows.push({ id: `row-${i / 10}`, maxCurrent: 200, chargers: ids.slice(i, i + 10) });
-  const gridA = chargerCount * 20;
-  const config = configSchema.parse({
-    grid: { maxCurrent: gridA, meter: 'grid', safetyMargin: 0 },
-    control: { intervalMs: 1000, priority: 'equal', deadbandA: 0.5, profileMinIntervalMs: 0, minPauseMs: 0, unusedHoldMs: 3_600_000 },
-    circuits: [{ id: 'main', maxCurrent: gridA, children: rows }],
-    chargers: ids.map((id) => ({ id, connectors: 1, maxCurrent: 32, minCurrent: 6 })),
-    idTags: ids.map((id) => ({ idTag: `TAG-${id}`, tier: 'staff' })),
-    devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
-    ocpp: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    storage: { path: ':memory:' },
-  });
+  const { config, ids, gridA } = reactionSite(chargerCount, { driver: 'simulated' });
   const app = await startApp({ config, log: silentLogger });
   const meter = (buildingA: number) =>
     app.ctx.bus.emit('device.reading', {

@@ -21,7 +21,7 @@ function toBuffer(msWords: readonly number[]): Buffer {
 }
 
 /**
- * Decode one value. Null when the device marks it not implemented: int16 0x8000, uint16 0xFFFF,
+ * Decode one value. Null when the device marks it unsupported (SunSpec's not-implemented marker): int16 0x8000, uint16 0xFFFF,
  * int32 0x80000000, uint32 0xFFFFFFFF, acc32 0, int64 0x8000…, uint64 all ones, float NaN.
  */
 export function decodeRegister(registers: readonly number[], offset: number, type: RegisterType, order: WordOrder = 'msw'): number | null {

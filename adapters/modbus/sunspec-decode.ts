@@ -7,7 +7,7 @@ import { INVERTER_MODELS, METER_MODELS, SINGLE_PHASE_MODELS, SUNSPEC_MODELS, typ
 export type DecodedModel = Record<string, number | null>;
 export type DecodedModels = ReadonlyMap<number, DecodedModel>;
 
-/** A scale factor is an int16 exponent; 0x8000 means not implemented. Plausible range only. */
+/** A scale factor is an int16 exponent; 0x8000 is the not-implemented marker. Plausible range only. */
 export function decodeScaleFactor(block: readonly number[], offset: number): number | null {
   const sf = decodeRegister(block, offset, 'int16');
   return sf === null || sf < -10 || sf > 10 ? null : sf;

@@ -75,7 +75,7 @@ export class SunSpecDevice implements Meter, BatteryControl, PvControl {
     const block = await this.block(storage);
     const def = SUNSPEC_MODELS[124];
     const maxW = decodePoint(block, def.WChaMax);
-    if (!maxW) throw new DeviceProtocolError('model 124 WChaMax is not implemented: cannot express a setpoint in percent');
+    if (!maxW) throw new DeviceProtocolError('model 124 WChaMax is unset (the not-implemented marker): cannot express a setpoint in percent');
     const pct = Math.min(100, (Math.abs(powerW) / maxW) * 100);
     const rate = (value: number) => encodeScaledPoint(block, def.OutWRte, value);
     await this.write(storage, 15, [this.revertS()]);

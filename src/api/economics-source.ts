@@ -1,6 +1,7 @@
 // What the API reads from the tariff service and the planner; src/app.ts hands the real services
 // in. Types only cross feature folders (the architecture test allows `import type`).
 import type { Kpis } from '../../optimizer/kpi.ts';
+import type { PlannerStatus } from '../planner/planner-service.ts';
 import type { SessionBill } from '../tariffs/session-billing.ts';
 
 /** Today's figures so far (local day) and the billing month's demand peak. */
@@ -43,15 +44,7 @@ export interface PlanFigures {
   overloadWh: number;
 }
 
-export interface PlanStatusFigures {
-  enabled: boolean;
-  solver: string;
-  plans: number;
-  failures: number;
-  lastPlanAtMs?: number;
-  lastSolveMs?: number;
-  lastError?: string;
-}
+export type PlanStatusFigures = PlannerStatus;
 
 /** The horizon planner: its status and the plan in force. */
 export interface PlanSource {
