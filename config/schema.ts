@@ -97,7 +97,38 @@ export const listenSchema = (defaultPort: number) =>
     tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
   });
 
-export const storageSchema = z.strictObject({ path: z.string().default('data/ems.sqlite') });
+export const ocppListenSchema = listenSchema(9000).extend({
+  tls: z
+    .strictObject({
+      cert: z.string().describe('PEM server certificate (chain) of the central system'),
+      key: z.string().describe('PEM private key of the server certificate'),
+      ca: z.string().optional().describe('PEM CA bundle that signs the chargers\' client certificates (Security Profile 3)'),
+      clientCert: z
+        .enum(['none', 'required'])
+        .default('none')
+        .describe('required: Security Profile 3, a charger must present a certificate chained to ca whose CN or a SAN is its id'),
+    })
+    .refine((tls) => tls.clientCert !== 'required' || tls.ca !== undefined, { message: 'clientCert: required needs ca (the CA that signs the charger certificates)', path: ['ca'] })
+    .optional()
+    .describe('wss:// for chargers (Security Profile 2; 3 with clientCert: required)'),
+});
+
+export const httpListenSchema = listenSchema(8080).extend({
+  trustProxy: z
+    .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+    .default(false)
+    .describe('take the client address from X-Forwarded-For: true trusts every hop, a list trusts those proxy addresses/CIDRs only'),
+  publicMetrics: z.boolean().default(true).describe('false: /metrics needs an API token (Authorization: Bearer)'),
+  publicDocs: z.boolean().default(true).describe('false: /api/docs needs a login'),
+});
+
+export const storageSchema = z.strictObject({
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => !/^\/(proc|sys|dev)(\/|$)/.test(p) || p === ':memory:', { message: 'storage.path must be a file on a real filesystem, not under /proc, /sys or /dev' })
+    .default('data/ems.sqlite'),
+});
 
 export const openadrSchema = z.strictObject({
   id,
@@ -235,8 +266,8 @@ export const configSchema = z.strictObject({
   chargers: z.array(chargerSchema).default([]),
   idTags: z.array(idTagSchema).default([]),
   devices: z.array(deviceSchema).default([]),
-  ocpp: listenSchema(9000).prefault({}),
-  http: listenSchema(8080).prefault({}),
+  ocpp: ocppListenSchema.prefault({}),
+  http: httpListenSchema.prefault({}),
   storage: storageSchema.prefault({}),
   openadr: z.array(openadrSchema).optional(),
   tariffs: tariffsSchema.optional(),

@@ -99,6 +99,11 @@ export interface BusEvents {
    * and what the charger really does agree again. `openTransactionIds` are stored as still open.
    */
   'charger.reconcile': { chargerId: string; atMs: number; openTransactionIds: number[] };
+  /**
+   * Something hostile or broken that the EMS survived (a refused OCPP frame or handshake, failed
+   * auth, a throttled login, an unhandled rejection): counted on /metrics as ems_security_events_total{kind}.
+   */
+  'security.event': { kind: string; atMs: number; chargerId?: string; remoteAddress?: string };
 }
 
 export type BusEvent = keyof BusEvents;
