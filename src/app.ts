@@ -108,6 +108,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const tariffs = await start(
       createTariffService(ctx, {
         peakSource: store.peaks,
+        kpiStore: store.kpiDays,
         peakFilePath: join(dataDir, 'demand-peak.json'),
         billsFilePath: join(dataDir, 'session-bills.jsonl'),
       }),

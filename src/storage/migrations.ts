@@ -104,6 +104,16 @@ export const migrations: readonly Migration[] = [
       )
       .join('\n'),
   },
+  {
+    version: 5,
+    name: "today's KPI state per local day, so a restart changes no figure",
+    sql: `
+      CREATE TABLE kpi_days (
+        day TEXT PRIMARY KEY,
+        state_json TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -122,6 +122,13 @@ export interface PeakStore {
   current(atMs: number, timeZone: string): { month: string; peak?: MonthlyPeak };
 }
 
+/** Running figures of one local day (the tariff service's KPI state), kept so a restart changes nothing. */
+export interface KpiDayStore {
+  /** The saved state of a day ("2026-12-06"), undefined when none (or unreadable). */
+  load(day: string): unknown;
+  save(day: string, state: unknown, atMs: number): void;
+}
+
 export interface Storage {
   readonly path: string;
   readonly users: UserStore;
@@ -131,6 +138,7 @@ export interface Storage {
   readonly sessionSettings: SessionSettingsStore;
   readonly history: HistoryStore;
   readonly peaks: PeakStore;
+  readonly kpiDays: KpiDayStore;
   /** Schema version after migrations. */
   readonly schemaVersion: number;
   close(): void;
