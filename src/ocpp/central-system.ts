@@ -21,6 +21,11 @@ export interface CentralSystemDeps extends Partial<LinkSettings> {
   transactions: TransactionStore;
   /** Subprotocols offered, in order of preference. */
   protocols?: string[];
+  /**
+   * Wraps each charger's connection before its link uses it (local-controller mode: src/upstream
+   * relays every frame to the cloud CSMS and folds its profiles into ours). Default: none.
+   */
+  wrapConnection?: (connection: OcppConnection<any, any>, charger: ChargerConfig) => OcppConnection<any, any>;
 }
 
 export type CentralSystem = Service &
@@ -171,12 +176,13 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     return { accept: true };
   }
 
-  function onConnection(connection: OcppConnection): void {
-    const config = chargers.get(connection.identity);
+  function onConnection(raw: OcppConnection): void {
+    const config = chargers.get(raw.identity);
     if (!config) {
-      void connection.close(1008, 'unknown charger');
+      void raw.close(1008, 'unknown charger');
       return;
     }
+    const connection = deps.wrapConnection ? deps.wrapConnection(raw, config) : raw;
     const link: ChargerLink = connection.protocol === 'ocpp2.0.1' ? new ChargerLink201(connection, config, host) : new ChargerLink16(connection, config, host);
     const previous = links.get(config.id);
     links.set(config.id, link);
