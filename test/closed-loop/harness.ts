@@ -32,7 +32,8 @@ const UNFORESEEN: ReadonlySet<OutsideChange['kind']> = new Set(['load-step', 'si
 
 export interface ClosedLoopOptions {
   ems?: EmsSettings;
-  createStep?: (config: Config) => EmsStep;
+  /** The EMS side (default: the live control step); it may look at the plant only to build an oracle. */
+  createStep?: (config: Config, plant: SitePlant) => EmsStep;
   /** Plant integration step, ms (default 100). */
   stepMs?: number;
   /** Steady state starts this long after the reaction window of the last outside change, ms (default 20 s). */
@@ -156,7 +157,7 @@ class ClosedLoop {
     this.config = emsConfig(scenario, options.ems);
     this.plant = new SitePlant(scenario, { maxStepMs: options.stepMs ?? 100 });
     this.state = new SiteState(this.config, this.bus);
-    this.step = (options.createStep ?? createEmsStep)(this.config);
+    this.step = (options.createStep ?? createEmsStep)(this.config, this.plant);
     this.windowMs = reactionWindowMs(scenario, this.config);
     this.settleMs = options.settleMs ?? 20_000;
     this.stepMs = options.stepMs ?? 100;

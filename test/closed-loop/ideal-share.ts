@@ -6,8 +6,10 @@ import { ROTATIONS, type PlantScenario, type PlantTruth } from '../../plant/inde
 interface Load {
   wantA: number;
   sitePhases: number[];
-  /** Constraint indexes this car loads (one per node and phase, plus the import limit). */
+  /** Constraint indexes this car loads (one per node and phase, plus the import limit), with the A it adds per A of level. */
   constraints: number[];
+  weights: number[];
+  wholeAmps: boolean;
   levelA: number;
   frozen: boolean;
 }
@@ -46,8 +48,13 @@ export function idealEvA(scenario: PlantScenario, truth: PlantTruth, safetyMargi
     const sitePhases = Array.from({ length: c.carPhases }, (_, t) => rotation[t]!);
     const path = nodeOf.get(c.chargerId) ?? [scenario.circuit.id];
     const constraints = path.flatMap((node) => sitePhases.map((p) => constraintIndex.get(`${node}/${p}`)!));
-    if (importIndex !== undefined) constraints.push(importIndex);
-    loads.push({ wantA: Math.min(c.wantA, charger.maxCurrentA), sitePhases, constraints, levelA: 0, frozen: false });
+    const weights = constraints.map(() => 1);
+    if (importIndex !== undefined) {
+      constraints.push(importIndex);
+      weights.push(sitePhases.length);
+    }
+    const wholeAmps = scenario.cars.find((car) => car.id === c.carId)?.wholeAmps ?? false;
+    loads.push({ wantA: Math.min(c.wantA, charger.maxCurrentA), sitePhases, constraints, weights, wholeAmps, levelA: 0, frozen: false });
     keys.push(`${c.chargerId}/${c.connectorId}`);
   }
   // Chargers that do not obey draw what they draw: take it off the slack first.
@@ -63,22 +70,23 @@ export function idealEvA(scenario: PlantScenario, truth: PlantTruth, safetyMargi
     const active = loads.filter((l) => !l.frozen);
     if (active.length === 0) break;
     const users = slack.map(() => 0);
-    for (const l of active) for (const k of l.constraints) users[k]!++;
+    for (const l of active) l.constraints.forEach((k, i) => (users[k]! += l.weights[i]!));
     let delta = Math.min(...active.map((l) => l.wantA - l.levelA));
     users.forEach((n, k) => {
       if (n > 0) delta = Math.min(delta, Math.max(0, slack[k]!) / n);
     });
     for (const l of active) {
       l.levelA += delta;
-      for (const k of l.constraints) slack[k]! -= delta;
+      l.constraints.forEach((k, i) => (slack[k]! -= delta * l.weights[i]!));
     }
     for (const l of active) if (l.levelA >= l.wantA - 1e-9 || l.constraints.some((k) => slack[k]! <= 1e-9)) l.frozen = true;
   }
   const shareA = new Map<string, number>();
   let totalA = 0;
   loads.forEach((l, i) => {
-    // A car cannot charge below 6 A; one squeezed under it gets nothing.
-    const level = l.levelA < 6 && l.wantA >= 6 ? 0 : l.levelA;
+    // A car cannot charge below 6 A (one squeezed under it gets nothing) and may round down to whole amps.
+    const rounded = l.wholeAmps ? Math.floor(l.levelA + 1e-9) : l.levelA;
+    const level = rounded < 6 && l.wantA >= 6 ? 0 : rounded;
     shareA.set(keys[i]!, level);
     totalA += level * l.sitePhases.length;
   });
