@@ -45,6 +45,12 @@ export const controlSchema = z.strictObject({
   unusedHoldMs: z.number().int().min(0).default(30_000).describe('a car must draw less than its cap this long before the rest is lent out'),
   rampReserveA: z.number().min(0).default(2).describe('A kept above measured draw so a car can ramp up'),
   disconnectedHoldMs: z.number().int().min(0).default(300_000).describe('a charger lost mid-session keeps its capacity this long'),
+  carResponseS: z
+    .number()
+    .min(0)
+    .max(60)
+    .default(5)
+    .describe('s a car may take to follow a lower limit (IEC 61851: 5 s); freed capacity is handed on only after it'),
   acceptUnknownIdTags: z.boolean().default(false).describe('unknown RFID tags charge as the lowest tier instead of Invalid'),
 });
 
