@@ -80,6 +80,10 @@ export class PlantCharger {
     }));
     this.arrivals = cars.filter((c) => c.chargerId === spec.id).sort((a, b) => a.arriveAtMs - b.arriveAtMs);
     this.wasOnline = this.onlineAt(0);
+    if (this.wasOnline) {
+      this.outbox.push({ kind: 'connected', atMs: 0, chargerId: spec.id });
+      for (const c of this.connectors) this.outbox.push({ kind: 'status', atMs: 0, chargerId: spec.id, connectorId: c.connectorId, status: c.status });
+    }
   }
 
   /** A car plugged in while the plant runs (the demo's arrivals). */
