@@ -75,6 +75,8 @@ export interface GridSignal {
   /** W for limits, currency/kWh for price, g/kWh for GHG, level 0..3 for load-shed. */
   value: number;
   text?: string;
+  /** In force until withdrawn; `endMs` is then OPEN_END_MS (src/grid-signal.ts), shown as no end. */
+  openEnded?: boolean;
 }
 
 export interface BusEvents {
