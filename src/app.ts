@@ -126,6 +126,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         signals: options.signals ?? signals,
         economics: tariffs,
         plan: planner,
+        chargeMode: solar.mode,
         controlStats: () => control.stats,
         liveConfigSections: LIVE_SECTIONS,
         ...(influx ? { exportStats: () => influx.stats } : {}),

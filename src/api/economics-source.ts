@@ -27,6 +27,8 @@ export interface EconomicsSource {
   sessionBills(limit?: number): BillFigures[];
   /** The running bill of the session on a connector. */
   sessionBill(chargerId: string, connectorId: number): BillFigures | undefined;
+  /** Bills of sessions ended in [fromMs, toMs) and running ones, oldest first (exports). */
+  billsBetween(fromMs: number, toMs: number): BillFigures[];
 }
 
 export interface PlanFigures {

@@ -7,6 +7,7 @@ import type { ServiceContext } from '../service.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import type { createEventLog } from './event-log.ts';
+import type { SessionCostSource } from './state-view.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +31,8 @@ export interface RouteEnv {
   signals?: SignalsControl;
   /** The tariff service (KPIs, prices, session bills), when wired. */
   economics?: EconomicsSource;
+  /** Running cost and charge mode per connector, for connector and session views. */
+  sessionSources: SessionCostSource;
   /** The horizon planner, when wired. */
   plan?: PlanSource;
   configPath?: string;

@@ -3,6 +3,7 @@ import type { SiteState } from '../state/site-state.ts';
 import { isoOrNull, signalTimes } from '../grid-signal.ts';
 import { sitePowers } from '../state/site-powers.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import { idTagNames } from './id-tag-names.ts';
 import type { ConnectorView, DeviceView, SignalView, StateView } from './view-schemas.ts';
 
 export type { ConnectorView, StateView };
@@ -10,6 +11,8 @@ export type { ConnectorView, StateView };
 /** Running bills per connector (the tariff service), for the session's cost so far. */
 export interface SessionCostSource {
   sessionBill(chargerId: string, connectorId: number): { transactionId: number; cost: number; currency: string } | undefined;
+  /** The session's charge mode (solar charging), when that service runs. */
+  chargeMode?(chargerId: string, connectorId: number): string;
 }
 
 // Never throws: a time that cannot be shown (NaN, beyond year 275760) is null.
@@ -20,6 +23,7 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
   const caps = new Map<string, ConnectorCap>();
   for (const cap of state.lastDecision?.caps ?? []) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap);
   const phasesOf = new Map(config.chargers.map((c) => [c.id, c.phases]));
+  const nameOf = idTagNames(config);
   return [...state.connectors.values()].map((c) => {
     const cap = caps.get(connectorKey(c.chargerId, c.connectorId));
     const s = c.session;
@@ -44,7 +48,9 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
         ? {
             transactionId: s.transactionId,
             idTag: s.idTag,
+            name: nameOf(s.idTag),
             tier: s.tier,
+            chargeMode: costs?.chargeMode?.(c.chargerId, c.connectorId) ?? null,
             startedAt: iso(s.startedAtMs),
             departure: iso(s.departureAtMs),
             energyWh: Math.round(s.energyWh),
@@ -88,6 +94,22 @@ export function signalViews(state: SiteState, atMs: number): SignalView[] {
   }));
 }
 
+/**
+ * The agreed headroom shape (TEAM.md): the optimizer adds `headroomW` and the binding limit; read
+ * them when present so the view works before and after that change.
+ */
+function headroomOf(decision: SiteState['lastDecision']): { headroomW?: number; binding?: { kind: string; id?: string; phase?: string; text: string } } | undefined {
+  if (!decision) return undefined;
+  const h = decision.headroom as { headroomW?: unknown; binding?: unknown };
+  const headroomW = typeof h.headroomW === 'number' && Number.isFinite(h.headroomW) ? Math.round(h.headroomW) : undefined;
+  const b = h.binding as { kind?: unknown; id?: unknown; phase?: unknown; text?: unknown } | undefined;
+  const binding =
+    b && typeof b.kind === 'string' && typeof b.text === 'string'
+      ? { kind: b.kind, text: b.text, ...(typeof b.id === 'string' ? { id: b.id } : {}), ...(typeof b.phase === 'string' ? { phase: b.phase } : {}) }
+      : undefined;
+  return { headroomW, binding };
+}
+
 /** GET /api/v1/state and the live feed: the contract shape in DESIGN.md, "State and replay formats". */
 export function buildStateView(state: SiteState, config: Config, atMs: number, costs?: SessionCostSource): StateView {
   const powers = sitePowers(state, config, atMs);
@@ -107,6 +129,8 @@ export function buildStateView(state: SiteState, config: Config, atMs: number, c
       evPowerW: round(powers.evPowerW, 0),
       limitPowerW: round(powers.limitPowerW, 0),
       headroomA: decision ? [...decision.headroom.headroomA] : null,
+      headroomW: headroomOf(decision)?.headroomW ?? null,
+      binding: headroomOf(decision)?.binding ?? null,
       limitA: decision ? [...decision.headroom.limitA] : null,
       failsafe: decision?.failsafe ?? false,
     },

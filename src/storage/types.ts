@@ -70,6 +70,8 @@ export interface AuditLog {
 /** The OCPP side's TransactionStore, backed by SQLite, plus a listing for the API. */
 export interface SqlTransactionStore extends TransactionStore {
   list(query?: { sinceMs?: number; limit?: number }): TransactionRecord[];
+  /** Transactions started in [fromMs, toMs), oldest first, at most `limit` (exports). */
+  between(fromMs: number, toMs: number, limit: number): TransactionRecord[];
 }
 
 /** Operator steering of a session that must survive a restart. Null = cleared. */

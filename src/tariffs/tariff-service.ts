@@ -43,6 +43,8 @@ export interface TariffService extends Service {
   sessionBill(chargerId: string, connectorId: number): SessionBill | undefined;
   /** Running and recent closed session bills, newest first. */
   sessionBills(limit?: number): SessionBill[];
+  /** Bills of sessions that ended in [fromMs, toMs) (from the durable log) and running ones started before toMs, oldest first. */
+  billsBetween(fromMs: number, toMs: number): SessionBill[];
 }
 
 /** Readings further apart than this are a gap, not a step. */
@@ -263,5 +265,9 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     },
     sessionBill: (chargerId, connectorId) => billing.current(chargerId, connectorId),
     sessionBills: (limit) => billing.list(limit),
+    billsBetween: (fromMs, toMs) => [
+      ...billLog.between(fromMs, toMs),
+      ...billing.list(Number.MAX_SAFE_INTEGER).filter((b) => b.endedAtMs === undefined && b.startedAtMs < toMs),
+    ],
   };
 }
