@@ -613,7 +613,8 @@ export class ChargerRelay implements ChargerConnection {
     if (kept.purpose === 'tx') {
       if (kept.connectorId === 0 || !this.activeTx.has(kept.connectorId)) return { status: 'Rejected' };
       const started = this.deps.transactions.open().find((t) => t.chargerId === this.chargerId && t.connectorId === kept.connectorId);
-      if (started) kept.anchorMs = started.startedAtMs;
+      // Relative counts from the transaction start (never from the future: clocks differ).
+      if (started) kept.anchorMs = Math.min(started.startedAtMs, this.now);
     }
     this.keep(kept);
     this.log.info({ purpose: kept.purpose, connectorId: kept.connectorId, stackLevel: kept.stackLevel, id: kept.id }, "CSMS profile kept and folded into the EMS's");
