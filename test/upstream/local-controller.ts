@@ -33,7 +33,7 @@ export function relayConfig(csmsUrl: string, overrides: Record<string, unknown> 
 
 export async function startLocalController(config: Config, options: { dir?: string; log?: Logger } = {}) {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ems-upstream-'));
-  const log = options.log ?? silentLogger;
+  const log = options.log ?? (process.env.UPSTREAM_TEST_LOG ? (await import('../../src/log.ts')).createLogger({ level: 'debug' }) : silentLogger);
   const clock = new ManualClock(T0);
   const bus = new Bus(silentLogger);
   const state = new SiteState(config, bus);
