@@ -144,6 +144,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         plan: planner,
         controlStats: () => control.stats,
         liveConfigSections: LIVE_SECTIONS,
+        ...(upstream.enabled ? { upstream: () => upstream.status() } : {}),
         ...(influx ? { exportStats: () => influx.stats } : {}),
       }),
     );
