@@ -79,11 +79,26 @@ export interface GridSignal {
   openEnded?: boolean;
 }
 
+export interface UpstreamStatusEvent {
+  chargerId: string;
+  upstreamId: string;
+  uplink: 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
+  queueLength: number;
+  lastFromChargerAtMs?: number;
+  lastToChargerAtMs?: number;
+  lastFromCsmsAtMs?: number;
+  lastToCsmsAtMs?: number;
+  lastError?: string;
+  atMs: number;
+}
+
 export interface BusEvents {
   'device.reading': DeviceReading;
   'device.health': DeviceHealth;
   'charger.connected': { chargerId: string; atMs: number; protocol: string };
   'charger.disconnected': { chargerId: string; atMs: number };
+  /** Local-controller mode: a charger's uplink to the CSMS changed (state, queue, last message). */
+  'upstream.status': UpstreamStatusEvent;
   'connector.status': { chargerId: string; connectorId: number; status: ConnectorStatus; atMs: number; errorCode?: string };
   'connector.meter': ConnectorMeter;
   'session.started': SessionStarted;
