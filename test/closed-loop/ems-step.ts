@@ -1,9 +1,8 @@
-// The EMS side of the closed loop, as thin as possible: the same step the live control loop runs.
-// Today that is `ctx.state.snapshot(atMs)` → `decide()` (src/control/control-loop.ts); when the
-// pure `src/control/control-step.ts` lands, repoint `createEmsStep` at it and nothing else changes.
+// The EMS side of the closed loop, as thin as possible: the same pure step the live control loop
+// runs (src/control/control-step.ts) on the snapshot SiteState hands it at that moment.
 import type { Config } from '../../config/schema.ts';
-import { decide } from '../../optimizer/index.ts';
-import { initialDecideState, type DecideState, type Decision } from '../../optimizer/types.ts';
+import type { Decision } from '../../optimizer/types.ts';
+import { controlStep, initialControlMemory, type ControlMemory } from '../../src/control/control-step.ts';
 import { decideParamsFromConfig } from '../../src/control/decide-params.ts';
 import type { SiteState } from '../../src/state/site-state.ts';
 
@@ -14,12 +13,12 @@ export interface EmsStep {
 
 export function createEmsStep(config: Config): EmsStep {
   const params = decideParamsFromConfig(config);
-  let memory: DecideState = initialDecideState;
+  let memory: ControlMemory = initialControlMemory;
   return {
     run(state, atMs) {
-      const decision = decide(state.snapshot(atMs), params, memory);
-      memory = decision.nextState;
-      return decision;
+      const result = controlStep({ snapshot: state.snapshot(atMs), params, memory });
+      memory = result.memory;
+      return result.decision;
     },
   };
 }
