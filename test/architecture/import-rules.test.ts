@@ -50,6 +50,25 @@ describe('the optimizer', () => {
   });
 });
 
+describe('the site plant', () => {
+  const files = sourceFiles('plant');
+
+  it('imports nothing outside plant/', () => {
+    const offenders = files.flatMap((f) =>
+      imports(f)
+        .filter((spec) => !spec.startsWith('.') || !target(f, spec).startsWith('plant/'))
+        .map((spec) => `${f} imports ${spec}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('reads no clock, draws no unseeded random numbers and does no I/O', () => {
+    const forbidden = /\bDate\.now\(|new Date\(\s*\)|Math\.random\(|\bsetTimeout\(|\bsetInterval\(|\bsetImmediate\(|\bconsole\.|\bprocess\.|\bperformance\.now\(|\brequire\(/;
+    const offenders = files.filter((f) => forbidden.test(strip(readFileSync(join(root, f), 'utf8'))));
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe('the config layer', () => {
   it('imports only zod, yaml and its own files', () => {
     const offenders = sourceFiles('config').flatMap((f) =>
