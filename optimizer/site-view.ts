@@ -14,6 +14,7 @@
 //   export, below what the cars draw) is a finding and is not used; the last plausible reading
 //   stands in while it is fresh.
 import type {
+  ChargerParams,
   ConnectorEstimateMemory,
   ConnectorSnapshot,
   DecideParams,
@@ -90,7 +91,7 @@ export interface SiteView {
   readonly exportSource: 'grid' | 'signal';
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
-  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; lastGrid?: GridMeasurement };
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; lastGrid?: GridMeasurement };
 }
 
 interface Timing {
@@ -204,27 +205,71 @@ function withSample(draws: readonly number[], connector: ConnectorSnapshot): rea
   return out;
 }
 
-interface SampleChoice {
-  at: number;
-  offset: number;
+interface DrawAt {
+  /** Point estimate per site phase: the sample closest in time, never above the limits in force then. */
+  est: [number, number, number];
+  /** The most and the least the car plausibly drew then, per site phase. */
+  high: [number, number, number];
+  low: [number, number, number];
+}
+
+/** Time of the last change of the limit at or before `t` (the first record's time when none changed). */
+function lastChangeAt(bounds: readonly number[], t: number): number {
+  let at = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < bounds.length; i += 2) {
+    if (bounds[i] > t) break;
+    at = bounds[i];
+  }
+  return at;
 }
 
 /**
- * The sample to subtract from a grid reading at `gridAtMs`: the one closest in time; but while a
- * decrease is in flight at that time, a later sample would show the car after it slowed down while
- * the meter saw it before, so the last sample at or before the reading is preferred then.
+ * A car's draw at `t` (a grid reading's time). The sample closest to `t` counts (fresh, or the last
+ * one of a charger that is away while its capacity is held), clamped to the limits in force then.
+ * When that sample and `t` both lie a car response after the last change of its limit, the car was
+ * settled: the sample is its draw. Otherwise the car may have been anywhere between the sample and
+ * the limit: high is what it could draw then, low the least of the sample and the new limit.
  */
-function chooseSample(draws: readonly number[], gridAtMs: number, inFlight: boolean, oldestUsableMs: number): SampleChoice | undefined {
-  let best: SampleChoice | undefined;
-  let bestBefore: SampleChoice | undefined;
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing): DrawAt {
+  const zero = (): [number, number, number] => [0, 0, 0];
+  const reservedA = nonNegative(c.reservedA);
+  const maxA = nonNegative(charger.maxCurrentA);
+  const bounds = mem.bounds;
+  const draws = mem.draws;
+  const away = c.online === false && reservedA > 0;
+  const oldestUsable = away ? Number.NEGATIVE_INFINITY : atMs - timing.drawStaleMs;
+  const bound = boundAt(bounds, draws, t, timing.carResponseMs, Math.max(maxA, reservedA));
+  const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
+  let best = -1;
   for (let i = 0; i < draws.length; i += 4) {
-    const at = draws[i];
-    if (at < oldestUsableMs) continue;
-    if (!best || Math.abs(at - gridAtMs) < Math.abs(best.at - gridAtMs)) best = { at, offset: i };
-    if (at <= gridAtMs && (!bestBefore || at > bestBefore.at)) bestBefore = { at, offset: i };
+    if (draws[i] < oldestUsable) continue;
+    if (best < 0 || Math.abs(draws[i] - t) < Math.abs(draws[best] - t)) best = i;
   }
-  if (inFlight && bestBefore && best && best.at > gridAtMs) return bestBefore;
-  return best;
+  const rotate = (a: number, b: number, d: number): [number, number, number] => drawOnSitePhases(charger.phaseRotation, [a, b, d]);
+  const highA = Math.max(bound, reservedA);
+  if (best < 0) {
+    // No sample: nothing is known but the bound (a car that just started, a charger that never reports).
+    const phases = charger.phases === 1 ? rotate(highA, 0, 0) : rotate(highA, highA, highA);
+    return { est: zero(), high: phases, low: zero() };
+  }
+  const sampleAt = draws[best];
+  const est = rotate(Math.min(draws[best + 1], bound), Math.min(draws[best + 2], bound), Math.min(draws[best + 3], bound));
+  const changedAt = lastChangeAt(bounds, Math.max(t, sampleAt));
+  const settled = bounds.length > 0 && Math.min(t, sampleAt) >= changedAt + timing.carResponseMs;
+  if (settled) return { est, high: est, low: est };
+  // The least: a car ramping up drew no more at t than at a later sample, one slowing down no
+  // more than at an earlier one; so the lower of the samples around t, and the limit then.
+  let before = -1;
+  for (let i = 0; i < draws.length; i += 4) if (draws[i] >= oldestUsable && draws[i] <= t && (before < 0 || draws[i] > draws[before])) before = i;
+  const lowLimit = Math.min(limitThen, bound);
+  const lowOf = (p: number): number => Math.min(draws[best + p], before >= 0 ? draws[before + p] : 0, lowLimit);
+  const low = rotate(lowOf(1), lowOf(2), lowOf(3));
+  // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
+  const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
+  const on = (p: number): number => (idle ? (p === 1 || charger.phases === 3 ? bound : 0) : draws[best + p] > IDLE_DRAW_A ? bound : 0);
+  const high = rotate(on(1), on(2), on(3));
+  for (let p = 0; p < 3; p++) if (high[p] < est[p]) high[p] = est[p];
+  return { est, high, low };
 }
 
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
@@ -292,7 +337,6 @@ export function siteView(
   const raw = snapshot.grid;
   const rawValid = isValidReading(raw);
   const lastGrid = memory?.lastGrid && isValidReading(memory.lastGrid) ? memory.lastGrid : undefined;
-  const anchorMs = rawValid ? raw.atMs : atMs;
 
   const views: ConnectorView[] = new Array(n);
   const nextConnectors: Record<string, ConnectorEstimateMemory> = {};
@@ -320,8 +364,7 @@ export function siteView(
     }
     const charger = indexed.params;
     const maxA = nonNegative(charger.maxCurrentA);
-    const reservedA = nonNegative(c.reservedA);
-    const fallbackA = Math.max(maxA, reservedA);
+    const fallbackA = Math.max(maxA, nonNegative(c.reservedA));
 
     // Latest sample, if fresh.
     const last = draws.length >= 4 ? draws.length - 4 : -1;
@@ -340,36 +383,15 @@ export function siteView(
     }
     if (learnedMask) mem.mask = learnedMask;
 
-    // What the car may draw at the grid reading's time and now; whether a decrease is in flight.
-    const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
-    const boundAtGrid = boundAt(bounds, draws, anchorMs, timing.carResponseMs, fallbackA);
-    // Only recorded limits count for holding capacity back: before any record nothing is known to be in flight.
+    // What the car may draw now (recorded limits only: before any record nothing is known to be in flight).
     const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0);
-    const inFlightAtGrid = boundAtGrid > latestLimitA + 0.05;
-
-    // Draw at the grid reading's time: a usable sample (fresh, or the last one of a charger whose
-    // capacity is held while it is away), clamped to what the car could draw then.
-    const away = c.online === false && reservedA > 0;
-    const oldestUsable = away ? Number.NEGATIVE_INFINITY : atMs - timing.drawStaleMs;
-    const choice = chooseSample(draws, anchorMs, inFlightAtGrid, oldestUsable);
-    const atGridA: [number, number, number] = [0, 0, 0];
-    let lowA: [number, number, number] = [0, 0, 0];
-    if (choice) {
-      const o = choice.offset;
-      const clamp = boundAtGrid;
-      const perCharger: [number, number, number] = [Math.min(draws[o + 1], clamp), Math.min(draws[o + 2], clamp), Math.min(draws[o + 3], clamp)];
-      const site = drawOnSitePhases(charger.phaseRotation, perCharger);
-      atGridA[0] = site[0];
-      atGridA[1] = site[1];
-      atGridA[2] = site[2];
-      lowA = site;
-      if (freshDrawA) {
-        const latestSite = drawOnSitePhases(charger.phaseRotation, [Math.min(freshDrawA[0], clamp), Math.min(freshDrawA[1], clamp), Math.min(freshDrawA[2], clamp)]);
-        lowA = [Math.min(site[0], latestSite[0]), Math.min(site[1], latestSite[1]), Math.min(site[2], latestSite[2])];
-      }
+    const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
+    // For the plausibility check: the least the cars draw by their latest samples.
+    if (freshDrawA) {
+      const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
+      const site = drawOnSitePhases(charger.phaseRotation, [Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow)]);
+      for (let p = 0; p < 3; p++) evLow[p] += site[p];
     }
-    for (const node of index.paths[indexed.node]) for (let p = 0; p < 3; p++) evDraw[node * 3 + p] += atGridA[p];
-    for (let p = 0; p < 3; p++) evLow[p] += lowA[p];
 
     // Capacity held whatever is decided now: a decrease that has not reached the car yet, and the
     // draw of a charger that draws above its cap (up to its max).
@@ -417,7 +439,7 @@ export function siteView(
       if (probeAt !== undefined && released) mem.probeAtMs = probeAt;
     }
 
-    views[i] = { atGridA, freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
+    views[i] = { atGridA: [0, 0, 0], freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
   }
 
   // Which grid reading to trust.
@@ -451,48 +473,52 @@ export function siteView(
     if (!grid) mode = 'failsafe';
   }
 
-  // A reading other than the snapshot's (the last plausible one) needs the draws at its own time.
-  if (grid && grid !== raw) {
-    evDraw.fill(0);
-    for (let i = 0; i < n; i++) {
-      const c = connectors[i];
-      const indexed = index.chargers.get(c.chargerId);
-      if (!indexed) continue;
-      const mem = nextConnectors[index.keyOf(c.chargerId, c.connectorId)];
-      const fallbackA = Math.max(nonNegative(indexed.params.maxCurrentA), nonNegative(c.reservedA));
-      const bound = boundAt(mem.bounds, mem.draws, grid.atMs, timing.carResponseMs, fallbackA);
-      const away = c.online === false && nonNegative(c.reservedA) > 0;
-      const choice = chooseSample(mem.draws, grid.atMs, false, away ? Number.NEGATIVE_INFINITY : atMs - timing.drawStaleMs);
-      if (!choice) continue;
-      const o = choice.offset;
-      const site = drawOnSitePhases(indexed.params.phaseRotation, [
-        Math.min(mem.draws[o + 1], bound),
-        Math.min(mem.draws[o + 2], bound),
-        Math.min(mem.draws[o + 3], bound),
-      ]);
-      const view = views[i] as { atGridA: [number, number, number] };
-      view.atGridA = site;
-      for (const node of index.paths[indexed.node]) for (let p = 0; p < 3; p++) evDraw[node * 3 + p] += site[p];
+  // Each car's draw at the grid reading's time: a point estimate and the bracket it lies in.
+  const anchorAtMs = grid ? grid.atMs : atMs;
+  const loEv = [0, 0, 0];
+  const hiEv = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const c = connectors[i];
+    const indexed = index.chargers.get(c.chargerId);
+    if (!indexed) continue;
+    if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
+    const mem = nextConnectors[index.keyOf(c.chargerId, c.connectorId)];
+    const e = drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing);
+    (views[i] as { atGridA: [number, number, number] }).atGridA = e.est;
+    for (const node of index.paths[indexed.node]) for (let p = 0; p < 3; p++) evDraw[node * 3 + p] += e.est[p];
+    for (let p = 0; p < 3; p++) {
+      loEv[p] += e.high[p];
+      hiEv[p] += e.low[p];
     }
   }
 
   const building = new Float64Array(nodeCount * 3);
   let buildingPowerW = 0;
   let nextBuilding: number[] = [];
+  let nextLevel: number[] | undefined;
   const voltageV = finiteOr(params.voltageV, 0);
   if (mode !== 'failsafe') {
     submeterLoads(snapshot, index, evDraw, building);
     if (mode === 'measured' && grid) {
-      const rawA = [0, 1, 2].map((p) => Math.max(0, grid.currentA[p] - evDraw[p]));
-      const evW = (evDraw[0] + evDraw[1] + evDraw[2]) * voltageV;
-      const rawW = Math.max(0, grid.powerW - evW);
-      // Rises at once, falls when the higher readings of the hold window have aged out.
+      // The building load lies between the reading less the most the cars could draw (lo) and
+      // the reading less the least they plausibly draw (hi). Inside that bracket the last level
+      // stands: a car ramping or slowing between two of its samples moves neither. A level forced
+      // up by lo rises at once; one forced down by hi falls once the hold window has passed.
+      const prev = memory?.level;
+      const level: number[] = [0, 0, 0, 0];
+      for (let p = 0; p < 4; p++) {
+        const lo = p < 3 ? grid.currentA[p] - loEv[p] : grid.powerW - (loEv[0] + loEv[1] + loEv[2]) * voltageV;
+        const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
+        const before = prev && prev.length === 4 && Number.isFinite(prev[p]) ? prev[p] : hi;
+        level[p] = Math.max(0, lo, Math.min(before, hi));
+      }
+      nextLevel = level;
       const kept = memory?.building ?? EMPTY;
       const out: number[] = [];
       for (let i = 0; i < kept.length; i += 5) {
         if (kept[i] >= atMs - timing.buildingHoldMs && kept[i] < grid.atMs) out.push(kept[i], kept[i + 1], kept[i + 2], kept[i + 3], kept[i + 4]);
       }
-      out.push(grid.atMs, rawA[0], rawA[1], rawA[2], rawW);
+      out.push(grid.atMs, level[0], level[1], level[2], level[3]);
       nextBuilding = out;
       const est = [0, 0, 0];
       let estW = 0;
@@ -511,7 +537,12 @@ export function siteView(
     }
   }
 
-  const next = { connectors: nextConnectors, building: nextBuilding, ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}) };
+  const next = {
+    connectors: nextConnectors,
+    building: nextBuilding,
+    ...(nextLevel ? { level: nextLevel } : {}),
+    ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
+  };
   return {
     atMs,
     mode,

@@ -244,6 +244,8 @@ export interface EstimateMemory {
    * rises at once and falls only when the higher readings have left the window.
    */
   building: readonly number[];
+  /** The building level of the last reading (L1, L2, L3 A, W): it stays while the bracket allows. */
+  level?: readonly number[];
   /** The last grid reading that passed the plausibility checks. */
   lastGrid?: GridMeasurement;
 }
