@@ -182,7 +182,17 @@ describe('decide', () => {
           const used = decision.caps
             .filter((c) => sitePhases(snapshot.connectors.find((x) => keyOf(x) === keyOf(c))!, params).includes(p))
             .reduce((sum, c) => sum + c.currentA, 0);
-          expect(decision.headroom.headroomA[p]).toBeCloseTo(decision.headroom.limitA[p] - decision.headroom.buildingA[p] - used, 6);
+          // The tightest of every limit at the connection point: the fuse, the root circuit and the
+          // import power limit (converted to A per phase, three-phase).
+          const atGrid = decision.headroom.limitA[p] - decision.headroom.buildingA[p] - used;
+          const rootBuilding = nonEvLoads(snapshot, params, true).building.get(params.circuit.id)![p];
+          const atRoot = Math.floor(params.circuit.maxCurrentA * (1 - params.grid.safetyMargin) * 10 + 1e-6) / 10 - Math.ceil(rootBuilding * 10 - 1e-6) / 10 - used;
+          const powerLimited = params.grid.maxImportPowerW !== undefined || snapshot.signals.importLimitW !== undefined;
+          const h = decision.headroom.headroomA[p];
+          expect(h).toBeLessThanOrEqual(Math.min(atGrid, atRoot) + 0.05 + 1e-9);
+          if (!powerLimited) expect(h).toBeCloseTo(Math.min(atGrid, atRoot), 1);
+          else expect(h).toBeLessThanOrEqual(decision.headroom.headroomW! / (3 * params.voltageV) + 0.05 + 1e-9);
+          expect(decision.headroom.binding.text.length).toBeGreaterThan(5);
         }
       }),
       { numRuns: 100 },
