@@ -46,6 +46,10 @@ export const controlSchema = z.strictObject({
   rampReserveA: z.number().min(0).default(2).describe('A kept above measured draw so a car can ramp up'),
   disconnectedHoldMs: z.number().int().min(0).default(300_000).describe('a charger lost mid-session keeps its capacity this long'),
   acceptUnknownIdTags: z.boolean().default(false).describe('unknown RFID tags charge as the lowest tier instead of Invalid'),
+  uncontrollable: z
+    .enum(['reserve', 'refuse-sessions'])
+    .default('reserve')
+    .describe('a charger that cannot be capped is reserved at its max; refuse-sessions also refuses its tags while the site cannot afford its max'),
 });
 
 export type CircuitConfig = {
@@ -74,6 +78,7 @@ export const chargerSchema = z.strictObject({
   phaseRotation: phaseRotation.default('L1L2L3').describe("how the charger's L1..L3 map onto the site's"),
   password: z.string().min(8).max(40).optional().describe('OCPP Security Profile 1 basic-auth password'),
   tier: z.string().min(1).optional().describe('default tier for sessions on this charger'),
+  smartCharging: z.boolean().optional().describe('false: the charger cannot be capped (no OCPP smart charging); it counts at its max. Default: true'),
 });
 
 export const idTagSchema = z.strictObject({
