@@ -101,6 +101,8 @@ export interface BusEvents {
    * and what the charger really does agree again. `openTransactionIds` are stored as still open.
    */
   'charger.reconcile': { chargerId: string; atMs: number; openTransactionIds: number[] };
+  /** An operator added or ended a grid limit by hand (API); for the site's events list. */
+  'signal.operator': { action: 'added' | 'ended'; id: string; text: string; by: string; atMs: number };
 }
 
 export type BusEvent = keyof BusEvents;
