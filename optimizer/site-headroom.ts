@@ -4,6 +4,7 @@ import type { DecideParams, HeadroomReport, PhaseValues, SiteSnapshot } from './
 import { ceilDa, finiteOr, floorDa, nonNegative } from './numbers.ts';
 import type { SiteIndex } from './site-index.ts';
 import type { Slot } from './slot.ts';
+import { slotPowerWeight } from './phase-map.ts';
 
 /**
  * measured: grid meter and submeters count. unmetered: static balancing, building load at the
@@ -141,7 +142,7 @@ export function siteCapacity(snapshot: SiteSnapshot, params: DecideParams, index
   for (const slot of slots) {
     if (slot.reservedDa <= 0) continue;
     for (const c of slot.cons) residual[c] -= slot.reservedDa;
-    power -= slot.reservedDa * slot.phases;
+    power -= slot.reservedDa * slotPowerWeight(slot);
   }
 
   return {

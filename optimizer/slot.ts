@@ -86,7 +86,8 @@ function tighten(bound: Bound, da: number, kind: UpperKind): void {
 
 interface SessionFacts {
   minDa: number;
-  phases: 1 | 3;
+  /** Power per amp in units of voltageV: phases, or √3 line-to-line. */
+  powerWeight: number;
   reservedDa: number;
   voltageV: number;
   atMs: number;
@@ -102,7 +103,7 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     tighten(bound, Math.max(carDa, minDa), 'car'); // a car below the minimum simply draws less
   }
   if (session.targetPowerW !== undefined) {
-    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.phases)) : 0;
+    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.powerWeight)) : 0;
     if (targetDa < minDa) tighten(bound, 0, 'plan-below-min');
     else tighten(bound, targetDa, 'plan');
   }
@@ -160,7 +161,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
-    if (session) sessionBound(bound, session, memory, { minDa, phases: use.phases, reservedDa, voltageV, atMs, drawA, lend: under.lend }, params);
+    if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, reservedDa, voltageV, atMs, drawA, lend: under.lend }, params);
     const { upperDa, upperKind } = bound;
 
     slots.push({
