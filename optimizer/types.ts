@@ -69,6 +69,12 @@ export interface DecideParams {
   unusedHoldMs: number;
   /** Kept above a car's measured draw so it can ramp back up. */
   rampReserveA: number;
+  /**
+   * How long a car may take to follow a lower limit, ms (default 5000, IEC 61851-1). Until then
+   * the car may still draw its old cap: that much stays reserved, and a meter reading taken in
+   * that window may contain it.
+   */
+  carResponseMs?: number;
 }
 
 export type ConnectorStatus =
