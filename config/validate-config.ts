@@ -176,6 +176,9 @@ function checkChargers(problems: Problems, config: Config, tiers: readonly strin
     if (config.grid.meter !== undefined && failsafeA > 0 && charger.minCurrent > failsafeA && charger.minCurrent <= charger.maxCurrent) {
       problems.warning(['chargers', index, 'minCurrent'], `${charger.minCurrent} A is above control.failsafeCurrent (${failsafeA} A): this charger pauses whenever site data is stale`);
     }
+    if (charger.connection !== undefined && charger.phases !== 1) {
+      problems.error(['chargers', index, 'connection'], `a line-to-line connection (${charger.connection}) is for a single-phase charger: set phases: 1`);
+    }
     if (charger.minCurrent > charger.maxCurrent) {
       problems.error(['chargers', index, 'minCurrent'], `minCurrent ${charger.minCurrent} A is above maxCurrent ${charger.maxCurrent} A`);
     }

@@ -1,5 +1,6 @@
 import type { CircuitConfig, Config } from '../../config/schema.ts';
 import { floorToTenth } from './rounding.ts';
+import { LINE_PAIRS, powerWeightOf } from '../../optimizer/phase-map.ts';
 
 export type StaticShareInput = Pick<Config, 'site' | 'grid' | 'circuits' | 'chargers'>;
 
@@ -9,6 +10,8 @@ interface ConnectorLoad {
   /** Site phases (0..2) this connector loads at full current. */
   sitePhases: number[];
   phases: 1 | 3;
+  /** Power per amp in units of site.voltage: phases, or √3 line-to-line. */
+  powerWeight: number;
 }
 
 interface CurrentLimit {
@@ -42,8 +45,11 @@ function allNodes(nodes: readonly CircuitConfig[]): CircuitConfig[] {
 export function staticShares(input: StaticShareInput, uncontrollable: ReadonlySet<string> = uncontrollableByConfig(input)): Map<string, number> {
   const margin = 1 - input.grid.safetyMargin;
   const connectors: ConnectorLoad[] = input.chargers.flatMap((charger) => {
-    const sitePhases = charger.phases === 3 ? [0, 1, 2] : [sitePhaseOf(charger.phaseRotation, 0)];
-    return Array.from({ length: charger.connectors }, () => ({ chargerId: charger.id, maxA: charger.maxCurrent, sitePhases, phases: charger.phases }));
+    // A line-to-line charger counts in full on both its lines (a safe bound of the phasor sum).
+    const lineToLine = charger.phases === 1 && charger.connection ? LINE_PAIRS[charger.connection] : undefined;
+    const sitePhases = charger.phases === 3 ? [0, 1, 2] : lineToLine ? [...lineToLine] : [sitePhaseOf(charger.phaseRotation, 0)];
+    const powerWeight = powerWeightOf(charger);
+    return Array.from({ length: charger.connectors }, () => ({ chargerId: charger.id, maxA: charger.maxCurrent, sitePhases, phases: charger.phases, powerWeight }));
   });
   const everyone = new Set(input.chargers.map((c) => c.id));
   const limits: CurrentLimit[] = [
@@ -70,7 +76,7 @@ export function staticShares(input: StaticShareInput, uncontrollable: ReadonlySe
       if (over.length) found.push({ chargerIds: limit.chargerIds, phases: over });
     }
     if (maxPowerW !== undefined) {
-      const powerW = connectors.reduce((sum, c) => sum + drawOf(c, levelA) * voltageV * c.phases, 0);
+      const powerW = connectors.reduce((sum, c) => sum + drawOf(c, levelA) * voltageV * c.powerWeight, 0);
       if (powerW > maxPowerW) found.push({ chargerIds: 'all', phases: [0, 1, 2] });
     }
     return found;
