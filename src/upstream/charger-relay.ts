@@ -64,6 +64,8 @@ export interface RelayDeps {
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
 const QUEUED = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
+/** MeterValues outside a transaction (1.6 without transactionId, every 2.0.1 one) are live data, not a record. */
+const isRecord = (action: string, req: any, is16: boolean) => QUEUED.has(action) && (action !== 'MeterValues' || (is16 && req?.transactionId !== undefined));
 const FRAMES_PER_BATCH = 50;
 
 type Handler = (req: any) => unknown;
@@ -319,7 +321,7 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
-    const mustQueue = QUEUED.has(action) && (this.draining || this.queueLength > 0);
+    const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
     if (this.uplink === 'online' && !mustQueue) {
       try {
         return await this.relay(action, req);
@@ -448,7 +450,7 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    if (QUEUED.has(action)) {
+    if (isRecord(action, req, this.is16)) {
       this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
