@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
@@ -34,6 +34,10 @@ function freePort(): Promise<number> {
   });
 }
 
+const cpuS = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -79,7 +83,7 @@ const meterValues = () => ({
 });
 
 /** Connects every charger to `url`, then each sends MeterValues every PERIOD_MS; returns the round trips after warm-up (ms). */
-async function measure(url: string, ids: string[]): Promise<{ rttMs: number[]; clients: any[] }> {
+async function measure(url: string, ids: string[]): Promise<{ rttMs: number[]; clients: any[]; sent: number; answered: number }> {
   const clients: any[] = [];
   for (let i = 0; i < ids.length; i += 50) {
     await Promise.all(
@@ -92,14 +96,18 @@ async function measure(url: string, ids: string[]): Promise<{ rttMs: number[]; c
     );
   }
   const rttMs: number[] = [];
+  let sent = 0;
+  let answered = 0;
   const startedAt = performance.now();
   const timers: NodeJS.Timeout[] = [];
   await new Promise<void>((resolve) => {
     for (const client of clients) {
       const send = () => {
+        sent++;
         const t = performance.now();
         void client.call('MeterValues', meterValues()).then(
           () => {
+            answered++;
             if (t - startedAt >= WARMUP_MS) rttMs.push(performance.now() - t);
           },
           () => undefined,
@@ -110,7 +118,7 @@ async function measure(url: string, ids: string[]): Promise<{ rttMs: number[]; c
     setTimeout(resolve, WARMUP_MS + WINDOW_MS);
   });
   for (const timer of timers) clearTimeout(timer);
-  return { rttMs: rttMs.sort((a, b) => a - b), clients };
+  return { rttMs: rttMs.sort((a, b) => a - b), clients, sent, answered };
 }
 
 async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUrl: string | undefined): Promise<ChildProcess> {
@@ -158,19 +166,24 @@ const bench: Bench = async () => {
   try {
     const direct = await measure(csmsUrl, ids);
     await Promise.all(direct.clients.map((c) => c.close({ force: true })));
-    rows.push(['direct to the CSMS', direct.rttMs.length, percentile(direct.rttMs, 50), percentile(direct.rttMs, 99), percentile(direct.rttMs, 100)]);
+    rows.push(['direct to the CSMS', direct.rttMs.length, percentile(direct.rttMs, 50), percentile(direct.rttMs, 99), percentile(direct.rttMs, 100), '-', '-']);
 
-    for (const mode of ['plain', 'relay'] as const) {
+    for (const mode of (process.env.BENCH_UPSTREAM_MODES ?? 'plain,relay').split(',') as ('plain' | 'relay')[]) {
       const ocppPort = await freePort();
       const ems = await startEms(dir, ids, ocppPort, mode === 'relay' ? csmsUrl : undefined);
       try {
         await new Promise((r) => setTimeout(r, 2_000));
         const idleMb = rssMb(ems.pid!);
+        const cpuBefore = cpuS(ems.pid!);
+        const wallBefore = performance.now();
         const run = await measure(`ws://127.0.0.1:${ocppPort}/ocpp`, ids);
+        const emsCpuS = cpuS(ems.pid!) - cpuBefore;
+        const emsCpuPct = (emsCpuS / ((performance.now() - wallBefore) / 1000)) * 100;
+        const cpuMsPerMessage = (emsCpuS * 1000) / run.answered;
         const loadedMb = rssMb(ems.pid!);
         await Promise.all(run.clients.map((c) => c.close({ force: true })));
         const label = mode === 'relay' ? 'charger → EMS → CSMS and back (local controller)' : 'charger → EMS and back (plain central system, no CSMS)';
-        rows.push([label, run.rttMs.length, percentile(run.rttMs, 50), percentile(run.rttMs, 99), percentile(run.rttMs, 100)]);
+        rows.push([label, run.rttMs.length, percentile(run.rttMs, 50), percentile(run.rttMs, 99), percentile(run.rttMs, 100), emsCpuPct, cpuMsPerMessage]);
         memory.push([mode === 'relay' ? 'local controller (relay + upstream socket)' : 'plain central system', idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
       } finally {
         ems.kill('SIGTERM');
@@ -181,15 +194,17 @@ const bench: Bench = async () => {
     await csms.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const added = (p: number) => (rows[2]![p] as number) - (rows[0]![p] as number);
+  const relayRow = rows.find((r) => String(r[0]).includes('local controller'));
+  const added = (p: number) => (relayRow ? (relayRow[p] as number) - (rows[0]![p] as number) : NaN);
   return [
     {
       title: `Local controller: MeterValues round trip charger → CSMS → charger, ${CHARGERS} strict 1.6 chargers, one message per charger per ${PERIOD_MS / 1000} s, ${WINDOW_MS / 1000} s window (ms)`,
-      columns: ['path', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
+      columns: ['path', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'EMS CPU % of one core', 'EMS CPU ms per answered message (incl. connect, boot, setup)'],
       rows,
       notes: [
         `added by the relay: p50 ${added(2).toFixed(2)} ms, p99 ${added(3).toFixed(2)} ms (target: under 5 ms p99 — ${added(3) < 5 ? 'met' : 'NOT met'})`,
         'the EMS runs as its own `ems run` process with the deploy V8 flags; chargers and CSMS share the bench process',
+        `machine load average during the run: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (latency on a loaded machine is mostly waiting for a CPU; the CPU column is the load-independent cost)`,
       ],
     },
     {
