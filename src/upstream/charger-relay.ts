@@ -316,6 +316,12 @@ export class ChargerRelay implements ChargerConnection {
       return conf;
     } catch (error) {
       if (error instanceof UpstreamRefused) this.lastFromCsmsAtMs = this.now;
+      else if (this.socket === socket) {
+        // A CSMS that stops answering on an open socket is treated as gone: reconnect rather than
+        // make every later frame wait callTimeoutMs too.
+        this.log.warn({ action, timeoutMs: this.deps.upstream.callTimeoutMs }, 'the CSMS did not answer in time; reopening the uplink');
+        void socket.close(1001, 'no answer');
+      }
       throw error;
     }
   }

@@ -105,4 +105,22 @@ describe('local controller edge cases', () => {
     // The boot the EMS answered while the CSMS was away reaches it first.
     expect(csms.from('CLOUD-CP16').map((r) => r.action).slice(0, 2)).toEqual(['BootNotification', 'StartTransaction']);
   });
+
+  it('a CSMS that stops answering: the frame is answered locally, queued, and the uplink is reopened', async () => {
+    csms = new TestCsms();
+    await csms.start();
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 300, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    await charger.boot();
+    let hang = true;
+    csms.answers.StartTransaction = () => (hang ? new Promise(() => undefined) : { transactionId: 4242, idTagInfo: { status: 'Accepted' } });
+    const started = await charger.start16(1, 'LOCAL01', at(1));
+    expect(started.idTagInfo.status).toBe('Accepted');
+    hang = false;
+    await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'reopened and drained', 10_000);
+    // The CSMS saw the start twice (the first went unanswered): at least once, never lost.
+    expect(csms.from('CLOUD-CP16', 'StartTransaction').map((r) => r.params.timestamp)).toEqual([at(1), at(1)]);
+  });
 });
