@@ -11,6 +11,7 @@ import { EmsError } from '../errors.ts';
 import { gridSignal } from '../grid-signal.ts';
 import type { SignalSink } from '../signals/types.ts';
 import type { Service, ServiceContext } from '../service.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
 export class MqttCommandError extends EmsError {
   override readonly code = 'MQTT_COMMAND_INVALID';
@@ -21,6 +22,8 @@ export interface MqttBridgeOptions {
   chargeMode?: (chargerId: string, connectorId: number) => string;
   /** The grid-signal timeline: the site limit goes there (listed, persisted, removable). Without it, straight on the bus. */
   signals?: Pick<SignalSink, 'submit'>;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
 }
 
 export interface MqttBridge extends Service {
@@ -79,6 +82,17 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
       put(`${base}/session/departure`, c.session?.departureAtMs !== undefined ? new Date(c.session.departureAtMs).toISOString() : '');
       put(`${base}/session/energyNeed`, c.session?.energyNeedWh ?? '');
       if (options.chargeMode) put(`${base}/session/mode`, options.chargeMode(c.chargerId, c.connectorId));
+    }
+    const time = (atMs: number | undefined) => (atMs === undefined ? '' : new Date(atMs).toISOString());
+    for (const u of options.upstream?.() ?? []) {
+      const base = `chargers/${u.chargerId}/upstream`;
+      put(`${base}/chargerLink`, u.chargerLink);
+      put(`${base}/uplink`, u.uplink);
+      put(`${base}/queue`, u.queueLength);
+      put(`${base}/lastFromCharger`, time(u.lastFromChargerAtMs));
+      put(`${base}/lastToCharger`, time(u.lastToChargerAtMs));
+      put(`${base}/lastFromCsms`, time(u.lastFromCsmsAtMs));
+      put(`${base}/lastToCsms`, time(u.lastToCsmsAtMs));
     }
     for (const d of state.devices.values()) {
       put(`devices/${d.id}/health`, d.health);
