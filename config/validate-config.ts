@@ -205,6 +205,20 @@ function checkListeners(problems: Problems, config: Config): void {
   }
 }
 
+/** Two chargers must not share an identity towards the CSMS; upstream keys need an upstream. */
+function checkUpstream(problems: Problems, config: Config): void {
+  const identities = config.chargers.map((c) => c.upstreamId ?? c.id);
+  if (config.upstream) checkUniqueIds(problems, 'chargers', 'upstreamId', identities, 'upstream identity');
+  config.chargers.forEach((charger, index) => {
+    if (!config.upstream && (charger.upstreamId !== undefined || charger.upstreamPassword !== undefined)) {
+      problems.warning(['chargers', index, charger.upstreamId !== undefined ? 'upstreamId' : 'upstreamPassword'], 'has no effect without an upstream section');
+    }
+  });
+  if (config.upstream?.url.startsWith('ws:') && config.chargers.some((c) => c.upstreamPassword !== undefined)) {
+    problems.warning(['upstream', 'url'], 'upstream passwords travel in clear text over ws:// (Security Profile 1); use wss://');
+  }
+}
+
 /** Every cross-reference problem in a schema-valid config, errors and warnings, in file order. */
 export function validateConfig(config: Config): ConfigProblem[] {
   const problems = new Problems();
@@ -228,5 +242,6 @@ export function validateConfig(config: Config): ConfigProblem[] {
   checkMqttBroker(problems, config);
   checkListeners(problems, config);
   checkUniqueIds(problems, 'openadr', 'id', (config.openadr ?? []).map((o) => o.id), 'openadr id');
+  checkUpstream(problems, config);
   return problems.list;
 }

@@ -243,6 +243,7 @@ export class SiteState {
       drawAtMs: c.drawAtMs,
       reservedA,
       installedCapA: c.profile?.state === 'accepted' ? c.profile.capA : undefined,
+      online: charger?.online ?? false,
     };
   }
 }
