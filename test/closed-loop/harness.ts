@@ -40,6 +40,8 @@ export interface ClosedLoopOptions {
   settleMs?: number;
   /** Record one sample per second (for debugging and saved failures). */
   trace?: boolean;
+  /** Sees the plant's truth after every plant step (benchmarks measure reaction times with it). */
+  onStep?: (truth: PlantTruth) => void;
 }
 
 export interface OverLimitEpisode {
@@ -216,7 +218,10 @@ class ClosedLoop {
     const signals: GridSignal[] = [];
     const pendingSignals = [...this.scenario.signals].sort((a, b) => a.fromMs - b.fromMs);
     for (let t = this.stepMs; t <= this.scenario.durationMs; t += this.stepMs) {
-      const events = this.plant.stepTo(t, (truth, dtMs) => this.measure(truth, dtMs));
+      const events = this.plant.stepTo(t, (truth, dtMs) => {
+        this.measure(truth, dtMs);
+        this.options.onStep?.(truth);
+      });
       this.nowMs = t;
       while (pendingSignals.length && pendingSignals[0]!.fromMs <= t) {
         const s = pendingSignals.shift()!;
