@@ -397,10 +397,12 @@ export function siteView(
     // draw of a charger that draws above its cap (up to its max).
     let holdA = 0;
     if (boundNow > latestLimitA + 0.05) holdA = boundNow;
-    if (freshMaxA !== undefined && freshMaxA > boundNow + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundNow) && bounds.length && bounds[0] <= atMs - timing.carResponseMs) {
+    // Judged against the limits in force when the sample was taken (a car response included).
+    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
+    if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       findings.push({
         key: `over-cap:${key}`,
-        text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundNow)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
+        text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundThen)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
       });
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
     }
@@ -617,7 +619,7 @@ export function recordLimits(
     const key = index.keyOf(c.chargerId, c.connectorId);
     const mem = connectors[key];
     if (!mem) continue;
-    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA), view.connectors[i]?.holdA ?? 0);
+    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA));
     const bounds = mem.bounds;
     const len = bounds.length;
     if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;
