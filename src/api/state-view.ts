@@ -43,7 +43,15 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
       reason: cap?.reason.text ?? null,
       reasonKind: cap?.reason.kind ?? null,
       rank: cap?.rank ?? null,
-      profile: c.profile ? { state: c.profile.state, capA: c.profile.capA, at: iso(c.profile.atMs) } : null,
+      profile: c.profile
+        ? {
+            state: c.profile.state,
+            capA: c.profile.capA,
+            at: iso(c.profile.atMs),
+            ...(c.profile.reserveA === undefined ? {} : { reservedA: c.profile.reserveA }),
+            ...(c.profile.uncontrollable ? { uncontrollable: true } : {}),
+          }
+        : null,
       session: s
         ? {
             transactionId: s.transactionId,
