@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Role } from '../../storage/types.ts';
 import { ConflictError, NotFoundError } from '../api-errors.ts';
-import { MIN_PASSWORD_LENGTH, tokenId } from '../auth.ts';
+import { tokenId } from '../auth.ts';
 import { redactSecrets } from '../redact.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { jsonSchema } from '../zod-schema.ts';
+import { newPassword } from '../password-policy.ts';
 
 const username = z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, . _ @ -');
-const password = z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256);
+const password = newPassword;
 const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly Role[];
 // Fails to compile when storage grows a role this list lacks.
 const everyRole: Exclude<Role, (typeof ROLES)[number]> extends never ? true : never = true;
