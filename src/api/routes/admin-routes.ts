@@ -133,9 +133,16 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
   app.get<{ Querystring: z.infer<typeof auditQuery> }>(
     '/api/v1/audit',
     { onRequest: env.guard('viewer'), schema: { tags: ['audit'], summary: 'The audit log, newest first: who, what, before, after, when', querystring: jsonSchema(auditQuery) } },
-    async (request) =>
-      store.audit
+    async (request) => {
+      // Secrets are masked for everyone; below admin, config and user changes show who and when, not what.
+      const details = request.principal?.role === 'admin';
+      return store.audit
         .list({ sinceMs: request.query.since, beforeId: request.query.before, action: request.query.action, limit: request.query.limit })
-        .map((e) => ({ ...e, at: new Date(e.atMs).toISOString(), before: redactSecrets(e.before), after: redactSecrets(e.after) })),
+        .map((e) =>
+          details || !/^(config|user|token)\./.test(e.action)
+            ? { ...e, at: new Date(e.atMs).toISOString(), before: redactSecrets(e.before), after: redactSecrets(e.after) }
+            : { ...e, at: new Date(e.atMs).toISOString(), before: undefined, after: undefined },
+        );
+    },
   );
 }
