@@ -73,3 +73,25 @@ describe('HTTP headers and exposure', () => {
     }
   });
 });
+
+describe('out-of-range query values', () => {
+  it.each([
+    '/api/v1/history?to=99999999999999999',
+    '/api/v1/history?from=99999999999999999999999',
+    '/api/v1/history?to=-1',
+    '/api/v1/sessions?since=99999999999999999',
+    '/api/v1/audit?since=1e400',
+    '/api/v1/events?since=99999999999999999999',
+    '/api/v1/connectors/CP001/99999999999999999999/session',
+  ])('answers 400 (not 500) for %s', async (url) => {
+    const api = await createApiFixture();
+    try {
+      const { token } = await api.login('admin', ADMIN_PASSWORD);
+      const res = await api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+      expect([400, 404]).toContain(res.statusCode);
+      if (!url.includes('/connectors/')) expect(res.statusCode).toBe(400);
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -27,8 +27,8 @@ const createToken = z.strictObject({
 });
 const tokenParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a token id from GET /api/v1/tokens') });
 const auditQuery = z.strictObject({
-  since: z.coerce.number().int().min(0).optional().describe('epoch ms'),
-  before: z.coerce.number().int().min(1).optional().describe('entry id, for paging back'),
+  since: z.coerce.number().int().min(0).max(253_402_300_799_999).optional().describe('epoch ms'),
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('entry id, for paging back'),
   action: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
