@@ -1,7 +1,7 @@
 import type { OpenAdrConfig } from '../../../config/schema.ts';
 import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError, OpenAdrUnknownVenError, UNKNOWN_VEN_CODES } from '../errors.ts';
-import { loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
+import { certificateExpiryMs, loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
 import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
 import { PowerSamples, siteImportPowerW } from '../power-samples.ts';
@@ -42,6 +42,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let vtnId: string | undefined;
   let pollFreqMs: number | undefined;
   let lastContactAtMs: number | undefined;
+  let lastPollAtMs: number | undefined;
   let fault: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -287,6 +288,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   }
 
   async function tick(): Promise<void> {
+    lastPollAtMs = ctx.clock.nowMs();
     try {
       if (!venId) await register();
       else if (pendingSetup) await completeSetup();
@@ -389,8 +391,10 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         venId,
         vtnId,
         lastContactAtMs,
+        lastPollAtMs,
         lastError: fault,
         certificateFingerprint: venFingerprint(tls?.cert),
+        certificateExpiresAtMs: certificateExpiryMs(tls?.cert),
         pollIntervalMs: intervalMs(),
         events: [...events.values()].map((k) => ({
           eventId: k.event.eventId,

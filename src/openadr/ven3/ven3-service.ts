@@ -8,7 +8,7 @@ import type { OpenAdrConfig } from '../../../config/schema.ts';
 import { z } from 'zod';
 import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrTransportError } from '../errors.ts';
-import { loadTls, type TlsMaterial } from '../http-request.ts';
+import { certificateExpiryMs, loadTls, type TlsMaterial } from '../http-request.ts';
 import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
 import { PowerSamples, siteImportPowerW } from '../power-samples.ts';
 import { eventToSignals } from '../signal-mapping.ts';
@@ -71,6 +71,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let subscriptionId: string | undefined;
   let webhook: { server: Server; token: string; localUrl: string } | undefined;
   let lastContactAtMs: number | undefined;
+  let lastPollAtMs: number | undefined;
+  let webhookCert: Buffer | undefined;
   let fault: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -266,6 +268,7 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
 
   async function tick(): Promise<void> {
     const api = client!;
+    lastPollAtMs = ctx.clock.nowMs();
     try {
       if (!venId) await register(api);
       else await verifyRegistration(api);
@@ -410,8 +413,9 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       client = new Vtn3Client({ baseUrl: config.vtnUrl, tls, timeoutMs: config.requestTimeoutMs, credentials: config.client, clock: ctx.clock, log });
       if (config.webhook) {
         const files = config.webhook.tls;
+        webhookCert = files ? readPem(files.cert) : undefined;
         const server = files
-          ? createHttpsServer({ cert: readPem(files.cert), key: readPem(files.key), minVersion: 'TLSv1.2' }, onNotification)
+          ? createHttpsServer({ cert: webhookCert!, key: readPem(files.key), minVersion: 'TLSv1.2' }, onNotification)
           : createServer(onNotification);
         server.listen(config.webhook.port, config.webhook.host);
         await once(server, 'listening');
@@ -444,7 +448,9 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         registered: Boolean(venId),
         venId,
         lastContactAtMs,
+        lastPollAtMs,
         lastError: fault,
+        certificateExpiresAtMs: minDefined(certificateExpiryMs(tls?.cert), certificateExpiryMs(webhookCert)),
         pollIntervalMs: config.pollIntervalS * 1000,
         notifications: [...(subscriptionId ? ['webhook'] : []), ...(mqttSubscribed ? ['mqtt'] : [])],
         events: [...events.values()].map((event) => {
@@ -466,6 +472,10 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
 
 function zodReason(error: z.ZodError): string {
   const issue = error.issues[0];
