@@ -51,6 +51,15 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let unsubscribe: (() => void) | undefined;
   let pendingSetup = false;
 
+  // Out-of-range or contradictory values: each logged once with what was applied instead.
+  const noted = new Set<string>();
+  const noteOnce = (note: string) => {
+    if (noted.has(note)) return;
+    if (noted.size > 1000) noted.clear();
+    noted.add(note);
+    log.warn({ note }, `VTN value adjusted: ${note}`);
+  };
+
   const requestId = () => `${config.venName}-${ctx.clock.nowMs().toString(36)}-${(++counter).toString(36)}`;
   const intervalMs = () => Math.max(config.pollIntervalS * 1000, pollFreqMs ?? 0);
 
@@ -225,7 +234,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         next.set(event.eventId, previous); // a stale copy: keep the newer one
         continue;
       }
-      const { event: venEvent, unsupported } = toVenEvent(event, { siteCapacityW: siteCapacityW() });
+      const { event: venEvent, unsupported, adjusted } = toVenEvent(event, { siteCapacityW: siteCapacityW() });
+      adjusted.forEach(noteOnce);
       if (unsupported.length) log.warn({ eventId: event.eventId, unsupported }, 'event carries signals this VEN does not support');
       const decision = optFor(event, venEvent.slots.length > 0);
       const known: KnownEvent = { event, requestId: message.requestId, applied: decision.apply, note: decision.note };
@@ -251,7 +261,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
 
   function publish(): void {
     const signals: OpenAdrSignal[] = [];
-    const options = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+    const options = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize, onAdjust: noteOnce };
     for (const known of events.values()) {
       if (!known.applied || known.event.status === 'cancelled') continue;
       signals.push(...eventToSignals(source, toVenEvent(known.event, { siteCapacityW: siteCapacityW() }).event, options));

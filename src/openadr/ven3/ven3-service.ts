@@ -82,7 +82,15 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let mqttSubscribed = false;
   let webhookRejection: string | undefined;
 
-  const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+  // Out-of-range or contradictory values: each logged once with what was applied instead.
+  const noted = new Set<string>();
+  const noteOnce = (note: string) => {
+    if (noted.has(note)) return;
+    if (noted.size > 1000) noted.clear();
+    noted.add(note);
+    log.warn({ note }, `VTN value adjusted: ${note}`);
+  };
+  const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize, onAdjust: noteOnce };
 
   async function register(api: Vtn3Client): Promise<void> {
     const found = await api.send('GET', `/vens?${new URLSearchParams({ venName: config.venName })}`, venSchema.array());
