@@ -100,7 +100,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
    */
   function dropStaleIds(why: string): void {
     if (venId === undefined && registrationId === undefined) return;
-    log.warn({ venId, registrationId, why }, 'VTN does not know this VEN any more; registering afresh');
+    log.warn({ venId, registrationId, why }, `VTN does not know this VEN any more; registering afresh (${why})`);
     venId = undefined;
     registrationId = undefined;
     pendingSetup = false;
