@@ -16,12 +16,15 @@ import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
+import type { VenStatus } from '../openadr/types.ts';
+import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
 import type { SessionCostSource } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
+import { registerOpenAdrRoutes } from './routes/openadr-routes.ts';
 import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
@@ -33,6 +36,8 @@ export interface HttpDeps {
   /** The dashboard's build output (dashboard/dist), served at / with the SPA index for unknown paths. */
   staticDir?: string;
   signals?: SignalsControl;
+  /** The OpenADR VENs' status (GET /api/v1/openadr, ems_openadr_* metrics). */
+  openadr?: () => readonly VenStatus[];
   /** The tariff service: GET /kpis and /bills, and the running cost in connector and session views. */
   economics?: EconomicsSource;
   /** The horizon planner: GET /plan (answers {enabled:false} without it). */
@@ -110,6 +115,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     ...deps.auth,
   });
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   const economics = deps.economics;
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
@@ -148,6 +154,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     auth,
     events,
     signals: deps.signals,
+    openadr: deps.openadr,
     economics: deps.economics,
     sessionSources,
     plan: deps.plan,
@@ -225,6 +232,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
     registerSignalRoutes(app, env);
+    registerOpenAdrRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',
