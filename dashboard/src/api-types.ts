@@ -7,7 +7,11 @@ export type ReasonView = string | { kind?: string; text: string; rank?: number; 
 
 export interface SessionView {
   idTag: string;
+  /** The tag's configured name ("Bus 12"). */
+  name?: string | null;
   tier: string;
+  /** fast | minpv | pv; null without solar charging. */
+  chargeMode?: string | null;
   startedAt: string | null;
   departure: string | null;
   energyWh: number;
@@ -46,6 +50,12 @@ export interface SiteView {
   batteryPowerW: number | null;
   batterySoc: number | null;
   headroomA: number[] | null;
+  /** Import-power room at the connection point, W (when the optimizer reports it). */
+  headroomW?: number | null;
+  /** The limit that leaves the least room. */
+  binding?: { kind: string; id?: string; phase?: string; text: string } | null;
+  /** Configured tiers, highest priority first. */
+  tiers?: string[];
   limitA: number[] | null;
   failsafe: boolean;
   evPowerW?: number | null;
@@ -121,6 +131,7 @@ export interface SessionRecord {
   chargerId: string;
   connectorId: number;
   idTag: string;
+  name: string | null;
   tier: string | null;
   startedAt: string;
   endedAt: string | null;
@@ -134,6 +145,7 @@ export interface SessionPatch {
   energyNeedWh?: number | null;
   tier?: string;
   paused?: boolean;
+  chargeMode?: 'fast' | 'minpv' | 'pv';
 }
 
 /** GET /api/v1/kpis: today's figures so far (local day), the month's demand peak, prices now. */

@@ -84,7 +84,7 @@ export function overviewView(ctx: AppContext): View {
       seen.add(key);
       let card = byId.get(key);
       if (!card) byId.set(key, (card = new ConnectorCard(ctx, view)));
-      card.update(view, rankedCount);
+      card.update(view, rankedCount, { tiers: state.site.tiers, voltage: state.site.voltage });
       const want: Element | null = previous ? previous.nextElementSibling : cards.firstElementChild;
       if (want !== card.el) cards.insertBefore(card.el, want);
       previous = card.el;
