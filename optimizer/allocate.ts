@@ -2,6 +2,7 @@
 // priority order (or evenly). Every step checks the residual of each (node, phase) on the
 // connector's path and the grid power residual, so the result never exceeds a limit.
 import type { Pool } from './site-headroom.ts';
+import type { PriorityScheme } from './types.ts';
 import type { Slot } from './slot.ts';
 import { BINDER_POWER, BINDER_UPPER } from './slot.ts';
 import { LevelQueue } from './level-queue.ts';
@@ -65,6 +66,31 @@ export function admit(order: readonly Slot[], pool: Pool, levelDa: (slot: Slot) 
       slot.refused = true;
       slot.binder = scratch.binder;
     }
+  }
+}
+
+/**
+ * Sessions in priority order share the pool. Every scheme but `tier`: minimums to as many as fit in
+ * priority order, then the rest filled in order (`equal`: evenly). `tier` is strict: a tier is
+ * admitted and filled to its bounds (the plan's targets, the cars' max) before the next tier down
+ * gets anything, so a lower tier's minimum never takes what a higher tier could use.
+ */
+export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: PriorityScheme): void {
+  if (scheme !== 'tier') {
+    admit(order, pool, (slot) => slot.minDa);
+    if (scheme === 'equal') fillEqually(order, pool);
+    else fillInOrder(order, pool);
+    return;
+  }
+  let start = 0;
+  while (start < order.length) {
+    const tier = order[start].session?.tierRank;
+    let end = start + 1;
+    while (end < order.length && order[end].session?.tierRank === tier) end++;
+    const group = order.slice(start, end);
+    admit(group, pool, (slot) => slot.minDa);
+    fillInOrder(group, pool);
+    start = end;
   }
 }
 

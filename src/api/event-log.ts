@@ -1,4 +1,11 @@
+import { signalTimes } from '../grid-signal.ts';
 import type { ServiceContext } from '../service.ts';
+
+/** "start–end" or "from start, open-ended"; never throws on a bad time. */
+function signalSpan(s: { startMs: number; endMs: number; openEnded?: boolean }): string {
+  const t = signalTimes(s);
+  return t.openEnded ? `from ${t.start ?? '?'}, open-ended` : `${t.start ?? '?'}–${t.end ?? '?'}`;
+}
 
 export type EventSeverity = 'info' | 'warning' | 'error';
 
@@ -70,7 +77,7 @@ export function createEventLog(ctx: ServiceContext, capacity = 1000) {
       if (signalsBySource.get(source) === fingerprint) return;
       signalsBySource.set(source, fingerprint);
       const text = signals.length
-        ? `${source}: ${signals.map((s) => `${s.kind} ${s.value}${s.kind.endsWith('limit') ? ' W' : ''} ${new Date(s.startMs).toISOString()}–${new Date(s.endMs).toISOString()}`).join('; ')}`
+        ? `${source}: ${signals.map((s) => `${s.kind} ${s.value}${s.kind.endsWith('limit') ? ' W' : ''} ${signalSpan(s)}`).join('; ')}`
         : `${source}: no grid signals`;
       add({ atMs: ctx.clock.nowMs(), kind: 'signal', severity: 'info', text });
     }),

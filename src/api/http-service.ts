@@ -8,6 +8,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
 import type { Storage } from '../storage/types.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
@@ -22,6 +23,7 @@ import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
+import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
 import { zodValidatorCompiler } from './zod-schema.ts';
 
@@ -53,6 +55,8 @@ export interface HttpDeps {
   auth?: AuthOptions;
   /** Minimum gap between live pushes, ms (default 500: at most 2 per second). */
   liveMinGapMs?: number;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
 }
 
 export interface HttpService extends Service {
@@ -89,7 +93,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   // Read first: if the files are bad nothing below has subscribed to the bus yet.
   const https = readTls(ctx.config.http.tls);
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true);
+  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
   const economics = deps.economics;
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
@@ -133,6 +137,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     plan: deps.plan,
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
+    ...(deps.upstream ? { upstream: deps.upstream } : {}),
     guard: (role) => async (request) => {
       const principal = requireRole(authenticate(request), role);
       if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {
@@ -187,6 +192,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     });
     registerAuthRoutes(app, env);
     registerSiteRoutes(app, env);
+    registerUpstreamRoutes(app, env);
     registerSteeringRoutes(app, env);
     registerConfigRoutes(app, env);
     registerEconomicsRoutes(app, env);

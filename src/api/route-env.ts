@@ -8,6 +8,7 @@ import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import type { createEventLog } from './event-log.ts';
 import type { SessionCostSource } from './state-view.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,6 +37,8 @@ export interface RouteEnv {
   /** The horizon planner, when wired. */
   plan?: PlanSource;
   configPath?: string;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
   /** Config sections the running services take without a restart (they re-read ctx.config on 'config.changed'). */
   liveConfigSections: readonly string[];
   /** onRequest hook: authenticate, require `role`, and the CSRF header on cookie writes. */

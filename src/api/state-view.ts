@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema.ts';
 import type { SiteState } from '../state/site-state.ts';
+import { isoOrNull, signalTimes } from '../grid-signal.ts';
 import { sitePowers } from '../state/site-powers.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import { idTagNames } from './id-tag-names.ts';
@@ -14,7 +15,8 @@ export interface SessionCostSource {
   chargeMode?(chargerId: string, connectorId: number): string;
 }
 
-const iso = (atMs: number | undefined | null) => (atMs === undefined || atMs === null ? null : new Date(atMs).toISOString());
+// Never throws: a time that cannot be shown (NaN, beyond year 275760) is null.
+const iso = (atMs: number | undefined | null) => isoOrNull(atMs);
 const round = (value: number | undefined, digits = 1) => (value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
 
 export function connectorViews(state: SiteState, config: Config, costs?: SessionCostSource): ConnectorView[] {
@@ -83,11 +85,11 @@ export function deviceViews(state: SiteState, config: Config, atMs: number): Dev
   });
 }
 
+/** Never throws, whatever a producer put on the bus: a time that cannot be shown is null. */
 export function signalViews(state: SiteState, atMs: number): SignalView[] {
   return state.signals.map((s) => ({
     ...s,
-    start: iso(s.startMs),
-    end: iso(s.endMs),
+    ...signalTimes(s),
     active: s.startMs <= atMs && atMs < s.endMs,
   }));
 }

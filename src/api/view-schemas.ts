@@ -57,7 +57,8 @@ export const signalViewSchema = z.looseObject({
   kind: z.string(),
   value: z.number(),
   start: iso.nullable(),
-  end: iso.nullable(),
+  end: iso.nullable().describe('null when open-ended'),
+  openEnded: z.boolean().describe('in force until withdrawn'),
   active: z.boolean(),
 });
 

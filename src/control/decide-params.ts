@@ -62,5 +62,6 @@ export function decideParamsFromConfig(config: Config): DecideParams {
     failsafeCurrentA: config.control.failsafeCurrent,
     unusedHoldMs: config.control.unusedHoldMs,
     rampReserveA: config.control.rampReserveA,
+    carResponseMs: config.control.carResponseS * 1000,
   };
 }

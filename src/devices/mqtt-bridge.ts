@@ -2,10 +2,14 @@
 // commands accepted on `<prefix>/.../set`, Home Assistant discovery, and a last will that turns
 // `<prefix>/status` to offline when the process dies. Commands become bus events, like the API's.
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { MQTT_RECONNECT_PERIOD_MS } from '../../adapters/backoff.ts';
 import type { MqttConfig } from '../../config/schema.ts';
 import { connectorKey } from '../../optimizer/types.ts';
 import type { GridSignal, SessionUpdate } from '../bus.ts';
+import { parseDecimal } from '../../adapters/strict-number.ts';
 import { EmsError } from '../errors.ts';
+import { gridSignal } from '../grid-signal.ts';
+import type { SignalSink } from '../signals/types.ts';
 import type { Service, ServiceContext } from '../service.ts';
 
 export class MqttCommandError extends EmsError {
@@ -15,6 +19,8 @@ export class MqttCommandError extends EmsError {
 export interface MqttBridgeOptions {
   /** Charge mode per connector, when solar charging is wired. */
   chargeMode?: (chargerId: string, connectorId: number) => string;
+  /** The grid-signal timeline: the site limit goes there (listed, persisted, removable). Without it, straight on the bus. */
+  signals?: Pick<SignalSink, 'submit'>;
 }
 
 export interface MqttBridge extends Service {
@@ -23,6 +29,7 @@ export interface MqttBridge extends Service {
 }
 
 const SITE_LIMIT_SIGNAL = 'mqtt-site-limit';
+const SITE_LIMIT_SOURCE = 'mqtt';
 
 export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options: MqttBridgeOptions = {}): MqttBridge {
   const log = ctx.log.child({ module: 'mqtt' });
@@ -149,11 +156,18 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
     if (path.join('/') === 'site/limit/set') {
       const signals: GridSignal[] = [];
       if (payload.trim() !== '') {
-        const w = Number(payload);
-        if (!Number.isFinite(w) || w < 0) throw new MqttCommandError(`site limit must be W >= 0 or empty, got ${JSON.stringify(payload)}`);
-        signals.push({ id: SITE_LIMIT_SIGNAL, source: 'mqtt', kind: 'import-limit', startMs: now, endMs: Number.MAX_SAFE_INTEGER, value: w, text: 'site limit set over MQTT' });
+        const w = parseDecimal(payload);
+        if (w === undefined || w < 0) throw new MqttCommandError(`site limit must be W >= 0 or empty, got ${JSON.stringify(payload.slice(0, 40))}`);
+        // A setting, like Home Assistant's number entity: in force until changed or cleared
+        // (empty payload, or DELETE /api/v1/signals/mqtt-site-limit), shown as open-ended.
+        try {
+          signals.push(gridSignal({ id: SITE_LIMIT_SIGNAL, source: SITE_LIMIT_SOURCE, kind: 'import-limit', startMs: now, endMs: 'open', value: w, text: 'site limit set over MQTT' }));
+        } catch (error) {
+          throw new MqttCommandError((error as Error).message, { cause: error });
+        }
       }
-      ctx.bus.emit('signals.changed', { signals, source: 'mqtt' });
+      if (options.signals) options.signals.submit(SITE_LIMIT_SOURCE, signals);
+      else ctx.bus.emit('signals.changed', { signals, source: SITE_LIMIT_SOURCE });
       return;
     }
     if (path[0] !== 'connectors' || path.length !== 5 || path[4] !== 'set') throw new MqttCommandError(`unknown command topic ${topic}`);
@@ -206,7 +220,7 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
       const options: IClientOptions = {
         username: mqtt.username,
         password: mqtt.password,
-        reconnectPeriod: 2000,
+        reconnectPeriod: MQTT_RECONNECT_PERIOD_MS,
         connectTimeout: 5000,
         will: { topic: statusTopic, payload: Buffer.from('offline'), retain: true, qos: 1 },
       };

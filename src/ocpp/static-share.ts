@@ -39,7 +39,7 @@ function allNodes(nodes: readonly CircuitConfig[]): CircuitConfig[] {
  * holds even if the EMS dies, because it assumes nothing about who is charging.
  * Non-EV load is not known here; the safety margin is what covers it.
  */
-export function staticShares(input: StaticShareInput): Map<string, number> {
+export function staticShares(input: StaticShareInput, uncontrollable: ReadonlySet<string> = uncontrollableByConfig(input)): Map<string, number> {
   const margin = 1 - input.grid.safetyMargin;
   const connectors: ConnectorLoad[] = input.chargers.flatMap((charger) => {
     const sitePhases = charger.phases === 3 ? [0, 1, 2] : [sitePhaseOf(charger.phaseRotation, 0)];
@@ -75,7 +75,9 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
     }
     return found;
   };
-  let rising = connectors.filter((c) => c.maxA > 0);
+  // Chargers that cannot be capped draw their max whatever happens: they are placed first.
+  for (const c of connectors) if (uncontrollable.has(c.chargerId)) levelOf.set(c, c.maxA);
+  let rising = connectors.filter((c) => c.maxA > 0 && !levelOf.has(c));
   while (rising.length > 0) {
     const topA = Math.max(...rising.map((c) => c.maxA));
     let levelA = topA;
@@ -104,6 +106,10 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
 
   const shares = new Map<string, number>();
   for (const charger of input.chargers) {
+    if (uncontrollable.has(charger.id)) {
+      shares.set(charger.id, 0);
+      continue;
+    }
     const levels = connectors.filter((c) => c.chargerId === charger.id).map((c) => levelOf.get(c) ?? 0);
     const shareA = floorToTenth(Math.min(charger.maxCurrent, ...levels));
     shares.set(charger.id, shareA < charger.minCurrent ? 0 : shareA);
@@ -114,4 +120,43 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
 /** The ChargePointMaxProfile limit for connector 0: the per-connector share for all connectors. */
 export function chargerShareA(perConnectorA: number, connectorCount: number): number {
   return floorToTenth(perConnectorA * connectorCount);
+}
+
+/** Chargers the config says cannot be capped (chargers[].smartCharging: false). */
+export function uncontrollableByConfig(input: Pick<Config, 'chargers'>): Set<string> {
+  return new Set(input.chargers.filter((c) => c.smartCharging === false).map((c) => c.id));
+}
+
+export interface Overload {
+  /** 'grid' or the circuit id. */
+  limit: string;
+  limitA: number;
+  /** What the uncontrollable chargers under it draw at their max, A on the worst site phase. */
+  drawA: number;
+}
+
+/**
+ * The limits (grid fuse, circuits, less the safety margin) that the uncontrollable chargers alone
+ * exceed at their max: nothing the EMS does can keep those within their limit.
+ */
+export function uncontrollableOverloads(input: StaticShareInput, uncontrollable: ReadonlySet<string>): Overload[] {
+  const margin = 1 - input.grid.safetyMargin;
+  const drawOn = (ids: ReadonlySet<string>) => {
+    const perPhase = [0, 0, 0];
+    for (const charger of input.chargers) {
+      if (!ids.has(charger.id) || !uncontrollable.has(charger.id)) continue;
+      const phases = charger.phases === 3 ? [0, 1, 2] : [sitePhaseOf(charger.phaseRotation, 0)];
+      for (const phase of phases) perPhase[phase] += charger.maxCurrent * charger.connectors;
+    }
+    return Math.max(...perPhase);
+  };
+  const overloads: Overload[] = [];
+  const everyone = new Set(input.chargers.map((c) => c.id));
+  const gridDrawA = drawOn(everyone);
+  if (gridDrawA > input.grid.maxCurrent * margin) overloads.push({ limit: 'grid', limitA: input.grid.maxCurrent * margin, drawA: gridDrawA });
+  for (const node of allNodes(input.circuits)) {
+    const drawA = drawOn(new Set(chargersUnder(node)));
+    if (drawA > node.maxCurrent * margin) overloads.push({ limit: node.id, limitA: node.maxCurrent * margin, drawA });
+  }
+  return overloads;
 }

@@ -64,7 +64,15 @@ export function chargerMaxPowerW(config: Config, chargerId: string): number {
   return charger ? charger.maxCurrent * config.site.voltage * charger.phases : 0;
 }
 
-/** Priority weight in [1, 2]: the first in the site's priority order is shorted last. */
+/** Weight ratio between one tier and the next: a kWh of a higher tier outweighs several of a lower. */
+const TIER_FACTOR = 8;
+
+/**
+ * Priority weight per session (the penalty multiplier of its unmet energy): in [1, 2] by the site's
+ * priority order, the first shorted last. Under `tier` each tier level multiplies by TIER_FACTOR, so
+ * the LP shorts a lower tier entirely before a higher one (even when a kWh of the higher tier's
+ * single-phase car costs three times the phase current of a three-phase one).
+ */
 export function priorityWeights(sessions: readonly PlannerSession[], scheme: Config['control']['priority']): Map<string, number> {
   const weights = new Map<string, number>();
   if (scheme === 'equal' || sessions.length <= 1) {
@@ -77,7 +85,16 @@ export function priorityWeights(sessions: readonly PlannerSession[], scheme: Con
     if (scheme === 'tier') return b.tierRank - a.tierRank || a.arrivalAtMs - b.arrivalAtMs;
     return a.arrivalAtMs - b.arrivalAtMs;
   });
-  order.forEach((s, i) => weights.set(s.key, 1 + (order.length - 1 - i) / (order.length - 1)));
+  if (scheme !== 'tier') {
+    order.forEach((s, i) => weights.set(s.key, 1 + (order.length - 1 - i) / (order.length - 1)));
+    return weights;
+  }
+  const levels = [...new Set(sessions.map((s) => s.tierRank))].sort((a, b) => a - b);
+  for (const rank of levels) {
+    const group = order.filter((s) => s.tierRank === rank);
+    const base = TIER_FACTOR ** levels.indexOf(rank);
+    group.forEach((s, i) => weights.set(s.key, base * (1 + (group.length > 1 ? (group.length - 1 - i) / (group.length - 1) : 1))));
+  }
   return weights;
 }
 

@@ -64,6 +64,11 @@ export function nextLocalTimeMs(zone: LocalTimeZone, atMs: number, hhmm: string)
   return zone.atMinuteOfDay(zone.startOfDayMs(startOfToday + 26 * 3_600_000), minutes);
 }
 
+/** The horizon planner runs on every site unless the config says `planner: { enabled: false }`. */
+export function plannerEnabled(config: { planner?: { enabled?: boolean } }): boolean {
+  return config.planner?.enabled ?? true;
+}
+
 export interface PlannerServiceOptions {
   /** Where learned PV and building-load profiles are kept; default next to the database. */
   forecastFilePath?: string;
@@ -73,8 +78,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const log = ctx.log.child({ module: 'planner' });
   const config = ctx.config;
   const settings = config.planner;
-  // The planner runs only when the config has a planner section (and does not switch it off).
-  const enabled = settings !== undefined && settings.enabled;
+  // On by default on every site, for fuse limits alone as much as for prices; `enabled: false` turns it off.
+  const enabled = plannerEnabled(config);
   const solver = settings?.solver ?? 'highs';
   const timeLimitMs = settings?.timeLimitMs ?? 5_000;
   const slotMs = (settings?.slotMin ?? 15) * 60_000;
@@ -223,9 +228,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     name: 'planner',
     async start() {
       if (!enabled) {
-        log.info(settings ? 'planner disabled (planner.enabled: false)' : 'no planner section in the config: horizon planning is off');
+        log.info('planner off (planner.enabled: false): control runs on the priority scheme alone');
         return;
       }
+      log.info({ solver, slotMin: slotMs / 60_000, horizonH: settings?.horizonH ?? 24, default: settings === undefined }, settings === undefined ? 'planner on (default; planner.enabled: false turns it off)' : 'planner on');
       runner = new PlanRunner(log, { solver, timeLimitMs });
       unsubscribe.push(
         ctx.bus.on('session.started', () => soon('arrival')),

@@ -14,6 +14,11 @@ export type OptState = 'in' | 'out';
 
 /** What the operator sees: every active and upcoming signal, with its event's opt state. */
 export interface SignalView extends TimelineSignal {
+  /** ISO 8601; null only for a time that cannot be shown. */
+  start: string | null;
+  /** ISO 8601; null when the signal is open-ended (in force until withdrawn). */
+  end: string | null;
+  openEnded: boolean;
   opt: OptState;
   active: boolean;
 }

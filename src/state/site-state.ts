@@ -221,6 +221,8 @@ export class SiteState {
     if (c.session && charger && !charger.online && atMs - (charger.sinceMs ?? atMs) < holdMs) {
       reservedA = Math.max(reservedA ?? 0, c.profile?.state === 'accepted' ? c.profile.capA : maxA);
     }
+    // What the charger may hold whatever we decide (uncontrollable, unanswered setup, stale default).
+    if (c.profile?.reserveA !== undefined) reservedA = Math.max(reservedA ?? 0, c.profile.reserveA);
     const tiers = this.config.control.tiers;
     return {
       chargerId: c.chargerId,
@@ -243,6 +245,7 @@ export class SiteState {
       drawAtMs: c.drawAtMs,
       reservedA,
       installedCapA: c.profile?.state === 'accepted' ? c.profile.capA : undefined,
+      online: charger?.online ?? false,
     };
   }
 }

@@ -11,6 +11,7 @@ import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
+import { createUpstreamStore } from './upstream-store.ts';
 import type { Storage } from './types.ts';
 import { createUserStore } from './user-store.ts';
 
@@ -58,6 +59,7 @@ export function openStorage(path: string, clock: Clock): Storage {
     history: createHistoryStore(historyDb),
     peaks: createPeakStore(db),
     kpiDays: createKpiDayStore(db),
+    upstream: createUpstreamStore(db),
     close: () => {
       if (historyDb !== db && historyDb.open) historyDb.close();
       if (db.open) db.close();

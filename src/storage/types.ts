@@ -1,6 +1,7 @@
 // What the rest of the shell may ask of storage. The API and services get a `Storage` at wiring
 // time and import only these types.
 import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
+import type { UpstreamStore } from '../upstream/upstream-store.ts';
 
 export type { TransactionRecord };
 
@@ -141,6 +142,8 @@ export interface Storage {
   readonly history: HistoryStore;
   readonly peaks: PeakStore;
   readonly kpiDays: KpiDayStore;
+  /** The local controller's offline queue and id map (src/upstream). */
+  readonly upstream: UpstreamStore;
   /** Schema version after migrations. */
   readonly schemaVersion: number;
   close(): void;

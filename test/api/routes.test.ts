@@ -24,7 +24,7 @@ function decision(atMs: number, capA = 16): Decision {
     atMs,
     failsafe: false,
     nextState: { connectors: {} },
-    headroom: { limitA: [59.8, 59.8, 59.8], headroomA: [20, 21, 22], buildingA: [10, 10, 10] },
+    headroom: { limitA: [59.8, 59.8, 59.8], headroomA: [20, 21, 22], buildingA: [10, 10, 10], binding: { kind: 'grid-current', phase: 'L1', text: 'grid connection 60 A on L1' } },
     caps: [
       { chargerId: 'CP001', connectorId: 1, currentA: capA, phases: 3, rank: 1, reason: { kind: 'scarcity', text: 'site limit 63 A shared by 2 cars; priority 1 of 2', rank: 1, of: 2 } },
       { chargerId: 'CP001', connectorId: 2, currentA: 0, phases: 3, reason: { kind: 'idle', text: 'no car' } },

@@ -52,7 +52,16 @@ describe('planner input from the site', () => {
     const sessions = [session('late', 'A', { arrivalAtMs: 2, departureAtMs: 5, tierRank: 3 }), session('early', 'B', { arrivalAtMs: 1, departureAtMs: 9, tierRank: 1 })];
     expect(Object.fromEntries(priorityWeights(sessions, 'fcfs'))).toEqual({ early: 2, late: 1 });
     expect(Object.fromEntries(priorityWeights(sessions, 'departure'))).toEqual({ late: 2, early: 1 });
-    expect(Object.fromEntries(priorityWeights(sessions, 'tier'))).toEqual({ late: 2, early: 1 });
+    // Tiers are strict: every session of a higher tier outweighs every one of a lower tier.
+    expect(Object.fromEntries(priorityWeights(sessions, 'tier'))).toEqual({ late: 16, early: 2 });
+    const three = [
+      session('f1', 'A', { arrivalAtMs: 1, tierRank: 3 }),
+      session('f2', 'A', { arrivalAtMs: 2, tierRank: 3 }),
+      session('g1', 'B', { arrivalAtMs: 0, tierRank: 1 }),
+      session('g2', 'B', { arrivalAtMs: 3, tierRank: 1 }),
+    ];
+    const w = priorityWeights(three, 'tier');
+    expect(Math.min(w.get('f1')!, w.get('f2')!)).toBeGreaterThanOrEqual(3 * Math.max(w.get('g1')!, w.get('g2')!));
     expect(Object.fromEntries(priorityWeights(sessions, 'equal'))).toEqual({ late: 1, early: 1 });
   });
 });

@@ -49,7 +49,7 @@ const decision = (atMs: number): Decision => ({
   caps: [],
   failsafe: false,
   nextState: { connectors: {} },
-  headroom: { limitA: [60, 60, 60], headroomA: [0, 0, 0], buildingA: [0, 0, 0] },
+  headroom: { limitA: [60, 60, 60], headroomA: [0, 0, 0], buildingA: [0, 0, 0], binding: { kind: 'grid-current', phase: 'L1', text: 'grid connection 60 A on L1' } },
 });
 const started = (transactionId: number, connectorId = 1): BusEvents['session.started'] => ({
   chargerId: 'CP001',

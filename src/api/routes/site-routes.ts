@@ -10,6 +10,7 @@ import { idTagNames, idTagTiers } from '../id-tag-names.ts';
 import { sessionCsv, sessionRows } from '../session-rows.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
 import { connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
+import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
@@ -113,6 +114,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
   app.get('/api/v1/chargers', { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Chargers: OCPP connection, protocol, limits from the config' } }, async () =>
     ctx.config.chargers.map((c) => {
       const link = ctx.state.chargers.get(c.id);
+      const upstream = env.upstream?.().find((u) => u.chargerId === c.id);
       return {
         id: c.id,
         online: link?.online ?? false,
@@ -124,6 +126,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         phases: c.phases,
         phaseRotation: c.phaseRotation,
         tier: c.tier ?? null,
+        upstream: upstream ? upstreamView(upstream) : null,
       };
     }),
   );
