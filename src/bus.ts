@@ -135,6 +135,8 @@ export interface BusEvents {
    * The OCPP side re-sends every profile; timers that compare wall times (pauses) should re-check.
    */
   'clock.stepped': { stepMs: number; atMs: number };
+  /** An operator added or ended a grid limit by hand (API); for the site's events list. */
+  'signal.operator': { action: 'added' | 'ended'; id: string; text: string; by: string; atMs: number };
 }
 
 export type BusEvent = keyof BusEvents;

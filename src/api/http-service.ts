@@ -22,6 +22,7 @@ import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
+import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
@@ -197,6 +198,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerConfigRoutes(app, env);
     registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
+    registerSignalRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',
