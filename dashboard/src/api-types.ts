@@ -171,3 +171,32 @@ export interface KpisView {
   month: { peakW: number; peakAt?: string | null; demandCharge: number; demandChargePerKW: number };
   prices: { importPerKWh: number; exportPerKWh: number; carbonGPerKWh: number };
 }
+
+/** GET /api/v1/plan: the planner's status and the plan in force from the current slot on. */
+export interface PlanView {
+  enabled: boolean;
+  solver?: string;
+  lastPlanAt?: string | null;
+  lastError?: string | null;
+  plan?: {
+    start: string;
+    slotMs: number;
+    status: string;
+    peakW: number;
+    energyCost: number;
+    slots: { start: string; gridW: number; batteryW: number | null; importPricePerKWh: number | null; pvW: number | null; limitW: number | null }[];
+    sessions: {
+      chargerId: string;
+      connectorId: number | null;
+      steer: boolean;
+      idTag: string | null;
+      name: string | null;
+      departure: string | null;
+      energyNeedWh: number | null;
+      plannedWh: number;
+      unmetWh: number;
+      readyByDeparture: boolean | null;
+      powerW: number[];
+    }[];
+  } | null;
+}
