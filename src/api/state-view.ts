@@ -140,6 +140,7 @@ export function buildStateView(state: SiteState, config: Config, atMs: number, c
       headroomW: headroomOf(decision)?.headroomW ?? null,
       binding: headroomOf(decision)?.binding ?? null,
       limitA: decision ? [...decision.headroom.limitA] : null,
+      tiers: Object.entries(config.control.tiers).sort((a, b) => b[1] - a[1]).map(([name]) => name),
       failsafe: decision?.failsafe ?? false,
     },
     connectors: connectorViews(state, config, costs),

@@ -89,6 +89,7 @@ export const siteViewSchema = z.object({
     .nullable()
     .describe('the limit that leaves the least room'),
   limitA: triple.nullable(),
+  tiers: z.array(z.string()).describe('configured tiers, highest priority first (for steering)'),
   failsafe: z.boolean(),
 });
 

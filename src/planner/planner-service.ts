@@ -43,6 +43,14 @@ export interface PlannerService extends Service, CeilingProvider {
   batteryTargetW(atMs: number): number | undefined;
   /** The learned daily profiles (W per local quarter hour; null = not seen yet). */
   forecast(): { pvW: (number | null)[]; buildingW: (number | null)[] };
+  /** What the plan in force was made with, per slot: import price, PV forecast, import limit (the plan view shows them). */
+  currentInputs(): PlanSlotInputs | undefined;
+}
+
+export interface PlanSlotInputs {
+  importPricePerKWh: readonly number[];
+  pvW: readonly number[];
+  importLimitW: readonly number[];
 }
 
 const DEBOUNCE_MS = 1_000;
@@ -145,6 +153,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     return list;
   }
 
+  const inputsOf = new WeakMap<Plan, PlanSlotInputs>();
+
   async function planOnce(reason: string): Promise<Plan | undefined> {
     const r = runner;
     if (!r) return undefined;
@@ -169,6 +179,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       status.lastSolveMs = solveMs;
       if (plan.status !== 'optimal') throw new PlanFailedError(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
       ceilings.setPlan(plan);
+      inputsOf.set(plan, { importPricePerKWh: input.importPricePerKWh, pvW: input.pvW, importLimitW: input.importLimitW });
       status.plans++;
       status.lastPlanAtMs = atMs;
       status.lastError = undefined;
@@ -277,5 +288,9 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       return t >= 0 && t < 2 && t < plan.batteryW.length ? plan.batteryW[t] : undefined;
     },
     forecast: () => ({ pvW: pvHistory.values(), buildingW: buildingHistory.values() }),
+    currentInputs: () => {
+      const plan = ceilings.current();
+      return plan ? inputsOf.get(plan) : undefined;
+    },
   };
 }

@@ -6,6 +6,7 @@ import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { toCsv } from '../csv.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
+import { idTagNames, idTagTiers } from '../id-tag-names.ts';
 import { sessionCsv, sessionRows } from '../session-rows.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
 import { connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
@@ -97,8 +98,13 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         .map((c) => ({ chargerId: c.chargerId, connectorId: c.connectorId, capA: c.capA, drawA: c.drawA, reason: c.reason, rank: c.rank, ...c.session! }));
       // Cost of a recorded transaction, from the tariff service's bills (running and recent ended ones).
       const bills = new Map((env.economics?.sessionBills(1000) ?? []).map((b) => [`${b.chargerId}#${b.transactionId}`, b]));
+      const nameOf = idTagNames(ctx.config);
+      const tierOf = idTagTiers(ctx.config);
       const recent = store.transactions.list({ sinceMs: request.query.since, limit: request.query.limit }).map((t) => ({
         ...t,
+        name: nameOf(t.idTag),
+        // The tier it charged at: the operator's override, else the bill's (the tier at start), else the tag's.
+        tier: store.sessionSettings.get(t.transactionId)?.tier ?? bills.get(`${t.chargerId}#${t.transactionId}`)?.tier ?? tierOf(t.idTag),
         ...costOf(bills.get(`${t.chargerId}#${t.transactionId}`)),
         startedAt: new Date(t.startedAtMs).toISOString(),
         stoppedAt: t.stoppedAtMs === undefined ? null : new Date(t.stoppedAtMs).toISOString(),
