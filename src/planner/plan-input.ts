@@ -70,6 +70,19 @@ export function chargerPhaseMask(charger: Config['chargers'][number]): number {
   return lineToLineMask(charger.connection) ?? 1 << rotationOf(charger.phaseRotation)[0];
 }
 
+/**
+ * A car's max power before it has shown it (by drawing less than its cap): most AC cars take 16 A
+ * per phase on a three-phase charger (11 kW), whatever the charger offers. Planning a car as
+ * faster than it is defers it too long; planning it slower only starts it earlier.
+ */
+const ASSUMED_CAR_MAX_A_THREE_PHASE = 16;
+
+export function assumedCarMaxPowerW(config: Config, chargerId: string): number {
+  const charger = config.chargers.find((c) => c.id === chargerId);
+  if (!charger || charger.phases !== 3) return chargerMaxPowerW(config, chargerId);
+  return Math.min(charger.maxCurrent, ASSUMED_CAR_MAX_A_THREE_PHASE) * config.site.voltage * 3;
+}
+
 /** Weight ratio between one tier and the next: a kWh of a higher tier outweighs several of a lower. */
 const TIER_FACTOR = 8;
 
@@ -185,7 +198,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
         ? s.energyWh + (Math.max(0, (planner.targetSocPct ?? 100) - s.socPct) / 100) * planner.carBatteryWh
         : undefined;
     const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
-    const maxPowerW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? Infinity);
+    const maxPowerW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
     const energyNeedWh = needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0;
     const fromMs = Math.max(atMs, s.arrivalAtMs);
     // A session nobody gave a departure for is not shifted (the driver may leave any time): it is

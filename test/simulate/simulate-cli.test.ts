@@ -35,7 +35,7 @@ describe('ems simulate', () => {
     const outPath = join(dir, 'bad', 'report.json');
     const run = ems('simulate', '--config', configPath, '--sessions', sessionsPath, '--out', outPath);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/sessions\.0\.energyWh/);
+    expect(run.stderr).toMatch(/sessions\[0\]\.energyWh: must be 0 or more/);
     expect(() => readFileSync(outPath)).toThrow();
   }, 60_000);
 
