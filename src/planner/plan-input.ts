@@ -36,7 +36,15 @@ export interface PlanContext {
   batterySocPct?: number;
   /** Forecasts learned from history, used where the config gives no curve. */
   forecast?: { pvW?(atMs: number): number | undefined; baseLoadW?(atMs: number): number | undefined };
+  /**
+   * What the meters read now, W: the forecast of the next hours is corrected towards it (PV by the
+   * ratio, building load by the difference), fading out with a 2 h time constant (persistence).
+   */
+  measuredNow?: { pvW?: number; baseLoadW?: number };
 }
+
+/** How fast a correction from the current reading fades into the forecast, ms. */
+const PERSISTENCE_MS = 2 * 3_600_000;
 
 const DEFAULT_NEED_WH = 20_000;
 /**
@@ -165,6 +173,12 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const limits = (ctx.signals ?? []).filter((s) => s.kind === 'import-limit');
   const exportLimits = (ctx.signals ?? []).filter((s) => s.kind === 'export-limit');
 
+  const baseAt = (t: number) => (planner?.baseLoadW ? curveAt(planner.baseLoadW, zone, t) : Math.max(0, ctx.forecast?.baseLoadW?.(t) ?? 0));
+  const pvAt = (t: number) => (planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, t) : Math.max(0, ctx.forecast?.pvW?.(t) ?? 0));
+  const measured = ctx.measuredNow;
+  const baseOffsetW = measured?.baseLoadW !== undefined && Number.isFinite(measured.baseLoadW) ? measured.baseLoadW - baseAt(atMs) : 0;
+  const pvNowW = pvAt(atMs);
+  const pvRatio = measured?.pvW !== undefined && Number.isFinite(measured.pvW) && pvNowW > 500 ? Math.min(2, Math.max(0, measured.pvW / pvNowW)) : 1;
   const importPricePerKWh: number[] = [];
   const exportPricePerKWh: number[] = [];
   const carbonGPerKWh: number[] = [];
@@ -178,8 +192,9 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     importPricePerKWh.push(tariff.importPricePerKWh(mid));
     exportPricePerKWh.push(tariff.exportPricePerKWh(mid));
     carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
-    baseLoadW.push(planner?.baseLoadW ? curveAt(planner.baseLoadW, zone, mid) : Math.max(0, ctx.forecast?.baseLoadW?.(mid) ?? 0));
-    pvW.push(planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, mid) : Math.max(0, ctx.forecast?.pvW?.(mid) ?? 0));
+    const fade = Math.exp(-(mid - atMs) / PERSISTENCE_MS);
+    baseLoadW.push(Math.max(0, baseAt(mid) + baseOffsetW * fade));
+    pvW.push(Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)));
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));

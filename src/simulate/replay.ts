@@ -218,7 +218,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           socPct: socOf(l),
           carMaxPowerW: l.learnedMaxA !== undefined ? l.learnedMaxA * voltage * carWeight(l) : undefined,
         }));
-        const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast() });
+        const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
         const solveStarted = performance.now();
         plan = await solvePlan(input, options.solver!, config.planner?.timeLimitMs ?? 5000);
         planSolveMs.push(performance.now() - solveStarted);
