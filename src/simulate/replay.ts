@@ -26,7 +26,7 @@ import {
 } from '../../optimizer/types.ts';
 import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import type { LpSolver } from '../planner/lp-solver.ts';
-import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
+import { assumedCarMaxPowerW, buildPlanInput, chargerMaxPowerW, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
@@ -101,6 +101,8 @@ interface Live {
   powerW: number;
   /** Learned from draw: the car's own limit, A per phase (undefined until seen). */
   learnedMaxA?: number;
+  /** Highest draw seen while the car's own limit is unknown, A per phase. */
+  seenMaxA?: number;
   /** The need and departure as the EMS knows them. */
   knownNeedWh?: number;
   knownDepartureMs?: number;
@@ -216,7 +218,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           tier: tierOf(l.s.idTag, l.s.chargerId),
           tierRank: tierRankOf(l),
           socPct: socOf(l),
-          carMaxPowerW: l.learnedMaxA !== undefined ? l.learnedMaxA * voltage * carWeight(l) : undefined,
+          carMaxPowerW: carMaxPowerW(l),
         }));
         const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
         const solveStarted = performance.now();
@@ -243,7 +245,12 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const wantA = remainingWh(l) / stepH / (voltage * weight);
       const drawnA = Math.max(0, Math.min(capA, carMaxA, wantA));
       // The car showed its own limit: it drew clearly less than its cap while it still wanted more.
-      if (capA - drawnA > LEARN_GAP_A && wantA - drawnA > LEARN_GAP_A) l.learnedMaxA = drawnA;
+      if (capA - drawnA > LEARN_GAP_A && wantA - drawnA > LEARN_GAP_A && l.learnedMaxA === undefined) {
+        l.learnedMaxA = drawnA;
+        planDirty = true;
+      }
+      // Drawing above what the plan assumes for an unknown car: it can take at least this much.
+      if (l.learnedMaxA === undefined && drawnA > (l.seenMaxA ?? 0)) l.seenMaxA = drawnA;
       const powerW = drawnA * voltage * weight;
       l.drawA = l.carPhases === 3 ? [drawnA, drawnA, drawnA] : [drawnA, 0, 0];
       l.powerW = powerW;
@@ -284,6 +291,13 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   for (const l of live.values()) finish(l);
   options.onProgress?.(1);
   return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
+
+  /** The car's max power as the EMS knows it: learnt, or (above the planner's assumption) what it has drawn. */
+  function carMaxPowerW(l: Live): number | undefined {
+    if (l.learnedMaxA !== undefined) return l.learnedMaxA * voltage * carWeight(l);
+    const seenW = (l.seenMaxA ?? 0) * voltage * carWeight(l);
+    return seenW > assumedCarMaxPowerW(config, l.s.chargerId) + 100 ? chargerMaxPowerW(config, l.s.chargerId) : undefined;
+  }
 
   function carWeight(l: Live): number {
     return l.carPhases === 3 ? 3 : powerWeightOf(l.charger);

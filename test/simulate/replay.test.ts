@@ -21,9 +21,10 @@ describe('replay of a generated depot day', () => {
     equalShare = await replay({ config, params, sessions, strategy: 'equal-share' });
   }, 120_000);
 
-  it('meets every session by departure under the EMS', () => {
-    expect(controlled.kpis.sessionSuccessRate).toBe(1);
-    expect(controlled.kpis.unmetWh).toBeLessThan(0.001 * controlled.kpis.energyRequestedWh);
+  it('meets the sessions by departure under the EMS, knowing only what the live system knows', () => {
+    // The replayed building load deviates from the configured curve the planner sees (seeded).
+    expect(controlled.kpis.sessionSuccessRate).toBeGreaterThanOrEqual(0.95);
+    expect(controlled.kpis.unmetWh).toBeLessThan(0.002 * controlled.kpis.energyRequestedWh);
     expect(controlled.failedPlans).toBe(0);
   });
 
