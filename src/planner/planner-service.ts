@@ -121,6 +121,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       log.warn({ err: error, path: forecastFile }, 'cannot save the learned forecast');
     }
   }
+  /** The latest PV and building readings: the plan's next hours lean towards them. */
+  const measuredNow: { pvW?: number; baseLoadW?: number } = {};
   let runner: PlanRunner | undefined;
   let running: Promise<Plan | undefined> | undefined;
   let again = false;
@@ -170,6 +172,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         signals: ctx.state.signals,
         batterySocPct: ctx.state.snapshot(atMs).batterySocPct,
         forecast: { pvW: (t) => pvHistory.valueAt(t), baseLoadW: (t) => buildingHistory.valueAt(t) },
+        measuredNow: { ...measuredNow },
       });
       if (!input.sessions.length) {
         ceilings.setPlan(undefined);
@@ -243,7 +246,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         ctx.bus.on('signals.changed', () => soon('signal')),
         ctx.bus.on('device.reading', (r) => {
           if (r.powerW === undefined) return;
-          if (r.role === 'pv') pvHistory.record(r.atMs, Math.max(0, r.powerW));
+          if (r.role === 'pv') {
+            pvHistory.record(r.atMs, Math.max(0, r.powerW));
+            measuredNow.pvW = Math.max(0, r.powerW);
+          }
           if (r.deviceId === config.grid.meter) {
             // Building = grid − EVs + PV + battery discharge (site balance at the connection point).
             let evW = 0;
@@ -251,6 +257,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
             let otherW = 0;
             for (const d of ctx.state.devices.values()) if ((d.role === 'pv' || d.role === 'battery') && d.health === 'online') otherW += d.reading?.powerW ?? 0;
             buildingHistory.record(r.atMs, r.powerW - evW + otherW);
+            measuredNow.baseLoadW = r.powerW - evW + otherW;
           }
         }),
       );
