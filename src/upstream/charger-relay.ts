@@ -24,6 +24,12 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+export interface CsmsProfileHolder {
+  readonly profiles: readonly KeptProfile[];
+  /** Replaces the kept profiles (and stores them durably). */
+  replace(profiles: KeptProfile[]): void;
+}
+
 export type UplinkState = 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
 
 export interface RelayStatus {
@@ -58,8 +64,8 @@ export interface RelayDeps {
   refuse(code: string, message: string): Error;
   /** Called when the status changed (for the bus, metrics and MQTT). */
   changed(relay: ChargerRelay): void;
-  /** The CSMS's profiles for this charger; they outlive one connection of the charger. */
-  held: { profiles: KeptProfile[] };
+  /** The CSMS's profiles for this charger; they outlive a connection of the charger and an EMS restart. */
+  held: CsmsProfileHolder;
 }
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
@@ -419,7 +425,7 @@ export class ChargerRelay implements ChargerConnection {
     this.activeTx.set(connectorId, chargerTxId);
     // A RemoteStart's profile without a connector was kept for every connector: it belongs to this one now.
     const before = this.deps.held.profiles.length;
-    this.deps.held.profiles = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId));
+    this.deps.held.replace(this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId)));
     if (before !== this.deps.held.profiles.length) this.deps.changed(this);
   }
 
@@ -430,7 +436,7 @@ export class ChargerRelay implements ChargerConnection {
       // The CSMS's TxProfile ends with its transaction (as on a charger).
       const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.connectorId === connectorId));
       if (kept.length !== this.deps.held.profiles.length) {
-        this.deps.held.profiles = kept;
+        this.deps.held.replace(kept);
         this.deps.changed(this);
       }
     }
@@ -609,12 +615,12 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   private keep(profile: KeptProfile): void {
-    this.deps.held.profiles = [
+    this.deps.held.replace([
       ...this.deps.held.profiles.filter(
         (p) => p.id !== profile.id && !(p.purpose === profile.purpose && p.connectorId === profile.connectorId && p.stackLevel === profile.stackLevel),
       ),
       profile,
-    ];
+    ]);
     this.deps.changed(this);
   }
 
@@ -641,7 +647,7 @@ export class ChargerRelay implements ChargerConnection {
   private async csmsClearProfile(params: any): Promise<unknown> {
     const kept = this.deps.held.profiles.filter((p) => !clearMatches(p, params));
     if (kept.length === this.deps.held.profiles.length) return { status: 'Unknown' };
-    this.deps.held.profiles = kept;
+    this.deps.held.replace(kept);
     this.deps.changed(this);
     await this.refold();
     return { status: 'Accepted' };
