@@ -408,10 +408,7 @@ export class ChargerRelay implements ChargerConnection {
   private noteFrame(action: string, req: any, conf: any): void {
     const idTag: string | undefined = req?.idTag ?? req?.idToken?.idToken;
     const info = conf?.idTagInfo ?? conf?.idTokenInfo;
-    if (idTag && info?.status) {
-      const expiresAtMs = Date.parse(info.expiryDate ?? info.cacheExpiryDateTime ?? '');
-      this.deps.store.cacheTag(idTag, { status: info.status, ...(Number.isFinite(expiresAtMs) ? { expiresAtMs } : {}) }, this.now);
-    }
+    if (idTag && info?.status) this.cacheTag(idTag, info);
     if (action === 'StartTransaction' && conf?.transactionId !== undefined) this.transactionStarted(req.connectorId, String(conf.transactionId));
     if (action === 'StopTransaction') this.transactionEnded(String(req.transactionId));
     if (action === 'TransactionEvent') {
@@ -419,6 +416,15 @@ export class ChargerRelay implements ChargerConnection {
       if (req.eventType === 'Started' && req.evse?.id !== undefined) this.transactionStarted(req.evse.id, id);
       if (req.eventType === 'Ended') this.transactionEnded(id);
     }
+  }
+
+  /** Remembers the CSMS's verdict on a tag for offline use (written only when it changed). */
+  private cacheTag(idTag: string, info: { status: string; expiryDate?: string; cacheExpiryDateTime?: string }): void {
+    const expiresAtMs = Date.parse(info.expiryDate ?? info.cacheExpiryDateTime ?? '');
+    const tag = { status: info.status, ...(Number.isFinite(expiresAtMs) ? { expiresAtMs } : {}) };
+    const known = this.deps.store.cachedTag(idTag);
+    if (known && known.status === tag.status && known.expiresAtMs === tag.expiresAtMs) return;
+    this.deps.store.cacheTag(idTag, tag, this.now);
   }
 
   private transactionStarted(connectorId: number, chargerTxId: string): void {
@@ -565,7 +571,7 @@ export class ChargerRelay implements ChargerConnection {
     if (reconcile) this.log.info({ chargerTransactionId: chargerTxId, csmsTransactionId: reconcile.csmsTxId }, 'transaction started offline now known to the CSMS');
     const idTag: string | undefined = payload.idTag ?? payload.idToken?.idToken;
     const info = conf?.idTagInfo ?? conf?.idTokenInfo;
-    if (idTag && info?.status) this.deps.store.cacheTag(idTag, { status: info.status }, this.now);
+    if (idTag && info?.status) this.cacheTag(idTag, info);
   }
 
   // --- CSMS → charger ------------------------------------------------------------------------
