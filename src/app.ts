@@ -118,13 +118,14 @@ export async function startApp(options: AppOptions): Promise<App> {
     const devices = await start(createDeviceService(ctx));
     await start(createStorageControl(ctx, devices.controls));
     const solar = await start(createSolarCeilings(ctx));
-    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode, ...(upstream.enabled ? { upstream: () => upstream.status() } : {}) }));
+    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode, signals, ...(upstream.enabled ? { upstream: () => upstream.status() } : {}) }));
     // Files beside the database; an in-memory database (tests, benchmarks) gets a temporary folder
     // so nothing lands in the working directory.
     const dataDir = config.storage.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'ems-data-')) : dirname(config.storage.path);
     const tariffs = await start(
       createTariffService(ctx, {
         peakSource: store.peaks,
+        kpiStore: store.kpiDays,
         peakFilePath: join(dataDir, 'demand-peak.json'),
         billsFilePath: join(dataDir, 'session-bills.jsonl'),
       }),
@@ -142,6 +143,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         signals: options.signals ?? signals,
         economics: tariffs,
         plan: planner,
+        chargeMode: solar.mode,
         controlStats: () => control.stats,
         liveConfigSections: LIVE_SECTIONS,
         ...(upstream.enabled ? { upstream: () => upstream.status() } : {}),

@@ -17,10 +17,12 @@ import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
+import type { SessionCostSource } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
+import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
@@ -35,6 +37,8 @@ export interface HttpDeps {
   economics?: EconomicsSource;
   /** The horizon planner: GET /plan (answers {enabled:false} without it). */
   plan?: PlanSource;
+  /** Each session's charge mode (solar charging), shown in connector views. */
+  chargeMode?: (chargerId: string, connectorId: number) => string;
   /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
   configPath?: string;
   /**
@@ -91,7 +95,12 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const https = readTls(ctx.config.http.tls);
   const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
-  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, deps.economics);
+  const economics = deps.economics;
+  const sessionSources: SessionCostSource = {
+    sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
+    ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
+  };
+  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
   const events = createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
@@ -125,6 +134,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     events,
     signals: deps.signals,
     economics: deps.economics,
+    sessionSources,
     plan: deps.plan,
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
@@ -188,6 +198,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerConfigRoutes(app, env);
     registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
+    registerSignalRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',

@@ -208,6 +208,14 @@ export function createMetrics(
     registers: [registry],
   });
 
+  const securityEvents = new Counter({
+    name: 'ems_security_events_total',
+    help: 'Hostile or broken input the EMS survived, by kind (refused OCPP frames and handshakes, failed auth, throttled logins, unhandled rejections)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const offSecurity = ctx.bus.on('security.event', (event) => securityEvents.inc({ kind: event.kind }));
+
   let lastDecisionAtMs: number | undefined;
   const off = ctx.bus.on('decision', (decision) => {
     decisions.inc();
@@ -220,6 +228,9 @@ export function createMetrics(
     observeRequest(method: string, route: string, status: number, seconds: number) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },
-    stop: off,
+    stop() {
+      off();
+      offSecurity();
+    },
   };
 }

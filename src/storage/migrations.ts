@@ -106,6 +106,16 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 5,
+    name: "today's KPI state per local day, so a restart changes no figure",
+    sql: `
+      CREATE TABLE kpi_days (
+        day TEXT PRIMARY KEY,
+        state_json TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );`,
+  },
+  {
+    version: 6,
     name: 'upstream (local controller): offline queue, transaction-id map, accepted-tag cache',
     sql: `
       CREATE TABLE upstream_queue (

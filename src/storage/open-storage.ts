@@ -6,6 +6,7 @@ import { createAuditLog } from './audit-log.ts';
 import { createAuthTokenStore } from './auth-token-store.ts';
 import { createHistoryStore } from './history-store.ts';
 import { migrate } from './migrations.ts';
+import { createKpiDayStore } from './kpi-day-store.ts';
 import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
@@ -57,6 +58,7 @@ export function openStorage(path: string, clock: Clock): Storage {
     sessionSettings: createSessionSettingsStore(db, clock),
     history: createHistoryStore(historyDb),
     peaks: createPeakStore(db),
+    kpiDays: createKpiDayStore(db),
     upstream: createUpstreamStore(db),
     close: () => {
       if (historyDb !== db && historyDb.open) historyDb.close();

@@ -5,6 +5,16 @@ import { problemLines } from './problem-lines.ts';
 describe('cross-checks', () => {
   it.each([
     [
+      'a line-to-line connection on a three-phase charger',
+      `
+        grid: { maxCurrent: 63 }
+        chargers:
+          - { id: NA1, phases: 1, connection: L1-L2 }
+          - { id: NA2, connection: L2-L3 }
+      `,
+      ['chargers.1.connection: a line-to-line connection (L2-L3) is for a single-phase charger: set phases: 1 (line 4)'],
+    ],
+    [
       'duplicate charger ids',
       `
         grid: { maxCurrent: 63 }
