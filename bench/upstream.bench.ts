@@ -121,6 +121,22 @@ async function measure(url: string, ids: string[]): Promise<{ rttMs: number[]; c
   return { rttMs: rttMs.sort((a, b) => a - b), clients, sent, answered };
 }
 
+/** One more charger, one message at a time (no queueing anywhere): the bare round trip, ms. */
+async function sequential(url: string, identity: string, count = 300): Promise<number[]> {
+  const client = chargerClient(url, identity);
+  await client.connect();
+  await client.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Relay' });
+  await new Promise((r) => setTimeout(r, 1_000));
+  const rttMs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await client.call('MeterValues', meterValues());
+    rttMs.push(performance.now() - t);
+  }
+  await client.close({ force: true });
+  return rttMs.sort((a, b) => a - b);
+}
+
 async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUrl: string | undefined): Promise<ChildProcess> {
   const configPath = join(dir, `site-${upstreamUrl ? 'relay' : 'plain'}.yaml`);
   writeFileSync(
@@ -162,8 +178,12 @@ const bench: Bench = async () => {
   const csms = await startCsms(csmsPort);
   const csmsUrl = `ws://127.0.0.1:${csmsPort}/cloud`;
   const rows: (string | number)[][] = [];
+  let alone: (string | number)[][] = [];
   const memory: (string | number)[][] = [];
   try {
+    alone = [];
+    const directAlone = await sequential(csmsUrl, ids[0]!);
+    alone.push(['direct to the CSMS', directAlone.length, percentile(directAlone, 50), percentile(directAlone, 99)]);
     const direct = await measure(csmsUrl, ids);
     await Promise.all(direct.clients.map((c) => c.close({ force: true })));
     rows.push(['direct to the CSMS', direct.rttMs.length, percentile(direct.rttMs, 50), percentile(direct.rttMs, 99), percentile(direct.rttMs, 100), '-', '-']);
@@ -173,6 +193,10 @@ const bench: Bench = async () => {
       const ems = await startEms(dir, ids, ocppPort, mode === 'relay' ? csmsUrl : undefined);
       try {
         await new Promise((r) => setTimeout(r, 2_000));
+        if (mode === 'relay') {
+          const relayAlone = await sequential(`ws://127.0.0.1:${ocppPort}/ocpp`, ids[0]!);
+          alone.push(['charger → EMS → CSMS and back (local controller)', relayAlone.length, percentile(relayAlone, 50), percentile(relayAlone, 99)]);
+        }
         const idleMb = rssMb(ems.pid!);
         const cpuBefore = cpuS(ems.pid!);
         const wallBefore = performance.now();
@@ -206,6 +230,12 @@ const bench: Bench = async () => {
         'the EMS runs as its own `ems run` process with the deploy V8 flags; chargers and CSMS share the bench process',
         `machine load average during the run: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (latency on a loaded machine is mostly waiting for a CPU; the CPU column is the load-independent cost)`,
       ],
+    },
+    {
+      title: 'Local controller: the bare forwarding path, one charger, one MeterValues at a time (300 round trips, ms)',
+      columns: ['path', 'samples', 'p50 ms', 'p99 ms'],
+      rows: alone,
+      notes: alone.length === 2 ? [`added by the relay, one charger: p50 ${((alone[1]![2] as number) - (alone[0]![2] as number)).toFixed(2)} ms, p99 ${((alone[1]![3] as number) - (alone[0]![3] as number)).toFixed(2)} ms`] : [],
     },
     {
       title: `Local controller: EMS process memory, ${CHARGERS} chargers connected and sending (RSS)`,

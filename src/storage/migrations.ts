@@ -142,6 +142,16 @@ export const migrations: readonly Migration[] = [
         updated_at_ms INTEGER NOT NULL
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 6,
+    name: "upstream (local controller): the CSMS's charging profiles kept per charger",
+    sql: `
+      CREATE TABLE upstream_profiles (
+        charger_id TEXT PRIMARY KEY,
+        profiles TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -54,6 +54,10 @@ export function createUpstreamStore(db: Database): UpstreamStore {
     INSERT INTO upstream_tags (id_tag, status, expires_at_ms, updated_at_ms) VALUES (?, ?, ?, ?)
     ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status, expires_at_ms = excluded.expires_at_ms, updated_at_ms = excluded.updated_at_ms`);
   const getTag = db.prepare<[string], { status: string; expires_at_ms: number | null }>('SELECT status, expires_at_ms FROM upstream_tags WHERE id_tag = ?');
+  const putProfiles = db.prepare(`
+    INSERT INTO upstream_profiles (charger_id, profiles, updated_at_ms) VALUES (?, ?, ?)
+    ON CONFLICT (charger_id) DO UPDATE SET profiles = excluded.profiles, updated_at_ms = excluded.updated_at_ms`);
+  const getProfiles = db.prepare<[string], { profiles: string }>('SELECT profiles FROM upstream_profiles WHERE charger_id = ?');
   const delivered = db.transaction((seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }) => {
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
@@ -67,6 +71,17 @@ export function createUpstreamStore(db: Database): UpstreamStore {
     byChargerTxId: (chargerId, chargerTxId) => toIds(byCharger.get(chargerId, chargerTxId)),
     byCsmsTxId: (chargerId, csmsTxId) => toIds(byCsms.get(chargerId, csmsTxId)),
     byLocalTxId: (chargerId, localTxId) => toIds(byLocal.get(chargerId, localTxId)),
+    saveProfiles: (chargerId, profiles, atMs) => void putProfiles.run(chargerId, JSON.stringify(profiles), atMs),
+    loadProfiles(chargerId) {
+      const row = getProfiles.get(chargerId);
+      if (!row) return [];
+      try {
+        const parsed = JSON.parse(row.profiles) as unknown;
+        return Array.isArray(parsed) ? parsed : [];
+      } catch {
+        return [];
+      }
+    },
     cacheTag: (idTag, tag, atMs) => void putTag.run(idTag.toLowerCase(), tag.status, tag.expiresAtMs ?? null, atMs),
     cachedTag(idTag) {
       const row = getTag.get(idTag.toLowerCase());

@@ -24,6 +24,12 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+export interface CsmsProfileHolder {
+  readonly profiles: readonly KeptProfile[];
+  /** Replaces the kept profiles (and stores them durably). */
+  replace(profiles: KeptProfile[]): void;
+}
+
 export type UplinkState = 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
 
 export interface RelayStatus {
@@ -58,8 +64,8 @@ export interface RelayDeps {
   refuse(code: string, message: string): Error;
   /** Called when the status changed (for the bus, metrics and MQTT). */
   changed(relay: ChargerRelay): void;
-  /** The CSMS's profiles for this charger; they outlive one connection of the charger. */
-  held: { profiles: KeptProfile[] };
+  /** The CSMS's profiles for this charger; they outlive a connection of the charger and an EMS restart. */
+  held: CsmsProfileHolder;
 }
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
@@ -402,10 +408,7 @@ export class ChargerRelay implements ChargerConnection {
   private noteFrame(action: string, req: any, conf: any): void {
     const idTag: string | undefined = req?.idTag ?? req?.idToken?.idToken;
     const info = conf?.idTagInfo ?? conf?.idTokenInfo;
-    if (idTag && info?.status) {
-      const expiresAtMs = Date.parse(info.expiryDate ?? info.cacheExpiryDateTime ?? '');
-      this.deps.store.cacheTag(idTag, { status: info.status, ...(Number.isFinite(expiresAtMs) ? { expiresAtMs } : {}) }, this.now);
-    }
+    if (idTag && info?.status) this.cacheTag(idTag, info);
     if (action === 'StartTransaction' && conf?.transactionId !== undefined) this.transactionStarted(req.connectorId, String(conf.transactionId));
     if (action === 'StopTransaction') this.transactionEnded(String(req.transactionId));
     if (action === 'TransactionEvent') {
@@ -415,11 +418,20 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** Remembers the CSMS's verdict on a tag for offline use (written only when it changed). */
+  private cacheTag(idTag: string, info: { status: string; expiryDate?: string; cacheExpiryDateTime?: string }): void {
+    const expiresAtMs = Date.parse(info.expiryDate ?? info.cacheExpiryDateTime ?? '');
+    const tag = { status: info.status, ...(Number.isFinite(expiresAtMs) ? { expiresAtMs } : {}) };
+    const known = this.deps.store.cachedTag(idTag);
+    if (known && known.status === tag.status && known.expiresAtMs === tag.expiresAtMs) return;
+    this.deps.store.cacheTag(idTag, tag, this.now);
+  }
+
   private transactionStarted(connectorId: number, chargerTxId: string): void {
     this.activeTx.set(connectorId, chargerTxId);
     // A RemoteStart's profile without a connector was kept for every connector: it belongs to this one now.
     const before = this.deps.held.profiles.length;
-    this.deps.held.profiles = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId));
+    this.deps.held.replace(this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId)));
     if (before !== this.deps.held.profiles.length) this.deps.changed(this);
   }
 
@@ -430,7 +442,7 @@ export class ChargerRelay implements ChargerConnection {
       // The CSMS's TxProfile ends with its transaction (as on a charger).
       const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.connectorId === connectorId));
       if (kept.length !== this.deps.held.profiles.length) {
-        this.deps.held.profiles = kept;
+        this.deps.held.replace(kept);
         this.deps.changed(this);
       }
     }
@@ -559,7 +571,7 @@ export class ChargerRelay implements ChargerConnection {
     if (reconcile) this.log.info({ chargerTransactionId: chargerTxId, csmsTransactionId: reconcile.csmsTxId }, 'transaction started offline now known to the CSMS');
     const idTag: string | undefined = payload.idTag ?? payload.idToken?.idToken;
     const info = conf?.idTagInfo ?? conf?.idTokenInfo;
-    if (idTag && info?.status) this.deps.store.cacheTag(idTag, { status: info.status }, this.now);
+    if (idTag && info?.status) this.cacheTag(idTag, info);
   }
 
   // --- CSMS → charger ------------------------------------------------------------------------
@@ -609,12 +621,12 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   private keep(profile: KeptProfile): void {
-    this.deps.held.profiles = [
+    this.deps.held.replace([
       ...this.deps.held.profiles.filter(
         (p) => p.id !== profile.id && !(p.purpose === profile.purpose && p.connectorId === profile.connectorId && p.stackLevel === profile.stackLevel),
       ),
       profile,
-    ];
+    ]);
     this.deps.changed(this);
   }
 
@@ -641,7 +653,7 @@ export class ChargerRelay implements ChargerConnection {
   private async csmsClearProfile(params: any): Promise<unknown> {
     const kept = this.deps.held.profiles.filter((p) => !clearMatches(p, params));
     if (kept.length === this.deps.held.profiles.length) return { status: 'Unknown' };
-    this.deps.held.profiles = kept;
+    this.deps.held.replace(kept);
     this.deps.changed(this);
     await this.refold();
     return { status: 'Accepted' };

@@ -3,7 +3,7 @@ import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
 import { EmsError } from '../errors.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
-import { ChargerRelay, type ChargerConnection, type RelayStatus, type Timers } from './charger-relay.ts';
+import { ChargerRelay, type ChargerConnection, type CsmsProfileHolder, type RelayStatus, type Timers } from './charger-relay.ts';
 import type { KeptProfile } from './profile-fold.ts';
 import { openUpstreamSocket, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
@@ -65,11 +65,23 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
   const config = ctx.config.upstream;
   const log = ctx.log.child({ module: 'upstream' });
   const relays = new Map<string, ChargerRelay>();
-  const held = new Map<string, { profiles: KeptProfile[] }>();
+  const held = new Map<string, CsmsProfileHolder>();
   const lastSeen = new Map<string, RelayStatus>();
   const timers = deps.timers ?? globalTimers;
   let tls: ReturnType<typeof readTls>;
   let running = false;
+
+  /** The CSMS's profiles of a charger, as the last run left them (they outlive an EMS restart). */
+  const holderFor = (chargerId: string): CsmsProfileHolder => {
+    const holder = {
+      profiles: deps.store.loadProfiles(chargerId) as KeptProfile[],
+      replace(profiles: KeptProfile[]) {
+        holder.profiles = profiles;
+        deps.store.saveProfiles(chargerId, profiles, ctx.clock.nowMs());
+      },
+    };
+    return holder;
+  };
 
   const openSocket = (identity: string, password: string | undefined, protocol: string): UpstreamSocket =>
     openUpstreamSocket({ url: config!.url, identity, protocols: [protocol], ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) });
@@ -92,7 +104,7 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
       if (!config || !running) return connection;
       relays.get(charger.id)?.stop();
       let profiles = held.get(charger.id);
-      if (!profiles) held.set(charger.id, (profiles = { profiles: [] }));
+      if (!profiles) held.set(charger.id, (profiles = holderFor(charger.id)));
       const relay = new ChargerRelay({
         charger,
         connection,

@@ -41,6 +41,9 @@ export interface UpstreamStore {
   byChargerTxId(chargerId: string, chargerTxId: string): TransactionIds | undefined;
   byCsmsTxId(chargerId: string, csmsTxId: string): TransactionIds | undefined;
   byLocalTxId(chargerId: string, localTxId: number): TransactionIds | undefined;
+  /** The CSMS's charging profiles kept for a charger (opaque JSON), [] when none. */
+  saveProfiles(chargerId: string, profiles: readonly unknown[], atMs: number): void;
+  loadProfiles(chargerId: string): unknown[];
   cacheTag(idTag: string, tag: CachedTag, atMs: number): void;
   cachedTag(idTag: string): CachedTag | undefined;
 }

@@ -264,4 +264,33 @@ describe('local controller, OCPP 1.6J', () => {
     // The start waits for the CSMS, durably.
     expect(ems.status('CP16')).toMatchObject({ chargerLink: 'connected', uplink: 'refused', queueLength: 1 });
   });
+
+  it("keeps the CSMS's profiles across an EMS restart: the charger still gets the minimum", async () => {
+    await connect();
+    const profile = {
+      connectorId: 0,
+      csChargingProfiles: {
+        chargingProfileId: 8,
+        stackLevel: 0,
+        chargingProfilePurpose: 'TxDefaultProfile',
+        chargingProfileKind: 'Absolute',
+        chargingSchedule: { startSchedule: at(-60), chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 9 }] },
+      },
+    };
+    expect(await csms.call('CLOUD-CP16', 'SetChargingProfile', profile)).toEqual({ status: 'Accepted' });
+    const dir = ems.dir;
+    await charger.close();
+    await ems.stop({ keepDir: true });
+    ems = await startLocalController(relayConfig(csms.url), { dir });
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    charger.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CP16');
+    await charger.connect();
+    await charger.boot();
+    await ready;
+    await ems.cs.applyCaps([cap(1, 16), cap(2, 16)]);
+    expect(charger.limitA(1, ems.clock.nowMs())).toBe(9);
+    expect(charger.limitA(2, ems.clock.nowMs())).toBe(9);
+    expect(ems.status('CP16').csmsProfiles).toBe(1);
+  });
 });
