@@ -16,19 +16,18 @@ interface Row {
   knownFailure?: string;
 }
 
-const STALE_DRAW = 'estimation: a stale (older, higher or lower) MeterValues draw is subtracted from a fresh grid reading';
 const rows: Row[] = [
-  { make: cases.loadStep, expect: { headroom: true }, knownFailure: `${STALE_DRAW}: limit cycle after the step` },
-  { make: cases.fourCarsWaiting, expect: { headroom: true, noStarving: true }, knownFailure: `${STALE_DRAW}: ramping cars look like building load` },
-  { make: cases.lowerGridLimit, expect: { headroom: true, noPauses: true }, knownFailure: `${STALE_DRAW}: phantom building load after the lower limit` },
-  { make: cases.fullCar, expect: { headroom: true, fullRelease: true }, knownFailure: 'full cars keep their share; ramping cars paused as phantom building load' },
-  { make: cases.singlePhaseCar, expect: { headroom: true, noStarving: true }, knownFailure: 'phases a car uses are not taken from its per-phase MeterValues' },
-  { make: cases.overReportingCharger, expect: {}, knownFailure: "cross-checks: a charger's reported draw is not checked against its cap" },
-  { make: () => cases.implausibleGridMeter('negative'), expect: {}, knownFailure: 'cross-checks: a negative grid reading on a site that cannot export is accepted' },
-  { make: () => cases.implausibleGridMeter('scale'), expect: {}, knownFailure: 'cross-checks: a grid reading below the sum of EV draws is accepted' },
-  { make: cases.handover, expect: { headroom: true, noPauses: true }, knownFailure: `${STALE_DRAW}; freed capacity handed out before the decrease reached the car` },
-  { make: cases.chargerDropOut, expect: { headroom: true, noPauses: true }, knownFailure: "an offline charger's draw is counted twice (reservation + inside the grid reading)" },
-  { make: cases.refusingCharger, expect: { noPauses: true }, knownFailure: "the refusing charger's real draw and its reservation are both counted" },
+  { make: cases.loadStep, expect: { headroom: true }, knownFailure: 'estimation: after the step a stale, higher MeterValues draw still lowers the building estimate; caps rise 7 → 11.8 A while the cars are at 7 A and the fuse is exceeded (65.7 A·s), then oscillate' },
+  { make: cases.fourCarsWaiting, expect: { headroom: true, noStarving: true } },
+  { make: cases.lowerGridLimit, expect: { headroom: true, noPauses: true }, knownFailure: 'after the lower limit caps change up to 4 times in 10 s on a connector and one session is paused' },
+  { make: cases.fullCar, expect: { headroom: true, fullRelease: true } },
+  { make: cases.singlePhaseCar, expect: { headroom: true, noStarving: true } },
+  { make: cases.overReportingCharger, expect: {} },
+  { make: () => cases.implausibleGridMeter('negative'), expect: {} },
+  { make: () => cases.implausibleGridMeter('scale'), expect: {}, knownFailure: 'cross-checks: a grid reading 100× too small (below the sum of EV draws) is still accepted: 4,777 A·s over the fuse' },
+  { make: cases.handover, expect: { headroom: true, noPauses: true }, knownFailure: 'handover: an increase decided in the same cycle as the decreases that free its room is not held (optimizer/handover.ts holds only earlier decreases); 175 A·s' },
+  { make: cases.chargerDropOut, expect: { headroom: true, noPauses: true } },
+  { make: cases.refusingCharger, expect: { noPauses: true }, knownFailure: 'a charger that refuses profiles: its car\'s draw is not kept out of the others\' room (785 A·s over the fuse)' },
 ];
 
 describe('the closed loop on the measured cases of issue #9', () => {
