@@ -402,13 +402,15 @@ export abstract class ChargerLink implements ProfileTarget {
   }
 
   /**
-   * Learns the charger's clock from a timestamp it sent. A message it queued while offline is
-   * older than its clock: a timestamp more than a minute behind what we know is not taken.
+   * Learns the charger's clock from a timestamp it sent. A sample time or a message it queued
+   * while offline is older than its clock, so the estimate only moves forward: a charger whose own
+   * clock steps back gets schedules that start in its future, which only lowers what it holds (the
+   * lift and TxProfiles wait, the floor and defaults apply).
    */
   private noteChargerClock(chargerMs: number): void {
     const offsetMs = chargerMs - this.mono;
     const before = this.chargerNowMs();
-    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs - 60_000) return;
+    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs) return;
     this.chargerOffsetMs = offsetMs;
     // The clock our schedules start from moved (first learned, or the charger's clock stepped):
     // every bounded profile is sent again from the charger's time.
