@@ -7,12 +7,13 @@ import { siteIndex } from './site-index.ts';
 import { buildSlots } from './slot.ts';
 import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
-import type { LoadMode } from './site-headroom.ts';
+import { recordLimits, siteSummary, siteView } from './site-view.ts';
 import { rankSessions } from './rank-sessions.ts';
-import { admit, fillEqually, fillInOrder } from './allocate.ts';
+import { admit, allocateSessions, fillEqually } from './allocate.ts';
 import { holdSmallIncreases, nextMemory } from './hysteresis.ts';
-import { allocateFailsafe, gridStaleness } from './failsafe.ts';
+import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
+import { waitForHandover } from './handover.ts';
 import { reasonFor, sharing } from './reasons.ts';
 
 function byConnector(a: Slot, b: Slot): number {
@@ -45,16 +46,23 @@ function allStopped(snapshot: SiteSnapshot, error: unknown): Decision {
     reason: { kind: 'failsafe', text: `failsafe: the optimizer could not read its input (${why}); all connectors held at 0 A` },
   }));
   const zero: [number, number, number] = [0, 0, 0];
-  return { atMs: snapshot?.atMs, caps, nextState: initialDecideState, failsafe: true, headroom: { limitA: zero, headroomA: zero, buildingA: zero } };
+  return {
+    atMs: snapshot?.atMs,
+    caps,
+    nextState: initialDecideState,
+    failsafe: true,
+    headroom: { limitA: zero, headroomA: zero, buildingA: zero, binding: { kind: 'none', text: `input unreadable (${why})` } },
+  };
 }
 
 function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState): Decision {
   const atMs = finiteOr(snapshot.atMs, 0);
   const index = siteIndex(params);
-  const staleness = gridStaleness(snapshot, params);
-  const slots = buildSlots(snapshot, params, previous, index);
-  const mode: LoadMode = staleness.failsafe ? 'failsafe' : params.grid.metered ? 'measured' : 'unmetered';
-  const capacity = siteCapacity(snapshot, params, index, slots, mode);
+  const previousCaps = previous.connectors ?? {};
+  const view = siteView(snapshot, params, index, previous.estimate, (key) => previousCaps[key]?.currentA);
+  const failsafe = view.mode === 'failsafe';
+  const slots = buildSlots(snapshot, params, previous, index, view);
+  const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
 
   const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0));
@@ -63,27 +71,27 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   });
   const idle = slots.filter((slot) => !slot.session && slot.charger).sort(byConnector);
 
-  if (staleness.failsafe) {
+  if (failsafe) {
     allocateFailsafe(order, pool, params);
   } else {
     // Sessions: minimums in priority order, then the rest; small increases held back.
-    admit(order, pool, (slot) => slot.minDa);
-    if (params.priority === 'equal') fillEqually(order, pool);
-    else fillInOrder(order, pool);
+    allocateSessions(order, pool, params.priority);
     holdSmallIncreases(order, pool, params.deadbandA);
     // Idle connectors last, from what is left: the default a car plugging in may draw.
     admit(idle, pool, (slot) => slot.minDa);
     fillEqually(idle, pool);
     holdSmallIncreases(idle, pool, params.deadbandA);
   }
-  enforceLimits(capacity, [...idle].reverse().concat([...order].reverse()));
+  const cutOrder = [...idle].reverse().concat([...order].reverse());
+  enforceLimits(capacity, cutOrder);
+  if (!failsafe) waitForHandover(capacity, slots, cutOrder);
 
   const ctx = {
     index,
     capacity,
     params,
     atMs,
-    failsafeWhy: staleness.failsafe ? staleness.why : undefined,
+    failsafeWhy: failsafe ? view.failsafeWhy : undefined,
     sharing: sharing(order, slots.length, index),
     sessionCount: order.length,
   };
@@ -102,11 +110,14 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     memory[slot.key] = nextMemory(slot, atMs);
   }
 
+  const estimate = recordLimits(view, snapshot, index, (i) => slots[i].capDa / 10, params);
   return {
     atMs: snapshot.atMs,
     caps,
-    nextState: { connectors: memory },
-    failsafe: staleness.failsafe,
-    headroom: headroomReport(capacity, slots),
+    nextState: { connectors: memory, estimate },
+    failsafe,
+    headroom: headroomReport(capacity, slots, index, params),
+    findings: view.findings,
+    site: siteSummary(view, params),
   };
 }

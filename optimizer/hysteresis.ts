@@ -32,7 +32,8 @@ export function nextMemory(slot: Slot, atMs: number): ConnectorMemory {
   const session = slot.session;
   if (!session) return memory;
   memory.sessionId = session.id;
-  if (currentA === 0 && !session.paused && previous) {
+  const releasedCar = slot.upperKind === 'released' || slot.upperKind === 'probe';
+  if (currentA === 0 && !session.paused && previous && !releasedCar) {
     // A stop (cap went from > 0 to 0) starts the minimum pause; an ongoing pause keeps its start.
     if (previous.currentA > 0) memory.pausedSinceMs = atMs;
     else if (previous.pausedSinceMs !== undefined) memory.pausedSinceMs = previous.pausedSinceMs;

@@ -97,7 +97,9 @@ function upperReason(slot: Slot, ctx: ReasonContext): CapReason {
       };
     }
     case 'reserved':
-      return { kind: 'reserved', text: `${formatA(slot.reservedDa / 10)} reserved until the charger confirms its cap; not raised meanwhile` };
+      return { kind: 'reserved', text: `${formatA(slot.reservedDa / 10)} reserved until the charger confirms its cap and the car follows it; not raised meanwhile` };
+    case 'probe':
+      return { kind: 'car', text: `car looked full; offered its ${formatA(slot.minDa / 10)} minimum to see whether it charges again` };
     case 'charger':
     default:
       return { kind: 'charger', text: `charger max ${formatA(slot.maxDa / 10)}` };
@@ -115,13 +117,19 @@ function zeroUpperReason(slot: Slot, ctx: ReasonContext): CapReason {
       const leftMs = Math.max(0, sinceMs + nonNegative(ctx.params.minPauseMs) - ctx.atMs);
       return { kind: 'hysteresis', text: `paused for lack of capacity; may restart in ${formatSeconds(leftMs)} (minimum pause)` };
     }
+    case 'released':
+      return { kind: 'car', text: 'car is full or not drawing: its share goes to others; offered its minimum again from time to time' };
     case 'plan-below-min':
       return { kind: 'plan', text: `planner target ${formatKw(nonNegative(slot.session?.targetPowerW))} is below the ${formatA(slot.minDa / 10)} minimum` };
     case 'reserved':
-      return { kind: 'reserved', text: `${formatA(slot.reservedDa / 10)} reserved until the charger confirms its cap of 0 A` };
+      return { kind: 'reserved', text: `${formatA(slot.reservedDa / 10)} reserved until the charger confirms its cap of 0 A and the car stops` };
     default:
       return upperReason(slot, ctx);
   }
+}
+
+function handoverMs(ctx: ReasonContext): number {
+  return nonNegative(ctx.params.carResponseMs ?? 5000);
 }
 
 function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
@@ -131,6 +139,9 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
       ? `no room for the ${formatA(slot.minDa / 10)} minimum: ${sharedText(slot, ctx)}`
       : `waiting for capacity; priority ${slot.rank} of ${ctx.sessionCount}`;
     return { kind: 'scarcity', text, rank: slot.rank, of: ctx.sessionCount };
+  }
+  if (slot.heldForHandover) {
+    return { kind: 'reserved', text: `kept at ${formatA(slot.capDa / 10)} until cars whose caps went down have slowed down (up to ${formatSeconds(handoverMs(ctx))})` };
   }
   if (slot.heldByDeadband) {
     return {
@@ -144,6 +155,7 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
 
 function idleReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (!slot.charger) return zeroUpperReason(slot, ctx);
+  if (slot.heldForHandover) return { kind: 'idle', text: `default for a car plugging in: kept at ${formatA(slot.capDa / 10)} until cars whose caps went down have slowed down` };
   if (slot.capDa <= 0) {
     const where = isConstraint(slot.binder) ? `${constraintText(slot.binder, ctx)} is full` : 'no capacity left';
     return { kind: 'idle', text: `no room for a car plugging in: ${where}` };
@@ -156,7 +168,7 @@ function idleReason(slot: Slot, ctx: ReasonContext): CapReason {
 function failsafeReason(slot: Slot, ctx: ReasonContext): CapReason {
   const why = `failsafe: ${ctx.failsafeWhy}`;
   if (!slot.session) return { kind: 'failsafe', text: `${why}; idle connectors held at 0 A` };
-  if (slot.upperKind === 'paused' || slot.upperKind === 'min-pause' || slot.upperKind === 'unknown-charger') return zeroUpperReason(slot, ctx);
+  if (slot.upperKind === 'paused' || slot.upperKind === 'min-pause' || slot.upperKind === 'unknown-charger' || slot.upperKind === 'released') return zeroUpperReason(slot, ctx);
   if (slot.capDa > 0) return { kind: 'failsafe', text: `${why}; ${formatA(slot.capDa / 10)} per car` };
   if (slot.refused && isConstraint(slot.binder)) return { kind: 'failsafe', text: `${why}; no static room left: ${sharedText(slot, ctx)}` };
   return { kind: 'failsafe', text: `${why}; the failsafe current is below this charger's ${formatA(slot.minDa / 10)} minimum` };

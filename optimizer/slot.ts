@@ -1,8 +1,10 @@
 // One connector as the allocator sees it this cycle: its constraints, its bounds in deci-amps,
 // and the working cap. Built fresh every cycle from the snapshot, the params and the memory.
-import type { ChargerParams, ConnectorMemory, ConnectorSnapshot, DecideParams, DecideState, SessionSnapshot, SiteSnapshot } from './types.ts';
+import type { ChargerParams, ConnectorMemory, ConnectorSnapshot, DecideParams, DecideState, PhaseValues, SessionSnapshot, SiteSnapshot } from './types.ts';
 import { ceilDa, finiteOr, floorDa, nonNegative } from './numbers.ts';
-import { drawOnSitePhases, phaseUse, ALL_PHASES_MASK } from './phase-map.ts';
+import { phaseUse, ALL_PHASES_MASK } from './phase-map.ts';
+import type { PhaseUse } from './phase-map.ts';
+import type { ConnectorView, SiteView } from './site-view.ts';
 import type { SiteIndex } from './site-index.ts';
 import { underDraw } from './unused-capacity.ts';
 
@@ -16,6 +18,8 @@ export type UpperKind =
   | 'reserved'
   | 'paused'
   | 'min-pause'
+  | 'released'
+  | 'probe'
   | 'unknown-charger';
 
 /** Binder values besides a constraint index (3 × node + phase). */
@@ -40,6 +44,8 @@ export interface Slot {
   upperDa: number;
   upperKind: UpperKind;
   readonly reservedDa: number;
+  /** What the car may still draw while a decrease reaches it, or its draw above its cap, deci-amps (see handover.ts). */
+  readonly holdDa: number;
   capDa: number;
   /** What stopped this slot from getting more (or its minimum). */
   binder: number;
@@ -51,19 +57,13 @@ export interface Slot {
   readonly memory: ConnectorMemory | undefined;
   /** Fresh measured draw, highest charger phase, A; undefined when not fresh. */
   readonly drawA: number | undefined;
-  /** Fresh measured draw per site phase, A (zeros when stale or the charger is unknown). */
-  readonly siteDrawA: readonly [number, number, number];
   readonly underDrawSinceMs: number | undefined;
   /** True when the unused part of the share is lent out this cycle. */
   readonly lending: boolean;
   /** Set when hysteresis kept the previous cap instead of a small increase. */
   heldByDeadband: boolean;
-}
-
-/** A measurement without a time is no measurement (a charger that never sent meter values). */
-export function isFresh(atMs: number, sampleAtMs: number | undefined, staleAfterMs: number): boolean {
-  if (sampleAtMs === undefined || !Number.isFinite(sampleAtMs)) return false;
-  return atMs - sampleAtMs <= staleAfterMs;
+  /** Set when an increase waits until cars whose caps went down have slowed down. */
+  heldForHandover: boolean;
 }
 
 function memoryFor(state: DecideState, key: string, session: SessionSnapshot | null): ConnectorMemory | undefined {
@@ -86,12 +86,17 @@ function tighten(bound: Bound, da: number, kind: UpperKind): void {
 
 interface SessionFacts {
   minDa: number;
-  phases: 1 | 3;
-  reservedDa: number;
+  /** Power per amp in units of voltageV: phases, or √3 line-to-line. */
+  powerWeight: number;
+  /** The snapshot's reservation (a profile not yet confirmed, a charger that ignores caps), deci-amps. */
+  pendingDa: number;
   voltageV: number;
   atMs: number;
   drawA: number | undefined;
   lend: boolean;
+  /** The car is treated as full; `probing` while it is offered its minimum to see if it wants more. */
+  released: boolean;
+  probing: boolean;
 }
 
 /** A session's upper bound: charger, car, planner target, lending, reservation, pauses. */
@@ -102,14 +107,14 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     tighten(bound, Math.max(carDa, minDa), 'car'); // a car below the minimum simply draws less
   }
   if (session.targetPowerW !== undefined) {
-    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.phases)) : 0;
+    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.powerWeight)) : 0;
     if (targetDa < minDa) tighten(bound, 0, 'plan-below-min');
     else tighten(bound, targetDa, 'plan');
   }
   if (facts.lend && facts.drawA !== undefined) {
     tighten(bound, Math.max(minDa, ceilDa(facts.drawA + nonNegative(params.rampReserveA))), 'unused');
   }
-  if (facts.reservedDa > 0 && memory) {
+  if (facts.pendingDa > 0 && memory) {
     // Not raised while reserved: the reservation is there because a lower cap is pending or the
     // charger does not follow caps; undoing the pending decrease would flap forever.
     tighten(bound, Math.round(memory.currentA * 10), 'reserved');
@@ -118,6 +123,13 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
   if (memory && memory.currentA === 0 && pausedSinceMs !== undefined && facts.atMs - pausedSinceMs < nonNegative(params.minPauseMs)) {
     tighten(bound, 0, 'min-pause');
   }
+  if (facts.released) {
+    if (facts.probing) tighten(bound, minDa, 'probe');
+    else {
+      bound.upperDa = 0;
+      bound.upperKind = 'released';
+    }
+  }
   if (session.paused) {
     bound.upperDa = 0;
     bound.upperKind = 'paused';
@@ -125,10 +137,24 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
   if (bound.upperDa < minDa) bound.upperDa = 0;
 }
 
-export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState, index: SiteIndex): Slot[] {
+const NO_DRAW: PhaseValues = [0, 0, 0];
+
+/**
+ * The phases a connector loads: its latest per-phase sample says (even an old one: a car does not
+ * change its phase count), else what was learned earlier this session, else the car's and
+ * charger's declared phases.
+ */
+function usedPhases(charger: ChargerParams, session: SessionSnapshot | null, drawA: PhaseValues, view: ConnectorView): PhaseUse {
+  const use = phaseUse(charger, session, drawA);
+  if (!session || charger.phases === 1 || !view.learnedMask || use.phases === 1) return use;
+  // Measured earlier this session: keep it while the car's samples are stale or it draws nothing now.
+  const single = view.learnedMask !== ALL_PHASES_MASK;
+  return single ? { phases: 1, mask: view.learnedMask, powerWeight: 1 } : { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
+}
+
+export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState, index: SiteIndex, view: SiteView): Slot[] {
   const atMs = snapshot.atMs;
   const voltageV = finiteOr(params.voltageV, 0);
-  const staleAfterMs = nonNegative(params.drawStaleAfterMs ?? params.staleAfterMs);
   const slots: Slot[] = [];
   const connectors = snapshot.connectors;
   for (let i = 0; i < connectors.length; i++) {
@@ -137,37 +163,38 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const indexed = index.chargers.get(connector.chargerId);
     const session = connector.session ?? null;
     const memory = memoryFor(previous, key, session);
+    const estimate = view.connectors[i];
     const reservedDa = ceilDa(nonNegative(connector.reservedA));
-    const fresh = isFresh(atMs, connector.drawAtMs, staleAfterMs);
-    const draw = connector.drawA ?? [0, 0, 0];
+    const holdDa = ceilDa(estimate.holdA);
 
     if (!indexed) {
       // Not in the configuration: never given current, its reservation still counts at the root.
       slots.push({
         index: i, key, connector, session, charger: undefined, node: 1, cons: index.constraintsOf(1, ALL_PHASES_MASK),
-        phases: 3, mask: ALL_PHASES_MASK, minDa: 0, maxDa: 0, upperDa: 0, upperKind: 'unknown-charger', reservedDa,
-        capDa: 0, binder: BINDER_NONE, refused: false, rank: 0, memory, drawA: undefined, siteDrawA: [0, 0, 0],
-        underDrawSinceMs: undefined, lending: false, heldByDeadband: false,
+        phases: 3, mask: ALL_PHASES_MASK, minDa: 0, maxDa: 0, upperDa: 0, upperKind: 'unknown-charger', reservedDa, holdDa,
+        capDa: 0, binder: BINDER_NONE, refused: false, rank: 0, memory, drawA: undefined,
+        underDrawSinceMs: undefined, lending: false, heldByDeadband: false, heldForHandover: false,
       });
       continue;
     }
 
     const charger = indexed.params;
-    const use = phaseUse(charger, session, draw);
+    const use = usedPhases(charger, session, connector.drawA ?? NO_DRAW, estimate);
+    const fresh = estimate.freshDrawA;
     const minDa = Math.max(1, ceilDa(nonNegative(charger.minCurrentA)));
     const maxDa = floorDa(nonNegative(charger.maxCurrentA));
-    const drawA = fresh ? Math.max(nonNegative(draw[0]), nonNegative(draw[1]), nonNegative(draw[2])) : undefined;
+    const drawA = fresh ? Math.max(fresh[0], fresh[1], fresh[2]) : undefined;
     const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
-    if (session) sessionBound(bound, session, memory, { minDa, phases: use.phases, reservedDa, voltageV, atMs, drawA, lend: under.lend }, params);
+    if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, released: estimate.released, probing: estimate.probing }, params);
     const { upperDa, upperKind } = bound;
 
     slots.push({
       index: i, key, connector, session, charger, node: indexed.node, cons: index.constraintsOf(indexed.node, use.mask),
-      phases: use.phases, mask: use.mask, minDa, maxDa, upperDa, upperKind, reservedDa, capDa: 0, binder: BINDER_NONE,
-      refused: false, rank: 0, memory, drawA, siteDrawA: fresh ? drawOnSitePhases(charger.phaseRotation, draw) : [0, 0, 0],
-      underDrawSinceMs: under.sinceMs, lending: under.lend, heldByDeadband: false,
+      phases: use.phases, mask: use.mask, minDa, maxDa, upperDa, upperKind, reservedDa, holdDa, capDa: 0, binder: BINDER_NONE,
+      refused: false, rank: 0, memory, drawA,
+      underDrawSinceMs: under.sinceMs, lending: under.lend, heldByDeadband: false, heldForHandover: false,
     });
   }
   return slots;

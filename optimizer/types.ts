@@ -10,6 +10,9 @@ export type PriorityScheme = 'fcfs' | 'departure' | 'soc' | 'tier' | 'equal';
 /** How a charger's own L1, L2, L3 terminals land on the site's conductors. */
 export type PhaseRotation = 'L1L2L3' | 'L2L3L1' | 'L3L1L2' | 'L1L3L2' | 'L2L1L3' | 'L3L2L1';
 
+/** A single-phase charger wired between two lines (e.g. 208 V on a 120/208 V service). */
+export type LineConnection = 'L1-L2' | 'L2-L3' | 'L3-L1';
+
 export interface CircuitNode {
   id: string;
   /** A per phase, before the safety margin. */
@@ -29,6 +32,11 @@ export interface ChargerParams {
   phaseRotation: PhaseRotation;
   /** Id of the circuit node that feeds the charger (the root when the config names none). */
   circuitId: string;
+  /**
+   * Single-phase chargers only: wired line-to-line instead of line-to-neutral (phaseRotation is then
+   * ignored). Its current flows in both lines; its power is current × √3 × voltageV.
+   */
+  connection?: LineConnection;
 }
 
 export interface DecideParams {
@@ -42,6 +50,11 @@ export interface DecideParams {
     safetyMargin: number;
     /** True when a grid meter measures the connection point (dynamic balancing). */
     metered: boolean;
+    /**
+     * False when nothing on site can push power out (no PV, no battery, no export cap): a negative
+     * import or a reading below the cars' draw is then implausible. Default true.
+     */
+    canExport?: boolean;
   };
   /** The fuse tree; its root is the connection point's main distribution. */
   circuit: CircuitNode;
@@ -61,6 +74,19 @@ export interface DecideParams {
   unusedHoldMs: number;
   /** Kept above a car's measured draw so it can ramp back up. */
   rampReserveA: number;
+  /**
+   * How long a car may take to follow a lower limit, ms (default 5000, IEC 61851-1). Until then
+   * the car may still draw its old cap: that much stays reserved, and a meter reading taken in
+   * that window may contain it.
+   */
+  carResponseMs?: number;
+  /** A building-load reading holds the estimate up this long after a lower one, ms (default 5000). */
+  buildingHoldMs?: number;
+  /** A car that draws ≈ 0 or reports SuspendedEV this long gives its share to others, ms (default 20000). */
+  idleReleaseMs?: number;
+  /** A released car is offered its minimum every probeEveryMs for probeForMs (defaults 300000 / 60000). */
+  probeEveryMs?: number;
+  probeForMs?: number;
 }
 
 export type ConnectorStatus =
@@ -112,6 +138,12 @@ export interface ConnectorSnapshot {
   reservedA?: number;
   /** The cap the charger has confirmed, A per phase; undefined before the first one. */
   installedCapA?: number;
+  /**
+   * False while the charger is disconnected (its last status and samples are all there is). Its
+   * last sample then stays subtracted from the grid reading while its capacity is held, so its
+   * draw is not counted twice (as reservation and as building load). Undefined = online.
+   */
+  online?: boolean;
 }
 
 export interface GridMeasurement {
@@ -161,13 +193,22 @@ export interface ConnectorCap {
   rank?: number;
 }
 
+export type BindingKind = 'circuit' | 'grid-current' | 'grid-power' | 'signal' | 'none';
+
 export interface HeadroomReport {
   /** Site-level limit per phase after margin, A. */
   limitA: PhaseValues;
-  /** What is left at the connection point after all caps, A per phase. */
+  /**
+   * What is left at the connection point after all caps, A per phase: the tightest of every limit
+   * there (the fuse, grid.maxPower and grid signals converted to A per phase, three-phase).
+   */
   headroomA: PhaseValues;
-  /** Non-EV load at the connection point per phase, A (measured or assumed). */
+  /** Non-EV load at the connection point per phase, A (estimated on the safe side). */
   buildingA: PhaseValues;
+  /** Import power still free under the strictest power limit (grid.maxPower, signals), W; absent when none applies. */
+  headroomW?: number;
+  /** The limit that leaves the least headroom. */
+  binding: { kind: BindingKind; id?: string; phase?: Phase; text: string };
 }
 
 export interface ConnectorMemory {
@@ -182,8 +223,52 @@ export interface ConnectorMemory {
   sessionId?: string;
 }
 
+/** What the estimator remembers about one connector (kept across sessions: the charger's history). */
+export interface ConnectorEstimateMemory {
+  /**
+   * The most the car may draw, A per phase, as flat [fromMs, A] pairs, oldest first: the highest of
+   * the cap decided, the cap the charger confirmed and any reservation, from the cycle it was set.
+   */
+  bounds: readonly number[];
+  /** Recent distinct draw samples as flat [atMs, L1, L2, L3] quadruples (charger phases), oldest first. */
+  draws: readonly number[];
+  /** The session the fields below belong to. */
+  sessionId?: string;
+  /** Site phases the car was measured drawing on this session (bit p = site phase p); 0 or absent = not learned. */
+  mask?: number;
+  /** Since when the car has drawn ≈ 0 while offered its minimum, or reported SuspendedEV. */
+  idleSinceMs?: number;
+  /** Set while the car is treated as full: its share goes to others. */
+  releasedAtMs?: number;
+  /** Start of the current probe at the minimum while released. */
+  probeAtMs?: number;
+}
+
+export interface EstimateMemory {
+  connectors: Readonly<Record<string, ConnectorEstimateMemory>>;
+  /**
+   * Building load at the connection point from recent distinct grid readings, as flat
+   * [gridAtMs, L1 A, L2 A, L3 A, W] quintuples, oldest first. The estimate is their maximum: it
+   * rises at once and falls only when the higher readings have left the window.
+   */
+  building: readonly number[];
+  /** The building level of the last reading (L1, L2, L3 A, W): it stays while the bracket allows. */
+  level?: readonly number[];
+  /** The last grid reading that passed the plausibility checks. */
+  lastGrid?: GridMeasurement;
+}
+
 export interface DecideState {
   connectors: Readonly<Record<string, ConnectorMemory>>;
+  /** Estimation history (absent on the first cycle). */
+  estimate?: EstimateMemory;
+}
+
+/** Something the estimator does not trust (a charger that over-reports, an implausible grid reading). */
+export interface Finding {
+  /** Stable while the same fault lasts, so callers log it once when it starts and once when it clears. */
+  key: string;
+  text: string;
 }
 
 export interface Decision {
@@ -193,6 +278,27 @@ export interface Decision {
   /** True when site data was stale and the failsafe applied. */
   failsafe: boolean;
   headroom: HeadroomReport;
+  /** What the estimator distrusts this cycle (empty when every input is plausible). */
+  findings?: Finding[];
+  /** The site as decide() saw it: building load, EV power and limits, computed once per cycle. */
+  site?: SiteSummary;
+}
+
+/** The derived site view's figures at the connection point, for storage control, the API and logs. */
+export interface SiteSummary {
+  atMs: number;
+  /** Non-EV import at the connection point, W, estimated on the safe side (0 when unknown). */
+  buildingPowerW: number;
+  /** Estimated EV draw at the connection point, W and A per site phase. */
+  evPowerW: number;
+  evA: PhaseValues;
+  /** Strictest import / export power limits in force (grid config and signals), W before the margin. */
+  importLimitW?: number;
+  exportLimitW?: number;
+  /** Age of the grid reading used, ms; undefined when none. */
+  gridAgeMs?: number;
+  /** True when the grid reading was fresh and plausible. */
+  gridTrusted: boolean;
 }
 
 export const initialDecideState: DecideState = { connectors: {} };

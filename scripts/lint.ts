@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = process.cwd();
-const roots = ['src', 'optimizer', 'adapters', 'config', 'test', 'bench', 'scripts', 'dashboard/src'];
+const roots = ['src', 'optimizer', 'plant', 'adapters', 'config', 'test', 'bench', 'scripts', 'dashboard/src'];
 const findings: string[] = [];
 
 function walk(dir: string): string[] {

@@ -5,7 +5,7 @@ import type { PlannerStatus } from '../planner/planner-service.ts';
 import type { SessionBill } from '../tariffs/session-billing.ts';
 
 /** Today's figures so far (local day) and the billing month's demand peak. */
-export type KpiFigures = Kpis & { sinceMs: number; currency: string; monthPeakW: number; monthDemandCharge: number };
+export type KpiFigures = Kpis & { sinceMs: number; currency: string; monthPeakW: number; monthPeakAtMs?: number; monthDemandCharge: number };
 
 export interface PriceFigures {
   atMs: number;
@@ -27,6 +27,8 @@ export interface EconomicsSource {
   sessionBills(limit?: number): BillFigures[];
   /** The running bill of the session on a connector. */
   sessionBill(chargerId: string, connectorId: number): BillFigures | undefined;
+  /** Bills of sessions ended in [fromMs, toMs) and running ones, oldest first (exports). */
+  billsBetween(fromMs: number, toMs: number): BillFigures[];
 }
 
 export interface PlanFigures {
@@ -46,8 +48,25 @@ export interface PlanFigures {
 
 export type PlanStatusFigures = PlannerStatus;
 
+/** Per slot of the plan in force: the import price, PV forecast and import limit it was made with. */
+export interface PlanSlotFigures {
+  importPricePerKWh: readonly number[];
+  pvW: readonly number[];
+  importLimitW: readonly number[];
+}
+
 /** The horizon planner: its status and the plan in force. */
 export interface PlanSource {
   currentPlan(): PlanFigures | undefined;
   status(): PlanStatusFigures;
+  currentInputs?(): PlanSlotFigures | undefined;
+}
+
+/** What the plan view adds per session from the live state (name, departure, need). */
+export interface PlanSessionFacts {
+  idTag: string;
+  name: string | null;
+  departureAtMs?: number;
+  energyNeedWh?: number;
+  energyWh: number;
 }

@@ -8,6 +8,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
 import type { Storage } from '../storage/types.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
@@ -15,12 +16,18 @@ import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
+import type { VenStatus } from '../openadr/types.ts';
+import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
+import type { SessionCostSource } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
+import { registerOpenAdrRoutes } from './routes/openadr-routes.ts';
+import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
+import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
 import { zodValidatorCompiler } from './zod-schema.ts';
 
@@ -29,10 +36,14 @@ export interface HttpDeps {
   /** The dashboard's build output (dashboard/dist), served at / with the SPA index for unknown paths. */
   staticDir?: string;
   signals?: SignalsControl;
+  /** The OpenADR VENs' status (GET /api/v1/openadr, ems_openadr_* metrics). */
+  openadr?: () => readonly VenStatus[];
   /** The tariff service: GET /kpis and /bills, and the running cost in connector and session views. */
   economics?: EconomicsSource;
   /** The horizon planner: GET /plan (answers {enabled:false} without it). */
   plan?: PlanSource;
+  /** Each session's charge mode (solar charging), shown in connector views. */
+  chargeMode?: (chargerId: string, connectorId: number) => string;
   /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
   configPath?: string;
   /**
@@ -50,6 +61,8 @@ export interface HttpDeps {
   auth?: AuthOptions;
   /** Minimum gap between live pushes, ms (default 500: at most 2 per second). */
   liveMinGapMs?: number;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
 }
 
 export interface HttpService extends Service {
@@ -102,8 +115,14 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
     ...deps.auth,
   });
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true);
-  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, deps.economics);
+  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
+  const economics = deps.economics;
+  const sessionSources: SessionCostSource = {
+    sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
+    ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
+  };
+  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
   const events = createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: ctx.config.http.trustProxy, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
@@ -136,10 +155,13 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     auth,
     events,
     signals: deps.signals,
+    openadr: deps.openadr,
     economics: deps.economics,
+    sessionSources,
     plan: deps.plan,
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
+    ...(deps.upstream ? { upstream: deps.upstream } : {}),
     guard: (role) => async (request) => {
       const principal = requireRole(authenticate(request), role);
       if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {
@@ -205,10 +227,13 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     });
     registerAuthRoutes(app, env);
     registerSiteRoutes(app, env);
+    registerUpstreamRoutes(app, env);
     registerSteeringRoutes(app, env);
     registerConfigRoutes(app, env);
     registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
+    registerSignalRoutes(app, env);
+    registerOpenAdrRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',

@@ -1,10 +1,10 @@
-import { decide } from '../../optimizer/index.ts';
-import { connectorKey, initialDecideState, type DecideParams, type DecideState, type Decision, type SiteSnapshot } from '../../optimizer/types.ts';
+import type { DecideParams, Decision, SiteSnapshot } from '../../optimizer/types.ts';
 import type { BusEvent } from '../bus.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { CeilingProvider } from './ceiling-provider.ts';
 import type { ChargerCommands } from './charger-commands.ts';
 import { decideParamsFromConfig } from './decide-params.ts';
+import { controlStep, initialControlMemory, type CeilingsW, type ControlMemory } from './control-step.ts';
 
 /** Events after which the caps may have to change at once, not only at the next tick. */
 const TRIGGERS: readonly BusEvent[] = [
@@ -45,7 +45,7 @@ export interface ControlLoopOptions {
 }
 
 /**
- * The only place that turns state into decisions: snapshot → decide() → send the caps. Runs every
+ * The only place that turns state into decisions: snapshot → controlStep() → send the caps. Runs every
  * control.intervalMs and, coalesced to at most one per 100 ms, whenever a meter, a charger or a
  * session changes. Cycles never overlap; a trigger during a cycle runs one more after it.
  */
@@ -55,7 +55,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
   const minGapMs = options.minTriggerGapMs ?? 100;
   const providers = options.ceilingProviders ?? [];
   const stats: ControlLoopStats = { cycles: 0, failsafe: false };
-  let memory: DecideState = initialDecideState;
+  let memory: ControlMemory = initialControlMemory;
   let interval: NodeJS.Timeout | undefined;
   let triggerTimer: NodeJS.Timeout | undefined;
   let running: Promise<Decision | undefined> | undefined;
@@ -64,9 +64,9 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
   let stopped = true;
   const unsubscribe: (() => void)[] = [];
 
-  function withCeilings(snapshot: SiteSnapshot): SiteSnapshot {
-    if (providers.length === 0) return snapshot;
-    const maps = providers.map((p) => {
+  /** Each provider's ceilings for this snapshot; a provider that throws is ignored this cycle. */
+  function ceilingsOf(snapshot: SiteSnapshot): CeilingsW[] {
+    return providers.map((p) => {
       try {
         return p.ceilingsW(snapshot);
       } catch (error) {
@@ -74,17 +74,16 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         return new Map<string, number>();
       }
     });
-    return {
-      ...snapshot,
-      connectors: snapshot.connectors.map((c) => {
-        if (!c.session) return c;
-        const key = connectorKey(c.chargerId, c.connectorId);
-        const ceilings = maps.map((m) => m.get(key)).filter((w): w is number => w !== undefined && Number.isFinite(w));
-        if (c.session.targetPowerW !== undefined) ceilings.push(c.session.targetPowerW);
-        if (ceilings.length === 0) return c;
-        return { ...c, session: { ...c.session, targetPowerW: Math.max(0, Math.min(...ceilings)) } };
-      }),
-    };
+  }
+
+  /** What the estimator distrusts (over-reporting chargers, implausible grid readings): logged once when it starts and once when it clears. */
+  const activeFindings = new Map<string, string>();
+  function logFindings(decision: Decision): void {
+    const now = new Map((decision.findings ?? []).map((f) => [f.key, f.text]));
+    for (const [key, text] of now) if (!activeFindings.has(key)) log.warn({ finding: key }, text);
+    for (const [key, text] of activeFindings) if (!now.has(key)) log.info({ finding: key }, `cleared: ${text}`);
+    activeFindings.clear();
+    for (const [key, text] of now) activeFindings.set(key, text);
   }
 
   async function cycle(): Promise<Decision | undefined> {
@@ -93,9 +92,11 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     const atMs = ctx.clock.nowMs();
     let decision: Decision | undefined;
     try {
-      const result = decide(withCeilings(ctx.state.snapshot(atMs)), params, memory);
+      const snapshot = ctx.state.snapshot(atMs);
+      const step = controlStep({ snapshot, params, memory, ceilingsW: ceilingsOf(snapshot) });
+      const result = step.decision;
       decision = result;
-      memory = result.nextState;
+      memory = step.memory;
       stats.cycles++;
       stats.lastCycleAtMs = atMs;
       if (result.failsafe !== stats.failsafe) {
@@ -107,6 +108,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
+      logFindings(result);
       ctx.bus.emit('decision', result);
       await chargers.applyCaps(result.caps);
       if (stats.lastError) log.info('control cycle recovered');

@@ -59,6 +59,8 @@ export interface OcppConnection<In extends CallMap<In> = ChargePointCalls, Out e
   readonly protocol: string;
   call<A extends keyof Out & string>(action: A, req: Out[A]['req'], timeoutMs?: number): Promise<Out[A]['conf']>;
   handle<A extends keyof In & string>(action: A, handler: (req: In[A]['req']) => In[A]['conf'] | Promise<In[A]['conf']>): void;
+  /** Handles every inbound CALL no `handle` covers (a relay forwards them); default: NotImplemented. */
+  handleOther(handler: (action: string, req: unknown) => unknown): void;
   /** Called for every inbound CALL before its handler, valid or not. */
   onInboundCall(listener: (action: string) => void): void;
   onValidationFailure(listener: (failure: ValidationFailure) => void): void;
@@ -135,6 +137,15 @@ function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>): vo
 }
 
 function wrap(client: any, log: Logger): OcppConnection<any, any> {
+  const answer = async (action: string, run: () => unknown) => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof OcppCallRefused) throw createRPCError(error.rpcErrorCode, error.message);
+      log.error({ err: error, action, chargerId: client.identity }, 'OCPP handler failed; answered InternalError');
+      throw createRPCError('InternalError', 'internal error while handling the call');
+    }
+  };
   return {
     identity: client.identity,
     protocol: client.protocol,
@@ -146,15 +157,10 @@ function wrap(client: any, log: Logger): OcppConnection<any, any> {
       }
     },
     handle(action, handler) {
-      client.handle(action, async ({ params }: { params: any }) => {
-        try {
-          return await handler(params);
-        } catch (error) {
-          if (error instanceof OcppCallRefused) throw createRPCError(error.rpcErrorCode, error.message);
-          log.error({ err: error, action, chargerId: client.identity }, 'OCPP handler failed; answered InternalError');
-          throw createRPCError('InternalError', 'internal error while handling the call');
-        }
-      });
+      client.handle(action, ({ params }: { params: any }) => answer(action, () => handler(params)));
+    },
+    handleOther(handler) {
+      client.handle(({ method, params }: { method: string; params: unknown }) => answer(method, () => handler(method, params)));
     },
     onInboundCall(listener) {
       client.on('call', (event: { outbound: boolean; payload: unknown[] }) => {

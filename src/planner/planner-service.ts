@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Plan } from '../../optimizer/plan-types.ts';
+import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import type { SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -42,6 +43,14 @@ export interface PlannerService extends Service, CeilingProvider {
   batteryTargetW(atMs: number): number | undefined;
   /** The learned daily profiles (W per local quarter hour; null = not seen yet). */
   forecast(): { pvW: (number | null)[]; buildingW: (number | null)[] };
+  /** What the plan in force was made with, per slot: import price, PV forecast, import limit (the plan view shows them). */
+  currentInputs(): PlanSlotInputs | undefined;
+}
+
+export interface PlanSlotInputs {
+  importPricePerKWh: readonly number[];
+  pvW: readonly number[];
+  importLimitW: readonly number[];
 }
 
 const DEBOUNCE_MS = 1_000;
@@ -56,6 +65,11 @@ export function nextLocalTimeMs(zone: LocalTimeZone, atMs: number, hhmm: string)
   return zone.atMinuteOfDay(zone.startOfDayMs(startOfToday + 26 * 3_600_000), minutes);
 }
 
+/** The horizon planner runs on every site unless the config says `planner: { enabled: false }`. */
+export function plannerEnabled(config: { planner?: { enabled?: boolean } }): boolean {
+  return config.planner?.enabled ?? true;
+}
+
 export interface PlannerServiceOptions {
   /** Where learned PV and building-load profiles are kept; default next to the database. */
   forecastFilePath?: string;
@@ -65,8 +79,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const log = ctx.log.child({ module: 'planner' });
   const config = ctx.config;
   const settings = config.planner;
-  // The planner runs only when the config has a planner section (and does not switch it off).
-  const enabled = settings !== undefined && settings.enabled;
+  // On by default on every site, for fuse limits alone as much as for prices; `enabled: false` turns it off.
+  const enabled = plannerEnabled(config);
   const solver = settings?.solver ?? 'highs';
   const timeLimitMs = settings?.timeLimitMs ?? 5_000;
   const slotMs = (settings?.slotMin ?? 15) * 60_000;
@@ -74,7 +88,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const chargers = new Map(config.chargers.map((c) => [c.id, c]));
   const ceilings = new PlanCeilings((key) => {
     const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
-    const voltsTimesPhases = voltage * (charger?.phases ?? 3);
+    const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
@@ -107,6 +121,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       log.warn({ err: error, path: forecastFile }, 'cannot save the learned forecast');
     }
   }
+  /** The latest PV and building readings: the plan's next hours lean towards them. */
+  const measuredNow: { pvW?: number; baseLoadW?: number } = {};
   let runner: PlanRunner | undefined;
   let running: Promise<Plan | undefined> | undefined;
   let again = false;
@@ -139,6 +155,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     return list;
   }
 
+  const inputsOf = new WeakMap<Plan, PlanSlotInputs>();
+
   async function planOnce(reason: string): Promise<Plan | undefined> {
     const r = runner;
     if (!r) return undefined;
@@ -154,6 +172,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         signals: ctx.state.signals,
         batterySocPct: ctx.state.snapshot(atMs).batterySocPct,
         forecast: { pvW: (t) => pvHistory.valueAt(t), baseLoadW: (t) => buildingHistory.valueAt(t) },
+        measuredNow: { ...measuredNow },
       });
       if (!input.sessions.length) {
         ceilings.setPlan(undefined);
@@ -163,6 +182,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       status.lastSolveMs = solveMs;
       if (plan.status !== 'optimal') throw new PlanFailedError(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
       ceilings.setPlan(plan);
+      inputsOf.set(plan, { importPricePerKWh: input.importPricePerKWh, pvW: input.pvW, importLimitW: input.importLimitW });
       status.plans++;
       status.lastPlanAtMs = atMs;
       status.lastError = undefined;
@@ -212,9 +232,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     name: 'planner',
     async start() {
       if (!enabled) {
-        log.info(settings ? 'planner disabled (planner.enabled: false)' : 'no planner section in the config: horizon planning is off');
+        log.info('planner off (planner.enabled: false): control runs on the priority scheme alone');
         return;
       }
+      log.info({ solver, slotMin: slotMs / 60_000, horizonH: settings?.horizonH ?? 24, default: settings === undefined }, settings === undefined ? 'planner on (default; planner.enabled: false turns it off)' : 'planner on');
       runner = new PlanRunner(log, { solver, timeLimitMs });
       unsubscribe.push(
         ctx.bus.on('session.started', () => soon('arrival')),
@@ -225,7 +246,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         ctx.bus.on('signals.changed', () => soon('signal')),
         ctx.bus.on('device.reading', (r) => {
           if (r.powerW === undefined) return;
-          if (r.role === 'pv') pvHistory.record(r.atMs, Math.max(0, r.powerW));
+          if (r.role === 'pv') {
+            pvHistory.record(r.atMs, Math.max(0, r.powerW));
+            measuredNow.pvW = Math.max(0, r.powerW);
+          }
           if (r.deviceId === config.grid.meter) {
             // Building = grid − EVs + PV + battery discharge (site balance at the connection point).
             let evW = 0;
@@ -233,6 +257,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
             let otherW = 0;
             for (const d of ctx.state.devices.values()) if ((d.role === 'pv' || d.role === 'battery') && d.health === 'online') otherW += d.reading?.powerW ?? 0;
             buildingHistory.record(r.atMs, r.powerW - evW + otherW);
+            measuredNow.baseLoadW = r.powerW - evW + otherW;
           }
         }),
       );
@@ -270,5 +295,9 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       return t >= 0 && t < 2 && t < plan.batteryW.length ? plan.batteryW[t] : undefined;
     },
     forecast: () => ({ pvW: pvHistory.values(), buildingW: buildingHistory.values() }),
+    currentInputs: () => {
+      const plan = ceilings.current();
+      return plan ? inputsOf.get(plan) : undefined;
+    },
   };
 }

@@ -16,7 +16,7 @@ const decision = (atMs: number, capA: number): Decision => ({
   atMs,
   failsafe: false,
   nextState: { connectors: {} },
-  headroom: { limitA: [60, 60, 60], headroomA: [1, 1, 1], buildingA: [0, 0, 0] },
+  headroom: { limitA: [60, 60, 60], headroomA: [1, 1, 1], buildingA: [0, 0, 0], binding: { kind: 'grid-current', phase: 'L1', text: 'grid connection 60 A on L1' } },
   caps: [{ chargerId: 'CP001', connectorId: 1, currentA: capA, phases: 3, reason: { kind: 'charger', text: `cap ${capA}` } }],
 });
 

@@ -24,7 +24,7 @@ function decision(atMs: number, capA = 16): Decision {
     atMs,
     failsafe: false,
     nextState: { connectors: {} },
-    headroom: { limitA: [59.8, 59.8, 59.8], headroomA: [20, 21, 22], buildingA: [10, 10, 10] },
+    headroom: { limitA: [59.8, 59.8, 59.8], headroomA: [20, 21, 22], buildingA: [10, 10, 10], binding: { kind: 'grid-current', phase: 'L1', text: 'grid connection 60 A on L1' } },
     caps: [
       { chargerId: 'CP001', connectorId: 1, currentA: capA, phases: 3, rank: 1, reason: { kind: 'scarcity', text: 'site limit 63 A shared by 2 cars; priority 1 of 2', rank: 1, of: 2 } },
       { chargerId: 'CP001', connectorId: 2, currentA: 0, phases: 3, reason: { kind: 'idle', text: 'no car' } },
@@ -327,7 +327,7 @@ describe('OpenAPI', () => {
     const doc = (await api.inject({ method: 'GET', url: '/api/docs/json' })).json();
     const patch = doc.paths['/api/v1/connectors/{chargerId}/{connectorId}/session'].patch;
     const schema = patch.requestBody.content['application/json'].schema;
-    expect(Object.keys(schema.properties)).toEqual(['departure', 'energyNeedWh', 'tier', 'paused']);
+    expect(Object.keys(schema.properties)).toEqual(['departure', 'energyNeedWh', 'tier', 'paused', 'chargeMode']);
     expect(doc.paths['/api/v1/auth/login'].post).toBeDefined();
     const ui = await api.inject({ method: 'GET', url: '/api/docs' });
     expect([200, 302]).toContain(ui.statusCode);

@@ -50,6 +50,25 @@ describe('the optimizer', () => {
   });
 });
 
+describe('the site plant', () => {
+  const files = sourceFiles('plant');
+
+  it('imports nothing outside plant/', () => {
+    const offenders = files.flatMap((f) =>
+      imports(f)
+        .filter((spec) => !spec.startsWith('.') || !target(f, spec).startsWith('plant/'))
+        .map((spec) => `${f} imports ${spec}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('reads no clock, draws no unseeded random numbers and does no I/O', () => {
+    const forbidden = /\bDate\.now\(|new Date\(\s*\)|Math\.random\(|\bsetTimeout\(|\bsetInterval\(|\bsetImmediate\(|\bconsole\.|\bprocess\.|\bperformance\.now\(|\brequire\(/;
+    const offenders = files.filter((f) => forbidden.test(strip(readFileSync(join(root, f), 'utf8'))));
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe('the config layer', () => {
   it('imports only zod, yaml and its own files', () => {
     const offenders = sourceFiles('config').flatMap((f) =>
@@ -74,7 +93,7 @@ describe('the adapters', () => {
 
 describe('the shell', () => {
   // Seams every feature may use; everything else in src/ is a feature folder of its own.
-  const shared = [/^src\/(bus|service|clock|log|errors|config-file|failure-backoff|secrets)\.ts$/, /^src\/state\//, /^src\/control\/(ceiling-provider|charger-commands)\.ts$/];
+  const shared = [/^src\/(bus|service|clock|log|errors|config-file|failure-backoff|grid-signal|secrets)\.ts$/, /^src\/state\//, /^src\/control\/(ceiling-provider|charger-commands)\.ts$/];
   const wiring = [/^src\/app\.ts$/, /^src\/cli\//, /^src\/demo\//, /^src\/simulate\//];
 
   // Types may cross (an interface handed in at wiring time is declared by its owner); code may not.

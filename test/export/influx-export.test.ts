@@ -33,7 +33,7 @@ function decision(atMs: number): Decision {
     atMs,
     failsafe: false,
     nextState: { connectors: {} },
-    headroom: { limitA: [60, 60, 60], headroomA: [10, 11, 12], buildingA: [5, 5, 5] },
+    headroom: { limitA: [60, 60, 60], headroomA: [10, 11, 12], buildingA: [5, 5, 5], binding: { kind: 'grid-current', phase: 'L1', text: 'grid connection 60 A on L1' } },
     caps: [
       { chargerId: 'CP001', connectorId: 1, currentA: 16, phases: 3, reason: { kind: 'charger', text: 'charger max' } },
       { chargerId: 'CP002', connectorId: 1, currentA: 0, phases: 3, reason: { kind: 'idle', text: 'no car' } },

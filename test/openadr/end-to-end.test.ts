@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../config/schema.ts';
+import { openAdrViewSchema } from '../../src/api/openadr-view.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createTestPki } from '../fixtures/openadr/certs.ts';
@@ -139,5 +140,59 @@ describeWithPeer('openssl', hasCommand('openssl'), 'a 2.0b shed event on a runni
     app = await startApp({ config, log: silentLogger });
     expect(app.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(8_000);
     expect(app.signals.list().map((s) => `${s.eventId} ${s.kind}`).sort()).toEqual(['shed-1 import-limit', 'shed-1 load-shed']);
+  });
+
+  it('registers anew after the VTN restarts with no memory of the VEN, and its next event lowers the charger', async () => {
+    const pki = createTestPki();
+    const vtn = await new TestVtn2b({ ca: pki.read(pki.caPath), cert: pki.read(pki.serverCertPath), key: pki.read(pki.serverKeyPath) }).start();
+    cleanup.push(() => vtn.stop());
+    const config = siteConfig(vtn.url, pki, mkdtempSync(join(tmpdir(), 'oadr-e2e-amnesia-')));
+    const app = await startApp({ config, log: silentLogger });
+    cleanup.push(() => app.stop());
+    const meter = () => app.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), currentA: [0, 0, 0], powerW: 0 });
+    meter();
+    const charger = new TestCharger('CP1', `ws://127.0.0.1:${app.ocppPort}/ocpp`);
+    cleanup.push(() => charger.close());
+    await charger.connect();
+    await charger.startTransaction(1, 'STAFF1');
+    await waitFor(() => app.openadr[0]!.status().registered, 'the first registration');
+    await waitFor(() => {
+      meter();
+      return charger.txLimitA(1) === 32;
+    }, 'a full 32 A before any event');
+
+    await vtn.restart();
+    await waitFor(() => app.openadr[0]!.status().venId === vtn.venId, 'registered with the new venID', 10_000);
+    const answered = vtn.nextOf('oadrCreatedEvent');
+    vtn.setEvents([
+      { eventId: 'shed-after-restart', modificationNumber: 0, startMs: Date.now() - 60_000, durationS: 3600, status: 'active', signals: [{ name: 'SIMPLE', type: 'level', intervals: [{ durationS: 3600, value: 3 }] }] },
+    ]);
+    expect((await answered).body.eiCreatedEvent.venID).toBe(vtn.venId);
+    const capped = await waitFor(() => {
+      meter();
+      const limit = charger.txLimitA(1);
+      return limit !== undefined && limit < 32 ? limit : undefined;
+    }, 'a lower profile under the 8 kW shed limit');
+    expect(capped).toBeLessThanOrEqual(8_000 / (230 * 3) + 1e-6);
+
+    // The operator sees the VEN's state over the API and in /metrics.
+    const base = `http://127.0.0.1:${app.httpPort}`;
+    const password = 'admin-password-1';
+    app.store.users.create({ username: 'olga', passwordHash: await app.http.auth.hashPassword(password), role: 'viewer' });
+    const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'olga', password }) });
+    const { token } = (await login.json()) as { token: string };
+    const res = await fetch(`${base}/api/v1/openadr`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const view = openAdrViewSchema.parse(await res.json());
+    const ven = view.vtns[0]!;
+    expect(ven).toMatchObject({ id: 'utility', version: '2.0b', registered: true, venId: vtn.venId, vtnId: 'TEST_VTN', lastError: null });
+    expect(Date.parse(ven.lastPollAt!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(ven.certificate.fingerprint).toMatch(/^([0-9A-F]{2}:){9}[0-9A-F]{2}$/);
+    expect(ven.certificate.expiresInDays).toBeGreaterThan(0);
+    expect(ven.events).toEqual([expect.objectContaining({ eventId: 'shed-after-restart', state: 'active', opt: 'in', applied: true })]);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/ems_openadr_registered\{vtn="utility",version="2.0b"\} 1/);
+    expect(metrics).toMatch(/ems_openadr_events\{vtn="utility",state="active"\} 1/);
+    expect(metrics).toMatch(/ems_openadr_certificate_expiry_seconds\{vtn="utility"\} \d+/);
   });
 });

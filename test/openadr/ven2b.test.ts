@@ -194,6 +194,30 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(importLimit(ctx)).toBe(45_000);
   });
 
+  it('logs a contradictory x-loadControlCapacity of 150.0 once, with the nearest safe value it applies', async () => {
+    const { vtn, ctx, lines, start } = await setup();
+    const capacity = (value: number, modificationNumber = 0): FixtureEvent => ({
+      eventId: 'cap-150',
+      modificationNumber,
+      startMs: Date.now() - MIN,
+      durationS: 3600,
+      status: 'active',
+      signals: [{ name: 'LOAD_CONTROL', type: 'x-loadControlCapacity', intervals: [{ durationS: 3600, value }] }],
+    });
+    vtn.events = [capacity(150)];
+    await start();
+    // No power unit: a fraction of the site's 100 A × 230 V × 3 = 69 kW; 150 becomes 1 (all of it).
+    await until(() => importLimit(ctx) === 69_000, 'the nearest safe value applied');
+    vtn.setEvents([capacity(150)]);
+    await vtn.nextOf('oadrPoll');
+    await vtn.nextOf('oadrPoll');
+    const notes = lines.filter((l) => /x-loadControlCapacity 150 is outside 0\.\.1/.test(l.msg));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.msg).toMatch(/applied the nearest safe value 1 \(69000 W\)/);
+    vtn.setEvents([capacity(0.5, 1)]);
+    await until(() => importLimit(ctx) === 34_500, 'a valid fraction applied as sent');
+  });
+
   it('answers malformed XML with 454, logs one line, and keeps the last good events in force', async () => {
     const { vtn, ctx, lines, start } = await setup();
     vtn.events = [simple(2)];
@@ -322,5 +346,49 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(ven.status().registered).toBe(false);
     expect(vtn.received).toEqual([]);
     expect(lines.filter((l) => l.level >= 40).length).toBe(1);
+  });
+
+  it('registers afresh when the VTN restarts with no memory of the VEN, logging the VTN\'s code', async () => {
+    const { vtn, ven, lines, ctx, start } = await setup();
+    vtn.events = [simple(2)];
+    await start();
+    await until(() => ven.status().registered, 'the first registration');
+    await until(() => importLimit(ctx) === 60_000, 'the first event applied');
+    const oldVenId = vtn.venId;
+    await vtn.restart();
+    expect(vtn.venId).not.toBe(oldVenId);
+    // The stale ids are refused once (452), then a registration without them succeeds.
+    const fresh = await vtn.next((m) => m.type === 'oadrCreatePartyRegistration' && m.body.venID === undefined && m.body.registrationID === undefined);
+    expect(fresh).toBeDefined();
+    await until(() => ven.status().venId === vtn.venId, 'the new venID');
+    expect(lines.some((l) => l.level === 40 && /registering afresh/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => /452 Invalid ID: unknown VEN/.test(l.msg))).toBe(true);
+    // The last good event stayed in force meanwhile, and a new event arrives on the new registration.
+    expect(importLimit(ctx)).toBe(60_000);
+    const answered = vtn.nextOf('oadrCreatedEvent');
+    vtn.setEvents([simple(3, { eventId: 'shed-2' })]);
+    expect((await answered).body.eiCreatedEvent.venID).toBe(vtn.venId);
+    await until(() => importLimit(ctx) === 20_000, 'the new event applied');
+    // Polls after that name only the new venID.
+    const poll = await vtn.nextOf('oadrPoll');
+    expect(poll.body.venID).toBe(vtn.venId);
+  });
+
+  it('runs one report stream per request after oadrRequestReregistration', async () => {
+    const { vtn, start } = await setup({ vtn: { reportRequest: { reportRequestId: 'rr-1', granularityS: 1, backS: 1 } } });
+    await start();
+    await vtn.nextOf('oadrUpdateReport');
+    const reregistered = vtn.next((m) => m.type === 'oadrCreatedReport' && vtn.received.filter((r) => r.type === 'oadrCreatePartyRegistration').length >= 2);
+    // After re-registration the VTN asks for the same telemetry under a new request id.
+    vtn.reportRequest = { reportRequestId: 'rr-2', granularityS: 1, backS: 1 };
+    vtn.pollQueue.push((await import('../fixtures/openadr/vtn2b-messages.ts')).requestReregistration(vtn.venId));
+    expect([(await reregistered).body.oadrPendingReports.reportRequestID].flat()).toEqual(['rr-2']);
+    const from = vtn.received.length;
+    await vtn.nextOf('oadrUpdateReport');
+    await vtn.nextOf('oadrUpdateReport');
+    await vtn.nextOf('oadrUpdateReport');
+    const updates = vtn.received.slice(from).filter((m) => m.type === 'oadrUpdateReport');
+    // Only the new stream runs; the old request id is gone.
+    expect(updates.map((u) => u.body.oadrReport.reportRequestID)).toEqual(['rr-2', 'rr-2', 'rr-2']);
   });
 });

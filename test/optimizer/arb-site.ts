@@ -154,11 +154,19 @@ export function arbSite(options: SiteOptions = {}): fc.Arbitrary<Site> {
         failsafeCurrentA: 6,
         unusedHoldMs: 30_000,
         rampReserveA: 2,
+        carResponseMs: 0, // cars here follow at once; estimation.test.ts covers the response
       };
       if (g.maxImportPowerW !== null) params.grid.maxImportPowerW = g.maxImportPowerW;
       const snapshot: SiteSnapshot = {
         atMs: NOW_MS,
-        grid: params.grid.metered ? { atMs: fresh ? NOW_MS - g.gridAgeMs : NOW_MS - 10_001 - g.gridAgeMs, currentA: g.gridA, powerW: g.gridPowerW } : null,
+        // Readings a fuse of this size allows (up to 2.5× its rating); implausible ones have their own tests.
+        grid: params.grid.metered
+          ? {
+              atMs: fresh ? NOW_MS - g.gridAgeMs : NOW_MS - 10_001 - g.gridAgeMs,
+              currentA: g.gridA.map((a) => Math.min(a, 2.5 * g.gridMaxA)) as unknown as readonly [number, number, number],
+              powerW: Math.min(g.gridPowerW, 2.5 * 3 * 230 * g.gridMaxA),
+            }
+          : null,
         circuitLoads: g.submeters.map((s) => ({ circuitId: ids[s.pick % ids.length], atMs: NOW_MS, currentA: s.currentA })),
         connectors,
         signals: g.importSignalW !== null ? { importLimitW: g.importSignalW } : {},

@@ -16,8 +16,9 @@ function run(p: DecideParams, steps: { atMs: number; snapshot: (atMs: number) =>
 const gridWith = (atMs: number, buildingA: number) => ({ atMs, currentA: [buildingA, buildingA, buildingA] as const, powerW: buildingA * 690 });
 
 describe('hysteresis', () => {
-  // One car on a 40 A site whose building load moves: the car gets 40 A minus the building.
-  const p = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A']), chargers: [charger('A', 'main')], deadbandA: 1 });
+  // One car on a 40 A site whose building load moves: the car gets 40 A minus the building. The
+  // building estimate follows a fall at once here (buildingHoldMs 0); the hold has its own tests.
+  const p = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A']), chargers: [charger('A', 'main')], deadbandA: 1, buildingHoldMs: 0 });
   const at = (s: number, buildingA: number) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => snapshot([plugged('A', session('a'))], { atMs, grid: gridWith(atMs, buildingA) }) });
 
   it('does not raise a cap by less than the deadband, but always lowers it', () => {
@@ -49,7 +50,7 @@ describe('hysteresis', () => {
   });
 
   it('starts a new session on the same connector without the previous session’s pause', () => {
-    const two = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')] });
+    const two = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')], buildingHoldMs: 0 });
     const steps = [
       { atMs: T0, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b1', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, 20) }) },
       { atMs: T0 + 1000, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b1', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, 30) }) },

@@ -1,0 +1,657 @@
+// The derived site view: computed once per snapshot, read by decide(), headroom(), storage control,
+// the planner's input and the API. It answers "how much non-EV load is there, what do the cars
+// draw, which limits are in force, can the meter be trusted" so that every error makes the EMS
+// more careful, never less (DESIGN.md "What the closed loop must guarantee"):
+// - an EV draw subtracted from a grid reading is the charger's sample closest to the reading's
+//   time, never above what the car could draw under the limits in force at that time (the caps of
+//   the last carResponseMs, kept per connector in the estimate memory);
+// - a decrease counts as done once a sample shows the car below the new cap or carResponseMs has
+//   passed; until then the old cap stays reserved (see inFlightDa), so the freed capacity is not
+//   handed on before it is free;
+// - the building load at the connection point is the maximum over the readings of the last
+//   buildingHoldMs: it rises at once and falls only when the higher readings have aged out;
+// - a grid reading that cannot be true (above what the fuse allows, negative on a site that cannot
+//   export, below what the cars draw) is a finding and is not used; the last plausible reading
+//   stands in while it is fresh.
+import type {
+  ChargerParams,
+  ConnectorEstimateMemory,
+  ConnectorSnapshot,
+  DecideParams,
+  EstimateMemory,
+  Finding,
+  GridMeasurement,
+  PhaseValues,
+  SiteSnapshot,
+  SiteSummary,
+} from './types.ts';
+import { finiteOr, formatA, formatSeconds, nonNegative } from './numbers.ts';
+import { detectSinglePhase, drawOnSitePhases, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
+import type { SiteIndex } from './site-index.ts';
+
+/** A car counts as drawing nothing below this, A (highest phase). */
+export const IDLE_DRAW_A = 1;
+/** Tolerance when comparing a measured draw with a cap, A. */
+const FOLLOW_TOLERANCE_A = 0.5;
+/** A charger's report above its cap by more than this (and 10 %) is flagged, A. */
+const OVER_CAP_TOLERANCE_A = 2;
+/** Draw samples kept per connector. */
+const MAX_SAMPLES = 4;
+
+export const DEFAULTS = {
+  carResponseMs: 5_000,
+  /** How long a building-load reading holds the estimate up after a lower one. */
+  buildingHoldMs: 5_000,
+  /** A car that draws ≈ 0 (or reports SuspendedEV) this long while offered current gives its share away. */
+  idleReleaseMs: 20_000,
+  /** A released car is offered its minimum again this often... */
+  probeEveryMs: 300_000,
+  /** ...for this long; drawing in that time brings it back. */
+  probeForMs: 60_000,
+} as const;
+
+export type LoadMode = 'measured' | 'unmetered' | 'failsafe';
+
+/** One connector as the estimator sees it. */
+export interface ConnectorView {
+  /** Estimated draw per site phase at the grid reading's time, A (what is subtracted from it). */
+  readonly atGridA: [number, number, number];
+  /** The latest fresh sample per charger phase, or undefined when none is fresh. */
+  readonly freshDrawA: PhaseValues | undefined;
+  /** Its time. */
+  readonly freshAtMs: number | undefined;
+  /** Site phases learned from per-phase samples this session (0 = not learned). */
+  readonly learnedMask: number;
+  /** Capacity kept for this connector whatever is decided now, A (pending decrease, over-cap draw). */
+  readonly holdA: number;
+  /** True while the car is treated as full and its share given away. */
+  readonly released: boolean;
+  /** True while a released car is offered its minimum to see whether it wants to charge again. */
+  readonly probing: boolean;
+}
+
+export interface SiteView {
+  readonly atMs: number;
+  readonly mode: LoadMode;
+  /** Why the failsafe applies, for people; '' when it does not. */
+  readonly failsafeWhy: string;
+  /** The grid reading used (plausible and fresh), or null. */
+  readonly grid: GridMeasurement | null;
+  /** Per snapshot.connectors index. */
+  readonly connectors: readonly ConnectorView[];
+  /** Non-EV load per (node, site phase) = 3 × node + phase, A. */
+  readonly buildingA: Float64Array;
+  /** Non-EV import at the connection point, W, never below 0. */
+  readonly buildingPowerW: number;
+  /** Estimated EV draw at the connection point per site phase, A. */
+  readonly evA: [number, number, number];
+  readonly importLimitW: number | undefined;
+  readonly importSource: 'grid' | 'signal';
+  readonly exportLimitW: number | undefined;
+  readonly exportSource: 'grid' | 'signal';
+  readonly findings: Finding[];
+  /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; lastGrid?: GridMeasurement };
+}
+
+interface Timing {
+  carResponseMs: number;
+  drawStaleMs: number;
+  staleAfterMs: number;
+  buildingHoldMs: number;
+  idleReleaseMs: number;
+  probeEveryMs: number;
+  probeForMs: number;
+}
+
+function timingOf(params: DecideParams): Timing {
+  const staleAfterMs = nonNegative(params.staleAfterMs);
+  return {
+    carResponseMs: nonNegative(params.carResponseMs ?? DEFAULTS.carResponseMs),
+    drawStaleMs: nonNegative(params.drawStaleAfterMs ?? params.staleAfterMs),
+    staleAfterMs,
+    buildingHoldMs: nonNegative(params.buildingHoldMs ?? DEFAULTS.buildingHoldMs),
+    idleReleaseMs: nonNegative(params.idleReleaseMs ?? DEFAULTS.idleReleaseMs),
+    probeEveryMs: nonNegative(params.probeEveryMs ?? DEFAULTS.probeEveryMs),
+    probeForMs: nonNegative(params.probeForMs ?? DEFAULTS.probeForMs),
+  };
+}
+
+/** The strictest import and export power limits, W before the margin, with their sources. */
+export function strictestLimits(
+  signals: SiteSnapshot['signals'] | undefined,
+  grid: Pick<DecideParams['grid'], 'maxImportPowerW' | 'maxExportPowerW'>,
+): { importLimitW: number | undefined; importSource: 'grid' | 'signal'; exportLimitW: number | undefined; exportSource: 'grid' | 'signal' } {
+  const pick = (configured: number | undefined, signal: number | undefined) => {
+    let limitW: number | undefined;
+    let source: 'grid' | 'signal' = 'grid';
+    if (configured !== undefined && configured !== null) limitW = nonNegative(configured);
+    if (signal !== undefined && signal !== null && (limitW === undefined || nonNegative(signal) < limitW)) {
+      limitW = nonNegative(signal);
+      source = 'signal';
+    }
+    return { limitW, source };
+  };
+  const imp = pick(grid.maxImportPowerW, signals?.importLimitW);
+  const exp = pick(grid.maxExportPowerW, signals?.exportLimitW);
+  return { importLimitW: imp.limitW, importSource: imp.source, exportLimitW: exp.limitW, exportSource: exp.source };
+}
+
+/** The most the car may draw at `t`, A: the highest limit in force during [t − response, t]. */
+export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number): number {
+  if (bounds.length === 0) return fallbackA;
+  let windowStart = t - responseMs;
+  // A sample at or before t that shows the car at or below the limit then in force: the car has
+  // followed; older, higher limits no longer matter.
+  for (let i = draws.length - 4; i >= 0; i -= 4) {
+    const at = draws[i];
+    if (at > t || at <= windowStart) continue;
+    const inForce = valueAt(bounds, at);
+    if (inForce === undefined) continue;
+    const drawn = Math.max(draws[i + 1], draws[i + 2], draws[i + 3]);
+    if (drawn <= inForce + FOLLOW_TOLERANCE_A) {
+      windowStart = at;
+      break;
+    }
+  }
+  if (bounds[0] > windowStart) return Math.max(fallbackA, maxFrom(bounds, windowStart, t));
+  return maxFrom(bounds, windowStart, t);
+}
+
+/** The limit in force at `t` (the last one set at or before it). */
+function valueAt(bounds: readonly number[], t: number): number | undefined {
+  let value: number | undefined;
+  for (let i = 0; i < bounds.length; i += 2) {
+    if (bounds[i] > t) break;
+    value = bounds[i + 1];
+  }
+  return value;
+}
+
+/** Highest limit in force at any moment of [from, to]. */
+function maxFrom(bounds: readonly number[], from: number, to: number): number {
+  let best = 0;
+  for (let i = 0; i < bounds.length; i += 2) {
+    const start = bounds[i];
+    const end = i + 2 < bounds.length ? bounds[i + 2] : Number.POSITIVE_INFINITY;
+    if (start > to || end <= from) continue;
+    if (bounds[i + 1] > best) best = bounds[i + 1];
+  }
+  return best;
+}
+
+const EMPTY: readonly number[] = [];
+
+/** Adds the snapshot's sample when it is new (or corrects the last one), keeps the last few. */
+function withSample(draws: readonly number[], connector: ConnectorSnapshot): readonly number[] {
+  const at = connector.drawAtMs;
+  const d = connector.drawA;
+  if (at === undefined || !Number.isFinite(at) || !d) return draws;
+  const a = nonNegative(d[0]);
+  const b = nonNegative(d[1]);
+  const c = nonNegative(d[2]);
+  const n = draws.length;
+  if (n >= 4 && draws[n - 4] === at) {
+    if (draws[n - 3] === a && draws[n - 2] === b && draws[n - 1] === c) return draws;
+    const out = draws.slice();
+    out[n - 3] = a;
+    out[n - 2] = b;
+    out[n - 1] = c;
+    return out;
+  }
+  if (n >= 4 && draws[n - 4] > at) return draws; // a late sample from a queue: the newer one stands
+  const out = n >= MAX_SAMPLES * 4 ? draws.slice(4) : draws.slice();
+  out.push(at, a, b, c);
+  return out;
+}
+
+interface DrawAt {
+  /** Point estimate per site phase: the sample closest in time, never above the limits in force then. */
+  est: [number, number, number];
+  /** The most and the least the car plausibly drew then, per site phase. */
+  high: [number, number, number];
+  low: [number, number, number];
+}
+
+/** Time of the last change of the limit at or before `t` (the first record's time when none changed). */
+function lastChangeAt(bounds: readonly number[], t: number): number {
+  let at = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < bounds.length; i += 2) {
+    if (bounds[i] > t) break;
+    at = bounds[i];
+  }
+  return at;
+}
+
+/**
+ * A car's draw at `t` (a grid reading's time). The sample closest to `t` counts (fresh, or the last
+ * one of a charger that is away while its capacity is held), clamped to the limits in force then.
+ * When that sample and `t` both lie a car response after the last change of its limit, the car was
+ * settled: the sample is its draw. Otherwise the car may have been anywhere between the sample and
+ * the limit: high is what it could draw then, low the least of the sample and the new limit.
+ */
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing): DrawAt {
+  const zero = (): [number, number, number] => [0, 0, 0];
+  const reservedA = nonNegative(c.reservedA);
+  const maxA = nonNegative(charger.maxCurrentA);
+  const bounds = mem.bounds;
+  const draws = mem.draws;
+  const away = c.online === false && reservedA > 0;
+  const oldestUsable = away ? Number.NEGATIVE_INFINITY : atMs - timing.drawStaleMs;
+  const bound = boundAt(bounds, draws, t, timing.carResponseMs, Math.max(maxA, reservedA));
+  const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
+  let best = -1;
+  for (let i = 0; i < draws.length; i += 4) {
+    if (draws[i] < oldestUsable) continue;
+    if (best < 0 || Math.abs(draws[i] - t) < Math.abs(draws[best] - t)) best = i;
+  }
+  const rotate = (a: number, b: number, d: number): [number, number, number] => drawOnSitePhases(charger.phaseRotation, [a, b, d]);
+  const highA = Math.max(bound, reservedA);
+  if (draws.length === 0 && timing.carResponseMs <= 0) {
+    // Cars that follow at once (carResponseMs 0, an instant model) and never reported a current:
+    // the draw stays in the building load, as it always did.
+    return { est: zero(), high: zero(), low: zero() };
+  }
+  if (best < 0) {
+    // No usable sample (a car that just started): nothing is known but the bound.
+    const phases = charger.phases === 1 ? rotate(highA, 0, 0) : rotate(highA, highA, highA);
+    return { est: zero(), high: phases, low: zero() };
+  }
+  const sampleAt = draws[best];
+  const est = rotate(Math.min(draws[best + 1], bound), Math.min(draws[best + 2], bound), Math.min(draws[best + 3], bound));
+  const changedAt = lastChangeAt(bounds, Math.max(t, sampleAt));
+  const settled = bounds.length > 0 && Math.min(t, sampleAt) >= changedAt + timing.carResponseMs;
+  if (settled) return { est, high: est, low: est };
+  // The least: a car ramping up drew no more at t than at a later sample, one slowing down no
+  // more than at an earlier one; so the lower of the samples around t, and the limit then.
+  let before = -1;
+  for (let i = 0; i < draws.length; i += 4) if (draws[i] >= oldestUsable && draws[i] <= t && (before < 0 || draws[i] > draws[before])) before = i;
+  const lowLimit = Math.min(limitThen, bound);
+  const lowOf = (p: number): number => Math.min(draws[best + p], before >= 0 ? draws[before + p] : 0, lowLimit);
+  const low = rotate(lowOf(1), lowOf(2), lowOf(3));
+  // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
+  const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
+  const on = (p: number): number => (idle ? (p === 1 || charger.phases === 3 ? bound : 0) : draws[best + p] > IDLE_DRAW_A ? bound : 0);
+  const high = rotate(on(1), on(2), on(3));
+  for (let p = 0; p < 3; p++) if (high[p] < est[p]) high[p] = est[p];
+  return { est, high, low };
+}
+
+function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
+  return (
+    !!grid &&
+    Number.isFinite(grid.atMs) &&
+    Number.isFinite(grid.powerW) &&
+    Array.isArray(grid.currentA) &&
+    grid.currentA.length >= 3 &&
+    [0, 1, 2].every((p) => Number.isFinite(grid.currentA[p]))
+  );
+}
+
+/** Why a reading cannot be true at this site, or '' when it can. */
+function implausibility(grid: GridMeasurement, params: DecideParams, evLowA: readonly number[], canExport: boolean): string {
+  const fuseA = nonNegative(params.grid.maxCurrentA);
+  const voltageV = finiteOr(params.voltageV, 0);
+  // A fuse carries a moderate overload for a while, never several times its rating.
+  const highA = Math.max(3 * fuseA, fuseA + 100);
+  for (let p = 0; p < 3; p++) {
+    const a = grid.currentA[p];
+    if (a > highA || a < -highA) return `grid meter reads ${formatA(a)} on L${p + 1}, beyond what a ${formatA(fuseA)} fuse allows`;
+  }
+  if (voltageV > 0 && Math.abs(grid.powerW) > 3 * highA * voltageV) {
+    return `grid meter reads ${Math.round(grid.powerW)} W, beyond what a ${formatA(fuseA)} fuse allows`;
+  }
+  if (canExport) return '';
+  const toleranceA = 1;
+  for (let p = 0; p < 3; p++) {
+    if (grid.currentA[p] < -toleranceA) return `grid meter reads ${formatA(grid.currentA[p])} (export) on L${p + 1}, but the site cannot export`;
+  }
+  if (voltageV > 0 && grid.powerW < -3 * toleranceA * voltageV) return `grid meter reads ${Math.round(grid.powerW)} W (export), but the site cannot export`;
+  for (let p = 0; p < 3; p++) {
+    const ev = evLowA[p];
+    if (grid.currentA[p] < ev - Math.max(2, 0.1 * ev)) {
+      return `grid meter reads ${formatA(grid.currentA[p])} on L${p + 1}, below the ${formatA(ev)} the chargers report (scale factor or wiring?)`;
+    }
+  }
+  return '';
+}
+
+/**
+ * The site view for a snapshot. `memory` is the estimate memory of the previous cycle (undefined on
+ * the first), `previousCapA` the caps decided last cycle by connector key (for idle detection).
+ */
+export function siteView(
+  snapshot: SiteSnapshot,
+  params: DecideParams,
+  index: SiteIndex,
+  memory: EstimateMemory | undefined,
+  previousCapA: (key: string) => number | undefined,
+): SiteView {
+  const atMs = finiteOr(snapshot.atMs, 0);
+  const timing = timingOf(params);
+  const findings: Finding[] = [];
+  const connectors = snapshot.connectors;
+  const n = connectors.length;
+  const nodeCount = index.nodeIds.length;
+  const limits = strictestLimits(snapshot.signals, params.grid);
+  const metered = !!params.grid.metered;
+  const canExport = params.grid.canExport ?? true;
+
+  // The reading the estimate is anchored to (validity first; plausibility needs the EV estimate).
+  const timeValid = Number.isFinite(snapshot.atMs);
+  const raw = snapshot.grid;
+  const rawValid = isValidReading(raw);
+  const lastGrid = memory?.lastGrid && isValidReading(memory.lastGrid) ? memory.lastGrid : undefined;
+
+  const views: ConnectorView[] = new Array(n);
+  const nextConnectors: Record<string, ConnectorEstimateMemory> = {};
+  const previous = memory?.connectors ?? {};
+  const evDraw = new Float64Array(nodeCount * 3);
+  const evLow = [0, 0, 0];
+
+  for (let i = 0; i < n; i++) {
+    const c = connectors[i];
+    const key = index.keyOf(c.chargerId, c.connectorId);
+    const indexed = index.chargers.get(c.chargerId);
+    const before = previous[key];
+    const session = c.session ?? null;
+    const sessionId = session?.id;
+    const draws = withSample(before?.draws ?? EMPTY, c);
+    const bounds = before?.bounds ?? EMPTY;
+    const mem: ConnectorEstimateMemory = { bounds, draws };
+    if (sessionId !== undefined) mem.sessionId = sessionId;
+    const sameSession = before !== undefined && before.sessionId === sessionId && sessionId !== undefined;
+    nextConnectors[key] = mem;
+
+    if (!indexed) {
+      views[i] = { atGridA: [0, 0, 0], freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
+      continue;
+    }
+    const charger = indexed.params;
+    const maxA = nonNegative(charger.maxCurrentA);
+    const fallbackA = Math.max(maxA, nonNegative(c.reservedA));
+
+    // Latest sample, if fresh.
+    const last = draws.length >= 4 ? draws.length - 4 : -1;
+    const lastAt = last >= 0 ? draws[last] : undefined;
+    const fresh = lastAt !== undefined && c.drawAtMs === lastAt && atMs - lastAt <= timing.drawStaleMs;
+    const freshDrawA: PhaseValues | undefined = fresh ? [draws[last + 1], draws[last + 2], draws[last + 3]] : undefined;
+    const freshMaxA = freshDrawA ? Math.max(freshDrawA[0], freshDrawA[1], freshDrawA[2]) : undefined;
+
+    // Phases the car really uses, learned from per-phase samples and kept for the session.
+    let learnedMask = sameSession ? (before.mask ?? 0) : 0;
+    if (session && freshDrawA) {
+      const single = detectSinglePhase(freshDrawA);
+      const rotation = rotationOf(charger.phaseRotation);
+      if (single !== undefined) learnedMask = 1 << rotation[single];
+      else if (charger.phases === 3 && freshDrawA[0] > IDLE_DRAW_A && freshDrawA[1] > IDLE_DRAW_A && freshDrawA[2] > IDLE_DRAW_A) learnedMask = ALL_PHASES_MASK;
+    }
+    if (learnedMask) mem.mask = learnedMask;
+
+    // What the car may draw now (recorded limits only: before any record nothing is known to be in flight).
+    const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0);
+    const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
+    // For the plausibility check: the least the cars draw by their latest samples.
+    if (freshDrawA) {
+      const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
+      const site = drawOnSitePhases(charger.phaseRotation, [Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow)]);
+      for (let p = 0; p < 3; p++) evLow[p] += site[p];
+    }
+
+    // Capacity held whatever is decided now: a decrease that has not reached the car yet, and the
+    // draw of a charger that draws above its cap (up to its max).
+    let holdA = 0;
+    // The most the car may draw until a decrease made now or lately reaches it (none when the
+    // caller says cars follow at once, carResponseMs 0).
+    holdA = timing.carResponseMs > 0 ? boundNow : 0;
+    // Judged against the limits in force when the sample was taken (a car response included).
+    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
+    if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
+      findings.push({
+        key: `over-cap:${key}`,
+        text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundThen)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
+      });
+      holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
+    }
+
+    // A full or suspended car gives its share away, and is offered its minimum now and then.
+    let released = false;
+    let probing = false;
+    if (session && !session.paused) {
+      const offeredA = previousCapA(key) ?? 0;
+      const suspended = c.status === 'SuspendedEV';
+      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= lastRaiseAt(bounds, charger.minCurrentA) + timing.carResponseMs;
+      const idleNow = suspended || (offeredA >= nonNegative(charger.minCurrentA) && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
+      const drawingNow = freshMaxA !== undefined && freshMaxA >= IDLE_DRAW_A && !suspended;
+      let idleSince = sameSession ? before.idleSinceMs : undefined;
+      let releasedAt = sameSession ? before.releasedAtMs : undefined;
+      let probeAt = sameSession ? before.probeAtMs : undefined;
+      if (drawingNow) {
+        idleSince = undefined;
+        releasedAt = undefined;
+        probeAt = undefined;
+      } else if (idleNow) {
+        idleSince ??= atMs;
+      }
+      if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= timing.idleReleaseMs) releasedAt = atMs;
+      if (releasedAt !== undefined) {
+        released = true;
+        const lastProbe = probeAt ?? releasedAt;
+        if (probeAt !== undefined && atMs - probeAt < timing.probeForMs) probing = true;
+        else if (atMs - lastProbe >= timing.probeEveryMs) {
+          probeAt = atMs;
+          probing = true;
+        }
+      }
+      if (idleSince !== undefined) mem.idleSinceMs = idleSince;
+      if (releasedAt !== undefined && released) mem.releasedAtMs = releasedAt;
+      if (probeAt !== undefined && released) mem.probeAtMs = probeAt;
+    }
+
+    views[i] = { atGridA: [0, 0, 0], freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
+  }
+
+  // Which grid reading to trust.
+  let mode: LoadMode = metered ? 'measured' : 'unmetered';
+  let failsafeWhy = '';
+  let grid: GridMeasurement | null = null;
+  let nextLastGrid = lastGrid;
+  if (metered) {
+    let candidate: GridMeasurement | undefined;
+    if (!timeValid) failsafeWhy = 'no valid time for the grid reading';
+    else if (!raw) failsafeWhy = 'no grid meter reading';
+    else if (!rawValid) failsafeWhy = 'grid meter reading is not a number';
+    else {
+      const why = implausibility(raw, params, evLow, canExport);
+      if (why) {
+        findings.push({ key: 'grid-implausible', text: `${why}; reading ignored` });
+        failsafeWhy = `grid meter reading implausible (${why})`;
+      } else {
+        candidate = raw;
+        nextLastGrid = raw;
+      }
+    }
+    if (!candidate && timeValid && lastGrid && rawValid && lastGrid.atMs <= raw.atMs) candidate = lastGrid;
+    if (candidate) {
+      const ageMs = atMs - candidate.atMs;
+      if (ageMs <= timing.staleAfterMs) {
+        grid = candidate;
+        failsafeWhy = '';
+      } else if (!failsafeWhy) failsafeWhy = Number.isNaN(ageMs) ? 'no valid time for the grid reading' : `grid meter stale for ${formatSeconds(ageMs)}`;
+    }
+    if (!grid) mode = 'failsafe';
+  }
+
+  // Each car's draw at the grid reading's time: a point estimate and the bracket it lies in.
+  const anchorAtMs = grid ? grid.atMs : atMs;
+  const loEv = [0, 0, 0];
+  const hiEv = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const c = connectors[i];
+    const indexed = index.chargers.get(c.chargerId);
+    if (!indexed) continue;
+    if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
+    const mem = nextConnectors[index.keyOf(c.chargerId, c.connectorId)];
+    const e = drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing);
+    (views[i] as { atGridA: [number, number, number] }).atGridA = e.est;
+    for (const node of index.paths[indexed.node]) for (let p = 0; p < 3; p++) evDraw[node * 3 + p] += e.est[p];
+    for (let p = 0; p < 3; p++) {
+      loEv[p] += e.high[p];
+      hiEv[p] += e.low[p];
+    }
+  }
+
+  const building = new Float64Array(nodeCount * 3);
+  let buildingPowerW = 0;
+  let nextBuilding: number[] = [];
+  let nextLevel: number[] | undefined;
+  const voltageV = finiteOr(params.voltageV, 0);
+  if (mode !== 'failsafe') {
+    submeterLoads(snapshot, index, evDraw, building);
+    if (mode === 'measured' && grid) {
+      // The building load lies between the reading less the most the cars could draw (lo) and
+      // the reading less the least they plausibly draw (hi). Inside that bracket the last level
+      // stands: a car ramping or slowing between two of its samples moves neither. A level forced
+      // up by lo rises at once; one forced down by hi falls once the hold window has passed.
+      const prev = memory?.level;
+      const level: number[] = [0, 0, 0, 0];
+      for (let p = 0; p < 4; p++) {
+        const lo = p < 3 ? grid.currentA[p] - loEv[p] : grid.powerW - (loEv[0] + loEv[1] + loEv[2]) * voltageV;
+        const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
+        const before = prev && prev.length === 4 && Number.isFinite(prev[p]) ? prev[p] : hi;
+        level[p] = Math.max(0, lo, Math.min(before, hi));
+      }
+      nextLevel = level;
+      const kept = memory?.building ?? EMPTY;
+      const out: number[] = [];
+      for (let i = 0; i < kept.length; i += 5) {
+        if (kept[i] >= atMs - timing.buildingHoldMs && kept[i] < grid.atMs) out.push(kept[i], kept[i + 1], kept[i + 2], kept[i + 3], kept[i + 4]);
+      }
+      out.push(grid.atMs, level[0], level[1], level[2], level[3]);
+      nextBuilding = out;
+      const est = [0, 0, 0];
+      let estW = 0;
+      for (let i = 0; i < out.length; i += 5) {
+        for (let p = 0; p < 3; p++) if (out[i + 1 + p] > est[p]) est[p] = out[i + 1 + p];
+        if (out[i + 4] > estW) estW = out[i + 4];
+      }
+      for (let p = 0; p < 3; p++) {
+        const root = Math.max(est[p], building[3 + p]);
+        building[3 + p] = root;
+        building[p] = root;
+      }
+      buildingPowerW = estW;
+    } else {
+      for (let p = 0; p < 3; p++) building[p] = building[3 + p];
+    }
+  }
+
+  const next = {
+    connectors: nextConnectors,
+    building: nextBuilding,
+    ...(nextLevel ? { level: nextLevel } : {}),
+    ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
+  };
+  return {
+    atMs,
+    mode,
+    failsafeWhy,
+    grid,
+    connectors: views,
+    buildingA: building,
+    buildingPowerW,
+    evA: [evDraw[0], evDraw[1], evDraw[2]],
+    ...limits,
+    findings,
+    next,
+  };
+}
+
+/** When the limit last rose to at least `minA` from below (or the first record), ms. */
+function lastRaiseAt(bounds: readonly number[], minA: number): number {
+  let at = bounds[0];
+  for (let i = 2; i < bounds.length; i += 2) {
+    if (bounds[i + 1] >= minA && bounds[i - 1] < minA) at = bounds[i];
+  }
+  return at;
+}
+
+/** Submeters: what they measure minus the EV draw under them; a node carries at least its children. */
+function submeterLoads(snapshot: SiteSnapshot, index: SiteIndex, evDraw: Float64Array, building: Float64Array): void {
+  const nodeCount = index.nodeIds.length;
+  const loads = snapshot.circuitLoads ?? [];
+  if (loads.length) {
+    const byId = new Map<string, number>();
+    index.nodeIds.forEach((id, node) => {
+      if (node > 0 && !byId.has(id)) byId.set(id, node);
+    });
+    for (const load of loads) {
+      const node = byId.get(load.circuitId);
+      if (node === undefined || !load.currentA) continue;
+      for (let p = 0; p < 3; p++) {
+        const measured = finiteOr(load.currentA[p], Number.NaN);
+        if (Number.isNaN(measured)) continue;
+        building[node * 3 + p] = Math.max(building[node * 3 + p], measured - evDraw[node * 3 + p], 0);
+      }
+    }
+  }
+  const childSums = new Float64Array(nodeCount * 3);
+  for (let node = nodeCount - 1; node >= 1; node--) {
+    const parent = index.parent[node];
+    for (let p = 0; p < 3; p++) {
+      const c = node * 3 + p;
+      building[c] = Math.max(building[c], childSums[c]);
+      if (parent >= 1) childSums[parent * 3 + p] += building[c];
+    }
+  }
+}
+
+/**
+ * After the caps are decided: records for each connector the most it may draw from now on (the
+ * cap, the charger's confirmed cap, any reservation), so the next cycles know what was in force.
+ * History older than the window any later reading can need is dropped.
+ */
+export function recordLimits(
+  view: SiteView,
+  snapshot: SiteSnapshot,
+  index: SiteIndex,
+  capA: (i: number) => number,
+  params: DecideParams,
+): EstimateMemory {
+  const timing = timingOf(params);
+  const keepFromMs = view.atMs - timing.carResponseMs - Math.max(timing.staleAfterMs, timing.drawStaleMs);
+  const connectors = view.next.connectors;
+  for (let i = 0; i < snapshot.connectors.length; i++) {
+    const c = snapshot.connectors[i];
+    const key = index.keyOf(c.chargerId, c.connectorId);
+    const mem = connectors[key];
+    if (!mem) continue;
+    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA));
+    const bounds = mem.bounds;
+    const len = bounds.length;
+    if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;
+    // Drop records that ended before keepFromMs (keep the one in force then).
+    let start = 0;
+    while (start + 2 < len && bounds[start + 2] <= keepFromMs) start += 2;
+    const out = bounds.slice(start);
+    if (out.length < 2 || out[out.length - 1] !== limitA) out.push(view.atMs, limitA);
+    (mem as { bounds: readonly number[] }).bounds = out;
+  }
+  return view.next;
+}
+
+/** The figures other parts of the system read (API, storage control, history). */
+export function siteSummary(view: SiteView, params: DecideParams): SiteSummary {
+  const voltageV = finiteOr(params.voltageV, 0);
+  const summary: SiteSummary = {
+    atMs: view.atMs,
+    buildingPowerW: view.buildingPowerW,
+    evPowerW: (view.evA[0] + view.evA[1] + view.evA[2]) * voltageV,
+    evA: [view.evA[0], view.evA[1], view.evA[2]],
+    gridTrusted: view.grid !== null,
+  };
+  if (view.importLimitW !== undefined) summary.importLimitW = view.importLimitW;
+  if (view.exportLimitW !== undefined) summary.exportLimitW = view.exportLimitW;
+  if (view.grid) summary.gridAgeMs = view.atMs - view.grid.atMs;
+  return summary;
+}

@@ -1,0 +1,215 @@
+import { PlantCharger, type ConnectorTruth } from './charger.ts';
+import type { PlantProfile } from './charging-profile.ts';
+import type { OutsideChange, PlantEvent, ProfileAnswer } from './events.ts';
+import { PlantMeter } from './meter.ts';
+import { SeededRandom } from './random.ts';
+import { loadA, pvAvailableW, pvOutputW, stepBattery, type BatteryState, type DeviceSetpoints } from './site-physics.ts';
+import type { PlantCarSpec, PlantCircuit, PlantScenario, Triple } from './types.ts';
+
+/** The physical truth at one moment (what an ideal instrument would read). */
+export interface PlantTruth {
+  atMs: number;
+  /** True current per circuit node and site phase, A (the root is the connection point). */
+  nodeA: Map<string, Triple>;
+  /** Non-EV load per circuit node and site phase, A (PV and battery only at the root). */
+  buildingA: Map<string, Triple>;
+  /** Import at the connection point, W (negative = export). */
+  gridPowerW: number;
+  pvPowerW: number;
+  batteryPowerW: number;
+  batterySocPct?: number;
+  connectors: ConnectorTruth[];
+}
+
+export interface PlantOptions {
+  /** Largest internal integration step, ms (default 100). */
+  maxStepMs?: number;
+}
+
+/**
+ * The one model of the physical site, pure and seeded: time is data (`stepTo(atMs)` in plant ms
+ * since the scenario start), randomness comes from the scenario's seed, nothing reads a clock.
+ * In: SetChargingProfile (`setChargingProfile`), battery and PV setpoints, cars plugged in later.
+ * Out: what the devices send, each when it arrives (`stepTo` returns it), and the truth (`truth()`).
+ */
+export class SitePlant {
+  readonly scenario: PlantScenario;
+  readonly chargers = new Map<string, PlantCharger>();
+  readonly meters: PlantMeter[];
+  /** Outside changes so far (load steps, arrivals, full cars, drop-outs, signals), in time order. */
+  readonly changes: OutsideChange[] = [];
+  private atMs = 0;
+  private transactionCounter = 0;
+  private requestCounter = 0;
+  private readonly random: SeededRandom;
+  private readonly battery?: BatteryState;
+  private readonly setpoints: DeviceSetpoints = {};
+  private readonly nodes: { node: PlantCircuit; parent?: string; depth: number }[] = [];
+  private readonly chargerNode = new Map<string, string>();
+  private readonly maxStepMs: number;
+  private current: PlantTruth;
+
+  constructor(scenario: PlantScenario, options: PlantOptions = {}) {
+    this.scenario = scenario;
+    this.random = new SeededRandom(scenario.seed);
+    this.maxStepMs = options.maxStepMs ?? 100;
+    const visit = (node: PlantCircuit, parent: string | undefined, depth: number) => {
+      this.nodes.push({ node, parent, depth });
+      for (const id of node.chargerIds) this.chargerNode.set(id, node.id);
+      node.children.forEach((child) => visit(child, node.id, depth + 1));
+    };
+    visit(scenario.circuit, undefined, 0);
+    for (const spec of scenario.chargers) {
+      if (!this.chargerNode.has(spec.id)) this.chargerNode.set(spec.id, scenario.circuit.id);
+      const random = new SeededRandom(scenario.seed ^ hashId(spec.id));
+      this.chargers.set(spec.id, new PlantCharger(spec, scenario.cars, scenario.voltageV, random, () => ++this.transactionCounter, this.changes));
+    }
+    this.meters = scenario.meters.map((m) => new PlantMeter(m, new SeededRandom(scenario.seed ^ hashId(m.id))));
+    if (scenario.battery) this.battery = { socPct: scenario.battery.socPct, powerW: 0, mode: 'self' };
+    for (const load of scenario.loads) for (const step of load.steps ?? []) this.changes.push({ atMs: step.atMs, kind: 'load-step', id: load.circuitId });
+    for (const s of scenario.signals) {
+      this.changes.push({ atMs: s.fromMs, kind: 'signal', id: s.id });
+      this.changes.push({ atMs: s.toMs, kind: 'signal', id: s.id });
+    }
+    this.changes.sort((a, b) => a.atMs - b.atMs);
+    this.current = this.measure(0, 0);
+  }
+
+  get nowMs(): number {
+    return this.atMs;
+  }
+
+  /** Wall-clock time (epoch ms) of a plant time. */
+  wallMs(atMs = this.atMs): number {
+    return this.scenario.startAtMs + atMs;
+  }
+
+  /**
+   * Advances the site to `atMs` in steps of at most maxStepMs; returns what reached the EMS in
+   * that time, in arrival order. `onStep` sees the truth after every internal step.
+   */
+  stepTo(atMs: number, onStep?: (truth: PlantTruth, dtMs: number) => void): PlantEvent[] {
+    while (this.atMs < atMs) {
+      const dtMs = Math.min(this.maxStepMs, atMs - this.atMs);
+      this.atMs += dtMs;
+      for (const charger of this.chargers.values()) charger.step(this.atMs, dtMs);
+      this.current = this.measure(this.atMs, dtMs);
+      for (const meter of this.meters) meter.step(this.atMs, this.current.nodeA.get(meter.spec.circuitId) ?? [0, 0, 0], this.scenario.voltageV);
+      onStep?.(this.current, dtMs);
+    }
+    const events: PlantEvent[] = [];
+    for (const meter of this.meters) events.push(...meter.takeDue(atMs));
+    for (const charger of this.chargers.values()) events.push(...charger.takeDue(atMs));
+    return events.sort((a, b) => a.atMs - b.atMs);
+  }
+
+  /** SetChargingProfile sent at `atMs` (≥ now); the answer comes back as a 'profile-answer' event. */
+  setChargingProfile(chargerId: string, profile: PlantProfile, atMs = this.atMs): { requestId: number; status: ProfileAnswer } {
+    const requestId = ++this.requestCounter;
+    const charger = this.chargers.get(chargerId);
+    return { requestId, status: charger ? charger.setChargingProfile(atMs, requestId, profile) : 'Offline' };
+  }
+
+  /** A car that arrives while the plant runs (the demo's own arrivals). */
+  addCar(car: PlantCarSpec): void {
+    this.chargers.get(car.chargerId)?.addCar(car);
+  }
+
+  /** The EMS writes the battery's power (+ discharge / − charge, W); `holdMs` is its revert timer. */
+  setBatteryPowerW(powerW: number, holdMs?: number): void {
+    this.setpoints.batteryPowerW = powerW;
+    this.setpoints.batterySetAtMs = this.atMs;
+    this.setpoints.batteryHoldMs = holdMs;
+  }
+
+  /** The EMS limits PV output, W; undefined lifts the limit. */
+  setPvLimitW(limitW: number | undefined, holdMs?: number): void {
+    this.setpoints.pvLimitW = limitW;
+    this.setpoints.pvLimitSetAtMs = this.atMs;
+    this.setpoints.pvLimitHoldMs = holdMs;
+  }
+
+  truth(): PlantTruth {
+    return this.current;
+  }
+
+  /** The import limit from outside signals in force now, W; undefined when none. */
+  signalLimitW(atMs = this.atMs): number | undefined {
+    let limit: number | undefined;
+    for (const s of this.scenario.signals) if (s.fromMs <= atMs && atMs < s.toMs) limit = Math.min(limit ?? Infinity, s.valueW);
+    return limit;
+  }
+
+  private measure(atMs: number, dtMs: number): PlantTruth {
+    const s = this.scenario;
+    const wallMs = this.wallMs(atMs);
+    const own = new Map<string, Triple>();
+    for (const { node } of this.nodes) own.set(node.id, [0, 0, 0]);
+    const ownBuilding = new Map<string, Triple>();
+    for (const { node } of this.nodes) ownBuilding.set(node.id, [0, 0, 0]);
+    s.loads.forEach((load, i) => {
+      const a = loadA(load, i, s.seed, atMs, wallMs, s.utcOffsetH);
+      const target = ownBuilding.get(load.circuitId) ?? ownBuilding.get(s.circuit.id)!;
+      for (let p = 0; p < 3; p++) target[p] += a[p]!;
+    });
+    const connectors: ConnectorTruth[] = [];
+    for (const charger of this.chargers.values()) {
+      const nodeId = this.chargerNode.get(charger.spec.id)!;
+      const target = own.get(nodeId)!;
+      for (const c of charger.truth()) {
+        connectors.push(c);
+        for (let p = 0; p < 3; p++) target[p] += c.drawSiteA[p]!;
+      }
+    }
+    const available = s.pv ? pvAvailableW(s.pv, s.seed, wallMs, s.utcOffsetH) : 0;
+    const pvW = pvOutputW(available, this.setpoints, atMs);
+    let batteryW = 0;
+    // Sum bottom-up: deepest nodes first.
+    const nodeA = new Map<string, Triple>();
+    const buildingA = new Map<string, Triple>();
+    for (const { node } of [...this.nodes].sort((a, b) => b.depth - a.depth)) {
+      const total: Triple = [...ownBuilding.get(node.id)!] as Triple;
+      const building: Triple = [...total] as Triple;
+      for (let p = 0; p < 3; p++) total[p] += own.get(node.id)![p]!;
+      for (const child of node.children) {
+        const c = nodeA.get(child.id)!;
+        const b = buildingA.get(child.id)!;
+        for (let p = 0; p < 3; p++) {
+          total[p] += c[p]!;
+          building[p] += b[p]!;
+        }
+      }
+      nodeA.set(node.id, total);
+      buildingA.set(node.id, building);
+    }
+    const root = nodeA.get(s.circuit.id)!;
+    if (this.battery && s.battery) {
+      const netW = (root[0] + root[1] + root[2]) * s.voltageV - pvW;
+      if (dtMs > 0) stepBattery(s.battery, this.battery, netW, this.setpoints, atMs, dtMs);
+      batteryW = this.battery.powerW;
+    }
+    const offsetA = (pvW + batteryW) / 3 / s.voltageV;
+    if (offsetA !== 0) {
+      for (let p = 0; p < 3; p++) {
+        root[p] -= offsetA;
+        buildingA.get(s.circuit.id)![p] -= offsetA;
+      }
+    }
+    return {
+      atMs,
+      nodeA,
+      buildingA,
+      gridPowerW: (root[0] + root[1] + root[2]) * s.voltageV,
+      pvPowerW: pvW,
+      batteryPowerW: batteryW,
+      batterySocPct: this.battery?.socPct,
+      connectors,
+    };
+  }
+}
+
+function hashId(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

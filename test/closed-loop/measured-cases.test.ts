@@ -1,0 +1,71 @@
+// Issue #9's measured cases, replayed on the plant against the EMS's real control path. Each
+// asserts what the site must show; figures are printed either way. A case marked `knownFailure`
+// still fails on today's EMS for the reason given (the estimation work of issue #9, branch
+// w9-estimate); it runs as `it.fails` so the suite stays green, and flips to `it` once fixed.
+import { describe, expect, it } from 'vitest';
+import { closedLoopProblems, figures, MIN_HEADROOM_USE, OVERSHOOT_EPSILON_AS, type Expectations } from './closed-loop-checks.ts';
+import { runClosedLoop } from './harness.ts';
+import * as cases from './measured-cases.ts';
+import type { MeasuredCase } from './measured-cases.ts';
+import { createOracleStep } from './oracle-step.ts';
+
+interface Row {
+  make: () => MeasuredCase;
+  expect: Expectations;
+  /** Why it still fails on today's EMS; undefined = must pass. */
+  knownFailure?: string;
+}
+
+const STALE_DRAW = 'estimation: a stale (older, higher or lower) MeterValues draw is subtracted from a fresh grid reading';
+const rows: Row[] = [
+  { make: cases.loadStep, expect: { headroom: true } },
+  { make: cases.fourCarsWaiting, expect: { headroom: true, noStarving: true } },
+  { make: cases.lowerGridLimit, expect: { headroom: true, noPauses: true }, knownFailure: `${STALE_DRAW}: phantom building load after the lower limit` },
+  { make: cases.fullCar, expect: { headroom: true, fullRelease: true } },
+  { make: cases.singlePhaseCar, expect: { headroom: true, noStarving: true } },
+  { make: cases.overReportingCharger, expect: {} },
+  { make: () => cases.implausibleGridMeter('negative'), expect: {} },
+  { make: () => cases.implausibleGridMeter('scale'), expect: {}, knownFailure: 'cross-checks: a grid reading below the sum of EV draws is accepted' },
+  { make: cases.handover, expect: { headroom: true, noPauses: true }, knownFailure: `${STALE_DRAW}; freed capacity handed out before the decrease reached the car` },
+  { make: cases.chargerDropOut, expect: { headroom: true, noPauses: true }, knownFailure: "an offline charger's draw is counted twice (reservation + inside the grid reading)" },
+  { make: cases.refusingCharger, expect: { noPauses: true }, knownFailure: 'one arriving car is still paused once next to the refusing charger' },
+];
+
+describe('the closed loop on the measured cases of issue #9', () => {
+  for (const row of rows) {
+    const c = row.make();
+    const test = row.knownFailure ? it.fails : it;
+    test(`${c.name}${row.knownFailure ? ` [known failure: ${row.knownFailure}]` : ''}`, () => {
+      const report = runClosedLoop(c.scenario, { ems: c.ems });
+      console.info(`${c.name}: ${figures(report)}`);
+      expect(closedLoopProblems(report, row.expect)).toEqual([]);
+    });
+  }
+});
+
+// The harness's own check: handed the truth at each decision (as the first wave's instant plants
+// did), the same decide() keeps every limit on these cases and uses the headroom. So the failures
+// above are the estimation's, and the harness can tell a good controller from a bad one.
+describe('the closed-loop harness, with an oracle that hands decide() the truth', () => {
+  const oracleRows: [string, () => MeasuredCase][] = [
+    ['load step', cases.loadStep],
+    ['four cars waiting', cases.fourCarsWaiting],
+    ['lower grid limit', cases.lowerGridLimit],
+    ['single-phase car', cases.singlePhaseCar],
+    ['charger drop-out', cases.chargerDropOut],
+  ];
+  for (const [name, make] of oracleRows) {
+    it(`measures no EMS-caused overshoot and at least 95 percent use: ${name}`, () => {
+      const c = make();
+      const report = runClosedLoop(c.scenario, { ems: c.ems, createStep: createOracleStep });
+      expect(report.emsCausedAs, figures(report)).toBeLessThanOrEqual(OVERSHOOT_EPSILON_AS);
+      expect(report.headroomUse, figures(report)).toBeGreaterThanOrEqual(MIN_HEADROOM_USE);
+    });
+  }
+
+  it('keeps the handover within limits once decide() waits for decreases to reach the cars (handover.ts)', () => {
+    const c = cases.handover();
+    const report = runClosedLoop(c.scenario, { ems: c.ems, createStep: createOracleStep });
+    expect(report.emsCausedAs, figures(report)).toBeLessThanOrEqual(OVERSHOOT_EPSILON_AS);
+  });
+});
