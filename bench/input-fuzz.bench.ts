@@ -44,6 +44,7 @@ const bench: Bench = async () => {
       ],
       notes: [
         `unhandled rejections: ${unhandledRejections}; heap growth after GC: ${heapGrowthMB.toFixed(1)} MB; RSS at the end: ${rss.toFixed(0)} MB`,
+        `mqtt-payload: each input is a device payload (4 JSON paths in turn) and a producer's signal set, so "refused" counts both`,
         `a crash is an exception other than the parser's own bad-input error, an HTTP answer >= 500, or a grid signal the one constructor would refuse getting through`,
         `target: 0 crashes, 0 unhandled rejections, heap growth < 100 MB — ${crashes === 0 && unhandledRejections === 0 && heapGrowthMB < 100 ? 'met' : 'NOT met'}`,
         ...results.flatMap((r) => r.crashes.slice(0, 3).map((c) => `crash (${c.target}): ${c.error} — input ${JSON.stringify(c.input)}`)),

@@ -184,6 +184,10 @@ const validConfig = [
 const configInput = fc.oneof(mutated(validConfig), fc.string(), fc.json(), fc.constantFrom('a: &a [*a]', '!!binary xyz', '{', 'grid:\n  maxCurrent: [1, {2: 3}]', 'x: ' + 'a'.repeat(10_000)));
 
 const apiBody = fc.oneof(
+  // Well-formed limits (the success path, up to the cap of 100 at once, then 409).
+  fc
+    .record({ kind: fc.constantFrom('import-limit', 'export-limit'), valueW: fc.integer({ min: 0, max: 1_000_000 }), durationS: fc.integer({ min: 1, max: 86_400 }) }, { requiredKeys: ['kind', 'valueW'] })
+    .map((o) => JSON.stringify(o)),
   fc
     .record(
       {
