@@ -19,6 +19,8 @@ const WRITES: { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; role: 
   { method: 'DELETE', url: '/api/v1/users/admin', role: 'admin' },
   { method: 'POST', url: '/api/v1/tokens', role: 'admin', payload: { name: 'scada' } },
   { method: 'DELETE', url: '/api/v1/tokens/0123456789abcdef', role: 'admin' },
+  { method: 'POST', url: '/api/v1/signals', role: 'operator', payload: { kind: 'import-limit', valueW: 20_000, durationS: 600 } },
+  { method: 'DELETE', url: '/api/v1/signals/0123456789abcdef', role: 'operator' },
 ];
 
 describe('login', () => {
