@@ -1,3 +1,4 @@
+import { RECONNECT_POLICY } from '../../adapters/backoff.ts';
 import { InfluxDB, type IPoint } from 'influx';
 import type { InfluxConfig } from '../../config/schema.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -92,7 +93,8 @@ export function createInfluxExport(ctx: ServiceContext, options: InfluxConfig, d
       stats.failedWrites += 1;
       if (!stats.lastError) log.warn({ err: error }, 'InfluxDB export failing; buffering points');
       stats.lastError = (error as Error).message;
-      backoffMs = Math.min(60_000, backoffMs ? backoffMs * 2 : 1000);
+      // The shared reconnect policy (adapters/backoff.ts): back within seconds once InfluxDB is.
+      backoffMs = Math.min(RECONNECT_POLICY.maxMs, backoffMs ? backoffMs * RECONNECT_POLICY.factor : RECONNECT_POLICY.initialMs);
       retryAtMs = performance.now() + backoffMs;
     }
   };

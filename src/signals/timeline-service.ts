@@ -11,6 +11,8 @@ export const TIMELINE_SOURCE = 'timeline';
 export const OPERATOR_SOURCE = 'api';
 /** Sources whose signals an operator may end by id: their own, and the MQTT site limit. */
 const ENDABLE_SOURCES = new Set([OPERATOR_SOURCE, 'mqtt']);
+/** Operator limits in force or upcoming at once; more is a mistake or an attack, not a plan. */
+const MAX_OPERATOR_LIMITS = 100;
 const OPERATOR_ROLES = new Set(['operator', 'admin']);
 /** Longest single timer; a boundary further away is reached in steps. */
 const MAX_TIMER_MS = 6 * 3600_000;
@@ -124,6 +126,7 @@ export function createSignalTimeline(ctx: ServiceContext, store: SignalStore, de
     }
     if (signal.endMs <= nowMs) throw new SignalInputError('the limit would already be over (startsAt + durationS is in the past)');
     const own = timeline.all().filter((s) => s.source === OPERATOR_SOURCE);
+    if (own.length >= MAX_OPERATOR_LIMITS) throw new SignalConflictError(`at most ${MAX_OPERATOR_LIMITS} operator limits at once; end some first (DELETE /api/v1/signals/{id})`);
     timeline.replace(OPERATOR_SOURCE, [...own, signal], nowMs);
     log.info({ id, kind: input.kind, valueW: input.valueW, startMs, endMs: signal.endMs, by: actor.username }, 'operator limit added');
     deps.audit?.record({ atMs: nowMs, actor: actor.username, action: 'signals.add', target: id, detail: signal.text });
