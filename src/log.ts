@@ -1,10 +1,34 @@
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
-/** The root logger; modules take `log.child({ module: 'ocpp' })`. Level from EMS_LOG_LEVEL. */
-export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+/** `json`: one JSON object a line (for journald, Loki, jq); `pretty`: readable lines; `auto`: pretty on a terminal. */
+export type LogFormat = 'json' | 'pretty' | 'auto';
+
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty', 'auto'];
+
+/**
+ * The root logger; modules take `log.child({ module: 'ocpp' })`. Level from EMS_LOG_LEVEL, format
+ * from `format` or EMS_LOG_FORMAT (default auto: readable when stdout is a terminal, JSON otherwise).
+ * Pretty output is formatted in this thread (no worker), so a crash loses no line.
+ */
+export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {}): Logger {
   const level = options.level ?? process.env.EMS_LOG_LEVEL ?? 'info';
+  const format = options.format ?? (LOG_FORMATS.includes(process.env.EMS_LOG_FORMAT as LogFormat) ? (process.env.EMS_LOG_FORMAT as LogFormat) : 'auto');
+  const destination = options.destination ?? process.stdout;
+  const tty = (destination as NodeJS.WriteStream).isTTY === true;
+  if (format === 'pretty' || (format === 'auto' && tty)) {
+    const pretty = pinoPretty({
+      destination: destination as NodeJS.WritableStream & { write(chunk: string): boolean },
+      colorize: tty,
+      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      messageFormat: '{if module}[{module}] {end}{msg}',
+      sync: true,
+    });
+    return pino({ level }, pretty);
+  }
   return options.destination ? pino({ level }, options.destination) : pino({ level });
 }
 
