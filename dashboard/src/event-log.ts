@@ -46,15 +46,52 @@ const brief = (v: unknown): string => {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** What changed, key by key when both sides are objects: "departure: — → 07:30; paused: false → true". */
+/** A value in words: primitives as they are, lists of primitives joined, larger things counted (never raw JSON). */
+const inWords = (v: unknown): string => {
+  if (Array.isArray(v)) return v.every((x) => x === null || typeof x !== 'object') ? (v.length ? v.map((x) => brief(x)).join(', ') : 'none') : `${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (isRecord(v)) return `${Object.keys(v).length} setting${Object.keys(v).length === 1 ? '' : 's'}`;
+  return brief(v);
+};
+
+/** Leaf differences with dotted paths: "control.priority: tier → departure". */
+function changedPaths(before: unknown, after: unknown, path: string, out: string[]): void {
+  if (JSON.stringify(before) === JSON.stringify(after)) return;
+  if (isRecord(before) && isRecord(after)) {
+    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) changedPaths(before[k], after[k], path ? `${path}.${k}` : k, out);
+    return;
+  }
+  // Lists of objects with ids (chargers, circuits, idTags): compare item by item under the id.
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const idOf = (x: unknown) => (isRecord(x) ? (x.id ?? x.idTag) : undefined);
+    if ([...before, ...after].every((x) => typeof idOf(x) === 'string')) {
+      const b = new Map(before.map((x) => [idOf(x) as string, x]));
+      const a = new Map(after.map((x) => [idOf(x) as string, x]));
+      for (const id of new Set([...b.keys(), ...a.keys()])) {
+        if (!b.has(id)) out.push(`${path}: added ${id}`);
+        else if (!a.has(id)) out.push(`${path}: removed ${id}`);
+        else changedPaths(b.get(id), a.get(id), `${path}[${id}]`, out);
+      }
+      return;
+    }
+  }
+  out.push(`${path || 'value'}: ${before === undefined ? '—' : inWords(before)} → ${after === undefined ? '—' : inWords(after)}`);
+}
+
+/** What changed, path by path when both sides are objects: "departure: — → 07:30; control.priority: tier → departure". */
 export function describeChange(before: unknown, after: unknown): string {
   if (before === undefined && after === undefined) return '';
   if (isRecord(before) && isRecord(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-    return keys.length ? keys.map((k) => `${k}: ${brief(before[k])} → ${brief(after[k])}`).join('; ') : 'no change';
+    const out: string[] = [];
+    changedPaths(before, after, '', out);
+    return out.length ? out.join('; ') : 'no change';
   }
-  if (before === undefined || before === null) return brief(after);
-  return `${brief(before)} → ${brief(after)}`;
+  if ((before === undefined || before === null) && isRecord(after)) {
+    const out: string[] = [];
+    changedPaths({}, after, '', out);
+    return out.map((line) => line.replace(/: — → /, ': ')).join('; ');
+  }
+  if (before === undefined || before === null) return inWords(after);
+  return `${inWords(before)} → ${inWords(after)}`;
 }
 
 const ACTION_WORDS: Record<string, string> = {

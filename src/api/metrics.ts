@@ -67,15 +67,44 @@ export function createMetrics(
     },
   });
   new Gauge({
+    name: 'ems_grid_current_amperes',
+    help: 'Measured current at the connection point per site phase (+ import)',
+    labelNames: ['phase'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const currentA = sitePowers(state, config, ctx.clock.nowMs()).gridCurrentA;
+      if (currentA) PHASES.forEach((phase, i) => Number.isFinite(currentA[i]) && this.set({ phase }, currentA[i]));
+    },
+  });
+  new Gauge({
+    name: 'ems_site_headroom_watts',
+    help: 'Import power left at the connection point under the tightest limit',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const w = (state.lastDecision?.headroom as { headroomW?: number } | undefined)?.headroomW;
+      if (typeof w === 'number' && Number.isFinite(w)) this.set(w);
+    },
+  });
+  new Gauge({
     name: 'ems_connector_cap_amperes',
-    help: 'Current cap per connector (A per phase) from the last decision',
+    help: 'Current cap per connector (A per phase) from the last decision; why: ems_connector_cap_reason_info',
+    labelNames: ['charger', 'connector'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const cap of state.lastDecision?.caps ?? []) this.set({ charger: cap.chargerId, connector: String(cap.connectorId) }, cap.currentA);
+    },
+  });
+  new Gauge({
+    name: 'ems_connector_cap_reason_info',
+    help: 'What bounds each connector cap now (always 1; the reason is the label), so the cap series keeps one identity',
     labelNames: ['charger', 'connector', 'reason'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const cap of state.lastDecision?.caps ?? []) {
-        this.set({ charger: cap.chargerId, connector: String(cap.connectorId), reason: cap.reason.kind }, cap.currentA);
-      }
+      for (const cap of state.lastDecision?.caps ?? []) this.set({ charger: cap.chargerId, connector: String(cap.connectorId), reason: cap.reason.kind }, 1);
     },
   });
   new Gauge({
@@ -182,34 +211,65 @@ export function createMetrics(
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers: [registry],
   });
-  new Gauge({
+  const cycleDuration = new Histogram({
     name: 'ems_control_cycle_duration_seconds',
-    help: 'Wall time of the last control cycle (decide plus sending profiles)',
+    help: 'Wall time of each control cycle (decide plus sending profiles)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
-    collect() {
-      const ms = controlStats?.().lastCycleDurationMs;
-      if (ms !== undefined) this.set(ms / 1000);
-    },
+  });
+  const roundTrip = new Histogram({
+    name: 'ems_profile_round_trip_seconds',
+    help: 'From sending a charging profile to the charger answering it, by result',
+    labelNames: ['result'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const energy = new Counter({
+    name: 'ems_energy_joules_total',
+    help: 'Energy by flow since start (grid_import, grid_export, pv, ev), integrated from the measured powers at each decision',
+    labelNames: ['flow'],
+    registers: [registry],
+  });
+  const deviceErrors = new Counter({
+    name: 'ems_device_errors_total',
+    help: 'Times a device (Modbus, MQTT, simulated) went from answering to not answering, by device and driver',
+    labelNames: ['device', 'driver'],
+    registers: [registry],
+  });
+  const profileErrors = new Counter({
+    name: 'ems_ocpp_profile_errors_total',
+    help: 'Charging profiles a charger refused, by charger',
+    labelNames: ['charger'],
+    registers: [registry],
   });
   if (exportStats) {
     new Gauge({
-      name: 'ems_influx_points',
-      help: 'InfluxDB export: points by state (buffered now; written, dropped since start)',
+      name: 'ems_influx_points_buffered',
+      help: 'InfluxDB export: points waiting to be written',
+      registers: [registry],
+      collect() {
+        this.set(exportStats().buffered);
+      },
+    });
+    new Counter({
+      name: 'ems_influx_points_total',
+      help: 'InfluxDB export: points written or dropped since start',
       labelNames: ['state'],
       registers: [registry],
       collect() {
         const s = exportStats();
-        this.set({ state: 'buffered' }, s.buffered);
-        this.set({ state: 'written' }, s.written);
-        this.set({ state: 'dropped' }, s.dropped);
+        this.reset();
+        this.inc({ state: 'written' }, s.written);
+        this.inc({ state: 'dropped' }, s.dropped);
       },
     });
-    new Gauge({
-      name: 'ems_influx_failed_writes',
+    new Counter({
+      name: 'ems_influx_write_errors_total',
       help: 'InfluxDB export: writes that failed or timed out since start',
       registers: [registry],
       collect() {
-        this.set(exportStats().failedWrites);
+        this.reset();
+        this.inc(exportStats().failedWrites);
       },
     });
   }
@@ -230,10 +290,48 @@ export function createMetrics(
   const offSecurity = ctx.bus.on('security.event', (event) => securityEvents.inc({ kind: event.kind }));
 
   let lastDecisionAtMs: number | undefined;
+  let lastCycles = -1;
+  let lastPowers: ReturnType<typeof sitePowers> | undefined;
   const off = ctx.bus.on('decision', (decision) => {
     decisions.inc();
-    if (lastDecisionAtMs !== undefined && decision.atMs >= lastDecisionAtMs) cycleGap.observe((decision.atMs - lastDecisionAtMs) / 1000);
+    if (lastDecisionAtMs !== undefined && decision.atMs >= lastDecisionAtMs) {
+      const seconds = (decision.atMs - lastDecisionAtMs) / 1000;
+      cycleGap.observe(seconds);
+      // Energy: the powers of the previous decision held until this one (gaps over 5 min are not bridged).
+      if (lastPowers && seconds <= 300) {
+        const grid = lastPowers.gridPowerW;
+        if (grid !== undefined) energy.inc({ flow: grid >= 0 ? 'grid_import' : 'grid_export' }, Math.abs(grid) * seconds);
+        if (lastPowers.pvPowerW !== undefined) energy.inc({ flow: 'pv' }, Math.max(0, lastPowers.pvPowerW) * seconds);
+        energy.inc({ flow: 'ev' }, Math.max(0, lastPowers.evPowerW ?? 0) * seconds);
+      }
+    }
     lastDecisionAtMs = decision.atMs;
+    lastPowers = sitePowers(state, config, decision.atMs);
+    // Each completed cycle once: the stats hold the duration of the one that just finished.
+    const stats = controlStats?.();
+    if (stats && stats.cycles !== lastCycles && stats.lastCycleDurationMs !== undefined) {
+      lastCycles = stats.cycles;
+      cycleDuration.observe(stats.lastCycleDurationMs / 1000);
+    }
+  });
+  const sentAtMs = new Map<string, number>();
+  const offProfile = ctx.bus.on('profile.status', (p) => {
+    const key = `${p.chargerId}/${p.connectorId}`;
+    if (p.state === 'pending') {
+      sentAtMs.set(key, p.atMs);
+      return;
+    }
+    const sent = sentAtMs.get(key);
+    sentAtMs.delete(key);
+    if (sent !== undefined && p.atMs >= sent) roundTrip.observe({ result: p.state }, (p.atMs - sent) / 1000);
+    if (p.state === 'rejected') profileErrors.inc({ charger: p.chargerId });
+  });
+  const drivers = new Map(config.devices.map((d) => [d.id, d.driver as string]));
+  const healthy = new Map<string, boolean>();
+  const offHealth = ctx.bus.on('device.health', (h) => {
+    const ok = h.health === 'online';
+    if (healthy.get(h.deviceId) !== false && !ok) deviceErrors.inc({ device: h.deviceId, driver: drivers.get(h.deviceId) ?? 'unknown' });
+    healthy.set(h.deviceId, ok);
   });
 
   return {
@@ -244,6 +342,8 @@ export function createMetrics(
     stop() {
       off();
       offSecurity();
+      offProfile();
+      offHealth();
     },
   };
 }

@@ -3,19 +3,29 @@
 import { parseArgs } from 'node:util';
 
 const USAGE = `Usage:
-  ems run --config site.yaml          run the EMS for a real site
+  ems run --config site.yaml [--log-format json|pretty|auto]
+                                      run the EMS for a real site (logs: readable on a terminal, JSON otherwise)
   ems demo [--config demo.yaml] [--chargers N] [--speed X] [--http-port P] [--ocpp-port P] [--mqtt URL] [--start HH:MM]
                                       a simulated site with chargers over real OCPP, and the dashboard
   ems check-config site.yaml          validate a config: exit 0, or exit 1 with one line per problem
   ems simulate --config site.yaml --sessions sessions.json --out report.json
                                       replay sessions and compare with baselines`;
 
+/** `--log-format` for the process's root logger (read by createLogger through EMS_LOG_FORMAT). */
+function applyLogFormat(value: string | undefined): boolean {
+  if (value === undefined) return true;
+  if (!['json', 'pretty', 'auto'].includes(value)) return false;
+  process.env.EMS_LOG_FORMAT = value;
+  return true;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, 'log-format': { type: 'string' } } });
       if (!values.config) return usage('ems run needs --config FILE');
+      if (!applyLogFormat(values['log-format'])) return usage(`--log-format must be one of json, pretty, auto (got ${values['log-format']})`);
       const { runSite } = await import('./run-site.ts');
       return runSite(values.config);
     }
@@ -31,8 +41,10 @@ export async function main(argv: string[]): Promise<number> {
           mqtt: { type: 'string' },
           start: { type: 'string' },
           quiet: { type: 'boolean' },
+          'log-format': { type: 'string' },
         },
       });
+      if (!applyLogFormat(values['log-format'])) return usage(`--log-format must be one of json, pretty, auto (got ${values['log-format']})`);
       const { runDemo } = await import('../demo/run-demo.ts');
       return runDemo({
         configPath: values.config,

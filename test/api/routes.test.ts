@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { stringify } from 'yaml';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import type { Decision } from '../../optimizer/types.ts';
 import type { SessionUpdate } from '../../src/bus.ts';
 import { stateViewSchema } from '../../src/api/view-schemas.ts';
@@ -286,11 +288,45 @@ describe('metrics', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(res.body).toMatch(/ems_site_power_watts\{flow="grid"\} 20000/);
-    expect(res.body).toMatch(/ems_connector_cap_amperes\{charger="CP001",connector="1",reason="scarcity"\} 16/);
+    expect(res.body).toMatch(/ems_connector_cap_amperes\{charger="CP001",connector="1"\} 16/);
+    expect(res.body).toMatch(/ems_connector_cap_reason_info\{charger="CP001",connector="1",reason="scarcity"\} 1/);
+    expect(res.body).toMatch(/ems_grid_current_amperes\{phase="L1"\} 30/);
     expect(res.body).toMatch(/ems_connector_draw_amperes\{charger="CP001",connector="1"\} 15.9/);
     expect(res.body).toMatch(/ems_device_up\{device="grid",role="grid-meter"\} 1/);
     expect(res.body).toMatch(/ems_control_decisions_total 2/);
     expect(res.body).toMatch(/ems_control_cycle_interval_seconds_count 1/);
+    // 20 kW imported for the one second between the two decisions.
+    expect(res.body).toMatch(/ems_energy_joules_total\{flow="grid_import"\} 20000/);
+  });
+
+  it('counts profile round trips in a histogram and refusals and device faults as _total counters', async () => {
+    const { bus } = api.ctx;
+    bus.emit('profile.status', { chargerId: 'CP001', connectorId: 1, state: 'pending', capA: 16, atMs: T0 });
+    bus.emit('profile.status', { chargerId: 'CP001', connectorId: 1, state: 'accepted', capA: 16, atMs: T0 + 300 });
+    bus.emit('profile.status', { chargerId: 'CP002', connectorId: 1, state: 'pending', capA: 6, atMs: T0 });
+    bus.emit('profile.status', { chargerId: 'CP002', connectorId: 1, state: 'rejected', capA: 6, atMs: T0 + 2000 });
+    bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'online' });
+    bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'offline', lastError: 'timeout' });
+    bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'offline', lastError: 'timeout' });
+    const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(body).toMatch(/ems_profile_round_trip_seconds_bucket\{le="0.5",result="accepted"\} 1/);
+    expect(body).toMatch(/ems_profile_round_trip_seconds_count\{result="rejected"\} 1/);
+    expect(body).toMatch(/ems_ocpp_profile_errors_total\{charger="CP002"\} 1/);
+    expect(body).toMatch(/ems_device_errors_total\{device="grid",driver="simulated"\} 1/);
+  });
+
+  describeWithPeer('promtool', hasCommand('promtool'), 'promtool', () => {
+    it('passes `promtool check metrics` (Prometheus naming and type conventions)', async () => {
+      startSession(api.ctx, 'CP001', 1, 41);
+      feedSite(T0);
+      feedSite(T0 + 1000);
+      api.ctx.bus.emit('profile.status', { chargerId: 'CP001', connectorId: 1, state: 'pending', capA: 16, atMs: T0 });
+      api.ctx.bus.emit('profile.status', { chargerId: 'CP001', connectorId: 1, state: 'accepted', capA: 16, atMs: T0 + 300 });
+      const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+      const result = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+      expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+      expect(result.status).toBe(0);
+    });
   });
 });
 
@@ -313,8 +349,8 @@ describe('export metrics', () => {
     const withExport = await createApiFixture({ deps: { exportStats: () => stats, processMetrics: true } });
     try {
       const text = (await withExport.inject({ method: 'GET', url: '/metrics' })).body;
-      expect(text).toMatch(/ems_influx_points\{state="dropped"\} 5/);
-      expect(text).toMatch(/ems_influx_failed_writes 2/);
+      expect(text).toMatch(/ems_influx_points_total\{state="dropped"\} 5/);
+      expect(text).toMatch(/ems_influx_write_errors_total 2/);
       expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     } finally {
       await withExport.close();

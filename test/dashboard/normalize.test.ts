@@ -164,7 +164,11 @@ describe('audit details', () => {
     expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' })).toBe(
       `departure: — → ${toLocalInput(Date.parse('2026-11-25T07:30:00Z')).replace('T', ' ')}`,
     );
-    expect(describeChange(undefined, { role: 'viewer' })).toBe('{"role":"viewer"}');
+    expect(describeChange(undefined, { role: 'viewer' })).toBe('role: viewer');
+    // Config edits read as paths, never as raw JSON.
+    expect(describeChange({ control: { priority: 'tier', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 32 }] }, { control: { priority: 'departure', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 16 }, { id: 'CP2', maxCurrent: 16 }] })).toBe(
+      'control.priority: tier → departure; chargers[CP1].maxCurrent: 32 → 16; chargers: added CP2',
+    );
     expect(describeChange(undefined, undefined)).toBe('');
   });
 });
