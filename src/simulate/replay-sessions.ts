@@ -54,6 +54,7 @@ export interface ReplaySession {
 const KNOWN_FIELDS = Object.keys(replaySessionSchema.shape);
 
 function zodProblem(issue: z.core.$ZodIssue): string {
+  if (issue.path.length === 0) return 'sessions: must be a JSON array of sessions (see docs/simulate.md)';
   const [index, field, ...rest] = issue.path;
   const where = typeof index === 'number' ? `sessions[${index}]${field !== undefined ? `.${[field, ...rest].join('.')}` : ''}` : 'sessions';
   if (issue.code === 'unrecognized_keys') return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (known: ${KNOWN_FIELDS.join(', ')})`;
@@ -64,8 +65,9 @@ function zodProblem(issue: z.core.$ZodIssue): string {
 }
 
 export function parseReplaySessions(json: unknown, config: Config): ReplaySession[] {
-  const parsed = z.array(replaySessionSchema).safeParse(json);
+  const parsed = z.array(replaySessionSchema).safeParse(json, { reportInput: true });
   if (!parsed.success) throw new SessionsFileError(parsed.error.issues.slice(0, 20).map(zodProblem));
+  if (parsed.data.length === 0) throw new SessionsFileError(['sessions: the file holds no sessions']);
   const problems: string[] = [];
   const sessions = parsed.data.map((s, index) => {
     const charger = config.chargers.find((c) => c.id === s.chargerId);

@@ -69,6 +69,23 @@ describe('sessions file', () => {
     expect(problems).toEqual(['sessions[3].arrival: not an ISO 8601 time']);
   });
 
+  it('says what is wrong in words, not in the validator’s terms', () => {
+    const problems = (json: unknown) => {
+      try {
+        parseReplaySessions(json, config);
+        return [];
+      } catch (error) {
+        return (error as SessionsFileError).problems;
+      }
+    };
+    expect(problems({ a: 1 })).toEqual(['sessions: must be a JSON array of sessions (see docs/simulate.md)']);
+    expect(problems([])).toEqual(['sessions: the file holds no sessions']);
+    const bad = problems([{ ...good, energyWh: 'lots', colour: 'red' }, { id: 'y', chargerId: 'W02', arrival: good.arrival, departure: good.departure, maxPowerW: 1 }]);
+    expect(bad).toContain('sessions[0].energyWh: must be a number of Wh');
+    expect(bad.some((p) => p.startsWith('sessions[0]: unknown field "colour"'))).toBe(true);
+    expect(bad).toContain('sessions[1].energyWh: missing (required)');
+  });
+
   it('rejects an unknown charger, a departure before arrival and two cars on one connector at once', () => {
     expect(() => parseReplaySessions([good, { ...good, id: 'b', chargerId: 'NOPE' }, { ...good, id: 'c', chargerId: 'W02', departure: '2026-11-24T07:00:00Z' }, { ...good, id: 'e', arrival: '2026-11-24T12:00:00Z' }], config)).toThrow(
       /sessions\[1\]\.chargerId: no charger "NOPE"[\s\S]*sessions\[2\]\.departure: must be after arrival[\s\S]*sessions\[3\]\.arrival: e arrives at W01\/1 before a \(sessions\[0\]\) leaves/,
