@@ -1,5 +1,5 @@
 import { configSchema } from '../config/schema.ts';
-import { decide } from '../optimizer/index.ts';
+
 import { decideParamsFromConfig } from '../src/control/decide-params.ts';
 import { HighsSolver } from '../src/planner/solver-highs.ts';
 import { parseReplaySessions } from '../src/simulate/replay-sessions.ts';
@@ -10,6 +10,6 @@ const scenario = generateScenario(kind as any, seed);
 const config = configSchema.parse(scenario.config);
 const params = decideParamsFromConfig(config);
 const sessions = parseReplaySessions(scenario.sessions, config);
-const r = await replay({ config, params, sessions, strategy: 'controlled', decide, solver: new HighsSolver(), stepMs: step * 1000 });
+const r = await replay({ config, params, sessions, strategy: 'controlled', solver: new HighsSolver(), stepMs: step * 1000, idealSite: process.argv[5] === 'ideal' });
 console.log(r.kpis.sessionSuccessRate, r.kpis.unmetWh, r.kpis.peakW, r.kpis.totalCost);
 for (const s of r.sessions) if (s.unmetWh > 1) console.log(s);

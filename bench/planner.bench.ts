@@ -2,7 +2,6 @@
 // decision quality of plan + decide() against uncontrolled and static equal share on generated days.
 import { loadavg } from 'node:os';
 import { configSchema } from '../config/schema.ts';
-import { decide } from '../optimizer/index.ts';
 import { buildPlanModel } from '../optimizer/plan-model.ts';
 import { decideParamsFromConfig } from '../src/control/decide-params.ts';
 import { silentLogger } from '../src/log.ts';
@@ -79,8 +78,8 @@ async function quality(): Promise<BenchTable[]> {
     const params = decideParamsFromConfig(config);
     const sessions = parseReplaySessions(scenario.sessions, config);
     const runs: [string, ReplayResult][] = [
-      ['EMS: plan + decide()', await replay({ config, params, sessions, strategy: 'controlled', decide, solver })],
-      ['decide() alone (greedy)', await replay({ config, params, sessions, strategy: 'controlled', decide, plan: false })],
+      ['EMS: plan + decide()', await replay({ config, params, sessions, strategy: 'controlled', solver })],
+      ['decide() alone (greedy)', await replay({ config, params, sessions, strategy: 'controlled', plan: false })],
       ['uncontrolled', await replay({ config, params, sessions, strategy: 'uncontrolled' })],
       ['static equal share', await replay({ config, params, sessions, strategy: 'equal-share' })],
     ];

@@ -76,6 +76,8 @@ export interface PlanInput {
 export interface SessionPlan {
   key: string;
   steer: boolean;
+  /** The max power the plan assumed for the car, W. */
+  maxPowerW?: number;
   /** Planned average power per slot, W. */
   powerW: number[];
   plannedWh: number;

@@ -141,6 +141,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         configPath: options.configPath,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
+        openadr: () => openadr.map((ven) => ven.status()),
         economics: tariffs,
         plan: planner,
         chargeMode: solar.mode,

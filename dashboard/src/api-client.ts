@@ -1,6 +1,6 @@
 // The browser's side of the EMS API: cookie session, CSRF header on writes, errors with the
 // field problems the server named.
-import type { KpisView, LoginResult, Role, SessionPatch, StateView } from './api-types.ts';
+import type { KpisView, LoginResult, PlanView, Role, SessionPatch, StateView } from './api-types.ts';
 import { fieldIssues } from './normalize.ts';
 import type { FieldIssue } from './api-types.ts';
 
@@ -133,6 +133,19 @@ export class ApiClient {
       if (error instanceof ApiError && error.status === 404) return null;
       throw error;
     }
+  }
+
+  plan(slots = 96): Promise<PlanView> {
+    return this.request<PlanView>('GET', `/api/v1/plan?slots=${slots}`);
+  }
+
+  /** An operator limit on the site's import (or export), ending after `durationS` (open-ended without). */
+  addSiteLimit(limit: { kind: 'import-limit' | 'export-limit'; valueW: number; durationS?: number }): Promise<{ id: string }> {
+    return this.request<{ id: string }>('POST', '/api/v1/signals', { ...limit, source: 'operator' });
+  }
+
+  endSiteLimit(id: string): Promise<unknown> {
+    return this.request('DELETE', `/api/v1/signals/${encodeURIComponent(id)}`);
   }
 
   sessions(): Promise<unknown> {

@@ -7,7 +7,11 @@ export type ReasonView = string | { kind?: string; text: string; rank?: number; 
 
 export interface SessionView {
   idTag: string;
+  /** The tag's configured name ("Bus 12"). */
+  name?: string | null;
   tier: string;
+  /** fast | minpv | pv; null without solar charging. */
+  chargeMode?: string | null;
   startedAt: string | null;
   departure: string | null;
   energyWh: number;
@@ -46,6 +50,12 @@ export interface SiteView {
   batteryPowerW: number | null;
   batterySoc: number | null;
   headroomA: number[] | null;
+  /** Import-power room at the connection point, W (when the optimizer reports it). */
+  headroomW?: number | null;
+  /** The limit that leaves the least room. */
+  binding?: { kind: string; id?: string; phase?: string; text: string } | null;
+  /** Configured tiers, highest priority first. */
+  tiers?: string[];
   limitA: number[] | null;
   failsafe: boolean;
   evPowerW?: number | null;
@@ -121,6 +131,7 @@ export interface SessionRecord {
   chargerId: string;
   connectorId: number;
   idTag: string;
+  name: string | null;
   tier: string | null;
   startedAt: string;
   endedAt: string | null;
@@ -134,6 +145,7 @@ export interface SessionPatch {
   energyNeedWh?: number | null;
   tier?: string;
   paused?: boolean;
+  chargeMode?: 'fast' | 'minpv' | 'pv';
 }
 
 /** GET /api/v1/kpis: today's figures so far (local day), the month's demand peak, prices now. */
@@ -158,4 +170,33 @@ export interface KpisView {
   };
   month: { peakW: number; peakAt?: string | null; demandCharge: number; demandChargePerKW: number };
   prices: { importPerKWh: number; exportPerKWh: number; carbonGPerKWh: number };
+}
+
+/** GET /api/v1/plan: the planner's status and the plan in force from the current slot on. */
+export interface PlanView {
+  enabled: boolean;
+  solver?: string;
+  lastPlanAt?: string | null;
+  lastError?: string | null;
+  plan?: {
+    start: string;
+    slotMs: number;
+    status: string;
+    peakW: number;
+    energyCost: number;
+    slots: { start: string; gridW: number; batteryW: number | null; importPricePerKWh: number | null; pvW: number | null; limitW: number | null }[];
+    sessions: {
+      chargerId: string;
+      connectorId: number | null;
+      steer: boolean;
+      idTag: string | null;
+      name: string | null;
+      departure: string | null;
+      energyNeedWh: number | null;
+      plannedWh: number;
+      unmetWh: number;
+      readyByDeparture: boolean | null;
+      powerW: number[];
+    }[];
+  } | null;
 }

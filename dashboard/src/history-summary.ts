@@ -9,8 +9,13 @@ export interface HistorySummary {
   importEnergyWh: number;
 }
 
-/** Trapezoid integration; gaps longer than `maxGapMs` (missing data) count as zero. */
-export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000): HistorySummary {
+/**
+ * With `stepMs` (the resolution: each point is the mean over its interval) energy is mean × interval,
+ * so 1 s, 1 min and 15 min give the same totals. Without it: trapezoid integration; gaps longer than
+ * `maxGapMs` (missing data) count as zero.
+ */
+export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000, stepMs?: number): HistorySummary {
+  if (stepMs) return summarizeSteps(points, stepMs);
   let peakImportW: number | null = null;
   let peakAtMs: number | null = null;
   let evEnergyWh = 0;
@@ -49,3 +54,24 @@ export function resolutionFor(fromMs: number, toMs: number, nowMs: number): '1s'
   if (fromMs >= nowMs - 7 * 24 * HOUR_MS - SLACK_MS && spanMs <= 7 * 24 * HOUR_MS + SLACK_MS) return '1m';
   return '15m';
 }
+
+function summarizeSteps(points: readonly HistoryPoint[], stepMs: number): HistorySummary {
+  let peakImportW: number | null = null;
+  let peakAtMs: number | null = null;
+  let evEnergyWh = 0;
+  let pvEnergyWh = 0;
+  let importEnergyWh = 0;
+  const hours = stepMs / 3_600_000;
+  for (const p of points) {
+    if (p.gridPowerW !== null && (peakImportW === null || p.gridPowerW > peakImportW)) {
+      peakImportW = p.gridPowerW;
+      peakAtMs = p.atMs;
+    }
+    evEnergyWh += (p.evPowerW ?? 0) * hours;
+    pvEnergyWh += (p.pvPowerW ?? 0) * hours;
+    importEnergyWh += Math.max(0, p.gridPowerW ?? 0) * hours;
+  }
+  return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh };
+}
+
+export const RESOLUTION_MS: Record<string, number> = { '1s': 1000, '1m': 60_000, '15m': 900_000 };

@@ -38,7 +38,9 @@ export function priorityRank(rank: number | null | undefined, reason: ReasonView
     return { rank, of };
   }
   if (reason && typeof reason === 'object' && typeof reason.rank === 'number') return { rank: reason.rank, of: reason.of };
-  const match = /priority (\d+) of (\d+)/i.exec(reasonText(reason));
+  // Only "waiting for capacity; priority 4 of 9" is the site rank; "shared by 2 cars; priority 2 of 2"
+  // is the position among the cars sharing one limit, a different figure.
+  const match = /waiting for capacity; priority (\d+) of (\d+)/i.exec(reasonText(reason));
   return match ? { rank: Number(match[1]), of: Number(match[2]) } : null;
 }
 
@@ -119,6 +121,7 @@ export function sessionRecords(body: unknown): SessionRecord[] {
       chargerId: str(row.chargerId) ?? '',
       connectorId: num(row.connectorId) ?? 0,
       idTag: str(row.idTag) ?? '',
+      name: str(row.name),
       tier: str(row.tier) ?? (isObject(row.settings) ? str(row.settings.tier) : null),
       startedAt: str(row.startedAt) ?? str(row.start) ?? (num(row.startedAtMs) !== null ? new Date(num(row.startedAtMs)!).toISOString() : ''),
       endedAt: str(row.endedAt) ?? str(row.stoppedAt) ?? (num(row.endedAtMs) !== null ? new Date(num(row.endedAtMs)!).toISOString() : null),

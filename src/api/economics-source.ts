@@ -48,8 +48,25 @@ export interface PlanFigures {
 
 export type PlanStatusFigures = PlannerStatus;
 
+/** Per slot of the plan in force: the import price, PV forecast and import limit it was made with. */
+export interface PlanSlotFigures {
+  importPricePerKWh: readonly number[];
+  pvW: readonly number[];
+  importLimitW: readonly number[];
+}
+
 /** The horizon planner: its status and the plan in force. */
 export interface PlanSource {
   currentPlan(): PlanFigures | undefined;
   status(): PlanStatusFigures;
+  currentInputs?(): PlanSlotFigures | undefined;
+}
+
+/** What the plan view adds per session from the live state (name, departure, need). */
+export interface PlanSessionFacts {
+  idTag: string;
+  name: string | null;
+  departureAtMs?: number;
+  energyNeedWh?: number;
+  energyWh: number;
 }

@@ -2,7 +2,7 @@
 // status and per-session power for the next slots. Schemas document the answers in OpenAPI;
 // the builders are typed by them.
 import { z } from 'zod';
-import type { BillFigures, EconomicsSource, PlanSource } from './economics-source.ts';
+import type { BillFigures, EconomicsSource, PlanSessionFacts, PlanSource } from './economics-source.ts';
 
 const iso = z.string().describe('ISO 8601 time');
 const isoOf = (atMs: number | undefined) => (atMs === undefined ? null : new Date(atMs).toISOString());
@@ -78,14 +78,28 @@ export const planViewSchema = z.object({
       energyCost: z.number(),
       demandCharge: z.number(),
       overloadWh: z.number(),
-      slots: z.array(z.object({ start: iso, gridW: z.number(), batteryW: z.number().nullable() })),
+      slots: z.array(
+        z.object({
+          start: iso,
+          gridW: z.number(),
+          batteryW: z.number().nullable(),
+          importPricePerKWh: z.number().nullable().describe('import price the plan used for the slot'),
+          pvW: z.number().nullable().describe('PV forecast the plan used, W'),
+          limitW: z.number().nullable().describe('import limit the plan kept to (grid cap, signals), W'),
+        }),
+      ),
       sessions: z.array(
         z.object({
           chargerId: z.string(),
           connectorId: z.number().int().nullable(),
           steer: z.boolean().describe('false: planned as load only (charges as soon as possible)'),
+          idTag: z.string().nullable(),
+          name: z.string().nullable(),
+          departure: iso.nullable(),
+          energyNeedWh: z.number().nullable(),
           plannedWh: z.number(),
           unmetWh: z.number(),
+          readyByDeparture: z.boolean().nullable().describe('true: the plan delivers the energy need by the departure (within 0.1 kWh); null without a departure'),
           powerW: z.array(z.number()).describe('planned mean power per slot shown, W'),
         }),
       ),
@@ -153,7 +167,15 @@ function splitKey(key: string): { chargerId: string; connectorId: number | null 
 }
 
 /** The planner's status and, when a plan is in force, its slots from the current one on (at most `slotCount`). */
-export function planView(planner: PlanSource | undefined, atMs: number, slotCount: number): PlanView {
+/** Within this much of the need a car counts as ready (the success-rate threshold). */
+const READY_WITHIN_WH = 100;
+
+export function planView(
+  planner: PlanSource | undefined,
+  atMs: number,
+  slotCount: number,
+  facts: (chargerId: string, connectorId: number | null) => PlanSessionFacts | undefined = () => undefined,
+): PlanView {
   if (!planner) return { enabled: false };
   const status = planner.status();
   if (!status.enabled) return { enabled: false };
@@ -171,6 +193,8 @@ export function planView(planner: PlanSource | undefined, atMs: number, slotCoun
   const first = Math.min(Math.max(0, Math.floor((atMs - plan.startMs) / plan.slotMs)), plan.slotCount);
   const end = Math.min(plan.slotCount, first + slotCount);
   const range = Array.from({ length: end - first }, (_, i) => first + i);
+  const inputs = planner.currentInputs?.();
+  const at = (values: readonly number[] | undefined, t: number) => (values && Number.isFinite(values[t]) ? values[t] : null);
   return {
     ...head,
     plan: {
@@ -185,14 +209,26 @@ export function planView(planner: PlanSource | undefined, atMs: number, slotCoun
         start: new Date(plan.startMs + t * plan.slotMs).toISOString(),
         gridW: watts(plan.gridW[t] ?? 0),
         batteryW: plan.batteryW.length ? watts(plan.batteryW[t] ?? 0) : null,
+        importPricePerKWh: at(inputs?.importPricePerKWh, t),
+        pvW: at(inputs?.pvW, t) === null ? null : watts(at(inputs?.pvW, t)!),
+        limitW: at(inputs?.importLimitW, t) === null ? null : watts(at(inputs?.importLimitW, t)!),
       })),
-      sessions: plan.sessions.map((s) => ({
-        ...splitKey(s.key),
-        steer: s.steer,
-        plannedWh: wh(s.plannedWh),
-        unmetWh: wh(s.unmetWh),
-        powerW: range.map((t) => watts(s.powerW[t] ?? 0)),
-      })),
+      sessions: plan.sessions.map((s) => {
+        const key = splitKey(s.key);
+        const f = facts(key.chargerId, key.connectorId);
+        return {
+          ...key,
+          steer: s.steer,
+          idTag: f?.idTag ?? null,
+          name: f?.name ?? null,
+          departure: isoOf(f?.departureAtMs),
+          energyNeedWh: f?.energyNeedWh ?? null,
+          plannedWh: wh(s.plannedWh),
+          unmetWh: wh(s.unmetWh),
+          readyByDeparture: f?.departureAtMs === undefined ? null : s.unmetWh < READY_WITHIN_WH,
+          powerW: range.map((t) => watts(s.powerW[t] ?? 0)),
+        };
+      }),
     },
   };
 }

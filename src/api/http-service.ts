@@ -16,12 +16,15 @@ import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
+import type { VenStatus } from '../openadr/types.ts';
+import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
 import type { SessionCostSource } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
+import { registerOpenAdrRoutes } from './routes/openadr-routes.ts';
 import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
@@ -33,6 +36,8 @@ export interface HttpDeps {
   /** The dashboard's build output (dashboard/dist), served at / with the SPA index for unknown paths. */
   staticDir?: string;
   signals?: SignalsControl;
+  /** The OpenADR VENs' status (GET /api/v1/openadr, ems_openadr_* metrics). */
+  openadr?: () => readonly VenStatus[];
   /** The tariff service: GET /kpis and /bills, and the running cost in connector and session views. */
   economics?: EconomicsSource;
   /** The horizon planner: GET /plan (answers {enabled:false} without it). */
@@ -82,6 +87,18 @@ function readTls(tls: { cert: string; key: string; ca?: string } | undefined) {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const DOCS_PREFIX = '/api/docs';
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 const NOT_SPA = /^\/(api|metrics|healthz)(\/|$|\?)/;
 
 /**
@@ -93,8 +110,12 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const log = ctx.log.child({ module: 'api' });
   // Read first: if the files are bad nothing below has subscribed to the bus yet.
   const https = readTls(ctx.config.http.tls);
-  const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
+  const auth = createAuth(deps.store, ctx.clock, log, {
+    onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
+    ...deps.auth,
+  });
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   const economics = deps.economics;
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
@@ -103,7 +124,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
   const events = createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: ctx.config.http.trustProxy, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
   let port = 0;
   let ready: Promise<void> | undefined;
 
@@ -133,6 +154,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     auth,
     events,
     signals: deps.signals,
+    openadr: deps.openadr,
     economics: deps.economics,
     sessionSources,
     plan: deps.plan,
@@ -151,11 +173,17 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     },
   };
 
-  // The dashboard steers chargers: no framing by other sites, no MIME sniffing, no referrer leaks.
-  app.addHook('onSend', async (_request, reply) => {
+  // The dashboard steers chargers: no framing by other sites, no MIME sniffing, no referrer leaks,
+  // and no script but the dashboard's own files (an injected inline script does not run).
+  app.addHook('onSend', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'same-origin');
+    if (!request.url.startsWith(DOCS_PREFIX)) reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  });
+  // Source maps would publish the dashboard's sources; they stay on disk for development only.
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'GET' && /\.map(\?|$)/.test(request.url) && !request.url.startsWith('/api/')) throw new NotFoundError('no such file');
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -172,7 +200,12 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         security: [{ bearer: [] }, { cookie: [] }],
       },
     });
-    await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+    const docsGuard = env.guard('viewer');
+    await app.register(fastifySwaggerUi, {
+      routePrefix: DOCS_PREFIX,
+      staticCSP: true,
+      ...(ctx.config.http.publicDocs ? {} : { uiHooks: { onRequest: (request, reply, done) => void docsGuard(request, reply).then(() => done(), done) } }),
+    });
 
     // 503 when the control loop has stopped deciding (the watchdog and load balancers act on it).
     app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
@@ -187,7 +220,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         failsafe: ctx.state.lastDecision?.failsafe ?? false,
       });
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/metrics', { schema: { hide: true }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });
@@ -199,6 +232,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
     registerSignalRoutes(app, env);
+    registerOpenAdrRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',
@@ -206,9 +240,10 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         websocket: true,
         schema: { hide: true },
         onRequest: async (request, reply) => {
-          // Browsers send Origin on WebSocket handshakes; another site's page must not read the feed.
+          // Browsers send Origin on WebSocket handshakes; another site's page (or a sandboxed one,
+          // Origin: null) must not read the feed. Clients that are not browsers send none.
           const origin = request.headers.origin;
-          if (origin && origin !== 'null') {
+          if (origin !== undefined) {
             let host: string | undefined;
             try {
               host = new URL(origin).host;

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
 import type { OperatorSignalsApi } from '../signals/types.ts';
+import type { VenStatus } from '../openadr/types.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import type { createEventLog } from './event-log.ts';
@@ -34,6 +35,8 @@ export interface RouteEnv {
   auth: Auth;
   events: ReturnType<typeof createEventLog>;
   signals?: SignalsControl;
+  /** The OpenADR VENs' status, one per configured VTN (routes/openadr-routes.ts). */
+  openadr?: () => readonly VenStatus[];
   /** The tariff service (KPIs, prices, session bills), when wired. */
   economics?: EconomicsSource;
   /** Running cost and charge mode per connector, for connector and session views. */

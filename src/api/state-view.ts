@@ -43,7 +43,15 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
       reason: cap?.reason.text ?? null,
       reasonKind: cap?.reason.kind ?? null,
       rank: cap?.rank ?? null,
-      profile: c.profile ? { state: c.profile.state, capA: c.profile.capA, at: iso(c.profile.atMs) } : null,
+      profile: c.profile
+        ? {
+            state: c.profile.state,
+            capA: c.profile.capA,
+            at: iso(c.profile.atMs),
+            ...(c.profile.reserveA === undefined ? {} : { reservedA: c.profile.reserveA }),
+            ...(c.profile.uncontrollable ? { uncontrollable: true } : {}),
+          }
+        : null,
       session: s
         ? {
             transactionId: s.transactionId,
@@ -132,6 +140,7 @@ export function buildStateView(state: SiteState, config: Config, atMs: number, c
       headroomW: headroomOf(decision)?.headroomW ?? null,
       binding: headroomOf(decision)?.binding ?? null,
       limitA: decision ? [...decision.headroom.limitA] : null,
+      tiers: Object.entries(config.control.tiers).sort((a, b) => b[1] - a[1]).map(([name]) => name),
       failsafe: decision?.failsafe ?? false,
     },
     connectors: connectorViews(state, config, costs),

@@ -2,6 +2,7 @@
 import { formatProblem } from '../../config/config-problem.ts';
 import type { CircuitConfig } from '../../config/schema.ts';
 import { readConfigFile } from '../config-file.ts';
+import { openAdrConfigWarnings } from '../openadr/config-checks.ts';
 
 export interface CheckConfigOutput {
   stdout(line: string): void;
@@ -9,7 +10,8 @@ export interface CheckConfigOutput {
 }
 
 export function checkConfig(path: string, out: CheckConfigOutput): number {
-  const { config, problems } = readConfigFile(path);
+  const { config, problems: found } = readConfigFile(path);
+  const problems = config ? [...found, ...openAdrConfigWarnings(config, Date.now())] : found;
   const errors = problems.filter((p) => p.severity === 'error');
   const warnings = problems.filter((p) => p.severity === 'warning');
   for (const problem of [...errors, ...warnings]) out.stderr(formatProblem(problem));

@@ -51,7 +51,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'simulate': {
       const { runSimulateCommand } = await import('../simulate/index.ts');
-      return runSimulateCommand(rest, { stdout: (l: string) => console.log(l), stderr: (l: string) => console.error(l) });
+      return runSimulateCommand(rest, {
+        stdout: (l: string) => console.log(l),
+        stderr: (l: string) => console.error(l),
+        stderrIsTty: process.stderr.isTTY === true,
+        stderrRaw: (text: string) => void process.stderr.write(text),
+      });
     }
     case undefined:
     case 'help':

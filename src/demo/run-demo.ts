@@ -41,7 +41,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   }
   // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
   // to loopback unless the config says otherwise.
-  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin';
+  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin-password';
   process.env.EMS_ADMIN_PASSWORD = demoPassword;
   const speed = options.speed ?? config.demo?.speed ?? 1;
   const clock = new ScaledClock(speed);

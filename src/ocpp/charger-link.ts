@@ -12,6 +12,7 @@ import type { IdTagDirectory } from './id-tags.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
+import { CLOCK_STEP_MS } from './site-holdings.ts';
 import { chargerShareA } from './static-share.ts';
 import type { OcppConnection } from './transport.ts';
 
@@ -402,7 +403,15 @@ export abstract class ChargerLink implements ProfileTarget {
    */
   private noteChargerClock(chargerMs: number): void {
     const offsetMs = chargerMs - this.mono;
-    if (this.chargerOffsetMs === undefined || offsetMs > this.chargerOffsetMs - 60_000) this.chargerOffsetMs = offsetMs;
+    const before = this.chargerNowMs();
+    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs - 60_000) return;
+    this.chargerOffsetMs = offsetMs;
+    // The clock our schedules start from moved (first learned, or the charger's clock stepped):
+    // every bounded profile is sent again from the charger's time.
+    if (Math.abs(this.chargerNowMs() - before) >= CLOCK_STEP_MS) {
+      this.log.info({ stepS: Math.round((this.chargerNowMs() - before) / 1000) }, "the charger's clock differs from the one our schedules started from; re-sending its profiles");
+      this.holdings.refreshAll();
+    }
   }
 
   protected connectorStatus(connectorId: number, status: ConnectorStatus, atMs: number, fault: string | undefined): void {
@@ -424,7 +433,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
     const refused = this.refused.get(connectorId);
     const drawA = Math.max(0, ...readings.flatMap((r) => r.currentA ?? []));
-    if (refused && readings.length) {
+    if (refused && readings.length && !this.holdings.uncontrollable) {
       const drawing = drawA > REFUSED_DRAW_A;
       if (drawing && !refused.drawing) {
         this.log.warn({ connectorId, transactionId: refused.transactionId, drawA }, 'a car draws although its tag was refused; its connector counts at the charger max until it stops (check the charger obeys authorization)');

@@ -147,7 +147,8 @@ export class ProfileDispatcher {
         if (!rateLimited(tx, change)) plans.push({ target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change });
       }
     }
-    return plans;
+    // The TxProfile binds the car now: it goes before the default it expires into.
+    return plans.reverse();
   }
 
   private async round(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
@@ -233,6 +234,12 @@ export class ProfileDispatcher {
     if (tx?.inFlight) return; // its own answer reports the connector
     const nowMs = this.mono;
     const capA = p.target.holdings.inForceA(p.connectorId, transactionId, nowMs);
+    if (tx && tx.uncertain.length > 0) {
+      // Its last TxProfile went unanswered: still pending, at the higher of old and new.
+      const pendingA = tx.uncertain.at(-1)!.limitA;
+      this.emit({ ...p, transactionId }, 'pending', pendingA, 'TxProfile unanswered (Timeout or dropped link)', p.target.holdings.holdA(p.connectorId, transactionId, nowMs), Math.min(pendingA, p.capA));
+      return;
+    }
     this.emit({ ...p, transactionId }, 'accepted', capA, 'connector default updated', undefined, Math.min(capA, p.capA));
   }
 
@@ -263,9 +270,17 @@ export class ProfileDispatcher {
     if (reports && !sessionDefault) this.emit(p, 'pending', p.limitA, undefined, holdBeforeA);
     const { outcome, detail } = await settleProfileCall(() => target.sendProfile(this.intent(p)));
     const nowMs = this.mono;
+    // Found uncontrollable meanwhile: it is reported as such, nothing else about it counts.
+    if (target.holdings.uncontrollable) {
+      slot.refusedNow();
+      if (outcome === 'unsupported') return false;
+      if (outcome === 'accepted') slot.accepted();
+      return false;
+    }
     const key = `${connectorKey(target.chargerId, p.connectorId)}/${p.purpose}`;
     const what = p.purpose === 'TxProfile' ? 'TxProfile' : 'connector default';
     if (outcome === 'accepted') {
+      if (p.purpose === 'TxProfile') (slot as TxSlot).tried = true;
       slot.accepted();
       if (slot.backoff.failures > 0 || this.refusalWarned.has(key)) target.log.info({ connectorId: p.connectorId, what }, 'charger accepts charging profiles again');
       this.refusalWarned.delete(key);
@@ -280,7 +295,7 @@ export class ProfileDispatcher {
       return false;
     }
     const tx = p.purpose === 'TxProfile' ? (slot as TxSlot) : undefined;
-    if (outcome === 'refused' && tx && !tx.tried && slot.backoff.failures === 0) {
+    if (outcome === 'refused' && tx && !tx.tried && slot.backoff.failures === 0 && !slot.confirmed) {
       // Our StartTransaction answer and this profile can reach a charger in one read, before it
       // has noted the transaction. The default it holds still applies: retry next cycle, no backoff.
       tx.tried = true;

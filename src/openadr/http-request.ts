@@ -110,3 +110,14 @@ export function venFingerprint(certPem: Buffer | undefined): string | undefined 
     return undefined;
   }
 }
+
+/** When the certificate (PEM) stops being valid, ms since epoch; undefined when there is none or it cannot be read. */
+export function certificateExpiryMs(certPem: Buffer | undefined): number | undefined {
+  if (!certPem) return undefined;
+  try {
+    const ms = Date.parse(new X509Certificate(certPem).validTo);
+    return Number.isFinite(ms) ? ms : undefined;
+  } catch {
+    return undefined;
+  }
+}

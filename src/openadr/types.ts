@@ -57,7 +57,11 @@ export interface VenStatus {
   venId?: string;
   vtnId?: string;
   lastContactAtMs?: number;
+  /** When this VEN last polled (or tried to), whatever the outcome. */
+  lastPollAtMs?: number;
   lastError?: string;
+  /** When the certificate this VEN presents (2.0b client certificate, 3.1 client or webhook certificate) expires. */
+  certificateExpiresAtMs?: number;
   /** 2.0b: how the VTN knows this VEN, the last 10 bytes of the client certificate's SHA-256. */
   certificateFingerprint?: string;
   /** Push channels in use besides polling (3.1: 'webhook', 'mqtt'). */

@@ -47,6 +47,8 @@ export class PlanCeilings implements CeilingProvider {
     const slotIndex = Math.floor((snapshot.atMs - plan.startMs) / plan.slotMs);
     const slotEndMs = plan.startMs + (slotIndex + 1) * plan.slotMs;
     const planned = new Map(plan.sessions.map((s) => [s.key, s.powerW]));
+    const assumed = new Map(plan.sessions.filter((s) => s.maxPowerW !== undefined).map((s) => [s.key, s.maxPowerW!]));
+    const unmet = new Map(plan.sessions.map((s) => [s.key, s.unmetWh]));
     const requests: TargetRequest[] = [];
     // Only sessions the plan knows and that are still plugged in get a ceiling.
     for (const c of snapshot.connectors) {
@@ -72,6 +74,13 @@ export class PlanCeilings implements CeilingProvider {
         slotLeftMs,
       });
     }
-    return roundTargets(requests);
+    const out = roundTargets(requests);
+    // A car the plan runs flat out and still cannot fill gets no ceiling: it may be faster than the
+    // plan assumed (a car's own max is only learnt from its draw), and drawing more is how it shows it.
+    for (const [key, w] of out) {
+      const assumedMaxW = assumed.get(key);
+      if (assumedMaxW !== undefined && w >= 0.98 * assumedMaxW && (unmet.get(key) ?? 0) > 100) out.set(key, Math.max(w, this.powerRangeW(key).maxPowerW));
+    }
+    return out;
   }
 }

@@ -36,7 +36,15 @@ export interface PlanContext {
   batterySocPct?: number;
   /** Forecasts learned from history, used where the config gives no curve. */
   forecast?: { pvW?(atMs: number): number | undefined; baseLoadW?(atMs: number): number | undefined };
+  /**
+   * What the meters read now, W: the forecast of the next hours is corrected towards it (PV by the
+   * ratio, building load by the difference), fading out with a 2 h time constant (persistence).
+   */
+  measuredNow?: { pvW?: number; baseLoadW?: number };
 }
+
+/** How fast a correction from the current reading fades into the forecast, ms. */
+const PERSISTENCE_MS = 2 * 3_600_000;
 
 const DEFAULT_NEED_WH = 20_000;
 /**
@@ -68,6 +76,19 @@ export function chargerMaxPowerW(config: Config, chargerId: string): number {
 export function chargerPhaseMask(charger: Config['chargers'][number]): number {
   if (charger.phases === 3) return 0b111;
   return lineToLineMask(charger.connection) ?? 1 << rotationOf(charger.phaseRotation)[0];
+}
+
+/**
+ * A car's max power before it has shown it (by drawing less than its cap): most AC cars take 16 A
+ * per phase on a three-phase charger (11 kW), whatever the charger offers. Planning a car as
+ * faster than it is defers it too long; planning it slower only starts it earlier.
+ */
+const ASSUMED_CAR_MAX_A_THREE_PHASE = 16;
+
+export function assumedCarMaxPowerW(config: Config, chargerId: string): number {
+  const charger = config.chargers.find((c) => c.id === chargerId);
+  if (!charger || charger.phases !== 3) return chargerMaxPowerW(config, chargerId);
+  return Math.min(charger.maxCurrent, ASSUMED_CAR_MAX_A_THREE_PHASE) * config.site.voltage * 3;
 }
 
 /** Weight ratio between one tier and the next: a kWh of a higher tier outweighs several of a lower. */
@@ -152,6 +173,12 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const limits = (ctx.signals ?? []).filter((s) => s.kind === 'import-limit');
   const exportLimits = (ctx.signals ?? []).filter((s) => s.kind === 'export-limit');
 
+  const baseAt = (t: number) => (planner?.baseLoadW ? curveAt(planner.baseLoadW, zone, t) : Math.max(0, ctx.forecast?.baseLoadW?.(t) ?? 0));
+  const pvAt = (t: number) => (planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, t) : Math.max(0, ctx.forecast?.pvW?.(t) ?? 0));
+  const measured = ctx.measuredNow;
+  const baseOffsetW = measured?.baseLoadW !== undefined && Number.isFinite(measured.baseLoadW) ? measured.baseLoadW - baseAt(atMs) : 0;
+  const pvNowW = pvAt(atMs);
+  const pvRatio = measured?.pvW !== undefined && Number.isFinite(measured.pvW) && pvNowW > 500 ? Math.min(2, Math.max(0, measured.pvW / pvNowW)) : 1;
   const importPricePerKWh: number[] = [];
   const exportPricePerKWh: number[] = [];
   const carbonGPerKWh: number[] = [];
@@ -165,8 +192,9 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     importPricePerKWh.push(tariff.importPricePerKWh(mid));
     exportPricePerKWh.push(tariff.exportPricePerKWh(mid));
     carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
-    baseLoadW.push(planner?.baseLoadW ? curveAt(planner.baseLoadW, zone, mid) : Math.max(0, ctx.forecast?.baseLoadW?.(mid) ?? 0));
-    pvW.push(planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, mid) : Math.max(0, ctx.forecast?.pvW?.(mid) ?? 0));
+    const fade = Math.exp(-(mid - atMs) / PERSISTENCE_MS);
+    baseLoadW.push(Math.max(0, baseAt(mid) + baseOffsetW * fade));
+    pvW.push(Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)));
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));
@@ -185,7 +213,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
         ? s.energyWh + (Math.max(0, (planner.targetSocPct ?? 100) - s.socPct) / 100) * planner.carBatteryWh
         : undefined;
     const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
-    const maxPowerW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? Infinity);
+    const maxPowerW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
     const energyNeedWh = needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0;
     const fromMs = Math.max(atMs, s.arrivalAtMs);
     // A session nobody gave a departure for is not shifted (the driver may leave any time): it is

@@ -43,6 +43,14 @@ export interface PlannerService extends Service, CeilingProvider {
   batteryTargetW(atMs: number): number | undefined;
   /** The learned daily profiles (W per local quarter hour; null = not seen yet). */
   forecast(): { pvW: (number | null)[]; buildingW: (number | null)[] };
+  /** What the plan in force was made with, per slot: import price, PV forecast, import limit (the plan view shows them). */
+  currentInputs(): PlanSlotInputs | undefined;
+}
+
+export interface PlanSlotInputs {
+  importPricePerKWh: readonly number[];
+  pvW: readonly number[];
+  importLimitW: readonly number[];
 }
 
 const DEBOUNCE_MS = 1_000;
@@ -113,6 +121,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       log.warn({ err: error, path: forecastFile }, 'cannot save the learned forecast');
     }
   }
+  /** The latest PV and building readings: the plan's next hours lean towards them. */
+  const measuredNow: { pvW?: number; baseLoadW?: number } = {};
   let runner: PlanRunner | undefined;
   let running: Promise<Plan | undefined> | undefined;
   let again = false;
@@ -145,6 +155,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     return list;
   }
 
+  const inputsOf = new WeakMap<Plan, PlanSlotInputs>();
+
   async function planOnce(reason: string): Promise<Plan | undefined> {
     const r = runner;
     if (!r) return undefined;
@@ -160,6 +172,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         signals: ctx.state.signals,
         batterySocPct: ctx.state.snapshot(atMs).batterySocPct,
         forecast: { pvW: (t) => pvHistory.valueAt(t), baseLoadW: (t) => buildingHistory.valueAt(t) },
+        measuredNow: { ...measuredNow },
       });
       if (!input.sessions.length) {
         ceilings.setPlan(undefined);
@@ -169,6 +182,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       status.lastSolveMs = solveMs;
       if (plan.status !== 'optimal') throw new PlanFailedError(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
       ceilings.setPlan(plan);
+      inputsOf.set(plan, { importPricePerKWh: input.importPricePerKWh, pvW: input.pvW, importLimitW: input.importLimitW });
       status.plans++;
       status.lastPlanAtMs = atMs;
       status.lastError = undefined;
@@ -232,7 +246,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         ctx.bus.on('signals.changed', () => soon('signal')),
         ctx.bus.on('device.reading', (r) => {
           if (r.powerW === undefined) return;
-          if (r.role === 'pv') pvHistory.record(r.atMs, Math.max(0, r.powerW));
+          if (r.role === 'pv') {
+            pvHistory.record(r.atMs, Math.max(0, r.powerW));
+            measuredNow.pvW = Math.max(0, r.powerW);
+          }
           if (r.deviceId === config.grid.meter) {
             // Building = grid − EVs + PV + battery discharge (site balance at the connection point).
             let evW = 0;
@@ -240,6 +257,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
             let otherW = 0;
             for (const d of ctx.state.devices.values()) if ((d.role === 'pv' || d.role === 'battery') && d.health === 'online') otherW += d.reading?.powerW ?? 0;
             buildingHistory.record(r.atMs, r.powerW - evW + otherW);
+            measuredNow.baseLoadW = r.powerW - evW + otherW;
           }
         }),
       );
@@ -277,5 +295,9 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       return t >= 0 && t < 2 && t < plan.batteryW.length ? plan.batteryW[t] : undefined;
     },
     forecast: () => ({ pvW: pvHistory.values(), buildingW: buildingHistory.values() }),
+    currentInputs: () => {
+      const plan = ceilings.current();
+      return plan ? inputsOf.get(plan) : undefined;
+    },
   };
 }

@@ -1,35 +1,40 @@
 // Replays sessions against the site with simulated time, under one strategy:
-//  - 'controlled': the horizon plan (same code as the live planner) steering the same decide() the
-//    control loop runs every cycle;
+//  - 'controlled': the live control step (src/control/control-step.ts) fed by the horizon plan
+//    (same code as the live planner), knowing only what the live system would know: departures and
+//    needs only when the session says they were told (else idTag schedules, tier defaults, SoC), each
+//    car's max power only once it has been seen drawing less than its cap, building load and PV only
+//    as configured curves or as learned from earlier in the replay;
 //  - 'uncontrolled': every car at its maximum until full, ignoring every limit;
-//  - 'equal-share': static balancing, each circuit's limit split evenly among the cars that still
-//    want energy, no meter (the building's peak load is reserved instead).
-// Site load and PV follow the planner's daily curves; cars draw min(cap, their max) until full.
+//  - 'equal-share': a static load balancer: every limit split evenly among the cars that charge (the
+//    building's peak reserved, no meter), capacity a car cannot use handed to the others;
+//  - 'round-robin': the same even split, but when the share is below the minimum current the cars
+//    that got the least so far charge first, so the ones waiting rotate.
+// Building load and PV are the configured curves with seeded deviations (site-truth.ts). Cars draw
+// min(cap, their max) until full. Limits are measured with exact phasor line currents.
 import type { Config } from '../../config/schema.ts';
 import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
+import { lineCurrentsA, powerWeightOf, rotationOf, type LineLoad } from '../../optimizer/phase-map.ts';
 import type { Plan } from '../../optimizer/plan-types.ts';
-import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import {
   connectorKey,
-  initialDecideState,
+  type ChargerParams,
   type CircuitNode,
   type ConnectorSnapshot,
   type DecideParams,
-  type DecideState,
-  type Decision,
   type PhaseValues,
   type SiteSnapshot,
 } from '../../optimizer/types.ts';
-import { rotationOf } from '../../optimizer/phase-map.ts';
+import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import type { LpSolver } from '../planner/lp-solver.ts';
-import { buildPlanInput, chargerMaxPowerW, curveAt, siteImportLimitW, type PlannerSession } from '../planner/plan-input.ts';
+import { assumedCarMaxPowerW, buildPlanInput, chargerMaxPowerW, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
+import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
 import { Tariff } from '../tariffs/tariff.ts';
 import type { ReplaySession } from './replay-sessions.ts';
+import { SiteTruth } from './site-truth.ts';
 
-export type Strategy = 'controlled' | 'uncontrolled' | 'equal-share';
-export type DecideFn = (snapshot: SiteSnapshot, params: DecideParams, previous: DecideState) => Decision;
+export type Strategy = 'controlled' | 'uncontrolled' | 'equal-share' | 'round-robin';
 
 export interface ReplayOptions {
   config: Config;
@@ -37,12 +42,18 @@ export interface ReplayOptions {
   sessions: readonly ReplaySession[];
   strategy: Strategy;
   stepMs?: number;
-  /** Required for 'controlled'. */
-  decide?: DecideFn;
   /** Required for 'controlled' unless planning is off. */
   solver?: LpSolver;
-  /** 'controlled' without the horizon planner: decide() alone (greedy). */
+  /** 'controlled' without the horizon planner: the control step alone. */
   plan?: boolean;
+  /** Seed of the building and PV deviations (default 1). */
+  seed?: number;
+  /** True: building load and PV follow the configured curves exactly (perfect forecast). */
+  idealSite?: boolean;
+  /** Called with the fraction done, now and then. */
+  onProgress?: (fraction: number) => void;
+  /** Record a time series for the report's chart (about this many points). */
+  seriesPoints?: number;
 }
 
 export interface SessionResult {
@@ -52,6 +63,18 @@ export interface SessionResult {
   unmetWh: number;
 }
 
+export interface ReplaySeries {
+  atMs: number[];
+  gridW: number[];
+  evW: number[];
+  /** Import limit in force (W) at each point: the main fuse over three phases, the power cap, signals. */
+  limitW: number[];
+  /** Energy delivered so far per session id, Wh, at each point while it was plugged in. */
+  sessionWh: Record<string, number[]>;
+  /** Index into atMs of each session's first point. */
+  sessionFirst: Record<string, number>;
+}
+
 export interface ReplayResult {
   strategy: Strategy;
   kpis: Kpis;
@@ -59,128 +82,188 @@ export interface ReplayResult {
   plans: number;
   planSolveMs: number[];
   failedPlans: number;
+  /** Wall time of the whole replay, ms. */
+  wallMs: number;
+  /** Highest exact line current over its limit seen at any node, A (0 when none). */
+  worstOverA: number;
+  series?: ReplaySeries;
 }
 
 interface Live {
   s: ReplaySession;
   key: string;
+  charger: ChargerParams;
+  /** Phases the car draws on. */
+  carPhases: 1 | 3;
   deliveredWh: number;
   /** Per charger phase, A, drawn during the last step. */
   drawA: [number, number, number];
   powerW: number;
+  /** Learned from draw: the car's own limit, A per phase (undefined until seen). */
+  learnedMaxA?: number;
+  /** Highest draw seen while the car's own limit is unknown, A per phase. */
+  seenMaxA?: number;
+  /** The need and departure as the EMS knows them. */
+  knownNeedWh?: number;
+  knownDepartureMs?: number;
+  lastServedMs: number;
 }
 
-const TOLERANCE_A = 0.01;
+const TOLERANCE_A = 0.05;
+/** A car drawing this far below its cap (not for being full) has shown its own limit, A. */
+const LEARN_GAP_A = 1;
 
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  const started = performance.now();
   const { config, params, strategy } = options;
   const stepMs = options.stepMs ?? 60_000;
+  const stepH = stepMs / 3_600_000;
   const voltage = config.site.voltage;
   const tariff = new Tariff(config.tariffs, config.site.timezone);
   const zone = tariff.zone;
+  const truth = new SiteTruth(config, zone, options.seed ?? 1, !options.idealSite);
   const chargers = new Map(params.chargers.map((c) => [c.id, c]));
   const connectorCount = params.chargers.reduce((n, c) => n + c.connectorCount, 0);
   const kpi = new KpiAccumulator(tariff.demandChargePerKW, (config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000);
-  const tierOf = (idTag: string, chargerId: string) =>
-    config.idTags.find((t) => t.idTag === idTag)?.tier ?? config.chargers.find((c) => c.id === chargerId)?.tier ?? 'guest';
+  const idTags = new Map(config.idTags.map((t) => [t.idTag, t]));
+  const tierOf = (idTag: string, chargerId: string) => idTags.get(idTag)?.tier ?? config.chargers.find((c) => c.id === chargerId)?.tier ?? 'guest';
+  const tierRankOf = (l: Live) => config.control.tiers[tierOf(l.s.idTag, l.s.chargerId)] ?? 0;
 
   const sessions = [...options.sessions].sort((a, b) => a.arrivalMs - b.arrivalMs);
-  if (!sessions.length) return { strategy, kpis: kpi.result(), sessions: [], plans: 0, planSolveMs: [], failedPlans: 0 };
+  const empty = (): ReplayResult => ({ strategy, kpis: kpi.result(), sessions: [], plans: 0, planSolveMs: [], failedPlans: 0, wallMs: 0, worstOverA: 0 });
+  if (!sessions.length) return empty();
   const startMs = Math.floor(sessions[0].arrivalMs / stepMs) * stepMs;
   const endMs = Math.max(...sessions.map((s) => s.departureMs));
   const live = new Map<string, Live>(); // by connector key
   const results: SessionResult[] = [];
-  let state: DecideState = initialDecideState;
+  let memory: ControlMemory = initialControlMemory;
   let next = 0;
   let plan: Plan | undefined;
   let planAtMs = -Infinity;
   let planDirty = true;
   const planSolveMs: number[] = [];
   let failedPlans = 0;
-  const planning = strategy === 'controlled' && options.plan !== false;
+  let worstOverA = 0;
+  const planning = strategy === 'controlled' && options.plan !== false && options.solver !== undefined;
   const slotMs = (config.planner?.slotMin ?? 15) * 60_000;
-  const staticBudgetA = staticBuildingA(config);
   const ceilings = new PlanCeilings((key) => {
     const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
     const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrentA ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrentA ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
+  const staticParams = staticBalancerParams(params, config);
+  const lineLimits = lineLimitNodes(params.circuit);
 
-  for (let t = startMs; t < endMs; t += stepMs) {
-    // Departures, then arrivals.
+  const totalSteps = Math.max(1, Math.ceil((endMs - startMs) / stepMs));
+  const every = Math.max(1, Math.floor(totalSteps / Math.max(1, options.seriesPoints ?? 1)));
+  const series: ReplaySeries | undefined = options.seriesPoints ? { atMs: [], gridW: [], evW: [], limitW: [], sessionWh: {}, sessionFirst: {} } : undefined;
+  let stepIndex = 0;
+
+  const finish = (l: Live) => {
+    results.push({ id: l.s.id, requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh, unmetWh: Math.max(0, l.s.energyWh - l.deliveredWh) });
+    kpi.addSession({ requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh });
+  };
+
+  for (let t = startMs; t < endMs; t += stepMs, stepIndex++) {
+    if (options.onProgress && stepIndex % 500 === 0) options.onProgress(stepIndex / totalSteps);
     for (const [key, l] of live) {
       if (l.s.departureMs <= t) {
-        results.push({ id: l.s.id, requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh, unmetWh: Math.max(0, l.s.energyWh - l.deliveredWh) });
-        kpi.addSession({ requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh });
+        finish(l);
         live.delete(key);
         planDirty = true;
       }
     }
     while (next < sessions.length && sessions[next].arrivalMs <= t) {
       const s = sessions[next++];
-      live.set(connectorKey(s.chargerId, s.connectorId), { s, key: connectorKey(s.chargerId, s.connectorId), deliveredWh: 0, drawA: [0, 0, 0], powerW: 0 });
+      const charger = chargers.get(s.chargerId)!;
+      const key = connectorKey(s.chargerId, s.connectorId);
+      const tag = idTags.get(s.idTag);
+      live.set(key, {
+        s,
+        key,
+        charger,
+        carPhases: charger.phases === 1 ? 1 : (s.phases ?? 3),
+        deliveredWh: 0,
+        drawA: [0, 0, 0],
+        powerW: 0,
+        knownNeedWh: s.energyKnown ? s.energyWh : tag?.energyNeedWh,
+        knownDepartureMs: s.departureKnown ? s.departureMs : tag?.departure ? nextLocalTimeMs(zone, s.arrivalMs, tag.departure) : undefined,
+        lastServedMs: s.arrivalMs,
+      });
       planDirty = true;
     }
 
-    const baseW = curveAt(config.planner?.baseLoadW, zone, t);
-    const pvW = curveAt(config.planner?.pvForecastW, zone, t);
+    const buildingW = truth.buildingW(t);
+    const pvW = truth.pvW(t);
     const remainingWh = (l: Live) => Math.max(0, l.s.energyWh - l.deliveredWh);
-    const stepH = stepMs / 3_600_000;
-    const powerFor = (l: Live, capA: number): number => {
-      const charger = chargers.get(l.s.chargerId);
-      const phases = charger?.phases ?? 3;
-      return Math.max(0, Math.min(capA * voltage * phases, l.s.maxPowerW, remainingWh(l) / stepH));
-    };
 
     const capsA = new Map<string, number>();
     if (strategy === 'uncontrolled') {
-      for (const l of live.values()) capsA.set(l.key, chargers.get(l.s.chargerId)?.maxCurrentA ?? 0);
-    } else if (strategy === 'equal-share') {
-      equalShareCaps(params, [...live.values()].filter((l) => remainingWh(l) > 0), staticBudgetA, capsA);
+      for (const l of live.values()) capsA.set(l.key, l.charger.maxCurrentA);
+    } else if (strategy === 'equal-share' || strategy === 'round-robin') {
+      const wanting = [...live.values()].filter((l) => remainingWh(l) > 0);
+      const snapshot = staticSnapshot(t, params, wanting, strategy === 'round-robin');
+      const result = controlStep({ snapshot, params: staticParams, memory });
+      memory = result.memory;
+      for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
     } else {
-      if (!options.decide) throw new Error('controlled replay needs decide()');
-      if (planning && options.solver && (planDirty || t - planAtMs >= slotMs)) {
+      if (planning && (planDirty || t - planAtMs >= slotMs)) {
         const plannerSessions: PlannerSession[] = [...live.values()].map((l) => ({
           key: l.key,
           chargerId: l.s.chargerId,
           arrivalAtMs: l.s.arrivalMs,
-          departureAtMs: l.s.departureMs,
+          departureAtMs: l.knownDepartureMs,
           energyWh: l.deliveredWh,
-          energyNeedWh: l.s.energyWh,
+          energyNeedWh: l.knownNeedWh,
           tier: tierOf(l.s.idTag, l.s.chargerId),
-          tierRank: config.control.tiers[tierOf(l.s.idTag, l.s.chargerId)] ?? 0,
-          carMaxPowerW: l.s.maxPowerW,
+          tierRank: tierRankOf(l),
+          socPct: socOf(l),
+          carMaxPowerW: carMaxPowerW(l),
         }));
-        const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW });
-        const started = performance.now();
-        plan = await solvePlan(input, options.solver, config.planner?.timeLimitMs ?? 5000);
-        planSolveMs.push(performance.now() - started);
+        const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
+        const solveStarted = performance.now();
+        plan = await solvePlan(input, options.solver!, config.planner?.timeLimitMs ?? 5000);
+        planSolveMs.push(performance.now() - solveStarted);
         if (plan.status !== 'optimal' && plan.status !== 'empty') failedPlans++;
         planAtMs = t;
         planDirty = false;
       }
       ceilings.setPlan(plan);
-      const measured = siteSnapshot(t, params, live, baseW, pvW, voltage, (l) => ({ tierRank: config.control.tiers[tierOf(l.s.idTag, l.s.chargerId)] ?? 0 }));
-      const decision = options.decide(withCeilings(measured, ceilings.ceilingsW(measured)), params, state);
-      state = decision.nextState;
-      for (const cap of decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+      const snapshot = measuredSnapshot(t, params, live, buildingW, pvW, voltage, tierRankOf);
+      const result = controlStep({ snapshot, params, memory, ceilingsW: planning ? [ceilings.ceilingsW(snapshot)] : [] });
+      memory = result.memory;
+      for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
     }
 
     // Cars draw for one step.
     let evW = 0;
     let charging = 0;
     for (const l of live.values()) {
-      const powerW = powerFor(l, capsA.get(l.key) ?? 0);
-      const charger = chargers.get(l.s.chargerId);
-      const phases = charger?.phases ?? 3;
-      const perPhaseA = powerW / (voltage * phases);
-      l.drawA = phases === 3 ? [perPhaseA, perPhaseA, perPhaseA] : [perPhaseA, 0, 0];
+      const capA = capsA.get(l.key) ?? 0;
+      const weight = carWeight(l);
+      const carMaxA = l.s.maxPowerW / (voltage * weight);
+      const wantA = remainingWh(l) / stepH / (voltage * weight);
+      const drawnA = Math.max(0, Math.min(capA, carMaxA, wantA));
+      // The car showed its own limit: it drew clearly less than its cap while it still wanted more.
+      if (capA - drawnA > LEARN_GAP_A && wantA - drawnA > LEARN_GAP_A && l.learnedMaxA === undefined) {
+        l.learnedMaxA = drawnA;
+        planDirty = true;
+      }
+      // Drawing above what the plan assumes for an unknown car: it can take at least this much.
+      if (l.learnedMaxA === undefined && drawnA > (l.seenMaxA ?? 0)) l.seenMaxA = drawnA;
+      const powerW = drawnA * voltage * weight;
+      l.drawA = l.carPhases === 3 ? [drawnA, drawnA, drawnA] : [drawnA, 0, 0];
       l.powerW = powerW;
       l.deliveredWh += powerW * stepH;
+      if (powerW > 0) l.lastServedMs = t;
       evW += powerW;
       if (powerW > 0) charging++;
     }
-    const gridW = baseW - pvW + evW;
+    truth.record(t, buildingW, pvW);
+    const gridW = buildingW - pvW + evW;
+    const overA = worstLineOverA(params, lineLimits, live, buildingW, pvW, voltage);
+    worstOverA = Math.max(worstOverA, overA);
+    const powerOver = config.grid.maxPower !== undefined && gridW > config.grid.maxPower + 1;
     kpi.addStep({
       atMs: t,
       durationMs: stepMs,
@@ -192,143 +275,177 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       carbonGPerKWh: tariff.carbonGPerKWh(t),
       chargingConnectors: charging,
       connectorCount,
-      overLimit: overLimit(params, live, baseW, pvW, voltage, config),
+      overLimit: overA > TOLERANCE_A || powerOver,
     });
+    if (series && stepIndex % every === 0) {
+      series.atMs.push(t);
+      series.gridW.push(Math.round(gridW));
+      series.evW.push(Math.round(evW));
+      series.limitW.push(Math.round(importLimitW(config)));
+      for (const l of live.values()) {
+        series.sessionFirst[l.s.id] ??= series.atMs.length - 1;
+        (series.sessionWh[l.s.id] ??= []).push(Math.round(l.deliveredWh));
+      }
+    }
   }
-  for (const l of live.values()) {
-    results.push({ id: l.s.id, requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh, unmetWh: Math.max(0, l.s.energyWh - l.deliveredWh) });
-    kpi.addSession({ requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh });
+  for (const l of live.values()) finish(l);
+  options.onProgress?.(1);
+  return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
+
+  /** The car's max power as the EMS knows it: learnt, or (above the planner's assumption) what it has drawn. */
+  function carMaxPowerW(l: Live): number | undefined {
+    if (l.learnedMaxA !== undefined) return l.learnedMaxA * voltage * carWeight(l);
+    const seenW = (l.seenMaxA ?? 0) * voltage * carWeight(l);
+    return seenW > assumedCarMaxPowerW(config, l.s.chargerId) + 100 ? chargerMaxPowerW(config, l.s.chargerId) : undefined;
   }
-  return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans };
+
+  function carWeight(l: Live): number {
+    return l.carPhases === 3 ? 3 : powerWeightOf(l.charger);
+  }
+
+  /** The SoC the car reports: from its SoC at arrival and what it has taken since. */
+  function socOf(l: Live): number | undefined {
+    if (l.s.socPct === undefined) return undefined;
+    const batteryWh = l.s.batteryWh ?? config.planner?.carBatteryWh ?? 60_000;
+    return Math.min(100, l.s.socPct + (100 * l.deliveredWh) / batteryWh);
+  }
+
+  function measuredSnapshot(atMs: number, p: DecideParams, cars: Map<string, Live>, buildingW: number, pvW: number, volts: number, rank: (l: Live) => number): SiteSnapshot {
+    const buildingA = (buildingW - pvW) / (3 * volts);
+    const ev = evPhaseA(cars.values());
+    const currentA: PhaseValues = [buildingA + ev[0], buildingA + ev[1], buildingA + ev[2]];
+    const evW = [...cars.values()].reduce((sum, l) => sum + l.powerW, 0);
+    const connectors: ConnectorSnapshot[] = [];
+    for (const charger of p.chargers) {
+      for (let connectorId = 1; connectorId <= charger.connectorCount; connectorId++) {
+        const l = cars.get(connectorKey(charger.id, connectorId));
+        if (!l) {
+          connectors.push({ chargerId: charger.id, connectorId, status: 'Available', session: null, drawA: [0, 0, 0], drawAtMs: atMs });
+          continue;
+        }
+        const full = l.deliveredWh >= l.s.energyWh - 1e-6;
+        const soc = socOf(l);
+        connectors.push({
+          chargerId: charger.id,
+          connectorId,
+          status: full ? 'SuspendedEV' : 'Charging',
+          session: {
+            id: l.s.id,
+            startedAtMs: l.s.arrivalMs,
+            ...(l.knownDepartureMs !== undefined ? { departureAtMs: l.knownDepartureMs } : {}),
+            energyWh: l.deliveredWh,
+            ...(l.knownNeedWh !== undefined ? { energyNeedWh: l.knownNeedWh } : {}),
+            ...(soc !== undefined ? { socPct: soc } : {}),
+            tierRank: rank(l),
+            paused: false,
+            ...(l.learnedMaxA !== undefined ? { carMaxCurrentA: l.learnedMaxA } : {}),
+          },
+          drawA: l.drawA,
+          drawAtMs: atMs,
+        });
+      }
+    }
+    return { atMs, grid: { atMs, currentA, powerW: buildingW - pvW + evW }, circuitLoads: [], pvPowerW: pvW, connectors, signals: {} };
+  }
 }
 
-/** Site phase currents of the EV draws of the given chargers (after phase rotation). */
-const rotationCache = new WeakMap<DecideParams, Map<string, string>>();
+/** Import limit at the connection point, W: the main fuse over three phases or the power cap. */
+function importLimitW(config: Config): number {
+  return Math.min(config.grid.maxCurrent * config.site.voltage * 3, config.grid.maxPower ?? Infinity);
+}
 
-function evPhaseA(params: DecideParams, live: Map<string, Live>, chargerIds: ReadonlySet<string> | null): [number, number, number] {
-  let rotations = rotationCache.get(params);
-  if (!rotations) rotationCache.set(params, (rotations = new Map(params.chargers.map((c) => [c.id, c.phaseRotation]))));
+/**
+ * A static load balancer's view: no meter, so the building's peak (and no PV) is reserved from the
+ * connection point's fuse and power cap; every limit is then split by the same allocator, evenly.
+ */
+function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
+  const peakW = Math.max(0, ...(config.planner?.baseLoadW ?? [0]));
+  const peakA = peakW / (3 * config.site.voltage);
+  return {
+    ...params,
+    priority: 'equal',
+    grid: {
+      ...params.grid,
+      metered: false,
+      maxCurrentA: Math.max(0, params.grid.maxCurrentA - peakA),
+      ...(params.grid.maxImportPowerW !== undefined ? { maxImportPowerW: Math.max(0, params.grid.maxImportPowerW - peakW) } : {}),
+    },
+    circuit: { ...params.circuit, maxCurrentA: Math.max(0, params.circuit.maxCurrentA - peakA) },
+  };
+}
+
+/**
+ * Sessions as a static balancer sees them: plugged in and charging, nothing measured. Round robin
+ * ranks the cars that got the least energy so far first (equal share ranks by plug-in time), so when
+ * the even share is below the minimum, who waits rotates.
+ */
+function staticSnapshot(atMs: number, p: DecideParams, wanting: readonly Live[], rotate: boolean): SiteSnapshot {
+  const byKey = new Map(wanting.map((l) => [l.key, l]));
+  const connectors: ConnectorSnapshot[] = [];
+  for (const charger of p.chargers) {
+    for (let connectorId = 1; connectorId <= charger.connectorCount; connectorId++) {
+      const l = byKey.get(connectorKey(charger.id, connectorId));
+      connectors.push({
+        chargerId: charger.id,
+        connectorId,
+        status: l ? 'Charging' : 'Available',
+        session: l
+          ? { id: l.s.id, startedAtMs: rotate ? l.deliveredWh : l.s.arrivalMs, energyWh: l.deliveredWh, tierRank: 0, paused: false, ...(l.carPhases === 1 && charger.phases === 3 ? { carPhases: 1 as const } : {}) }
+          : null,
+        drawA: [0, 0, 0],
+      });
+    }
+  }
+  return { atMs, grid: null, circuitLoads: [], connectors, signals: {} };
+}
+
+/** Every node with the chargers below it, for measuring line currents. */
+function lineLimitNodes(root: CircuitNode): { node: CircuitNode; chargerIds: Set<string>; root: boolean }[] {
+  const out: { node: CircuitNode; chargerIds: Set<string>; root: boolean }[] = [];
+  const visit = (node: CircuitNode, isRoot: boolean): Set<string> => {
+    const ids = new Set(node.chargerIds);
+    for (const child of node.children) for (const id of visit(child, false)) ids.add(id);
+    out.push({ node, chargerIds: ids, root: isRoot });
+    return ids;
+  };
+  visit(root, true);
+  return out;
+}
+
+function loadOf(l: Live): LineLoad[] {
+  const amps = l.drawA[0];
+  if (l.carPhases === 3) return [{ currentA: amps, threePhase: true }];
+  if (l.charger.connection) return [{ currentA: amps, connection: l.charger.connection }];
+  return [{ currentA: amps, phase: rotationOf(l.charger.phaseRotation)[0] }];
+}
+
+/** Per site phase, the EV draw of these cars (a line-to-line car counted on both lines), A. */
+function evPhaseA(cars: Iterable<Live>): [number, number, number] {
   const sum: [number, number, number] = [0, 0, 0];
-  for (const l of live.values()) {
-    if (chargerIds && !chargerIds.has(l.s.chargerId)) continue;
-    const rotation = rotationOf(rotations.get(l.s.chargerId) ?? 'L1L2L3');
-    for (let p = 0; p < 3; p++) sum[rotation[p]] += l.drawA[p];
+  for (const l of cars) {
+    const rotation = rotationOf(l.charger.phaseRotation);
+    for (let q = 0; q < 3; q++) sum[rotation[q]] += l.drawA[q];
   }
   return sum;
 }
 
-const subtreeCache = new WeakMap<CircuitNode, Set<string>>();
-
-function chargersUnder(node: CircuitNode): Set<string> {
-  const cached = subtreeCache.get(node);
-  if (cached) return cached;
-  const ids = new Set<string>(node.chargerIds);
-  for (const child of node.children) for (const id of chargersUnder(child)) ids.add(id);
-  subtreeCache.set(node, ids);
-  return ids;
-}
-
-function overLimit(params: DecideParams, live: Map<string, Live>, baseW: number, pvW: number, voltage: number, config: Config): boolean {
-  const buildingA = (baseW - pvW) / (3 * voltage);
-  const visit = (node: CircuitNode, root: boolean): boolean => {
-    const ev = evPhaseA(params, live, chargersUnder(node));
-    const extra = root ? buildingA : 0;
-    if (ev.some((a) => a + extra > node.maxCurrentA + TOLERANCE_A)) return true;
-    return node.children.some((child) => visit(child, false));
-  };
-  if (visit(params.circuit, true)) return true;
-  const gridW = baseW - pvW + [...live.values()].reduce((sum, l) => sum + l.powerW, 0);
-  return config.grid.maxPower !== undefined && gridW > config.grid.maxPower + 1;
-}
-
-function siteSnapshot(
-  atMs: number,
-  params: DecideParams,
+/** How far the worst exact line current is above its fuse (no margin), A; 0 when none is. */
+function worstLineOverA(
+  p: DecideParams,
+  nodes: readonly { node: CircuitNode; chargerIds: Set<string>; root: boolean }[],
   live: Map<string, Live>,
-  baseW: number,
+  buildingW: number,
   pvW: number,
   voltage: number,
-  tierOf: (l: Live) => { tierRank: number },
-): SiteSnapshot {
-  const buildingA = (baseW - pvW) / (3 * voltage);
-  const ev = evPhaseA(params, live, null);
-  const currentA: PhaseValues = [buildingA + ev[0], buildingA + ev[1], buildingA + ev[2]];
-  const evW = [...live.values()].reduce((sum, l) => sum + l.powerW, 0);
-  const connectors: ConnectorSnapshot[] = [];
-  for (const charger of params.chargers) {
-    for (let connectorId = 1; connectorId <= charger.connectorCount; connectorId++) {
-      const l = live.get(connectorKey(charger.id, connectorId));
-      if (!l) {
-        connectors.push({ chargerId: charger.id, connectorId, status: 'Available', session: null, drawA: [0, 0, 0], drawAtMs: atMs });
-        continue;
-      }
-      const full = l.deliveredWh >= l.s.energyWh - 1e-6;
-      connectors.push({
-        chargerId: charger.id,
-        connectorId,
-        status: full ? 'SuspendedEV' : 'Charging',
-        session: {
-          id: l.s.id,
-          startedAtMs: l.s.arrivalMs,
-          departureAtMs: l.s.departureMs,
-          energyWh: l.deliveredWh,
-          energyNeedWh: l.s.energyWh,
-          tierRank: tierOf(l).tierRank,
-          paused: false,
-          carPhases: charger.phases,
-          carMaxCurrentA: l.s.maxPowerW / (voltage * charger.phases),
-        },
-        drawA: l.drawA,
-        drawAtMs: atMs,
-      });
-    }
+): number {
+  let worst = 0;
+  const buildingA = Math.max(0, (buildingW - pvW) / (3 * voltage));
+  for (const { node, chargerIds, root } of nodes) {
+    const loads: LineLoad[] = [];
+    for (const l of live.values()) if (chargerIds.has(l.s.chargerId)) loads.push(...loadOf(l));
+    if (root && buildingA > 0) loads.push({ currentA: buildingA, threePhase: true });
+    const limitA = root ? Math.min(node.maxCurrentA, p.grid.maxCurrentA) : node.maxCurrentA;
+    for (const a of lineCurrentsA(loads)) worst = Math.max(worst, a - limitA);
   }
-  return {
-    atMs,
-    grid: { atMs, currentA, powerW: baseW - pvW + evW },
-    circuitLoads: [],
-    pvPowerW: pvW,
-    connectors,
-    signals: {},
-  };
-}
-
-/** The planner's targets as session ceilings, as the control loop applies them. */
-function withCeilings(snapshot: SiteSnapshot, ceilingsW: ReadonlyMap<string, number>): SiteSnapshot {
-  return {
-    ...snapshot,
-    connectors: snapshot.connectors.map((c) => {
-      const ceiling = ceilingsW.get(connectorKey(c.chargerId, c.connectorId));
-      return c.session && ceiling !== undefined ? { ...c, session: { ...c.session, targetPowerW: ceiling } } : c;
-    }),
-  };
-}
-
-/** Building load a static installation must reserve: its daily peak, A per phase. */
-function staticBuildingA(config: Config): number {
-  const curve = config.planner?.baseLoadW ?? [0];
-  return Math.max(0, ...curve) / (3 * config.site.voltage);
-}
-
-/** Static equal share: top-down, each node's limit (after margin) split evenly among its wanting cars. */
-function equalShareCaps(params: DecideParams, wanting: Live[], buildingA: number, caps: Map<string, number>): void {
-  const margin = 1 - params.grid.safetyMargin;
-  const byCharger = new Map<string, Live[]>();
-  for (const l of wanting) byCharger.set(l.s.chargerId, [...(byCharger.get(l.s.chargerId) ?? []), l]);
-  const importCapA = params.grid.maxImportPowerW !== undefined ? params.grid.maxImportPowerW / (3 * params.voltageV) : Infinity;
-  const visit = (node: CircuitNode, parentShareA: number, root: boolean) => {
-    const under = wanting.filter((l) => chargersUnder(node).has(l.s.chargerId));
-    if (!under.length) return;
-    const limitA = Math.min(node.maxCurrentA, root ? importCapA : Infinity) * margin - (root ? buildingA : 0);
-    const shareA = Math.min(parentShareA, Math.max(0, limitA) / under.length);
-    for (const id of node.chargerIds) {
-      for (const l of byCharger.get(id) ?? []) {
-        const charger = params.chargers.find((c) => c.id === id)!;
-        const capA = Math.min(shareA, charger.maxCurrentA);
-        caps.set(l.key, capA >= charger.minCurrentA ? capA : 0);
-      }
-    }
-    for (const child of node.children) visit(child, shareA, false);
-  };
-  visit(params.circuit, Infinity, true);
+  return worst;
 }

@@ -1,44 +1,75 @@
-// The replay report (DESIGN.md contract) and its readable table.
+// The replay report (DESIGN.md contract) and its readable table. Honest by construction: the
+// demand charge is prorated to the replayed period (and the report says so), cost per kWh
+// delivered and unmet energy stand side by side, and a saving is only headlined against a
+// baseline that delivered no more energy than the EMS did.
 import type { Kpis } from '../../optimizer/kpi.ts';
 import type { ReplayResult } from './replay.ts';
 
 /** The report's KPIs: the DESIGN.md contract keys (plus cost per kWh and carbon), rounded. */
-export type ReportKpis = Pick<
-  Kpis,
-  | 'peakW'
-  | 'energyCost'
-  | 'demandCharge'
-  | 'totalCost'
-  | 'energyRequestedWh'
-  | 'energyDeliveredWh'
-  | 'unmetWh'
-  | 'sessionSuccessRate'
-  | 'renewableShare'
-  | 'utilization'
-  | 'limitViolations'
-  | 'costPerKWh'
-  | 'carbonKg'
->;
+export interface ReportKpis {
+  peakW: number;
+  energyCost: number;
+  /** Prorated to the replayed period (see SimulateReport.demandCharge). */
+  demandCharge: number;
+  totalCost: number;
+  energyRequestedWh: number;
+  energyDeliveredWh: number;
+  unmetWh: number;
+  sessionSuccessRate: number;
+  renewableShare: number;
+  utilization: number;
+  limitViolations: number;
+  /** Site energy cost per kWh of the site's import (as the live KPIs). */
+  costPerKWh: number;
+  /** Total cost (energy + prorated demand charge) per kWh delivered to cars. */
+  costPerKWhDelivered: number;
+  carbonKg: number;
+  /** Worst exact line current above its fuse, A (0: none). */
+  worstOverA: number;
+}
+
+export interface Comparison {
+  /** True when the EMS delivered at least as much energy as the baseline (within 0.1 %). */
+  sameEnergy: boolean;
+  peakCut: number;
+  totalCostCut: number;
+  costPerKWhDeliveredCut: number;
+  /** EMS minus baseline, Wh (negative: the EMS delivered less). */
+  deliveredDeltaWh: number;
+  text: string;
+}
 
 export interface SimulateReport {
   kpis: ReportKpis;
-  baselines: { uncontrolled: ReportKpis; equalShare: ReportKpis };
-  /** Controlled vs uncontrolled, fractions (0.4 = 40 % lower). */
+  baselines: { uncontrolled: ReportKpis; equalShare: ReportKpis; roundRobin?: ReportKpis };
+  /** The offline optimum: the LP with perfect knowledge of every session, building load and PV. */
+  lpOptimum?: ReportKpis & { note: string };
+  /** Fractions (0.4 = 40 % lower). Only meaningful where the comparison says sameEnergy. */
   savings: { peakVsUncontrolled: number; costVsUncontrolled: number; peakVsEqualShare: number; costVsEqualShare: number };
+  comparisons: { uncontrolled: Comparison; equalShare: Comparison; roundRobin?: Comparison };
+  /** One honest line: what the EMS saved where it delivered as much, or what it did not deliver. */
+  headline: string;
+  demandCharge: { pricePerKW: number; replayedDays: number; monthDays: number; factor: number; note: string };
   site: { name: string; currency: string; timezone: string };
   period: { from: string; to: string; sessions: number; stepS: number };
   planner: { enabled: boolean; solver: string; plans: number; failedPlans: number; medianSolveMs: number; maxSolveMs: number };
+  knowledge: { departuresKnown: number; needsKnown: number; note: string };
+  replayMs: number;
   sessions: { id: string; requestedWh: number; deliveredWh: number; unmetWh: number }[];
 }
 
 const r = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** Average days in a billing month. */
+export const MONTH_DAYS = 30.44;
 
-export function reportKpis(k: Kpis): ReportKpis {
+export function reportKpis(k: Kpis, prorate: number, worstOverA = 0): ReportKpis {
+  const demandCharge = k.demandCharge * prorate;
+  const totalCost = k.energyCost + demandCharge;
   return {
     peakW: r(k.peakW, 0),
     energyCost: r(k.energyCost, 2),
-    demandCharge: r(k.demandCharge, 2),
-    totalCost: r(k.totalCost, 2),
+    demandCharge: r(demandCharge, 2),
+    totalCost: r(totalCost, 2),
     energyRequestedWh: r(k.energyRequestedWh, 0),
     energyDeliveredWh: r(k.energyDeliveredWh, 0),
     unmetWh: r(k.unmetWh, 0),
@@ -47,32 +78,85 @@ export function reportKpis(k: Kpis): ReportKpis {
     utilization: r(k.utilization, 4),
     limitViolations: k.limitViolations,
     costPerKWh: r(k.costPerKWh, 4),
+    costPerKWhDelivered: k.energyDeliveredWh > 0 ? r(totalCost / (k.energyDeliveredWh / 1000), 4) : 0,
     carbonKg: r(k.carbonKg, 2),
+    worstOverA: r(worstOverA, 2),
   };
 }
 
 const cut = (base: number, value: number) => (base > 0 ? r(1 - value / base, 4) : 0);
+const pct = (x: number) => `${(Math.abs(x) * 100).toFixed(1)} %`;
 const median = (xs: number[]) => {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 };
 
-export function buildReport(
-  controlled: ReplayResult,
-  uncontrolled: ReplayResult,
-  equalShare: ReplayResult,
-  meta: { site: SimulateReport['site']; period: SimulateReport['period']; planner: { enabled: boolean; solver: string } },
-): SimulateReport {
-  const k = controlled.kpis;
+export function compare(ems: ReportKpis, base: ReportKpis, name: string, currency: string): Comparison {
+  const deliveredDeltaWh = ems.energyDeliveredWh - base.energyDeliveredWh;
+  const sameEnergy = deliveredDeltaWh >= -Math.max(1_000, 0.001 * base.energyRequestedWh);
+  const peakCut = cut(base.peakW, ems.peakW);
+  const totalCostCut = cut(base.totalCost, ems.totalCost);
+  const costPerKWhDeliveredCut = cut(base.costPerKWhDelivered, ems.costPerKWhDelivered);
+  const lowerHigher = (x: number) => `${pct(x)} ${x >= 0 ? 'lower' : 'higher'}`;
+  const text = sameEnergy
+    ? `vs ${name}: total cost ${lowerHigher(totalCostCut)} and peak ${lowerHigher(peakCut)}, delivering ${deliveredDeltaWh > 1_000 ? `${(deliveredDeltaWh / 1000).toFixed(1)} kWh more` : 'the same energy'}`
+    : `vs ${name}: delivers ${(-deliveredDeltaWh / 1000).toFixed(1)} kWh less (unmet ${(ems.unmetWh / 1000).toFixed(1)} vs ${(base.unmetWh / 1000).toFixed(1)} kWh); cost per kWh delivered ${ems.costPerKWhDelivered.toFixed(3)} vs ${base.costPerKWhDelivered.toFixed(3)} ${currency}, no saving claimed`;
+  return { sameEnergy, peakCut, totalCostCut, costPerKWhDeliveredCut, deliveredDeltaWh: r(deliveredDeltaWh, 0), text };
+}
+
+export interface ReportInputs {
+  controlled: ReplayResult;
+  uncontrolled: ReplayResult;
+  equalShare: ReplayResult;
+  roundRobin?: ReplayResult;
+  lpOptimum?: { kpis: Kpis; note: string };
+  meta: {
+    site: SimulateReport['site'];
+    period: SimulateReport['period'];
+    planner: { enabled: boolean; solver: string };
+    demandChargePerKW: number;
+    knowledge: { departuresKnown: number; needsKnown: number };
+  };
+}
+
+export function buildReport({ controlled, uncontrolled, equalShare, roundRobin, lpOptimum, meta }: ReportInputs): SimulateReport {
+  const replayedDays = Math.max(0, (Date.parse(meta.period.to) - Date.parse(meta.period.from)) / 86_400_000);
+  const factor = Math.min(1, replayedDays / MONTH_DAYS);
+  const kpis = reportKpis(controlled.kpis, factor, controlled.worstOverA);
+  const unc = reportKpis(uncontrolled.kpis, factor, uncontrolled.worstOverA);
+  const eq = reportKpis(equalShare.kpis, factor, equalShare.worstOverA);
+  const rr = roundRobin ? reportKpis(roundRobin.kpis, factor, roundRobin.worstOverA) : undefined;
+  const c = meta.site.currency;
+  const comparisons = {
+    uncontrolled: compare(kpis, unc, 'uncontrolled', c),
+    equalShare: compare(kpis, eq, 'equal share', c),
+    ...(rr ? { roundRobin: compare(kpis, rr, 'round robin', c) } : {}),
+  };
+  const headline = comparisons.uncontrolled.sameEnergy
+    ? `EMS: total cost ${pct(comparisons.uncontrolled.totalCostCut)} ${comparisons.uncontrolled.totalCostCut >= 0 ? 'lower' : 'higher'} and peak ${pct(comparisons.uncontrolled.peakCut)} ${comparisons.uncontrolled.peakCut >= 0 ? 'lower' : 'higher'} than uncontrolled charging, with the same energy delivered`
+    : `EMS: ${((kpis.energyDeliveredWh / Math.max(1, kpis.energyRequestedWh)) * 100).toFixed(1)} % of the requested energy delivered (uncontrolled: ${((unc.energyDeliveredWh / Math.max(1, unc.energyRequestedWh)) * 100).toFixed(1)} %, ignoring every limit); cost per kWh delivered ${kpis.costPerKWhDelivered.toFixed(3)} vs ${unc.costPerKWhDelivered.toFixed(3)} ${c}`;
   return {
-    kpis: reportKpis(k),
-    baselines: { uncontrolled: reportKpis(uncontrolled.kpis), equalShare: reportKpis(equalShare.kpis) },
+    kpis,
+    baselines: { uncontrolled: unc, equalShare: eq, ...(rr ? { roundRobin: rr } : {}) },
+    ...(lpOptimum ? { lpOptimum: { ...reportKpis(lpOptimum.kpis, factor), note: lpOptimum.note } } : {}),
     savings: {
-      peakVsUncontrolled: cut(uncontrolled.kpis.peakW, k.peakW),
-      costVsUncontrolled: cut(uncontrolled.kpis.totalCost, k.totalCost),
-      peakVsEqualShare: cut(equalShare.kpis.peakW, k.peakW),
-      costVsEqualShare: cut(equalShare.kpis.totalCost, k.totalCost),
+      peakVsUncontrolled: comparisons.uncontrolled.peakCut,
+      costVsUncontrolled: comparisons.uncontrolled.totalCostCut,
+      peakVsEqualShare: comparisons.equalShare.peakCut,
+      costVsEqualShare: comparisons.equalShare.totalCostCut,
+    },
+    comparisons,
+    headline,
+    demandCharge: {
+      pricePerKW: meta.demandChargePerKW,
+      replayedDays: r(replayedDays, 2),
+      monthDays: MONTH_DAYS,
+      factor: r(factor, 4),
+      note:
+        meta.demandChargePerKW > 0
+          ? `demand charge prorated to the replayed ${replayedDays.toFixed(1)} days: ${(factor * 100).toFixed(1)} % of a month's charge on each strategy's peak`
+          : 'no demand charge in the tariff',
     },
     site: meta.site,
     period: meta.period,
@@ -83,6 +167,11 @@ export function buildReport(
       medianSolveMs: r(median(controlled.planSolveMs), 1),
       maxSolveMs: r(Math.max(0, ...controlled.planSolveMs), 1),
     },
+    knowledge: {
+      ...meta.knowledge,
+      note: 'the EMS knew departures and needs only where the sessions file says so (departureKnown / energyKnown), else idTag schedules, tier defaults and SoC; car power learned from draw; building load and PV forecast from the configured curves or learned in the replay, the replayed truth deviating from them (seeded)',
+    },
+    replayMs: r(controlled.wallMs, 0),
     sessions: controlled.sessions.map((s) => ({ id: s.id, requestedWh: r(s.requestedWh, 0), deliveredWh: r(s.deliveredWh, 0), unmetWh: r(s.unmetWh, 0) })),
   };
 }
@@ -91,36 +180,41 @@ export function buildReport(
 export function formatReportTable(report: SimulateReport): string {
   const c = report.site.currency;
   const cols: [string, ReportKpis][] = [
-    ['EMS (plan + decide)', report.kpis],
+    ['EMS', report.kpis],
     ['uncontrolled', report.baselines.uncontrolled],
     ['equal share', report.baselines.equalShare],
+    ...(report.baselines.roundRobin ? ([['round robin', report.baselines.roundRobin]] as [string, ReportKpis][]) : []),
+    ...(report.lpOptimum ? ([['LP optimum', report.lpOptimum]] as [string, ReportKpis][]) : []),
   ];
   const rows: [string, (k: ReportKpis) => string][] = [
-    ['peak demand', (k) => `${(k.peakW / 1000).toFixed(1)} kW`],
-    ['energy cost', (k) => `${k.energyCost.toFixed(2)} ${c}`],
-    ['demand charge', (k) => `${k.demandCharge.toFixed(2)} ${c}`],
-    ['total cost', (k) => `${k.totalCost.toFixed(2)} ${c}`],
-    ['cost per kWh', (k) => `${k.costPerKWh.toFixed(3)} ${c}`],
     ['energy delivered', (k) => `${(k.energyDeliveredWh / 1000).toFixed(1)} kWh`],
     ['energy unmet', (k) => `${(k.unmetWh / 1000).toFixed(1)} kWh`],
+    ['share delivered', (k) => `${((k.energyDeliveredWh / Math.max(1, k.energyRequestedWh)) * 100).toFixed(1)} %`],
+    ['cost per kWh deliv.', (k) => `${k.costPerKWhDelivered.toFixed(3)} ${c}`],
+    ['total cost', (k) => `${k.totalCost.toFixed(2)} ${c}`],
+    ['energy cost', (k) => `${k.energyCost.toFixed(2)} ${c}`],
+    ['demand charge *', (k) => `${k.demandCharge.toFixed(2)} ${c}`],
+    ['peak demand', (k) => `${(k.peakW / 1000).toFixed(1)} kW`],
     ['sessions met', (k) => `${(k.sessionSuccessRate * 100).toFixed(1)} %`],
     ['renewable share', (k) => `${(k.renewableShare * 100).toFixed(1)} %`],
-    ['utilization', (k) => `${(k.utilization * 100).toFixed(1)} %`],
     ['limit violations', (k) => String(k.limitViolations)],
   ];
-  const widths = [18, ...cols.map(([name]) => Math.max(name.length, 14))];
+  const widths = [20, ...cols.map(([name]) => Math.max(name.length, 13))];
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   const out = [
-    `${report.site.name}: ${report.period.sessions} sessions, ${report.period.from} .. ${report.period.to}`,
+    `${report.site.name}: ${report.period.sessions} sessions, ${report.period.from} .. ${report.period.to}, ${report.period.stepS} s steps`,
     line(['', ...cols.map(([name]) => name)]),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(([label, f]) => line([label, ...cols.map(([, k]) => f(k))])),
+    `* ${report.demandCharge.note}`,
     '',
-    `peak ${(report.savings.peakVsUncontrolled * 100).toFixed(1)} % lower and total cost ${(report.savings.costVsUncontrolled * 100).toFixed(1)} % lower than uncontrolled` +
-      ` (${(report.savings.peakVsEqualShare * 100).toFixed(1)} % / ${(report.savings.costVsEqualShare * 100).toFixed(1)} % vs equal share)`,
+    report.headline,
+    ...Object.values(report.comparisons).map((cmp) => `  ${cmp.text}`),
+    ...(report.lpOptimum ? [`  LP optimum (${report.lpOptimum.note}): EMS delivers ${((report.kpis.energyDeliveredWh / Math.max(1, report.lpOptimum.energyDeliveredWh)) * 100).toFixed(1)} % of its energy`] : []),
     report.planner.enabled
-      ? `planner: ${report.planner.solver}, ${report.planner.plans} plans, median ${report.planner.medianSolveMs} ms, max ${report.planner.maxSolveMs} ms, ${report.planner.failedPlans} failed`
-      : 'planner: off (decide() alone)',
+      ? `planner: ${report.planner.solver}, ${report.planner.plans} plans, median ${report.planner.medianSolveMs} ms, max ${report.planner.maxSolveMs} ms, ${report.planner.failedPlans} failed; replay ${(report.replayMs / 1000).toFixed(1)} s`
+      : `planner: off (control step alone); replay ${(report.replayMs / 1000).toFixed(1)} s`,
+    `knowledge: ${report.knowledge.departuresKnown} of ${report.period.sessions} departures and ${report.knowledge.needsKnown} needs told to the EMS`,
   ];
   return out.join('\n');
 }

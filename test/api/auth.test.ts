@@ -14,11 +14,13 @@ const WRITES: { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; role: 
   { method: 'POST', url: '/api/v1/auth/password', role: 'viewer', payload: { currentPassword: 'x', newPassword: 'password-11' } },
   { method: 'PATCH', url: '/api/v1/connectors/CP001/1/session', role: 'operator', payload: { paused: true } },
   { method: 'PUT', url: '/api/v1/config', role: 'admin', payload: { yaml: 'grid: { maxCurrent: 63 }\n' } },
-  { method: 'POST', url: '/api/v1/users', role: 'admin', payload: { username: 'new', password: 'password-9', role: 'viewer' } },
-  { method: 'PATCH', url: '/api/v1/users/admin', role: 'admin', payload: { password: 'password-10' } },
+  { method: 'POST', url: '/api/v1/users', role: 'admin', payload: { username: 'new', password: 'password-9999', role: 'viewer' } },
+  { method: 'PATCH', url: '/api/v1/users/admin', role: 'admin', payload: { password: 'password-1010' } },
   { method: 'DELETE', url: '/api/v1/users/admin', role: 'admin' },
   { method: 'POST', url: '/api/v1/tokens', role: 'admin', payload: { name: 'scada' } },
   { method: 'DELETE', url: '/api/v1/tokens/0123456789abcdef', role: 'admin' },
+  { method: 'POST', url: '/api/v1/signals', role: 'operator', payload: { kind: 'import-limit', valueW: 20_000, durationS: 600 } },
+  { method: 'DELETE', url: '/api/v1/signals/0123456789abcdef', role: 'operator' },
 ];
 
 describe('login', () => {

@@ -180,7 +180,11 @@ describe('GET /api/v1/plan', () => {
   };
   let status = { enabled: true, solver: 'highs', plans: 3, failures: 1, lastPlanAtMs: T0 - SLOT, lastSolveMs: 41.7 };
   let current: Plan | undefined = plan;
-  const planner: PlanSource = { currentPlan: () => current, status: () => status };
+  const planner: PlanSource = {
+    currentPlan: () => current,
+    status: () => status,
+    currentInputs: () => ({ importPricePerKWh: [0.2, 0.4, 0.4, 0.3], pvW: [0, 1_500.4, 3_000, 0], importLimitW: [40_000, 40_000, 25_000, 40_000] }),
+  };
 
   it('answers enabled:false without a planner', async () => {
     await fixture();
@@ -200,10 +204,18 @@ describe('GET /api/v1/plan', () => {
     expect(view).toMatchObject({ enabled: true, solver: 'highs', plans: 3, failures: 1, lastPlanAt: new Date(T0 - SLOT).toISOString(), lastSolveMs: 42, lastError: null });
     expect(view.plan).toMatchObject({ start: new Date(T0).toISOString(), slotMs: SLOT, status: 'optimal', peakW: 30_000, energyCost: 4.1235, demandCharge: 300 });
     expect(view.plan!.slots).toEqual([
-      { start: new Date(T0).toISOString(), gridW: 26_000, batteryW: null },
-      { start: new Date(T0 + SLOT).toISOString(), gridW: 19_000, batteryW: null },
+      { start: new Date(T0).toISOString(), gridW: 26_000, batteryW: null, importPricePerKWh: 0.4, pvW: 1_500, limitW: 40_000 },
+      { start: new Date(T0 + SLOT).toISOString(), gridW: 19_000, batteryW: null, importPricePerKWh: 0.4, pvW: 3_000, limitW: 25_000 },
     ]);
-    expect(view.plan!.sessions).toEqual([{ chargerId: 'CP001', connectorId: 1, steer: true, plannedWh: 5_350, unmetWh: 0, powerW: [7_400, 0] }]);
+    // No car on the connector in this fixture: no name or departure, readiness unknown.
+    expect(view.plan!.sessions).toEqual([
+      { chargerId: 'CP001', connectorId: 1, steer: true, idTag: null, name: null, departure: null, energyNeedWh: null, plannedWh: 5_350, unmetWh: 0, readyByDeparture: null, powerW: [7_400, 0] },
+    ]);
+    // With a car that must leave: ready by departure when the plan meets its need.
+    startSession(api.ctx, 'CP001', 1, 9);
+    api.ctx.bus.emit('session.update', { chargerId: 'CP001', connectorId: 1, departureAtMs: T0 + 2 * SLOT, energyNeedWh: 5_000 });
+    const withCar = planViewSchema.parse(await get('/api/v1/plan?slots=2'));
+    expect(withCar.plan!.sessions[0]).toMatchObject({ idTag: 'TAG-1', departure: new Date(T0 + 2 * SLOT).toISOString(), energyNeedWh: 5_000, readyByDeparture: true });
   });
 
   it('answers plan:null while no plan is in force', async () => {

@@ -290,6 +290,15 @@ describe('cross-checks', () => {
       ['chargers.0.minCurrent: warning: 8 A is above control.failsafeCurrent (6 A): this charger pauses whenever site data is stale (line 4)'],
     ],
     [
+      'chargers without smart charging that alone could exceed a circuit',
+      `
+        grid: { maxCurrent: 100, safetyMargin: 0 }
+        circuits: [ { id: row, maxCurrent: 40, chargers: [CP1, CP2] } ]
+        chargers: [ { id: CP1, smartCharging: false }, { id: CP2, smartCharging: false } ]
+      `,
+      ['circuits.0.maxCurrent: warning: chargers without smart charging (smartCharging: false) alone can draw 64 A, above what circuit "row" allows after the safety margin (40 A); nothing the EMS does can prevent that (line 2)'],
+    ],
+    [
       'a grid meter device that grid.meter does not name',
       `
         grid: { maxCurrent: 63 }

@@ -24,7 +24,9 @@ describe('reading API answers', () => {
   it('takes the priority rank from the field, the reason object or the reason text', () => {
     expect(priorityRank(2, 'x')).toEqual({ rank: 2, of: undefined });
     expect(priorityRank(null, { kind: 'scarcity', text: 't', rank: 4, of: 9 })).toEqual({ rank: 4, of: 9 });
-    expect(priorityRank(null, 'site limit 250 A shared by 9 cars; priority 4 of 9')).toEqual({ rank: 4, of: 9 });
+    expect(priorityRank(null, 'waiting for capacity; priority 4 of 9')).toEqual({ rank: 4, of: 9 });
+    // The position among cars sharing one limit is not the site rank.
+    expect(priorityRank(null, 'site limit 250 A shared by 9 cars; priority 4 of 9')).toBeNull();
     expect(priorityRank(null, 'no car')).toBeNull();
     expect(reasonText({ text: 'circuit row-a' })).toBe('circuit row-a');
     expect(reasonText(null)).toBe('');

@@ -87,8 +87,7 @@ describe('applyCaps', () => {
     expect(charger.received('SetChargingProfile', txProfiles).map((c) => limitOf(c.params))).toEqual([16, 15.9, 15.9]);
   });
 
-  // Behaviour changed with the per-charger holdings (connector defaults move with the session cap, no ClearChargingProfile for a TxProfile never sent); this test's expectations are not updated yet.
-  it.skip('confirms every decrease, on every charger, before any increase goes out', async () => {
+  it('confirms every decrease, on every charger, before any increase goes out', async () => {
     system = await startSystem();
     const gates: (() => void)[] = [];
     let holdDecreases = false;
@@ -117,8 +116,7 @@ describe('applyCaps', () => {
     expect(increase.seq).toBeGreaterThan(decrease.answeredSeq!);
   });
 
-  // Behaviour changed with the per-charger holdings (connector defaults move with the session cap, no ClearChargingProfile for a TxProfile never sent); this test's expectations are not updated yet.
-  it.skip('holds every increase while a decrease is refused, reserves that connector, and retries with backoff', async () => {
+  it('holds every increase while a decrease is refused, reserves that connector, and retries with backoff', async () => {
     system = await startSystem();
     let refuse = false;
     const a = await system.charger('CP001', { profileAnswer: (p) => (refuse && txProfiles(p) ? 'Rejected' : undefined) });
@@ -179,7 +177,7 @@ describe('applyCaps', () => {
     expect(attemptsAt).toEqual([0, 1, 2, 4, 8, 16, 32, 64, 124, 184]);
   });
 
-  it('treats an unanswered profile as refused once the call times out', async () => {
+  it('counts an unanswered profile at the higher of old and new once the call times out', async () => {
     system = await startSystem(undefined, { callTimeoutMs: 300 });
     const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) ? 'silent' : undefined) });
     await a.startTransaction(1, 'GUEST01');

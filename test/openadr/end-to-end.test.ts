@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../config/schema.ts';
+import { openAdrViewSchema } from '../../src/api/openadr-view.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createTestPki } from '../fixtures/openadr/certs.ts';
@@ -173,5 +174,25 @@ describeWithPeer('openssl', hasCommand('openssl'), 'a 2.0b shed event on a runni
       return limit !== undefined && limit < 32 ? limit : undefined;
     }, 'a lower profile under the 8 kW shed limit');
     expect(capped).toBeLessThanOrEqual(8_000 / (230 * 3) + 1e-6);
+
+    // The operator sees the VEN's state over the API and in /metrics.
+    const base = `http://127.0.0.1:${app.httpPort}`;
+    const password = 'admin-password-1';
+    app.store.users.create({ username: 'olga', passwordHash: await app.http.auth.hashPassword(password), role: 'viewer' });
+    const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'olga', password }) });
+    const { token } = (await login.json()) as { token: string };
+    const res = await fetch(`${base}/api/v1/openadr`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const view = openAdrViewSchema.parse(await res.json());
+    const ven = view.vtns[0]!;
+    expect(ven).toMatchObject({ id: 'utility', version: '2.0b', registered: true, venId: vtn.venId, vtnId: 'TEST_VTN', lastError: null });
+    expect(Date.parse(ven.lastPollAt!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(ven.certificate.fingerprint).toMatch(/^([0-9A-F]{2}:){9}[0-9A-F]{2}$/);
+    expect(ven.certificate.expiresInDays).toBeGreaterThan(0);
+    expect(ven.events).toEqual([expect.objectContaining({ eventId: 'shed-after-restart', state: 'active', opt: 'in', applied: true })]);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/ems_openadr_registered\{vtn="utility",version="2.0b"\} 1/);
+    expect(metrics).toMatch(/ems_openadr_events\{vtn="utility",state="active"\} 1/);
+    expect(metrics).toMatch(/ems_openadr_certificate_expiry_seconds\{vtn="utility"\} \d+/);
   });
 });

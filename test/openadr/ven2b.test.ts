@@ -194,6 +194,30 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(importLimit(ctx)).toBe(45_000);
   });
 
+  it('logs a contradictory x-loadControlCapacity of 150.0 once, with the nearest safe value it applies', async () => {
+    const { vtn, ctx, lines, start } = await setup();
+    const capacity = (value: number, modificationNumber = 0): FixtureEvent => ({
+      eventId: 'cap-150',
+      modificationNumber,
+      startMs: Date.now() - MIN,
+      durationS: 3600,
+      status: 'active',
+      signals: [{ name: 'LOAD_CONTROL', type: 'x-loadControlCapacity', intervals: [{ durationS: 3600, value }] }],
+    });
+    vtn.events = [capacity(150)];
+    await start();
+    // No power unit: a fraction of the site's 100 A × 230 V × 3 = 69 kW; 150 becomes 1 (all of it).
+    await until(() => importLimit(ctx) === 69_000, 'the nearest safe value applied');
+    vtn.setEvents([capacity(150)]);
+    await vtn.nextOf('oadrPoll');
+    await vtn.nextOf('oadrPoll');
+    const notes = lines.filter((l) => /x-loadControlCapacity 150 is outside 0\.\.1/.test(l.msg));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.msg).toMatch(/applied the nearest safe value 1 \(69000 W\)/);
+    vtn.setEvents([capacity(0.5, 1)]);
+    await until(() => importLimit(ctx) === 34_500, 'a valid fraction applied as sent');
+  });
+
   it('answers malformed XML with 454, logs one line, and keeps the last good events in force', async () => {
     const { vtn, ctx, lines, start } = await setup();
     vtn.events = [simple(2)];

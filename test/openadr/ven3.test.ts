@@ -237,6 +237,83 @@ describe('OpenADR 3.1 VEN against an OAuth2 VTN', () => {
     expect(vtn.invalid).toEqual([]);
   });
 
+  it('recreates its VEN and resource when the VTN has lost them (reset), and keeps applying events', async () => {
+    const { vtn, program, start, importLimit, lines } = await setup();
+    vtn.putEvent(capEvent(program.id, [80]));
+    await start();
+    await until(() => importLimit() === 80_000 || undefined, 'the limit');
+    const firstVen = vtn.vens[0]!.id;
+    vtn.reset();
+    await until(() => vtn.vens.length === 1 && vtn.resources.length === 1 || undefined, 'the VEN and resource created again');
+    expect(vtn.vens[0]!.id).not.toBe(firstVen);
+    expect(vtn.resources[0]!.venID).toBe(vtn.vens[0]!.id);
+    expect(lines.some((l) => /the VTN has lost this VEN/.test(l.msg))).toBe(true);
+    vtn.putEvent(capEvent(program.id, [45]));
+    await until(() => importLimit() === 45_000 || undefined, 'an event after the reset');
+    expect(vtn.invalid).toEqual([]);
+  });
+
+  it('reports only for events that ask, with intervals aligned to the event start', async () => {
+    const { vtn, program, start, ctx } = await setup();
+    const startMs = Date.now() + 1_500;
+    vtn.putEvent(capEvent(program.id, [100], { id: 'cap-report', intervalPeriod: { start: iso(startMs), duration: 'PT1H' }, reportDescriptors: [{ payloadType: 'USAGE' }] }));
+    vtn.putEvent({ id: 'price-1', programID: program.id, intervalPeriod: { start: iso(Date.now() - MIN), duration: 'PT1H' }, intervals: [{ id: 0, payloads: [{ type: 'PRICE', values: [0.3] }] }] });
+    const feed = setInterval(() => ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), powerW: 36_000, currentA: [52, 52, 52] }), 50);
+    try {
+      await start();
+      const update = await vtn.next((r) => r.method === 'PUT' && r.path.startsWith('/reports/'));
+      const intervals = (update.body as any).resources[0].intervals as { id: number; intervalPeriod: { start: string; duration: string } }[];
+      // Aligned: interval k starts exactly k report periods (1 s) after the event's start, never before it.
+      for (const interval of intervals) expect(Date.parse(interval.intervalPeriod.start)).toBe(Math.floor(startMs / 1000) * 1000 + interval.id * 1000);
+      expect(intervals.every((i) => i.intervalPeriod.duration === 'PT1S')).toBe(true);
+      const posted = vtn.requests.filter((r) => r.method === 'POST' && r.path === '/reports').map((r) => (r.body as any).eventID);
+      expect(posted).toEqual(['cap-report']);
+      expect(vtn.invalid).toEqual([]);
+    } finally {
+      clearInterval(feed);
+    }
+  });
+
+  it('continues its report after an EMS restart instead of creating a second one', async () => {
+    const first = await setup();
+    first.vtn.putEvent(capEvent(first.program.id, [100], { reportDescriptors: [{ payloadType: 'USAGE' }] }));
+    const feed = setInterval(() => first.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), powerW: 36_000, currentA: [52, 52, 52] }), 50);
+    try {
+      await first.start();
+      await first.vtn.next((r) => r.method === 'POST' && r.path === '/reports');
+      await first.ven.stop();
+      // A new EMS process: a new VEN service with the same config and no memory.
+      const again = createVen3Service(first.ctx, first.ctx.config.openadr![0]!, { sink: first.timeline });
+      const put = first.vtn.next((r) => r.method === 'PUT' && r.path === `/reports/${first.vtn.reports[0]!.id}`);
+      await again.start();
+      running.push(again);
+      await put;
+      expect(first.vtn.reports).toHaveLength(1);
+      expect(first.vtn.requests.filter((r) => r.method === 'POST' && r.path === '/reports')).toHaveLength(1);
+    } finally {
+      clearInterval(feed);
+    }
+  });
+
+  it('logs why it refuses a webhook notification, once per reason', async () => {
+    const { vtn, program, start, ven, lines } = await setup({ ven: { webhook: { host: '127.0.0.1', port: 0, publicUrl: 'http://127.0.0.1:1/callback' }, pollIntervalS: 3600 } });
+    await start();
+    await vtn.nextEventsPoll();
+    vtn.subscriptions[0].objectOperations[0].callbackUrl = ven.webhookUrl();
+    const event = vtn.putEvent(capEvent(program.id, [33]));
+    const token = vtn.subscriptions[0].objectOperations[0].bearerToken;
+    vtn.subscriptions[0].objectOperations[0].bearerToken = 'forged';
+    expect(await vtn.notify('CREATE', event)).toEqual([401]);
+    expect(await vtn.notify('CREATE', event)).toEqual([401]);
+    vtn.subscriptions[0].objectOperations[0].bearerToken = token;
+    expect(await vtn.notify('CREATE', { ...event, intervals: 'nonsense' })).toEqual([400]);
+    const refusals = lines.filter((l) => l.level === 40 && /webhook notification refused/.test(l.msg)).map((l) => l.msg);
+    expect(refusals).toEqual([
+      expect.stringMatching(/HTTP 401\): the bearer token is not the one this VEN gave the VTN/),
+      expect.stringMatching(/HTTP 400\): invalid notification: event: intervals/),
+    ]);
+  });
+
   it('subscribes a webhook and applies pushed events at once', async () => {
     const { vtn, program, start, importLimit, ven } = await setup({ ven: { webhook: { host: '127.0.0.1', port: 0, publicUrl: 'http://127.0.0.1:1/callback' }, pollIntervalS: 3600 } });
     await start();

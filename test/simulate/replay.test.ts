@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
-import { decide } from '../../optimizer/index.ts';
 import { decideParamsFromConfig } from '../../src/control/decide-params.ts';
 import { HighsSolver } from '../../src/planner/solver-highs.ts';
 import { parseReplaySessions, SessionsFileError } from '../../src/simulate/replay-sessions.ts';
@@ -17,14 +16,15 @@ describe('replay of a generated depot day', () => {
   let equalShare: ReplayResult;
 
   beforeAll(async () => {
-    controlled = await replay({ config, params, sessions, strategy: 'controlled', decide, solver: new HighsSolver() });
+    controlled = await replay({ config, params, sessions, strategy: 'controlled', solver: new HighsSolver() });
     uncontrolled = await replay({ config, params, sessions, strategy: 'uncontrolled' });
     equalShare = await replay({ config, params, sessions, strategy: 'equal-share' });
   }, 120_000);
 
-  it('meets every session by departure under the EMS', () => {
-    expect(controlled.kpis.sessionSuccessRate).toBe(1);
-    expect(controlled.kpis.unmetWh).toBeLessThan(0.001 * controlled.kpis.energyRequestedWh);
+  it('meets the sessions by departure under the EMS, knowing only what the live system knows', () => {
+    // The replayed building load deviates from the configured curve the planner sees (seeded).
+    expect(controlled.kpis.sessionSuccessRate).toBeGreaterThanOrEqual(0.95);
+    expect(controlled.kpis.unmetWh).toBeLessThan(0.002 * controlled.kpis.energyRequestedWh);
     expect(controlled.failedPlans).toBe(0);
   });
 
@@ -66,12 +66,12 @@ describe('sessions file', () => {
         return (error as SessionsFileError).problems;
       }
     })();
-    expect(problems).toEqual(['sessions.3.arrival: not an ISO 8601 time']);
+    expect(problems).toEqual(['sessions[3].arrival: not an ISO 8601 time']);
   });
 
   it('rejects an unknown charger, a departure before arrival and two cars on one connector at once', () => {
     expect(() => parseReplaySessions([good, { ...good, id: 'b', chargerId: 'NOPE' }, { ...good, id: 'c', chargerId: 'W02', departure: '2026-11-24T07:00:00Z' }, { ...good, id: 'e', arrival: '2026-11-24T12:00:00Z' }], config)).toThrow(
-      /sessions\.1\.chargerId: no charger "NOPE"[\s\S]*sessions\.2\.departure: must be after arrival[\s\S]*e arrives at W01\/1 before a leaves/,
+      /sessions\[1\]\.chargerId: no charger "NOPE"[\s\S]*sessions\[2\]\.departure: must be after arrival[\s\S]*sessions\[3\]\.arrival: e arrives at W01\/1 before a \(sessions\[0\]\) leaves/,
     );
   });
 });

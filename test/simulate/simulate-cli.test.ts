@@ -26,6 +26,9 @@ describe('ems simulate', () => {
     expect(report.kpis.limitViolations).toBe(0);
     expect(report.kpis.peakW).toBeLessThan(report.baselines.uncontrolled.peakW);
     expect(report.planner.plans).toBeGreaterThan(0);
+    expect(report.baselines.roundRobin.limitViolations).toBe(0);
+    expect(report.demandCharge.factor).toBeLessThan(0.05); // a 15-hour night, not a month
+    expect(run.stdout).toMatch(/demand charge prorated to the replayed/);
   }, 180_000);
 
   it('exits 1 with the offending entry when the sessions file is wrong, and writes no report', () => {
@@ -35,8 +38,15 @@ describe('ems simulate', () => {
     const outPath = join(dir, 'bad', 'report.json');
     const run = ems('simulate', '--config', configPath, '--sessions', sessionsPath, '--out', outPath);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/sessions\.0\.energyWh/);
+    expect(run.stderr).toMatch(/sessions\[0\]\.energyWh: must be 0 or more/);
     expect(() => readFileSync(outPath)).toThrow();
+  }, 60_000);
+
+  it('prints its usage with --help and exits 0', () => {
+    const run = ems('simulate', '--help');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/Usage: ems simulate --config site.yaml --sessions sessions.json/);
+    expect(run.stdout).toMatch(/--lp-optimum/);
   }, 60_000);
 
   it('exits 1 with usage when arguments are missing', () => {

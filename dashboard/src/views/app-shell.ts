@@ -19,6 +19,7 @@ interface Route {
 const ROUTES: Route[] = [
   { path: '', label: 'Overview', icon: '◉', view: overviewView },
   { path: 'history', label: 'History', icon: '∿', view: async (ctx) => (await import('./history-view.ts')).historyView(ctx) },
+  { path: 'plan', label: 'Plan', icon: '▦', view: async (ctx) => (await import('./plan-view.ts')).planView(ctx) },
   { path: 'sessions', label: 'Sessions', icon: '☰', view: sessionsView },
   { path: 'events', label: 'Events', icon: '⚑', view: eventsView },
   { path: 'settings', label: 'Settings', icon: '⚙', view: async (ctx) => (await import('./settings-view.ts')).settingsView(ctx) },

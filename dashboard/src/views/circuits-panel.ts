@@ -72,17 +72,25 @@ export class CircuitsPanel {
     replace(
       this.list,
       ...nodes.map(({ node, depth }) => {
+        // A circuit used up to its limit is the controller doing its job: neutral. Red only above it.
         const worst = Math.max(...node.loadA.map((a) => (node.limitA ? a / node.limitA : 0)));
-        const tight = worst > 0.95;
+        const over = worst > 1.0;
+        const full = !over && worst > 0.95;
+        const source = node.measured ? 'metered' : 'sum of charger meters';
+        const allowed = node.capA ? Math.max(...node.capA) : null;
         return h(
           'div',
-          { class: `circuit${tight ? ' tight' : ''}`, style: `--depth:${depth}`, 'data-circuit': node.id },
+          { class: `circuit${over ? ' tight' : full ? ' full' : ''}`, style: `--depth:${depth}`, 'data-circuit': node.id },
           h(
             'div',
             { class: 'circuit-head' },
             h('strong', {}, depth ? `└ ${node.id}` : node.id),
-            h('span', { class: 'muted small' }, `${formatCurrent(node.limitA)} per phase${node.measured ? ' · metered' : ''}${node.chargers?.length ? ` · ${node.chargers.join(', ')}` : ''}`),
-            tight ? h('span', { class: 'badge tone-bad' }, '⚠ at limit') : null,
+            h(
+              'span',
+              { class: 'muted small' },
+              `limit ${formatCurrent(node.limitA)} per phase · load ${source}${allowed !== null ? ` · caps allow ${formatCurrent(allowed)}` : ''}${node.chargers?.length ? ` · ${node.chargers.join(', ')}` : ''}`,
+            ),
+            over ? h('span', { class: 'badge tone-bad' }, '⚠ over limit') : full ? h('span', { class: 'badge tone-idle' }, 'fully used') : null,
           ),
           h(
             'div',

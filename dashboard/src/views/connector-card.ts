@@ -16,7 +16,44 @@ import {
   statusLook,
   toLocalInput,
 } from '../format.ts';
-import { priorityRank, reasonText, toMs } from '../normalize.ts';
+import { reasonText, toMs } from '../normalize.ts';
+
+/** The site-wide rank ("4 of 5"): the decision's rank among all sessions in the priority order. */
+function siteRank(rank: number | null | undefined, rankedCount: number | undefined): string | null {
+  if (typeof rank !== 'number' || rank <= 0) return null;
+  return rankedCount && rankedCount >= rank ? `${rank} of ${rankedCount}` : String(rank);
+}
+
+/**
+ * The position among the cars sharing the binding limit, from a reason like "circuit row-a L2 limit
+ * 63 A shared by 2 cars; priority 2 of 2": a different figure from the site rank, so it is named.
+ */
+export function sharingOf(reason: string): { limit: string; position: number; of: number } | null {
+  const m = /(?:^|: )([^:;]+?) shared by \d+ cars?; priority (\d+) of (\d+)/.exec(reason);
+  return m ? { limit: m[1], position: Number(m[2]), of: Number(m[3]) } : null;
+}
+
+/** Configured tiers, with the session's own first if the config no longer has it. */
+function tiersWith(tiers: readonly string[], own: string): string[] {
+  return tiers.includes(own) ? [...tiers] : [own, ...tiers];
+}
+
+/**
+ * Warns when the energy still wanted cannot be delivered by the departure at the present cap
+ * (cap × phases × voltage): "needs 12 kWh more by 07:30; at most 8 kWh at the present cap".
+ */
+export function departureWarning(view: ConnectorView, nowMs: number, voltage: number): string | null {
+  const s = view.session;
+  const departureMs = toMs(s?.departure);
+  if (!s || departureMs === null || !s.energyNeedWh) return null;
+  const missingWh = s.energyNeedWh - s.energyWh;
+  if (missingWh <= 0) return null;
+  if (departureMs <= nowMs) return `⚠ Departure has passed with ${formatEnergy(missingWh)} still wanted.`;
+  const powerW = Math.max(0, view.capA ?? 0) * (view.phases === 1 ? 1 : 3) * voltage;
+  const possibleWh = (powerW * (departureMs - nowMs)) / 3_600_000;
+  if (possibleWh >= missingWh) return null;
+  return `⚠ Needs ${formatEnergy(missingWh)} more by ${formatTime(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} at the present cap of ${formatCurrent(view.capA ?? 0)}.`;
+}
 
 /** What the operator should know about the charger itself, beyond the cap. */
 export function connectorNotes(view: ConnectorView): { text: string; tone: 'warn' | 'bad' | 'idle' }[] {
@@ -50,10 +87,22 @@ export class ConnectorCard {
   private readonly departure = h('input', { type: 'datetime-local', name: 'departure' });
   private readonly energyNeed = h('input', { type: 'number', name: 'energyNeedKWh', min: 0, max: 1000, step: 0.5, inputmode: 'decimal' });
   private readonly save = h('button', { type: 'submit' }, 'Save');
-  private readonly pause = h('button', { type: 'button', class: 'secondary' }, 'Pause');
+  private readonly pause = h('button', { type: 'button', class: 'secondary', 'data-testid': 'pause' }, 'Pause');
+  private readonly tier = h('select', { name: 'tier', 'data-testid': 'tier' });
+  private readonly mode = h(
+    'select',
+    { name: 'chargeMode', 'data-testid': 'charge-mode' },
+    h('option', { value: 'fast' }, 'Fast'),
+    h('option', { value: 'minpv' }, 'Min + PV'),
+    h('option', { value: 'pv' }, 'PV only'),
+  );
+  private readonly modeField = h('div', { class: 'field' });
+  private readonly warning = h('p', { class: 'note tone-warn', 'data-testid': 'departure-warning', role: 'status' });
   private readonly steerError = h('p', { class: 'form-error', role: 'alert' });
   private dirty = false;
   private rankedCount: number | undefined;
+  private tiers: readonly string[] = [];
+  private voltage = 230;
   private sessionKey = '';
   private notesKey = '';
   private current: ConnectorView;
@@ -91,8 +140,13 @@ export class ConnectorCard {
   private buildSteering(headingId: string): HTMLFormElement {
     const depId = uid('dep');
     const needId = uid('need');
+    const tierId = uid('tier');
+    const modeId = uid('mode');
     this.departure.id = depId;
     this.energyNeed.id = needId;
+    this.tier.id = tierId;
+    this.mode.id = modeId;
+    replace(this.modeField, h('label', { for: modeId }, 'Charge mode'), this.mode);
     const form = h(
       'form',
       { class: 'steer', 'aria-label': 'Steer this session', 'aria-describedby': headingId },
@@ -108,9 +162,17 @@ export class ConnectorCard {
           h('div', { class: 'steer-actions' }, this.save),
         ),
       ),
-      h('div', { class: 'steer-actions' }, this.pause),
+      h(
+        'div',
+        { class: 'steer-quick' },
+        h('div', { class: 'field' }, h('label', { for: tierId }, 'Tier'), this.tier),
+        this.modeField,
+        h('div', { class: 'steer-actions' }, this.pause),
+      ),
       this.steerError,
     );
+    this.tier.addEventListener('change', () => void this.send({ tier: this.tier.value }, `Tier ${this.tier.value}`));
+    this.mode.addEventListener('change', () => void this.send({ chargeMode: this.mode.value as 'fast' | 'minpv' | 'pv' }, `Charge mode ${this.mode.selectedOptions[0]?.textContent ?? this.mode.value}`));
     for (const input of [this.departure, this.energyNeed]) input.addEventListener('input', () => (this.dirty = true));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -140,7 +202,7 @@ export class ConnectorCard {
 
   private async send(patch: SessionPatch, done: string): Promise<void> {
     const c = this.current;
-    this.save.disabled = this.pause.disabled = true;
+    this.save.disabled = this.pause.disabled = this.tier.disabled = this.mode.disabled = true;
     setText(this.steerError, '');
     try {
       await this.ctx.api.steerSession(c.chargerId, c.connectorId, patch);
@@ -152,14 +214,16 @@ export class ConnectorCard {
       const detail = e.issues?.length ? e.issues.map((i) => `${i.path || 'request'}: ${i.message}`).join('; ') : e.message;
       this.fail(detail);
     } finally {
-      this.save.disabled = this.pause.disabled = !this.current.session;
+      this.save.disabled = this.pause.disabled = this.tier.disabled = this.mode.disabled = !this.current.session;
     }
   }
 
-  /** `rankedCount`: how many sessions are in the priority order, for "3 of 7". */
-  update(view: ConnectorView, rankedCount?: number): void {
+  /** `rankedCount`: how many sessions are in the priority order, for "3 of 7"; `tiers`: the configured ones. */
+  update(view: ConnectorView, rankedCount?: number, context: { tiers?: readonly string[]; voltage?: number } = {}): void {
     this.current = view;
     this.rankedCount = rankedCount;
+    this.tiers = context.tiers ?? this.tiers;
+    this.voltage = context.voltage ?? this.voltage;
     const look = statusLook(view.status);
     const paused = view.session?.paused === true;
     this.badge.className = `badge tone-${paused ? 'warn' : look.tone}`;
@@ -177,10 +241,19 @@ export class ConnectorCard {
     if (this.steer) {
       const s = view.session;
       this.steer.hidden = !s;
-      this.save.disabled = this.pause.disabled = !s;
+      this.save.disabled = this.pause.disabled = this.tier.disabled = this.mode.disabled = !s;
       setText(this.pause, paused ? 'Resume' : 'Pause');
       this.pause.setAttribute('aria-pressed', String(paused));
       const editing = this.dirty || this.steer.contains(document.activeElement);
+      this.modeField.hidden = !s?.chargeMode;
+      if (s && document.activeElement !== this.tier) {
+        const tiers = tiersWith(this.tiers, s.tier);
+        if (this.tier.options.length !== tiers.length || Array.from(this.tier.options).some((o, i) => o.value !== tiers[i])) {
+          replace(this.tier, ...tiers.map((t) => h('option', { value: t }, t)));
+        }
+        this.tier.value = s.tier;
+      }
+      if (s?.chargeMode && document.activeElement !== this.mode) this.mode.value = s.chargeMode;
       if (s && !editing) {
         const dep = toMs(s.departure);
         this.departure.value = dep === null ? '' : toLocalInput(dep);
@@ -226,21 +299,34 @@ export class ConnectorCard {
     const now = Date.now();
     const started = toMs(s.startedAt);
     const departure = toMs(s.departure);
-    const rank = priorityRank(view.rank, view.reason);
+    const rank = siteRank(view.rank, this.rankedCount);
+    const share = sharingOf(reasonText(view.reason));
     const energy = s.energyNeedWh ? `${formatEnergy(s.energyWh)} of ${formatEnergy(s.energyNeedWh)}` : formatEnergy(s.energyWh);
+    const warning = departureWarning(view, now, this.voltage);
+    setText(this.warning, warning ?? '');
+    this.warning.hidden = warning === null;
     replace(
       this.session,
       h(
         'dl',
         { class: 'facts' },
-        fact('Tag', h('span', {}, s.idTag || '—')),
+        fact('Car', h('span', { 'data-testid': 'tag' }, s.name ? `${s.name} (${s.idTag})` : s.idTag || '—')),
         fact('Tier', h('span', {}, s.tier || '—')),
         fact('Energy', h('span', {}, energy)),
         fact('SoC', h('span', {}, formatPercent(s.soc))),
         fact('Plugged in', h('span', {}, started === null ? '—' : `${formatTime(started, now)} (${formatDuration(now - started)})`)),
         fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : formatTime(departure, now))),
-        fact('Priority', h('span', { 'data-testid': 'rank' }, rank ? `${rank.rank} of ${rank.of ?? this.rankedCount ?? '?'}` : '—')),
+        fact(
+          'Priority',
+          h(
+            'span',
+            { 'data-testid': 'rank' },
+            rank ? `${rank} on the site` : '—',
+            share ? h('span', { class: 'muted small block' }, `${share.position} of the ${share.of} sharing the ${share.limit}`) : null,
+          ),
+        ),
       ),
+      this.warning,
     );
   }
 }

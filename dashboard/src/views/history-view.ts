@@ -4,7 +4,7 @@ import type { HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatDateTime, formatEnergy, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
-import { resolutionFor, summarizeHistory } from '../history-summary.ts';
+import { RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
 
 const RANGES: { label: string; ms: number }[] = [
@@ -28,6 +28,7 @@ export function historyView(ctx: AppContext): View {
   const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
   const summary = h('dl', { class: 'facts summary' });
   const monthPeak = h('div', { class: 'fact' });
+  const csv = h('a', { class: 'button secondary', download: '', 'data-testid': 'export-history' }, 'Download CSV');
   const from = h('input', { type: 'datetime-local', id: 'hist-from' });
   const to = h('input', { type: 'datetime-local', id: 'hist-to' });
   const quick = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Quick range' });
@@ -86,6 +87,7 @@ export function historyView(ctx: AppContext): View {
       chartBox,
       status,
       summary,
+      h('div', { class: 'exports' }, csv),
     ),
   );
 
@@ -93,6 +95,9 @@ export function historyView(ctx: AppContext): View {
   const height = () => (window.innerWidth < 600 ? 240 : 340);
 
   const draw = (points: HistoryPoint[], fromMs: number, toMs: number) => {
+    // A fresh install has minutes of data in a 24 h range: start the axis at the first point then.
+    const first = points[0]?.atMs;
+    if (first !== undefined && customTo === null && toMs - first < (toMs - fromMs) / 4) fromMs = Math.max(fromMs, first - Math.max(60_000, (toMs - first) / 20));
     const data: uPlot.AlignedData = [points.map((p) => p.atMs / 1000), ...SERIES.map((s) => points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)))];
     plot?.destroy();
     plot = new uPlot(
@@ -124,11 +129,12 @@ export function historyView(ctx: AppContext): View {
       const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(fromMs, toMs, nowMs);
       draw(points, fromMs, toMs);
       setText(status, points.length ? `${points.length} points at ${resolution} resolution.` : 'No history recorded in this range yet.');
-      const s = summarizeHistory(points);
+      const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution]);
+      csv.setAttribute('href', `/api/v1/history?format=csv&resolution=${resolution}&from=${fromMs}&to=${toMs}`);
       const now = Date.now();
       replace(
         summary,
-        h('div', { class: 'fact' }, h('dt', {}, 'Peak import'), h('dd', {}, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${formatTime(s.peakAtMs, now)}`)),
+        h('div', { class: 'fact' }, h('dt', {}, `Highest ${resolution} import`), h('dd', {}, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${formatTime(s.peakAtMs, now)}`)),
         h('div', { class: 'fact' }, h('dt', {}, 'Grid import'), h('dd', {}, formatEnergy(s.importEnergyWh))),
         h('div', { class: 'fact' }, h('dt', {}, 'Into cars'), h('dd', {}, formatEnergy(s.evEnergyWh))),
         h('div', { class: 'fact' }, h('dt', {}, 'Solar'), h('dd', {}, formatEnergy(s.pvEnergyWh))),

@@ -7,12 +7,14 @@ import { siteBanners } from '../site-banners.ts';
 import { ConnectorCard, connectorId } from './connector-card.ts';
 import { CircuitsPanel } from './circuits-panel.ts';
 import { PowerFlow } from './power-flow.ts';
+import { SiteLimitPanel } from './site-limit-panel.ts';
 import { TodayStrip } from './today-strip.ts';
 
 export function overviewView(ctx: AppContext): View {
   const flow = new PowerFlow();
   const today = new TodayStrip(ctx.api);
   const circuits = new CircuitsPanel(ctx.api);
+  const siteLimit = new SiteLimitPanel(ctx);
   const banners = h('div', { class: 'banners', 'aria-live': 'polite' });
   const cards = h('div', { class: 'cards', 'data-testid': 'connectors' });
   const summary = h('p', { class: 'muted small' });
@@ -66,6 +68,7 @@ export function overviewView(ctx: AppContext): View {
     today.el,
     flow.el,
     h('section', { class: 'panel', 'aria-labelledby': 'conn-title' }, h('div', { class: 'panel-head' }, h('h2', { id: 'conn-title' }, 'Connectors'), summary), filters, cards),
+    siteLimit.el,
     circuits.el,
   );
   circuits.start();
@@ -73,6 +76,7 @@ export function overviewView(ctx: AppContext): View {
 
   const render = (state: StateView) => {
     flow.update(state);
+    siteLimit.update(state);
     renderBanners(state);
     cards.querySelector(':scope > .placeholder')?.remove();
     const seen = new Set<string>();
@@ -84,7 +88,7 @@ export function overviewView(ctx: AppContext): View {
       seen.add(key);
       let card = byId.get(key);
       if (!card) byId.set(key, (card = new ConnectorCard(ctx, view)));
-      card.update(view, rankedCount);
+      card.update(view, rankedCount, { tiers: state.site.tiers, voltage: state.site.voltage });
       const want: Element | null = previous ? previous.nextElementSibling : cards.firstElementChild;
       if (want !== card.el) cards.insertBefore(card.el, want);
       previous = card.el;

@@ -116,11 +116,16 @@ export class PowerFlow {
       );
     }
     replace(this.phases, ...rows);
+    // Headroom is the tightest of every limit (fuses, import power cap, signals): say which one binds.
+    const { binding, headroomW } = state.site;
+    const bound = binding && binding.kind !== 'none' ? `Tightest limit now: ${binding.text}.` : '';
+    const power = typeof headroomW === 'number' ? ` Import room left: ${formatPower(Math.max(0, headroomW))}.` : '';
     setText(
       this.limitNote,
       limitA
-        ? 'Dark: measured now. Light: what the caps allow in total. Limit: the main fuse (or the strictest grid signal) less the safety margin; headroom is what no cap has claimed.'
+        ? `${bound}${power} Dark: measured now. Light: what the caps allow in total. Headroom is what no cap has claimed under the tightest limit.`.trim()
         : 'No site limit reported.',
     );
+    this.limitNote.dataset.testid = 'headroom-note';
   }
 }

@@ -6,6 +6,57 @@ import { formatCurrent, formatDuration, formatEnergy, formatMoney, formatPercent
 import { priorityRank, reasonText, sessionRecords, toMs } from '../normalize.ts';
 import { table } from './table.ts';
 
+const DAY_MS = 86_400_000;
+const pad = (n: number) => String(n).padStart(2, '0');
+const dateInput = (atMs: number) => {
+  const d = new Date(atMs);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+};
+/** Local midnight of an <input type="date"> value, or null. */
+const fromDateInput = (value: string): number | null => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).getTime() : null;
+};
+
+/** Download links for the billing exports over a range of local days (from 00:00 to the end of `to`). */
+export function exportsPanel(): HTMLElement {
+  const today = Date.now();
+  const from = h('input', { type: 'date', id: 'export-from', value: dateInput(today - 30 * DAY_MS) });
+  const to = h('input', { type: 'date', id: 'export-to', value: dateInput(today) });
+  const sessions = h('a', { class: 'button secondary', 'data-testid': 'export-sessions', download: '' }, 'Sessions (CSV)');
+  const bills = h('a', { class: 'button secondary', 'data-testid': 'export-bills', download: '' }, 'Bills (CSV)');
+  const problem = h('p', { class: 'form-error', role: 'alert' });
+  const update = () => {
+    const fromMs = fromDateInput(from.value);
+    const toDay = fromDateInput(to.value);
+    const ok = fromMs !== null && toDay !== null && fromMs <= toDay;
+    setText(problem, ok ? '' : 'Choose a start day on or before the end day.');
+    for (const [link, path] of [[sessions, '/api/v1/sessions'], [bills, '/api/v1/bills']] as const) {
+      if (ok) link.setAttribute('href', `${path}?format=csv&from=${encodeURIComponent(new Date(fromMs).toISOString())}&to=${encodeURIComponent(new Date(toDay + DAY_MS).toISOString())}`);
+      else link.removeAttribute('href');
+      link.setAttribute('aria-disabled', String(!ok));
+    }
+  };
+  from.addEventListener('change', update);
+  to.addEventListener('change', update);
+  update();
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'export-title' },
+    h('h2', { id: 'export-title' }, 'Export for billing'),
+    h('p', { class: 'muted small' }, 'Per session: tag and name, tier, charger, start and stop, meter readings, kWh, cost and idle time.'),
+    h(
+      'div',
+      { class: 'exports' },
+      h('div', { class: 'field' }, h('label', { for: 'export-from' }, 'From'), from),
+      h('div', { class: 'field' }, h('label', { for: 'export-to' }, 'To (inclusive)'), to),
+      sessions,
+      bills,
+    ),
+    problem,
+  );
+}
+
 export function sessionsView(ctx: AppContext): View {
   const active = h('div', {});
   const past = h('div', {});
@@ -15,6 +66,7 @@ export function sessionsView(ctx: AppContext): View {
     { class: 'page sessions' },
     h('section', { class: 'panel', 'aria-labelledby': 'active-title' }, h('h2', { id: 'active-title' }, 'Plugged in now'), active),
     h('section', { class: 'panel', 'aria-labelledby': 'past-title' }, h('h2', { id: 'past-title' }, 'Finished sessions'), pastStatus, past),
+    exportsPanel(),
   );
 
   const renderActive = (state: StateView) => {
@@ -25,12 +77,12 @@ export function sessionsView(ctx: AppContext): View {
       table(
         'Sessions in progress',
         [
-          { label: 'Connector', cell: (c) => `${c.chargerId} / ${c.connectorId}` },
+          { label: 'Connector', cell: (c) => `${c.chargerId} / ${c.connectorId}`, nowrap: true },
           { label: 'Status', cell: (c) => `${statusLook(c.status).icon} ${c.session.paused ? 'Paused by operator' : statusLook(c.status).label}` },
-          { label: 'Tag', cell: (c) => c.session.idTag },
-          { label: 'Tier', cell: (c) => c.session.tier },
-          { label: 'Plugged in', cell: (c) => formatTime(toMs(c.session.startedAt), now) },
-          { label: 'Departure', cell: (c) => formatTime(toMs(c.session.departure), now) },
+          { label: 'Car', cell: (c) => c.session.name ?? c.session.idTag, nowrap: true },
+          { label: 'Tier', cell: (c) => c.session.tier, nowrap: true },
+          { label: 'Plugged in', cell: (c) => formatTime(toMs(c.session.startedAt), now), nowrap: true },
+          { label: 'Departure', cell: (c) => formatTime(toMs(c.session.departure), now), nowrap: true },
           { label: 'Energy', cell: (c) => formatEnergy(c.session.energyWh), numeric: true },
           { label: 'Cost', cell: (c) => formatMoney(c.session.cost, c.session.currency), numeric: true },
           { label: 'SoC', cell: (c) => formatPercent(c.session.soc), numeric: true },
@@ -65,11 +117,11 @@ export function sessionsView(ctx: AppContext): View {
         table<SessionRecord>(
           'Finished sessions',
           [
-            { label: 'Connector', cell: (r) => `${r.chargerId} / ${r.connectorId}` },
-            { label: 'Tag', cell: (r) => r.idTag },
-            { label: 'Tier', cell: (r) => r.tier ?? '—' },
-            { label: 'Started', cell: (r) => formatTime(toMs(r.startedAt), now) },
-            { label: 'Ended', cell: (r) => formatTime(toMs(r.endedAt), now) },
+            { label: 'Connector', cell: (r) => `${r.chargerId} / ${r.connectorId}`, nowrap: true },
+            { label: 'Car', cell: (r) => r.name ?? r.idTag, nowrap: true },
+            { label: 'Tier', cell: (r) => r.tier ?? '—', nowrap: true },
+            { label: 'Started', cell: (r) => formatTime(toMs(r.startedAt), now), nowrap: true },
+            { label: 'Ended', cell: (r) => formatTime(toMs(r.endedAt), now), nowrap: true },
             {
               label: 'Duration',
               cell: (r) => {

@@ -4,6 +4,7 @@ import { NotFoundError } from '../api-errors.ts';
 import type { EconomicsSource } from '../economics-source.ts';
 import { billView, billViewSchema, kpisView, kpisViewSchema, planView, planViewSchema } from '../economics-views.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
+import { idTagNames } from '../id-tag-names.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { billRows, sessionCsv } from '../session-rows.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
@@ -71,6 +72,12 @@ export function registerEconomicsRoutes(app: FastifyInstance, env: RouteEnv): vo
         response: { 200: responseSchema(planViewSchema) },
       },
     },
-    async (request) => planView(env.plan, ctx.clock.nowMs(), request.query.slots),
+    async (request) => {
+      const nameOf = idTagNames(ctx.config);
+      return planView(env.plan, ctx.clock.nowMs(), request.query.slots, (chargerId, connectorId) => {
+        const s = connectorId === null ? undefined : ctx.state.connector(chargerId, connectorId)?.session;
+        return s ? { idTag: s.idTag, name: nameOf(s.idTag), departureAtMs: s.departureAtMs, energyNeedWh: s.energyNeedWh, energyWh: s.energyWh } : undefined;
+      });
+    },
   );
 }

@@ -6,6 +6,7 @@ import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { toCsv } from '../csv.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
+import { idTagNames, idTagTiers } from '../id-tag-names.ts';
 import { sessionCsv, sessionRows } from '../session-rows.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
 import { connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
@@ -13,8 +14,12 @@ import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
-const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
-const timeParam = z.union([z.string().regex(/^\d+$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
+/** The last millisecond of year 9999: later epoch values are typos or probes, answered 400. */
+const MAX_EPOCH_MS = 253_402_300_799_999;
+const timeParam = z
+  .union([z.string().regex(/^\d{1,16}$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))])
+  .pipe(z.number().int().min(0, 'before 1970').max(MAX_EPOCH_MS, 'after year 9999'));
 const historyQuery = z.strictObject({
   from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
   to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
@@ -93,8 +98,13 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         .map((c) => ({ chargerId: c.chargerId, connectorId: c.connectorId, capA: c.capA, drawA: c.drawA, reason: c.reason, rank: c.rank, ...c.session! }));
       // Cost of a recorded transaction, from the tariff service's bills (running and recent ended ones).
       const bills = new Map((env.economics?.sessionBills(1000) ?? []).map((b) => [`${b.chargerId}#${b.transactionId}`, b]));
+      const nameOf = idTagNames(ctx.config);
+      const tierOf = idTagTiers(ctx.config);
       const recent = store.transactions.list({ sinceMs: request.query.since, limit: request.query.limit }).map((t) => ({
         ...t,
+        name: nameOf(t.idTag),
+        // The tier it charged at: the operator's override, else the bill's (the tier at start), else the tag's.
+        tier: store.sessionSettings.get(t.transactionId)?.tier ?? bills.get(`${t.chargerId}#${t.transactionId}`)?.tier ?? tierOf(t.idTag),
         ...costOf(bills.get(`${t.chargerId}#${t.transactionId}`)),
         startedAt: new Date(t.startedAtMs).toISOString(),
         stoppedAt: t.stoppedAtMs === undefined ? null : new Date(t.stoppedAtMs).toISOString(),
@@ -189,7 +199,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
 
   const eventsQuery = z.strictObject({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    since: z.coerce.number().int().min(0).default(0).describe('only events with a larger id (for polling)'),
+    since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('only events with a larger id (for polling)'),
     severity: z.enum(['info', 'warning', 'error']).optional(),
   });
   app.get<{ Querystring: z.infer<typeof eventsQuery> }>(

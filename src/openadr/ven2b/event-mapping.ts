@@ -23,14 +23,30 @@ export interface SignalSupport {
 }
 
 /** Which slot kind a 2.0b signal maps to, or why it is not supported. */
-function slotKind(signal: Oadr2bSignal): { kind: EventSlot['kind']; scale: (value: number, support: SignalSupport) => number } | string {
+type SlotMapping = {
+  kind: EventSlot['kind'];
+  scale: (value: number, support: SignalSupport) => number;
+  /** Why a value cannot be taken as sent (out of range, contradictory), with what is applied instead. */
+  check?: (value: number, support: SignalSupport) => string | undefined;
+};
+
+function slotKind(signal: Oadr2bSignal): SlotMapping | string {
   const name = signal.signalName.toUpperCase();
   const scale = signal.item?.scale ?? 1;
   const isPower = signal.itemKind === 'powerReal';
   if (name === 'SIMPLE' && signal.signalType === 'level') return { kind: 'simple', scale: (v) => v };
   if ((name === 'ELECTRICITY_PRICE' || name === 'ENERGY_PRICE') && signal.signalType === 'price') return { kind: 'price', scale: (v) => v * scale };
   if (name === 'LOAD_CONTROL' && signal.signalType === 'x-loadControlCapacity') {
-    return { kind: 'import-limit', scale: (v, s) => (isPower ? v * scale : Math.min(Math.max(v, 0), 1) * s.siteCapacityW) };
+    return {
+      kind: 'import-limit',
+      scale: (v, s) => (isPower ? v * scale : Math.min(Math.max(v, 0), 1) * s.siteCapacityW),
+      // Without a power unit the capacity is a fraction 0..1 of the site's: 150.0 is contradictory.
+      check: (v, s) => {
+        if (isPower || (v >= 0 && v <= 1)) return undefined;
+        const nearest = Math.min(Math.max(v, 0), 1);
+        return `x-loadControlCapacity ${v} is outside 0..1 (a fraction of the site capacity, ${Math.round(s.siteCapacityW)} W); applied the nearest safe value ${nearest} (${Math.round(nearest * s.siteCapacityW)} W)`;
+      },
+    };
   }
   if ((name === 'LOAD_DISPATCH' && signal.signalType === 'setpoint') || (name === 'LOAD_CONTROL' && signal.signalType === 'x-loadControlSetpoint')) {
     if (isPower) return { kind: 'import-limit', scale: (v) => v * scale };
@@ -40,8 +56,9 @@ function slotKind(signal: Oadr2bSignal): { kind: EventSlot['kind']; scale: (valu
 }
 
 /** Maps a 2.0b event onto version-neutral slots; unsupported signals are listed, not fatal. */
-export function toVenEvent(event: Oadr2bEvent, support: SignalSupport): { event: VenEvent; unsupported: string[] } {
+export function toVenEvent(event: Oadr2bEvent, support: SignalSupport): { event: VenEvent; unsupported: string[]; adjusted: string[] } {
   const unsupported: string[] = [];
+  const adjusted: string[] = [];
   const slots: EventSlot[] = [];
   const eventEndMs = event.startMs + (event.durationMs > 0 ? event.durationMs : OPEN_ENDED_MS);
   if (event.status !== 'cancelled') {
@@ -55,6 +72,8 @@ export function toVenEvent(event: Oadr2bEvent, support: SignalSupport): { event:
       signal.intervals.forEach((interval, index) => {
         const last = index === signal.intervals.length - 1;
         const endMs = interval.durationMs > 0 ? startMs + interval.durationMs : last ? eventEndMs : startMs;
+        const problem = mapping.check?.(interval.value, support);
+        if (problem) adjusted.push(`event ${event.eventId} (modification ${event.modificationNumber}) ${signal.signalName}: ${problem}`);
         const text = mapping.kind === 'price' ? `import price${signal.item?.units ? ` ${signal.item.units}/kWh` : ''}` : undefined;
         slots.push({ startMs, endMs: Math.min(endMs, eventEndMs), kind: mapping.kind, value: mapping.scale(interval.value, support), ...(text ? { text } : {}) });
         startMs = endMs;
@@ -71,5 +90,6 @@ export function toVenEvent(event: Oadr2bEvent, support: SignalSupport): { event:
       slots,
     },
     unsupported,
+    adjusted,
   };
 }

@@ -1,7 +1,7 @@
 import type { OpenAdrConfig } from '../../../config/schema.ts';
 import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError, OpenAdrUnknownVenError, UNKNOWN_VEN_CODES } from '../errors.ts';
-import { loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
+import { certificateExpiryMs, loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
 import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
 import { PowerSamples, siteImportPowerW } from '../power-samples.ts';
@@ -42,6 +42,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let vtnId: string | undefined;
   let pollFreqMs: number | undefined;
   let lastContactAtMs: number | undefined;
+  let lastPollAtMs: number | undefined;
   let fault: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -49,6 +50,15 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let counter = 0;
   let unsubscribe: (() => void) | undefined;
   let pendingSetup = false;
+
+  // Out-of-range or contradictory values: each logged once with what was applied instead.
+  const noted = new Set<string>();
+  const noteOnce = (note: string) => {
+    if (noted.has(note)) return;
+    if (noted.size > 1000) noted.clear();
+    noted.add(note);
+    log.warn({ note }, `VTN value adjusted: ${note}`);
+  };
 
   const requestId = () => `${config.venName}-${ctx.clock.nowMs().toString(36)}-${(++counter).toString(36)}`;
   const intervalMs = () => Math.max(config.pollIntervalS * 1000, pollFreqMs ?? 0);
@@ -90,7 +100,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
    */
   function dropStaleIds(why: string): void {
     if (venId === undefined && registrationId === undefined) return;
-    log.warn({ venId, registrationId, why }, 'VTN does not know this VEN any more; registering afresh');
+    log.warn({ venId, registrationId, why }, `VTN does not know this VEN any more; registering afresh (${why})`);
     venId = undefined;
     registrationId = undefined;
     pendingSetup = false;
@@ -224,7 +234,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         next.set(event.eventId, previous); // a stale copy: keep the newer one
         continue;
       }
-      const { event: venEvent, unsupported } = toVenEvent(event, { siteCapacityW: siteCapacityW() });
+      const { event: venEvent, unsupported, adjusted } = toVenEvent(event, { siteCapacityW: siteCapacityW() });
+      adjusted.forEach(noteOnce);
       if (unsupported.length) log.warn({ eventId: event.eventId, unsupported }, 'event carries signals this VEN does not support');
       const decision = optFor(event, venEvent.slots.length > 0);
       const known: KnownEvent = { event, requestId: message.requestId, applied: decision.apply, note: decision.note };
@@ -250,7 +261,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
 
   function publish(): void {
     const signals: OpenAdrSignal[] = [];
-    const options = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+    const options = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize, onAdjust: noteOnce };
     for (const known of events.values()) {
       if (!known.applied || known.event.status === 'cancelled') continue;
       signals.push(...eventToSignals(source, toVenEvent(known.event, { siteCapacityW: siteCapacityW() }).event, options));
@@ -287,6 +298,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   }
 
   async function tick(): Promise<void> {
+    lastPollAtMs = ctx.clock.nowMs();
     try {
       if (!venId) await register();
       else if (pendingSetup) await completeSetup();
@@ -389,8 +401,10 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         venId,
         vtnId,
         lastContactAtMs,
+        lastPollAtMs,
         lastError: fault,
         certificateFingerprint: venFingerprint(tls?.cert),
+        certificateExpiresAtMs: certificateExpiryMs(tls?.cert),
         pollIntervalMs: intervalMs(),
         events: [...events.values()].map((k) => ({
           eventId: k.event.eventId,

@@ -5,9 +5,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { OpenAdrConfig } from '../../../config/schema.ts';
+import { z } from 'zod';
 import type { Service, ServiceContext } from '../../service.ts';
 import { OpenAdrTransportError } from '../errors.ts';
-import { loadTls, type TlsMaterial } from '../http-request.ts';
+import { certificateExpiryMs, loadTls, type TlsMaterial } from '../http-request.ts';
 import { formatDateTime, formatIsoDuration } from '../iso-duration.ts';
 import { PowerSamples, siteImportPowerW } from '../power-samples.ts';
 import { eventToSignals } from '../signal-mapping.ts';
@@ -39,9 +40,14 @@ export interface Ven3Deps {
 
 interface EventReport {
   reportId?: string;
+  /** The intervals reported so far (gaps without a reading are left out). */
   intervals: Schemas['interval'][];
-  lastAtMs: number;
+  /** Index of the next aligned interval to report. */
+  nextK: number;
 }
+
+/** At most this many report intervals are worked through per poll. */
+const MAX_INTERVALS_PER_POLL = 1000;
 
 const RESOURCE_NAME = 'site';
 
@@ -65,6 +71,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let subscriptionId: string | undefined;
   let webhook: { server: Server; token: string; localUrl: string } | undefined;
   let lastContactAtMs: number | undefined;
+  let lastPollAtMs: number | undefined;
+  let webhookCert: Buffer | undefined;
   let fault: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -72,8 +80,17 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let mqttNotifier: MqttNotifier | undefined;
   let mqttMissingLogged = false;
   let mqttSubscribed = false;
+  let webhookRejection: string | undefined;
 
-  const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize };
+  // Out-of-range or contradictory values: each logged once with what was applied instead.
+  const noted = new Set<string>();
+  const noteOnce = (note: string) => {
+    if (noted.has(note)) return;
+    if (noted.size > 1000) noted.clear();
+    noted.add(note);
+    log.warn({ note }, `VTN value adjusted: ${note}`);
+  };
+  const mapping = { simpleLevels: config.simpleLevels, seed: config.venName, randomize: config.randomize, onAdjust: noteOnce };
 
   async function register(api: Vtn3Client): Promise<void> {
     const found = await api.send('GET', `/vens?${new URLSearchParams({ venName: config.venName })}`, venSchema.array());
@@ -91,6 +108,32 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       resourceId = (await api.send('POST', '/resources', resourceSchema, body)).id;
     }
     log.info({ venId, resourceId }, 'registered with VTN');
+  }
+
+  /**
+   * The VTN may have lost this VEN (a reset, a restore from an old backup): when its VEN or
+   * resource object is gone, both are created again, and the subscription with them.
+   */
+  async function verifyRegistration(api: Vtn3Client): Promise<void> {
+    if (!venId) return;
+    const gone = async (path: string) => {
+      try {
+        await api.send('GET', path, z.unknown());
+        return false;
+      } catch (error) {
+        if (error instanceof OpenAdrTransportError && error.status === 404) return true;
+        throw error;
+      }
+    };
+    const lostVen = await gone(`/vens/${encodeURIComponent(venId)}`);
+    const lostResource = !lostVen && resourceId !== undefined && (await gone(`/resources/${encodeURIComponent(resourceId)}`));
+    if (!lostVen && !lostResource) return;
+    log.warn({ venId, resourceId, lost: lostVen ? 'ven' : 'resource' }, 'the VTN has lost this VEN; registering again');
+    venId = undefined;
+    resourceId = undefined;
+    subscriptionId = undefined;
+    reports.clear();
+    await register(api);
   }
 
   async function subscribe(api: Vtn3Client): Promise<void> {
@@ -144,38 +187,67 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
     deps.sink.submit(source, [...signals, ...fallbackSignals(subscriptions, signals)]);
   }
 
-  /** Site import during each event the site takes part in, one interval per report period. */
+  /**
+   * Site import during each event that asks for a report (reportDescriptors) and that the site
+   * takes part in: one interval per report period, aligned to the event's start (interval k covers
+   * start + k·period .. start + (k+1)·period), sent once it is complete. A report this VEN made
+   * before a restart is found on the VTN and continued, not created twice.
+   */
   async function sendReports(api: Vtn3Client): Promise<void> {
     const nowMs = ctx.clock.nowMs();
     const periodMs = config.reportIntervalS * 1000;
-    const inForce = new Set(
-      ctx.state.signals.filter((s) => s.source === source && s.startMs <= nowMs && nowMs < s.endMs).map((s) => (s as OpenAdrSignal).eventId),
-    );
+    const startOf = new Map<string, number>();
+    for (const s of ctx.state.signals) {
+      const eventId = (s as OpenAdrSignal).eventId;
+      if (s.source !== source || !eventId || !(s.startMs <= nowMs && nowMs < s.endMs + periodMs)) continue;
+      startOf.set(eventId, Math.min(startOf.get(eventId) ?? Infinity, s.startMs));
+    }
     for (const event of events.values()) {
-      if (!inForce.has(event.id)) continue;
-      const state = reports.get(event.id) ?? { intervals: [], lastAtMs: nowMs };
-      reports.set(event.id, state);
-      if (nowMs - state.lastAtMs < periodMs && state.reportId) continue;
-      const window = samples.range(state.reportId ? state.lastAtMs + 1 : nowMs - periodMs + 1, nowMs + 1);
-      if (!window.length) continue;
-      const fromMs = state.reportId ? state.lastAtMs : Math.min(...window.map((s) => s.atMs));
-      const averageW = window.reduce((sum, s) => sum + s.powerW, 0) / window.length;
-      const wantsDemand = event.reportDescriptors?.some((d) => d.payloadType === 'DEMAND') && !event.reportDescriptors.some((d) => d.payloadType === 'USAGE');
-      const hours = Math.max(nowMs - fromMs, 1000) / 3_600_000;
-      state.intervals.push({
-        id: state.intervals.length,
-        intervalPeriod: { start: formatDateTime(fromMs), duration: formatIsoDuration(Math.max(nowMs - fromMs, 1000)) },
-        payloads: [{ type: wantsDemand ? 'DEMAND' : 'USAGE', values: [round3(wantsDemand ? averageW / 1000 : (averageW / 1000) * hours)] }],
-      });
-      state.lastAtMs = nowMs;
+      const descriptors = event.reportDescriptors ?? [];
+      const eventStartMs = startOf.get(event.id);
+      if (!descriptors.length || eventStartMs === undefined || config.optOut) continue;
+      if (deps.sink.optState(source, event.id) === 'out') continue;
+      let state = reports.get(event.id);
+      if (!state) {
+        // Intervals before this VEN had any reading cannot be reported: start at the first one it saw.
+        const firstSampleMs = samples.range(eventStartMs, nowMs + 1)[0]?.atMs ?? nowMs;
+        state = (await findOwnReport(api, event.id)) ?? { intervals: [], nextK: Math.max(0, Math.floor((firstSampleMs - eventStartMs) / periodMs)) };
+        reports.set(event.id, state);
+      }
+      const wantsDemand = descriptors.some((d) => d.payloadType === 'DEMAND') && !descriptors.some((d) => d.payloadType === 'USAGE');
+      let added = false;
+      // Every complete, aligned interval not reported yet.
+      for (let n = 0; n < MAX_INTERVALS_PER_POLL; n++) {
+        const k = state.nextK;
+        const fromMs = eventStartMs + k * periodMs;
+        const toMs = fromMs + periodMs;
+        if (toMs > nowMs) break;
+        const window = samples.range(fromMs, toMs);
+        if (!window.length) {
+          // No reading in that period: a gap, not a zero. Wait one period for a late sample.
+          if (nowMs - toMs <= periodMs) break;
+          state.nextK++;
+          continue;
+        }
+        const averageW = window.reduce((sum, x) => sum + x.powerW, 0) / window.length;
+        state.intervals.push({
+          id: k,
+          intervalPeriod: { start: formatDateTime(fromMs), duration: formatIsoDuration(periodMs) },
+          payloads: [{ type: wantsDemand ? 'DEMAND' : 'USAGE', values: [round3(wantsDemand ? averageW / 1000 : (averageW / 1000) * (periodMs / 3_600_000))] }],
+        });
+        state.nextK++;
+        added = true;
+      }
+      if (!added) continue;
+      const intervals = state.intervals;
       const body: Schemas['reportRequest'] = {
         eventID: event.id,
         clientName: config.venName,
-        reportName: `site import during ${event.eventName ?? event.id}`,
+        reportName: reportName(event),
         payloadDescriptors: [
           { objectType: 'REPORT_PAYLOAD_DESCRIPTOR', payloadType: wantsDemand ? 'DEMAND' : 'USAGE', readingType: wantsDemand ? 'AVERAGE' : 'DIRECT_READ', units: wantsDemand ? 'KW' : 'KWH' },
         ],
-        resources: [{ resourceName: RESOURCE_NAME, intervals: state.intervals }],
+        resources: [{ resourceName: RESOURCE_NAME, intervals }],
       };
       if (state.reportId) await api.send('PUT', `/reports/${encodeURIComponent(state.reportId)}`, reportSchema, body);
       else state.reportId = (await api.send('POST', '/reports', reportSchema, body)).id;
@@ -183,10 +255,31 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
     for (const id of reports.keys()) if (!events.has(id)) reports.delete(id);
   }
 
+  const reportName = (event: Vtn3Event) => `site import during ${event.eventName ?? event.id}`;
+
+  /** This VEN's report for the event, if the VTN already has one (made before a restart). */
+  async function findOwnReport(api: Vtn3Client, eventId: string): Promise<EventReport | undefined> {
+    let found: z.infer<typeof reportSchema>[];
+    try {
+      found = await api.list('/reports', { eventID: eventId, clientName: config.venName }, reportSchema);
+    } catch (error) {
+      if (error instanceof OpenAdrTransportError && error.status === 404) return undefined;
+      throw error;
+    }
+    const own = found.find((r) => r.eventID === eventId && r.clientName === config.venName && (r.resources as { resourceName?: string }[] | undefined)?.some((x) => x.resourceName === RESOURCE_NAME));
+    if (!own) return undefined;
+    const intervals = ((own.resources as { resourceName?: string; intervals?: Schemas['interval'][] }[]).find((x) => x.resourceName === RESOURCE_NAME)?.intervals ?? []).slice();
+    const lastId = intervals.reduce((max, i) => Math.max(max, typeof i.id === 'number' ? i.id : -1), -1);
+    log.info({ eventId, reportId: own.id, intervals: intervals.length }, 'continuing the report made before a restart');
+    return { reportId: own.id, intervals, nextK: lastId + 1 };
+  }
+
   async function tick(): Promise<void> {
     const api = client!;
+    lastPollAtMs = ctx.clock.nowMs();
     try {
       if (!venId) await register(api);
+      else await verifyRegistration(api);
       await subscribe(api);
       await fetchAll(api);
       lastContactAtMs = ctx.clock.nowMs();
@@ -222,8 +315,12 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
     }
     const auth = Buffer.from(String(req.headers.authorization ?? ''));
     const expected = Buffer.from(`Bearer ${webhook!.token}`);
-    if (req.method !== 'POST' || auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
-      res.writeHead(req.method === 'POST' ? 401 : 405).end();
+    if (req.method !== 'POST') {
+      reject(res, 405, `method ${String(req.method).slice(0, 10)} is not allowed (POST notifications, GET echo checks)`);
+      return;
+    }
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+      reject(res, 401, req.headers.authorization ? 'the bearer token is not the one this VEN gave the VTN' : 'no bearer token');
       return;
     }
     const chunks: Buffer[] = [];
@@ -238,28 +335,40 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         if (typeof body === 'string') body = JSON.parse(body); // some VTNs encode the body twice
       } catch {
-        res.writeHead(400).end();
-        log.warn('webhook notification is not JSON; ignored');
+        reject(res, 400, 'the body is not JSON');
         return;
       }
       const outcome = applyNotification(body);
-      res.writeHead(outcome === 'invalid' ? 400 : 200).end();
-      if (outcome === 'invalid') log.warn('webhook notification is invalid; ignored');
+      if (typeof outcome === 'object') reject(res, 400, `invalid notification: ${outcome.invalid}`);
+      else {
+        res.writeHead(200).end();
+        if (webhookRejection !== undefined) log.info('webhook notifications accepted again');
+        webhookRejection = undefined;
+      }
     });
   }
 
+  /** Answers a refused webhook call and logs why, once per distinct reason. */
+  function reject(res: ServerResponse, status: number, reason: string): void {
+    res.writeHead(status).end();
+    if (webhookRejection === reason) return;
+    webhookRejection = reason;
+    log.warn({ status, reason }, `webhook notification refused (HTTP ${status}): ${reason}`);
+  }
+
   /** A webhook or MQTT notification: events apply at once; anything else triggers a re-read. */
-  function applyNotification(body: unknown): 'applied' | 'invalid' | 'reread' {
+  function applyNotification(body: unknown): 'applied' | { invalid: string } | 'reread' {
     if (typeof body === 'string') {
       try {
         body = JSON.parse(body); // some VTNs encode the body twice
       } catch {
-        return 'invalid';
+        return { invalid: 'a JSON string that is not JSON inside' };
       }
     }
     const parsed = notificationSchema.safeParse(body);
-    const event = parsed.success && parsed.data.objectType === 'EVENT' ? eventSchema.safeParse(parsed.data.object) : undefined;
-    if (!parsed.success || (event && !event.success)) return 'invalid';
+    if (!parsed.success) return { invalid: zodReason(parsed.error) };
+    const event = parsed.data.objectType === 'EVENT' ? eventSchema.safeParse(parsed.data.object) : undefined;
+    if (event && !event.success) return { invalid: `event: ${zodReason(event.error)}` };
     if (!event?.success) {
       // A program changed: re-read everything now, unless a poll is already under way.
       if (!inFlight) inFlight = tick().finally(() => (inFlight = undefined));
@@ -288,7 +397,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         token: await api.accessToken(),
         log,
         onNotification: (body, topic) => {
-          if (applyNotification(body) === 'invalid') log.warn({ topic }, 'MQTT notification is invalid; ignored');
+          const outcome = applyNotification(body);
+          if (typeof outcome === 'object') log.warn({ topic, reason: outcome.invalid }, `MQTT notification is invalid; ignored: ${outcome.invalid}`);
         },
       });
       await notifier.connect();
@@ -311,8 +421,9 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       client = new Vtn3Client({ baseUrl: config.vtnUrl, tls, timeoutMs: config.requestTimeoutMs, credentials: config.client, clock: ctx.clock, log });
       if (config.webhook) {
         const files = config.webhook.tls;
+        webhookCert = files ? readPem(files.cert) : undefined;
         const server = files
-          ? createHttpsServer({ cert: readPem(files.cert), key: readPem(files.key), minVersion: 'TLSv1.2' }, onNotification)
+          ? createHttpsServer({ cert: webhookCert!, key: readPem(files.key), minVersion: 'TLSv1.2' }, onNotification)
           : createServer(onNotification);
         server.listen(config.webhook.port, config.webhook.host);
         await once(server, 'listening');
@@ -345,7 +456,9 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         registered: Boolean(venId),
         venId,
         lastContactAtMs,
+        lastPollAtMs,
         lastError: fault,
+        certificateExpiresAtMs: minDefined(certificateExpiryMs(tls?.cert), certificateExpiryMs(webhookCert)),
         pollIntervalMs: config.pollIntervalS * 1000,
         notifications: [...(subscriptionId ? ['webhook'] : []), ...(mqttSubscribed ? ['mqtt'] : [])],
         events: [...events.values()].map((event) => {
@@ -367,6 +480,15 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+function zodReason(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`.slice(0, 200);
+}
 
 function readPem(path: string): Buffer {
   try {

@@ -1,0 +1,14 @@
+import { configSchema } from '../config/schema.ts';
+import { decideParamsFromConfig } from '../src/control/decide-params.ts';
+import { HighsSolver } from '../src/planner/solver-highs.ts';
+import { parseReplaySessions } from '../src/simulate/replay-sessions.ts';
+import { replay } from '../src/simulate/replay.ts';
+import { generateScenario } from '../test/fixtures/scenarios/generate-scenario.ts';
+const scenario = generateScenario((process.argv[2] ?? 'workplace') as any, 1);
+const config = configSchema.parse(scenario.config);
+const params = decideParamsFromConfig(config);
+const sessions = parseReplaySessions(scenario.sessions, config);
+const r = await replay({ config, params, sessions, strategy: 'controlled', solver: new HighsSolver(), stepMs: 60_000, idealSite: true, seriesPoints: 60 });
+const s = r.series!;
+for (let i = 0; i < s.atMs.length; i++) console.log(new Date(s.atMs[i]).toISOString().slice(11, 16), s.gridW[i], s.evW[i]);
+console.log(r.kpis.peakW);

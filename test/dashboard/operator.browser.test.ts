@@ -1,0 +1,196 @@
+// The operator's views and controls in real headless Chromium against the demo EMS (simulated
+// chargers over OCPP on loopback, the real API, planner, storage and live feed): the plan page,
+// every steering control on a card, the site limit, and the CSV exports. Screenshots go to
+// test-artifacts/dashboard/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, afterEach, expect, it } from 'vitest';
+import { ensureDashboardBuilt } from '../../dashboard/build.ts';
+import { toLocalInput } from '../../dashboard/src/format.ts';
+import { plannerSchema } from '../../config/schema.ts';
+import { loadConfigFile } from '../../src/config-file.ts';
+import { ScaledClock } from '../../src/demo/scaled-clock.ts';
+import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
+import { silentLogger } from '../../src/log.ts';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+const PASSWORD = 'operator-views-pass-1';
+
+interface Connector {
+  chargerId: string;
+  connectorId: number;
+  capA: number | null;
+  session: { idTag: string; name: string | null; tier: string; chargeMode: string | null; departure: string | null; paused: boolean; energyNeedWh: number | null } | null;
+}
+
+describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls in a real browser', () => {
+  let demo: DemoSite;
+  let browser: Browser;
+  let baseUrl: string;
+  let dataDir: string;
+  let token: string;
+  let pageErrors: string[] = [];
+  const savedPassword = process.env.EMS_ADMIN_PASSWORD;
+  beforeEach(() => {
+    pageErrors = [];
+  });
+  afterEach(() => {
+    expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+  });
+
+  const api = async <T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+    const res = await fetch(baseUrl + path, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    return { status: res.status, body: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T };
+  };
+  const connectors = async () => (await api<{ connectors: Connector[] }>('/api/v1/state')).body.connectors;
+  const withCar = async () => (await connectors()).filter((c) => c.session);
+
+  const open = async (viewport = { width: 1366, height: 900 }): Promise<Page> => {
+    const context = await browser.newContext({ viewport, acceptDownloads: true });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(baseUrl + '/');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
+    return page;
+  };
+  const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await ensureDashboardBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'ems-operator-views-'));
+    process.env.EMS_ADMIN_PASSWORD = PASSWORD;
+    const example = loadConfigFile(join(process.cwd(), 'config/examples/demo.yaml'));
+    const config = {
+      ...example,
+      planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true }),
+      http: { ...example.http, host: '127.0.0.1', port: 0 },
+      ocpp: { ...example.ocpp, host: '127.0.0.1', port: 0 },
+      storage: { path: join(dataDir, 'ems.sqlite') },
+    };
+    demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 1, seed: 11 });
+    baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const login = await fetch(baseUrl + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+    token = ((await login.json()) as { token: string }).token;
+    await waitFor(async () => (await withCar()).length >= 2, 'cars plugged in', 30_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+    if (savedPassword === undefined) delete process.env.EMS_ADMIN_PASSWORD;
+    else process.env.EMS_ADMIN_PASSWORD = savedPassword;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows the plan per car with its readiness by departure', async () => {
+    const page = await open();
+    await waitFor(async () => (await api<{ plan?: { sessions: unknown[] } | null }>('/api/v1/plan')).body.plan?.sessions.length, 'a plan in force', 30_000);
+    await page.getByRole('link', { name: 'Plan' }).click();
+    const first = page.locator('[data-plan-session]').first();
+    await first.waitFor({ timeout: 20_000 });
+    const plan = (await api<{ plan: { sessions: { chargerId: string; connectorId: number; readyByDeparture: boolean | null; name: string | null }[] } }>('/api/v1/plan')).body.plan;
+    expect(await page.locator('[data-plan-session]').count()).toBe(plan.sessions.length);
+    const s = plan.sessions[0];
+    const item = page.locator(`[data-plan-session="${s.chargerId}/${s.connectorId}"]`);
+    const ready = (await item.getByTestId('plan-ready').textContent()) ?? '';
+    expect(ready).toMatch(s.readyByDeparture === null ? /No departure set/ : s.readyByDeparture ? /Ready by/ : /short at departure/);
+    if (s.name) expect(await item.locator('h3').textContent()).toContain(s.name);
+    expect(await item.locator('canvas').count()).toBeGreaterThan(0);
+    await expect.poll(() => item.locator('.u-legend').textContent()).toContain('Import price');
+    await shoot(page, 'plan');
+    await page.context().close();
+  }, 60_000);
+
+  it('steers tier, charge mode, pause, departure and energy need from a card, and refuses a past departure with its reason', async () => {
+    const page = await open();
+    const target = (await withCar()).find((c) => !c.session!.paused)!;
+    const key = `${target.chargerId}/${target.connectorId}`;
+    const card = page.locator(`[data-connector="${key}"]`);
+    // The tag's configured name, not the raw tag.
+    if (target.session!.name) await card.getByTestId('tag').filter({ hasText: target.session!.name }).waitFor();
+
+    const otherTier = target.session!.tier === 'guest' ? 'fleet' : 'guest';
+    await card.getByLabel('Tier').selectOption(otherTier);
+    await waitFor(async () => (await connectors()).find((c) => `${c.chargerId}/${c.connectorId}` === key)?.session?.tier === otherTier, 'tier applied', 10_000);
+
+    await card.getByLabel('Charge mode').selectOption('pv');
+    await waitFor(async () => (await connectors()).find((c) => `${c.chargerId}/${c.connectorId}` === key)?.session?.chargeMode === 'pv', 'charge mode applied', 10_000);
+    await card.getByLabel('Charge mode').selectOption('fast');
+    await waitFor(async () => (await connectors()).find((c) => `${c.chargerId}/${c.connectorId}` === key)?.session?.chargeMode === 'fast', 'charge mode back', 10_000);
+
+    await card.getByTestId('pause').click();
+    await card.locator('.badge').filter({ hasText: 'Paused by operator' }).waitFor({ timeout: 10_000 });
+    await card.getByTestId('pause').click();
+    await card.getByRole('button', { name: 'Pause' }).waitFor({ timeout: 10_000 });
+
+    // A departure in the past: the EMS refuses it and the card says why.
+    await card.getByText('Departure and energy need').click();
+    await card.getByLabel('Departure').fill(toLocalInput(Date.now() - 3_600_000));
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.getByRole('alert').filter({ hasText: 'in the past' }).waitFor({ timeout: 10_000 });
+    expect((await connectors()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!.session!.departure).toBe(target.session!.departure);
+
+    // Soon, with far more energy than the cap can deliver by then: saved, and the card warns.
+    await card.getByLabel('Departure').fill(toLocalInput(Date.now() + 30 * 60_000));
+    await card.getByLabel('Energy need (kWh)').fill('400');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: `Saved: ${target.chargerId} connector ${target.connectorId}` }).waitFor({ timeout: 10_000 });
+    await card.getByTestId('departure-warning').filter({ hasText: /Needs .* more by/ }).waitFor({ timeout: 10_000 });
+    const after = (await connectors()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
+    expect(after.session!.energyNeedWh).toBe(400_000);
+    await card.scrollIntoViewIfNeeded();
+    await card.screenshot({ path: join(ARTIFACTS, 'card-steering.png') });
+    await page.context().close();
+  }, 90_000);
+
+  it('sets a site import limit with an end time and ends it', async () => {
+    const page = await open();
+    const panel = page.getByTestId('site-limit');
+    await panel.getByLabel('Import limit (kW)').fill('25');
+    await panel.getByLabel('Until').fill(toLocalInput(Date.now() + 90 * 60_000));
+    await panel.getByRole('button', { name: 'Set limit' }).click();
+    const row = panel.locator('[data-limit]').filter({ hasText: 'Import limit 25' });
+    await row.waitFor({ timeout: 10_000 });
+    const signals = (await api<{ id: string; kind: string; value: number; end: string }[]>('/api/v1/signals')).body;
+    const mine = (Array.isArray(signals) ? signals : []).find((s) => s.kind === 'import-limit' && s.value === 25_000);
+    expect(mine).toBeDefined();
+    expect(Math.abs(Date.parse(mine!.end) - (Date.now() + 90 * 60_000))).toBeLessThan(120_000);
+    await shoot(page, 'site-limit');
+    await row.getByRole('button', { name: 'End now' }).click();
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+    await page.context().close();
+  }, 60_000);
+
+  it('downloads sessions, bills and history as CSV from the buttons', async () => {
+    const page = await open();
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    for (const [id, first] of [['export-sessions', 'transactionId,idTag,name,tier,chargerId'], ['export-bills', 'transactionId,idTag,name,tier,chargerId']] as const) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(id).click()]);
+      const text = readFileSync((await download.path())!, 'utf8');
+      expect(text.startsWith(first), text.slice(0, 200)).toBe(true);
+      expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    }
+    // The demo's cars are plugged in: their sessions are in the export with the tag's name.
+    const [sessions] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-sessions').click()]);
+    const rows = readFileSync((await sessions.path())!, 'utf8').trim().split('\r\n');
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.slice(1).some((r) => /,(Van|Bus|Car|Staff|Guest)[^,]*,/.test(r) || r.split(',')[2] !== '')).toBe(true);
+    await shoot(page, 'sessions-exports');
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.getByTestId('export-history').and(page.locator('[href]')).waitFor({ timeout: 20_000 });
+    const [history] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-history').click()]);
+    expect(readFileSync((await history.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,gridPowerW,pvPowerW,batteryPowerW,evPowerW,buildingPowerW,limitPowerW');
+    await page.context().close();
+  }, 60_000);
+});

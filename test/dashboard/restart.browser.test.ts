@@ -1,0 +1,168 @@
+// Today's figures survive a real restart: a real `ems run` process bills a charging session (a
+// charger over OCPP on loopback), the dashboard's Today strip is read in Chromium, the process is
+// stopped (SIGTERM) and started again on the same data folder, and the strip reads the same.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ocppRpc from 'ocpp-rpc';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ensureDashboardBuilt } from '../../dashboard/build.ts';
+import { freePort } from '../helpers/ems-process.ts';
+import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const RPCClient = ocppRpc.RPCClient as unknown as new (options: Record<string, unknown>) => any;
+const CHROMIUM = '/usr/bin/chromium';
+const BIN = fileURLToPath(new URL('../../bin/ems.js', import.meta.url));
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+const PASSWORD = 'restart-dashboard-pass';
+
+interface Ems {
+  child: ChildProcess;
+  exited: Promise<number | string>;
+}
+
+describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process restart', () => {
+  let dir: string;
+  let configPath: string;
+  let httpPort: number;
+  let ocppPort: number;
+  let browser: Browser;
+  let ems: Ems | undefined;
+
+  const start = async (): Promise<Ems> => {
+    const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
+      cwd: dir,
+      env: { ...process.env, EMS_ADMIN_PASSWORD: PASSWORD, EMS_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out = (out + d).slice(-200_000)));
+    child.stderr!.on('data', (d) => (out = (out + d).slice(-200_000)));
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    await waitFor(() => {
+      if (gone) throw new Error(`ems exited before it was ready:\n${out}`);
+      return out.includes('EMS running');
+    }, 'EMS running', 30_000);
+    return { child, exited };
+  };
+
+  const api = async (path: string, token?: string, init: RequestInit = {}) => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const token = async () => (await api('/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).body.token as string;
+
+  /** The Today strip as a user reads it. */
+  const readToday = async (page: Page) => {
+    await page.goto(`http://127.0.0.1:${httpPort}/`);
+    if (await page.getByLabel('Username').count()) {
+      await page.getByLabel('Username').fill('admin');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+    }
+    const today = page.getByTestId('today');
+    await today.waitFor({ state: 'visible', timeout: 20_000 });
+    await page.getByTestId('today-energy').filter({ hasNotText: '—' }).waitFor({ timeout: 20_000 });
+    return today.evaluate((el) =>
+      Object.fromEntries(
+        Array.from(el.querySelectorAll('[data-testid^="today-"]:not([data-testid="today-more"]), .today-detail, .panel-head p')).map((e, i) => [`${(e as HTMLElement).dataset.testid ?? 'detail'}-${i}`, e.textContent]),
+      ),
+    );
+  };
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await ensureDashboardBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'ems-kpi-restart-'));
+    configPath = join(dir, 'site.yaml');
+    [httpPort, ocppPort] = [await freePort(), await freePort()];
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Restart KPIs', timezone: 'Europe/Berlin' },
+        grid: { maxCurrent: 63 },
+        chargers: [{ id: 'CP001', connectors: 1, maxCurrent: 32 }],
+        idTags: [{ idTag: 'BUS12', tier: 'fleet', name: 'Bus 12' }],
+        control: { tiers: { fleet: 3, staff: 2, guest: 1 } },
+        tariffs: { currency: 'EUR', import: { default: 0.3, periods: [] }, demandCharge: { pricePerKW: 10 } },
+        ocpp: { host: '127.0.0.1', port: ocppPort },
+        http: { host: '127.0.0.1', port: httpPort },
+        storage: { path: join(dir, 'data', 'ems.sqlite') },
+      }),
+    );
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (ems && ems.child.exitCode === null) {
+      ems.child.kill('SIGTERM');
+      await ems.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the same energy, cost, peak and sessions ended after a restart', async () => {
+    ems = await start();
+    const admin = await token();
+    const cp = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: 'CP001', protocols: ['ocpp1.6'], strictMode: true, reconnect: false });
+    cp.handle(({ method }: { method: string }) =>
+      method === 'GetConfiguration' ? { configurationKey: [{ key: 'ChargeProfileMaxStackLevel', readonly: true, value: '3' }] } : { status: 'Accepted' },
+    );
+    await cp.connect();
+    await cp.call('BootNotification', { chargePointVendor: 'Test', chargePointModel: 'K1' });
+    const startConf = await cp.call('StartTransaction', { connectorId: 1, idTag: 'BUS12', meterStart: 1_000, timestamp: new Date().toISOString() });
+    const transactionId = startConf.transactionId as number;
+    // The car draws 11 kW: meter values until the EMS has counted some energy into today.
+    let registerWh = 1_000;
+    await waitFor(async () => {
+      registerWh += 5;
+      await cp.call('MeterValues', {
+        connectorId: 1,
+        transactionId,
+        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [
+          { value: String(registerWh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
+          { value: '11000', measurand: 'Power.Active.Import', unit: 'W' },
+        ] }],
+      });
+      return (await api('/api/v1/kpis', admin)).body.today.evEnergyWh > 5;
+    }, 'energy counted', 20_000);
+    await cp.call('StopTransaction', { transactionId, meterStop: registerWh, timestamp: new Date().toISOString() });
+    const before = await waitFor(async () => {
+      const k = (await api('/api/v1/kpis', admin)).body;
+      return k.today.sessions === 1 ? k : false;
+    }, 'the session ended in the KPIs', 10_000);
+    expect(before.today.energyCost).toBeGreaterThan(0);
+    expect(before.month.peakW).toBe(before.today.peakW);
+
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const shownBefore = await readToday(page);
+    await page.screenshot({ path: join(ARTIFACTS, 'today-before-restart.png') });
+    await cp.close({ force: true }).catch(() => {});
+
+    ems.child.kill('SIGTERM');
+    expect(await ems.exited).toBe(0);
+    ems = await start();
+
+    const after = (await api('/api/v1/kpis', await token())).body;
+    // Utilization is a share of connector-time: it falls as idle time passes, restart or not.
+    expect({ ...after.today, utilization: undefined }).toEqual({ ...before.today, utilization: undefined });
+    expect(after.today.utilization).toBeLessThanOrEqual(before.today.utilization);
+    expect(after.month).toEqual(before.month);
+    const shownAfter = await readToday(page);
+    await page.screenshot({ path: join(ARTIFACTS, 'today-after-restart.png') });
+    expect(shownAfter).toEqual(shownBefore);
+    expect(Object.values(shownAfter).join(' ')).toContain('1 session ended');
+    await page.close();
+  }, 120_000);
+});
