@@ -2,7 +2,7 @@
 // Part of the one config schema; re-exported by schema.ts. Pure: imports only zod.
 import { z } from 'zod';
 
-const id = z.string().min(1).max(48).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, . _ : -');
+const id = z.string().min(1).max(48).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'use letters, digits, . _ : - (starting with a letter or digit)');
 
 export const deviceRoleSchema = z.enum(['grid-meter', 'pv', 'battery', 'load']);
 export const modbusProfileSchema = z.enum(['sunspec', 'sdm630', 'em24', 'victron', 'sma', 'huawei', 'solaredge', 'generic']);

@@ -50,9 +50,63 @@ function byLine(a: ConfigProblem, b: ConfigProblem): number {
  * Parses a site config. `source` names the file in messages (`site.yaml:12: ...`). Never throws:
  * YAML syntax, schema and cross-reference problems all come back in `problems`.
  */
+/** A site config is a few hundred KiB at most (2,000 chargers); beyond this it is not a config. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Nesting deeper than this is not a site config (the deepest real one, a fuse tree, is ~20). */
+export const MAX_CONFIG_DEPTH = 64;
+
+/** Deepest nesting of a YAML text: flow brackets plus block indentation (in levels of 2 columns), estimated without parsing. */
+function yamlDepth(text: string): number {
+  let deepest = 0;
+  let flow = 0;
+  let quote: string | undefined;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      lineStart = true;
+      indent = 0;
+      if (!quote) flow = Math.max(0, flow);
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ' || c === '-') {
+        indent++;
+        continue;
+      }
+      lineStart = false;
+      deepest = Math.max(deepest, Math.floor(indent / 2) + flow);
+    }
+    if (quote) {
+      if (c === quote && text[i - 1] !== '\\') quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end - 1;
+    } else if (c === '[' || c === '{') {
+      flow++;
+      deepest = Math.max(deepest, Math.floor(indent / 2) + flow);
+    } else if (c === ']' || c === '}') flow--;
+  }
+  return deepest;
+}
+
 export function parseConfigText(text: string, source: string): ParsedConfig {
+  if (text.length > MAX_CONFIG_BYTES) {
+    return { problems: [{ path: source, message: `the file is ${Math.round(text.length / 1024)} KiB; a site config is at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`, severity: 'error' }] };
+  }
+  const depth = yamlDepth(text);
+  if (depth > MAX_CONFIG_DEPTH) {
+    return { problems: [{ path: source, message: `the YAML nests ${depth} levels deep; a site config nests at most ${MAX_CONFIG_DEPTH}`, severity: 'error' }] };
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
+  } catch (cause) {
+    return { problems: [{ path: source, message: `cannot read the YAML: ${(cause as Error).message}`, severity: 'error' }] };
+  }
   const syntax = [
     ...yamlSyntaxProblems(doc.errors, text, lineCounter, source, 'error'),
     ...yamlSyntaxProblems(doc.warnings, text, lineCounter, source, 'warning'),

@@ -5,22 +5,30 @@ import { deviceSchema, mqttSchema, solarChargingSchema } from './device-schema.t
 
 export * from './device-schema.ts';
 
-const id = z.string().min(1).max(48).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, . _ : -');
+const id = z.string().min(1).max(48).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'use letters, digits, . _ : - (starting with a letter or digit)');
 const positive = z.number().positive();
+/** Physical bounds: a value beyond them is a typo (a 1e308 A fuse), not a site. */
+const currentA = (maxA: number) => z.number().positive().max(maxA, `at most ${maxA} A; larger is not a real fuse or charger`);
+const powerW = z.number().max(1e9, 'at most 1 GW');
+/** URLs the EMS fetches or publishes: web schemes only (no file:, no javascript:). */
+const webUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), { message: 'use an http:// or https:// URL' });
 const phaseRotation = z.enum(['L1L2L3', 'L2L3L1', 'L3L1L2', 'L1L3L2', 'L2L1L3', 'L3L2L1']);
 
 export const priorityScheme = z.enum(['fcfs', 'departure', 'soc', 'tier', 'equal']);
 
 export const siteSchema = z.strictObject({
   name: z.string().min(1).default('EV site'),
-  voltage: positive.default(230).describe('V, phase to neutral'),
+  voltage: z.number().min(50).max(1000).default(230).describe('V, phase to neutral'),
   timezone: z.string().min(1).default('UTC'),
 });
 
 export const gridSchema = z.strictObject({
-  maxCurrent: positive.describe('A per phase at the connection point (main fuse)'),
-  maxPower: positive.optional().describe('W import cap (demand-charge target)'),
-  maxExportPower: z.number().nonnegative().optional().describe('W export cap'),
+  maxCurrent: currentA(10_000).describe('A per phase at the connection point (main fuse)'),
+  maxPower: powerW.positive().optional().describe('W import cap (demand-charge target)'),
+  maxExportPower: powerW.nonnegative().optional().describe('W export cap'),
   meter: id.optional().describe('device id that measures the connection point; omit for static balancing'),
   safetyMargin: z.number().min(0).max(0.5).default(0.05).describe('fraction of every limit kept in reserve'),
 });
@@ -68,7 +76,7 @@ export type CircuitConfig = {
 export const circuitSchema: z.ZodType<CircuitConfig> = z.lazy(() =>
   z.strictObject({
     id,
-    maxCurrent: positive.describe('A per phase'),
+    maxCurrent: currentA(10_000).describe('A per phase'),
     chargers: z.array(id).optional(),
     meter: id.optional().describe('a load-role device that measures this circuit'),
     children: z.array(circuitSchema).optional(),
@@ -78,8 +86,8 @@ export const circuitSchema: z.ZodType<CircuitConfig> = z.lazy(() =>
 export const chargerSchema = z.strictObject({
   id,
   connectors: z.number().int().min(1).max(8).default(1),
-  maxCurrent: positive.default(32).describe('A per phase'),
-  minCurrent: positive.default(6).describe('A per phase; cars cannot charge below 6 A'),
+  maxCurrent: currentA(1_000).default(32).describe('A per phase'),
+  minCurrent: currentA(1_000).default(6).describe('A per phase; cars cannot charge below 6 A'),
   phases: z.union([z.literal(1), z.literal(3)]).default(3),
   phaseRotation: phaseRotation.default('L1L2L3').describe("how the charger's L1..L3 map onto the site's"),
   connection: z
@@ -94,7 +102,11 @@ export const chargerSchema = z.strictObject({
 });
 
 export const idTagSchema = z.strictObject({
-  idTag: z.string().min(1).max(20),
+  idTag: z
+    .string()
+    .min(1)
+    .max(20)
+    .regex(/^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$/, 'printable ASCII, no leading or trailing blank (what chargers send)'),
   tier: z.string().min(1).default('guest'),
   name: z.string().optional(),
   departure: z.string().regex(/^\d{2}:\d{2}$/).optional().describe('usual departure, HH:MM local'),
@@ -144,7 +156,7 @@ export const storageSchema = z.strictObject({
 export const openadrSchema = z.strictObject({
   id,
   version: z.enum(['2.0b', '3.1']),
-  vtnUrl: z.string().url().describe('2.0b: the EiEvent/OadrPoll base (…/OpenADR2/Simple/2.0b); 3.1: the API base'),
+  vtnUrl: webUrl.describe('2.0b: the EiEvent/OadrPoll base (…/OpenADR2/Simple/2.0b); 3.1: the API base'),
   venName: z.string().min(1).max(128),
   pollIntervalS: z.number().positive().default(10).describe('3.1 poll period; 2.0b uses the VTN-requested frequency when it is slower'),
   tls: z
@@ -171,7 +183,7 @@ export const openadrSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(0),
-      publicUrl: z.string().url().describe('callback URL the VTN can reach (3.1 subscriptions)'),
+      publicUrl: webUrl.describe('callback URL the VTN can reach (3.1 subscriptions)'),
       tls: z.strictObject({ cert: z.string(), key: z.string() }).optional().describe('serve the callback over HTTPS (the spec wants HTTPS)'),
     })
     .optional()
@@ -215,7 +227,7 @@ export const tariffsSchema = z.strictObject({
     .strictObject({
       driver: z.enum(['mqtt', 'http']),
       topic: z.string().min(1).optional().describe('MQTT topic (uses the top-level mqtt.url)'),
-      url: z.string().url().optional().describe('HTTP URL answering JSON prices'),
+      url: webUrl.optional().describe('HTTP URL answering JSON prices'),
       pollIntervalS: z.number().positive().default(900),
     })
     .refine((f) => (f.driver === 'mqtt' ? f.topic !== undefined : f.url !== undefined), { message: 'mqtt feeds need topic, http feeds need url' })
@@ -250,7 +262,7 @@ export const plannerSchema = z.strictObject({
 });
 
 export const influxSchema = z.strictObject({
-  url: z.string().url().describe('InfluxDB 1.x HTTP API, e.g. http://127.0.0.1:8086 (2.x: its v1-compatible API)'),
+  url: webUrl.describe('InfluxDB 1.x HTTP API, e.g. http://127.0.0.1:8086 (2.x: its v1-compatible API)'),
   database: z.string().min(1).describe('database (2.x: the bucket mapped through a DBRP)'),
   username: z.string().optional(),
   password: z.string().optional(),

@@ -26,7 +26,7 @@ import type {
   SiteSummary,
 } from './types.ts';
 import { finiteOr, formatA, formatSeconds, nonNegative } from './numbers.ts';
-import { detectSinglePhase, drawOnSitePhases, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
+import { detectSinglePhase, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
 import type { SiteIndex } from './site-index.ts';
 
 /** A car counts as drawing nothing below this, A (highest phase). */
@@ -205,12 +205,13 @@ function withSample(draws: readonly number[], connector: ConnectorSnapshot): rea
   return out;
 }
 
-interface DrawAt {
-  /** Point estimate per site phase: the sample closest in time, never above the limits in force then. */
-  est: [number, number, number];
-  /** The most and the least the car plausibly drew then, per site phase. */
-  high: [number, number, number];
-  low: [number, number, number];
+/** Charger terminals L1..L3 → site phases (samples are already non-negative). */
+function toSite(rot: readonly number[], a: number, b: number, c: number): [number, number, number] {
+  const site: [number, number, number] = [0, 0, 0];
+  site[rot[0]] += a;
+  site[rot[1]] += b;
+  site[rot[2]] += c;
+  return site;
 }
 
 /** Time of the last change of the limit at or before `t` (the first record's time when none changed). */
@@ -223,58 +224,70 @@ function lastChangeAt(bounds: readonly number[], t: number): number {
   return at;
 }
 
+/** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
+const OUT_EST = 0;
+const OUT_HIGH = 3;
+const OUT_LOW = 6;
+
 /**
- * A car's draw at `t` (a grid reading's time). The sample closest to `t` counts (fresh, or the last
- * one of a charger that is away while its capacity is held), clamped to the limits in force then.
- * When that sample and `t` both lie a car response after the last change of its limit, the car was
- * settled: the sample is its draw. Otherwise the car may have been anywhere between the sample and
- * the limit: high is what it could draw then, low the least of the sample and the new limit.
+ * A car's draw at `t` (a grid reading's time), written into `out` (see OUT_*). The sample closest
+ * to `t` counts (fresh, or the last one of a charger that is away while its capacity is held),
+ * clamped to the limits in force then. When that sample and `t` both lie a car response after
+ * the last change of its limit, the car was settled: the sample is its draw. Otherwise the car may
+ * have been anywhere between the least of the samples around `t` (and the limit then) and the
+ * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
-function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing): DrawAt {
-  const zero = (): [number, number, number] => [0, 0, 0];
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array): void {
+  out.fill(0);
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
   const draws = mem.draws;
+  if (draws.length === 0 && timing.carResponseMs <= 0) return; // instant model, never reported: stays in the building load
   const away = c.online === false && reservedA > 0;
   const oldestUsable = away ? Number.NEGATIVE_INFINITY : atMs - timing.drawStaleMs;
   const bound = boundAt(bounds, draws, t, timing.carResponseMs, Math.max(maxA, reservedA));
-  const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
+  const rot = rotationOf(charger.phaseRotation);
   let best = -1;
+  let before = -1;
   for (let i = 0; i < draws.length; i += 4) {
-    if (draws[i] < oldestUsable) continue;
-    if (best < 0 || Math.abs(draws[i] - t) < Math.abs(draws[best] - t)) best = i;
+    const at = draws[i];
+    if (at < oldestUsable) continue;
+    if (best < 0 || Math.abs(at - t) < Math.abs(draws[best] - t)) best = i;
+    if (at <= t && (before < 0 || at > draws[before])) before = i;
   }
-  const rotate = (a: number, b: number, d: number): [number, number, number] => drawOnSitePhases(charger.phaseRotation, [a, b, d]);
   const highA = Math.max(bound, reservedA);
-  if (draws.length === 0 && timing.carResponseMs <= 0) {
-    // Cars that follow at once (carResponseMs 0, an instant model) and never reported a current:
-    // the draw stays in the building load, as it always did.
-    return { est: zero(), high: zero(), low: zero() };
-  }
   if (best < 0) {
     // No usable sample (a car that just started): nothing is known but the bound.
-    const phases = charger.phases === 1 ? rotate(highA, 0, 0) : rotate(highA, highA, highA);
-    return { est: zero(), high: phases, low: zero() };
+    out[OUT_HIGH + rot[0]] = highA;
+    if (charger.phases === 3) {
+      out[OUT_HIGH + rot[1]] = highA;
+      out[OUT_HIGH + rot[2]] = highA;
+    }
+    return;
   }
   const sampleAt = draws[best];
-  const est = rotate(Math.min(draws[best + 1], bound), Math.min(draws[best + 2], bound), Math.min(draws[best + 3], bound));
   const changedAt = lastChangeAt(bounds, Math.max(t, sampleAt));
   const settled = bounds.length > 0 && Math.min(t, sampleAt) >= changedAt + timing.carResponseMs;
-  if (settled) return { est, high: est, low: est };
-  // The least: a car ramping up drew no more at t than at a later sample, one slowing down no
-  // more than at an earlier one; so the lower of the samples around t, and the limit then.
-  let before = -1;
-  for (let i = 0; i < draws.length; i += 4) if (draws[i] >= oldestUsable && draws[i] <= t && (before < 0 || draws[i] > draws[before])) before = i;
+  const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
   const lowLimit = Math.min(limitThen, bound);
-  const lowOf = (p: number): number => Math.min(draws[best + p], before >= 0 ? draws[before + p] : 0, lowLimit);
-  const low = rotate(lowOf(1), lowOf(2), lowOf(3));
-  // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
-  const on = (p: number): number => (idle ? (p === 1 || charger.phases === 3 ? bound : 0) : draws[best + p] > IDLE_DRAW_A ? bound : 0);
-  const high = rotate(on(1), on(2), on(3));
-  for (let p = 0; p < 3; p++) if (high[p] < est[p]) high[p] = est[p];
-  return { est, high, low };
+  for (let p = 0; p < 3; p++) {
+    const site = rot[p];
+    const sample = draws[best + 1 + p];
+    const est = Math.min(sample, bound);
+    out[OUT_EST + site] += est;
+    if (settled) {
+      out[OUT_HIGH + site] += est;
+      out[OUT_LOW + site] += est;
+      continue;
+    }
+    const earlier = before >= 0 ? draws[before + 1 + p] : 0;
+    out[OUT_LOW + site] += Math.min(sample, earlier, lowLimit);
+    // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
+    const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
+    out[OUT_HIGH + site] += Math.max(on ? bound : 0, est);
+  }
 }
 
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
@@ -394,7 +407,7 @@ export function siteView(
     // For the plausibility check: the least the cars draw by their latest samples.
     if (freshDrawA) {
       const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
-      const site = drawOnSitePhases(charger.phaseRotation, [Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow)]);
+      const site = toSite(rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
       for (let p = 0; p < 3; p++) evLow[p] += site[p];
     }
 
@@ -486,18 +499,23 @@ export function siteView(
   const anchorAtMs = grid ? grid.atMs : atMs;
   const loEv = [0, 0, 0];
   const hiEv = [0, 0, 0];
+  const out = new Float64Array(9);
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
     const indexed = index.chargers.get(c.chargerId);
     if (!indexed) continue;
     if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
     const mem = nextConnectors[index.keyOf(c.chargerId, c.connectorId)];
-    const e = drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing);
-    (views[i] as { atGridA: [number, number, number] }).atGridA = e.est;
-    for (const node of index.paths[indexed.node]) for (let p = 0; p < 3; p++) evDraw[node * 3 + p] += e.est[p];
+    drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
+    const atGrid = (views[i] as { atGridA: [number, number, number] }).atGridA;
+    atGrid[0] = out[OUT_EST];
+    atGrid[1] = out[OUT_EST + 1];
+    atGrid[2] = out[OUT_EST + 2];
+    const path = index.paths[indexed.node];
+    for (let k = 0; k < path.length; k++) for (let p = 0; p < 3; p++) evDraw[path[k] * 3 + p] += out[OUT_EST + p];
     for (let p = 0; p < 3; p++) {
-      loEv[p] += e.high[p];
-      hiEv[p] += e.low[p];
+      loEv[p] += out[OUT_HIGH + p];
+      hiEv[p] += out[OUT_LOW + p];
     }
   }
 

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { AuthTokenKind, Role, Storage } from '../storage/types.ts';
@@ -40,8 +41,13 @@ export interface AuthOptions {
   env?: Record<string, string | undefined>;
   /** scrypt cost N for new hashes (default 2^15). Tests lower it; hashes keep their own N. */
   scryptN?: number;
-  /** Where the one-time setup token is printed (default: stdout); it never goes to the log. */
+  /** Where the one-time setup token is printed (default: the terminal, see setupTokenFile); it never goes to the log. */
   print?: (line: string) => void;
+  /**
+   * Under systemd (JOURNAL_STREAM set: stdout is the journal, a persistent log) the setup line is
+   * written to this file instead, readable by the service user only.
+   */
+  setupTokenFile?: string;
   /** Counts throttled and failed logins (ems_security_events_total). */
   onSecurityEvent?: (kind: 'login-failed' | 'login-throttled', ip: string) => void;
 }
@@ -99,8 +105,16 @@ export function createAuth(store: Storage, clock: Clock, log: Logger, options: A
       setupTokenHash = hashToken(setupToken);
       const line = `No users yet. Create the admin once with: POST /api/v1/auth/setup {"token":"${setupToken}","password":"..."}`;
       // The token goes to the terminal only: the persistent log is readable by more people than the console.
-      log.warn('no users yet: the one-time setup token was printed to the terminal (stdout); POST it to /api/v1/auth/setup with a password');
-      (options.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+      if (options.print) {
+        options.print(line);
+        log.warn('no users yet: the one-time setup token was printed to the terminal; POST it to /api/v1/auth/setup with a password');
+      } else if (!process.env.JOURNAL_STREAM || !options.setupTokenFile) {
+        process.stdout.write(`${line}\n`);
+        log.warn('no users yet: the one-time setup token was printed to the terminal (stdout); POST it to /api/v1/auth/setup with a password');
+      } else {
+        writeFileSync(options.setupTokenFile, `${line}\n`, { mode: 0o600 });
+        log.warn({ file: options.setupTokenFile }, 'no users yet: the one-time setup token is in this file (owner-only); POST it to /api/v1/auth/setup with a password, then delete the file');
+      }
       return { setupToken };
     },
 

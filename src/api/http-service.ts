@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -111,6 +111,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   // Read first: if the files are bad nothing below has subscribed to the bus yet.
   const https = readTls(ctx.config.http.tls);
   const auth = createAuth(deps.store, ctx.clock, log, {
+    ...(ctx.config.storage.path !== ':memory:' ? { setupTokenFile: join(dirname(resolve(ctx.config.storage.path)), 'setup-token.txt') } : {}),
     onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
     ...deps.auth,
   });

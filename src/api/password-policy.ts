@@ -20,7 +20,7 @@ const COMMON = new Set([
   'thequickbrownfox', 'starwars1234', 'pokemon12345', 'computer1234', 'internet1234', 'whatever1234', 'nothing12345',
   'hello1234567', 'helloworld123', 'helloworld1234', 'test12345678', 'testtesttest', 'testpassword', 'testing12345',
   'demo-admin-12', 'demopassword', 'demo12345678', 'guest1234567', 'user12345678', 'username1234', 'letmein123456',
-  'energy123456', 'charging1234', 'chargepoint1', 'chargepoint123', 'ems-password', 'emspassword1', 'ems123456789',
+  'energy123456', 'charging1234', 'chargepoint1', 'chargepoint123', 'ems-password', 'emspassword1', 'ems123456789', 'change-me-now', 'changeme-now', 'change-me-please',
 ]);
 
 /** Why `password` is not acceptable, or undefined when it is. */

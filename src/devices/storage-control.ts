@@ -5,6 +5,7 @@
 // by more than a deadband. Without a fresh grid reading the battery is set to 0.
 import type { Decision } from '../../optimizer/types.ts';
 import { constrainedEvDemandW, dispatchBattery, type DispatchResult } from '../../optimizer/battery-dispatch.ts';
+import { strictestLimits } from '../../optimizer/site-view.ts';
 import type { DeviceConfig } from '../../config/schema.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { DeviceControls } from './device-service.ts';
@@ -47,11 +48,6 @@ export function createStorageControl(ctx: ServiceContext, controls: ReadonlyMap<
     lastError = message;
   }
 
-  function strictest(kind: 'import-limit' | 'export-limit', configured: number | undefined, atMs: number): number | undefined {
-    const values = ctx.state.signals.filter((s) => s.kind === kind && s.startMs <= atMs && atMs < s.endMs).map((s) => s.value);
-    if (configured !== undefined) values.push(configured);
-    return values.length ? Math.min(...values) : undefined;
-  }
 
   async function writeBattery(setpointW: number, now: number): Promise<void> {
     if (!battery || !batteryControl?.battery) return;
@@ -109,6 +105,8 @@ export function createStorageControl(ctx: ServiceContext, controls: ReadonlyMap<
     const rated = pvControls.map((c) => byId.get(c.deviceId)?.ratedPowerW);
     const ratedTotal = rated.every((r) => r !== undefined) ? (rated as number[]).reduce((a, b) => a + b, 0) : undefined;
     const bound = (d: DeviceConfig | undefined, key: 'maxChargePowerW' | 'maxDischargePowerW') => d?.[key] ?? d?.ratedPowerW ?? 5000;
+    // The same strictest limits decide() uses (optimizer/site-view.ts).
+    const limits = strictestLimits(ctx.state.signalLimits(now), { maxImportPowerW: config.grid.maxPower, maxExportPowerW: config.grid.maxExportPower });
     lastDispatch = dispatchBattery(
       {
         gridPowerW: grid!.reading!.powerW!,
@@ -119,8 +117,8 @@ export function createStorageControl(ctx: ServiceContext, controls: ReadonlyMap<
         constrainedEvDemandW: lastDecision ? constrainedEvDemandW(lastDecision.caps, (id) => chargerMaxA.get(id) ?? 0, config.site.voltage) : 0,
       },
       {
-        maxImportW: strictest('import-limit', config.grid.maxPower, now),
-        maxExportW: strictest('export-limit', config.grid.maxExportPower, now),
+        maxImportW: limits.importLimitW,
+        maxExportW: limits.exportLimitW,
         safetyMargin: config.grid.safetyMargin,
         minSocPct: bConfig?.minSocPct ?? 10,
         maxSocPct: bConfig?.maxSocPct ?? 95,

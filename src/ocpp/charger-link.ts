@@ -49,6 +49,10 @@ export const iso = (atMs: number) => new Date(atMs).toISOString();
 
 /** Above this (A, any phase) a car under a refused tag counts as drawing. */
 const REFUSED_DRAW_A = 1;
+/** A draw this far above every limit a connector may hold counts as ignoring it, A. */
+const IGNORED_TOLERANCE_A = 2;
+/** ...for at least this long (or 3 meter intervals), ms: longer than any car takes to follow. */
+const IGNORED_AFTER_MIN_MS = 30_000;
 
 /** What a charger's capabilities say about smart charging. */
 export interface CapabilityReading {
@@ -398,13 +402,15 @@ export abstract class ChargerLink implements ProfileTarget {
   }
 
   /**
-   * Learns the charger's clock from a timestamp it sent. A message it queued while offline is
-   * older than its clock: a timestamp more than a minute behind what we know is not taken.
+   * Learns the charger's clock from a timestamp it sent. A sample time or a message it queued
+   * while offline is older than its clock, so the estimate only moves forward: a charger whose own
+   * clock steps back gets schedules that start in its future, which only lowers what it holds (the
+   * lift and TxProfiles wait, the floor and defaults apply).
    */
   private noteChargerClock(chargerMs: number): void {
     const offsetMs = chargerMs - this.mono;
     const before = this.chargerNowMs();
-    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs - 60_000) return;
+    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs) return;
     this.chargerOffsetMs = offsetMs;
     // The clock our schedules start from moved (first learned, or the charger's clock stepped):
     // every bounded profile is sent again from the charger's time.
@@ -433,6 +439,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
     const refused = this.refused.get(connectorId);
     const drawA = Math.max(0, ...readings.flatMap((r) => r.currentA ?? []));
+    if (connectorId > 0 && readings.some((r) => r.currentA)) this.checkObeys(connectorId, drawA);
     if (refused && readings.length && !this.holdings.uncontrollable) {
       const drawing = drawA > REFUSED_DRAW_A;
       if (drawing && !refused.drawing) {
@@ -451,6 +458,34 @@ export abstract class ChargerLink implements ProfileTarget {
         });
       }
     }
+  }
+
+  /** Per connector: since when (monotonic ms) the car draws above anything the charger may hold. */
+  private readonly overSinceMs = new Map<number, number>();
+
+  /**
+   * A charger that lets a car draw clearly above every limit it may hold (confirmed, pending or
+   * unanswered), for longer than a car and a meter take to follow a new limit, ignores profiles:
+   * it is uncontrollable from then on.
+   */
+  private checkObeys(connectorId: number, drawA: number): void {
+    const holdings = this.holdings;
+    if (holdings.uncontrollable || !this.ready) return;
+    const transactionId = this.host.activeTransaction(this.chargerId, connectorId);
+    const allowedA = holdings.holdA(connectorId, transactionId, this.mono);
+    if (allowedA >= holdings.maxA || drawA <= allowedA + IGNORED_TOLERANCE_A) {
+      this.overSinceMs.delete(connectorId);
+      return;
+    }
+    const since = this.overSinceMs.get(connectorId);
+    if (since === undefined) {
+      this.overSinceMs.set(connectorId, this.mono);
+      return;
+    }
+    const responseMs = Math.max(IGNORED_AFTER_MIN_MS, 3 * this.host.settings.meterSampleIntervalS * 1000);
+    if (this.mono - since < responseMs) return;
+    this.overSinceMs.delete(connectorId);
+    this.host.uncontrollable(this, `connector ${connectorId} drew ${drawA.toFixed(1)} A for ${Math.round((this.mono - since) / 1000)} s above the ${allowedA.toFixed(1)} A it holds: it ignores charging profiles`);
   }
 
   /** Transactions the EMS refused (their tag), per connector, until the connector is free again. */

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema.ts';
 import type { SiteState } from './site-state.ts';
+import { strictestLimits } from '../../optimizer/site-view.ts';
 
 /** Where the power goes right now, W. Signs: grid + import, battery + discharge, PV + production. */
 export interface SitePowers {
@@ -39,8 +40,9 @@ export function sitePowers(state: SiteState, config: Config, atMs: number): Site
   const limits: number[] = [];
   const limitA = state.lastDecision?.headroom.limitA;
   limits.push(limitA ? (limitA[0] + limitA[1] + limitA[2]) * voltageV : config.grid.maxCurrent * 3 * voltageV);
-  if (config.grid.maxPower !== undefined) limits.push(config.grid.maxPower);
-  for (const s of state.signals) if (s.kind === 'import-limit' && s.startMs <= atMs && atMs < s.endMs) limits.push(s.value);
+  // The strictest power limit, picked where decide() picks it (optimizer/site-view.ts).
+  const { importLimitW } = strictestLimits(state.signalLimits(atMs), { maxImportPowerW: config.grid.maxPower, maxExportPowerW: config.grid.maxExportPower });
+  if (importLimitW !== undefined) limits.push(importLimitW);
   return {
     gridPowerW,
     gridCurrentA: gridReading?.currentA,

@@ -180,11 +180,6 @@ export class SiteState {
     const gridReading = gridMeterId ? this.devices.get(gridMeterId)?.reading : undefined;
     const role = (r: string) => [...this.devices.values()].find((d) => d.role === r && d.reading && d.health === 'online')?.reading;
     const loads = this.config.circuits.length ? this.circuitLoads() : [];
-    const activeSignals = this.signals.filter((s) => s.startMs <= atMs && atMs < s.endMs);
-    const strictest = (kind: GridSignal['kind']) => {
-      const values = activeSignals.filter((s) => s.kind === kind).map((s) => s.value);
-      return values.length ? Math.min(...values) : undefined;
-    };
     return {
       atMs,
       grid:
@@ -196,8 +191,20 @@ export class SiteState {
       batteryPowerW: role('battery')?.powerW,
       batterySocPct: role('battery')?.socPct,
       connectors: [...this.connectors.values()].map((c) => this.connectorSnapshot(c, atMs)),
-      signals: { importLimitW: strictest('import-limit'), exportLimitW: strictest('export-limit') },
+      signals: this.signalLimits(atMs),
     };
+  }
+
+  /** The strictest import and export limits among the grid signals active at `atMs`, W (the one place that picks them). */
+  signalLimits(atMs: number): SiteSnapshot['signals'] {
+    let importLimitW: number | undefined;
+    let exportLimitW: number | undefined;
+    for (const s of this.signals) {
+      if (!(s.startMs <= atMs && atMs < s.endMs)) continue;
+      if (s.kind === 'import-limit' && (importLimitW === undefined || s.value < importLimitW)) importLimitW = s.value;
+      if (s.kind === 'export-limit' && (exportLimitW === undefined || s.value < exportLimitW)) exportLimitW = s.value;
+    }
+    return { importLimitW, exportLimitW };
   }
 
   private circuitLoads(): SiteSnapshot['circuitLoads'] {

@@ -129,3 +129,36 @@ describe('password policy', () => {
     store.close();
   });
 });
+
+describe('the setup token under systemd', () => {
+  it('goes to an owner-only file, not to stdout (the journal) nor the log', async () => {
+    const { mkdtempSync, readFileSync, statSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ems-setup-'));
+    const saved = process.env.JOURNAL_STREAM;
+    process.env.JOURNAL_STREAM = '8:12345';
+    const writes: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    (process.stdout as any).write = (chunk: unknown, ...rest: unknown[]) => (writes.push(String(chunk)), write(chunk as string, ...(rest as [])));
+    try {
+      const clock = new ManualClock(0);
+      const store = openStorage(':memory:', clock);
+      const logged: string[] = [];
+      const log = pino({ level: 'trace' }, new Writable({ write: (chunk, _enc, done) => (logged.push(String(chunk)), done()) }));
+      const file = join(dir, 'setup-token.txt');
+      const auth = createAuth(store, clock, log, { env: {}, setupTokenFile: file, scryptN: 1 << 10 });
+      const { setupToken } = await auth.bootstrap();
+      expect(readFileSync(file, 'utf8')).toContain(setupToken!);
+      expect(statSync(file).mode & 0o077).toBe(0);
+      expect(writes.join('')).not.toContain(setupToken!);
+      expect(logged.join('')).not.toContain(setupToken!);
+      store.close();
+    } finally {
+      (process.stdout as any).write = write;
+      if (saved === undefined) delete process.env.JOURNAL_STREAM;
+      else process.env.JOURNAL_STREAM = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

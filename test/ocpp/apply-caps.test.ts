@@ -147,6 +147,25 @@ describe('applyCaps', () => {
     expect(a.received('SetChargingProfile', txProfiles)).toHaveLength(refused + 1);
   });
 
+  it('never lets the backoff of an old transaction delay the first TxProfile of the next one', async () => {
+    system = await startSystem();
+    let refusedTx: number | undefined;
+    const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) && p.csChargingProfiles.transactionId === refusedTx ? 'Rejected' : undefined) });
+    const first = await a.startTransaction(1, 'GUEST01');
+    refusedTx = first;
+    // Refused again and again: its backoff grows towards a minute.
+    for (let s = 0; s < 40; s++) {
+      await system.cs.applyCaps([cap('CP001', 1, 10)]);
+      system.clock.advance(1_000);
+    }
+    await a.stopTransaction(first);
+    const second = await a.startTransaction(1, 'GUEST01');
+    const before = a.received('SetChargingProfile', (p) => txProfiles(p) && p.csChargingProfiles.transactionId === second).length;
+    await system.cs.applyCaps([cap('CP001', 1, 10)]);
+    expect(a.received('SetChargingProfile', (p) => txProfiles(p) && p.csChargingProfiles.transactionId === second)).toHaveLength(before + 1);
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 10 });
+  });
+
   it('asks a charger that answers NotSupported once: it is uncontrollable, reserved at its max, never asked again', async () => {
     system = await startSystem();
     const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) ? 'NotSupported' : undefined) });

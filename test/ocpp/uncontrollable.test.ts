@@ -96,6 +96,33 @@ describe('chargers that cannot be capped', () => {
     expect(reservedA('CP002', 1) ?? 0).toBeLessThanOrEqual(10);
   });
 
+  it('finds a charger that ignores its profiles: the car draws above every limit it holds for longer than the response time', async () => {
+    const { log, lines } = await capturingLogger();
+    system = await startSystem(undefined, { meterSampleIntervalS: 10 }, log);
+    const charger = await system.charger('CP002');
+    const tx = await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap('CP002', 1, 10)]);
+    const draw = (a: number) =>
+      charger.call('MeterValues', {
+        connectorId: 1,
+        transactionId: tx,
+        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [1, 2, 3].map((p) => ({ value: String(a), measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })) }],
+      });
+    // One sample above the cap (the car still ramping down) is not enough...
+    await draw(25);
+    system.clock.advance(10_000);
+    await draw(9.5);
+    system.clock.advance(10_000);
+    expect(system.state.connector('CP002', 1)?.profile?.uncontrollable).toBeUndefined();
+    // ...drawing 25 A under a 10 A limit for 30 s is.
+    for (let i = 0; i < 4; i++) {
+      await draw(25);
+      system.clock.advance(10_000);
+    }
+    expect(system.state.connector('CP002', 1)?.profile).toMatchObject({ uncontrollable: true, reserveA: 32 });
+    expect(lines.find((l) => /cannot be capped/.test(l.msg) && l.level === 40)?.reason).toMatch(/ignores charging profiles/);
+  });
+
   it('opens no session for a TransactionEvent whose token is refused, and serves the next one', async () => {
     system = await startSystem();
     const s = await station('CP001', 'yes');
