@@ -112,7 +112,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       createCentralSystem(ctx, {
         transactions,
         meterSampleIntervalS: config.control.meterValueIntervalS,
-        ...(upstream.enabled ? { wrapConnection: (connection, charger) => upstream.wrap(connection, charger) } : {}),
+        ...(upstream.enabled ? { wrapConnection: (connection, charger) => upstream.wrap(connection, charger), acceptedElsewhere: (idTag) => upstream.acceptedElsewhere(idTag) } : {}),
       }),
     );
     const devices = await start(createDeviceService(ctx));

@@ -27,6 +27,8 @@ export interface CentralSystemDeps extends Partial<LinkSettings> {
    * relays every frame to the cloud CSMS and folds its profiles into ours). Default: none.
    */
   wrapConnection?: (connection: OcppConnection<any, any>, charger: ChargerConfig) => OcppConnection<any, any>;
+  /** Local-controller mode: tags the cloud CSMS accepted count as authorized here too. */
+  acceptedElsewhere?: (idTag: string) => boolean;
 }
 
 export type CentralSystem = Service &
@@ -83,7 +85,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
   const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log);
-  const idTags = new IdTagDirectory(ctx.config);
+  const idTags = new IdTagDirectory(ctx.config, deps.acceptedElsewhere);
   const links = new Map<string, ChargerLink>();
   const activeTx = new Map<string, number>();
   const validationLogged = new Set<string>();

@@ -24,7 +24,11 @@ export class IdTagDirectory {
   private readonly tags = new Map<string, IdTagConfig>();
   readonly lowestTier: string;
 
-  constructor(private readonly config: Pick<Config, 'idTags' | 'control' | 'site'>) {
+  constructor(
+    private readonly config: Pick<Config, 'idTags' | 'control' | 'site'>,
+    /** Local-controller mode: a tag the cloud CSMS accepted (not on the local list) is accepted too. */
+    private readonly acceptedElsewhere?: (idTag: string) => boolean,
+  ) {
     for (const tag of config.idTags) this.tags.set(tag.idTag.toLowerCase(), tag);
     const tiers = Object.entries(config.control.tiers).sort((a, b) => a[1] - b[1]);
     this.lowestTier = tiers[0]?.[0] ?? 'guest';
@@ -37,6 +41,7 @@ export class IdTagDirectory {
   authorize(idTag: string): Authorization {
     const tag = this.lookup(idTag);
     if (tag) return { status: 'Accepted', tier: tag.tier, known: true };
+    if (this.acceptedElsewhere?.(idTag)) return { status: 'Accepted', tier: this.lowestTier, known: false };
     return { status: this.config.control.acceptUnknownIdTags ? 'Accepted' : 'Invalid', tier: this.lowestTier, known: false };
   }
 

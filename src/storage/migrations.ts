@@ -143,7 +143,7 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;`,
   },
   {
-    version: 6,
+    version: 7,
     name: "upstream (local controller): the CSMS's charging profiles kept per charger",
     sql: `
       CREATE TABLE upstream_profiles (

@@ -62,6 +62,8 @@ export interface RelayDeps {
   openSocket(identity: string, password: string | undefined, protocol: string): UpstreamSocket;
   /** An error the charger's transport answers as a CALLERROR with this code. */
   refuse(code: string, message: string): Error;
+  /** A tag the relay accepts while the uplink is down (acceptUnknownOffline): the EMS's own bookkeeping accepts it too. */
+  markAccepted(idTag: string): void;
   /** Called when the status changed (for the bus, metrics and MQTT). */
   changed(relay: ChargerRelay): void;
   /** The CSMS's profiles for this charger; they outlive a connection of the charger and an EMS restart. */
@@ -380,6 +382,7 @@ export class ChargerRelay implements ChargerConnection {
       if (error instanceof UpstreamRefused) await this.bookkeep(action, localReq);
       throw error;
     }
+    this.noteTag(req, conf);
     await this.bookkeep(action, localReq);
     this.noteFrame(action, req, conf);
     return conf;
@@ -391,6 +394,8 @@ export class ChargerRelay implements ChargerConnection {
     try {
       const conf = await this.toCsms('StartTransaction', req);
       const chargerTxId = String(conf.transactionId);
+      // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
+      this.noteTag(req, conf);
       const local = await this.bookkeep('StartTransaction', req);
       this.deps.store.mapTransaction(
         { chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof local?.transactionId === 'number' ? { localTxId: local.transactionId } : {}) },
@@ -406,9 +411,6 @@ export class ChargerRelay implements ChargerConnection {
 
   /** Keeps what the relay needs from a frame that went through: tags the CSMS accepted, running transactions. */
   private noteFrame(action: string, req: any, conf: any): void {
-    const idTag: string | undefined = req?.idTag ?? req?.idToken?.idToken;
-    const info = conf?.idTagInfo ?? conf?.idTokenInfo;
-    if (idTag && info?.status) this.cacheTag(idTag, info);
     if (action === 'StartTransaction' && conf?.transactionId !== undefined) this.transactionStarted(req.connectorId, String(conf.transactionId));
     if (action === 'StopTransaction') this.transactionEnded(String(req.transactionId));
     if (action === 'TransactionEvent') {
@@ -416,6 +418,12 @@ export class ChargerRelay implements ChargerConnection {
       if (req.eventType === 'Started' && req.evse?.id !== undefined) this.transactionStarted(req.evse.id, id);
       if (req.eventType === 'Ended') this.transactionEnded(id);
     }
+  }
+
+  private noteTag(req: any, conf: any): void {
+    const idTag: string | undefined = req?.idTag ?? req?.idToken?.idToken;
+    const info = conf?.idTagInfo ?? conf?.idTokenInfo;
+    if (idTag && info?.status) this.cacheTag(idTag, info);
   }
 
   /** Remembers the CSMS's verdict on a tag for offline use (written only when it changed). */
@@ -448,17 +456,18 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
-  /** Tags accepted while the uplink is down: the local list, then the CSMS's cache, then the config. */
-  private offlineStatus(idTag: string, localStatus: string | undefined): string {
-    if (localStatus === 'Accepted') return 'Accepted';
-    const cached = this.deps.store.cachedTag(idTag);
-    if (cached && cached.status === 'Accepted' && (cached.expiresAtMs === undefined || cached.expiresAtMs > this.now)) return 'Accepted';
-    if (this.deps.upstream.acceptUnknownOffline) return 'Accepted';
-    return localStatus ?? 'Invalid';
+  /**
+   * Tags while the uplink is down: the EMS's own answer decides (the local list, then the tags the
+   * CSMS accepted before, see UpstreamService.acceptedElsewhere); with acceptUnknownOffline any tag.
+   */
+  private authorizeOffline(req: any): void {
+    const idTag: string | undefined = req?.idTag ?? req?.idToken?.idToken;
+    if (idTag && this.deps.upstream.acceptUnknownOffline) this.deps.markAccepted(idTag);
   }
 
   private async answerLocally(action: string, req: any): Promise<unknown> {
     const handler = this.local.get(action);
+    this.authorizeOffline(req);
     if (action === 'BootNotification') this.bootHeldBack = req;
     if (action === 'StatusNotification') this.statusHeldBack.set(req.connectorId ?? req.evseId ?? 0, req);
     if (this.is16 && action === 'StartTransaction') return this.startOffline16(req);
@@ -476,13 +485,6 @@ export class ChargerRelay implements ChargerConnection {
       this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
-    if (action === 'Authorize') {
-      if (this.is16) return { ...conf, idTagInfo: { ...conf.idTagInfo, status: this.offlineStatus(req.idTag, conf.idTagInfo?.status) } };
-      return { ...conf, idTokenInfo: { ...conf.idTokenInfo, status: this.offlineStatus(req.idToken.idToken, conf.idTokenInfo?.status) } };
-    }
-    if (action === 'TransactionEvent' && req.idToken && conf?.idTokenInfo) {
-      return { ...conf, idTokenInfo: { ...conf.idTokenInfo, status: this.offlineStatus(req.idToken.idToken, conf.idTokenInfo.status) } };
-    }
     return conf;
   }
 
@@ -495,7 +497,7 @@ export class ChargerRelay implements ChargerConnection {
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
     if (this.uplink !== 'unsupported') this.enqueue('StartTransaction', req, chargerTxId);
     this.transactionStarted(req.connectorId, chargerTxId);
-    return { ...conf, idTagInfo: { ...conf.idTagInfo, status: this.offlineStatus(req.idTag, conf.idTagInfo?.status) } };
+    return conf;
   }
 
   private enqueue(action: string, payload: unknown, chargerTxId: string | undefined): void {

@@ -187,11 +187,12 @@ export function foldRequest(req: any, profiles: readonly KeptProfile[], nowMs: n
   const slot = PURPOSES[profile.chargingProfilePurpose];
   if (!slot || !schedule) return req;
   const own = keptProfile(req, nowMs)!;
-  const startMs = own.startMs ?? nowMs;
+  const relevant = profiles.filter((p) => slot !== 'max' || p.purpose === 'max');
+  if (own.startMs === undefined) return foldRelative(req, own, relevant, slot === 'max' ? 0 : connectorId, nowMs, units);
+  const startMs = own.startMs;
   const endMs = own.durationS !== undefined ? startMs + own.durationS * 1000 : Math.max(startMs, nowMs) + FOLD_HORIZON_MS;
   const unit = own.unit;
   const phasesOf = (p: SchedulePeriod | undefined) => p?.phases ?? 3;
-  const relevant = profiles.filter((p) => slot !== 'max' || p.purpose === 'max');
   const cuts = new Set<number>([startMs, ...breakpoints(own, startMs, endMs)]);
   for (const p of relevant) for (const ms of breakpoints(p, startMs, endMs)) cuts.add(ms);
   const times = [...cuts].sort((a, b) => a - b);
@@ -213,6 +214,33 @@ export function foldRequest(req: any, profiles: readonly KeptProfile[], nowMs: n
   const wire = periods.map((p) => ({ startPeriod: p.startS, limit: p.limit, ...(p.phases !== undefined ? { numberPhases: p.phases } : {}) }));
   if (wire[0]!.startPeriod !== 0) wire[0] = { ...wire[0]!, startPeriod: 0 };
   const folded = { ...schedule, chargingSchedulePeriod: wire };
+  return is201
+    ? { ...req, chargingProfile: { ...profile, chargingSchedule: [folded, ...profile.chargingSchedule.slice(1)] } }
+    : { ...req, csChargingProfiles: { ...profile, chargingSchedule: folded } };
+}
+
+/**
+ * An EMS profile without a start (Relative: the charger counts it from a moment of its own, e.g. the
+ * transaction start) cannot line up with the CSMS's clock times, so each of its periods takes the
+ * CSMS's lowest limit over the next FOLD_HORIZON_MS: never above either limit, whatever the clocks.
+ */
+function foldRelative(req: any, own: KeptProfile, relevant: readonly KeptProfile[], connectorId: number, nowMs: number, units: UnitContext): any {
+  const endMs = nowMs + FOLD_HORIZON_MS;
+  const times = new Set<number>([nowMs]);
+  for (const p of relevant) for (const ms of breakpoints(p, nowMs, endMs)) times.add(ms);
+  const lowest = (period: SchedulePeriod) => Math.min(...[...times].map((atMs) => csmsLimitAt(relevant, connectorId, atMs, own.unit, period.phases ?? 3, units)));
+  const is201 = req.chargingProfile !== undefined;
+  const profile = is201 ? req.chargingProfile : req.csChargingProfiles;
+  const schedule = is201 ? profile.chargingSchedule[0] : profile.chargingSchedule;
+  let changed = false;
+  const periods = schedule.chargingSchedulePeriod.map((period: any) => {
+    const theirs = lowest({ startS: period.startPeriod, limit: period.limit, ...(period.numberPhases !== undefined ? { phases: period.numberPhases } : {}) });
+    if (!(theirs < period.limit)) return period;
+    changed = true;
+    return { ...period, limit: tenth(Math.max(0, theirs)) };
+  });
+  if (!changed) return req;
+  const folded = { ...schedule, chargingSchedulePeriod: periods };
   return is201
     ? { ...req, chargingProfile: { ...profile, chargingSchedule: [folded, ...profile.chargingSchedule.slice(1)] } }
     : { ...req, csChargingProfiles: { ...profile, chargingSchedule: folded } };

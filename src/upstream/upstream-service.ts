@@ -32,6 +32,8 @@ export type UpstreamService = Service & {
   /** Wraps a charger's connection (central system's wrapConnection); unchanged without `upstream`. */
   wrap<C extends ChargerConnection>(connection: C, charger: ChargerConfig): C;
   status(): UpstreamChargerStatus[];
+  /** Whether a tag counts as authorized though the local list does not have it (central system's acceptedElsewhere). */
+  acceptedElsewhere(idTag: string): boolean;
 };
 
 const globalTimers: Timers = {
@@ -67,6 +69,8 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
   const relays = new Map<string, ChargerRelay>();
   const held = new Map<string, CsmsProfileHolder>();
   const lastSeen = new Map<string, RelayStatus>();
+  /** Tags accepted offline under acceptUnknownOffline (bounded; oldest forgotten first). */
+  const acceptedOffline = new Set<string>();
   const timers = deps.timers ?? globalTimers;
   let tls: ReturnType<typeof readTls>;
   let running = false;
@@ -118,6 +122,11 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
         openSocket,
         refuse: deps.refuse,
         held: profiles,
+        markAccepted: (idTag) => {
+          acceptedOffline.delete(idTag.toLowerCase());
+          acceptedOffline.add(idTag.toLowerCase());
+          if (acceptedOffline.size > 10_000) acceptedOffline.delete(acceptedOffline.values().next().value!);
+        },
         changed: (r) => ctx.bus.emit('upstream.status', { ...r.status(), atMs: ctx.clock.nowMs() }),
       });
       relays.set(charger.id, relay);
@@ -127,6 +136,12 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
       });
       relay.start();
       return relay as unknown as typeof connection;
+    },
+    acceptedElsewhere(idTag) {
+      if (!config) return false;
+      if (acceptedOffline.has(idTag.toLowerCase())) return true;
+      const cached = deps.store.cachedTag(idTag);
+      return cached?.status === 'Accepted' && (cached.expiresAtMs === undefined || cached.expiresAtMs > ctx.clock.nowMs());
     },
     status() {
       if (!config) return [];

@@ -123,5 +123,5 @@ describe('local controller: kill -9 while the uplink is down', () => {
       ['MeterValues', t(20), 9001],
       ['StopTransaction', t(30), 9001],
     ]);
-  });
+  }, 120_000);
 });

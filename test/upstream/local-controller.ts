@@ -49,6 +49,7 @@ export async function startLocalController(config: Config, options: { dir?: stri
     transactions: store.transactions,
     bootWaitMs: 60_000,
     wrapConnection: (connection, charger) => upstream.wrap(connection, charger),
+    acceptedElsewhere: (idTag) => upstream.acceptedElsewhere(idTag),
   });
   await cs.start();
   const sessions: any[] = [];

@@ -43,17 +43,19 @@ const csmsReq = fc
   }));
 
 const emsReq = fc
-  .record({ connectorId: fc.integer({ min: 0, max: 2 }), limit, durationS: fc.option(fc.integer({ min: 60, max: 3600 }), { nil: undefined }), tx: fc.boolean() })
+  .record({ connectorId: fc.integer({ min: 0, max: 2 }), limit, durationS: fc.option(fc.integer({ min: 60, max: 3600 }), { nil: undefined }), tx: fc.boolean(), relative: fc.boolean() })
+  // As src/ocpp builds them: with a duration Absolute from a few seconds back, without one Relative (no start).
+  .map((r) => ({ ...r, relative: r.relative && r.durationS === undefined }))
   .map((r) => ({
     connectorId: r.connectorId,
     csChargingProfiles: {
       chargingProfileId: r.connectorId === 0 ? 1 : 100 + r.connectorId,
       stackLevel: r.tx && r.connectorId > 0 ? 1 : 0,
       chargingProfilePurpose: r.connectorId === 0 ? 'ChargePointMaxProfile' : r.tx ? 'TxProfile' : 'TxDefaultProfile',
-      chargingProfileKind: 'Absolute',
+      chargingProfileKind: r.relative ? 'Relative' : 'Absolute',
       ...(r.tx && r.connectorId > 0 ? { transactionId: 7 } : {}),
       chargingSchedule: {
-        startSchedule: new Date(T0 - 5_000).toISOString(),
+        ...(r.relative ? {} : { startSchedule: new Date(T0 - 5_000).toISOString() }),
         ...(r.durationS !== undefined ? { duration: r.durationS } : {}),
         chargingRateUnit: 'A',
         chargingSchedulePeriod: [{ startPeriod: 0, limit: r.limit, numberPhases: 3 }],
