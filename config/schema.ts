@@ -52,6 +52,10 @@ export const controlSchema = z.strictObject({
     .default(5)
     .describe('s a car may take to follow a lower limit (IEC 61851: 5 s); freed capacity is handed on only after it'),
   acceptUnknownIdTags: z.boolean().default(false).describe('unknown RFID tags charge as the lowest tier instead of Invalid'),
+  uncontrollable: z
+    .enum(['reserve', 'refuse-sessions'])
+    .default('reserve')
+    .describe('a charger that cannot be capped is reserved at its max; refuse-sessions also refuses its tags while the site cannot afford its max'),
 });
 
 export type CircuitConfig = {
@@ -78,10 +82,15 @@ export const chargerSchema = z.strictObject({
   minCurrent: positive.default(6).describe('A per phase; cars cannot charge below 6 A'),
   phases: z.union([z.literal(1), z.literal(3)]).default(3),
   phaseRotation: phaseRotation.default('L1L2L3').describe("how the charger's L1..L3 map onto the site's"),
+  connection: z
+    .enum(['L1-L2', 'L2-L3', 'L3-L1'])
+    .optional()
+    .describe('single-phase charger wired line-to-line between these two lines (site.voltage stays line-to-neutral); phaseRotation is then ignored'),
   password: z.string().min(8).max(40).optional().describe('OCPP Security Profile 1 basic-auth password'),
   tier: z.string().min(1).optional().describe('default tier for sessions on this charger'),
   upstreamId: z.string().min(1).max(48).regex(/^[A-Za-z0-9._:*+@-]+$/, 'letters, digits and . _ : * + @ - only').optional().describe("this charger's identity towards upstream.url; default its id"),
   upstreamPassword: z.string().min(8).max(40).optional().describe('HTTP Basic password towards upstream.url (Security Profile 1/2)'),
+  smartCharging: z.boolean().optional().describe('false: the charger cannot be capped (no OCPP smart charging); it counts at its max. Default: true'),
 });
 
 export const idTagSchema = z.strictObject({

@@ -6,6 +6,7 @@ import type { PriorityScheme } from './types.ts';
 import type { Slot } from './slot.ts';
 import { BINDER_POWER, BINDER_UPPER } from './slot.ts';
 import { LevelQueue } from './level-queue.ts';
+import { slotPowerWeight } from './phase-map.ts';
 
 /** Scratch output of room(): which constraint is tightest. */
 interface Tightest {
@@ -25,7 +26,7 @@ export function room(slot: Slot, pool: Pool, out: Tightest): number {
       binder = cons[i];
     }
   }
-  const power = Math.floor(pool.power / slot.phases);
+  const power = Math.floor(pool.power / slotPowerWeight(slot));
   if (power < least) {
     least = power;
     binder = BINDER_POWER;
@@ -48,7 +49,7 @@ export function raiseTo(slot: Slot, pool: Pool, capDa: number): void {
   const residual = pool.residual;
   const cons = slot.cons;
   for (let i = 0; i < cons.length; i++) residual[cons[i]] -= cost;
-  pool.power -= cost * slot.phases;
+  pool.power -= cost * slotPowerWeight(slot);
 }
 
 /**
@@ -154,7 +155,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       users[c]++;
       join(c, i);
     }
-    users[POWER] += slot.phases;
+    users[POWER] += slotPowerWeight(slot);
     join(POWER, i);
   }
 
@@ -182,7 +183,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       users[c]--;
     }
     bring(POWER);
-    users[POWER] -= slot.phases;
+    users[POWER] -= slotPowerWeight(slot);
   };
   // Room of an active slot at the current level, in deci-amps per phase; sets tightest.binder.
   const tightest: Tightest = { binder: BINDER_UPPER };
@@ -197,7 +198,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       }
     }
     bring(POWER);
-    const power = Math.floor(res[POWER] / slot.phases);
+    const power = Math.floor(res[POWER] / slotPowerWeight(slot));
     if (power < least) {
       least = power;
       tightest.binder = BINDER_POWER;
@@ -248,7 +249,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
         res[d] -= 1;
         if (d !== c) schedule(d);
       }
-      res[POWER] -= slot.phases;
+      res[POWER] -= slotPowerWeight(slot);
       if (c !== POWER) schedule(POWER);
     }
     for (const i of list) {

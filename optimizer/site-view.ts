@@ -247,8 +247,13 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   }
   const rotate = (a: number, b: number, d: number): [number, number, number] => drawOnSitePhases(charger.phaseRotation, [a, b, d]);
   const highA = Math.max(bound, reservedA);
+  if (draws.length === 0 && timing.carResponseMs <= 0) {
+    // Cars that follow at once (carResponseMs 0, an instant model) and never reported a current:
+    // the draw stays in the building load, as it always did.
+    return { est: zero(), high: zero(), low: zero() };
+  }
   if (best < 0) {
-    // No sample: nothing is known but the bound (a car that just started, a charger that never reports).
+    // No usable sample (a car that just started): nothing is known but the bound.
     const phases = charger.phases === 1 ? rotate(highA, 0, 0) : rotate(highA, highA, highA);
     return { est: zero(), high: phases, low: zero() };
   }
@@ -396,11 +401,15 @@ export function siteView(
     // Capacity held whatever is decided now: a decrease that has not reached the car yet, and the
     // draw of a charger that draws above its cap (up to its max).
     let holdA = 0;
-    if (boundNow > latestLimitA + 0.05) holdA = boundNow;
-    if (freshMaxA !== undefined && freshMaxA > boundNow + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundNow) && bounds.length && bounds[0] <= atMs - timing.carResponseMs) {
+    // The most the car may draw until a decrease made now or lately reaches it (none when the
+    // caller says cars follow at once, carResponseMs 0).
+    holdA = timing.carResponseMs > 0 ? boundNow : 0;
+    // Judged against the limits in force when the sample was taken (a car response included).
+    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
+    if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       findings.push({
         key: `over-cap:${key}`,
-        text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundNow)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
+        text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundThen)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
       });
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
     }
@@ -617,7 +626,7 @@ export function recordLimits(
     const key = index.keyOf(c.chargerId, c.connectorId);
     const mem = connectors[key];
     if (!mem) continue;
-    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA), view.connectors[i]?.holdA ?? 0);
+    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA));
     const bounds = mem.bounds;
     const len = bounds.length;
     if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;

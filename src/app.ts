@@ -118,7 +118,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const devices = await start(createDeviceService(ctx));
     await start(createStorageControl(ctx, devices.controls));
     const solar = await start(createSolarCeilings(ctx));
-    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode, signals }));
+    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode, signals, ...(upstream.enabled ? { upstream: () => upstream.status() } : {}) }));
     // Files beside the database; an in-memory database (tests, benchmarks) gets a temporary folder
     // so nothing lands in the working directory.
     const dataDir = config.storage.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'ems-data-')) : dirname(config.storage.path);

@@ -61,6 +61,15 @@ export interface ProfileStatus {
   previousCapA?: number;
   atMs: number;
   detail?: string;
+  /**
+   * The most this connector may draw from now on whatever the EMS decides, even if it died now
+   * (what the charger may still hold after every duration expires), A per phase, when that is more
+   * than `capA`: an uncontrollable charger's max, a setup not answered yet, a default that could
+   * not be lowered. The snapshot reserves it (ConnectorSnapshot.reservedA).
+   */
+  reserveA?: number;
+  /** The charger cannot be capped (it refuses or ignores profiles): reserved at its max. */
+  uncontrollable?: boolean;
 }
 
 export type SignalKind = 'import-limit' | 'export-limit' | 'price' | 'ghg' | 'load-shed' | 'alert';
@@ -121,6 +130,13 @@ export interface BusEvents {
    * auth, a throttled login, an unhandled rejection): counted on /metrics as ems_security_events_total{kind}.
    */
   'security.event': { kind: string; atMs: number; chargerId?: string; remoteAddress?: string };
+  /**
+   * The wall clock stepped by `stepMs` (NTP; negative = backwards) between two control cycles.
+   * The OCPP side re-sends every profile; timers that compare wall times (pauses) should re-check.
+   */
+  'clock.stepped': { stepMs: number; atMs: number };
+  /** An operator added or ended a grid limit by hand (API); for the site's events list. */
+  'signal.operator': { action: 'added' | 'ended'; id: string; text: string; by: string; atMs: number };
 }
 
 export type BusEvent = keyof BusEvents;

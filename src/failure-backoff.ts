@@ -1,7 +1,7 @@
 import type { Clock } from './clock.ts';
 
 export interface FailureBackoffOptions {
-  /** Free failures before the first wait. */
+  /** Failures that cost no wait; the next one starts the first wait. */
   freeFailures: number;
   /** The first wait; each further failure doubles it, up to maxMs. */
   baseMs: number;

@@ -1,4 +1,4 @@
-import { signalTimes } from '../grid-signal.ts';
+import { gridSignalProblem, signalTimes } from '../grid-signal.ts';
 import type { ServiceContext } from '../service.ts';
 
 /** "start–end" or "from start, open-ended"; never throws on a bad time. */
@@ -72,7 +72,8 @@ export function createEventLog(ctx: ServiceContext, capacity = 1000) {
         add({ atMs, kind: 'profile', severity: 'info', chargerId, connectorId, text: `${key} accepts limits again` });
       }
     }),
-    ctx.bus.on('signals.changed', ({ signals, source }) => {
+    ctx.bus.on('signals.changed', ({ signals: all, source }) => {
+      const signals = Array.isArray(all) ? all.filter((s) => gridSignalProblem(s) === undefined) : [];
       const fingerprint = JSON.stringify(signals.map((s) => [s.id, s.kind, s.value, s.startMs, s.endMs]));
       if (signalsBySource.get(source) === fingerprint) return;
       signalsBySource.set(source, fingerprint);
@@ -81,6 +82,9 @@ export function createEventLog(ctx: ServiceContext, capacity = 1000) {
         : `${source}: no grid signals`;
       add({ atMs: ctx.clock.nowMs(), kind: 'signal', severity: 'info', text });
     }),
+    ctx.bus.on('signal.operator', ({ action, id, text, atMs }) =>
+      add({ atMs, kind: 'signal', severity: action === 'added' ? 'warning' : 'info', text: `operator limit ${id} ${action}: ${text}` }),
+    ),
     ctx.bus.on('session.started', ({ chargerId, connectorId, idTag, tier, startedAtMs }) =>
       add({ atMs: startedAtMs, kind: 'session', severity: 'info', chargerId, connectorId, text: `${chargerId}/${connectorId} session started (${idTag}, ${tier})` }),
     ),

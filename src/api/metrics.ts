@@ -89,6 +89,19 @@ export function createMetrics(
     },
   });
   new Gauge({
+    name: 'ems_connector_reserved_amperes',
+    help: 'Current a connector may draw whatever the EMS decides (uncontrollable charger, unanswered or refused profile), A per phase',
+    labelNames: ['charger', 'connector', 'uncontrollable'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of state.connectors.values()) {
+        if (c.profile?.reserveA === undefined) continue;
+        this.set({ charger: c.chargerId, connector: String(c.connectorId), uncontrollable: c.profile.uncontrollable ? 'true' : 'false' }, c.profile.reserveA);
+      }
+    },
+  });
+  new Gauge({
     name: 'ems_charger_connected',
     help: '1 while the charger holds its OCPP connection',
     labelNames: ['charger'],

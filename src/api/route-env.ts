@@ -4,6 +4,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
+import type { OperatorSignalsApi } from '../signals/types.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import type { createEventLog } from './event-log.ts';
@@ -21,6 +22,9 @@ export interface SignalsControl {
   list(): unknown[];
   optOut(eventId: string, actor: { username: string; role: string }): void;
   optIn(eventId: string, actor: { username: string; role: string }): void;
+  /** Operator limits (POST/DELETE /api/v1/signals, routes/signal-routes.ts), when the timeline is wired. */
+  addLimit?: OperatorSignalsApi['addLimit'];
+  end?: OperatorSignalsApi['end'];
 }
 
 /** What every route module gets. */

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/schema.ts';
 import type { SiteState } from '../state/site-state.ts';
-import { isoOrNull, signalTimes } from '../grid-signal.ts';
+import { gridSignalProblem, isoOrNull, signalTimes } from '../grid-signal.ts';
 import { sitePowers } from '../state/site-powers.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import { idTagNames } from './id-tag-names.ts';
@@ -43,7 +43,15 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
       reason: cap?.reason.text ?? null,
       reasonKind: cap?.reason.kind ?? null,
       rank: cap?.rank ?? null,
-      profile: c.profile ? { state: c.profile.state, capA: c.profile.capA, at: iso(c.profile.atMs) } : null,
+      profile: c.profile
+        ? {
+            state: c.profile.state,
+            capA: c.profile.capA,
+            at: iso(c.profile.atMs),
+            ...(c.profile.reserveA === undefined ? {} : { reservedA: c.profile.reserveA }),
+            ...(c.profile.uncontrollable ? { uncontrollable: true } : {}),
+          }
+        : null,
       session: s
         ? {
             transactionId: s.transactionId,
@@ -87,7 +95,7 @@ export function deviceViews(state: SiteState, config: Config, atMs: number): Dev
 
 /** Never throws, whatever a producer put on the bus: a time that cannot be shown is null. */
 export function signalViews(state: SiteState, atMs: number): SignalView[] {
-  return state.signals.map((s) => ({
+  return state.signals.filter((s) => gridSignalProblem(s) === undefined).map((s) => ({
     ...s,
     ...signalTimes(s),
     active: s.startMs <= atMs && atMs < s.endMs,

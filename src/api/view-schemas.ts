@@ -35,7 +35,16 @@ export const connectorViewSchema = z.object({
   reason: z.string().nullable().describe('why the cap is what it is, for people'),
   reasonKind: z.string().nullable(),
   rank: z.number().int().nullable().describe('position in the priority order'),
-  profile: z.object({ state: z.string(), capA: z.number(), at: iso.nullable() }).nullable().describe('the last limit sent and whether the charger took it'),
+  profile: z
+    .object({
+      state: z.string(),
+      capA: z.number(),
+      at: iso.nullable(),
+      reservedA: z.number().optional().describe('what the connector may draw whatever the EMS decides (A per phase), when more than its cap'),
+      uncontrollable: z.boolean().optional().describe('true: the charger refuses or ignores profiles; it counts at its max'),
+    })
+    .nullable()
+    .describe('the last limit sent and whether the charger took it'),
   session: sessionViewSchema.nullable(),
 });
 

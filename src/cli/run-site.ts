@@ -6,7 +6,7 @@ import { prepareDashboard } from './dashboard-pages.ts';
 import { ProcessGuard } from './process-guard.ts';
 
 /** SIGTERM ends the process within this long, whatever the peers do (systemd waits 90 s by default). */
-export const STOP_BUDGET_MS = 4_000;
+export const STOP_BUDGET_MS = 3_000;
 
 /** One line that says what failed at start-up, without a stack trace. */
 export function describeStartupError(error: unknown): string {
@@ -76,7 +76,7 @@ async function stopWithin(app: App, log: Logger, budgetMs: number): Promise<bool
  * ends the process shortly after, and does nothing when the loop empties by itself first.
  */
 function exitSoonIfStuck(code: number): void {
-  setTimeout(() => process.exit(code), 500).unref();
+  setTimeout(() => process.exit(code), 200).unref();
 }
 
 export function waitForSignal(): Promise<NodeJS.Signals> {

@@ -76,6 +76,16 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     });
   }
 
+  /** What the estimator distrusts (over-reporting chargers, implausible grid readings): logged once when it starts and once when it clears. */
+  const activeFindings = new Map<string, string>();
+  function logFindings(decision: Decision): void {
+    const now = new Map((decision.findings ?? []).map((f) => [f.key, f.text]));
+    for (const [key, text] of now) if (!activeFindings.has(key)) log.warn({ finding: key }, text);
+    for (const [key, text] of activeFindings) if (!now.has(key)) log.info({ finding: key }, `cleared: ${text}`);
+    activeFindings.clear();
+    for (const [key, text] of now) activeFindings.set(key, text);
+  }
+
   async function cycle(): Promise<Decision | undefined> {
     const started = performance.now();
     lastStartMs = started;
@@ -98,6 +108,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
+      logFindings(result);
       ctx.bus.emit('decision', result);
       await chargers.applyCaps(result.caps);
       if (stats.lastError) log.info('control cycle recovered');

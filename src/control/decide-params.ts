@@ -41,6 +41,7 @@ export function decideParamsFromConfig(config: Config): DecideParams {
     phases: c.phases,
     phaseRotation: c.phaseRotation,
     circuitId: circuitOf.get(c.id) ?? ROOT_ID,
+    ...(c.connection !== undefined && c.phases === 1 ? { connection: c.connection } : {}),
   }));
 
   return {
@@ -51,6 +52,8 @@ export function decideParamsFromConfig(config: Config): DecideParams {
       maxExportPowerW: config.grid.maxExportPower,
       safetyMargin: config.grid.safetyMargin,
       metered: config.grid.meter !== undefined,
+      // Only PV, a battery or a configured export cap can make the import negative.
+      canExport: config.grid.maxExportPower !== undefined || config.devices.some((d) => d.role === 'pv' || d.role === 'battery'),
     },
     circuit,
     chargers,

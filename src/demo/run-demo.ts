@@ -44,7 +44,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   }
   // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
   // to loopback unless the config says otherwise.
-  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin';
+  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin-password';
   process.env.EMS_ADMIN_PASSWORD = demoPassword;
   const speed = options.speed ?? config.demo?.speed ?? 1;
   // Staleness is a property of the data path (polls, links, a busy machine), which runs in real

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { ChargerConfig } from '../../config/schema.ts';
+import { monotonicMs } from '../clock.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { ApplyResult, ChargerCommands } from '../control/charger-commands.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -12,7 +13,7 @@ import { FailureBackoff } from '../failure-backoff.ts';
 import { OcppListenError } from './errors.ts';
 import { IdTagDirectory } from './id-tags.ts';
 import { ProfileDispatcher } from './profile-dispatcher.ts';
-import { staticShares } from './static-share.ts';
+import { SiteHoldings } from './site-holdings.ts';
 import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection, type OcppListener, type TransportFault } from './transport.ts';
 
 export const OCPP_PATH = '/ocpp';
@@ -81,7 +82,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     answerWaitMs: deps.answerWaitMs ?? DEFAULT_SETTINGS.answerWaitMs,
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
-  const shares = staticShares(ctx.config);
+  const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log);
   const idTags = new IdTagDirectory(ctx.config);
   const links = new Map<string, ChargerLink>();
   const activeTx = new Map<string, number>();
@@ -119,21 +120,28 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     transactions: deps.transactions,
     idTags,
     settings,
-    shareA: (chargerId) => shares.get(chargerId) ?? 0,
-    defaultFloorA: (chargerId, connectorId) => Math.min(shares.get(chargerId) ?? 0, dispatcher.confirmedDefaultA(chargerId, connectorId) ?? Infinity),
+    holdings: (chargerId) => holdings.of(chargerId),
     activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
     setActiveTransaction(chargerId, connectorId, transactionId) {
       if (transactionId === undefined) activeTx.delete(connectorKey(chargerId, connectorId));
       else activeTx.set(connectorKey(chargerId, connectorId), transactionId);
     },
-    setupDone(link, floors) {
+    setupDone(link) {
       if (links.get(link.chargerId) !== link) return;
-      dispatcher.chargerReset(link.chargerId, floors);
-      link.log.info({ capabilities: link.capabilities, floorA: shares.get(link.chargerId) }, 'charger set up; failsafe floor installed');
+      const held = holdings.of(link.chargerId);
+      const nowMs = monotonicMs(ctx.clock);
+      if (held.uncontrollable) link.log.info({ capabilities: link.capabilities, reservedA: held.maxA }, 'charger set up; it cannot be capped and counts at its max');
+      else if (held.floor.inForce(nowMs)) link.log.info({ capabilities: link.capabilities, floorA: held.floor.inForce(nowMs)!.limitA }, 'charger set up; failsafe floor installed');
+      else link.log.warn({ capabilities: link.capabilities }, 'charger set up without its failsafe floor (not taken yet); its connector defaults bound it, the floor is retried');
       for (const resolve of readyWaiters.get(link.chargerId) ?? []) resolve();
       readyWaiters.delete(link.chargerId);
     },
-    transactionEnded: (chargerId, connectorId) => dispatcher.transactionEnded(chargerId, connectorId),
+    transactionEnded: (chargerId, connectorId) => holdings.of(chargerId).transactionEnded(connectorId),
+    uncontrollable(link, reason) {
+      holdings.markUncontrollable(link.chargerId, reason, link.log);
+      link.reportHoldings(`uncontrollable: ${reason}`);
+    },
+    admitsSessions: (chargerId) => holdings.admitsSessions(chargerId),
   };
 
   function verify(handshake: Handshake): HandshakeVerdict {
@@ -207,6 +215,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       if (links.get(config.id) !== link) return;
       links.delete(config.id);
       link.log.info({ code, reason }, 'charger disconnected');
+      link.reportHoldings('charger disconnected; it keeps what it holds', true);
       ctx.bus.emit('charger.disconnected', { chargerId: config.id, atMs: ctx.clock.nowMs() });
     });
     link.log.info({ protocol: connection.protocol }, 'charger connected');
@@ -290,10 +299,12 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       unsubscribe?.();
       unsubscribe = undefined;
       for (const link of links.values()) link.dispose();
+      holdings.dispose();
       await current?.close();
       links.clear();
     },
     applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+      holdings.checkClockStep();
       for (const link of links.values()) link.maintain();
       return dispatcher.applyCaps(caps);
     },

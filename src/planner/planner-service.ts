@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Plan } from '../../optimizer/plan-types.ts';
+import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import type { SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -79,7 +80,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const chargers = new Map(config.chargers.map((c) => [c.id, c]));
   const ceilings = new PlanCeilings((key) => {
     const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
-    const voltsTimesPhases = voltage * (charger?.phases ?? 3);
+    const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };

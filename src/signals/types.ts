@@ -72,3 +72,23 @@ export interface SignalsApi {
   submit(source: string, signals: readonly TimelineSignal[]): void;
   clear(source: string): void;
 }
+
+/** An operator's limit from the API (POST /api/v1/signals). */
+export interface OperatorLimitInput {
+  kind: 'import-limit' | 'export-limit';
+  valueW: number;
+  /** Without it the limit holds until it is ended (DELETE), shown as open-ended. */
+  durationS?: number | undefined;
+  /** Default now. */
+  startsAtMs?: number | undefined;
+  /** Who or what asked for it (a ticket, a grid operator's phone call); shown with the signal. */
+  source?: string | undefined;
+}
+
+/** Operator limits, for the API. */
+export interface OperatorSignalsApi {
+  /** Needs the operator (or admin) role; audited by the caller. Throws SignalInputError on bad input. */
+  addLimit(input: OperatorLimitInput, actor: Actor): { id: string };
+  /** Ends an operator limit or the MQTT site limit; other sources' signals are opted out of instead. */
+  end(id: string, actor: Actor): TimelineSignal;
+}

@@ -64,7 +64,12 @@ export interface RelayDeps {
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
 const QUEUED = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
+/** MeterValues outside a transaction (1.6 without transactionId, every 2.0.1 one) are live data, not a record. */
+const isRecord = (action: string, req: any, is16: boolean) => QUEUED.has(action) && (action !== 'MeterValues' || (is16 && req?.transactionId !== undefined));
 const FRAMES_PER_BATCH = 50;
+/** Bounds on what the CSMS may make the EMS keep per charger. */
+const MAX_CSMS_PROFILES = 32;
+const MAX_CSMS_PERIODS = 1024;
 
 type Handler = (req: any) => unknown;
 
@@ -311,6 +316,12 @@ export class ChargerRelay implements ChargerConnection {
       return conf;
     } catch (error) {
       if (error instanceof UpstreamRefused) this.lastFromCsmsAtMs = this.now;
+      else if (this.socket === socket) {
+        // A CSMS that stops answering on an open socket is treated as gone: reconnect rather than
+        // make every later frame wait callTimeoutMs too.
+        this.log.warn({ action, timeoutMs: this.deps.upstream.callTimeoutMs }, 'the CSMS did not answer in time; reopening the uplink');
+        void socket.close(1001, 'no answer');
+      }
       throw error;
     }
   }
@@ -319,7 +330,7 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
-    const mustQueue = QUEUED.has(action) && (this.draining || this.queueLength > 0);
+    const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
     if (this.uplink === 'online' && !mustQueue) {
       try {
         return await this.relay(action, req);
@@ -448,7 +459,8 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    if (QUEUED.has(action)) {
+    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
+    if (isRecord(action, req, this.is16) && this.uplink !== 'unsupported') {
       this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
@@ -469,7 +481,7 @@ export class ChargerRelay implements ChargerConnection {
     const conf: any = await handler(req);
     const chargerTxId = String(conf.transactionId);
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
-    this.enqueue('StartTransaction', req, chargerTxId);
+    if (this.uplink !== 'unsupported') this.enqueue('StartTransaction', req, chargerTxId);
     this.transactionStarted(req.connectorId, chargerTxId);
     return { ...conf, idTagInfo: { ...conf.idTagInfo, status: this.offlineStatus(req.idTag, conf.idTagInfo?.status) } };
   }
@@ -609,6 +621,11 @@ export class ChargerRelay implements ChargerConnection {
   private async csmsSetProfile(params: any): Promise<unknown> {
     const kept = keptProfile(params, this.now);
     if (!kept) return { status: 'Rejected' };
+    // Bounded work per fold, whatever the CSMS sends.
+    if (kept.periods.length > MAX_CSMS_PERIODS || (this.deps.held.profiles.length >= MAX_CSMS_PROFILES && !this.deps.held.profiles.some((p) => p.id === kept.id))) {
+      this.log.warn({ periods: kept.periods.length, kept: this.deps.held.profiles.length }, 'CSMS profile refused: too many periods or profiles');
+      return { status: 'Rejected' };
+    }
     if (kept.purpose === 'max' && kept.connectorId !== 0) return { status: 'Rejected' };
     if (kept.purpose === 'tx') {
       if (kept.connectorId === 0 || !this.activeTx.has(kept.connectorId)) return { status: 'Rejected' };

@@ -154,6 +154,7 @@ export function arbSite(options: SiteOptions = {}): fc.Arbitrary<Site> {
         failsafeCurrentA: 6,
         unusedHoldMs: 30_000,
         rampReserveA: 2,
+        carResponseMs: 0, // cars here follow at once; estimation.test.ts covers the response
       };
       if (g.maxImportPowerW !== null) params.grid.maxImportPowerW = g.maxImportPowerW;
       const snapshot: SiteSnapshot = {

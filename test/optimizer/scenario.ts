@@ -14,6 +14,9 @@ export function params(overrides: Partial<DecideParams> & { chargers: ChargerPar
     failsafeCurrentA: 6,
     unusedHoldMs: 30_000,
     rampReserveA: 2,
+    // These scenarios' cars follow a new cap at once; the car response and the handover have
+    // their own tests (estimation.test.ts) and the closed loop (test/closed-loop).
+    carResponseMs: 0,
     ...overrides,
   };
 }

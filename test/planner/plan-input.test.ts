@@ -20,10 +20,23 @@ describe('planner input from the site', () => {
 
   it('maps sessions onto the fuses that can bind, per site phase, after the margin', () => {
     const circuits = planCircuits(config, [session('A/1', 'A'), session('B/1', 'B'), session('C/1', 'C')]);
-    // 'big' (200 A) can never bind; 'main' can on L2 (A + B + C = 96 A > 90 A).
-    expect(circuits.map((c) => c.id)).toEqual(['row', 'main']);
-    expect(circuits[0]).toEqual({ id: 'row', maxCurrentA: 28.8, loads: [{ key: 'A/1', phaseMask: 0b111, phases: 3 }, { key: 'B/1', phaseMask: 0b010, phases: 1 }] });
+    // 'big' (200 A) can never bind; 'main' and the main fuse can on L2 (A + B + C = 96 A > 90 A).
+    expect(circuits.map((c) => c.id)).toEqual(['row', 'main', 'grid']);
+    expect(circuits[0]).toEqual({ id: 'row', maxCurrentA: 28.8, loads: [{ key: 'A/1', phaseMask: 0b111, powerWeight: 3 }, { key: 'B/1', phaseMask: 0b010, powerWeight: 1 }] });
     expect(circuits[1].maxCurrentA).toBeCloseTo(90, 9);
+  });
+
+  it('counts a line-to-line charger on both its lines at current × √3 × V', () => {
+    const na = configSchema.parse({
+      site: { voltage: 120 },
+      grid: { maxCurrent: 40, safetyMargin: 0 },
+      chargers: [
+        { id: 'X', maxCurrent: 32, phases: 1, connection: 'L1-L2' },
+        { id: 'Y', maxCurrent: 32, phases: 1, connection: 'L3-L1' },
+      ],
+    });
+    const [grid] = planCircuits(na, [session('X/1', 'X'), session('Y/1', 'Y')], [3 * 120 * 2]);
+    expect(grid).toEqual({ id: 'grid', maxCurrentA: 40, reservedA: [2], loads: [{ key: 'X/1', phaseMask: 0b011, powerWeight: Math.sqrt(3) }, { key: 'Y/1', phaseMask: 0b101, powerWeight: Math.sqrt(3) }] });
   });
 
   it('fills in the need from the tier default and plans a little more than asked', () => {

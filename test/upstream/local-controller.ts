@@ -55,6 +55,7 @@ export async function startLocalController(config: Config, options: { dir?: stri
   bus.on('session.started', (e) => sessions.push({ ...e, event: 'started' }));
   bus.on('session.ended', (e) => sessions.push({ ...e, event: 'ended' }));
   return {
+    ctx,
     cs,
     upstream,
     store,

@@ -13,8 +13,12 @@ import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
-const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
-const timeParam = z.union([z.string().regex(/^\d+$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
+/** The last millisecond of year 9999: later epoch values are typos or probes, answered 400. */
+const MAX_EPOCH_MS = 253_402_300_799_999;
+const timeParam = z
+  .union([z.string().regex(/^\d{1,16}$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))])
+  .pipe(z.number().int().min(0, 'before 1970').max(MAX_EPOCH_MS, 'after year 9999'));
 const historyQuery = z.strictObject({
   from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
   to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
@@ -189,7 +193,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
 
   const eventsQuery = z.strictObject({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    since: z.coerce.number().int().min(0).default(0).describe('only events with a larger id (for polling)'),
+    since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('only events with a larger id (for polling)'),
     severity: z.enum(['info', 'warning', 'error']).optional(),
   });
   app.get<{ Querystring: z.infer<typeof eventsQuery> }>(

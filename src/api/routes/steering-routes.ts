@@ -6,7 +6,7 @@ import type { RouteEnv } from '../route-env.ts';
 import { connectorViews } from '../state-view.ts';
 import { jsonSchema } from '../zod-schema.ts';
 
-const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
 const sessionPatch = z
   .strictObject({
     departure: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time with zone, e.g. 2026-11-25T07:30:00+01:00' }).nullable().optional(),
