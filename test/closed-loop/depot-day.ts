@@ -34,8 +34,9 @@ export function depotDay(options: { seed: number; chargers: number; hours?: numb
     // A van overnight (arrives 16:00–20:00, leaves 05:00–08:00 next day: within the run as 0..hours).
     const arrive = (16 + random.next() * 4) * H;
     const leave = (29 + random.next() * 3) * H;
-    // Last night's van leaves in the morning; tonight's comes in the evening.
-    sessions.push([0, (5 + random.next() * 3) * H]);
+    // Last night's van (plugged in once the chargers are up, in the first two minutes) leaves in the
+    // morning; tonight's comes in the evening.
+    sessions.push([30_000 + random.next() * 90_000, (5 + random.next() * 3) * H]);
     if (random.chance(0.5)) {
       const dayArrive = (9 + random.next() * 4) * H;
       sessions.push([dayArrive, dayArrive + (1 + random.next() * 3) * H]);

@@ -86,7 +86,7 @@ export interface ClosedLoopReport {
   fullUnreleased: number;
   decisions: number;
   failsafeMs: number;
-  /** A charging car that still wanted current had its cap cut from ≥ its minimum to 0. */
+  /** A charging car (drawing) that still wanted current had its cap cut from ≥ its minimum to 0. */
   pauses: number;
   /** Steady-state time some car that wanted current sat at a cap of 0 while the site had room for its minimum, ms. */
   starvedMs: number;
@@ -268,7 +268,9 @@ class ClosedLoop {
     const caps = new Map(decision.caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c.currentA]));
     for (const c of this.plant.truth().connectors) {
       const key = `${c.chargerId}/${c.connectorId}`;
-      if (c.transactionId !== undefined && c.wantA > 0 && (this.lastCaps.get(key) ?? 0) >= 6 && (caps.get(key) ?? 0) === 0) this.report.pauses++;
+      // A car that was charging (drawing) and still wants current; a car just plugged in and held
+      // at 0 while others slow down (the handover) is not a pause.
+      if (c.transactionId !== undefined && c.wantA > 0 && c.drawA > 1 && (this.lastCaps.get(key) ?? 0) >= 6 && (caps.get(key) ?? 0) === 0) this.report.pauses++;
     }
     this.lastCaps = caps;
     this.bus.emit('decision', decision);

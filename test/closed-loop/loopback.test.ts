@@ -226,17 +226,18 @@ describeWithPeer('python3-pymodbus', hasPythonModule('pymodbus'), 'the closed lo
     expect(samples.at(-1)!.atMs).toBe(END_MS);
   });
 
-  // Known failures on today's EMS (main after the first estimation merge), measured here: after the
-  // step the meter read 54 A on the 40 A fuse and 29.9 kW under an 18 kW limit, because the EMS
-  // estimated the building at 1.4–4.7 A (true 20 A): it subtracted more than the cars drew (the full,
-  // SuspendedEV car counted at its cap). The full car's share came back only partly (L2 32 A of 38 A).
+  // Known failures on today's EMS, measured here (main at the first estimation merge): after the
+  // step the meter read 54 A on the 40 A fuse, because the EMS estimated the building at 1.4–4.7 A
+  // (true 20 A): it subtracted more than the cars drew (the full, SuspendedEV car counted at its
+  // cap). The full car's share came back only partly (L2 32 A of 38 A). The operator limit holds
+  // since the second estimation merge.
   const KNOWN = 'estimation (issue #9): building load under-estimated after a full car and a load step';
   it.fails(`keeps every phase within the fuse except in the reaction window after the load step [known failure: ${KNOWN}]`, () => {
     expect(peakA(5_000, STEP_AT_MS), 'before the step').toBeLessThanOrEqual(FUSE_A);
     expect(peakA(STEP_AT_MS + REACTION_MS, END_MS), 'after the step').toBeLessThanOrEqual(FUSE_A);
   });
 
-  it.fails(`keeps the import under the operator limit once the cars could react [known failure: ${KNOWN}]`, () => {
+  it('keeps the import under the operator limit once the cars could react', () => {
     const after = samples.filter((s) => s.atMs >= LIMIT_AT_MS + REACTION_MS);
     expect(Math.max(...after.map((s) => s.powerW))).toBeLessThanOrEqual(LIMIT_W);
   });
