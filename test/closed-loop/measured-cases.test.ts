@@ -26,9 +26,9 @@ const rows: Row[] = [
   { make: cases.overReportingCharger, expect: {} },
   { make: () => cases.implausibleGridMeter('negative'), expect: {} },
   { make: () => cases.implausibleGridMeter('scale'), expect: {}, knownFailure: 'cross-checks: a grid reading below the sum of EV draws is accepted' },
-  { make: cases.handover, expect: { headroom: true, noPauses: true }, knownFailure: `${STALE_DRAW}; freed capacity handed out before the decrease reached the car` },
+  { make: cases.handover, expect: { headroom: true, noPauses: true } },
   { make: cases.chargerDropOut, expect: { headroom: true, noPauses: true }, knownFailure: "an offline charger's draw is counted twice (reservation + inside the grid reading)" },
-  { make: cases.refusingCharger, expect: { noPauses: true }, knownFailure: 'one arriving car is still paused once next to the refusing charger' },
+  { make: cases.refusingCharger, expect: { noPauses: true } },
 ];
 
 describe('the closed loop on the measured cases of issue #9', () => {
