@@ -416,7 +416,9 @@ export function siteView(
     let holdA = 0;
     // The most the car may draw until a decrease made now or lately reaches it (none when the
     // caller says cars follow at once, carResponseMs 0).
-    holdA = timing.carResponseMs > 0 ? boundNow : 0;
+    // A connector with no car (no session, Available) has nothing to slow down.
+    const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
+    holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
     // Judged against the limits in force when the sample was taken (a car response included).
     const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
     if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {

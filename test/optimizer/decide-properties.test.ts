@@ -178,7 +178,7 @@ describe('decide', () => {
         const building = nonEvLoads(snapshot, params, true).building.get('@grid')!;
         for (let p = 0; p < 3; p++) {
           expect(decision.headroom.limitA[p]).toBeCloseTo(params.grid.maxCurrentA * (1 - params.grid.safetyMargin), 0);
-          expect(Math.abs(decision.headroom.buildingA[p] - building[p])).toBeLessThanOrEqual(0.1 + 1e-3);
+          expect(Math.abs(decision.headroom.buildingA[p] - building[p])).toBeLessThanOrEqual(0.2);
           const used = decision.caps
             .filter((c) => sitePhases(snapshot.connectors.find((x) => keyOf(x) === keyOf(c))!, params).includes(p))
             .reduce((sum, c) => sum + c.currentA, 0);
@@ -190,7 +190,7 @@ describe('decide', () => {
           const powerLimited = params.grid.maxImportPowerW !== undefined || snapshot.signals.importLimitW !== undefined;
           const h = decision.headroom.headroomA[p];
           expect(h).toBeLessThanOrEqual(Math.min(atGrid, atRoot) + 0.05 + 1e-9);
-          if (!powerLimited) expect(Math.abs(h - Math.min(atGrid, atRoot))).toBeLessThanOrEqual(0.1 + 1e-3);
+          if (!powerLimited) expect(Math.abs(h - Math.min(atGrid, atRoot))).toBeLessThanOrEqual(0.2);
           else expect(h).toBeLessThanOrEqual(decision.headroom.headroomW! / (3 * params.voltageV) + 0.05 + 1e-9);
           expect(decision.headroom.binding.text.length).toBeGreaterThan(5);
         }
