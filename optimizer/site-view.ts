@@ -268,7 +268,8 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   }
   const sampleAt = draws[best];
   const changedAt = lastChangeAt(bounds, Math.max(t, sampleAt));
-  const settled = bounds.length > 0 && Math.min(t, sampleAt) >= changedAt + timing.carResponseMs;
+  // Cars that follow at once (carResponseMs 0, an instant model) are always settled.
+  const settled = timing.carResponseMs <= 0 || (bounds.length > 0 && Math.min(t, sampleAt) >= changedAt + timing.carResponseMs);
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
   const lowLimit = Math.min(limitThen, bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;

@@ -190,7 +190,10 @@ describe('decide', () => {
           const powerLimited = params.grid.maxImportPowerW !== undefined || snapshot.signals.importLimitW !== undefined;
           const h = decision.headroom.headroomA[p];
           expect(h).toBeLessThanOrEqual(Math.min(atGrid, atRoot) + 0.05 + 1e-9);
-          if (!powerLimited) expect(Math.abs(h - Math.min(atGrid, atRoot))).toBeLessThanOrEqual(0.2);
+          // Below the model by at most the draws the estimate keeps in the building load (a sample
+          // taken after the grid reading counts only as far as an earlier one agrees).
+          const drawsA = snapshot.connectors.reduce((sum, c) => sum + Math.max(0, ...c.drawA.map((a) => (Number.isFinite(a) ? a : 0))), 0);
+          if (!powerLimited) expect(h).toBeGreaterThanOrEqual(Math.min(atGrid, atRoot) - drawsA - 0.2);
           else expect(h).toBeLessThanOrEqual(decision.headroom.headroomW! / (3 * params.voltageV) + 0.05 + 1e-9);
           expect(decision.headroom.binding.text.length).toBeGreaterThan(5);
         }

@@ -53,7 +53,10 @@ function freshDraw(connector: ConnectorSnapshot, snapshot: SiteSnapshot, params:
   if (!fresh) return site;
   const charger = params.chargers.find((c) => c.id === connector.chargerId)!;
   const rot = ROTATION_TO_SITE[charger.phaseRotation];
-  connector.drawA.forEach((a, p) => (site[rot[p]] += clean(a)));
+  // A reported draw counts at most at what the charger could draw (its max, or its reservation):
+  // the estimator keeps any excess in the building load (optimizer/site-view.ts).
+  const mostA = Math.max(charger.maxCurrentA, clean(connector.reservedA ?? 0));
+  connector.drawA.forEach((a, p) => (site[rot[p]] += Math.min(clean(a), mostA)));
   return site;
 }
 
