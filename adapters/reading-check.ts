@@ -32,3 +32,16 @@ export function implausibility(reading: DeviceReading, bounds: ReadingBounds = D
   }
   return null;
 }
+
+/** How far beyond the site's own largest fuse a reading may go before it is taken for nonsense. */
+export const SITE_BOUNDS_FACTOR = 4;
+
+/**
+ * Bounds derived from the site: a current above 4× the largest fuse (main or circuit) cannot flow
+ * without tripping it, so it is a wrong reading (a bad scale factor, a register map that moved),
+ * not a measurement. Power likewise on three phases at the site voltage.
+ */
+export function siteReadingBounds(site: { largestFuseA: number; voltageV: number }): ReadingBounds {
+  const maxCurrentA = Math.max(1, site.largestFuseA) * SITE_BOUNDS_FACTOR;
+  return { maxPowerW: maxCurrentA * 3 * site.voltageV, maxCurrentA, minVoltageV: 0, maxVoltageV: 1000 };
+}

@@ -52,6 +52,10 @@ export const controlSchema = z.strictObject({
     .default(5)
     .describe('s a car may take to follow a lower limit (IEC 61851: 5 s); freed capacity is handed on only after it'),
   acceptUnknownIdTags: z.boolean().default(false).describe('unknown RFID tags charge as the lowest tier instead of Invalid'),
+  uncontrollable: z
+    .enum(['reserve', 'refuse-sessions'])
+    .default('reserve')
+    .describe('a charger that cannot be capped is reserved at its max; refuse-sessions also refuses its tags while the site cannot afford its max'),
 });
 
 export type CircuitConfig = {
@@ -78,8 +82,15 @@ export const chargerSchema = z.strictObject({
   minCurrent: positive.default(6).describe('A per phase; cars cannot charge below 6 A'),
   phases: z.union([z.literal(1), z.literal(3)]).default(3),
   phaseRotation: phaseRotation.default('L1L2L3').describe("how the charger's L1..L3 map onto the site's"),
+  connection: z
+    .enum(['L1-L2', 'L2-L3', 'L3-L1'])
+    .optional()
+    .describe('single-phase charger wired line-to-line between these two lines (site.voltage stays line-to-neutral); phaseRotation is then ignored'),
   password: z.string().min(8).max(40).optional().describe('OCPP Security Profile 1 basic-auth password'),
   tier: z.string().min(1).optional().describe('default tier for sessions on this charger'),
+  upstreamId: z.string().min(1).max(48).regex(/^[A-Za-z0-9._:*+@-]+$/, 'letters, digits and . _ : * + @ - only').optional().describe("this charger's identity towards upstream.url; default its id"),
+  upstreamPassword: z.string().min(8).max(40).optional().describe('HTTP Basic password towards upstream.url (Security Profile 1/2)'),
+  smartCharging: z.boolean().optional().describe('false: the charger cannot be capped (no OCPP smart charging); it counts at its max. Default: true'),
 });
 
 export const idTagSchema = z.strictObject({
@@ -97,7 +108,38 @@ export const listenSchema = (defaultPort: number) =>
     tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
   });
 
-export const storageSchema = z.strictObject({ path: z.string().default('data/ems.sqlite') });
+export const ocppListenSchema = listenSchema(9000).extend({
+  tls: z
+    .strictObject({
+      cert: z.string().describe('PEM server certificate (chain) of the central system'),
+      key: z.string().describe('PEM private key of the server certificate'),
+      ca: z.string().optional().describe('PEM CA bundle that signs the chargers\' client certificates (Security Profile 3)'),
+      clientCert: z
+        .enum(['none', 'required'])
+        .default('none')
+        .describe('required: Security Profile 3, a charger must present a certificate chained to ca whose CN or a SAN is its id'),
+    })
+    .refine((tls) => tls.clientCert !== 'required' || tls.ca !== undefined, { message: 'clientCert: required needs ca (the CA that signs the charger certificates)', path: ['ca'] })
+    .optional()
+    .describe('wss:// for chargers (Security Profile 2; 3 with clientCert: required)'),
+});
+
+export const httpListenSchema = listenSchema(8080).extend({
+  trustProxy: z
+    .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+    .default(false)
+    .describe('take the client address from X-Forwarded-For: true trusts every hop, a list trusts those proxy addresses/CIDRs only'),
+  publicMetrics: z.boolean().default(true).describe('false: /metrics needs an API token (Authorization: Bearer)'),
+  publicDocs: z.boolean().default(true).describe('false: /api/docs needs a login'),
+});
+
+export const storageSchema = z.strictObject({
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => !/^\/(proc|sys|dev)(\/|$)/.test(p) || p === ':memory:', { message: 'storage.path must be a file on a real filesystem, not under /proc, /sys or /dev' })
+    .default('data/ems.sqlite'),
+});
 
 export const openadrSchema = z.strictObject({
   id,
@@ -221,6 +263,28 @@ export const influxSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).default(5000).describe('a write that takes longer counts as failed'),
 });
 
+export const upstreamSchema = z
+  .strictObject({
+    url: z.string().url().regex(/^wss?:\/\//, 'must start with ws:// or wss://').describe("the cloud CSMS's OCPP endpoint; the charger's upstreamId is appended"),
+    protocol: z.enum(['ocpp1.6', 'ocpp2.0.1']).optional().describe("default: the charger's own; a different one is refused (no translation)"),
+    tls: z
+      .strictObject({
+        ca: z.string().optional().describe('PEM file of the CA that signs the CSMS certificate'),
+        cert: z.string().optional().describe('PEM client certificate (Security Profile 3)'),
+        key: z.string().optional().describe('PEM private key of the client certificate'),
+      })
+      .optional(),
+    acceptUnknownOffline: z.boolean().default(false).describe('while the uplink is down, accept a tag the local list and the cache do not know'),
+    callTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('a forwarded call the CSMS does not answer in time is handled locally'),
+    reconnectMinMs: z.number().int().min(10).default(1000).describe('first reconnect delay; doubles per failure'),
+    reconnectMaxMs: z.number().int().min(10).default(60_000).describe('cap of the reconnect delay'),
+  })
+  .superRefine((u, ctx) => {
+    if (Boolean(u.tls?.cert) !== Boolean(u.tls?.key)) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'give both cert and key for a client certificate' });
+    if (u.tls && u.url.startsWith('ws:')) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls needs a wss:// url' });
+    if (u.reconnectMaxMs < u.reconnectMinMs) ctx.addIssue({ code: 'custom', path: ['reconnectMaxMs'], message: 'must not be below reconnectMinMs' });
+  });
+
 export const demoSchema = z.strictObject({
   chargers: z.number().int().min(1).max(2000).default(8),
   speed: z.number().min(1).max(3600).default(1).describe('simulated seconds per real second'),
@@ -235,8 +299,8 @@ export const configSchema = z.strictObject({
   chargers: z.array(chargerSchema).default([]),
   idTags: z.array(idTagSchema).default([]),
   devices: z.array(deviceSchema).default([]),
-  ocpp: listenSchema(9000).prefault({}),
-  http: listenSchema(8080).prefault({}),
+  ocpp: ocppListenSchema.prefault({}),
+  http: httpListenSchema.prefault({}),
   storage: storageSchema.prefault({}),
   openadr: z.array(openadrSchema).optional(),
   tariffs: tariffsSchema.optional(),
@@ -245,6 +309,7 @@ export const configSchema = z.strictObject({
   solarCharging: solarChargingSchema.prefault({}),
   influx: influxSchema.optional(),
   demo: demoSchema.optional(),
+  upstream: upstreamSchema.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -253,3 +318,4 @@ export type DeviceConfig = z.infer<typeof deviceSchema>;
 export type IdTagConfig = z.infer<typeof idTagSchema>;
 export type InfluxConfig = z.infer<typeof influxSchema>;
 export type OpenAdrConfig = z.infer<typeof openadrSchema>;
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;

@@ -138,12 +138,46 @@ function checkReachableMinimum(problems: Problems, config: Config, nodes: readon
   });
 }
 
+/**
+ * Chargers without smart charging (smartCharging: false) draw their max whatever the EMS does: warn
+ * when they alone could exceed the grid fuse or a circuit (after the safety margin).
+ */
+function checkUncontrollable(problems: Problems, config: Config, nodes: readonly CircuitNode[]): void {
+  const keep = 1 - config.grid.safetyMargin;
+  const dumb = config.chargers.filter((c) => c.smartCharging === false);
+  if (dumb.length === 0) return;
+  const worstPhaseA = (ids: ReadonlySet<string>) => {
+    const perPhase = [0, 0, 0];
+    for (const c of dumb) {
+      if (!ids.has(c.id)) continue;
+      const phases = c.phases === 3 ? [0, 1, 2] : [Number(c.phaseRotation[1]) - 1];
+      for (const phase of phases) perPhase[phase] += c.maxCurrent * c.connectors;
+    }
+    return Math.max(...perPhase);
+  };
+  const under = (circuit: CircuitConfig): string[] => [...(circuit.chargers ?? []), ...(circuit.children ?? []).flatMap(under)];
+  const limits: { path: PathSegment[]; name: string; limitA: number; ids: Set<string> }[] = [
+    { path: ['grid', 'maxCurrent'], name: 'grid.maxCurrent', limitA: config.grid.maxCurrent, ids: new Set(config.chargers.map((c) => c.id)) },
+    ...nodes.map(({ circuit, path }) => ({ path: [...path, 'maxCurrent'], name: `circuit "${circuit.id}"`, limitA: circuit.maxCurrent, ids: new Set(under(circuit)) })),
+  ];
+  for (const limit of limits) {
+    const drawA = worstPhaseA(limit.ids);
+    const usableA = Math.round(limit.limitA * keep * 100) / 100;
+    if (drawA > usableA) {
+      problems.warning(limit.path, `chargers without smart charging (smartCharging: false) alone can draw ${drawA} A, above what ${limit.name} allows after the safety margin (${usableA} A); nothing the EMS does can prevent that`);
+    }
+  }
+}
+
 function checkChargers(problems: Problems, config: Config, tiers: readonly string[]): void {
   const failsafeA = config.control.failsafeCurrent;
   config.chargers.forEach((charger, index) => {
     // Failsafe only happens on a metered site; 0 A means "pause everyone" on purpose.
     if (config.grid.meter !== undefined && failsafeA > 0 && charger.minCurrent > failsafeA && charger.minCurrent <= charger.maxCurrent) {
       problems.warning(['chargers', index, 'minCurrent'], `${charger.minCurrent} A is above control.failsafeCurrent (${failsafeA} A): this charger pauses whenever site data is stale`);
+    }
+    if (charger.connection !== undefined && charger.phases !== 1) {
+      problems.error(['chargers', index, 'connection'], `a line-to-line connection (${charger.connection}) is for a single-phase charger: set phases: 1`);
     }
     if (charger.minCurrent > charger.maxCurrent) {
       problems.error(['chargers', index, 'minCurrent'], `minCurrent ${charger.minCurrent} A is above maxCurrent ${charger.maxCurrent} A`);
@@ -205,6 +239,20 @@ function checkListeners(problems: Problems, config: Config): void {
   }
 }
 
+/** Two chargers must not share an identity towards the CSMS; upstream keys need an upstream. */
+function checkUpstream(problems: Problems, config: Config): void {
+  const identities = config.chargers.map((c) => c.upstreamId ?? c.id);
+  if (config.upstream) checkUniqueIds(problems, 'chargers', 'upstreamId', identities, 'upstream identity');
+  config.chargers.forEach((charger, index) => {
+    if (!config.upstream && (charger.upstreamId !== undefined || charger.upstreamPassword !== undefined)) {
+      problems.warning(['chargers', index, charger.upstreamId !== undefined ? 'upstreamId' : 'upstreamPassword'], 'has no effect without an upstream section');
+    }
+  });
+  if (config.upstream?.url.startsWith('ws:') && config.chargers.some((c) => c.upstreamPassword !== undefined)) {
+    problems.warning(['upstream', 'url'], 'upstream passwords travel in clear text over ws:// (Security Profile 1); use wss://');
+  }
+}
+
 /** Every cross-reference problem in a schema-valid config, errors and warnings, in file order. */
 export function validateConfig(config: Config): ConfigProblem[] {
   const problems = new Problems();
@@ -221,6 +269,7 @@ export function validateConfig(config: Config): ConfigProblem[] {
   checkReachableMinimum(problems, config, nodes);
   checkUniqueIds(problems, 'chargers', 'id', config.chargers.map((c) => c.id), 'charger id');
   checkChargers(problems, config, tiers);
+  checkUncontrollable(problems, config, nodes);
   // OCPP 1.6 compares idTags case-insensitively, so "04a1" and "04A1" are the same card.
   checkUniqueIds(problems, 'idTags', 'idTag', config.idTags.map((t) => t.idTag), 'idTag', { ignoreCase: true });
   checkIdTags(problems, config, tiers);
@@ -228,5 +277,6 @@ export function validateConfig(config: Config): ConfigProblem[] {
   checkMqttBroker(problems, config);
   checkListeners(problems, config);
   checkUniqueIds(problems, 'openadr', 'id', (config.openadr ?? []).map((o) => o.id), 'openadr id');
+  checkUpstream(problems, config);
   return problems.list;
 }

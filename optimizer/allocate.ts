@@ -2,9 +2,11 @@
 // priority order (or evenly). Every step checks the residual of each (node, phase) on the
 // connector's path and the grid power residual, so the result never exceeds a limit.
 import type { Pool } from './site-headroom.ts';
+import type { PriorityScheme } from './types.ts';
 import type { Slot } from './slot.ts';
 import { BINDER_POWER, BINDER_UPPER } from './slot.ts';
 import { LevelQueue } from './level-queue.ts';
+import { slotPowerWeight } from './phase-map.ts';
 
 /** Scratch output of room(): which constraint is tightest. */
 interface Tightest {
@@ -24,7 +26,7 @@ export function room(slot: Slot, pool: Pool, out: Tightest): number {
       binder = cons[i];
     }
   }
-  const power = Math.floor(pool.power / slot.phases);
+  const power = Math.floor(pool.power / slotPowerWeight(slot));
   if (power < least) {
     least = power;
     binder = BINDER_POWER;
@@ -47,7 +49,7 @@ export function raiseTo(slot: Slot, pool: Pool, capDa: number): void {
   const residual = pool.residual;
   const cons = slot.cons;
   for (let i = 0; i < cons.length; i++) residual[cons[i]] -= cost;
-  pool.power -= cost * slot.phases;
+  pool.power -= cost * slotPowerWeight(slot);
 }
 
 /**
@@ -65,6 +67,31 @@ export function admit(order: readonly Slot[], pool: Pool, levelDa: (slot: Slot) 
       slot.refused = true;
       slot.binder = scratch.binder;
     }
+  }
+}
+
+/**
+ * Sessions in priority order share the pool. Every scheme but `tier`: minimums to as many as fit in
+ * priority order, then the rest filled in order (`equal`: evenly). `tier` is strict: a tier is
+ * admitted and filled to its bounds (the plan's targets, the cars' max) before the next tier down
+ * gets anything, so a lower tier's minimum never takes what a higher tier could use.
+ */
+export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: PriorityScheme): void {
+  if (scheme !== 'tier') {
+    admit(order, pool, (slot) => slot.minDa);
+    if (scheme === 'equal') fillEqually(order, pool);
+    else fillInOrder(order, pool);
+    return;
+  }
+  let start = 0;
+  while (start < order.length) {
+    const tier = order[start].session?.tierRank;
+    let end = start + 1;
+    while (end < order.length && order[end].session?.tierRank === tier) end++;
+    const group = order.slice(start, end);
+    admit(group, pool, (slot) => slot.minDa);
+    fillInOrder(group, pool);
+    start = end;
   }
 }
 
@@ -128,7 +155,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       users[c]++;
       join(c, i);
     }
-    users[POWER] += slot.phases;
+    users[POWER] += slotPowerWeight(slot);
     join(POWER, i);
   }
 
@@ -156,7 +183,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       users[c]--;
     }
     bring(POWER);
-    users[POWER] -= slot.phases;
+    users[POWER] -= slotPowerWeight(slot);
   };
   // Room of an active slot at the current level, in deci-amps per phase; sets tightest.binder.
   const tightest: Tightest = { binder: BINDER_UPPER };
@@ -171,7 +198,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       }
     }
     bring(POWER);
-    const power = Math.floor(res[POWER] / slot.phases);
+    const power = Math.floor(res[POWER] / slotPowerWeight(slot));
     if (power < least) {
       least = power;
       tightest.binder = BINDER_POWER;
@@ -222,7 +249,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
         res[d] -= 1;
         if (d !== c) schedule(d);
       }
-      res[POWER] -= slot.phases;
+      res[POWER] -= slotPowerWeight(slot);
       if (c !== POWER) schedule(POWER);
     }
     for (const i of list) {

@@ -9,7 +9,7 @@ import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
 import { recordLimits, siteSummary, siteView } from './site-view.ts';
 import { rankSessions } from './rank-sessions.ts';
-import { admit, fillEqually, fillInOrder } from './allocate.ts';
+import { admit, allocateSessions, fillEqually } from './allocate.ts';
 import { holdSmallIncreases, nextMemory } from './hysteresis.ts';
 import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
@@ -75,9 +75,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     allocateFailsafe(order, pool, params);
   } else {
     // Sessions: minimums in priority order, then the rest; small increases held back.
-    admit(order, pool, (slot) => slot.minDa);
-    if (params.priority === 'equal') fillEqually(order, pool);
-    else fillInOrder(order, pool);
+    allocateSessions(order, pool, params.priority);
     holdSmallIncreases(order, pool, params.deadbandA);
     // Idle connectors last, from what is left: the default a car plugging in may draw.
     admit(idle, pool, (slot) => slot.minDa);

@@ -48,6 +48,45 @@ export interface Kpis {
   gridExportWh: number;
   carbonKg: number;
   sessions: number;
+  /** Start of the demand window the peak was in (undefined before any import). */
+  peakAtMs?: number;
+}
+
+/** Everything a KpiAccumulator has counted: saved durably so a restart changes no figure. */
+export interface KpiSnapshot {
+  windowIndex: number | null;
+  windowEnergyWh: number;
+  peakW: number;
+  peakAtMs: number | null;
+  energyCost: number;
+  importWh: number;
+  exportWh: number;
+  evWh: number;
+  evRenewableWh: number;
+  carbonG: number;
+  chargingMs: number;
+  connectorMs: number;
+  violations: number;
+  requestedWh: number;
+  deliveredWh: number;
+  unmetWh: number;
+  succeeded: number;
+  sessions: number;
+}
+
+const SNAPSHOT_NUMBERS = [
+  'windowEnergyWh', 'peakW', 'energyCost', 'importWh', 'exportWh', 'evWh', 'evRenewableWh', 'carbonG', 'chargingMs',
+  'connectorMs', 'violations', 'requestedWh', 'deliveredWh', 'unmetWh', 'succeeded', 'sessions',
+] as const;
+
+/** A saved snapshot read back, or undefined when it is not one (damaged, older shape). */
+export function parseKpiSnapshot(value: unknown): KpiSnapshot | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (!SNAPSHOT_NUMBERS.every((key) => typeof v[key] === 'number' && Number.isFinite(v[key]))) return undefined;
+  const nullableNumber = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
+  if (!nullableNumber(v.windowIndex) || !nullableNumber(v.peakAtMs)) return undefined;
+  return v as unknown as KpiSnapshot;
 }
 
 const SUCCESS_UNMET_WH = 100;
@@ -56,6 +95,7 @@ export class KpiAccumulator {
   private windowIndex = Number.NaN;
   private windowEnergyWh = 0;
   private peakW = 0;
+  private peakAtMs: number | undefined;
   private energyCost = 0;
   private importWh = 0;
   private exportWh = 0;
@@ -77,6 +117,36 @@ export class KpiAccumulator {
     /** The billing month's peak before this period (demand charge is on the higher one). */
     private readonly peakBeforeW = 0,
   ) {}
+
+  snapshot(): KpiSnapshot {
+    return {
+      windowIndex: Number.isNaN(this.windowIndex) ? null : this.windowIndex,
+      windowEnergyWh: this.windowEnergyWh,
+      peakW: this.peakW,
+      peakAtMs: this.peakAtMs ?? null,
+      energyCost: this.energyCost,
+      importWh: this.importWh,
+      exportWh: this.exportWh,
+      evWh: this.evWh,
+      evRenewableWh: this.evRenewableWh,
+      carbonG: this.carbonG,
+      chargingMs: this.chargingMs,
+      connectorMs: this.connectorMs,
+      violations: this.violations,
+      requestedWh: this.requestedWh,
+      deliveredWh: this.deliveredWh,
+      unmetWh: this.unmetWh,
+      succeeded: this.succeeded,
+      sessions: this.sessions,
+    };
+  }
+
+  /** Continue from a snapshot (the same period, e.g. after a restart). */
+  restore(s: KpiSnapshot): void {
+    this.windowIndex = s.windowIndex ?? Number.NaN;
+    this.peakAtMs = s.peakAtMs ?? undefined;
+    for (const key of SNAPSHOT_NUMBERS) this[key] = s[key];
+  }
 
   addStep(step: KpiStep): void {
     if (!(step.durationMs > 0)) return;
@@ -124,7 +194,11 @@ export class KpiAccumulator {
 
   private closeWindow(): void {
     if (Number.isNaN(this.windowIndex)) return;
-    this.peakW = Math.max(this.peakW, this.windowEnergyWh / (this.peakWindowMs / 3_600_000));
+    const meanW = this.windowEnergyWh / (this.peakWindowMs / 3_600_000);
+    if (meanW > this.peakW) {
+      this.peakW = meanW;
+      this.peakAtMs = this.windowIndex * this.peakWindowMs;
+    }
     this.windowEnergyWh = 0;
   }
 
@@ -132,6 +206,7 @@ export class KpiAccumulator {
     // Include the open window without closing it, so result() can be called at any time.
     const openPeak = Number.isNaN(this.windowIndex) ? 0 : this.windowEnergyWh / (this.peakWindowMs / 3_600_000);
     const peakW = Math.max(this.peakW, openPeak);
+    const peakAtMs = openPeak > this.peakW ? this.windowIndex * this.peakWindowMs : this.peakAtMs;
     const billedPeakW = Math.max(peakW, this.peakBeforeW);
     const demandCharge = (billedPeakW / 1000) * this.demandChargePerKW;
     return {
@@ -152,6 +227,7 @@ export class KpiAccumulator {
       gridExportWh: this.exportWh,
       carbonKg: this.carbonG / 1000,
       sessions: this.sessions,
+      ...(peakAtMs === undefined ? {} : { peakAtMs }),
     };
   }
 }

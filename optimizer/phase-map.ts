@@ -1,5 +1,5 @@
 // Where a connector's current lands on the site's three conductors (guarantee 5).
-import type { ChargerParams, PhaseRotation, PhaseValues, SessionSnapshot } from './types.ts';
+import type { ChargerParams, LineConnection, PhaseRotation, PhaseValues, SessionSnapshot } from './types.ts';
 import { nonNegative } from './numbers.ts';
 
 type PhaseIndex = 0 | 1 | 2;
@@ -38,6 +38,35 @@ export interface PhaseUse {
   phases: 1 | 3;
   /** Bit p set when site phase p carries this connector's current. */
   mask: number;
+  /** Power per amp of cap, in units of the line-to-neutral voltage: 1, 3, or √3 line-to-line. */
+  powerWeight: number;
+}
+
+export const SQRT3 = Math.sqrt(3);
+
+/** The two site lines a line-to-line charger is wired between. */
+export const LINE_PAIRS: Record<LineConnection, readonly [PhaseIndex, PhaseIndex]> = {
+  'L1-L2': [0, 1],
+  'L2-L3': [1, 2],
+  'L3-L1': [2, 0],
+};
+
+/** Site phase mask of a line-to-line connection; undefined for an unknown one. */
+export function lineToLineMask(connection: LineConnection | string | undefined): number | undefined {
+  const pair = connection === undefined ? undefined : LINE_PAIRS[connection as LineConnection];
+  return pair ? (1 << pair[0]) | (1 << pair[1]) : undefined;
+}
+
+/** Power per amp of cap in units of voltageV (line-to-neutral): phases, or √3 for a line-to-line charger. */
+export function powerWeightOf(charger: Pick<ChargerParams, 'phases' | 'connection'>): number {
+  if (charger.phases === 1 && lineToLineMask(charger.connection) !== undefined) return SQRT3;
+  return charger.phases === 1 ? 1 : 3;
+}
+
+/** The same from an allocation slot's phases and mask (two lines on one phase = line-to-line). */
+export function slotPowerWeight(slot: { phases: 1 | 3; mask: number }): number {
+  if (slot.phases === 3) return 3;
+  return slot.mask === 0b011 || slot.mask === 0b110 || slot.mask === 0b101 ? SQRT3 : 1;
 }
 
 export const ALL_PHASES_MASK = 0b111;
@@ -49,12 +78,59 @@ export const ALL_PHASES_MASK = 0b111;
  */
 export function phaseUse(charger: ChargerParams, session: SessionSnapshot | null, drawA: PhaseValues): PhaseUse {
   const rotation = rotationOf(charger.phaseRotation);
-  if (charger.phases === 1) return { phases: 1, mask: 1 << rotation[0] };
-  if (session === null) return { phases: 3, mask: ALL_PHASES_MASK };
+  if (charger.phases === 1) {
+    // Line-to-line: the current flows out on one line and back on the other. Counting it in full on
+    // both is the conservative linear bound of the phasor sum (never unsafe; see lineCurrentsA).
+    const lineToLine = lineToLineMask(charger.connection);
+    if (lineToLine !== undefined) return { phases: 1, mask: lineToLine, powerWeight: SQRT3 };
+    return { phases: 1, mask: 1 << rotation[0], powerWeight: 1 };
+  }
+  if (session === null) return { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
   const measured = detectSinglePhase(drawA);
-  if (measured !== undefined) return { phases: 1, mask: 1 << rotation[measured] };
-  if (session.carPhases === 1) return { phases: 1, mask: 1 << rotation[0] };
-  return { phases: 3, mask: ALL_PHASES_MASK };
+  if (measured !== undefined) return { phases: 1, mask: 1 << rotation[measured], powerWeight: 1 };
+  if (session.carPhases === 1) return { phases: 1, mask: 1 << rotation[0], powerWeight: 1 };
+  return { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
+}
+
+/** One load on the site's conductors: line-to-neutral on one phase, line-to-line, or three-phase. */
+export interface LineLoad {
+  currentA: number;
+  /** Site phase index for a line-to-neutral load. */
+  phase?: 0 | 1 | 2;
+  connection?: LineConnection;
+  /** Balanced three-phase load: currentA on every phase. */
+  threePhase?: boolean;
+}
+
+/** Unit phasors of the line-to-neutral voltages (positive sequence: L2 lags L1 by 120°). */
+const PHASE_ANGLE = [0, (-2 * Math.PI) / 3, (2 * Math.PI) / 3];
+
+/**
+ * Exact line currents at unity power factor: each line's current is the phasor sum of the
+ * line-to-neutral load on it and the line-to-line loads it shares with its neighbours (a load
+ * between a and b flows out on a and back on b, in phase with Va − Vb). With only line-to-line
+ * loads, |I_L1| = sqrt(I12² + I31² + I12·I31). Balanced three-phase loads add in phase.
+ */
+export function lineCurrentsA(loads: readonly LineLoad[]): [number, number, number] {
+  const re = [0, 0, 0];
+  const im = [0, 0, 0];
+  const add = (p: number, amps: number, angle: number) => {
+    re[p] += amps * Math.cos(angle);
+    im[p] += amps * Math.sin(angle);
+  };
+  for (const load of loads) {
+    const amps = Math.max(0, Number.isFinite(load.currentA) ? load.currentA : 0);
+    if (amps === 0) continue;
+    if (load.threePhase) for (let p = 0; p < 3; p++) add(p, amps, PHASE_ANGLE[p]);
+    else if (load.connection !== undefined && LINE_PAIRS[load.connection]) {
+      const [a, b] = LINE_PAIRS[load.connection];
+      // Angle of Va − Vb.
+      const angle = Math.atan2(Math.sin(PHASE_ANGLE[a]) - Math.sin(PHASE_ANGLE[b]), Math.cos(PHASE_ANGLE[a]) - Math.cos(PHASE_ANGLE[b]));
+      add(a, amps, angle);
+      add(b, amps, angle + Math.PI);
+    } else if (load.phase !== undefined) add(load.phase, amps, PHASE_ANGLE[load.phase]);
+  }
+  return [Math.hypot(re[0], im[0]), Math.hypot(re[1], im[1]), Math.hypot(re[2], im[2])];
 }
 
 /** Measured draw per charger terminal → per site phase (sanitized: NaN and negatives are 0). */

@@ -8,7 +8,8 @@
 //        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
 //        Σ_t h·p_it + u_i = E_i                                                 energy by departure
 //        (u_i split into segments of rising cost when shortfalls are shared: scheme 'equal')
-//        Σ_{i on fuse j, phase φ} p_it / (V·phases_i) ≤ I_j                           every fuse, phase
+//        Σ_{i on fuse j, phase φ} p_it / (V·w_i) ≤ I_j − reserved_jt                  every fuse, phase
+//        (w_i = phases, or √3 for a line-to-line charger counted in full on both its lines)
 //        e_t − e_{t−1} − h·η·bc_t + h/η·bd_t = 0,  e_t ∈ [min, max]              battery
 import { LpBuilder, type LpModel } from './lp-model.ts';
 import type { PlanInput } from './plan-types.ts';
@@ -110,9 +111,9 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
           const col = layout.power[sessionIndex.get(l.key)!][t];
           if (col < 0) continue;
           idx.push(col);
-          val.push(1000 / (voltageV * l.phases)); // kW → A
+          val.push(1000 / (voltageV * l.powerWeight)); // kW → A
         }
-        if (idx.length) b.addRow(-Infinity, Math.max(0, circuit.maxCurrentA), idx, val);
+        if (idx.length) b.addRow(-Infinity, Math.max(0, circuit.maxCurrentA - (circuit.reservedA?.[t] ?? 0)), idx, val);
       }
     }
   }

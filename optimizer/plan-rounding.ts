@@ -3,6 +3,8 @@
 // every small average up would raise the peak the plan just flattened; rounding down would starve
 // the cars. So small targets are pooled: as many cars as the pooled power pays for charge at their
 // minimum, the most urgent first, the others wait for the next slot (which re-plans around them).
+// A car that cannot finish unless it charges now is lifted to what it must draw, but only up to
+// what the plan gives it: a car the plan chose to short stays shorted.
 
 export interface TargetRequest {
   key: string;
@@ -10,6 +12,11 @@ export interface TargetRequest {
   minPowerW: number;
   /** Energy still wanted, Wh, and time to departure, ms: urgency = need / time left. */
   remainingWh: number;
+  /**
+   * What the plan means to deliver from now to departure, Wh (undefined: all of remainingWh). A car
+   * the plan shorts is held to that: it is not lifted to its minimum at the expense of others.
+   */
+  plannedWh?: number;
   timeLeftMs: number;
   /** What the car can take after the current slot until it leaves, Wh (its max power × time). */
   deliverableLaterWh: number;
@@ -25,7 +32,7 @@ export function roundTargets(requests: readonly TargetRequest[]): Map<string, nu
   const small: TargetRequest[] = [];
   for (const r of requests) {
     // A car that cannot finish if it skips (part of) this slot charges at least what it must now.
-    const mustNowWh = r.remainingWh - r.deliverableLaterWh;
+    const mustNowWh = Math.min(r.remainingWh, r.plannedWh ?? Infinity) - r.deliverableLaterWh;
     const mustNowW = mustNowWh > 1 ? mustNowWh / (Math.max(60_000, r.slotLeftMs) / 3_600_000) : 0;
     if (mustNowW > 0) out.set(r.key, Math.max(r.targetW, mustNowW, r.minPowerW));
     else if (r.targetW >= r.minPowerW) out.set(r.key, r.targetW);

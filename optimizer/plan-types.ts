@@ -32,8 +32,14 @@ export interface PlanCircuit {
   id: string;
   /** A per phase, after the safety margin. */
   maxCurrentA: number;
-  /** Sessions fed through it: which site phases they load (bit 0 = L1) and on how many phases. */
-  loads: readonly { key: string; phaseMask: number; phases: 1 | 3 }[];
+  /**
+   * Sessions fed through it: which site phases they load (bit 0 = L1) and the power per amp in
+   * units of the line-to-neutral voltage (1, 3, or √3 for a line-to-line charger, whose current
+   * counts in full on both its lines).
+   */
+  loads: readonly { key: string; phaseMask: number; powerWeight: number }[];
+  /** Per slot, A per phase already taken by non-EV load (the connection point's base load). */
+  reservedA?: readonly number[];
 }
 
 export interface PlanInput {

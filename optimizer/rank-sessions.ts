@@ -1,5 +1,6 @@
 // Priority order of sessions (guarantee 3). Every scheme ends in the same deterministic
-// tie-break: plug-in time, then chargerId, then connectorId.
+// tie-break: plug-in time, then chargerId, then connectorId. Under fcfs, tier and soc a session
+// close to its departure goes first within its tier (see URGENT_LAXITY_MS).
 import type { PriorityScheme, SessionSnapshot } from './types.ts';
 import { finiteOr, nonNegative } from './numbers.ts';
 
@@ -13,9 +14,21 @@ export interface Rankable {
 
 interface Keyed<T> {
   item: T;
+  /** Tier first under `tier`, 0 otherwise. */
+  tier: number;
+  /** 0 when the session's deadline is close (promoted within its tier), 1 otherwise. */
+  urgency: number;
   primary: number;
   started: number;
 }
+
+/**
+ * Under fcfs, tier and soc a session whose laxity has fallen below this goes ahead of the others of
+ * its tier (least laxity first): those schemes say who goes first, not that a car may miss its
+ * departure for one that stays all day.
+ */
+export const URGENT_LAXITY_MS = 3_600_000;
+const DEADLINE_AWARE: ReadonlySet<PriorityScheme> = new Set(['fcfs', 'tier', 'soc']);
 
 const LAST = Number.POSITIVE_INFINITY;
 
@@ -60,15 +73,32 @@ export function rankSessions<T extends Rankable>(items: readonly T[], scheme: Pr
   const keyed: Keyed<T>[] = [];
   for (const item of items) {
     if (!item.session) continue;
-    const primary = primaryKey(item, scheme, atMs, voltageV);
+    let primary = primaryKey(item, scheme, atMs, voltageV);
+    let tier = 0;
+    let urgency = 1;
+    if (DEADLINE_AWARE.has(scheme)) {
+      if (scheme === 'tier') {
+        tier = primary;
+        primary = 0;
+      }
+      const laxity = laxityMs(item, atMs, voltageV);
+      if (laxity <= URGENT_LAXITY_MS) {
+        urgency = 0;
+        primary = laxity;
+      }
+    }
     keyed.push({
       item,
+      tier: Number.isNaN(tier) ? LAST : tier,
+      urgency,
       primary: Number.isNaN(primary) ? LAST : primary,
       started: finiteOr(item.session.startedAtMs, LAST),
     });
   }
   keyed.sort(
     (a, b) =>
+      cmp(a.tier, b.tier) ||
+      cmp(a.urgency, b.urgency) ||
       cmp(a.primary, b.primary) ||
       cmp(a.started, b.started) ||
       compareText(a.item.connector.chargerId, b.item.connector.chargerId) ||

@@ -6,6 +6,7 @@ import type { SiteView } from './site-view.ts';
 import { ceilDa, finiteOr, floorDa, formatA, formatKw, nonNegative } from './numbers.ts';
 import type { SiteIndex } from './site-index.ts';
 import type { Slot } from './slot.ts';
+import { slotPowerWeight } from './phase-map.ts';
 
 export type { LoadMode } from './site-view.ts';
 
@@ -68,7 +69,7 @@ export function siteCapacity(view: SiteView, params: DecideParams, index: SiteIn
   for (const slot of slots) {
     if (slot.reservedDa <= 0) continue;
     for (const c of slot.cons) residual[c] -= slot.reservedDa;
-    power -= slot.reservedDa * slot.phases;
+    power -= slot.reservedDa * slotPowerWeight(slot);
   }
 
   return {

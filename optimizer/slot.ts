@@ -86,7 +86,8 @@ function tighten(bound: Bound, da: number, kind: UpperKind): void {
 
 interface SessionFacts {
   minDa: number;
-  phases: 1 | 3;
+  /** Power per amp in units of voltageV: phases, or √3 line-to-line. */
+  powerWeight: number;
   /** The snapshot's reservation (a profile not yet confirmed, a charger that ignores caps), deci-amps. */
   pendingDa: number;
   voltageV: number;
@@ -106,7 +107,7 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     tighten(bound, Math.max(carDa, minDa), 'car'); // a car below the minimum simply draws less
   }
   if (session.targetPowerW !== undefined) {
-    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.phases)) : 0;
+    const targetDa = facts.voltageV > 0 ? floorDa(nonNegative(session.targetPowerW) / (facts.voltageV * facts.powerWeight)) : 0;
     if (targetDa < minDa) tighten(bound, 0, 'plan-below-min');
     else tighten(bound, targetDa, 'plan');
   }
@@ -148,7 +149,7 @@ function usedPhases(charger: ChargerParams, session: SessionSnapshot | null, dra
   if (!session || charger.phases === 1 || !view.learnedMask || use.phases === 1) return use;
   // Measured earlier this session: keep it while the car's samples are stale or it draws nothing now.
   const single = view.learnedMask !== ALL_PHASES_MASK;
-  return single ? { phases: 1, mask: view.learnedMask } : { phases: 3, mask: ALL_PHASES_MASK };
+  return single ? { phases: 1, mask: view.learnedMask, powerWeight: 1 } : { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
 }
 
 export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState, index: SiteIndex, view: SiteView): Slot[] {
@@ -186,7 +187,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
-    if (session) sessionBound(bound, session, memory, { minDa, phases: use.phases, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, released: estimate.released, probing: estimate.probing }, params);
+    if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, released: estimate.released, probing: estimate.probing }, params);
     const { upperDa, upperKind } = bound;
 
     slots.push({

@@ -10,6 +10,9 @@ export type PriorityScheme = 'fcfs' | 'departure' | 'soc' | 'tier' | 'equal';
 /** How a charger's own L1, L2, L3 terminals land on the site's conductors. */
 export type PhaseRotation = 'L1L2L3' | 'L2L3L1' | 'L3L1L2' | 'L1L3L2' | 'L2L1L3' | 'L3L2L1';
 
+/** A single-phase charger wired between two lines (e.g. 208 V on a 120/208 V service). */
+export type LineConnection = 'L1-L2' | 'L2-L3' | 'L3-L1';
+
 export interface CircuitNode {
   id: string;
   /** A per phase, before the safety margin. */
@@ -29,6 +32,11 @@ export interface ChargerParams {
   phaseRotation: PhaseRotation;
   /** Id of the circuit node that feeds the charger (the root when the config names none). */
   circuitId: string;
+  /**
+   * Single-phase chargers only: wired line-to-line instead of line-to-neutral (phaseRotation is then
+   * ignored). Its current flows in both lines; its power is current × √3 × voltageV.
+   */
+  connection?: LineConnection;
 }
 
 export interface DecideParams {

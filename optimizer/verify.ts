@@ -3,6 +3,7 @@
 // it fits. The allocator never needs this; it guards against a future bug in it.
 import type { Capacity } from './site-headroom.ts';
 import type { Slot } from './slot.ts';
+import { slotPowerWeight } from './phase-map.ts';
 
 function extraOf(slot: Slot): number {
   return Math.max(0, slot.capDa - slot.reservedDa);
@@ -17,7 +18,7 @@ export function enforceLimits(capacity: Capacity, cutOrder: readonly Slot[]): nu
     const extra = extraOf(slot);
     if (extra === 0) continue;
     for (const c of slot.cons) used[c] += extra;
-    powerUsed += extra * slot.phases;
+    powerUsed += extra * slotPowerWeight(slot);
   }
   const over = (c: number): boolean => used[c] > Math.max(0, allowed[c]);
   const powerOver = (): boolean => powerUsed > Math.max(0, capacity.initial.power);
@@ -34,7 +35,7 @@ export function enforceLimits(capacity: Capacity, cutOrder: readonly Slot[]): nu
     for (const c of slot.cons) touchesOver ||= over(c);
     if (!touchesOver) continue;
     for (const c of slot.cons) used[c] -= extra;
-    powerUsed -= extra * slot.phases;
+    powerUsed -= extra * slotPowerWeight(slot);
     slot.capDa = 0;
     slot.heldByDeadband = false;
     cuts++;

@@ -62,6 +62,7 @@ export class PlantCharger {
   private readonly outbox: PlantEvent[] = [];
   private readonly arrivals: PlantCarSpec[];
   private wasOnline = true;
+  private readonly truthCache: ConnectorTruth[] = [];
 
   constructor(
     spec: PlantChargerSpec,
@@ -267,24 +268,25 @@ export class PlantCharger {
     return due;
   }
 
-  truth(): ConnectorTruth[] {
+  /** Each connector's truth now; the objects are reused and updated in place at every step. */
+  truth(): readonly ConnectorTruth[] {
     const rotation = ROTATIONS[this.spec.phaseRotation] ?? ROTATIONS.L1L2L3;
-    return this.connectors.map((c) => {
-      const terminals = this.terminalsA(c);
-      const drawSiteA: Triple = [0, 0, 0];
-      for (let t = 0; t < 3; t++) drawSiteA[rotation[t]!] += terminals[t]!;
-      return {
-        chargerId: this.spec.id,
-        connectorId: c.connectorId,
-        carId: c.car?.spec.id,
-        transactionId: c.transactionId,
-        pilotA: c.pilotA,
-        drawSiteA,
-        drawA: c.car?.drawA ?? 0,
-        wantA: c.car && c.transactionId !== undefined ? c.car.wantA() : 0,
-        carPhases: c.car ? this.phasesOf(c.car) : 0,
-        status: c.status,
-      };
+    this.connectors.forEach((c, i) => {
+      const car = c.car;
+      const phases = car ? this.phasesOf(car) : 0;
+      const drawA = car?.drawA ?? 0;
+      const t = (this.truthCache[i] ??= { chargerId: this.spec.id, connectorId: c.connectorId, pilotA: 0, drawSiteA: [0, 0, 0], drawA: 0, wantA: 0, carPhases: 0, status: c.status });
+      t.carId = car?.spec.id;
+      t.transactionId = c.transactionId;
+      t.pilotA = c.pilotA;
+      t.drawSiteA[0] = t.drawSiteA[1] = t.drawSiteA[2] = 0;
+      for (let k = 0; k < phases; k++) t.drawSiteA[rotation[k]!] += drawA;
+      t.drawA = drawA;
+      t.wantA = car && c.transactionId !== undefined ? car.wantA() : 0;
+      t.carPhases = phases;
+      t.status = c.status;
     });
+    return this.truthCache;
   }
+
 }

@@ -6,7 +6,7 @@ import { SeededRandom } from './random.ts';
 import { loadA, pvAvailableW, pvOutputW, stepBattery, type BatteryState, type DeviceSetpoints } from './site-physics.ts';
 import type { PlantCarSpec, PlantCircuit, PlantScenario, Triple } from './types.ts';
 
-/** The physical truth at one moment (what an ideal instrument would read). */
+/** The physical truth at one moment (what an ideal instrument would read); updated in place by each step. */
 export interface PlantTruth {
   atMs: number;
   /** True current per circuit node and site phase, A (the root is the connection point). */
@@ -48,6 +48,7 @@ export class SitePlant {
   private readonly chargerNode = new Map<string, string>();
   private readonly maxStepMs: number;
   private current: PlantTruth;
+  private readonly bottomUp: { node: PlantCircuit; parent?: string; depth: number }[];
 
   constructor(scenario: PlantScenario, options: PlantOptions = {}) {
     this.scenario = scenario;
@@ -72,7 +73,17 @@ export class SitePlant {
       this.changes.push({ atMs: s.toMs, kind: 'signal', id: s.id });
     }
     this.changes.sort((a, b) => a.atMs - b.atMs);
-    this.current = this.measure(0, 0);
+    this.bottomUp = [...this.nodes].sort((a, b) => b.depth - a.depth);
+    this.current = {
+      atMs: 0,
+      nodeA: new Map(this.nodes.map(({ node }) => [node.id, [0, 0, 0] as Triple])),
+      buildingA: new Map(this.nodes.map(({ node }) => [node.id, [0, 0, 0] as Triple])),
+      gridPowerW: 0,
+      pvPowerW: 0,
+      batteryPowerW: 0,
+      connectors: [],
+    };
+    this.measure(0, 0);
   }
 
   get nowMs(): number {
@@ -93,7 +104,7 @@ export class SitePlant {
       const dtMs = Math.min(this.maxStepMs, atMs - this.atMs);
       this.atMs += dtMs;
       for (const charger of this.chargers.values()) charger.step(this.atMs, dtMs);
-      this.current = this.measure(this.atMs, dtMs);
+      this.measure(this.atMs, dtMs);
       for (const meter of this.meters) meter.step(this.atMs, this.current.nodeA.get(meter.spec.circuitId) ?? [0, 0, 0], this.scenario.voltageV);
       onStep?.(this.current, dtMs);
     }
@@ -129,6 +140,7 @@ export class SitePlant {
     this.setpoints.pvLimitHoldMs = holdMs;
   }
 
+  /** The truth now. The object is updated in place at every step: copy what you keep. */
   truth(): PlantTruth {
     return this.current;
   }
@@ -140,49 +152,50 @@ export class SitePlant {
     return limit;
   }
 
+  /** Updates the truth in place (one set of buffers for the whole run: no garbage per step). */
   private measure(atMs: number, dtMs: number): PlantTruth {
     const s = this.scenario;
     const wallMs = this.wallMs(atMs);
-    const own = new Map<string, Triple>();
-    for (const { node } of this.nodes) own.set(node.id, [0, 0, 0]);
-    const ownBuilding = new Map<string, Triple>();
-    for (const { node } of this.nodes) ownBuilding.set(node.id, [0, 0, 0]);
-    s.loads.forEach((load, i) => {
+    const truth = this.current;
+    for (const { node } of this.nodes) {
+      truth.nodeA.get(node.id)!.fill(0);
+      truth.buildingA.get(node.id)!.fill(0);
+    }
+    for (let i = 0; i < s.loads.length; i++) {
+      const load = s.loads[i]!;
       const a = loadA(load, i, s.seed, atMs, wallMs, s.utcOffsetH);
-      const target = ownBuilding.get(load.circuitId) ?? ownBuilding.get(s.circuit.id)!;
-      for (let p = 0; p < 3; p++) target[p] += a[p]!;
-    });
-    const connectors: ConnectorTruth[] = [];
+      const building = truth.buildingA.get(load.circuitId) ?? truth.buildingA.get(s.circuit.id)!;
+      const total = truth.nodeA.get(load.circuitId) ?? truth.nodeA.get(s.circuit.id)!;
+      for (let p = 0; p < 3; p++) {
+        building[p] += a[p]!;
+        total[p] += a[p]!;
+      }
+    }
+    let n = 0;
     for (const charger of this.chargers.values()) {
-      const nodeId = this.chargerNode.get(charger.spec.id)!;
-      const target = own.get(nodeId)!;
+      const total = truth.nodeA.get(this.chargerNode.get(charger.spec.id)!)!;
       for (const c of charger.truth()) {
-        connectors.push(c);
-        for (let p = 0; p < 3; p++) target[p] += c.drawSiteA[p]!;
+        truth.connectors[n++] = c;
+        for (let p = 0; p < 3; p++) total[p] += c.drawSiteA[p]!;
+      }
+    }
+    truth.connectors.length = n;
+    // Children into parents, deepest first.
+    for (const { node, parent } of this.bottomUp) {
+      if (parent === undefined) continue;
+      const total = truth.nodeA.get(parent)!;
+      const building = truth.buildingA.get(parent)!;
+      const childTotal = truth.nodeA.get(node.id)!;
+      const childBuilding = truth.buildingA.get(node.id)!;
+      for (let p = 0; p < 3; p++) {
+        total[p] += childTotal[p]!;
+        building[p] += childBuilding[p]!;
       }
     }
     const available = s.pv ? pvAvailableW(s.pv, s.seed, wallMs, s.utcOffsetH) : 0;
     const pvW = pvOutputW(available, this.setpoints, atMs);
+    const root = truth.nodeA.get(s.circuit.id)!;
     let batteryW = 0;
-    // Sum bottom-up: deepest nodes first.
-    const nodeA = new Map<string, Triple>();
-    const buildingA = new Map<string, Triple>();
-    for (const { node } of [...this.nodes].sort((a, b) => b.depth - a.depth)) {
-      const total: Triple = [...ownBuilding.get(node.id)!] as Triple;
-      const building: Triple = [...total] as Triple;
-      for (let p = 0; p < 3; p++) total[p] += own.get(node.id)![p]!;
-      for (const child of node.children) {
-        const c = nodeA.get(child.id)!;
-        const b = buildingA.get(child.id)!;
-        for (let p = 0; p < 3; p++) {
-          total[p] += c[p]!;
-          building[p] += b[p]!;
-        }
-      }
-      nodeA.set(node.id, total);
-      buildingA.set(node.id, building);
-    }
-    const root = nodeA.get(s.circuit.id)!;
     if (this.battery && s.battery) {
       const netW = (root[0] + root[1] + root[2]) * s.voltageV - pvW;
       if (dtMs > 0) stepBattery(s.battery, this.battery, netW, this.setpoints, atMs, dtMs);
@@ -190,21 +203,18 @@ export class SitePlant {
     }
     const offsetA = (pvW + batteryW) / 3 / s.voltageV;
     if (offsetA !== 0) {
+      const building = truth.buildingA.get(s.circuit.id)!;
       for (let p = 0; p < 3; p++) {
         root[p] -= offsetA;
-        buildingA.get(s.circuit.id)![p] -= offsetA;
+        building[p] -= offsetA;
       }
     }
-    return {
-      atMs,
-      nodeA,
-      buildingA,
-      gridPowerW: (root[0] + root[1] + root[2]) * s.voltageV,
-      pvPowerW: pvW,
-      batteryPowerW: batteryW,
-      batterySocPct: this.battery?.socPct,
-      connectors,
-    };
+    truth.atMs = atMs;
+    truth.gridPowerW = (root[0] + root[1] + root[2]) * s.voltageV;
+    truth.pvPowerW = pvW;
+    truth.batteryPowerW = batteryW;
+    truth.batterySocPct = this.battery?.socPct;
+    return truth;
   }
 }
 

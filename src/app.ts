@@ -17,6 +17,8 @@ import { createTariffService } from './tariffs/index.ts';
 import { createSolarCeilings } from './devices/solar-ceilings.ts';
 import { createStorageControl } from './devices/storage-control.ts';
 import { createCentralSystem } from './ocpp/central-system.ts';
+import { OcppCallRefused } from './ocpp/errors.ts';
+import { createUpstreamService, type UpstreamService } from './upstream/index.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
 import { createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
@@ -58,6 +60,8 @@ export interface App {
   readonly signals: SignalTimelineService;
   /** One VEN per configured VTN; status() for the operator view. */
   readonly openadr: OpenAdrService[];
+  /** Local-controller mode (config `upstream`): per charger, its uplink to the CSMS. */
+  readonly upstream: UpstreamService;
   stop(): Promise<void>;
 }
 
@@ -97,17 +101,31 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (config.mqtt) await start(createMqttSignalSource(ctx, signals, config.mqtt));
     const influx = config.influx ? await start(createInfluxExport(ctx, config.influx)) : undefined;
     const transactions = store.transactions;
-    const ocpp = await start(createCentralSystem(ctx, { transactions, meterSampleIntervalS: config.control.meterValueIntervalS }));
+    const upstream = await start(
+      createUpstreamService(ctx, {
+        store: store.upstream,
+        transactions,
+        refuse: (code, message) => new OcppCallRefused(code as OcppCallRefused['rpcErrorCode'], message),
+      }),
+    );
+    const ocpp = await start(
+      createCentralSystem(ctx, {
+        transactions,
+        meterSampleIntervalS: config.control.meterValueIntervalS,
+        ...(upstream.enabled ? { wrapConnection: (connection, charger) => upstream.wrap(connection, charger) } : {}),
+      }),
+    );
     const devices = await start(createDeviceService(ctx));
     await start(createStorageControl(ctx, devices.controls));
     const solar = await start(createSolarCeilings(ctx));
-    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode }));
+    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode, signals, ...(upstream.enabled ? { upstream: () => upstream.status() } : {}) }));
     // Files beside the database; an in-memory database (tests, benchmarks) gets a temporary folder
     // so nothing lands in the working directory.
     const dataDir = config.storage.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'ems-data-')) : dirname(config.storage.path);
     const tariffs = await start(
       createTariffService(ctx, {
         peakSource: store.peaks,
+        kpiStore: store.kpiDays,
         peakFilePath: join(dataDir, 'demand-peak.json'),
         billsFilePath: join(dataDir, 'session-bills.jsonl'),
       }),
@@ -125,13 +143,15 @@ export async function startApp(options: AppOptions): Promise<App> {
         signals: options.signals ?? signals,
         economics: tariffs,
         plan: planner,
+        chargeMode: solar.mode,
         controlStats: () => control.stats,
         liveConfigSections: LIVE_SECTIONS,
+        ...(upstream.enabled ? { upstream: () => upstream.status() } : {}),
         ...(influx ? { exportStats: () => influx.stats } : {}),
       }),
     );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);
-    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, signals, openadr, stop };
+    return { ctx, control, ocppPort: ocpp.port, httpPort: http.port, store, http, signals, openadr, upstream, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -61,6 +61,15 @@ export interface ProfileStatus {
   previousCapA?: number;
   atMs: number;
   detail?: string;
+  /**
+   * The most this connector may draw from now on whatever the EMS decides, even if it died now
+   * (what the charger may still hold after every duration expires), A per phase, when that is more
+   * than `capA`: an uncontrollable charger's max, a setup not answered yet, a default that could
+   * not be lowered. The snapshot reserves it (ConnectorSnapshot.reservedA).
+   */
+  reserveA?: number;
+  /** The charger cannot be capped (it refuses or ignores profiles): reserved at its max. */
+  uncontrollable?: boolean;
 }
 
 export type SignalKind = 'import-limit' | 'export-limit' | 'price' | 'ghg' | 'load-shed' | 'alert';
@@ -75,6 +84,21 @@ export interface GridSignal {
   /** W for limits, currency/kWh for price, g/kWh for GHG, level 0..3 for load-shed. */
   value: number;
   text?: string;
+  /** In force until withdrawn; `endMs` is then OPEN_END_MS (src/grid-signal.ts), shown as no end. */
+  openEnded?: boolean;
+}
+
+export interface UpstreamStatusEvent {
+  chargerId: string;
+  upstreamId: string;
+  uplink: 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
+  queueLength: number;
+  lastFromChargerAtMs?: number;
+  lastToChargerAtMs?: number;
+  lastFromCsmsAtMs?: number;
+  lastToCsmsAtMs?: number;
+  lastError?: string;
+  atMs: number;
 }
 
 export interface BusEvents {
@@ -82,6 +106,8 @@ export interface BusEvents {
   'device.health': DeviceHealth;
   'charger.connected': { chargerId: string; atMs: number; protocol: string };
   'charger.disconnected': { chargerId: string; atMs: number };
+  /** Local-controller mode: a charger's uplink to the CSMS changed (state, queue, last message). */
+  'upstream.status': UpstreamStatusEvent;
   'connector.status': { chargerId: string; connectorId: number; status: ConnectorStatus; atMs: number; errorCode?: string };
   'connector.meter': ConnectorMeter;
   'session.started': SessionStarted;
@@ -99,6 +125,18 @@ export interface BusEvents {
    * and what the charger really does agree again. `openTransactionIds` are stored as still open.
    */
   'charger.reconcile': { chargerId: string; atMs: number; openTransactionIds: number[] };
+  /**
+   * Something hostile or broken that the EMS survived (a refused OCPP frame or handshake, failed
+   * auth, a throttled login, an unhandled rejection): counted on /metrics as ems_security_events_total{kind}.
+   */
+  'security.event': { kind: string; atMs: number; chargerId?: string; remoteAddress?: string };
+  /**
+   * The wall clock stepped by `stepMs` (NTP; negative = backwards) between two control cycles.
+   * The OCPP side re-sends every profile; timers that compare wall times (pauses) should re-check.
+   */
+  'clock.stepped': { stepMs: number; atMs: number };
+  /** An operator added or ended a grid limit by hand (API); for the site's events list. */
+  'signal.operator': { action: 'added' | 'ended'; id: string; text: string; by: string; atMs: number };
 }
 
 export type BusEvent = keyof BusEvents;

@@ -1,20 +1,47 @@
 /** Time comes from here, never from Date.now() in feature code, so tests can drive it. */
 export interface Clock {
+  /** Wall-clock time, ms since the epoch: for timestamps. It may step (NTP). */
   nowMs(): number;
+  /**
+   * A clock that never steps, ms (any origin): for durations, refreshes and backoff. Optional for
+   * clocks that cannot step; `monotonicMs(clock)` falls back to nowMs().
+   */
+  monotonicMs?(): number;
 }
 
-export const systemClock: Clock = { nowMs: () => Date.now() };
+/** The clock's monotonic time, or its wall time for clocks without one. */
+export function monotonicMs(clock: Clock): number {
+  return clock.monotonicMs ? clock.monotonicMs() : clock.nowMs();
+}
+
+export const systemClock: Clock = {
+  nowMs: () => Date.now(),
+  monotonicMs: () => performance.timeOrigin + performance.now(),
+};
 
 /** A clock a test (or the accelerated demo) moves by hand. */
 export class ManualClock implements Clock {
-  constructor(private atMs = 0) {}
+  private monoMs: number;
+  constructor(private atMs = 0) {
+    this.monoMs = atMs;
+  }
   nowMs(): number {
     return this.atMs;
   }
+  monotonicMs(): number {
+    return this.monoMs;
+  }
+  /** Time passes to `atMs` (both clocks move by the same amount). */
   set(atMs: number): void {
+    this.monoMs += atMs - this.atMs;
     this.atMs = atMs;
   }
   advance(ms: number): void {
+    this.atMs += ms;
+    this.monoMs += ms;
+  }
+  /** The wall clock steps (an NTP correction); no time passes. */
+  stepWall(ms: number): void {
     this.atMs += ms;
   }
 }

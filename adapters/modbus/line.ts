@@ -1,6 +1,6 @@
 // One physical Modbus line (a TCP connection, a serial port, a serial gateway socket) with one FIFO
 // request queue: devices (unit ids) hang off it. Every request has a timeout; the line reconnects
-// with exponential back-off; an RTU-framed line is reopened after a timeout or a garbled answer
+// with the shared back-off (adapters/backoff.ts, capped at 5 s); an RTU-framed line is reopened after a timeout or a garbled answer
 // because a late reply would otherwise be read as the answer to the next request.
 import type { Logger } from 'pino';
 import {
@@ -10,6 +10,7 @@ import {
   ModbusExceptionError,
   ModbusTimeoutError,
 } from '../errors.ts';
+import { RECONNECT_POLICY } from '../backoff.ts';
 import { MAX_REGISTERS_PER_READ, splitRange, type RegisterRange } from './read-plan.ts';
 import { closeClient, isRtuFramed, openClient, transportKey, type ModbusClient, type ModbusTransport } from './transport.ts';
 
@@ -37,7 +38,7 @@ export class ModbusLine {
 
   constructor(private readonly options: ModbusLineOptions) {
     this.key = transportKey(options.transport);
-    this.backoffMs = options.backoffInitialMs ?? 500;
+    this.backoffMs = options.backoffInitialMs ?? RECONNECT_POLICY.initialMs;
     this.log = options.log.child({ line: this.key });
   }
 
@@ -110,14 +111,14 @@ export class ModbusLine {
       if (this.options.connectDelayMs) await new Promise((r) => setTimeout(r, this.options.connectDelayMs));
       this.client = client;
       this.generation++;
-      this.backoffMs = this.options.backoffInitialMs ?? 500;
+      this.backoffMs = this.options.backoffInitialMs ?? RECONNECT_POLICY.initialMs;
       this.nextConnectAtMs = 0;
       this.log.info({ generation: this.generation }, 'modbus line connected');
       return client;
     } catch (error) {
       this.nextConnectAtMs = this.options.nowMs() + this.backoffMs;
       const waitMs = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
+      this.backoffMs = Math.min(this.backoffMs * RECONNECT_POLICY.factor, this.options.backoffMaxMs ?? RECONNECT_POLICY.maxMs);
       throw new ModbusConnectionError(`cannot open ${this.key}: ${describe(error)} (retry in ${waitMs} ms)`, { cause: error });
     }
   }

@@ -4,7 +4,7 @@
 // published on configured topics.
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { DeviceCapabilityError, StaleSourceError } from '../errors.ts';
+import { DeviceCapabilityError, MqttSourceError, StaleSourceError } from '../errors.ts';
 import type { BatteryControl, DeviceReading, DeviceRole, Meter, PvControl, Triple } from '../types.ts';
 import { TopicValueParser, type TopicValueSpec } from './topic-value.ts';
 
@@ -27,6 +27,8 @@ export interface MqttDeviceOptions {
   log: Logger;
   /** Called after every usable message, so the owner can read at once instead of at its next poll. */
   onUpdate?: () => void;
+  /** Why the broker connection is down right now (undefined while connected): the device's true error when its values are missing. */
+  connectionProblem?: () => string | undefined;
 }
 
 interface SourceState {
@@ -43,6 +45,11 @@ export class MqttDevice implements Meter, BatteryControl, PvControl {
   private readonly currents?: SourceState[];
   private readonly soc?: SourceState;
   private readonly onMessage = (topic: string, payload: Buffer) => this.receive(topic, payload);
+  // Subscribes on every (re)connect: a broker that was down at start, or restarted without
+  // persistence, has no subscription of ours.
+  private readonly onConnect = () => {
+    void this.options.client.subscribeAsync([...this.sources.keys()], { qos: 0 }).catch((error: Error) => this.options.log.warn({ reason: error.message }, 'MQTT subscribe failed'));
+  };
 
   constructor(private readonly options: MqttDeviceOptions) {
     this.power = this.track(options.power);
@@ -52,11 +59,13 @@ export class MqttDevice implements Meter, BatteryControl, PvControl {
 
   async start(): Promise<void> {
     this.options.client.on('message', this.onMessage);
-    await this.options.client.subscribeAsync([...this.sources.keys()], { qos: 0 });
+    this.options.client.on('connect', this.onConnect);
+    if (this.options.client.connected) await this.options.client.subscribeAsync([...this.sources.keys()], { qos: 0 });
   }
 
   async stop(): Promise<void> {
     this.options.client.off('message', this.onMessage);
+    this.options.client.off('connect', this.onConnect);
     if (this.options.client.connected) await this.options.client.unsubscribeAsync([...this.sources.keys()]).catch(() => undefined);
   }
 
@@ -97,10 +106,11 @@ export class MqttDevice implements Meter, BatteryControl, PvControl {
   }
 
   private fresh(state: SourceState, now: number): number | null {
-    if (state.atMs === undefined) throw new StaleSourceError(`no message yet on ${state.source.topic}`);
-    const ageMs = now - state.atMs;
-    if (ageMs > this.options.staleAfterMs) throw new StaleSourceError(`${state.source.topic}: no message for more than ${this.options.staleAfterMs / 1000} s`);
-    return state.value ?? null;
+    const missing = state.atMs === undefined ? `no message yet on ${state.source.topic}` : now - state.atMs > this.options.staleAfterMs ? `${state.source.topic}: no message for more than ${this.options.staleAfterMs / 1000} s` : undefined;
+    if (missing === undefined) return state.value ?? null;
+    const problem = this.options.connectionProblem?.();
+    if (problem) throw new MqttSourceError(`${problem} (${missing})`);
+    throw new StaleSourceError(missing);
   }
 
   private receive(topic: string, payload: Buffer): void {

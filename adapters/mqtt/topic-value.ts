@@ -1,7 +1,9 @@
 // Pure: one MQTT payload -> a number in units. Plain numbers ("1234.5") and JSON ({"W": 1234.5},
 // Victron's {"value": 936}) are accepted; {"value": null} means "unknown" (null), anything else
-// unusable throws with a reason.
+// unusable throws with a reason. Numbers are read strictly (adapters/strict-number.ts): no hex,
+// no "Infinity"; a JSON string is accepted only when it holds plain decimal text ("12.5").
 import { MqttSourceError } from '../errors.ts';
+import { parseDecimal, strictNumber } from '../strict-number.ts';
 import { parseJsonPath, selectJsonPath, type PathStep } from './json-path.ts';
 
 export interface TopicValueSpec {
@@ -29,11 +31,11 @@ export class TopicValueParser {
       value = selectJsonPath(json, this.steps);
       if (value === undefined) throw new MqttSourceError(`${this.spec.jsonPath} not found in ${clip(text)}`);
     } else {
-      value = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : tryJson(text);
+      value = parseDecimal(text) ?? tryJson(text);
     }
     if (value === null) return null;
-    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isFinite(number)) throw new MqttSourceError(`not a finite number: ${clip(text)}`);
+    const number = strictNumber(value);
+    if (number === undefined) throw new MqttSourceError(`not a plain decimal number: ${clip(text)}`);
     // toPrecision: 5100 × 0.001 is 5.1, not 5.1000000000000005.
     return Number((number * (this.spec.scale ?? 1)).toPrecision(12));
   }

@@ -149,12 +149,13 @@ export interface KpisView {
     energyCost: number;
     costPerKWh: number;
     peakW: number;
+    peakAt?: string | null;
     renewableShare: number;
     utilization: number;
     sessions: number;
     sessionSuccessRate: number;
     unmetWh: number;
   };
-  month: { peakW: number; demandCharge: number; demandChargePerKW: number };
+  month: { peakW: number; peakAt?: string | null; demandCharge: number; demandChargePerKW: number };
   prices: { importPerKWh: number; exportPerKWh: number; carbonGPerKWh: number };
 }

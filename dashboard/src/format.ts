@@ -75,6 +75,15 @@ export function formatTime(atMs: number | null | undefined, nowMs: number): stri
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${hm}`;
 }
 
+/** Always a date and a time: "Sat 6 Dec 03:30" this year, else "2025-11-24 03:30" (local time). */
+export function formatDateTime(atMs: number | null | undefined, nowMs: number): string {
+  if (atMs === null || atMs === undefined || !Number.isFinite(atMs)) return dash;
+  const at = new Date(atMs);
+  const hm = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  if (at.getFullYear() !== new Date(nowMs).getFullYear()) return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${hm}`;
+  return `${at.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' })} ${hm}`;
+}
+
 /** "45 min", "3 h 20 min", "2 d 4 h". */
 export function formatDuration(ms: number): string {
   const minutes = Math.max(0, Math.round(ms / 60_000));

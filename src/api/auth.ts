@@ -2,14 +2,15 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { AuthTokenKind, Role, Storage } from '../storage/types.ts';
-import { AuthRequiredError, ForbiddenError, RateLimitedError, SetupError } from './api-errors.ts';
+import { ApiValidationError, AuthRequiredError, ForbiddenError, RateLimitedError, SetupError } from './api-errors.ts';
 import { LoginRateLimit } from './login-rate-limit.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
+import { passwordProblem } from './password-policy.ts';
 
 export const SESSION_COOKIE = 'ems_session';
 export const CSRF_COOKIE = 'ems_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
-export const MIN_PASSWORD_LENGTH = 8;
+export { MIN_PASSWORD_LENGTH } from './password-policy.ts';
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 export const roleAtLeast = (role: Role, needed: Role): boolean => RANK[role] >= RANK[needed];
@@ -39,8 +40,10 @@ export interface AuthOptions {
   env?: Record<string, string | undefined>;
   /** scrypt cost N for new hashes (default 2^15). Tests lower it; hashes keep their own N. */
   scryptN?: number;
-  /** Where the one-time setup token is printed besides the log (default: stdout). */
+  /** Where the one-time setup token is printed (default: stdout); it never goes to the log. */
   print?: (line: string) => void;
+  /** Counts throttled and failed logins (ems_security_events_total). */
+  onSecurityEvent?: (kind: 'login-failed' | 'login-throttled', ip: string) => void;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -58,10 +61,9 @@ export type Auth = ReturnType<typeof createAuth>;
 /** Local users, login sessions, API tokens and first-run setup. Passwords are scrypt hashes. */
 export function createAuth(store: Storage, clock: Clock, log: Logger, options: AuthOptions = {}) {
   const sessionTtlMs = options.sessionTtlMs ?? 12 * 3_600_000;
-  const limiter = new LoginRateLimit(clock);
   // scrypt runs on libuv's small thread pool; a flood of logins must not starve file and DNS work.
-  const MAX_CONCURRENT_LOGINS = 4;
-  let loginsInProgress = 0;
+  const limiter = new LoginRateLimit(clock, 4);
+  const securityEvent = options.onSecurityEvent ?? (() => undefined);
   let setupTokenHash: string | undefined;
   // Verified against when the user is unknown, so a wrong name costs as long as a wrong password.
   const hash = (password: string) => hashPassword(password, { N: options.scryptN ?? 1 << 15, r: 8, p: 1 });
@@ -83,8 +85,9 @@ export function createAuth(store: Storage, clock: Clock, log: Logger, options: A
       if (store.users.count() > 0) return {};
       const password = (options.env ?? process.env).EMS_ADMIN_PASSWORD;
       if (password) {
-        if (password.length < MIN_PASSWORD_LENGTH) {
-          log.error(`EMS_ADMIN_PASSWORD is shorter than ${MIN_PASSWORD_LENGTH} characters; no admin created`);
+        const problem = passwordProblem(password);
+        if (problem) {
+          log.error(`EMS_ADMIN_PASSWORD is too weak (needs ${problem}); no admin created`);
         } else {
           store.users.create({ username: 'admin', passwordHash: await hash(password), role: 'admin' });
           store.audit.record({ actor: 'system', action: 'user.create', target: 'admin', after: { role: 'admin', from: 'EMS_ADMIN_PASSWORD' } });
@@ -95,7 +98,8 @@ export function createAuth(store: Storage, clock: Clock, log: Logger, options: A
       const setupToken = newSecret();
       setupTokenHash = hashToken(setupToken);
       const line = `No users yet. Create the admin once with: POST /api/v1/auth/setup {"token":"${setupToken}","password":"..."}`;
-      log.warn({ setupToken }, line);
+      // The token goes to the terminal only: the persistent log is readable by more people than the console.
+      log.warn('no users yet: the one-time setup token was printed to the terminal (stdout); POST it to /api/v1/auth/setup with a password');
       (options.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
       return { setupToken };
     },
@@ -105,6 +109,8 @@ export function createAuth(store: Storage, clock: Clock, log: Logger, options: A
     async setup(token: string, password: string, ip?: string): Promise<IssuedSession & { username: string }> {
       if (!setupTokenHash || store.users.count() > 0) throw new SetupError('setup is already done; log in instead');
       if (!safeEqual(hashToken(token), setupTokenHash)) throw new AuthRequiredError('setup token is wrong');
+      const problem = passwordProblem(password);
+      if (problem) throw new ApiValidationError([{ path: 'password', message: problem }]);
       setupTokenHash = undefined;
       store.users.create({ username: 'admin', passwordHash: await hash(password), role: 'admin' });
       store.audit.record({ actor: 'admin', action: 'user.create', target: 'admin', after: { role: 'admin', from: 'setup token' }, ip });
@@ -112,23 +118,31 @@ export function createAuth(store: Storage, clock: Clock, log: Logger, options: A
     },
 
     async login(username: string, password: string, ip: string): Promise<IssuedSession> {
-      const retryAfterS = limiter.retryAfterS(ip, username);
-      if (retryAfterS > 0) throw new RateLimitedError(`too many failed logins for ${username}; try again in ${retryAfterS} s`, retryAfterS);
-      if (loginsInProgress >= MAX_CONCURRENT_LOGINS) throw new RateLimitedError('too many logins at once; try again in a second', 1);
+      const slot = limiter.acquire(ip);
+      if (!slot.granted) {
+        securityEvent('login-throttled', ip);
+        const message =
+          slot.why === 'backoff'
+            ? `too many failed logins from your address; try again in ${slot.retryAfterS} s`
+            : slot.why === 'in-flight'
+              ? 'one login at a time from your address; try again in a second'
+              : 'too many logins at once; try again in a second';
+        throw new RateLimitedError(message, slot.retryAfterS);
+      }
       const user = store.users.get(username);
-      loginsInProgress++;
       let ok: boolean;
       try {
         ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash));
       } finally {
-        loginsInProgress--;
+        limiter.release(ip);
       }
       if (!user || !ok) {
-        limiter.fail(ip, username);
-        log.info({ username, ip }, 'login failed');
+        const { burstStarted } = limiter.fail(ip);
+        securityEvent('login-failed', ip);
+        if (burstStarted) log.info({ ip }, 'login failed; further failures from this address back off and are counted (ems_security_events_total), not logged');
         throw new AuthRequiredError('wrong username or password');
       }
-      limiter.succeed(ip, username);
+      limiter.succeed(ip);
       return issueSession(user.username, user.role);
     },
 

@@ -5,7 +5,7 @@ import type { PlannerStatus } from '../planner/planner-service.ts';
 import type { SessionBill } from '../tariffs/session-billing.ts';
 
 /** Today's figures so far (local day) and the billing month's demand peak. */
-export type KpiFigures = Kpis & { sinceMs: number; currency: string; monthPeakW: number; monthDemandCharge: number };
+export type KpiFigures = Kpis & { sinceMs: number; currency: string; monthPeakW: number; monthPeakAtMs?: number; monthDemandCharge: number };
 
 export interface PriceFigures {
   atMs: number;
@@ -27,6 +27,8 @@ export interface EconomicsSource {
   sessionBills(limit?: number): BillFigures[];
   /** The running bill of the session on a connector. */
   sessionBill(chargerId: string, connectorId: number): BillFigures | undefined;
+  /** Bills of sessions ended in [fromMs, toMs) and running ones, oldest first (exports). */
+  billsBetween(fromMs: number, toMs: number): BillFigures[];
 }
 
 export interface PlanFigures {

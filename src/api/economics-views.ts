@@ -23,7 +23,8 @@ export const kpisViewSchema = z.object({
     gridExportWh: z.number(),
     energyCost: z.number().describe('import cost − export revenue of the whole site so far'),
     costPerKWh: z.number().describe('energy cost per kWh delivered to cars'),
-    peakW: z.number().describe("today's highest demand-window mean import"),
+    peakW: z.number().describe("today's highest 15-min (demand window) mean import, W; the month's peak is never below it"),
+    peakAt: iso.nullable().describe('start of the demand window of peakW; null before any import'),
     renewableShare: z.number().describe('share of EV energy from on-site PV, 0..1'),
     utilization: z.number().describe('share of connector-time a car was drawing, 0..1'),
     sessions: z.number().int().describe('sessions ended today'),
@@ -33,7 +34,8 @@ export const kpisViewSchema = z.object({
     limitViolations: z.number().int(),
   }),
   month: z.object({
-    peakW: z.number().describe("the billing month's peak so far (demand-charge base)"),
+    peakW: z.number().describe("the billing month's highest 15-min mean import so far (demand-charge base), W; same definition as today.peakW"),
+    peakAt: iso.nullable().describe('start of the demand window of the month peak'),
     demandCharge: z.number().describe('peak kW × demand charge price'),
     demandChargePerKW: z.number(),
   }),
@@ -112,6 +114,7 @@ export function kpisView(economics: EconomicsSource, atMs: number): KpisView {
       energyCost: money(k.energyCost),
       costPerKWh: money(k.costPerKWh),
       peakW: watts(k.peakW),
+      peakAt: isoOf(k.peakAtMs),
       renewableShare: ratio(k.renewableShare),
       utilization: ratio(k.utilization),
       sessions: k.sessions,
@@ -120,7 +123,7 @@ export function kpisView(economics: EconomicsSource, atMs: number): KpisView {
       carbonKg: Math.round(k.carbonKg * 1000) / 1000,
       limitViolations: k.limitViolations,
     },
-    month: { peakW: watts(k.monthPeakW), demandCharge: money(k.monthDemandCharge), demandChargePerKW: p.demandChargePerKW },
+    month: { peakW: watts(k.monthPeakW), peakAt: isoOf(k.monthPeakAtMs), demandCharge: money(k.monthDemandCharge), demandChargePerKW: p.demandChargePerKW },
     prices: { importPerKWh: p.importPricePerKWh, exportPerKWh: p.exportPricePerKWh, carbonGPerKWh: p.carbonGPerKWh },
   };
 }

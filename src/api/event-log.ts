@@ -1,4 +1,11 @@
+import { gridSignalProblem, signalTimes } from '../grid-signal.ts';
 import type { ServiceContext } from '../service.ts';
+
+/** "start–end" or "from start, open-ended"; never throws on a bad time. */
+function signalSpan(s: { startMs: number; endMs: number; openEnded?: boolean }): string {
+  const t = signalTimes(s);
+  return t.openEnded ? `from ${t.start ?? '?'}, open-ended` : `${t.start ?? '?'}–${t.end ?? '?'}`;
+}
 
 export type EventSeverity = 'info' | 'warning' | 'error';
 
@@ -65,15 +72,19 @@ export function createEventLog(ctx: ServiceContext, capacity = 1000) {
         add({ atMs, kind: 'profile', severity: 'info', chargerId, connectorId, text: `${key} accepts limits again` });
       }
     }),
-    ctx.bus.on('signals.changed', ({ signals, source }) => {
+    ctx.bus.on('signals.changed', ({ signals: all, source }) => {
+      const signals = Array.isArray(all) ? all.filter((s) => gridSignalProblem(s) === undefined) : [];
       const fingerprint = JSON.stringify(signals.map((s) => [s.id, s.kind, s.value, s.startMs, s.endMs]));
       if (signalsBySource.get(source) === fingerprint) return;
       signalsBySource.set(source, fingerprint);
       const text = signals.length
-        ? `${source}: ${signals.map((s) => `${s.kind} ${s.value}${s.kind.endsWith('limit') ? ' W' : ''} ${new Date(s.startMs).toISOString()}–${new Date(s.endMs).toISOString()}`).join('; ')}`
+        ? `${source}: ${signals.map((s) => `${s.kind} ${s.value}${s.kind.endsWith('limit') ? ' W' : ''} ${signalSpan(s)}`).join('; ')}`
         : `${source}: no grid signals`;
       add({ atMs: ctx.clock.nowMs(), kind: 'signal', severity: 'info', text });
     }),
+    ctx.bus.on('signal.operator', ({ action, id, text, atMs }) =>
+      add({ atMs, kind: 'signal', severity: action === 'added' ? 'warning' : 'info', text: `operator limit ${id} ${action}: ${text}` }),
+    ),
     ctx.bus.on('session.started', ({ chargerId, connectorId, idTag, tier, startedAtMs }) =>
       add({ atMs: startedAtMs, kind: 'session', severity: 'info', chargerId, connectorId, text: `${chargerId}/${connectorId} session started (${idTag}, ${tier})` }),
     ),

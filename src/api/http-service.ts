@@ -8,6 +8,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
 import type { Storage } from '../storage/types.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
@@ -16,11 +17,14 @@ import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
+import type { SessionCostSource } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
+import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
+import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
 import { zodValidatorCompiler } from './zod-schema.ts';
 
@@ -33,6 +37,8 @@ export interface HttpDeps {
   economics?: EconomicsSource;
   /** The horizon planner: GET /plan (answers {enabled:false} without it). */
   plan?: PlanSource;
+  /** Each session's charge mode (solar charging), shown in connector views. */
+  chargeMode?: (chargerId: string, connectorId: number) => string;
   /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
   configPath?: string;
   /**
@@ -50,6 +56,8 @@ export interface HttpDeps {
   auth?: AuthOptions;
   /** Minimum gap between live pushes, ms (default 500: at most 2 per second). */
   liveMinGapMs?: number;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
 }
 
 export interface HttpService extends Service {
@@ -74,6 +82,18 @@ function readTls(tls: { cert: string; key: string; ca?: string } | undefined) {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const DOCS_PREFIX = '/api/docs';
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 const NOT_SPA = /^\/(api|metrics|healthz)(\/|$|\?)/;
 
 /**
@@ -85,12 +105,20 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   const log = ctx.log.child({ module: 'api' });
   // Read first: if the files are bad nothing below has subscribed to the bus yet.
   const https = readTls(ctx.config.http.tls);
-  const auth = createAuth(deps.store, ctx.clock, log, deps.auth);
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true);
-  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, deps.economics);
+  const auth = createAuth(deps.store, ctx.clock, log, {
+    onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
+    ...deps.auth,
+  });
+  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  const economics = deps.economics;
+  const sessionSources: SessionCostSource = {
+    sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
+    ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
+  };
+  const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
   const events = createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: ctx.config.http.trustProxy, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
   let port = 0;
   let ready: Promise<void> | undefined;
 
@@ -121,9 +149,11 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     events,
     signals: deps.signals,
     economics: deps.economics,
+    sessionSources,
     plan: deps.plan,
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
+    ...(deps.upstream ? { upstream: deps.upstream } : {}),
     guard: (role) => async (request) => {
       const principal = requireRole(authenticate(request), role);
       if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {
@@ -136,11 +166,17 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     },
   };
 
-  // The dashboard steers chargers: no framing by other sites, no MIME sniffing, no referrer leaks.
-  app.addHook('onSend', async (_request, reply) => {
+  // The dashboard steers chargers: no framing by other sites, no MIME sniffing, no referrer leaks,
+  // and no script but the dashboard's own files (an injected inline script does not run).
+  app.addHook('onSend', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'same-origin');
+    if (!request.url.startsWith(DOCS_PREFIX)) reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  });
+  // Source maps would publish the dashboard's sources; they stay on disk for development only.
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'GET' && /\.map(\?|$)/.test(request.url) && !request.url.startsWith('/api/')) throw new NotFoundError('no such file');
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -157,7 +193,12 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         security: [{ bearer: [] }, { cookie: [] }],
       },
     });
-    await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+    const docsGuard = env.guard('viewer');
+    await app.register(fastifySwaggerUi, {
+      routePrefix: DOCS_PREFIX,
+      staticCSP: true,
+      ...(ctx.config.http.publicDocs ? {} : { uiHooks: { onRequest: (request, reply, done) => void docsGuard(request, reply).then(() => done(), done) } }),
+    });
 
     // 503 when the control loop has stopped deciding (the watchdog and load balancers act on it).
     app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
@@ -172,16 +213,18 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         failsafe: ctx.state.lastDecision?.failsafe ?? false,
       });
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/metrics', { schema: { hide: true }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });
     registerAuthRoutes(app, env);
     registerSiteRoutes(app, env);
+    registerUpstreamRoutes(app, env);
     registerSteeringRoutes(app, env);
     registerConfigRoutes(app, env);
     registerEconomicsRoutes(app, env);
     registerAdminRoutes(app, env);
+    registerSignalRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',
@@ -189,9 +232,10 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         websocket: true,
         schema: { hide: true },
         onRequest: async (request, reply) => {
-          // Browsers send Origin on WebSocket handshakes; another site's page must not read the feed.
+          // Browsers send Origin on WebSocket handshakes; another site's page (or a sandboxed one,
+          // Origin: null) must not read the feed. Clients that are not browsers send none.
           const origin = request.headers.origin;
-          if (origin && origin !== 'null') {
+          if (origin !== undefined) {
             let host: string | undefined;
             try {
               host = new URL(origin).host;

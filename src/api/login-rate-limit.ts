@@ -1,53 +1,55 @@
 import type { Clock } from '../clock.ts';
+import { FailureBackoff } from '../failure-backoff.ts';
 
 /**
- * Failed logins per (client address, username): after `maxFailures` within `windowMs` further
- * attempts are refused until the window has passed. A success clears the count. Bounded memory.
+ * Who may try a password now. Keyed on the client address only (the real one behind a trusted
+ * proxy, see http.trustProxy), never on the username: a flood against `admin` from one client must
+ * not lock `admin` out for everyone. Per address: one check in flight at a time, and exponential
+ * backoff after failures whatever the usernames; across addresses, a few concurrent checks (scrypt
+ * runs on libuv's small thread pool). A client that floods occupies one slot, so a correct login
+ * from another client still gets through. The failure table cannot be flushed (see FailureBackoff).
  */
 export class LoginRateLimit {
-  private readonly failures = new Map<string, { count: number; firstAtMs: number }>();
+  private readonly backoff: FailureBackoff;
+  private readonly inFlight = new Set<string>();
 
   constructor(
-    private readonly clock: Clock,
-    private readonly maxFailures = 5,
-    private readonly windowMs = 15 * 60_000,
-    private readonly maxKeys = 10_000,
-  ) {}
-
-  /** Seconds until another attempt is allowed; 0 when allowed now. */
-  retryAfterS(ip: string, username: string): number {
-    const entry = this.failures.get(this.key(ip, username));
-    if (!entry || entry.count < this.maxFailures) return 0;
-    const leftMs = entry.firstAtMs + this.windowMs - this.clock.nowMs();
-    return leftMs > 0 ? Math.ceil(leftMs / 1000) : 0;
+    clock: Clock,
+    private readonly maxConcurrent = 4,
+    options: { freeFailures?: number; baseMs?: number; maxMs?: number; maxKeys?: number } = {},
+  ) {
+    this.backoff = new FailureBackoff(clock, {
+      freeFailures: options.freeFailures ?? 4,
+      baseMs: options.baseMs ?? 60_000,
+      maxMs: options.maxMs ?? 15 * 60_000,
+      forgetAfterMs: 15 * 60_000,
+      maxKeys: options.maxKeys ?? 50_000,
+    });
   }
 
-  fail(ip: string, username: string): void {
-    const key = this.key(ip, username);
-    const nowMs = this.clock.nowMs();
-    const entry = this.failures.get(key);
-    if (!entry || nowMs - entry.firstAtMs >= this.windowMs) {
-      if (this.failures.size >= this.maxKeys) this.evictExpired(nowMs);
-      this.failures.set(key, { count: 1, firstAtMs: nowMs });
-    } else {
-      entry.count += 1;
-    }
+  /**
+   * Takes a slot for one password check from `ip`, or says why not: `retryAfterS` > 0 and `why`.
+   * A granted slot must be given back with release().
+   */
+  acquire(ip: string): { granted: true } | { granted: false; retryAfterS: number; why: 'backoff' | 'in-flight' | 'busy' } {
+    const waitMs = this.backoff.waitMs(ip);
+    if (waitMs > 0) return { granted: false, retryAfterS: Math.ceil(waitMs / 1000), why: 'backoff' };
+    if (this.inFlight.has(ip)) return { granted: false, retryAfterS: 1, why: 'in-flight' };
+    if (this.inFlight.size >= this.maxConcurrent) return { granted: false, retryAfterS: 1, why: 'busy' };
+    this.inFlight.add(ip);
+    return { granted: true };
   }
 
-  succeed(ip: string, username: string): void {
-    this.failures.delete(this.key(ip, username));
+  release(ip: string): void {
+    this.inFlight.delete(ip);
   }
 
-  private key(ip: string, username: string): string {
-    return `${ip}\u0000${username.toLowerCase()}`;
+  /** A failed check; `burstStarted` for the first failure after a quiet spell (log once per burst). */
+  fail(ip: string): { burstStarted: boolean } {
+    return this.backoff.fail(ip);
   }
 
-  private evictExpired(nowMs: number): void {
-    for (const [key, entry] of this.failures) if (nowMs - entry.firstAtMs >= this.windowMs) this.failures.delete(key);
-    // Still full: forget the oldest entries rather than grow without bound.
-    for (const key of this.failures.keys()) {
-      if (this.failures.size < this.maxKeys) break;
-      this.failures.delete(key);
-    }
+  succeed(ip: string): void {
+    this.backoff.succeed(ip);
   }
 }

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServiceContext } from '../service.ts';
 import { sitePowers } from '../state/site-powers.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
 /** What the control loop reports about itself, when wired (ControlLoop.stats fits). */
 export interface ControlStatsSource {
@@ -28,6 +29,7 @@ export function createMetrics(
   controlStats?: () => ControlStatsSource,
   exportStats?: () => ExportStatsSource,
   processMetrics = true,
+  upstream?: () => readonly UpstreamChargerStatus[],
 ) {
   const registry = new Registry();
   // Process metrics (CPU, memory, event-loop lag) start a monitor that lives as long as the process.
@@ -87,6 +89,19 @@ export function createMetrics(
     },
   });
   new Gauge({
+    name: 'ems_connector_reserved_amperes',
+    help: 'Current a connector may draw whatever the EMS decides (uncontrollable charger, unanswered or refused profile), A per phase',
+    labelNames: ['charger', 'connector', 'uncontrollable'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of state.connectors.values()) {
+        if (c.profile?.reserveA === undefined) continue;
+        this.set({ charger: c.chargerId, connector: String(c.connectorId), uncontrollable: c.profile.uncontrollable ? 'true' : 'false' }, c.profile.reserveA);
+      }
+    },
+  });
+  new Gauge({
     name: 'ems_charger_connected',
     help: '1 while the charger holds its OCPP connection',
     labelNames: ['charger'],
@@ -96,6 +111,41 @@ export function createMetrics(
       for (const c of state.chargers.values()) this.set({ charger: c.id }, c.online ? 1 : 0);
     },
   });
+  if (upstream) {
+    new Gauge({
+      name: 'ems_upstream_connected',
+      help: "Local-controller mode: 1 while the charger's uplink to the CSMS is open",
+      labelNames: ['charger'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const u of upstream()) this.set({ charger: u.chargerId }, u.uplink === 'online' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ems_upstream_queue_length',
+      help: 'Local-controller mode: transaction frames held for the CSMS while the uplink is down',
+      labelNames: ['charger'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const u of upstream()) this.set({ charger: u.chargerId }, u.queueLength);
+      },
+    });
+    new Gauge({
+      name: 'ems_upstream_last_message_timestamp_seconds',
+      help: 'Local-controller mode: when the last message went each way (from/to charger, from/to csms)',
+      labelNames: ['charger', 'direction'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const u of upstream()) {
+          const times = { from_charger: u.lastFromChargerAtMs, to_charger: u.lastToChargerAtMs, from_csms: u.lastFromCsmsAtMs, to_csms: u.lastToCsmsAtMs };
+          for (const [direction, atMs] of Object.entries(times)) if (atMs !== undefined) this.set({ charger: u.chargerId, direction }, atMs / 1000);
+        }
+      },
+    });
+  }
   new Gauge({
     name: 'ems_device_up',
     help: '1 when the device answers and its data is fresh',
@@ -171,6 +221,14 @@ export function createMetrics(
     registers: [registry],
   });
 
+  const securityEvents = new Counter({
+    name: 'ems_security_events_total',
+    help: 'Hostile or broken input the EMS survived, by kind (refused OCPP frames and handshakes, failed auth, throttled logins, unhandled rejections)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const offSecurity = ctx.bus.on('security.event', (event) => securityEvents.inc({ kind: event.kind }));
+
   let lastDecisionAtMs: number | undefined;
   const off = ctx.bus.on('decision', (decision) => {
     decisions.inc();
@@ -183,6 +241,9 @@ export function createMetrics(
     observeRequest(method: string, route: string, status: number, seconds: number) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },
-    stop: off,
+    stop() {
+      off();
+      offSecurity();
+    },
   };
 }

@@ -4,9 +4,12 @@ import type {} from '@fastify/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
+import type { OperatorSignalsApi } from '../signals/types.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import type { createEventLog } from './event-log.ts';
+import type { SessionCostSource } from './state-view.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +22,9 @@ export interface SignalsControl {
   list(): unknown[];
   optOut(eventId: string, actor: { username: string; role: string }): void;
   optIn(eventId: string, actor: { username: string; role: string }): void;
+  /** Operator limits (POST/DELETE /api/v1/signals, routes/signal-routes.ts), when the timeline is wired. */
+  addLimit?: OperatorSignalsApi['addLimit'];
+  end?: OperatorSignalsApi['end'];
 }
 
 /** What every route module gets. */
@@ -30,9 +36,13 @@ export interface RouteEnv {
   signals?: SignalsControl;
   /** The tariff service (KPIs, prices, session bills), when wired. */
   economics?: EconomicsSource;
+  /** Running cost and charge mode per connector, for connector and session views. */
+  sessionSources: SessionCostSource;
   /** The horizon planner, when wired. */
   plan?: PlanSource;
   configPath?: string;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
   /** Config sections the running services take without a restart (they re-read ctx.config on 'config.changed'). */
   liveConfigSections: readonly string[];
   /** onRequest hook: authenticate, require `role`, and the CSRF header on cookie writes. */

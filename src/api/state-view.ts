@@ -1,7 +1,9 @@
 import type { Config } from '../../config/schema.ts';
 import type { SiteState } from '../state/site-state.ts';
+import { gridSignalProblem, isoOrNull, signalTimes } from '../grid-signal.ts';
 import { sitePowers } from '../state/site-powers.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import { idTagNames } from './id-tag-names.ts';
 import type { ConnectorView, DeviceView, SignalView, StateView } from './view-schemas.ts';
 
 export type { ConnectorView, StateView };
@@ -9,15 +11,19 @@ export type { ConnectorView, StateView };
 /** Running bills per connector (the tariff service), for the session's cost so far. */
 export interface SessionCostSource {
   sessionBill(chargerId: string, connectorId: number): { transactionId: number; cost: number; currency: string } | undefined;
+  /** The session's charge mode (solar charging), when that service runs. */
+  chargeMode?(chargerId: string, connectorId: number): string;
 }
 
-const iso = (atMs: number | undefined | null) => (atMs === undefined || atMs === null ? null : new Date(atMs).toISOString());
+// Never throws: a time that cannot be shown (NaN, beyond year 275760) is null.
+const iso = (atMs: number | undefined | null) => isoOrNull(atMs);
 const round = (value: number | undefined, digits = 1) => (value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
 
 export function connectorViews(state: SiteState, config: Config, costs?: SessionCostSource): ConnectorView[] {
   const caps = new Map<string, ConnectorCap>();
   for (const cap of state.lastDecision?.caps ?? []) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap);
   const phasesOf = new Map(config.chargers.map((c) => [c.id, c.phases]));
+  const nameOf = idTagNames(config);
   return [...state.connectors.values()].map((c) => {
     const cap = caps.get(connectorKey(c.chargerId, c.connectorId));
     const s = c.session;
@@ -37,12 +43,22 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
       reason: cap?.reason.text ?? null,
       reasonKind: cap?.reason.kind ?? null,
       rank: cap?.rank ?? null,
-      profile: c.profile ? { state: c.profile.state, capA: c.profile.capA, at: iso(c.profile.atMs) } : null,
+      profile: c.profile
+        ? {
+            state: c.profile.state,
+            capA: c.profile.capA,
+            at: iso(c.profile.atMs),
+            ...(c.profile.reserveA === undefined ? {} : { reservedA: c.profile.reserveA }),
+            ...(c.profile.uncontrollable ? { uncontrollable: true } : {}),
+          }
+        : null,
       session: s
         ? {
             transactionId: s.transactionId,
             idTag: s.idTag,
+            name: nameOf(s.idTag),
             tier: s.tier,
+            chargeMode: costs?.chargeMode?.(c.chargerId, c.connectorId) ?? null,
             startedAt: iso(s.startedAtMs),
             departure: iso(s.departureAtMs),
             energyWh: Math.round(s.energyWh),
@@ -77,13 +93,29 @@ export function deviceViews(state: SiteState, config: Config, atMs: number): Dev
   });
 }
 
+/** Never throws, whatever a producer put on the bus: a time that cannot be shown is null. */
 export function signalViews(state: SiteState, atMs: number): SignalView[] {
-  return state.signals.map((s) => ({
+  return state.signals.filter((s) => gridSignalProblem(s) === undefined).map((s) => ({
     ...s,
-    start: iso(s.startMs),
-    end: iso(s.endMs),
+    ...signalTimes(s),
     active: s.startMs <= atMs && atMs < s.endMs,
   }));
+}
+
+/**
+ * The agreed headroom shape (TEAM.md): the optimizer adds `headroomW` and the binding limit; read
+ * them when present so the view works before and after that change.
+ */
+function headroomOf(decision: SiteState['lastDecision']): { headroomW?: number; binding?: { kind: string; id?: string; phase?: string; text: string } } | undefined {
+  if (!decision) return undefined;
+  const h = decision.headroom as { headroomW?: unknown; binding?: unknown };
+  const headroomW = typeof h.headroomW === 'number' && Number.isFinite(h.headroomW) ? Math.round(h.headroomW) : undefined;
+  const b = h.binding as { kind?: unknown; id?: unknown; phase?: unknown; text?: unknown } | undefined;
+  const binding =
+    b && typeof b.kind === 'string' && typeof b.text === 'string'
+      ? { kind: b.kind, text: b.text, ...(typeof b.id === 'string' ? { id: b.id } : {}), ...(typeof b.phase === 'string' ? { phase: b.phase } : {}) }
+      : undefined;
+  return { headroomW, binding };
 }
 
 /** GET /api/v1/state and the live feed: the contract shape in DESIGN.md, "State and replay formats". */
@@ -105,6 +137,8 @@ export function buildStateView(state: SiteState, config: Config, atMs: number, c
       evPowerW: round(powers.evPowerW, 0),
       limitPowerW: round(powers.limitPowerW, 0),
       headroomA: decision ? [...decision.headroom.headroomA] : null,
+      headroomW: headroomOf(decision)?.headroomW ?? null,
+      binding: headroomOf(decision)?.binding ?? null,
       limitA: decision ? [...decision.headroom.limitA] : null,
       failsafe: decision?.failsafe ?? false,
     },

@@ -8,7 +8,9 @@ const triple = z.tuple([z.number(), z.number(), z.number()]);
 export const sessionViewSchema = z.object({
   transactionId: z.number().int(),
   idTag: z.string(),
+  name: z.string().nullable().describe("the tag's configured name (idTags[].name), e.g. \"Bus 12\""),
   tier: z.string(),
+  chargeMode: z.string().nullable().describe('fast | minpv | pv (null without solar charging)'),
   startedAt: iso.nullable(),
   departure: iso.nullable(),
   energyWh: z.number().describe('delivered so far'),
@@ -33,7 +35,16 @@ export const connectorViewSchema = z.object({
   reason: z.string().nullable().describe('why the cap is what it is, for people'),
   reasonKind: z.string().nullable(),
   rank: z.number().int().nullable().describe('position in the priority order'),
-  profile: z.object({ state: z.string(), capA: z.number(), at: iso.nullable() }).nullable().describe('the last limit sent and whether the charger took it'),
+  profile: z
+    .object({
+      state: z.string(),
+      capA: z.number(),
+      at: iso.nullable(),
+      reservedA: z.number().optional().describe('what the connector may draw whatever the EMS decides (A per phase), when more than its cap'),
+      uncontrollable: z.boolean().optional().describe('true: the charger refuses or ignores profiles; it counts at its max'),
+    })
+    .nullable()
+    .describe('the last limit sent and whether the charger took it'),
   session: sessionViewSchema.nullable(),
 });
 
@@ -55,7 +66,8 @@ export const signalViewSchema = z.looseObject({
   kind: z.string(),
   value: z.number(),
   start: iso.nullable(),
-  end: iso.nullable(),
+  end: iso.nullable().describe('null when open-ended'),
+  openEnded: z.boolean().describe('in force until withdrawn'),
   active: z.boolean(),
 });
 
@@ -70,7 +82,12 @@ export const siteViewSchema = z.object({
   batterySoc: z.number().nullable(),
   evPowerW: z.number().nullable(),
   limitPowerW: z.number().nullable().describe('import the site may use now, W'),
-  headroomA: triple.nullable(),
+  headroomA: triple.nullable().describe('room left per phase under the tightest limit (circuits, import power cap, signals), A'),
+  headroomW: z.number().nullable().describe('import-power room left at the connection point, W (null until the optimizer reports it)'),
+  binding: z
+    .object({ kind: z.string().describe('circuit | grid-current | grid-power | signal | none'), id: z.string().optional(), phase: z.string().optional(), text: z.string() })
+    .nullable()
+    .describe('the limit that leaves the least room'),
   limitA: triple.nullable(),
   failsafe: z.boolean(),
 });

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `Usage:
   ems run --config site.yaml          run the EMS for a real site
-  ems demo [--config demo.yaml] [--chargers N] [--speed X] [--http-port P] [--ocpp-port P] [--mqtt URL]
+  ems demo [--config demo.yaml] [--chargers N] [--speed X] [--http-port P] [--ocpp-port P] [--mqtt URL] [--start HH:MM]
                                       a simulated site with chargers over real OCPP, and the dashboard
   ems check-config site.yaml          validate a config: exit 0, or exit 1 with one line per problem
   ems simulate --config site.yaml --sessions sessions.json --out report.json
@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
           'http-port': { type: 'string' },
           'ocpp-port': { type: 'string' },
           mqtt: { type: 'string' },
+          start: { type: 'string' },
           quiet: { type: 'boolean' },
         },
       });
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
         httpPort: optionalNumber(values['http-port']),
         ocppPort: optionalNumber(values['ocpp-port']),
         mqtt: values.mqtt,
+        start: values.start,
         quiet: values.quiet ?? false,
       });
     }

@@ -41,6 +41,7 @@ export function decideParamsFromConfig(config: Config): DecideParams {
     phases: c.phases,
     phaseRotation: c.phaseRotation,
     circuitId: circuitOf.get(c.id) ?? ROOT_ID,
+    ...(c.connection !== undefined && c.phases === 1 ? { connection: c.connection } : {}),
   }));
 
   return {

@@ -6,6 +6,7 @@ import { prepareDashboard } from '../cli/dashboard-pages.ts';
 import { waitForSignal } from '../cli/run-site.ts';
 import { scaleDemoConfig } from './demo-config.ts';
 import { startDemoSite } from './demo-site.ts';
+import { demoStepMs, startOfDemoMs } from './demo-start.ts';
 import { ScaledClock } from './scaled-clock.ts';
 import { formatStatus } from './status-text.ts';
 
@@ -17,6 +18,8 @@ export interface RunDemoOptions {
   ocppPort?: number;
   /** Broker URL for the demo's MQTT device (and the EMS's MQTT side); overrides the config's mqtt.url. */
   mqtt?: string;
+  /** Local time (HH:MM, site time zone) the demo clock starts at; default: now. */
+  start?: string;
   quiet: boolean;
 }
 
@@ -41,25 +44,40 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   }
   // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
   // to loopback unless the config says otherwise.
-  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin';
+  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin-password';
   process.env.EMS_ADMIN_PASSWORD = demoPassword;
   const speed = options.speed ?? config.demo?.speed ?? 1;
-  const clock = new ScaledClock(speed);
+  // Staleness is a property of the data path (polls, links, a busy machine), which runs in real
+  // time; at ×speed one real half second is speed/2 demo seconds. So the demo allows its data that
+  // much demo time before it calls it stale, and says so, instead of sitting in failsafe.
+  const realStaleMs = 500;
+  if (speed * realStaleMs > config.control.staleAfterMs) config = { ...config, control: { ...config.control, staleAfterMs: Math.round(speed * realStaleMs) } };
+  let startSimMs: number | undefined;
+  if (options.start !== undefined) {
+    try {
+      startSimMs = startOfDemoMs(options.start, config.site.timezone, Date.now());
+    } catch (error) {
+      process.stderr.write(`ems demo: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+  }
+  const clock = new ScaledClock(speed, startSimMs);
 
   // Near real time the meter, PV and battery are real Modbus TCP devices read by the real adapters;
   // faster, a real-time poll would be too coarse, and they stay in-process.
   await prepareDashboard(log);
   const nearRealTime = speed <= 5;
-  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: nearRealTime, mqttDevice: nearRealTime });
+  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
-  out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}.`);
+  out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}${options.start ? `, from ${options.start} local` : ''}.`);
   if (demo.app.httpPort !== undefined) {
     out(`Dashboard: http://${host}:${demo.app.httpPort}/`);
     out(`Log in as admin / ${demoPassword} (created on the first run with ${config.storage.path}; EMS_ADMIN_PASSWORD sets another).`);
   }
   if (demo.mqttDevice) out(`MQTT: the building submeter is published as {"W": ...} on ${demo.mqttDevice.topic} at ${config.mqtt!.url}.`);
   else if (config.mqtt) out(`MQTT: ${nearRealTime ? `no broker at ${config.mqtt.url}` : 'speed above 5'}, the demo's MQTT device is left out.`);
+  if (speed > 1) out(`Data counts as stale after ${(config.control.staleAfterMs / 1000).toFixed(0)} demo seconds (${(config.control.staleAfterMs / speed / 1000).toFixed(2)} real s at x${speed}).`);
   out('Press Ctrl-C to stop.\n');
 
   const status = options.quiet

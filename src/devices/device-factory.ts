@@ -30,6 +30,8 @@ export interface FactoryDeps {
   nowMs: () => number;
   defaultStaleAfterMs: number;
   onUpdate?: UpdateListener;
+  /** Why the MQTT broker connection is down now, if it is. */
+  mqttProblem?: () => string | undefined;
 }
 
 /** Null for drivers this service does not poll (`simulated` devices are fed by the demo). */
@@ -82,7 +84,7 @@ function modbusAdapter(device: ModbusDeviceConfig, deps: FactoryDeps): DeviceAda
 }
 
 function mqttAdapter(device: MqttDeviceConfig, deps: FactoryDeps): DeviceAdapter {
-  if (!deps.mqttClient) throw new DeviceCapabilityError(`device ${device.id} uses MQTT, but the config has no mqtt.url`);
+  if (!deps.mqttClient) throw new DeviceCapabilityError(`device ${device.id} uses MQTT, but the config has no mqtt section (mqtt.url)`);
   const adapter = new MqttDevice({
     deviceId: device.id,
     role: device.role,
@@ -97,6 +99,7 @@ function mqttAdapter(device: MqttDeviceConfig, deps: FactoryDeps): DeviceAdapter
     nowMs: deps.nowMs,
     log: deps.log.child({ deviceId: device.id }),
     onUpdate: deps.onUpdate,
+    connectionProblem: deps.mqttProblem,
   });
   return { ...withControls(device, adapter, device.setpointTopic !== undefined, device.limitTopic !== undefined), start: () => adapter.start(), stop: () => adapter.stop() };
 }

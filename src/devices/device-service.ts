@@ -2,11 +2,12 @@
 // physical plausibility, and puts readings and health on the bus. A device that fails, hangs or
 // talks nonsense is marked (error / stale) and logged once per transition; it never blocks the
 // control loop or the other devices, and nothing it does crashes the process.
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connect, type MqttClient } from 'mqtt';
+import { MQTT_RECONNECT_PERIOD_MS, retryDelayMs } from '../../adapters/backoff.ts';
 import type { DeviceHealthState, DeviceReading } from '../../adapters/types.ts';
 import { StaleSourceError } from '../../adapters/errors.ts';
 import { ModbusLines } from '../../adapters/modbus/line.ts';
-import { implausibility } from '../../adapters/reading-check.ts';
+import { implausibility, siteReadingBounds } from '../../adapters/reading-check.ts';
 import type { DeviceConfig } from '../../config/schema.ts';
 import { EmsError } from '../errors.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -47,7 +48,21 @@ interface Polled {
   failures: number;
 }
 
-const MAX_BACKOFF_MS = 30_000;
+/** How long start() waits for the MQTT broker before going on without it (it keeps reconnecting). */
+const START_WAIT_MS = 3_000;
+
+/** The largest fuse on the site (main or any circuit), A: what a plausible reading is measured against. */
+function largestFuseA(config: ServiceContext['config']): number {
+  let max = config.grid.maxCurrent;
+  const visit = (nodes: readonly { maxCurrent: number; children?: readonly unknown[] }[] | undefined) => {
+    for (const node of nodes ?? []) {
+      max = Math.max(max, node.maxCurrent);
+      visit(node.children as typeof nodes);
+    }
+  };
+  visit(config.circuits as readonly { maxCurrent: number; children?: readonly unknown[] }[]);
+  return max;
+}
 
 export function createDeviceService(ctx: ServiceContext, options: DeviceServiceOptions = {}): DeviceService {
   const log = ctx.log.child({ module: 'devices' });
@@ -57,6 +72,9 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
   const controls = new Map<string, DeviceControls>();
   let mqttClient: MqttClient | undefined = options.mqttClient;
   let ownsMqtt = false;
+  /** Why the broker is unreachable now; undefined while connected. */
+  let mqttProblem: string | undefined;
+  const bounds = () => siteReadingBounds({ largestFuseA: largestFuseA(ctx.config), voltageV: ctx.config.site.voltage });
   let staleTimer: NodeJS.Timeout | undefined;
   let startedAtMs = 0;
   let running = false;
@@ -98,7 +116,7 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       setHealth(d, error instanceof StaleSourceError ? 'stale' : 'error', message);
       return;
     }
-    const reason = implausibility(reading);
+    const reason = implausibility(reading, bounds());
     if (reason) {
       const err = new DeviceReadingError(`reading rejected: ${reason}`);
       d.failures++;
@@ -122,12 +140,38 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
 
   function schedule(d: Polled): void {
     if (!running) return;
-    const backoff = 2 ** Math.min(Math.max(0, d.failures - 1), 6);
-    const delayMs = Math.min(d.config.pollIntervalMs * backoff, Math.max(MAX_BACKOFF_MS, d.config.pollIntervalMs));
+    // The shared policy: a failing device is polled less often, but never more than a few seconds
+    // apart, so a meter that is healthy again is read (and failsafe left) within seconds.
+    const delayMs = retryDelayMs(d.config.pollIntervalMs, d.failures);
     d.timer = setTimeout(() => {
-      void poll(d).finally(() => schedule(d));
+      const next = d.adapter ? poll(d) : attach(d).then((ok) => (ok ? poll(d) : undefined));
+      void next.finally(() => schedule(d));
     }, delayMs);
     d.timer.unref?.();
+  }
+
+  /** Creates and starts the device's adapter; false (and retried by schedule()) when that fails. */
+  async function attach(d: Polled): Promise<boolean> {
+    const config = d.config;
+    try {
+      d.adapter = createDeviceAdapter(config, {
+        lines,
+        mqttClient,
+        log,
+        nowMs,
+        defaultStaleAfterMs: ctx.config.control.staleAfterMs,
+        onUpdate: () => void poll(d),
+        mqttProblem: () => mqttProblem,
+      });
+      await d.adapter?.start?.();
+    } catch (error) {
+      d.adapter = null;
+      d.failures++;
+      setHealth(d, 'error', (error as Error).message);
+      return false;
+    }
+    if (d.adapter?.battery || d.adapter?.pv) controls.set(config.id, { deviceId: config.id, role: config.role, battery: d.adapter.battery, pv: d.adapter.pv });
+    return true;
   }
 
   function checkStaleness(): void {
@@ -147,39 +191,49 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       startedAtMs = nowMs();
       const wanted = ctx.config.devices.filter((d) => d.driver !== 'simulated');
       if (!mqttClient && ctx.config.mqtt && wanted.some((d) => d.driver === 'mqtt')) {
-        try {
-          mqttClient = await connectAsync(ctx.config.mqtt.url, {
-            username: ctx.config.mqtt.username,
-            password: ctx.config.mqtt.password,
-            reconnectPeriod: 2000,
-            connectTimeout: 5000,
-          });
-          mqttClient.on('error', (error) => log.warn({ err: error.message }, 'MQTT connection error'));
-          ownsMqtt = true;
-        } catch (error) {
-          log.error({ err: (error as Error).message, url: ctx.config.mqtt.url }, 'cannot connect to the MQTT broker; MQTT devices stay offline until restart');
-        }
+        // Never awaited: a broker that is down at start (or later) is reconnected to in the
+        // background, the devices subscribe on every connect, and their error says why.
+        const url = ctx.config.mqtt.url;
+        mqttProblem = `connecting to the MQTT broker ${url}`;
+        mqttClient = connect(url, {
+          username: ctx.config.mqtt.username,
+          password: ctx.config.mqtt.password,
+          reconnectPeriod: MQTT_RECONNECT_PERIOD_MS,
+          connectTimeout: 5000,
+        });
+        mqttClient.on('connect', () => {
+          if (mqttProblem) log.info({ url }, 'MQTT broker connected');
+          mqttProblem = undefined;
+        });
+        mqttClient.on('error', (error) => {
+          const problem = `MQTT broker ${url} unreachable: ${error.message}`;
+          if (problem !== mqttProblem) log.warn({ url, err: error.message }, 'MQTT connection error; reconnecting');
+          mqttProblem = problem;
+        });
+        mqttClient.on('offline', () => {
+          mqttProblem ??= `MQTT broker ${url} connection lost`;
+        });
+        ownsMqtt = true;
+        // A short, bounded wait so a broker that is up is subscribed to before start() returns.
+        const client = mqttClient;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, START_WAIT_MS);
+          function done() {
+            clearTimeout(timer);
+            client.off('connect', done);
+            client.off('error', done);
+            resolve();
+          }
+          client.once('connect', done);
+          client.once('error', done);
+        });
       }
       for (const config of wanted) {
         const d: Polled = { config, adapter: null, health: 'offline', failures: 0 };
         devices.push(d);
-        try {
-          d.adapter = createDeviceAdapter(config, {
-            lines,
-            mqttClient,
-            log,
-            nowMs,
-            defaultStaleAfterMs: ctx.config.control.staleAfterMs,
-            onUpdate: () => void poll(d),
-          });
-          await d.adapter?.start?.();
-        } catch (error) {
-          d.adapter = null;
-          setHealth(d, 'error', (error as Error).message);
-          continue;
-        }
-        if (d.adapter?.battery || d.adapter?.pv) controls.set(config.id, { deviceId: config.id, role: config.role, battery: d.adapter.battery, pv: d.adapter.pv });
-        void poll(d).finally(() => schedule(d));
+        // Attaching is quick (an MQTT subscribe at most); the first read is not awaited.
+        if (await attach(d)) void poll(d).finally(() => schedule(d));
+        else schedule(d);
       }
       staleTimer = setInterval(checkStaleness, 500);
       staleTimer.unref?.();

@@ -2,11 +2,16 @@
 // commands accepted on `<prefix>/.../set`, Home Assistant discovery, and a last will that turns
 // `<prefix>/status` to offline when the process dies. Commands become bus events, like the API's.
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { MQTT_RECONNECT_PERIOD_MS } from '../../adapters/backoff.ts';
 import type { MqttConfig } from '../../config/schema.ts';
 import { connectorKey } from '../../optimizer/types.ts';
 import type { GridSignal, SessionUpdate } from '../bus.ts';
+import { parseDecimal } from '../../adapters/strict-number.ts';
 import { EmsError } from '../errors.ts';
+import { gridSignal } from '../grid-signal.ts';
+import type { SignalSink } from '../signals/types.ts';
 import type { Service, ServiceContext } from '../service.ts';
+import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
 export class MqttCommandError extends EmsError {
   override readonly code = 'MQTT_COMMAND_INVALID';
@@ -15,6 +20,10 @@ export class MqttCommandError extends EmsError {
 export interface MqttBridgeOptions {
   /** Charge mode per connector, when solar charging is wired. */
   chargeMode?: (chargerId: string, connectorId: number) => string;
+  /** The grid-signal timeline: the site limit goes there (listed, persisted, removable). Without it, straight on the bus. */
+  signals?: Pick<SignalSink, 'submit'>;
+  /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
+  upstream?: () => readonly UpstreamChargerStatus[];
 }
 
 export interface MqttBridge extends Service {
@@ -23,6 +32,7 @@ export interface MqttBridge extends Service {
 }
 
 const SITE_LIMIT_SIGNAL = 'mqtt-site-limit';
+const SITE_LIMIT_SOURCE = 'mqtt';
 
 export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options: MqttBridgeOptions = {}): MqttBridge {
   const log = ctx.log.child({ module: 'mqtt' });
@@ -72,6 +82,17 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
       put(`${base}/session/departure`, c.session?.departureAtMs !== undefined ? new Date(c.session.departureAtMs).toISOString() : '');
       put(`${base}/session/energyNeed`, c.session?.energyNeedWh ?? '');
       if (options.chargeMode) put(`${base}/session/mode`, options.chargeMode(c.chargerId, c.connectorId));
+    }
+    const time = (atMs: number | undefined) => (atMs === undefined ? '' : new Date(atMs).toISOString());
+    for (const u of options.upstream?.() ?? []) {
+      const base = `chargers/${u.chargerId}/upstream`;
+      put(`${base}/chargerLink`, u.chargerLink);
+      put(`${base}/uplink`, u.uplink);
+      put(`${base}/queue`, u.queueLength);
+      put(`${base}/lastFromCharger`, time(u.lastFromChargerAtMs));
+      put(`${base}/lastToCharger`, time(u.lastToChargerAtMs));
+      put(`${base}/lastFromCsms`, time(u.lastFromCsmsAtMs));
+      put(`${base}/lastToCsms`, time(u.lastToCsmsAtMs));
     }
     for (const d of state.devices.values()) {
       put(`devices/${d.id}/health`, d.health);
@@ -149,11 +170,18 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
     if (path.join('/') === 'site/limit/set') {
       const signals: GridSignal[] = [];
       if (payload.trim() !== '') {
-        const w = Number(payload);
-        if (!Number.isFinite(w) || w < 0) throw new MqttCommandError(`site limit must be W >= 0 or empty, got ${JSON.stringify(payload)}`);
-        signals.push({ id: SITE_LIMIT_SIGNAL, source: 'mqtt', kind: 'import-limit', startMs: now, endMs: Number.MAX_SAFE_INTEGER, value: w, text: 'site limit set over MQTT' });
+        const w = parseDecimal(payload);
+        if (w === undefined || w < 0) throw new MqttCommandError(`site limit must be W >= 0 or empty, got ${JSON.stringify(payload.slice(0, 40))}`);
+        // A setting, like Home Assistant's number entity: in force until changed or cleared
+        // (empty payload, or DELETE /api/v1/signals/mqtt-site-limit), shown as open-ended.
+        try {
+          signals.push(gridSignal({ id: SITE_LIMIT_SIGNAL, source: SITE_LIMIT_SOURCE, kind: 'import-limit', startMs: now, endMs: 'open', value: w, text: 'site limit set over MQTT' }));
+        } catch (error) {
+          throw new MqttCommandError((error as Error).message, { cause: error });
+        }
       }
-      ctx.bus.emit('signals.changed', { signals, source: 'mqtt' });
+      if (options.signals) options.signals.submit(SITE_LIMIT_SOURCE, signals);
+      else ctx.bus.emit('signals.changed', { signals, source: SITE_LIMIT_SOURCE });
       return;
     }
     if (path[0] !== 'connectors' || path.length !== 5 || path[4] !== 'set') throw new MqttCommandError(`unknown command topic ${topic}`);
@@ -206,10 +234,11 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
       const options: IClientOptions = {
         username: mqtt.username,
         password: mqtt.password,
-        reconnectPeriod: 2000,
+        reconnectPeriod: MQTT_RECONNECT_PERIOD_MS,
         connectTimeout: 5000,
         will: { topic: statusTopic, payload: Buffer.from('offline'), retain: true, qos: 1 },
       };
+      const subscriptions = [`${prefix}/site/+/set`, `${prefix}/connectors/+/+/+/set`, ...(ha ? [`${ha.prefix}/status`] : [])];
       try {
         client = await connectAsync(mqtt.url, options);
       } catch (error) {
@@ -217,10 +246,19 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
         const { connect } = await import('mqtt');
         client = connect(mqtt.url, options);
       }
-      client.on('error', (error) => log.warn({ err: error.message }, 'MQTT connection error'));
+      // A broker that stays down is logged once when it goes and once when it is back.
+      let connectionError: string | undefined;
+      client.on('error', (error) => {
+        if (connectionError !== error.message) log.warn({ err: error.message, url: mqtt.url }, 'MQTT connection error; reconnecting');
+        connectionError = error.message;
+      });
       client.on('connect', () => {
-        // After a reconnect the broker may have lost what we published (no persistence).
+        if (connectionError) log.info({ url: mqtt.url }, 'MQTT broker connected again');
+        connectionError = undefined;
+        // After a reconnect the broker may have lost what we published (no persistence), and a
+        // broker that was down at start has none of our subscriptions.
         published.clear();
+        void client!.subscribeAsync(subscriptions, { qos: 1 }).catch((error: Error) => log.warn({ err: error.message }, 'MQTT subscribe failed'));
         void client!.publishAsync(statusTopic, 'online', { retain: true, qos: 1 }).then(publishDiscovery).catch(() => undefined);
       });
       client.on('message', (topic, payload, packet) => {
@@ -238,12 +276,11 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
         // A retained command would be replayed on every reconnect: clear it.
         if (packet.retain) void client!.publishAsync(topic, '', { retain: true }).catch(() => undefined);
       });
-      const subscriptions = [`${prefix}/site/+/set`, `${prefix}/connectors/+/+/+/set`, ...(ha ? [`${ha.prefix}/status`] : [])];
       if (client.connected) {
         await client.publishAsync(statusTopic, 'online', { retain: true, qos: 1 });
         await publishDiscovery();
+        await client.subscribeAsync(subscriptions, { qos: 1 }).catch((error) => log.warn({ err: (error as Error).message }, 'MQTT subscribe failed'));
       }
-      await client.subscribeAsync(subscriptions, { qos: 1 }).catch((error) => log.warn({ err: (error as Error).message }, 'MQTT subscribe failed'));
       timer = setInterval(() => void schedulePublish(), mqtt.publishIntervalMs);
       timer.unref?.();
       await schedulePublish();

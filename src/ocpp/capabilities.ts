@@ -60,3 +60,16 @@ export const SAMPLED_DATA_FALLBACKS: readonly string[] = [
   'Current.Import,Energy.Active.Import.Register',
   'Current.Import',
 ];
+
+/**
+ * Whether a 1.6 charger lists SmartCharging in SupportedFeatureProfiles: false when the key is
+ * there without it (the charger cannot be capped), undefined when the key is missing.
+ */
+export function smartChargingListed(conf: CentralSystemCalls['GetConfiguration']['conf']): boolean | undefined {
+  const raw = (conf.configurationKey ?? []).find((entry) => entry.key === 'SupportedFeatureProfiles')?.value;
+  if (raw === undefined) return undefined;
+  return raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .includes('smartcharging');
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { ChargerConfig } from '../../config/schema.ts';
+import { monotonicMs } from '../clock.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { ApplyResult, ChargerCommands } from '../control/charger-commands.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -8,11 +9,12 @@ import type { TransactionStore } from '../state/transaction-store.ts';
 import type { ChargerLink, LinkHost, LinkSettings } from './charger-link.ts';
 import { ChargerLink16 } from './charger-link-16.ts';
 import { ChargerLink201 } from './charger-link-201.ts';
+import { FailureBackoff } from '../failure-backoff.ts';
 import { OcppListenError } from './errors.ts';
 import { IdTagDirectory } from './id-tags.ts';
 import { ProfileDispatcher } from './profile-dispatcher.ts';
-import { staticShares } from './static-share.ts';
-import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection, type OcppListener } from './transport.ts';
+import { SiteHoldings } from './site-holdings.ts';
+import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection, type OcppListener, type TransportFault } from './transport.ts';
 
 export const OCPP_PATH = '/ocpp';
 
@@ -20,6 +22,11 @@ export interface CentralSystemDeps extends Partial<LinkSettings> {
   transactions: TransactionStore;
   /** Subprotocols offered, in order of preference. */
   protocols?: string[];
+  /**
+   * Wraps each charger's connection before its link uses it (local-controller mode: src/upstream
+   * relays every frame to the cloud CSMS and folds its profiles into ours). Default: none.
+   */
+  wrapConnection?: (connection: OcppConnection<any, any>, charger: ChargerConfig) => OcppConnection<any, any>;
 }
 
 export type CentralSystem = Service &
@@ -30,7 +37,25 @@ export type CentralSystem = Service &
     connectedChargers(): string[];
     /** Resolves once the charger is connected and through its boot setup (failsafe floor installed). */
     whenReady(chargerId: string): Promise<void>;
+    /**
+     * Chargers anyone who can reach the OCPP port may connect as (no password, no client
+     * certificate) while that port is not loopback-only; empty when none. For the API/dashboard.
+     */
+    unauthenticatedChargers(): string[];
   };
+
+/** Failed OCPP Basic auth: free tries, then 1 s doubling up to the cap; per address and per charger id. */
+const AUTH_BACKOFF = { freeFailures: 3, baseMs: 1_000, forgetAfterMs: 15 * 60_000, maxKeys: 10_000 };
+const ADDRESS_BACKOFF_MAX_MS = 5 * 60_000;
+/** Per id the wait stays short: the real charger from an address that authenticated before is not held back. */
+const ID_BACKOFF_MAX_MS = 30_000;
+
+const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
+
+/** Whether a verified client certificate names this charger (subject CN or a SAN). */
+function certificateNames(certificate: NonNullable<Handshake['clientCertificate']>, chargerId: string): boolean {
+  return certificate.subjectCN === chargerId || certificate.altNames.includes(chargerId);
+}
 
 const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000, answerWaitMs: 2_000 };
 
@@ -57,7 +82,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     answerWaitMs: deps.answerWaitMs ?? DEFAULT_SETTINGS.answerWaitMs,
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
-  const shares = staticShares(ctx.config);
+  const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log);
   const idTags = new IdTagDirectory(ctx.config);
   const links = new Map<string, ChargerLink>();
   const activeTx = new Map<string, number>();
@@ -65,6 +90,18 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
   let listener: OcppListener | undefined;
   let unsubscribe: (() => void) | undefined;
   const readyWaiters = new Map<string, (() => void)[]>();
+  const requireClientCert = ctx.config.ocpp.tls?.clientCert === 'required';
+  const byAddress = new FailureBackoff(ctx.clock, { ...AUTH_BACKOFF, maxMs: ADDRESS_BACKOFF_MAX_MS });
+  const byId = new FailureBackoff(ctx.clock, { ...AUTH_BACKOFF, maxMs: ID_BACKOFF_MAX_MS });
+  /** Addresses each charger authenticated from (bounded): they skip the per-id wait. */
+  const knownAddresses = new Map<string, Set<string>>();
+  const unauthenticated = ctx.config.chargers.filter((c) => c.password === undefined && !requireClientCert).map((c) => c.id);
+  const exposed = !isLoopback(ctx.config.ocpp.host);
+
+  const securityEvent = (kind: string, details: { chargerId?: string; remoteAddress?: string } = {}) =>
+    ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), ...details });
+  const onFault = (fault: TransportFault, details: { chargerId?: string; remoteAddress?: string }) =>
+    securityEvent(`ocpp-${fault}`, { ...(details.chargerId ? { chargerId: details.chargerId } : {}), ...(details.remoteAddress ? { remoteAddress: details.remoteAddress } : {}) });
 
   const dispatcher = new ProfileDispatcher({
     bus: ctx.bus,
@@ -83,47 +120,85 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     transactions: deps.transactions,
     idTags,
     settings,
-    shareA: (chargerId) => shares.get(chargerId) ?? 0,
-    defaultFloorA: (chargerId, connectorId) => Math.min(shares.get(chargerId) ?? 0, dispatcher.confirmedDefaultA(chargerId, connectorId) ?? Infinity),
+    holdings: (chargerId) => holdings.of(chargerId),
     activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
     setActiveTransaction(chargerId, connectorId, transactionId) {
       if (transactionId === undefined) activeTx.delete(connectorKey(chargerId, connectorId));
       else activeTx.set(connectorKey(chargerId, connectorId), transactionId);
     },
-    setupDone(link, floors) {
+    setupDone(link) {
       if (links.get(link.chargerId) !== link) return;
-      dispatcher.chargerReset(link.chargerId, floors);
-      link.log.info({ capabilities: link.capabilities, floorA: shares.get(link.chargerId) }, 'charger set up; failsafe floor installed');
+      const held = holdings.of(link.chargerId);
+      const nowMs = monotonicMs(ctx.clock);
+      if (held.uncontrollable) link.log.info({ capabilities: link.capabilities, reservedA: held.maxA }, 'charger set up; it cannot be capped and counts at its max');
+      else if (held.floor.inForce(nowMs)) link.log.info({ capabilities: link.capabilities, floorA: held.floor.inForce(nowMs)!.limitA }, 'charger set up; failsafe floor installed');
+      else link.log.warn({ capabilities: link.capabilities }, 'charger set up without its failsafe floor (not taken yet); its connector defaults bound it, the floor is retried');
       for (const resolve of readyWaiters.get(link.chargerId) ?? []) resolve();
       readyWaiters.delete(link.chargerId);
     },
-    transactionEnded: (chargerId, connectorId) => dispatcher.transactionEnded(chargerId, connectorId),
+    transactionEnded: (chargerId, connectorId) => holdings.of(chargerId).transactionEnded(connectorId),
+    uncontrollable(link, reason) {
+      holdings.markUncontrollable(link.chargerId, reason, link.log);
+      link.reportHoldings(`uncontrollable: ${reason}`);
+    },
+    admitsSessions: (chargerId) => holdings.admitsSessions(chargerId),
   };
 
   function verify(handshake: Handshake): HandshakeVerdict {
+    const address = handshake.remoteAddress ?? 'unknown';
     const charger = chargers.get(handshake.identity);
     if (handshake.endpoint !== OCPP_PATH || !charger) {
-      log.warn({ identity: handshake.identity, endpoint: handshake.endpoint, remoteAddress: handshake.remoteAddress }, 'connection refused: not a charger in the config (404)');
+      log.debug({ identity: handshake.identity, endpoint: handshake.endpoint, remoteAddress: address }, 'connection refused: not a charger in the config (404)');
+      securityEvent('ocpp-unknown-charger', { remoteAddress: address });
       return { accept: false, status: 404, message: 'Not found' };
     }
-    if (charger.password !== undefined && !passwordMatches(charger.password, handshake.password)) {
-      log.warn({ chargerId: charger.id, remoteAddress: handshake.remoteAddress, passwordGiven: handshake.password !== undefined }, 'connection refused: wrong or missing password (401)');
+    if (requireClientCert) {
+      // TLS already refused a missing, expired or foreign certificate; here it must name this charger.
+      if (!handshake.clientCertificate || !certificateNames(handshake.clientCertificate, charger.id)) {
+        log.warn({ chargerId: charger.id, remoteAddress: address, certificateCN: handshake.clientCertificate?.subjectCN }, 'connection refused: the client certificate does not name this charger (403)');
+        securityEvent('ocpp-certificate-mismatch', { chargerId: charger.id, remoteAddress: address });
+        return { accept: false, status: 403, message: 'Forbidden' };
+      }
+    }
+    if (charger.password === undefined) return { accept: true };
+    const known = knownAddresses.get(charger.id)?.has(address) ?? false;
+    const waitMs = Math.max(byAddress.waitMs(address), known ? 0 : byId.waitMs(charger.id));
+    if (waitMs > 0) {
+      securityEvent('ocpp-auth-throttled', { chargerId: charger.id, remoteAddress: address });
+      return { accept: false, status: 429, message: 'Too many failed attempts' };
+    }
+    if (!passwordMatches(charger.password, handshake.password)) {
+      const perAddress = byAddress.fail(address);
+      const perId = known ? undefined : byId.fail(charger.id);
+      securityEvent('ocpp-auth-failed', { chargerId: charger.id, remoteAddress: address });
+      if (perAddress.burstStarted || perId?.burstStarted) {
+        log.warn({ chargerId: charger.id, remoteAddress: address, passwordGiven: handshake.password !== undefined }, 'connection refused: wrong or missing password (401); further failures back off and are counted in ems_security_events_total, not logged');
+      }
       return { accept: false, status: 401, message: 'Unauthorized' };
     }
+    byAddress.succeed(address);
+    const addresses = knownAddresses.get(charger.id) ?? new Set<string>();
+    if (addresses.size >= 8) addresses.delete(addresses.values().next().value as string);
+    addresses.add(address);
+    knownAddresses.set(charger.id, addresses);
     return { accept: true };
   }
 
-  function onConnection(connection: OcppConnection): void {
-    const config = chargers.get(connection.identity);
+  function onConnection(raw: OcppConnection): void {
+    const config = chargers.get(raw.identity);
     if (!config) {
-      void connection.close(1008, 'unknown charger');
+      void raw.close(1008, 'unknown charger');
       return;
     }
+    const connection = deps.wrapConnection ? deps.wrapConnection(raw, config) : raw;
     const link: ChargerLink = connection.protocol === 'ocpp2.0.1' ? new ChargerLink201(connection, config, host) : new ChargerLink16(connection, config, host);
     const previous = links.get(config.id);
     links.set(config.id, link);
     if (previous) {
-      link.log.warn('charger connected again while its old socket was open; closing the old one');
+      if (unauthenticated.includes(config.id)) {
+        link.log.warn({ exposed }, 'possible takeover: a second connection for a charger without password or certificate replaced the open one; closing the old one');
+        securityEvent('ocpp-takeover', { chargerId: config.id });
+      } else link.log.warn('charger connected again while its old socket was open; closing the old one');
       previous.dispose();
       void previous.connection.close(1000, 'replaced by a new connection');
     }
@@ -140,6 +215,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       if (links.get(config.id) !== link) return;
       links.delete(config.id);
       link.log.info({ code, reason }, 'charger disconnected');
+      link.reportHoldings('charger disconnected; it keeps what it holds', true);
       ctx.bus.emit('charger.disconnected', { chargerId: config.id, atMs: ctx.clock.nowMs() });
     });
     link.log.info({ protocol: connection.protocol }, 'charger connected');
@@ -183,6 +259,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       return listener?.port ?? 0;
     },
     connectedChargers: () => [...links.keys()],
+    unauthenticatedChargers: () => (exposed ? [...unauthenticated] : []),
     whenReady(chargerId) {
       if (links.get(chargerId)?.ready) return Promise.resolve();
       return new Promise((resolve) => readyWaiters.set(chargerId, [...(readyWaiters.get(chargerId) ?? []), resolve]));
@@ -192,20 +269,28 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       restoreOpenTransactions();
       unsubscribe = ctx.bus.on('charger.reconcile', ({ chargerId }) => links.get(chargerId)?.requestStatus());
       const tls = readTls();
+      if (tls && requireClientCert && !tls.ca) throw new OcppListenError('ocpp.tls.clientCert: required needs ocpp.tls.ca');
       listener = await listenOcpp({
         host: ctx.config.ocpp.host,
         port: ctx.config.ocpp.port,
-        ...(tls ? { tls } : {}),
+        ...(tls ? { tls: { ...tls, requireClientCert } } : {}),
         protocols: deps.protocols ?? ['ocpp1.6', 'ocpp2.0.1'],
         callTimeoutMs: settings.callTimeoutMs,
         log,
         verify,
         onConnection,
+        onFault,
       });
       log.info({ url: `${tls ? 'wss' : 'ws'}://${ctx.config.ocpp.host}:${listener.port}${OCPP_PATH}/{chargerId}`, chargers: chargers.size }, 'OCPP central system listening');
       const withPassword = ctx.config.chargers.filter((c) => c.password !== undefined).map((c) => c.id);
       if (!tls && withPassword.length) {
         log.warn({ chargers: withPassword }, 'charger passwords travel in clear text over ws:// (Security Profile 1, trusted networks only); set ocpp.tls for wss://');
+      }
+      if (exposed && unauthenticated.length) {
+        log.warn(
+          { chargers: unauthenticated, host: ctx.config.ocpp.host },
+          'chargers without password or client certificate on an OCPP port that is not loopback: anyone who can reach the port and knows an id can connect as that charger; set chargers[].password (and ocpp.tls) or ocpp.tls.clientCert: required',
+        );
       }
     },
     async stop() {
@@ -214,10 +299,12 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       unsubscribe?.();
       unsubscribe = undefined;
       for (const link of links.values()) link.dispose();
+      holdings.dispose();
       await current?.close();
       links.clear();
     },
     applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+      holdings.checkClockStep();
       for (const link of links.values()) link.maintain();
       return dispatcher.applyCaps(caps);
     },

@@ -1,6 +1,6 @@
 import type { ConnectorStatus } from '../../optimizer/types.ts';
-import { parseCapabilities, SAMPLED_DATA_FALLBACKS, SMART_CHARGING_KEYS } from './capabilities.ts';
-import { ChargerLink, iso } from './charger-link.ts';
+import { parseCapabilities, SAMPLED_DATA_FALLBACKS, smartChargingListed, SMART_CHARGING_KEYS } from './capabilities.ts';
+import { ChargerLink, iso, type CapabilityReading } from './charger-link.ts';
 import type { CentralSystemCalls, ChargePointCalls, IdTagInfo } from './messages.ts';
 import { parseMeterValues } from './meter-values.ts';
 import { chargePointMaxProfile, txDefaultProfile, txProfile, type LimitSpec } from './profile.ts';
@@ -16,24 +16,25 @@ export class ChargerLink16 extends ChargerLink {
     this.registerHandlers();
   }
 
-  async sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'> {
+  async sendProfile(intent: ProfileIntent): Promise<string> {
     const req =
       intent.purpose === 'TxDefaultProfile'
-        ? txDefaultProfile(intent.connectorId, intent.spec, intent.nowMs)
-        : txProfile(intent.connectorId, intent.transactionId, intent.spec, intent.nowMs, intent.durationS, this.capabilities);
+        ? txDefaultProfile(intent.connectorId, intent.spec)
+        : txProfile(intent.connectorId, intent.transactionId, intent.spec, this.chargerNowMs(), intent.durationS, this.capabilities);
     return (await this.connection.call('SetChargingProfile', req, this.timeoutMs)).status;
   }
 
   protected async sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string> {
-    return (await this.connection.call('SetChargingProfile', chargePointMaxProfile(spec, this.now, lifted), this.timeoutMs)).status;
+    return (await this.connection.call('SetChargingProfile', chargePointMaxProfile(spec, this.chargerNowMs(), lifted), this.timeoutMs)).status;
   }
 
-  protected async readCapabilities(): Promise<void> {
-    const conf = await this.connection.call('GetConfiguration', { key: [...SMART_CHARGING_KEYS] }, this.timeoutMs);
+  protected async readCapabilities(): Promise<CapabilityReading> {
+    const conf = await this.connection.call('GetConfiguration', { key: [...SMART_CHARGING_KEYS, 'SupportedFeatureProfiles'] }, this.timeoutMs);
     const { capabilities, missing } = parseCapabilities(conf);
     this.capabilities = capabilities;
     this.stackLevelReported = !missing.includes('ChargeProfileMaxStackLevel');
     if (missing.length) this.log.info({ missing }, 'smart-charging keys unknown; using conservative defaults for them');
+    return { smartCharging: smartChargingListed(conf) };
   }
 
   protected async callTriggerStatus(): Promise<string> {
@@ -70,7 +71,9 @@ export class ChargerLink16 extends ChargerLink {
   }
 
   private idTagInfo(idTag: string): IdTagInfo {
-    return { status: this.host.idTags.authorize(idTag).status };
+    const { status } = this.host.idTags.authorize(idTag);
+    if (status === 'Accepted' && !this.host.admitsSessions(this.chargerId)) return { status: 'Blocked' };
+    return { status };
   }
 
   private registerHandlers(): void {
@@ -96,8 +99,9 @@ export class ChargerLink16 extends ChargerLink {
 
     c.handle('StartTransaction', (req) => {
       this.checkConnector(req.connectorId, false);
-      const { transactionId } = this.startSession(req.connectorId, req.idTag, this.chargerTime(req.timestamp), req.meterStart);
-      return { transactionId, idTagInfo: this.idTagInfo(req.idTag) };
+      const idTagInfo = this.idTagInfo(req.idTag);
+      const { transactionId } = this.startSession(req.connectorId, req.idTag, this.chargerTime(req.timestamp), req.meterStart, idTagInfo.status === 'Accepted');
+      return { transactionId, idTagInfo };
     });
 
     c.handle('StopTransaction', (req) => {

@@ -1,6 +1,6 @@
 import type { ConnectorStatus } from '../../optimizer/types.ts';
 import { CONSERVATIVE_CAPABILITIES, SAMPLED_DATA_FALLBACKS, type ChargerCapabilities } from './capabilities.ts';
-import { ChargerLink, iso } from './charger-link.ts';
+import { ChargerLink, iso, type CapabilityReading } from './charger-link.ts';
 import { OcppCallRefused } from './errors.ts';
 import type { MeterValue } from './messages.ts';
 import type { CsmsCalls201, MeterValue201, StationCalls201 } from './messages-201.ts';
@@ -60,26 +60,26 @@ export class ChargerLink201 extends ChargerLink {
     this.registerHandlers();
   }
 
-  async sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'> {
+  async sendProfile(intent: ProfileIntent): Promise<string> {
     let req;
-    if (intent.purpose === 'TxDefaultProfile') req = txDefaultProfile201(intent.connectorId, intent.spec, intent.nowMs);
+    if (intent.purpose === 'TxDefaultProfile') req = txDefaultProfile201(intent.connectorId, intent.spec);
     else {
       const transactionId = this.theirs.get(intent.transactionId);
       if (transactionId === undefined) {
         this.log.warn({ transactionId: intent.transactionId }, 'no station transaction id known for this transaction; TxProfile not sent');
         return 'Rejected';
       }
-      req = txProfile201(intent.connectorId, transactionId, intent.spec, intent.nowMs, intent.durationS, this.capabilities);
+      req = txProfile201(intent.connectorId, transactionId, intent.spec, this.chargerNowMs(), intent.durationS, this.capabilities);
     }
     return (await this.connection.call('SetChargingProfile', req, this.timeoutMs)).status;
   }
 
   protected async sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string> {
-    return (await this.connection.call('SetChargingProfile', stationMaxProfile201(spec, this.now, lifted), this.timeoutMs)).status;
+    return (await this.connection.call('SetChargingProfile', stationMaxProfile201(spec, this.chargerNowMs(), lifted), this.timeoutMs)).status;
   }
 
-  protected async readCapabilities(): Promise<void> {
-    const names = ['ProfileStackLevel', 'RateUnit', 'PeriodsPerSchedule'];
+  protected async readCapabilities(): Promise<CapabilityReading> {
+    const names = ['ProfileStackLevel', 'RateUnit', 'PeriodsPerSchedule', 'Enabled', 'Available'];
     const conf = await this.connection.call(
       'GetVariables',
       { getVariableData: names.map((name) => ({ component: { name: SMART_CHARGING }, variable: { name } })) },
@@ -97,6 +97,13 @@ export class ChargerLink201 extends ChargerLink {
     const missing = names.filter((n) => value(n) === undefined);
     this.stackLevelReported = !missing.includes('ProfileStackLevel');
     if (missing.length) this.log.info({ missing }, 'smart-charging variables unknown; using conservative defaults for them');
+    const flag = (name: string) => {
+      const raw = value(name)?.trim().toLowerCase();
+      return raw === 'true' ? true : raw === 'false' ? false : undefined;
+    };
+    const enabled = flag('Enabled');
+    const available = flag('Available');
+    return { smartCharging: enabled === false || available === false ? false : enabled === true || available === true ? true : undefined };
   }
 
   protected async configureMeterValues(): Promise<void> {
@@ -132,8 +139,10 @@ export class ChargerLink201 extends ChargerLink {
     return (await this.connection.call('ClearChargingProfile', { chargingProfileCriteria: { evseId: connectorId, chargingProfilePurpose: 'TxProfile' } }, this.timeoutMs)).status;
   }
 
-  private tokenStatus(idToken: string) {
-    return { status: this.host.idTags.authorize(idToken).status };
+  private tokenStatus(idToken: string): { status: 'Accepted' | 'Invalid' | 'Blocked' } {
+    const { status } = this.host.idTags.authorize(idToken);
+    if (status === 'Accepted' && !this.host.admitsSessions(this.chargerId)) return { status: 'Blocked' };
+    return { status };
   }
 
   private energyWh(meterValues: readonly MeterValue201[] | undefined): number | undefined {
@@ -154,7 +163,7 @@ export class ChargerLink201 extends ChargerLink {
   }
 
   /** Our id for a station transaction: known, adopted from the store after a restart, or new. */
-  private transactionFor(req: StationCalls201['TransactionEvent']['req'], evseId: number): number {
+  private transactionFor(req: StationCalls201['TransactionEvent']['req'], evseId: number, authorized: boolean): number {
     const theirId = req.transactionInfo.transactionId;
     const known = this.ours.get(theirId);
     if (known !== undefined) return known;
@@ -166,7 +175,7 @@ export class ChargerLink201 extends ChargerLink {
       this.log.info({ transactionId, stationTransactionId: theirId }, 'station transaction matched to a stored open transaction');
     } else {
       const startedAtMs = this.chargerTime(req.timestamp);
-      transactionId = this.startSession(evseId, req.idToken?.idToken ?? '', startedAtMs, this.energyWh(req.meterValue) ?? 0).transactionId;
+      transactionId = this.startSession(evseId, req.idToken?.idToken ?? '', startedAtMs, this.energyWh(req.meterValue) ?? 0, authorized).transactionId;
     }
     this.ours.set(theirId, transactionId);
     this.theirs.set(transactionId, theirId);
@@ -207,8 +216,12 @@ export class ChargerLink201 extends ChargerLink {
         this.log.warn({ stationTransactionId: req.transactionInfo.transactionId }, 'end of a transaction we never saw; accepted');
         return answer;
       }
-      const transactionId = this.transactionFor(req, evseId);
-      if (req.idToken && known !== undefined && !this.host.transactions.get(transactionId)?.idTag) {
+      const authorized = !('idTokenInfo' in answer) || answer.idTokenInfo?.status === 'Accepted';
+      const transactionId = this.transactionFor(req, evseId, authorized);
+      if (!authorized && known !== undefined && this.host.activeTransaction(this.chargerId, evseId) === transactionId) {
+        // Authorization refused after plug-in: the EMS's session ends; a car drawing anyway is flagged.
+        this.refuseSession(transactionId, this.chargerTime(req.timestamp));
+      } else if (req.idToken && known !== undefined && !this.host.transactions.get(transactionId)?.idTag) {
         // Authorized after plug-in: the session now charges at the tag's tier.
         const tier = this.host.idTags.sessionDefaults(req.idToken.idToken, this.config.tier, this.now).tier;
         bus.emit('session.update', { chargerId: this.chargerId, connectorId: evseId, tier });

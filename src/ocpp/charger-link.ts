@@ -1,14 +1,18 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import type { ConnectorStatus } from '../../optimizer/types.ts';
 import type { ConnectorMeter } from '../bus.ts';
+import { monotonicMs } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { CONSERVATIVE_CAPABILITIES, type ChargerCapabilities } from './capabilities.ts';
+import type { ChargerHoldings, ProfileSlot } from './charger-holdings.ts';
 import { OcppCallRefused } from './errors.ts';
 import type { IdTagDirectory } from './id-tags.ts';
 import type { LimitSpec } from './profile.ts';
+import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
+import { CLOCK_STEP_MS } from './site-holdings.ts';
 import { chargerShareA } from './static-share.ts';
 import type { OcppConnection } from './transport.ts';
 
@@ -22,38 +26,42 @@ export interface LinkSettings {
   answerWaitMs: number;
 }
 
-export interface Floor {
-  connectorId: number;
-  limitA: number;
-  phases: 1 | 3;
-}
-
 /** What a link needs from the central system that owns it. */
 export interface LinkHost {
   ctx: ServiceContext;
   transactions: TransactionStore;
   idTags: IdTagDirectory;
   settings: LinkSettings;
-  /** Static safe share of this charger, A per connector. */
-  shareA(chargerId: string): number;
-  /**
-   * The default a connector gets at setup: the static share, or less when the connector already
-   * held a lower default the control loop chose (a reconnect must not raise it).
-   */
-  defaultFloorA(chargerId: string, connectorId: number): number;
+  /** What this charger holds; one object per charger for the life of the EMS process. */
+  holdings(chargerId: string): ChargerHoldings;
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
   setActiveTransaction(chargerId: string, connectorId: number, transactionId: number | undefined): void;
-  /** The boot setup finished: floors as installed (only those the charger accepted). */
-  setupDone(link: ChargerLink, floors: Floor[]): void;
+  /** The boot setup finished (whatever the charger accepted). */
+  setupDone(link: ChargerLink): void;
   transactionEnded(chargerId: string, connectorId: number): void;
+  /** The charger cannot be capped (capabilities, NotSupported, NotImplemented, ignored profiles). */
+  uncontrollable(link: ChargerLink, reason: string): void;
+  /** Whether a session may start on this charger now (control.uncontrollable: refuse-sessions). */
+  admitsSessions(chargerId: string): boolean;
 }
 
 export const iso = (atMs: number) => new Date(atMs).toISOString();
 
+/** Above this (A, any phase) a car under a refused tag counts as drawing. */
+const REFUSED_DRAW_A = 1;
+
+/** What a charger's capabilities say about smart charging. */
+export interface CapabilityReading {
+  /** false: the charger says it has no smart charging (1.6 SupportedFeatureProfiles, 2.0.1 SmartChargingCtrlr). */
+  smartCharging: boolean | undefined;
+}
+
 /**
- * One connected charger, whatever its OCPP version: runs its boot setup (capabilities, failsafe
- * floor, meter sampling) after every connect and boot, turns its transactions and readings into
- * bus events, and carries the profiles the dispatcher sends. Subclasses speak the wire format.
+ * One connected charger, whatever its OCPP version: the wire session. It runs the boot setup
+ * (capabilities, failsafe floor, connector defaults, meter sampling) after every connect and boot,
+ * turns the charger's transactions and readings into bus events, and carries the profiles the
+ * dispatcher sends. What the charger holds lives in its ChargerHoldings, which outlives the link.
+ * Subclasses speak the wire format.
  */
 export abstract class ChargerLink implements ProfileTarget {
   readonly chargerId: string;
@@ -68,12 +76,10 @@ export abstract class ChargerLink implements ProfileTarget {
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
   private statusWanted = false;
-  /** The charger-wide floor bounds the whole charger; a refused one is retried. */
-  private maxProfile = { installed: false, failures: 0, retryAtMs: 0, sending: false };
   /** Whether the charger named its highest stack level (else we try one level up and see). */
   protected stackLevelReported = false;
-  /** The lift above the floor (see chargePointMaxProfile): when it went on, retries, support. */
-  private lift: { atMs?: number; failures: number; retryAtMs: number; sending: boolean; unsupported: boolean } = { failures: 0, retryAtMs: 0, sending: false, unsupported: false };
+  /** The charger's clock minus our monotonic clock, from the timestamps it sends; undefined before the first. */
+  private chargerOffsetMs: number | undefined;
 
   constructor(
     readonly connection: OcppConnection<any, any>,
@@ -97,10 +103,14 @@ export abstract class ChargerLink implements ProfileTarget {
     this.bootTimer.unref();
   }
 
+  get holdings(): ChargerHoldings {
+    return this.host.holdings(this.chargerId);
+  }
+
   // --- the wire format, per OCPP version ---------------------------------------------------
-  abstract sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
+  abstract sendProfile(intent: ProfileIntent): Promise<string>;
   /** Reads the smart-charging capabilities into `this.capabilities`; conservative when unknown. */
-  protected abstract readCapabilities(): Promise<void>;
+  protected abstract readCapabilities(): Promise<CapabilityReading>;
   /** Installs the charger-wide floor (connector/EVSE 0), or with `lifted` the lift above it. */
   protected abstract sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string>;
   protected abstract configureMeterValues(): Promise<void>;
@@ -114,8 +124,23 @@ export abstract class ChargerLink implements ProfileTarget {
     clearTimeout(this.bootTimer);
   }
 
+  /** Wall-clock time (timestamps in messages). */
   protected get now(): number {
     return this.host.ctx.clock.nowMs();
+  }
+
+  /** Monotonic time (durations, refreshes, backoff). */
+  protected get mono(): number {
+    return monotonicMs(this.host.ctx.clock);
+  }
+
+  /**
+   * The charger's own clock as best we know it: from the last timestamp it sent, carried forward on
+   * our monotonic clock, so a step of our wall clock does not move the schedules we send; our wall
+   * clock until it sent one. Absolute schedules start from here.
+   */
+  chargerNowMs(): number {
+    return this.chargerOffsetMs === undefined ? this.now : this.mono + this.chargerOffsetMs;
   }
 
   protected get timeoutMs(): number {
@@ -129,6 +154,11 @@ export abstract class ChargerLink implements ProfileTarget {
     }
   }
 
+  uncontrollableFound(detail: string): void {
+    this.host.uncontrollable(this, detail);
+  }
+
+  /** Clears the TxProfile of a finished transaction, if one was ever sent to the charger. */
   async clearTxProfile(connectorId: number): Promise<void> {
     try {
       const status = await this.callClearTxProfile(connectorId);
@@ -177,28 +207,68 @@ export abstract class ChargerLink implements ProfileTarget {
       });
   }
 
+  /**
+   * Reports every connector's reservation on the bus (what it may draw whatever we decide now).
+   * `offline`: the charger cannot take new limits, so even a connector at its cap stays reserved.
+   */
+  reportHoldings(detail: string, offline = false): void {
+    const holdings = this.holdings;
+    const nowMs = this.mono;
+    for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
+      const transactionId = this.host.activeTransaction(this.chargerId, connectorId);
+      const holdA = holdings.holdA(connectorId, transactionId, nowMs);
+      // Only a confirmed limit is a cap; without one the connector holds nothing we know of.
+      const confirmed = holdings.defaultSlot(connectorId).inForce(nowMs) ?? (transactionId === undefined ? undefined : holdings.existingTxSlot(connectorId, transactionId)?.inForce(nowMs));
+      const inForceA = confirmed ? holdings.inForceA(connectorId, transactionId, nowMs) : 0;
+      const uncontrollable = holdings.uncontrollable !== undefined;
+      this.host.ctx.bus.emit('profile.status', {
+        chargerId: this.chargerId,
+        connectorId,
+        state: uncontrollable ? 'rejected' : 'accepted',
+        capA: inForceA,
+        atMs: this.now,
+        ...(holdA > inForceA + 0.05 || offline ? { reserveA: holdA } : {}),
+        ...(uncontrollable ? { uncontrollable: true, reserveA: holdings.maxA } : {}),
+        detail,
+      });
+    }
+  }
+
   private async setup(why: string): Promise<void> {
     this.ready = false;
+    const holdings = this.holdings;
+    // What the connectors held before: a reconnect must not raise a default the control loop lowered.
+    const previousDefaults = Array.from({ length: this.config.connectors + 1 }, (_, c) => holdings.defaultSlot(c).possibleA(this.mono));
+    holdings.reconnected();
+    // Until the charger answers, it holds what it holds: count it at its max.
+    this.reportHoldings('charger setting up; counted at its max until it confirms its limits');
     this.log.info({ why, protocol: this.connection.protocol }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
+    let reading: CapabilityReading = { smartCharging: undefined };
     try {
-      await this.readCapabilities();
+      reading = await this.readCapabilities();
     } catch (error) {
       this.capabilities = { ...CONSERVATIVE_CAPABILITIES };
       this.log.warn({ err: error }, 'reading smart-charging capabilities failed; using conservative defaults');
     }
     if (this.closed) return;
-    // The floor goes on before anything else that can wait: until it is there, the charger is unbounded.
-    const floors = await this.installFloor();
-    if (this.closed) return;
-    // Safe right away: every connector's default holds the static share at this point.
-    this.lift = { failures: 0, retryAtMs: 0, sending: false, unsupported: this.stackLevelReported && this.capabilities.maxStackLevel < 1 };
-    if (this.lift.unsupported) this.log.warn('charger takes only stack level 0: its charger-wide limit stays at the static safe share');
-    else await this.installLift();
-    if (this.closed) return;
+    if (this.config.smartCharging === false) this.host.uncontrollable(this, 'configured without smart charging (chargers[].smartCharging: false)');
+    else if (reading.smartCharging === false) this.host.uncontrollable(this, 'the charger reports no smart charging');
+    if (!holdings.uncontrollable) {
+      // The floor goes on before anything else that can wait: until it is there, the charger is unbounded.
+      await this.installFloor(previousDefaults);
+      if (this.closed) return;
+    }
+    if (!holdings.uncontrollable) {
+      holdings.liftUnsupported = this.stackLevelReported && this.capabilities.maxStackLevel < 1;
+      if (holdings.liftUnsupported) this.log.warn('charger takes only stack level 0: its charger-wide limit stays at the static safe share');
+      else await this.installLift();
+      if (this.closed) return;
+    }
     await this.configureMeterValues();
     if (this.closed) return;
     this.ready = true;
-    this.host.setupDone(this, floors);
+    this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor');
+    this.host.setupDone(this);
     void this.triggerStatus();
   }
 
@@ -207,36 +277,47 @@ export abstract class ChargerLink implements ProfileTarget {
     return { capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit, car };
   }
 
-  private async installFloor(): Promise<Floor[]> {
-    const shareA = this.host.shareA(this.chargerId);
-    const accepted = async (what: string, send: () => Promise<string>): Promise<boolean> => {
-      try {
-        const status = await send();
-        if (status === 'Accepted') return true;
-        this.log.error({ status, what }, 'charger refused a failsafe profile; it may be unbounded if the EMS stops');
-      } catch (error) {
-        this.log.error({ err: error, what }, 'failsafe profile not installed; the charger may be unbounded if the EMS stops');
-      }
-      return false;
-    };
-    this.maxProfile = { installed: false, failures: 0, retryAtMs: 0, sending: true };
-    this.noteMaxProfile(await accepted('charger-wide max profile', () => this.sendMaxProfile(this.spec(chargerShareA(shareA, this.config.connectors)))));
-    const floors: Floor[] = [];
-    for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
-      if (this.closed) break;
-      const limitA = this.host.defaultFloorA(this.chargerId, connectorId);
-      const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA), nowMs: this.now };
-      if (await accepted(`TxDefaultProfile ${connectorId}`, () => this.sendProfile(intent))) {
-        floors.push({ connectorId, limitA, phases: this.config.phases });
-        this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, state: 'accepted', capA: limitA, atMs: this.now, detail: 'failsafe floor' });
-      }
+  /** Sends one charger-side profile into a slot and records the outcome there. */
+  private async sendInto(slot: ProfileSlot, limitA: number, durationS: number | undefined, send: () => Promise<string>): Promise<ProfileOutcome> {
+    const sentAtMs = this.mono;
+    slot.begin({ limitA, phases: this.config.phases, sentAtMs, ...(durationS === undefined ? {} : { expiresAtMs: sentAtMs + durationS * 1000 }) });
+    const { outcome, detail } = await settleProfileCall(send);
+    if (outcome === 'accepted') {
+      slot.accepted();
+      slot.backoff.succeed();
+    } else {
+      if (outcome === 'unanswered') slot.unanswered();
+      else slot.refusedNow();
+      slot.backoff.fail(this.mono);
     }
-    return floors;
+    if (outcome === 'unsupported' && !this.closed) this.host.uncontrollable(this, `charging profile answered ${detail}`);
+    if (outcome === 'refused' || outcome === 'unanswered') this.lastRefusal = detail;
+    return outcome;
   }
 
-  private noteMaxProfile(installed: boolean): void {
-    const failures = installed ? 0 : this.maxProfile.failures + 1;
-    this.maxProfile = { installed, failures, sending: false, retryAtMs: installed ? 0 : this.now + Math.min(60_000, 1_000 * 2 ** (failures - 1)) };
+  private lastRefusal = '';
+
+  private floorA(): number {
+    return chargerShareA(this.holdings.shareA, this.config.connectors);
+  }
+
+  private async installFloor(previousDefaults: number[][]): Promise<void> {
+    const holdings = this.holdings;
+    const floorA = this.floorA();
+    const floor = await this.sendInto(holdings.floor, floorA, undefined, () => this.sendMaxProfile(this.spec(floorA)));
+    if (floor === 'refused' || floor === 'unanswered') {
+      this.log.error({ answer: this.lastRefusal, limitA: floorA }, 'charger did not take its charger-wide failsafe floor; its connector defaults bound it, retrying with backoff');
+    }
+    for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
+      if (this.closed || holdings.uncontrollable) return;
+      const before = previousDefaults[connectorId] ?? [];
+      const limitA = holdings.defaultTargetA(before.length ? Math.min(...before) : holdings.shareA);
+      const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA) };
+      const outcome = await this.sendInto(holdings.defaultSlot(connectorId), limitA, undefined, () => this.sendProfile(intent));
+      if (outcome === 'refused' || outcome === 'unanswered') {
+        this.log.error({ connectorId, answer: this.lastRefusal, limitA }, 'charger did not take a connector default; the connector counts at its max until it does');
+      }
+    }
   }
 
   /**
@@ -245,53 +326,58 @@ export abstract class ChargerLink implements ProfileTarget {
    * EMS runs. If the EMS stops refreshing it, it lapses and the floor rules again.
    */
   private async installLift(): Promise<void> {
-    this.lift.sending = true;
+    const holdings = this.holdings;
     const durationS = this.host.ctx.config.control.profileDurationS;
-    const sentAtMs = this.now;
-    let status: string;
-    try {
-      status = await this.sendMaxProfile(this.spec(this.config.maxCurrent * this.config.connectors, 'known'), { stackLevel: 1, durationS });
-    } catch (error) {
-      status = error instanceof Error ? error.message : String(error);
-    }
-    this.lift.sending = false;
-    if (status === 'Accepted') {
-      if (this.lift.failures > 0) this.log.info('charger-wide lift above the floor installed again');
-      this.lift = { atMs: sentAtMs, failures: 0, retryAtMs: 0, sending: false, unsupported: false };
+    const liftA = this.config.maxCurrent * this.config.connectors;
+    const wasFailing = holdings.lift.backoff.failures > 0;
+    const outcome = await this.sendInto(holdings.lift, liftA, durationS, () => this.sendMaxProfile(this.spec(liftA, 'known'), { stackLevel: 1, durationS }));
+    if (outcome === 'accepted') {
+      if (wasFailing) this.log.info('charger-wide lift above the floor installed again');
       return;
     }
+    if (outcome === 'unsupported') return;
     // Unknown or reported as 1 (which may mean "levels 0..0"): a refusal means no second level.
-    if ((!this.stackLevelReported || this.capabilities.maxStackLevel <= 1) && status === 'Rejected') {
-      this.lift.unsupported = true;
-      this.log.warn({ status }, 'charger refused a second stack level: its charger-wide limit stays at the static safe share');
+    if ((!this.stackLevelReported || this.capabilities.maxStackLevel <= 1) && outcome === 'refused') {
+      holdings.liftUnsupported = true;
+      holdings.lift.forget();
+      this.log.warn({ answer: this.lastRefusal }, 'charger refused a second stack level: its charger-wide limit stays at the static safe share');
       return;
     }
-    if (this.lift.failures === 0) this.log.warn({ status }, 'charger-wide lift refused; retrying with backoff (meanwhile the static share caps the charger)');
-    this.lift.failures++;
-    this.lift.retryAtMs = this.now + Math.min(60_000, 1_000 * 2 ** (this.lift.failures - 1));
+    if (!wasFailing) {
+      const floorHolds = holdings.floor.inForce(this.mono) !== undefined;
+      this.log.warn(
+        { answer: this.lastRefusal },
+        floorHolds ? 'charger-wide lift refused; retrying with backoff (meanwhile the static share caps the charger)' : 'charger-wide lift refused; retrying with backoff (its failsafe floor is not installed either)',
+      );
+    }
   }
 
   /**
    * Called every control cycle: retries a refused charger-wide floor with backoff (1 s to 60 s),
-   * because without it the charger as a whole is unbounded should the EMS stop; refreshes the lift
-   * above it at half its duration.
+   * because without it the charger as a whole is bounded only by its connector defaults; refreshes
+   * the lift above it at half its duration (monotonic time).
    */
   maintain(): void {
-    const lift = this.lift;
+    const holdings = this.holdings;
+    if (!this.ready || holdings.uncontrollable) return;
+    const nowMs = this.mono;
+    const lift = holdings.lift;
     const halfLifeMs = (this.host.ctx.config.control.profileDurationS * 1000) / 2;
-    if (this.ready && !lift.unsupported && !lift.sending && this.now >= lift.retryAtMs && (lift.atMs === undefined || this.now - lift.atMs >= halfLifeMs)) {
+    const liftHeld = lift.inForce(nowMs);
+    if (!holdings.liftUnsupported && !lift.inFlight && lift.backoff.ready(nowMs) && (!liftHeld || nowMs - liftHeld.sentAtMs >= halfLifeMs)) {
       void this.installLift();
     }
-    const m = this.maxProfile;
-    if (!this.ready || m.installed || m.sending || this.now < m.retryAtMs) return;
-    m.sending = true;
-    void this.sendMaxProfile(this.spec(chargerShareA(this.host.shareA(this.chargerId), this.config.connectors)))
-      .then((status) => status === 'Accepted', () => false)
-      .then((installed) => {
-        if (this.closed) return;
-        if (installed) this.log.info('failsafe charger-wide profile installed on retry');
-        this.noteMaxProfile(installed);
-      });
+    const floor = holdings.floor;
+    const floorA = this.floorA();
+    const floorHeld = floor.inForce(nowMs);
+    const floorDue = !floorHeld || floorHeld.sentAtMs === -Infinity || Math.abs(floorHeld.limitA - floorA) >= 0.05;
+    if (!floorDue || floor.inFlight || !floor.backoff.ready(nowMs)) return;
+    const wasInstalled = floorHeld !== undefined;
+    void this.sendInto(floor, floorA, undefined, () => this.sendMaxProfile(this.spec(floorA))).then((outcome) => {
+      if (this.closed) return;
+      if (outcome === 'accepted' && !wasInstalled) this.log.info({ limitA: floorA }, 'failsafe charger-wide profile installed on retry');
+      if (outcome === 'accepted' && wasInstalled) this.log.info({ limitA: floorA }, 'failsafe charger-wide profile updated');
+    });
   }
 
   // --- shared handling of what the charger reports ----------------------------------------
@@ -307,7 +393,25 @@ export abstract class ChargerLink implements ProfileTarget {
   /** A charger timestamp, unless it is garbage or in the future (then: now). */
   protected chargerTime(timestamp: string | undefined): number {
     const atMs = timestamp === undefined ? NaN : Date.parse(timestamp);
+    if (Number.isFinite(atMs)) this.noteChargerClock(atMs);
     return Number.isFinite(atMs) && atMs <= this.now + 60_000 ? atMs : this.now;
+  }
+
+  /**
+   * Learns the charger's clock from a timestamp it sent. A message it queued while offline is
+   * older than its clock: a timestamp more than a minute behind what we know is not taken.
+   */
+  private noteChargerClock(chargerMs: number): void {
+    const offsetMs = chargerMs - this.mono;
+    const before = this.chargerNowMs();
+    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs - 60_000) return;
+    this.chargerOffsetMs = offsetMs;
+    // The clock our schedules start from moved (first learned, or the charger's clock stepped):
+    // every bounded profile is sent again from the charger's time.
+    if (Math.abs(this.chargerNowMs() - before) >= CLOCK_STEP_MS) {
+      this.log.info({ stepS: Math.round((this.chargerNowMs() - before) / 1000) }, "the charger's clock differs from the one our schedules started from; re-sending its profiles");
+      this.holdings.refreshAll();
+    }
   }
 
   protected connectorStatus(connectorId: number, status: ConnectorStatus, atMs: number, fault: string | undefined): void {
@@ -316,6 +420,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (!fault && previous) this.log.info({ connectorId, status }, 'fault cleared');
     if (fault) this.faults.set(connectorId, fault);
     else this.faults.delete(connectorId);
+    if (connectorId > 0 && (status === 'Available' || status === 'Finishing')) this.connectorFreed(connectorId);
     if (connectorId > 0) {
       this.host.ctx.bus.emit('connector.status', { chargerId: this.chargerId, connectorId, status, atMs, ...(fault ? { errorCode: fault.split(' ')[0] } : {}) });
     }
@@ -326,18 +431,90 @@ export abstract class ChargerLink implements ProfileTarget {
     if (!dropped.length && this.meterGarbage) this.log.info('meter values are clean again');
     this.meterGarbage = dropped.length > 0;
     if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
+    const refused = this.refused.get(connectorId);
+    const drawA = Math.max(0, ...readings.flatMap((r) => r.currentA ?? []));
+    if (refused && readings.length && !this.holdings.uncontrollable) {
+      const drawing = drawA > REFUSED_DRAW_A;
+      if (drawing && !refused.drawing) {
+        this.log.warn({ connectorId, transactionId: refused.transactionId, drawA }, 'a car draws although its tag was refused; its connector counts at the charger max until it stops (check the charger obeys authorization)');
+      }
+      if (drawing !== refused.drawing) {
+        refused.drawing = drawing;
+        this.host.ctx.bus.emit('profile.status', {
+          chargerId: this.chargerId,
+          connectorId,
+          state: 'accepted',
+          capA: this.holdings.inForceA(connectorId, undefined, this.mono),
+          atMs: this.now,
+          ...(drawing ? { reserveA: this.holdings.maxA } : {}),
+          detail: drawing ? 'car draws under a refused tag' : 'car under a refused tag stopped drawing',
+        });
+      }
+    }
+  }
+
+  /** Transactions the EMS refused (their tag), per connector, until the connector is free again. */
+  private readonly refused = new Map<number, { transactionId: number; idTag: string; startedAtMs: number; drawing: boolean }>();
+
+  /** The connector reports it is free (Available / Finishing): a refused transaction there is over. */
+  protected connectorFreed(connectorId: number): void {
+    const refused = this.refused.get(connectorId);
+    if (!refused) return;
+    this.refused.delete(connectorId);
+    if (refused.drawing) {
+      this.host.ctx.bus.emit('profile.status', {
+        chargerId: this.chargerId,
+        connectorId,
+        state: 'accepted',
+        capA: this.holdings.inForceA(connectorId, undefined, this.mono),
+        atMs: this.now,
+        detail: 'refused transaction over',
+      });
+    }
+  }
+
+  /** A running session's authorization was refused: the EMS's session ends now, capacity and all. */
+  protected refuseSession(transactionId: number, atMs: number): void {
+    const known = this.host.transactions.get(transactionId);
+    if (!known || known.stoppedAtMs !== undefined) return;
+    this.endSession(transactionId, atMs, known.meterStartWh, 'Refused');
+    this.refused.set(known.connectorId, { transactionId, idTag: known.idTag, startedAtMs: known.startedAtMs, drawing: false });
+    this.log.info({ transactionId, connectorId: known.connectorId }, 'authorization refused during the transaction: session ended, no capacity');
+  }
+
+  /** A refused transaction ended (StopTransaction / Ended): true when it was one. */
+  protected refusedEnded(transactionId: number): boolean {
+    for (const [connectorId, refused] of this.refused) {
+      if (refused.transactionId === transactionId) {
+        this.connectorFreed(connectorId);
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
    * Records a new transaction and announces the session. A repeat of the same start (our answer
    * got lost) gets the same id; an older transaction still open on the connector is closed.
    */
-  protected startSession(connectorId: number, idTag: string, startedAtMs: number, meterStartWh: number): { transactionId: number; repeat: boolean } {
+  protected startSession(connectorId: number, idTag: string, startedAtMs: number, meterStartWh: number, authorized = true): { transactionId: number; repeat: boolean } {
     const store = this.host.transactions;
     const { bus } = this.host.ctx;
+    const refusedBefore = this.refused.get(connectorId);
+    if (refusedBefore && refusedBefore.idTag === idTag && refusedBefore.startedAtMs === startedAtMs) return { transactionId: refusedBefore.transactionId, repeat: true };
     const open = store.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === connectorId);
     const repeat = open.find((t) => t.idTag === idTag && t.meterStartWh === meterStartWh && t.startedAtMs === startedAtMs);
     if (repeat) return { transactionId: repeat.transactionId, repeat: true };
+    if (!authorized) {
+      // The charger gets a transaction id (the spec requires one) but the EMS opens no session:
+      // no capacity, no TxProfile. Recorded as ended at once; a car that draws anyway is flagged.
+      const transactionId = store.start({ chargerId: this.chargerId, connectorId, idTag, startedAtMs, meterStartWh });
+      store.stop(transactionId, { stoppedAtMs: startedAtMs, meterStopWh: meterStartWh, reason: 'Refused' });
+      this.refused.set(connectorId, { transactionId, idTag, startedAtMs, drawing: false });
+      this.log.info({ transactionId, connectorId }, 'transaction with a refused tag: no session, no capacity');
+      return { transactionId, repeat: false };
+    }
+    this.refused.delete(connectorId);
     for (const stale of open) {
       const record = store.stop(stale.transactionId, { stoppedAtMs: startedAtMs, meterStopWh: meterStartWh, reason: 'Superseded' });
       this.log.warn({ transactionId: stale.transactionId, connectorId }, 'new transaction on a connector whose last one never stopped; closing the old one');
@@ -366,6 +543,7 @@ export abstract class ChargerLink implements ProfileTarget {
 
   /** Closes a transaction of this charger; false when it is unknown here or already closed. */
   protected endSession(transactionId: number, endedAtMs: number, meterStopWh: number, reason: string | undefined): boolean {
+    if (this.refusedEnded(transactionId)) return false;
     const known = this.host.transactions.get(transactionId);
     if (!known || known.chargerId !== this.chargerId) {
       this.log.warn({ transactionId }, 'end of a transaction we do not know on this charger; accepted');
@@ -374,6 +552,9 @@ export abstract class ChargerLink implements ProfileTarget {
     this.host.transactions.stop(transactionId, { stoppedAtMs: endedAtMs, meterStopWh, ...(reason ? { reason } : {}) });
     if (known.stoppedAtMs !== undefined) return false;
     const { connectorId } = known;
+    // Only a TxProfile the charger may hold is cleared (never one it never took).
+    const tx = this.holdings.existingTxSlot(connectorId, transactionId);
+    const txProfileSent = tx !== undefined && (tx.confirmed !== undefined || tx.pending !== undefined);
     if (this.host.activeTransaction(this.chargerId, connectorId) === transactionId) this.host.setActiveTransaction(this.chargerId, connectorId, undefined);
     this.host.transactionEnded(this.chargerId, connectorId);
     this.log.info({ transactionId, connectorId, reason }, 'transaction stopped');
@@ -385,7 +566,7 @@ export abstract class ChargerLink implements ProfileTarget {
       meterStopWh,
       ...(reason ? { reason } : {}),
     });
-    setImmediate(() => void this.clearTxProfile(connectorId));
+    if (txProfileSent) setImmediate(() => void this.clearTxProfile(connectorId));
     return true;
   }
 }

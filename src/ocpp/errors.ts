@@ -35,7 +35,19 @@ export class ChargerOfflineError extends OcppError {
 export class OcppCallRefused extends OcppError {
   override readonly code = 'OCPP_CALL_REFUSED';
   constructor(
-    readonly rpcErrorCode: 'PropertyConstraintViolation' | 'OccurrenceConstraintViolation' | 'NotSupported' | 'SecurityError' | 'GenericError',
+    readonly rpcErrorCode:
+      | 'PropertyConstraintViolation'
+      | 'OccurrenceConstraintViolation'
+      | 'NotSupported'
+      | 'SecurityError'
+      | 'GenericError'
+      // a relay (src/upstream) passes on what the other side answered
+      | 'NotImplemented'
+      | 'InternalError'
+      | 'ProtocolError'
+      | 'TypeConstraintViolation'
+      | 'FormationViolation'
+      | 'FormatViolation',
     message: string,
   ) {
     super(message);

@@ -5,11 +5,12 @@ import { FLOOR_STACK_LEVEL, PROFILE_ID, START_IN_PAST_MS, txStackLevel, wireLimi
 // Pure: the OCPP 2.0.1 shape of the same profiles profile.ts builds for 1.6. An EVSE stands for a
 // connector (one connector per EVSE); evseId 0 is the whole station.
 
-function schedule(spec: LimitSpec, nowMs: number, durationS?: number): SetChargingProfileReq201['chargingProfile']['chargingSchedule'] {
+/** With a duration: Absolute from `nowMs` (the charger's clock) a few seconds back; without: Relative, no start (see profile.ts). */
+function schedule(spec: LimitSpec, nowMs: number | undefined, durationS?: number): SetChargingProfileReq201['chargingProfile']['chargingSchedule'] {
   return [
     {
       id: 1,
-      startSchedule: new Date(nowMs - START_IN_PAST_MS).toISOString(),
+      ...(nowMs === undefined ? {} : { startSchedule: new Date(nowMs - START_IN_PAST_MS).toISOString() }),
       ...(durationS === undefined ? {} : { duration: durationS }),
       chargingRateUnit: spec.unit,
       chargingSchedulePeriod: [{ startPeriod: 0, limit: wireLimit(spec), numberPhases: spec.phases }],
@@ -25,21 +26,21 @@ export function stationMaxProfile201(spec: LimitSpec, nowMs: number, lifted?: { 
       id: lifted ? PROFILE_ID.chargePointMaxLifted : PROFILE_ID.chargePointMax,
       stackLevel: lifted ? lifted.stackLevel : FLOOR_STACK_LEVEL,
       chargingProfilePurpose: 'ChargingStationMaxProfile',
-      chargingProfileKind: 'Absolute',
-      chargingSchedule: schedule(spec, nowMs, lifted?.durationS),
+      chargingProfileKind: lifted ? 'Absolute' : 'Relative',
+      chargingSchedule: schedule(spec, lifted ? nowMs : undefined, lifted?.durationS),
     },
   };
 }
 
-export function txDefaultProfile201(evseId: number, spec: LimitSpec, nowMs: number): SetChargingProfileReq201 {
+export function txDefaultProfile201(evseId: number, spec: LimitSpec): SetChargingProfileReq201 {
   return {
     evseId,
     chargingProfile: {
       id: PROFILE_ID.txDefault(evseId),
       stackLevel: FLOOR_STACK_LEVEL,
       chargingProfilePurpose: 'TxDefaultProfile',
-      chargingProfileKind: 'Absolute',
-      chargingSchedule: schedule(spec, nowMs),
+      chargingProfileKind: 'Relative',
+      chargingSchedule: schedule(spec, undefined),
     },
   };
 }

@@ -1,17 +1,19 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { Bus, ProfileState } from '../bus.ts';
-import type { Clock } from '../clock.ts';
+import { monotonicMs, type Clock } from '../clock.ts';
 import type { ApplyResult } from '../control/charger-commands.ts';
 import type { Logger } from '../log.ts';
 import type { ChargerCapabilities } from './capabilities.ts';
+import type { ChargerHoldings, ProfileSlot, TxSlot } from './charger-holdings.ts';
 import { txStackLevel, type LimitSpec } from './profile.ts';
+import { settleProfileCall } from './profile-answer.ts';
 import { floorToTenth } from './rounding.ts';
 
 /** A profile to install, in protocol-neutral terms; the charger's link builds the wire payload. */
 export type ProfileIntent =
-  | { purpose: 'TxDefaultProfile'; connectorId: number; spec: LimitSpec; nowMs: number }
-  | { purpose: 'TxProfile'; connectorId: number; transactionId: number; spec: LimitSpec; nowMs: number; durationS: number };
+  | { purpose: 'TxDefaultProfile'; connectorId: number; spec: LimitSpec }
+  | { purpose: 'TxProfile'; connectorId: number; transactionId: number; spec: LimitSpec; durationS: number };
 
 /** The part of a connected charger the dispatcher needs. */
 export interface ProfileTarget {
@@ -21,10 +23,14 @@ export interface ProfileTarget {
   readonly capabilities: ChargerCapabilities;
   readonly config: ChargerConfig;
   readonly log: Logger;
+  /** What this charger holds (shared with its link's boot setup). */
+  readonly holdings: ChargerHoldings;
   /** Resolves with the charger's status; rejects on CALLERROR, timeout or a dropped socket. */
-  sendProfile(intent: ProfileIntent): Promise<'Accepted' | 'Rejected' | 'NotSupported'>;
+  sendProfile(intent: ProfileIntent): Promise<string>;
   /** A TxProfile at this stack level was refused: try one lower next time. */
   stepDownStackLevel(): void;
+  /** The charger answered NotSupported / NotImplemented: it cannot be capped. */
+  uncontrollableFound(detail: string): void;
 }
 
 export interface DispatcherOptions {
@@ -36,30 +42,14 @@ export interface DispatcherOptions {
   profileMinIntervalMs: number;
   /**
    * How long a round waits for answers before it goes on, ms. A profile still unanswered then stays
-   * in flight (its connector skipped until it settles); an unanswered decrease holds the increases.
-   * Keeps one silent charger from stalling the control loop for a whole call timeout.
+   * in flight (its slot skipped until it settles, and counted at the higher of old and new); an
+   * unanswered decrease holds the increases. Keeps one silent charger from stalling the loop.
    */
   answerWaitMs: number;
   target(chargerId: string): ProfileTarget | undefined;
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
-}
-
-interface Installed {
-  limitA: number;
-  phases: 1 | 3;
-  atMs: number;
-  transactionId?: number;
-}
-
-interface ConnectorProfiles {
-  /** What the charger confirmed, per purpose. */
-  txDefault?: Installed;
-  tx?: Installed;
-  failures: number;
-  retryAtMs?: number;
-  lastIncreaseAtMs?: number;
-  /** Transaction of the last TxProfile attempt, to spot the first one for a new transaction. */
-  triedTransactionId?: number;
+  /** Resolves after ms (injected timer); setTimeout by default. */
+  wait?(ms: number): { promise: Promise<void>; cancel(): void };
 }
 
 type Change = 'decrease' | 'same' | 'increase';
@@ -67,28 +57,42 @@ type Change = 'decrease' | 'same' | 'increase';
 interface Plan {
   target: ProfileTarget;
   connectorId: number;
-  key: string;
+  purpose: 'TxDefaultProfile' | 'TxProfile';
+  slot: ProfileSlot;
   transactionId?: number;
   limitA: number;
+  /** The connector's cap this round (a default's limit may be lower: the share), A. */
+  capA: number;
   phases: 1 | 3;
+  /** What the connector holds now (before this profile), A. */
   inForceA: number;
   change: Change;
 }
 
 const TENTH_EPSILON = 0.05;
-const BACKOFF_START_MS = 1_000;
-const BACKOFF_MAX_MS = 60_000;
+
+function defaultWait(ms: number): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { promise, cancel: () => clearTimeout(timer) };
+}
 
 /**
- * Turns caps into SetChargingProfile calls: only what changed (by 0.1 A or more) or is due for a
- * refresh; decreases first, all chargers at once, and increases only when every decrease was
- * confirmed; increases to one connector rate-limited; refusals retried with backoff. Every profile
- * is reported on the bus as 'profile.status' (pending before sending, accepted/rejected after).
+ * Turns caps into SetChargingProfile calls. Per connector two slots: the TxProfile of the running
+ * transaction (the cap, with a bounded duration, refreshed at half of it) and the connector's
+ * TxDefaultProfile (no duration: what a TxProfile expires into and what the next car gets), which
+ * is never above the cap in force nor the static share, so an expiring TxProfile can only lower a
+ * limit and a paused car stays at 0 if the EMS dies. Only what changed (by 0.1 A or more) or is due
+ * for a refresh is sent; decreases first, all chargers at once, increases only when every decrease
+ * was confirmed; increases rate-limited per slot; refusals retried with a backoff per slot and per
+ * transaction. What each charger holds lives in its ChargerHoldings; every answer is reported on
+ * the bus as 'profile.status', with `reserveA` when the connector could draw more than its cap.
  */
 export class ProfileDispatcher {
-  private readonly connectors = new Map<string, ConnectorProfiles>();
-  private readonly inFlight = new Set<string>();
   private readonly unknownConnectorsWarned = new Set<string>();
+  private readonly refusalWarned = new Set<string>();
+  /** The reservation last reported per connector (absent: none). */
+  private readonly reserved = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {}
@@ -99,155 +103,225 @@ export class ProfileDispatcher {
     return round;
   }
 
-  /** After a (re)connect and boot setup: forget what was confirmed, keep what the floors installed. */
-  chargerReset(chargerId: string, floors: readonly { connectorId: number; limitA: number; phases: 1 | 3 }[]): void {
-    for (const key of [...this.connectors.keys()]) if (key.startsWith(`${chargerId}/`)) this.connectors.delete(key);
-    const atMs = this.options.clock.nowMs();
-    for (const floor of floors) this.connectors.set(connectorKey(chargerId, floor.connectorId), { failures: 0, txDefault: { ...floor, atMs } });
+  private get mono(): number {
+    return monotonicMs(this.options.clock);
   }
 
-  /** The TxProfile of a finished transaction is gone; what holds now is the connector's default. */
-  transactionEnded(chargerId: string, connectorId: number): void {
-    const state = this.connectors.get(connectorKey(chargerId, connectorId));
-    if (state) state.tx = undefined;
-  }
-
-  /** The connector default the charger last confirmed, A; undefined when none. */
-  confirmedDefaultA(chargerId: string, connectorId: number): number | undefined {
-    return this.connectors.get(connectorKey(chargerId, connectorId))?.txDefault?.limitA;
-  }
-
-  /** What the charger holds for a connector, A; its max when nothing was confirmed. */
-  inForceA(chargerId: string, connectorId: number, maxA: number): number {
-    const state = this.connectors.get(connectorKey(chargerId, connectorId));
-    const transactionId = this.options.activeTransaction(chargerId, connectorId);
-    if (transactionId !== undefined && state?.tx?.transactionId === transactionId) return state.tx.limitA;
-    return state?.txDefault?.limitA ?? maxA;
-  }
-
-  private state(key: string): ConnectorProfiles {
-    let state = this.connectors.get(key);
-    if (!state) this.connectors.set(key, (state = { failures: 0 }));
-    return state;
-  }
-
-  private plan(cap: ConnectorCap, nowMs: number): Plan | undefined {
+  private plans(cap: ConnectorCap, nowMs: number): Plan[] {
     const target = this.options.target(cap.chargerId);
-    if (!target?.ready) return undefined;
+    if (!target?.ready || target.holdings.uncontrollable) return [];
     if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) {
       const key = connectorKey(cap.chargerId, cap.connectorId);
       if (!this.unknownConnectorsWarned.has(key)) target.log.warn({ connectorId: cap.connectorId }, 'cap for a connector this charger does not have; ignored (logged once)');
       this.unknownConnectorsWarned.add(key);
-      return undefined;
+      return [];
     }
-    const key = connectorKey(cap.chargerId, cap.connectorId);
-    if (this.inFlight.has(key)) return undefined;
-    const state = this.state(key);
-    const transactionId = this.options.activeTransaction(cap.chargerId, cap.connectorId);
-    const limitA = floorToTenth(Math.min(Number.isFinite(cap.currentA) ? cap.currentA : 0, target.config.maxCurrent));
-    const phases = cap.phases === 1 ? 1 : 3;
-    const confirmed = transactionId === undefined ? state.txDefault : state.tx?.transactionId === transactionId ? state.tx : undefined;
-    const refreshDue = transactionId !== undefined && confirmed !== undefined && nowMs - confirmed.atMs >= (this.options.profileDurationS * 1000) / 2;
-    if (confirmed && Math.abs(confirmed.limitA - limitA) < TENTH_EPSILON && confirmed.phases === phases && !refreshDue) return undefined;
-    if (state.retryAtMs !== undefined && nowMs < state.retryAtMs) return undefined;
-    const inForceA = this.inForceA(cap.chargerId, cap.connectorId, target.config.maxCurrent);
-    const change: Change = limitA < inForceA - TENTH_EPSILON ? 'decrease' : limitA > inForceA + TENTH_EPSILON ? 'increase' : 'same';
-    if (change === 'increase' && state.lastIncreaseAtMs !== undefined && nowMs - state.lastIncreaseAtMs < this.options.profileMinIntervalMs) {
-      return undefined;
+    const { holdings } = target;
+    const { connectorId } = cap;
+    const transactionId = this.options.activeTransaction(cap.chargerId, connectorId);
+    const capA = floorToTenth(Math.max(0, Math.min(Number.isFinite(cap.currentA) ? cap.currentA : 0, target.config.maxCurrent)));
+    const plans: Plan[] = [];
+    const inForceA = holdings.inForceA(connectorId, transactionId, nowMs);
+    const due = (slot: ProfileSlot) => !slot.inFlight && slot.backoff.ready(nowMs);
+    const changeOf = (limitA: number, fromA: number): Change => (limitA < fromA - TENTH_EPSILON ? 'decrease' : limitA > fromA + TENTH_EPSILON ? 'increase' : 'same');
+    const rateLimited = (slot: ProfileSlot, change: Change) =>
+      change === 'increase' && slot.lastIncreaseAtMs !== undefined && nowMs - slot.lastIncreaseAtMs < this.options.profileMinIntervalMs;
+
+    // The connector default: an idle connector's cap, or what a running session falls back to.
+    const def = holdings.defaultSlot(connectorId);
+    const defaultA = holdings.defaultTargetA(capA);
+    const defaultPhases = target.config.phases;
+    const confirmed = def.inForce(nowMs);
+    if (due(def) && (!confirmed || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
+      const change = changeOf(defaultA, confirmed?.limitA ?? target.config.maxCurrent);
+      if (!rateLimited(def, change)) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
     }
-    return { target, connectorId: cap.connectorId, key, transactionId, limitA, phases, inForceA, change };
+
+    if (transactionId !== undefined) {
+      const tx = holdings.txSlot(connectorId, transactionId);
+      const phases = cap.phases === 1 ? 1 : 3;
+      const held = tx.inForce(nowMs);
+      const refreshDue = held !== undefined && nowMs - held.sentAtMs >= (this.options.profileDurationS * 1000) / 2;
+      if (due(tx) && (!held || Math.abs(held.limitA - capA) >= TENTH_EPSILON || held.phases !== phases || refreshDue)) {
+        const change = changeOf(capA, inForceA);
+        if (!rateLimited(tx, change)) plans.push({ target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change });
+      }
+    }
+    // The TxProfile binds the car now: it goes before the default it expires into.
+    return plans.reverse();
   }
 
   private async round(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
-    const nowMs = this.options.clock.nowMs();
-    const plans = caps.map((cap) => this.plan(cap, nowMs)).filter((p): p is Plan => p !== undefined);
+    const nowMs = this.mono;
+    const plans = caps.flatMap((cap) => this.plans(cap, nowMs));
+    this.reserveUnsent(caps, plans, nowMs);
+    // Counted per connector (its TxProfile and default move together).
+    const connectors = (list: readonly Plan[]) => new Set(list.map((p) => connectorKey(p.target.chargerId, p.connectorId))).size;
     const first = plans.filter((p) => p.change !== 'increase');
     const firstResults = await this.settle(first.map((p) => this.send(p)));
-    const unconfirmedDecreases = first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true).length;
+    const unconfirmedDecreases = connectors(first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true));
     if (unconfirmedDecreases > 0) {
       const held = plans.length - first.length;
       if (held > 0) this.options.log.info({ unconfirmedDecreases, held }, 'increases held back until every decrease is confirmed');
-      return { sent: first.length, unconfirmedDecreases };
+      return { sent: connectors(first), unconfirmedDecreases };
     }
     const increases = plans.filter((p) => p.change === 'increase');
-    for (const p of increases) this.state(p.key).lastIncreaseAtMs = this.options.clock.nowMs();
+    for (const p of increases) p.slot.lastIncreaseAtMs = this.mono;
     await this.settle(increases.map((p) => this.send(p)));
-    return { sent: first.length + increases.length, unconfirmedDecreases: 0 };
+    return { sent: connectors(plans), unconfirmedDecreases: 0 };
+  }
+
+  /**
+   * A connector that holds more than its new cap and gets no profile this round (backoff, a call
+   * still on the wire, rate limit) keeps the difference reserved: reported once per change.
+   */
+  private reserveUnsent(caps: readonly ConnectorCap[], plans: readonly Plan[], nowMs: number): void {
+    for (const cap of caps) {
+      const target = this.options.target(cap.chargerId);
+      if (!target?.ready || target.holdings.uncontrollable || plans.some((p) => p.target === target && p.connectorId === cap.connectorId)) continue;
+      if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) continue;
+      const transactionId = this.options.activeTransaction(cap.chargerId, cap.connectorId);
+      const holdA = target.holdings.holdA(cap.connectorId, transactionId, nowMs);
+      const capA = Number.isFinite(cap.currentA) ? cap.currentA : 0;
+      const key = connectorKey(cap.chargerId, cap.connectorId);
+      const wanted = holdA > capA + TENTH_EPSILON ? holdA : undefined;
+      if (wanted === this.reserved.get(key)) continue;
+      const inForceA = target.holdings.inForceA(cap.connectorId, transactionId, nowMs);
+      const plan: Plan = { target, connectorId: cap.connectorId, purpose: 'TxDefaultProfile', slot: target.holdings.defaultSlot(cap.connectorId), ...(transactionId === undefined ? {} : { transactionId }), limitA: capA, capA, phases: 3, inForceA, change: 'same' };
+      this.emit(plan, 'accepted', inForceA, wanted === undefined ? 'holds its cap' : 'holds more than its cap until a profile goes through', undefined, capA);
+    }
   }
 
   /** Each result, or undefined for those still unanswered after answerWaitMs. */
   private async settle(sends: Promise<boolean>[]): Promise<(boolean | undefined)[]> {
     if (sends.length === 0) return [];
     const results: (boolean | undefined)[] = sends.map(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.answerWaitMs)));
-    await Promise.race([Promise.all(sends.map((send, i) => send.then((ok) => (results[i] = ok)))), deadline]);
-    clearTimeout(timer);
+    const deadline = (this.options.wait ?? defaultWait)(this.options.answerWaitMs);
+    await Promise.race([Promise.all(sends.map((send, i) => send.then((ok) => (results[i] = ok)))), deadline.promise]);
+    deadline.cancel();
     return results;
   }
 
-  private emit(p: Plan, state: ProfileState, detail?: string): void {
+  /**
+   * Reports the connector on the bus: `state` and `capA` describe the profile that binds it (the
+   * TxProfile in a session, else the default), `reserveA` what it could draw at most from now on
+   * (if the EMS died now) when that is more than the cap.
+   */
+  private emit(p: Plan, state: ProfileState, capA: number, detail?: string, previousCapA?: number, wantA = Math.min(capA, p.capA)): void {
+    const nowMs = this.mono;
+    const holdA = p.target.holdings.holdA(p.connectorId, p.transactionId ?? this.options.activeTransaction(p.target.chargerId, p.connectorId), nowMs);
+    const key = connectorKey(p.target.chargerId, p.connectorId);
+    if (holdA > wantA + TENTH_EPSILON) this.reserved.set(key, holdA);
+    else this.reserved.delete(key);
     this.options.bus.emit('profile.status', {
       chargerId: p.target.chargerId,
       connectorId: p.connectorId,
       state,
-      capA: p.limitA,
-      previousCapA: p.inForceA,
+      capA,
+      ...(previousCapA === undefined ? {} : { previousCapA }),
       atMs: this.options.clock.nowMs(),
+      // More than the cap the EMS wants may still be drawn: reserved (a refused or unanswered decrease too).
+      ...(holdA > wantA + TENTH_EPSILON ? { reserveA: holdA } : {}),
       ...(detail === undefined ? {} : { detail }),
     });
   }
 
+  /** A default changed under a running session: the session's own status, with the new reservation. */
+  private emitSessionSummary(p: Plan): void {
+    const transactionId = this.options.activeTransaction(p.target.chargerId, p.connectorId);
+    if (transactionId === undefined) return;
+    const tx = p.target.holdings.existingTxSlot(p.connectorId, transactionId);
+    if (tx?.inFlight) return; // its own answer reports the connector
+    const nowMs = this.mono;
+    const capA = p.target.holdings.inForceA(p.connectorId, transactionId, nowMs);
+    if (tx && tx.uncertain.length > 0) {
+      // Its last TxProfile went unanswered: still pending, at the higher of old and new.
+      const pendingA = tx.uncertain.at(-1)!.limitA;
+      this.emit({ ...p, transactionId }, 'pending', pendingA, 'TxProfile unanswered (Timeout or dropped link)', p.target.holdings.holdA(p.connectorId, transactionId, nowMs), Math.min(pendingA, p.capA));
+      return;
+    }
+    this.emit({ ...p, transactionId }, 'accepted', capA, 'connector default updated', undefined, Math.min(capA, p.capA));
+  }
+
+  private intent(p: Plan): ProfileIntent {
+    const spec: LimitSpec = {
+      capA: p.limitA,
+      phases: p.phases,
+      voltageV: this.options.voltageV,
+      unit: p.target.capabilities.rateUnit,
+      // A session's cap knows its car's phases; a default must hold for any car.
+      car: p.purpose === 'TxProfile' ? 'known' : 'any',
+    };
+    return p.purpose === 'TxDefaultProfile'
+      ? { purpose: 'TxDefaultProfile', connectorId: p.connectorId, spec }
+      : { purpose: 'TxProfile', connectorId: p.connectorId, transactionId: p.transactionId!, spec, durationS: this.options.profileDurationS };
+  }
+
   /** True when the charger accepted. */
   private async send(p: Plan): Promise<boolean> {
-    const { target } = p;
-    // A session's cap knows its car's phases; an idle connector's default must hold for any car.
-    const spec: LimitSpec = { capA: p.limitA, phases: p.phases, voltageV: this.options.voltageV, unit: target.capabilities.rateUnit, car: p.transactionId === undefined ? 'any' : 'known' };
-    const sentAtMs = this.options.clock.nowMs();
-    const intent: ProfileIntent =
-      p.transactionId === undefined
-        ? { purpose: 'TxDefaultProfile', connectorId: p.connectorId, spec, nowMs: sentAtMs }
-        : { purpose: 'TxProfile', connectorId: p.connectorId, transactionId: p.transactionId, spec, nowMs: sentAtMs, durationS: this.options.profileDurationS };
-    this.emit(p, 'pending');
-    let status: string;
-    this.inFlight.add(p.key);
-    try {
-      status = await target.sendProfile(intent);
-    } catch (error) {
-      status = error instanceof Error ? error.message : String(error);
-    } finally {
-      this.inFlight.delete(p.key);
-    }
-    const state = this.state(p.key);
-    const firstForTransaction = p.transactionId !== undefined && state.triedTransactionId !== p.transactionId;
-    if (p.transactionId !== undefined) state.triedTransactionId = p.transactionId;
-    if (status === 'Accepted') {
-      const installed: Installed = { limitA: p.limitA, phases: p.phases, atMs: sentAtMs };
-      if (p.transactionId === undefined) state.txDefault = installed;
-      else state.tx = { ...installed, transactionId: p.transactionId };
-      if (state.failures > 0) target.log.info({ connectorId: p.connectorId }, 'charger accepts charging profiles again');
-      state.failures = 0;
-      state.retryAtMs = undefined;
-      this.emit(p, 'accepted');
-      return true;
-    }
-    if (firstForTransaction && status === 'Rejected' && state.failures === 0) {
-      // Our StartTransaction answer and this profile can reach a charger in one read, before it
-      // has noted the transaction. The default it holds still applies: retry next cycle, no backoff.
-      target.log.debug({ connectorId: p.connectorId, transactionId: p.transactionId }, 'first TxProfile of a new transaction refused; retrying next cycle');
-      this.emit({ ...p, limitA: p.inForceA }, 'accepted', 'TxProfile not taken yet; the connector default holds');
+    const { target, slot } = p;
+    const reports = p.purpose === 'TxProfile' || p.transactionId === undefined;
+    const sessionDefault = p.purpose === 'TxDefaultProfile' && this.options.activeTransaction(target.chargerId, p.connectorId) !== undefined;
+    const sentAtMs = this.mono;
+    const expiresAtMs = p.purpose === 'TxProfile' ? sentAtMs + this.options.profileDurationS * 1000 : undefined;
+    // While it is on the wire the connector may hold the old limit or the new one.
+    const holdBeforeA = target.holdings.holdA(p.connectorId, this.options.activeTransaction(target.chargerId, p.connectorId), sentAtMs);
+    slot.begin({ limitA: p.limitA, phases: p.phases, sentAtMs, ...(expiresAtMs === undefined ? {} : { expiresAtMs }) });
+    if (reports && !sessionDefault) this.emit(p, 'pending', p.limitA, undefined, holdBeforeA);
+    const { outcome, detail } = await settleProfileCall(() => target.sendProfile(this.intent(p)));
+    const nowMs = this.mono;
+    // Found uncontrollable meanwhile: it is reported as such, nothing else about it counts.
+    if (target.holdings.uncontrollable) {
+      slot.refusedNow();
+      if (outcome === 'unsupported') return false;
+      if (outcome === 'accepted') slot.accepted();
       return false;
     }
-    if (state.failures === 0) {
-      target.log.warn({ connectorId: p.connectorId, status, limitA: p.limitA }, 'charger did not accept a charging profile; its max stays reserved, retrying with backoff');
+    const key = `${connectorKey(target.chargerId, p.connectorId)}/${p.purpose}`;
+    const what = p.purpose === 'TxProfile' ? 'TxProfile' : 'connector default';
+    if (outcome === 'accepted') {
+      if (p.purpose === 'TxProfile') (slot as TxSlot).tried = true;
+      slot.accepted();
+      if (slot.backoff.failures > 0 || this.refusalWarned.has(key)) target.log.info({ connectorId: p.connectorId, what }, 'charger accepts charging profiles again');
+      this.refusalWarned.delete(key);
+      slot.backoff.succeed();
+      if (sessionDefault) this.emitSessionSummary(p);
+      else this.emit(p, 'accepted', p.limitA);
+      return true;
     }
-    state.failures++;
-    state.retryAtMs = this.options.clock.nowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (state.failures - 1));
+    if (outcome === 'unsupported') {
+      slot.refusedNow();
+      target.uncontrollableFound(`${what} answered ${detail}`);
+      return false;
+    }
+    const tx = p.purpose === 'TxProfile' ? (slot as TxSlot) : undefined;
+    if (outcome === 'refused' && tx && !tx.tried && slot.backoff.failures === 0 && !slot.confirmed) {
+      // Our StartTransaction answer and this profile can reach a charger in one read, before it
+      // has noted the transaction. The default it holds still applies: retry next cycle, no backoff.
+      tx.tried = true;
+      slot.refusedNow();
+      target.log.debug({ connectorId: p.connectorId, transactionId: p.transactionId }, 'first TxProfile of a new transaction refused; retrying next cycle');
+      this.emit(p, 'accepted', target.holdings.inForceA(p.connectorId, p.transactionId, nowMs), 'TxProfile not taken yet; the connector default holds');
+      return false;
+    }
+    if (tx) tx.tried = true;
+    if (outcome === 'refused') slot.refusedNow();
+    else slot.unanswered();
+    if (!this.refusalWarned.has(key)) {
+      this.refusalWarned.add(key);
+      target.log.warn(
+        { connectorId: p.connectorId, what, answer: detail, limitA: p.limitA },
+        outcome === 'refused'
+          ? 'charger refused a charging profile; the connector counts at what it may still hold, retrying with backoff'
+          : 'charger did not answer a charging profile; the connector counts at the higher of old and new, retrying with backoff',
+      );
+    }
+    slot.backoff.fail(nowMs);
     const level = txStackLevel(target.capabilities);
-    if (p.transactionId !== undefined && (status === 'Rejected' || status === 'NotSupported') && level > 0 && level === target.capabilities.maxStackLevel) {
-      target.stepDownStackLevel();
-    }
-    this.emit(p, 'rejected', status);
+    if (tx && outcome === 'refused' && level > 0 && level === target.capabilities.maxStackLevel) target.stepDownStackLevel();
+    if (sessionDefault) this.emitSessionSummary(p);
+    else if (outcome === 'unanswered') this.emit(p, 'pending', p.limitA, detail, holdBeforeA);
+    else this.emit(p, 'accepted', target.holdings.inForceA(p.connectorId, p.transactionId, nowMs), `${what} refused (${detail}); the connector holds what it held`);
     return false;
   }
 }

@@ -42,9 +42,10 @@ export function wireLimit(spec: LimitSpec): number {
   return floorToTenth(capA * spec.voltageV * phases);
 }
 
-function schedule(spec: LimitSpec, startMs: number, durationS?: number): ChargingSchedule {
+/** A schedule with a start (Absolute, bounded) or without one (Relative, for ever). */
+function schedule(spec: LimitSpec, startMs: number | undefined, durationS?: number): ChargingSchedule {
   const result: ChargingSchedule = {
-    startSchedule: new Date(startMs).toISOString(),
+    ...(startMs === undefined ? {} : { startSchedule: new Date(startMs).toISOString() }),
     chargingRateUnit: spec.unit,
     chargingSchedulePeriod: [{ startPeriod: 0, limit: wireLimit(spec), numberPhases: spec.phases }],
   };
@@ -55,8 +56,14 @@ function schedule(spec: LimitSpec, startMs: number, durationS?: number): Chargin
 /** How far in the past a schedule starts, so a refresh leaves no gap and clock skew does no harm. */
 export const START_IN_PAST_MS = 5_000;
 
+/**
+ * Profiles without a duration are Relative with one period and no start: valid from receipt for
+ * ever, whatever either clock says (an Absolute start in the charger's future would leave it
+ * unbounded until then). Profiles with a duration are Absolute from `nowMs` (the charger's clock
+ * as the link knows it) a few seconds back.
+ */
 function profile(fields: Omit<ChargingProfile, 'chargingProfileKind'>): ChargingProfile {
-  return { ...fields, chargingProfileKind: 'Absolute' };
+  return { ...fields, chargingProfileKind: fields.chargingSchedule.startSchedule === undefined ? 'Relative' : 'Absolute' };
 }
 
 /**
@@ -72,20 +79,20 @@ export function chargePointMaxProfile(spec: LimitSpec, nowMs: number, lifted?: {
       chargingProfileId: lifted ? PROFILE_ID.chargePointMaxLifted : PROFILE_ID.chargePointMax,
       stackLevel: lifted ? lifted.stackLevel : FLOOR_STACK_LEVEL,
       chargingProfilePurpose: 'ChargePointMaxProfile',
-      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS, lifted?.durationS),
+      chargingSchedule: schedule(spec, lifted ? nowMs - START_IN_PAST_MS : undefined, lifted?.durationS),
     }),
   };
 }
 
 /** The default a car gets on this connector before the EMS reacts to it; no duration. */
-export function txDefaultProfile(connectorId: number, spec: LimitSpec, nowMs: number): SetChargingProfileReq {
+export function txDefaultProfile(connectorId: number, spec: LimitSpec): SetChargingProfileReq {
   return {
     connectorId,
     csChargingProfiles: profile({
       chargingProfileId: PROFILE_ID.txDefault(connectorId),
       stackLevel: FLOOR_STACK_LEVEL,
       chargingProfilePurpose: 'TxDefaultProfile',
-      chargingSchedule: schedule(spec, nowMs - START_IN_PAST_MS),
+      chargingSchedule: schedule(spec, undefined),
     }),
   };
 }

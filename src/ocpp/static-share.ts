@@ -1,5 +1,6 @@
 import type { CircuitConfig, Config } from '../../config/schema.ts';
 import { floorToTenth } from './rounding.ts';
+import { LINE_PAIRS, powerWeightOf } from '../../optimizer/phase-map.ts';
 
 export type StaticShareInput = Pick<Config, 'site' | 'grid' | 'circuits' | 'chargers'>;
 
@@ -9,6 +10,8 @@ interface ConnectorLoad {
   /** Site phases (0..2) this connector loads at full current. */
   sitePhases: number[];
   phases: 1 | 3;
+  /** Power per amp in units of site.voltage: phases, or √3 line-to-line. */
+  powerWeight: number;
 }
 
 interface CurrentLimit {
@@ -39,11 +42,14 @@ function allNodes(nodes: readonly CircuitConfig[]): CircuitConfig[] {
  * holds even if the EMS dies, because it assumes nothing about who is charging.
  * Non-EV load is not known here; the safety margin is what covers it.
  */
-export function staticShares(input: StaticShareInput): Map<string, number> {
+export function staticShares(input: StaticShareInput, uncontrollable: ReadonlySet<string> = uncontrollableByConfig(input)): Map<string, number> {
   const margin = 1 - input.grid.safetyMargin;
   const connectors: ConnectorLoad[] = input.chargers.flatMap((charger) => {
-    const sitePhases = charger.phases === 3 ? [0, 1, 2] : [sitePhaseOf(charger.phaseRotation, 0)];
-    return Array.from({ length: charger.connectors }, () => ({ chargerId: charger.id, maxA: charger.maxCurrent, sitePhases, phases: charger.phases }));
+    // A line-to-line charger counts in full on both its lines (a safe bound of the phasor sum).
+    const lineToLine = charger.phases === 1 && charger.connection ? LINE_PAIRS[charger.connection] : undefined;
+    const sitePhases = charger.phases === 3 ? [0, 1, 2] : lineToLine ? [...lineToLine] : [sitePhaseOf(charger.phaseRotation, 0)];
+    const powerWeight = powerWeightOf(charger);
+    return Array.from({ length: charger.connectors }, () => ({ chargerId: charger.id, maxA: charger.maxCurrent, sitePhases, phases: charger.phases, powerWeight }));
   });
   const everyone = new Set(input.chargers.map((c) => c.id));
   const limits: CurrentLimit[] = [
@@ -70,12 +76,14 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
       if (over.length) found.push({ chargerIds: limit.chargerIds, phases: over });
     }
     if (maxPowerW !== undefined) {
-      const powerW = connectors.reduce((sum, c) => sum + drawOf(c, levelA) * voltageV * c.phases, 0);
+      const powerW = connectors.reduce((sum, c) => sum + drawOf(c, levelA) * voltageV * c.powerWeight, 0);
       if (powerW > maxPowerW) found.push({ chargerIds: 'all', phases: [0, 1, 2] });
     }
     return found;
   };
-  let rising = connectors.filter((c) => c.maxA > 0);
+  // Chargers that cannot be capped draw their max whatever happens: they are placed first.
+  for (const c of connectors) if (uncontrollable.has(c.chargerId)) levelOf.set(c, c.maxA);
+  let rising = connectors.filter((c) => c.maxA > 0 && !levelOf.has(c));
   while (rising.length > 0) {
     const topA = Math.max(...rising.map((c) => c.maxA));
     let levelA = topA;
@@ -104,6 +112,10 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
 
   const shares = new Map<string, number>();
   for (const charger of input.chargers) {
+    if (uncontrollable.has(charger.id)) {
+      shares.set(charger.id, 0);
+      continue;
+    }
     const levels = connectors.filter((c) => c.chargerId === charger.id).map((c) => levelOf.get(c) ?? 0);
     const shareA = floorToTenth(Math.min(charger.maxCurrent, ...levels));
     shares.set(charger.id, shareA < charger.minCurrent ? 0 : shareA);
@@ -114,4 +126,43 @@ export function staticShares(input: StaticShareInput): Map<string, number> {
 /** The ChargePointMaxProfile limit for connector 0: the per-connector share for all connectors. */
 export function chargerShareA(perConnectorA: number, connectorCount: number): number {
   return floorToTenth(perConnectorA * connectorCount);
+}
+
+/** Chargers the config says cannot be capped (chargers[].smartCharging: false). */
+export function uncontrollableByConfig(input: Pick<Config, 'chargers'>): Set<string> {
+  return new Set(input.chargers.filter((c) => c.smartCharging === false).map((c) => c.id));
+}
+
+export interface Overload {
+  /** 'grid' or the circuit id. */
+  limit: string;
+  limitA: number;
+  /** What the uncontrollable chargers under it draw at their max, A on the worst site phase. */
+  drawA: number;
+}
+
+/**
+ * The limits (grid fuse, circuits, less the safety margin) that the uncontrollable chargers alone
+ * exceed at their max: nothing the EMS does can keep those within their limit.
+ */
+export function uncontrollableOverloads(input: StaticShareInput, uncontrollable: ReadonlySet<string>): Overload[] {
+  const margin = 1 - input.grid.safetyMargin;
+  const drawOn = (ids: ReadonlySet<string>) => {
+    const perPhase = [0, 0, 0];
+    for (const charger of input.chargers) {
+      if (!ids.has(charger.id) || !uncontrollable.has(charger.id)) continue;
+      const phases = charger.phases === 3 ? [0, 1, 2] : [sitePhaseOf(charger.phaseRotation, 0)];
+      for (const phase of phases) perPhase[phase] += charger.maxCurrent * charger.connectors;
+    }
+    return Math.max(...perPhase);
+  };
+  const overloads: Overload[] = [];
+  const everyone = new Set(input.chargers.map((c) => c.id));
+  const gridDrawA = drawOn(everyone);
+  if (gridDrawA > input.grid.maxCurrent * margin) overloads.push({ limit: 'grid', limitA: input.grid.maxCurrent * margin, drawA: gridDrawA });
+  for (const node of allNodes(input.circuits)) {
+    const drawA = drawOn(new Set(chargersUnder(node)));
+    if (drawA > node.maxCurrent * margin) overloads.push({ limit: node.id, limitA: node.maxCurrent * margin, drawA });
+  }
+  return overloads;
 }

@@ -3,9 +3,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import ocppRpc from 'ocpp-rpc';
 import type { Logger } from '../log.ts';
 import { OcppCallError, OcppCallRefused, OcppListenError } from './errors.ts';
+import { inspectFrame } from './frame-guard.ts';
 import type { CentralSystemCalls, ChargePointCalls } from './messages.ts';
 
 const { RPCServer, createRPCError } = ocppRpc;
@@ -20,9 +22,22 @@ export interface Handshake {
   /** HTTP Basic password when the user part matched the identity. */
   password?: Buffer;
   remoteAddress?: string;
+  /** With wss:// and a client certificate (Security Profile 3): what it names, already chain-checked by TLS. */
+  clientCertificate?: { subjectCN?: string; altNames: string[] };
 }
 
-export type HandshakeVerdict = { accept: true } | { accept: false; status: 400 | 401 | 404; message: string };
+export type HandshakeVerdict = { accept: true } | { accept: false; status: 400 | 401 | 403 | 404 | 429; message: string };
+
+/** Things peers did that the transport survived; the caller counts them (metrics) and may log. */
+export type TransportFault =
+  | 'socket-error'
+  | 'close-failed'
+  | 'tls-handshake-failed'
+  | 'frame-too-deep'
+  | 'frame-not-json'
+  | 'frame-bad-message-id'
+  | 'frame-ill-formed-text'
+  | 'frame-bad-id-tag';
 
 export interface ValidationFailure {
   action: string;
@@ -44,10 +59,13 @@ export interface OcppConnection<In extends CallMap<In> = ChargePointCalls, Out e
   readonly protocol: string;
   call<A extends keyof Out & string>(action: A, req: Out[A]['req'], timeoutMs?: number): Promise<Out[A]['conf']>;
   handle<A extends keyof In & string>(action: A, handler: (req: In[A]['req']) => In[A]['conf'] | Promise<In[A]['conf']>): void;
+  /** Handles every inbound CALL no `handle` covers (a relay forwards them); default: NotImplemented. */
+  handleOther(handler: (action: string, req: unknown) => unknown): void;
   /** Called for every inbound CALL before its handler, valid or not. */
   onInboundCall(listener: (action: string) => void): void;
   onValidationFailure(listener: (failure: ValidationFailure) => void): void;
   onClose(listener: (info: { code: number; reason: string }) => void): void;
+  /** Resolves once closed; never rejects. */
   close(code?: number, reason?: string): Promise<void>;
 }
 
@@ -59,14 +77,18 @@ export interface OcppListener {
 export interface ListenOptions {
   host: string;
   port: number;
-  /** PEM contents (not paths) for wss://. */
-  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
+  /**
+   * PEM contents (not paths) for wss://. `requireClientCert` (Security Profile 3): the TLS handshake
+   * fails unless the charger presents an unexpired certificate chained to `ca`.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requireClientCert?: boolean };
   protocols: string[];
   callTimeoutMs: number;
   log: Logger;
   verify(handshake: Handshake): HandshakeVerdict;
   /** Register handlers synchronously in here: the charger's first CALL may already be on its way. */
   onConnection(connection: OcppConnection<any, any>): void;
+  onFault?(fault: TransportFault, details: { chargerId?: string; remoteAddress?: string; message?: string }): void;
 }
 
 function toCallError(action: string, error: unknown): OcppCallError {
@@ -75,7 +97,55 @@ function toCallError(action: string, error: unknown): OcppCallError {
   return new OcppCallError(`${action} failed${code ? ` (${code})` : ''}: ${e?.message ?? String(error)}`, code, { cause: error });
 }
 
+/**
+ * Makes one ocpp-rpc client safe against its peer: every close promise is handled (a socket that
+ * errors while closing, e.g. an invalid UTF-8 frame on a replaced connection, rejects it), socket
+ * errors are reported instead of thrown, and each inbound frame passes inspectFrame first, so a deep,
+ * non-JSON or ill-formed frame gets a CALLERROR with its real message id and never reaches the library.
+ */
+function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>): void {
+  const chargerId = String(client.identity);
+  const fault: NonNullable<ListenOptions['onFault']> = options.onFault ?? (() => undefined);
+  const close = client.close.bind(client);
+  client.close = (closeOptions?: unknown) => {
+    const closing = Promise.resolve().then(() => close(closeOptions));
+    closing.catch((error: unknown) => {
+      fault('close-failed', { chargerId, message: (error as Error)?.message });
+      options.log.debug({ chargerId, err: error }, 'OCPP socket failed while closing');
+    });
+    return closing;
+  };
+  client.on('socketError', (error: Error) => {
+    fault('socket-error', { chargerId, message: error?.message });
+    options.log.debug({ chargerId, err: error }, 'OCPP socket error');
+  });
+  client.on('error', (error: Error) => options.log.debug({ chargerId, err: error }, 'OCPP client error'));
+  const onMessage = client._onMessage.bind(client);
+  const formatCode = client.protocol === 'ocpp1.6' ? 'FormationViolation' : 'FormatViolation';
+  client._onMessage = (buffer: Buffer) => {
+    const verdict = inspectFrame(buffer.toString('utf8'));
+    if (verdict.ok) return onMessage(buffer);
+    fault(`frame-${verdict.reason}`, { chargerId, message: verdict.description });
+    if (!verdict.answer) return;
+    const code = verdict.code === 'format' ? formatCode : verdict.code;
+    try {
+      client.sendRaw(JSON.stringify([4, verdict.messageId, code, verdict.description, {}]));
+    } catch (error) {
+      options.log.debug({ chargerId, err: error }, 'could not answer a refused frame');
+    }
+  };
+}
+
 function wrap(client: any, log: Logger): OcppConnection<any, any> {
+  const answer = async (action: string, run: () => unknown) => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof OcppCallRefused) throw createRPCError(error.rpcErrorCode, error.message);
+      log.error({ err: error, action, chargerId: client.identity }, 'OCPP handler failed; answered InternalError');
+      throw createRPCError('InternalError', 'internal error while handling the call');
+    }
+  };
   return {
     identity: client.identity,
     protocol: client.protocol,
@@ -87,15 +157,10 @@ function wrap(client: any, log: Logger): OcppConnection<any, any> {
       }
     },
     handle(action, handler) {
-      client.handle(action, async ({ params }: { params: any }) => {
-        try {
-          return await handler(params);
-        } catch (error) {
-          if (error instanceof OcppCallRefused) throw createRPCError(error.rpcErrorCode, error.message);
-          log.error({ err: error, action, chargerId: client.identity }, 'OCPP handler failed; answered InternalError');
-          throw createRPCError('InternalError', 'internal error while handling the call');
-        }
-      });
+      client.handle(action, ({ params }: { params: any }) => answer(action, () => handler(params)));
+    },
+    handleOther(handler) {
+      client.handle(({ method, params }: { method: string; params: unknown }) => answer(method, () => handler(method, params)));
     },
     onInboundCall(listener) {
       client.on('call', (event: { outbound: boolean; payload: unknown[] }) => {
@@ -110,10 +175,30 @@ function wrap(client: any, log: Logger): OcppConnection<any, any> {
     onClose(listener) {
       client.once('close', (info: { code: number; reason: string }) => listener({ code: info?.code ?? 1006, reason: String(info?.reason ?? '') }));
     },
+    /** Never rejects: a socket that fails while closing is closed all the same (guard() reports it). */
     async close(code = 1000, reason = '') {
-      await client.close({ code, reason });
+      try {
+        await client.close({ code, reason });
+      } catch {
+        client._ws?.terminate?.();
+      }
     },
   };
+}
+
+/** The client certificate of a TLS connection (TLS has already checked chain and dates). */
+function clientCertificateOf(request: IncomingMessage | undefined): Pick<Handshake, 'clientCertificate'> {
+  const socket = request?.socket as TLSSocket | undefined;
+  if (!socket || typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return {};
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.subject) return {};
+  const cn = cert.subject.CN;
+  const altNames = (cert.subjectaltname ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => /^(DNS|URI|email):/.test(s))
+    .map((s) => s.slice(s.indexOf(':') + 1));
+  return { clientCertificate: { ...(typeof cn === 'string' ? { subjectCN: cn } : {}), altNames } };
 }
 
 /** Starts the OCPP-J WebSocket endpoint on our own HTTP(S) server; resolves once it listens. */
@@ -131,12 +216,14 @@ export async function listenOcpp(options: ListenOptions): Promise<OcppListener> 
       endpoint: handshake.endpoint,
       password: handshake.password,
       remoteAddress: handshake.remoteAddress,
+      ...clientCertificateOf(handshake.request),
     });
     if (verdict.accept) accept({});
     else reject(verdict.status, verdict.message);
   });
   rpc.on('client', (client: any) => {
     try {
+      guard(client, options);
       options.onConnection(wrap(client, options.log));
     } catch (error) {
       options.log.error({ err: error, chargerId: client.identity }, 'could not set up an OCPP connection; closing it');
@@ -153,8 +240,26 @@ export async function listenOcpp(options: ListenOptions): Promise<OcppListener> 
     res.end();
   };
   const http: Server = options.tls
-    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, minVersion: 'TLSv1.2' }, notFound)
+    ? createHttpsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ca: options.tls.ca,
+          minVersion: 'TLSv1.2',
+          requestCert: options.tls.requireClientCert === true,
+          rejectUnauthorized: options.tls.requireClientCert === true,
+        },
+        notFound,
+      )
     : createHttpServer(notFound);
+  http.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    options.onFault?.('tls-handshake-failed', { remoteAddress: socket.remoteAddress, message: error.message });
+    options.log.debug({ remoteAddress: socket.remoteAddress, reason: error.message }, 'OCPP TLS handshake refused');
+  });
+  http.on('clientError', (error: Error, socket: { destroy(): void }) => {
+    options.log.debug({ reason: error.message }, 'malformed HTTP request on the OCPP port');
+    socket.destroy();
+  });
   http.on('upgrade', rpc.handleUpgrade);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -172,7 +277,11 @@ export async function listenOcpp(options: ListenOptions): Promise<OcppListener> 
   return {
     port,
     async close() {
-      await rpc.close({ code: 1001, reason: 'central system stopping' });
+      try {
+        await rpc.close({ code: 1001, reason: 'central system stopping' });
+      } catch (error) {
+        options.log.debug({ err: error }, 'OCPP WebSocket server closed with an error');
+      }
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

@@ -21,3 +21,11 @@ export class OpenAdrProtocolError extends EmsError {
 export class OpenAdrAuthError extends EmsError {
   override readonly code = 'OPENADR_AUTH';
 }
+
+/** The VTN does not know this VEN's venID / registrationID any more (452 invalid ID, 463 not registered). */
+export class OpenAdrUnknownVenError extends EmsError {
+  override readonly code = 'OPENADR_UNKNOWN_VEN';
+}
+
+/** 2.0b response codes that mean "the ids you sent are not (or no longer) known here". */
+export const UNKNOWN_VEN_CODES: ReadonlySet<number> = new Set([452, 463]);

@@ -1,4 +1,4 @@
-export { createPlannerService, nextLocalTimeMs, type PlannerService, type PlannerStatus, type PlannerTariffSource } from './planner-service.ts';
+export { createPlannerService, nextLocalTimeMs, plannerEnabled, type PlannerService, type PlannerStatus, type PlannerTariffSource } from './planner-service.ts';
 export { PlanCeilings } from './plan-ceilings.ts';
 export { buildPlanInput, type PlanContext, type PlannerSession } from './plan-input.ts';
 export { createLpSolver } from './create-solver.ts';

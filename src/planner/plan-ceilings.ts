@@ -5,6 +5,25 @@ import type { Plan } from '../../optimizer/plan-types.ts';
 import type { SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
 
+/** Energy a session's plan delivers from now on: the rest of the current slot, then every later slot. */
+function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number, slotLeftMs: number, slotMs: number): number | undefined {
+  if (!powerW) return undefined;
+  let wh = ((powerW[slotIndex] ?? 0) * Math.max(0, slotLeftMs)) / 3_600_000;
+  for (let t = slotIndex + 1; t < powerW.length; t++) wh += (powerW[t] * slotMs) / 3_600_000;
+  return wh;
+}
+
+/**
+ * The plan's energy for a session when the plan chose to short it (by more than a kWh and 5 %);
+ * undefined otherwise. A small gap is the control lagging the plan (deadband, ramps), which the
+ * "must charge now" rule is there to catch up; a large one is the plan's choice under scarcity.
+ */
+function shortedBy(remainingWh: number, plannedWh: number | undefined): number | undefined {
+  if (plannedWh === undefined) return undefined;
+  const gapWh = remainingWh - plannedWh;
+  return gapWh > Math.max(1_000, 0.05 * remainingWh) ? plannedWh : undefined;
+}
+
 export class PlanCeilings implements CeilingProvider {
   readonly name = 'planner';
   private plan: Plan | undefined;
@@ -23,8 +42,11 @@ export class PlanCeilings implements CeilingProvider {
 
   ceilingsW(snapshot: SiteSnapshot): ReadonlyMap<string, number> {
     if (!this.plan) return new Map();
-    const targets = planTargetsAt(this.plan, snapshot.atMs);
-    const slotEndMs = this.plan.startMs + (Math.floor((snapshot.atMs - this.plan.startMs) / this.plan.slotMs) + 1) * this.plan.slotMs;
+    const plan = this.plan;
+    const targets = planTargetsAt(plan, snapshot.atMs);
+    const slotIndex = Math.floor((snapshot.atMs - plan.startMs) / plan.slotMs);
+    const slotEndMs = plan.startMs + (slotIndex + 1) * plan.slotMs;
+    const planned = new Map(plan.sessions.map((s) => [s.key, s.powerW]));
     const requests: TargetRequest[] = [];
     // Only sessions the plan knows and that are still plugged in get a ceiling.
     for (const c of snapshot.connectors) {
@@ -38,11 +60,13 @@ export class PlanCeilings implements CeilingProvider {
       const maxW = Math.min(range.maxPowerW, carMaxW);
       const timeLeftMs = departure === undefined ? Infinity : departure - snapshot.atMs;
       const slotLeftMs = Math.min(slotEndMs - snapshot.atMs, timeLeftMs);
+      const remainingWh = c.session.energyNeedWh === undefined ? 0 : Math.max(0, c.session.energyNeedWh - c.session.energyWh);
       requests.push({
         key,
         targetW,
         minPowerW: range.minPowerW,
-        remainingWh: c.session.energyNeedWh === undefined ? 0 : Math.max(0, c.session.energyNeedWh - c.session.energyWh),
+        remainingWh,
+        plannedWh: shortedBy(remainingWh, plannedFromWh(planned.get(key), slotIndex, slotLeftMs, plan.slotMs)),
         timeLeftMs,
         deliverableLaterWh: (maxW * Math.max(0, timeLeftMs - slotLeftMs)) / 3_600_000,
         slotLeftMs,

@@ -1,7 +1,7 @@
 // From the site's config, tariff and sessions to the pure planner's input. Shared by the live
 // planner service and by replay, so both plan exactly the same way.
 import type { Config } from '../../config/schema.ts';
-import { rotationOf } from '../../optimizer/phase-map.ts';
+import { lineToLineMask, powerWeightOf, rotationOf } from '../../optimizer/phase-map.ts';
 import type { PlanBattery, PlanCircuit, PlanInput, PlanSession } from '../../optimizer/plan-types.ts';
 import type { GridSignal } from '../bus.ts';
 import type { TariffView } from '../tariffs/tariff.ts';
@@ -61,10 +61,24 @@ export function siteImportLimitW(config: Config): number {
 
 export function chargerMaxPowerW(config: Config, chargerId: string): number {
   const charger = config.chargers.find((c) => c.id === chargerId);
-  return charger ? charger.maxCurrent * config.site.voltage * charger.phases : 0;
+  return charger ? charger.maxCurrent * config.site.voltage * powerWeightOf(charger) : 0;
 }
 
-/** Priority weight in [1, 2]: the first in the site's priority order is shorted last. */
+/** Site phases a charger loads (bit 0 = L1): all three, its one rotated phase, or its two lines. */
+export function chargerPhaseMask(charger: Config['chargers'][number]): number {
+  if (charger.phases === 3) return 0b111;
+  return lineToLineMask(charger.connection) ?? 1 << rotationOf(charger.phaseRotation)[0];
+}
+
+/** Weight ratio between one tier and the next: a kWh of a higher tier outweighs several of a lower. */
+const TIER_FACTOR = 8;
+
+/**
+ * Priority weight per session (the penalty multiplier of its unmet energy): in [1, 2] by the site's
+ * priority order, the first shorted last. Under `tier` each tier level multiplies by TIER_FACTOR, so
+ * the LP shorts a lower tier entirely before a higher one (even when a kWh of the higher tier's
+ * single-phase car costs three times the phase current of a three-phase one).
+ */
 export function priorityWeights(sessions: readonly PlannerSession[], scheme: Config['control']['priority']): Map<string, number> {
   const weights = new Map<string, number>();
   if (scheme === 'equal' || sessions.length <= 1) {
@@ -77,35 +91,53 @@ export function priorityWeights(sessions: readonly PlannerSession[], scheme: Con
     if (scheme === 'tier') return b.tierRank - a.tierRank || a.arrivalAtMs - b.arrivalAtMs;
     return a.arrivalAtMs - b.arrivalAtMs;
   });
-  order.forEach((s, i) => weights.set(s.key, 1 + (order.length - 1 - i) / (order.length - 1)));
+  if (scheme !== 'tier') {
+    order.forEach((s, i) => weights.set(s.key, 1 + (order.length - 1 - i) / (order.length - 1)));
+    return weights;
+  }
+  const levels = [...new Set(sessions.map((s) => s.tierRank))].sort((a, b) => a - b);
+  for (const rank of levels) {
+    const group = order.filter((s) => s.tierRank === rank);
+    const base = TIER_FACTOR ** levels.indexOf(rank);
+    group.forEach((s, i) => weights.set(s.key, base * (1 + (group.length > 1 ? (group.length - 1 - i) / (group.length - 1) : 1))));
+  }
   return weights;
 }
 
 /**
  * The config's fuse tree as plan circuits: per node, the sessions it feeds and on which site
- * phases. Nodes that could not be overloaded even with every charger below at its maximum are
- * left out (they cannot bind, and rows cost solve time).
+ * phases, and the connection point's fuse (grid.maxCurrent) with the base load reserved per slot.
+ * Nodes that could not be overloaded even with every charger below at its maximum are left out
+ * (they cannot bind, and rows cost solve time).
  */
-export function planCircuits(config: Config, sessions: readonly PlannerSession[]): PlanCircuit[] {
+export function planCircuits(config: Config, sessions: readonly PlannerSession[], baseLoadW?: readonly number[]): PlanCircuit[] {
   const chargers = new Map(config.chargers.map((c) => [c.id, c]));
   const margin = 1 - config.grid.safetyMargin;
   const out: PlanCircuit[] = [];
-  const visit = (node: Config['circuits'][number]): string[] => {
-    const below = [...(node.chargers ?? []), ...(node.children ?? []).flatMap(visit)];
+  const node = (id: string, maxCurrent: number, below: readonly string[], reservedA?: number[]) => {
     const worstA = [0, 0, 0];
     const loads: PlanCircuit['loads'][number][] = [];
-    for (const id of below) {
-      const charger = chargers.get(id);
+    for (const chargerId of below) {
+      const charger = chargers.get(chargerId);
       if (!charger) continue;
-      const mask = charger.phases === 3 ? 0b111 : 1 << rotationOf(charger.phaseRotation)[0];
+      const mask = chargerPhaseMask(charger);
       for (let p = 0; p < 3; p++) if ((mask >> p) & 1) worstA[p] += charger.maxCurrent * charger.connectors;
-      for (const s of sessions) if (s.chargerId === id) loads.push({ key: s.key, phaseMask: mask, phases: charger.phases });
+      for (const s of sessions) if (s.chargerId === chargerId) loads.push({ key: s.key, phaseMask: mask, powerWeight: powerWeightOf(charger) });
     }
-    const limitA = node.maxCurrent * margin;
-    if (loads.length && worstA.some((a) => a > limitA)) out.push({ id: node.id, maxCurrentA: limitA, loads });
+    const limitA = maxCurrent * margin;
+    const reservedMaxA = reservedA ? Math.max(0, ...reservedA) : 0;
+    if (loads.length && worstA.some((a) => a + reservedMaxA > limitA)) out.push({ id, maxCurrentA: limitA, loads, ...(reservedA ? { reservedA } : {}) });
+  };
+  const visit = (circuit: Config['circuits'][number]): string[] => {
+    const below = [...(circuit.chargers ?? []), ...(circuit.children ?? []).flatMap(visit)];
+    node(circuit.id, circuit.maxCurrent, below);
     return below;
   };
   config.circuits.forEach(visit);
+  // The main fuse, per phase: the base load is assumed balanced over the three phases.
+  const voltage = config.site.voltage;
+  const reservedA = baseLoadW?.map((w) => Math.max(0, w) / (3 * voltage));
+  node('grid', config.grid.maxCurrent, config.chargers.map((c) => c.id), reservedA);
   return out;
 }
 
@@ -202,7 +234,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     carbonPricePerKg: planner?.carbonPricePerKg ?? 0,
     unmetPenaltyPerKWh: planner?.unmetPenaltyPerKWh ?? 100,
     battery,
-    circuits: planCircuits(config, ctx.sessions),
+    circuits: planCircuits(config, ctx.sessions, baseLoadW.map((w, t) => w - pvW[t])),
     voltageV: config.site.voltage,
     fairShortfall: config.control.priority === 'equal',
     sessions,

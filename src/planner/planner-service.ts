@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Plan } from '../../optimizer/plan-types.ts';
+import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import type { SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -56,6 +57,11 @@ export function nextLocalTimeMs(zone: LocalTimeZone, atMs: number, hhmm: string)
   return zone.atMinuteOfDay(zone.startOfDayMs(startOfToday + 26 * 3_600_000), minutes);
 }
 
+/** The horizon planner runs on every site unless the config says `planner: { enabled: false }`. */
+export function plannerEnabled(config: { planner?: { enabled?: boolean } }): boolean {
+  return config.planner?.enabled ?? true;
+}
+
 export interface PlannerServiceOptions {
   /** Where learned PV and building-load profiles are kept; default next to the database. */
   forecastFilePath?: string;
@@ -65,8 +71,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const log = ctx.log.child({ module: 'planner' });
   const config = ctx.config;
   const settings = config.planner;
-  // The planner runs only when the config has a planner section (and does not switch it off).
-  const enabled = settings !== undefined && settings.enabled;
+  // On by default on every site, for fuse limits alone as much as for prices; `enabled: false` turns it off.
+  const enabled = plannerEnabled(config);
   const solver = settings?.solver ?? 'highs';
   const timeLimitMs = settings?.timeLimitMs ?? 5_000;
   const slotMs = (settings?.slotMin ?? 15) * 60_000;
@@ -74,7 +80,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
   const chargers = new Map(config.chargers.map((c) => [c.id, c]));
   const ceilings = new PlanCeilings((key) => {
     const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
-    const voltsTimesPhases = voltage * (charger?.phases ?? 3);
+    const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
@@ -212,9 +218,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     name: 'planner',
     async start() {
       if (!enabled) {
-        log.info(settings ? 'planner disabled (planner.enabled: false)' : 'no planner section in the config: horizon planning is off');
+        log.info('planner off (planner.enabled: false): control runs on the priority scheme alone');
         return;
       }
+      log.info({ solver, slotMin: slotMs / 60_000, horizonH: settings?.horizonH ?? 24, default: settings === undefined }, settings === undefined ? 'planner on (default; planner.enabled: false turns it off)' : 'planner on');
       runner = new PlanRunner(log, { solver, timeLimitMs });
       unsubscribe.push(
         ctx.bus.on('session.started', () => soon('arrival')),

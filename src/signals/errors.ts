@@ -15,3 +15,12 @@ export class SignalForbiddenError extends EmsError {
 export class SignalStoreError extends EmsError {
   override readonly code = 'SIGNAL_STORE_FAILED';
 }
+
+export class SignalNotFoundError extends EmsError {
+  override readonly code = 'SIGNAL_NOT_FOUND';
+}
+
+/** The signal exists but belongs to a producer the operator cannot end (an OpenADR event: opt out instead). */
+export class SignalConflictError extends EmsError {
+  override readonly code = 'CONFLICT';
+}

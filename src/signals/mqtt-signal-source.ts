@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { MQTT_RECONNECT_PERIOD_MS } from '../../adapters/backoff.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import { parseSignalInput } from './signal-input.ts';
 import type { SignalSink } from './types.ts';
@@ -49,7 +50,7 @@ export function createMqttSignalSource(ctx: ServiceContext, sink: Pick<SignalSin
   return {
     name: 'signals-mqtt',
     async start() {
-      client = mqtt.connect(options.url, { username: options.username, password: options.password, reconnectPeriod: 2000 });
+      client = mqtt.connect(options.url, { username: options.username, password: options.password, reconnectPeriod: MQTT_RECONNECT_PERIOD_MS });
       client.on('message', onMessage);
       client.on('error', (error) => log.warn({ err: error }, 'MQTT signal source error'));
       // Waits (bounded) for the first subscription so signals sent right after start are not lost;

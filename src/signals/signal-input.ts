@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gridSignal } from '../grid-signal.ts';
 import { SignalInputError } from './errors.ts';
 import type { TimelineSignal } from './types.ts';
 
@@ -17,11 +18,12 @@ export const externalSignalSchema = z
     value: z.number().finite(),
     start: time.optional().describe('ISO 8601 or ms since epoch; default now'),
     end: time.optional(),
-    durationS: z.number().positive().optional(),
+    durationS: z.number().positive().max(10 * 365 * 86_400).optional(),
+    open: z.literal(true).optional().describe('in force until withdrawn (instead of end or durationS)'),
     text: z.string().max(500).optional(),
     eventId: z.string().min(1).max(100).optional(),
   })
-  .refine((s) => (s.end === undefined) !== (s.durationS === undefined), { message: 'give exactly one of end or durationS' })
+  .refine((s) => [s.end, s.durationS, s.open].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of end, durationS or open' })
   .refine((s) => !['import-limit', 'export-limit'].includes(s.kind) || s.value >= 0, { message: 'a limit cannot be negative (W)' });
 
 export type ExternalSignal = z.input<typeof externalSignalSchema>;
@@ -38,8 +40,12 @@ export function parseSignalInput(input: unknown, source: string, nowMs: number):
   const list = Array.isArray(result.data) ? result.data : [result.data];
   return list.map((s, index) => {
     const startMs = s.start === undefined ? nowMs : toMs(s.start);
-    const endMs = s.end !== undefined ? toMs(s.end) : startMs + s.durationS! * 1000;
+    const endMs = s.open ? 'open' : s.end !== undefined ? toMs(s.end) : startMs + s.durationS! * 1000;
     const id = s.id ?? `${s.kind}-${index}`;
-    return { id, source, kind: s.kind, value: s.value, startMs, endMs, eventId: s.eventId ?? id, ...(s.text ? { text: s.text } : {}) };
+    try {
+      return gridSignal({ id, source, kind: s.kind, value: s.value, startMs, endMs, eventId: s.eventId ?? id, ...(s.text ? { text: s.text } : {}) });
+    } catch (error) {
+      throw new SignalInputError(`signals from ${source}: [${index}] ${(error as Error).message}`, { cause: error });
+    }
   });
 }

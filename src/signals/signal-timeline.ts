@@ -1,9 +1,8 @@
-import type { SignalKind } from '../bus.ts';
+import { gridSignal, gridSignalProblem, signalTimes } from '../grid-signal.ts';
 import { SignalInputError } from './errors.ts';
 import type { StoredSignals } from './signal-store.ts';
 import type { OptOutRecord, OptState, SignalView, TimelineSignal } from './types.ts';
 
-const KINDS: readonly SignalKind[] = ['import-limit', 'export-limit', 'price', 'ghg', 'load-shed', 'alert'];
 const optKey = (source: string, eventId: string) => `${source}\u0000${eventId}`;
 
 /**
@@ -17,9 +16,10 @@ export class SignalTimeline {
   static from(stored: StoredSignals, nowMs: number): SignalTimeline {
     const timeline = new SignalTimeline();
     for (const signal of stored.signals) {
-      if (signal.endMs <= nowMs) continue;
+      // A stored signal from an older version may break today's rules (an end of MAX_SAFE_INTEGER).
+      if (gridSignalProblem(signal) || signal.endMs <= nowMs) continue;
       const list = timeline.bySource.get(signal.source) ?? [];
-      list.push(signal);
+      list.push(gridSignal(signal));
       timeline.bySource.set(signal.source, list);
     }
     for (const record of stored.optOuts) timeline.optOuts.set(optKey(record.source, record.eventId), record);
@@ -36,19 +36,12 @@ export class SignalTimeline {
     const kept: TimelineSignal[] = [];
     for (const [index, signal] of signals.entries()) {
       const where = `${source}[${index}]`;
-      if (!signal || typeof signal.id !== 'string' || !signal.id) throw new SignalInputError(`${where}: id is required`);
+      const problem = gridSignalProblem({ ...signal, source });
+      if (problem) throw new SignalInputError(`${where}: ${problem}`);
       if (ids.has(signal.id)) throw new SignalInputError(`${where}: duplicate id ${signal.id}`);
       ids.add(signal.id);
-      if (!KINDS.includes(signal.kind)) throw new SignalInputError(`${where}: kind must be one of ${KINDS.join(', ')}`);
-      for (const key of ['startMs', 'endMs', 'value'] as const) {
-        if (typeof signal[key] !== 'number' || Number.isNaN(signal[key])) throw new SignalInputError(`${where}: ${key} must be a number`);
-      }
-      if (!(signal.endMs > signal.startMs)) throw new SignalInputError(`${where}: endMs must be after startMs`);
-      if ((signal.kind === 'import-limit' || signal.kind === 'export-limit') && signal.value < 0) {
-        throw new SignalInputError(`${where}: a limit cannot be negative`);
-      }
       if (signal.endMs <= nowMs) continue;
-      kept.push({ ...signal, source });
+      kept.push(gridSignal({ ...signal, source }));
     }
     const before = this.bySource.get(source) ?? [];
     if (JSON.stringify(before) === JSON.stringify(kept)) return false;
@@ -118,7 +111,7 @@ export class SignalTimeline {
   view(nowMs: number): SignalView[] {
     return this.all()
       .filter((s) => s.endMs > nowMs)
-      .map((s) => ({ ...s, opt: s.eventId ? this.optState(s.source, s.eventId) : ('in' as const), active: s.startMs <= nowMs }))
+      .map((s) => ({ ...s, ...signalTimes(s), opt: s.eventId ? this.optState(s.source, s.eventId) : ('in' as const), active: s.startMs <= nowMs }))
       .sort(byStart);
   }
 

@@ -1,10 +1,16 @@
 import type { Service, ServiceContext } from '../service.ts';
-import { SignalEventNotFoundError, SignalForbiddenError } from './errors.ts';
+import { randomUUID } from 'node:crypto';
+import { gridSignal } from '../grid-signal.ts';
+import { SignalConflictError, SignalEventNotFoundError, SignalForbiddenError, SignalInputError, SignalNotFoundError } from './errors.ts';
 import type { SignalStore } from './signal-store.ts';
 import { SignalTimeline } from './signal-timeline.ts';
-import type { Actor, AuditSink, OptChange, OptState, SignalSink, SignalsApi, TimelineSignal } from './types.ts';
+import type { Actor, AuditSink, OperatorLimitInput, OperatorSignalsApi, OptChange, OptState, SignalSink, SignalsApi, TimelineSignal } from './types.ts';
 
 export const TIMELINE_SOURCE = 'timeline';
+/** Operator limits from the API live under this source. */
+export const OPERATOR_SOURCE = 'api';
+/** Sources whose signals an operator may end by id: their own, and the MQTT site limit. */
+const ENDABLE_SOURCES = new Set([OPERATOR_SOURCE, 'mqtt']);
 const OPERATOR_ROLES = new Set(['operator', 'admin']);
 /** Longest single timer; a boundary further away is reached in steps. */
 const MAX_TIMER_MS = 6 * 3600_000;
@@ -13,7 +19,7 @@ export interface SignalTimelineDeps {
   audit?: AuditSink;
 }
 
-export type SignalTimelineService = Service & SignalsApi & SignalSink;
+export type SignalTimelineService = Service & SignalsApi & SignalSink & OperatorSignalsApi;
 
 /**
  * The grid-signal timeline as a service: producers submit their current set, the merged set in
@@ -90,8 +96,62 @@ export function createSignalTimeline(ctx: ServiceContext, store: SignalStore, de
     changed();
   };
 
+  const requireOperator = (actor: Actor, what: string) => {
+    if (!OPERATOR_ROLES.has(actor.role)) throw new SignalForbiddenError(`${what} needs the operator role; ${actor.username} is ${actor.role}`);
+  };
+
+  const addLimit = (input: OperatorLimitInput, actor: Actor): { id: string } => {
+    requireOperator(actor, 'an operator limit');
+    const nowMs = ctx.clock.nowMs();
+    const startMs = input.startsAtMs ?? nowMs;
+    const id = `op-${randomUUID().slice(0, 8)}`;
+    const who = input.source ? `${input.source} (${actor.username})` : actor.username;
+    let signal: TimelineSignal;
+    try {
+      signal = gridSignal({
+        id,
+        source: OPERATOR_SOURCE,
+        kind: input.kind,
+        value: input.valueW,
+        startMs,
+        endMs: input.durationS === undefined ? 'open' : startMs + input.durationS * 1000,
+        eventId: id,
+        detail: `set by ${who}`,
+        text: `operator ${input.kind} ${input.valueW} W by ${who}`,
+      });
+    } catch (error) {
+      throw new SignalInputError((error as Error).message, { cause: error });
+    }
+    if (signal.endMs <= nowMs) throw new SignalInputError('the limit would already be over (startsAt + durationS is in the past)');
+    const own = timeline.all().filter((s) => s.source === OPERATOR_SOURCE);
+    timeline.replace(OPERATOR_SOURCE, [...own, signal], nowMs);
+    log.info({ id, kind: input.kind, valueW: input.valueW, startMs, endMs: signal.endMs, by: actor.username }, 'operator limit added');
+    deps.audit?.record({ atMs: nowMs, actor: actor.username, action: 'signals.add', target: id, detail: signal.text });
+    changed();
+    ctx.bus.emit('signal.operator', { action: 'added', id, text: `${signal.text}${signal.openEnded ? ', until ended' : `, for ${input.durationS} s`}`, by: actor.username, atMs: nowMs });
+    return { id };
+  };
+
+  const end = (id: string, actor: Actor): TimelineSignal => {
+    requireOperator(actor, 'ending a limit');
+    const nowMs = ctx.clock.nowMs();
+    const found = timeline.all().find((s) => s.id === id && s.endMs > nowMs);
+    if (!found) throw new SignalNotFoundError(`no active or upcoming signal ${id}`);
+    if (!ENDABLE_SOURCES.has(found.source)) {
+      throw new SignalConflictError(`signal ${id} comes from ${found.source}; opt out of its event (${found.eventId ?? id}) instead`);
+    }
+    timeline.replace(found.source, timeline.all().filter((s) => s.source === found.source && s.id !== id), nowMs);
+    log.info({ id, source: found.source, by: actor.username }, 'grid signal ended by the operator');
+    deps.audit?.record({ atMs: nowMs, actor: actor.username, action: 'signals.end', target: id, detail: `source ${found.source}` });
+    changed();
+    ctx.bus.emit('signal.operator', { action: 'ended', id, text: `${found.kind} ${found.value} W (${found.source}) ended by ${actor.username}`, by: actor.username, atMs: nowMs });
+    return found;
+  };
+
   return {
     name: 'signals',
+    addLimit,
+    end,
     async start() {
       running = true;
       try {

@@ -14,6 +14,11 @@ export type OptState = 'in' | 'out';
 
 /** What the operator sees: every active and upcoming signal, with its event's opt state. */
 export interface SignalView extends TimelineSignal {
+  /** ISO 8601; null only for a time that cannot be shown. */
+  start: string | null;
+  /** ISO 8601; null when the signal is open-ended (in force until withdrawn). */
+  end: string | null;
+  openEnded: boolean;
   opt: OptState;
   active: boolean;
 }
@@ -66,4 +71,24 @@ export interface SignalsApi {
   optIn(eventId: string, actor: Actor): void;
   submit(source: string, signals: readonly TimelineSignal[]): void;
   clear(source: string): void;
+}
+
+/** An operator's limit from the API (POST /api/v1/signals). */
+export interface OperatorLimitInput {
+  kind: 'import-limit' | 'export-limit';
+  valueW: number;
+  /** Without it the limit holds until it is ended (DELETE), shown as open-ended. */
+  durationS?: number | undefined;
+  /** Default now. */
+  startsAtMs?: number | undefined;
+  /** Who or what asked for it (a ticket, a grid operator's phone call); shown with the signal. */
+  source?: string | undefined;
+}
+
+/** Operator limits, for the API. */
+export interface OperatorSignalsApi {
+  /** Needs the operator (or admin) role; audited by the caller. Throws SignalInputError on bad input. */
+  addLimit(input: OperatorLimitInput, actor: Actor): { id: string };
+  /** Ends an operator limit or the MQTT site limit; other sources' signals are opted out of instead. */
+  end(id: string, actor: Actor): TimelineSignal;
 }

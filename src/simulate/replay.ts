@@ -8,6 +8,7 @@
 import type { Config } from '../../config/schema.ts';
 import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
 import type { Plan } from '../../optimizer/plan-types.ts';
+import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import {
   connectorKey,
   initialDecideState,
@@ -101,7 +102,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const staticBudgetA = staticBuildingA(config);
   const ceilings = new PlanCeilings((key) => {
     const charger = chargers.get(key.slice(0, key.lastIndexOf('/')));
-    const voltsTimesPhases = voltage * (charger?.phases ?? 3);
+    const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrentA ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrentA ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
 

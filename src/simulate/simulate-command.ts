@@ -6,6 +6,7 @@ import { decideParamsFromConfig } from '../control/decide-params.ts';
 import { ConfigFileError, loadConfigFile } from '../config-file.ts';
 import { EmsError } from '../errors.ts';
 import { createLpSolver } from '../planner/create-solver.ts';
+import { plannerEnabled } from '../planner/planner-service.ts';
 import { parseReplaySessions, SessionsFileError } from './replay-sessions.ts';
 import { replay, type DecideFn } from './replay.ts';
 import { buildReport, formatReportTable, type SimulateReport } from './simulate-report.ts';
@@ -36,8 +37,8 @@ export async function simulate(options: SimulateOptions, decide: DecideFn): Prom
   const params = decideParamsFromConfig(config);
   const stepMs = (options.stepS ?? 60) * 1000;
   const solverName = options.solver ?? config.planner?.solver ?? 'highs';
-  // Mirror the live system: the horizon planner runs when the config has a planner section.
-  const plan = options.plan ?? (config.planner !== undefined && config.planner.enabled);
+  // Mirror the live system: the horizon planner runs unless the config turns it off.
+  const plan = options.plan ?? plannerEnabled(config);
   const base = { config, params, sessions, stepMs };
   const controlled = await replay({ ...base, strategy: 'controlled', decide, solver: createLpSolver(solverName), plan });
   const uncontrolled = await replay({ ...base, strategy: 'uncontrolled' });

@@ -9,6 +9,7 @@ import {
   type SiteSnapshot,
 } from '../../optimizer/types.ts';
 import type { Bus, GridSignal, ProfileStatus } from '../bus.ts';
+import { gridSignalProblem } from '../grid-signal.ts';
 
 export interface SessionState {
   transactionId: number;
@@ -164,7 +165,8 @@ export class SiteState {
       if (connector) connector.profile = status;
     });
     bus.on('signals.changed', ({ signals, source }) => {
-      this.signalsBySource.set(source, signals);
+      // Producers build signals with gridSignal(); one that would not pass it is never in force.
+      this.signalsBySource.set(source, Array.isArray(signals) ? signals.filter((s) => gridSignalProblem(s) === undefined) : []);
       this.signals = [...this.signalsBySource.values()].flat();
     });
     bus.on('decision', (decision) => {
@@ -228,6 +230,8 @@ export class SiteState {
     if (c.session && charger && !charger.online && atMs - (charger.sinceMs ?? atMs) < holdMs) {
       reservedA = Math.max(reservedA ?? 0, c.profile?.state === 'accepted' ? c.profile.capA : maxA);
     }
+    // What the charger may hold whatever we decide (uncontrollable, unanswered setup, stale default).
+    if (c.profile?.reserveA !== undefined) reservedA = Math.max(reservedA ?? 0, c.profile.reserveA);
     const tiers = this.config.control.tiers;
     return {
       chargerId: c.chargerId,

@@ -104,6 +104,44 @@ export const migrations: readonly Migration[] = [
       )
       .join('\n'),
   },
+  {
+    version: 5,
+    name: "today's KPI state per local day, so a restart changes no figure",
+    sql: `
+      CREATE TABLE kpi_days (
+        day TEXT PRIMARY KEY,
+        state_json TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );`,
+  },
+  {
+    version: 6,
+    name: 'upstream (local controller): offline queue, transaction-id map, accepted-tag cache',
+    sql: `
+      CREATE TABLE upstream_queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        charger_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        charger_tx_id TEXT,
+        queued_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX upstream_queue_by_charger ON upstream_queue (charger_id, seq);
+      CREATE TABLE upstream_transactions (
+        charger_id TEXT NOT NULL,
+        charger_tx_id TEXT NOT NULL,
+        local_tx_id INTEGER,
+        csms_tx_id TEXT,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, charger_tx_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE upstream_tags (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expires_at_ms INTEGER,
+        updated_at_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -6,10 +6,12 @@ import { createAuditLog } from './audit-log.ts';
 import { createAuthTokenStore } from './auth-token-store.ts';
 import { createHistoryStore } from './history-store.ts';
 import { migrate } from './migrations.ts';
+import { createKpiDayStore } from './kpi-day-store.ts';
 import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
+import { createUpstreamStore } from './upstream-store.ts';
 import type { Storage } from './types.ts';
 import { createUserStore } from './user-store.ts';
 
@@ -56,6 +58,8 @@ export function openStorage(path: string, clock: Clock): Storage {
     sessionSettings: createSessionSettingsStore(db, clock),
     history: createHistoryStore(historyDb),
     peaks: createPeakStore(db),
+    kpiDays: createKpiDayStore(db),
+    upstream: createUpstreamStore(db),
     close: () => {
       if (historyDb !== db && historyDb.open) historyDb.close();
       if (db.open) db.close();

@@ -53,6 +53,12 @@ export function createSqlTransactionStore(db: Database): SqlTransactionStore {
       return row ? toRecord(row) : undefined;
     },
     open: () => db.prepare<[], Row>('SELECT * FROM transactions WHERE stopped_at_ms IS NULL ORDER BY id').all().map(toRecord),
+    between(fromMs, toMs, limit) {
+      return db
+        .prepare<[number, number, number], Row>('SELECT * FROM transactions WHERE started_at_ms >= ? AND started_at_ms < ? ORDER BY started_at_ms, id LIMIT ?')
+        .all(fromMs, toMs, limit)
+        .map(toRecord);
+    },
     list({ sinceMs = 0, limit = 100 } = {}) {
       return db
         .prepare<[number, number], Row>('SELECT * FROM transactions WHERE started_at_ms >= ? ORDER BY id DESC LIMIT ?')

@@ -1,6 +1,7 @@
 // What the rest of the shell may ask of storage. The API and services get a `Storage` at wiring
 // time and import only these types.
 import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
+import type { UpstreamStore } from '../upstream/upstream-store.ts';
 
 export type { TransactionRecord };
 
@@ -69,6 +70,8 @@ export interface AuditLog {
 /** The OCPP side's TransactionStore, backed by SQLite, plus a listing for the API. */
 export interface SqlTransactionStore extends TransactionStore {
   list(query?: { sinceMs?: number; limit?: number }): TransactionRecord[];
+  /** Transactions started in [fromMs, toMs), oldest first, at most `limit` (exports). */
+  between(fromMs: number, toMs: number, limit: number): TransactionRecord[];
 }
 
 /** Operator steering of a session that must survive a restart. Null = cleared. */
@@ -122,6 +125,13 @@ export interface PeakStore {
   current(atMs: number, timeZone: string): { month: string; peak?: MonthlyPeak };
 }
 
+/** Running figures of one local day (the tariff service's KPI state), kept so a restart changes nothing. */
+export interface KpiDayStore {
+  /** The saved state of a day ("2026-12-06"), undefined when none (or unreadable). */
+  load(day: string): unknown;
+  save(day: string, state: unknown, atMs: number): void;
+}
+
 export interface Storage {
   readonly path: string;
   readonly users: UserStore;
@@ -131,6 +141,9 @@ export interface Storage {
   readonly sessionSettings: SessionSettingsStore;
   readonly history: HistoryStore;
   readonly peaks: PeakStore;
+  readonly kpiDays: KpiDayStore;
+  /** The local controller's offline queue and id map (src/upstream). */
+  readonly upstream: UpstreamStore;
   /** Schema version after migrations. */
   readonly schemaVersion: number;
   close(): void;

@@ -24,6 +24,13 @@ export class BillLog {
     }
   }
 
+  /** Every bill that ended in [fromMs, toMs), oldest first (for exports). */
+  between(fromMs: number, toMs: number): SessionBill[] {
+    return this.read(Number.MAX_SAFE_INTEGER)
+      .filter((b) => b.endedAtMs !== undefined && b.endedAtMs >= fromMs && b.endedAtMs < toMs)
+      .reverse();
+  }
+
   /** The newest `limit` bills, newest first; damaged lines are skipped with one warning. */
   read(limit: number): SessionBill[] {
     let text: string;

@@ -15,7 +15,12 @@ export interface SessionBill {
   cost: number;
   currency: string;
   carbonG: number;
+  /** Time the car drew energy (between meter samples with energy flowing), ms; plugged in minus this is idle time. */
+  chargingMs?: number;
 }
+
+/** Below this mean power between two samples the car counts as idle. */
+const IDLE_BELOW_W = 100;
 
 interface Open {
   bill: SessionBill;
@@ -56,6 +61,7 @@ export class SessionBilling {
         cost: 0,
         currency: this.tariff.currency,
         carbonG: 0,
+        chargingMs: 0,
       },
       lastRegisterWh: s.meterStartWh,
       lastAtMs: s.startedAtMs,
@@ -64,6 +70,8 @@ export class SessionBilling {
   }
 
   private add(o: Open, energyWh: number, atMs: number): void {
+    const spanMs = atMs - o.lastAtMs;
+    if (spanMs > 0 && energyWh > 0 && (energyWh * 3_600_000) / spanMs >= IDLE_BELOW_W) o.bill.chargingMs = (o.bill.chargingMs ?? 0) + spanMs;
     if (!(energyWh > 0)) return;
     o.bill.energyWh += energyWh;
     o.bill.cost += (energyWh / 1000) * this.tariff.importPricePerKWh(atMs);

@@ -2,7 +2,7 @@
 // feed, OpenADR PRICE), the month's demand peak (remembered across restarts), live KPIs for today
 // and per-session bills. The API and the planner read it through TariffService.
 import { dirname, join } from 'node:path';
-import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
+import { KpiAccumulator, parseKpiSnapshot, type Kpis } from '../../optimizer/kpi.ts';
 import type { GridSignal } from '../bus.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import { BillLog } from './bill-log.ts';
@@ -18,6 +18,8 @@ export interface LiveKpis extends Kpis {
   currency: string;
   /** The billing month's demand peak so far (what the demand charge is on), W. */
   monthPeakW: number;
+  /** Start of the demand window the month's peak was in. */
+  monthPeakAtMs?: number;
   monthDemandCharge: number;
 }
 
@@ -41,6 +43,8 @@ export interface TariffService extends Service {
   sessionBill(chargerId: string, connectorId: number): SessionBill | undefined;
   /** Running and recent closed session bills, newest first. */
   sessionBills(limit?: number): SessionBill[];
+  /** Bills of sessions that ended in [fromMs, toMs) (from the durable log) and running ones started before toMs, oldest first. */
+  billsBetween(fromMs: number, toMs: number): SessionBill[];
 }
 
 /** Readings further apart than this are a gap, not a step. */
@@ -48,8 +52,19 @@ const MAX_STEP_MS = 300_000;
 
 /** A persistent monthly-peak record kept elsewhere (the SQLite history, structurally). */
 export interface MonthlyPeakSource {
-  get(month: string): { peakPowerW: number } | undefined;
+  get(month: string): { peakPowerW: number; atMs?: number } | undefined;
+  /** Raise the month's peak (the tariff service offers today's peak as it rises). */
+  offer?(month: string, powerW: number, atMs: number): unknown;
 }
+
+/** Durable per-day KPI state (storage's kpi_days, structurally). */
+export interface KpiDaySource {
+  load(day: string): unknown;
+  save(day: string, state: unknown, atMs: number): void;
+}
+
+/** Today's running figures are saved at most this often (and at every session end and at stop). */
+const KPI_SAVE_EVERY_MS = 60_000;
 
 export interface TariffServiceOptions {
   /** Where the month's peak is remembered when no peakSource is given; default next to the database. */
@@ -58,6 +73,8 @@ export interface TariffServiceOptions {
   peakSource?: MonthlyPeakSource;
   /** Closed session bills are appended here (JSON lines); default next to the database. */
   billsFilePath?: string;
+  /** Keep today's KPI state here so a restart changes no figure. */
+  kpiStore?: KpiDaySource;
 }
 
 export function createTariffService(ctx: ServiceContext, options: TariffServiceOptions = {}): TariffService {
@@ -76,15 +93,47 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   /** Energy wanted per open session (connector key), for the success rate. */
   const needs = new Map<string, number | undefined>();
   const connectorCount = config.chargers.reduce((n, c) => n + c.connectors, 0);
+  const kpiStore = options.kpiStore;
   let day = { key: '', sinceMs: 0, kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
+  let lastSaveMs = -Infinity;
+  let offeredPeakW = 0;
   let lastStep: { atMs: number; gridPowerW: number; overLimit: boolean } | undefined;
   let feed: PriceFeed | undefined;
   const unsubscribe: (() => void)[] = [];
 
+  function saveDay(atMs: number): void {
+    if (!kpiStore || !day.key) return;
+    lastSaveMs = atMs;
+    try {
+      kpiStore.save(day.key, day.kpi.snapshot(), atMs);
+    } catch (error) {
+      log.error({ err: error, day: day.key }, "today's figures not saved");
+    }
+  }
+
   function dayFor(atMs: number) {
     const key = zone.at(atMs).date;
-    if (key !== day.key) day = { key, sinceMs: zone.startOfDayMs(atMs), kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
+    if (key !== day.key) {
+      saveDay(atMs);
+      day = { key, sinceMs: zone.startOfDayMs(atMs), kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
+      offeredPeakW = 0;
+      const saved = parseKpiSnapshot(kpiStore?.load(key));
+      if (saved) day.kpi.restore(saved);
+    }
     return day.kpi;
+  }
+
+  /** The month's peak follows today's as it rises: one definition (15-min mean import) for both. */
+  function offerPeak(): void {
+    if (!peakSource?.offer) return;
+    const k = day.kpi.result();
+    if (k.peakW <= offeredPeakW || k.peakAtMs === undefined) return;
+    offeredPeakW = k.peakW;
+    try {
+      peakSource.offer(zone.monthKey(k.peakAtMs), k.peakW, k.peakAtMs);
+    } catch (error) {
+      log.error({ err: error }, "month's peak not saved");
+    }
   }
 
   function evNow(): { powerW: number; charging: number } {
@@ -116,6 +165,8 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
         connectorCount,
         overLimit: lastStep.overLimit,
       });
+      offerPeak();
+      if (atMs - lastSaveMs >= KPI_SAVE_EVERY_MS) saveDay(atMs);
     }
     if (!lastStep || atMs >= lastStep.atMs) lastStep = { atMs, gridPowerW, overLimit };
   }
@@ -126,6 +177,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     zone,
     async start() {
       if (!peakSource) peak.restore(peakFile.read());
+      dayFor(ctx.clock.nowMs());
       billing.restore(billLog.read(1000));
       unsubscribe.push(
         ctx.bus.on('signals.changed', ({ signals, source }) => {
@@ -159,7 +211,10 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
           const need = needs.get(key);
           needs.delete(key);
           const bill = billing.ended(e);
-          if (bill) dayFor(e.endedAtMs).addSession({ requestedWh: need ?? bill.energyWh, deliveredWh: bill.energyWh });
+          if (bill) {
+            dayFor(e.endedAtMs).addSession({ requestedWh: need ?? bill.energyWh, deliveredWh: bill.energyWh });
+            saveDay(e.endedAtMs);
+          }
         }),
       );
       const f = config.tariffs?.feed;
@@ -174,6 +229,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     },
     async stop() {
       unsubscribe.splice(0).forEach((off) => off());
+      saveDay(ctx.clock.nowMs());
       await feed?.stop();
       feed = undefined;
     },
@@ -181,8 +237,21 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     kpis() {
       const atMs = ctx.clock.nowMs();
       const k = dayFor(atMs).result();
-      const monthPeakW = Math.max(peakSoFarW(atMs), peak.state().openWindowAverageW);
-      return { ...k, sinceMs: day.sinceMs, currency: tariff.currency, monthPeakW, monthDemandCharge: (monthPeakW / 1000) * tariff.demandChargePerKW };
+      // The month's peak is never below today's: the same 15-min mean import, today's offered to the month.
+      const stored = peakSource?.get(zone.monthKey(atMs));
+      const earlierW = peakSource ? (stored?.peakPowerW ?? 0) : Math.max(peak.peakSoFarW(atMs), peak.state().openWindowAverageW);
+      const earlierAtMs = peakSource ? stored?.atMs : peak.state().peakAtMs;
+      const todayIsPeak = k.peakW >= earlierW;
+      const monthPeakW = todayIsPeak ? k.peakW : earlierW;
+      const monthPeakAtMs = todayIsPeak ? k.peakAtMs : earlierAtMs;
+      return {
+        ...k,
+        sinceMs: day.sinceMs,
+        currency: tariff.currency,
+        monthPeakW,
+        ...(monthPeakAtMs === undefined ? {} : { monthPeakAtMs }),
+        monthDemandCharge: (monthPeakW / 1000) * tariff.demandChargePerKW,
+      };
     },
     prices(atMs = ctx.clock.nowMs()) {
       return {
@@ -196,5 +265,9 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     },
     sessionBill: (chargerId, connectorId) => billing.current(chargerId, connectorId),
     sessionBills: (limit) => billing.list(limit),
+    billsBetween: (fromMs, toMs) => [
+      ...billLog.between(fromMs, toMs),
+      ...billing.list(Number.MAX_SAFE_INTEGER).filter((b) => b.endedAtMs === undefined && b.startedAtMs < toMs),
+    ],
   };
 }

@@ -327,7 +327,7 @@ describe('OpenAPI', () => {
     const doc = (await api.inject({ method: 'GET', url: '/api/docs/json' })).json();
     const patch = doc.paths['/api/v1/connectors/{chargerId}/{connectorId}/session'].patch;
     const schema = patch.requestBody.content['application/json'].schema;
-    expect(Object.keys(schema.properties)).toEqual(['departure', 'energyNeedWh', 'tier', 'paused']);
+    expect(Object.keys(schema.properties)).toEqual(['departure', 'energyNeedWh', 'tier', 'paused', 'chargeMode']);
     expect(doc.paths['/api/v1/auth/login'].post).toBeDefined();
     const ui = await api.inject({ method: 'GET', url: '/api/docs' });
     expect([200, 302]).toContain(ui.statusCode);

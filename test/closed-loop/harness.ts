@@ -5,7 +5,7 @@
 // chargers the way src/ocpp sends them. Everything is measured on the plant, never on the EMS.
 import type { Config } from '../../config/schema.ts';
 import type { Decision } from '../../optimizer/types.ts';
-import { SitePlant, type OutsideChange, type PlantCircuit, type PlantEvent, type PlantScenario, type PlantTruth, type Triple } from '../../plant/index.ts';
+import { SitePlant, type OutsideChange, type PlantChargerSpec, type PlantCircuit, type PlantEvent, type PlantScenario, type PlantTruth, type Triple } from '../../plant/index.ts';
 import { Bus, type BusEvent, type GridSignal } from '../../src/bus.ts';
 import { silentLogger } from '../../src/log.ts';
 import { staticShares } from '../../src/ocpp/static-share.ts';
@@ -22,7 +22,7 @@ const MIN_TRIGGER_GAP_MS = 100;
 const ANSWER_WAIT_MS = 2_000;
 /** Over a limit by less than this is rounding, not a violation, A. */
 const TOLERANCE_A = 0.05;
-const USE_SAMPLE_MS = 500;
+const USE_SAMPLE_MS = 1_000;
 /**
  * Outside changes the EMS cannot foresee. A car that plugs in, fills up, wakes, or a charger that
  * drops out all act under limits the EMS installed beforehand (guarantee 9), so they open no
@@ -40,6 +40,8 @@ export interface ClosedLoopOptions {
   settleMs?: number;
   /** Record one sample per second (for debugging and saved failures). */
   trace?: boolean;
+  /** Sees the plant's truth after every plant step (benchmarks measure reaction times with it). */
+  onStep?: (truth: PlantTruth) => void;
 }
 
 export interface OverLimitEpisode {
@@ -73,7 +75,7 @@ export interface ClosedLoopReport {
   /** Cars' draw over what they could draw, in steady state (undefined: no steady state with demand). */
   headroomUse?: number;
   steadyMs: number;
-  /** Cap changes (profiles with a new limit) per connector within 10 s in steady state: the largest count. */
+  /** Cap changes (TxProfiles with a new limit) per connector within 10 s in steady state: the largest count. */
   maxCapChangesPer10s: number;
   /** Steady-state cap changes that were the 2nd+ within 10 s on their connector. */
   flaps: number;
@@ -84,7 +86,7 @@ export interface ClosedLoopReport {
   fullUnreleased: number;
   decisions: number;
   failsafeMs: number;
-  /** A charging car that still wanted current had its cap cut from ≥ its minimum to 0. */
+  /** A charging car (drawing) that still wanted current had its cap cut from ≥ its minimum to 0. */
   pauses: number;
   /** Steady-state time some car that wanted current sat at a cap of 0 while the site had room for its minimum, ms. */
   starvedMs: number;
@@ -123,6 +125,7 @@ class ClosedLoop {
   private readonly bootRequests = new Map<number, { chargerId: string; connectorId: number; limitA: number; phases: 1 | 3 }>();
   private readonly bootPending = new Map<string, { waiting: number; floors: { connectorId: number; limitA: number; phases: 1 | 3 }[] }>();
   private readonly shares: Map<string, number>;
+  private readonly chargerSpecs: Map<string, PlantChargerSpec>;
   private readonly importCapW?: number;
   // Control loop model.
   private running = false;
@@ -162,6 +165,7 @@ class ClosedLoop {
     this.settleMs = options.settleMs ?? 20_000;
     this.stepMs = options.stepMs ?? 100;
     this.shares = staticShares(this.config);
+    this.chargerSpecs = new Map(scenario.chargers.map((c) => [c.id, c]));
     this.importCapW = options.ems?.maxPowerW;
     const collect = (node: PlantCircuit) => {
       this.nodes.push({ id: node.id, maxCurrentA: node.maxCurrentA });
@@ -214,7 +218,10 @@ class ClosedLoop {
     const signals: GridSignal[] = [];
     const pendingSignals = [...this.scenario.signals].sort((a, b) => a.fromMs - b.fromMs);
     for (let t = this.stepMs; t <= this.scenario.durationMs; t += this.stepMs) {
-      const events = this.plant.stepTo(t, (truth, dtMs) => this.measure(truth, dtMs));
+      const events = this.plant.stepTo(t, (truth, dtMs) => {
+        this.measure(truth, dtMs);
+        this.options.onStep?.(truth);
+      });
       this.nowMs = t;
       while (pendingSignals.length && pendingSignals[0]!.fromMs <= t) {
         const s = pendingSignals.shift()!;
@@ -261,7 +268,9 @@ class ClosedLoop {
     const caps = new Map(decision.caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c.currentA]));
     for (const c of this.plant.truth().connectors) {
       const key = `${c.chargerId}/${c.connectorId}`;
-      if (c.transactionId !== undefined && c.wantA > 0 && (this.lastCaps.get(key) ?? 0) >= 6 && (caps.get(key) ?? 0) === 0) this.report.pauses++;
+      // A car that was charging (drawing) and still wants current; a car just plugged in and held
+      // at 0 while others slow down (the handover) is not a pause.
+      if (c.transactionId !== undefined && c.wantA > 0 && c.drawA > 1 && (this.lastCaps.get(key) ?? 0) >= 6 && (caps.get(key) ?? 0) === 0) this.report.pauses++;
     }
     this.lastCaps = caps;
     this.bus.emit('decision', decision);
@@ -291,7 +300,7 @@ class ClosedLoop {
         return;
       }
       case 'meter-values': {
-        const phases = this.scenario.chargers.find((c) => c.id === event.chargerId)?.phases ?? 3;
+        const phases = this.chargerSpecs.get(event.chargerId)?.phases ?? 3;
         // A Current.Import without a phase counts for every phase the charger has (src/ocpp/meter-values.ts).
         const currentA: [number, number, number] | undefined = event.currentA
           ? [...event.currentA]
@@ -428,8 +437,7 @@ class ClosedLoop {
         const { totalA: ideal, shareA } = idealEvA(this.scenario, truth, this.config.grid.safetyMargin, limitW);
         for (const [key, share] of shareA) if (share >= 6 && (this.lastCaps.get(key) ?? 0) === 0) this.report.starvedMs += USE_SAMPLE_MS;
         if (ideal >= 1) {
-          const chargers = new Map(this.scenario.chargers.map((c) => [c.id, c]));
-          const actual = truth.connectors.reduce((sum, c) => sum + (chargers.get(c.chargerId)?.profiles === 'obeys' ? c.drawA * c.carPhases : 0), 0);
+          const actual = truth.connectors.reduce((sum, c) => sum + (this.chargerSpecs.get(c.chargerId)?.profiles === 'obeys' ? c.drawA * c.carPhases : 0), 0);
           this.useNumerator += Math.min(actual, ideal);
           this.useDenominator += ideal;
         }
@@ -484,8 +492,9 @@ class ClosedLoop {
     // Cap changes: profiles that carried a new limit for their connector.
     const lastLimit = new Map<string, number>();
     const byKey = new Map<string, number[]>();
+    // Only TxProfiles count: a car follows them; an idle connector's default moves no current.
     for (const s of this.dispatcher.sent) {
-      if (lastLimit.get(s.key) === s.limitA) continue;
+      if (s.purpose !== 'TxProfile' || lastLimit.get(s.key) === s.limitA) continue;
       lastLimit.set(s.key, s.limitA);
       r.capChanges++;
       const t = s.atMs - this.scenario.startAtMs;

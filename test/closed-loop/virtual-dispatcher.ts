@@ -195,7 +195,7 @@ export class VirtualDispatcher {
     const spec: LimitSpec = { capA: p.limitA, phases: p.phases, voltageV: this.host.voltageV, unit: 'A', car: p.transactionId === undefined ? 'any' : 'known' };
     const wire =
       p.transactionId === undefined
-        ? txDefaultProfile(p.connectorId, spec, atMs)
+        ? txDefaultProfile(p.connectorId, spec)
         : txProfile(p.connectorId, p.transactionId, spec, atMs, this.host.profileDurationS, CAPABILITIES);
     this.emit(p, 'pending', atMs);
     this.sent.push({ atMs, key: p.key, limitA: p.limitA, purpose: p.transactionId === undefined ? 'TxDefaultProfile' : 'TxProfile' });

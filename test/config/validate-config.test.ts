@@ -5,6 +5,16 @@ import { problemLines } from './problem-lines.ts';
 describe('cross-checks', () => {
   it.each([
     [
+      'a line-to-line connection on a three-phase charger',
+      `
+        grid: { maxCurrent: 63 }
+        chargers:
+          - { id: NA1, phases: 1, connection: L1-L2 }
+          - { id: NA2, connection: L2-L3 }
+      `,
+      ['chargers.1.connection: a line-to-line connection (L2-L3) is for a single-phase charger: set phases: 1 (line 4)'],
+    ],
+    [
       'duplicate charger ids',
       `
         grid: { maxCurrent: 63 }
@@ -278,6 +288,15 @@ describe('cross-checks', () => {
         chargers: [ { id: CP1, minCurrent: 8 } ]
       `,
       ['chargers.0.minCurrent: warning: 8 A is above control.failsafeCurrent (6 A): this charger pauses whenever site data is stale (line 4)'],
+    ],
+    [
+      'chargers without smart charging that alone could exceed a circuit',
+      `
+        grid: { maxCurrent: 100, safetyMargin: 0 }
+        circuits: [ { id: row, maxCurrent: 40, chargers: [CP1, CP2] } ]
+        chargers: [ { id: CP1, smartCharging: false }, { id: CP2, smartCharging: false } ]
+      `,
+      ['circuits.0.maxCurrent: warning: chargers without smart charging (smartCharging: false) alone can draw 64 A, above what circuit "row" allows after the safety margin (40 A); nothing the EMS does can prevent that (line 2)'],
     ],
     [
       'a grid meter device that grid.meter does not name',

@@ -56,7 +56,7 @@ describeWithPeer('python3-pymodbus', hasPythonModule('pymodbus'), 'device factor
 
   it('refuses an MQTT device when no broker is configured, with a clear error', () => {
     expect(() => adapter({ id: 'pv', role: 'pv', driver: 'mqtt', topic: 'x' })).toThrow(DeviceCapabilityError);
-    expect(() => adapter({ id: 'pv', role: 'pv', driver: 'mqtt', topic: 'x' })).toThrow(/no mqtt.url/);
+    expect(() => adapter({ id: 'pv', role: 'pv', driver: 'mqtt', topic: 'x' })).toThrow(/no mqtt section/);
   });
 
   it('leaves simulated devices to the demo', () => {

@@ -33,7 +33,8 @@ describe('applyCaps', () => {
         chargingProfilePurpose: 'TxProfile',
         chargingProfileKind: 'Absolute',
         chargingSchedule: {
-          startSchedule: '2026-11-24T09:59:55.000Z',
+          // From the charger's own clock (its timestamps), not the EMS's: 5 s back.
+          startSchedule: expect.any(String),
           duration: 300,
           chargingRateUnit: 'A',
           chargingSchedulePeriod: [{ startPeriod: 0, limit: 16, numberPhases: 3 }],
@@ -88,10 +89,14 @@ describe('applyCaps', () => {
 
   it('confirms every decrease, on every charger, before any increase goes out', async () => {
     system = await startSystem();
-    let release: () => void = () => undefined;
+    const gates: (() => void)[] = [];
     let holdDecreases = false;
+    const release = () => {
+      holdDecreases = false;
+      for (const open of gates.splice(0)) open();
+    };
     const a = await system.charger('CP001', {
-      profileGate: () => (holdDecreases ? new Promise<void>((resolve) => (release = resolve)) : undefined),
+      profileGate: () => (holdDecreases ? new Promise<void>((resolve) => gates.push(resolve)) : undefined),
     });
     const b = await system.charger('CP002');
     await a.startTransaction(1, 'GUEST01');
@@ -124,8 +129,9 @@ describe('applyCaps', () => {
     const before = b.received('SetChargingProfile').length;
     expect(await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 20)])).toEqual({ sent: 1, unconfirmedDecreases: 1 });
     expect(b.received('SetChargingProfile')).toHaveLength(before);
-    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'rejected', detail: 'Rejected' });
-    expect(system.state.snapshot(system.clock.nowMs()).connectors.find((c) => c.chargerId === 'CP001' && c.connectorId === 1)?.reservedA).toBe(32);
+    // The connector still holds its old TxProfile: that stays reserved.
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 20, reserveA: 20 });
+    expect(system.state.snapshot(system.clock.nowMs()).connectors.find((c) => c.chargerId === 'CP001' && c.connectorId === 1)?.reservedA).toBe(20);
 
     // Within the first backoff step (1 s) nothing goes to the refusing charger. The next decision
     // already counts its full max as reserved, so the other charger's increase may go out then.
@@ -141,7 +147,7 @@ describe('applyCaps', () => {
     expect(a.received('SetChargingProfile', txProfiles)).toHaveLength(refused + 1);
   });
 
-  it('backs off exponentially while a charger keeps refusing, up to a minute', async () => {
+  it('asks a charger that answers NotSupported once: it is uncontrollable, reserved at its max, never asked again', async () => {
     system = await startSystem();
     const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) ? 'NotSupported' : undefined) });
     await a.startTransaction(1, 'GUEST01');
@@ -152,15 +158,32 @@ describe('applyCaps', () => {
       if (a.received('SetChargingProfile', txProfiles).length > before) attemptsAt.push(s);
       system.clock.advance(1_000);
     }
-    expect(attemptsAt).toEqual([0, 1, 3, 7, 15, 31, 63, 123, 183]);
+    expect(attemptsAt).toEqual([0]);
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'rejected', uncontrollable: true, reserveA: 32 });
   });
 
-  it('treats an unanswered profile as refused once the call times out', async () => {
+  it('backs off exponentially while a charger keeps refusing, up to a minute', async () => {
+    system = await startSystem();
+    const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) ? 'Rejected' : undefined) });
+    await a.startTransaction(1, 'GUEST01');
+    const attemptsAt: number[] = [];
+    for (let s = 0; s <= 200; s++) {
+      const before = a.received('SetChargingProfile', txProfiles).length;
+      await system.cs.applyCaps([cap('CP001', 1, 10)]);
+      if (a.received('SetChargingProfile', txProfiles).length > before) attemptsAt.push(s);
+      system.clock.advance(1_000);
+    }
+    // The first refusal of a new transaction is retried at once (the charger may not have noted it yet).
+    expect(attemptsAt).toEqual([0, 1, 2, 4, 8, 16, 32, 64, 124, 184]);
+  });
+
+  it('counts an unanswered profile at the higher of old and new once the call times out', async () => {
     system = await startSystem(undefined, { callTimeoutMs: 300 });
     const a = await system.charger('CP001', { profileAnswer: (p) => (txProfiles(p) ? 'silent' : undefined) });
     await a.startTransaction(1, 'GUEST01');
     expect(await system.cs.applyCaps([cap('CP001', 1, 10)])).toEqual({ sent: 1, unconfirmedDecreases: 1 });
-    expect(system.state.connector('CP001', 1)?.profile?.state).toBe('rejected');
+    // Installed or not, nobody knows: it counts at the higher of old and new until an answer comes.
+    expect(system.state.connector('CP001', 1)?.profile?.state).toBe('pending');
     expect(system.state.connector('CP001', 1)?.profile?.detail).toMatch(/Timeout/i);
   });
 
@@ -205,7 +228,8 @@ describe('applyCaps', () => {
     await a.startTransaction(1, 'GUEST01');
     await system.cs.applyCaps([cap('CP001', 1, 10)]);
     // The default installed at boot still holds, and that is what the state shows.
-    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 31.6 });
+    // Its default went down to the cap in the same round: that is what holds until the TxProfile goes on.
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 10 });
     await system.cs.applyCaps([cap('CP001', 1, 10)]);
     expect(a.received('SetChargingProfile', txProfiles)).toHaveLength(2);
     expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'accepted', capA: 10 });

@@ -18,6 +18,7 @@ describe('charger boot setup', () => {
       'ChargingScheduleAllowedChargingRateUnit',
       'ChargingScheduleMaxPeriods',
       'MaxChargingProfilesInstalled',
+      'SupportedFeatureProfiles',
     ]);
     expect(charger.received('ChangeConfiguration').map((c) => c.params)).toEqual([
       { key: 'MeterValuesSampledData', value: 'Current.Import,Power.Active.Import,Energy.Active.Import.Register,SoC' },

@@ -8,17 +8,22 @@ import { Bus } from '../../src/bus.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { CONSERVATIVE_CAPABILITIES } from '../../src/ocpp/capabilities.ts';
+import { ChargerHoldings } from '../../src/ocpp/charger-holdings.ts';
 import { ProfileDispatcher, type ProfileIntent, type ProfileTarget } from '../../src/ocpp/profile-dispatcher.ts';
 
 type Answer = 'Accepted' | 'Rejected' | 'NotSupported' | 'throw';
-type Event = { kind: 'sent' | 'answered'; chargerId: string; connectorId: number; limitA: number; accepted?: boolean; round: number };
+type Event = { kind: 'sent' | 'answered' | 'default-sent'; chargerId: string; connectorId: number; limitA: number; accepted?: boolean; round: number };
 
 const CHARGERS = ['A', 'B', 'C'];
 const CONNECTORS = 2;
 
 function target(chargerId: string, answers: () => Answer, log: Event[], round: () => number, held: Map<string, number>): ProfileTarget {
   const config = configSchema.parse({ grid: { maxCurrent: 100 }, chargers: [{ id: chargerId, connectors: CONNECTORS, maxCurrent: 32 }] }).chargers[0];
+  // The share is the charger max here, so a connector default follows its cap.
+  const holdings = new ChargerHoldings({ chargerId, connectors: CONNECTORS, maxA: 32, shareA: 32 });
   return {
+    holdings,
+    uncontrollableFound() {},
     chargerId,
     ready: true,
     capabilities: { ...CONSERVATIVE_CAPABILITIES, maxStackLevel: 2 },
@@ -27,6 +32,11 @@ function target(chargerId: string, answers: () => Answer, log: Event[], round: (
     stepDownStackLevel() {},
     async sendProfile(intent: ProfileIntent) {
       const limitA = intent.spec.capA;
+      // Connector 1 runs a transaction: its TxProfile is what binds it; connector 2 is idle.
+      if (intent.connectorId === 1 && intent.purpose === 'TxDefaultProfile') {
+        log.push({ kind: 'default-sent', chargerId, connectorId: 1, limitA, round: round() });
+        return 'Accepted';
+      }
       log.push({ kind: 'sent', chargerId, connectorId: intent.connectorId, limitA, round: round() });
       await Promise.resolve();
       const answer = answers();
@@ -34,7 +44,7 @@ function target(chargerId: string, answers: () => Answer, log: Event[], round: (
       log.push({ kind: 'answered', chargerId, connectorId: intent.connectorId, limitA, accepted, round: round() });
       if (accepted) held.set(connectorKey(chargerId, intent.connectorId), limitA);
       if (answer === 'throw') throw new Error('socket closed');
-      return answer;
+      return answer === 'NotSupported' ? 'Rejected' : answer;
     },
   };
 }
@@ -76,11 +86,13 @@ describe('profile dispatcher', () => {
             phases: 3,
             reason: { kind: 'charger', text: 'p' },
           }));
-          const inForce = new Map(caps.map((c) => [connectorKey(c.chargerId, c.connectorId), dispatcher.inForceA(c.chargerId, c.connectorId, 32)]));
+          const inForceA = (chargerId: string, connectorId: number) => targets.get(chargerId)!.holdings.inForceA(connectorId, connectorId === 1 ? CHARGERS.indexOf(chargerId) + 1 : undefined, clock.nowMs());
+          const inForce = new Map(caps.map((c) => [connectorKey(c.chargerId, c.connectorId), inForceA(c.chargerId, c.connectorId)]));
           const result = await dispatcher.applyCaps(caps);
           const mine = log.filter((e) => e.round === r);
           const sent = mine.filter((e) => e.kind === 'sent');
-          expect(result.sent).toBe(sent.length);
+          // Counted per connector: a TxProfile and the default it expires into move together.
+          expect(result.sent).toBe(new Set(mine.filter((e) => e.kind !== 'answered').map((e) => `${e.chargerId}/${e.connectorId}`)).size);
           const isDecrease = (e: Event) => e.limitA < inForce.get(connectorKey(e.chargerId, e.connectorId))! - 0.05;
           const isIncrease = (e: Event) => e.limitA > inForce.get(connectorKey(e.chargerId, e.connectorId))! + 0.05;
           const firstIncrease = mine.findIndex((e) => e.kind === 'sent' && isIncrease(e));
@@ -108,7 +120,7 @@ describe('profile dispatcher', () => {
           for (const [key, limitA] of held) {
             const [chargerId, connectorId] = key.split('/');
             const answeredHere = mine.some((e) => e.kind === 'answered' && `${e.chargerId}/${e.connectorId}` === key);
-            if (answeredHere) expect(dispatcher.inForceA(chargerId, Number(connectorId), 32)).toBe(limitA);
+            if (answeredHere) expect(inForceA(chargerId, Number(connectorId))).toBe(limitA);
           }
           clock.advance(gapsMs[r % gapsMs.length]);
         }

@@ -18,6 +18,9 @@ export class FakeStation201 {
   readonly client: any;
   private seqNo = 0;
 
+  /** 'not-implemented': SetChargingProfile answers CALLERROR NotImplemented; 'disabled': SmartChargingCtrlr.Enabled is false. */
+  smartCharging: 'yes' | 'not-implemented' | 'disabled' = 'yes';
+
   constructor(port: number, readonly identity: string, protocols: string[] = ['ocpp2.0.1']) {
     this.client = new RPCClient({ endpoint: `ws://127.0.0.1:${port}/ocpp`, identity, protocols, strictMode: true, reconnect: false, callTimeoutMs: 5_000 });
     this.client.handle(({ method, params }: { method: string; params: any }) => {
@@ -33,7 +36,7 @@ export class FakeStation201 {
       case 'GetVariables':
         return {
           getVariableResult: params.getVariableData.map((d: any) => {
-            const values: Record<string, string> = { ProfileStackLevel: '2', RateUnit: 'A,W', PeriodsPerSchedule: '24' };
+            const values: Record<string, string> = { ProfileStackLevel: '2', RateUnit: 'A,W', PeriodsPerSchedule: '24', Enabled: this.smartCharging === 'disabled' ? 'false' : 'true' };
             const value = values[d.variable.name];
             return value === undefined
               ? { attributeStatus: 'UnknownVariable', component: d.component, variable: d.variable }
@@ -43,6 +46,7 @@ export class FakeStation201 {
       case 'SetVariables':
         return { setVariableResult: params.setVariableData.map((d: any) => ({ attributeStatus: 'Accepted', component: d.component, variable: d.variable })) };
       case 'SetChargingProfile': {
+        if (this.smartCharging === 'not-implemented') throw Object.assign(new Error('no smart charging'), { rpcErrorCode: 'NotImplemented' });
         const p = params.chargingProfile;
         if (p.chargingProfilePurpose === 'ChargingStationMaxProfile' && params.evseId !== 0) return { status: 'Rejected' };
         if (p.chargingProfilePurpose === 'TxProfile' && this.activeTx.get(params.evseId) !== p.transactionId) return { status: 'Rejected' };

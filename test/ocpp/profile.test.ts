@@ -78,13 +78,16 @@ describe('charging profiles', () => {
   it('puts the failsafe floor on connector 0 and the default on each connector, stack level 0, no duration', () => {
     const nowMs = Date.parse('2026-11-24T10:00:00Z');
     const max = chargePointMaxProfile({ capA: 63.2, phases: 3, voltageV: 230, unit: 'A' }, nowMs);
-    const def = txDefaultProfile(2, { capA: 31.6, phases: 3, voltageV: 230, unit: 'A' }, nowMs);
+    const def = txDefaultProfile(2, { capA: 31.6, phases: 3, voltageV: 230, unit: 'A' });
     expect(valid(max)).toBe(true);
     expect(valid(def)).toBe(true);
     expect(max).toMatchObject({ connectorId: 0, csChargingProfiles: { chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 0 } });
     expect(def).toMatchObject({ connectorId: 2, csChargingProfiles: { chargingProfilePurpose: 'TxDefaultProfile', stackLevel: 0, chargingProfileId: 102 } });
     expect(max.csChargingProfiles.chargingSchedule.duration).toBeUndefined();
-    expect(Date.parse(def.csChargingProfiles.chargingSchedule.startSchedule!)).toBeLessThan(nowMs);
+    // No start, no duration: valid from receipt for ever, whatever either clock says.
+    expect(def.csChargingProfiles.chargingProfileKind).toBe('Relative');
+    expect(def.csChargingProfiles.chargingSchedule.startSchedule).toBeUndefined();
+    expect(max.csChargingProfiles.chargingProfileKind).toBe('Relative');
   });
 
   it('sets the TxProfile one stack level above the floor, or at 0 when the charger allows only 0', () => {

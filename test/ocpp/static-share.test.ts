@@ -113,3 +113,21 @@ describe('static safe share', () => {
     );
   });
 });
+
+describe('static share with line-to-line chargers', () => {
+  it('counts a line-to-line charger in full on both its lines and at √3 × V in power', () => {
+    // Two 32 A chargers on L1-L2 and L3-L1 share L1: with a 40 A fuse (no margin) each gets 20 A;
+    // the exact L1 current is then sqrt(20² + 20² + 20·20) = 34.6 A.
+    const input: StaticShareInput = {
+      site: { name: 't', voltage: 120, timezone: 'UTC' },
+      grid: { maxCurrent: 40, safetyMargin: 0 },
+      circuits: [],
+      chargers: [charger('X', { phases: 1, connection: 'L1-L2' }), charger('Y', { phases: 1, connection: 'L3-L1' })],
+    };
+    const shares = staticShares(input);
+    expect(shares.get('X')).toBe(20);
+    expect(shares.get('Y')).toBe(20);
+    const capped = staticShares({ ...input, grid: { maxCurrent: 400, safetyMargin: 0, maxPower: 5_000 } });
+    expect((capped.get('X')! + capped.get('Y')!) * 120 * Math.sqrt(3)).toBeLessThanOrEqual(5_000);
+  });
+});

@@ -66,16 +66,23 @@ describe('transactions and meter values', () => {
     expect(system.events['session.started']).toHaveLength(1);
   });
 
-  it('ends the session on StopTransaction and clears the TxProfile on that connector', async () => {
+  it('ends the session on StopTransaction and clears the TxProfile on that connector, only when one was sent', async () => {
     system = await startSystem();
     const charger = await system.charger('CP001');
     const tx = await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([{ chargerId: 'CP001', connectorId: 1, currentA: 10, phases: 3, reason: { kind: 'charger', text: 't' } }]);
     expect(await charger.stopTransaction(tx, 9000)).toEqual({});
     expect(system.events['session.ended']).toMatchObject([{ chargerId: 'CP001', connectorId: 1, transactionId: tx, meterStopWh: 9000, reason: 'EVDisconnected' }]);
     expect(system.state.connector('CP001', 1)?.session).toBeNull();
     const clear = await charger.waitForCall('ClearChargingProfile');
     expect(clear.params).toEqual({ connectorId: 1, chargingProfilePurpose: 'TxProfile' });
     expect(system.transactions.get(tx)).toMatchObject({ meterStopWh: 9000, stopReason: 'EVDisconnected' });
+
+    // A transaction that never got a TxProfile: nothing to clear, nothing cleared.
+    const second = await charger.startTransaction(1, 'GUEST01');
+    await charger.stopTransaction(second, 9500);
+    await charger.call('Heartbeat', {});
+    expect(charger.received('ClearChargingProfile')).toHaveLength(1);
   });
 
   it('accepts a StopTransaction for an unknown id without ending anything', async () => {

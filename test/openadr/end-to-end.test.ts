@@ -140,4 +140,38 @@ describeWithPeer('openssl', hasCommand('openssl'), 'a 2.0b shed event on a runni
     expect(app.ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(8_000);
     expect(app.signals.list().map((s) => `${s.eventId} ${s.kind}`).sort()).toEqual(['shed-1 import-limit', 'shed-1 load-shed']);
   });
+
+  it('registers anew after the VTN restarts with no memory of the VEN, and its next event lowers the charger', async () => {
+    const pki = createTestPki();
+    const vtn = await new TestVtn2b({ ca: pki.read(pki.caPath), cert: pki.read(pki.serverCertPath), key: pki.read(pki.serverKeyPath) }).start();
+    cleanup.push(() => vtn.stop());
+    const config = siteConfig(vtn.url, pki, mkdtempSync(join(tmpdir(), 'oadr-e2e-amnesia-')));
+    const app = await startApp({ config, log: silentLogger });
+    cleanup.push(() => app.stop());
+    const meter = () => app.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: Date.now(), currentA: [0, 0, 0], powerW: 0 });
+    meter();
+    const charger = new TestCharger('CP1', `ws://127.0.0.1:${app.ocppPort}/ocpp`);
+    cleanup.push(() => charger.close());
+    await charger.connect();
+    await charger.startTransaction(1, 'STAFF1');
+    await waitFor(() => app.openadr[0]!.status().registered, 'the first registration');
+    await waitFor(() => {
+      meter();
+      return charger.txLimitA(1) === 32;
+    }, 'a full 32 A before any event');
+
+    await vtn.restart();
+    await waitFor(() => app.openadr[0]!.status().venId === vtn.venId, 'registered with the new venID', 10_000);
+    const answered = vtn.nextOf('oadrCreatedEvent');
+    vtn.setEvents([
+      { eventId: 'shed-after-restart', modificationNumber: 0, startMs: Date.now() - 60_000, durationS: 3600, status: 'active', signals: [{ name: 'SIMPLE', type: 'level', intervals: [{ durationS: 3600, value: 3 }] }] },
+    ]);
+    expect((await answered).body.eiCreatedEvent.venID).toBe(vtn.venId);
+    const capped = await waitFor(() => {
+      meter();
+      const limit = charger.txLimitA(1);
+      return limit !== undefined && limit < 32 ? limit : undefined;
+    }, 'a lower profile under the 8 kW shed limit');
+    expect(capped).toBeLessThanOrEqual(8_000 / (230 * 3) + 1e-6);
+  });
 });

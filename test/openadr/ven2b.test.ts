@@ -323,4 +323,48 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     expect(vtn.received).toEqual([]);
     expect(lines.filter((l) => l.level >= 40).length).toBe(1);
   });
+
+  it('registers afresh when the VTN restarts with no memory of the VEN, logging the VTN\'s code', async () => {
+    const { vtn, ven, lines, ctx, start } = await setup();
+    vtn.events = [simple(2)];
+    await start();
+    await until(() => ven.status().registered, 'the first registration');
+    await until(() => importLimit(ctx) === 60_000, 'the first event applied');
+    const oldVenId = vtn.venId;
+    await vtn.restart();
+    expect(vtn.venId).not.toBe(oldVenId);
+    // The stale ids are refused once (452), then a registration without them succeeds.
+    const fresh = await vtn.next((m) => m.type === 'oadrCreatePartyRegistration' && m.body.venID === undefined && m.body.registrationID === undefined);
+    expect(fresh).toBeDefined();
+    await until(() => ven.status().venId === vtn.venId, 'the new venID');
+    expect(lines.some((l) => l.level === 40 && /registering afresh/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => /452 Invalid ID: unknown VEN/.test(l.msg))).toBe(true);
+    // The last good event stayed in force meanwhile, and a new event arrives on the new registration.
+    expect(importLimit(ctx)).toBe(60_000);
+    const answered = vtn.nextOf('oadrCreatedEvent');
+    vtn.setEvents([simple(3, { eventId: 'shed-2' })]);
+    expect((await answered).body.eiCreatedEvent.venID).toBe(vtn.venId);
+    await until(() => importLimit(ctx) === 20_000, 'the new event applied');
+    // Polls after that name only the new venID.
+    const poll = await vtn.nextOf('oadrPoll');
+    expect(poll.body.venID).toBe(vtn.venId);
+  });
+
+  it('runs one report stream per request after oadrRequestReregistration', async () => {
+    const { vtn, start } = await setup({ vtn: { reportRequest: { reportRequestId: 'rr-1', granularityS: 1, backS: 1 } } });
+    await start();
+    await vtn.nextOf('oadrUpdateReport');
+    const reregistered = vtn.next((m) => m.type === 'oadrCreatedReport' && vtn.received.filter((r) => r.type === 'oadrCreatePartyRegistration').length >= 2);
+    // After re-registration the VTN asks for the same telemetry under a new request id.
+    vtn.reportRequest = { reportRequestId: 'rr-2', granularityS: 1, backS: 1 };
+    vtn.pollQueue.push((await import('../fixtures/openadr/vtn2b-messages.ts')).requestReregistration(vtn.venId));
+    expect([(await reregistered).body.oadrPendingReports.reportRequestID].flat()).toEqual(['rr-2']);
+    const from = vtn.received.length;
+    await vtn.nextOf('oadrUpdateReport');
+    await vtn.nextOf('oadrUpdateReport');
+    await vtn.nextOf('oadrUpdateReport');
+    const updates = vtn.received.slice(from).filter((m) => m.type === 'oadrUpdateReport');
+    // Only the new stream runs; the old request id is gone.
+    expect(updates.map((u) => u.body.oadrReport.reportRequestID)).toEqual(['rr-2', 'rr-2', 'rr-2']);
+  });
 });

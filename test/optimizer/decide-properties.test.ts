@@ -105,7 +105,8 @@ describe('decide', () => {
           .filter((c) => c.session)
           .map((c) => ({ connector: c, cap: byKey.get(keyOf(c))! }))
           .sort((x, y) => x.cap.rank! - y.cap.rank!);
-        // Replay the minimum round: sessions above each waiting one at their minimums only.
+        // Replay the minimum round: sessions above each waiting one at their minimums only (under
+        // tier, a higher tier at what it got: it is filled before a lower tier is admitted).
         for (let i = 0; i < ranked.length; i++) {
           const { connector, cap } = ranked[i];
           const charger = params.chargers.find((c) => c.id === connector.chargerId)!;
@@ -113,9 +114,10 @@ describe('decide', () => {
           if (cap.currentA > 0 || upper < charger.minCurrentA) continue;
           const lower = ranked.slice(i + 1).filter((r) => r.cap.currentA > 0);
           if (lower.length === 0) continue;
+          const higherTier = (r: (typeof ranked)[number]) => params.priority === 'tier' && r.connector.session!.tierRank !== connector.session!.tierRank;
           const atMinimum = ranked.slice(0, i).map((r) => ({
             ...r.cap,
-            currentA: r.cap.currentA > 0 ? params.chargers.find((c) => c.id === r.cap.chargerId)!.minCurrentA : 0,
+            currentA: r.cap.currentA > 0 && !higherTier(r) ? params.chargers.find((c) => c.id === r.cap.chargerId)!.minCurrentA : r.cap.currentA,
           }));
           const others = snapshot.connectors.filter((c) => !c.session || ranked.slice(0, i).some((r) => r.connector === c) || c === connector);
           const trial = { ...snapshot, connectors: others };

@@ -44,10 +44,26 @@ describe('priority schemes under scarcity', () => {
 
   it.each<[PriorityScheme, Record<string, number>]>([
     ['fcfs', { A: 8, B: 6, C: 6, D: 0 }],
-    ['tier', { D: 8, A: 6, B: 6, C: 0 }],
     ['equal', { A: 6.7, B: 6.7, C: 6.6, D: 0 }],
   ])('under %s, the 6 A minimum goes to as many cars as fit in priority order before anyone gets more', (scheme, expected) => {
     expect(capsOf(fourOnTwentyAmps(scheme))).toEqual(expected);
+  });
+
+  it('under tier, fills the higher tier before a lower tier gets even its minimum', () => {
+    expect(capsOf(fourOnTwentyAmps('tier'))).toEqual({ D: 20, A: 0, B: 0, C: 0 });
+  });
+
+  it('under tier and fcfs, a car about to miss its departure goes first within its tier', () => {
+    const p = (scheme: PriorityScheme) =>
+      params({ priority: scheme, circuit: circuit('main', 400, [], [circuit('row', 20, ['A', 'B'])]), chargers: [charger('A', 'row'), charger('B', 'row')] });
+    // B plugged in later but leaves in 1.5 h needing 15 kWh (laxity under an hour).
+    const cars = [plugged('A', session('a', { startedAtMs: T0 - 5 * HOUR, departureAtMs: T0 + 9 * HOUR, energyNeedWh: 20_000 })), plugged('B', session('b', { startedAtMs: T0 - HOUR, departureAtMs: T0 + 1.5 * HOUR, energyNeedWh: 15_000 }))];
+    // B is filled first; A keeps the 6 A minimum (guarantee 3: minimums to as many as fit).
+    expect(capsOf(decide(snapshot(cars), p('fcfs')))).toEqual({ A: 6, B: 14 });
+    expect(capsOf(decide(snapshot(cars), p('tier')))).toEqual({ A: 6, B: 14 });
+    // A higher tier still wins over a lower tier's deadline.
+    const tiered = [plugged('A', session('a', { tierRank: 3, startedAtMs: T0 - 5 * HOUR, departureAtMs: T0 + 9 * HOUR, energyNeedWh: 20_000 })), plugged('B', session('b', { startedAtMs: T0 - HOUR, departureAtMs: T0 + 1.5 * HOUR, energyNeedWh: 15_000 }))];
+    expect(capsOf(decide(snapshot(tiered), p('tier')))).toEqual({ A: 20, B: 0 });
   });
 
   it('tells the car left waiting why and where it stands', () => {

@@ -144,7 +144,7 @@ describe('LP backends', () => {
       importLimitW: Array.from({ length: slots }, () => 30_000),
       demandChargePerKW: 0.5,
       voltageV: 230,
-      circuits: [{ id: 'row', maxCurrentA: 25, loads: sessions.slice(0, 3).map((x, i) => ({ key: x.key, phaseMask: i === 2 ? 0b100 : 0b111, phases: (i === 2 ? 1 : 3) as 1 | 3 })) }],
+      circuits: [{ id: 'row', maxCurrentA: 25, loads: sessions.slice(0, 3).map((x, i) => ({ key: x.key, phaseMask: i === 2 ? 0b100 : 0b111, powerWeight: i === 2 ? 1 : 3 })) }],
       sessions,
     });
     const a = await solvePlan(input, highs, LIMIT_MS);
@@ -181,7 +181,7 @@ describe('fuses below the connection point', () => {
     const input = planInput({
       slotCount: 2,
       voltageV: 230,
-      circuits: [{ id: 'row', maxCurrentA: 20, loads: [{ key: 'a', phaseMask: 0b111, phases: 3 }, { key: 'b', phaseMask: 0b111, phases: 3 }] }],
+      circuits: [{ id: 'row', maxCurrentA: 20, loads: [{ key: 'a', phaseMask: 0b111, powerWeight: 3 }, { key: 'b', phaseMask: 0b111, powerWeight: 3 }] }],
       importPricePerKWh: [0.1, 0.5],
       sessions: [car('a', 11_000, { departureAtMs: 2 * HOUR_MS }), car('b', 11_000, { departureAtMs: 2 * HOUR_MS })],
     });
@@ -199,7 +199,7 @@ describe('fuses below the connection point', () => {
     const input = planInput({
       slotCount: 1,
       voltageV: 230,
-      circuits: [{ id: 'row', maxCurrentA: 40, loads: [{ key: 'p1', phaseMask: 0b001, phases: 1 }, { key: 'p2', phaseMask: 0b001, phases: 1 }, { key: 'tri', phaseMask: 0b111, phases: 3 }] }],
+      circuits: [{ id: 'row', maxCurrentA: 40, loads: [{ key: 'p1', phaseMask: 0b001, powerWeight: 1 }, { key: 'p2', phaseMask: 0b001, powerWeight: 1 }, { key: 'tri', phaseMask: 0b111, powerWeight: 3 }] }],
       sessions: [car('p1', 7_360, { maxPowerW: 7_360, departureAtMs: HOUR_MS }), car('p2', 7_360, { maxPowerW: 7_360, departureAtMs: HOUR_MS }), car('tri', 11_040, { departureAtMs: HOUR_MS })],
     });
     const plan = await solvePlan(input, highs, LIMIT_MS);

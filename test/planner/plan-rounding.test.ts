@@ -36,6 +36,16 @@ describe('rounding planned power to what cars can follow', () => {
     expect(out.get('late')).toBeCloseTo(8_000, 6);
   });
 
+  it('does not lift a car the plan chose to short back to its minimum', () => {
+    // 3 kWh left and only 1 kWh deliverable after this slot, but the plan gives it nothing more:
+    // it stays at 0, the capacity stays with the cars the plan serves.
+    const out = roundTargets([req('shorted', 0, { remainingWh: 3_000, deliverableLaterWh: 1_000, plannedWh: 0 }), req('served', 11_000)]);
+    expect(out.get('shorted')).toBe(0);
+    expect(out.get('served')).toBe(11_000);
+    // Planned 2.5 kWh of the 3: it must draw what the plan needs now, not what it wants.
+    expect(roundTargets([req('part', 1_000, { remainingWh: 3_000, deliverableLaterWh: 1_000, plannedWh: 2_500 })]).get('part')).toBeCloseTo(6_000, 6);
+  });
+
   it('treats negligible targets as "not now"', () => {
     expect(roundTargets([req('a', 10)]).get('a')).toBe(0);
   });

@@ -136,14 +136,16 @@ describe('planner service', () => {
     expect(nextLocalTimeMs(zone, Date.parse('2026-11-24T04:00:00Z'), '06:00')).toBe(Date.parse('2026-11-24T05:00:00Z'));
   });
 
-  it('stays off without a planner section in the config', async () => {
+  it('plans by default on a site whose config has no planner section', async () => {
     const s = site(null);
     running = s.service;
     await s.service.start();
     s.arrive('CP1', 10_000, T0 + 3_600_000);
-    expect(await s.service.replanNow('test')).toBeUndefined();
-    expect(s.service.status().enabled).toBe(false);
-  });
+    const plan = await s.service.replanNow('test');
+    expect(plan?.status).toBe('optimal');
+    expect(s.service.status().enabled).toBe(true);
+    expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).has('CP1/1')).toBe(true);
+  }, 30_000);
 
   it('does nothing when disabled', async () => {
     const s = site({ enabled: false });
@@ -151,6 +153,7 @@ describe('planner service', () => {
     await s.service.start();
     s.arrive('CP1', 10_000, T0 + 3_600_000);
     expect(await s.service.replanNow('test')).toBeUndefined();
+    expect(s.service.status().enabled).toBe(false);
     expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(0);
   });
 });

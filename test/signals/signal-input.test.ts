@@ -37,7 +37,7 @@ describe('signals from an operator or a grid box', () => {
   });
 
   it.each([
-    [{ kind: 'import-limit', value: 1000 }, /exactly one of end or durationS/],
+    [{ kind: 'import-limit', value: 1000 }, /exactly one of end, durationS or open/],
     [{ kind: 'import-limit', value: -5, durationS: 60 }, /cannot be negative/],
     [{ kind: 'speed-limit', value: 5, durationS: 60 }, /kind/],
     [{ kind: 'price', value: 0.2, durationS: 60, start: 'tomorrow' }, /ISO 8601/],

@@ -91,7 +91,7 @@ describe('grid-signal timeline', () => {
     const timeline = createSignalTimeline(ctx, createMemorySignalStore());
     await timeline.start();
     timeline.submit('vtn', [limit('a', T0, T0 + MIN, 10_000)]);
-    expect(() => timeline.submit('vtn', [limit('b', T0 + MIN, T0, 5_000)])).toThrow(/endMs must be after startMs/);
+    expect(() => timeline.submit('vtn', [limit('b', T0 + MIN, T0, 5_000)])).toThrow(/end must be after start/);
     expect(() => timeline.submit('vtn', [{ ...limit('c', T0, T0 + MIN, 1), kind: 'bogus' as never }])).toThrow(/kind must be one of/);
     expect(timeline.list().map((s) => s.id)).toEqual(['a']);
     await timeline.stop();

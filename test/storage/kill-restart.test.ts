@@ -136,7 +136,7 @@ describe('kill -9 and restart', () => {
     }
     const login = await api(ems.httpPort, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     const token = login.body.token as string;
-    const departure = '2026-11-25T06:45:00.000Z';
+    const departure = new Date(Math.ceil((Date.now() + 6 * 3_600_000) / 60_000) * 60_000).toISOString(); // in the future: a past one is refused
     const patch = await api(ems.httpPort, '/api/v1/connectors/CP001/2/session', token, { method: 'PATCH', body: JSON.stringify({ departure, energyNeedWh: 25_000 }) });
     expect(patch.status).toBe(200);
 

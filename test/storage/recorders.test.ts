@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import type { Decision } from '../../optimizer/types.ts';
@@ -8,6 +11,7 @@ import type { Service, ServiceContext } from '../../src/service.ts';
 import { SiteState } from '../../src/state/site-state.ts';
 import { createChargerReconciler } from '../../src/storage/charger-reconciler.ts';
 import { createHistoryRecorder } from '../../src/storage/history-recorder.ts';
+import { createTariffService } from '../../src/tariffs/index.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { createSessionSettingsKeeper } from '../../src/storage/session-settings-keeper.ts';
 import type { Storage } from '../../src/storage/types.ts';
@@ -58,8 +62,9 @@ const started = (transactionId: number, connectorId = 1): BusEvents['session.sta
 });
 
 describe('history recorder', () => {
-  it('records one sample per second and the month peak of 15-minute mean import', async () => {
+  it('records one sample per second; the month peak of 15-minute mean import is the tariff service\'s', async () => {
     await run(createHistoryRecorder(ctx, store));
+    await run(createTariffService(ctx, { peakSource: store.peaks, kpiStore: store.kpiDays, billsFilePath: join(mkdtempSync(join(tmpdir(), 'ems-rec-')), 'bills.jsonl') }));
     // 15 minutes at 20 kW with a 2-minute spike to 80 kW: mean (13×20 + 2×80)/15 = 28 kW.
     for (let s = 0; s <= 15 * 60; s++) {
       const atMs = T0 + s * 1000;
@@ -69,6 +74,7 @@ describe('history recorder', () => {
       ctx.bus.emit('decision', decision(atMs + 400)); // a second decision in the same second is not another sample
     }
     expect(store.history.query(T0, T0 + 60_000, '1s')).toHaveLength(60);
+    clock.set(T0 + 15 * 60_000);
     const peak = store.peaks.current(T0, 'Europe/Berlin').peak;
     expect(peak?.peakPowerW).toBeCloseTo(28_000, 0);
     expect(peak?.atMs).toBe(T0);

@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import type { HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatEnergy, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
+import { formatDateTime, formatEnergy, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
 import { resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
 
@@ -136,7 +136,7 @@ export function historyView(ctx: AppContext): View {
       );
       void ctx.api
         .peak()
-        .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatTime(toMsOf(p.at), now)}` : ''}`)))
+        .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatDateTime(toMsOf(p.at), now)}` : ''}`)))
         .catch(() => replace(monthPeak));
     } catch (error) {
       setText(status, `Could not load history: ${(error as Error).message}`);

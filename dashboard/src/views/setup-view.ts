@@ -6,7 +6,7 @@ import { h, setText } from '../dom.ts';
 
 export function setupView(api: ApiClient, onDone: (result: LoginResult) => void): HTMLElement {
   const token = h('input', { id: 'setup-token', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false', autocapitalize: 'none' });
-  const password = h('input', { id: 'setup-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const password = h('input', { id: 'setup-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 });
   const repeat = h('input', { id: 'setup-repeat', name: 'repeat', type: 'password', autocomplete: 'new-password', required: true });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const button = h('button', { type: 'submit', class: 'primary' }, 'Create admin');
@@ -15,7 +15,7 @@ export function setupView(api: ApiClient, onDone: (result: LoginResult) => void)
     { class: 'login-card', 'aria-labelledby': 'setup-title', novalidate: true },
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '⚡'), h('span', {}, 'Site energy')),
     h('h1', { id: 'setup-title' }, 'First start: create the admin'),
-    h('p', { class: 'muted small' }, 'The EMS printed a one-time setup token in its log when it started. Paste it here and choose the admin password (8 characters or more). The user name is admin.'),
+    h('p', { class: 'muted small' }, 'The EMS printed a one-time setup token on its terminal (stdout) when it started. Paste it here and choose the admin password (12 characters or more). The user name is admin.'),
     h('div', { class: 'field' }, h('label', { for: 'setup-token' }, 'Setup token'), token),
     h('div', { class: 'field' }, h('label', { for: 'setup-password' }, 'New admin password'), password),
     h('div', { class: 'field' }, h('label', { for: 'setup-repeat' }, 'Repeat the password'), repeat),
@@ -25,7 +25,7 @@ export function setupView(api: ApiClient, onDone: (result: LoginResult) => void)
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!token.value.trim()) return setText(error, 'Paste the setup token from the EMS log.');
-    if (password.value.length < 8) return setText(error, 'The password needs at least 8 characters.');
+    if (password.value.length < 12) return setText(error, 'The password needs at least 12 characters.');
     if (password.value !== repeat.value) return setText(error, 'The two passwords differ.');
     button.disabled = true;
     setText(error, '');

@@ -4,7 +4,7 @@
 import type { ApiClient } from '../api-client.ts';
 import type { KpisView } from '../api-types.ts';
 import { h, setText } from '../dom.ts';
-import { formatEnergy, formatMoney, formatPercent, formatPower } from '../format.ts';
+import { formatDateTime, formatEnergy, formatMoney, formatPercent, formatPower, formatTime } from '../format.ts';
 
 const REFRESH_MS = 30_000;
 
@@ -84,8 +84,16 @@ export class TodayStrip {
     setText(this.cost.detail, `month's demand charge ${formatMoney(k.month.demandCharge, c)}`);
     setText(this.perKWh.value, t.evEnergyWh > 0 ? formatMoney(t.costPerKWh, c, 3) : '—');
     setText(this.perKWh.detail, t.evEnergyWh > 0 ? 'energy cost per kWh charged' : 'nothing charged yet');
+    // One definition (15-min mean import) for both; the month's peak is never below today's.
+    const nowMs = Date.parse(k.at);
+    const peakAtMs = t.peakAt ? Date.parse(t.peakAt) : null;
+    const monthAtMs = k.month.peakAt ? Date.parse(k.month.peakAt) : null;
     setText(this.peak.value, formatPower(t.peakW));
-    setText(this.peak.detail, `month ${formatPower(k.month.peakW)}${t.peakW > k.month.peakW - 1 && t.peakW > 0 ? ' (set today)' : ''}`);
+    const setToday = t.peakW > 0 && t.peakW >= k.month.peakW - 1;
+    setText(
+      this.peak.detail,
+      `15-min mean${peakAtMs === null ? '' : ` at ${formatTime(peakAtMs, nowMs)}`} · month ${setToday ? 'set today' : `${formatPower(k.month.peakW)} on ${formatDateTime(monthAtMs, nowMs)}`}`,
+    );
     setText(this.price.value, formatMoney(k.prices.importPerKWh, c, 3));
     setText(this.price.detail, 'per kWh');
     const met = t.sessions ? `${formatPercent(t.sessionSuccessRate * 100)} of ended sessions got their energy` : 'no session ended yet';

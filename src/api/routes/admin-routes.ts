@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Role } from '../../storage/types.ts';
 import { ConflictError, NotFoundError } from '../api-errors.ts';
-import { MIN_PASSWORD_LENGTH, tokenId } from '../auth.ts';
+import { tokenId } from '../auth.ts';
 import { redactSecrets } from '../redact.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { jsonSchema } from '../zod-schema.ts';
+import { newPassword } from '../password-policy.ts';
 
 const username = z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'use letters, digits, . _ @ -');
-const password = z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256);
+const password = newPassword;
 const ROLES = ['viewer', 'operator', 'admin'] as const satisfies readonly Role[];
 // Fails to compile when storage grows a role this list lacks.
 const everyRole: Exclude<Role, (typeof ROLES)[number]> extends never ? true : never = true;
@@ -26,8 +27,8 @@ const createToken = z.strictObject({
 });
 const tokenParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a token id from GET /api/v1/tokens') });
 const auditQuery = z.strictObject({
-  since: z.coerce.number().int().min(0).optional().describe('epoch ms'),
-  before: z.coerce.number().int().min(1).optional().describe('entry id, for paging back'),
+  since: z.coerce.number().int().min(0).max(253_402_300_799_999).optional().describe('epoch ms'),
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('entry id, for paging back'),
   action: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
@@ -132,9 +133,16 @@ export function registerAdminRoutes(app: FastifyInstance, env: RouteEnv): void {
   app.get<{ Querystring: z.infer<typeof auditQuery> }>(
     '/api/v1/audit',
     { onRequest: env.guard('viewer'), schema: { tags: ['audit'], summary: 'The audit log, newest first: who, what, before, after, when', querystring: jsonSchema(auditQuery) } },
-    async (request) =>
-      store.audit
+    async (request) => {
+      // Secrets are masked for everyone; below admin, config and user changes show who and when, not what.
+      const details = request.principal?.role === 'admin';
+      return store.audit
         .list({ sinceMs: request.query.since, beforeId: request.query.before, action: request.query.action, limit: request.query.limit })
-        .map((e) => ({ ...e, at: new Date(e.atMs).toISOString(), before: redactSecrets(e.before), after: redactSecrets(e.after) })),
+        .map((e) =>
+          details || !/^(config|user|token)\./.test(e.action)
+            ? { ...e, at: new Date(e.atMs).toISOString(), before: redactSecrets(e.before), after: redactSecrets(e.after) }
+            : { ...e, at: new Date(e.atMs).toISOString(), before: undefined, after: undefined },
+        );
+    },
   );
 }

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { CSRF_COOKIE, MIN_PASSWORD_LENGTH, SESSION_COOKIE, hashToken, type IssuedSession } from '../auth.ts';
+import { CSRF_COOKIE, SESSION_COOKIE, hashToken, type IssuedSession } from '../auth.ts';
 import { ApiValidationError } from '../api-errors.ts';
 import { verifyPassword } from '../password-hash.ts';
 import type { RouteEnv } from '../route-env.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
+import { newPassword } from '../password-policy.ts';
 
 const loginBody = z.strictObject({
   username: z.string().min(1).max(64),
@@ -12,11 +13,11 @@ const loginBody = z.strictObject({
 });
 const setupBody = z.strictObject({
   token: z.string().min(1).max(200),
-  password: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256),
+  password: newPassword,
 });
 const passwordBody = z.strictObject({
   currentPassword: z.string().min(1).max(256),
-  newPassword: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(256),
+  newPassword: newPassword,
 });
 const loginAnswer = z.object({ token: z.string(), role: z.enum(['viewer', 'operator', 'admin']), username: z.string(), expiresAt: z.string() });
 

@@ -8,7 +8,7 @@ import type { Config } from '../../../config/schema.ts';
 import { ConfigError } from '../../errors.ts';
 import { ApiValidationError } from '../api-errors.ts';
 import { writeFileAtomic } from '../config-file-writer.ts';
-import { redactSecrets } from '../redact.ts';
+import { redactSecrets, redactYamlText, restoreMaskedSecrets } from '../redact.ts';
 import type { RouteEnv } from '../route-env.ts';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -33,11 +33,14 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
 
   app.get(
     '/api/v1/config',
-    { onRequest: env.guard('admin'), schema: { tags: ['config'], summary: 'The site config: its YAML text and the parsed, running values (admin)' } },
+    {
+      onRequest: env.guard('admin'),
+      schema: { tags: ['config'], summary: 'The site config: its YAML text and the parsed, running values (admin). Secrets read as "********"; a PUT that keeps the mask keeps the stored value' },
+    },
     async () => ({
       path: configPath ?? null,
-      yaml: currentText(),
-      config: ctx.config,
+      yaml: redactYamlText(currentText()),
+      config: redactSecrets(ctx.config),
       restartRequired: [...restartPending],
       liveSections,
     }),
@@ -65,6 +68,7 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         text = parsed.data.yaml;
         dryRun = parsed.data.dryRun ?? false;
       }
+      text = restoreMaskedSecrets(text, currentText());
       const { config: next, problems } = parseConfigText(text, source);
       const errors = problems.filter((p) => p.severity === 'error');
       if (!next || errors.length) throw new ConfigError(errors.length ? errors : problems);

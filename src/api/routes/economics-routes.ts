@@ -3,10 +3,18 @@ import { z } from 'zod';
 import { NotFoundError } from '../api-errors.ts';
 import type { EconomicsSource } from '../economics-source.ts';
 import { billView, billViewSchema, kpisView, kpisViewSchema, planView, planViewSchema } from '../economics-views.ts';
+import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
 import type { RouteEnv } from '../route-env.ts';
+import { billRows, sessionCsv } from '../session-rows.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
-const billsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const timeParam = z.union([z.string().regex(/^\d+$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const billsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  format: z.enum(['json', 'csv']).default('json').describe('csv: bills of sessions ended in [from, to) and running ones, as text/csv'),
+  from: timeParam.optional().describe('csv: ISO 8601 time or epoch ms; default 31 days before `to`'),
+  to: timeParam.optional().describe('csv: ISO 8601 time or epoch ms; default now'),
+});
 const planQuery = z.strictObject({ slots: z.coerce.number().int().min(1).max(672).default(16).describe('how many slots from the current one') });
 
 /** KPIs, prices, per-session bills and the planner's view: what the site costs and what it plans. */
@@ -42,7 +50,14 @@ export function registerEconomicsRoutes(app: FastifyInstance, env: RouteEnv): vo
         response: { 200: responseSchema(z.array(billViewSchema)) },
       },
     },
-    async (request) => economics().sessionBills(request.query.limit).map(billView),
+    async (request, reply) => {
+      if (request.query.format !== 'csv') return economics().sessionBills(request.query.limit).map(billView);
+      const nowMs = ctx.clock.nowMs();
+      const { fromMs, toMs } = exportRange(request.query.from, request.query.to, nowMs);
+      const bills = economics().billsBetween(fromMs, toMs).filter((b) => b.endedAtMs !== undefined || toMs >= nowMs);
+      const rows = billRows({ config: ctx.config, transactions: env.store.transactions, sessionSettings: env.store.sessionSettings, bills, nowMs });
+      return sendCsv(reply, `bills-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, sessionCsv(rows));
+    },
   );
 
   app.get<{ Querystring: z.infer<typeof planQuery> }>(

@@ -4,24 +4,37 @@ import type { HistoryResolution } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
+import { toCsv } from '../csv.ts';
+import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
+import { sessionCsv, sessionRows } from '../session-rows.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
 import { connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
+import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
-const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
-const timeParam = z.union([z.string().regex(/^\d+$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
+/** The last millisecond of year 9999: later epoch values are typos or probes, answered 400. */
+const MAX_EPOCH_MS = 253_402_300_799_999;
+const timeParam = z
+  .union([z.string().regex(/^\d{1,16}$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))])
+  .pipe(z.number().int().min(0, 'before 1970').max(MAX_EPOCH_MS, 'after year 9999'));
 const historyQuery = z.strictObject({
   from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
   to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
   resolution: z.enum([...HISTORY_RESOLUTIONS, 'auto']).default('auto'),
+  format: z.enum(['json', 'csv']).default('json').describe('csv: one row per point (mean power per interval, W)'),
 });
 const sessionsQuery = z.strictObject({
   since: timeParam.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  format: z.enum(['json', 'csv']).default('json').describe('csv: every session started in [from, to) as text/csv (billing export)'),
+  from: timeParam.optional().describe('csv: ISO 8601 time or epoch ms; default 31 days before `to`'),
+  to: timeParam.optional().describe('csv: ISO 8601 time or epoch ms; default now'),
 });
 
 const HOUR_MS = 3_600_000;
+const roundW = (w: number | undefined) => (w === undefined ? null : Math.round(w));
 
 const costOf = (bill: { cost: number; currency: string } | undefined) =>
   bill ? { cost: Math.round(bill.cost * 10_000) / 10_000, currency: bill.currency } : { cost: null, currency: null };
@@ -45,14 +58,14 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       schema: { tags: ['site'], summary: 'Site measurements, headroom, caps and reasons per connector, devices, signals', response: { 200: responseSchema(stateViewSchema) } },
     },
     async () =>
-    buildStateView(ctx.state, ctx.config, now(), env.economics),
+    buildStateView(ctx.state, ctx.config, now(), env.sessionSources),
   );
 
   app.get(
     '/api/v1/connectors',
     { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Every connector with its cap, draw, reason and session', response: { 200: responseSchema(z.array(connectorViewSchema)) } } },
     async () =>
-    connectorViews(ctx.state, ctx.config, env.economics),
+    connectorViews(ctx.state, ctx.config, env.sessionSources),
   );
 
   app.get<{ Params: z.infer<typeof connectorParams> }>(
@@ -60,7 +73,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     { onRequest: viewer, schema: { tags: ['connectors'], summary: 'One connector', params: jsonSchema(connectorParams), response: { 200: responseSchema(connectorViewSchema) } } },
     async (request) => {
       const { chargerId, connectorId } = request.params;
-      const view = connectorViews(ctx.state, ctx.config, env.economics).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      const view = connectorViews(ctx.state, ctx.config, env.sessionSources).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
       if (!view) throw new NotFoundError(`no connector ${chargerId}/${connectorId}`);
       return view;
     },
@@ -69,8 +82,17 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
   app.get<{ Querystring: z.infer<typeof sessionsQuery> }>(
     '/api/v1/sessions',
     { onRequest: viewer, schema: { tags: ['sessions'], summary: 'Active sessions and recent transactions', querystring: jsonSchema(sessionsQuery) } },
-    async (request) => {
-      const active = connectorViews(ctx.state, ctx.config, env.economics)
+    async (request, reply) => {
+      if (request.query.format === 'csv') {
+        const { fromMs, toMs } = exportRange(request.query.from, request.query.to, now());
+        const rows = sessionRows(
+          { config: ctx.config, transactions: store.transactions, sessionSettings: store.sessionSettings, bills: env.economics?.billsBetween(fromMs, Number.MAX_SAFE_INTEGER) ?? [], nowMs: now() },
+          fromMs,
+          toMs,
+        );
+        return sendCsv(reply, `sessions-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, sessionCsv(rows));
+      }
+      const active = connectorViews(ctx.state, ctx.config, env.sessionSources)
         .filter((c) => c.session)
         .map((c) => ({ chargerId: c.chargerId, connectorId: c.connectorId, capA: c.capA, drawA: c.drawA, reason: c.reason, rank: c.rank, ...c.session! }));
       // Cost of a recorded transaction, from the tariff service's bills (running and recent ended ones).
@@ -90,6 +112,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
   app.get('/api/v1/chargers', { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Chargers: OCPP connection, protocol, limits from the config' } }, async () =>
     ctx.config.chargers.map((c) => {
       const link = ctx.state.chargers.get(c.id);
+      const upstream = env.upstream?.().find((u) => u.chargerId === c.id);
       return {
         id: c.id,
         online: link?.online ?? false,
@@ -101,6 +124,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         phases: c.phases,
         phaseRotation: c.phaseRotation,
         tier: c.tier ?? null,
+        upstream: upstream ? upstreamView(upstream) : null,
       };
     }),
   );
@@ -150,7 +174,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         querystring: jsonSchema(historyQuery),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const nowMs = now();
       // Default `to` includes the sample of the current second.
       const toMs = request.query.to ?? nowMs + 1;
@@ -158,13 +182,18 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       if (!(fromMs < toMs)) throw new ApiValidationError([{ path: 'from', message: 'must be before `to`' }]);
       const resolution = request.query.resolution === 'auto' ? autoResolution(fromMs, toMs, nowMs) : request.query.resolution;
       const points = store.history.query(fromMs, toMs, resolution);
+      if (request.query.format === 'csv') {
+        const columns = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW'] as const;
+        const body = toCsv(['time', 'resolution', ...columns], points.map((p) => [new Date(p.atMs).toISOString(), resolution, ...columns.map((c) => roundW(p[c]))]));
+        return sendCsv(reply, `history-${resolution}-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, body);
+      }
       return { resolution, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), points };
     },
   );
 
   const eventsQuery = z.strictObject({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    since: z.coerce.number().int().min(0).default(0).describe('only events with a larger id (for polling)'),
+    since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('only events with a larger id (for polling)'),
     severity: z.enum(['info', 'warning', 'error']).optional(),
   });
   app.get<{ Querystring: z.infer<typeof eventsQuery> }>(

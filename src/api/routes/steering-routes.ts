@@ -6,15 +6,16 @@ import type { RouteEnv } from '../route-env.ts';
 import { connectorViews } from '../state-view.ts';
 import { jsonSchema } from '../zod-schema.ts';
 
-const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1) });
+const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
 const sessionPatch = z
   .strictObject({
     departure: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time with zone, e.g. 2026-11-25T07:30:00+01:00' }).nullable().optional(),
     energyNeedWh: z.number().positive().max(1_000_000).nullable().optional(),
     tier: z.string().min(1).max(48).optional(),
     paused: z.boolean().optional(),
+    chargeMode: z.enum(['fast', 'minpv', 'pv']).optional().describe('fast: as fast as allowed; minpv: the minimum plus PV surplus; pv: PV surplus only'),
   })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one of departure, energyNeedWh, tier, paused' });
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one of departure, energyNeedWh, tier, paused, chargeMode' });
 
 type Patch = z.infer<typeof sessionPatch>;
 
@@ -26,7 +27,7 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       onRequest: env.guard('operator'),
       schema: {
         tags: ['connectors'],
-        summary: 'Steer the running session: departure, energy need, tier override, pause/resume (operator)',
+        summary: 'Steer the running session: departure (future only), energy need, tier override, pause/resume, charge mode (operator)',
         params: jsonSchema(connectorParams),
         body: jsonSchema(sessionPatch),
       },
@@ -41,6 +42,12 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       if (body.tier !== undefined && !(body.tier in ctx.config.control.tiers)) {
         throw new ApiValidationError([{ path: 'tier', message: `unknown tier; one of ${Object.keys(ctx.config.control.tiers).join(', ')}` }]);
       }
+      if (body.departure) {
+        const departureMs = Date.parse(body.departure);
+        if (departureMs <= ctx.clock.nowMs()) {
+          throw new ApiValidationError([{ path: 'departure', message: `departure ${body.departure} is in the past (now ${new Date(ctx.clock.nowMs()).toISOString()}); give a future time or null to clear it` }]);
+        }
+      }
       const before = {
         departure: session.departureAtMs === undefined ? null : new Date(session.departureAtMs).toISOString(),
         energyNeedWh: session.energyNeedWh ?? null,
@@ -52,10 +59,11 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       if (body.energyNeedWh !== undefined) update.energyNeedWh = body.energyNeedWh;
       if (body.tier !== undefined) update.tier = body.tier;
       if (body.paused !== undefined) update.paused = body.paused;
+      if (body.chargeMode !== undefined) update.chargeMode = body.chargeMode;
       // Recorded first: if the audit log cannot be written, nothing is steered.
       env.audit(request, 'session.update', `${chargerId}/${connectorId}#${session.transactionId}`, before, { ...before, ...body });
       ctx.bus.emit('session.update', update);
-      return connectorViews(ctx.state, ctx.config, env.economics).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      return connectorViews(ctx.state, ctx.config, env.sessionSources).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
     },
   );
 }

@@ -1,6 +1,6 @@
 import type { OpenAdrConfig } from '../../../config/schema.ts';
 import type { Service, ServiceContext } from '../../service.ts';
-import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError } from '../errors.ts';
+import { OpenAdrAuthError, OpenAdrProtocolError, OpenAdrTransportError, OpenAdrUnknownVenError, UNKNOWN_VEN_CODES } from '../errors.ts';
 import { loadTls, sendHttp, venFingerprint, type TlsMaterial } from '../http-request.ts';
 import { eventToSignals, randomOffsetMs } from '../signal-mapping.ts';
 import type { OpenAdrSignal, SignalSinkLike, VenStatus } from '../types.ts';
@@ -69,36 +69,78 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     return parseMessage(res.body);
   }
 
+  /** "452 Invalid ID" from the VTN's eiResponse, for logs and errors. */
+  const describeResponse = (response: { responseCode: number; responseDescription?: string | undefined }) =>
+    `${response.responseCode}${response.responseDescription ? ` ${response.responseDescription}` : ''}`;
+
   function expect<T extends IncomingMessage['type']>(message: IncomingMessage, type: T): IncomingOf<T> {
-    if (message.type !== type) throw new OpenAdrProtocolError(`expected ${type}, VTN sent ${message.type}`);
-    return message as IncomingOf<T>;
+    if (message.type === type) return message as IncomingOf<T>;
+    if (message.type === 'oadrResponse') {
+      const text = `expected ${type}, VTN sent oadrResponse ${describeResponse(message.response)}`;
+      if (UNKNOWN_VEN_CODES.has(message.response.responseCode)) throw new OpenAdrUnknownVenError(text);
+      throw new OpenAdrProtocolError(text);
+    }
+    throw new OpenAdrProtocolError(`expected ${type}, VTN sent ${message.type}`);
+  }
+
+  /**
+   * The VTN has lost this VEN (restarted without its database, or dropped the registration): the
+   * stale ids are dropped so the next registration starts fresh. The last good events stay in
+   * force until they end; report streams end with the registration they belonged to.
+   */
+  function dropStaleIds(why: string): void {
+    if (venId === undefined && registrationId === undefined) return;
+    log.warn({ venId, registrationId, why }, 'VTN does not know this VEN any more; registering afresh');
+    venId = undefined;
+    registrationId = undefined;
+    pendingSetup = false;
+    reports.clear();
   }
 
   /** Sends an acknowledgement; the VTN answers oadrResponse (or nothing). */
   async function acknowledge(service: ServiceName, xml: string): Promise<void> {
     const answer = await exchange(service, xml);
-    if (answer.type === 'oadrResponse' && answer.response.responseCode >= 300) {
-      log.warn({ service, code: answer.response.responseCode, description: answer.response.responseDescription }, 'VTN refused an acknowledgement');
+    if (answer.type === 'oadrResponse' && UNKNOWN_VEN_CODES.has(answer.response.responseCode)) {
+      dropStaleIds(`VTN answered ${describeResponse(answer.response)} to ${service}`);
+    } else if (answer.type === 'oadrResponse' && answer.response.responseCode >= 300) {
+      log.warn({ service, code: answer.response.responseCode, description: answer.response.responseDescription }, `VTN refused an acknowledgement: ${describeResponse(answer.response)}`);
     }
   }
 
   async function register(): Promise<void> {
     const query = expect(await exchange('EiRegisterParty', build.queryRegistration(requestId())), 'oadrCreatedPartyRegistration');
     pollFreqMs = query.pollFreqMs ?? pollFreqMs;
-    const created = expect(
-      await exchange('EiRegisterParty', build.createPartyRegistration({ requestId: requestId(), venName: config.venName, venId, registrationId })),
-      'oadrCreatedPartyRegistration',
-    );
-    if (created.response.responseCode >= 300 || !created.venId) {
-      throw new OpenAdrAuthError(`VTN refused registration: ${created.response.responseCode} ${created.response.responseDescription ?? ''}`.trim());
+    let created: IncomingOf<'oadrCreatedPartyRegistration'>;
+    try {
+      created = await createRegistration();
+    } catch (error) {
+      // Re-registering with ids the VTN refuses: drop them and register as a new VEN, once.
+      if (!(error instanceof OpenAdrUnknownVenError || error instanceof OpenAdrAuthError) || (venId === undefined && registrationId === undefined)) throw error;
+      dropStaleIds((error as Error).message);
+      created = await createRegistration();
     }
     venId = created.venId;
     registrationId = created.registrationId ?? registrationId;
     vtnId = created.vtnId;
     pollFreqMs = created.pollFreqMs ?? pollFreqMs;
     log.info({ venId, registrationId, vtnId, pollFreqMs }, 'registered with VTN');
+    // Report streams belong to a registration: the VTN asks again for what it wants now.
+    reports.clear();
     pendingSetup = true;
     await completeSetup();
+  }
+
+  async function createRegistration(): Promise<IncomingOf<'oadrCreatedPartyRegistration'>> {
+    const created = expect(
+      await exchange('EiRegisterParty', build.createPartyRegistration({ requestId: requestId(), venName: config.venName, venId, registrationId })),
+      'oadrCreatedPartyRegistration',
+    );
+    if (created.response.responseCode >= 300 || !created.venId) {
+      const text = `VTN refused registration: ${describeResponse(created.response)}`;
+      if (UNKNOWN_VEN_CODES.has(created.response.responseCode)) throw new OpenAdrUnknownVenError(text);
+      throw new OpenAdrAuthError(text);
+    }
+    return created;
   }
 
   /** Report registration and the first event request; retried on the next tick until both went through. */
@@ -124,10 +166,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   async function dispatch(message: IncomingMessage): Promise<void> {
     switch (message.type) {
       case 'oadrResponse':
-        if (message.response.responseCode === 463) {
-          log.warn('VTN says this VEN is not registered; registering again');
-          venId = undefined;
-        }
+        if (UNKNOWN_VEN_CODES.has(message.response.responseCode)) dropStaleIds(`VTN answered ${describeResponse(message.response)}`);
+        else if (message.response.responseCode >= 300) log.warn({ code: message.response.responseCode, description: message.response.responseDescription }, `VTN answered ${describeResponse(message.response)}`);
         return;
       case 'oadrDistributeEvent':
         return distribute(message);
@@ -236,8 +276,12 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     const nowMs = ctx.clock.nowMs();
     for (const due of reports.due(nowMs, samples)) {
       const answer = await exchange('EiReport', build.updateReport({ requestId: requestId(), venId: venId!, createdAtMs: nowMs, ...due }));
+      if ((answer.type === 'oadrUpdatedReport' || answer.type === 'oadrResponse') && UNKNOWN_VEN_CODES.has(answer.response.responseCode)) {
+        dropStaleIds(`VTN answered ${describeResponse(answer.response)} to a report`);
+        return;
+      }
       if (answer.type === 'oadrUpdatedReport' && answer.response.responseCode >= 300) {
-        log.warn({ code: answer.response.responseCode }, 'VTN refused a telemetry report');
+        log.warn({ code: answer.response.responseCode, description: answer.response.responseDescription }, `VTN refused a telemetry report: ${describeResponse(answer.response)}`);
       }
     }
   }
@@ -259,10 +303,16 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         throw error;
       }
       await dispatch(message);
+      // The VTN lost us: register as a new VEN now rather than a poll period later.
+      if (!venId) {
+        await register();
+        return clearFault();
+      }
       await sendDueReports();
       clearFault();
     } catch (error) {
       logFault(error);
+      if (error instanceof OpenAdrUnknownVenError) dropStaleIds(error.message);
       if (error instanceof Oadr2bInvalidMessageError) await answerInvalid(error).catch(() => undefined);
     }
   }

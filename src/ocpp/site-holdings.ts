@@ -1,0 +1,122 @@
+import type { Config } from '../../config/schema.ts';
+import type { Decision } from '../../optimizer/types.ts';
+import type { Bus } from '../bus.ts';
+import { monotonicMs, type Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { ChargerHoldings } from './charger-holdings.ts';
+import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from './static-share.ts';
+
+/** A wall-clock step larger than this (between two control cycles) counts as a step, ms. */
+export const CLOCK_STEP_MS = 2_000;
+
+/**
+ * The holdings of every charger of the site, the static shares they are built on, and the
+ * site-wide reactions: a charger found uncontrollable is reserved at its max and the others' static
+ * shares shrink around it; a step of the wall clock makes every profile due again; with
+ * `control.uncontrollable: refuse-sessions`, sessions on an uncontrollable charger are refused while
+ * the site cannot afford its max.
+ */
+export class SiteHoldings {
+  private readonly byCharger = new Map<string, ChargerHoldings>();
+  private readonly uncontrollableIds: Set<string>;
+  private lastDecision: Decision | undefined;
+  private wallMinusMonoMs: number | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly config: Pick<Config, 'site' | 'grid' | 'circuits' | 'chargers' | 'control'>,
+    private readonly clock: Clock,
+    private readonly bus: Bus,
+    private readonly log: Logger,
+  ) {
+    this.uncontrollableIds = uncontrollableByConfig(config);
+    const shares = staticShares(config, this.uncontrollableIds);
+    for (const charger of config.chargers) {
+      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 });
+      if (this.uncontrollableIds.has(charger.id)) holdings.markUncontrollable('configured without smart charging (chargers[].smartCharging: false)', monotonicMs(clock));
+      this.byCharger.set(charger.id, holdings);
+    }
+    this.warnOverloads();
+    this.unsubscribe = bus.on('decision', (decision) => (this.lastDecision = decision));
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+
+  of(chargerId: string): ChargerHoldings {
+    const holdings = this.byCharger.get(chargerId);
+    if (!holdings) throw new Error(`no holdings for unknown charger ${chargerId}`);
+    return holdings;
+  }
+
+  shareA(chargerId: string): number {
+    return this.byCharger.get(chargerId)?.shareA ?? 0;
+  }
+
+  uncontrollable(): string[] {
+    return [...this.uncontrollableIds];
+  }
+
+  /**
+   * Marks a charger uncontrollable (once): warns with what to do, recomputes every other charger's
+   * static share with it at its max. Returns false when it was known already.
+   */
+  markUncontrollable(chargerId: string, reason: string, log: Logger): boolean {
+    const holdings = this.of(chargerId);
+    const first = holdings.markUncontrollable(reason, monotonicMs(this.clock));
+    if (!this.uncontrollableIds.has(chargerId)) {
+      this.uncontrollableIds.add(chargerId);
+      const shares = staticShares(this.config, this.uncontrollableIds);
+      for (const [id, other] of this.byCharger) other.shareA = shares.get(id) ?? 0;
+      this.warnOverloads();
+    }
+    if (first || reason !== holdings.uncontrollable?.reason) {
+      log.warn(
+        { reason, reservedA: holdings.maxA, connectors: holdings.connectors },
+        'charger cannot be capped: it counts at its max current from now on and the static shares of the others shrink; enable OCPP smart charging on it (SmartCharging feature profile), or set chargers[].smartCharging: false so check-config can plan for it',
+      );
+    }
+    return first;
+  }
+
+  private warnOverloads(): void {
+    const overloads = uncontrollableOverloads(this.config, this.uncontrollableIds);
+    for (const o of overloads) {
+      this.log.error(
+        { limit: o.limit, limitA: Math.round(o.limitA * 10) / 10, uncontrollableA: o.drawA, chargers: [...this.uncontrollableIds] },
+        'chargers that cannot be capped alone can exceed this limit at their max; nothing the EMS does prevents that (control.uncontrollable: refuse-sessions refuses their sessions while the site cannot afford them)',
+      );
+    }
+  }
+
+  /**
+   * Whether a session may start on a charger now: always, except an uncontrollable one under
+   * `control.uncontrollable: refuse-sessions` while the last decision had no headroom left (or was
+   * a failsafe, or there was none yet).
+   */
+  admitsSessions(chargerId: string): boolean {
+    if (this.config.control.uncontrollable !== 'refuse-sessions' || !this.uncontrollableIds.has(chargerId)) return true;
+    const decision = this.lastDecision;
+    if (!decision || decision.failsafe) return false;
+    return Math.min(...decision.headroom.headroomA) >= 0;
+  }
+
+  /**
+   * Called every control cycle. When the wall clock stepped (either way) since the last call,
+   * every profile is due for a re-send (their absolute starts were computed on the old clock) and
+   * the step is logged; durations and refreshes run on the monotonic clock, so no limit rises.
+   * Returns the step, ms, or 0.
+   */
+  checkClockStep(): number {
+    const deltaMs = this.clock.nowMs() - monotonicMs(this.clock);
+    const previous = this.wallMinusMonoMs;
+    this.wallMinusMonoMs = deltaMs;
+    if (previous === undefined || Math.abs(deltaMs - previous) < CLOCK_STEP_MS) return 0;
+    const stepMs = deltaMs - previous;
+    this.log.warn({ stepS: Math.round(stepMs / 1000) }, 'the wall clock stepped; re-sending every charging profile (durations and refreshes run on the monotonic clock)');
+    for (const holdings of this.byCharger.values()) holdings.refreshAll();
+    this.bus.emit('clock.stepped', { stepMs, atMs: this.clock.nowMs() });
+    return stepMs;
+  }
+}

@@ -1,0 +1,76 @@
+import type { Database } from 'better-sqlite3';
+import type { QueuedFrame, TransactionIds, UpstreamStore } from '../upstream/upstream-store.ts';
+
+interface FrameRow {
+  seq: number;
+  charger_id: string;
+  action: string;
+  payload: string;
+  charger_tx_id: string | null;
+  queued_at_ms: number;
+}
+
+interface IdsRow {
+  charger_id: string;
+  charger_tx_id: string;
+  local_tx_id: number | null;
+  csms_tx_id: string | null;
+}
+
+const toFrame = (r: FrameRow): QueuedFrame => ({
+  seq: r.seq,
+  chargerId: r.charger_id,
+  action: r.action,
+  payload: JSON.parse(r.payload) as unknown,
+  ...(r.charger_tx_id !== null ? { chargerTxId: r.charger_tx_id } : {}),
+  queuedAtMs: r.queued_at_ms,
+});
+
+const toIds = (r: IdsRow | undefined): TransactionIds | undefined =>
+  r && {
+    chargerId: r.charger_id,
+    chargerTxId: r.charger_tx_id,
+    ...(r.local_tx_id !== null ? { localTxId: r.local_tx_id } : {}),
+    ...(r.csms_tx_id !== null ? { csmsTxId: r.csms_tx_id } : {}),
+  };
+
+/** The local controller's offline queue, transaction-id map and tag cache (synchronous=FULL: a frame queued is on disk). */
+export function createUpstreamStore(db: Database): UpstreamStore {
+  const insert = db.prepare('INSERT INTO upstream_queue (charger_id, action, payload, charger_tx_id, queued_at_ms) VALUES (?, ?, ?, ?, ?)');
+  const pending = db.prepare<[string, number], FrameRow>('SELECT * FROM upstream_queue WHERE charger_id = ? ORDER BY seq LIMIT ?');
+  const count = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM upstream_queue WHERE charger_id = ?');
+  const remove = db.prepare('DELETE FROM upstream_queue WHERE seq = ?');
+  const upsert = db.prepare(`
+    INSERT INTO upstream_transactions (charger_id, charger_tx_id, local_tx_id, csms_tx_id, updated_at_ms) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (charger_id, charger_tx_id) DO UPDATE SET
+      local_tx_id = COALESCE(excluded.local_tx_id, local_tx_id),
+      csms_tx_id = COALESCE(excluded.csms_tx_id, csms_tx_id),
+      updated_at_ms = excluded.updated_at_ms`);
+  const setCsms = db.prepare('UPDATE upstream_transactions SET csms_tx_id = ? WHERE charger_id = ? AND charger_tx_id = ?');
+  const byCharger = db.prepare<[string, string], IdsRow>('SELECT * FROM upstream_transactions WHERE charger_id = ? AND charger_tx_id = ?');
+  const byCsms = db.prepare<[string, string], IdsRow>('SELECT * FROM upstream_transactions WHERE charger_id = ? AND csms_tx_id = ? ORDER BY updated_at_ms DESC LIMIT 1');
+  const byLocal = db.prepare<[string, number], IdsRow>('SELECT * FROM upstream_transactions WHERE charger_id = ? AND local_tx_id = ? ORDER BY updated_at_ms DESC LIMIT 1');
+  const putTag = db.prepare(`
+    INSERT INTO upstream_tags (id_tag, status, expires_at_ms, updated_at_ms) VALUES (?, ?, ?, ?)
+    ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status, expires_at_ms = excluded.expires_at_ms, updated_at_ms = excluded.updated_at_ms`);
+  const getTag = db.prepare<[string], { status: string; expires_at_ms: number | null }>('SELECT status, expires_at_ms FROM upstream_tags WHERE id_tag = ?');
+  const delivered = db.transaction((seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }) => {
+    if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
+    remove.run(seq);
+  });
+  return {
+    enqueue: (f) => Number(insert.run(f.chargerId, f.action, JSON.stringify(f.payload), f.chargerTxId ?? null, f.queuedAtMs).lastInsertRowid),
+    pending: (chargerId, limit) => pending.all(chargerId, limit).map(toFrame),
+    count: (chargerId) => count.get(chargerId)?.n ?? 0,
+    delivered: (seq, reconcile) => delivered(seq, reconcile),
+    mapTransaction: (ids, atMs) => void upsert.run(ids.chargerId, ids.chargerTxId, ids.localTxId ?? null, ids.csmsTxId ?? null, atMs),
+    byChargerTxId: (chargerId, chargerTxId) => toIds(byCharger.get(chargerId, chargerTxId)),
+    byCsmsTxId: (chargerId, csmsTxId) => toIds(byCsms.get(chargerId, csmsTxId)),
+    byLocalTxId: (chargerId, localTxId) => toIds(byLocal.get(chargerId, localTxId)),
+    cacheTag: (idTag, tag, atMs) => void putTag.run(idTag.toLowerCase(), tag.status, tag.expiresAtMs ?? null, atMs),
+    cachedTag(idTag) {
+      const row = getTag.get(idTag.toLowerCase());
+      return row && { status: row.status, ...(row.expires_at_ms !== null ? { expiresAtMs: row.expires_at_ms } : {}) };
+    },
+  };
+}

@@ -1,0 +1,682 @@
+import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { TransactionStore } from '../state/transaction-store.ts';
+import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
+import { UplinkUnavailable, UpstreamConnectError, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
+import type { UpstreamStore } from './upstream-store.ts';
+
+/** The charger-side connection as src/ocpp types it (structurally; src/upstream imports no code from there). */
+export interface ChargerConnection {
+  readonly identity: string;
+  readonly protocol: string;
+  call(action: string, req: unknown, timeoutMs?: number): Promise<any>;
+  handle(action: string, handler: (req: any) => unknown): void;
+  handleOther(handler: (action: string, req: unknown) => unknown): void;
+  onInboundCall(listener: (action: string) => void): void;
+  onValidationFailure(listener: (failure: any) => void): void;
+  onClose(listener: (info: { code: number; reason: string }) => void): void;
+  close(code?: number, reason?: string): Promise<void>;
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export type UplinkState = 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
+
+export interface RelayStatus {
+  chargerId: string;
+  upstreamId: string;
+  protocol: string;
+  uplink: UplinkState;
+  /** Frames held back for the CSMS (durable). */
+  queueLength: number;
+  lastFromChargerAtMs?: number;
+  lastToChargerAtMs?: number;
+  lastFromCsmsAtMs?: number;
+  lastToCsmsAtMs?: number;
+  lastError?: string;
+  /** CSMS charging profiles kept for this charger. */
+  csmsProfiles: number;
+}
+
+export interface RelayDeps {
+  charger: ChargerConfig;
+  connection: ChargerConnection;
+  upstream: UpstreamConfig;
+  store: UpstreamStore;
+  transactions: TransactionStore;
+  log: Logger;
+  clock: Clock;
+  timers: Timers;
+  voltageV: number;
+  /** A new socket to the CSMS (not connected yet). */
+  openSocket(identity: string, password: string | undefined, protocol: string): UpstreamSocket;
+  /** An error the charger's transport answers as a CALLERROR with this code. */
+  refuse(code: string, message: string): Error;
+  /** Called when the status changed (for the bus, metrics and MQTT). */
+  changed(relay: ChargerRelay): void;
+  /** The CSMS's profiles for this charger; they outlive one connection of the charger. */
+  held: { profiles: KeptProfile[] };
+}
+
+/** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
+const QUEUED = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
+/** MeterValues outside a transaction (1.6 without transactionId, every 2.0.1 one) are live data, not a record. */
+const isRecord = (action: string, req: any, is16: boolean) => QUEUED.has(action) && (action !== 'MeterValues' || (is16 && req?.transactionId !== undefined));
+const FRAMES_PER_BATCH = 50;
+/** Bounds on what the CSMS may make the EMS keep per charger. */
+const MAX_CSMS_PROFILES = 32;
+const MAX_CSMS_PERIODS = 1024;
+
+type Handler = (req: any) => unknown;
+
+/**
+ * One charger in local-controller mode: its own WebSocket to the CSMS with the charger's identity.
+ * It stands between the charger's connection and the EMS's link to it (it is the connection the
+ * link sees), so every frame passes here:
+ * - charger → CSMS: forwarded unchanged; the CSMS's answer is what the charger gets; the EMS's own
+ *   handler still runs for its bookkeeping (1.6 transaction ids translated to the EMS's).
+ * - CSMS → charger: forwarded, the charger's answer (or CALLERROR) goes back; charging profiles
+ *   are kept and folded into the EMS's (profile-fold.ts), never installed as they are.
+ * - uplink down: the EMS answers; transaction frames wait in SQLite and are delivered in order
+ *   when it returns, 1.6 ids reconciled (the charger keeps the local id it was given).
+ */
+export class ChargerRelay implements ChargerConnection {
+  readonly identity: string;
+  readonly protocol: string;
+  readonly chargerId: string;
+  readonly upstreamId: string;
+  uplink: UplinkState = 'connecting';
+  queueLength: number;
+  lastFromChargerAtMs?: number;
+  lastToChargerAtMs?: number;
+  lastFromCsmsAtMs?: number;
+  lastToCsmsAtMs?: number;
+  lastError?: string;
+  private readonly log: Logger;
+  private readonly local = new Map<string, Handler>();
+  private socket: UpstreamSocket | undefined;
+  private closed = false;
+  private draining = false;
+  private failures = 0;
+  private reconnectTimer: unknown;
+  private refreshTimer: unknown;
+  /** The last BootNotification answered locally, replayed when the uplink comes back. */
+  private bootHeldBack: unknown;
+  private readonly statusHeldBack = new Map<number, unknown>();
+  /** The EMS's own profiles as it last sent them (unfolded), by slot. */
+  private readonly emsProfiles = new Map<string, any>();
+  private drainAgain = false;
+  /** Connector → the id the charger uses for its running transaction. */
+  private readonly activeTx = new Map<number, string>();
+  /** Connector → a StartTransaction whose answer is still on its way (1.6). */
+  private readonly startsInFlight = new Map<number, Promise<void>>();
+
+  constructor(private readonly deps: RelayDeps) {
+    const { charger, connection } = deps;
+    this.identity = connection.identity;
+    this.protocol = connection.protocol;
+    this.chargerId = charger.id;
+    this.upstreamId = charger.upstreamId ?? charger.id;
+    this.log = deps.log.child({ module: 'upstream', chargerId: charger.id });
+    this.queueLength = deps.store.count(charger.id);
+    connection.handleOther((action, req) => this.fromCharger(action, req));
+    connection.onClose(() => this.stop());
+    for (const tx of deps.transactions.open()) {
+      if (tx.chargerId !== charger.id) continue;
+      const ids = deps.store.byLocalTxId(charger.id, tx.transactionId);
+      this.activeTx.set(tx.connectorId, ids?.chargerTxId ?? String(tx.transactionId));
+    }
+  }
+
+  private get is16(): boolean {
+    return this.protocol === 'ocpp1.6';
+  }
+
+  private get now(): number {
+    return this.deps.clock.nowMs();
+  }
+
+  status(): RelayStatus {
+    const optional = <K extends string>(key: K, value: number | string | undefined) => (value === undefined ? {} : { [key]: value });
+    return {
+      chargerId: this.chargerId,
+      upstreamId: this.upstreamId,
+      protocol: this.protocol,
+      uplink: this.uplink,
+      queueLength: this.queueLength,
+      csmsProfiles: this.deps.held.profiles.length,
+      ...optional('lastFromChargerAtMs', this.lastFromChargerAtMs),
+      ...optional('lastToChargerAtMs', this.lastToChargerAtMs),
+      ...optional('lastFromCsmsAtMs', this.lastFromCsmsAtMs),
+      ...optional('lastToCsmsAtMs', this.lastToCsmsAtMs),
+      ...optional('lastError', this.lastError),
+    };
+  }
+
+  // --- the connection the EMS's link sees ---------------------------------------------------
+
+  handle(action: string, handler: Handler): void {
+    this.local.set(action, handler);
+    this.deps.connection.handle(action, (req) => this.fromCharger(action, req));
+  }
+
+  handleOther(): void {
+    // The relay answers every call the EMS does not handle (it forwards them).
+  }
+
+  onInboundCall(listener: (action: string) => void): void {
+    this.deps.connection.onInboundCall(listener);
+  }
+
+  onValidationFailure(listener: (failure: any) => void): void {
+    this.deps.connection.onValidationFailure(listener);
+  }
+
+  onClose(listener: (info: { code: number; reason: string }) => void): void {
+    this.deps.connection.onClose(listener);
+  }
+
+  close(code?: number, reason?: string): Promise<void> {
+    return this.deps.connection.close(code, reason);
+  }
+
+  /** The EMS's own calls to the charger: its profiles are remembered and folded with the CSMS's. */
+  async call(action: string, req: any, timeoutMs?: number): Promise<any> {
+    if (action === 'SetChargingProfile') {
+      req = await this.chargerTxIdsIn(req);
+      this.emsProfiles.set(slotKey(req), req);
+      req = foldRequest(req, this.deps.held.profiles, this.now, { voltageV: this.deps.voltageV });
+    } else if (action === 'ClearChargingProfile') {
+      for (const [key, kept] of this.emsProfiles) {
+        const profile = keptProfile(kept, this.now);
+        if (profile && clearMatches(profile, req)) this.emsProfiles.delete(key);
+      }
+    }
+    return this.toCharger(action, req, timeoutMs);
+  }
+
+  private async toCharger(action: string, req: unknown, timeoutMs?: number): Promise<any> {
+    this.lastToChargerAtMs = this.now;
+    const conf = await this.deps.connection.call(action, req, timeoutMs);
+    this.lastFromChargerAtMs = this.now;
+    return conf;
+  }
+
+  /** 1.6: a TxProfile names the EMS's transaction id; the charger knows the transaction by its own. */
+  private async chargerTxIdsIn(req: any): Promise<any> {
+    const profile = req.csChargingProfiles;
+    if (!this.is16 || profile?.transactionId === undefined) return req;
+    await this.startsInFlight.get(req.connectorId);
+    const ids = this.deps.store.byLocalTxId(this.chargerId, profile.transactionId);
+    if (!ids || ids.chargerTxId === String(profile.transactionId)) return req;
+    return { ...req, csChargingProfiles: { ...profile, transactionId: Number(ids.chargerTxId) } };
+  }
+
+  // --- the uplink ----------------------------------------------------------------------------
+
+  start(): void {
+    const wanted = this.deps.upstream.protocol ?? this.protocol;
+    if (wanted !== this.protocol) {
+      this.uplink = 'unsupported';
+      this.lastError = `the charger speaks ${this.protocol}, upstream.protocol is ${wanted}: no translation; the EMS runs this charger on its own`;
+      this.log.error({ chargerProtocol: this.protocol, upstreamProtocol: wanted }, 'not relayed: the charger and the CSMS speak different OCPP versions');
+      this.deps.changed(this);
+      return;
+    }
+    void this.connect();
+  }
+
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.uplink = 'closed';
+    this.deps.timers.clearTimeout(this.reconnectTimer);
+    this.deps.timers.clearTimeout(this.refreshTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    // Local Controller rule: the charger's socket closed, so does its upstream socket.
+    void socket?.close(1000, 'charger disconnected');
+    this.deps.changed(this);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.protocol);
+    socket.handle((action, params) => this.fromCsms(action, params));
+    try {
+      await socket.connect();
+    } catch (error) {
+      this.connectFailed(error);
+      return;
+    }
+    if (this.closed) {
+      void socket.close(1000, 'charger disconnected');
+      return;
+    }
+    this.socket = socket;
+    if (this.failures > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.failures }, 'uplink to the CSMS is back');
+    else this.log.info({ upstreamId: this.upstreamId }, 'uplink to the CSMS open');
+    this.failures = 0;
+    this.uplink = 'online';
+    delete this.lastError;
+    socket.onClose(({ code, reason }) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      if (this.closed) return;
+      this.uplink = 'offline';
+      this.lastError = `uplink closed (${code}${reason ? ` ${reason}` : ''})`;
+      this.log.warn({ code, reason }, 'uplink to the CSMS lost; the EMS answers the charger and queues its transactions');
+      this.deps.changed(this);
+      this.scheduleReconnect();
+    });
+    this.deps.changed(this);
+    void this.drain();
+  }
+
+  private connectFailed(error: unknown): void {
+    if (this.closed) return;
+    const status = error instanceof UpstreamConnectError ? error.httpStatus : undefined;
+    const refused = status === 401 || status === 403;
+    const state: UplinkState = refused ? 'refused' : 'offline';
+    const message = error instanceof Error ? error.message : String(error);
+    // A recurring fault is logged when it starts (and when it clears, in connect()).
+    if (this.failures === 0 || state !== this.uplink) {
+      if (refused) this.log.error({ httpStatus: status, upstreamId: this.upstreamId }, "the CSMS refused the charger's identity or upstreamPassword; the EMS keeps balancing it and retries");
+      else this.log.warn({ err: message }, 'cannot reach the CSMS; the EMS answers the charger and queues its transactions');
+    }
+    this.uplink = state;
+    this.lastError = message;
+    this.deps.changed(this);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const { reconnectMinMs, reconnectMaxMs } = this.deps.upstream;
+    const delayMs = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
+    this.failures++;
+    // Up to a fifth less, so chargers that lost the uplink together do not come back together.
+    const jitteredMs = delayMs * (0.8 + 0.2 * Math.random());
+    this.deps.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), jitteredMs);
+  }
+
+  /** A frame to the CSMS; throws UplinkUnavailable (handle it locally) or UpstreamRefused (its CALLERROR). */
+  private async toCsms(action: string, params: unknown): Promise<any> {
+    const socket = this.socket;
+    if (!socket) throw new UplinkUnavailable('the uplink is down');
+    this.lastToCsmsAtMs = this.now;
+    try {
+      const conf = await socket.call(action, params, this.deps.upstream.callTimeoutMs);
+      this.lastFromCsmsAtMs = this.now;
+      return conf;
+    } catch (error) {
+      if (error instanceof UpstreamRefused) this.lastFromCsmsAtMs = this.now;
+      else if (this.socket === socket) {
+        // A CSMS that stops answering on an open socket is treated as gone: reconnect rather than
+        // make every later frame wait callTimeoutMs too.
+        this.log.warn({ action, timeoutMs: this.deps.upstream.callTimeoutMs }, 'the CSMS did not answer in time; reopening the uplink');
+        void socket.close(1001, 'no answer');
+      }
+      throw error;
+    }
+  }
+
+  // --- charger → CSMS ------------------------------------------------------------------------
+
+  private async fromCharger(action: string, req: any): Promise<unknown> {
+    this.lastFromChargerAtMs = this.now;
+    const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    if (this.uplink === 'online' && !mustQueue) {
+      try {
+        return await this.relay(action, req);
+      } catch (error) {
+        if (error instanceof UpstreamRefused) {
+          this.log.warn({ action, code: error.rpcErrorCode }, 'the CSMS refused a charger frame; its CALLERROR goes back to the charger');
+          throw this.deps.refuse(error.rpcErrorCode, error.message);
+        }
+        if (!(error instanceof UplinkUnavailable)) throw error;
+        this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
+      }
+    }
+    return this.answerLocally(action, req);
+  }
+
+  /** Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). */
+  private async bookkeep(action: string, req: unknown): Promise<any> {
+    const handler = this.local.get(action);
+    if (!handler) return undefined;
+    try {
+      return await handler(req);
+    } catch (error) {
+      this.log.debug({ action, err: error }, "the EMS's own handler refused a frame the CSMS answered");
+      return undefined;
+    }
+  }
+
+  private async relay(action: string, req: any): Promise<unknown> {
+    if (this.is16 && action === 'StartTransaction') return this.relayStart16(req);
+    let upReq = req;
+    let localReq = req;
+    if (this.is16 && req.transactionId !== undefined) {
+      const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
+      if (ids?.csmsTxId !== undefined) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
+      if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
+    }
+    let conf: any;
+    try {
+      conf = await this.toCsms(action, upReq);
+    } catch (error) {
+      if (error instanceof UpstreamRefused) await this.bookkeep(action, localReq);
+      throw error;
+    }
+    await this.bookkeep(action, localReq);
+    this.noteFrame(action, req, conf);
+    return conf;
+  }
+
+  private async relayStart16(req: any): Promise<unknown> {
+    let done!: () => void;
+    this.startsInFlight.set(req.connectorId, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      const conf = await this.toCsms('StartTransaction', req);
+      const chargerTxId = String(conf.transactionId);
+      const local = await this.bookkeep('StartTransaction', req);
+      this.deps.store.mapTransaction(
+        { chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof local?.transactionId === 'number' ? { localTxId: local.transactionId } : {}) },
+        this.now,
+      );
+      this.noteFrame('StartTransaction', req, conf);
+      return conf;
+    } finally {
+      this.startsInFlight.delete(req.connectorId);
+      done();
+    }
+  }
+
+  /** Keeps what the relay needs from a frame that went through: tags the CSMS accepted, running transactions. */
+  private noteFrame(action: string, req: any, conf: any): void {
+    const idTag: string | undefined = req?.idTag ?? req?.idToken?.idToken;
+    const info = conf?.idTagInfo ?? conf?.idTokenInfo;
+    if (idTag && info?.status) {
+      const expiresAtMs = Date.parse(info.expiryDate ?? info.cacheExpiryDateTime ?? '');
+      this.deps.store.cacheTag(idTag, { status: info.status, ...(Number.isFinite(expiresAtMs) ? { expiresAtMs } : {}) }, this.now);
+    }
+    if (action === 'StartTransaction' && conf?.transactionId !== undefined) this.transactionStarted(req.connectorId, String(conf.transactionId));
+    if (action === 'StopTransaction') this.transactionEnded(String(req.transactionId));
+    if (action === 'TransactionEvent') {
+      const id = String(req.transactionInfo?.transactionId);
+      if (req.eventType === 'Started' && req.evse?.id !== undefined) this.transactionStarted(req.evse.id, id);
+      if (req.eventType === 'Ended') this.transactionEnded(id);
+    }
+  }
+
+  private transactionStarted(connectorId: number, chargerTxId: string): void {
+    this.activeTx.set(connectorId, chargerTxId);
+    // A RemoteStart's profile without a connector was kept for every connector: it belongs to this one now.
+    const before = this.deps.held.profiles.length;
+    this.deps.held.profiles = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId));
+    if (before !== this.deps.held.profiles.length) this.deps.changed(this);
+  }
+
+  private transactionEnded(chargerTxId: string): void {
+    for (const [connectorId, id] of this.activeTx) {
+      if (id !== chargerTxId) continue;
+      this.activeTx.delete(connectorId);
+      // The CSMS's TxProfile ends with its transaction (as on a charger).
+      const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.connectorId === connectorId));
+      if (kept.length !== this.deps.held.profiles.length) {
+        this.deps.held.profiles = kept;
+        this.deps.changed(this);
+      }
+    }
+  }
+
+  /** Tags accepted while the uplink is down: the local list, then the CSMS's cache, then the config. */
+  private offlineStatus(idTag: string, localStatus: string | undefined): string {
+    if (localStatus === 'Accepted') return 'Accepted';
+    const cached = this.deps.store.cachedTag(idTag);
+    if (cached && cached.status === 'Accepted' && (cached.expiresAtMs === undefined || cached.expiresAtMs > this.now)) return 'Accepted';
+    if (this.deps.upstream.acceptUnknownOffline) return 'Accepted';
+    return localStatus ?? 'Invalid';
+  }
+
+  private async answerLocally(action: string, req: any): Promise<unknown> {
+    const handler = this.local.get(action);
+    if (action === 'BootNotification') this.bootHeldBack = req;
+    if (action === 'StatusNotification') this.statusHeldBack.set(req.connectorId ?? req.evseId ?? 0, req);
+    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req);
+    let localReq = req;
+    let chargerTxId: string | undefined;
+    if (this.is16 && req.transactionId !== undefined) {
+      chargerTxId = String(req.transactionId);
+      const ids = this.deps.store.byChargerTxId(this.chargerId, chargerTxId);
+      if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
+    }
+    if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
+    const conf: any = await handler(localReq);
+    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
+    if (isRecord(action, req, this.is16) && this.uplink !== 'unsupported') {
+      this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
+      this.noteFrame(action, req, undefined);
+    }
+    if (action === 'Authorize') {
+      if (this.is16) return { ...conf, idTagInfo: { ...conf.idTagInfo, status: this.offlineStatus(req.idTag, conf.idTagInfo?.status) } };
+      return { ...conf, idTokenInfo: { ...conf.idTokenInfo, status: this.offlineStatus(req.idToken.idToken, conf.idTokenInfo?.status) } };
+    }
+    if (action === 'TransactionEvent' && req.idToken && conf?.idTokenInfo) {
+      return { ...conf, idTokenInfo: { ...conf.idTokenInfo, status: this.offlineStatus(req.idToken.idToken, conf.idTokenInfo.status) } };
+    }
+    return conf;
+  }
+
+  /** 1.6 start while the uplink is down: the charger gets the EMS's id; the CSMS's comes with delivery. */
+  private async startOffline16(req: any): Promise<unknown> {
+    const handler = this.local.get('StartTransaction');
+    if (!handler) throw this.deps.refuse('InternalError', 'StartTransaction needs the CSMS and the uplink is down');
+    const conf: any = await handler(req);
+    const chargerTxId = String(conf.transactionId);
+    this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
+    if (this.uplink !== 'unsupported') this.enqueue('StartTransaction', req, chargerTxId);
+    this.transactionStarted(req.connectorId, chargerTxId);
+    return { ...conf, idTagInfo: { ...conf.idTagInfo, status: this.offlineStatus(req.idTag, conf.idTagInfo?.status) } };
+  }
+
+  private enqueue(action: string, payload: unknown, chargerTxId: string | undefined): void {
+    this.deps.store.enqueue({ chargerId: this.chargerId, action, payload, queuedAtMs: this.now, ...(chargerTxId !== undefined ? { chargerTxId } : {}) });
+    if (this.queueLength === 0) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
+    this.queueLength++;
+    this.deps.changed(this);
+  }
+
+  /** Delivers what was held back, oldest first; each frame leaves the queue once the CSMS answered it. */
+  private async drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    let delivered = 0;
+    try {
+      if (this.bootHeldBack !== undefined) {
+        await this.toCsms('BootNotification', this.bootHeldBack);
+        this.bootHeldBack = undefined;
+      }
+      for (const [key, status] of [...this.statusHeldBack]) {
+        await this.toCsms('StatusNotification', status);
+        this.statusHeldBack.delete(key);
+      }
+      for (;;) {
+        const batch = this.deps.store.pending(this.chargerId, FRAMES_PER_BATCH);
+        if (batch.length === 0) break;
+        for (const frame of batch) {
+          await this.deliver(frame.seq, frame.action, frame.payload as any, frame.chargerTxId);
+          delivered++;
+        }
+      }
+      this.queueLength = 0;
+      if (delivered > 0) this.log.info({ delivered }, 'every held-back frame delivered to the CSMS');
+    } catch (error) {
+      if (!(error instanceof UplinkUnavailable)) this.log.error({ err: error }, 'delivering held-back frames failed; retried when the uplink is back');
+    } finally {
+      this.draining = false;
+      this.queueLength = this.deps.store.count(this.chargerId);
+      this.deps.changed(this);
+      if (this.drainAgain && this.socket) {
+        this.drainAgain = false;
+        void this.drain();
+      }
+    }
+  }
+
+  private async deliver(seq: number, action: string, payload: any, chargerTxId: string | undefined): Promise<void> {
+    let frame = payload;
+    if (this.is16 && payload.transactionId !== undefined) {
+      const ids = this.deps.store.byChargerTxId(this.chargerId, String(payload.transactionId));
+      if (ids?.csmsTxId !== undefined) frame = { ...payload, transactionId: Number(ids.csmsTxId) };
+    }
+    let conf: any;
+    try {
+      conf = await this.toCsms(action, frame);
+    } catch (error) {
+      if (!(error instanceof UpstreamRefused)) throw error;
+      // Retrying a frame the CSMS refuses would block every frame behind it.
+      this.log.error({ action, seq, code: error.rpcErrorCode, err: error.message }, 'the CSMS refused a held-back frame; dropped');
+      this.deps.store.delivered(seq);
+      this.queueLength = Math.max(0, this.queueLength - 1);
+      return;
+    }
+    const reconcile =
+      this.is16 && action === 'StartTransaction' && chargerTxId !== undefined && conf?.transactionId !== undefined
+        ? { chargerId: this.chargerId, chargerTxId, csmsTxId: String(conf.transactionId) }
+        : undefined;
+    this.deps.store.delivered(seq, reconcile);
+    this.queueLength = Math.max(0, this.queueLength - 1);
+    if (reconcile) this.log.info({ chargerTransactionId: chargerTxId, csmsTransactionId: reconcile.csmsTxId }, 'transaction started offline now known to the CSMS');
+    const idTag: string | undefined = payload.idTag ?? payload.idToken?.idToken;
+    const info = conf?.idTagInfo ?? conf?.idTokenInfo;
+    if (idTag && info?.status) this.deps.store.cacheTag(idTag, { status: info.status }, this.now);
+  }
+
+  // --- CSMS → charger ------------------------------------------------------------------------
+
+  private async fromCsms(action: string, params: any): Promise<unknown> {
+    this.lastFromCsmsAtMs = this.now;
+    let conf: unknown;
+    if (action === 'SetChargingProfile') conf = await this.csmsSetProfile(params);
+    else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);
+    else conf = await this.forward(action, await this.forCharger(action, params));
+    this.lastToCsmsAtMs = this.now;
+    return conf;
+  }
+
+  private async forward(action: string, params: unknown): Promise<unknown> {
+    try {
+      return await this.toCharger(action, params, this.deps.upstream.callTimeoutMs);
+    } catch (error) {
+      const code = (error as { rpcErrorCode?: string }).rpcErrorCode;
+      this.log.warn({ action, code, err: (error as Error).message }, 'a CSMS call failed at the charger');
+      throw { rpcErrorCode: code ?? 'InternalError', message: (error as Error).message };
+    }
+  }
+
+  /** Translates a CSMS call for the charger: 1.6 transaction ids, and profiles a RemoteStart carries. */
+  private async forCharger(action: string, params: any): Promise<any> {
+    if (this.is16 && action === 'RemoteStopTransaction') {
+      const ids = this.deps.store.byCsmsTxId(this.chargerId, String(params.transactionId));
+      return ids ? { ...params, transactionId: Number(ids.chargerTxId) } : params;
+    }
+    const profile = params?.chargingProfile;
+    if ((action === 'RemoteStartTransaction' || action === 'RequestStartTransaction') && profile) {
+      // Kept and folded like any CSMS profile, so the EMS's cap still applies from the first second.
+      const connectorId: number | undefined = this.is16 ? params.connectorId : params.evseId;
+      const targets = connectorId !== undefined ? [connectorId] : range(this.deps.charger.connectors);
+      const rest = { ...params };
+      delete rest.chargingProfile;
+      for (const target of targets) {
+        const req = this.is16 ? { connectorId: target, csChargingProfiles: profile } : { evseId: target, chargingProfile: profile };
+        const kept = keptProfile(req, this.now);
+        if (kept) this.keep({ ...kept, id: connectorId === undefined ? -kept.id : kept.id });
+      }
+      await this.refold();
+      return rest;
+    }
+    return params;
+  }
+
+  private keep(profile: KeptProfile): void {
+    this.deps.held.profiles = [
+      ...this.deps.held.profiles.filter(
+        (p) => p.id !== profile.id && !(p.purpose === profile.purpose && p.connectorId === profile.connectorId && p.stackLevel === profile.stackLevel),
+      ),
+      profile,
+    ];
+    this.deps.changed(this);
+  }
+
+  private async csmsSetProfile(params: any): Promise<unknown> {
+    const kept = keptProfile(params, this.now);
+    if (!kept) return { status: 'Rejected' };
+    // Bounded work per fold, whatever the CSMS sends.
+    if (kept.periods.length > MAX_CSMS_PERIODS || (this.deps.held.profiles.length >= MAX_CSMS_PROFILES && !this.deps.held.profiles.some((p) => p.id === kept.id))) {
+      this.log.warn({ periods: kept.periods.length, kept: this.deps.held.profiles.length }, 'CSMS profile refused: too many periods or profiles');
+      return { status: 'Rejected' };
+    }
+    if (kept.purpose === 'max' && kept.connectorId !== 0) return { status: 'Rejected' };
+    if (kept.purpose === 'tx') {
+      if (kept.connectorId === 0 || !this.activeTx.has(kept.connectorId)) return { status: 'Rejected' };
+      const started = this.deps.transactions.open().find((t) => t.chargerId === this.chargerId && t.connectorId === kept.connectorId);
+      // Relative counts from the transaction start (never from the future: clocks differ).
+      if (started) kept.anchorMs = Math.min(started.startedAtMs, this.now);
+    }
+    this.keep(kept);
+    this.log.info({ purpose: kept.purpose, connectorId: kept.connectorId, stackLevel: kept.stackLevel, id: kept.id }, "CSMS profile kept and folded into the EMS's");
+    return { status: (await this.refold()) ? 'Accepted' : 'Rejected' };
+  }
+
+  private async csmsClearProfile(params: any): Promise<unknown> {
+    const kept = this.deps.held.profiles.filter((p) => !clearMatches(p, params));
+    if (kept.length === this.deps.held.profiles.length) return { status: 'Unknown' };
+    this.deps.held.profiles = kept;
+    this.deps.changed(this);
+    await this.refold();
+    return { status: 'Accepted' };
+  }
+
+  /**
+   * Sends the EMS's last profiles again, folded with the CSMS's as they stand now; true when the
+   * charger took them all. Refreshed hourly while CSMS profiles are kept (the fold looks 24 h ahead).
+   */
+  private async refold(): Promise<boolean> {
+    this.deps.timers.clearTimeout(this.refreshTimer);
+    if (this.deps.held.profiles.length > 0 && !this.closed) this.refreshTimer = this.deps.timers.setTimeout(() => void this.refold(), 3_600_000);
+    let allAccepted = true;
+    for (const [key, req] of this.emsProfiles) {
+      const schedule = req.chargingProfile?.chargingSchedule?.[0] ?? req.csChargingProfiles?.chargingSchedule;
+      const startMs = Date.parse(schedule?.startSchedule ?? '');
+      if (schedule?.duration !== undefined && Number.isFinite(startMs) && startMs + schedule.duration * 1000 <= this.now) {
+        this.emsProfiles.delete(key);
+        continue;
+      }
+      try {
+        const conf = await this.toCharger('SetChargingProfile', foldRequest(req, this.deps.held.profiles, this.now, { voltageV: this.deps.voltageV }));
+        if (conf?.status !== 'Accepted') allAccepted = false;
+      } catch (error) {
+        allAccepted = false;
+        this.log.warn({ err: error, slot: key }, 'could not fold a CSMS profile into the charger');
+      }
+    }
+    return allAccepted;
+  }
+}
+
+function slotKey(req: any): string {
+  const p = req.chargingProfile ?? req.csChargingProfiles;
+  return `${req.evseId ?? req.connectorId}:${p.chargingProfilePurpose}:${p.stackLevel}`;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);

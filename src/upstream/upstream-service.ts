@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
+import { EmsError } from '../errors.ts';
+import type { Service, ServiceContext } from '../service.ts';
+import type { TransactionStore } from '../state/transaction-store.ts';
+import { ChargerRelay, type ChargerConnection, type RelayStatus, type Timers } from './charger-relay.ts';
+import type { KeptProfile } from './profile-fold.ts';
+import { openUpstreamSocket, type UpstreamSocket } from './upstream-socket.ts';
+import type { UpstreamStore } from './upstream-store.ts';
+
+export class UpstreamConfigError extends EmsError {
+  override readonly code = 'UPSTREAM_CONFIG';
+}
+
+export interface UpstreamServiceDeps {
+  store: UpstreamStore;
+  transactions: TransactionStore;
+  /** An error the charger's transport answers as a CALLERROR with this code (src/ocpp's OcppCallRefused). */
+  refuse(code: string, message: string): Error;
+  timers?: Timers;
+}
+
+/** Per charger: its link to the EMS and the EMS's link to the CSMS (for the API, metrics and MQTT). */
+export interface UpstreamChargerStatus extends Omit<RelayStatus, 'uplink' | 'protocol'> {
+  chargerLink: 'connected' | 'disconnected';
+  uplink: RelayStatus['uplink'];
+  protocol?: string;
+}
+
+export type UpstreamService = Service & {
+  readonly enabled: boolean;
+  /** Wraps a charger's connection (central system's wrapConnection); unchanged without `upstream`. */
+  wrap<C extends ChargerConnection>(connection: C, charger: ChargerConfig): C;
+  status(): UpstreamChargerStatus[];
+};
+
+const globalTimers: Timers = {
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+function readTls(config: UpstreamConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  if (!config.tls) return undefined;
+  try {
+    return {
+      ...(config.tls.ca ? { ca: readFileSync(config.tls.ca) } : {}),
+      ...(config.tls.cert ? { cert: readFileSync(config.tls.cert) } : {}),
+      ...(config.tls.key ? { key: readFileSync(config.tls.key) } : {}),
+    };
+  } catch (error) {
+    throw new UpstreamConfigError(`cannot read the upstream TLS files (upstream.tls): ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Local-controller mode (config `upstream`): every charger's connection is relayed to the cloud
+ * CSMS over its own WebSocket, with the charger's identity (see charger-relay.ts and
+ * docs/local-controller.md). Without `upstream` it does nothing.
+ */
+export function createUpstreamService(ctx: ServiceContext, deps: UpstreamServiceDeps): UpstreamService {
+  const config = ctx.config.upstream;
+  const log = ctx.log.child({ module: 'upstream' });
+  const relays = new Map<string, ChargerRelay>();
+  const held = new Map<string, { profiles: KeptProfile[] }>();
+  const lastSeen = new Map<string, RelayStatus>();
+  const timers = deps.timers ?? globalTimers;
+  let tls: ReturnType<typeof readTls>;
+  let running = false;
+
+  const openSocket = (identity: string, password: string | undefined, protocol: string): UpstreamSocket =>
+    openUpstreamSocket({ url: config!.url, identity, protocols: [protocol], ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) });
+
+  return {
+    name: 'upstream',
+    enabled: config !== undefined,
+    async start() {
+      if (!config || running) return;
+      tls = readTls(config);
+      running = true;
+      log.info({ url: config.url, chargers: ctx.config.chargers.length }, 'local-controller mode: every charger is relayed to the CSMS');
+    },
+    async stop() {
+      running = false;
+      for (const relay of relays.values()) relay.stop();
+      relays.clear();
+    },
+    wrap(connection, charger) {
+      if (!config || !running) return connection;
+      relays.get(charger.id)?.stop();
+      let profiles = held.get(charger.id);
+      if (!profiles) held.set(charger.id, (profiles = { profiles: [] }));
+      const relay = new ChargerRelay({
+        charger,
+        connection,
+        upstream: config,
+        store: deps.store,
+        transactions: deps.transactions,
+        log: ctx.log,
+        clock: ctx.clock,
+        timers,
+        voltageV: ctx.config.site.voltage,
+        openSocket,
+        refuse: deps.refuse,
+        held: profiles,
+        changed: (r) => ctx.bus.emit('upstream.status', { ...r.status(), atMs: ctx.clock.nowMs() }),
+      });
+      relays.set(charger.id, relay);
+      connection.onClose(() => {
+        lastSeen.set(charger.id, relay.status());
+        if (relays.get(charger.id) === relay) relays.delete(charger.id);
+      });
+      relay.start();
+      return relay as unknown as typeof connection;
+    },
+    status() {
+      if (!config) return [];
+      return ctx.config.chargers.map((charger) => {
+        const relay = relays.get(charger.id);
+        if (relay) return { ...relay.status(), chargerLink: 'connected' as const };
+        return {
+          ...lastSeen.get(charger.id),
+          chargerId: charger.id,
+          upstreamId: charger.upstreamId ?? charger.id,
+          chargerLink: 'disconnected' as const,
+          uplink: 'closed' as const,
+          queueLength: deps.store.count(charger.id),
+          csmsProfiles: held.get(charger.id)?.profiles.length ?? 0,
+        };
+      });
+    },
+  };
+}

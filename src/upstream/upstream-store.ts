@@ -1,0 +1,46 @@
+// What the local controller keeps durably (SQLite, src/storage/upstream-store.ts): the frames held
+// back while the uplink is down, the transaction-id map, and the tags the CSMS accepted.
+
+/** A charger frame held back while the uplink was down, delivered in `seq` order. */
+export interface QueuedFrame {
+  seq: number;
+  chargerId: string;
+  action: string;
+  /** The charger's payload as it arrived (original timestamps). */
+  payload: unknown;
+  /** The transaction id the charger used or was given (1.6), if the frame belongs to one. */
+  chargerTxId?: string;
+  queuedAtMs: number;
+}
+
+/**
+ * One transaction as three parties name it (OCPP 1.6, where the central system assigns the id):
+ * the charger (the CSMS's id when the uplink was up at the start, else the EMS's local id), the
+ * EMS's own bookkeeping, and the CSMS (unknown until the queued start is delivered).
+ */
+export interface TransactionIds {
+  chargerId: string;
+  chargerTxId: string;
+  localTxId?: number;
+  csmsTxId?: string;
+}
+
+export interface CachedTag {
+  status: string;
+  expiresAtMs?: number;
+}
+
+export interface UpstreamStore {
+  enqueue(frame: Omit<QueuedFrame, 'seq'>): number;
+  /** The oldest undelivered frames of a charger, in order. */
+  pending(chargerId: string, limit: number): QueuedFrame[];
+  count(chargerId: string): number;
+  /** Removes a delivered frame; with `csmsTxId` also records the id the CSMS gave its transaction, atomically. */
+  delivered(seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }): void;
+  mapTransaction(ids: TransactionIds, atMs: number): void;
+  byChargerTxId(chargerId: string, chargerTxId: string): TransactionIds | undefined;
+  byCsmsTxId(chargerId: string, csmsTxId: string): TransactionIds | undefined;
+  byLocalTxId(chargerId: string, localTxId: number): TransactionIds | undefined;
+  cacheTag(idTag: string, tag: CachedTag, atMs: number): void;
+  cachedTag(idTag: string): CachedTag | undefined;
+}

@@ -1,0 +1,179 @@
+// Billing exports (sessions, bills and history as CSV) and the refused past departure, through
+// the real HTTP service, real SQLite and the real tariff service fed on the bus.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTariffService, type TariffService } from '../../src/tariffs/index.ts';
+import { ADMIN_PASSWORD, T0, createApiFixture, startSession, testConfig, type ApiFixture } from './api-fixture.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'ems-api-exports-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const MIN = 60_000;
+
+let api: ApiFixture;
+let tariffs: TariffService;
+let token: string;
+let n = 0;
+
+beforeEach(async () => {
+  const dir = join(scratch, `case-${++n}`);
+  api = await createApiFixture({
+    config: testConfig({
+      tariffs: { currency: 'EUR', import: { default: 0.3, periods: [] } },
+      idTags: [
+        { idTag: 'BUS12', tier: 'fleet', name: 'Bus 12' },
+        { idTag: '=cmd|calc', tier: 'guest', name: 'Mallory, "the tester"' },
+      ],
+      control: { tiers: { guest: 1, staff: 2, fleet: 3 } },
+    }),
+    depsFor: async (ctx, store) => {
+      tariffs = createTariffService(ctx, { peakSource: store.peaks, kpiStore: store.kpiDays, billsFilePath: join(dir, 'bills.jsonl') });
+      await tariffs.start();
+      return { economics: tariffs };
+    },
+  });
+  token = (await api.login('admin', ADMIN_PASSWORD)).token;
+});
+afterEach(async () => {
+  await tariffs.stop();
+  await api.close();
+});
+
+const get = (url: string) => api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+
+/** A whole session as the OCPP side records it: transaction row first, then the bus events. */
+function session(chargerId: string, connectorId: number, idTag: string, startMs: number, minutes: number, chargeMinutes: number, kW: number) {
+  const id = api.store.transactions.start({ chargerId, connectorId, idTag, startedAtMs: startMs, meterStartWh: 10_000 });
+  const { bus } = api.ctx;
+  bus.emit('session.started', { chargerId, connectorId, transactionId: id, idTag, tier: 'guest', startedAtMs: startMs, meterStartWh: 10_000 });
+  let wh = 10_000;
+  for (let m = 1; m <= minutes; m++) {
+    if (m <= chargeMinutes) wh += (kW * 1000) / 60;
+    bus.emit('connector.meter', { chargerId, connectorId, atMs: startMs + m * MIN, energyWh: wh });
+  }
+  const endMs = startMs + minutes * MIN;
+  api.store.transactions.stop(id, { stoppedAtMs: endMs, meterStopWh: wh, reason: 'EVDisconnected' });
+  bus.emit('session.ended', { chargerId, connectorId, transactionId: id, endedAtMs: endMs, meterStopWh: wh });
+  return { id, wh };
+}
+
+/** Minimal RFC 4180 reader for the checks (quoted fields, doubled quotes). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field), rows.push(row), (row = []), (field = ''), i++;
+    } else field += c;
+  }
+  return rows;
+}
+
+describe('GET /api/v1/sessions?format=csv', () => {
+  it('lists every session started in the range with name, tier, meter readings, kWh, cost and idle time', async () => {
+    const a = session('CP001', 1, 'BUS12', T0 - 120 * MIN, 90, 60, 11); // 11 kWh, 30 min idle
+    session('CP002', 1, '=cmd|calc', T0 - 60 * MIN, 30, 30, 3.6);
+    session('CP001', 2, 'BUS12', T0 - 3 * 24 * 60 * MIN, 10, 10, 6); // before the range
+    const from = new Date(T0 - 24 * 60 * MIN).toISOString();
+    const to = new Date(T0).toISOString();
+    const res = await get(`/api/v1/sessions?format=csv&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    expect(res.headers['content-disposition']).toMatch(/attachment; filename="sessions-.*\.csv"/);
+    const [header, ...rows] = parseCsv(res.body);
+    expect(header).toEqual(['transactionId', 'idTag', 'name', 'tier', 'chargerId', 'connectorId', 'start', 'stop', 'meterStartWh', 'meterStopWh', 'energyKWh', 'cost', 'currency', 'idleMinutes', 'stopReason']);
+    expect(rows).toHaveLength(2);
+    const col = (row: string[], name: string) => row[header.indexOf(name)];
+    const bus = rows[0];
+    expect(col(bus, 'transactionId')).toBe(String(a.id));
+    expect(col(bus, 'name')).toBe('Bus 12');
+    expect(col(bus, 'chargerId')).toBe('CP001');
+    expect(col(bus, 'start')).toBe(new Date(T0 - 120 * MIN).toISOString());
+    expect(col(bus, 'stop')).toBe(new Date(T0 - 30 * MIN).toISOString());
+    expect(Number(col(bus, 'meterStartWh'))).toBe(10_000);
+    expect(Number(col(bus, 'energyKWh'))).toBeCloseTo(11, 3);
+    expect(Number(col(bus, 'cost'))).toBeCloseTo(11 * 0.3, 3);
+    expect(col(bus, 'currency')).toBe('EUR');
+    expect(Number(col(bus, 'idleMinutes'))).toBe(30);
+    expect(col(bus, 'stopReason')).toBe('EVDisconnected');
+    // A tag that looks like a formula is defused; commas and quotes survive the round trip.
+    expect(col(rows[1], 'idTag')).toBe("'=cmd|calc");
+    expect(col(rows[1], 'name')).toBe('Mallory, "the tester"');
+  });
+
+  it('refuses a range that ends before it starts, and a viewer may export', async () => {
+    const bad = await get('/api/v1/sessions?format=csv&from=2026-11-24T10:00:00Z&to=2026-11-23T10:00:00Z');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toContain('from');
+    token = await api.userToken('viewer');
+    expect((await get('/api/v1/sessions?format=csv')).statusCode).toBe(200);
+  });
+});
+
+describe('GET /api/v1/bills?format=csv', () => {
+  it('bills sessions that ended in the range, with the same columns', async () => {
+    session('CP001', 1, 'BUS12', T0 - 120 * MIN, 90, 60, 11);
+    const res = await get(`/api/v1/bills?format=csv&from=${new Date(T0 - 60 * MIN).toISOString()}&to=${new Date(T0).toISOString()}`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    const [header, ...rows] = parseCsv(res.body);
+    expect(rows).toHaveLength(1);
+    expect(rows[0][header.indexOf('name')]).toBe('Bus 12');
+    expect(Number(rows[0][header.indexOf('cost')])).toBeCloseTo(3.3, 3);
+    expect(Number(rows[0][header.indexOf('meterStopWh')])).toBeCloseTo(21_000, 0);
+    const none = await get(`/api/v1/bills?format=csv&from=${new Date(T0 - 20 * MIN).toISOString()}&to=${new Date(T0 - 10 * MIN).toISOString()}`);
+    expect(parseCsv(none.body)).toHaveLength(1); // the header only
+  });
+});
+
+describe('GET /api/v1/history?format=csv', () => {
+  it('answers a header row and one row per point', async () => {
+    api.store.history.record({ atMs: T0 - 2000, gridPowerW: 1234.4, evPowerW: 1000 });
+    api.store.history.record({ atMs: T0 - 1000, gridPowerW: 2000, evPowerW: 1500 });
+    const res = await get(`/api/v1/history?format=csv&resolution=1s&from=${T0 - 60_000}&to=${T0}`);
+    expect(res.statusCode, res.body).toBe(200);
+    const rows = parseCsv(res.body);
+    expect(rows[0]).toEqual(['time', 'resolution', 'gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW']);
+    expect(rows.slice(1).map((r) => [r[0], r[2], r[5]])).toEqual([
+      [new Date(T0 - 2000).toISOString(), '1234', '1000'],
+      [new Date(T0 - 1000).toISOString(), '2000', '1500'],
+    ]);
+  });
+});
+
+describe('PATCH session: departure', () => {
+  const url = '/api/v1/connectors/CP001/1/session';
+  const patch = (payload: unknown) => api.inject({ method: 'PATCH', url, headers: { authorization: `Bearer ${token}` }, payload: payload as object });
+
+  it('refuses a departure in the past with 400 and a message, and steers nothing', async () => {
+    startSession(api.ctx, 'CP001', 1, 41);
+    const updates: unknown[] = [];
+    api.ctx.bus.on('session.update', (u) => updates.push(u));
+    const res = await patch({ departure: '2020-01-01T00:00:00Z' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['departure']);
+    expect(res.json().message).toContain('in the past');
+    expect(updates).toEqual([]);
+    expect(api.store.audit.list({ action: 'session.update' })).toEqual([]);
+    const now = await patch({ departure: new Date(T0).toISOString() });
+    expect(now.statusCode).toBe(400);
+  });
+
+  it('takes a future departure, the charge mode, and shows the tag name', async () => {
+    api.ctx.bus.emit('session.started', { chargerId: 'CP001', connectorId: 1, transactionId: 7, idTag: 'bus12', tier: 'fleet', startedAtMs: T0, meterStartWh: 0 });
+    const res = await patch({ departure: new Date(T0 + 60 * MIN).toISOString(), chargeMode: 'pv' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().session).toMatchObject({ name: 'Bus 12', departure: new Date(T0 + 60 * MIN).toISOString() });
+    expect((await patch({ chargeMode: 'turbo' })).statusCode).toBe(400);
+  });
+});

@@ -1,0 +1,180 @@
+// What the chargers hold, with the whole EMS on loopback and independent strict 1.6 clients that
+// keep their profiles and evaluate them on their own clock (test/helpers/stack-charger.ts): an
+// uncontrollable charger beside controllable ones on a tight circuit, a refused tag beside a
+// charging car, and the EMS's wall clock stepped an hour back and forth under load. At every
+// sample the limits in force, and the limits the chargers would hold if the EMS died then (every
+// duration expiring), stay within the circuit.
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema, type Config } from '../../config/schema.ts';
+import { startApp, type App } from '../../src/app.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { StackCharger } from '../helpers/stack-charger.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+function siteConfig(rowA: number, chargers: { id: string; connectors?: number }[]): Config {
+  return configSchema.parse({
+    site: { name: 'Holdings', voltage: 230, timezone: 'UTC' },
+    grid: { maxCurrent: 200, meter: 'grid', safetyMargin: 0 },
+    control: { intervalMs: 60_000, staleAfterMs: 10_000, deadbandA: 0, minPauseMs: 0, profileMinIntervalMs: 0, unusedHoldMs: 3_600_000, profileDurationS: 120 },
+    circuits: [{ id: 'row', maxCurrent: rowA, chargers: chargers.map((c) => c.id) }],
+    chargers: chargers.map((c) => ({ id: c.id, connectors: c.connectors ?? 1, maxCurrent: 32, minCurrent: 6, phases: 3 })),
+    idTags: [{ idTag: 'GOOD1' }, { idTag: 'GOOD2' }, { idTag: 'GOOD3' }],
+    devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+    ocpp: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    storage: { path: ':memory:' },
+  });
+}
+
+describe('what the chargers hold, end to end', () => {
+  let app: App | undefined;
+  let chargers: StackCharger[] = [];
+  // The EMS's wall clock starts at this process's clock (the chargers' clock); tests step it.
+  let clock = new ManualClock(Date.now());
+
+  afterEach(async () => {
+    await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
+    chargers = [];
+    await app?.stop();
+    app = undefined;
+  });
+
+  async function start(config: Config): Promise<App> {
+    clock = new ManualClock(Date.now());
+    app = await startApp({ config, log: silentLogger, clock });
+    return app;
+  }
+
+  /** The grid meter sees the cars draw what their chargers let them (up to 32 A). */
+  function meter(): void {
+    const evA = chargers.reduce((sum, c) => sum + c.totalA(), 0);
+    app!.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: clock.nowMs(), currentA: [evA, evA, evA], powerW: evA * 230 * 3 });
+  }
+
+  async function connect(config: Config, modes: Record<string, StackCharger['mode']> = {}): Promise<StackCharger[]> {
+    const endpoint = `ws://127.0.0.1:${app!.ocppPort}/ocpp`;
+    chargers = config.chargers.map((c) => new StackCharger(c.id, endpoint, { connectors: c.connectors, smartCharging: modes[c.id] !== 'not-supported' }));
+    for (const c of chargers) c.mode = modes[c.id] ?? 'accept';
+    for (const c of chargers) await c.connect();
+    for (const c of config.chargers) if (modes[c.id] !== 'silent') await waitFor(() => app!.ctx.state.connector(c.id, 1)?.profile ?? undefined, `${c.id} set up`);
+    return chargers;
+  }
+
+  /** The worst sum over the circuit now and at every moment the chargers' profiles change, EMS gone. */
+  function worstSumA(): number {
+    const times = [...new Set(chargers.flatMap((c) => c.boundaries()))];
+    return Math.max(...times.map((t) => chargers.reduce((sum, c) => sum + c.totalA(t), 0)));
+  }
+
+  async function cycle(): Promise<void> {
+    meter();
+    await app!.control.runCycle();
+    clock.advance(1_000);
+  }
+
+  it('reserves an uncontrollable charger at its max from the moment it connects, and keeps the circuit within its limit at every sample', async () => {
+    const config = siteConfig(50, [{ id: 'DUMB' }, { id: 'CP2' }, { id: 'CP3' }]);
+    await start(config);
+    meter();
+    const [dumb, cp2, cp3] = await connect(config, { DUMB: 'not-supported' });
+    await cycle();
+    // Nobody charges yet, and its 32 A are reserved already; marked in the state.
+    expect(app!.ctx.state.connector('DUMB', 1)?.profile).toMatchObject({ state: 'rejected', uncontrollable: true, reserveA: 32 });
+    expect(app!.ctx.state.snapshot(clock.nowMs()).connectors.find((c) => c.chargerId === 'DUMB')?.reservedA).toBe(32);
+    expect(dumb!.setCalls.length).toBeLessThanOrEqual(1);
+
+    await cp2!.start(1, 'GOOD1');
+    await cp3!.start(1, 'GOOD2');
+    await dumb!.start(1, 'GOOD3');
+    const sums: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await cycle();
+      sums.push(worstSumA());
+    }
+    expect(Math.max(...sums)).toBeLessThanOrEqual(50 + 1e-9);
+    // The two controllable cars share what the dumb one leaves: 18 A.
+    expect(cp2!.connectorA(1) + cp3!.connectorA(1)).toBeLessThanOrEqual(18 + 1e-9);
+    expect(cp2!.connectorA(1) + cp3!.connectorA(1)).toBeGreaterThanOrEqual(12);
+    // Capabilities were read once; no profile was ever sent to it again after it said NotSupported.
+    expect(dumb!.setCalls).toHaveLength(0);
+  });
+
+  it('reserves a 2.0.1-style NotImplemented charger the same way after its first answer', async () => {
+    const config = siteConfig(50, [{ id: 'NOIMPL' }, { id: 'CP2' }]);
+    await start(config);
+    meter();
+    const [noimpl, cp2] = await connect(config, { NOIMPL: 'not-implemented' });
+    await cycle();
+    expect(app!.ctx.state.connector('NOIMPL', 1)?.profile).toMatchObject({ uncontrollable: true, reserveA: 32 });
+    const calls = noimpl!.setCalls.length;
+    await cp2!.start(1, 'GOOD1');
+    for (let i = 0; i < 5; i++) await cycle();
+    expect(noimpl!.setCalls).toHaveLength(calls);
+    expect(worstSumA()).toBeLessThanOrEqual(50 + 1e-9);
+  });
+
+  it('gives a refused tag no capacity while a car charges on the other connector', async () => {
+    const config = siteConfig(40, [{ id: 'CP1', connectors: 2 }]);
+    await start(config);
+    meter();
+    const [cp1] = await connect(config);
+    const refused = await cp1!.start(1, 'UNKNOWN');
+    expect(refused.status).toBe('Invalid');
+    await cp1!.start(2, 'GOOD1');
+    for (let i = 0; i < 4; i++) await cycle();
+    expect(app!.ctx.state.connector('CP1', 1)?.session).toBeNull();
+    expect(app!.ctx.state.snapshot(clock.nowMs()).connectors.find((c) => c.connectorId === 1)?.reservedA ?? 0).toBe(0);
+    // The real car gets the circuit, not 6 A beside a phantom 32 A reservation.
+    expect(cp1!.connectorA(2)).toBeGreaterThanOrEqual(19);
+    expect(worstSumA()).toBeLessThanOrEqual(40 + 1e-9);
+  });
+
+  it('keeps a paused car at 0 A after every profile expires', async () => {
+    const config = siteConfig(40, [{ id: 'CP1' }, { id: 'CP2' }]);
+    await start(config);
+    meter();
+    const [cp1, cp2] = await connect(config);
+    await cp1!.start(1, 'GOOD1');
+    await cp2!.start(1, 'GOOD2');
+    await cycle();
+    app!.ctx.bus.emit('session.update', { chargerId: 'CP1', connectorId: 1, paused: true });
+    for (let i = 0; i < 3; i++) await cycle();
+    expect(cp1!.connectorA(1)).toBe(0);
+    // The EMS is gone: a day later, after every duration, the paused car is still at 0 A.
+    const later = cp1!.nowMs() + 24 * 3_600_000;
+    expect(cp1!.connectorA(1, later)).toBe(0);
+    // The other falls back to its static share, not 0.
+    expect(cp2!.connectorA(1, later)).toBeGreaterThan(0);
+    expect(worstSumA()).toBeLessThanOrEqual(40 + 1e-9);
+  });
+
+  it('re-sends every profile when the EMS clock steps an hour back or forth under load, and no limit rises', async () => {
+    const config = siteConfig(40, [{ id: 'CP1' }, { id: 'CP2' }, { id: 'CP3' }]);
+    const running = await start(config);
+    meter();
+    const [cp1, cp2, cp3] = await connect(config);
+    await cp1!.start(1, 'GOOD1');
+    await cp2!.start(1, 'GOOD2');
+    await cp3!.start(1, 'GOOD3');
+    for (let i = 0; i < 3; i++) await cycle();
+    const failsafes: boolean[] = [];
+    running.ctx.bus.on('control.failsafe', ({ active }) => failsafes.push(active));
+    for (const stepMs of [-3_600_000, 3_600_000]) {
+      const before = chargers.map((c) => c.setCalls.length);
+      const inForce = chargers.map((c) => c.connectorA(1));
+      clock.stepWall(stepMs);
+      await cycle();
+      await cycle();
+      // Every charger got its profiles again, starting from its own clock: in force now.
+      chargers.forEach((c, i) => expect(c.setCalls.length).toBeGreaterThan(before[i]!));
+      for (const c of chargers) {
+        const tx = c.setCalls.filter((p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile').at(-1);
+        const startMs = Date.parse(tx.csChargingProfiles.chargingSchedule.startSchedule);
+        expect(Math.abs(startMs - c.nowMs())).toBeLessThan(60_000);
+      }
+      chargers.forEach((c, i) => expect(c.connectorA(1)).toBeLessThanOrEqual(Math.max(inForce[i]!, 32)));
+      expect(worstSumA()).toBeLessThanOrEqual(40 + 1e-9);
+    }
+  });
+});

@@ -1,0 +1,356 @@
+// Guarantee 9, checked for every moment the EMS could die: random sequences of caps, sessions,
+// pauses, refused tags, accepted / refused / unanswered / NotSupported answers and disconnects run
+// through the real charger links (1.6 wire builders, boot setup), the real profile dispatcher and
+// the real holdings; chargers are in-memory models that apply the OCPP stacking rules
+// (src/demo/profile-stack.ts). After every profile a charger takes, the limits every charger would
+// hold from then on, with the EMS gone (every duration expiring), must add up within every limit of
+// the fuse tree, an uncontrollable charger counting at its max.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { configSchema, type Config } from '../../config/schema.ts';
+import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import { Bus, type ProfileStatus } from '../../src/bus.ts';
+import { ManualClock, monotonicMs } from '../../src/clock.ts';
+import { chargerLimitA, connectorLimitA, installProfile, clearProfiles, type InstalledProfile } from '../../src/demo/profile-stack.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { ChargerLink, LinkHost } from '../../src/ocpp/charger-link.ts';
+import { ChargerLink16 } from '../../src/ocpp/charger-link-16.ts';
+import { OcppCallError } from '../../src/ocpp/errors.ts';
+import { IdTagDirectory } from '../../src/ocpp/id-tags.ts';
+import type { SetChargingProfileReq } from '../../src/ocpp/messages.ts';
+import { ProfileDispatcher } from '../../src/ocpp/profile-dispatcher.ts';
+import { SiteHoldings } from '../../src/ocpp/site-holdings.ts';
+import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
+
+const RUNS = Number(process.env.HOLDINGS_RUNS ?? 5_000);
+const DURATION_S = 120;
+
+// Grid 70 A; circuit C1 (40 A) feeds A (2 connectors) and B; C and D (which may refuse all
+// profiles) hang off the grid. All three-phase, so one phase tells the story.
+const CONFIG: Config = configSchema.parse({
+  grid: { maxCurrent: 70, safetyMargin: 0 },
+  circuits: [{ id: 'C1', maxCurrent: 40, chargers: ['A', 'B'] }],
+  chargers: [
+    { id: 'A', connectors: 2, maxCurrent: 32 },
+    { id: 'B', maxCurrent: 32 },
+    { id: 'C', maxCurrent: 16 },
+    { id: 'D', maxCurrent: 16 },
+  ],
+  idTags: [{ idTag: 'GOOD' }],
+  control: { profileDurationS: DURATION_S, profileMinIntervalMs: 0 },
+});
+const LIMITS = [
+  { name: 'grid', limitA: 70, chargers: ['A', 'B', 'C', 'D'] },
+  { name: 'C1', limitA: 40, chargers: ['A', 'B'] },
+];
+
+type Answer = 'Accepted' | 'Rejected' | 'timeout-installed' | 'timeout-lost';
+
+/** A charger that keeps its profiles like a real one: across disconnects, per the stacking rules. */
+class ChargerModel {
+  profiles: InstalledProfile[] = [];
+  /** connector → transaction id and start. */
+  readonly tx = new Map<number, { transactionId: number; startMs: number }>();
+  constructor(
+    readonly id: string,
+    readonly maxA: number,
+    readonly connectors: number,
+    readonly smart: boolean,
+  ) {}
+
+  install(req: SetChargingProfileReq, nowMs: number): boolean {
+    const p = req.csChargingProfiles;
+    if (p.chargingProfilePurpose === 'TxProfile' && this.tx.get(req.connectorId)?.transactionId !== p.transactionId) return false;
+    this.profiles = installProfile(this.profiles, {
+      id: p.chargingProfileId,
+      connectorId: req.connectorId,
+      purpose: p.chargingProfilePurpose,
+      stackLevel: p.stackLevel,
+      kind: p.chargingProfileKind,
+      ...(p.transactionId === undefined ? {} : { transactionId: p.transactionId }),
+      ...(p.chargingSchedule.startSchedule ? { startScheduleMs: Date.parse(p.chargingSchedule.startSchedule) } : {}),
+      ...(p.chargingSchedule.duration === undefined ? {} : { durationS: p.chargingSchedule.duration }),
+      unit: p.chargingSchedule.chargingRateUnit,
+      periods: p.chargingSchedule.chargingSchedulePeriod,
+      receivedAtMs: nowMs,
+    });
+    return true;
+  }
+
+  /** What the whole charger may draw at `atMs` with nobody changing anything, A per phase. */
+  drawableA(atMs: number): number {
+    let sum = 0;
+    for (let c = 1; c <= this.connectors; c++) {
+      const tx = this.tx.get(c);
+      sum += Math.min(this.maxA, connectorLimitA(this.profiles, atMs, { connectorId: c, transactionId: tx?.transactionId, txStartMs: tx?.startMs, voltageV: 230, phases: 3 }));
+    }
+    return Math.min(sum, chargerLimitA(this.profiles, atMs, 230, 3));
+  }
+
+  /** Every moment from `fromMs` on where what it holds can change (each profile's end). */
+  boundaries(fromMs: number): number[] {
+    const times = [fromMs];
+    for (const p of this.profiles) {
+      if (p.durationS === undefined) continue;
+      const endMs = (p.startScheduleMs ?? p.receivedAtMs) + p.durationS * 1000;
+      if (endMs >= fromMs) times.push(endMs, endMs + 1);
+    }
+    return times;
+  }
+}
+
+/** In-memory OcppConnection: calls go to the model, the model's calls go to the link's handlers. */
+function connection(model: ChargerModel, clock: ManualClock, answers: () => Answer, check: () => void) {
+  const handlers = new Map<string, (req: any) => any>();
+  return {
+    handlers,
+    conn: {
+      identity: model.id,
+      protocol: 'ocpp1.6',
+      async call(action: string, req: any): Promise<any> {
+        await Promise.resolve();
+        if (action === 'GetConfiguration') {
+          return { configurationKey: [{ key: 'ChargeProfileMaxStackLevel', readonly: true, value: '2' }, { key: 'SupportedFeatureProfiles', readonly: true, value: model.smart ? 'Core,SmartCharging' : 'Core' }] };
+        }
+        if (action === 'SetChargingProfile') {
+          if (!model.smart) return { status: 'NotSupported' };
+          const answer = answers();
+          if (answer === 'Rejected') return { status: 'Rejected' };
+          if (answer === 'timeout-lost') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
+          const installed = model.install(req, clock.nowMs());
+          check();
+          if (answer === 'timeout-installed') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
+          return { status: installed ? 'Accepted' : 'Rejected' };
+        }
+        if (action === 'ClearChargingProfile') {
+          model.profiles = clearProfiles(model.profiles, { connectorId: req.connectorId, purpose: req.chargingProfilePurpose }).kept;
+          return { status: 'Accepted' };
+        }
+        return { status: 'Accepted' };
+      },
+      handle(action: string, handler: (req: any) => any) {
+        handlers.set(action, handler);
+      },
+      onInboundCall() {},
+      onValidationFailure() {},
+      onClose() {},
+      async close() {},
+    },
+  };
+}
+
+type Step =
+  | { kind: 'caps'; wantA: number[] }
+  | { kind: 'plug'; charger: number; connector: number; good: boolean }
+  | { kind: 'unplug'; charger: number; connector: number }
+  | { kind: 'pause'; slot: number; paused: boolean }
+  | { kind: 'disconnect'; charger: number }
+  | { kind: 'wait'; ms: number };
+
+const arbStep: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('caps' as const), wantA: fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 60, max: 320 }).map((d) => d / 10)), { minLength: 5, maxLength: 5 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('plug' as const), charger: fc.nat(3), connector: fc.integer({ min: 1, max: 2 }), good: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unplug' as const), charger: fc.nat(3), connector: fc.integer({ min: 1, max: 2 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause' as const), slot: fc.nat(4), paused: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('disconnect' as const), charger: fc.nat(3) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 100_000 }) }) },
+);
+const arbAnswer = fc.constantFrom<Answer>('Accepted', 'Accepted', 'Accepted', 'Accepted', 'Rejected', 'timeout-installed', 'timeout-lost');
+
+const SLOTS: [string, number][] = [['A', 1], ['A', 2], ['B', 1], ['C', 1], ['D', 1]];
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function run(steps: Step[], answers: Answer[], dSmart: boolean): Promise<void> {
+  const clock = new ManualClock(Date.parse('2026-12-06T08:00:00Z'));
+  const bus = new Bus(silentLogger);
+  const statuses = new Map<string, ProfileStatus>();
+  bus.on('profile.status', (s) => statuses.set(connectorKey(s.chargerId, s.connectorId), s));
+  const models = new Map(CONFIG.chargers.map((c) => [c.id, new ChargerModel(c.id, c.maxCurrent, c.connectors, c.id !== 'D' || dSmart)]));
+  let violation: string | undefined;
+  // Before the EMS first set every charger up, they hold nothing: that is the site without an EMS.
+  let armed = false;
+  // What the EMS counts each connector at (the optimizer's max(cap, reservedA)); set below.
+  let countedA: (id: string, midRound: boolean) => number = () => Infinity;
+  /**
+   * `midRound`: while a round's profiles are on the wire a connector may still hold its previous
+   * cap (decreases go first, increases wait for them), so it counts at the higher of both.
+   */
+  const check = (midRound = true) => {
+    if (violation || !armed) return;
+    const nowMs = clock.nowMs();
+    const times = [...models.values()].flatMap((m) => m.boundaries(nowMs));
+    times.push(nowMs + 10 * DURATION_S * 1000);
+    // 1. The EMS never counts a charger at less than it could draw from now on without the EMS.
+    for (const model of models.values()) {
+      const holdsA = Math.max(...times.map((t) => model.drawableA(t)));
+      if (holdsA > countedA(model.id, midRound) + 0.05) {
+        violation = `${model.id} could draw ${holdsA.toFixed(1)} A, the EMS counts it at ${countedA(model.id, midRound).toFixed(1)} A`;
+        if (process.env.DBG) console.log(violation, JSON.stringify(model.profiles.map((p) => [p.purpose, p.connectorId, p.stackLevel, p.periods[0].limit, p.durationS])), JSON.stringify([...statuses.values()]));
+        return;
+      }
+    }
+    // 2. So whenever what the EMS counts fits a limit, what the chargers hold fits it at every moment after.
+    for (const limit of LIMITS) {
+      const counted = limit.chargers.reduce((sum, id) => sum + countedA(id, midRound), 0);
+      if (counted > limit.limitA + 1e-6) continue;
+      for (const atMs of times) {
+        const sum = limit.chargers.reduce((s, id) => s + models.get(id)!.drawableA(atMs), 0);
+        if (sum > limit.limitA + 1e-6 && process.env.DBG) console.log(JSON.stringify([...models.values()].map((m) => [m.id, m.drawableA(atMs), m.profiles.map((p) => [p.purpose, p.connectorId, p.stackLevel, p.periods[0].limit, p.durationS])])));
+        if (sum > limit.limitA + 1e-6) return void (violation = `${limit.name}: ${sum.toFixed(1)} A > ${limit.limitA} A at +${((atMs - nowMs) / 1000).toFixed(0)} s if the EMS died at ${nowMs}`);
+      }
+    }
+  };
+  let next = 0;
+  const answer = () => answers[next++ % answers.length];
+  const transactions = new MemoryTransactionStore();
+  const holdings = new SiteHoldings(CONFIG, clock, bus, silentLogger);
+  const activeTx = new Map<string, number>();
+  const links = new Map<string, ChargerLink16>();
+  const handlers = new Map<string, Map<string, (req: any) => any>>();
+  const paused = new Set<number>();
+  const host: LinkHost = {
+    ctx: { config: CONFIG, bus, log: silentLogger, clock, state: undefined as never },
+    transactions,
+    idTags: new IdTagDirectory(CONFIG),
+    settings: { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 1e9, callTimeoutMs: 10_000, answerWaitMs: 2_000 },
+    holdings: (id) => holdings.of(id),
+    activeTransaction: (id, c) => activeTx.get(connectorKey(id, c)),
+    setActiveTransaction(id, c, tx) {
+      if (tx === undefined) activeTx.delete(connectorKey(id, c));
+      else activeTx.set(connectorKey(id, c), tx);
+    },
+    setupDone() {},
+    transactionEnded: (id, c) => holdings.of(id).transactionEnded(c),
+    uncontrollable(link: ChargerLink, reason) {
+      holdings.markUncontrollable(link.chargerId, reason, silentLogger);
+      link.reportHoldings(reason);
+    },
+    admitsSessions: () => true,
+  };
+  const dispatcher = new ProfileDispatcher({
+    bus,
+    clock,
+    log: silentLogger,
+    voltageV: 230,
+    profileDurationS: DURATION_S,
+    profileMinIntervalMs: 0,
+    answerWaitMs: 2_000,
+    target: (id) => {
+      const link = links.get(id);
+      return link?.ready ? link : undefined;
+    },
+    activeTransaction: (id, c) => activeTx.get(connectorKey(id, c)),
+    wait: () => ({ promise: new Promise(() => {}), cancel() {} }),
+  });
+  const connect = async (id: string) => {
+    const model = models.get(id)!;
+    const { conn, handlers: h } = connection(model, clock, answer, check);
+    const link = new ChargerLink16(conn as never, CONFIG.chargers.find((c) => c.id === id)!, host);
+    links.set(id, link);
+    handlers.set(id, h);
+    link.requestSetup('test');
+    for (let i = 0; i < 40 && !link.ready; i++) await flush();
+  };
+  for (const c of CONFIG.chargers) await connect(c.id);
+
+  // What the snapshot reserves (src/state/site-state.ts) from the statuses on the bus.
+  const reservedA = (id: string, c: number, maxA: number): number => {
+    const s = statuses.get(connectorKey(id, c));
+    const session = activeTx.has(connectorKey(id, c));
+    let r = 0;
+    if (!s) return maxA;
+    if (session && s.state === 'rejected') r = maxA;
+    else if (s.state === 'pending') r = Math.max(s.capA, s.previousCapA ?? maxA);
+    if (s.reserveA !== undefined) r = Math.max(r, s.reserveA);
+    if (!links.get(id)?.ready && s.state === 'accepted') r = Math.max(r, s.capA);
+    return r;
+  };
+  // An allocator that keeps the optimizer's promise: every connector counts at max(cap, reservedA).
+  const allocate = (wantA: number[]): ConnectorCap[] => {
+    const caps = SLOTS.map(() => 0);
+    const counted = (i: number) => Math.max(caps[i], reservedA(SLOTS[i][0], SLOTS[i][1], models.get(SLOTS[i][0])!.maxA));
+    for (let i = 0; i < SLOTS.length; i++) {
+      const [id, c] = SLOTS[i];
+      let want = paused.has(i) && activeTx.has(connectorKey(id, c)) ? 0 : Math.min(wantA[i], models.get(id)!.maxA);
+      for (const limit of LIMITS) {
+        if (!limit.chargers.includes(id)) continue;
+        const used = SLOTS.reduce((s, [other], j) => (limit.chargers.includes(other) ? s + counted(j) : s), 0);
+        const room = limit.limitA - used + counted(i);
+        want = Math.min(want, Math.max(0, room));
+      }
+      caps[i] = want < 6 ? 0 : Math.floor(want * 10) / 10;
+    }
+    previousCaps = lastCaps;
+    lastCaps = caps;
+    return SLOTS.map(([chargerId, connectorId], i) => ({ chargerId, connectorId, currentA: caps[i], phases: 3, reason: { kind: 'charger', text: 'test' } }));
+  };
+  let lastCaps = SLOTS.map(() => 0);
+  let previousCaps = lastCaps;
+  countedA = (id, midRound) =>
+    SLOTS.reduce(
+      (sum, [other, c], i) => (other === id ? sum + Math.max(lastCaps[i], midRound ? previousCaps[i] : 0, reservedA(other, c, models.get(other)!.maxA)) : sum),
+      0,
+    );
+
+  let lastWant = SLOTS.map(() => 16);
+  // A charger found uncontrollable at its first setup shrinks the others' shares from the next
+  // control round on: the guarantee holds from when the EMS has set every charger up and run once.
+  for (const link of links.values()) link.maintain();
+  await flush();
+  await dispatcher.applyCaps(allocate(lastWant));
+  await flush();
+  armed = true;
+  check();
+  for (const step of steps) {
+    if (violation) break;
+    const id = CONFIG.chargers[('charger' in step ? step.charger : 0) % CONFIG.chargers.length].id;
+    const model = models.get(id)!;
+    if (step.kind === 'caps') lastWant = step.wantA;
+    if (step.kind === 'plug' && step.connector <= model.connectors && !model.tx.has(step.connector) && links.get(id)?.ready) {
+      const answer = await handlers.get(id)!.get('StartTransaction')!({ connectorId: step.connector, idTag: step.good ? 'GOOD' : 'BAD', meterStart: 0, timestamp: new Date(clock.nowMs()).toISOString() });
+      if (answer.idTagInfo.status === 'Accepted') model.tx.set(step.connector, { transactionId: answer.transactionId, startMs: clock.nowMs() });
+      check();
+    }
+    if (step.kind === 'unplug' && model.tx.has(step.connector) && links.get(id)?.ready) {
+      const tx = model.tx.get(step.connector)!;
+      model.tx.delete(step.connector);
+      model.profiles = model.profiles.filter((p) => !(p.purpose === 'TxProfile' && p.connectorId === step.connector));
+      await handlers.get(id)!.get('StopTransaction')!({ transactionId: tx.transactionId, meterStop: 1, timestamp: new Date(clock.nowMs()).toISOString() });
+      check();
+    }
+    if (step.kind === 'pause') {
+      if (step.paused) paused.add(step.slot);
+      else paused.delete(step.slot);
+    }
+    if (step.kind === 'disconnect') {
+      const link = links.get(id);
+      if (link) {
+        link.dispose();
+        links.delete(id);
+        link.reportHoldings('disconnected', true);
+      } else await connect(id);
+    }
+    if (step.kind === 'wait') clock.advance(step.ms);
+    for (const link of links.values()) link.maintain();
+    await flush();
+    await dispatcher.applyCaps(allocate(lastWant));
+    await flush();
+    check(false);
+  }
+  holdings.dispose();
+  expect(violation).toBeUndefined();
+  // The monotonic clock is the one the holdings ran on.
+  expect(monotonicMs(clock)).toBeGreaterThan(0);
+}
+
+describe('what every charger holds', () => {
+  it(`stays within every fuse-tree limit for every moment the EMS could die (${RUNS} seeded sequences)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbStep, { minLength: 1, maxLength: 25 }), fc.array(arbAnswer, { minLength: 32, maxLength: 32 }), fc.boolean(), (steps, answers, dSmart) =>
+        run(steps, answers, dSmart),
+      ),
+      { numRuns: RUNS, seed: 20261206 },
+    );
+  }, 600_000);
+});

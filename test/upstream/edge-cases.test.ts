@@ -1,0 +1,126 @@
+// Local-controller mode under bad input and odd situations: a CSMS that sends nonsense, a charger
+// that refuses, a version mismatch, a charger that goes away.
+import ocppRpc from 'ocpp-rpc';
+import { afterEach, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../ocpp/system.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { relayConfig, startLocalController, T0 } from './local-controller.ts';
+import { StrictCharger, TestCsms } from './peers.ts';
+
+const { createRPCError } = ocppRpc as unknown as { createRPCError: (code: string, message?: string) => Error };
+const at = (offsetS: number) => new Date(T0 + offsetS * 1000).toISOString();
+
+describe('local controller edge cases', () => {
+  let csms: TestCsms;
+  let ems: Awaited<ReturnType<typeof startLocalController>>;
+  let charger: StrictCharger;
+
+  afterEach(async () => {
+    await charger?.close().catch(() => undefined);
+    await ems?.stop();
+    await csms?.stop();
+  });
+
+  async function connect(overrides: Record<string, unknown> = {}, log?: Awaited<ReturnType<typeof capturingLogger>>['log']) {
+    csms = new TestCsms();
+    await csms.start();
+    ems = await startLocalController(relayConfig(csms.url, overrides), log ? { log } : {});
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    charger.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CP16');
+    await charger.connect();
+    await charger.boot();
+    await ready;
+  }
+
+  it('a schema-invalid CSMS profile gets a CALLERROR and never reaches the charger; a TxProfile without a transaction is Rejected', async () => {
+    await connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    const before = charger.received.length;
+    const profile = (limit: number, purpose = 'TxDefaultProfile', connectorId = 1) => ({
+      connectorId,
+      csChargingProfiles: {
+        chargingProfileId: 3,
+        stackLevel: 0,
+        chargingProfilePurpose: purpose,
+        chargingProfileKind: 'Relative',
+        chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit }] },
+      },
+    });
+    await expect(csms.call('CLOUD-CP16', 'SetChargingProfile', profile(16.05))).rejects.toMatchObject({ rpcErrorCode: expect.stringMatching(/Violation/) });
+    expect(await csms.call('CLOUD-CP16', 'SetChargingProfile', profile(10, 'TxProfile'))).toEqual({ status: 'Rejected' });
+    expect(await csms.call('CLOUD-CP16', 'SetChargingProfile', profile(10, 'ChargePointMaxProfile', 1))).toEqual({ status: 'Rejected' });
+    expect(charger.received.slice(before)).toEqual([]);
+    expect(ems.status('CP16').csmsProfiles).toBe(0);
+  });
+
+  it("a charger's CALLERROR goes back to the CSMS with its code", async () => {
+    await connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    charger.client.handle('GetDiagnostics', () => {
+      throw createRPCError('NotSupported', 'no diagnostics here');
+    });
+    await expect(csms.call('CLOUD-CP16', 'GetDiagnostics', { location: 'ftp://127.0.0.1/x' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+  });
+
+  it('a charger speaking another OCPP version than upstream.protocol is run by the EMS alone, logged, nothing held back', async () => {
+    const { log, lines } = await capturingLogger();
+    await connect({ upstream: { url: 'ws://127.0.0.1:9/unused', protocol: 'ocpp2.0.1', reconnectMinMs: 20, reconnectMaxMs: 200 } }, log);
+    expect(ems.status('CP16')).toMatchObject({ uplink: 'unsupported', queueLength: 0 });
+    expect(lines.some((l) => l.level >= 50 && /different OCPP versions/.test(l.msg))).toBe(true);
+    const started = await charger.start16(1, 'LOCAL01', at(1));
+    expect(started.idTagInfo.status).toBe('Accepted');
+    await charger.stop16(1, at(2), 1500);
+    expect(ems.status('CP16').queueLength).toBe(0);
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
+  });
+
+  it("closes the charger's upstream socket when the charger goes away, and opens a new one when it is back", async () => {
+    await connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    await charger.close();
+    await waitFor(() => !csms.clients.has('CLOUD-CP16'), 'the upstream socket to close');
+    await waitFor(() => ems.status('CP16').chargerLink === 'disconnected', 'charger link down');
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'a new upstream socket');
+    expect(await charger.call('Heartbeat', {})).toHaveProperty('currentTime');
+    expect(csms.from('CLOUD-CP16', 'Heartbeat')).toHaveLength(1);
+  });
+
+  it('an unreachable CSMS: the EMS answers, queues transactions, and reconnects with capped backoff when it appears', async () => {
+    csms = new TestCsms();
+    await csms.start();
+    const port = csms.port;
+    await csms.stop();
+    ems = await startLocalController(relayConfig(`ws://127.0.0.1:${port}/cloud`));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    charger.nowMs = () => ems.clock.nowMs();
+    await charger.connect();
+    expect(await charger.boot()).toMatchObject({ status: 'Accepted' });
+    await charger.start16(1, 'LOCAL01', at(1));
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'offline');
+    await csms.start(port);
+    await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'reconnect and drain', 10_000);
+    // The boot the EMS answered while the CSMS was away reaches it first.
+    expect(csms.from('CLOUD-CP16').map((r) => r.action).slice(0, 2)).toEqual(['BootNotification', 'StartTransaction']);
+  });
+
+  it('a CSMS that stops answering: the frame is answered locally, queued, and the uplink is reopened', async () => {
+    csms = new TestCsms();
+    await csms.start();
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 300, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    await charger.boot();
+    let hang = true;
+    csms.answers.StartTransaction = () => (hang ? new Promise(() => undefined) : { transactionId: 4242, idTagInfo: { status: 'Accepted' } });
+    const started = await charger.start16(1, 'LOCAL01', at(1));
+    expect(started.idTagInfo.status).toBe('Accepted');
+    hang = false;
+    await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'reopened and drained', 10_000);
+    // The CSMS saw the start twice (the first went unanswered): at least once, never lost.
+    expect(csms.from('CLOUD-CP16', 'StartTransaction').map((r) => r.params.timestamp)).toEqual([at(1), at(1)]);
+  });
+});

@@ -1,0 +1,127 @@
+// A real EMS process (bin/ems.js run) in local-controller mode is killed with SIGKILL while its
+// uplink is down and it holds transaction frames for the CSMS; the restarted EMS still has them
+// and delivers them, in order, once, when the CSMS comes back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { waitFor } from '../helpers/wait-for.ts';
+import { StrictCharger, TestCsms } from './peers.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/ems.js', import.meta.url));
+
+interface Ems {
+  child: ChildProcess;
+  ocppPort: number;
+  exited: Promise<number | null>;
+  lines: Record<string, any>[];
+}
+
+/** Starts `ems run` and resolves once it logged its OCPP port (bounded). */
+function startEms(configPath: string, cwd: string): Promise<Ems> {
+  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
+    cwd,
+    env: { ...process.env, EMS_ADMIN_PASSWORD: 'upstream-kill-test', EMS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: Record<string, any>[] = [];
+  return new Promise((resolve, reject) => {
+    let output = '';
+    let pending = '';
+    const timer = setTimeout(() => reject(new Error(`EMS did not start within 30 s:\n${output}`)), 30_000);
+    child.stderr!.on('data', (d) => (output += d));
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop()!;
+      for (const line of parts) {
+        try {
+          const entry = JSON.parse(line);
+          lines.push(entry);
+          if (entry.ocppPort) {
+            clearTimeout(timer);
+            resolve({ child, ocppPort: entry.ocppPort, exited, lines });
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    void exited.then((code) => reject(new Error(`EMS exited with ${code} before it was ready:\n${output}`)));
+  });
+}
+
+describe('local controller: kill -9 while the uplink is down', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ems-upstream-kill-'));
+  let ems: Ems | undefined;
+  const csms = new TestCsms();
+  const chargers: StrictCharger[] = [];
+
+  afterAll(async () => {
+    for (const c of chargers) await c.close().catch(() => undefined);
+    if (ems && ems.child.exitCode === null) {
+      ems.child.kill('SIGTERM');
+      await ems.exited;
+    }
+    await csms.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every queued frame across the crash and delivers them in order, once, with the CSMS ids', async () => {
+    // A port for the CSMS, which is down while the EMS runs.
+    await csms.start();
+    const port = csms.port;
+    await csms.stop();
+    const configPath = join(dir, 'site.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream kill test' },
+        grid: { maxCurrent: 63 },
+        chargers: [{ id: 'CP001', connectors: 2, upstreamId: 'GW-CP001' }],
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
+      }),
+    );
+    ems = await startEms(configPath, dir);
+    const first = new StrictCharger(ems.ocppPort, 'CP001', 'ocpp1.6');
+    chargers.push(first);
+    await first.connect();
+    await first.boot();
+    const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 5, 0, offsetS)).toISOString();
+    const started = await first.start16(1, 'TAG1', t(0), 100);
+    expect(started.idTagInfo.status).toBe('Accepted');
+    await first.meter16(1, t(10), 400);
+
+    ems.child.kill('SIGKILL');
+    await ems.exited;
+    await first.close().catch(() => undefined);
+
+    ems = await startEms(configPath, dir);
+    const back = new StrictCharger(ems.ocppPort, 'CP001', 'ocpp1.6');
+    chargers.push(back);
+    await back.connect();
+    back.activeTx.set(1, started.transactionId);
+    await back.meter16(1, t(20), 800);
+    await back.stop16(1, t(30), 1200);
+
+    await csms.start(port);
+    await waitFor(() => csms.from('GW-CP001', 'StopTransaction').length > 0, 'the held-back frames at the CSMS', 15_000);
+    await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
+    const delivered = csms.from('GW-CP001').filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
+    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.transactionId])).toEqual([
+      ['StartTransaction', t(0), undefined],
+      ['MeterValues', t(10), 9001],
+      ['MeterValues', t(20), 9001],
+      ['StopTransaction', t(30), 9001],
+    ]);
+  });
+});

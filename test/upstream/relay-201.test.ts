@@ -1,0 +1,153 @@
+// Local-controller mode with OCPP 2.0.1: a strict station behind the EMS, an independent strict
+// CSMS above it, over loopback.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectorCap } from '../../optimizer/types.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { relayConfig, startLocalController, T0 } from './local-controller.ts';
+import { CHARGER_ANSWERS_201, StrictCharger, TestCsms } from './peers.ts';
+
+type Ems = Awaited<ReturnType<typeof startLocalController>>;
+
+const cap = (currentA: number): ConnectorCap => ({ chargerId: 'CS201', connectorId: 1, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
+const at = (offsetS: number) => new Date(T0 + offsetS * 1000).toISOString();
+const token = (idToken: string) => ({ idToken, type: 'ISO14443' });
+const energy = (wh: number, offsetS: number) => [{ timestamp: at(offsetS), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register' }] }];
+
+describe('local controller, OCPP 2.0.1', () => {
+  let csms: TestCsms;
+  let ems: Ems;
+  let station: StrictCharger;
+
+  beforeEach(async () => {
+    csms = new TestCsms();
+    csms.passwords.set('CS201', 'cloud-password-201');
+    await csms.start();
+    ems = await startLocalController(relayConfig(csms.url));
+    station = new StrictCharger(ems.cs.port, 'CS201', 'ocpp2.0.1');
+    station.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CS201');
+    await station.connect();
+    await waitFor(() => csms.clients.has('CS201'), 'the uplink with the station identity');
+    await station.boot();
+    await ready;
+  });
+
+  afterEach(async () => {
+    await station?.close().catch(() => undefined);
+    await ems?.stop();
+    await csms.stop();
+  });
+
+  it("relays every station message to the CSMS unchanged (also those the EMS has no handler for) and answers with the CSMS's answers", async () => {
+    const frames: [string, any][] = [
+      ['Heartbeat', {}],
+      ['StatusNotification', { timestamp: at(1), connectorStatus: 'Occupied', evseId: 1, connectorId: 1 }],
+      ['Authorize', { idToken: token('CLOUD01') }],
+      ['TransactionEvent', { eventType: 'Started', timestamp: at(2), triggerReason: 'Authorized', seqNo: 0, transactionInfo: { transactionId: 'tx-1' }, evse: { id: 1, connectorId: 1 }, idToken: token('CLOUD01') }],
+      ['MeterValues', { evseId: 1, meterValue: energy(1500, 3) }],
+      ['TransactionEvent', { eventType: 'Updated', timestamp: at(4), triggerReason: 'MeterValuePeriodic', seqNo: 1, transactionInfo: { transactionId: 'tx-1' }, meterValue: energy(1700, 4) }],
+      ['TransactionEvent', { eventType: 'Ended', timestamp: at(5), triggerReason: 'StopAuthorized', seqNo: 2, transactionInfo: { transactionId: 'tx-1', stoppedReason: 'Local' }, meterValue: energy(2000, 5) }],
+      ['DataTransfer', { vendorId: 'com.example', messageId: 'hello' }],
+      ['FirmwareStatusNotification', { status: 'Installed' }],
+      ['LogStatusNotification', { status: 'Uploaded' }],
+      ['SecurityEventNotification', { type: 'SettingSystemTime', timestamp: at(6) }],
+      ['NotifyReport', { requestId: 1, generatedAt: at(7), seqNo: 0 }],
+      ['NotifyChargingLimit', { chargingLimit: { chargingLimitSource: 'EMS' } }],
+    ];
+    const answers: Record<string, any> = {};
+    for (const [action, params] of frames) answers[action] = await station.call(action, params);
+    const seen = csms.from('CS201').map((r) => [r.action, r.params]);
+    expect(seen[0]![0]).toBe('BootNotification');
+    expect(seen.slice(1)).toEqual(frames);
+    expect(answers.Authorize).toEqual({ idTokenInfo: { status: 'Accepted' } });
+    expect(answers.DataTransfer).toEqual({ status: 'Accepted', data: 'from-csms' });
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
+  });
+
+  it('forwards every CSMS call to the station and answers with what the station answered', async () => {
+    const calls: [string, any][] = [
+      ['RequestStartTransaction', { idToken: token('CLOUD01'), remoteStartId: 1, evseId: 1 }],
+      ['RequestStopTransaction', { transactionId: 'tx-9' }],
+      ['Reset', { type: 'Immediate' }],
+      ['UnlockConnector', { evseId: 1, connectorId: 1 }],
+      ['ChangeAvailability', { operationalStatus: 'Operative' }],
+      ['ClearCache', {}],
+      ['TriggerMessage', { requestedMessage: 'StatusNotification' }],
+      ['DataTransfer', { vendorId: 'com.example' }],
+      ['GetLocalListVersion', {}],
+      ['SendLocalList', { versionNumber: 7, updateType: 'Full' }],
+      ['ReserveNow', { id: 5, expiryDateTime: at(600), idToken: token('CLOUD01') }],
+      ['CancelReservation', { reservationId: 5 }],
+      ['UpdateFirmware', { requestId: 3, firmware: { location: 'https://127.0.0.1/fw.bin', retrieveDateTime: at(60) } }],
+      ['GetLog', { logType: 'DiagnosticsLog', requestId: 4, log: { remoteLocation: 'https://127.0.0.1/logs' } }],
+      ['GetBaseReport', { requestId: 6, reportBase: 'FullInventory' }],
+    ];
+    for (const [action, params] of calls) {
+      const before = station.received.length;
+      const answer = await csms.call('CS201', action, params);
+      expect(station.received.slice(before).find((r) => r.action === action)?.params, action).toEqual(params);
+      expect(answer, action).toEqual(CHARGER_ANSWERS_201[action]);
+    }
+    const variables = await csms.call('CS201', 'GetVariables', { getVariableData: [{ component: { name: 'SmartChargingCtrlr' }, variable: { name: 'RateUnit' } }] });
+    expect(variables.getVariableResult[0]).toMatchObject({ attributeStatus: 'Accepted', attributeValue: 'A' });
+  });
+
+  it('a CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the station, and the reverse; a station-wide 8 A caps both', async () => {
+    await station.transactionEvent('Started', 'tx-7', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('CLOUD01') });
+    await ems.cs.applyCaps([cap(16)]);
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(16);
+    const txDefault = (limit: number) => ({
+      evseId: 1,
+      chargingProfile: {
+        id: 70,
+        stackLevel: 0,
+        chargingProfilePurpose: 'TxDefaultProfile',
+        chargingProfileKind: 'Absolute',
+        chargingSchedule: [{ id: 1, startSchedule: at(-60), chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit }] }],
+      },
+    });
+    expect(await csms.call('CS201', 'SetChargingProfile', txDefault(10))).toEqual({ status: 'Accepted' });
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(10);
+    expect(await csms.call('CS201', 'SetChargingProfile', txDefault(16))).toEqual({ status: 'Accepted' });
+    ems.clock.advance(1_000);
+    await ems.cs.applyCaps([cap(10)]);
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(10);
+    const stationMax = {
+      evseId: 0,
+      chargingProfile: {
+        id: 71,
+        stackLevel: 2,
+        chargingProfilePurpose: 'ChargingStationMaxProfile',
+        chargingProfileKind: 'Absolute',
+        chargingSchedule: [{ id: 1, startSchedule: at(-60), chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 8 }] }],
+      },
+    };
+    expect(await csms.call('CS201', 'SetChargingProfile', stationMax)).toEqual({ status: 'Accepted' });
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(8);
+    const composite = await csms.call('CS201', 'GetCompositeSchedule', { evseId: 1, duration: 600 });
+    expect(composite.schedule.chargingSchedulePeriod[0].limit).toBe(8);
+  });
+
+  it('uplink down while a car charges: the CSMS later gets every TransactionEvent once, in order, with original timestamps and seqNo', async () => {
+    await station.call('Authorize', { idToken: token('CLOUD01') });
+    await csms.stop();
+    await waitFor(() => ems.status('CS201').uplink !== 'online', 'the uplink down');
+    expect(await station.call('Authorize', { idToken: token('CLOUD01') })).toEqual({ idTokenInfo: { status: 'Accepted' } });
+    expect(await station.call('Authorize', { idToken: token('STRANGER') })).toEqual({ idTokenInfo: { status: 'Invalid' } });
+    await station.transactionEvent('Started', 'tx-off', at(10), { evse: { id: 1, connectorId: 1 }, idToken: token('CLOUD01'), meterValue: energy(100, 10) });
+    await station.call('MeterValues', { evseId: 1, meterValue: energy(300, 20) });
+    await station.transactionEvent('Updated', 'tx-off', at(30), { meterValue: energy(500, 30) });
+    await station.transactionEvent('Ended', 'tx-off', at(70), { meterValue: energy(900, 70) });
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
+    // MeterValues outside a transaction are live data: answered, not held back.
+    expect(ems.status('CS201').queueLength).toBe(3);
+    await csms.start(csms.port);
+    await waitFor(() => ems.status('CS201').uplink === 'online' && ems.status('CS201').queueLength === 0, 'the queue to drain', 10_000);
+    const delivered = csms.from('CS201').filter((r) => ['TransactionEvent', 'MeterValues'].includes(r.action));
+    expect(delivered.map((r) => [r.action, r.params.eventType, r.params.seqNo, r.params.timestamp ?? r.params.meterValue[0].timestamp])).toEqual([
+      ['TransactionEvent', 'Started', 0, at(10)],
+      ['TransactionEvent', 'Updated', 1, at(30)],
+      ['TransactionEvent', 'Ended', 2, at(70)],
+    ]);
+  });
+});
