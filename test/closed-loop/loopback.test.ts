@@ -232,7 +232,7 @@ describeWithPeer('python3-pymodbus', hasPythonModule('pymodbus'), 'the closed lo
   // cap). The full car's share came back only partly (L2 32 A of 38 A). The operator limit holds
   // since the second estimation merge.
   const KNOWN = 'estimation (issue #9): building load under-estimated after a full car and a load step';
-  it.fails(`keeps every phase within the fuse except in the reaction window after the load step [known failure: ${KNOWN}]`, () => {
+  it('keeps every phase within the fuse except in the reaction window after the load step', () => {
     expect(peakA(5_000, STEP_AT_MS), 'before the step').toBeLessThanOrEqual(FUSE_A);
     expect(peakA(STEP_AT_MS + REACTION_MS, END_MS), 'after the step').toBeLessThanOrEqual(FUSE_A);
   });
