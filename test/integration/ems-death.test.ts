@@ -111,6 +111,8 @@ describe('the EMS killed with SIGKILL', () => {
     await dumb.start(1, 'TAG3');
     await cp1.start(1, 'TAG1');
     await cp2.start(1, 'TAG2');
+    // CP2's car charges: its MeterValues say so every 2 s (a car that draws nothing would be taken for full and released).
+    const metering = setInterval(() => void cp2.meter(1, 8).catch(() => undefined), 2_000);
     const txLimit = (c: StackCharger) => c.setCalls.filter((p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile').at(-1)?.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit;
     await waitFor(() => txLimit(cp1) !== undefined && txLimit(cp2) !== undefined, 'both controllable chargers to hold a TxProfile', 20_000);
 
@@ -121,12 +123,15 @@ describe('the EMS killed with SIGKILL', () => {
     await waitFor(() => (cp1.connectorA(1) === 0 && cp1.connectorA(1, cp1.nowMs() + 86_400_000) === 0 ? true : undefined), 'the paused car at 0 A now and after every expiry', 20_000);
     // The other's floor shrank around the uncontrollable charger's 32 A: (50 - 32) / 2 = 9 A.
     await waitFor(() => (cp2.totalA(cp2.nowMs() + 86_400_000) <= 9 ? true : undefined), 'the static share of CP2 recomputed around DUMB', 20_000);
+    // The capacity CP1's pause frees reaches CP2 once the paused car has had time to slow down (control.carResponseS).
+    await waitFor(() => ((txLimit(cp2) ?? 0) > 0 ? true : undefined), 'CP2 charging again after the handover', 20_000);
     const state = await api(ems.httpPort, '/api/v1/state', token);
     const dumbView = state.body.connectors.find((c: { chargerId: string }) => c.chargerId === 'DUMB');
     expect(dumbView.profile).toMatchObject({ uncontrollable: true, reservedA: 32 });
 
     ems.child.kill('SIGKILL');
     await ems.exited;
+    clearInterval(metering);
 
     // From the moment of death on, every moment a profile ends, and a day later.
     const nowMs = Date.now();
