@@ -55,6 +55,15 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Nesting deeper than this is not a site config (the deepest real one, a fuse tree, is ~20). */
 export const MAX_CONFIG_DEPTH = 64;
 
+/** An upper bound of yamlDepth: every open bracket plus the deepest indentation; most files end here. */
+function depthBound(text: string): number {
+  let brackets = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 91 || text.charCodeAt(i) === 123) brackets++;
+  let deepestIndent = 0;
+  for (const line of text.split('\n')) deepestIndent = Math.max(deepestIndent, line.length - line.replace(/^[ -]+/, '').length);
+  return brackets + Math.floor(deepestIndent / 2);
+}
+
 /** Deepest nesting of a YAML text: flow brackets plus block indentation (in levels of 2 columns), estimated without parsing. */
 function yamlDepth(text: string): number {
   let deepest = 0;
@@ -96,7 +105,7 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
   if (text.length > MAX_CONFIG_BYTES) {
     return { problems: [{ path: source, message: `the file is ${Math.round(text.length / 1024)} KiB; a site config is at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`, severity: 'error' }] };
   }
-  const depth = yamlDepth(text);
+  const depth = depthBound(text) > MAX_CONFIG_DEPTH ? yamlDepth(text) : 0;
   if (depth > MAX_CONFIG_DEPTH) {
     return { problems: [{ path: source, message: `the YAML nests ${depth} levels deep; a site config nests at most ${MAX_CONFIG_DEPTH}`, severity: 'error' }] };
   }
