@@ -16,7 +16,7 @@ function params(over: Partial<DecideParams['grid']> = {}): DecideParams {
     circuit: { id: 'main', maxCurrentA: 30, chargerIds: ['CP01', 'CP02'], children: [] },
     chargers: [
       { id: 'CP01', connectorCount: 1, maxCurrentA: 32, minCurrentA: 6, phases: 3, phaseRotation: 'L2L1L3', circuitId: 'main' },
-      { id: 'CP02', connectorCount: 1, maxCurrentA: 32, minCurrentA: 6, phases: 1, phaseRotation: 'L2L3L1', circuitId: 'main' },
+      { id: 'CP02', connectorCount: 1, maxCurrentA: 32, minCurrentA: 6, phases: 1, phaseRotation: 'L1L2L3', circuitId: 'main' },
     ],
     priority: 'fcfs',
     deadbandA: 0.5,
