@@ -113,10 +113,41 @@ export interface Violation {
 }
 
 /**
+ * Site phases a car was last measured on this session (fresh sample: one phase > 1 A and the
+ * others < 0.5 A, or all three > 1 A on a three-phase charger), or undefined when no fresh sample
+ * showed it. DESIGN: a car does not change its phase count within a session (optimizer/slot.ts
+ * usedPhases), so while it draws nothing its phases stay those it was measured on.
+ */
+export function measuredPhases(connector: ConnectorSnapshot, snapshot: SiteSnapshot, params: DecideParams): number[] | undefined {
+  const charger = params.chargers.find((c) => c.id === connector.chargerId)!;
+  if (!connector.session || connector.drawAtMs === undefined) return undefined;
+  if (snapshot.atMs - connector.drawAtMs > (params.drawStaleAfterMs ?? params.staleAfterMs)) return undefined;
+  const rot = ROTATION_TO_SITE[charger.phaseRotation];
+  const draw = connector.drawA.map(clean);
+  for (let p = 0; p < 3; p++) if (draw[p] > 1 && draw.every((a, q) => q === p || a < 0.5)) return [rot[p]];
+  if (charger.phases === 3 && draw.every((a) => a > 1)) return [0, 1, 2];
+  return undefined;
+}
+
+/** sitePhases(), but a car measured earlier this session keeps those phases while its sample says nothing. */
+export function phasesWithMemory(connector: ConnectorSnapshot, params: DecideParams, learned: number[] | undefined): number[] {
+  const charger = params.chargers.find((c) => c.id === connector.chargerId)!;
+  const now = sitePhases(connector, params);
+  if (charger.phases === 1 || now.length === 1 || !learned) return now;
+  return learned;
+}
+
+/**
  * Every (node, phase), the grid per phase and the grid power: what caps add beyond reservations
  * must fit in what the limit (less margin) leaves after the non-EV load and reservations.
  */
-export function violations(snapshot: SiteSnapshot, params: DecideParams, caps: readonly ConnectorCap[], measured: boolean): Violation[] {
+export function violations(
+  snapshot: SiteSnapshot,
+  params: DecideParams,
+  caps: readonly ConnectorCap[],
+  measured: boolean,
+  phasesOf: (connector: ConnectorSnapshot) => number[] = (c) => sitePhases(c, params),
+): Violation[] {
   const nodes = flatten(params.circuit);
   const loads = nonEvLoads(snapshot, params, measured);
   const margin = params.grid.safetyMargin;
@@ -129,7 +160,7 @@ export function violations(snapshot: SiteSnapshot, params: DecideParams, caps: r
   for (const connector of snapshot.connectors) {
     const cap = capOf.get(`${connector.chargerId}/${connector.connectorId}`) ?? 0;
     const r = clean(connector.reservedA ?? 0);
-    const phases = sitePhases(connector, params);
+    const phases = phasesOf(connector);
     const chain = [...nodes.get(chargerNode.get(connector.chargerId)!)!.ancestors, '@grid'];
     for (const id of chain)
       for (const p of phases) {
