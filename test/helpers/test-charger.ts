@@ -17,11 +17,15 @@ export class TestCharger {
   profileAnswer: 'Accepted' | 'Rejected' = 'Accepted';
   private transactions = new Map<number, number>();
 
+  /** The charger's own clock (its MeterValues timestamps). */
+  private readonly nowMs: () => number;
+
   constructor(
     readonly id: string,
     endpoint: string,
-    options: { password?: string; connectors?: number } = {},
+    options: { password?: string; connectors?: number; nowMs?: () => number } = {},
   ) {
+    this.nowMs = options.nowMs ?? (() => Date.now());
     this.client = new RPCClient({ endpoint, identity: id, protocols: ['ocpp1.6'], strictMode: true, password: options.password ?? null, reconnect: false });
     const record = (method: string, answer: (params: any) => unknown) =>
       this.client.handle(method, ({ params }: { params: any }) => {
@@ -67,7 +71,7 @@ export class TestCharger {
       transactionId: this.transactions.get(connectorId),
       meterValue: [
         {
-          timestamp: new Date().toISOString(),
+          timestamp: new Date(this.nowMs()).toISOString(),
           sampledValue: currentA.map((a, i) => ({ value: a.toFixed(1), measurand: 'Current.Import', phase: `L${i + 1}`, unit: 'A' })),
         },
       ],
