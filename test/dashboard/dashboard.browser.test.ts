@@ -199,12 +199,17 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
       [`[data-connector="${key}"]`, reasonBefore] as const,
       { timeout: 20_000 },
     );
-    const after = (await connectorsNow()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
+    // The raise comes once the cars it takes capacity from have had time to slow down (control.carResponseS).
+    let after = (await connectorsNow()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
+    for (const deadline = Date.now() + 20_000; after.capA! <= capBefore && Date.now() < deadline; ) {
+      await page.waitForTimeout(500);
+      after = (await connectorsNow()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
+    }
     expect(Date.parse(after.session!.departure!)).toBe(Math.floor(departureMs / 60_000) * 60_000);
     expect(after.rank).toBe(1);
     expect((after.session as { energyNeedWh?: number }).energyNeedWh).toBe(150_000);
     expect(after.capA!).toBeGreaterThan(capBefore);
-    expect(await card.getByTestId('cap').textContent()).not.toBe(`${capBefore.toFixed(1)} A`);
+    await card.getByTestId('cap').filter({ hasNotText: `${capBefore.toFixed(1)} A` }).waitFor({ timeout: 10_000 });
     await shoot(page, 'steer-after');
 
     const audit = await api<{ action: string; actor: string; target?: string }[]>('/api/v1/audit', { token: adminToken });
