@@ -176,7 +176,7 @@ describe('the site under control', () => {
     const [a, b] = await connect(config, ['CP1', 'CP2']);
     await a!.startTransaction(1, 'GUEST1');
     await b!.startTransaction(1, 'FLEET1');
-    await waitFor(() => a!.txLimitA(1) === 32 && b!.txLimitA(1) === 8, 'first come, first served: the guest who came first gets 32 A');
+    await waitFor(() => (tick(), a!.txLimitA(1) === 32 && b!.txLimitA(1) === 8), 'first come, first served: the guest who came first gets 32 A', 20_000);
 
     const base = `http://127.0.0.1:${running.httpPort}`;
     const login = await fetch(`${base}/api/v1/auth/login`, {
