@@ -4,63 +4,17 @@
 // it on their own clock: from the moment of death to a day later, past every profile duration,
 // what they let their cars draw stays within the circuit, the paused car stays at 0 A and the
 // charging one falls back to its static share, not to 0.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { StackCharger } from '../helpers/stack-charger.ts';
+import { startEms, type EmsProcess } from '../helpers/ems-process.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/ems.js', import.meta.url));
 const PASSWORD = 'death-test-pass';
 const ROW_A = 50;
 
-interface Ems {
-  child: ChildProcess;
-  httpPort: number;
-  ocppPort: number;
-  exited: Promise<number | null>;
-}
-
-function startEms(configPath: string, cwd: string): Promise<Ems> {
-  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
-    cwd,
-    env: { ...process.env, EMS_ADMIN_PASSWORD: PASSWORD, EMS_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let httpPort = 0;
-    let ocppPort = 0;
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`EMS did not start within 30 s:\n${output}`)), 30_000);
-    child.stderr!.on('data', (d) => (output += d));
-    let pending = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        try {
-          const entry = JSON.parse(line);
-          if (entry.module === 'api' && entry.port) httpPort = entry.port;
-          if (entry.ocppPort) ocppPort = entry.ocppPort;
-        } catch {
-          // not a log line
-        }
-      }
-      if (httpPort && ocppPort) {
-        clearTimeout(timer);
-        resolve({ child, httpPort, ocppPort, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`EMS exited with ${code} before it was ready:\n${output}`)));
-  });
-}
 
 async function api(port: number, path: string, token?: string, init: RequestInit = {}) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -72,7 +26,7 @@ async function api(port: number, path: string, token?: string, init: RequestInit
 
 describe('the EMS killed with SIGKILL', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ems-death-'));
-  let ems: Ems | undefined;
+  let ems: EmsProcess | undefined;
   const chargers: StackCharger[] = [];
 
   afterAll(async () => {
@@ -85,22 +39,14 @@ describe('the EMS killed with SIGKILL', () => {
   });
 
   it('leaves every charger holding a safe configuration on its own, a paused car at 0 A', async () => {
-    const configPath = join(dir, 'site.yaml');
-    writeFileSync(
-      configPath,
-      stringify({
+    ems = await startEms({
         site: { name: 'Death Test', timezone: 'UTC' },
         grid: { maxCurrent: 100, safetyMargin: 0 },
         control: { profileDurationS: 60, minPauseMs: 0, deadbandA: 0, profileMinIntervalMs: 0 },
         circuits: [{ id: 'row', maxCurrent: ROW_A, chargers: ['DUMB', 'CP1', 'CP2'] }],
         chargers: [{ id: 'DUMB' }, { id: 'CP1' }, { id: 'CP2' }],
         idTags: [{ idTag: 'TAG1' }, { idTag: 'TAG2' }, { idTag: 'TAG3' }],
-        ocpp: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        storage: { path: join(dir, 'ems.sqlite') },
-      }),
-    );
-    ems = await startEms(configPath, dir);
+      }, { EMS_ADMIN_PASSWORD: PASSWORD });
     const endpoint = `ws://127.0.0.1:${ems.ocppPort}/ocpp`;
     const dumb = new StackCharger('DUMB', endpoint, { smartCharging: false });
     dumb.mode = 'not-supported';
