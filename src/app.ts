@@ -111,6 +111,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const ocpp = await start(
       createCentralSystem(ctx, {
         transactions,
+        holdings: store.holdings,
         meterSampleIntervalS: config.control.meterValueIntervalS,
         ...(upstream.enabled ? { wrapConnection: (connection, charger) => upstream.wrap(connection, charger), acceptedElsewhere: (idTag) => upstream.acceptedElsewhere(idTag) } : {}),
       }),

@@ -216,25 +216,11 @@ export abstract class ChargerLink implements ProfileTarget {
    * `offline`: the charger cannot take new limits, so even a connector at its cap stays reserved.
    */
   reportHoldings(detail: string, offline = false): void {
-    const holdings = this.holdings;
     const nowMs = this.mono;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       const transactionId = this.host.activeTransaction(this.chargerId, connectorId);
-      const holdA = holdings.holdA(connectorId, transactionId, nowMs);
-      // Only a confirmed limit is a cap; without one the connector holds nothing we know of.
-      const confirmed = holdings.defaultSlot(connectorId).inForce(nowMs) ?? (transactionId === undefined ? undefined : holdings.existingTxSlot(connectorId, transactionId)?.inForce(nowMs));
-      const inForceA = confirmed ? holdings.inForceA(connectorId, transactionId, nowMs) : 0;
-      const uncontrollable = holdings.uncontrollable !== undefined;
-      this.host.ctx.bus.emit('profile.status', {
-        chargerId: this.chargerId,
-        connectorId,
-        state: uncontrollable ? 'rejected' : 'accepted',
-        capA: inForceA,
-        atMs: this.now,
-        ...(holdA > inForceA + 0.05 || offline ? { reserveA: holdA } : {}),
-        ...(uncontrollable ? { uncontrollable: true, reserveA: holdings.maxA } : {}),
-        detail,
-      });
+      const status = this.holdings.status(connectorId, transactionId, nowMs, offline);
+      this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, ...status, atMs: this.now, detail });
     }
   }
 
@@ -243,9 +229,11 @@ export abstract class ChargerLink implements ProfileTarget {
     const holdings = this.holdings;
     // What the connectors held before: a reconnect must not raise a default the control loop lowered.
     const previousDefaults = Array.from({ length: this.config.connectors + 1 }, (_, c) => holdings.defaultSlot(c).possibleA(this.mono));
-    holdings.reconnected();
-    // Until the charger answers, it holds what it holds: count it at its max.
-    this.reportHoldings('charger setting up; counted at its max until it confirms its limits');
+    // A charger that only lost its link (or whose EMS restarted) keeps what it holds; one that booted may have lost it.
+    const booted = why === 'BootNotification' || why === 'boot during setup';
+    holdings.reconnected(booted);
+    // Until the setup is through it takes no new limit: every connector is reserved at what it may hold.
+    this.reportHoldings(booted ? 'charger booted; counted at its max until it confirms its limits' : 'charger back; it keeps what it holds until it confirms again', true);
     this.log.info({ why, protocol: this.connection.protocol }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
     let reading: CapabilityReading = { smartCharging: undefined };
     try {
@@ -271,7 +259,8 @@ export abstract class ChargerLink implements ProfileTarget {
     await this.configureMeterValues();
     if (this.closed) return;
     this.ready = true;
-    this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor');
+    // What it holds is reserved until the next control round compares it with the caps wanted.
+    this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor', true);
     this.host.setupDone(this);
     void this.triggerStatus();
   }

@@ -3,7 +3,8 @@ import type { Decision } from '../../optimizer/types.ts';
 import type { Bus } from '../bus.ts';
 import { monotonicMs, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { ChargerHoldings } from './charger-holdings.ts';
+import { ChargerHoldings, type RestoredSlot } from './charger-holdings.ts';
+import type { HoldingsStore } from './holdings-store.ts';
 import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from './static-share.ts';
 
 /** A wall-clock step larger than this (between two control cycles) counts as a step, ms. */
@@ -28,11 +29,19 @@ export class SiteHoldings {
     private readonly clock: Clock,
     private readonly bus: Bus,
     private readonly log: Logger,
+    store?: HoldingsStore,
   ) {
     this.uncontrollableIds = uncontrollableByConfig(config);
     const shares = staticShares(config, this.uncontrollableIds);
+    const stored = new Map<string, RestoredSlot[]>();
+    for (const r of this.loadStored(store)) stored.set(r.chargerId, [...(stored.get(r.chargerId) ?? []), r]);
     for (const charger of config.chargers) {
-      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 });
+      const sink = store && {
+        save: (slot: string, limitA: number, transactionId?: number) => this.write(() => store.save({ chargerId: charger.id, slot, limitA, ...(transactionId === undefined ? {} : { transactionId }) })),
+        remove: (slot: string) => this.write(() => store.remove(charger.id, slot)),
+      };
+      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 }, sink);
+      holdings.restore(stored.get(charger.id) ?? []);
       if (this.uncontrollableIds.has(charger.id)) holdings.markUncontrollable('configured without smart charging (chargers[].smartCharging: false)', monotonicMs(clock));
       this.byCharger.set(charger.id, holdings);
     }
@@ -42,6 +51,32 @@ export class SiteHoldings {
 
   dispose(): void {
     this.unsubscribe();
+  }
+
+  private loadStored(store: HoldingsStore | undefined): ReturnType<HoldingsStore['load']> {
+    if (!store) return [];
+    try {
+      const rows = store.load();
+      if (rows.length) this.log.info({ slots: rows.length }, 'what the chargers held before the restart is counted until they confirm it again');
+      return rows;
+    } catch (error) {
+      this.log.error({ err: error }, 'could not read what the chargers held before the restart; every connector counts at its max until its charger confirms');
+      return [];
+    }
+  }
+
+  private writeFailing = false;
+
+  /** A failed write is logged once until writes work again; the EMS keeps running on what it knows. */
+  private write(action: () => void): void {
+    try {
+      action();
+      if (this.writeFailing) this.log.info('recording what the chargers hold works again');
+      this.writeFailing = false;
+    } catch (error) {
+      if (!this.writeFailing) this.log.error({ err: error }, 'could not record what a charger holds; after a restart it may count at an older limit until the charger confirms again');
+      this.writeFailing = true;
+    }
   }
 
   of(chargerId: string): ChargerHoldings {

@@ -220,7 +220,7 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean): Promise<v
       if (tx === undefined) activeTx.delete(connectorKey(id, c));
       else activeTx.set(connectorKey(id, c), tx);
     },
-    setupDone() {},
+    setupDone: (link) => dispatcher.restateCharger(link.chargerId, link.config.connectors),
     transactionEnded: (id, c) => holdings.of(id).transactionEnded(c),
     uncontrollable(link: ChargerLink, reason) {
       holdings.markUncontrollable(link.chargerId, reason, silentLogger);
