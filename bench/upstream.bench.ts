@@ -151,7 +151,7 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
       ...(upstreamUrl ? { upstream: { url: upstreamUrl } } : {}),
     }),
   );
-  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), 'bin/ems.js', 'run', '--config', configPath], {
+  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), ...(process.env.BENCH_EMS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/ems.js', 'run', '--config', configPath], {
     env: { ...process.env, EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
     stdio: ['ignore', process.env.BENCH_EMS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });

@@ -122,6 +122,8 @@ export class ChargerRelay implements ChargerConnection {
   private readonly activeTx = new Map<number, string>();
   /** Connector → a StartTransaction whose answer is still on its way (1.6). */
   private readonly startsInFlight = new Map<number, Promise<void>>();
+  /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
+  private bookkeeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: RelayDeps) {
     const { charger, connection } = deps;
@@ -341,7 +343,9 @@ export class ChargerRelay implements ChargerConnection {
     const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
     if (this.uplink === 'online' && !mustQueue) {
       try {
-        return await this.relay(action, req);
+        const conf = await this.relay(action, req);
+        this.lastToChargerAtMs = this.now;
+        return conf;
       } catch (error) {
         if (error instanceof UpstreamRefused) {
           this.log.warn({ action, code: error.rpcErrorCode }, 'the CSMS refused a charger frame; its CALLERROR goes back to the charger');
@@ -351,7 +355,26 @@ export class ChargerRelay implements ChargerConnection {
         this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
       }
     }
-    return this.answerLocally(action, req);
+    // The EMS's own handler sees the frames in the order they came: the relayed ones first.
+    await this.bookkeeping;
+    const conf = await this.answerLocally(action, req);
+    this.lastToChargerAtMs = this.now;
+    return conf;
+  }
+
+  /**
+   * Forward first: the charger gets the CSMS's answer as soon as it is here; what the EMS does with
+   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that answer is on
+   * the wire, one frame after the other in arrival order. Nothing the CSMS must get waits for it.
+   */
+  private afterAnswer(task: () => Promise<void> | void): Promise<void> {
+    const run = this.bookkeeping
+      // setImmediate: after the microtasks that write the answer to the charger's socket.
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(task)
+      .catch((error: unknown) => this.log.error({ err: error }, "the EMS's bookkeeping of a relayed frame failed"));
+    this.bookkeeping = run;
+    return run;
   }
 
   /** Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). */
@@ -366,34 +389,52 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** 1.6: the frame as the EMS's bookkeeping knows it (its own transaction id). */
+  private localFrame(req: any): any {
+    if (!this.is16 || req?.transactionId === undefined) return req;
+    const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
+    return ids?.localTxId !== undefined ? { ...req, transactionId: ids.localTxId } : req;
+  }
+
   private async relay(action: string, req: any): Promise<unknown> {
     if (this.is16 && action === 'StartTransaction') return this.relayStart16(req);
     let upReq = req;
-    let localReq = req;
     if (this.is16 && req.transactionId !== undefined) {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
-      if (ids?.csmsTxId !== undefined) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
-      if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
+      if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
     let conf: any;
     try {
       conf = await this.toCsms(action, upReq);
     } catch (error) {
-      if (error instanceof UpstreamRefused) await this.bookkeep(action, localReq);
+      if (error instanceof UpstreamRefused) void this.afterAnswer(() => this.bookkeep(action, this.localFrame(req)));
       throw error;
     }
-    this.noteTag(req, conf);
-    await this.bookkeep(action, localReq);
-    this.noteFrame(action, req, conf);
+    void this.afterAnswer(async () => {
+      this.noteTag(req, conf);
+      await this.bookkeep(action, this.localFrame(req));
+      this.noteFrame(action, req, conf);
+    });
     return conf;
   }
 
   private async relayStart16(req: any): Promise<unknown> {
     let done!: () => void;
-    this.startsInFlight.set(req.connectorId, new Promise<void>((resolve) => (done = resolve)));
+    const mapped = new Promise<void>((resolve) => (done = resolve));
+    this.startsInFlight.set(req.connectorId, mapped);
+    const settled = () => {
+      if (this.startsInFlight.get(req.connectorId) === mapped) this.startsInFlight.delete(req.connectorId);
+      done();
+    };
+    let conf: any;
     try {
-      const conf = await this.toCsms('StartTransaction', req);
-      const chargerTxId = String(conf.transactionId);
+      conf = await this.toCsms('StartTransaction', req);
+    } catch (error) {
+      settled();
+      throw error;
+    }
+    const chargerTxId = String(conf.transactionId);
+    void this.afterAnswer(async () => {
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
       const local = await this.bookkeep('StartTransaction', req);
@@ -402,11 +443,8 @@ export class ChargerRelay implements ChargerConnection {
         this.now,
       );
       this.noteFrame('StartTransaction', req, conf);
-      return conf;
-    } finally {
-      this.startsInFlight.delete(req.connectorId);
-      done();
-    }
+    }).finally(settled);
+    return conf;
   }
 
   /** Keeps what the relay needs from a frame that went through: tags the CSMS accepted, running transactions. */
@@ -580,6 +618,9 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCsms(action: string, params: any): Promise<unknown> {
     this.lastFromCsmsAtMs = this.now;
+    // A call right behind the CSMS's answer (a TxProfile for the transaction it just started) finds
+    // the relay knowing what that answer started.
+    await this.bookkeeping;
     let conf: unknown;
     if (action === 'SetChargingProfile') conf = await this.csmsSetProfile(params);
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);

@@ -34,9 +34,14 @@ export interface EmsProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+export interface StartOptions {
+  /** The data folder of an earlier run, to start again on the same storage (a restart). */
+  dir?: string;
+}
+
 /** Starts `ems run` with `config` (ports and storage filled in) and waits until it serves HTTP. */
-export async function startEms(config: Record<string, any>, env: Record<string, string> = {}): Promise<EmsProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'ems-proc-'));
+export async function startEms(config: Record<string, any>, env: Record<string, string> = {}, options: StartOptions = {}): Promise<EmsProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ems-proc-'));
   const [ocppPort, httpPort] = [await freePort(), await freePort()];
   const full = {
     ...config,
