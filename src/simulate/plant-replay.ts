@@ -44,6 +44,8 @@ const MIN_TRIGGER_GAP_MS = 100;
 const ANSWER_WAIT_MS = 2_000;
 /** Outside changes that open a reaction window (the EMS cannot foresee them). */
 const UNFORESEEN = new Set(['load-step', 'pv-swing', 'signal']);
+/** Slack between a long step and the expiry of the profiles the dispatcher renews, ms. */
+const RENEW_MARGIN_MS = 10_000;
 /** While a car tapers its draw falls with its charge: long steps are at most this, ms. */
 const TAPER_STEP_MS = 60_000;
 
@@ -202,7 +204,10 @@ class PlantReplay {
   async run(): Promise<ReplayResult> {
     const started = performance.now();
     const endMs = this.plant.scenario.durationMs;
-    const maxLongMs = Math.max(FINE_MS, this.options.stepMs ?? 60_000);
+    // A TxProfile expires after profileDurationS into the connector's default; the live dispatcher
+    // renews it at half its duration. A long step never outlasts that renewal (and its answer).
+    const renewMs = (this.config.control.profileDurationS * 1000) / 2 - RENEW_MARGIN_MS;
+    const maxLongMs = Math.max(FINE_MS, Math.min(this.options.stepMs ?? 60_000, renewMs));
     let lastProgress = -1;
     while (this.nowMs < endMs) {
       const quiet = this.isQuiet();
