@@ -249,16 +249,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       });
     }
     // Until each charger is back, it holds what it held when the EMS stopped: counted so from the first cycle.
-    const nowMs = monotonicMs(ctx.clock);
-    for (const charger of ctx.config.chargers) {
-      const held = holdings.of(charger.id);
-      for (let connectorId = 1; connectorId <= charger.connectors; connectorId++) {
-        const transactionId = activeTx.get(connectorKey(charger.id, connectorId));
-        if (!held.defaultSlot(connectorId).confirmed && (transactionId === undefined || !held.existingTxSlot(connectorId, transactionId))) continue;
-        const status = held.status(connectorId, transactionId, nowMs, true);
-        ctx.bus.emit('profile.status', { chargerId: charger.id, connectorId, ...status, atMs: ctx.clock.nowMs(), detail: 'charger not back yet; counted at what it held when the EMS stopped' });
-      }
-    }
+    holdings.reportRestored((chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)));
   }
 
   function readTls(): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {

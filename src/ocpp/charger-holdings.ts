@@ -189,7 +189,8 @@ export class ChargerHoldings {
     this.shareA = settings.shareA;
     for (let c = 0; c <= settings.connectors; c++) {
       const slot = new ProfileSlot();
-      slot.onChange = () => this.record(`default:${c}`, slot);
+      // A default the charger never confirmed may be no limit at all: then there is nothing to record (a restart counts the max).
+      slot.onChange = () => this.record(`default:${c}`, slot.confirmed ? slot : new ProfileSlot());
       this.defaults.push(slot);
     }
   }

@@ -53,6 +53,23 @@ export class SiteHoldings {
     this.unsubscribe();
   }
 
+  /**
+   * After a restart, before any charger is back: each connector with a record is reported at what
+   * it held when the EMS stopped (reserved, as a charger offline takes no new limit), so the first
+   * decisions count it so, not at its max nor at nothing.
+   */
+  reportRestored(activeTransaction: (chargerId: string, connectorId: number) => number | undefined): void {
+    const nowMs = monotonicMs(this.clock);
+    for (const [chargerId, held] of this.byCharger) {
+      for (let connectorId = 1; connectorId <= held.connectors; connectorId++) {
+        const transactionId = activeTransaction(chargerId, connectorId);
+        if (!held.defaultSlot(connectorId).confirmed && (transactionId === undefined || !held.existingTxSlot(connectorId, transactionId))) continue;
+        const status = held.status(connectorId, transactionId, nowMs, true);
+        this.bus.emit('profile.status', { chargerId, connectorId, ...status, atMs: this.clock.nowMs(), detail: 'charger not back yet; counted at what it held when the EMS stopped' });
+      }
+    }
+  }
+
   private loadStored(store: HoldingsStore | undefined): ReturnType<HoldingsStore['load']> {
     if (!store) return [];
     try {
