@@ -1,3 +1,4 @@
+import { Backoff } from '../../adapters/backoff.ts';
 import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -68,6 +69,8 @@ export interface RelayDeps {
   changed(relay: ChargerRelay): void;
   /** The CSMS's profiles for this charger; they outlive a connection of the charger and an EMS restart. */
   held: CsmsProfileHolder;
+  /** [0, 1) for the reconnect jitter; Math.random when not given. */
+  random?: () => number;
 }
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
@@ -109,7 +112,8 @@ export class ChargerRelay implements ChargerConnection {
   private socket: UpstreamSocket | undefined;
   private closed = false;
   private draining = false;
-  private failures = 0;
+  /** The shared reconnect policy (adapters/backoff.ts) with the configured bounds, up to a fifth shorter at random. */
+  private readonly backoff: Backoff;
   private reconnectTimer: unknown;
   private refreshTimer: unknown;
   /** The last BootNotification answered locally, replayed when the uplink comes back. */
@@ -132,6 +136,7 @@ export class ChargerRelay implements ChargerConnection {
     this.chargerId = charger.id;
     this.upstreamId = charger.upstreamId ?? charger.id;
     this.log = deps.log.child({ module: 'upstream', chargerId: charger.id });
+    this.backoff = new Backoff({ initialMs: deps.upstream.reconnectMinMs, maxMs: deps.upstream.reconnectMaxMs, factor: 2, jitter: 0.2 }, deps.random);
     this.queueLength = deps.store.count(charger.id);
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
@@ -268,9 +273,9 @@ export class ChargerRelay implements ChargerConnection {
       return;
     }
     this.socket = socket;
-    if (this.failures > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.failures }, 'uplink to the CSMS is back');
+    if (this.backoff.failureCount > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.backoff.failureCount }, 'uplink to the CSMS is back');
     else this.log.info({ upstreamId: this.upstreamId }, 'uplink to the CSMS open');
-    this.failures = 0;
+    this.backoff.succeed();
     this.uplink = 'online';
     delete this.lastError;
     socket.onClose(({ code, reason }) => {
@@ -294,7 +299,7 @@ export class ChargerRelay implements ChargerConnection {
     const state: UplinkState = refused ? 'refused' : 'offline';
     const message = error instanceof Error ? error.message : String(error);
     // A recurring fault is logged when it starts (and when it clears, in connect()).
-    if (this.failures === 0 || state !== this.uplink) {
+    if (this.backoff.failureCount === 0 || state !== this.uplink) {
       if (refused) this.log.error({ httpStatus: status, upstreamId: this.upstreamId }, "the CSMS refused the charger's identity or upstreamPassword; the EMS keeps balancing it and retries");
       else this.log.warn({ err: message }, 'cannot reach the CSMS; the EMS answers the charger and queues its transactions');
     }
@@ -306,13 +311,9 @@ export class ChargerRelay implements ChargerConnection {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const { reconnectMinMs, reconnectMaxMs } = this.deps.upstream;
-    const delayMs = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
-    this.failures++;
-    // Up to a fifth less, so chargers that lost the uplink together do not come back together.
-    const jitteredMs = delayMs * (0.8 + 0.2 * Math.random());
+    const delayMs = this.backoff.fail();
     this.deps.timers.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), jitteredMs);
+    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), delayMs);
   }
 
   /** A frame to the CSMS; throws UplinkUnavailable (handle it locally) or UpstreamRefused (its CALLERROR). */
