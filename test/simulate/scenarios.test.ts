@@ -58,8 +58,7 @@ describe('decision quality on generated days with a binding limit', () => {
     expect(dayCost(ems)).toBeLessThan(dayCost(uncontrolled));
   }, 240_000);
 
-  // Known failure until the plan prefers early energy (next commit): 98.3 % delivered against the LP's 100 %.
-  it.fails('public hub at 120 A: within 1 point of the LP optimum’s delivered energy, no limit exceeded', async () => {
+  it('public hub at 120 A: within 1 point of the LP optimum’s delivered energy, no limit exceeded', async () => {
     const { ems, uncontrolled, lp } = await site('public-hub', (c) => (c.grid.maxCurrent = 120));
     expect(uncontrolled.kpis.limitViolations).toBeGreaterThan(0);
     expect(ems.kpis.limitViolations).toBe(0);
