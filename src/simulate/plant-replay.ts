@@ -36,7 +36,7 @@ import { VirtualDispatcher } from './virtual-dispatcher.ts';
 /** Plant step while something moves, ms. */
 const FINE_MS = 250;
 /** The site is quiet once no cap changed for this long and every car draws what its pilot allows, ms. */
-const QUIET_AFTER_MS = 20_000;
+const QUIET_AFTER_MS = 8_000;
 /** Bus events after which the live loop runs a cycle at once (src/control/control-loop.ts). */
 const TRIGGERS: readonly BusEvent[] = ['device.reading', 'connector.status', 'connector.meter', 'session.started', 'session.ended', 'charger.connected', 'charger.disconnected'];
 const MIN_TRIGGER_GAP_MS = 100;
