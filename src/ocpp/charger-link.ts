@@ -12,7 +12,7 @@ import type { IdTagDirectory } from './id-tags.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
-import { CLOCK_STEP_MS } from './site-holdings.ts';
+import { CLOCK_STEP_MS } from '../clock-step-watch.ts';
 import { chargerShareA } from './static-share.ts';
 import type { OcppConnection } from './transport.ts';
 
