@@ -1,9 +1,6 @@
 import type { Bus } from './bus.ts';
-import { monotonicMs, type Clock } from './clock.ts';
+import { CLOCK_STEP_MS, monotonicMs, type Clock } from './clock.ts';
 import type { Logger } from './log.ts';
-
-/** A change of (wall − monotonic) larger than this between two checks counts as a step, ms. */
-export const CLOCK_STEP_MS = 2_000;
 
 /**
  * The one owner of "the wall clock stepped" (an NTP correction, an operator setting the time).
