@@ -436,8 +436,11 @@ export function siteView(
     if (session && !session.paused) {
       const offeredA = previousCapA(key) ?? 0;
       const suspended = c.status === 'SuspendedEV';
-      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= lastRaiseAt(bounds, charger.minCurrentA) + timing.carResponseMs;
-      const idleNow = suspended || (offeredA >= nonNegative(charger.minCurrentA) && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
+      const offered = offeredA >= nonNegative(charger.minCurrentA);
+      // The offer reached this car: it was made (or the car plugged in under it) carResponseMs before the sample.
+      const offeredSinceMs = Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity));
+      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= offeredSinceMs + timing.carResponseMs;
+      const idleNow = suspended || (offered && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
       const drawingNow = freshMaxA !== undefined && freshMaxA >= IDLE_DRAW_A && !suspended;
       let idleSince = sameSession ? before.idleSinceMs : undefined;
       let releasedAt = sameSession ? before.releasedAtMs : undefined;
@@ -448,6 +451,10 @@ export function siteView(
         probeAt = undefined;
       } else if (idleNow) {
         idleSince ??= atMs;
+      } else if (!offered) {
+        // Offered less than its minimum (held by the plan, the limits or a pause), a car cannot show
+        // that it is full: the idle time so far does not count.
+        idleSince = undefined;
       }
       if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= timing.idleReleaseMs) releasedAt = atMs;
       if (releasedAt !== undefined) {

@@ -171,7 +171,8 @@ export class PlantCharger {
         this.setStatus(c, status, atMs);
         if (c.nextMeterValuesAtMs !== undefined && atMs >= c.nextMeterValuesAtMs) {
           this.sampleMeterValues(c, atMs);
-          c.nextMeterValuesAtMs += this.spec.meterValuesPeriodMs;
+          // One sample per period; a long step (a replay between events) skips the periods it spanned.
+          while (c.nextMeterValuesAtMs <= atMs) c.nextMeterValuesAtMs += this.spec.meterValuesPeriodMs;
         }
       }
     }

@@ -145,6 +145,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),
+        unauthenticatedChargers: () => ocpp.unauthenticatedChargers(),
         economics: tariffs,
         plan: planner,
         chargeMode: solar.mode,

@@ -25,6 +25,7 @@ import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
 import { registerOpenAdrRoutes } from './routes/openadr-routes.ts';
+import { registerSecurityMetrics, registerSecurityRoutes } from './routes/security-routes.ts';
 import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
@@ -63,6 +64,8 @@ export interface HttpDeps {
   liveMinGapMs?: number;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
+  /** The central system's chargers without any credential on a non-loopback port (GET /api/v1/security, a metric). */
+  unauthenticatedChargers?: () => readonly string[];
 }
 
 export interface HttpService extends Service {
@@ -117,6 +120,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   });
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
+  if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
@@ -162,6 +166,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
     ...(deps.upstream ? { upstream: deps.upstream } : {}),
+    ...(deps.unauthenticatedChargers ? { unauthenticatedChargers: deps.unauthenticatedChargers } : {}),
     guard: (role) => async (request) => {
       const principal = requireRole(authenticate(request), role);
       if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {
@@ -234,6 +239,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerAdminRoutes(app, env);
     registerSignalRoutes(app, env);
     registerOpenAdrRoutes(app, env);
+    registerSecurityRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',

@@ -55,7 +55,8 @@ const ADDRESS_BACKOFF_MAX_MS = 5 * 60_000;
 /** Per id the wait stays short: the real charger from an address that authenticated before is not held back. */
 const ID_BACKOFF_MAX_MS = 30_000;
 
-const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
+/** 127.0.0.0/8, ::1, the IPv4-mapped 127.x (::ffff:127.0.0.1) and localhost: nobody else can reach the port. */
+const isLoopback = (host: string) => /^((::ffff:)?127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
 
 /** Whether a verified client certificate names this charger (subject CN or a SAN). */
 function certificateNames(certificate: NonNullable<Handshake['clientCertificate']>, chargerId: string): boolean {

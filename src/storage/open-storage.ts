@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import { createAuditLog } from './audit-log.ts';
 import { createAuthTokenStore } from './auth-token-store.ts';
+import { createConnectorHistoryStore } from './connector-history-store.ts';
 import { createHistoryStore } from './history-store.ts';
 import { migrate } from './migrations.ts';
 import { createKpiDayStore } from './kpi-day-store.ts';
@@ -58,6 +59,7 @@ export function openStorage(path: string, clock: Clock): Storage {
     transactions: createSqlTransactionStore(db),
     sessionSettings: createSessionSettingsStore(db, clock),
     history: createHistoryStore(historyDb),
+    connectorHistory: createConnectorHistoryStore(historyDb),
     peaks: createPeakStore(db),
     kpiDays: createKpiDayStore(db),
     upstream: createUpstreamStore(db),

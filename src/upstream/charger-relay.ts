@@ -1,3 +1,4 @@
+import { Backoff } from '../../adapters/backoff.ts';
 import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -68,6 +69,8 @@ export interface RelayDeps {
   changed(relay: ChargerRelay): void;
   /** The CSMS's profiles for this charger; they outlive a connection of the charger and an EMS restart. */
   held: CsmsProfileHolder;
+  /** [0, 1) for the reconnect jitter; Math.random when not given. */
+  random?: () => number;
 }
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
@@ -109,7 +112,8 @@ export class ChargerRelay implements ChargerConnection {
   private socket: UpstreamSocket | undefined;
   private closed = false;
   private draining = false;
-  private failures = 0;
+  /** The shared reconnect policy (adapters/backoff.ts) with the configured bounds, up to a fifth shorter at random. */
+  private readonly backoff: Backoff;
   private reconnectTimer: unknown;
   private refreshTimer: unknown;
   /** The last BootNotification answered locally, replayed when the uplink comes back. */
@@ -122,6 +126,8 @@ export class ChargerRelay implements ChargerConnection {
   private readonly activeTx = new Map<number, string>();
   /** Connector → a StartTransaction whose answer is still on its way (1.6). */
   private readonly startsInFlight = new Map<number, Promise<void>>();
+  /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
+  private bookkeeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: RelayDeps) {
     const { charger, connection } = deps;
@@ -130,6 +136,7 @@ export class ChargerRelay implements ChargerConnection {
     this.chargerId = charger.id;
     this.upstreamId = charger.upstreamId ?? charger.id;
     this.log = deps.log.child({ module: 'upstream', chargerId: charger.id });
+    this.backoff = new Backoff({ initialMs: deps.upstream.reconnectMinMs, maxMs: deps.upstream.reconnectMaxMs, factor: 2, jitter: 0.2 }, deps.random);
     this.queueLength = deps.store.count(charger.id);
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
@@ -266,9 +273,9 @@ export class ChargerRelay implements ChargerConnection {
       return;
     }
     this.socket = socket;
-    if (this.failures > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.failures }, 'uplink to the CSMS is back');
+    if (this.backoff.failureCount > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.backoff.failureCount }, 'uplink to the CSMS is back');
     else this.log.info({ upstreamId: this.upstreamId }, 'uplink to the CSMS open');
-    this.failures = 0;
+    this.backoff.succeed();
     this.uplink = 'online';
     delete this.lastError;
     socket.onClose(({ code, reason }) => {
@@ -292,7 +299,7 @@ export class ChargerRelay implements ChargerConnection {
     const state: UplinkState = refused ? 'refused' : 'offline';
     const message = error instanceof Error ? error.message : String(error);
     // A recurring fault is logged when it starts (and when it clears, in connect()).
-    if (this.failures === 0 || state !== this.uplink) {
+    if (this.backoff.failureCount === 0 || state !== this.uplink) {
       if (refused) this.log.error({ httpStatus: status, upstreamId: this.upstreamId }, "the CSMS refused the charger's identity or upstreamPassword; the EMS keeps balancing it and retries");
       else this.log.warn({ err: message }, 'cannot reach the CSMS; the EMS answers the charger and queues its transactions');
     }
@@ -304,13 +311,9 @@ export class ChargerRelay implements ChargerConnection {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const { reconnectMinMs, reconnectMaxMs } = this.deps.upstream;
-    const delayMs = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
-    this.failures++;
-    // Up to a fifth less, so chargers that lost the uplink together do not come back together.
-    const jitteredMs = delayMs * (0.8 + 0.2 * Math.random());
+    const delayMs = this.backoff.fail();
     this.deps.timers.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), jitteredMs);
+    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), delayMs);
   }
 
   /** A frame to the CSMS; throws UplinkUnavailable (handle it locally) or UpstreamRefused (its CALLERROR). */
@@ -341,7 +344,9 @@ export class ChargerRelay implements ChargerConnection {
     const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
     if (this.uplink === 'online' && !mustQueue) {
       try {
-        return await this.relay(action, req);
+        const conf = await this.relay(action, req);
+        this.lastToChargerAtMs = this.now;
+        return conf;
       } catch (error) {
         if (error instanceof UpstreamRefused) {
           this.log.warn({ action, code: error.rpcErrorCode }, 'the CSMS refused a charger frame; its CALLERROR goes back to the charger');
@@ -351,7 +356,26 @@ export class ChargerRelay implements ChargerConnection {
         this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
       }
     }
-    return this.answerLocally(action, req);
+    // The EMS's own handler sees the frames in the order they came: the relayed ones first.
+    await this.bookkeeping;
+    const conf = await this.answerLocally(action, req);
+    this.lastToChargerAtMs = this.now;
+    return conf;
+  }
+
+  /**
+   * Forward first: the charger gets the CSMS's answer as soon as it is here; what the EMS does with
+   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that answer is on
+   * the wire, one frame after the other in arrival order. Nothing the CSMS must get waits for it.
+   */
+  private afterAnswer(task: () => Promise<void> | void): Promise<void> {
+    const run = this.bookkeeping
+      // setImmediate: after the microtasks that write the answer to the charger's socket.
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(task)
+      .catch((error: unknown) => this.log.error({ err: error }, "the EMS's bookkeeping of a relayed frame failed"));
+    this.bookkeeping = run;
+    return run;
   }
 
   /** Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). */
@@ -366,34 +390,52 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** 1.6: the frame as the EMS's bookkeeping knows it (its own transaction id). */
+  private localFrame(req: any): any {
+    if (!this.is16 || req?.transactionId === undefined) return req;
+    const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
+    return ids?.localTxId !== undefined ? { ...req, transactionId: ids.localTxId } : req;
+  }
+
   private async relay(action: string, req: any): Promise<unknown> {
     if (this.is16 && action === 'StartTransaction') return this.relayStart16(req);
     let upReq = req;
-    let localReq = req;
     if (this.is16 && req.transactionId !== undefined) {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
-      if (ids?.csmsTxId !== undefined) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
-      if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
+      if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
     let conf: any;
     try {
       conf = await this.toCsms(action, upReq);
     } catch (error) {
-      if (error instanceof UpstreamRefused) await this.bookkeep(action, localReq);
+      if (error instanceof UpstreamRefused) void this.afterAnswer(() => this.bookkeep(action, this.localFrame(req)));
       throw error;
     }
-    this.noteTag(req, conf);
-    await this.bookkeep(action, localReq);
-    this.noteFrame(action, req, conf);
+    void this.afterAnswer(async () => {
+      this.noteTag(req, conf);
+      await this.bookkeep(action, this.localFrame(req));
+      this.noteFrame(action, req, conf);
+    });
     return conf;
   }
 
   private async relayStart16(req: any): Promise<unknown> {
     let done!: () => void;
-    this.startsInFlight.set(req.connectorId, new Promise<void>((resolve) => (done = resolve)));
+    const mapped = new Promise<void>((resolve) => (done = resolve));
+    this.startsInFlight.set(req.connectorId, mapped);
+    const settled = () => {
+      if (this.startsInFlight.get(req.connectorId) === mapped) this.startsInFlight.delete(req.connectorId);
+      done();
+    };
+    let conf: any;
     try {
-      const conf = await this.toCsms('StartTransaction', req);
-      const chargerTxId = String(conf.transactionId);
+      conf = await this.toCsms('StartTransaction', req);
+    } catch (error) {
+      settled();
+      throw error;
+    }
+    const chargerTxId = String(conf.transactionId);
+    void this.afterAnswer(async () => {
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
       const local = await this.bookkeep('StartTransaction', req);
@@ -402,11 +444,8 @@ export class ChargerRelay implements ChargerConnection {
         this.now,
       );
       this.noteFrame('StartTransaction', req, conf);
-      return conf;
-    } finally {
-      this.startsInFlight.delete(req.connectorId);
-      done();
-    }
+    }).finally(settled);
+    return conf;
   }
 
   /** Keeps what the relay needs from a frame that went through: tags the CSMS accepted, running transactions. */
@@ -580,6 +619,9 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCsms(action: string, params: any): Promise<unknown> {
     this.lastFromCsmsAtMs = this.now;
+    // A call right behind the CSMS's answer (a TxProfile for the transaction it just started) finds
+    // the relay knowing what that answer started.
+    await this.bookkeeping;
     let conf: unknown;
     if (action === 'SetChargingProfile') conf = await this.csmsSetProfile(params);
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);

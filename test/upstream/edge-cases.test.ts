@@ -106,6 +106,41 @@ describe('local controller edge cases', () => {
     expect(csms.from('CLOUD-CP16').map((r) => r.action).slice(0, 2)).toEqual(['BootNotification', 'StartTransaction']);
   });
 
+  it('reconnects on the shared backoff: doubling from reconnectMinMs, capped at reconnectMaxMs, each wait up to a fifth shorter at random', async () => {
+    csms = new TestCsms();
+    await csms.start();
+    const port = csms.port;
+    await csms.stop();
+    // Real timers, with the delays the relay asks for recorded; the jitter's random pinned.
+    const delaysMs: number[] = [];
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        delaysMs.push(ms);
+        return setTimeout(fn, ms);
+      },
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    };
+    const draws = [0, 0.5, 0.999, 0.25, 0, 0.5, 0.999];
+    let draw = 0;
+    ems = await startLocalController(relayConfig(`ws://127.0.0.1:${port}/cloud`, { upstream: { url: `ws://127.0.0.1:${port}/cloud`, callTimeoutMs: 2_000, reconnectMinMs: 10, reconnectMaxMs: 60 } }), {
+      timers,
+      random: () => draws[draw++ % draws.length]!,
+    });
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await waitFor(() => delaysMs.length >= 7, 'seven failed connects');
+    // 10, 20, 40, then the 60 ms cap; times 1 − 0.2 × random.
+    const expected = [10 * 1, 20 * 0.9, 40 * (1 - 0.2 * 0.999), 60 * 0.95, 60 * 1, 60 * 0.9, 60 * (1 - 0.2 * 0.999)];
+    delaysMs.slice(0, 7).forEach((ms, i) => expect(ms, `wait ${i + 1}`).toBeCloseTo(expected[i]!, 6));
+    // Back to the first step once the CSMS answers again.
+    await csms.start(port);
+    await waitFor(() => ems.status('CP16').uplink === 'online', 'online');
+    const before = delaysMs.length;
+    await csms.stop();
+    await waitFor(() => delaysMs.length > before, 'a reconnect after the drop');
+    expect(delaysMs[before]).toBeLessThanOrEqual(10);
+  });
+
   it('a CSMS that stops answering: the frame is answered locally, queued, and the uplink is reopened', async () => {
     csms = new TestCsms();
     await csms.start();
