@@ -4,6 +4,7 @@ import { ApiClient, ApiError } from './api-client.ts';
 import type { LoginResult, Role } from './api-types.ts';
 import { h, replace } from './dom.ts';
 import { mountAppShell } from './views/app-shell.ts';
+import { mountHoldingsMarks } from './holdings-marks.ts';
 import { mountSecurePanels } from './secure-panels.ts';
 import { mountUplinkPanel } from './uplink-panel.ts';
 import { loginView } from './views/login-view.ts';
@@ -21,6 +22,7 @@ const root = document.getElementById('app') ?? document.body.appendChild(h('div'
 const api = new ApiClient();
 mountSecurePanels(root, api);
 mountUplinkPanel(root, api);
+mountHoldingsMarks(root, api);
 let stopApp: (() => void) | null = null;
 
 function startApp(username: string, role: Role): void {

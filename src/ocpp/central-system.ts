@@ -313,7 +313,6 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       links.clear();
     },
     applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
-      holdings.checkClockStep();
       for (const link of links.values()) link.maintain();
       return dispatcher.applyCaps(caps);
     },

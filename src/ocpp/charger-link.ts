@@ -1,7 +1,7 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import type { ConnectorStatus } from '../../optimizer/types.ts';
 import type { ConnectorMeter } from '../bus.ts';
-import { monotonicMs } from '../clock.ts';
+import { CLOCK_STEP_MS, monotonicMs } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
@@ -12,7 +12,6 @@ import type { IdTagDirectory } from './id-tags.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
-import { CLOCK_STEP_MS } from './site-holdings.ts';
 import { chargerShareA } from './static-share.ts';
 import type { OcppConnection } from './transport.ts';
 

@@ -7,9 +7,6 @@ import { ChargerHoldings, type RestoredSlot } from './charger-holdings.ts';
 import type { HoldingsStore } from './holdings-store.ts';
 import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from './static-share.ts';
 
-/** A wall-clock step larger than this (between two control cycles) counts as a step, ms. */
-export const CLOCK_STEP_MS = 2_000;
-
 /**
  * The holdings of every charger of the site, the static shares they are built on, and the
  * site-wide reactions: a charger found uncontrollable is reserved at its max and the others' static
@@ -21,7 +18,6 @@ export class SiteHoldings {
   private readonly byCharger = new Map<string, ChargerHoldings>();
   private readonly uncontrollableIds: Set<string>;
   private lastDecision: Decision | undefined;
-  private wallMinusMonoMs: number | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -46,7 +42,15 @@ export class SiteHoldings {
       this.byCharger.set(charger.id, holdings);
     }
     this.warnOverloads();
-    this.unsubscribe = bus.on('decision', (decision) => (this.lastDecision = decision));
+    const offDecision = bus.on('decision', (decision) => (this.lastDecision = decision));
+    // The wall clock stepped (src/clock-step-watch.ts): absolute starts were computed on the old clock, every profile is sent again.
+    const offStep = bus.on('clock.stepped', () => {
+      for (const holdings of this.byCharger.values()) holdings.refreshAll();
+    });
+    this.unsubscribe = () => {
+      offDecision();
+      offStep();
+    };
   }
 
   dispose(): void {
@@ -152,23 +156,5 @@ export class SiteHoldings {
     const decision = this.lastDecision;
     if (!decision || decision.failsafe) return false;
     return Math.min(...decision.headroom.headroomA) >= 0;
-  }
-
-  /**
-   * Called every control cycle. When the wall clock stepped (either way) since the last call,
-   * every profile is due for a re-send (their absolute starts were computed on the old clock) and
-   * the step is logged; durations and refreshes run on the monotonic clock, so no limit rises.
-   * Returns the step, ms, or 0.
-   */
-  checkClockStep(): number {
-    const deltaMs = this.clock.nowMs() - monotonicMs(this.clock);
-    const previous = this.wallMinusMonoMs;
-    this.wallMinusMonoMs = deltaMs;
-    if (previous === undefined || Math.abs(deltaMs - previous) < CLOCK_STEP_MS) return 0;
-    const stepMs = deltaMs - previous;
-    this.log.warn({ stepS: Math.round(stepMs / 1000) }, 'the wall clock stepped; re-sending every charging profile (durations and refreshes run on the monotonic clock)');
-    for (const holdings of this.byCharger.values()) holdings.refreshAll();
-    this.bus.emit('clock.stepped', { stepMs, atMs: this.clock.nowMs() });
-    return stepMs;
   }
 }
