@@ -77,6 +77,12 @@ export interface RelayDeps {
 const QUEUED = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
 /** MeterValues outside a transaction (1.6 without transactionId, every 2.0.1 one) are live data, not a record. */
 const isRecord = (action: string, req: any, is16: boolean) => QUEUED.has(action) && (action !== 'MeterValues' || (is16 && req?.transactionId !== undefined));
+/** Frames held in the queue while it is not empty: the records, and the latest status of each connector (older ones replaced). */
+const isHeld = (action: string, req: any, is16: boolean) => action === 'StatusNotification' || isRecord(action, req, is16);
+/** What a full queue gives up first, oldest first: meter values inside a transaction, never its start or end. */
+const droppable = (action: string, payload: any) => action === 'MeterValues' || (action === 'TransactionEvent' && payload?.eventType === 'Updated');
+/** The connector a status is about (1.6: connectorId; 2.0.1: EVSE and connector). */
+const statusKey = (payload: any) => `${payload?.evseId ?? ''}/${payload?.connectorId ?? ''}`;
 const FRAMES_PER_BATCH = 50;
 /** Bounds on what the CSMS may make the EMS keep per charger. */
 const MAX_CSMS_PROFILES = 32;
@@ -118,7 +124,8 @@ export class ChargerRelay implements ChargerConnection {
   private refreshTimer: unknown;
   /** The last BootNotification answered locally, replayed when the uplink comes back. */
   private bootHeldBack: unknown;
-  private readonly statusHeldBack = new Map<number, unknown>();
+  /** Frames dropped from a full queue since it last drained (logged when it starts and when it drains). */
+  private droppedFrames = 0;
   /** The EMS's own profiles as it last sent them (unfolded), by slot. */
   private readonly emsProfiles = new Map<string, any>();
   private drainAgain = false;
@@ -341,7 +348,8 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
-    const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    // Behind frames still held back, a record or a status waits its turn (never overtakes an older one).
+    const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0);
     if (this.uplink === 'online' && !mustQueue) {
       try {
         const conf = await this.relay(action, req);
@@ -508,7 +516,6 @@ export class ChargerRelay implements ChargerConnection {
     const handler = this.local.get(action);
     this.authorizeOffline(req);
     if (action === 'BootNotification') this.bootHeldBack = req;
-    if (action === 'StatusNotification') this.statusHeldBack.set(req.connectorId ?? req.evseId ?? 0, req);
     if (this.is16 && action === 'StartTransaction') return this.startOffline16(req);
     let localReq = req;
     let chargerTxId: string | undefined;
@@ -520,6 +527,13 @@ export class ChargerRelay implements ChargerConnection {
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
     // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
+    if (action === 'StatusNotification' && this.uplink !== 'unsupported') {
+      // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
+      const key = statusKey(req);
+      const replaced = this.deps.store.dropQueued(this.chargerId, 'StatusNotification', (queued) => statusKey(queued) === key);
+      this.queueLength = Math.max(0, this.queueLength - replaced);
+      this.enqueue(action, req, undefined);
+    }
     if (isRecord(action, req, this.is16) && this.uplink !== 'unsupported') {
       this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
@@ -540,6 +554,13 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   private enqueue(action: string, payload: unknown, chargerTxId: string | undefined): void {
+    if (this.queueLength >= this.deps.upstream.maxQueuedFrames && this.deps.store.dropOldest(this.chargerId, droppable)) {
+      if (this.droppedFrames === 0) {
+        this.log.warn({ maxQueuedFrames: this.deps.upstream.maxQueuedFrames }, 'queue for the CSMS full: dropping the oldest meter values (never a start or an end) until the uplink is back');
+      }
+      this.droppedFrames++;
+      this.queueLength--;
+    }
     this.deps.store.enqueue({ chargerId: this.chargerId, action, payload, queuedAtMs: this.now, ...(chargerTxId !== undefined ? { chargerTxId } : {}) });
     if (this.queueLength === 0) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
     this.queueLength++;
@@ -559,10 +580,6 @@ export class ChargerRelay implements ChargerConnection {
         await this.toCsms('BootNotification', this.bootHeldBack);
         this.bootHeldBack = undefined;
       }
-      for (const [key, status] of [...this.statusHeldBack]) {
-        await this.toCsms('StatusNotification', status);
-        this.statusHeldBack.delete(key);
-      }
       for (;;) {
         const batch = this.deps.store.pending(this.chargerId, FRAMES_PER_BATCH);
         if (batch.length === 0) break;
@@ -572,7 +589,8 @@ export class ChargerRelay implements ChargerConnection {
         }
       }
       this.queueLength = 0;
-      if (delivered > 0) this.log.info({ delivered }, 'every held-back frame delivered to the CSMS');
+      if (delivered > 0) this.log.info({ delivered, droppedWhileFull: this.droppedFrames }, 'every held-back frame delivered to the CSMS');
+      this.droppedFrames = 0;
     } catch (error) {
       if (!(error instanceof UplinkUnavailable)) this.log.error({ err: error }, 'delivering held-back frames failed; retried when the uplink is back');
     } finally {

@@ -230,6 +230,42 @@ describe('local controller, OCPP 1.6J', () => {
     expect(csms.from('CLOUD-CP16').filter((r) => ['StartTransaction', 'StopTransaction', 'MeterValues'].includes(r.action))).toHaveLength(7);
   });
 
+  it('offline queue is bounded: the oldest meter values give way, never a start, a stop or the latest status of a connector; delivered in order', async () => {
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 2_000, reconnectMinMs: 20, reconnectMaxMs: 200, maxQueuedFrames: 10 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    charger.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CP16');
+    await charger.connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    await charger.boot();
+    await ready;
+    await csms.stop();
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'the EMS to see the uplink down');
+    const status = (connectorId: number, state: string, offsetS: number) =>
+      charger.call('StatusNotification', { connectorId, status: state, errorCode: state === 'Faulted' ? 'OtherError' : 'NoError', timestamp: at(offsetS) });
+
+    await status(1, 'Preparing', 1);
+    await charger.start16(1, 'LOCAL01', at(2), 0);
+    await status(1, 'Charging', 3);
+    for (let i = 1; i <= 15; i++) await charger.meter16(1, at(10 * i), 100 * i);
+    await status(2, 'Faulted', 200);
+    await charger.stop16(1, at(210), 2000);
+    await status(1, 'Finishing', 211);
+    expect(ems.status('CP16').queueLength).toBe(10);
+
+    const before = csms.received.length;
+    await csms.start(csms.port);
+    await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'the queue to drain', 10_000);
+    const delivered = csms.received.slice(before).filter((r) => r.identity === 'CLOUD-CP16' && r.action !== 'BootNotification');
+    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.status ?? null])).toEqual([
+      ['StartTransaction', at(2), null],
+      ...[10, 11, 12, 13, 14, 15].map((i) => ['MeterValues', at(10 * i), null]),
+      ['StatusNotification', at(200), 'Faulted'],
+      ['StopTransaction', at(210), null],
+      ['StatusNotification', at(211), 'Finishing'],
+    ]);
+  });
+
   it('a transaction started online and stopped offline is stopped at the CSMS under its id', async () => {
     await connect();
     const started = await charger.start16(1, 'CLOUD01', at(1));
