@@ -4,6 +4,7 @@ import { CONNECTOR_HISTORY_RESOLUTIONS, type ConnectorHistoryResolution, type Hi
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
+import { jsonOrCsv } from '../route-docs.ts';
 import { toCsv } from '../csv.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
 import { idTagNames, idTagTiers } from '../id-tag-names.ts';
@@ -218,7 +219,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         tags: ['site'],
         summary: 'History per connector: energy, mean power, current per phase and cap per minute or quarter hour (intervals without a car or a draw are left out)',
         querystring: jsonSchema(connectorHistoryQuery),
-        response: { 200: responseSchema(connectorHistoryViewSchema) },
+        response: jsonOrCsv(connectorHistoryViewSchema),
       },
     },
     async (request, reply) => {
