@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CONNECTOR_HISTORY_RESOLUTIONS, type ConnectorHistoryResolution, type HistoryResolution } from '../../storage/types.ts';
+import type { ConnectorHistoryResolution, HistoryResolution } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
@@ -15,6 +15,7 @@ import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
+const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const satisfies readonly ConnectorHistoryResolution[];
 const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
 /** The last millisecond of year 9999: later epoch values are typos or probes, answered 400. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
