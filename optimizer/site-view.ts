@@ -318,7 +318,9 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
       continue;
     }
     const earlier = before >= 0 ? draws[before + 1 + p] : 0;
-    out[OUT_LOW + site] += Math.min(sample, earlier, lowLimit);
+    // A car above a new, lower limit comes down to it, or a whole amp below (cars that round down).
+    const floorA = sample > lowLimit ? Math.max(0, lowLimit - CAR_STEP_A) : lowLimit;
+    out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
     out[OUT_HIGH + site] += Math.max(on ? bound : 0, est);
