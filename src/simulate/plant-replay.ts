@@ -241,6 +241,12 @@ class PlantReplay {
       }
     }
     for (const [key, t] of this.tracked) this.finish(key, t);
+    // A car that left before its transaction started (a stay shorter than the authorisation) got nothing.
+    for (const s of [...this.sessionsById.values()]) {
+      this.results.push({ id: s.id, requestedWh: s.energyWh, deliveredWh: 0, unmetWh: s.energyWh });
+      this.kpi.addSession({ requestedWh: s.energyWh, deliveredWh: 0 });
+      this.sessionsById.delete(s.id);
+    }
     this.options.onProgress?.(1);
     const summary = this.overshoot.summary();
     const kpis = this.kpi.result();
