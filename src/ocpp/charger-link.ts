@@ -119,6 +119,8 @@ export abstract class ChargerLink implements ProfileTarget {
   protected abstract configureMeterValues(): Promise<void>;
   protected abstract callTriggerStatus(): Promise<string>;
   protected abstract callClearTxProfile(connectorId: number): Promise<string>;
+  /** GetCompositeSchedule for one connector over `durationS`: the most it lets a car draw, A per phase; undefined when not reported. */
+  protected abstract callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined>;
 
   /** The socket closed: stop everything this link owns. */
   dispose(): void {
@@ -262,6 +264,40 @@ export abstract class ChargerLink implements ProfileTarget {
     this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor', true);
     this.host.setupDone(this);
     void this.triggerStatus();
+    if (!holdings.uncontrollable) void this.verifyHoldings();
+  }
+
+  /**
+   * Asks the charger what each connector will let a car draw over the next two profile durations
+   * (GetCompositeSchedule) and compares it with what the EMS believes it holds (before and after
+   * the question, as profiles may be on the wire meanwhile). A charger that reports more does not
+   * apply our profiles: uncontrollable. One that cannot say (Rejected, NotImplemented) is trusted
+   * on its answers to SetChargingProfile, as before.
+   */
+  private async verifyHoldings(): Promise<void> {
+    const durationS = 2 * this.host.ctx.config.control.profileDurationS;
+    for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
+      if (this.closed || this.holdings.uncontrollable) return;
+      const believedA = () => this.holdings.holdA(connectorId, this.host.activeTransaction(this.chargerId, connectorId), this.mono);
+      const beforeA = believedA();
+      let reportedA: number | undefined;
+      try {
+        reportedA = await this.callCompositeSchedule(connectorId, durationS);
+      } catch (error) {
+        this.log.debug({ err: error, connectorId }, 'GetCompositeSchedule not answered; what the connector holds is not verified');
+        return;
+      }
+      if (reportedA === undefined || this.closed || this.holdings.uncontrollable) continue;
+      const allowedA = Math.max(beforeA, believedA());
+      if (reportedA > allowedA + IGNORED_TOLERANCE_A) {
+        this.host.uncontrollable(
+          this,
+          `connector ${connectorId} reports a composite schedule of ${reportedA.toFixed(1)} A over the next ${durationS} s, above the ${allowedA.toFixed(1)} A it was sent: it does not apply the EMS's charging profiles`,
+        );
+        return;
+      }
+      this.log.debug({ connectorId, reportedA, believedA: allowedA }, 'composite schedule within what the connector was sent');
+    }
   }
 
   /** Floors and defaults hold for whatever car arrives; the lift is the charger's own max. */
