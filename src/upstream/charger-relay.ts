@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
-import { UplinkUnavailable, UpstreamConnectError, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
+import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
 /** The charger-side connection as src/ocpp types it (structurally; src/upstream imports no code from there). */
@@ -124,6 +124,8 @@ export class ChargerRelay implements ChargerConnection {
   private refreshTimer: unknown;
   /** The last BootNotification answered locally, replayed when the uplink comes back. */
   private bootHeldBack: unknown;
+  /** The CSMS's last answer was invalid (logged once until a valid one comes). */
+  private garbling = false;
   /** Frames dropped from a full queue since it last drained (logged when it starts and when it drains). */
   private droppedFrames = 0;
   /** The EMS's own profiles as it last sent them (unfolded), by slot. */
@@ -331,10 +333,18 @@ export class ChargerRelay implements ChargerConnection {
     try {
       const conf = await socket.call(action, params, this.deps.upstream.callTimeoutMs);
       this.lastFromCsmsAtMs = this.now;
+      if (this.garbling) {
+        this.garbling = false;
+        delete this.lastError;
+        this.log.info({ action }, 'the CSMS answers validly again');
+        this.deps.changed(this);
+      }
       return conf;
     } catch (error) {
-      if (error instanceof UpstreamRefused) this.lastFromCsmsAtMs = this.now;
-      else if (this.socket === socket) {
+      if (error instanceof UpstreamRefused || error instanceof UpstreamGarbled) {
+        this.lastFromCsmsAtMs = this.now;
+        if (error instanceof UpstreamGarbled) this.noteGarbled(action, error);
+      } else if (this.socket === socket) {
         // A CSMS that stops answering on an open socket is treated as gone: reconnect rather than
         // make every later frame wait callTimeoutMs too.
         this.log.warn({ action, timeoutMs: this.deps.upstream.callTimeoutMs }, 'the CSMS did not answer in time; reopening the uplink');
@@ -344,12 +354,22 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** A CSMS that answers nonsense: logged once when it starts (and the frame handled as unanswered). */
+  private noteGarbled(action: string, error: UpstreamGarbled): void {
+    this.lastError = error.message;
+    if (!this.garbling) this.log.error({ action, err: error.message }, 'the CSMS answered with an invalid message; the EMS answers the charger itself and holds transaction frames for a retry');
+    this.garbling = true;
+    this.deps.changed(this);
+  }
+
   // --- charger → CSMS ------------------------------------------------------------------------
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
     // Behind frames still held back, a record or a status waits its turn (never overtakes an older one).
     const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    /** Whether the CSMS never got the frame (so it is held for it); a garbled answer means it did. */
+    let hold = true;
     if (this.uplink === 'online' && !mustQueue) {
       try {
         const conf = await this.relay(action, req);
@@ -361,12 +381,14 @@ export class ChargerRelay implements ChargerConnection {
           throw this.deps.refuse(error.rpcErrorCode, error.message);
         }
         if (!(error instanceof UplinkUnavailable)) throw error;
-        this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
+        // The CSMS got the frame and answered nonsense: the EMS answers, and does not send it again.
+        if (error instanceof UpstreamGarbled) hold = false;
+        else this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
       }
     }
     // The EMS's own handler sees the frames in the order they came: the relayed ones first.
     await this.bookkeeping;
-    const conf = await this.answerLocally(action, req);
+    const conf = await this.answerLocally(action, req, hold);
     this.lastToChargerAtMs = this.now;
     return conf;
   }
@@ -512,11 +534,13 @@ export class ChargerRelay implements ChargerConnection {
     if (idTag && this.deps.upstream.acceptUnknownOffline) this.deps.markAccepted(idTag);
   }
 
-  private async answerLocally(action: string, req: any): Promise<unknown> {
+  private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
     const handler = this.local.get(action);
+    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
+    const holds = hold && this.uplink !== 'unsupported';
     this.authorizeOffline(req);
-    if (action === 'BootNotification') this.bootHeldBack = req;
-    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req);
+    if (action === 'BootNotification' && holds) this.bootHeldBack = req;
+    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, holds);
     let localReq = req;
     let chargerTxId: string | undefined;
     if (this.is16 && req.transactionId !== undefined) {
@@ -526,29 +550,28 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
-    if (action === 'StatusNotification' && this.uplink !== 'unsupported') {
+    if (action === 'StatusNotification' && holds) {
       // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
       const key = statusKey(req);
       const replaced = this.deps.store.dropQueued(this.chargerId, 'StatusNotification', (queued) => statusKey(queued) === key);
       this.queueLength = Math.max(0, this.queueLength - replaced);
       this.enqueue(action, req, undefined);
     }
-    if (isRecord(action, req, this.is16) && this.uplink !== 'unsupported') {
-      this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
+    if (isRecord(action, req, this.is16)) {
+      if (holds) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
     return conf;
   }
 
   /** 1.6 start while the uplink is down: the charger gets the EMS's id; the CSMS's comes with delivery. */
-  private async startOffline16(req: any): Promise<unknown> {
+  private async startOffline16(req: any, holds: boolean): Promise<unknown> {
     const handler = this.local.get('StartTransaction');
     if (!handler) throw this.deps.refuse('InternalError', 'StartTransaction needs the CSMS and the uplink is down');
     const conf: any = await handler(req);
     const chargerTxId = String(conf.transactionId);
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
-    if (this.uplink !== 'unsupported') this.enqueue('StartTransaction', req, chargerTxId);
+    if (holds) this.enqueue('StartTransaction', req, chargerTxId);
     this.transactionStarted(req.connectorId, chargerTxId);
     return conf;
   }
@@ -614,9 +637,9 @@ export class ChargerRelay implements ChargerConnection {
     try {
       conf = await this.toCsms(action, frame);
     } catch (error) {
-      if (!(error instanceof UpstreamRefused)) throw error;
-      // Retrying a frame the CSMS refuses would block every frame behind it.
-      this.log.error({ action, seq, code: error.rpcErrorCode, err: error.message }, 'the CSMS refused a held-back frame; dropped');
+      if (!(error instanceof UpstreamRefused || error instanceof UpstreamGarbled)) throw error;
+      // Retrying a frame the CSMS refuses (or answers with nonsense) would block every frame behind it.
+      this.log.error({ action, seq, code: error instanceof UpstreamRefused ? error.rpcErrorCode : error.code, err: error.message }, 'the CSMS refused a held-back frame; dropped');
       this.deps.store.delivered(seq);
       this.queueLength = Math.max(0, this.queueLength - 1);
       return;
