@@ -180,6 +180,19 @@ export const migrations: readonly Migration[] = [
       ),
     ].join('\n'),
   },
+  {
+    version: 9,
+    name: 'what each charger may hold (connector defaults, TxProfiles), for a restart',
+    sql: `
+      CREATE TABLE charger_holdings (
+        charger_id TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        limit_a REAL NOT NULL,
+        transaction_id INTEGER,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, slot)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -10,6 +10,7 @@ import { migrate } from './migrations.ts';
 import { createKpiDayStore } from './kpi-day-store.ts';
 import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
+import { createSqlHoldingsStore } from './sql-holdings-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
 import { createUpstreamStore } from './upstream-store.ts';
@@ -62,6 +63,7 @@ export function openStorage(path: string, clock: Clock): Storage {
     peaks: createPeakStore(db),
     kpiDays: createKpiDayStore(db),
     upstream: createUpstreamStore(db),
+    holdings: createSqlHoldingsStore(historyDb, clock),
     close: () => {
       if (historyDb !== db && historyDb.open) historyDb.close();
       if (db.open) db.close();

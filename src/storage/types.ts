@@ -1,5 +1,6 @@
 // What the rest of the shell may ask of storage. The API and services get a `Storage` at wiring
 // time and import only these types.
+import type { HoldingsStore } from '../ocpp/holdings-store.ts';
 import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
 import type { UpstreamStore } from '../upstream/upstream-store.ts';
 
@@ -187,6 +188,8 @@ export interface Storage {
   readonly kpiDays: KpiDayStore;
   /** The local controller's offline queue and id map (src/upstream). */
   readonly upstream: UpstreamStore;
+  /** What each charger may hold, kept across a restart (src/ocpp), on the synchronous=NORMAL connection. */
+  readonly holdings: HoldingsStore;
   /** Schema version after migrations. */
   readonly schemaVersion: number;
   close(): void;
