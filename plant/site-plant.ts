@@ -128,6 +128,16 @@ export class SitePlant {
     return { requestId, status: charger ? charger.setChargingProfile(atMs, requestId, profile) : 'Offline' };
   }
 
+  /** ClearChargingProfile (OCPP): drops the matching profiles; how many. */
+  clearChargingProfiles(chargerId: string, filter: Parameters<PlantCharger['clearProfiles']>[1]): number {
+    return this.chargers.get(chargerId)?.clearProfiles(this.atMs, filter) ?? 0;
+  }
+
+  /** The car on a connector leaves at `atMs` (default now): RemoteStopTransaction, a refused card, the demo closing. */
+  unplug(chargerId: string, connectorId: number, atMs = this.atMs): void {
+    this.chargers.get(chargerId)?.unplugAt(connectorId, atMs);
+  }
+
   /** A car that arrives while the plant runs (the demo's own arrivals). */
   addCar(car: PlantCarSpec): void {
     this.chargers.get(car.chargerId)?.addCar(car);

@@ -36,7 +36,7 @@ import { VirtualDispatcher } from './virtual-dispatcher.ts';
 /** Plant step while something moves, ms. */
 const FINE_MS = 250;
 /** The site is quiet once no cap changed for this long and every car draws what its pilot allows, ms. */
-const QUIET_AFTER_MS = 20_000;
+const QUIET_AFTER_MS = 8_000;
 /** Bus events after which the live loop runs a cycle at once (src/control/control-loop.ts). */
 const TRIGGERS: readonly BusEvent[] = ['device.reading', 'connector.status', 'connector.meter', 'session.started', 'session.ended', 'charger.connected', 'charger.disconnected'];
 const MIN_TRIGGER_GAP_MS = 100;
@@ -241,6 +241,12 @@ class PlantReplay {
       }
     }
     for (const [key, t] of this.tracked) this.finish(key, t);
+    // A car that left before its transaction started (a stay shorter than the authorisation) got nothing.
+    for (const s of [...this.sessionsById.values()]) {
+      this.results.push({ id: s.id, requestedWh: s.energyWh, deliveredWh: 0, unmetWh: s.energyWh });
+      this.kpi.addSession({ requestedWh: s.energyWh, deliveredWh: 0 });
+      this.sessionsById.delete(s.id);
+    }
     this.options.onProgress?.(1);
     const summary = this.overshoot.summary();
     const kpis = this.kpi.result();

@@ -2,33 +2,28 @@
 // demand charge is prorated to the replayed period (and the report says so), cost per kWh
 // delivered and unmet energy stand side by side, and a saving is only headlined against a
 // baseline that delivered no more energy than the EMS did.
-import type { Kpis } from '../../optimizer/kpi.ts';
+import { costPerKWhDelivered, prorateDemandCharge, type Kpis } from '../../optimizer/kpi.ts';
 import type { ReplayResult } from './replay.ts';
 
-/** The report's KPIs: the DESIGN.md contract keys (plus cost per kWh and carbon), rounded. */
-export interface ReportKpis {
-  peakW: number;
-  energyCost: number;
-  /** Prorated to the replayed period (see SimulateReport.demandCharge). */
-  demandCharge: number;
-  totalCost: number;
-  energyRequestedWh: number;
-  energyDeliveredWh: number;
-  unmetWh: number;
-  sessionSuccessRate: number;
-  renewableShare: number;
-  utilization: number;
-  limitViolations: number;
-  /** Site energy cost per kWh of the site's import (as the live KPIs). */
-  costPerKWh: number;
+/** The KPI keys the report carries (the DESIGN.md contract keys plus cost per kWh and carbon). */
+const REPORT_KEYS = [
+  'peakW', 'energyCost', 'demandCharge', 'totalCost', 'energyRequestedWh', 'energyDeliveredWh', 'unmetWh', 'sessionSuccessRate',
+  'renewableShare', 'utilization', 'limitViolations', 'costPerKWh', 'carbonKg',
+] as const;
+
+/**
+ * The report's KPIs: optimizer/kpi.ts's figures (demand charge prorated to the replayed period,
+ * see SimulateReport.demandCharge), rounded, with cost per kWh delivered and the worst line current
+ * over its fuse.
+ */
+export type ReportKpis = Pick<Kpis, (typeof REPORT_KEYS)[number]> & {
   /** Total cost (energy + prorated demand charge) per kWh delivered to cars. */
   costPerKWhDelivered: number;
-  carbonKg: number;
   /** Worst exact line current above its fuse, A (0: none). */
   worstOverA: number;
   /** On the site plant: A·s above any limit, measured on the plant (see SimulateReport.model). */
   overLimit?: { controllerAs: number; afterOutsideChangeAs: number; episodes: number };
-}
+};
 
 export interface Comparison {
   /** True when the EMS delivered at least as much energy as the baseline (within 0.1 %). */
@@ -66,27 +61,19 @@ const r = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** di
 /** Average days in a billing month. */
 export const MONTH_DAYS = 30.44;
 
+/** Digits each figure is rounded to in the report. */
+const DIGITS: Record<Exclude<keyof ReportKpis, 'overLimit'>, number> = {
+  peakW: 0, energyCost: 2, demandCharge: 2, totalCost: 2, energyRequestedWh: 0, energyDeliveredWh: 0, unmetWh: 0, sessionSuccessRate: 4,
+  renewableShare: 4, utilization: 4, limitViolations: 0, costPerKWh: 4, carbonKg: 2, costPerKWhDelivered: 4, worstOverA: 2,
+};
+
 export function reportKpis(k: Kpis, prorate: number, worstOverA = 0, plant?: ReplayResult['plant']): ReportKpis {
-  const demandCharge = k.demandCharge * prorate;
-  const totalCost = k.energyCost + demandCharge;
-  return {
-    peakW: r(k.peakW, 0),
-    energyCost: r(k.energyCost, 2),
-    demandCharge: r(demandCharge, 2),
-    totalCost: r(totalCost, 2),
-    energyRequestedWh: r(k.energyRequestedWh, 0),
-    energyDeliveredWh: r(k.energyDeliveredWh, 0),
-    unmetWh: r(k.unmetWh, 0),
-    sessionSuccessRate: r(k.sessionSuccessRate, 4),
-    renewableShare: r(k.renewableShare, 4),
-    utilization: r(k.utilization, 4),
-    limitViolations: k.limitViolations,
-    costPerKWh: r(k.costPerKWh, 4),
-    costPerKWhDelivered: k.energyDeliveredWh > 0 ? r(totalCost / (k.energyDeliveredWh / 1000), 4) : 0,
-    carbonKg: r(k.carbonKg, 2),
-    worstOverA: r(worstOverA, 2),
-    ...(plant ? { overLimit: { controllerAs: plant.emsCausedAs, afterOutsideChangeAs: plant.outsideAs, episodes: plant.episodes } } : {}),
-  };
+  const billed = prorateDemandCharge(k, prorate);
+  const out = { costPerKWhDelivered: costPerKWhDelivered(billed), worstOverA } as ReportKpis;
+  for (const key of REPORT_KEYS) out[key] = billed[key];
+  for (const key of Object.keys(DIGITS) as (keyof typeof DIGITS)[]) out[key] = r(out[key], DIGITS[key]);
+  if (plant) out.overLimit = { controllerAs: plant.emsCausedAs, afterOutsideChangeAs: plant.outsideAs, episodes: plant.episodes };
+  return out;
 }
 
 const cut = (base: number, value: number) => (base > 0 ? r(1 - value / base, 4) : 0);

@@ -246,6 +246,7 @@ export class SiteState {
       chargerId: c.chargerId,
       connectorId: c.connectorId,
       status: charger?.online ? c.status : c.session ? c.status : 'Offline',
+      ...(c.statusAtMs !== undefined ? { statusAtMs: c.statusAtMs } : {}),
       session: c.session
         ? {
             id: String(c.session.transactionId),

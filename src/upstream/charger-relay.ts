@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
-import { UplinkUnavailable, UpstreamConnectError, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
+import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
 /** The charger-side connection as src/ocpp types it (structurally; src/upstream imports no code from there). */
@@ -77,6 +77,12 @@ export interface RelayDeps {
 const QUEUED = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
 /** MeterValues outside a transaction (1.6 without transactionId, every 2.0.1 one) are live data, not a record. */
 const isRecord = (action: string, req: any, is16: boolean) => QUEUED.has(action) && (action !== 'MeterValues' || (is16 && req?.transactionId !== undefined));
+/** Frames held in the queue while it is not empty: the records, and the latest status of each connector (older ones replaced). */
+const isHeld = (action: string, req: any, is16: boolean) => action === 'StatusNotification' || isRecord(action, req, is16);
+/** What a full queue gives up first, oldest first: meter values inside a transaction, never its start or end. */
+const droppable = (action: string, payload: any) => action === 'MeterValues' || (action === 'TransactionEvent' && payload?.eventType === 'Updated');
+/** The connector a status is about (1.6: connectorId; 2.0.1: EVSE and connector). */
+const statusKey = (payload: any) => `${payload?.evseId ?? ''}/${payload?.connectorId ?? ''}`;
 const FRAMES_PER_BATCH = 50;
 /** Bounds on what the CSMS may make the EMS keep per charger. */
 const MAX_CSMS_PROFILES = 32;
@@ -118,7 +124,10 @@ export class ChargerRelay implements ChargerConnection {
   private refreshTimer: unknown;
   /** The last BootNotification answered locally, replayed when the uplink comes back. */
   private bootHeldBack: unknown;
-  private readonly statusHeldBack = new Map<number, unknown>();
+  /** The CSMS's last answer was invalid (logged once until a valid one comes). */
+  private garbling = false;
+  /** Frames dropped from a full queue since it last drained (logged when it starts and when it drains). */
+  private droppedFrames = 0;
   /** The EMS's own profiles as it last sent them (unfolded), by slot. */
   private readonly emsProfiles = new Map<string, any>();
   private drainAgain = false;
@@ -324,10 +333,18 @@ export class ChargerRelay implements ChargerConnection {
     try {
       const conf = await socket.call(action, params, this.deps.upstream.callTimeoutMs);
       this.lastFromCsmsAtMs = this.now;
+      if (this.garbling) {
+        this.garbling = false;
+        delete this.lastError;
+        this.log.info({ action }, 'the CSMS answers validly again');
+        this.deps.changed(this);
+      }
       return conf;
     } catch (error) {
-      if (error instanceof UpstreamRefused) this.lastFromCsmsAtMs = this.now;
-      else if (this.socket === socket) {
+      if (error instanceof UpstreamRefused || error instanceof UpstreamGarbled) {
+        this.lastFromCsmsAtMs = this.now;
+        if (error instanceof UpstreamGarbled) this.noteGarbled(action, error);
+      } else if (this.socket === socket) {
         // A CSMS that stops answering on an open socket is treated as gone: reconnect rather than
         // make every later frame wait callTimeoutMs too.
         this.log.warn({ action, timeoutMs: this.deps.upstream.callTimeoutMs }, 'the CSMS did not answer in time; reopening the uplink');
@@ -337,11 +354,22 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** A CSMS that answers nonsense: logged once when it starts (and the frame handled as unanswered). */
+  private noteGarbled(action: string, error: UpstreamGarbled): void {
+    this.lastError = error.message;
+    if (!this.garbling) this.log.error({ action, err: error.message }, 'the CSMS answered with an invalid message; the EMS answers the charger itself and holds transaction frames for a retry');
+    this.garbling = true;
+    this.deps.changed(this);
+  }
+
   // --- charger → CSMS ------------------------------------------------------------------------
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
-    const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    // Behind frames still held back, a record or a status waits its turn (never overtakes an older one).
+    const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    /** Whether the CSMS never got the frame (so it is held for it); a garbled answer means it did. */
+    let hold = true;
     if (this.uplink === 'online' && !mustQueue) {
       try {
         const conf = await this.relay(action, req);
@@ -353,12 +381,14 @@ export class ChargerRelay implements ChargerConnection {
           throw this.deps.refuse(error.rpcErrorCode, error.message);
         }
         if (!(error instanceof UplinkUnavailable)) throw error;
-        this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
+        // The CSMS got the frame and answered nonsense: the EMS answers, and does not send it again.
+        if (error instanceof UpstreamGarbled) hold = false;
+        else this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
       }
     }
     // The EMS's own handler sees the frames in the order they came: the relayed ones first.
     await this.bookkeeping;
-    const conf = await this.answerLocally(action, req);
+    const conf = await this.answerLocally(action, req, hold);
     this.lastToChargerAtMs = this.now;
     return conf;
   }
@@ -504,12 +534,13 @@ export class ChargerRelay implements ChargerConnection {
     if (idTag && this.deps.upstream.acceptUnknownOffline) this.deps.markAccepted(idTag);
   }
 
-  private async answerLocally(action: string, req: any): Promise<unknown> {
+  private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
     const handler = this.local.get(action);
+    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
+    const holds = hold && this.uplink !== 'unsupported';
     this.authorizeOffline(req);
-    if (action === 'BootNotification') this.bootHeldBack = req;
-    if (action === 'StatusNotification') this.statusHeldBack.set(req.connectorId ?? req.evseId ?? 0, req);
-    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req);
+    if (action === 'BootNotification' && holds) this.bootHeldBack = req;
+    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, holds);
     let localReq = req;
     let chargerTxId: string | undefined;
     if (this.is16 && req.transactionId !== undefined) {
@@ -519,27 +550,40 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
-    if (isRecord(action, req, this.is16) && this.uplink !== 'unsupported') {
-      this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
+    if (action === 'StatusNotification' && holds) {
+      // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
+      const key = statusKey(req);
+      const replaced = this.deps.store.dropQueued(this.chargerId, 'StatusNotification', (queued) => statusKey(queued) === key);
+      this.queueLength = Math.max(0, this.queueLength - replaced);
+      this.enqueue(action, req, undefined);
+    }
+    if (isRecord(action, req, this.is16)) {
+      if (holds) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
     return conf;
   }
 
   /** 1.6 start while the uplink is down: the charger gets the EMS's id; the CSMS's comes with delivery. */
-  private async startOffline16(req: any): Promise<unknown> {
+  private async startOffline16(req: any, holds: boolean): Promise<unknown> {
     const handler = this.local.get('StartTransaction');
     if (!handler) throw this.deps.refuse('InternalError', 'StartTransaction needs the CSMS and the uplink is down');
     const conf: any = await handler(req);
     const chargerTxId = String(conf.transactionId);
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
-    if (this.uplink !== 'unsupported') this.enqueue('StartTransaction', req, chargerTxId);
+    if (holds) this.enqueue('StartTransaction', req, chargerTxId);
     this.transactionStarted(req.connectorId, chargerTxId);
     return conf;
   }
 
   private enqueue(action: string, payload: unknown, chargerTxId: string | undefined): void {
+    if (this.queueLength >= this.deps.upstream.maxQueuedFrames && this.deps.store.dropOldest(this.chargerId, droppable)) {
+      if (this.droppedFrames === 0) {
+        this.log.warn({ maxQueuedFrames: this.deps.upstream.maxQueuedFrames }, 'queue for the CSMS full: dropping the oldest meter values (never a start or an end) until the uplink is back');
+      }
+      this.droppedFrames++;
+      this.queueLength--;
+    }
     this.deps.store.enqueue({ chargerId: this.chargerId, action, payload, queuedAtMs: this.now, ...(chargerTxId !== undefined ? { chargerTxId } : {}) });
     if (this.queueLength === 0) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
     this.queueLength++;
@@ -559,10 +603,6 @@ export class ChargerRelay implements ChargerConnection {
         await this.toCsms('BootNotification', this.bootHeldBack);
         this.bootHeldBack = undefined;
       }
-      for (const [key, status] of [...this.statusHeldBack]) {
-        await this.toCsms('StatusNotification', status);
-        this.statusHeldBack.delete(key);
-      }
       for (;;) {
         const batch = this.deps.store.pending(this.chargerId, FRAMES_PER_BATCH);
         if (batch.length === 0) break;
@@ -572,7 +612,8 @@ export class ChargerRelay implements ChargerConnection {
         }
       }
       this.queueLength = 0;
-      if (delivered > 0) this.log.info({ delivered }, 'every held-back frame delivered to the CSMS');
+      if (delivered > 0) this.log.info({ delivered, droppedWhileFull: this.droppedFrames }, 'every held-back frame delivered to the CSMS');
+      this.droppedFrames = 0;
     } catch (error) {
       if (!(error instanceof UplinkUnavailable)) this.log.error({ err: error }, 'delivering held-back frames failed; retried when the uplink is back');
     } finally {
@@ -596,9 +637,9 @@ export class ChargerRelay implements ChargerConnection {
     try {
       conf = await this.toCsms(action, frame);
     } catch (error) {
-      if (!(error instanceof UpstreamRefused)) throw error;
-      // Retrying a frame the CSMS refuses would block every frame behind it.
-      this.log.error({ action, seq, code: error.rpcErrorCode, err: error.message }, 'the CSMS refused a held-back frame; dropped');
+      if (!(error instanceof UpstreamRefused || error instanceof UpstreamGarbled)) throw error;
+      // Retrying a frame the CSMS refuses (or answers with nonsense) would block every frame behind it.
+      this.log.error({ action, seq, code: error instanceof UpstreamRefused ? error.rpcErrorCode : error.code, err: error.message }, 'the CSMS refused a held-back frame; dropped');
       this.deps.store.delivered(seq);
       this.queueLength = Math.max(0, this.queueLength - 1);
       return;

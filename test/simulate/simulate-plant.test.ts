@@ -102,6 +102,23 @@ describe('ems simulate on the site plant', () => {
     expect(plant.report.sessions[0].deliveredWh).toBeLessThan(needWh - 2_000);
   }, 120_000);
 
+  it('accounts for every session, also a car gone before its transaction started, and a site without a grid meter', async () => {
+    const config = tinySite('unmetered', { grid: { maxCurrent: 63, safetyMargin: 0.05 }, devices: [] });
+    const sessions = sessionsFile('unmetered', [
+      { id: 'stays', chargerId: 'A', arrival: at('09:00'), departure: at('10:00'), energyWh: 5_000, maxPowerW: 11_000 },
+      { id: 'blink', chargerId: 'B', arrival: at('09:10'), departure: '2026-11-24T09:10:00.500Z', energyWh: 500, maxPowerW: 3_700 },
+      { id: 'nothing', chargerId: 'C', arrival: at('09:20'), departure: at('09:40'), energyWh: 0, maxPowerW: 3_700 },
+    ]);
+    const r = await simulate('--config', config, '--sessions', sessions, '--step-s', '900');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.report.sessions.map((s: { id: string }) => s.id).sort()).toEqual(['blink', 'nothing', 'stays']);
+    expect(r.report.sessions.find((s: { id: string }) => s.id === 'blink')).toMatchObject({ deliveredWh: 0, unmetWh: 500 });
+    // Charged without a meter (the EMS then assumes the worst building load); it starts above 80 % and tapers.
+    expect(r.report.sessions.find((s: { id: string }) => s.id === 'stays').deliveredWh).toBeGreaterThan(3_000);
+    expect(r.report.kpis.overLimit.controllerAs).toBe(0);
+  }, 120_000);
+
   it('says what the plant cannot model instead of guessing (line-to-line chargers: use --ideal)', async () => {
     const config = tinySite('l2l', {
       site: { name: 'l2l', voltage: 120, timezone: 'America/New_York' },

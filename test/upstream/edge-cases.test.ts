@@ -142,6 +142,30 @@ describe('local controller edge cases', () => {
     expect(delaysMs[before]).toBeLessThanOrEqual(10);
   });
 
+  it('a CSMS that answers garbage: the charger gets the EMS’s answer, the frame is not sent twice, the fault is logged once and clears', async () => {
+    const { log, lines } = await capturingLogger();
+    await connect({}, log);
+    csms.rawAnswers.StartTransaction = () => ({ transactionId: 'nine', idTagInfo: {} });
+    csms.rawAnswers.Heartbeat = () => ({ currentTime: 42 });
+    const started = await charger.start16(1, 'LOCAL01', at(1));
+    expect(started.idTagInfo.status).toBe('Accepted');
+    expect(typeof started.transactionId).toBe('number');
+    expect(typeof (await charger.call('Heartbeat', {})).currentTime).toBe('string');
+    expect(ems.status('CP16')).toMatchObject({ uplink: 'online', queueLength: 0 });
+    expect(ems.status('CP16').lastError).toMatch(/not a valid Heartbeat\.conf/);
+    expect(lines.filter((l) => /answered with an invalid message/.test(l.msg))).toHaveLength(1);
+    // The EMS balances the car it answered for.
+    await waitFor(() => ems.sessions.some((s) => s.event === 'started'), 'the EMS to know the session');
+
+    csms.rawAnswers = {};
+    expect(await charger.call('Heartbeat', {})).toHaveProperty('currentTime');
+    expect(ems.status('CP16').lastError).toBeUndefined();
+    expect(lines.some((l) => /answers validly again/.test(l.msg))).toBe(true);
+    // Once each: the garbled ones were not sent again.
+    expect(csms.from('CLOUD-CP16', 'StartTransaction')).toHaveLength(1);
+    expect(csms.from('CLOUD-CP16', 'Heartbeat')).toHaveLength(2);
+  });
+
   it('a CSMS that stops answering: the frame is answered locally, queued, and the uplink is reopened', async () => {
     csms = new TestCsms();
     await csms.start();

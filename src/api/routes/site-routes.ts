@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CONNECTOR_HISTORY_RESOLUTIONS, type ConnectorHistoryResolution, type HistoryResolution } from '../../storage/types.ts';
+import type { ConnectorHistoryResolution, HistoryResolution } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
+import { jsonOrCsv } from '../route-docs.ts';
 import { toCsv } from '../csv.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
 import { idTagNames, idTagTiers } from '../id-tag-names.ts';
@@ -14,6 +15,7 @@ import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
+const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const satisfies readonly ConnectorHistoryResolution[];
 const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
 /** The last millisecond of year 9999: later epoch values are typos or probes, answered 400. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
@@ -218,7 +220,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         tags: ['site'],
         summary: 'History per connector: energy, mean power, current per phase and cap per minute or quarter hour (intervals without a car or a draw are left out)',
         querystring: jsonSchema(connectorHistoryQuery),
-        response: { 200: responseSchema(connectorHistoryViewSchema) },
+        response: jsonOrCsv(connectorHistoryViewSchema),
       },
     },
     async (request, reply) => {
