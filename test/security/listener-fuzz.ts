@@ -273,42 +273,51 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
   }));
   const vtn2bPort = await freePort();
   await vtn2b.start(vtn2bPort);
-  const webhookPort = await freePort();
+  let webhookPort = 0;
 
   let ems: EmsProcess | undefined;
   const cleanups: (() => Promise<unknown>)[] = [() => broker.stop(), () => meter.stop(), () => vtn3.stop(), () => vtn2b.stop()];
+  /** The config; ports are picked free, but another process may take one before ems binds it: retried. */
+  const config = () => ({
+    site: { name: 'Listener fuzz', voltage: 230, timezone: 'Europe/Berlin' },
+    grid: { maxCurrent: 63, meter: 'grid' },
+    chargers: [
+      { id: 'CP1', connectors: 2 },
+      { id: 'CP2', connectors: 1, password: 'charger-password-2' },
+      { id: 'PROBE', connectors: 1 },
+    ],
+    devices: [
+      { id: 'grid', role: 'grid-meter', driver: 'modbus', host: '127.0.0.1', port: modbusPort, pollIntervalMs: 100, timeoutMs: 200 },
+      // Two more devices on the same lying line, with other register maps (other decoders).
+      { id: 'load1', role: 'load', driver: 'modbus', host: '127.0.0.1', port: modbusPort, unitId: 2, profile: 'sdm630', pollIntervalMs: 100, timeoutMs: 200 },
+      { id: 'load2', role: 'load', driver: 'modbus', host: '127.0.0.1', port: modbusPort, unitId: 3, profile: 'em24', pollIntervalMs: 100, timeoutMs: 200 },
+      { id: 'pv', role: 'pv', driver: 'mqtt', topic: 'fuzz/pv/power', jsonPath: '$.W' },
+      { id: 'bat', role: 'battery', driver: 'mqtt', topic: 'fuzz/bat/power', socTopic: { topic: 'fuzz/bat/soc' }, setpointTopic: 'fuzz/bat/set', control: false },
+    ],
+    mqtt: { url: broker.url, prefix: 'ems', homeAssistant: true },
+    openadr: [
+      {
+        id: 'v3',
+        version: '3.1',
+        vtnUrl: `http://127.0.0.1:${vtn3Port}/openadr3/3.1.0`,
+        venName: 'fuzz-ven',
+        pollIntervalS: 0.05,
+        requestTimeoutMs: 300,
+        client: { id: 'ven-client', secret: 'ven-secret' },
+        webhook: { host: '127.0.0.1', port: webhookPort, publicUrl: `http://127.0.0.1:${webhookPort}/notify` },
+      },
+      { id: 'v2', version: '2.0b', vtnUrl: `http://127.0.0.1:${vtn2bPort}/OpenADR2/Simple/2.0b`, venName: 'fuzz-ven-2b', pollIntervalS: 0.05, requestTimeoutMs: 300 },
+    ],
+  });
   try {
-    ems = await startEms({
-      site: { name: 'Listener fuzz', voltage: 230, timezone: 'Europe/Berlin' },
-      grid: { maxCurrent: 63, meter: 'grid' },
-      chargers: [
-        { id: 'CP1', connectors: 2 },
-        { id: 'CP2', connectors: 1, password: 'charger-password-2' },
-        { id: 'PROBE', connectors: 1 },
-      ],
-      devices: [
-        { id: 'grid', role: 'grid-meter', driver: 'modbus', host: '127.0.0.1', port: modbusPort, pollIntervalMs: 100, timeoutMs: 200 },
-        // Two more devices on the same lying line, with other register maps (other decoders).
-        { id: 'load1', role: 'load', driver: 'modbus', host: '127.0.0.1', port: modbusPort, unitId: 2, profile: 'sdm630', pollIntervalMs: 100, timeoutMs: 200 },
-        { id: 'load2', role: 'load', driver: 'modbus', host: '127.0.0.1', port: modbusPort, unitId: 3, profile: 'em24', pollIntervalMs: 100, timeoutMs: 200 },
-        { id: 'pv', role: 'pv', driver: 'mqtt', topic: 'fuzz/pv/power', jsonPath: '$.W' },
-        { id: 'bat', role: 'battery', driver: 'mqtt', topic: 'fuzz/bat/power', socTopic: { topic: 'fuzz/bat/soc' }, setpointTopic: 'fuzz/bat/set', control: false },
-      ],
-      mqtt: { url: broker.url, prefix: 'ems', homeAssistant: true },
-      openadr: [
-        {
-          id: 'v3',
-          version: '3.1',
-          vtnUrl: `http://127.0.0.1:${vtn3Port}/openadr3/3.1.0`,
-          venName: 'fuzz-ven',
-          pollIntervalS: 0.05,
-          requestTimeoutMs: 300,
-          client: { id: 'ven-client', secret: 'ven-secret' },
-          webhook: { host: '127.0.0.1', port: webhookPort, publicUrl: `http://127.0.0.1:${webhookPort}/notify` },
-        },
-        { id: 'v2', version: '2.0b', vtnUrl: `http://127.0.0.1:${vtn2bPort}/OpenADR2/Simple/2.0b`, venName: 'fuzz-ven-2b', pollIntervalS: 0.05, requestTimeoutMs: 300 },
-      ],
-    });
+    for (let attempt = 1; !ems; attempt++) {
+      webhookPort = await freePort();
+      try {
+        ems = await startEms(config());
+      } catch (error) {
+        if (attempt >= 3 || !/EADDRINUSE|in use/.test((error as Error).message)) throw error;
+      }
+    }
     const emsPid = ems.child.pid!;
     const sample = () => {
       if (ems?.alive()) report.rssMb.push(rssMb(emsPid));
