@@ -31,6 +31,7 @@ import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
 import { Tariff } from '../tariffs/tariff.ts';
+import type { PlantMeasures } from './plant-replay.ts';
 import type { ReplaySession } from './replay-sessions.ts';
 import { SiteTruth } from './site-truth.ts';
 
@@ -87,6 +88,8 @@ export interface ReplayResult {
   /** Highest exact line current over its limit seen at any node, A (0 when none). */
   worstOverA: number;
   series?: ReplaySeries;
+  /** Set when the replay ran on the site plant (plant-replay.ts): violations measured there. */
+  plant?: PlantMeasures;
 }
 
 interface Live {
@@ -158,6 +161,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const every = Math.max(1, Math.floor(totalSteps / Math.max(1, options.seriesPoints ?? 1)));
   const series: ReplaySeries | undefined = options.seriesPoints ? { atMs: [], gridW: [], evW: [], limitW: [], sessionWh: {}, sessionFirst: {} } : undefined;
   let stepIndex = 0;
+  let lastGridW = 0;
+  let lastEvW = 0;
+  /** The caps in force, A by connector key. */
+  const capsA = new Map<string, number>();
 
   const finish = (l: Live) => {
     results.push({ id: l.s.id, requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh, unmetWh: Math.max(0, l.s.energyWh - l.deliveredWh) });
@@ -197,7 +204,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     const pvW = truth.pvW(t);
     const remainingWh = (l: Live) => Math.max(0, l.s.energyWh - l.deliveredWh);
 
-    const capsA = new Map<string, number>();
+    capsA.clear();
     if (strategy === 'uncontrolled') {
       for (const l of live.values()) capsA.set(l.key, l.charger.maxCurrentA);
     } else if (strategy === 'equal-share' || strategy === 'round-robin') {
@@ -229,20 +236,54 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         planDirty = false;
       }
       ceilings.setPlan(plan);
-      const snapshot = measuredSnapshot(t, params, live, buildingW, pvW, voltage, tierRankOf);
-      const result = controlStep({ snapshot, params, memory, ceilingsW: planning ? [ceilings.ceilingsW(snapshot)] : [] });
-      memory = result.memory;
-      for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+      const decideAt = (atMs: number) => {
+        const snapshot = measuredSnapshot(atMs, params, live, buildingW, pvW, voltage, tierRankOf);
+        const result = controlStep({ snapshot, params, memory, ceilingsW: planning ? [ceilings.ceilingsW(snapshot)] : [] });
+        memory = result.memory;
+        capsA.clear();
+        for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+      };
+      const before = new Map([...live.values()].map((l) => [l.key, Math.max(...l.drawA)]));
+      decideAt(t);
+      // A cap that went down frees capacity only once the car has followed (carResponseS): the
+      // handover holds the increases it would pay for until then. The live loop decides again right
+      // after that, not one replay step later: so does the replay (else every hand-over would idle
+      // the freed capacity for a whole step).
+      const responseMs = params.carResponseMs ?? 0;
+      const decreased = [...live.values()].some((l) => (capsA.get(l.key) ?? 0) < (before.get(l.key) ?? 0) - TOLERANCE_A);
+      if (decreased && responseMs > 0 && responseMs < stepMs) {
+        drawFor(t, responseMs, buildingW, pvW);
+        decideAt(t + responseMs);
+        drawFor(t + responseMs, stepMs - responseMs, buildingW, pvW);
+      } else drawFor(t, stepMs, buildingW, pvW);
     }
+    if (strategy !== 'controlled') drawFor(t, stepMs, buildingW, pvW);
+    truth.record(t, buildingW, pvW);
+    if (series && stepIndex % every === 0) {
+      series.atMs.push(t);
+      series.gridW.push(Math.round(lastGridW));
+      series.evW.push(Math.round(lastEvW));
+      series.limitW.push(Math.round(importLimitW(config)));
+      for (const l of live.values()) {
+        series.sessionFirst[l.s.id] ??= series.atMs.length - 1;
+        (series.sessionWh[l.s.id] ??= []).push(Math.round(l.deliveredWh));
+      }
+    }
+  }
+  for (const l of live.values()) finish(l);
+  options.onProgress?.(1);
+  return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
 
-    // Cars draw for one step.
+  /** The cars draw under capsA from fromMs for durationMs (building and PV as given); the site's figures for that time go to the KPIs. */
+  function drawFor(fromMs: number, durationMs: number, buildingW: number, pvW: number): void {
+    const hours = durationMs / 3_600_000;
     let evW = 0;
     let charging = 0;
     for (const l of live.values()) {
       const capA = capsA.get(l.key) ?? 0;
       const weight = carWeight(l);
       const carMaxA = l.s.maxPowerW / (voltage * weight);
-      const wantA = remainingWh(l) / stepH / (voltage * weight);
+      const wantA = Math.max(0, l.s.energyWh - l.deliveredWh) / hours / (voltage * weight);
       const drawnA = Math.max(0, Math.min(capA, carMaxA, wantA));
       // The car showed its own limit: it drew clearly less than its cap while it still wanted more.
       if (capA - drawnA > LEARN_GAP_A && wantA - drawnA > LEARN_GAP_A && l.learnedMaxA === undefined) {
@@ -254,43 +295,31 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const powerW = drawnA * voltage * weight;
       l.drawA = l.carPhases === 3 ? [drawnA, drawnA, drawnA] : [drawnA, 0, 0];
       l.powerW = powerW;
-      l.deliveredWh += powerW * stepH;
-      if (powerW > 0) l.lastServedMs = t;
+      l.deliveredWh += powerW * hours;
+      if (powerW > 0) l.lastServedMs = fromMs;
       evW += powerW;
       if (powerW > 0) charging++;
     }
-    truth.record(t, buildingW, pvW);
     const gridW = buildingW - pvW + evW;
     const overA = worstLineOverA(params, lineLimits, live, buildingW, pvW, voltage);
     worstOverA = Math.max(worstOverA, overA);
     const powerOver = config.grid.maxPower !== undefined && gridW > config.grid.maxPower + 1;
     kpi.addStep({
-      atMs: t,
-      durationMs: stepMs,
+      atMs: fromMs,
+      durationMs,
       gridPowerW: gridW,
       evPowerW: evW,
       pvPowerW: pvW,
-      importPricePerKWh: tariff.importPricePerKWh(t),
-      exportPricePerKWh: tariff.exportPricePerKWh(t),
-      carbonGPerKWh: tariff.carbonGPerKWh(t),
+      importPricePerKWh: tariff.importPricePerKWh(fromMs),
+      exportPricePerKWh: tariff.exportPricePerKWh(fromMs),
+      carbonGPerKWh: tariff.carbonGPerKWh(fromMs),
       chargingConnectors: charging,
       connectorCount,
       overLimit: overA > TOLERANCE_A || powerOver,
     });
-    if (series && stepIndex % every === 0) {
-      series.atMs.push(t);
-      series.gridW.push(Math.round(gridW));
-      series.evW.push(Math.round(evW));
-      series.limitW.push(Math.round(importLimitW(config)));
-      for (const l of live.values()) {
-        series.sessionFirst[l.s.id] ??= series.atMs.length - 1;
-        (series.sessionWh[l.s.id] ??= []).push(Math.round(l.deliveredWh));
-      }
-    }
+    lastGridW = gridW;
+    lastEvW = evW;
   }
-  for (const l of live.values()) finish(l);
-  options.onProgress?.(1);
-  return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
 
   /** The car's max power as the EMS knows it: learnt, or (above the planner's assumption) what it has drawn. */
   function carMaxPowerW(l: Live): number | undefined {
@@ -350,7 +379,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 }
 
 /** Import limit at the connection point, W: the main fuse over three phases or the power cap. */
-function importLimitW(config: Config): number {
+export function importLimitW(config: Config): number {
   return Math.min(config.grid.maxCurrent * config.site.voltage * 3, config.grid.maxPower ?? Infinity);
 }
 
@@ -358,7 +387,7 @@ function importLimitW(config: Config): number {
  * A static load balancer's view: no meter, so the building's peak (and no PV) is reserved from the
  * connection point's fuse and power cap; every limit is then split by the same allocator, evenly.
  */
-function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
+export function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
   const peakW = Math.max(0, ...(config.planner?.baseLoadW ?? [0]));
   const peakA = peakW / (3 * config.site.voltage);
   return {

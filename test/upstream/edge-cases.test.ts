@@ -50,7 +50,8 @@ describe('local controller edge cases', () => {
     await expect(csms.call('CLOUD-CP16', 'SetChargingProfile', profile(16.05))).rejects.toMatchObject({ rpcErrorCode: expect.stringMatching(/Violation/) });
     expect(await csms.call('CLOUD-CP16', 'SetChargingProfile', profile(10, 'TxProfile'))).toEqual({ status: 'Rejected' });
     expect(await csms.call('CLOUD-CP16', 'SetChargingProfile', profile(10, 'ChargePointMaxProfile', 1))).toEqual({ status: 'Rejected' });
-    expect(charger.received.slice(before)).toEqual([]);
+    // (The EMS's own GetCompositeSchedule after the setup may cross: it verifies what the charger holds.)
+    expect(charger.received.slice(before).filter((r) => r.action !== 'GetCompositeSchedule')).toEqual([]);
     expect(ems.status('CP16').csmsProfiles).toBe(0);
   });
 
