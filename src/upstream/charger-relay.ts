@@ -507,9 +507,11 @@ export class ChargerRelay implements ChargerConnection {
   private transactionStarted(connectorId: number, chargerTxId: string): void {
     this.activeTx.set(connectorId, chargerTxId);
     // A RemoteStart's profile without a connector was kept for every connector: it belongs to this one now.
-    const before = this.deps.held.profiles.length;
-    this.deps.held.replace(this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId)));
-    if (before !== this.deps.held.profiles.length) this.deps.changed(this);
+    const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId));
+    // Written (a synchronous SQLite commit) only when something changed, not on every start.
+    if (kept.length === this.deps.held.profiles.length) return;
+    this.deps.held.replace(kept);
+    this.deps.changed(this);
   }
 
   private transactionEnded(chargerTxId: string): void {
