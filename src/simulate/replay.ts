@@ -26,7 +26,8 @@ import {
 } from '../../optimizer/types.ts';
 import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import type { LpSolver } from '../planner/lp-solver.ts';
-import { assumedCarMaxPowerW, buildPlanInput, chargerMaxPowerW, type PlannerSession } from '../planner/plan-input.ts';
+import { CarMaxLearner, LEARN_GAP_A } from '../planner/car-max-learner.ts';
+import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
@@ -102,10 +103,6 @@ interface Live {
   /** Per charger phase, A, drawn during the last step. */
   drawA: [number, number, number];
   powerW: number;
-  /** Learned from draw: the car's own limit, A per phase (undefined until seen). */
-  learnedMaxA?: number;
-  /** Highest draw seen while the car's own limit is unknown, A per phase. */
-  seenMaxA?: number;
   /** The need and departure as the EMS knows them. */
   knownNeedWh?: number;
   knownDepartureMs?: number;
@@ -113,8 +110,6 @@ interface Live {
 }
 
 const TOLERANCE_A = 0.05;
-/** A car drawing this far below its cap (not for being full) has shown its own limit, A. */
-const LEARN_GAP_A = 1;
 
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
@@ -155,6 +150,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     return { minPowerW: (charger?.minCurrentA ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrentA ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const staticParams = staticBalancerParams(params, config);
+  const carMax = new CarMaxLearner(config);
   const lineLimits = lineLimitNodes(params.circuit);
 
   const totalSteps = Math.max(1, Math.ceil((endMs - startMs) / stepMs));
@@ -225,7 +221,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           tier: tierOf(l.s.idTag, l.s.chargerId),
           tierRank: tierRankOf(l),
           socPct: socOf(l),
-          carMaxPowerW: carMaxPowerW(l),
+          carMaxPowerW: carMax.carMaxPowerW(l.s.id),
         }));
         const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
         const solveStarted = performance.now();
@@ -285,13 +281,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const carMaxA = l.s.maxPowerW / (voltage * weight);
       const wantA = Math.max(0, l.s.energyWh - l.deliveredWh) / hours / (voltage * weight);
       const drawnA = Math.max(0, Math.min(capA, carMaxA, wantA));
-      // The car showed its own limit: it drew clearly less than its cap while it still wanted more.
-      if (capA - drawnA > LEARN_GAP_A && wantA - drawnA > LEARN_GAP_A && l.learnedMaxA === undefined) {
-        l.learnedMaxA = drawnA;
-        planDirty = true;
-      }
-      // Drawing above what the plan assumes for an unknown car: it can take at least this much.
-      if (l.learnedMaxA === undefined && drawnA > (l.seenMaxA ?? 0)) l.seenMaxA = drawnA;
+      // What the car shows of its own limit, learnt as the live planner learns it.
+      if (carMax.observe({ sessionId: l.s.id, chargerId: l.s.chargerId, capA, drawA: drawnA, phases: l.carPhases, wantsMore: wantA - drawnA > LEARN_GAP_A })) planDirty = true;
       const powerW = drawnA * voltage * weight;
       l.drawA = l.carPhases === 3 ? [drawnA, drawnA, drawnA] : [drawnA, 0, 0];
       l.powerW = powerW;
@@ -319,13 +310,6 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     });
     lastGridW = gridW;
     lastEvW = evW;
-  }
-
-  /** The car's max power as the EMS knows it: learnt, or (above the planner's assumption) what it has drawn. */
-  function carMaxPowerW(l: Live): number | undefined {
-    if (l.learnedMaxA !== undefined) return l.learnedMaxA * voltage * carWeight(l);
-    const seenW = (l.seenMaxA ?? 0) * voltage * carWeight(l);
-    return seenW > assumedCarMaxPowerW(config, l.s.chargerId) + 100 ? chargerMaxPowerW(config, l.s.chargerId) : undefined;
   }
 
   function carWeight(l: Live): number {
@@ -367,7 +351,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
             ...(soc !== undefined ? { socPct: soc } : {}),
             tierRank: rank(l),
             paused: false,
-            ...(l.learnedMaxA !== undefined ? { carMaxCurrentA: l.learnedMaxA } : {}),
+            ...(carMax.learnedA(l.s.id) !== undefined ? { carMaxCurrentA: carMax.learnedA(l.s.id) } : {}),
           },
           drawA: l.drawA,
           drawAtMs: atMs,
