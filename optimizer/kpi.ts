@@ -91,6 +91,24 @@ export function parseKpiSnapshot(value: unknown): KpiSnapshot | undefined {
 
 const SUCCESS_UNMET_WH = 100;
 
+/** The cost figures from energy cost and demand charge (the one place their sum is made). */
+function costs(energyCost: number, demandCharge: number): Pick<Kpis, 'energyCost' | 'demandCharge' | 'totalCost'> {
+  return { energyCost, demandCharge, totalCost: energyCost + demandCharge };
+}
+
+/**
+ * The same figures with the demand charge prorated to a share of the billing month (a replay of a
+ * day bills 1/30.44 of the month's charge on its peak, not the whole month's).
+ */
+export function prorateDemandCharge(k: Kpis, monthFraction: number): Kpis {
+  return { ...k, ...costs(k.energyCost, k.demandCharge * monthFraction) };
+}
+
+/** Total cost (energy and demand charge) per kWh delivered to cars; 0 when none was delivered. */
+export function costPerKWhDelivered(k: Pick<Kpis, 'totalCost' | 'energyDeliveredWh'>): number {
+  return k.energyDeliveredWh > 0 ? k.totalCost / (k.energyDeliveredWh / 1000) : 0;
+}
+
 export class KpiAccumulator {
   private windowIndex = Number.NaN;
   private windowEnergyWh = 0;
@@ -211,9 +229,7 @@ export class KpiAccumulator {
     const demandCharge = (billedPeakW / 1000) * this.demandChargePerKW;
     return {
       peakW,
-      energyCost: this.energyCost,
-      demandCharge,
-      totalCost: this.energyCost + demandCharge,
+      ...costs(this.energyCost, demandCharge),
       energyRequestedWh: this.requestedWh,
       energyDeliveredWh: this.sessions ? this.deliveredWh : this.evWh,
       unmetWh: this.unmetWh,

@@ -30,6 +30,7 @@ import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
+import { API_ERROR_SCHEMA, CIRCUIT_SCHEMA, documentRoute } from './route-docs.ts';
 import { zodValidatorCompiler } from './zod-schema.ts';
 
 export interface HttpDeps {
@@ -134,6 +135,9 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   let ready: Promise<void> | undefined;
 
   const routes: { method: string; url: string }[] = [];
+  app.addSchema(API_ERROR_SCHEMA);
+  app.addSchema(CIRCUIT_SCHEMA);
+  app.addHook('onRoute', documentRoute);
   app.addHook('onRoute', (route) => {
     for (const method of ([] as string[]).concat(route.method)) routes.push({ method, url: route.url });
   });
@@ -201,10 +205,18 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
     await app.register(fastifySwagger, {
       openapi: {
-        info: { title: 'EMS API', version: 'v1', description: 'Site energy management: state, steering, config, users, audit.' },
+        info: {
+          title: 'EMS API',
+          version: 'v1',
+          description: 'Site energy management: state, steering, config, users, audit. Errors answer the ApiError schema.',
+          license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+        },
+        servers: [{ url: '/', description: 'this EMS' }],
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
         security: [{ bearer: [] }, { cookie: [] }],
       },
+      // Shared schemas keep their names (#/components/schemas/ApiError).
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     });
     const docsGuard = env.guard('viewer');
     await app.register(fastifySwaggerUi, {
@@ -214,7 +226,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     });
 
     // 503 when the control loop has stopped deciding (the watchdog and load balancers act on it).
-    app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: 200 while the control loop decides, 503 when it has stalled (no login)' } }, async (_request, reply) => {
       const nowMs = ctx.clock.nowMs();
       const lastMs = ctx.state.lastDecision?.atMs;
       const stallMs = Math.max(5_000, 5 * ctx.config.control.intervalMs);
@@ -226,7 +238,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         failsafe: ctx.state.lastDecision?.failsafe ?? false,
       });
     });
-    app.get('/metrics', { schema: { hide: true }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
+    app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (public unless http.publicMetrics is false; then a viewer token)' }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });
@@ -245,7 +257,9 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
       '/api/v1/live',
       {
         websocket: true,
-        schema: { hide: true },
+        schema: { tags: ['site'], summary: 'Live feed (WebSocket): the state view and site events as they change (viewer)' },
+        // @fastify/websocket hides its routes from the document; this one is part of the API.
+        config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, hide: false }, url }) },
         onRequest: async (request, reply) => {
           // Browsers send Origin on WebSocket handshakes; another site's page (or a sandboxed one,
           // Origin: null) must not read the feed. Clients that are not browsers send none.

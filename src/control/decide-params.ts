@@ -52,8 +52,12 @@ export function decideParamsFromConfig(config: Config): DecideParams {
       maxExportPowerW: config.grid.maxExportPower,
       safetyMargin: config.grid.safetyMargin,
       metered: config.grid.meter !== undefined,
-      // Only PV, a battery or a configured export cap can make the import negative.
-      canExport: config.grid.maxExportPower !== undefined || config.devices.some((d) => d.role === 'pv' || d.role === 'battery'),
+      // Only PV (a PV device, or a PV forecast that says there is PV), a battery or a configured
+      // export cap can make the import negative, or lower than what the chargers draw.
+      canExport:
+        config.grid.maxExportPower !== undefined ||
+        config.devices.some((d) => d.role === 'pv' || d.role === 'battery') ||
+        (config.planner?.pvForecastW ?? []).some((w) => w > 0),
     },
     circuit,
     chargers,

@@ -59,7 +59,9 @@ export class PlanCeilings implements CeilingProvider {
       const departure = c.session.departureAtMs;
       const range = this.powerRangeW(key);
       const carMaxW = c.session.carMaxCurrentA !== undefined ? c.session.carMaxCurrentA * range.voltsTimesPhases : Infinity;
-      const maxW = Math.min(range.maxPowerW, carMaxW);
+      // What the car can take later: no more than the plan assumes it can (an unknown car's max is
+      // assumed, not the charger's), else a car near its departure counts on power it cannot draw.
+      const maxW = Math.min(range.maxPowerW, carMaxW, assumed.get(key) ?? Infinity);
       const timeLeftMs = departure === undefined ? Infinity : departure - snapshot.atMs;
       const slotLeftMs = Math.min(slotEndMs - snapshot.atMs, timeLeftMs);
       const remainingWh = c.session.energyNeedWh === undefined ? 0 : Math.max(0, c.session.energyNeedWh - c.session.energyWh);

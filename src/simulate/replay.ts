@@ -26,11 +26,13 @@ import {
 } from '../../optimizer/types.ts';
 import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import type { LpSolver } from '../planner/lp-solver.ts';
-import { assumedCarMaxPowerW, buildPlanInput, chargerMaxPowerW, type PlannerSession } from '../planner/plan-input.ts';
+import { CarMaxLearner, LEARN_GAP_A } from '../planner/car-max-learner.ts';
+import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
 import { Tariff } from '../tariffs/tariff.ts';
+import type { PlantMeasures } from './plant-replay.ts';
 import type { ReplaySession } from './replay-sessions.ts';
 import { SiteTruth } from './site-truth.ts';
 
@@ -87,6 +89,8 @@ export interface ReplayResult {
   /** Highest exact line current over its limit seen at any node, A (0 when none). */
   worstOverA: number;
   series?: ReplaySeries;
+  /** Set when the replay ran on the site plant (plant-replay.ts): violations measured there. */
+  plant?: PlantMeasures;
 }
 
 interface Live {
@@ -99,10 +103,6 @@ interface Live {
   /** Per charger phase, A, drawn during the last step. */
   drawA: [number, number, number];
   powerW: number;
-  /** Learned from draw: the car's own limit, A per phase (undefined until seen). */
-  learnedMaxA?: number;
-  /** Highest draw seen while the car's own limit is unknown, A per phase. */
-  seenMaxA?: number;
   /** The need and departure as the EMS knows them. */
   knownNeedWh?: number;
   knownDepartureMs?: number;
@@ -110,8 +110,6 @@ interface Live {
 }
 
 const TOLERANCE_A = 0.05;
-/** A car drawing this far below its cap (not for being full) has shown its own limit, A. */
-const LEARN_GAP_A = 1;
 
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
@@ -152,12 +150,17 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     return { minPowerW: (charger?.minCurrentA ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrentA ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const staticParams = staticBalancerParams(params, config);
+  const carMax = new CarMaxLearner(config);
   const lineLimits = lineLimitNodes(params.circuit);
 
   const totalSteps = Math.max(1, Math.ceil((endMs - startMs) / stepMs));
   const every = Math.max(1, Math.floor(totalSteps / Math.max(1, options.seriesPoints ?? 1)));
   const series: ReplaySeries | undefined = options.seriesPoints ? { atMs: [], gridW: [], evW: [], limitW: [], sessionWh: {}, sessionFirst: {} } : undefined;
   let stepIndex = 0;
+  let lastGridW = 0;
+  let lastEvW = 0;
+  /** The caps in force, A by connector key. */
+  const capsA = new Map<string, number>();
 
   const finish = (l: Live) => {
     results.push({ id: l.s.id, requestedWh: l.s.energyWh, deliveredWh: l.deliveredWh, unmetWh: Math.max(0, l.s.energyWh - l.deliveredWh) });
@@ -197,7 +200,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     const pvW = truth.pvW(t);
     const remainingWh = (l: Live) => Math.max(0, l.s.energyWh - l.deliveredWh);
 
-    const capsA = new Map<string, number>();
+    capsA.clear();
     if (strategy === 'uncontrolled') {
       for (const l of live.values()) capsA.set(l.key, l.charger.maxCurrentA);
     } else if (strategy === 'equal-share' || strategy === 'round-robin') {
@@ -218,7 +221,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           tier: tierOf(l.s.idTag, l.s.chargerId),
           tierRank: tierRankOf(l),
           socPct: socOf(l),
-          carMaxPowerW: carMaxPowerW(l),
+          carMaxPowerW: carMax.carMaxPowerW(l.s.id),
         }));
         const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
         const solveStarted = performance.now();
@@ -229,58 +232,33 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         planDirty = false;
       }
       ceilings.setPlan(plan);
-      const snapshot = measuredSnapshot(t, params, live, buildingW, pvW, voltage, tierRankOf);
-      const result = controlStep({ snapshot, params, memory, ceilingsW: planning ? [ceilings.ceilingsW(snapshot)] : [] });
-      memory = result.memory;
-      for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+      const decideAt = (atMs: number) => {
+        const snapshot = measuredSnapshot(atMs, params, live, buildingW, pvW, voltage, tierRankOf);
+        const result = controlStep({ snapshot, params, memory, ceilingsW: planning ? [ceilings.ceilingsW(snapshot)] : [] });
+        memory = result.memory;
+        capsA.clear();
+        for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+      };
+      const before = new Map([...live.values()].map((l) => [l.key, Math.max(...l.drawA)]));
+      decideAt(t);
+      // A cap that went down frees capacity only once the car has followed (carResponseS): the
+      // handover holds the increases it would pay for until then. The live loop decides again right
+      // after that, not one replay step later: so does the replay (else every hand-over would idle
+      // the freed capacity for a whole step).
+      const responseMs = params.carResponseMs ?? 0;
+      const decreased = [...live.values()].some((l) => (capsA.get(l.key) ?? 0) < (before.get(l.key) ?? 0) - TOLERANCE_A);
+      if (decreased && responseMs > 0 && responseMs < stepMs) {
+        drawFor(t, responseMs, buildingW, pvW);
+        decideAt(t + responseMs);
+        drawFor(t + responseMs, stepMs - responseMs, buildingW, pvW);
+      } else drawFor(t, stepMs, buildingW, pvW);
     }
-
-    // Cars draw for one step.
-    let evW = 0;
-    let charging = 0;
-    for (const l of live.values()) {
-      const capA = capsA.get(l.key) ?? 0;
-      const weight = carWeight(l);
-      const carMaxA = l.s.maxPowerW / (voltage * weight);
-      const wantA = remainingWh(l) / stepH / (voltage * weight);
-      const drawnA = Math.max(0, Math.min(capA, carMaxA, wantA));
-      // The car showed its own limit: it drew clearly less than its cap while it still wanted more.
-      if (capA - drawnA > LEARN_GAP_A && wantA - drawnA > LEARN_GAP_A && l.learnedMaxA === undefined) {
-        l.learnedMaxA = drawnA;
-        planDirty = true;
-      }
-      // Drawing above what the plan assumes for an unknown car: it can take at least this much.
-      if (l.learnedMaxA === undefined && drawnA > (l.seenMaxA ?? 0)) l.seenMaxA = drawnA;
-      const powerW = drawnA * voltage * weight;
-      l.drawA = l.carPhases === 3 ? [drawnA, drawnA, drawnA] : [drawnA, 0, 0];
-      l.powerW = powerW;
-      l.deliveredWh += powerW * stepH;
-      if (powerW > 0) l.lastServedMs = t;
-      evW += powerW;
-      if (powerW > 0) charging++;
-    }
+    if (strategy !== 'controlled') drawFor(t, stepMs, buildingW, pvW);
     truth.record(t, buildingW, pvW);
-    const gridW = buildingW - pvW + evW;
-    const overA = worstLineOverA(params, lineLimits, live, buildingW, pvW, voltage);
-    worstOverA = Math.max(worstOverA, overA);
-    const powerOver = config.grid.maxPower !== undefined && gridW > config.grid.maxPower + 1;
-    kpi.addStep({
-      atMs: t,
-      durationMs: stepMs,
-      gridPowerW: gridW,
-      evPowerW: evW,
-      pvPowerW: pvW,
-      importPricePerKWh: tariff.importPricePerKWh(t),
-      exportPricePerKWh: tariff.exportPricePerKWh(t),
-      carbonGPerKWh: tariff.carbonGPerKWh(t),
-      chargingConnectors: charging,
-      connectorCount,
-      overLimit: overA > TOLERANCE_A || powerOver,
-    });
     if (series && stepIndex % every === 0) {
       series.atMs.push(t);
-      series.gridW.push(Math.round(gridW));
-      series.evW.push(Math.round(evW));
+      series.gridW.push(Math.round(lastGridW));
+      series.evW.push(Math.round(lastEvW));
       series.limitW.push(Math.round(importLimitW(config)));
       for (const l of live.values()) {
         series.sessionFirst[l.s.id] ??= series.atMs.length - 1;
@@ -292,11 +270,46 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   options.onProgress?.(1);
   return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
 
-  /** The car's max power as the EMS knows it: learnt, or (above the planner's assumption) what it has drawn. */
-  function carMaxPowerW(l: Live): number | undefined {
-    if (l.learnedMaxA !== undefined) return l.learnedMaxA * voltage * carWeight(l);
-    const seenW = (l.seenMaxA ?? 0) * voltage * carWeight(l);
-    return seenW > assumedCarMaxPowerW(config, l.s.chargerId) + 100 ? chargerMaxPowerW(config, l.s.chargerId) : undefined;
+  /** The cars draw under capsA from fromMs for durationMs (building and PV as given); the site's figures for that time go to the KPIs. */
+  function drawFor(fromMs: number, durationMs: number, buildingW: number, pvW: number): void {
+    const hours = durationMs / 3_600_000;
+    let evW = 0;
+    let charging = 0;
+    for (const l of live.values()) {
+      const capA = capsA.get(l.key) ?? 0;
+      const weight = carWeight(l);
+      const carMaxA = l.s.maxPowerW / (voltage * weight);
+      const wantA = Math.max(0, l.s.energyWh - l.deliveredWh) / hours / (voltage * weight);
+      const drawnA = Math.max(0, Math.min(capA, carMaxA, wantA));
+      // What the car shows of its own limit, learnt as the live planner learns it.
+      if (carMax.observe({ sessionId: l.s.id, chargerId: l.s.chargerId, capA, drawA: drawnA, phases: l.carPhases, wantsMore: wantA - drawnA > LEARN_GAP_A })) planDirty = true;
+      const powerW = drawnA * voltage * weight;
+      l.drawA = l.carPhases === 3 ? [drawnA, drawnA, drawnA] : [drawnA, 0, 0];
+      l.powerW = powerW;
+      l.deliveredWh += powerW * hours;
+      if (powerW > 0) l.lastServedMs = fromMs;
+      evW += powerW;
+      if (powerW > 0) charging++;
+    }
+    const gridW = buildingW - pvW + evW;
+    const overA = worstLineOverA(params, lineLimits, live, buildingW, pvW, voltage);
+    worstOverA = Math.max(worstOverA, overA);
+    const powerOver = config.grid.maxPower !== undefined && gridW > config.grid.maxPower + 1;
+    kpi.addStep({
+      atMs: fromMs,
+      durationMs,
+      gridPowerW: gridW,
+      evPowerW: evW,
+      pvPowerW: pvW,
+      importPricePerKWh: tariff.importPricePerKWh(fromMs),
+      exportPricePerKWh: tariff.exportPricePerKWh(fromMs),
+      carbonGPerKWh: tariff.carbonGPerKWh(fromMs),
+      chargingConnectors: charging,
+      connectorCount,
+      overLimit: overA > TOLERANCE_A || powerOver,
+    });
+    lastGridW = gridW;
+    lastEvW = evW;
   }
 
   function carWeight(l: Live): number {
@@ -338,7 +351,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
             ...(soc !== undefined ? { socPct: soc } : {}),
             tierRank: rank(l),
             paused: false,
-            ...(l.learnedMaxA !== undefined ? { carMaxCurrentA: l.learnedMaxA } : {}),
+            ...(carMax.learnedA(l.s.id) !== undefined ? { carMaxCurrentA: carMax.learnedA(l.s.id) } : {}),
           },
           drawA: l.drawA,
           drawAtMs: atMs,
@@ -350,7 +363,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 }
 
 /** Import limit at the connection point, W: the main fuse over three phases or the power cap. */
-function importLimitW(config: Config): number {
+export function importLimitW(config: Config): number {
   return Math.min(config.grid.maxCurrent * config.site.voltage * 3, config.grid.maxPower ?? Infinity);
 }
 
@@ -358,7 +371,7 @@ function importLimitW(config: Config): number {
  * A static load balancer's view: no meter, so the building's peak (and no PV) is reserved from the
  * connection point's fuse and power cap; every limit is then split by the same allocator, evenly.
  */
-function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
+export function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
   const peakW = Math.max(0, ...(config.planner?.baseLoadW ?? [0]));
   const peakA = peakW / (3 * config.site.voltage);
   return {

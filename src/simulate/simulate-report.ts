@@ -2,31 +2,28 @@
 // demand charge is prorated to the replayed period (and the report says so), cost per kWh
 // delivered and unmet energy stand side by side, and a saving is only headlined against a
 // baseline that delivered no more energy than the EMS did.
-import type { Kpis } from '../../optimizer/kpi.ts';
+import { costPerKWhDelivered, prorateDemandCharge, type Kpis } from '../../optimizer/kpi.ts';
 import type { ReplayResult } from './replay.ts';
 
-/** The report's KPIs: the DESIGN.md contract keys (plus cost per kWh and carbon), rounded. */
-export interface ReportKpis {
-  peakW: number;
-  energyCost: number;
-  /** Prorated to the replayed period (see SimulateReport.demandCharge). */
-  demandCharge: number;
-  totalCost: number;
-  energyRequestedWh: number;
-  energyDeliveredWh: number;
-  unmetWh: number;
-  sessionSuccessRate: number;
-  renewableShare: number;
-  utilization: number;
-  limitViolations: number;
-  /** Site energy cost per kWh of the site's import (as the live KPIs). */
-  costPerKWh: number;
+/** The KPI keys the report carries (the DESIGN.md contract keys plus cost per kWh and carbon). */
+const REPORT_KEYS = [
+  'peakW', 'energyCost', 'demandCharge', 'totalCost', 'energyRequestedWh', 'energyDeliveredWh', 'unmetWh', 'sessionSuccessRate',
+  'renewableShare', 'utilization', 'limitViolations', 'costPerKWh', 'carbonKg',
+] as const;
+
+/**
+ * The report's KPIs: optimizer/kpi.ts's figures (demand charge prorated to the replayed period,
+ * see SimulateReport.demandCharge), rounded, with cost per kWh delivered and the worst line current
+ * over its fuse.
+ */
+export type ReportKpis = Pick<Kpis, (typeof REPORT_KEYS)[number]> & {
   /** Total cost (energy + prorated demand charge) per kWh delivered to cars. */
   costPerKWhDelivered: number;
-  carbonKg: number;
   /** Worst exact line current above its fuse, A (0: none). */
   worstOverA: number;
-}
+  /** On the site plant: A·s above any limit, measured on the plant (see SimulateReport.model). */
+  overLimit?: { controllerAs: number; afterOutsideChangeAs: number; episodes: number };
+};
 
 export interface Comparison {
   /** True when the EMS delivered at least as much energy as the baseline (within 0.1 %). */
@@ -54,6 +51,8 @@ export interface SimulateReport {
   period: { from: string; to: string; sessions: number; stepS: number };
   planner: { enabled: boolean; solver: string; plans: number; failedPlans: number; medianSolveMs: number; maxSolveMs: number };
   knowledge: { departuresKnown: number; needsKnown: number; note: string };
+  /** How the site was modelled: the plant (cars and chargers with their own timing) or the instant model. */
+  model: { name: 'plant' | 'instant'; note: string };
   replayMs: number;
   sessions: { id: string; requestedWh: number; deliveredWh: number; unmetWh: number }[];
 }
@@ -62,26 +61,19 @@ const r = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** di
 /** Average days in a billing month. */
 export const MONTH_DAYS = 30.44;
 
-export function reportKpis(k: Kpis, prorate: number, worstOverA = 0): ReportKpis {
-  const demandCharge = k.demandCharge * prorate;
-  const totalCost = k.energyCost + demandCharge;
-  return {
-    peakW: r(k.peakW, 0),
-    energyCost: r(k.energyCost, 2),
-    demandCharge: r(demandCharge, 2),
-    totalCost: r(totalCost, 2),
-    energyRequestedWh: r(k.energyRequestedWh, 0),
-    energyDeliveredWh: r(k.energyDeliveredWh, 0),
-    unmetWh: r(k.unmetWh, 0),
-    sessionSuccessRate: r(k.sessionSuccessRate, 4),
-    renewableShare: r(k.renewableShare, 4),
-    utilization: r(k.utilization, 4),
-    limitViolations: k.limitViolations,
-    costPerKWh: r(k.costPerKWh, 4),
-    costPerKWhDelivered: k.energyDeliveredWh > 0 ? r(totalCost / (k.energyDeliveredWh / 1000), 4) : 0,
-    carbonKg: r(k.carbonKg, 2),
-    worstOverA: r(worstOverA, 2),
-  };
+/** Digits each figure is rounded to in the report. */
+const DIGITS: Record<Exclude<keyof ReportKpis, 'overLimit'>, number> = {
+  peakW: 0, energyCost: 2, demandCharge: 2, totalCost: 2, energyRequestedWh: 0, energyDeliveredWh: 0, unmetWh: 0, sessionSuccessRate: 4,
+  renewableShare: 4, utilization: 4, limitViolations: 0, costPerKWh: 4, carbonKg: 2, costPerKWhDelivered: 4, worstOverA: 2,
+};
+
+export function reportKpis(k: Kpis, prorate: number, worstOverA = 0, plant?: ReplayResult['plant']): ReportKpis {
+  const billed = prorateDemandCharge(k, prorate);
+  const out = { costPerKWhDelivered: costPerKWhDelivered(billed), worstOverA } as ReportKpis;
+  for (const key of REPORT_KEYS) out[key] = billed[key];
+  for (const key of Object.keys(DIGITS) as (keyof typeof DIGITS)[]) out[key] = r(out[key], DIGITS[key]);
+  if (plant) out.overLimit = { controllerAs: plant.emsCausedAs, afterOutsideChangeAs: plant.outsideAs, episodes: plant.episodes };
+  return out;
 }
 
 const cut = (base: number, value: number) => (base > 0 ? r(1 - value / base, 4) : 0);
@@ -123,10 +115,10 @@ export interface ReportInputs {
 export function buildReport({ controlled, uncontrolled, equalShare, roundRobin, lpOptimum, meta }: ReportInputs): SimulateReport {
   const replayedDays = Math.max(0, (Date.parse(meta.period.to) - Date.parse(meta.period.from)) / 86_400_000);
   const factor = Math.min(1, replayedDays / MONTH_DAYS);
-  const kpis = reportKpis(controlled.kpis, factor, controlled.worstOverA);
-  const unc = reportKpis(uncontrolled.kpis, factor, uncontrolled.worstOverA);
-  const eq = reportKpis(equalShare.kpis, factor, equalShare.worstOverA);
-  const rr = roundRobin ? reportKpis(roundRobin.kpis, factor, roundRobin.worstOverA) : undefined;
+  const kpis = reportKpis(controlled.kpis, factor, controlled.worstOverA, controlled.plant);
+  const unc = reportKpis(uncontrolled.kpis, factor, uncontrolled.worstOverA, uncontrolled.plant);
+  const eq = reportKpis(equalShare.kpis, factor, equalShare.worstOverA, equalShare.plant);
+  const rr = roundRobin ? reportKpis(roundRobin.kpis, factor, roundRobin.worstOverA, roundRobin.plant) : undefined;
   const c = meta.site.currency;
   const comparisons = {
     uncontrolled: compare(kpis, unc, 'uncontrolled', c),
@@ -171,6 +163,12 @@ export function buildReport({ controlled, uncontrolled, equalShare, roundRobin, 
       ...meta.knowledge,
       note: 'the EMS knew departures and needs only where the sessions file says so (departureKnown / energyKnown), else idTag schedules, tier defaults and SoC; car power learned from draw; building load and PV forecast from the configured curves or learned in the replay, the replayed truth deviating from them (seeded)',
     },
+    model: controlled.plant
+      ? {
+          name: 'plant',
+          note: `on the site plant: chargers apply profiles after their own delay and report MeterValues every 10-60 s, cars follow after 1-4 s, ramp, taper above 80 % and stop when full; limit violations are measured on the plant's true currents (A·s over a limit, split into what the controller caused and what followed an outside change within ${(controlled.plant.reactionWindowMs / 1000).toFixed(1)} s); --ideal gives the instant model`,
+        }
+      : { name: 'instant', note: 'instant model (--ideal): caps act within the step and cars draw min(cap, their max) until full; violations are computed from that, not measured on a plant' },
     replayMs: r(controlled.wallMs, 0),
     sessions: controlled.sessions.map((s) => ({ id: s.id, requestedWh: r(s.requestedWh, 0), deliveredWh: r(s.deliveredWh, 0), unmetWh: r(s.unmetWh, 0) })),
   };
@@ -198,6 +196,12 @@ export function formatReportTable(report: SimulateReport): string {
     ['sessions met', (k) => `${(k.sessionSuccessRate * 100).toFixed(1)} %`],
     ['renewable share', (k) => `${(k.renewableShare * 100).toFixed(1)} %`],
     ['limit violations', (k) => String(k.limitViolations)],
+    ...(report.kpis.overLimit
+      ? ([
+          ['A·s over, controller', (k) => `${k.overLimit?.controllerAs ?? 0}`],
+          ['A·s over, outside', (k) => `${k.overLimit?.afterOutsideChangeAs ?? 0}`],
+        ] as [string, (k: ReportKpis) => string][])
+      : []),
   ];
   const widths = [20, ...cols.map(([name]) => Math.max(name.length, 13))];
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
@@ -215,6 +219,7 @@ export function formatReportTable(report: SimulateReport): string {
       ? `planner: ${report.planner.solver}, ${report.planner.plans} plans, median ${report.planner.medianSolveMs} ms, max ${report.planner.maxSolveMs} ms, ${report.planner.failedPlans} failed; replay ${(report.replayMs / 1000).toFixed(1)} s`
       : `planner: off (control step alone); replay ${(report.replayMs / 1000).toFixed(1)} s`,
     `knowledge: ${report.knowledge.departuresKnown} of ${report.period.sessions} departures and ${report.knowledge.needsKnown} needs told to the EMS`,
+    `model: ${report.model.note}`,
   ];
   return out.join('\n');
 }

@@ -157,3 +157,40 @@ describe('planner service', () => {
     expect(s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())).size).toBe(0);
   });
 });
+
+describe('planner service: the max of a car, learnt from its draw', () => {
+  it('plans a car at what it draws (MeterValues) when it draws clearly less than its cap while it wants more', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.bus.emit('connector.status', { chargerId: 'CP1', connectorId: 1, status: 'Charging', atMs: s.clock.nowMs() });
+    s.arrive('CP1', 20_000, T0 + 3 * 3_600_000);
+    const first = await s.service.replanNow('test');
+    // Unknown car: the plan assumes 16 A on three phases.
+    expect(first?.sessions[0].maxPowerW).toBeCloseTo(16 * 230 * 3, 0);
+    // The EMS offers it 16 A; the car's own charger takes 10 A.
+    const decision = { atMs: s.clock.nowMs(), caps: [{ chargerId: 'CP1', connectorId: 1, currentA: 16, phases: 3, reason: { kind: 'charger', text: '' } }] };
+    s.bus.emit('decision', decision as never);
+    s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())); // the cap in force is seen from now
+    s.clock.advance(10_000); // longer than control.carResponseS
+    s.bus.emit('connector.meter', { chargerId: 'CP1', connectorId: 1, atMs: s.clock.nowMs(), currentA: [10, 10, 10], powerW: 6_900, energyWh: 100 });
+    s.service.ceilingsW(s.state.snapshot(s.clock.nowMs()));
+    const plan = await s.service.replanNow('test');
+    expect(plan?.sessions[0].maxPowerW).toBeCloseTo(10 * 230 * 3, 0);
+  }, 30_000);
+
+  it('learns nothing from a car that draws less because it is full or suspended', async () => {
+    const s = site();
+    running = s.service;
+    await s.service.start();
+    s.arrive('CP1', 20_000, T0 + 3 * 3_600_000);
+    s.bus.emit('connector.status', { chargerId: 'CP1', connectorId: 1, status: 'SuspendedEV', atMs: s.clock.nowMs() });
+    s.bus.emit('decision', { atMs: s.clock.nowMs(), caps: [{ chargerId: 'CP1', connectorId: 1, currentA: 16, phases: 3, reason: { kind: 'charger', text: '' } }] } as never);
+    s.service.ceilingsW(s.state.snapshot(s.clock.nowMs()));
+    s.clock.advance(10_000);
+    s.bus.emit('connector.meter', { chargerId: 'CP1', connectorId: 1, atMs: s.clock.nowMs(), currentA: [0, 0, 0], powerW: 0, energyWh: 0 });
+    s.service.ceilingsW(s.state.snapshot(s.clock.nowMs()));
+    const plan = await s.service.replanNow('test');
+    expect(plan?.sessions[0].maxPowerW).toBeCloseTo(16 * 230 * 3, 0);
+  }, 30_000);
+});

@@ -14,7 +14,9 @@ describe('ems simulate', () => {
   it('replays a generated depot day and writes the KPIs against both baselines', () => {
     const { configPath, sessionsPath } = writeScenario(join(dir, 'depot'), generateScenario('depot', 7));
     const outPath = join(dir, 'report.json');
-    const run = ems('simulate', '--config', configPath, '--sessions', sessionsPath, '--out', outPath, '--step-s', '120');
+    // The decision-quality bars below are the instant model's (--ideal); on the site plant the same
+    // day meets 45 % of sessions (tapering cars miss 1-4 % of their energy), see simulate-plant.test.ts.
+    const run = ems('simulate', '--config', configPath, '--sessions', sessionsPath, '--out', outPath, '--step-s', '120', '--ideal');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/peak demand/);
@@ -22,8 +24,8 @@ describe('ems simulate', () => {
     const report = JSON.parse(readFileSync(outPath, 'utf8'));
     const keys = ['peakW', 'energyCost', 'demandCharge', 'totalCost', 'energyRequestedWh', 'energyDeliveredWh', 'unmetWh', 'sessionSuccessRate', 'renewableShare', 'utilization', 'limitViolations'];
     for (const k of [report.kpis, report.baselines.uncontrolled, report.baselines.equalShare]) for (const key of keys) expect(typeof k[key]).toBe('number');
-    // Known shortfall (issue #11): 95 % of sessions met on this day since the closed-loop estimation merge; 100 % before.
-    expect(report.kpis.sessionSuccessRate).toBeGreaterThanOrEqual(0.95);
+    // The limit does not bind for long on this day: every session is met by its departure.
+    expect(report.kpis.sessionSuccessRate).toBe(1);
     expect(report.kpis.limitViolations).toBe(0);
     expect(report.kpis.peakW).toBeLessThan(report.baselines.uncontrolled.peakW);
     expect(report.planner.plans).toBeGreaterThan(0);
