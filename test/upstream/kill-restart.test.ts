@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { waitFor } from '../helpers/wait-for.ts';
 import { StrictCharger, TestCsms } from './peers.ts';
@@ -62,12 +62,17 @@ describe('local controller: kill -9 while the uplink is down', () => {
   const csms = new TestCsms();
   const chargers: StrictCharger[] = [];
 
-  afterAll(async () => {
-    for (const c of chargers) await c.close().catch(() => undefined);
-    if (ems && ems.child.exitCode === null) {
+  // Each test ends the EMS it started (a later test must not leave an earlier one running).
+  afterEach(async () => {
+    for (const c of chargers.splice(0)) await c.close().catch(() => undefined);
+    if (ems && ems.child.exitCode === null && ems.child.signalCode === null) {
       ems.child.kill('SIGTERM');
       await ems.exited;
     }
+    ems = undefined;
+  });
+
+  afterAll(async () => {
     await csms.stop();
     rmSync(dir, { recursive: true, force: true });
   });
