@@ -186,7 +186,8 @@ export function settingsView(ctx: AppContext): View {
         if (Array.isArray(a.restartRequired)) showRestart(a.restartRequired.map(String));
         const o = a.overrides as { path?: unknown; sections?: unknown } | undefined;
         if (o && typeof o.path === 'string' && Array.isArray(o.sections)) showOverrides(installerPath, { path: o.path, sections: o.sections.map(String) });
-        setText(status, `Saved.${message ? ` ${message[0].toUpperCase()}${message.slice(1)}.` : ''}`);
+        // The EMS's message starts with what happened ("saved and applied"): said once, not after another "Saved.".
+        setText(status, message ? `${message[0].toUpperCase()}${message.slice(1)}.` : 'Saved.');
         ctx.notify('Config saved');
       }
       show([], 'saved');
