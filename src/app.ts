@@ -42,8 +42,10 @@ export interface AppOptions {
   config: Config;
   log: Logger;
   clock?: Clock;
-  /** The file the config came from; the API saves edits there. */
+  /** The file the config came from; the API saves edits there (or, with overridesPath, over it). */
   configPath?: string;
+  /** Keep the Settings page's edits in this file in the state directory, laid over configPath. */
+  overridesPath?: string;
   /** The dashboard's build output; default dashboard/dist in this checkout. */
   staticDir?: string;
   /** Grid-signal timeline's operator side, for the signals routes. */
@@ -142,6 +144,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       createHttpService(ctx, {
         store,
         configPath: options.configPath,
+        overridesPath: options.overridesPath,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),

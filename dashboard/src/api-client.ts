@@ -176,15 +176,17 @@ export class ApiClient {
 
   /** The site config as YAML text, and the sections saved but waiting for a restart. */
   /** `path`: the file edits are saved to; null when the EMS runs without one. */
-  async config(): Promise<{ yaml: string; restartRequired: string[]; path: string | null }> {
+  async config(): Promise<{ yaml: string; restartRequired: string[]; path: string | null; overrides: { path: string; sections: string[] } | null }> {
     const body = await this.request<unknown>('GET', '/api/v1/config');
-    if (typeof body === 'string') return { yaml: body, restartRequired: [], path: null };
+    if (typeof body === 'string') return { yaml: body, restartRequired: [], path: null, overrides: null };
     const b = body as Record<string, unknown>;
     const restartRequired = Array.isArray(b.restartRequired) ? b.restartRequired.map(String) : [];
     const path = typeof b.path === 'string' ? b.path : null;
-    if (typeof b.yaml === 'string') return { yaml: b.yaml, restartRequired, path };
+    const o = b.overrides as { path?: unknown; sections?: unknown } | undefined;
+    const overrides = o && typeof o.path === 'string' && Array.isArray(o.sections) ? { path: o.path, sections: o.sections.map(String) } : null;
+    if (typeof b.yaml === 'string') return { yaml: b.yaml, restartRequired, path, overrides };
     const { stringify } = await import('yaml');
-    return { yaml: stringify(b.config ?? body), restartRequired, path };
+    return { yaml: stringify(b.config ?? body), restartRequired, path, overrides };
   }
 
   /** Site events (faults, failsafe, chargers, devices, signals, sessions, config); null when the EMS has no such list. */

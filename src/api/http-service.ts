@@ -48,6 +48,8 @@ export interface HttpDeps {
   chargeMode?: (chargerId: string, connectorId: number) => string;
   /** The config file; PUT /api/v1/config saves there. Without it edits apply in memory only. */
   configPath?: string;
+  /** With configPath: keep the Settings page's edits in this overrides file instead of writing configPath. */
+  overridesPath?: string;
   /**
    * Config sections that take effect without a restart: the services using them re-read
    * ctx.config on the bus event 'config.changed'. Default none: every edit is saved and reported
@@ -168,6 +170,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     sessionSources,
     plan: deps.plan,
     configPath: deps.configPath,
+    overridesPath: deps.overridesPath,
     liveConfigSections: deps.liveConfigSections ?? [],
     ...(deps.upstream ? { upstream: deps.upstream } : {}),
     ...(deps.unauthenticatedChargers ? { unauthenticatedChargers: deps.unauthenticatedChargers } : {}),

@@ -100,6 +100,7 @@ const transaction = z
   .loose();
 const configAnswer = z.object({
   saved: z.boolean(),
+  overrides: z.object({ path: z.string(), sections: z.array(z.string()) }).optional().describe('saved as operator edits over the installer’s file: where, and which sections'),
   dryRun: z.boolean().optional(),
   changed: z.array(z.string()).describe('top-level sections that differ'),
   applied: z.array(z.string()).describe('sections applied without a restart'),
@@ -161,7 +162,7 @@ const RESPONSES: Record<string, Record<string, unknown>> = {
       config: z.object({}).loose().describe('the running config, secrets masked'),
       restartRequired: z.array(z.string()),
       liveSections: z.array(z.string()),
-      overrides: z.object({ path: z.string().nullable(), sections: z.array(z.string()) }).optional().describe('operator edits kept in the state directory over the installer’s file'),
+      overrides: z.object({ path: z.string(), sections: z.array(z.string()) }).optional().describe('operator edits kept in the state directory over the installer’s file'),
     }),
   ),
   'PUT /api/v1/config': json(configAnswer),

@@ -44,6 +44,8 @@ export interface RouteEnv {
   /** The horizon planner, when wired. */
   plan?: PlanSource;
   configPath?: string;
+  /** Operator edits go here, laid over `configPath` (which is then never written). */
+  overridesPath?: string;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
   /** Chargers anyone reaching a non-loopback OCPP port can connect as (routes/security-routes.ts). */

@@ -1,4 +1,4 @@
-import { loadConfigFile } from '../config-file.ts';
+import { loadLayeredConfig } from '../config-overrides.ts';
 import { startApp, type App } from '../app.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { EmsError } from '../errors.ts';
@@ -27,8 +27,9 @@ export async function runSite(configPath: string, stderr: (line: string) => void
   const guard = new ProcessGuard({ log });
   try {
     let config;
+    let overridesPath: string | undefined;
     try {
-      config = loadConfigFile(configPath, { log });
+      ({ config, overridesPath } = loadLayeredConfig(configPath, log));
     } catch (error) {
       stderr(error instanceof EmsError ? error.message : `ems: cannot load ${configPath}: ${describeStartupError(error)}`);
       return 1;
@@ -36,7 +37,7 @@ export async function runSite(configPath: string, stderr: (line: string) => void
     let app: App;
     try {
       await prepareDashboard(log);
-      app = await startApp({ config, log, configPath });
+      app = await startApp({ config, log, configPath, overridesPath });
     } catch (error) {
       log.error({ err: error }, 'start-up failed');
       stderr(`ems: cannot start: ${describeStartupError(error)}`);

@@ -1,7 +1,9 @@
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mqttSchema } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { prepareDashboard } from '../cli/dashboard-pages.ts';
 import { waitForSignal } from '../cli/run-site.ts';
 import { scaleDemoConfig } from './demo-config.ts';
@@ -25,10 +27,24 @@ export interface RunDemoOptions {
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
 
+/** data/demo.yaml (the example's storage folder), copied from the example on the first run. */
+export function demoConfigCopy(log: Logger, workDir = process.cwd()): string {
+  const example = loadConfigFile(DEFAULT_CONFIG);
+  const copy = join(dirname(resolve(workDir, example.storage.path)), 'demo.yaml');
+  if (!existsSync(copy)) {
+    mkdirSync(dirname(copy), { recursive: true });
+    copyFileSync(DEFAULT_CONFIG, copy);
+    log.info({ copy }, `the demo's config is ${copy} (a copy of config/examples/demo.yaml); Settings edits are saved there`);
+  }
+  return copy;
+}
+
 /** `ems demo` (and `npm start`): the simulated site, until Ctrl-C. */
 export async function runDemo(options: RunDemoOptions): Promise<number> {
   const log = createLogger({ level: process.env.EMS_LOG_LEVEL ?? 'warn' });
-  const configPath = options.configPath ?? DEFAULT_CONFIG;
+  // The demo runs on its own copy of the example in the data folder, so Settings edits are saved
+  // there and kept across restarts (the shipped example stays as it is).
+  const configPath = options.configPath ?? demoConfigCopy(log);
   let config = loadConfigFile(configPath, { log });
   const count = options.chargers ?? config.demo?.chargers ?? config.chargers.length;
   config = scaleDemoConfig(config, count);
@@ -71,12 +87,13 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   // faster, a real-time poll would be too coarse, and they stay in-process.
   await prepareDashboard(log);
   const nearRealTime = speed <= 5;
-  const demo = await startDemoSite({ config, log, clock, configPath: options.configPath, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
+  const demo = await startDemoSite({ config, log, clock, configPath, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}${options.start ? `, from ${options.start} local` : ''}.`);
   if (demo.app.httpPort !== undefined) {
     out(`Dashboard: http://${host}:${demo.app.httpPort}/`);
+    out(`Config: ${configPath} (Settings edits are saved there).`);
     out(`Log in as admin / ${demoPassword} (created on the first run with ${config.storage.path}; EMS_ADMIN_PASSWORD sets another).`);
   }
   if (demo.mqttDevice) out(`MQTT: the building submeter is published as {"W": ...} on ${demo.mqttDevice.topic} at ${config.mqtt!.url}.`);

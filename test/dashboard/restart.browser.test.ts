@@ -2,7 +2,7 @@
 // charger over OCPP on loopback), the dashboard's Today strip is read in Chromium, the process is
 // stopped (SIGTERM) and started again on the same data folder, and the strip reads the same.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +166,33 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     await page.screenshot({ path: join(ARTIFACTS, 'today-after-restart.png') });
     expect(shownAfter).toEqual(shownBefore);
     expect(Object.values(shownAfter).join(' ')).toContain('1 session ended');
+    await page.close();
+  }, 120_000);
+
+  it('keeps a Settings edit across a restart in the overrides file, and leaves the installer’s file alone', async () => {
+    const installed = readFileSync(configPath, 'utf8');
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await readToday(page);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const editor = page.getByLabel('Site config (YAML)');
+    await editor.waitFor();
+    await expect.poll(() => editor.inputValue(), { timeout: 10_000 }).toContain('Restart KPIs');
+    await editor.fill((await editor.inputValue()).replace('name: Restart KPIs', 'name: Depot After Edit'));
+    await page.getByRole('button', { name: 'Save and apply' }).click();
+    const note = page.getByTestId('overrides-note');
+    await note.filter({ hasText: 'Your edits (site) are kept in' }).waitFor({ timeout: 10_000 });
+    expect(await note.textContent()).toContain(join(dir, 'data', 'config-overrides.yaml'));
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-overrides.png'), fullPage: true });
+    expect(readFileSync(configPath, 'utf8')).toBe(installed);
+
+    ems!.child.kill('SIGTERM');
+    expect(await ems!.exited).toBe(0);
+    ems = await start();
+    await readToday(page);
+    await page.locator('.site-name').filter({ hasText: 'Depot After Edit' }).waitFor({ timeout: 20_000 });
+    expect(readFileSync(configPath, 'utf8')).toBe(installed);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await note.filter({ hasText: 'Your edits (site)' }).waitFor({ timeout: 10_000 });
     await page.close();
   }, 120_000);
 });

@@ -34,6 +34,18 @@ export function settingsView(ctx: AppContext): View {
     { class: 'banner tone-idle', hidden: true },
     'ⓘ This EMS runs without a config file: changes are checked here and on the EMS, but are not kept after a restart.',
   );
+  const overridesNote = h('p', { class: 'banner tone-idle', hidden: true, 'data-testid': 'overrides-note' });
+  const showOverrides = (path: string | null, overrides: { path: string; sections: string[] } | null) => {
+    overridesNote.hidden = overrides === null;
+    if (!overrides) return;
+    setText(
+      overridesNote,
+      overrides.sections.length
+        ? `ⓘ Your edits (${overrides.sections.join(', ')}) are kept in ${overrides.path}, over the installer's ${path ?? 'config'}, which stays unchanged. Delete that file to go back to the installer's config.`
+        : `ⓘ Edits are kept in ${overrides.path}, over the installer's ${path ?? 'config'}, which stays unchanged.`,
+    );
+  };
+  let installerPath: string | null = null;
   const pendingRestart = new Set<string>();
   const showRestart = (sections: string[]) => {
     for (const section of sections) pendingRestart.add(section);
@@ -117,6 +129,8 @@ export function settingsView(ctx: AppContext): View {
       editor.value = loaded;
       showRestart(config.restartRequired);
       fileNote.hidden = config.path !== null;
+      installerPath = config.path;
+      showOverrides(config.path, config.overrides);
       runCheck();
       setText(status, admin ? 'No unsaved changes.' : 'Read only: only admins can change settings.');
     } catch (error) {
@@ -143,6 +157,7 @@ export function settingsView(ctx: AppContext): View {
     { class: 'settings-form', 'aria-labelledby': 'settings-title' },
     restartNote,
     fileNote,
+    overridesNote,
     h('label', { for: 'config-yaml', class: 'label' }, 'Site config (YAML)'),
     h(
       'p',
@@ -173,7 +188,10 @@ export function settingsView(ctx: AppContext): View {
         ctx.notify('Config accepted, not written to a file');
       } else {
         if (Array.isArray(a.restartRequired)) showRestart(a.restartRequired.map(String));
-        setText(status, `Saved.${message ? ` ${message[0].toUpperCase()}${message.slice(1)}.` : ''}`);
+        const o = a.overrides as { path?: unknown; sections?: unknown } | undefined;
+        if (o && typeof o.path === 'string' && Array.isArray(o.sections)) showOverrides(installerPath, { path: o.path, sections: o.sections.map(String) });
+        // The EMS's message starts with what happened ("saved and applied"): said once, not after another "Saved.".
+        setText(status, message ? `${message[0].toUpperCase()}${message.slice(1)}.` : 'Saved.');
         ctx.notify('Config saved');
       }
       show([], 'saved');

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { parseConfigText } from '../../../config/parse-config.ts';
 import type { Config } from '../../../config/schema.ts';
+import { layerYaml, overridesText, readOverrides } from '../../config-overrides.ts';
 import { ConfigError } from '../../errors.ts';
 import { ApiValidationError } from '../api-errors.ts';
 import { writeFileAtomic } from '../config-file-writer.ts';
@@ -15,12 +16,14 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void {
   const { ctx, configPath } = env;
+  // Layered mode: the installer's file stays as it is; edits go to the overrides file.
+  const overridesPath = configPath ? env.overridesPath : undefined;
   const liveSections = env.liveConfigSections;
   const log = ctx.log.child({ module: 'api-config' });
   const restartPending = new Set<string>();
   const source = configPath ? basename(configPath) : 'config.yaml';
 
-  const currentText = () => {
+  const baseText = () => {
     if (configPath) {
       try {
         return readFileSync(configPath, 'utf8');
@@ -28,7 +31,22 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         log.warn({ err, configPath }, 'cannot read the config file; showing the running config');
       }
     }
-    return stringify(ctx.config);
+    return undefined;
+  };
+  /** What the editor shows: the installer's file with the operator's overrides laid over it. */
+  const currentText = () => {
+    const base = baseText();
+    if (base === undefined) return stringify(ctx.config);
+    return overridesPath ? layerYaml(base, readOverrides(overridesPath)) : base;
+  };
+  const overriddenSections = (): string[] => {
+    const base = baseText();
+    const over = readOverrides(overridesPath);
+    if (base === undefined || !over) return [];
+    const baseConfig = parseConfigText(base, source).config;
+    const layered = currentText();
+    const layeredConfig = parseConfigText(layered, source).config;
+    return baseConfig && layeredConfig ? overridesText(baseConfig, layered, layeredConfig).sections : [];
   };
 
   app.get(
@@ -43,6 +61,7 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
       config: redactSecrets(ctx.config),
       restartRequired: [...restartPending],
       liveSections,
+      ...(overridesPath ? { overrides: { path: overridesPath, sections: overriddenSections() } } : {}),
     }),
   );
 
@@ -89,7 +108,16 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
 
       // Save first: if it fails nothing is applied. Then put live sections in place (services
       // holding ctx.config see them) and tell the bus, whose listeners re-read them.
-      if (configPath) writeFileAtomic(configPath, text);
+      let overridden: string[] | undefined;
+      if (overridesPath) {
+        const base = baseText();
+        const baseConfig = base === undefined ? undefined : parseConfigText(base, source).config;
+        if (!baseConfig) throw new ApiValidationError([{ path: 'yaml', message: `the installer's config ${configPath} cannot be read; edits are not saved` }]);
+        const over = overridesText(baseConfig, text, next);
+        if (over.text) writeFileAtomic(overridesPath, over.text);
+        else rmSync(overridesPath, { force: true });
+        overridden = over.sections;
+      } else if (configPath) writeFileAtomic(configPath, text);
       const before: Record<string, unknown> = {};
       const after: Record<string, unknown> = {};
       for (const key of changed) {
@@ -103,14 +131,13 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
       log.info({ applied, restartRequired: restart }, 'config updated');
       return {
         saved: configPath !== undefined,
+        ...(overridden ? { overrides: { path: overridesPath!, sections: overridden } } : {}),
         changed,
         applied,
         restartRequired: restart,
         message: !configPath
           ? `not saved: there is no config file to write to (the EMS was started without one)${applied.length ? `; applied until restart: ${applied.join(', ')}` : ''}`
-          : restart.length
-            ? `saved; restart required for ${restart.join(', ')}`
-            : 'saved and applied',
+          : `${overridden ? `saved as operator edits in ${overridesPath} (the installer's ${basename(configPath)} is unchanged)` : 'saved'}${restart.length ? `; restart required for ${restart.join(', ')}` : ' and applied'}`,
         warnings,
       };
     },
