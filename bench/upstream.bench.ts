@@ -45,10 +45,13 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 /** A CSMS in this process, strict, answering what chargers send. */
 async function startCsms(port: number): Promise<{ close(): Promise<void> }> {
   const rpc = new RPCServer({ protocols: ['ocpp1.6'], strictMode: true });
+  let nextTransactionId = 1;
   rpc.on('client', (client: any) =>
     client.handle(({ method }: { method: string }) => {
       if (method === 'BootNotification') return { status: 'Accepted', currentTime: new Date().toISOString(), interval: 300 };
       if (method === 'Heartbeat') return { currentTime: new Date().toISOString() };
+      if (method === 'StartTransaction') return { transactionId: nextTransactionId++, idTagInfo: { status: 'Accepted' } };
+      if (method === 'StopTransaction' || method === 'Authorize') return { idTagInfo: { status: 'Accepted' } };
       return {};
     }),
   );
@@ -121,20 +124,33 @@ async function measure(url: string, ids: string[]): Promise<{ rttMs: number[]; c
   return { rttMs: rttMs.sort((a, b) => a - b), clients, sent, answered };
 }
 
+interface Sequential {
+  meterValuesMs: number[];
+  /** StartTransaction and StopTransaction round trips (the EMS writes a session for each). */
+  transactionMs: number[];
+}
+
 /** One more charger, one message at a time (no queueing anywhere): the bare round trip, ms. */
-async function sequential(url: string, identity: string, count = 300): Promise<number[]> {
+async function sequential(url: string, identity: string, count = 300, transactions = 30): Promise<Sequential> {
   const client = chargerClient(url, identity);
   await client.connect();
   await client.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Relay' });
   await new Promise((r) => setTimeout(r, 1_000));
-  const rttMs: number[] = [];
-  for (let i = 0; i < count; i++) {
+  const timed = async (list: number[], action: string, params: unknown) => {
     const t = performance.now();
-    await client.call('MeterValues', meterValues());
-    rttMs.push(performance.now() - t);
+    const conf = await client.call(action, params);
+    list.push(performance.now() - t);
+    return conf;
+  };
+  const meterValuesMs: number[] = [];
+  for (let i = 0; i < count; i++) await timed(meterValuesMs, 'MeterValues', meterValues());
+  const transactionMs: number[] = [];
+  for (let i = 0; i < transactions; i++) {
+    const started = await timed(transactionMs, 'StartTransaction', { connectorId: 1, idTag: 'BENCH', meterStart: i * 1000, timestamp: new Date().toISOString() });
+    await timed(transactionMs, 'StopTransaction', { transactionId: started.transactionId, meterStop: i * 1000 + 500, timestamp: new Date().toISOString() });
   }
   await client.close({ force: true });
-  return rttMs.sort((a, b) => a - b);
+  return { meterValuesMs: meterValuesMs.sort((a, b) => a - b), transactionMs: transactionMs.sort((a, b) => a - b) };
 }
 
 async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUrl: string | undefined): Promise<ChildProcess> {
@@ -151,7 +167,7 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
       ...(upstreamUrl ? { upstream: { url: upstreamUrl } } : {}),
     }),
   );
-  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), 'bin/ems.js', 'run', '--config', configPath], {
+  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), ...(process.env.BENCH_EMS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/ems.js', 'run', '--config', configPath], {
     env: { ...process.env, EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
     stdio: ['ignore', process.env.BENCH_EMS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
@@ -171,6 +187,15 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
   }
 }
 
+const seqRow = (s: Sequential) => [
+  s.meterValuesMs.length,
+  percentile(s.meterValuesMs, 50),
+  percentile(s.meterValuesMs, 99),
+  s.transactionMs.length,
+  percentile(s.transactionMs, 50),
+  percentile(s.transactionMs, 99),
+];
+
 const bench: Bench = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ems-bench-upstream-'));
   const ids = Array.from({ length: CHARGERS }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);
@@ -183,7 +208,7 @@ const bench: Bench = async () => {
   try {
     alone = [];
     const directAlone = await sequential(csmsUrl, ids[0]!);
-    alone.push(['direct to the CSMS', directAlone.length, percentile(directAlone, 50), percentile(directAlone, 99)]);
+    alone.push(['direct to the CSMS', ...seqRow(directAlone)]);
     const direct = await measure(csmsUrl, ids);
     await Promise.all(direct.clients.map((c) => c.close({ force: true })));
     rows.push(['direct to the CSMS', direct.rttMs.length, percentile(direct.rttMs, 50), percentile(direct.rttMs, 99), percentile(direct.rttMs, 100), '-', '-']);
@@ -195,7 +220,7 @@ const bench: Bench = async () => {
         await new Promise((r) => setTimeout(r, 2_000));
         if (mode === 'relay') {
           const relayAlone = await sequential(`ws://127.0.0.1:${ocppPort}/ocpp`, ids[0]!);
-          alone.push(['charger → EMS → CSMS and back (local controller)', relayAlone.length, percentile(relayAlone, 50), percentile(relayAlone, 99)]);
+          alone.push(['charger → EMS → CSMS and back (local controller)', ...seqRow(relayAlone)]);
         }
         const idleMb = rssMb(ems.pid!);
         const cpuBefore = cpuS(ems.pid!);
@@ -232,10 +257,16 @@ const bench: Bench = async () => {
       ],
     },
     {
-      title: 'Local controller: the bare forwarding path, one charger, one MeterValues at a time (300 round trips, ms)',
-      columns: ['path', 'samples', 'p50 ms', 'p99 ms'],
+      title: 'Local controller: the bare forwarding path, one charger, one message at a time (300 MeterValues, then 30 StartTransaction + StopTransaction pairs; ms)',
+      columns: ['path', 'MeterValues', 'p50 ms', 'p99 ms', 'Start/Stop', 'p50 ms', 'p99 ms'],
       rows: alone,
-      notes: alone.length === 2 ? [`added by the relay, one charger: p50 ${((alone[1]![2] as number) - (alone[0]![2] as number)).toFixed(2)} ms, p99 ${((alone[1]![3] as number) - (alone[0]![3] as number)).toFixed(2)} ms`] : [],
+      notes:
+        alone.length === 2
+          ? [
+              `added by the relay, one charger, MeterValues: p50 ${((alone[1]![2] as number) - (alone[0]![2] as number)).toFixed(2)} ms, p99 ${((alone[1]![3] as number) - (alone[0]![3] as number)).toFixed(2)} ms`,
+              `added by the relay, one charger, Start/StopTransaction: p50 ${((alone[1]![5] as number) - (alone[0]![5] as number)).toFixed(2)} ms, p99 ${((alone[1]![6] as number) - (alone[0]![6] as number)).toFixed(2)} ms`,
+            ]
+          : [],
     },
     {
       title: `Local controller: EMS process memory, ${CHARGERS} chargers connected and sending (RSS)`,

@@ -103,7 +103,7 @@ export const simulatedDeviceSchema = z.looseObject({ ...deviceBase, driver: z.li
 export const deviceSchema = z.discriminatedUnion('driver', [modbusDeviceSchema, mqttDeviceSchema, simulatedDeviceSchema]);
 
 export const mqttSchema = z.strictObject({
-  url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'use mqtt://host:1883'),
+  url: z.string().regex(/^(mqtts?|wss?):\/\//, 'use mqtt://host:1883 (or mqtts://, ws://, wss://); tcp:// and other schemes are refused'),
   username: z.string().optional(),
   password: z.string().optional(),
   prefix: z.string().min(1).regex(/^[^#+]+$/, 'no wildcards').default('ems').describe('state under <prefix>/..., commands on <prefix>/.../set'),

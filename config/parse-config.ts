@@ -55,48 +55,56 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Nesting deeper than this is not a site config (the deepest real one, a fuse tree, is ~20). */
 export const MAX_CONFIG_DEPTH = 64;
 
-/** An upper bound of yamlDepth: every open bracket plus the deepest indentation; most files end here. */
-function depthBound(text: string): number {
-  let brackets = 0;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 91 || text.charCodeAt(i) === 123) brackets++;
-  let deepestIndent = 0;
-  for (const line of text.split('\n')) deepestIndent = Math.max(deepestIndent, line.length - line.replace(/^[ -]+/, '').length);
-  return brackets + Math.floor(deepestIndent / 2);
-}
-
-/** Deepest nesting of a YAML text: flow brackets plus block indentation (in levels of 2 columns), estimated without parsing. */
+/**
+ * Deepest nesting of a YAML text: flow brackets plus block indentation (in levels of 2 columns),
+ * estimated in one pass without parsing (the parser itself would overflow the stack on a 20k-deep
+ * file). Never below the real depth: a quote only opens a string where YAML starts a scalar (so an
+ * apostrophe inside a plain word hides no bracket), and a stray closing bracket lowers nothing below 0.
+ */
 function yamlDepth(text: string): number {
   let deepest = 0;
   let flow = 0;
   let quote: string | undefined;
   let lineStart = true;
   let indent = 0;
+  /** The last character outside a string that was not a space: a quote after it starts a scalar. */
+  let before = '\n';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === '\n') {
       lineStart = true;
       indent = 0;
-      if (!quote) flow = Math.max(0, flow);
+      if (!quote) before = '\n';
       continue;
     }
     if (lineStart) {
       if (c === ' ' || c === '-') {
         indent++;
+        if (c === '-') before = '-';
         continue;
       }
       lineStart = false;
       deepest = Math.max(deepest, Math.floor(indent / 2) + flow);
     }
     if (quote) {
-      if (c === quote && text[i - 1] !== '\\') quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
+      if (c === quote) {
+        // '' inside a single-quoted string and \" inside a double-quoted one do not end it.
+        if (quote === "'" && text[i + 1] === "'") i++;
+        else if (quote === '"' && text[i - 1] === '\\') continue;
+        else quote = undefined;
+      }
+      continue;
+    }
+    if ((c === '"' || c === "'") && /[\n:,[{?-]/.test(before)) quote = c;
     else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
       const end = text.indexOf('\n', i);
       i = end < 0 ? text.length : end - 1;
+      continue;
     } else if (c === '[' || c === '{') {
       flow++;
       deepest = Math.max(deepest, Math.floor(indent / 2) + flow);
-    } else if (c === ']' || c === '}') flow--;
+    } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+    if (c !== ' ' && c !== '\t') before = c;
   }
   return deepest;
 }
@@ -105,7 +113,7 @@ export function parseConfigText(text: string, source: string): ParsedConfig {
   if (text.length > MAX_CONFIG_BYTES) {
     return { problems: [{ path: source, message: `the file is ${Math.round(text.length / 1024)} KiB; a site config is at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`, severity: 'error' }] };
   }
-  const depth = depthBound(text) > MAX_CONFIG_DEPTH ? yamlDepth(text) : 0;
+  const depth = yamlDepth(text);
   if (depth > MAX_CONFIG_DEPTH) {
     return { problems: [{ path: source, message: `the YAML nests ${depth} levels deep; a site config nests at most ${MAX_CONFIG_DEPTH}`, severity: 'error' }] };
   }

@@ -290,6 +290,13 @@ export const upstreamSchema = z
     callTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('a forwarded call the CSMS does not answer in time is handled locally'),
     reconnectMinMs: z.number().int().min(10).default(1000).describe('first reconnect delay; doubles per failure'),
     reconnectMaxMs: z.number().int().min(10).default(60_000).describe('cap of the reconnect delay'),
+    maxQueuedFrames: z
+      .number()
+      .int()
+      .min(10)
+      .max(1_000_000)
+      .default(10_000)
+      .describe("per charger, frames held for the CSMS while the uplink is down; beyond it the oldest meter values inside a transaction are dropped (never a transaction's start or end)"),
   })
   .superRefine((u, ctx) => {
     if (Boolean(u.tls?.cert) !== Boolean(u.tls?.key)) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'give both cert and key for a client certificate' });

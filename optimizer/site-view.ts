@@ -50,6 +50,14 @@ export const DEFAULTS = {
   probeForMs: 60_000,
 } as const;
 
+/**
+ * The fastest a car raises its draw, A/s (plant.md: ramps of 5–30 A/s, some step in whole amps).
+ * A grid reading that rose faster than the cars could have is building load.
+ */
+const CAR_RAMP_APS = 30;
+/** A car's step when it rounds to whole amps, A. */
+const CAR_STEP_A = 1;
+
 export type LoadMode = 'measured' | 'unmetered' | 'failsafe';
 
 /** One connector as the estimator sees it. */
@@ -91,7 +99,7 @@ export interface SiteView {
   readonly exportSource: 'grid' | 'signal';
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
-  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; lastGrid?: GridMeasurement };
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[] };
 }
 
 interface Timing {
@@ -214,14 +222,35 @@ function toSite(rot: readonly number[], a: number, b: number, c: number): [numbe
   return site;
 }
 
-/** Time of the last change of the limit at or before `t` (the first record's time when none changed). */
-function lastChangeAt(bounds: readonly number[], t: number): number {
-  let at = Number.NEGATIVE_INFINITY;
+/** A car drawing this much below every limit in force draws what it wants, not its cap, A. */
+const UNCONSTRAINED_MARGIN_A = 1.5;
+
+/**
+ * Whether a car sampled drawing `drawnA` drew the same from `from` to `to` (a sample and a grid
+ * reading, in either order): it had settled by `from` (a car response after the last change of its
+ * limit), and its limit did not change until `to`, or every limit in force then stayed clearly
+ * above its draw (a car that draws less than offered is not moved by a change it does not feel).
+ */
+function settledBetween(bounds: readonly number[], from: number, to: number, responseMs: number, drawnA: number): boolean {
+  if (bounds.length === 0) return false;
+  let inForce: number | undefined;
+  let changedAt = Number.NEGATIVE_INFINITY;
+  let lowest = Number.POSITIVE_INFINITY;
+  let changedBetween = false;
   for (let i = 0; i < bounds.length; i += 2) {
-    if (bounds[i] > t) break;
-    at = bounds[i];
+    const at = bounds[i];
+    if (at > to) break;
+    if (at <= from) {
+      changedAt = at;
+      inForce = bounds[i + 1];
+      continue;
+    }
+    changedBetween = true;
+    if (bounds[i + 1] < lowest) lowest = bounds[i + 1];
   }
-  return at;
+  if (inForce === undefined || from < changedAt + responseMs) return false;
+  if (!changedBetween) return true;
+  return drawnA + UNCONSTRAINED_MARGIN_A <= Math.min(inForce, lowest);
 }
 
 /** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
@@ -256,6 +285,11 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     if (best < 0 || Math.abs(at - t) < Math.abs(draws[best] - t)) best = i;
     if (at <= t && (before < 0 || at > draws[before])) before = i;
   }
+  // The car itself says it draws nothing (SuspendedEV: full or waiting) since a moment after its
+  // last sample: at a reading from then on it drew 0. Counting it at 0 can only make the building
+  // load look larger, never smaller; it is back in the count as soon as its status or a sample says so.
+  const stoppedAt = c.status === 'SuspendedEV' ? c.statusAtMs : undefined;
+  if (stoppedAt !== undefined && Number.isFinite(stoppedAt) && t >= stoppedAt && (best < 0 || draws[best] <= stoppedAt)) return;
   const highA = Math.max(bound, reservedA);
   if (best < 0) {
     // No usable sample (a car that just started): nothing is known but the bound.
@@ -267,9 +301,9 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     return;
   }
   const sampleAt = draws[best];
-  const changedAt = lastChangeAt(bounds, Math.max(t, sampleAt));
   // Cars that follow at once (carResponseMs 0, an instant model) are always settled.
-  const settled = timing.carResponseMs <= 0 || (bounds.length > 0 && Math.min(t, sampleAt) >= changedAt + timing.carResponseMs);
+  const drawnA = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]);
+  const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA);
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
   const lowLimit = Math.min(limitThen, bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
@@ -284,7 +318,9 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
       continue;
     }
     const earlier = before >= 0 ? draws[before + 1 + p] : 0;
-    out[OUT_LOW + site] += Math.min(sample, earlier, lowLimit);
+    // A car above a new, lower limit comes down to it, or a whole amp below (cars that round down).
+    const floorA = sample > lowLimit ? Math.max(0, lowLimit - CAR_STEP_A) : lowLimit;
+    out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
     out[OUT_HIGH + site] += Math.max(on ? bound : 0, est);
@@ -509,6 +545,11 @@ export function siteView(
   const anchorAtMs = grid ? grid.atMs : atMs;
   const loEv = [0, 0, 0];
   const hiEv = [0, 0, 0];
+  // How much the cars' draw may have risen since the reading the last level was taken from.
+  const prevGrid = memory?.levelGrid && memory.levelGrid.length === 5 && Number.isFinite(memory.levelGrid[0]) ? memory.levelGrid : undefined;
+  const sinceMs = grid && prevGrid && grid.atMs > prevGrid[0] ? grid.atMs - prevGrid[0] : Number.POSITIVE_INFINITY;
+  const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
+  const riseEv = [0, 0, 0];
   const out = new Float64Array(9);
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
@@ -526,6 +567,8 @@ export function siteView(
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
+      const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
+      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
     }
   }
 
@@ -533,6 +576,8 @@ export function siteView(
   let buildingPowerW = 0;
   let nextBuilding: number[] = [];
   let nextLevel: number[] | undefined;
+  let overSince: number[] | undefined;
+  let nextLevelGrid: number[] | undefined;
   const voltageV = finiteOr(params.voltageV, 0);
   if (mode !== 'failsafe') {
     submeterLoads(snapshot, index, evDraw, building);
@@ -547,9 +592,35 @@ export function siteView(
         const lo = p < 3 ? grid.currentA[p] - loEv[p] : grid.powerW - (loEv[0] + loEv[1] + loEv[2]) * voltageV;
         const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
         const before = prev && prev.length === 4 && Number.isFinite(prev[p]) ? prev[p] : hi;
-        level[p] = Math.max(0, lo, Math.min(before, hi));
+        // The reading rose by more than the cars could have added since the last one: the rest
+        // is building load, at once (a step the bracket alone would absorb while cars are unsettled).
+        let rise = 0;
+        if (prevGrid && prev && prev.length === 4) {
+          rise = p < 3 ? grid.currentA[p] - prevGrid[1 + p] - riseEv[p] : grid.powerW - prevGrid[4] - (riseEv[0] + riseEv[1] + riseEv[2]) * voltageV;
+        }
+        level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
+      }
+      // The meter keeps reading above a limit longer than a car takes to follow a cut: the cars did
+      // not slow down as the estimate expected, so whatever the bracket says, the building load is
+      // raised by the measured excess over what the EMS aims for (the caps fall by as much), again
+      // after every car response while it lasts.
+      const marginFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
+      let limitA = index.nodeLimitA[0];
+      if (nodeCount > 1 && index.nodeLimitA[1] < limitA) limitA = index.nodeLimitA[1];
+      const wasOver = memory?.overSinceMs;
+      overSince = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+      for (let p = 0; p < 4; p++) {
+        const readA = p < 3 ? grid.currentA[p] : grid.powerW;
+        const limit = p < 3 ? limitA : limits.importLimitW;
+        if (limit === undefined || !(readA > limit)) continue;
+        const since = wasOver && wasOver.length === 4 && Number.isFinite(wasOver[p]) && wasOver[p] <= grid.atMs ? wasOver[p] : grid.atMs;
+        overSince[p] = since;
+        if (grid.atMs <= since || grid.atMs - since < timing.carResponseMs) continue;
+        level[p] += readA - limit * marginFactor;
+        overSince[p] = grid.atMs;
       }
       nextLevel = level;
+      nextLevelGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW];
       const kept = memory?.building ?? EMPTY;
       const out: number[] = [];
       for (let i = 0; i < kept.length; i += 5) {
@@ -578,7 +649,9 @@ export function siteView(
     connectors: nextConnectors,
     building: nextBuilding,
     ...(nextLevel ? { level: nextLevel } : {}),
+    ...(nextLevelGrid ? { levelGrid: nextLevelGrid } : {}),
     ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
+    ...(overSince && overSince.some(Number.isFinite) ? { overSinceMs: overSince } : {}),
   };
   return {
     atMs,

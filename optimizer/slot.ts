@@ -94,6 +94,8 @@ interface SessionFacts {
   atMs: number;
   drawA: number | undefined;
   lend: boolean;
+  /** It has drawn clearly less than its cap for half the lending hold, not yet the whole. */
+  underDrawing: boolean;
   /** The car is treated as full; `probing` while it is offered its minimum to see if it wants more. */
   released: boolean;
   probing: boolean;
@@ -113,6 +115,10 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
   }
   if (facts.lend && facts.drawA !== undefined) {
     tighten(bound, Math.max(minDa, ceilDa(facts.drawA + nonNegative(params.rampReserveA))), 'unused');
+  } else if (facts.underDrawing && memory && memory.currentA > 0) {
+    // It has not used the cap it has for half the lending hold (longer than a ramp): no raise now,
+    // its unused part is lent out soon and a raise would only be taken back then.
+    tighten(bound, Math.max(minDa, Math.round(memory.currentA * 10)), 'unused');
   }
   if (facts.pendingDa > 0 && memory) {
     // Not raised while reserved: the reservation is there because a lower cap is pending or the
@@ -187,7 +193,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
-    if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, released: estimate.released, probing: estimate.probing }, params);
+    if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, underDrawing: !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2, released: estimate.released, probing: estimate.probing }, params);
     const { upperDa, upperKind } = bound;
 
     slots.push({

@@ -126,6 +126,8 @@ export interface ConnectorSnapshot {
   chargerId: string;
   connectorId: number;
   status: ConnectorStatus;
+  /** When the charger reported `status` (its own clock, like drawAtMs); undefined when unknown. */
+  statusAtMs?: number;
   session: SessionSnapshot | null;
   /** Measured draw per charger phase (the charger's own L1..L3), A. */
   drawA: PhaseValues;
@@ -254,8 +256,12 @@ export interface EstimateMemory {
   building: readonly number[];
   /** The building level of the last reading (L1, L2, L3 A, W): it stays while the bracket allows. */
   level?: readonly number[];
+  /** The grid reading that level was taken from: [atMs, L1 A, L2 A, L3 A, W]. */
+  levelGrid?: readonly number[];
   /** The last grid reading that passed the plausibility checks. */
   lastGrid?: GridMeasurement;
+  /** Since when the grid meter reads above the EMS's target (L1, L2, L3, W; NaN = not over), ms. */
+  overSinceMs?: readonly number[];
 }
 
 export interface DecideState {

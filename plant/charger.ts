@@ -29,6 +29,8 @@ interface PlantConnector {
   nextMeterValuesAtMs?: number;
   pilotA: number;
   availableAtMs?: number;
+  /** The car was told to leave now (RemoteStopTransaction, a refused card): before its own leaveAtMs. */
+  leaveAtMs?: number;
 }
 
 /** What a charger's connector is doing in truth (for measurement). */
@@ -126,6 +128,26 @@ export class PlantCharger {
     return status;
   }
 
+  /** ClearChargingProfile: drops held and pending profiles matching every given field; the number dropped. */
+  clearProfiles(atMs: number, filter: { id?: number; connectorId?: number; purpose?: HeldProfile['purpose']; stackLevel?: number }): number {
+    if (!this.onlineAt(atMs)) return 0;
+    const matches = (p: HeldProfile) =>
+      (filter.id === undefined || p.id === filter.id) &&
+      (filter.connectorId === undefined || p.connectorId === filter.connectorId) &&
+      (filter.purpose === undefined || p.purpose === filter.purpose) &&
+      (filter.stackLevel === undefined || p.stackLevel === filter.stackLevel);
+    const before = this.held.length + this.pendingProfiles.length;
+    this.held = this.held.filter((p) => !matches(p));
+    for (let i = this.pendingProfiles.length - 1; i >= 0; i--) if (matches(this.pendingProfiles[i]!.profile)) this.pendingProfiles.splice(i, 1);
+    return before - this.held.length - this.pendingProfiles.length;
+  }
+
+  /** The car on this connector leaves at `atMs` (the transaction ends, the connector frees). */
+  unplugAt(connectorId: number, atMs: number): void {
+    const c = this.connectors[connectorId - 1];
+    if (c?.car) c.leaveAtMs = atMs;
+  }
+
   /** The profiles in force (for tests and the demo's GetCompositeSchedule). */
   heldProfiles(): readonly HeldProfile[] {
     return this.held;
@@ -171,7 +193,8 @@ export class PlantCharger {
         this.setStatus(c, status, atMs);
         if (c.nextMeterValuesAtMs !== undefined && atMs >= c.nextMeterValuesAtMs) {
           this.sampleMeterValues(c, atMs);
-          c.nextMeterValuesAtMs += this.spec.meterValuesPeriodMs;
+          // One sample per period; a long step (a replay between events) skips the periods it spanned.
+          while (c.nextMeterValuesAtMs <= atMs) c.nextMeterValuesAtMs += this.spec.meterValuesPeriodMs;
         }
       }
     }
@@ -204,7 +227,9 @@ export class PlantCharger {
         c.nextMeterValuesAtMs = atMs + this.random.between(0.1, 1) * this.spec.meterValuesPeriodMs;
         this.send({ kind: 'transaction-started', atMs, chargerId: this.spec.id, connectorId: c.connectorId, transactionId: c.transactionId, idTag: car.spec.idTag, meterStartWh: Math.floor(c.registerWh) });
       }
-      if (car && car.spec.leaveAtMs !== undefined && atMs >= car.spec.leaveAtMs) {
+      const leaveAtMs = Math.min(car?.spec.leaveAtMs ?? Infinity, c.leaveAtMs ?? Infinity);
+      if (car && atMs >= leaveAtMs) {
+        c.leaveAtMs = undefined;
         if (c.transactionId !== undefined) {
           this.send({ kind: 'transaction-ended', atMs, chargerId: this.spec.id, connectorId: c.connectorId, transactionId: c.transactionId, meterStopWh: Math.floor(c.registerWh) });
           this.held = dropTransaction(this.held, c.transactionId);

@@ -12,8 +12,9 @@ export const hourOfDay = (wallMs: number, utcOffsetH: number): number => (((wall
 
 /** The non-EV load of one entry at plant time `atMs`, A per site phase. */
 export function loadA(load: PlantLoad, index: number, seed: number, atMs: number, wallMs: number, utcOffsetH: number): Triple {
-  let current: Triple = load.baseA;
-  for (const step of load.steps ?? []) if (step.atMs <= atMs) current = step.currentA;
+  const steps = load.steps ?? [];
+  const k = lastAtOrBefore(steps, atMs);
+  const current: Triple = k < 0 ? load.baseA : steps[k]!.currentA;
   const result: Triple = [current[0], current[1], current[2]];
   if (load.dailyPeakA) {
     const h = hourOfDay(wallMs, utcOffsetH);
@@ -27,8 +28,27 @@ export function loadA(load: PlantLoad, index: number, seed: number, atMs: number
   return result.map((a) => Math.max(0, a)) as Triple;
 }
 
-/** PV the panels could produce now, W (before any curtailment). */
-export function pvAvailableW(pv: PlantPv, seed: number, wallMs: number, utcOffsetH: number): number {
+/** Index of the last entry with atMs ≤ `atMs` in a list sorted by atMs (-1: none). Binary search: long replays carry thousands of steps. */
+export function lastAtOrBefore(list: readonly { atMs: number }[], atMs: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.atMs <= atMs) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** PV the panels could produce now, W (before any curtailment): the recorded curve where given, else the daily sine with clouds. */
+export function pvAvailableW(pv: PlantPv, seed: number, wallMs: number, utcOffsetH: number, atMs?: number): number {
+  if (pv.curve && atMs !== undefined) {
+    const k = lastAtOrBefore(pv.curve, atMs);
+    return k < 0 ? 0 : Math.max(0, pv.curve[k]!.powerW);
+  }
   const h = hourOfDay(wallMs, utcOffsetH);
   if (h < 6.5 || h > 19.5) return 0;
   const k = Math.floor(wallMs / 20_000);

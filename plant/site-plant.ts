@@ -51,7 +51,13 @@ export class SitePlant {
   private readonly bottomUp: { node: PlantCircuit; parent?: string; depth: number }[];
 
   constructor(scenario: PlantScenario, options: PlantOptions = {}) {
-    this.scenario = scenario;
+    // Steps and curves sorted by time (stable: of two at the same moment the later entry wins, as listed).
+    const byTime = <T extends { atMs: number }>(list: readonly T[]) => [...list].sort((a, b) => a.atMs - b.atMs);
+    this.scenario = {
+      ...scenario,
+      loads: scenario.loads.map((l) => (l.steps ? { ...l, steps: byTime(l.steps) } : l)),
+      ...(scenario.pv?.curve ? { pv: { ...scenario.pv, curve: byTime(scenario.pv.curve) } } : {}),
+    };
     this.random = new SeededRandom(scenario.seed);
     this.maxStepMs = options.maxStepMs ?? 100;
     const visit = (node: PlantCircuit, parent: string | undefined, depth: number) => {
@@ -68,6 +74,7 @@ export class SitePlant {
     this.meters = scenario.meters.map((m) => new PlantMeter(m, new SeededRandom(scenario.seed ^ hashId(m.id))));
     if (scenario.battery) this.battery = { socPct: scenario.battery.socPct, powerW: 0, mode: 'self' };
     for (const load of scenario.loads) for (const step of load.steps ?? []) this.changes.push({ atMs: step.atMs, kind: 'load-step', id: load.circuitId });
+    for (const point of scenario.pv?.curve ?? []) this.changes.push({ atMs: point.atMs, kind: 'pv-swing', id: 'pv' });
     for (const s of scenario.signals) {
       this.changes.push({ atMs: s.fromMs, kind: 'signal', id: s.id });
       this.changes.push({ atMs: s.toMs, kind: 'signal', id: s.id });
@@ -119,6 +126,16 @@ export class SitePlant {
     const requestId = ++this.requestCounter;
     const charger = this.chargers.get(chargerId);
     return { requestId, status: charger ? charger.setChargingProfile(atMs, requestId, profile) : 'Offline' };
+  }
+
+  /** ClearChargingProfile (OCPP): drops the matching profiles; how many. */
+  clearChargingProfiles(chargerId: string, filter: Parameters<PlantCharger['clearProfiles']>[1]): number {
+    return this.chargers.get(chargerId)?.clearProfiles(this.atMs, filter) ?? 0;
+  }
+
+  /** The car on a connector leaves at `atMs` (default now): RemoteStopTransaction, a refused card, the demo closing. */
+  unplug(chargerId: string, connectorId: number, atMs = this.atMs): void {
+    this.chargers.get(chargerId)?.unplugAt(connectorId, atMs);
   }
 
   /** A car that arrives while the plant runs (the demo's own arrivals). */
@@ -192,7 +209,7 @@ export class SitePlant {
         building[p] += childBuilding[p]!;
       }
     }
-    const available = s.pv ? pvAvailableW(s.pv, s.seed, wallMs, s.utcOffsetH) : 0;
+    const available = s.pv ? pvAvailableW(s.pv, s.seed, wallMs, s.utcOffsetH, atMs) : 0;
     const pvW = pvOutputW(available, this.setpoints, atMs);
     const root = truth.nodeA.get(s.circuit.id)!;
     let batteryW = 0;

@@ -18,7 +18,7 @@ export interface PlantCircuit {
 export interface PlantLoad {
   circuitId: string;
   baseA: Triple;
-  /** From `atMs` on, the load is `currentA` (a compressor, a kitchen, a lift): an outside change. */
+  /** From `atMs` on, the load is `currentA` (a compressor, a kitchen, a lift): an outside change. Sorted by atMs. */
   steps?: { atMs: number; currentA: Triple }[];
   /** Office-day curve on top of the base: + peakA × sin over 06:00..20:00 local. */
   dailyPeakA?: Triple;
@@ -32,6 +32,11 @@ export interface PlantPv {
   peakW: number;
   /** Passing clouds: output swings by up to this fraction (0..0.8), seeded. */
   cloudDepth?: number;
+  /**
+   * A recorded or replayed output instead of the sine: from each `atMs` (plant time, sorted) on, the
+   * panels can produce `powerW` (each change is an outside 'pv-swing'). peakW is then only a label.
+   */
+  curve?: { atMs: number; powerW: number }[];
 }
 
 export interface PlantBattery {

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { Bus } from './bus.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { CeilingProvider } from './control/ceiling-provider.ts';
+import { ClockStepWatch } from './clock-step-watch.ts';
 import { createControlLoop, LIVE_SECTIONS, type ControlLoop } from './control/control-loop.ts';
 import type { Logger } from './log.ts';
 import { createDeviceService } from './devices/device-service.ts';
@@ -111,6 +112,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const ocpp = await start(
       createCentralSystem(ctx, {
         transactions,
+        holdings: store.holdings,
         meterSampleIntervalS: config.control.meterValueIntervalS,
         ...(upstream.enabled ? { wrapConnection: (connection, charger) => upstream.wrap(connection, charger), acceptedElsewhere: (idTag) => upstream.acceptedElsewhere(idTag) } : {}),
       }),
@@ -132,7 +134,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     );
     const planner = await start(createPlannerService(ctx, tariffs, { forecastFilePath: join(dataDir, 'planner-forecast.json') }));
     const ceilingProviders: CeilingProvider[] = [solar, planner];
-    const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders }));
+    const clockWatch = new ClockStepWatch(clock, bus, log.child({ module: 'clock' }));
+    const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders, clockWatch }));
     const openadr = createOpenAdrServices(ctx, { sink: signals });
     for (const ven of openadr) await start(ven);
     const http = await start(
@@ -142,6 +145,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),
+        unauthenticatedChargers: () => ocpp.unauthenticatedChargers(),
         economics: tariffs,
         plan: planner,
         chargeMode: solar.mode,

@@ -131,8 +131,10 @@ export interface BusEvents {
    */
   'security.event': { kind: string; atMs: number; chargerId?: string; remoteAddress?: string };
   /**
-   * The wall clock stepped by `stepMs` (NTP; negative = backwards) between two control cycles.
-   * The OCPP side re-sends every profile; timers that compare wall times (pauses) should re-check.
+   * The wall clock stepped by `stepMs` (NTP; negative = backwards) between two control cycles
+   * (src/clock-step-watch.ts, before the cycle reads the time). Every holder of wall-clock stamps
+   * moves them by the step (site state readings, the control memory's pause and estimation timers);
+   * the OCPP side re-sends every profile.
    */
   'clock.stepped': { stepMs: number; atMs: number };
   /** An operator added or ended a grid limit by hand (API); for the site's events list. */

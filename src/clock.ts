@@ -9,6 +9,9 @@ export interface Clock {
   monotonicMs?(): number;
 }
 
+/** A change of (wall − monotonic) larger than this counts as a step of the wall clock, ms. */
+export const CLOCK_STEP_MS = 2_000;
+
 /** The clock's monotonic time, or its wall time for clocks without one. */
 export function monotonicMs(clock: Clock): number {
   return clock.monotonicMs ? clock.monotonicMs() : clock.nowMs();

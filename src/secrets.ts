@@ -20,14 +20,51 @@ export function redactUrlCredentials(text: string): string {
   );
 }
 
-/** A deep copy with every secret value masked: by key, and credentials inside any string. */
-export function redactSecrets<T>(value: T): T {
-  if (typeof value === 'string') return redactUrlCredentials(value) as T;
-  if (Array.isArray(value)) return value.map(redactSecrets) as T;
+/** `Authorization: Basic …` / `Bearer …` inside free text. */
+const AUTH_SCHEME = /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}/g;
+/** `password=x`, `token: x`, `"secret":"x"`, `?access_token=x` inside free text. */
+const KEY_VALUE = /(["']?)\b([A-Za-z_][\w.-]*)\1(\s*[:=]\s*)(["']?)([^\s"',;&)}\]]+)\4/g;
+
+/**
+ * Free text (a log message, an error's message or stack, an audit note) with every secret in it
+ * masked: credentials inside URLs, HTTP Basic/Bearer credentials, and the value after a secret
+ * key name (`password=…`, `"token": "…"`). Errs on the side of masking.
+ */
+export function redactSecretText(text: string): string {
+  if (!text) return text;
+  const masked = redactUrlCredentials(text).replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${SECRET_MASK}`);
+  // By hand rather than replace(): after a key that is no secret, the scan goes on right after
+  // its separator, so in "Error: password=x" the value "password=x" is looked at as a pair too.
+  let out = '';
+  let from = 0;
+  KEY_VALUE.lastIndex = 0;
+  for (let m = KEY_VALUE.exec(masked); m; m = KEY_VALUE.exec(masked)) {
+    const [match, q1, key, sep, q2, value] = m as unknown as [string, string, string, string, string, string];
+    if (isSecretKey(key) && value !== SECRET_MASK && value !== 'Basic' && value !== 'Bearer') {
+      out += `${masked.slice(from, m.index)}${q1}${key}${q1}${sep}${q2}${SECRET_MASK}${q2}`;
+      from = m.index + match.length;
+    } else KEY_VALUE.lastIndex = m.index + q1.length * 2 + key.length + sep.length;
+  }
+  return out + masked.slice(from);
+}
+
+function redactDeep<T>(value: T, text: (s: string) => string): T {
+  if (typeof value === 'string') return text(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, text)) as T;
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = isSecretKey(key) && (typeof v === 'string' || typeof v === 'number') ? SECRET_MASK : redactSecrets(v);
+    out[key] = isSecretKey(key) && (typeof v === 'string' || typeof v === 'number') ? SECRET_MASK : redactDeep(v, text);
   }
   return out as T;
+}
+
+/** A deep copy with every secret value masked: by key, and credentials inside any string's URLs. */
+export function redactSecrets<T>(value: T): T {
+  return redactDeep(value, redactUrlCredentials);
+}
+
+/** As redactSecrets, and every string is also treated as free text (redactSecretText): for logs. */
+export function redactSecretsInText<T>(value: T): T {
+  return redactDeep(value, redactSecretText);
 }

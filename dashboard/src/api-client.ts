@@ -1,6 +1,6 @@
 // The browser's side of the EMS API: cookie session, CSRF header on writes, errors with the
 // field problems the server named.
-import type { KpisView, LoginResult, PlanView, Role, SessionPatch, StateView } from './api-types.ts';
+import type { ConnectorHistoryView, KpisView, LoginResult, PlanView, Role, SessionPatch, StateView } from './api-types.ts';
 import { fieldIssues } from './normalize.ts';
 import type { FieldIssue } from './api-types.ts';
 
@@ -118,6 +118,16 @@ export class ApiClient {
   history(fromMs: number, toMs: number, resolution: string): Promise<unknown> {
     const q = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), resolution });
     return this.request('GET', `/api/v1/history?${q}`);
+  }
+
+  /** Per-connector history (energy, current per phase, cap per interval); one connector when given. */
+  connectorHistory(fromMs: number, toMs: number, resolution: '1m' | '15m', connector?: { chargerId: string; connectorId: number }): Promise<ConnectorHistoryView> {
+    const q = new URLSearchParams({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), resolution });
+    if (connector) {
+      q.set('chargerId', connector.chargerId);
+      q.set('connectorId', String(connector.connectorId));
+    }
+    return this.request<ConnectorHistoryView>('GET', `/api/v1/history/connectors?${q}`);
   }
 
   /** This month's peak of 15-min mean import (what the demand charge is billed on). */

@@ -124,6 +124,24 @@ export interface HistoryPoint {
   evPowerW: number | null;
   limitW: number | null;
   buildingPowerW: number | null;
+  /** Grid current per site phase, A. */
+  gridL1A: number | null;
+  gridL2A: number | null;
+  gridL3A: number | null;
+}
+
+/** One connector over one interval of GET /api/v1/history/connectors. */
+export interface ConnectorHistoryPoint {
+  atMs: number;
+  energyWh: number;
+  powerW: number;
+  currentA: [number, number, number];
+  capA: number;
+}
+
+export interface ConnectorHistoryView {
+  resolution: '1m' | '15m';
+  connectors: { chargerId: string; connectorId: number; energyWh: number; points: ConnectorHistoryPoint[] }[];
 }
 
 export interface SessionRecord {

@@ -4,6 +4,9 @@ import { ApiClient, ApiError } from './api-client.ts';
 import type { LoginResult, Role } from './api-types.ts';
 import { h, replace } from './dom.ts';
 import { mountAppShell } from './views/app-shell.ts';
+import { mountHoldingsMarks } from './holdings-marks.ts';
+import { mountSecurePanels } from './secure-panels.ts';
+import { mountUplinkPanel } from './uplink-panel.ts';
 import { loginView } from './views/login-view.ts';
 import { setupView } from './views/setup-view.ts';
 // uPlot's styles ride with the first load: CSS of a lazily loaded chunk would not be applied.
@@ -17,6 +20,9 @@ const USER_KEY = 'ems.user';
 
 const root = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
 const api = new ApiClient();
+mountSecurePanels(root, api);
+mountUplinkPanel(root, api);
+mountHoldingsMarks(root, api);
 let stopApp: (() => void) | null = null;
 
 function startApp(username: string, role: Role): void {

@@ -69,6 +69,9 @@ const HISTORY_FIELDS: Record<keyof Omit<HistoryPoint, 'atMs'>, string[]> = {
   evPowerW: ['evPowerW', 'ev', 'evTotalW'],
   limitW: ['limitPowerW', 'limitW', 'limit'],
   buildingPowerW: ['buildingPowerW', 'building'],
+  gridL1A: ['gridL1A'],
+  gridL2A: ['gridL2A'],
+  gridL3A: ['gridL3A'],
 };
 
 function pick(row: Json, keys: string[]): number | null {
@@ -108,6 +111,9 @@ export function historyPoints(body: unknown): HistoryPoint[] {
       evPowerW: pick(row, HISTORY_FIELDS.evPowerW),
       limitW: pick(row, HISTORY_FIELDS.limitW),
       buildingPowerW: pick(row, HISTORY_FIELDS.buildingPowerW),
+      gridL1A: pick(row, HISTORY_FIELDS.gridL1A),
+      gridL2A: pick(row, HISTORY_FIELDS.gridL2A),
+      gridL3A: pick(row, HISTORY_FIELDS.gridL3A),
     });
   }
   return points.sort((a, b) => a.atMs - b.atMs);

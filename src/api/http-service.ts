@@ -25,10 +25,12 @@ import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
 import { registerEconomicsRoutes } from './routes/economics-routes.ts';
 import { registerOpenAdrRoutes } from './routes/openadr-routes.ts';
+import { registerSecurityMetrics, registerSecurityRoutes } from './routes/security-routes.ts';
 import { registerSignalRoutes } from './routes/signal-routes.ts';
 import { registerSiteRoutes } from './routes/site-routes.ts';
 import { registerUpstreamRoutes } from './routes/upstream-routes.ts';
 import { registerSteeringRoutes } from './routes/steering-routes.ts';
+import { API_ERROR_SCHEMA, CIRCUIT_SCHEMA, documentRoute } from './route-docs.ts';
 import { zodValidatorCompiler } from './zod-schema.ts';
 
 export interface HttpDeps {
@@ -63,6 +65,8 @@ export interface HttpDeps {
   liveMinGapMs?: number;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
+  /** The central system's chargers without any credential on a non-loopback port (GET /api/v1/security, a metric). */
+  unauthenticatedChargers?: () => readonly string[];
 }
 
 export interface HttpService extends Service {
@@ -117,6 +121,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   });
   const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
+  if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
@@ -130,6 +135,9 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   let ready: Promise<void> | undefined;
 
   const routes: { method: string; url: string }[] = [];
+  app.addSchema(API_ERROR_SCHEMA);
+  app.addSchema(CIRCUIT_SCHEMA);
+  app.addHook('onRoute', documentRoute);
   app.addHook('onRoute', (route) => {
     for (const method of ([] as string[]).concat(route.method)) routes.push({ method, url: route.url });
   });
@@ -162,6 +170,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     configPath: deps.configPath,
     liveConfigSections: deps.liveConfigSections ?? [],
     ...(deps.upstream ? { upstream: deps.upstream } : {}),
+    ...(deps.unauthenticatedChargers ? { unauthenticatedChargers: deps.unauthenticatedChargers } : {}),
     guard: (role) => async (request) => {
       const principal = requireRole(authenticate(request), role);
       if (WRITE_METHODS.has(request.method) && !checkCsrf(principal, request.headers[CSRF_HEADER])) {
@@ -196,10 +205,18 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
     await app.register(fastifySwagger, {
       openapi: {
-        info: { title: 'EMS API', version: 'v1', description: 'Site energy management: state, steering, config, users, audit.' },
+        info: {
+          title: 'EMS API',
+          version: 'v1',
+          description: 'Site energy management: state, steering, config, users, audit. Errors answer the ApiError schema.',
+          license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+        },
+        servers: [{ url: '/', description: 'this EMS' }],
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
         security: [{ bearer: [] }, { cookie: [] }],
       },
+      // Shared schemas keep their names (#/components/schemas/ApiError).
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     });
     const docsGuard = env.guard('viewer');
     await app.register(fastifySwaggerUi, {
@@ -209,7 +226,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     });
 
     // 503 when the control loop has stopped deciding (the watchdog and load balancers act on it).
-    app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: 200 while the control loop decides, 503 when it has stalled (no login)' } }, async (_request, reply) => {
       const nowMs = ctx.clock.nowMs();
       const lastMs = ctx.state.lastDecision?.atMs;
       const stallMs = Math.max(5_000, 5 * ctx.config.control.intervalMs);
@@ -221,7 +238,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
         failsafe: ctx.state.lastDecision?.failsafe ?? false,
       });
     });
-    app.get('/metrics', { schema: { hide: true }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
+    app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (public unless http.publicMetrics is false; then a viewer token)' }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });
@@ -234,12 +251,15 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     registerAdminRoutes(app, env);
     registerSignalRoutes(app, env);
     registerOpenAdrRoutes(app, env);
+    registerSecurityRoutes(app, env);
     const viewerGuard = env.guard('viewer');
     app.get(
       '/api/v1/live',
       {
         websocket: true,
-        schema: { hide: true },
+        schema: { tags: ['site'], summary: 'Live feed (WebSocket): the state view and site events as they change (viewer)' },
+        // @fastify/websocket hides its routes from the document; this one is part of the API.
+        config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, hide: false }, url }) },
         onRequest: async (request, reply) => {
           // Browsers send Origin on WebSocket handshakes; another site's page (or a sandboxed one,
           // Origin: null) must not read the feed. Clients that are not browsers send none.

@@ -46,6 +46,8 @@ export interface RouteEnv {
   configPath?: string;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
+  /** Chargers anyone reaching a non-loopback OCPP port can connect as (routes/security-routes.ts). */
+  unauthenticatedChargers?: () => readonly string[];
   /** Config sections the running services take without a restart (they re-read ctx.config on 'config.changed'). */
   liveConfigSections: readonly string[];
   /** onRequest hook: authenticate, require `role`, and the CSRF header on cookie writes. */

@@ -106,3 +106,25 @@ export type ConnectorView = z.infer<typeof connectorViewSchema>;
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 export type SignalView = z.infer<typeof signalViewSchema>;
 export type StateView = z.infer<typeof stateViewSchema>;
+
+export const connectorHistoryViewSchema = z.object({
+  resolution: z.enum(['1m', '15m']),
+  from: iso,
+  to: iso,
+  connectors: z.array(
+    z.object({
+      chargerId: z.string(),
+      connectorId: z.number().int(),
+      energyWh: z.number().describe('energy into the car over the range, Wh'),
+      points: z.array(
+        z.object({
+          atMs: z.number().int().describe('start of the interval, epoch ms'),
+          energyWh: z.number(),
+          powerW: z.number().describe('mean power over the interval'),
+          currentA: triple.describe('mean current per charger phase L1-L3, A'),
+          capA: z.number().describe('mean cap the EMS gave, A per phase'),
+        }),
+      ),
+    }),
+  ),
+});

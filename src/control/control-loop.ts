@@ -1,5 +1,7 @@
 import type { DecideParams, Decision, SiteSnapshot } from '../../optimizer/types.ts';
 import type { BusEvent } from '../bus.ts';
+import { shiftDecideState } from '../../optimizer/time-shift.ts';
+import type { ClockStepWatch } from '../clock-step-watch.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { CeilingProvider } from './ceiling-provider.ts';
 import type { ChargerCommands } from './charger-commands.ts';
@@ -42,6 +44,8 @@ export interface ControlLoopOptions {
   /** Coalescing window for event-triggered cycles, ms. */
   minTriggerGapMs?: number;
   ceilingProviders?: readonly CeilingProvider[];
+  /** Checked at the start of every cycle, before the time is read for a decision (wall clock steps). */
+  clockWatch?: ClockStepWatch;
 }
 
 /**
@@ -89,6 +93,8 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
   async function cycle(): Promise<Decision | undefined> {
     const started = performance.now();
     lastStartMs = started;
+    // A step of the wall clock is announced (and every stamp moved with it) before this cycle reads the time.
+    options.clockWatch?.check();
     const atMs = ctx.clock.nowMs();
     let decision: Decision | undefined;
     try {
@@ -156,6 +162,8 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     async start() {
       stopped = false;
       for (const event of TRIGGERS) unsubscribe.push(ctx.bus.on(event, () => trigger()));
+      // The wall clock stepped: the pause and estimation timers move with it (no pause ends early or lasts an hour longer).
+      unsubscribe.push(ctx.bus.on('clock.stepped', ({ stepMs }) => (memory = { ...memory, decide: shiftDecideState(memory.decide, stepMs) })));
       let intervalMs = ctx.config.control.intervalMs;
       interval = setInterval(() => void runCycle(), intervalMs);
       // A config edit applied live (the API writes the section into ctx.config first): new

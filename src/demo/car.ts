@@ -1,25 +1,8 @@
-/** A simulated car: how much it wants, how fast it may charge, when it leaves. */
-export interface Car {
-  idTag: string;
-  name: string;
-  capacityWh: number;
-  socPct: number;
-  targetSocPct: number;
-  /** A per phase the car's onboard charger accepts. */
-  maxCurrentA: number;
-  phases: 1 | 3;
-  arrivalAtMs: number;
-  departureAtMs: number;
-}
+// The demo's cars: plausible battery, SoC, onboard charger and stay for a configured card, as plant
+// cars (plant/car.ts is their physics: response delay, ramp, taper, full).
+import { carSpec, type PlantCarSpec } from '../../plant/index.ts';
 
-/** Current the car takes under a limit: 0 below 6 A, tapering above 80 % SoC, none when full. */
-export function carDrawA(car: Car, limitA: number): number {
-  if (car.socPct >= car.targetSocPct || limitA < 6) return 0;
-  const taper = car.socPct <= 80 ? 1 : Math.max(0.15, (100 - car.socPct) / 20);
-  return Math.min(limitA, car.maxCurrentA * taper);
-}
-
-/** Mulberry32: a small seeded generator so a demo run can be replayed. */
+/** Mulberry32: a small seeded generator so a demo run (and a generated scenario) can be replayed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -31,20 +14,24 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** A car for one of the configured idTags, with plausible battery, SoC and stay. */
-export function randomCar(random: () => number, idTag: { idTag: string; name?: string }, arrivalAtMs: number): Car {
+let carCounter = 0;
+
+/** A car for one of the configured idTags arriving at plant time `arriveAtMs` on a connector. */
+export function randomCar(random: () => number, idTag: { idTag: string }, chargerId: string, connectorId: number, arriveAtMs: number): PlantCarSpec {
   const capacityWh = [40_000, 58_000, 77_000, 100_000][Math.floor(random() * 4)]!;
   const singlePhase = random() < 0.15;
   const stayH = 1 + random() * 7;
-  return {
+  return carSpec(`car-${++carCounter}`, chargerId, {
     idTag: idTag.idTag,
-    name: idTag.name ?? idTag.idTag,
+    connectorId,
+    arriveAtMs,
+    leaveAtMs: Math.round(arriveAtMs + stayH * 3_600_000),
     capacityWh,
     socPct: 10 + Math.floor(random() * 50),
     targetSocPct: 90 + Math.floor(random() * 11),
     maxCurrentA: singlePhase ? 32 : [16, 32, 32][Math.floor(random() * 3)]!,
     phases: singlePhase ? 1 : 3,
-    arrivalAtMs,
-    departureAtMs: arrivalAtMs + stayH * 3_600_000,
-  };
+    responseDelayMs: Math.round(1_000 + random() * 2_500),
+    rampUpAps: Math.round(5 + random() * 15),
+  });
 }

@@ -1,12 +1,13 @@
 import type { Config } from '../../config/schema.ts';
+import { SitePlant, type PlantEvent } from '../../plant/index.ts';
 import { startApp, type App } from '../app.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { randomCar, seededRandom } from './car.ts';
+import { demoPlantScenario } from './demo-plant.ts';
 import { demoModbusDevice, startDemoDeviceServers, type DemoDeviceServers } from './device-servers.ts';
 import { demoMqttDevice, startDemoMqttSource, type DemoMqttSource } from './mqtt-source.ts';
-import { SimulatedCharger } from './simulated-charger.ts';
-import { stepSite, type SiteModelParams, type SiteModelState, type SiteReading, type SiteSetpoints } from './site-model.ts';
+import { PlantChargerLink } from './plant-charger-link.ts';
 
 export interface DemoOptions {
   config: Config;
@@ -31,67 +32,101 @@ export interface DemoOptions {
   mqttDevice?: boolean;
 }
 
+/** What the site's instruments read at the last step (the plant's truth). */
+export interface DemoReading {
+  /** Building load alone (no PV, battery or cars), A per site phase. */
+  buildingA: [number, number, number];
+  pvPowerW: number;
+  batteryPowerW: number;
+  batterySocPct: number;
+  gridCurrentA: [number, number, number];
+  gridPowerW: number;
+}
+
+/** What the EMS last wrote to the demo's Modbus devices, and when (demo time). */
+export interface DemoSetpoints {
+  batteryPowerW?: number;
+  batterySetAtMs?: number;
+  batteryHoldMs?: number;
+  pvLimitW?: number;
+  pvLimitSetAtMs?: number;
+  pvLimitHoldMs?: number;
+}
+
 export interface DemoSite {
   readonly app: App;
-  readonly chargers: readonly SimulatedCharger[];
-  readonly lastReading: () => SiteReading | undefined;
+  readonly plant: SitePlant;
+  readonly chargers: readonly PlantChargerLink[];
+  readonly lastReading: () => DemoReading | undefined;
   /** Battery setpoint and PV limit the EMS last wrote to the demo's Modbus devices, with when. */
-  readonly setpoints: () => Readonly<SiteSetpoints>;
+  readonly setpoints: () => Readonly<DemoSetpoints>;
   /** The MQTT device the demo publishes, when a broker was reachable. */
   readonly mqttDevice?: { id: string; topic: string };
   stop(): Promise<void>;
 }
 
-const SITE_PHASE: Record<string, [number, number, number]> = {
-  L1L2L3: [0, 1, 2], L2L3L1: [1, 2, 0], L3L1L2: [2, 0, 1], L1L3L2: [0, 2, 1], L2L1L3: [1, 0, 2], L3L2L1: [2, 1, 0],
-};
-
 /**
- * The demo: the real EMS, plus a simulated site around it: chargers that connect over OCPP-J on
- * loopback, cars that come and go, and the building, PV and battery the grid meter sees.
+ * The demo: the real EMS, plus the site plant around it (plant/: building, PV, battery, chargers
+ * that apply profiles after their own delay and send MeterValues at their own period, cars with
+ * their own response, ramp, taper and full); the chargers connect over OCPP-J on loopback, the
+ * meter, PV and battery are Modbus devices (or readings on the bus when the demo runs fast).
  */
 export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   const { log, clock } = options;
   let config = options.config;
   const simLog = log.child({ module: 'demo' });
-  const maxPowerW = config.grid.maxPower ?? config.grid.maxCurrent * config.site.voltage * 3;
-  const model: SiteModelParams = {
-    voltageV: config.site.voltage,
-    utcOffsetH: utcOffsetHours(config.site.timezone, clock.nowMs()),
-    pvPeakW: Math.round(maxPowerW * 0.4),
-    buildingBaseA: config.grid.maxCurrent * 0.08,
-    buildingPeakA: config.grid.maxCurrent * 0.3,
-    battery: { capacityWh: 60_000, maxPowerW: Math.round(maxPowerW * 0.2), minSocPct: 10, maxSocPct: 95 },
-    peakShaveAboveW: maxPowerW * 0.9,
+  const seed = options.seed ?? config.demo?.seed ?? 1;
+  const startAtMs = clock.nowMs();
+  const plant = new SitePlant(demoPlantScenario(config, startAtMs, utcOffsetHours(config.site.timezone, startAtMs), seed));
+  const plantNowMs = () => Math.max(plant.nowMs, clock.nowMs() - startAtMs);
+  const voltageV = config.site.voltage;
+  const reading = (): DemoReading => {
+    const t = plant.truth();
+    const root = t.nodeA.get(plant.scenario.circuit.id)!;
+    const building = t.buildingA.get(plant.scenario.circuit.id)!;
+    const offsetA = (t.pvPowerW + t.batteryPowerW) / 3 / voltageV;
+    const tenth = (a: number) => Math.round(a * 10) / 10;
+    return {
+      buildingA: building.map((a) => Math.max(0, tenth(a + offsetA))) as [number, number, number],
+      pvPowerW: Math.round(t.pvPowerW),
+      batteryPowerW: Math.round(t.batteryPowerW),
+      batterySocPct: Math.round((t.batterySocPct ?? 0) * 10) / 10,
+      gridCurrentA: root.map(tenth) as [number, number, number],
+      gridPowerW: Math.round(t.gridPowerW),
+    };
   };
-  const modelState: SiteModelState = { batterySocPct: 55, batteryPowerW: 0 };
-  const buildingW = (r: SiteReading) => (r.buildingA[0] + r.buildingA[1] + r.buildingA[2]) * model.voltageV;
-  // The site as it is before any car: what the meters show until the first step (never a fake 0).
-  let latest: SiteReading | undefined = stepSite(clock.nowMs(), 0, [0, 0, 0], modelState, model);
+  let latest: DemoReading = reading();
+  const buildingW = (r: DemoReading) => (r.buildingA[0] + r.buildingA[1] + r.buildingA[2]) * voltageV;
   let servers: DemoDeviceServers | undefined;
   let mqttSource: DemoMqttSource | undefined;
-  const setpoints: SiteSetpoints = {};
+  const setpoints: DemoSetpoints = {};
   if (options.modbusDevices) {
     servers = await startDemoDeviceServers({
       log: simLog,
-      voltageV: config.site.voltage,
-      pvRatedW: model.pvPeakW,
-      batteryMaxPowerW: model.battery.maxPowerW,
+      voltageV,
+      pvRatedW: plant.scenario.pv?.peakW ?? 20_000,
+      batteryMaxPowerW: plant.scenario.battery?.maxPowerW ?? 10_000,
       model: () => ({
-        gridCurrentA: latest?.gridCurrentA ?? [0, 0, 0],
-        gridPowerW: latest?.gridPowerW ?? 0,
-        pvPowerW: latest?.pvPowerW ?? 0,
-        batteryPowerW: latest?.batteryPowerW ?? 0,
-        batterySocPct: latest?.batterySocPct ?? 55,
+        gridCurrentA: latest.gridCurrentA,
+        gridPowerW: latest.gridPowerW,
+        pvPowerW: latest.pvPowerW,
+        batteryPowerW: latest.batteryPowerW,
+        batterySocPct: latest.batterySocPct,
       }),
       onSetpoints: (written, devices) => {
-        // The simulated battery and PV follow what the EMS wrote (site-model.ts), while it is fresh.
+        // The plant's battery and PV follow what the EMS wrote while it is in force.
         const atMs = clock.nowMs();
         const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
         if (devices.has('battery') && written.batteryPowerW !== undefined) {
           Object.assign(setpoints, { batteryPowerW: written.batteryPowerW, batterySetAtMs: atMs, batteryHoldMs: ms(written.batteryRevertS) });
+          plant.setBatteryPowerW(written.batteryPowerW, ms(written.batteryRevertS));
         }
-        if (devices.has('pv')) Object.assign(setpoints, { pvLimitW: written.pvLimitW, pvLimitSetAtMs: atMs, pvLimitHoldMs: ms(written.pvLimitRevertS) });
+        if (devices.has('pv')) {
+          Object.assign(setpoints, { pvLimitW: written.pvLimitW, pvLimitSetAtMs: atMs, pvLimitHoldMs: ms(written.pvLimitRevertS) });
+          plant.setPvLimitW(written.pvLimitW, ms(written.pvLimitRevertS));
+        }
+        // Applied at once (the next reading shows it), as an inverter does within its response time.
+        latest = reading();
         simLog.debug(written, 'EMS setpoints on the demo devices');
       },
     });
@@ -110,97 +145,99 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     await mqttSource?.stop();
     throw error;
   });
-  const random = seededRandom(options.seed ?? config.demo?.seed ?? 1);
+  const random = seededRandom(seed);
   const endpoint = `ws://127.0.0.1:${app.ocppPort}/ocpp`;
+  const tagsInUse = new Set<string>();
   const chargers = config.chargers.map(
-    (charger) => new SimulatedCharger({ endpoint, charger, voltageV: config.site.voltage, clock, log: simLog }),
+    (charger) => new PlantChargerLink({ endpoint, charger, plant, plantNowMs, log: simLog, onCarGone: (idTag) => tagsInUse.delete(idTag) }),
   );
+  const linkById = new Map(chargers.map((c) => [c.id, c]));
   await Promise.all(chargers.map((c) => c.connect()));
 
   const simulated = new Map(config.devices.filter((d) => d.driver === 'simulated').map((d) => [d.role, d.id]));
-  const tagsInUse = new Set<string>();
-  let reading: SiteReading | undefined;
+  /** Connectors a car was sent to and has not reached yet. */
+  const arriving = new Set<string>();
   let lastStepMs = clock.nowMs();
   let stepping = false;
 
-  const plugInRandomCar = async (charger: SimulatedCharger) => {
-    const connectorId = charger.freeConnector();
+  const freeConnector = (chargerId: string): number | undefined =>
+    plant.chargers.get(chargerId)?.connectors.find((c) => !c.car && c.status === 'Available' && !arriving.has(`${chargerId}/${c.connectorId}`))?.connectorId;
+
+  const plugInRandomCar = (chargerId: string) => {
+    const connectorId = freeConnector(chargerId);
     const free = config.idTags.filter((t) => !tagsInUse.has(t.idTag));
     if (connectorId === undefined || free.length === 0) return;
     const tag = free[Math.floor(random() * free.length)]!;
     tagsInUse.add(tag.idTag);
-    const accepted = await charger.plugIn(connectorId, randomCar(random, tag, clock.nowMs())).catch(() => false);
-    if (!accepted) tagsInUse.delete(tag.idTag);
+    arriving.add(`${chargerId}/${connectorId}`);
+    plant.addCar(randomCar(random, tag, chargerId, connectorId, plantNowMs()));
   };
 
-
-  async function step(): Promise<void> {
+  function step(): void {
     const atMs = clock.nowMs();
     const dtS = Math.max(0, (atMs - lastStepMs) / 1000);
     lastStepMs = atMs;
-    await Promise.all(chargers.map((c) => c.tick(dtS).catch((error) => simLog.warn({ err: error, chargerId: c.id }, 'charger tick failed'))));
-
-    const evA: [number, number, number] = [0, 0, 0];
-    config.chargers.forEach((cfg, i) => {
-      const draw = chargers[i]!.drawPerPhaseA();
-      const map = SITE_PHASE[cfg.phaseRotation]!;
-      for (let p = 0; p < 3; p++) evA[map[p]!] += draw[p]!;
-    });
-    reading = stepSite(atMs, dtS, evA, modelState, model, setpoints);
-    latest = reading;
-    emitReadings(atMs, reading);
-    mqttSource?.publish(buildingW(reading));
-
-    for (const charger of chargers) {
-      for (const view of charger.connectorView()) {
-        if (view.car && view.car.departureAtMs <= atMs) {
-          tagsInUse.delete(view.car.idTag);
-          await charger.unplug(view.connectorId).catch(() => undefined);
-        }
+    const events = plant.stepTo(plantNowMs());
+    latest = reading();
+    const byCharger = new Map<string, PlantEvent[]>();
+    for (const event of events) {
+      if (event.kind === 'meter') {
+        const grid = simulated.get('grid-meter');
+        if (grid === event.meterId) app.ctx.bus.emit('device.reading', { deviceId: grid, role: 'grid-meter', atMs: plant.wallMs(event.measuredAtMs), currentA: [...event.currentA], powerW: event.powerW });
+        continue;
       }
+      if (event.kind === 'status' && event.status === 'Preparing') arriving.delete(`${event.chargerId}/${event.connectorId}`);
+      const list = byCharger.get(event.chargerId) ?? [];
+      list.push(event);
+      byCharger.set(event.chargerId, list);
     }
+    for (const [chargerId, list] of byCharger) linkById.get(chargerId)?.deliver(list);
+    for (const link of chargers) link.reportChanges();
+    emitDeviceReadings(atMs, latest);
+    mqttSource?.publish(buildingW(latest));
+
     const arrivalsPerHour = chargers.length * 0.35;
     if (random() < (arrivalsPerHour * dtS) / 3600) {
-      const free = chargers.filter((c) => c.freeConnector() !== undefined);
-      if (free.length) await plugInRandomCar(free[Math.floor(random() * free.length)]!);
+      const free = chargers.filter((c) => freeConnector(c.id) !== undefined);
+      if (free.length) plugInRandomCar(free[Math.floor(random() * free.length)]!.id);
     }
   }
 
-  function emitReadings(atMs: number, r: SiteReading): void {
-    const grid = simulated.get('grid-meter');
-    if (grid) app.ctx.bus.emit('device.reading', { deviceId: grid, role: 'grid-meter', atMs, currentA: r.gridCurrentA, powerW: r.gridPowerW });
+  function emitDeviceReadings(atMs: number, r: DemoReading): void {
     const pv = simulated.get('pv');
     if (pv) app.ctx.bus.emit('device.reading', { deviceId: pv, role: 'pv', atMs, powerW: r.pvPowerW });
     const bess = simulated.get('battery');
     if (bess) app.ctx.bus.emit('device.reading', { deviceId: bess, role: 'battery', atMs, powerW: r.batteryPowerW, socPct: r.batterySocPct });
   }
 
-  await step();
+  step();
   const timer = setInterval(() => {
     if (stepping) return;
     stepping = true;
-    step()
-      .catch((error) => simLog.error({ err: error }, 'demo step failed'))
-      .finally(() => (stepping = false));
+    try {
+      step();
+    } catch (error) {
+      simLog.error({ err: error }, 'demo step failed');
+    } finally {
+      stepping = false;
+    }
   }, options.stepMs ?? 1000);
 
-  // Cars already parked when the demo opens; the meters are running by then.
+  // Cars already parked when the demo opens.
   const occupancy = options.initialOccupancy ?? 0.75;
-  for (const charger of chargers) if (random() < occupancy) await plugInRandomCar(charger);
+  for (const charger of chargers) if (random() < occupancy) plugInRandomCar(charger.id);
 
   return {
     app,
+    plant,
     chargers,
-    lastReading: () => reading,
+    lastReading: () => latest,
     setpoints: () => ({ ...setpoints }),
     ...(mqttSource && { mqttDevice: { id: mqttSource.deviceId, topic: mqttSource.topic } }),
     async stop() {
       clearInterval(timer);
       // Cars leave before the site closes, so the next run starts without dangling transactions.
-      const leave = Promise.all(
-        chargers.flatMap((c) => c.connectorView().filter((v) => v.car).map((v) => c.unplug(v.connectorId, 'Local').catch(() => undefined))),
-      );
-      await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      await Promise.race([Promise.all(chargers.map((c) => c.stopAll())), new Promise((resolve) => setTimeout(resolve, 3_000))]);
       await app.control.stop();
       await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
       await app.stop();

@@ -52,6 +52,10 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   // much demo time before it calls it stale, and says so, instead of sitting in failsafe.
   const realStaleMs = 500;
   if (speed * realStaleMs > config.control.staleAfterMs) config = { ...config, control: { ...config.control, staleAfterMs: Math.round(speed * realStaleMs) } };
+  // Likewise a charger's MeterValues travel in real time: at ×speed the EMS waits (3 sample
+  // intervals) that much longer before it calls a car that has not slowed down yet uncontrollable.
+  const realSampleS = 2;
+  if (speed * realSampleS > config.control.meterValueIntervalS) config = { ...config, control: { ...config.control, meterValueIntervalS: Math.ceil(speed * realSampleS) } };
   let startSimMs: number | undefined;
   if (options.start !== undefined) {
     try {

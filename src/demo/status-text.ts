@@ -1,11 +1,11 @@
 import type { SiteState } from '../state/site-state.ts';
-import type { SiteReading } from './site-model.ts';
+import type { DemoReading } from './demo-site.ts';
 
 const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
 const amps = (a: number | undefined) => (a === undefined ? '   -  ' : `${a.toFixed(1).padStart(5)}A`);
 
 /** The live text status of the terminal demo: site totals, then one line per connector. */
-export function formatStatus(state: SiteState, atMs: number, site: SiteReading | undefined): string {
+export function formatStatus(state: SiteState, atMs: number, site: DemoReading | undefined): string {
   const decision = state.lastDecision;
   const caps = new Map(decision?.caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c]) ?? []);
   const lines: string[] = [];
@@ -13,8 +13,8 @@ export function formatStatus(state: SiteState, atMs: number, site: SiteReading |
   if (site) {
     const grid = site.gridCurrentA.map((a) => a.toFixed(0)).join('/');
     lines.push(
-      `${time}  grid ${grid} A (${(site.gridPowerW / 1000).toFixed(1)} kW)  pv ${(site.pvPowerW / 1000).toFixed(1)} kW${site.pvCurtailedW > 0 ? ` (curtailed ${(site.pvCurtailedW / 1000).toFixed(1)})` : ''}  ` +
-        `battery ${(site.batteryPowerW / 1000).toFixed(1)} kW${site.batteryMode === 'ems' ? ' (EMS)' : ''} @ ${site.batterySocPct.toFixed(0)}%` +
+      `${time}  grid ${grid} A (${(site.gridPowerW / 1000).toFixed(1)} kW)  pv ${(site.pvPowerW / 1000).toFixed(1)} kW  ` +
+        `battery ${(site.batteryPowerW / 1000).toFixed(1)} kW @ ${site.batterySocPct.toFixed(0)}%` +
         (decision ? `  headroom ${decision.headroom.headroomA.map((a) => a.toFixed(0)).join('/')} A` : '') +
         (decision?.failsafe ? '  FAILSAFE' : ''),
     );

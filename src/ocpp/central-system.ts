@@ -13,6 +13,7 @@ import { FailureBackoff } from '../failure-backoff.ts';
 import { OcppListenError } from './errors.ts';
 import { IdTagDirectory } from './id-tags.ts';
 import { ProfileDispatcher } from './profile-dispatcher.ts';
+import type { HoldingsStore } from './holdings-store.ts';
 import { SiteHoldings } from './site-holdings.ts';
 import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection, type OcppListener, type TransportFault } from './transport.ts';
 
@@ -20,6 +21,8 @@ export const OCPP_PATH = '/ocpp';
 
 export interface CentralSystemDeps extends Partial<LinkSettings> {
   transactions: TransactionStore;
+  /** What the chargers hold, kept across a restart; in memory (forgotten) by default. */
+  holdings?: HoldingsStore;
   /** Subprotocols offered, in order of preference. */
   protocols?: string[];
   /**
@@ -52,7 +55,8 @@ const ADDRESS_BACKOFF_MAX_MS = 5 * 60_000;
 /** Per id the wait stays short: the real charger from an address that authenticated before is not held back. */
 const ID_BACKOFF_MAX_MS = 30_000;
 
-const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
+/** 127.0.0.0/8, ::1, the IPv4-mapped 127.x (::ffff:127.0.0.1) and localhost: nobody else can reach the port. */
+const isLoopback = (host: string) => /^((::ffff:)?127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host);
 
 /** Whether a verified client certificate names this charger (subject CN or a SAN). */
 function certificateNames(certificate: NonNullable<Handshake['clientCertificate']>, chargerId: string): boolean {
@@ -84,7 +88,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     answerWaitMs: deps.answerWaitMs ?? DEFAULT_SETTINGS.answerWaitMs,
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
-  const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log);
+  const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log, deps.holdings);
   const idTags = new IdTagDirectory(ctx.config, deps.acceptedElsewhere);
   const links = new Map<string, ChargerLink>();
   const activeTx = new Map<string, number>();
@@ -130,6 +134,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     },
     setupDone(link) {
       if (links.get(link.chargerId) !== link) return;
+      dispatcher.restateCharger(link.chargerId, link.config.connectors);
       const held = holdings.of(link.chargerId);
       const nowMs = monotonicMs(ctx.clock);
       if (held.uncontrollable) link.log.info({ capabilities: link.capabilities, reservedA: held.maxA }, 'charger set up; it cannot be capped and counts at its max');
@@ -243,6 +248,8 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
         ...(session.energyNeedWh !== undefined ? { energyNeedWh: session.energyNeedWh } : {}),
       });
     }
+    // Until each charger is back, it holds what it held when the EMS stopped: counted so from the first cycle.
+    holdings.reportRestored((chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)));
   }
 
   function readTls(): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
@@ -306,7 +313,6 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       links.clear();
     },
     applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
-      holdings.checkClockStep();
       for (const link of links.values()) link.maintain();
       return dispatcher.applyCaps(caps);
     },

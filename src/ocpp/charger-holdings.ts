@@ -57,6 +57,14 @@ export class ProfileSlot {
   refused = false;
   backoff = new Backoff();
   lastIncreaseAtMs?: number;
+  /** Told after every change of what the slot may hold (its owner keeps that across a restart). */
+  onChange?: () => void;
+
+  /** The highest limit this slot may hold, whatever expired (for the record that survives a restart); undefined when it holds nothing for sure. */
+  worstA(): number | undefined {
+    const values = [this.confirmed, this.pending, ...this.uncertain].filter((h): h is HeldLimit => h !== undefined).map((h) => h.limitA);
+    return values.length ? Math.max(...values) : undefined;
+  }
 
   /** The confirmed limit while it still applies. */
   inForce(nowMs: number): HeldLimit | undefined {
@@ -76,6 +84,7 @@ export class ProfileSlot {
   begin(limit: HeldLimit): void {
     this.pending = limit;
     this.inFlight = true;
+    this.onChange?.();
   }
 
   accepted(): void {
@@ -85,6 +94,7 @@ export class ProfileSlot {
     this.uncertain = [];
     this.inFlight = false;
     this.refused = false;
+    this.onChange?.();
   }
 
   /** The charger said no: it holds what it held before. */
@@ -92,6 +102,7 @@ export class ProfileSlot {
     this.pending = undefined;
     this.inFlight = false;
     this.refused = true;
+    this.onChange?.();
   }
 
   /** No answer (timeout, dropped socket): the pending limit may or may not be installed; it stays counted. */
@@ -107,6 +118,12 @@ export class ProfileSlot {
     this.uncertain = [];
     this.inFlight = false;
     this.refused = false;
+    this.onChange?.();
+  }
+
+  /** Still held as confirmed, but due to be sent again (a reconnect, a restart, a clock step). */
+  markDue(): void {
+    if (this.confirmed) this.confirmed = { ...this.confirmed, sentAtMs: -Infinity };
   }
 }
 
@@ -130,6 +147,19 @@ export interface HoldingsSettings {
 
 export type Uncontrollable = { reason: string; sinceMs: number };
 
+/** Where a charger's holdings go so they survive a restart (src/ocpp/holdings-store.ts, bound to one charger). */
+export interface HoldingsSink {
+  save(slot: string, limitA: number, transactionId?: number): void;
+  remove(slot: string): void;
+}
+
+/** A slot's record from before a restart. */
+export interface RestoredSlot {
+  slot: string;
+  limitA: number;
+  transactionId?: number;
+}
+
 /** Everything one charger holds, and what it could draw from that if the EMS died now. */
 export class ChargerHoldings {
   readonly chargerId: string;
@@ -146,13 +176,58 @@ export class ChargerHoldings {
   private readonly txSlots: (TxSlot | undefined)[] = [];
   /** Set when the charger refuses or ignores profiles: it counts at its max, nothing is sent to it. */
   uncontrollable?: Uncontrollable;
+  /** What the sink has, per slot key, so only changes are written. */
+  private readonly recorded = new Map<string, { limitA: number; transactionId?: number }>();
 
-  constructor(settings: HoldingsSettings) {
+  constructor(
+    settings: HoldingsSettings,
+    private readonly sink?: HoldingsSink,
+  ) {
     this.chargerId = settings.chargerId;
     this.connectors = settings.connectors;
     this.maxA = settings.maxA;
     this.shareA = settings.shareA;
-    for (let c = 0; c <= settings.connectors; c++) this.defaults.push(new ProfileSlot());
+    for (let c = 0; c <= settings.connectors; c++) {
+      const slot = new ProfileSlot();
+      // A default the charger never confirmed may be no limit at all: then there is nothing to record (a restart counts the max).
+      slot.onChange = () => this.record(`default:${c}`, slot.confirmed ? slot : new ProfileSlot());
+      this.defaults.push(slot);
+    }
+  }
+
+  /**
+   * Writes a slot's worst case to the sink when it changed. Called from `begin()` before the
+   * profile goes on the wire, so a higher limit is recorded before the charger can hold it.
+   */
+  private record(key: string, slot: ProfileSlot, transactionId?: number): void {
+    if (!this.sink) return;
+    const limitA = slot.worstA();
+    const before = this.recorded.get(key);
+    if (limitA === undefined) {
+      if (before) this.sink.remove(key);
+      this.recorded.delete(key);
+      return;
+    }
+    if (before && before.limitA === limitA && before.transactionId === transactionId) return;
+    this.sink.save(key, limitA, transactionId);
+    this.recorded.set(key, { limitA, ...(transactionId === undefined ? {} : { transactionId }) });
+  }
+
+  /**
+   * What the charger held when the EMS stopped: each slot counts at its recorded worst case,
+   * confirmed (the charger keeps its profiles while the EMS is down) and due to be sent again.
+   */
+  restore(slots: readonly RestoredSlot[]): void {
+    for (const r of slots) {
+      const [kind, raw] = r.slot.split(':');
+      const connectorId = Number(raw);
+      if (!Number.isInteger(connectorId) || connectorId < 0 || connectorId > this.connectors || !Number.isFinite(r.limitA)) continue;
+      const held: HeldLimit = { limitA: Math.max(0, Math.min(r.limitA, this.maxA)), phases: 3, sentAtMs: -Infinity };
+      if (kind === 'default') this.defaults[connectorId].confirmed = held;
+      else if (kind === 'tx' && r.transactionId !== undefined) this.txSlot(connectorId, r.transactionId).confirmed = held;
+      else continue;
+      this.recorded.set(r.slot, { limitA: held.limitA, ...(r.transactionId === undefined ? {} : { transactionId: r.transactionId }) });
+    }
   }
 
   defaultSlot(connectorId: number): ProfileSlot {
@@ -162,7 +237,11 @@ export class ChargerHoldings {
   /** The TxProfile slot of a transaction; a new transaction gets a fresh slot and fresh backoff. */
   txSlot(connectorId: number, transactionId: number): TxSlot {
     let slot = this.txSlots[connectorId];
-    if (!slot || slot.transactionId !== transactionId) this.txSlots[connectorId] = slot = new TxSlot(transactionId);
+    if (!slot || slot.transactionId !== transactionId) {
+      const fresh = new TxSlot(transactionId);
+      fresh.onChange = () => this.record(`tx:${connectorId}`, fresh, transactionId);
+      this.txSlots[connectorId] = slot = fresh;
+    }
     return slot;
   }
 
@@ -175,14 +254,26 @@ export class ChargerHoldings {
   /** The transaction ended: its TxProfile is gone from the charger. */
   transactionEnded(connectorId: number): void {
     this.txSlots[connectorId] = undefined;
+    this.record(`tx:${connectorId}`, new ProfileSlot());
   }
 
   /**
-   * After a (re)connect or boot: the charger may have kept or lost anything. Until it confirms
-   * again, every slot counts as unknown (its max). The transactions' TxProfiles are kept as
-   * possible (a 1.6 charger keeps them while offline) but must be confirmed again.
+   * After a (re)connect. A charger that only lost its link keeps every profile it holds: they stay
+   * counted as they were and are sent again. After a boot it may have kept or lost anything: until
+   * it confirms again, every slot counts as unknown (its max); the transactions' TxProfiles are
+   * kept as possible but must be confirmed again.
    */
-  reconnected(): void {
+  reconnected(booted = true): void {
+    if (!booted) {
+      for (const slot of [this.floor, this.lift, ...this.defaults, ...this.txSlots]) {
+        if (!slot) continue;
+        slot.markDue();
+        slot.inFlight = false;
+        slot.backoff = new Backoff();
+        if (slot instanceof TxSlot) slot.tried = false;
+      }
+      return;
+    }
     this.floor.forget();
     this.lift.forget();
     this.liftUnsupported = false;
@@ -229,6 +320,20 @@ export class ChargerHoldings {
     return Math.min(this.maxA, worstA);
   }
 
+  /**
+   * A connector's reservation as the bus reports it: `capA` is the confirmed limit in force (0 when
+   * none), `reserveA` what it may draw whatever the EMS decides now, when more than that (or always
+   * while the charger is offline and cannot take new limits).
+   */
+  status(connectorId: number, transactionId: number | undefined, nowMs: number, offline: boolean): { state: 'accepted' | 'rejected'; capA: number; reserveA?: number; uncontrollable?: true } {
+    if (this.uncontrollable) return { state: 'rejected', capA: this.maxA, reserveA: this.maxA, uncontrollable: true };
+    const holdA = this.holdA(connectorId, transactionId, nowMs);
+    // Only a confirmed limit is a cap; without one the connector holds nothing we know of.
+    const confirmed = this.defaults[connectorId]?.inForce(nowMs) ?? (transactionId === undefined ? undefined : this.existingTxSlot(connectorId, transactionId)?.inForce(nowMs));
+    const capA = confirmed ? this.inForceA(connectorId, transactionId, nowMs) : 0;
+    return { state: 'accepted', capA, ...(holdA > capA + 0.05 || offline ? { reserveA: holdA } : {}) };
+  }
+
   /** What the connector holds right now (the limit a car may draw at this moment), A. */
   inForceA(connectorId: number, transactionId: number | undefined, nowMs: number): number {
     if (this.uncontrollable) return this.maxA;
@@ -240,6 +345,6 @@ export class ChargerHoldings {
   /** Every slot's confirmed limit is to be re-sent (after a clock step): due for a refresh now. */
   refreshAll(): void {
     const slots = [this.floor, this.lift, ...this.defaults, ...this.txSlots.filter((s): s is TxSlot => s !== undefined)];
-    for (const slot of slots) if (slot.confirmed) slot.confirmed = { ...slot.confirmed, sentAtMs: -Infinity };
+    for (const slot of slots) slot.markDue();
   }
 }

@@ -1,6 +1,7 @@
 import type { ConnectorStatus } from '../../optimizer/types.ts';
 import { parseCapabilities, SAMPLED_DATA_FALLBACKS, smartChargingListed, SMART_CHARGING_KEYS } from './capabilities.ts';
 import { ChargerLink, iso, type CapabilityReading } from './charger-link.ts';
+import { compositeMaxA } from './composite-schedule.ts';
 import type { CentralSystemCalls, ChargePointCalls, IdTagInfo } from './messages.ts';
 import { parseMeterValues } from './meter-values.ts';
 import { chargePointMaxProfile, txDefaultProfile, txProfile, type LimitSpec } from './profile.ts';
@@ -43,6 +44,12 @@ export class ChargerLink16 extends ChargerLink {
 
   protected async callClearTxProfile(connectorId: number): Promise<string> {
     return (await this.connection.call('ClearChargingProfile', { connectorId, chargingProfilePurpose: 'TxProfile' }, this.timeoutMs)).status;
+  }
+
+  protected async callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined> {
+    const conf = await this.connection.call('GetCompositeSchedule', { connectorId, duration: durationS, chargingRateUnit: this.capabilities.rateUnit }, this.timeoutMs);
+    if (conf.status !== 'Accepted' || !conf.chargingSchedule) return undefined;
+    return compositeMaxA(conf.chargingSchedule.chargingSchedulePeriod, conf.chargingSchedule.chargingRateUnit, this.host.ctx.config.site.voltage, this.config.phases);
   }
 
   protected async configureMeterValues(): Promise<void> {

@@ -4,6 +4,7 @@ import { ChargerLink, iso, type CapabilityReading } from './charger-link.ts';
 import { OcppCallRefused } from './errors.ts';
 import type { MeterValue } from './messages.ts';
 import type { CsmsCalls201, MeterValue201, StationCalls201 } from './messages-201.ts';
+import { compositeMaxA } from './composite-schedule.ts';
 import { parseMeterValues } from './meter-values.ts';
 import type { LimitSpec } from './profile.ts';
 import { stationMaxProfile201, txDefaultProfile201, txProfile201 } from './profile-201.ts';
@@ -129,6 +130,12 @@ export class ChargerLink201 extends ChargerLink {
     if (this.closed) return;
     const status = await set('TxUpdatedInterval', String(this.host.settings.meterSampleIntervalS));
     if (status !== 'Accepted' && status !== 'RebootRequired') this.log.warn({ status }, 'TxUpdatedInterval not accepted');
+  }
+
+  protected async callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined> {
+    const conf = await this.connection.call('GetCompositeSchedule', { evseId: connectorId, duration: durationS, chargingRateUnit: this.capabilities.rateUnit }, this.timeoutMs);
+    if (conf.status !== 'Accepted' || !conf.schedule) return undefined;
+    return compositeMaxA(conf.schedule.chargingSchedulePeriod, conf.schedule.chargingRateUnit, this.host.ctx.config.site.voltage, this.config.phases);
   }
 
   protected async callTriggerStatus(): Promise<string> {

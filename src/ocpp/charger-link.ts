@@ -1,7 +1,7 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import type { ConnectorStatus } from '../../optimizer/types.ts';
 import type { ConnectorMeter } from '../bus.ts';
-import { monotonicMs } from '../clock.ts';
+import { CLOCK_STEP_MS, monotonicMs } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
@@ -12,7 +12,6 @@ import type { IdTagDirectory } from './id-tags.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
-import { CLOCK_STEP_MS } from './site-holdings.ts';
 import { chargerShareA } from './static-share.ts';
 import type { OcppConnection } from './transport.ts';
 
@@ -120,6 +119,8 @@ export abstract class ChargerLink implements ProfileTarget {
   protected abstract configureMeterValues(): Promise<void>;
   protected abstract callTriggerStatus(): Promise<string>;
   protected abstract callClearTxProfile(connectorId: number): Promise<string>;
+  /** GetCompositeSchedule for one connector over `durationS`: the most it lets a car draw, A per phase; undefined when not reported. */
+  protected abstract callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined>;
 
   /** The socket closed: stop everything this link owns. */
   dispose(): void {
@@ -216,25 +217,11 @@ export abstract class ChargerLink implements ProfileTarget {
    * `offline`: the charger cannot take new limits, so even a connector at its cap stays reserved.
    */
   reportHoldings(detail: string, offline = false): void {
-    const holdings = this.holdings;
     const nowMs = this.mono;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       const transactionId = this.host.activeTransaction(this.chargerId, connectorId);
-      const holdA = holdings.holdA(connectorId, transactionId, nowMs);
-      // Only a confirmed limit is a cap; without one the connector holds nothing we know of.
-      const confirmed = holdings.defaultSlot(connectorId).inForce(nowMs) ?? (transactionId === undefined ? undefined : holdings.existingTxSlot(connectorId, transactionId)?.inForce(nowMs));
-      const inForceA = confirmed ? holdings.inForceA(connectorId, transactionId, nowMs) : 0;
-      const uncontrollable = holdings.uncontrollable !== undefined;
-      this.host.ctx.bus.emit('profile.status', {
-        chargerId: this.chargerId,
-        connectorId,
-        state: uncontrollable ? 'rejected' : 'accepted',
-        capA: inForceA,
-        atMs: this.now,
-        ...(holdA > inForceA + 0.05 || offline ? { reserveA: holdA } : {}),
-        ...(uncontrollable ? { uncontrollable: true, reserveA: holdings.maxA } : {}),
-        detail,
-      });
+      const status = this.holdings.status(connectorId, transactionId, nowMs, offline);
+      this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, ...status, atMs: this.now, detail });
     }
   }
 
@@ -243,9 +230,11 @@ export abstract class ChargerLink implements ProfileTarget {
     const holdings = this.holdings;
     // What the connectors held before: a reconnect must not raise a default the control loop lowered.
     const previousDefaults = Array.from({ length: this.config.connectors + 1 }, (_, c) => holdings.defaultSlot(c).possibleA(this.mono));
-    holdings.reconnected();
-    // Until the charger answers, it holds what it holds: count it at its max.
-    this.reportHoldings('charger setting up; counted at its max until it confirms its limits');
+    // A charger that only lost its link (or whose EMS restarted) keeps what it holds; one that booted may have lost it.
+    const booted = why === 'BootNotification' || why === 'boot during setup';
+    holdings.reconnected(booted);
+    // Until the setup is through it takes no new limit: every connector is reserved at what it may hold.
+    this.reportHoldings(booted ? 'charger booted; counted at its max until it confirms its limits' : 'charger back; it keeps what it holds until it confirms again', true);
     this.log.info({ why, protocol: this.connection.protocol }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
     let reading: CapabilityReading = { smartCharging: undefined };
     try {
@@ -271,9 +260,44 @@ export abstract class ChargerLink implements ProfileTarget {
     await this.configureMeterValues();
     if (this.closed) return;
     this.ready = true;
-    this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor');
+    // What it holds is reserved until the next control round compares it with the caps wanted.
+    this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor', true);
     this.host.setupDone(this);
     void this.triggerStatus();
+    if (!holdings.uncontrollable) void this.verifyHoldings();
+  }
+
+  /**
+   * Asks the charger what each connector will let a car draw over the next two profile durations
+   * (GetCompositeSchedule) and compares it with what the EMS believes it holds (before and after
+   * the question, as profiles may be on the wire meanwhile). A charger that reports more does not
+   * apply our profiles: uncontrollable. One that cannot say (Rejected, NotImplemented) is trusted
+   * on its answers to SetChargingProfile, as before.
+   */
+  private async verifyHoldings(): Promise<void> {
+    const durationS = 2 * this.host.ctx.config.control.profileDurationS;
+    for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
+      if (this.closed || this.holdings.uncontrollable) return;
+      const believedA = () => this.holdings.holdA(connectorId, this.host.activeTransaction(this.chargerId, connectorId), this.mono);
+      const beforeA = believedA();
+      let reportedA: number | undefined;
+      try {
+        reportedA = await this.callCompositeSchedule(connectorId, durationS);
+      } catch (error) {
+        this.log.debug({ err: error, connectorId }, 'GetCompositeSchedule not answered; what the connector holds is not verified');
+        return;
+      }
+      if (reportedA === undefined || this.closed || this.holdings.uncontrollable) continue;
+      const allowedA = Math.max(beforeA, believedA());
+      if (reportedA > allowedA + IGNORED_TOLERANCE_A) {
+        this.host.uncontrollable(
+          this,
+          `connector ${connectorId} reports a composite schedule of ${reportedA.toFixed(1)} A over the next ${durationS} s, above the ${allowedA.toFixed(1)} A it was sent: it does not apply the EMS's charging profiles`,
+        );
+        return;
+      }
+      this.log.debug({ connectorId, reportedA, believedA: allowedA }, 'composite schedule within what the connector was sent');
+    }
   }
 
   /** Floors and defaults hold for whatever car arrives; the lift is the charger's own max. */

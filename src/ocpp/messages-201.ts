@@ -116,4 +116,17 @@ export interface CsmsCalls201 {
     conf: { status: 'Accepted' | 'Unknown' };
   };
   TriggerMessage: { req: { requestedMessage: 'StatusNotification' | 'Heartbeat' | 'MeterValues' | 'BootNotification'; evse?: { id: number } }; conf: { status: 'Accepted' | 'Rejected' | 'NotImplemented' } };
+  GetCompositeSchedule: {
+    req: { duration: number; chargingRateUnit?: 'A' | 'W'; evseId: number };
+    conf: { status: 'Accepted' | 'Rejected'; schedule?: CompositeSchedule };
+  };
+}
+
+/** What a station says it will let an EVSE draw (K08), one period list from scheduleStart. */
+export interface CompositeSchedule {
+  evseId: number;
+  duration: number;
+  scheduleStart: string;
+  chargingRateUnit: 'A' | 'W';
+  chargingSchedulePeriod: { startPeriod: number; limit: number; numberPhases?: number; phaseToUse?: number }[];
 }

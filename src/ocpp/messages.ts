@@ -106,6 +106,15 @@ export interface CentralSystemCalls {
     req: { id?: number; connectorId?: number; chargingProfilePurpose?: ChargingProfilePurpose; stackLevel?: number };
     conf: { status: 'Accepted' | 'Unknown' };
   };
+  GetCompositeSchedule: {
+    req: { connectorId: number; duration: number; chargingRateUnit?: 'A' | 'W' };
+    conf: {
+      status: 'Accepted' | 'Rejected';
+      connectorId?: number;
+      scheduleStart?: string;
+      chargingSchedule?: { duration?: number; startSchedule?: string; chargingRateUnit: 'A' | 'W'; chargingSchedulePeriod: { startPeriod: number; limit: number; numberPhases?: number }[]; minChargingRate?: number };
+    };
+  };
 }
 
 export type ChargePointAction = keyof ChargePointCalls;

@@ -93,9 +93,16 @@ export class ProfileDispatcher {
   private readonly refusalWarned = new Set<string>();
   /** The reservation last reported per connector (absent: none). */
   private readonly reserved = new Map<string, number>();
+  /** Connectors whose status someone else reported since (a link's setup): the next round reports them again. */
+  private readonly restate = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {}
+
+  /** The charger's link reported its connectors (its setup): the next round states each reservation again. */
+  restateCharger(chargerId: string, connectors: number): void {
+    for (let c = 1; c <= connectors; c++) this.restate.add(connectorKey(chargerId, c));
+  }
 
   applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
     const round = this.queue.then(() => this.round(caps));
@@ -185,7 +192,8 @@ export class ProfileDispatcher {
       const capA = Number.isFinite(cap.currentA) ? cap.currentA : 0;
       const key = connectorKey(cap.chargerId, cap.connectorId);
       const wanted = holdA > capA + TENTH_EPSILON ? holdA : undefined;
-      if (wanted === this.reserved.get(key)) continue;
+      if (wanted === this.reserved.get(key) && !this.restate.has(key)) continue;
+      this.restate.delete(key);
       const inForceA = target.holdings.inForceA(cap.connectorId, transactionId, nowMs);
       const plan: Plan = { target, connectorId: cap.connectorId, purpose: 'TxDefaultProfile', slot: target.holdings.defaultSlot(cap.connectorId), ...(transactionId === undefined ? {} : { transactionId }), limitA: capA, capA, phases: 3, inForceA, change: 'same' };
       this.emit(plan, 'accepted', inForceA, wanted === undefined ? 'holds its cap' : 'holds more than its cap until a profile goes through', undefined, capA);
@@ -211,6 +219,7 @@ export class ProfileDispatcher {
     const nowMs = this.mono;
     const holdA = p.target.holdings.holdA(p.connectorId, p.transactionId ?? this.options.activeTransaction(p.target.chargerId, p.connectorId), nowMs);
     const key = connectorKey(p.target.chargerId, p.connectorId);
+    this.restate.delete(key);
     if (holdA > wantA + TENTH_EPSILON) this.reserved.set(key, holdA);
     else this.reserved.delete(key);
     this.options.bus.emit('profile.status', {

@@ -3,11 +3,9 @@ import type { Decision } from '../../optimizer/types.ts';
 import type { Bus } from '../bus.ts';
 import { monotonicMs, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { ChargerHoldings } from './charger-holdings.ts';
+import { ChargerHoldings, type RestoredSlot } from './charger-holdings.ts';
+import type { HoldingsStore } from './holdings-store.ts';
 import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from './static-share.ts';
-
-/** A wall-clock step larger than this (between two control cycles) counts as a step, ms. */
-export const CLOCK_STEP_MS = 2_000;
 
 /**
  * The holdings of every charger of the site, the static shares they are built on, and the
@@ -20,7 +18,6 @@ export class SiteHoldings {
   private readonly byCharger = new Map<string, ChargerHoldings>();
   private readonly uncontrollableIds: Set<string>;
   private lastDecision: Decision | undefined;
-  private wallMinusMonoMs: number | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -28,20 +25,79 @@ export class SiteHoldings {
     private readonly clock: Clock,
     private readonly bus: Bus,
     private readonly log: Logger,
+    store?: HoldingsStore,
   ) {
     this.uncontrollableIds = uncontrollableByConfig(config);
     const shares = staticShares(config, this.uncontrollableIds);
+    const stored = new Map<string, RestoredSlot[]>();
+    for (const r of this.loadStored(store)) stored.set(r.chargerId, [...(stored.get(r.chargerId) ?? []), r]);
     for (const charger of config.chargers) {
-      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 });
+      const sink = store && {
+        save: (slot: string, limitA: number, transactionId?: number) => this.write(() => store.save({ chargerId: charger.id, slot, limitA, ...(transactionId === undefined ? {} : { transactionId }) })),
+        remove: (slot: string) => this.write(() => store.remove(charger.id, slot)),
+      };
+      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 }, sink);
+      holdings.restore(stored.get(charger.id) ?? []);
       if (this.uncontrollableIds.has(charger.id)) holdings.markUncontrollable('configured without smart charging (chargers[].smartCharging: false)', monotonicMs(clock));
       this.byCharger.set(charger.id, holdings);
     }
     this.warnOverloads();
-    this.unsubscribe = bus.on('decision', (decision) => (this.lastDecision = decision));
+    const offDecision = bus.on('decision', (decision) => (this.lastDecision = decision));
+    // The wall clock stepped (src/clock-step-watch.ts): absolute starts were computed on the old clock, every profile is sent again.
+    const offStep = bus.on('clock.stepped', () => {
+      for (const holdings of this.byCharger.values()) holdings.refreshAll();
+    });
+    this.unsubscribe = () => {
+      offDecision();
+      offStep();
+    };
   }
 
   dispose(): void {
     this.unsubscribe();
+  }
+
+  /**
+   * After a restart, before any charger is back: each connector with a record is reported at what
+   * it held when the EMS stopped (reserved, as a charger offline takes no new limit), so the first
+   * decisions count it so, not at its max nor at nothing.
+   */
+  reportRestored(activeTransaction: (chargerId: string, connectorId: number) => number | undefined): void {
+    const nowMs = monotonicMs(this.clock);
+    for (const [chargerId, held] of this.byCharger) {
+      for (let connectorId = 1; connectorId <= held.connectors; connectorId++) {
+        const transactionId = activeTransaction(chargerId, connectorId);
+        if (!held.defaultSlot(connectorId).confirmed && (transactionId === undefined || !held.existingTxSlot(connectorId, transactionId))) continue;
+        const status = held.status(connectorId, transactionId, nowMs, true);
+        this.bus.emit('profile.status', { chargerId, connectorId, ...status, atMs: this.clock.nowMs(), detail: 'charger not back yet; counted at what it held when the EMS stopped' });
+      }
+    }
+  }
+
+  private loadStored(store: HoldingsStore | undefined): ReturnType<HoldingsStore['load']> {
+    if (!store) return [];
+    try {
+      const rows = store.load();
+      if (rows.length) this.log.info({ slots: rows.length }, 'what the chargers held before the restart is counted until they confirm it again');
+      return rows;
+    } catch (error) {
+      this.log.error({ err: error }, 'could not read what the chargers held before the restart; every connector counts at its max until its charger confirms');
+      return [];
+    }
+  }
+
+  private writeFailing = false;
+
+  /** A failed write is logged once until writes work again; the EMS keeps running on what it knows. */
+  private write(action: () => void): void {
+    try {
+      action();
+      if (this.writeFailing) this.log.info('recording what the chargers hold works again');
+      this.writeFailing = false;
+    } catch (error) {
+      if (!this.writeFailing) this.log.error({ err: error }, 'could not record what a charger holds; after a restart it may count at an older limit until the charger confirms again');
+      this.writeFailing = true;
+    }
   }
 
   of(chargerId: string): ChargerHoldings {
@@ -100,23 +156,5 @@ export class SiteHoldings {
     const decision = this.lastDecision;
     if (!decision || decision.failsafe) return false;
     return Math.min(...decision.headroom.headroomA) >= 0;
-  }
-
-  /**
-   * Called every control cycle. When the wall clock stepped (either way) since the last call,
-   * every profile is due for a re-send (their absolute starts were computed on the old clock) and
-   * the step is logged; durations and refreshes run on the monotonic clock, so no limit rises.
-   * Returns the step, ms, or 0.
-   */
-  checkClockStep(): number {
-    const deltaMs = this.clock.nowMs() - monotonicMs(this.clock);
-    const previous = this.wallMinusMonoMs;
-    this.wallMinusMonoMs = deltaMs;
-    if (previous === undefined || Math.abs(deltaMs - previous) < CLOCK_STEP_MS) return 0;
-    const stepMs = deltaMs - previous;
-    this.log.warn({ stepS: Math.round(stepMs / 1000) }, 'the wall clock stepped; re-sending every charging profile (durations and refreshes run on the monotonic clock)');
-    for (const holdings of this.byCharger.values()) holdings.refreshAll();
-    this.bus.emit('clock.stepped', { stepMs, atMs: this.clock.nowMs() });
-    return stepMs;
   }
 }

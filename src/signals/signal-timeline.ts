@@ -13,11 +13,17 @@ export class SignalTimeline {
   private readonly bySource = new Map<string, TimelineSignal[]>();
   private readonly optOuts = new Map<string, OptOutRecord>();
 
-  static from(stored: StoredSignals, nowMs: number): SignalTimeline {
+  /**
+   * The timeline a store held. Ended signals are left out silently; a stored signal that breaks
+   * today's rules (one from an older version, say with an end of MAX_SAFE_INTEGER) is left out and
+   * reported to `dropped` with its problem, so the caller can say so.
+   */
+  static from(stored: StoredSignals, nowMs: number, dropped?: (signal: TimelineSignal, problem: string) => void): SignalTimeline {
     const timeline = new SignalTimeline();
     for (const signal of stored.signals) {
-      // A stored signal from an older version may break today's rules (an end of MAX_SAFE_INTEGER).
-      if (gridSignalProblem(signal) || signal.endMs <= nowMs) continue;
+      const problem = gridSignalProblem(signal);
+      if (problem) dropped?.(signal, problem);
+      if (problem || signal.endMs <= nowMs) continue;
       const list = timeline.bySource.get(signal.source) ?? [];
       list.push(gridSignal(signal));
       timeline.bySource.set(signal.source, list);

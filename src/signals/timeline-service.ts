@@ -158,7 +158,9 @@ export function createSignalTimeline(ctx: ServiceContext, store: SignalStore, de
     async start() {
       running = true;
       try {
-        timeline = SignalTimeline.from(store.load(), ctx.clock.nowMs());
+        timeline = SignalTimeline.from(store.load(), ctx.clock.nowMs(), (signal, problem) =>
+          log.warn({ signal: { id: signal.id, source: signal.source, kind: signal.kind, value: signal.value, startMs: signal.startMs, endMs: signal.endMs }, problem }, 'dropped a stored grid signal that is not valid; it is not in force'),
+        );
         log.info({ signals: timeline.all().length }, 'restored grid signals');
       } catch (error) {
         log.error({ err: error }, 'could not restore grid signals; starting empty');

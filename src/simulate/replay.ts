@@ -32,6 +32,7 @@ import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
 import { Tariff } from '../tariffs/tariff.ts';
+import type { PlantMeasures } from './plant-replay.ts';
 import type { ReplaySession } from './replay-sessions.ts';
 import { SiteTruth } from './site-truth.ts';
 
@@ -88,6 +89,8 @@ export interface ReplayResult {
   /** Highest exact line current over its limit seen at any node, A (0 when none). */
   worstOverA: number;
   series?: ReplaySeries;
+  /** Set when the replay ran on the site plant (plant-replay.ts): violations measured there. */
+  plant?: PlantMeasures;
 }
 
 interface Live {
@@ -360,7 +363,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 }
 
 /** Import limit at the connection point, W: the main fuse over three phases or the power cap. */
-function importLimitW(config: Config): number {
+export function importLimitW(config: Config): number {
   return Math.min(config.grid.maxCurrent * config.site.voltage * 3, config.grid.maxPower ?? Infinity);
 }
 
@@ -368,7 +371,7 @@ function importLimitW(config: Config): number {
  * A static load balancer's view: no meter, so the building's peak (and no PV) is reserved from the
  * connection point's fuse and power cap; every limit is then split by the same allocator, evenly.
  */
-function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
+export function staticBalancerParams(params: DecideParams, config: Config): DecideParams {
   const peakW = Math.max(0, ...(config.planner?.baseLoadW ?? [0]));
   const peakA = peakW / (3 * config.site.voltage);
   return {

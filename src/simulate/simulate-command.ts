@@ -11,6 +11,8 @@ import { plannerEnabled } from '../planner/planner-service.ts';
 import { lpOptimum } from './lp-optimum.ts';
 import { reportHtml } from './report-chart.ts';
 import { parseReplaySessions, SessionsFileError } from './replay-sessions.ts';
+import { replayOnPlant } from './plant-replay.ts';
+import { PlantReplayError } from './plant-scenario.ts';
 import { replay, type ReplayResult, type Strategy } from './replay.ts';
 import { buildReport, formatReportTable, type SimulateReport } from './simulate-report.ts';
 
@@ -31,7 +33,10 @@ export interface SimulateOptions {
   plan?: boolean;
   lpOptimum?: boolean;
   seed?: number;
+  /** The instant model instead of the site plant (caps act at once, cars draw min(cap, max)). */
   ideal?: boolean;
+  /** Building load and PV exactly as configured (a perfect forecast). */
+  perfectForecast?: boolean;
   /** Called with (label, fraction) while replaying. */
   onProgress?: (label: string, fraction: number) => void;
 }
@@ -41,19 +46,23 @@ export const SIMULATE_HELP = `Usage: ems simulate --config site.yaml --sessions 
 Replays recorded or generated charging sessions against the site: under the EMS (the same control
 step and horizon planner as the live system, knowing only what it would know live) and under
 three baselines (uncontrolled, static equal share, round robin), and reports cost, peak, energy
-delivered and unmet, and limit violations side by side.
+delivered and unmet, and limit violations side by side. Every strategy runs on the site plant:
+chargers and cars with their own timing, violations measured on the plant's true currents.
 
 Options:
   -c, --config FILE      site config (YAML), as for ems run
   -s, --sessions FILE    JSON array of sessions (format: docs/simulate.md)
   -o, --out FILE         write the report as JSON
       --html FILE        write the report as an HTML page with charts (site power, limit, energy per session)
-      --step-s N         replay step in seconds, 1..900 (default 60)
+      --step-s N         longest step while nothing moves on the site, seconds, 1..900 (default 60);
+                         the plant steps 0.25 s while caps change, cars ramp or profiles are in flight
       --solver NAME      highs (default) or jslp
       --no-plan          run the control step without the horizon planner
       --lp-optimum       also solve the offline optimum (the LP with perfect knowledge) and print it beside the run
       --seed N           seed of the building-load and PV deviations from their configured curves (default 1)
-      --ideal            building load and PV exactly as configured (a perfect forecast), for comparison
+      --ideal            the instant model instead of the plant (caps act within the step, cars draw
+                         min(cap, their max)), for comparison
+      --perfect-forecast building load and PV exactly as configured (no seeded deviation)
   -h, --help             this text
 
 The demand charge is prorated to the replayed period. A saving is only stated against a baseline
@@ -88,14 +97,15 @@ export async function simulate(options: SimulateOptions): Promise<SimulateOutcom
   // Mirror the live system: the horizon planner runs unless the config turns it off.
   const plan = options.plan ?? plannerEnabled(config);
   const solver = createLpSolver(solverName);
-  const base = { config, params, sessions, stepMs, seed: options.seed, idealSite: options.ideal };
+  const base = { config, params, sessions, stepMs, seed: options.seed, idealSite: options.perfectForecast };
+  const engine = options.ideal ? replay : replayOnPlant;
   const run = (strategy: Strategy, extra: object = {}) =>
-    replay({ ...base, strategy, ...extra, onProgress: options.onProgress ? (f: number) => options.onProgress!(strategy, f) : undefined });
+    engine({ ...base, strategy, ...extra, onProgress: options.onProgress ? (f: number) => options.onProgress!(strategy, f) : undefined });
   const controlled = await run('controlled', { solver, plan, seriesPoints: 400 });
   const uncontrolled = await run('uncontrolled');
   const equalShare = await run('equal-share');
   const roundRobin = await run('round-robin');
-  const optimum = options.lpOptimum ? await lpOptimum(config, sessions, solver, { stepMs, seed: options.seed, idealSite: options.ideal }) : undefined;
+  const optimum = options.lpOptimum ? await lpOptimum(config, sessions, solver, { stepMs, seed: options.seed, idealSite: options.perfectForecast }) : undefined;
   const iso = (ms: number) => new Date(ms).toISOString();
   const report = buildReport({
     controlled,
@@ -149,6 +159,7 @@ export async function runSimulateCommand(args: string[], out: CommandOutput): Pr
         'lp-optimum': { type: 'boolean' },
         seed: { type: 'string' },
         ideal: { type: 'boolean' },
+        'perfect-forecast': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -188,6 +199,7 @@ export async function runSimulateCommand(args: string[], out: CommandOutput): Pr
       lpOptimum: values['lp-optimum'],
       seed,
       ideal: values.ideal,
+      perfectForecast: values['perfect-forecast'],
       onProgress: progressBar(out),
     });
     const table = formatReportTable(report);
@@ -198,6 +210,10 @@ export async function runSimulateCommand(args: string[], out: CommandOutput): Pr
     if (values.html) out.stdout(`charts written to ${values.html}`);
     return 0;
   } catch (error) {
+    if (error instanceof PlantReplayError) {
+      out.stderr(`ems simulate: ${error.message}`);
+      return 1;
+    }
     if (error instanceof ConfigFileError || error instanceof SessionsFileError) {
       out.stderr(error.message);
       return 1;

@@ -21,6 +21,8 @@ export type ReportKpis = Pick<Kpis, (typeof REPORT_KEYS)[number]> & {
   costPerKWhDelivered: number;
   /** Worst exact line current above its fuse, A (0: none). */
   worstOverA: number;
+  /** On the site plant: A·s above any limit, measured on the plant (see SimulateReport.model). */
+  overLimit?: { controllerAs: number; afterOutsideChangeAs: number; episodes: number };
 };
 
 export interface Comparison {
@@ -49,6 +51,8 @@ export interface SimulateReport {
   period: { from: string; to: string; sessions: number; stepS: number };
   planner: { enabled: boolean; solver: string; plans: number; failedPlans: number; medianSolveMs: number; maxSolveMs: number };
   knowledge: { departuresKnown: number; needsKnown: number; note: string };
+  /** How the site was modelled: the plant (cars and chargers with their own timing) or the instant model. */
+  model: { name: 'plant' | 'instant'; note: string };
   replayMs: number;
   sessions: { id: string; requestedWh: number; deliveredWh: number; unmetWh: number }[];
 }
@@ -58,16 +62,17 @@ const r = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** di
 export const MONTH_DAYS = 30.44;
 
 /** Digits each figure is rounded to in the report. */
-const DIGITS: Record<keyof ReportKpis, number> = {
+const DIGITS: Record<Exclude<keyof ReportKpis, 'overLimit'>, number> = {
   peakW: 0, energyCost: 2, demandCharge: 2, totalCost: 2, energyRequestedWh: 0, energyDeliveredWh: 0, unmetWh: 0, sessionSuccessRate: 4,
   renewableShare: 4, utilization: 4, limitViolations: 0, costPerKWh: 4, carbonKg: 2, costPerKWhDelivered: 4, worstOverA: 2,
 };
 
-export function reportKpis(k: Kpis, prorate: number, worstOverA = 0): ReportKpis {
+export function reportKpis(k: Kpis, prorate: number, worstOverA = 0, plant?: ReplayResult['plant']): ReportKpis {
   const billed = prorateDemandCharge(k, prorate);
   const out = { costPerKWhDelivered: costPerKWhDelivered(billed), worstOverA } as ReportKpis;
   for (const key of REPORT_KEYS) out[key] = billed[key];
-  for (const key of Object.keys(DIGITS) as (keyof ReportKpis)[]) out[key] = r(out[key], DIGITS[key]);
+  for (const key of Object.keys(DIGITS) as (keyof typeof DIGITS)[]) out[key] = r(out[key], DIGITS[key]);
+  if (plant) out.overLimit = { controllerAs: plant.emsCausedAs, afterOutsideChangeAs: plant.outsideAs, episodes: plant.episodes };
   return out;
 }
 
@@ -110,10 +115,10 @@ export interface ReportInputs {
 export function buildReport({ controlled, uncontrolled, equalShare, roundRobin, lpOptimum, meta }: ReportInputs): SimulateReport {
   const replayedDays = Math.max(0, (Date.parse(meta.period.to) - Date.parse(meta.period.from)) / 86_400_000);
   const factor = Math.min(1, replayedDays / MONTH_DAYS);
-  const kpis = reportKpis(controlled.kpis, factor, controlled.worstOverA);
-  const unc = reportKpis(uncontrolled.kpis, factor, uncontrolled.worstOverA);
-  const eq = reportKpis(equalShare.kpis, factor, equalShare.worstOverA);
-  const rr = roundRobin ? reportKpis(roundRobin.kpis, factor, roundRobin.worstOverA) : undefined;
+  const kpis = reportKpis(controlled.kpis, factor, controlled.worstOverA, controlled.plant);
+  const unc = reportKpis(uncontrolled.kpis, factor, uncontrolled.worstOverA, uncontrolled.plant);
+  const eq = reportKpis(equalShare.kpis, factor, equalShare.worstOverA, equalShare.plant);
+  const rr = roundRobin ? reportKpis(roundRobin.kpis, factor, roundRobin.worstOverA, roundRobin.plant) : undefined;
   const c = meta.site.currency;
   const comparisons = {
     uncontrolled: compare(kpis, unc, 'uncontrolled', c),
@@ -158,6 +163,12 @@ export function buildReport({ controlled, uncontrolled, equalShare, roundRobin, 
       ...meta.knowledge,
       note: 'the EMS knew departures and needs only where the sessions file says so (departureKnown / energyKnown), else idTag schedules, tier defaults and SoC; car power learned from draw; building load and PV forecast from the configured curves or learned in the replay, the replayed truth deviating from them (seeded)',
     },
+    model: controlled.plant
+      ? {
+          name: 'plant',
+          note: `on the site plant: chargers apply profiles after their own delay and report MeterValues every 10-60 s, cars follow after 1-4 s, ramp, taper above 80 % and stop when full; limit violations are measured on the plant's true currents (A·s over a limit, split into what the controller caused and what followed an outside change within ${(controlled.plant.reactionWindowMs / 1000).toFixed(1)} s); --ideal gives the instant model`,
+        }
+      : { name: 'instant', note: 'instant model (--ideal): caps act within the step and cars draw min(cap, their max) until full; violations are computed from that, not measured on a plant' },
     replayMs: r(controlled.wallMs, 0),
     sessions: controlled.sessions.map((s) => ({ id: s.id, requestedWh: r(s.requestedWh, 0), deliveredWh: r(s.deliveredWh, 0), unmetWh: r(s.unmetWh, 0) })),
   };
@@ -185,6 +196,12 @@ export function formatReportTable(report: SimulateReport): string {
     ['sessions met', (k) => `${(k.sessionSuccessRate * 100).toFixed(1)} %`],
     ['renewable share', (k) => `${(k.renewableShare * 100).toFixed(1)} %`],
     ['limit violations', (k) => String(k.limitViolations)],
+    ...(report.kpis.overLimit
+      ? ([
+          ['A·s over, controller', (k) => `${k.overLimit?.controllerAs ?? 0}`],
+          ['A·s over, outside', (k) => `${k.overLimit?.afterOutsideChangeAs ?? 0}`],
+        ] as [string, (k: ReportKpis) => string][])
+      : []),
   ];
   const widths = [20, ...cols.map(([name]) => Math.max(name.length, 13))];
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
@@ -202,6 +219,7 @@ export function formatReportTable(report: SimulateReport): string {
       ? `planner: ${report.planner.solver}, ${report.planner.plans} plans, median ${report.planner.medianSolveMs} ms, max ${report.planner.maxSolveMs} ms, ${report.planner.failedPlans} failed; replay ${(report.replayMs / 1000).toFixed(1)} s`
       : `planner: off (control step alone); replay ${(report.replayMs / 1000).toFixed(1)} s`,
     `knowledge: ${report.knowledge.departuresKnown} of ${report.period.sessions} departures and ${report.knowledge.needsKnown} needs told to the EMS`,
+    `model: ${report.model.note}`,
   ];
   return out.join('\n');
 }

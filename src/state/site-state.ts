@@ -172,6 +172,15 @@ export class SiteState {
     bus.on('decision', (decision) => {
       this.lastDecision = decision;
     });
+    // The wall clock stepped: readings taken on the old clock keep their age (a forward step makes
+    // no fresh reading stale, a backward one no old reading fresh).
+    bus.on('clock.stepped', ({ stepMs }) => {
+      for (const [id, device] of this.devices) if (device.reading) this.devices.set(id, { ...device, reading: { ...device.reading, atMs: device.reading.atMs + stepMs } });
+      for (const connector of this.connectors.values()) {
+        if (connector.drawAtMs !== undefined) connector.drawAtMs += stepMs;
+        if (connector.statusAtMs !== undefined) connector.statusAtMs += stepMs;
+      }
+    });
   }
 
   /** A pure view for decide(): values as they are now, with reservations derived from profile state. */
@@ -237,6 +246,7 @@ export class SiteState {
       chargerId: c.chargerId,
       connectorId: c.connectorId,
       status: charger?.online ? c.status : c.session ? c.status : 'Offline',
+      ...(c.statusAtMs !== undefined ? { statusAtMs: c.statusAtMs } : {}),
       session: c.session
         ? {
             id: String(c.session.transactionId),

@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { HistoryResolution, HistorySample, HistoryStore } from './types.ts';
 
-const COLUMNS = ['grid_power_w', 'pv_power_w', 'battery_power_w', 'ev_power_w', 'building_power_w', 'limit_power_w'] as const;
-const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW'] as const;
+const COLUMNS = ['grid_power_w', 'pv_power_w', 'battery_power_w', 'ev_power_w', 'building_power_w', 'limit_power_w', 'grid_l1_a', 'grid_l2_a', 'grid_l3_a'] as const;
+const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A'] as const;
 
 const MINUTE_MS = 60_000;
 const QUARTER_MS = 15 * MINUTE_MS;

@@ -152,6 +152,47 @@ export const migrations: readonly Migration[] = [
         updated_at_ms INTEGER NOT NULL
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 8,
+    name: 'history per phase (grid current L1-L3) and per connector (1 min and 15 min)',
+    sql: [
+      ...['history_1s', 'history_1m', 'history_15m'].flatMap((table) =>
+        ['grid_l1_a', 'grid_l2_a', 'grid_l3_a'].flatMap((column) => [
+          `ALTER TABLE ${table} ADD COLUMN ${column} REAL;`,
+          ...(table === 'history_1s' ? [] : [`ALTER TABLE ${table} ADD COLUMN ${column}_n INTEGER;`]),
+        ]),
+      ),
+      ...['connector_history_1m', 'connector_history_15m'].map(
+        (table) => `
+      CREATE TABLE ${table} (
+        charger_id TEXT NOT NULL,
+        connector_id INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        energy_wh REAL NOT NULL,
+        l1_a REAL NOT NULL,
+        l2_a REAL NOT NULL,
+        l3_a REAL NOT NULL,
+        cap_a REAL NOT NULL,
+        samples INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, connector_id, at_ms)
+      ) WITHOUT ROWID;
+      CREATE INDEX ${table}_at ON ${table} (at_ms);`,
+      ),
+    ].join('\n'),
+  },
+  {
+    version: 9,
+    name: 'what each charger may hold (connector defaults, TxProfiles), for a restart',
+    sql: `
+      CREATE TABLE charger_holdings (
+        charger_id TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        limit_a REAL NOT NULL,
+        transaction_id INTEGER,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, slot)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -4,11 +4,13 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import { createAuditLog } from './audit-log.ts';
 import { createAuthTokenStore } from './auth-token-store.ts';
+import { createConnectorHistoryStore } from './connector-history-store.ts';
 import { createHistoryStore } from './history-store.ts';
 import { migrate } from './migrations.ts';
 import { createKpiDayStore } from './kpi-day-store.ts';
 import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
+import { createSqlHoldingsStore } from './sql-holdings-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
 import { createUpstreamStore } from './upstream-store.ts';
@@ -57,9 +59,11 @@ export function openStorage(path: string, clock: Clock): Storage {
     transactions: createSqlTransactionStore(db),
     sessionSettings: createSessionSettingsStore(db, clock),
     history: createHistoryStore(historyDb),
+    connectorHistory: createConnectorHistoryStore(historyDb),
     peaks: createPeakStore(db),
     kpiDays: createKpiDayStore(db),
     upstream: createUpstreamStore(db),
+    holdings: createSqlHoldingsStore(historyDb, clock),
     close: () => {
       if (historyDb !== db && historyDb.open) historyDb.close();
       if (db.open) db.close();

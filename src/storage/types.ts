@@ -1,5 +1,6 @@
 // What the rest of the shell may ask of storage. The API and services get a `Storage` at wiring
 // time and import only these types.
+import type { HoldingsStore } from '../ocpp/holdings-store.ts';
 import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
 import type { UpstreamStore } from '../upstream/upstream-store.ts';
 
@@ -101,6 +102,48 @@ export interface HistorySample {
   evPowerW: number;
   buildingPowerW?: number;
   limitPowerW?: number;
+  /** Grid current per site phase at the connection point, A (mean over the interval). */
+  gridL1A?: number;
+  gridL2A?: number;
+  gridL3A?: number;
+}
+
+export const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const;
+export type ConnectorHistoryResolution = (typeof CONNECTOR_HISTORY_RESOLUTIONS)[number];
+
+/** One connector over one interval (a minute or a quarter hour). */
+export interface ConnectorHistoryPoint {
+  chargerId: string;
+  connectorId: number;
+  /** Start of the interval. */
+  atMs: number;
+  /** Energy into the car over the interval, Wh (a minute without a row: none). */
+  energyWh: number;
+  /** Mean power over the whole interval, W (energyWh / interval). */
+  powerW: number;
+  /** Mean current per charger phase L1-L3 over the samples of the interval, A. */
+  currentA: [number, number, number];
+  /** Mean cap the EMS gave it over the samples of the interval, A per phase. */
+  capA: number;
+  samples: number;
+}
+
+/** A connector's sums over one minute, as the recorder gathers them. */
+export interface ConnectorMinute {
+  chargerId: string;
+  connectorId: number;
+  energyWh: number;
+  currentSumA: [number, number, number];
+  capSumA: number;
+  samples: number;
+}
+
+export interface ConnectorHistoryStore {
+  /** Stores finished minutes (connectors with a car or a draw) and rolls finished quarter hours up. */
+  recordMinute(minuteStartMs: number, rows: readonly ConnectorMinute[]): void;
+  query(fromMs: number, toMs: number, resolution: ConnectorHistoryResolution, filter?: { chargerId?: string; connectorId?: number }): ConnectorHistoryPoint[];
+  /** Drops rows past their retention (1 min: 7 days, 15 min: 1 year). */
+  prune(nowMs: number): void;
 }
 
 export interface HistoryStore {
@@ -140,10 +183,13 @@ export interface Storage {
   readonly transactions: SqlTransactionStore;
   readonly sessionSettings: SessionSettingsStore;
   readonly history: HistoryStore;
+  readonly connectorHistory: ConnectorHistoryStore;
   readonly peaks: PeakStore;
   readonly kpiDays: KpiDayStore;
   /** The local controller's offline queue and id map (src/upstream). */
   readonly upstream: UpstreamStore;
+  /** What each charger may hold, kept across a restart (src/ocpp), on the synchronous=NORMAL connection. */
+  readonly holdings: HoldingsStore;
   /** Schema version after migrations. */
   readonly schemaVersion: number;
   close(): void;

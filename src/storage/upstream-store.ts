@@ -40,6 +40,8 @@ export function createUpstreamStore(db: Database): UpstreamStore {
   const pending = db.prepare<[string, number], FrameRow>('SELECT * FROM upstream_queue WHERE charger_id = ? ORDER BY seq LIMIT ?');
   const count = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM upstream_queue WHERE charger_id = ?');
   const remove = db.prepare('DELETE FROM upstream_queue WHERE seq = ?');
+  const allOf = db.prepare<[string], FrameRow>('SELECT * FROM upstream_queue WHERE charger_id = ? ORDER BY seq');
+  const ofAction = db.prepare<[string, string], FrameRow>('SELECT * FROM upstream_queue WHERE charger_id = ? AND action = ? ORDER BY seq');
   const upsert = db.prepare(`
     INSERT INTO upstream_transactions (charger_id, charger_tx_id, local_tx_id, csms_tx_id, updated_at_ms) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (charger_id, charger_tx_id) DO UPDATE SET
@@ -66,6 +68,27 @@ export function createUpstreamStore(db: Database): UpstreamStore {
     enqueue: (f) => Number(insert.run(f.chargerId, f.action, JSON.stringify(f.payload), f.chargerTxId ?? null, f.queuedAtMs).lastInsertRowid),
     pending: (chargerId, limit) => pending.all(chargerId, limit).map(toFrame),
     count: (chargerId) => count.get(chargerId)?.n ?? 0,
+    dropOldest(chargerId, droppable) {
+      let victim: number | undefined;
+      // Stops at the first droppable frame (usually near the front: meter values outnumber the rest).
+      for (const row of allOf.iterate(chargerId)) {
+        if (!droppable(row.action, JSON.parse(row.payload) as unknown)) continue;
+        victim = row.seq;
+        break;
+      }
+      if (victim === undefined) return false;
+      remove.run(victim);
+      return true;
+    },
+    dropQueued(chargerId, action, sameKey) {
+      let dropped = 0;
+      for (const row of ofAction.all(chargerId, action)) {
+        if (!sameKey(JSON.parse(row.payload) as unknown)) continue;
+        remove.run(row.seq);
+        dropped++;
+      }
+      return dropped;
+    },
     delivered: (seq, reconcile) => delivered(seq, reconcile),
     mapTransaction: (ids, atMs) => void upsert.run(ids.chargerId, ids.chargerTxId, ids.localTxId ?? null, ids.csmsTxId ?? null, atMs),
     byChargerTxId: (chargerId, chargerTxId) => toIds(byCharger.get(chargerId, chargerTxId)),

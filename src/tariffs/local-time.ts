@@ -1,7 +1,9 @@
 // Wall-clock time in the site's timezone, DST-correct through Intl. Pure: no clock reads.
 
 export type DayName = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-const DAYS: Record<string, DayName> = { Mon: 'mon', Tue: 'tue', Wed: 'wed', Thu: 'thu', Fri: 'fri', Sat: 'sat', Sun: 'sun' };
+/** By Date#getUTCDay(): 0 = Sunday. */
+const WEEKDAYS: readonly DayName[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const QUARTER_MS = 15 * 60_000;
 
 export interface LocalTime {
   year: number;
@@ -33,19 +35,38 @@ export class LocalTimeZone {
   }
 
   at(atMs: number): LocalTime {
-    const parts: Record<string, string> = {};
-    for (const part of this.format.formatToParts(atMs)) parts[part.type] = part.value;
-    const year = Number(parts.year);
-    const month = Number(parts.month);
-    const day = Number(parts.day);
+    // Intl is slow (~10 µs a call) and a replay asks millions of times: the zone's offset is taken
+    // from Intl once per quarter hour (every DST switch falls on one) and the fields follow from it.
+    const local = new Date(atMs + this.quarterOffsetMs(atMs));
+    const year = local.getUTCFullYear();
+    const month = local.getUTCMonth() + 1;
+    const day = local.getUTCDate();
+    const two = (n: number) => String(n).padStart(2, '0');
     return {
       year,
       month,
       day,
-      weekday: DAYS[parts.weekday] ?? 'mon',
-      minuteOfDay: Number(parts.hour) * 60 + Number(parts.minute),
-      date: `${parts.year}-${parts.month}-${parts.day}`,
+      weekday: WEEKDAYS[local.getUTCDay()]!,
+      minuteOfDay: local.getUTCHours() * 60 + local.getUTCMinutes(),
+      date: `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}`,
     };
+  }
+
+  private readonly offsets = new Map<number, number>();
+
+  /** Local minus UTC at the start of atMs's quarter hour, ms, from Intl (cached). */
+  private quarterOffsetMs(atMs: number): number {
+    const quarter = Math.floor(atMs / QUARTER_MS);
+    let offset = this.offsets.get(quarter);
+    if (offset === undefined) {
+      const startMs = quarter * QUARTER_MS;
+      const parts: Record<string, string> = {};
+      for (const part of this.format.formatToParts(startMs)) parts[part.type] = part.value;
+      offset = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute)) - startMs;
+      if (this.offsets.size >= 100_000) this.offsets.clear();
+      this.offsets.set(quarter, offset);
+    }
+    return offset;
   }
 
   /** Billing month key, e.g. "2026-11". */

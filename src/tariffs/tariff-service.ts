@@ -57,6 +57,16 @@ export interface MonthlyPeakSource {
   offer?(month: string, powerW: number, atMs: number): unknown;
 }
 
+/** What the site did from `atMs` on, held until the next sample. */
+interface HeldStep {
+  atMs: number;
+  gridPowerW: number;
+  evPowerW: number;
+  pvPowerW: number;
+  chargingConnectors: number;
+  overLimit: boolean;
+}
+
 /** Durable per-day KPI state (storage's kpi_days, structurally). */
 export interface KpiDaySource {
   load(day: string): unknown;
@@ -97,7 +107,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   let day = { key: '', sinceMs: 0, kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
   let lastSaveMs = -Infinity;
   let offeredPeakW = 0;
-  let lastStep: { atMs: number; gridPowerW: number; overLimit: boolean } | undefined;
+  let lastStep: HeldStep | undefined;
   let feed: PriceFeed | undefined;
   const unsubscribe: (() => void)[] = [];
 
@@ -147,28 +157,49 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     return { powerW, charging };
   }
 
-  /** One KPI step: the previous grid value held from its time until now. */
-  function step(atMs: number, gridPowerW: number, overLimit: boolean): void {
-    if (lastStep && atMs > lastStep.atMs && atMs - lastStep.atMs <= MAX_STEP_MS) {
-      const ev = evNow();
-      const pv = [...ctx.state.devices.values()].find((d) => d.role === 'pv' && d.health === 'online')?.reading?.powerW ?? 0;
+  /** The held values integrated from their time until `atMs` (a gap is skipped, not counted). */
+  function integrateUntil(atMs: number): void {
+    if (!lastStep || !(atMs > lastStep.atMs)) return;
+    if (atMs - lastStep.atMs <= MAX_STEP_MS) {
       dayFor(lastStep.atMs).addStep({
         atMs: lastStep.atMs,
         durationMs: atMs - lastStep.atMs,
         gridPowerW: lastStep.gridPowerW,
-        evPowerW: ev.powerW,
-        pvPowerW: pv,
+        evPowerW: lastStep.evPowerW,
+        pvPowerW: lastStep.pvPowerW,
         importPricePerKWh: tariff.importPricePerKWh(lastStep.atMs),
         exportPricePerKWh: tariff.exportPricePerKWh(lastStep.atMs),
         carbonGPerKWh: tariff.carbonGPerKWh(lastStep.atMs),
-        chargingConnectors: ev.charging,
+        chargingConnectors: lastStep.chargingConnectors,
         connectorCount,
         overLimit: lastStep.overLimit,
       });
       offerPeak();
-      if (atMs - lastSaveMs >= KPI_SAVE_EVERY_MS) saveDay(atMs);
     }
-    if (!lastStep || atMs >= lastStep.atMs) lastStep = { atMs, gridPowerW, overLimit };
+    lastStep = { ...lastStep, atMs };
+  }
+
+  /** One KPI sample: what was held is counted until now, then the new values are held. */
+  function step(atMs: number, gridPowerW: number, overLimit: boolean): void {
+    if (lastStep && atMs < lastStep.atMs) return;
+    integrateUntil(atMs);
+    peak.record(atMs, gridPowerW);
+    const ev = evNow();
+    const pvPowerW = [...ctx.state.devices.values()].find((d) => d.role === 'pv' && d.health === 'online')?.reading?.powerW ?? 0;
+    lastStep = { atMs, gridPowerW, evPowerW: ev.powerW, pvPowerW, chargingConnectors: ev.charging, overLimit };
+    if (atMs - lastSaveMs >= KPI_SAVE_EVERY_MS) saveDay(atMs);
+  }
+
+  /**
+   * A session ended: what was held is counted until now and the car's draw stops being held, so
+   * the figures read at the session's end are final (nothing of it is counted later).
+   */
+  function sessionEndedNow(): void {
+    if (!lastStep) return;
+    const atMs = Math.max(ctx.clock.nowMs(), lastStep.atMs);
+    const ev = evNow();
+    // Without a grid meter the EV load is the site's import; with one, the meter tells.
+    step(atMs, config.grid.meter ? lastStep.gridPowerW : ev.powerW, lastStep.overLimit);
   }
 
   return {
@@ -186,16 +217,13 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
         }),
         ctx.bus.on('device.reading', (r) => {
           if (r.deviceId !== config.grid.meter || r.powerW === undefined) return;
-          peak.record(r.atMs, r.powerW);
           const overLimit = (r.currentA ?? [0, 0, 0]).some((a) => a > config.grid.maxCurrent) || (config.grid.maxPower !== undefined && r.powerW > config.grid.maxPower);
           step(r.atMs, r.powerW, overLimit);
         }),
         ctx.bus.on('decision', (d) => {
           // Without a grid meter the EV load is all we know of the site.
           if (config.grid.meter) return;
-          const ev = evNow().powerW;
-          peak.record(d.atMs, ev);
-          step(d.atMs, ev, false);
+          step(d.atMs, evNow().powerW, false);
         }),
         ctx.bus.on('session.started', (s) => {
           billing.started(s);
@@ -210,6 +238,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
           const key = `${e.chargerId}/${e.connectorId}`;
           const need = needs.get(key);
           needs.delete(key);
+          sessionEndedNow();
           const bill = billing.ended(e);
           if (bill) {
             dayFor(e.endedAtMs).addSession({ requestedWh: need ?? bill.energyWh, deliveredWh: bill.energyWh });
@@ -229,6 +258,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     },
     async stop() {
       unsubscribe.splice(0).forEach((off) => off());
+      integrateUntil(ctx.clock.nowMs());
       saveDay(ctx.clock.nowMs());
       await feed?.stop();
       feed = undefined;

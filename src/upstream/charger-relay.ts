@@ -1,9 +1,10 @@
+import { Backoff } from '../../adapters/backoff.ts';
 import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
-import { UplinkUnavailable, UpstreamConnectError, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
+import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
 /** The charger-side connection as src/ocpp types it (structurally; src/upstream imports no code from there). */
@@ -68,12 +69,20 @@ export interface RelayDeps {
   changed(relay: ChargerRelay): void;
   /** The CSMS's profiles for this charger; they outlive a connection of the charger and an EMS restart. */
   held: CsmsProfileHolder;
+  /** [0, 1) for the reconnect jitter; Math.random when not given. */
+  random?: () => number;
 }
 
 /** Charger frames that belong to a transaction's record and are queued while the uplink is down. */
 const QUEUED = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
 /** MeterValues outside a transaction (1.6 without transactionId, every 2.0.1 one) are live data, not a record. */
 const isRecord = (action: string, req: any, is16: boolean) => QUEUED.has(action) && (action !== 'MeterValues' || (is16 && req?.transactionId !== undefined));
+/** Frames held in the queue while it is not empty: the records, and the latest status of each connector (older ones replaced). */
+const isHeld = (action: string, req: any, is16: boolean) => action === 'StatusNotification' || isRecord(action, req, is16);
+/** What a full queue gives up first, oldest first: meter values inside a transaction, never its start or end. */
+const droppable = (action: string, payload: any) => action === 'MeterValues' || (action === 'TransactionEvent' && payload?.eventType === 'Updated');
+/** The connector a status is about (1.6: connectorId; 2.0.1: EVSE and connector). */
+const statusKey = (payload: any) => `${payload?.evseId ?? ''}/${payload?.connectorId ?? ''}`;
 const FRAMES_PER_BATCH = 50;
 /** Bounds on what the CSMS may make the EMS keep per charger. */
 const MAX_CSMS_PROFILES = 32;
@@ -109,12 +118,16 @@ export class ChargerRelay implements ChargerConnection {
   private socket: UpstreamSocket | undefined;
   private closed = false;
   private draining = false;
-  private failures = 0;
+  /** The shared reconnect policy (adapters/backoff.ts) with the configured bounds, up to a fifth shorter at random. */
+  private readonly backoff: Backoff;
   private reconnectTimer: unknown;
   private refreshTimer: unknown;
   /** The last BootNotification answered locally, replayed when the uplink comes back. */
   private bootHeldBack: unknown;
-  private readonly statusHeldBack = new Map<number, unknown>();
+  /** The CSMS's last answer was invalid (logged once until a valid one comes). */
+  private garbling = false;
+  /** Frames dropped from a full queue since it last drained (logged when it starts and when it drains). */
+  private droppedFrames = 0;
   /** The EMS's own profiles as it last sent them (unfolded), by slot. */
   private readonly emsProfiles = new Map<string, any>();
   private drainAgain = false;
@@ -122,6 +135,8 @@ export class ChargerRelay implements ChargerConnection {
   private readonly activeTx = new Map<number, string>();
   /** Connector → a StartTransaction whose answer is still on its way (1.6). */
   private readonly startsInFlight = new Map<number, Promise<void>>();
+  /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
+  private bookkeeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: RelayDeps) {
     const { charger, connection } = deps;
@@ -130,6 +145,7 @@ export class ChargerRelay implements ChargerConnection {
     this.chargerId = charger.id;
     this.upstreamId = charger.upstreamId ?? charger.id;
     this.log = deps.log.child({ module: 'upstream', chargerId: charger.id });
+    this.backoff = new Backoff({ initialMs: deps.upstream.reconnectMinMs, maxMs: deps.upstream.reconnectMaxMs, factor: 2, jitter: 0.2 }, deps.random);
     this.queueLength = deps.store.count(charger.id);
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
@@ -266,9 +282,9 @@ export class ChargerRelay implements ChargerConnection {
       return;
     }
     this.socket = socket;
-    if (this.failures > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.failures }, 'uplink to the CSMS is back');
+    if (this.backoff.failureCount > 0 || this.uplink !== 'connecting') this.log.info({ afterFailures: this.backoff.failureCount }, 'uplink to the CSMS is back');
     else this.log.info({ upstreamId: this.upstreamId }, 'uplink to the CSMS open');
-    this.failures = 0;
+    this.backoff.succeed();
     this.uplink = 'online';
     delete this.lastError;
     socket.onClose(({ code, reason }) => {
@@ -292,7 +308,7 @@ export class ChargerRelay implements ChargerConnection {
     const state: UplinkState = refused ? 'refused' : 'offline';
     const message = error instanceof Error ? error.message : String(error);
     // A recurring fault is logged when it starts (and when it clears, in connect()).
-    if (this.failures === 0 || state !== this.uplink) {
+    if (this.backoff.failureCount === 0 || state !== this.uplink) {
       if (refused) this.log.error({ httpStatus: status, upstreamId: this.upstreamId }, "the CSMS refused the charger's identity or upstreamPassword; the EMS keeps balancing it and retries");
       else this.log.warn({ err: message }, 'cannot reach the CSMS; the EMS answers the charger and queues its transactions');
     }
@@ -304,13 +320,9 @@ export class ChargerRelay implements ChargerConnection {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const { reconnectMinMs, reconnectMaxMs } = this.deps.upstream;
-    const delayMs = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
-    this.failures++;
-    // Up to a fifth less, so chargers that lost the uplink together do not come back together.
-    const jitteredMs = delayMs * (0.8 + 0.2 * Math.random());
+    const delayMs = this.backoff.fail();
     this.deps.timers.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), jitteredMs);
+    this.reconnectTimer = this.deps.timers.setTimeout(() => void this.connect(), delayMs);
   }
 
   /** A frame to the CSMS; throws UplinkUnavailable (handle it locally) or UpstreamRefused (its CALLERROR). */
@@ -321,10 +333,18 @@ export class ChargerRelay implements ChargerConnection {
     try {
       const conf = await socket.call(action, params, this.deps.upstream.callTimeoutMs);
       this.lastFromCsmsAtMs = this.now;
+      if (this.garbling) {
+        this.garbling = false;
+        delete this.lastError;
+        this.log.info({ action }, 'the CSMS answers validly again');
+        this.deps.changed(this);
+      }
       return conf;
     } catch (error) {
-      if (error instanceof UpstreamRefused) this.lastFromCsmsAtMs = this.now;
-      else if (this.socket === socket) {
+      if (error instanceof UpstreamRefused || error instanceof UpstreamGarbled) {
+        this.lastFromCsmsAtMs = this.now;
+        if (error instanceof UpstreamGarbled) this.noteGarbled(action, error);
+      } else if (this.socket === socket) {
         // A CSMS that stops answering on an open socket is treated as gone: reconnect rather than
         // make every later frame wait callTimeoutMs too.
         this.log.warn({ action, timeoutMs: this.deps.upstream.callTimeoutMs }, 'the CSMS did not answer in time; reopening the uplink');
@@ -334,24 +354,58 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** A CSMS that answers nonsense: logged once when it starts (and the frame handled as unanswered). */
+  private noteGarbled(action: string, error: UpstreamGarbled): void {
+    this.lastError = error.message;
+    if (!this.garbling) this.log.error({ action, err: error.message }, 'the CSMS answered with an invalid message; the EMS answers the charger itself and holds transaction frames for a retry');
+    this.garbling = true;
+    this.deps.changed(this);
+  }
+
   // --- charger → CSMS ------------------------------------------------------------------------
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
-    const mustQueue = isRecord(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    // Behind frames still held back, a record or a status waits its turn (never overtakes an older one).
+    const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    /** Whether the CSMS never got the frame (so it is held for it); a garbled answer means it did. */
+    let hold = true;
     if (this.uplink === 'online' && !mustQueue) {
       try {
-        return await this.relay(action, req);
+        const conf = await this.relay(action, req);
+        this.lastToChargerAtMs = this.now;
+        return conf;
       } catch (error) {
         if (error instanceof UpstreamRefused) {
           this.log.warn({ action, code: error.rpcErrorCode }, 'the CSMS refused a charger frame; its CALLERROR goes back to the charger');
           throw this.deps.refuse(error.rpcErrorCode, error.message);
         }
         if (!(error instanceof UplinkUnavailable)) throw error;
-        this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
+        // The CSMS got the frame and answered nonsense: the EMS answers, and does not send it again.
+        if (error instanceof UpstreamGarbled) hold = false;
+        else this.log.warn({ action, err: error.message }, 'CSMS did not answer; the EMS answers this frame');
       }
     }
-    return this.answerLocally(action, req);
+    // The EMS's own handler sees the frames in the order they came: the relayed ones first.
+    await this.bookkeeping;
+    const conf = await this.answerLocally(action, req, hold);
+    this.lastToChargerAtMs = this.now;
+    return conf;
+  }
+
+  /**
+   * Forward first: the charger gets the CSMS's answer as soon as it is here; what the EMS does with
+   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that answer is on
+   * the wire, one frame after the other in arrival order. Nothing the CSMS must get waits for it.
+   */
+  private afterAnswer(task: () => Promise<void> | void): Promise<void> {
+    const run = this.bookkeeping
+      // setImmediate: after the microtasks that write the answer to the charger's socket.
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(task)
+      .catch((error: unknown) => this.log.error({ err: error }, "the EMS's bookkeeping of a relayed frame failed"));
+    this.bookkeeping = run;
+    return run;
   }
 
   /** Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). */
@@ -366,34 +420,52 @@ export class ChargerRelay implements ChargerConnection {
     }
   }
 
+  /** 1.6: the frame as the EMS's bookkeeping knows it (its own transaction id). */
+  private localFrame(req: any): any {
+    if (!this.is16 || req?.transactionId === undefined) return req;
+    const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
+    return ids?.localTxId !== undefined ? { ...req, transactionId: ids.localTxId } : req;
+  }
+
   private async relay(action: string, req: any): Promise<unknown> {
     if (this.is16 && action === 'StartTransaction') return this.relayStart16(req);
     let upReq = req;
-    let localReq = req;
     if (this.is16 && req.transactionId !== undefined) {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
-      if (ids?.csmsTxId !== undefined) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
-      if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
+      if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
     let conf: any;
     try {
       conf = await this.toCsms(action, upReq);
     } catch (error) {
-      if (error instanceof UpstreamRefused) await this.bookkeep(action, localReq);
+      if (error instanceof UpstreamRefused) void this.afterAnswer(() => this.bookkeep(action, this.localFrame(req)));
       throw error;
     }
-    this.noteTag(req, conf);
-    await this.bookkeep(action, localReq);
-    this.noteFrame(action, req, conf);
+    void this.afterAnswer(async () => {
+      this.noteTag(req, conf);
+      await this.bookkeep(action, this.localFrame(req));
+      this.noteFrame(action, req, conf);
+    });
     return conf;
   }
 
   private async relayStart16(req: any): Promise<unknown> {
     let done!: () => void;
-    this.startsInFlight.set(req.connectorId, new Promise<void>((resolve) => (done = resolve)));
+    const mapped = new Promise<void>((resolve) => (done = resolve));
+    this.startsInFlight.set(req.connectorId, mapped);
+    const settled = () => {
+      if (this.startsInFlight.get(req.connectorId) === mapped) this.startsInFlight.delete(req.connectorId);
+      done();
+    };
+    let conf: any;
     try {
-      const conf = await this.toCsms('StartTransaction', req);
-      const chargerTxId = String(conf.transactionId);
+      conf = await this.toCsms('StartTransaction', req);
+    } catch (error) {
+      settled();
+      throw error;
+    }
+    const chargerTxId = String(conf.transactionId);
+    void this.afterAnswer(async () => {
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
       const local = await this.bookkeep('StartTransaction', req);
@@ -402,11 +474,8 @@ export class ChargerRelay implements ChargerConnection {
         this.now,
       );
       this.noteFrame('StartTransaction', req, conf);
-      return conf;
-    } finally {
-      this.startsInFlight.delete(req.connectorId);
-      done();
-    }
+    }).finally(settled);
+    return conf;
   }
 
   /** Keeps what the relay needs from a frame that went through: tags the CSMS accepted, running transactions. */
@@ -438,9 +507,11 @@ export class ChargerRelay implements ChargerConnection {
   private transactionStarted(connectorId: number, chargerTxId: string): void {
     this.activeTx.set(connectorId, chargerTxId);
     // A RemoteStart's profile without a connector was kept for every connector: it belongs to this one now.
-    const before = this.deps.held.profiles.length;
-    this.deps.held.replace(this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId)));
-    if (before !== this.deps.held.profiles.length) this.deps.changed(this);
+    const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId));
+    // Written (a synchronous SQLite commit) only when something changed, not on every start.
+    if (kept.length === this.deps.held.profiles.length) return;
+    this.deps.held.replace(kept);
+    this.deps.changed(this);
   }
 
   private transactionEnded(chargerTxId: string): void {
@@ -465,12 +536,13 @@ export class ChargerRelay implements ChargerConnection {
     if (idTag && this.deps.upstream.acceptUnknownOffline) this.deps.markAccepted(idTag);
   }
 
-  private async answerLocally(action: string, req: any): Promise<unknown> {
+  private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
     const handler = this.local.get(action);
+    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
+    const holds = hold && this.uplink !== 'unsupported';
     this.authorizeOffline(req);
-    if (action === 'BootNotification') this.bootHeldBack = req;
-    if (action === 'StatusNotification') this.statusHeldBack.set(req.connectorId ?? req.evseId ?? 0, req);
-    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req);
+    if (action === 'BootNotification' && holds) this.bootHeldBack = req;
+    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, holds);
     let localReq = req;
     let chargerTxId: string | undefined;
     if (this.is16 && req.transactionId !== undefined) {
@@ -480,27 +552,40 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
-    if (isRecord(action, req, this.is16) && this.uplink !== 'unsupported') {
-      this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
+    if (action === 'StatusNotification' && holds) {
+      // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
+      const key = statusKey(req);
+      const replaced = this.deps.store.dropQueued(this.chargerId, 'StatusNotification', (queued) => statusKey(queued) === key);
+      this.queueLength = Math.max(0, this.queueLength - replaced);
+      this.enqueue(action, req, undefined);
+    }
+    if (isRecord(action, req, this.is16)) {
+      if (holds) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
     return conf;
   }
 
   /** 1.6 start while the uplink is down: the charger gets the EMS's id; the CSMS's comes with delivery. */
-  private async startOffline16(req: any): Promise<unknown> {
+  private async startOffline16(req: any, holds: boolean): Promise<unknown> {
     const handler = this.local.get('StartTransaction');
     if (!handler) throw this.deps.refuse('InternalError', 'StartTransaction needs the CSMS and the uplink is down');
     const conf: any = await handler(req);
     const chargerTxId = String(conf.transactionId);
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
-    if (this.uplink !== 'unsupported') this.enqueue('StartTransaction', req, chargerTxId);
+    if (holds) this.enqueue('StartTransaction', req, chargerTxId);
     this.transactionStarted(req.connectorId, chargerTxId);
     return conf;
   }
 
   private enqueue(action: string, payload: unknown, chargerTxId: string | undefined): void {
+    if (this.queueLength >= this.deps.upstream.maxQueuedFrames && this.deps.store.dropOldest(this.chargerId, droppable)) {
+      if (this.droppedFrames === 0) {
+        this.log.warn({ maxQueuedFrames: this.deps.upstream.maxQueuedFrames }, 'queue for the CSMS full: dropping the oldest meter values (never a start or an end) until the uplink is back');
+      }
+      this.droppedFrames++;
+      this.queueLength--;
+    }
     this.deps.store.enqueue({ chargerId: this.chargerId, action, payload, queuedAtMs: this.now, ...(chargerTxId !== undefined ? { chargerTxId } : {}) });
     if (this.queueLength === 0) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
     this.queueLength++;
@@ -520,10 +605,6 @@ export class ChargerRelay implements ChargerConnection {
         await this.toCsms('BootNotification', this.bootHeldBack);
         this.bootHeldBack = undefined;
       }
-      for (const [key, status] of [...this.statusHeldBack]) {
-        await this.toCsms('StatusNotification', status);
-        this.statusHeldBack.delete(key);
-      }
       for (;;) {
         const batch = this.deps.store.pending(this.chargerId, FRAMES_PER_BATCH);
         if (batch.length === 0) break;
@@ -533,7 +614,8 @@ export class ChargerRelay implements ChargerConnection {
         }
       }
       this.queueLength = 0;
-      if (delivered > 0) this.log.info({ delivered }, 'every held-back frame delivered to the CSMS');
+      if (delivered > 0) this.log.info({ delivered, droppedWhileFull: this.droppedFrames }, 'every held-back frame delivered to the CSMS');
+      this.droppedFrames = 0;
     } catch (error) {
       if (!(error instanceof UplinkUnavailable)) this.log.error({ err: error }, 'delivering held-back frames failed; retried when the uplink is back');
     } finally {
@@ -557,9 +639,9 @@ export class ChargerRelay implements ChargerConnection {
     try {
       conf = await this.toCsms(action, frame);
     } catch (error) {
-      if (!(error instanceof UpstreamRefused)) throw error;
-      // Retrying a frame the CSMS refuses would block every frame behind it.
-      this.log.error({ action, seq, code: error.rpcErrorCode, err: error.message }, 'the CSMS refused a held-back frame; dropped');
+      if (!(error instanceof UpstreamRefused || error instanceof UpstreamGarbled)) throw error;
+      // Retrying a frame the CSMS refuses (or answers with nonsense) would block every frame behind it.
+      this.log.error({ action, seq, code: error instanceof UpstreamRefused ? error.rpcErrorCode : error.code, err: error.message }, 'the CSMS refused a held-back frame; dropped');
       this.deps.store.delivered(seq);
       this.queueLength = Math.max(0, this.queueLength - 1);
       return;
@@ -580,6 +662,9 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCsms(action: string, params: any): Promise<unknown> {
     this.lastFromCsmsAtMs = this.now;
+    // A call right behind the CSMS's answer (a TxProfile for the transaction it just started) finds
+    // the relay knowing what that answer started.
+    await this.bookkeeping;
     let conf: unknown;
     if (action === 'SetChargingProfile') conf = await this.csmsSetProfile(params);
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);

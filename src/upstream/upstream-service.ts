@@ -18,6 +18,8 @@ export interface UpstreamServiceDeps {
   /** An error the charger's transport answers as a CALLERROR with this code (src/ocpp's OcppCallRefused). */
   refuse(code: string, message: string): Error;
   timers?: Timers;
+  /** [0, 1) for the reconnect jitter (tests pin it); Math.random when not given. */
+  random?: () => number;
 }
 
 /** Per charger: its link to the EMS and the EMS's link to the CSMS (for the API, metrics and MQTT). */
@@ -122,6 +124,7 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
         openSocket,
         refuse: deps.refuse,
         held: profiles,
+        ...(deps.random ? { random: deps.random } : {}),
         markAccepted: (idTag) => {
           acceptedOffline.delete(idTag.toLowerCase());
           acceptedOffline.add(idTag.toLowerCase());

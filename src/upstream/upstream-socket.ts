@@ -10,7 +10,12 @@ const { RPCClient, createRPCError } = ocppRpc as unknown as {
 
 /** The uplink is not there, or the CSMS did not answer in time: the frame is handled locally. */
 export class UplinkUnavailable extends EmsError {
-  override readonly code = 'UPSTREAM_UNAVAILABLE';
+  override readonly code: string = 'UPSTREAM_UNAVAILABLE';
+}
+
+/** The CSMS answered, but not with a valid answer to the call (schema): handled as if it had not answered. */
+export class UpstreamGarbled extends UplinkUnavailable {
+  override readonly code = 'UPSTREAM_GARBLED';
 }
 
 /** The CSMS answered a forwarded call with a CALLERROR. */
@@ -76,6 +81,11 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
     wsOpts: { maxPayload: 4 * 1024 * 1024, ...(options.tls ?? {}) },
   });
   let opened = false;
+  // Our strict validation of the CSMS's answers: its failures reject the call with this error object.
+  const garbled = new WeakSet<object>();
+  client.on('strictValidationFailure', (event: { outbound?: boolean; isCall?: boolean; error?: unknown }) => {
+    if (!event.outbound && !event.isCall && typeof event.error === 'object' && event.error !== null) garbled.add(event.error);
+  });
   return {
     get protocol() {
       return client.protocol as string | undefined;
@@ -96,7 +106,10 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
         return await client.call(action, params, { callTimeoutMs: timeoutMs });
       } catch (error) {
         const e = error as { rpcErrorCode?: string; name?: string; message?: string };
-        // A CALLERROR the CSMS sent; our own strict validation failing is a refusal too.
+        if (typeof error === 'object' && error !== null && garbled.has(error)) {
+          throw new UpstreamGarbled(`the CSMS's answer to ${action} is not a valid ${action}.conf: ${e.message ?? String(error)}`, { cause: error });
+        }
+        // A CALLERROR the CSMS sent, or our own call refused by our strict validation.
         if (e.rpcErrorCode && e.name !== 'TimeoutError') throw new UpstreamRefused(e.rpcErrorCode, e.message ?? e.rpcErrorCode);
         throw new UplinkUnavailable(`${action} not answered by the CSMS: ${e.message ?? String(error)}`, { cause: error });
       }

@@ -35,6 +35,13 @@ export interface UpstreamStore {
   /** The oldest undelivered frames of a charger, in order. */
   pending(chargerId: string, limit: number): QueuedFrame[];
   count(chargerId: string): number;
+  /**
+   * Makes room in a full queue: removes the charger's oldest frame `droppable` accepts (meter values
+   * a transaction can lose without losing its record); false when there is none.
+   */
+  dropOldest(chargerId: string, droppable: (action: string, payload: unknown) => boolean): boolean;
+  /** Removes the charger's queued frames of `action` that `sameKey` matches (a newer status replaces the older); how many. */
+  dropQueued(chargerId: string, action: string, sameKey: (payload: unknown) => boolean): number;
   /** Removes a delivered frame; with `csmsTxId` also records the id the CSMS gave its transaction, atomically. */
   delivered(seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }): void;
   mapTransaction(ids: TransactionIds, atMs: number): void;

@@ -143,11 +143,61 @@ describe('GET /api/v1/history?format=csv', () => {
     const res = await get(`/api/v1/history?format=csv&resolution=1s&from=${T0 - 60_000}&to=${T0}`);
     expect(res.statusCode, res.body).toBe(200);
     const rows = parseCsv(res.body);
-    expect(rows[0]).toEqual(['time', 'resolution', 'gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW']);
+    expect(rows[0]).toEqual(['time', 'resolution', 'gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A']);
     expect(rows.slice(1).map((r) => [r[0], r[2], r[5]])).toEqual([
       [new Date(T0 - 2000).toISOString(), '1234', '1000'],
       [new Date(T0 - 1000).toISOString(), '2000', '1500'],
     ]);
+  });
+
+  it('has the grid current of every phase', async () => {
+    api.store.history.record({ atMs: T0 - 1000, gridPowerW: 9_000, evPowerW: 0, gridL1A: 31.234, gridL2A: 8, gridL3A: 0.5 });
+    const rows = parseCsv((await get(`/api/v1/history?format=csv&resolution=1s&from=${T0 - 60_000}&to=${T0}`)).body);
+    expect(rows[1].slice(-3)).toEqual(['31.23', '8', '0.5']);
+  });
+});
+
+describe('GET /api/v1/history/connectors', () => {
+  const minute = (chargerId: string, connectorId: number, energyWh: number, l1A: number) => ({ chargerId, connectorId, energyWh, currentSumA: [l1A * 60, 0, 0] as [number, number, number], capSumA: 16 * 60, samples: 60 });
+  const seed = () => {
+    // Quarter-aligned start: 20 minutes of CP001/1 at 0.2 kWh a minute, and CP001/2 for 5 of them.
+    const start = Math.floor((T0 - 3 * 3_600_000) / (15 * MIN)) * 15 * MIN;
+    for (let m = 0; m < 20; m++) api.store.connectorHistory.recordMinute(start + m * MIN, [minute('CP001', 1, 200, 16), ...(m < 5 ? [minute('CP001', 2, 50, 4)] : [])]);
+    api.store.connectorHistory.recordMinute(start + 20 * MIN, []);
+    return start;
+  };
+
+  it('answers per connector the energy, mean power, current per phase and cap, with the same energy per connector at 1 min and 15 min', async () => {
+    const start = seed();
+    const q = `from=${start}&to=${start + 15 * MIN}`;
+    const minutes = (await get(`/api/v1/history/connectors?${q}&resolution=1m`)).json();
+    const quarters = (await get(`/api/v1/history/connectors?${q}&resolution=15m`)).json();
+    expect(minutes.connectors.map((c: { chargerId: string; connectorId: number; energyWh: number }) => [c.chargerId, c.connectorId, c.energyWh])).toEqual([
+      ['CP001', 1, 3_000],
+      ['CP001', 2, 250],
+    ]);
+    expect(quarters.connectors.map((c: { energyWh: number }) => c.energyWh)).toEqual([3_000, 250]);
+    expect(minutes.connectors[0].points[0]).toEqual({ atMs: start, energyWh: 200, powerW: 12_000, currentA: [16, 0, 0], capA: 16 });
+    expect(quarters.connectors[1].points[0]).toMatchObject({ energyWh: 250, powerW: 1_000, currentA: [4, 0, 0] });
+    const one = (await get(`/api/v1/history/connectors?${q}&resolution=1m&chargerId=CP001&connectorId=2`)).json();
+    expect(one.connectors).toHaveLength(1);
+    expect(one.connectors[0].points).toHaveLength(5);
+  });
+
+  it('exports CSV and refuses an unknown charger or a connector without its charger', async () => {
+    const start = seed();
+    const res = await get(`/api/v1/history/connectors?format=csv&resolution=1m&from=${start}&to=${start + 2 * MIN}&chargerId=CP001&connectorId=1`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/csv');
+    const rows = parseCsv(res.body);
+    expect(rows[0]).toEqual(['time', 'resolution', 'chargerId', 'connectorId', 'energyWh', 'powerW', 'l1A', 'l2A', 'l3A', 'capA']);
+    expect(rows.slice(1)).toEqual([
+      [new Date(start).toISOString(), '1m', 'CP001', '1', '200', '12000', '16', '0', '0', '16'],
+      [new Date(start + MIN).toISOString(), '1m', 'CP001', '1', '200', '12000', '16', '0', '0', '16'],
+    ]);
+    expect((await get('/api/v1/history/connectors?chargerId=NOPE')).statusCode).toBe(404);
+    expect((await get('/api/v1/history/connectors?connectorId=1')).statusCode).toBe(400);
+    expect((await get('/api/v1/history/connectors?resolution=1s')).statusCode).toBe(400);
   });
 });
 

@@ -159,6 +159,51 @@ describe('GET /api/v1/circuits', () => {
   });
 });
 
+describe('GET /api/v1/circuits: a submeter against what is below it', () => {
+  const withSubmeter = () =>
+    createApiFixture({
+      config: testConfig({
+        circuits: [{ id: 'main', maxCurrent: 63, children: [{ id: 'row-a', maxCurrent: 32, meter: 'row-meter', chargers: ['CP001', 'CP002'] }] }],
+        devices: [
+          { id: 'grid', role: 'grid-meter', driver: 'simulated' },
+          { id: 'row-meter', role: 'load', driver: 'simulated' },
+        ],
+      }),
+    });
+  const rowA = async (site: ApiFixture, meterA: [number, number, number]) => {
+    site.ctx.bus.emit('device.reading', { deviceId: 'row-meter', role: 'load', atMs: T0, currentA: meterA, powerW: 0 });
+    const token = (await site.login('admin', ADMIN_PASSWORD)).token;
+    const root = (await site.inject({ method: 'GET', url: '/api/v1/circuits', headers: { authorization: `Bearer ${token}` } })).json();
+    return root.children[0].children[0];
+  };
+
+  it('shows what the submeter sees beyond the chargers below it', async () => {
+    const site = await withSubmeter();
+    try {
+      site.ctx.bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 1, atMs: T0, currentA: [10, 10, 10] });
+      const row = await rowA(site, [13, 10.5, 10]);
+      expect(row.reconciliation).toMatchObject({ belowA: [10, 10, 10], unmeteredA: [3, 0.5, 0], mismatch: false });
+      expect(row.reconciliation.text).toContain('3.0 A not metered separately');
+    } finally {
+      await site.close();
+    }
+  });
+
+  it('flags a submeter that reads clearly less than the chargers below it draw', async () => {
+    const site = await withSubmeter();
+    try {
+      site.ctx.bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 1, atMs: T0, currentA: [16, 16, 16] });
+      const row = await rowA(site, [16, 2, 16]); // L2's CT is off or on the wrong phase
+      expect(row.reconciliation).toMatchObject({ mismatch: true, unmeteredA: [0, -14, 0] });
+      expect(row.reconciliation.text).toBe('meter reads 2.0 A on L2, less than the 16.0 A below it: check the meter, its CTs and the phase mapping');
+      const within = await rowA(site, [15, 14.5, 16]); // within meter and sampling tolerance
+      expect(within.reconciliation.mismatch).toBe(false);
+    } finally {
+      await site.close();
+    }
+  });
+});
+
 describe('history', () => {
   it('serves what the recorder kept from decisions, at the asked resolution', async () => {
     const recorder = createHistoryRecorder(api.ctx, api.store);

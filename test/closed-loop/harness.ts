@@ -40,6 +40,8 @@ export interface ClosedLoopOptions {
   settleMs?: number;
   /** Record one sample per second (for debugging and saved failures). */
   trace?: boolean;
+  /** Trace period, ms (default 1000). */
+  traceEveryMs?: number;
   /** Sees the plant's truth after every plant step (benchmarks measure reaction times with it). */
   onStep?: (truth: PlantTruth) => void;
 }
@@ -62,6 +64,8 @@ export interface TraceSample {
   buildingA: Triple;
   connectors: { key: string; capA?: number; pilotA: number; drawA: number; status: string }[];
   failsafe: boolean;
+  /** What the EMS took for the non-EV load at the connection point in its last decision, A. */
+  emsBuildingA?: Triple;
 }
 
 export interface ClosedLoopReport {
@@ -142,8 +146,12 @@ class ClosedLoop {
   private dynamicIndex: number;
   /** Any outside change (steady state starts a while after the last one). */
   private lastChangeAtMs = -Infinity;
-  /** An outside change the EMS could not foresee (load step, signal): opens a reaction window. */
-  private lastUnforeseenAtMs = -Infinity;
+  /**
+   * An outside change the EMS could not foresee (load step, signal): opens a reaction window. The
+   * start is one: chargers power up holding no profile (they offer their max) until the boot floor
+   * the EMS sends on connect has been answered and applied and their cars have followed it.
+   */
+  private lastUnforeseenAtMs = 0;
   // Measurements.
   private readonly open = new Map<string, OverLimitEpisode>();
   private readonly report: ClosedLoopReport;
@@ -239,7 +247,7 @@ class ClosedLoop {
         this.triggerAtMs = undefined;
         this.runCycle();
       }
-      if (this.options.trace && t % 1000 === 0) this.sample(t);
+      if (this.options.trace && t % (this.options.traceEveryMs ?? 1000) === 0) this.sample(t);
     }
     return this.finish();
   }
@@ -483,6 +491,7 @@ class ClosedLoop {
       buildingA: truth.buildingA.get(this.scenario.circuit.id)!.map((a) => Math.round(a * 10) / 10) as Triple,
       connectors: truth.connectors.map((c) => ({ key: `${c.chargerId}/${c.connectorId}`, capA: this.lastCaps.get(`${c.chargerId}/${c.connectorId}`), pilotA: Math.round(c.pilotA * 10) / 10, drawA: Math.round(c.drawA * 10) / 10, status: c.status })),
       failsafe: this.lastDecision?.failsafe ?? false,
+      ...(this.lastDecision ? { emsBuildingA: [...this.lastDecision.headroom.buildingA] as Triple } : {}),
     });
   }
 

@@ -173,11 +173,13 @@ describeWithPeer('python3-pymodbus', hasPythonModule('pymodbus'), 'the closed lo
       storage: { path: ':memory:' },
     });
     app = await startApp({ config, log: silentLogger });
+    if (process.env.LOOPBACK_TRACE) app.ctx.bus.on('device.reading', (r) => decisions.push(`${Date.now() - t0} READING ${r.currentA?.join(',')} @${r.atMs - t0}`));
     if (process.env.LOOPBACK_TRACE) app.ctx.bus.on('decision', (d) => decisions.push(`${Date.now() - t0} grid=${app!.ctx.state.devices.get('grid')?.reading?.currentA?.join(',')}@${(app!.ctx.state.devices.get('grid')?.reading?.atMs ?? 0) - t0} draws=${[...app!.ctx.state.connectors.values()].map((c) => `${c.drawA.join(',')}@${(c.drawAtMs ?? 0) - t0}:${c.status}`).join(' ')} fs=${d.failsafe} b=${d.headroom.buildingA.map((x) => x.toFixed(1))} caps=${d.caps.map((c) => c.currentA).join('/')}`));
     chargers = plant.scenario.chargers.map((c) => new PlantCharger16(c.id, `ws://127.0.0.1:${app!.ocppPort}/ocpp`, plant));
     await Promise.all(chargers.map((c) => c.connect()));
     const byId = new Map(chargers.map((c) => [c.id, c]));
     const started = Date.now();
+    if (process.env.LOOPBACK_TRACE) console.info('started - t0', started - t0);
     await new Promise<void>((resolve, reject) => {
       let busy = false;
       const timer = setInterval(() => {
@@ -213,7 +215,8 @@ describeWithPeer('python3-pymodbus', hasPythonModule('pymodbus'), 'the closed lo
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.LOOPBACK_TRACE) for (const s of samples.filter((x) => x.atMs % 1000 < 100)) console.info(s.atMs, s.currentA.map((a) => a.toFixed(1)).join(' '), Math.round(s.powerW), decisions.filter((d) => Math.abs(Number(d.split(' ')[0]) - s.atMs) < 600).at(-1));
+    if (process.env.LOOPBACK_TRACE) console.info(decisions.filter((d) => d.includes('READING')).join('\n'));
+    if (process.env.LOOPBACK_TRACE) for (const s of samples.filter((x) => x.atMs % 1000 < 100)) console.info(s.atMs, s.currentA.map((a) => a.toFixed(1)).join(' '), Math.round(s.powerW), decisions.filter((d) => !d.includes('READING') && Math.abs(Number(d.split(' ')[0]) - s.atMs) < 600).at(-1));
     await Promise.all(chargers.map((c) => c.close()));
     await app?.stop();
     await peer?.stop();

@@ -15,6 +15,7 @@ describe('config bounds and charsets', () => {
     ['a charger id with a slash', base('chargers: [{ id: "a/b" }]\n'), /chargers.0.id/],
     ['a vtnUrl file:///etc/passwd', base("openadr: [{ id: v, version: '3.1', vtnUrl: 'file:///etc/passwd', venName: x }]\n"), /openadr.0.vtnUrl.*http/],
     ['an influx url javascript:', base("influx: { url: 'javascript:alert(1)', database: x }\n"), /influx.url/],
+    ['an mqtt url tcp://', base("mqtt: { url: 'tcp://127.0.0.1:1883' }\n"), /mqtt.url.*mqtt:\/\//],
     ['an idTag with a control character', base('idTags: [{ idTag: "AB\\u0007" }]\n'), /idTags.0.idTag/],
   ])('refuses %s', (_name, text, path) => {
     const found = errors(text);
@@ -25,6 +26,20 @@ describe('config bounds and charsets', () => {
     const found = errors(`a: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`);
     expect(found).toHaveLength(1);
     expect(found[0]!.message).toMatch(/nests 20000 levels deep; a site config nests at most 64/);
+  });
+
+  it('finds deep nesting behind an apostrophe, an escaped quote or stray closing brackets', () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+    for (const hide of ["name: O'Brien's depot\n", 'name: "say \\"hi"\n', "name: 'it''s'\n", 'x: ]]]]]]\n', '# a comment with a quote "\n']) {
+      const found = errors(`${hide}a: ${deep}\n`);
+      expect(found.map((p) => p.message).join('\n'), hide).toMatch(/nests 5000 levels deep/);
+    }
+  });
+
+  it('takes a real config with many flow maps, quotes and comments at its true depth', () => {
+    const chargers = Array.from({ length: 300 }, (_, i) => `  - { id: "CP${i}", maxCurrent: 16, phases: 3 } # it's row ${i % 3}`).join('\n');
+    const found = errors(base(`chargers:\n${chargers}\n`));
+    expect(found.filter((p) => /levels deep/.test(p.message))).toEqual([]);
   });
 
   it('refuses a file over 4 MiB', () => {

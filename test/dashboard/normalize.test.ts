@@ -36,6 +36,7 @@ describe('reading API answers', () => {
     const points = historyPoints({ resolution: '1m', points: [{ atMs: 2000, gridPowerW: 5, evPowerW: 1, limitPowerW: 9 }, { atMs: 1000, gridPowerW: 4, evPowerW: 0 }] });
     expect(points.map((p) => p.atMs)).toEqual([1000, 2000]);
     expect(points[1]).toMatchObject({ gridPowerW: 5, limitW: 9, pvPowerW: null });
+    expect(historyPoints({ points: [{ atMs: 1, gridL1A: 31, gridL2A: 8, gridL3A: 0 }] })[0]).toMatchObject({ gridL1A: 31, gridL2A: 8, gridL3A: 0 });
     const columns = historyPoints({ atMs: [1, 2], gridPowerW: [10, 20] });
     expect(columns.map((p) => p.gridPowerW)).toEqual([10, 20]);
   });
@@ -198,8 +199,8 @@ describe('history summary', () => {
   it('integrates EV energy and finds the import peak', () => {
     const h = 3_600_000;
     const s = summarizeHistory([
-      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
-      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
+      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
+      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
     ]);
     expect(s.evEnergyWh).toBeCloseTo(3000);
     expect(s.peakImportW).toBe(30_000);
@@ -208,8 +209,8 @@ describe('history summary', () => {
 
   it('does not bridge gaps in the data', () => {
     const s = summarizeHistory([
-      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
-      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null },
+      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
+      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
     ]);
     expect(s.evEnergyWh).toBe(0);
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
-import { toLocalInput } from '../../dashboard/src/format.ts';
+import { formatEnergy, toLocalInput } from '../../dashboard/src/format.ts';
 import { plannerSchema } from '../../config/schema.ts';
 import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
@@ -190,7 +190,42 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     await page.getByRole('link', { name: 'History' }).click();
     await page.getByTestId('export-history').and(page.locator('[href]')).waitFor({ timeout: 20_000 });
     const [history] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-history').click()]);
-    expect(readFileSync((await history.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,gridPowerW,pvPowerW,batteryPowerW,evPowerW,buildingPowerW,limitPowerW');
+    expect(readFileSync((await history.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,gridPowerW,pvPowerW,batteryPowerW,evPowerW,buildingPowerW,limitPowerW,gridL1A,gridL2A,gridL3A');
+    const [perConnector] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-connector-history').click()]);
+    expect(readFileSync((await perConnector.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,chargerId,connectorId,energyWh,powerW,l1A,l2A,l3A,capA');
     await page.context().close();
   }, 60_000);
+
+  it('shows the grid current per phase and one connector’s history, with the figures the API has', async () => {
+    // The first finished minute of a charging connector (the EMS keeps connectors per minute).
+    type ConnectorHistory = { resolution: string; connectors: { chargerId: string; connectorId: number; energyWh: number; points: unknown[] }[] };
+    const charged = await waitFor(
+      async () => (await api<ConnectorHistory>('/api/v1/history/connectors?resolution=1m')).body.connectors.find((c) => c.energyWh > 0),
+      'a finished minute of a charging connector',
+      90_000,
+    );
+    const page = await open();
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.locator('.history .uplot').waitFor({ timeout: 20_000 });
+
+    await page.getByLabel('Show').selectOption('phases');
+    await page.getByText(/Grid current per phase: \d+ points?/).waitFor({ timeout: 20_000 });
+    const phaseHref = (await page.getByTestId('export-history').getAttribute('href'))!;
+    const phasePoints = (await api<{ points: { gridL1A?: number }[] }>(phaseHref.replace('format=csv', 'format=json'))).body.points;
+    const highestL1 = Math.max(...phasePoints.map((p) => p.gridL1A ?? -Infinity));
+    expect(await page.getByTestId('phase-peak-1').textContent()).toContain(`${highestL1.toFixed(1)} A`);
+    expect(await page.locator('.history .u-legend').textContent()).toContain('L3 (A)');
+    await shoot(page, 'history-phases');
+
+    await page.getByLabel('Show').selectOption(`connector:${charged.chargerId}/${charged.connectorId}`);
+    await page.getByText(new RegExp(`${charged.chargerId} connector ${charged.connectorId}: \\d+ intervals?`)).waitFor({ timeout: 20_000 });
+    const href = (await page.getByTestId('export-history').getAttribute('href'))!;
+    expect(href).toContain(`chargerId=${charged.chargerId}`);
+    const same = (await api<ConnectorHistory>(href.replace('format=csv', 'format=json'))).body.connectors[0];
+    const shown = (await page.getByTestId('connector-energy').textContent()) ?? '';
+    expect(shown).toBe(formatEnergy(same.energyWh));
+    expect(await page.locator('.history .u-legend').textContent()).toContain('Cap (A)');
+    await shoot(page, 'history-connector');
+    await page.context().close();
+  }, 150_000);
 });

@@ -82,10 +82,10 @@ const tricky = fc.constantFrom(
   '30000',
 );
 const numberText = fc.oneof(fc.double().map(String), fc.integer().map(String), fc.bigInt().map(String));
-const mqttPayload = fc.oneof(fc.string(), fc.json(), tricky, numberText, fc.record({ value: fc.anything() }).map((o) => JSON.stringify(o)), fc.record({ W: fc.oneof(fc.double(), fc.string()) }).map((o) => JSON.stringify(o)));
+export const mqttPayload = fc.oneof(fc.string(), fc.json(), tricky, numberText, fc.record({ value: fc.anything() }).map((o) => JSON.stringify(o)), fc.record({ W: fc.oneof(fc.double(), fc.string()) }).map((o) => JSON.stringify(o)));
 
 // A producer's signal set as it might arrive on <prefix>/signals/<box>/set.
-const signalPayload = fc.oneof(
+export const signalPayload = fc.oneof(
   fc.json(),
   fc
     .record(
@@ -133,7 +133,7 @@ const validXml = (() => {
     vtn2b.requestReregistration('VEN'),
   ];
 })();
-const xmlInput = fc.oneof(mutated(validXml), fc.string(), fc.constantFrom('<?xml version="1.0"?>', '<a><b></a>', '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><x>&a;&a;&a;</x>'));
+export const xmlInput = fc.oneof(mutated(validXml), fc.string(), fc.constantFrom('<?xml version="1.0"?>', '<a><b></a>', '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><x>&a;&a;&a;</x>'));
 
 const validEvent = {
   id: 'cap-1',
@@ -148,7 +148,7 @@ const validEvent = {
   ],
 };
 const program = programSchema.parse({ id: 'p1', programName: 'dso', createdDateTime: new Date(NOW).toISOString(), modificationDateTime: new Date(NOW).toISOString(), objectType: 'PROGRAM' });
-const jsonInput = fc.oneof(
+export const jsonInput = fc.oneof(
   mutated([JSON.stringify(validEvent), JSON.stringify({ objectType: 'EVENT', operation: 'CREATE', object: validEvent })]),
   fc.json(),
   fc.anything().map((v) => {
@@ -183,7 +183,7 @@ const validConfig = [
 ];
 const configInput = fc.oneof(mutated(validConfig), fc.string(), fc.json(), fc.constantFrom('a: &a [*a]', '!!binary xyz', '{', 'grid:\n  maxCurrent: [1, {2: 3}]', 'x: ' + 'a'.repeat(10_000)));
 
-const apiBody = fc.oneof(
+export const apiBody = fc.oneof(
   // Well-formed limits (the success path, up to the cap of 100 at once, then 409).
   fc
     .record({ kind: fc.constantFrom('import-limit', 'export-limit'), valueW: fc.integer({ min: 0, max: 1_000_000 }), durationS: fc.integer({ min: 1, max: 86_400 }) }, { requiredKeys: ['kind', 'valueW'] })
@@ -207,7 +207,7 @@ const apiBody = fc.oneof(
 
 /** Modbus answers: a SunSpec meter whose registers come back random, short, or slightly off. */
 const meterModels: ModelSpec[] = [{ id: 1 }, { id: 203, values: { W: 6900, AphA: 10, AphB: 10, AphC: 10 }, scaleFactors: { 6: -1, 22: 1 } }];
-const goodImage = sunSpecImage(meterModels);
+export const goodImage = sunSpecImage(meterModels);
 const modbusAnswer = fc.record({
   flips: fc.array(fc.tuple(fc.nat({ max: goodImage.length - 1 }), fc.integer({ min: 0, max: 0xffff })), { maxLength: 8 }),
   shortBy: fc.nat({ max: 3 }),

@@ -34,10 +34,21 @@ export interface EmsProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts `ems run` with `config` (ports and storage filled in) and waits until it serves HTTP. */
-export async function startEms(config: Record<string, any>, env: Record<string, string> = {}): Promise<EmsProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'ems-proc-'));
-  const [ocppPort, httpPort] = [await freePort(), await freePort()];
+export interface EmsPlace {
+  /** The folder of the config and the database: give the one of a process that died to restart it. */
+  dir?: string;
+  ocppPort?: number;
+  httpPort?: number;
+}
+
+/**
+ * Starts `ems run` with `config` (ports and storage filled in) and waits until it serves HTTP.
+ * `place`: the folder and ports of an earlier process, to start it again on the same database.
+ */
+export async function startEms(config: Record<string, any>, env: Record<string, string> = {}, place: EmsPlace = {}): Promise<EmsProcess> {
+  const dir = place.dir ?? mkdtempSync(join(tmpdir(), 'ems-proc-'));
+  const ocppPort = place.ocppPort ?? (await freePort());
+  const httpPort = place.httpPort ?? (await freePort());
   const full = {
     ...config,
     ocpp: { host: '127.0.0.1', ...config.ocpp, port: ocppPort },

@@ -19,6 +19,8 @@ export class StackCharger {
   mode: ProfileMode = 'accept';
   /** The charger's clock offset from this process's clock, ms (a charger with a wrong clock). */
   clockOffsetMs = 0;
+  /** Called after every change of the profiles it holds (a test samples what it holds there). */
+  readonly onChange: (() => void)[] = [];
 
   constructor(
     readonly id: string,
@@ -39,6 +41,7 @@ export class StackCharger {
     c.handle('ClearChargingProfile', ({ params }: { params: any }) => {
       const { kept, cleared } = clearProfiles(this.profiles, { connectorId: params.connectorId, purpose: params.chargingProfilePurpose, id: params.id });
       this.profiles = kept;
+      this.changed();
       return { status: cleared > 0 ? 'Accepted' : 'Unknown' };
     });
     c.handle('SetChargingProfile', ({ params }: { params: any }) => {
@@ -46,8 +49,14 @@ export class StackCharger {
       if (this.mode === 'not-supported') return { status: 'NotSupported' };
       if (this.mode === 'not-implemented') throw createRPCError('NotImplemented', 'no smart charging');
       if (this.mode === 'silent') return new Promise(() => undefined);
-      return { status: this.install(params) ? 'Accepted' : 'Rejected' };
+      const installed = this.install(params);
+      if (installed) this.changed();
+      return { status: installed ? 'Accepted' : 'Rejected' };
     });
+  }
+
+  private changed(): void {
+    for (const listener of this.onChange) listener();
   }
 
   get connectors(): number {
@@ -86,6 +95,17 @@ export class StackCharger {
     await this.client.connect();
     await this.client.call('BootNotification', { chargePointVendor: 'Test', chargePointModel: 'Stack-1' });
     for (let c = 1; c <= this.connectors; c++) await this.status(c, 'Available');
+  }
+
+  /**
+   * The link came back (the central system restarted): connects again without booting, as a
+   * charger does after a dropped WebSocket; it keeps its profiles and transactions and reports its
+   * connectors again.
+   */
+  async reconnect(endpoint?: string): Promise<void> {
+    if (endpoint) this.client.reconfigure({ endpoint });
+    await this.client.connect();
+    for (let c = 1; c <= this.connectors; c++) await this.status(c, this.tx.has(c) ? 'Charging' : 'Available');
   }
 
   async status(connectorId: number, status: string): Promise<void> {

@@ -12,11 +12,11 @@ import { silentLogger } from '../../src/log.ts';
 import { StackCharger } from '../helpers/stack-charger.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-function siteConfig(rowA: number, chargers: { id: string; connectors?: number }[]): Config {
+function siteConfig(rowA: number, chargers: { id: string; connectors?: number }[], overrides: { gridA?: number; minPauseMs?: number } = {}): Config {
   return configSchema.parse({
     site: { name: 'Holdings', voltage: 230, timezone: 'UTC' },
-    grid: { maxCurrent: 200, meter: 'grid', safetyMargin: 0 },
-    control: { intervalMs: 60_000, staleAfterMs: 10_000, deadbandA: 0, minPauseMs: 0, profileMinIntervalMs: 0, unusedHoldMs: 3_600_000, profileDurationS: 120 },
+    grid: { maxCurrent: overrides.gridA ?? 200, meter: 'grid', safetyMargin: 0 },
+    control: { intervalMs: 60_000, staleAfterMs: 10_000, deadbandA: 0, minPauseMs: overrides.minPauseMs ?? 0, profileMinIntervalMs: 0, unusedHoldMs: 3_600_000, profileDurationS: 120 },
     circuits: [{ id: 'row', maxCurrent: rowA, chargers: chargers.map((c) => c.id) }],
     chargers: chargers.map((c) => ({ id: c.id, connectors: c.connectors ?? 1, maxCurrent: 32, minCurrent: 6, phases: 3 })),
     idTags: [{ idTag: 'GOOD1' }, { idTag: 'GOOD2' }, { idTag: 'GOOD3' }],
@@ -42,14 +42,18 @@ describe('what the chargers hold, end to end', () => {
 
   async function start(config: Config): Promise<App> {
     clock = new ManualClock(Date.now());
+    buildingA = 0;
     app = await startApp({ config, log: silentLogger, clock });
     return app;
   }
 
-  /** The grid meter sees the cars draw what their chargers let them (up to 32 A). */
+  /** The building's own load behind the grid meter, A per phase. */
+  let buildingA = 0;
+
+  /** The grid meter sees the building and the cars drawing what their chargers let them (up to 32 A). */
   function meter(): void {
-    const evA = chargers.reduce((sum, c) => sum + c.totalA(), 0);
-    app!.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: clock.nowMs(), currentA: [evA, evA, evA], powerW: evA * 230 * 3 });
+    const gridA = buildingA + chargers.reduce((sum, c) => sum + c.totalA(), 0);
+    app!.ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: clock.nowMs(), currentA: [gridA, gridA, gridA], powerW: gridA * 230 * 3 });
   }
 
   async function connect(config: Config, modes: Record<string, StackCharger['mode']> = {}): Promise<StackCharger[]> {
@@ -174,6 +178,64 @@ describe('what the chargers hold, end to end', () => {
         expect(Math.abs(startMs - c.nowMs())).toBeLessThan(60_000);
       }
       chargers.forEach((c, i) => expect(c.connectorA(1)).toBeLessThanOrEqual(Math.max(inForce[i]!, 32)));
+      expect(worstSumA()).toBeLessThanOrEqual(40 + 1e-9);
+    }
+  });
+
+  it('keeps a minimum pause as long as it was across a wall-clock step of an hour either way, with no failsafe', async () => {
+    // 40 A at the connection point, no margin: two cars share it until the building takes 30 A.
+    const config = siteConfig(40, [{ id: 'CP1' }, { id: 'CP2' }], { gridA: 40, minPauseMs: 60_000 });
+    const running = await start(config);
+    meter();
+    const [cp1, cp2] = await connect(config);
+    const failsafes: boolean[] = [];
+    running.ctx.bus.on('control.failsafe', ({ active }) => failsafes.push(active));
+    await cp1!.start(1, 'GOOD1');
+    await cp2!.start(1, 'GOOD2');
+    /** Each car reports what its charger lets it draw, on the charger's clock. */
+    const report = async () => {
+      for (const c of [cp1!, cp2!]) await c.meter(1, c.connectorA(1));
+    };
+    const cycles = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await report();
+        await cycle();
+      }
+    };
+    await cycles(10);
+    expect(cp1!.connectorA(1)).toBeGreaterThan(0);
+    expect(cp2!.connectorA(1)).toBeGreaterThan(0);
+
+    for (const stepMs of [3_600_000, -3_600_000]) {
+      // The building takes 30 A: one car must stop (its minimum pause starts), then it leaves again.
+      buildingA = 30;
+      let stopped: StackCharger | undefined;
+      for (let i = 0; i < 30 && !stopped; i++) {
+        await cycles(1);
+        stopped = [cp1!, cp2!].find((c) => c.connectorA(1) === 0);
+      }
+      expect(stopped, 'one car stopped for the building load').toBeDefined();
+      const stoppedAtMono = clock.monotonicMs();
+      buildingA = 0;
+      await cycles(5);
+      expect(stopped!.connectorA(1)).toBe(0);
+      // The meter read a second ago; the wall clock steps; the next cycle must neither see that
+      // reading as an hour old (failsafe) nor as fresh for an hour, and the pause keeps its time.
+      meter();
+      clock.stepWall(stepMs);
+      await app!.control.runCycle();
+      expect(failsafes, `no failsafe from a ${stepMs / 3_600_000} h step`).toEqual([]);
+      expect(stopped!.connectorA(1)).toBe(0);
+      clock.advance(1_000);
+      let resumedAfterMs: number | undefined;
+      for (let i = 0; i < 120 && resumedAfterMs === undefined; i++) {
+        await cycles(1);
+        if (stopped!.connectorA(1) > 0) resumedAfterMs = clock.monotonicMs() - stoppedAtMono;
+      }
+      // Neither early (a forward step ending the pause) nor an hour late (a backward one).
+      expect(resumedAfterMs, `resumed after a ${stepMs / 3_600_000} h step`).toBeDefined();
+      expect(resumedAfterMs!).toBeGreaterThanOrEqual(60_000);
+      expect(resumedAfterMs!).toBeLessThanOrEqual(100_000);
       expect(worstSumA()).toBeLessThanOrEqual(40 + 1e-9);
     }
   });

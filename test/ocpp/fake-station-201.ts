@@ -2,6 +2,7 @@
 // that records every CALL it receives and answers like a station with smart charging.
 import { EventEmitter } from 'node:events';
 import ocppRpc from 'ocpp-rpc';
+import { chargerLimitA, clearProfiles, connectorLimitA, installProfile, type InstalledProfile } from '../../src/demo/profile-stack.ts';
 
 const RPCClient = ocppRpc.RPCClient as unknown as new (options: Record<string, unknown>) => any;
 
@@ -20,6 +21,13 @@ export class FakeStation201 {
 
   /** 'not-implemented': SetChargingProfile answers CALLERROR NotImplemented; 'disabled': SmartChargingCtrlr.Enabled is false. */
   smartCharging: 'yes' | 'not-implemented' | 'disabled' = 'yes';
+  /** false: accepts every profile but lets cars draw its max anyway (and says so in its composite schedule). */
+  appliesProfiles = true;
+  /** The profiles it keeps, with the K01 replacement rules (same id, or same purpose, stack level and EVSE). */
+  installed: InstalledProfile[] = [];
+  /** Its max current per EVSE, A per phase. */
+  maxA = 32;
+  private readonly numericTx = new Map<string, number>();
 
   constructor(port: number, readonly identity: string, protocols: string[] = ['ocpp2.0.1']) {
     this.client = new RPCClient({ endpoint: `ws://127.0.0.1:${port}/ocpp`, identity, protocols, strictMode: true, reconnect: false, callTimeoutMs: 5_000 });
@@ -51,15 +59,63 @@ export class FakeStation201 {
         if (p.chargingProfilePurpose === 'ChargingStationMaxProfile' && params.evseId !== 0) return { status: 'Rejected' };
         if (p.chargingProfilePurpose === 'TxProfile' && this.activeTx.get(params.evseId) !== p.transactionId) return { status: 'Rejected' };
         this.profiles.set(p.id, { evseId: params.evseId, profile: p });
+        const schedule = p.chargingSchedule[0];
+        this.installed = installProfile(this.installed, {
+          id: p.id,
+          connectorId: params.evseId,
+          purpose: p.chargingProfilePurpose === 'ChargingStationMaxProfile' ? 'ChargePointMaxProfile' : p.chargingProfilePurpose,
+          stackLevel: p.stackLevel,
+          kind: p.chargingProfileKind,
+          ...(p.transactionId === undefined ? {} : { transactionId: this.txNumber(p.transactionId) }),
+          ...(schedule.startSchedule ? { startScheduleMs: Date.parse(schedule.startSchedule) } : {}),
+          ...(schedule.duration === undefined ? {} : { durationS: schedule.duration }),
+          unit: schedule.chargingRateUnit,
+          periods: schedule.chargingSchedulePeriod,
+          receivedAtMs: Date.now(),
+        });
         return { status: 'Accepted' };
       }
-      case 'ClearChargingProfile':
-        return { status: 'Accepted' };
+      case 'ClearChargingProfile': {
+        const criteria = params.chargingProfileCriteria ?? {};
+        const purpose = criteria.chargingProfilePurpose === 'ChargingStationMaxProfile' ? 'ChargePointMaxProfile' : criteria.chargingProfilePurpose;
+        const { kept, cleared } = clearProfiles(this.installed, { connectorId: criteria.evseId, purpose, id: params.chargingProfileId });
+        this.installed = kept;
+        return { status: cleared > 0 ? 'Accepted' : 'Unknown' };
+      }
+      case 'GetCompositeSchedule': {
+        // K08: what the EVSE will let a car draw from now over `duration`, in A, one period per change.
+        const nowMs = Date.now();
+        const times = [nowMs, ...this.installed.flatMap((p) => (p.durationS === undefined ? [] : [(p.startScheduleMs ?? p.receivedAtMs) + p.durationS * 1000]))]
+          .filter((t) => t >= nowMs && t < nowMs + params.duration * 1000)
+          .sort((a, b) => a - b);
+        const periods: { startPeriod: number; limit: number; numberPhases: number }[] = [];
+        for (const t of times) {
+          const limit = Math.round(this.evseA(params.evseId, t) * 10) / 10;
+          if (periods.at(-1)?.limit !== limit) periods.push({ startPeriod: Math.round((t - nowMs) / 1000), limit, numberPhases: 3 });
+        }
+        return {
+          status: 'Accepted',
+          schedule: { evseId: params.evseId, duration: params.duration, scheduleStart: new Date(nowMs).toISOString(), chargingRateUnit: 'A', chargingSchedulePeriod: periods },
+        };
+      }
       case 'TriggerMessage':
         return { status: 'Accepted' };
       default:
         throw Object.assign(new Error(`not implemented: ${method}`), { rpcErrorCode: 'NotImplemented' });
     }
+  }
+
+  private txNumber(transactionId: string): number {
+    if (!this.numericTx.has(transactionId)) this.numericTx.set(transactionId, this.numericTx.size + 1);
+    return this.numericTx.get(transactionId)!;
+  }
+
+  /** What one EVSE lets a car draw at `atMs`, A per phase (its max for a station that ignores profiles). */
+  evseA(evseId: number, atMs = Date.now()): number {
+    if (!this.appliesProfiles) return this.maxA;
+    const tx = this.activeTx.get(evseId);
+    const own = connectorLimitA(this.installed, atMs, { connectorId: evseId, transactionId: tx === undefined ? undefined : this.txNumber(tx), voltageV: 230, phases: 3 });
+    return Math.min(this.maxA, own, chargerLimitA(this.installed, atMs, 230, 3));
   }
 
   get protocol(): string {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { FakeCharger } from './fake-charger.ts';
 import { FakeStation201 } from './fake-station-201.ts';
-import { startSystem, type System } from './system.ts';
+import { startSystem, testConfig, type System } from './system.ts';
 
 const cap = (chargerId: string, connectorId: number, currentA: number): ConnectorCap => ({ chargerId, connectorId, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
 const OCCURRENCE = ['OccurenceConstraintViolation', 'OccurrenceConstraintViolation'];
@@ -175,5 +175,42 @@ describe('OCPP 2.0.1 stations', () => {
     await s.transactionEvent('Started', 'tx-15118', { evse: { id: 1 } });
     expect(await s.call('NotifyEVChargingNeeds', { evseId: 1, chargingNeeds: needs })).toEqual({ status: 'Accepted' });
     expect(system.state.connector('CP001', 1)?.session).toMatchObject({ departureAtMs: Date.parse('2026-11-24T17:00:00Z'), energyNeedWh: 25000 });
+  });
+
+  it('verifies what each EVSE holds with GetCompositeSchedule after the setup, and trusts a station whose schedule stays within it', async () => {
+    system = await startSystem();
+    const s = await station();
+    const first = await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 1);
+    const second = await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 2);
+    // Over two profile durations (300 s here), in the station's rate unit.
+    expect(first.params).toEqual({ evseId: 1, duration: 600, chargingRateUnit: 'A' });
+    expect(second.params).toEqual({ evseId: 2, duration: 600, chargingRateUnit: 'A' });
+    // The station's own evaluation of what it holds: the connector default, 31.6 A.
+    expect(s.evseA(1)).toBe(31.6);
+    expect(system.state.connector('CP001', 1)?.profile?.uncontrollable).toBeUndefined();
+    // Steered as usual afterwards, and the station holds the new limit.
+    await s.transactionEvent('Started', 'tx-v', { evse: { id: 1 }, idToken: { idToken: 'GUEST01', type: 'ISO14443' } });
+    await system.cs.applyCaps([cap('CP001', 1, 10)]);
+    expect(s.evseA(1)).toBe(10);
+  });
+
+  it('reserves a station at its max when its composite schedule shows it does not apply the profiles it accepts', async () => {
+    // A 40 A site: each EVSE's default is its static share (about 12 A), the station lets 32 A through.
+    system = await startSystem(testConfig({ grid: { maxCurrent: 40, safetyMargin: 0.05 } }));
+    const s = new FakeStation201(system.cs.port, 'CP001');
+    stations.push(s);
+    s.appliesProfiles = false;
+    await s.connect();
+    await s.boot();
+    await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 1);
+    const warned = () => system.state.connector('CP001', 1)?.profile?.uncontrollable;
+    for (let i = 0; i < 50 && !warned(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'rejected', uncontrollable: true, reserveA: 32 });
+    expect(system.state.connector('CP001', 2)?.profile).toMatchObject({ uncontrollable: true, reserveA: 32 });
+    // Nothing more is sent to it.
+    const sent = s.received('SetChargingProfile').length;
+    await s.transactionEvent('Started', 'tx-x', { evse: { id: 1 }, idToken: { idToken: 'GUEST01', type: 'ISO14443' } });
+    await system.cs.applyCaps([cap('CP001', 1, 10)]);
+    expect(s.received('SetChargingProfile')).toHaveLength(sent);
   });
 });

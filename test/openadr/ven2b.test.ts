@@ -5,6 +5,7 @@ import { createVen2bService } from '../../src/openadr/ven2b/ven2b-service.ts';
 import { createTestPki, type TestPki } from '../fixtures/openadr/certs.ts';
 import { TestVtn2b } from '../fixtures/openadr/vtn2b-server.ts';
 import type { FixtureEvent } from '../fixtures/openadr/vtn2b-messages.ts';
+import { MAX_VTN_POLL_MS } from '../../src/openadr/ven2b/ven2b-service.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { recordingLogger, siteContext, until } from './helpers.ts';
 
@@ -90,6 +91,14 @@ describeWithPeer('openssl', hasCommand('openssl'), 'OpenADR 2.0b VEN against a m
     await start();
     await vtn.nextOf('oadrRequestEvent');
     expect(ven.status().pollIntervalMs).toBe(30_000);
+  });
+
+  it('polls at most every 5 min however slow a poll period the VTN asks for, and says so once', async () => {
+    const { vtn, ven, start } = await setup({ vtn: { pollFreqS: 365 * 86_400 } });
+    await start();
+    await vtn.nextOf('oadrRequestEvent');
+    expect(ven.status().pollIntervalMs).toBe(MAX_VTN_POLL_MS);
+    expect(MAX_VTN_POLL_MS).toBe(300_000);
   });
 
   it('finishes setup on the next poll when the VTN fails half-way through registration', async () => {

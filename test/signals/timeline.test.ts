@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { Bus, type GridSignal } from '../../src/bus.ts';
 import { systemClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
 import type { ServiceContext } from '../../src/service.ts';
 import { createJsonSignalStore } from '../../src/signals/json-signal-store.ts';
 import { createMemorySignalStore } from '../../src/signals/signal-store.ts';
@@ -146,6 +147,44 @@ describe('grid-signal timeline', () => {
       ['later', 'out'],
     ]);
     await second.stop();
+  });
+
+  it('says which stored signal it drops on restore because it breaks the rules, and keeps the valid ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signals-'));
+    const path = join(dir, 'signals.json');
+    // As an older version wrote them: an MQTT limit with no end, and a limit of -5 kW.
+    writeFileSync(
+      path,
+      JSON.stringify({
+        signals: [
+          limit('good', T0, T0 + 60 * MIN, 20_000),
+          { ...limit('forever', T0, Number.MAX_SAFE_INTEGER, 30_000), source: 'mqtt' },
+          limit('negative', T0, T0 + 60 * MIN, -5_000),
+        ],
+        optOuts: [],
+      }),
+    );
+    const lines: Record<string, any>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+        done();
+      },
+    });
+    const ctx = { ...context(), log: createLogger({ destination: sink, format: 'json', level: 'info' }) };
+    const timeline = createSignalTimeline(ctx, createJsonSignalStore(path));
+    await timeline.start();
+    expect(timeline.list().map((s) => s.id)).toEqual(['good']);
+    expect(ctx.state.snapshot(Date.now()).signals.importLimitW).toBe(20_000);
+    const dropped = lines.filter((l) => l.msg === 'dropped a stored grid signal that is not valid; it is not in force');
+    expect(dropped.map((l) => [l.level, l.signal.id, l.signal.source])).toEqual([
+      [40, 'forever', 'mqtt'],
+      [40, 'negative', 'vtn'],
+    ]);
+    for (const line of dropped) expect(line.problem).toEqual(expect.any(String));
+    expect(dropped[0]!.signal.endMs).toBe(Number.MAX_SAFE_INTEGER);
+    expect(lines.find((l) => l.msg === 'restored grid signals')?.signals).toBe(1);
+    await timeline.stop();
   });
 
   it('starts empty and keeps running when the store file is corrupt', async () => {

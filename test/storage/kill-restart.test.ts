@@ -1,63 +1,22 @@
 // A real EMS process (bin/ems.js run) is killed with SIGKILL right after it acknowledged
 // transactions to a charger over OCPP; the restarted EMS still knows every one of them and asks
 // the returning charger for its status (TriggerMessage StatusNotification).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import ocppRpc from 'ocpp-rpc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startEms, type EmsProcess } from '../helpers/ems-process.ts';
 
 const RPCClient = ocppRpc.RPCClient as unknown as new (options: Record<string, unknown>) => any;
-const BIN = fileURLToPath(new URL('../../bin/ems.js', import.meta.url));
 const PASSWORD = 'restart-test-pass';
-
-interface Ems {
-  child: ChildProcess;
-  httpPort: number;
-  ocppPort: number;
-  exited: Promise<number | null>;
-}
-
-/** Starts `ems run` and resolves once both listeners logged their ports (bounded). */
-function startEms(configPath: string, cwd: string): Promise<Ems> {
-  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
-    cwd,
-    env: { ...process.env, EMS_ADMIN_PASSWORD: PASSWORD, EMS_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let httpPort = 0;
-    let ocppPort = 0;
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`EMS did not start within 30 s:\n${output}`)), 30_000);
-    child.stderr!.on('data', (d) => (output += d));
-    let pending = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        try {
-          const entry = JSON.parse(line);
-          if (entry.module === 'api' && entry.port) httpPort = entry.port;
-          if (entry.ocppPort) ocppPort = entry.ocppPort;
-        } catch {
-          // not a log line
-        }
-      }
-      if (httpPort && ocppPort) {
-        clearTimeout(timer);
-        resolve({ child, httpPort, ocppPort, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`EMS exited with ${code} before it was ready:\n${output}`)));
-  });
-}
+const SITE = {
+  site: { name: 'Restart Test' },
+  grid: { maxCurrent: 63 },
+  chargers: [
+    { id: 'CP001', connectors: 2 },
+    { id: 'CP002', connectors: 1 },
+  ],
+  idTags: [{ idTag: 'TAG1', tier: 'staff' }, { idTag: 'TAG2', tier: 'fleet' }],
+};
 
 function charger(port: number, identity: string) {
   const client = new RPCClient({ endpoint: `ws://127.0.0.1:${port}/ocpp`, identity, protocols: ['ocpp1.6'], strictMode: true, reconnect: false });
@@ -88,39 +47,20 @@ async function api(port: number, path: string, token?: string, init: RequestInit
 }
 
 describe('kill -9 and restart', () => {
-  let dir: string;
-  let configPath: string;
-  let ems: Ems | undefined;
+  let ems: EmsProcess | undefined;
+  const env = { EMS_ADMIN_PASSWORD: PASSWORD };
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'ems-kill-'));
-    configPath = join(dir, 'site.yaml');
-    writeFileSync(
-      configPath,
-      stringify({
-        site: { name: 'Restart Test' },
-        grid: { maxCurrent: 63 },
-        chargers: [
-          { id: 'CP001', connectors: 2 },
-          { id: 'CP002', connectors: 1 },
-        ],
-        idTags: [{ idTag: 'TAG1', tier: 'staff' }, { idTag: 'TAG2', tier: 'fleet' }],
-        ocpp: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        storage: { path: join(dir, 'data', 'ems.sqlite') },
-      }),
-    );
-  });
   afterAll(async () => {
-    if (ems && ems.child.exitCode === null) {
-      ems.child.kill('SIGTERM');
+    if (!ems) return;
+    if (ems.alive()) {
+      ems.kill();
       await ems.exited;
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(ems.dir, { recursive: true, force: true });
   });
 
-  it('keeps every acknowledged transaction and steering setting, and restores the sessions', async () => {
-    ems = await startEms(configPath, dir);
+  it('keeps every acknowledged transaction and steering setting, and restores the sessions', { timeout: 120_000 }, async () => {
+    ems = await startEms(SITE, env);
     const cp1 = charger(ems.ocppPort, 'CP001');
     const cp2 = charger(ems.ocppPort, 'CP002');
     await cp1.client.connect();
@@ -141,12 +81,12 @@ describe('kill -9 and restart', () => {
     expect(patch.status).toBe(200);
 
     // Acknowledged above; now the process dies without any chance to flush or close.
-    ems.child.kill('SIGKILL');
+    ems.kill('SIGKILL');
     await ems.exited;
     await cp1.client.close({ force: true }).catch(() => {});
     await cp2.client.close({ force: true }).catch(() => {});
 
-    ems = await startEms(configPath, dir);
+    ems = await startEms(SITE, env, { dir: ems.dir });
     const again = await api(ems.httpPort, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     expect(again.status).toBe(200);
     const sessions = await api(ems.httpPort, '/api/v1/sessions', again.body.token);

@@ -81,6 +81,48 @@ describe('history recorder', () => {
   });
 });
 
+describe('history per phase and per connector', () => {
+  it('keeps the grid current of each phase and each connector’s energy, current per phase and cap, with the same energy at 1 min and 15 min', async () => {
+    const recorder = await run(createHistoryRecorder(ctx, store));
+    ctx.bus.emit('session.started', started(1, 2));
+    // 20 minutes: connector 2 draws 16 A on one phase (3.68 kW) with a 16 A cap; L1 carries 40 A, L2 10 A, L3 5 A.
+    for (let s = 0; s <= 20 * 60; s++) {
+      const atMs = T0 + s * 1000;
+      ctx.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs, powerW: 12_650, currentA: [40, 10, 5] });
+      ctx.bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 2, atMs, currentA: [16, 0, 0], powerW: 3_680 });
+      ctx.bus.emit('decision', { ...decision(atMs), caps: [{ chargerId: 'CP001', connectorId: 2, currentA: 16, phases: 1, reason: { kind: 'max', text: 'max' } } as never] });
+    }
+    const seconds = store.history.query(T0, T0 + 60_000, '1s');
+    expect(seconds[5]).toMatchObject({ gridL1A: 40, gridL2A: 10, gridL3A: 5 });
+    expect(store.history.query(T0, T0 + 60_000, '1m')[0]).toMatchObject({ gridL1A: 40, gridL2A: 10, gridL3A: 5 });
+
+    const minutes = store.connectorHistory.query(T0, T0 + 15 * 60_000, '1m');
+    expect(minutes).toHaveLength(15);
+    expect(minutes.every((m) => m.chargerId === 'CP001' && m.connectorId === 2)).toBe(true);
+    expect(minutes[3]).toMatchObject({ currentA: [16, 0, 0], capA: 16 });
+    expect(minutes[3].energyWh).toBeCloseTo(3_680 / 60, 6);
+    expect(minutes[3].powerW).toBeCloseTo(3_680, 6);
+    const [quarter] = store.connectorHistory.query(T0, T0 + 15 * 60_000, '15m');
+    expect(quarter.energyWh).toBeCloseTo(minutes.reduce((sum, m) => sum + m.energyWh, 0), 6);
+    expect(quarter).toMatchObject({ currentA: [16, 0, 0], capA: 16 });
+    expect(store.connectorHistory.query(T0, T0 + 15 * 60_000, '1m', { chargerId: 'CP001', connectorId: 1 })).toEqual([]);
+
+    // A restart in the middle of a minute: the part before and the part after add up.
+    await recorder.stop();
+    services.splice(services.indexOf(recorder), 1);
+    const before = store.connectorHistory.query(T0 + 20 * 60_000, T0 + 21 * 60_000, '1m')[0];
+    expect(before.samples).toBe(1);
+    await run(createHistoryRecorder(ctx, store));
+    for (let s = 20 * 60 + 1; s <= 21 * 60; s++) {
+      ctx.bus.emit('connector.meter', { chargerId: 'CP001', connectorId: 2, atMs: T0 + s * 1000, currentA: [16, 0, 0], powerW: 3_680 });
+      ctx.bus.emit('decision', decision(T0 + s * 1000));
+    }
+    const whole = store.connectorHistory.query(T0 + 20 * 60_000, T0 + 21 * 60_000, '1m')[0];
+    expect(whole.samples).toBe(60);
+    expect(whole.capA).toBeCloseTo(16 / 60, 6);
+  });
+});
+
 describe('session settings keeper', () => {
   it('persists steering per transaction and re-applies it when the session is restored', async () => {
     await run(createSessionSettingsKeeper(ctx, store));

@@ -123,6 +123,44 @@ describe('tariff service', () => {
     expect(service.kpis()).toMatchObject({ sessions: 1, energyRequestedWh: 10_000, energyDeliveredWh: 8_000, unmetWh: 2_000, sessionSuccessRate: 0 });
   });
 
+  it('counts a session’s energy until its end, so the figures read at the end are final and survive a restart', async () => {
+    // No grid meter: the cars are the site's import. The car draws 11 kW; control cycles every second.
+    const saved = new Map<string, unknown>();
+    const kpiStore = { load: (day: string) => saved.get(day), save: (day: string, state: unknown) => void saved.set(day, structuredClone(state)) };
+    const noMeter = { grid: { maxCurrent: 100 }, devices: [] };
+    const s = site({}, noMeter);
+    const first = createTariffService(s.ctx, { peakFilePath: join(dir, 'peak-end.json'), billsFilePath: join(dir, 'bills-end.jsonl'), kpiStore });
+    services.push(first);
+    await first.start();
+    const cycle = (atMs: number) => {
+      s.clock.set(atMs);
+      s.bus.emit('decision', { atMs } as never);
+    };
+    s.bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 3, idTag: 'BUS12', tier: 'fleet', startedAtMs: T0, meterStartWh: 0 });
+    s.bus.emit('connector.meter', { chargerId: 'CP1', connectorId: 1, atMs: T0, powerW: 11_000, energyWh: 0 });
+    cycle(T0);
+    cycle(T0 + 1_000);
+    s.clock.set(T0 + 1_500);
+    s.bus.emit('session.ended', { chargerId: 'CP1', connectorId: 1, transactionId: 3, endedAtMs: T0 + 1_500, meterStopWh: 5 });
+    const atEnd = first.kpis();
+    expect(atEnd.sessions).toBe(1);
+    expect(atEnd.gridImportWh).toBeCloseTo((11_000 * 1.5) / 3600, 6);
+    expect(atEnd.evEnergyWh).toBeCloseTo((11_000 * 1.5) / 3600, 6);
+    // Later cycles add nothing: the car that left is not held at its last draw.
+    for (let t = 2_000; t <= 10_000; t += 1_000) cycle(T0 + t);
+    const later = first.kpis();
+    expect({ ...later, utilization: 0 }).toEqual({ ...atEnd, utilization: 0 });
+    await first.stop();
+    services = [];
+
+    const b = site({}, noMeter);
+    b.clock.set(T0 + 20_000);
+    const second = createTariffService(b.ctx, { peakFilePath: join(dir, 'peak-end.json'), billsFilePath: join(dir, 'bills-end.jsonl'), kpiStore });
+    services.push(second);
+    await second.start();
+    expect({ ...second.kpis(), utilization: 0 }).toEqual({ ...atEnd, utilization: 0 });
+  });
+
   it('reports today’s cost and peak live from the grid meter', async () => {
     const s = site();
     const service = createTariffService(s.ctx, { peakFilePath: join(dir, 'peak-kpi.json') });

@@ -124,4 +124,74 @@ describe('local controller: kill -9 while the uplink is down', () => {
       ['StopTransaction', t(30), 9001],
     ]);
   }, 120_000);
+
+  it('a CSMS that goes away and comes back, with a kill -9 in between: every record and the latest status reach it once, in order', async () => {
+    const cloud = new TestCsms();
+    await cloud.start();
+    const port = cloud.port;
+    const configPath = join(dir, 'site-away.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream away test' },
+        grid: { maxCurrent: 63 },
+        chargers: [{ id: 'CP002', connectors: 1, upstreamId: 'GW-CP002' }],
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data-away', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
+      }),
+    );
+    try {
+      ems = await startEms(configPath, dir);
+      const first = new StrictCharger(ems.ocppPort, 'CP002', 'ocpp1.6');
+      chargers.push(first);
+      await first.connect();
+      await waitFor(() => cloud.clients.has('GW-CP002'), 'the uplink');
+      await first.boot();
+      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 6, 0, offsetS)).toISOString();
+      const status = (charger: StrictCharger, state: string, offsetS: number) => charger.call('StatusNotification', { connectorId: 1, status: state, errorCode: 'NoError', timestamp: t(offsetS) });
+      // Online: the CSMS names the transaction.
+      const started = await first.start16(1, 'TAG1', t(0), 100);
+      expect(started.transactionId).toBe(9001);
+      await status(first, 'Charging', 1);
+
+      // The CSMS goes away; the car goes on charging.
+      const wentAway = ems.lines.length;
+      await cloud.stop();
+      await waitFor(() => ems!.lines.slice(wentAway).some((l) => /uplink to the CSMS lost/.test(l.msg)), 'the EMS to see the uplink down');
+      await first.meter16(1, t(10), 400);
+      await status(first, 'SuspendedEV', 12);
+      await first.meter16(1, t(20), 600);
+
+      ems.child.kill('SIGKILL');
+      await ems.exited;
+      await first.close().catch(() => undefined);
+
+      ems = await startEms(configPath, dir);
+      const back = new StrictCharger(ems.ocppPort, 'CP002', 'ocpp1.6');
+      chargers.push(back);
+      await back.connect();
+      back.activeTx.set(1, started.transactionId);
+      await back.meter16(1, t(30), 800);
+      await back.stop16(1, t(40), 1200);
+      await status(back, 'Available', 41);
+
+      const before = cloud.received.length;
+      await cloud.start(port);
+      await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
+      const delivered = cloud.received.slice(before).filter((r) => r.identity === 'GW-CP002');
+      expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.transactionId ?? r.params.status])).toEqual([
+        ['MeterValues', t(10), 9001],
+        ['MeterValues', t(20), 9001],
+        ['MeterValues', t(30), 9001],
+        ['StopTransaction', t(40), 9001],
+        // SuspendedEV (t 12) was replaced by the newer status of the same connector.
+        ['StatusNotification', t(41), 'Available'],
+      ]);
+    } finally {
+      await cloud.stop();
+    }
+  }, 120_000);
 });

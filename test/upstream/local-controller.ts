@@ -11,6 +11,7 @@ import { createCentralSystem } from '../../src/ocpp/central-system.ts';
 import { OcppCallRefused } from '../../src/ocpp/errors.ts';
 import { SiteState } from '../../src/state/site-state.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
+import type { Timers } from '../../src/upstream/charger-relay.ts';
 import { createUpstreamService } from '../../src/upstream/upstream-service.ts';
 
 export const T0 = Date.parse('2026-11-24T10:00:00Z');
@@ -31,7 +32,7 @@ export function relayConfig(csmsUrl: string, overrides: Record<string, unknown> 
   });
 }
 
-export async function startLocalController(config: Config, options: { dir?: string; log?: Logger } = {}) {
+export async function startLocalController(config: Config, options: { dir?: string; log?: Logger; timers?: Timers; random?: () => number } = {}) {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ems-upstream-'));
   const log = options.log ?? (process.env.UPSTREAM_TEST_LOG ? (await import('../../src/log.ts')).createLogger({ level: 'debug' }) : silentLogger);
   const clock = new ManualClock(T0);
@@ -43,6 +44,8 @@ export async function startLocalController(config: Config, options: { dir?: stri
     store: store.upstream,
     transactions: store.transactions,
     refuse: (code, message) => new OcppCallRefused(code as OcppCallRefused['rpcErrorCode'], message),
+    ...(options.timers ? { timers: options.timers } : {}),
+    ...(options.random ? { random: options.random } : {}),
   });
   await upstream.start();
   const cs = createCentralSystem(ctx, {

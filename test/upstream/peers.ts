@@ -5,10 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import ocppRpc from 'ocpp-rpc';
 
-const { RPCServer, RPCClient, createRPCError } = ocppRpc as unknown as {
+const { RPCServer, RPCClient, createRPCError, NOREPLY } = ocppRpc as unknown as {
   RPCServer: new (options: Record<string, unknown>) => any;
   RPCClient: new (options: Record<string, unknown>) => any;
   createRPCError: (code: string, message?: string) => Error;
+  NOREPLY: symbol;
 };
 
 export interface Received {
@@ -28,6 +29,8 @@ export class TestCsms {
   nextTransactionId = 9001;
   /** Answers of the CSMS, by action (defaults below). */
   answers: Record<string, (params: any, identity: string) => any> = {};
+  /** Answers sent as they are, past the CSMS's own strict validation (a broken CSMS), by action. */
+  rawAnswers: Record<string, (params: any) => unknown> = {};
   port = 0;
   private http: Server | undefined;
   private rpc: any;
@@ -48,8 +51,13 @@ export class TestCsms {
       client.on('close', () => {
         if (this.clients.get(client.identity) === client) this.clients.delete(client.identity);
       });
-      client.handle(({ method, params }: { method: string; params: any }) => {
+      client.handle(({ method, params, messageId }: { method: string; params: any; messageId: string }) => {
         this.received.push({ identity: client.identity, action: method, params });
+        const raw = this.rawAnswers[method];
+        if (raw) {
+          client.sendRaw(JSON.stringify([3, messageId, raw(params)]));
+          return NOREPLY;
+        }
         return this.answer(method, params, client.identity, client.protocol);
       });
     });

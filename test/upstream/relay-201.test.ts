@@ -150,4 +150,38 @@ describe('local controller, OCPP 2.0.1', () => {
       ['TransactionEvent', 'Ended', 2, at(70)],
     ]);
   });
+
+  it('offline queue bounded: the oldest Updated events give way, never Started or Ended; the latest status of an EVSE replaces the older, in its place', async () => {
+    await station.close();
+    await ems.stop();
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 2_000, reconnectMinMs: 20, reconnectMaxMs: 200, maxQueuedFrames: 10 } }));
+    station = new StrictCharger(ems.cs.port, 'CS201', 'ocpp2.0.1');
+    station.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CS201');
+    await station.connect();
+    await waitFor(() => ems.status('CS201').uplink === 'online', 'the uplink');
+    await station.boot();
+    await ready;
+    await csms.stop();
+    await waitFor(() => ems.status('CS201').uplink === 'offline', 'the uplink down');
+    const status = (connectorStatus: string, offsetS: number) => station.call('StatusNotification', { timestamp: at(offsetS), connectorStatus, evseId: 1, connectorId: 1 });
+
+    await station.transactionEvent('Started', 'tx-full', at(0), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01'), meterValue: energy(0, 0) });
+    for (let i = 1; i <= 12; i++) await station.transactionEvent('Updated', 'tx-full', at(10 * i), { meterValue: energy(100 * i, 10 * i) });
+    await status('Occupied', 125);
+    await status('Faulted', 126);
+    await station.transactionEvent('Ended', 'tx-full', at(130), { meterValue: energy(1300, 130) });
+    expect(ems.status('CS201').queueLength).toBe(10);
+
+    const before = csms.received.length;
+    await csms.start(csms.port);
+    await waitFor(() => ems.status('CS201').uplink === 'online' && ems.status('CS201').queueLength === 0, 'the queue to drain', 10_000);
+    const delivered = csms.received.slice(before).filter((r) => r.identity === 'CS201' && ['TransactionEvent', 'StatusNotification'].includes(r.action));
+    expect(delivered.map((r) => [r.action, r.params.eventType ?? r.params.connectorStatus, r.params.seqNo ?? null, r.params.timestamp])).toEqual([
+      ['TransactionEvent', 'Started', 0, at(0)],
+      ...[6, 7, 8, 9, 10, 11, 12].map((i) => ['TransactionEvent', 'Updated', i, at(10 * i)]),
+      ['StatusNotification', 'Faulted', null, at(126)],
+      ['TransactionEvent', 'Ended', 13, at(130)],
+    ]);
+  });
 });

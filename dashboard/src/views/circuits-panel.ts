@@ -12,6 +12,8 @@ export interface CircuitNodeView {
   evLoadA?: number[];
   capA?: number[];
   measured?: boolean;
+  /** A submeter's reading against what is below it (child circuits and this node's chargers). */
+  reconciliation?: { belowA: number[]; unmeteredA: number[]; mismatch: boolean; text: string } | null;
   chargers?: string[];
   children?: CircuitNodeView[];
 }
@@ -76,7 +78,7 @@ export class CircuitsPanel {
         const worst = Math.max(...node.loadA.map((a) => (node.limitA ? a / node.limitA : 0)));
         const over = worst > 1.0;
         const full = !over && worst > 0.95;
-        const source = node.measured ? 'metered' : 'sum of charger meters';
+        const source = node.measured ? 'metered' : 'sum of what is below';
         const allowed = node.capA ? Math.max(...node.capA) : null;
         return h(
           'div',
@@ -91,7 +93,15 @@ export class CircuitsPanel {
               `limit ${formatCurrent(node.limitA)} per phase · load ${source}${allowed !== null ? ` · caps allow ${formatCurrent(allowed)}` : ''}${node.chargers?.length ? ` · ${node.chargers.join(', ')}` : ''}`,
             ),
             over ? h('span', { class: 'badge tone-bad' }, '⚠ over limit') : full ? h('span', { class: 'badge tone-idle' }, 'fully used') : null,
+            node.reconciliation?.mismatch ? h('span', { class: 'badge tone-warn', 'data-testid': 'meter-mismatch' }, '⚠ meter mismatch') : null,
           ),
+          node.reconciliation
+            ? h(
+                'p',
+                { class: `small reconciliation${node.reconciliation.mismatch ? ' warn' : ' muted'}`, 'data-testid': 'reconciliation' },
+                `Meter ${node.loadA.map((a, i) => `L${i + 1} ${formatCurrent(a)}`).join(' · ')} vs below ${node.reconciliation.belowA.map((a) => formatCurrent(a)).join(' · ')}: ${node.reconciliation.text}`,
+              )
+            : null,
           h(
             'div',
             { class: 'circuit-phases' },

@@ -1,6 +1,7 @@
-// The last 24 h (or a chosen range) of grid, PV, battery, EV total and the limit, drawn by uPlot.
+// The last 24 h (or a chosen range) drawn by uPlot: the site's powers (grid, PV, battery, EV total,
+// limit), the grid current per phase, or one connector (current per phase, cap, energy).
 import uPlot from 'uplot';
-import type { HistoryPoint } from '../api-types.ts';
+import type { ConnectorHistoryView, HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatDateTime, formatEnergy, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
@@ -23,12 +24,42 @@ const SERIES: { key: keyof Omit<HistoryPoint, 'atMs'>; label: string; stroke: st
   { key: 'limitW', label: 'Limit (kW)', stroke: '#c53030', dash: [8, 4] },
 ];
 
+const PHASE_SERIES = [
+  { key: 'gridL1A', label: 'L1 (A)', stroke: '#2b6cb0' },
+  { key: 'gridL2A', label: 'L2 (A)', stroke: '#b7791f' },
+  { key: 'gridL3A', label: 'L3 (A)', stroke: '#2f855a' },
+] as const;
+
+/** What the chart shows: the site, the grid phases, or one connector ("CP001/1"). */
+type Subject = { kind: 'site' } | { kind: 'phases' } | { kind: 'connector'; chargerId: string; connectorId: number };
+
+const subjectOf = (value: string): Subject => {
+  if (value === 'phases') return { kind: 'phases' };
+  const m = /^connector:(.+)\/(\d+)$/.exec(value);
+  return m ? { kind: 'connector', chargerId: m[1], connectorId: Number(m[2]) } : { kind: 'site' };
+};
+
 export function historyView(ctx: AppContext): View {
   const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'History chart' });
   const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
   const summary = h('dl', { class: 'facts summary' });
   const monthPeak = h('div', { class: 'fact' });
   const csv = h('a', { class: 'button secondary', download: '', 'data-testid': 'export-history' }, 'Download CSV');
+  const connectorCsv = h('a', { class: 'button secondary', download: '', 'data-testid': 'export-connector-history' }, 'Per-connector CSV');
+  const show = h('select', { id: 'hist-show', 'data-testid': 'history-show' }, h('option', { value: 'site' }, 'Site power'), h('option', { value: 'phases' }, 'Grid current per phase'));
+  const connectorGroup = h('optgroup', { label: 'Connector' });
+  show.append(connectorGroup);
+  const fillConnectors = () => {
+    const connectors = ctx.latest()?.connectors ?? [];
+    const known = new Set(Array.from(connectorGroup.querySelectorAll('option')).map((o) => o.value));
+    for (const c of connectors) {
+      const value = `connector:${c.chargerId}/${c.connectorId}`;
+      if (!known.has(value)) connectorGroup.append(h('option', { value }, `${c.chargerId} connector ${c.connectorId}`));
+    }
+  };
+  fillConnectors();
+  const unsubscribe = ctx.subscribe(() => fillConnectors());
+  show.addEventListener('change', () => void load());
   const from = h('input', { type: 'datetime-local', id: 'hist-from' });
   const to = h('input', { type: 'datetime-local', id: 'hist-to' });
   const quick = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Quick range' });
@@ -83,36 +114,126 @@ export function historyView(ctx: AppContext): View {
       'section',
       { class: 'panel', 'aria-labelledby': 'hist-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'hist-title' }, 'History'), quick),
+      h('div', { class: 'field history-show' }, h('label', { for: 'hist-show' }, 'Show'), show),
       custom,
       chartBox,
       status,
       summary,
-      h('div', { class: 'exports' }, csv),
+      h('div', { class: 'exports' }, csv, connectorCsv),
     ),
   );
 
   const width = () => Math.max(280, Math.floor(chartBox.clientWidth || 320));
   const height = () => (window.innerWidth < 600 ? 240 : 340);
 
-  const draw = (points: HistoryPoint[], fromMs: number, toMs: number) => {
+  interface Line {
+    label: string;
+    stroke: string;
+    width?: number;
+    dash?: number[];
+    values: (number | null)[];
+  }
+
+  const draw = (times: number[], lines: Line[], fromMs: number, toMs: number, fromZero = false) => {
     // A fresh install has minutes of data in a 24 h range: start the axis at the first point then.
-    const first = points[0]?.atMs;
+    const first = times[0];
     if (first !== undefined && customTo === null && toMs - first < (toMs - fromMs) / 4) fromMs = Math.max(fromMs, first - Math.max(60_000, (toMs - first) / 20));
-    const data: uPlot.AlignedData = [points.map((p) => p.atMs / 1000), ...SERIES.map((s) => points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)))];
+    const data: uPlot.AlignedData = [times.map((t) => t / 1000), ...lines.map((l) => l.values)];
     plot?.destroy();
     plot = new uPlot(
       {
         width: width(),
         height: height(),
-        scales: { x: { time: true, min: fromMs / 1000, max: toMs / 1000 } },
+        scales: { x: { time: true, min: fromMs / 1000, max: toMs / 1000 }, ...(fromZero ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, max * 1.1)] } } : {}) },
         axes: [{ stroke: '#4a5568', grid: { stroke: '#edf0f4' } }, { stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 48 }],
-        series: [{ label: 'Time' }, ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width ?? 1.5, dash: s.dash, spanGaps: false }))],
+        series: [{ label: 'Time' }, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width ?? 1.5, dash: l.dash, spanGaps: false }))],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
       },
       data,
       chartBox,
     );
+  };
+
+  const fact = (label: string, value: string, testid?: string) => h('div', { class: 'fact' }, h('dt', {}, label), h('dd', testid ? { 'data-testid': testid } : {}, value));
+  const csvRange = (fromMs: number, toMs: number) => `from=${fromMs}&to=${toMs}`;
+
+  const showConnector = async (subject: Extract<Subject, { kind: 'connector' }>, fromMs: number, toMs: number, resolution: '1m' | '15m') => {
+    const answer: ConnectorHistoryView = await ctx.api.connectorHistory(fromMs, toMs, resolution, subject);
+    const entry = answer.connectors.find((c) => c.chargerId === subject.chargerId && c.connectorId === subject.connectorId);
+    const points = entry?.points ?? [];
+    const times = points.map((p) => p.atMs);
+    draw(
+      times,
+      [
+        ...PHASE_SERIES.map((s, i) => ({ label: s.label, stroke: s.stroke, width: 2, values: points.map((p) => p.currentA[i]) })),
+        { label: 'Cap (A)', stroke: '#c53030', dash: [8, 4], values: points.map((p) => p.capA) },
+      ],
+      fromMs,
+      toMs,
+      true,
+    );
+    const name = `${subject.chargerId} connector ${subject.connectorId}`;
+    setText(status, points.length ? `${name}: ${points.length} ${points.length === 1 ? 'interval' : 'intervals'} at ${answer.resolution} resolution (intervals without a car are left out).` : `${name}: no car charged here in this range.`);
+    const peak = points.reduce<{ w: number; at: number } | null>((best, p) => (best === null || p.powerW > best.w ? { w: p.powerW, at: p.atMs } : best), null);
+    const now = Date.now();
+    replace(
+      summary,
+      fact('Into this connector', formatEnergy(entry?.energyWh ?? 0), 'connector-energy'),
+      fact(`Highest ${answer.resolution} mean power`, peak ? `${formatPower(peak.w)} at ${formatTime(peak.at, now)}` : '—'),
+    );
+    const q = `${csvRange(fromMs, toMs)}&resolution=${answer.resolution}&chargerId=${encodeURIComponent(subject.chargerId)}&connectorId=${subject.connectorId}`;
+    csv.setAttribute('href', `/api/v1/history/connectors?format=csv&${q}`);
+  };
+
+  const showSite = async (subject: Subject, fromMs: number, toMs: number, nowMs: number) => {
+    const answer = await ctx.api.history(fromMs, toMs, resolutionFor(fromMs, toMs, nowMs));
+    const points = historyPoints(answer);
+    const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(fromMs, toMs, nowMs);
+    const times = points.map((p) => p.atMs);
+    const now = Date.now();
+    csv.setAttribute('href', `/api/v1/history?format=csv&resolution=${resolution}&${csvRange(fromMs, toMs)}`);
+    if (subject.kind === 'phases') {
+      const limitA = ctx.latest()?.site.limitA;
+      const limit = limitA && limitA.length ? Math.min(...limitA) : null;
+      draw(
+        times,
+        [
+          ...PHASE_SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, values: points.map((p) => p[s.key]) })),
+          ...(limit === null ? [] : [{ label: 'Limit now (A)', stroke: '#c53030', dash: [8, 4], values: points.map(() => limit) }]),
+        ],
+        fromMs,
+        toMs,
+        true,
+      );
+      const hasPhases = points.some((p) => p.gridL1A !== null);
+      setText(status, hasPhases ? `Grid current per phase: ${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No per-phase grid current in this range (it needs a grid meter that reports phase currents).');
+      const highest = PHASE_SERIES.map((s) => {
+        let best: { a: number; at: number } | null = null;
+        for (const p of points) {
+          const a = p[s.key];
+          if (a !== null && (best === null || a > best.a)) best = { a, at: p.atMs };
+        }
+        return fact(`Highest ${s.label.replace(' (A)', '')}`, best ? `${best.a.toFixed(1)} A at ${formatTime(best.at, now)}` : '—', `phase-peak-${s.key.slice(-2, -1)}`);
+      });
+      replace(summary, ...highest);
+      return;
+    }
+    draw(times, SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, values: points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)) })), fromMs, toMs);
+    setText(status, points.length ? `${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No history recorded in this range yet.');
+    const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution]);
+    replace(
+      summary,
+      fact(`Highest ${resolution} import`, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${formatTime(s.peakAtMs, now)}`),
+      fact('Grid import', formatEnergy(s.importEnergyWh)),
+      fact('Into cars', formatEnergy(s.evEnergyWh)),
+      fact('Solar', formatEnergy(s.pvEnergyWh)),
+      monthPeak,
+    );
+    void ctx.api
+      .peak()
+      .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatDateTime(toMsOf(p.at), now)}` : ''}`)))
+      .catch(() => replace(monthPeak));
   };
 
   const load = async () => {
@@ -124,26 +245,11 @@ export function historyView(ctx: AppContext): View {
     if (!plot) setText(status, 'Loading…');
     try {
       const nowMs = toMsOf(ctx.latest()?.at) ?? Date.now();
-      const answer = await ctx.api.history(fromMs, toMs, resolutionFor(fromMs, toMs, nowMs));
-      const points = historyPoints(answer);
-      const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(fromMs, toMs, nowMs);
-      draw(points, fromMs, toMs);
-      setText(status, points.length ? `${points.length} points at ${resolution} resolution.` : 'No history recorded in this range yet.');
-      const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution]);
-      csv.setAttribute('href', `/api/v1/history?format=csv&resolution=${resolution}&from=${fromMs}&to=${toMs}`);
-      const now = Date.now();
-      replace(
-        summary,
-        h('div', { class: 'fact' }, h('dt', {}, `Highest ${resolution} import`), h('dd', {}, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${formatTime(s.peakAtMs, now)}`)),
-        h('div', { class: 'fact' }, h('dt', {}, 'Grid import'), h('dd', {}, formatEnergy(s.importEnergyWh))),
-        h('div', { class: 'fact' }, h('dt', {}, 'Into cars'), h('dd', {}, formatEnergy(s.evEnergyWh))),
-        h('div', { class: 'fact' }, h('dt', {}, 'Solar'), h('dd', {}, formatEnergy(s.pvEnergyWh))),
-        monthPeak,
-      );
-      void ctx.api
-        .peak()
-        .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatDateTime(toMsOf(p.at), now)}` : ''}`)))
-        .catch(() => replace(monthPeak));
+      const subject = subjectOf(show.value);
+      const connectorResolution = resolutionFor(fromMs, toMs, nowMs) === '15m' ? '15m' : '1m';
+      connectorCsv.setAttribute('href', `/api/v1/history/connectors?format=csv&resolution=${connectorResolution}&${csvRange(fromMs, toMs)}`);
+      if (subject.kind === 'connector') await showConnector(subject, fromMs, toMs, connectorResolution);
+      else await showSite(subject, fromMs, toMs, nowMs);
     } catch (error) {
       setText(status, `Could not load history: ${(error as Error).message}`);
     }
@@ -159,6 +265,7 @@ export function historyView(ctx: AppContext): View {
   return {
     el,
     destroy: () => {
+      unsubscribe();
       clearInterval(follow);
       resize.disconnect();
       plot?.destroy();

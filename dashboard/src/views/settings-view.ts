@@ -97,6 +97,10 @@ export function settingsView(ctx: AppContext): View {
 
   /** `reveal`: scroll to the first problem (on Check and Save, not while typing). */
   const runCheck = (reveal = false) => {
+    // A check now supersedes the one pending from typing: left pending, it would fire after a
+    // Save and wipe the Save's message ("Fix the marked problems first.") a moment later.
+    if (timer) clearTimeout(timer);
+    timer = null;
     const issues = checkConfigText(editor.value);
     const first = issues.find((i) => i.line !== null);
     if (reveal && first) goTo(first.line!);

@@ -56,6 +56,14 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
           'Replace the site config (admin). Body: YAML text (Content-Type text/yaml) or JSON {"yaml": "..."}. Validated first; saved atomically; ' +
           'sections the running services take live apply at once (see liveSections in GET), the others after a restart. `dryRun: true` only validates.',
         consumes: ['application/json', 'text/yaml', 'application/yaml', 'text/plain'],
+        body: {
+          content: {
+            'application/json': { schema: { type: 'object', required: ['yaml'], additionalProperties: false, properties: { yaml: { type: 'string', maxLength: 2_000_000, description: 'the whole config as YAML text' }, dryRun: { type: 'boolean', description: 'validate only' } } } },
+            'text/yaml': { schema: { type: 'string', description: 'the whole config as YAML text' } },
+            'application/yaml': { schema: { type: 'string' } },
+            'text/plain': { schema: { type: 'string' } },
+          },
+        },
       },
     },
     async (request) => {

@@ -6,6 +6,7 @@ import { billView, billViewSchema, kpisView, kpisViewSchema, planView, planViewS
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
 import { idTagNames } from '../id-tag-names.ts';
 import type { RouteEnv } from '../route-env.ts';
+import { jsonOrCsv } from '../route-docs.ts';
 import { billRows, sessionCsv } from '../session-rows.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
@@ -48,7 +49,7 @@ export function registerEconomicsRoutes(app: FastifyInstance, env: RouteEnv): vo
         tags: ['costs'],
         summary: 'Energy and cost per charging session (running first, then ended), newest first',
         querystring: jsonSchema(billsQuery),
-        response: { 200: responseSchema(z.array(billViewSchema)) },
+        response: jsonOrCsv(z.array(billViewSchema)),
       },
     },
     async (request, reply) => {

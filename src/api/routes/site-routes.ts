@@ -1,19 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { HistoryResolution } from '../../storage/types.ts';
+import type { ConnectorHistoryResolution, HistoryResolution } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
+import { jsonOrCsv } from '../route-docs.ts';
 import { toCsv } from '../csv.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
 import { idTagNames, idTagTiers } from '../id-tag-names.ts';
 import { sessionCsv, sessionRows } from '../session-rows.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
-import { connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
+import { connectorHistoryViewSchema, connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
 import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
+const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const satisfies readonly ConnectorHistoryResolution[];
 const connectorParams = z.object({ chargerId: z.string().min(1), connectorId: z.coerce.number().int().min(1).max(99) });
 /** The last millisecond of year 9999: later epoch values are typos or probes, answered 400. */
 const MAX_EPOCH_MS = 253_402_300_799_999;
@@ -25,6 +27,14 @@ const historyQuery = z.strictObject({
   to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
   resolution: z.enum([...HISTORY_RESOLUTIONS, 'auto']).default('auto'),
   format: z.enum(['json', 'csv']).default('json').describe('csv: one row per point (mean power per interval, W)'),
+});
+const connectorHistoryQuery = z.strictObject({
+  from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
+  to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
+  resolution: z.enum([...CONNECTOR_HISTORY_RESOLUTIONS, 'auto']).default('auto').describe('1m kept 7 days, 15m kept 1 year; auto: 1m for up to 3 days within the last 7'),
+  chargerId: z.string().min(1).max(200).optional().describe('only this charger'),
+  connectorId: z.coerce.number().int().min(1).max(99).optional().describe('only this connector (with chargerId)'),
+  format: z.enum(['json', 'csv']).default('json').describe('csv: one row per connector and interval (energy Wh, mean power W, mean current per phase A, mean cap A)'),
 });
 const sessionsQuery = z.strictObject({
   since: timeParam.optional(),
@@ -176,7 +186,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       onRequest: viewer,
       schema: {
         tags: ['site'],
-        summary: 'Power history (grid, PV, battery, EV total, building, limit); 1 s kept 1 h, 1 min kept 7 days, 15 min kept 1 year',
+        summary: 'Power history (grid, PV, battery, EV total, building, limit) and grid current per phase; 1 s kept 1 h, 1 min kept 7 days, 15 min kept 1 year',
         querystring: jsonSchema(historyQuery),
       },
     },
@@ -190,10 +200,57 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       const points = store.history.query(fromMs, toMs, resolution);
       if (request.query.format === 'csv') {
         const columns = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW'] as const;
-        const body = toCsv(['time', 'resolution', ...columns], points.map((p) => [new Date(p.atMs).toISOString(), resolution, ...columns.map((c) => roundW(p[c]))]));
+        const phases = ['gridL1A', 'gridL2A', 'gridL3A'] as const;
+        const roundA = (a: number | undefined) => (a === undefined ? null : Math.round(a * 100) / 100);
+        const body = toCsv(
+          ['time', 'resolution', ...columns, ...phases],
+          points.map((p) => [new Date(p.atMs).toISOString(), resolution, ...columns.map((c) => roundW(p[c])), ...phases.map((c) => roundA(p[c]))]),
+        );
         return sendCsv(reply, `history-${resolution}-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, body);
       }
       return { resolution, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), points };
+    },
+  );
+
+  app.get<{ Querystring: z.infer<typeof connectorHistoryQuery> }>(
+    '/api/v1/history/connectors',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['site'],
+        summary: 'History per connector: energy, mean power, current per phase and cap per minute or quarter hour (intervals without a car or a draw are left out)',
+        querystring: jsonSchema(connectorHistoryQuery),
+        response: jsonOrCsv(connectorHistoryViewSchema),
+      },
+    },
+    async (request, reply) => {
+      const { chargerId, connectorId } = request.query;
+      if (connectorId !== undefined && chargerId === undefined) throw new ApiValidationError([{ path: 'connectorId', message: 'needs chargerId' }]);
+      if (chargerId !== undefined && !ctx.config.chargers.some((c) => c.id === chargerId)) throw new NotFoundError(`no charger ${chargerId}`);
+      const nowMs = now();
+      const toMs = request.query.to ?? nowMs + 1;
+      const fromMs = request.query.from ?? toMs - 24 * HOUR_MS;
+      if (!(fromMs < toMs)) throw new ApiValidationError([{ path: 'from', message: 'must be before `to`' }]);
+      const auto: ConnectorHistoryResolution = autoResolution(fromMs, toMs, nowMs) === '15m' ? '15m' : '1m';
+      const resolution = request.query.resolution === 'auto' ? auto : request.query.resolution;
+      const points = store.connectorHistory.query(fromMs, toMs, resolution, { chargerId, connectorId });
+      if (request.query.format === 'csv') {
+        const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+        const body = toCsv(
+          ['time', 'resolution', 'chargerId', 'connectorId', 'energyWh', 'powerW', 'l1A', 'l2A', 'l3A', 'capA'],
+          points.map((p) => [new Date(p.atMs).toISOString(), resolution, p.chargerId, p.connectorId, round(p.energyWh, 3), Math.round(p.powerW), ...p.currentA.map((a) => round(a, 2)), round(p.capA, 2)]),
+        );
+        return sendCsv(reply, `connector-history-${resolution}-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, body);
+      }
+      const byConnector = new Map<string, { chargerId: string; connectorId: number; energyWh: number; points: unknown[] }>();
+      for (const p of points) {
+        const key = `${p.chargerId}/${p.connectorId}`;
+        const entry = byConnector.get(key) ?? { chargerId: p.chargerId, connectorId: p.connectorId, energyWh: 0, points: [] };
+        entry.energyWh += p.energyWh;
+        entry.points.push({ atMs: p.atMs, energyWh: p.energyWh, powerW: p.powerW, currentA: p.currentA, capA: p.capA });
+        byConnector.set(key, entry);
+      }
+      return { resolution, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), connectors: [...byConnector.values()] };
     },
   );
 

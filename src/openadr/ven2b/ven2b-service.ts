@@ -29,6 +29,9 @@ interface KnownEvent {
  * OpenADR 2.0b VEN, simple HTTP pull: registers, polls at the VTN's frequency, answers every
  * message, turns events into site signals and reports site import power. Mutual TLS 1.2.
  */
+/** The slowest poll period a VTN may ask for (oadrRequestedOadrPollFreq); beyond it the VEN polls at this. */
+export const MAX_VTN_POLL_MS = 5 * 60_000;
+
 export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, deps: Ven2bDeps): Service & { status(): VenStatus; deregister(): Promise<void> } {
   const log = ctx.log.child({ module: 'openadr', vtn: config.id, version: '2.0b' });
   const source = `openadr:${config.id}`;
@@ -41,6 +44,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let registrationId: string | undefined;
   let vtnId: string | undefined;
   let pollFreqMs: number | undefined;
+  let cappedPollFreqLogged: number | undefined;
   let lastContactAtMs: number | undefined;
   let lastPollAtMs: number | undefined;
   let fault: string | undefined;
@@ -117,9 +121,23 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     }
   }
 
+  /**
+   * The VTN's requested poll period, taken when it is slower than the config's, but never beyond
+   * MAX_VTN_POLL_MS: a VTN (or a garbled answer) asking for P1Y must not leave the site deaf to
+   * events for a year. Logged once per requested value when capped.
+   */
+  function takePollFreq(requestedMs: number | undefined): void {
+    if (requestedMs === undefined) return;
+    if (requestedMs > MAX_VTN_POLL_MS && requestedMs !== cappedPollFreqLogged) {
+      cappedPollFreqLogged = requestedMs;
+      log.warn({ requestedMs, usedMs: MAX_VTN_POLL_MS }, 'the VTN asks for a poll period over the limit; polling at the limit instead');
+    }
+    pollFreqMs = Math.min(Math.max(0, requestedMs), MAX_VTN_POLL_MS);
+  }
+
   async function register(): Promise<void> {
     const query = expect(await exchange('EiRegisterParty', build.queryRegistration(requestId())), 'oadrCreatedPartyRegistration');
-    pollFreqMs = query.pollFreqMs ?? pollFreqMs;
+    takePollFreq(query.pollFreqMs);
     let created: IncomingOf<'oadrCreatedPartyRegistration'>;
     try {
       created = await createRegistration();
@@ -132,7 +150,7 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
     venId = created.venId;
     registrationId = created.registrationId ?? registrationId;
     vtnId = created.vtnId;
-    pollFreqMs = created.pollFreqMs ?? pollFreqMs;
+    takePollFreq(created.pollFreqMs);
     log.info({ venId, registrationId, vtnId, pollFreqMs }, 'registered with VTN');
     // Report streams belong to a registration: the VTN asks again for what it wants now.
     reports.clear();

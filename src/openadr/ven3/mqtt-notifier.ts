@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { MQTT_RECONNECT_PERIOD_MS } from '../../../adapters/backoff.ts';
 import type { Logger } from '../../log.ts';
 import { OpenAdrTransportError } from '../errors.ts';
 import type { z } from 'zod';
@@ -32,7 +33,7 @@ export class MqttNotifier {
     const auth = binding.authentication;
     const url = binding.URIS[0];
     const client = mqtt.connect(url, {
-      reconnectPeriod: 5000,
+      reconnectPeriod: MQTT_RECONNECT_PERIOD_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
       ...(auth.method === 'OAUTH2_BEARER_TOKEN'
         ? { username: auth.username === '{clientID}' ? (this.options.clientId ?? '') : auth.username, password: this.options.token ?? '' }

@@ -1,0 +1,148 @@
+// A real EMS process (bin/ems.js run) steers three independent strict 1.6 chargers on a 40 A
+// circuit: two cars charge (first come, first served), one is paused by the operator. The EMS is
+// killed with SIGKILL and started again on the same database; the chargers connect again without
+// booting, as after a dropped link, keeping their profiles and transactions. What they let their
+// cars draw is sampled at every profile change and every 100 ms, from before the kill until the
+// new EMS has steered every charger again: no charging car ever falls to 0 A, the paused one never
+// rises above 0 A, the first-come car keeps its place, and the limits in force (and those the
+// chargers would hold if the EMS died at that moment) stay within the circuit.
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StackCharger } from '../helpers/stack-charger.ts';
+import { startEms, type EmsProcess } from '../helpers/ems-process.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const PASSWORD = 'restart-test-pass';
+const ROW_A = 40;
+const CONFIG = {
+  site: { name: 'Restart Test', timezone: 'UTC' },
+  grid: { maxCurrent: 100, safetyMargin: 0 },
+  control: { profileDurationS: 60, deadbandA: 0 },
+  circuits: [{ id: 'row', maxCurrent: ROW_A, chargers: ['CP1', 'CP2', 'CP3'] }],
+  chargers: [{ id: 'CP1' }, { id: 'CP2' }, { id: 'CP3' }],
+  idTags: [{ idTag: 'TAG1' }, { idTag: 'TAG2' }, { idTag: 'TAG3' }],
+};
+
+async function api(port: number, path: string, token?: string, init: RequestInit = {}) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
+  });
+  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+}
+
+async function login(port: number): Promise<string> {
+  const res = await api(port, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+  return res.body.token as string;
+}
+
+interface Sample {
+  atMs: number;
+  phase: 'before' | 'down' | 'after';
+  heldA: number[];
+  sumA: number;
+  /** The most the circuit would see from this moment on if the EMS died now (every duration expiring). */
+  worstIfDeadA: number;
+  /** The most the paused car could draw from this moment on if the EMS died now. */
+  pausedIfDeadA: number;
+}
+
+describe('the EMS restarted after SIGKILL', () => {
+  let ems: EmsProcess | undefined;
+  const chargers: StackCharger[] = [];
+  const dirs: string[] = [];
+
+  afterAll(async () => {
+    await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
+    if (ems && ems.alive()) {
+      ems.kill('SIGTERM');
+      await ems.exited;
+    }
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('restores every charging car in priority order without a moment at 0 A, keeps the paused one at 0 A and the circuit within its limit', async () => {
+    ems = await startEms(CONFIG, { EMS_ADMIN_PASSWORD: PASSWORD });
+    dirs.push(ems.dir);
+    const place = { dir: ems.dir, ocppPort: ems.ocppPort, httpPort: ems.httpPort };
+    const endpoint = `ws://127.0.0.1:${ems.ocppPort}/ocpp`;
+    const [cp1, cp2, cp3] = ['CP1', 'CP2', 'CP3'].map((id) => new StackCharger(id, endpoint));
+    chargers.push(cp1!, cp2!, cp3!);
+    for (const c of chargers) await c.connect();
+    await cp1!.start(1, 'TAG1');
+    await cp2!.start(1, 'TAG2');
+    await cp3!.start(1, 'TAG3');
+    // The cars draw what their chargers let them (up to 32 A) and say so every 2 s, as chargers do.
+    const metering = setInterval(() => {
+      for (const c of chargers) if (c.client.state === 1) void c.meter(1, Math.min(32, c.connectorA(1))).catch(() => undefined);
+    }, 2_000);
+
+    const token = await login(ems.httpPort);
+    expect((await api(ems.httpPort, '/api/v1/connectors/CP3/1/session', token, { method: 'PATCH', body: JSON.stringify({ paused: true }) })).status).toBe(200);
+    const txLimit = (c: StackCharger) => c.setCalls.filter((p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile').at(-1)?.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit;
+    // Steady state: CP1 (first come) filled first, CP2 the rest, CP3 paused.
+    await waitFor(() => (cp1!.connectorA(1) >= 20 && cp2!.connectorA(1) >= 6 && cp3!.connectorA(1) === 0 && txLimit(cp3!) === 0 ? true : undefined), 'the steady state before the kill', 30_000);
+
+    const samples: Sample[] = [];
+    let phase: Sample['phase'] = 'before';
+    const sample = () => {
+      const atMs = Date.now();
+      const times = [...new Set(chargers.flatMap((c) => c.boundaries(atMs)))];
+      samples.push({
+        atMs,
+        phase,
+        heldA: chargers.map((c) => c.connectorA(1)),
+        sumA: chargers.reduce((s, c) => s + c.totalA(atMs), 0),
+        worstIfDeadA: Math.max(...times.map((t) => chargers.reduce((s, c) => s + c.totalA(t), 0))),
+        pausedIfDeadA: Math.max(...times.map((t) => cp3!.connectorA(1, t))),
+      });
+    };
+    for (const c of chargers) c.onChange.push(sample);
+    const sampling = setInterval(sample, 100);
+    sample();
+    const before = chargers.map((c) => c.connectorA(1));
+
+    ems.kill('SIGKILL');
+    await ems.exited;
+    phase = 'down';
+    sample();
+    const setCallsAtKill = chargers.map((c) => c.setCalls.length);
+
+    ems = await startEms(CONFIG, { EMS_ADMIN_PASSWORD: PASSWORD }, place);
+    for (const c of chargers) await c.reconnect();
+    phase = 'after';
+    // The new EMS has steered every charger again: a TxProfile for each running transaction.
+    await waitFor(
+      () => (chargers.every((c, i) => c.setCalls.slice(setCallsAtKill[i]).some((p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile')) ? true : undefined),
+      'every charger holding a TxProfile from the restarted EMS',
+      30_000,
+    );
+    // ...and keeps steering them for a while (a pause would last control.minPauseMs, 2 min).
+    const untilMs = Date.now() + 8_000;
+    await waitFor(() => (Date.now() >= untilMs ? true : undefined), 'eight more seconds of control', 20_000);
+    clearInterval(sampling);
+    clearInterval(metering);
+    sample();
+
+    const after = chargers.map((c) => c.connectorA(1));
+    const lowest = (i: number) => Math.min(...samples.map((s) => s.heldA[i]!));
+    const report = JSON.stringify({ before, after, lowestCP1: lowest(0), lowestCP2: lowest(1), samples: samples.length });
+    // No charging car ever saw 0 A; the paused one never more than 0 A.
+    expect(lowest(0), report).toBeGreaterThan(0);
+    expect(lowest(1), report).toBeGreaterThan(0);
+    expect(Math.max(...samples.map((s) => s.heldA[2]!)), report).toBe(0);
+    // ...nor would it have resumed had the EMS died at any moment, before, during or after the restart.
+    expect(Math.max(...samples.map((s) => s.pausedIfDeadA)), report).toBe(0);
+    // The circuit held, now and for every moment the EMS could have died.
+    for (const s of samples) {
+      expect(s.sumA, `${s.phase} at ${s.atMs}`).toBeLessThanOrEqual(ROW_A + 1e-9);
+      expect(s.worstIfDeadA, `${s.phase} at ${s.atMs}`).toBeLessThanOrEqual(ROW_A + 1e-9);
+    }
+    // Priority order kept: the first-come car is filled first again, as before the kill.
+    expect(after[0], report).toBeGreaterThanOrEqual(after[1]!);
+    expect(after[0], report).toBeGreaterThanOrEqual(before[0]! - 0.1);
+    // The stored pause is in force again, and the API says so.
+    const state = await api(ems.httpPort, '/api/v1/state', await login(ems.httpPort));
+    expect(state.body.connectors.find((c: { chargerId: string }) => c.chargerId === 'CP3').session).toMatchObject({ paused: true });
+  }, 120_000);
+});

@@ -1,0 +1,135 @@
+// `ems simulate` on the site plant (issue #9/#11): sessions become cars with their own timing, the
+// live control step decides, and violations are measured on the plant's true currents. Asserted
+// on what a user gets: the report JSON and the printed table of the command.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runSimulateCommand } from '../../src/simulate/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ems-simulate-plant-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Three 32 A three-phase chargers behind a 63 A fuse with 4.6 kW of building load (6.7 A per phase). */
+function tinySite(name: string, extra: Record<string, unknown> = {}): string {
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    stringify({
+      site: { name, voltage: 230, timezone: 'Europe/Berlin' },
+      grid: { maxCurrent: 63, safetyMargin: 0.05, meter: 'grid' },
+      devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+      control: { priority: 'equal' },
+      chargers: ['A', 'B', 'C'].map((id) => ({ id, connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 3 })),
+      planner: { baseLoadW: Array(24).fill(4_600) },
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+function sessionsFile(name: string, sessions: object[]): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(sessions));
+  return path;
+}
+
+const at = (hhmm: string) => `2026-11-24T${hhmm}:00Z`;
+
+async function simulate(...args: string[]): Promise<{ code: number; out: string; err: string; report?: any }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const outPath = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
+  const code = await runSimulateCommand([...args, '--out', outPath], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+  let report: any;
+  try {
+    report = JSON.parse(readFileSync(outPath, 'utf8'));
+  } catch {
+    report = undefined;
+  }
+  return { code, out: out.join('\n'), err: err.join('\n'), report };
+}
+
+describe('ems simulate on the site plant', () => {
+  // Three cars that together want 3 × 32 A on a 63 A fuse for two hours.
+  const crowded = [
+    { id: 'a', chargerId: 'A', arrival: at('09:00'), departure: at('11:00'), energyWh: 40_000, maxPowerW: 22_000 },
+    { id: 'b', chargerId: 'B', arrival: at('09:00'), departure: at('11:00'), energyWh: 40_000, maxPowerW: 22_000 },
+    { id: 'c', chargerId: 'C', arrival: at('09:05'), departure: at('11:00'), energyWh: 40_000, maxPowerW: 22_000 },
+  ];
+
+  it('measures violations on the plant: none by the EMS, the uncontrolled baseline over the fuse for the whole stay', async () => {
+    const r = await simulate('--config', tinySite('crowded'), '--sessions', sessionsFile('crowded', crowded));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.report.model.name).toBe('plant');
+    expect(r.out).toMatch(/model: on the site plant/);
+    expect(r.out).toMatch(/A·s over, controller/);
+    // The EMS kept the fuse on the plant's true currents.
+    expect(r.report.kpis.overLimit.controllerAs).toBe(0);
+    expect(r.report.kpis.worstOverA).toBe(0);
+    // Uncontrolled: 3 cars × 32 A + 6.7 A on 63 A is ~40 A over on each phase until the cars fill
+    // up (40 kWh at 22 kW: ~1.8 h) and taper: ~3 × 40 A × 6,500 s; the plant measures it.
+    const unc = r.report.baselines.uncontrolled;
+    const overAs = unc.overLimit.controllerAs + unc.overLimit.afterOutsideChangeAs;
+    expect(overAs).toBeGreaterThan(500_000);
+    expect(overAs).toBeLessThan(900_000);
+    expect(unc.worstOverA).toBeGreaterThan(35);
+    expect(unc.limitViolations).toBeGreaterThanOrEqual(1);
+    // The EMS used the fuse: after the margin and the building, ~53 A for the cars, i.e. ~36.6 kW.
+    expect(r.report.kpis.energyDeliveredWh).toBeGreaterThan(36_600 * 1.9 * 0.9);
+    expect(r.report.kpis.peakW).toBeLessThanOrEqual(63 * 3 * 230);
+  }, 120_000);
+
+  it('shows the plant timing the instant model hides: a car that tapers near full misses energy the instant model delivers', async () => {
+    // One car on an empty site: 60 kWh battery from 10 % to 100 % in exactly the time full power
+    // allows. The instant model delivers it all; on the plant it tapers above 80 % and falls short.
+    const needWh = 54_000;
+    const hours = needWh / 22_080; // 32 A × 3 × 230 V
+    const departure = new Date(Date.parse(at('09:00')) + hours * 3_600_000 + 60_000).toISOString();
+    const sessions = sessionsFile('taper', [{ id: 'solo', chargerId: 'A', arrival: at('09:00'), departure, energyWh: needWh, maxPowerW: 22_080, soc: 10, batteryWh: 60_000 }]);
+    const config = tinySite('taper', { grid: { maxCurrent: 200, safetyMargin: 0.05, meter: 'grid' } });
+    const plant = await simulate('--config', config, '--sessions', sessions);
+    const ideal = await simulate('--config', config, '--sessions', sessions, '--ideal');
+    expect(plant.code).toBe(0);
+    expect(ideal.code).toBe(0);
+    expect(ideal.report.model.name).toBe('instant');
+    expect(ideal.report.kpis.overLimit).toBeUndefined();
+    expect(ideal.report.kpis.unmetWh).toBeLessThan(600);
+    // Taper from 80 % (a fifth of the battery at falling current) costs well over a kWh here.
+    expect(plant.report.kpis.unmetWh).toBeGreaterThan(2_000);
+    expect(plant.report.sessions[0].deliveredWh).toBeLessThan(needWh - 2_000);
+  }, 120_000);
+
+  it('accounts for every session, also a car gone before its transaction started, and a site without a grid meter', async () => {
+    const config = tinySite('unmetered', { grid: { maxCurrent: 63, safetyMargin: 0.05 }, devices: [] });
+    const sessions = sessionsFile('unmetered', [
+      { id: 'stays', chargerId: 'A', arrival: at('09:00'), departure: at('10:00'), energyWh: 5_000, maxPowerW: 11_000 },
+      { id: 'blink', chargerId: 'B', arrival: at('09:10'), departure: '2026-11-24T09:10:00.500Z', energyWh: 500, maxPowerW: 3_700 },
+      { id: 'nothing', chargerId: 'C', arrival: at('09:20'), departure: at('09:40'), energyWh: 0, maxPowerW: 3_700 },
+    ]);
+    const r = await simulate('--config', config, '--sessions', sessions, '--step-s', '900');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.report.sessions.map((s: { id: string }) => s.id).sort()).toEqual(['blink', 'nothing', 'stays']);
+    expect(r.report.sessions.find((s: { id: string }) => s.id === 'blink')).toMatchObject({ deliveredWh: 0, unmetWh: 500 });
+    // Charged without a meter (the EMS then assumes the worst building load); it starts above 80 % and tapers.
+    expect(r.report.sessions.find((s: { id: string }) => s.id === 'stays').deliveredWh).toBeGreaterThan(3_000);
+    expect(r.report.kpis.overLimit.controllerAs).toBe(0);
+  }, 120_000);
+
+  it('says what the plant cannot model instead of guessing (line-to-line chargers: use --ideal)', async () => {
+    const config = tinySite('l2l', {
+      site: { name: 'l2l', voltage: 120, timezone: 'America/New_York' },
+      chargers: [{ id: 'A', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 1, connection: 'L1-L2' }],
+    });
+    const sessions = sessionsFile('l2l', [{ id: 'x', chargerId: 'A', arrival: at('09:00'), departure: at('10:00'), energyWh: 5_000, maxPowerW: 7_000 }]);
+    const r = await simulate('--config', config, '--sessions', sessions);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/does not model line-to-line chargers yet \(A\).*--ideal/);
+    expect(r.report).toBeUndefined();
+    const ideal = await simulate('--config', config, '--sessions', sessions, '--ideal');
+    expect(ideal.code).toBe(0);
+  }, 60_000);
+});
