@@ -1,16 +1,22 @@
 import type { Config } from '../../config/schema.ts';
+import { lineCurrentsA, rotationOf, type LineLoad } from '../../optimizer/phase-map.ts';
 import type { SiteState } from '../state/site-state.ts';
 
 type Triple = [number, number, number];
 const zero = (): Triple => [0, 0, 0];
 const add = (a: Triple, b: readonly number[]): Triple => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-const round = (t: Triple): Triple => t.map((v) => Math.round(v * 10) / 10) as Triple;
+const round = (t: readonly number[]): Triple => t.map((v) => Math.round(v * 10) / 10) as Triple;
 
-/** Charger phase i lands on site phase SITE_INDEX(rotation)[i]. */
-function toSitePhases(rotation: string, chargerPhasesA: readonly number[]): Triple {
-  const site = zero();
-  for (let i = 0; i < 3; i++) site[Number(rotation[2 * i + 1]) - 1] += chargerPhasesA[i] ?? 0;
-  return site;
+/**
+ * A charger's current per charger phase as loads on the site's lines: a line-to-line charger
+ * (connection L1-L2 ...) between its two lines, every other phase on the site phase its rotation
+ * wires it to. Summed with lineCurrentsA: exact line currents (phasor sums), which for
+ * line-to-neutral loads are the plain per-phase sums.
+ */
+function lineLoads(charger: Config['chargers'][number], chargerPhasesA: readonly number[]): LineLoad[] {
+  if (charger.phases === 1 && charger.connection) return [{ currentA: chargerPhasesA[0] ?? 0, connection: charger.connection }];
+  const rotation = rotationOf(charger.phaseRotation);
+  return [0, 1, 2].map((i) => ({ currentA: chargerPhasesA[i] ?? 0, phase: rotation[i] }));
 }
 
 export interface CircuitView {
@@ -18,7 +24,7 @@ export interface CircuitView {
   maxCurrentA: number;
   /** After the safety margin. */
   limitA: number;
-  /** Per site phase: the submeter when there is one, else what is below (child submeters, else EV draw). */
+  /** Per site phase (line): the submeter when there is one, else what is below (child submeters, else EV draw as exact line currents). */
   loadA: Triple;
   evLoadA: Triple;
   capA: Triple;
@@ -58,19 +64,21 @@ export function reconcile(measuredA: Triple, belowA: Triple): Reconciliation {
 /** The fuse tree with its load per phase. The root is the connection point (grid fuse). */
 export function circuitViews(state: SiteState, config: Config): CircuitView {
   const chargerById = new Map(config.chargers.map((c) => [c.id, c]));
-  const capOf = new Map<string, Triple>();
+  const capLoads = new Map<string, LineLoad[]>();
   for (const cap of state.lastDecision?.caps ?? []) {
     const charger = chargerById.get(cap.chargerId);
     if (!charger) continue;
-    const per: Triple = cap.phases === 1 ? [cap.currentA, 0, 0] : [cap.currentA, cap.currentA, cap.currentA];
-    capOf.set(cap.chargerId, add(capOf.get(cap.chargerId) ?? zero(), toSitePhases(charger.phaseRotation, per)));
+    const per = cap.phases === 1 ? [cap.currentA, 0, 0] : [cap.currentA, cap.currentA, cap.currentA];
+    capLoads.set(cap.chargerId, [...(capLoads.get(cap.chargerId) ?? []), ...lineLoads(charger, per)]);
   }
-  const drawByCharger = new Map<string, Triple>();
+  const drawLoads = new Map<string, LineLoad[]>();
   for (const c of state.connectors.values()) {
-    const rotation = chargerById.get(c.chargerId)?.phaseRotation ?? 'L1L2L3';
-    drawByCharger.set(c.chargerId, add(drawByCharger.get(c.chargerId) ?? zero(), toSitePhases(rotation, c.drawA)));
+    const charger = chargerById.get(c.chargerId);
+    if (!charger) continue;
+    drawLoads.set(c.chargerId, [...(drawLoads.get(c.chargerId) ?? []), ...lineLoads(charger, c.drawA)]);
   }
-  const drawOf = (chargerId: string): Triple => drawByCharger.get(chargerId) ?? zero();
+  /** The EV loads below each node (by id), for its line currents. */
+  const below = new Map<string, { draw: LineLoad[]; cap: LineLoad[] }>();
   const margin = 1 - config.grid.safetyMargin;
   // PV and batteries sit behind the grid meter: there it may well read less than the chargers draw.
   const generation = config.devices.some((d) => d.role === 'pv' || d.role === 'battery');
@@ -81,21 +89,33 @@ export function circuitViews(state: SiteState, config: Config): CircuitView {
 
   const visit = (node: { id: string; maxCurrent: number; chargers?: string[]; meter?: string; children?: Config['circuits'] }): CircuitView => {
     const children = (node.children ?? []).map(visit);
-    let evLoadA = zero();
-    let capA = zero();
+    const ownDraw: LineLoad[] = [];
+    const draw: LineLoad[] = [];
+    const cap: LineLoad[] = [];
     for (const id of node.chargers ?? []) {
-      evLoadA = add(evLoadA, drawOf(id));
-      capA = add(capA, capOf.get(id) ?? zero());
+      ownDraw.push(...(drawLoads.get(id) ?? []));
+      cap.push(...(capLoads.get(id) ?? []));
     }
+    draw.push(...ownDraw);
     for (const child of children) {
-      evLoadA = add(evLoadA, child.evLoadA);
-      capA = add(capA, child.capA);
+      const loads = below.get(child.id);
+      if (loads) {
+        draw.push(...loads.draw);
+        cap.push(...loads.cap);
+      }
     }
+    below.set(node.id, { draw, cap });
+    const evLoadA = lineCurrentsA(draw);
+    const capA = lineCurrentsA(cap);
     const meterReading = node.meter ? state.devices.get(node.meter)?.reading : undefined;
     const measured = meterReading?.currentA !== undefined;
-    let belowA = zero();
-    for (const id of node.chargers ?? []) belowA = add(belowA, drawOf(id));
-    for (const child of children) belowA = add(belowA, child.loadA);
+    // Without submetered children the exact line currents below; with them, their readings added
+    // to this node's own chargers (a magnitude sum: never less than the phasor sum).
+    let belowA: Triple = evLoadA;
+    if (children.some((c) => c.measured || c.loadA.some((a, p) => a !== c.evLoadA[p]))) {
+      belowA = lineCurrentsA(ownDraw);
+      for (const child of children) belowA = add(belowA, child.loadA);
+    }
     return {
       id: node.id,
       maxCurrentA: node.maxCurrent,
