@@ -472,10 +472,7 @@ export function siteView(
     if (session && !session.paused) {
       const offeredA = previousCapA(key) ?? 0;
       const suspended = c.status === 'SuspendedEV';
-      // Offered since: the last raise to its minimum, but never before the car plugged in (an idle
-      // connector's default was offered to nobody).
-      const offeredSince = Math.max(bounds.length > 0 ? lastRaiseAt(bounds, charger.minCurrentA) : Number.POSITIVE_INFINITY, finiteOr(session.startedAtMs, Number.NEGATIVE_INFINITY));
-      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= offeredSince + timing.carResponseMs;
+      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= lastRaiseAt(bounds, charger.minCurrentA) + timing.carResponseMs;
       const idleNow = suspended || (offeredA >= nonNegative(charger.minCurrentA) && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
       const drawingNow = freshMaxA !== undefined && freshMaxA >= IDLE_DRAW_A && !suspended;
       let idleSince = sameSession ? before.idleSinceMs : undefined;
