@@ -41,7 +41,9 @@ const bench: Bench = async () => {
       notes: [
         `target: ≥ 100,000 inputs, 0 crashes, 0 unhandled rejections, 0 API 5xx, every probe answered, VENs still polling — ${met ? 'met' : 'NOT met'}`,
         'Modbus and OpenADR answers come at the EMS\'s own pace (it is the client); a lying meter, 3.1 VTN and 2.0b VTN answer every request with mangled or random data',
-        ...(report.api5xx.length ? [`API 5xx: ${report.api5xx.join('; ')}`] : []),
+        `open file descriptors start/max/end: ${report.fds[0] ?? '?'}/${report.fds.length ? Math.max(...report.fds) : '?'}/${report.fds.at(-1) ?? '?'}`,
+        ...(report.death ? [`the process died: exit ${report.death.exit}; last output: ${report.death.tail.replace(/\s+/g, ' ').slice(-600)}`] : []),
+        ...(report.api5xx.length ? [`API 5xx: ${report.api5xx.slice(0, 5).join('; ')}`] : []),
       ],
     },
   ];

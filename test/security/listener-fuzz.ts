@@ -8,7 +8,7 @@
 // `npm run bench -- listener-fuzz` (100,000 inputs).
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
@@ -53,6 +53,10 @@ export interface ListenerFuzzReport {
   /** Each VEN polled again after the fuzzing ended (it is not stuck). */
   vensPolling: boolean;
   rssMb: number[];
+  /** Open file descriptors of the process, sampled with the RSS (a leak of sockets shows here). */
+  fds: number[];
+  /** When the process died: its exit code or signal and the last lines it wrote. */
+  death?: { exit: number | string; tail: string };
   /** Until the active listeners (OCPP, API, live, MQTT, webhook) had their counts. */
   activeSeconds: number;
   seconds: number;
@@ -234,7 +238,7 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
   const random = rng(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const sent: ListenerCounts = { ocpp: 0, api: 0, live: 0, mqtt: 0, webhook: 0, modbus: 0, openadrJson: 0, openadrXml: 0 };
-  const report: ListenerFuzzReport = { sent, apiStatus: {}, api5xx: [], alive: false, healthz: 0, ocppProbe: false, guardLines: [], guardEvents: 0, vensPolling: false, rssMb: [], activeSeconds: 0, seconds: 0, deadlineHit: false };
+  const report: ListenerFuzzReport = { sent, apiStatus: {}, api5xx: [], alive: false, healthz: 0, ocppProbe: false, guardLines: [], guardEvents: 0, vensPolling: false, rssMb: [], fds: [], activeSeconds: 0, seconds: 0, deadlineHit: false };
 
   const json = pool(jsonInput, options.seed + 1);
   const xml = pool(xmlInput, options.seed + 2);
@@ -320,7 +324,13 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
     }
     const emsPid = ems.child.pid!;
     const sample = () => {
-      if (ems?.alive()) report.rssMb.push(rssMb(emsPid));
+      if (!ems?.alive()) return;
+      try {
+        report.rssMb.push(rssMb(emsPid));
+        report.fds.push(readdirSync(`/proc/${emsPid}/fd`).length);
+      } catch {
+        // The process ended between the check and the read.
+      }
     };
     sample();
     const base = `http://127.0.0.1:${ems.httpPort}`;
@@ -473,6 +483,7 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
       const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
       for (const m of metrics.matchAll(/^ems_security_events_total\{[^}]*kind="(unhandled-rejection|uncaught-exception)"[^}]*\} (\d+)/gm)) report.guardEvents += Number(m[2]);
     }
+    if (!report.alive) report.death = { exit: await ems.exited, tail: `${ems.stderr().slice(-2000)}\n${ems.stdout().slice(-4000)}` };
     report.guardLines = (ems.stdout() + ems.stderr()).split('\n').filter((l) => /unhandled promise rejection|uncaught (exception|error)|Unhandled|UnhandledPromiseRejection/i.test(l)).slice(0, 20);
   } finally {
     if (ems?.alive()) {
