@@ -1,6 +1,6 @@
 // The one place that wires the system together. Feature folders never import each other; they
 // meet here, on the bus, or through the interfaces handed in below.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +122,19 @@ export async function startApp(options: AppOptions): Promise<App> {
     const devices = await start(createDeviceService(ctx));
     await start(createStorageControl(ctx, devices.controls));
     const solar = await start(createSolarCeilings(ctx));
-    if (config.mqtt) await start(createMqttBridge(ctx, config.mqtt, { chargeMode: solar.mode, signals, ...(upstream.enabled ? { upstream: () => upstream.status() } : {}) }));
+    // The tariff service starts after the bridge; its figures reach MQTT once it runs.
+    let energyToday: (() => { gridImportWh: number; gridExportWh: number; evEnergyWh: number }) | undefined;
+    if (config.mqtt) {
+      await start(
+        createMqttBridge(ctx, config.mqtt, {
+          chargeMode: solar.mode,
+          signals,
+          energyToday: () => energyToday?.(),
+          softwareVersion: softwareVersion(),
+          ...(upstream.enabled ? { upstream: () => upstream.status() } : {}),
+        }),
+      );
+    }
     // Files beside the database; an in-memory database (tests, benchmarks) gets a temporary folder
     // so nothing lands in the working directory.
     const dataDir = config.storage.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'ems-data-')) : dirname(config.storage.path);
@@ -134,6 +146,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         billsFilePath: join(dataDir, 'session-bills.jsonl'),
       }),
     );
+    energyToday = () => tariffs.kpis();
     const planner = await start(createPlannerService(ctx, tariffs, { forecastFilePath: join(dataDir, 'planner-forecast.json') }));
     const ceilingProviders: CeilingProvider[] = [solar, planner];
     const clockWatch = new ClockStepWatch(clock, bus, log.child({ module: 'clock' }));
@@ -163,5 +176,15 @@ export async function startApp(options: AppOptions): Promise<App> {
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** The version in package.json, for the Home Assistant device; undefined when it cannot be read. */
+function softwareVersion(): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
   }
 }

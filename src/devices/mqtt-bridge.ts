@@ -24,6 +24,10 @@ export interface MqttBridgeOptions {
   signals?: Pick<SignalSink, 'submit'>;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
+  /** Today's metered energy (the tariff service's KPIs), for Home Assistant's Energy dashboard. */
+  energyToday?: () => { gridImportWh: number; gridExportWh: number; evEnergyWh: number } | undefined;
+  /** The EMS's version, shown on the Home Assistant device. */
+  softwareVersion?: string;
 }
 
 export interface MqttBridge extends Service {
@@ -43,7 +47,10 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
   let timer: NodeJS.Timeout | undefined;
   let publishing: Promise<void> | undefined;
   const ha = mqtt.homeAssistant === false ? undefined : mqtt.homeAssistant === true ? { prefix: 'homeassistant' } : mqtt.homeAssistant;
-  const node = `ems_${slug(ctx.config.site.name)}`;
+  // Named after the topic prefix (unique per EMS on a broker), not the site name: renaming the
+  // site keeps every Home Assistant entity and its history.
+  const prefixSlug = slug(prefix);
+  const node = prefixSlug.startsWith('ems') ? prefixSlug : `ems_${prefixSlug}`;
 
   function stateTopics(): Map<string, string> {
     const out = new Map<string, string>();
@@ -65,6 +72,10 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
       put('site/failsafe', decision.failsafe);
       decision.headroom.headroomA.forEach((a, i) => put(`site/headroom/L${i + 1}`, a));
     }
+    const energy = options.energyToday?.();
+    put('site/energy/gridImportToday', energy?.gridImportWh);
+    put('site/energy/gridExportToday', energy?.gridExportWh);
+    put('site/energy/evToday', energy?.evEnergyWh);
     const limit = state.signals.find((s) => s.id === SITE_LIMIT_SIGNAL);
     put('site/limit', limit ? limit.value : '');
     const caps = new Map((decision?.caps ?? []).map((c) => [connectorKey(c.chargerId, c.connectorId), c]));
@@ -123,43 +134,62 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
 
   async function publishDiscovery(): Promise<void> {
     if (!ha || !client) return;
-    const device = { identifiers: [node], name: `EMS ${ctx.config.site.name}`, manufacturer: 'edge-ems' };
-    const sensor = (id: string, name: string, topic: string, deviceClass: string, unit: string) => ({
-      topic: `${ha.prefix}/sensor/${node}/${id}/config`,
-      payload: {
-        name,
-        unique_id: `${node}_${id}`,
-        state_topic: `${prefix}/${topic}`,
-        device_class: deviceClass,
-        unit_of_measurement: unit,
-        state_class: 'measurement',
-        availability_topic: statusTopic,
-        device,
-      },
+    const device = {
+      identifiers: [node],
+      name: `EMS ${ctx.config.site.name}`,
+      manufacturer: 'edge-ems',
+      model: 'EV charging site energy manager',
+      ...(options.softwareVersion ? { sw_version: options.softwareVersion } : {}),
+    };
+    const common = { availability_topic: statusTopic, device };
+    const entity = (component: string, id: string, payload: Record<string, unknown>) => ({
+      topic: `${ha.prefix}/${component}/${node}/${id}/config`,
+      payload: { unique_id: `${node}_${id}`, object_id: `${node}_${id}`, ...payload, ...common },
     });
+    const sensor = (id: string, name: string, topic: string, deviceClass: string, unit: string) =>
+      entity('sensor', id, { name, state_topic: `${prefix}/${topic}`, device_class: deviceClass, unit_of_measurement: unit, state_class: 'measurement' });
+    // Energy for Home Assistant's Energy dashboard: counters that only grow (a new day or session starts again at 0).
+    const energySensor = (id: string, name: string, topic: string) =>
+      entity('sensor', id, { name, state_topic: `${prefix}/${topic}`, device_class: 'energy', unit_of_measurement: 'Wh', state_class: 'total_increasing' });
+    const connectors = [...ctx.state.connectors.values()];
     const configs = [
       sensor('grid_power', 'Grid power', 'site/grid/power', 'power', 'W'),
       sensor('pv_power', 'PV power', 'site/pv/power', 'power', 'W'),
       sensor('battery_power', 'Battery power', 'site/battery/power', 'power', 'W'),
       sensor('battery_soc', 'Battery state of charge', 'site/battery/soc', 'battery', '%'),
-      ...[...ctx.state.connectors.values()].map((c) =>
-        sensor(`${slug(c.chargerId)}_${c.connectorId}_cap`, `${c.chargerId}/${c.connectorId} cap`, `connectors/${c.chargerId}/${c.connectorId}/cap`, 'current', 'A'),
-      ),
-      {
-        topic: `${ha.prefix}/number/${node}/site_limit/config`,
-        payload: {
-          name: 'Site import limit',
-          unique_id: `${node}_site_limit`,
-          state_topic: `${prefix}/site/limit`,
-          command_topic: `${prefix}/site/limit/set`,
-          min: 0,
-          max: 10_000_000,
-          step: 100,
-          unit_of_measurement: 'W',
-          availability_topic: statusTopic,
-          device,
-        },
-      },
+      ...(options.energyToday
+        ? [
+            energySensor('grid_import_energy_today', 'Grid import today', 'site/energy/gridImportToday'),
+            energySensor('grid_export_energy_today', 'Grid export today', 'site/energy/gridExportToday'),
+            energySensor('ev_energy_today', 'EV charging today', 'site/energy/evToday'),
+          ]
+        : []),
+      ...connectors.flatMap((c) => {
+        const id = `${slug(c.chargerId)}_${c.connectorId}`;
+        const base = `${prefix}/connectors/${c.chargerId}/${c.connectorId}`;
+        const label = `${c.chargerId}/${c.connectorId}`;
+        return [
+          sensor(`${id}_cap`, `${label} cap`, `connectors/${c.chargerId}/${c.connectorId}/cap`, 'current', 'A'),
+          energySensor(`${id}_session_energy`, `${label} session energy`, `connectors/${c.chargerId}/${c.connectorId}/session/energy`),
+          entity('switch', `${id}_paused`, { name: `${label} paused`, state_topic: `${base}/session/paused`, command_topic: `${base}/paused/set`, payload_on: 'true', payload_off: 'false', state_on: 'true', state_off: 'false', icon: 'mdi:pause-circle' }),
+          ...(options.chargeMode
+            ? [entity('select', `${id}_mode`, { name: `${label} charge mode`, state_topic: `${base}/session/mode`, command_topic: `${base}/mode/set`, options: ['fast', 'minpv', 'pv'] })]
+            : []),
+          entity('text', `${id}_departure`, { name: `${label} departure`, state_topic: `${base}/session/departure`, command_topic: `${base}/departure/set`, pattern: '^$|^\\d{4}-\\d{2}-\\d{2}T.*$', icon: 'mdi:clock-end' }),
+          entity('select', `${id}_tier`, { name: `${label} tier`, state_topic: `${base}/session/tier`, command_topic: `${base}/tier/set`, options: Object.keys(ctx.config.control.tiers) }),
+        ];
+      }),
+      entity('number', 'site_limit', {
+        name: 'Site import limit',
+        state_topic: `${prefix}/site/limit`,
+        command_topic: `${prefix}/site/limit/set`,
+        min: 0,
+        max: 10_000_000,
+        step: 100,
+        mode: 'box',
+        unit_of_measurement: 'W',
+        device_class: 'power',
+      }),
     ];
     await Promise.all(configs.map((c) => client!.publishAsync(c.topic, JSON.stringify(c.payload), { retain: true, qos: 1 })));
   }

@@ -29,15 +29,19 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
     await broker.stop();
   });
 
-  async function startBridge(homeAssistant = false) {
+  async function startBridge(homeAssistant = false, siteName = 'Depot') {
     ctx = testContext({
-      site: { name: 'Depot' },
+      site: { name: siteName },
       grid: { maxCurrent: 63, meter: 'grid' },
       chargers: [{ id: 'CP1', connectors: 1 }],
       devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
       mqtt: { url: broker.url, prefix: 'ems/depot', homeAssistant, publishIntervalMs: 100 },
     });
-    bridge = createMqttBridge(ctx, ctx.config.mqtt!);
+    bridge = createMqttBridge(ctx, ctx.config.mqtt!, {
+      chargeMode: () => 'fast',
+      energyToday: () => ({ gridImportWh: 12_345, gridExportWh: 0, evEnergyWh: 6_789 }),
+      softwareVersion: '9.8.7',
+    });
     await bridge.start();
   }
 
@@ -96,6 +100,59 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
     expect(JSON.parse(config)).toMatchObject({ unique_id: 'ems_depot_grid_power', state_topic: 'ems/depot/site/grid/power', device_class: 'power', unit_of_measurement: 'W', availability_topic: 'ems/depot/status' });
     expect(got.has('homeassistant/number/ems_depot/site_limit/config')).toBe(true);
     await late.endAsync();
+  });
+
+  it('gives Home Assistant energy sensors, steering entities that work end to end, and ids that survive renaming the site', async () => {
+    await startBridge(true, 'Depot North');
+    const late = await connectAsync(broker.url);
+    const got = new Map<string, Record<string, unknown>>();
+    late.on('message', (t, p) => {
+      if (p.length) got.set(t, JSON.parse(p.toString()));
+    });
+    await late.subscribeAsync('homeassistant/#');
+    const cfg = (path: string) => eventually(() => got.get(`homeassistant/${path}/config`), 5000, path);
+    // Energy for the Energy dashboard.
+    const importToday = await cfg('sensor/ems_depot/grid_import_energy_today');
+    expect(importToday).toMatchObject({ device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', state_topic: 'ems/depot/site/energy/gridImportToday' });
+    expect(importToday.device).toMatchObject({ identifiers: ['ems_depot'], name: 'EMS Depot North', model: expect.any(String), sw_version: '9.8.7', manufacturer: 'edge-ems' });
+    expect(await cfg('sensor/ems_depot/cp1_1_session_energy')).toMatchObject({ device_class: 'energy', state_class: 'total_increasing' });
+    await observer.subscribeAsync('ems/depot/site/energy/#');
+    expect(await eventually(() => seen.get('ems/depot/site/energy/gridImportToday')?.payload, 5000, 'energy state')).toBe('12345');
+
+    // Steering through the command topics Home Assistant learns from discovery.
+    ctx.bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 9, idTag: 'A', tier: 'guest', startedAtMs: Date.now(), meterStartWh: 0 });
+    const pause = await cfg('switch/ems_depot/cp1_1_paused');
+    await observer.publishAsync(pause.command_topic as string, pause.payload_on as string);
+    await eventually(() => ctx.state.connector('CP1', 1)?.session?.paused === true || undefined, 5000, 'paused from HA');
+    const mode = await cfg('select/ems_depot/cp1_1_mode');
+    expect(mode.options).toEqual(['fast', 'minpv', 'pv']);
+    const modes: string[] = [];
+    ctx.bus.on('session.update', (u) => u.chargeMode && modes.push(u.chargeMode));
+    await observer.publishAsync(mode.command_topic as string, 'pv');
+    await eventually(() => (modes.includes('pv') ? true : undefined), 5000, 'mode from HA');
+    const departure = await cfg('text/ems_depot/cp1_1_departure');
+    const when = new Date(Date.now() + 3_600_000).toISOString();
+    expect(new RegExp(departure.pattern as string).test(when)).toBe(true);
+    await observer.publishAsync(departure.command_topic as string, when);
+    await eventually(() => ctx.state.connector('CP1', 1)?.session?.departureAtMs === Date.parse(when) || undefined, 5000, 'departure from HA');
+    const limit = await cfg('number/ems_depot/site_limit');
+    await observer.publishAsync(limit.command_topic as string, '22000');
+    await eventually(() => ctx.state.signals.find((s) => s.kind === 'import-limit' && s.value === 22_000), 5000, 'site limit from HA');
+    await late.endAsync();
+
+    // Renamed site, same prefix: the same unique ids (Home Assistant keeps the entities and their history).
+    await bridge!.stop();
+    got.clear();
+    await startBridge(true, 'Depot North (renamed)');
+    const again = await connectAsync(broker.url);
+    again.on('message', (t, p) => {
+      if (p.length) got.set(t, JSON.parse(p.toString()));
+    });
+    await again.subscribeAsync('homeassistant/#');
+    const renamed = await eventually(() => got.get('homeassistant/sensor/ems_depot/grid_power/config'), 5000, 'discovery after rename');
+    expect(renamed).toMatchObject({ unique_id: 'ems_depot_grid_power' });
+    expect(renamed.device).toMatchObject({ name: 'EMS Depot North (renamed)', identifiers: ['ems_depot'] });
+    await again.endAsync();
   });
 
   it('has the broker publish offline when the EMS process dies (last will)', async () => {
