@@ -31,6 +31,9 @@ function shiftEstimate(e: EstimateMemory, stepMs: number): EstimateMemory {
   for (const [key, m] of Object.entries(e.connectors)) connectors[key] = shiftEstimateConnector(m, stepMs);
   const out: EstimateMemory = { ...e, connectors, building: shiftSeries(e.building, 5, stepMs) };
   if (e.lastGrid) out.lastGrid = { ...e.lastGrid, atMs: e.lastGrid.atMs + stepMs };
+  if (e.levelGrid) out.levelGrid = shiftSeries(e.levelGrid, 5, stepMs);
+  // NaN (not over) stays NaN.
+  if (e.overSinceMs) out.overSinceMs = e.overSinceMs.map((t) => t + stepMs);
   return out;
 }
 
