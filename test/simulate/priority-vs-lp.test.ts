@@ -68,6 +68,9 @@ async function run(site: Site) {
   return { ems, lp };
 }
 
+/** Fixed so CI is repeatable; set PRIORITY_LP_SEED to explore other sites. */
+const SEED = Number(process.env.PRIORITY_LP_SEED ?? 20_261_206);
+
 describe('priority under scarcity against the LP optimum (small random sites, all cars known)', () => {
   it('delivers within 10 points of the LP, at least 98.5 % where the LP delivers all, and never feeds a lower tier while a higher one is short and below its max', async () => {
     await fc.assert(
@@ -104,7 +107,18 @@ describe('priority under scarcity against the LP optimum (small random sites, al
           });
         });
       }),
-      { numRuns: 12 },
+      { numRuns: 12, seed: SEED },
     );
+  }, 300_000);
+
+  // Found by an unseeded run of the property above (seed 1599443653): a 19 A site, two cars of the
+  // same tier, one for 2.5 h at 88 % of what it could take, one for 5.75 h at 20 %. The LP delivers
+  // all; the EMS delivered 35,121 Wh of 37,107 (94.6 %). Issue #11 stays open for it.
+  it.fails('delivers at least 98.5 % where the LP delivers all: 19 A, two cars of one tier [known failure: 94.6 % delivered]', async () => {
+    const site: Site = { maxCurrentA: 19, priority: 'tier', cars: [{ stayQuarters: 10, fill: 0.8844384057971014, tier: 0 }, { stayQuarters: 23, fill: 0.2, tier: 0 }] };
+    const { ems, lp } = await run(site);
+    const requested = ems.kpis.energyRequestedWh;
+    expect(lp.kpis.energyDeliveredWh).toBeGreaterThanOrEqual(0.999 * requested);
+    expect(ems.kpis.energyDeliveredWh).toBeGreaterThanOrEqual(0.985 * requested);
   }, 300_000);
 });
