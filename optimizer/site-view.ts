@@ -225,13 +225,16 @@ function toSite(rot: readonly number[], a: number, b: number, c: number): [numbe
 /** A car drawing this much below every limit in force draws what it wants, not its cap, A. */
 const UNCONSTRAINED_MARGIN_A = 1.5;
 
+/** An idle sample at most this long before a grid reading (or any time after it) shows the car idle at the reading, ms. */
+const IDLE_NEAR_MS = 250;
+
 /**
  * Whether a car sampled drawing `drawnA` drew the same from `from` to `to` (a sample and a grid
  * reading, in either order): it had settled by `from` (a car response after the last change of its
  * limit), and its limit did not change until `to`, or every limit in force then stayed clearly
  * above its draw (a car that draws less than offered is not moved by a change it does not feel).
  */
-function settledBetween(bounds: readonly number[], from: number, to: number, responseMs: number, drawnA: number): boolean {
+function settledBetween(bounds: readonly number[], from: number, to: number, responseMs: number, drawnA: number, idleNear: boolean): boolean {
   if (bounds.length === 0) return false;
   let inForce: number | undefined;
   let changedAt = Number.NEGATIVE_INFINITY;
@@ -248,9 +251,18 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
     changedBetween = true;
     if (bounds[i + 1] < lowest) lowest = bounds[i + 1];
   }
-  if (inForce === undefined || from < changedAt + responseMs) return false;
+  if (inForce === undefined) return false;
+  const clearlyBelow = drawnA + UNCONSTRAINED_MARGIN_A <= Math.min(inForce, lowest);
+  // A car sampled idle (< 1 A) at the reading, or just before it (IDLE_NEAR_MS), clearly below every
+  // limit in force counts at its sample even within a car response of a raise: it cannot have drawn
+  // less, and counting it at its sample can only make the building load look larger (a car that
+  // does ramp up then is taken for building load until its next sample, never the other way round).
+  // A building step next to cars that say they draw nothing is thus building load at once, not an
+  // unseen car ramp.
+  if (idleNear && drawnA < IDLE_DRAW_A && clearlyBelow) return true;
+  if (from < changedAt + responseMs) return false;
   if (!changedBetween) return true;
-  return drawnA + UNCONSTRAINED_MARGIN_A <= Math.min(inForce, lowest);
+  return clearlyBelow;
 }
 
 /** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
@@ -303,7 +315,8 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const sampleAt = draws[best];
   // Cars that follow at once (carResponseMs 0, an instant model) are always settled.
   const drawnA = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]);
-  const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA);
+  const idleNear = sampleAt >= t || t - sampleAt <= IDLE_NEAR_MS;
+  const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear);
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
   const lowLimit = Math.min(limitThen, bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
