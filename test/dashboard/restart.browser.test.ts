@@ -65,6 +65,8 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
   /** The Today strip as a user reads it. */
   const readToday = async (page: Page) => {
     await page.goto(`http://127.0.0.1:${httpPort}/`);
+    // The page first asks who is logged in: wait for its answer (the login form or the app).
+    await page.getByLabel('Username').or(page.getByTestId('today')).first().waitFor({ state: 'visible', timeout: 20_000 });
     if (await page.getByLabel('Username').count()) {
       await page.getByLabel('Username').fill('admin');
       await page.getByLabel('Password').fill(PASSWORD);
