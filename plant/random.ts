@@ -33,3 +33,9 @@ export class SeededRandom {
     return items[Math.floor(this.next() * items.length)]!;
   }
 }
+
+/** The generator as a plain function (for callers that only need uniform draws in [0, 1)). */
+export function seededRandom(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
+}

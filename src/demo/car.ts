@@ -2,18 +2,6 @@
 // cars (plant/car.ts is their physics: response delay, ramp, taper, full).
 import { carSpec, type PlantCarSpec } from '../../plant/index.ts';
 
-/** Mulberry32: a small seeded generator so a demo run (and a generated scenario) can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let carCounter = 0;
 
 /** A car for one of the configured idTags arriving at plant time `arriveAtMs` on a connector. */

@@ -4,7 +4,7 @@
 // truth: it gets the configured curve, as live, or, without one, the profile it learned from what
 // it measured earlier in the replay.
 import type { Config } from '../../config/schema.ts';
-import { seededRandom } from '../demo/car.ts';
+import { seededRandom } from '../../plant/index.ts';
 import { DailyProfile } from '../planner/daily-profile.ts';
 import { curveAt } from '../planner/plan-input.ts';
 import type { LocalTimeZone } from '../tariffs/local-time.ts';

@@ -3,6 +3,7 @@
 // the central system still answers. Used by hostile-peer tests (bounded) and `npm run bench -- ocpp-fuzz`.
 import WebSocket from 'ws';
 import { INVALID_UTF8_FRAME, OVERSIZE_FRAME, RawCharger, deepFrame } from './raw-frames.ts';
+import { seededRandom } from '../../plant/index.ts';
 
 export interface FuzzOptions {
   port: number;
@@ -24,23 +25,11 @@ export interface FuzzReport {
   probesAnswered: number;
 }
 
-/** mulberry32: small, seeded, good enough to pick frames. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ACTIONS = ['Heartbeat', 'BootNotification', 'StatusNotification', 'StartTransaction', 'StopTransaction', 'MeterValues', 'Authorize', 'DataTransfer', 'MakeCoffee'];
 const TAG_CHARS = ['A', '1', ' ', '\u0007', '\ud800', '\udc00', '\ud83d\ude00', 'é', '"', '\\', '\u0000'];
 
 export async function fuzzOcpp(options: FuzzOptions): Promise<FuzzReport> {
-  const random = rng(options.seed);
+  const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const int = (n: number) => Math.floor(random() * n);
   const report: FuzzReport = { sent: 0, connectionsOpened: 0, connectionsRefused: 0, probesAnswered: 0 };

@@ -17,6 +17,7 @@ import { MosquittoBroker } from '../fixtures/mosquitto.ts';
 import { freePort, startEms, type EmsProcess } from '../helpers/ems-process.ts';
 import { fuzzOcpp } from '../ocpp/ocpp-fuzz.ts';
 import { RawCharger } from '../ocpp/raw-frames.ts';
+import { seededRandom } from '../../plant/index.ts';
 
 export interface ListenerCounts {
   /** Frames and connection actions on the OCPP WebSocket. */
@@ -61,18 +62,6 @@ export interface ListenerFuzzReport {
   activeSeconds: number;
   seconds: number;
   deadlineHit: boolean;
-}
-
-/** mulberry32. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A cycling pool of generated samples: cheap to draw from in a hot loop. */
@@ -235,7 +224,7 @@ const TYPES = ['application/json', 'text/yaml', 'text/plain', 'application/x-www
 export async function fuzzListeners(options: { counts: ListenerCounts; seed: number; deadlineMs: number; onProgress?: (what: string) => void }): Promise<ListenerFuzzReport> {
   const started = performance.now();
   const deadline = Date.now() + options.deadlineMs;
-  const random = rng(options.seed);
+  const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const sent: ListenerCounts = { ocpp: 0, api: 0, live: 0, mqtt: 0, webhook: 0, modbus: 0, openadrJson: 0, openadrXml: 0 };
   const report: ListenerFuzzReport = { sent, apiStatus: {}, api5xx: [], alive: false, healthz: 0, ocppProbe: false, guardLines: [], guardEvents: 0, vensPolling: false, rssMb: [], fds: [], activeSeconds: 0, seconds: 0, deadlineHit: false };
@@ -249,12 +238,12 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
 
   const broker = new MosquittoBroker();
   await broker.start();
-  const meter = new LyingModbusMeter(rng(options.seed + 7));
+  const meter = new LyingModbusMeter(seededRandom(options.seed + 7));
   const modbusPort = await freePort();
   await meter.start(modbusPort);
   const program = { id: 'p1', programName: 'dso', createdDateTime: new Date().toISOString(), modificationDateTime: new Date().toISOString(), objectType: 'PROGRAM' };
   const statuses = [200, 200, 200, 201, 204, 400, 401, 403, 404, 409, 500, 503];
-  const vtn3 = new LyingHttpPeer(rng(options.seed + 8), (path) => {
+  const vtn3 = new LyingHttpPeer(seededRandom(options.seed + 8), (path) => {
     const r = random();
     if (r < 0.5) {
       // Plausible: the right shape for the path, with a mangled event where events are asked for.
@@ -270,7 +259,7 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
   await vtn3.start(vtn3Port);
   // The VEN takes the VTN's requested poll period (up to 5 min): the lying VTN asks for none, so the
   // VEN keeps coming back for more garbage at its configured pace.
-  const vtn2b = new LyingHttpPeer(rng(options.seed + 9), () => ({
+  const vtn2b = new LyingHttpPeer(seededRandom(options.seed + 9), () => ({
     status: pick([200, 200, 200, 200, 400, 500]),
     type: pick(['application/xml', 'text/xml', 'text/plain']),
     text: xml().replace(/(oadrRequestedOadrPollFreq>\s*<xcal:duration>)[^<]*/g, '$1PT0S'),
