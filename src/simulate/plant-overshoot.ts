@@ -71,6 +71,11 @@ export class OvershootMeter {
     return opened;
   }
 
+  /** Unrounded totals and every episode in the order they opened (for tests and benches). */
+  totals(): { emsCausedAs: number; outsideAs: number; episodes: readonly OvershootEpisode[] } {
+    return { emsCausedAs: this.emsCausedAs, outsideAs: this.outsideAs, episodes: this.all };
+  }
+
   summary(): OvershootSummary {
     const round = (x: number) => Math.round(x * 10) / 10;
     return {

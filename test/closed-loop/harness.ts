@@ -9,19 +9,18 @@ import { SitePlant, type OutsideChange, type PlantChargerSpec, type PlantCircuit
 import { Bus, type BusEvent, type GridSignal } from '../../src/bus.ts';
 import { silentLogger } from '../../src/log.ts';
 import { staticShares } from '../../src/ocpp/static-share.ts';
+import { OvershootMeter, type OvershootEpisode } from '../../src/simulate/plant-overshoot.ts';
+import { VirtualDispatcher } from '../../src/simulate/virtual-dispatcher.ts';
 import { SiteState } from '../../src/state/site-state.ts';
 import { createEmsStep, type EmsStep } from './ems-step.ts';
 import { idealEvA } from './ideal-share.ts';
 import { emsConfig, type EmsSettings } from './site-config.ts';
-import { VirtualDispatcher } from './virtual-dispatcher.ts';
 
 /** Bus events after which the live loop runs a cycle at once (src/control/control-loop.ts). */
 const TRIGGERS: readonly BusEvent[] = ['device.reading', 'device.health', 'connector.status', 'connector.meter', 'session.started', 'session.ended', 'session.update', 'signals.changed', 'charger.connected', 'charger.disconnected'];
 const MIN_TRIGGER_GAP_MS = 100;
 /** src/ocpp's default: a round waits this long for answers before it goes on. */
 const ANSWER_WAIT_MS = 2_000;
-/** Over a limit by less than this is rounding, not a violation, A. */
-const TOLERANCE_A = 0.05;
 const USE_SAMPLE_MS = 1_000;
 /**
  * Outside changes the EMS cannot foresee. A car that plugs in, fills up, wakes, or a charger that
@@ -46,17 +45,7 @@ export interface ClosedLoopOptions {
   onStep?: (truth: PlantTruth) => void;
 }
 
-export interface OverLimitEpisode {
-  /** Circuit node id, or 'import' for the import limit (A = W / voltage). */
-  node: string;
-  phase: number;
-  fromMs: number;
-  toMs: number;
-  ampereSeconds: number;
-  peakA: number;
-  limitA: number;
-  emsCaused: boolean;
-}
+export type OverLimitEpisode = OvershootEpisode;
 
 export interface TraceSample {
   atMs: number;
@@ -75,7 +64,7 @@ export interface ClosedLoopReport {
   /** A·s above a limit the EMS caused (outside every reaction window), and those after outside changes. */
   emsCausedAs: number;
   outsideAs: number;
-  episodes: OverLimitEpisode[];
+  episodes: readonly OverLimitEpisode[];
   /** Cars' draw over what they could draw, in steady state (undefined: no steady state with demand). */
   headroomUse?: number;
   steadyMs: number;
@@ -153,8 +142,8 @@ class ClosedLoop {
    */
   private lastUnforeseenAtMs = 0;
   // Measurements.
-  private readonly open = new Map<string, OverLimitEpisode>();
   private readonly report: ClosedLoopReport;
+  private readonly overshoot: OvershootMeter;
   private useNumerator = 0;
   private useDenominator = 0;
   private nextUseSampleMs = 0;
@@ -170,6 +159,7 @@ class ClosedLoop {
     this.state = new SiteState(this.config, this.bus);
     this.step = (options.createStep ?? createEmsStep)(this.config, this.plant);
     this.windowMs = reactionWindowMs(scenario, this.config);
+    this.overshoot = new OvershootMeter(this.windowMs);
     this.settleMs = options.settleMs ?? 20_000;
     this.stepMs = options.stepMs ?? 100;
     this.shares = staticShares(this.config);
@@ -464,23 +454,7 @@ class ClosedLoop {
   }
 
   private track(key: string, node: string, phase: number, a: number, limitA: number, t: number, dtS: number, inWindow: boolean): void {
-    const over = a - limitA;
-    let episode = this.open.get(key);
-    if (over <= TOLERANCE_A) {
-      if (episode) this.open.delete(key);
-      return;
-    }
-    const emsCaused = !inWindow;
-    if (!episode || episode.emsCaused !== emsCaused) {
-      episode = { node, phase, fromMs: t, toMs: t, ampereSeconds: 0, peakA: a, limitA, emsCaused };
-      this.open.set(key, episode);
-      this.report.episodes.push(episode);
-    }
-    episode.toMs = t;
-    episode.ampereSeconds += over * dtS;
-    episode.peakA = Math.max(episode.peakA, a);
-    if (emsCaused) this.report.emsCausedAs += over * dtS;
-    else this.report.outsideAs += over * dtS;
+    this.overshoot.track(key, node, phase, a, limitA, t, dtS, inWindow);
   }
 
   private sample(t: number): void {
@@ -497,6 +471,7 @@ class ClosedLoop {
 
   private finish(): ClosedLoopReport {
     const r = this.report;
+    Object.assign(r, this.overshoot.totals());
     r.headroomUse = this.useDenominator > 0 ? this.useNumerator / this.useDenominator : undefined;
     // Cap changes: profiles that carried a new limit for their connector.
     const lastLimit = new Map<string, number>();

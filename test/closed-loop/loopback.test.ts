@@ -14,7 +14,7 @@ import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
 import { PymodbusPeer } from '../fixtures/pymodbus/pymodbus-peer.ts';
 import { describeWithPeer, hasPythonModule } from '../helpers/peers.ts';
-import { plantProfile } from './virtual-dispatcher.ts';
+import { plantProfile } from '../../src/simulate/virtual-dispatcher.ts';
 
 const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
 
