@@ -31,6 +31,7 @@ import { OvershootMeter } from './plant-overshoot.ts';
 import { FIELD_TIMING, replayPlant, type PlantTiming } from './plant-scenario.ts';
 import { importLimitW, staticBalancerParams, type ReplayOptions, type ReplayResult, type ReplaySeries, type SessionResult } from './replay.ts';
 import { SiteTruth } from './site-truth.ts';
+import { PlantBootSetup, type BootFloor } from './plant-boot-setup.ts';
 import { VirtualDispatcher } from './virtual-dispatcher.ts';
 
 /** Plant step while something moves, ms. */
@@ -98,9 +99,7 @@ class PlantReplay {
   private readonly results: SessionResult[] = [];
   private readonly ready = new Set<string>();
   private readonly activeTx = new Map<string, number>();
-  private readonly bootRequests = new Map<number, { chargerId: string; connectorId: number; limitA: number; phases: 1 | 3 }>();
-  private readonly bootPending = new Map<string, { waiting: number; floors: { connectorId: number; limitA: number; phases: 1 | 3 }[] }>();
-  private readonly shares: Map<string, number>;
+  private readonly bootSetup: PlantBootSetup;
   private readonly nodeLimits: { id: string; limitA: number }[] = [];
   private readonly staticParams: DecideParams;
   private readonly ceilings: PlanCeilings;
@@ -146,7 +145,7 @@ class PlantReplay {
     this.state = new SiteState(this.config, this.bus);
     this.kpi = new KpiAccumulator(this.tariff.demandChargePerKW, (this.config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000);
     this.sessionsById = new Map(options.sessions.map((s) => [s.id, s]));
-    this.shares = staticShares(this.config);
+    this.bootSetup = new PlantBootSetup(this.config, this.plant, staticShares(this.config), (chargerId, floors) => this.setupDone(chargerId, floors));
     this.staticParams = staticBalancerParams(this.params, this.config);
     this.planning = options.strategy === 'controlled' && options.plan !== false && options.solver !== undefined;
     this.slotMs = (this.config.planner?.slotMin ?? 15) * 60_000;
@@ -292,7 +291,7 @@ class PlantReplay {
 
   private isQuiet(): boolean {
     if (this.nowMs - this.lastCapChangeMs < QUIET_AFTER_MS) return false;
-    if (this.dispatcher?.busy || this.bootPending.size > 0 || this.triggerAtMs !== undefined) return false;
+    if (this.dispatcher?.busy || this.bootSetup.busy || this.triggerAtMs !== undefined) return false;
     for (const charger of this.plant.chargers.values()) {
       for (const c of charger.connectors) {
         const car = c.car;
@@ -503,25 +502,14 @@ class PlantReplay {
       }
       case 'connected':
         bus.emit('charger.connected', { chargerId: event.chargerId, atMs: at, protocol: 'ocpp1.6' });
-        if (this.dispatcher) this.boot(event.chargerId);
+        if (this.dispatcher) this.bootSetup.start(event.chargerId, this.nowMs);
         return;
       case 'disconnected':
         this.ready.delete(event.chargerId);
         bus.emit('charger.disconnected', { chargerId: event.chargerId, atMs: at });
         return;
       case 'profile-answer': {
-        const boot = this.bootRequests.get(event.requestId);
-        if (boot) {
-          this.bootRequests.delete(event.requestId);
-          const pending = this.bootPending.get(boot.chargerId);
-          if (!pending) return;
-          if (event.status === 'Accepted') {
-            pending.floors.push({ connectorId: boot.connectorId, limitA: boot.limitA, phases: boot.phases });
-            bus.emit('profile.status', { chargerId: boot.chargerId, connectorId: boot.connectorId, state: 'accepted', capA: boot.limitA, atMs: at, detail: 'failsafe floor' });
-          }
-          if (--pending.waiting === 0) this.setupDone(boot.chargerId, pending.floors);
-          return;
-        }
+        if (this.bootSetup.answer(event.requestId, event.status, at, bus)) return;
         this.dispatcher?.answer(event.requestId, event.status, at);
         if (this.rerun && !this.dispatcher?.busy) this.trigger();
         return;
@@ -529,25 +517,7 @@ class PlantReplay {
     }
   }
 
-  /** src/ocpp's boot setup: the failsafe floor (TxDefault at the static share) on every connector, then ready. */
-  private boot(chargerId: string): void {
-    const charger = this.config.chargers.find((c) => c.id === chargerId);
-    if (!charger) return;
-    const limitA = Math.floor((this.shares.get(chargerId) ?? 0) * 10) / 10;
-    const pending = { waiting: 0, floors: [] as { connectorId: number; limitA: number; phases: 1 | 3 }[] };
-    this.bootPending.set(chargerId, pending);
-    for (let connectorId = 1; connectorId <= charger.connectors; connectorId++) {
-      const profile = { id: 100 + connectorId, connectorId, purpose: 'TxDefaultProfile' as const, stackLevel: 0, kind: 'Absolute' as const, startScheduleMs: this.nowMs - 5_000, unit: 'A' as const, periods: [{ startPeriodS: 0, limit: limitA, numberPhases: charger.phases }] };
-      const { requestId, status } = this.plant.setChargingProfile(chargerId, profile);
-      if (status === 'Offline') continue;
-      pending.waiting++;
-      this.bootRequests.set(requestId, { chargerId, connectorId, limitA, phases: charger.phases });
-    }
-    if (pending.waiting === 0) this.setupDone(chargerId, []);
-  }
-
-  private setupDone(chargerId: string, floors: { connectorId: number; limitA: number; phases: 1 | 3 }[]): void {
-    this.bootPending.delete(chargerId);
+  private setupDone(chargerId: string, floors: BootFloor[]): void {
     this.dispatcher!.chargerReset(chargerId, floors, this.wall(this.nowMs));
     this.ready.add(chargerId);
     this.trigger();

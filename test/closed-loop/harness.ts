@@ -9,6 +9,7 @@ import { SitePlant, type OutsideChange, type PlantChargerSpec, type PlantCircuit
 import { Bus, type BusEvent, type GridSignal } from '../../src/bus.ts';
 import { silentLogger } from '../../src/log.ts';
 import { staticShares } from '../../src/ocpp/static-share.ts';
+import { PlantBootSetup, type BootFloor } from '../../src/simulate/plant-boot-setup.ts';
 import { OvershootMeter, type OvershootEpisode } from '../../src/simulate/plant-overshoot.ts';
 import { VirtualDispatcher } from '../../src/simulate/virtual-dispatcher.ts';
 import { SiteState } from '../../src/state/site-state.ts';
@@ -115,9 +116,7 @@ class ClosedLoop {
   private readonly nodes: NodeLimit[] = [];
   private readonly ready = new Set<string>();
   private readonly activeTx = new Map<string, number>();
-  private readonly bootRequests = new Map<number, { chargerId: string; connectorId: number; limitA: number; phases: 1 | 3 }>();
-  private readonly bootPending = new Map<string, { waiting: number; floors: { connectorId: number; limitA: number; phases: 1 | 3 }[] }>();
-  private readonly shares: Map<string, number>;
+  private readonly bootSetup: PlantBootSetup;
   private readonly chargerSpecs: Map<string, PlantChargerSpec>;
   private readonly importCapW?: number;
   // Control loop model.
@@ -162,7 +161,7 @@ class ClosedLoop {
     this.overshoot = new OvershootMeter(this.windowMs);
     this.settleMs = options.settleMs ?? 20_000;
     this.stepMs = options.stepMs ?? 100;
-    this.shares = staticShares(this.config);
+    this.bootSetup = new PlantBootSetup(this.config, this.plant, staticShares(this.config), (chargerId, floors) => this.setupDone(chargerId, floors));
     this.chargerSpecs = new Map(scenario.chargers.map((c) => [c.id, c]));
     this.importCapW = options.ems?.maxPowerW;
     const collect = (node: PlantCircuit) => {
@@ -332,25 +331,14 @@ class ClosedLoop {
         return;
       case 'connected':
         bus.emit('charger.connected', { chargerId: event.chargerId, atMs: at, protocol: 'ocpp1.6' });
-        this.boot(event.chargerId);
+        this.bootSetup.start(event.chargerId, this.nowMs);
         return;
       case 'disconnected':
         this.ready.delete(event.chargerId);
         bus.emit('charger.disconnected', { chargerId: event.chargerId, atMs: at });
         return;
       case 'profile-answer': {
-        const boot = this.bootRequests.get(event.requestId);
-        if (boot) {
-          this.bootRequests.delete(event.requestId);
-          const pending = this.bootPending.get(boot.chargerId);
-          if (!pending) return;
-          if (event.status === 'Accepted') {
-            pending.floors.push({ connectorId: boot.connectorId, limitA: boot.limitA, phases: boot.phases });
-            bus.emit('profile.status', { chargerId: boot.chargerId, connectorId: boot.connectorId, state: 'accepted', capA: boot.limitA, atMs: at, detail: 'failsafe floor' });
-          }
-          if (--pending.waiting === 0) this.setupDone(boot.chargerId, pending.floors);
-          return;
-        }
+        if (this.bootSetup.answer(event.requestId, event.status, at, bus)) return;
         this.dispatcher.answer(event.requestId, event.status, at);
         this.settleCycle();
         return;
@@ -358,25 +346,7 @@ class ClosedLoop {
     }
   }
 
-  /** src/ocpp's boot setup: the failsafe floor (TxDefault at the static share) on every connector, then ready. */
-  private boot(chargerId: string): void {
-    const charger = this.config.chargers.find((c) => c.id === chargerId);
-    if (!charger) return;
-    const limitA = Math.floor((this.shares.get(chargerId) ?? 0) * 10) / 10;
-    const pending = { waiting: 0, floors: [] as { connectorId: number; limitA: number; phases: 1 | 3 }[] };
-    this.bootPending.set(chargerId, pending);
-    for (let connectorId = 1; connectorId <= charger.connectors; connectorId++) {
-      const profile = { id: 100 + connectorId, connectorId, purpose: 'TxDefaultProfile' as const, stackLevel: 0, kind: 'Absolute' as const, startScheduleMs: this.nowMs - 5_000, unit: 'A' as const, periods: [{ startPeriodS: 0, limit: limitA, numberPhases: charger.phases }] };
-      const { requestId, status } = this.plant.setChargingProfile(chargerId, profile);
-      if (status === 'Offline') continue;
-      pending.waiting++;
-      this.bootRequests.set(requestId, { chargerId, connectorId, limitA, phases: charger.phases });
-    }
-    if (pending.waiting === 0) this.setupDone(chargerId, []);
-  }
-
-  private setupDone(chargerId: string, floors: { connectorId: number; limitA: number; phases: 1 | 3 }[]): void {
-    this.bootPending.delete(chargerId);
+  private setupDone(chargerId: string, floors: BootFloor[]): void {
     this.dispatcher.chargerReset(chargerId, floors, this.wall(this.nowMs));
     this.ready.add(chargerId);
     this.trigger();
