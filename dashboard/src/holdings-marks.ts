@@ -7,6 +7,7 @@
 import type { ApiClient } from './api-client.ts';
 import { h, replace, setText } from './dom.ts';
 import './holdings-marks.css';
+import { PanelPoller } from './panel-poller.ts';
 
 /** The part of a connector in GET /api/v1/state this needs (src/api/view-schemas.ts). */
 export interface HeldConnector {
@@ -41,11 +42,11 @@ export class HoldingsMarks {
   readonly el: HTMLElement;
   private readonly list = h('ul', { class: 'uncontrollable-list' });
   private uncontrollable = new Set<string>();
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly poller: PanelPoller;
 
   constructor(
     private readonly api: ApiClient,
-    private readonly refreshMs = 5_000,
+    refreshMs = 5_000,
   ) {
     this.el = h(
       'section',
@@ -58,19 +59,16 @@ export class HoldingsMarks {
       ),
       this.list,
     );
+    this.poller = new PanelPoller(this.el, () => this.load(), refreshMs);
   }
 
+  /** Loads now and every refreshMs while the panel is on the page. */
   start(): void {
-    void this.load();
-    this.timer = setInterval(() => {
-      if (!this.el.isConnected) this.stop();
-      else void this.load();
-    }, this.refreshMs);
+    this.poller.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.poller.stop();
   }
 
   async load(): Promise<void> {

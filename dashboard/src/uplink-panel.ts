@@ -8,6 +8,7 @@ import { h, replace, setText } from './dom.ts';
 import { formatTime } from './format.ts';
 import { toMs } from './normalize.ts';
 import './uplink-panel.css';
+import { PanelPoller } from './panel-poller.ts';
 
 /** One charger as GET /api/v1/upstream gives it (src/api/upstream-view.ts). */
 export interface UplinkView {
@@ -60,11 +61,11 @@ export class UplinkPanel {
   private readonly body = h('tbody');
   private readonly summary = h('span', { class: 'muted small', 'data-testid': 'uplink-summary' });
   private readonly status = h('p', { class: 'muted small', role: 'status' });
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly poller: PanelPoller;
 
   constructor(
     private readonly api: ApiClient,
-    private readonly refreshMs = 5_000,
+    refreshMs = 5_000,
   ) {
     this.el = h(
       'section',
@@ -86,20 +87,16 @@ export class UplinkPanel {
       ),
       this.status,
     );
+    this.poller = new PanelPoller(this.el, () => this.load(), refreshMs);
   }
 
   /** Loads now and every refreshMs while the panel is on the page. */
   start(): void {
-    void this.load();
-    this.timer = setInterval(() => {
-      if (!this.el.isConnected) this.stop();
-      else void this.load();
-    }, this.refreshMs);
+    this.poller.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.poller.stop();
   }
 
   async load(): Promise<void> {

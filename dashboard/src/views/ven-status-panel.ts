@@ -6,6 +6,7 @@ import { ApiError, type ApiClient } from '../api-client.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatTime } from '../format.ts';
 import { toMs } from '../normalize.ts';
+import { PanelPoller } from '../panel-poller.ts';
 
 export interface VenLine {
   label: string;
@@ -44,11 +45,11 @@ export class VenStatusPanel {
   readonly el: HTMLElement;
   private readonly list = h('div', { class: 'ven-list' });
   private readonly status = h('p', { class: 'muted small', role: 'status' });
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly poller: PanelPoller;
 
   constructor(
     private readonly api: ApiClient,
-    private readonly refreshMs = 10_000,
+    refreshMs = 10_000,
   ) {
     this.el = h(
       'section',
@@ -57,20 +58,16 @@ export class VenStatusPanel {
       this.list,
       this.status,
     );
+    this.poller = new PanelPoller(this.el, () => this.load(), refreshMs);
   }
 
   /** Loads now and every refreshMs while the panel is on the page. */
   start(): void {
-    void this.load();
-    this.timer = setInterval(() => {
-      if (!this.el.isConnected) this.stop();
-      else void this.load();
-    }, this.refreshMs);
+    this.poller.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.poller.stop();
   }
 
   async load(): Promise<void> {
