@@ -1,9 +1,8 @@
 import type { Config } from '../../config/schema.ts';
-import { SitePlant, type PlantEvent } from '../../plant/index.ts';
+import { SitePlant, seededRandom, type DeviceSetpoints, type PlantEvent } from '../../plant/index.ts';
 import { startApp, type App } from '../app.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { seededRandom } from '../../plant/index.ts';
 import { randomCar } from './car.ts';
 import { demoPlantScenario } from './demo-plant.ts';
 import { demoModbusDevice, startDemoDeviceServers, type DemoDeviceServers } from './device-servers.ts';
@@ -44,23 +43,13 @@ export interface DemoReading {
   gridPowerW: number;
 }
 
-/** What the EMS last wrote to the demo's Modbus devices, and when (demo time). */
-export interface DemoSetpoints {
-  batteryPowerW?: number;
-  batterySetAtMs?: number;
-  batteryHoldMs?: number;
-  pvLimitW?: number;
-  pvLimitSetAtMs?: number;
-  pvLimitHoldMs?: number;
-}
-
 export interface DemoSite {
   readonly app: App;
   readonly plant: SitePlant;
   readonly chargers: readonly PlantChargerLink[];
   readonly lastReading: () => DemoReading | undefined;
   /** Battery setpoint and PV limit the EMS last wrote to the demo's Modbus devices, with when. */
-  readonly setpoints: () => Readonly<DemoSetpoints>;
+  readonly setpoints: () => Readonly<DeviceSetpoints>;
   /** The MQTT device the demo publishes, when a broker was reachable. */
   readonly mqttDevice?: { id: string; topic: string };
   stop(): Promise<void>;
@@ -100,7 +89,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   const buildingW = (r: DemoReading) => (r.buildingA[0] + r.buildingA[1] + r.buildingA[2]) * voltageV;
   let servers: DemoDeviceServers | undefined;
   let mqttSource: DemoMqttSource | undefined;
-  const setpoints: DemoSetpoints = {};
+  const setpoints: DeviceSetpoints = {};
   if (options.modbusDevices) {
     servers = await startDemoDeviceServers({
       log: simLog,
