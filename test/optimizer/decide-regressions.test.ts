@@ -5,28 +5,20 @@
 import { describe, expect, it } from 'vitest';
 import { decide, initialDecideState } from '../../optimizer/index.ts';
 import type { ConnectorSnapshot, DecideParams, SiteSnapshot } from '../../optimizer/index.ts';
+import { params as scenarioParams } from './scenario.ts';
 import { measuredPhases, phasesWithMemory, violations } from './site-model.ts';
 
 const T0 = 1_800_000_000_000;
 
 function params(over: Partial<DecideParams['grid']> = {}): DecideParams {
-  return {
-    voltageV: 230,
+  return scenarioParams({
     grid: { maxCurrentA: 40, safetyMargin: 0, metered: false, ...over },
     circuit: { id: 'main', maxCurrentA: 30, chargerIds: ['CP01', 'CP02'], children: [] },
     chargers: [
       { id: 'CP01', connectorCount: 1, maxCurrentA: 32, minCurrentA: 6, phases: 3, phaseRotation: 'L2L1L3', circuitId: 'main' },
       { id: 'CP02', connectorCount: 1, maxCurrentA: 32, minCurrentA: 6, phases: 1, phaseRotation: 'L1L2L3', circuitId: 'main' },
     ],
-    priority: 'fcfs',
-    deadbandA: 0.5,
-    minPauseMs: 120_000,
-    staleAfterMs: 10_000,
-    failsafeCurrentA: 6,
-    unusedHoldMs: 30_000,
-    rampReserveA: 2,
-    carResponseMs: 0,
-  };
+  });
 }
 
 function connectors(atMs: number, cp01DrawA: number): ConnectorSnapshot[] {
