@@ -3,13 +3,13 @@
 // or on the wrong phase) is flagged. The real HTTP service, live feed and built dashboard.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { ADMIN_PASSWORD, createApiFixture, testConfig, type ApiFixture } from '../api/api-fixture.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'circuit reconciliation in a real browser', () => {
@@ -50,7 +50,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'circuit reconciliation in a 
     // CP002 (one phase, rotated onto site L2) draws 16 A; row B's meter reads 1 A there: a CT is off.
     bus.emit('connector.meter', { chargerId: 'CP002', connectorId: 1, atMs: now, currentA: [16, 0, 0] });
     bus.emit('device.reading', { deviceId: 'row-b-meter', role: 'load', atMs: now, currentA: [0, 1, 0], powerW: 230 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

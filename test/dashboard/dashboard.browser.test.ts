@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { formatMoney, formatPower, toLocalInput } from '../../dashboard/src/format.ts';
@@ -12,8 +12,8 @@ import { ScaledClock } from '../../src/demo/scaled-clock.ts';
 import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
 import { silentLogger } from '../../src/log.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const USERS = {
   admin: { password: 'admin-pass-1234', role: 'admin' },
@@ -93,10 +93,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 1, seed: 7 });
     if (demo.app.httpPort === undefined) throw new Error('the demo EMS started without its HTTP service (src/app.ts wires createHttpService)');
     baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
 
     const login = await api<{ token: string; role: string }>('/api/v1/auth/login', { method: 'POST', body: JSON.stringify({ username: 'admin', password: USERS.admin.password }) });
     expect(login.status).toBe(200);

@@ -3,15 +3,15 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { startApp, type App } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard on a fresh EMS', () => {
   let app: App;
@@ -40,10 +40,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard on a fresh EMS', (
       for (const [chunk] of write.mock.calls) setupToken ||= /"token":"([^"]+)"/.exec(String(chunk))?.[1] ?? '';
       write.mockRestore();
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
@@ -15,8 +15,8 @@ import { silentLogger } from '../../src/log.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { StackCharger } from '../helpers/stack-charger.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const ADMIN_PASSWORD = 'holdings-admin-password';
 
@@ -49,10 +49,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'chargers the EMS cannot cap,
     dumb.mode = 'not-supported';
     chargers.push(dumb, new StackCharger('CP2', endpoint));
     for (const c of chargers) await c.connect();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 90_000);
 
   afterAll(async () => {

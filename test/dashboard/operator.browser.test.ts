@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { formatEnergy, toLocalInput } from '../../dashboard/src/format.ts';
@@ -16,8 +16,8 @@ import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
 import { silentLogger } from '../../src/log.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORD = 'operator-views-pass-1';
 
@@ -79,7 +79,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     };
     demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 1, seed: 11 });
     baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
     const login = await fetch(baseUrl + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     token = ((await login.json()) as { token: string }).token;
     await waitFor(async () => (await withCar()).length >= 2, 'cars plugged in', 30_000);

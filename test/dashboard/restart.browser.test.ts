@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ocppRpc from 'ocpp-rpc';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { freePort } from '../helpers/ems-process.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
 const RPCClient = ocppRpc.RPCClient as unknown as new (options: Record<string, unknown>) => any;
-const CHROMIUM = '/usr/bin/chromium';
 const BIN = fileURLToPath(new URL('../../bin/ems.js', import.meta.url));
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORD = 'restart-dashboard-pass';
@@ -102,7 +102,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
         storage: { path: join(dir, 'data', 'ems.sqlite') },
       }),
     );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

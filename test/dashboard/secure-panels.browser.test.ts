@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
@@ -20,8 +20,8 @@ import { ADMIN_PASSWORD, createApiFixture, testConfig, type ApiFixture } from '.
 import { TestVtn3 } from '../fixtures/openadr/vtn3-server.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORDS = { admin: ADMIN_PASSWORD, operator: 'operator-password-1', viewer: 'viewer-password-1' };
 
@@ -88,10 +88,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'security and OpenADR panels 
       exposed.store.users.create({ username: role, passwordHash: await exposed.http.auth.hashPassword(PASSWORDS[role]), role });
       app.store.users.create({ username: role, passwordHash: await app.http.auth.hashPassword(PASSWORDS[role]), role });
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 90_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { startApp, type App } from '../../src/app.ts';
@@ -14,8 +14,8 @@ import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { relayConfig } from './local-controller.ts';
 import { StrictCharger, TestCsms } from './peers.ts';
+import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_PASSWORD = 'uplink-admin-pass-1';
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'uplink panel in a real browser', () => {
@@ -34,10 +34,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'uplink panel in a real brows
     await csms.start();
     const config = relayConfig(csms.url, { http: { host: '127.0.0.1', port: 0 }, storage: { path: join(dataDir, 'ems.sqlite') } });
     app = await startApp({ config, log: silentLogger });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
