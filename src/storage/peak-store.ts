@@ -19,7 +19,8 @@ export function createPeakStore(db: Database): PeakStore {
   return {
     offer(month, powerW, atMs) {
       if (Number.isFinite(powerW)) raise.run(month, powerW, atMs);
-      return byMonth.get(month) ? toPeak(byMonth.get(month)!) : { month, peakPowerW: 0, atMs };
+      const row = byMonth.get(month);
+      return row ? toPeak(row) : { month, peakPowerW: 0, atMs };
     },
     get(month) {
       const row = byMonth.get(month);
