@@ -609,7 +609,9 @@ export function siteView(
         // is building load, at once (a step the bracket alone would absorb while cars are unsettled).
         let rise = 0;
         if (prevGrid && prev && prev.length === 4) {
-          rise = p < 3 ? grid.currentA[p] - prevGrid[1 + p] - riseEv[p] : grid.powerW - prevGrid[4] - (riseEv[0] + riseEv[1] + riseEv[2]) * voltageV;
+          const grew = p < 3 ? grid.currentA[p] - prevGrid[1 + p] : grid.powerW - prevGrid[4];
+          const couldRamp = p < 3 ? riseEv[p] : (riseEv[0] + riseEv[1] + riseEv[2]) * voltageV;
+          rise = grew > couldRamp ? grew : 0;
         }
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
       }
