@@ -100,7 +100,7 @@ class PlantReplay {
   private readonly ready = new Set<string>();
   private readonly activeTx = new Map<string, number>();
   private readonly bootSetup: PlantBootSetup;
-  private readonly nodeLimits: { id: string; limitA: number }[] = [];
+  private readonly nodeLimits: { id: string; limitA: number; keys: readonly string[] }[] = [];
   private readonly staticParams: DecideParams;
   private readonly ceilings: PlanCeilings;
   private readonly planning: boolean;
@@ -157,7 +157,7 @@ class PlantReplay {
       return { minPowerW: (charger?.minCurrentA ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrentA ?? 0) * voltsTimesPhases, voltsTimesPhases };
     });
     const collect = (node: DecideParams['circuit'], root: boolean) => {
-      this.nodeLimits.push({ id: node.id, limitA: root ? Math.min(node.maxCurrentA, this.params.grid.maxCurrentA) : node.maxCurrentA });
+      this.nodeLimits.push({ id: node.id, limitA: root ? Math.min(node.maxCurrentA, this.params.grid.maxCurrentA) : node.maxCurrentA, keys: [0, 1, 2].map((p) => `${node.id}/${p}`) });
       node.children.forEach((child) => collect(child, false));
     };
     collect(this.params.circuit, true);
@@ -546,7 +546,7 @@ class PlantReplay {
     let opened = false;
     for (const node of this.nodeLimits) {
       const a = truth.nodeA.get(node.id)!;
-      for (let p = 0; p < 3; p++) opened = this.overshoot.track(`${node.id}/${p}`, node.id, p, a[p]!, node.limitA, t, dtS, inWindow) || opened;
+      for (let p = 0; p < 3; p++) opened = this.overshoot.track(node.keys[p]!, node.id, p, a[p]!, node.limitA, t, dtS, inWindow) || opened;
     }
     const voltage = this.config.site.voltage;
     if (this.config.grid.maxPower !== undefined) opened = this.overshoot.track('import', 'import', -1, truth.gridPowerW / voltage, this.config.grid.maxPower / voltage, t, dtS, inWindow) || opened;
