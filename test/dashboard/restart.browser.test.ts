@@ -149,6 +149,10 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     }, 'the session ended in the KPIs', 10_000);
     expect(before.today.energyCost).toBeGreaterThan(0);
     expect(before.month.peakW).toBe(before.today.peakW);
+    // GET /api/v1/peak answers from the tariff service's figure: the same as the KPIs', never behind.
+    const peakBefore = (await api('/api/v1/peak', admin)).body;
+    expect(peakBefore.peakPowerW).toBe(before.month.peakW);
+    expect(peakBefore.peakPowerW).toBeGreaterThan(0);
 
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     const shownBefore = await readToday(page);
@@ -164,6 +168,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     expect({ ...after.today, utilization: undefined }).toEqual({ ...before.today, utilization: undefined });
     expect(after.today.utilization).toBeLessThanOrEqual(before.today.utilization);
     expect(after.month).toEqual(before.month);
+    expect((await api('/api/v1/peak', await token())).body).toEqual(peakBefore);
     const shownAfter = await readToday(page);
     await page.screenshot({ path: join(ARTIFACTS, 'today-after-restart.png') });
     expect(shownAfter).toEqual(shownBefore);
