@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { QueuedFrame, TransactionIds, UpstreamStore } from '../upstream/upstream-store.ts';
+import type { WalSync } from './wal-sync.ts';
 
 interface FrameRow {
   seq: number;
@@ -34,8 +35,12 @@ const toIds = (r: IdsRow | undefined): TransactionIds | undefined =>
     ...(r.csms_tx_id !== null ? { csmsTxId: r.csms_tx_id } : {}),
   };
 
-/** The local controller's offline queue, transaction-id map and tag cache (synchronous=FULL: a frame queued is on disk). */
-export function createUpstreamStore(db: Database): UpstreamStore {
+/**
+ * The local controller's offline queue, transaction-id map and tag cache, on the synchronous=NORMAL
+ * connection: a frame queued is in the WAL file (safe against kill -9) when enqueue() returns, and
+ * on disk (power loss) once `flushed()` resolves; the relay answers the charger after that.
+ */
+export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore {
   const insert = db.prepare('INSERT INTO upstream_queue (charger_id, action, payload, charger_tx_id, queued_at_ms) VALUES (?, ?, ?, ?, ?)');
   const pending = db.prepare<[string, number], FrameRow>('SELECT * FROM upstream_queue WHERE charger_id = ? ORDER BY seq LIMIT ?');
   const count = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM upstream_queue WHERE charger_id = ?');
@@ -65,6 +70,7 @@ export function createUpstreamStore(db: Database): UpstreamStore {
     remove.run(seq);
   });
   return {
+    flushed: () => wal?.flushed() ?? Promise.resolve(),
     enqueue: (f) => Number(insert.run(f.chargerId, f.action, JSON.stringify(f.payload), f.chargerTxId ?? null, f.queuedAtMs).lastInsertRowid),
     pending: (chargerId, limit) => pending.all(chargerId, limit).map(toFrame),
     count: (chargerId) => count.get(chargerId)?.n ?? 0,
