@@ -61,7 +61,7 @@ describeWithPeer('mosquitto', hasCommand('mosquitto') && hasPythonModule('pymodb
   beforeAll(async () => {
     await broker.start();
     await chargingSite(rig, { mqtt: { url: broker.url, prefix: 'ems' } });
-  }, 90_000);
+  }, 120_000);
   afterAll(async () => {
     await rig.stop();
     await broker.stop();
