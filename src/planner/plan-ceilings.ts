@@ -84,7 +84,7 @@ export class PlanCeilings implements CeilingProvider {
         slotLeftMs,
       });
     }
-    const out = roundTargets(requests);
+    const out = roundTargets(requests, plan.headroomW?.[slotIndex]);
     // A car the plan runs flat out and still cannot fill gets no ceiling: it may be faster than the
     // plan assumed (a car's own max is only learnt from its draw), and drawing more is how it shows it.
     for (const [key, w] of out) {
