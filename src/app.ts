@@ -12,7 +12,7 @@ import { ClockStepWatch } from './clock-step-watch.ts';
 import { createControlLoop, LIVE_SECTIONS, type ControlLoop } from './control/control-loop.ts';
 import type { Logger } from './log.ts';
 import { createDeviceService } from './devices/device-service.ts';
-import { createMqttBridge } from './devices/mqtt-bridge.ts';
+import { createMqttBridge, type MqttBridge } from './devices/mqtt-bridge.ts';
 import { createPlannerService } from './planner/index.ts';
 import { createTariffService } from './tariffs/index.ts';
 import { createSolarCeilings } from './devices/solar-ceilings.ts';
@@ -124,8 +124,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     const solar = await start(createSolarCeilings(ctx));
     // The tariff service starts after the bridge; its figures reach MQTT once it runs.
     let energyToday: (() => { gridImportWh: number; gridExportWh: number; evEnergyWh: number }) | undefined;
+    let mqttBridge: MqttBridge | undefined;
     if (config.mqtt) {
-      await start(
+      mqttBridge = await start(
         createMqttBridge(ctx, config.mqtt, {
           chargeMode: solar.mode,
           signals,
@@ -169,6 +170,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         liveConfigSections: LIVE_SECTIONS,
         ...(upstream.enabled ? { upstream: () => upstream.status() } : {}),
         ...(influx ? { exportStats: () => influx.stats } : {}),
+        ...(mqttBridge ? { mqttStats: () => mqttBridge.stats() } : {}),
       }),
     );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);

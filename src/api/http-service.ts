@@ -15,7 +15,7 @@ import { installErrorHandler } from './error-handler.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
-import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
+import { createMetrics, type ControlStatsSource, type ExportStatsSource, type MqttStatsSource } from './metrics.ts';
 import type { VenStatus } from '../openadr/types.ts';
 import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
@@ -60,6 +60,8 @@ export interface HttpDeps {
   controlStats?: () => ControlStatsSource;
   /** The InfluxDB export's counters, when it runs. */
   exportStats?: () => ExportStatsSource;
+  /** The MQTT bridge's connection and error counters, when it runs. */
+  mqttStats?: () => MqttStatsSource;
   /** Process CPU/memory/event-loop metrics on /metrics (default true; tests that make many services turn them off). */
   processMetrics?: boolean;
   auth?: AuthOptions;
@@ -121,7 +123,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
     ...deps.auth,
   });
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  const metrics = createMetrics(ctx, { controlStats: deps.controlStats, exportStats: deps.exportStats, processMetrics: deps.processMetrics ?? true, upstream: deps.upstream, mqtt: deps.mqttStats });
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
