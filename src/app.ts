@@ -50,6 +50,12 @@ export interface AppOptions {
   staticDir?: string;
   /** Grid-signal timeline's operator side, for the signals routes. */
   signals?: SignalsControl;
+  /**
+   * What the process runs with for a config read from the file (the demo: its command-line ports
+   * and speed-scaled timings). A Settings edit is compared and applied through it, so those never
+   * read as the operator's changes; the file keeps what the operator wrote.
+   */
+  runtimeConfig?: (fromFile: Config) => Config;
 }
 
 export interface App {
@@ -159,6 +165,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         store,
         configPath: options.configPath,
         overridesPath: options.overridesPath,
+        ...(options.runtimeConfig ? { runtimeConfig: options.runtimeConfig } : {}),
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),

@@ -7,6 +7,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
+import type { Config } from '../../config/schema.ts';
 import type { Storage } from '../storage/types.ts';
 import type { UpstreamChargerStatus } from '../upstream/index.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
@@ -50,6 +51,8 @@ export interface HttpDeps {
   configPath?: string;
   /** With configPath: keep the Settings page's edits in this overrides file instead of writing configPath. */
   overridesPath?: string;
+  /** What the process runs with for a config read from the file (see AppOptions.runtimeConfig). */
+  runtimeConfig?: (fromFile: Config) => Config;
   /**
    * Config sections that take effect without a restart: the services using them re-read
    * ctx.config on the bus event 'config.changed'. Default none: every edit is saved and reported
@@ -173,6 +176,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     plan: deps.plan,
     configPath: deps.configPath,
     overridesPath: deps.overridesPath,
+    runtimeConfig: deps.runtimeConfig,
     liveConfigSections: deps.liveConfigSections ?? [],
     ...(deps.upstream ? { upstream: deps.upstream } : {}),
     ...(deps.unauthenticatedChargers ? { unauthenticatedChargers: deps.unauthenticatedChargers } : {}),
