@@ -69,6 +69,21 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
   });
+  // The id map as read by charger transaction id, the lookup on the forwarding path of every 1.6
+  // frame that names a transaction: kept in memory, written through (this store is its only writer).
+  const idsCache = new Map<string, TransactionIds | null>();
+  const idsKey = (chargerId: string, chargerTxId: string) => `${chargerId}\u0000${chargerTxId}`;
+  const forgetIds = (chargerId: string, chargerTxId: string) => idsCache.delete(idsKey(chargerId, chargerTxId));
+  const cachedIds = (chargerId: string, chargerTxId: string): TransactionIds | undefined => {
+    const key = idsKey(chargerId, chargerTxId);
+    let ids = idsCache.get(key);
+    if (ids === undefined) {
+      ids = toIds(byCharger.get(chargerId, chargerTxId)) ?? null;
+      if (idsCache.size >= 4096) idsCache.delete(idsCache.keys().next().value!);
+      idsCache.set(key, ids);
+    }
+    return ids ?? undefined;
+  };
   return {
     flushed: () => wal?.flushed() ?? Promise.resolve(),
     enqueue: (f) => Number(insert.run(f.chargerId, f.action, JSON.stringify(f.payload), f.chargerTxId ?? null, f.queuedAtMs).lastInsertRowid),
@@ -95,9 +110,15 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
       }
       return dropped;
     },
-    delivered: (seq, reconcile) => delivered(seq, reconcile),
-    mapTransaction: (ids, atMs) => void upsert.run(ids.chargerId, ids.chargerTxId, ids.localTxId ?? null, ids.csmsTxId ?? null, atMs),
-    byChargerTxId: (chargerId, chargerTxId) => toIds(byCharger.get(chargerId, chargerTxId)),
+    delivered(seq, reconcile) {
+      if (reconcile) forgetIds(reconcile.chargerId, reconcile.chargerTxId);
+      delivered(seq, reconcile);
+    },
+    mapTransaction(ids, atMs) {
+      forgetIds(ids.chargerId, ids.chargerTxId);
+      upsert.run(ids.chargerId, ids.chargerTxId, ids.localTxId ?? null, ids.csmsTxId ?? null, atMs);
+    },
+    byChargerTxId: cachedIds,
     byCsmsTxId: (chargerId, csmsTxId) => toIds(byCsms.get(chargerId, csmsTxId)),
     byLocalTxId: (chargerId, localTxId) => toIds(byLocal.get(chargerId, localTxId)),
     saveProfiles: (chargerId, profiles, atMs) => void putProfiles.run(chargerId, JSON.stringify(profiles), atMs),
