@@ -27,7 +27,12 @@ export interface TargetRequest {
 /** Planned averages below this are "do not charge now", W. */
 const NEGLIGIBLE_W = 50;
 
-export function roundTargets(requests: readonly TargetRequest[]): Map<string, number> {
+/**
+ * `slackW`: import capacity the plan leaves unused in this slot (Plan.headroomW). Rounding a small
+ * target up to a minimum adds power the plan did not give; it may come only from that slack, never
+ * from a car the plan gave it to (under a binding limit that car would be shorted instead).
+ */
+export function roundTargets(requests: readonly TargetRequest[], slackW = Number.POSITIVE_INFINITY): Map<string, number> {
   const out = new Map<string, number>();
   const small: TargetRequest[] = [];
   for (const r of requests) {
@@ -42,11 +47,15 @@ export function roundTargets(requests: readonly TargetRequest[]): Map<string, nu
   const urgency = (r: TargetRequest) => r.remainingWh / Math.max(60_000, r.timeLeftMs);
   small.sort((a, b) => urgency(b) - urgency(a) || a.key.localeCompare(b.key));
   let pool = small.reduce((sum, r) => sum + r.targetW, 0);
+  let slack = Math.max(0, slackW);
   for (const r of small) {
-    // Give the minimum while the pool covers at least half of it (rounding to nearest overall).
-    if (pool >= r.minPowerW / 2) {
+    // Give the minimum while the pool covers at least half of it (rounding to nearest overall) and
+    // what it lacks fits in the slot's unused capacity.
+    const lackW = Math.max(0, r.minPowerW - pool);
+    if (pool >= r.minPowerW / 2 && lackW <= slack) {
       out.set(r.key, r.minPowerW);
       pool -= r.minPowerW;
+      slack -= lackW;
     } else out.set(r.key, 0);
   }
   return out;

@@ -56,6 +56,8 @@ export interface ReplayOptions {
   onProgress?: (fraction: number) => void;
   /** Record a time series for the report's chart (about this many points). */
   seriesPoints?: number;
+  /** Sees every plan the replay's planner makes, with the replay time it was made at (tests, debugging). */
+  onPlan?: (plan: Plan, atMs: number) => void;
 }
 
 export interface SessionResult {
@@ -227,6 +229,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         const solveStarted = performance.now();
         plan = await solvePlan(input, options.solver!, config.planner?.timeLimitMs ?? 5000);
         planSolveMs.push(performance.now() - solveStarted);
+        options.onPlan?.(plan, t);
         if (plan.status !== 'optimal' && plan.status !== 'empty') failedPlans++;
         planAtMs = t;
         planDirty = false;
