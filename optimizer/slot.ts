@@ -64,6 +64,12 @@ export interface Slot {
   heldByDeadband: boolean;
   /** Set when an increase waits until cars whose caps went down have slowed down. */
   heldForHandover: boolean;
+  /** Set (to the time since the last change, ms) when an increase waits for capHoldMs since the last change. */
+  heldSinceChangeMs?: number;
+  /** Set when the previous cap was kept because no limit needed it lower. */
+  keptNotNeeded?: boolean;
+  /** Set when an increase was trimmed to what fits with the non-EV load at its recent peak. */
+  heldForPeak?: boolean;
 }
 
 function memoryFor(state: DecideState, key: string, session: SessionSnapshot | null): ConnectorMemory | undefined {

@@ -7,6 +7,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
+import type { Config } from '../../config/schema.ts';
 import type { Storage } from '../storage/types.ts';
 import type { UpstreamChargerStatus } from '../upstream/index.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
@@ -15,7 +16,7 @@ import { installErrorHandler } from './error-handler.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
 import { createEventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
-import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
+import { createMetrics, type ControlStatsSource, type ExportStatsSource, type MqttStatsSource } from './metrics.ts';
 import type { VenStatus } from '../openadr/types.ts';
 import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
@@ -50,6 +51,8 @@ export interface HttpDeps {
   configPath?: string;
   /** With configPath: keep the Settings page's edits in this overrides file instead of writing configPath. */
   overridesPath?: string;
+  /** What the process runs with for a config read from the file (see AppOptions.runtimeConfig). */
+  runtimeConfig?: (fromFile: Config) => Config;
   /**
    * Config sections that take effect without a restart: the services using them re-read
    * ctx.config on the bus event 'config.changed'. Default none: every edit is saved and reported
@@ -60,6 +63,8 @@ export interface HttpDeps {
   controlStats?: () => ControlStatsSource;
   /** The InfluxDB export's counters, when it runs. */
   exportStats?: () => ExportStatsSource;
+  /** The MQTT bridge's connection and error counters, when it runs. */
+  mqttStats?: () => MqttStatsSource;
   /** Process CPU/memory/event-loop metrics on /metrics (default true; tests that make many services turn them off). */
   processMetrics?: boolean;
   auth?: AuthOptions;
@@ -121,7 +126,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
     ...deps.auth,
   });
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  const metrics = createMetrics(ctx, { controlStats: deps.controlStats, exportStats: deps.exportStats, processMetrics: deps.processMetrics ?? true, upstream: deps.upstream, mqtt: deps.mqttStats });
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
@@ -171,6 +176,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     plan: deps.plan,
     configPath: deps.configPath,
     overridesPath: deps.overridesPath,
+    runtimeConfig: deps.runtimeConfig,
     liveConfigSections: deps.liveConfigSections ?? [],
     ...(deps.upstream ? { upstream: deps.upstream } : {}),
     ...(deps.unauthenticatedChargers ? { unauthenticatedChargers: deps.unauthenticatedChargers } : {}),

@@ -2,6 +2,7 @@
 import type {} from '@fastify/cookie';
 import type {} from '@fastify/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.ts';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
 import type { OperatorSignalsApi } from '../signals/types.ts';
@@ -46,6 +47,8 @@ export interface RouteEnv {
   configPath?: string;
   /** Operator edits go here, laid over `configPath` (which is then never written). */
   overridesPath?: string;
+  /** What the process runs with for a config read from the file (the demo's CLI ports, speed-scaled timings). */
+  runtimeConfig?: (fromFile: Config) => Config;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
   /** Chargers anyone reaching a non-loopback OCPP port can connect as (routes/security-routes.ts). */

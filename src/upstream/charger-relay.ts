@@ -563,6 +563,8 @@ export class ChargerRelay implements ChargerConnection {
       if (holds) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
+    // What the charger is told was taken is on disk first (it forgets the frame once answered).
+    if (holds && isHeld(action, req, this.is16)) await this.deps.store.flushed();
     return conf;
   }
 
@@ -575,6 +577,7 @@ export class ChargerRelay implements ChargerConnection {
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
     if (holds) this.enqueue('StartTransaction', req, chargerTxId);
     this.transactionStarted(req.connectorId, chargerTxId);
+    await this.deps.store.flushed();
     return conf;
   }
 

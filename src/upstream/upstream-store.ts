@@ -31,7 +31,10 @@ export interface CachedTag {
 }
 
 export interface UpstreamStore {
+  /** Returns once the frame is safe against kill -9; see flushed() for power loss. */
   enqueue(frame: Omit<QueuedFrame, 'seq'>): number;
+  /** Resolves once every write that returned is on disk (group commit, off the event loop): the charger is answered after it. */
+  flushed(): Promise<void>;
   /** The oldest undelivered frames of a charger, in order. */
   pending(chargerId: string, limit: number): QueuedFrame[];
   count(chargerId: string): number;
