@@ -1,6 +1,7 @@
 // A real EMS process (bin/ems.js run) in local-controller mode is killed with SIGKILL while its
 // uplink is down and it holds transaction frames for the CSMS; the restarted EMS still has them
-// and delivers them, in order, once, when the CSMS comes back.
+// and delivers them, in order, once, when the CSMS comes back: 1.6J and 2.0.1, with the boot the EMS
+// answered while offline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,7 @@ function startEms(configPath: string, cwd: string): Promise<Ems> {
   return new Promise((resolve, reject) => {
     let output = '';
     let pending = '';
-    const timer = setTimeout(() => reject(new Error(`EMS did not start within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`EMS did not start within 60 s:\n${output}`)), 60_000);
     child.stderr!.on('data', (d) => (output += d));
     child.stdout!.on('data', (chunk) => {
       output += chunk;
@@ -121,8 +122,10 @@ describe('local controller: kill -9 while the uplink is down', () => {
     await csms.start(port);
     await waitFor(() => csms.from('GW-CP001', 'StopTransaction').length > 0, 'the held-back frames at the CSMS', 15_000);
     await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
-    const delivered = csms.from('GW-CP001').filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
-    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.transactionId])).toEqual([
+    const delivered = csms.from('GW-CP001').filter((r) => ['BootNotification', 'StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
+    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue?.[0].timestamp, r.params.transactionId])).toEqual([
+      // The boot the EMS answered before the crash, first.
+      ['BootNotification', undefined, undefined],
       ['StartTransaction', t(0), undefined],
       ['MeterValues', t(10), 9001],
       ['MeterValues', t(20), 9001],
@@ -195,6 +198,70 @@ describe('local controller: kill -9 while the uplink is down', () => {
         // SuspendedEV (t 12) was replaced by the newer status of the same connector.
         ['StatusNotification', t(41), 'Available'],
       ]);
+    } finally {
+      await cloud.stop();
+    }
+  }, 120_000);
+  it('2.0.1 behind the EMS and a 2.0.1 CSMS: the boot and every TransactionEvent answered before a kill -9 reach the CSMS after it, in order, once', async () => {
+    const cloud = new TestCsms();
+    await cloud.start();
+    const port = cloud.port;
+    await cloud.stop();
+    const configPath = join(dir, 'site-201.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream kill test 2.0.1' },
+        grid: { maxCurrent: 63 },
+        chargers: [{ id: 'CS201', connectors: 1, upstreamId: 'GW-CS201' }],
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data-201', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
+      }),
+    );
+    try {
+      ems = await startEms(configPath, dir);
+      const first = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
+      chargers.push(first);
+      await first.connect();
+      // The CSMS is down from the start: the EMS answers the boot and holds it (on disk).
+      expect((await first.boot()).status).toBe('Accepted');
+      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 7, 0, offsetS)).toISOString();
+      const energy = (wh: number) => [{ timestamp: t(0), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
+      const started = await first.transactionEvent('Started', 'TX-201-A', t(0), {
+        evse: { id: 1, connectorId: 1 },
+        idToken: { idToken: 'TAG1', type: 'ISO14443' },
+        meterValue: energy(100),
+        transactionInfo: { transactionId: 'TX-201-A', chargingState: 'Charging' },
+      });
+      expect(started.idTokenInfo.status).toBe('Accepted');
+      await first.transactionEvent('Updated', 'TX-201-A', t(10), { meterValue: energy(400) });
+
+      ems.child.kill('SIGKILL');
+      await ems.exited;
+      await first.close().catch(() => undefined);
+
+      ems = await startEms(configPath, dir);
+      const back = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
+      chargers.push(back);
+      await back.connect();
+      await back.transactionEvent('Updated', 'TX-201-A', t(20), { meterValue: energy(800) });
+      await back.transactionEvent('Ended', 'TX-201-A', t(30), { meterValue: energy(1200), transactionInfo: { transactionId: 'TX-201-A', stoppedReason: 'Local' } });
+
+      await cloud.start(port);
+      await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
+      const delivered = cloud.from('GW-CS201').filter((r) => r.action === 'BootNotification' || r.action === 'TransactionEvent');
+      expect(delivered.map((r) => [r.action, r.params.eventType, r.params.timestamp, r.params.transactionInfo?.transactionId])).toEqual([
+        ['BootNotification', undefined, undefined, undefined],
+        ['TransactionEvent', 'Started', t(0), 'TX-201-A'],
+        ['TransactionEvent', 'Updated', t(10), 'TX-201-A'],
+        ['TransactionEvent', 'Updated', t(20), 'TX-201-A'],
+        ['TransactionEvent', 'Ended', t(30), 'TX-201-A'],
+      ]);
+      // The charger's own sequence numbers, as it sent them.
+      expect(delivered.slice(1).map((r) => r.params.seqNo)).toEqual([0, 1, 0, 1]);
     } finally {
       await cloud.stop();
     }
