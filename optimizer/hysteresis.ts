@@ -63,9 +63,9 @@ function keepable(slot: Slot): boolean {
  * Keeps the previous cap of every session whose cap would go down although nothing needs it lower.
  * All such slots are first put back to their previous cap; where that overloads a constraint (or
  * the grid power) beyond what the allocation left, the lenders go first (down to what the
- * allocation gave them), then the others in reverse priority, each by the overload rounded up to
- * the deadband but never below the allocation's cap. With every kept slot back at the allocation's
- * cap everything fits, so afterwards nothing exceeds what the allocation left free.
+ * allocation gave them), then the others in reverse priority, each by at least the deadband. Every
+ * slot that had to give ends at or below the allocation's cap unless it alone cleared the overload,
+ * so afterwards nothing exceeds what the allocation left free.
  * `order` is the priority order.
  */
 export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadbandA: number): void {
@@ -92,8 +92,11 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
     const allocated = allocatedDa.get(slot)!;
     if (over <= 0) continue;
     const previous = previousDa(slot);
-    // Never below the allocation's own cap: with every kept slot back at it, everything fits.
-    let target = slot.upperKind === 'unused' ? allocated : Math.max(allocated, previous - Math.max(over, stepDa));
+    // At least one deadband down (so the next small rise needs no second cut), and at least to the
+    // allocation's own cap unless this slot alone can clear the overload from higher up; never into
+    // the gap below the minimum (then the allocation's cap). With every kept slot at or below the
+    // allocation's cap everything fits.
+    let target = slot.upperKind === 'unused' ? allocated : Math.min(Math.max(allocated, previous - over), previous - stepDa);
     if (target < slot.minDa) target = allocated;
     raiseTo(slot, pool, target);
   }

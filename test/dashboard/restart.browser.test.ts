@@ -49,7 +49,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     await waitFor(() => {
       if (gone) throw new Error(`ems exited before it was ready:\n${out}`);
       return out.includes('EMS running');
-    }, 'EMS running', 30_000);
+    }, 'EMS running', 90_000);
     return { child, exited };
   };
 
@@ -174,7 +174,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     expect(shownAfter).toEqual(shownBefore);
     expect(Object.values(shownAfter).join(' ')).toContain('1 session ended');
     await page.close();
-  }, 120_000);
+  }, 240_000);
 
   it('keeps a Settings edit across a restart in the overrides file, and leaves the installer’s file alone', async () => {
     const installed = readFileSync(configPath, 'utf8');
@@ -201,5 +201,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     await page.getByRole('link', { name: 'Settings' }).click();
     await note.filter({ hasText: 'Your edits (site)' }).waitFor({ timeout: 10_000 });
     await page.close();
-  }, 120_000);
+  }, 240_000);
 });
