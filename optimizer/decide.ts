@@ -10,10 +10,11 @@ import { headroomReport, siteCapacity } from './site-headroom.ts';
 import { recordLimits, siteSummary, siteView } from './site-view.ts';
 import { rankSessions } from './rank-sessions.ts';
 import { admit, allocateSessions, fillEqually } from './allocate.ts';
-import { holdSmallIncreases, nextMemory } from './hysteresis.ts';
+import { holdRecentIncreases, holdSmallIncreases, keepUnneededDecreases, nextMemory } from './hysteresis.ts';
 import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
 import { waitForHandover } from './handover.ts';
+import { nextPeaks, trimUnsustainedRaises } from './sustained-raise.ts';
 import { reasonFor, sharing } from './reasons.ts';
 
 function byConnector(a: Slot, b: Slot): number {
@@ -64,6 +65,8 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const slots = buildSlots(snapshot, params, previous, index, view);
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
+  const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
+  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
 
   const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0));
   order.forEach((slot, i) => {
@@ -77,6 +80,11 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     // Sessions: minimums in priority order, then the rest; small increases held back.
     allocateSessions(order, pool, params.priority);
     holdSmallIncreases(order, pool, params.deadbandA);
+    if (capHoldMs > 0) {
+      holdRecentIncreases(order, pool, capHoldMs, atMs);
+      trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
+      keepUnneededDecreases(order, pool, params.deadbandA);
+    }
     // Idle connectors last, from what is left: the default a car plugging in may draw.
     admit(idle, pool, (slot) => slot.minDa);
     fillEqually(idle, pool);
@@ -114,7 +122,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   return {
     atMs: snapshot.atMs,
     caps,
-    nextState: { connectors: memory, estimate },
+    nextState: { connectors: memory, estimate, ...(peaks ? { peaks } : {}) },
     failsafe,
     headroom: headroomReport(capacity, slots, index, params),
     findings: view.findings,

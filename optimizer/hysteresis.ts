@@ -1,11 +1,20 @@
-// Guarantee 6: caps do not flap. An increase smaller than the deadband is not made; decreases
-// always apply. The minimum pause after a stop is enforced in slot.ts (upper bound 0) so the
-// capacity goes to others instead of idling. Both only ever lower caps, so limits still hold.
+// Guarantee 6: caps do not flap. An increase smaller than the deadband is not made, nor one within
+// capHoldMs of the connector's last change. A decrease that no limit needs (the car draws less
+// than its cap and nobody wants the rest, the building estimate wobbled but the caps still fit) is
+// not made: the previous cap is kept where the pool still has room for it. A decrease a limit does
+// need is made at once, rounded up to the deadband so the next small rise needs no second cut.
+// The minimum pause after a stop is enforced in slot.ts (upper bound 0) so the capacity goes to
+// others instead of idling. Every step here checks the pool, so limits still hold.
 import type { ConnectorMemory } from './types.ts';
 import type { Pool } from './site-headroom.ts';
 import type { Slot } from './slot.ts';
 import { raiseTo } from './allocate.ts';
 import { ceilDa, nonNegative } from './numbers.ts';
+import { slotPowerWeight } from './phase-map.ts';
+
+function previousDa(slot: Slot): number {
+  return slot.memory ? Math.round(slot.memory.currentA * 10) : 0;
+}
 
 /** Keeps the previous cap where the new one would only be a little higher; frees the difference. */
 export function holdSmallIncreases(slots: readonly Slot[], pool: Pool, deadbandA: number): void {
@@ -19,6 +28,79 @@ export function holdSmallIncreases(slots: readonly Slot[], pool: Pool, deadbandA
     raiseTo(slot, pool, previousDa);
     slot.heldByDeadband = true;
   }
+}
+
+/**
+ * An increase within `holdMs` of the connector's last cap change is not made yet (the cap stays
+ * where it is): a cap that just went down is not raised again a few seconds later because the
+ * building estimate wobbled back. Starts from 0 are not held (the minimum pause governs those).
+ */
+export function holdRecentIncreases(slots: readonly Slot[], pool: Pool, holdMs: number, atMs: number): void {
+  if (!(holdMs > 0)) return;
+  for (const slot of slots) {
+    const memory = slot.memory;
+    if (!memory) continue;
+    const previous = previousDa(slot);
+    if (previous <= 0 || slot.capDa <= previous) continue;
+    if (previous < slot.minDa || previous > slot.upperDa) continue;
+    const sinceMs = atMs - memory.changedAtMs;
+    if (!(sinceMs >= 0 && sinceMs < holdMs)) continue;
+    raiseTo(slot, pool, previous);
+    slot.heldSinceChangeMs = sinceMs;
+    slot.heldByDeadband = false;
+  }
+}
+
+/** A decrease nothing asks for: the upper bound still allows the previous cap, or it is only lending. */
+function keepable(slot: Slot): boolean {
+  if (!slot.session || !slot.memory) return false;
+  const previous = previousDa(slot);
+  if (previous <= 0 || slot.capDa >= previous || previous < slot.minDa || previous > slot.maxDa) return false;
+  return slot.upperDa >= previous || slot.upperKind === 'unused';
+}
+
+/**
+ * Keeps the previous cap of every session whose cap would go down although nothing needs it lower.
+ * All such slots are first put back to their previous cap; where that overloads a constraint (or
+ * the grid power) beyond what the allocation left, the lenders go first (down to what the
+ * allocation gave them), then the others in reverse priority, each by at least the deadband. Every
+ * slot that had to give ends at or below the allocation's cap unless it alone cleared the overload,
+ * so afterwards nothing exceeds what the allocation left free.
+ * `order` is the priority order.
+ */
+export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadbandA: number): void {
+  const kept: Slot[] = [];
+  const allocatedDa = new Map<Slot, number>();
+  for (const slot of order) if (keepable(slot)) kept.push(slot);
+  if (kept.length === 0) return;
+  // What the allocation left: a constraint already overloaded by reservations stays as it was.
+  const floor = Float64Array.from(pool.residual, (r) => Math.min(0, r));
+  const powerFloor = Math.min(0, pool.power);
+  for (const slot of kept) {
+    allocatedDa.set(slot, slot.capDa);
+    raiseTo(slot, pool, previousDa(slot));
+  }
+  const overOf = (slot: Slot): number => {
+    let over = Math.max(0, powerFloor - pool.power) / slotPowerWeight(slot);
+    for (const c of slot.cons) over = Math.max(over, floor[c] - pool.residual[c]);
+    return Math.ceil(over - 1e-9);
+  };
+  const stepDa = ceilDa(nonNegative(deadbandA));
+  const lendersFirst = [...kept.filter((s) => s.upperKind === 'unused').reverse(), ...kept.filter((s) => s.upperKind !== 'unused').reverse()];
+  for (const slot of lendersFirst) {
+    const over = overOf(slot);
+    const allocated = allocatedDa.get(slot)!;
+    if (over <= 0) continue;
+    const previous = previousDa(slot);
+    // At least one deadband down (so the next small rise needs no second cut), and at least to the
+    // allocation's own cap unless this slot alone can clear the overload from higher up; never into
+    // the gap below the minimum (then the allocation's cap). With every kept slot at or below the
+    // allocation's cap everything fits.
+    let target = slot.upperKind === 'unused' ? allocated : Math.min(Math.max(allocated, previous - over), previous - stepDa);
+    if (target < slot.minDa) target = allocated;
+    raiseTo(slot, pool, target);
+  }
+  for (const slot of kept) if (slot.capDa === previousDa(slot)) slot.keptNotNeeded = true;
 }
 
 /** What decide() remembers about a connector for the next cycle. */

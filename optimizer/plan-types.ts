@@ -78,6 +78,8 @@ export interface SessionPlan {
   steer: boolean;
   /** The max power the plan assumed for the car, W. */
   maxPowerW?: number;
+  /** Its PlanSession.priorityWeight (higher is shorted last). */
+  priorityWeight?: number;
   /** Planned average power per slot, W. */
   powerW: number[];
   plannedWh: number;
@@ -94,6 +96,11 @@ export interface Plan {
   sessions: SessionPlan[];
   /** Planned grid import per slot, W (negative = export). */
   gridW: number[];
+  /**
+   * Import capacity the plan leaves unused per slot, W (the import limit less gridW, at least 0):
+   * what rounding a small target up to a car's minimum may take without taking it from another car.
+   */
+  headroomW?: number[];
   batteryW: number[];
   peakW: number;
   /** Objective terms, currency. */

@@ -149,6 +149,16 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
       text: `kept at ${formatA(slot.capDa / 10)}: the increase is below the ${formatA(nonNegative(ctx.params.deadbandA))} deadband`,
     };
   }
+  if (slot.heldSinceChangeMs !== undefined) {
+    const holdMs = nonNegative(ctx.params.capHoldMs ?? 0);
+    return { kind: 'hysteresis', text: `kept at ${formatA(slot.capDa / 10)}: its cap changed ${formatSeconds(slot.heldSinceChangeMs)} ago; raised once ${formatSeconds(holdMs)} have passed` };
+  }
+  if (slot.heldForPeak) {
+    return { kind: 'hysteresis', text: `raised only to ${formatA(slot.capDa / 10)}: what still fits if the other load comes back to its level of the last ${formatSeconds(nonNegative(ctx.params.capHoldMs ?? 0))}` };
+  }
+  if (slot.keptNotNeeded) {
+    return { kind: 'hysteresis', text: `kept at ${formatA(slot.capDa / 10)}: no limit and no other car needs it lower now` };
+  }
   if (isConstraint(slot.binder)) return constraintReason(slot, ctx, sharedText(slot, ctx));
   return upperReason(slot, ctx);
 }

@@ -55,6 +55,8 @@ export const DEFAULTS = {
  * A grid reading that rose faster than the cars could have is building load.
  */
 const CAR_RAMP_APS = 30;
+/** The slowest a car ramps up after a raise, A/s (plant.md: 5–30 A/s). */
+const CAR_MIN_RAMP_APS = 5;
 /** A car's step when it rounds to whole amps, A. */
 const CAR_STEP_A = 1;
 
@@ -188,6 +190,18 @@ function maxFrom(bounds: readonly number[], from: number, to: number): number {
   return best;
 }
 
+/** Lowest limit in force at any moment of [from, to] (+∞ when none is). */
+function minFrom(bounds: readonly number[], from: number, to: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < bounds.length; i += 2) {
+    const start = bounds[i];
+    const end = i + 2 < bounds.length ? bounds[i + 2] : Number.POSITIVE_INFINITY;
+    if (start > to || end <= from) continue;
+    if (bounds[i + 1] < best) best = bounds[i + 1];
+  }
+  return best;
+}
+
 const EMPTY: readonly number[] = [];
 
 /** Adds the snapshot's sample when it is new (or corrects the last one), keeps the last few. */
@@ -240,11 +254,13 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   let changedAt = Number.NEGATIVE_INFINITY;
   let lowest = Number.POSITIVE_INFINITY;
   let changedBetween = false;
+  let raisedByA = 0;
   for (let i = 0; i < bounds.length; i += 2) {
     const at = bounds[i];
     if (at > to) break;
     if (at <= from) {
       changedAt = at;
+      raisedByA = inForce === undefined ? 0 : Math.max(0, bounds[i + 1] - inForce);
       inForce = bounds[i + 1];
       continue;
     }
@@ -260,7 +276,10 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   // A building step next to cars that say they draw nothing is thus building load at once, not an
   // unseen car ramp.
   if (idleNear && drawnA < IDLE_DRAW_A && clearlyBelow) return true;
-  if (from < changedAt + responseMs) return false;
+  // After a raise the car follows within a response and then ramps up, at CAR_MIN_RAMP_APS at the
+  // slowest: until then a sample below the limit may be a car on its way up, not a settled one (a
+  // later sample of a car still ramping would show more than it drew at an earlier reading).
+  if (from < changedAt + responseMs + (raisedByA * 1000) / CAR_MIN_RAMP_APS) return false;
   if (!changedBetween) return true;
   return clearlyBelow;
 }
@@ -318,7 +337,9 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const idleNear = sampleAt >= t || t - sampleAt <= IDLE_NEAR_MS;
   const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear);
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
-  const lowLimit = Math.min(limitThen, bound);
+  // The lowest limit in force since the sample: a car cut below its sample and raised again since
+  // may still sit at the cut (it ramps back only after a response), not at the raised limit.
+  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t), t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
@@ -469,6 +490,9 @@ export function siteView(
     // A connector with no car (no session, Available) has nothing to slow down.
     const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
     holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
+    // A car that says it takes nothing (SuspendedEV) has nothing to slow down: it holds only the
+    // limit the charger has in force now (the old one until the charger confirms a lower one).
+    if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
     const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
     if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
@@ -505,7 +529,10 @@ export function siteView(
         // that it is full: the idle time so far does not count.
         idleSince = undefined;
       }
-      if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= timing.idleReleaseMs) releasedAt = atMs;
+      // A car that says it takes nothing while offered its minimum (SuspendedEV: full or done) gives
+      // its share away at once; one that only draws ≈ 0 does so after idleReleaseMs.
+      const releaseAfterMs = suspended && offered ? 0 : timing.idleReleaseMs;
+      if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= releaseAfterMs) releasedAt = atMs;
       if (releasedAt !== undefined) {
         released = true;
         const lastProbe = probeAt ?? releasedAt;
@@ -601,15 +628,27 @@ export function siteView(
       // up by lo rises at once; one forced down by hi falls once the hold window has passed.
       const prev = memory?.level;
       const level: number[] = [0, 0, 0, 0];
+      const keepFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
+      const rootTargetA = index.nodeLimitA[0] * keepFactor;
+      const importTargetW = limits.importLimitW === undefined ? undefined : limits.importLimitW * keepFactor;
       for (let p = 0; p < 4; p++) {
         const lo = p < 3 ? grid.currentA[p] - loEv[p] : grid.powerW - (loEv[0] + loEv[1] + loEv[2]) * voltageV;
         const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
         const before = prev && prev.length === 4 && Number.isFinite(prev[p]) ? prev[p] : hi;
-        // The reading rose by more than the cars could have added since the last one: the rest
-        // is building load, at once (a step the bracket alone would absorb while cars are unsettled).
+        // The reading rose by more than the cars could have added since the last one: a building
+        // step, and all of the rise counts as building load at once (the cars' share of it is unknown;
+        // crediting them with all they could have ramped left a step corrected a car response late).
         let rise = 0;
         if (prevGrid && prev && prev.length === 4) {
-          rise = p < 3 ? grid.currentA[p] - prevGrid[1 + p] - riseEv[p] : grid.powerW - prevGrid[4] - (riseEv[0] + riseEv[1] + riseEv[2]) * voltageV;
+          const grew = p < 3 ? grid.currentA[p] - prevGrid[1 + p] : grid.powerW - prevGrid[4];
+          const couldRamp = p < 3 ? riseEv[p] : (riseEv[0] + riseEv[1] + riseEv[2]) * voltageV;
+          const readA = p < 3 ? grid.currentA[p] : grid.powerW;
+          const target = p < 3 ? rootTargetA : importTargetW;
+          // Above what the EMS aims for (the caps were set to fit under it with the last level), no
+          // ramp credit: the whole rise is building load. At worst the cars' true ramp in this one
+          // interval is counted twice, never a building step taken for cars.
+          const danger = target !== undefined && readA > target;
+          rise = grew > couldRamp || danger ? grew : 0;
         }
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
       }

@@ -64,6 +64,12 @@ export interface Slot {
   heldByDeadband: boolean;
   /** Set when an increase waits until cars whose caps went down have slowed down. */
   heldForHandover: boolean;
+  /** Set (to the time since the last change, ms) when an increase waits for capHoldMs since the last change. */
+  heldSinceChangeMs?: number;
+  /** Set when the previous cap was kept because no limit needed it lower. */
+  keptNotNeeded?: boolean;
+  /** Set when an increase was trimmed to what fits with the non-EV load at its recent peak. */
+  heldForPeak?: boolean;
 }
 
 function memoryFor(state: DecideState, key: string, session: SessionSnapshot | null): ConnectorMemory | undefined {
@@ -190,7 +196,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const minDa = Math.max(1, ceilDa(nonNegative(charger.minCurrentA)));
     const maxDa = floorDa(nonNegative(charger.maxCurrentA));
     const drawA = fresh ? Math.max(fresh[0], fresh[1], fresh[2]) : undefined;
-    const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
+    const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
     if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, underDrawing: !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2, released: estimate.released, probing: estimate.probing }, params);

@@ -41,5 +41,8 @@ function shiftEstimate(e: EstimateMemory, stepMs: number): EstimateMemory {
 export function shiftDecideState(state: DecideState, stepMs: number): DecideState {
   const connectors: Record<string, ConnectorMemory> = {};
   for (const [key, m] of Object.entries(state.connectors)) connectors[key] = shiftConnector(m, stepMs);
-  return { ...state, connectors, ...(state.estimate ? { estimate: shiftEstimate(state.estimate, stepMs) } : {}) };
+  const out: DecideState = { ...state, connectors, ...(state.estimate ? { estimate: shiftEstimate(state.estimate, stepMs) } : {}) };
+  // [peak, sinceMs, next, sinceMs] records: the 2nd and 4th of each are times.
+  if (state.peaks) out.peaks = state.peaks.map((v, i) => (i % 2 === 1 ? v + stepMs : v));
+  return out;
 }

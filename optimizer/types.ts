@@ -61,6 +61,12 @@ export interface DecideParams {
   chargers: readonly ChargerParams[];
   priority: PriorityScheme;
   deadbandA: number;
+  /**
+   * Cap hysteresis in time, ms (0 or absent: off). A session's cap is not raised within this long
+   * of its last change, and a decrease that no limit needs (the pool still has room for the old
+   * cap) is not made; a needed one is made at once, by at least deadbandA.
+   */
+  capHoldMs?: number;
   minPauseMs: number;
   staleAfterMs: number;
   /**
@@ -268,6 +274,8 @@ export interface DecideState {
   connectors: Readonly<Record<string, ConnectorMemory>>;
   /** Estimation history (absent on the first cycle). */
   estimate?: EstimateMemory;
+  /** Recent peaks of the non-EV load per constraint and power, for cap hysteresis (see sustained-raise.ts). */
+  peaks?: number[];
 }
 
 /** Something the estimator does not trust (a charger that over-reports, an implausible grid reading). */

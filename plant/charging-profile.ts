@@ -59,14 +59,24 @@ export function profileLimitA(p: HeldProfile, atMs: number, txStartMs: number | 
   return Math.max(0, period.limit / (voltageV * (period.numberPhases ?? phases)));
 }
 
-function prevailing(candidates: readonly HeldProfile[], atMs: number, txStartMs: number | undefined, voltageV: number, phases: number): number | undefined {
-  let best: { level: number; limit: number } | undefined;
-  for (const p of candidates) {
+/** Which held profiles a limit considers (the filters below, without allocating a list per step). */
+type Candidate = (p: HeldProfile) => boolean;
+
+/** Of the candidates in force, the limit of the one with the highest stack level (the first of equals). */
+function prevailing(held: readonly HeldProfile[], candidate: Candidate, atMs: number, txStartMs: number | undefined, voltageV: number, phases: number): number | undefined {
+  let bestLevel = 0;
+  let bestLimit: number | undefined;
+  for (let i = 0; i < held.length; i++) {
+    const p = held[i]!;
+    if (!candidate(p)) continue;
     const limit = profileLimitA(p, atMs, txStartMs, voltageV, phases);
     if (limit === undefined) continue;
-    if (!best || p.stackLevel > best.level) best = { level: p.stackLevel, limit };
+    if (bestLimit === undefined || p.stackLevel > bestLevel) {
+      bestLevel = p.stackLevel;
+      bestLimit = limit;
+    }
   }
-  return best?.limit;
+  return bestLimit;
 }
 
 export interface ConnectorContext {
@@ -77,11 +87,15 @@ export interface ConnectorContext {
   phases: number;
 }
 
+const isChargerDefault: Candidate = (p) => p.purpose === 'TxDefaultProfile' && p.connectorId === 0;
+const isChargePointMax: Candidate = (p) => p.purpose === 'ChargePointMaxProfile';
+
 /** The connector's own limit (TxProfile, else its TxDefault, else connector 0's), A per phase; Infinity = unbounded. */
 export function connectorLimitA(held: readonly HeldProfile[], atMs: number, c: ConnectorContext): number {
   if (c.transactionId !== undefined) {
     const tx = prevailing(
-      held.filter((p) => p.purpose === 'TxProfile' && p.connectorId === c.connectorId && (p.transactionId ?? c.transactionId) === c.transactionId),
+      held,
+      (p) => p.purpose === 'TxProfile' && p.connectorId === c.connectorId && (p.transactionId ?? c.transactionId) === c.transactionId,
       atMs,
       c.txStartMs,
       c.voltageV,
@@ -89,14 +103,14 @@ export function connectorLimitA(held: readonly HeldProfile[], atMs: number, c: C
     );
     if (tx !== undefined) return tx;
   }
-  const own = prevailing(held.filter((p) => p.purpose === 'TxDefaultProfile' && p.connectorId === c.connectorId), atMs, c.txStartMs, c.voltageV, c.phases);
+  const own = prevailing(held, (p) => p.purpose === 'TxDefaultProfile' && p.connectorId === c.connectorId, atMs, c.txStartMs, c.voltageV, c.phases);
   if (own !== undefined) return own;
-  return prevailing(held.filter((p) => p.purpose === 'TxDefaultProfile' && p.connectorId === 0), atMs, c.txStartMs, c.voltageV, c.phases) ?? Infinity;
+  return prevailing(held, isChargerDefault, atMs, c.txStartMs, c.voltageV, c.phases) ?? Infinity;
 }
 
 /** The charger-wide ceiling from ChargePointMaxProfile, A per phase summed over connectors; Infinity = none. */
 export function chargePointMaxA(held: readonly HeldProfile[], atMs: number, voltageV: number, phases: number): number {
-  return prevailing(held.filter((p) => p.purpose === 'ChargePointMaxProfile'), atMs, undefined, voltageV, phases) ?? Infinity;
+  return prevailing(held, isChargePointMax, atMs, undefined, voltageV, phases) ?? Infinity;
 }
 
 /**

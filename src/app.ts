@@ -12,7 +12,7 @@ import { ClockStepWatch } from './clock-step-watch.ts';
 import { createControlLoop, LIVE_SECTIONS, type ControlLoop } from './control/control-loop.ts';
 import type { Logger } from './log.ts';
 import { createDeviceService } from './devices/device-service.ts';
-import { createMqttBridge } from './devices/mqtt-bridge.ts';
+import { createMqttBridge, type MqttBridge } from './devices/mqtt-bridge.ts';
 import { createPlannerService } from './planner/index.ts';
 import { createTariffService } from './tariffs/index.ts';
 import { createSolarCeilings } from './devices/solar-ceilings.ts';
@@ -22,7 +22,7 @@ import { OcppCallRefused } from './ocpp/errors.ts';
 import { createUpstreamService, type UpstreamService } from './upstream/index.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
-import { createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
+import { createEventLog, createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
 import { createInfluxExport } from './export/index.ts';
 import { openStorage, type Storage } from './storage/index.ts';
 import { createChargerReconciler } from './storage/charger-reconciler.ts';
@@ -50,6 +50,12 @@ export interface AppOptions {
   staticDir?: string;
   /** Grid-signal timeline's operator side, for the signals routes. */
   signals?: SignalsControl;
+  /**
+   * What the process runs with for a config read from the file (the demo: its command-line ports
+   * and speed-scaled timings). A Settings edit is compared and applied through it, so those never
+   * read as the operator's changes; the file keeps what the operator wrote.
+   */
+  runtimeConfig?: (fromFile: Config) => Config;
 }
 
 export interface App {
@@ -98,6 +104,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     // Storage first (closed last): transactions are committed before a charger gets its answer.
     const store = openStorage(config.storage.path, clock);
     started.push({ name: 'storage', start: async () => {}, stop: async () => store.close() });
+    // The site's events list listens before anything runs: the failsafe every start begins in is in it.
+    const events = createEventLog(ctx);
+    started.push({ name: 'event-log', start: async () => {}, stop: async () => events.stop() });
     await start(createSessionSettingsKeeper(ctx, store));
     await start(createChargerReconciler(ctx, store));
     await start(createHistoryRecorder(ctx, store));
@@ -127,8 +136,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     const solar = await start(createSolarCeilings(ctx));
     // The tariff service starts after the bridge; its figures reach MQTT once it runs.
     let energyToday: (() => { gridImportWh: number; gridExportWh: number; evEnergyWh: number }) | undefined;
+    let mqttBridge: MqttBridge | undefined;
     if (config.mqtt) {
-      await start(
+      mqttBridge = await start(
         createMqttBridge(ctx, config.mqtt, {
           chargeMode: solar.mode,
           signals,
@@ -160,6 +170,8 @@ export async function startApp(options: AppOptions): Promise<App> {
         store,
         configPath: options.configPath,
         overridesPath: options.overridesPath,
+        ...(options.runtimeConfig ? { runtimeConfig: options.runtimeConfig } : {}),
+        events,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),
@@ -171,6 +183,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         liveConfigSections: LIVE_SECTIONS,
         ...(upstream.enabled ? { upstream: () => upstream.status() } : {}),
         ...(influx ? { exportStats: () => influx.stats } : {}),
+        ...(mqttBridge ? { mqttStats: () => mqttBridge.stats() } : {}),
       }),
     );
     log.info({ ocppPort: ocpp.port }, `EMS running for ${config.site.name}: OCPP on ws://${config.ocpp.host}:${ocpp.port}/ocpp/{chargerId}`);

@@ -29,6 +29,8 @@ export interface EconomicsSource {
   sessionBill(chargerId: string, connectorId: number): BillFigures | undefined;
   /** Bills of sessions ended in [fromMs, toMs) and running ones, oldest first (exports). */
   billsBetween(fromMs: number, toMs: number): BillFigures[];
+  /** The billing month's peak as held now (the store is written at most every 60 s behind it). */
+  monthPeak?(atMs?: number): { month: string; peakW: number; atMs?: number };
 }
 
 export interface PlanFigures {

@@ -7,15 +7,16 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Service, ServiceContext } from '../service.ts';
+import type { Config } from '../../config/schema.ts';
 import type { Storage } from '../storage/types.ts';
 import type { UpstreamChargerStatus } from '../upstream/index.ts';
 import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError } from './api-errors.ts';
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
-import { createEventLog } from './event-log.ts';
+import { createEventLog, type EventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
-import { createMetrics, type ControlStatsSource, type ExportStatsSource } from './metrics.ts';
+import { createMetrics, type ControlStatsSource, type ExportStatsSource, type MqttStatsSource } from './metrics.ts';
 import type { VenStatus } from '../openadr/types.ts';
 import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
@@ -50,6 +51,8 @@ export interface HttpDeps {
   configPath?: string;
   /** With configPath: keep the Settings page's edits in this overrides file instead of writing configPath. */
   overridesPath?: string;
+  /** What the process runs with for a config read from the file (see AppOptions.runtimeConfig). */
+  runtimeConfig?: (fromFile: Config) => Config;
   /**
    * Config sections that take effect without a restart: the services using them re-read
    * ctx.config on the bus event 'config.changed'. Default none: every edit is saved and reported
@@ -60,6 +63,10 @@ export interface HttpDeps {
   controlStats?: () => ControlStatsSource;
   /** The InfluxDB export's counters, when it runs. */
   exportStats?: () => ExportStatsSource;
+  /** The site's event log (GET /api/v1/events); default one started with this service. */
+  events?: EventLog;
+  /** The MQTT bridge's connection and error counters, when it runs. */
+  mqttStats?: () => MqttStatsSource;
   /** Process CPU/memory/event-loop metrics on /metrics (default true; tests that make many services turn them off). */
   processMetrics?: boolean;
   auth?: AuthOptions;
@@ -121,7 +128,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     onSecurityEvent: (kind, ip) => ctx.bus.emit('security.event', { kind, atMs: ctx.clock.nowMs(), remoteAddress: ip }),
     ...deps.auth,
   });
-  const metrics = createMetrics(ctx, deps.controlStats, deps.exportStats, deps.processMetrics ?? true, deps.upstream);
+  const metrics = createMetrics(ctx, { controlStats: deps.controlStats, exportStats: deps.exportStats, processMetrics: deps.processMetrics ?? true, upstream: deps.upstream, mqtt: deps.mqttStats });
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
@@ -130,7 +137,9 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
   };
   const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
-  const events = createEventLog(ctx);
+  // The app hands in a log it started before the other services (so the start-up failsafe is in it).
+  const ownsEvents = deps.events === undefined;
+  const events = deps.events ?? createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: ctx.config.http.trustProxy, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
   let port = 0;
@@ -171,6 +180,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     plan: deps.plan,
     configPath: deps.configPath,
     overridesPath: deps.overridesPath,
+    runtimeConfig: deps.runtimeConfig,
     liveConfigSections: deps.liveConfigSections ?? [],
     ...(deps.upstream ? { upstream: deps.upstream } : {}),
     ...(deps.unauthenticatedChargers ? { unauthenticatedChargers: deps.unauthenticatedChargers } : {}),
@@ -328,7 +338,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     },
     async stop() {
       live.stop();
-      events.stop();
+      if (ownsEvents) events.stop();
       metrics.stop();
       await app.close();
     },

@@ -18,19 +18,32 @@ export interface ExportStatsSource {
   readonly failedWrites: number;
 }
 
+/** The MQTT bridge's counters, when it runs (MqttBridge.stats fits). */
+export interface MqttStatsSource {
+  readonly connected: boolean;
+  readonly connectionFailures: number;
+  readonly publishFailures: number;
+  readonly rejectedCommands: number;
+}
+
+/** What /metrics reads besides the site state and the bus, each when wired. */
+export interface MetricSources {
+  controlStats?: () => ControlStatsSource;
+  exportStats?: () => ExportStatsSource;
+  /** Process CPU/memory/event-loop metrics (default true). */
+  processMetrics?: boolean;
+  upstream?: () => readonly UpstreamChargerStatus[];
+  mqtt?: () => MqttStatsSource;
+}
+
 const PHASES = ['L1', 'L2', 'L3'] as const;
 
 /**
  * Prometheus metrics in a registry of this service's own (no global default registry). Gauges
  * read SiteState when scraped; the decision counter and cycle timings follow the bus.
  */
-export function createMetrics(
-  ctx: ServiceContext,
-  controlStats?: () => ControlStatsSource,
-  exportStats?: () => ExportStatsSource,
-  processMetrics = true,
-  upstream?: () => readonly UpstreamChargerStatus[],
-) {
+export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) {
+  const { controlStats, exportStats, processMetrics = true, upstream, mqtt } = sources;
   const registry = new Registry();
   // Process metrics (CPU, memory, event-loop lag) start a monitor that lives as long as the process.
   if (processMetrics) collectDefaultMetrics({ register: registry });
@@ -270,6 +283,29 @@ export function createMetrics(
       collect() {
         this.reset();
         this.inc(exportStats().failedWrites);
+      },
+    });
+  }
+  if (mqtt) {
+    new Gauge({
+      name: 'ems_mqtt_connected',
+      help: 'MQTT bridge: 1 while the broker connection is up',
+      registers: [registry],
+      collect() {
+        this.set(mqtt().connected ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'ems_mqtt_errors_total',
+      help: 'MQTT bridge errors since start, by kind: connection (lost or not made; an outage counts once, not per retry), publish (a batch failed), command (a /set message refused)',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const s = mqtt();
+        this.reset();
+        this.inc({ kind: 'connection' }, s.connectionFailures);
+        this.inc({ kind: 'publish' }, s.publishFailures);
+        this.inc({ kind: 'command' }, s.rejectedCommands);
       },
     });
   }

@@ -1,6 +1,6 @@
 // The VENs' status as the operator sees it: GET /api/v1/openadr, the dashboard's events page,
 // and the ems_openadr_* metrics. One view per configured VTN.
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { isoOrNull } from '../grid-signal.ts';
 import type { VenStatus } from '../openadr/types.ts';
@@ -26,6 +26,8 @@ export const venViewSchema = z.object({
   lastPollAt: iso.nullable().describe('last poll attempt, whatever its outcome'),
   lastContactAt: iso.nullable().describe('last good answer from the VTN'),
   lastError: z.string().nullable().describe('the current fault; null while the VTN answers'),
+  failedExchanges: z.number().int().describe('exchanges with the VTN that failed since start'),
+  faults: z.number().int().describe('times the exchange went from working to failing since start'),
   pollIntervalMs: z.number(),
   notifications: z.array(z.string()).describe('push channels besides polling (3.1: webhook, mqtt)'),
   certificate: z
@@ -56,6 +58,8 @@ export function venView(status: VenStatus, nowMs: number): VenView {
     lastPollAt: isoOrNull(status.lastPollAtMs),
     lastContactAt: isoOrNull(status.lastContactAtMs),
     lastError: status.lastError ?? null,
+    failedExchanges: status.failedExchanges,
+    faults: status.faults,
     pollIntervalMs: status.pollIntervalMs,
     notifications: status.notifications ?? [],
     certificate: {
@@ -90,6 +94,26 @@ export function registerOpenAdrMetrics(registry: Registry, statuses: () => reado
     collect() {
       this.reset();
       each((s) => this.set({ vtn: s.id }, s.lastError ? 1 : 0));
+    },
+  });
+  new Counter({
+    name: 'ems_openadr_failed_exchanges_total',
+    help: 'Exchanges with the VTN (poll, registration, report) that failed since start',
+    labelNames: ['vtn'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((s) => this.inc({ vtn: s.id }, s.failedExchanges));
+    },
+  });
+  new Counter({
+    name: 'ems_openadr_faults_total',
+    help: 'Times the exchange with the VTN went from working to failing since start (a lasting fault counts once)',
+    labelNames: ['vtn'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((s) => this.inc({ vtn: s.id }, s.faults));
     },
   });
   new Gauge({

@@ -2,13 +2,14 @@
 import type {} from '@fastify/cookie';
 import type {} from '@fastify/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.ts';
 import type { Role, Storage } from '../storage/types.ts';
 import type { ServiceContext } from '../service.ts';
 import type { OperatorSignalsApi } from '../signals/types.ts';
 import type { VenStatus } from '../openadr/types.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
-import type { createEventLog } from './event-log.ts';
+import type { EventLog } from './event-log.ts';
 import type { SessionCostSource } from './state-view.ts';
 import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
@@ -33,7 +34,7 @@ export interface RouteEnv {
   ctx: ServiceContext;
   store: Storage;
   auth: Auth;
-  events: ReturnType<typeof createEventLog>;
+  events: EventLog;
   signals?: SignalsControl;
   /** The OpenADR VENs' status, one per configured VTN (routes/openadr-routes.ts). */
   openadr?: () => readonly VenStatus[];
@@ -46,6 +47,8 @@ export interface RouteEnv {
   configPath?: string;
   /** Operator edits go here, laid over `configPath` (which is then never written). */
   overridesPath?: string;
+  /** What the process runs with for a config read from the file (the demo's CLI ports, speed-scaled timings). */
+  runtimeConfig?: (fromFile: Config) => Config;
   /** Local-controller mode: per charger, its uplink to the cloud CSMS. */
   upstream?: () => readonly UpstreamChargerStatus[];
   /** Chargers anyone reaching a non-loopback OCPP port can connect as (routes/security-routes.ts). */

@@ -6,7 +6,10 @@ const USAGE = `Usage:
   ems run --config site.yaml [--log-format json|pretty|auto]
                                       run the EMS for a real site (logs: readable on a terminal, JSON otherwise)
   ems demo [--config demo.yaml] [--chargers N] [--speed X] [--http-port P] [--ocpp-port P] [--mqtt URL] [--start HH:MM]
+           [--quiet] [--log-format json|pretty|auto]
                                       a simulated site with chargers over real OCPP, and the dashboard
+                                      (--speed 60: a simulated hour per minute; --start 11:00: the
+                                      simulated day starts at 11:00; npm start -- --speed 60 --start 11:00)
   ems check-config site.yaml          validate a config: exit 0, or exit 1 with one line per problem
   ems simulate --config site.yaml --sessions sessions.json --out report.json
                                       replay sessions and compare with baselines`;
@@ -19,8 +22,26 @@ function applyLogFormat(value: string | undefined): boolean {
   return true;
 }
 
+/** A mistyped command line: one line saying what is wrong, then the usage; never a stack trace. */
+class UsageError extends Error {}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `ems simulate --help` prints simulate's own options (its command answers --help itself).
+  if (command !== undefined && command !== 'simulate' && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    return await runCommand(command, rest);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) return usage((error as Error).message);
+    throw error;
+  }
+}
+
+async function runCommand(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case 'run': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, 'log-format': { type: 'string' } } });
@@ -91,6 +112,6 @@ function usage(problem: string): number {
 function optionalNumber(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`not a number: ${value}`);
+  if (!Number.isFinite(n)) throw new UsageError(`not a number: ${value}`);
   return n;
 }

@@ -63,6 +63,7 @@ export function decideParamsFromConfig(config: Config): DecideParams {
     chargers,
     priority: config.control.priority,
     deadbandA: config.control.deadbandA,
+    capHoldMs: config.control.capHoldMs,
     minPauseMs: config.control.minPauseMs,
     staleAfterMs: config.control.staleAfterMs,
     drawStaleAfterMs: Math.max(config.control.staleAfterMs, 2.5 * config.control.meterValueIntervalS * 1000),

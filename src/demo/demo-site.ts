@@ -14,6 +14,8 @@ export interface DemoOptions {
   log: Logger;
   clock: Clock;
   configPath?: string;
+  /** What the demo runs with for a config read from its file (ports, speed-scaled timings); see AppOptions. */
+  runtimeConfig?: (fromFile: Config) => Config;
   /** Real milliseconds between simulation steps. */
   stepMs?: number;
   seed?: number;
@@ -130,7 +132,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       mqttSource.publish(buildingW(latest));
     }
   }
-  const app = await startApp({ config, log, clock, configPath: options.configPath }).catch(async (error: unknown) => {
+  const app = await startApp({ config, log, clock, configPath: options.configPath, ...(options.runtimeConfig ? { runtimeConfig: options.runtimeConfig } : {}) }).catch(async (error: unknown) => {
     await servers?.stop();
     await mqttSource?.stop();
     throw error;

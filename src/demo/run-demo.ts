@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mqttSchema } from '../../config/schema.ts';
+import { mqttSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { prepareDashboard } from '../cli/dashboard-pages.ts';
@@ -45,33 +45,24 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   // The demo runs on its own copy of the example in the data folder, so Settings edits are saved
   // there and kept across restarts (the shipped example stays as it is).
   const configPath = options.configPath ?? demoConfigCopy(log);
-  let config = loadConfigFile(configPath, { log });
-  const count = options.chargers ?? config.demo?.chargers ?? config.chargers.length;
-  config = scaleDemoConfig(config, count);
-  if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
-  if (options.ocppPort !== undefined) config = { ...config, ocpp: { ...config.ocpp, port: options.ocppPort } };
+  const fromFile = loadConfigFile(configPath, { log });
   if (options.mqtt !== undefined) {
-    const mqtt = mqttSchema.safeParse({ ...config.mqtt, url: options.mqtt });
+    const mqtt = mqttSchema.safeParse({ ...fromFile.mqtt, url: options.mqtt });
     if (!mqtt.success) {
       process.stderr.write(`ems demo: --mqtt ${options.mqtt}: ${mqtt.error.issues.map((i) => i.message).join('; ')}\n`);
       return 1;
     }
-    config = { ...config, mqtt: mqtt.data };
   }
   // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
   // to loopback unless the config says otherwise.
   const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin-password';
   process.env.EMS_ADMIN_PASSWORD = demoPassword;
-  const speed = options.speed ?? config.demo?.speed ?? 1;
-  // Staleness is a property of the data path (polls, links, a busy machine), which runs in real
-  // time; at ×speed one real half second is speed/2 demo seconds. So the demo allows its data that
-  // much demo time before it calls it stale, and says so, instead of sitting in failsafe.
-  const realStaleMs = 500;
-  if (speed * realStaleMs > config.control.staleAfterMs) config = { ...config, control: { ...config.control, staleAfterMs: Math.round(speed * realStaleMs) } };
-  // Likewise a charger's MeterValues travel in real time: at ×speed the EMS waits (3 sample
-  // intervals) that much longer before it calls a car that has not slowed down yet uncontrollable.
-  const realSampleS = 2;
-  if (speed * realSampleS > config.control.meterValueIntervalS) config = { ...config, control: { ...config.control, meterValueIntervalS: Math.ceil(speed * realSampleS) } };
+  const count = options.chargers ?? fromFile.demo?.chargers ?? fromFile.chargers.length;
+  const speed = options.speed ?? fromFile.demo?.speed ?? 1;
+  // The command line and the speed adjust what the file says; a Settings edit goes through the
+  // same adjustment, so saving a priority never moves the ports or the scaled timings.
+  const runtimeConfig = (file: Config): Config => demoRuntimeConfig(file, { ...options, count, speed });
+  let config = runtimeConfig(fromFile);
   let startSimMs: number | undefined;
   if (options.start !== undefined) {
     try {
@@ -87,7 +78,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   // faster, a real-time poll would be too coarse, and they stay in-process.
   await prepareDashboard(log);
   const nearRealTime = speed <= 5;
-  const demo = await startDemoSite({ config, log, clock, configPath, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
+  const demo = await startDemoSite({ config, log, clock, configPath, runtimeConfig, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}${options.start ? `, from ${options.start} local` : ''}.`);
@@ -103,10 +94,34 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 
   const status = options.quiet
     ? undefined
-    : setInterval(() => out(formatStatus(demo.app.ctx.state, clock.nowMs(), demo.lastReading())), process.stdout.isTTY ? 5_000 : 15_000);
+    : setInterval(() => out(formatStatus(demo.app.ctx.state, clock.nowMs(), demo.lastReading(), config.site.timezone)), process.stdout.isTTY ? 5_000 : 15_000);
   await waitForSignal();
   clearInterval(status);
   out('stopping the demo...');
   await demo.stop();
   return 0;
+}
+
+/**
+ * The config the demo runs with for one read from its file: the charger count, the command line's
+ * ports and MQTT URL, and timings scaled to the speed.
+ */
+export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'httpPort' | 'ocppPort' | 'mqtt'> & { count: number; speed: number }): Config {
+  let config = scaleDemoConfig(file, options.count);
+  if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
+  if (options.ocppPort !== undefined) config = { ...config, ocpp: { ...config.ocpp, port: options.ocppPort } };
+  if (options.mqtt !== undefined) {
+    const mqtt = mqttSchema.safeParse({ ...config.mqtt, url: options.mqtt });
+    if (mqtt.success) config = { ...config, mqtt: mqtt.data };
+  }
+  // Staleness is a property of the data path (polls, links, a busy machine), which runs in real
+  // time; at ×speed one real half second is speed/2 demo seconds. So the demo allows its data that
+  // much demo time before it calls it stale, and says so, instead of sitting in failsafe.
+  const realStaleMs = 500;
+  if (options.speed * realStaleMs > config.control.staleAfterMs) config = { ...config, control: { ...config.control, staleAfterMs: Math.round(options.speed * realStaleMs) } };
+  // Likewise a charger's MeterValues travel in real time: at ×speed the EMS waits (3 sample
+  // intervals) that much longer before it calls a car that has not slowed down yet uncontrollable.
+  const realSampleS = 2;
+  if (options.speed * realSampleS > config.control.meterValueIntervalS) config = { ...config, control: { ...config.control, meterValueIntervalS: Math.ceil(options.speed * realSampleS) } };
+  return config;
 }

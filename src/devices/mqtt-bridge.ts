@@ -30,9 +30,22 @@ export interface MqttBridgeOptions {
   softwareVersion?: string;
 }
 
+/** What /metrics shows of the bridge (ems_mqtt_*). */
+export interface MqttBridgeStats {
+  /** True while the broker connection is up. */
+  readonly connected: boolean;
+  /** Times the broker connection was lost or could not be made (an outage counts once, not per retry). */
+  readonly connectionFailures: number;
+  /** Publish batches that failed. */
+  readonly publishFailures: number;
+  /** Commands on a `/set` topic that were refused (unknown topic, bad value, no session). */
+  readonly rejectedCommands: number;
+}
+
 export interface MqttBridge extends Service {
   /** Publish everything that changed now (tests). */
   publishNow(): Promise<void>;
+  stats(): MqttBridgeStats;
 }
 
 const SITE_LIMIT_SIGNAL = 'mqtt-site-limit';
@@ -46,6 +59,13 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
   let client: MqttClient | undefined;
   let timer: NodeJS.Timeout | undefined;
   let publishing: Promise<void> | undefined;
+  const counts = { connectionFailures: 0, publishFailures: 0, rejectedCommands: 0 };
+  /** Up or down as last seen: an outage is counted once, when the connection goes (or never comes). */
+  let linkUp: boolean | undefined;
+  const linkLost = () => {
+    if (linkUp !== false) counts.connectionFailures++;
+    linkUp = false;
+  };
   const ha = mqtt.homeAssistant === false ? undefined : mqtt.homeAssistant === true ? { prefix: 'homeassistant' } : mqtt.homeAssistant;
   // Named after the topic prefix (unique per EMS on a broker), not the site name: renaming the
   // site keeps every Home Assistant entity and its history.
@@ -127,7 +147,10 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
 
   function schedulePublish(): Promise<void> {
     publishing ??= publishChanged()
-      .catch((error) => log.warn({ err: (error as Error).message }, 'MQTT publish failed'))
+      .catch((error) => {
+        counts.publishFailures++;
+        log.warn({ err: (error as Error).message }, 'MQTT publish failed');
+      })
       .finally(() => (publishing = undefined));
     return publishing;
   }
@@ -272,17 +295,23 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
       try {
         client = await connectAsync(mqtt.url, options);
       } catch (error) {
+        linkLost();
         log.error({ err: (error as Error).message, url: mqtt.url }, 'cannot connect to the MQTT broker; retrying in the background');
         const { connect } = await import('mqtt');
         client = connect(mqtt.url, options);
       }
       // A broker that stays down is logged once when it goes and once when it is back.
       let connectionError: string | undefined;
+      client.on('close', () => {
+        if (linkUp) linkLost();
+      });
       client.on('error', (error) => {
+        linkLost();
         if (connectionError !== error.message) log.warn({ err: error.message, url: mqtt.url }, 'MQTT connection error; reconnecting');
         connectionError = error.message;
       });
       client.on('connect', () => {
+        linkUp = true;
         if (connectionError) log.info({ url: mqtt.url }, 'MQTT broker connected again');
         connectionError = undefined;
         // After a reconnect the broker may have lost what we published (no persistence), and a
@@ -301,12 +330,14 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
           command(topic, payload.toString());
           void schedulePublish();
         } catch (error) {
+          counts.rejectedCommands++;
           log.warn({ topic, reason: (error as Error).message }, 'MQTT command rejected');
         }
         // A retained command would be replayed on every reconnect: clear it.
         if (packet.retain) void client!.publishAsync(topic, '', { retain: true }).catch(() => undefined);
       });
       if (client.connected) {
+        linkUp = true;
         await client.publishAsync(statusTopic, 'online', { retain: true, qos: 1 });
         await publishDiscovery();
         await client.subscribeAsync(subscriptions, { qos: 1 }).catch((error) => log.warn({ err: (error as Error).message }, 'MQTT subscribe failed'));
@@ -318,11 +349,13 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
     async stop() {
       clearInterval(timer);
       await publishing;
+      linkUp = undefined; // closing it ourselves is no failure
       if (client?.connected) await client.publishAsync(statusTopic, 'offline', { retain: true, qos: 1 }).catch(() => undefined);
       await client?.endAsync().catch(() => undefined);
       client = undefined;
     },
     publishNow: () => schedulePublish(),
+    stats: () => ({ connected: client?.connected === true, ...counts }),
   };
 }
 

@@ -103,15 +103,18 @@ export class ChargerLink16 extends ChargerLink {
 
     c.handle('Authorize', (req) => ({ idTagInfo: this.idTagInfo(req.idTag) }));
 
-    c.handle('StartTransaction', (req) => {
+    // Start and stop are answered once recorded on disk (the store's group commit, off the event loop).
+    c.handle('StartTransaction', async (req) => {
       this.checkConnector(req.connectorId, false);
       const idTagInfo = this.idTagInfo(req.idTag);
       const { transactionId } = this.startSession(req.connectorId, req.idTag, this.chargerTime(req.timestamp), req.meterStart, idTagInfo.status === 'Accepted');
+      await this.host.transactions.flushed?.();
       return { transactionId, idTagInfo };
     });
 
-    c.handle('StopTransaction', (req) => {
+    c.handle('StopTransaction', async (req) => {
       this.endSession(req.transactionId, this.chargerTime(req.timestamp), req.meterStop, req.reason);
+      await this.host.transactions.flushed?.();
       return req.idTag === undefined ? {} : { idTagInfo: this.idTagInfo(req.idTag) };
     });
 

@@ -210,7 +210,8 @@ export class ChargerLink201 extends ChargerLink {
 
     c.handle('Authorize', (req) => ({ idTokenInfo: this.tokenStatus(req.idToken.idToken) }));
 
-    c.handle('TransactionEvent', (req) => {
+    // Answered once what it recorded is on disk (the store's group commit, off the event loop).
+    c.handle('TransactionEvent', async (req) => {
       const known = this.ours.get(req.transactionInfo.transactionId);
       const evseId = req.evse?.id ?? (known !== undefined ? this.host.transactions.get(known)?.connectorId : this.evseOfUnknownTransaction());
       if (evseId === undefined) {
@@ -220,6 +221,7 @@ export class ChargerLink201 extends ChargerLink {
       const answer = req.idToken ? { idTokenInfo: this.tokenStatus(req.idToken.idToken) } : {};
       if (req.eventType === 'Ended' && known === undefined && !this.host.transactions.open().some((t) => t.chargerId === this.chargerId && t.connectorId === evseId)) {
         this.log.warn({ stationTransactionId: req.transactionInfo.transactionId }, 'end of a transaction we never saw; accepted');
+        await this.host.transactions.flushed?.();
         return answer;
       }
       const authorized = !('idTokenInfo' in answer) || answer.idTokenInfo?.status === 'Accepted';
@@ -244,6 +246,7 @@ export class ChargerLink201 extends ChargerLink {
         this.ours.delete(req.transactionInfo.transactionId);
         this.theirs.delete(transactionId);
       }
+      await this.host.transactions.flushed?.();
       return answer;
     });
 

@@ -60,6 +60,10 @@ export interface VenStatus {
   /** When this VEN last polled (or tried to), whatever the outcome. */
   lastPollAtMs?: number;
   lastError?: string;
+  /** Exchanges with the VTN that failed since start (each poll, registration or report that did not go through). */
+  failedExchanges: number;
+  /** Times the exchange went from working to failing since start (a fault that persists counts once). */
+  faults: number;
   /** When the certificate this VEN presents (2.0b client certificate, 3.1 client or webhook certificate) expires. */
   certificateExpiresAtMs?: number;
   /** 2.0b: how the VTN knows this VEN, the last 10 bytes of the client certificate's SHA-256. */

@@ -27,13 +27,25 @@ function shortedBy(remainingWh: number, plannedWh: number | undefined): number |
 export class PlanCeilings implements CeilingProvider {
   readonly name = 'planner';
   private plan: Plan | undefined;
+  /** Per-session facts of the installed plan, by session key (built once per plan, not per cycle). */
+  private planned = new Map<string, readonly number[]>();
+  private assumed = new Map<string, number>();
+  private unmet = new Map<string, number>();
+  private weights = new Map<string, number>();
 
   /** Min and max power of a connector's charger (for the car's own max, the session's carMaxCurrentA wins). */
   constructor(private readonly powerRangeW: (key: string) => { minPowerW: number; maxPowerW: number; voltsTimesPhases: number }) {}
 
   /** Install a new plan; undefined drops it (no ceilings: the greedy allocation runs alone). */
   setPlan(plan: Plan | undefined): void {
-    this.plan = plan?.status === 'optimal' ? plan : undefined;
+    const next = plan?.status === 'optimal' ? plan : undefined;
+    if (next === this.plan) return;
+    this.plan = next;
+    const sessions = next?.sessions ?? [];
+    this.planned = new Map(sessions.map((s) => [s.key, s.powerW]));
+    this.assumed = new Map(sessions.filter((s) => s.maxPowerW !== undefined).map((s) => [s.key, s.maxPowerW!]));
+    this.unmet = new Map(sessions.map((s) => [s.key, s.unmetWh]));
+    this.weights = new Map(sessions.filter((s) => s.priorityWeight !== undefined).map((s) => [s.key, s.priorityWeight!]));
   }
 
   current(): Plan | undefined {
@@ -46,9 +58,7 @@ export class PlanCeilings implements CeilingProvider {
     const targets = planTargetsAt(plan, snapshot.atMs);
     const slotIndex = Math.floor((snapshot.atMs - plan.startMs) / plan.slotMs);
     const slotEndMs = plan.startMs + (slotIndex + 1) * plan.slotMs;
-    const planned = new Map(plan.sessions.map((s) => [s.key, s.powerW]));
-    const assumed = new Map(plan.sessions.filter((s) => s.maxPowerW !== undefined).map((s) => [s.key, s.maxPowerW!]));
-    const unmet = new Map(plan.sessions.map((s) => [s.key, s.unmetWh]));
+    const { planned, assumed, unmet } = this;
     const requests: TargetRequest[] = [];
     // Only sessions the plan knows and that are still plugged in get a ceiling.
     for (const c of snapshot.connectors) {
@@ -74,9 +84,10 @@ export class PlanCeilings implements CeilingProvider {
         timeLeftMs,
         deliverableLaterWh: (maxW * Math.max(0, timeLeftMs - slotLeftMs)) / 3_600_000,
         slotLeftMs,
+        ...(this.weights.has(key) ? { priorityWeight: this.weights.get(key)! } : {}),
       });
     }
-    const out = roundTargets(requests);
+    const out = roundTargets(requests, plan.headroomW?.[slotIndex]);
     // A car the plan runs flat out and still cannot fill gets no ceiling: it may be faster than the
     // plan assumed (a car's own max is only learnt from its draw), and drawing more is how it shows it.
     for (const [key, w] of out) {

@@ -10,7 +10,7 @@ import type { CeilingProvider } from '../control/ceiling-provider.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { LocalTimeZone } from '../tariffs/local-time.ts';
 import type { TariffView } from '../tariffs/tariff.ts';
-import { CarMaxLearner, LEARN_GAP_A } from './car-max-learner.ts';
+import { CarDrawWatcher } from './car-draw-watcher.ts';
 import { buildPlanInput, type PlannerSession } from './plan-input.ts';
 import { PlanCeilings } from './plan-ceilings.ts';
 import { PlanFailedError, PlanRunner } from './plan-runner.ts';
@@ -93,10 +93,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
-  const carMax = new CarMaxLearner(config);
-  /** Per connector: the cap in force, since when (as first seen), and the last draw sample used. */
-  const capsSeen = new Map<string, { sessionId: string; capA: number; sinceMs: number; sampleAtMs?: number }>();
-  const carResponseMs = config.control.carResponseS * 1000;
+  const carDraws = new CarDrawWatcher(config);
   const pvHistory = new DailyProfile(tariffs.zone);
   const buildingHistory = new DailyProfile(tariffs.zone);
   const forecastFile = options.forecastFilePath ?? join(dirname(config.storage.path), 'planner-forecast.json');
@@ -155,7 +152,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         tier: s.tier,
         tierRank: config.control.tiers[s.tier] ?? 0,
         socPct: s.socPct,
-        carMaxPowerW: carMax.carMaxPowerW(sessionIdOf(c.chargerId, c.connectorId, s.transactionId)),
+        carMaxPowerW: carDraws.carMaxPowerW(c.chargerId, c.connectorId, s.transactionId),
       });
     }
     return list;
@@ -163,42 +160,12 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
 
   const inputsOf = new WeakMap<Plan, PlanSlotInputs>();
 
-  function sessionIdOf(chargerId: string, connectorId: number, transactionId: number): string {
-    return `${chargerId}/${connectorId}#${transactionId}`;
-  }
-
   /**
    * What each car draws (MeterValues) under the cap in force for at least the car's response time:
-   * its own max for the plan (car-max-learner.ts). A car that showed a new limit is re-planned.
+   * its own max for the plan (car-draw-watcher.ts). A car that showed a new limit is re-planned.
    */
   function learnFromDraws(atMs: number): void {
-    const caps = new Map((ctx.state.lastDecision?.caps ?? []).map((c) => [`${c.chargerId}/${c.connectorId}`, c.currentA]));
-    const active = new Set<string>();
-    let learnt = false;
-    for (const c of ctx.state.connectors.values()) {
-      const key = `${c.chargerId}/${c.connectorId}`;
-      const s = c.session;
-      const capA = caps.get(key);
-      if (!s || capA === undefined) {
-        capsSeen.delete(key);
-        continue;
-      }
-      const sessionId = sessionIdOf(c.chargerId, c.connectorId, s.transactionId);
-      active.add(sessionId);
-      let seen = capsSeen.get(key);
-      if (!seen || seen.sessionId !== sessionId || seen.capA !== capA) {
-        seen = { sessionId, capA, sinceMs: atMs };
-        capsSeen.set(key, seen);
-      }
-      const sampleAtMs = c.drawAtMs;
-      if (sampleAtMs === undefined || sampleAtMs < seen.sinceMs + carResponseMs || sampleAtMs === seen.sampleAtMs) continue;
-      seen.sampleAtMs = sampleAtMs;
-      const phasesDrawing = c.drawA.filter((a) => a > LEARN_GAP_A).length;
-      const wantsMore = c.status === 'Charging' && !s.paused && (s.energyNeedWh === undefined || s.energyWh < s.energyNeedWh - 100) && (s.socPct === undefined || s.socPct < 98);
-      if (carMax.observe({ sessionId, chargerId: c.chargerId, capA, drawA: Math.max(...c.drawA), phases: phasesDrawing === 1 ? 1 : 3, wantsMore })) learnt = true;
-    }
-    carMax.keepOnly(active);
-    if (learnt) soon('car max learnt');
+    if (carDraws.watch(atMs, ctx.state.connectors.values(), ctx.state.lastDecision?.caps)) soon('car max learnt');
   }
 
   async function planOnce(reason: string): Promise<Plan | undefined> {

@@ -21,6 +21,7 @@ import { Bus, type BusEvent } from '../bus.ts';
 import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import { silentLogger } from '../log.ts';
 import { staticShares } from '../ocpp/static-share.ts';
+import { CarDrawWatcher } from '../planner/car-draw-watcher.ts';
 import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
@@ -100,9 +101,10 @@ class PlantReplay {
   private readonly ready = new Set<string>();
   private readonly activeTx = new Map<string, number>();
   private readonly bootSetup: PlantBootSetup;
-  private readonly nodeLimits: { id: string; limitA: number }[] = [];
+  private readonly nodeLimits: { id: string; limitA: number; keys: readonly string[] }[] = [];
   private readonly staticParams: DecideParams;
   private readonly ceilings: PlanCeilings;
+  private readonly carDraws: CarDrawWatcher;
   private readonly planning: boolean;
   private readonly slotMs: number;
   /** Outside events the long steps must not pass, plant ms, sorted; consumed from `nextScheduled`. */
@@ -149,6 +151,7 @@ class PlantReplay {
     this.staticParams = staticBalancerParams(this.params, this.config);
     this.planning = options.strategy === 'controlled' && options.plan !== false && options.solver !== undefined;
     this.slotMs = (this.config.planner?.slotMin ?? 15) * 60_000;
+    this.carDraws = new CarDrawWatcher(this.config);
     const voltage = this.config.site.voltage;
     const chargers = new Map(this.params.chargers.map((c) => [c.id, c]));
     this.ceilings = new PlanCeilings((key) => {
@@ -157,7 +160,7 @@ class PlantReplay {
       return { minPowerW: (charger?.minCurrentA ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrentA ?? 0) * voltsTimesPhases, voltsTimesPhases };
     });
     const collect = (node: DecideParams['circuit'], root: boolean) => {
-      this.nodeLimits.push({ id: node.id, limitA: root ? Math.min(node.maxCurrentA, this.params.grid.maxCurrentA) : node.maxCurrentA });
+      this.nodeLimits.push({ id: node.id, limitA: root ? Math.min(node.maxCurrentA, this.params.grid.maxCurrentA) : node.maxCurrentA, keys: [0, 1, 2].map((p) => `${node.id}/${p}`) });
       node.children.forEach((child) => collect(child, false));
     };
     collect(this.params.circuit, true);
@@ -349,6 +352,8 @@ class PlantReplay {
     const atMs = this.wall(this.nowMs);
     let decision: Decision;
     if (this.options.strategy === 'controlled') {
+      // The car max each car shows by its draw, learnt as the live planner learns it (car-draw-watcher.ts).
+      if (this.planning && this.carDraws.watch(atMs, this.state.connectors.values(), this.state.lastDecision?.caps)) this.planDirty = true;
       if (this.planning && (this.planDirty || atMs - this.planAtMs >= this.slotMs)) await this.replan(atMs);
       this.ceilings.setPlan(this.plan);
       const snapshot = this.state.snapshot(atMs);
@@ -384,6 +389,7 @@ class PlantReplay {
         tier: c.session.tier,
         tierRank: tiers[c.session.tier] ?? 0,
         socPct: c.session.socPct,
+        carMaxPowerW: this.carDraws.carMaxPowerW(c.chargerId, c.connectorId, c.session.transactionId),
       });
     }
     const input = buildPlanInput({
@@ -399,6 +405,7 @@ class PlantReplay {
     const solveStarted = performance.now();
     this.plan = await solvePlan(input, this.options.solver!, this.config.planner?.timeLimitMs ?? 5000);
     this.planSolveMs.push(performance.now() - solveStarted);
+    this.options.onPlan?.(this.plan, atMs);
     if (this.plan.status !== 'optimal' && this.plan.status !== 'empty') this.failedPlans++;
     this.planAtMs = atMs;
     this.planDirty = false;
@@ -546,7 +553,7 @@ class PlantReplay {
     let opened = false;
     for (const node of this.nodeLimits) {
       const a = truth.nodeA.get(node.id)!;
-      for (let p = 0; p < 3; p++) opened = this.overshoot.track(`${node.id}/${p}`, node.id, p, a[p]!, node.limitA, t, dtS, inWindow) || opened;
+      for (let p = 0; p < 3; p++) opened = this.overshoot.track(node.keys[p]!, node.id, p, a[p]!, node.limitA, t, dtS, inWindow) || opened;
     }
     const voltage = this.config.site.voltage;
     if (this.config.grid.maxPower !== undefined) opened = this.overshoot.track('import', 'import', -1, truth.gridPowerW / voltage, this.config.grid.maxPower / voltage, t, dtS, inWindow) || opened;

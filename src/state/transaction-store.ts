@@ -37,4 +37,9 @@ export interface TransactionStore {
   get(transactionId: number): TransactionRecord | undefined;
   /** Transactions not stopped yet, oldest first. */
   open(): TransactionRecord[];
+  /**
+   * Resolves once every start/stop that returned is on disk, across power loss too (group commit,
+   * off the event loop); a charger is answered after it. Absent: what returned is durable already.
+   */
+  flushed?(): Promise<void>;
 }

@@ -14,15 +14,20 @@ import { createSqlHoldingsStore } from './sql-holdings-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
 import { createUpstreamStore } from './upstream-store.ts';
+import { WalSync } from './wal-sync.ts';
 import type { Storage } from './types.ts';
 import { createUserStore } from './user-store.ts';
 
 /**
  * Opens (creating if needed) the EMS database and brings its schema up to date. WAL journal with
  * synchronous=FULL: a write that returned is durable, even across kill -9 and power loss.
- * History (one row a second) goes through a second connection with synchronous=NORMAL: still
- * safe against a process crash, it may lose its last rows on power loss, and it does not fsync
- * every second on the control loop's thread. `:memory:` works for tests (one connection).
+ * The frequent writes go through a second connection with synchronous=NORMAL, which never fsyncs
+ * on the event loop: a write that returned is in the WAL file, safe against kill -9.
+ * - History (one row a second) and charger holdings: they may lose their last rows on power loss.
+ * - Transactions and the local controller's queue and id map: whoever answers a charger on their
+ *   strength waits for `flushed()` (group commit, fsync off the event loop, wal-sync.ts), so what
+ *   a charger was told is recorded is on disk, across power loss too.
+ * `:memory:` works for tests (one connection).
  */
 export function openStorage(path: string, clock: Clock): Storage {
   let db: BetterSqlite3.Database;
@@ -43,29 +48,32 @@ export function openStorage(path: string, clock: Clock): Storage {
     throw error;
   }
   const schemaVersion = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
-  let historyDb = db;
+  let normalDb = db;
   if (path !== ':memory:') {
-    historyDb = new BetterSqlite3(path);
-    historyDb.pragma('journal_mode = WAL');
-    historyDb.pragma('synchronous = NORMAL');
-    historyDb.pragma('busy_timeout = 5000');
+    normalDb = new BetterSqlite3(path);
+    normalDb.pragma('journal_mode = WAL');
+    normalDb.pragma('synchronous = NORMAL');
+    normalDb.pragma('foreign_keys = ON');
+    normalDb.pragma('busy_timeout = 5000');
   }
+  const walSync = new WalSync(path === ':memory:' ? undefined : `${path}-wal`);
   return {
     path,
     schemaVersion,
     users: createUserStore(db, clock),
     tokens: createAuthTokenStore(db, clock),
     audit: createAuditLog(db, clock),
-    transactions: createSqlTransactionStore(db),
+    transactions: createSqlTransactionStore(normalDb, walSync),
     sessionSettings: createSessionSettingsStore(db, clock),
-    history: createHistoryStore(historyDb),
-    connectorHistory: createConnectorHistoryStore(historyDb),
+    history: createHistoryStore(normalDb),
+    connectorHistory: createConnectorHistoryStore(normalDb),
     peaks: createPeakStore(db),
     kpiDays: createKpiDayStore(db),
-    upstream: createUpstreamStore(db),
-    holdings: createSqlHoldingsStore(historyDb, clock),
+    upstream: createUpstreamStore(normalDb, walSync),
+    holdings: createSqlHoldingsStore(normalDb, clock),
+    flushed: () => walSync.flushed(),
     close: () => {
-      if (historyDb !== db && historyDb.open) historyDb.close();
+      if (normalDb !== db && normalDb.open) normalDb.close();
       if (db.open) db.close();
     },
   };

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { SqlTransactionStore, TransactionRecord } from './types.ts';
+import type { WalSync } from './wal-sync.ts';
 
 interface Row {
   id: number;
@@ -26,10 +27,11 @@ const toRecord = (r: Row): TransactionRecord => ({
 });
 
 /**
- * OCPP transactions in SQLite. The database runs with synchronous=FULL, so when start()/stop()
- * return, the row is on disk: the charger is only answered after that.
+ * OCPP transactions in SQLite, on the synchronous=NORMAL connection: when start()/stop() return,
+ * the row is in the WAL file (safe against kill -9) and the event loop never waited for a disk;
+ * `flushed()` resolves once it is on disk (power loss), and the charger is answered only after that.
  */
-export function createSqlTransactionStore(db: Database): SqlTransactionStore {
+export function createSqlTransactionStore(db: Database, wal?: WalSync): SqlTransactionStore {
   const byId = db.prepare<[number], Row>('SELECT * FROM transactions WHERE id = ?');
   return {
     start(tx) {
@@ -48,6 +50,7 @@ export function createSqlTransactionStore(db: Database): SqlTransactionStore {
       const row = byId.get(id);
       return row ? toRecord(row) : undefined;
     },
+    flushed: () => wal?.flushed() ?? Promise.resolve(),
     get(id) {
       const row = byId.get(id);
       return row ? toRecord(row) : undefined;

@@ -192,5 +192,7 @@ export interface Storage {
   readonly holdings: HoldingsStore;
   /** Schema version after migrations. */
   readonly schemaVersion: number;
+  /** Resolves once every write that returned so far is on disk (power-loss safe); see wal-sync.ts. */
+  flushed(): Promise<void>;
   close(): void;
 }

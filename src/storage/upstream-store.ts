@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { QueuedFrame, TransactionIds, UpstreamStore } from '../upstream/upstream-store.ts';
+import type { WalSync } from './wal-sync.ts';
 
 interface FrameRow {
   seq: number;
@@ -34,8 +35,12 @@ const toIds = (r: IdsRow | undefined): TransactionIds | undefined =>
     ...(r.csms_tx_id !== null ? { csmsTxId: r.csms_tx_id } : {}),
   };
 
-/** The local controller's offline queue, transaction-id map and tag cache (synchronous=FULL: a frame queued is on disk). */
-export function createUpstreamStore(db: Database): UpstreamStore {
+/**
+ * The local controller's offline queue, transaction-id map and tag cache, on the synchronous=NORMAL
+ * connection: a frame queued is in the WAL file (safe against kill -9) when enqueue() returns, and
+ * on disk (power loss) once `flushed()` resolves; the relay answers the charger after that.
+ */
+export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore {
   const insert = db.prepare('INSERT INTO upstream_queue (charger_id, action, payload, charger_tx_id, queued_at_ms) VALUES (?, ?, ?, ?, ?)');
   const pending = db.prepare<[string, number], FrameRow>('SELECT * FROM upstream_queue WHERE charger_id = ? ORDER BY seq LIMIT ?');
   const count = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM upstream_queue WHERE charger_id = ?');
@@ -64,10 +69,27 @@ export function createUpstreamStore(db: Database): UpstreamStore {
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
   });
+  // The id map as read by charger transaction id, the lookup on the forwarding path of every 1.6
+  // frame that names a transaction: kept in memory, written through (this store is its only writer).
+  const idsCache = new Map<string, TransactionIds | null>();
+  const idsKey = (chargerId: string, chargerTxId: string) => `${chargerId}\u0000${chargerTxId}`;
+  const forgetIds = (chargerId: string, chargerTxId: string) => idsCache.delete(idsKey(chargerId, chargerTxId));
+  const cachedIds = (chargerId: string, chargerTxId: string): TransactionIds | undefined => {
+    const key = idsKey(chargerId, chargerTxId);
+    let ids = idsCache.get(key);
+    if (ids === undefined) {
+      ids = toIds(byCharger.get(chargerId, chargerTxId)) ?? null;
+      if (idsCache.size >= 4096) idsCache.delete(idsCache.keys().next().value!);
+      idsCache.set(key, ids);
+    }
+    return ids ?? undefined;
+  };
   return {
+    flushed: () => wal?.flushed() ?? Promise.resolve(),
     enqueue: (f) => Number(insert.run(f.chargerId, f.action, JSON.stringify(f.payload), f.chargerTxId ?? null, f.queuedAtMs).lastInsertRowid),
     pending: (chargerId, limit) => pending.all(chargerId, limit).map(toFrame),
     count: (chargerId) => count.get(chargerId)?.n ?? 0,
+    queued: (chargerId, action) => ofAction.all(chargerId, action).map(toFrame),
     dropOldest(chargerId, droppable) {
       let victim: number | undefined;
       // Stops at the first droppable frame (usually near the front: meter values outnumber the rest).
@@ -89,9 +111,15 @@ export function createUpstreamStore(db: Database): UpstreamStore {
       }
       return dropped;
     },
-    delivered: (seq, reconcile) => delivered(seq, reconcile),
-    mapTransaction: (ids, atMs) => void upsert.run(ids.chargerId, ids.chargerTxId, ids.localTxId ?? null, ids.csmsTxId ?? null, atMs),
-    byChargerTxId: (chargerId, chargerTxId) => toIds(byCharger.get(chargerId, chargerTxId)),
+    delivered(seq, reconcile) {
+      if (reconcile) forgetIds(reconcile.chargerId, reconcile.chargerTxId);
+      delivered(seq, reconcile);
+    },
+    mapTransaction(ids, atMs) {
+      forgetIds(ids.chargerId, ids.chargerTxId);
+      upsert.run(ids.chargerId, ids.chargerTxId, ids.localTxId ?? null, ids.csmsTxId ?? null, atMs);
+    },
+    byChargerTxId: cachedIds,
     byCsmsTxId: (chargerId, csmsTxId) => toIds(byCsms.get(chargerId, csmsTxId)),
     byLocalTxId: (chargerId, localTxId) => toIds(byLocal.get(chargerId, localTxId)),
     saveProfiles: (chargerId, profiles, atMs) => void putProfiles.run(chargerId, JSON.stringify(profiles), atMs),

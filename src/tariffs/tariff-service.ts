@@ -32,10 +32,21 @@ export interface PriceNow {
   demandChargePerKW: number;
 }
 
+/** The billing month's demand peak as the service holds it now (never behind what the store holds). */
+export interface MonthPeak {
+  /** "2026-12" in the site's time zone. */
+  month: string;
+  peakW: number;
+  /** Start of the demand window the peak was in; undefined while the month has none. */
+  atMs?: number;
+}
+
 export interface TariffService extends Service {
   readonly tariff: TariffView;
   readonly zone: LocalTimeZone;
   peakSoFarW(atMs: number): number;
+  /** The month's peak (15-min mean import) held in memory: what GET /api/v1/peak answers. */
+  monthPeak(atMs?: number): MonthPeak;
   /** Today's KPIs so far (local day). */
   kpis(): LiveKpis;
   prices(atMs?: number): PriceNow;
@@ -53,7 +64,7 @@ const MAX_STEP_MS = 300_000;
 /** A persistent monthly-peak record kept elsewhere (the SQLite history, structurally). */
 export interface MonthlyPeakSource {
   get(month: string): { peakPowerW: number; atMs?: number } | undefined;
-  /** Raise the month's peak (the tariff service offers today's peak as it rises). */
+  /** Raise the month's peak (the tariff service writes it with today's KPI snapshot, at most every 60 s). */
   offer?(month: string, powerW: number, atMs: number): unknown;
 }
 
@@ -96,7 +107,6 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   const peakFile = new DemandPeakFile(options.peakFilePath ?? join(dirname(config.storage.path), 'demand-peak.json'), log);
   const peakSource = options.peakSource;
   const peak = new DemandPeakTracker(zone, windowMs, peakSource ? undefined : (state) => peakFile.write(state));
-  const peakSoFarW = (atMs: number) => Math.max(peak.peakSoFarW(atMs), peakSource?.get(zone.monthKey(atMs))?.peakPowerW ?? 0);
   const billLog = new BillLog(options.billsFilePath ?? join(dirname(config.storage.path), 'session-bills.jsonl'), log);
   const billing = new SessionBilling(tariff, 1000, (bill) => billLog.append(bill));
   const signalsBySource = new Map<string, GridSignal[]>();
@@ -107,13 +117,51 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   let day = { key: '', sinceMs: 0, kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
   let lastSaveMs = -Infinity;
   let offeredPeakW = 0;
+  /**
+   * The month's peak as stored, raised in memory as today's rises: the one owner the API, the
+   * planner and the KPIs read. Written to the store with the KPI snapshot (not every cycle).
+   */
+  let stored: MonthPeak = { month: '', peakW: 0 };
+  let peakUnsaved = false;
   let lastStep: HeldStep | undefined;
   let feed: PriceFeed | undefined;
   const unsubscribe: (() => void)[] = [];
 
+  /** The month's peak of the store, read once per month (at start and when the month turns). */
+  function storedPeak(atMs: number): MonthPeak {
+    const month = zone.monthKey(atMs);
+    if (stored.month !== month) {
+      savePeak();
+      const row = readStoredPeak(month);
+      stored = row ? { month, peakW: row.peakPowerW, ...(row.atMs === undefined ? {} : { atMs: row.atMs }) } : { month, peakW: 0 };
+    }
+    return stored;
+  }
+
+  function readStoredPeak(month: string) {
+    try {
+      return peakSource?.get(month);
+    } catch (error) {
+      log.error({ err: error, month }, "month's peak not read; counting from today's");
+      return undefined;
+    }
+  }
+
+  function savePeak(): void {
+    if (!peakUnsaved || !peakSource?.offer) return;
+    peakUnsaved = false;
+    try {
+      peakSource.offer(stored.month, stored.peakW, stored.atMs ?? 0);
+    } catch (error) {
+      log.error({ err: error, month: stored.month }, "month's peak not saved");
+    }
+  }
+
+  /** Today's figures and the month's peak to storage (every 60 s, at a session's end and at stop). */
   function saveDay(atMs: number): void {
-    if (!kpiStore || !day.key) return;
     lastSaveMs = atMs;
+    savePeak();
+    if (!kpiStore || !day.key) return;
     try {
       kpiStore.save(day.key, day.kpi.snapshot(), atMs);
     } catch (error) {
@@ -128,22 +176,45 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
       day = { key, sinceMs: zone.startOfDayMs(atMs), kpi: new KpiAccumulator(tariff.demandChargePerKW, windowMs) };
       offeredPeakW = 0;
       const saved = parseKpiSnapshot(kpiStore?.load(key));
-      if (saved) day.kpi.restore(saved);
+      if (saved) {
+        day.kpi.restore(saved);
+        offerPeak();
+      }
     }
     return day.kpi;
   }
 
-  /** The month's peak follows today's as it rises: one definition (15-min mean import) for both. */
+  /**
+   * The month's peak follows today's as it rises: one definition (15-min mean import) for both.
+   * Raised in memory at once; written with the next KPI snapshot (saveDay).
+   */
   function offerPeak(): void {
-    if (!peakSource?.offer) return;
+    if (!peakSource) return;
     const k = day.kpi.result();
     if (k.peakW <= offeredPeakW || k.peakAtMs === undefined) return;
     offeredPeakW = k.peakW;
-    try {
-      peakSource.offer(zone.monthKey(k.peakAtMs), k.peakW, k.peakAtMs);
-    } catch (error) {
-      log.error({ err: error }, "month's peak not saved");
+    const month = storedPeak(k.peakAtMs);
+    if (month.month !== zone.monthKey(k.peakAtMs) || k.peakW <= month.peakW) return;
+    stored = { month: month.month, peakW: k.peakW, atMs: k.peakAtMs };
+    peakUnsaved = true;
+  }
+
+  function peakSoFarW(atMs: number): number {
+    return Math.max(peak.peakSoFarW(atMs), peakSource ? storedPeak(atMs).peakW : 0);
+  }
+
+  function monthPeak(atMs: number): MonthPeak {
+    const k = dayFor(atMs).result();
+    if (peakSource) {
+      const m = storedPeak(atMs);
+      // Today's peak is offered as the day is integrated; one not offered yet still counts.
+      return k.peakW > m.peakW && k.peakAtMs !== undefined ? { month: m.month, peakW: k.peakW, atMs: k.peakAtMs } : m;
     }
+    const earlierW = Math.max(peak.peakSoFarW(atMs), peak.state().openWindowAverageW);
+    const earlierAtMs = peak.state().peakAtMs;
+    const todayIsPeak = k.peakW >= earlierW;
+    const peakAtMs = todayIsPeak ? k.peakAtMs : earlierAtMs;
+    return { month: zone.monthKey(atMs), peakW: todayIsPeak ? k.peakW : earlierW, ...(peakAtMs === undefined ? {} : { atMs: peakAtMs }) };
   }
 
   function evNow(): { powerW: number; charging: number } {
@@ -264,16 +335,14 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
       feed = undefined;
     },
     peakSoFarW,
+    monthPeak: (atMs = ctx.clock.nowMs()) => monthPeak(atMs),
     kpis() {
       const atMs = ctx.clock.nowMs();
       const k = dayFor(atMs).result();
       // The month's peak is never below today's: the same 15-min mean import, today's offered to the month.
-      const stored = peakSource?.get(zone.monthKey(atMs));
-      const earlierW = peakSource ? (stored?.peakPowerW ?? 0) : Math.max(peak.peakSoFarW(atMs), peak.state().openWindowAverageW);
-      const earlierAtMs = peakSource ? stored?.atMs : peak.state().peakAtMs;
-      const todayIsPeak = k.peakW >= earlierW;
-      const monthPeakW = todayIsPeak ? k.peakW : earlierW;
-      const monthPeakAtMs = todayIsPeak ? k.peakAtMs : earlierAtMs;
+      const m = monthPeak(atMs);
+      const monthPeakW = m.peakW;
+      const monthPeakAtMs = m.atMs;
       return {
         ...k,
         sinceMs: day.sinceMs,

@@ -31,10 +31,15 @@ export interface CachedTag {
 }
 
 export interface UpstreamStore {
+  /** Returns once the frame is safe against kill -9; see flushed() for power loss. */
   enqueue(frame: Omit<QueuedFrame, 'seq'>): number;
+  /** Resolves once every write that returned is on disk (group commit, off the event loop): the charger is answered after it. */
+  flushed(): Promise<void>;
   /** The oldest undelivered frames of a charger, in order. */
   pending(chargerId: string, limit: number): QueuedFrame[];
   count(chargerId: string): number;
+  /** The charger's queued frames of one action, oldest first. */
+  queued(chargerId: string, action: string): QueuedFrame[];
   /**
    * Makes room in a full queue: removes the charger's oldest frame `droppable` accepts (meter values
    * a transaction can lose without losing its record); false when there is none.

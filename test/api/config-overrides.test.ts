@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadLayeredConfig, OVERRIDES_FILE } from '../../src/config-overrides.ts';
-import { demoConfigCopy } from '../../src/demo/run-demo.ts';
+import { demoConfigCopy, demoRuntimeConfig } from '../../src/demo/run-demo.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { createApiFixture, type ApiFixture } from './api-fixture.ts';
 
@@ -98,5 +98,30 @@ describe('the demo config', () => {
     writeFileSync(copy, readFileSync(copy, 'utf8').replace('Demo Depot', 'My Depot'));
     expect(demoConfigCopy(silentLogger, workDir)).toBe(copy);
     expect(readFileSync(copy, 'utf8')).toContain('My Depot');
+  });
+});
+
+describe("a Settings save in the demo (ports from the command line, timings scaled to the speed)", () => {
+  it('changes only what the operator edited: no restart for ports, the scaled staleness stays, the file keeps what was written', async () => {
+    const { configPath, text } = installerFile();
+    const fromFile = loadLayeredConfig(configPath, silentLogger).config;
+    const runtimeConfig = (file: typeof fromFile) => demoRuntimeConfig(file, { httpPort: 18_080, ocppPort: 19_000, count: 1, speed: 60 });
+    const running = runtimeConfig(fromFile);
+    expect(running.control.staleAfterMs).toBe(30_000);
+    api = await createApiFixture({ config: running, deps: { configPath, runtimeConfig, liveConfigSections: ['control'] } });
+    const auth = { authorization: `Bearer ${(await api.login('admin', 'admin-password-1')).token}` };
+    const put = await api.inject({ method: 'PUT', url: '/api/v1/config', headers: auth, payload: { yaml: text.replace('priority: fcfs', 'priority: departure') } });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toMatchObject({ changed: ['control'], applied: ['control'], restartRequired: [] });
+    expect(api.ctx.config.control).toMatchObject({ priority: 'departure', staleAfterMs: 30_000 });
+    expect(api.ctx.config.http.port).toBe(18_080);
+    expect(readFileSync(configPath, 'utf8')).toContain('port: 0');
+    expect(readFileSync(configPath, 'utf8')).not.toContain('18080');
+    // The audit's before/after (the Events page's diff) holds only the edit.
+    const audit = (await api.inject({ method: 'GET', url: '/api/v1/audit?limit=5', headers: auth })).json() as { action: string; before: Record<string, Record<string, unknown>>; after: Record<string, Record<string, unknown>> }[];
+    const entry = audit.find((a) => a.action === 'config.update')!;
+    expect(Object.keys(entry.after)).toEqual(['control']);
+    const differs = Object.keys(entry.after.control!).filter((k) => JSON.stringify(entry.before.control![k]) !== JSON.stringify(entry.after.control![k]));
+    expect(differs).toEqual(['priority']);
   });
 });

@@ -49,7 +49,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     await waitFor(() => {
       if (gone) throw new Error(`ems exited before it was ready:\n${out}`);
       return out.includes('EMS running');
-    }, 'EMS running', 30_000);
+    }, 'EMS running', 90_000);
     return { child, exited };
   };
 
@@ -149,6 +149,10 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     }, 'the session ended in the KPIs', 10_000);
     expect(before.today.energyCost).toBeGreaterThan(0);
     expect(before.month.peakW).toBe(before.today.peakW);
+    // GET /api/v1/peak answers from the tariff service's figure: the same as the KPIs', never behind.
+    const peakBefore = (await api('/api/v1/peak', admin)).body;
+    expect(peakBefore.peakPowerW).toBe(before.month.peakW);
+    expect(peakBefore.peakPowerW).toBeGreaterThan(0);
 
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     const shownBefore = await readToday(page);
@@ -164,12 +168,13 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     expect({ ...after.today, utilization: undefined }).toEqual({ ...before.today, utilization: undefined });
     expect(after.today.utilization).toBeLessThanOrEqual(before.today.utilization);
     expect(after.month).toEqual(before.month);
+    expect((await api('/api/v1/peak', await token())).body).toEqual(peakBefore);
     const shownAfter = await readToday(page);
     await page.screenshot({ path: join(ARTIFACTS, 'today-after-restart.png') });
     expect(shownAfter).toEqual(shownBefore);
     expect(Object.values(shownAfter).join(' ')).toContain('1 session ended');
     await page.close();
-  }, 120_000);
+  }, 240_000);
 
   it('keeps a Settings edit across a restart in the overrides file, and leaves the installer’s file alone', async () => {
     const installed = readFileSync(configPath, 'utf8');
@@ -196,5 +201,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     await page.getByRole('link', { name: 'Settings' }).click();
     await note.filter({ hasText: 'Your edits (site)' }).waitFor({ timeout: 10_000 });
     await page.close();
-  }, 120_000);
+  }, 240_000);
 });

@@ -12,3 +12,34 @@ describe('ems demo --mqtt', () => {
     expect(written.join('')).toContain('--mqtt http://127.0.0.1:1883: use mqtt://host:1883');
   });
 });
+
+describe('ems on a mistyped command line', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([['demo'], ['run']])('ems %s --help prints the options and exits 0', async (command) => {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    expect(await main([command, '--help'])).toBe(0);
+    expect(out.join('\n')).toContain('ems demo [--config demo.yaml]');
+    expect(out.join('\n')).toContain('--speed 60');
+  });
+
+  it('ems simulate --help prints its own options (issue #11) and exits 0', async () => {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    expect(await main(['simulate', '--help'])).toBe(0);
+    expect(out.join('\n')).toContain('Usage: ems simulate --config site.yaml --sessions sessions.json');
+    expect(out.join('\n')).toContain('--lp-optimum');
+  });
+
+  it('names an unknown option or a bad number in one line, with the usage, never a stack trace', async () => {
+    const err: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
+    expect(await main(['demo', '--bogus'])).toBe(1);
+    expect(await main(['demo', '--speed', 'fast'])).toBe(1);
+    const text = err.join('\n');
+    expect(text).toContain("ems: Unknown option '--bogus'");
+    expect(text).toContain('ems: not a number: fast');
+    expect(text).not.toMatch(/\n\s+at /);
+  });
+});

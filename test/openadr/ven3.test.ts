@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVen3Service } from '../../src/openadr/ven3/ven3-service.ts';
+import { createApiFixture } from '../api/api-fixture.ts';
 import { createTariffService } from '../../src/tariffs/tariff-service.ts';
 import { createTestPki } from '../fixtures/openadr/certs.ts';
 import { MosquittoBroker } from '../fixtures/mosquitto.ts';
@@ -200,6 +201,19 @@ describe('OpenADR 3.1 VEN against an OAuth2 VTN', () => {
     vtn.rawEventsBody = undefined;
     vtn.putEvent(capEvent(program.id, [65]));
     await until(() => importLimit() === 65_000 || undefined, 'recovery');
+    // /metrics counts every failed exchange and the fault once (it lasted through two texts).
+    const { failedExchanges, faults } = ven.status();
+    expect(failedExchanges).toBeGreaterThanOrEqual(4);
+    expect(faults).toBe(1);
+    const api = await createApiFixture({ deps: { openadr: () => [ven.status()] } });
+    try {
+      const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(new RegExp(`^ems_openadr_failed_exchanges_total\\{vtn="${ven.status().id}"\\} ${ven.status().failedExchanges}$`, 'm'));
+      expect(metrics).toMatch(new RegExp(`^ems_openadr_faults_total\\{vtn="${ven.status().id}"\\} 1$`, 'm'));
+      expect(metrics).toMatch(new RegExp(`^ems_openadr_fault\\{vtn="${ven.status().id}"\\} 0$`, 'm'));
+    } finally {
+      await api.close();
+    }
   });
 
   it('gets a fresh token when the VTN revokes the old one', async () => {

@@ -149,6 +149,7 @@ export function arbSite(options: SiteOptions = {}): fc.Arbitrary<Site> {
         chargers,
         priority: g.priority,
         deadbandA: 0.5,
+        capHoldMs: 15_000,
         minPauseMs: 120_000,
         staleAfterMs: 10_000,
         failsafeCurrentA: 6,

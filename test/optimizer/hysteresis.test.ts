@@ -71,14 +71,14 @@ describe('hysteresis', () => {
     };
     const series = [
       [0, 10], // A's first cap: 32 A
-      [10, 10], // A draws 10 of its 32 A: the hold time starts
-      [30, 10], // still within the hold time
-      [40, 10], // held 30 s: A keeps 10 + 2, B gets the rest
-      [50, 10], // steady draw: lending continues
+      [10, 10], // A draws 10 of its 32 A, but its cap may not have reached it yet (apply 5 s + response 5 s + ramp 6.4 s)
+      [30, 10], // settled: sampled 30 s after its cap was set, still 10 A: A keeps 10 + 2, B gets the rest
+      [40, 10], // steady draw: lending continues
+      [50, 10], // B too draws only 8 of its 28 A, 20 s after its cap was set: B keeps 8 + 2
       [60, 11.5], // A ramps into its reserve: A gets its full share back
     ] as const;
 
-    it('lends it to others after the hold time, keeps a ramp reserve, and takes it back when the car ramps up', () => {
+    it('lends it to others once the draw is settled, keeps a ramp reserve, and takes it back when the car ramps up', () => {
       const decisions = run(
         two,
         series.map(([s, drawA]) => ({ atMs: T0 + s * 1000, snapshot: cars(drawA, 8) })),
@@ -86,12 +86,12 @@ describe('hysteresis', () => {
       expect(decisions.map((d) => capsOf(d))).toEqual([
         { A: 32, B: 8 },
         { A: 32, B: 8 },
-        { A: 32, B: 8 },
         { A: 12, B: 28 },
         { A: 12, B: 28 },
+        { A: 12, B: 10 },
         { A: 32, B: 8 },
       ]);
-      expect(decisions[3].caps[0].reason).toMatchObject({ kind: 'car', text: 'car draws only 10 A for 30 s: capped at draw + 2 A to ramp, the rest lent to others' });
+      expect(decisions[2].caps[0].reason).toMatchObject({ kind: 'car', text: 'car draws only 10 A for 20 s: capped at draw + 2 A to ramp, the rest lent to others' });
       for (const d of decisions) expect(capsOf(d).A + capsOf(d).B).toBeLessThanOrEqual(40);
     });
 
@@ -104,4 +104,45 @@ describe('hysteresis', () => {
       expect(decisions.map((d) => capsOf(d).A)).toEqual([32, 32, 32]);
     });
   });
+
+  describe('in time (capHoldMs)', () => {
+    const held = { ...p, capHoldMs: 15_000, deadbandA: 0.5 };
+
+    it('lowers a cap at once when a limit needs it, then raises it only after the hold and the building peak have passed', () => {
+      const decisions = run(held, [at(0, 20), at(1, 22), at(2, 20), at(10, 20), at(17, 20)]);
+      expect(decisions.map((d) => d.caps[0].currentA)).toEqual([20, 18, 18, 18, 20]);
+      expect(decisions[1].caps[0].reason.kind).toBe('circuit');
+      expect(decisions[2].caps[0].reason).toMatchObject({ kind: 'hysteresis', text: 'kept at 18 A: its cap changed 1 s ago; raised once 15 s have passed' });
+      for (const d of decisions) expect(d.caps[0].currentA + d.headroom.buildingA[0]).toBeLessThanOrEqual(40);
+    });
+
+    it('raises a cap after the hold only as far as it fits with the building load at its recent peak', () => {
+      // 22 A at 10 s: the cap goes down. At 26 s the hold has passed and the 22 A peak is 16 s old,
+      // but the building read 20 A at 14 s: the raise stops at what fits with that. The next raise
+      // waits for the hold again (41 s), when 20 A is long gone.
+      const decisions = run(held, [at(0, 18), at(10, 22), at(11, 18), at(14, 20), at(15, 18), at(26, 18), at(30, 18), at(41, 18)]);
+      expect(decisions.map((d) => d.caps[0].currentA)).toEqual([22, 18, 18, 18, 18, 20, 20, 22]);
+      expect(decisions[5].caps[0].reason).toMatchObject({ kind: 'hysteresis', text: 'raised only to 20 A: what still fits if the other load comes back to its level of the last 15 s' });
+    });
+
+    describe('a car that draws less than its cap', () => {
+      const two = params({ circuit: circuit('main', 400, [], [circuit('row', 40, ['A', 'B'])]), chargers: [charger('A', 'row'), charger('B', 'row')], unusedHoldMs: 30_000, rampReserveA: 2, deadbandA: 0.5, capHoldMs: 15_000 });
+      const cars = (withB: boolean) => (atMs: number): SiteSnapshot => {
+        const connectors: ConnectorSnapshot[] = [plugged('A', session('a'), { drawA: [10, 10, 10], drawAtMs: atMs })];
+        if (withB) connectors.push(plugged('B', session('b', { startedAtMs: atMs }), { drawA: [0, 0, 0], drawAtMs: atMs }));
+        return snapshot(connectors, { atMs, grid: gridWith(atMs, withB ? 10 : 10) });
+      };
+
+      it('keeps its cap while nobody needs the rest, and lends it at once when another car comes', () => {
+        const decisions = run(
+          two,
+          [0, 10, 40, 50, 51].map((s) => ({ atMs: T0 + s * 1000, snapshot: cars(s >= 50) })),
+        );
+        expect(decisions.map((d) => capsOf(d))).toEqual([{ A: 32 }, { A: 32 }, { A: 32 }, { A: 12, B: 28 }, { A: 12, B: 28 }]);
+        expect(decisions[2].caps[0].reason).toMatchObject({ kind: 'hysteresis', text: 'kept at 32 A: no limit and no other car needs it lower now' });
+        for (const d of decisions) expect((capsOf(d).A ?? 0) + (capsOf(d).B ?? 0)).toBeLessThanOrEqual(40);
+      });
+    });
+  });
 });
+

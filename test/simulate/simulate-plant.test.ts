@@ -133,3 +133,41 @@ describe('ems simulate on the site plant', () => {
     expect(ideal.code).toBe(0);
   }, 60_000);
 });
+
+describe('the plant replay learns each car max as the live planner does', () => {
+  it('plans a car at what it draws once it has drawn clearly less than its cap (MeterValues), not at the 11 kW assumed for an unknown car', async () => {
+    const { configSchema } = await import('../../config/schema.ts');
+    const { decideParamsFromConfig } = await import('../../src/control/decide-params.ts');
+    const { HighsSolver } = await import('../../src/planner/solver-highs.ts');
+    const { parseReplaySessions } = await import('../../src/simulate/replay-sessions.ts');
+    const { replayOnPlant } = await import('../../src/simulate/plant-replay.ts');
+    const config = configSchema.parse({
+      site: { name: 'slow car', voltage: 230, timezone: 'UTC' },
+      grid: { maxCurrent: 63, safetyMargin: 0.05, meter: 'grid' },
+      devices: [{ id: 'grid', role: 'grid-meter', driver: 'simulated' }],
+      chargers: [{ id: 'A', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 3 }],
+      planner: { baseLoadW: Array(24).fill(2_000) },
+      // Cheap for the first hour: the plan puts the car at the most it thinks the car can take.
+      tariffs: { currency: 'EUR', import: { default: 0.4, periods: [{ from: '09:00', to: '10:00', price: 0.1 }] } },
+    });
+    // A car that takes 3 × 8 A (5.5 kW) on a 22 kW charger: the plan assumes 11 kW until it draws.
+    const sessions = parseReplaySessions([{ id: 'slow', chargerId: 'A', arrival: at('09:00'), departure: at('13:00'), energyWh: 15_000, maxPowerW: 8 * 230 * 3 }], config);
+    const plans: { atMs: number; maxPowerW: number | undefined }[] = [];
+    const r = await replayOnPlant({
+      config,
+      params: decideParamsFromConfig(config),
+      sessions,
+      strategy: 'controlled',
+      solver: new HighsSolver(),
+      stepMs: 60_000,
+      onPlan: (plan, atMs) => plans.push({ atMs, maxPowerW: plan.sessions[0]?.maxPowerW }),
+    });
+    const withCar = plans.filter((p) => p.maxPowerW !== undefined);
+    expect(withCar[0]!.maxPowerW).toBeCloseTo(16 * 230 * 3, 0); // assumed: nothing seen yet
+    // Learnt from its MeterValues within the cheap hour: 8 A on three phases (5.5 kW).
+    const learnt = withCar.find((p) => p.maxPowerW! < 16 * 230 * 3 - 1)!;
+    expect(learnt.atMs).toBeLessThan(Date.parse(at('09:15')));
+    expect(learnt.maxPowerW).toBeCloseTo(8 * 230 * 3, 0);
+    expect(r.kpis.energyDeliveredWh).toBeGreaterThan(0.99 * 15_000);
+  }, 120_000);
+});

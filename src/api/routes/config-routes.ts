@@ -96,9 +96,11 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         dryRun = parsed.data.dryRun ?? false;
       }
       text = restoreMaskedSecrets(text, currentText());
-      const { config: next, problems } = parseConfigText(text, source);
+      const { config: fromFile, problems } = parseConfigText(text, source);
       const errors = problems.filter((p) => p.severity === 'error');
-      if (!next || errors.length) throw new ConfigError(errors.length ? errors : problems);
+      if (!fromFile || errors.length) throw new ConfigError(errors.length ? errors : problems);
+      // Compared and applied as the process would run it (the demo keeps its CLI ports and scaled timings).
+      const next = env.runtimeConfig ? env.runtimeConfig(fromFile) : fromFile;
       const warnings = problems.filter((p) => p.severity === 'warning');
 
       const changed = (Object.keys({ ...ctx.config, ...next }) as (keyof Config)[]).filter((k) => !same(ctx.config[k], next[k]));
@@ -113,7 +115,7 @@ export function registerConfigRoutes(app: FastifyInstance, env: RouteEnv): void 
         const base = baseText();
         const baseConfig = base === undefined ? undefined : parseConfigText(base, source).config;
         if (!baseConfig) throw new ApiValidationError([{ path: 'yaml', message: `the installer's config ${configPath} cannot be read; edits are not saved` }]);
-        const over = overridesText(baseConfig, text, next);
+        const over = overridesText(baseConfig, text, fromFile);
         if (over.text) writeFileAtomic(overridesPath, over.text);
         else rmSync(overridesPath, { force: true });
         overridden = over.sections;

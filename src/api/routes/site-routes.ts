@@ -269,7 +269,11 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
   );
 
   app.get('/api/v1/peak', { onRequest: viewer, schema: { tags: ['site'], summary: "This month's peak of 15-min mean import (demand charge base)" } }, async () => {
+    // The tariff service owns the figure (it writes the store with its KPI snapshot): never behind.
+    const held = env.economics?.monthPeak?.(now());
+    // Whole watts, as /api/v1/kpis shows the same figure.
+    if (held) return { month: held.month, peakPowerW: held.atMs === undefined ? null : Math.round(held.peakW), at: held.atMs === undefined ? null : new Date(held.atMs).toISOString() };
     const { month, peak } = store.peaks.current(now(), ctx.config.site.timezone);
-    return { month, peakPowerW: peak?.peakPowerW ?? null, at: peak ? new Date(peak.atMs).toISOString() : null };
+    return { month, peakPowerW: peak ? Math.round(peak.peakPowerW) : null, at: peak ? new Date(peak.atMs).toISOString() : null };
   });
 }

@@ -48,6 +48,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
   let lastContactAtMs: number | undefined;
   let lastPollAtMs: number | undefined;
   let fault: string | undefined;
+  let failedExchanges = 0;
+  let faults = 0;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<void> | undefined;
@@ -349,6 +351,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
 
   function logFault(error: unknown): void {
     const text = error instanceof Error ? error.message : String(error);
+    failedExchanges++;
+    if (fault === undefined) faults++;
     if (fault === text) return;
     fault = text;
     log.warn({ err: error }, `VTN exchange failed; last good event set stays in force: ${text}`);
@@ -421,6 +425,8 @@ export function createVen2bService(ctx: ServiceContext, config: OpenAdrConfig, d
         lastContactAtMs,
         lastPollAtMs,
         lastError: fault,
+        failedExchanges,
+        faults,
         certificateFingerprint: venFingerprint(tls?.cert),
         certificateExpiresAtMs: certificateExpiryMs(tls?.cert),
         pollIntervalMs: intervalMs(),

@@ -74,6 +74,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
   let lastPollAtMs: number | undefined;
   let webhookCert: Buffer | undefined;
   let fault: string | undefined;
+  let failedExchanges = 0;
+  let faults = 0;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<void> | undefined;
@@ -290,6 +292,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
       fault = undefined;
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
+      failedExchanges++;
+      if (fault === undefined) faults++;
       if (fault !== text) log.warn({ err: error }, `VTN exchange failed; last good event set stays in force: ${text}`);
       fault = text;
     }
@@ -458,6 +462,8 @@ export function createVen3Service(ctx: ServiceContext, config: OpenAdrConfig, de
         lastContactAtMs,
         lastPollAtMs,
         lastError: fault,
+        failedExchanges,
+        faults,
         certificateExpiresAtMs: minDefined(certificateExpiryMs(tls?.cert), certificateExpiryMs(webhookCert)),
         pollIntervalMs: config.pollIntervalS * 1000,
         notifications: [...(subscriptionId ? ['webhook'] : []), ...(mqttSubscribed ? ['mqtt'] : [])],
