@@ -72,7 +72,8 @@ describe('OCPP 2.0.1 stations', () => {
       transactionInfo: { transactionId: 'tx-abc', chargingState: 'Charging' },
       meterValue: [
         {
-          timestamp: '2026-11-24T09:59:00Z',
+          // A minute before the station's clock (real time; the EMS runs on a test clock in 2026-11).
+          timestamp: new Date(Date.now() - 60_000).toISOString(),
           sampledValue: [
             { value: 16, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } },
             { value: 11, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'kW' } },
@@ -80,7 +81,10 @@ describe('OCPP 2.0.1 stations', () => {
         },
       ],
     });
-    expect(system.events['connector.meter'].at(-1)).toEqual({ chargerId: 'CP001', connectorId: 2, atMs: Date.parse('2026-11-24T09:59:00Z'), currentA: [16, 0, 0], powerW: 11000 });
+    // A minute old on the EMS's clock too: ages come from the station's own clock, not from comparing clocks.
+    const reading = system.events['connector.meter'].at(-1)!;
+    expect(reading).toMatchObject({ chargerId: 'CP001', connectorId: 2, currentA: [16, 0, 0], powerW: 11000 });
+    expect(Math.abs(reading.atMs - (system.clock.nowMs() - 60_000))).toBeLessThan(2_000);
     expect(system.state.connector('CP001', 2)?.status).toBe('Charging');
 
     expect(await system.cs.applyCaps([cap('CP001', 2, 12.34)])).toEqual({ sent: 1, unconfirmedDecreases: 0 });
