@@ -196,7 +196,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const minDa = Math.max(1, ceilDa(nonNegative(charger.minCurrentA)));
     const maxDa = floorDa(nonNegative(charger.maxCurrentA));
     const drawA = fresh ? Math.max(fresh[0], fresh[1], fresh[2]) : undefined;
-    const under = session ? underDraw(memory, drawA, atMs, params) : { sinceMs: undefined, lend: false };
+    const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
     if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, underDrawing: !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2, released: estimate.released, probing: estimate.probing }, params);

@@ -1,7 +1,17 @@
 // Guarantee 4: capacity a car does not use goes to others. A car that has drawn clearly less than
-// its cap for unusedHoldMs keeps only its draw plus a ramp reserve (never below its minimum).
+// its cap for unusedHoldMs keeps only its draw plus a ramp reserve (never below its minimum). So
+// does, sooner, a car whose draw is settled: sampled once its cap has had time to reach it (the
+// charger applies it, the car responds and ramps up to it even at a slow ramp) and still clearly
+// below it. Lending early is never a safety matter (the lender is capped lower, nobody higher than
+// the limits allow); a car that was in fact still ramping reaches its reserve and gets its share
+// back. With the cap hysteresis (hysteresis.ts) the lent part only moves when another car needs it.
 import type { ConnectorMemory, DecideParams } from './types.ts';
 import { nonNegative } from './numbers.ts';
+
+/** A charger may take this long to apply a new cap (plant.md: usually at once, up to a few seconds), ms. */
+const APPLY_MS = 5_000;
+/** The slowest ramp a car is expected to make towards its cap (plant.md: 5–30 A/s), A/s. */
+const SLOW_RAMP_APS = 5;
 
 export interface UnderDraw {
   /** Since when the car has drawn clearly less than its cap; undefined when it has not. */
@@ -19,7 +29,8 @@ export function underDraw(
   memory: ConnectorMemory | undefined,
   drawA: number | undefined,
   atMs: number,
-  params: Pick<DecideParams, 'rampReserveA' | 'unusedHoldMs'>,
+  params: Pick<DecideParams, 'rampReserveA' | 'unusedHoldMs' | 'carResponseMs'>,
+  drawAtMs?: number,
 ): UnderDraw {
   const previousCapA = memory?.currentA ?? 0;
   if (drawA === undefined || !(previousCapA > 0)) return { sinceMs: undefined, lend: false };
@@ -28,5 +39,14 @@ export function underDraw(
   if (!(drawA < previousCapA - slackA)) return { sinceMs: undefined, lend: false };
   const since = memory?.underDrawSinceMs;
   const sinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
-  return { sinceMs, lend: atMs - sinceMs >= nonNegative(params.unusedHoldMs) };
+  if (atMs - sinceMs >= nonNegative(params.unusedHoldMs)) return { sinceMs, lend: true };
+  return { sinceMs, lend: settled(memory!, drawAtMs, params) };
+}
+
+/** True when the draw was sampled long enough after the cap was set that the car had time to reach it. */
+function settled(memory: ConnectorMemory, drawAtMs: number | undefined, params: Pick<DecideParams, 'carResponseMs'>): boolean {
+  if (drawAtMs === undefined || !Number.isFinite(drawAtMs) || !Number.isFinite(memory.changedAtMs)) return false;
+  const responseMs = nonNegative(params.carResponseMs ?? 5_000);
+  const settleMs = APPLY_MS + responseMs + (nonNegative(memory.currentA) / SLOW_RAMP_APS) * 1000;
+  return drawAtMs - memory.changedAtMs >= settleMs;
 }

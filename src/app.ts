@@ -22,7 +22,7 @@ import { OcppCallRefused } from './ocpp/errors.ts';
 import { createUpstreamService, type UpstreamService } from './upstream/index.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
-import { createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
+import { createEventLog, createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
 import { createInfluxExport } from './export/index.ts';
 import { openStorage, type Storage } from './storage/index.ts';
 import { createChargerReconciler } from './storage/charger-reconciler.ts';
@@ -101,6 +101,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     // Storage first (closed last): transactions are committed before a charger gets its answer.
     const store = openStorage(config.storage.path, clock);
     started.push({ name: 'storage', start: async () => {}, stop: async () => store.close() });
+    // The site's events list listens before anything runs: the failsafe every start begins in is in it.
+    const events = createEventLog(ctx);
+    started.push({ name: 'event-log', start: async () => {}, stop: async () => events.stop() });
     await start(createSessionSettingsKeeper(ctx, store));
     await start(createChargerReconciler(ctx, store));
     await start(createHistoryRecorder(ctx, store));
@@ -166,6 +169,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         configPath: options.configPath,
         overridesPath: options.overridesPath,
         ...(options.runtimeConfig ? { runtimeConfig: options.runtimeConfig } : {}),
+        events,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),

@@ -14,6 +14,7 @@ import { OvershootMeter, type OvershootEpisode } from '../../src/simulate/plant-
 import { VirtualDispatcher } from '../../src/simulate/virtual-dispatcher.ts';
 import { SiteState } from '../../src/state/site-state.ts';
 import { createEmsStep, type EmsStep } from './ems-step.ts';
+import { flushPromises, RealDispatcherDriver, type LoopDispatcher } from './real-dispatcher.ts';
 import { idealEvA } from './ideal-share.ts';
 import { emsConfig, type EmsSettings } from './site-config.ts';
 
@@ -44,6 +45,12 @@ export interface ClosedLoopOptions {
   traceEveryMs?: number;
   /** Sees the plant's truth after every plant step (benchmarks measure reaction times with it). */
   onStep?: (truth: PlantTruth) => void;
+  /**
+   * Which profile dispatcher sends the caps: 'virtual' (default; src/simulate/virtual-dispatcher.ts,
+   * synchronous) or 'real' (src/ocpp/profile-dispatcher.ts itself on virtual time and timers, see
+   * real-dispatcher.ts; only through runClosedLoopOnRealDispatcher).
+   */
+  dispatcher?: 'virtual' | 'real';
 }
 
 export type OverLimitEpisode = OvershootEpisode;
@@ -69,6 +76,8 @@ export interface ClosedLoopReport {
   /** Cars' draw over what they could draw, in steady state (undefined: no steady state with demand). */
   headroomUse?: number;
   steadyMs: number;
+  /** Real dispatcher only: increases put on the wire before a decrease of their round was accepted. */
+  orderViolations?: string[];
   /** Cap changes (TxProfiles with a new limit) per connector within 10 s in steady state: the largest count. */
   maxCapChangesPer10s: number;
   /** Steady-state cap changes that were the 2nd+ within 10 s on their connector. */
@@ -100,7 +109,12 @@ export function reactionWindowMs(scenario: PlantScenario, config: Config): numbe
 }
 
 export function runClosedLoop(scenario: PlantScenario, options: ClosedLoopOptions = {}): ClosedLoopReport {
-  return new ClosedLoop(scenario, options).run();
+  return new ClosedLoop(scenario, { ...options, dispatcher: 'virtual' }).run();
+}
+
+/** The closed loop with the live ProfileDispatcher: its promises run between plant steps. */
+export function runClosedLoopOnRealDispatcher(scenario: PlantScenario, options: ClosedLoopOptions = {}): Promise<ClosedLoopReport> {
+  return new ClosedLoop(scenario, { ...options, dispatcher: 'real' }).runAsync();
 }
 
 class ClosedLoop {
@@ -109,7 +123,7 @@ class ClosedLoop {
   readonly bus = new Bus(silentLogger);
   readonly state: SiteState;
   readonly step: EmsStep;
-  readonly dispatcher: VirtualDispatcher;
+  readonly dispatcher: LoopDispatcher;
   readonly windowMs: number;
   private readonly settleMs: number;
   private readonly stepMs: number;
@@ -171,20 +185,24 @@ class ClosedLoop {
     collect(scenario.circuit);
     this.preloaded = this.plant.changes.map((c) => ({ atMs: c.atMs, unforeseen: UNFORESEEN.has(c.kind) })).sort((a, b) => a.atMs - b.atMs);
     this.dynamicIndex = this.plant.changes.length;
-    this.dispatcher = new VirtualDispatcher(
-      {
-        bus: this.bus,
-        voltageV: scenario.voltageV,
-        profileDurationS: this.config.control.profileDurationS,
-        profileMinIntervalMs: this.config.control.profileMinIntervalMs,
-        answerWaitMs: ANSWER_WAIT_MS,
-        charger: (id) => this.config.chargers.find((c) => c.id === id),
-        ready: (id) => this.ready.has(id),
-        activeTransaction: (chargerId, connectorId) => this.activeTx.get(`${chargerId}/${connectorId}`),
-        send: (chargerId, _connectorId, profile) => this.plant.setChargingProfile(chargerId, profile),
-      },
-      scenario.startAtMs,
-    );
+    const shares = staticShares(this.config);
+    this.dispatcher =
+      options.dispatcher === 'real'
+        ? new RealDispatcherDriver(this.plant, this.config, this.bus, shares, scenario.startAtMs, this.activeTx, ANSWER_WAIT_MS)
+        : new VirtualDispatcher(
+            {
+              bus: this.bus,
+              voltageV: scenario.voltageV,
+              profileDurationS: this.config.control.profileDurationS,
+              profileMinIntervalMs: this.config.control.profileMinIntervalMs,
+              answerWaitMs: ANSWER_WAIT_MS,
+              charger: (id) => this.config.chargers.find((c) => c.id === id),
+              ready: (id) => this.ready.has(id),
+              activeTransaction: (chargerId, connectorId) => this.activeTx.get(`${chargerId}/${connectorId}`),
+              send: (chargerId, _connectorId, profile) => this.plant.setChargingProfile(chargerId, profile),
+            },
+            scenario.startAtMs,
+          );
     for (const event of TRIGGERS) this.bus.on(event, () => this.trigger());
     this.report = {
       name: scenario.name,
@@ -214,31 +232,51 @@ class ClosedLoop {
   run(): ClosedLoopReport {
     const signals: GridSignal[] = [];
     const pendingSignals = [...this.scenario.signals].sort((a, b) => a.fromMs - b.fromMs);
+    for (let t = this.stepMs; t <= this.scenario.durationMs; t += this.stepMs) this.stepTo(t, signals, pendingSignals);
+    return this.finish();
+  }
+
+  /** As run(), letting the dispatcher's promises run after every plant step (the real dispatcher). */
+  async runAsync(): Promise<ClosedLoopReport> {
+    const signals: GridSignal[] = [];
+    const pendingSignals = [...this.scenario.signals].sort((a, b) => a.fromMs - b.fromMs);
     for (let t = this.stepMs; t <= this.scenario.durationMs; t += this.stepMs) {
-      const events = this.plant.stepTo(t, (truth, dtMs) => {
-        this.measure(truth, dtMs);
-        this.options.onStep?.(truth);
-      });
-      this.nowMs = t;
-      while (pendingSignals.length && pendingSignals[0]!.fromMs <= t) {
-        const s = pendingSignals.shift()!;
-        signals.push({ id: s.id, source: 'operator', kind: 'import-limit', startMs: this.wall(s.fromMs), endMs: this.wall(s.toMs), value: s.valueW });
-        this.bus.emit('signals.changed', { signals: [...signals], source: 'operator' });
-      }
-      for (const event of events) this.deliver(event);
-      this.dispatcher.tick(this.wall(t));
+      this.stepTo(t, signals, pendingSignals);
+      await flushPromises();
       this.settleCycle();
-      if (t >= this.nextTickMs) {
-        this.nextTickMs = t + this.config.control.intervalMs;
-        this.runCycle();
-      }
       if (this.triggerAtMs !== undefined && t >= this.triggerAtMs) {
         this.triggerAtMs = undefined;
         this.runCycle();
+        await flushPromises();
+        this.settleCycle();
       }
-      if (this.options.trace && t % (this.options.traceEveryMs ?? 1000) === 0) this.sample(t);
     }
     return this.finish();
+  }
+
+  private stepTo(t: number, signals: GridSignal[], pendingSignals: PlantScenario['signals'][number][]): void {
+    const events = this.plant.stepTo(t, (truth, dtMs) => {
+      this.measure(truth, dtMs);
+      this.options.onStep?.(truth);
+    });
+    this.nowMs = t;
+    while (pendingSignals.length && pendingSignals[0]!.fromMs <= t) {
+      const s = pendingSignals.shift()!;
+      signals.push({ id: s.id, source: 'operator', kind: 'import-limit', startMs: this.wall(s.fromMs), endMs: this.wall(s.toMs), value: s.valueW });
+      this.bus.emit('signals.changed', { signals: [...signals], source: 'operator' });
+    }
+    for (const event of events) this.deliver(event);
+    this.dispatcher.tick(this.wall(t));
+    this.settleCycle();
+    if (t >= this.nextTickMs) {
+      this.nextTickMs = t + this.config.control.intervalMs;
+      this.runCycle();
+    }
+    if (this.triggerAtMs !== undefined && t >= this.triggerAtMs) {
+      this.triggerAtMs = undefined;
+      this.runCycle();
+    }
+    if (this.options.trace && t % (this.options.traceEveryMs ?? 1000) === 0) this.sample(t);
   }
 
   // --- the control loop, as src/control/control-loop.ts runs it --------------------------------
@@ -335,6 +373,7 @@ class ClosedLoop {
         return;
       case 'disconnected':
         this.ready.delete(event.chargerId);
+        this.dispatcher.disconnected?.(event.chargerId);
         bus.emit('charger.disconnected', { chargerId: event.chargerId, atMs: at });
         return;
       case 'profile-answer': {
@@ -441,6 +480,7 @@ class ClosedLoop {
 
   private finish(): ClosedLoopReport {
     const r = this.report;
+    if (this.dispatcher instanceof RealDispatcherDriver) r.orderViolations = this.dispatcher.orderViolations;
     Object.assign(r, this.overshoot.totals());
     r.headroomUse = this.useDenominator > 0 ? this.useNumerator / this.useDenominator : undefined;
     // Cap changes: profiles that carried a new limit for their connector.

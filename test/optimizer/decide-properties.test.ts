@@ -303,7 +303,7 @@ describe('over time', () => {
     );
     fc.assert(
       fc.property(arbSite({ reservations: false }), arbSteps, ({ snapshot, params: base }, steps) => {
-        const params = { ...base, deadbandA: 0 };
+        const params = { ...base, deadbandA: 0, capHoldMs: 0 };
         let state: DecideState = initialDecideState;
         let atMs = NOW_MS;
         let caps = decide(snapshot, params, state).caps;

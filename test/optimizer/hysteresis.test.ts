@@ -71,14 +71,14 @@ describe('hysteresis', () => {
     };
     const series = [
       [0, 10], // A's first cap: 32 A
-      [10, 10], // A draws 10 of its 32 A: the hold time starts
-      [30, 10], // still within the hold time
-      [40, 10], // held 30 s: A keeps 10 + 2, B gets the rest
-      [50, 10], // steady draw: lending continues
+      [10, 10], // A draws 10 of its 32 A, but its cap may not have reached it yet (apply 5 s + response 5 s + ramp 6.4 s)
+      [30, 10], // settled: sampled 30 s after its cap was set, still 10 A: A keeps 10 + 2, B gets the rest
+      [40, 10], // steady draw: lending continues
+      [50, 10], // B too draws only 8 of its 28 A, 20 s after its cap was set: B keeps 8 + 2
       [60, 11.5], // A ramps into its reserve: A gets its full share back
     ] as const;
 
-    it('lends it to others after the hold time, keeps a ramp reserve, and takes it back when the car ramps up', () => {
+    it('lends it to others once the draw is settled, keeps a ramp reserve, and takes it back when the car ramps up', () => {
       const decisions = run(
         two,
         series.map(([s, drawA]) => ({ atMs: T0 + s * 1000, snapshot: cars(drawA, 8) })),
@@ -86,12 +86,12 @@ describe('hysteresis', () => {
       expect(decisions.map((d) => capsOf(d))).toEqual([
         { A: 32, B: 8 },
         { A: 32, B: 8 },
-        { A: 32, B: 8 },
         { A: 12, B: 28 },
         { A: 12, B: 28 },
+        { A: 12, B: 10 },
         { A: 32, B: 8 },
       ]);
-      expect(decisions[3].caps[0].reason).toMatchObject({ kind: 'car', text: 'car draws only 10 A for 30 s: capped at draw + 2 A to ramp, the rest lent to others' });
+      expect(decisions[2].caps[0].reason).toMatchObject({ kind: 'car', text: 'car draws only 10 A for 20 s: capped at draw + 2 A to ramp, the rest lent to others' });
       for (const d of decisions) expect(capsOf(d).A + capsOf(d).B).toBeLessThanOrEqual(40);
     });
 
