@@ -18,6 +18,7 @@ import type { Plan } from '../../optimizer/plan-types.ts';
 import {
   connectorKey,
   type ChargerParams,
+  type ConnectorCap,
   type CircuitNode,
   type ConnectorSnapshot,
   type DecideParams,
@@ -112,6 +113,32 @@ interface Live {
 }
 
 const TOLERANCE_A = 0.05;
+/** Decisions within one replay step after its first (hand-overs, held raises): bounded. */
+const MAX_REDECIDES_PER_STEP = 4;
+
+/** When the plan's slot after the one atMs is in starts; undefined without a plan or past its end. */
+function nextSlotStartMs(plan: Plan | undefined, atMs: number): number | undefined {
+  if (!plan || !(plan.slotMs > 0) || atMs < plan.startMs) return undefined;
+  const index = Math.floor((atMs - plan.startMs) / plan.slotMs) + 1;
+  return index < plan.slotCount ? plan.startMs + index * plan.slotMs : undefined;
+}
+
+/**
+ * When the earliest raise held back by the cap hysteresis may be made: a cap the hysteresis kept
+ * whose connector changed less than holdMs ago is free again holdMs after that change (the live
+ * loop raises it at its next cycle then). Undefined when nothing is held that way.
+ */
+function holdEndMs(caps: readonly ConnectorCap[], memory: ControlMemory, atMs: number, holdMs: number): number | undefined {
+  if (!(holdMs > 0)) return undefined;
+  let endMs: number | undefined;
+  for (const cap of caps) {
+    if (cap.reason.kind !== 'hysteresis') continue;
+    const changedAtMs = memory.decide.connectors[connectorKey(cap.chargerId, cap.connectorId)]?.changedAtMs;
+    if (changedAtMs === undefined || !(changedAtMs + holdMs > atMs)) continue;
+    endMs = Math.min(endMs ?? Infinity, changedAtMs + holdMs);
+  }
+  return endMs;
+}
 
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
@@ -241,28 +268,44 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         memory = result.memory;
         capsA.clear();
         for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+        return result.decision;
       };
-      const before = new Map([...live.values()].map((l) => [l.key, Math.max(...l.drawA)]));
-      decideAt(t);
-      // A cap that went down frees capacity only once the car has followed (carResponseS): the
-      // handover holds the increases it would pay for until then. The live loop decides again right
-      // after that, not one replay step later: so does the replay (else every hand-over would idle
-      // the freed capacity for a whole step).
+      // The live loop decides every control interval; the replay decides at the step and again
+      // within it wherever the live loop would act on something new before the next step:
+      // - a cap went down: the capacity it frees is handed on once the car has followed
+      //   (carResponseS; the handover holds the increases it would pay for until then);
+      // - a car offered clearly more than it can take shows its own limit within its response time,
+      //   and what it leaves goes to the others (measured draw);
+      // - the plan's next slot starts (its targets change there);
+      // - an increase held back by the cap hysteresis (control.capHoldMs since the connector's last
+      //   change) is made once the hold has passed.
+      // Without these every hand-over or held raise would idle its capacity for a whole step.
       const responseMs = params.carResponseMs ?? 0;
-      const decreased = [...live.values()].some((l) => (capsA.get(l.key) ?? 0) < (before.get(l.key) ?? 0) - TOLERANCE_A);
-      // A car offered clearly more than it can take shows its own limit within its response time;
-      // the live loop then hands what it leaves to the others (measured draw), and so does the replay.
-      const showsLimit = [...live.values()].some((l) => {
-        if (carMax.learnedA(l.s.id) !== undefined) return false;
-        const carMaxA = l.s.maxPowerW / (voltage * carWeight(l));
-        const wantA = Math.max(0, l.s.energyWh - l.deliveredWh) / stepH / (voltage * carWeight(l));
-        return (capsA.get(l.key) ?? 0) - carMaxA > LEARN_GAP_A && wantA - carMaxA > LEARN_GAP_A;
-      });
-      if ((decreased || showsLimit) && responseMs > 0 && responseMs < stepMs) {
-        drawFor(t, responseMs, buildingW, pvW);
-        decideAt(t + responseMs);
-        drawFor(t + responseMs, stepMs - responseMs, buildingW, pvW);
-      } else drawFor(t, stepMs, buildingW, pvW);
+      const holdMs = params.capHoldMs ?? 0;
+      const stepEndMs = t + stepMs;
+      let atMs = t;
+      for (let redecides = 0; ; redecides++) {
+        const before = new Map([...live.values()].map((l) => [l.key, Math.max(...l.drawA)]));
+        const decision = decideAt(atMs);
+        let nextMs = stepEndMs;
+        if (redecides < MAX_REDECIDES_PER_STEP) {
+          const decreased = [...live.values()].some((l) => (capsA.get(l.key) ?? 0) < (before.get(l.key) ?? 0) - TOLERANCE_A);
+          const showsLimit = [...live.values()].some((l) => {
+            if (carMax.learnedA(l.s.id) !== undefined) return false;
+            const carMaxA = l.s.maxPowerW / (voltage * carWeight(l));
+            const wantA = Math.max(0, l.s.energyWh - l.deliveredWh) / stepH / (voltage * carWeight(l));
+            return (capsA.get(l.key) ?? 0) - carMaxA > LEARN_GAP_A && wantA - carMaxA > LEARN_GAP_A;
+          });
+          if ((decreased || showsLimit) && responseMs > 0) nextMs = Math.min(nextMs, atMs + responseMs);
+          const heldUntilMs = holdEndMs(decision.caps, memory, atMs, holdMs);
+          if (heldUntilMs !== undefined) nextMs = Math.min(nextMs, heldUntilMs);
+          const slotEndMs = planning ? nextSlotStartMs(ceilings.current(), atMs) : undefined;
+          if (slotEndMs !== undefined) nextMs = Math.min(nextMs, slotEndMs);
+        }
+        drawFor(atMs, nextMs - atMs, buildingW, pvW);
+        if (nextMs >= stepEndMs) break;
+        atMs = nextMs;
+      }
     }
     if (strategy !== 'controlled') drawFor(t, stepMs, buildingW, pvW);
     truth.record(t, buildingW, pvW);
