@@ -266,4 +266,83 @@ describe('local controller: kill -9 while the uplink is down', () => {
       await cloud.stop();
     }
   }, 120_000);
+  it('kill -9 in the middle of a burst from 5 chargers while offline: every frame a charger got an answer for reaches the CSMS after the restart', async () => {
+    const cloud = new TestCsms();
+    await cloud.start();
+    const port = cloud.port;
+    await cloud.stop();
+    const ids = ['B1', 'B2', 'B3', 'B4', 'B5'];
+    const configPath = join(dir, 'site-burst.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream burst kill test' },
+        grid: { maxCurrent: 400 },
+        chargers: ids.map((id) => ({ id, connectors: 1, upstreamId: `GW-${id}` })),
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data-burst', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
+      }),
+    );
+    try {
+      ems = await startEms(configPath, dir);
+      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 8, 0, 0) + offsetS * 1000).toISOString();
+      /** What each charger was answered: [identity, action, timestamp]. */
+      const acknowledged: string[] = [];
+      let killed = false;
+      const burst = async (id: string) => {
+        const charger = new StrictCharger(ems!.ocppPort, id, 'ocpp1.6');
+        chargers.push(charger);
+        await charger.connect();
+        let second = 0;
+        const sent = async (action: string, run: () => Promise<unknown>, at: string) => {
+          await run();
+          acknowledged.push(`GW-${id} ${action} ${at}`);
+        };
+        try {
+          // Sessions back to back (a start, meter values, a stop) until the EMS dies under them.
+          for (let session = 0; session < 50 && !killed; session++) {
+            const start = t(second++);
+            await sent('StartTransaction', () => charger.start16(1, 'TAG1', start, second * 10), start);
+            for (let i = 0; i < 5 && !killed; i++) {
+              const at = t(second++);
+              await sent('MeterValues', () => charger.meter16(1, at, second * 10), at);
+            }
+            const stop = t(second++);
+            await sent('StopTransaction', () => charger.stop16(1, stop, second * 10), stop);
+          }
+        } catch {
+          // The EMS was killed with this frame in flight: unanswered, so the charger still has it.
+        }
+      };
+      const bursts = ids.map((id) => burst(id));
+      await waitFor(() => acknowledged.length >= 120, '120 acknowledged frames', 60_000);
+      ems.child.kill('SIGKILL');
+      killed = true;
+      await ems.exited;
+      await Promise.all(bursts);
+      const answered = [...acknowledged];
+      for (const c of chargers.splice(0)) await c.close().catch(() => undefined);
+
+      ems = await startEms(configPath, dir);
+      for (const id of ids) {
+        const back = new StrictCharger(ems.ocppPort, id, 'ocpp1.6');
+        chargers.push(back);
+        await back.connect();
+      }
+      await cloud.start(port);
+      await waitFor(() => ems!.lines.filter((l) => l.msg === 'every held-back frame delivered to the CSMS').length >= ids.length, 'every queue to drain', 30_000);
+      const delivered = new Set(
+        cloud.received
+          .filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action))
+          .map((r) => `${r.identity} ${r.action} ${r.params.timestamp ?? r.params.meterValue[0].timestamp}`),
+      );
+      expect(answered.length).toBeGreaterThanOrEqual(120);
+      expect(answered.filter((frame) => !delivered.has(frame))).toEqual([]);
+    } finally {
+      await cloud.stop();
+    }
+  }, 180_000);
 });
