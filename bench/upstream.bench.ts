@@ -219,7 +219,7 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
     env: { ...process.env, EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
     stdio: ['ignore', process.env.BENCH_EMS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     try {
       const probe = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: 'probe-unknown', protocols: ['ocpp1.6'], reconnect: false });
@@ -229,7 +229,7 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
     } catch (error) {
       // 404 for an unknown identity means the listener is up.
       if ((error as { code?: number }).code === 404) return child;
-      if (Date.now() > deadline) throw new Error('ems run did not open its OCPP port in 30 s');
+      if (Date.now() > deadline) throw new Error('ems run did not open its OCPP port in 60 s');
       await new Promise((r) => setTimeout(r, 200));
     }
   }

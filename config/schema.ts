@@ -284,7 +284,7 @@ export const influxSchema = z.strictObject({
 export const upstreamSchema = z
   .strictObject({
     url: z.string().url().regex(/^wss?:\/\//, 'must start with ws:// or wss://').describe("the cloud CSMS's OCPP endpoint; the charger's upstreamId is appended"),
-    protocol: z.enum(['ocpp1.6', 'ocpp2.0.1']).optional().describe("default: the charger's own; a different one is refused (no translation)"),
+    protocol: z.enum(['ocpp1.6', 'ocpp2.0.1']).optional().describe("default: the charger's own; ocpp2.0.1 with a 1.6 charger translates (docs/local-controller.md); a 2.0.1 charger with ocpp1.6 is not relayed"),
     tls: z
       .strictObject({
         ca: z.string().optional().describe('PEM file of the CA that signs the CSMS certificate'),

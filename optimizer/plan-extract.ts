@@ -35,7 +35,7 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
       return col < 0 ? 0 : round(Math.max(0, x[col]) * 1000, 3);
     });
     const plannedWh = powerW.reduce((sum, p) => sum + p * h, 0);
-    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, powerW, plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
+    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, priorityWeight: s.priorityWeight, powerW, plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
   });
   const gridW = layout.grid.map((g, t) => round((x[g] - x[layout.exported[t]]) * 1000, 3));
   const headroomW = gridW.map((w, t) => Math.max(0, Math.max(0, input.importLimitW[t] ?? Infinity) - w));

@@ -22,6 +22,8 @@ export interface TargetRequest {
   deliverableLaterWh: number;
   /** Time left in the current slot, ms. */
   slotLeftMs: number;
+  /** The plan's priority weight (higher is shorted last); undefined: as everyone else. */
+  priorityWeight?: number;
 }
 
 /** Planned averages below this are "do not charge now", W. */
@@ -29,8 +31,10 @@ const NEGLIGIBLE_W = 50;
 
 /**
  * `slackW`: import capacity the plan leaves unused in this slot (Plan.headroomW). Rounding a small
- * target up to a minimum adds power the plan did not give; it may come only from that slack, never
- * from a car the plan gave it to (under a binding limit that car would be shorted instead).
+ * target up to a minimum adds power the plan did not give; it may come from that slack or from cars
+ * of a lower priority (decide() hands minimums out in priority order, so it takes it from them),
+ * never from a car of the same or a higher priority (under a binding limit that car would be
+ * shorted instead: the plan chose otherwise).
  */
 export function roundTargets(requests: readonly TargetRequest[], slackW = Number.POSITIVE_INFINITY): Map<string, number> {
   const out = new Map<string, number>();
@@ -48,14 +52,20 @@ export function roundTargets(requests: readonly TargetRequest[], slackW = Number
   small.sort((a, b) => urgency(b) - urgency(a) || a.key.localeCompare(b.key));
   let pool = small.reduce((sum, r) => sum + r.targetW, 0);
   let slack = Math.max(0, slackW);
+  let borrowedW = 0;
+  const weightOf = (r: TargetRequest) => r.priorityWeight ?? 0;
+  const lowerW = (r: TargetRequest) => requests.reduce((sum, q) => sum + (weightOf(q) < weightOf(r) ? q.targetW : 0), 0);
   for (const r of small) {
     // Give the minimum while the pool covers at least half of it (rounding to nearest overall) and
-    // what it lacks fits in the slot's unused capacity.
+    // what it lacks fits in the slot's unused capacity or in what lower priorities were given.
     const lackW = Math.max(0, r.minPowerW - pool);
-    if (pool >= r.minPowerW / 2 && lackW <= slack) {
+    const fromSlackW = Math.min(slack, lackW);
+    const fromLowerW = lackW - fromSlackW;
+    if (pool >= r.minPowerW / 2 && (fromLowerW <= 0 || fromLowerW <= lowerW(r) - borrowedW)) {
       out.set(r.key, r.minPowerW);
       pool -= r.minPowerW;
-      slack -= lackW;
+      slack -= fromSlackW;
+      borrowedW += fromLowerW;
     } else out.set(r.key, 0);
   }
   return out;

@@ -78,6 +78,8 @@ export interface SessionPlan {
   steer: boolean;
   /** The max power the plan assumed for the car, W. */
   maxPowerW?: number;
+  /** Its PlanSession.priorityWeight (higher is shorted last). */
+  priorityWeight?: number;
   /** Planned average power per slot, W. */
   powerW: number[];
   plannedWh: number;

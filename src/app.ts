@@ -22,7 +22,7 @@ import { OcppCallRefused } from './ocpp/errors.ts';
 import { createUpstreamService, type UpstreamService } from './upstream/index.ts';
 import type { Service, ServiceContext } from './service.ts';
 import { SiteState } from './state/site-state.ts';
-import { createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
+import { createEventLog, createHttpService, type HttpService, type SignalsControl } from './api/index.ts';
 import { createInfluxExport } from './export/index.ts';
 import { openStorage, type Storage } from './storage/index.ts';
 import { createChargerReconciler } from './storage/charger-reconciler.ts';
@@ -76,8 +76,11 @@ export interface App {
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
-  const clock = options.clock ?? systemClock;
   const bus = new Bus(log.child({ module: 'bus' }));
+  // Everything stamps with the step watch's clock: wall time that moves only when a step is
+  // announced, so no stamp is ever on a clock its store has not been moved to (src/clock-step-watch.ts).
+  const clockWatch = new ClockStepWatch(options.clock ?? systemClock, bus, log.child({ module: 'clock' }));
+  const clock: Clock = clockWatch;
   const state = new SiteState(config, bus);
   const ctx: ServiceContext = { config, bus, log, clock, state };
 
@@ -101,6 +104,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     // Storage first (closed last): transactions are committed before a charger gets its answer.
     const store = openStorage(config.storage.path, clock);
     started.push({ name: 'storage', start: async () => {}, stop: async () => store.close() });
+    // The site's events list listens before anything runs: the failsafe every start begins in is in it.
+    const events = createEventLog(ctx);
+    started.push({ name: 'event-log', start: async () => {}, stop: async () => events.stop() });
     await start(createSessionSettingsKeeper(ctx, store));
     await start(createChargerReconciler(ctx, store));
     await start(createHistoryRecorder(ctx, store));
@@ -156,7 +162,6 @@ export async function startApp(options: AppOptions): Promise<App> {
     energyToday = () => tariffs.kpis();
     const planner = await start(createPlannerService(ctx, tariffs, { forecastFilePath: join(dataDir, 'planner-forecast.json') }));
     const ceilingProviders: CeilingProvider[] = [solar, planner];
-    const clockWatch = new ClockStepWatch(clock, bus, log.child({ module: 'clock' }));
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders, clockWatch }));
     const openadr = createOpenAdrServices(ctx, { sink: signals });
     for (const ven of openadr) await start(ven);
@@ -166,6 +171,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         configPath: options.configPath,
         overridesPath: options.overridesPath,
         ...(options.runtimeConfig ? { runtimeConfig: options.runtimeConfig } : {}),
+        events,
         staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),

@@ -14,7 +14,7 @@ import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
-import { createEventLog } from './event-log.ts';
+import { createEventLog, type EventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource, type MqttStatsSource } from './metrics.ts';
 import type { VenStatus } from '../openadr/types.ts';
@@ -63,6 +63,8 @@ export interface HttpDeps {
   controlStats?: () => ControlStatsSource;
   /** The InfluxDB export's counters, when it runs. */
   exportStats?: () => ExportStatsSource;
+  /** The site's event log (GET /api/v1/events); default one started with this service. */
+  events?: EventLog;
   /** The MQTT bridge's connection and error counters, when it runs. */
   mqttStats?: () => MqttStatsSource;
   /** Process CPU/memory/event-loop metrics on /metrics (default true; tests that make many services turn them off). */
@@ -135,7 +137,9 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
   };
   const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
-  const events = createEventLog(ctx);
+  // The app hands in a log it started before the other services (so the start-up failsafe is in it).
+  const ownsEvents = deps.events === undefined;
+  const events = deps.events ?? createEventLog(ctx);
   // With http.tls the same routes are served over HTTPS; cookies are then marked Secure.
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: ctx.config.http.trustProxy, ...(https ? { https } : {}) } as FastifyServerOptions) as unknown as FastifyInstance;
   let port = 0;
@@ -334,7 +338,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     },
     async stop() {
       live.stop();
-      events.stop();
+      if (ownsEvents) events.stop();
       metrics.stop();
       await app.close();
     },

@@ -9,7 +9,7 @@ import type { OperatorSignalsApi } from '../signals/types.ts';
 import type { VenStatus } from '../openadr/types.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
-import type { createEventLog } from './event-log.ts';
+import type { EventLog } from './event-log.ts';
 import type { SessionCostSource } from './state-view.ts';
 import type { UpstreamChargerStatus } from '../upstream/index.ts';
 
@@ -34,7 +34,7 @@ export interface RouteEnv {
   ctx: ServiceContext;
   store: Storage;
   auth: Auth;
-  events: ReturnType<typeof createEventLog>;
+  events: EventLog;
   signals?: SignalsControl;
   /** The OpenADR VENs' status, one per configured VTN (routes/openadr-routes.ts). */
   openadr?: () => readonly VenStatus[];

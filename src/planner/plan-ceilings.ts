@@ -31,6 +31,7 @@ export class PlanCeilings implements CeilingProvider {
   private planned = new Map<string, readonly number[]>();
   private assumed = new Map<string, number>();
   private unmet = new Map<string, number>();
+  private weights = new Map<string, number>();
 
   /** Min and max power of a connector's charger (for the car's own max, the session's carMaxCurrentA wins). */
   constructor(private readonly powerRangeW: (key: string) => { minPowerW: number; maxPowerW: number; voltsTimesPhases: number }) {}
@@ -44,6 +45,7 @@ export class PlanCeilings implements CeilingProvider {
     this.planned = new Map(sessions.map((s) => [s.key, s.powerW]));
     this.assumed = new Map(sessions.filter((s) => s.maxPowerW !== undefined).map((s) => [s.key, s.maxPowerW!]));
     this.unmet = new Map(sessions.map((s) => [s.key, s.unmetWh]));
+    this.weights = new Map(sessions.filter((s) => s.priorityWeight !== undefined).map((s) => [s.key, s.priorityWeight!]));
   }
 
   current(): Plan | undefined {
@@ -82,6 +84,7 @@ export class PlanCeilings implements CeilingProvider {
         timeLeftMs,
         deliverableLaterWh: (maxW * Math.max(0, timeLeftMs - slotLeftMs)) / 3_600_000,
         slotLeftMs,
+        ...(this.weights.has(key) ? { priorityWeight: this.weights.get(key)! } : {}),
       });
     }
     const out = roundTargets(requests, plan.headroomW?.[slotIndex]);

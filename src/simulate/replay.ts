@@ -250,7 +250,15 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       // the freed capacity for a whole step).
       const responseMs = params.carResponseMs ?? 0;
       const decreased = [...live.values()].some((l) => (capsA.get(l.key) ?? 0) < (before.get(l.key) ?? 0) - TOLERANCE_A);
-      if (decreased && responseMs > 0 && responseMs < stepMs) {
+      // A car offered clearly more than it can take shows its own limit within its response time;
+      // the live loop then hands what it leaves to the others (measured draw), and so does the replay.
+      const showsLimit = [...live.values()].some((l) => {
+        if (carMax.learnedA(l.s.id) !== undefined) return false;
+        const carMaxA = l.s.maxPowerW / (voltage * carWeight(l));
+        const wantA = Math.max(0, l.s.energyWh - l.deliveredWh) / stepH / (voltage * carWeight(l));
+        return (capsA.get(l.key) ?? 0) - carMaxA > LEARN_GAP_A && wantA - carMaxA > LEARN_GAP_A;
+      });
+      if ((decreased || showsLimit) && responseMs > 0 && responseMs < stepMs) {
         drawFor(t, responseMs, buildingW, pvW);
         decideAt(t + responseMs);
         drawFor(t + responseMs, stepMs - responseMs, buildingW, pvW);

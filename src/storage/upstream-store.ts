@@ -89,6 +89,7 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     enqueue: (f) => Number(insert.run(f.chargerId, f.action, JSON.stringify(f.payload), f.chargerTxId ?? null, f.queuedAtMs).lastInsertRowid),
     pending: (chargerId, limit) => pending.all(chargerId, limit).map(toFrame),
     count: (chargerId) => count.get(chargerId)?.n ?? 0,
+    queued: (chargerId, action) => ofAction.all(chargerId, action).map(toFrame),
     dropOldest(chargerId, droppable) {
       let victim: number | undefined;
       // Stops at the first droppable frame (usually near the front: meter values outnumber the rest).

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
+import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
 import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
@@ -90,6 +91,9 @@ const MAX_CSMS_PERIODS = 1024;
 
 type Handler = (req: any) => unknown;
 
+/** A charger frame OCPP 2.0.1 has no words for (translate-16-201.ts): answered by the EMS, not held. */
+class NotTranslated extends UpstreamGarbled {}
+
 /**
  * One charger in local-controller mode: its own WebSocket to the CSMS with the charger's identity.
  * It stands between the charger's connection and the EMS's link to it (it is the connection the
@@ -122,8 +126,6 @@ export class ChargerRelay implements ChargerConnection {
   private readonly backoff: Backoff;
   private reconnectTimer: unknown;
   private refreshTimer: unknown;
-  /** The last BootNotification answered locally, replayed when the uplink comes back. */
-  private bootHeldBack: unknown;
   /** The CSMS's last answer was invalid (logged once until a valid one comes). */
   private garbling = false;
   /** Frames dropped from a full queue since it last drained (logged when it starts and when it drains). */
@@ -137,6 +139,12 @@ export class ChargerRelay implements ChargerConnection {
   private readonly startsInFlight = new Map<number, Promise<void>>();
   /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
   private bookkeeping: Promise<void> = Promise.resolve();
+  /**
+   * A 1.6 charger in front of a 2.0.1 CSMS (upstream.protocol): frames are translated both ways
+   * (translate-16-201.ts); the EMS is the transaction authority, so every transaction frame is
+   * answered by the EMS and reaches the CSMS through the (durable, ordered) queue.
+   */
+  private readonly translating: boolean;
 
   constructor(private readonly deps: RelayDeps) {
     const { charger, connection } = deps;
@@ -147,6 +155,7 @@ export class ChargerRelay implements ChargerConnection {
     this.log = deps.log.child({ module: 'upstream', chargerId: charger.id });
     this.backoff = new Backoff({ initialMs: deps.upstream.reconnectMinMs, maxMs: deps.upstream.reconnectMaxMs, factor: 2, jitter: 0.2 }, deps.random);
     this.queueLength = deps.store.count(charger.id);
+    this.translating = this.protocol === 'ocpp1.6' && deps.upstream.protocol === 'ocpp2.0.1';
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
     for (const tx of deps.transactions.open()) {
@@ -244,9 +253,9 @@ export class ChargerRelay implements ChargerConnection {
 
   start(): void {
     const wanted = this.deps.upstream.protocol ?? this.protocol;
-    if (wanted !== this.protocol) {
+    if (wanted !== this.protocol && !this.translating) {
       this.uplink = 'unsupported';
-      this.lastError = `the charger speaks ${this.protocol}, upstream.protocol is ${wanted}: no translation; the EMS runs this charger on its own`;
+      this.lastError = `the charger speaks ${this.protocol}, upstream.protocol is ${wanted}: no translation this way (only 1.6 charger → 2.0.1 CSMS); the EMS runs this charger on its own`;
       this.log.error({ chargerProtocol: this.protocol, upstreamProtocol: wanted }, 'not relayed: the charger and the CSMS speak different OCPP versions');
       this.deps.changed(this);
       return;
@@ -269,7 +278,7 @@ export class ChargerRelay implements ChargerConnection {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.protocol);
+    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.translating ? 'ocpp2.0.1' : this.protocol);
     socket.handle((action, params) => this.fromCsms(action, params));
     try {
       await socket.connect();
@@ -326,12 +335,20 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   /** A frame to the CSMS; throws UplinkUnavailable (handle it locally) or UpstreamRefused (its CALLERROR). */
-  private async toCsms(action: string, params: unknown): Promise<any> {
+  private async toCsms(action: string, params: unknown, held?: { seq: number; chargerTxId: string | undefined }): Promise<any> {
     const socket = this.socket;
     if (!socket) throw new UplinkUnavailable('the uplink is down');
+    let upAction = action;
+    let upParams = params;
+    if (this.translating) {
+      const translated = chargerCallTo201(action, params, { seqNo: held?.seq ?? 0, chargerTxId: held?.chargerTxId });
+      if (!translated) throw new NotTranslated(`${action} has no OCPP 2.0.1 counterpart here`);
+      ({ action: upAction, params: upParams } = translated);
+    }
     this.lastToCsmsAtMs = this.now;
     try {
-      const conf = await socket.call(action, params, this.deps.upstream.callTimeoutMs);
+      let conf = await socket.call(upAction, upParams, this.deps.upstream.callTimeoutMs);
+      if (this.translating) conf = csmsAnswerTo16(action, conf);
       this.lastFromCsmsAtMs = this.now;
       if (this.garbling) {
         this.garbling = false;
@@ -366,8 +383,14 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
+    if (this.translating && !TRANSLATED_FROM_CHARGER.has(action)) {
+      // Not translated (firmware/diagnostics status...): the EMS answers, the CSMS does not hear of it.
+      const handler = this.local.get(action);
+      return handler ? handler(req) : {};
+    }
     // Behind frames still held back, a record or a status waits its turn (never overtakes an older one).
-    const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0);
+    // Translating, the EMS names every transaction: its frames always go through the queue.
+    const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0 || (this.translating && isRecord(action, req, this.is16)));
     /** Whether the CSMS never got the frame (so it is held for it); a garbled answer means it did. */
     let hold = true;
     if (this.uplink === 'online' && !mustQueue) {
@@ -541,7 +564,6 @@ export class ChargerRelay implements ChargerConnection {
     // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
     const holds = hold && this.uplink !== 'unsupported';
     this.authorizeOffline(req);
-    if (action === 'BootNotification' && holds) this.bootHeldBack = req;
     if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, holds);
     let localReq = req;
     let chargerTxId: string | undefined;
@@ -552,6 +574,12 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
+    if (action === 'BootNotification' && holds) {
+      // The last boot answered locally is held (on disk) and delivered first when the uplink returns.
+      this.queueLength = Math.max(0, this.queueLength - this.deps.store.dropQueued(this.chargerId, 'BootNotification', () => true));
+      this.enqueue(action, req, undefined);
+      await this.deps.store.flushed();
+    }
     if (action === 'StatusNotification' && holds) {
       // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
       const key = statusKey(req);
@@ -590,9 +618,11 @@ export class ChargerRelay implements ChargerConnection {
       this.queueLength--;
     }
     this.deps.store.enqueue({ chargerId: this.chargerId, action, payload, queuedAtMs: this.now, ...(chargerTxId !== undefined ? { chargerTxId } : {}) });
-    if (this.queueLength === 0) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
+    if (this.queueLength === 0 && !this.socket) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
     this.queueLength++;
     this.deps.changed(this);
+    // Translating with the uplink up, the queue is the way to the CSMS: delivered once answered.
+    if (this.translating && this.socket) setImmediate(() => void this.drain());
   }
 
   /** Delivers what was held back, oldest first; each frame leaves the queue once the CSMS answered it. */
@@ -604,9 +634,10 @@ export class ChargerRelay implements ChargerConnection {
     this.draining = true;
     let delivered = 0;
     try {
-      if (this.bootHeldBack !== undefined) {
-        await this.toCsms('BootNotification', this.bootHeldBack);
-        this.bootHeldBack = undefined;
+      // A boot the EMS answered while the uplink was down goes first: a CSMS expects it before the rest.
+      for (const boot of this.deps.store.queued(this.chargerId, 'BootNotification')) {
+        await this.deliver(boot.seq, boot.action, boot.payload as any, undefined);
+        delivered++;
       }
       for (;;) {
         const batch = this.deps.store.pending(this.chargerId, FRAMES_PER_BATCH);
@@ -640,8 +671,13 @@ export class ChargerRelay implements ChargerConnection {
     }
     let conf: any;
     try {
-      conf = await this.toCsms(action, frame);
+      conf = await this.toCsms(action, frame, { seq, chargerTxId });
     } catch (error) {
+      if (error instanceof NotTranslated) {
+        this.deps.store.delivered(seq);
+        this.queueLength = Math.max(0, this.queueLength - 1);
+        return;
+      }
       if (!(error instanceof UpstreamRefused || error instanceof UpstreamGarbled)) throw error;
       // Retrying a frame the CSMS refuses (or answers with nonsense) would block every frame behind it.
       this.log.error({ action, seq, code: error instanceof UpstreamRefused ? error.rpcErrorCode : error.code, err: error.message }, 'the CSMS refused a held-back frame; dropped');
@@ -671,7 +707,11 @@ export class ChargerRelay implements ChargerConnection {
     let conf: unknown;
     if (action === 'SetChargingProfile') conf = await this.csmsSetProfile(params);
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);
-    else conf = await this.forward(action, await this.forCharger(action, params));
+    else if (this.translating) {
+      const translated = csmsCallTo16(action, params);
+      if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 1.6 by the local controller` } satisfies { rpcErrorCode: string; message: string };
+      conf = chargerAnswerTo201(action, await this.forward(translated.action, translated.params), params);
+    } else conf = await this.forward(action, await this.forCharger(action, params));
     this.lastToCsmsAtMs = this.now;
     return conf;
   }

@@ -38,6 +38,8 @@ export interface UpstreamStore {
   /** The oldest undelivered frames of a charger, in order. */
   pending(chargerId: string, limit: number): QueuedFrame[];
   count(chargerId: string): number;
+  /** The charger's queued frames of one action, oldest first. */
+  queued(chargerId: string, action: string): QueuedFrame[];
   /**
    * Makes room in a full queue: removes the charger's oldest frame `droppable` accepts (meter values
    * a transaction can lose without losing its record); false when there is none.

@@ -440,6 +440,7 @@ describe('static dashboard', () => {
 describe('events', () => {
   it('lists faults, failsafe and device changes once per change, newest first', async () => {
     const { bus } = api.ctx;
+    bus.emit('decision', decision(T0)); // running: a failsafe now is a fault, not the start-up one
     bus.emit('connector.status', { chargerId: 'CP001', connectorId: 1, status: 'Faulted', errorCode: 'GroundFailure', atMs: T0 });
     bus.emit('connector.status', { chargerId: 'CP001', connectorId: 1, status: 'Faulted', errorCode: 'GroundFailure', atMs: T0 + 1000 });
     bus.emit('control.failsafe', { active: true, atMs: T0 + 2000, why: 'site data is stale' });
@@ -451,5 +452,45 @@ describe('events', () => {
     expect(events[3].text).toContain('GroundFailure');
     const newer = (await api.inject({ method: 'GET', url: `/api/v1/events?since=${events[1].id}`, headers: auth() })).json();
     expect(newer).toHaveLength(1);
+  });
+
+  it('reads as sentences: names not tags, energy and why a session ended, local times, kW, no raw JSON or doubled words', async () => {
+    const config = testConfig({ idTags: [{ idTag: 'BUS12', tier: 'fleet', name: 'Bus 12' }] });
+    const site = await createApiFixture({ config });
+    try {
+      const { bus } = site.ctx;
+      const headers = { authorization: `Bearer ${(await site.login('admin', ADMIN_PASSWORD)).token}` };
+      bus.emit('control.failsafe', { active: true, atMs: T0, why: 'no grid meter reading' });
+      bus.emit('decision', decision(T0 + 1000));
+      bus.emit('control.failsafe', { active: false, atMs: T0 + 1000, why: 'site data is fresh again' });
+      bus.emit('control.failsafe', { active: true, atMs: T0 + 2000, why: 'grid meter stale for 12.0 s' });
+      bus.emit('session.started', { chargerId: 'CP001', connectorId: 1, transactionId: 1, idTag: 'bus12', tier: 'fleet', startedAtMs: T0, meterStartWh: 1_000 });
+      bus.emit('session.ended', { chargerId: 'CP001', connectorId: 1, transactionId: 1, endedAtMs: T0 + 3_600_000, meterStopWh: 13_400, reason: 'EVDisconnected' });
+      bus.emit('session.started', { chargerId: 'CP002', connectorId: 1, transactionId: 2, idTag: 'D0000009', tier: 'guest', startedAtMs: T0, meterStartWh: 0 });
+      bus.emit('profile.status', { chargerId: 'CP002', connectorId: 1, state: 'rejected', capA: 16, atMs: T0, detail: 'uncontrollable: connector 1 drew 9.0 A for 375 s above the 0.0 A it holds: it ignores charging profiles' });
+      bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'online' });
+      bus.emit('device.health', { deviceId: 'grid', role: 'grid-meter', health: 'offline', lastError: 'timeout', lastReadingAtMs: T0 });
+      bus.emit('signals.changed', { source: 'utility', signals: [{ id: 's1', source: 'utility', kind: 'import-limit', startMs: T0, endMs: T0 + 3_600_000, value: 30_000 }] });
+      bus.emit('config.changed', { atMs: T0, applied: ['control'], restartRequired: ['ocpp'] });
+      const texts = ((await site.inject({ method: 'GET', url: '/api/v1/events', headers })).json() as { text: string; severity: string }[]).map((e) => e.text).reverse();
+      expect(texts).toEqual([
+        'Failsafe on at start until site data comes: no grid meter reading; sessions held at the failsafe current (6 A)',
+        'Failsafe off: site data is fresh again',
+        'Failsafe on: grid meter stale for 12.0 s; sessions held at the failsafe current (6 A)',
+        'CP001/1 session started: Bus 12, tier fleet',
+        'CP001/1 session ended: Bus 12, 12.4 kWh, car unplugged',
+        'CP002/1 session started: tag D0000009, tier guest',
+        'CP002/1 cannot be capped (connector 1 drew 9.0 A for 375 s above the 0.0 A it holds: it ignores charging profiles); its max 16 A stays reserved',
+        'grid is offline: timeout (last reading 24 Nov, 11:00)',
+        'utility: import-limit 30 kW 24 Nov, 11:00–24 Nov, 12:00',
+        'Config saved: control applied now; ocpp after a restart',
+      ]);
+      for (const text of texts) {
+        expect(text).not.toMatch(/[{}"]|\d{4}-\d{2}-\d{2}T/);
+        expect(text).not.toMatch(/\b(\w+) \1\b/i);
+      }
+    } finally {
+      await site.close();
+    }
   });
 });

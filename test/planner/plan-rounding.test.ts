@@ -30,12 +30,15 @@ describe('rounding planned power to what cars can follow', () => {
     expect(Math.abs(total - 8_000)).toBeLessThanOrEqual(4_140 / 2);
   });
 
-  it('rounds a small target up to the minimum only with capacity the plan leaves unused, never out of another car', () => {
+  it('rounds a small target up to the minimum only with capacity the plan leaves unused or gave a lower priority', () => {
     // 19 A site (13.1 kW): the plan gives one car 11.04 kW and the other 2.07 kW, half its minimum.
     // With no unused capacity, lifting the second to 4.14 kW would take 2.07 kW from the first.
     expect(Object.fromEntries(roundTargets([req('a', 11_040), req('b', 2_070)], 0))).toEqual({ a: 11_040, b: 0 });
     // With 2.07 kW unused in the slot, it may.
     expect(Object.fromEntries(roundTargets([req('a', 11_040), req('b', 2_070)], 2_070))).toEqual({ a: 11_040, b: 4_140 });
+    // From a car of a lower priority it may: decide() serves the higher priority's minimum first.
+    expect(Object.fromEntries(roundTargets([req('a', 11_040, { priorityWeight: 1 }), req('b', 2_070, { priorityWeight: 8 })], 0))).toEqual({ a: 11_040, b: 4_140 });
+    expect(Object.fromEntries(roundTargets([req('a', 11_040, { priorityWeight: 8 }), req('b', 2_070, { priorityWeight: 1 })], 0))).toEqual({ a: 11_040, b: 0 });
     // A pool that pays the whole minimum needs no slack.
     expect(Object.fromEntries(roundTargets([req('b', 2_070), req('c', 2_070, { remainingWh: 1_000 })], 0))).toEqual({ b: 4_140, c: 0 });
   });

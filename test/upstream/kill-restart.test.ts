@@ -1,6 +1,7 @@
 // A real EMS process (bin/ems.js run) in local-controller mode is killed with SIGKILL while its
 // uplink is down and it holds transaction frames for the CSMS; the restarted EMS still has them
-// and delivers them, in order, once, when the CSMS comes back.
+// and delivers them, in order, once, when the CSMS comes back: 1.6J and 2.0.1, with the boot the EMS
+// answered while offline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,7 @@ function startEms(configPath: string, cwd: string): Promise<Ems> {
   return new Promise((resolve, reject) => {
     let output = '';
     let pending = '';
-    const timer = setTimeout(() => reject(new Error(`EMS did not start within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`EMS did not start within 60 s:\n${output}`)), 60_000);
     child.stderr!.on('data', (d) => (output += d));
     child.stdout!.on('data', (chunk) => {
       output += chunk;
@@ -121,8 +122,10 @@ describe('local controller: kill -9 while the uplink is down', () => {
     await csms.start(port);
     await waitFor(() => csms.from('GW-CP001', 'StopTransaction').length > 0, 'the held-back frames at the CSMS', 15_000);
     await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
-    const delivered = csms.from('GW-CP001').filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
-    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.transactionId])).toEqual([
+    const delivered = csms.from('GW-CP001').filter((r) => ['BootNotification', 'StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
+    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue?.[0].timestamp, r.params.transactionId])).toEqual([
+      // The boot the EMS answered before the crash, first.
+      ['BootNotification', undefined, undefined],
       ['StartTransaction', t(0), undefined],
       ['MeterValues', t(10), 9001],
       ['MeterValues', t(20), 9001],
@@ -199,4 +202,147 @@ describe('local controller: kill -9 while the uplink is down', () => {
       await cloud.stop();
     }
   }, 120_000);
+  it('2.0.1 behind the EMS and a 2.0.1 CSMS: the boot and every TransactionEvent answered before a kill -9 reach the CSMS after it, in order, once', async () => {
+    const cloud = new TestCsms();
+    await cloud.start();
+    const port = cloud.port;
+    await cloud.stop();
+    const configPath = join(dir, 'site-201.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream kill test 2.0.1' },
+        grid: { maxCurrent: 63 },
+        chargers: [{ id: 'CS201', connectors: 1, upstreamId: 'GW-CS201' }],
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data-201', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
+      }),
+    );
+    try {
+      ems = await startEms(configPath, dir);
+      const first = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
+      chargers.push(first);
+      await first.connect();
+      // The CSMS is down from the start: the EMS answers the boot and holds it (on disk).
+      expect((await first.boot()).status).toBe('Accepted');
+      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 7, 0, offsetS)).toISOString();
+      const energy = (wh: number) => [{ timestamp: t(0), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
+      const started = await first.transactionEvent('Started', 'TX-201-A', t(0), {
+        evse: { id: 1, connectorId: 1 },
+        idToken: { idToken: 'TAG1', type: 'ISO14443' },
+        meterValue: energy(100),
+        transactionInfo: { transactionId: 'TX-201-A', chargingState: 'Charging' },
+      });
+      expect(started.idTokenInfo.status).toBe('Accepted');
+      await first.transactionEvent('Updated', 'TX-201-A', t(10), { meterValue: energy(400) });
+
+      ems.child.kill('SIGKILL');
+      await ems.exited;
+      await first.close().catch(() => undefined);
+
+      ems = await startEms(configPath, dir);
+      const back = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
+      chargers.push(back);
+      await back.connect();
+      await back.transactionEvent('Updated', 'TX-201-A', t(20), { meterValue: energy(800) });
+      await back.transactionEvent('Ended', 'TX-201-A', t(30), { meterValue: energy(1200), transactionInfo: { transactionId: 'TX-201-A', stoppedReason: 'Local' } });
+
+      await cloud.start(port);
+      await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
+      const delivered = cloud.from('GW-CS201').filter((r) => r.action === 'BootNotification' || r.action === 'TransactionEvent');
+      expect(delivered.map((r) => [r.action, r.params.eventType, r.params.timestamp, r.params.transactionInfo?.transactionId])).toEqual([
+        ['BootNotification', undefined, undefined, undefined],
+        ['TransactionEvent', 'Started', t(0), 'TX-201-A'],
+        ['TransactionEvent', 'Updated', t(10), 'TX-201-A'],
+        ['TransactionEvent', 'Updated', t(20), 'TX-201-A'],
+        ['TransactionEvent', 'Ended', t(30), 'TX-201-A'],
+      ]);
+      // The charger's own sequence numbers, as it sent them.
+      expect(delivered.slice(1).map((r) => r.params.seqNo)).toEqual([0, 1, 0, 1]);
+    } finally {
+      await cloud.stop();
+    }
+  }, 120_000);
+  it('kill -9 in the middle of a burst from 5 chargers while offline: every frame a charger got an answer for reaches the CSMS after the restart', async () => {
+    const cloud = new TestCsms();
+    await cloud.start();
+    const port = cloud.port;
+    await cloud.stop();
+    const ids = ['B1', 'B2', 'B3', 'B4', 'B5'];
+    const configPath = join(dir, 'site-burst.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream burst kill test' },
+        grid: { maxCurrent: 400 },
+        chargers: ids.map((id) => ({ id, connectors: 1, upstreamId: `GW-${id}` })),
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data-burst', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
+      }),
+    );
+    try {
+      ems = await startEms(configPath, dir);
+      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 8, 0, 0) + offsetS * 1000).toISOString();
+      /** What each charger was answered: [identity, action, timestamp]. */
+      const acknowledged: string[] = [];
+      let killed = false;
+      const burst = async (id: string) => {
+        const charger = new StrictCharger(ems!.ocppPort, id, 'ocpp1.6');
+        chargers.push(charger);
+        await charger.connect();
+        let second = 0;
+        const sent = async (action: string, run: () => Promise<unknown>, at: string) => {
+          await run();
+          acknowledged.push(`GW-${id} ${action} ${at}`);
+        };
+        try {
+          // Sessions back to back (a start, meter values, a stop) until the EMS dies under them.
+          for (let session = 0; session < 50 && !killed; session++) {
+            const start = t(second++);
+            await sent('StartTransaction', () => charger.start16(1, 'TAG1', start, second * 10), start);
+            for (let i = 0; i < 5 && !killed; i++) {
+              const at = t(second++);
+              await sent('MeterValues', () => charger.meter16(1, at, second * 10), at);
+            }
+            const stop = t(second++);
+            await sent('StopTransaction', () => charger.stop16(1, stop, second * 10), stop);
+          }
+        } catch {
+          // The EMS was killed with this frame in flight: unanswered, so the charger still has it.
+        }
+      };
+      const bursts = ids.map((id) => burst(id));
+      await waitFor(() => acknowledged.length >= 120, '120 acknowledged frames', 60_000);
+      ems.child.kill('SIGKILL');
+      killed = true;
+      await ems.exited;
+      await Promise.all(bursts);
+      const answered = [...acknowledged];
+      for (const c of chargers.splice(0)) await c.close().catch(() => undefined);
+
+      ems = await startEms(configPath, dir);
+      for (const id of ids) {
+        const back = new StrictCharger(ems.ocppPort, id, 'ocpp1.6');
+        chargers.push(back);
+        await back.connect();
+      }
+      await cloud.start(port);
+      await waitFor(() => ems!.lines.filter((l) => l.msg === 'every held-back frame delivered to the CSMS').length >= ids.length, 'every queue to drain', 30_000);
+      const delivered = new Set(
+        cloud.received
+          .filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action))
+          .map((r) => `${r.identity} ${r.action} ${r.params.timestamp ?? r.params.meterValue[0].timestamp}`),
+      );
+      expect(answered.length).toBeGreaterThanOrEqual(120);
+      expect(answered.filter((frame) => !delivered.has(frame))).toEqual([]);
+    } finally {
+      await cloud.stop();
+    }
+  }, 180_000);
 });

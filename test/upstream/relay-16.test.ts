@@ -339,8 +339,8 @@ describe('local controller, OCPP 1.6J', () => {
     await charger.start16(1, 'LOCAL01', at(1));
     await ems.cs.applyCaps([cap(1, 12), cap(2, 6)]);
     expect(charger.limitA(1, ems.clock.nowMs())).toBe(12);
-    // The start waits for the CSMS, durably.
-    expect(ems.status('CP16')).toMatchObject({ chargerLink: 'connected', uplink: 'refused', queueLength: 1 });
+    // The boot the EMS answered and the start wait for the CSMS, durably.
+    expect(ems.status('CP16')).toMatchObject({ chargerLink: 'connected', uplink: 'refused', queueLength: 2 });
   });
 
   it("keeps the CSMS's profiles across an EMS restart: the charger still gets the minimum", async () => {
