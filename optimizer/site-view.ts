@@ -490,6 +490,9 @@ export function siteView(
     // A connector with no car (no session, Available) has nothing to slow down.
     const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
     holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
+    // A car that says it takes nothing (SuspendedEV) has nothing to slow down: it holds only the
+    // limit the charger has in force now (the old one until the charger confirms a lower one).
+    if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
     const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
     if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
@@ -526,7 +529,10 @@ export function siteView(
         // that it is full: the idle time so far does not count.
         idleSince = undefined;
       }
-      if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= timing.idleReleaseMs) releasedAt = atMs;
+      // A car that says it takes nothing while offered its minimum (SuspendedEV: full or done) gives
+      // its share away at once; one that only draws ≈ 0 does so after idleReleaseMs.
+      const releaseAfterMs = suspended && offered ? 0 : timing.idleReleaseMs;
+      if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= releaseAfterMs) releasedAt = atMs;
       if (releasedAt !== undefined) {
         released = true;
         const lastProbe = probeAt ?? releasedAt;

@@ -76,8 +76,11 @@ export interface App {
 
 export async function startApp(options: AppOptions): Promise<App> {
   const { config, log } = options;
-  const clock = options.clock ?? systemClock;
   const bus = new Bus(log.child({ module: 'bus' }));
+  // Everything stamps with the step watch's clock: wall time that moves only when a step is
+  // announced, so no stamp is ever on a clock its store has not been moved to (src/clock-step-watch.ts).
+  const clockWatch = new ClockStepWatch(options.clock ?? systemClock, bus, log.child({ module: 'clock' }));
+  const clock: Clock = clockWatch;
   const state = new SiteState(config, bus);
   const ctx: ServiceContext = { config, bus, log, clock, state };
 
@@ -159,7 +162,6 @@ export async function startApp(options: AppOptions): Promise<App> {
     energyToday = () => tariffs.kpis();
     const planner = await start(createPlannerService(ctx, tariffs, { forecastFilePath: join(dataDir, 'planner-forecast.json') }));
     const ceilingProviders: CeilingProvider[] = [solar, planner];
-    const clockWatch = new ClockStepWatch(clock, bus, log.child({ module: 'clock' }));
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders, clockWatch }));
     const openadr = createOpenAdrServices(ctx, { sink: signals });
     for (const ven of openadr) await start(ven);

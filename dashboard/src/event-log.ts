@@ -136,8 +136,22 @@ export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[];
     });
   }
   if (!input.siteLog) addPresentState(events, input);
-  // Current faults (no time) first, then newest first.
-  return events.sort((a, b) => (b.atMs ?? Infinity) - (a.atMs ?? Infinity));
+  // Current faults (no time) first, then newest first; one line per config change.
+  return foldConfigSaves(events).sort((a, b) => (b.atMs ?? Infinity) - (a.atMs ?? Infinity));
+}
+
+/** The EMS's "Config saved: …" line joins the edit it came from (the audit's diff), not a line of its own. */
+const CONFIG_FOLD_MS = 10_000;
+function foldConfigSaves(events: SiteEvent[]): SiteEvent[] {
+  const edits = events.filter((e) => e.kind === 'config' && e.severity === undefined);
+  return events.filter((e) => {
+    if (e.kind !== 'config' || e.severity === undefined || e.atMs === null) return true;
+    const edit = edits.find((x) => x.atMs !== null && Math.abs(x.atMs - e.atMs!) <= CONFIG_FOLD_MS);
+    if (!edit) return true;
+    edit.detail = edit.detail ? `${edit.detail} · ${e.title}` : e.title;
+    if (e.severity === 'warning') edit.severity = 'warning';
+    return false;
+  });
 }
 
 function addPresentState(events: SiteEvent[], input: { signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[] }): void {

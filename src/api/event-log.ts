@@ -119,8 +119,11 @@ export function createEventLog(ctx: ServiceContext, capacity = 1000) {
     ctx.bus.on('signals.changed', ({ signals: all, source }) => {
       const signals = Array.isArray(all) ? all.filter((s) => gridSignalProblem(s) === undefined) : [];
       const fingerprint = JSON.stringify(signals.map((s) => [s.id, s.kind, s.value, s.startMs, s.endMs]));
-      if (signalsBySource.get(source) === fingerprint) return;
+      const before = signalsBySource.get(source);
+      if (before === fingerprint) return;
       signalsBySource.set(source, fingerprint);
+      // A source saying at start that it has nothing is no event.
+      if (before === undefined && signals.length === 0) return;
       const text = signals.length
         ? `${source}: ${signals.map((s) => `${s.kind} ${s.kind.endsWith('limit') ? power(s.value) : s.value} ${signalSpan(s)}`).join('; ')}`
         : `${source}: no grid signals`;

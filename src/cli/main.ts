@@ -27,7 +27,8 @@ class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+  // `ems simulate --help` prints simulate's own options (its command answers --help itself).
+  if (command !== undefined && command !== 'simulate' && (rest.includes('--help') || rest.includes('-h'))) {
     console.log(USAGE);
     return 0;
   }

@@ -94,7 +94,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 
   const status = options.quiet
     ? undefined
-    : setInterval(() => out(formatStatus(demo.app.ctx.state, clock.nowMs(), demo.lastReading())), process.stdout.isTTY ? 5_000 : 15_000);
+    : setInterval(() => out(formatStatus(demo.app.ctx.state, clock.nowMs(), demo.lastReading(), config.site.timezone)), process.stdout.isTTY ? 5_000 : 15_000);
   await waitForSignal();
   clearInterval(status);
   out('stopping the demo...');

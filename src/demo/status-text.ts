@@ -4,12 +4,12 @@ import type { DemoReading } from './demo-site.ts';
 const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
 const amps = (a: number | undefined) => (a === undefined ? '   -  ' : `${a.toFixed(1).padStart(5)}A`);
 
-/** The live text status of the terminal demo: site totals, then one line per connector. */
-export function formatStatus(state: SiteState, atMs: number, site: DemoReading | undefined): string {
+/** The live text status of the terminal demo: site totals (at the site's local time), then one line per connector. */
+export function formatStatus(state: SiteState, atMs: number, site: DemoReading | undefined, timeZone = 'UTC'): string {
   const decision = state.lastDecision;
   const caps = new Map(decision?.caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c]) ?? []);
   const lines: string[] = [];
-  const time = new Date(atMs).toISOString().slice(11, 19);
+  const time = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(atMs);
   if (site) {
     const grid = site.gridCurrentA.map((a) => a.toFixed(0)).join('/');
     lines.push(

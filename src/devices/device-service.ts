@@ -7,6 +7,7 @@ import { MQTT_RECONNECT_PERIOD_MS, retryDelayMs } from '../../adapters/backoff.t
 import type { DeviceHealthState, DeviceReading } from '../../adapters/types.ts';
 import { StaleSourceError } from '../../adapters/errors.ts';
 import { ModbusLines } from '../../adapters/modbus/line.ts';
+import { monotonicMs } from '../clock.ts';
 import { implausibility, siteReadingBounds } from '../../adapters/reading-check.ts';
 import type { DeviceConfig } from '../../config/schema.ts';
 import { EmsError } from '../errors.ts';
@@ -41,7 +42,8 @@ interface Polled {
   adapter: DeviceAdapter | null;
   health: DeviceHealthState;
   lastError?: string;
-  lastReadingAtMs?: number;
+  /** When the last good reading was taken, on the monotonic clock, ms. */
+  lastReadingAtMonoMs?: number;
   inFlight?: Promise<void>;
   timer?: NodeJS.Timeout;
   /** Consecutive failed polls: a failing device is polled less often so it does not hog a shared line. */
@@ -66,7 +68,11 @@ function largestFuseA(config: ServiceContext['config']): number {
 
 export function createDeviceService(ctx: ServiceContext, options: DeviceServiceOptions = {}): DeviceService {
   const log = ctx.log.child({ module: 'devices' });
-  const nowMs = () => ctx.clock.nowMs();
+  // Adapters stamp readings, and this service judges their age, on the monotonic clock: a step of
+  // the wall clock can neither make a reading look fresh nor stale. A reading gets its wall time
+  // when it is put on the bus, on the clock everything it meets there was stamped with.
+  const nowMs = () => monotonicMs(ctx.clock);
+  const wallMs = (monoMs: number) => ctx.clock.nowMs() - (nowMs() - monoMs);
   const lines = new ModbusLines({ log: log.child({ module: 'modbus' }), nowMs });
   const devices: Polled[] = [];
   const controls = new Map<string, DeviceControls>();
@@ -87,7 +93,8 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
     d.health = health;
     if (error !== undefined) d.lastError = error;
     if (!stateChanged && !errorChanged) return;
-    const fields = { deviceId: d.config.id, health, lastError: d.lastError, lastReadingAtMs: d.lastReadingAtMs };
+    const lastReadingAtMs = d.lastReadingAtMonoMs === undefined ? undefined : wallMs(d.lastReadingAtMonoMs);
+    const fields = { deviceId: d.config.id, health, lastError: d.lastError, lastReadingAtMs };
     // A recurring fault is logged when it starts and when it clears, not every poll.
     if (stateChanged) {
       if (health === 'online') log.info(fields, 'device online');
@@ -97,7 +104,7 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       deviceId: d.config.id,
       role: d.config.role,
       health,
-      ...(d.lastReadingAtMs !== undefined && { lastReadingAtMs: d.lastReadingAtMs }),
+      ...(lastReadingAtMs !== undefined && { lastReadingAtMs }),
       ...(health !== 'online' && d.lastError !== undefined && { lastError: d.lastError }),
     });
   }
@@ -111,7 +118,7 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       const message = (error as Error)?.message ?? String(error);
       // A topic that has not spoken yet is not stale until its staleness window has passed once.
       const graceMs = ('staleAfterMs' in d.config && d.config.staleAfterMs) || ctx.config.control.staleAfterMs;
-      if (error instanceof StaleSourceError && d.lastReadingAtMs === undefined && nowMs() - startedAtMs < graceMs) return;
+      if (error instanceof StaleSourceError && d.lastReadingAtMonoMs === undefined && nowMs() - startedAtMs < graceMs) return;
       d.failures++;
       setHealth(d, error instanceof StaleSourceError ? 'stale' : 'error', message);
       return;
@@ -123,11 +130,11 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
       setHealth(d, 'error', err.message);
       return;
     }
-    d.lastReadingAtMs = reading.atMs;
+    d.lastReadingAtMonoMs = reading.atMs;
     d.lastError = undefined;
     d.failures = 0;
     if (d.health !== 'online') setHealth(d, 'online');
-    ctx.bus.emit('device.reading', reading);
+    ctx.bus.emit('device.reading', { ...reading, atMs: wallMs(reading.atMs) });
   }
 
   function poll(d: Polled): Promise<void> {
@@ -177,8 +184,8 @@ export function createDeviceService(ctx: ServiceContext, options: DeviceServiceO
   function checkStaleness(): void {
     const now = nowMs();
     for (const d of devices) {
-      if (d.adapter && d.health === 'online' && d.lastReadingAtMs !== undefined && now - d.lastReadingAtMs > staleAfter(d.config)) {
-        setHealth(d, 'stale', `no good reading for ${Math.round((now - d.lastReadingAtMs) / 1000)} s`);
+      if (d.adapter && d.health === 'online' && d.lastReadingAtMonoMs !== undefined && now - d.lastReadingAtMonoMs > staleAfter(d.config)) {
+        setHealth(d, 'stale', `no good reading for ${Math.round((now - d.lastReadingAtMonoMs) / 1000)} s`);
       }
     }
   }

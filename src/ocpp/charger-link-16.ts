@@ -3,7 +3,6 @@ import { parseCapabilities, SAMPLED_DATA_FALLBACKS, smartChargingListed, SMART_C
 import { ChargerLink, iso, type CapabilityReading } from './charger-link.ts';
 import { compositeMaxA } from './composite-schedule.ts';
 import type { CentralSystemCalls, ChargePointCalls, IdTagInfo } from './messages.ts';
-import { parseMeterValues } from './meter-values.ts';
 import { chargePointMaxProfile, txDefaultProfile, txProfile, type LimitSpec } from './profile.ts';
 import type { ProfileIntent } from './profile-dispatcher.ts';
 import type { OcppConnection } from './transport.ts';
@@ -121,7 +120,7 @@ export class ChargerLink16 extends ChargerLink {
 
     c.handle('MeterValues', (req) => {
       this.checkConnector(req.connectorId, true);
-      const { readings, dropped } = parseMeterValues(req.meterValue, this.config.phases, this.now);
+      const { readings, dropped } = this.meterValuesOf(req.meterValue);
       this.meterReadings(req.connectorId, readings, dropped);
       return {};
     });

@@ -5,7 +5,6 @@ import { OcppCallRefused } from './errors.ts';
 import type { MeterValue } from './messages.ts';
 import type { CsmsCalls201, MeterValue201, StationCalls201 } from './messages-201.ts';
 import { compositeMaxA } from './composite-schedule.ts';
-import { parseMeterValues } from './meter-values.ts';
 import type { LimitSpec } from './profile.ts';
 import { stationMaxProfile201, txDefaultProfile201, txProfile201 } from './profile-201.ts';
 import type { ProfileIntent } from './profile-dispatcher.ts';
@@ -154,7 +153,7 @@ export class ChargerLink201 extends ChargerLink {
 
   private energyWh(meterValues: readonly MeterValue201[] | undefined): number | undefined {
     if (!meterValues?.length) return undefined;
-    const readings = parseMeterValues(meterValuesFrom201(meterValues), this.config.phases, this.now).readings;
+    const readings = this.meterValuesOf(meterValuesFrom201(meterValues)).readings;
     return readings.map((r) => r.energyWh).filter((e): e is number => e !== undefined).at(-1);
   }
 
@@ -236,7 +235,7 @@ export class ChargerLink201 extends ChargerLink {
         bus.emit('session.update', { chargerId: this.chargerId, connectorId: evseId, tier });
       }
       if (req.meterValue?.length) {
-        const { readings, dropped } = parseMeterValues(meterValuesFrom201(req.meterValue), this.config.phases, this.now);
+        const { readings, dropped } = this.meterValuesOf(meterValuesFrom201(req.meterValue));
         this.meterReadings(evseId, readings, dropped);
       }
       const chargingState = req.transactionInfo.chargingState;
@@ -253,7 +252,7 @@ export class ChargerLink201 extends ChargerLink {
 
     c.handle('MeterValues', (req) => {
       this.checkConnector(req.evseId, true);
-      const { readings, dropped } = parseMeterValues(meterValuesFrom201(req.meterValue), this.config.phases, this.now);
+      const { readings, dropped } = this.meterValuesOf(meterValuesFrom201(req.meterValue));
       this.meterReadings(req.evseId, readings, dropped);
       return {};
     });

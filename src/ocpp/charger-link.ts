@@ -9,10 +9,15 @@ import { CONSERVATIVE_CAPABILITIES, type ChargerCapabilities } from './capabilit
 import type { ChargerHoldings, ProfileSlot } from './charger-holdings.ts';
 import { OcppCallRefused } from './errors.ts';
 import type { IdTagDirectory } from './id-tags.ts';
+import type { MeterValue } from './messages.ts';
+import { parseMeterValues, type MeterParse } from './meter-values.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
 import { chargerShareA } from './static-share.ts';
+
+/** How long a charger's timestamps must agree on an earlier clock than the one we know before it is taken, ms. */
+const LOWER_CLOCK_CONFIRM_MS = 60_000;
 import type { OcppConnection } from './transport.ts';
 
 export interface LinkSettings {
@@ -23,6 +28,8 @@ export interface LinkSettings {
   callTimeoutMs: number;
   /** How long one applyCaps round waits for profile answers before going on. */
   answerWaitMs: number;
+  /** How long to wait before asking again for a composite schedule above what was sent. */
+  compositeRecheckMs: number;
 }
 
 /** What a link needs from the central system that owns it. */
@@ -52,6 +59,14 @@ const REFUSED_DRAW_A = 1;
 const IGNORED_TOLERANCE_A = 2;
 /** ...for at least this long (or 3 meter intervals), ms: longer than any car takes to follow. */
 const IGNORED_AFTER_MIN_MS = 30_000;
+/**
+ * A composite schedule above what was sent is asked again this many times, this far apart, before
+ * the charger counts as uncontrollable: many chargers store a profile at once but report it only
+ * after their next control step (GetCompositeSchedule is indicative, OCPP 1.6 §5.7), and a verdict
+ * on one early answer would stop steering a charger that obeys. Meanwhile a charger that really
+ * lets a car draw above its limit is caught by what it draws (checkObeys).
+ */
+const COMPOSITE_RECHECKS = 2;
 
 /** What a charger's capabilities say about smart charging. */
 export interface CapabilityReading {
@@ -76,13 +91,19 @@ export abstract class ChargerLink implements ProfileTarget {
   private setupAgain = false;
   private firstCallSeen = false;
   private bootTimer: NodeJS.Timeout | undefined;
+  private recheckTimer: NodeJS.Timeout | undefined;
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
   private statusWanted = false;
   /** Whether the charger named its highest stack level (else we try one level up and see). */
   protected stackLevelReported = false;
-  /** The charger's clock minus our monotonic clock, from the timestamps it sends; undefined before the first. */
-  private chargerOffsetMs: number | undefined;
+  /**
+   * The charger's clock minus our monotonic clock: ours (as it was when it connected) until its
+   * timestamps say otherwise (noteChargerClock).
+   */
+  private chargerOffsetMs: number;
+  /** A lower clock the charger's recent timestamps agree on, not yet taken (noteChargerClock). */
+  private lowerClock: { offsetMs: number; sinceMonoMs: number } | undefined;
 
   constructor(
     readonly connection: OcppConnection<any, any>,
@@ -91,6 +112,7 @@ export abstract class ChargerLink implements ProfileTarget {
   ) {
     this.chargerId = config.id;
     this.log = host.ctx.log.child({ module: 'ocpp', chargerId: config.id });
+    this.chargerOffsetMs = this.now - this.mono;
     connection.onInboundCall((action) => {
       if (this.firstCallSeen) return;
       this.firstCallSeen = true;
@@ -127,6 +149,7 @@ export abstract class ChargerLink implements ProfileTarget {
     this.closed = true;
     this.ready = false;
     clearTimeout(this.bootTimer);
+    clearTimeout(this.recheckTimer);
   }
 
   /** Wall-clock time (timestamps in messages). */
@@ -145,7 +168,7 @@ export abstract class ChargerLink implements ProfileTarget {
    * clock until it sent one. Absolute schedules start from here.
    */
   chargerNowMs(): number {
-    return this.chargerOffsetMs === undefined ? this.now : this.mono + this.chargerOffsetMs;
+    return this.mono + this.chargerOffsetMs;
   }
 
   protected get timeoutMs(): number {
@@ -270,11 +293,11 @@ export abstract class ChargerLink implements ProfileTarget {
   /**
    * Asks the charger what each connector will let a car draw over the next two profile durations
    * (GetCompositeSchedule) and compares it with what the EMS believes it holds (before and after
-   * the question, as profiles may be on the wire meanwhile). A charger that reports more does not
-   * apply our profiles: uncontrollable. One that cannot say (Rejected, NotImplemented) is trusted
-   * on its answers to SetChargingProfile, as before.
+   * the question, as profiles may be on the wire meanwhile). A charger that still reports more
+   * after COMPOSITE_RECHECKS more questions does not apply our profiles: uncontrollable. One that
+   * cannot say (Rejected, NotImplemented) is trusted on its answers to SetChargingProfile.
    */
-  private async verifyHoldings(): Promise<void> {
+  private async verifyHoldings(recheck = 0): Promise<void> {
     const durationS = 2 * this.host.ctx.config.control.profileDurationS;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed || this.holdings.uncontrollable) return;
@@ -289,6 +312,13 @@ export abstract class ChargerLink implements ProfileTarget {
       }
       if (reportedA === undefined || this.closed || this.holdings.uncontrollable) continue;
       const allowedA = Math.max(beforeA, believedA());
+      if (reportedA > allowedA + IGNORED_TOLERANCE_A && recheck < COMPOSITE_RECHECKS) {
+        this.log.debug({ connectorId, reportedA, believedA: allowedA, recheck }, 'composite schedule above what the connector was sent; asking again after its control step');
+        clearTimeout(this.recheckTimer);
+        this.recheckTimer = setTimeout(() => void this.verifyHoldings(recheck + 1), this.host.settings.compositeRecheckMs);
+        this.recheckTimer.unref();
+        return;
+      }
       if (reportedA > allowedA + IGNORED_TOLERANCE_A) {
         this.host.uncontrollable(
           this,
@@ -418,25 +448,57 @@ export abstract class ChargerLink implements ProfileTarget {
     }
   }
 
-  /** A charger timestamp, unless it is garbage or in the future (then: now). */
+  /**
+   * When something the charger stamped happened, on our clock: now, less how long before the
+   * charger's own clock (learned from its timestamps) it was stamped; now for no or a garbage
+   * timestamp. Ages never come from comparing its wall clock with ours, so neither a step of ours
+   * nor a charger clock an hour off makes a reading look fresh or old.
+   */
   protected chargerTime(timestamp: string | undefined): number {
     const atMs = timestamp === undefined ? NaN : Date.parse(timestamp);
-    if (Number.isFinite(atMs)) this.noteChargerClock(atMs);
-    return Number.isFinite(atMs) && atMs <= this.now + 60_000 ? atMs : this.now;
+    if (!Number.isFinite(atMs)) return this.now;
+    this.noteChargerClock(atMs);
+    return this.now - Math.max(0, this.chargerNowMs() - atMs);
+  }
+
+  /** MeterValues entries on our clock: the charger's clock is learned from the newest before any is placed. */
+  protected meterValuesOf(meterValues: readonly MeterValue[]): MeterParse {
+    for (const entry of meterValues) {
+      const atMs = Date.parse(entry.timestamp);
+      if (Number.isFinite(atMs)) this.noteChargerClock(atMs);
+    }
+    return parseMeterValues(meterValues, this.config.phases, (timestamp) => this.chargerTime(timestamp));
   }
 
   /**
    * Learns the charger's clock from a timestamp it sent. A sample time or a message it queued
-   * while offline is older than its clock, so the estimate only moves forward: a charger whose own
-   * clock steps back gets schedules that start in its future, which only lowers what it holds (the
-   * lift and TxProfiles wait, the floor and defaults apply).
+   * while offline is older than its clock, so a later clock is taken at once and an earlier one
+   * only when the charger's timestamps keep agreeing on it while LOWER_CLOCK_CONFIRM_MS of our
+   * monotonic time pass, with none on the clock we knew: its clock went back (it set itself to
+   * ours after our step, or runs slow). A queue sent after a reconnect spans far more of its
+   * clock than of ours and never agrees that long. Until then its schedules start in its future,
+   * which only lowers what it holds (the lift and TxProfiles wait, the floor and defaults apply).
    */
   private noteChargerClock(chargerMs: number): void {
-    const offsetMs = chargerMs - this.mono;
+    const monoMs = this.mono;
+    const offsetMs = chargerMs - monoMs;
     const before = this.chargerNowMs();
-    if (this.chargerOffsetMs !== undefined && offsetMs <= this.chargerOffsetMs) return;
-    this.chargerOffsetMs = offsetMs;
-    // The clock our schedules start from moved (first learned, or the charger's clock stepped):
+    if (offsetMs > this.chargerOffsetMs) {
+      this.chargerOffsetMs = offsetMs;
+      this.lowerClock = undefined;
+    } else if (offsetMs > this.chargerOffsetMs - CLOCK_STEP_MS) {
+      this.lowerClock = undefined;
+      return;
+    } else if (!this.lowerClock || Math.abs(offsetMs - this.lowerClock.offsetMs) >= CLOCK_STEP_MS) {
+      this.lowerClock = { offsetMs, sinceMonoMs: monoMs };
+      return;
+    } else if (monoMs - this.lowerClock.sinceMonoMs < LOWER_CLOCK_CONFIRM_MS) {
+      return;
+    } else {
+      this.chargerOffsetMs = Math.max(offsetMs, this.lowerClock.offsetMs);
+      this.lowerClock = undefined;
+    }
+    // The clock our schedules start from moved (the charger's clock differs from ours, or stepped):
     // every bounded profile is sent again from the charger's time.
     if (Math.abs(this.chargerNowMs() - before) >= CLOCK_STEP_MS) {
       this.log.info({ stepS: Math.round((this.chargerNowMs() - before) / 1000) }, "the charger's clock differs from the one our schedules started from; re-sending its profiles");

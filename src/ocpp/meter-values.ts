@@ -17,14 +17,13 @@ const PHASE_INDEX: Record<string, number> = { L1: 0, L2: 1, L3: 2, 'L1-N': 0, 'L
  * Turns MeterValues into per-connector readings: Current.Import per phase (a value without a phase
  * counts for every phase the charger has), Power.Active.Import (W or kW), the energy register (Wh or
  * kWh) and SoC. Values that are not numbers, negative or absurd are dropped and listed in `dropped`.
+ * `localTimeOf` places the charger's timestamp of an entry on our clock (ChargerLink.chargerTime).
  */
-export function parseMeterValues(meterValues: readonly MeterValue[], chargerPhases: 1 | 3, receivedAtMs: number): MeterParse {
+export function parseMeterValues(meterValues: readonly MeterValue[], chargerPhases: 1 | 3, localTimeOf: (timestamp: string) => number): MeterParse {
   const dropped: string[] = [];
   const readings: MeterParse['readings'] = [];
   for (const entry of meterValues) {
-    const parsedAtMs = Date.parse(entry.timestamp);
-    const atMs = Number.isFinite(parsedAtMs) && parsedAtMs <= receivedAtMs + 60_000 ? parsedAtMs : receivedAtMs;
-    const reading: MeterParse['readings'][number] = { atMs };
+    const reading: MeterParse['readings'][number] = { atMs: localTimeOf(entry.timestamp) };
     let currentA: [number, number, number] | undefined;
     let phasePowerW: number | undefined;
     for (const sample of entry.sampledValue) {

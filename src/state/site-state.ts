@@ -172,10 +172,12 @@ export class SiteState {
     bus.on('decision', (decision) => {
       this.lastDecision = decision;
     });
-    // The wall clock stepped: readings taken on the old clock keep their age (a forward step makes
-    // no fresh reading stale, a backward one no old reading fresh).
+    // The wall clock stepped (announced in the same call as the app's clock moves, so every stamp
+    // here is on the old clock): readings keep their age (a forward step makes no fresh reading
+    // stale, a backward one no old reading fresh), a disconnected charger's hold its length.
     bus.on('clock.stepped', ({ stepMs }) => {
       for (const [id, device] of this.devices) if (device.reading) this.devices.set(id, { ...device, reading: { ...device.reading, atMs: device.reading.atMs + stepMs } });
+      for (const [id, charger] of this.chargers) if (charger.sinceMs !== undefined) this.chargers.set(id, { ...charger, sinceMs: charger.sinceMs + stepMs });
       for (const connector of this.connectors.values()) {
         if (connector.drawAtMs !== undefined) connector.drawAtMs += stepMs;
         if (connector.statusAtMs !== undefined) connector.statusAtMs += stepMs;

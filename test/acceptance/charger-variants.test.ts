@@ -11,7 +11,7 @@ import { Ev } from '../fixtures/independent/ev.ts';
 import { until } from '../fixtures/independent/ems-runner.ts';
 import { Rig } from '../fixtures/independent/rig.ts';
 import { elapse, figures, meanOf, round1, type Sample } from '../fixtures/independent/site.ts';
-import { REACTION_WINDOW_MS, report } from './acceptance-report.ts';
+import { dumpTimeline, REACTION_WINDOW_MS, report } from './acceptance-report.ts';
 
 const FUSE_A = 64;
 const BUDGET_A = FUSE_A * 0.95 - 10;
@@ -32,6 +32,13 @@ const VARIANTS: Variant[] = [
   { name: 'charger clocks 15 min behind', charger: { clockErrorMs: -15 * 60_000 }, known: 'passes' },
   { name: 'charger clocks 15 min ahead', charger: { clockErrorMs: 15 * 60_000 }, known: 'passes' },
   { name: 'a 1.5 s charger control step, cars 1–3 s', charger: { applyDelayMs: 1500 }, known: 'passes' },
+  // Finding F1 (#10, s4-peers): GetCompositeSchedule right after an Accepted SetChargingProfile showed
+  // the limit still applied (32 A, the control step had not run): the EMS declared all four chargers
+  // uncontrollable for good, stopped sending them profiles, and the grid sat at 70-86 A on 64 A.
+  // Fixed: a composite above what was sent is asked again twice, 10 s apart, before any verdict
+  // (after the fix: 59.8 A after the reaction window). The default-run regression is in
+  // test/ocpp/ocpp201.test.ts ('keeps steering a station whose composite schedule ...').
+  { name: 'GetCompositeSchedule lags a 1.5 s control step', charger: { applyDelayMs: 1500, compositeReports: 'applied' }, known: 'passes' },
 ];
 
 const selected = process.env.ACCEPTANCE_VARIANT;
@@ -60,6 +67,13 @@ for (const v of VARIANTS) {
       const after = rig.site.window(stepMs + REACTION_WINDOW_MS, Date.now());
       const grid = figures(after, (s) => s.gridA, FUSE_A);
       report(`variant ${v.name}`, { meanEvA, usePct: round1((100 * meanEvA) / BUDGET_A), minCarA: round1(Math.min(...steady.flatMap((s) => Object.values(s.drawA)))), afterWindow: grid, inWindow: figures(rig.site.window(stepMs, stepMs + REACTION_WINDOW_MS), (s) => s.gridA, FUSE_A) });
+      dumpTimeline(rig.site.samples, v.name);
+      if (process.env.ACCEPTANCE_TIMELINE) {
+        const state = await rig.ems.request('GET', '/api/v1/state');
+        const received = rig.site.chargers.map((cp) => `${cp.id}: ${cp.received.map((r) => `${round1((r.atMs - rig.site.samples[0]!.tMs) / 1000)}s ${r.purpose[2]}${r.connectorId}=${r.limit} ${r.status}`).join(', ')}`);
+        const { appendFileSync } = await import('node:fs');
+        appendFileSync(process.env.ACCEPTANCE_TIMELINE, `${received.join('\n')}\n${JSON.stringify(state.body.connectors, null, 1)}\n${rig.ems.output().split('\n').filter((l) => /warn|"level":(40|50)/.test(l)).slice(-30).join('\n')}\n`);
+      }
       expect(grid.maxA, 'true grid after the window').toBeLessThanOrEqual(FUSE_A);
       expect(meanEvA, 'headroom use before the step').toBeGreaterThanOrEqual(0.95 * BUDGET_A);
     }, 60_000);

@@ -1,5 +1,6 @@
-// #10 measured case: the EMS dies (kill -9) while the operator has paused one car and two others
-// charge on a 50 A row (grid 100 A, building 10 A elsewhere). The chargers keep what they were
+// #10 measured case: the EMS dies (kill -9) while the operator has paused one car, two others
+// charge and a charger that refuses profiles (NotSupported, 16 A) charges a car at full current, all
+// on a 50 A row (grid 100 A, building 10 A elsewhere). The chargers keep what they were
 // sent and evaluate it on their own clocks; the test then moves their clocks past every profile
 // duration (and a day on). At every moment a profile changes, and in real time with the cars
 // following: the row stays within 50 A, the paused car stays at 0 A, and the charging cars fall back
@@ -18,16 +19,16 @@ const DAY_MS = 86_400_000;
 
 describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #10: kill -9 of the EMS with a paused car', () => {
   const rig = new Rig();
-  const cars = [1, 2, 3].map((n) => new Ev({ name: `car${n}`, maxA: 32, phases: 3, responseDelayS: [1, 2, 3][n - 1]! }));
+  const cars = [1, 2, 3, 4].map((n) => new Ev({ name: `car${n}`, maxA: 32, phases: 3, responseDelayS: [1, 2, 3, 1][n - 1]! }));
   beforeAll(async () => {
     await rig.start({
       gridMaxA: 100,
       circuits: [{ id: 'row', maxCurrent: ROW_A }],
-      chargers: ['CP1', 'CP2', 'CP3'].map((id) => ({ id, circuit: 'row' })),
+      chargers: [...['CP1', 'CP2', 'CP3'].map((id) => ({ id, circuit: 'row' })), { id: 'DUMB', maxA: 16, profiles: 'not-supported' as const, circuit: 'row' }],
       buildingA: [10, 10, 10],
     });
     await Promise.all(rig.site.chargers.map((cp, i) => cp.plugIn(cars[i]!, `TAG${i + 1}`)));
-    await until(() => cars.every((c) => c.drawA >= 6), 'all three cars charging', 45_000);
+    await until(() => cars.every((c) => c.drawA >= 6), 'all four cars charging', 45_000);
   }, 120_000);
   afterAll(() => rig.stop());
 

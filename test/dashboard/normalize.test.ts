@@ -195,6 +195,20 @@ describe('events timeline with the EMS event log', () => {
   });
 });
 
+describe('a config change in the events timeline', () => {
+  it('is one line: who changed what (the diff) and what the EMS applied now or after a restart', () => {
+    const events = buildEvents({
+      audit: [{ at: '2026-11-24T10:00:00.000Z', user: 'admin', action: 'config.update', target: 'site.yaml', before: { control: { priority: 'tier' } }, after: { control: { priority: 'departure' } } }],
+      signals: [],
+      devices: [],
+      connectors: [],
+      siteLog: [{ atMs: Date.parse('2026-11-24T10:00:00.400Z'), kind: 'config', severity: 'info', text: 'Config saved: control applied now' }],
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'config', title: 'admin changed the site config site.yaml', detail: 'control.priority: tier → departure · Config saved: control applied now' });
+  });
+});
+
 describe('history summary', () => {
   it('integrates EV energy and finds the import peak', () => {
     const h = 3_600_000;

@@ -16,12 +16,20 @@ describe('ems demo --mqtt', () => {
 describe('ems on a mistyped command line', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it.each([['demo'], ['run'], ['simulate']])('ems %s --help prints the options and exits 0', async (command) => {
+  it.each([['demo'], ['run']])('ems %s --help prints the options and exits 0', async (command) => {
     const out: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
     expect(await main([command, '--help'])).toBe(0);
     expect(out.join('\n')).toContain('ems demo [--config demo.yaml]');
     expect(out.join('\n')).toContain('--speed 60');
+  });
+
+  it('ems simulate --help prints its own options (issue #11) and exits 0', async () => {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    expect(await main(['simulate', '--help'])).toBe(0);
+    expect(out.join('\n')).toContain('Usage: ems simulate --config site.yaml --sessions sessions.json');
+    expect(out.join('\n')).toContain('--lp-optimum');
   });
 
   it('names an unknown option or a bad number in one line, with the usage, never a stack trace', async () => {

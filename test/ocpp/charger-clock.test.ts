@@ -30,4 +30,44 @@ describe("the charger's clock", () => {
     }
     expect(charger.received('SetChargingProfile')).toHaveLength(sent);
   });
+
+  it('takes an earlier charger clock only when its live timestamps agree on it for a minute, not for a queue flushed after a reconnect', async () => {
+    system = await startSystem();
+    const charger = await system.charger('CP002');
+    const tx = await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap(10)]);
+    const sets = () => charger.received('SetChargingProfile').length;
+    const meter = (chargerMs: number) =>
+      charger.call('MeterValues', {
+        connectorId: 1,
+        transactionId: tx,
+        meterValue: [{ timestamp: new Date(chargerMs).toISOString(), sampledValue: [{ value: '9.0', measurand: 'Current.Import', phase: 'L1', unit: 'A' }] }],
+      });
+    const lastAgeMs = () => system.clock.nowMs() - system.events['connector.meter'].at(-1)!.atMs;
+    const sent = sets();
+    // A queue flushed at once: samples an hour old, 10 s apart on its clock. They are an hour old.
+    const hourAgo = Date.now() - 3_600_000;
+    for (let i = 0; i < 6; i++) await meter(hourAgo + i * 10_000);
+    expect(sets()).toBe(sent);
+    expect(lastAgeMs()).toBeGreaterThan(3_500_000);
+
+    // The charger's clock goes back an hour (it set itself to a clock an hour behind) and it keeps
+    // reporting live: its timestamps advance with our monotonic clock.
+    const mono0 = system.clock.monotonicMs();
+    const chargerNow = () => hourAgo + (system.clock.monotonicMs() - mono0);
+    await meter(chargerNow());
+    system.clock.advance(30_000);
+    await meter(chargerNow());
+    expect(sets(), 'not yet: 30 s of agreement').toBe(sent);
+    expect(lastAgeMs()).toBeGreaterThan(3_500_000);
+    system.clock.advance(31_000);
+    await meter(chargerNow());
+    // A minute of agreement: its clock is taken, its readings are fresh, its profiles are sent again from its clock.
+    expect(lastAgeMs()).toBeLessThan(1_000);
+    await system.cs.applyCaps([cap(10)]);
+    expect(sets()).toBeGreaterThan(sent);
+    const tx2 = charger.received('SetChargingProfile', (p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile').at(-1)!;
+    const startMs = Date.parse(tx2.params.csChargingProfiles.chargingSchedule.startSchedule);
+    expect(Math.abs(startMs - (chargerNow() - 5_000))).toBeLessThan(10_000);
+  });
 });

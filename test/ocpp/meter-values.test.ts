@@ -3,7 +3,7 @@ import { parseMeterValues } from '../../src/ocpp/meter-values.ts';
 
 const at = '2026-11-24T10:00:00Z';
 const atMs = Date.parse(at);
-const one = (sampledValue: any[], phases: 1 | 3 = 3) => parseMeterValues([{ timestamp: at, sampledValue }], phases, atMs + 1000);
+const one = (sampledValue: any[], phases: 1 | 3 = 3) => parseMeterValues([{ timestamp: at, sampledValue }], phases, Date.parse);
 
 describe('meter values', () => {
   it('reads the default measurand as the energy register in Wh', () => {
@@ -52,18 +52,19 @@ describe('meter values', () => {
     expect(one([{ value: '230', measurand: 'Voltage' }, { value: 'AAAA', format: 'SignedData' }]).readings).toEqual([]);
   });
 
-  it('uses the receive time for a timestamp in the future or unreadable, and orders entries by time', () => {
+  it('places each entry where the caller puts its timestamp on our clock, and orders entries by time', () => {
+    // The caller (ChargerLink.chargerTime) places a timestamp by the charger's own clock; here an hour later.
     const result = parseMeterValues(
       [
         { timestamp: '2030-01-01T00:00:00Z', sampledValue: [{ value: '1' }] },
         { timestamp: '2026-11-24T09:00:00Z', sampledValue: [{ value: '2' }] },
       ],
       3,
-      atMs,
+      (timestamp) => Date.parse(timestamp) + 3_600_000,
     );
     expect(result.readings).toEqual([
-      { atMs: Date.parse('2026-11-24T09:00:00Z'), energyWh: 2 },
-      { atMs, energyWh: 1 },
+      { atMs: Date.parse('2026-11-24T10:00:00Z'), energyWh: 2 },
+      { atMs: Date.parse('2030-01-01T01:00:00Z'), energyWh: 1 },
     ]);
   });
 });
