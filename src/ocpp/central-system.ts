@@ -63,7 +63,7 @@ function certificateNames(certificate: NonNullable<Handshake['clientCertificate'
   return certificate.subjectCN === chargerId || certificate.altNames.includes(chargerId);
 }
 
-const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000, answerWaitMs: 2_000 };
+const DEFAULT_SETTINGS: LinkSettings = { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 5_000, callTimeoutMs: 10_000, answerWaitMs: 2_000, compositeRecheckMs: 10_000 };
 
 function passwordMatches(expected: string, given: Buffer | undefined): boolean {
   if (!given) return false;
@@ -86,6 +86,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     bootWaitMs: deps.bootWaitMs ?? DEFAULT_SETTINGS.bootWaitMs,
     callTimeoutMs: deps.callTimeoutMs ?? DEFAULT_SETTINGS.callTimeoutMs,
     answerWaitMs: deps.answerWaitMs ?? DEFAULT_SETTINGS.answerWaitMs,
+    compositeRecheckMs: deps.compositeRecheckMs ?? DEFAULT_SETTINGS.compositeRecheckMs,
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
   const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log, deps.holdings);

@@ -31,6 +31,8 @@ export interface LinkSettings {
   callTimeoutMs: number;
   /** How long one applyCaps round waits for profile answers before going on. */
   answerWaitMs: number;
+  /** How long to wait before asking again for a composite schedule above what was sent. */
+  compositeRecheckMs: number;
 }
 
 /** What a link needs from the central system that owns it. */
@@ -60,6 +62,14 @@ const REFUSED_DRAW_A = 1;
 const IGNORED_TOLERANCE_A = 2;
 /** ...for at least this long (or 3 meter intervals), ms: longer than any car takes to follow. */
 const IGNORED_AFTER_MIN_MS = 30_000;
+/**
+ * A composite schedule above what was sent is asked again this many times, this far apart, before
+ * the charger counts as uncontrollable: many chargers store a profile at once but report it only
+ * after their next control step (GetCompositeSchedule is indicative, OCPP 1.6 §5.7), and a verdict
+ * on one early answer would stop steering a charger that obeys. Meanwhile a charger that really
+ * lets a car draw above its limit is caught by what it draws (checkObeys).
+ */
+const COMPOSITE_RECHECKS = 2;
 
 /** What a charger's capabilities say about smart charging. */
 export interface CapabilityReading {
@@ -84,6 +94,7 @@ export abstract class ChargerLink implements ProfileTarget {
   private setupAgain = false;
   private firstCallSeen = false;
   private bootTimer: NodeJS.Timeout | undefined;
+  private recheckTimer: NodeJS.Timeout | undefined;
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
   private statusWanted = false;
@@ -146,6 +157,7 @@ export abstract class ChargerLink implements ProfileTarget {
     this.closed = true;
     this.ready = false;
     clearTimeout(this.bootTimer);
+    clearTimeout(this.recheckTimer);
   }
 
   /** Wall-clock time (timestamps in messages). */
@@ -300,21 +312,21 @@ export abstract class ChargerLink implements ProfileTarget {
   /**
    * Asks the charger what each connector will let a car draw over the next two profile durations
    * (GetCompositeSchedule) and compares it with what the EMS believes it holds (before and after
-   * the question, as profiles may be on the wire meanwhile). A charger that reports more does not
-   * apply our profiles: uncontrollable. One that cannot say (Rejected, NotImplemented) is trusted
-   * on its answers to SetChargingProfile, as before.
+   * the question, as profiles may be on the wire meanwhile). A charger that still reports more
+   * after COMPOSITE_RECHECKS more questions does not apply our profiles: uncontrollable. One that
+   * cannot say (Rejected, NotImplemented) is trusted on its answers to SetChargingProfile.
    */
-  private async verifyHoldings(): Promise<void> {
+  private async verifyHoldings(recheck = 0): Promise<void> {
     this.verifying = true;
     this.verifiedAtMonoMs = this.mono;
     try {
-      await this.verifyConnectors();
+      await this.verifyConnectors(recheck);
     } finally {
       this.verifying = false;
     }
   }
 
-  private async verifyConnectors(): Promise<void> {
+  private async verifyConnectors(recheck: number): Promise<void> {
     const durationS = 2 * this.host.ctx.config.control.profileDurationS;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed || this.holdings.uncontrollable) return;
@@ -331,6 +343,13 @@ export abstract class ChargerLink implements ProfileTarget {
       if (reportedA === undefined) this.compositeUnreported = true;
       if (reportedA === undefined || this.closed || this.holdings.uncontrollable) continue;
       const allowedA = Math.max(beforeA, believedA());
+      if (reportedA > allowedA + IGNORED_TOLERANCE_A && recheck < COMPOSITE_RECHECKS) {
+        this.log.debug({ connectorId, reportedA, believedA: allowedA, recheck }, 'composite schedule above what the connector was sent; asking again after its control step');
+        clearTimeout(this.recheckTimer);
+        this.recheckTimer = setTimeout(() => void this.verifyHoldings(recheck + 1), this.host.settings.compositeRecheckMs);
+        this.recheckTimer.unref();
+        return;
+      }
       if (reportedA > allowedA + IGNORED_TOLERANCE_A) {
         this.host.uncontrollable(
           this,

@@ -68,7 +68,8 @@ export function openStorage(path: string, clock: Clock): Storage {
     history: createHistoryStore(normalDb),
     connectorHistory: createConnectorHistoryStore(normalDb),
     peaks: createPeakStore(db),
-    kpiDays: createKpiDayStore(db),
+    // Saved at every session end: on the NORMAL connection (no fsync on the event loop; kill -9 safe).
+    kpiDays: createKpiDayStore(normalDb),
     upstream: createUpstreamStore(normalDb, walSync),
     holdings: createSqlHoldingsStore(normalDb, clock),
     flushed: () => walSync.flushed(),

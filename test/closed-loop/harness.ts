@@ -76,6 +76,8 @@ export interface ClosedLoopReport {
   /** Cars' draw over what they could draw, in steady state (undefined: no steady state with demand). */
   headroomUse?: number;
   steadyMs: number;
+  /** Real dispatcher only: increases put on the wire before a decrease of their round was accepted. */
+  orderViolations?: string[];
   /** Cap changes (TxProfiles with a new limit) per connector within 10 s in steady state: the largest count. */
   maxCapChangesPer10s: number;
   /** Steady-state cap changes that were the 2nd+ within 10 s on their connector. */
@@ -478,6 +480,7 @@ class ClosedLoop {
 
   private finish(): ClosedLoopReport {
     const r = this.report;
+    if (this.dispatcher instanceof RealDispatcherDriver) r.orderViolations = this.dispatcher.orderViolations;
     Object.assign(r, this.overshoot.totals());
     r.headroomUse = this.useDenominator > 0 ? this.useNumerator / this.useDenominator : undefined;
     // Cap changes: profiles that carried a new limit for their connector.

@@ -38,6 +38,8 @@ export interface LoopDispatcher {
 
 interface Call {
   chargerId: string;
+  slot: string;
+  limitA: number;
   resolve(status: string): void;
   reject(error: Error): void;
 }
@@ -70,15 +72,25 @@ class PlantLink implements ProfileTarget {
 
   stepDownStackLevel(): void {}
 
+  /** As the central system does: marked, and every connector reported at what it may draw (its max). */
   uncontrollableFound(detail: string): void {
-    this.holdings.markUncontrollable(detail, this.driver.clock.monotonicMs());
+    if (this.holdings.markUncontrollable(detail, this.driver.clock.monotonicMs())) this.driver.reportHoldings(this, `uncontrollable: ${detail}`);
   }
 }
 
 export class RealDispatcherDriver implements LoopDispatcher {
   readonly clock: ManualClock;
   readonly sent: SentProfile[] = [];
+  /**
+   * Seen on the wire: an increase sent while a decrease of the same round was not yet accepted
+   * (DESIGN.md guarantee 10: decreases sent and confirmed first, then increases).
+   */
+  readonly orderViolations: string[] = [];
   private readonly dispatcher: ProfileDispatcher;
+  /** The last limit each slot (connector and purpose) accepted, A. */
+  private readonly acceptedA = new Map<string, number>();
+  /** The round in progress: its decreases not yet accepted (request ids). */
+  private round: { openDecreases: Set<number> } | undefined;
   private readonly links = new Map<string, PlantLink>();
   private readonly calls = new Map<number, Call>();
   private readonly timers: { dueMs: number; resolve(): void; cancelled: boolean }[] = [];
@@ -87,7 +99,7 @@ export class RealDispatcherDriver implements LoopDispatcher {
   constructor(
     private readonly plant: SitePlant,
     private readonly config: Config,
-    bus: Bus,
+    private readonly bus: Bus,
     shares: ReadonlyMap<string, number>,
     private readonly startAtMs: number,
     private readonly activeTx: ReadonlyMap<string, number>,
@@ -117,8 +129,11 @@ export class RealDispatcherDriver implements LoopDispatcher {
   applyCaps(caps: readonly ConnectorCap[], atMs: number): void {
     this.clock.set(atMs);
     this.rounds++;
+    const round = { openDecreases: new Set<number>() };
+    this.round = round;
     const done = () => {
       this.rounds--;
+      if (this.round === round) this.round = undefined;
     };
     this.dispatcher.applyCaps(caps).then(done, done);
   }
@@ -128,6 +143,10 @@ export class RealDispatcherDriver implements LoopDispatcher {
     const call = this.calls.get(requestId);
     if (!call) return;
     this.calls.delete(requestId);
+    if (status === 'Accepted') {
+      this.acceptedA.set(call.slot, call.limitA);
+      this.round?.openDecreases.delete(requestId);
+    }
     call.resolve(status);
   }
 
@@ -168,6 +187,15 @@ export class RealDispatcherDriver implements LoopDispatcher {
     }
   }
 
+  /** What src/ocpp/charger-link.ts reportHoldings() puts on the bus for every connector. */
+  reportHoldings(link: PlantLink, detail: string): void {
+    const nowMs = this.clock.monotonicMs();
+    for (let connectorId = 1; connectorId <= link.config.connectors; connectorId++) {
+      const status = link.holdings.status(connectorId, this.activeTx.get(connectorKey(link.chargerId, connectorId)), nowMs, false);
+      this.bus.emit('profile.status', { chargerId: link.chargerId, connectorId, ...status, atMs: this.clock.nowMs(), detail });
+    }
+  }
+
   /** The link's SetChargingProfile, onto the plant's wire. */
   send(link: PlantLink, intent: ProfileIntent): Promise<string> {
     const atMs = this.clock.nowMs();
@@ -175,10 +203,19 @@ export class RealDispatcherDriver implements LoopDispatcher {
       intent.purpose === 'TxDefaultProfile'
         ? txDefaultProfile(intent.connectorId, intent.spec)
         : txProfile(intent.connectorId, intent.transactionId, intent.spec, atMs, intent.durationS, CAPABILITIES);
-    this.sent.push({ atMs, key: connectorKey(link.chargerId, intent.connectorId), limitA: intent.spec.capA, purpose: intent.purpose });
+    const key = connectorKey(link.chargerId, intent.connectorId);
+    const slot = `${key}/${intent.purpose}${intent.purpose === 'TxProfile' ? `/${intent.transactionId}` : ''}`;
+    const limitA = intent.spec.capA;
+    const beforeA = this.acceptedA.get(slot);
+    this.sent.push({ atMs, key, limitA, purpose: intent.purpose });
     const { requestId, status } = this.plant.setChargingProfile(link.chargerId, plantProfile(wire.connectorId, wire.csChargingProfiles, this.startAtMs));
+    const round = this.round;
+    if (round && beforeA !== undefined && limitA > beforeA + 0.05 && round.openDecreases.size > 0) {
+      this.orderViolations.push(`${slot} raised ${beforeA} → ${limitA} A at ${atMs - this.startAtMs} ms while ${round.openDecreases.size} decrease(s) of the round were not accepted`);
+    }
+    if (round && beforeA !== undefined && limitA < beforeA - 0.05 && status !== 'Offline') round.openDecreases.add(requestId);
     if (status === 'Offline') return Promise.reject(new Error('charger offline'));
-    return new Promise<string>((resolve, reject) => this.calls.set(requestId, { chargerId: link.chargerId, resolve, reject }));
+    return new Promise<string>((resolve, reject) => this.calls.set(requestId, { chargerId: link.chargerId, slot, limitA, resolve, reject }));
   }
 
   private wait(ms: number): { promise: Promise<void>; cancel(): void } {

@@ -303,7 +303,7 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
       ctx: { config: CONFIG, bus, log: silentLogger, clock, state: undefined as never },
       transactions,
       idTags: new IdTagDirectory(CONFIG),
-      settings: { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 1e9, callTimeoutMs: 10_000, answerWaitMs: 2_000 },
+      settings: { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 1e9, callTimeoutMs: 10_000, answerWaitMs: 2_000, compositeRecheckMs: 10_000 },
       holdings: (id) => holdings.of(id),
       activeTransaction: (id, c) => activeTx.get(connectorKey(id, c)),
       setActiveTransaction(id, c, tx) {

@@ -111,7 +111,10 @@ export class PowerFlow {
             h('span', { class: 'bar-fill', style: `width:${pctOf(used, limit).toFixed(1)}%` }),
           ),
           h('span', { class: 'phase-figures' }, `${formatCurrent(used)} / ${formatCurrent(limit)}`),
-          h('span', { class: 'phase-free' }, near ? `⚠ ${formatCurrent(free)} headroom` : `${formatCurrent(free)} headroom`),
+          // Below zero the reserved current (chargers that cannot be capped) is over the limit: say so, not "-103 A headroom".
+          free !== null && free < 0
+            ? h('span', { class: 'phase-free over', 'data-testid': `phase-over-L${i + 1}` }, `⚠ ${formatCurrent(-free)} over (reserved)`)
+            : h('span', { class: 'phase-free' }, near ? `⚠ ${formatCurrent(free)} headroom` : `${formatCurrent(free)} headroom`),
         ),
       );
     }
