@@ -43,6 +43,8 @@ export function holdRecentIncreases(slots: readonly Slot[], pool: Pool, holdMs: 
     const previous = previousDa(slot);
     if (previous <= 0 || slot.capDa <= previous) continue;
     if (previous < slot.minDa || previous > slot.upperDa) continue;
+    // A planner target moves in its own slots and a car must reach its departure: not held.
+    if (slot.upperKind === 'plan') continue;
     const sinceMs = atMs - memory.changedAtMs;
     if (!(sinceMs >= 0 && sinceMs < holdMs)) continue;
     raiseTo(slot, pool, previous);

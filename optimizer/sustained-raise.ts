@@ -82,7 +82,8 @@ export function trimUnsustainedRaises(cutOrder: readonly Slot[], pool: Pool, cap
   if (!any && powerExtra <= 0) return 0;
   let trimmed = 0;
   for (const slot of cutOrder) {
-    if (!slot.session || !slot.memory) continue;
+    // A planner target moves in its own slots and a car must reach its departure: not trimmed.
+    if (!slot.session || !slot.memory || slot.upperKind === 'plan') continue;
     const before = previousDa(slot);
     if (before <= 0 || slot.capDa <= before) continue;
     let over = Math.max(0, powerExtra - pool.power) / slotPowerWeight(slot);

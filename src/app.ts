@@ -162,6 +162,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     energyToday = () => tariffs.kpis();
     const planner = await start(createPlannerService(ctx, tariffs, { forecastFilePath: join(dataDir, 'planner-forecast.json') }));
     const ceilingProviders: CeilingProvider[] = [solar, planner];
+    // The first cycle decides on the meters' first readings, not on none: after a restart with a
+    // grid meter it would otherwise start in the failsafe and hold every car at the failsafe current
+    // until the first reading. Chargers keep what they hold meanwhile (safe on its own); bounded by
+    // control.staleAfterMs, after which no reading is no reading.
+    await firstReadings(devices.pollAll(), config.control.staleAfterMs);
     const control = await start(createControlLoop(ctx, ocpp, { ceilingProviders, clockWatch }));
     const openadr = createOpenAdrServices(ctx, { sink: signals });
     for (const ven of openadr) await start(ven);
@@ -192,6 +197,13 @@ export async function startApp(options: AppOptions): Promise<App> {
     await stop();
     throw error;
   }
+}
+
+/** Waits for the devices' first poll (in flight since they started), at most `maxMs`. */
+async function firstReadings(polled: Promise<void>, maxMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([polled.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)))]);
+  clearTimeout(timer);
 }
 
 /** The version in package.json, for the Home Assistant device; undefined when it cannot be read. */

@@ -16,6 +16,9 @@ import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
 import { chargerShareA } from './static-share.ts';
 
+/** Composite-schedule checks after profile changes: at most one per charger in this time, ms. */
+const COMPOSITE_RECHECK_MS = 5 * 60_000;
+
 /** How long a charger's timestamps must agree on an earlier clock than the one we know before it is taken, ms. */
 const LOWER_CLOCK_CONFIRM_MS = 60_000;
 import type { OcppConnection } from './transport.ts';
@@ -102,6 +105,11 @@ export abstract class ChargerLink implements ProfileTarget {
    * timestamps say otherwise (noteChargerClock).
    */
   private chargerOffsetMs: number;
+  /** A composite-schedule check is running (verifyHoldings); when the last one started, monotonic ms. */
+  private verifying = false;
+  private verifiedAtMonoMs = Number.NEGATIVE_INFINITY;
+  /** The charger did not report a composite schedule (Rejected, NotImplemented, no answer): not asked again on this link. */
+  private compositeUnreported = false;
   /** A lower clock the charger's recent timestamps agree on, not yet taken (noteChargerClock). */
   private lowerClock: { offsetMs: number; sinceMonoMs: number } | undefined;
 
@@ -291,6 +299,17 @@ export abstract class ChargerLink implements ProfileTarget {
   }
 
   /**
+   * A profile was accepted: check again that the charger applies what it holds (verifyHoldings),
+   * at most once per COMPOSITE_RECHECK_MS, one at a time, and never again once it could not say
+   * (a charger that answers Rejected or NotImplemented is not asked every few minutes).
+   */
+  profileAccepted(): void {
+    if (!this.ready || this.closed || this.verifying || this.compositeUnreported || this.holdings.uncontrollable) return;
+    if (this.mono - this.verifiedAtMonoMs < COMPOSITE_RECHECK_MS) return;
+    void this.verifyHoldings();
+  }
+
+  /**
    * Asks the charger what each connector will let a car draw over the next two profile durations
    * (GetCompositeSchedule) and compares it with what the EMS believes it holds (before and after
    * the question, as profiles may be on the wire meanwhile). A charger that still reports more
@@ -298,6 +317,16 @@ export abstract class ChargerLink implements ProfileTarget {
    * cannot say (Rejected, NotImplemented) is trusted on its answers to SetChargingProfile.
    */
   private async verifyHoldings(recheck = 0): Promise<void> {
+    this.verifying = true;
+    this.verifiedAtMonoMs = this.mono;
+    try {
+      await this.verifyConnectors(recheck);
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  private async verifyConnectors(recheck: number): Promise<void> {
     const durationS = 2 * this.host.ctx.config.control.profileDurationS;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed || this.holdings.uncontrollable) return;
@@ -308,8 +337,10 @@ export abstract class ChargerLink implements ProfileTarget {
         reportedA = await this.callCompositeSchedule(connectorId, durationS);
       } catch (error) {
         this.log.debug({ err: error, connectorId }, 'GetCompositeSchedule not answered; what the connector holds is not verified');
+        this.compositeUnreported = true;
         return;
       }
+      if (reportedA === undefined) this.compositeUnreported = true;
       if (reportedA === undefined || this.closed || this.holdings.uncontrollable) continue;
       const allowedA = Math.max(beforeA, believedA());
       if (reportedA > allowedA + IGNORED_TOLERANCE_A && recheck < COMPOSITE_RECHECKS) {

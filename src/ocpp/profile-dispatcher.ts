@@ -31,6 +31,8 @@ export interface ProfileTarget {
   stepDownStackLevel(): void;
   /** The charger answered NotSupported / NotImplemented: it cannot be capped. */
   uncontrollableFound(detail: string): void;
+  /** A profile was accepted: the target may check, at its own bounded rate, that it is applied. */
+  profileAccepted?(): void;
 }
 
 export interface DispatcherOptions {
@@ -296,6 +298,7 @@ export class ProfileDispatcher {
       slot.backoff.succeed();
       if (sessionDefault) this.emitSessionSummary(p);
       else this.emit(p, 'accepted', p.limitA);
+      target.profileAccepted?.();
       return true;
     }
     if (outcome === 'unsupported') {

@@ -24,7 +24,7 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a 64 A
     await rig.start({ gridMaxA: FUSE_A, chargers: ['CP1', 'CP2', 'CP3', 'CP4'].map((id) => ({ id })), buildingA: [10, 10, 10] });
     const delays = [1.5, 2.5, 3.5, 4];
     await Promise.all(rig.site.chargers.map((cp, i) => cp.plugIn(new Ev({ name: `car${i + 1}`, maxA: 32, phases: 3, responseDelayS: delays[i]! }), `TAG${i + 1}`)));
-  }, 60_000);
+  }, 120_000);
   afterAll(() => rig.stop());
 
   it('uses ≥ 95 % of the headroom with 54 A free, no car left at 0 A', async () => {

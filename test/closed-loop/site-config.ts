@@ -31,7 +31,8 @@ export function emsConfig(scenario: PlantScenario, settings: EmsSettings = {}): 
       ...(settings.safetyMargin === undefined ? {} : { safetyMargin: settings.safetyMargin }),
       ...(settings.maxPowerW === undefined ? {} : { maxPower: settings.maxPowerW }),
     },
-    control: { priority: 'equal', ...settings.control },
+    // capHoldMs: the cap hysteresis in time, as docs/configuration.md recommends (off by default).
+    control: { priority: 'equal', capHoldMs: 10_000, ...settings.control },
     circuits: scenario.circuit.children.map(toCircuit),
     chargers: scenario.chargers.map((c) => ({ id: c.id, connectors: c.connectors, maxCurrent: c.maxCurrentA, minCurrent: 6, phases: c.phases, phaseRotation: c.phaseRotation })),
     devices: scenario.meters.map((m) => ({ id: m.id, role: m.circuitId === rootId ? 'grid-meter' : 'load', driver: 'simulated' })),

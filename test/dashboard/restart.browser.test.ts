@@ -46,10 +46,16 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
     let gone = false;
     void exited.then(() => (gone = true));
-    await waitFor(() => {
-      if (gone) throw new Error(`ems exited before it was ready:\n${out}`);
-      return out.includes('EMS running');
-    }, 'EMS running', 90_000);
+    try {
+      await waitFor(() => {
+        if (gone) throw new Error(`ems exited before it was ready:\n${out}`);
+        return out.includes('EMS running');
+      }, 'EMS running', 90_000);
+    } catch (error) {
+      // Never leave a process behind that the test cannot stop any more.
+      child.kill('SIGKILL');
+      throw error;
+    }
     return { child, exited };
   };
 

@@ -5,16 +5,23 @@
 // cars draw is sampled at every profile change and every 100 ms, from before the kill until the
 // new EMS has steered every charger again: no charging car ever falls to 0 A, the paused one never
 // rises above 0 A, the first-come car keeps its place, and the limits in force (and those the
-// chargers would hold if the EMS died at that moment) stay within the circuit.
+// chargers would hold if the EMS died at that moment) stay within the circuit. Run twice: without
+// a grid meter, and with Debian's pymodbus as the grid meter (building + the cars' draws), where
+// the restarted EMS must not start in the failsafe before its first reading (no car at the
+// failsafe current, no "failsafe on").
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sunSpecImage } from '../../adapters/modbus/sunspec-image.ts';
+import { PymodbusPeer } from '../fixtures/pymodbus/pymodbus-peer.ts';
+import { describeWithPeer, hasPythonModule } from '../helpers/peers.ts';
 import { StackCharger } from '../helpers/stack-charger.ts';
 import { startEms, type EmsProcess } from '../helpers/ems-process.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const PASSWORD = 'restart-test-pass';
 const ROW_A = 40;
-const CONFIG = {
+const BUILDING_A = 10;
+const CONFIG: Record<string, any> = {
   site: { name: 'Restart Test', timezone: 'UTC' },
   grid: { maxCurrent: 100, safetyMargin: 0 },
   control: { profileDurationS: 60, deadbandA: 0 },
@@ -47,7 +54,13 @@ interface Sample {
   pausedIfDeadA: number;
 }
 
-describe('the EMS restarted after SIGKILL', () => {
+/** What the grid meter reads: the building and the cars, A per phase (SunSpec model 203). */
+function meterImage(carsA: number): number[] {
+  const a = BUILDING_A + carsA;
+  return sunSpecImage([{ id: 1 }, { id: 203, values: { W: Math.round(a * 230 * 3), AphA: a, AphB: a, AphC: a }, scaleFactors: { 6: 0, 22: 0 } }]);
+}
+
+function restartSuite(meter: PymodbusPeer | undefined) {
   let ems: EmsProcess | undefined;
   const chargers: StackCharger[] = [];
   const dirs: string[] = [];
@@ -58,11 +71,22 @@ describe('the EMS restarted after SIGKILL', () => {
       ems.kill('SIGTERM');
       await ems.exited;
     }
+    await meter?.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('restores every charging car in priority order without a moment at 0 A, keeps the paused one at 0 A and the circuit within its limit', async () => {
-    ems = await startEms(CONFIG, { EMS_ADMIN_PASSWORD: PASSWORD });
+    let config = CONFIG;
+    if (meter) {
+      await meter.start();
+      config = {
+        ...CONFIG,
+        grid: { ...CONFIG.grid, meter: 'grid' },
+        control: { ...CONFIG.control, staleAfterMs: 10_000 },
+        devices: [{ id: 'grid', role: 'grid-meter', driver: 'modbus', host: '127.0.0.1', port: meter.port, unitId: 1, pollIntervalMs: 500, timeoutMs: 1_000 }],
+      };
+    }
+    ems = await startEms(config, { EMS_ADMIN_PASSWORD: PASSWORD });
     dirs.push(ems.dir);
     const place = { dir: ems.dir, ocppPort: ems.ocppPort, httpPort: ems.httpPort };
     const endpoint = `ws://127.0.0.1:${ems.ocppPort}/ocpp`;
@@ -72,10 +96,14 @@ describe('the EMS restarted after SIGKILL', () => {
     await cp1!.start(1, 'TAG1');
     await cp2!.start(1, 'TAG2');
     await cp3!.start(1, 'TAG3');
-    // The cars draw what their chargers let them (up to 32 A) and say so every 2 s, as chargers do.
+    // The cars draw what their chargers let them (up to 32 A) and say so every 2 s, as chargers do;
+    // the grid meter sees them at once (every 200 ms here), with the building.
     const metering = setInterval(() => {
       for (const c of chargers) if (c.client.state === 1) void c.meter(1, Math.min(32, c.connectorA(1))).catch(() => undefined);
     }, 2_000);
+    const gridMetering = meter
+      ? setInterval(() => void meter.set(1, 'hr', 40000, meterImage(chargers.reduce((sum, c) => sum + Math.min(32, c.connectorA(1)), 0))).catch(() => undefined), 200)
+      : undefined;
 
     const token = await login(ems.httpPort);
     expect((await api(ems.httpPort, '/api/v1/connectors/CP3/1/session', token, { method: 'PATCH', body: JSON.stringify({ paused: true }) })).status).toBe(200);
@@ -108,7 +136,7 @@ describe('the EMS restarted after SIGKILL', () => {
     sample();
     const setCallsAtKill = chargers.map((c) => c.setCalls.length);
 
-    ems = await startEms(CONFIG, { EMS_ADMIN_PASSWORD: PASSWORD }, place);
+    ems = await startEms(config, { EMS_ADMIN_PASSWORD: PASSWORD }, place);
     for (const c of chargers) await c.reconnect();
     phase = 'after';
     // The new EMS has steered every charger again: a TxProfile for each running transaction.
@@ -122,6 +150,7 @@ describe('the EMS restarted after SIGKILL', () => {
     await waitFor(() => (Date.now() >= untilMs ? true : undefined), 'eight more seconds of control', 20_000);
     clearInterval(sampling);
     clearInterval(metering);
+    clearInterval(gridMetering);
     sample();
 
     const after = chargers.map((c) => c.connectorA(1));
@@ -144,5 +173,18 @@ describe('the EMS restarted after SIGKILL', () => {
     // The stored pause is in force again, and the API says so.
     const state = await api(ems.httpPort, '/api/v1/state', await login(ems.httpPort));
     expect(state.body.connectors.find((c: { chargerId: string }) => c.chargerId === 'CP3').session).toMatchObject({ paused: true });
+    if (meter) {
+      // With a meter that answers, the restarted EMS never went into the failsafe: the charging
+      // cars were never held at the failsafe current (6 A) or below, and it never said so.
+      expect(lowest(0), report).toBeGreaterThan(6);
+      expect(lowest(1), report).toBeGreaterThan(0);
+      expect(ems.stdout() + ems.stderr()).not.toMatch(/failsafe on/);
+    }
   }, 120_000);
-});
+}
+
+describe('the EMS restarted after SIGKILL', () => restartSuite(undefined));
+
+describeWithPeer('python3-pymodbus', hasPythonModule('pymodbus'), 'the EMS restarted after SIGKILL with a grid meter', () =>
+  restartSuite(new PymodbusPeer({ units: { 1: { hr: { 40000: meterImage(0) } } } })),
+);

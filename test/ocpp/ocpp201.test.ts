@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { FakeCharger } from './fake-charger.ts';
 import { FakeStation201 } from './fake-station-201.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { startSystem, testConfig, type System } from './system.ts';
 
 const cap = (chargerId: string, connectorId: number, currentA: number): ConnectorCap => ({ chargerId, connectorId, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
@@ -239,5 +240,29 @@ describe('OCPP 2.0.1 stations', () => {
     await s.transactionEvent('Started', 'tx-lag', { evse: { id: 1 }, idToken: { idToken: 'GUEST01', type: 'ISO14443' } });
     await system.cs.applyCaps([cap('CP001', 1, 10)]);
     expect(s.evseA(1)).toBe(10);
+  });
+
+  it('checks the composite schedule again after later profile changes, at most once per 5 min, and reserves a station that stops applying them', async () => {
+    system = await startSystem(testConfig({ grid: { maxCurrent: 40, safetyMargin: 0.05 } }), { compositeRecheckMs: 50 });
+    const s = await station();
+    await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 2);
+    const checks = () => s.received('GetCompositeSchedule').length;
+    const afterSetup = checks();
+    await s.transactionEvent('Started', 'tx-c', { evse: { id: 1 }, idToken: { idToken: 'GUEST01', type: 'ISO14443' } });
+    // Within 5 min of the last check: profile changes are not checked again.
+    for (const capA of [10, 9, 8]) {
+      system.clock.advance(30_000);
+      await system.cs.applyCaps([cap('CP001', 1, capA)]);
+    }
+    expect(checks()).toBe(afterSetup);
+    expect(system.state.connector('CP001', 1)?.profile?.uncontrollable).toBeUndefined();
+    // A firmware fault: it still accepts profiles but lets its cars draw its max.
+    s.appliesProfiles = false;
+    system.clock.advance(5 * 60_000);
+    await system.cs.applyCaps([cap('CP001', 1, 7)]);
+    await waitFor(() => system.state.connector('CP001', 1)?.profile?.uncontrollable, 'the station found uncontrollable');
+    expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ uncontrollable: true, reserveA: 32 });
+    // One check for that change, asked twice more before the verdict (compositeRecheckMs), none more.
+    expect(checks()).toBe(afterSetup + 3);
   });
 });

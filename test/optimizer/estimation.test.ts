@@ -61,4 +61,27 @@ describe('estimation', () => {
       expect(decision.findings?.map((f) => f.key)).toContain('grid-implausible');
     }
   });
+  // step-while-cars-ramp.json, in one decide() series: three cars plugged in under 32 A caps and not
+  // sampled since (so each may be anywhere up to its cap), the grid rising 3 A per 200 ms reading as
+  // they ramp, then a building step of 85 A within one reading. The ramp the cars could have made in
+  // that reading (30 A/s each) was credited to them, so the building load looked 21 A smaller and the
+  // cut was a car response late. A rise beyond what the cars could ramp is building load in full.
+  it('counts a building step that lands while cars may still be ramping in full on the first reading after it', () => {
+    const ids = ['A', 'B', 'C'];
+    const p = params({ grid: { maxCurrentA: 122, safetyMargin: 0.05, metered: true }, circuit: circuit('main', 122, ids), chargers: ids.map((id) => charger(id, 'main')), carResponseMs: 5_000 });
+    let state: DecideState = initialDecideState;
+    const at = (s: number) => T0 + s * 1000;
+    const step = (s: number, gridA: number) => {
+      const connectors = ids.map((id) => plugged(id, session(`s${id}`, { startedAtMs: at(0) }), { drawA: [0, 0, 0], drawAtMs: at(0), installedCapA: 32 }));
+      const d = decide({ atMs: at(s) + 100, grid: { atMs: at(s), currentA: [gridA, gridA, gridA], powerW: gridA * 690 }, circuitLoads: [], connectors, signals: {} }, p, state);
+      state = d.nextState;
+      return d;
+    };
+    // The cars ramp from 0 while the building draws nothing.
+    let gridA = 0;
+    for (let s = 0.2; s <= 7.8; s += 0.2) step(s, (gridA += 1.2));
+    // 85.4 A of building load arrives; the cars add 2.4 A in the same reading.
+    const d = step(8, gridA + 85.4 + 2.4);
+    for (let ph = 0; ph < 3; ph++) expect(d.headroom.buildingA[ph]).toBeGreaterThanOrEqual(85.4 - TOLERANCE_A);
+  });
 });

@@ -33,7 +33,11 @@ function startEms(configPath: string, cwd: string): Promise<Ems> {
   return new Promise((resolve, reject) => {
     let output = '';
     let pending = '';
-    const timer = setTimeout(() => reject(new Error(`EMS did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Not left running behind a failed test.
+      child.kill('SIGKILL');
+      reject(new Error(`EMS did not start within 60 s:\n${output}`));
+    }, 60_000);
     child.stderr!.on('data', (d) => (output += d));
     child.stdout!.on('data', (chunk) => {
       output += chunk;
