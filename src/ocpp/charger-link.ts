@@ -701,8 +701,10 @@ export abstract class ChargerLink implements ProfileTarget {
       this.log.warn({ transactionId }, 'end of a transaction we do not know on this charger; accepted');
       return false;
     }
+    // Read before stop(): a store may hand out the record it then updates in place.
+    const alreadyStopped = known.stoppedAtMs !== undefined;
     this.host.transactions.stop(transactionId, { stoppedAtMs: endedAtMs, meterStopWh, ...(reason ? { reason } : {}) });
-    if (known.stoppedAtMs !== undefined) return false;
+    if (alreadyStopped) return false;
     const { connectorId } = known;
     // Only a TxProfile the charger may hold is cleared (never one it never took).
     const tx = this.holdings.existingTxSlot(connectorId, transactionId);
