@@ -94,15 +94,18 @@ export function formatClock(atMs: number | null | undefined): string {
 const isoDate = (at: Date) => `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
 
 /**
- * Time-axis labels for the charts (uPlot splits, in seconds): "16:00" in 24 h local time, with the
+ * Time-axis labels for the charts (uPlot splits, in seconds): "16:00" in 24 h local time (seconds
+ * when the ticks are not on whole minutes), with the
  * ISO date under the first label and under every label that starts a new day ("00:00\n2026-12-07").
  */
 export function formatAxisTimes(splitsS: readonly number[]): string[] {
   let lastDay = '';
+  // Ticks closer than a minute (or off whole minutes) show seconds: "23:40:10", "23:40:20".
+  const withSeconds = splitsS.some((s) => Math.round(s) % 60 !== 0);
   return splitsS.map((s) => {
     const at = new Date(s * 1000);
     const day = isoDate(at);
-    const hm = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+    const hm = `${pad(at.getHours())}:${pad(at.getMinutes())}${withSeconds ? `:${pad(at.getSeconds())}` : ''}`;
     const label = day === lastDay ? hm : `${hm}\n${day}`;
     lastDay = day;
     return label;

@@ -103,6 +103,12 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     const status = page.getByText(/\d+ points at 1s resolution/);
     await status.waitFor({ timeout: 15_000 });
     expect(Number(/(\d+) points/.exec((await status.textContent()) ?? '')![1])).toBeGreaterThan(10);
+    // Its time axis in 24 h, and no two ticks with the same label.
+    const axis = page.locator('.chart');
+    await expect.poll(() => axis.getAttribute('data-time-labels'), { timeout: 10_000 }).toMatch(/\d\d:\d\d/);
+    const ticks = (await axis.getAttribute('data-time-labels'))!.split(' | ');
+    for (const tick of ticks) expect(tick).toMatch(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?( \d{4}-\d{2}-\d{2})?$/);
+    expect(new Set(ticks.map((t) => t.slice(0, 8))).size).toBe(ticks.length);
     // The range fields say the same hour, in the site's clock.
     const from = Date.parse(`${await page.locator('#hist-from').inputValue()}:00+01:00`);
     const to = Date.parse(`${await page.locator('#hist-to').inputValue()}:00+01:00`);

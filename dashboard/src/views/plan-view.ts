@@ -29,7 +29,11 @@ function sessionChart(box: HTMLElement, plan: Plan, s: PlannedSession, width: nu
       height: 180,
       scales: { x: { time: true }, kw: { auto: true }, price: { auto: true } },
       axes: [
-        { stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 44, values: (_u, splits) => {
+        {
+          stroke: '#4a5568',
+          grid: { stroke: '#edf0f4' },
+          size: 44,
+          values: (_u, splits) => {
             // The labels drawn are kept on the chart too, for assistive technology and the tests.
             const labels = formatAxisTimes(splits);
             box.dataset.timeLabels = labels.join(' | ').replace(/\n/g, ' ');
