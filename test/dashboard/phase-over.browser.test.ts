@@ -86,6 +86,9 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'reserved current over a phas
       expect(await over.textContent()).toBe('⚠ 13.0 A over (reserved)');
       expect(await page.getByTestId(`phase-L${phase}`).textContent()).not.toContain('headroom');
     }
+    // A month without a peak yet says so, not "month 0 W on —".
+    await expect.poll(() => page.getByTestId('today').textContent(), { timeout: 10_000 }).toContain('no peak yet this month');
+    expect(await page.getByTestId('today').textContent()).not.toContain('on —');
     await page.screenshot({ path: join(ARTIFACTS, 'phase-over-reserved.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
