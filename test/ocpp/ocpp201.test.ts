@@ -262,7 +262,7 @@ describe('OCPP 2.0.1 stations', () => {
     await system.cs.applyCaps([cap('CP001', 1, 7)]);
     await waitFor(() => system.state.connector('CP001', 1)?.profile?.uncontrollable, 'the station found uncontrollable');
     expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ uncontrollable: true, reserveA: 32 });
-    // One check for that change and its two re-asks (each stopped at the first EVSE that showed it), none more.
+    // One check for that change, asked twice more before the verdict (compositeRecheckMs), none more.
     expect(checks()).toBe(afterSetup + 3);
   });
 });
