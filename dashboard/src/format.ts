@@ -84,6 +84,41 @@ export function formatDateTime(atMs: number | null | undefined, nowMs: number): 
   return `${at.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' })} ${hm}`;
 }
 
+/** "14:05:09": the clock in 24 h (local time), for "Updated …" lines. */
+export function formatClock(atMs: number | null | undefined): string {
+  if (atMs === null || atMs === undefined || !Number.isFinite(atMs)) return dash;
+  const at = new Date(atMs);
+  return `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+}
+
+const isoDate = (at: Date) => `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+
+/**
+ * Time-axis labels for the charts (uPlot splits, in seconds): "16:00" in 24 h local time (seconds
+ * when the ticks are not on whole minutes), with the
+ * ISO date under the first label and under every label that starts a new day ("00:00\n2026-12-07").
+ */
+export function formatAxisTimes(splitsS: readonly number[]): string[] {
+  let lastDay = '';
+  // Ticks closer than a minute (or off whole minutes) show seconds: "23:40:10", "23:40:20".
+  const withSeconds = splitsS.some((s) => Math.round(s) % 60 !== 0);
+  return splitsS.map((s) => {
+    const at = new Date(s * 1000);
+    const day = isoDate(at);
+    const hm = `${pad(at.getHours())}:${pad(at.getMinutes())}${withSeconds ? `:${pad(at.getSeconds())}` : ''}`;
+    const label = day === lastDay ? hm : `${hm}\n${day}`;
+    lastDay = day;
+    return label;
+  });
+}
+
+/** The time in a chart legend: "2026-12-06 16:15". */
+export function formatLegendTime(atS: number | null | undefined): string {
+  if (atS === null || atS === undefined || !Number.isFinite(atS)) return dash;
+  const at = new Date(atS * 1000);
+  return `${isoDate(at)} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
 /** "45 min", "3 h 20 min", "2 d 4 h". */
 export function formatDuration(ms: number): string {
   const minutes = Math.max(0, Math.round(ms / 60_000));

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   batteryDirection,
+  formatAxisTimes,
+  formatClock,
+  formatDateTime,
+  formatLegendTime,
   formatCurrent,
   formatDuration,
   formatEnergy,
@@ -86,5 +90,22 @@ describe('dashboard formatting', () => {
     expect(maxPhase([3, 16.5, 2])).toBe(16.5);
     expect(maxPhase(7)).toBe(7);
     expect(maxPhase(null)).toBe(0);
+  });
+  it('labels chart time axes in 24 h with the ISO date on the first label and at each new day', () => {
+    const at = (d: number, h: number, m = 0, sec = 0) => new Date(2026, 11, d, h, m, sec).getTime() / 1000;
+    expect(formatAxisTimes([at(6, 16), at(6, 20), at(7, 0), at(7, 4)])).toEqual(['16:00\n2026-12-06', '20:00', '00:00\n2026-12-07', '04:00']);
+    // Ticks 10 s apart would all read the same minute: they show seconds.
+    expect(formatAxisTimes([at(6, 23, 40, 0), at(6, 23, 40, 10), at(6, 23, 40, 20)])).toEqual(['23:40:00\n2026-12-06', '23:40:10', '23:40:20']);
+    for (const label of formatAxisTimes([at(6, 12), at(6, 13), at(6, 16)])) expect(label).not.toMatch(/am|pm|\//i);
+    expect(formatLegendTime(at(6, 16, 15))).toBe('2026-12-06 16:15');
+    expect(formatLegendTime(null)).toBe('—');
+  });
+
+  it('shows the clock in 24 h and the peak with a date and a time', () => {
+    expect(formatClock(new Date(2026, 11, 6, 16, 5, 9).getTime())).toBe('16:05:09');
+    expect(formatClock(Number.NaN)).toBe('—');
+    const now = new Date(2026, 11, 6, 12).getTime();
+    expect(formatDateTime(new Date(2026, 11, 6, 3, 30).getTime(), now)).toBe('Sun 6 Dec 03:30');
+    expect(formatDateTime(new Date(2025, 10, 24, 3, 30).getTime(), now)).toBe('2025-11-24 03:30');
   });
 });

@@ -4,6 +4,7 @@ import type { Role, StateView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { canAdminister } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
+import { formatClock } from '../format.ts';
 import { LiveFeed, type FeedStatus } from '../live-feed.ts';
 import { eventsView } from './events-view.ts';
 import { overviewView } from './overview-view.ts';
@@ -47,7 +48,7 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
   let latest: StateView | null = null;
   const listeners = new Set<(state: StateView) => void>();
   const feedBadge = h('span', { class: 'feed', role: 'status', 'data-testid': 'feed-status' });
-  const updated = h('span', { class: 'muted small updated' });
+  const updated = h('span', { class: 'muted small updated', 'data-testid': 'updated-at' });
   const toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });
   const siteName = h('span', { class: 'site-name' }, 'Site energy');
   const lost = h('div', { class: 'lost banner tone-bad', role: 'alert', hidden: true });
@@ -58,13 +59,15 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
     (state) => {
       latest = state;
       if (state.site.name) setText(siteName, state.site.name);
-      setText(updated, `Updated ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`);
+      // The EMS's clock (a demo may run faster than real time), in the 24 h format of every page.
+      const atMs = state.at ? Date.parse(state.at) : Number.NaN;
+      setText(updated, `Updated ${formatClock(Number.isFinite(atMs) ? atMs : Date.now())}`);
       for (const listener of [...listeners]) listener(state);
     },
     (status) => {
       lost.hidden = status !== 'offline' || latest === null;
       if (!lost.hidden)
-        setText(lost, `⚠ Lost contact with the EMS. The values shown are from ${new Date(feed.lastUpdateMs).toLocaleTimeString()}; retrying.`);
+        setText(lost, `⚠ Lost contact with the EMS. The values shown are from ${formatClock(latest?.at ? Date.parse(latest.at) : feed.lastUpdateMs)}; retrying.`);
       document.body.classList.toggle('stale', !lost.hidden);
       feedBadge.className = `feed feed-${status}`;
       replace(feedBadge, h('span', { class: 'dot', 'aria-hidden': 'true' }, status === 'live' ? '●' : status === 'offline' ? '✕' : '◌'), ` ${FEED_TEXT[status]}`);

@@ -4,7 +4,7 @@ import uPlot from 'uplot';
 import type { ConnectorHistoryView, HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatDateTime, formatEnergy, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
+import { formatAxisTimes, formatDateTime, formatEnergy, formatLegendTime, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
 import { RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
 
@@ -14,6 +14,9 @@ const RANGES: { label: string; ms: number }[] = [
   { label: '24 h', ms: 24 * 3_600_000 },
   { label: '7 d', ms: 7 * 86_400_000 },
 ];
+
+/** A site with less history than this opens on the last hour. */
+const FRESH_MS = 3_600_000;
 
 const SERIES: { key: keyof Omit<HistoryPoint, 'atMs'>; label: string; stroke: string; dash?: number[]; width?: number }[] = [
   { key: 'gridPowerW', label: 'Grid (kW, + import)', stroke: '#2b6cb0', width: 2 },
@@ -77,7 +80,8 @@ export function historyView(ctx: AppContext): View {
           onclick: () => {
             rangeMs = range.ms;
             customTo = null;
-            quick.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(b.textContent === range.label)));
+            firstView = false;
+            pressRange();
             void load();
           },
         },
@@ -103,7 +107,8 @@ export function historyView(ctx: AppContext): View {
     }
     rangeMs = t - f;
     customTo = t;
-    quick.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', 'false'));
+    firstView = false;
+    pressRange();
     void load();
   });
 
@@ -145,8 +150,20 @@ export function historyView(ctx: AppContext): View {
         width: width(),
         height: height(),
         scales: { x: { time: true, min: fromMs / 1000, max: toMs / 1000 }, ...(fromZero ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, max * 1.1)] } } : {}) },
-        axes: [{ stroke: '#4a5568', grid: { stroke: '#edf0f4' } }, { stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 48 }],
-        series: [{ label: 'Time' }, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width ?? 1.5, dash: l.dash, spanGaps: false }))],
+        axes: [
+          {
+            stroke: '#4a5568',
+            grid: { stroke: '#edf0f4' },
+            size: 44,
+            values: (_u, splits) => {
+              // The labels drawn are kept on the chart too, for assistive technology and the tests.
+              const labels = formatAxisTimes(splits);
+              chartBox.dataset.timeLabels = labels.join(' | ').replace(/\n/g, ' ');
+              return labels;
+            },
+          },
+          { stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 48 }],
+        series: [{ label: 'Time', value: (_u, v) => formatLegendTime(v) }, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width ?? 1.5, dash: l.dash, spanGaps: false }))],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
       },
@@ -176,7 +193,7 @@ export function historyView(ctx: AppContext): View {
     const name = `${subject.chargerId} connector ${subject.connectorId}`;
     setText(status, points.length ? `${name}: ${points.length} ${points.length === 1 ? 'interval' : 'intervals'} at ${answer.resolution} resolution (intervals without a car are left out).` : `${name}: no car charged here in this range.`);
     const peak = points.reduce<{ w: number; at: number } | null>((best, p) => (best === null || p.powerW > best.w ? { w: p.powerW, at: p.atMs } : best), null);
-    const now = Date.now();
+    const now = toMsOf(ctx.latest()?.at) ?? Date.now();
     replace(
       summary,
       fact('Into this connector', formatEnergy(entry?.energyWh ?? 0), 'connector-energy'),
@@ -186,12 +203,13 @@ export function historyView(ctx: AppContext): View {
     csv.setAttribute('href', `/api/v1/history/connectors?format=csv&${q}`);
   };
 
-  const showSite = async (subject: Subject, fromMs: number, toMs: number, nowMs: number) => {
+  /** Draws the site (or its phases); returns the time of the first point in the range, or null. */
+  const showSite = async (subject: Subject, fromMs: number, toMs: number, nowMs: number): Promise<number | null> => {
     const answer = await ctx.api.history(fromMs, toMs, resolutionFor(fromMs, toMs, nowMs));
     const points = historyPoints(answer);
     const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(fromMs, toMs, nowMs);
     const times = points.map((p) => p.atMs);
-    const now = Date.now();
+    const now = nowMs;
     csv.setAttribute('href', `/api/v1/history?format=csv&resolution=${resolution}&${csvRange(fromMs, toMs)}`);
     if (subject.kind === 'phases') {
       const limitA = ctx.latest()?.site.limitA;
@@ -217,7 +235,7 @@ export function historyView(ctx: AppContext): View {
         return fact(`Highest ${s.label.replace(' (A)', '')}`, best ? `${best.a.toFixed(1)} A at ${formatTime(best.at, now)}` : '—', `phase-peak-${s.key.slice(-2, -1)}`);
       });
       replace(summary, ...highest);
-      return;
+      return times[0] ?? null;
     }
     draw(times, SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, values: points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)) })), fromMs, toMs);
     setText(status, points.length ? `${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No history recorded in this range yet.');
@@ -234,7 +252,14 @@ export function historyView(ctx: AppContext): View {
       .peak()
       .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatDateTime(toMsOf(p.at), now)}` : ''}`)))
       .catch(() => replace(monthPeak));
+    return times[0] ?? null;
   };
+
+  /** Presses the quick-range button for rangeMs (none for a custom range). */
+  const pressRange = () => quick.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(customTo === null && RANGES.find((r) => r.label === b.textContent)?.ms === rangeMs)));
+  // The first view on a fresh install: less than an hour recorded shows the last hour at 1 s
+  // resolution, not two 1-min points in one pixel of a 24 h axis.
+  let firstView = true;
 
   const load = async () => {
     // "Now" is the EMS's clock (the demo may run faster than real time).
@@ -249,7 +274,17 @@ export function historyView(ctx: AppContext): View {
       const connectorResolution = resolutionFor(fromMs, toMs, nowMs) === '15m' ? '15m' : '1m';
       connectorCsv.setAttribute('href', `/api/v1/history/connectors?format=csv&resolution=${connectorResolution}&${csvRange(fromMs, toMs)}`);
       if (subject.kind === 'connector') await showConnector(subject, fromMs, toMs, connectorResolution);
-      else await showSite(subject, fromMs, toMs, nowMs);
+      else {
+        const firstAtMs = await showSite(subject, fromMs, toMs, nowMs);
+        const young = firstAtMs === null || toMs - firstAtMs <= FRESH_MS;
+        if (firstView && customTo === null && rangeMs > FRESH_MS && young) {
+          firstView = false;
+          rangeMs = FRESH_MS;
+          pressRange();
+          return load();
+        }
+      }
+      firstView = false;
     } catch (error) {
       setText(status, `Could not load history: ${(error as Error).message}`);
     }

@@ -5,7 +5,7 @@ import uPlot from 'uplot';
 import type { PlanView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatEnergy, formatPower, formatTime } from '../format.ts';
+import { formatAxisTimes, formatEnergy, formatLegendTime, formatPower, formatTime } from '../format.ts';
 import { toMs } from '../normalize.ts';
 
 const REFRESH_MS = 30_000;
@@ -29,12 +29,22 @@ function sessionChart(box: HTMLElement, plan: Plan, s: PlannedSession, width: nu
       height: 180,
       scales: { x: { time: true }, kw: { auto: true }, price: { auto: true } },
       axes: [
-        { stroke: '#4a5568', grid: { stroke: '#edf0f4' } },
+        {
+          stroke: '#4a5568',
+          grid: { stroke: '#edf0f4' },
+          size: 44,
+          values: (_u, splits) => {
+            // The labels drawn are kept on the chart too, for assistive technology and the tests.
+            const labels = formatAxisTimes(splits);
+            box.dataset.timeLabels = labels.join(' | ').replace(/\n/g, ' ');
+            return labels;
+          },
+        },
         { scale: 'kw', stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 44, label: 'kW' },
         { scale: 'price', side: 1, stroke: '#9c4221', grid: { show: false }, size: 52, label: 'per kWh' },
       ],
       series: [
-        { label: 'Time' },
+        { label: 'Time', value: (_u, v) => formatLegendTime(v) },
         { label: 'This car (kW)', scale: 'kw', points: { show: false }, stroke: '#6b46c1', width: 2, fill: 'rgba(107,70,193,0.12)', paths: uPlot.paths.stepped!({ align: 1 }) },
         { label: 'PV forecast (kW)', scale: 'kw', points: { show: false }, stroke: '#b7791f', width: 1.5 },
         { label: 'Import limit (kW)', scale: 'kw', points: { show: false }, stroke: '#c53030', dash: [8, 4], width: 1.5 },

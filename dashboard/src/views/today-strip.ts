@@ -92,7 +92,7 @@ export class TodayStrip {
     const setToday = t.peakW > 0 && t.peakW >= k.month.peakW - 1;
     setText(
       this.peak.detail,
-      `15-min mean${peakAtMs === null ? '' : ` at ${formatTime(peakAtMs, nowMs)}`} · ${setToday ? "also the month's peak" : `month ${formatPower(k.month.peakW)} on ${formatDateTime(monthAtMs, nowMs)}`}`,
+      `15-min mean${peakAtMs === null ? '' : ` at ${formatTime(peakAtMs, nowMs)}`} · ${setToday ? "also the month's peak" : monthAtMs === null ? 'no peak yet this month' : `month ${formatPower(k.month.peakW)} on ${formatDateTime(monthAtMs, nowMs)}`}`,
     );
     setText(this.price.value, formatMoney(k.prices.importPerKWh, c, 3));
     setText(this.price.detail, 'per kWh');
