@@ -27,7 +27,7 @@ import type {
 } from './types.ts';
 import { finiteOr, formatA, formatSeconds, nonNegative } from './numbers.ts';
 import { detectSinglePhase, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
-import type { SiteIndex } from './site-index.ts';
+import type { IndexedCharger, SiteIndex } from './site-index.ts';
 
 /** A car counts as drawing nothing below this, A (highest phase). */
 export const IDLE_DRAW_A = 1;
@@ -89,6 +89,8 @@ export interface SiteView {
   readonly grid: GridMeasurement | null;
   /** Per snapshot.connectors index. */
   readonly connectors: readonly ConnectorView[];
+  /** index.keyOf() of each snapshot connector, by index (computed once per cycle). */
+  readonly keys: readonly string[];
   /** Non-EV load per (node, site phase) = 3 × node + phase, A. */
   readonly buildingA: Float64Array;
   /** Non-EV import at the connection point, W, never below 0. */
@@ -102,6 +104,8 @@ export interface SiteView {
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
   readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[] };
+  /** next.connectors[keys[i]] by snapshot index (for recordLimits, without the lookups). */
+  readonly memories: readonly ConnectorEstimateMemory[];
 }
 
 interface Timing {
@@ -428,6 +432,10 @@ export function siteView(
   const lastGrid = memory?.lastGrid && isValidReading(memory.lastGrid) ? memory.lastGrid : undefined;
 
   const views: ConnectorView[] = new Array(n);
+  const keys: string[] = new Array(n);
+  const mems: ConnectorEstimateMemory[] = new Array(n);
+  const indexedAt: (IndexedCharger | undefined)[] = new Array(n);
+  let duplicateKeys = false;
   const nextConnectors: Record<string, ConnectorEstimateMemory> = {};
   const previous = memory?.connectors ?? {};
   const evDraw = new Float64Array(nodeCount * 3);
@@ -445,7 +453,11 @@ export function siteView(
     const mem: ConnectorEstimateMemory = { bounds, draws };
     if (sessionId !== undefined) mem.sessionId = sessionId;
     const sameSession = before !== undefined && before.sessionId === sessionId && sessionId !== undefined;
+    if (nextConnectors[key] !== undefined) duplicateKeys = true;
     nextConnectors[key] = mem;
+    keys[i] = key;
+    mems[i] = mem;
+    indexedAt[i] = indexed;
 
     if (!indexed) {
       views[i] = { atGridA: [0, 0, 0], freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
@@ -591,12 +603,14 @@ export function siteView(
   const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
   const out = new Float64Array(9);
+  // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
+  if (duplicateKeys) for (let i = 0; i < n; i++) mems[i] = nextConnectors[keys[i]];
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
-    const indexed = index.chargers.get(c.chargerId);
+    const indexed = indexedAt[i];
     if (!indexed) continue;
     if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
-    const mem = nextConnectors[index.keyOf(c.chargerId, c.connectorId)];
+    const mem = mems[i];
     drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
     const atGrid = (views[i] as { atGridA: [number, number, number] }).atGridA;
     atGrid[0] = out[OUT_EST];
@@ -711,12 +725,14 @@ export function siteView(
     failsafeWhy,
     grid,
     connectors: views,
+    keys,
     buildingA: building,
     buildingPowerW,
     evA: [evDraw[0], evDraw[1], evDraw[2]],
     ...limits,
     findings,
     next,
+    memories: mems,
   };
 }
 
@@ -773,11 +789,9 @@ export function recordLimits(
 ): EstimateMemory {
   const timing = timingOf(params);
   const keepFromMs = view.atMs - timing.carResponseMs - Math.max(timing.staleAfterMs, timing.drawStaleMs);
-  const connectors = view.next.connectors;
   for (let i = 0; i < snapshot.connectors.length; i++) {
     const c = snapshot.connectors[i];
-    const key = index.keyOf(c.chargerId, c.connectorId);
-    const mem = connectors[key];
+    const mem = view.memories[i];
     if (!mem) continue;
     const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA));
     const bounds = mem.bounds;

@@ -171,7 +171,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
   const connectors = snapshot.connectors;
   for (let i = 0; i < connectors.length; i++) {
     const connector = connectors[i];
-    const key = index.keyOf(connector.chargerId, connector.connectorId);
+    const key = view.keys[i];
     const indexed = index.chargers.get(connector.chargerId);
     const session = connector.session ?? null;
     const memory = memoryFor(previous, key, session);
