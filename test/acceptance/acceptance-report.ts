@@ -20,3 +20,6 @@ export function dumpTimeline(samples: { tMs: number; gridA: number[]; pilotA: Re
     .map((s) => `${((s.tMs - t0) / 1000).toFixed(1)}s grid=${s.gridA.map((a) => a.toFixed(1)).join('/')} ${Object.keys(s.pilotA).map((k) => `${k}:${s.pilotA[k]!.toFixed(1)}>${s.drawA[k]!.toFixed(1)}`).join(' ')}`);
   appendFileSync(path, `== ${name}\n${lines.join('\n')}\n`);
 }
+
+/** The longer cases run only on request (CI time): ACCEPTANCE_ALL=1, or with the field variants. */
+export const ACCEPTANCE_ALL = process.env.ACCEPTANCE_ALL === '1' || process.env.ACCEPTANCE_VARIANTS === '1';
