@@ -4,7 +4,8 @@ import uPlot from 'uplot';
 import type { ConnectorHistoryView, HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatAxisTimes, formatDateTime, formatEnergy, formatLegendTime, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
+import { formatDateTime, formatEnergy, formatLegendTime, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
+import { timeAxis } from './time-axis.ts';
 import { RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
 
@@ -151,17 +152,7 @@ export function historyView(ctx: AppContext): View {
         height: height(),
         scales: { x: { time: true, min: fromMs / 1000, max: toMs / 1000 }, ...(fromZero ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, max * 1.1)] } } : {}) },
         axes: [
-          {
-            stroke: '#4a5568',
-            grid: { stroke: '#edf0f4' },
-            size: 44,
-            values: (_u, splits) => {
-              // The labels drawn are kept on the chart too, for assistive technology and the tests.
-              const labels = formatAxisTimes(splits);
-              chartBox.dataset.timeLabels = labels.join(' | ').replace(/\n/g, ' ');
-              return labels;
-            },
-          },
+          timeAxis(chartBox),
           { stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 48 }],
         series: [{ label: 'Time', value: (_u, v) => formatLegendTime(v) }, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width ?? 1.5, dash: l.dash, spanGaps: false }))],
         legend: { live: true },

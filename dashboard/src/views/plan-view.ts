@@ -5,7 +5,8 @@ import uPlot from 'uplot';
 import type { PlanView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatAxisTimes, formatEnergy, formatLegendTime, formatPower, formatTime } from '../format.ts';
+import { formatEnergy, formatLegendTime, formatPower, formatTime } from '../format.ts';
+import { timeAxis } from './time-axis.ts';
 import { toMs } from '../normalize.ts';
 
 const REFRESH_MS = 30_000;
@@ -29,17 +30,7 @@ function sessionChart(box: HTMLElement, plan: Plan, s: PlannedSession, width: nu
       height: 180,
       scales: { x: { time: true }, kw: { auto: true }, price: { auto: true } },
       axes: [
-        {
-          stroke: '#4a5568',
-          grid: { stroke: '#edf0f4' },
-          size: 44,
-          values: (_u, splits) => {
-            // The labels drawn are kept on the chart too, for assistive technology and the tests.
-            const labels = formatAxisTimes(splits);
-            box.dataset.timeLabels = labels.join(' | ').replace(/\n/g, ' ');
-            return labels;
-          },
-        },
+        timeAxis(box),
         { scale: 'kw', stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 44, label: 'kW' },
         { scale: 'price', side: 1, stroke: '#9c4221', grid: { show: false }, size: 52, label: 'per kWh' },
       ],
