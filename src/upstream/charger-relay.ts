@@ -621,8 +621,10 @@ export class ChargerRelay implements ChargerConnection {
     if (this.queueLength === 0 && !this.socket) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
     this.queueLength++;
     this.deps.changed(this);
-    // Translating with the uplink up, the queue is the way to the CSMS: delivered once answered.
-    if (this.translating && this.socket) setImmediate(() => void this.drain());
+    // With the uplink up, a queued frame is delivered at once: translating, the queue is the way to
+    // the CSMS; else it is a frame answered locally after a timeout, queued after the reconnect's
+    // drain may already have found the queue empty.
+    if (this.socket) setImmediate(() => void this.drain());
   }
 
   /** Delivers what was held back, oldest first; each frame leaves the queue once the CSMS answered it. */

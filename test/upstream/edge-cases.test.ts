@@ -176,20 +176,40 @@ describe('local controller edge cases', () => {
   });
 
   it('a CSMS that stops answering: the frame is answered locally, queued, and the uplink is reopened', async () => {
+    // A real link's call timeout (30 s); the test, not the wall clock, says when the CSMS has been
+    // silent that long: every call waits on an injected timer, fired once the CSMS holds the start.
+    const callTimeoutMs = 30_000;
+    const silences = new Set<{ fire: () => void }>();
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        if (ms !== callTimeoutMs) return setTimeout(fn, ms);
+        const silence = { fire: fn };
+        silences.add(silence);
+        return silence;
+      },
+      clearTimeout: (handle: unknown) => {
+        if (!silences.delete(handle as { fire: () => void })) clearTimeout(handle as NodeJS.Timeout);
+      },
+    };
     csms = new TestCsms();
     await csms.start();
-    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 300, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs, reconnectMinMs: 20, reconnectMaxMs: 200 } }), { timers });
     charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
     await charger.connect();
     await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
     await charger.boot();
     let hang = true;
     csms.answers.StartTransaction = () => (hang ? new Promise(() => undefined) : { transactionId: 4242, idTagInfo: { status: 'Accepted' } });
-    const started = await charger.start16(1, 'LOCAL01', at(1));
-    expect(started.idTagInfo.status).toBe('Accepted');
+    const starting = charger.start16(1, 'LOCAL01', at(1));
+    await waitFor(() => csms.from('CLOUD-CP16', 'StartTransaction').length === 1 && silences.size === 1, 'the CSMS to hold the start unanswered');
     hang = false;
+    for (const silence of [...silences]) silence.fire();
+    const started = await starting;
+    expect(started.idTagInfo.status).toBe('Accepted');
     await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'reopened and drained', 10_000);
     // The CSMS saw the start twice (the first went unanswered): at least once, never lost.
     expect(csms.from('CLOUD-CP16', 'StartTransaction').map((r) => r.params.timestamp)).toEqual([at(1), at(1)]);
+    // The charger kept the EMS's id; the CSMS's id for the redelivered start is mapped to it.
+    expect(ems.store.upstream.byCsmsTxId('CP16', '4242')?.chargerTxId).toBe(String(started.transactionId));
   });
 });
