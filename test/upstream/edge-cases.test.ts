@@ -64,27 +64,6 @@ describe('local controller edge cases', () => {
     await expect(csms.call('CLOUD-CP16', 'GetDiagnostics', { location: 'ftp://127.0.0.1/x' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
   });
 
-  it('a 2.0.1 station in front of a CSMS configured for 1.6 (no translation that way) is run by the EMS alone, logged, nothing held back', async () => {
-    const { log, lines } = await capturingLogger();
-    csms = new TestCsms();
-    await csms.start();
-    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: 'ws://127.0.0.1:9/unused', protocol: 'ocpp1.6', reconnectMinMs: 20, reconnectMaxMs: 200 } }), { log });
-    charger = new StrictCharger(ems.cs.port, 'CS201', 'ocpp2.0.1');
-    charger.nowMs = () => ems.clock.nowMs();
-    const ready = ems.cs.whenReady('CS201');
-    await charger.connect();
-    await charger.boot();
-    await ready;
-    expect(ems.status('CS201')).toMatchObject({ uplink: 'unsupported', queueLength: 0 });
-    expect(lines.some((l) => l.level >= 50 && /different OCPP versions/.test(l.msg))).toBe(true);
-    const token = { idToken: 'LOCAL01', type: 'ISO14443' };
-    const started = await charger.transactionEvent('Started', 'tx-alone', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token });
-    expect(started.idTokenInfo.status).toBe('Accepted');
-    await charger.transactionEvent('Ended', 'tx-alone', at(2));
-    expect(ems.status('CS201').queueLength).toBe(0);
-    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
-  });
-
   it("closes the charger's upstream socket when the charger goes away, and opens a new one when it is back", async () => {
     await connect();
     await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
