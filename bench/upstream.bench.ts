@@ -131,6 +131,9 @@ async function measure(url: string, ids: string[], sessions = false): Promise<Lo
   let answered = 0;
   const startedAt = performance.now();
   const timers: NodeJS.Timeout[] = [];
+  // Answers still in flight when the window closes are not recorded (they would land in the
+  // sorted result after it was sorted); they count as unanswered.
+  let recording = true;
   await new Promise<void>((resolve) => {
     for (const client of clients) {
       let busy = false;
@@ -153,6 +156,7 @@ async function measure(url: string, ids: string[], sessions = false): Promise<Lo
         void client.call(action, params).then(
           (conf: any) => {
             busy = false;
+            if (!recording) return;
             answered++;
             const ms = performance.now() - t;
             if (t - startedAt >= WARMUP_MS) {
@@ -177,8 +181,9 @@ async function measure(url: string, ids: string[], sessions = false): Promise<Lo
     }
     setTimeout(resolve, WARMUP_MS + WINDOW_MS);
   });
+  recording = false;
   for (const timer of timers) clearTimeout(timer);
-  return { rttMs: rttMs.sort((a, b) => a - b), transactionMs: transactionMs.sort((a, b) => a - b), clients, sent, answered };
+  return { rttMs: [...rttMs].sort((a, b) => a - b), transactionMs: [...transactionMs].sort((a, b) => a - b), clients, sent, answered };
 }
 
 interface Sequential {
@@ -323,7 +328,7 @@ const bench: Bench = async () => {
     const loadedMb = pid ? rssMb(pid) : 0;
     await Promise.all(result.clients.map((c) => c.close({ force: true })));
     const ems = pid ? [emsCpuPct, (emsCpuS * 1000) / result.answered, delay!.p50, delay!.p99] : ['-', '-', '-', '-'];
-    const all = [result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
+    const all = [`${result.answered}/${result.sent}`, result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
     const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
     rows[load].push([round, PATH_LABEL[path], loadNow, ...all, ...tx, ...ems]);
     (perRound[load][round - 1] ??= {})[path] = [percentile(result.rttMs, 50), percentile(result.rttMs, 99)];
@@ -375,7 +380,7 @@ const bench: Bench = async () => {
   if (rows.meter.length) {
     tables.push({
       title: `Local controller: MeterValues round trip charger → CSMS → charger, ${CHARGERS} strict 1.6 chargers, one message per charger per ${PERIOD_MS / 1000} s, ${WINDOW_MS / 1000} s window per run, ${ROUNDS} rounds of the three paths in turn (ms)`,
-      columns: ['round', 'path', 'load avg', 'samples', 'p50 ms', 'p99 ms', 'max ms', ...emsColumns],
+      columns: ['round', 'path', 'load avg', 'answered/sent', 'samples', 'p50 ms', 'p99 ms', 'max ms', ...emsColumns],
       rows: rows.meter,
       notes: [...addedNotes('meter'), 'the EMS runs as its own `ems run` process with the deploy V8 flags; chargers and CSMS share the bench process', machine],
     });
@@ -383,7 +388,7 @@ const bench: Bench = async () => {
   if (rows.sessions.length) {
     tables.push({
       title: `Local controller: sessions, ${CHARGERS} strict 1.6 chargers each charging ${SESSION_MS / 1000} s sessions one after another (StartTransaction, MeterValues every ${PERIOD_MS / 1000} s, StopTransaction: ${(CHARGERS / (SESSION_MS / 1000)).toFixed(0)} starts and as many stops a second, each a durable write in the EMS), ${WINDOW_MS / 1000} s window per run, ${ROUNDS} rounds (ms)`,
-      columns: ['round', 'path', 'load avg', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'Start/Stop', 'p50 ms', 'p99 ms', ...emsColumns],
+      columns: ['round', 'path', 'load avg', 'answered/sent', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'Start/Stop', 'p50 ms', 'p99 ms', ...emsColumns],
       rows: rows.sessions,
       notes: [...addedNotes('sessions'), machine],
     });
