@@ -5,7 +5,7 @@
 // whenever that page appears (after a login, on navigation).
 import { ApiError, type ApiClient } from './api-client.ts';
 import { h, replace, setText } from './dom.ts';
-import { formatTime } from './format.ts';
+import { siteTimeOf } from './format.ts';
 import { toMs } from './normalize.ts';
 import './uplink-panel.css';
 import { PanelPoller } from './panel-poller.ts';
@@ -126,8 +126,8 @@ export class UplinkPanel {
           h('td', { 'data-field': 'uplink' }, h('span', { class: `uplink-state tone-${health.tone}` }, health.text)),
           h('td', { 'data-field': 'queue' }, String(c.queueLength)),
           h('td', {}, String(c.csmsProfiles)),
-          h('td', {}, formatTime(toMs(c.lastFromCsms), nowMs)),
-          h('td', {}, formatTime(toMs(c.lastToCsms), nowMs)),
+          h('td', {}, siteTimeOf(this.el).time(toMs(c.lastFromCsms), nowMs)),
+          h('td', {}, siteTimeOf(this.el).time(toMs(c.lastToCsms), nowMs)),
           h('td', { class: 'uplink-error' }, c.lastError ?? ''),
         );
       }),

@@ -1,7 +1,7 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { Bus, ProfileState } from '../bus.ts';
-import { monotonicMs, type Clock } from '../clock.ts';
+import { monotonicMs, realWait, type Clock, type Wait } from '../clock.ts';
 import type { ApplyResult } from '../control/charger-commands.ts';
 import type { Logger } from '../log.ts';
 import type { ChargerCapabilities } from './capabilities.ts';
@@ -51,7 +51,7 @@ export interface DispatcherOptions {
   target(chargerId: string): ProfileTarget | undefined;
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
   /** Resolves after ms (injected timer); setTimeout by default. */
-  wait?(ms: number): { promise: Promise<void>; cancel(): void };
+  wait?: Wait | undefined;
 }
 
 type Change = 'decrease' | 'same' | 'increase';
@@ -72,12 +72,6 @@ interface Plan {
 }
 
 const TENTH_EPSILON = 0.05;
-
-function defaultWait(ms: number): { promise: Promise<void>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return { promise, cancel: () => clearTimeout(timer) };
-}
 
 /**
  * Turns caps into SetChargingProfile calls. Per connector two slots: the TxProfile of the running
@@ -206,7 +200,7 @@ export class ProfileDispatcher {
   private async settle(sends: Promise<boolean>[]): Promise<(boolean | undefined)[]> {
     if (sends.length === 0) return [];
     const results: (boolean | undefined)[] = sends.map(() => undefined);
-    const deadline = (this.options.wait ?? defaultWait)(this.options.answerWaitMs);
+    const deadline = (this.options.wait ?? realWait)(this.options.answerWaitMs);
     await Promise.race([Promise.all(sends.map((send, i) => send.then((ok) => (results[i] = ok)))), deadline.promise]);
     deadline.cancel();
     return results;
