@@ -95,6 +95,32 @@ describe('local controller edge cases', () => {
     expect(csms.from('CLOUD-CP16').map((r) => r.action).slice(0, 2)).toEqual(['BootNotification', 'StartTransaction']);
   });
 
+  it('acceptUnknownOffline: while the CSMS is unreachable an unknown tag is accepted (and its session balanced); without it, Invalid', async () => {
+    csms = new TestCsms();
+    await csms.start();
+    const port = csms.port;
+    await csms.stop();
+    const url = `ws://127.0.0.1:${port}/cloud`;
+    ems = await startLocalController(relayConfig(url, { upstream: { url, acceptUnknownOffline: true, callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    charger.nowMs = () => ems.clock.nowMs();
+    await charger.connect();
+    await charger.boot();
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'offline');
+    expect(await charger.call('Authorize', { idTag: 'STRANGER' })).toEqual({ idTagInfo: { status: 'Accepted' } });
+    expect((await charger.start16(1, 'STRANGER', at(1))).idTagInfo.status).toBe('Accepted');
+    await waitFor(() => ems.sessions.some((s) => s.event === 'started'), 'the EMS to balance the session');
+    await charger.close();
+    await ems.stop();
+    // The default: an unknown tag is Invalid while offline.
+    ems = await startLocalController(relayConfig(url, { upstream: { url, callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await charger.boot();
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'offline');
+    expect(await charger.call('Authorize', { idTag: 'STRANGER' })).toEqual({ idTagInfo: { status: 'Invalid' } });
+  });
+
   it('reconnects on the shared backoff: doubling from reconnectMinMs, capped at reconnectMaxMs, each wait up to a fifth shorter at random', async () => {
     csms = new TestCsms();
     await csms.start();
