@@ -58,6 +58,8 @@ export function holdRecentIncreases(slots: readonly Slot[], pool: Pool, holdMs: 
     if (previous < slot.minDa || previous > slot.upperDa) continue;
     // A planner target moves in its own slots and a car must reach its departure: not held.
     if (slot.upperKind === 'plan') continue;
+    // The failsafe's share is no estimate wobbling back: the raise once the data is trusted again is not held.
+    if (memory.byFailsafe) continue;
     const sinceMs = atMs - memory.changedAtMs;
     if (!(sinceMs >= 0 && sinceMs < holdMs)) continue;
     raiseTo(slot, pool, previous);
@@ -119,13 +121,15 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
 }
 
 /** What decide() remembers about a connector for the next cycle. */
-export function nextMemory(slot: Slot, atMs: number): ConnectorMemory {
+export function nextMemory(slot: Slot, atMs: number, failsafe = false): ConnectorMemory {
   const currentA = slot.capDa / 10;
   const previous = slot.memory;
+  const unchanged = !!previous && previous.currentA === currentA;
   const memory: ConnectorMemory = {
     currentA,
-    changedAtMs: previous && previous.currentA === currentA ? previous.changedAtMs : atMs,
+    changedAtMs: unchanged ? previous.changedAtMs : atMs,
   };
+  if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
   const session = slot.session;
   if (!session) return memory;
   memory.sessionId = session.id;
