@@ -274,6 +274,10 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
     if (bounds[i + 1] < lowest) lowest = bounds[i + 1];
   }
   if (inForce === undefined) return false;
+  // The car may still have been following any limit in force up to a car response before the last
+  // change (a car held at 0 and raised twice in quick succession ramps from 0, not from the
+  // limit just before the last raise): the ramp it needs is from the lowest of those.
+  raisedByA = Math.max(raisedByA, inForce - minFrom(bounds, changedAt - responseMs, changedAt));
   const clearlyBelow = drawnA + UNCONSTRAINED_MARGIN_A <= Math.min(inForce, lowest);
   // A car sampled idle (< 1 A) at the reading, or just before it (IDLE_NEAR_MS), clearly below every
   // limit in force counts at its sample even within a car response of a raise: it cannot have drawn
