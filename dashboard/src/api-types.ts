@@ -63,6 +63,8 @@ export interface SiteView {
   limitPowerW?: number | null;
   voltage?: number;
   name?: string;
+  /** The site's IANA time zone: every time on the page is shown in it. */
+  timezone?: string;
 }
 
 export interface DeviceView {

@@ -127,6 +127,7 @@ export function buildStateView(state: SiteState, config: Config, atMs: number, c
     decidedAt: iso(decision?.atMs),
     site: {
       name: config.site.name,
+      timezone: config.site.timezone,
       voltage: config.site.voltage,
       gridCurrentA: powers.gridCurrentA ?? null,
       gridPowerW: round(powers.gridPowerW, 0),

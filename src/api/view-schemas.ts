@@ -73,6 +73,7 @@ export const signalViewSchema = z.looseObject({
 
 export const siteViewSchema = z.object({
   name: z.string(),
+  timezone: z.string().describe("the site's IANA time zone (site.timezone); every time on the dashboard is shown in it"),
   voltage: z.number(),
   gridCurrentA: triple.nullable(),
   gridPowerW: z.number().nullable().describe('+ import'),

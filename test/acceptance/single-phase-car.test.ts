@@ -10,22 +10,28 @@ import { Ev } from '../fixtures/independent/ev.ts';
 import { until } from '../fixtures/independent/ems-runner.ts';
 import { Rig } from '../fixtures/independent/rig.ts';
 import { elapse, figures, meanOf, type Sample } from '../fixtures/independent/site.ts';
-import { REACTION_WINDOW_MS, report } from './acceptance-report.ts';
+import { dumpTimeline, traceState, REACTION_WINDOW_MS, report } from './acceptance-report.ts';
 
 const FUSE_A = 64;
 const PHASE_BUDGET_A = FUSE_A * 0.95;
 
 describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a single-phase car on a three-phase charger', () => {
   const rig = new Rig();
+  let stopTrace = () => undefined as void;
   const single = new Ev({ name: 'phev', maxA: 32, phases: 1, responseDelayS: 2 });
   const threes = [2, 3, 4].map((n) => new Ev({ name: `car${n}`, maxA: 32, phases: 3, responseDelayS: [1.5, 3, 4][n - 2]! }));
   beforeAll(async () => {
     await rig.start({ gridMaxA: FUSE_A, chargers: ['CP1', 'CP2', 'CP3', 'CP4'].map((id) => ({ id })), buildingA: [10, 30, 10] });
+    stopTrace = traceState(rig.ems, 'single-phase-car');
     const cars = [single, ...threes];
     await Promise.all(rig.site.chargers.map((cp, i) => cp.plugIn(cars[i]!, `TAG${i + 1}`)));
     await until(() => cars.every((c) => c.drawA >= 6), 'all four cars charging', 45_000);
   }, 120_000);
-  afterAll(() => rig.stop());
+  afterAll(() => {
+    stopTrace();
+    dumpTimeline(rig.site.samples, 'single-phase-car', rig.site.chargers);
+    return rig.stop();
+  });
 
   // Known failure F3 (#9), found by the last full run of session 4: while the cars start, one phase
   // reaches 72-76 A on the 64 A fuse for 3-5 s (4 runs of 4 on main at 14:15 UTC; s4-peers measured

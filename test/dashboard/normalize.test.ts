@@ -6,7 +6,9 @@ import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
 import { gridEvents } from '../../dashboard/src/views/grid-events-panel.ts';
 import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
-import { toLocalInput } from '../../dashboard/src/format.ts';
+import { SiteTime } from '../../dashboard/src/format.ts';
+
+const berlin = new SiteTime('Europe/Berlin');
 import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
 import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
@@ -73,6 +75,7 @@ describe('reading API answers', () => {
 describe('events timeline', () => {
   it('lists current faults first, then config changes, signals and actions newest first', () => {
     const events = buildEvents({
+      time: berlin,
       audit: [
         { at: '2026-11-24T10:00:00Z', user: 'admin', action: 'config.update', before: 1, after: 2 },
         { at: '2026-11-24T12:00:00Z', user: 'ops', action: 'session.update', target: 'CP001/1' },
@@ -162,21 +165,23 @@ describe('overview banners', () => {
 
 describe('audit details', () => {
   it('names only what changed', () => {
-    expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' })).toBe(
-      `departure: — → ${toLocalInput(Date.parse('2026-11-25T07:30:00Z')).replace('T', ' ')}`,
+    expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' }, berlin)).toBe(
+      // In the site's time (Berlin, UTC+1), whatever the zone of the machine running this.
+      'departure: — → 2026-11-25 08:30',
     );
-    expect(describeChange(undefined, { role: 'viewer' })).toBe('role: viewer');
+    expect(describeChange(undefined, { role: 'viewer' }, berlin)).toBe('role: viewer');
     // Config edits read as paths, never as raw JSON.
-    expect(describeChange({ control: { priority: 'tier', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 32 }] }, { control: { priority: 'departure', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 16 }, { id: 'CP2', maxCurrent: 16 }] })).toBe(
+    expect(describeChange({ control: { priority: 'tier', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 32 }] }, { control: { priority: 'departure', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 16 }, { id: 'CP2', maxCurrent: 16 }] }, berlin)).toBe(
       'control.priority: tier → departure; chargers[CP1].maxCurrent: 32 → 16; chargers: added CP2',
     );
-    expect(describeChange(undefined, undefined)).toBe('');
+    expect(describeChange(undefined, undefined, berlin)).toBe('');
   });
 });
 
 describe('events timeline with the EMS event log', () => {
   it('takes faults, signals and sessions from the log instead of the present state', () => {
     const events = buildEvents({
+      time: berlin,
       audit: [],
       signals: [{ id: 's', source: 'utility', kind: 'import-limit', start: '2026-11-24T11:00:00Z', end: '2026-11-24T13:00:00Z', value: 60000 }],
       devices: [{ id: 'grid', role: 'grid-meter', health: 'stale', lastReadingAt: null, lastError: null }],
@@ -198,6 +203,7 @@ describe('events timeline with the EMS event log', () => {
 describe('a config change in the events timeline', () => {
   it('is one line: who changed what (the diff) and what the EMS applied now or after a restart', () => {
     const events = buildEvents({
+      time: berlin,
       audit: [{ at: '2026-11-24T10:00:00.000Z', user: 'admin', action: 'config.update', target: 'site.yaml', before: { control: { priority: 'tier' } }, after: { control: { priority: 'departure' } } }],
       signals: [],
       devices: [],

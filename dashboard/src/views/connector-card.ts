@@ -10,11 +10,9 @@ import {
   formatEnergy,
   formatPercent,
   formatPower,
-  formatTime,
-  fromLocalInput,
   maxPhase,
   statusLook,
-  toLocalInput,
+  type SiteTime,
 } from '../format.ts';
 import { reasonText, toMs } from '../normalize.ts';
 
@@ -42,7 +40,7 @@ function tiersWith(tiers: readonly string[], own: string): string[] {
  * Warns when the energy still wanted cannot be delivered by the departure at the present cap
  * (cap × phases × voltage): "needs 12 kWh more by 07:30; at most 8 kWh at the present cap".
  */
-export function departureWarning(view: ConnectorView, nowMs: number, voltage: number): string | null {
+export function departureWarning(view: ConnectorView, nowMs: number, voltage: number, time: SiteTime): string | null {
   const s = view.session;
   const departureMs = toMs(s?.departure);
   if (!s || departureMs === null || !s.energyNeedWh) return null;
@@ -52,7 +50,7 @@ export function departureWarning(view: ConnectorView, nowMs: number, voltage: nu
   const powerW = Math.max(0, view.capA ?? 0) * (view.phases === 1 ? 1 : 3) * voltage;
   const possibleWh = (powerW * (departureMs - nowMs)) / 3_600_000;
   if (possibleWh >= missingWh) return null;
-  return `⚠ Needs ${formatEnergy(missingWh)} more by ${formatTime(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} at the present cap of ${formatCurrent(view.capA ?? 0)}.`;
+  return `⚠ Needs ${formatEnergy(missingWh)} more by ${time.time(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} at the present cap of ${formatCurrent(view.capA ?? 0)}.`;
 }
 
 /** What the operator should know about the charger itself, beyond the cap. */
@@ -178,7 +176,7 @@ export class ConnectorCard {
       event.preventDefault();
       const patch: SessionPatch = {};
       if (this.departure.value) {
-        const atMs = fromLocalInput(this.departure.value);
+        const atMs = this.ctx.siteTime().fromInput(this.departure.value);
         if (atMs === null) return this.fail('Departure is not a valid date and time.');
         patch.departure = new Date(atMs).toISOString();
       } else patch.departure = null;
@@ -256,7 +254,7 @@ export class ConnectorCard {
       if (s?.chargeMode && document.activeElement !== this.mode) this.mode.value = s.chargeMode;
       if (s && !editing) {
         const dep = toMs(s.departure);
-        this.departure.value = dep === null ? '' : toLocalInput(dep);
+        this.departure.value = dep === null ? '' : this.ctx.siteTime().toInput(dep);
         this.energyNeed.value = s.energyNeedWh ? String(Math.round(s.energyNeedWh / 100) / 10) : '';
       }
     }
@@ -289,20 +287,22 @@ export class ConnectorCard {
   private renderSession(view: ConnectorView): void {
     const s = view.session;
     // Live pushes come twice a second; rebuild only when something shown changed (or a minute passed).
-    const key = JSON.stringify([s, view.rank, view.reason, this.rankedCount, Math.floor(Date.now() / 60_000)]);
+    // "Now" is the EMS's clock (a demo may run faster than real time).
+    const now = toMs(this.ctx.latest()?.at) ?? Date.now();
+    const time = this.ctx.siteTime();
+    const key = JSON.stringify([s, view.rank, view.reason, this.rankedCount, Math.floor(now / 60_000), time.timeZone]);
     if (key === this.sessionKey) return;
     this.sessionKey = key;
     if (!s) {
       replace(this.session, h('p', { class: 'muted' }, 'No car connected.'));
       return;
     }
-    const now = Date.now();
     const started = toMs(s.startedAt);
     const departure = toMs(s.departure);
     const rank = siteRank(view.rank, this.rankedCount);
     const share = sharingOf(reasonText(view.reason));
     const energy = s.energyNeedWh ? `${formatEnergy(s.energyWh)} of ${formatEnergy(s.energyNeedWh)}` : formatEnergy(s.energyWh);
-    const warning = departureWarning(view, now, this.voltage);
+    const warning = departureWarning(view, now, this.voltage, time);
     setText(this.warning, warning ?? '');
     this.warning.hidden = warning === null;
     replace(
@@ -314,8 +314,8 @@ export class ConnectorCard {
         fact('Tier', h('span', {}, s.tier || '—')),
         fact('Energy', h('span', {}, energy)),
         fact('SoC', h('span', {}, formatPercent(s.soc))),
-        fact('Plugged in', h('span', {}, started === null ? '—' : `${formatTime(started, now)} (${formatDuration(now - started)})`)),
-        fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : formatTime(departure, now))),
+        fact('Plugged in', h('span', {}, started === null ? '—' : `${time.time(started, now)} (${formatDuration(now - started)})`)),
+        fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : time.time(departure, now))),
         fact(
           'Priority',
           h(
