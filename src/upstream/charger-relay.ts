@@ -747,7 +747,9 @@ export class ChargerRelay implements ChargerConnection {
     let tx = this.stationTx.get(stationTxId);
     if (!tx) {
       const csmsTxId = this.deps.store.byChargerTxId(this.chargerId, stationTxId)?.csmsTxId;
-      tx = csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {};
+      // After an EMS restart the EVSE comes from the EMS's open transactions (only Started must name it).
+      const evseId = [...this.activeTx].find(([, id]) => id === stationTxId)?.[0];
+      tx = { ...(csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {}), ...(evseId !== undefined ? { evseId } : {}) };
       this.stationTx.set(stationTxId, tx);
     }
     for (const step of transactionEventTo16(payload, tx)) {
