@@ -9,7 +9,7 @@
 // - a meter not yet confirmed: a reading too small to tell from one 100 times too small (a few
 //   percent of the fuse) is not trusted with sessions present until it reads more, or agrees with a
 //   charger's measured draw. On a quiet site this costs the first seconds of the first session: the
-//   cars charge at the failsafe current until their own draw shows on the meter.
+//   cars charge at the failsafe current until their own draw shows on the meter (1.5 % of the fuse).
 // Pure: no clock, no I/O; the memory is data (EstimateMemory.meterGate).
 import type { GridMeasurement, MeterGateMemory } from './types.ts';
 import { formatA, nonNegative } from './numbers.ts';
@@ -63,9 +63,12 @@ export function highBoundA(fuseA: number): number {
   return Math.max(3 * fuseA, fuseA + 100);
 }
 
-/** A reading above this on some phase cannot be one 100 times too small at this site, A. */
+/**
+ * A reading above this on some phase cannot be one 100 times too small at this site (that would be
+ * a load of 1.5× the fuse, which the fuse does not carry for long), A.
+ */
 export function confirmingA(fuseA: number): number {
-  return Math.max(1, 0.03 * fuseA);
+  return Math.max(1, 0.015 * fuseA);
 }
 
 /** A measured EV draw of at least this on a phase is enough to check the meter against, A. */
@@ -77,6 +80,10 @@ const MOVED_EV_FUSE_SHARE = 0.15;
 const STILL_A = 0.05;
 /** A still span is given up (no verdict) after this long, ms. */
 const STILL_SPAN_MS = 120_000;
+/** Readings below the chargers' draw this long make the meter suspect, ms. */
+const BELOW_LASTS_MS = 3_000;
+/** A sample taken at most this long before the reading counts against it, ms. */
+const NEAR_READING_MS = 2_000;
 /** A sample taken this long after the reading still counts as "at the reading", ms. */
 const SAMPLE_SLACK_MS = 250;
 /** A suspect meter counts as moving again once it leaves the value it was suspected at by this much, A. */
@@ -87,9 +94,9 @@ function belowEvTolerance(evA: number): number {
 }
 
 /** What the chargers measured at `upToMs` (each one's latest fresh sample up to then, within its cap), per site phase. */
-function measuredAt(input: GateInput, upToMs: number, clamp: boolean): [number, number, number] {
+function measuredAt(input: GateInput, upToMs: number, clamp: boolean, fromMs: number): [number, number, number] {
   const out: [number, number, number] = [0, 0, 0];
-  const oldest = input.atMs - input.drawStaleMs;
+  const oldest = Math.max(fromMs, input.atMs - input.drawStaleMs);
   for (const c of input.connectors) {
     let at = -1;
     for (let i = c.draws.length - 4; i >= 0; i -= 4) {
@@ -185,13 +192,22 @@ export function judgeMeter(input: GateInput, memory: MeterGateMemory | undefined
   if (why) return { trusted: false, standIn: confirmed && suspect === undefined, why, key: 'grid-implausible', memory: remember() };
 
   // Below what the chargers measured at the reading's time: the meter (or its scale) is wrong.
-  // (A car cut since its sample counts at its new cap: the reading may be later than the cut.)
-  const evAtReading = measuredAt(input, reading.atMs + SAMPLE_SLACK_MS, true);
+  // Only samples taken just before the reading count (a car that filled up or tapered since an
+  // older sample draws less now), and a car cut since its sample counts at its new cap.
+  const evAtReading = measuredAt(input, reading.atMs + SAMPLE_SLACK_MS, true, reading.atMs - NEAR_READING_MS);
+  // One such reading may be a cut that reached the car before the charger confirmed it: it is
+  // ignored (the last good reading stands in); still below BELOW_LASTS_MS later, the meter is suspect.
   const below = belowChargers(reading, evAtReading);
+  let belowSinceMs = below ? (memory?.belowSinceMs ?? reading.atMs) : undefined;
+  if (below && suspect === undefined && reading.atMs - belowSinceMs! < BELOW_LASTS_MS) {
+    const kept = { ...remember(), belowSinceMs: belowSinceMs! };
+    return { trusted: false, standIn: confirmed, why: below, key: 'grid-implausible', memory: kept };
+  }
   if (below) {
     if (suspect === undefined) stuckA = [reading.currentA[0], reading.currentA[1], reading.currentA[2]];
     suspect = below;
     still = undefined;
+    belowSinceMs = undefined;
   }
 
   // A reading that stands still (to the last few hundredths of an amp, reading after reading) while
@@ -217,7 +233,7 @@ export function judgeMeter(input: GateInput, memory: MeterGateMemory | undefined
   // Evidence that the meter is right: it agrees with a significant measured draw (as sampled, not
   // as the caps since would have it), or reads more than a meter 100× too small could. A suspect
   // meter must also have moved off the value it was suspected at (a stuck one never does).
-  const evRaw = measuredAt(input, reading.atMs + SAMPLE_SLACK_MS, false);
+  const evRaw = measuredAt(input, reading.atMs + SAMPLE_SLACK_MS, false, Number.NEGATIVE_INFINITY);
   const agrees = !below && Math.max(evRaw[0], evRaw[1], evRaw[2]) >= SIGNIFICANT_EV_A && !belowChargers(reading, evRaw);
   if (suspect !== undefined && !below && stuckA && [0, 1, 2].some((p) => Math.abs(reading.currentA[p] - stuckA![p]) >= UNSTUCK_A) && agrees) {
     suspect = undefined;

@@ -294,6 +294,8 @@ export interface MeterGateMemory {
   stuckA?: readonly number[];
   /** The reading a still span started with: [atMs, L1, L2, L3]. */
   still?: readonly number[];
+  /** Since when the readings are below the chargers' measured draw (suspect once it lasts). */
+  belowSinceMs?: number;
 }
 
 export interface DecideState {

@@ -441,7 +441,12 @@ export abstract class ChargerLink implements ProfileTarget {
     if ((!this.stackLevelReported || this.capabilities.maxStackLevel <= 1) && outcome === 'refused') {
       holdings.liftUnsupported = true;
       holdings.lift.forget();
-      this.log.warn({ answer: this.lastRefusal }, 'charger refused a second stack level: its charger-wide limit stays at the static safe share');
+      this.log.warn(
+        { answer: this.lastRefusal },
+        holdings.floor.inForce(this.mono) !== undefined
+          ? 'charger refused a second stack level: its charger-wide limit stays at the static safe share'
+          : 'charger refused a second stack level, and its failsafe floor is not installed either: its connector defaults bound it',
+      );
       return;
     }
     if (!wasFailing) {

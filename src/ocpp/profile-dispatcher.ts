@@ -140,17 +140,25 @@ export class ProfileDispatcher {
       if (!rateLimited(def, change)) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
     }
 
+    let heldTxA: number | undefined;
     if (transactionId !== undefined) {
       const tx = holdings.txSlot(connectorId, transactionId);
       const phases = cap.phases === 1 ? 1 : 3;
       const held = tx.inForce(nowMs);
+      heldTxA = held?.limitA;
       const refreshDue = held !== undefined && nowMs - held.sentAtMs >= (this.options.profileDurationS * 1000) / 2;
       if (due(tx) && (!held || Math.abs(held.limitA - capA) >= TENTH_EPSILON || held.phases !== phases || refreshDue)) {
         const change = changeOf(capA, inForceA);
         if (!rateLimited(tx, change)) plans.push({ target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change });
       }
     }
-    // The TxProfile binds the car now: it goes before the default it expires into.
+    // Both go on the wire back to back; the charger takes them one after the other, and the EMS
+    // could die between the two. So the default goes first when it fits under the TxProfile
+    // still in force (a decrease, a pause): between the two, the default is never above the
+    // TxProfile, and an expiring TxProfile can only lower the limit. Otherwise (a raise, a new
+    // transaction) the TxProfile binds the car now and goes before the default it expires into.
+    const [defaultPlan, txPlan] = plans;
+    if (defaultPlan?.purpose === 'TxDefaultProfile' && txPlan && heldTxA !== undefined && defaultPlan.limitA <= heldTxA + TENTH_EPSILON) return plans;
     return plans.reverse();
   }
 

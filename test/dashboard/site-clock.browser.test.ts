@@ -175,7 +175,16 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     // The page says whose clock it is, so a manager abroad does not read the laptop's.
     expect(await page.getByTestId('site-zone').textContent()).toBe(`Times are site time (${ZONE})`);
 
-    await waitFor(async () => (await api<{ plan?: { sessions: unknown[] } | null }>('/api/v1/plan')).plan?.sessions.length, 'a plan in force', 30_000);
+    await waitFor(
+      async () => {
+        const view = (await api<{ plan?: { sessions: unknown[] } | null; lastError?: string | null; plans?: number; failures?: number }>('/api/v1/plan'));
+        // The planner's own account goes into the timeout message: why there is no plan yet.
+        if (!view.plan?.sessions.length) throw new Error(`no plan: ${JSON.stringify({ lastError: view.lastError, plans: view.plans, failures: view.failures })}`);
+        return view.plan.sessions.length;
+      },
+      'a plan in force',
+      30_000,
+    );
     await page.getByRole('link', { name: 'Plan' }).click();
     const chart = page.locator('[data-plan-session] .plan-chart').first();
     await chart.locator('canvas').first().waitFor({ timeout: 20_000 });
