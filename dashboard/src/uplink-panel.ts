@@ -15,7 +15,7 @@ export interface UplinkView {
   chargerId: string;
   upstreamId: string;
   chargerLink: 'connected' | 'disconnected';
-  uplink: 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
+  uplink: 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
   queueLength: number;
   csmsProfiles: number;
   lastFromCharger: string | null;
@@ -43,8 +43,6 @@ export function uplinkHealth(c: UplinkView): { tone: Tone; text: string } {
       return { tone: 'bad', text: 'Offline' };
     case 'refused':
       return { tone: 'bad', text: 'Refused by the CSMS' };
-    case 'unsupported':
-      return { tone: 'warn', text: 'Not relayed (other OCPP version)' };
     case 'closed':
       return { tone: 'idle', text: c.chargerLink === 'connected' ? 'Closed' : 'Closed (charger away)' };
   }
