@@ -1,13 +1,18 @@
 // Local controller: what the relay adds. 200 strict 1.6 chargers send MeterValues once a second
-// each (staggered), first straight to a CSMS, then through a real `ems run` in local-controller
-// mode in front of the same CSMS; round trip charger → CSMS → charger, p50/p99. Memory per
-// charger: the EMS process's RSS before and after its 200 chargers connected (with and without
-// the relay). Bounded: fixed windows, loopback only.
+// each (staggered), straight to a CSMS, to a plain `ems run` (no CSMS) and through an `ems run` in
+// local-controller mode in front of the same CSMS; round trip charger → CSMS → charger, p50/p99.
+// The three paths are run in turn, round after round (BENCH_UPSTREAM_ROUNDS), so a machine whose
+// load changes meanwhile weighs on each alike; the added latency is taken per round and its median
+// reported, with the load-independent figures beside it: the EMS's CPU per message (relay minus
+// plain is what the relay costs) and its event-loop delay (bench/loop-delay-probe.mjs). Memory per
+// charger: the EMS process's RSS before and after its 200 chargers connected. Bounded: fixed
+// windows and rounds, loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
@@ -21,6 +26,11 @@ const CHARGERS = Number(process.env.BENCH_UPSTREAM_CHARGERS ?? 200);
 const PERIOD_MS = 1_000;
 const WINDOW_MS = Number(process.env.BENCH_UPSTREAM_WINDOW_MS ?? 20_000);
 const WARMUP_MS = 3_000;
+const ROUNDS = Number(process.env.BENCH_UPSTREAM_ROUNDS ?? 3);
+/** Before each run, wait (at most BENCH_QUIET_WAIT_MS) for the 1-minute load average to fall below this. */
+const QUIET_LOAD = Number(process.env.BENCH_QUIET_LOAD ?? Infinity);
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? 120_000);
+const PROBE = fileURLToPath(new URL('./loop-delay-probe.mjs', import.meta.url));
 const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=4';
 
 function freePort(): Promise<number> {
@@ -121,6 +131,9 @@ async function measure(url: string, ids: string[], sessions = false): Promise<Lo
   let answered = 0;
   const startedAt = performance.now();
   const timers: NodeJS.Timeout[] = [];
+  // Answers still in flight when the window closes are not recorded (they would land in the
+  // sorted result after it was sorted); they count as unanswered.
+  let recording = true;
   await new Promise<void>((resolve) => {
     for (const client of clients) {
       let busy = false;
@@ -143,6 +156,7 @@ async function measure(url: string, ids: string[], sessions = false): Promise<Lo
         void client.call(action, params).then(
           (conf: any) => {
             busy = false;
+            if (!recording) return;
             answered++;
             const ms = performance.now() - t;
             if (t - startedAt >= WARMUP_MS) {
@@ -167,8 +181,9 @@ async function measure(url: string, ids: string[], sessions = false): Promise<Lo
     }
     setTimeout(resolve, WARMUP_MS + WINDOW_MS);
   });
+  recording = false;
   for (const timer of timers) clearTimeout(timer);
-  return { rttMs: rttMs.sort((a, b) => a - b), transactionMs: transactionMs.sort((a, b) => a - b), clients, sent, answered };
+  return { rttMs: [...rttMs].sort((a, b) => a - b), transactionMs: [...transactionMs].sort((a, b) => a - b), clients, sent, answered };
 }
 
 interface Sequential {
@@ -215,8 +230,13 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
       ...(upstreamUrl ? { upstream: { url: upstreamUrl } } : {}),
     }),
   );
-  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), ...(process.env.BENCH_EMS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/ems.js', 'run', '--config', configPath], {
-    env: { ...process.env, EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
+  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), '--import', PROBE, ...(process.env.BENCH_EMS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/ems.js', 'run', '--config', configPath], {
+    env: {
+      ...process.env,
+      EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn',
+      EMS_ADMIN_PASSWORD: 'bench-password-1',
+      EMS_LOOP_DELAY_FILE: loopDelayFile(dir, upstreamUrl ? 'relay' : 'plain'),
+    },
     stdio: ['ignore', process.env.BENCH_EMS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;
@@ -234,6 +254,34 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
     }
   }
 }
+
+const loopDelayFile = (dir: string, mode: string) => join(dir, `loop-delay-${mode}.json`);
+
+/** The EMS's event-loop delay since the last call (ms): the probe writes it on SIGUSR2. */
+async function loopDelay(child: ChildProcess, file: string): Promise<{ p50: number; p99: number; max: number }> {
+  rmSync(file, { force: true });
+  child.kill('SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as { p50: number; p99: number; max: number };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { p50: NaN, p99: NaN, max: NaN };
+}
+
+/** Waits, bounded, for a quiet machine; the load average it got. */
+async function quiet(): Promise<number> {
+  const deadline = Date.now() + QUIET_WAIT_MS;
+  while (loadavg()[0]! >= QUIET_LOAD && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2_000));
+  return loadavg()[0]!;
+}
+
+const median = (values: number[]) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : NaN;
+};
 
 const seqRow = (s: Sequential) => [
   s.meterValuesMs.length,
@@ -258,77 +306,91 @@ const bench: Bench = async () => {
   const csms = await startCsms(csmsPort);
   const csmsUrl = `ws://127.0.0.1:${csmsPort}/cloud`;
   const rows: Record<'meter' | 'sessions', (string | number)[][]> = { meter: [], sessions: [] };
+  /** Per load and round, per path: p50, p99 (ms). */
+  const perRound: Record<'meter' | 'sessions', Record<string, number[]>[]> = { meter: [], sessions: [] };
   const alone: (string | number)[][] = [];
   const memory: (string | number)[][] = [];
   const loadAtStart = loadavg()[0]!;
   const startedAt = new Date().toISOString().slice(11, 16);
-  const run = async (path: keyof typeof PATH_LABEL, url: string, pid: number | undefined) => {
-    for (const load of LOADS) {
-      const idleMb = pid ? rssMb(pid) : 0;
-      const cpuBefore = pid ? cpuS(pid) : 0;
-      const wallBefore = performance.now();
-      const result = await measure(url, ids, load === 'sessions');
-      const emsCpuS = pid ? cpuS(pid) - cpuBefore : NaN;
-      const emsCpuPct = (emsCpuS / ((performance.now() - wallBefore) / 1000)) * 100;
-      const loadedMb = pid ? rssMb(pid) : 0;
-      await Promise.all(result.clients.map((c) => c.close({ force: true })));
-      const cpu = pid ? [emsCpuPct, (emsCpuS * 1000) / result.answered] : ['-', '-'];
-      const all = [result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
-      const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
-      rows[load].push([PATH_LABEL[path], ...all, ...tx, ...cpu]);
-      if (pid && load === 'meter') memory.push([path === 'relay' ? 'local controller (relay + upstream socket)' : 'plain central system', idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
-    }
+  const modes = (process.env.BENCH_UPSTREAM_MODES ?? 'plain,relay').split(',') as ('plain' | 'relay')[];
+  const emss = new Map<'plain' | 'relay', { child: ChildProcess; url: string }>();
+  const run = async (round: number, load: 'meter' | 'sessions', path: keyof typeof PATH_LABEL, url: string, child: ChildProcess | undefined) => {
+    const loadNow = await quiet();
+    const pid = child?.pid;
+    const idleMb = pid ? rssMb(pid) : 0;
+    const cpuBefore = pid ? cpuS(pid) : 0;
+    if (child) await loopDelay(child, loopDelayFile(dir, path));
+    const wallBefore = performance.now();
+    const result = await measure(url, ids, load === 'sessions');
+    const emsCpuS = pid ? cpuS(pid) - cpuBefore : NaN;
+    const emsCpuPct = (emsCpuS / ((performance.now() - wallBefore) / 1000)) * 100;
+    const delay = child ? await loopDelay(child, loopDelayFile(dir, path)) : undefined;
+    const loadedMb = pid ? rssMb(pid) : 0;
+    await Promise.all(result.clients.map((c) => c.close({ force: true })));
+    const ems = pid ? [emsCpuPct, (emsCpuS * 1000) / result.answered, delay!.p50, delay!.p99] : ['-', '-', '-', '-'];
+    const all = [`${result.answered}/${result.sent}`, result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
+    const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
+    rows[load].push([round, PATH_LABEL[path], loadNow, ...all, ...tx, ...ems]);
+    (perRound[load][round - 1] ??= {})[path] = [percentile(result.rttMs, 50), percentile(result.rttMs, 99)];
+    if (pid && load === 'meter' && round === 1) memory.push([path === 'relay' ? 'local controller (relay + upstream socket)' : 'plain central system', idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
   };
   try {
-    const directAlone = await sequential(csmsUrl, ids[0]!);
-    alone.push([PATH_LABEL.direct, ...seqRow(directAlone)]);
-    await run('direct', csmsUrl, undefined);
-    for (const mode of (process.env.BENCH_UPSTREAM_MODES ?? 'plain,relay').split(',') as ('plain' | 'relay')[]) {
+    for (const mode of modes) {
       const ocppPort = await freePort();
-      const ems = await startEms(dir, ids, ocppPort, mode === 'relay' ? csmsUrl : undefined);
-      try {
-        await new Promise((r) => setTimeout(r, 2_000));
-        if (mode === 'relay') alone.push([PATH_LABEL.relay, ...seqRow(await sequential(`ws://127.0.0.1:${ocppPort}/ocpp`, ids[0]!))]);
-        await run(mode, `ws://127.0.0.1:${ocppPort}/ocpp`, ems.pid!);
-      } finally {
-        ems.kill('SIGTERM');
-        await new Promise((r) => ems.once('exit', r));
+      emss.set(mode, { child: await startEms(dir, ids, ocppPort, mode === 'relay' ? csmsUrl : undefined), url: `ws://127.0.0.1:${ocppPort}/ocpp` });
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+    // The bare path first, direct and relay one after the other.
+    alone.push([PATH_LABEL.direct, ...seqRow(await sequential(csmsUrl, ids[0]!))]);
+    const relay = emss.get('relay');
+    if (relay) alone.push([PATH_LABEL.relay, ...seqRow(await sequential(relay.url, ids[0]!))]);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const load of LOADS) {
+        await run(round, load, 'direct', csmsUrl, undefined);
+        for (const [mode, ems] of emss) await run(round, load, mode, ems.url, ems.child);
       }
     }
   } finally {
+    for (const { child } of emss.values()) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
     await csms.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const addedBy = (table: (string | number)[][], column: number) => {
-    const relay = table.find((r) => r[0] === PATH_LABEL.relay);
-    const direct = table.find((r) => r[0] === PATH_LABEL.direct);
-    return relay && direct ? (relay[column] as number) - (direct[column] as number) : NaN;
+  /** The relay's added p50/p99 per round (relay minus direct of the same round), and their medians. */
+  const added = (load: 'meter' | 'sessions') => {
+    const rounds = perRound[load].filter((r) => r.relay && r.direct).map((r) => [r.relay![0]! - r.direct![0]!, r.relay![1]! - r.direct![1]!] as const);
+    return { rounds, p50: median(rounds.map((r) => r[0])), p99: median(rounds.map((r) => r[1])) };
   };
+  /** EMS CPU ms per message, median over the rounds: relay minus plain is what the relay costs. */
+  const cpuPerMessage = (load: 'meter' | 'sessions', path: string) => median(rows[load].filter((r) => r[1] === PATH_LABEL[path as keyof typeof PATH_LABEL]).map((r) => r[r.length - 3] as number));
   const verdict = (ms: number) => `target: under 5 ms p99 — ${ms < 5 ? 'met' : 'NOT met'}`;
-  const machine = `machine load average: ${loadAtStart.toFixed(1)} at the start (${startedAt} UTC), ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores (latency on a loaded machine is mostly waiting for a CPU; the CPU columns are the load-independent cost)`;
-  const cpuColumns = ['EMS CPU % of one core', 'EMS CPU ms per answered message'];
+  const machine = `machine load average: ${loadAtStart.toFixed(1)} at the start (${startedAt} UTC), ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores (the load column: at the start of each run${Number.isFinite(QUIET_LOAD) ? `, after waiting up to ${QUIET_WAIT_MS / 1000} s for it to fall below ${QUIET_LOAD}` : ''}); latency on a loaded machine is mostly waiting for a CPU, the CPU and loop-delay columns are the EMS's own share`;
+  const emsColumns = ['EMS CPU % of one core', 'EMS CPU ms per answered message', 'EMS loop delay p50 ms', 'EMS loop delay p99 ms'];
+  const addedNotes = (load: 'meter' | 'sessions') => {
+    const a = added(load);
+    const relayCpu = cpuPerMessage(load, 'relay') - cpuPerMessage(load, 'plain');
+    return [
+      `added by the relay (relay minus direct in the same round), per round p50/p99: ${a.rounds.map(([p50, p99]) => `${p50.toFixed(2)}/${p99.toFixed(2)}`).join(', ')} ms; median p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms (${verdict(a.p99)})`,
+      `EMS CPU per message (median of the rounds): plain ${cpuPerMessage(load, 'plain').toFixed(3)} ms, local controller ${cpuPerMessage(load, 'relay').toFixed(3)} ms: the relay's own cost ${relayCpu.toFixed(3)} ms a message, ${((relayCpu * CHARGERS) / (PERIOD_MS / 1000) / 10).toFixed(1)} % of one core at ${CHARGERS} messages a second`,
+    ];
+  };
   const tables = [];
   if (rows.meter.length) {
     tables.push({
-      title: `Local controller: MeterValues round trip charger → CSMS → charger, ${CHARGERS} strict 1.6 chargers, one message per charger per ${PERIOD_MS / 1000} s, ${WINDOW_MS / 1000} s window (ms)`,
-      columns: ['path', 'samples', 'p50 ms', 'p99 ms', 'max ms', ...cpuColumns],
+      title: `Local controller: MeterValues round trip charger → CSMS → charger, ${CHARGERS} strict 1.6 chargers, one message per charger per ${PERIOD_MS / 1000} s, ${WINDOW_MS / 1000} s window per run, ${ROUNDS} rounds of the three paths in turn (ms)`,
+      columns: ['round', 'path', 'load avg', 'answered/sent', 'samples', 'p50 ms', 'p99 ms', 'max ms', ...emsColumns],
       rows: rows.meter,
-      notes: [
-        `added by the relay: p50 ${addedBy(rows.meter, 2).toFixed(2)} ms, p99 ${addedBy(rows.meter, 3).toFixed(2)} ms (${verdict(addedBy(rows.meter, 3))})`,
-        'the EMS runs as its own `ems run` process with the deploy V8 flags; chargers and CSMS share the bench process',
-        machine,
-      ],
+      notes: [...addedNotes('meter'), 'the EMS runs as its own `ems run` process with the deploy V8 flags; chargers and CSMS share the bench process', machine],
     });
   }
   if (rows.sessions.length) {
     tables.push({
-      title: `Local controller: sessions, ${CHARGERS} strict 1.6 chargers each charging ${SESSION_MS / 1000} s sessions one after another (StartTransaction, MeterValues every ${PERIOD_MS / 1000} s, StopTransaction: ${(CHARGERS / (SESSION_MS / 1000)).toFixed(0)} starts and as many stops a second, each a durable write in the EMS), ${WINDOW_MS / 1000} s window (ms)`,
-      columns: ['path', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'Start/Stop', 'p50 ms', 'p99 ms', ...cpuColumns],
+      title: `Local controller: sessions, ${CHARGERS} strict 1.6 chargers each charging ${SESSION_MS / 1000} s sessions one after another (StartTransaction, MeterValues every ${PERIOD_MS / 1000} s, StopTransaction: ${(CHARGERS / (SESSION_MS / 1000)).toFixed(0)} starts and as many stops a second, each a durable write in the EMS), ${WINDOW_MS / 1000} s window per run, ${ROUNDS} rounds (ms)`,
+      columns: ['round', 'path', 'load avg', 'answered/sent', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'Start/Stop', 'p50 ms', 'p99 ms', ...emsColumns],
       rows: rows.sessions,
-      notes: [
-        `added by the relay, every message: p50 ${addedBy(rows.sessions, 2).toFixed(2)} ms, p99 ${addedBy(rows.sessions, 3).toFixed(2)} ms (${verdict(addedBy(rows.sessions, 3))}); Start/Stop: p50 ${addedBy(rows.sessions, 6).toFixed(2)} ms, p99 ${addedBy(rows.sessions, 7).toFixed(2)} ms`,
-        machine,
-      ],
+      notes: [...addedNotes('sessions'), machine],
     });
   }
   tables.push(
@@ -345,7 +407,7 @@ const bench: Bench = async () => {
           : [],
     },
     {
-      title: `Local controller: EMS process memory, ${CHARGERS} chargers connected and sending (RSS)`,
+      title: `Local controller: EMS process memory, ${CHARGERS} chargers connected and sending (RSS, round 1)`,
       columns: ['mode', 'RSS MB idle', 'RSS MB with chargers', 'KB per charger'],
       rows: memory,
     },

@@ -116,7 +116,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     };
     if (slot.rank > 0) cap.rank = slot.rank;
     caps.push(cap);
-    memory[slot.key] = nextMemory(slot, atMs);
+    memory[slot.key] = nextMemory(slot, atMs, failsafe);
   }
 
   const estimate = recordLimits(view, snapshot, index, (i) => slots[i].capDa / 10, params);

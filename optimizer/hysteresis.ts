@@ -7,7 +7,7 @@
 // others instead of idling. Every step here checks the pool, so limits still hold.
 import type { ConnectorMemory } from './types.ts';
 import type { Pool } from './site-headroom.ts';
-import type { Slot } from './slot.ts';
+import { BINDER_NONE, BINDER_UPPER, type Slot } from './slot.ts';
 import { raiseTo } from './allocate.ts';
 import { ceilDa, nonNegative } from './numbers.ts';
 import { slotPowerWeight } from './phase-map.ts';
@@ -16,16 +16,29 @@ function previousDa(slot: Slot): number {
   return slot.memory ? Math.round(slot.memory.currentA * 10) : 0;
 }
 
-/** Keeps the previous cap where the new one would only be a little higher; frees the difference. */
+/**
+ * Keeps the previous cap where the new one would only be a little higher; frees the difference.
+ * Not where the small increases of the slots that one constraint stopped add up to the deadband
+ * or more: n cars sharing a limit would otherwise leave up to n deadbands of it unused for good
+ * (four cars each 0.4 A short of an even share left 1.6 A of a 50.8 A share idle; acceptance
+ * site-64a). Those are made: each is small, but together they are real capacity.
+ */
 export function holdSmallIncreases(slots: readonly Slot[], pool: Pool, deadbandA: number): void {
   const deadbandDa = ceilDa(nonNegative(deadbandA));
   if (deadbandDa <= 0) return;
+  const held: Slot[] = [];
+  const heldDaByBinder = new Map<number, number>();
   for (const slot of slots) {
     if (!slot.memory) continue;
     const previousDa = Math.round(slot.memory.currentA * 10);
     if (previousDa <= 0 || slot.capDa <= previousDa || slot.capDa - previousDa >= deadbandDa) continue;
     if (previousDa < slot.minDa || previousDa > slot.upperDa) continue;
-    raiseTo(slot, pool, previousDa);
+    held.push(slot);
+    if (slot.binder !== BINDER_UPPER && slot.binder !== BINDER_NONE) heldDaByBinder.set(slot.binder, (heldDaByBinder.get(slot.binder) ?? 0) + slot.capDa - previousDa);
+  }
+  for (const slot of held) {
+    if ((heldDaByBinder.get(slot.binder) ?? 0) >= deadbandDa) continue;
+    raiseTo(slot, pool, Math.round(slot.memory!.currentA * 10));
     slot.heldByDeadband = true;
   }
 }
@@ -45,6 +58,8 @@ export function holdRecentIncreases(slots: readonly Slot[], pool: Pool, holdMs: 
     if (previous < slot.minDa || previous > slot.upperDa) continue;
     // A planner target moves in its own slots and a car must reach its departure: not held.
     if (slot.upperKind === 'plan') continue;
+    // The failsafe's share is no estimate wobbling back: the raise once the data is trusted again is not held.
+    if (memory.byFailsafe) continue;
     const sinceMs = atMs - memory.changedAtMs;
     if (!(sinceMs >= 0 && sinceMs < holdMs)) continue;
     raiseTo(slot, pool, previous);
@@ -106,13 +121,15 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
 }
 
 /** What decide() remembers about a connector for the next cycle. */
-export function nextMemory(slot: Slot, atMs: number): ConnectorMemory {
+export function nextMemory(slot: Slot, atMs: number, failsafe = false): ConnectorMemory {
   const currentA = slot.capDa / 10;
   const previous = slot.memory;
+  const unchanged = !!previous && previous.currentA === currentA;
   const memory: ConnectorMemory = {
     currentA,
-    changedAtMs: previous && previous.currentA === currentA ? previous.changedAtMs : atMs,
+    changedAtMs: unchanged ? previous.changedAtMs : atMs,
   };
+  if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
   const session = slot.session;
   if (!session) return memory;
   memory.sessionId = session.id;

@@ -12,7 +12,8 @@
 //   buildingHoldMs: it rises at once and falls only when the higher readings have aged out;
 // - a grid reading that cannot be true (above what the fuse allows, negative on a site that cannot
 //   export, below what the cars draw) is a finding and is not used; the last plausible reading
-//   stands in while it is fresh.
+//   stands in while it is fresh; with params.grid.meterGate a suspect or unconfirmed meter means
+//   the failsafe (meter-plausibility.ts).
 import type {
   ChargerParams,
   ConnectorEstimateMemory,
@@ -28,6 +29,7 @@ import type {
 import { finiteOr, formatA, formatSeconds, nonNegative } from './numbers.ts';
 import { detectSinglePhase, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
 import type { IndexedCharger, SiteIndex } from './site-index.ts';
+import { judgeMeter, type GateConnector } from './meter-plausibility.ts';
 
 /** A car counts as drawing nothing below this, A (highest phase). */
 export const IDLE_DRAW_A = 1;
@@ -272,6 +274,10 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
     if (bounds[i + 1] < lowest) lowest = bounds[i + 1];
   }
   if (inForce === undefined) return false;
+  // The car may still have been following any limit in force up to a car response before the last
+  // change (a car held at 0 and raised twice in quick succession ramps from 0, not from the
+  // limit just before the last raise): the ramp it needs is from the lowest of those.
+  raisedByA = Math.max(raisedByA, inForce - minFrom(bounds, changedAt - responseMs, changedAt));
   const clearlyBelow = drawnA + UNCONSTRAINED_MARGIN_A <= Math.min(inForce, lowest);
   // A car sampled idle (< 1 A) at the reading, or just before it (IDLE_NEAR_MS), clearly below every
   // limit in force counts at its sample even within a car response of a raise: it cannot have drawn
@@ -341,9 +347,11 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const idleNear = sampleAt >= t || t - sampleAt <= IDLE_NEAR_MS;
   const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear);
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
-  // The lowest limit in force since the sample: a car cut below its sample and raised again since
-  // may still sit at the cut (it ramps back only after a response), not at the raised limit.
-  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t), t) : bound);
+  // The lowest limit in force since a car response before the sample: a car cut below its sample
+  // and raised again since may still sit at the cut (it ramps back only after a response), and a
+  // cut made up to a car response before the sample may reach it only after the sample (a car
+  // sampled at 5 A on an old, higher limit drops to 0 when the cut to 0 arrives).
+  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t) - timing.carResponseMs, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
@@ -374,34 +382,6 @@ function isValidReading(grid: GridMeasurement | null | undefined): grid is GridM
     grid.currentA.length >= 3 &&
     [0, 1, 2].every((p) => Number.isFinite(grid.currentA[p]))
   );
-}
-
-/** Why a reading cannot be true at this site, or '' when it can. */
-function implausibility(grid: GridMeasurement, params: DecideParams, evLowA: readonly number[], canExport: boolean): string {
-  const fuseA = nonNegative(params.grid.maxCurrentA);
-  const voltageV = finiteOr(params.voltageV, 0);
-  // A fuse carries a moderate overload for a while, never several times its rating.
-  const highA = Math.max(3 * fuseA, fuseA + 100);
-  for (let p = 0; p < 3; p++) {
-    const a = grid.currentA[p];
-    if (a > highA || a < -highA) return `grid meter reads ${formatA(a)} on L${p + 1}, beyond what a ${formatA(fuseA)} fuse allows`;
-  }
-  if (voltageV > 0 && Math.abs(grid.powerW) > 3 * highA * voltageV) {
-    return `grid meter reads ${Math.round(grid.powerW)} W, beyond what a ${formatA(fuseA)} fuse allows`;
-  }
-  if (canExport) return '';
-  const toleranceA = 1;
-  for (let p = 0; p < 3; p++) {
-    if (grid.currentA[p] < -toleranceA) return `grid meter reads ${formatA(grid.currentA[p])} (export) on L${p + 1}, but the site cannot export`;
-  }
-  if (voltageV > 0 && grid.powerW < -3 * toleranceA * voltageV) return `grid meter reads ${Math.round(grid.powerW)} W (export), but the site cannot export`;
-  for (let p = 0; p < 3; p++) {
-    const ev = evLowA[p];
-    if (grid.currentA[p] < ev - Math.max(2, 0.1 * ev)) {
-      return `grid meter reads ${formatA(grid.currentA[p])} on L${p + 1}, below the ${formatA(ev)} the chargers report (scale factor or wiring?)`;
-    }
-  }
-  return '';
 }
 
 /**
@@ -440,6 +420,9 @@ export function siteView(
   const previous = memory?.connectors ?? {};
   const evDraw = new Float64Array(nodeCount * 3);
   const evLow = [0, 0, 0];
+  const gated = !!params.grid.meterGate;
+  const gateConnectors: GateConnector[] = [];
+  let hasSessions = false;
 
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
@@ -488,11 +471,16 @@ export function siteView(
     const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0);
     const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
     // For the plausibility check: the least the cars draw by their latest samples.
+    const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
     if (freshDrawA) {
-      const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
       const site = toSite(rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
       for (let p = 0; p < 3; p++) evLow[p] += site[p];
     }
+    if (gated) {
+      const hasCar = !!session || !(c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted');
+      if (draws.length || hasCar) gateConnectors.push({ draws, rot: rotationOf(charger.phaseRotation), capA: capNow, maxA, hasCar });
+    }
+    if (session) hasSessions = true;
 
     // Capacity held whatever is decided now: a decrease that has not reached the car yet, and the
     // draw of a charger that draws above its cap (up to its max).
@@ -567,22 +555,29 @@ export function siteView(
   let failsafeWhy = '';
   let grid: GridMeasurement | null = null;
   let nextLastGrid = lastGrid;
+  let meterGate = memory?.meterGate;
+  let standIn = true;
   if (metered) {
     let candidate: GridMeasurement | undefined;
     if (!timeValid) failsafeWhy = 'no valid time for the grid reading';
     else if (!raw) failsafeWhy = 'no grid meter reading';
     else if (!rawValid) failsafeWhy = 'grid meter reading is not a number';
     else {
-      const why = implausibility(raw, params, evLow, canExport);
-      if (why) {
-        findings.push({ key: 'grid-implausible', text: `${why}; reading ignored` });
-        failsafeWhy = `grid meter reading implausible (${why})`;
+      const verdict = judgeMeter(
+        { gated, atMs, reading: raw, fuseA: params.grid.maxCurrentA, voltageV: finiteOr(params.voltageV, 0), canExport, evLowA: evLow, drawStaleMs: timing.drawStaleMs, connectors: gateConnectors, hasSessions },
+        memory?.meterGate,
+      );
+      meterGate = verdict.memory;
+      if (!verdict.trusted) {
+        findings.push({ key: verdict.key, text: `${verdict.why}; reading ignored` });
+        failsafeWhy = `grid meter reading implausible (${verdict.why})`;
+        standIn = verdict.standIn;
       } else {
         candidate = raw;
         nextLastGrid = raw;
       }
     }
-    if (!candidate && timeValid && lastGrid && rawValid && lastGrid.atMs <= raw.atMs) candidate = lastGrid;
+    if (!candidate && standIn && timeValid && lastGrid && rawValid && lastGrid.atMs <= raw.atMs) candidate = lastGrid;
     if (candidate) {
       const ageMs = atMs - candidate.atMs;
       if (ageMs <= timing.staleAfterMs) {
@@ -718,6 +713,7 @@ export function siteView(
     ...(nextLevelGrid ? { levelGrid: nextLevelGrid } : {}),
     ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
     ...(overSince && overSince.some(Number.isFinite) ? { overSinceMs: overSince } : {}),
+    ...(meterGate ? { meterGate } : {}),
   };
   return {
     atMs,

@@ -55,6 +55,14 @@ export interface DecideParams {
      * import or a reading below the cars' draw is then implausible. Default true.
      */
     canExport?: boolean;
+    /**
+     * The meter plausibility gate (optimizer/meter-plausibility.ts): a meter that read below the
+     * chargers' measured draw, or stood still while it moved, stays suspect until it shows the cars'
+     * draw again, and one not yet confirmed (too small a reading to tell from a scale factor off by
+     * 100) is not trusted with sessions present. Suspect or unconfirmed: the failsafe. Default off
+     * (one reading judged alone); the configured EMS turns it on.
+     */
+    meterGate?: boolean;
   };
   /** The fuse tree; its root is the connection point's main distribution. */
   circuit: CircuitNode;
@@ -234,6 +242,8 @@ export interface ConnectorMemory {
   lending?: boolean;
   /** The session this memory belongs to; a new session starts without hysteresis history. */
   sessionId?: string;
+  /** The cap was last changed by the failsafe (not by an estimate that may wobble back): a raise after it is not held. */
+  byFailsafe?: boolean;
 }
 
 /** What the estimator remembers about one connector (kept across sessions: the charger's history). */
@@ -273,6 +283,24 @@ export interface EstimateMemory {
   lastGrid?: GridMeasurement;
   /** Since when the grid meter reads above the EMS's target (L1, L2, L3, W; NaN = not over), ms. */
   overSinceMs?: readonly number[];
+  /** The grid meter's plausibility gate (optimizer/meter-plausibility.ts). */
+  meterGate?: MeterGateMemory;
+}
+
+/** What the meter plausibility gate remembers between cycles. */
+export interface MeterGateMemory {
+  /** The meter has shown it reads at the right scale (it read more than a meter 100× too small could, or agreed with the chargers). */
+  confirmed: boolean;
+  /** The time of the last reading judged, ms. */
+  lastAtMs: number;
+  /** Why the meter is suspect, while it is (latched until the meter shows the cars' draw again). */
+  suspect?: string;
+  /** The value a meter suspected of being stuck stood at (it is trusted again once it moves). */
+  stuckA?: readonly number[];
+  /** The reading a still span started with: [atMs, L1, L2, L3]. */
+  still?: readonly number[];
+  /** Since when the readings are below the chargers' measured draw (suspect once it lasts). */
+  belowSinceMs?: number;
 }
 
 export interface DecideState {

@@ -17,6 +17,22 @@ export function monotonicMs(clock: Clock): number {
   return clock.monotonicMs ? clock.monotonicMs() : clock.nowMs();
 }
 
+/**
+ * A timer a test can drive: resolves `promise` after `ms` unless cancelled. Features that wait take
+ * one injected (virtual time in tests, `realWait` in the app) instead of calling setTimeout.
+ */
+export type Wait = (ms: number) => { promise: Promise<void>; cancel(): void };
+
+/** setTimeout behind `Wait`; the timer does not keep the process alive. */
+export const realWait: Wait = (ms) => {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+};
+
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
   monotonicMs: () => performance.timeOrigin + performance.now(),

@@ -31,6 +31,8 @@ export interface ConnectorView {
   /** A per phase, or a single figure (the highest phase). */
   drawA: number[] | number;
   phases: number;
+  /** The charger's max current, A per phase (config). */
+  maxCurrentA?: number | null;
   reason: ReasonView | null;
   rank?: number | null;
   powerW?: number | null;
@@ -63,6 +65,8 @@ export interface SiteView {
   limitPowerW?: number | null;
   voltage?: number;
   name?: string;
+  /** The site's IANA time zone: every time on the page is shown in it. */
+  timezone?: string;
 }
 
 export interface DeviceView {

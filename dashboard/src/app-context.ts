@@ -1,6 +1,7 @@
 // What every page gets: the API, who is logged in, and the live state as it arrives.
 import type { ApiClient } from './api-client.ts';
 import type { Role, StateView } from './api-types.ts';
+import type { SiteTime } from './format.ts';
 import type { LiveFeed } from './live-feed.ts';
 
 export interface AppContext {
@@ -12,6 +13,8 @@ export interface AppContext {
   latest(): StateView | null;
   /** Called with every new state (and at once with the newest); returns the unsubscribe. */
   subscribe(listener: (state: StateView) => void): () => void;
+  /** Times as the site's clock reads them (its `site.timezone`), whatever the browser's zone. */
+  siteTime(): SiteTime;
   /** A short, polite message at the bottom of the screen. */
   notify(message: string, tone?: 'ok' | 'bad'): void;
 }

@@ -1,6 +1,6 @@
 // One timeline from the audit log, grid signals and faults. Pure, so the merge is unit-tested.
 import type { AuditEntry, ConnectorView, DeviceView, SignalView } from './api-types.ts';
-import { formatPower, formatTime, toLocalInput } from './format.ts';
+import { formatPower, type SiteTime } from './format.ts';
 import { toMs } from './normalize.ts';
 
 export type EventKind = 'fault' | 'signal' | 'session' | 'config' | 'audit';
@@ -36,10 +36,11 @@ const LOG_KINDS: Record<string, EventKind> = {
   config: 'config',
 };
 
-const brief = (v: unknown): string => {
+const brief = (v: unknown, time: SiteTime): string => {
   if (v === undefined || v === null) return '—';
-  // Times (departures) read as local date and time, not ISO.
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v))) return toLocalInput(Date.parse(v)).replace('T', ' ');
+  // Times (departures) read as the site's date and time, not ISO.
+  const asTime = typeof v === 'string' ? time.isoText(v) : null;
+  if (asTime !== null) return asTime;
   const text = typeof v === 'string' ? v : JSON.stringify(v);
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 };
@@ -47,17 +48,17 @@ const brief = (v: unknown): string => {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A value in words: primitives as they are, lists of primitives joined, larger things counted (never raw JSON). */
-const inWords = (v: unknown): string => {
-  if (Array.isArray(v)) return v.every((x) => x === null || typeof x !== 'object') ? (v.length ? v.map((x) => brief(x)).join(', ') : 'none') : `${v.length} item${v.length === 1 ? '' : 's'}`;
+const inWords = (v: unknown, time: SiteTime): string => {
+  if (Array.isArray(v)) return v.every((x) => x === null || typeof x !== 'object') ? (v.length ? v.map((x) => brief(x, time)).join(', ') : 'none') : `${v.length} item${v.length === 1 ? '' : 's'}`;
   if (isRecord(v)) return `${Object.keys(v).length} setting${Object.keys(v).length === 1 ? '' : 's'}`;
-  return brief(v);
+  return brief(v, time);
 };
 
 /** Leaf differences with dotted paths: "control.priority: tier → departure". */
-function changedPaths(before: unknown, after: unknown, path: string, out: string[]): void {
+function changedPaths(before: unknown, after: unknown, path: string, out: string[], time: SiteTime): void {
   if (JSON.stringify(before) === JSON.stringify(after)) return;
   if (isRecord(before) && isRecord(after)) {
-    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) changedPaths(before[k], after[k], path ? `${path}.${k}` : k, out);
+    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) changedPaths(before[k], after[k], path ? `${path}.${k}` : k, out, time);
     return;
   }
   // Lists of objects with ids (chargers, circuits, idTags): compare item by item under the id.
@@ -69,29 +70,29 @@ function changedPaths(before: unknown, after: unknown, path: string, out: string
       for (const id of new Set([...b.keys(), ...a.keys()])) {
         if (!b.has(id)) out.push(`${path}: added ${id}`);
         else if (!a.has(id)) out.push(`${path}: removed ${id}`);
-        else changedPaths(b.get(id), a.get(id), `${path}[${id}]`, out);
+        else changedPaths(b.get(id), a.get(id), `${path}[${id}]`, out, time);
       }
       return;
     }
   }
-  out.push(`${path || 'value'}: ${before === undefined ? '—' : inWords(before)} → ${after === undefined ? '—' : inWords(after)}`);
+  out.push(`${path || 'value'}: ${before === undefined ? '—' : inWords(before, time)} → ${after === undefined ? '—' : inWords(after, time)}`);
 }
 
 /** What changed, path by path when both sides are objects: "departure: — → 07:30; control.priority: tier → departure". */
-export function describeChange(before: unknown, after: unknown): string {
+export function describeChange(before: unknown, after: unknown, time: SiteTime): string {
   if (before === undefined && after === undefined) return '';
   if (isRecord(before) && isRecord(after)) {
     const out: string[] = [];
-    changedPaths(before, after, '', out);
+    changedPaths(before, after, '', out, time);
     return out.length ? out.join('; ') : 'no change';
   }
   if ((before === undefined || before === null) && isRecord(after)) {
     const out: string[] = [];
-    changedPaths({}, after, '', out);
+    changedPaths({}, after, '', out, time);
     return out.map((line) => line.replace(/: — → /, ': ')).join('; ');
   }
-  if (before === undefined || before === null) return inWords(after);
-  return `${inWords(before)} → ${inWords(after)}`;
+  if (before === undefined || before === null) return inWords(after, time);
+  return `${inWords(before, time)} → ${inWords(after, time)}`;
 }
 
 const ACTION_WORDS: Record<string, string> = {
@@ -117,7 +118,7 @@ export function actionWords(action: string): string {
  * `siteLog`: the EMS's own event log when it has one; it already holds faults and signal changes
  * as they happened, so the present state is not added a second time.
  */
-export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[]; siteLog?: SiteLogEntry[] | null }): SiteEvent[] {
+export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[]; siteLog?: SiteLogEntry[] | null; time: SiteTime }): SiteEvent[] {
   const events: SiteEvent[] = [];
   if (input.siteLog) {
     for (const e of input.siteLog) {
@@ -131,7 +132,7 @@ export function buildEvents(input: { audit: AuditEntry[]; signals: SignalView[];
       atMs: toMs(a.at),
       kind: isConfig ? 'config' : 'audit',
       title: `${a.user || 'someone'} ${actionWords(a.action)}${a.target ? ` ${a.target}` : ''}`,
-      detail: describeChange(a.before, a.after),
+      detail: describeChange(a.before, a.after, input.time),
       quiet: a.action.startsWith('auth.'),
     });
   }
@@ -154,7 +155,7 @@ function foldConfigSaves(events: SiteEvent[]): SiteEvent[] {
   });
 }
 
-function addPresentState(events: SiteEvent[], input: { signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[] }): void {
+function addPresentState(events: SiteEvent[], input: { signals: SignalView[]; devices: DeviceView[]; connectors: ConnectorView[]; time: SiteTime }): void {
   for (const s of input.signals) {
     const start = toMs(s.start ?? s.startMs);
     const end = toMs(s.end ?? s.endMs);
@@ -162,7 +163,7 @@ function addPresentState(events: SiteEvent[], input: { signals: SignalView[]; de
       atMs: start,
       kind: 'signal',
       title: `${s.kind} from ${s.source}`,
-      detail: `${s.text ? `${s.text}: ` : ''}${s.kind.endsWith('limit') ? formatPower(s.value) : s.value}${end !== null ? ` until ${formatTime(end, start ?? end)}` : ''}`,
+      detail: `${s.text ? `${s.text}: ` : ''}${s.kind.endsWith('limit') ? formatPower(s.value) : s.value}${end !== null ? ` until ${input.time.time(end, start ?? end)}` : ''}`,
     });
   }
   for (const d of input.devices) {

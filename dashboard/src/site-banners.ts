@@ -1,7 +1,7 @@
 // The few things that must be seen at once on the overview: failsafe, grid signals in force or
 // coming up, devices that stopped answering. Pure.
 import type { StateView } from './api-types.ts';
-import { formatPower } from './format.ts';
+import { formatPower, SiteTime } from './format.ts';
 import { toMs } from './normalize.ts';
 
 export interface Banner {
@@ -12,12 +12,10 @@ export interface Banner {
 
 const SOON_MS = 24 * 3_600_000;
 
-function clock(atMs: number): string {
-  const d = new Date(atMs);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-}
-
+/** Signal times in the site's clock ("14:05", "Tue 14:05" on another day). */
 export function siteBanners(state: StateView, nowMs: number): Banner[] {
+  const time = new SiteTime(state.site.timezone);
+  const clock = (atMs: number) => time.time(atMs, nowMs);
   const banners: Banner[] = [];
   if (state.site.failsafe)
     banners.push({ tone: 'bad', title: '⚠ Failsafe active.', text: 'Site measurements are stale, so every car is held at the failsafe current until readings return.' });

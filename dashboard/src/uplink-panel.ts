@@ -5,7 +5,7 @@
 // whenever that page appears (after a login, on navigation).
 import { ApiError, type ApiClient } from './api-client.ts';
 import { h, replace, setText } from './dom.ts';
-import { formatTime } from './format.ts';
+import { siteTimeOf } from './format.ts';
 import { toMs } from './normalize.ts';
 import './uplink-panel.css';
 import { PanelPoller } from './panel-poller.ts';
@@ -15,7 +15,7 @@ export interface UplinkView {
   chargerId: string;
   upstreamId: string;
   chargerLink: 'connected' | 'disconnected';
-  uplink: 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
+  uplink: 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
   queueLength: number;
   csmsProfiles: number;
   lastFromCharger: string | null;
@@ -43,8 +43,6 @@ export function uplinkHealth(c: UplinkView): { tone: Tone; text: string } {
       return { tone: 'bad', text: 'Offline' };
     case 'refused':
       return { tone: 'bad', text: 'Refused by the CSMS' };
-    case 'unsupported':
-      return { tone: 'warn', text: 'Not relayed (other OCPP version)' };
     case 'closed':
       return { tone: 'idle', text: c.chargerLink === 'connected' ? 'Closed' : 'Closed (charger away)' };
   }
@@ -128,8 +126,8 @@ export class UplinkPanel {
           h('td', { 'data-field': 'uplink' }, h('span', { class: `uplink-state tone-${health.tone}` }, health.text)),
           h('td', { 'data-field': 'queue' }, String(c.queueLength)),
           h('td', {}, String(c.csmsProfiles)),
-          h('td', {}, formatTime(toMs(c.lastFromCsms), nowMs)),
-          h('td', {}, formatTime(toMs(c.lastToCsms), nowMs)),
+          h('td', {}, siteTimeOf(this.el).time(toMs(c.lastFromCsms), nowMs)),
+          h('td', {}, siteTimeOf(this.el).time(toMs(c.lastToCsms), nowMs)),
           h('td', { class: 'uplink-error' }, c.lastError ?? ''),
         );
       }),

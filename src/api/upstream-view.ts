@@ -7,7 +7,7 @@ const iso = z.string().describe('ISO 8601');
 export const upstreamViewSchema = z.object({
   upstreamId: z.string().describe("the charger's identity towards the CSMS"),
   chargerLink: z.enum(['connected', 'disconnected']).describe('charger ↔ EMS'),
-  uplink: z.enum(['connecting', 'online', 'offline', 'refused', 'unsupported', 'closed']).describe('EMS ↔ CSMS for this charger; refused: the CSMS refused its credentials'),
+  uplink: z.enum(['connecting', 'online', 'offline', 'refused', 'closed']).describe('EMS ↔ CSMS for this charger; refused: the CSMS refused its credentials'),
   queueLength: z.number().int().describe('transaction frames held for the CSMS (durable)'),
   lastFromCharger: iso.nullable(),
   lastToCharger: iso.nullable(),

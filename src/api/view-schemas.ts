@@ -32,6 +32,7 @@ export const connectorViewSchema = z.object({
   drawPhasesA: triple.describe("measured draw per charger phase, A"),
   powerW: z.number().nullable(),
   phases: z.union([z.literal(1), z.literal(3)]),
+  maxCurrentA: z.number().nullable().describe("the charger's max current (config chargers[].maxCurrent), A per phase"),
   reason: z.string().nullable().describe('why the cap is what it is, for people'),
   reasonKind: z.string().nullable(),
   rank: z.number().int().nullable().describe('position in the priority order'),
@@ -73,6 +74,7 @@ export const signalViewSchema = z.looseObject({
 
 export const siteViewSchema = z.object({
   name: z.string(),
+  timezone: z.string().describe("the site's IANA time zone (site.timezone); every time on the dashboard is shown in it"),
   voltage: z.number(),
   gridCurrentA: triple.nullable(),
   gridPowerW: z.number().nullable().describe('+ import'),

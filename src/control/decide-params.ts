@@ -52,6 +52,7 @@ export function decideParamsFromConfig(config: Config): DecideParams {
       maxExportPowerW: config.grid.maxExportPower,
       safetyMargin: config.grid.safetyMargin,
       metered: config.grid.meter !== undefined,
+      meterGate: config.grid.meter !== undefined,
       // Only PV (a PV device, or a PV forecast that says there is PV), a battery or a configured
       // export cap can make the import negative, or lower than what the chargers draw.
       canExport:

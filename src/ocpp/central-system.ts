@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { ChargerConfig } from '../../config/schema.ts';
-import { monotonicMs } from '../clock.ts';
+import { monotonicMs, type Wait } from '../clock.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { ApplyResult, ChargerCommands } from '../control/charger-commands.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -32,6 +32,8 @@ export interface CentralSystemDeps extends Partial<LinkSettings> {
   wrapConnection?: (connection: OcppConnection<any, any>, charger: ChargerConfig) => OcppConnection<any, any>;
   /** Local-controller mode: tags the cloud CSMS accepted count as authorized here too. */
   acceptedElsewhere?: (idTag: string) => boolean;
+  /** The timer the links and the profile rounds wait with (tests: virtual time); setTimeout by default. */
+  wait?: Wait;
 }
 
 export type CentralSystem = Service &
@@ -120,6 +122,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     answerWaitMs: settings.answerWaitMs,
     target: (chargerId) => links.get(chargerId),
     activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
+    wait: deps.wait,
   });
 
   const host: LinkHost = {
@@ -127,6 +130,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     transactions: deps.transactions,
     idTags,
     settings,
+    wait: deps.wait,
     holdings: (chargerId) => holdings.of(chargerId),
     activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
     setActiveTransaction(chargerId, connectorId, transactionId) {

@@ -1,7 +1,7 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import type { ConnectorStatus } from '../../optimizer/types.ts';
 import type { ConnectorMeter } from '../bus.ts';
-import { CLOCK_STEP_MS, monotonicMs } from '../clock.ts';
+import { CLOCK_STEP_MS, monotonicMs, realWait, type Wait } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
@@ -52,6 +52,8 @@ export interface LinkHost {
   uncontrollable(link: ChargerLink, reason: string): void;
   /** Whether a session may start on this charger now (control.uncontrollable: refuse-sessions). */
   admitsSessions(chargerId: string): boolean;
+  /** The timer the link waits with (boot wait, composite re-ask); setTimeout by default. */
+  wait?: Wait | undefined;
 }
 
 export const iso = (atMs: number) => new Date(atMs).toISOString();
@@ -93,8 +95,8 @@ export abstract class ChargerLink implements ProfileTarget {
   private setupRunning: Promise<void> | undefined;
   private setupAgain = false;
   private firstCallSeen = false;
-  private bootTimer: NodeJS.Timeout | undefined;
-  private recheckTimer: NodeJS.Timeout | undefined;
+  private bootTimer: ReturnType<Wait> | undefined;
+  private recheckTimer: ReturnType<Wait> | undefined;
   private readonly faults = new Map<number, string>();
   private meterGarbage = false;
   private statusWanted = false;
@@ -127,13 +129,15 @@ export abstract class ChargerLink implements ProfileTarget {
       // A charger that boots says BootNotification first; one that only reconnected says anything else.
       if (action !== 'BootNotification') this.requestSetup('reconnect');
     });
-    this.bootTimer = setTimeout(() => {
+    const bootTimer = this.wait(host.settings.bootWaitMs);
+    this.bootTimer = bootTimer;
+    void bootTimer.promise.then(() => {
+      if (this.bootTimer !== bootTimer || this.closed) return;
       if (!this.firstCallSeen) {
         this.firstCallSeen = true;
         this.requestSetup('quiet after connect');
       }
-    }, host.settings.bootWaitMs);
-    this.bootTimer.unref();
+    });
   }
 
   get holdings(): ChargerHoldings {
@@ -156,8 +160,13 @@ export abstract class ChargerLink implements ProfileTarget {
   dispose(): void {
     this.closed = true;
     this.ready = false;
-    clearTimeout(this.bootTimer);
-    clearTimeout(this.recheckTimer);
+    this.bootTimer?.cancel();
+    this.recheckTimer?.cancel();
+  }
+
+  /** The injected timer (LinkHost.wait), or setTimeout. */
+  private get wait(): Wait {
+    return this.host.wait ?? realWait;
   }
 
   /** Wall-clock time (timestamps in messages). */
@@ -227,7 +236,7 @@ export abstract class ChargerLink implements ProfileTarget {
   /** Runs the boot setup now, or once more after the one in progress. */
   requestSetup(why: string): void {
     if (this.closed) return;
-    clearTimeout(this.bootTimer);
+    this.bootTimer?.cancel();
     if (this.setupRunning) {
       this.setupAgain = true;
       return;
@@ -345,9 +354,12 @@ export abstract class ChargerLink implements ProfileTarget {
       const allowedA = Math.max(beforeA, believedA());
       if (reportedA > allowedA + IGNORED_TOLERANCE_A && recheck < COMPOSITE_RECHECKS) {
         this.log.debug({ connectorId, reportedA, believedA: allowedA, recheck }, 'composite schedule above what the connector was sent; asking again after its control step');
-        clearTimeout(this.recheckTimer);
-        this.recheckTimer = setTimeout(() => void this.verifyHoldings(recheck + 1), this.host.settings.compositeRecheckMs);
-        this.recheckTimer.unref();
+        this.recheckTimer?.cancel();
+        const recheckTimer = this.wait(this.host.settings.compositeRecheckMs);
+        this.recheckTimer = recheckTimer;
+        void recheckTimer.promise.then(() => {
+          if (this.recheckTimer === recheckTimer && !this.closed) void this.verifyHoldings(recheck + 1);
+        });
         return;
       }
       if (reportedA > allowedA + IGNORED_TOLERANCE_A) {
@@ -429,7 +441,12 @@ export abstract class ChargerLink implements ProfileTarget {
     if ((!this.stackLevelReported || this.capabilities.maxStackLevel <= 1) && outcome === 'refused') {
       holdings.liftUnsupported = true;
       holdings.lift.forget();
-      this.log.warn({ answer: this.lastRefusal }, 'charger refused a second stack level: its charger-wide limit stays at the static safe share');
+      this.log.warn(
+        { answer: this.lastRefusal },
+        holdings.floor.inForce(this.mono) !== undefined
+          ? 'charger refused a second stack level: its charger-wide limit stays at the static safe share'
+          : 'charger refused a second stack level, and its failsafe floor is not installed either: its connector defaults bound it',
+      );
       return;
     }
     if (!wasFailing) {

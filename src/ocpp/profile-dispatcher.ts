@@ -1,7 +1,7 @@
 import type { ChargerConfig } from '../../config/schema.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import type { Bus, ProfileState } from '../bus.ts';
-import { monotonicMs, type Clock } from '../clock.ts';
+import { monotonicMs, realWait, type Clock, type Wait } from '../clock.ts';
 import type { ApplyResult } from '../control/charger-commands.ts';
 import type { Logger } from '../log.ts';
 import type { ChargerCapabilities } from './capabilities.ts';
@@ -51,7 +51,7 @@ export interface DispatcherOptions {
   target(chargerId: string): ProfileTarget | undefined;
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
   /** Resolves after ms (injected timer); setTimeout by default. */
-  wait?(ms: number): { promise: Promise<void>; cancel(): void };
+  wait?: Wait | undefined;
 }
 
 type Change = 'decrease' | 'same' | 'increase';
@@ -72,12 +72,6 @@ interface Plan {
 }
 
 const TENTH_EPSILON = 0.05;
-
-function defaultWait(ms: number): { promise: Promise<void>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return { promise, cancel: () => clearTimeout(timer) };
-}
 
 /**
  * Turns caps into SetChargingProfile calls. Per connector two slots: the TxProfile of the running
@@ -146,17 +140,25 @@ export class ProfileDispatcher {
       if (!rateLimited(def, change)) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
     }
 
+    let heldTxA: number | undefined;
     if (transactionId !== undefined) {
       const tx = holdings.txSlot(connectorId, transactionId);
       const phases = cap.phases === 1 ? 1 : 3;
       const held = tx.inForce(nowMs);
+      heldTxA = held?.limitA;
       const refreshDue = held !== undefined && nowMs - held.sentAtMs >= (this.options.profileDurationS * 1000) / 2;
       if (due(tx) && (!held || Math.abs(held.limitA - capA) >= TENTH_EPSILON || held.phases !== phases || refreshDue)) {
         const change = changeOf(capA, inForceA);
         if (!rateLimited(tx, change)) plans.push({ target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change });
       }
     }
-    // The TxProfile binds the car now: it goes before the default it expires into.
+    // Both go on the wire back to back; the charger takes them one after the other, and the EMS
+    // could die between the two. So the default goes first when it fits under the TxProfile
+    // still in force (a decrease, a pause): between the two, the default is never above the
+    // TxProfile, and an expiring TxProfile can only lower the limit. Otherwise (a raise, a new
+    // transaction) the TxProfile binds the car now and goes before the default it expires into.
+    const [defaultPlan, txPlan] = plans;
+    if (defaultPlan?.purpose === 'TxDefaultProfile' && txPlan && heldTxA !== undefined && defaultPlan.limitA <= heldTxA + TENTH_EPSILON) return plans;
     return plans.reverse();
   }
 
@@ -206,7 +208,7 @@ export class ProfileDispatcher {
   private async settle(sends: Promise<boolean>[]): Promise<(boolean | undefined)[]> {
     if (sends.length === 0) return [];
     const results: (boolean | undefined)[] = sends.map(() => undefined);
-    const deadline = (this.options.wait ?? defaultWait)(this.options.answerWaitMs);
+    const deadline = (this.options.wait ?? realWait)(this.options.answerWaitMs);
     await Promise.race([Promise.all(sends.map((send, i) => send.then((ok) => (results[i] = ok)))), deadline.promise]);
     deadline.cancel();
     return results;

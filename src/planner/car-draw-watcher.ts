@@ -58,6 +58,18 @@ export class CarDrawWatcher {
     return learnt;
   }
 
+  /**
+   * The wall clock stepped by `stepMs` (src/clock-step-watch.ts): the times a cap was first seen and
+   * a sample used move with it, like the draw stamps of the site state, so a car's response time is
+   * still waited for after a forward step and no learning stops for an hour after a backward one.
+   */
+  shift(stepMs: number): void {
+    for (const seen of this.capsSeen.values()) {
+      seen.sinceMs += stepMs;
+      if (seen.sampleAtMs !== undefined) seen.sampleAtMs += stepMs;
+    }
+  }
+
   /** The plan's max for the car in this transaction, W; undefined: assume (plan-input.ts). */
   carMaxPowerW(chargerId: string, connectorId: number, transactionId: number): number | undefined {
     return this.learner.carMaxPowerW(sessionIdOf(chargerId, connectorId, transactionId));

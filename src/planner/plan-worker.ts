@@ -25,3 +25,7 @@ parentPort?.on('message', async (request: PlanRequest) => {
     parentPort?.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) });
   }
 });
+
+// Loaded (tsx has compiled this module and the solvers' code): the runner's deadlines start now,
+// so a slow start on a busy or small machine is not taken for a late plan.
+parentPort?.postMessage({ ready: true });

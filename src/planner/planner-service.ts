@@ -255,6 +255,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
           if (u.departureAtMs !== undefined || u.energyNeedWh !== undefined || u.tier !== undefined || u.paused !== undefined) soon('steering');
         }),
         ctx.bus.on('signals.changed', () => soon('signal')),
+        ctx.bus.on('clock.stepped', ({ stepMs }) => carDraws.shift(stepMs)),
         ctx.bus.on('device.reading', (r) => {
           if (r.powerW === undefined) return;
           if (r.role === 'pv') {

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
 import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
+import { csmsAnswerTo201, csmsCallTo201, registerWh, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
 import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
@@ -32,7 +33,7 @@ export interface CsmsProfileHolder {
   replace(profiles: KeptProfile[]): void;
 }
 
-export type UplinkState = 'connecting' | 'online' | 'offline' | 'refused' | 'unsupported' | 'closed';
+export type UplinkState = 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
 
 export interface RelayStatus {
   chargerId: string;
@@ -85,6 +86,8 @@ const droppable = (action: string, payload: any) => action === 'MeterValues' || 
 /** The connector a status is about (1.6: connectorId; 2.0.1: EVSE and connector). */
 const statusKey = (payload: any) => `${payload?.evseId ?? ''}/${payload?.connectorId ?? ''}`;
 const FRAMES_PER_BATCH = 50;
+/** A queued 2.0.1 StatusNotification's 1.6 status for Occupied, as it was when the station sent it (201-to-16). */
+const OCCUPIED_AS = 'emsOccupiedAs16';
 /** Bounds on what the CSMS may make the EMS keep per charger. */
 const MAX_CSMS_PROFILES = 32;
 const MAX_CSMS_PERIODS = 1024;
@@ -140,11 +143,23 @@ export class ChargerRelay implements ChargerConnection {
   /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
   private bookkeeping: Promise<void> = Promise.resolve();
   /**
-   * A 1.6 charger in front of a 2.0.1 CSMS (upstream.protocol): frames are translated both ways
-   * (translate-16-201.ts); the EMS is the transaction authority, so every transaction frame is
-   * answered by the EMS and reaches the CSMS through the (durable, ordered) queue.
+   * A charger and a CSMS of different OCPP versions (upstream.protocol): frames are translated both
+   * ways (translate-16-201.ts: a 1.6 charger, 2.0.1 CSMS; translate-201-16.ts: the reverse). Every
+   * transaction frame is answered by the EMS and reaches the CSMS through the (durable, ordered)
+   * queue, so an uplink drop changes nothing for the charger.
    */
-  private readonly translating: boolean;
+  private readonly translation: 'none' | '16-to-201' | '201-to-16';
+  /** The protocol of the uplink (the CSMS's). */
+  private readonly upstreamProtocol: string;
+  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it). */
+  private firmwareRequestId: number | undefined;
+  private logRequestId: number | undefined;
+  /** 2.0.1 station, 1.6 CSMS: what the translation needs of each station transaction not ended yet (ids also in SQLite). */
+  private readonly stationTx = new Map<string, StationTx>();
+  /** 2.0.1 station: EVSE → its chargingState, for the 1.6 status of an Occupied connector. */
+  private readonly chargingState = new Map<number, string>();
+  /** 2.0.1 station, 1.6 CSMS: the requestId/remoteStartId 2.0.1 wants and 1.6 has not. */
+  private nextRequestId: number;
 
   constructor(private readonly deps: RelayDeps) {
     const { charger, connection } = deps;
@@ -155,7 +170,9 @@ export class ChargerRelay implements ChargerConnection {
     this.log = deps.log.child({ module: 'upstream', chargerId: charger.id });
     this.backoff = new Backoff({ initialMs: deps.upstream.reconnectMinMs, maxMs: deps.upstream.reconnectMaxMs, factor: 2, jitter: 0.2 }, deps.random);
     this.queueLength = deps.store.count(charger.id);
-    this.translating = this.protocol === 'ocpp1.6' && deps.upstream.protocol === 'ocpp2.0.1';
+    this.upstreamProtocol = deps.upstream.protocol ?? this.protocol;
+    this.translation = this.upstreamProtocol === this.protocol ? 'none' : this.is16 ? '16-to-201' : '201-to-16';
+    this.nextRequestId = Math.floor(deps.clock.nowMs() / 1000) % 1_000_000_000;
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
     for (const tx of deps.transactions.open()) {
@@ -167,6 +184,10 @@ export class ChargerRelay implements ChargerConnection {
 
   private get is16(): boolean {
     return this.protocol === 'ocpp1.6';
+  }
+
+  private get translating(): boolean {
+    return this.translation !== 'none';
   }
 
   private get now(): number {
@@ -252,14 +273,6 @@ export class ChargerRelay implements ChargerConnection {
   // --- the uplink ----------------------------------------------------------------------------
 
   start(): void {
-    const wanted = this.deps.upstream.protocol ?? this.protocol;
-    if (wanted !== this.protocol && !this.translating) {
-      this.uplink = 'unsupported';
-      this.lastError = `the charger speaks ${this.protocol}, upstream.protocol is ${wanted}: no translation this way (only 1.6 charger → 2.0.1 CSMS); the EMS runs this charger on its own`;
-      this.log.error({ chargerProtocol: this.protocol, upstreamProtocol: wanted }, 'not relayed: the charger and the CSMS speak different OCPP versions');
-      this.deps.changed(this);
-      return;
-    }
     void this.connect();
   }
 
@@ -278,7 +291,7 @@ export class ChargerRelay implements ChargerConnection {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.translating ? 'ocpp2.0.1' : this.protocol);
+    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.upstreamProtocol);
     socket.handle((action, params) => this.fromCsms(action, params));
     try {
       await socket.connect();
@@ -340,15 +353,35 @@ export class ChargerRelay implements ChargerConnection {
     if (!socket) throw new UplinkUnavailable('the uplink is down');
     let upAction = action;
     let upParams = params;
-    if (this.translating) {
-      const translated = chargerCallTo201(action, params, { seqNo: held?.seq ?? 0, chargerTxId: held?.chargerTxId });
+    if (this.translation === '16-to-201') {
+      const context = { seqNo: held?.seq ?? 0, chargerTxId: held?.chargerTxId, firmwareRequestId: this.firmwareRequestId, logRequestId: this.logRequestId };
+      const translated = chargerCallTo201(action, params, context);
       if (!translated) throw new NotTranslated(`${action} has no OCPP 2.0.1 counterpart here`);
       ({ action: upAction, params: upParams } = translated);
+    } else if (this.translation === '201-to-16') {
+      const status = params as { evseId?: number; [OCCUPIED_AS]?: string } | undefined;
+      const translated = stationCallTo16(action, params, { occupiedAs: status?.[OCCUPIED_AS] ?? this.occupiedAs(status?.evseId) });
+      if (!translated) throw new NotTranslated(`${action} has no OCPP 1.6 counterpart here`);
+      ({ action: upAction, params: upParams } = translated);
     }
+    const conf = await this.callCsms(socket, action, upAction, upParams);
+    if (this.translation === '16-to-201') return csmsAnswerTo16(action, conf);
+    if (this.translation === '201-to-16') return csmsAnswerTo201(action, conf);
+    return conf;
+  }
+
+  /** 2.0.1 station, 1.6 CSMS: the status an Occupied connector shows in 1.6. */
+  private occupiedAs(evseId: number | undefined): string {
+    const state = evseId === undefined ? undefined : this.chargingState.get(evseId);
+    if (state === 'Charging' || state === 'SuspendedEV' || state === 'SuspendedEVSE') return state;
+    return evseId !== undefined && this.activeTx.has(evseId) ? 'Charging' : 'Preparing';
+  }
+
+  /** One call on the uplink as it stands (no translation); the errors of toCsms. */
+  private async callCsms(socket: UpstreamSocket, action: string, upAction: string, upParams: unknown): Promise<any> {
     this.lastToCsmsAtMs = this.now;
     try {
-      let conf = await socket.call(upAction, upParams, this.deps.upstream.callTimeoutMs);
-      if (this.translating) conf = csmsAnswerTo16(action, conf);
+      const conf = await socket.call(upAction, upParams, this.deps.upstream.callTimeoutMs);
       this.lastFromCsmsAtMs = this.now;
       if (this.garbling) {
         this.garbling = false;
@@ -383,7 +416,7 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
-    if (this.translating && !TRANSLATED_FROM_CHARGER.has(action)) {
+    if (this.translating && !(this.is16 ? TRANSLATED_FROM_CHARGER : TRANSLATED_FROM_STATION).has(action)) {
       // Not translated (firmware/diagnostics status...): the EMS answers, the CSMS does not hear of it.
       const handler = this.local.get(action);
       return handler ? handler(req) : {};
@@ -508,6 +541,9 @@ export class ChargerRelay implements ChargerConnection {
     if (action === 'TransactionEvent') {
       const id = String(req.transactionInfo?.transactionId);
       if (req.eventType === 'Started' && req.evse?.id !== undefined) this.transactionStarted(req.evse.id, id);
+      const evseId = req.evse?.id ?? [...this.activeTx].find(([, tx]) => tx === id)?.[0];
+      if (evseId !== undefined && req.transactionInfo?.chargingState) this.chargingState.set(evseId, req.transactionInfo.chargingState);
+      if (req.eventType === 'Ended' && evseId !== undefined) this.chargingState.delete(evseId);
       if (req.eventType === 'Ended') this.transactionEnded(id);
     }
   }
@@ -561,10 +597,8 @@ export class ChargerRelay implements ChargerConnection {
 
   private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
     const handler = this.local.get(action);
-    // Without a CSMS for this charger (other OCPP version) there is nothing to hold frames for.
-    const holds = hold && this.uplink !== 'unsupported';
     this.authorizeOffline(req);
-    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, holds);
+    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, hold);
     let localReq = req;
     let chargerTxId: string | undefined;
     if (this.is16 && req.transactionId !== undefined) {
@@ -574,25 +608,26 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    if (action === 'BootNotification' && holds) {
+    if (action === 'BootNotification' && hold) {
       // The last boot answered locally is held (on disk) and delivered first when the uplink returns.
       this.queueLength = Math.max(0, this.queueLength - this.deps.store.dropQueued(this.chargerId, 'BootNotification', () => true));
       this.enqueue(action, req, undefined);
       await this.deps.store.flushed();
     }
-    if (action === 'StatusNotification' && holds) {
+    if (action === 'StatusNotification' && hold) {
       // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
       const key = statusKey(req);
       const replaced = this.deps.store.dropQueued(this.chargerId, 'StatusNotification', (queued) => statusKey(queued) === key);
       this.queueLength = Math.max(0, this.queueLength - replaced);
-      this.enqueue(action, req, undefined);
+      // Translated later, the 1.6 status of an Occupied connector is the one it had now.
+      this.enqueue(action, this.translation === '201-to-16' ? { ...req, [OCCUPIED_AS]: this.occupiedAs(req.evseId) } : req, undefined);
     }
     if (isRecord(action, req, this.is16)) {
-      if (holds) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
+      if (hold) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
     // What the charger is told was taken is on disk first (it forgets the frame once answered).
-    if (holds && isHeld(action, req, this.is16)) await this.deps.store.flushed();
+    if (hold && isHeld(action, req, this.is16)) await this.deps.store.flushed();
     return conf;
   }
 
@@ -621,8 +656,10 @@ export class ChargerRelay implements ChargerConnection {
     if (this.queueLength === 0 && !this.socket) this.log.info({ action }, 'holding transaction frames for the CSMS until the uplink is back');
     this.queueLength++;
     this.deps.changed(this);
-    // Translating with the uplink up, the queue is the way to the CSMS: delivered once answered.
-    if (this.translating && this.socket) setImmediate(() => void this.drain());
+    // With the uplink up, a queued frame is delivered at once: translating, the queue is the way to
+    // the CSMS; else it is a frame answered locally after a timeout, queued after the reconnect's
+    // drain may already have found the queue empty.
+    if (this.socket) setImmediate(() => void this.drain());
   }
 
   /** Delivers what was held back, oldest first; each frame leaves the queue once the CSMS answered it. */
@@ -671,7 +708,8 @@ export class ChargerRelay implements ChargerConnection {
     }
     let conf: any;
     try {
-      conf = await this.toCsms(action, frame, { seq, chargerTxId });
+      if (this.translation === '201-to-16' && action === 'TransactionEvent') await this.deliverEventTo16(payload);
+      else conf = await this.toCsms(action, frame, { seq, chargerTxId });
     } catch (error) {
       if (error instanceof NotTranslated) {
         this.deps.store.delivered(seq);
@@ -697,6 +735,43 @@ export class ChargerRelay implements ChargerConnection {
     if (idTag && info?.status) this.cacheTag(idTag, info);
   }
 
+  /**
+   * 2.0.1 station, 1.6 CSMS: a TransactionEvent as the 1.6 calls it becomes (translate-201-16.ts),
+   * in order; the CSMS's id from its StartTransaction answer is recorded at once (a retry after a
+   * drop sends only what is left) and names the MeterValues and StopTransaction after it.
+   */
+  private async deliverEventTo16(payload: any): Promise<void> {
+    const socket = this.socket;
+    if (!socket) throw new UplinkUnavailable('the uplink is down');
+    const stationTxId = String(payload.transactionInfo?.transactionId);
+    let tx = this.stationTx.get(stationTxId);
+    if (!tx) {
+      const csmsTxId = this.deps.store.byChargerTxId(this.chargerId, stationTxId)?.csmsTxId;
+      // After an EMS restart the EVSE comes from the EMS's open transactions (only Started must name it).
+      const evseId = [...this.activeTx].find(([, id]) => id === stationTxId)?.[0];
+      tx = { ...(csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {}), ...(evseId !== undefined ? { evseId } : {}) };
+      this.stationTx.set(stationTxId, tx);
+    }
+    for (const step of transactionEventTo16(payload, tx)) {
+      if (step.needsCsmsTxId) {
+        if (tx.csmsTxId === undefined) continue;
+        step.params.transactionId = tx.csmsTxId;
+      }
+      const conf = await this.callCsms(socket, step.action, step.action, step.params);
+      if (step.action === 'StartTransaction') {
+        tx.csmsTxId = conf.transactionId;
+        this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId: stationTxId, csmsTxId: String(conf.transactionId) }, this.now);
+        if (conf.idTagInfo?.status) this.cacheTag(step.params.idTag, conf.idTagInfo);
+        this.log.info({ stationTransactionId: stationTxId, csmsTransactionId: conf.transactionId }, 'station transaction known to the 1.6 CSMS');
+      }
+    }
+    const idTag: string | undefined = payload.idToken?.idToken;
+    if (idTag !== undefined && idTag.length <= 20) tx.idTag = idTag;
+    if (payload.evse?.id !== undefined) tx.evseId = payload.evse.id;
+    tx.lastRegisterWh = registerWh(payload.meterValue) ?? tx.lastRegisterWh;
+    if (payload.eventType === 'Ended') this.stationTx.delete(stationTxId);
+  }
+
   // --- CSMS → charger ------------------------------------------------------------------------
 
   private async fromCsms(action: string, params: any): Promise<unknown> {
@@ -707,13 +782,29 @@ export class ChargerRelay implements ChargerConnection {
     let conf: unknown;
     if (action === 'SetChargingProfile') conf = await this.csmsSetProfile(params);
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);
+    else if (this.translation === '201-to-16') conf = await this.csmsCallTo201(action, params);
     else if (this.translating) {
+      if (action === 'UpdateFirmware') this.firmwareRequestId = params.requestId;
+      if (action === 'GetLog') this.logRequestId = params.requestId;
       const translated = csmsCallTo16(action, params);
       if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 1.6 by the local controller` } satisfies { rpcErrorCode: string; message: string };
       conf = chargerAnswerTo201(action, await this.forward(translated.action, translated.params), params);
     } else conf = await this.forward(action, await this.forCharger(action, params));
     this.lastToCsmsAtMs = this.now;
     return conf;
+  }
+
+  /** 2.0.1 station, 1.6 CSMS: a CSMS call translated for the station, its answer back. */
+  private async csmsCallTo201(action: string, params: any): Promise<unknown> {
+    let stationTxId: string | undefined;
+    if (action === 'RemoteStopTransaction') {
+      stationTxId = this.deps.store.byCsmsTxId(this.chargerId, String(params.transactionId))?.chargerTxId;
+      // A transaction the CSMS names that this station does not run (as a 1.6 charger answers).
+      if (stationTxId === undefined) return { status: 'Rejected' };
+    }
+    const translated = csmsCallTo201(action, await this.forCharger(action, params), { stationTxId, requestId: this.nextRequestId++ });
+    if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 2.0.1 by the local controller` } satisfies { rpcErrorCode: string; message: string };
+    return stationAnswerTo16(action, await this.forward(translated.action, translated.params), params);
   }
 
   private async forward(action: string, params: unknown): Promise<unknown> {
@@ -735,12 +826,14 @@ export class ChargerRelay implements ChargerConnection {
     const profile = params?.chargingProfile;
     if ((action === 'RemoteStartTransaction' || action === 'RequestStartTransaction') && profile) {
       // Kept and folded like any CSMS profile, so the EMS's cap still applies from the first second.
-      const connectorId: number | undefined = this.is16 ? params.connectorId : params.evseId;
+      // The profile is in the CSMS's protocol.
+      const csms16 = this.upstreamProtocol === 'ocpp1.6';
+      const connectorId: number | undefined = csms16 ? params.connectorId : params.evseId;
       const targets = connectorId !== undefined ? [connectorId] : range(this.deps.charger.connectors);
       const rest = { ...params };
       delete rest.chargingProfile;
       for (const target of targets) {
-        const req = this.is16 ? { connectorId: target, csChargingProfiles: profile } : { evseId: target, chargingProfile: profile };
+        const req = csms16 ? { connectorId: target, csChargingProfiles: profile } : { evseId: target, chargingProfile: profile };
         const kept = keptProfile(req, this.now);
         if (kept) this.keep({ ...kept, id: connectorId === undefined ? -kept.id : kept.id });
       }

@@ -11,10 +11,33 @@ export interface Translated {
 }
 
 /** Charger (1.6) actions the CSMS (2.0.1) gets, translated. */
-export const TRANSLATED_FROM_CHARGER = new Set(['BootNotification', 'Heartbeat', 'StatusNotification', 'Authorize', 'StartTransaction', 'StopTransaction', 'MeterValues', 'DataTransfer']);
+export const TRANSLATED_FROM_CHARGER = new Set([
+  'BootNotification',
+  'Heartbeat',
+  'StatusNotification',
+  'Authorize',
+  'StartTransaction',
+  'StopTransaction',
+  'MeterValues',
+  'DataTransfer',
+  'FirmwareStatusNotification',
+  'DiagnosticsStatusNotification',
+]);
 
 /** CSMS (2.0.1) calls the charger (1.6) gets, translated (charging profiles are kept and folded, not translated here). */
-export const TRANSLATED_FROM_CSMS = new Set(['RequestStartTransaction', 'RequestStopTransaction', 'Reset', 'GetCompositeSchedule', 'UnlockConnector', 'TriggerMessage', 'DataTransfer', 'ClearCache', 'ChangeAvailability']);
+export const TRANSLATED_FROM_CSMS = new Set([
+  'RequestStartTransaction',
+  'RequestStopTransaction',
+  'Reset',
+  'GetCompositeSchedule',
+  'UnlockConnector',
+  'TriggerMessage',
+  'DataTransfer',
+  'ClearCache',
+  'ChangeAvailability',
+  'UpdateFirmware',
+  'GetLog',
+]);
 
 const MEASURANDS_201 = new Set([
   'Current.Export',
@@ -114,8 +137,17 @@ const register = (timestamp: string, wh: number, context: string) => ({
  * nothing 2.0.1 can say). `seqNo`: the TransactionEvent's sequence number (increasing, may skip);
  * `chargerTxId`: the id the charger was given for a StartTransaction.
  */
-export function chargerCallTo201(action: string, req: any, context: { seqNo: number; chargerTxId?: string | undefined }): Translated | undefined {
+export function chargerCallTo201(
+  action: string,
+  req: any,
+  context: { seqNo: number; chargerTxId?: string | undefined; firmwareRequestId?: number | undefined; logRequestId?: number | undefined },
+): Translated | undefined {
   switch (action) {
+    // The requestId of the CSMS's last UpdateFirmware / GetLog, which 1.6 does not carry.
+    case 'FirmwareStatusNotification':
+      return { action, params: { status: req.status, ...optional('requestId', context.firmwareRequestId) } };
+    case 'DiagnosticsStatusNotification':
+      return { action: 'LogStatusNotification', params: { status: req.status === 'UploadFailed' ? 'UploadFailure' : req.status, ...optional('requestId', context.logRequestId) } };
     case 'BootNotification': {
       const modem = { ...optional('iccid', req.iccid), ...optional('imsi', req.imsi) };
       return {
@@ -246,8 +278,38 @@ export function csmsCallTo16(action: string, params: any): Translated | undefine
       return { action, params: {} };
     case 'DataTransfer':
       return { action, params: { vendorId: params.vendorId, ...optional('messageId', params.messageId), ...(params.data !== undefined ? { data: typeof params.data === 'string' ? params.data : JSON.stringify(params.data) } : {}) } };
+    case 'UpdateFirmware':
+      return {
+        action,
+        params: {
+          location: params.firmware.location,
+          retrieveDate: params.firmware.retrieveDateTime,
+          ...optional('retries', params.retries),
+          ...optional('retryInterval', params.retryInterval),
+        },
+      };
+    case 'GetLog':
+      // 1.6 has one kind of log: diagnostics.
+      if (params.logType !== 'DiagnosticsLog') return undefined;
+      return {
+        action: 'GetDiagnostics',
+        params: {
+          location: params.log.remoteLocation,
+          ...optional('retries', params.retries),
+          ...optional('retryInterval', params.retryInterval),
+          ...optional('startTime', params.log.oldestTimestamp),
+          ...optional('stopTime', params.log.latestTimestamp),
+        },
+      };
     case 'TriggerMessage': {
-      const requested: Record<string, string> = { BootNotification: 'BootNotification', Heartbeat: 'Heartbeat', MeterValues: 'MeterValues', StatusNotification: 'StatusNotification' };
+      const requested: Record<string, string> = {
+        BootNotification: 'BootNotification',
+        Heartbeat: 'Heartbeat',
+        MeterValues: 'MeterValues',
+        StatusNotification: 'StatusNotification',
+        FirmwareStatusNotification: 'FirmwareStatusNotification',
+        LogStatusNotification: 'DiagnosticsStatusNotification',
+      };
       const message = requested[params.requestedMessage];
       return message ? { action, params: { requestedMessage: message, ...optional('connectorId', params.evse?.id) } } : undefined;
     }
@@ -281,6 +343,11 @@ export function chargerAnswerTo201(action: string, conf: any, params: any): any 
       return { status: conf.status, ...optional('data', conf.data) };
     case 'TriggerMessage':
       return { status: conf.status === 'NotImplemented' ? 'NotImplemented' : conf.status };
+    case 'UpdateFirmware':
+      // 1.6 answers nothing: the charger took the request.
+      return { status: 'Accepted' };
+    case 'GetLog':
+      return { status: 'Accepted', ...optional('filename', conf.fileName) };
     default:
       // RequestStart/Stop, Reset, ChangeAvailability, ClearCache: a status both versions name alike.
       return { status: conf.status };

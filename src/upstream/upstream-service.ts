@@ -90,7 +90,7 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
   };
 
   const openSocket = (identity: string, password: string | undefined, protocol: string): UpstreamSocket =>
-    openUpstreamSocket({ url: config!.url, identity, protocols: [protocol], ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) });
+    openUpstreamSocket({ url: config!.url, identity, protocols: [protocol], timers, ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) });
 
   return {
     name: 'upstream',

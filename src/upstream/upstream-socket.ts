@@ -55,6 +55,8 @@ export interface UpstreamSocketOptions {
   protocols: string[];
   /** PEM contents. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** The call timeout runs on these (injected, so a test can say when a CSMS has been silent long enough). */
+  timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
 }
 
 export interface UpstreamSocket {
@@ -102,16 +104,21 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
     },
     async call(action, params, timeoutMs) {
       if (!opened || client.state !== 1) throw new UplinkUnavailable('the uplink is down');
+      // ocpp-rpc's own timer is off (Infinity): the injected one aborts the call.
+      const abort = new AbortController();
+      const timer = options.timers.setTimeout(() => abort.abort(`no answer within ${timeoutMs} ms`), timeoutMs);
       try {
-        return await client.call(action, params, { callTimeoutMs: timeoutMs });
+        return await client.call(action, params, { callTimeoutMs: Infinity, signal: abort.signal });
       } catch (error) {
         const e = error as { rpcErrorCode?: string; name?: string; message?: string };
         if (typeof error === 'object' && error !== null && garbled.has(error)) {
           throw new UpstreamGarbled(`the CSMS's answer to ${action} is not a valid ${action}.conf: ${e.message ?? String(error)}`, { cause: error });
         }
         // A CALLERROR the CSMS sent, or our own call refused by our strict validation.
-        if (e.rpcErrorCode && e.name !== 'TimeoutError') throw new UpstreamRefused(e.rpcErrorCode, e.message ?? e.rpcErrorCode);
+        if (e.rpcErrorCode && e.name !== 'TimeoutError' && e.name !== 'AbortError') throw new UpstreamRefused(e.rpcErrorCode, e.message ?? e.rpcErrorCode);
         throw new UplinkUnavailable(`${action} not answered by the CSMS: ${e.message ?? String(error)}`, { cause: error });
+      } finally {
+        options.timers.clearTimeout(timer);
       }
     },
     handle(handler) {

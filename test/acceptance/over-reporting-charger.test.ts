@@ -9,7 +9,7 @@ import { Ev } from '../fixtures/independent/ev.ts';
 import { until } from '../fixtures/independent/ems-runner.ts';
 import { Rig } from '../fixtures/independent/rig.ts';
 import { elapse, figures, meanOf } from '../fixtures/independent/site.ts';
-import { ACCEPTANCE_ALL, REACTION_WINDOW_MS, report } from './acceptance-report.ts';
+import { ACCEPTANCE_ALL, dumpTimeline, traceState, REACTION_WINDOW_MS, report } from './acceptance-report.ts';
 
 const FUSE_A = 63;
 
@@ -17,6 +17,7 @@ const FUSE_A = 63;
 describe.skipIf(!ACCEPTANCE_ALL)('opt-in with ACCEPTANCE_ALL=1', () => {
   describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a charger that reports 3× its current', () => {
     const rig = new Rig();
+    let stopTrace = () => undefined as void;
     const cars = [1, 2, 3].map((n) => new Ev({ name: `car${n}`, maxA: 32, phases: 3, responseDelayS: [2, 3, 4][n - 1]! }));
     beforeAll(async () => {
       await rig.start({
@@ -24,10 +25,15 @@ describe.skipIf(!ACCEPTANCE_ALL)('opt-in with ACCEPTANCE_ALL=1', () => {
         chargers: [{ id: 'CP1', currentReport: 'sum' as const }, { id: 'CP2' }, { id: 'CP3' }],
         buildingA: [20, 20, 20],
       });
+      stopTrace = traceState(rig.ems, 'over-reporting-charger');
       await Promise.all(rig.site.chargers.map((cp, i) => cp.plugIn(cars[i]!, `TAG${i + 1}`)));
       await until(() => cars.every((c) => c.drawA >= 6), 'all three cars charging', 45_000);
     }, 120_000);
-    afterAll(() => rig.stop());
+    afterAll(() => {
+    stopTrace();
+    dumpTimeline(rig.site.samples, 'over-reporting-charger', rig.site.chargers);
+    return rig.stop();
+  });
 
     it('keeps the true grid within 63 A', async () => {
       const fromMs = Date.now();

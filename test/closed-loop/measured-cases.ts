@@ -68,12 +68,19 @@ export function overReportingCharger(): MeasuredCase {
   return { name: scenario.name, scenario };
 }
 
-/** The grid meter reads −300 A (or a scale off by 100) while the site is near its fuse. */
-export function implausibleGridMeter(fault: 'negative' | 'scale'): MeasuredCase {
+const METER_FAULTS = {
+  negative: { name: 'the grid meter reads −300 A', spec: { fixedA: [-300, -300, -300] as [number, number, number] } },
+  scale: { name: "the grid meter's scale factor is off by 100", spec: { scale: 0.01 } },
+  /** Stuck on what it read before the cars came (the building's 20 A): plausible on its own, and wrong. */
+  stuck: { name: 'the grid meter is stuck at 20 A while the cars start', spec: { fixedA: [20, 20, 20] as [number, number, number] } },
+} as const;
+
+/** The grid meter reads −300 A, a scale off by 100, or is stuck, while the site is near its fuse. */
+export function implausibleGridMeter(fault: keyof typeof METER_FAULTS): MeasuredCase {
   const chargers = [0, 1, 2].map((i) => chargerSpec(`CP${i + 1}`, { meterValuesPeriodMs: 10_000 }));
   const cars = chargers.map((c, i) => carSpec(`car${i + 1}`, c.id, { arriveAtMs: 1_000 + i * 500 }));
-  const scenario = flatSite({ maxCurrentA: 63, chargers, cars, baseA: 20, durationMs: 120_000, name: fault === 'negative' ? 'the grid meter reads −300 A' : "the grid meter's scale factor is off by 100" });
-  scenario.meters[0] = { ...scenario.meters[0]!, ...(fault === 'negative' ? { fixedA: [-300, -300, -300] as [number, number, number] } : { scale: 0.01 }) };
+  const scenario = flatSite({ maxCurrentA: 63, chargers, cars, baseA: 20, durationMs: 120_000, name: METER_FAULTS[fault].name });
+  scenario.meters[0] = { ...scenario.meters[0]!, ...METER_FAULTS[fault].spec };
   return { name: scenario.name, scenario };
 }
 

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
-import { formatMoney, formatPower, toLocalInput } from '../../dashboard/src/format.ts';
+import { formatMoney, formatPower, SiteTime } from '../../dashboard/src/format.ts';
+
+/** The demo site's clock (config/examples/demo.yaml: Europe/Berlin): the page reads its inputs in it. */
+const siteTime = new SiteTime('Europe/Berlin');
 import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
 import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
@@ -185,7 +188,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     // departure order.
     const departureMs = Date.now() + 20 * 60_000;
     await card.getByText('Departure and energy need').click();
-    await card.getByLabel('Departure').fill(toLocalInput(departureMs));
+    await card.getByLabel('Departure').fill(siteTime.toInput(departureMs));
     await card.getByLabel('Energy need (kWh)').fill('150');
     await card.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: `Saved: ${target.chargerId} connector ${target.connectorId}` }).waitFor({ timeout: 10_000 });

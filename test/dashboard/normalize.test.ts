@@ -4,9 +4,11 @@ import type { StateView } from '../../dashboard/src/api-types.ts';
 import { siteBanners } from '../../dashboard/src/site-banners.ts';
 import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
 import { gridEvents } from '../../dashboard/src/views/grid-events-panel.ts';
-import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
+import { connectorNotes, departureWarning } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
-import { toLocalInput } from '../../dashboard/src/format.ts';
+import { SiteTime } from '../../dashboard/src/format.ts';
+
+const berlin = new SiteTime('Europe/Berlin');
 import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
 import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
@@ -73,6 +75,7 @@ describe('reading API answers', () => {
 describe('events timeline', () => {
   it('lists current faults first, then config changes, signals and actions newest first', () => {
     const events = buildEvents({
+      time: berlin,
       audit: [
         { at: '2026-11-24T10:00:00Z', user: 'admin', action: 'config.update', before: 1, after: 2 },
         { at: '2026-11-24T12:00:00Z', user: 'ops', action: 'session.update', target: 'CP001/1' },
@@ -162,21 +165,23 @@ describe('overview banners', () => {
 
 describe('audit details', () => {
   it('names only what changed', () => {
-    expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' })).toBe(
-      `departure: — → ${toLocalInput(Date.parse('2026-11-25T07:30:00Z')).replace('T', ' ')}`,
+    expect(describeChange({ departure: null, paused: false, tier: 'staff' }, { departure: '2026-11-25T07:30:00Z', paused: false, tier: 'staff' }, berlin)).toBe(
+      // In the site's time (Berlin, UTC+1), whatever the zone of the machine running this.
+      'departure: — → 2026-11-25 08:30',
     );
-    expect(describeChange(undefined, { role: 'viewer' })).toBe('role: viewer');
+    expect(describeChange(undefined, { role: 'viewer' }, berlin)).toBe('role: viewer');
     // Config edits read as paths, never as raw JSON.
-    expect(describeChange({ control: { priority: 'tier', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 32 }] }, { control: { priority: 'departure', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 16 }, { id: 'CP2', maxCurrent: 16 }] })).toBe(
+    expect(describeChange({ control: { priority: 'tier', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 32 }] }, { control: { priority: 'departure', tiers: { fleet: 3 } }, chargers: [{ id: 'CP1', maxCurrent: 16 }, { id: 'CP2', maxCurrent: 16 }] }, berlin)).toBe(
       'control.priority: tier → departure; chargers[CP1].maxCurrent: 32 → 16; chargers: added CP2',
     );
-    expect(describeChange(undefined, undefined)).toBe('');
+    expect(describeChange(undefined, undefined, berlin)).toBe('');
   });
 });
 
 describe('events timeline with the EMS event log', () => {
   it('takes faults, signals and sessions from the log instead of the present state', () => {
     const events = buildEvents({
+      time: berlin,
       audit: [],
       signals: [{ id: 's', source: 'utility', kind: 'import-limit', start: '2026-11-24T11:00:00Z', end: '2026-11-24T13:00:00Z', value: 60000 }],
       devices: [{ id: 'grid', role: 'grid-meter', health: 'stale', lastReadingAt: null, lastError: null }],
@@ -198,6 +203,7 @@ describe('events timeline with the EMS event log', () => {
 describe('a config change in the events timeline', () => {
   it('is one line: who changed what (the diff) and what the EMS applied now or after a restart', () => {
     const events = buildEvents({
+      time: berlin,
       audit: [{ at: '2026-11-24T10:00:00.000Z', user: 'admin', action: 'config.update', target: 'site.yaml', before: { control: { priority: 'tier' } }, after: { control: { priority: 'departure' } } }],
       signals: [],
       devices: [],
@@ -237,5 +243,19 @@ describe('history summary', () => {
     expect(resolutionFor(now - 3 * h, now - 2 * h, now)).toBe('1m');
     expect(resolutionFor(now - 30 * 24 * h, now, now)).toBe('15m');
     expect(resolutionFor(now - 10 * 24 * h, now - 9 * 24 * h, now)).toBe('15m');
+  });
+});
+
+describe("the card's departure warning", () => {
+  const now = Date.parse('2026-12-06T15:46:00Z');
+  const held = (departure: string, energyNeedWh: number) =>
+    ({ chargerId: 'CP008', connectorId: 1, status: 'SuspendedEVSE', capA: 0, maxCurrentA: 32, phases: 3, session: { departure, energyNeedWh, energyWh: 5 } }) as unknown as Parameters<typeof departureWarning>[0];
+  it('does not warn about a car held at 0 A now that its charger can still fill by the departure (the plan charges it later)', () => {
+    // 120 kWh by 05:45 tomorrow: 14 h at 22 kW is plenty, whatever the cap is this minute.
+    expect(departureWarning(held('2026-12-07T04:45:00Z', 120_000), now, 230, berlin, 32)).toBeNull();
+  });
+  it("warns when even the charger's max cannot deliver it, in the site's time", () => {
+    expect(departureWarning(held('2026-12-06T16:16:00Z', 120_000), now, 230, berlin, 32)).toBe("⚠ Needs 120.0 kWh more by 17:16; at most 11.0 kWh even at the charger's max of 32.0 A.");
+    expect(departureWarning(held('2026-12-06T15:00:00Z', 120_000), now, 230, berlin, 32)).toBe('⚠ Departure has passed with 120.0 kWh still wanted.');
   });
 });

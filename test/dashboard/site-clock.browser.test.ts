@@ -1,5 +1,6 @@
 // The dashboard reads one clock in one format: the EMS's (demo) clock, 24 h, ISO-like dates, in the
-// browser's zone set to the site's (Europe/Berlin in the demo). In real headless Chromium against
+// site's zone (Europe/Berlin in the demo) while the browser is in another (Asia/Tokyo, where it is
+// already tomorrow when the demo starts at 23:40 in Berlin). In real headless Chromium against
 // the demo EMS on loopback, whose clock starts at 23:40 Berlin time (so the plan crosses midnight)
 // and runs 10 times faster than the wall clock. Also the history's first view on a fresh install,
 // the month's peak label, and the sessions table at 1366 px. Screenshots in test-artifacts/dashboard/.
@@ -21,6 +22,8 @@ import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORD = 'site-clock-pass-1';
 const ZONE = 'Europe/Berlin';
+/** The laptop of a site manager travelling: 8 h ahead of the site, on another day at 23:40 Berlin. */
+const BROWSER_ZONE = 'Asia/Tokyo';
 const SPEED = 10;
 
 /** "23:41:07" of an instant in the site's zone. */
@@ -52,7 +55,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     return (await res.json()) as T;
   };
   const open = async (): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: ZONE, locale: 'en-US' });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: BROWSER_ZONE, locale: 'en-US' });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(baseUrl + '/');
@@ -62,6 +65,8 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
     return page;
   };
+  /** The history page's status line ("1,234 points at 1m resolution."). */
+  const historyStatus = (page: Page) => page.locator('.history .chart + p').textContent();
   const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
@@ -120,8 +125,37 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     await page.getByRole('button', { name: '24 h' }).click();
     await expect.poll(() => page.getByRole('button', { name: '24 h' }).getAttribute('aria-pressed'), { timeout: 15_000 }).toBe('true');
     // The resolution the 24 h view picks depends on what a loaded machine stored in these minutes.
-    await page.getByText(/\d+ points? at \d+[smh] resolution|no data/i).first().waitFor({ timeout: 30_000 });
+    // The status says the range the button says: 24 h is read at 1 min resolution. (An older answer,
+    // such as the 1 h view's 30 s refresh arriving late on a busy EMS, no longer overwrites it.)
+    await expect.poll(() => historyStatus(page), { timeout: 30_000 }).toMatch(/^\d+ points? at 1m resolution\.$/);
     expect(await page.getByRole('button', { name: '1 h' }).getAttribute('aria-pressed')).toBe('false');
+    await page.context().close();
+  }, 60_000);
+
+  it('shows the range the operator chose last, even when an earlier answer comes in after it', async () => {
+    const page = await open();
+    await page.getByRole('link', { name: 'History' }).click();
+    await expect.poll(() => historyStatus(page), { timeout: 15_000 }).toMatch(/at 1s resolution/);
+    // A busy EMS: the 1 h (1 s resolution) query answers 3 s late; the 24 h one at once.
+    let delayed = 0;
+    await page.route(/\/api\/v1\/history\?.*resolution=1s/, async (route) => {
+      delayed++;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await route.continue().catch(() => {});
+    });
+    await page.getByRole('button', { name: '6 h' }).click();
+    await page.getByRole('button', { name: '1 h' }).click();
+    await page.getByRole('button', { name: '24 h' }).click();
+    await expect.poll(() => historyStatus(page), { timeout: 20_000 }).toMatch(/at 1m resolution/);
+    expect(delayed).toBeGreaterThan(0);
+    // Wait out the late 1 h answer: the page still shows 24 h.
+    await page.waitForResponse(/resolution=1s/, { timeout: 15_000 });
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 200))));
+    expect(await historyStatus(page)).toMatch(/at 1m resolution/);
+    expect(await page.getByRole('button', { name: '24 h' }).getAttribute('aria-pressed')).toBe('true');
+    const from = Date.parse(`${await page.locator('#hist-from').inputValue()}:00+01:00`);
+    const to = Date.parse(`${await page.locator('#hist-to').inputValue()}:00+01:00`);
+    expect(to - from).toBe(24 * 3_600_000);
     await page.context().close();
   }, 60_000);
 
@@ -138,8 +172,19 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     expect(gap).toBeGreaterThanOrEqual(0);
     expect(gap).toBeLessThanOrEqual(10 * SPEED);
     expect(Math.abs(Date.parse(at) - Date.now())).toBeGreaterThan(3_000_000);
+    // The page says whose clock it is, so a manager abroad does not read the laptop's.
+    expect(await page.getByTestId('site-zone').textContent()).toBe(`Times are site time (${ZONE})`);
 
-    await waitFor(async () => (await api<{ plan?: { sessions: unknown[] } | null }>('/api/v1/plan')).plan?.sessions.length, 'a plan in force', 30_000);
+    await waitFor(
+      async () => {
+        const view = (await api<{ plan?: { sessions: unknown[] } | null; lastError?: string | null; plans?: number; failures?: number }>('/api/v1/plan'));
+        // The planner's own account goes into the timeout message: why there is no plan yet.
+        if (!view.plan?.sessions.length) throw new Error(`no plan: ${JSON.stringify({ lastError: view.lastError, plans: view.plans, failures: view.failures })}`);
+        return view.plan.sessions.length;
+      },
+      'a plan in force',
+      30_000,
+    );
     await page.getByRole('link', { name: 'Plan' }).click();
     const chart = page.locator('[data-plan-session] .plan-chart').first();
     await chart.locator('canvas').first().waitFor({ timeout: 20_000 });
@@ -194,6 +239,17 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     const headers = await finished.locator('thead th').allTextContents();
     const tierCell = row.locator('td').nth(headers.findIndex((t) => t.trim() === 'Tier'));
     expect((await tierCell.textContent())?.trim()).toBe(leaving.session!.tier);
+    // Its start in the site's clock (the demo's, near midnight in Berlin), not Tokyo's.
+    const started = (await rows()).find((r) => r.stoppedAt !== null && r.chargerId === leaving.chargerId) as Row & { startedAt: string };
+    const startedCell = row.locator('td').nth(headers.findIndex((t) => t.trim() === 'Started'));
+    expect((await startedCell.textContent())?.trim()).toMatch(new RegExp(`${siteClock(Date.parse(started.startedAt)).slice(0, 5)}$`));
+    // "Today" for the billing export is the site's day on the EMS's clock (in Tokyo it is another day).
+    const { at } = await api<{ at: string }>('/api/v1/state');
+    const siteDay = new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(Date.parse(at));
+    expect(await page.locator('#export-to').inputValue()).toBe(siteDay);
+    const href = new URL((await page.getByTestId('export-sessions').getAttribute('href'))!, baseUrl);
+    // The export's end is the site's midnight after that day: 23:00 UTC in Berlin's winter.
+    expect(href.searchParams.get('to')).toMatch(/T23:00:00\.000Z$/);
 
     // Every word of every cell on one line: a word split over two lines has two boxes.
     const broken = await page.evaluate(() => {

@@ -118,6 +118,47 @@ describe('what the chargers hold, end to end', () => {
     expect(worstSumA()).toBeLessThanOrEqual(50 + 1e-9);
   });
 
+  it('counts a charger that never answers its profiles at its max from its setup on, the circuit within its limit at every sample, and steers it once it answers', async () => {
+    // #10 measured: during its boot setup (three unanswered calls) such a charger was counted at its
+    // computed cap (21.8 A) while its car drew 32 A: 70 A on the circuit for 28 s.
+    const config = siteConfig(50, [{ id: 'MUTE' }, { id: 'CP2' }, { id: 'CP3' }]);
+    await start(config);
+    meter();
+    const [mute, cp2, cp3] = await connect(config, { MUTE: 'silent' });
+    await mute!.start(1, 'GOOD1');
+    await cp2!.start(1, 'GOOD2');
+    await cp3!.start(1, 'GOOD3');
+    const reservedA = () => app!.ctx.state.snapshot(clock.nowMs()).connectors.find((c) => c.chargerId === 'MUTE')?.reservedA;
+    const samples: { trueA: number; worstA: number; reservedA: number | undefined }[] = [];
+    const sampledCycle = async () => {
+      await cycle();
+      samples.push({ trueA: chargers.reduce((sum, c) => sum + c.totalA(), 0), worstA: worstSumA(), reservedA: reservedA() });
+    };
+    for (let i = 0; i < 12; i++) await sampledCycle();
+    // It holds nothing (its car draws its 32 A); the EMS counts it so from the first cycle.
+    expect(mute!.profiles).toEqual([]);
+    expect(mute!.setCalls.length).toBeGreaterThan(0);
+    expect(samples.map((s) => s.reservedA)).toEqual(samples.map(() => 32));
+    expect(cp2!.connectorA(1) + cp3!.connectorA(1)).toBeLessThanOrEqual(18 + 1e-9);
+    // Then it answers again: once its unanswered calls time out, it is steered like the others.
+    mute!.mode = 'accept';
+    await waitFor(
+      async () => {
+        await sampledCycle();
+        const r = reservedA();
+        return mute!.profiles.some((p) => p.purpose === 'TxProfile') && (r === undefined || r < 32);
+      },
+      'the charger steered once it answers',
+      40_000,
+    ).catch((error) => {
+      throw new Error(`${error}: ${JSON.stringify({ calls: mute!.setCalls.map((p) => `${p.connectorId}:${p.csChargingProfiles.chargingProfilePurpose}:${p.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit}`), profiles: mute!.profiles.map((p) => p.purpose), state: app!.ctx.state.connector('MUTE', 1)?.profile })}`);
+    });
+    for (const s of samples) {
+      expect(s.trueA, JSON.stringify(s)).toBeLessThanOrEqual(50 + 1e-9);
+      expect(s.worstA, JSON.stringify(s)).toBeLessThanOrEqual(50 + 1e-9);
+    }
+  }, 60_000);
+
   it('gives a refused tag no capacity while a car charges on the other connector', async () => {
     const config = siteConfig(40, [{ id: 'CP1', connectors: 2 }]);
     await start(config);

@@ -107,13 +107,37 @@ describe('applyCaps', () => {
     holdDecreases = true;
     const before = b.calls.length;
     const applying = system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 20)]);
-    const decrease = await a.waitForCall('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 10);
+    // The default goes first on a decrease (never above the TxProfile in force), then the TxProfile.
+    const decrease = await a.waitForCall('SetChargingProfile', (p) => p.connectorId === 1 && limitOf(p) === 10);
     expect(b.calls.slice(before)).toEqual([]);
     expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'pending', capA: 10, previousCapA: 20 });
     release();
     expect(await applying).toEqual({ sent: 2, unconfirmedDecreases: 0 });
     const increase = b.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 20)[0];
     expect(increase.seq).toBeGreaterThan(decrease.answeredSeq!);
+    for (const call of a.received('SetChargingProfile', (p) => p.connectorId === 1 && limitOf(p) === 10)) expect(increase.seq).toBeGreaterThan(call.answeredSeq!);
+  });
+
+  it('lowers the connector default before the TxProfile on a decrease, and raises the TxProfile before the default on an increase', async () => {
+    // The EMS could die between the two calls: the default must never be above the TxProfile in
+    // force, or the car resumes above its cap (a paused one at the default) when the TxProfile expires.
+    system = await startSystem();
+    const charger = await system.charger('CP001');
+    await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap('CP001', 1, 16)]);
+    const order = (fromSeq: number) =>
+      charger.received('SetChargingProfile', (p) => p.connectorId === 1).filter((c) => c.seq > fromSeq).map((c) => [c.params.csChargingProfiles.chargingProfilePurpose, limitOf(c.params)]);
+    let seq = charger.calls.at(-1)!.seq;
+    await system.cs.applyCaps([cap('CP001', 1, 0)]);
+    expect(order(seq)).toEqual([
+      ['TxDefaultProfile', 0],
+      ['TxProfile', 0],
+    ]);
+    seq = charger.calls.at(-1)!.seq;
+    system.clock.advance(10_000);
+    await system.cs.applyCaps([cap('CP001', 1, 12)]);
+    expect(order(seq)[0]).toEqual(['TxProfile', 12]);
+    expect(order(seq).map(([purpose]) => purpose)).toEqual(['TxProfile', 'TxDefaultProfile']);
   });
 
   it('holds every increase while a decrease is refused, reserves that connector, and retries with backoff', async () => {

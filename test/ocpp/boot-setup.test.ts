@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCharger } from './fake-charger.ts';
-import { startSystem, testConfig, type System } from './system.ts';
+import { capturingLogger, startSystem, testConfig, type System } from './system.ts';
 
 const purpose = (p: any) => p.csChargingProfiles.chargingProfilePurpose;
 
@@ -123,6 +123,24 @@ describe('charger boot setup', () => {
     system.clock.advance(60_000);
     await system.cs.applyCaps([]);
     expect(charger.received('SetChargingProfile', floor)).toHaveLength(2);
+  });
+
+  it('never logs that the static share caps a charger whose floor was refused', async () => {
+    const { log, lines } = await capturingLogger();
+    system = await startSystem(undefined, {}, log);
+    // It names no stack level (so a refused lift means it has no second one) and refuses both.
+    const charger = await system.charger('CP001', {
+      configuration: [{ key: 'SupportedFeatureProfiles', readonly: true, value: 'Core,SmartCharging' }],
+      profileAnswer: (p) => (purpose(p) === 'ChargePointMaxProfile' ? 'Rejected' : undefined),
+    });
+    for (let i = 0; i < 3; i++) {
+      system.clock.advance(2_000);
+      await system.cs.applyCaps([]);
+    }
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'ChargePointMaxProfile').length).toBeGreaterThanOrEqual(2);
+    const claims = lines.filter((l) => /static (safe )?share/.test(l.msg));
+    expect(claims, JSON.stringify(claims)).toEqual([]);
+    expect(lines.some((l) => /floor/.test(l.msg) && l.level >= 40)).toBe(true);
   });
 
   it('refreshes the lift above the floor at half its duration, so it lapses only when the EMS stops', async () => {

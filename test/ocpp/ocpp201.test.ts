@@ -242,6 +242,35 @@ describe('OCPP 2.0.1 stations', () => {
     expect(s.evseA(1)).toBe(10);
   });
 
+  it('asks a composite schedule again on the injected timer, not on a timer of its own', async () => {
+    // Virtual time: every wait of the central system is held here until the test lets it pass.
+    const pending: { ms: number; release: () => void }[] = [];
+    const wait = (ms: number) => {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      pending.push({ ms, release });
+      return { promise, cancel: () => undefined };
+    };
+    const RECHECK_MS = 7_777;
+    system = await startSystem(testConfig({ grid: { maxCurrent: 40, safetyMargin: 0.05 } }), { compositeRecheckMs: RECHECK_MS, wait });
+    const s = new FakeStation201(system.cs.port, 'CP001');
+    stations.push(s);
+    s.appliesProfiles = false;
+    await s.connect();
+    await s.boot();
+    await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 1);
+    const rechecks = () => pending.filter((p) => p.ms === RECHECK_MS);
+    await waitFor(() => rechecks().length === 1, 'the re-ask scheduled on the injected timer');
+    expect(s.received('GetCompositeSchedule')).toHaveLength(1);
+    for (let asked = 2; asked <= 3; asked++) {
+      rechecks().at(-1)!.release();
+      await waitFor(() => s.received('GetCompositeSchedule').length === asked, `composite asked ${asked} times`);
+      if (asked < 3) await waitFor(() => rechecks().length === asked, 'the next re-ask scheduled');
+    }
+    // Twice again, still 32 A: the verdict, without any timer of its own.
+    await waitFor(() => system.state.connector('CP001', 1)?.profile?.uncontrollable, 'the station found uncontrollable');
+  });
+
   it('checks the composite schedule again after later profile changes, at most once per 5 min, and reserves a station that stops applying them', async () => {
     system = await startSystem(testConfig({ grid: { maxCurrent: 40, safetyMargin: 0.05 } }), { compositeRecheckMs: 50 });
     const s = await station();

@@ -8,6 +8,8 @@ import type { ConnectorSnapshot, DecideState, SiteSnapshot } from '../../optimiz
 import { charger, circuit, params, plugged, session, T0 } from './scenario.ts';
 
 const TOLERANCE_A = 0.2;
+/** Cars that follow the caps: a sample taken after the reading of a car still ramping (a known gap) may be off by this, A. */
+const FOLLOWING_TOLERANCE_A = 1;
 
 describe('estimation', () => {
   // A car that slows down on its own between two samples (taper, full) is not covered: until its
@@ -83,5 +85,64 @@ describe('estimation', () => {
     // 85.4 A of building load arrives; the cars add 2.4 A in the same reading.
     const d = step(8, gridA + 85.4 + 2.4);
     for (let ph = 0; ph < 3; ph++) expect(d.headroom.buildingA[ph]).toBeGreaterThanOrEqual(85.4 - TOLERANCE_A);
+  });
+  // The cars here follow the EMS's own caps (its whole sequence: held at 0 while they arrive, then
+  // raised, perhaps twice in quick succession), each after its own response (≤ carResponseMs) and
+  // ramp (≥ 5 A/s), and their samples may be taken after the grid reading (MeterValues queued
+  // behind it). Acceptance site-64a and the single-phase case found the building load counted
+  // 2.5–10 A low while four cars ramped from 0 (caps 13.9 and 15.2 A on a 64 A fuse).
+  it('never counts less building load than there is while the cars follow the caps it sets', () => {
+    const arbCar = fc.record({
+      arriveS: fc.integer({ min: 0, max: 6 }),
+      responseMs: fc.integer({ min: 300, max: 4_500 }),
+      rampAps: fc.integer({ min: 5, max: 30 }),
+      sampleEveryS: fc.integer({ min: 2, max: 10 }),
+      sampleOffsetS: fc.integer({ min: 0, max: 9 }),
+    });
+    fc.assert(
+      fc.property(fc.array(arbCar, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 900 }), fc.integer({ min: 40, max: 80 }), (cars, buildingA, gridDelayMs, fuseA) => {
+        const ids = cars.map((_, i) => `C${i}`);
+        const p = params({ grid: { maxCurrentA: fuseA, safetyMargin: 0.05, metered: true }, circuit: circuit('main', fuseA, ids), chargers: ids.map((id) => charger(id, 'main')), priority: 'equal', carResponseMs: 5_000 });
+        const DT_MS = 100;
+        const caps: { atMs: number; capA: number }[][] = cars.map(() => [{ atMs: -Infinity, capA: 0 }]);
+        const draws: number[][] = cars.map(() => []); // per 100 ms tick
+        const capAt = (i: number, atMs: number) => caps[i].filter((c) => c.atMs <= atMs).at(-1)!.capA;
+        const drawAt = (i: number, atMs: number) => {
+          const x = Math.max(0, (atMs - T0) / DT_MS);
+          const k = Math.floor(x);
+          const a = draws[i][k] ?? 0;
+          return a + ((draws[i][k + 1] ?? a) - a) * (x - k);
+        };
+        let state: DecideState = initialDecideState;
+        for (let tick = 0; tick <= 400; tick++) {
+          const nowMs = T0 + tick * DT_MS;
+          cars.forEach((car, i) => {
+            const before = draws[i][tick - 1] ?? 0;
+            const offered = nowMs >= T0 + car.arriveS * 1000 ? capAt(i, nowMs - car.responseMs) : 0;
+            const want = offered < 6 ? 0 : offered;
+            draws[i][tick] = want <= before ? want : Math.min(want, before + (car.rampAps * DT_MS) / 1000);
+          });
+          if (tick % 10 !== 0) continue; // one control cycle a second
+          const gridAtMs = nowMs - gridDelayMs;
+          const evA = cars.reduce((sum, _, i) => sum + drawAt(i, gridAtMs), 0);
+          const connectors: ConnectorSnapshot[] = cars.map((car, i) => {
+            const s = tick / 10;
+            if (s < car.arriveS) return plugged(ids[i], null);
+            const lastSampleS = Math.floor((s - car.sampleOffsetS) / car.sampleEveryS) * car.sampleEveryS + car.sampleOffsetS;
+            const sampled = lastSampleS >= car.arriveS;
+            const d = sampled ? drawAt(i, T0 + lastSampleS * 1000) : 0;
+            return plugged(ids[i], session(`s${i}`, { startedAtMs: T0 + car.arriveS * 1000 }), sampled ? { drawA: [d, d, d], drawAtMs: T0 + lastSampleS * 1000 } : {});
+          });
+          const total = buildingA + evA;
+          const decision = decide({ atMs: nowMs, grid: { atMs: gridAtMs, currentA: [total, total, total], powerW: total * 690 }, circuitLoads: [], connectors, signals: {} }, p, state);
+          state = decision.nextState;
+          decision.caps.forEach((c, i) => {
+            if (capAt(i, nowMs) !== c.currentA) caps[i].push({ atMs: nowMs, capA: c.currentA });
+          });
+          for (let ph = 0; ph < 3; ph++) expect(decision.headroom.buildingA[ph], `at ${tick / 10} s`).toBeGreaterThanOrEqual(buildingA - FOLLOWING_TOLERANCE_A);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

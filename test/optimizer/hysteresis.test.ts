@@ -28,6 +28,22 @@ describe('hysteresis', () => {
     expect(caps[3].reason.kind).toBe('circuit');
   });
 
+  it('makes small increases that together free the deadband or more on a shared limit (four cars each 0.4 A short)', () => {
+    const ids = ['A', 'B', 'C', 'D'];
+    const four = params({ grid: { maxCurrentA: 64, safetyMargin: 0, metered: true }, circuit: circuit('main', 64, ids), chargers: ids.map((id) => charger(id, 'main')), priority: 'equal', deadbandA: 0.5, buildingHoldMs: 0 });
+    const cars = (s: number, buildingA: number) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => snapshot(ids.map((id) => plugged(id, session(id.toLowerCase()))), { atMs, grid: gridWith(atMs, buildingA) }) });
+    // 16 A each, then the building falls by 1.6 A: 0.4 A more each, 1.6 A in all.
+    const decisions = run(four, [cars(0, 0), cars(1, 14.4), cars(2, 12.8)]);
+    expect(decisions.map((d) => d.caps.map((c) => c.currentA))).toEqual([
+      [16, 16, 16, 16],
+      [12.4, 12.4, 12.4, 12.4],
+      [12.8, 12.8, 12.8, 12.8],
+    ]);
+    // One car alone 0.4 A short is still held (the deadband's point).
+    const one = run(p, [at(0, 20), at(1, 19.6)]).map((d) => d.caps[0].currentA);
+    expect(one).toEqual([20, 20]);
+  });
+
   it('keeps a car stopped for lack of capacity paused for the minimum pause before it restarts', () => {
     const two = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')], minPauseMs: 120_000 });
     const cars = (atMs: number, buildingA: number) => snapshot([plugged('A', session('a')), plugged('B', session('b', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, buildingA) });

@@ -64,27 +64,6 @@ describe('local controller edge cases', () => {
     await expect(csms.call('CLOUD-CP16', 'GetDiagnostics', { location: 'ftp://127.0.0.1/x' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
   });
 
-  it('a 2.0.1 station in front of a CSMS configured for 1.6 (no translation that way) is run by the EMS alone, logged, nothing held back', async () => {
-    const { log, lines } = await capturingLogger();
-    csms = new TestCsms();
-    await csms.start();
-    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: 'ws://127.0.0.1:9/unused', protocol: 'ocpp1.6', reconnectMinMs: 20, reconnectMaxMs: 200 } }), { log });
-    charger = new StrictCharger(ems.cs.port, 'CS201', 'ocpp2.0.1');
-    charger.nowMs = () => ems.clock.nowMs();
-    const ready = ems.cs.whenReady('CS201');
-    await charger.connect();
-    await charger.boot();
-    await ready;
-    expect(ems.status('CS201')).toMatchObject({ uplink: 'unsupported', queueLength: 0 });
-    expect(lines.some((l) => l.level >= 50 && /different OCPP versions/.test(l.msg))).toBe(true);
-    const token = { idToken: 'LOCAL01', type: 'ISO14443' };
-    const started = await charger.transactionEvent('Started', 'tx-alone', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token });
-    expect(started.idTokenInfo.status).toBe('Accepted');
-    await charger.transactionEvent('Ended', 'tx-alone', at(2));
-    expect(ems.status('CS201').queueLength).toBe(0);
-    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
-  });
-
   it("closes the charger's upstream socket when the charger goes away, and opens a new one when it is back", async () => {
     await connect();
     await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
@@ -114,6 +93,32 @@ describe('local controller edge cases', () => {
     await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'reconnect and drain', 10_000);
     // The boot the EMS answered while the CSMS was away reaches it first.
     expect(csms.from('CLOUD-CP16').map((r) => r.action).slice(0, 2)).toEqual(['BootNotification', 'StartTransaction']);
+  });
+
+  it('acceptUnknownOffline: while the CSMS is unreachable an unknown tag is accepted (and its session balanced); without it, Invalid', async () => {
+    csms = new TestCsms();
+    await csms.start();
+    const port = csms.port;
+    await csms.stop();
+    const url = `ws://127.0.0.1:${port}/cloud`;
+    ems = await startLocalController(relayConfig(url, { upstream: { url, acceptUnknownOffline: true, callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    charger.nowMs = () => ems.clock.nowMs();
+    await charger.connect();
+    await charger.boot();
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'offline');
+    expect(await charger.call('Authorize', { idTag: 'STRANGER' })).toEqual({ idTagInfo: { status: 'Accepted' } });
+    expect((await charger.start16(1, 'STRANGER', at(1))).idTagInfo.status).toBe('Accepted');
+    await waitFor(() => ems.sessions.some((s) => s.event === 'started'), 'the EMS to balance the session');
+    await charger.close();
+    await ems.stop();
+    // The default: an unknown tag is Invalid while offline.
+    ems = await startLocalController(relayConfig(url, { upstream: { url, callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await charger.boot();
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'offline');
+    expect(await charger.call('Authorize', { idTag: 'STRANGER' })).toEqual({ idTagInfo: { status: 'Invalid' } });
   });
 
   it('reconnects on the shared backoff: doubling from reconnectMinMs, capped at reconnectMaxMs, each wait up to a fifth shorter at random', async () => {
@@ -176,20 +181,40 @@ describe('local controller edge cases', () => {
   });
 
   it('a CSMS that stops answering: the frame is answered locally, queued, and the uplink is reopened', async () => {
+    // A real link's call timeout (30 s); the test, not the wall clock, says when the CSMS has been
+    // silent that long: every call waits on an injected timer, fired once the CSMS holds the start.
+    const callTimeoutMs = 30_000;
+    const silences = new Set<{ fire: () => void }>();
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        if (ms !== callTimeoutMs) return setTimeout(fn, ms);
+        const silence = { fire: fn };
+        silences.add(silence);
+        return silence;
+      },
+      clearTimeout: (handle: unknown) => {
+        if (!silences.delete(handle as { fire: () => void })) clearTimeout(handle as NodeJS.Timeout);
+      },
+    };
     csms = new TestCsms();
     await csms.start();
-    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 300, reconnectMinMs: 20, reconnectMaxMs: 200 } }));
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs, reconnectMinMs: 20, reconnectMaxMs: 200 } }), { timers });
     charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
     await charger.connect();
     await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
     await charger.boot();
     let hang = true;
     csms.answers.StartTransaction = () => (hang ? new Promise(() => undefined) : { transactionId: 4242, idTagInfo: { status: 'Accepted' } });
-    const started = await charger.start16(1, 'LOCAL01', at(1));
-    expect(started.idTagInfo.status).toBe('Accepted');
+    const starting = charger.start16(1, 'LOCAL01', at(1));
+    await waitFor(() => csms.from('CLOUD-CP16', 'StartTransaction').length === 1 && silences.size === 1, 'the CSMS to hold the start unanswered');
     hang = false;
+    for (const silence of [...silences]) silence.fire();
+    const started = await starting;
+    expect(started.idTagInfo.status).toBe('Accepted');
     await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'reopened and drained', 10_000);
     // The CSMS saw the start twice (the first went unanswered): at least once, never lost.
     expect(csms.from('CLOUD-CP16', 'StartTransaction').map((r) => r.params.timestamp)).toEqual([at(1), at(1)]);
+    // The charger kept the EMS's id; the CSMS's id for the redelivered start is mapped to it.
+    expect(ems.store.upstream.byCsmsTxId('CP16', '4242')?.chargerTxId).toBe(String(started.transactionId));
   });
 });

@@ -2,6 +2,7 @@
 // code with src/): a cloud CSMS that chargers could connect to directly, and strict chargers (1.6J
 // and 2.0.1) that keep the profiles they are sent and compute their own composite limit.
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import ocppRpc from 'ocpp-rpc';
 
@@ -32,6 +33,8 @@ export class TestCsms {
   /** Answers sent as they are, past the CSMS's own strict validation (a broken CSMS), by action. */
   rawAnswers: Record<string, (params: any) => unknown> = {};
   port = 0;
+  /** PEM certificate and key: the CSMS serves wss:// (Security Profile 2 with a password). */
+  tls: { cert: Buffer; key: Buffer } | undefined;
   private http: Server | undefined;
   private rpc: any;
 
@@ -61,14 +64,14 @@ export class TestCsms {
         return this.answer(method, params, client.identity, client.protocol);
       });
     });
-    this.http = createServer((_req, res) => res.writeHead(404).end());
+    this.http = this.tls ? createTlsServer(this.tls, (_req, res) => res.writeHead(404).end()) : createServer((_req, res) => res.writeHead(404).end());
     this.http.on('upgrade', this.rpc.handleUpgrade);
     await new Promise<void>((resolve) => this.http!.listen(port, '127.0.0.1', () => resolve()));
     this.port = (this.http.address() as AddressInfo).port;
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${this.port}/cloud`;
+    return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/cloud`;
   }
 
   private answer(method: string, params: any, identity: string, protocol: string): any {

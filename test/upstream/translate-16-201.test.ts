@@ -101,7 +101,31 @@ describe('local controller: a 1.6J charger in front of a 2.0.1 CSMS', () => {
       { action: 'TriggerMessage', params: { requestedMessage: 'StatusNotification', connectorId: 1 } },
     ]);
     await expect(csms.call('CLOUD-CP16', 'GetBaseReport', { requestId: 1, reportBase: 'FullInventory' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+    await expect(csms.call('CLOUD-CP16', 'GetLog', { logType: 'SecurityLog', requestId: 8, log: { remoteLocation: 'ftp://127.0.0.1/sec' } })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
     await expect(csms.call('CLOUD-CP16', 'Reset', { type: 'Immediate', evseId: 1 })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+  });
+
+  it('firmware and diagnostics: UpdateFirmware and GetLog reach the charger as 1.6 calls, its status notifications reach the CSMS as 2.0.1 ones with the request ids', async () => {
+    const before = charger.received.length;
+    expect(await csms.call('CLOUD-CP16', 'UpdateFirmware', { requestId: 31, retries: 2, firmware: { location: 'https://127.0.0.1/fw.bin', retrieveDateTime: at(60) } })).toEqual({ status: 'Accepted' });
+    expect(await csms.call('CLOUD-CP16', 'GetLog', { logType: 'DiagnosticsLog', requestId: 32, log: { remoteLocation: 'ftp://127.0.0.1/logs', latestTimestamp: at(0) } })).toEqual({
+      status: 'Accepted',
+      filename: 'diag.log',
+    });
+    expect(await csms.call('CLOUD-CP16', 'TriggerMessage', { requestedMessage: 'LogStatusNotification' })).toEqual({ status: 'Accepted' });
+    expect(charger.received.slice(before).filter((r) => ['UpdateFirmware', 'GetDiagnostics', 'TriggerMessage'].includes(r.action))).toEqual([
+      { action: 'UpdateFirmware', params: { location: 'https://127.0.0.1/fw.bin', retrieveDate: at(60), retries: 2 } },
+      { action: 'GetDiagnostics', params: { location: 'ftp://127.0.0.1/logs', stopTime: at(0) } },
+      { action: 'TriggerMessage', params: { requestedMessage: 'DiagnosticsStatusNotification' } },
+    ]);
+    await charger.call('FirmwareStatusNotification', { status: 'Downloading' });
+    await charger.call('FirmwareStatusNotification', { status: 'Installed' });
+    await charger.call('DiagnosticsStatusNotification', { status: 'UploadFailed' });
+    expect(csms.from('CLOUD-CP16').filter((r) => /StatusNotification$/.test(r.action) && r.action !== 'StatusNotification').map((r) => [r.action, r.params])).toEqual([
+      ['FirmwareStatusNotification', { status: 'Downloading', requestId: 31 }],
+      ['FirmwareStatusNotification', { status: 'Installed', requestId: 31 }],
+      ['LogStatusNotification', { status: 'UploadFailure', requestId: 32 }],
+    ]);
   });
 
   it('a 2.0.1 CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the 1.6 charger, and the reverse; GetCompositeSchedule answers the combined limit in 2.0.1', async () => {

@@ -4,7 +4,7 @@ import type { Role, StateView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { canAdminister } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatClock } from '../format.ts';
+import { SiteTime } from '../format.ts';
 import { LiveFeed, type FeedStatus } from '../live-feed.ts';
 import { eventsView } from './events-view.ts';
 import { overviewView } from './overview-view.ts';
@@ -53,21 +53,35 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
   const siteName = h('span', { class: 'site-name' }, 'Site energy');
   const lost = h('div', { class: 'lost banner tone-bad', role: 'alert', hidden: true });
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
+  // The site's zone, from the state; the browser's until the first state says otherwise.
+  let siteTime = new SiteTime();
+  let zoneAsked: string | null = null;
+  const zoneNote = h('span', { class: 'muted small zone', 'data-testid': 'site-zone' });
+  let firstState: () => void = () => {};
+  const stateSeen = new Promise<void>((resolve) => (firstState = resolve));
 
   const feed = new LiveFeed(
     api,
     (state) => {
       latest = state;
       if (state.site.name) setText(siteName, state.site.name);
+      const zone = state.site.timezone ?? null;
+      if (zone !== zoneAsked) {
+        zoneAsked = zone;
+        siteTime = new SiteTime(zone);
+        root.dataset.siteTimeZone = siteTime.timeZone;
+        setText(zoneNote, `Times are site time (${siteTime.timeZone})`);
+      }
       // The EMS's clock (a demo may run faster than real time), in the 24 h format of every page.
       const atMs = state.at ? Date.parse(state.at) : Number.NaN;
-      setText(updated, `Updated ${formatClock(Number.isFinite(atMs) ? atMs : Date.now())}`);
+      setText(updated, `Updated ${siteTime.clock(Number.isFinite(atMs) ? atMs : Date.now())}`);
+      firstState();
       for (const listener of [...listeners]) listener(state);
     },
     (status) => {
       lost.hidden = status !== 'offline' || latest === null;
       if (!lost.hidden)
-        setText(lost, `⚠ Lost contact with the EMS. The values shown are from ${formatClock(latest?.at ? Date.parse(latest.at) : feed.lastUpdateMs)}; retrying.`);
+        setText(lost, `⚠ Lost contact with the EMS. The values shown are from ${siteTime.clock(latest?.at ? Date.parse(latest.at) : feed.lastUpdateMs)}; retrying.`);
       document.body.classList.toggle('stale', !lost.hidden);
       feedBadge.className = `feed feed-${status}`;
       replace(feedBadge, h('span', { class: 'dot', 'aria-hidden': 'true' }, status === 'live' ? '●' : status === 'offline' ? '✕' : '◌'), ` ${FEED_TEXT[status]}`);
@@ -80,6 +94,7 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
     username,
     role,
     latest: () => latest,
+    siteTime: () => siteTime,
     subscribe(listener) {
       listeners.add(listener);
       if (latest) listener(latest);
@@ -124,7 +139,7 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
     ),
     h('div', { class: 'topbar-row' }, nav),
   );
-  replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, lost, main, h('footer', { class: 'footer' }, updated), toast);
+  replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, lost, main, h('footer', { class: 'footer' }, updated, ' · ', zoneNote), toast);
 
   let current: View | null = null;
   let generation = 0;
@@ -139,6 +154,10 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
     current?.destroy?.();
     current = null;
     const mine = ++generation;
+    // Pages read "now" and the zone from the state: wait for the first one (a while at most, so an
+    // EMS that does not answer still gets its page and its "Not connected").
+    await Promise.race([stateSeen, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    if (mine !== generation) return;
     const view = await match.view(ctx);
     if (mine !== generation) {
       view.destroy?.();

@@ -10,11 +10,9 @@ import {
   formatEnergy,
   formatPercent,
   formatPower,
-  formatTime,
-  fromLocalInput,
   maxPhase,
   statusLook,
-  toLocalInput,
+  type SiteTime,
 } from '../format.ts';
 import { reasonText, toMs } from '../normalize.ts';
 
@@ -39,20 +37,23 @@ function tiersWith(tiers: readonly string[], own: string): string[] {
 }
 
 /**
- * Warns when the energy still wanted cannot be delivered by the departure at the present cap
- * (cap × phases × voltage): "needs 12 kWh more by 07:30; at most 8 kWh at the present cap".
+ * Warns when the energy still wanted cannot be delivered by the departure even at the most the
+ * connector can give (its charger's max, × phases × voltage): "needs 120 kWh more by 05:45; at most
+ * 80 kWh at 32 A". A car held at 0 A now because the plan charges it later (cheaper hours) is not
+ * warned about: the Plan page says whether it will be ready. `maxA`: the charger's max current,
+ * when known; else the present cap.
  */
-export function departureWarning(view: ConnectorView, nowMs: number, voltage: number): string | null {
+export function departureWarning(view: ConnectorView, nowMs: number, voltage: number, time: SiteTime, maxA?: number | null): string | null {
   const s = view.session;
   const departureMs = toMs(s?.departure);
   if (!s || departureMs === null || !s.energyNeedWh) return null;
   const missingWh = s.energyNeedWh - s.energyWh;
   if (missingWh <= 0) return null;
   if (departureMs <= nowMs) return `⚠ Departure has passed with ${formatEnergy(missingWh)} still wanted.`;
-  const powerW = Math.max(0, view.capA ?? 0) * (view.phases === 1 ? 1 : 3) * voltage;
-  const possibleWh = (powerW * (departureMs - nowMs)) / 3_600_000;
+  const mostA = Math.max(0, maxA ?? view.capA ?? 0);
+  const possibleWh = (mostA * (view.phases === 1 ? 1 : 3) * voltage * (departureMs - nowMs)) / 3_600_000;
   if (possibleWh >= missingWh) return null;
-  return `⚠ Needs ${formatEnergy(missingWh)} more by ${formatTime(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} at the present cap of ${formatCurrent(view.capA ?? 0)}.`;
+  return `⚠ Needs ${formatEnergy(missingWh)} more by ${time.time(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} ${maxA ? `even at the charger's max of ${formatCurrent(mostA)}` : `at the present cap of ${formatCurrent(mostA)}`}.`;
 }
 
 /** What the operator should know about the charger itself, beyond the cap. */
@@ -178,7 +179,7 @@ export class ConnectorCard {
       event.preventDefault();
       const patch: SessionPatch = {};
       if (this.departure.value) {
-        const atMs = fromLocalInput(this.departure.value);
+        const atMs = this.ctx.siteTime().fromInput(this.departure.value);
         if (atMs === null) return this.fail('Departure is not a valid date and time.');
         patch.departure = new Date(atMs).toISOString();
       } else patch.departure = null;
@@ -256,7 +257,7 @@ export class ConnectorCard {
       if (s?.chargeMode && document.activeElement !== this.mode) this.mode.value = s.chargeMode;
       if (s && !editing) {
         const dep = toMs(s.departure);
-        this.departure.value = dep === null ? '' : toLocalInput(dep);
+        this.departure.value = dep === null ? '' : this.ctx.siteTime().toInput(dep);
         this.energyNeed.value = s.energyNeedWh ? String(Math.round(s.energyNeedWh / 100) / 10) : '';
       }
     }
@@ -289,20 +290,22 @@ export class ConnectorCard {
   private renderSession(view: ConnectorView): void {
     const s = view.session;
     // Live pushes come twice a second; rebuild only when something shown changed (or a minute passed).
-    const key = JSON.stringify([s, view.rank, view.reason, this.rankedCount, Math.floor(Date.now() / 60_000)]);
+    // "Now" is the EMS's clock (a demo may run faster than real time).
+    const now = toMs(this.ctx.latest()?.at) ?? Date.now();
+    const time = this.ctx.siteTime();
+    const key = JSON.stringify([s, view.rank, view.reason, this.rankedCount, Math.floor(now / 60_000), time.timeZone]);
     if (key === this.sessionKey) return;
     this.sessionKey = key;
     if (!s) {
       replace(this.session, h('p', { class: 'muted' }, 'No car connected.'));
       return;
     }
-    const now = Date.now();
     const started = toMs(s.startedAt);
     const departure = toMs(s.departure);
     const rank = siteRank(view.rank, this.rankedCount);
     const share = sharingOf(reasonText(view.reason));
     const energy = s.energyNeedWh ? `${formatEnergy(s.energyWh)} of ${formatEnergy(s.energyNeedWh)}` : formatEnergy(s.energyWh);
-    const warning = departureWarning(view, now, this.voltage);
+    const warning = departureWarning(view, now, this.voltage, time, view.maxCurrentA);
     setText(this.warning, warning ?? '');
     this.warning.hidden = warning === null;
     replace(
@@ -314,8 +317,8 @@ export class ConnectorCard {
         fact('Tier', h('span', {}, s.tier || '—')),
         fact('Energy', h('span', {}, energy)),
         fact('SoC', h('span', {}, formatPercent(s.soc))),
-        fact('Plugged in', h('span', {}, started === null ? '—' : `${formatTime(started, now)} (${formatDuration(now - started)})`)),
-        fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : formatTime(departure, now))),
+        fact('Plugged in', h('span', {}, started === null ? '—' : `${time.time(started, now)} (${formatDuration(now - started)})`)),
+        fact('Departure', h('span', { 'data-testid': 'departure' }, departure === null ? 'not set' : time.time(departure, now))),
         fact(
           'Priority',
           h(

@@ -4,7 +4,6 @@ import { ApiError } from '../api-client.ts';
 import type { DeviceView, SignalView } from '../api-types.ts';
 import { h, replace, setText } from '../dom.ts';
 import { buildEvents, type EventKind, type SiteEvent, type SiteLogEntry } from '../event-log.ts';
-import { formatTime } from '../format.ts';
 import { auditEntries, listOf, toMs } from '../normalize.ts';
 import { GridEventsPanel } from './grid-events-panel.ts';
 
@@ -44,7 +43,7 @@ export function eventsView(ctx: AppContext): View {
   }
 
   const render = () => {
-    const now = Date.now();
+    const now = toMs(ctx.latest()?.at) ?? Date.now();
     const shown = events.filter((e) => (filter === 'all' ? !e.quiet : e.kind === filter));
     if (!shown.length) {
       replace(list, h('li', { class: 'muted' }, 'Nothing to show.'));
@@ -69,7 +68,7 @@ export function eventsView(ctx: AppContext): View {
             ),
             e.detail ? h('div', { class: 'muted small' }, e.detail) : null,
           ),
-          h('time', { class: 'muted small' }, e.atMs === null ? 'now' : formatTime(e.atMs, now)),
+          h('time', { class: 'muted small' }, e.atMs === null ? 'now' : ctx.siteTime().time(e.atMs, now)),
         ),
       ),
     );
@@ -99,6 +98,7 @@ export function eventsView(ctx: AppContext): View {
         devices: (listOf(devices, ['devices', 'items']) as DeviceView[]).length ? (listOf(devices, ['devices', 'items']) as DeviceView[]) : (latest?.devices ?? []),
         connectors: latest?.connectors ?? [],
         siteLog: siteLog as SiteLogEntry[] | null,
+        time: ctx.siteTime(),
       });
       setText(status, '');
       render();
@@ -107,7 +107,7 @@ export function eventsView(ctx: AppContext): View {
     }
   };
 
-  const gridEventsPanel = new GridEventsPanel(ctx.api, ctx.role);
+  const gridEventsPanel = new GridEventsPanel(ctx.api, ctx.role, () => ctx.siteTime());
   void gridEventsPanel.load(toMs(ctx.latest()?.at) ?? Date.now());
   const el = h(
     'div',

@@ -4,7 +4,7 @@ import { ApiError, type ApiClient } from '../api-client.ts';
 import type { Role } from '../api-types.ts';
 import { canSteer } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatPower, formatTime } from '../format.ts';
+import { formatPower, type SiteTime } from '../format.ts';
 import { listOf, toMs } from '../normalize.ts';
 
 export interface GridEventView {
@@ -53,6 +53,7 @@ export class GridEventsPanel {
   constructor(
     private readonly api: ApiClient,
     private readonly role: Role,
+    private readonly siteTime: () => SiteTime,
   ) {
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'grid-events-title' }, h('h2', { id: 'grid-events-title' }, 'Grid events'), this.list, this.status);
   }
@@ -76,7 +77,7 @@ export class GridEventsPanel {
       this.list,
       ...shown.map((e) => {
         const active = e.active ?? (e.startMs === null || e.startMs <= nowMs);
-        const when = `${active ? 'now' : `from ${formatTime(e.startMs, nowMs)}`}${e.endMs !== null ? ` until ${formatTime(e.endMs, nowMs)}` : ''}`;
+        const when = `${active ? 'now' : `from ${this.siteTime().time(e.startMs, nowMs)}`}${e.endMs !== null ? ` until ${this.siteTime().time(e.endMs, nowMs)}` : ''}`;
         // One opt button per event, on its first signal.
         const showButton = canSteer(this.role) && e.eventId !== undefined && !byEvent.has(e.eventId);
         if (e.eventId) byEvent.add(e.eventId);

@@ -4,8 +4,8 @@ import uPlot from 'uplot';
 import type { ConnectorHistoryView, HistoryPoint } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatDateTime, formatEnergy, formatLegendTime, formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
-import { timeAxis } from './time-axis.ts';
+import { formatEnergy, formatPower } from '../format.ts';
+import { siteTzDate, timeAxis } from './time-axis.ts';
 import { RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
 
@@ -63,7 +63,7 @@ export function historyView(ctx: AppContext): View {
   };
   fillConnectors();
   const unsubscribe = ctx.subscribe(() => fillConnectors());
-  show.addEventListener('change', () => void load());
+  show.addEventListener('change', () => void load(true));
   const from = h('input', { type: 'datetime-local', id: 'hist-from' });
   const to = h('input', { type: 'datetime-local', id: 'hist-to' });
   const quick = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Quick range' });
@@ -83,7 +83,7 @@ export function historyView(ctx: AppContext): View {
             customTo = null;
             firstView = false;
             pressRange();
-            void load();
+            void load(true);
           },
         },
         range.label,
@@ -100,8 +100,8 @@ export function historyView(ctx: AppContext): View {
   );
   custom.addEventListener('submit', (event) => {
     event.preventDefault();
-    const f = fromLocalInput(from.value);
-    const t = fromLocalInput(to.value);
+    const f = ctx.siteTime().fromInput(from.value);
+    const t = ctx.siteTime().fromInput(to.value);
     if (f === null || t === null || t <= f) {
       setText(status, 'Choose a start before the end.');
       return;
@@ -110,7 +110,7 @@ export function historyView(ctx: AppContext): View {
     customTo = t;
     firstView = false;
     pressRange();
-    void load();
+    void load(true);
   });
 
   const el = h(
@@ -145,16 +145,18 @@ export function historyView(ctx: AppContext): View {
     const first = times[0];
     if (first !== undefined && customTo === null && toMs - first < (toMs - fromMs) / 4) fromMs = Math.max(fromMs, first - Math.max(60_000, (toMs - first) / 20));
     const data: uPlot.AlignedData = [times.map((t) => t / 1000), ...lines.map((l) => l.values)];
+    const time = ctx.siteTime();
     plot?.destroy();
     plot = new uPlot(
       {
+        tzDate: siteTzDate(time),
         width: width(),
         height: height(),
         scales: { x: { time: true, min: fromMs / 1000, max: toMs / 1000 }, ...(fromZero ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, max * 1.1)] } } : {}) },
         axes: [
-          timeAxis(chartBox),
+          timeAxis(chartBox, time),
           { stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 48 }],
-        series: [{ label: 'Time', value: (_u, v) => formatLegendTime(v) }, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width ?? 1.5, dash: l.dash, spanGaps: false }))],
+        series: [{ label: 'Time', value: (_u, v) => time.legendTime(v) }, ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width ?? 1.5, dash: l.dash, spanGaps: false }))],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
       },
@@ -166,8 +168,9 @@ export function historyView(ctx: AppContext): View {
   const fact = (label: string, value: string, testid?: string) => h('div', { class: 'fact' }, h('dt', {}, label), h('dd', testid ? { 'data-testid': testid } : {}, value));
   const csvRange = (fromMs: number, toMs: number) => `from=${fromMs}&to=${toMs}`;
 
-  const showConnector = async (subject: Extract<Subject, { kind: 'connector' }>, fromMs: number, toMs: number, resolution: '1m' | '15m') => {
+  const showConnector = async (subject: Extract<Subject, { kind: 'connector' }>, fromMs: number, toMs: number, resolution: '1m' | '15m', stale: () => boolean) => {
     const answer: ConnectorHistoryView = await ctx.api.connectorHistory(fromMs, toMs, resolution, subject);
+    if (stale()) return;
     const entry = answer.connectors.find((c) => c.chargerId === subject.chargerId && c.connectorId === subject.connectorId);
     const points = entry?.points ?? [];
     const times = points.map((p) => p.atMs);
@@ -188,15 +191,16 @@ export function historyView(ctx: AppContext): View {
     replace(
       summary,
       fact('Into this connector', formatEnergy(entry?.energyWh ?? 0), 'connector-energy'),
-      fact(`Highest ${answer.resolution} mean power`, peak ? `${formatPower(peak.w)} at ${formatTime(peak.at, now)}` : '—'),
+      fact(`Highest ${answer.resolution} mean power`, peak ? `${formatPower(peak.w)} at ${ctx.siteTime().time(peak.at, now)}` : '—'),
     );
     const q = `${csvRange(fromMs, toMs)}&resolution=${answer.resolution}&chargerId=${encodeURIComponent(subject.chargerId)}&connectorId=${subject.connectorId}`;
     csv.setAttribute('href', `/api/v1/history/connectors?format=csv&${q}`);
   };
 
   /** Draws the site (or its phases); returns the time of the first point in the range, or null. */
-  const showSite = async (subject: Subject, fromMs: number, toMs: number, nowMs: number): Promise<number | null> => {
+  const showSite = async (subject: Subject, fromMs: number, toMs: number, nowMs: number, stale: () => boolean): Promise<number | null | 'stale'> => {
     const answer = await ctx.api.history(fromMs, toMs, resolutionFor(fromMs, toMs, nowMs));
+    if (stale()) return 'stale';
     const points = historyPoints(answer);
     const resolution = (answer as { resolution?: string } | null)?.resolution ?? resolutionFor(fromMs, toMs, nowMs);
     const times = points.map((p) => p.atMs);
@@ -223,7 +227,7 @@ export function historyView(ctx: AppContext): View {
           const a = p[s.key];
           if (a !== null && (best === null || a > best.a)) best = { a, at: p.atMs };
         }
-        return fact(`Highest ${s.label.replace(' (A)', '')}`, best ? `${best.a.toFixed(1)} A at ${formatTime(best.at, now)}` : '—', `phase-peak-${s.key.slice(-2, -1)}`);
+        return fact(`Highest ${s.label.replace(' (A)', '')}`, best ? `${best.a.toFixed(1)} A at ${ctx.siteTime().time(best.at, now)}` : '—', `phase-peak-${s.key.slice(-2, -1)}`);
       });
       replace(summary, ...highest);
       return times[0] ?? null;
@@ -233,7 +237,7 @@ export function historyView(ctx: AppContext): View {
     const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution]);
     replace(
       summary,
-      fact(`Highest ${resolution} import`, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${formatTime(s.peakAtMs, now)}`),
+      fact(`Highest ${resolution} import`, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${ctx.siteTime().time(s.peakAtMs, now)}`),
       fact('Grid import', formatEnergy(s.importEnergyWh)),
       fact('Into cars', formatEnergy(s.evEnergyWh)),
       fact('Solar', formatEnergy(s.pvEnergyWh)),
@@ -241,7 +245,7 @@ export function historyView(ctx: AppContext): View {
     );
     void ctx.api
       .peak()
-      .then((p) => replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${formatDateTime(toMsOf(p.at), now)}` : ''}`)))
+      .then((p) => !stale() && replace(monthPeak, h('dt', {}, 'Peak this month (15-min mean)'), h('dd', {}, p.peakPowerW === null ? '—' : `${formatPower(p.peakPowerW)}${p.at ? ` on ${ctx.siteTime().dateTime(toMsOf(p.at), now)}` : ''}`)))
       .catch(() => replace(monthPeak));
     return times[0] ?? null;
   };
@@ -252,32 +256,41 @@ export function historyView(ctx: AppContext): View {
   // resolution, not two 1-min points in one pixel of a 24 h axis.
   let firstView = true;
 
-  const load = async () => {
+  // Only the newest load draws: an older answer (the 30 s refresh of the last range, a slow
+  // query on a busy EMS) that arrives after the operator chose another range is dropped, so the
+  // chart, the status line and the pressed button always say the same range.
+  let generation = 0;
+
+  /** `chosen`: the operator changed what to show, so the status says it is loading at once. */
+  const load = async (chosen = false): Promise<void> => {
+    const mine = ++generation;
+    const stale = () => mine !== generation;
     // "Now" is the EMS's clock (the demo may run faster than real time).
     const toMs = customTo ?? toMsOf(ctx.latest()?.at) ?? Date.now();
     const fromMs = toMs - rangeMs;
-    from.value = toLocalInput(fromMs);
-    to.value = toLocalInput(toMs);
-    if (!plot) setText(status, 'Loading…');
+    from.value = ctx.siteTime().toInput(fromMs);
+    to.value = ctx.siteTime().toInput(toMs);
+    if (!plot || chosen) setText(status, 'Loading…');
     try {
       const nowMs = toMsOf(ctx.latest()?.at) ?? Date.now();
       const subject = subjectOf(show.value);
       const connectorResolution = resolutionFor(fromMs, toMs, nowMs) === '15m' ? '15m' : '1m';
       connectorCsv.setAttribute('href', `/api/v1/history/connectors?format=csv&resolution=${connectorResolution}&${csvRange(fromMs, toMs)}`);
-      if (subject.kind === 'connector') await showConnector(subject, fromMs, toMs, connectorResolution);
+      if (subject.kind === 'connector') await showConnector(subject, fromMs, toMs, connectorResolution, stale);
       else {
-        const firstAtMs = await showSite(subject, fromMs, toMs, nowMs);
+        const firstAtMs = await showSite(subject, fromMs, toMs, nowMs, stale);
+        if (firstAtMs === 'stale') return;
         const young = firstAtMs === null || toMs - firstAtMs <= FRESH_MS;
         if (firstView && customTo === null && rangeMs > FRESH_MS && young) {
           firstView = false;
           rangeMs = FRESH_MS;
           pressRange();
-          return load();
+          return load(true);
         }
       }
       firstView = false;
     } catch (error) {
-      setText(status, `Could not load history: ${(error as Error).message}`);
+      if (!stale()) setText(status, `Could not load history: ${(error as Error).message}`);
     }
   };
 

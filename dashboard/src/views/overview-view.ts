@@ -12,7 +12,7 @@ import { TodayStrip } from './today-strip.ts';
 
 export function overviewView(ctx: AppContext): View {
   const flow = new PowerFlow();
-  const today = new TodayStrip(ctx.api);
+  const today = new TodayStrip(ctx.api, () => ctx.siteTime());
   const circuits = new CircuitsPanel(ctx.api);
   const siteLimit = new SiteLimitPanel(ctx);
   const banners = h('div', { class: 'banners', 'aria-live': 'polite' });

@@ -5,8 +5,8 @@ import uPlot from 'uplot';
 import type { PlanView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatEnergy, formatLegendTime, formatPower, formatTime } from '../format.ts';
-import { timeAxis } from './time-axis.ts';
+import { formatEnergy, formatPower, type SiteTime } from '../format.ts';
+import { siteTzDate, timeAxis } from './time-axis.ts';
 import { toMs } from '../normalize.ts';
 
 const REFRESH_MS = 30_000;
@@ -14,28 +14,29 @@ type Plan = NonNullable<PlanView['plan']>;
 type PlannedSession = Plan['sessions'][number];
 
 /** "Ready by 07:30", "3.2 kWh short at 07:30", or "no departure set". */
-export function readiness(s: PlannedSession, nowMs: number): { text: string; tone: 'ok' | 'warn' | 'idle' } {
+export function readiness(s: PlannedSession, nowMs: number, time: SiteTime): { text: string; tone: 'ok' | 'warn' | 'idle' } {
   const departure = toMs(s.departure);
   if (departure === null) return { text: `No departure set: planned ${formatEnergy(s.plannedWh)}`, tone: 'idle' };
-  if (s.readyByDeparture) return { text: `✓ Ready by ${formatTime(departure, nowMs)} (${formatEnergy(s.plannedWh)} planned)`, tone: 'ok' };
-  return { text: `⚠ ${formatEnergy(s.unmetWh)} short at departure ${formatTime(departure, nowMs)}`, tone: 'warn' };
+  if (s.readyByDeparture) return { text: `✓ Ready by ${time.time(departure, nowMs)} (${formatEnergy(s.plannedWh)} planned)`, tone: 'ok' };
+  return { text: `⚠ ${formatEnergy(s.unmetWh)} short at departure ${time.time(departure, nowMs)}`, tone: 'warn' };
 }
 
-function sessionChart(box: HTMLElement, plan: Plan, s: PlannedSession, width: number): uPlot {
+function sessionChart(box: HTMLElement, plan: Plan, s: PlannedSession, width: number, time: SiteTime): uPlot {
   const x = plan.slots.map((slot) => (toMs(slot.start) ?? 0) / 1000);
   const kW = (values: (number | null)[]) => values.map((v) => (v === null ? null : v / 1000));
   return new uPlot(
     {
+      tzDate: siteTzDate(time),
       width,
       height: 180,
       scales: { x: { time: true }, kw: { auto: true }, price: { auto: true } },
       axes: [
-        timeAxis(box),
+        timeAxis(box, time),
         { scale: 'kw', stroke: '#4a5568', grid: { stroke: '#edf0f4' }, size: 44, label: 'kW' },
         { scale: 'price', side: 1, stroke: '#9c4221', grid: { show: false }, size: 52, label: 'per kWh' },
       ],
       series: [
-        { label: 'Time', value: (_u, v) => formatLegendTime(v) },
+        { label: 'Time', value: (_u, v) => time.legendTime(v) },
         { label: 'This car (kW)', scale: 'kw', points: { show: false }, stroke: '#6b46c1', width: 2, fill: 'rgba(107,70,193,0.12)', paths: uPlot.paths.stepped!({ align: 1 }) },
         { label: 'PV forecast (kW)', scale: 'kw', points: { show: false }, stroke: '#b7791f', width: 1.5 },
         { label: 'Import limit (kW)', scale: 'kw', points: { show: false }, stroke: '#c53030', dash: [8, 4], width: 1.5 },
@@ -85,13 +86,13 @@ export function planView(ctx: AppContext): View {
       setText(summary, '');
       return;
     }
-    setText(status, `Planned ${view.lastPlanAt ? formatTime(toMs(view.lastPlanAt), nowMs) : ''} · ${plan.slots.length} slots of ${Math.round(plan.slotMs / 60_000)} min`);
+    setText(status, `Planned ${view.lastPlanAt ? ctx.siteTime().time(toMs(view.lastPlanAt), nowMs) : ''} · ${plan.slots.length} slots of ${Math.round(plan.slotMs / 60_000)} min`);
     setText(summary, `Planned peak import ${formatPower(plan.peakW)} over the horizon.`);
     const width = Math.max(280, Math.min(900, (list.clientWidth || 600) - 8));
     replace(
       list,
       ...plan.sessions.map((s) => {
-        const ready = readiness(s, nowMs);
+        const ready = readiness(s, nowMs, ctx.siteTime());
         const box = h('div', { class: 'plan-chart', role: 'img', 'aria-label': `Planned power for ${s.name ?? s.idTag ?? s.chargerId}` });
         const item = h(
           'article',
@@ -101,7 +102,7 @@ export function planView(ctx: AppContext): View {
           s.steer ? null : h('p', { class: 'muted small' }, 'Planned as load only (charges as soon as it can).'),
           box,
         );
-        charts.push(sessionChart(box, plan, s, width));
+        charts.push(sessionChart(box, plan, s, width, ctx.siteTime()));
         return item;
       }),
     );

@@ -2,37 +2,35 @@
 import type { ConnectorView, SessionRecord, StateView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatCurrent, formatDuration, formatEnergy, formatMoney, formatPercent, formatTime, statusLook } from '../format.ts';
+import { formatCurrent, formatDuration, formatEnergy, formatMoney, formatPercent, statusLook, type SiteTime } from '../format.ts';
 import { priorityRank, reasonText, sessionRecords, toMs } from '../normalize.ts';
 import { table } from './table.ts';
 
 const DAY_MS = 86_400_000;
-const pad = (n: number) => String(n).padStart(2, '0');
-const dateInput = (atMs: number) => {
-  const d = new Date(atMs);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-};
-/** Local midnight of an <input type="date"> value, or null. */
-const fromDateInput = (value: string): number | null => {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).getTime() : null;
+
+/** The day after "2026-12-06" ("2026-12-07"), calendar arithmetic (no DST involved). */
+const nextDay = (isoDay: string): string => {
+  const [y, m, d] = isoDay.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
 };
 
-/** Download links for the billing exports over a range of local days (from 00:00 to the end of `to`). */
-export function exportsPanel(): HTMLElement {
-  const today = Date.now();
-  const from = h('input', { type: 'date', id: 'export-from', value: dateInput(today - 30 * DAY_MS) });
-  const to = h('input', { type: 'date', id: 'export-to', value: dateInput(today) });
+/**
+ * Download links for the billing exports over a range of the site's days (from its 00:00 to the
+ * end of `to`): "today" and midnight are the site's, on the EMS's clock, whatever the browser's zone.
+ */
+export function exportsPanel(time: SiteTime, nowMs: number): HTMLElement {
+  const from = h('input', { type: 'date', id: 'export-from', value: time.isoDay(nowMs - 30 * DAY_MS) });
+  const to = h('input', { type: 'date', id: 'export-to', value: time.isoDay(nowMs) });
   const sessions = h('a', { class: 'button secondary', 'data-testid': 'export-sessions', download: '' }, 'Sessions (CSV)');
   const bills = h('a', { class: 'button secondary', 'data-testid': 'export-bills', download: '' }, 'Bills (CSV)');
   const problem = h('p', { class: 'form-error', role: 'alert' });
   const update = () => {
-    const fromMs = fromDateInput(from.value);
-    const toDay = fromDateInput(to.value);
+    const fromMs = time.dayStartMs(from.value);
+    const toDay = time.dayStartMs(to.value);
     const ok = fromMs !== null && toDay !== null && fromMs <= toDay;
     setText(problem, ok ? '' : 'Choose a start day on or before the end day.');
     for (const [link, path] of [[sessions, '/api/v1/sessions'], [bills, '/api/v1/bills']] as const) {
-      if (ok) link.setAttribute('href', `${path}?format=csv&from=${encodeURIComponent(new Date(fromMs).toISOString())}&to=${encodeURIComponent(new Date(toDay + DAY_MS).toISOString())}`);
+      if (ok) link.setAttribute('href', `${path}?format=csv&from=${encodeURIComponent(new Date(fromMs).toISOString())}&to=${encodeURIComponent(new Date(time.dayStartMs(nextDay(to.value))!).toISOString())}`);
       else link.removeAttribute('href');
       link.setAttribute('aria-disabled', String(!ok));
     }
@@ -66,11 +64,13 @@ export function sessionsView(ctx: AppContext): View {
     { class: 'page sessions' },
     h('section', { class: 'panel', 'aria-labelledby': 'active-title' }, h('h2', { id: 'active-title' }, 'Plugged in now'), active),
     h('section', { class: 'panel', 'aria-labelledby': 'past-title' }, h('h2', { id: 'past-title' }, 'Finished sessions'), pastStatus, past),
-    exportsPanel(),
+    exportsPanel(ctx.siteTime(), toMs(ctx.latest()?.at) ?? Date.now()),
   );
 
   const renderActive = (state: StateView) => {
-    const now = Date.now();
+    // "Today" is the site's day on the EMS's clock.
+    const now = toMs(state.at) ?? Date.now();
+    const time = ctx.siteTime();
     const rows = state.connectors.filter((c): c is ConnectorView & { session: NonNullable<ConnectorView['session']> } => c.session !== null);
     replace(
       active,
@@ -81,8 +81,8 @@ export function sessionsView(ctx: AppContext): View {
           { label: 'Status', cell: (c) => `${statusLook(c.status).icon} ${c.session.paused ? 'Paused by operator' : statusLook(c.status).label}` },
           { label: 'Car', cell: (c) => c.session.name ?? c.session.idTag, nowrap: true },
           { label: 'Tier', cell: (c) => c.session.tier, nowrap: true },
-          { label: 'Plugged in', cell: (c) => formatTime(toMs(c.session.startedAt), now), nowrap: true },
-          { label: 'Departure', cell: (c) => formatTime(toMs(c.session.departure), now), nowrap: true },
+          { label: 'Plugged in', cell: (c) => time.time(toMs(c.session.startedAt), now), nowrap: true },
+          { label: 'Departure', cell: (c) => time.time(toMs(c.session.departure), now), nowrap: true },
           { label: 'Energy', cell: (c) => formatEnergy(c.session.energyWh), numeric: true },
           { label: 'Cost', cell: (c) => formatMoney(c.session.cost, c.session.currency), numeric: true },
           { label: 'SoC', cell: (c) => formatPercent(c.session.soc), numeric: true },
@@ -110,7 +110,8 @@ export function sessionsView(ctx: AppContext): View {
       const records = sessionRecords(await ctx.api.sessions())
         .filter((r) => r.endedAt !== null)
         .sort((a, b) => (toMs(b.endedAt) ?? 0) - (toMs(a.endedAt) ?? 0));
-      const now = Date.now();
+      const now = toMs(ctx.latest()?.at) ?? Date.now();
+      const time = ctx.siteTime();
       setText(pastStatus, '');
       replace(
         past,
@@ -120,8 +121,8 @@ export function sessionsView(ctx: AppContext): View {
             { label: 'Connector', cell: (r) => `${r.chargerId} / ${r.connectorId}`, nowrap: true },
             { label: 'Car', cell: (r) => r.name ?? r.idTag, nowrap: true },
             { label: 'Tier', cell: (r) => r.tier ?? '—', nowrap: true },
-            { label: 'Started', cell: (r) => formatTime(toMs(r.startedAt), now), nowrap: true },
-            { label: 'Ended', cell: (r) => formatTime(toMs(r.endedAt), now), nowrap: true },
+            { label: 'Started', cell: (r) => time.time(toMs(r.startedAt), now), nowrap: true },
+            { label: 'Ended', cell: (r) => time.time(toMs(r.endedAt), now), nowrap: true },
             {
               label: 'Duration',
               cell: (r) => {

@@ -4,7 +4,7 @@ import { ApiError } from '../api-client.ts';
 import type { StateView } from '../api-types.ts';
 import { canSteer, type AppContext } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatPower, formatTime, fromLocalInput, toLocalInput } from '../format.ts';
+import { formatPower } from '../format.ts';
 import { toMs } from '../normalize.ts';
 
 /** Signals the API's operator routes made (the timeline's source for them is "api"). */
@@ -38,7 +38,8 @@ export class SiteLimitPanel {
       canSteer(ctx.role) ? form : h('p', { class: 'muted small' }, '🔒 View only.'),
       this.error,
     );
-    this.until.value = toLocalInput(Date.now() + 2 * 3_600_000);
+    // Two hours from the EMS's now, as the site's wall clock reads it.
+    this.until.value = ctx.siteTime().toInput((toMs(ctx.latest()?.at) ?? Date.now()) + 2 * 3_600_000);
   }
 
   private async submit(): Promise<void> {
@@ -47,14 +48,14 @@ export class SiteLimitPanel {
     if (!this.valueKW.value || !Number.isFinite(kW) || kW < 0) return setText(this.error, 'Give the limit in kW (0 or more).');
     let durationS: number | undefined;
     if (this.until.value) {
-      const untilMs = fromLocalInput(this.until.value);
+      const untilMs = this.ctx.siteTime().fromInput(this.until.value);
       const nowMs = toMs(this.ctx.latest()?.at) ?? Date.now();
       if (untilMs === null || untilMs <= nowMs) return setText(this.error, 'The end time must be in the future (or empty for a limit you end yourself).');
       durationS = Math.round((untilMs - nowMs) / 1000);
     }
     try {
       await this.ctx.api.addSiteLimit({ kind: 'import-limit', valueW: Math.round(kW * 1000), ...(durationS ? { durationS } : {}) });
-      this.ctx.notify(`Site limit set: ${formatPower(kW * 1000)}${this.until.value ? ` until ${formatTime(fromLocalInput(this.until.value), Date.now())}` : ''}`);
+      this.ctx.notify(`Site limit set: ${formatPower(kW * 1000)}${this.until.value ? ` until ${this.ctx.siteTime().time(this.ctx.siteTime().fromInput(this.until.value), toMs(this.ctx.latest()?.at) ?? Date.now())}` : ''}`);
       await this.ctx.feed.refresh();
     } catch (error) {
       const e = error as ApiError;
@@ -91,7 +92,7 @@ export class SiteLimitPanel {
           }
         });
         const what = s.kind === 'export-limit' ? 'Export limit' : 'Import limit';
-        return h('li', { class: 'note tone-warn', 'data-limit': s.id }, `${what} ${formatPower(s.value)} ${endMs === null || endMs > nowMs + 5 * 365 * 86_400_000 ? 'until ended' : `until ${formatTime(endMs, nowMs)}`} `, end);
+        return h('li', { class: 'note tone-warn', 'data-limit': s.id }, `${what} ${formatPower(s.value)} ${endMs === null || endMs > nowMs + 5 * 365 * 86_400_000 ? 'until ended' : `until ${this.ctx.siteTime().time(endMs, nowMs)}`} `, end);
       }),
     );
   }

@@ -4,7 +4,7 @@
 import type { ApiClient } from '../api-client.ts';
 import type { KpisView } from '../api-types.ts';
 import { h, setText } from '../dom.ts';
-import { formatDateTime, formatEnergy, formatMoney, formatPercent, formatPower, formatTime } from '../format.ts';
+import { formatEnergy, formatMoney, formatPercent, formatPower, type SiteTime } from '../format.ts';
 
 const REFRESH_MS = 30_000;
 
@@ -33,7 +33,10 @@ export class TodayStrip {
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
-  constructor(private readonly api: ApiClient) {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly siteTime: () => SiteTime,
+  ) {
     const list = h('dl', { class: 'today-facts' });
     this.energy = fact(list, 'energy', 'Energy to cars');
     this.cost = fact(list, 'cost', 'Cost');
@@ -92,7 +95,7 @@ export class TodayStrip {
     const setToday = t.peakW > 0 && t.peakW >= k.month.peakW - 1;
     setText(
       this.peak.detail,
-      `15-min mean${peakAtMs === null ? '' : ` at ${formatTime(peakAtMs, nowMs)}`} · ${setToday ? "also the month's peak" : monthAtMs === null ? 'no peak yet this month' : `month ${formatPower(k.month.peakW)} on ${formatDateTime(monthAtMs, nowMs)}`}`,
+      `15-min mean${peakAtMs === null ? '' : ` at ${this.siteTime().time(peakAtMs, nowMs)}`} · ${setToday ? "also the month's peak" : monthAtMs === null ? 'no peak yet this month' : `month ${formatPower(k.month.peakW)} on ${this.siteTime().dateTime(monthAtMs, nowMs)}`}`,
     );
     setText(this.price.value, formatMoney(k.prices.importPerKWh, c, 3));
     setText(this.price.detail, 'per kWh');

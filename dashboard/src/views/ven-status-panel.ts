@@ -4,7 +4,7 @@
 import type { OpenAdrView, VenView } from '../../../src/api/openadr-view.ts';
 import { ApiError, type ApiClient } from '../api-client.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatTime } from '../format.ts';
+import { siteTimeOf, type SiteTime } from '../format.ts';
 import { toMs } from '../normalize.ts';
 import { PanelPoller } from '../panel-poller.ts';
 
@@ -22,18 +22,18 @@ export function venHealth(ven: VenView): { tone: 'ok' | 'warn' | 'bad'; text: st
 }
 
 /** The facts of one VEN as label/value lines. Pure. */
-export function venLines(ven: VenView, nowMs: number): VenLine[] {
+export function venLines(ven: VenView, nowMs: number, time: SiteTime): VenLine[] {
   const lines: VenLine[] = [
     { label: 'VEN id', value: ven.venId ?? '—' },
-    { label: 'Last poll', value: formatTime(toMs(ven.lastPollAt), nowMs) },
-    { label: 'Last answer', value: formatTime(toMs(ven.lastContactAt), nowMs) },
+    { label: 'Last poll', value: time.time(toMs(ven.lastPollAt), nowMs) },
+    { label: 'Last answer', value: time.time(toMs(ven.lastContactAt), nowMs) },
   ];
   if (ven.lastError) lines.push({ label: 'Error', value: ven.lastError, tone: 'bad' });
   const days = ven.certificate.expiresInDays;
   if (ven.certificate.expiresAt !== null && days !== null) {
     lines.push({
       label: 'Certificate',
-      value: days < 0 ? `expired ${formatTime(toMs(ven.certificate.expiresAt), nowMs)}` : `expires in ${days} day${days === 1 ? '' : 's'}`,
+      value: days < 0 ? `expired ${time.time(toMs(ven.certificate.expiresAt), nowMs)}` : `expires in ${days} day${days === 1 ? '' : 's'}`,
       ...(days < 0 ? { tone: 'bad' as const } : days < 30 ? { tone: 'warn' as const } : {}),
     });
   }
@@ -104,7 +104,7 @@ export class VenStatusPanel {
           h(
             'dl',
             { class: 'ven-facts' },
-            ...venLines(ven, nowMs).flatMap((line) => [h('dt', {}, line.label), h('dd', line.tone ? { class: `tone-${line.tone}` } : {}, line.value)]),
+            ...venLines(ven, nowMs, siteTimeOf(this.el)).flatMap((line) => [h('dt', {}, line.label), h('dd', line.tone ? { class: `tone-${line.tone}` } : {}, line.value)]),
           ),
           events.length
             ? h(

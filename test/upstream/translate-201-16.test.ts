@@ -1,0 +1,201 @@
+// Protocol translation the other way: a strict OCPP 2.0.1 station behind the EMS, an independent
+// strict OCPP 1.6J CSMS above it (upstream.protocol: ocpp1.6), over loopback. Both peers validate
+// every frame against the official schemas, so a translation that is not valid 1.6 (or 2.0.1)
+// fails here.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectorCap } from '../../optimizer/types.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { relayConfig, startLocalController, T0 } from './local-controller.ts';
+import { StrictCharger, TestCsms } from './peers.ts';
+
+type Ems = Awaited<ReturnType<typeof startLocalController>>;
+
+const at = (offsetS: number) => new Date(T0 + offsetS * 1000).toISOString();
+const token = (idToken: string) => ({ idToken, type: 'ISO14443' });
+const register = (wh: number, offsetS: number, context?: string) => [
+  { timestamp: at(offsetS), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' }, ...(context ? { context } : {}) }] },
+];
+const cap = (currentA: number): ConnectorCap => ({ chargerId: 'CS201', connectorId: 1, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
+const upstream = (url: string) => ({ url, protocol: 'ocpp1.6', callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 200 });
+
+describe('local controller: a 2.0.1 station in front of a 1.6J CSMS', () => {
+  let csms: TestCsms;
+  let ems: Ems;
+  let station: StrictCharger;
+
+  beforeEach(async () => {
+    csms = new TestCsms();
+    await csms.start();
+    ems = await startLocalController(relayConfig(csms.url, { upstream: upstream(csms.url) }));
+    station = new StrictCharger(ems.cs.port, 'CS201', 'ocpp2.0.1');
+    station.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CS201');
+    await station.connect();
+    await waitFor(() => csms.clients.get('CS201')?.protocol === 'ocpp1.6', 'a 1.6 uplink with the station identity');
+    await station.boot();
+    await ready;
+  });
+
+  afterEach(async () => {
+    await station?.close().catch(() => undefined);
+    await ems?.stop();
+    await csms.stop();
+  });
+
+  it('translates boot, status, authorize, heartbeat, data transfer, firmware/log status and a transaction authorized after it started; the CSMS gets 1.6 frames in order with the original timestamps and its own id', async () => {
+    const answers: Record<string, any> = {};
+    answers.status = await station.call('StatusNotification', { timestamp: at(1), connectorStatus: 'Occupied', evseId: 1, connectorId: 1 });
+    answers.authorize = await station.call('Authorize', { idToken: token('CLOUD01') });
+    answers.stranger = await station.call('Authorize', { idToken: token('STRANGER') });
+    answers.heartbeat = await station.call('Heartbeat', {});
+    answers.data = await station.call('DataTransfer', { vendorId: 'com.example', messageId: 'hello', data: { x: 1 } });
+    answers.firmware = await station.call('FirmwareStatusNotification', { status: 'InstallScheduled', requestId: 4 });
+    answers.log = await station.call('LogStatusNotification', { status: 'UploadFailure', requestId: 5 });
+    // 2.0.1: the transaction starts when the cable is plugged in, the driver is known later.
+    await station.transactionEvent('Started', 'tx-late', at(2), { evse: { id: 1, connectorId: 1 }, meterValue: register(1000, 2, 'Transaction.Begin') });
+    await station.transactionEvent('Updated', 'tx-late', at(3), { idToken: token('LOCAL01'), triggerReason: 'Authorized', meterValue: register(1010, 3), transactionInfo: { transactionId: 'tx-late', chargingState: 'Charging' } });
+    await station.transactionEvent('Updated', 'tx-late', at(13), {
+      meterValue: [{ timestamp: at(13), sampledValue: [{ value: 1.4, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'kWh' } }, { value: 50, measurand: 'Frequency', unitOfMeasure: { unit: 'Hz' } }, { value: 16, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } }] }],
+    });
+    await station.transactionEvent('Ended', 'tx-late', at(20), { transactionInfo: { transactionId: 'tx-late', stoppedReason: 'EVDisconnected' }, meterValue: register(1800, 20, 'Transaction.End') });
+    // Before any driver: the values are the connector's.
+    await station.call('MeterValues', { evseId: 1, meterValue: [{ timestamp: at(21), sampledValue: [{ value: 7000, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } }] }] });
+    await waitFor(() => ems.status('CS201').queueLength === 0 && csms.from('CS201', 'StopTransaction').length === 1 && csms.from('CS201', 'MeterValues').length === 3, 'the transaction at the CSMS');
+
+    expect(answers.authorize).toEqual({ idTokenInfo: { status: 'Accepted' } });
+    expect(answers.stranger).toEqual({ idTokenInfo: { status: 'Invalid' } });
+    expect(answers.heartbeat.currentTime).toEqual(expect.any(String));
+    expect(answers.data).toEqual({ status: 'Accepted', data: 'from-csms' });
+    const seen = csms.from('CS201').map((r) => [r.action, r.params]);
+    expect(seen.map(([action]) => action)).toEqual([
+      'BootNotification',
+      'StatusNotification',
+      'Authorize',
+      'Authorize',
+      'Heartbeat',
+      'DataTransfer',
+      'FirmwareStatusNotification',
+      'DiagnosticsStatusNotification',
+      'StartTransaction',
+      'MeterValues',
+      'MeterValues',
+      'StopTransaction',
+      'MeterValues',
+    ]);
+    const byAction = (action: string) => seen.filter(([a]) => a === action).map(([, p]) => p);
+    expect(byAction('BootNotification')[0]).toEqual({ chargePointVendor: 'Strict', chargePointModel: 'Relay-201' });
+    // Occupied with no transaction yet: Preparing.
+    expect(byAction('StatusNotification')[0]).toEqual({ connectorId: 1, errorCode: 'NoError', status: 'Preparing', timestamp: at(1) });
+    expect(byAction('DataTransfer')[0]).toEqual({ vendorId: 'com.example', messageId: 'hello', data: '{"x":1}' });
+    expect(byAction('FirmwareStatusNotification')[0]).toEqual({ status: 'Installing' });
+    expect(byAction('DiagnosticsStatusNotification')[0]).toEqual({ status: 'UploadFailed' });
+    // The 1.6 start is when the driver became known, with the register then.
+    expect(byAction('StartTransaction')[0]).toEqual({ connectorId: 1, idTag: 'LOCAL01', meterStart: 1010, timestamp: at(3) });
+    const [atAuthorization, meter, live] = byAction('MeterValues');
+    expect(atAuthorization).toEqual({ connectorId: 1, transactionId: 9001, meterValue: [{ timestamp: at(3), sampledValue: [{ value: '1010', measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }] });
+    // The CSMS's own id (it assigns from 9001); kWh in the 1.6 unit it came in; Hz has no 1.6 unit: left out.
+    expect(meter).toEqual({
+      connectorId: 1,
+      transactionId: 9001,
+      meterValue: [{ timestamp: at(13), sampledValue: [{ value: '1.4', measurand: 'Energy.Active.Import.Register', unit: 'kWh' }, { value: '16', measurand: 'Current.Import', phase: 'L1', unit: 'A' }] }],
+    });
+    expect(byAction('StopTransaction')[0]).toEqual({ transactionId: 9001, meterStop: 1800, timestamp: at(20), reason: 'EVDisconnected' });
+    expect(live).toEqual({ connectorId: 1, meterValue: [{ timestamp: at(21), sampledValue: [{ value: '7000', measurand: 'Power.Active.Import', unit: 'W' }] }] });
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
+  });
+
+  it('translates the CSMS calls: RemoteStart/Stop (its id to the station’s), Reset, Unlock, Trigger, ChangeAvailability, UpdateFirmware, GetDiagnostics; refuses what it cannot translate', async () => {
+    await station.transactionEvent('Started', 'tx-remote', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01'), meterValue: register(0, 1, 'Transaction.Begin') });
+    await waitFor(() => csms.from('CS201', 'StartTransaction').length === 1 && ems.status('CS201').queueLength === 0, 'the start at the CSMS');
+    const before = station.received.length;
+    const answers = [
+      await csms.call('CS201', 'RemoteStartTransaction', { idTag: 'CLOUD01', connectorId: 1 }),
+      await csms.call('CS201', 'RemoteStopTransaction', { transactionId: 9001 }),
+      await csms.call('CS201', 'RemoteStopTransaction', { transactionId: 4711 }),
+      await csms.call('CS201', 'Reset', { type: 'Soft' }),
+      await csms.call('CS201', 'UnlockConnector', { connectorId: 1 }),
+      await csms.call('CS201', 'TriggerMessage', { requestedMessage: 'DiagnosticsStatusNotification' }),
+      await csms.call('CS201', 'ChangeAvailability', { connectorId: 1, type: 'Inoperative' }),
+      await csms.call('CS201', 'UpdateFirmware', { location: 'https://127.0.0.1/fw.bin', retrieveDate: at(60) }),
+      await csms.call('CS201', 'GetDiagnostics', { location: 'ftp://127.0.0.1/logs', startTime: at(-3600) }),
+      await csms.call('CS201', 'ClearCache', {}),
+    ];
+    expect(answers).toEqual([
+      { status: 'Accepted' },
+      { status: 'Accepted' },
+      { status: 'Rejected' },
+      { status: 'Accepted' },
+      { status: 'Unlocked' },
+      { status: 'Accepted' },
+      { status: 'Accepted' },
+      {},
+      {},
+      { status: 'Accepted' },
+    ]);
+    const received = station.received.slice(before).filter((r) => !['SetChargingProfile', 'GetVariables', 'SetVariables', 'ClearChargingProfile', 'GetCompositeSchedule'].includes(r.action)); // the EMS's own calls
+    expect(received).toEqual([
+      { action: 'RequestStartTransaction', params: { idToken: token('CLOUD01'), remoteStartId: expect.any(Number), evseId: 1 } },
+      { action: 'RequestStopTransaction', params: { transactionId: 'tx-remote' } },
+      { action: 'Reset', params: { type: 'OnIdle' } },
+      { action: 'UnlockConnector', params: { evseId: 1, connectorId: 1 } },
+      { action: 'TriggerMessage', params: { requestedMessage: 'LogStatusNotification' } },
+      { action: 'ChangeAvailability', params: { operationalStatus: 'Inoperative', evse: { id: 1 } } },
+      { action: 'UpdateFirmware', params: { requestId: expect.any(Number), firmware: { location: 'https://127.0.0.1/fw.bin', retrieveDateTime: at(60) } } },
+      { action: 'GetLog', params: { logType: 'DiagnosticsLog', requestId: expect.any(Number), log: { remoteLocation: 'ftp://127.0.0.1/logs', oldestTimestamp: at(-3600) } } },
+      { action: 'ClearCache', params: {} },
+    ]);
+    await expect(csms.call('CS201', 'GetConfiguration', {})).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+    await expect(csms.call('CS201', 'ChangeConfiguration', { key: 'HeartbeatInterval', value: '60' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+  });
+
+  it('a 1.6 CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the 2.0.1 station, and the reverse; GetCompositeSchedule answers the combined limit in 1.6', async () => {
+    await station.transactionEvent('Started', 'tx-cap', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01') });
+    await ems.cs.applyCaps([cap(16)]);
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(16);
+    const txDefault = (limit: number) => ({
+      connectorId: 1,
+      csChargingProfiles: {
+        chargingProfileId: 70,
+        stackLevel: 0,
+        chargingProfilePurpose: 'TxDefaultProfile',
+        chargingProfileKind: 'Absolute',
+        chargingSchedule: { startSchedule: at(-60), chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit }] },
+      },
+    });
+    expect(await csms.call('CS201', 'SetChargingProfile', txDefault(10))).toEqual({ status: 'Accepted' });
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(10);
+    let composite = await csms.call('CS201', 'GetCompositeSchedule', { connectorId: 1, duration: 600, chargingRateUnit: 'A' });
+    expect(composite).toMatchObject({ status: 'Accepted', connectorId: 1, chargingSchedule: { duration: 600, chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 10 }] } });
+    expect(await csms.call('CS201', 'SetChargingProfile', txDefault(16))).toEqual({ status: 'Accepted' });
+    ems.clock.advance(1_000);
+    await ems.cs.applyCaps([cap(10)]);
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(10);
+    expect(await csms.call('CS201', 'ClearChargingProfile', { id: 70 })).toEqual({ status: 'Accepted' });
+    composite = await csms.call('CS201', 'GetCompositeSchedule', { connectorId: 1, duration: 600 });
+    expect(composite.chargingSchedule.chargingSchedulePeriod[0].limit).toBe(10);
+  });
+
+  it('uplink down while a car charges: the station is answered by the EMS, the events are held on disk and reach the 1.6 CSMS in order with original timestamps, once, under its id', async () => {
+    await csms.stop();
+    await waitFor(() => ems.status('CS201').uplink !== 'online', 'the uplink down');
+    const started = await station.transactionEvent('Started', 'tx-off', at(10), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01'), meterValue: register(100, 10, 'Transaction.Begin') });
+    expect(started.idTokenInfo.status).toBe('Accepted');
+    await station.call('StatusNotification', { timestamp: at(11), connectorStatus: 'Occupied', evseId: 1, connectorId: 1 });
+    await station.transactionEvent('Updated', 'tx-off', at(20), { meterValue: register(300, 20) });
+    await station.transactionEvent('Ended', 'tx-off', at(30), { transactionInfo: { transactionId: 'tx-off', stoppedReason: 'Local' }, meterValue: register(900, 30, 'Transaction.End') });
+    expect(ems.status('CS201').queueLength).toBe(4);
+    await csms.start(csms.port);
+    await waitFor(() => ems.status('CS201').uplink === 'online' && ems.status('CS201').queueLength === 0, 'the queue to drain', 10_000);
+    const seen = csms.from('CS201').filter((r) => r.action !== 'BootNotification').map((r) => [r.action, r.params.timestamp ?? r.params.meterValue?.[0]?.timestamp, r.params.transactionId]);
+    expect(seen).toEqual([
+      ['StartTransaction', at(10), undefined],
+      ['StatusNotification', at(11), undefined],
+      ['MeterValues', at(20), 9001],
+      ['StopTransaction', at(30), 9001],
+    ]);
+    expect(csms.from('CS201', 'StartTransaction')[0]!.params).toMatchObject({ meterStart: 100, idTag: 'LOCAL01' });
+    expect(csms.from('CS201', 'StopTransaction')[0]!.params).toMatchObject({ meterStop: 900, reason: 'Local' });
+    // The status as it was when the station sent it (in a transaction), not when it was delivered.
+    expect(csms.from('CS201', 'StatusNotification')[0]!.params).toEqual({ connectorId: 1, errorCode: 'NoError', status: 'Charging', timestamp: at(11) });
+  });
+});
