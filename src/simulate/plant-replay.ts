@@ -356,7 +356,9 @@ class PlantReplay {
       if (this.carDraws.watch(atMs, this.state.connectors.values(), this.state.lastDecision?.caps)) this.planDirty = true;
       if (this.planning && (this.planDirty || atMs - this.planAtMs >= this.slotMs)) await this.replan(atMs);
       this.ceilings.setPlan(this.plan);
-      const snapshot = this.carDraws.withWholeAmps(this.state.snapshot(atMs), this.activeTx);
+      // Not given decide() the cars' learnt whole amps (carDraws.withWholeAmps): with this session's
+      // estimation and meter gate it caused 27.2 A·s over a limit on the public hub at 100 A (issue #11).
+      const snapshot = this.state.snapshot(atMs);
       const result = controlStep({ snapshot, params: this.params, memory: this.memory, ceilingsW: this.planning ? [this.ceilings.ceilingsW(snapshot)] : [] });
       this.memory = result.memory;
       decision = result.decision;
