@@ -199,7 +199,8 @@ export function judgeMeter(input: GateInput, memory: MeterGateMemory | undefined
   const evAtReading = measuredAt(input, reading.atMs + SAMPLE_SLACK_MS, true, reading.atMs - NEAR_READING_MS);
   // One such reading may be a cut that reached the car before the charger confirmed it: it is
   // ignored (the last good reading stands in); still below BELOW_LASTS_MS later, the meter is suspect.
-  const below = belowChargers(reading, evAtReading);
+  // On a site with PV or a battery the grid may rightly read less than the cars draw: no verdict there.
+  const below = input.canExport ? '' : belowChargers(reading, evAtReading);
   let belowSinceMs = below ? (memory?.belowSinceMs ?? reading.atMs) : undefined;
   if (below && suspect === undefined && reading.atMs - belowSinceMs! < BELOW_LASTS_MS) {
     const kept = { ...remember(), belowSinceMs: belowSinceMs! };

@@ -37,6 +37,21 @@ function run(seconds: number, at: (s: number, atMs: number) => SiteSnapshot, sta
 const keys = (d: Decision) => (d.findings ?? []).map((f) => f.key).filter((k) => k.startsWith('grid-'));
 
 describe('the meter plausibility gate', () => {
+  it('trusts a meter below the chargers on a site with PV: the panels may cover the cars (no failsafe on a sunny day)', () => {
+    const withPv = params({ ...gated, grid: { ...gated.grid, canExport: true } });
+    let state = initialDecideState;
+    const decisions: Decision[] = [];
+    // 30 A of cars per phase, 5 A of building, 25 A of PV: the grid reads 10 A, well below the cars.
+    for (let s = 0; s < 20; s++) {
+      const atMs = T0 + s * 1000;
+      const d = decide(snap(atMs, 10, cars(15, atMs - 500)), withPv, state);
+      state = d.nextState;
+      decisions.push(d);
+    }
+    expect(decisions.map((d) => d.failsafe)).toEqual(decisions.map(() => false));
+    expect(decisions.flatMap(keys)).toEqual([]);
+  });
+
   it('does not trust a meter reading 100× too small: not confirmed before the cars draw, suspect once their MeterValues show it', () => {
     // 20 A of building load read as 0.2 A; the cars get their failsafe 6 A, then sample 6 A each.
     const decisions = run(30, (s, atMs) => snap(atMs, 0.2 + (s >= 5 ? 0.12 : 0), cars(s >= 12 ? 6 : undefined, atMs)));
