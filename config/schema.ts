@@ -284,7 +284,7 @@ export const influxSchema = z.strictObject({
 export const upstreamSchema = z
   .strictObject({
     url: z.string().url().regex(/^wss?:\/\//, 'must start with ws:// or wss://').describe("the cloud CSMS's OCPP endpoint; the charger's upstreamId is appended"),
-    protocol: z.enum(['ocpp1.6', 'ocpp2.0.1']).optional().describe("default: the charger's own; ocpp2.0.1 with a 1.6 charger translates (docs/local-controller.md); a 2.0.1 charger with ocpp1.6 is not relayed"),
+    protocol: z.enum(['ocpp1.6', 'ocpp2.0.1']).optional().describe("default: the charger's own; another version than the charger's is translated both ways (1.6 charger to a 2.0.1 CSMS and the reverse; docs/local-controller.md)"),
     tls: z
       .strictObject({
         ca: z.string().optional().describe('PEM file of the CA that signs the CSMS certificate'),

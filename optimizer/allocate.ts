@@ -263,3 +263,29 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   pool.residual.set(res.subarray(0, constraintCount));
   pool.power = res[POWER];
 }
+
+/**
+ * Cars seen drawing whole amps draw floor(cap): a cap of 14.6 A gives 14 A and 0.6 A nobody uses.
+ * Their caps go down to the whole amp (never below the minimum), then, in priority order, up by
+ * whole amps while every constraint on their path has the room; what is left goes to the cars that
+ * follow fractions (in priority order). Only lowers and room-checked raises: no limit is exceeded.
+ */
+export function roundToWholeAmps(order: readonly Slot[], pool: Pool): void {
+  let whole = 0;
+  for (const slot of order) {
+    if (!slot.session?.wholeAmps || slot.capDa <= 0) continue;
+    const down = Math.floor(slot.capDa / 10) * 10;
+    if (down >= slot.minDa && down < slot.capDa) raiseTo(slot, pool, down);
+    whole++;
+  }
+  if (whole === 0) return;
+  const scratch: Tightest = { binder: BINDER_UPPER };
+  for (const slot of order) {
+    if (!slot.session?.wholeAmps || slot.capDa <= 0 || slot.capDa % 10 !== 0) continue;
+    if (slot.capDa + 10 <= slot.upperDa && reach(slot, pool, scratch) >= slot.capDa + 10) raiseTo(slot, pool, slot.capDa + 10);
+  }
+  fillInOrder(
+    order.filter((slot) => !slot.session?.wholeAmps),
+    pool,
+  );
+}

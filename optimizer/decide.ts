@@ -9,7 +9,7 @@ import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
 import { recordLimits, siteSummary, siteView } from './site-view.ts';
 import { rankSessions } from './rank-sessions.ts';
-import { admit, allocateSessions, fillEqually } from './allocate.ts';
+import { admit, allocateSessions, fillEqually, roundToWholeAmps } from './allocate.ts';
 import { holdRecentIncreases, holdSmallIncreases, keepUnneededDecreases, nextMemory } from './hysteresis.ts';
 import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
@@ -79,6 +79,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   } else {
     // Sessions: minimums in priority order, then the rest; small increases held back.
     allocateSessions(order, pool, params.priority);
+    roundToWholeAmps(order, pool);
     holdSmallIncreases(order, pool, params.deadbandA);
     if (capHoldMs > 0) {
       holdRecentIncreases(order, pool, capHoldMs, atMs);

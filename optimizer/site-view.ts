@@ -347,9 +347,11 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const idleNear = sampleAt >= t || t - sampleAt <= IDLE_NEAR_MS;
   const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear);
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
-  // The lowest limit in force since the sample: a car cut below its sample and raised again since
-  // may still sit at the cut (it ramps back only after a response), not at the raised limit.
-  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t), t) : bound);
+  // The lowest limit in force since a car response before the sample: a car cut below its sample
+  // and raised again since may still sit at the cut (it ramps back only after a response), and a
+  // cut made up to a car response before the sample may reach it only after the sample (a car
+  // sampled at 5 A on an old, higher limit drops to 0 when the cut to 0 arrives).
+  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t) - timing.carResponseMs, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
   for (let p = 0; p < 3; p++) {
     const site = rot[p];

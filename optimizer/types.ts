@@ -134,6 +134,11 @@ export interface SessionSnapshot {
   carMaxCurrentA?: number;
   /** Desired power from the horizon planner; decide() treats it as a ceiling. */
   targetPowerW?: number;
+  /**
+   * The car was seen drawing whole amps (floor of its cap, car-max-learner.ts): decide() gives it
+   * whole amps, and what a fraction would have wasted goes to another car.
+   */
+  wholeAmps?: boolean;
 }
 
 export interface ConnectorSnapshot {

@@ -31,6 +31,8 @@ export interface ConnectorView {
   /** A per phase, or a single figure (the highest phase). */
   drawA: number[] | number;
   phases: number;
+  /** The charger's max current, A per phase (config). */
+  maxCurrentA?: number | null;
   reason: ReasonView | null;
   rank?: number | null;
   powerW?: number | null;

@@ -89,7 +89,7 @@ export function createEventLog(ctx: ServiceContext, capacity = 1000) {
       if (before === health || (before === undefined && health === 'online')) return;
       const atMs = ctx.clock.nowMs();
       if (health === 'online') add({ atMs, kind: 'device', severity: 'info', deviceId, text: `${deviceId} answers again` });
-      else add({ atMs, kind: 'device', severity: 'warning', deviceId, text: `${deviceId} is ${health}${lastError ? `: ${lastError}` : ''}${lastReadingAtMs ? ` (last reading ${siteTime(lastReadingAtMs)})` : ''}` });
+      else add({ atMs, kind: 'device', severity: 'warning', deviceId, text: `${deviceId} ${health === 'error' ? 'reports an error' : `is ${health}`}${lastError ? `: ${lastError}` : ''}${lastReadingAtMs ? ` (last reading ${siteTime(lastReadingAtMs)})` : ''}` });
     }),
     ctx.bus.on('connector.status', ({ chargerId, connectorId, status, atMs, errorCode }) => {
       const key = `${chargerId}/${connectorId}`;

@@ -35,6 +35,19 @@ export interface SessionRowSources {
   nowMs: number;
 }
 
+/**
+ * A recorded session's energy, one definition for the sessions table, the exports and their cost:
+ * the meter difference, unless the bill (which follows the charger's register through its
+ * MeterValues) counted more. That happens when the stop reading is not the session's own: a
+ * session closed because a new one started on its connector takes the new start reading, and a
+ * charger whose register restarted (a reset, a replaced meter) reports less than it started at.
+ */
+export function sessionEnergyWh(t: { meterStartWh: number; meterStopWh?: number }, bill: { energyWh: number } | undefined): number | null {
+  const metered = t.meterStopWh === undefined ? null : Math.max(0, t.meterStopWh - t.meterStartWh);
+  if (bill && (metered === null || bill.energyWh > metered)) return bill.energyWh;
+  return metered;
+}
+
 /** An export of at most this many rows; a larger range is refused with a clear message. */
 export const MAX_EXPORT_ROWS = 100_000;
 
@@ -46,7 +59,7 @@ export function sessionRows(src: SessionRowSources, fromMs: number, toMs: number
   return src.transactions.between(fromMs, toMs, MAX_EXPORT_ROWS).map((t) => {
     const bill = bills.get(`${t.chargerId}#${t.transactionId}`);
     const stoppedAtMs = t.stoppedAtMs ?? null;
-    const energyWh = t.meterStopWh !== undefined ? Math.max(0, t.meterStopWh - t.meterStartWh) : bill ? bill.energyWh : null;
+    const energyWh = sessionEnergyWh(t, bill);
     const pluggedMs = (stoppedAtMs ?? src.nowMs) - t.startedAtMs;
     return {
       transactionId: t.transactionId,

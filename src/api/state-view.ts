@@ -23,6 +23,7 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
   const caps = new Map<string, ConnectorCap>();
   for (const cap of state.lastDecision?.caps ?? []) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap);
   const phasesOf = new Map(config.chargers.map((c) => [c.id, c.phases]));
+  const maxOf = new Map(config.chargers.map((c) => [c.id, c.maxCurrent]));
   const nameOf = idTagNames(config);
   return [...state.connectors.values()].map((c) => {
     const cap = caps.get(connectorKey(c.chargerId, c.connectorId));
@@ -40,6 +41,7 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
       drawPhasesA: c.drawA,
       powerW: round(c.powerW, 0),
       phases: cap?.phases ?? phasesOf.get(c.chargerId) ?? 3,
+      maxCurrentA: maxOf.get(c.chargerId) ?? null,
       reason: cap?.reason.text ?? null,
       reasonKind: cap?.reason.kind ?? null,
       rank: cap?.rank ?? null,

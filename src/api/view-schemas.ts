@@ -32,6 +32,7 @@ export const connectorViewSchema = z.object({
   drawPhasesA: triple.describe("measured draw per charger phase, A"),
   powerW: z.number().nullable(),
   phases: z.union([z.literal(1), z.literal(3)]),
+  maxCurrentA: z.number().nullable().describe("the charger's max current (config chargers[].maxCurrent), A per phase"),
   reason: z.string().nullable().describe('why the cap is what it is, for people'),
   reasonKind: z.string().nullable(),
   rank: z.number().int().nullable().describe('position in the priority order'),

@@ -2,9 +2,9 @@
 // taken under the cap in force for at least the car's response time. The live planner and
 // `ems simulate` on the plant both run this, so a replay learns a car's max exactly as a site does.
 import type { Config } from '../../config/schema.ts';
-import type { ConnectorCap } from '../../optimizer/types.ts';
+import type { ConnectorCap, ConnectorSnapshot, SiteSnapshot } from '../../optimizer/types.ts';
 import type { ConnectorState } from '../state/site-state.ts';
-import { CarMaxLearner, LEARN_GAP_A } from './car-max-learner.ts';
+import { CarMaxLearner, LEARN_GAP_A, type CarDrawModel } from './car-max-learner.ts';
 
 interface CapSeen {
   sessionId: string;
@@ -52,7 +52,7 @@ export class CarDrawWatcher {
       seen.sampleAtMs = sampleAtMs;
       const phasesDrawing = c.drawA.filter((a) => a > LEARN_GAP_A).length;
       const wantsMore = c.status === 'Charging' && !s.paused && (s.energyNeedWh === undefined || s.energyWh < s.energyNeedWh - 100) && (s.socPct === undefined || s.socPct < 98);
-      if (this.learner.observe({ sessionId, chargerId: c.chargerId, capA, drawA: Math.max(...c.drawA), phases: phasesDrawing === 1 ? 1 : 3, wantsMore })) learnt = true;
+      if (this.learner.observe({ sessionId, chargerId: c.chargerId, capA, drawA: Math.max(...c.drawA), phases: phasesDrawing === 1 ? 1 : 3, wantsMore, energyWh: s.energyWh })) learnt = true;
     }
     this.learner.keepOnly(active);
     return learnt;
@@ -74,8 +74,40 @@ export class CarDrawWatcher {
   carMaxPowerW(chargerId: string, connectorId: number, transactionId: number): number | undefined {
     return this.learner.carMaxPowerW(sessionIdOf(chargerId, connectorId, transactionId));
   }
+
+  /** True once the car in this transaction was seen drawing whole amps (decide() then gives it whole amps). */
+  wholeAmps(chargerId: string, connectorId: number, transactionId: number): boolean {
+    return this.learner.wholeAmps(sessionIdOf(chargerId, connectorId, transactionId));
+  }
+
+  /** The snapshot with `wholeAmps` set on the sessions of cars seen drawing whole amps; `transactions` by connector key. */
+  withWholeAmps(snapshot: SiteSnapshot, transactions: ReadonlyMap<string, number>): SiteSnapshot {
+    let connectors: ConnectorSnapshot[] | undefined;
+    snapshot.connectors.forEach((c, i) => {
+      const tx = transactions.get(`${c.chargerId}/${c.connectorId}`);
+      if (!c.session || tx === undefined || !this.wholeAmps(c.chargerId, c.connectorId, tx)) return;
+      connectors ??= [...snapshot.connectors];
+      connectors[i] = { ...c, session: { ...c.session, wholeAmps: true } };
+    });
+    return connectors ? { ...snapshot, connectors } : snapshot;
+  }
+
+  /** The car's max and taper as learnt (car-max-learner.ts); undefined: assume. */
+  carModel(chargerId: string, connectorId: number, transactionId: number): CarDrawModel | undefined {
+    return this.learner.carModel(sessionIdOf(chargerId, connectorId, transactionId));
+  }
 }
 
 function sessionIdOf(chargerId: string, connectorId: number, transactionId: number): string {
   return `${chargerId}/${connectorId}#${transactionId}`;
+}
+
+/** A learnt car model as the planner session's fields. */
+export function carModelOf(model: CarDrawModel | undefined): { carMaxPowerW?: number; carTaperWPerWh?: number; carWholeAmps?: boolean } {
+  if (!model) return {};
+  return {
+    ...(model.maxPowerW !== undefined ? { carMaxPowerW: model.maxPowerW } : {}),
+    ...(model.taperWPerWh > 0 ? { carTaperWPerWh: model.taperWPerWh } : {}),
+    ...(model.wholeAmps ? { carWholeAmps: true } : {}),
+  };
 }

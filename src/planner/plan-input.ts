@@ -22,6 +22,10 @@ export interface PlannerSession {
   socPct?: number;
   /** The car's own limit, W, when known. */
   carMaxPowerW?: number;
+  /** How much that limit falls per Wh delivered (taper, learnt from its draw), W/Wh. */
+  carTaperWPerWh?: number;
+  /** The car was seen drawing whole amps under a fractional cap: a real car that falls short of nominal power; planned with a departure margin. */
+  carWholeAmps?: boolean;
 }
 
 export interface PlanContext {
@@ -47,6 +51,20 @@ export interface PlanContext {
 const PERSISTENCE_MS = 2 * 3_600_000;
 
 const DEFAULT_NEED_WH = 20_000;
+/**
+ * Plan a car seen behaving as real cars do (whole amps) with a known departure to be done this much
+ * before it, where its stay leaves the slack: a share of the stay, within bounds. Such cars draw less
+ * than the plan counts on near the end (taper before it shows, whole amps, a ramp after each slot's
+ * change), and what is missing at departure cannot be caught up. Measured on the plant's public hub
+ * at 100 A (3 seeds, fcfs and departure): sessions met +3.4 points on average at 30 % / 45 min
+ * against 10 % / 20 min, energy −0.5 point. A car that follows fractional caps exactly (the instant
+ * model) gets none: there the margin only shorts cars under scarcity (public hub at 120 A: −0.6 point).
+ */
+const DEPARTURE_MARGIN_FRACTION = 0.3;
+const DEPARTURE_MARGIN_MIN_MS = 5 * 60_000;
+const DEPARTURE_MARGIN_MAX_MS = 45 * 60_000;
+/** A tapering car's draw falls no lower than this share of where it started falling. */
+const TAPER_FLOOR_FRACTION = 0.15;
 /**
  * Plan a little more than asked: the per-cycle control (deadband, pause hold, ramp) follows the plan
  * slightly below it, and a car stops drawing when full, so the extra only makes it finish earlier.
@@ -89,6 +107,20 @@ export function assumedCarMaxPowerW(config: Config, chargerId: string): number {
   const charger = config.chargers.find((c) => c.id === chargerId);
   if (!charger || charger.phases !== 3) return chargerMaxPowerW(config, chargerId);
   return Math.min(charger.maxCurrent, ASSUMED_CAR_MAX_A_THREE_PHASE) * config.site.voltage * 3;
+}
+
+/**
+ * The average power a car keeps over `needWh` when its max `maxPowerW` falls by `taperWPerWh` per Wh
+ * delivered (linear taper, never below TAPER_FLOOR_FRACTION of where it is now), W. With P(e) = P0 −
+ * k·e the time to deliver E is ln(P0 / (P0 − k·E)) / k; past the floor it goes at the floor.
+ */
+export function taperedMaxPowerW(maxPowerW: number, taperWPerWh: number | undefined, needWh: number): number {
+  const k = taperWPerWh ?? 0;
+  if (!(k > 0) || !(needWh > 0) || !(maxPowerW > 0)) return maxPowerW;
+  const floorW = TAPER_FLOOR_FRACTION * maxPowerW;
+  const taperWh = Math.min(needWh, (maxPowerW - floorW) / k);
+  const hours = Math.log(maxPowerW / (maxPowerW - k * taperWh)) / k + (needWh - taperWh) / floorW;
+  return needWh / hours;
 }
 
 /** Weight ratio between one tier and the next: a kWh of a higher tier outweighs several of a lower. */
@@ -162,6 +194,15 @@ export function planCircuits(config: Config, sessions: readonly PlannerSession[]
   return out;
 }
 
+/** How much earlier than its departure a car is planned to be done: within the slack of its stay, ms. */
+export function departureMarginMs(s: PlannerSession, fromMs: number, energyNeedWh: number, maxPowerW: number): number {
+  if (s.departureAtMs === undefined || !s.carWholeAmps || !(maxPowerW > 0)) return 0;
+  const stayMs = s.departureAtMs - s.arrivalAtMs;
+  const wantedMs = Math.min(DEPARTURE_MARGIN_MAX_MS, Math.max(DEPARTURE_MARGIN_MIN_MS, DEPARTURE_MARGIN_FRACTION * stayMs));
+  const slackMs = s.departureAtMs - fromMs - (energyNeedWh / maxPowerW) * 3_600_000;
+  return Math.max(0, Math.min(wantedMs, slackMs));
+}
+
 export function buildPlanInput(ctx: PlanContext): PlanInput {
   const { config, tariff, zone, atMs } = ctx;
   const planner = config.planner;
@@ -213,8 +254,9 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
         ? s.energyWh + (Math.max(0, (planner.targetSocPct ?? 100) - s.socPct) / 100) * planner.carBatteryWh
         : undefined;
     const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
-    const maxPowerW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
     const energyNeedWh = needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0;
+    const nominalMaxW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
+    const maxPowerW = taperedMaxPowerW(nominalMaxW, s.carTaperWPerWh, energyNeedWh);
     const fromMs = Math.max(atMs, s.arrivalAtMs);
     // A session nobody gave a departure for is not shifted (the driver may leave any time): it is
     // planned as charging as soon as possible, so the plan counts its load, and gets no target.
@@ -223,7 +265,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     return {
       key: s.key,
       arrivalAtMs: s.arrivalAtMs,
-      departureAtMs: s.departureAtMs ?? fromMs + (steer ? dwellMs : asapMs),
+      departureAtMs: s.departureAtMs !== undefined ? s.departureAtMs - departureMarginMs(s, fromMs, energyNeedWh, maxPowerW) : fromMs + (steer ? dwellMs : asapMs),
       energyNeedWh,
       maxPowerW,
       priorityWeight: weights.get(s.key) ?? 1,

@@ -10,7 +10,7 @@ import type { CeilingProvider } from '../control/ceiling-provider.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { LocalTimeZone } from '../tariffs/local-time.ts';
 import type { TariffView } from '../tariffs/tariff.ts';
-import { CarDrawWatcher } from './car-draw-watcher.ts';
+import { CarDrawWatcher, carModelOf } from './car-draw-watcher.ts';
 import { buildPlanInput, type PlannerSession } from './plan-input.ts';
 import { PlanCeilings } from './plan-ceilings.ts';
 import { PlanFailedError, PlanRunner } from './plan-runner.ts';
@@ -152,7 +152,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         tier: s.tier,
         tierRank: config.control.tiers[s.tier] ?? 0,
         socPct: s.socPct,
-        carMaxPowerW: carDraws.carMaxPowerW(c.chargerId, c.connectorId, s.transactionId),
+        ...carModelOf(carDraws.carModel(c.chargerId, c.connectorId, s.transactionId)),
       });
     }
     return list;

@@ -21,7 +21,7 @@ import { Bus, type BusEvent } from '../bus.ts';
 import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import { silentLogger } from '../log.ts';
 import { staticShares } from '../ocpp/static-share.ts';
-import { CarDrawWatcher } from '../planner/car-draw-watcher.ts';
+import { CarDrawWatcher, carModelOf } from '../planner/car-draw-watcher.ts';
 import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
@@ -353,10 +353,10 @@ class PlantReplay {
     let decision: Decision;
     if (this.options.strategy === 'controlled') {
       // The car max each car shows by its draw, learnt as the live planner learns it (car-draw-watcher.ts).
-      if (this.planning && this.carDraws.watch(atMs, this.state.connectors.values(), this.state.lastDecision?.caps)) this.planDirty = true;
+      if (this.carDraws.watch(atMs, this.state.connectors.values(), this.state.lastDecision?.caps)) this.planDirty = true;
       if (this.planning && (this.planDirty || atMs - this.planAtMs >= this.slotMs)) await this.replan(atMs);
       this.ceilings.setPlan(this.plan);
-      const snapshot = this.state.snapshot(atMs);
+      const snapshot = this.carDraws.withWholeAmps(this.state.snapshot(atMs), this.activeTx);
       const result = controlStep({ snapshot, params: this.params, memory: this.memory, ceilingsW: this.planning ? [this.ceilings.ceilingsW(snapshot)] : [] });
       this.memory = result.memory;
       decision = result.decision;
@@ -389,7 +389,7 @@ class PlantReplay {
         tier: c.session.tier,
         tierRank: tiers[c.session.tier] ?? 0,
         socPct: c.session.socPct,
-        carMaxPowerW: this.carDraws.carMaxPowerW(c.chargerId, c.connectorId, c.session.transactionId),
+        ...carModelOf(this.carDraws.carModel(c.chargerId, c.connectorId, c.session.transactionId)),
       });
     }
     const input = buildPlanInput({

@@ -597,9 +597,8 @@ export class ChargerRelay implements ChargerConnection {
 
   private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
     const handler = this.local.get(action);
-    const holds = hold;
     this.authorizeOffline(req);
-    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, holds);
+    if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, hold);
     let localReq = req;
     let chargerTxId: string | undefined;
     if (this.is16 && req.transactionId !== undefined) {
@@ -609,13 +608,13 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
     const conf: any = await handler(localReq);
-    if (action === 'BootNotification' && holds) {
+    if (action === 'BootNotification' && hold) {
       // The last boot answered locally is held (on disk) and delivered first when the uplink returns.
       this.queueLength = Math.max(0, this.queueLength - this.deps.store.dropQueued(this.chargerId, 'BootNotification', () => true));
       this.enqueue(action, req, undefined);
       await this.deps.store.flushed();
     }
-    if (action === 'StatusNotification' && holds) {
+    if (action === 'StatusNotification' && hold) {
       // The CSMS needs a connector's latest status, not its history: the newer replaces the queued one.
       const key = statusKey(req);
       const replaced = this.deps.store.dropQueued(this.chargerId, 'StatusNotification', (queued) => statusKey(queued) === key);
@@ -624,11 +623,11 @@ export class ChargerRelay implements ChargerConnection {
       this.enqueue(action, this.translation === '201-to-16' ? { ...req, [OCCUPIED_AS]: this.occupiedAs(req.evseId) } : req, undefined);
     }
     if (isRecord(action, req, this.is16)) {
-      if (holds) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
+      if (hold) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
       this.noteFrame(action, req, undefined);
     }
     // What the charger is told was taken is on disk first (it forgets the frame once answered).
-    if (holds && isHeld(action, req, this.is16)) await this.deps.store.flushed();
+    if (hold && isHeld(action, req, this.is16)) await this.deps.store.flushed();
     return conf;
   }
 
@@ -748,7 +747,9 @@ export class ChargerRelay implements ChargerConnection {
     let tx = this.stationTx.get(stationTxId);
     if (!tx) {
       const csmsTxId = this.deps.store.byChargerTxId(this.chargerId, stationTxId)?.csmsTxId;
-      tx = csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {};
+      // After an EMS restart the EVSE comes from the EMS's open transactions (only Started must name it).
+      const evseId = [...this.activeTx].find(([, id]) => id === stationTxId)?.[0];
+      tx = { ...(csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {}), ...(evseId !== undefined ? { evseId } : {}) };
       this.stationTx.set(stationTxId, tx);
     }
     for (const step of transactionEventTo16(payload, tx)) {

@@ -41,12 +41,11 @@ describe.skipIf(!ACCEPTANCE_ALL)('opt-in with ACCEPTANCE_ALL=1', () => {
       const after = rig.site.window(fromMs + REACTION_WINDOW_MS, Date.now());
       const grid = figures(after, (s) => s.gridA, FUSE_A);
       report('over-reporting-charger', { grid, meanGridA: meanOf(after, (s) => s.gridA[0]!), meanDrawA: cars.map((c) => meanOf(after, (s) => s.drawA[`CP${c.name.slice(3)}`]!)) });
-      // Finding F2 (#9, s4-peers): about one run in two the true grid touches 64.3 A on the 63 A fuse
-      // for 0.6 s after the window (mean 60.1 A, above the 59.85 A target). Until the owner settles it,
-      // the default run holds the EMS to the fuse + 5 % (the measured bug was 79.8 A for 56 s); the
-      // strict bar runs with ACCEPTANCE_VARIANTS=1.
-      const barA = process.env.ACCEPTANCE_VARIANTS === '1' ? FUSE_A : FUSE_A * 1.05;
-      expect(grid.maxA, 'true grid').toBeLessThanOrEqual(barA);
+      // Finding F2 (#9, s4-peers) saw 64.3 A on the 63 A fuse for 0.6 s about one run in two: the
+      // building load counted low while cars ramped (site-view.ts, settled-after-a-raise-chain and
+      // lowest-limit-a-response-back fixes). The over-reporting charger is held at its max (over-cap
+      // finding), so the strict bar holds by default.
+      expect(grid.maxA, 'true grid').toBeLessThanOrEqual(FUSE_A);
     }, 80_000);
   });
 });

@@ -30,7 +30,7 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #10: a cha
     });
     await rig.charger('CP1').plugIn(new Ev({ name: 'car1', maxA: 32, phases: 3, responseDelayS: 2 }), 'TAG1');
     await until(() => (rig.charger('CP1').ev?.drawA ?? 0) >= 30, 'CP1 at 32 A', 60_000);
-  }, 120_000);
+  }, 180_000);
   afterAll(() => rig.stop());
 
   it('counts it at its max until it answers: the row stays within 40 A', async () => {

@@ -18,6 +18,8 @@ const PHASE_BUDGET_A = FUSE_A * 0.95;
 describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a single-phase car on a three-phase charger', () => {
   const rig = new Rig();
   let stopTrace = () => undefined as void;
+  /** When the last car was plugged in: the start is asserted from a reaction window after it. */
+  let pluggedAtMs = 0;
   const single = new Ev({ name: 'phev', maxA: 32, phases: 1, responseDelayS: 2 });
   const threes = [2, 3, 4].map((n) => new Ev({ name: `car${n}`, maxA: 32, phases: 3, responseDelayS: [1.5, 3, 4][n - 2]! }));
   beforeAll(async () => {
@@ -25,6 +27,7 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a sing
     stopTrace = traceState(rig.ems, 'single-phase-car');
     const cars = [single, ...threes];
     await Promise.all(rig.site.chargers.map((cp, i) => cp.plugIn(cars[i]!, `TAG${i + 1}`)));
+    pluggedAtMs = Date.now();
     await until(() => cars.every((c) => c.drawA >= 6), 'all four cars charging', 45_000);
   }, 120_000);
   afterAll(() => {
@@ -33,15 +36,15 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a sing
     return rig.stop();
   });
 
-  // Known failure F3 (#9), found by the last full run of session 4: while the cars start, one phase
-  // reaches 72-76 A on the 64 A fuse for 3-5 s (4 runs of 4 on main at 14:15 UTC; s4-peers measured
-  // 61.6-63.3 A on main of about 12:35). A regression from the estimation or anti-flap merges after
-  // that, not yet bisected. Steady state is right (single-phase car 19.3-19.9 A of 20, L2 29.7-30.6 A).
-  it.fails('keeps every phase within the fuse and gives the single-phase car the room on its phase', async () => {
+  // F3 (#9): one phase reached 72-76 A on the 64 A fuse for 3-5 s while the cars started (session 4).
+  // The same start-up overshoot showed on site-64a (four cars at 15.2 and 13.9 A: 70.8 and 64.8 A):
+  // the building load was counted low while the cars ramped from 0 after two quick raises (a
+  // mid-ramp sample taken as settled). Fixed in site-view.ts; asserted over the whole start here.
+  it('keeps every phase within the fuse and gives the single-phase car the room on its phase', async () => {
     const fromMs = Date.now();
     await elapse(REACTION_WINDOW_MS + 22_000);
     const steady = rig.site.window(fromMs + REACTION_WINDOW_MS + 8_000, Date.now());
-    const all = rig.site.window(fromMs, Date.now());
+    const all = rig.site.window(Math.min(fromMs, pluggedAtMs + REACTION_WINDOW_MS), Date.now());
     const threePhaseA = (s: Sample) => s.drawA.CP2! + s.drawA.CP3! + s.drawA.CP4!;
     const singleA = meanOf(steady, (s) => s.drawA.CP1!);
     const l2EvA = meanOf(steady, threePhaseA);

@@ -35,7 +35,7 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #10: a 2.0
     await rig.charger('CP1').plugIn(new Ev({ name: 'car1', maxA: 32, phases: 3, responseDelayS: 2 }), 'TAG1');
     await rig.charger('CP2').plugIn(new Ev({ name: 'car2', maxA: 32, phases: 3, responseDelayS: 3 }), 'TAG2');
     await until(() => (rig.charger('CP1').ev?.drawA ?? 0) >= 6 && (rig.charger('CP2').ev?.drawA ?? 0) >= 6, 'CP1 and CP2 charging', 45_000);
-  }, 120_000);
+  }, 180_000);
   afterAll(() => rig.stop());
 
   it('reserves the idle stations at their max and keeps the row within 40 A when their cars start', async () => {

@@ -227,3 +227,16 @@ describe('PATCH session: departure', () => {
     expect((await patch({ chargeMode: 'turbo' })).statusCode).toBe(400);
   });
 });
+
+describe('a session energy, one definition for the table, the exports and the cost', () => {
+  it('is the meter difference, unless the bill followed the register further (a stop reading that is not the session own)', async () => {
+    const { sessionEnergyWh } = await import('../../src/api/session-rows.ts');
+    expect(sessionEnergyWh({ meterStartWh: 1_000, meterStopWh: 13_400 }, { energyWh: 12_400 })).toBe(12_400);
+    expect(sessionEnergyWh({ meterStartWh: 1_000, meterStopWh: 13_400 }, undefined)).toBe(12_400);
+    // Closed when a new session started on a charger whose register restarted at 0: the meter says
+    // nothing (0 - 1,000), the bill counted 1,130 Wh from the MeterValues, and charged for them.
+    expect(sessionEnergyWh({ meterStartWh: 1_000, meterStopWh: 0 }, { energyWh: 1_130 })).toBe(1_130);
+    expect(sessionEnergyWh({ meterStartWh: 1_000 }, undefined)).toBeNull();
+    expect(sessionEnergyWh({ meterStartWh: 1_000 }, { energyWh: 450 })).toBe(450);
+  });
+});

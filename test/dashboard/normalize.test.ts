@@ -4,7 +4,7 @@ import type { StateView } from '../../dashboard/src/api-types.ts';
 import { siteBanners } from '../../dashboard/src/site-banners.ts';
 import { flattenCircuits } from '../../dashboard/src/views/circuits-panel.ts';
 import { gridEvents } from '../../dashboard/src/views/grid-events-panel.ts';
-import { connectorNotes } from '../../dashboard/src/views/connector-card.ts';
+import { connectorNotes, departureWarning } from '../../dashboard/src/views/connector-card.ts';
 import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
 import { SiteTime } from '../../dashboard/src/format.ts';
 
@@ -243,5 +243,19 @@ describe('history summary', () => {
     expect(resolutionFor(now - 3 * h, now - 2 * h, now)).toBe('1m');
     expect(resolutionFor(now - 30 * 24 * h, now, now)).toBe('15m');
     expect(resolutionFor(now - 10 * 24 * h, now - 9 * 24 * h, now)).toBe('15m');
+  });
+});
+
+describe("the card's departure warning", () => {
+  const now = Date.parse('2026-12-06T15:46:00Z');
+  const held = (departure: string, energyNeedWh: number) =>
+    ({ chargerId: 'CP008', connectorId: 1, status: 'SuspendedEVSE', capA: 0, maxCurrentA: 32, phases: 3, session: { departure, energyNeedWh, energyWh: 5 } }) as unknown as Parameters<typeof departureWarning>[0];
+  it('does not warn about a car held at 0 A now that its charger can still fill by the departure (the plan charges it later)', () => {
+    // 120 kWh by 05:45 tomorrow: 14 h at 22 kW is plenty, whatever the cap is this minute.
+    expect(departureWarning(held('2026-12-07T04:45:00Z', 120_000), now, 230, berlin, 32)).toBeNull();
+  });
+  it("warns when even the charger's max cannot deliver it, in the site's time", () => {
+    expect(departureWarning(held('2026-12-06T16:16:00Z', 120_000), now, 230, berlin, 32)).toBe("⚠ Needs 120.0 kWh more by 17:16; at most 11.0 kWh even at the charger's max of 32.0 A.");
+    expect(departureWarning(held('2026-12-06T15:00:00Z', 120_000), now, 230, berlin, 32)).toBe('⚠ Departure has passed with 120.0 kWh still wanted.');
   });
 });

@@ -158,7 +158,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     await card.getByLabel('Energy need (kWh)').fill('400');
     await card.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: `Saved: ${target.chargerId} connector ${target.connectorId}` }).waitFor({ timeout: 10_000 });
-    await card.getByTestId('departure-warning').filter({ hasText: /Needs .* more by/ }).waitFor({ timeout: 10_000 });
+    await card.getByTestId('departure-warning').filter({ hasText: /Needs .* more by .*; at most .* even at the charger's max of \d+\.\d A\./ }).waitFor({ timeout: 10_000 });
     const after = (await connectors()).find((c) => `${c.chargerId}/${c.connectorId}` === key)!;
     expect(after.session!.energyNeedWh).toBe(400_000);
     await card.scrollIntoViewIfNeeded();

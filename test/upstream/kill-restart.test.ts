@@ -270,6 +270,66 @@ describe('local controller: kill -9 while the uplink is down', () => {
       await cloud.stop();
     }
   }, 120_000);
+  it('2.0.1 behind the EMS and a 1.6 CSMS: after a kill -9 while offline, the events reach the CSMS as MeterValues and StopTransaction under the id it gave before the crash, the start once', async () => {
+    const cloud = new TestCsms();
+    await cloud.start();
+    const port = cloud.port;
+    const configPath = join(dir, 'site-201-16.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        site: { name: 'Upstream kill test 2.0.1 to 1.6' },
+        grid: { maxCurrent: 63 },
+        chargers: [{ id: 'CS201', connectors: 1, upstreamId: 'GW-CS201-16' }],
+        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
+        ocpp: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        storage: { path: join(dir, 'data-201-16', 'ems.sqlite') },
+        upstream: { url: `ws://127.0.0.1:${port}/cloud`, protocol: 'ocpp1.6', reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 5000 },
+      }),
+    );
+    try {
+      ems = await startEms(configPath, dir);
+      const first = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
+      chargers.push(first);
+      await first.connect();
+      expect((await first.boot()).status).toBe('Accepted');
+      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 7, 0, offsetS)).toISOString();
+      const energy = (wh: number, offsetS: number) => [{ timestamp: t(offsetS), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
+      await first.transactionEvent('Started', 'TX-201-B', t(0), { evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'TAG1', type: 'ISO14443' }, meterValue: energy(100, 0) });
+      await waitFor(() => ems!.lines.some((l) => l.msg === 'station transaction known to the 1.6 CSMS'), 'the CSMS to name the transaction');
+      await cloud.stop();
+      await waitFor(() => ems!.lines.some((l) => /uplink to the CSMS lost/.test(l.msg)), 'the uplink down');
+      await first.transactionEvent('Updated', 'TX-201-B', t(10), { meterValue: energy(400, 10) });
+
+      ems.child.kill('SIGKILL');
+      await ems.exited;
+      await first.close().catch(() => undefined);
+
+      ems = await startEms(configPath, dir);
+      const back = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
+      chargers.push(back);
+      await back.connect();
+      await back.transactionEvent('Updated', 'TX-201-B', t(20), { meterValue: energy(800, 20) });
+      await back.transactionEvent('Ended', 'TX-201-B', t(30), { meterValue: energy(1200, 30), transactionInfo: { transactionId: 'TX-201-B', stoppedReason: 'Local' } });
+
+      await cloud.start(port);
+      await waitFor(() => cloud.from('GW-CS201-16', 'StopTransaction').length === 1, 'the stop at the CSMS', 15_000);
+      const records = cloud.from('GW-CS201-16').filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
+      expect(records.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue?.[0]?.timestamp, r.params.transactionId])).toEqual([
+        ['StartTransaction', t(0), undefined],
+        // The Started event's register (no Transaction.Begin context) is meterStart and a meter value.
+        ['MeterValues', t(0), 9001],
+        ['MeterValues', t(10), 9001],
+        ['MeterValues', t(20), 9001],
+        ['StopTransaction', t(30), 9001],
+      ]);
+      expect(records.at(-1)!.params).toMatchObject({ meterStop: 1200, reason: 'Local' });
+    } finally {
+      await cloud.stop();
+    }
+  }, 120_000);
+
   it('kill -9 in the middle of a burst from 5 chargers while offline: every frame a charger got an answer for reaches the CSMS after the restart', async () => {
     const cloud = new TestCsms();
     await cloud.start();

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { capturingLogger } from '../ocpp/system.ts';
 import { relayConfig, startLocalController, T0 } from './local-controller.ts';
 import { CHARGER_ANSWERS_201, StrictCharger, TestCsms } from './peers.ts';
 
@@ -90,6 +91,29 @@ describe('local controller, OCPP 2.0.1', () => {
     }
     const variables = await csms.call('CS201', 'GetVariables', { getVariableData: [{ component: { name: 'SmartChargingCtrlr' }, variable: { name: 'RateUnit' } }] });
     expect(variables.getVariableResult[0]).toMatchObject({ attributeStatus: 'Accepted', attributeValue: 'A' });
+  });
+
+  it("an upstream that refuses the station's password is logged once and the station keeps being balanced", async () => {
+    await station.close();
+    await ems.stop();
+    csms.passwords.set('CS201', 'another-password');
+    const { log, lines } = await capturingLogger();
+    ems = await startLocalController(relayConfig(csms.url), { log });
+    station = new StrictCharger(ems.cs.port, 'CS201', 'ocpp2.0.1');
+    station.nowMs = () => ems.clock.nowMs();
+    const ready = ems.cs.whenReady('CS201');
+    await station.connect();
+    await station.boot();
+    await ready;
+    await waitFor(() => ems.status('CS201').uplink === 'refused', 'the uplink to be refused');
+    await waitFor(() => csms.refusedHandshakes.length >= 3, 'retries');
+    expect(lines.filter((l) => l.level >= 50 && /refused the charger's identity or upstreamPassword/.test(l.msg))).toHaveLength(1);
+    // Balancing goes on: the EMS's cap reaches the station.
+    await station.transactionEvent('Started', 'tx-refused', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01') });
+    await ems.cs.applyCaps([cap(12)]);
+    expect(station.limitA(1, ems.clock.nowMs())).toBe(12);
+    // The boot the EMS answered and the start wait for the CSMS, durably.
+    expect(ems.status('CS201')).toMatchObject({ chargerLink: 'connected', uplink: 'refused', queueLength: 2 });
   });
 
   it('a CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the station, and the reverse; a station-wide 8 A caps both', async () => {

@@ -37,20 +37,23 @@ function tiersWith(tiers: readonly string[], own: string): string[] {
 }
 
 /**
- * Warns when the energy still wanted cannot be delivered by the departure at the present cap
- * (cap × phases × voltage): "needs 12 kWh more by 07:30; at most 8 kWh at the present cap".
+ * Warns when the energy still wanted cannot be delivered by the departure even at the most the
+ * connector can give (its charger's max, × phases × voltage): "needs 120 kWh more by 05:45; at most
+ * 80 kWh at 32 A". A car held at 0 A now because the plan charges it later (cheaper hours) is not
+ * warned about: the Plan page says whether it will be ready. `maxA`: the charger's max current,
+ * when known; else the present cap.
  */
-export function departureWarning(view: ConnectorView, nowMs: number, voltage: number, time: SiteTime): string | null {
+export function departureWarning(view: ConnectorView, nowMs: number, voltage: number, time: SiteTime, maxA?: number | null): string | null {
   const s = view.session;
   const departureMs = toMs(s?.departure);
   if (!s || departureMs === null || !s.energyNeedWh) return null;
   const missingWh = s.energyNeedWh - s.energyWh;
   if (missingWh <= 0) return null;
   if (departureMs <= nowMs) return `⚠ Departure has passed with ${formatEnergy(missingWh)} still wanted.`;
-  const powerW = Math.max(0, view.capA ?? 0) * (view.phases === 1 ? 1 : 3) * voltage;
-  const possibleWh = (powerW * (departureMs - nowMs)) / 3_600_000;
+  const mostA = Math.max(0, maxA ?? view.capA ?? 0);
+  const possibleWh = (mostA * (view.phases === 1 ? 1 : 3) * voltage * (departureMs - nowMs)) / 3_600_000;
   if (possibleWh >= missingWh) return null;
-  return `⚠ Needs ${formatEnergy(missingWh)} more by ${time.time(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} at the present cap of ${formatCurrent(view.capA ?? 0)}.`;
+  return `⚠ Needs ${formatEnergy(missingWh)} more by ${time.time(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} ${maxA ? `even at the charger's max of ${formatCurrent(mostA)}` : `at the present cap of ${formatCurrent(mostA)}`}.`;
 }
 
 /** What the operator should know about the charger itself, beyond the cap. */
@@ -302,7 +305,7 @@ export class ConnectorCard {
     const rank = siteRank(view.rank, this.rankedCount);
     const share = sharingOf(reasonText(view.reason));
     const energy = s.energyNeedWh ? `${formatEnergy(s.energyWh)} of ${formatEnergy(s.energyNeedWh)}` : formatEnergy(s.energyWh);
-    const warning = departureWarning(view, now, this.voltage, time);
+    const warning = departureWarning(view, now, this.voltage, time, view.maxCurrentA);
     setText(this.warning, warning ?? '');
     this.warning.hidden = warning === null;
     replace(

@@ -36,7 +36,10 @@ export function settingsView(ctx: AppContext): View {
   );
   const overridesNote = h('p', { class: 'banner tone-idle', hidden: true, 'data-testid': 'overrides-note' });
   const showOverrides = (path: string | null, overrides: { path: string; sections: string[] } | null) => {
-    overridesNote.hidden = overrides === null;
+    // Where a save goes, said before it happens: over the installer's file (ems run), or into the
+    // file itself (the demo's own copy, data/demo.yaml).
+    overridesNote.hidden = path === null;
+    if (path !== null && !overrides) return setText(overridesNote, `ⓘ Saving writes your edits into ${path}; they are kept across restarts.`);
     if (!overrides) return;
     setText(
       overridesNote,

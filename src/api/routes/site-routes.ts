@@ -8,7 +8,7 @@ import { jsonOrCsv } from '../route-docs.ts';
 import { toCsv } from '../csv.ts';
 import { exportRange, fileStamp, sendCsv } from '../csv-reply.ts';
 import { idTagNames, idTagTiers } from '../id-tag-names.ts';
-import { sessionCsv, sessionRows } from '../session-rows.ts';
+import { sessionCsv, sessionEnergyWh, sessionRows } from '../session-rows.ts';
 import { buildStateView, connectorViews, deviceViews, signalViews } from '../state-view.ts';
 import { connectorHistoryViewSchema, connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
 import { upstreamView } from '../upstream-view.ts';
@@ -118,7 +118,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         ...costOf(bills.get(`${t.chargerId}#${t.transactionId}`)),
         startedAt: new Date(t.startedAtMs).toISOString(),
         stoppedAt: t.stoppedAtMs === undefined ? null : new Date(t.stoppedAtMs).toISOString(),
-        energyWh: t.meterStopWh === undefined ? null : Math.max(0, t.meterStopWh - t.meterStartWh),
+        energyWh: sessionEnergyWh(t, bills.get(`${t.chargerId}#${t.transactionId}`)),
         settings: store.sessionSettings.get(t.transactionId) ?? null,
       }));
       return { active, recent };
