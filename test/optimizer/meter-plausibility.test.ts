@@ -38,7 +38,7 @@ const keys = (d: Decision) => (d.findings ?? []).map((f) => f.key).filter((k) =>
 
 describe('the meter plausibility gate', () => {
   it('trusts a meter below the chargers on a site with PV: the panels may cover the cars (no failsafe on a sunny day)', () => {
-    const withPv = params({ ...gated, grid: { ...gated.grid, canExport: true } });
+    const withPv = { ...gated, grid: { ...gated.grid, canExport: true } };
     let state = initialDecideState;
     const decisions: Decision[] = [];
     // 30 A of cars per phase, 5 A of building, 25 A of PV: the grid reads 10 A, well below the cars.
