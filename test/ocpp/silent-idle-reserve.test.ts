@@ -34,4 +34,31 @@ describe('an idle charger that never answers SetChargingProfile', () => {
     expect(seen, 'reserved at 32 A in every cycle').toEqual(seen.map(() => 32));
     expect(system.state.connector('MUTE', 1)?.profile?.state).not.toBe('rejected');
   });
+
+  it('keeps an unanswered raise of a running session reserved at the higher limit while the rounds skip it', async () => {
+    system = await startSystem(undefined, { callTimeoutMs: 200, answerWaitMs: 50 });
+    let silent = false;
+    const txProfiles = (p: any) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile';
+    const a = await system.charger('CP001', { profileAnswer: (p) => (silent && txProfiles(p) ? 'silent' : undefined) });
+    await a.startTransaction(1, 'GUEST01');
+    const cp1 = (currentA: number): ConnectorCap => ({ chargerId: 'CP001', connectorId: 1, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
+    const reserved = () => system.state.snapshot(system.clock.nowMs()).connectors.find((c) => c.chargerId === 'CP001' && c.connectorId === 1)?.reservedA;
+    await system.cs.applyCaps([cp1(10)]);
+    expect(reserved(), 'a confirmed 10 A: nothing to reserve').toBeUndefined();
+
+    silent = true;
+    system.clock.advance(5_000);
+    const timedOut = new Promise<void>((resolve) => system.bus.on('profile.status', (s) => s.chargerId === 'CP001' && /timeout/i.test(s.detail ?? '') && resolve()));
+    await system.cs.applyCaps([cp1(20)]);
+    await timedOut;
+    // Its TxProfile of 20 A timed out: installed or not, nobody knows. The next rounds (its slot in
+    // backoff) must not count the connector at the 10 A it confirmed.
+    const seen: (number | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      await system.cs.applyCaps([cp1(20)]);
+      seen.push(reserved());
+      system.clock.advance(200);
+    }
+    expect(seen).toEqual([20, 20, 20]);
+  });
 });
