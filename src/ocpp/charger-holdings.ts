@@ -328,10 +328,18 @@ export class ChargerHoldings {
   status(connectorId: number, transactionId: number | undefined, nowMs: number, offline: boolean): { state: 'accepted' | 'rejected'; capA: number; reserveA?: number; uncontrollable?: true } {
     if (this.uncontrollable) return { state: 'rejected', capA: this.maxA, reserveA: this.maxA, uncontrollable: true };
     const holdA = this.holdA(connectorId, transactionId, nowMs);
-    // Only a confirmed limit is a cap; without one the connector holds nothing we know of.
-    const confirmed = this.defaults[connectorId]?.inForce(nowMs) ?? (transactionId === undefined ? undefined : this.existingTxSlot(connectorId, transactionId)?.inForce(nowMs));
-    const capA = confirmed ? this.inForceA(connectorId, transactionId, nowMs) : 0;
+    const capA = this.firmA(connectorId, transactionId, nowMs);
     return { state: 'accepted', capA, ...(holdA > capA + 0.05 || offline ? { reserveA: holdA } : {}) };
+  }
+
+  /**
+   * The limit the charger confirmed and applies now, 0 when it confirmed none: only a confirmed
+   * limit is a cap the EMS can count on (lowering it takes a profile the charger answers).
+   */
+  firmA(connectorId: number, transactionId: number | undefined, nowMs: number): number {
+    if (this.uncontrollable) return this.maxA;
+    const confirmed = this.defaults[connectorId]?.inForce(nowMs) ?? (transactionId === undefined ? undefined : this.existingTxSlot(connectorId, transactionId)?.inForce(nowMs));
+    return confirmed ? this.inForceA(connectorId, transactionId, nowMs) : 0;
   }
 
   /** What the connector holds right now (the limit a car may draw at this moment), A. */

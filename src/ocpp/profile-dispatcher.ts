@@ -192,16 +192,28 @@ export class ProfileDispatcher {
       if (!target?.ready || target.holdings.uncontrollable || plans.some((p) => p.target === target && p.connectorId === cap.connectorId)) continue;
       if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) continue;
       const transactionId = this.options.activeTransaction(cap.chargerId, cap.connectorId);
-      const holdA = target.holdings.holdA(cap.connectorId, transactionId, nowMs);
       const capA = Number.isFinite(cap.currentA) ? cap.currentA : 0;
       const key = connectorKey(cap.chargerId, cap.connectorId);
-      const wanted = holdA > capA + TENTH_EPSILON ? holdA : undefined;
+      const wanted = this.reserveOf(target, cap.connectorId, transactionId, capA, nowMs);
       if (wanted === this.reserved.get(key) && !this.restate.has(key)) continue;
       this.restate.delete(key);
       const inForceA = target.holdings.inForceA(cap.connectorId, transactionId, nowMs);
       const plan: Plan = { target, connectorId: cap.connectorId, purpose: 'TxDefaultProfile', slot: target.holdings.defaultSlot(cap.connectorId), ...(transactionId === undefined ? {} : { transactionId }), limitA: capA, capA, phases: 3, inForceA, change: 'same' };
       this.emit(plan, 'accepted', inForceA, wanted === undefined ? 'holds its cap' : 'holds more than its cap until a profile goes through', undefined, capA);
     }
+  }
+
+  /**
+   * What the connector may draw whatever the EMS decides next, when that is more than the cap it
+   * wants now or more than the charger confirmed (undefined: nothing to reserve). Measured against
+   * the cap alone, a connector that confirmed nothing (it holds its max) would lose its reservation
+   * as soon as the optimizer gives it that reservation as its cap (free to it), and be counted at
+   * the next, lower cap a cycle later although it still holds its max.
+   */
+  private reserveOf(target: ProfileTarget, connectorId: number, transactionId: number | undefined, wantA: number, nowMs: number): number | undefined {
+    const holdA = target.holdings.holdA(connectorId, transactionId, nowMs);
+    const firmA = Math.min(wantA, target.holdings.firmA(connectorId, transactionId, nowMs));
+    return holdA > firmA + TENTH_EPSILON ? holdA : undefined;
   }
 
   /** Each result, or undefined for those still unanswered after answerWaitMs. */
@@ -221,10 +233,10 @@ export class ProfileDispatcher {
    */
   private emit(p: Plan, state: ProfileState, capA: number, detail?: string, previousCapA?: number, wantA = Math.min(capA, p.capA)): void {
     const nowMs = this.mono;
-    const holdA = p.target.holdings.holdA(p.connectorId, p.transactionId ?? this.options.activeTransaction(p.target.chargerId, p.connectorId), nowMs);
+    const reserveA = this.reserveOf(p.target, p.connectorId, p.transactionId ?? this.options.activeTransaction(p.target.chargerId, p.connectorId), wantA, nowMs);
     const key = connectorKey(p.target.chargerId, p.connectorId);
     this.restate.delete(key);
-    if (holdA > wantA + TENTH_EPSILON) this.reserved.set(key, holdA);
+    if (reserveA !== undefined) this.reserved.set(key, reserveA);
     else this.reserved.delete(key);
     this.options.bus.emit('profile.status', {
       chargerId: p.target.chargerId,
@@ -233,8 +245,8 @@ export class ProfileDispatcher {
       capA,
       ...(previousCapA === undefined ? {} : { previousCapA }),
       atMs: this.options.clock.nowMs(),
-      // More than the cap the EMS wants may still be drawn: reserved (a refused or unanswered decrease too).
-      ...(holdA > wantA + TENTH_EPSILON ? { reserveA: holdA } : {}),
+      // More than the cap the EMS wants, or than the charger confirmed, may still be drawn: reserved.
+      ...(reserveA === undefined ? {} : { reserveA }),
       ...(detail === undefined ? {} : { detail }),
     });
   }
