@@ -12,12 +12,15 @@ import { charger, circuit, params, plugged, session, T0 } from './scenario.ts';
 
 const FUSE_A = 64;
 const BUILDING_A = [10, 30, 10];
-const TOLERANCE_A = 1;
+const TOLERANCE_A = 1.5;
 
 describe('start-up estimation (F3)', () => {
+  // Known gap (#9): a rise credited to cars that might be ramping (new sessions, no sample yet) is
+  // never re-checked once they are sampled; the broad start-up below still finds the building load
+  // counted up to 10 A low on one phase.
   it.fails('never counts the building load low while cars that drew before their first limit come down to it', () => {
     const arbCar = fc.record({
-      plugMs: fc.integer({ min: 0, max: 3_000 }),
+      plugMs: fc.integer({ min: 1_000, max: 4_000 }),
       responseMs: fc.integer({ min: 1_000, max: 4_500 }),
       deliverMs: fc.integer({ min: 100, max: 1_500 }),
       sampleEveryS: fc.integer({ min: 2, max: 10 }),
@@ -88,5 +91,33 @@ describe('start-up estimation (F3)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  // The sequence of the acceptance failure (trace of 2026-12-06 16:44, 75.6 A for 4.7 s on L2): the
+  // meter's first reading is 0/0/0 (its registers not filled yet), the next one shows the building
+  // (10/30/10 A), the four cars are held at 0 while their chargers' default 32 A may still be in
+  // force (holds), they draw nothing, and the grid reading is a few hundred ms older than the cycle.
+  // The holds expired one cycle before the readings did: the caps were raised on a level that still
+  // credited the 30 A rise to those cars (15.2 A each, 60.8 A of cars on L2 next to 30 A).
+  it('raises the cars only on a building load that a meter reading 0/0/0 at start did not anchor low', () => {
+    for (const gridDelayMs of [0, 100, 300, 450, 900]) {
+      const ids = ['CP1', 'CP2', 'CP3', 'CP4'];
+      const p = params({ grid: { maxCurrentA: FUSE_A, safetyMargin: 0.05, metered: true, meterGate: true }, circuit: circuit('main', FUSE_A, ids), chargers: ids.map((id) => charger(id, 'main')), priority: 'equal', carResponseMs: 5_000 });
+      let state: DecideState = initialDecideState;
+      for (let tick = -1; tick <= 40; tick++) {
+        const nowMs = T0 + tick * 500;
+        const gridAtMs = nowMs - gridDelayMs;
+        const gridA = gridAtMs < T0 + 500 ? [0, 0, 0] : BUILDING_A;
+        // Before the cars: the chargers at their default 32 A; then four sessions, their first 0 A profile confirmed.
+        const connectors = ids.map((id, i) => (tick < 0 ? plugged(id, null, { installedCapA: 32 }) : plugged(id, session(`s${i}`, { startedAtMs: T0 }), { status: 'SuspendedEVSE', installedCapA: tick === 0 ? 32 : 0 })));
+        const decision = decide({ atMs: nowMs, grid: { atMs: gridAtMs, currentA: [gridA[0], gridA[1], gridA[2]], powerW: (gridA[0] + gridA[1] + gridA[2]) * 230 }, circuitLoads: [], connectors, signals: {} }, p, state);
+        state = decision.nextState;
+        const caps = decision.caps.map((c) => c.currentA);
+        // CP1's car is single-phase (site L1), the others three-phase: what the cars would draw at these caps.
+        const l1 = BUILDING_A[0] + caps[0] + caps[1] + caps[2] + caps[3];
+        const l2 = BUILDING_A[1] + caps[1] + caps[2] + caps[3];
+        if (tick >= 0) expect(Math.max(l1, l2), `at ${tick / 2} s, grid ${gridDelayMs} ms old, caps ${caps.join('/')}`).toBeLessThanOrEqual(FUSE_A);
+      }
+    }
   });
 });
