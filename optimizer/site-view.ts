@@ -331,7 +331,15 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   // load look larger, never smaller; it is back in the count as soon as its status or a sample says so.
   const stoppedAt = c.status === 'SuspendedEV' ? c.statusAtMs : undefined;
   if (stoppedAt !== undefined && Number.isFinite(stoppedAt) && t >= stoppedAt && (best < 0 || draws[best] <= stoppedAt)) return;
-  const highA = Math.max(bound, reservedA);
+  // A car whose limit now (a car response included) is below the most it could draw at the
+  // reading has come down since: the capacity its hold kept is handed out this cycle, so the
+  // estimate may not credit it with that unseen draw either (the bracket closes on the building
+  // side, which can only make the EMS more careful). F3: the holds of four cars at a charger's
+  // default 32 A expired one cycle before the readings did, the caps were raised on a building
+  // level that still credited a 30 A rise to those cars, and L2 reached 75.6 A on a 64 A fuse.
+  const nowBound = t < atMs ? boundAt(bounds, draws, atMs, timing.carResponseMs, Math.max(maxA, reservedA)) : bound;
+  const reachA = Math.min(bound, Math.max(nowBound, reservedA));
+  const highA = Math.max(reachA, reservedA);
   if (best < 0) {
     // No usable sample (a car that just started): nothing is known but the bound.
     out[OUT_HIGH + rot[0]] = highA;
@@ -369,7 +377,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    out[OUT_HIGH + site] += Math.max(on ? bound : 0, est);
+    out[OUT_HIGH + site] += Math.max(on ? reachA : 0, est);
   }
 }
 

@@ -40,6 +40,10 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a sing
   // The same start-up overshoot showed on site-64a (four cars at 15.2 and 13.9 A: 70.8 and 64.8 A):
   // the building load was counted low while the cars ramped from 0 after two quick raises (a
   // mid-ramp sample taken as settled). Fixed in site-view.ts; asserted over the whole start here.
+  // Session 5 (about one run in ten, 75.6 A for 4.7 s): the meter's first reading is 0/0/0 (registers
+  // not filled yet), the 10/30/10 rise is credited to cars held at the chargers' default 32 A, and
+  // the caps went to 15.2 A each when the holds expired a cycle before the reading did. Fixed in
+  // site-view.ts (drawAt: reachA); replayed without peers in test/optimizer/startup-estimation.test.ts.
   it('keeps every phase within the fuse and gives the single-phase car the room on its phase', async () => {
     const fromMs = Date.now();
     await elapse(REACTION_WINDOW_MS + 22_000);
