@@ -76,8 +76,6 @@ const SIGNIFICANT_EV_A = 4;
 /** The chargers' measured draw moved at least this much (and this share of the fuse) while the meter stood still, A. */
 const MOVED_EV_A = 10;
 const MOVED_EV_FUSE_SHARE = 0.15;
-/** An unconfirmed reading at most this on every phase hides under 2 A even if 100× too small, A. */
-const HIDES_NOTHING_A = 0.02;
 /** A reading within this of the last one on every phase stands still, A. */
 const STILL_A = 0.05;
 /** A still span is given up (no verdict) after this long, ms. */
@@ -243,14 +241,13 @@ export function judgeMeter(input: GateInput, memory: MeterGateMemory | undefined
     stuckA = undefined;
   }
   if (!confirmed && suspect === undefined) {
-    const maxA = Math.max(Math.abs(reading.currentA[0]), Math.abs(reading.currentA[1]), Math.abs(reading.currentA[2]));
-    confirmed = agrees || maxA >= confirmingA(nonNegative(input.fuseA));
+    const readsA = Math.max(Math.abs(reading.currentA[0]), Math.abs(reading.currentA[1]), Math.abs(reading.currentA[2]));
+    confirmed = agrees || readsA >= confirmingA(nonNegative(input.fuseA));
   }
 
   if (suspect !== undefined) return { trusted: false, standIn: false, why: suspect, key: 'grid-suspect', memory: remember() };
-  const readsA = Math.max(Math.abs(reading.currentA[0]), Math.abs(reading.currentA[1]), Math.abs(reading.currentA[2]));
-  // A reading of (nearly) nothing hides nothing, even 100× too small: used, though it confirms nothing.
-  if (!confirmed && input.hasSessions && readsA > HIDES_NOTHING_A) {
+  if (!confirmed && input.hasSessions) {
+    const readsA = Math.max(reading.currentA[0], reading.currentA[1], reading.currentA[2]);
     return {
       trusted: false,
       standIn: false,
