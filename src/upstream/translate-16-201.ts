@@ -102,7 +102,8 @@ const STOP_TRIGGER: Record<string, string> = {
 };
 
 const idToken = (idTag: string) => ({ idToken: idTag, type: 'ISO14443' });
-const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+/** `{ key: value }` when the value is given, `{}` when not (optional fields of a translated frame). */
+export const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
 
 /** 1.6 meter values as 2.0.1's: numeric values only, measurands 2.0.1 knows; entries left empty are dropped. */
 export function meterValuesTo201(meterValue: any[] | undefined): any[] {

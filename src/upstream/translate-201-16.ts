@@ -6,7 +6,7 @@
 // StartTransaction goes up with the first event that names the idToken. Every function is pure;
 // what is not translated returns undefined / [] and the caller answers it itself (station frames)
 // or refuses it (CSMS calls).
-import type { Translated } from './translate-16-201.ts';
+import { optional, type Translated } from './translate-16-201.ts';
 
 /** Station (2.0.1) actions the CSMS (1.6) gets, translated. */
 export const TRANSLATED_FROM_STATION = new Set([
@@ -91,7 +91,6 @@ const FIRMWARE_STATUS_16: Record<string, string> = {
 
 const LOG_STATUS_16: Record<string, string> = { Idle: 'Idle', Uploaded: 'Uploaded', Uploading: 'Uploading', AcceptedCanceled: 'Idle' };
 
-const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
 /** A 2.0.1 idToken as a 1.6 idTag (at most 20 characters; a longer one has no 1.6 form). */
 const idTagOf = (token: any): string | undefined => (typeof token?.idToken === 'string' && token.idToken.length > 0 && token.idToken.length <= 20 ? token.idToken : undefined);
 
