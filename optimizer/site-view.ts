@@ -601,7 +601,12 @@ export function siteView(
   const loEv = [0, 0, 0];
   const hiEv = [0, 0, 0];
   // How much the cars' draw may have risen since the reading the last level was taken from.
-  const prevGrid = memory?.levelGrid && memory.levelGrid.length === 5 && Number.isFinite(memory.levelGrid[0]) ? memory.levelGrid : undefined;
+  // A level taken before the meter was confirmed anchors nothing: a meter whose registers read
+  // 0/0/0 until filled would otherwise hand the building's first real reading to the cars starting
+  // at that moment as their ramp (F3, session 6 CI: 75.6 A on a 64 A fuse). The first confirmed
+  // reading starts the level afresh at the reading less the least the cars draw.
+  const anchored = !gated || memory?.meterGate?.confirmed === true;
+  const prevGrid = anchored && memory?.levelGrid && memory.levelGrid.length === 5 && Number.isFinite(memory.levelGrid[0]) ? memory.levelGrid : undefined;
   const sinceMs = grid && prevGrid && grid.atMs > prevGrid[0] ? grid.atMs - prevGrid[0] : Number.POSITIVE_INFINITY;
   const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
@@ -643,7 +648,7 @@ export function siteView(
       // the reading less the least they plausibly draw (hi). Inside that bracket the last level
       // stands: a car ramping or slowing between two of its samples moves neither. A level forced
       // up by lo rises at once; one forced down by hi falls once the hold window has passed.
-      const prev = memory?.level;
+      const prev = anchored ? memory?.level : undefined;
       const level: number[] = [0, 0, 0, 0];
       const keepFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
       const rootTargetA = index.nodeLimitA[0] * keepFactor;

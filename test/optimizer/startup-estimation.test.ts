@@ -17,7 +17,8 @@ const TOLERANCE_A = 1.5;
 describe('start-up estimation (F3)', () => {
   // Known gap (#9): a rise credited to cars that might be ramping (new sessions, no sample yet) is
   // never re-checked once they are sampled; the broad start-up below still finds the building load
-  // counted up to 10 A low on one phase.
+  // counted low on one phase: by about 2 A with the meter gate (a late-reporting single-phase car),
+  // more without it (an ungated meter reading 0/0/0 anchors the level; every metered site is gated).
   it.fails('never counts the building load low while cars that drew before their first limit come down to it', () => {
     const arbCar = fc.record({
       plugMs: fc.integer({ min: 1_000, max: 4_000 }),
@@ -117,6 +118,35 @@ describe('start-up estimation (F3)', () => {
         const l1 = BUILDING_A[0] + caps[0] + caps[1] + caps[2] + caps[3];
         const l2 = BUILDING_A[1] + caps[1] + caps[2] + caps[3];
         if (tick >= 0) expect(Math.max(l1, l2), `at ${tick / 2} s, grid ${gridDelayMs} ms old, caps ${caps.join('/')}`).toBeLessThanOrEqual(FUSE_A);
+      }
+    }
+  });
+
+  // Session 5's CI run (75.6 A on L2 of a 64 A fuse): the rig's meter reads 0/0/0 until the plant
+  // runs, and with no session yet that reading is trusted (unconfirmed). The four cars plugged in
+  // before the EMS read the meter again, so the first real reading (10/30/10 A) arrived with four
+  // new sessions at their chargers' default 32 A and no sample: the 30 A rise was credited to them
+  // as their ramp, the level stayed at 0, and the caps went to 15.2 A each. The first confirmed
+  // reading must start the level afresh.
+  it('does not credit the first confirmed reading after 0/0/0 to cars that just plugged in', () => {
+    const ids = ['CP1', 'CP2', 'CP3', 'CP4'];
+    const p = params({ grid: { maxCurrentA: FUSE_A, safetyMargin: 0.05, metered: true, meterGate: true }, circuit: circuit('main', FUSE_A, ids), chargers: ids.map((id) => charger(id, 'main')), priority: 'equal', carResponseMs: 5_000 });
+    let state: DecideState = initialDecideState;
+    let caps: number[] = [32, 32, 32, 32];
+    for (let tick = -20; tick <= 30; tick++) {
+      const nowMs = T0 + tick * 500;
+      const gridA = tick < 0 ? [0, 0, 0] : BUILDING_A;
+      // Before the plant runs: no car, the meter unfilled. Then four sessions at once, their chargers
+      // at the default 32 A until the EMS's first limit is confirmed a cycle later; the cars draw
+      // nothing yet (they have not reported, and the meter shows only the building).
+      const connectors = ids.map((id, i) => (tick < 0 ? plugged(id, null, { installedCapA: 32 }) : plugged(id, session(`s${i}`, { startedAtMs: T0 }), { installedCapA: tick === 0 ? 32 : caps[i], drawA: undefined, drawAtMs: undefined })));
+      const decision = decide({ atMs: nowMs, grid: { atMs: nowMs - 200, currentA: [gridA[0], gridA[1], gridA[2]], powerW: (gridA[0] + gridA[1] + gridA[2]) * 230 }, circuitLoads: [], connectors, signals: {} }, p, state);
+      state = decision.nextState;
+      caps = decision.caps.map((c) => c.currentA);
+      const l2 = BUILDING_A[1] + caps[1] + caps[2] + caps[3];
+      if (tick >= 0) {
+        expect(l2, `L2 at ${tick / 2} s if the cars take their caps ${caps.join('/')}`).toBeLessThanOrEqual(FUSE_A);
+        if (!decision.failsafe) expect(decision.headroom.buildingA[1], `building on L2 at ${tick / 2} s`).toBeGreaterThanOrEqual(BUILDING_A[1] - TOLERANCE_A);
       }
     }
   });
