@@ -85,6 +85,9 @@ const isHeld = (action: string, req: any, is16: boolean) => action === 'StatusNo
 const droppable = (action: string, payload: any) => action === 'MeterValues' || (action === 'TransactionEvent' && payload?.eventType === 'Updated');
 /** The connector a status is about (1.6: connectorId; 2.0.1: EVSE and connector). */
 const statusKey = (payload: any) => `${payload?.evseId ?? ''}/${payload?.connectorId ?? ''}`;
+/** Frames that start or end a session in the EMS's book: their answer waits for its bookkeeping (ChargerRelay.book). */
+const sessionBoundary = (action: string, req: any) =>
+  action === 'StartTransaction' || action === 'StopTransaction' || (action === 'TransactionEvent' && (req?.eventType === 'Started' || req?.eventType === 'Ended'));
 const FRAMES_PER_BATCH = 50;
 /** A queued 2.0.1 StatusNotification's 1.6 status for Occupied, as it was when the station sent it (201-to-16). */
 const OCCUPIED_AS = 'emsOccupiedAs16';
@@ -140,7 +143,7 @@ export class ChargerRelay implements ChargerConnection {
   private readonly activeTx = new Map<number, string>();
   /** Connector → a StartTransaction whose answer is still on its way (1.6). */
   private readonly startsInFlight = new Map<number, Promise<void>>();
-  /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
+  /** The EMS's bookkeeping of the frames relayed so far (see book()). */
   private bookkeeping: Promise<void> = Promise.resolve();
   /**
    * A charger and a CSMS of different OCPP versions (upstream.protocol): frames are translated both
@@ -451,13 +454,17 @@ export class ChargerRelay implements ChargerConnection {
 
   /**
    * Forward first: the charger gets the CSMS's answer as soon as it is here; what the EMS does with
-   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that answer is on
-   * the wire, one frame after the other in arrival order. Nothing the CSMS must get waits for it.
+   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that, one frame
+   * after the other in arrival order. Nothing the CSMS must get waits for it. A frame that starts
+   * or ends a session (sessionBoundary) is the exception: its answer waits for the EMS's
+   * bookkeeping, on disk, as a plain central system's does, so the charger is never told a start or
+   * a stop was taken that the EMS's session book does not have yet (nor loses on a kill -9); the
+   * answers of every other frame go out before their bookkeeping (`deferred`).
    */
-  private afterAnswer(task: () => Promise<void> | void): Promise<void> {
+  private book(task: () => Promise<void> | void, deferred: boolean): Promise<void> {
     const run = this.bookkeeping
       // setImmediate: after the microtasks that write the answer to the charger's socket.
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => (deferred ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined))
       .then(task)
       .catch((error: unknown) => this.log.error({ err: error }, "the EMS's bookkeeping of a relayed frame failed"));
     this.bookkeeping = run;
@@ -490,18 +497,23 @@ export class ChargerRelay implements ChargerConnection {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
       if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
+    const boundary = sessionBoundary(action, req);
     let conf: any;
     try {
       conf = await this.toCsms(action, upReq);
     } catch (error) {
-      if (error instanceof UpstreamRefused) void this.afterAnswer(() => this.bookkeep(action, this.localFrame(req)));
+      if (error instanceof UpstreamRefused) {
+        const booked = this.book(() => this.bookkeep(action, this.localFrame(req)), !boundary);
+        if (boundary) await booked;
+      }
       throw error;
     }
-    void this.afterAnswer(async () => {
+    const booked = this.book(async () => {
       this.noteTag(req, conf);
       await this.bookkeep(action, this.localFrame(req));
       this.noteFrame(action, req, conf);
-    });
+    }, !boundary);
+    if (boundary) await booked;
     return conf;
   }
 
@@ -521,7 +533,8 @@ export class ChargerRelay implements ChargerConnection {
       throw error;
     }
     const chargerTxId = String(conf.transactionId);
-    void this.afterAnswer(async () => {
+    // A session boundary: answered once the EMS's bookkeeping has it (see book()).
+    await this.book(async () => {
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
       const local = await this.bookkeep('StartTransaction', req);
@@ -530,7 +543,7 @@ export class ChargerRelay implements ChargerConnection {
         this.now,
       );
       this.noteFrame('StartTransaction', req, conf);
-    }).finally(settled);
+    }, false).finally(settled);
     return conf;
   }
 
