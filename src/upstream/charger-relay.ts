@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
 import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
-import { csmsAnswerTo201, csmsCallTo201, registerWh, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
+import { csmsAnswerTo201, csmsCallTo201, NO_AUTHORIZATION_ID_TAG, noteEvent, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
 import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
@@ -774,14 +774,11 @@ export class ChargerRelay implements ChargerConnection {
       if (step.action === 'StartTransaction') {
         tx.csmsTxId = conf.transactionId;
         this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId: stationTxId, csmsTxId: String(conf.transactionId) }, this.now);
-        if (conf.idTagInfo?.status) this.cacheTag(step.params.idTag, conf.idTagInfo);
+        if (conf.idTagInfo?.status && step.params.idTag !== NO_AUTHORIZATION_ID_TAG) this.cacheTag(step.params.idTag, conf.idTagInfo);
         this.log.info({ stationTransactionId: stationTxId, csmsTransactionId: conf.transactionId }, 'station transaction known to the 1.6 CSMS');
       }
     }
-    const idTag: string | undefined = payload.idToken?.idToken;
-    if (idTag !== undefined && idTag.length <= 20) tx.idTag = idTag;
-    if (payload.evse?.id !== undefined) tx.evseId = payload.evse.id;
-    tx.lastRegisterWh = registerWh(payload.meterValue) ?? tx.lastRegisterWh;
+    noteEvent(tx, payload);
     if (payload.eventType === 'Ended') this.stationTx.delete(stationTxId);
   }
 
@@ -816,6 +813,7 @@ export class ChargerRelay implements ChargerConnection {
       if (stationTxId === undefined) return { status: 'Rejected' };
     }
     const translated = csmsCallTo201(action, await this.forCharger(action, params), { stationTxId, requestId: this.nextRequestId++ });
+    if (translated && 'answer' in translated) return translated.answer;
     if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 2.0.1 by the local controller` } satisfies { rpcErrorCode: string; message: string };
     return stationAnswerTo16(action, await this.forward(translated.action, translated.params), params);
   }
