@@ -154,7 +154,7 @@ export class ChargerRelay implements ChargerConnection {
   private readonly translation: 'none' | '16-to-201' | '201-to-16';
   /** The protocol of the uplink (the CSMS's). */
   private readonly upstreamProtocol: string;
-  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it). */
+  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it); also in SQLite. */
   private firmwareRequestId: number | undefined;
   private logRequestId: number | undefined;
   /** 2.0.1 station, 1.6 CSMS: what the translation needs of each station transaction not ended yet (ids also in SQLite). */
@@ -176,6 +176,10 @@ export class ChargerRelay implements ChargerConnection {
     this.upstreamProtocol = deps.upstream.protocol ?? this.protocol;
     this.translation = this.upstreamProtocol === this.protocol ? 'none' : this.is16 ? '16-to-201' : '201-to-16';
     this.nextRequestId = Math.floor(deps.clock.nowMs() / 1000) % 1_000_000_000;
+    if (this.translation === '16-to-201') {
+      this.firmwareRequestId = deps.store.requestId(charger.id, 'firmware');
+      this.logRequestId = deps.store.requestId(charger.id, 'log');
+    }
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
     for (const tx of deps.transactions.open()) {
@@ -794,14 +798,20 @@ export class ChargerRelay implements ChargerConnection {
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);
     else if (this.translation === '201-to-16') conf = await this.csmsCallTo201(action, params);
     else if (this.translating) {
-      if (action === 'UpdateFirmware') this.firmwareRequestId = params.requestId;
-      if (action === 'GetLog') this.logRequestId = params.requestId;
       const translated = csmsCallTo16(action, params);
       if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 1.6 by the local controller` } satisfies { rpcErrorCode: string; message: string };
+      if (action === 'UpdateFirmware') this.firmwareRequestId = this.rememberRequest('firmware', params.requestId);
+      if (action === 'GetLog') this.logRequestId = this.rememberRequest('log', params.requestId);
       conf = chargerAnswerTo201(action, await this.forward(translated.action, translated.params), params);
     } else conf = await this.forward(action, await this.forCharger(action, params));
     this.lastToCsmsAtMs = this.now;
     return conf;
+  }
+
+  /** 1.6 charger, 2.0.1 CSMS: a firmware/log requestId, kept on disk (a status after an EMS restart still names it). */
+  private rememberRequest(kind: 'firmware' | 'log', requestId: number | undefined): number | undefined {
+    if (typeof requestId === 'number') this.deps.store.saveRequestId(this.chargerId, kind, requestId, this.now);
+    return requestId;
   }
 
   /** 2.0.1 station, 1.6 CSMS: a CSMS call translated for the station, its answer back. */
