@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
 import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
-import { csmsAnswerTo201, csmsCallTo201, registerWh, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
+import { csmsAnswerTo201, csmsCallTo201, NO_AUTHORIZATION_ID_TAG, noteEvent, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
 import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
@@ -154,7 +154,7 @@ export class ChargerRelay implements ChargerConnection {
   private readonly translation: 'none' | '16-to-201' | '201-to-16';
   /** The protocol of the uplink (the CSMS's). */
   private readonly upstreamProtocol: string;
-  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it). */
+  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it); also in SQLite. */
   private firmwareRequestId: number | undefined;
   private logRequestId: number | undefined;
   /** 2.0.1 station, 1.6 CSMS: what the translation needs of each station transaction not ended yet (ids also in SQLite). */
@@ -176,6 +176,10 @@ export class ChargerRelay implements ChargerConnection {
     this.upstreamProtocol = deps.upstream.protocol ?? this.protocol;
     this.translation = this.upstreamProtocol === this.protocol ? 'none' : this.is16 ? '16-to-201' : '201-to-16';
     this.nextRequestId = Math.floor(deps.clock.nowMs() / 1000) % 1_000_000_000;
+    if (this.translation === '16-to-201') {
+      this.firmwareRequestId = deps.store.requestId(charger.id, 'firmware');
+      this.logRequestId = deps.store.requestId(charger.id, 'log');
+    }
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
     for (const tx of deps.transactions.open()) {
@@ -774,14 +778,11 @@ export class ChargerRelay implements ChargerConnection {
       if (step.action === 'StartTransaction') {
         tx.csmsTxId = conf.transactionId;
         this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId: stationTxId, csmsTxId: String(conf.transactionId) }, this.now);
-        if (conf.idTagInfo?.status) this.cacheTag(step.params.idTag, conf.idTagInfo);
+        if (conf.idTagInfo?.status && step.params.idTag !== NO_AUTHORIZATION_ID_TAG) this.cacheTag(step.params.idTag, conf.idTagInfo);
         this.log.info({ stationTransactionId: stationTxId, csmsTransactionId: conf.transactionId }, 'station transaction known to the 1.6 CSMS');
       }
     }
-    const idTag: string | undefined = payload.idToken?.idToken;
-    if (idTag !== undefined && idTag.length <= 20) tx.idTag = idTag;
-    if (payload.evse?.id !== undefined) tx.evseId = payload.evse.id;
-    tx.lastRegisterWh = registerWh(payload.meterValue) ?? tx.lastRegisterWh;
+    noteEvent(tx, payload);
     if (payload.eventType === 'Ended') this.stationTx.delete(stationTxId);
   }
 
@@ -797,14 +798,20 @@ export class ChargerRelay implements ChargerConnection {
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);
     else if (this.translation === '201-to-16') conf = await this.csmsCallTo201(action, params);
     else if (this.translating) {
-      if (action === 'UpdateFirmware') this.firmwareRequestId = params.requestId;
-      if (action === 'GetLog') this.logRequestId = params.requestId;
       const translated = csmsCallTo16(action, params);
       if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 1.6 by the local controller` } satisfies { rpcErrorCode: string; message: string };
+      if (action === 'UpdateFirmware') this.firmwareRequestId = this.rememberRequest('firmware', params.requestId);
+      if (action === 'GetLog') this.logRequestId = this.rememberRequest('log', params.requestId);
       conf = chargerAnswerTo201(action, await this.forward(translated.action, translated.params), params);
     } else conf = await this.forward(action, await this.forCharger(action, params));
     this.lastToCsmsAtMs = this.now;
     return conf;
+  }
+
+  /** 1.6 charger, 2.0.1 CSMS: a firmware/log requestId, kept on disk (a status after an EMS restart still names it). */
+  private rememberRequest(kind: 'firmware' | 'log', requestId: number | undefined): number | undefined {
+    if (typeof requestId === 'number') this.deps.store.saveRequestId(this.chargerId, kind, requestId, this.now);
+    return requestId;
   }
 
   /** 2.0.1 station, 1.6 CSMS: a CSMS call translated for the station, its answer back. */
@@ -816,6 +823,7 @@ export class ChargerRelay implements ChargerConnection {
       if (stationTxId === undefined) return { status: 'Rejected' };
     }
     const translated = csmsCallTo201(action, await this.forCharger(action, params), { stationTxId, requestId: this.nextRequestId++ });
+    if (translated && 'answer' in translated) return translated.answer;
     if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 2.0.1 by the local controller` } satisfies { rpcErrorCode: string; message: string };
     return stationAnswerTo16(action, await this.forward(translated.action, translated.params), params);
   }
