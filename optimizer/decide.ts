@@ -66,10 +66,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
-  // The building estimate itself holds its high readings buildingHoldMs (site-view.ts): the peak memory
-  // adds only the rest of capHoldMs, so a raise after a fall waits capHoldMs in all, not both.
-  const peakHoldMs = Math.max(0, capHoldMs - finiteOr(params.buildingHoldMs ?? 5_000, 5_000));
-  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, peakHoldMs) : undefined;
+  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
 
   const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0));
   order.forEach((slot, i) => {
