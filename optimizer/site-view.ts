@@ -353,13 +353,20 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   // Cars that follow at once (carResponseMs 0, an instant model) are always settled.
   const drawnA = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]);
   const idleNear = sampleAt >= t || t - sampleAt <= IDLE_NEAR_MS;
-  const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear);
+  const lows = mem.lows;
+  const settled =
+    timing.carResponseMs <= 0 ||
+    (settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear) &&
+      // A cut below the sample that may have reached the car between the sample and the reading
+      // (one a raise replaced a cycle later leaves no trace in bounds) means it may draw less.
+      !(lows && minFrom(lows, Math.min(t, sampleAt) - timing.carResponseMs, Math.max(t, sampleAt)) < drawnA - FOLLOW_TOLERANCE_A));
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
   // The lowest limit in force since a car response before the sample: a car cut below its sample
   // and raised again since may still sit at the cut (it ramps back only after a response), and a
   // cut made up to a car response before the sample may reach it only after the sample (a car
   // sampled at 5 A on an old, higher limit drops to 0 when the cut to 0 arrives).
-  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t) - timing.carResponseMs, t) : bound);
+  const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
+  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
@@ -442,6 +449,7 @@ export function siteView(
     const draws = withSample(before?.draws ?? EMPTY, c);
     const bounds = before?.bounds ?? EMPTY;
     const mem: ConnectorEstimateMemory = { bounds, draws };
+    if (before?.lows) mem.lows = before.lows;
     if (sessionId !== undefined) mem.sessionId = sessionId;
     const sameSession = before !== undefined && before.sessionId === sessionId && sessionId !== undefined;
     if (nextConnectors[key] !== undefined) duplicateKeys = true;
@@ -802,7 +810,17 @@ export function recordLimits(
     const c = snapshot.connectors[i];
     const mem = view.memories[i];
     if (!mem) continue;
-    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA));
+    const decidedA = capA(i);
+    const lows = mem.lows;
+    const lowsLen = lows ? lows.length : 0;
+    if (!lows || lows[lowsLen - 1] !== decidedA || (lowsLen >= 4 && lows[2] <= keepFromMs)) {
+      let from = 0;
+      if (lows) while (from + 2 < lowsLen && lows[from + 2] <= keepFromMs) from += 2;
+      const kept = lows ? lows.slice(from) : [];
+      if (kept.length < 2 || kept[kept.length - 1] !== decidedA) kept.push(view.atMs, decidedA);
+      mem.lows = kept;
+    }
+    const limitA = Math.max(decidedA, nonNegative(c.installedCapA), nonNegative(c.reservedA));
     const bounds = mem.bounds;
     const len = bounds.length;
     if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;

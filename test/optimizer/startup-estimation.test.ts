@@ -15,11 +15,15 @@ const BUILDING_A = [10, 30, 10];
 const TOLERANCE_A = 1.5;
 
 describe('start-up estimation (F3)', () => {
-  // Known gap (#9): a rise credited to cars that might be ramping (new sessions, no sample yet) is
-  // never re-checked once they are sampled; the broad start-up below still finds the building load
-  // counted low on one phase: by about 2 A with the meter gate (a late-reporting single-phase car),
-  // more without it (an ungated meter reading 0/0/0 anchors the level; every metered site is gated).
-  it.fails('never counts the building load low while cars that drew before their first limit come down to it', () => {
+  // Every metered site from the config is gated (src/control/decide-params.ts). Without the gate a
+  // meter that reads 0/0/0 while the cars arrive cannot be told from a quiet building: the rise
+  // its first real reading shows may be the cars, and no later sample of a car cut below the
+  // chargers' default can say how much it drew then (it may have drawn 32 A and been cut). So the
+  // unfilled-register start is checked gated only; an ungated meter reads the truth from the start.
+  // Session 6: a cut that a raise replaced a cycle later (the charger still confirmed the older,
+  // higher limit) left no trace in the limits kept per car, so a car sampled before it was taken
+  // to draw no less since: the building load came out 1-2 A low (L2 28.3 A for 30 A).
+  it('never counts the building load low while cars that drew before their first limit come down to it', () => {
     const arbCar = fc.record({
       plugMs: fc.integer({ min: 1_000, max: 4_000 }),
       responseMs: fc.integer({ min: 1_000, max: 4_500 }),
@@ -29,7 +33,8 @@ describe('start-up estimation (F3)', () => {
       reportLagMs: fc.integer({ min: 0, max: 4_000 }),
     });
     fc.assert(
-      fc.property(fc.array(arbCar, { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 900 }), fc.boolean(), fc.integer({ min: 0, max: 2 }), (cars, gridDelayMs, meterGate, zeroReadings) => {
+      fc.property(fc.array(arbCar, { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 900 }), fc.boolean(), fc.integer({ min: 0, max: 2 }), (cars, gridDelayMs, meterGate, unfilledReadings) => {
+        const zeroReadings = meterGate ? unfilledReadings : 0;
         const ids = ['CP1', 'CP2', 'CP3', 'CP4'];
         const carPhases = [1, 3, 3, 3];
         const p = params({
@@ -90,7 +95,23 @@ describe('start-up estimation (F3)', () => {
           if (!decision.failsafe && tick / 10 >= zeroReadings + 7) for (let ph = 0; ph < 3; ph++) expect(decision.headroom.buildingA[ph], `phase ${ph + 1} at ${tick / 10} s`).toBeGreaterThanOrEqual(BUILDING_A[ph] - TOLERANCE_A);
         }
       }),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        examples: [
+          // The cut to 6.3 A at 8 s, replaced by 8.0 A at 9 s, reached CP2's car after its sample at 11.6 s (7 A).
+          [
+            [
+              { plugMs: 3001, responseMs: 1000, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 0 },
+              { plugMs: 1001, responseMs: 4394, deliverMs: 107, sampleEveryS: 3, sampleOffsetMs: 7554, reportLagMs: 1446 },
+              { plugMs: 1001, responseMs: 3437, deliverMs: 764, sampleEveryS: 6, sampleOffsetMs: 0, reportLagMs: 1000 },
+              { plugMs: 3001, responseMs: 1000, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 0 },
+            ],
+            701,
+            true,
+            0,
+          ],
+        ],
+      },
     );
   });
 
