@@ -547,7 +547,11 @@ export class ChargerRelay implements ChargerConnection {
         this.now,
       );
       this.noteFrame('StartTransaction', req, conf);
-    }, false).finally(settled);
+    }, false).finally(() => {
+      // An EMS TxProfile for this transaction (chargerTxIdsIn waits for this) goes after the answer
+      // that gives the charger the transaction id, not before it.
+      setImmediate(settled);
+    });
     return conf;
   }
 

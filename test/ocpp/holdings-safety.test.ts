@@ -272,6 +272,28 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
         return;
       }
     }
+    // 1b. Once a round is through, per connector too: a connector (a paused car above all) never
+    // holds, now or after any duration expires, more than the cap or reservation the EMS counts it at.
+    if (!midRound) {
+      for (let i = 0; i < SLOTS.length; i++) {
+        const [id, c] = SLOTS[i]!;
+        const model = models.get(id)!;
+        const holdsA = Math.max(...times.map((t) => model.connectorA(c, t)));
+        const counted = Math.max(lastCaps[i]!, reservedA(id, c, model.maxA));
+        if (holdsA > counted + 0.05) {
+          violation = `${id}/${c}${paused.has(i) ? ' (paused)' : ''} could draw ${holdsA.toFixed(1)} A if the EMS died at ${nowMs}, the EMS counts it at ${counted.toFixed(1)} A`;
+          return;
+        }
+        // 1c. A paused car the EMS reports paused (its 0 A accepted, nothing reserved above it)
+        // stays at 0 A whenever the EMS dies: its connector default is 0 too, not an idle default.
+        const s = statuses.get(connectorKey(id, c));
+        const pausedInForce = paused.has(i) && model.tx.has(c) && book.active(id, c) !== undefined && links.get(id)?.ready && s?.state === 'accepted' && s.capA === 0 && (s.reserveA ?? 0) === 0;
+        if (pausedInForce && holdsA > 0) {
+          violation = `${id}/${c} is paused and reported at 0 A, but would draw ${holdsA.toFixed(1)} A if the EMS died at ${nowMs}`;
+          return;
+        }
+      }
+    }
     // 2. So whenever what the EMS counts fits a limit, what the chargers hold fits it at every moment after.
     for (const limit of LIMITS) {
       const counted = limit.chargers.reduce((sum, id) => sum + countedA(id, midRound), 0);

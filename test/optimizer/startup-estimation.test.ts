@@ -15,14 +15,13 @@ const BUILDING_A = [10, 30, 10];
 const TOLERANCE_A = 1.5;
 
 describe('start-up estimation (F3)', () => {
-  // Every metered site from the config is gated (src/control/decide-params.ts). Without the gate a
-  // meter that reads 0/0/0 while the cars arrive cannot be told from a quiet building: the rise
-  // its first real reading shows may be the cars, and no later sample of a car cut below the
-  // chargers' default can say how much it drew then (it may have drawn 32 A and been cut). So the
-  // unfilled-register start is checked gated only; an ungated meter reads the truth from the start.
-  // Session 6: a cut that a raise replaced a cycle later (the charger still confirmed the older,
-  // higher limit) left no trace in the limits kept per car, so a car sampled before it was taken
-  // to draw no less since: the building load came out 1-2 A low (L2 28.3 A for 30 A).
+  // Session 6, each case failing before its fix: a cut that a raise replaced a cycle later (the
+  // charger still confirmed the older, higher limit) left no trace in the limits kept per car, so a
+  // car sampled before it was taken to draw no less since (L2 28.3 A for 30 A); a car that plugged
+  // in under an idle connector's old default was taken as settled on it, not as ramping from 0 at
+  // its session's start (L1 8.1 A for 10 A, 1 case in ~1,000); without the meter gate a reading of
+  // 0 on every phase anchored the level and the cars were credited with the building's first real
+  // reading (L3 0.2 A for 10 A).
   it('never counts the building load low while cars that drew before their first limit come down to it', () => {
     const arbCar = fc.record({
       plugMs: fc.integer({ min: 1_000, max: 4_000 }),
@@ -33,8 +32,7 @@ describe('start-up estimation (F3)', () => {
       reportLagMs: fc.integer({ min: 0, max: 4_000 }),
     });
     fc.assert(
-      fc.property(fc.array(arbCar, { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 900 }), fc.boolean(), fc.integer({ min: 0, max: 2 }), (cars, gridDelayMs, meterGate, unfilledReadings) => {
-        const zeroReadings = meterGate ? unfilledReadings : 0;
+      fc.property(fc.array(arbCar, { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 900 }), fc.boolean(), fc.integer({ min: 0, max: 2 }), (cars, gridDelayMs, meterGate, zeroReadings) => {
         const ids = ['CP1', 'CP2', 'CP3', 'CP4'];
         const carPhases = [1, 3, 3, 3];
         const p = params({
@@ -109,6 +107,30 @@ describe('start-up estimation (F3)', () => {
             701,
             true,
             0,
+          ],
+          // CP1's car plugged in at 3.4 s under the 7.7 A its idle connector had held since 0 s, sampled at 5.4 s (7 A) while ramping.
+          [
+            [
+              { plugMs: 3363, responseMs: 1338, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 4037, reportLagMs: 0 },
+              { plugMs: 3001, responseMs: 2200, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 0 },
+              { plugMs: 3001, responseMs: 1000, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 0 },
+              { plugMs: 3001, responseMs: 2200, deliverMs: 801, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 0 },
+            ],
+            701,
+            true,
+            0,
+          ],
+          // Ungated, the first reading 0/0/0 (registers not filled yet).
+          [
+            [
+              { plugMs: 1000, responseMs: 1000, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 0 },
+              { plugMs: 1000, responseMs: 1000, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 1 },
+              { plugMs: 1000, responseMs: 1000, deliverMs: 100, sampleEveryS: 2, sampleOffsetMs: 2100, reportLagMs: 901 },
+              { plugMs: 1000, responseMs: 1000, deliverMs: 1001, sampleEveryS: 2, sampleOffsetMs: 0, reportLagMs: 1001 },
+            ],
+            0,
+            false,
+            1,
           ],
         ],
       },
