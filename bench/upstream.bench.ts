@@ -97,7 +97,7 @@ function chargerClient(url: string, identity: string): any {
 
 /**
  * Waits (bounded) until the EMS has finished setting up the chargers that just booted: 200 boots
- * make ~1,600 EMS calls (GetConfiguration, ChangeConfiguration, TriggerMessage, floor profiles,
+ * make several EMS calls each (GetConfiguration, ChangeConfiguration, TriggerMessage, floor profiles,
  * GetCompositeSchedule), which the direct path never has. Until session 5 that burst fell into the
  * measured window of the EMS paths only. Returns how long it took, ms.
  */
