@@ -145,7 +145,7 @@ describe('a lower limit and the cars that still fit (F9)', () => {
         expect(out.paused, `cars paused (${out.fit} of 4 fit at 6 A under ${c.limitA} A)\n${text}`).toBeLessThanOrEqual(4 - out.fit);
         expect(out.maxGridAfterA, `true grid after the cars' response\n${text}`).toBeLessThanOrEqual(c.limitA);
       }),
-      { numRuns: 60 },
+      { numRuns: Number(process.env.PAUSE_RUNS ?? 60), seed: Number(process.env.PAUSE_SEED ?? 20261206) },
     );
   });
 
