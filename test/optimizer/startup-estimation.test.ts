@@ -135,7 +135,8 @@ describe('start-up estimation (F3)', () => {
         ],
       },
     );
-  });
+    // About 3 s alone; a loaded 2-core CI machine running two files at once takes several times that.
+  }, 180_000);
 
   // The sequence of the acceptance failure (trace of 2026-12-06 16:44, 75.6 A for 4.7 s on L2): the
   // meter's first reading is 0/0/0 (its registers not filled yet), the next one shows the building
