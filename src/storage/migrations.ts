@@ -204,6 +204,18 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (charger_id, station_tx_id)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 11,
+    name: "upstream (local controller): the requestId of the 2.0.1 CSMS's last UpdateFirmware / GetLog per 1.6 charger",
+    sql: `
+      CREATE TABLE upstream_requests (
+        charger_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        request_id INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, kind)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

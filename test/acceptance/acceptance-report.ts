@@ -30,6 +30,13 @@ export function dumpTimeline(
 export const ACCEPTANCE_ALL = process.env.ACCEPTANCE_ALL === '1' || process.env.ACCEPTANCE_VARIANTS === '1';
 
 /**
+ * ACCEPTANCE_STRICT=1: also the bars a known, intermittent EMS fault misses in some runs (each such
+ * bar names its finding in findings.md); by default a case asserts what must hold in every run, so
+ * CI stays deterministic, and reports the strict figures.
+ */
+export const ACCEPTANCE_STRICT = process.env.ACCEPTANCE_STRICT === '1';
+
+/**
  * With ACCEPTANCE_TRACE=file: to file.NAME every 500 ms, one line of what the EMS says (GET /api/v1/state): its
  * building load, headroom and each connector's cap, status, reported draw and reason. Returns a stop.
  */
