@@ -35,7 +35,8 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
       return col < 0 ? 0 : round(Math.max(0, x[col]) * 1000, 3);
     });
     const plannedWh = powerW.reduce((sum, p) => sum + p * h, 0);
-    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, priorityWeight: s.priorityWeight, powerW, plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
+    const presence = Array.from(layout.presence[i], (f) => round(f));
+    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, priorityWeight: s.priorityWeight, powerW, ...(presence.some((f) => f > 0 && f < 1) ? { presence } : {}), plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
   });
   const gridW = layout.grid.map((g, t) => round((x[g] - x[layout.exported[t]]) * 1000, 3));
   const headroomW = gridW.map((w, t) => Math.max(0, Math.max(0, input.importLimitW[t] ?? Infinity) - w));
@@ -71,12 +72,23 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
   };
 }
 
-/** The planned power for the slot containing atMs, per steered session key (W); empty when no slot covers it. */
+/**
+ * The planned power for the slot containing atMs, per steered session key (W); empty when no slot
+ * covers it. A car planned to be there for part of the slot only (it arrives, or is planned to be
+ * done before it leaves, within it) gets its power while there: the slot's average over its share.
+ * Given the average instead, a car planned to charge flat out until a departure in mid-slot was
+ * held to a fraction of its power in its last quarter hour (public hub on the plant: ~0.4 kWh short
+ * per short stay).
+ */
 export function planTargetsAt(plan: Plan, atMs: number): Map<string, number> {
   const targets = new Map<string, number>();
   if (plan.status !== 'optimal') return targets;
   const t = Math.floor((atMs - plan.startMs) / plan.slotMs);
   if (t < 0 || t >= plan.slotCount) return targets;
-  for (const s of plan.sessions) if (s.steer) targets.set(s.key, s.powerW[t]);
+  for (const s of plan.sessions) {
+    if (!s.steer) continue;
+    const f = s.presence?.[t] ?? 1;
+    targets.set(s.key, f > 0 && f < 1 ? s.powerW[t] / f : s.powerW[t]);
+  }
   return targets;
 }

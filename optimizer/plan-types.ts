@@ -82,6 +82,11 @@ export interface SessionPlan {
   priorityWeight?: number;
   /** Planned average power per slot, W. */
   powerW: number[];
+  /**
+   * Per slot, the share of it the car is plugged in as planned (arrival, and departure less its
+   * margin; 1 = the whole slot); absent: 1 throughout. powerW[t] / presence[t] is its power while there.
+   */
+  presence?: number[];
   plannedWh: number;
   unmetWh: number;
 }

@@ -254,7 +254,7 @@ const IDLE_NEAR_MS = 250;
  * limit), and its limit did not change until `to`, or every limit in force then stayed clearly
  * above its draw (a car that draws less than offered is not moved by a change it does not feel).
  */
-function settledBetween(bounds: readonly number[], from: number, to: number, responseMs: number, drawnA: number, idleNear: boolean): boolean {
+function settledBetween(bounds: readonly number[], from: number, to: number, responseMs: number, drawnA: number, idleNear: boolean, startedAtMs: number): boolean {
   if (bounds.length === 0) return false;
   let inForce: number | undefined;
   let changedAt = Number.NEGATIVE_INFINITY;
@@ -278,6 +278,12 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   // change (a car held at 0 and raised twice in quick succession ramps from 0, not from the
   // limit just before the last raise): the ramp it needs is from the lowest of those.
   raisedByA = Math.max(raisedByA, inForce - minFrom(bounds, changedAt - responseMs, changedAt));
+  // A car plugged in under a limit that was in force before (an idle connector's default) starts
+  // from 0 when its session starts, not when that limit was set.
+  if (startedAtMs > changedAt) {
+    changedAt = startedAtMs;
+    raisedByA = inForce;
+  }
   const clearlyBelow = drawnA + UNCONSTRAINED_MARGIN_A <= Math.min(inForce, lowest);
   // A car sampled idle (< 1 A) at the reading, or just before it (IDLE_NEAR_MS), clearly below every
   // limit in force counts at its sample even within a car response of a raise: it cannot have drawn
@@ -353,13 +359,20 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   // Cars that follow at once (carResponseMs 0, an instant model) are always settled.
   const drawnA = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]);
   const idleNear = sampleAt >= t || t - sampleAt <= IDLE_NEAR_MS;
-  const settled = timing.carResponseMs <= 0 || settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear);
+  const lows = mem.lows;
+  const settled =
+    timing.carResponseMs <= 0 ||
+    (settledBetween(bounds, Math.min(t, sampleAt), Math.max(t, sampleAt), timing.carResponseMs, drawnA, idleNear, finiteOr(c.session?.startedAtMs, Number.NEGATIVE_INFINITY)) &&
+      // A cut below the sample that may have reached the car between the sample and the reading
+      // (one a raise replaced a cycle later leaves no trace in bounds) means it may draw less.
+      !(lows && minFrom(lows, Math.min(t, sampleAt) - timing.carResponseMs, Math.max(t, sampleAt)) < drawnA - FOLLOW_TOLERANCE_A));
   const limitThen = bounds.length ? (valueAt(bounds, t) ?? bound) : bound;
   // The lowest limit in force since a car response before the sample: a car cut below its sample
   // and raised again since may still sit at the cut (it ramps back only after a response), and a
   // cut made up to a car response before the sample may reach it only after the sample (a car
   // sampled at 5 A on an old, higher limit drops to 0 when the cut to 0 arrives).
-  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, Math.min(sampleAt, t) - timing.carResponseMs, t) : bound);
+  const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
+  const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
@@ -442,6 +455,7 @@ export function siteView(
     const draws = withSample(before?.draws ?? EMPTY, c);
     const bounds = before?.bounds ?? EMPTY;
     const mem: ConnectorEstimateMemory = { bounds, draws };
+    if (before?.lows) mem.lows = before.lows;
     if (sessionId !== undefined) mem.sessionId = sessionId;
     const sameSession = before !== undefined && before.sessionId === sessionId && sessionId !== undefined;
     if (nextConnectors[key] !== undefined) duplicateKeys = true;
@@ -605,8 +619,12 @@ export function siteView(
   // 0/0/0 until filled would otherwise hand the building's first real reading to the cars starting
   // at that moment as their ramp (F3, session 6 CI: 75.6 A on a 64 A fuse). The first confirmed
   // reading starts the level afresh at the reading less the least the cars draw.
-  const anchored = !gated || memory?.meterGate?.confirmed === true;
-  const prevGrid = anchored && memory?.levelGrid && memory.levelGrid.length === 5 && Number.isFinite(memory.levelGrid[0]) ? memory.levelGrid : undefined;
+  // Without the gate, a reading of exactly 0 on every phase and in power (no real building reads
+  // that) anchors nothing either: the next reading's rise is building load until the cars show it.
+  const lastLevelGrid = memory?.levelGrid && memory.levelGrid.length === 5 && Number.isFinite(memory.levelGrid[0]) ? memory.levelGrid : undefined;
+  const unfilled = lastLevelGrid !== undefined && lastLevelGrid[1] === 0 && lastLevelGrid[2] === 0 && lastLevelGrid[3] === 0 && lastLevelGrid[4] === 0;
+  const anchored = (!gated || memory?.meterGate?.confirmed === true) && !unfilled;
+  const prevGrid = anchored ? lastLevelGrid : undefined;
   const sinceMs = grid && prevGrid && grid.atMs > prevGrid[0] ? grid.atMs - prevGrid[0] : Number.POSITIVE_INFINITY;
   const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
@@ -626,11 +644,17 @@ export function siteView(
     atGrid[2] = out[OUT_EST + 2];
     const path = index.paths[indexed.node];
     for (let k = 0; k < path.length; k++) for (let p = 0; p < 3; p++) evDraw[path[k] * 3 + p] += out[OUT_EST + p];
+    // F7: a car not seen drawing in its session yet (no sample since it started) may explain a rise
+    // only once it says so: until then a rise beside it is building load, and it is given back when
+    // its sample shows the draw (the bracket's other side). Crediting a 20 A building step to four
+    // starting cars on their chargers' defaults kept a 10 A building: 12.7 A × 4 and 77-81 A on a 64 A fuse.
+    const started = c.session ? finiteOr(c.session.startedAtMs, Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY;
+    const seen = mem.draws.length >= 4 && mem.draws[mem.draws.length - 4] >= started;
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0 && seen) riseEv[p] += Math.min(width, riseCapA);
     }
   }
 
@@ -802,7 +826,17 @@ export function recordLimits(
     const c = snapshot.connectors[i];
     const mem = view.memories[i];
     if (!mem) continue;
-    const limitA = Math.max(capA(i), nonNegative(c.installedCapA), nonNegative(c.reservedA));
+    const decidedA = capA(i);
+    const lows = mem.lows;
+    const lowsLen = lows ? lows.length : 0;
+    if (!lows || lows[lowsLen - 1] !== decidedA || (lowsLen >= 4 && lows[2] <= keepFromMs)) {
+      let from = 0;
+      if (lows) while (from + 2 < lowsLen && lows[from + 2] <= keepFromMs) from += 2;
+      const kept = lows ? lows.slice(from) : [];
+      if (kept.length < 2 || kept[kept.length - 1] !== decidedA) kept.push(view.atMs, decidedA);
+      mem.lows = kept;
+    }
+    const limitA = Math.max(decidedA, nonNegative(c.installedCapA), nonNegative(c.reservedA));
     const bounds = mem.bounds;
     const len = bounds.length;
     if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;

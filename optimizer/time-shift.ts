@@ -20,6 +20,7 @@ function shiftConnector(m: ConnectorMemory, stepMs: number): ConnectorMemory {
 
 function shiftEstimateConnector(m: ConnectorEstimateMemory, stepMs: number): ConnectorEstimateMemory {
   const out: ConnectorEstimateMemory = { ...m, bounds: shiftSeries(m.bounds, 2, stepMs), draws: shiftSeries(m.draws, 4, stepMs) };
+  if (m.lows) out.lows = shiftSeries(m.lows, 2, stepMs);
   if (m.idleSinceMs !== undefined) out.idleSinceMs = shift(m.idleSinceMs, stepMs);
   if (m.releasedAtMs !== undefined) out.releasedAtMs = shift(m.releasedAtMs, stepMs);
   if (m.probeAtMs !== undefined) out.probeAtMs = shift(m.probeAtMs, stepMs);

@@ -253,6 +253,13 @@ export interface ConnectorEstimateMemory {
    * the cap decided, the cap the charger confirmed and any reservation, from the cycle it was set.
    */
   bounds: readonly number[];
+  /**
+   * The cap decided each cycle, A, as flat [fromMs, A] pairs, oldest first (absent until the first
+   * decision): the least the car may have been asked to follow. A cut that a raise replaced one
+   * cycle later never shows in `bounds` (the charger still confirmed the older, higher limit), yet
+   * it can reach the car, and a car sampled before it may draw less since.
+   */
+  lows?: readonly number[];
   /** Recent distinct draw samples as flat [atMs, L1, L2, L3] quadruples (charger phases), oldest first. */
   draws: readonly number[];
   /** The session the fields below belong to. */

@@ -18,6 +18,7 @@ import { createTariffService } from './tariffs/index.ts';
 import { createSolarCeilings } from './devices/solar-ceilings.ts';
 import { createStorageControl } from './devices/storage-control.ts';
 import { createCentralSystem } from './ocpp/central-system.ts';
+import { TransactionBook } from './ocpp/transaction-book.ts';
 import { OcppCallRefused } from './ocpp/errors.ts';
 import { createUpstreamService, type UpstreamService } from './upstream/index.ts';
 import type { Service, ServiceContext } from './service.ts';
@@ -115,7 +116,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     const signals = await start(createSignalTimeline(ctx, signalStore));
     if (config.mqtt) await start(createMqttSignalSource(ctx, signals, config.mqtt));
     const influx = config.influx ? await start(createInfluxExport(ctx, config.influx)) : undefined;
-    const transactions = store.transactions;
+    // One book of the OCPP transactions and 2.0.1 station ids: the central system writes it, the relay reads it.
+    const transactions = new TransactionBook(store.transactions, store.stationIds);
     const upstream = await start(
       createUpstreamService(ctx, {
         store: store.upstream,

@@ -3,13 +3,19 @@
 // controller that runs on site. No clock, no I/O: time arrives as snapshot.atMs.
 import { decide } from '../../optimizer/index.ts';
 import { connectorKey, initialDecideState, type DecideParams, type DecideState, type Decision, type SiteSnapshot } from '../../optimizer/types.ts';
+import { cutReservations, initialCutLatency, learnCutLatency, type CutLatencyMemory } from '../../optimizer/cut-latency.ts';
 
 /** What one step hands the next (decide()'s memory: hysteresis, pauses, estimation history). */
 export interface ControlMemory {
   readonly decide: DecideState;
+  /** Each charger's cut latency as its own samples showed it (optimizer/cut-latency.ts). */
+  readonly cutLatency?: CutLatencyMemory;
 }
 
-export const initialControlMemory: ControlMemory = { decide: initialDecideState };
+export const initialControlMemory: ControlMemory = { decide: initialDecideState, cutLatency: initialCutLatency };
+
+/** The car response decide() assumes, ms (its default when the params leave it out). */
+const DEFAULT_RESPONSE_MS = 5_000;
 
 /**
  * Per-session power ceilings computed outside decide() (the horizon planner's target, solar-only
@@ -56,8 +62,35 @@ export function withCeilings(snapshot: SiteSnapshot, ceilingsW: readonly Ceiling
   };
 }
 
+/**
+ * Keeps the old cap reserved on connectors whose decrease is still on its way by their charger's
+ * learnt cut latency (longer than carResponseMs): until a car of that charger has been seen to slow
+ * down that late, the estimator must not count it as slowed down (its old draw in the grid reading
+ * would be taken for building load and hold every car lower).
+ */
+export function withCutReservations(snapshot: SiteSnapshot, reservations: ReadonlyMap<string, number>): SiteSnapshot {
+  if (reservations.size === 0) return snapshot;
+  return {
+    ...snapshot,
+    connectors: snapshot.connectors.map((c) => {
+      if (!c || typeof c !== 'object') return c;
+      const oldA = reservations.get(connectorKey(c.chargerId, c.connectorId));
+      if (oldA === undefined || (c.reservedA !== undefined && c.reservedA >= oldA)) return c;
+      return { ...c, reservedA: oldA };
+    }),
+  };
+}
+
 export function controlStep(input: ControlStepInput): ControlStepResult {
-  const snapshot = withCeilings(input.snapshot, input.ceilingsW ?? []);
-  const decision = decide(snapshot, input.params, input.memory?.decide ?? initialDecideState);
-  return { decision, memory: { decide: decision.nextState }, snapshot };
+  const previous = input.memory?.decide ?? initialDecideState;
+  const latency = input.memory?.cutLatency ?? initialCutLatency;
+  const responseMs = input.params.carResponseMs ?? DEFAULT_RESPONSE_MS;
+  const atMs = Number.isFinite(input.snapshot.atMs) ? input.snapshot.atMs : 0;
+  const snapshot = withCutReservations(withCeilings(input.snapshot, input.ceilingsW ?? []), cutReservations(latency, atMs, responseMs));
+  const decision = decide(snapshot, input.params, previous);
+  const caps = new Map<string, number>();
+  for (const cap of decision.caps) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
+  const before = previous.connectors ?? {};
+  const cutLatency = learnCutLatency(latency, input.snapshot.connectors ?? [], atMs, (key) => before[key]?.currentA, (key) => caps.get(key));
+  return { decision, memory: { decide: decision.nextState, cutLatency }, snapshot };
 }

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { ChargerConfig } from '../../config/schema.ts';
 import { monotonicMs, type Wait } from '../clock.ts';
-import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
+import type { ConnectorCap } from '../../optimizer/types.ts';
 import type { ApplyResult, ChargerCommands } from '../control/charger-commands.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
+import { TransactionBook, type TransactionBookView } from './transaction-book.ts';
 import type { ChargerLink, LinkHost, LinkSettings } from './charger-link.ts';
 import { ChargerLink16 } from './charger-link-16.ts';
 import { ChargerLink201 } from './charger-link-201.ts';
@@ -20,7 +21,11 @@ import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection,
 export const OCPP_PATH = '/ocpp';
 
 export interface CentralSystemDeps extends Partial<LinkSettings> {
-  transactions: TransactionStore;
+  /**
+   * The site's transaction book (src/app.ts builds it on the SQLite stores, so the relay can read
+   * it too), or a bare store the central system keeps a book on (station ids in memory).
+   */
+  transactions: TransactionStore | TransactionBook;
   /** What the chargers hold, kept across a restart; in memory (forgotten) by default. */
   holdings?: HoldingsStore;
   /** Subprotocols offered, in order of preference. */
@@ -49,6 +54,8 @@ export type CentralSystem = Service &
      * certificate) while that port is not loopback-only; empty when none. For the API/dashboard.
      */
     unauthenticatedChargers(): string[];
+    /** The transactions, active connectors and 2.0.1 station ids (read only). */
+    readonly book: TransactionBookView;
   };
 
 /** Failed OCPP Basic auth: free tries, then 1 s doubling up to the cap; per address and per charger id. */
@@ -94,7 +101,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
   const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log, deps.holdings);
   const idTags = new IdTagDirectory(ctx.config, deps.acceptedElsewhere);
   const links = new Map<string, ChargerLink>();
-  const activeTx = new Map<string, number>();
+  const book = deps.transactions instanceof TransactionBook ? deps.transactions : new TransactionBook(deps.transactions);
   const validationLogged = new Set<string>();
   let listener: OcppListener | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -121,22 +128,17 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     profileMinIntervalMs: ctx.config.control.profileMinIntervalMs,
     answerWaitMs: settings.answerWaitMs,
     target: (chargerId) => links.get(chargerId),
-    activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
+    activeTransaction: (chargerId, connectorId) => book.active(chargerId, connectorId),
     wait: deps.wait,
   });
 
   const host: LinkHost = {
     ctx,
-    transactions: deps.transactions,
+    book,
     idTags,
     settings,
     wait: deps.wait,
     holdings: (chargerId) => holdings.of(chargerId),
-    activeTransaction: (chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)),
-    setActiveTransaction(chargerId, connectorId, transactionId) {
-      if (transactionId === undefined) activeTx.delete(connectorKey(chargerId, connectorId));
-      else activeTx.set(connectorKey(chargerId, connectorId), transactionId);
-    },
     setupDone(link) {
       if (links.get(link.chargerId) !== link) return;
       dispatcher.restateCharger(link.chargerId, link.config.connectors);
@@ -236,10 +238,12 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
 
   /** After an EMS restart with persistent storage: sessions still open are known again. */
   function restoreOpenTransactions(): void {
-    for (const tx of deps.transactions.open()) {
+    const restored = book.restore(ctx.clock.nowMs(), (tx) => {
       const charger = chargers.get(tx.chargerId);
-      if (!charger || tx.connectorId < 1 || tx.connectorId > charger.connectors) continue;
-      activeTx.set(connectorKey(tx.chargerId, tx.connectorId), tx.transactionId);
+      return charger !== undefined && tx.connectorId >= 1 && tx.connectorId <= charger.connectors;
+    });
+    for (const tx of restored) {
+      const charger = chargers.get(tx.chargerId)!;
       const session = idTags.sessionDefaults(tx.idTag, charger.tier, tx.startedAtMs);
       ctx.bus.emit('session.started', {
         chargerId: tx.chargerId,
@@ -254,7 +258,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       });
     }
     // Until each charger is back, it holds what it held when the EMS stopped: counted so from the first cycle.
-    holdings.reportRestored((chargerId, connectorId) => activeTx.get(connectorKey(chargerId, connectorId)));
+    holdings.reportRestored((chargerId, connectorId) => book.active(chargerId, connectorId));
   }
 
   function readTls(): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
@@ -272,6 +276,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     get port() {
       return listener?.port ?? 0;
     },
+    book,
     connectedChargers: () => [...links.keys()],
     unauthenticatedChargers: () => (exposed ? [...unauthenticated] : []),
     whenReady(chargerId) {

@@ -108,13 +108,13 @@ export class ChargerLink16 extends ChargerLink {
       this.checkConnector(req.connectorId, false);
       const idTagInfo = this.idTagInfo(req.idTag);
       const { transactionId } = this.startSession(req.connectorId, req.idTag, this.chargerTime(req.timestamp), req.meterStart, idTagInfo.status === 'Accepted');
-      await this.host.transactions.flushed?.();
+      await this.host.book.flushed?.();
       return { transactionId, idTagInfo };
     });
 
     c.handle('StopTransaction', async (req) => {
       this.endSession(req.transactionId, this.chargerTime(req.timestamp), req.meterStop, req.reason);
-      await this.host.transactions.flushed?.();
+      await this.host.book.flushed?.();
       return req.idTag === undefined ? {} : { idTagInfo: this.idTagInfo(req.idTag) };
     });
 

@@ -47,13 +47,10 @@ const SAMPLED_DATA = 'SampledDataCtrlr';
 /**
  * A charging station speaking OCPP 2.0.1. Each EVSE stands for one configured connector
  * (evseId = connectorId). The station names its transactions (strings); we keep our own integer
- * ids for the bus and the store and map between them.
+ * ids for the bus and the store, paired in the transaction book (which outlives this link).
  */
 export class ChargerLink201 extends ChargerLink {
   declare readonly connection: OcppConnection<StationCalls201, CsmsCalls201>;
-  /** Station transaction id → ours, and back. */
-  private readonly ours = new Map<string, number>();
-  private readonly theirs = new Map<number, string>();
 
   constructor(...args: ConstructorParameters<typeof ChargerLink>) {
     super(...args);
@@ -64,7 +61,7 @@ export class ChargerLink201 extends ChargerLink {
     let req;
     if (intent.purpose === 'TxDefaultProfile') req = txDefaultProfile201(intent.connectorId, intent.spec);
     else {
-      const transactionId = this.theirs.get(intent.transactionId);
+      const transactionId = this.host.book.stationIdOf(intent.transactionId);
       if (transactionId === undefined) {
         this.log.warn({ transactionId: intent.transactionId }, 'no station transaction id known for this transaction; TxProfile not sent');
         return 'Rejected';
@@ -162,19 +159,18 @@ export class ChargerLink201 extends ChargerLink {
    * it before our restart): the one stored open transaction not yet mapped, or the only EVSE.
    */
   private evseOfUnknownTransaction(): number | undefined {
-    const mapped = new Set(this.ours.values());
-    const unmapped = this.host.transactions.open().filter((t) => t.chargerId === this.chargerId && !mapped.has(t.transactionId));
+    const unmapped = this.host.book.open().filter((t) => t.chargerId === this.chargerId && this.host.book.stationIdOf(t.transactionId) === undefined);
     if (unmapped.length === 1) return unmapped[0].connectorId;
     return this.config.connectors === 1 ? 1 : undefined;
   }
 
   /** Our id for a station transaction: known, adopted from the store after a restart, or new. */
   private transactionFor(req: StationCalls201['TransactionEvent']['req'], evseId: number, authorized: boolean): number {
+    const book = this.host.book;
     const theirId = req.transactionInfo.transactionId;
-    const known = this.ours.get(theirId);
+    const known = book.byStationId(this.chargerId, theirId);
     if (known !== undefined) return known;
-    const mapped = new Set(this.ours.values());
-    const stored = this.host.transactions.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === evseId && !mapped.has(t.transactionId));
+    const stored = book.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === evseId && book.stationIdOf(t.transactionId) === undefined);
     let transactionId: number;
     if (req.eventType !== 'Started' && stored.length === 1) {
       transactionId = stored[0].transactionId;
@@ -183,8 +179,7 @@ export class ChargerLink201 extends ChargerLink {
       const startedAtMs = this.chargerTime(req.timestamp);
       transactionId = this.startSession(evseId, req.idToken?.idToken ?? '', startedAtMs, this.energyWh(req.meterValue) ?? 0, authorized).transactionId;
     }
-    this.ours.set(theirId, transactionId);
-    this.theirs.set(transactionId, theirId);
+    book.mapStationId(this.chargerId, theirId, transactionId);
     return transactionId;
   }
 
@@ -203,7 +198,7 @@ export class ChargerLink201 extends ChargerLink {
     c.handle('StatusNotification', (req) => {
       this.checkConnector(req.evseId, true);
       let status = STATION_STATUS[req.connectorStatus];
-      if (req.connectorStatus === 'Occupied' && this.host.activeTransaction(this.chargerId, req.evseId) !== undefined) status = 'Charging';
+      if (req.connectorStatus === 'Occupied' && this.host.book.active(this.chargerId, req.evseId) !== undefined) status = 'Charging';
       this.connectorStatus(req.evseId, status, this.chargerTime(req.timestamp), req.connectorStatus === 'Faulted' ? 'Faulted' : undefined);
       return {};
     });
@@ -212,24 +207,24 @@ export class ChargerLink201 extends ChargerLink {
 
     // Answered once what it recorded is on disk (the store's group commit, off the event loop).
     c.handle('TransactionEvent', async (req) => {
-      const known = this.ours.get(req.transactionInfo.transactionId);
-      const evseId = req.evse?.id ?? (known !== undefined ? this.host.transactions.get(known)?.connectorId : this.evseOfUnknownTransaction());
+      const known = this.host.book.byStationId(this.chargerId, req.transactionInfo.transactionId);
+      const evseId = req.evse?.id ?? (known !== undefined ? this.host.book.get(known)?.connectorId : this.evseOfUnknownTransaction());
       if (evseId === undefined) {
         throw new OcppCallRefused('OccurrenceConstraintViolation', 'the first TransactionEvent of a transaction must name its evse');
       }
       this.checkConnector(evseId, false);
       const answer = req.idToken ? { idTokenInfo: this.tokenStatus(req.idToken.idToken) } : {};
-      if (req.eventType === 'Ended' && known === undefined && !this.host.transactions.open().some((t) => t.chargerId === this.chargerId && t.connectorId === evseId)) {
+      if (req.eventType === 'Ended' && known === undefined && !this.host.book.open().some((t) => t.chargerId === this.chargerId && t.connectorId === evseId)) {
         this.log.warn({ stationTransactionId: req.transactionInfo.transactionId }, 'end of a transaction we never saw; accepted');
-        await this.host.transactions.flushed?.();
+        await this.host.book.flushed?.();
         return answer;
       }
       const authorized = !('idTokenInfo' in answer) || answer.idTokenInfo?.status === 'Accepted';
       const transactionId = this.transactionFor(req, evseId, authorized);
-      if (!authorized && known !== undefined && this.host.activeTransaction(this.chargerId, evseId) === transactionId) {
+      if (!authorized && known !== undefined && this.host.book.active(this.chargerId, evseId) === transactionId) {
         // Authorization refused after plug-in: the EMS's session ends; a car drawing anyway is flagged.
         this.refuseSession(transactionId, this.chargerTime(req.timestamp));
-      } else if (req.idToken && known !== undefined && !this.host.transactions.get(transactionId)?.idTag) {
+      } else if (req.idToken && known !== undefined && !this.host.book.get(transactionId)?.idTag) {
         // Authorized after plug-in: the session now charges at the tag's tier.
         const tier = this.host.idTags.sessionDefaults(req.idToken.idToken, this.config.tier, this.now).tier;
         bus.emit('session.update', { chargerId: this.chargerId, connectorId: evseId, tier });
@@ -241,12 +236,11 @@ export class ChargerLink201 extends ChargerLink {
       const chargingState = req.transactionInfo.chargingState;
       if (chargingState && req.eventType !== 'Ended') this.connectorStatus(evseId, CHARGING_STATE[chargingState] ?? 'Charging', this.chargerTime(req.timestamp), undefined);
       if (req.eventType === 'Ended') {
-        const startWh = this.host.transactions.get(transactionId)?.meterStartWh ?? 0;
+        const startWh = this.host.book.get(transactionId)?.meterStartWh ?? 0;
         this.endSession(transactionId, this.chargerTime(req.timestamp), this.energyWh(req.meterValue) ?? startWh, req.transactionInfo.stoppedReason);
-        this.ours.delete(req.transactionInfo.transactionId);
-        this.theirs.delete(transactionId);
+        this.host.book.forgetStationId(this.chargerId, req.transactionInfo.transactionId);
       }
-      await this.host.transactions.flushed?.();
+      await this.host.book.flushed?.();
       return answer;
     });
 
@@ -263,7 +257,7 @@ export class ChargerLink201 extends ChargerLink {
       const needs = req.chargingNeeds;
       const energyWh = needs.acChargingParameters?.energyAmount ?? needs.dcChargingParameters?.energyAmount;
       const departureMs = needs.departureTime === undefined ? NaN : Date.parse(needs.departureTime);
-      if (this.host.activeTransaction(this.chargerId, req.evseId) === undefined || (energyWh === undefined && !Number.isFinite(departureMs))) {
+      if (this.host.book.active(this.chargerId, req.evseId) === undefined || (energyWh === undefined && !Number.isFinite(departureMs))) {
         return { status: 'Rejected' };
       }
       bus.emit('session.update', {

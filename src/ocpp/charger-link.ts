@@ -4,7 +4,7 @@ import type { ConnectorMeter } from '../bus.ts';
 import { CLOCK_STEP_MS, monotonicMs, realWait, type Wait } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../service.ts';
-import type { TransactionStore } from '../state/transaction-store.ts';
+import type { TransactionBook } from './transaction-book.ts';
 import { CONSERVATIVE_CAPABILITIES, type ChargerCapabilities } from './capabilities.ts';
 import type { ChargerHoldings, ProfileSlot } from './charger-holdings.ts';
 import { OcppCallRefused } from './errors.ts';
@@ -38,13 +38,12 @@ export interface LinkSettings {
 /** What a link needs from the central system that owns it. */
 export interface LinkHost {
   ctx: ServiceContext;
-  transactions: TransactionStore;
+  /** The site's transactions, active connectors and station ids: outlives this link. */
+  book: TransactionBook;
   idTags: IdTagDirectory;
   settings: LinkSettings;
   /** What this charger holds; one object per charger for the life of the EMS process. */
   holdings(chargerId: string): ChargerHoldings;
-  activeTransaction(chargerId: string, connectorId: number): number | undefined;
-  setActiveTransaction(chargerId: string, connectorId: number, transactionId: number | undefined): void;
   /** The boot setup finished (whatever the charger accepted). */
   setupDone(link: ChargerLink): void;
   transactionEnded(chargerId: string, connectorId: number): void;
@@ -259,7 +258,7 @@ export abstract class ChargerLink implements ProfileTarget {
   reportHoldings(detail: string, offline = false): void {
     const nowMs = this.mono;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
-      const transactionId = this.host.activeTransaction(this.chargerId, connectorId);
+      const transactionId = this.host.book.active(this.chargerId, connectorId);
       const status = this.holdings.status(connectorId, transactionId, nowMs, offline);
       this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, ...status, atMs: this.now, detail });
     }
@@ -339,7 +338,7 @@ export abstract class ChargerLink implements ProfileTarget {
     const durationS = 2 * this.host.ctx.config.control.profileDurationS;
     for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
       if (this.closed || this.holdings.uncontrollable) return;
-      const believedA = () => this.holdings.holdA(connectorId, this.host.activeTransaction(this.chargerId, connectorId), this.mono);
+      const believedA = () => this.holdings.holdA(connectorId, this.host.book.active(this.chargerId, connectorId), this.mono);
       const beforeA = believedA();
       let reportedA: number | undefined;
       try {
@@ -605,7 +604,7 @@ export abstract class ChargerLink implements ProfileTarget {
   private checkObeys(connectorId: number, drawA: number): void {
     const holdings = this.holdings;
     if (holdings.uncontrollable || !this.ready) return;
-    const transactionId = this.host.activeTransaction(this.chargerId, connectorId);
+    const transactionId = this.host.book.active(this.chargerId, connectorId);
     const allowedA = holdings.holdA(connectorId, transactionId, this.mono);
     if (allowedA >= holdings.maxA || drawA <= allowedA + IGNORED_TOLERANCE_A) {
       this.overSinceMs.delete(connectorId);
@@ -644,7 +643,7 @@ export abstract class ChargerLink implements ProfileTarget {
 
   /** A running session's authorization was refused: the EMS's session ends now, capacity and all. */
   protected refuseSession(transactionId: number, atMs: number): void {
-    const known = this.host.transactions.get(transactionId);
+    const known = this.host.book.get(transactionId);
     if (!known || known.stoppedAtMs !== undefined) return;
     this.endSession(transactionId, atMs, known.meterStartWh, 'Refused');
     this.refused.set(known.connectorId, { transactionId, idTag: known.idTag, startedAtMs: known.startedAtMs, drawing: false });
@@ -667,7 +666,7 @@ export abstract class ChargerLink implements ProfileTarget {
    * got lost) gets the same id; an older transaction still open on the connector is closed.
    */
   protected startSession(connectorId: number, idTag: string, startedAtMs: number, meterStartWh: number, authorized = true): { transactionId: number; repeat: boolean } {
-    const store = this.host.transactions;
+    const store = this.host.book;
     const { bus } = this.host.ctx;
     const refusedBefore = this.refused.get(connectorId);
     if (refusedBefore && refusedBefore.idTag === idTag && refusedBefore.startedAtMs === startedAtMs) return { transactionId: refusedBefore.transactionId, repeat: true };
@@ -688,11 +687,11 @@ export abstract class ChargerLink implements ProfileTarget {
       const record = store.stop(stale.transactionId, { stoppedAtMs: startedAtMs, meterStopWh: meterStartWh, reason: 'Superseded' });
       this.log.warn({ transactionId: stale.transactionId, connectorId }, 'new transaction on a connector whose last one never stopped; closing the old one');
       bus.emit('session.ended', { chargerId: this.chargerId, connectorId, transactionId: stale.transactionId, endedAtMs: startedAtMs, meterStopWh: record?.meterStopWh ?? meterStartWh, reason: 'Superseded' });
-      this.host.setActiveTransaction(this.chargerId, connectorId, undefined);
+      this.host.book.setActive(this.chargerId, connectorId, undefined);
       this.host.transactionEnded(this.chargerId, connectorId);
     }
     const transactionId = store.start({ chargerId: this.chargerId, connectorId, idTag, startedAtMs, meterStartWh });
-    this.host.setActiveTransaction(this.chargerId, connectorId, transactionId);
+    this.host.book.setActive(this.chargerId, connectorId, transactionId);
     const session = this.host.idTags.sessionDefaults(idTag, this.config.tier, startedAtMs);
     if (session.departureProblem) this.log.warn({ idTag, problem: session.departureProblem }, 'departure of the idTag could not be computed');
     this.log.info({ transactionId, connectorId, tier: session.tier }, 'transaction started');
@@ -713,20 +712,20 @@ export abstract class ChargerLink implements ProfileTarget {
   /** Closes a transaction of this charger; false when it is unknown here or already closed. */
   protected endSession(transactionId: number, endedAtMs: number, meterStopWh: number, reason: string | undefined): boolean {
     if (this.refusedEnded(transactionId)) return false;
-    const known = this.host.transactions.get(transactionId);
+    const known = this.host.book.get(transactionId);
     if (!known || known.chargerId !== this.chargerId) {
       this.log.warn({ transactionId }, 'end of a transaction we do not know on this charger; accepted');
       return false;
     }
     // Read before stop(): a store may hand out the record it then updates in place.
     const alreadyStopped = known.stoppedAtMs !== undefined;
-    this.host.transactions.stop(transactionId, { stoppedAtMs: endedAtMs, meterStopWh, ...(reason ? { reason } : {}) });
+    this.host.book.stop(transactionId, { stoppedAtMs: endedAtMs, meterStopWh, ...(reason ? { reason } : {}) });
     if (alreadyStopped) return false;
     const { connectorId } = known;
     // Only a TxProfile the charger may hold is cleared (never one it never took).
     const tx = this.holdings.existingTxSlot(connectorId, transactionId);
     const txProfileSent = tx !== undefined && (tx.confirmed !== undefined || tx.pending !== undefined);
-    if (this.host.activeTransaction(this.chargerId, connectorId) === transactionId) this.host.setActiveTransaction(this.chargerId, connectorId, undefined);
+    if (this.host.book.active(this.chargerId, connectorId) === transactionId) this.host.book.setActive(this.chargerId, connectorId, undefined);
     this.host.transactionEnded(this.chargerId, connectorId);
     this.log.info({ transactionId, connectorId, reason }, 'transaction stopped');
     this.host.ctx.bus.emit('session.ended', {

@@ -193,6 +193,29 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (charger_id, slot)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 10,
+    name: 'OCPP 2.0.1 station transaction ids paired with ours, for a reconnect and a restart',
+    sql: `
+      CREATE TABLE station_transactions (
+        charger_id TEXT NOT NULL,
+        station_tx_id TEXT NOT NULL,
+        transaction_id INTEGER NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,
+        PRIMARY KEY (charger_id, station_tx_id)
+      ) WITHOUT ROWID;`,
+  },
+  {
+    version: 11,
+    name: "upstream (local controller): the requestId of the 2.0.1 CSMS's last UpdateFirmware / GetLog per 1.6 charger",
+    sql: `
+      CREATE TABLE upstream_requests (
+        charger_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        request_id INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, kind)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

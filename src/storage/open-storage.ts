@@ -11,6 +11,7 @@ import { createKpiDayStore } from './kpi-day-store.ts';
 import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
 import { createSqlHoldingsStore } from './sql-holdings-store.ts';
+import { createSqlStationIdStore } from './sql-station-id-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
 import { createUpstreamStore } from './upstream-store.ts';
@@ -64,6 +65,7 @@ export function openStorage(path: string, clock: Clock): Storage {
     tokens: createAuthTokenStore(db, clock),
     audit: createAuditLog(db, clock),
     transactions: createSqlTransactionStore(normalDb, walSync),
+    stationIds: createSqlStationIdStore(normalDb),
     sessionSettings: createSessionSettingsStore(db, clock),
     history: createHistoryStore(normalDb),
     connectorHistory: createConnectorHistoryStore(normalDb),

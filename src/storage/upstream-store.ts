@@ -65,6 +65,10 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     INSERT INTO upstream_profiles (charger_id, profiles, updated_at_ms) VALUES (?, ?, ?)
     ON CONFLICT (charger_id) DO UPDATE SET profiles = excluded.profiles, updated_at_ms = excluded.updated_at_ms`);
   const getProfiles = db.prepare<[string], { profiles: string }>('SELECT profiles FROM upstream_profiles WHERE charger_id = ?');
+  const putRequest = db.prepare(`
+    INSERT INTO upstream_requests (charger_id, kind, request_id, updated_at_ms) VALUES (?, ?, ?, ?)
+    ON CONFLICT (charger_id, kind) DO UPDATE SET request_id = excluded.request_id, updated_at_ms = excluded.updated_at_ms`);
+  const getRequest = db.prepare<[string, string], { request_id: number }>('SELECT request_id FROM upstream_requests WHERE charger_id = ? AND kind = ?');
   const delivered = db.transaction((seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }) => {
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
@@ -133,6 +137,8 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
         return [];
       }
     },
+    saveRequestId: (chargerId, kind, requestId, atMs) => void putRequest.run(chargerId, kind, requestId, atMs),
+    requestId: (chargerId, kind) => getRequest.get(chargerId, kind)?.request_id,
     cacheTag: (idTag, tag, atMs) => void putTag.run(idTag.toLowerCase(), tag.status, tag.expiresAtMs ?? null, atMs),
     cachedTag(idTag) {
       const row = getTag.get(idTag.toLowerCase());

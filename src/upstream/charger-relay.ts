@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { TransactionStore } from '../state/transaction-store.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
 import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
-import { csmsAnswerTo201, csmsCallTo201, registerWh, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
+import { csmsAnswerTo201, csmsCallTo201, NO_AUTHORIZATION_ID_TAG, noteEvent, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
 import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
 import type { UpstreamStore } from './upstream-store.ts';
 
@@ -85,6 +85,9 @@ const isHeld = (action: string, req: any, is16: boolean) => action === 'StatusNo
 const droppable = (action: string, payload: any) => action === 'MeterValues' || (action === 'TransactionEvent' && payload?.eventType === 'Updated');
 /** The connector a status is about (1.6: connectorId; 2.0.1: EVSE and connector). */
 const statusKey = (payload: any) => `${payload?.evseId ?? ''}/${payload?.connectorId ?? ''}`;
+/** Frames that start or end a session in the EMS's book: their answer waits for its bookkeeping (ChargerRelay.book). */
+const sessionBoundary = (action: string, req: any) =>
+  action === 'StartTransaction' || action === 'StopTransaction' || (action === 'TransactionEvent' && (req?.eventType === 'Started' || req?.eventType === 'Ended'));
 const FRAMES_PER_BATCH = 50;
 /** A queued 2.0.1 StatusNotification's 1.6 status for Occupied, as it was when the station sent it (201-to-16). */
 const OCCUPIED_AS = 'emsOccupiedAs16';
@@ -140,7 +143,7 @@ export class ChargerRelay implements ChargerConnection {
   private readonly activeTx = new Map<number, string>();
   /** Connector → a StartTransaction whose answer is still on its way (1.6). */
   private readonly startsInFlight = new Map<number, Promise<void>>();
-  /** The EMS's bookkeeping of the frames relayed so far (see afterAnswer). */
+  /** The EMS's bookkeeping of the frames relayed so far (see book()). */
   private bookkeeping: Promise<void> = Promise.resolve();
   /**
    * A charger and a CSMS of different OCPP versions (upstream.protocol): frames are translated both
@@ -151,7 +154,7 @@ export class ChargerRelay implements ChargerConnection {
   private readonly translation: 'none' | '16-to-201' | '201-to-16';
   /** The protocol of the uplink (the CSMS's). */
   private readonly upstreamProtocol: string;
-  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it). */
+  /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it); also in SQLite. */
   private firmwareRequestId: number | undefined;
   private logRequestId: number | undefined;
   /** 2.0.1 station, 1.6 CSMS: what the translation needs of each station transaction not ended yet (ids also in SQLite). */
@@ -173,6 +176,10 @@ export class ChargerRelay implements ChargerConnection {
     this.upstreamProtocol = deps.upstream.protocol ?? this.protocol;
     this.translation = this.upstreamProtocol === this.protocol ? 'none' : this.is16 ? '16-to-201' : '201-to-16';
     this.nextRequestId = Math.floor(deps.clock.nowMs() / 1000) % 1_000_000_000;
+    if (this.translation === '16-to-201') {
+      this.firmwareRequestId = deps.store.requestId(charger.id, 'firmware');
+      this.logRequestId = deps.store.requestId(charger.id, 'log');
+    }
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
     for (const tx of deps.transactions.open()) {
@@ -451,13 +458,17 @@ export class ChargerRelay implements ChargerConnection {
 
   /**
    * Forward first: the charger gets the CSMS's answer as soon as it is here; what the EMS does with
-   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that answer is on
-   * the wire, one frame after the other in arrival order. Nothing the CSMS must get waits for it.
+   * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that, one frame
+   * after the other in arrival order. Nothing the CSMS must get waits for it. A frame that starts
+   * or ends a session (sessionBoundary) is the exception: its answer waits for the EMS's
+   * bookkeeping, on disk, as a plain central system's does, so the charger is never told a start or
+   * a stop was taken that the EMS's session book does not have yet (nor loses on a kill -9); the
+   * answers of every other frame go out before their bookkeeping (`deferred`).
    */
-  private afterAnswer(task: () => Promise<void> | void): Promise<void> {
+  private book(task: () => Promise<void> | void, deferred: boolean): Promise<void> {
     const run = this.bookkeeping
       // setImmediate: after the microtasks that write the answer to the charger's socket.
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => (deferred ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined))
       .then(task)
       .catch((error: unknown) => this.log.error({ err: error }, "the EMS's bookkeeping of a relayed frame failed"));
     this.bookkeeping = run;
@@ -490,18 +501,23 @@ export class ChargerRelay implements ChargerConnection {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
       if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
+    const boundary = sessionBoundary(action, req);
     let conf: any;
     try {
       conf = await this.toCsms(action, upReq);
     } catch (error) {
-      if (error instanceof UpstreamRefused) void this.afterAnswer(() => this.bookkeep(action, this.localFrame(req)));
+      if (error instanceof UpstreamRefused) {
+        const booked = this.book(() => this.bookkeep(action, this.localFrame(req)), !boundary);
+        if (boundary) await booked;
+      }
       throw error;
     }
-    void this.afterAnswer(async () => {
+    const booked = this.book(async () => {
       this.noteTag(req, conf);
       await this.bookkeep(action, this.localFrame(req));
       this.noteFrame(action, req, conf);
-    });
+    }, !boundary);
+    if (boundary) await booked;
     return conf;
   }
 
@@ -521,7 +537,8 @@ export class ChargerRelay implements ChargerConnection {
       throw error;
     }
     const chargerTxId = String(conf.transactionId);
-    void this.afterAnswer(async () => {
+    // A session boundary: answered once the EMS's bookkeeping has it (see book()).
+    await this.book(async () => {
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
       const local = await this.bookkeep('StartTransaction', req);
@@ -530,7 +547,11 @@ export class ChargerRelay implements ChargerConnection {
         this.now,
       );
       this.noteFrame('StartTransaction', req, conf);
-    }).finally(settled);
+    }, false).finally(() => {
+      // An EMS TxProfile for this transaction (chargerTxIdsIn waits for this) goes after the answer
+      // that gives the charger the transaction id, not before it.
+      setImmediate(settled);
+    });
     return conf;
   }
 
@@ -761,14 +782,11 @@ export class ChargerRelay implements ChargerConnection {
       if (step.action === 'StartTransaction') {
         tx.csmsTxId = conf.transactionId;
         this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId: stationTxId, csmsTxId: String(conf.transactionId) }, this.now);
-        if (conf.idTagInfo?.status) this.cacheTag(step.params.idTag, conf.idTagInfo);
+        if (conf.idTagInfo?.status && step.params.idTag !== NO_AUTHORIZATION_ID_TAG) this.cacheTag(step.params.idTag, conf.idTagInfo);
         this.log.info({ stationTransactionId: stationTxId, csmsTransactionId: conf.transactionId }, 'station transaction known to the 1.6 CSMS');
       }
     }
-    const idTag: string | undefined = payload.idToken?.idToken;
-    if (idTag !== undefined && idTag.length <= 20) tx.idTag = idTag;
-    if (payload.evse?.id !== undefined) tx.evseId = payload.evse.id;
-    tx.lastRegisterWh = registerWh(payload.meterValue) ?? tx.lastRegisterWh;
+    noteEvent(tx, payload);
     if (payload.eventType === 'Ended') this.stationTx.delete(stationTxId);
   }
 
@@ -784,14 +802,20 @@ export class ChargerRelay implements ChargerConnection {
     else if (action === 'ClearChargingProfile') conf = await this.csmsClearProfile(params);
     else if (this.translation === '201-to-16') conf = await this.csmsCallTo201(action, params);
     else if (this.translating) {
-      if (action === 'UpdateFirmware') this.firmwareRequestId = params.requestId;
-      if (action === 'GetLog') this.logRequestId = params.requestId;
       const translated = csmsCallTo16(action, params);
       if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 1.6 by the local controller` } satisfies { rpcErrorCode: string; message: string };
+      if (action === 'UpdateFirmware') this.firmwareRequestId = this.rememberRequest('firmware', params.requestId);
+      if (action === 'GetLog') this.logRequestId = this.rememberRequest('log', params.requestId);
       conf = chargerAnswerTo201(action, await this.forward(translated.action, translated.params), params);
     } else conf = await this.forward(action, await this.forCharger(action, params));
     this.lastToCsmsAtMs = this.now;
     return conf;
+  }
+
+  /** 1.6 charger, 2.0.1 CSMS: a firmware/log requestId, kept on disk (a status after an EMS restart still names it). */
+  private rememberRequest(kind: 'firmware' | 'log', requestId: number | undefined): number | undefined {
+    if (typeof requestId === 'number') this.deps.store.saveRequestId(this.chargerId, kind, requestId, this.now);
+    return requestId;
   }
 
   /** 2.0.1 station, 1.6 CSMS: a CSMS call translated for the station, its answer back. */
@@ -803,6 +827,7 @@ export class ChargerRelay implements ChargerConnection {
       if (stationTxId === undefined) return { status: 'Rejected' };
     }
     const translated = csmsCallTo201(action, await this.forCharger(action, params), { stationTxId, requestId: this.nextRequestId++ });
+    if (translated && 'answer' in translated) return translated.answer;
     if (!translated) throw { rpcErrorCode: 'NotSupported', message: `${action} is not translated to OCPP 2.0.1 by the local controller` } satisfies { rpcErrorCode: string; message: string };
     return stationAnswerTo16(action, await this.forward(translated.action, translated.params), params);
   }

@@ -6,7 +6,13 @@
 // StartTransaction goes up with the first event that names the idToken. Every function is pure;
 // what is not translated returns undefined / [] and the caller answers it itself (station frames)
 // or refuses it (CSMS calls).
+import { changeConfigurationTo16, changeConfigurationTo201, getConfigurationTo16, getConfigurationTo201 } from './configuration-201-16.ts';
 import { optional, type Translated } from './translate-16-201.ts';
+
+/** A CSMS call the relay answers without the station (nothing of it to ask), e.g. GetConfiguration of keys 2.0.1 lacks. */
+export interface AnsweredHere {
+  answer: unknown;
+}
 
 /** Station (2.0.1) actions the CSMS (1.6) gets, translated. */
 export const TRANSLATED_FROM_STATION = new Set([
@@ -30,7 +36,16 @@ export interface StationTx {
   idTag?: string;
   /** The last energy register the station reported for it, Wh. */
   lastRegisterWh?: number;
+  /** The first register and the time of the first event (a transaction no idToken ever named goes up at its end). */
+  firstRegisterWh?: number;
+  startedAt?: string;
 }
+
+/**
+ * The 1.6 idTag of a transaction that delivered energy without any idToken 1.6 can carry (none, an
+ * empty one as 2.0.1's NoAuthorization type has, or one longer than 20 characters).
+ */
+export const NO_AUTHORIZATION_ID_TAG = 'NoAuthorization';
 
 /** A 1.6 call; `needsCsmsTxId`: its transactionId is the CSMS's, set once a StartTransaction before it was answered. */
 export interface Step extends Translated {
@@ -158,7 +173,14 @@ export function transactionEventTo16(req: any, tx: StationTx): Step[] {
     started = true;
   }
   if (req.eventType === 'Ended') {
-    if (!started) return steps;
+    if (!started) {
+      // Never named a driver. Nothing charged: no 1.6 transaction (a 1.6 charger starts none without
+      // an idTag). Energy delivered: the CSMS gets it as a transaction of its own, from the first event.
+      const startWh = tx.firstRegisterWh;
+      const endWh = register ?? tx.lastRegisterWh;
+      if (startWh === undefined || endWh === undefined || endWh <= startWh) return steps;
+      steps.push({ action: 'StartTransaction', params: { connectorId: evseId, idTag: NO_AUTHORIZATION_ID_TAG, meterStart: startWh, timestamp: tx.startedAt ?? req.timestamp } });
+    }
     const transactionData = meterValuesTo16(withoutBoundaries(req.meterValue));
     steps.push({
       action: 'StopTransaction',
@@ -180,6 +202,19 @@ export function transactionEventTo16(req: any, tx: StationTx): Step[] {
   if (!started) steps.push({ action: 'MeterValues', params: { connectorId: evseId, meterValue } });
   else steps.push({ action: 'MeterValues', params: { connectorId: evseId, transactionId: tx.csmsTxId ?? 0, meterValue }, needsCsmsTxId: true });
   return steps;
+}
+
+/** What a delivered event tells about its transaction for the next one (mutates `tx`). */
+export function noteEvent(tx: StationTx, req: any): void {
+  const idTag = idTagOf(req.idToken);
+  if (idTag !== undefined) tx.idTag = idTag;
+  if (req.evse?.id !== undefined) tx.evseId = req.evse.id;
+  const wh = registerWh(req.meterValue);
+  if (wh !== undefined) {
+    tx.firstRegisterWh ??= wh;
+    tx.lastRegisterWh = wh;
+  }
+  tx.startedAt ??= req.timestamp;
 }
 
 /**
@@ -247,13 +282,54 @@ export function csmsAnswerTo201(action: string, conf: any): any {
 
 export const idTokenInfo = (info: any) => ({ status: info?.status ?? 'Invalid', ...optional('cacheExpiryDateTime', info?.expiryDate) });
 
-/** A 1.6 CSMS call as the 2.0.1 station gets it; undefined when it is not translated. */
-export function csmsCallTo201(action: string, params: any, context: { stationTxId?: string | undefined; requestId: number }): Translated | undefined {
+/** A 1.6 idTag as a 2.0.1 idToken (1.6 does not say how a tag was read: an RFID card is the usual). */
+const idTokenOf = (idTag: string) => ({ idToken: idTag, type: 'ISO14443' });
+/** A 1.6 parentIdTag as a 2.0.1 groupIdToken. */
+const groupIdTokenOf = (parentIdTag: string | undefined) => (parentIdTag === undefined ? {} : { groupIdToken: { idToken: parentIdTag, type: 'Central' } });
+
+/** A 1.6 local-list entry as 2.0.1 AuthorizationData (no idTagInfo: a differential update removes the tag, in both versions). */
+const authorizationData = (entry: any) => ({
+  idToken: idTokenOf(entry.idTag),
+  ...(entry.idTagInfo
+    ? { idTokenInfo: { status: entry.idTagInfo.status, ...optional('cacheExpiryDateTime', entry.idTagInfo.expiryDate), ...groupIdTokenOf(entry.idTagInfo.parentIdTag) } }
+    : {}),
+});
+
+/** A 1.6 CSMS call as the 2.0.1 station gets it (or answered here); undefined when it is not translated. */
+export function csmsCallTo201(action: string, params: any, context: { stationTxId?: string | undefined; requestId: number }): Translated | AnsweredHere | undefined {
   switch (action) {
+    case 'GetConfiguration': {
+      const request = getConfigurationTo201(params);
+      return request ? { action: 'GetVariables', params: request } : { answer: getConfigurationTo16(undefined, params) };
+    }
+    case 'ChangeConfiguration': {
+      const request = changeConfigurationTo201(params);
+      return request ? { action: 'SetVariables', params: request } : { answer: { status: 'NotSupported' } };
+    }
+    case 'SendLocalList': {
+      const list: any[] = params.localAuthorizationList ?? [];
+      // 2.0.1 wants at least one entry when the list is given: an empty full update sends none.
+      return { action, params: { versionNumber: params.listVersion, updateType: params.updateType, ...(list.length > 0 ? { localAuthorizationList: list.map(authorizationData) } : {}) } };
+    }
+    case 'GetLocalListVersion':
+      return { action, params: {} };
+    case 'ReserveNow':
+      return {
+        action,
+        params: {
+          id: params.reservationId,
+          expiryDateTime: params.expiryDate,
+          idToken: idTokenOf(params.idTag),
+          ...(params.connectorId > 0 ? { evseId: params.connectorId } : {}),
+          ...groupIdTokenOf(params.parentIdTag),
+        },
+      };
+    case 'CancelReservation':
+      return { action, params: { reservationId: params.reservationId } };
     case 'RemoteStartTransaction':
       return {
         action: 'RequestStartTransaction',
-        params: { idToken: { idToken: params.idTag, type: 'ISO14443' }, remoteStartId: context.requestId, ...(params.connectorId > 0 ? { evseId: params.connectorId } : {}) },
+        params: { idToken: idTokenOf(params.idTag), remoteStartId: context.requestId, ...(params.connectorId > 0 ? { evseId: params.connectorId } : {}) },
       };
     case 'RemoteStopTransaction':
       return context.stationTxId === undefined ? undefined : { action: 'RequestStopTransaction', params: { transactionId: context.stationTxId } };
@@ -311,6 +387,12 @@ export function csmsCallTo201(action: string, params: any, context: { stationTxI
 /** The 2.0.1 station's answer, as the 1.6 CSMS expects it (`action`: the CSMS's). */
 export function stationAnswerTo16(action: string, conf: any, params: any): any {
   switch (action) {
+    case 'GetConfiguration':
+      return getConfigurationTo16(conf, params);
+    case 'ChangeConfiguration':
+      return changeConfigurationTo16(conf);
+    case 'GetLocalListVersion':
+      return { listVersion: conf.versionNumber };
     case 'GetCompositeSchedule': {
       const schedule = conf.schedule;
       if (conf.status !== 'Accepted' || !schedule) return { status: 'Rejected' };
@@ -341,7 +423,7 @@ export function stationAnswerTo16(action: string, conf: any, params: any): any {
     case 'TriggerMessage':
       return { status: conf.status };
     default:
-      // RemoteStart/Stop, ChangeAvailability, ClearCache: a status both versions name alike.
+      // RemoteStart/Stop, ChangeAvailability, ClearCache, SendLocalList, ReserveNow, CancelReservation: a status both versions name alike.
       return { status: conf.status };
   }
 }

@@ -25,6 +25,8 @@ export interface TransactionIds {
   csmsTxId?: string;
 }
 
+export type RequestKind = 'firmware' | 'log';
+
 export interface CachedTag {
   status: string;
   expiresAtMs?: number;
@@ -56,6 +58,9 @@ export interface UpstreamStore {
   /** The CSMS's charging profiles kept for a charger (opaque JSON), [] when none. */
   saveProfiles(chargerId: string, profiles: readonly unknown[], atMs: number): void;
   loadProfiles(chargerId: string): unknown[];
+  /** The requestId of the CSMS's last UpdateFirmware ('firmware') or GetLog ('log') to a charger: its status notifications carry it, also after a restart. */
+  saveRequestId(chargerId: string, kind: RequestKind, requestId: number, atMs: number): void;
+  requestId(chargerId: string, kind: RequestKind): number | undefined;
   cacheTag(idTag: string, tag: CachedTag, atMs: number): void;
   cachedTag(idTag: string): CachedTag | undefined;
 }

@@ -11,7 +11,7 @@ import { Ev } from '../fixtures/independent/ev.ts';
 import { until } from '../fixtures/independent/ems-runner.ts';
 import { Rig } from '../fixtures/independent/rig.ts';
 import { elapse, figures, meanOf, round1, type Sample } from '../fixtures/independent/site.ts';
-import { dumpTimeline, REACTION_WINDOW_MS, report } from './acceptance-report.ts';
+import { dumpTimeline, REACTION_WINDOW_MS, report, traceState } from './acceptance-report.ts';
 
 const FUSE_A = 64;
 const BUDGET_A = FUSE_A * 0.95 - 10;
@@ -49,13 +49,18 @@ for (const v of VARIANTS) {
     const rig = new Rig();
     const delays = v.charger.applyDelayMs ? [1, 2, 2.5, 3] : [1.5, 2.5, 3.5, 4];
     const cars = delays.map((d, i) => new Ev({ name: `car${i + 1}`, maxA: 32, phases: 3, responseDelayS: d }));
+    let stopTrace = () => undefined as void;
     beforeAll(async () => {
       await rig.start({ gridMaxA: FUSE_A, chargers: ['CP1', 'CP2', 'CP3', 'CP4'].map((id) => ({ id, ...v.charger })), buildingA: [10, 10, 10] });
+      stopTrace = traceState(rig.ems, `variant-${v.name.replace(/\W+/g, '-')}`);
       await Promise.all(rig.site.chargers.map((cp, i) => cp.plugIn(cars[i]!, `TAG${i + 1}`)));
       await until(() => cars.every((c) => c.drawA >= 6), 'all four cars charging', 60_000).catch(() => undefined);
       await elapse(12_000);
     }, 120_000);
-    afterAll(() => rig.stop());
+    afterAll(() => {
+      stopTrace();
+      return rig.stop();
+    });
 
     const test = v.known === 'fails' ? it.fails : it;
     test('uses the headroom, then keeps the grid within 64 A after a 10 → 40 A step', async () => {

@@ -16,6 +16,8 @@ export class StackCharger {
   profiles: InstalledProfile[] = [];
   readonly tx = new Map<number, { transactionId: number; startMs: number }>();
   readonly setCalls: any[] = [];
+  /** Every SetChargingProfile with the wall-clock time it arrived (diagnostics). */
+  readonly setCallLog: { atMs: number; params: any }[] = [];
   mode: ProfileMode = 'accept';
   /** The charger's clock offset from this process's clock, ms (a charger with a wrong clock). */
   clockOffsetMs = 0;
@@ -46,6 +48,7 @@ export class StackCharger {
     });
     c.handle('SetChargingProfile', ({ params }: { params: any }) => {
       this.setCalls.push(params);
+      this.setCallLog.push({ atMs: Date.now(), params });
       if (this.mode === 'not-supported') return { status: 'NotSupported' };
       if (this.mode === 'not-implemented') throw createRPCError('NotImplemented', 'no smart charging');
       if (this.mode === 'silent') return new Promise(() => undefined);

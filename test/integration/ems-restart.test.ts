@@ -163,7 +163,10 @@ function restartSuite(meter: PymodbusPeer | undefined) {
     expect(Math.max(...samples.map((s) => s.heldA[2]!)), report).toBe(0);
     // ...nor would it have resumed had the EMS died at any moment, before, during or after the restart.
     const resumedIfDead = samples.filter((s) => s.pausedIfDeadA > 0).map((s) => `${s.phase} ${s.atMs - killMs} ms: ${s.pausedIfDeadA} A`);
-    expect(resumedIfDead, report).toEqual([]);
+    // On failure: what the paused charger was sent (ms after the kill) and what the EMS said about it.
+    const cp3Calls = cp3!.setCallLog.map((c) => `${c.atMs - killMs} ms ${c.params.connectorId} ${c.params.csChargingProfiles.chargingProfilePurpose} lvl ${c.params.csChargingProfiles.stackLevel} ${c.params.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit} A dur ${c.params.csChargingProfiles.chargingSchedule.duration ?? '-'}`);
+    const cp3Log = (ems.stdout() + ems.stderr()).split('\n').filter((l) => l.includes('CP3')).slice(-40);
+    expect(resumedIfDead, `${report}\n${cp3Calls.join('\n')}\n${cp3Log.join('\n')}`).toEqual([]);
     // The circuit held, now and for every moment the EMS could have died.
     for (const s of samples) {
       expect(s.sumA, `${s.phase} at ${s.atMs}`).toBeLessThanOrEqual(ROW_A + 1e-9);

@@ -25,6 +25,8 @@ import { ProfileDispatcher } from '../../src/ocpp/profile-dispatcher.ts';
 import { MemoryHoldingsStore } from '../../src/ocpp/holdings-store.ts';
 import { SiteHoldings } from '../../src/ocpp/site-holdings.ts';
 import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
+import { MemoryStationIdStore } from '../../src/ocpp/station-id-store.ts';
+import { TransactionBook } from '../../src/ocpp/transaction-book.ts';
 
 const RUNS = Number(process.env.HOLDINGS_RUNS ?? 5_000);
 const DURATION_S = 120;
@@ -270,6 +272,28 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
         return;
       }
     }
+    // 1b. Once a round is through, per connector too: a connector (a paused car above all) never
+    // holds, now or after any duration expires, more than the cap or reservation the EMS counts it at.
+    if (!midRound) {
+      for (let i = 0; i < SLOTS.length; i++) {
+        const [id, c] = SLOTS[i]!;
+        const model = models.get(id)!;
+        const holdsA = Math.max(...times.map((t) => model.connectorA(c, t)));
+        const counted = Math.max(lastCaps[i]!, reservedA(id, c, model.maxA));
+        if (holdsA > counted + 0.05) {
+          violation = `${id}/${c}${paused.has(i) ? ' (paused)' : ''} could draw ${holdsA.toFixed(1)} A if the EMS died at ${nowMs}, the EMS counts it at ${counted.toFixed(1)} A`;
+          return;
+        }
+        // 1c. A paused car the EMS reports paused (its 0 A accepted, nothing reserved above it)
+        // stays at 0 A whenever the EMS dies: its connector default is 0 too, not an idle default.
+        const s = statuses.get(connectorKey(id, c));
+        const pausedInForce = paused.has(i) && model.tx.has(c) && book.active(id, c) !== undefined && links.get(id)?.ready && s?.state === 'accepted' && s.capA === 0 && (s.reserveA ?? 0) === 0;
+        if (pausedInForce && holdsA > 0) {
+          violation = `${id}/${c} is paused and reported at 0 A, but would draw ${holdsA.toFixed(1)} A if the EMS died at ${nowMs}`;
+          return;
+        }
+      }
+    }
     // 2. So whenever what the EMS counts fits a limit, what the chargers hold fits it at every moment after.
     for (const limit of LIMITS) {
       const counted = limit.chargers.reduce((sum, id) => sum + countedA(id, midRound), 0);
@@ -285,10 +309,11 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
   const answer = () => answers[next++ % answers.length];
   // What outlives an EMS process: the transaction book and what it recorded the chargers hold.
   const transactions = new MemoryTransactionStore();
+  const stationIds = new MemoryStationIdStore();
   const holdingsStore = new MemoryHoldingsStore();
   const paused = new Set<number>();
   let holdings!: SiteHoldings;
-  let activeTx!: Map<string, number>;
+  let book!: TransactionBook;
   let links!: Map<string, ChargerLink16 | ChargerLink201>;
   let handlers!: Map<string, Map<string, (req: any) => any>>;
   let host!: LinkHost;
@@ -296,20 +321,16 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
   /** One EMS process: the holdings restored from the store, the open transactions from the book. */
   const bootEms = () => {
     holdings = new SiteHoldings(CONFIG, clock, bus, silentLogger, holdingsStore);
-    activeTx = new Map(transactions.open().map((t) => [connectorKey(t.chargerId, t.connectorId), t.transactionId]));
+    book = new TransactionBook(transactions, stationIds);
+    book.restore(clock.nowMs(), () => true);
     links = new Map();
     handlers = new Map();
     host = {
       ctx: { config: CONFIG, bus, log: silentLogger, clock, state: undefined as never },
-      transactions,
+      book,
       idTags: new IdTagDirectory(CONFIG),
       settings: { heartbeatIntervalS: 300, meterSampleIntervalS: 10, bootWaitMs: 1e9, callTimeoutMs: 10_000, answerWaitMs: 2_000, compositeRecheckMs: 10_000 },
       holdings: (id) => holdings.of(id),
-      activeTransaction: (id, c) => activeTx.get(connectorKey(id, c)),
-      setActiveTransaction(id, c, tx) {
-        if (tx === undefined) activeTx.delete(connectorKey(id, c));
-        else activeTx.set(connectorKey(id, c), tx);
-      },
       setupDone: (link) => dispatcher.restateCharger(link.chargerId, link.config.connectors),
       transactionEnded: (id, c) => holdings.of(id).transactionEnded(c),
       uncontrollable(link: ChargerLink, reason) {
@@ -330,10 +351,10 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
         const link = links.get(id);
         return link?.ready ? link : undefined;
       },
-      activeTransaction: (id, c) => activeTx.get(connectorKey(id, c)),
+      activeTransaction: (id, c) => book.active(id, c),
       wait: () => ({ promise: new Promise(() => {}), cancel() {} }),
     });
-    holdings.reportRestored((id, c) => activeTx.get(connectorKey(id, c)));
+    holdings.reportRestored((id, c) => book.active(id, c));
   };
   /** The charger connects; `why` as the link sees it (a boot, or a link that came back). */
   const connect = async (id: string, why = 'reconnect') => {
@@ -352,7 +373,7 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
   // What the snapshot reserves (src/state/site-state.ts) from the statuses on the bus.
   const reservedA = (id: string, c: number, maxA: number): number => {
     const s = statuses.get(connectorKey(id, c));
-    const session = activeTx.has(connectorKey(id, c));
+    const session = (book.active(id, c) !== undefined);
     let r = 0;
     if (!s) return maxA;
     if (session && s.state === 'rejected') r = maxA;
@@ -367,7 +388,7 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
     const counted = (i: number) => Math.max(caps[i], reservedA(SLOTS[i][0], SLOTS[i][1], models.get(SLOTS[i][0])!.maxA));
     for (let i = 0; i < SLOTS.length; i++) {
       const [id, c] = SLOTS[i];
-      let want = paused.has(i) && activeTx.has(connectorKey(id, c)) ? 0 : Math.min(wantA[i], models.get(id)!.maxA);
+      let want = paused.has(i) && (book.active(id, c) !== undefined) ? 0 : Math.min(wantA[i], models.get(id)!.maxA);
       for (const limit of LIMITS) {
         if (!limit.chargers.includes(id)) continue;
         const used = SLOTS.reduce((s, [other], j) => (limit.chargers.includes(other) ? s + counted(j) : s), 0);

@@ -119,6 +119,16 @@ describe('horizon planner', () => {
     expect(Object.fromEntries(planTargetsAt(plan, HOUR_MS / 4))).toEqual({ 'CP1/1': 5_000, 'CP2/1': 5_000 });
     expect(planTargetsAt(plan, 5 * HOUR_MS).size).toBe(0);
   });
+
+  it('gives a car that leaves within a slot its power while there, not the slot average', async () => {
+    // Leaves 15 min into the second hour and needs 11 kW flat out until then: 13.75 kWh in 1.25 h.
+    // The plan's slot average in hour 2 is 2.75 kW; the car must draw 11 kW during its quarter hour.
+    const input = planInput({ sessions: [car('CP1/1', 13_750, { departureAtMs: 1.25 * HOUR_MS })] });
+    const plan = await solvePlan(input, highs, LIMIT_MS);
+    expect(plan.sessions[0].powerW[1]).toBeCloseTo(2_750, 0);
+    expect(planTargetsAt(plan, 0).get('CP1/1')).toBeCloseTo(11_000, 0);
+    expect(planTargetsAt(plan, HOUR_MS + 60_000).get('CP1/1')).toBeCloseTo(11_000, 0);
+  });
 });
 
 describe('LP backends', () => {

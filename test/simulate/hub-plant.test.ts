@@ -3,6 +3,12 @@
 // end. The planner learns the whole-amp gap and the taper from each car's draw, decide() gives
 // whole-amp cars whole amps, and plans end a margin before departure (within the stay's slack).
 // Before this: 89.1 % of the energy and 12.5 % of sessions met (fcfs), equal share 87.5 % / 32.5 %.
+//
+// Sessions met is not a fair yardstick here on its own: the generator asks each car for 90 % of
+// what its nominal power fits in the stay, and plant cars taper above 80 % SoC, so 23 of the 40
+// sessions are missed even uncontrolled with no fuse at all (42.5 % met, 97.6 % of the energy). The
+// LP optimum (99.3 %, 97.5 % met) knows no taper. So the test also compares what each strategy
+// leaves unmet on the 17 sessions the plant can meet at all (uncontrolled: < 0.1 kWh unmet).
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.ts';
 import { decideParamsFromConfig } from '../../src/control/decide-params.ts';
@@ -21,17 +27,33 @@ async function hub(strategy: Strategy) {
   const config = configSchema.parse(raw);
   const sessions = parseReplaySessions(scenario.sessions, config);
   const r = await replayOnPlant({ config, params: decideParamsFromConfig(config), sessions, strategy, solver, stepMs: 120_000 });
-  return { share: r.kpis.energyDeliveredWh / r.kpis.energyRequestedWh, met: r.kpis.sessionSuccessRate, emsCausedAs: r.plant!.emsCausedAs };
+  const unmetWh = new Map(r.sessions.map((x) => [x.id, x.unmetWh]));
+  return { share: r.kpis.energyDeliveredWh / r.kpis.energyRequestedWh, met: r.kpis.sessionSuccessRate, emsCausedAs: r.plant!.emsCausedAs, unmetWh };
+}
+
+/** Sessions met (< 0.1 kWh unmet, ACN-Sim's rule) and kWh left unmet, over the given sessions. */
+function over(ids: readonly string[], unmetWh: ReadonlyMap<string, number>) {
+  return { met: ids.filter((id) => unmetWh.get(id)! < 100).length, unmetKWh: ids.reduce((sum, id) => sum + unmetWh.get(id)!, 0) / 1000 };
 }
 
 describe('public hub at 100 A on the plant', () => {
-  it('delivers more than equal share, meets twice the sessions a plan at nominal power did, and never exceeds a limit', async () => {
+  it('delivers more than equal share, leaves less unmet on the sessions the plant can meet, and never exceeds a limit', async () => {
+    const physical = await hub('uncontrolled');
     const equal = await hub('equal-share');
     const ems = await hub('controlled');
-    // Measured (seed 1): EMS 89.8 % of the energy, 25 % of sessions met (fcfs, the site's scheme);
-    // equal share 87.5 % / 32.5 %: sessions met is NOT yet better than equal share (issue #11).
-    expect(ems.share).toBeGreaterThan(equal.share + 0.015);
-    expect(ems.met).toBeGreaterThanOrEqual(0.25);
+    const meetable = [...physical.unmetWh].filter(([, wh]) => wh < 100).map(([id]) => id);
+    const emsOn = over(meetable, ems.unmetWh);
+    const equalOn = over(meetable, equal.unmetWh);
+    // Measured (seed 1, fcfs, the site's scheme): EMS 91.8 % of the energy, 30 % of sessions met;
+    // equal share 87.5 % / 32.5 %; uncontrolled without a fuse 97.6 % / 42.5 %. On the 17 meetable
+    // sessions: EMS meets 12 and leaves 11.4 kWh unmet, equal share meets 13 and leaves 38.0 kWh
+    // (it shorts the two biggest by 13 kWh each). Before plan targets counted a car's presence in
+    // its last slot (plan-extract.ts planTargetsAt): 89.8 % / 25 %.
+    expect(meetable.length).toBe(17);
+    expect(ems.share).toBeGreaterThan(equal.share + 0.03);
+    expect(ems.met).toBeGreaterThanOrEqual(0.3);
+    expect(emsOn.unmetKWh).toBeLessThan(equalOn.unmetKWh / 2);
+    expect(emsOn.met).toBeGreaterThanOrEqual(equalOn.met - 1);
     expect(ems.emsCausedAs).toBe(0);
-  }, 600_000);
+  }, 900_000);
 });

@@ -82,18 +82,36 @@ describe('local controller: kill -9 while the uplink is down', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps every queued frame across the crash and delivers them in order, once, with the CSMS ids', async () => {
-    // A port for the CSMS, which is down while the EMS runs.
-    await csms.start();
-    const port = csms.port;
-    await csms.stop();
+  // One EMS with eight chargers in four situations, one kill -9 (an `ems run` start is the costly
+  // part of this file on a loaded CI machine: two processes here instead of eight).
+  it('one kill -9 while the CSMS is away, eight chargers: every frame a charger was answered reaches the CSMS after the restart, in order, once, under the CSMS ids (1.6 started online then offline; 1.6 offline from its boot; 2.0.1 to a 2.0.1 CSMS; a burst from 5 chargers cut by the kill)', async () => {
+    const cloud = new TestCsms();
+    // The CSMS numbers each charger's transactions apart, so the ids are known whatever order the queues drain in.
+    const nextId = new Map([
+      ['GW-CP001', 1001],
+      ['GW-CP002', 2001],
+    ]);
+    let otherId = 50_001;
+    cloud.answers.StartTransaction = (_params, identity) => {
+      const id = nextId.get(identity) ?? otherId++;
+      if (nextId.has(identity)) nextId.set(identity, id + 1);
+      return { transactionId: id, idTagInfo: { status: 'Accepted' } };
+    };
+    await cloud.start();
+    const port = cloud.port;
+    const burstIds = ['B1', 'B2', 'B3', 'B4', 'B5'];
     const configPath = join(dir, 'site.yaml');
     writeFileSync(
       configPath,
       stringify({
         site: { name: 'Upstream kill test' },
-        grid: { maxCurrent: 63 },
-        chargers: [{ id: 'CP001', connectors: 2, upstreamId: 'GW-CP001' }],
+        grid: { maxCurrent: 400 },
+        chargers: [
+          { id: 'CP001', connectors: 2, upstreamId: 'GW-CP001' },
+          { id: 'CP002', connectors: 1, upstreamId: 'GW-CP002' },
+          { id: 'CS201', connectors: 1, upstreamId: 'GW-CS201' },
+          ...burstIds.map((id) => ({ id, connectors: 1, upstreamId: `GW-${id}` })),
+        ],
         idTags: [{ idTag: 'TAG1', tier: 'staff' }],
         ocpp: { host: '127.0.0.1', port: 0 },
         http: { host: '127.0.0.1', port: 0 },
@@ -101,175 +119,152 @@ describe('local controller: kill -9 while the uplink is down', () => {
         upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
       }),
     );
-    ems = await startEms(configPath, dir);
-    const first = new StrictCharger(ems.ocppPort, 'CP001', 'ocpp1.6');
-    chargers.push(first);
-    await first.connect();
-    await first.boot();
-    const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 5, 0, offsetS)).toISOString();
-    const started = await first.start16(1, 'TAG1', t(0), 100);
-    expect(started.idTagInfo.status).toBe('Accepted');
-    await first.meter16(1, t(10), 400);
-
-    ems.child.kill('SIGKILL');
-    await ems.exited;
-    await first.close().catch(() => undefined);
-
-    ems = await startEms(configPath, dir);
-    const back = new StrictCharger(ems.ocppPort, 'CP001', 'ocpp1.6');
-    chargers.push(back);
-    await back.connect();
-    back.activeTx.set(1, started.transactionId);
-    await back.meter16(1, t(20), 800);
-    await back.stop16(1, t(30), 1200);
-
-    await csms.start(port);
-    await waitFor(() => csms.from('GW-CP001', 'StopTransaction').length > 0, 'the held-back frames at the CSMS', 15_000);
-    await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
-    const delivered = csms.from('GW-CP001').filter((r) => ['BootNotification', 'StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action));
-    expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue?.[0].timestamp, r.params.transactionId])).toEqual([
-      // The boot the EMS answered before the crash, first.
-      ['BootNotification', undefined, undefined],
-      ['StartTransaction', t(0), undefined],
-      ['MeterValues', t(10), 9001],
-      ['MeterValues', t(20), 9001],
-      ['StopTransaction', t(30), 9001],
-    ]);
-  }, 120_000);
-
-  it('a CSMS that goes away and comes back, with a kill -9 in between: every record and the latest status reach it once, in order', async () => {
-    const cloud = new TestCsms();
-    await cloud.start();
-    const port = cloud.port;
-    const configPath = join(dir, 'site-away.yaml');
-    writeFileSync(
-      configPath,
-      stringify({
-        site: { name: 'Upstream away test' },
-        grid: { maxCurrent: 63 },
-        chargers: [{ id: 'CP002', connectors: 1, upstreamId: 'GW-CP002' }],
-        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
-        ocpp: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        storage: { path: join(dir, 'data-away', 'ems.sqlite') },
-        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
-      }),
-    );
+    const at = (hour: number) => (offsetS: number) => new Date(Date.UTC(2026, 11, 6, hour, 0, 0) + offsetS * 1000).toISOString();
+    const t1 = at(5);
+    const t2 = at(6);
+    const t3 = at(7);
+    const tb = at(8);
+    const status = (charger: StrictCharger, state: string, offsetS: number) => charger.call('StatusNotification', { connectorId: 1, status: state, errorCode: 'NoError', timestamp: t2(offsetS) });
+    const energy = (wh: number, offsetS: number) => [{ timestamp: t3(offsetS), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
+    const connected = async (id: string, protocol: 'ocpp1.6' | 'ocpp2.0.1' = 'ocpp1.6') => {
+      const charger = new StrictCharger(ems!.ocppPort, id, protocol);
+      chargers.push(charger);
+      await charger.connect();
+      return charger;
+    };
     try {
       ems = await startEms(configPath, dir);
-      const first = new StrictCharger(ems.ocppPort, 'CP002', 'ocpp1.6');
-      chargers.push(first);
-      await first.connect();
+
+      // CP002: online at first, the CSMS names its transaction; then the CSMS goes away, the car charges on.
+      const cp2 = await connected('CP002');
       await waitFor(() => cloud.clients.has('GW-CP002'), 'the uplink');
-      await first.boot();
-      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 6, 0, offsetS)).toISOString();
-      const status = (charger: StrictCharger, state: string, offsetS: number) => charger.call('StatusNotification', { connectorId: 1, status: state, errorCode: 'NoError', timestamp: t(offsetS) });
-      // Online: the CSMS names the transaction.
-      const started = await first.start16(1, 'TAG1', t(0), 100);
-      expect(started.transactionId).toBe(9001);
-      await status(first, 'Charging', 1);
-
-      // The CSMS goes away; the car goes on charging.
-      const wentAway = ems.lines.length;
+      await cp2.boot();
+      const started2 = await cp2.start16(1, 'TAG1', t2(0), 100);
+      expect(started2.transactionId).toBe(2001);
+      await status(cp2, 'Charging', 1);
       await cloud.stop();
-      await waitFor(() => ems!.lines.slice(wentAway).some((l) => /uplink to the CSMS lost/.test(l.msg)), 'the EMS to see the uplink down');
-      await first.meter16(1, t(10), 400);
-      await status(first, 'SuspendedEV', 12);
-      await first.meter16(1, t(20), 600);
+      await waitFor(() => ems!.lines.some((l) => l.chargerId === 'CP002' && /uplink to the CSMS lost/.test(l.msg)), 'the EMS to see the uplink down');
+      await cp2.meter16(1, t2(10), 400);
+      await status(cp2, 'SuspendedEV', 12);
+      await cp2.meter16(1, t2(20), 600);
 
+      // CP001: the CSMS is away from its boot on; the EMS answers the boot and holds it (on disk).
+      const cp1 = await connected('CP001');
+      await cp1.boot();
+      const started1 = await cp1.start16(1, 'TAG1', t1(0), 100);
+      expect(started1.idTagInfo.status).toBe('Accepted');
+      await cp1.meter16(1, t1(10), 400);
+
+      // CS201: a 2.0.1 station, a 2.0.1 uplink (the charger's protocol), away from its boot on too.
+      const cs = await connected('CS201', 'ocpp2.0.1');
+      expect((await cs.boot()).status).toBe('Accepted');
+      const startedA = await cs.transactionEvent('Started', 'TX-201-A', t3(0), {
+        evse: { id: 1, connectorId: 1 },
+        idToken: { idToken: 'TAG1', type: 'ISO14443' },
+        meterValue: energy(100, 0),
+        transactionInfo: { transactionId: 'TX-201-A', chargingState: 'Charging' },
+      });
+      expect(startedA.idTokenInfo.status).toBe('Accepted');
+      await cs.transactionEvent('Updated', 'TX-201-A', t3(10), { meterValue: energy(400, 10) });
+
+      // B1-B5: sessions back to back (a start, meter values, a stop) until the EMS dies under them.
+      /** What each burst charger was answered: "identity action timestamp". */
+      const acknowledged: string[] = [];
+      let killed = false;
+      const burst = async (id: string) => {
+        const charger = await connected(id);
+        let second = 0;
+        const sent = async (action: string, run: () => Promise<unknown>, stamp: string) => {
+          await run();
+          acknowledged.push(`GW-${id} ${action} ${stamp}`);
+        };
+        try {
+          for (let session = 0; session < 50 && !killed; session++) {
+            const start = tb(second++);
+            await sent('StartTransaction', () => charger.start16(1, 'TAG1', start, second * 10), start);
+            for (let i = 0; i < 5 && !killed; i++) {
+              const stamp = tb(second++);
+              await sent('MeterValues', () => charger.meter16(1, stamp, second * 10), stamp);
+            }
+            const stop = tb(second++);
+            await sent('StopTransaction', () => charger.stop16(1, stop, second * 10), stop);
+          }
+        } catch {
+          // The EMS was killed with this frame in flight: unanswered, so the charger still has it.
+        }
+      };
+      const bursts = burstIds.map((id) => burst(id));
+      await waitFor(() => acknowledged.length >= 120, '120 acknowledged frames', 60_000);
       ems.child.kill('SIGKILL');
+      killed = true;
       await ems.exited;
-      await first.close().catch(() => undefined);
+      await Promise.all(bursts);
+      const answered = [...acknowledged];
+      for (const c of chargers.splice(0)) await c.close().catch(() => undefined);
 
       ems = await startEms(configPath, dir);
-      const back = new StrictCharger(ems.ocppPort, 'CP002', 'ocpp1.6');
-      chargers.push(back);
-      await back.connect();
-      back.activeTx.set(1, started.transactionId);
-      await back.meter16(1, t(30), 800);
-      await back.stop16(1, t(40), 1200);
-      await status(back, 'Available', 41);
+      const back1 = await connected('CP001');
+      back1.activeTx.set(1, started1.transactionId);
+      await back1.meter16(1, t1(20), 800);
+      await back1.stop16(1, t1(30), 1200);
+      const back2 = await connected('CP002');
+      back2.activeTx.set(1, started2.transactionId);
+      await back2.meter16(1, t2(30), 800);
+      await back2.stop16(1, t2(40), 1200);
+      await status(back2, 'Available', 41);
+      const backCs = await connected('CS201', 'ocpp2.0.1');
+      await backCs.transactionEvent('Updated', 'TX-201-A', t3(20), { meterValue: energy(800, 20) });
+      await backCs.transactionEvent('Ended', 'TX-201-A', t3(30), { meterValue: energy(1200, 30), transactionInfo: { transactionId: 'TX-201-A', stoppedReason: 'Local' } });
+      for (const id of burstIds) await connected(id);
 
       const before = cloud.received.length;
       await cloud.start(port);
-      await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
-      const delivered = cloud.received.slice(before).filter((r) => r.identity === 'GW-CP002');
-      expect(delivered.map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.transactionId ?? r.params.status])).toEqual([
-        ['MeterValues', t(10), 9001],
-        ['MeterValues', t(20), 9001],
-        ['MeterValues', t(30), 9001],
-        ['StopTransaction', t(40), 9001],
+      const recorded = () =>
+        new Set(
+          cloud.received
+            .filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action))
+            .map((r) => `${r.identity} ${r.action} ${r.params.timestamp ?? r.params.meterValue[0].timestamp}`),
+        );
+      const drained = (chargerId: string) => ems!.lines.some((l) => l.chargerId === chargerId && l.msg === 'every held-back frame delivered to the CSMS');
+      await waitFor(() => ['CP001', 'CP002', 'CS201'].every(drained) && answered.every((frame) => recorded().has(frame)), 'the queues to drain', 30_000);
+
+      const records = (identity: string, actions: string[]) => cloud.received.slice(before).filter((r) => r.identity === identity && actions.includes(r.action));
+      // The boot the EMS answered before the crash, first; the id the CSMS gave the start after it names the rest.
+      expect(records('GW-CP001', ['BootNotification', 'StartTransaction', 'MeterValues', 'StopTransaction']).map((r) => [r.action, r.params.timestamp ?? r.params.meterValue?.[0].timestamp, r.params.transactionId])).toEqual([
+        ['BootNotification', undefined, undefined],
+        ['StartTransaction', t1(0), undefined],
+        ['MeterValues', t1(10), 1001],
+        ['MeterValues', t1(20), 1001],
+        ['StopTransaction', t1(30), 1001],
+      ]);
+      expect(cloud.received.slice(before).filter((r) => r.identity === 'GW-CP002').map((r) => [r.action, r.params.timestamp ?? r.params.meterValue[0].timestamp, r.params.transactionId ?? r.params.status])).toEqual([
+        ['MeterValues', t2(10), 2001],
+        ['MeterValues', t2(20), 2001],
+        ['MeterValues', t2(30), 2001],
+        ['StopTransaction', t2(40), 2001],
         // SuspendedEV (t 12) was replaced by the newer status of the same connector.
-        ['StatusNotification', t(41), 'Available'],
+        ['StatusNotification', t2(41), 'Available'],
       ]);
-    } finally {
-      await cloud.stop();
-    }
-  }, 120_000);
-  it('2.0.1 behind the EMS and a 2.0.1 CSMS: the boot and every TransactionEvent answered before a kill -9 reach the CSMS after it, in order, once', async () => {
-    const cloud = new TestCsms();
-    await cloud.start();
-    const port = cloud.port;
-    await cloud.stop();
-    const configPath = join(dir, 'site-201.yaml');
-    writeFileSync(
-      configPath,
-      stringify({
-        site: { name: 'Upstream kill test 2.0.1' },
-        grid: { maxCurrent: 63 },
-        chargers: [{ id: 'CS201', connectors: 1, upstreamId: 'GW-CS201' }],
-        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
-        ocpp: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        storage: { path: join(dir, 'data-201', 'ems.sqlite') },
-        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
-      }),
-    );
-    try {
-      ems = await startEms(configPath, dir);
-      const first = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
-      chargers.push(first);
-      await first.connect();
-      // The CSMS is down from the start: the EMS answers the boot and holds it (on disk).
-      expect((await first.boot()).status).toBe('Accepted');
-      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 7, 0, offsetS)).toISOString();
-      const energy = (wh: number) => [{ timestamp: t(0), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
-      const started = await first.transactionEvent('Started', 'TX-201-A', t(0), {
-        evse: { id: 1, connectorId: 1 },
-        idToken: { idToken: 'TAG1', type: 'ISO14443' },
-        meterValue: energy(100),
-        transactionInfo: { transactionId: 'TX-201-A', chargingState: 'Charging' },
-      });
-      expect(started.idTokenInfo.status).toBe('Accepted');
-      await first.transactionEvent('Updated', 'TX-201-A', t(10), { meterValue: energy(400) });
-
-      ems.child.kill('SIGKILL');
-      await ems.exited;
-      await first.close().catch(() => undefined);
-
-      ems = await startEms(configPath, dir);
-      const back = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
-      chargers.push(back);
-      await back.connect();
-      await back.transactionEvent('Updated', 'TX-201-A', t(20), { meterValue: energy(800) });
-      await back.transactionEvent('Ended', 'TX-201-A', t(30), { meterValue: energy(1200), transactionInfo: { transactionId: 'TX-201-A', stoppedReason: 'Local' } });
-
-      await cloud.start(port);
-      await waitFor(() => ems!.lines.some((l) => l.msg === 'every held-back frame delivered to the CSMS'), 'the queue to drain', 15_000);
-      const delivered = cloud.from('GW-CS201').filter((r) => r.action === 'BootNotification' || r.action === 'TransactionEvent');
-      expect(delivered.map((r) => [r.action, r.params.eventType, r.params.timestamp, r.params.transactionInfo?.transactionId])).toEqual([
+      const events = records('GW-CS201', ['BootNotification', 'TransactionEvent']);
+      expect(events.map((r) => [r.action, r.params.eventType, r.params.timestamp, r.params.transactionInfo?.transactionId])).toEqual([
         ['BootNotification', undefined, undefined, undefined],
-        ['TransactionEvent', 'Started', t(0), 'TX-201-A'],
-        ['TransactionEvent', 'Updated', t(10), 'TX-201-A'],
-        ['TransactionEvent', 'Updated', t(20), 'TX-201-A'],
-        ['TransactionEvent', 'Ended', t(30), 'TX-201-A'],
+        ['TransactionEvent', 'Started', t3(0), 'TX-201-A'],
+        ['TransactionEvent', 'Updated', t3(10), 'TX-201-A'],
+        ['TransactionEvent', 'Updated', t3(20), 'TX-201-A'],
+        ['TransactionEvent', 'Ended', t3(30), 'TX-201-A'],
       ]);
-      // The charger's own sequence numbers, as it sent them.
-      expect(delivered.slice(1).map((r) => r.params.seqNo)).toEqual([0, 1, 0, 1]);
+      // The station's own sequence numbers, as it sent them.
+      expect(events.slice(1).map((r) => r.params.seqNo)).toEqual([0, 1, 0, 1]);
+      expect(answered.length).toBeGreaterThanOrEqual(120);
+      expect(answered.filter((frame) => !recorded().has(frame))).toEqual([]);
+      // Once: no record of the burst twice.
+      const burstRecords = cloud.received.filter((r) => r.identity.startsWith('GW-B') && ['StartTransaction', 'StopTransaction'].includes(r.action)).map((r) => `${r.identity} ${r.action} ${r.params.timestamp}`);
+      expect(new Set(burstRecords).size).toBe(burstRecords.length);
     } finally {
       await cloud.stop();
     }
-  }, 120_000);
+  }, 180_000);
+
   it('2.0.1 behind the EMS and a 1.6 CSMS: after a kill -9 while offline, the events reach the CSMS as MeterValues and StopTransaction under the id it gave before the crash, the start once', async () => {
     const cloud = new TestCsms();
     await cloud.start();
@@ -329,84 +324,4 @@ describe('local controller: kill -9 while the uplink is down', () => {
       await cloud.stop();
     }
   }, 120_000);
-
-  it('kill -9 in the middle of a burst from 5 chargers while offline: every frame a charger got an answer for reaches the CSMS after the restart', async () => {
-    const cloud = new TestCsms();
-    await cloud.start();
-    const port = cloud.port;
-    await cloud.stop();
-    const ids = ['B1', 'B2', 'B3', 'B4', 'B5'];
-    const configPath = join(dir, 'site-burst.yaml');
-    writeFileSync(
-      configPath,
-      stringify({
-        site: { name: 'Upstream burst kill test' },
-        grid: { maxCurrent: 400 },
-        chargers: ids.map((id) => ({ id, connectors: 1, upstreamId: `GW-${id}` })),
-        idTags: [{ idTag: 'TAG1', tier: 'staff' }],
-        ocpp: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        storage: { path: join(dir, 'data-burst', 'ems.sqlite') },
-        upstream: { url: `ws://127.0.0.1:${port}/cloud`, reconnectMinMs: 50, reconnectMaxMs: 300, callTimeoutMs: 2000 },
-      }),
-    );
-    try {
-      ems = await startEms(configPath, dir);
-      const t = (offsetS: number) => new Date(Date.UTC(2026, 11, 6, 8, 0, 0) + offsetS * 1000).toISOString();
-      /** What each charger was answered: [identity, action, timestamp]. */
-      const acknowledged: string[] = [];
-      let killed = false;
-      const burst = async (id: string) => {
-        const charger = new StrictCharger(ems!.ocppPort, id, 'ocpp1.6');
-        chargers.push(charger);
-        await charger.connect();
-        let second = 0;
-        const sent = async (action: string, run: () => Promise<unknown>, at: string) => {
-          await run();
-          acknowledged.push(`GW-${id} ${action} ${at}`);
-        };
-        try {
-          // Sessions back to back (a start, meter values, a stop) until the EMS dies under them.
-          for (let session = 0; session < 50 && !killed; session++) {
-            const start = t(second++);
-            await sent('StartTransaction', () => charger.start16(1, 'TAG1', start, second * 10), start);
-            for (let i = 0; i < 5 && !killed; i++) {
-              const at = t(second++);
-              await sent('MeterValues', () => charger.meter16(1, at, second * 10), at);
-            }
-            const stop = t(second++);
-            await sent('StopTransaction', () => charger.stop16(1, stop, second * 10), stop);
-          }
-        } catch {
-          // The EMS was killed with this frame in flight: unanswered, so the charger still has it.
-        }
-      };
-      const bursts = ids.map((id) => burst(id));
-      await waitFor(() => acknowledged.length >= 120, '120 acknowledged frames', 60_000);
-      ems.child.kill('SIGKILL');
-      killed = true;
-      await ems.exited;
-      await Promise.all(bursts);
-      const answered = [...acknowledged];
-      for (const c of chargers.splice(0)) await c.close().catch(() => undefined);
-
-      ems = await startEms(configPath, dir);
-      for (const id of ids) {
-        const back = new StrictCharger(ems.ocppPort, id, 'ocpp1.6');
-        chargers.push(back);
-        await back.connect();
-      }
-      await cloud.start(port);
-      await waitFor(() => ems!.lines.filter((l) => l.msg === 'every held-back frame delivered to the CSMS').length >= ids.length, 'every queue to drain', 30_000);
-      const delivered = new Set(
-        cloud.received
-          .filter((r) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(r.action))
-          .map((r) => `${r.identity} ${r.action} ${r.params.timestamp ?? r.params.meterValue[0].timestamp}`),
-      );
-      expect(answered.length).toBeGreaterThanOrEqual(120);
-      expect(answered.filter((frame) => !delivered.has(frame))).toEqual([]);
-    } finally {
-      await cloud.stop();
-    }
-  }, 180_000);
 });

@@ -207,6 +207,9 @@ export const CHARGER_ANSWERS_201: Record<string, any> = {
   ClearChargingProfile: { status: 'Accepted' },
 };
 
+const variableKey = (d: any) => [d.component.name, d.variable.name, ...(d.variable.instance ? [d.variable.instance] : [])].join('/');
+const READ_ONLY_VARIABLES = new Set(['SmartChargingCtrlr/ProfileStackLevel', 'SmartChargingCtrlr/RateUnit', 'SmartChargingCtrlr/PeriodsPerSchedule']);
+
 /** A strict charger (1.6J or 2.0.1) that holds the profiles it is sent and computes its composite limit. */
 export class StrictCharger {
   readonly received: { action: string; params: any }[] = [];
@@ -216,6 +219,17 @@ export class StrictCharger {
   private seqNo = 0;
   /** The charger's clock (the tests run the EMS on a manual clock). */
   nowMs: () => number = () => Date.now();
+  /** 2.0.1 device model: "Component/Variable[/instance]" → value. */
+  readonly variables = new Map<string, string>([
+    ['SmartChargingCtrlr/ProfileStackLevel', '3'],
+    ['SmartChargingCtrlr/RateUnit', 'A'],
+    ['SmartChargingCtrlr/PeriodsPerSchedule', '24'],
+    ['OCPPCommCtrlr/HeartbeatInterval', '300'],
+    ['OCPPCommCtrlr/MessageAttempts/TransactionEvent', '3'],
+    ['SampledDataCtrlr/TxUpdatedMeasurands', 'Energy.Active.Import.Register'],
+    ['SampledDataCtrlr/TxUpdatedInterval', '60'],
+    ['AuthCtrlr/LocalPreAuthorize', 'false'],
+  ]);
 
   constructor(
     port: number,
@@ -255,15 +269,21 @@ export class StrictCharger {
       case 'GetVariables':
         return {
           getVariableResult: params.getVariableData.map((d: any) => {
-            const values: Record<string, string> = { ProfileStackLevel: '3', RateUnit: 'A', PeriodsPerSchedule: '24' };
-            const value = values[d.variable.name];
+            const value = this.variables.get(variableKey(d));
             return value === undefined
               ? { attributeStatus: 'UnknownVariable', component: d.component, variable: d.variable }
               : { attributeStatus: 'Accepted', attributeValue: value, component: d.component, variable: d.variable };
           }),
         };
       case 'SetVariables':
-        return { setVariableResult: params.setVariableData.map((d: any) => ({ attributeStatus: 'Accepted', component: d.component, variable: d.variable })) };
+        return {
+          setVariableResult: params.setVariableData.map((d: any) => {
+            const key = variableKey(d);
+            const status = !this.variables.has(key) ? 'UnknownVariable' : READ_ONLY_VARIABLES.has(key) ? 'Rejected' : 'Accepted';
+            if (status === 'Accepted') this.variables.set(key, d.attributeValue);
+            return { attributeStatus: status, component: d.component, variable: d.variable };
+          }),
+        };
       case 'SetChargingProfile': {
         const p = is16 ? params.csChargingProfiles : params.chargingProfile;
         const connectorId = is16 ? params.connectorId : params.evseId;

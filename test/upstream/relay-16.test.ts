@@ -67,6 +67,26 @@ describe('local controller, OCPP 1.6J', () => {
     expect(ems.sessions[1]).toMatchObject({ meterStopWh: 2000 });
   });
 
+  it("a start or a stop the charger was answered is in the EMS's session book already, however slow its disk (the flaky 'relays every charger message')", async () => {
+    await connect();
+    // A busy disk (another test file writing): every group commit of the session book takes 300 ms.
+    const transactions = ems.store.transactions;
+    const flushed = transactions.flushed!.bind(transactions);
+    transactions.flushed = async () => {
+      await flushed();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    const started = await charger.start16(1, 'CLOUD01', at(1));
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started']);
+    await charger.meter16(1, at(2), 1500);
+    await charger.stop16(1, at(3), 2000);
+    // What the charger was just told, the EMS knows: the session ended, under the EMS's own id.
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
+    expect(ems.sessions[1]).toMatchObject({ meterStopWh: 2000, transactionId: ems.sessions[0].transactionId });
+    expect(transactions.open()).toEqual([]);
+    expect(started.transactionId).toBe(9001);
+  });
+
   it("gives the charger the CSMS's boot interval and refuses what the CSMS refuses", async () => {
     ems = await startLocalController(relayConfig(csms.url));
     charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');

@@ -39,6 +39,23 @@ describe('local controller, OCPP 2.0.1', () => {
     await csms.stop();
   });
 
+  it("a Started or Ended TransactionEvent the station was answered is in the EMS's session book already, however slow its disk", async () => {
+    // A busy disk: every group commit of the session book takes 300 ms.
+    const transactions = ems.store.transactions;
+    const flushed = transactions.flushed!.bind(transactions);
+    transactions.flushed = async () => {
+      await flushed();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    await station.transactionEvent('Started', 'tx-slow', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('CLOUD01'), meterValue: energy(1000, 1) });
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started']);
+    await station.transactionEvent('Updated', 'tx-slow', at(2), { meterValue: energy(1200, 2) });
+    await station.transactionEvent('Ended', 'tx-slow', at(3), { transactionInfo: { transactionId: 'tx-slow', stoppedReason: 'Local' }, meterValue: energy(1500, 3) });
+    expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
+    expect(transactions.open()).toEqual([]);
+    expect(csms.from('CS201', 'TransactionEvent').map((r) => r.params.eventType)).toEqual(['Started', 'Updated', 'Ended']);
+  });
+
   it("relays every station message to the CSMS unchanged (also those the EMS has no handler for) and answers with the CSMS's answers", async () => {
     const frames: [string, any][] = [
       ['Heartbeat', {}],

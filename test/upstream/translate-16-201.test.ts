@@ -128,6 +128,29 @@ describe('local controller: a 1.6J charger in front of a 2.0.1 CSMS', () => {
     ]);
   });
 
+  it('the firmware/log requestId survives an EMS restart: a status the charger sends after it still names the request (and a refused SecurityLog request does not replace it)', async () => {
+    expect(await csms.call('CLOUD-CP16', 'UpdateFirmware', { requestId: 41, firmware: { location: 'https://127.0.0.1/fw.bin', retrieveDateTime: at(60) } })).toEqual({ status: 'Accepted' });
+    expect(await csms.call('CLOUD-CP16', 'GetLog', { logType: 'DiagnosticsLog', requestId: 42, log: { remoteLocation: 'ftp://127.0.0.1/logs' } })).toMatchObject({ status: 'Accepted' });
+    await expect(csms.call('CLOUD-CP16', 'GetLog', { logType: 'SecurityLog', requestId: 43, log: { remoteLocation: 'ftp://127.0.0.1/sec' } })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+    // The EMS stops (the charger downloads meanwhile) and starts again on the same database.
+    await charger.close();
+    const dir = ems.dir;
+    await ems.stop({ keepDir: true });
+    ems = await startLocalController(relayConfig(csms.url, { upstream: upstream(csms.url) }), { dir });
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    const ready = ems.cs.whenReady('CP16');
+    await charger.connect();
+    await waitFor(() => ems.status('CP16').uplink === 'online', 'the uplink back');
+    await charger.boot();
+    await ready;
+    await charger.call('FirmwareStatusNotification', { status: 'Installed' });
+    await charger.call('DiagnosticsStatusNotification', { status: 'Uploaded' });
+    expect(csms.from('CLOUD-CP16').filter((r) => r.action === 'FirmwareStatusNotification' || r.action === 'LogStatusNotification').map((r) => [r.action, r.params])).toEqual([
+      ['FirmwareStatusNotification', { status: 'Installed', requestId: 41 }],
+      ['LogStatusNotification', { status: 'Uploaded', requestId: 42 }],
+    ]);
+  });
+
   it('a 2.0.1 CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the 1.6 charger, and the reverse; GetCompositeSchedule answers the combined limit in 2.0.1', async () => {
     await charger.start16(1, 'LOCAL01', at(1), 0);
     await ems.cs.applyCaps([cap(16)]);

@@ -144,8 +144,136 @@ describe('local controller: a 2.0.1 station in front of a 1.6J CSMS', () => {
       { action: 'GetLog', params: { logType: 'DiagnosticsLog', requestId: expect.any(Number), log: { remoteLocation: 'ftp://127.0.0.1/logs', oldestTimestamp: at(-3600) } } },
       { action: 'ClearCache', params: {} },
     ]);
-    await expect(csms.call('CS201', 'GetConfiguration', {})).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
-    await expect(csms.call('CS201', 'ChangeConfiguration', { key: 'HeartbeatInterval', value: '60' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+    // The 1.6 security extension's certificate calls have no translation (the station's certificates stay its own).
+    await expect(csms.call('CS201', 'GetInstalledCertificateIds', { certificateType: 'CentralSystemRootCertificate' })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+  });
+
+  it('translates configuration: GetConfiguration/ChangeConfiguration of the keys 2.0.1 has a variable for become GetVariables/SetVariables; a key it lacks is unknown (NotSupported), as on a 1.6 charger', async () => {
+    const asked = (action: string, from: number) => station.received.slice(from).filter((r) => r.action === action);
+    let before = station.received.length;
+    const config = await csms.call('CS201', 'GetConfiguration', { key: ['HeartbeatInterval', 'ChargingScheduleAllowedChargingRateUnit', 'TransactionMessageAttempts', 'ConnectorPhaseRotation', 'LocalAuthListEnabled'] });
+    expect(config).toEqual({
+      configurationKey: [
+        { key: 'HeartbeatInterval', readonly: false, value: '300' },
+        // 2.0.1 says A/W, 1.6 Current/Power.
+        { key: 'ChargingScheduleAllowedChargingRateUnit', readonly: true, value: 'Current' },
+        { key: 'TransactionMessageAttempts', readonly: false, value: '3' },
+      ],
+      // No 2.0.1 variable; and one the station does not have.
+      unknownKey: ['ConnectorPhaseRotation', 'LocalAuthListEnabled'],
+    });
+    expect(asked('GetVariables', before).map((r) => r.params)).toEqual([
+      {
+        getVariableData: [
+          { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } },
+          { component: { name: 'SmartChargingCtrlr' }, variable: { name: 'RateUnit' } },
+          { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'MessageAttempts', instance: 'TransactionEvent' } },
+          { component: { name: 'LocalAuthListCtrlr' }, variable: { name: 'Enabled' } },
+        ],
+      },
+    ]);
+
+    before = station.received.length;
+    expect(await csms.call('CS201', 'ChangeConfiguration', { key: 'HeartbeatInterval', value: '60' })).toEqual({ status: 'Accepted' });
+    expect(asked('SetVariables', before).map((r) => r.params)).toEqual([{ setVariableData: [{ attributeValue: '60', component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }] }]);
+    expect(station.variables.get('OCPPCommCtrlr/HeartbeatInterval')).toBe('60');
+    expect(await csms.call('CS201', 'ChangeConfiguration', { key: 'ChargeProfileMaxStackLevel', value: '5' })).toEqual({ status: 'Rejected' });
+    expect(await csms.call('CS201', 'ChangeConfiguration', { key: 'LocalAuthListEnabled', value: 'true' })).toEqual({ status: 'NotSupported' });
+    before = station.received.length;
+    expect(await csms.call('CS201', 'ChangeConfiguration', { key: 'ConnectorPhaseRotation', value: 'RST' })).toEqual({ status: 'NotSupported' });
+    expect(asked('SetVariables', before)).toEqual([]);
+
+    // Every key: what the station has, with the new value; nothing unknown listed (none was named).
+    const all = await csms.call('CS201', 'GetConfiguration', {});
+    expect(all.unknownKey).toBeUndefined();
+    expect(all.configurationKey).toEqual(
+      expect.arrayContaining([
+        { key: 'HeartbeatInterval', readonly: false, value: '60' },
+        { key: 'MeterValueSampleInterval', readonly: false, value: expect.any(String) },
+        { key: 'LocalPreAuthorize', readonly: false, value: 'false' },
+        { key: 'ChargeProfileMaxStackLevel', readonly: true, value: '3' },
+      ]),
+    );
+    expect(all.configurationKey.map((k: any) => k.key)).not.toContain('LocalAuthListEnabled');
+    // Only keys 2.0.1 lacks: answered without asking the station.
+    before = station.received.length;
+    expect(await csms.call('CS201', 'GetConfiguration', { key: ['ConnectorPhaseRotation'] })).toEqual({ configurationKey: [], unknownKey: ['ConnectorPhaseRotation'] });
+    expect(asked('GetVariables', before)).toEqual([]);
+  });
+
+  it('translates local lists and reservations: SendLocalList/GetLocalListVersion and ReserveNow/CancelReservation reach the station as 2.0.1 calls and its answers come back as 1.6', async () => {
+    const before = station.received.length;
+    const answers = [
+      await csms.call('CS201', 'SendLocalList', {
+        listVersion: 7,
+        updateType: 'Full',
+        localAuthorizationList: [
+          { idTag: 'CLOUD01', idTagInfo: { status: 'Accepted', expiryDate: at(3600), parentIdTag: 'FLEET01' } },
+          { idTag: 'BLOCKED1', idTagInfo: { status: 'Blocked' } },
+        ],
+      }),
+      await csms.call('CS201', 'SendLocalList', { listVersion: 8, updateType: 'Differential', localAuthorizationList: [{ idTag: 'BLOCKED1' }] }),
+      await csms.call('CS201', 'SendLocalList', { listVersion: 9, updateType: 'Full', localAuthorizationList: [] }),
+      await csms.call('CS201', 'GetLocalListVersion', {}),
+      await csms.call('CS201', 'ReserveNow', { connectorId: 1, expiryDate: at(600), idTag: 'CLOUD01', parentIdTag: 'FLEET01', reservationId: 5 }),
+      await csms.call('CS201', 'ReserveNow', { connectorId: 0, expiryDate: at(600), idTag: 'CLOUD01', reservationId: 6 }),
+      await csms.call('CS201', 'CancelReservation', { reservationId: 5 }),
+    ];
+    expect(answers).toEqual([{ status: 'Accepted' }, { status: 'Accepted' }, { status: 'Accepted' }, { listVersion: 7 }, { status: 'Accepted' }, { status: 'Accepted' }, { status: 'Accepted' }]);
+    const token16 = (idToken: string) => ({ idToken, type: 'ISO14443' });
+    expect(station.received.slice(before).filter((r) => !['SetChargingProfile', 'GetVariables', 'SetVariables', 'ClearChargingProfile', 'GetCompositeSchedule'].includes(r.action))).toEqual([
+      {
+        action: 'SendLocalList',
+        params: {
+          versionNumber: 7,
+          updateType: 'Full',
+          localAuthorizationList: [
+            { idToken: token16('CLOUD01'), idTokenInfo: { status: 'Accepted', cacheExpiryDateTime: at(3600), groupIdToken: { idToken: 'FLEET01', type: 'Central' } } },
+            { idToken: token16('BLOCKED1'), idTokenInfo: { status: 'Blocked' } },
+          ],
+        },
+      },
+      // No idTagInfo: the tag leaves the list, in both versions.
+      { action: 'SendLocalList', params: { versionNumber: 8, updateType: 'Differential', localAuthorizationList: [{ idToken: token16('BLOCKED1') }] } },
+      // An empty list: 2.0.1 wants the list left out.
+      { action: 'SendLocalList', params: { versionNumber: 9, updateType: 'Full' } },
+      { action: 'GetLocalListVersion', params: {} },
+      { action: 'ReserveNow', params: { id: 5, expiryDateTime: at(600), idToken: token16('CLOUD01'), evseId: 1, groupIdToken: { idToken: 'FLEET01', type: 'Central' } } },
+      // Connector 0: any EVSE.
+      { action: 'ReserveNow', params: { id: 6, expiryDateTime: at(600), idToken: token16('CLOUD01') } },
+      { action: 'CancelReservation', params: { reservationId: 5 } },
+    ]);
+    // The station's word that a reservation ended has no 1.6 counterpart (its StatusNotification says it): answered by the EMS.
+    const sent = csms.received.length;
+    expect(await station.call('ReservationStatusUpdate', { reservationId: 6, reservationUpdateStatus: 'Expired' })).toEqual({});
+    expect(csms.received.slice(sent)).toEqual([]);
+    // A transaction the reservation was for names it in its 1.6 start.
+    await station.transactionEvent('Started', 'tx-reserved', at(10), { evse: { id: 1, connectorId: 1 }, idToken: token('CLOUD01'), reservationId: 6, meterValue: register(500, 10, 'Transaction.Begin') });
+    await waitFor(() => csms.from('CS201', 'StartTransaction').length === 1 && ems.status('CS201').queueLength === 0, 'the start at the CSMS');
+    expect(csms.from('CS201', 'StartTransaction')[0]!.params).toEqual({ connectorId: 1, idTag: 'CLOUD01', meterStart: 500, timestamp: at(10), reservationId: 6 });
+  });
+
+  it('a transaction that ends before any idToken: nothing charged, no 1.6 transaction; energy delivered, the CSMS gets it as a NoAuthorization transaction from its first event (also when the idToken has no 1.6 form)', async () => {
+    // Plugged in and out, nobody authorized, nothing charged.
+    await station.transactionEvent('Started', 'tx-idle', at(1), { evse: { id: 1, connectorId: 1 }, meterValue: register(2000, 1, 'Transaction.Begin') });
+    await station.transactionEvent('Ended', 'tx-idle', at(30), { transactionInfo: { transactionId: 'tx-idle', stoppedReason: 'EVDisconnected' }, meterValue: register(2000, 30, 'Transaction.End') });
+    // Charged without a driver ever named (a station that needs no authorization).
+    await station.transactionEvent('Started', 'tx-anon', at(40), { evse: { id: 1, connectorId: 1 }, meterValue: register(2000, 40, 'Transaction.Begin') });
+    await station.transactionEvent('Updated', 'tx-anon', at(100), { meterValue: register(2300, 100) });
+    await station.transactionEvent('Ended', 'tx-anon', at(160), { transactionInfo: { transactionId: 'tx-anon', stoppedReason: 'EVDisconnected' }, meterValue: register(2600, 160, 'Transaction.End') });
+    // A driver whose idToken has no 1.6 form (longer than 20 characters): as if none was named.
+    await station.transactionEvent('Started', 'tx-long', at(200), { evse: { id: 1, connectorId: 1 }, idToken: token('A-TOKEN-OF-MORE-THAN-20'), meterValue: register(2600, 200, 'Transaction.Begin') });
+    await station.transactionEvent('Ended', 'tx-long', at(260), { transactionInfo: { transactionId: 'tx-long', stoppedReason: 'Local' }, meterValue: register(2900, 260, 'Transaction.End') });
+    await waitFor(() => ems.status('CS201').queueLength === 0 && csms.from('CS201', 'StopTransaction').length === 2, 'both charged transactions at the CSMS');
+    const seen = csms.from('CS201').filter((r) => r.action !== 'BootNotification' && r.action !== 'StatusNotification');
+    expect(seen.map((r) => [r.action, r.params])).toEqual([
+      // tx-idle: its values as the connector's, no transaction.
+      ['MeterValues', { connectorId: 1, meterValue: [{ timestamp: at(100), sampledValue: [{ value: '2300', measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }] }],
+      ['StartTransaction', { connectorId: 1, idTag: 'NoAuthorization', meterStart: 2000, timestamp: at(40) }],
+      ['StopTransaction', { transactionId: 9001, meterStop: 2600, timestamp: at(160), reason: 'EVDisconnected' }],
+      ['StartTransaction', { connectorId: 1, idTag: 'NoAuthorization', meterStart: 2600, timestamp: at(200) }],
+      ['StopTransaction', { transactionId: 9002, meterStop: 2900, timestamp: at(260), reason: 'Local' }],
+    ]);
   });
 
   it('a 1.6 CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the 2.0.1 station, and the reverse; GetCompositeSchedule answers the combined limit in 1.6', async () => {
