@@ -7,6 +7,7 @@ import type { Slot } from './slot.ts';
 import { BINDER_POWER, BINDER_UPPER } from './slot.ts';
 import { LevelQueue } from './level-queue.ts';
 import { slotPowerWeight } from './phase-map.ts';
+import { mayUseLanding } from './landing.ts';
 
 /** Scratch output of room(): which constraint is tightest. */
 interface Tightest {
@@ -40,6 +41,12 @@ function reach(slot: Slot, pool: Pool, out: Tightest): number {
   return Math.max(slot.capDa, slot.reservedDa) + room(slot, pool, out);
 }
 
+/** As reach(), with what pending decreases will free added to the pool (landing.ts). */
+function reachOnceLanded(slot: Slot, pool: Pool, credit: Pool, out: Tightest): number {
+  const landed: Pool = { residual: Float64Array.from(pool.residual, (r, c) => r + credit.residual[c]), power: pool.power + credit.power };
+  return reach(slot, landed, out);
+}
+
 /** Sets the cap and charges the pool what it costs beyond the reservation. */
 export function raiseTo(slot: Slot, pool: Pool, capDa: number): void {
   const r = slot.reservedDa;
@@ -55,13 +62,17 @@ export function raiseTo(slot: Slot, pool: Pool, capDa: number): void {
 /**
  * Gives each slot, in order, `levelDa(slot)` if it fits; a slot where it does not fit stays at 0
  * and is marked refused with the constraint that refused it. Used for minimums and the failsafe.
+ * With a landing `credit` (landing.ts), a session that was running at or above the level keeps it
+ * if it fits once the pending decreases have landed (the pool may then go below 0 by at most the
+ * credit, so nothing is raised into it afterwards).
  */
-export function admit(order: readonly Slot[], pool: Pool, levelDa: (slot: Slot) => number): void {
+export function admit(order: readonly Slot[], pool: Pool, levelDa: (slot: Slot) => number, credit?: Pool): void {
   const scratch: Tightest = { binder: BINDER_UPPER };
   for (const slot of order) {
     const level = levelDa(slot);
     if (level <= 0 || slot.upperDa < level) continue;
-    if (reach(slot, pool, scratch) >= level) {
+    const fits = reach(slot, pool, scratch) >= level || (credit !== undefined && mayUseLanding(slot, level) && reachOnceLanded(slot, pool, credit, scratch) >= level);
+    if (fits) {
       raiseTo(slot, pool, level);
     } else {
       slot.refused = true;
@@ -76,9 +87,9 @@ export function admit(order: readonly Slot[], pool: Pool, levelDa: (slot: Slot) 
  * admitted and filled to its bounds (the plan's targets, the cars' max) before the next tier down
  * gets anything, so a lower tier's minimum never takes what a higher tier could use.
  */
-export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: PriorityScheme): void {
+export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: PriorityScheme, credit?: Pool): void {
   if (scheme !== 'tier') {
-    admit(order, pool, (slot) => slot.minDa);
+    admit(order, pool, (slot) => slot.minDa, credit);
     if (scheme === 'equal') fillEqually(order, pool);
     else fillInOrder(order, pool);
     return;
@@ -89,7 +100,7 @@ export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: Pri
     let end = start + 1;
     while (end < order.length && order[end].session?.tierRank === tier) end++;
     const group = order.slice(start, end);
-    admit(group, pool, (slot) => slot.minDa);
+    admit(group, pool, (slot) => slot.minDa, credit);
     fillInOrder(group, pool);
     start = end;
   }

@@ -7,7 +7,8 @@ import { siteIndex } from './site-index.ts';
 import { buildSlots } from './slot.ts';
 import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
-import { recordLimits, siteSummary, siteView } from './site-view.ts';
+import { DEFAULTS, recordLimits, siteSummary, siteView } from './site-view.ts';
+import { landingCredit } from './landing.ts';
 import { rankSessions } from './rank-sessions.ts';
 import { admit, allocateSessions, fillEqually, roundToWholeAmps } from './allocate.ts';
 import { holdRecentIncreases, holdSmallIncreases, keepUnneededDecreases, nextMemory } from './hysteresis.ts';
@@ -68,6 +69,8 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
   const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
 
+  const credit = failsafe ? undefined : landingCredit(slots, view, atMs, finiteOr(params.carResponseMs ?? DEFAULTS.carResponseMs, 0), pool.residual.length);
+
   const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0));
   order.forEach((slot, i) => {
     slot.rank = i + 1;
@@ -78,7 +81,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     allocateFailsafe(order, pool, params);
   } else {
     // Sessions: minimums in priority order, then the rest; small increases held back.
-    allocateSessions(order, pool, params.priority);
+    allocateSessions(order, pool, params.priority, credit);
     roundToWholeAmps(order, pool);
     holdSmallIncreases(order, pool, params.deadbandA);
     if (capHoldMs > 0) {
@@ -92,7 +95,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     holdSmallIncreases(idle, pool, params.deadbandA);
   }
   const cutOrder = [...idle].reverse().concat([...order].reverse());
-  enforceLimits(capacity, cutOrder);
+  enforceLimits(capacity, cutOrder, credit);
   if (!failsafe) waitForHandover(capacity, slots, cutOrder);
 
   const ctx = {

@@ -445,6 +445,9 @@ export function siteView(
   const previous = memory?.connectors ?? {};
   const evDraw = new Float64Array(nodeCount * 3);
   const evLow = [0, 0, 0];
+  // Per site phase, A: what decreases on their way (a car sampled above the limit now in force,
+  // within its hold) will still take off the grid reading once they land (see the over-limit check).
+  const inFlightA = [0, 0, 0];
   const gated = !!params.grid.meterGate;
   const gateConnectors: GateConnector[] = [];
   let hasSessions = false;
@@ -516,6 +519,10 @@ export function siteView(
     // A connector with no car (no session, Available) has nothing to slow down.
     const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
     holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
+    if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs) {
+      const site = toSite(rotationOf(charger.phaseRotation), Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA));
+      for (let p = 0; p < 3; p++) inFlightA[p] += Math.max(0, site[p] - latestLimitA);
+    }
     // A car that says it takes nothing (SuspendedEV) has nothing to slow down: it holds only the
     // limit the charger has in force now (the old one until the charger confirms a lower one).
     if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
@@ -718,6 +725,11 @@ export function siteView(
         const since = wasOver && wasOver.length === 4 && Number.isFinite(wasOver[p]) && wasOver[p] <= grid.atMs ? wasOver[p] : grid.atMs;
         overSince[p] = since;
         if (grid.atMs <= since || grid.atMs - since < timing.carResponseMs) continue;
+        // The excess is explained by decreases still on their way (the cars' samples above their new
+        // limits, within their holds): the reading falls under the limit once they land; act only
+        // when it would not (F9: a tight limit paused a car that fits while the others came down).
+        const inFlight = p < 3 ? inFlightA[p] : (inFlightA[0] + inFlightA[1] + inFlightA[2]) * voltageV;
+        if (inFlight > 0 && readA - inFlight <= limit) continue;
         level[p] += readA - limit * marginFactor;
         overSince[p] = grid.atMs;
       }

@@ -1,7 +1,7 @@
 // The last word on safety: recount every (node, phase) and the grid power from the final caps and,
 // should anything exceed what was free after reservations, cut caps to 0 in reverse priority until
 // it fits. The allocator never needs this; it guards against a future bug in it.
-import type { Capacity } from './site-headroom.ts';
+import type { Capacity, Pool } from './site-headroom.ts';
 import type { Slot } from './slot.ts';
 import { slotPowerWeight } from './phase-map.ts';
 
@@ -9,9 +9,13 @@ function extraOf(slot: Slot): number {
   return Math.max(0, slot.capDa - slot.reservedDa);
 }
 
-/** Returns how many caps had to be cut (0 when the allocation was sound). */
-export function enforceLimits(capacity: Capacity, cutOrder: readonly Slot[]): number {
-  const allowed = capacity.initial.residual;
+/**
+ * Returns how many caps had to be cut (0 when the allocation was sound). `credit`: what pending
+ * decreases will free (landing.ts), which running cars may keep their minimum out of.
+ */
+export function enforceLimits(capacity: Capacity, cutOrder: readonly Slot[], credit?: Pool): number {
+  const allowed = credit ? Float64Array.from(capacity.initial.residual, (r, c) => r + credit.residual[c]) : capacity.initial.residual;
+  const allowedPower = capacity.initial.power + (credit ? credit.power : 0);
   const used = new Float64Array(allowed.length);
   let powerUsed = 0;
   for (const slot of cutOrder) {
@@ -21,7 +25,7 @@ export function enforceLimits(capacity: Capacity, cutOrder: readonly Slot[]): nu
     powerUsed += extra * slotPowerWeight(slot);
   }
   const over = (c: number): boolean => used[c] > Math.max(0, allowed[c]);
-  const powerOver = (): boolean => powerUsed > Math.max(0, capacity.initial.power);
+  const powerOver = (): boolean => powerUsed > Math.max(0, allowedPower);
 
   let anyOver = powerOver();
   for (let c = 0; c < used.length && !anyOver; c++) anyOver = over(c);
