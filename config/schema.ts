@@ -44,8 +44,8 @@ export const controlSchema = z.strictObject({
     .number()
     .int()
     .min(0)
-    .default(10_000)
-    .describe("a session's cap is not raised within this long of its last change, and a decrease no limit needs is not made; 0: off"),
+    .default(0)
+    .describe("a session's cap is not raised within this long of its last change (10000 suits most sites), and a decrease no limit needs is not made; 0: off"),
   minPauseMs: z.number().int().min(0).default(120_000).describe('a paused session stays paused at least this long'),
   profileMinIntervalMs: z.number().int().min(0).default(2_000).describe('rate limit of increases per connector'),
   profileDurationS: z.number().int().min(60).default(300).describe('TxProfile duration; it expires into the safe default'),

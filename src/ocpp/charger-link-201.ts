@@ -213,7 +213,10 @@ export class ChargerLink201 extends ChargerLink {
         throw new OcppCallRefused('OccurrenceConstraintViolation', 'the first TransactionEvent of a transaction must name its evse');
       }
       this.checkConnector(evseId, false);
-      const answer = req.idToken ? { idTokenInfo: this.tokenStatus(req.idToken.idToken) } : {};
+      // NoAuthorization: the station started without a token (free vend, a start button); there is
+      // nothing to authorize, and the transaction is the site's like any other.
+      const token = req.idToken?.type === 'NoAuthorization' ? undefined : req.idToken;
+      const answer = token ? { idTokenInfo: this.tokenStatus(token.idToken) } : {};
       if (req.eventType === 'Ended' && known === undefined && !this.host.book.open().some((t) => t.chargerId === this.chargerId && t.connectorId === evseId)) {
         this.log.warn({ stationTransactionId: req.transactionInfo.transactionId }, 'end of a transaction we never saw; accepted');
         await this.host.book.flushed?.();
@@ -224,9 +227,9 @@ export class ChargerLink201 extends ChargerLink {
       if (!authorized && known !== undefined && this.host.book.active(this.chargerId, evseId) === transactionId) {
         // Authorization refused after plug-in: the EMS's session ends; a car drawing anyway is flagged.
         this.refuseSession(transactionId, this.chargerTime(req.timestamp));
-      } else if (req.idToken && known !== undefined && !this.host.book.get(transactionId)?.idTag) {
+      } else if (token && known !== undefined && !this.host.book.get(transactionId)?.idTag) {
         // Authorized after plug-in: the session now charges at the tag's tier.
-        const tier = this.host.idTags.sessionDefaults(req.idToken.idToken, this.config.tier, this.now).tier;
+        const tier = this.host.idTags.sessionDefaults(token.idToken, this.config.tier, this.now).tier;
         bus.emit('session.update', { chargerId: this.chargerId, connectorId: evseId, tier });
       }
       if (req.meterValue?.length) {

@@ -84,7 +84,9 @@ function idTagsOf(action: string, params: any): unknown[] {
     case 'StopTransaction':
       return 'idTag' in params ? [params.idTag] : params.idToken ? [params.idToken.idToken] : [];
     case 'TransactionEvent':
-      return params.idToken ? [params.idToken.idToken] : [];
+      // A station that starts without authorization (a button, a key) sends type NoAuthorization
+      // with the empty idToken the 2.0.1 spec requires: nothing to check.
+      return params.idToken && !(params.idToken.type === 'NoAuthorization' && params.idToken.idToken === '') ? [params.idToken.idToken] : [];
     default:
       return [];
   }

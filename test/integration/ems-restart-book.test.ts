@@ -122,7 +122,7 @@ function bookSuite(signal: 'SIGKILL' | 'SIGTERM') {
     await again.transactionEvent('Ended', STATION_TX, { transactionInfo: { transactionId: STATION_TX, stoppedReason: 'EVDisconnected' } });
     await waitFor(async () => ((await sessions(ems!.httpPort))['ST1/1'] === null ? true : undefined), 'the station session ended', 10_000);
     expect(ems.stdout() + ems.stderr()).not.toMatch(/no station transaction id known/);
-  }, 120_000);
+  }, 240_000);
 }
 
 describe('the transaction book across an EMS restart after SIGKILL', () => bookSuite('SIGKILL'));

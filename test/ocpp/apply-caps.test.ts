@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { startSystem, type System } from './system.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const cap = (chargerId: string, connectorId: number, currentA: number, phases: 1 | 3 = 3): ConnectorCap => ({
   chargerId,
@@ -286,6 +287,8 @@ describe('applyCaps', () => {
     await a.startTransaction(1, 'GUEST01');
     await b.startTransaction(1, 'GUEST01');
     await system.cs.applyCaps([cap('CP001', 1, 20), cap('CP002', 1, 10)]);
+    // The round waits only answerWaitMs (100 ms) for answers: on a loaded machine they come later.
+    await waitFor(() => ['CP001', 'CP002'].every((id) => system.state.connector(id, 1)?.profile?.state === 'accepted'), 'both first caps confirmed');
 
     silent = true;
     expect(await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 20)])).toEqual({ sent: 1, unconfirmedDecreases: 1 });

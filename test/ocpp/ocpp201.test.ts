@@ -130,6 +130,19 @@ describe('OCPP 2.0.1 stations', () => {
     expect(system.events['session.started']).toHaveLength(0);
   });
 
+  it('takes a transaction a station started without authorization (NoAuthorization, empty idToken) as a session it steers', async () => {
+    system = await startSystem();
+    const s = await station();
+    const started = await s.transactionEvent('Started', 'tx-free', { evse: { id: 1, connectorId: 1 }, idToken: { idToken: '', type: 'NoAuthorization' } });
+    expect(started).toEqual({});
+    expect(system.events['session.started']).toMatchObject([{ chargerId: 'CP001', connectorId: 1, idTag: '' }]);
+    expect(await system.cs.applyCaps([cap('CP001', 1, 10)])).toEqual({ sent: 1, unconfirmedDecreases: 0 });
+    const tx = s.received('SetChargingProfile', (p) => p.chargingProfile.chargingProfilePurpose === 'TxProfile')[0].params;
+    expect(tx).toMatchObject({ evseId: 1, chargingProfile: { transactionId: 'tx-free' } });
+    // An empty idToken of any other type is still refused.
+    await expect(s.transactionEvent('Started', 'tx-bad', { evse: { id: 2, connectorId: 1 }, idToken: { idToken: '', type: 'ISO14443' } })).rejects.toThrow();
+  });
+
   it('answers Authorize from the local list and accepts an unknown tag only when configured', async () => {
     system = await startSystem();
     const s = await station();
