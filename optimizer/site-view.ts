@@ -390,11 +390,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    // No car ramps faster than CAR_RAMP_APS: from its last sample before the reading it can have
-    // risen only so far (F7: one car sampled at 1.5 A on its charger's 32 A default was credited
-    // with a 22 A building step a second later).
-    const rampedA = before >= 0 ? draws[before + 1 + p] + (CAR_RAMP_APS * (t - draws[before])) / 1000 + CAR_STEP_A : Number.POSITIVE_INFINITY;
-    out[OUT_HIGH + site] += Math.max(Math.min(on ? reachA : 0, rampedA), est);
+    out[OUT_HIGH + site] += Math.max(on ? reachA : 0, est);
   }
 }
 
