@@ -2,7 +2,7 @@
 // that together free the deadband on one limit are made) moved every car on a shared limit up by
 // 0.1 A whenever the building estimate dipped, and a deadband back down at the next rise: on the
 // 3 h closed-loop depot day 3,501 flaps instead of 930. With capHoldMs on, such raises wait until
-// the keeps are done and the car has wanted them for 6 × capHoldMs: an estimate that wobbles makes
+// the keeps are done and the car has wanted them for 12 × capHoldMs: an estimate that wobbles makes
 // no second change within 10 s, and an under-use that lasts is still taken up.
 import { describe, expect, it } from 'vitest';
 import { decide, initialDecideState } from '../../optimizer/index.ts';
