@@ -427,6 +427,12 @@ export function siteView(
   const n = connectors.length;
   const nodeCount = index.nodeIds.length;
   const limits = strictestLimits(snapshot.signals, params.grid);
+  // When the import power limit last went down (a car response later the caps have reached the cars).
+  // (JSON-safe: -1 W is no limit, -1 ms never.)
+  const importLimitNowW = limits.importLimitW ?? -1;
+  const lastImport = memory?.importLimit && memory.importLimit.length === 2 && memory.importLimit.every(Number.isFinite) ? memory.importLimit : undefined;
+  const dropped = !!lastImport && importLimitNowW >= 0 && (lastImport[0] < 0 || importLimitNowW < lastImport[0]);
+  const importDroppedAtMs = dropped ? atMs : lastImport ? lastImport[1] : -1;
   const metered = !!params.grid.metered;
   const canExport = params.grid.canExport ?? true;
 
@@ -704,7 +710,11 @@ export function siteView(
           // Above what the EMS aims for (the caps were set to fit under it with the last level), no
           // ramp credit: the whole rise is building load. At worst the cars' true ramp in this one
           // interval is counted twice, never a building step taken for cars.
-          const danger = target !== undefined && readA > target;
+          // Not on the import power while a lower limit is reaching the cars (they were capped under
+          // the old one and may still ramp towards it: F9, cars back on their way up when a tighter
+          // limit arrived were taken for a 4.8 A building rise and three of four were paused).
+          const settling = p === 3 && grid.atMs - importDroppedAtMs < timing.carResponseMs;
+          const danger = target !== undefined && readA > target && !settling;
           rise = grew > couldRamp || danger ? grew : 0;
         }
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
@@ -760,6 +770,7 @@ export function siteView(
   }
 
   const next = {
+    ...(importLimitNowW >= 0 || lastImport ? { importLimit: [importLimitNowW, importDroppedAtMs] } : {}),
     connectors: nextConnectors,
     building: nextBuilding,
     ...(nextLevel ? { level: nextLevel } : {}),

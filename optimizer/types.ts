@@ -294,6 +294,8 @@ export interface EstimateMemory {
   overSinceMs?: readonly number[];
   /** The grid meter's plausibility gate (optimizer/meter-plausibility.ts). */
   meterGate?: MeterGateMemory;
+  /** The import power limit last seen, W (+∞ none), and when it last went down, ms: [W, droppedAtMs]. */
+  importLimit?: readonly number[];
 }
 
 /** What the meter plausibility gate remembers between cycles. */
