@@ -168,7 +168,11 @@ export function nextMemory(slot: Slot, atMs: number, failsafe = false): Connecto
     changedAtMs: unchanged ? previous.changedAtMs : atMs,
   };
   if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
-  if (slot.sharedRaiseDa !== undefined && unchanged) memory.smallRaiseSinceMs = previous.smallRaiseSinceMs ?? atMs;
+  if (slot.sharedRaiseDa !== undefined) {
+    // (a garbled time from a restored memory starts the wait again instead of blocking it for good)
+    const since = unchanged ? previous.smallRaiseSinceMs : undefined;
+    memory.smallRaiseSinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
+  }
   const session = slot.session;
   if (!session) return memory;
   memory.sessionId = session.id;
