@@ -11,7 +11,7 @@ import { DEFAULTS, recordLimits, siteSummary, siteView } from './site-view.ts';
 import { landingCredit } from './landing.ts';
 import { rankSessions } from './rank-sessions.ts';
 import { admit, allocateSessions, fillEqually, roundToWholeAmps } from './allocate.ts';
-import { holdRecentIncreases, holdSmallIncreases, keepUnneededDecreases, nextMemory } from './hysteresis.ts';
+import { holdRecentIncreases, holdSmallIncreases, keepUnneededDecreases, makeSharedSmallRaises, nextMemory } from './hysteresis.ts';
 import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
 import { waitForHandover } from './handover.ts';
@@ -83,11 +83,13 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     // Sessions: minimums in priority order, then the rest; small increases held back.
     allocateSessions(order, pool, params.priority, credit);
     roundToWholeAmps(order, pool);
-    holdSmallIncreases(order, pool, params.deadbandA);
+    holdSmallIncreases(order, pool, params.deadbandA, capHoldMs > 0);
     if (capHoldMs > 0) {
       holdRecentIncreases(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
       keepUnneededDecreases(order, pool, params.deadbandA);
+      makeSharedSmallRaises(order, pool, capHoldMs, atMs);
+      trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
     }
     // Idle connectors last, from what is left: the default a car plugging in may draw.
     admit(idle, pool, (slot) => slot.minDa);

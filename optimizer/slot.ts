@@ -62,6 +62,8 @@ export interface Slot {
   readonly lending: boolean;
   /** Set when hysteresis kept the previous cap instead of a small increase. */
   heldByDeadband: boolean;
+  /** Set (to the allocation's cap, dA) when a small increase is held only until the keeps are done (makeSharedSmallRaises). */
+  sharedRaiseDa?: number;
   /** Set when an increase waits until cars whose caps went down have slowed down. */
   heldForHandover: boolean;
   /** Set (to the time since the last change, ms) when an increase waits for capHoldMs since the last change. */

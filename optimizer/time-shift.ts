@@ -15,6 +15,7 @@ function shiftConnector(m: ConnectorMemory, stepMs: number): ConnectorMemory {
   const out: ConnectorMemory = { ...m, changedAtMs: m.changedAtMs + stepMs };
   if (m.pausedSinceMs !== undefined) out.pausedSinceMs = m.pausedSinceMs + stepMs;
   if (m.underDrawSinceMs !== undefined) out.underDrawSinceMs = m.underDrawSinceMs + stepMs;
+  if (m.smallRaiseSinceMs !== undefined) out.smallRaiseSinceMs = m.smallRaiseSinceMs + stepMs;
   return out;
 }
 

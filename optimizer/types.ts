@@ -244,6 +244,8 @@ export interface ConnectorMemory {
   sessionId?: string;
   /** The cap was last changed by the failsafe (not by an estimate that may wobble back): a raise after it is not held. */
   byFailsafe?: boolean;
+  /** Since when every cycle wanted a raise of this cap smaller than the deadband (see holdSmallIncreases). */
+  smallRaiseSinceMs?: number;
 }
 
 /** What the estimator remembers about one connector (kept across sessions: the charger's history). */
