@@ -156,6 +156,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       link.reportHoldings(`uncontrollable: ${reason}`);
     },
     admitsSessions: (chargerId) => holdings.admitsSessions(chargerId),
+    sessionPaused: (chargerId, connectorId) => ctx.state?.connector(chargerId, connectorId)?.session?.paused === true,
   };
 
   function verify(handshake: Handshake): HandshakeVerdict {

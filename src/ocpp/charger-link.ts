@@ -51,6 +51,11 @@ export interface LinkHost {
   uncontrollable(link: ChargerLink, reason: string): void;
   /** Whether a session may start on this charger now (control.uncontrollable: refuse-sessions). */
   admitsSessions(chargerId: string): boolean;
+  /**
+   * Whether the connector's running session is paused by the operator (site state, restored from
+   * storage before any charger is back): its default goes out at 0 A first in the boot setup.
+   */
+  sessionPaused?(chargerId: string, connectorId: number): boolean;
   /** The timer the link waits with (boot wait, composite re-ask); setTimeout by default. */
   wait?: Wait | undefined;
 }
@@ -286,7 +291,8 @@ export abstract class ChargerLink implements ProfileTarget {
     if (this.config.smartCharging === false) this.host.uncontrollable(this, 'configured without smart charging (chargers[].smartCharging: false)');
     else if (reading.smartCharging === false) this.host.uncontrollable(this, 'the charger reports no smart charging');
     if (!holdings.uncontrollable) {
-      // The floor goes on before anything else that can wait: until it is there, the charger is unbounded.
+      // The floor goes on before anything else that can wait (until it is there, the charger is
+      // unbounded), only a paused session's 0 A default before it (a car that must not resume).
       await this.installFloor(previousDefaults);
       if (this.closed) return;
     }
@@ -401,22 +407,53 @@ export abstract class ChargerLink implements ProfileTarget {
     return chargerShareA(this.holdings.shareA, this.config.connectors);
   }
 
+  /**
+   * The default a connector gets in the boot setup: never above what it held before (a reconnect
+   * must not raise a default the control loop lowered), nor above the TxProfile limit of its running
+   * session (the cap last sent: an expiring TxProfile must only lower it), and 0 while its session
+   * is paused. `first`: it goes out before the floor (a pause, or a default to lower under a
+   * session): until it is there the charger may let a paused car resume if the EMS dies.
+   */
+  private bootDefault(connectorId: number, before: readonly number[]): { limitA: number; first: boolean } {
+    const holdings = this.holdings;
+    const transactionId = this.host.book.active(this.chargerId, connectorId);
+    if (transactionId !== undefined && this.host.sessionPaused?.(this.chargerId, connectorId)) return { limitA: 0, first: true };
+    let boundA = before.length ? Math.min(...before) : holdings.shareA;
+    if (transactionId !== undefined) {
+      const tx = holdings.existingTxSlot(connectorId, transactionId)?.possibleA(this.mono) ?? [];
+      if (tx.length) boundA = Math.min(boundA, ...tx);
+    }
+    const limitA = holdings.defaultTargetA(boundA);
+    const heldA = before.length ? Math.max(...before) : holdings.maxA;
+    return { limitA, first: transactionId !== undefined && limitA < heldA - 0.05 };
+  }
+
+  private async installDefault(connectorId: number, limitA: number): Promise<void> {
+    const holdings = this.holdings;
+    const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA) };
+    const outcome = await this.sendInto(holdings.defaultSlot(connectorId), limitA, undefined, () => this.sendProfile(intent));
+    if (outcome === 'refused' || outcome === 'unanswered') {
+      this.log.error({ connectorId, answer: this.lastRefusal, limitA }, 'charger did not take a connector default; the connector counts at its max until it does');
+    }
+  }
+
   private async installFloor(previousDefaults: number[][]): Promise<void> {
     const holdings = this.holdings;
+    const defaults = Array.from({ length: this.config.connectors }, (_, i) => ({ connectorId: i + 1, ...this.bootDefault(i + 1, previousDefaults[i + 1] ?? []) }));
+    // A paused session's default (and any default to lower under a session) goes out before the floor.
+    for (const d of defaults.filter((d) => d.first)) {
+      if (this.closed || holdings.uncontrollable) return;
+      await this.installDefault(d.connectorId, d.limitA);
+    }
+    if (this.closed || holdings.uncontrollable) return;
     const floorA = this.floorA();
     const floor = await this.sendInto(holdings.floor, floorA, undefined, () => this.sendMaxProfile(this.spec(floorA)));
     if (floor === 'refused' || floor === 'unanswered') {
       this.log.error({ answer: this.lastRefusal, limitA: floorA }, 'charger did not take its charger-wide failsafe floor; its connector defaults bound it, retrying with backoff');
     }
-    for (let connectorId = 1; connectorId <= this.config.connectors; connectorId++) {
+    for (const d of defaults.filter((d) => !d.first)) {
       if (this.closed || holdings.uncontrollable) return;
-      const before = previousDefaults[connectorId] ?? [];
-      const limitA = holdings.defaultTargetA(before.length ? Math.min(...before) : holdings.shareA);
-      const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA) };
-      const outcome = await this.sendInto(holdings.defaultSlot(connectorId), limitA, undefined, () => this.sendProfile(intent));
-      if (outcome === 'refused' || outcome === 'unanswered') {
-        this.log.error({ connectorId, answer: this.lastRefusal, limitA }, 'charger did not take a connector default; the connector counts at its max until it does');
-      }
+      await this.installDefault(d.connectorId, d.limitA);
     }
   }
 

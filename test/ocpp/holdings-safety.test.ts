@@ -51,6 +51,8 @@ const LIMITS = [
 ];
 
 type Answer = 'Accepted' | 'Rejected' | 'timeout-installed' | 'timeout-lost';
+/** How a charger answers a SetChargingProfile: a fixed cycle, or chosen per request. */
+type Answers = (req: any, chargerId: string) => Answer;
 
 /** A charger that keeps its profiles like a real one: across disconnects, per the stacking rules. */
 class ChargerModel {
@@ -59,6 +61,8 @@ class ChargerModel {
   readonly tx = new Map<number, { transactionId: number; startMs: number }>();
   /** 2.0.1: the station's own transaction ids (strings) per connector. */
   readonly stationTx = new Map<number, string>();
+  /** Told of every charging profile it takes (connector, purpose, first period's limit). */
+  onInstall?: (connectorId: number, purpose: string, limit: number) => void;
   constructor(
     readonly id: string,
     readonly maxA: number,
@@ -73,6 +77,7 @@ class ChargerModel {
     const schedule = p.chargingSchedule[0];
     if (p.chargingProfilePurpose === 'TxProfile' && this.stationTx.get(req.evseId) !== p.transactionId) return false;
     if (p.chargingProfilePurpose === 'ChargingStationMaxProfile' && req.evseId !== 0) return false;
+    this.onInstall?.(req.evseId, p.chargingProfilePurpose, schedule.chargingSchedulePeriod[0].limit);
     this.profiles = installProfile(this.profiles, {
       id: p.id,
       connectorId: req.evseId,
@@ -98,6 +103,7 @@ class ChargerModel {
   install(req: SetChargingProfileReq, nowMs: number): boolean {
     const p = req.csChargingProfiles;
     if (p.chargingProfilePurpose === 'TxProfile' && this.tx.get(req.connectorId)?.transactionId !== p.transactionId) return false;
+    this.onInstall?.(req.connectorId, p.chargingProfilePurpose, p.chargingSchedule.chargingSchedulePeriod[0].limit);
     this.profiles = installProfile(this.profiles, {
       id: p.chargingProfileId,
       connectorId: req.connectorId,
@@ -137,7 +143,7 @@ class ChargerModel {
 }
 
 /** In-memory OcppConnection: calls go to the model, the model's calls go to the link's handlers. */
-function connection(model: ChargerModel, clock: ManualClock, answers: () => Answer, check: () => void) {
+function connection(model: ChargerModel, clock: ManualClock, answers: Answers, check: () => void) {
   const handlers = new Map<string, (req: any) => any>();
   return {
     handlers,
@@ -152,7 +158,7 @@ function connection(model: ChargerModel, clock: ManualClock, answers: () => Answ
         }
         if (action === 'SetChargingProfile') {
           if (!model.smart) return { status: 'NotSupported' };
-          const answer = answers();
+          const answer = answers(req, model.id);
           if (answer === 'Rejected') return { status: 'Rejected' };
           if (answer === 'timeout-lost') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
           const installed = model.install(req, clock.nowMs());
@@ -183,7 +189,7 @@ function connection(model: ChargerModel, clock: ManualClock, answers: () => Answ
 }
 
 /** What a 2.0.1 station answers (smart charging in SmartChargingCtrlr; CALLERROR NotImplemented without it). */
-function call201(model: ChargerModel, clock: ManualClock, answers: () => Answer, check: () => void, action: string, req: any): any {
+function call201(model: ChargerModel, clock: ManualClock, answers: Answers, check: () => void, action: string, req: any): any {
   if (action === 'GetVariables') {
     const values: Record<string, string> = { ProfileStackLevel: '2', RateUnit: 'A', PeriodsPerSchedule: '24', Enabled: model.smart ? 'true' : 'false' };
     return {
@@ -195,7 +201,7 @@ function call201(model: ChargerModel, clock: ManualClock, answers: () => Answer,
   if (action === 'SetVariables') return { setVariableResult: req.setVariableData.map((d: any) => ({ component: d.component, variable: d.variable, attributeStatus: 'Accepted' })) };
   if (action === 'SetChargingProfile') {
     if (!model.smart) throw new OcppCallError('SetChargingProfile failed (NotImplemented)', 'NotImplemented');
-    const answer = answers();
+    const answer = answers(req, model.id);
     if (answer === 'Rejected') return { status: 'Rejected' };
     if (answer === 'timeout-lost') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
     const installed = model.install201(req, clock.nowMs());
@@ -224,7 +230,7 @@ type Step =
   | { kind: 'pause'; slot: number; paused: boolean }
   | { kind: 'disconnect'; charger: number }
   | { kind: 'reboot'; charger: number; keepsProfiles: boolean }
-  | { kind: 'restart' }
+  | { kind: 'restart'; downMs?: number }
   | { kind: 'wait'; ms: number };
 
 const arbStep: fc.Arbitrary<Step> = fc.oneof(
@@ -234,7 +240,8 @@ const arbStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause' as const), slot: fc.nat(4), paused: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('disconnect' as const), charger: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reboot' as const), charger: fc.nat(3), keepsProfiles: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
+  // The EMS may stay down for longer than a TxProfile lives: the profiles expire while nobody refreshes them.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), downMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3 * DURATION_S * 1000 })) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 100_000 }) }) },
 );
 const arbAnswer = fc.constantFrom<Answer>('Accepted', 'Accepted', 'Accepted', 'Accepted', 'Rejected', 'timeout-installed', 'timeout-lost');
@@ -243,7 +250,7 @@ const SLOTS: [string, number][] = [['A', 1], ['A', 2], ['B', 1], ['C', 1], ['D',
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: readonly boolean[] = []): Promise<void> {
+async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, v201: readonly boolean[] = []): Promise<void> {
   const clock = new ManualClock(Date.parse('2026-12-06T08:00:00Z'));
   const bus = new Bus(silentLogger);
   const statuses = new Map<string, ProfileStatus>();
@@ -306,12 +313,22 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
     }
   };
   let next = 0;
-  const answer = () => answers[next++ % answers.length];
+  const answer: Answers = (req, id) => (typeof answers === 'function' ? answers(req, id) : answers[next++ % answers.length]!);
   // What outlives an EMS process: the transaction book and what it recorded the chargers hold.
   const transactions = new MemoryTransactionStore();
   const stationIds = new MemoryStationIdStore();
   const holdingsStore = new MemoryHoldingsStore();
   const paused = new Set<number>();
+  const slotOf = (id: string, c: number) => SLOTS.findIndex(([other, oc]) => other === id && oc === c);
+  // 1d. Nothing the EMS sends a paused car's connector lets it draw: no default, no TxProfile above 0.
+  for (const model of models.values()) {
+    model.onInstall = (c, purpose, limit) => {
+      if (violation || !armed || purpose === 'ChargePointMaxProfile' || purpose === 'ChargingStationMaxProfile' || limit <= 0) return;
+      if (paused.has(slotOf(model.id, c)) && model.tx.has(c) && book.active(model.id, c) !== undefined) {
+        violation = `${model.id}/${c} is paused, yet the EMS sent it a ${purpose} of ${limit} at ${clock.nowMs()}`;
+      }
+    };
+  }
   let holdings!: SiteHoldings;
   let book!: TransactionBook;
   let links!: Map<string, ChargerLink16 | ChargerLink201>;
@@ -338,6 +355,8 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
         link.reportHoldings(reason);
       },
       admitsSessions: () => true,
+      // The pause is the operator's, kept in storage: a restarted EMS knows it before any charger is back.
+      sessionPaused: (id, c) => paused.has(slotOf(id, c)),
     };
     dispatcher = new ProfileDispatcher({
       bus,
@@ -484,6 +503,11 @@ async function run(steps: Step[], answers: Answer[], dSmart: boolean, v201: read
       statuses.clear();
       lastCaps = SLOTS.map(() => 0);
       previousCaps = lastCaps;
+      // While it is down, time passes and the chargers' bounded profiles run out.
+      if (step.downMs) {
+        clock.advance(step.downMs);
+        check();
+      }
       bootEms();
       check();
       for (const c of CONFIG.chargers) await connect(c.id);
@@ -515,4 +539,40 @@ describe('what every charger holds', () => {
       { numRuns: RUNS, seed: Number(process.env.HOLDINGS_SEED ?? 20261206) },
     );
   }, 600_000);
+});
+
+describe('a paused car across an EMS restart', () => {
+  // The operator pauses A/1: its charger takes the 0 A default, but the answer never reaches the
+  // EMS, which dies before it hears (kill -9 with the answer on the wire). Its record of what the
+  // connector may hold is still the default from before the pause (written ahead, lowered only
+  // once confirmed). The EMS is down for a while (longer than a TxProfile lives in some cases: the
+  // 0 A TxProfile runs out) and comes back on its stores, the pause restored with them. From the
+  // first moment after the restart nothing it sends may let the paused car draw, and what the
+  // charger holds must keep it at 0 A whenever the EMS dies again (issue #10).
+  for (const downS of [0, DURATION_S / 2, DURATION_S + 30]) {
+    it(`gets nothing above 0 A from the restarted EMS, after ${downS} s down`, async () => {
+      let lost = false;
+      const answers: Answers = (req, id) => {
+        const p = req.csChargingProfiles;
+        if (!lost && id === 'A' && req.connectorId === 1 && p?.chargingProfilePurpose === 'TxDefaultProfile' && p.chargingSchedule.chargingSchedulePeriod[0].limit === 0) {
+          lost = true;
+          return 'timeout-installed';
+        }
+        return 'Accepted';
+      };
+      const steps: Step[] = [
+        { kind: 'plug', charger: 0, connector: 1, good: true },
+        { kind: 'plug', charger: 1, connector: 1, good: true },
+        { kind: 'caps', wantA: [16, 16, 16, 16, 16] },
+        { kind: 'wait', ms: 1_000 },
+        { kind: 'pause', slot: 0, paused: true },
+        { kind: 'restart', downMs: downS * 1000 },
+        { kind: 'wait', ms: 1_000 },
+        { kind: 'wait', ms: (DURATION_S * 1000) / 2 + 1_000 },
+        { kind: 'wait', ms: DURATION_S * 1000 },
+      ];
+      await run(steps, answers, true);
+      expect(lost).toBe(true);
+    });
+  }
 });
