@@ -15,6 +15,7 @@ import { ScaledClock } from '../../src/demo/scaled-clock.ts';
 import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
 import { silentLogger } from '../../src/log.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
@@ -175,7 +176,13 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     const page = await openAs('operator');
     // The charging car furthest down the priority order (a car paused for lack of capacity would
     // stay paused for the minimum pause time, by design).
-    const ranked = (await connectorsNow()).filter((c) => c.session && typeof c.rank === 'number' && (c.capA ?? 0) > 0);
+    // The demo's first cycles settle (caps held while cars slow down, the planner's first plan):
+    // wait until two cars charge on caps that are not a transient hold.
+    const settled = (c: ConnectorState) => c.session && typeof c.rank === 'number' && (c.capA ?? 0) > 0 && !/^kept at /.test(c.reason ?? '');
+    const ranked = await waitFor(async () => {
+      const now = (await connectorsNow()).filter(settled);
+      return now.length > 1 && now;
+    }, 'two cars charging on settled caps', 30_000);
     expect(ranked.length).toBeGreaterThan(1);
     const target = ranked.reduce((a, b) => (b.rank! > a.rank! ? b : a));
     const key = `${target.chargerId}/${target.connectorId}`;
