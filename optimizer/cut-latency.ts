@@ -94,16 +94,6 @@ export function slowCutMs(memory: CutLatencyMemory, chargerId: string, defaultMs
 }
 
 /**
- * Within how long this charger's cars have followed every recent cut, ms, or undefined until
- * MAX_OBSERVATIONS cuts have been seen followed and none seen slow. An upper bound only.
- */
-export function fastCutMs(memory: CutLatencyMemory, chargerId: string): number | undefined {
-  const learnt = memory.chargers[chargerId];
-  if (!learnt || learnt.slowerThanMs.length > 0 || learnt.followedWithinMs.length < MAX_OBSERVATIONS) return undefined;
-  return Math.max(...learnt.followedWithinMs);
-}
-
-/**
  * The old cap each connector must keep reserved now, A by connector key: a decrease sent less than
  * its charger's learnt slow cut latency ago, less `responseMs` (the estimator itself keeps the old
  * cap in force for carResponseMs after its last record).
