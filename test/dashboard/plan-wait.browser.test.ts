@@ -33,6 +33,7 @@ interface Connector {
   connectorId: number;
   capA: number | null;
   reason: string | null;
+  reasonKind: string | null;
   session: { energyWh: number } | null;
   plan?: { chargesFrom: string | null; readyBy: string | null; because: string | null } | null;
 }
@@ -96,13 +97,16 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
     const held = await waitFor(
       async () => {
         const c = (await api<{ connectors: Connector[] }>('/api/v1/state')).connectors.find((x) => `${x.chargerId}/${x.connectorId}` === key)!;
-        if (c.capA !== 0 || !c.plan?.chargesFrom) throw new Error(`not held for the plan yet: cap ${c.capA}, ${c.reason}, plan ${JSON.stringify(c.plan)}`);
+        const from = c.plan?.chargesFrom ? Date.parse(c.plan.chargesFrom) : null;
+        if (c.capA !== 0 || c.reasonKind !== 'plan' || from === null || from < startMs + 3_600_000)
+          throw new Error(`not held for the plan yet: cap ${c.capA}, ${c.reason}, plan ${JSON.stringify(c.plan)}`);
         return c;
       },
       'the car held for cheaper hours',
-      45_000,
+      60_000,
     );
-    expect(held.plan).toMatchObject({ because: 'cheaper' });
+    const planDebug = await api<{ plan: { slots: { start: string; importPricePerKWh: number | null }[] } }>('/api/v1/plan?slots=12');
+    expect(held.plan, JSON.stringify({ held, from: hourMinute(Date.parse(held.plan!.chargesFrom!)), slots: planDebug.plan.slots.map((s) => [hourMinute(Date.parse(s.start)), s.importPricePerKWh]) })).toMatchObject({ because: 'cheaper' });
     expect(hourMinute(Date.parse(held.plan!.chargesFrom!))).toBe('20:00');
     const readyBy = hourMinute(Date.parse(held.plan!.readyBy!));
     expect(readyBy >= '20:15' && readyBy <= '23:00', readyBy).toBe(true);
