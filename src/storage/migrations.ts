@@ -216,6 +216,18 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (charger_id, kind)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 13,
+    name: 'upstream (local controller): what the 2.0.1-to-1.6 translation has seen of each station transaction not ended upstream',
+    sql: `
+      CREATE TABLE upstream_station_transactions (
+        charger_id TEXT NOT NULL,
+        station_tx_id TEXT NOT NULL,
+        seen TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, station_tx_id)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */
