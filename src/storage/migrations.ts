@@ -216,6 +216,20 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (charger_id, kind)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 12,
+    name: 'transactions refused by their tag, per connector until it is free, and whether their car draws anyway',
+    sql: `
+      CREATE TABLE refused_transactions (
+        charger_id TEXT NOT NULL,
+        connector_id INTEGER NOT NULL,
+        transaction_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        drawing INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, connector_id)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
 /** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */

@@ -25,6 +25,7 @@ import { ProfileDispatcher } from '../../src/ocpp/profile-dispatcher.ts';
 import { MemoryHoldingsStore } from '../../src/ocpp/holdings-store.ts';
 import { SiteHoldings } from '../../src/ocpp/site-holdings.ts';
 import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
+import { MemoryRefusedStore } from '../../src/ocpp/refused-store.ts';
 import { MemoryStationIdStore } from '../../src/ocpp/station-id-store.ts';
 import { TransactionBook } from '../../src/ocpp/transaction-book.ts';
 
@@ -351,10 +352,11 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
   };
   let next = 0;
   const answer: Answers = (req, id) => (typeof answers === 'function' ? answers(req, id) : answers[next++ % answers.length]!);
-  // What outlives an EMS process: the transaction book and what it recorded the chargers hold.
+  // What outlives an EMS process: the transaction book (with its station ids and refused tags) and what it recorded the chargers hold.
   const transactions = new MemoryTransactionStore();
   const stationIds = new MemoryStationIdStore();
   const holdingsStore = new MemoryHoldingsStore();
+  const refusedStore = new MemoryRefusedStore();
   const paused = new Set<number>();
   const slotOf = (id: string, c: number) => SLOTS.findIndex(([other, oc]) => other === id && oc === c);
   // 1d. Nothing the EMS sends a paused car's connector lets it draw: no default, no TxProfile above 0.
@@ -374,8 +376,8 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
   let dispatcher!: ProfileDispatcher;
   /** One EMS process: the holdings restored from the store, the open transactions from the book. */
   const bootEms = () => {
-    holdings = new SiteHoldings(CONFIG, clock, bus, silentLogger, holdingsStore);
-    book = new TransactionBook(transactions, stationIds);
+    holdings = new SiteHoldings(CONFIG, clock, bus, silentLogger, holdingsStore, (id, c) => book.refusedDrawing(id, c));
+    book = new TransactionBook(transactions, stationIds, refusedStore);
     book.restore(clock.nowMs(), () => true);
     links = new Map();
     handlers = new Map();
