@@ -121,7 +121,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     const upstream = await start(
       createUpstreamService(ctx, {
         store: store.upstream,
-        transactions,
+        book: transactions,
         refuse: (code, message) => new OcppCallRefused(code as OcppCallRefused['rpcErrorCode'], message),
       }),
     );

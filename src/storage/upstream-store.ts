@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { StationTx } from '../upstream/translate-201-16.ts';
 import type { QueuedFrame, TransactionIds, UpstreamStore } from '../upstream/upstream-store.ts';
 import type { WalSync } from './wal-sync.ts';
 
@@ -69,6 +70,11 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     INSERT INTO upstream_requests (charger_id, kind, request_id, updated_at_ms) VALUES (?, ?, ?, ?)
     ON CONFLICT (charger_id, kind) DO UPDATE SET request_id = excluded.request_id, updated_at_ms = excluded.updated_at_ms`);
   const getRequest = db.prepare<[string, string], { request_id: number }>('SELECT request_id FROM upstream_requests WHERE charger_id = ? AND kind = ?');
+  const putStationTx = db.prepare(`
+    INSERT INTO upstream_station_transactions (charger_id, station_tx_id, seen, updated_at_ms) VALUES (?, ?, ?, ?)
+    ON CONFLICT (charger_id, station_tx_id) DO UPDATE SET seen = excluded.seen, updated_at_ms = excluded.updated_at_ms`);
+  const getStationTx = db.prepare<[string, string], { seen: string }>('SELECT seen FROM upstream_station_transactions WHERE charger_id = ? AND station_tx_id = ?');
+  const dropStationTx = db.prepare('DELETE FROM upstream_station_transactions WHERE charger_id = ? AND station_tx_id = ?');
   const delivered = db.transaction((seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }) => {
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
@@ -144,5 +150,17 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
       const row = getTag.get(idTag.toLowerCase());
       return row && { status: row.status, ...(row.expires_at_ms !== null ? { expiresAtMs: row.expires_at_ms } : {}) };
     },
+    saveStationTx: (chargerId, stationTxId, seen, atMs) => void putStationTx.run(chargerId, stationTxId, JSON.stringify(seen), atMs),
+    stationTx(chargerId, stationTxId) {
+      const row = getStationTx.get(chargerId, stationTxId);
+      if (!row) return undefined;
+      try {
+        const parsed = JSON.parse(row.seen) as unknown;
+        return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Omit<StationTx, 'csmsTxId'>) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    forgetStationTx: (chargerId, stationTxId) => void dropStationTx.run(chargerId, stationTxId),
   };
 }
