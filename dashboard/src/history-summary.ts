@@ -10,12 +10,15 @@ export interface HistorySummary {
 }
 
 /**
- * With `stepMs` (the resolution: each point is the mean over its interval) energy is mean × interval,
- * so 1 s, 1 min and 15 min give the same totals. Without it: trapezoid integration; gaps longer than
- * `maxGapMs` (missing data) count as zero.
+ * With `stepMs` (the resolution: each point is the mean over its interval) a point's energy is its
+ * mean × the time it was measured: its samples × `sampleMs` (one sample per control cycle, at most
+ * one a second) when the EMS says, else × the interval. Every level's point is the sample-weighted
+ * mean of the samples in it, so 1 s, 1 min and 15 min give the same totals, and a minute the EMS
+ * ran for half of counts half. Without `stepMs`: trapezoid integration; gaps longer than `maxGapMs`
+ * (missing data) count as zero.
  */
-export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000, stepMs?: number): HistorySummary {
-  if (stepMs) return summarizeSteps(points, stepMs);
+export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000, stepMs?: number, sampleMs?: number): HistorySummary {
+  if (stepMs) return summarizeSteps(points, stepMs, sampleMs);
   let peakImportW: number | null = null;
   let peakAtMs: number | null = null;
   let evEnergyWh = 0;
@@ -55,14 +58,14 @@ export function resolutionFor(fromMs: number, toMs: number, nowMs: number): '1s'
   return '15m';
 }
 
-function summarizeSteps(points: readonly HistoryPoint[], stepMs: number): HistorySummary {
+function summarizeSteps(points: readonly HistoryPoint[], stepMs: number, sampleMs?: number): HistorySummary {
   let peakImportW: number | null = null;
   let peakAtMs: number | null = null;
   let evEnergyWh = 0;
   let pvEnergyWh = 0;
   let importEnergyWh = 0;
-  const hours = stepMs / 3_600_000;
   for (const p of points) {
+    const hours = (sampleMs && p.samples !== null ? p.samples * sampleMs : stepMs) / 3_600_000;
     if (p.gridPowerW !== null && (peakImportW === null || p.gridPowerW > peakImportW)) {
       peakImportW = p.gridPowerW;
       peakAtMs = p.atMs;

@@ -107,6 +107,8 @@ export interface HistorySample {
   gridL1A?: number;
   gridL2A?: number;
   gridL3A?: number;
+  /** How many recorded samples the point is the mean of (1 at 1 s; set by query, ignored by record). */
+  samples?: number;
 }
 
 export const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const;

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTariffService, type TariffService } from '../../src/tariffs/index.ts';
 import { ADMIN_PASSWORD, T0, createApiFixture, startSession, testConfig, type ApiFixture } from './api-fixture.ts';
+import { RESOLUTION_MS, summarizeHistory } from '../../dashboard/src/history-summary.ts';
+import { historyPoints } from '../../dashboard/src/normalize.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ems-api-exports-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -154,6 +156,43 @@ describe('GET /api/v1/history?format=csv', () => {
     api.store.history.record({ atMs: T0 - 1000, gridPowerW: 9_000, evPowerW: 0, gridL1A: 31.234, gridL2A: 8, gridL3A: 0.5 });
     const rows = parseCsv((await get(`/api/v1/history?format=csv&resolution=1s&from=${T0 - 60_000}&to=${T0}`)).body);
     expect(rows[1].slice(-3)).toEqual(['31.23', '8', '0.5']);
+  });
+});
+
+describe('GET /api/v1/history totals', () => {
+  it('gives the same energy at 1 s, 1 min and 15 min, with a first minute run in part and the minute and quarter in progress', async () => {
+    // 27 minutes of one sample a second, starting 50 s into a minute and 12 min 50 s into a quarter,
+    // up to the second before now: the minute and the quarter in progress are not rolled up yet.
+    const start = T0 - 27 * MIN + 10_000;
+    const expected = { importWh: 0, evWh: 0, pvWh: 0 };
+    for (let atMs = start; atMs < T0; atMs += 1000) {
+      const i = (atMs - start) / 1000;
+      // A 60 kW first (part) minute, then a swinging import. (A minute that swings between import
+      // and export nets them in its mean: the coarse levels keep no separate import and export.)
+      const gridPowerW = atMs < start + 50_000 ? 60_000 : 8_000 + ((i * 37) % 97) * 100;
+      const evPowerW = 5_000 + (i % 60) * 50;
+      const pvPowerW = 3_000 + (i % 17) * 20;
+      api.store.history.record({ atMs, gridPowerW, evPowerW, pvPowerW });
+      expected.importWh += Math.max(0, gridPowerW) / 3600;
+      expected.evWh += evPowerW / 3600;
+      expected.pvWh += pvPowerW / 3600;
+    }
+    api.clock.set(T0);
+    const from = T0 - 30 * MIN;
+    for (const resolution of ['1s', '1m', '15m']) {
+      const res = await get(`/api/v1/history?resolution=${resolution}&from=${from}&to=${T0}`);
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json() as { sampleMs: number; resolution: string };
+      expect(body.sampleMs).toBe(1000);
+      // What the History page shows under the chart, from the same answer.
+      const totals = summarizeHistory(historyPoints(body), undefined, RESOLUTION_MS[resolution], body.sampleMs);
+      expect(totals.importEnergyWh, `${resolution} import`).toBeCloseTo(expected.importWh, 6);
+      expect(totals.evEnergyWh, `${resolution} EV`).toBeCloseTo(expected.evWh, 6);
+      expect(totals.pvEnergyWh, `${resolution} PV`).toBeCloseTo(expected.pvWh, 6);
+      // The CSV export has the same points (its means × the samples the JSON counts).
+      const csv = parseCsv((await get(`/api/v1/history?format=csv&resolution=${resolution}&from=${from}&to=${T0}`)).body);
+      expect(csv.length - 1, `${resolution} CSV rows`).toBe(historyPoints(body).length);
+    }
   });
 });
 

@@ -219,8 +219,8 @@ describe('history summary', () => {
   it('integrates EV energy and finds the import peak', () => {
     const h = 3_600_000;
     const s = summarizeHistory([
-      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
-      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
+      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
+      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
     ]);
     expect(s.evEnergyWh).toBeCloseTo(3000);
     expect(s.peakImportW).toBe(30_000);
@@ -229,8 +229,8 @@ describe('history summary', () => {
 
   it('does not bridge gaps in the data', () => {
     const s = summarizeHistory([
-      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
-      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
+      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
+      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
     ]);
     expect(s.evEnergyWh).toBe(0);
   });

@@ -8,6 +8,7 @@ import { formatEnergy, formatPower } from '../format.ts';
 import { siteTzDate, timeAxis } from './time-axis.ts';
 import { RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
+import { zoneHint } from './zone-hint.ts';
 
 const RANGES: { label: string; ms: number }[] = [
   { label: '1 h', ms: 3_600_000 },
@@ -94,8 +95,8 @@ export function historyView(ctx: AppContext): View {
   const custom = h(
     'form',
     { class: 'range-form', 'aria-label': 'Custom range' },
-    h('div', { class: 'field' }, h('label', { for: 'hist-from' }, 'From'), from),
-    h('div', { class: 'field' }, h('label', { for: 'hist-to' }, 'To'), to),
+    h('div', { class: 'field' }, h('label', { for: 'hist-from' }, 'From', zoneHint()), from),
+    h('div', { class: 'field' }, h('label', { for: 'hist-to' }, 'To', zoneHint()), to),
     h('button', { type: 'submit', class: 'secondary' }, 'Show'),
   );
   custom.addEventListener('submit', (event) => {
@@ -234,7 +235,8 @@ export function historyView(ctx: AppContext): View {
     }
     draw(times, SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, values: points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)) })), fromMs, toMs);
     setText(status, points.length ? `${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No history recorded in this range yet.');
-    const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution]);
+    const sampleMs = (answer as { sampleMs?: unknown } | null)?.sampleMs;
+    const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution], typeof sampleMs === 'number' && sampleMs > 0 ? sampleMs : undefined);
     replace(
       summary,
       fact(`Highest ${resolution} import`, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${ctx.siteTime().time(s.peakAtMs, now)}`),

@@ -63,7 +63,7 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       // Recorded first: if the audit log cannot be written, nothing is steered.
       env.audit(request, 'session.update', `${chargerId}/${connectorId}#${session.transactionId}`, before, { ...before, ...body });
       ctx.bus.emit('session.update', update);
-      return connectorViews(ctx.state, ctx.config, env.sessionSources).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      return connectorViews(ctx.state, ctx.config, env.sessionSources, ctx.clock.nowMs()).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
     },
   );
 }
