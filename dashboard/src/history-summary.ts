@@ -78,3 +78,21 @@ function summarizeSteps(points: readonly HistoryPoint[], stepMs: number, sampleM
 }
 
 export const RESOLUTION_MS: Record<string, number> = { '1s': 1000, '1m': 60_000, '15m': 900_000 };
+
+/**
+ * The chart's columns with a null point in every gap longer than `maxGapMs` (the EMS was stopped,
+ * no car was plugged in), so no line is drawn across time that has no data. Pure.
+ */
+export function breakGaps(times: readonly number[], columns: readonly (readonly (number | null)[])[], maxGapMs: number): { times: number[]; columns: (number | null)[][] } {
+  const outTimes: number[] = [];
+  const outColumns: (number | null)[][] = columns.map(() => []);
+  for (let i = 0; i < times.length; i++) {
+    if (i > 0 && times[i] - times[i - 1] > maxGapMs) {
+      outTimes.push(times[i - 1] + 1);
+      outColumns.forEach((column) => column.push(null));
+    }
+    outTimes.push(times[i]);
+    outColumns.forEach((column, c) => column.push(columns[c][i] ?? null));
+  }
+  return { times: outTimes, columns: outColumns };
+}

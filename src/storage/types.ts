@@ -2,6 +2,7 @@
 // time and import only these types.
 import type { HoldingsStore } from '../ocpp/holdings-store.ts';
 import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
+import type { RefusedStore } from '../ocpp/refused-store.ts';
 import type { StationIdStore } from '../ocpp/station-id-store.ts';
 import type { UpstreamStore } from '../upstream/upstream-store.ts';
 
@@ -186,6 +187,8 @@ export interface Storage {
   readonly transactions: SqlTransactionStore;
   /** OCPP 2.0.1 station transaction ids paired with ours (src/ocpp/transaction-book.ts). */
   readonly stationIds: StationIdStore;
+  /** Transactions refused by their tag, per connector until it is free (src/ocpp/transaction-book.ts). */
+  readonly refused: RefusedStore;
   readonly sessionSettings: SessionSettingsStore;
   readonly history: HistoryStore;
   readonly connectorHistory: ConnectorHistoryStore;

@@ -36,6 +36,16 @@ const toIds = (r: IdsRow | undefined): TransactionIds | undefined =>
     ...(r.csms_tx_id !== null ? { csmsTxId: r.csms_tx_id } : {}),
   };
 
+/** A stored station transaction's translation state, field by field: what has the wrong type is left out (a garbled row never reaches the CSMS). */
+function seenFrom(value: unknown): Omit<StationTx, 'csmsTxId'> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const int = (x: unknown) => (typeof x === 'number' && Number.isSafeInteger(x) ? x : undefined);
+  const text = (x: unknown) => (typeof x === 'string' && x.length > 0 ? x : undefined);
+  const seen = { evseId: int(v.evseId), idTag: text(v.idTag), firstRegisterWh: int(v.firstRegisterWh), lastRegisterWh: int(v.lastRegisterWh), startedAt: text(v.startedAt) };
+  return Object.fromEntries(Object.entries(seen).filter(([, x]) => x !== undefined)) as Omit<StationTx, 'csmsTxId'>;
+}
+
 /**
  * The local controller's offline queue, transaction-id map and tag cache, on the synchronous=NORMAL
  * connection: a frame queued is in the WAL file (safe against kill -9) when enqueue() returns, and
@@ -155,8 +165,7 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
       const row = getStationTx.get(chargerId, stationTxId);
       if (!row) return undefined;
       try {
-        const parsed = JSON.parse(row.seen) as unknown;
-        return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Omit<StationTx, 'csmsTxId'>) : undefined;
+        return seenFrom(JSON.parse(row.seen) as unknown);
       } catch {
         return undefined;
       }

@@ -251,7 +251,12 @@ describe('PATCH session: departure', () => {
     const res = await patch({ departure: '2020-01-01T00:00:00Z' });
     expect(res.statusCode).toBe(400);
     expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['departure']);
-    expect(res.json().message).toContain('in the past');
+    // In the site's time and words, not UTC ISO strings (T0 is 10:00 UTC, 11:00 in Berlin).
+    expect(res.json().issues[0].message).toBe('1 Jan 2020, 01:00 (now 24 Nov 2026, 11:00, site time Europe/Berlin) is in the past; give a later time, or null to clear it');
+    // A year typed as 9999 is a typo, not a plan.
+    const far = await patch({ departure: '9999-12-31T23:59:00Z' });
+    expect(far.statusCode).toBe(400);
+    expect(far.json().issues[0].message).toContain('is more than a year ahead; check the year');
     expect(updates).toEqual([]);
     expect(api.store.audit.list({ action: 'session.update' })).toEqual([]);
     const now = await patch({ departure: new Date(T0).toISOString() });

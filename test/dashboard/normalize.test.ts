@@ -9,7 +9,7 @@ import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
 import { SiteTime } from '../../dashboard/src/format.ts';
 
 const berlin = new SiteTime('Europe/Berlin');
-import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
+import { breakGaps, resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
 import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
 
@@ -225,6 +225,12 @@ describe('history summary', () => {
     expect(s.evEnergyWh).toBeCloseTo(3000);
     expect(s.peakImportW).toBe(30_000);
     expect(s.peakAtMs).toBe(h / 2);
+  });
+
+  it('breaks the chart line where the data has a gap (the EMS was stopped), not between close points', () => {
+    const { times, columns } = breakGaps([0, 1000, 2000, 90_000, 91_000], [[1, 2, 3, 4, 5]], 10_000);
+    expect(times).toEqual([0, 1000, 2000, 2001, 90_000, 91_000]);
+    expect(columns).toEqual([[1, 2, 3, null, 4, 5]]);
   });
 
   it('does not bridge gaps in the data', () => {
