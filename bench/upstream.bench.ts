@@ -1,6 +1,7 @@
 // Local controller: what the relay adds. 200 strict 1.6 chargers send MeterValues once a second
 // each (staggered), straight to a CSMS, to a plain `ems run` (no CSMS) and through an `ems run` in
 // local-controller mode in front of the same CSMS; round trip charger → CSMS → charger, p50/p99.
+// The chargers run in this process, the CSMS (bench/upstream-csms.mjs) and each EMS in their own.
 // The three paths are run in turn, round after round (BENCH_UPSTREAM_ROUNDS), so a machine whose
 // load changes meanwhile weighs on each alike; the added latency is taken per round and its median
 // reported, with the load-independent figures beside it: the EMS's CPU per message (relay minus
@@ -8,7 +9,6 @@
 // charger: the EMS process's RSS before and after its 200 chargers connected. Bounded: fixed
 // windows and rounds, loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,9 +19,8 @@ import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
 import type { Bench } from './types.ts';
 
-const { RPCClient, RPCServer } = ocppRpc as unknown as {
+const { RPCClient } = ocppRpc as unknown as {
   RPCClient: new (options: Record<string, unknown>) => any;
-  RPCServer: new (options: Record<string, unknown>) => any;
 };
 const CHARGERS = Number(process.env.BENCH_UPSTREAM_CHARGERS ?? 200);
 const PERIOD_MS = 1_000;
@@ -53,29 +52,36 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-/** A CSMS in this process, strict, answering what chargers send. */
-async function startCsms(port: number): Promise<{ close(): Promise<void> }> {
-  const rpc = new RPCServer({ protocols: ['ocpp1.6'], strictMode: true });
-  let nextTransactionId = 1;
-  rpc.on('client', (client: any) =>
-    client.handle(({ method }: { method: string }) => {
-      if (method === 'BootNotification') return { status: 'Accepted', currentTime: new Date().toISOString(), interval: 300 };
-      if (method === 'Heartbeat') return { currentTime: new Date().toISOString() };
-      if (method === 'StartTransaction') return { transactionId: nextTransactionId++, idTagInfo: { status: 'Accepted' } };
-      if (method === 'StopTransaction' || method === 'Authorize') return { idTagInfo: { status: 'Accepted' } };
-      return {};
-    }),
-  );
-  const http = createHttpServer((_req, res) => res.writeHead(404).end());
-  http.on('upgrade', rpc.handleUpgrade);
-  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', () => resolve()));
+const CSMS = fileURLToPath(new URL('./upstream-csms.mjs', import.meta.url));
+
+/**
+ * The CSMS (bench/upstream-csms.mjs, strict) in its own process, with the loop-delay probe: in the
+ * bench process it shared one event loop with the 200 chargers, and a relayed message crossed that
+ * loop twice (at the CSMS and back at its charger), a direct one once.
+ */
+async function startCsms(port: number, dir: string): Promise<{ child: ChildProcess; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', PROBE, CSMS, String(port)], {
+    env: { ...process.env, EMS_LOOP_DELAY_FILE: loopDelayFile(dir, 'csms') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the bench CSMS did not listen within 30 s')), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (!chunk.toString().includes('listening')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the bench CSMS exited (${code}) before it listened`));
+    });
+  });
   return {
+    child,
     async close() {
-      await rpc.close({ force: true });
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeAllConnections();
-      });
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
     },
   };
 }
@@ -329,7 +335,7 @@ const bench: Bench = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ems-bench-upstream-'));
   const ids = Array.from({ length: CHARGERS }, (_, i) => `CP${String(i + 1).padStart(4, '0')}`);
   const csmsPort = await freePort();
-  const csms = await startCsms(csmsPort);
+  const csms = await startCsms(csmsPort, dir);
   const csmsUrl = `ws://127.0.0.1:${csmsPort}/cloud`;
   const rows: Record<'meter' | 'sessions', (string | number)[][]> = { meter: [], sessions: [] };
   /** Per load and round, per path: p50, p99 (ms). */
@@ -347,10 +353,10 @@ const bench: Bench = async () => {
     // The EMS's CPU and loop delay over the window only (not the chargers' connects and set-up).
     let cpuBefore = 0;
     let wallBefore = 0;
-    // The bench process's own loop (200 chargers and the CSMS): a message crosses it more often on the EMS paths.
+    // The bench process's own loop (the 200 chargers): every path's message crosses it once, at its charger.
     const benchLoop = monitorEventLoopDelay({ resolution: 5 });
     const result = await measure(url, ids, load === 'sessions', async () => {
-      if (child) await loopDelay(child, loopDelayFile(dir, path));
+      await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
       cpuBefore = pid ? cpuS(pid) : 0;
       wallBefore = performance.now();
       benchLoop.enable();
@@ -360,12 +366,13 @@ const bench: Bench = async () => {
     const emsCpuS = pid ? cpuS(pid) - cpuBefore : NaN;
     const emsCpuPct = (emsCpuS / ((performance.now() - wallBefore) / 1000)) * 100;
     const delay = child ? await loopDelay(child, loopDelayFile(dir, path)) : undefined;
+    const csmsDelay = await loopDelay(csms.child, loopDelayFile(dir, 'csms'));
     const loadedMb = pid ? rssMb(pid) : 0;
     await Promise.all(result.clients.map((c) => c.close({ force: true })));
     const ems = pid ? [emsCpuPct, (emsCpuS * 1000) / result.answered, delay!.p50, delay!.p99] : ['-', '-', '-', '-'];
     const all = [`${result.answered}/${result.sent}`, result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
     const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
-    rows[load].push([round, PATH_LABEL[path], loadNow, result.settleMs / 1000, ...all, ...tx, ...ems, benchLoopP99Ms]);
+    rows[load].push([round, PATH_LABEL[path], loadNow, result.settleMs / 1000, ...all, ...tx, ...ems, csmsDelay.p99, benchLoopP99Ms]);
     (perRound[load][round - 1] ??= {})[path] = [percentile(result.rttMs, 50), percentile(result.rttMs, 99)];
     if (pid && load === 'meter' && round === 1) memory.push([path === 'relay' ? 'local controller (relay + upstream socket)' : 'plain central system', idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
   };
@@ -399,10 +406,10 @@ const bench: Bench = async () => {
     return { rounds, p50: median(rounds.map((r) => r[0])), p99: median(rounds.map((r) => r[1])) };
   };
   /** EMS CPU ms per message, median over the rounds: relay minus plain is what the relay costs. */
-  const cpuPerMessage = (load: 'meter' | 'sessions', path: string) => median(rows[load].filter((r) => r[1] === PATH_LABEL[path as keyof typeof PATH_LABEL]).map((r) => r[r.length - 4] as number));
+  const cpuPerMessage = (load: 'meter' | 'sessions', path: string) => median(rows[load].filter((r) => r[1] === PATH_LABEL[path as keyof typeof PATH_LABEL]).map((r) => r[r.length - 5] as number));
   const verdict = (ms: number) => `target: under 5 ms p99 — ${ms < 5 ? 'met' : 'NOT met'}`;
   const machine = `machine load average: ${loadAtStart.toFixed(1)} at the start (${startedAt} UTC), ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores (the load column: at the start of each run${Number.isFinite(QUIET_LOAD) ? `, after waiting up to ${QUIET_WAIT_MS / 1000} s for it to fall below ${QUIET_LOAD}` : ''}); latency on a loaded machine is mostly waiting for a CPU, the CPU and loop-delay columns are the EMS's own share`;
-  const emsColumns = ['EMS CPU % of one core', 'EMS CPU ms per answered message', 'EMS loop delay p50 ms', 'EMS loop delay p99 ms', 'bench process loop delay p99 ms'];
+  const emsColumns = ['EMS CPU % of one core', 'EMS CPU ms per answered message', 'EMS loop delay p50 ms', 'EMS loop delay p99 ms', 'CSMS loop delay p99 ms', 'chargers (bench process) loop delay p99 ms'];
   const addedNotes = (load: 'meter' | 'sessions') => {
     const a = added(load);
     const relayCpu = cpuPerMessage(load, 'relay') - cpuPerMessage(load, 'plain');
@@ -420,7 +427,7 @@ const bench: Bench = async () => {
       notes: [
         ...addedNotes('meter'),
         `the window starts once the EMS has finished setting up the chargers that just booted (no EMS call to any charger for ${SETTLE_QUIET_MS / 1000} s, at most ${SETTLE_MAX_MS / 1000} s: the set-up column)`,
-        'the EMS runs as its own `ems run` process with the deploy V8 flags; chargers and CSMS share the bench process',
+        'the EMS runs as its own `ems run` process with the deploy V8 flags, the CSMS as its own process (bench/upstream-csms.mjs), the chargers in the bench process',
         machine,
       ],
     });

@@ -1,6 +1,9 @@
 // Key figures of a charging site over a period, from a stream of measured steps. Pure: used live
 // (fed by the shell) and in replay. Definitions:
-//  - peakW: highest average grid import over a demand window (15 min by default), W.
+//  - peakW: highest mean grid import over a demand window (15 min by default, aligned to the clock),
+//    W. A window is averaged over the part of it that was measured (the minutes before a start or
+//    during a restart are unknown, not zero), once at least half of it was; a window measured less
+//    (or still open) counts its energy over the whole window, a figure that only grows.
 //  - energyCost: Σ import·importPrice − export·exportPrice; demandCharge: peak kW · price per kW.
 //  - renewableShare: share of EV energy covered by on-site PV (PV split pro rata over all loads).
 //  - utilization: share of connector-time a car was actually drawing power.
@@ -56,6 +59,8 @@ export interface Kpis {
 export interface KpiSnapshot {
   windowIndex: number | null;
   windowEnergyWh: number;
+  /** How much of the open window was measured, ms (absent in snapshots older than it: all of it). */
+  windowCoveredMs?: number;
   peakW: number;
   peakAtMs: number | null;
   energyCost: number;
@@ -86,6 +91,7 @@ export function parseKpiSnapshot(value: unknown): KpiSnapshot | undefined {
   if (!SNAPSHOT_NUMBERS.every((key) => typeof v[key] === 'number' && Number.isFinite(v[key]))) return undefined;
   const nullableNumber = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
   if (!nullableNumber(v.windowIndex) || !nullableNumber(v.peakAtMs)) return undefined;
+  if (v.windowCoveredMs !== undefined && !(typeof v.windowCoveredMs === 'number' && Number.isFinite(v.windowCoveredMs))) return undefined;
   return v as unknown as KpiSnapshot;
 }
 
@@ -112,6 +118,7 @@ export function costPerKWhDelivered(k: Pick<Kpis, 'totalCost' | 'energyDelivered
 export class KpiAccumulator {
   private windowIndex = Number.NaN;
   private windowEnergyWh = 0;
+  private windowCoveredMs = 0;
   private peakW = 0;
   private peakAtMs: number | undefined;
   private energyCost = 0;
@@ -140,6 +147,7 @@ export class KpiAccumulator {
     return {
       windowIndex: Number.isNaN(this.windowIndex) ? null : this.windowIndex,
       windowEnergyWh: this.windowEnergyWh,
+      windowCoveredMs: this.windowCoveredMs,
       peakW: this.peakW,
       peakAtMs: this.peakAtMs ?? null,
       energyCost: this.energyCost,
@@ -163,6 +171,7 @@ export class KpiAccumulator {
   restore(s: KpiSnapshot): void {
     this.windowIndex = s.windowIndex ?? Number.NaN;
     this.peakAtMs = s.peakAtMs ?? undefined;
+    this.windowCoveredMs = s.windowCoveredMs ?? this.peakWindowMs;
     for (const key of SNAPSHOT_NUMBERS) this[key] = s[key];
   }
 
@@ -197,6 +206,7 @@ export class KpiAccumulator {
         this.windowIndex = index;
       }
       this.windowEnergyWh += (importW * (toMs - fromMs)) / 3_600_000;
+      this.windowCoveredMs += toMs - fromMs;
       fromMs = toMs;
     }
   }
@@ -212,12 +222,15 @@ export class KpiAccumulator {
 
   private closeWindow(): void {
     if (Number.isNaN(this.windowIndex)) return;
-    const meanW = this.windowEnergyWh / (this.peakWindowMs / 3_600_000);
+    // Averaged over what was measured, once that is at least half the window.
+    const overMs = this.windowCoveredMs * 2 >= this.peakWindowMs ? Math.min(this.windowCoveredMs, this.peakWindowMs) : this.peakWindowMs;
+    const meanW = this.windowEnergyWh / (overMs / 3_600_000);
     if (meanW > this.peakW) {
       this.peakW = meanW;
       this.peakAtMs = this.windowIndex * this.peakWindowMs;
     }
     this.windowEnergyWh = 0;
+    this.windowCoveredMs = 0;
   }
 
   result(): Kpis {

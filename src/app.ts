@@ -117,11 +117,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (config.mqtt) await start(createMqttSignalSource(ctx, signals, config.mqtt));
     const influx = config.influx ? await start(createInfluxExport(ctx, config.influx)) : undefined;
     // One book of the OCPP transactions and 2.0.1 station ids: the central system writes it, the relay reads it.
-    const transactions = new TransactionBook(store.transactions, store.stationIds);
+    const transactions = new TransactionBook(store.transactions, store.stationIds, store.refused);
     const upstream = await start(
       createUpstreamService(ctx, {
         store: store.upstream,
-        transactions,
+        book: transactions,
         refuse: (code, message) => new OcppCallRefused(code as OcppCallRefused['rpcErrorCode'], message),
       }),
     );

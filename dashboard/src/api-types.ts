@@ -34,6 +34,8 @@ export interface ConnectorView {
   /** The charger's max current, A per phase (config). */
   maxCurrentA?: number | null;
   reason: ReasonView | null;
+  /** The reason's kind ('plan', 'scarcity', 'circuit', …). */
+  reasonKind?: string | null;
   rank?: number | null;
   powerW?: number | null;
   /** Whether the charger is connected over OCPP. */
@@ -42,6 +44,19 @@ export interface ConnectorView {
   /** The last limit sent to the charger and whether it took it. */
   profile?: { state: string; capA: number; at: string | null } | null;
   session: SessionView | null;
+  /** What the horizon planner intends for the session (null/absent without a plan for it). */
+  plan?: PlanOutlookView | null;
+}
+
+export interface PlanOutlookView {
+  /** First slot from now on in which the plan charges the car; null: not within its horizon. */
+  chargesFrom: string | null;
+  /** End of the last planned slot, when the plan meets the energy need. */
+  readyBy: string | null;
+  /** Energy need the plan leaves unmet, Wh. */
+  shortWh: number;
+  /** Why later rather than now. */
+  because: 'cheaper' | 'solar' | null;
 }
 
 export interface SiteView {
@@ -132,6 +147,8 @@ export interface HistoryPoint {
   gridL1A: number | null;
   gridL2A: number | null;
   gridL3A: number | null;
+  /** How many recorded samples the point is the mean of (absent from older EMS versions). */
+  samples: number | null;
 }
 
 /** One connector over one interval of GET /api/v1/history/connectors. */

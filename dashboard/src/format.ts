@@ -216,6 +216,18 @@ export function siteTimeOf(el: Element): SiteTime {
   return new SiteTime(el.closest<HTMLElement>('[data-site-time-zone]')?.dataset.siteTimeZone);
 }
 
+/**
+ * "Now" on the EMS's clock for a part of the page that has no AppContext: the time of the newest
+ * state the shell put on the page, moved on by the browser's time since it arrived (a demo may run
+ * faster than real time, and the browser's clock may be wrong). The browser's clock before any state.
+ */
+export function serverNowOf(el: Element): number {
+  const holder = el.closest<HTMLElement>('[data-server-at-ms]');
+  const atMs = Number(holder?.dataset.serverAtMs);
+  const seenMs = Number(holder?.dataset.serverSeenMs);
+  return Number.isFinite(atMs) && Number.isFinite(seenMs) ? atMs + Math.max(0, Date.now() - seenMs) : Date.now();
+}
+
 /** "45 min", "3 h 20 min", "2 d 4 h". */
 export function formatDuration(ms: number): string {
   const minutes = Math.max(0, Math.round(ms / 60_000));

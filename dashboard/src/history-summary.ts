@@ -10,12 +10,15 @@ export interface HistorySummary {
 }
 
 /**
- * With `stepMs` (the resolution: each point is the mean over its interval) energy is mean × interval,
- * so 1 s, 1 min and 15 min give the same totals. Without it: trapezoid integration; gaps longer than
- * `maxGapMs` (missing data) count as zero.
+ * With `stepMs` (the resolution: each point is the mean over its interval) a point's energy is its
+ * mean × the time it was measured: its samples × `sampleMs` (one sample per control cycle, at most
+ * one a second) when the EMS says, else × the interval. Every level's point is the sample-weighted
+ * mean of the samples in it, so 1 s, 1 min and 15 min give the same totals, and a minute the EMS
+ * ran for half of counts half. Without `stepMs`: trapezoid integration; gaps longer than `maxGapMs`
+ * (missing data) count as zero.
  */
-export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000, stepMs?: number): HistorySummary {
-  if (stepMs) return summarizeSteps(points, stepMs);
+export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000, stepMs?: number, sampleMs?: number): HistorySummary {
+  if (stepMs) return summarizeSteps(points, stepMs, sampleMs);
   let peakImportW: number | null = null;
   let peakAtMs: number | null = null;
   let evEnergyWh = 0;
@@ -55,14 +58,14 @@ export function resolutionFor(fromMs: number, toMs: number, nowMs: number): '1s'
   return '15m';
 }
 
-function summarizeSteps(points: readonly HistoryPoint[], stepMs: number): HistorySummary {
+function summarizeSteps(points: readonly HistoryPoint[], stepMs: number, sampleMs?: number): HistorySummary {
   let peakImportW: number | null = null;
   let peakAtMs: number | null = null;
   let evEnergyWh = 0;
   let pvEnergyWh = 0;
   let importEnergyWh = 0;
-  const hours = stepMs / 3_600_000;
   for (const p of points) {
+    const hours = (sampleMs && p.samples !== null ? p.samples * sampleMs : stepMs) / 3_600_000;
     if (p.gridPowerW !== null && (peakImportW === null || p.gridPowerW > peakImportW)) {
       peakImportW = p.gridPowerW;
       peakAtMs = p.atMs;
@@ -75,3 +78,21 @@ function summarizeSteps(points: readonly HistoryPoint[], stepMs: number): Histor
 }
 
 export const RESOLUTION_MS: Record<string, number> = { '1s': 1000, '1m': 60_000, '15m': 900_000 };
+
+/**
+ * The chart's columns with a null point in every gap longer than `maxGapMs` (the EMS was stopped,
+ * no car was plugged in), so no line is drawn across time that has no data. Pure.
+ */
+export function breakGaps(times: readonly number[], columns: readonly (readonly (number | null)[])[], maxGapMs: number): { times: number[]; columns: (number | null)[][] } {
+  const outTimes: number[] = [];
+  const outColumns: (number | null)[][] = columns.map(() => []);
+  for (let i = 0; i < times.length; i++) {
+    if (i > 0 && times[i] - times[i - 1] > maxGapMs) {
+      outTimes.push(times[i - 1] + 1);
+      outColumns.forEach((column) => column.push(null));
+    }
+    outTimes.push(times[i]);
+    outColumns.forEach((column, c) => column.push(columns[c][i] ?? null));
+  }
+  return { times: outTimes, columns: outColumns };
+}

@@ -72,6 +72,7 @@ const HISTORY_FIELDS: Record<keyof Omit<HistoryPoint, 'atMs'>, string[]> = {
   gridL1A: ['gridL1A'],
   gridL2A: ['gridL2A'],
   gridL3A: ['gridL3A'],
+  samples: ['samples'],
 };
 
 function pick(row: Json, keys: string[]): number | null {
@@ -114,6 +115,7 @@ export function historyPoints(body: unknown): HistoryPoint[] {
       gridL1A: pick(row, HISTORY_FIELDS.gridL1A),
       gridL2A: pick(row, HISTORY_FIELDS.gridL2A),
       gridL3A: pick(row, HISTORY_FIELDS.gridL3A),
+      samples: pick(row, HISTORY_FIELDS.samples),
     });
   }
   return points.sort((a, b) => a.atMs - b.atMs);

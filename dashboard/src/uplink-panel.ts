@@ -5,7 +5,7 @@
 // whenever that page appears (after a login, on navigation).
 import { ApiError, type ApiClient } from './api-client.ts';
 import { h, replace, setText } from './dom.ts';
-import { siteTimeOf } from './format.ts';
+import { serverNowOf, siteTimeOf } from './format.ts';
 import { toMs } from './normalize.ts';
 import './uplink-panel.css';
 import { PanelPoller } from './panel-poller.ts';
@@ -100,7 +100,7 @@ export class UplinkPanel {
   async load(): Promise<void> {
     try {
       const list = await this.api.request<UplinkList>('GET', '/api/v1/upstream');
-      this.render(list, Date.now());
+      this.render(list, serverNowOf(this.el));
       setText(this.status, '');
     } catch (error) {
       // An EMS without the route (older) or a viewer without access: say so once, keep the last rows.

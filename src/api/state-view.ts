@@ -4,6 +4,7 @@ import { gridSignalProblem, isoOrNull, signalTimes } from '../grid-signal.ts';
 import { sitePowers } from '../state/site-powers.ts';
 import { connectorKey, type ConnectorCap } from '../../optimizer/types.ts';
 import { idTagNames } from './id-tag-names.ts';
+import type { PlanOutlook } from './plan-outlook.ts';
 import type { ConnectorView, DeviceView, SignalView, StateView } from './view-schemas.ts';
 
 export type { ConnectorView, StateView };
@@ -13,13 +14,15 @@ export interface SessionCostSource {
   sessionBill(chargerId: string, connectorId: number): { transactionId: number; cost: number; currency: string } | undefined;
   /** The session's charge mode (solar charging), when that service runs. */
   chargeMode?(chargerId: string, connectorId: number): string;
+  /** What the plan in force intends for the session on a connector, when the planner runs. */
+  planOutlook?(chargerId: string, connectorId: number, atMs: number): PlanOutlook | undefined;
 }
 
 // Never throws: a time that cannot be shown (NaN, beyond year 275760) is null.
 const iso = (atMs: number | undefined | null) => isoOrNull(atMs);
 const round = (value: number | undefined, digits = 1) => (value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits);
 
-export function connectorViews(state: SiteState, config: Config, costs?: SessionCostSource): ConnectorView[] {
+export function connectorViews(state: SiteState, config: Config, costs: SessionCostSource | undefined, atMs: number): ConnectorView[] {
   const caps = new Map<string, ConnectorCap>();
   for (const cap of state.lastDecision?.caps ?? []) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap);
   const phasesOf = new Map(config.chargers.map((c) => [c.id, c.phases]));
@@ -30,6 +33,7 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
     const s = c.session;
     const bill = s ? costs?.sessionBill(c.chargerId, c.connectorId) : undefined;
     const billed = bill && bill.transactionId === s?.transactionId ? bill : undefined;
+    const outlook = s ? costs?.planOutlook?.(c.chargerId, c.connectorId, atMs) : undefined;
     return {
       chargerId: c.chargerId,
       connectorId: c.connectorId,
@@ -70,6 +74,9 @@ export function connectorViews(state: SiteState, config: Config, costs?: Session
             cost: billed ? Math.round(billed.cost * 10_000) / 10_000 : null,
             currency: billed?.currency ?? null,
           }
+        : null,
+      plan: outlook
+        ? { chargesFrom: iso(outlook.chargesFromMs), readyBy: iso(outlook.readyByMs), shortWh: outlook.shortWh, because: outlook.because }
         : null,
     };
   });
@@ -146,7 +153,7 @@ export function buildStateView(state: SiteState, config: Config, atMs: number, c
       tiers: Object.entries(config.control.tiers).sort((a, b) => b[1] - a[1]).map(([name]) => name),
       failsafe: decision?.failsafe ?? false,
     },
-    connectors: connectorViews(state, config, costs),
+    connectors: connectorViews(state, config, costs, atMs),
     devices: deviceViews(state, config, atMs),
     signals: signalViews(state, atMs),
   };

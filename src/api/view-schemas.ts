@@ -47,6 +47,16 @@ export const connectorViewSchema = z.object({
     .nullable()
     .describe('the last limit sent and whether the charger took it'),
   session: sessionViewSchema.nullable(),
+  plan: z
+    .object({
+      chargesFrom: iso.nullable().describe('start of the first slot from now on in which the plan charges the car; null: not within its horizon'),
+      readyBy: iso.nullable().describe('end of the last slot the plan charges it in, when the plan meets its energy need'),
+      shortWh: z.number().describe('energy need the plan leaves unmet, Wh'),
+      because: z.enum(['cheaper', 'solar']).nullable().describe('why later rather than now: import cheaper then, or more PV forecast'),
+    })
+    .nullable()
+    .optional()
+    .describe("what the horizon planner intends for the session (null without a plan for it)"),
 });
 
 export const deviceViewSchema = z.object({

@@ -85,10 +85,13 @@ export class PlantChargerLink {
   /** The demo closes: every running transaction is stopped (reason Local) so the next run starts clean. */
   async stopAll(): Promise<void> {
     await this.queue;
+    const connectors = this.options.plant.chargers.get(this.id)?.connectors ?? [];
     for (const [connectorId, tx] of [...this.transactions]) {
       this.transactions.delete(connectorId);
+      // The register as it reads now: a billing export must not show a stop reading of 0 below the start.
+      const registerWh = connectors.find((c) => c.connectorId === connectorId)?.registerWh;
       await this.client
-        .call('StopTransaction', { transactionId: tx.csmsId, meterStop: 0, timestamp: this.timestamp(), reason: 'Local' })
+        .call('StopTransaction', { transactionId: tx.csmsId, meterStop: Math.floor(registerWh ?? 0), timestamp: this.timestamp(), reason: 'Local' })
         .catch(() => undefined);
     }
   }

@@ -55,7 +55,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   }
   // The demo has a known first-run login so a newcomer can open the dashboard at once; it binds
   // to loopback unless the config says otherwise.
-  const demoPassword = process.env.EMS_ADMIN_PASSWORD ?? 'demo-admin-password';
+  // An empty EMS_ADMIN_PASSWORD (a blank line in an env file) is no password: the demo's is used.
+  const demoPassword = process.env.EMS_ADMIN_PASSWORD || 'demo-admin-password';
   process.env.EMS_ADMIN_PASSWORD = demoPassword;
   const count = options.chargers ?? fromFile.demo?.chargers ?? fromFile.chargers.length;
   const speed = options.speed ?? fromFile.demo?.speed ?? 1;

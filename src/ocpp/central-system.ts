@@ -98,10 +98,10 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     compositeRecheckMs: deps.compositeRecheckMs ?? DEFAULT_SETTINGS.compositeRecheckMs,
   };
   const chargers = new Map<string, ChargerConfig>(ctx.config.chargers.map((c) => [c.id, c]));
-  const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log, deps.holdings);
+  const book = deps.transactions instanceof TransactionBook ? deps.transactions : new TransactionBook(deps.transactions);
+  const holdings = new SiteHoldings(ctx.config, ctx.clock, ctx.bus, log, deps.holdings, (chargerId, connectorId) => book.refusedDrawing(chargerId, connectorId));
   const idTags = new IdTagDirectory(ctx.config, deps.acceptedElsewhere);
   const links = new Map<string, ChargerLink>();
-  const book = deps.transactions instanceof TransactionBook ? deps.transactions : new TransactionBook(deps.transactions);
   const validationLogged = new Set<string>();
   let listener: OcppListener | undefined;
   let unsubscribe: (() => void) | undefined;

@@ -182,6 +182,8 @@ export class ChargerHoldings {
   constructor(
     settings: HoldingsSettings,
     private readonly sink?: HoldingsSink,
+    /** Whether a car draws on this connector although its tag was refused (the transaction book says). */
+    private readonly refusedDrawing?: (connectorId: number) => boolean,
   ) {
     this.chargerId = settings.chargerId;
     this.connectors = settings.connectors;
@@ -304,10 +306,11 @@ export class ChargerHoldings {
   /**
    * The most a connector may draw from now on, whatever the EMS does next and even if it died now
    * (every duration expiring), A per phase: the TxProfile of its running transaction while it may
-   * apply, then the connector default; the charger's max for anything not confirmed.
+   * apply, then the connector default; the charger's max for anything not confirmed, and for a
+   * connector whose car draws although its tag was refused (the charger ignores authorization).
    */
   holdA(connectorId: number, transactionId: number | undefined, nowMs: number): number {
-    if (this.uncontrollable) return this.maxA;
+    if (this.uncontrollable || this.refusedDrawing?.(connectorId)) return this.maxA;
     const def = this.defaults[connectorId];
     const defaults = def ? def.possibleA(nowMs) : [];
     // Nothing confirmed: the charger may hold no default at all (no limit), or the one on connector 0.

@@ -607,7 +607,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (!dropped.length && this.meterGarbage) this.log.info('meter values are clean again');
     this.meterGarbage = dropped.length > 0;
     if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
-    const refused = this.refused.get(connectorId);
+    const refused = connectorId > 0 ? this.host.book.refused(this.chargerId, connectorId) : undefined;
     const drawA = Math.max(0, ...readings.flatMap((r) => r.currentA ?? []));
     if (connectorId > 0 && readings.some((r) => r.currentA)) this.checkObeys(connectorId, drawA);
     if (refused && readings.length && !this.holdings.uncontrollable) {
@@ -616,18 +616,17 @@ export abstract class ChargerLink implements ProfileTarget {
         this.log.warn({ connectorId, transactionId: refused.transactionId, drawA }, 'a car draws although its tag was refused; its connector counts at the charger max until it stops (check the charger obeys authorization)');
       }
       if (drawing !== refused.drawing) {
-        refused.drawing = drawing;
-        this.host.ctx.bus.emit('profile.status', {
-          chargerId: this.chargerId,
-          connectorId,
-          state: 'accepted',
-          capA: this.holdings.inForceA(connectorId, undefined, this.mono),
-          atMs: this.now,
-          ...(drawing ? { reserveA: this.holdings.maxA } : {}),
-          detail: drawing ? 'car draws under a refused tag' : 'car under a refused tag stopped drawing',
-        });
+        // The book keeps it (across a reconnect and a restart); the holdings reserve the connector from it.
+        this.host.book.setRefusedDrawing(this.chargerId, connectorId, drawing);
+        this.reportConnector(connectorId, drawing ? 'car draws under a refused tag' : 'car under a refused tag stopped drawing');
       }
     }
+  }
+
+  /** Reports one connector's reservation on the bus (what it holds, and what it may draw). */
+  private reportConnector(connectorId: number, detail: string): void {
+    const status = this.holdings.status(connectorId, this.host.book.active(this.chargerId, connectorId), this.mono, !this.ready);
+    this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, ...status, atMs: this.now, detail });
   }
 
   /** Per connector: since when (monotonic ms) the car draws above anything the charger may hold. */
@@ -658,24 +657,10 @@ export abstract class ChargerLink implements ProfileTarget {
     this.host.uncontrollable(this, `connector ${connectorId} drew ${drawA.toFixed(1)} A for ${Math.round((this.mono - since) / 1000)} s above the ${allowedA.toFixed(1)} A it holds: it ignores charging profiles`);
   }
 
-  /** Transactions the EMS refused (their tag), per connector, until the connector is free again. */
-  private readonly refused = new Map<number, { transactionId: number; idTag: string; startedAtMs: number; drawing: boolean }>();
-
   /** The connector reports it is free (Available / Finishing): a refused transaction there is over. */
   protected connectorFreed(connectorId: number): void {
-    const refused = this.refused.get(connectorId);
-    if (!refused) return;
-    this.refused.delete(connectorId);
-    if (refused.drawing) {
-      this.host.ctx.bus.emit('profile.status', {
-        chargerId: this.chargerId,
-        connectorId,
-        state: 'accepted',
-        capA: this.holdings.inForceA(connectorId, undefined, this.mono),
-        atMs: this.now,
-        detail: 'refused transaction over',
-      });
-    }
+    const refused = this.host.book.clearRefused(this.chargerId, connectorId);
+    if (refused?.drawing) this.reportConnector(connectorId, 'refused transaction over');
   }
 
   /** A running session's authorization was refused: the EMS's session ends now, capacity and all. */
@@ -683,19 +668,16 @@ export abstract class ChargerLink implements ProfileTarget {
     const known = this.host.book.get(transactionId);
     if (!known || known.stoppedAtMs !== undefined) return;
     this.endSession(transactionId, atMs, known.meterStartWh, 'Refused');
-    this.refused.set(known.connectorId, { transactionId, idTag: known.idTag, startedAtMs: known.startedAtMs, drawing: false });
+    this.host.book.refuse({ chargerId: this.chargerId, connectorId: known.connectorId, transactionId, idTag: known.idTag, startedAtMs: known.startedAtMs });
     this.log.info({ transactionId, connectorId: known.connectorId }, 'authorization refused during the transaction: session ended, no capacity');
   }
 
   /** A refused transaction ended (StopTransaction / Ended): true when it was one. */
   protected refusedEnded(transactionId: number): boolean {
-    for (const [connectorId, refused] of this.refused) {
-      if (refused.transactionId === transactionId) {
-        this.connectorFreed(connectorId);
-        return true;
-      }
-    }
-    return false;
+    const refused = this.host.book.refusedTransaction(this.chargerId, transactionId);
+    if (!refused) return false;
+    this.connectorFreed(refused.connectorId);
+    return true;
   }
 
   /**
@@ -705,7 +687,7 @@ export abstract class ChargerLink implements ProfileTarget {
   protected startSession(connectorId: number, idTag: string, startedAtMs: number, meterStartWh: number, authorized = true): { transactionId: number; repeat: boolean } {
     const store = this.host.book;
     const { bus } = this.host.ctx;
-    const refusedBefore = this.refused.get(connectorId);
+    const refusedBefore = store.refused(this.chargerId, connectorId);
     if (refusedBefore && refusedBefore.idTag === idTag && refusedBefore.startedAtMs === startedAtMs) return { transactionId: refusedBefore.transactionId, repeat: true };
     const open = store.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === connectorId);
     const repeat = open.find((t) => t.idTag === idTag && t.meterStartWh === meterStartWh && t.startedAtMs === startedAtMs);
@@ -715,11 +697,12 @@ export abstract class ChargerLink implements ProfileTarget {
       // no capacity, no TxProfile. Recorded as ended at once; a car that draws anyway is flagged.
       const transactionId = store.start({ chargerId: this.chargerId, connectorId, idTag, startedAtMs, meterStartWh });
       store.stop(transactionId, { stoppedAtMs: startedAtMs, meterStopWh: meterStartWh, reason: 'Refused' });
-      this.refused.set(connectorId, { transactionId, idTag, startedAtMs, drawing: false });
+      store.refuse({ chargerId: this.chargerId, connectorId, transactionId, idTag, startedAtMs });
       this.log.info({ transactionId, connectorId }, 'transaction with a refused tag: no session, no capacity');
       return { transactionId, repeat: false };
     }
-    this.refused.delete(connectorId);
+    const refusedOver = store.clearRefused(this.chargerId, connectorId);
+    if (refusedOver?.drawing) this.reportConnector(connectorId, 'refused transaction over');
     for (const stale of open) {
       const record = store.stop(stale.transactionId, { stoppedAtMs: startedAtMs, meterStopWh: meterStartWh, reason: 'Superseded' });
       this.log.warn({ transactionId: stale.transactionId, connectorId }, 'new transaction on a connector whose last one never stopped; closing the old one');

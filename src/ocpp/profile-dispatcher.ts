@@ -77,8 +77,9 @@ const TENTH_EPSILON = 0.05;
  * Turns caps into SetChargingProfile calls. Per connector two slots: the TxProfile of the running
  * transaction (the cap, with a bounded duration, refreshed at half of it) and the connector's
  * TxDefaultProfile (no duration: what a TxProfile expires into and what the next car gets), which
- * is never above the cap in force nor the static share, so an expiring TxProfile can only lower a
- * limit and a paused car stays at 0 if the EMS dies. Only what changed (by 0.1 A or more) or is due
+ * is min(cap, static share) and goes on the wire before the TxProfile, so an expiring TxProfile
+ * never takes a car above the cap the EMS decided (a paused car stays at 0 if the EMS dies) and a
+ * charging car falls no further than its static share allows. Only what changed (by 0.1 A or more) or is due
  * for a refresh is sent; decreases first, all chargers at once, increases only when every decrease
  * was confirmed; increases rate-limited per slot; refusals retried with a backoff per slot and per
  * transaction. What each charger holds lives in its ChargerHoldings; every answer is reported on
@@ -130,16 +131,9 @@ export class ProfileDispatcher {
     const rateLimited = (slot: ProfileSlot, change: Change) =>
       change === 'increase' && slot.lastIncreaseAtMs !== undefined && nowMs - slot.lastIncreaseAtMs < this.options.profileMinIntervalMs;
 
-    // The connector default: an idle connector's cap, or what a running session falls back to.
-    const def = holdings.defaultSlot(connectorId);
-    const defaultA = holdings.defaultTargetA(capA);
-    const defaultPhases = target.config.phases;
-    const confirmed = def.inForce(nowMs);
-    if (due(def) && (!confirmed || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
-      const change = changeOf(defaultA, confirmed?.limitA ?? target.config.maxCurrent);
-      if (!rateLimited(def, change)) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
-    }
-
+    // The TxProfile of the running transaction: the cap, refreshed at half its duration.
+    let txPlan: Plan | undefined;
+    let txRateLimited = false;
     let heldTxA: number | undefined;
     if (transactionId !== undefined) {
       const tx = holdings.txSlot(connectorId, transactionId);
@@ -149,17 +143,35 @@ export class ProfileDispatcher {
       const refreshDue = held !== undefined && nowMs - held.sentAtMs >= (this.options.profileDurationS * 1000) / 2;
       if (due(tx) && (!held || Math.abs(held.limitA - capA) >= TENTH_EPSILON || held.phases !== phases || refreshDue)) {
         const change = changeOf(capA, inForceA);
-        if (!rateLimited(tx, change)) plans.push({ target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change });
+        txRateLimited = rateLimited(tx, change);
+        if (!txRateLimited) txPlan = { target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change };
       }
     }
-    // Both go on the wire back to back; the charger takes them one after the other, and the EMS
-    // could die between the two. So the default goes first when it fits under the TxProfile
-    // still in force (a decrease, a pause): between the two, the default is never above the
-    // TxProfile, and an expiring TxProfile can only lower the limit. Otherwise (a raise, a new
-    // transaction) the TxProfile binds the car now and goes before the default it expires into.
-    const [defaultPlan, txPlan] = plans;
-    if (defaultPlan?.purpose === 'TxDefaultProfile' && txPlan && heldTxA !== undefined && defaultPlan.limitA <= heldTxA + TENTH_EPSILON) return plans;
-    return plans.reverse();
+
+    // The connector default: an idle connector's cap, or what a running session falls back to.
+    // A session's default binds its car only once the TxProfile is gone: it is held back by the
+    // rate limit of the TxProfile's raise, not its own, so it never lags behind a raised TxProfile.
+    const def = holdings.defaultSlot(connectorId);
+    const defaultA = holdings.defaultTargetA(capA);
+    const defaultPhases = target.config.phases;
+    const confirmed = def.inForce(nowMs);
+    if (due(def) && (!confirmed || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
+      let change = changeOf(defaultA, confirmed?.limitA ?? target.config.maxCurrent);
+      // Raised to no more than the TxProfile in force, a session's default changes nothing its car
+      // may draw now: it goes with the decreases, not after them (and holds no increase back).
+      if (change === 'increase' && heldTxA !== undefined && defaultA <= heldTxA + TENTH_EPSILON) change = 'same';
+      const held = transactionId !== undefined ? change === 'increase' && txRateLimited : rateLimited(def, change);
+      if (!held) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
+    }
+    if (txPlan) plans.push(txPlan);
+    // Both go on the wire back to back (one call at a time per charger), and the EMS could die
+    // between the two. The default always goes first: it is min(new cap, share), so once it is
+    // taken the connector falls back, whenever the EMS dies, to the best it safely can. On a
+    // decrease or a pause the default comes down before the TxProfile; on a raise (a resume, a new
+    // transaction) it goes up first, to no more than the new cap that this round's increases may
+    // already use: a TxProfile raised first would leave the car falling to the old, lower default
+    // (0 A after a pause) if the EMS died before the default followed.
+    return plans;
   }
 
   private async round(caps: readonly ConnectorCap[]): Promise<ApplyResult> {

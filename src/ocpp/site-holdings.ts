@@ -26,6 +26,8 @@ export class SiteHoldings {
     private readonly bus: Bus,
     private readonly log: Logger,
     store?: HoldingsStore,
+    /** Whether a car draws on a connector although its tag was refused (the transaction book). */
+    private readonly refusedDrawing: (chargerId: string, connectorId: number) => boolean = () => false,
   ) {
     this.uncontrollableIds = uncontrollableByConfig(config);
     const shares = staticShares(config, this.uncontrollableIds);
@@ -36,7 +38,9 @@ export class SiteHoldings {
         save: (slot: string, limitA: number, transactionId?: number) => this.write(() => store.save({ chargerId: charger.id, slot, limitA, ...(transactionId === undefined ? {} : { transactionId }) })),
         remove: (slot: string) => this.write(() => store.remove(charger.id, slot)),
       };
-      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 }, sink);
+      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 }, sink, (connectorId) =>
+        this.refusedDrawing(charger.id, connectorId),
+      );
       holdings.restore(stored.get(charger.id) ?? []);
       if (this.uncontrollableIds.has(charger.id)) holdings.markUncontrollable('configured without smart charging (chargers[].smartCharging: false)', monotonicMs(clock));
       this.byCharger.set(charger.id, holdings);
@@ -67,7 +71,8 @@ export class SiteHoldings {
     for (const [chargerId, held] of this.byCharger) {
       for (let connectorId = 1; connectorId <= held.connectors; connectorId++) {
         const transactionId = activeTransaction(chargerId, connectorId);
-        if (!held.defaultSlot(connectorId).confirmed && (transactionId === undefined || !held.existingTxSlot(connectorId, transactionId))) continue;
+        const recorded = held.defaultSlot(connectorId).confirmed || (transactionId !== undefined && held.existingTxSlot(connectorId, transactionId));
+        if (!recorded && !this.refusedDrawing(chargerId, connectorId)) continue;
         const status = held.status(connectorId, transactionId, nowMs, true);
         this.bus.emit('profile.status', { chargerId, connectorId, ...status, atMs: this.clock.nowMs(), detail: 'charger not back yet; counted at what it held when the EMS stopped' });
       }

@@ -1,10 +1,12 @@
 // The one book of the site's OCPP transactions, shared by the 1.6 and 2.0.1 links of a central
 // system and read by the local-controller relay (src/upstream). It owns the transaction store,
-// which transaction is active on each connector, and the 2.0.1 station transaction ids. A link is
-// one socket's life; the book outlives it (a reconnect keeps every id) and, with a persistent
-// store, outlives the process (a restart keeps them too).
+// which transaction is active on each connector, the 2.0.1 station transaction ids, and the
+// transactions refused by their tag (per connector until it is free, and whether their car draws
+// anyway). A link is one socket's life; the book outlives it (a reconnect keeps every id) and,
+// with a persistent store, outlives the process (a restart keeps them too).
 import { connectorKey } from '../../optimizer/types.ts';
 import type { TransactionRecord, TransactionStart, TransactionStop, TransactionStore } from '../state/transaction-store.ts';
+import { MemoryRefusedStore, type RefusedRecord, type RefusedStore } from './refused-store.ts';
 import { MemoryStationIdStore, type StationIdStore } from './station-id-store.ts';
 
 /** What others may read from the book (src/upstream); only the links write. */
@@ -26,15 +28,19 @@ export class TransactionBook implements TransactionStore, TransactionBookView {
   /** chargerId NUL stationTxId → our id, and our id → the station's. */
   private readonly ours = new Map<string, number>();
   private readonly theirs = new Map<number, { chargerId: string; stationTxId: string }>();
+  /** Refused transactions by connector key. */
+  private readonly refusedByConnector = new Map<string, RefusedRecord>();
 
   constructor(
     private readonly store: TransactionStore,
     private readonly stationIds: StationIdStore = new MemoryStationIdStore(),
+    private readonly refusedStore: RefusedStore = new MemoryRefusedStore(),
   ) {
     for (const pair of stationIds.load()) {
       this.ours.set(stationKey(pair.chargerId, pair.stationTxId), pair.transactionId);
       this.theirs.set(pair.transactionId, { chargerId: pair.chargerId, stationTxId: pair.stationTxId });
     }
+    for (const record of refusedStore.load()) this.refusedByConnector.set(connectorKey(record.chargerId, record.connectorId), record);
   }
 
   // The store, through the book: one writer of transactions.
@@ -93,6 +99,47 @@ export class TransactionBook implements TransactionStore, TransactionBookView {
     this.ours.delete(stationKey(chargerId, stationTxId));
     if (this.theirs.get(transactionId)?.stationTxId === stationTxId) this.theirs.delete(transactionId);
     this.stationIds.remove(chargerId, stationTxId);
+  }
+
+  /** The transaction refused on this connector, until the connector is free again. */
+  refused(chargerId: string, connectorId: number): Readonly<RefusedRecord> | undefined {
+    return this.refusedByConnector.get(connectorKey(chargerId, connectorId));
+  }
+
+  /** Whether a car draws on this connector although its tag was refused (it counts at the charger max). */
+  refusedDrawing(chargerId: string, connectorId: number): boolean {
+    return this.refused(chargerId, connectorId)?.drawing === true;
+  }
+
+  /** The refused transaction of this charger with this id, if it is still on its connector. */
+  refusedTransaction(chargerId: string, transactionId: number): Readonly<RefusedRecord> | undefined {
+    for (const record of this.refusedByConnector.values()) if (record.chargerId === chargerId && record.transactionId === transactionId) return record;
+    return undefined;
+  }
+
+  /** Records a refused transaction on its connector (replacing an older one); written before the charger is answered. */
+  refuse(record: Omit<RefusedRecord, 'drawing'>): void {
+    const full: RefusedRecord = { ...record, drawing: false };
+    this.refusedByConnector.set(connectorKey(record.chargerId, record.connectorId), full);
+    this.refusedStore.save(full);
+  }
+
+  /** Whether the car under the connector's refused tag draws; false when there is none. */
+  setRefusedDrawing(chargerId: string, connectorId: number, drawing: boolean): void {
+    const record = this.refusedByConnector.get(connectorKey(chargerId, connectorId));
+    if (!record || record.drawing === drawing) return;
+    record.drawing = drawing;
+    this.refusedStore.save(record);
+  }
+
+  /** The connector is free (or a session started there): its refused transaction is over. Returns it. */
+  clearRefused(chargerId: string, connectorId: number): RefusedRecord | undefined {
+    const key = connectorKey(chargerId, connectorId);
+    const record = this.refusedByConnector.get(key);
+    if (!record) return undefined;
+    this.refusedByConnector.delete(key);
+    this.refusedStore.remove(chargerId, connectorId);
+    return record;
   }
 
   /**

@@ -18,7 +18,7 @@ type Row = Record<(typeof COLUMNS)[number], number | null> & { at_ms: number; sa
 // SELECT * on the coarse tables also returns the *_n counts; toSample ignores them.
 
 const toSample = (r: Row): HistorySample => {
-  const sample: HistorySample = { atMs: r.at_ms, evPowerW: r.ev_power_w ?? 0 };
+  const sample: HistorySample = { atMs: r.at_ms, evPowerW: r.ev_power_w ?? 0, samples: r.samples };
   COLUMNS.forEach((column, i) => {
     if (r[column] !== null) sample[FIELDS[i]] = r[column]!;
   });

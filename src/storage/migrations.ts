@@ -216,20 +216,51 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (charger_id, kind)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 12,
+    name: 'transactions refused by their tag, per connector until it is free, and whether their car draws anyway',
+    sql: `
+      CREATE TABLE refused_transactions (
+        charger_id TEXT NOT NULL,
+        connector_id INTEGER NOT NULL,
+        transaction_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        drawing INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, connector_id)
+      ) WITHOUT ROWID;`,
+  },
+  {
+    version: 13,
+    name: 'upstream (local controller): what the 2.0.1-to-1.6 translation has seen of each station transaction not ended upstream',
+    sql: `
+      CREATE TABLE upstream_station_transactions (
+        charger_id TEXT NOT NULL,
+        station_tx_id TEXT NOT NULL,
+        seen TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (charger_id, station_tx_id)
+      ) WITHOUT ROWID;`,
+  },
 ];
 
-/** Applies every migration newer than the database, each in its own transaction. Returns the versions applied. */
+/**
+ * Applies every migration the database has not recorded, in version order, each in its own
+ * transaction. Returns the versions applied. By the recorded set, not the highest version: a
+ * migration numbered on a branch below one that reached a database first still applies.
+ */
 export function migrate(db: Database, atMs: number, list: readonly Migration[] = migrations): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);
-  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const recorded = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  const current = Math.max(0, ...recorded);
   const known = Math.max(0, ...list.map((m) => m.version));
   if (current > known) {
     throw new StorageMigrationError(`database schema version ${current} is newer than this program (${known}); refusing to open it`);
   }
   const applied: number[] = [];
   for (const migration of [...list].sort((a, b) => a.version - b.version)) {
-    if (migration.version <= current) continue;
+    if (recorded.has(migration.version)) continue;
     try {
       db.transaction(() => {
         db.exec(migration.sql);

@@ -11,6 +11,7 @@ import { createKpiDayStore } from './kpi-day-store.ts';
 import { createPeakStore } from './peak-store.ts';
 import { createSessionSettingsStore } from './session-settings-store.ts';
 import { createSqlHoldingsStore } from './sql-holdings-store.ts';
+import { createSqlRefusedStore } from './sql-refused-store.ts';
 import { createSqlStationIdStore } from './sql-station-id-store.ts';
 import { createSqlTransactionStore } from './sql-transaction-store.ts';
 import { StorageError } from './storage-errors.ts';
@@ -66,6 +67,7 @@ export function openStorage(path: string, clock: Clock): Storage {
     audit: createAuditLog(db, clock),
     transactions: createSqlTransactionStore(normalDb, walSync),
     stationIds: createSqlStationIdStore(normalDb),
+    refused: createSqlRefusedStore(normalDb),
     sessionSettings: createSessionSettingsStore(db, clock),
     history: createHistoryStore(normalDb),
     connectorHistory: createConnectorHistoryStore(normalDb),

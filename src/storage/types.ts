@@ -2,6 +2,7 @@
 // time and import only these types.
 import type { HoldingsStore } from '../ocpp/holdings-store.ts';
 import type { TransactionRecord, TransactionStore } from '../state/transaction-store.ts';
+import type { RefusedStore } from '../ocpp/refused-store.ts';
 import type { StationIdStore } from '../ocpp/station-id-store.ts';
 import type { UpstreamStore } from '../upstream/upstream-store.ts';
 
@@ -107,6 +108,8 @@ export interface HistorySample {
   gridL1A?: number;
   gridL2A?: number;
   gridL3A?: number;
+  /** How many recorded samples the point is the mean of (1 at 1 s; set by query, ignored by record). */
+  samples?: number;
 }
 
 export const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const;
@@ -184,6 +187,8 @@ export interface Storage {
   readonly transactions: SqlTransactionStore;
   /** OCPP 2.0.1 station transaction ids paired with ours (src/ocpp/transaction-book.ts). */
   readonly stationIds: StationIdStore;
+  /** Transactions refused by their tag, per connector until it is free (src/ocpp/transaction-book.ts). */
+  readonly refused: RefusedStore;
   readonly sessionSettings: SessionSettingsStore;
   readonly history: HistoryStore;
   readonly connectorHistory: ConnectorHistoryStore;

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { StationTx } from '../upstream/translate-201-16.ts';
 import type { QueuedFrame, TransactionIds, UpstreamStore } from '../upstream/upstream-store.ts';
 import type { WalSync } from './wal-sync.ts';
 
@@ -35,6 +36,16 @@ const toIds = (r: IdsRow | undefined): TransactionIds | undefined =>
     ...(r.csms_tx_id !== null ? { csmsTxId: r.csms_tx_id } : {}),
   };
 
+/** A stored station transaction's translation state, field by field: what has the wrong type is left out (a garbled row never reaches the CSMS). */
+function seenFrom(value: unknown): Omit<StationTx, 'csmsTxId'> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const int = (x: unknown) => (typeof x === 'number' && Number.isSafeInteger(x) ? x : undefined);
+  const text = (x: unknown) => (typeof x === 'string' && x.length > 0 ? x : undefined);
+  const seen = { evseId: int(v.evseId), idTag: text(v.idTag), firstRegisterWh: int(v.firstRegisterWh), lastRegisterWh: int(v.lastRegisterWh), startedAt: text(v.startedAt) };
+  return Object.fromEntries(Object.entries(seen).filter(([, x]) => x !== undefined)) as Omit<StationTx, 'csmsTxId'>;
+}
+
 /**
  * The local controller's offline queue, transaction-id map and tag cache, on the synchronous=NORMAL
  * connection: a frame queued is in the WAL file (safe against kill -9) when enqueue() returns, and
@@ -69,6 +80,11 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     INSERT INTO upstream_requests (charger_id, kind, request_id, updated_at_ms) VALUES (?, ?, ?, ?)
     ON CONFLICT (charger_id, kind) DO UPDATE SET request_id = excluded.request_id, updated_at_ms = excluded.updated_at_ms`);
   const getRequest = db.prepare<[string, string], { request_id: number }>('SELECT request_id FROM upstream_requests WHERE charger_id = ? AND kind = ?');
+  const putStationTx = db.prepare(`
+    INSERT INTO upstream_station_transactions (charger_id, station_tx_id, seen, updated_at_ms) VALUES (?, ?, ?, ?)
+    ON CONFLICT (charger_id, station_tx_id) DO UPDATE SET seen = excluded.seen, updated_at_ms = excluded.updated_at_ms`);
+  const getStationTx = db.prepare<[string, string], { seen: string }>('SELECT seen FROM upstream_station_transactions WHERE charger_id = ? AND station_tx_id = ?');
+  const dropStationTx = db.prepare('DELETE FROM upstream_station_transactions WHERE charger_id = ? AND station_tx_id = ?');
   const delivered = db.transaction((seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }) => {
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
@@ -144,5 +160,16 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
       const row = getTag.get(idTag.toLowerCase());
       return row && { status: row.status, ...(row.expires_at_ms !== null ? { expiresAtMs: row.expires_at_ms } : {}) };
     },
+    saveStationTx: (chargerId, stationTxId, seen, atMs) => void putStationTx.run(chargerId, stationTxId, JSON.stringify(seen), atMs),
+    stationTx(chargerId, stationTxId) {
+      const row = getStationTx.get(chargerId, stationTxId);
+      if (!row) return undefined;
+      try {
+        return seenFrom(JSON.parse(row.seen) as unknown);
+      } catch {
+        return undefined;
+      }
+    },
+    forgetStationTx: (chargerId, stationTxId) => void dropStationTx.run(chargerId, stationTxId),
   };
 }

@@ -16,13 +16,18 @@ interface Stored {
   peakAtMs?: number;
 }
 
-/** Integrates grid power into fixed windows; the month's peak is the highest window average. */
+/**
+ * Integrates grid power into fixed windows; the month's peak is the highest window mean, with the
+ * KPIs' definition (optimizer/kpi.ts): averaged over the measured part of a window once that is at
+ * least half of it, else over the whole window.
+ */
 export class DemandPeakTracker {
   private month = '';
   private peakW = 0;
   private peakAtMs?: number;
   private windowIndex = Number.NaN;
   private windowEnergyWh = 0;
+  private windowCoveredMs = 0;
   private lastAtMs?: number;
   private lastPowerW = 0;
 
@@ -44,12 +49,13 @@ export class DemandPeakTracker {
   record(atMs: number, gridPowerW: number): void {
     if (this.lastAtMs !== undefined && atMs > this.lastAtMs) {
       const gapMs = atMs - this.lastAtMs;
-      const powerW = gapMs > 300_000 ? 0 : this.lastPowerW;
+      const measured = gapMs <= 300_000;
+      const powerW = measured ? this.lastPowerW : 0;
       let from = this.lastAtMs;
       while (from < atMs) {
         const index = Math.floor(from / this.windowMs);
         const to = Math.min(atMs, (index + 1) * this.windowMs);
-        this.addEnergy(index, from, (powerW * (to - from)) / 3_600_000);
+        this.addEnergy(index, (powerW * (to - from)) / 3_600_000, measured ? to - from : 0);
         from = to;
       }
     }
@@ -59,21 +65,23 @@ export class DemandPeakTracker {
     }
   }
 
-  private addEnergy(index: number, atMs: number, energyWh: number): void {
+  private addEnergy(index: number, energyWh: number, coveredMs: number): void {
     if (index !== this.windowIndex) {
       this.closeWindow();
       this.windowIndex = index;
       this.windowEnergyWh = 0;
+      this.windowCoveredMs = 0;
     }
     this.windowEnergyWh += energyWh;
-    void atMs;
+    this.windowCoveredMs += coveredMs;
   }
 
   private closeWindow(): void {
     if (Number.isNaN(this.windowIndex)) return;
     const endMs = (this.windowIndex + 1) * this.windowMs - 1;
     const month = this.zone.monthKey(endMs);
-    const averageW = this.windowEnergyWh / (this.windowMs / 3_600_000);
+    const overMs = this.windowCoveredMs * 2 >= this.windowMs ? Math.min(this.windowCoveredMs, this.windowMs) : this.windowMs;
+    const averageW = this.windowEnergyWh / (overMs / 3_600_000);
     if (month !== this.month) {
       this.month = month;
       this.peakW = 0;

@@ -2,7 +2,7 @@ import { Backoff } from '../../adapters/backoff.ts';
 import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { TransactionStore } from '../state/transaction-store.ts';
+import type { TransactionBookView } from '../ocpp/transaction-book.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
 import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
 import { csmsAnswerTo201, csmsCallTo201, NO_AUTHORIZATION_ID_TAG, noteEvent, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
@@ -56,7 +56,8 @@ export interface RelayDeps {
   connection: ChargerConnection;
   upstream: UpstreamConfig;
   store: UpstreamStore;
-  transactions: TransactionStore;
+  /** The site's one transaction book (src/ocpp): which transaction runs where, as the EMS recorded it. */
+  book: TransactionBookView;
   log: Logger;
   clock: Clock;
   timers: Timers;
@@ -139,8 +140,6 @@ export class ChargerRelay implements ChargerConnection {
   /** The EMS's own profiles as it last sent them (unfolded), by slot. */
   private readonly emsProfiles = new Map<string, any>();
   private drainAgain = false;
-  /** Connector → the id the charger uses for its running transaction. */
-  private readonly activeTx = new Map<number, string>();
   /** Connector → a StartTransaction whose answer is still on its way (1.6). */
   private readonly startsInFlight = new Map<number, Promise<void>>();
   /** The EMS's bookkeeping of the frames relayed so far (see book()). */
@@ -157,8 +156,6 @@ export class ChargerRelay implements ChargerConnection {
   /** 1.6 charger, 2.0.1 CSMS: the requestId of the CSMS's last UpdateFirmware / GetLog (1.6 status notifications lack it); also in SQLite. */
   private firmwareRequestId: number | undefined;
   private logRequestId: number | undefined;
-  /** 2.0.1 station, 1.6 CSMS: what the translation needs of each station transaction not ended yet (ids also in SQLite). */
-  private readonly stationTx = new Map<string, StationTx>();
   /** 2.0.1 station: EVSE → its chargingState, for the 1.6 status of an Occupied connector. */
   private readonly chargingState = new Map<number, string>();
   /** 2.0.1 station, 1.6 CSMS: the requestId/remoteStartId 2.0.1 wants and 1.6 has not. */
@@ -182,11 +179,6 @@ export class ChargerRelay implements ChargerConnection {
     }
     connection.handleOther((action, req) => this.fromCharger(action, req));
     connection.onClose(() => this.stop());
-    for (const tx of deps.transactions.open()) {
-      if (tx.chargerId !== charger.id) continue;
-      const ids = deps.store.byLocalTxId(charger.id, tx.transactionId);
-      this.activeTx.set(tx.connectorId, ids?.chargerTxId ?? String(tx.transactionId));
-    }
   }
 
   private get is16(): boolean {
@@ -381,7 +373,7 @@ export class ChargerRelay implements ChargerConnection {
   private occupiedAs(evseId: number | undefined): string {
     const state = evseId === undefined ? undefined : this.chargingState.get(evseId);
     if (state === 'Charging' || state === 'SuspendedEV' || state === 'SuspendedEVSE') return state;
-    return evseId !== undefined && this.activeTx.has(evseId) ? 'Charging' : 'Preparing';
+    return evseId !== undefined && this.deps.book.active(this.chargerId, evseId) !== undefined ? 'Charging' : 'Preparing';
   }
 
   /** One call on the uplink as it stands (no translation); the errors of toCsms. */
@@ -514,8 +506,9 @@ export class ChargerRelay implements ChargerConnection {
     }
     const booked = this.book(async () => {
       this.noteTag(req, conf);
+      const connectorId = this.connectorOf(action, req);
       await this.bookkeep(action, this.localFrame(req));
-      this.noteFrame(action, req, conf);
+      this.noteFrame(action, req, conf, connectorId);
     }, !boundary);
     if (boundary) await booked;
     return conf;
@@ -546,7 +539,7 @@ export class ChargerRelay implements ChargerConnection {
         { chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof local?.transactionId === 'number' ? { localTxId: local.transactionId } : {}) },
         this.now,
       );
-      this.noteFrame('StartTransaction', req, conf);
+      this.noteFrame('StartTransaction', req, conf, req.connectorId);
     }, false).finally(() => {
       // An EMS TxProfile for this transaction (chargerTxIdsIn waits for this) goes after the answer
       // that gives the charger the transaction id, not before it.
@@ -555,17 +548,18 @@ export class ChargerRelay implements ChargerConnection {
     return conf;
   }
 
-  /** Keeps what the relay needs from a frame that went through: tags the CSMS accepted, running transactions. */
-  private noteFrame(action: string, req: any, conf: any): void {
-    if (action === 'StartTransaction' && conf?.transactionId !== undefined) this.transactionStarted(req.connectorId, String(conf.transactionId));
-    if (action === 'StopTransaction') this.transactionEnded(String(req.transactionId));
-    if (action === 'TransactionEvent') {
-      const id = String(req.transactionInfo?.transactionId);
-      if (req.eventType === 'Started' && req.evse?.id !== undefined) this.transactionStarted(req.evse.id, id);
-      const evseId = req.evse?.id ?? [...this.activeTx].find(([, tx]) => tx === id)?.[0];
-      if (evseId !== undefined && req.transactionInfo?.chargingState) this.chargingState.set(evseId, req.transactionInfo.chargingState);
-      if (req.eventType === 'Ended' && evseId !== undefined) this.chargingState.delete(evseId);
-      if (req.eventType === 'Ended') this.transactionEnded(id);
+  /**
+   * What the relay keeps of a transaction frame the EMS's handler has just recorded (the book says
+   * which transaction runs where): the 2.0.1 charging state of the EVSE, and the CSMS profiles that
+   * end or move with a transaction. `connectorId`: connectorOf(), taken before the handler ran.
+   */
+  private noteFrame(action: string, req: any, conf: any, connectorId: number | undefined): void {
+    if (connectorId === undefined) return;
+    if (action === 'TransactionEvent' && req.transactionInfo?.chargingState) this.chargingState.set(connectorId, req.transactionInfo.chargingState);
+    if ((action === 'StartTransaction' && conf?.transactionId !== undefined) || (action === 'TransactionEvent' && req.eventType === 'Started')) this.transactionStarted(connectorId);
+    if (action === 'StopTransaction' || (action === 'TransactionEvent' && req.eventType === 'Ended')) {
+      this.chargingState.delete(connectorId);
+      this.transactionEnded(connectorId);
     }
   }
 
@@ -584,8 +578,7 @@ export class ChargerRelay implements ChargerConnection {
     this.deps.store.cacheTag(idTag, tag, this.now);
   }
 
-  private transactionStarted(connectorId: number, chargerTxId: string): void {
-    this.activeTx.set(connectorId, chargerTxId);
+  private transactionStarted(connectorId: number): void {
     // A RemoteStart's profile without a connector was kept for every connector: it belongs to this one now.
     const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.transactionId === undefined && p.id < 0 && p.connectorId !== connectorId));
     // Written (a synchronous SQLite commit) only when something changed, not on every start.
@@ -594,17 +587,13 @@ export class ChargerRelay implements ChargerConnection {
     this.deps.changed(this);
   }
 
-  private transactionEnded(chargerTxId: string): void {
-    for (const [connectorId, id] of this.activeTx) {
-      if (id !== chargerTxId) continue;
-      this.activeTx.delete(connectorId);
-      // The CSMS's TxProfile ends with its transaction (as on a charger).
-      const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.connectorId === connectorId));
-      if (kept.length !== this.deps.held.profiles.length) {
-        this.deps.held.replace(kept);
-        this.deps.changed(this);
-      }
-    }
+  /** A transaction ended on the connector: the CSMS's TxProfile ends with it (as on a charger), unless the book has another running there. */
+  private transactionEnded(connectorId: number): void {
+    if (this.deps.book.active(this.chargerId, connectorId) !== undefined) return;
+    const kept = this.deps.held.profiles.filter((p) => !(p.purpose === 'tx' && p.connectorId === connectorId));
+    if (kept.length === this.deps.held.profiles.length) return;
+    this.deps.held.replace(kept);
+    this.deps.changed(this);
   }
 
   /**
@@ -620,6 +609,7 @@ export class ChargerRelay implements ChargerConnection {
     const handler = this.local.get(action);
     this.authorizeOffline(req);
     if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, hold);
+    const connectorId = this.connectorOf(action, req);
     let localReq = req;
     let chargerTxId: string | undefined;
     if (this.is16 && req.transactionId !== undefined) {
@@ -645,7 +635,7 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (isRecord(action, req, this.is16)) {
       if (hold) this.enqueue(action, req, chargerTxId ?? (action === 'TransactionEvent' ? String(req.transactionInfo?.transactionId) : undefined));
-      this.noteFrame(action, req, undefined);
+      this.noteFrame(action, req, undefined, connectorId);
     }
     // What the charger is told was taken is on disk first (it forgets the frame once answered).
     if (hold && isHeld(action, req, this.is16)) await this.deps.store.flushed();
@@ -660,7 +650,7 @@ export class ChargerRelay implements ChargerConnection {
     const chargerTxId = String(conf.transactionId);
     this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, localTxId: conf.transactionId }, this.now);
     if (holds) this.enqueue('StartTransaction', req, chargerTxId);
-    this.transactionStarted(req.connectorId, chargerTxId);
+    this.transactionStarted(req.connectorId);
     await this.deps.store.flushed();
     return conf;
   }
@@ -740,6 +730,7 @@ export class ChargerRelay implements ChargerConnection {
       if (!(error instanceof UpstreamRefused || error instanceof UpstreamGarbled)) throw error;
       // Retrying a frame the CSMS refuses (or answers with nonsense) would block every frame behind it.
       this.log.error({ action, seq, code: error instanceof UpstreamRefused ? error.rpcErrorCode : error.code, err: error.message }, 'the CSMS refused a held-back frame; dropped');
+      if (this.translation === '201-to-16' && action === 'TransactionEvent' && payload?.eventType === 'Ended') this.deps.store.forgetStationTx(this.chargerId, String(payload.transactionInfo?.transactionId));
       this.deps.store.delivered(seq);
       this.queueLength = Math.max(0, this.queueLength - 1);
       return;
@@ -765,14 +756,13 @@ export class ChargerRelay implements ChargerConnection {
     const socket = this.socket;
     if (!socket) throw new UplinkUnavailable('the uplink is down');
     const stationTxId = String(payload.transactionInfo?.transactionId);
-    let tx = this.stationTx.get(stationTxId);
-    if (!tx) {
-      const csmsTxId = this.deps.store.byChargerTxId(this.chargerId, stationTxId)?.csmsTxId;
-      // After an EMS restart the EVSE comes from the EMS's open transactions (only Started must name it).
-      const evseId = [...this.activeTx].find(([, id]) => id === stationTxId)?.[0];
-      tx = { ...(csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {}), ...(evseId !== undefined ? { evseId } : {}) };
-      this.stationTx.set(stationTxId, tx);
-    }
+    // What the translation saw of the transaction so far is on disk (an EMS restart in the middle
+    // changes nothing); the CSMS's id is in the id map; the EVSE, where no event named it yet, is
+    // the one the EMS's book has the transaction on (only Started must name it).
+    const seen = this.deps.store.stationTx(this.chargerId, stationTxId);
+    const csmsTxId = this.deps.store.byChargerTxId(this.chargerId, stationTxId)?.csmsTxId;
+    const evseId = seen?.evseId ?? this.evseOfStationTx(stationTxId);
+    const tx: StationTx = { ...seen, ...(csmsTxId !== undefined ? { csmsTxId: Number(csmsTxId) } : {}), ...(evseId !== undefined ? { evseId } : {}) };
     for (const step of transactionEventTo16(payload, tx)) {
       if (step.needsCsmsTxId) {
         if (tx.csmsTxId === undefined) continue;
@@ -787,7 +777,40 @@ export class ChargerRelay implements ChargerConnection {
       }
     }
     noteEvent(tx, payload);
-    if (payload.eventType === 'Ended') this.stationTx.delete(stationTxId);
+    if (payload.eventType === 'Ended') this.deps.store.forgetStationTx(this.chargerId, stationTxId);
+    else {
+      const seenNow: StationTx = { ...tx };
+      delete seenNow.csmsTxId;
+      this.deps.store.saveStationTx(this.chargerId, stationTxId, seenNow, this.now);
+    }
+  }
+
+  /** 2.0.1: the EVSE the EMS's book has a station transaction on (undefined once it ended there). */
+  private evseOfStationTx(stationTxId: string): number | undefined {
+    const transactionId = this.deps.book.byStationId(this.chargerId, stationTxId);
+    return transactionId === undefined ? undefined : this.deps.book.get(transactionId)?.connectorId;
+  }
+
+  /** 1.6: the EMS's id of a transaction the charger names (the same id where the relay mapped none). */
+  private localTxId(chargerTxId: string): number | undefined {
+    const ids = this.deps.store.byChargerTxId(this.chargerId, chargerTxId);
+    if (ids) return ids.localTxId;
+    const id = Number(chargerTxId);
+    return Number.isInteger(id) ? id : undefined;
+  }
+
+  /**
+   * The connector a transaction frame is about, from the frame or the EMS's book; taken before the
+   * EMS's handler runs (a 2.0.1 Ended makes the book forget the station's id).
+   */
+  private connectorOf(action: string, req: any): number | undefined {
+    if (action === 'StartTransaction') return req?.connectorId;
+    if (action === 'StopTransaction') {
+      const local = this.localTxId(String(req?.transactionId));
+      return local === undefined ? undefined : this.deps.book.get(local)?.connectorId;
+    }
+    if (action === 'TransactionEvent') return req?.evse?.id ?? this.evseOfStationTx(String(req?.transactionInfo?.transactionId));
+    return undefined;
   }
 
   // --- CSMS → charger ------------------------------------------------------------------------
@@ -888,8 +911,9 @@ export class ChargerRelay implements ChargerConnection {
     }
     if (kept.purpose === 'max' && kept.connectorId !== 0) return { status: 'Rejected' };
     if (kept.purpose === 'tx') {
-      if (kept.connectorId === 0 || !this.activeTx.has(kept.connectorId)) return { status: 'Rejected' };
-      const started = this.deps.transactions.open().find((t) => t.chargerId === this.chargerId && t.connectorId === kept.connectorId);
+      const running = kept.connectorId === 0 ? undefined : this.deps.book.active(this.chargerId, kept.connectorId);
+      if (running === undefined) return { status: 'Rejected' };
+      const started = this.deps.book.get(running);
       // Relative counts from the transaction start (never from the future: clocks differ).
       if (started) kept.anchorMs = Math.min(started.startedAtMs, this.now);
     }

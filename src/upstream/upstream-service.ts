@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
 import { EmsError } from '../errors.ts';
 import type { Service, ServiceContext } from '../service.ts';
-import type { TransactionStore } from '../state/transaction-store.ts';
+import type { TransactionBookView } from '../ocpp/transaction-book.ts';
 import { ChargerRelay, type ChargerConnection, type CsmsProfileHolder, type RelayStatus, type Timers } from './charger-relay.ts';
 import type { KeptProfile } from './profile-fold.ts';
 import { openUpstreamSocket, type UpstreamSocket } from './upstream-socket.ts';
@@ -14,7 +14,8 @@ export class UpstreamConfigError extends EmsError {
 
 export interface UpstreamServiceDeps {
   store: UpstreamStore;
-  transactions: TransactionStore;
+  /** The site's transaction book (CentralSystem.book; app.ts hands the same one to both). */
+  book: TransactionBookView;
   /** An error the charger's transport answers as a CALLERROR with this code (src/ocpp's OcppCallRefused). */
   refuse(code: string, message: string): Error;
   timers?: Timers;
@@ -116,7 +117,7 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
         connection,
         upstream: config,
         store: deps.store,
-        transactions: deps.transactions,
+        book: deps.book,
         log: ctx.log,
         clock: ctx.clock,
         timers,

@@ -1,5 +1,8 @@
 // What the local controller keeps durably (SQLite, src/storage/upstream-store.ts): the frames held
-// back while the uplink is down, the transaction-id map, and the tags the CSMS accepted.
+// back while the uplink is down, the transaction-id map, the tags the CSMS accepted, and what the
+// 2.0.1-to-1.6 translation has seen of each station transaction. Which transaction runs on which
+// connector is not here: the EMS's transaction book (src/ocpp/transaction-book.ts) owns that.
+import type { StationTx } from './translate-201-16.ts';
 
 /** A charger frame held back while the uplink was down, delivered in `seq` order. */
 export interface QueuedFrame {
@@ -63,4 +66,13 @@ export interface UpstreamStore {
   requestId(chargerId: string, kind: RequestKind): number | undefined;
   cacheTag(idTag: string, tag: CachedTag, atMs: number): void;
   cachedTag(idTag: string): CachedTag | undefined;
+  /**
+   * 2.0.1 station, 1.6 CSMS: what the translation has seen of a station transaction whose Ended it
+   * has not delivered (its first and last register, first time, idToken, EVSE; not the CSMS's id,
+   * which is in the id map), so an EMS restart in the middle of it changes nothing upstream.
+   */
+  saveStationTx(chargerId: string, stationTxId: string, seen: Omit<StationTx, 'csmsTxId'>, atMs: number): void;
+  stationTx(chargerId: string, stationTxId: string): Omit<StationTx, 'csmsTxId'> | undefined;
+  /** Its Ended was delivered: forgotten. */
+  forgetStationTx(chargerId: string, stationTxId: string): void;
 }

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTariffService, type TariffService } from '../../src/tariffs/index.ts';
 import { ADMIN_PASSWORD, T0, createApiFixture, startSession, testConfig, type ApiFixture } from './api-fixture.ts';
+import { RESOLUTION_MS, summarizeHistory } from '../../dashboard/src/history-summary.ts';
+import { historyPoints } from '../../dashboard/src/normalize.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ems-api-exports-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -157,6 +159,43 @@ describe('GET /api/v1/history?format=csv', () => {
   });
 });
 
+describe('GET /api/v1/history totals', () => {
+  it('gives the same energy at 1 s, 1 min and 15 min, with a first minute run in part and the minute and quarter in progress', async () => {
+    // 27 minutes of one sample a second, starting 50 s into a minute and 12 min 50 s into a quarter,
+    // up to the second before now: the minute and the quarter in progress are not rolled up yet.
+    const start = T0 - 27 * MIN + 10_000;
+    const expected = { importWh: 0, evWh: 0, pvWh: 0 };
+    for (let atMs = start; atMs < T0; atMs += 1000) {
+      const i = (atMs - start) / 1000;
+      // A 60 kW first (part) minute, then a swinging import. (A minute that swings between import
+      // and export nets them in its mean: the coarse levels keep no separate import and export.)
+      const gridPowerW = atMs < start + 50_000 ? 60_000 : 8_000 + ((i * 37) % 97) * 100;
+      const evPowerW = 5_000 + (i % 60) * 50;
+      const pvPowerW = 3_000 + (i % 17) * 20;
+      api.store.history.record({ atMs, gridPowerW, evPowerW, pvPowerW });
+      expected.importWh += Math.max(0, gridPowerW) / 3600;
+      expected.evWh += evPowerW / 3600;
+      expected.pvWh += pvPowerW / 3600;
+    }
+    api.clock.set(T0);
+    const from = T0 - 30 * MIN;
+    for (const resolution of ['1s', '1m', '15m']) {
+      const res = await get(`/api/v1/history?resolution=${resolution}&from=${from}&to=${T0}`);
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json() as { sampleMs: number; resolution: string };
+      expect(body.sampleMs).toBe(1000);
+      // What the History page shows under the chart, from the same answer.
+      const totals = summarizeHistory(historyPoints(body), undefined, RESOLUTION_MS[resolution], body.sampleMs);
+      expect(totals.importEnergyWh, `${resolution} import`).toBeCloseTo(expected.importWh, 6);
+      expect(totals.evEnergyWh, `${resolution} EV`).toBeCloseTo(expected.evWh, 6);
+      expect(totals.pvEnergyWh, `${resolution} PV`).toBeCloseTo(expected.pvWh, 6);
+      // The CSV export has the same points (its means × the samples the JSON counts).
+      const csv = parseCsv((await get(`/api/v1/history?format=csv&resolution=${resolution}&from=${from}&to=${T0}`)).body);
+      expect(csv.length - 1, `${resolution} CSV rows`).toBe(historyPoints(body).length);
+    }
+  });
+});
+
 describe('GET /api/v1/history/connectors', () => {
   const minute = (chargerId: string, connectorId: number, energyWh: number, l1A: number) => ({ chargerId, connectorId, energyWh, currentSumA: [l1A * 60, 0, 0] as [number, number, number], capSumA: 16 * 60, samples: 60 });
   const seed = () => {
@@ -212,7 +251,12 @@ describe('PATCH session: departure', () => {
     const res = await patch({ departure: '2020-01-01T00:00:00Z' });
     expect(res.statusCode).toBe(400);
     expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['departure']);
-    expect(res.json().message).toContain('in the past');
+    // In the site's time and words, not UTC ISO strings (T0 is 10:00 UTC, 11:00 in Berlin).
+    expect(res.json().issues[0].message).toBe('1 Jan 2020, 01:00 (now 24 Nov 2026, 11:00, site time Europe/Berlin) is in the past; give a later time, or null to clear it');
+    // A year typed as 9999 is a typo, not a plan.
+    const far = await patch({ departure: '9999-12-31T23:59:00Z' });
+    expect(far.statusCode).toBe(400);
+    expect(far.json().issues[0].message).toContain('is more than a year ahead; check the year');
     expect(updates).toEqual([]);
     expect(api.store.audit.list({ action: 'session.update' })).toEqual([]);
     const now = await patch({ departure: new Date(T0).toISOString() });

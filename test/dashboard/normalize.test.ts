@@ -9,7 +9,7 @@ import { buildEvents, describeChange } from '../../dashboard/src/event-log.ts';
 import { SiteTime } from '../../dashboard/src/format.ts';
 
 const berlin = new SiteTime('Europe/Berlin');
-import { resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
+import { breakGaps, resolutionFor, summarizeHistory } from '../../dashboard/src/history-summary.ts';
 import { stateFromMessage } from '../../dashboard/src/live-feed.ts';
 import { auditEntries, fieldIssues, historyPoints, priorityRank, reasonText, sessionRecords } from '../../dashboard/src/normalize.ts';
 
@@ -219,18 +219,24 @@ describe('history summary', () => {
   it('integrates EV energy and finds the import peak', () => {
     const h = 3_600_000;
     const s = summarizeHistory([
-      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
-      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
+      { atMs: 0, gridPowerW: 10_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
+      { atMs: h / 2, gridPowerW: 30_000, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
     ]);
     expect(s.evEnergyWh).toBeCloseTo(3000);
     expect(s.peakImportW).toBe(30_000);
     expect(s.peakAtMs).toBe(h / 2);
   });
 
+  it('breaks the chart line where the data has a gap (the EMS was stopped), not between close points', () => {
+    const { times, columns } = breakGaps([0, 1000, 2000, 90_000, 91_000], [[1, 2, 3, 4, 5]], 10_000);
+    expect(times).toEqual([0, 1000, 2000, 2001, 90_000, 91_000]);
+    expect(columns).toEqual([[1, 2, 3, null, 4, 5]]);
+  });
+
   it('does not bridge gaps in the data', () => {
     const s = summarizeHistory([
-      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
-      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null },
+      { atMs: 0, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
+      { atMs: 5 * 3_600_000, gridPowerW: 0, pvPowerW: 0, batteryPowerW: 0, evPowerW: 6000, limitW: null, buildingPowerW: null, gridL1A: null, gridL2A: null, gridL3A: null, samples: null },
     ]);
     expect(s.evEnergyWh).toBe(0);
   });

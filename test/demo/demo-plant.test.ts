@@ -8,10 +8,13 @@ import { loadConfigFile } from '../../src/config-file.ts';
 import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
 import { silentLogger } from '../../src/log.ts';
+import { openStorage } from '../../src/storage/open-storage.ts';
+import { systemClock } from '../../src/clock.ts';
 import { eventually } from '../devices/context.ts';
 
 describe('the demo on the site plant', () => {
   let demo: DemoSite | undefined;
+  let storagePath = '';
   afterAll(async () => {
     await demo?.stop();
   });
@@ -22,7 +25,7 @@ describe('the demo on the site plant', () => {
       ...base,
       ocpp: { ...base.ocpp, host: '127.0.0.1', port: 0 },
       http: { ...base.http, host: '127.0.0.1', port: 0 },
-      storage: { ...base.storage, path: join(mkdtempSync(join(tmpdir(), 'demo-plant-')), 'ems.sqlite') },
+      storage: { ...base.storage, path: (storagePath = join(mkdtempSync(join(tmpdir(), 'demo-plant-')), 'ems.sqlite')) },
       mqtt: undefined,
     };
     demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(4), initialOccupancy: 1, seed: 5, stepMs: 100 });
@@ -56,4 +59,19 @@ describe('the demo on the site plant', () => {
     const root = site.plant.truth().nodeA.get(site.plant.scenario.circuit.id)!;
     for (const a of root) expect(a).toBeLessThanOrEqual(80);
   }, 90_000);
+
+  it('stops the running transactions at the register reading when it closes, so no billed session ends on a stop reading of 0', async () => {
+    const running = [...demo!.app.ctx.state.connectors.values()].filter((c) => c.session).length;
+    expect(running).toBeGreaterThan(0);
+    await demo!.stop();
+    demo = undefined;
+    const store = openStorage(storagePath, systemClock);
+    try {
+      const stopped = store.transactions.list({ limit: 100 }).filter((t) => t.meterStopWh !== undefined);
+      expect(stopped.length).toBeGreaterThanOrEqual(running);
+      for (const t of stopped) expect(t.meterStopWh!, `transaction ${t.transactionId}`).toBeGreaterThanOrEqual(t.meterStartWh);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
 });

@@ -23,6 +23,11 @@ export class StackCharger {
   clockOffsetMs = 0;
   /** Called after every change of the profiles it holds (a test samples what it holds there). */
   readonly onChange: (() => void)[] = [];
+  /**
+   * Awaited after a SetChargingProfile was taken (or refused) and before it is answered: a test
+   * can act at that exact moment, e.g. kill the EMS before it hears the answer or sends the next call.
+   */
+  beforeAnswer: ((params: any) => void | Promise<void>) | undefined;
 
   constructor(
     readonly id: string,
@@ -54,7 +59,9 @@ export class StackCharger {
       if (this.mode === 'silent') return new Promise(() => undefined);
       const installed = this.install(params);
       if (installed) this.changed();
-      return { status: installed ? 'Accepted' : 'Rejected' };
+      const status = installed ? 'Accepted' : 'Rejected';
+      if (!this.beforeAnswer) return { status };
+      return Promise.resolve(this.beforeAnswer(params)).then(() => ({ status }));
     });
   }
 

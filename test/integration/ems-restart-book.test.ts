@@ -7,40 +7,18 @@
 // own id at once (a 0 A TxProfile for the paused car), the 1.6 charger's by ours, and the API must
 // show the same two transactions, the pause still in force, and no new session when the station
 // reports its transaction again.
-import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeStation201 } from '../ocpp/fake-station-201.ts';
 import { StackCharger } from '../helpers/stack-charger.ts';
-import { startEms, type EmsProcess } from '../helpers/ems-process.ts';
+import { EmsUnderTest, rowConfig } from '../helpers/ems-site.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const PASSWORD = 'book-test-pass';
 const STATION_TX = 'f3c1b2a4-station-tx';
-const CONFIG: Record<string, any> = {
-  site: { name: 'Book Test', timezone: 'UTC' },
-  grid: { maxCurrent: 100, safetyMargin: 0 },
-  control: { profileDurationS: 60, deadbandA: 0 },
-  circuits: [{ id: 'row', maxCurrent: 40, chargers: ['CP1', 'ST1'] }],
-  chargers: [{ id: 'CP1' }, { id: 'ST1' }],
-  idTags: [{ idTag: 'TAG1' }, { idTag: 'TAG2' }],
-};
-
-async function api(port: number, path: string, token?: string, init: RequestInit = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    ...init,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
-  });
-  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
-}
-
-async function login(port: number): Promise<string> {
-  const res = await api(port, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-  return res.body.token as string;
-}
+const CONFIG = rowConfig({ name: 'Book Test', rowA: 40, chargers: ['CP1', 'ST1'] });
 
 /** What the API says runs on each connector: transaction id and pause. */
-async function sessions(port: number): Promise<Record<string, { transactionId: number; paused: boolean } | null>> {
-  const state = await api(port, '/api/v1/state', await login(port));
+async function sessions(site: EmsUnderTest): Promise<Record<string, { transactionId: number; paused: boolean } | null>> {
+  const state = await site.api('/api/v1/state');
   return Object.fromEntries(
     state.body.connectors.map((c: any) => [`${c.chargerId}/${c.connectorId}`, c.session ? { transactionId: c.session.transactionId, paused: c.session.paused === true } : null]),
   );
@@ -50,26 +28,19 @@ const txProfiles = (s: FakeStation201) => s.received('SetChargingProfile', (p) =
 const lastLimit = (p: any) => p.chargingProfile.chargingSchedule[0].chargingSchedulePeriod[0].limit as number;
 
 function bookSuite(signal: 'SIGKILL' | 'SIGTERM') {
-  let ems: EmsProcess | undefined;
+  const site = new EmsUnderTest('book-test-pass');
   const stations: FakeStation201[] = [];
   let cp1: StackCharger | undefined;
-  const dirs: string[] = [];
 
   afterAll(async () => {
     await cp1?.close().catch(() => undefined);
     await Promise.all(stations.map((s) => s.close().catch(() => undefined)));
-    if (ems && ems.alive()) {
-      ems.kill('SIGTERM');
-      await ems.exited;
-    }
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    await site.cleanup();
   });
 
   it(`keeps both transactions, the station's id and the pause, and steers the station by its id before it reports again (${signal})`, async () => {
-    ems = await startEms(CONFIG, { EMS_ADMIN_PASSWORD: PASSWORD });
-    dirs.push(ems.dir);
-    const place = { dir: ems.dir, ocppPort: ems.ocppPort, httpPort: ems.httpPort };
-    cp1 = new StackCharger('CP1', `ws://127.0.0.1:${ems.ocppPort}/ocpp`);
+    let ems = await site.start(CONFIG);
+    cp1 = new StackCharger('CP1', site.ocppEndpoint);
     await cp1.connect();
     const { transactionId: cpTx } = await cp1.start(1, 'TAG1');
 
@@ -82,18 +53,16 @@ function bookSuite(signal: 'SIGKILL' | 'SIGTERM') {
       idToken: { idToken: 'TAG2', type: 'ISO14443' },
       transactionInfo: { transactionId: STATION_TX, chargingState: 'Charging' },
     });
-    const token = await login(ems.httpPort);
-    expect((await api(ems.httpPort, '/api/v1/connectors/ST1/1/session', token, { method: 'PATCH', body: JSON.stringify({ paused: true }) })).status).toBe(200);
+    expect(await site.pause('ST1', 1, true)).toBe(200);
     await waitFor(() => (txProfiles(station).some((c) => c.params.chargingProfile.transactionId === STATION_TX && lastLimit(c.params) === 0) && cp1!.connectorA(1) > 0 ? true : undefined), 'the paused station and the charging car steered', 30_000);
-    const before = await sessions(ems.httpPort);
+    const before = await sessions(site);
     expect(before['CP1/1']).toEqual({ transactionId: cpTx, paused: false });
     expect(before['ST1/1']).toMatchObject({ paused: true });
     const stationOurs = before['ST1/1']!.transactionId;
 
-    ems.kill(signal);
-    await ems.exited;
+    await site.kill(signal);
     await station.close();
-    ems = await startEms(CONFIG, { EMS_ADMIN_PASSWORD: PASSWORD }, place);
+    ems = await site.start(CONFIG);
 
     const setCallsAtRestart = cp1.setCalls.length;
     await cp1.reconnect();
@@ -114,13 +83,13 @@ function bookSuite(signal: 'SIGKILL' | 'SIGTERM') {
     expect(cp1.connectorA(1)).toBeGreaterThan(0);
 
     // The API shows the same transactions, the pause in force.
-    expect(await sessions(ems.httpPort)).toEqual({ 'CP1/1': { transactionId: cpTx, paused: false }, 'ST1/1': { transactionId: stationOurs, paused: true } });
+    expect(await sessions(site)).toEqual({ 'CP1/1': { transactionId: cpTx, paused: false }, 'ST1/1': { transactionId: stationOurs, paused: true } });
     // The station reports its transaction again: the same session, not a new one.
     await again.transactionEvent('Updated', STATION_TX, { transactionInfo: { transactionId: STATION_TX, chargingState: 'SuspendedEVSE' } });
-    expect((await sessions(ems.httpPort))['ST1/1']).toEqual({ transactionId: stationOurs, paused: true });
+    expect((await sessions(site))['ST1/1']).toEqual({ transactionId: stationOurs, paused: true });
     // Its end closes it; the id is forgotten and may name a new transaction later.
     await again.transactionEvent('Ended', STATION_TX, { transactionInfo: { transactionId: STATION_TX, stoppedReason: 'EVDisconnected' } });
-    await waitFor(async () => ((await sessions(ems!.httpPort))['ST1/1'] === null ? true : undefined), 'the station session ended', 10_000);
+    await waitFor(async () => ((await sessions(site))['ST1/1'] === null ? true : undefined), 'the station session ended', 10_000);
     expect(ems.stdout() + ems.stderr()).not.toMatch(/no station transaction id known/);
   }, 240_000);
 }

@@ -9,39 +9,17 @@
 // a grid meter, and with Debian's pymodbus as the grid meter (building + the cars' draws), where
 // the restarted EMS must not start in the failsafe before its first reading (no car at the
 // failsafe current, no "failsafe on").
-import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sunSpecImage } from '../../adapters/modbus/sunspec-image.ts';
 import { PymodbusPeer } from '../fixtures/pymodbus/pymodbus-peer.ts';
 import { describeWithPeer, hasPythonModule } from '../helpers/peers.ts';
 import { StackCharger } from '../helpers/stack-charger.ts';
-import { startEms, type EmsProcess } from '../helpers/ems-process.ts';
+import { EmsUnderTest, rowConfig } from '../helpers/ems-site.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-const PASSWORD = 'restart-test-pass';
 const ROW_A = 40;
 const BUILDING_A = 10;
-const CONFIG: Record<string, any> = {
-  site: { name: 'Restart Test', timezone: 'UTC' },
-  grid: { maxCurrent: 100, safetyMargin: 0 },
-  control: { profileDurationS: 60, deadbandA: 0 },
-  circuits: [{ id: 'row', maxCurrent: ROW_A, chargers: ['CP1', 'CP2', 'CP3'] }],
-  chargers: [{ id: 'CP1' }, { id: 'CP2' }, { id: 'CP3' }],
-  idTags: [{ idTag: 'TAG1' }, { idTag: 'TAG2' }, { idTag: 'TAG3' }],
-};
-
-async function api(port: number, path: string, token?: string, init: RequestInit = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    ...init,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
-  });
-  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
-}
-
-async function login(port: number): Promise<string> {
-  const res = await api(port, '/api/v1/auth/login', undefined, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-  return res.body.token as string;
-}
+const CONFIG = rowConfig({ name: 'Restart Test', rowA: ROW_A, chargers: ['CP1', 'CP2', 'CP3'] });
 
 interface Sample {
   atMs: number;
@@ -61,18 +39,13 @@ function meterImage(carsA: number): number[] {
 }
 
 function restartSuite(meter: PymodbusPeer | undefined) {
-  let ems: EmsProcess | undefined;
+  const site = new EmsUnderTest('restart-test-pass');
   const chargers: StackCharger[] = [];
-  const dirs: string[] = [];
 
   afterAll(async () => {
     await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
-    if (ems && ems.alive()) {
-      ems.kill('SIGTERM');
-      await ems.exited;
-    }
+    await site.cleanup();
     await meter?.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('restores every charging car in priority order without a moment at 0 A, keeps the paused one at 0 A and the circuit within its limit', async () => {
@@ -86,10 +59,8 @@ function restartSuite(meter: PymodbusPeer | undefined) {
         devices: [{ id: 'grid', role: 'grid-meter', driver: 'modbus', host: '127.0.0.1', port: meter.port, unitId: 1, pollIntervalMs: 500, timeoutMs: 1_000 }],
       };
     }
-    ems = await startEms(config, { EMS_ADMIN_PASSWORD: PASSWORD });
-    dirs.push(ems.dir);
-    const place = { dir: ems.dir, ocppPort: ems.ocppPort, httpPort: ems.httpPort };
-    const endpoint = `ws://127.0.0.1:${ems.ocppPort}/ocpp`;
+    await site.start(config);
+    const endpoint = site.ocppEndpoint;
     const [cp1, cp2, cp3] = ['CP1', 'CP2', 'CP3'].map((id) => new StackCharger(id, endpoint));
     chargers.push(cp1!, cp2!, cp3!);
     for (const c of chargers) await c.connect();
@@ -105,8 +76,7 @@ function restartSuite(meter: PymodbusPeer | undefined) {
       ? setInterval(() => void meter.set(1, 'hr', 40000, meterImage(chargers.reduce((sum, c) => sum + Math.min(32, c.connectorA(1)), 0))).catch(() => undefined), 200)
       : undefined;
 
-    const token = await login(ems.httpPort);
-    expect((await api(ems.httpPort, '/api/v1/connectors/CP3/1/session', token, { method: 'PATCH', body: JSON.stringify({ paused: true }) })).status).toBe(200);
+    expect(await site.pause('CP3', 1, true)).toBe(200);
     const txLimit = (c: StackCharger) => c.setCalls.filter((p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile').at(-1)?.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit;
     // Steady state: CP1 (first come) filled first, CP2 the rest, CP3 paused.
     await waitFor(() => (cp1!.connectorA(1) >= 20 && cp2!.connectorA(1) >= 6 && cp3!.connectorA(1) === 0 && txLimit(cp3!) === 0 ? true : undefined), 'the steady state before the kill', 30_000);
@@ -131,13 +101,12 @@ function restartSuite(meter: PymodbusPeer | undefined) {
     const before = chargers.map((c) => c.connectorA(1));
 
     const killMs = Date.now();
-    ems.kill('SIGKILL');
-    await ems.exited;
+    await site.kill('SIGKILL');
     phase = 'down';
     sample();
     const setCallsAtKill = chargers.map((c) => c.setCalls.length);
 
-    ems = await startEms(config, { EMS_ADMIN_PASSWORD: PASSWORD }, place);
+    const ems = await site.start(config);
     for (const c of chargers) await c.reconnect();
     phase = 'after';
     // The new EMS has steered every charger again: a TxProfile for each running transaction.
@@ -176,7 +145,7 @@ function restartSuite(meter: PymodbusPeer | undefined) {
     expect(after[0], report).toBeGreaterThanOrEqual(after[1]!);
     expect(after[0], report).toBeGreaterThanOrEqual(before[0]! - 0.1);
     // The stored pause is in force again, and the API says so.
-    const state = await api(ems.httpPort, '/api/v1/state', await login(ems.httpPort));
+    const state = await site.api('/api/v1/state');
     expect(state.body.connectors.find((c: { chargerId: string }) => c.chargerId === 'CP3').session).toMatchObject({ paused: true });
     if (meter) {
       // With a meter that answers, the restarted EMS never went into the failsafe: the charging

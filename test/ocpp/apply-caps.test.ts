@@ -119,9 +119,11 @@ describe('applyCaps', () => {
     for (const call of a.received('SetChargingProfile', (p) => p.connectorId === 1 && limitOf(p) === 10)) expect(increase.seq).toBeGreaterThan(call.answeredSeq!);
   });
 
-  it('lowers the connector default before the TxProfile on a decrease, and raises the TxProfile before the default on an increase', async () => {
-    // The EMS could die between the two calls: the default must never be above the TxProfile in
-    // force, or the car resumes above its cap (a paused one at the default) when the TxProfile expires.
+  it('sends the connector default before the TxProfile, on a decrease and on a raise', async () => {
+    // The EMS could die between the two calls. On a decrease the default must not stay above the
+    // TxProfile (a paused car would resume at it when the TxProfile expires); on a raise (a resume)
+    // the TxProfile must not go first, or a car the EMS meant to charge falls to the old default
+    // (0 A after a pause) when it expires, although its static share allows more (issue #10).
     system = await startSystem();
     const charger = await system.charger('CP001');
     await charger.startTransaction(1, 'GUEST01');
@@ -137,8 +139,23 @@ describe('applyCaps', () => {
     seq = charger.calls.at(-1)!.seq;
     system.clock.advance(10_000);
     await system.cs.applyCaps([cap('CP001', 1, 12)]);
-    expect(order(seq)[0]).toEqual(['TxProfile', 12]);
-    expect(order(seq).map(([purpose]) => purpose)).toEqual(['TxProfile', 'TxDefaultProfile']);
+    expect(order(seq)).toEqual([
+      ['TxDefaultProfile', 12],
+      ['TxProfile', 12],
+    ]);
+    // A raise within 2 s of the last one (control.profileMinIntervalMs) waits, the session's default with its TxProfile.
+    seq = charger.calls.at(-1)!.seq;
+    await system.cs.applyCaps([cap('CP001', 1, 8)]);
+    system.clock.advance(1_000);
+    await system.cs.applyCaps([cap('CP001', 1, 14)]);
+    system.clock.advance(1_000);
+    await system.cs.applyCaps([cap('CP001', 1, 14)]);
+    expect(order(seq)).toEqual([
+      ['TxDefaultProfile', 8],
+      ['TxProfile', 8],
+      ['TxDefaultProfile', 14],
+      ['TxProfile', 14],
+    ]);
   });
 
   it('holds every increase while a decrease is refused, reserves that connector, and retries with backoff', async () => {

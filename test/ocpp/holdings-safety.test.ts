@@ -25,6 +25,7 @@ import { ProfileDispatcher } from '../../src/ocpp/profile-dispatcher.ts';
 import { MemoryHoldingsStore } from '../../src/ocpp/holdings-store.ts';
 import { SiteHoldings } from '../../src/ocpp/site-holdings.ts';
 import { MemoryTransactionStore } from '../../src/state/memory-transaction-store.ts';
+import { MemoryRefusedStore } from '../../src/ocpp/refused-store.ts';
 import { MemoryStationIdStore } from '../../src/ocpp/station-id-store.ts';
 import { TransactionBook } from '../../src/ocpp/transaction-book.ts';
 
@@ -63,6 +64,15 @@ class ChargerModel {
   readonly stationTx = new Map<number, string>();
   /** Told of every charging profile it takes (connector, purpose, first period's limit). */
   onInstall?: (connectorId: number, purpose: string, limit: number) => void;
+  /** Connectors whose last connector default it refused or never got (the EMS learns of it only when the answer or the timeout comes). */
+  readonly defaultMissed = new Set<number>();
+
+  /** Notes what became of a SetChargingProfile (1.6 or 2.0.1) for the connector defaults it missed. */
+  noteDefault(connectorId: number, purpose: string, taken: boolean): void {
+    if (purpose !== 'TxDefaultProfile') return;
+    if (taken) this.defaultMissed.delete(connectorId);
+    else this.defaultMissed.add(connectorId);
+  }
   constructor(
     readonly id: string,
     readonly maxA: number,
@@ -143,7 +153,7 @@ class ChargerModel {
 }
 
 /** In-memory OcppConnection: calls go to the model, the model's calls go to the link's handlers. */
-function connection(model: ChargerModel, clock: ManualClock, answers: Answers, check: () => void) {
+function connection(model: ChargerModel, clock: ManualClock, answers: Answers, check: (midRound?: boolean, taken?: { chargerId: string; connectorId: number }) => void) {
   const handlers = new Map<string, (req: any) => any>();
   return {
     handlers,
@@ -159,10 +169,11 @@ function connection(model: ChargerModel, clock: ManualClock, answers: Answers, c
         if (action === 'SetChargingProfile') {
           if (!model.smart) return { status: 'NotSupported' };
           const answer = answers(req, model.id);
+          model.noteDefault(req.connectorId, req.csChargingProfiles.chargingProfilePurpose, answer !== 'Rejected' && answer !== 'timeout-lost');
           if (answer === 'Rejected') return { status: 'Rejected' };
           if (answer === 'timeout-lost') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
           const installed = model.install(req, clock.nowMs());
-          check();
+          check(true, { chargerId: model.id, connectorId: req.connectorId });
           if (answer === 'timeout-installed') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
           return { status: installed ? 'Accepted' : 'Rejected' };
         }
@@ -189,7 +200,7 @@ function connection(model: ChargerModel, clock: ManualClock, answers: Answers, c
 }
 
 /** What a 2.0.1 station answers (smart charging in SmartChargingCtrlr; CALLERROR NotImplemented without it). */
-function call201(model: ChargerModel, clock: ManualClock, answers: Answers, check: () => void, action: string, req: any): any {
+function call201(model: ChargerModel, clock: ManualClock, answers: Answers, check: (midRound?: boolean, taken?: { chargerId: string; connectorId: number }) => void, action: string, req: any): any {
   if (action === 'GetVariables') {
     const values: Record<string, string> = { ProfileStackLevel: '2', RateUnit: 'A', PeriodsPerSchedule: '24', Enabled: model.smart ? 'true' : 'false' };
     return {
@@ -202,10 +213,11 @@ function call201(model: ChargerModel, clock: ManualClock, answers: Answers, chec
   if (action === 'SetChargingProfile') {
     if (!model.smart) throw new OcppCallError('SetChargingProfile failed (NotImplemented)', 'NotImplemented');
     const answer = answers(req, model.id);
+    model.noteDefault(req.evseId, req.chargingProfile.chargingProfilePurpose, answer !== 'Rejected' && answer !== 'timeout-lost');
     if (answer === 'Rejected') return { status: 'Rejected' };
     if (answer === 'timeout-lost') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
     const installed = model.install201(req, clock.nowMs());
-    check();
+    check(true, { chargerId: model.id, connectorId: req.evseId });
     if (answer === 'timeout-installed') throw new OcppCallError('SetChargingProfile failed (Timeout)', 'Timeout');
     return { status: installed ? 'Accepted' : 'Rejected' };
   }
@@ -265,7 +277,8 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
    * `midRound`: while a round's profiles are on the wire a connector may still hold its previous
    * cap (decreases go first, increases wait for them), so it counts at the higher of both.
    */
-  const check = (midRound = true) => {
+  /** `taken`: the charger and connector that just took a profile (check 1e looks at that connector mid-round). */
+  const check = (midRound = true, taken?: { chargerId: string; connectorId: number }) => {
     if (violation || !armed) return;
     const nowMs = clock.nowMs();
     const times = [...models.values()].flatMap((m) => m.boundaries(nowMs));
@@ -276,6 +289,31 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
       if (holdsA > countedA(model.id, midRound) + 0.05) {
         violation = `${model.id} could draw ${holdsA.toFixed(1)} A, the EMS counts it at ${countedA(model.id, midRound).toFixed(1)} A`;
         if (process.env.DBG) console.log(violation, JSON.stringify(model.profiles.map((p) => [p.purpose, p.connectorId, p.stackLevel, p.periods[0].limit, p.durationS])), JSON.stringify([...statuses.values()]));
+        return;
+      }
+    }
+    // 1e. Whenever the EMS dies, a car it lets charge falls no further than its static share allows:
+    // after every duration expires its connector still holds min(share, its cap, what it holds now)
+    // (issue #10: a kill between a TxProfile raise and the default that follows it left the car at
+    // its old default, 0 A after a pause). Checked at every profile the connector takes and once
+    // each round is through (mid-round, another connector's profile may land before this one's
+    // fix of a state the EMS inherited, e.g. after a restart). Not where the charger refused or
+    // left unanswered a profile of that connector (it holds what it held), nor on an
+    // uncontrollable charger.
+    for (let i = 0; i < SLOTS.length; i++) {
+      const [id, c] = SLOTS[i]!;
+      if (midRound && (taken?.chargerId !== id || taken.connectorId !== c)) continue;
+      const model = models.get(id)!;
+      const transactionId = book.active(id, c);
+      const held = holdings.of(id);
+      if (!model.tx.has(c) || transactionId === undefined || paused.has(i) || !links.get(id)?.ready || held.uncontrollable || model.defaultMissed.has(c)) continue;
+      const slots = [held.defaultSlot(c), held.existingTxSlot(c, transactionId)].filter((slot) => slot !== undefined);
+      if (slots.some((slot) => slot.refused || slot.uncertain.length > 0 || slot.backoff.failures > 0)) continue;
+      const nowA = model.connectorA(c, nowMs);
+      const laterA = model.connectorA(c, nowMs + 10 * DURATION_S * 1000);
+      const dueA = Math.min(held.shareA, lastCaps[i]!, nowA);
+      if (laterA < dueA - 0.05) {
+        violation = `${id}/${c} charges (cap ${lastCaps[i]} A, ${nowA} A now) but would fall to ${laterA} A if the EMS died at ${nowMs}, below its static share ${held.shareA} A`;
         return;
       }
     }
@@ -314,10 +352,11 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
   };
   let next = 0;
   const answer: Answers = (req, id) => (typeof answers === 'function' ? answers(req, id) : answers[next++ % answers.length]!);
-  // What outlives an EMS process: the transaction book and what it recorded the chargers hold.
+  // What outlives an EMS process: the transaction book (with its station ids and refused tags) and what it recorded the chargers hold.
   const transactions = new MemoryTransactionStore();
   const stationIds = new MemoryStationIdStore();
   const holdingsStore = new MemoryHoldingsStore();
+  const refusedStore = new MemoryRefusedStore();
   const paused = new Set<number>();
   const slotOf = (id: string, c: number) => SLOTS.findIndex(([other, oc]) => other === id && oc === c);
   // 1d. Nothing the EMS sends a paused car's connector lets it draw: no default, no TxProfile above 0.
@@ -337,8 +376,8 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
   let dispatcher!: ProfileDispatcher;
   /** One EMS process: the holdings restored from the store, the open transactions from the book. */
   const bootEms = () => {
-    holdings = new SiteHoldings(CONFIG, clock, bus, silentLogger, holdingsStore);
-    book = new TransactionBook(transactions, stationIds);
+    holdings = new SiteHoldings(CONFIG, clock, bus, silentLogger, holdingsStore, (id, c) => book.refusedDrawing(id, c));
+    book = new TransactionBook(transactions, stationIds, refusedStore);
     book.restore(clock.nowMs(), () => true);
     links = new Map();
     handlers = new Map();
@@ -541,6 +580,26 @@ describe('what every charger holds', () => {
   }, 600_000);
 });
 
+describe('a car resumed after a pause', () => {
+  // The operator resumes A/1. Its connector default is 0 A (paused) and its TxProfile 0 A; the
+  // resume raises both. Had the TxProfile gone first, an EMS killed before the default followed
+  // would leave the car at 0 A once the TxProfile expired, while its static share allows 13 A
+  // (issue #10, "after kill -9 the site falls further than it must"). Check 1e looks at the moment
+  // each profile is taken.
+  it('falls back to its static share, not to 0 A, whenever the EMS dies during the resume', async () => {
+    const steps: Step[] = [
+      { kind: 'plug', charger: 0, connector: 1, good: true },
+      { kind: 'plug', charger: 1, connector: 1, good: true },
+      { kind: 'caps', wantA: [16, 16, 16, 16, 16] },
+      { kind: 'pause', slot: 0, paused: true },
+      { kind: 'wait', ms: 1_000 },
+      { kind: 'pause', slot: 0, paused: false },
+      { kind: 'wait', ms: 1_000 },
+    ];
+    await run(steps, ['Accepted'], true);
+  });
+});
+
 describe('a paused car across an EMS restart', () => {
   // The operator pauses A/1: its charger takes the 0 A default, but the answer never reaches the
   // EMS, which dies before it hears (kill -9 with the answer on the wire). Its record of what the
@@ -576,3 +635,4 @@ describe('a paused car across an EMS restart', () => {
     });
   }
 });
+

@@ -1,6 +1,7 @@
 // The transaction book outlives a link and, on SQLite, the process: a 2.0.1 station that comes
 // back (reconnect, or EMS restart) is steered by its own transaction id at once, before it sends
-// another TransactionEvent; a reused station id after an Ended names a new transaction.
+// another TransactionEvent; a reused station id after an Ended names a new transaction. A car that
+// draws under a refused tag stays reserved across a reconnect and a restart until its connector is free.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import type { ConnectorCap } from '../../optimizer/types.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { TransactionBook } from '../../src/ocpp/transaction-book.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
+import { FakeCharger } from './fake-charger.ts';
 import { FakeStation201 } from './fake-station-201.ts';
 import { startSystem, T0, type System } from './system.ts';
 
@@ -105,6 +107,96 @@ describe('the transaction book', () => {
     const fresh = system.events['session.started'].at(-1)!.transactionId;
     expect(fresh).not.toBe(a);
     expect(system.cs.book.byStationId('CP001', 'uuid-a')).toBe(fresh);
+    await again.close();
+    await system.stop();
+    system = undefined;
+    storage.close();
+  });
+});
+
+describe('a refused tag in the transaction book', () => {
+  let system: System | undefined;
+  const chargers: FakeCharger[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(chargers.splice(0).map((c) => c.close().catch(() => undefined)));
+    await system?.stop();
+    system = undefined;
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const drawing = (c: FakeCharger, connectorId: number, transactionId: number, currentA: number) =>
+    c.call('MeterValues', {
+      connectorId,
+      transactionId,
+      meterValue: [{ timestamp: new Date(T0).toISOString(), sampledValue: [1, 2, 3].map((phase) => ({ value: currentA.toFixed(1), measurand: 'Current.Import', phase: `L${phase}`, unit: 'A' })) }],
+    });
+  const status = (c: FakeCharger, connectorId: number, value: string) => c.call('StatusNotification', { connectorId, errorCode: 'NoError', status: value, timestamp: new Date(T0).toISOString() });
+  const reservedA = (s: System, connectorId: number) => s.state.snapshot(s.clock.nowMs()).connectors.find((c) => c.chargerId === 'CP001' && c.connectorId === connectorId)?.reservedA ?? 0;
+  /** CP001 back on a new socket without booting, as after a dropped link or an EMS restart. */
+  async function backWithoutBoot(s: System): Promise<FakeCharger> {
+    const again = new FakeCharger({ port: s.cs.port, identity: 'CP001', connectors: 2 });
+    chargers.push(again);
+    await again.connect();
+    const setUp = s.cs.whenReady('CP001');
+    await status(again, 1, 'Charging');
+    await setUp;
+    return again;
+  }
+
+  it('keeps a car drawing under a refused tag reserved at the charger max across a reconnect, until its connector is free', async () => {
+    system = await startSystem();
+    const charger = await system.charger('CP001');
+    const refused = await charger.call('StartTransaction', { connectorId: 1, idTag: 'NOBODY', meterStart: 0, timestamp: new Date(T0).toISOString() });
+    expect(refused.idTagInfo.status).toBe('Invalid');
+    await drawing(charger, 1, refused.transactionId, 16);
+    expect(reservedA(system, 1)).toBe(32);
+    await charger.close();
+
+    const again = await backWithoutBoot(system);
+    // The new link knows the refused car draws: still reserved, also after a control round.
+    expect(system.cs.book.active('CP001', 1)).toBeUndefined();
+    expect(reservedA(system, 1)).toBe(32);
+    await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP001', 2, 10)]);
+    expect(reservedA(system, 1)).toBe(32);
+    // It stops drawing, then the connector is free: nothing reserved, no session ever opened.
+    await drawing(again, 1, refused.transactionId, 0);
+    expect(reservedA(system, 1)).toBe(0);
+    await drawing(again, 1, refused.transactionId, 12);
+    expect(reservedA(system, 1)).toBe(32);
+    await status(again, 1, 'Available');
+    expect(reservedA(system, 1)).toBe(0);
+    expect(system.events['session.started']).toHaveLength(0);
+  });
+
+  it('keeps it in SQLite across an EMS restart: reserved before the charger is back, a repeated start gets the same id, freed by Available', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ems-refused-'));
+    dirs.push(dir);
+    const path = join(dir, 'ems.sqlite');
+    let storage = openStorage(path, new ManualClock(T0));
+    const book = (s: typeof storage) => new TransactionBook(s.transactions, s.stationIds, s.refused);
+    system = await startSystem(undefined, { transactions: book(storage) });
+    const charger = await system.charger('CP001');
+    const start = { connectorId: 1, idTag: 'NOBODY', meterStart: 0, timestamp: new Date(T0).toISOString() };
+    const refused = await charger.call('StartTransaction', start);
+    await drawing(charger, 1, refused.transactionId, 16);
+    expect(storage.refused.load()).toMatchObject([{ chargerId: 'CP001', connectorId: 1, transactionId: refused.transactionId, drawing: true }]);
+    await charger.close();
+    await system.stop();
+    storage.close();
+
+    // A new process on the same database: the connector counts at the charger max from the first cycle on.
+    storage = openStorage(path, new ManualClock(T0));
+    system = await startSystem(undefined, { transactions: book(storage) });
+    expect(reservedA(system, 1)).toBe(32);
+    const again = await backWithoutBoot(system);
+    expect(reservedA(system, 1)).toBe(32);
+    // The charger repeats the start whose answer it lost: the same transaction, still no session.
+    expect(await again.call('StartTransaction', start)).toEqual({ transactionId: refused.transactionId, idTagInfo: { status: 'Invalid' } });
+    expect(system.events['session.started']).toHaveLength(0);
+    await status(again, 1, 'Available');
+    expect(reservedA(system, 1)).toBe(0);
+    expect(storage.refused.load()).toEqual([]);
     await again.close();
     await system.stop();
     system = undefined;

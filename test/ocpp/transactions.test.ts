@@ -85,6 +85,21 @@ describe('transactions and meter values', () => {
     expect(charger.received('ClearChargingProfile')).toHaveLength(1);
   });
 
+  it('sends no ClearChargingProfile for a TxProfile the charger refused (issue #10)', async () => {
+    system = await startSystem();
+    const charger = await system.charger('CP001', { profileAnswer: (p) => (p.csChargingProfiles.chargingProfilePurpose === 'TxProfile' ? 'Rejected' : undefined) });
+    const capOf = (currentA: number) => [{ chargerId: 'CP001', connectorId: 1, currentA, phases: 3 as const, reason: { kind: 'charger' as const, text: 't' } }];
+    const tx = await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps(capOf(10));
+    system.clock.advance(5_000);
+    await system.cs.applyCaps(capOf(10));
+    expect(charger.received('SetChargingProfile', (p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile').length).toBeGreaterThanOrEqual(2);
+    await charger.stopTransaction(tx, 9000);
+    await charger.call('Heartbeat', {});
+    expect(system.events['session.ended']).toHaveLength(1);
+    expect(charger.received('ClearChargingProfile')).toHaveLength(0);
+  });
+
   it('accepts a StopTransaction for an unknown id without ending anything', async () => {
     system = await startSystem();
     const charger = await system.charger('CP001');

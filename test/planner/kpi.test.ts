@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KpiAccumulator, type KpiStep } from '../../optimizer/kpi.ts';
+import { KpiAccumulator, parseKpiSnapshot, type KpiStep } from '../../optimizer/kpi.ts';
 
 const step = (atMs: number, over: Partial<KpiStep>): KpiStep => ({
   atMs,
@@ -54,6 +54,44 @@ describe('site KPIs', () => {
     // 10 kW consumption (6 kW EV + 4 kW building), 5 kW of it from PV: half of the EV energy is renewable.
     k.addStep(step(0, { gridPowerW: 5_000, evPowerW: 6_000, pvPowerW: 5_000 }));
     expect(k.result().renewableShare).toBeCloseTo(0.5, 9);
+  });
+
+  it('averages a window over the part of it that was measured: a start or a restart inside it changes nothing', () => {
+    const minute = (m: number, kW: number) => step(m * 60_000, { durationMs: 60_000, gridPowerW: kW * 1000 });
+    // Started at minute 5 of the first window, 20 kW until the next window: the minutes before the start are unknown, not 0 kW.
+    const late = new KpiAccumulator(0);
+    for (let m = 5; m < 16; m++) late.addStep(minute(m, 20));
+    expect(late.result().peakW).toBeCloseTo(20_000, 6);
+    // The same 20 kW run without a restart, and with one at minute 7 that loses half a minute of readings.
+    const straight = new KpiAccumulator(0);
+    for (let m = 0; m < 16; m++) straight.addStep(minute(m, 20));
+    const before = new KpiAccumulator(0);
+    for (let m = 0; m < 7; m++) before.addStep(minute(m, 20));
+    const after = new KpiAccumulator(0);
+    after.restore(parseKpiSnapshot(JSON.parse(JSON.stringify(before.snapshot())))!);
+    expect(after.result()).toEqual(before.result());
+    after.addStep(step(7.5 * 60_000, { durationMs: 30_000, gridPowerW: 20_000 }));
+    for (let m = 8; m < 16; m++) after.addStep(minute(m, 20));
+    expect(after.result().peakW).toBeCloseTo(straight.result().peakW, 6);
+    expect(after.result().peakAtMs).toBe(straight.result().peakAtMs);
+  });
+
+  it('does not take a window seen for less than half its length as a 15-minute mean', () => {
+    const k = new KpiAccumulator(0);
+    // Started at minute 13: two minutes at 30 kW, then nothing imported in the next window.
+    k.addStep(step(13 * 60_000, { durationMs: 120_000, gridPowerW: 30_000 }));
+    k.addStep(step(15 * 60_000, { durationMs: 900_000, gridPowerW: 0 }));
+    expect(k.result().peakW).toBeCloseTo(4_000, 6);
+  });
+
+  it('continues an open window from a snapshot written before the measured time was kept', () => {
+    const k = new KpiAccumulator(0);
+    const old = { ...k.snapshot(), windowIndex: 0, windowEnergyWh: 2_500 } as Record<string, unknown>;
+    delete old.windowCoveredMs;
+    k.restore(parseKpiSnapshot(old)!);
+    k.addStep(step(10 * 60_000, { durationMs: 300_000, gridPowerW: 0 }));
+    k.addStep(step(15 * 60_000, { durationMs: 60_000, gridPowerW: 0 }));
+    expect(k.result().peakW).toBeCloseTo(10_000, 6);
   });
 
   it('bills the month’s earlier peak when it is higher than this period’s', () => {

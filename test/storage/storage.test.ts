@@ -52,6 +52,18 @@ describe('migrations', () => {
     expect(store.history.query(T0, T0 + 900_000, '15m')).toMatchObject([{ atMs: T0, gridPowerW: 2000 }]);
   });
 
+  it('applies a migration numbered below one the database already has (12 after 13, branches merged in either order)', () => {
+    store.close();
+    const path = join(dir, 'skipped.sqlite');
+    const db = new BetterSqlite3(path);
+    migrate(db, T0, migrations.filter((m) => m.version !== 12));
+    db.close();
+    store = openStorage(path, clock);
+    expect(store.refused.load()).toEqual([]);
+    store.refused.save({ chargerId: 'CP1', connectorId: 1, transactionId: 7, idTag: 'NOBODY', startedAtMs: T0, drawing: true });
+    expect(store.refused.load()).toEqual([{ chargerId: 'CP1', connectorId: 1, transactionId: 7, idTag: 'NOBODY', startedAtMs: T0, drawing: true }]);
+  });
+
   it('refuses a database written by a newer program', () => {
     store.close();
     const db = new BetterSqlite3(join(dir, 'sub', 'ems.sqlite'));

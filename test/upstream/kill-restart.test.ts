@@ -265,8 +265,13 @@ describe('local controller: kill -9 while the uplink is down', () => {
     }
   }, 180_000);
 
-  it('2.0.1 behind the EMS and a 1.6 CSMS: after a kill -9 while offline, the events reach the CSMS as MeterValues and StopTransaction under the id it gave before the crash, the start once', async () => {
+  it('2.0.1 behind the EMS and a 1.6 CSMS: after a kill -9 while offline, the events reach the CSMS as MeterValues and StopTransaction under the id it gave before the crash, the start once; a transaction no idToken named, cut by the kill, goes up at its end with its first register and time', async () => {
     const cloud = new TestCsms();
+    // CS202's transaction is the only one started after the restart: its id is known whatever the order.
+    cloud.answers.StartTransaction = (params, identity) => ({
+      transactionId: identity === 'GW-CS202-16' ? 7001 : cloud.nextTransactionId++,
+      idTagInfo: { status: cloud.acceptedTags.has(params.idTag) ? 'Accepted' : 'Invalid' },
+    });
     await cloud.start();
     const port = cloud.port;
     const configPath = join(dir, 'site-201-16.yaml');
@@ -275,7 +280,10 @@ describe('local controller: kill -9 while the uplink is down', () => {
       stringify({
         site: { name: 'Upstream kill test 2.0.1 to 1.6' },
         grid: { maxCurrent: 63 },
-        chargers: [{ id: 'CS201', connectors: 1, upstreamId: 'GW-CS201-16' }],
+        chargers: [
+          { id: 'CS201', connectors: 1, upstreamId: 'GW-CS201-16' },
+          { id: 'CS202', connectors: 1, upstreamId: 'GW-CS202-16' },
+        ],
         idTags: [{ idTag: 'TAG1', tier: 'staff' }],
         ocpp: { host: '127.0.0.1', port: 0 },
         http: { host: '127.0.0.1', port: 0 },
@@ -293,6 +301,15 @@ describe('local controller: kill -9 while the uplink is down', () => {
       const energy = (wh: number, offsetS: number) => [{ timestamp: t(offsetS), sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }];
       await first.transactionEvent('Started', 'TX-201-B', t(0), { evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'TAG1', type: 'ISO14443' }, meterValue: energy(100, 0) });
       await waitFor(() => ems!.lines.some((l) => l.msg === 'station transaction known to the 1.6 CSMS'), 'the CSMS to name the transaction');
+      // CS202: plugged in, charging without any idToken (free vend); its events go up while the
+      // uplink is there (as the connector's meter values: 1.6 has no transaction without an idTag).
+      const free = new StrictCharger(ems.ocppPort, 'CS202', 'ocpp2.0.1');
+      chargers.push(free);
+      await free.connect();
+      expect((await free.boot()).status).toBe('Accepted');
+      await free.transactionEvent('Started', 'TX-FREE', t(1), { evse: { id: 1, connectorId: 1 }, meterValue: energy(5000, 1) });
+      await free.transactionEvent('Updated', 'TX-FREE', t(11), { meterValue: energy(5300, 11) });
+      await waitFor(() => cloud.from('GW-CS202-16', 'MeterValues').length === 2, "the free transaction's meter values at the CSMS");
       await cloud.stop();
       await waitFor(() => ems!.lines.some((l) => /uplink to the CSMS lost/.test(l.msg)), 'the uplink down');
       await first.transactionEvent('Updated', 'TX-201-B', t(10), { meterValue: energy(400, 10) });
@@ -300,6 +317,7 @@ describe('local controller: kill -9 while the uplink is down', () => {
       ems.child.kill('SIGKILL');
       await ems.exited;
       await first.close().catch(() => undefined);
+      await free.close().catch(() => undefined);
 
       ems = await startEms(configPath, dir);
       const back = new StrictCharger(ems.ocppPort, 'CS201', 'ocpp2.0.1');
@@ -307,6 +325,11 @@ describe('local controller: kill -9 while the uplink is down', () => {
       await back.connect();
       await back.transactionEvent('Updated', 'TX-201-B', t(20), { meterValue: energy(800, 20) });
       await back.transactionEvent('Ended', 'TX-201-B', t(30), { meterValue: energy(1200, 30), transactionInfo: { transactionId: 'TX-201-B', stoppedReason: 'Local' } });
+      // The car leaves; the Ended event carries no register (the last one is from before the kill).
+      const freeBack = new StrictCharger(ems.ocppPort, 'CS202', 'ocpp2.0.1');
+      chargers.push(freeBack);
+      await freeBack.connect();
+      await freeBack.transactionEvent('Ended', 'TX-FREE', t(31), { transactionInfo: { transactionId: 'TX-FREE', stoppedReason: 'EVDisconnected' } });
 
       await cloud.start(port);
       await waitFor(() => cloud.from('GW-CS201-16', 'StopTransaction').length === 1, 'the stop at the CSMS', 15_000);
@@ -320,6 +343,13 @@ describe('local controller: kill -9 while the uplink is down', () => {
         ['StopTransaction', t(30), 9001],
       ]);
       expect(records.at(-1)!.params).toMatchObject({ meterStop: 1200, reason: 'Local' });
+      // Before: the restarted EMS had forgotten the free transaction's first register and sent nothing ("nothing charged").
+      await waitFor(() => cloud.from('GW-CS202-16', 'StopTransaction').length === 1, "the free transaction's stop at the CSMS", 15_000);
+      const free16 = cloud.from('GW-CS202-16').filter((r) => ['StartTransaction', 'StopTransaction'].includes(r.action));
+      expect(free16.map((r) => [r.action, r.params])).toEqual([
+        ['StartTransaction', { connectorId: 1, idTag: 'NoAuthorization', meterStart: 5000, timestamp: t(1) }],
+        ['StopTransaction', { transactionId: 7001, meterStop: 5300, timestamp: t(31), reason: 'EVDisconnected' }],
+      ]);
     } finally {
       await cloud.stop();
     }

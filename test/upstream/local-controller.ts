@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import { createCentralSystem } from '../../src/ocpp/central-system.ts';
 import { OcppCallRefused } from '../../src/ocpp/errors.ts';
+import { TransactionBook } from '../../src/ocpp/transaction-book.ts';
 import { SiteState } from '../../src/state/site-state.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import type { Timers } from '../../src/upstream/charger-relay.ts';
@@ -40,16 +41,18 @@ export async function startLocalController(config: Config, options: { dir?: stri
   const state = new SiteState(config, bus);
   const ctx = { config, bus, clock, state, log };
   const store = openStorage(join(dir, 'ems.sqlite'), clock);
+  // One book, as app.ts wires it: the central system writes it, the relay reads it.
+  const book = new TransactionBook(store.transactions, store.stationIds);
   const upstream = createUpstreamService(ctx, {
     store: store.upstream,
-    transactions: store.transactions,
+    book,
     refuse: (code, message) => new OcppCallRefused(code as OcppCallRefused['rpcErrorCode'], message),
     ...(options.timers ? { timers: options.timers } : {}),
     ...(options.random ? { random: options.random } : {}),
   });
   await upstream.start();
   const cs = createCentralSystem(ctx, {
-    transactions: store.transactions,
+    transactions: book,
     bootWaitMs: 60_000,
     wrapConnection: (connection, charger) => upstream.wrap(connection, charger),
     acceptedElsewhere: (idTag) => upstream.acceptedElsewhere(idTag),

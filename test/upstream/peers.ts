@@ -33,8 +33,8 @@ export class TestCsms {
   /** Answers sent as they are, past the CSMS's own strict validation (a broken CSMS), by action. */
   rawAnswers: Record<string, (params: any) => unknown> = {};
   port = 0;
-  /** PEM certificate and key: the CSMS serves wss:// (Security Profile 2 with a password). */
-  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** PEM certificate and key: the CSMS serves wss:// (Security Profile 2 with a password); with `ca` and `requestCert` it wants a client certificate (Profile 3). */
+  tls: { cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean } | undefined;
   private http: Server | undefined;
   private rpc: any;
 

@@ -21,6 +21,8 @@ describeWithPeer('openssl', hasCommand('openssl'), 'local controller over TLS to
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'ems-upstream-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    // The gateway's own client certificate (upstream.tls.cert/key), which the CSMS trusts as its CA.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'client-key.pem'), '-out', join(dir, 'client-cert.pem'), '-days', '1', '-subj', '/CN=ems-gateway'], { stdio: 'ignore' });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => {
@@ -29,9 +31,13 @@ describeWithPeer('openssl', hasCommand('openssl'), 'local controller over TLS to
     await csms?.stop();
   });
 
-  async function start(tls: Record<string, string> | undefined) {
+  async function start(tls: Record<string, string> | undefined, options: { clientCertificate?: boolean } = {}) {
     csms = new TestCsms();
-    csms.tls = { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
+    csms.tls = {
+      cert: readFileSync(join(dir, 'cert.pem')),
+      key: readFileSync(join(dir, 'key.pem')),
+      ...(options.clientCertificate ? { ca: readFileSync(join(dir, 'client-cert.pem')), requestCert: true, rejectUnauthorized: true } : {}),
+    };
     csms.passwords.set('CLOUD-CP16', 'cloud-password-16');
     await csms.start();
     ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs: 5_000, reconnectMinMs: 20, reconnectMaxMs: 200, ...(tls ? { tls } : {}) } }));
@@ -56,6 +62,21 @@ describeWithPeer('openssl', hasCommand('openssl'), 'local controller over TLS to
     expect(await charger!.boot()).toMatchObject({ status: 'Accepted' });
     await charger!.start16(1, 'LOCAL01', at(1));
     expect(ems!.status('CP16').queueLength).toBeGreaterThanOrEqual(1);
+    expect(csms.received).toEqual([]);
+  });
+
+  it('presents upstream.tls.cert/key to a CSMS that wants a client certificate; without them the CSMS refuses the handshake and the charger is answered by the EMS', async () => {
+    await start({ ca: join(dir, 'cert.pem'), cert: join(dir, 'client-cert.pem'), key: join(dir, 'client-key.pem') }, { clientCertificate: true });
+    await waitFor(() => ems!.status('CP16').uplink === 'online', 'the uplink with the client certificate');
+    expect(await charger!.boot()).toMatchObject({ status: 'Accepted', interval: 123 });
+    expect(csms.from('CLOUD-CP16').map((r) => r.action)).toEqual(['BootNotification']);
+    await charger!.close();
+    await ems!.stop();
+    await csms.stop();
+
+    await start({ ca: join(dir, 'cert.pem') }, { clientCertificate: true });
+    await waitFor(() => ems!.status('CP16').uplink === 'offline', 'the uplink refused without a client certificate');
+    expect(await charger!.boot()).toMatchObject({ status: 'Accepted' });
     expect(csms.received).toEqual([]);
   });
 });

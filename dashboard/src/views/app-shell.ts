@@ -9,6 +9,7 @@ import { LiveFeed, type FeedStatus } from '../live-feed.ts';
 import { eventsView } from './events-view.ts';
 import { overviewView } from './overview-view.ts';
 import { sessionsView } from './sessions-view.ts';
+import { zoneHintText } from './zone-hint.ts';
 
 interface Route {
   path: string;
@@ -71,9 +72,15 @@ export function mountAppShell(root: HTMLElement, api: ApiClient, username: strin
         siteTime = new SiteTime(zone);
         root.dataset.siteTimeZone = siteTime.timeZone;
         setText(zoneNote, `Times are site time (${siteTime.timeZone})`);
+        root.querySelectorAll('[data-zone-hint]').forEach((hint) => setText(hint as HTMLElement, ` ${zoneHintText(siteTime.timeZone)}`));
       }
       // The EMS's clock (a demo may run faster than real time), in the 24 h format of every page.
       const atMs = state.at ? Date.parse(state.at) : Number.NaN;
+      if (Number.isFinite(atMs)) {
+        // For the panels without an AppContext (serverNowOf): "now" is the EMS's clock.
+        root.dataset.serverAtMs = String(atMs);
+        root.dataset.serverSeenMs = String(Date.now());
+      }
       setText(updated, `Updated ${siteTime.clock(Number.isFinite(atMs) ? atMs : Date.now())}`);
       firstState();
       for (const listener of [...listeners]) listener(state);

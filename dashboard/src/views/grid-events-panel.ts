@@ -4,7 +4,7 @@ import { ApiError, type ApiClient } from '../api-client.ts';
 import type { Role } from '../api-types.ts';
 import { canSteer } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
-import { formatPower, type SiteTime } from '../format.ts';
+import { formatPower, serverNowOf, type SiteTime } from '../format.ts';
 import { listOf, toMs } from '../normalize.ts';
 
 export interface GridEventView {
@@ -104,7 +104,7 @@ export class GridEventsPanel {
       try {
         await this.api.request('POST', `/api/v1/signals/${encodeURIComponent(e.eventId!)}/${out ? 'opt-in' : 'opt-out'}`, {});
         setText(this.status, out ? `Opted back in to ${e.eventId}.` : `Opted out of ${e.eventId}; the site no longer follows it.`);
-        await this.load(Date.now());
+        await this.load(serverNowOf(this.el));
       } catch (error) {
         setText(this.status, error instanceof ApiError ? error.message : String(error));
         button.disabled = false;

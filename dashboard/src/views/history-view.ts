@@ -6,8 +6,9 @@ import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatEnergy, formatPower } from '../format.ts';
 import { siteTzDate, timeAxis } from './time-axis.ts';
-import { RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
+import { breakGaps, RESOLUTION_MS, resolutionFor, summarizeHistory } from '../history-summary.ts';
 import { historyPoints, toMs as toMsOf } from '../normalize.ts';
+import { zoneHint } from './zone-hint.ts';
 
 const RANGES: { label: string; ms: number }[] = [
   { label: '1 h', ms: 3_600_000 },
@@ -36,6 +37,9 @@ const PHASE_SERIES = [
 
 /** What the chart shows: the site, the grid phases, or one connector ("CP001/1"). */
 type Subject = { kind: 'site' } | { kind: 'phases' } | { kind: 'connector'; chargerId: string; connectorId: number };
+
+/** A gap in the site's history longer than this is time without data (the EMS was not running). */
+const siteGapMs = (resolution: string): number => Math.max(10_000, 3 * (RESOLUTION_MS[resolution] ?? 60_000));
 
 const subjectOf = (value: string): Subject => {
   if (value === 'phases') return { kind: 'phases' };
@@ -94,8 +98,8 @@ export function historyView(ctx: AppContext): View {
   const custom = h(
     'form',
     { class: 'range-form', 'aria-label': 'Custom range' },
-    h('div', { class: 'field' }, h('label', { for: 'hist-from' }, 'From'), from),
-    h('div', { class: 'field' }, h('label', { for: 'hist-to' }, 'To'), to),
+    h('div', { class: 'field' }, h('label', { for: 'hist-from' }, 'From', zoneHint()), from),
+    h('div', { class: 'field' }, h('label', { for: 'hist-to' }, 'To', zoneHint()), to),
     h('button', { type: 'submit', class: 'secondary' }, 'Show'),
   );
   custom.addEventListener('submit', (event) => {
@@ -140,7 +144,10 @@ export function historyView(ctx: AppContext): View {
     values: (number | null)[];
   }
 
-  const draw = (times: number[], lines: Line[], fromMs: number, toMs: number, fromZero = false) => {
+  const draw = (rawTimes: number[], rawLines: Line[], fromMs: number, toMs: number, fromZero = false, maxGapMs = Number.POSITIVE_INFINITY) => {
+    const gapped = breakGaps(rawTimes, rawLines.map((l) => l.values), maxGapMs);
+    const times = gapped.times;
+    const lines = rawLines.map((l, i) => ({ ...l, values: gapped.columns[i] }));
     // A fresh install has minutes of data in a 24 h range: start the axis at the first point then.
     const first = times[0];
     if (first !== undefined && customTo === null && toMs - first < (toMs - fromMs) / 4) fromMs = Math.max(fromMs, first - Math.max(60_000, (toMs - first) / 20));
@@ -183,6 +190,8 @@ export function historyView(ctx: AppContext): View {
       fromMs,
       toMs,
       true,
+      // An interval without a car is left out: no line across it.
+      1.5 * (RESOLUTION_MS[answer.resolution] ?? 60_000),
     );
     const name = `${subject.chargerId} connector ${subject.connectorId}`;
     setText(status, points.length ? `${name}: ${points.length} ${points.length === 1 ? 'interval' : 'intervals'} at ${answer.resolution} resolution (intervals without a car are left out).` : `${name}: no car charged here in this range.`);
@@ -218,6 +227,7 @@ export function historyView(ctx: AppContext): View {
         fromMs,
         toMs,
         true,
+        siteGapMs(resolution),
       );
       const hasPhases = points.some((p) => p.gridL1A !== null);
       setText(status, hasPhases ? `Grid current per phase: ${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No per-phase grid current in this range (it needs a grid meter that reports phase currents).');
@@ -232,9 +242,10 @@ export function historyView(ctx: AppContext): View {
       replace(summary, ...highest);
       return times[0] ?? null;
     }
-    draw(times, SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, values: points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)) })), fromMs, toMs);
+    draw(times, SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, values: points.map((p) => (p[s.key] === null ? null : p[s.key]! / 1000)) })), fromMs, toMs, false, siteGapMs(resolution));
     setText(status, points.length ? `${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No history recorded in this range yet.');
-    const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution]);
+    const sampleMs = (answer as { sampleMs?: unknown } | null)?.sampleMs;
+    const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution], typeof sampleMs === 'number' && sampleMs > 0 ? sampleMs : undefined);
     replace(
       summary,
       fact(`Highest ${resolution} import`, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${ctx.siteTime().time(s.peakAtMs, now)}`),

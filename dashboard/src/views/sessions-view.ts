@@ -3,8 +3,10 @@ import type { ConnectorView, SessionRecord, StateView } from '../api-types.ts';
 import type { AppContext, View } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatCurrent, formatDuration, formatEnergy, formatMoney, formatPercent, statusLook, type SiteTime } from '../format.ts';
-import { priorityRank, reasonText, sessionRecords, toMs } from '../normalize.ts';
+import { priorityRank, sessionRecords, toMs } from '../normalize.ts';
 import { table } from './table.ts';
+import { whyText } from './connector-card.ts';
+import { zoneHint } from './zone-hint.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -42,7 +44,7 @@ export function exportsPanel(time: SiteTime, nowMs: number): HTMLElement {
     'section',
     { class: 'panel', 'aria-labelledby': 'export-title' },
     h('h2', { id: 'export-title' }, 'Export for billing'),
-    h('p', { class: 'muted small' }, 'Per session: tag and name, tier, charger, start and stop, meter readings, kWh, cost and idle time.'),
+    h('p', { class: 'muted small' }, 'Per session: tag and name, tier, charger, start and stop, meter readings, kWh, cost and idle time. Days run midnight to midnight', zoneHint(), '.'),
     h(
       'div',
       { class: 'exports' },
@@ -95,7 +97,7 @@ export function sessionsView(ctx: AppContext): View {
             },
             numeric: true,
           },
-          { label: 'Why', cell: (c) => reasonText(c.reason) },
+          { label: 'Why', cell: (c) => whyText(c, now, time) },
         ],
         rows,
         'No car is plugged in.',

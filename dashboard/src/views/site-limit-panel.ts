@@ -6,6 +6,7 @@ import { canSteer, type AppContext } from '../app-context.ts';
 import { h, replace, setText } from '../dom.ts';
 import { formatPower } from '../format.ts';
 import { toMs } from '../normalize.ts';
+import { zoneHint } from './zone-hint.ts';
 
 /** Signals the API's operator routes made (the timeline's source for them is "api"). */
 const isOperatorLimit = (s: { id: string; source: string }) => s.source === 'api' || s.id.startsWith('op-');
@@ -23,7 +24,7 @@ export class SiteLimitPanel {
       'form',
       { class: 'exports', 'aria-label': 'Set a site import limit' },
       h('div', { class: 'field' }, h('label', { for: 'site-limit-kw' }, 'Import limit (kW)'), this.valueKW),
-      h('div', { class: 'field' }, h('label', { for: 'site-limit-until' }, 'Until'), this.until),
+      h('div', { class: 'field' }, h('label', { for: 'site-limit-until' }, 'Until', zoneHint()), this.until),
       h('button', { type: 'submit' }, 'Set limit'),
     );
     form.addEventListener('submit', (event) => {

@@ -4,7 +4,7 @@
 import type { OpenAdrView, VenView } from '../../../src/api/openadr-view.ts';
 import { ApiError, type ApiClient } from '../api-client.ts';
 import { h, replace, setText } from '../dom.ts';
-import { siteTimeOf, type SiteTime } from '../format.ts';
+import { serverNowOf, siteTimeOf, type SiteTime } from '../format.ts';
 import { toMs } from '../normalize.ts';
 import { PanelPoller } from '../panel-poller.ts';
 
@@ -73,7 +73,7 @@ export class VenStatusPanel {
   async load(): Promise<void> {
     try {
       const view = await this.api.request<OpenAdrView>('GET', '/api/v1/openadr');
-      this.render(view.vtns ?? [], Date.now());
+      this.render(view.vtns ?? [], serverNowOf(this.el));
       setText(this.status, '');
     } catch (error) {
       if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {

@@ -13,6 +13,7 @@ import { buildStateView, connectorViews, deviceViews, signalViews } from '../sta
 import { connectorHistoryViewSchema, connectorViewSchema, deviceViewSchema, stateViewSchema } from '../view-schemas.ts';
 import { upstreamView } from '../upstream-view.ts';
 import { jsonSchema, responseSchema } from '../zod-schema.ts';
+import { historyPoints } from '../history-points.ts';
 
 const HISTORY_RESOLUTIONS = ['1s', '1m', '15m'] as const satisfies readonly HistoryResolution[];
 const CONNECTOR_HISTORY_RESOLUTIONS = ['1m', '15m'] as const satisfies readonly ConnectorHistoryResolution[];
@@ -76,7 +77,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     '/api/v1/connectors',
     { onRequest: viewer, schema: { tags: ['connectors'], summary: 'Every connector with its cap, draw, reason and session', response: { 200: responseSchema(z.array(connectorViewSchema)) } } },
     async () =>
-    connectorViews(ctx.state, ctx.config, env.sessionSources),
+    connectorViews(ctx.state, ctx.config, env.sessionSources, ctx.clock.nowMs()),
   );
 
   app.get<{ Params: z.infer<typeof connectorParams> }>(
@@ -84,7 +85,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
     { onRequest: viewer, schema: { tags: ['connectors'], summary: 'One connector', params: jsonSchema(connectorParams), response: { 200: responseSchema(connectorViewSchema) } } },
     async (request) => {
       const { chargerId, connectorId } = request.params;
-      const view = connectorViews(ctx.state, ctx.config, env.sessionSources).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      const view = connectorViews(ctx.state, ctx.config, env.sessionSources, ctx.clock.nowMs()).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
       if (!view) throw new NotFoundError(`no connector ${chargerId}/${connectorId}`);
       return view;
     },
@@ -103,7 +104,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         );
         return sendCsv(reply, `sessions-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, sessionCsv(rows));
       }
-      const active = connectorViews(ctx.state, ctx.config, env.sessionSources)
+      const active = connectorViews(ctx.state, ctx.config, env.sessionSources, ctx.clock.nowMs())
         .filter((c) => c.session)
         .map((c) => ({ chargerId: c.chargerId, connectorId: c.connectorId, capA: c.capA, drawA: c.drawA, reason: c.reason, rank: c.rank, ...c.session! }));
       // Cost of a recorded transaction, from the tariff service's bills (running and recent ended ones).
@@ -197,7 +198,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       const fromMs = request.query.from ?? toMs - 24 * HOUR_MS;
       if (!(fromMs < toMs)) throw new ApiValidationError([{ path: 'from', message: 'must be before `to`' }]);
       const resolution = request.query.resolution === 'auto' ? autoResolution(fromMs, toMs, nowMs) : request.query.resolution;
-      const points = store.history.query(fromMs, toMs, resolution);
+      const points = historyPoints(store.history, fromMs, toMs, resolution);
       if (request.query.format === 'csv') {
         const columns = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW'] as const;
         const phases = ['gridL1A', 'gridL2A', 'gridL3A'] as const;
@@ -208,7 +209,8 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
         );
         return sendCsv(reply, `history-${resolution}-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, body);
       }
-      return { resolution, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), points };
+      // Energy of a point: its mean × samples × sampleMs (a sample per control cycle, at most one a second).
+      return { resolution, sampleMs: Math.max(1000, ctx.config.control.intervalMs), from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), points };
     },
   );
 

@@ -19,6 +19,9 @@ const sessionPatch = z
 
 type Patch = z.infer<typeof sessionPatch>;
 
+/** A departure further ahead than this is a typo (a year of 9999), not a plan. */
+const MAX_DEPARTURE_AHEAD_MS = 366 * 86_400_000;
+
 export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): void {
   const { ctx } = env;
   app.patch<{ Params: z.infer<typeof connectorParams>; Body: Patch }>(
@@ -44,9 +47,12 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       }
       if (body.departure) {
         const departureMs = Date.parse(body.departure);
-        if (departureMs <= ctx.clock.nowMs()) {
-          throw new ApiValidationError([{ path: 'departure', message: `departure ${body.departure} is in the past (now ${new Date(ctx.clock.nowMs()).toISOString()}); give a future time or null to clear it` }]);
-        }
+        const nowMs = ctx.clock.nowMs();
+        // In the site's words: its wall time, as the dashboard shows times.
+        const siteTime = new Intl.DateTimeFormat('en-GB', { timeZone: ctx.config.site.timezone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+        const at = `${siteTime.format(departureMs)} (now ${siteTime.format(nowMs)}, site time ${ctx.config.site.timezone})`;
+        if (departureMs <= nowMs) throw new ApiValidationError([{ path: 'departure', message: `${at} is in the past; give a later time, or null to clear it` }]);
+        if (departureMs > nowMs + MAX_DEPARTURE_AHEAD_MS) throw new ApiValidationError([{ path: 'departure', message: `${at} is more than a year ahead; check the year` }]);
       }
       const before = {
         departure: session.departureAtMs === undefined ? null : new Date(session.departureAtMs).toISOString(),
@@ -63,7 +69,7 @@ export function registerSteeringRoutes(app: FastifyInstance, env: RouteEnv): voi
       // Recorded first: if the audit log cannot be written, nothing is steered.
       env.audit(request, 'session.update', `${chargerId}/${connectorId}#${session.transactionId}`, before, { ...before, ...body });
       ctx.bus.emit('session.update', update);
-      return connectorViews(ctx.state, ctx.config, env.sessionSources).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
+      return connectorViews(ctx.state, ctx.config, env.sessionSources, ctx.clock.nowMs()).find((c) => c.chargerId === chargerId && c.connectorId === connectorId);
     },
   );
 }
