@@ -110,6 +110,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     failsafeWhy: failsafe ? view.failsafeWhy : undefined,
     sharing: sharing(order, slots.length, index),
     sessionCount: order.length,
+    constraintTexts: new Map<number, string>(),
   };
   const caps: ConnectorCap[] = [];
   const memories: ConnectorMemory[] = new Array(slots.length);
