@@ -10,12 +10,12 @@
 // Samples come every 10-900 s, so one cut rarely shows its latency. What a sample does show:
 // - still above the new cap `d` ms after the decrease: this charger's cuts can take longer than d;
 // - at or below it `d` ms after: this cut took at most d.
-// The learnt slow figure is the longest "still above" of the last few cuts; the control step keeps
-// the old cap reserved for that long (cut-latency reservations), so the estimator does not count
-// the car as slowed down before a car of this charger has been seen to slow down. The learnt fast
-// figure (the longest "at most" of the last few cuts, all of them fast) is reported for the
-// estimator; using it to hand out freed capacity sooner needs the per-connector response in
-// site-view.ts (see issue #9 notes). Pure, bounded: a few numbers per charger.
+// The learnt figure is the longest "still above" of the last few cuts; the control step keeps the
+// old cap reserved for that long (cut-latency reservations), so the estimator does not count the
+// car as slowed down before a car of this charger has been seen to slow down. A sample that shows
+// the car followed only ends the watch on that cut: nothing learns a charger faster than
+// carResponseMs (freed capacity is never handed on sooner than that). Pure, bounded: a few numbers
+// per charger.
 import { finiteOr, nonNegative } from './numbers.ts';
 import type { ConnectorSnapshot } from './types.ts';
 
@@ -51,8 +51,6 @@ export interface PendingCut {
 export interface ChargerCutLatency {
   /** Times after a decrease at which a sample still showed the car above its new cap, ms (newest last). */
   readonly slowerThanMs: readonly number[];
-  /** Times after a decrease within which a sample showed the car had followed it, ms (newest last). */
-  readonly followedWithinMs: readonly number[];
 }
 
 export interface CutLatencyMemory {
@@ -66,7 +64,7 @@ export interface CutLatencyMemory {
 
 export const initialCutLatency: CutLatencyMemory = { chargers: {}, pending: {}, seenSampleAtMs: {} };
 
-const NONE: ChargerCutLatency = { slowerThanMs: [], followedWithinMs: [] };
+const NONE: ChargerCutLatency = { slowerThanMs: [] };
 
 function pushBounded(list: readonly number[], value: number): number[] {
   const out = list.length >= MAX_OBSERVATIONS ? list.slice(list.length - MAX_OBSERVATIONS + 1) : list.slice();
@@ -136,14 +134,12 @@ export function learnCutLatency(
     if (Number.isFinite(sampleAt)) seen[key] = sampleAt;
     if (cut && newSample && sampleAt > cut.sentAtMs) {
       const afterMs = sampleAt - cut.sentAtMs;
-      const learnt = chargers[c.chargerId] ?? NONE;
       if (drawn! <= cut.toA + FOLLOWED_TOLERANCE_A) {
-        chargers[c.chargerId] = { ...learnt, followedWithinMs: pushBounded(learnt.followedWithinMs, afterMs) };
-        cut = undefined;
+        cut = undefined; // followed: nothing left to watch
       } else if (drawn! > cut.toA + NOT_YET_MARGIN_A && afterMs <= MAX_CUT_LATENCY_MS) {
-        const last = learnt.slowerThanMs;
+        const last = (chargers[c.chargerId] ?? NONE).slowerThanMs;
         const slowerThanMs = cut.seenLate && last.length > 0 ? [...last.slice(0, -1), Math.max(last[last.length - 1]!, afterMs)] : pushBounded(last, afterMs);
-        chargers[c.chargerId] = { ...learnt, slowerThanMs };
+        chargers[c.chargerId] = { slowerThanMs };
         cut = { ...cut, seenLate: true };
       }
     }

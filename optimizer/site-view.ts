@@ -30,6 +30,7 @@ import { finiteOr, formatA, formatSeconds, nonNegative } from './numbers.ts';
 import { detectSinglePhase, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
 import type { IndexedCharger, SiteIndex } from './site-index.ts';
 import { judgeMeter, type GateConnector } from './meter-plausibility.ts';
+import { PreviousMemories, withMemories } from './memories-by-index.ts';
 
 /** A car counts as drawing nothing below this, A (highest phase). */
 export const IDLE_DRAW_A = 1;
@@ -66,8 +67,6 @@ export type LoadMode = 'measured' | 'unmetered' | 'failsafe';
 
 /** One connector as the estimator sees it. */
 export interface ConnectorView {
-  /** Estimated draw per site phase at the grid reading's time, A (what is subtracted from it). */
-  readonly atGridA: [number, number, number];
   /** The latest fresh sample per charger phase, or undefined when none is fresh. */
   readonly freshDrawA: PhaseValues | undefined;
   /** Its time. */
@@ -108,6 +107,8 @@ export interface SiteView {
   readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[] };
   /** next.connectors[keys[i]] by snapshot index (for recordLimits, without the lookups). */
   readonly memories: readonly ConnectorEstimateMemory[];
+  /** True when a connector key is in the snapshot twice (the memories by index hold the last one's). */
+  readonly duplicateKeys: boolean;
 }
 
 interface Timing {
@@ -390,7 +391,11 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    out[OUT_HIGH + site] += Math.max(on ? reachA : 0, est);
+    // No car ramps faster than CAR_RAMP_APS: from its last sample before the reading it can have
+    // risen only so far (F7: one car sampled at 1.5 A on its charger's 32 A default was credited
+    // with a 22 A building step a second later).
+    const rampedA = before >= 0 ? draws[before + 1 + p] + (CAR_RAMP_APS * (t - draws[before])) / 1000 + CAR_STEP_A : Number.POSITIVE_INFINITY;
+    out[OUT_HIGH + site] += Math.max(Math.min(on ? reachA : 0, rampedA), est);
   }
 }
 
@@ -407,14 +412,15 @@ function isValidReading(grid: GridMeasurement | null | undefined): grid is GridM
 
 /**
  * The site view for a snapshot. `memory` is the estimate memory of the previous cycle (undefined on
- * the first), `previousCapA` the caps decided last cycle by connector key (for idle detection).
+ * the first), `previousCapA` the caps decided last cycle by connector key (`i`: the connector's
+ * index in this snapshot; for idle detection).
  */
 export function siteView(
   snapshot: SiteSnapshot,
   params: DecideParams,
   index: SiteIndex,
   memory: EstimateMemory | undefined,
-  previousCapA: (key: string) => number | undefined,
+  previousCapA: (key: string, i: number) => number | undefined,
 ): SiteView {
   const atMs = finiteOr(snapshot.atMs, 0);
   const timing = timingOf(params);
@@ -442,9 +448,7 @@ export function siteView(
   const keys: string[] = new Array(n);
   const mems: ConnectorEstimateMemory[] = new Array(n);
   const indexedAt: (IndexedCharger | undefined)[] = new Array(n);
-  let duplicateKeys = false;
-  const nextConnectors: Record<string, ConnectorEstimateMemory> = {};
-  const previous = memory?.connectors ?? {};
+  const previous = new PreviousMemories<ConnectorEstimateMemory>(memory);
   const evDraw = new Float64Array(nodeCount * 3);
   const evLow = [0, 0, 0];
   // Per site phase, A: what decreases on their way (a car sampled above the limit now in force,
@@ -458,23 +462,29 @@ export function siteView(
     const c = connectors[i];
     const key = index.keyOf(c.chargerId, c.connectorId);
     const indexed = index.chargers.get(c.chargerId);
-    const before = previous[key];
+    const before = previous.at(i, key);
     const session = c.session ?? null;
     const sessionId = session?.id;
     const draws = withSample(before?.draws ?? EMPTY, c);
     const bounds = before?.bounds ?? EMPTY;
-    const mem: ConnectorEstimateMemory = { bounds, draws };
-    if (before?.lows) mem.lows = before.lows;
-    if (sessionId !== undefined) mem.sessionId = sessionId;
+    // Every field set (undefined when absent, which JSON leaves out): one object shape for all.
+    const mem: ConnectorEstimateMemory = {
+      bounds,
+      draws,
+      lows: before?.lows || undefined,
+      sessionId,
+      mask: undefined,
+      idleSinceMs: undefined,
+      releasedAtMs: undefined,
+      probeAtMs: undefined,
+    };
     const sameSession = before !== undefined && before.sessionId === sessionId && sessionId !== undefined;
-    if (nextConnectors[key] !== undefined) duplicateKeys = true;
-    nextConnectors[key] = mem;
     keys[i] = key;
     mems[i] = mem;
     indexedAt[i] = indexed;
 
     if (!indexed) {
-      views[i] = { atGridA: [0, 0, 0], freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
+      views[i] = { freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
       continue;
     }
     const charger = indexed.params;
@@ -542,7 +552,7 @@ export function siteView(
     let released = false;
     let probing = false;
     if (session && !session.paused) {
-      const offeredA = previousCapA(key) ?? 0;
+      const offeredA = previousCapA(key, i) ?? 0;
       const suspended = c.status === 'SuspendedEV';
       const offered = offeredA >= nonNegative(charger.minCurrentA);
       // The offer reached this car: it was made (or the car plugged in under it) carResponseMs before the sample.
@@ -582,7 +592,7 @@ export function siteView(
       if (probeAt !== undefined && released) mem.probeAtMs = probeAt;
     }
 
-    views[i] = { atGridA: [0, 0, 0], freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
+    views[i] = { freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
   }
 
   // Which grid reading to trust.
@@ -643,7 +653,12 @@ export function siteView(
   const riseEv = [0, 0, 0];
   const out = new Float64Array(9);
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
-  if (duplicateKeys) for (let i = 0; i < n; i++) mems[i] = nextConnectors[keys[i]];
+  const duplicateKeys = previous.hasDuplicates(keys);
+  if (duplicateKeys) {
+    const last = new Map<string, ConnectorEstimateMemory>();
+    for (let i = 0; i < n; i++) last.set(keys[i], mems[i]);
+    for (let i = 0; i < n; i++) mems[i] = last.get(keys[i])!;
+  }
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
     const indexed = indexedAt[i];
@@ -651,17 +666,19 @@ export function siteView(
     if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
     const mem = mems[i];
     drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
-    const atGrid = (views[i] as { atGridA: [number, number, number] }).atGridA;
-    atGrid[0] = out[OUT_EST];
-    atGrid[1] = out[OUT_EST + 1];
-    atGrid[2] = out[OUT_EST + 2];
     const path = index.paths[indexed.node];
     for (let k = 0; k < path.length; k++) for (let p = 0; p < 3; p++) evDraw[path[k] * 3 + p] += out[OUT_EST + p];
+    // F7: a car not seen drawing in its session yet (no sample since it started) may explain a rise
+    // only once it says so: until then a rise beside it is building load, and it is given back when
+    // its sample shows the draw (the bracket's other side). Crediting a 20 A building step to four
+    // starting cars on their chargers' defaults kept a 10 A building: 12.7 A × 4 and 77-81 A on a 64 A fuse.
+    const started = c.session ? finiteOr(c.session.startedAtMs, Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY;
+    const seen = mem.draws.length >= 4 && mem.draws[mem.draws.length - 4] >= started;
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0 && seen) riseEv[p] += Math.min(width, riseCapA);
     }
   }
 
@@ -759,16 +776,15 @@ export function siteView(
     }
   }
 
-  const next = {
+  const next = withMemories({
     ...(importLimitNowW >= 0 || lastImport ? { importLimit: [importLimitNowW, importDroppedAtMs] } : {}),
-    connectors: nextConnectors,
     building: nextBuilding,
     ...(nextLevel ? { level: nextLevel } : {}),
     ...(nextLevelGrid ? { levelGrid: nextLevelGrid } : {}),
     ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
     ...(overSince && overSince.some(Number.isFinite) ? { overSinceMs: overSince } : {}),
     ...(meterGate ? { meterGate } : {}),
-  };
+  }, keys, mems, duplicateKeys);
   return {
     atMs,
     mode,
@@ -783,6 +799,7 @@ export function siteView(
     findings,
     next,
     memories: mems,
+    duplicateKeys,
   };
 }
 

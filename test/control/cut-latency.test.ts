@@ -26,7 +26,7 @@ function step(memory: CutLatencyMemory, connectors: ConnectorSnapshot[], atMs: n
 }
 
 describe('cut latency learnt per charger', () => {
-  it('learns a slow charger from a sample still above the new cap, and a fast one from samples that followed', () => {
+  it('learns a slow charger from a sample still above the new cap; a sample that followed ends the watch and learns nothing', () => {
     let m = initialCutLatency;
     // Both cars draw 16 A; both are cut to 8 A at T0.
     m = step(m, [connector('SLOW', 16, T0 - 1_000), connector('FAST', 16, T0 - 1_000)], T0, { 'SLOW/1': 16, 'FAST/1': 16 }, { 'SLOW/1': 8, 'FAST/1': 8 });
@@ -34,7 +34,8 @@ describe('cut latency learnt per charger', () => {
     // 6.5 s later SLOW's car still draws 16 A; FAST's follows within 1.2 s.
     m = step(m, [connector('SLOW', 16, T0 + 6_500), connector('FAST', 8, T0 + 1_200)], T0 + 7_000, { 'SLOW/1': 8, 'FAST/1': 8 }, { 'SLOW/1': 8, 'FAST/1': 8 });
     expect(m.chargers.SLOW?.slowerThanMs).toEqual([6_500]);
-    expect(m.chargers.FAST?.followedWithinMs).toEqual([1_200]);
+    expect(m.chargers.FAST).toBeUndefined();
+    expect(Object.keys(m.pending)).toEqual(['SLOW/1']);
     expect(slowCutMs(m, 'SLOW', 5_000)).toBe(7_500);
     expect(slowCutMs(m, 'FAST', 5_000)).toBeUndefined();
     // A second late sample of the same cut counts once, at the latest.
@@ -44,7 +45,7 @@ describe('cut latency learnt per charger', () => {
   });
 
   it('keeps the old cap reserved on a slow charger for its learnt latency less carResponseMs, not on a fast one', () => {
-    let m: CutLatencyMemory = { chargers: { SLOW: { slowerThanMs: [7_000], followedWithinMs: [] }, FAST: { slowerThanMs: [], followedWithinMs: [900] } }, pending: {}, seenSampleAtMs: {} };
+    let m: CutLatencyMemory = { chargers: { SLOW: { slowerThanMs: [7_000] } }, pending: {}, seenSampleAtMs: {} };
     m = step(m, [connector('SLOW', 16, T0 - 500), connector('FAST', 16, T0 - 500)], T0, { 'SLOW/1': 16, 'FAST/1': 16 }, { 'SLOW/1': 8, 'FAST/1': 8 });
     // learnt 7 s + 1 s margin = 8 s; the estimator itself holds 5 s after its last record.
     expect([...cutReservations(m, T0 + 2_900, 5_000)]).toEqual([['SLOW/1', 16]]);
@@ -92,7 +93,7 @@ describe('control step with a slow charger', () => {
   it('reserves the cap the car still draws while its learnt cut latency lasts, beyond carResponseMs', () => {
     const memory: ControlMemory = {
       ...initialControlMemory,
-      cutLatency: { chargers: { SLOW: { slowerThanMs: [9_000], followedWithinMs: [] } }, pending: {}, seenSampleAtMs: {} },
+      cutLatency: { chargers: { SLOW: { slowerThanMs: [9_000] } }, pending: {}, seenSampleAtMs: {} },
     };
     let m = memory;
     let t = T0;
