@@ -43,6 +43,12 @@ export interface ControlLoop extends Service {
 export interface ControlLoopOptions {
   /** Coalescing window for event-triggered cycles, ms. */
   minTriggerGapMs?: number;
+  /**
+   * Coalescing window for cycles triggered only by connectors' MeterValues, ms (default 500). At 200
+   * chargers these arrive many times a second; a cycle after each one (every 100 ms) was a fifth of
+   * the EMS's busy time and blocked its loop. The grid meter and every other trigger keep minTriggerGapMs.
+   */
+  meterTriggerGapMs?: number;
   ceilingProviders?: readonly CeilingProvider[];
   /** Checked at the start of every cycle, before the time is read for a decision (wall clock steps). */
   clockWatch?: ClockStepWatch;
@@ -51,19 +57,23 @@ export interface ControlLoopOptions {
 /**
  * The only place that turns state into decisions: snapshot → controlStep() → send the caps. Runs every
  * control.intervalMs and, coalesced to at most one per 100 ms, whenever a meter, a charger or a
- * session changes. Cycles never overlap; a trigger during a cycle runs one more after it.
+ * session changes (connectors' MeterValues alone: at most one per meterTriggerGapMs, 500 ms). Cycles never overlap; a trigger during a cycle runs one more after it.
  */
 export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands, options: ControlLoopOptions = {}): ControlLoop {
   const log = ctx.log.child({ module: 'control' });
   let params: DecideParams = decideParamsFromConfig(ctx.config);
   const minGapMs = options.minTriggerGapMs ?? 100;
+  const meterGapMs = Math.max(minGapMs, options.meterTriggerGapMs ?? 500);
   const providers = options.ceilingProviders ?? [];
   const stats: ControlLoopStats = { cycles: 0, failsafe: false };
   let memory: ControlMemory = initialControlMemory;
   let interval: NodeJS.Timeout | undefined;
   let triggerTimer: NodeJS.Timeout | undefined;
+  /** When the pending trigger timer fires (performance.now() ms). */
+  let triggerDueMs = Infinity;
   let running: Promise<Decision | undefined> | undefined;
-  let rerun = false;
+  /** A trigger came during a cycle: the gap it asked for (undefined: none). */
+  let rerunGapMs: number | undefined;
   let lastStartMs = -Infinity;
   let stopped = true;
   const unsubscribe: (() => void)[] = [];
@@ -129,30 +139,37 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
 
   function runCycle(): Promise<Decision | undefined> {
     if (running) {
-      rerun = true;
+      rerunGapMs = minGapMs;
       return running;
     }
     running = cycle().finally(() => {
       running = undefined;
-      if (rerun && !stopped) {
-        rerun = false;
-        trigger();
-      }
+      const gapMs = rerunGapMs;
+      rerunGapMs = undefined;
+      if (gapMs !== undefined && !stopped) trigger(gapMs);
     });
     return running;
   }
 
-  function trigger(): void {
-    if (stopped || triggerTimer) return;
+  /** A cycle at most gapMs after the last one started; a faster trigger moves a slower pending one earlier. */
+  function trigger(gapMs: number = minGapMs): void {
+    if (stopped) return;
     if (running) {
-      rerun = true;
+      rerunGapMs = Math.min(rerunGapMs ?? Infinity, gapMs);
       return;
     }
-    const waitMs = Math.max(0, minGapMs - (performance.now() - lastStartMs));
+    const nowMs = performance.now();
+    const dueMs = Math.max(nowMs, lastStartMs + gapMs);
+    if (triggerTimer) {
+      if (dueMs >= triggerDueMs) return;
+      clearTimeout(triggerTimer);
+    }
+    triggerDueMs = dueMs;
     triggerTimer = setTimeout(() => {
       triggerTimer = undefined;
+      triggerDueMs = Infinity;
       void runCycle();
-    }, waitMs);
+    }, dueMs - nowMs);
   }
 
   return {
@@ -161,7 +178,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     runCycle,
     async start() {
       stopped = false;
-      for (const event of TRIGGERS) unsubscribe.push(ctx.bus.on(event, () => trigger()));
+      for (const event of TRIGGERS) unsubscribe.push(ctx.bus.on(event, () => trigger(event === 'connector.meter' ? meterGapMs : minGapMs)));
       // The wall clock stepped: the pause and estimation timers move with it (no pause ends early or lasts an hour longer).
       unsubscribe.push(ctx.bus.on('clock.stepped', ({ stepMs }) => (memory = { ...memory, decide: shiftDecideState(memory.decide, stepMs) })));
       let intervalMs = ctx.config.control.intervalMs;
@@ -189,6 +206,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
       clearInterval(interval);
       clearTimeout(triggerTimer);
       triggerTimer = undefined;
+      triggerDueMs = Infinity;
       await running;
     },
   };
