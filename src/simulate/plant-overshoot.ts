@@ -32,6 +32,8 @@ export interface OvershootSummary {
   reactionWindowMs: number;
   /** The largest EMS-caused episodes, worst first (at most 5). */
   worst: OvershootEpisode[];
+  /** The largest episodes inside a reaction window after an outside change, worst first (at most 5). */
+  worstOutside: OvershootEpisode[];
 }
 
 export class OvershootMeter {
@@ -85,11 +87,17 @@ export class OvershootMeter {
       emsCausedEpisodes: this.all.filter((e) => e.emsCaused).length,
       worstOverA: Math.round(this.worstOverA * 100) / 100,
       reactionWindowMs: this.reactionWindowMs,
-      worst: this.all
-        .filter((e) => e.emsCaused)
-        .sort((a, b) => b.ampereSeconds - a.ampereSeconds)
-        .slice(0, 5)
-        .map((e) => ({ ...e, ampereSeconds: round(e.ampereSeconds), peakA: round(e.peakA) })),
+      worst: this.largest(true),
+      worstOutside: this.largest(false),
     };
+  }
+
+  private largest(emsCaused: boolean): OvershootEpisode[] {
+    const round = (x: number) => Math.round(x * 10) / 10;
+    return this.all
+      .filter((e) => e.emsCaused === emsCaused)
+      .sort((a, b) => b.ampereSeconds - a.ampereSeconds)
+      .slice(0, 5)
+      .map((e) => ({ ...e, ampereSeconds: round(e.ampereSeconds), peakA: round(e.peakA) }));
   }
 }

@@ -43,10 +43,10 @@ function killDuringResume(nth: number) {
       metering = setInterval(() => {
         for (const c of chargers) if (c.client.state === 1) void c.meter(1, Math.min(32, c.connectorA(1))).catch(() => undefined);
       }, 2_000);
-      await waitFor(() => (chargers.every((c) => c.connectorA(1) >= 6) ? true : undefined), 'three cars charging', 30_000);
+      await waitFor(() => (chargers.every((c) => c.connectorA(1) >= 6) ? true : undefined), 'three cars charging', 45_000);
 
       expect(await site.pause('CP1', 1, true)).toBe(200);
-      await waitFor(() => (cp1!.connectorA(1) === 0 && cp1!.connectorA(1, cp1!.nowMs() + DAY_MS) === 0 ? true : undefined), 'the paused car at 0 A, also after every duration', 30_000);
+      await waitFor(() => (cp1!.connectorA(1) === 0 && cp1!.connectorA(1, cp1!.nowMs() + DAY_MS) === 0 ? true : undefined), 'the paused car at 0 A, also after every duration', 45_000);
 
       // From the resume on: every profile CP1 takes for its connector above 0 A; the nth is the last the EMS sends.
       const resumeProfiles: any[] = [];
@@ -63,7 +63,7 @@ function killDuringResume(nth: number) {
       });
       expect(await site.pause('CP1', 1, false)).toBe(200);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for profile ${nth} of the resume (got: ${resumeProfiles.length})`)), 30_000)));
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for profile ${nth} of the resume (got: ${resumeProfiles.length})`)), 45_000)));
       await Promise.race([killed, timeout]).finally(() => clearTimeout(timer));
       clearInterval(metering);
 
@@ -81,7 +81,7 @@ function killDuringResume(nth: number) {
       expect(laterA, report).toBeLessThanOrEqual(SHARE_A);
       // The others fall back to a share too.
       for (const c of [cp2!, cp3!]) expect(c.connectorA(1, nowMs + DAY_MS), `${c.id}: ${report}`).toBeGreaterThanOrEqual(6);
-    }, 120_000);
+    }, 180_000);
   });
 }
 

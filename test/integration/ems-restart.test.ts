@@ -154,7 +154,7 @@ function restartSuite(meter: PymodbusPeer | undefined) {
       expect(lowest(1), report).toBeGreaterThan(0);
       expect(ems.stdout() + ems.stderr()).not.toMatch(/failsafe on/);
     }
-  }, 120_000);
+  }, 180_000);
 }
 
 describe('the EMS restarted after SIGKILL', () => restartSuite(undefined));
