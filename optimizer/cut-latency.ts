@@ -111,20 +111,22 @@ export function cutReservations(memory: CutLatencyMemory, atMs: number, response
 
 /**
  * The next memory: judges each connector's new sample against its pending cut, then records the
- * decreases just decided (`capA` by connector key, `previousCapA` the caps before). Pending cuts
+ * decreases just decided (`capA` by connector key and index in `connectors`, `previousCapA` the caps
+ * before). Pending cuts
  * older than MAX_CUT_LATENCY_MS, and those of connectors no longer in the snapshot, are dropped.
  */
 export function learnCutLatency(
   memory: CutLatencyMemory,
   connectors: readonly ConnectorSnapshot[],
   atMs: number,
-  previousCapA: (key: string) => number | undefined,
-  capA: (key: string) => number | undefined,
+  previousCapA: (key: string, i: number) => number | undefined,
+  capA: (key: string, i: number) => number | undefined,
 ): CutLatencyMemory {
   const chargers: Record<string, ChargerCutLatency> = { ...memory.chargers };
   const pending: Record<string, PendingCut> = {};
   const seen: Record<string, number> = {};
-  for (const c of connectors) {
+  for (let i = 0; i < connectors.length; i++) {
+    const c = connectors[i];
     if (!c || typeof c !== 'object') continue;
     const key = `${c.chargerId}/${c.connectorId}`;
     let cut: PendingCut | undefined = memory.pending[key];
@@ -143,8 +145,8 @@ export function learnCutLatency(
         cut = { ...cut, seenLate: true };
       }
     }
-    const before = previousCapA(key);
-    const now = capA(key);
+    const before = previousCapA(key, i);
+    const now = capA(key, i);
     if (before !== undefined && now !== undefined && now <= before - MIN_WATCHED_CUT_A) {
       // A decrease the car can show: its last sample was above the new cap.
       // A cut made while an earlier one is still on its way: the car may still draw the older cap.

@@ -18,6 +18,7 @@ import { waitForHandover } from './handover.ts';
 import { nextPeaks, trimUnsustainedRaises } from './sustained-raise.ts';
 import { reasonFor, sharing } from './reasons.ts';
 import { restartsLast } from './pause-recheck.ts';
+import { PreviousMemories, withMemories } from './memories-by-index.ts';
 
 function byConnector(a: Slot, b: Slot): number {
   const ca = a.connector.chargerId;
@@ -61,10 +62,10 @@ function allStopped(snapshot: SiteSnapshot, error: unknown): Decision {
 function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState): Decision {
   const atMs = finiteOr(snapshot.atMs, 0);
   const index = siteIndex(params);
-  const previousCaps = previous.connectors ?? {};
-  const view = siteView(snapshot, params, index, previous.estimate, (key) => previousCaps[key]?.currentA);
+  const previousMemories = new PreviousMemories<ConnectorMemory>(previous);
+  const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA);
   const failsafe = view.mode === 'failsafe';
-  const slots = buildSlots(snapshot, params, previous, index, view);
+  const slots = buildSlots(snapshot, params, previousMemories, index, view);
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
@@ -109,9 +110,10 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     failsafeWhy: failsafe ? view.failsafeWhy : undefined,
     sharing: sharing(order, slots.length, index),
     sessionCount: order.length,
+    constraintTexts: new Map<number, string>(),
   };
   const caps: ConnectorCap[] = [];
-  const memory: Record<string, ConnectorMemory> = {};
+  const memories: ConnectorMemory[] = new Array(slots.length);
   for (const slot of slots) {
     const cap: ConnectorCap = {
       chargerId: slot.connector.chargerId,
@@ -122,14 +124,20 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     };
     if (slot.rank > 0) cap.rank = slot.rank;
     caps.push(cap);
-    memory[slot.key] = nextMemory(slot, atMs, failsafe);
+    memories[slot.index] = nextMemory(slot, atMs, failsafe);
+  }
+  if (view.duplicateKeys) {
+    // A key seen twice: the memory of its last connector, as a record by key would keep.
+    const last = new Map<string, ConnectorMemory>();
+    for (const slot of slots) last.set(slot.key, memories[slot.index]);
+    for (const slot of slots) memories[slot.index] = last.get(slot.key)!;
   }
 
   const estimate = recordLimits(view, snapshot, index, (i) => slots[i].capDa / 10, params);
   return {
     atMs: snapshot.atMs,
     caps,
-    nextState: { connectors: memory, estimate, ...(peaks ? { peaks } : {}) },
+    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys),
     failsafe,
     headroom: headroomReport(capacity, slots, index, params),
     findings: view.findings,

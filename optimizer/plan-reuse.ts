@@ -211,7 +211,7 @@ export function reusePlan(solvedInput: PlanInput, solved: Plan, next: PlanInput,
 
 /**
  * The last solved plan and its input; answers whether a new input can reuse it. Counts what it
- * saved: `solved` (each call of `solved()`) and `reused`, and the last reason to solve.
+ * saved: `solves` (each call of `solved()`), `reused`, and why it solved again.
  */
 export class PlanReuseCache {
   private input: PlanInput | undefined;
@@ -221,6 +221,8 @@ export class PlanReuseCache {
   lastReason = 'no plan yet';
   /** Why plans were solved again, by kind of reason (car keys and slot numbers left out). */
   readonly reasons = new Map<string, number>();
+  /** The series the plan last kept was solved with, from its current slot on (what the plan view shows beside it). */
+  keptSeries: { importPricePerKWh: readonly number[]; pvW: readonly number[]; importLimitW: readonly number[] } | undefined;
 
   /** null: never reuse (every re-plan solves). */
   constructor(private readonly tolerance: PlanReuseTolerance | null = DEFAULT_PLAN_REUSE_TOLERANCE) {}
@@ -243,6 +245,9 @@ export class PlanReuseCache {
       return undefined;
     }
     this.reused++;
+    const k = Math.round((verdict.plan.startMs - this.input.startMs) / this.input.slotMs);
+    const solved = this.input;
+    this.keptSeries = { importPricePerKWh: solved.importPricePerKWh.slice(k), pvW: solved.pvW.slice(k), importLimitW: solved.importLimitW.slice(k) };
     return verdict.plan;
   }
 

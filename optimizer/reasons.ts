@@ -18,6 +18,8 @@ export interface ReasonContext {
   sharing: Sharing;
   /** Number of sessions in the priority order. */
   sessionCount: number;
+  /** constraintText() by binder, filled as reasons are written (the same few limits bind most caps). */
+  constraintTexts?: Map<number, string>;
 }
 
 export interface Sharing {
@@ -59,6 +61,17 @@ const cars = (n: number): string => (n === 1 ? '1 car' : `${n} cars`);
 
 /** "circuit row-a L2 limit 63 A", "site limit 250 A on L1", "grid import cap 150 kW". */
 function constraintText(binder: number, ctx: ReasonContext): string {
+  const cache = ctx.constraintTexts;
+  if (!cache) return constraintTextOf(binder, ctx);
+  let text = cache.get(binder);
+  if (text === undefined) {
+    text = constraintTextOf(binder, ctx);
+    cache.set(binder, text);
+  }
+  return text;
+}
+
+function constraintTextOf(binder: number, ctx: ReasonContext): string {
   if (binder === BINDER_POWER) {
     const limitW = (ctx.capacity.powerLimitW ?? 0) / (1 - Math.min(0.5, nonNegative(ctx.params.grid.safetyMargin)));
     return ctx.capacity.powerSource === 'signal' ? `grid signal import limit ${formatKw(limitW)}` : `grid import cap ${formatKw(limitW)}`;

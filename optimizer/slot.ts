@@ -8,6 +8,7 @@ import type { ConnectorView, SiteView } from './site-view.ts';
 import type { SiteIndex } from './site-index.ts';
 import { underDraw } from './unused-capacity.ts';
 import { mayRestartEarly } from './pause-recheck.ts';
+import { PreviousMemories } from './memories-by-index.ts';
 
 /** What set a slot's upper bound (before any limit of the tree). */
 export type UpperKind =
@@ -77,8 +78,7 @@ export interface Slot {
   restartIfFree?: boolean;
 }
 
-function memoryFor(state: DecideState, key: string, session: SessionSnapshot | null): ConnectorMemory | undefined {
-  const memory = state?.connectors?.[key];
+function memoryFor(memory: ConnectorMemory | undefined, session: SessionSnapshot | null): ConnectorMemory | undefined {
   if (!memory || !Number.isFinite(memory.currentA)) return undefined;
   return memory.sessionId === (session?.id ?? undefined) ? memory : undefined;
 }
@@ -174,7 +174,9 @@ function usedPhases(charger: ChargerParams, session: SessionSnapshot | null, dra
   return single ? { phases: 1, mask: view.learnedMask, powerWeight: 1 } : { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
 }
 
-export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState, index: SiteIndex, view: SiteView): Slot[] {
+/** `previous`: last cycle's memory, or its per-connector memories as decide() reads them. */
+export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState | PreviousMemories<ConnectorMemory>, index: SiteIndex, view: SiteView): Slot[] {
+  const memories = previous instanceof PreviousMemories ? previous : new PreviousMemories<ConnectorMemory>(previous);
   const atMs = snapshot.atMs;
   const voltageV = finiteOr(params.voltageV, 0);
   const slots: Slot[] = [];
@@ -184,7 +186,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const key = view.keys[i];
     const indexed = index.chargers.get(connector.chargerId);
     const session = connector.session ?? null;
-    const memory = memoryFor(previous, key, session);
+    const memory = memoryFor(memories.at(i, key), session);
     const estimate = view.connectors[i];
     const reservedDa = ceilDa(nonNegative(connector.reservedA));
     const holdDa = ceilDa(estimate.holdA);

@@ -2,7 +2,8 @@
 // closed-loop harness (plant/) and `ems simulate` all run this, so a replay runs exactly the
 // controller that runs on site. No clock, no I/O: time arrives as snapshot.atMs.
 import { decide } from '../../optimizer/index.ts';
-import { connectorKey, initialDecideState, type DecideParams, type DecideState, type Decision, type SiteSnapshot } from '../../optimizer/types.ts';
+import { connectorKey, initialDecideState, type ConnectorMemory, type DecideParams, type DecideState, type Decision, type SiteSnapshot } from '../../optimizer/types.ts';
+import { PreviousMemories } from '../../optimizer/memories-by-index.ts';
 import { cutReservations, initialCutLatency, learnCutLatency, type CutLatencyMemory } from '../../optimizer/cut-latency.ts';
 
 /** What one step hands the next (decide()'s memory: hysteresis, pauses, estimation history). */
@@ -88,9 +89,13 @@ export function controlStep(input: ControlStepInput): ControlStepResult {
   const atMs = Number.isFinite(input.snapshot.atMs) ? input.snapshot.atMs : 0;
   const snapshot = withCutReservations(withCeilings(input.snapshot, input.ceilingsW ?? []), cutReservations(latency, atMs, responseMs));
   const decision = decide(snapshot, input.params, previous);
-  const caps = new Map<string, number>();
-  for (const cap of decision.caps) caps.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
-  const before = previous.connectors ?? {};
-  const cutLatency = learnCutLatency(latency, input.snapshot.connectors ?? [], atMs, (key) => before[key]?.currentA, (key) => caps.get(key));
+  // decide()'s caps and memories come in the snapshot's order (withCeilings and withCutReservations keep it).
+  const caps = decision.caps;
+  const before = new PreviousMemories<ConnectorMemory>(previous);
+  const capAt = (key: string, i: number): number | undefined => {
+    const cap = caps[i];
+    return cap !== undefined && key === connectorKey(cap.chargerId, cap.connectorId) ? cap.currentA : undefined;
+  };
+  const cutLatency = learnCutLatency(latency, input.snapshot.connectors ?? [], atMs, (key, i) => before.at(i, key)?.currentA, capAt);
   return { decision, memory: { decide: decision.nextState, cutLatency }, snapshot };
 }

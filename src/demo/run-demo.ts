@@ -5,7 +5,7 @@ import { mqttSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { prepareDashboard } from '../cli/dashboard-pages.ts';
-import { waitForSignal } from '../cli/run-site.ts';
+import { describeStartupError, waitForSignal } from '../cli/run-site.ts';
 import { scaleDemoConfig } from './demo-config.ts';
 import { startDemoSite } from './demo-site.ts';
 import { demoStepMs, startOfDemoMs } from './demo-start.ts';
@@ -79,7 +79,18 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   // faster, a real-time poll would be too coarse, and they stay in-process.
   await prepareDashboard(log);
   const nearRealTime = speed <= 5;
-  const demo = await startDemoSite({ config, log, clock, configPath, runtimeConfig, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
+  let demo: Awaited<ReturnType<typeof startDemoSite>>;
+  try {
+    demo = await startDemoSite({ config, log, clock, configPath, runtimeConfig, modbusDevices: nearRealTime, mqttDevice: nearRealTime, stepMs: demoStepMs(speed) });
+  } catch (error) {
+    // One line that says what to do, never a stack trace (a port in use is the usual one).
+    const code = (error as { code?: unknown }).code;
+    const hint = code === 'HTTP_LISTEN_FAILED' || code === 'OCPP_LISTEN_FAILED' ? '; choose free ports with --http-port and --ocpp-port' : '';
+    process.stderr.write(`ems demo: cannot start: ${describeStartupError(error)}${hint}\n`);
+    // A peer still holding a socket must not keep the process alive.
+    setTimeout(() => process.exit(1), 200).unref();
+    return 1;
+  }
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}${options.start ? `, from ${options.start} local` : ''}.`);

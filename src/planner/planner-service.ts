@@ -198,7 +198,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       const kept = reuse.lookup(input);
       if (kept) {
         ceilings.setPlan(kept);
-        inputsOf.set(kept, { importPricePerKWh: input.importPricePerKWh, pvW: input.pvW, importLimitW: input.importLimitW });
+        // The series it was solved with, on its own slots (the new input's slots start elsewhere).
+        inputsOf.set(kept, reuse.keptSeries ?? { importPricePerKWh: input.importPricePerKWh, pvW: input.pvW, importLimitW: input.importLimitW });
         status.plansKept = (status.plansKept ?? 0) + 1;
         status.lastPlanAtMs = atMs;
         log.debug({ reason }, 'plan kept: nothing that matters changed');

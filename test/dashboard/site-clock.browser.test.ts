@@ -175,6 +175,14 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     expect(Math.abs(Date.parse(at) - Date.now())).toBeGreaterThan(3_000_000);
     // The page says whose clock it is, so a manager abroad does not read the laptop's.
     expect(await page.getByTestId('site-zone').textContent()).toBe(`Times are site time (${ZONE})`);
+    // The panels without the app's context (uplink, OpenADR, grid events) take "now" from the same
+    // place: the EMS's clock the shell keeps on the page, not the browser's (an hour or more apart here).
+    const pageNow = await page.evaluate(() => {
+      const holder = document.querySelector<HTMLElement>('[data-server-at-ms]');
+      return Number(holder?.dataset.serverAtMs) + (Date.now() - Number(holder?.dataset.serverSeenMs));
+    });
+    expect(Math.abs(pageNow - Date.parse(at))).toBeLessThan(30_000 * SPEED);
+    expect(Math.abs(pageNow - Date.now())).toBeGreaterThan(3_000_000);
 
     await waitFor(
       async () => {

@@ -206,6 +206,8 @@ describe('plan reuse', () => {
       return { ...n, baseLoadW: n.baseLoadW.map((w, t) => (t === 0 ? w + share * toleranceW(n) : w)) };
     };
     expect(cache.lookup(drift(1, 0.6))).toBeDefined();
+    // What the plan view shows beside the kept plan: the series it was solved with, from its slot on.
+    expect(cache.keptSeries?.importPricePerKWh).toEqual(input.importPricePerKWh.slice(1));
     expect(cache.lookup(drift(2, 1.2))).toBeUndefined();
     expect(cache.lastReason).toMatch(/forecast moved/);
     expect(cache.reused).toBe(1);
