@@ -3,6 +3,7 @@
 // generated days whose limit binds.
 import { configSchema, type Config } from '../config/schema.ts';
 import { decideParamsFromConfig } from '../src/control/decide-params.ts';
+import { DEFAULT_PLAN_REUSE_TOLERANCE } from '../optimizer/plan-reuse.ts';
 import { HighsSolver } from '../src/planner/solver-highs.ts';
 import { lpOptimum } from '../src/simulate/lp-optimum.ts';
 import { parseReplaySessions, type ReplaySession } from '../src/simulate/replay-sessions.ts';
@@ -44,14 +45,14 @@ async function monthReplay(): Promise<BenchTable> {
   // SIMULATE_BENCH=month-plant: the first run only (the site plant with the planner).
   for (const [name, plan, ideal] of process.env.SIMULATE_BENCH === 'month-plant' ? runs.slice(0, 1) : runs) {
     const cpuStarted = process.cpuUsage();
-    // SIMULATE_BENCH_REUSE=off: every re-plan solves (as before plan reuse), for comparison.
-    const planReuse = process.env.SIMULATE_BENCH_REUSE === 'off' ? null : undefined;
+    // SIMULATE_BENCH_REUSE=on: keep plans when nothing changed (optimizer/plan-reuse.ts; off live for now).
+    const planReuse = process.env.SIMULATE_BENCH_REUSE === 'on' ? DEFAULT_PLAN_REUSE_TOLERANCE : null;
     const r = await (ideal ? replay : replayOnPlant)({ config, params, sessions, strategy: 'controlled', solver, plan, stepMs: 300_000, planReuse });
     const cpu = process.cpuUsage(cpuStarted);
     const k = r.kpis;
     const p = r.plant;
     rows.push([
-      planReuse === null ? `${name}, plan reuse off` : name,
+      planReuse === null ? name : `${name}, plan reuse on`,
       sessions.length,
       Number((r.wallMs / 1000).toFixed(1)),
       Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),

@@ -12,10 +12,9 @@
 // - the month's peak so far not lower (a new month) and, with a demand charge, not above what the plan
 //   already counted on by more than the forecast's tolerance;
 // - the same cars, each with the same arrival; a departure within 2 min (or up to a slot later for
-//   a car the plan fills: the plan's margin before it shrank); a max power no higher than assumed
-//   (within a tolerance) and never below what the plan gives it (a car found slower that the plan
-//   never pushes that hard leaves the plan optimal); and a remaining need no more than 75 Wh behind
-//   what the plan expected (its need when solved less what the plan gave it since) nor more than the
+//   a car the plan fills: the plan's margin before it shrank); the same max power (within a
+//   tolerance; the control reads it from the plan too) and never below what the plan gives it;
+//   and a remaining need no more than 75 Wh behind what the plan expected (its need when solved less what the plan gave it since) nor more than the
 //   tolerance ahead of it;
 // - a car that left is dropped only when the plan gave it nothing more;
 // - priority weights may differ only when the plan shorted nobody (no unmet term is active);
@@ -189,10 +188,10 @@ export function reusePlan(solvedInput: PlanInput, solved: Plan, next: PlanInput,
     const filled = sp.unmetWh <= tol.needMinWh;
     if (laterMs < -tol.departureMs || laterMs > (filled ? Math.max(tol.departureMs, slotMs) : tol.departureMs)) return no(`car ${s.key} departure moved`);
     if (s.departureAtMs > prevEndMs) return no(`car ${s.key} stays past the plan horizon`);
-    // A car slower than assumed: the plan still holds if it never gives the car more than it can
-    // take (checked below: a smaller feasible set that still holds the optimum). Faster: the plan
-    // may not use it, within a tolerance.
+    // A car's max is also what the control reads from the plan (plan-ceilings.ts: a car the plan
+    // runs flat out gets no ceiling), so a max learnt anew is a new plan, either way.
     if (s.maxPowerW - p.maxPowerW > tol.maxPowerFraction * Math.max(p.maxPowerW, 1)) return no(`car ${s.key} max power rose`);
+    if (p.maxPowerW - s.maxPowerW > tol.maxPowerFraction * Math.max(p.maxPowerW, 1)) return no(`car ${s.key} max power fell`);
     for (let t = k; t < sp.powerW.length; t++) {
       const f = sp.presence?.[t] ?? 1;
       if (f > 0 && sp.powerW[t]! / f > s.maxPowerW * (1 + 1e-6) + 1) return no(`car ${s.key} cannot draw what the plan gives it`);

@@ -11,18 +11,7 @@ interface CapSeen {
   capA: number;
   sinceMs: number;
   sampleAtMs?: number;
-  /** The draw of the last sample used under this cap, A. */
-  lastDrawA?: number;
 }
-
-/**
- * A car's draw is settled this long after its response time under a new cap: the charger applies a
- * profile 0.3-3 s after it is sent and a car ramps at 5-20 A/s (plant.md), so a sample in between
- * shows a ramp, not a limit. Before that, a sample shows a limit only when the one before it under
- * the same cap drew the same (within SETTLED_A).
- */
-const SETTLE_MS = 15_000;
-const SETTLED_A = 0.5;
 
 export class CarDrawWatcher {
   private readonly learner: CarMaxLearner;
@@ -61,15 +50,9 @@ export class CarDrawWatcher {
       const sampleAtMs = c.drawAtMs;
       if (sampleAtMs === undefined || sampleAtMs < seen.sinceMs + this.carResponseMs || sampleAtMs === seen.sampleAtMs) continue;
       seen.sampleAtMs = sampleAtMs;
-      const drawA = Math.max(...c.drawA);
-      // A car seen mid-ramp after a raise (3 A of a 16 A cap, say) had been learnt as a 0.8 kW car
-      // and planned so, then re-learnt at full power a sample later: plans shorted it meanwhile
-      // (workplace day on the plant: 81 such re-plans).
-      const settled = sampleAtMs >= seen.sinceMs + this.carResponseMs + SETTLE_MS || (seen.lastDrawA !== undefined && Math.abs(drawA - seen.lastDrawA) <= SETTLED_A);
-      seen.lastDrawA = drawA;
       const phasesDrawing = c.drawA.filter((a) => a > LEARN_GAP_A).length;
       const wantsMore = c.status === 'Charging' && !s.paused && (s.energyNeedWh === undefined || s.energyWh < s.energyNeedWh - 100) && (s.socPct === undefined || s.socPct < 98);
-      if (this.learner.observe({ sessionId, chargerId: c.chargerId, capA, drawA, phases: phasesDrawing === 1 ? 1 : 3, wantsMore, settled, energyWh: s.energyWh })) learnt = true;
+      if (this.learner.observe({ sessionId, chargerId: c.chargerId, capA, drawA: Math.max(...c.drawA), phases: phasesDrawing === 1 ? 1 : 3, wantsMore, energyWh: s.energyWh })) learnt = true;
     }
     this.learner.keepOnly(active);
     return learnt;

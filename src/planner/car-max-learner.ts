@@ -40,8 +40,6 @@ export interface CarDrawSample {
   phases: 1 | 3;
   /** False when the car is full, suspended or its need is met: drawing less then says nothing. */
   wantsMore: boolean;
-  /** False when the draw may still be ramping towards the cap (car-draw-watcher.ts): it then shows no limit. Default true. */
-  settled?: boolean;
   /** Energy delivered in the session when it drew this, Wh (for the taper slope). */
   energyWh?: number;
 }
@@ -98,7 +96,7 @@ export class CarMaxLearner {
     }
     // Below the whole amp under its cap by a full amp: the car's own limit (a car rounding down draws
     // floor(cap), which says nothing about its limit).
-    const ownLimit = sample.wantsMore && sample.settled !== false && wholeAmpsUnder(sample.capA) - sample.drawA >= LEARN_GAP_A - WHOLE_AMP_TOLERANCE_A;
+    const ownLimit = sample.wantsMore && wholeAmpsUnder(sample.capA) - sample.drawA >= LEARN_GAP_A - WHOLE_AMP_TOLERANCE_A;
     if (known.learnedA === undefined) {
       if (ownLimit) known.learnedA = sample.drawA;
       else known.seenA = Math.max(known.seenA, sample.drawA);

@@ -96,8 +96,12 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
   const status: PlannerStatus = { enabled, solver, plans: 0, plansKept: 0, failures: 0 };
-  /** Every slot and event re-plans; the LP is solved only when something that matters changed. */
-  const reuse = new PlanReuseCache();
+  /**
+   * Off for now (issue #11): with plans kept, the independent rig's single-phase-car and site-64a
+   * cases under-used their headroom in 3 of 3 runs after merging main at 22:28 (pass with it off);
+   * not understood yet. `new PlanReuseCache()` turns it on, here and in `ems simulate` together.
+   */
+  const reuse = new PlanReuseCache(null);
   const carDraws = new CarDrawWatcher(config);
   const pvHistory = new DailyProfile(tariffs.zone);
   const buildingHistory = new DailyProfile(tariffs.zone);

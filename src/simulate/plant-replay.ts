@@ -157,7 +157,7 @@ class PlantReplay {
     this.planning = options.strategy === 'controlled' && options.plan !== false && options.solver !== undefined;
     this.slotMs = (this.config.planner?.slotMin ?? 15) * 60_000;
     this.carDraws = new CarDrawWatcher(this.config);
-    this.planReuse = new PlanReuseCache(options.planReuse);
+    this.planReuse = new PlanReuseCache(options.planReuse ?? null);
     const voltage = this.config.site.voltage;
     const chargers = new Map(this.params.chargers.map((c) => [c.id, c]));
     this.ceilings = new PlanCeilings((key) => {

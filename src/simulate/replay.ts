@@ -60,7 +60,7 @@ export interface ReplayOptions {
   seriesPoints?: number;
   /** Sees every plan the replay's planner makes, with the replay time it was made at (tests, debugging). */
   onPlan?: (plan: Plan, atMs: number) => void;
-  /** When a plan is reused instead of solved again (default: the live planner's); null: solve every time. */
+  /** When a plan is reused instead of solved again; default null (solve every time), as the live planner does for now. */
   planReuse?: PlanReuseTolerance | null;
 }
 
@@ -179,7 +179,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let planAtMs = -Infinity;
   let planDirty = true;
   const planSolveMs: number[] = [];
-  const planReuse = new PlanReuseCache(options.planReuse);
+  const planReuse = new PlanReuseCache(options.planReuse ?? null);
   let failedPlans = 0;
   let worstOverA = 0;
   const planning = strategy === 'controlled' && options.plan !== false && options.solver !== undefined;

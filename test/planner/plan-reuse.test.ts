@@ -150,14 +150,14 @@ describe('plan reuse', () => {
       expect(reason(withCar(1, { energyNeedWh: need - 250 }))).toBe('kept');
       expect(reason(withCar(1, { energyNeedWh: need - 3_000 }))).toMatch(/ahead of its plan/);
     });
-    it('a car slower than the plan gives it, or faster than assumed; but not one slower that the plan never pushes', async () => {
+    it('a car slower than the plan gives it, or a max learnt anew (faster or slower beyond 3 %)', async () => {
       await setUp();
       const given = (key: string) => Math.max(...plan.sessions.find((s) => s.key === key)!.powerW.slice(2));
       const i = next.sessions.findIndex((s) => given(s.key) > 1_000);
       const car = next.sessions[i]!;
-      expect(reason(withCar(i, { maxPowerW: given(car.key) * 0.5 }))).toMatch(/cannot draw what the plan gives it/);
+      expect(reason(withCar(i, { maxPowerW: given(car.key) * 0.5 }))).toMatch(/max power fell|cannot draw what the plan gives it/);
       expect(reason(withCar(i, { maxPowerW: car.maxPowerW * 1.1 }))).toMatch(/max power rose/);
-      if (given(car.key) < car.maxPowerW * 0.95) expect(reason(withCar(i, { maxPowerW: Math.max(given(car.key) * 1.01 + 2, car.maxPowerW * 0.5) }))).toBe('kept');
+      expect(reason(withCar(i, { maxPowerW: car.maxPowerW * 0.9 }))).toMatch(/max power fell|cannot draw/);
     });
     it('a departure later by up to a slot is the same question for a car the plan fills', async () => {
       await setUp();

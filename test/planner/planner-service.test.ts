@@ -172,7 +172,7 @@ describe('planner service: the max of a car, learnt from its draw', () => {
     const decision = { atMs: s.clock.nowMs(), caps: [{ chargerId: 'CP1', connectorId: 1, currentA: 16, phases: 3, reason: { kind: 'charger', text: '' } }] };
     s.bus.emit('decision', decision as never);
     s.service.ceilingsW(s.state.snapshot(s.clock.nowMs())); // the cap in force is seen from now
-    s.clock.advance(20_000); // longer than control.carResponseS and a ramp (car-draw-watcher.ts SETTLE_MS)
+    s.clock.advance(10_000); // longer than control.carResponseS
     s.bus.emit('connector.meter', { chargerId: 'CP1', connectorId: 1, atMs: s.clock.nowMs(), currentA: [10, 10, 10], powerW: 6_900, energyWh: 100 });
     s.service.ceilingsW(s.state.snapshot(s.clock.nowMs()));
     const plan = await s.service.replanNow('test');
