@@ -391,11 +391,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    // No car ramps faster than CAR_RAMP_APS: from its last sample before the reading it can have
-    // risen only so far (F7: one car sampled at 1.5 A on its charger's 32 A default was credited
-    // with a 22 A building step a second later).
-    const rampedA = before >= 0 ? draws[before + 1 + p] + (CAR_RAMP_APS * (t - draws[before])) / 1000 + CAR_STEP_A : Number.POSITIVE_INFINITY;
-    out[OUT_HIGH + site] += Math.max(Math.min(on ? reachA : 0, rampedA), est);
+    out[OUT_HIGH + site] += Math.max(on ? reachA : 0, est);
   }
 }
 
@@ -668,17 +664,11 @@ export function siteView(
     drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
     const path = index.paths[indexed.node];
     for (let k = 0; k < path.length; k++) for (let p = 0; p < 3; p++) evDraw[path[k] * 3 + p] += out[OUT_EST + p];
-    // F7: a car not seen drawing in its session yet (no sample since it started) may explain a rise
-    // only once it says so: until then a rise beside it is building load, and it is given back when
-    // its sample shows the draw (the bracket's other side). Crediting a 20 A building step to four
-    // starting cars on their chargers' defaults kept a 10 A building: 12.7 A × 4 and 77-81 A on a 64 A fuse.
-    const started = c.session ? finiteOr(c.session.startedAtMs, Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY;
-    const seen = mem.draws.length >= 4 && mem.draws[mem.draws.length - 4] >= started;
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0 && seen) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
     }
   }
 
