@@ -53,8 +53,8 @@ describe('public hub at 100 A on the plant', () => {
   // leaves 38.0 kWh unmet (it shorts the two biggest by 13 kWh each). The EMS: 89.8 % / 25 % before
   // plan targets counted a car's presence in its last slot (plan-extract.ts planTargetsAt), then
   // 91.8 % / 30 % (12 meetable met, 11.4 kWh unmet). A start-up estimation that counted a rise
-  // next to a car without a sample as building load (#9 F7: b92b8bf, session 7, kept because it
-  // holds the fuse on the rig) costs each arrival's neighbours a little: 27.5 %, 11 of the 17.
+  // next to a car without a sample as building load (#9 F7, 0c81dbd, reverted in session 6 for the
+  // start-up pauses it caused) cost each arrival's neighbours a little: 27.5 %, 11 of the 17.
   it('delivers more than equal share, leaves less unmet on the sessions the plant can meet, and never exceeds a limit', () => {
     const emsOn = over(meetable, ems.unmetWh);
     const equalOn = over(meetable, equal.unmetWh);
@@ -65,9 +65,9 @@ describe('public hub at 100 A on the plant', () => {
     expect(ems.emsCausedAs).toBe(0);
   });
 
-  // Known gap (#11): the EMS meets fewer sessions than equal share here (27.5 % vs 32.5 %; 11 vs 13
+  // Known gap (#11): the EMS meets fewer sessions than equal share here (30 % vs 32.5 %; 12 vs 13
   // of the meetable ones), though it delivers more energy and leaves a third as much unmet.
-  it.fails('meets at least as many sessions as equal share [known failure #11: 27.5 % vs 32.5 %]', () => {
+  it.fails('meets at least as many sessions as equal share [known failure #11: 30 % vs 32.5 %]', () => {
     expect(ems.met).toBeGreaterThanOrEqual(equal.met);
     expect(over(meetable, ems.unmetWh).met).toBeGreaterThanOrEqual(over(meetable, equal.unmetWh).met);
   });
