@@ -26,7 +26,7 @@ function killDuringResume(nth: number) {
   // profile of its resume (its TxProfile), CP2 and CP3 hold 0 A from the kill on ("held: +0 s:
   // 9.4/0/0"), though their static share is 13.3 A. It failed 2-3 runs of 3 on a quiet machine
   // (at main and at the commit that added it) and passed at load 23-31; the first-profile case
-  // failed 1 run of 6 the same way. Until the cause is found neither case runs by default.
+  // failed 1 quiet run of 5 the same way. Until the cause is found neither case runs by default.
   const known = !process.env.ACCEPTANCE_ALL;
   describe.skipIf(known)(`the EMS killed as CP1 takes profile ${nth} of a resume${known ? ' [known failure #10, ACCEPTANCE_ALL=1 runs it]' : ''}`, () => {
     const site = new EmsUnderTest('mid-raise-pass');
