@@ -4,7 +4,7 @@ import type { ConnectorCap, ConnectorMemory, Decision, DecideParams, DecideState
 import { initialDecideState } from './types.ts';
 import { finiteOr } from './numbers.ts';
 import { siteIndex } from './site-index.ts';
-import { buildSlots } from './slot.ts';
+import { buildSlots, SlotPool } from './slot.ts';
 import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
 import { DEFAULTS, recordLimits, siteSummary, siteView } from './site-view.ts';
@@ -64,7 +64,9 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const previousMemories = new PreviousMemories<ConnectorMemory>(previous);
   const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA);
   const failsafe = view.mode === 'failsafe';
-  const slots = buildSlots(snapshot, params, previousMemories, index, view);
+  const carried = previousMemories.scratch;
+  const slotPool = carried instanceof SlotPool ? carried : new SlotPool();
+  const slots = buildSlots(snapshot, params, previousMemories, index, view, slotPool);
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
@@ -136,7 +138,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   return {
     atMs: snapshot.atMs,
     caps,
-    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys),
+    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys, slotPool),
     failsafe,
     headroom: headroomReport(capacity, slots, index, params),
     findings: view.findings,
