@@ -178,6 +178,8 @@ export class WalCheckpointer {
     this.worker = undefined;
     this.ready = false;
     if (!worker) return;
+    // Held while its connection closes (an unref'd worker would let the process end meanwhile).
+    worker.ref();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ type: 'close' });
     const grace = this.options.wait(5_000);
@@ -200,6 +202,8 @@ export class WalCheckpointer {
       this.retryLater();
       return;
     }
+    // Like the timers: the checkpoints never keep a process alive that has nothing else to do.
+    worker.unref();
     this.worker = worker;
     this.unansweredTicks = 0;
     let failure: unknown;
