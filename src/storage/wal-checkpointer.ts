@@ -36,6 +36,8 @@ export interface WalCheckpointerOptions {
    * checkpoint reaches the end again.
    */
   maxWalFrames?: number;
+  /** The worker's code (tests: a worker that hangs); the real one by default. */
+  workerSource?: string;
 }
 
 // The worker: plain JavaScript (it must load under plain node, tsx and vitest alike), one
@@ -191,7 +193,7 @@ export class WalCheckpointer {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, {
+      worker = new Worker(this.options.workerSource ?? WORKER_SOURCE, {
         eval: true,
         workerData: { path: this.options.path, sqlite },
         // A connection and a pragma: no need for the default heap.
