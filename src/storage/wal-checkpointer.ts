@@ -36,6 +36,8 @@ export interface WalCheckpointerOptions {
    * checkpoint reaches the end again.
    */
   maxWalFrames?: number;
+  /** The worker's code (tests: a worker that hangs); the real one by default. */
+  workerSource?: string;
 }
 
 // The worker: plain JavaScript (it must load under plain node, tsx and vitest alike), one
@@ -178,6 +180,8 @@ export class WalCheckpointer {
     this.worker = undefined;
     this.ready = false;
     if (!worker) return;
+    // Held while its connection closes (an unref'd worker would let the process end meanwhile).
+    worker.ref();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ type: 'close' });
     const grace = this.options.wait(5_000);
@@ -189,7 +193,7 @@ export class WalCheckpointer {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, {
+      worker = new Worker(this.options.workerSource ?? WORKER_SOURCE, {
         eval: true,
         workerData: { path: this.options.path, sqlite },
         // A connection and a pragma: no need for the default heap.
@@ -200,6 +204,8 @@ export class WalCheckpointer {
       this.retryLater();
       return;
     }
+    // Like the timers: the checkpoints never keep a process alive that has nothing else to do.
+    worker.unref();
     this.worker = worker;
     this.unansweredTicks = 0;
     let failure: unknown;

@@ -4,12 +4,15 @@
 // the car's phases, a pause, a reservation, the failsafe. The pool is not carried by JSON or
 // structuredClone, so a cloned memory decides with new slots: both must give the same decision.
 // A memory used twice (two decisions from one state) shares one pool: the second must still decide
-// as if it had its own.
+// as if it had its own. A connector's next hysteresis memory is last cycle's object when every
+// field is the same (same-memory.ts): a field it does not compare would carry a stale value.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, initialDecideState } from '../../optimizer/index.ts';
 import type { ChargerParams, ConnectorSnapshot, Decision, DecideParams, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
 import { arbSite } from './arb-site.ts';
+import { MEMORY_FIELDS, sameMemory } from '../../optimizer/same-memory.ts';
+import type { ConnectorMemory } from '../../optimizer/types.ts';
 
 /** JSON with object keys sorted, NaN kept apart from null. */
 function canonical(value: unknown): string {
@@ -135,5 +138,15 @@ describe('slots reused from the last cycle', () => {
       }),
       { seed: 20261207, numRuns: 100 },
     );
+  });
+
+  it('keep last cycle\'s hysteresis memory only when every field is the same', () => {
+    const full: ConnectorMemory = { currentA: 16, changedAtMs: 1_000, sessionId: 's1', pausedSinceMs: 2_000, underDrawSinceMs: 3_000, lending: true, byFailsafe: true, smallRaiseSinceMs: 4_000 };
+    expect(Object.keys(full).sort()).toEqual(Object.keys(MEMORY_FIELDS).sort());
+    expect(sameMemory(full, { ...full })).toBe(true);
+    for (const field of Object.keys(MEMORY_FIELDS) as (keyof ConnectorMemory)[]) {
+      expect(sameMemory(full, { ...full, [field]: undefined }), field).toBe(false);
+      expect(sameMemory({ ...full, [field]: undefined }, full), field).toBe(false);
+    }
   });
 });

@@ -43,7 +43,7 @@ describe('WalCheckpointer', () => {
     dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
   });
 
-  const setUp = (options: { maxWalFrames?: number; minFrames?: number; path?: string } = {}) => {
+  const setUp = (options: { maxWalFrames?: number; minFrames?: number; path?: string; workerSource?: string } = {}) => {
     const dir = mkdtempSync(join(tmpdir(), 'ems-checkpointer-'));
     dirs.push(dir);
     const store = openStorage(join(dir, 'ems.sqlite'), new ManualClock(Date.parse('2026-12-07T00:00:00Z')));
@@ -144,6 +144,22 @@ describe('WalCheckpointer', () => {
     expect(checkpointer.fallbackReason).toBeUndefined();
     expect(autoCheckpoint).toEqual([0, SQLITE_AUTO_CHECKPOINT_PAGES, 0]);
     expect(infos()).toContain('SQLite checkpoints off the event loop again');
+  });
+
+  it('a worker that stops answering (a checkpoint stuck on a stalled disk) gets no second request, and SQLite’s checkpoint is back after three intervals', async () => {
+    // Ready, then never answers a checkpoint: as a worker blocked in an fsync that does not return.
+    const stuck = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => { if (m.type === 'close') parentPort.close(); }); parentPort.postMessage({ type: 'ready' });`;
+    const { checkpointer, autoCheckpoint, warnings } = setUp({ workerSource: stuck });
+    await checkpointer.start();
+    expect(autoCheckpoint).toEqual([0]);
+    void checkpointer.poll();
+    await checkpointer.poll();
+    await checkpointer.poll();
+    expect(checkpointer.fallbackReason).toBeUndefined();
+    await checkpointer.poll();
+    expect(checkpointer.fallbackReason).toMatch(/has not answered for three intervals/);
+    expect(autoCheckpoint).toEqual([0, SQLITE_AUTO_CHECKPOINT_PAGES]);
+    expect(warnings()).toHaveLength(1);
   });
 
   it('stop() closes the worker’s connection first: the EMS’s last close checkpoints and removes the WAL as before', async () => {
