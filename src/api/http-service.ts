@@ -21,7 +21,7 @@ import { createMetrics, type ControlStatsSource, type ExportStatsSource, type Mq
 import type { VenStatus } from '../openadr/types.ts';
 import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
-import type { SessionCostSource } from './state-view.ts';
+import { buildStateView, type SessionCostSource, type StateView } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
@@ -89,6 +89,8 @@ export interface HttpService extends Service {
   readonly routes: readonly { method: string; url: string }[];
   /** Resolves when every route is registered (inject() works from then on). */
   ready(): Promise<void>;
+  /** What GET /api/v1/state answers at `atMs` (the terminal demo prints it). */
+  stateView(atMs: number): StateView;
 }
 
 function readTls(tls: { cert: string; key: string; ca?: string } | undefined) {
@@ -326,6 +328,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
       return port;
     },
     ready: () => ready!,
+    stateView: (atMs) => buildStateView(ctx.state, ctx.config, atMs, sessionSources),
     async start() {
       await ready;
       await auth.bootstrap();

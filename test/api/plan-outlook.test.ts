@@ -2,7 +2,7 @@
 // outlook the state view adds per connector, and the words the dashboard makes of it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { whyText } from '../../dashboard/src/views/connector-card.ts';
+import { whyText } from '../../dashboard/src/why-text.ts';
 import { SiteTime } from '../../dashboard/src/format.ts';
 import type { ConnectorView } from '../../dashboard/src/api-types.ts';
 import type { PlanFigures, PlanSlotFigures } from '../../src/api/economics-source.ts';

@@ -2,12 +2,14 @@
 // "Waiting for cheaper hours from 20:00; ready by 21:15 (planner target …)". Real headless Chromium
 // against the demo EMS on loopback (real planner, OCPP chargers and cars), its clock at 18:00 in
 // Berlin with import at €0.40/kWh until 20:00 and €0.10 from 20:00 to 23:00; one car is told to
-// leave at 23:30 with 10 kWh more.
+// leave at 23:30 with 10 kWh more. The terminal demo's status says the same for it.
 import { join } from 'node:path';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { plannerSchema, tariffsSchema } from '../../config/schema.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
+import { type DemoSite } from '../../src/demo/demo-site.ts';
+import { formatStatus } from '../../src/demo/status-text.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
@@ -33,6 +35,7 @@ interface Connector {
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper hours in a real browser', () => {
   let site: DemoForBrowser;
+  let demo: DemoSite;
   let browser: Browser;
   let baseUrl: string;
   let token: string;
@@ -57,7 +60,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
       clock: () => new ScaledClock(1, startMs),
       seed: 11,
     });
-    ({ browser, baseUrl, adminToken: token } = site);
+    ({ demo, browser, baseUrl, adminToken: token } = site);
     await waitFor(async () => (await api<{ connectors: Connector[] }>('/api/v1/state')).connectors.some((c) => c.session), 'a car plugged in', 30_000);
   }, 90_000);
 
@@ -98,6 +101,14 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
     const expected = new RegExp(`^Why: Waiting for cheaper hours from 20:00; ready by ([01]\\d|2[0-3]):[0-5]\\d \\(planner target`);
     await expect.poll(() => card.getByTestId('reason').textContent(), { timeout: 20_000 }).toMatch(expected);
     await card.screenshot({ path: join(ARTIFACTS, 'plan-wait-card.png') });
+    // The terminal demo's status line for that car says the same as its card.
+    const sameInTerminal = async () => {
+      const shown = ((await card.getByTestId('reason').textContent()) ?? '').replace(/^Why: /, '');
+      const atMs = demo.app.ctx.clock.nowMs();
+      const line = formatStatus(demo.app.http.stateView(atMs), atMs, demo.lastReading(), ZONE).split('\n').find((l) => l.startsWith(key)) ?? '';
+      return line.endsWith(` ${shown}`) ? 'same' : `card "${shown}", terminal "${line}"`;
+    };
+    await expect.poll(sameInTerminal, { timeout: 20_000 }).toBe('same');
     await page.getByRole('link', { name: 'Sessions' }).click();
     const row = page.locator('tr', { hasText: car.chargerId }).filter({ hasText: 'Waiting for cheaper hours' });
     await expect.poll(() => row.count(), { timeout: 20_000 }).toBeGreaterThan(0);
