@@ -75,24 +75,26 @@ const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted
 export default async function decideBench(): Promise<BenchTable[]> {
   const rows: (string | number)[][] = [];
   let median1000 = Number.NaN;
+  let worst1000 = 0;
   for (const [count, iterations] of [[10, 3000], [100, 2000], [1000, 500]] as const) {
     for (const priority of ['fcfs', 'departure', 'equal'] as const) {
       const times = measure(count, priority, iterations);
       const median = quantile(times, 0.5);
       if (count === 1000 && priority === 'fcfs') median1000 = median;
+      if (count === 1000) worst1000 = Math.max(worst1000, median);
       rows.push([count, priority, iterations, median, quantile(times, 0.99), times[times.length - 1]]);
     }
   }
   const varied = measure(1000, 'equal', 500, true);
   rows.push(['1000 (car limits 6–32 A)', 'equal', 500, quantile(varied, 0.5), quantile(varied, 0.99), varied[varied.length - 1]]);
-  const met = median1000 < 1;
+  const met = worst1000 < 0.5;
   return [
     {
       title: 'decide(): one control cycle, 3-level tree with per-phase limits',
       columns: ['connectors', 'scheme', 'runs', 'median ms', 'p99 ms', 'max ms'],
       rows,
       notes: [
-        `target: 1000 connectors, median under 1 ms — ${met ? 'met' : 'NOT met'} (fcfs median ${median1000.toFixed(3)} ms)`,
+        `target (DESIGN.md, issue #9): 1000 connectors, median under 0.5 ms for every scheme — ${met ? 'met' : 'NOT met'} (fcfs median ${median1000.toFixed(3)} ms, slowest scheme ${worst1000.toFixed(3)} ms)`,
         'tree: site → feeders of 10 circuits (250 A) → circuits of 10 connectors (63 A); 60 % three-phase, 40 % single-phase on rotating phases; 80 % with a session; memory carried between cycles',
         'p99 and max are dominated by the other processes sharing the 2 cores (GC and scheduling); the median is the figure to compare',
       ],
