@@ -51,6 +51,11 @@ export interface ClosedLoopOptions {
    * real-dispatcher.ts; only through runClosedLoopOnRealDispatcher).
    */
   dispatcher?: 'virtual' | 'real';
+  /**
+   * Asked after every plant step (run() only): true ends the run there, and the report covers the
+   * time simulated so far (durationMs, stoppedEarly). Benchmarks bound their wall time with it.
+   */
+  stopWhen?: () => boolean;
 }
 
 export type OverLimitEpisode = OvershootEpisode;
@@ -67,7 +72,10 @@ export interface TraceSample {
 
 export interface ClosedLoopReport {
   name: string;
+  /** Time simulated, ms: the scenario's duration unless stopWhen ended the run early. */
   durationMs: number;
+  /** True when stopWhen ended the run before the scenario's end. */
+  stoppedEarly?: boolean;
   reactionWindowMs: number;
   /** A·s above a limit the EMS caused (outside every reaction window), and those after outside changes. */
   emsCausedAs: number;
@@ -232,7 +240,15 @@ class ClosedLoop {
   run(): ClosedLoopReport {
     const signals: GridSignal[] = [];
     const pendingSignals = [...this.scenario.signals].sort((a, b) => a.fromMs - b.fromMs);
-    for (let t = this.stepMs; t <= this.scenario.durationMs; t += this.stepMs) this.stepTo(t, signals, pendingSignals);
+    const stopWhen = this.options.stopWhen;
+    for (let t = this.stepMs; t <= this.scenario.durationMs; t += this.stepMs) {
+      this.stepTo(t, signals, pendingSignals);
+      if (stopWhen?.() && t < this.scenario.durationMs) {
+        this.report.durationMs = t;
+        this.report.stoppedEarly = true;
+        break;
+      }
+    }
     return this.finish();
   }
 
