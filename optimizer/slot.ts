@@ -7,6 +7,7 @@ import type { PhaseUse } from './phase-map.ts';
 import type { ConnectorView, SiteView } from './site-view.ts';
 import type { SiteIndex } from './site-index.ts';
 import { underDraw } from './unused-capacity.ts';
+import { mayRestartEarly } from './pause-recheck.ts';
 import { PreviousMemories } from './memories-by-index.ts';
 
 /** What set a slot's upper bound (before any limit of the tree). */
@@ -73,6 +74,8 @@ export interface Slot {
   keptNotNeeded?: boolean;
   /** Set when an increase was trimmed to what fits with the non-EV load at its recent peak. */
   heldForPeak?: boolean;
+  /** In its minimum pause, but may restart now if its minimum fits beside every running car's (pause-recheck.ts). */
+  restartIfFree?: boolean;
 }
 
 function memoryFor(memory: ConnectorMemory | undefined, session: SessionSnapshot | null): ConnectorMemory | undefined {
@@ -107,10 +110,12 @@ interface SessionFacts {
   /** The car is treated as full; `probing` while it is offered its minimum to see if it wants more. */
   released: boolean;
   probing: boolean;
+  /** The site data is not trusted this cycle (no early restart from a pause then). */
+  failsafe: boolean;
 }
 
-/** A session's upper bound: charger, car, planner target, lending, reservation, pauses. */
-function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorMemory | undefined, facts: SessionFacts, params: DecideParams): void {
+/** A session's upper bound: charger, car, planner target, lending, reservation, pauses. Returns true when it may restart early from its minimum pause. */
+function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorMemory | undefined, facts: SessionFacts, params: DecideParams): boolean {
   const { minDa } = facts;
   if (session.carMaxCurrentA !== undefined) {
     const carDa = floorDa(nonNegative(session.carMaxCurrentA));
@@ -134,8 +139,10 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     tighten(bound, Math.round(memory.currentA * 10), 'reserved');
   }
   const pausedSinceMs = memory?.pausedSinceMs;
+  let restartIfFree = false;
   if (memory && memory.currentA === 0 && pausedSinceMs !== undefined && facts.atMs - pausedSinceMs < nonNegative(params.minPauseMs)) {
-    tighten(bound, 0, 'min-pause');
+    if (!facts.failsafe && mayRestartEarly(memory, facts.atMs, params)) restartIfFree = true;
+    else tighten(bound, 0, 'min-pause');
   }
   if (facts.released) {
     if (facts.probing) tighten(bound, minDa, 'probe');
@@ -149,6 +156,7 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     bound.upperKind = 'paused';
   }
   if (bound.upperDa < minDa) bound.upperDa = 0;
+  return restartIfFree && bound.upperDa > 0;
 }
 
 const NO_DRAW: PhaseValues = [0, 0, 0];
@@ -203,14 +211,14 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined) : { sinceMs: undefined, lend: false };
 
     const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
-    if (session) sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, underDrawing: !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2, released: estimate.released, probing: estimate.probing }, params);
+    const restartIfFree = !!session && sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, underDrawing: !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2, released: estimate.released, probing: estimate.probing, failsafe: view.mode === 'failsafe' }, params);
     const { upperDa, upperKind } = bound;
 
     slots.push({
       index: i, key, connector, session, charger, node: indexed.node, cons: index.constraintsOf(indexed.node, use.mask),
       phases: use.phases, mask: use.mask, minDa, maxDa, upperDa, upperKind, reservedDa, holdDa, capDa: 0, binder: BINDER_NONE,
       refused: false, rank: 0, memory, drawA,
-      underDrawSinceMs: under.sinceMs, lending: under.lend, heldByDeadband: false, heldForHandover: false,
+      underDrawSinceMs: under.sinceMs, lending: under.lend, heldByDeadband: false, heldForHandover: false, restartIfFree,
     });
   }
   return slots;
