@@ -3,7 +3,7 @@
 // hour (EMS-caused vs after outside changes), headroom use, cap changes per connector per hour;
 // and the physical reaction with 200 chargers: from a building-load step until the true current is
 // back within the fuse (and within the EMS's own target, fuse less margin).
-// CLOSED_LOOP_BENCH_HOURS shortens the day (default 24).
+// CLOSED_LOOP_BENCH_HOURS shortens the day (default 24); CLOSED_LOOP_BENCH_ONLY=depot|reaction runs one table.
 import type { PlantScenario, Triple } from '../plant/index.ts';
 import { depotDay } from '../test/closed-loop/depot-day.ts';
 import { runClosedLoop } from '../test/closed-loop/harness.ts';
@@ -99,5 +99,6 @@ function reactionTable(): BenchTable {
   };
 }
 
-const bench: Bench = async () => [depotTable(), reactionTable()];
+const ONLY = process.env.CLOSED_LOOP_BENCH_ONLY;
+const bench: Bench = async () => [...(ONLY === 'reaction' ? [] : [depotTable()]), ...(ONLY === 'depot' ? [] : [reactionTable()])];
 export default bench;

@@ -4,7 +4,7 @@ import type { ConnectorCap, ConnectorMemory, Decision, DecideParams, DecideState
 import { initialDecideState } from './types.ts';
 import { finiteOr } from './numbers.ts';
 import { siteIndex } from './site-index.ts';
-import { buildSlots } from './slot.ts';
+import { buildSlots, SlotPool } from './slot.ts';
 import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
 import { DEFAULTS, recordLimits, siteSummary, siteView } from './site-view.ts';
@@ -19,12 +19,28 @@ import { nextPeaks, trimUnsustainedRaises } from './sustained-raise.ts';
 import { reasonFor, sharing } from './reasons.ts';
 import { restartsLast } from './pause-recheck.ts';
 import { PreviousMemories, withMemories } from './memories-by-index.ts';
+import { sameMemory } from './same-memory.ts';
 
 function byConnector(a: Slot, b: Slot): number {
   const ca = a.connector.chargerId;
   const cb = b.connector.chargerId;
   if (ca !== cb) return ca < cb ? -1 : 1;
   return a.connector.connectorId - b.connector.connectorId;
+}
+
+/** `slots` sorted by connector (as sort(byConnector) would; most sites list them in that order already). */
+function sortedByConnector(slots: Slot[]): Slot[] {
+  for (let i = 1; i < slots.length; i++) if (byConnector(slots[i - 1], slots[i]) > 0) return slots.sort(byConnector);
+  return slots;
+}
+
+/** `first` reversed, then `second` reversed, in one new array. */
+function reversedBoth(first: readonly Slot[], second: readonly Slot[]): Slot[] {
+  const out: Slot[] = new Array(first.length + second.length);
+  let k = 0;
+  for (let i = first.length - 1; i >= 0; i--) out[k++] = first[i];
+  for (let i = second.length - 1; i >= 0; i--) out[k++] = second[i];
+  return out;
 }
 
 export function decide(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState = initialDecideState): Decision {
@@ -65,7 +81,9 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const previousMemories = new PreviousMemories<ConnectorMemory>(previous);
   const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA);
   const failsafe = view.mode === 'failsafe';
-  const slots = buildSlots(snapshot, params, previousMemories, index, view);
+  const carried = previousMemories.scratch;
+  const slotPool = carried instanceof SlotPool ? carried : new SlotPool();
+  const slots = buildSlots(snapshot, params, previousMemories, index, view, slotPool);
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
@@ -77,7 +95,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   order.forEach((slot, i) => {
     slot.rank = i + 1;
   });
-  const idle = slots.filter((slot) => !slot.session && slot.charger).sort(byConnector);
+  const idle = sortedByConnector(slots.filter((slot) => !slot.session && slot.charger));
 
   if (failsafe) {
     allocateFailsafe(order, pool, params);
@@ -98,7 +116,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     fillEqually(idle, pool);
     holdSmallIncreases(idle, pool, params.deadbandA);
   }
-  const cutOrder = [...idle].reverse().concat([...order].reverse());
+  const cutOrder = reversedBoth(idle, order);
   enforceLimits(capacity, cutOrder, credit);
   if (!failsafe) waitForHandover(capacity, slots, cutOrder);
 
@@ -111,6 +129,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     sharing: sharing(order, slots.length, index),
     sessionCount: order.length,
     constraintTexts: new Map<number, string>(),
+    sharedTexts: new Map(),
   };
   const caps: ConnectorCap[] = [];
   const memories: ConnectorMemory[] = new Array(slots.length);
@@ -124,7 +143,8 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     };
     if (slot.rank > 0) cap.rank = slot.rank;
     caps.push(cap);
-    memories[slot.index] = nextMemory(slot, atMs, failsafe);
+    const memory = nextMemory(slot, atMs, failsafe);
+    memories[slot.index] = slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
   }
   if (view.duplicateKeys) {
     // A key seen twice: the memory of its last connector, as a record by key would keep.
@@ -137,7 +157,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   return {
     atMs: snapshot.atMs,
     caps,
-    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys),
+    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys, slotPool),
     failsafe,
     headroom: headroomReport(capacity, slots, index, params),
     findings: view.findings,

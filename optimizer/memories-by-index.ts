@@ -18,6 +18,8 @@ interface ByIndex<M> {
   readonly duplicates: boolean;
   /** The record, once something read it. */
   record?: Readonly<Record<string, M>>;
+  /** Working objects the next cycle may set afresh and reuse (see SlotPool); no output refers to them. */
+  readonly scratch?: unknown;
 }
 
 type WithByIndex<M> = { [BY_INDEX]?: ByIndex<M> };
@@ -45,6 +47,11 @@ export class PreviousMemories<M> {
     this.memory = memory;
     this.byIndex = memory ? (memory as WithByIndex<M>)[BY_INDEX] : undefined;
     this.aligned = this.byIndex !== undefined;
+  }
+
+  /** What the last cycle left to reuse (withMemories' `scratch`), if it did. */
+  get scratch(): unknown {
+    return this.byIndex?.scratch;
   }
 
   /** The memory `key` had after the last cycle (`i`: its index in this snapshot). */
@@ -86,15 +93,17 @@ const CONNECTORS: PropertyDescriptor = { get: getConnectors, set: setConnectorsB
 /**
  * Gives `next` (the next memory, without its connectors) this cycle's memories: by index for the
  * next cycle, and as the `connectors` record, built when first read. `mems` must hold, at every
- * index of a key, the memory the record is to hold for it (undefined: none).
+ * index of a key, the memory the record is to hold for it (undefined: none). `scratch`: working
+ * objects for the next cycle to reuse (not carried by JSON or copies).
  */
 export function withMemories<T extends object, M>(
   next: T,
   keys: readonly string[],
   mems: readonly M[],
   duplicates: boolean,
+  scratch?: unknown,
 ): T & { connectors: Readonly<Record<string, M>> } {
-  Object.defineProperty(next, BY_INDEX, { value: { keys, mems, duplicates } satisfies ByIndex<M>, configurable: true });
+  Object.defineProperty(next, BY_INDEX, { value: { keys, mems, duplicates, scratch } satisfies ByIndex<M>, configurable: true });
   Object.defineProperty(next, 'connectors', CONNECTORS);
   return next as T & { connectors: Readonly<Record<string, M>> };
 }

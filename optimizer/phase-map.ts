@@ -71,25 +71,43 @@ export function slotPowerWeight(slot: { phases: 1 | 3; mask: number }): number {
 
 export const ALL_PHASES_MASK = 0b111;
 
+// The few phase uses there are, one object each (callers only read them): decide() asks for one
+// per connector every cycle.
+const THREE_PHASE_USE: Readonly<PhaseUse> = Object.freeze({ phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 });
+const ONE_PHASE_USE: readonly Readonly<PhaseUse>[] = [1, 2, 4].map((mask) => Object.freeze({ phases: 1 as const, mask, powerWeight: 1 }));
+const LINE_TO_LINE_USE: readonly Readonly<PhaseUse>[] = [0b011, 0b110, 0b101].map((mask) => Object.freeze({ phases: 1 as const, mask, powerWeight: SQRT3 }));
+
+/** Three-phase use. */
+export function threePhaseUse(): Readonly<PhaseUse> {
+  return THREE_PHASE_USE;
+}
+
+/** Single-phase use on the site phases of `mask` (one phase, or two for line-to-line: powerWeight 1 or √3 as given). */
+export function onePhaseUse(mask: number, powerWeight = 1): Readonly<PhaseUse> {
+  const table = powerWeight === 1 ? ONE_PHASE_USE : powerWeight === SQRT3 ? LINE_TO_LINE_USE : [];
+  for (const use of table) if (use.mask === mask) return use;
+  return { phases: 1, mask, powerWeight };
+}
+
 /**
  * Which site phases a connector loads. A 3-phase charger with a 3-phase (or unknown) car loads all
  * three; a 1-phase charger, a session with carPhases 1, or a car measured drawing on one phase
  * only loads one: the charger terminal it draws on (L1 unless measured otherwise), rotated.
  */
-export function phaseUse(charger: ChargerParams, session: SessionSnapshot | null, drawA: PhaseValues): PhaseUse {
+export function phaseUse(charger: ChargerParams, session: SessionSnapshot | null, drawA: PhaseValues): Readonly<PhaseUse> {
   const rotation = rotationOf(charger.phaseRotation);
   if (charger.phases === 1) {
     // Line-to-line: the current flows out on one line and back on the other. Counting it in full on
     // both is the conservative linear bound of the phasor sum (never unsafe; see lineCurrentsA).
     const lineToLine = lineToLineMask(charger.connection);
-    if (lineToLine !== undefined) return { phases: 1, mask: lineToLine, powerWeight: SQRT3 };
-    return { phases: 1, mask: 1 << rotation[0], powerWeight: 1 };
+    if (lineToLine !== undefined) return onePhaseUse(lineToLine, SQRT3);
+    return onePhaseUse(1 << rotation[0]);
   }
-  if (session === null) return { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
+  if (session === null) return THREE_PHASE_USE;
   const measured = detectSinglePhase(drawA);
-  if (measured !== undefined) return { phases: 1, mask: 1 << rotation[measured], powerWeight: 1 };
-  if (session.carPhases === 1) return { phases: 1, mask: 1 << rotation[0], powerWeight: 1 };
-  return { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
+  if (measured !== undefined) return onePhaseUse(1 << rotation[measured]);
+  if (session.carPhases === 1) return onePhaseUse(1 << rotation[0]);
+  return THREE_PHASE_USE;
 }
 
 /** One load on the site's conductors: line-to-neutral on one phase, line-to-line, or three-phase. */

@@ -20,6 +20,17 @@ export interface ReasonContext {
   sessionCount: number;
   /** constraintText() by binder, filled as reasons are written (the same few limits bind most caps). */
   constraintTexts?: Map<number, string>;
+  /** The parts of sharedText() that depend only on the binder (and the minimum), filled the same way. */
+  sharedTexts?: Map<number, SharedText>;
+}
+
+/** "<limit> shared by <n> cars; priority " and " of <n>", by binder; `minimum` prefixes by minimum. */
+interface SharedText {
+  head: string;
+  tail: string;
+  minimum: Map<number, string> | undefined;
+  /** An idle connector's reason when this limit is full. */
+  full: string | undefined;
 }
 
 export interface Sharing {
@@ -40,7 +51,9 @@ export function sharing(order: readonly Slot[], slotCount: number, index: SiteIn
     if (slot.upperDa <= 0 && !slot.refused) continue;
     total++;
     const binderNode = slot.binder >= 0 ? Math.floor(slot.binder / 3) : -1;
-    for (const n of index.paths[slot.node]) {
+    const path = index.paths[slot.node];
+    for (let k = 0; k < path.length; k++) {
+      const n = path[k];
       perNode[n]++;
       if (n === binderNode) position[slot.index] = perNode[n];
     }
@@ -82,10 +95,33 @@ function constraintTextOf(binder: number, ctx: ReasonContext): string {
   return node === 0 ? `site limit ${limit} on ${phase}` : `circuit ${ctx.index.nodeIds[node]} ${phase} limit ${limit}`;
 }
 
+function sharedTextOf(binder: number, ctx: ReasonContext): SharedText {
+  const cache = ctx.sharedTexts;
+  let text = cache?.get(binder);
+  if (text === undefined) {
+    const of = binder === BINDER_POWER ? ctx.sharing.total : ctx.sharing.perNode[Math.floor(binder / 3)];
+    text = { head: `${constraintText(binder, ctx)} shared by ${cars(of)}; priority `, tail: ` of ${of}`, minimum: undefined, full: undefined };
+    cache?.set(binder, text);
+  }
+  return text;
+}
+
+/** "circuit row-a L2 limit 63 A shared by 4 cars; priority 2 of 4". */
 function sharedText(slot: Slot, ctx: ReasonContext): string {
-  const binder = slot.binder;
-  const of = binder === BINDER_POWER ? ctx.sharing.total : ctx.sharing.perNode[Math.floor(binder / 3)];
-  return `${constraintText(binder, ctx)} shared by ${cars(of)}; priority ${ctx.sharing.position[slot.index]} of ${of}`;
+  const text = sharedTextOf(slot.binder, ctx);
+  return `${text.head}${ctx.sharing.position[slot.index]}${text.tail}`;
+}
+
+/** "no room for the 6 A minimum: " + sharedText(). */
+function noRoomText(slot: Slot, ctx: ReasonContext): string {
+  const text = sharedTextOf(slot.binder, ctx);
+  text.minimum ??= new Map();
+  let head = text.minimum.get(slot.minDa);
+  if (head === undefined) {
+    head = `no room for the ${formatA(slot.minDa / 10)} minimum: ${text.head}`;
+    text.minimum.set(slot.minDa, head);
+  }
+  return `${head}${ctx.sharing.position[slot.index]}${text.tail}`;
 }
 
 function constraintReason(slot: Slot, ctx: ReasonContext, text: string): CapReason {
@@ -153,9 +189,7 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
     return { kind: 'hysteresis', text: `paused for lack of capacity; restarts as soon as its ${formatA(slot.minDa / 10)} minimum fits beside the running cars', else in ${formatSeconds(leftMs)} (minimum pause)` };
   }
   if (slot.capDa <= 0) {
-    const text = slot.refused && isConstraint(slot.binder)
-      ? `no room for the ${formatA(slot.minDa / 10)} minimum: ${sharedText(slot, ctx)}`
-      : `waiting for capacity; priority ${slot.rank} of ${ctx.sessionCount}`;
+    const text = slot.refused && isConstraint(slot.binder) ? noRoomText(slot, ctx) : `waiting for capacity; priority ${slot.rank} of ${ctx.sessionCount}`;
     return { kind: 'scarcity', text, rank: slot.rank, of: ctx.sessionCount };
   }
   if (slot.heldForHandover) {
@@ -185,8 +219,10 @@ function idleReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (!slot.charger) return zeroUpperReason(slot, ctx);
   if (slot.heldForHandover) return { kind: 'idle', text: `default for a car plugging in: kept at ${formatA(slot.capDa / 10)} until cars whose caps went down have slowed down` };
   if (slot.capDa <= 0) {
-    const where = isConstraint(slot.binder) ? `${constraintText(slot.binder, ctx)} is full` : 'no capacity left';
-    return { kind: 'idle', text: `no room for a car plugging in: ${where}` };
+    if (!isConstraint(slot.binder)) return { kind: 'idle', text: 'no room for a car plugging in: no capacity left' };
+    const text = sharedTextOf(slot.binder, ctx);
+    text.full ??= `no room for a car plugging in: ${constraintText(slot.binder, ctx)} is full`;
+    return { kind: 'idle', text: text.full };
   }
   if (slot.heldByDeadband) return { kind: 'idle', text: `default for a car plugging in: kept at ${formatA(slot.capDa / 10)} (deadband)` };
   const bound = isConstraint(slot.binder) ? `left over under ${constraintText(slot.binder, ctx)}` : `charger max ${formatA(slot.maxDa / 10)}`;

@@ -1,8 +1,10 @@
 // One connector as the allocator sees it this cycle: its constraints, its bounds in deci-amps,
-// and the working cap. Built fresh every cycle from the snapshot, the params and the memory.
+// and the working cap. Set afresh every cycle from the snapshot, the params and the memory; the
+// objects themselves are reused from the last cycle (SlotPool), as nothing decide() returns refers
+// to a slot.
 import type { ChargerParams, ConnectorMemory, ConnectorSnapshot, DecideParams, DecideState, PhaseValues, SessionSnapshot, SiteSnapshot } from './types.ts';
 import { ceilDa, finiteOr, floorDa, nonNegative } from './numbers.ts';
-import { phaseUse, ALL_PHASES_MASK } from './phase-map.ts';
+import { phaseUse, onePhaseUse, threePhaseUse, ALL_PHASES_MASK } from './phase-map.ts';
 import type { PhaseUse } from './phase-map.ts';
 import type { ConnectorView, SiteView } from './site-view.ts';
 import type { SiteIndex } from './site-index.ts';
@@ -160,66 +162,189 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
 }
 
 const NO_DRAW: PhaseValues = [0, 0, 0];
+const NOT_UNDER = { sinceMs: undefined, lend: false } as const;
 
 /**
  * The phases a connector loads: its latest per-phase sample says (even an old one: a car does not
  * change its phase count), else what was learned earlier this session, else the car's and
  * charger's declared phases.
  */
-function usedPhases(charger: ChargerParams, session: SessionSnapshot | null, drawA: PhaseValues, view: ConnectorView): PhaseUse {
+function usedPhases(charger: ChargerParams, session: SessionSnapshot | null, drawA: PhaseValues, view: ConnectorView): Readonly<PhaseUse> {
   const use = phaseUse(charger, session, drawA);
   if (!session || charger.phases === 1 || !view.learnedMask || use.phases === 1) return use;
   // Measured earlier this session: keep it while the car's samples are stale or it draws nothing now.
   const single = view.learnedMask !== ALL_PHASES_MASK;
-  return single ? { phases: 1, mask: view.learnedMask, powerWeight: 1 } : { phases: 3, mask: ALL_PHASES_MASK, powerWeight: 3 };
+  return single ? onePhaseUse(view.learnedMask) : threePhaseUse();
 }
 
-/** `previous`: last cycle's memory, or its per-connector memories as decide() reads them. */
-export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState | PreviousMemories<ConnectorMemory>, index: SiteIndex, view: SiteView): Slot[] {
+/**
+ * Every field of a slot, set by setSlot(): a field added to Slot must be added there too (this list
+ * does not compile without it), else a reused slot would carry last cycle's value.
+ */
+const SLOT_FIELDS: Record<keyof Slot, true> = {
+  index: true, key: true, connector: true, session: true, charger: true, node: true, cons: true, phases: true, mask: true,
+  minDa: true, maxDa: true, upperDa: true, upperKind: true, reservedDa: true, holdDa: true, capDa: true, binder: true,
+  refused: true, rank: true, memory: true, drawA: true, underDrawSinceMs: true, lending: true, heldByDeadband: true,
+  sharedRaiseDa: true, heldForHandover: true, heldSinceChangeMs: true, keptNotNeeded: true, heldForPeak: true, restartIfFree: true,
+};
+void SLOT_FIELDS;
+
+/** A slot whose fields are all set in one order (one hidden class), so it can be reused. */
+class SlotRecord implements Slot {
+  index = 0;
+  key = '';
+  connector!: ConnectorSnapshot;
+  session: SessionSnapshot | null = null;
+  charger: ChargerParams | undefined = undefined;
+  node = 1;
+  cons!: Int32Array;
+  phases: 1 | 3 = 3;
+  mask = ALL_PHASES_MASK;
+  minDa = 0;
+  maxDa = 0;
+  upperDa = 0;
+  upperKind: UpperKind = 'charger';
+  reservedDa = 0;
+  holdDa = 0;
+  capDa = 0;
+  binder = BINDER_NONE;
+  refused = false;
+  rank = 0;
+  memory: ConnectorMemory | undefined = undefined;
+  drawA: number | undefined = undefined;
+  underDrawSinceMs: number | undefined = undefined;
+  lending = false;
+  heldByDeadband = false;
+  sharedRaiseDa: number | undefined = undefined;
+  heldForHandover = false;
+  heldSinceChangeMs: number | undefined = undefined;
+  keptNotNeeded: boolean | undefined = undefined;
+  heldForPeak: boolean | undefined = undefined;
+  restartIfFree: boolean | undefined = undefined;
+}
+
+/** Resets every field but the ones the caller sets next (bounds, phases, draw). */
+function setSlot(slot: SlotRecord, i: number, key: string, connector: ConnectorSnapshot, session: SessionSnapshot | null, memory: ConnectorMemory | undefined, reservedDa: number, holdDa: number): void {
+  slot.index = i;
+  slot.key = key;
+  slot.connector = connector;
+  slot.session = session;
+  slot.memory = memory;
+  slot.reservedDa = reservedDa;
+  slot.holdDa = holdDa;
+  slot.capDa = 0;
+  slot.binder = BINDER_NONE;
+  slot.refused = false;
+  slot.rank = 0;
+  slot.heldByDeadband = false;
+  slot.sharedRaiseDa = undefined;
+  slot.heldForHandover = false;
+  slot.heldSinceChangeMs = undefined;
+  slot.keptNotNeeded = undefined;
+  slot.heldForPeak = undefined;
+  slot.restartIfFree = undefined;
+}
+
+/**
+ * Last cycle's slots, handed to the next cycle with the memory (memories-by-index.ts): set afresh
+ * there, not allocated again (a slot is ~40 fields; at 1,000 connectors the fresh objects were the
+ * largest part of decide()'s garbage). Nothing a decision returns refers to a slot, and decide()
+ * runs to its end before the next call, so one pool serves every cycle that follows from it.
+ */
+export class SlotPool {
+  readonly slots: SlotRecord[] = [];
+  /** The site index the slots' charger, node and constraint lists were taken from. */
+  index: SiteIndex | undefined = undefined;
+}
+
+/**
+ * `previous`: last cycle's memory, or its per-connector memories as decide() reads them. `pool`:
+ * last cycle's slots to reuse (decide()'s own); without it every slot is new.
+ */
+export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState | PreviousMemories<ConnectorMemory>, index: SiteIndex, view: SiteView, pool?: SlotPool): Slot[] {
   const memories = previous instanceof PreviousMemories ? previous : new PreviousMemories<ConnectorMemory>(previous);
   const atMs = snapshot.atMs;
   const voltageV = finiteOr(params.voltageV, 0);
-  const slots: Slot[] = [];
   const connectors = snapshot.connectors;
-  for (let i = 0; i < connectors.length; i++) {
+  const n = connectors.length;
+  const records = pool ? pool.slots : [];
+  // Charger, node and constraint lists carry over from last cycle's slot at the same index when the
+  // index and the charger id are the same (the lookups cost more than the rest of a slot).
+  const sameIndex = pool !== undefined && pool.index === index;
+  const reusable = sameIndex ? Math.min(records.length, n) : 0;
+  const slots: Slot[] = new Array(n);
+  const facts: SessionFacts = { minDa: 0, powerWeight: 0, pendingDa: 0, voltageV, atMs, drawA: undefined, lend: false, underDrawing: false, released: false, probing: false, failsafe: view.mode === 'failsafe' };
+  for (let i = 0; i < n; i++) {
     const connector = connectors[i];
     const key = view.keys[i];
-    const indexed = index.chargers.get(connector.chargerId);
+    let slot = records[i];
+    const known = i < reusable && slot.charger !== undefined && slot.connector.chargerId === connector.chargerId;
+    const indexed = known ? undefined : index.chargers.get(connector.chargerId);
+    const charger = known ? slot.charger : indexed?.params;
+    const node = known ? slot.node : (indexed?.node ?? 1);
+    const previousCons = known ? slot.cons : undefined;
+    const previousMask = known ? slot.mask : -1;
+    if (slot === undefined) {
+      slot = new SlotRecord();
+      records[i] = slot;
+    }
     const session = connector.session ?? null;
     const memory = memoryFor(memories.at(i, key), session);
     const estimate = view.connectors[i];
-    const reservedDa = ceilDa(nonNegative(connector.reservedA));
-    const holdDa = ceilDa(estimate.holdA);
+    setSlot(slot, i, key, connector, session, memory, ceilDa(nonNegative(connector.reservedA)), ceilDa(estimate.holdA));
+    slots[i] = slot;
 
-    if (!indexed) {
+    if (!charger) {
       // Not in the configuration: never given current, its reservation still counts at the root.
-      slots.push({
-        index: i, key, connector, session, charger: undefined, node: 1, cons: index.constraintsOf(1, ALL_PHASES_MASK),
-        phases: 3, mask: ALL_PHASES_MASK, minDa: 0, maxDa: 0, upperDa: 0, upperKind: 'unknown-charger', reservedDa, holdDa,
-        capDa: 0, binder: BINDER_NONE, refused: false, rank: 0, memory, drawA: undefined,
-        underDrawSinceMs: undefined, lending: false, heldByDeadband: false, heldForHandover: false,
-      });
+      slot.charger = undefined;
+      slot.node = 1;
+      slot.cons = index.constraintsOf(1, ALL_PHASES_MASK);
+      slot.phases = 3;
+      slot.mask = ALL_PHASES_MASK;
+      slot.minDa = 0;
+      slot.maxDa = 0;
+      slot.upperDa = 0;
+      slot.upperKind = 'unknown-charger';
+      slot.drawA = undefined;
+      slot.underDrawSinceMs = undefined;
+      slot.lending = false;
       continue;
     }
 
-    const charger = indexed.params;
     const use = usedPhases(charger, session, connector.drawA ?? NO_DRAW, estimate);
     const fresh = estimate.freshDrawA;
     const minDa = Math.max(1, ceilDa(nonNegative(charger.minCurrentA)));
     const maxDa = floorDa(nonNegative(charger.maxCurrentA));
     const drawA = fresh ? Math.max(fresh[0], fresh[1], fresh[2]) : undefined;
-    const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined) : { sinceMs: undefined, lend: false };
+    const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined) : NOT_UNDER;
 
-    const bound: Bound = { upperDa: maxDa, upperKind: 'charger' };
-    const restartIfFree = !!session && sessionBound(bound, session, memory, { minDa, powerWeight: use.powerWeight, pendingDa: reservedDa, voltageV, atMs, drawA, lend: under.lend, underDrawing: !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2, released: estimate.released, probing: estimate.probing, failsafe: view.mode === 'failsafe' }, params);
-    const { upperDa, upperKind } = bound;
-
-    slots.push({
-      index: i, key, connector, session, charger, node: indexed.node, cons: index.constraintsOf(indexed.node, use.mask),
-      phases: use.phases, mask: use.mask, minDa, maxDa, upperDa, upperKind, reservedDa, holdDa, capDa: 0, binder: BINDER_NONE,
-      refused: false, rank: 0, memory, drawA,
-      underDrawSinceMs: under.sinceMs, lending: under.lend, heldByDeadband: false, heldForHandover: false, restartIfFree,
-    });
+    slot.charger = charger;
+    slot.node = node;
+    slot.cons = previousCons !== undefined && previousMask === use.mask ? previousCons : index.constraintsOf(node, use.mask);
+    slot.phases = use.phases;
+    slot.mask = use.mask;
+    slot.minDa = minDa;
+    slot.maxDa = maxDa;
+    slot.upperDa = maxDa;
+    slot.upperKind = 'charger';
+    slot.drawA = drawA;
+    slot.underDrawSinceMs = under.sinceMs;
+    slot.lending = under.lend;
+    if (session) {
+      facts.minDa = minDa;
+      facts.powerWeight = use.powerWeight;
+      facts.pendingDa = slot.reservedDa;
+      facts.drawA = drawA;
+      facts.lend = under.lend;
+      facts.underDrawing = !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2;
+      facts.released = estimate.released;
+      facts.probing = estimate.probing;
+      slot.restartIfFree = sessionBound(slot, session, memory, facts, params) || undefined;
+    }
+  }
+  if (pool) {
+    records.length = n;
+    pool.index = index;
   }
   return slots;
 }

@@ -20,6 +20,9 @@ export interface UnderDraw {
   lend: boolean;
 }
 
+/** Not under-drawing (one object: most cars most cycles). */
+const NOT_UNDER: UnderDraw = Object.freeze({ sinceMs: undefined, lend: false });
+
 /**
  * `drawA` is the car's fresh measured draw (highest phase), or undefined when there is none: no
  * fresh measurement, no lending. While lending, the car counts as still under-drawing until it
@@ -33,10 +36,10 @@ export function underDraw(
   drawAtMs?: number,
 ): UnderDraw {
   const previousCapA = memory?.currentA ?? 0;
-  if (drawA === undefined || !(previousCapA > 0)) return { sinceMs: undefined, lend: false };
+  if (drawA === undefined || !(previousCapA > 0)) return NOT_UNDER;
   const reserveA = nonNegative(params.rampReserveA);
   const slackA = memory?.lending ? reserveA / 2 : reserveA;
-  if (!(drawA < previousCapA - slackA)) return { sinceMs: undefined, lend: false };
+  if (!(drawA < previousCapA - slackA)) return NOT_UNDER;
   const since = memory?.underDrawSinceMs;
   const sinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
   if (atMs - sinceMs >= nonNegative(params.unusedHoldMs)) return { sinceMs, lend: true };

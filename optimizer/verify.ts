@@ -21,7 +21,8 @@ export function enforceLimits(capacity: Capacity, cutOrder: readonly Slot[], cre
   for (const slot of cutOrder) {
     const extra = extraOf(slot);
     if (extra === 0) continue;
-    for (const c of slot.cons) used[c] += extra;
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) used[cons[k]] += extra;
     powerUsed += extra * slotPowerWeight(slot);
   }
   const over = (c: number): boolean => used[c] > Math.max(0, allowed[c]);

@@ -14,7 +14,7 @@ import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
-import { planOutlook } from './plan-outlook.ts';
+import { CurrentPlanOutlooks } from './plan-outlook.ts';
 import { createEventLog, type EventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource, type MqttStatsSource } from './metrics.ts';
@@ -133,13 +133,12 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
+  // Walked once per plan in force, read per connector on each answer and live tick.
+  const planOutlooks = new CurrentPlanOutlooks(deps.plan);
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
     ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
-    planOutlook: (chargerId, connectorId, atMs) => {
-      const plan = deps.plan?.currentPlan();
-      return plan ? planOutlook(plan, deps.plan?.currentInputs?.(), `${chargerId}/${connectorId}`, atMs) : undefined;
-    },
+    planOutlook: (chargerId, connectorId, atMs) => planOutlooks.at(`${chargerId}/${connectorId}`, atMs),
   };
   const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
   // The app hands in a log it started before the other services (so the start-up failsafe is in it).
