@@ -17,6 +17,7 @@ import { enforceLimits } from './verify.ts';
 import { waitForHandover } from './handover.ts';
 import { nextPeaks, trimUnsustainedRaises } from './sustained-raise.ts';
 import { reasonFor, sharing } from './reasons.ts';
+import { restartsLast } from './pause-recheck.ts';
 import { PreviousMemories, withMemories } from './memories-by-index.ts';
 import { sameMemory } from './same-memory.ts';
 
@@ -100,7 +101,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     allocateFailsafe(order, pool, params);
   } else {
     // Sessions: minimums in priority order, then the rest; small increases held back.
-    allocateSessions(order, pool, params.priority, credit);
+    allocateSessions(restartsLast(order, params.priority), pool, params.priority, credit);
     roundToWholeAmps(order, pool);
     holdSmallIncreases(order, pool, params.deadbandA, capHoldMs > 0);
     if (capHoldMs > 0) {

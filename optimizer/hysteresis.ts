@@ -182,6 +182,9 @@ export function nextMemory(slot: Slot, atMs: number, failsafe = false): Connecto
     if (previous.currentA > 0) memory.pausedSinceMs = atMs;
     else if (previous.pausedSinceMs !== undefined) memory.pausedSinceMs = previous.pausedSinceMs;
   }
+  // A restart before the minimum pause was over (pause-recheck.ts) is remembered for the session.
+  if (currentA > 0 && slot.restartIfFree) memory.earlyRestartAtMs = atMs;
+  else if (previous?.earlyRestartAtMs !== undefined) memory.earlyRestartAtMs = previous.earlyRestartAtMs;
   if (slot.underDrawSinceMs !== undefined) memory.underDrawSinceMs = slot.underDrawSinceMs;
   if (slot.lending) memory.lending = true;
   return memory;

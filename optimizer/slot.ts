@@ -9,6 +9,7 @@ import type { PhaseUse } from './phase-map.ts';
 import type { ConnectorView, SiteView } from './site-view.ts';
 import type { SiteIndex } from './site-index.ts';
 import { underDraw } from './unused-capacity.ts';
+import { mayRestartEarly } from './pause-recheck.ts';
 import { PreviousMemories } from './memories-by-index.ts';
 
 /** What set a slot's upper bound (before any limit of the tree). */
@@ -75,6 +76,8 @@ export interface Slot {
   keptNotNeeded?: boolean;
   /** Set when an increase was trimmed to what fits with the non-EV load at its recent peak. */
   heldForPeak?: boolean;
+  /** In its minimum pause, but may restart now if its minimum fits beside every running car's (pause-recheck.ts). */
+  restartIfFree?: boolean;
 }
 
 function memoryFor(memory: ConnectorMemory | undefined, session: SessionSnapshot | null): ConnectorMemory | undefined {
@@ -109,10 +112,12 @@ interface SessionFacts {
   /** The car is treated as full; `probing` while it is offered its minimum to see if it wants more. */
   released: boolean;
   probing: boolean;
+  /** The site data is not trusted this cycle (no early restart from a pause then). */
+  failsafe: boolean;
 }
 
-/** A session's upper bound: charger, car, planner target, lending, reservation, pauses. */
-function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorMemory | undefined, facts: SessionFacts, params: DecideParams): void {
+/** A session's upper bound: charger, car, planner target, lending, reservation, pauses. Returns true when it may restart early from its minimum pause. */
+function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorMemory | undefined, facts: SessionFacts, params: DecideParams): boolean {
   const { minDa } = facts;
   if (session.carMaxCurrentA !== undefined) {
     const carDa = floorDa(nonNegative(session.carMaxCurrentA));
@@ -136,8 +141,10 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     tighten(bound, Math.round(memory.currentA * 10), 'reserved');
   }
   const pausedSinceMs = memory?.pausedSinceMs;
+  let restartIfFree = false;
   if (memory && memory.currentA === 0 && pausedSinceMs !== undefined && facts.atMs - pausedSinceMs < nonNegative(params.minPauseMs)) {
-    tighten(bound, 0, 'min-pause');
+    if (!facts.failsafe && mayRestartEarly(memory, facts.atMs, params)) restartIfFree = true;
+    else tighten(bound, 0, 'min-pause');
   }
   if (facts.released) {
     if (facts.probing) tighten(bound, minDa, 'probe');
@@ -151,6 +158,7 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
     bound.upperKind = 'paused';
   }
   if (bound.upperDa < minDa) bound.upperDa = 0;
+  return restartIfFree && bound.upperDa > 0;
 }
 
 const NO_DRAW: PhaseValues = [0, 0, 0];
@@ -177,7 +185,7 @@ const SLOT_FIELDS: Record<keyof Slot, true> = {
   index: true, key: true, connector: true, session: true, charger: true, node: true, cons: true, phases: true, mask: true,
   minDa: true, maxDa: true, upperDa: true, upperKind: true, reservedDa: true, holdDa: true, capDa: true, binder: true,
   refused: true, rank: true, memory: true, drawA: true, underDrawSinceMs: true, lending: true, heldByDeadband: true,
-  sharedRaiseDa: true, heldForHandover: true, heldSinceChangeMs: true, keptNotNeeded: true, heldForPeak: true,
+  sharedRaiseDa: true, heldForHandover: true, heldSinceChangeMs: true, keptNotNeeded: true, heldForPeak: true, restartIfFree: true,
 };
 void SLOT_FIELDS;
 
@@ -212,6 +220,7 @@ class SlotRecord implements Slot {
   heldSinceChangeMs: number | undefined = undefined;
   keptNotNeeded: boolean | undefined = undefined;
   heldForPeak: boolean | undefined = undefined;
+  restartIfFree: boolean | undefined = undefined;
 }
 
 /** Resets every field but the ones the caller sets next (bounds, phases, draw). */
@@ -233,6 +242,7 @@ function setSlot(slot: SlotRecord, i: number, key: string, connector: ConnectorS
   slot.heldSinceChangeMs = undefined;
   slot.keptNotNeeded = undefined;
   slot.heldForPeak = undefined;
+  slot.restartIfFree = undefined;
 }
 
 /**
@@ -263,7 +273,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
   const sameIndex = pool !== undefined && pool.index === index;
   const reusable = sameIndex ? Math.min(records.length, n) : 0;
   const slots: Slot[] = new Array(n);
-  const facts: SessionFacts = { minDa: 0, powerWeight: 0, pendingDa: 0, voltageV, atMs, drawA: undefined, lend: false, underDrawing: false, released: false, probing: false };
+  const facts: SessionFacts = { minDa: 0, powerWeight: 0, pendingDa: 0, voltageV, atMs, drawA: undefined, lend: false, underDrawing: false, released: false, probing: false, failsafe: view.mode === 'failsafe' };
   for (let i = 0; i < n; i++) {
     const connector = connectors[i];
     const key = view.keys[i];
@@ -329,7 +339,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
       facts.underDrawing = !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2;
       facts.released = estimate.released;
       facts.probing = estimate.probing;
-      sessionBound(slot, session, memory, facts, params);
+      slot.restartIfFree = sessionBound(slot, session, memory, facts, params) || undefined;
     }
   }
   if (pool) {

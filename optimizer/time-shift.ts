@@ -16,6 +16,7 @@ function shiftConnector(m: ConnectorMemory, stepMs: number): ConnectorMemory {
   if (m.pausedSinceMs !== undefined) out.pausedSinceMs = m.pausedSinceMs + stepMs;
   if (m.underDrawSinceMs !== undefined) out.underDrawSinceMs = m.underDrawSinceMs + stepMs;
   if (m.smallRaiseSinceMs !== undefined) out.smallRaiseSinceMs = m.smallRaiseSinceMs + stepMs;
+  if (m.earlyRestartAtMs !== undefined) out.earlyRestartAtMs = m.earlyRestartAtMs + stepMs;
   return out;
 }
 

@@ -246,6 +246,8 @@ export interface ConnectorMemory {
   byFailsafe?: boolean;
   /** Since when every cycle wanted a raise of this cap smaller than the deadband (see holdSmallIncreases). */
   smallRaiseSinceMs?: number;
+  /** When this session last restarted before its minimum pause was over (pause-recheck.ts): once per EARLY_RESTART_EVERY_MS. */
+  earlyRestartAtMs?: number;
 }
 
 /** What the estimator remembers about one connector (kept across sessions: the charger's history). */

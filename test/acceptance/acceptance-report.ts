@@ -51,7 +51,7 @@ export function traceState(ems: { request(method: string, path: string): Promise
       if (!body?.site) return;
       const s = body.site;
       const cons = (body.connectors as any[]).map((c) => `${c.chargerId}:${c.status}/${c.capA}>${c.drawA}[${c.reasonKind}${c.profile?.reservedA ? ` r${c.profile.reservedA}` : ''}]`).join(' ');
-      appendFileSync(path, `${((Date.now() - t0) / 1000).toFixed(1)}s grid=${(s.gridCurrentA ?? []).map((a: number) => a.toFixed(1)).join('/')} bldW=${s.buildingPowerW} head=${(s.headroomA ?? []).map((a: number) => a.toFixed(1)).join('/')} ${cons} | ${String((body.connectors[0]?.reason ?? '')).slice(0, 160)}\n`);
+      appendFileSync(path, `${((Date.now() - t0) / 1000).toFixed(1)}s grid=${(s.gridCurrentA ?? []).map((a: number) => a.toFixed(1)).join('/')} bldW=${s.buildingPowerW} head=${(s.headroomA ?? []).map((a: number) => a.toFixed(1)).join('/')} ${cons} | ${(body.connectors as any[]).map((c) => `${c.chargerId} ${String(c.reason ?? '').slice(0, 110)}`).join(' ; ')}\n`);
     }, () => undefined);
   }, 500);
   return () => clearInterval(timer);

@@ -230,7 +230,7 @@ describe('what the chargers hold, end to end', () => {
     }
   });
 
-  it('keeps a minimum pause as long as it was across a wall-clock step of an hour either way, with no failsafe', async () => {
+  it('keeps a pause as long as it was across a wall-clock step of an hour either way, with no failsafe', async () => {
     // 40 A at the connection point, no margin: two cars share it until the building takes 30 A.
     const config = siteConfig(40, [{ id: 'CP1' }, { id: 'CP2' }], { gridA: 40, minPauseMs: 60_000 });
     const running = await start(config);
@@ -262,6 +262,9 @@ describe('what the chargers hold, end to end', () => {
     expect(cp1!.connectorA(1)).toBeGreaterThan(0);
     expect(cp2!.connectorA(1)).toBeGreaterThan(0);
 
+    // A car whose pause the next readings disprove (here the building load leaves again) may restart
+    // once per session per 10 min from 10 s after its pause; otherwise it waits the minimum pause.
+    const restartedEarly = new Set<StackCharger>();
     for (const stepMs of [3_600_000, -3_600_000]) {
       // The building takes 30 A: one car must stop (its minimum pause starts), then it leaves again.
       buildingA = 30;
@@ -290,8 +293,10 @@ describe('what the chargers hold, end to end', () => {
       }
       // Neither early (a forward step ending the pause) nor an hour late (a backward one).
       expect(resumedAfterMs, `resumed after a ${stepMs / 3_600_000} h step`).toBeDefined();
-      expect(resumedAfterMs!).toBeGreaterThanOrEqual(60_000);
-      expect(resumedAfterMs!).toBeLessThanOrEqual(100_000);
+      const [earliestMs, latestMs] = restartedEarly.has(stopped!) ? [60_000, 100_000] : [10_000, 40_000];
+      expect(resumedAfterMs!).toBeGreaterThanOrEqual(earliestMs);
+      expect(resumedAfterMs!).toBeLessThanOrEqual(latestMs);
+      if (resumedAfterMs! < 60_000) restartedEarly.add(stopped!);
       expect(worstSumA()).toBeLessThanOrEqual(40 + 1e-9);
     }
   });
