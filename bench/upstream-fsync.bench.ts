@@ -15,7 +15,9 @@ const { RPCClient, RPCServer } = ocppRpc as unknown as {
   RPCClient: new (options: Record<string, unknown>) => any;
   RPCServer: new (options: Record<string, unknown>) => any;
 };
-const PAIRS = 10;
+const PAIRS = Number(process.env.BENCH_FSYNC_PAIRS ?? 10);
+/** A/B: another checkout whose `ems run` is counted beside this one's (as in upstream.bench.ts). */
+const BASELINE = process.env.BENCH_UPSTREAM_BASELINE;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,7 +30,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function count(mode: 'plain' | 'relay'): Promise<{ onLoop: number; offLoop: number; files: string[] }> {
+async function count(mode: 'plain' | 'relay', cwd?: string): Promise<{ onLoop: number; offLoop: number; onLoopMs: number; maxOnLoopMs: number; files: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'ems-bench-fsync-'));
   let http: ReturnType<typeof createHttpServer> | undefined;
   let csmsUrl: string | undefined;
@@ -60,9 +62,10 @@ async function count(mode: 'plain' | 'relay'): Promise<{ onLoop: number; offLoop
     ].join('\n'),
   );
   const trace = join(dir, 'trace');
-  const child = spawn('strace', ['-f', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, 'bin/ems.js', 'run', '--config', join(dir, 'site.yaml')], {
+  const child = spawn('strace', ['-f', '-T', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, 'bin/ems.js', 'run', '--config', join(dir, 'site.yaml')], {
     env: { ...process.env, EMS_ADMIN_PASSWORD: 'bench-password-1', EMS_LOG_LEVEL: 'warn' },
     stdio: 'ignore',
+    ...(cwd ? { cwd } : {}),
   });
   let emsPid: number | undefined;
   try {
@@ -88,8 +91,11 @@ async function count(mode: 'plain' | 'relay'): Promise<{ onLoop: number; offLoop
       await client.call('StopTransaction', { transactionId: started.transactionId, meterStop: i * 10 + 5, timestamp: new Date().toISOString() });
     }
     await new Promise((r) => setTimeout(r, 300));
-    const lines = readFileSync(trace, 'utf8').split('\n').slice(before).filter((l) => /fsync|fdatasync/.test(l) && !/resumed/.test(l));
+    const all = readFileSync(trace, 'utf8').split('\n').slice(before);
+    const lines = all.filter((l) => /fsync|fdatasync/.test(l) && !/resumed/.test(l));
     const onLoopLines = lines.filter((l) => Number(l.split(' ')[0]) === emsPid);
+    // strace -T: the time in the call, at the end of the line (or of its "resumed" line).
+    const onLoopTimesMs = all.filter((l) => Number(l.split(' ')[0]) === emsPid && /sync/.test(l) && !/unfinished/.test(l)).map((l) => Number(/<([\d.]+)>\s*$/.exec(l)?.[1] ?? 0) * 1000);
     const files = [...new Set(onLoopLines.map((l) => /\((\d+)/.exec(l)?.[1]))].map((fd) => {
       try {
         return readlinkSync(`/proc/${emsPid}/fd/${fd}`).replace(dir, '…');
@@ -98,7 +104,7 @@ async function count(mode: 'plain' | 'relay'): Promise<{ onLoop: number; offLoop
       }
     });
     await client.close({ force: true });
-    return { onLoop: onLoopLines.length, offLoop: lines.length - onLoopLines.length, files };
+    return { onLoop: onLoopLines.length, offLoop: lines.length - onLoopLines.length, onLoopMs: onLoopTimesMs.reduce((a, b) => a + b, 0), maxOnLoopMs: Math.max(0, ...onLoopTimesMs), files };
   } finally {
     // strace outlives a SIGTERM of its own while its tracee runs: end the EMS, strace follows it.
     const exited = new Promise((r) => child.once('exit', r));
@@ -114,15 +120,20 @@ const bench: Bench = async () => {
   if (spawnSync('strace', ['-V']).status !== 0) return [{ title: 'Local controller: fsyncs per session (skipped: strace is not installed)', columns: [], rows: [] }];
   const rows: (string | number)[][] = [];
   for (const mode of ['plain', 'relay'] as const) {
-    const { onLoop, offLoop, files } = await count(mode);
-    rows.push([mode === 'relay' ? 'local controller (relay)' : 'plain central system', onLoop / PAIRS, offLoop / PAIRS, files.join(', ') || '-']);
+    for (const cwd of BASELINE ? [undefined, BASELINE] : [undefined]) {
+      const { onLoop, offLoop, onLoopMs, maxOnLoopMs, files } = await count(mode, cwd);
+      rows.push([`${cwd ? 'baseline: ' : ''}${mode === 'relay' ? 'local controller (relay)' : 'plain central system'}`, onLoop, offLoop, onLoopMs, maxOnLoopMs, files.join(', ') || '-']);
+    }
   }
   return [
     {
-      title: `Local controller: fsync/fdatasync per StartTransaction + StopTransaction pair, ems run under strace, one charger, ${PAIRS} pairs`,
-      columns: ['mode', 'on the event-loop thread', 'off it (thread pool)', 'files synced on the event loop'],
+      title: `Local controller: fsync/fdatasync during ${PAIRS} StartTransaction + StopTransaction pairs, ems run under strace, one charger`,
+      columns: ['mode', 'on the event-loop thread', 'off it (thread pool, worker)', 'ms in them on the event loop (strace -T)', 'longest on the event loop, ms', 'files synced on the event loop'],
       rows,
-      notes: ['an fsync on the event-loop thread stalls every charger for its duration (tens of ms on a busy disk); on the thread pool it delays only the answer it guards'],
+      notes: [
+        'an fsync on the event-loop thread stalls every charger for its duration (tens of ms on a busy disk); on the thread pool it delays only the answer it guards',
+        ...(BASELINE ? [`baseline: \`ems run\` of ${BASELINE}, run right after this checkout's in the same mode`] : []),
+      ],
     },
   ];
 };

@@ -247,8 +247,8 @@ async function sequential(url: string, identity: string, count = 300, transactio
   return { meterValuesMs: meterValuesMs.sort((a, b) => a - b), transactionMs: transactionMs.sort((a, b) => a - b) };
 }
 
-async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUrl: string | undefined): Promise<ChildProcess> {
-  const configPath = join(dir, `site-${upstreamUrl ? 'relay' : 'plain'}.yaml`);
+async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUrl: string | undefined, mode: Mode): Promise<ChildProcess> {
+  const configPath = join(dir, `site-${mode}.yaml`);
   writeFileSync(
     configPath,
     stringify({
@@ -258,7 +258,7 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
       idTags: [{ idTag: 'BENCH', tier: 'staff' }],
       ocpp: { host: '127.0.0.1', port: ocppPort },
       http: { host: '127.0.0.1', port: 0 },
-      storage: { path: join(dir, `ems-${upstreamUrl ? 'relay' : 'plain'}.sqlite`) },
+      storage: { path: join(dir, `ems-${mode}.sqlite`) },
       ...(upstreamUrl ? { upstream: { url: upstreamUrl } } : {}),
     }),
   );
@@ -267,8 +267,9 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
       ...process.env,
       EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn',
       EMS_ADMIN_PASSWORD: 'bench-password-1',
-      EMS_LOOP_DELAY_FILE: loopDelayFile(dir, upstreamUrl ? 'relay' : 'plain'),
+      EMS_LOOP_DELAY_FILE: loopDelayFile(dir, mode),
     },
+    ...(mode.endsWith('-base') ? { cwd: BASELINE } : {}),
     stdio: ['ignore', process.env.BENCH_EMS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;
@@ -324,11 +325,28 @@ const seqRow = (s: Sequential) => [
   percentile(s.transactionMs, 99),
 ];
 
+/**
+ * A/B: BENCH_UPSTREAM_BASELINE names another checkout (its own node_modules) whose `ems run` is
+ * measured beside this one's, in the same rounds, one run after the other (modes `plain-base`,
+ * `relay-base`), so both meet the same machine.
+ */
+const BASELINE = process.env.BENCH_UPSTREAM_BASELINE;
+type Mode = 'plain' | 'relay' | 'plain-base' | 'relay-base';
+const uptime = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return loadavg().map((l) => l.toFixed(2)).join(' ');
+  }
+};
+
 const LOADS = (process.env.BENCH_UPSTREAM_LOADS ?? 'meter,sessions').split(',') as ('meter' | 'sessions')[];
 const PATH_LABEL = {
   direct: 'direct to the CSMS',
   plain: 'charger → EMS and back (plain central system, no CSMS)',
   relay: 'charger → EMS → CSMS and back (local controller)',
+  'plain-base': 'baseline: charger → EMS and back (plain central system, no CSMS)',
+  'relay-base': 'baseline: charger → EMS → CSMS and back (local controller)',
 };
 
 const bench: Bench = async () => {
@@ -345,7 +363,9 @@ const bench: Bench = async () => {
   const loadAtStart = loadavg()[0]!;
   const startedAt = new Date().toISOString().slice(11, 16);
   const modes = (process.env.BENCH_UPSTREAM_MODES ?? 'plain,relay').split(',') as ('plain' | 'relay')[];
-  const emss = new Map<'plain' | 'relay', { child: ChildProcess; url: string }>();
+  const allModes: Mode[] = BASELINE ? modes.flatMap((m) => [m, `${m}-base` as Mode]) : modes;
+  const uptimeAtStart = uptime();
+  const emss = new Map<Mode, { child: ChildProcess; url: string }>();
   const run = async (round: number, load: 'meter' | 'sessions', path: keyof typeof PATH_LABEL, url: string, child: ChildProcess | undefined) => {
     const loadNow = await quiet();
     const pid = child?.pid;
@@ -374,18 +394,20 @@ const bench: Bench = async () => {
     const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
     rows[load].push([round, PATH_LABEL[path], loadNow, result.settleMs / 1000, ...all, ...tx, ...ems, csmsDelay.p99, benchLoopP99Ms]);
     (perRound[load][round - 1] ??= {})[path] = [percentile(result.rttMs, 50), percentile(result.rttMs, 99)];
-    if (pid && load === 'meter' && round === 1) memory.push([path === 'relay' ? 'local controller (relay + upstream socket)' : 'plain central system', idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
+    if (pid && load === 'meter' && round === 1) memory.push([`${path.endsWith('-base') ? 'baseline: ' : ''}${path.startsWith('relay') ? 'local controller (relay + upstream socket)' : 'plain central system'}`, idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
   };
   try {
-    for (const mode of modes) {
+    for (const mode of allModes) {
       const ocppPort = await freePort();
-      emss.set(mode, { child: await startEms(dir, ids, ocppPort, mode === 'relay' ? csmsUrl : undefined), url: `ws://127.0.0.1:${ocppPort}/ocpp` });
+      emss.set(mode, { child: await startEms(dir, ids, ocppPort, mode.startsWith('relay') ? csmsUrl : undefined, mode), url: `ws://127.0.0.1:${ocppPort}/ocpp` });
     }
     await new Promise((r) => setTimeout(r, 2_000));
     // The bare path first, direct and relay one after the other.
     alone.push([PATH_LABEL.direct, ...seqRow(await sequential(csmsUrl, ids[0]!))]);
     const relay = emss.get('relay');
     if (relay) alone.push([PATH_LABEL.relay, ...seqRow(await sequential(relay.url, ids[0]!))]);
+    const relayBase = emss.get('relay-base');
+    if (relayBase) alone.push([PATH_LABEL['relay-base'], ...seqRow(await sequential(relayBase.url, ids[0]!))]);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const load of LOADS) {
         await run(round, load, 'direct', csmsUrl, undefined);
@@ -401,20 +423,24 @@ const bench: Bench = async () => {
     rmSync(dir, { recursive: true, force: true });
   }
   /** The relay's added p50/p99 per round (relay minus direct of the same round), and their medians. */
-  const added = (load: 'meter' | 'sessions') => {
-    const rounds = perRound[load].filter((r) => r.relay && r.direct).map((r) => [r.relay![0]! - r.direct![0]!, r.relay![1]! - r.direct![1]!] as const);
+  const added = (load: 'meter' | 'sessions', mode: 'relay' | 'relay-base' = 'relay') => {
+    const rounds = perRound[load].filter((r) => r[mode] && r.direct).map((r) => [r[mode]![0]! - r.direct![0]!, r[mode]![1]! - r.direct![1]!] as const);
     return { rounds, p50: median(rounds.map((r) => r[0])), p99: median(rounds.map((r) => r[1])) };
   };
   /** EMS CPU ms per message, median over the rounds: relay minus plain is what the relay costs. */
   const cpuPerMessage = (load: 'meter' | 'sessions', path: string) => median(rows[load].filter((r) => r[1] === PATH_LABEL[path as keyof typeof PATH_LABEL]).map((r) => r[r.length - 5] as number));
   const verdict = (ms: number) => `target: under 5 ms p99 — ${ms < 5 ? 'met' : 'NOT met'}`;
-  const machine = `machine load average: ${loadAtStart.toFixed(1)} at the start (${startedAt} UTC), ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores (the load column: at the start of each run${Number.isFinite(QUIET_LOAD) ? `, after waiting up to ${QUIET_WAIT_MS / 1000} s for it to fall below ${QUIET_LOAD}` : ''}); latency on a loaded machine is mostly waiting for a CPU, the CPU and loop-delay columns are the EMS's own share`;
+  const machine = `uptime load averages (1/5/15 min): ${uptimeAtStart} at the start, ${uptime()} at the end; machine load average: ${loadAtStart.toFixed(1)} at the start (${startedAt} UTC), ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores (the load column: at the start of each run${Number.isFinite(QUIET_LOAD) ? `, after waiting up to ${QUIET_WAIT_MS / 1000} s for it to fall below ${QUIET_LOAD}` : ''}); latency on a loaded machine is mostly waiting for a CPU, the CPU and loop-delay columns are the EMS's own share`;
   const emsColumns = ['EMS CPU % of one core', 'EMS CPU ms per answered message', 'EMS loop delay p50 ms', 'EMS loop delay p99 ms', 'CSMS loop delay p99 ms', 'chargers (bench process) loop delay p99 ms'];
   const addedNotes = (load: 'meter' | 'sessions') => {
     const a = added(load);
+    const b = added(load, 'relay-base');
     const relayCpu = cpuPerMessage(load, 'relay') - cpuPerMessage(load, 'plain');
     return [
       `added by the relay (relay minus direct in the same round), per round p50/p99: ${a.rounds.map(([p50, p99]) => `${p50.toFixed(2)}/${p99.toFixed(2)}`).join(', ')} ms; median p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms (${verdict(a.p99)})`,
+      ...(b.rounds.length
+        ? [`baseline (${BASELINE}) in the same rounds, per round p50/p99: ${b.rounds.map(([p50, p99]) => `${p50.toFixed(2)}/${p99.toFixed(2)}`).join(', ')} ms; median p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms`]
+        : []),
       `EMS CPU per message (median of the rounds): plain ${cpuPerMessage(load, 'plain').toFixed(3)} ms, local controller ${cpuPerMessage(load, 'relay').toFixed(3)} ms: the relay's own cost ${relayCpu.toFixed(3)} ms a message, ${((relayCpu * CHARGERS) / (PERIOD_MS / 1000) / 10).toFixed(1)} % of one core at ${CHARGERS} messages a second`,
     ];
   };

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { Bus } from './bus.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { realWait, systemClock, type Clock } from './clock.ts';
 import type { CeilingProvider } from './control/ceiling-provider.ts';
 import { ClockStepWatch } from './clock-step-watch.ts';
 import { createControlLoop, LIVE_SECTIONS, type ControlLoop } from './control/control-loop.ts';
@@ -29,6 +29,7 @@ import { openStorage, type Storage } from './storage/index.ts';
 import { createChargerReconciler } from './storage/charger-reconciler.ts';
 import { createHistoryRecorder } from './storage/history-recorder.ts';
 import { createSessionSettingsKeeper } from './storage/session-settings-keeper.ts';
+import { WalCheckpointer } from './storage/wal-checkpointer.ts';
 import { createOpenAdrServices, type OpenAdrService } from './openadr/index.ts';
 import {
   createJsonSignalStore,
@@ -105,6 +106,10 @@ export async function startApp(options: AppOptions): Promise<App> {
     // Storage first (closed last): transactions are committed before a charger gets its answer.
     const store = openStorage(config.storage.path, clock);
     started.push({ name: 'storage', start: async () => {}, stop: async () => store.close() });
+    // SQLite's WAL checkpoints (two fsyncs each) on a worker thread, not inside a commit on the event loop.
+    if (config.storage.path !== ':memory:') {
+      await start(new WalCheckpointer({ path: config.storage.path, autoCheckpoint: (pages) => store.autoCheckpoint(pages), wait: realWait, log: log.child({ module: 'storage' }) }));
+    }
     // The site's events list listens before anything runs: the failsafe every start begins in is in it.
     const events = createEventLog(ctx);
     started.push({ name: 'event-log', start: async () => {}, stop: async () => events.stop() });

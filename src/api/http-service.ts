@@ -14,14 +14,14 @@ import { CsrfError, ForbiddenError, HttpListenError, HttpTlsError, NotFoundError
 import { CSRF_HEADER, SESSION_COOKIE, checkCsrf, createAuth, requireRole, type Auth, type AuthOptions } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { EconomicsSource, PlanSource } from './economics-source.ts';
-import { planOutlook } from './plan-outlook.ts';
+import { CurrentPlanOutlooks } from './plan-outlook.ts';
 import { createEventLog, type EventLog } from './event-log.ts';
 import { createLiveFeed } from './live-feed.ts';
 import { createMetrics, type ControlStatsSource, type ExportStatsSource, type MqttStatsSource } from './metrics.ts';
 import type { VenStatus } from '../openadr/types.ts';
 import { registerOpenAdrMetrics } from './openadr-view.ts';
 import type { RouteEnv, SignalsControl } from './route-env.ts';
-import type { SessionCostSource } from './state-view.ts';
+import { buildStateView, type SessionCostSource, type StateView } from './state-view.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAuthRoutes } from './routes/auth-routes.ts';
 import { registerConfigRoutes } from './routes/config-routes.ts';
@@ -89,6 +89,8 @@ export interface HttpService extends Service {
   readonly routes: readonly { method: string; url: string }[];
   /** Resolves when every route is registered (inject() works from then on). */
   ready(): Promise<void>;
+  /** What GET /api/v1/state answers at `atMs` (the terminal demo prints it). */
+  stateView(atMs: number): StateView;
 }
 
 function readTls(tls: { cert: string; key: string; ca?: string } | undefined) {
@@ -133,13 +135,12 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
   if (deps.openadr) registerOpenAdrMetrics(metrics.registry, deps.openadr, () => ctx.clock.nowMs());
   if (deps.unauthenticatedChargers) registerSecurityMetrics(metrics.registry, deps.unauthenticatedChargers);
   const economics = deps.economics;
+  // Walked once per plan in force, read per connector on each answer and live tick.
+  const planOutlooks = new CurrentPlanOutlooks(deps.plan);
   const sessionSources: SessionCostSource = {
     sessionBill: (chargerId, connectorId) => economics?.sessionBill(chargerId, connectorId),
     ...(deps.chargeMode ? { chargeMode: deps.chargeMode } : {}),
-    planOutlook: (chargerId, connectorId, atMs) => {
-      const plan = deps.plan?.currentPlan();
-      return plan ? planOutlook(plan, deps.plan?.currentInputs?.(), `${chargerId}/${connectorId}`, atMs) : undefined;
-    },
+    planOutlook: (chargerId, connectorId, atMs) => planOutlooks.at(`${chargerId}/${connectorId}`, atMs),
   };
   const live = createLiveFeed(ctx, deps.liveMinGapMs, undefined, sessionSources);
   // The app hands in a log it started before the other services (so the start-up failsafe is in it).
@@ -327,6 +328,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
       return port;
     },
     ready: () => ready!,
+    stateView: (atMs) => buildStateView(ctx.state, ctx.config, atMs, sessionSources),
     async start() {
       await ready;
       await auth.bootstrap();

@@ -36,7 +36,7 @@ export interface ControlLoopStats {
 
 export interface ControlLoop extends Service {
   readonly stats: ControlLoopStats;
-  /** Run one cycle now (tests, and the coalesced trigger path). */
+  /** Run a cycle that starts after this call (tests, and the coalesced trigger path); during one, right after it. */
   runCycle(): Promise<Decision | undefined>;
 }
 
@@ -72,6 +72,8 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
   /** When the pending trigger timer fires (performance.now() ms). */
   let triggerDueMs = Infinity;
   let running: Promise<Decision | undefined> | undefined;
+  /** The cycle a runCycle() call during a running one waits for: it starts right after. */
+  let queued: Promise<Decision | undefined> | undefined;
   /** A trigger came during a cycle: the gap it asked for (undefined: none). */
   let rerunGapMs: number | undefined;
   let lastStartMs = -Infinity;
@@ -137,11 +139,23 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     return decision;
   }
 
+  /**
+   * A cycle that starts after this call, so it sees everything that happened before it. During a
+   * running cycle (which read its snapshot earlier) that is one more right after it, shared by every
+   * caller meanwhile.
+   */
   function runCycle(): Promise<Decision | undefined> {
     if (running) {
-      rerunGapMs = minGapMs;
-      return running;
+      queued ??= running.then(() => {
+        queued = undefined;
+        return runCycle();
+      });
+      return queued;
     }
+    // This cycle covers every trigger so far: a pending one would only repeat it.
+    clearTimeout(triggerTimer);
+    triggerTimer = undefined;
+    triggerDueMs = Infinity;
     running = cycle().finally(() => {
       running = undefined;
       const gapMs = rerunGapMs;
@@ -208,6 +222,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
       triggerTimer = undefined;
       triggerDueMs = Infinity;
       await running;
+      await queued;
     },
   };
 }

@@ -106,7 +106,10 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 
   const status = options.quiet
     ? undefined
-    : setInterval(() => out(formatStatus(demo.app.ctx.state, clock.nowMs(), demo.lastReading(), config.site.timezone)), process.stdout.isTTY ? 5_000 : 15_000);
+    : setInterval(() => {
+          const atMs = clock.nowMs();
+          out(formatStatus(demo.app.http.stateView(atMs), atMs, demo.lastReading(), config.site.timezone));
+        }, process.stdout.isTTY ? 5_000 : 15_000);
   await waitForSignal();
   clearInterval(status);
   out('stopping the demo...');

@@ -69,9 +69,35 @@ interface Plan {
   /** What the connector holds now (before this profile), A. */
   inForceA: number;
   change: Change;
+  /** A raise's connector default, sent this round: the raise goes only once the charger took it. */
+  after?: Plan;
 }
 
 const TENTH_EPSILON = 0.05;
+
+/**
+ * After this many refusals or unanswered calls in a row for a connector default, a TxProfile raise
+ * no longer waits for it (1 + 2 + 4 s of backoff): a charger that will not take connector
+ * defaults still gets its cars raised, and falls back to the default it holds.
+ */
+const RAISE_WAITS_FOR_DEFAULT_FAILURES = 3;
+
+/**
+ * The slot holds `limitA` for sure: confirmed at it by this process (not only restored from before
+ * a restart), its last call not refused, nothing else on the wire or unanswered.
+ */
+function surelyHolds(slot: ProfileSlot, limitA: number, nowMs: number): boolean {
+  const confirmed = slot.inForce(nowMs);
+  return (
+    confirmed !== undefined &&
+    confirmed.sentAtMs !== -Infinity &&
+    Math.abs(confirmed.limitA - limitA) < TENTH_EPSILON &&
+    !slot.refused &&
+    !slot.inFlight &&
+    slot.pending === undefined &&
+    slot.uncertain.length === 0
+  );
+}
 
 /**
  * Turns caps into SetChargingProfile calls. Per connector two slots: the TxProfile of the running
@@ -155,13 +181,32 @@ export class ProfileDispatcher {
     const defaultA = holdings.defaultTargetA(capA);
     const defaultPhases = target.config.phases;
     const confirmed = def.inForce(nowMs);
-    if (due(def) && (!confirmed || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
+    // A default that went unanswered may be installed or not: it is sent again (after its backoff) until one is confirmed.
+    const unsure = def.uncertain.some((u) => Math.abs(u.limitA - defaultA) >= TENTH_EPSILON);
+    let defPlan: Plan | undefined;
+    if (due(def) && (!confirmed || unsure || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
       let change = changeOf(defaultA, confirmed?.limitA ?? target.config.maxCurrent);
       // Raised to no more than the TxProfile in force, a session's default changes nothing its car
       // may draw now: it goes with the decreases, not after them (and holds no increase back).
       if (change === 'increase' && heldTxA !== undefined && defaultA <= heldTxA + TENTH_EPSILON) change = 'same';
       const held = transactionId !== undefined ? change === 'increase' && txRateLimited : rateLimited(def, change);
-      if (!held) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
+      if (!held) plans.push((defPlan = { target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change }));
+    }
+    if (txPlan && txPlan.change !== 'decrease' && def.backoff.failures < RAISE_WAITS_FOR_DEFAULT_FAILURES) {
+      // A TxProfile that may raise the car (above the lowest limit its connector may hold now) goes
+      // on only over its connector default at min(cap, share): after the default this round, once
+      // the charger took it, or not at all while that default cannot go (its call is on the wire,
+      // or it was refused or went unanswered and waits for its retry). So whenever the EMS dies the
+      // car falls back to no less than min(cap, share) (#10). A charger that keeps missing its
+      // default gets its raises without it: charging now beats a better fallback.
+      // A default refused since, or restored after a restart and not confirmed again, may hold anything down to 0 A.
+      const tx = holdings.txSlot(connectorId, transactionId!);
+      const defaultKnown = confirmed !== undefined && confirmed.sentAtMs !== -Infinity && !def.refused;
+      const lowestA = Math.min(...(defaultKnown ? def.possibleA(nowMs) : [0]), ...tx.possibleA(nowMs));
+      if (!surelyHolds(def, defaultA, nowMs) && txPlan.limitA > lowestA + TENTH_EPSILON) {
+        if (defPlan) txPlan.after = defPlan;
+        else if (!surelyHolds(def, defaultA, nowMs)) txPlan = undefined;
+      }
     }
     if (txPlan) plans.push(txPlan);
     // Both go on the wire back to back (one call at a time per charger), and the EMS could die
@@ -180,8 +225,20 @@ export class ProfileDispatcher {
     this.reserveUnsent(caps, plans, nowMs);
     // Counted per connector (its TxProfile and default move together).
     const connectors = (list: readonly Plan[]) => new Set(list.map((p) => connectorKey(p.target.chargerId, p.connectorId))).size;
+    // A raise whose connector default goes this round follows it once the charger took it.
+    const sends = new Map<Plan, Promise<boolean>>();
+    const start = (p: Plan): Promise<boolean> => {
+      const go = () => {
+        if (p.change === 'increase') p.slot.lastIncreaseAtMs = this.mono;
+        return this.send(p);
+      };
+      const before = p.after && sends.get(p.after);
+      const sent = before ? before.then((ok) => (ok || p.after!.slot.backoff.failures >= RAISE_WAITS_FOR_DEFAULT_FAILURES ? go() : false)) : go();
+      sends.set(p, sent);
+      return sent;
+    };
     const first = plans.filter((p) => p.change !== 'increase');
-    const firstResults = await this.settle(first.map((p) => this.send(p)));
+    const firstResults = await this.settle(first.map(start));
     const unconfirmedDecreases = connectors(first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true));
     if (unconfirmedDecreases > 0) {
       const held = plans.length - first.length;
@@ -189,8 +246,7 @@ export class ProfileDispatcher {
       return { sent: connectors(first), unconfirmedDecreases };
     }
     const increases = plans.filter((p) => p.change === 'increase');
-    for (const p of increases) p.slot.lastIncreaseAtMs = this.mono;
-    await this.settle(increases.map((p) => this.send(p)));
+    await this.settle(increases.map(start));
     return { sent: connectors(plans), unconfirmedDecreases: 0 };
   }
 

@@ -3,7 +3,6 @@
 // control loop as ceilings. Without a fresh plan it offers none: the greedy control runs alone.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PlanReuseCache } from '../../optimizer/plan-reuse.ts';
 import type { Plan } from '../../optimizer/plan-types.ts';
 import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import type { SiteSnapshot } from '../../optimizer/types.ts';
@@ -29,8 +28,6 @@ export interface PlannerStatus {
   enabled: boolean;
   solver: string;
   plans: number;
-  /** Re-plans that kept the plan in force because nothing that matters had changed (optimizer/plan-reuse.ts). */
-  plansKept?: number;
   failures: number;
   lastPlanAtMs?: number;
   lastSolveMs?: number;
@@ -95,13 +92,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
-  const status: PlannerStatus = { enabled, solver, plans: 0, plansKept: 0, failures: 0 };
-  /**
-   * Off for now (issue #11): with plans kept, the independent rig's single-phase-car and site-64a
-   * cases under-used their headroom in 3 of 3 runs after merging main at 22:28 (pass with it off);
-   * not understood yet. `new PlanReuseCache()` turns it on, here and in `ems simulate` together.
-   */
-  const reuse = new PlanReuseCache(null);
+  const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
   const carDraws = new CarDrawWatcher(config);
   const pvHistory = new DailyProfile(tariffs.zone);
   const buildingHistory = new DailyProfile(tariffs.zone);
@@ -195,23 +186,11 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
         measuredNow: { ...measuredNow },
       });
       if (!input.sessions.length) {
-        reuse.clear();
         ceilings.setPlan(undefined);
         return undefined;
       }
-      const kept = reuse.lookup(input);
-      if (kept) {
-        ceilings.setPlan(kept);
-        // The series it was solved with, on its own slots (the new input's slots start elsewhere).
-        inputsOf.set(kept, reuse.keptSeries ?? { importPricePerKWh: input.importPricePerKWh, pvW: input.pvW, importLimitW: input.importLimitW });
-        status.plansKept = (status.plansKept ?? 0) + 1;
-        status.lastPlanAtMs = atMs;
-        log.debug({ reason }, 'plan kept: nothing that matters changed');
-        return kept;
-      }
-      log.debug({ reason, why: reuse.lastReason }, 'solving a new plan');
+      log.debug({ reason }, 'solving a new plan');
       const { plan, solveMs } = await r.run(input);
-      reuse.solved(input, plan);
       status.lastSolveMs = solveMs;
       if (plan.status !== 'optimal') throw new PlanFailedError(`plan ${plan.status}${plan.detail ? `: ${plan.detail}` : ''}`);
       ceilings.setPlan(plan);
@@ -225,7 +204,6 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       return plan;
     } catch (error) {
       // No plan: drop ceilings so the greedy per-cycle allocation carries on unconstrained.
-      reuse.clear();
       ceilings.setPlan(undefined);
       status.failures++;
       status.lastError = error instanceof Error ? error.message : String(error);
@@ -312,7 +290,6 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       runner = undefined;
       if (r) saveForecast();
       await r?.close();
-      reuse.clear();
       ceilings.setPlan(undefined);
     },
     ceilingsW(snapshot: SiteSnapshot) {

@@ -25,7 +25,6 @@ import { CarDrawWatcher, carModelOf } from '../planner/car-draw-watcher.ts';
 import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
-import { PlanReuseCache } from '../../optimizer/plan-reuse.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
 import { SiteState } from '../state/site-state.ts';
 import { Tariff } from '../tariffs/tariff.ts';
@@ -125,8 +124,6 @@ class PlantReplay {
   private planAtMs = -Infinity;
   private planDirty = true;
   private readonly planSolveMs: number[] = [];
-  /** The live planner's rule: a plan is not solved again when nothing that matters changed. */
-  private readonly planReuse: PlanReuseCache;
   private failedPlans = 0;
   private changeIndex = 0;
   private lastUnforeseenMs = -Infinity;
@@ -157,7 +154,6 @@ class PlantReplay {
     this.planning = options.strategy === 'controlled' && options.plan !== false && options.solver !== undefined;
     this.slotMs = (this.config.planner?.slotMin ?? 15) * 60_000;
     this.carDraws = new CarDrawWatcher(this.config);
-    this.planReuse = new PlanReuseCache(options.planReuse ?? null);
     const voltage = this.config.site.voltage;
     const chargers = new Map(this.params.chargers.map((c) => [c.id, c]));
     this.ceilings = new PlanCeilings((key) => {
@@ -277,9 +273,6 @@ class PlantReplay {
       kpis,
       sessions: this.results,
       plans: this.planSolveMs.length,
-      plansReused: this.planReuse.reused,
-      lpSolves: this.planReuse.solves,
-      planResolveReasons: Object.fromEntries(this.planReuse.reasons),
       planSolveMs: this.planSolveMs,
       failedPlans: this.failedPlans,
       wallMs: performance.now() - started,
@@ -416,16 +409,9 @@ class PlantReplay {
     });
     this.planAtMs = atMs;
     this.planDirty = false;
-    const reused = input.sessions.length ? this.planReuse.lookup(input) : undefined;
-    if (reused) {
-      this.plan = reused;
-      this.options.onPlan?.(this.plan, atMs);
-      return;
-    }
     const solveStarted = performance.now();
     this.plan = await solvePlan(input, this.options.solver!, this.config.planner?.timeLimitMs ?? 5000);
     this.planSolveMs.push(performance.now() - solveStarted);
-    if (input.sessions.length) this.planReuse.solved(input, this.plan);
     this.options.onPlan?.(this.plan, atMs);
     if (this.plan.status !== 'optimal' && this.plan.status !== 'empty') this.failedPlans++;
   }

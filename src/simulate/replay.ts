@@ -14,7 +14,6 @@
 import type { Config } from '../../config/schema.ts';
 import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
 import { lineCurrentsA, powerWeightOf, rotationOf, type LineLoad } from '../../optimizer/phase-map.ts';
-import { PlanReuseCache, type PlanReuseTolerance } from '../../optimizer/plan-reuse.ts';
 import type { Plan } from '../../optimizer/plan-types.ts';
 import {
   connectorKey,
@@ -60,8 +59,6 @@ export interface ReplayOptions {
   seriesPoints?: number;
   /** Sees every plan the replay's planner makes, with the replay time it was made at (tests, debugging). */
   onPlan?: (plan: Plan, atMs: number) => void;
-  /** When a plan is reused instead of solved again; default null (solve every time), as the live planner does for now. */
-  planReuse?: PlanReuseTolerance | null;
 }
 
 export interface SessionResult {
@@ -89,12 +86,6 @@ export interface ReplayResult {
   sessions: SessionResult[];
   /** Plans made by solving (an empty site's plan included), one per entry of planSolveMs. */
   plans: number;
-  /** Re-plans that kept the plan in force, nothing that matters having changed (optimizer/plan-reuse.ts). */
-  plansReused: number;
-  /** LP solves (plans for a site with cars). */
-  lpSolves: number;
-  /** Why a re-plan could not keep the plan in force, by kind of reason (optimizer/plan-reuse.ts). */
-  planResolveReasons?: Record<string, number>;
   planSolveMs: number[];
   failedPlans: number;
   /** Wall time of the whole replay, ms. */
@@ -167,7 +158,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const tierRankOf = (l: Live) => config.control.tiers[tierOf(l.s.idTag, l.s.chargerId)] ?? 0;
 
   const sessions = [...options.sessions].sort((a, b) => a.arrivalMs - b.arrivalMs);
-  const empty = (): ReplayResult => ({ strategy, kpis: kpi.result(), sessions: [], plans: 0, plansReused: 0, lpSolves: 0, planSolveMs: [], failedPlans: 0, wallMs: 0, worstOverA: 0 });
+  const empty = (): ReplayResult => ({ strategy, kpis: kpi.result(), sessions: [], plans: 0, planSolveMs: [], failedPlans: 0, wallMs: 0, worstOverA: 0 });
   if (!sessions.length) return empty();
   const startMs = Math.floor(sessions[0].arrivalMs / stepMs) * stepMs;
   const endMs = Math.max(...sessions.map((s) => s.departureMs));
@@ -179,7 +170,6 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   let planAtMs = -Infinity;
   let planDirty = true;
   const planSolveMs: number[] = [];
-  const planReuse = new PlanReuseCache(options.planReuse ?? null);
   let failedPlans = 0;
   let worstOverA = 0;
   const planning = strategy === 'controlled' && options.plan !== false && options.solver !== undefined;
@@ -266,15 +256,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
         planAtMs = t;
         planDirty = false;
-        const reused = input.sessions.length ? planReuse.lookup(input) : undefined;
-        if (reused) plan = reused;
-        else {
-          const solveStarted = performance.now();
-          plan = await solvePlan(input, options.solver!, config.planner?.timeLimitMs ?? 5000);
-          planSolveMs.push(performance.now() - solveStarted);
-          if (input.sessions.length) planReuse.solved(input, plan);
-          if (plan.status !== 'optimal' && plan.status !== 'empty') failedPlans++;
-        }
+        const solveStarted = performance.now();
+        plan = await solvePlan(input, options.solver!, config.planner?.timeLimitMs ?? 5000);
+        planSolveMs.push(performance.now() - solveStarted);
+        if (plan.status !== 'optimal' && plan.status !== 'empty') failedPlans++;
         options.onPlan?.(plan, t);
       }
       ceilings.setPlan(plan);
@@ -338,7 +323,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   }
   for (const l of live.values()) finish(l);
   options.onProgress?.(1);
-  return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, plansReused: planReuse.reused, lpSolves: planReuse.solves, planResolveReasons: Object.fromEntries(planReuse.reasons), planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
+  return { strategy, kpis: kpi.result(), sessions: results, plans: planSolveMs.length, planSolveMs, failedPlans, wallMs: performance.now() - started, worstOverA, ...(series ? { series } : {}) };
 
   /** The cars draw under capsA from fromMs for durationMs (building and PV as given); the site's figures for that time go to the KPIs. */
   function drawFor(fromMs: number, durationMs: number, buildingW: number, pvW: number): void {

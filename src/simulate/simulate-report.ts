@@ -49,7 +49,7 @@ export interface SimulateReport {
   demandCharge: { pricePerKW: number; replayedDays: number; monthDays: number; factor: number; note: string };
   site: { name: string; currency: string; timezone: string };
   period: { from: string; to: string; sessions: number; stepS: number };
-  planner: { enabled: boolean; solver: string; plans: number; plansReused: number; failedPlans: number; medianSolveMs: number; maxSolveMs: number };
+  planner: { enabled: boolean; solver: string; plans: number; failedPlans: number; medianSolveMs: number; maxSolveMs: number };
   knowledge: { departuresKnown: number; needsKnown: number; note: string };
   /** How the site was modelled: the plant (cars and chargers with their own timing) or the instant model. */
   model: { name: 'plant' | 'instant'; note: string };
@@ -155,7 +155,6 @@ export function buildReport({ controlled, uncontrolled, equalShare, roundRobin, 
     planner: {
       ...meta.planner,
       plans: controlled.plans,
-      plansReused: controlled.plansReused,
       failedPlans: controlled.failedPlans,
       medianSolveMs: r(median(controlled.planSolveMs), 1),
       maxSolveMs: r(Math.max(0, ...controlled.planSolveMs), 1),
@@ -217,7 +216,7 @@ export function formatReportTable(report: SimulateReport): string {
     ...Object.values(report.comparisons).map((cmp) => `  ${cmp.text}`),
     ...(report.lpOptimum ? [`  LP optimum (${report.lpOptimum.note}): EMS delivers ${((report.kpis.energyDeliveredWh / Math.max(1, report.lpOptimum.energyDeliveredWh)) * 100).toFixed(1)} % of its energy`] : []),
     report.planner.enabled
-      ? `planner: ${report.planner.solver}, ${report.planner.plans} plans solved (${report.planner.plansReused} re-plans kept the plan in force: nothing that matters had changed), median ${report.planner.medianSolveMs} ms, max ${report.planner.maxSolveMs} ms, ${report.planner.failedPlans} failed; replay ${(report.replayMs / 1000).toFixed(1)} s`
+      ? `planner: ${report.planner.solver}, ${report.planner.plans} plans solved, median ${report.planner.medianSolveMs} ms, max ${report.planner.maxSolveMs} ms, ${report.planner.failedPlans} failed; replay ${(report.replayMs / 1000).toFixed(1)} s`
       : `planner: off (control step alone); replay ${(report.replayMs / 1000).toFixed(1)} s`,
     `knowledge: ${report.knowledge.departuresKnown} of ${report.period.sessions} departures and ${report.knowledge.needsKnown} needs told to the EMS`,
     `model: ${report.model.note}`,

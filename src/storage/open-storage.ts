@@ -29,6 +29,9 @@ import { createUserStore } from './user-store.ts';
  * - Transactions and the local controller's queue and id map: whoever answers a charger on their
  *   strength waits for `flushed()` (group commit, fsync off the event loop, wal-sync.ts), so what
  *   a charger was told is recorded is on disk, across power loss too.
+ * Checkpoints: SQLite's automatic one runs inside the commit that crosses 1,000 WAL pages, on the
+ * event loop, and fsyncs there; the app turns it off while a WalCheckpointer (wal-checkpointer.ts)
+ * runs them on a worker thread (`autoCheckpoint(0)`), and back on when that worker cannot.
  * `:memory:` works for tests (one connection).
  */
 export function openStorage(path: string, clock: Clock): Storage {
@@ -77,6 +80,9 @@ export function openStorage(path: string, clock: Clock): Storage {
     upstream: createUpstreamStore(normalDb, walSync),
     holdings: createSqlHoldingsStore(normalDb, clock),
     flushed: () => walSync.flushed(),
+    autoCheckpoint(pages) {
+      for (const connection of new Set([db, normalDb])) if (connection.open) connection.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+    },
     close: () => {
       if (normalDb !== db && normalDb.open) normalDb.close();
       if (db.open) db.close();

@@ -202,5 +202,7 @@ export interface Storage {
   readonly schemaVersion: number;
   /** Resolves once every write that returned so far is on disk (power-loss safe); see wal-sync.ts. */
   flushed(): Promise<void>;
+  /** SQLite's automatic WAL checkpoint on this process's connections: every `pages` WAL pages, on the committing thread; 0 turns it off (wal-checkpointer.ts). */
+  autoCheckpoint(pages: number): void;
   close(): void;
 }

@@ -85,6 +85,15 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     ON CONFLICT (charger_id, station_tx_id) DO UPDATE SET seen = excluded.seen, updated_at_ms = excluded.updated_at_ms`);
   const getStationTx = db.prepare<[string, string], { seen: string }>('SELECT seen FROM upstream_station_transactions WHERE charger_id = ? AND station_tx_id = ?');
   const dropStationTx = db.prepare('DELETE FROM upstream_station_transactions WHERE charger_id = ? AND station_tx_id = ?');
+  const stationTxsOf = db.prepare<[string], { station_tx_id: string; seen: string; updated_at_ms: number }>('SELECT station_tx_id, seen, updated_at_ms FROM upstream_station_transactions WHERE charger_id = ?');
+  const dropStaleStationTxs = db.prepare('DELETE FROM upstream_station_transactions WHERE updated_at_ms < ?');
+  const parseSeen = (text: string) => {
+    try {
+      return seenFrom(JSON.parse(text) as unknown);
+    } catch {
+      return undefined;
+    }
+  };
   const delivered = db.transaction((seq: number, reconcile?: { chargerId: string; chargerTxId: string; csmsTxId: string }) => {
     if (reconcile) setCsms.run(reconcile.csmsTxId, reconcile.chargerId, reconcile.chargerTxId);
     remove.run(seq);
@@ -163,13 +172,21 @@ export function createUpstreamStore(db: Database, wal?: WalSync): UpstreamStore 
     saveStationTx: (chargerId, stationTxId, seen, atMs) => void putStationTx.run(chargerId, stationTxId, JSON.stringify(seen), atMs),
     stationTx(chargerId, stationTxId) {
       const row = getStationTx.get(chargerId, stationTxId);
-      if (!row) return undefined;
-      try {
-        return seenFrom(JSON.parse(row.seen) as unknown);
-      } catch {
-        return undefined;
-      }
+      return row && parseSeen(row.seen);
     },
     forgetStationTx: (chargerId, stationTxId) => void dropStationTx.run(chargerId, stationTxId),
+    forgetEndlessStationTxs(chargerId, evseId, keepStationTxId, staleBeforeMs) {
+      const forgotten: { stationTxId: string; seen: Omit<StationTx, 'csmsTxId'> | undefined }[] = [];
+      for (const row of stationTxsOf.all(chargerId)) {
+        if (row.station_tx_id === keepStationTxId) continue;
+        const seen = parseSeen(row.seen);
+        const superseded = evseId !== undefined && seen?.evseId === evseId;
+        if (!superseded && row.updated_at_ms >= staleBeforeMs) continue;
+        dropStationTx.run(chargerId, row.station_tx_id);
+        forgotten.push({ stationTxId: row.station_tx_id, seen });
+      }
+      return forgotten;
+    },
+    forgetStaleStationTxs: (staleBeforeMs) => dropStaleStationTxs.run(staleBeforeMs).changes,
   };
 }

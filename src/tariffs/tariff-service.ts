@@ -106,7 +106,11 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   const windowMs = (config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000;
   const peakFile = new DemandPeakFile(options.peakFilePath ?? join(dirname(config.storage.path), 'demand-peak.json'), log);
   const peakSource = options.peakSource;
-  const peak = new DemandPeakTracker(zone, windowMs, peakSource ? undefined : (state) => peakFile.write(state));
+  /**
+   * Without a monthly-peak record (no store), the month's peak is tracked here and kept in a JSON
+   * file. With one, the store's row raised by today's KPIs (`stored`) is the only owner.
+   */
+  const fileTracker = peakSource ? undefined : new DemandPeakTracker(zone, windowMs, (state) => peakFile.write(state));
   const billLog = new BillLog(options.billsFilePath ?? join(dirname(config.storage.path), 'session-bills.jsonl'), log);
   const billing = new SessionBilling(tariff, 1000, (bill) => billLog.append(bill));
   const signalsBySource = new Map<string, GridSignal[]>();
@@ -199,19 +203,20 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     peakUnsaved = true;
   }
 
+  /** The planner's peak so far: the month's peak the API and the KPIs show (one owner). */
   function peakSoFarW(atMs: number): number {
-    return Math.max(peak.peakSoFarW(atMs), peakSource ? storedPeak(atMs).peakW : 0);
+    return monthPeak(atMs).peakW;
   }
 
   function monthPeak(atMs: number): MonthPeak {
     const k = dayFor(atMs).result();
-    if (peakSource) {
+    if (!fileTracker) {
       const m = storedPeak(atMs);
       // Today's peak is offered as the day is integrated; one not offered yet still counts.
       return k.peakW > m.peakW && k.peakAtMs !== undefined ? { month: m.month, peakW: k.peakW, atMs: k.peakAtMs } : m;
     }
-    const earlierW = Math.max(peak.peakSoFarW(atMs), peak.state().openWindowAverageW);
-    const earlierAtMs = peak.state().peakAtMs;
+    const earlierW = Math.max(fileTracker.peakSoFarW(atMs), fileTracker.state().openWindowAverageW);
+    const earlierAtMs = fileTracker.state().peakAtMs;
     const todayIsPeak = k.peakW >= earlierW;
     const peakAtMs = todayIsPeak ? k.peakAtMs : earlierAtMs;
     return { month: zone.monthKey(atMs), peakW: todayIsPeak ? k.peakW : earlierW, ...(peakAtMs === undefined ? {} : { atMs: peakAtMs }) };
@@ -254,7 +259,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
   function step(atMs: number, gridPowerW: number, overLimit: boolean): void {
     if (lastStep && atMs < lastStep.atMs) return;
     integrateUntil(atMs);
-    peak.record(atMs, gridPowerW);
+    fileTracker?.record(atMs, gridPowerW);
     const ev = evNow();
     const pvPowerW = [...ctx.state.devices.values()].find((d) => d.role === 'pv' && d.health === 'online')?.reading?.powerW ?? 0;
     lastStep = { atMs, gridPowerW, evPowerW: ev.powerW, pvPowerW, chargingConnectors: ev.charging, overLimit };
@@ -278,7 +283,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     tariff,
     zone,
     async start() {
-      if (!peakSource) peak.restore(peakFile.read());
+      fileTracker?.restore(peakFile.read());
       dayFor(ctx.clock.nowMs());
       billing.restore(billLog.read(1000));
       unsubscribe.push(

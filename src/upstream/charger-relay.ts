@@ -7,7 +7,7 @@ import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './prof
 import { chargerAnswerTo201, chargerCallTo201, csmsAnswerTo16, csmsCallTo16, TRANSLATED_FROM_CHARGER } from './translate-16-201.ts';
 import { csmsAnswerTo201, csmsCallTo201, NO_AUTHORIZATION_ID_TAG, noteEvent, stationAnswerTo16, stationCallTo16, transactionEventTo16, TRANSLATED_FROM_STATION, type StationTx } from './translate-201-16.ts';
 import { UplinkUnavailable, UpstreamConnectError, UpstreamGarbled, UpstreamRefused, type UpstreamSocket } from './upstream-socket.ts';
-import type { UpstreamStore } from './upstream-store.ts';
+import { STATION_TX_STALE_MS, type UpstreamStore } from './upstream-store.ts';
 
 /** The charger-side connection as src/ocpp types it (structurally; src/upstream imports no code from there). */
 export interface ChargerConnection {
@@ -777,11 +777,22 @@ export class ChargerRelay implements ChargerConnection {
       }
     }
     noteEvent(tx, payload);
+    if (seen === undefined) this.forgetEndlessStationTxs(stationTxId, tx.evseId);
     if (payload.eventType === 'Ended') this.deps.store.forgetStationTx(this.chargerId, stationTxId);
     else {
       const seenNow: StationTx = { ...tx };
       delete seenNow.csmsTxId;
       this.deps.store.saveStationTx(this.chargerId, stationTxId, seenNow, this.now);
+    }
+  }
+
+  /**
+   * A new station transaction went up: the ones it supersedes on its EVSE (their Ended would have
+   * come first) and the ones silent for STATION_TX_STALE_MS will never end here, so their rows go.
+   */
+  private forgetEndlessStationTxs(stationTxId: string, evseId: number | undefined): void {
+    for (const old of this.deps.store.forgetEndlessStationTxs(this.chargerId, evseId, stationTxId, this.now - STATION_TX_STALE_MS)) {
+      this.log.warn({ stationTransactionId: old.stationTxId, evseId: old.seen?.evseId, lastRegisterWh: old.seen?.lastRegisterWh, by: stationTxId }, 'a station transaction never ended (no TransactionEvent Ended before a newer one); forgotten');
     }
   }
 

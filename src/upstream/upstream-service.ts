@@ -6,7 +6,7 @@ import type { TransactionBookView } from '../ocpp/transaction-book.ts';
 import { ChargerRelay, type ChargerConnection, type CsmsProfileHolder, type RelayStatus, type Timers } from './charger-relay.ts';
 import type { KeptProfile } from './profile-fold.ts';
 import { openUpstreamSocket, type UpstreamSocket } from './upstream-socket.ts';
-import type { UpstreamStore } from './upstream-store.ts';
+import { STATION_TX_STALE_MS, type UpstreamStore } from './upstream-store.ts';
 
 export class UpstreamConfigError extends EmsError {
   override readonly code = 'UPSTREAM_CONFIG';
@@ -100,6 +100,9 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
       if (!config || running) return;
       tls = readTls(config);
       running = true;
+      // Station transactions silent for a month (a charger gone, its Ended lost) take no more room.
+      const stale = deps.store.forgetStaleStationTxs(ctx.clock.nowMs() - STATION_TX_STALE_MS);
+      if (stale > 0) log.warn({ forgotten: stale }, 'station transactions with no event for a month forgotten (their Ended never came)');
       log.info({ url: config.url, chargers: ctx.config.chargers.length }, 'local-controller mode: every charger is relayed to the CSMS');
     },
     async stop() {

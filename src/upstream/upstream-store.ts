@@ -35,6 +35,9 @@ export interface CachedTag {
   expiresAtMs?: number;
 }
 
+/** A station transaction with no event for this long is taken as never ending (its Ended lost): its translation state is forgotten. */
+export const STATION_TX_STALE_MS = 31 * 24 * 3_600_000;
+
 export interface UpstreamStore {
   /** Returns once the frame is safe against kill -9; see flushed() for power loss. */
   enqueue(frame: Omit<QueuedFrame, 'seq'>): number;
@@ -75,4 +78,13 @@ export interface UpstreamStore {
   stationTx(chargerId: string, stationTxId: string): Omit<StationTx, 'csmsTxId'> | undefined;
   /** Its Ended was delivered: forgotten. */
   forgetStationTx(chargerId: string, stationTxId: string): void;
+  /**
+   * A station transaction that will never see its Ended: forgets, for one charger, every station
+   * transaction on `evseId` but `keepStationTxId` (a new one started there, and a station delivers
+   * its transaction events in order, so an Ended still to come would have come first), and every
+   * one not updated since `staleBeforeMs`. Returns the ids forgotten, with what was seen of them.
+   */
+  forgetEndlessStationTxs(chargerId: string, evseId: number | undefined, keepStationTxId: string, staleBeforeMs: number): { stationTxId: string; seen: Omit<StationTx, 'csmsTxId'> | undefined }[];
+  /** Forgets every charger's station transactions not updated since `staleBeforeMs` (at start-up); how many. */
+  forgetStaleStationTxs(staleBeforeMs: number): number;
 }

@@ -1,11 +1,15 @@
 // A car the plan holds at 0 A says when it will charge, why then, and when it will be ready: the
 // outlook the state view adds per connector, and the words the dashboard makes of it.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { whyText } from '../../dashboard/src/views/connector-card.ts';
+import { whyText } from '../../dashboard/src/why-text.ts';
 import { SiteTime } from '../../dashboard/src/format.ts';
 import type { ConnectorView } from '../../dashboard/src/api-types.ts';
 import type { PlanFigures, PlanSlotFigures } from '../../src/api/economics-source.ts';
-import { planOutlook } from '../../src/api/plan-outlook.ts';
+import { PlanOutlooks } from '../../src/api/plan-outlook.ts';
+import { referencePlanOutlook } from './plan-outlook-reference.ts';
+
+const planOutlook = (plan: PlanFigures, inputs: PlanSlotFigures | undefined, key: string, atMs: number) => new PlanOutlooks(plan, inputs).at(key, atMs);
 
 const SLOT_MS = 900_000;
 // 2026-12-06 23:00 Berlin.
@@ -52,6 +56,33 @@ describe('plan outlook', () => {
   it('names the sun when the later slots are not cheaper but have PV', () => {
     const sunny = { ...inputs, importPricePerKWh: new Array(slots).fill(0.3), pvW: Array.from({ length: slots }, (_, t) => (t >= 4 ? 8_000 : 0)) };
     expect(planOutlook(plan(deferred), sunny, 'CP1/1', START)?.because).toBe('solar');
+  });
+});
+
+describe('plan outlooks walked once per plan', () => {
+  const power = fc.constantFrom(0, 10, 49.9, 50, 3_000, 11_000, Number.NaN);
+  const arbPlan = fc.record({
+    slotMs: fc.constantFrom(SLOT_MS, SLOT_MS, 1_800_000, 0, -SLOT_MS),
+    slotCount: fc.integer({ min: 0, max: 24 }),
+    sessions: fc.array(
+      fc.record({ key: fc.constantFrom('CP1/1', 'CP1/2', 'CP2/1', 'CP3/1'), powerW: fc.array(power, { maxLength: 30 }), unmetWh: fc.constantFrom(0, 99, 100, 4_000.4, -5) }),
+      { maxLength: 6 },
+    ),
+  });
+  const price = fc.constantFrom(0.1, 0.3, 0.3 - 1e-10, Number.NaN, Number.POSITIVE_INFINITY);
+  const arbInputs = fc.option(fc.record({ importPricePerKWh: fc.array(price, { maxLength: 30 }), pvW: fc.array(fc.constantFrom(0, 40, 60, 8_000), { maxLength: 30 }) }), { nil: undefined });
+
+  it('give the outlook the per-request walk gave, for every key and instant (property, 2,000 plans)', () => {
+    fc.assert(
+      fc.property(arbPlan, arbInputs, fc.array(fc.oneof(fc.integer({ min: -3 * SLOT_MS, max: 32 * SLOT_MS }), fc.constant(Number.NaN)), { minLength: 1, maxLength: 8 }), (p, i, offsets) => {
+        const figures: PlanFigures = { ...plan([]), slotMs: p.slotMs, slotCount: p.slotCount, sessions: p.sessions.map((s) => ({ ...s, steer: true, plannedWh: 0 })) };
+        const inputsFigures = i && { ...i, importLimitW: [] };
+        const outlooks = new PlanOutlooks(figures, inputsFigures);
+        for (const key of ['CP1/1', 'CP1/2', 'CP2/1', 'CP3/1', 'CP9/1'])
+          for (const offset of offsets) expect(outlooks.at(key, START + offset)).toEqual(referencePlanOutlook(figures, inputsFigures, key, START + offset));
+      }),
+      { seed: 20261207, numRuns: 2_000 },
+    );
   });
 });
 

@@ -1,24 +1,18 @@
 // The dashboard in real headless Chromium against the real demo EMS (simulated chargers over
 // OCPP-J on loopback, the real API, storage and live feed). Screenshots go to test-artifacts/.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { formatMoney, formatPower, SiteTime } from '../../dashboard/src/format.ts';
 
 /** The demo site's clock (config/examples/demo.yaml: Europe/Berlin): the page reads its inputs in it. */
 const siteTime = new SiteTime('Europe/Berlin');
-import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
-import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
-import { silentLogger } from '../../src/log.ts';
+import { type DemoSite } from '../../src/demo/demo-site.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const USERS = {
   admin: { password: 'admin-pass-1234', role: 'admin' },
   operator: { password: 'operator-pass-1234', role: 'operator' },
@@ -37,12 +31,11 @@ interface ConnectorState {
 }
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser against the demo EMS', () => {
+  let site: DemoForBrowser;
   let demo: DemoSite;
   let browser: Browser;
   let baseUrl: string;
-  let dataDir: string;
   let adminToken: string;
-  const savedAdminPassword = process.env.EMS_ADMIN_PASSWORD;
   let pageErrors: string[] = [];
   beforeEach(() => {
     pageErrors = [];
@@ -66,10 +59,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(baseUrl + '/');
-    await page.getByLabel('Username').fill(user);
-    await page.getByLabel('Password').fill(USERS[user].password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInOnPage(page, baseUrl, user, USERS[user].password);
     await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
     return page;
   };
@@ -80,41 +70,23 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
   };
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureDashboardBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'ems-dashboard-test-'));
-    process.env.EMS_ADMIN_PASSWORD = USERS.admin.password;
-    const example = loadConfigFile(join(process.cwd(), 'config/examples/demo.yaml'));
     // Departure priority, so that steering a departure visibly moves a car up the order; the two
     // 40 A rows with a car on every charger keep capacity scarce.
-    const config = {
-      ...example,
-      control: { ...example.control, priority: 'departure' as const },
-      http: { ...example.http, host: '127.0.0.1', port: 0 },
-      ocpp: { ...example.ocpp, host: '127.0.0.1', port: 0 },
-      storage: { path: join(dataDir, 'ems.sqlite') },
-    };
-    demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 1, seed: 7 });
-    if (demo.app.httpPort === undefined) throw new Error('the demo EMS started without its HTTP service (src/app.ts wires createHttpService)');
-    baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
-    browser = await launchChromium();
-
-    const login = await api<{ token: string; role: string }>('/api/v1/auth/login', { method: 'POST', body: JSON.stringify({ username: 'admin', password: USERS.admin.password }) });
-    expect(login.status).toBe(200);
-    adminToken = login.body.token;
+    site = await startDemoForBrowser({
+      name: 'dashboard-test',
+      adminPassword: USERS.admin.password,
+      config: (example) => ({ control: { ...example.control, priority: 'departure' as const } }),
+      clock: () => new ScaledClock(1),
+      seed: 7,
+    });
+    ({ demo, browser, baseUrl, adminToken } = site);
     for (const user of ['operator', 'viewer'] as const) {
       const created = await api('/api/v1/users', { method: 'POST', token: adminToken, body: JSON.stringify({ username: user, password: USERS[user].password, role: USERS[user].role }) });
       expect(created.status).toBe(201);
     }
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await demo?.stop();
-    if (savedAdminPassword === undefined) delete process.env.EMS_ADMIN_PASSWORD;
-    else process.env.EMS_ADMIN_PASSWORD = savedAdminPassword;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => site?.stop());
 
   it('logs in with Username and Password and shows the site with a card per connector', async () => {
     const page = await openAs('admin');
@@ -146,10 +118,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
   it('refuses a wrong password with a message and no session', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(baseUrl + '/');
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill('not-the-password');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInOnPage(page, baseUrl, 'admin', 'not-the-password');
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
     expect(await page.locator('[data-connector]').count()).toBe(0);
     await shoot(page, 'login-refused');

@@ -2,26 +2,20 @@
 // chargers over OCPP on loopback, the real API, planner, storage and live feed): the plan page,
 // every steering control on a card, the site limit, and the CSV exports. Screenshots go to
 // test-artifacts/dashboard/.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, expect, it } from 'vitest';
-import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { formatEnergy, SiteTime } from '../../dashboard/src/format.ts';
 
 /** The demo site's clock (config/examples/demo.yaml: Europe/Berlin): the page reads its inputs in it. */
 const siteTime = new SiteTime('Europe/Berlin');
 import { plannerSchema } from '../../config/schema.ts';
-import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
-import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
-import { silentLogger } from '../../src/log.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORD = 'operator-views-pass-1';
 
 interface Connector {
@@ -32,13 +26,11 @@ interface Connector {
 }
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls in a real browser', () => {
-  let demo: DemoSite;
+  let site: DemoForBrowser;
   let browser: Browser;
   let baseUrl: string;
-  let dataDir: string;
   let token: string;
   let pageErrors: string[] = [];
-  const savedPassword = process.env.EMS_ADMIN_PASSWORD;
   beforeEach(() => {
     pageErrors = [];
   });
@@ -58,43 +50,25 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     const context = await browser.newContext({ viewport, acceptDownloads: true });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(baseUrl + '/');
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInOnPage(page, baseUrl, 'admin', PASSWORD);
     await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
     return page;
   };
   const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureDashboardBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'ems-operator-views-'));
-    process.env.EMS_ADMIN_PASSWORD = PASSWORD;
-    const example = loadConfigFile(join(process.cwd(), 'config/examples/demo.yaml'));
-    const config = {
-      ...example,
-      planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true }),
-      http: { ...example.http, host: '127.0.0.1', port: 0 },
-      ocpp: { ...example.ocpp, host: '127.0.0.1', port: 0 },
-      storage: { path: join(dataDir, 'ems.sqlite') },
-    };
-    demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1), initialOccupancy: 1, seed: 11 });
-    baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
-    browser = await launchChromium();
-    const login = await fetch(baseUrl + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-    token = ((await login.json()) as { token: string }).token;
+    site = await startDemoForBrowser({
+      name: 'operator-views',
+      adminPassword: PASSWORD,
+      config: () => ({ planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true }) }),
+      clock: () => new ScaledClock(1),
+      seed: 11,
+    });
+    ({ browser, baseUrl, adminToken: token } = site);
     await waitFor(async () => (await withCar()).length >= 2, 'cars plugged in', 30_000);
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await demo?.stop();
-    if (savedPassword === undefined) delete process.env.EMS_ADMIN_PASSWORD;
-    else process.env.EMS_ADMIN_PASSWORD = savedPassword;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => site?.stop());
 
   it('shows the plan per car with its readiness by departure', async () => {
     const page = await open();

@@ -2,23 +2,18 @@
 // "Waiting for cheaper hours from 20:00; ready by 21:15 (planner target …)". Real headless Chromium
 // against the demo EMS on loopback (real planner, OCPP chargers and cars), its clock at 18:00 in
 // Berlin with import at €0.40/kWh until 20:00 and €0.10 from 20:00 to 23:00; one car is told to
-// leave at 23:30 with 10 kWh more.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// leave at 23:30 with 10 kWh more. The terminal demo's status says the same for it.
 import { join } from 'node:path';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { plannerSchema, tariffsSchema } from '../../config/schema.ts';
-import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
-import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
-import { silentLogger } from '../../src/log.ts';
+import { type DemoSite } from '../../src/demo/demo-site.ts';
+import { formatStatus } from '../../src/demo/status-text.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORD = 'plan-wait-pass-1';
 const ZONE = 'Europe/Berlin';
 const hourMinute = (atMs: number) => new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(atMs);
@@ -39,13 +34,12 @@ interface Connector {
 }
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper hours in a real browser', () => {
+  let site: DemoForBrowser;
   let demo: DemoSite;
   let browser: Browser;
   let baseUrl: string;
-  let dataDir: string;
   let token: string;
   let startMs: number;
-  const savedPassword = process.env.EMS_ADMIN_PASSWORD;
 
   const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
     const res = await fetch(baseUrl + path, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
@@ -55,35 +49,22 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
   };
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureDashboardBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'ems-plan-wait-'));
-    process.env.EMS_ADMIN_PASSWORD = PASSWORD;
-    const example = loadConfigFile(join(process.cwd(), 'config/examples/demo.yaml'));
-    const config = {
-      ...example,
-      planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 8, slotMin: 15 }),
-      tariffs: tariffsSchema.parse({ currency: 'EUR', import: { default: 0.4, periods: [{ from: '20:00', to: '23:00', price: 0.1 }] } }),
-      http: { ...example.http, host: '127.0.0.1', port: 0 },
-      ocpp: { ...example.ocpp, host: '127.0.0.1', port: 0 },
-      storage: { path: join(dataDir, 'ems.sqlite') },
-    };
     startMs = next1800Berlin();
-    demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(1, startMs), initialOccupancy: 1, seed: 11 });
-    baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
-    browser = await launchChromium();
-    const login = await fetch(baseUrl + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-    token = ((await login.json()) as { token: string }).token;
+    site = await startDemoForBrowser({
+      name: 'plan-wait',
+      adminPassword: PASSWORD,
+      config: () => ({
+        planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 8, slotMin: 15 }),
+        tariffs: tariffsSchema.parse({ currency: 'EUR', import: { default: 0.4, periods: [{ from: '20:00', to: '23:00', price: 0.1 }] } }),
+      }),
+      clock: () => new ScaledClock(1, startMs),
+      seed: 11,
+    });
+    ({ demo, browser, baseUrl, adminToken: token } = site);
     await waitFor(async () => (await api<{ connectors: Connector[] }>('/api/v1/state')).connectors.some((c) => c.session), 'a car plugged in', 30_000);
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await demo?.stop();
-    if (savedPassword === undefined) delete process.env.EMS_ADMIN_PASSWORD;
-    else process.env.EMS_ADMIN_PASSWORD = savedPassword;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => site?.stop());
 
   it('says on the card and in the sessions table that the car waits for cheaper hours, from when, and when it is ready', async () => {
     const car = (await api<{ connectors: Connector[] }>('/api/v1/state')).connectors.find((c) => c.session)!;
@@ -115,14 +96,19 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(baseUrl + '/');
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInOnPage(page, baseUrl, 'admin', PASSWORD);
     const card = page.locator(`[data-connector="${key}"]`);
     const expected = new RegExp(`^Why: Waiting for cheaper hours from 20:00; ready by ([01]\\d|2[0-3]):[0-5]\\d \\(planner target`);
     await expect.poll(() => card.getByTestId('reason').textContent(), { timeout: 20_000 }).toMatch(expected);
     await card.screenshot({ path: join(ARTIFACTS, 'plan-wait-card.png') });
+    // The terminal demo's status line for that car says the same as its card.
+    const sameInTerminal = async () => {
+      const shown = ((await card.getByTestId('reason').textContent()) ?? '').replace(/^Why: /, '');
+      const atMs = demo.app.ctx.clock.nowMs();
+      const line = formatStatus(demo.app.http.stateView(atMs), atMs, demo.lastReading(), ZONE).split('\n').find((l) => l.startsWith(key)) ?? '';
+      return line.endsWith(` ${shown}`) ? 'same' : `card "${shown}", terminal "${line}"`;
+    };
+    await expect.poll(sameInTerminal, { timeout: 20_000 }).toBe('same');
     await page.getByRole('link', { name: 'Sessions' }).click();
     const row = page.locator('tr', { hasText: car.chargerId }).filter({ hasText: 'Waiting for cheaper hours' });
     await expect.poll(() => row.count(), { timeout: 20_000 }).toBeGreaterThan(0);

@@ -5,22 +5,16 @@
 // and runs 10 times faster than the wall clock. Also the history's first view on a fresh install,
 // the month's peak label, and the sessions table at 1366 px. Screenshots in test-artifacts/dashboard/.
 // Budgets: measured 45 s for the fresh-install case at load 33 beside test/closed-loop/property-1.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { plannerSchema } from '../../config/schema.ts';
-import { loadConfigFile } from '../../src/config-file.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
-import { startDemoSite, type DemoSite } from '../../src/demo/demo-site.ts';
-import { silentLogger } from '../../src/log.ts';
+import { type DemoSite } from '../../src/demo/demo-site.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { CHROMIUM, launchChromium } from '../helpers/browser.ts';
+import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const PASSWORD = 'site-clock-pass-1';
 const ZONE = 'Europe/Berlin';
 /** The laptop of a site manager travelling: 8 h ahead of the site, on another day at 23:40 Berlin. */
@@ -37,13 +31,12 @@ function next2340Berlin(): number {
 }
 
 describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and the sessions table in a real browser', () => {
+  let site: DemoForBrowser;
   let demo: DemoSite;
   let browser: Browser;
   let baseUrl: string;
-  let dataDir: string;
   let token: string;
   let pageErrors: string[] = [];
-  const savedPassword = process.env.EMS_ADMIN_PASSWORD;
   beforeEach(() => {
     pageErrors = [];
   });
@@ -59,10 +52,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: BROWSER_ZONE, locale: 'en-US' });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(baseUrl + '/');
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInOnPage(page, baseUrl, 'admin', PASSWORD);
     await page.locator('[data-connector]').first().waitFor({ timeout: 20_000 });
     return page;
   };
@@ -71,34 +61,21 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'site clock, first views and 
   const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await ensureDashboardBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'ems-site-clock-'));
-    process.env.EMS_ADMIN_PASSWORD = PASSWORD;
-    const example = loadConfigFile(join(process.cwd(), 'config/examples/demo.yaml'));
-    expect(example.site.timezone).toBe(ZONE);
-    const config = {
-      ...example,
-      planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true }),
-      http: { ...example.http, host: '127.0.0.1', port: 0 },
-      ocpp: { ...example.ocpp, host: '127.0.0.1', port: 0 },
-      storage: { path: join(dataDir, 'ems.sqlite') },
-    };
-    demo = await startDemoSite({ config, log: silentLogger, clock: new ScaledClock(SPEED, next2340Berlin()), initialOccupancy: 1, seed: 11 });
-    baseUrl = `http://127.0.0.1:${demo.app.httpPort}`;
-    browser = await launchChromium();
-    const login = await fetch(baseUrl + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
-    token = ((await login.json()) as { token: string }).token;
+    site = await startDemoForBrowser({
+      name: 'site-clock',
+      adminPassword: PASSWORD,
+      config: (example) => {
+        expect(example.site.timezone).toBe(ZONE);
+        return { planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true }) };
+      },
+      clock: () => new ScaledClock(SPEED, next2340Berlin()),
+      seed: 11,
+    });
+    ({ demo, browser, baseUrl, adminToken: token } = site);
     await waitFor(async () => (await api<{ connectors: { session: unknown }[] }>('/api/v1/state')).connectors.filter((c) => c.session).length >= 2, 'cars plugged in', 30_000);
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await demo?.stop();
-    if (savedPassword === undefined) delete process.env.EMS_ADMIN_PASSWORD;
-    else process.env.EMS_ADMIN_PASSWORD = savedPassword;
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => site?.stop());
 
   it('opens the history of a fresh install on the last hour at 1 s resolution, not 24 h with two points', async () => {
     const page = await open();

@@ -48,7 +48,9 @@ export interface EmsPlace {
 export async function startEms(config: Record<string, any>, env: Record<string, string> = {}, place: EmsPlace = {}): Promise<EmsProcess> {
   const dir = place.dir ?? mkdtempSync(join(tmpdir(), 'ems-proc-'));
   const ocppPort = place.ocppPort ?? (await freePort());
-  const httpPort = place.httpPort ?? (await freePort());
+  // Two free ports in a row can be the same one (the first was closed before the second was asked for).
+  let httpPort = place.httpPort ?? (await freePort());
+  while (httpPort === ocppPort) httpPort = await freePort();
   const full = {
     ...config,
     ocpp: { host: '127.0.0.1', ...config.ocpp, port: ocppPort },

@@ -298,8 +298,10 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
     // its old default, 0 A after a pause). Checked at every profile the connector takes and once
     // each round is through (mid-round, another connector's profile may land before this one's
     // fix of a state the EMS inherited, e.g. after a restart). Not where the charger refused or
-    // left unanswered a profile of that connector (it holds what it held), nor on an
-    // uncontrollable charger.
+    // left unanswered a profile of that connector and its retry is pending (it holds what it held,
+    // e.g. a TxProfile above the cap the EMS lowered it to, until the retry goes through; check 1f
+    // makes sure no TxProfile raised it past its default meanwhile), nor on an uncontrollable
+    // charger.
     for (let i = 0; i < SLOTS.length; i++) {
       const [id, c] = SLOTS[i]!;
       if (midRound && (taken?.chargerId !== id || taken.connectorId !== c)) continue;
@@ -360,11 +362,29 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
   const paused = new Set<number>();
   const slotOf = (id: string, c: number) => SLOTS.findIndex(([other, oc]) => other === id && oc === c);
   // 1d. Nothing the EMS sends a paused car's connector lets it draw: no default, no TxProfile above 0.
+  // 1f. A TxProfile that raises a car goes on only over a connector default at min(share, the
+  // raise): the car falls back to that if the EMS dies, even while an earlier default was refused
+  // or lost and waits for its retry (the raise waits with it), unless the charger missed its
+  // default three times in a row (src/ocpp/profile-dispatcher.ts: charging beats the fallback).
+  // Not a TxProfile the EMS sends as a decrease from the limit it knows in force (a decrease never
+  // waits), although an unanswered default may have left the charger lower.
   for (const model of models.values()) {
     model.onInstall = (c, purpose, limit) => {
       if (violation || !armed || purpose === 'ChargePointMaxProfile' || purpose === 'ChargingStationMaxProfile' || limit <= 0) return;
       if (paused.has(slotOf(model.id, c)) && model.tx.has(c) && book.active(model.id, c) !== undefined) {
         violation = `${model.id}/${c} is paused, yet the EMS sent it a ${purpose} of ${limit} at ${clock.nowMs()}`;
+        return;
+      }
+      const held = holdings.of(model.id);
+      if (purpose !== 'TxProfile' || held.uncontrollable || held.defaultSlot(c).backoff.failures >= 3) return;
+      const nowMs = clock.nowMs();
+      const transactionId = book.active(model.id, c);
+      if (transactionId !== undefined && held.inForceA(c, transactionId, monotonicMs(clock)) > limit + 0.05) return;
+      const beforeA = model.connectorA(c, nowMs);
+      const fallbackA = model.connectorA(c, nowMs + 10 * DURATION_S * 1000);
+      const dueA = Math.min(held.shareA, limit);
+      if (limit > beforeA + 0.05 && fallbackA < dueA - 0.05) {
+        violation = `${model.id}/${c} raised from ${beforeA} to ${limit} A over a connector default that leaves it ${fallbackA} A if the EMS died at ${nowMs}, below min(share ${held.shareA} A, raise)`;
       }
     };
   }
@@ -635,4 +655,3 @@ describe('a paused car across an EMS restart', () => {
     });
   }
 });
-

@@ -5,6 +5,7 @@
 // view, cycle after cycle, until the charger confirms a limit.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { startSystem, testConfig, type System } from './system.ts';
 
 const cap = (currentA: number): ConnectorCap => ({ chargerId: 'MUTE', connectorId: 1, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
@@ -44,6 +45,8 @@ describe('an idle charger that never answers SetChargingProfile', () => {
     const cp1 = (currentA: number): ConnectorCap => ({ chargerId: 'CP001', connectorId: 1, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
     const reserved = () => system.state.snapshot(system.clock.nowMs()).connectors.find((c) => c.chargerId === 'CP001' && c.connectorId === 1)?.reservedA;
     await system.cs.applyCaps([cp1(10)]);
+    // applyCaps waits answerWaitMs (50 ms) for the answer; a loaded machine can answer later.
+    await waitFor(() => (system.state.connector('CP001', 1)?.profile?.state === 'accepted' ? true : undefined), 'the 10 A confirmed');
     expect(reserved(), 'a confirmed 10 A: nothing to reserve').toBeUndefined();
 
     silent = true;

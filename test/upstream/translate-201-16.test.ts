@@ -276,6 +276,28 @@ describe('local controller: a 2.0.1 station in front of a 1.6J CSMS', () => {
     ]);
   });
 
+  it('a station transaction whose Ended never came is forgotten once a newer one goes up on its EVSE, and with it one silent for a month; a live one on another EVSE stays', async () => {
+    const DAY_MS = 24 * 3_600_000;
+    ems.store.upstream.saveStationTx('CS201', 'tx-silent', { evseId: 2, firstRegisterWh: 100 }, ems.clock.nowMs() - 32 * DAY_MS);
+    ems.store.upstream.saveStationTx('CS201', 'tx-live-evse2', { evseId: 2, firstRegisterWh: 100 }, ems.clock.nowMs() - 1 * DAY_MS);
+    await station.transactionEvent('Started', 'tx-lost', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01'), meterValue: register(1000, 1, 'Transaction.Begin') });
+    await station.transactionEvent('Updated', 'tx-lost', at(60), { meterValue: register(1500, 60) });
+    await waitFor(() => ems.status('CS201').queueLength === 0 && csms.from('CS201', 'MeterValues').length === 1, 'tx-lost at the CSMS');
+    expect(ems.store.upstream.stationTx('CS201', 'tx-lost')).toMatchObject({ evseId: 1, lastRegisterWh: 1500 });
+    // The station lost tx-lost's Ended (a power cut before it was stored) and starts the next one on EVSE 1.
+    await station.transactionEvent('Started', 'tx-next', at(600), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL02'), meterValue: register(1500, 600, 'Transaction.Begin') });
+    await waitFor(() => ems.status('CS201').queueLength === 0 && csms.from('CS201', 'StartTransaction').length === 2, 'tx-next at the CSMS');
+    expect(ems.store.upstream.stationTx('CS201', 'tx-lost')).toBeUndefined();
+    expect(ems.store.upstream.stationTx('CS201', 'tx-silent')).toBeUndefined();
+    expect(ems.store.upstream.stationTx('CS201', 'tx-live-evse2')).toEqual({ evseId: 2, firstRegisterWh: 100 });
+    expect(ems.store.upstream.stationTx('CS201', 'tx-next')).toMatchObject({ evseId: 1, idTag: 'LOCAL02', firstRegisterWh: 1500 });
+    // tx-next itself ends as usual.
+    await station.transactionEvent('Ended', 'tx-next', at(900), { transactionInfo: { transactionId: 'tx-next', stoppedReason: 'Local' }, meterValue: register(2100, 900, 'Transaction.End') });
+    await waitFor(() => ems.status('CS201').queueLength === 0 && csms.from('CS201', 'StopTransaction').length === 1, 'tx-next ended at the CSMS');
+    expect(csms.from('CS201', 'StopTransaction')[0]!.params).toMatchObject({ meterStop: 2100 });
+    expect(ems.store.upstream.stationTx('CS201', 'tx-next')).toBeUndefined();
+  });
+
   it('a 1.6 CSMS profile of 10 A under an EMS cap of 16 A gives 10 A at the 2.0.1 station, and the reverse; GetCompositeSchedule answers the combined limit in 1.6', async () => {
     await station.transactionEvent('Started', 'tx-cap', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('LOCAL01') });
     await ems.cs.applyCaps([cap(16)]);

@@ -44,4 +44,29 @@ describe('upstream store: station transactions seen by the translation', () => {
     expect(store.upstream.stationTx('CS1', 'TX-B')).toBeUndefined();
     store.close();
   });
+
+  it('forgets station transactions that cannot end: the others on the EVSE of a new one (any charger but its own untouched), and those silent since a bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ems-upstream-store-'));
+    dirs.push(dir);
+    const store = open(dir);
+    store.upstream.saveStationTx('CS1', 'OLD-E1', { evseId: 1, lastRegisterWh: 900 }, 1_000);
+    store.upstream.saveStationTx('CS1', 'NEW-E1', { evseId: 1 }, 5_000);
+    store.upstream.saveStationTx('CS1', 'LIVE-E2', { evseId: 2 }, 4_000);
+    store.upstream.saveStationTx('CS1', 'SILENT', {}, 1_000);
+    store.upstream.saveStationTx('CS1', 'GARBLED', 'not an object' as never, 4_000);
+    store.upstream.saveStationTx('CS2', 'OTHER-E1', { evseId: 1 }, 1_000);
+    const forgotten = store.upstream.forgetEndlessStationTxs('CS1', 1, 'NEW-E1', 2_000);
+    expect(forgotten.map((f) => f.stationTxId).sort()).toEqual(['OLD-E1', 'SILENT']);
+    expect(forgotten.find((f) => f.stationTxId === 'OLD-E1')!.seen).toEqual({ evseId: 1, lastRegisterWh: 900 });
+    expect(store.upstream.stationTx('CS1', 'NEW-E1')).toEqual({ evseId: 1 });
+    expect(store.upstream.stationTx('CS1', 'LIVE-E2')).toEqual({ evseId: 2 });
+    expect(store.upstream.stationTx('CS2', 'OTHER-E1')).toEqual({ evseId: 1 });
+    // Without an EVSE only the age counts.
+    expect(store.upstream.forgetEndlessStationTxs('CS1', undefined, 'NEW-E1', 4_500).map((f) => f.stationTxId).sort()).toEqual(['GARBLED', 'LIVE-E2']);
+    // At start-up: every charger's silent ones.
+    expect(store.upstream.forgetStaleStationTxs(2_000)).toBe(1);
+    expect(store.upstream.stationTx('CS2', 'OTHER-E1')).toBeUndefined();
+    expect(store.upstream.stationTx('CS1', 'NEW-E1')).toEqual({ evseId: 1 });
+    store.close();
+  });
 });

@@ -15,6 +15,7 @@ import {
   type SiteTime,
 } from '../format.ts';
 import { reasonText, toMs } from '../normalize.ts';
+import { whyText } from '../why-text.ts';
 import { zoneHint } from './zone-hint.ts';
 
 /** The site-wide rank ("4 of 5"): the decision's rank among all sessions in the priority order. */
@@ -30,22 +31,6 @@ function siteRank(rank: number | null | undefined, rankedCount: number | undefin
 export function sharingOf(reason: string): { limit: string; position: number; of: number } | null {
   const m = /(?:^|: )([^:;]+?) shared by \d+ cars?; priority (\d+) of (\d+)/.exec(reason);
   return m ? { limit: m[1], position: Number(m[2]), of: Number(m[3]) } : null;
-}
-
-/**
- * Why the cap is what it is, for the card and the sessions table. A car the plan holds at 0 A for
- * later says when and why: "Waiting for cheaper hours from 02:00; ready by 07:00 (planner target
- * 0 kW is below the 6 A minimum)".
- */
-export function whyText(view: ConnectorView, nowMs: number, time: SiteTime): string {
-  const why = reasonText(view.reason);
-  const plan = view.plan;
-  const fromMs = toMs(plan?.chargesFrom);
-  if (!plan || view.reasonKind !== 'plan' || (view.capA ?? 0) > 0 || view.session?.paused || fromMs === null || fromMs <= nowMs) return why;
-  const until = plan.because === 'cheaper' ? 'cheaper hours' : plan.because === 'solar' ? 'solar power' : 'its planned hours';
-  const readyMs = toMs(plan.readyBy);
-  const outcome = readyMs !== null ? `ready by ${time.time(readyMs, nowMs)}` : plan.shortWh > 0 ? `${formatEnergy(plan.shortWh)} short of its need at the end of the plan` : null;
-  return `Waiting for ${until} from ${time.time(fromMs, nowMs)}${outcome ? `; ${outcome}` : ''}${why ? ` (${why})` : ''}`;
 }
 
 /** Configured tiers, with the session's own first if the config no longer has it. */

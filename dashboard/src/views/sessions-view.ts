@@ -5,7 +5,7 @@ import { h, replace, setText } from '../dom.ts';
 import { formatCurrent, formatDuration, formatEnergy, formatMoney, formatPercent, statusLook, type SiteTime } from '../format.ts';
 import { priorityRank, sessionRecords, toMs } from '../normalize.ts';
 import { table } from './table.ts';
-import { whyText } from './connector-card.ts';
+import { whyText } from '../why-text.ts';
 import { zoneHint } from './zone-hint.ts';
 
 const DAY_MS = 86_400_000;
