@@ -4,7 +4,7 @@ import { decide, headroom } from '../../optimizer/index.ts';
 import type { ConnectorCap, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
 import { initialDecideState } from '../../optimizer/index.ts';
 import { arbSite, NOW_MS, sessionUpperA } from './arb-site.ts';
-import { freeAt, freeOnPath, freePowerW, measuredPhases, nonEvLoads, phasesWithMemory, sitePhases, violations } from './site-model.ts';
+import { freeAt, freeOnPath, freePowerW, measuredPhases, nonEvLoads, phasesWithMemory, sitePhases, violations, withMetersSeeingCars } from './site-model.ts';
 
 const RUNS = { numRuns: 300 };
 const keyOf = (c: { chargerId: string; connectorId: number }): string => `${c.chargerId}/${c.connectorId}`;
@@ -310,18 +310,19 @@ describe('over time', () => {
         for (const [n, step] of steps.entries()) {
           atMs += step.dtMs;
           const byKey = capsByKey(caps);
-          const next: SiteSnapshot = {
+          const next: SiteSnapshot = withMetersSeeingCars(snapshot, {
             ...snapshot,
             atMs,
             grid: snapshot.grid && { ...snapshot.grid, atMs },
             circuitLoads: snapshot.circuitLoads.map((l) => ({ ...l, atMs })),
             connectors: snapshot.connectors.map((c, i) => {
-              // Every other car draws only part of its cap: those are the ones that lend.
-              const capA = byKey.get(keyOf(c))?.currentA ?? 0;
+              // Every other car draws only part of its cap: those are the ones that lend. A connector
+              // with no car draws nothing, whatever its idle default.
+              const capA = c.session ? (byKey.get(keyOf(c))?.currentA ?? 0) : 0;
               const drawn = i % 2 === 0 ? capA * step.drawShare : capA;
               return { ...c, drawAtMs: atMs, drawA: sitePhases(c, params).length === 1 ? [drawn, 0, 0] : [drawn, drawn, drawn] };
             }),
-          };
+          }, params);
           const decision = decide(next, params, state);
           for (const cap of decision.caps) {
             if (cap.currentA === 0) continue;

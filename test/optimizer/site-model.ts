@@ -251,3 +251,35 @@ export function freePowerW(snapshot: SiteSnapshot, params: DecideParams, caps: r
   }
   return Math.min(...limits) * (1 - params.grid.safetyMargin) - usedW;
 }
+
+/**
+ * `next` with meters that see its cars: each meter reads the non-EV load `first`'s meters showed
+ * beyond its draws, plus the draws in `next` under it. A property that changes what cars draw must
+ * move the meters with them, as a real site does (a grid reading below the cars' draw is one the
+ * estimator distrusts).
+ */
+export function withMetersSeeingCars(first: SiteSnapshot, next: SiteSnapshot, params: DecideParams): SiteSnapshot {
+  const { building, buildingPowerW } = nonEvLoads(first, params, true);
+  const nodes = flatten(params.circuit);
+  const chargerNode = new Map(params.chargers.map((c) => [c.id, c.circuitId]));
+  const evUnder = new Map<string, number[]>([...nodes.keys()].map((id) => [id, [0, 0, 0]]));
+  const evTotal = [0, 0, 0];
+  for (const connector of next.connectors) {
+    const draw = freshDraw(connector, next, params);
+    for (const id of nodes.get(chargerNode.get(connector.chargerId)!)!.ancestors) draw.forEach((a, p) => (evUnder.get(id)![p] += a));
+    draw.forEach((a, p) => (evTotal[p] += a));
+  }
+  const sum = (a: readonly number[], b: readonly number[]) => [a[0]! + b[0]!, a[1]! + b[1]!, a[2]! + b[2]!] as [number, number, number];
+  // Submeters generated beyond their circuits' fuses can add up to more than the grid fuse could
+  // ever carry. The non-EV load the grid meter sees is held to 1.5× the fuse (per phase, and in
+  // power): with the cars, which decide() keeps within the fuse, it reads at most the 2.5× arbSite()
+  // allows a reading, and that load stays the same whatever the cars draw.
+  const buildingMostA = 1.5 * params.grid.maxCurrentA;
+  const gridBuildingA = building.get('@grid')!.map((a) => Math.min(a, buildingMostA));
+  const gridBuildingW = Math.min(buildingPowerW, 3 * buildingMostA * params.voltageV);
+  return {
+    ...next,
+    grid: next.grid && { ...next.grid, currentA: sum(gridBuildingA, evTotal), powerW: gridBuildingW + (evTotal[0]! + evTotal[1]! + evTotal[2]!) * params.voltageV },
+    circuitLoads: next.circuitLoads.map((l) => (nodes.has(l.circuitId) ? { ...l, currentA: sum(building.get(l.circuitId)!, evUnder.get(l.circuitId)!) } : l)),
+  };
+}
