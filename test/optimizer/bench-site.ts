@@ -5,12 +5,15 @@ import { NOW_MS } from './arb-site.ts';
 
 const ROTATIONS: PhaseRotation[] = ['L1L2L3', 'L2L3L1', 'L3L1L2'];
 
+/** Which cars accept their own maximum (6.0–32.0 A): none, every fourth, or all (the even fill's worst case). */
+export type BenchCarLimits = 'none' | 'every-fourth' | 'all';
+
 /**
  * Site → feeders (250 A) → circuits of 10 connectors (63 A) → connectors; 60 % three-phase
- * (16/32 A), 40 % single-phase on rotating phases; 80 % of connectors have a session; every fourth
- * car accepts its own maximum (6.0–32.0 A). At NOW_MS.
+ * (16/32 A), 40 % single-phase on rotating phases; 80 % of connectors have a session. At NOW_MS.
  */
-export function benchSite(connectorCount: number, priority: PriorityScheme): { params: DecideParams; snapshot: SiteSnapshot } {
+export function benchSite(connectorCount: number, priority: PriorityScheme, carLimits: BenchCarLimits = 'every-fourth'): { params: DecideParams; snapshot: SiteSnapshot } {
+  const limited = (k: number) => carLimits === 'all' || (carLimits === 'every-fourth' && k % 4 === 0);
   const circuits = Math.ceil(connectorCount / 10);
   const chargers: ChargerParams[] = [];
   const connectors: ConnectorSnapshot[] = [];
@@ -29,7 +32,7 @@ export function benchSite(connectorCount: number, priority: PriorityScheme): { p
           chargerId: id,
           connectorId: 1,
           status: k % 5 === 4 ? 'Available' : 'Charging',
-          session: k % 5 === 4 ? null : { id: `s${k}`, startedAtMs: NOW_MS - k * 60_000, departureAtMs: NOW_MS + ((k * 7919) % 36_000_000), energyWh: 1000, energyNeedWh: 20_000, socPct: (k * 37) % 100, tierRank: 1 + (k % 3), paused: false, ...(k % 4 === 0 ? { carMaxCurrentA: 6 + ((k * 7919) % 261) / 10 } : {}) },
+          session: k % 5 === 4 ? null : { id: `s${k}`, startedAtMs: NOW_MS - k * 60_000, departureAtMs: NOW_MS + ((k * 7919) % 36_000_000), energyWh: 1000, energyNeedWh: 20_000, socPct: (k * 37) % 100, tierRank: 1 + (k % 3), paused: false, ...(limited(k) ? { carMaxCurrentA: 6 + ((k * 7919) % 261) / 10 } : {}) },
           drawA: threePhase ? [drawn, drawn, drawn] : [drawn, 0, 0],
           drawAtMs: NOW_MS,
         });
