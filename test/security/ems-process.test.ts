@@ -48,7 +48,7 @@ describe('ems run as a process', () => {
     expect(ems.stdout() + ems.stderr()).not.toMatch(/Unhandled|uncaught|WS_ERR_INVALID_UTF8/i);
     ems.kill('SIGTERM');
     expect(await ems.exited).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it('ends on SIGTERM within its stop budget while the MQTT broker accepts the connection but never answers', async () => {
     const sockets: Socket[] = [];
@@ -70,5 +70,5 @@ describe('ems run as a process', () => {
       for (const socket of sockets) socket.destroy();
       blackHole.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
