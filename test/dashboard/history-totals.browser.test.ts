@@ -51,7 +51,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'history totals at every reso
     };
     site = await startDemoForBrowser({ name: 'history-totals', adminPassword: PASSWORD, beforeStart: recordHistory, clock: () => new ScaledClock(1), seed: 5 });
     ({ browser, baseUrl } = site);
-  }, 90_000);
+  }, 180_000);
 
   afterAll(() => site?.stop());
 
@@ -90,5 +90,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'history totals at every reso
     });
     expect(errors, 'uncaught errors in the page').toEqual([]);
     await context.close();
-  }, 120_000);
+  }, 240_000);
 });

@@ -466,7 +466,8 @@ export async function fuzzListeners(options: { counts: ListenerCounts; seed: num
       report.ocppProbe = (await probe.answerTo('after-fuzz'))[0] === 3;
       probe.terminate();
       const polled = { v3: vtn3.answers, v2: vtn2b.answers };
-      const until = Date.now() + 10_000;
+      // One more poll of each VEN proves they still poll; the bound is generous for a loaded machine.
+      const until = Date.now() + 30_000;
       while ((vtn3.answers === polled.v3 || vtn2b.answers === polled.v2) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       report.vensPolling = vtn3.answers > polled.v3 && vtn2b.answers > polled.v2;
       const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();

@@ -55,6 +55,24 @@ describe('local controller edge cases', () => {
     expect(ems.status('CP16').csmsProfiles).toBe(0);
   });
 
+  it('a charger frame goes up as the charger spelled it (not serialised again); the answer comes back', async () => {
+    await connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    // Odd spacing, key order and number spelling: serialising the parsed frame again would change all three.
+    const params = ' { "meterValue" : [ { "sampledValue":[{"value":"1.50","unit":"A","measurand":"Current.Import","phase":"L1"}],"timestamp":"' + at(5) + '"} ],  "connectorId" : 1.0 } ';
+    const answered = new Promise<unknown>((resolve) =>
+      charger.client.on('message', ({ message, outbound }: { message: string; outbound: boolean }) => {
+        if (!outbound && message.includes('"spelled-1"')) resolve(JSON.parse(message));
+      }),
+    );
+    charger.client.sendRaw(`[2, "spelled-1" ,"MeterValues",${params}]`);
+    expect(await answered).toEqual([3, 'spelled-1', {}]);
+    const up = csms.frames.filter((f) => f.identity === 'CLOUD-CP16' && f.text.includes('"MeterValues"'));
+    expect(up).toHaveLength(1);
+    expect(up[0]!.text.endsWith(`,${params}]`)).toBe(true);
+    expect(csms.from('CLOUD-CP16', 'MeterValues')[0]!.params.meterValue[0].sampledValue[0].value).toBe('1.50');
+  });
+
   it("a charger's CALLERROR goes back to the CSMS with its code", async () => {
     await connect();
     await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
