@@ -176,7 +176,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     await page.getByRole('link', { name: 'History' }).click();
     await page.getByTestId('export-history').and(page.locator('[href]')).waitFor({ timeout: 20_000 });
     const [history] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-history').click()]);
-    expect(readFileSync((await history.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,gridPowerW,pvPowerW,batteryPowerW,evPowerW,buildingPowerW,limitPowerW,gridL1A,gridL2A,gridL3A');
+    expect(readFileSync((await history.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,gridPowerW,pvPowerW,batteryPowerW,evPowerW,buildingPowerW,limitPowerW,gridL1A,gridL2A,gridL3A,gridImportW,gridExportW,gridImportWh,gridExportWh,gridNettedSamples');
     const [perConnector] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-connector-history').click()]);
     expect(readFileSync((await perConnector.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,chargerId,connectorId,energyWh,powerW,l1A,l2A,l3A,capA');
     await page.context().close();
