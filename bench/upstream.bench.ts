@@ -389,7 +389,7 @@ const bench: Bench = async () => {
     const csmsDelay = await loopDelay(csms.child, loopDelayFile(dir, 'csms'));
     const loadedMb = pid ? rssMb(pid) : 0;
     await Promise.all(result.clients.map((c) => c.close({ force: true })));
-    const ems = pid ? [emsCpuPct, (emsCpuS * 1000) / result.answered, delay!.p50, delay!.p99] : ['-', '-', '-', '-'];
+    const ems = pid ? [emsCpuPct, (emsCpuS * 1e6) / result.answered, delay!.p50, delay!.p99] : ['-', '-', '-', '-'];
     const all = [`${result.answered}/${result.sent}`, result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
     const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
     rows[load].push([round, PATH_LABEL[path], loadNow, result.settleMs / 1000, ...all, ...tx, ...ems, csmsDelay.p99, benchLoopP99Ms]);
@@ -411,7 +411,10 @@ const bench: Bench = async () => {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const load of LOADS) {
         await run(round, load, 'direct', csmsUrl, undefined);
-        for (const [mode, ems] of emss) await run(round, load, mode, ems.url, ems.child);
+        // This checkout and the baseline take turns going first, round after round.
+        const order = [...emss];
+        if (round % 2 === 0) order.reverse();
+        for (const [mode, ems] of order) await run(round, load, mode, ems.url, ems.child);
       }
     }
   } finally {
@@ -427,21 +430,32 @@ const bench: Bench = async () => {
     const rounds = perRound[load].filter((r) => r[mode] && r.direct).map((r) => [r[mode]![0]! - r.direct![0]!, r[mode]![1]! - r.direct![1]!] as const);
     return { rounds, p50: median(rounds.map((r) => r[0])), p99: median(rounds.map((r) => r[1])) };
   };
-  /** EMS CPU ms per message, median over the rounds: relay minus plain is what the relay costs. */
-  const cpuPerMessage = (load: 'meter' | 'sessions', path: string) => median(rows[load].filter((r) => r[1] === PATH_LABEL[path as keyof typeof PATH_LABEL]).map((r) => r[r.length - 5] as number));
+  /** EMS CPU µs per answered message, per round and their median: relay minus plain is what the relay costs. */
+  const cpuRounds = (load: 'meter' | 'sessions', path: string) => rows[load].filter((r) => r[1] === PATH_LABEL[path as keyof typeof PATH_LABEL]).map((r) => r[r.length - 5] as number);
+  const cpuPerMessage = (load: 'meter' | 'sessions', path: string) => median(cpuRounds(load, path));
   const verdict = (ms: number) => `target: under 5 ms p99 — ${ms < 5 ? 'met' : 'NOT met'}`;
   const machine = `uptime load averages (1/5/15 min): ${uptimeAtStart} at the start, ${uptime()} at the end; machine load average: ${loadAtStart.toFixed(1)} at the start (${startedAt} UTC), ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores (the load column: at the start of each run${Number.isFinite(QUIET_LOAD) ? `, after waiting up to ${QUIET_WAIT_MS / 1000} s for it to fall below ${QUIET_LOAD}` : ''}); latency on a loaded machine is mostly waiting for a CPU, the CPU and loop-delay columns are the EMS's own share`;
-  const emsColumns = ['EMS CPU % of one core', 'EMS CPU ms per answered message', 'EMS loop delay p50 ms', 'EMS loop delay p99 ms', 'CSMS loop delay p99 ms', 'chargers (bench process) loop delay p99 ms'];
+  const emsColumns = ['EMS CPU % of one core', 'EMS CPU µs per answered message', 'EMS loop delay p50 ms', 'EMS loop delay p99 ms', 'CSMS loop delay p99 ms', 'chargers (bench process) loop delay p99 ms'];
   const addedNotes = (load: 'meter' | 'sessions') => {
     const a = added(load);
     const b = added(load, 'relay-base');
     const relayCpu = cpuPerMessage(load, 'relay') - cpuPerMessage(load, 'plain');
+    const cpuAb = cpuRounds(load, 'relay').map((us, i) => [us, cpuRounds(load, 'relay-base')[i]] as const).filter(([, base]) => base !== undefined);
+    const cpuNotes: string[] = [];
+    if (Number.isFinite(relayCpu)) {
+      cpuNotes.push(`EMS CPU per message (/proc user+system over the window ÷ answered messages, median of the rounds): plain ${cpuPerMessage(load, 'plain').toFixed(0)} µs, local controller ${cpuPerMessage(load, 'relay').toFixed(0)} µs: the relay's own cost ${relayCpu.toFixed(0)} µs a message, ${((relayCpu * CHARGERS) / (PERIOD_MS / 1000) / 1e4).toFixed(1)} % of one core at ${CHARGERS} messages a second`);
+    } else cpuNotes.push(`EMS CPU per message (/proc user+system over the window ÷ answered messages, median of the rounds): local controller ${cpuPerMessage(load, 'relay').toFixed(0)} µs`);
+    if (cpuAb.length) {
+      cpuNotes.push(
+        `EMS CPU µs per message, this checkout against the baseline in the same rounds (relay): ${cpuAb.map(([us, base]) => `${us.toFixed(0)} vs ${base!.toFixed(0)}`).join(', ')}; median ${median(cpuAb.map(([us]) => us)).toFixed(0)} vs ${median(cpuAb.map(([, base]) => base!)).toFixed(0)} µs, per round ratio median ${median(cpuAb.map(([us, base]) => us / base!)).toFixed(3)}`,
+      );
+    }
     return [
       `added by the relay (relay minus direct in the same round), per round p50/p99: ${a.rounds.map(([p50, p99]) => `${p50.toFixed(2)}/${p99.toFixed(2)}`).join(', ')} ms; median p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms (${verdict(a.p99)})`,
       ...(b.rounds.length
         ? [`baseline (${BASELINE}) in the same rounds, per round p50/p99: ${b.rounds.map(([p50, p99]) => `${p50.toFixed(2)}/${p99.toFixed(2)}`).join(', ')} ms; median p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms`]
         : []),
-      `EMS CPU per message (median of the rounds): plain ${cpuPerMessage(load, 'plain').toFixed(3)} ms, local controller ${cpuPerMessage(load, 'relay').toFixed(3)} ms: the relay's own cost ${relayCpu.toFixed(3)} ms a message, ${((relayCpu * CHARGERS) / (PERIOD_MS / 1000) / 10).toFixed(1)} % of one core at ${CHARGERS} messages a second`,
+      ...cpuNotes,
     ];
   };
   const tables = [];

@@ -8,7 +8,7 @@ export const MAX_FRAME_DEPTH = 32;
 const MAX_ID_CHARS = 128;
 
 export type FrameVerdict =
-  | { ok: true }
+  | { ok: true; frame: unknown }
   | {
       ok: false;
       /** The message id to answer with; "-1" only when none could be read. */
@@ -96,7 +96,29 @@ export function isPrintableIdTag(tag: string): boolean {
   return PRINTABLE_ID_TAG.test(tag);
 }
 
-/** Judges one inbound text frame; `ok` frames go on to the RPC library unchanged. */
+/**
+ * Where a lone surrogate could hide in a frame: a \uD800-\uDFFF escape, or such a code unit in the
+ * text itself (never in text decoded from UTF-8, which replaces them). Without one, no string of
+ * the parsed frame can hold one and the walk over it is skipped.
+ */
+const MAYBE_SURROGATE = /\\u[dD][89a-fA-F]|[\uD800-\uDFFF]/;
+
+/** A CALL's head up to its params: `[2, "id", "Action",`. */
+const CALL_HEAD = /^\s*\[\s*2\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*"(?:[^"\\]|\\.)*"\s*,/;
+
+/**
+ * The params of a CALL as its text spells them (`frame`: the same text, parsed, e.g. by
+ * inspectFrame), so a relay can send them on without serialising them again; undefined unless
+ * the frame is a CALL of `action` with exactly four elements.
+ */
+export function callParamsText(text: string, frame: unknown, action: string): string | undefined {
+  if (!Array.isArray(frame) || frame.length !== 4 || frame[0] !== 2 || frame[2] !== action) return undefined;
+  const head = CALL_HEAD.exec(text);
+  if (!head) return undefined;
+  return text.slice(head[0].length, text.lastIndexOf(']'));
+}
+
+/** Judges one inbound text frame; `ok` frames go on to the RPC library unchanged (`frame`: the text parsed). */
 export function inspectFrame(text: string): FrameVerdict {
   if (jsonDepth(text, MAX_FRAME_DEPTH) > MAX_FRAME_DEPTH) {
     return refuse(text, 'too-deep', `frame nested deeper than ${MAX_FRAME_DEPTH} levels`);
@@ -107,10 +129,10 @@ export function inspectFrame(text: string): FrameVerdict {
   } catch {
     return refuse(text, 'not-json', 'frame is not valid JSON');
   }
-  if (!Array.isArray(frame)) return { ok: true };
+  if (!Array.isArray(frame)) return { ok: true, frame };
   const [type, id] = frame as unknown[];
   if (typeof id === 'number') return refuse(text, 'bad-message-id', 'message id must be a string');
-  if (hasIllFormedString(frame)) return refuse(text, 'ill-formed-text', 'frame holds a lone UTF-16 surrogate (not representable in UTF-8)');
+  if (MAYBE_SURROGATE.test(text) && hasIllFormedString(frame)) return refuse(text, 'ill-formed-text', 'frame holds a lone UTF-16 surrogate (not representable in UTF-8)');
   if (type === 2 && typeof frame[2] === 'string') {
     for (const tag of idTagsOf(frame[2], frame[3])) {
       if (typeof tag === 'string' && !isPrintableIdTag(tag)) {
@@ -118,5 +140,5 @@ export function inspectFrame(text: string): FrameVerdict {
       }
     }
   }
-  return { ok: true };
+  return { ok: true, frame };
 }

@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import ocppRpc from 'ocpp-rpc';
 import type { Logger } from '../log.ts';
 import { OcppCallError, OcppCallRefused, OcppListenError } from './errors.ts';
-import { inspectFrame } from './frame-guard.ts';
+import { callParamsText, inspectFrame } from './frame-guard.ts';
 import type { CentralSystemCalls, ChargePointCalls } from './messages.ts';
 
 const { RPCServer, createRPCError } = ocppRpc;
@@ -59,6 +59,12 @@ export interface OcppConnection<In extends CallMap<In> = ChargePointCalls, Out e
   readonly protocol: string;
   call<A extends keyof Out & string>(action: A, req: Out[A]['req'], timeoutMs?: number): Promise<Out[A]['conf']>;
   handle<A extends keyof In & string>(action: A, handler: (req: In[A]['req']) => In[A]['conf'] | Promise<In[A]['conf']>): void;
+  /**
+   * Only while an inbound CALL's handler starts (synchronously, before its first await): that
+   * CALL's params as the charger's frame spells them, already checked against the schema (a relay
+   * sends them on as they are). Undefined at any other time.
+   */
+  inboundParamsText?(action: string): string | undefined;
   /** Handles every inbound CALL no `handle` covers (a relay forwards them); default: NotImplemented. */
   handleOther(handler: (action: string, req: unknown) => unknown): void;
   /** Called for every inbound CALL before its handler, valid or not. */
@@ -103,7 +109,7 @@ function toCallError(action: string, error: unknown): OcppCallError {
  * errors are reported instead of thrown, and each inbound frame passes inspectFrame first, so a deep,
  * non-JSON or ill-formed frame gets a CALLERROR with its real message id and never reaches the library.
  */
-function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>): void {
+function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>): () => { text: string; frame: unknown } | undefined {
   const chargerId = String(client.identity);
   const fault: NonNullable<ListenOptions['onFault']> = options.onFault ?? (() => undefined);
   const close = client.close.bind(client);
@@ -122,9 +128,20 @@ function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>): vo
   client.on('error', (error: Error) => options.log.debug({ chargerId, err: error }, 'OCPP client error'));
   const onMessage = client._onMessage.bind(client);
   const formatCode = client.protocol === 'ocpp1.6' ? 'FormationViolation' : 'FormatViolation';
+  /** The frame the library is dispatching right now (its handlers start synchronously in there). */
+  let dispatching: { text: string; frame: unknown } | undefined;
   client._onMessage = (buffer: Buffer) => {
-    const verdict = inspectFrame(buffer.toString('utf8'));
-    if (verdict.ok) return onMessage(buffer);
+    const text = buffer.toString('utf8');
+    const verdict = inspectFrame(text);
+    if (verdict.ok) {
+      dispatching = { text, frame: verdict.frame };
+      try {
+        // The library reads a string as it is (its toString() of a string is the string): decoded once.
+        return onMessage(text);
+      } finally {
+        dispatching = undefined;
+      }
+    }
     fault(`frame-${verdict.reason}`, { chargerId, message: verdict.description });
     if (!verdict.answer) return;
     const code = verdict.code === 'format' ? formatCode : verdict.code;
@@ -134,9 +151,10 @@ function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>): vo
       options.log.debug({ chargerId, err: error }, 'could not answer a refused frame');
     }
   };
+  return () => dispatching;
 }
 
-function wrap(client: any, log: Logger): OcppConnection<any, any> {
+function wrap(client: any, log: Logger, dispatching: () => { text: string; frame: unknown } | undefined): OcppConnection<any, any> {
   const answer = async (action: string, run: () => unknown) => {
     try {
       return await run();
@@ -158,6 +176,10 @@ function wrap(client: any, log: Logger): OcppConnection<any, any> {
     },
     handle(action, handler) {
       client.handle(action, ({ params }: { params: any }) => answer(action, () => handler(params)));
+    },
+    inboundParamsText(action) {
+      const now = dispatching();
+      return now && callParamsText(now.text, now.frame, action);
     },
     handleOther(handler) {
       client.handle(({ method, params }: { method: string; params: unknown }) => answer(method, () => handler(method, params)));
@@ -223,8 +245,7 @@ export async function listenOcpp(options: ListenOptions): Promise<OcppListener> 
   });
   rpc.on('client', (client: any) => {
     try {
-      guard(client, options);
-      options.onConnection(wrap(client, options.log));
+      options.onConnection(wrap(client, options.log, guard(client, options)));
     } catch (error) {
       options.log.error({ err: error, chargerId: client.identity }, 'could not set up an OCPP connection; closing it');
       void client.close({ code: 1011, reason: 'internal error' });

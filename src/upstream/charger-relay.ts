@@ -1,6 +1,6 @@
 import { Backoff } from '../../adapters/backoff.ts';
 import type { ChargerConfig, UpstreamConfig } from '../../config/schema.ts';
-import type { Clock } from '../clock.ts';
+import { monotonicMs, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { TransactionBookView } from '../ocpp/transaction-book.ts';
 import { clearMatches, foldRequest, keptProfile, type KeptProfile } from './profile-fold.ts';
@@ -20,6 +20,8 @@ export interface ChargerConnection {
   onValidationFailure(listener: (failure: any) => void): void;
   onClose(listener: (info: { code: number; reason: string }) => void): void;
   close(code?: number, reason?: string): Promise<void>;
+  /** While a handler starts: the CALL's params as the charger spelled them (src/ocpp/transport.ts). */
+  inboundParamsText?(action: string): string | undefined;
 }
 
 export interface Timers {
@@ -97,6 +99,17 @@ const MAX_CSMS_PROFILES = 32;
 const MAX_CSMS_PERIODS = 1024;
 
 type Handler = (req: any) => unknown;
+
+/** The EMS's own answer to a frame whose handler ran before the CSMS answered (ChargerRelay.relayStop16). */
+interface EarlyAnswer {
+  answer?: () => Promise<unknown>;
+}
+
+/** Stages of one session boundary through the relay (see ChargerRelay.trace). */
+interface BoundaryTrace {
+  mark(stage: 'csmsAnswered' | 'bookkeepingStarted' | 'written'): void;
+  done(): void;
+}
 
 /** A charger frame OCPP 2.0.1 has no words for (translate-16-201.ts): answered by the EMS, not held. */
 class NotTranslated extends UpstreamGarbled {}
@@ -347,7 +360,7 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   /** A frame to the CSMS; throws UplinkUnavailable (handle it locally) or UpstreamRefused (its CALLERROR). */
-  private async toCsms(action: string, params: unknown, held?: { seq: number; chargerTxId: string | undefined }): Promise<any> {
+  private async toCsms(action: string, params: unknown, held?: { seq: number; chargerTxId: string | undefined }, paramsText?: string): Promise<any> {
     const socket = this.socket;
     if (!socket) throw new UplinkUnavailable('the uplink is down');
     let upAction = action;
@@ -363,7 +376,7 @@ export class ChargerRelay implements ChargerConnection {
       if (!translated) throw new NotTranslated(`${action} has no OCPP 1.6 counterpart here`);
       ({ action: upAction, params: upParams } = translated);
     }
-    const conf = await this.callCsms(socket, action, upAction, upParams);
+    const conf = await this.callCsms(socket, action, upAction, upParams, this.translating ? undefined : paramsText);
     if (this.translation === '16-to-201') return csmsAnswerTo16(action, conf);
     if (this.translation === '201-to-16') return csmsAnswerTo201(action, conf);
     return conf;
@@ -377,10 +390,10 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   /** One call on the uplink as it stands (no translation); the errors of toCsms. */
-  private async callCsms(socket: UpstreamSocket, action: string, upAction: string, upParams: unknown): Promise<any> {
+  private async callCsms(socket: UpstreamSocket, action: string, upAction: string, upParams: unknown, paramsText?: string): Promise<any> {
     this.lastToCsmsAtMs = this.now;
     try {
-      const conf = await socket.call(upAction, upParams, this.deps.upstream.callTimeoutMs);
+      const conf = await socket.call(upAction, upParams, this.deps.upstream.callTimeoutMs, paramsText);
       this.lastFromCsmsAtMs = this.now;
       if (this.garbling) {
         this.garbling = false;
@@ -415,6 +428,8 @@ export class ChargerRelay implements ChargerConnection {
 
   private async fromCharger(action: string, req: any): Promise<unknown> {
     this.lastFromChargerAtMs = this.now;
+    // Read before the first await (it is there only while the transport dispatches the frame).
+    const paramsText = this.translating ? undefined : this.deps.connection.inboundParamsText?.(action);
     if (this.translating && !(this.is16 ? TRANSLATED_FROM_CHARGER : TRANSLATED_FROM_STATION).has(action)) {
       // Not translated (firmware/diagnostics status...): the EMS answers, the CSMS does not hear of it.
       const handler = this.local.get(action);
@@ -425,9 +440,11 @@ export class ChargerRelay implements ChargerConnection {
     const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0 || (this.translating && isRecord(action, req, this.is16)));
     /** Whether the CSMS never got the frame (so it is held for it); a garbled answer means it did. */
     let hold = true;
+    /** The EMS's own answer, when its handler already ran while the frame was on its way up (relayStop16). */
+    const early: EarlyAnswer = {};
     if (this.uplink === 'online' && !mustQueue) {
       try {
-        const conf = await this.relay(action, req);
+        const conf = await this.relay(action, req, paramsText, early);
         this.lastToChargerAtMs = this.now;
         return conf;
       } catch (error) {
@@ -443,7 +460,7 @@ export class ChargerRelay implements ChargerConnection {
     }
     // The EMS's own handler sees the frames in the order they came: the relayed ones first.
     await this.bookkeeping;
-    const conf = await this.answerLocally(action, req, hold);
+    const conf = await this.answerLocally(action, req, hold, early.answer?.());
     this.lastToChargerAtMs = this.now;
     return conf;
   }
@@ -468,11 +485,14 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   /** Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). */
-  private async bookkeep(action: string, req: unknown): Promise<any> {
+  private async bookkeep(action: string, req: unknown, trace?: BoundaryTrace): Promise<any> {
     const handler = this.local.get(action);
     if (!handler) return undefined;
     try {
-      return await handler(req);
+      const answer = handler(req);
+      // The handler's synchronous part is its SQLite write; what it awaits after is the group commit.
+      trace?.mark('written');
+      return await answer;
     } catch (error) {
       this.log.debug({ action, err: error }, "the EMS's own handler refused a frame the CSMS answered");
       return undefined;
@@ -486,17 +506,20 @@ export class ChargerRelay implements ChargerConnection {
     return ids?.localTxId !== undefined ? { ...req, transactionId: ids.localTxId } : req;
   }
 
-  private async relay(action: string, req: any): Promise<unknown> {
-    if (this.is16 && action === 'StartTransaction') return this.relayStart16(req);
+  /** `paramsText`: the charger's own text of `req`, sent as it is when nothing in it is rewritten. */
+  private async relay(action: string, req: any, paramsText: string | undefined, early: EarlyAnswer): Promise<unknown> {
+    if (this.is16 && action === 'StartTransaction') return this.relayStart16(req, paramsText);
     let upReq = req;
     if (this.is16 && req.transactionId !== undefined) {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
       if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
+    if (this.is16 && action === 'StopTransaction' && this.local.has(action)) return this.relayStop16(req, upReq, upReq === req ? paramsText : undefined, early);
     const boundary = sessionBoundary(action, req);
+    const trace = boundary ? this.trace(action) : undefined;
     let conf: any;
     try {
-      conf = await this.toCsms(action, upReq);
+      conf = await this.toCsms(action, upReq, undefined, upReq === req ? paramsText : undefined);
     } catch (error) {
       if (error instanceof UpstreamRefused) {
         const booked = this.book(() => this.bookkeep(action, this.localFrame(req)), !boundary);
@@ -504,17 +527,79 @@ export class ChargerRelay implements ChargerConnection {
       }
       throw error;
     }
+    trace?.mark('csmsAnswered');
     const booked = this.book(async () => {
+      trace?.mark('bookkeepingStarted');
       this.noteTag(req, conf);
       const connectorId = this.connectorOf(action, req);
-      await this.bookkeep(action, this.localFrame(req));
+      await this.bookkeep(action, this.localFrame(req), trace);
       this.noteFrame(action, req, conf, connectorId);
     }, !boundary);
     if (boundary) await booked;
+    trace?.done();
     return conf;
   }
 
-  private async relayStart16(req: any): Promise<unknown> {
+  /**
+   * 1.6 StopTransaction: the EMS's bookkeeping of a stop (its write and the group commit the answer
+   * waits for) needs nothing from the CSMS's answer, so it runs while the frame is on its way up,
+   * not after the answer came back; the charger is answered once both are done, and the CSMS's
+   * verdict on the tag is cached then. Should the CSMS not answer, the handler's answer, already
+   * booked, is the charger's (`early`; the tag's offline acceptance comes too late for it, a
+   * stop's idTagInfo changes nothing at the charger).
+   */
+  private async relayStop16(req: any, upReq: any, paramsText: string | undefined, early: EarlyAnswer): Promise<unknown> {
+    const trace = this.trace('StopTransaction');
+    const handler = this.local.get('StopTransaction')!;
+    let local: Promise<unknown> = Promise.resolve(undefined);
+    const booked = this.book(async () => {
+      trace?.mark('bookkeepingStarted');
+      const connectorId = this.connectorOf('StopTransaction', req);
+      local = (async () => handler(this.localFrame(req)))();
+      // The handler's synchronous part is its SQLite write; what it awaits after is the group commit.
+      trace?.mark('written');
+      await local.catch((error: unknown) => this.log.debug({ action: 'StopTransaction', err: error }, "the EMS's own handler refused a frame the CSMS answered"));
+      this.noteFrame('StopTransaction', req, undefined, connectorId);
+    }, false);
+    early.answer = () => booked.then(() => local);
+    let conf: any;
+    try {
+      conf = await this.toCsms('StopTransaction', upReq, undefined, paramsText);
+    } catch (error) {
+      // A CALLERROR goes back to the charger once the EMS has the stop, as every boundary's answer.
+      if (error instanceof UpstreamRefused) await booked;
+      throw error;
+    }
+    trace?.mark('csmsAnswered');
+    await booked;
+    this.noteTag(req, conf);
+    trace?.done();
+    return conf;
+  }
+
+  /**
+   * At debug level, where a session boundary's time goes on its way through the relay (ms since
+   * the relay had the charger's frame): the CSMS's answer, the EMS's bookkeeping (its SQLite write
+   * and the group commit the answer waits for), the answer. Nothing is traced at other levels.
+   */
+  private trace(action: string): BoundaryTrace | undefined {
+    if (!this.log.isLevelEnabled('debug')) return undefined;
+    const clock = this.deps.clock;
+    const startedAtMs = monotonicMs(clock);
+    const marks: Record<string, number> = {};
+    return {
+      mark: (stage) => {
+        marks[stage] = Math.round((monotonicMs(clock) - startedAtMs) * 1000) / 1000;
+      },
+      done: () => {
+        marks.answered = Math.round((monotonicMs(clock) - startedAtMs) * 1000) / 1000;
+        this.log.debug({ action, ms: marks }, 'session boundary relayed');
+      },
+    };
+  }
+
+  private async relayStart16(req: any, paramsText: string | undefined): Promise<unknown> {
+    const trace = this.trace('StartTransaction');
     let done!: () => void;
     const mapped = new Promise<void>((resolve) => (done = resolve));
     this.startsInFlight.set(req.connectorId, mapped);
@@ -524,17 +609,19 @@ export class ChargerRelay implements ChargerConnection {
     };
     let conf: any;
     try {
-      conf = await this.toCsms('StartTransaction', req);
+      conf = await this.toCsms('StartTransaction', req, undefined, paramsText);
     } catch (error) {
       settled();
       throw error;
     }
+    trace?.mark('csmsAnswered');
     const chargerTxId = String(conf.transactionId);
     // A session boundary: answered once the EMS's bookkeeping has it (see book()).
     await this.book(async () => {
+      trace?.mark('bookkeepingStarted');
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
-      const local = await this.bookkeep('StartTransaction', req);
+      const local = await this.bookkeep('StartTransaction', req, trace);
       this.deps.store.mapTransaction(
         { chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof local?.transactionId === 'number' ? { localTxId: local.transactionId } : {}) },
         this.now,
@@ -545,6 +632,7 @@ export class ChargerRelay implements ChargerConnection {
       // that gives the charger the transaction id, not before it.
       setImmediate(settled);
     });
+    trace?.done();
     return conf;
   }
 
@@ -605,7 +693,8 @@ export class ChargerRelay implements ChargerConnection {
     if (idTag && this.deps.upstream.acceptUnknownOffline) this.deps.markAccepted(idTag);
   }
 
-  private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
+  /** `booked`: the handler's answer when it already ran (relayStop16), so it does not run twice. */
+  private async answerLocally(action: string, req: any, hold: boolean, booked?: Promise<unknown>): Promise<unknown> {
     const handler = this.local.get(action);
     this.authorizeOffline(req);
     if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, hold);
@@ -618,7 +707,7 @@ export class ChargerRelay implements ChargerConnection {
       if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
-    const conf: any = await handler(localReq);
+    const conf: any = booked ? await booked : await handler(localReq);
     if (action === 'BootNotification' && hold) {
       // The last boot answered locally is held (on disk) and delivered first when the uplink returns.
       this.queueLength = Math.max(0, this.queueLength - this.deps.store.dropQueued(this.chargerId, 'BootNotification', () => true));

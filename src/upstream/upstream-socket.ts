@@ -63,13 +63,40 @@ export interface UpstreamSocket {
   /** The subprotocol the CSMS chose, once connected. */
   readonly protocol: string | undefined;
   connect(): Promise<void>;
-  call(action: string, params: unknown, timeoutMs: number): Promise<any>;
+  /**
+   * One CALL to the CSMS, answered with its (schema-checked) CALLRESULT. `paramsText`: the params
+   * exactly as the charger sent them, already checked against this protocol's schema on the way in;
+   * sent as they are (not serialised or checked again). Calls go out one at a time, in order.
+   */
+  call(action: string, params: unknown, timeoutMs: number, paramsText?: string): Promise<any>;
   /** Every CALL from the CSMS; register before connect(). */
   handle(handler: (action: string, params: any) => Promise<unknown>): void;
   onClose(listener: (info: { code: number; reason: string }) => void): void;
   close(code?: number, reason?: string): Promise<void>;
 }
 
+/** A CALL on its way to the CSMS, or waiting for the one before it to be answered. */
+interface PendingCall {
+  readonly id: string;
+  readonly action: string;
+  readonly frame: string;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: Error) => void;
+  timer: unknown;
+  settled: boolean;
+}
+
+const MSG_CALL = 2;
+const MSG_CALLRESULT = 3;
+const MSG_CALLERROR = 4;
+
+/**
+ * The socket's own calls (every frame the relay sends up) do not go through ocpp-rpc's call(): its
+ * queue, UUIDs, abort controllers and per-call closures were a fifth of the relay's CPU (session 9
+ * profile). They go out here one at a time (OCPP-J: no CALL before the last is answered) with a
+ * counter for the message id, and their answers are taken off the socket before the library sees
+ * them. The library keeps the handshake, pings and the CSMS's own calls.
+ */
 export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSocket {
   const client = new RPCClient({
     endpoint: options.url.replace(/\/+$/, ''),
@@ -83,11 +110,95 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
     wsOpts: { maxPayload: 4 * 1024 * 1024, ...(options.tls ?? {}) },
   });
   let opened = false;
-  // Our strict validation of the CSMS's answers: its failures reject the call with this error object.
-  const garbled = new WeakSet<object>();
-  client.on('strictValidationFailure', (event: { outbound?: boolean; isCall?: boolean; error?: unknown }) => {
-    if (!event.outbound && !event.isCall && typeof event.error === 'object' && event.error !== null) garbled.add(event.error);
+  let nextId = 0;
+  /** The call on the wire (answered next), and the ones behind it. */
+  let inFlight: PendingCall | undefined;
+  const waiting: PendingCall[] = [];
+  const validator = () => {
+    const found = client._strictValidators?.get(client.protocol) as { validate(schemaId: string, value: unknown): void } | undefined;
+    if (!found) throw new UplinkUnavailable(`no schema for the CSMS's protocol ${String(client.protocol)}`);
+    return found;
+  };
+
+  const settle = (call: PendingCall): boolean => {
+    if (call.settled) return false;
+    call.settled = true;
+    options.timers.clearTimeout(call.timer);
+    if (inFlight === call) inFlight = undefined;
+    return true;
+  };
+  const sendNext = (): void => {
+    while (!inFlight && waiting.length > 0) {
+      const call = waiting.shift()!;
+      if (call.settled) continue;
+      if (!opened || client.state !== 1) {
+        settle(call);
+        call.reject(new UplinkUnavailable(`${call.action} not answered by the CSMS: Client disconnected`));
+        continue;
+      }
+      inFlight = call;
+      try {
+        client.sendRaw(call.frame);
+      } catch (error) {
+        settle(call);
+        call.reject(new UplinkUnavailable(`${call.action} not answered by the CSMS: ${(error as Error).message}`, { cause: error }));
+      }
+    }
+  };
+  const answered = (call: PendingCall, outcome: () => unknown): void => {
+    if (!settle(call)) return;
+    try {
+      call.resolve(outcome());
+    } catch (error) {
+      call.reject(error as Error);
+    }
+    sendNext();
+  };
+  /** A CALLRESULT or CALLERROR for the call on the wire: true when it was one (the library never sees it). */
+  const takeAnswer = (text: string): boolean => {
+    const call = inFlight;
+    if (!call) return false;
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    if (!Array.isArray(frame) || frame[1] !== call.id) return false;
+    if (frame[0] === MSG_CALLRESULT) {
+      const result = frame[2];
+      answered(call, () => {
+        try {
+          validator().validate(`urn:${call.action}.conf`, result);
+        } catch (error) {
+          throw new UpstreamGarbled(`the CSMS's answer to ${call.action} is not a valid ${call.action}.conf: ${(error as Error).message}`, { cause: error });
+        }
+        return result;
+      });
+      return true;
+    }
+    if (frame[0] === MSG_CALLERROR) {
+      const refusal = createRPCError(String(frame[2]), typeof frame[3] === 'string' ? frame[3] : undefined) as Error & { rpcErrorCode: string };
+      answered(call, () => {
+        throw new UpstreamRefused(refusal.rpcErrorCode, refusal.message || refusal.rpcErrorCode);
+      });
+      return true;
+    }
+    return false;
+  };
+  const onMessage = client._onMessage.bind(client) as (message: Buffer | string) => void;
+  client._onMessage = (buffer: Buffer) => {
+    const text = buffer.toString('utf8');
+    // The library reads a string as it is (its toString() of a string is the string).
+    if (!takeAnswer(text)) onMessage(text);
+  };
+  client.on('close', () => {
+    opened = false;
+    const calls = inFlight ? [inFlight, ...waiting] : [...waiting];
+    waiting.length = 0;
+    for (const call of calls) if (settle(call)) call.reject(new UplinkUnavailable(`${call.action} not answered by the CSMS: Client disconnected`));
   });
+
   return {
     get protocol() {
       return client.protocol as string | undefined;
@@ -102,24 +213,29 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
         throw new UpstreamConnectError(`cannot connect to the CSMS${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(error)}`, status, { cause: error });
       }
     },
-    async call(action, params, timeoutMs) {
-      if (!opened || client.state !== 1) throw new UplinkUnavailable('the uplink is down');
-      // ocpp-rpc's own timer is off (Infinity): the injected one aborts the call.
-      const abort = new AbortController();
-      const timer = options.timers.setTimeout(() => abort.abort(`no answer within ${timeoutMs} ms`), timeoutMs);
-      try {
-        return await client.call(action, params, { callTimeoutMs: Infinity, signal: abort.signal });
-      } catch (error) {
-        const e = error as { rpcErrorCode?: string; name?: string; message?: string };
-        if (typeof error === 'object' && error !== null && garbled.has(error)) {
-          throw new UpstreamGarbled(`the CSMS's answer to ${action} is not a valid ${action}.conf: ${e.message ?? String(error)}`, { cause: error });
+    call(action, params, timeoutMs, paramsText) {
+      if (!opened || client.state !== 1) return Promise.reject(new UplinkUnavailable('the uplink is down'));
+      if (paramsText === undefined) {
+        // Our own strict check of what we send: a frame the schema refuses never leaves (its code is the answer).
+        try {
+          validator().validate(`urn:${action}.req`, params);
+        } catch (error) {
+          const e = error as { rpcErrorCode?: string; message?: string };
+          return Promise.reject(e.rpcErrorCode ? new UpstreamRefused(e.rpcErrorCode, e.message ?? e.rpcErrorCode) : (error as Error));
         }
-        // A CALLERROR the CSMS sent, or our own call refused by our strict validation.
-        if (e.rpcErrorCode && e.name !== 'TimeoutError' && e.name !== 'AbortError') throw new UpstreamRefused(e.rpcErrorCode, e.message ?? e.rpcErrorCode);
-        throw new UplinkUnavailable(`${action} not answered by the CSMS: ${e.message ?? String(error)}`, { cause: error });
-      } finally {
-        options.timers.clearTimeout(timer);
+        paramsText = JSON.stringify(params);
       }
+      const id = String(++nextId);
+      return new Promise((resolve, reject) => {
+        const call: PendingCall = { id, action, frame: `[${MSG_CALL},"${id}",${JSON.stringify(action)},${paramsText}]`, resolve, reject, timer: undefined, settled: false };
+        call.timer = options.timers.setTimeout(() => {
+          if (!settle(call)) return;
+          call.reject(new UplinkUnavailable(`${action} not answered by the CSMS: no answer within ${timeoutMs} ms`));
+          sendNext();
+        }, timeoutMs);
+        waiting.push(call);
+        sendNext();
+      });
     },
     handle(handler) {
       client.handle(async ({ method, params }: { method: string; params: unknown }) => {

@@ -22,6 +22,8 @@ export interface Received {
 /** A cloud CSMS: assigns 1.6 transaction ids from 9001, accepts the tags it knows, records everything. */
 export class TestCsms {
   readonly received: Received[] = [];
+  /** Every frame the CSMS got, as text (what the EMS put on the wire). */
+  readonly frames: { identity: string; text: string }[] = [];
   readonly clients = new Map<string, any>();
   readonly refusedHandshakes: { identity: string; status: number }[] = [];
   /** identity → password; an identity not listed connects without one. */
@@ -51,6 +53,9 @@ export class TestCsms {
     });
     this.rpc.on('client', (client: any) => {
       this.clients.set(client.identity, client);
+      client.on('message', ({ message, outbound }: { message: unknown; outbound: boolean }) => {
+        if (!outbound) this.frames.push({ identity: client.identity, text: String(message) });
+      });
       client.on('close', () => {
         if (this.clients.get(client.identity) === client) this.clients.delete(client.identity);
       });
