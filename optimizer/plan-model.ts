@@ -4,10 +4,8 @@
 //      + demandCharge · P                                                        peak
 //      + Σ_i penalty_i · u_i                                                     unmet energy (soft)
 //      + overloadPenalty · h · Σ_t s_t                                           unavoidable overload
-//      + pvLossExposure · h · Σ_t r_t                                            exposed to a PV loss
 //   s.t. g_t − x_t − c_t − Σ_i p_it − bc_t + bd_t = base_t − pv_t                balance
 //        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
-//        g_t − x_t − c_t − r_t ≤ Lpv_t − pv_t   (consumption without PV ≤ Lpv_t + r_t)  PV loss
 //        Σ_t h·p_it + u_i = E_i                                                 energy by departure
 //        (u_i split into segments of rising cost when shortfalls are shared: scheme 'equal')
 //        Σ_{i on fuse j, phase φ} p_it / (V·w_i) ≤ I_j − reserved_jt                  every fuse, phase
@@ -26,13 +24,6 @@ export const OVERLOAD_PENALTY_PER_KWH = 1000;
  * below real price differences (at most 11 × 3e-4 ≈ 0.003 €/kWh for the tightest session).
  */
 const EARLY_BIAS_PER_KWH = 3e-4;
-/**
- * Per kWh of consumption that would be over PlanInput.pvLossLimitW if the slot's PV vanished. Above
- * the early-energy preference (at most ≈ 0.003 €/kWh), so a plan with slack moves such energy out
- * of the way; far below price differences, demand charges and unmet energy, so it never costs
- * energy or money that matters.
- */
-const PV_LOSS_EXPOSURE_PER_KWH = 0.01;
 /** Tiny weight on the peak even without a demand charge: flatter among equal costs. */
 const FLATTEN_PER_KW = 1e-4;
 const FAIR_SEGMENTS = 4;
@@ -169,12 +160,6 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     b.addRow(rhs, rhs, idx, val);
     b.addRow(-Infinity, Math.max(0, input.importLimitW[t]) / 1000, [g, s], [1, -1]);
     b.addRow(0, Infinity, [layout.peak, g], [1, -1]);
-    // Consumption (g − x − c + pv, by the balance row) the grid would carry if the PV vanished.
-    const pvLossLimitKW = (input.pvLossLimitW?.[t] ?? Infinity) / 1000;
-    if (pvKW > 0 && pvLossLimitKW < Infinity) {
-      const r = b.addCol(PV_LOSS_EXPOSURE_PER_KWH * h, 0, Infinity);
-      b.addRow(-Infinity, pvLossLimitKW - pvKW, [g, x, c, r], [1, -1, -1, -1]);
-    }
   }
   if (bat) {
     const eta = Math.min(1, Math.max(1e-3, bat.efficiency));

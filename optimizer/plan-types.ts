@@ -55,13 +55,6 @@ export interface PlanInput {
   pvW: readonly number[];
   /** Import cap per slot (connection point, grid signals), W, already net of the safety margin. */
   importLimitW: readonly number[];
-  /**
-   * Per slot, W: what the site's consumption may reach if the slot's PV vanished at once (a cloud
-   * puts the load the PV covers onto the grid faster than the control can react), e.g. the import
-   * cap before the safety margin. Consumption above it is priced (plan-model.ts), so a plan with
-   * slack keeps the site where losing its PV cannot take it over the fuse; absent: not priced.
-   */
-  pvLossLimitW?: readonly number[];
   /** Export cap per slot, W; Infinity when none. */
   exportLimitW?: readonly number[];
   /** Currency per kW of the billing month's peak. */

@@ -239,9 +239,6 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const baseLoadW: number[] = [];
   const pvW: number[] = [];
   const importLimitW: number[] = [];
-  // If the PV vanished at once, the load it covers lands on the grid before the control reacts:
-  // the plan keeps that within the fuse itself (the margin is what absorbs it), where it can.
-  const pvLossLimitW: number[] = [];
   const exportLimitW: number[] = [];
   for (let t = 0; t < slotCount; t++) {
     const start = startMs + t * slotMs;
@@ -256,7 +253,6 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));
     importLimitW.push(Math.min(staticLimitW, signalLimit));
-    pvLossLimitW.push(importLimitW[t] / margin);
     const exportSignal = Math.min(...exportLimits.filter(overlapping).map((s) => s.value));
     exportLimitW.push(Math.min(config.grid.maxExportPower ?? Infinity, exportSignal));
   }
@@ -315,7 +311,6 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     baseLoadW,
     pvW,
     importLimitW,
-    pvLossLimitW,
     exportLimitW,
     demandChargePerKW: tariff.demandChargePerKW,
     peakSoFarW: ctx.peakSoFarW,

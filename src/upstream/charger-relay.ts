@@ -100,6 +100,11 @@ const MAX_CSMS_PERIODS = 1024;
 
 type Handler = (req: any) => unknown;
 
+/** The EMS's own answer to a frame whose handler ran before the CSMS answered (ChargerRelay.relayStop16). */
+interface EarlyAnswer {
+  answer?: () => Promise<unknown>;
+}
+
 /** Stages of one session boundary through the relay (see ChargerRelay.trace). */
 interface BoundaryTrace {
   mark(stage: 'csmsAnswered' | 'bookkeepingStarted' | 'written'): void;
@@ -435,9 +440,11 @@ export class ChargerRelay implements ChargerConnection {
     const mustQueue = isHeld(action, req, this.is16) && (this.draining || this.queueLength > 0 || (this.translating && isRecord(action, req, this.is16)));
     /** Whether the CSMS never got the frame (so it is held for it); a garbled answer means it did. */
     let hold = true;
+    /** The EMS's own answer, when its handler already ran while the frame was on its way up (relayStop16). */
+    const early: EarlyAnswer = {};
     if (this.uplink === 'online' && !mustQueue) {
       try {
-        const conf = await this.relay(action, req, paramsText);
+        const conf = await this.relay(action, req, paramsText, early);
         this.lastToChargerAtMs = this.now;
         return conf;
       } catch (error) {
@@ -453,7 +460,7 @@ export class ChargerRelay implements ChargerConnection {
     }
     // The EMS's own handler sees the frames in the order they came: the relayed ones first.
     await this.bookkeeping;
-    const conf = await this.answerLocally(action, req, hold);
+    const conf = await this.answerLocally(action, req, hold, early.answer?.());
     this.lastToChargerAtMs = this.now;
     return conf;
   }
@@ -500,13 +507,14 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   /** `paramsText`: the charger's own text of `req`, sent as it is when nothing in it is rewritten. */
-  private async relay(action: string, req: any, paramsText: string | undefined): Promise<unknown> {
+  private async relay(action: string, req: any, paramsText: string | undefined, early: EarlyAnswer): Promise<unknown> {
     if (this.is16 && action === 'StartTransaction') return this.relayStart16(req, paramsText);
     let upReq = req;
     if (this.is16 && req.transactionId !== undefined) {
       const ids = this.deps.store.byChargerTxId(this.chargerId, String(req.transactionId));
       if (ids?.csmsTxId !== undefined && ids.csmsTxId !== String(req.transactionId)) upReq = { ...req, transactionId: Number(ids.csmsTxId) };
     }
+    if (this.is16 && action === 'StopTransaction' && this.local.has(action)) return this.relayStop16(req, upReq, upReq === req ? paramsText : undefined, early);
     const boundary = sessionBoundary(action, req);
     const trace = boundary ? this.trace(action) : undefined;
     let conf: any;
@@ -528,6 +536,43 @@ export class ChargerRelay implements ChargerConnection {
       this.noteFrame(action, req, conf, connectorId);
     }, !boundary);
     if (boundary) await booked;
+    trace?.done();
+    return conf;
+  }
+
+  /**
+   * 1.6 StopTransaction: the EMS's bookkeeping of a stop (its write and the group commit the answer
+   * waits for) needs nothing from the CSMS's answer, so it runs while the frame is on its way up,
+   * not after the answer came back; the charger is answered once both are done, and the CSMS's
+   * verdict on the tag is cached then. Should the CSMS not answer, the handler's answer, already
+   * booked, is the charger's (`early`; the tag's offline acceptance comes too late for it, a
+   * stop's idTagInfo changes nothing at the charger).
+   */
+  private async relayStop16(req: any, upReq: any, paramsText: string | undefined, early: EarlyAnswer): Promise<unknown> {
+    const trace = this.trace('StopTransaction');
+    const handler = this.local.get('StopTransaction')!;
+    let local: Promise<unknown> = Promise.resolve(undefined);
+    const booked = this.book(async () => {
+      trace?.mark('bookkeepingStarted');
+      const connectorId = this.connectorOf('StopTransaction', req);
+      local = (async () => handler(this.localFrame(req)))();
+      // The handler's synchronous part is its SQLite write; what it awaits after is the group commit.
+      trace?.mark('written');
+      await local.catch((error: unknown) => this.log.debug({ action: 'StopTransaction', err: error }, "the EMS's own handler refused a frame the CSMS answered"));
+      this.noteFrame('StopTransaction', req, undefined, connectorId);
+    }, false);
+    early.answer = () => booked.then(() => local);
+    let conf: any;
+    try {
+      conf = await this.toCsms('StopTransaction', upReq, undefined, paramsText);
+    } catch (error) {
+      // A CALLERROR goes back to the charger once the EMS has the stop, as every boundary's answer.
+      if (error instanceof UpstreamRefused) await booked;
+      throw error;
+    }
+    trace?.mark('csmsAnswered');
+    await booked;
+    this.noteTag(req, conf);
     trace?.done();
     return conf;
   }
@@ -648,7 +693,8 @@ export class ChargerRelay implements ChargerConnection {
     if (idTag && this.deps.upstream.acceptUnknownOffline) this.deps.markAccepted(idTag);
   }
 
-  private async answerLocally(action: string, req: any, hold: boolean): Promise<unknown> {
+  /** `booked`: the handler's answer when it already ran (relayStop16), so it does not run twice. */
+  private async answerLocally(action: string, req: any, hold: boolean, booked?: Promise<unknown>): Promise<unknown> {
     const handler = this.local.get(action);
     this.authorizeOffline(req);
     if (this.is16 && action === 'StartTransaction') return this.startOffline16(req, hold);
@@ -661,7 +707,7 @@ export class ChargerRelay implements ChargerConnection {
       if (ids?.localTxId !== undefined) localReq = { ...req, transactionId: ids.localTxId };
     }
     if (!handler) throw this.deps.refuse('InternalError', `${action} needs the CSMS and the uplink is down`);
-    const conf: any = await handler(localReq);
+    const conf: any = booked ? await booked : await handler(localReq);
     if (action === 'BootNotification' && hold) {
       // The last boot answered locally is held (on disk) and delivered first when the uplink returns.
       this.queueLength = Math.max(0, this.queueLength - this.deps.store.dropQueued(this.chargerId, 'BootNotification', () => true));

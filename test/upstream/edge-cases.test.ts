@@ -73,6 +73,61 @@ describe('local controller edge cases', () => {
     expect(csms.from('CLOUD-CP16', 'MeterValues')[0]!.params.meterValue[0].sampledValue[0].value).toBe('1.50');
   });
 
+  it('a stop is booked while the CSMS holds its answer; the charger is answered once both are done; a CSMS that never answers it: the EMS ends the session once and the stop goes up after the reopen', async () => {
+    const callTimeoutMs = 30_000;
+    const silences = new Set<{ fire: () => void }>();
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        if (ms !== callTimeoutMs) return setTimeout(fn, ms);
+        const silence = { fire: fn };
+        silences.add(silence);
+        return silence;
+      },
+      clearTimeout: (handle: unknown) => {
+        if (!silences.delete(handle as { fire: () => void })) clearTimeout(handle as NodeJS.Timeout);
+      },
+    };
+    csms = new TestCsms();
+    await csms.start();
+    ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs, reconnectMinMs: 20, reconnectMaxMs: 200 } }), { timers });
+    charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+    await charger.connect();
+    await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
+    await charger.boot();
+    // The CSMS holds each stop until the test lets it go (or forever).
+    const held: (() => void)[] = [];
+    let silent = false;
+    csms.answers.StopTransaction = () => (silent ? new Promise(() => undefined) : new Promise((resolve) => held.push(() => resolve({ idTagInfo: { status: 'Accepted' } }))));
+    for (const round of [1, 2]) {
+      await charger.start16(1, 'LOCAL01', at(round * 100));
+      await waitFor(() => ems.sessions.filter((e) => e.event === 'started').length === round, 'the session to start');
+      silent = round === 2;
+      let answered = false;
+      const stopping = charger.stop16(1, at(round * 100 + 50), 5000).then((conf) => ((answered = true), conf));
+      // Ended in the EMS's book while the CSMS still holds the stop.
+      await waitFor(() => ems.sessions.filter((e) => e.event === 'ended').length === round, 'the EMS to end the session before the CSMS answered');
+      await waitFor(() => csms.from('CLOUD-CP16', 'StopTransaction').length === round, 'the CSMS to have the stop');
+      expect(answered).toBe(false);
+      if (round === 1) {
+        await waitFor(() => held.length === 1, 'the CSMS to hold the stop');
+        held.pop()!();
+        expect(await stopping).toEqual({ idTagInfo: { status: 'Accepted' } });
+        continue;
+      }
+      await waitFor(() => silences.size >= 1, 'the stop to wait on its call timeout');
+      silent = false;
+      for (const silence of [...silences]) silence.fire();
+      // The EMS's answer (its handler ran once, before; no idTag, so no idTagInfo), and the uplink reopened and drained.
+      expect(await stopping).toEqual({});
+      await waitFor(() => held.length === 1, 'the stop redelivered on the reopened uplink', 10_000);
+      held.pop()!();
+    }
+    await waitFor(() => ems.status('CP16').uplink === 'online' && ems.status('CP16').queueLength === 0, 'drained', 10_000);
+    // Each session ended once in the EMS; the CSMS got the first stop once and the second twice (unanswered, then redelivered).
+    expect(ems.sessions.filter((e) => e.event === 'ended')).toHaveLength(2);
+    expect(csms.from('CLOUD-CP16', 'StopTransaction').map((r) => r.params.timestamp)).toEqual([at(150), at(250), at(250)]);
+  });
+
   it("a charger's CALLERROR goes back to the CSMS with its code", async () => {
     await connect();
     await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
