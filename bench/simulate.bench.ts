@@ -57,6 +57,7 @@ async function monthReplay(): Promise<BenchTable> {
       p ? p.cycles : 'n/a',
       p ? `${p.fineSteps} / ${p.longSteps}` : 'n/a',
       pct(k.energyDeliveredWh / k.energyRequestedWh),
+      pct(k.sessionSuccessRate),
       Number((k.peakW / 1000).toFixed(1)),
       p ? `${p.emsCausedAs} / ${p.outsideAs}` : `${k.limitViolations} steps`,
     ]);
@@ -70,7 +71,7 @@ async function monthReplay(): Promise<BenchTable> {
   const wall = rows[0][2] as number;
   return {
     title: 'ems simulate: a 31-day workplace month, longest step 5 min (replay engine in process)',
-    columns: ['run', 'sessions', 'replay wall time (s)', 'CPU (s)', 'plans solved', 'median plan (ms)', 'control cycles', 'plant steps fine / long', 'energy met', 'peak (kW)', 'A·s over: controller / outside'],
+    columns: ['run', 'sessions', 'replay wall time (s)', 'CPU (s)', 'plans solved', 'median plan (ms)', 'control cycles', 'plant steps fine / long', 'energy met', 'sessions met', 'peak (kW)', 'A·s over: controller / outside'],
     rows,
     notes: [
       `target (issue #11): < 10 s for the month with the planner on the plant — ${wall < 10 ? 'met' : 'NOT met'} (${wall} s)`,

@@ -149,6 +149,14 @@ export interface HistoryPoint {
   gridL3A: number | null;
   /** How many recorded samples the point is the mean of (absent from older EMS versions). */
   samples: number | null;
+  /** Mean grid import and export over the interval, W, split per sample (absent from older EMS versions). */
+  gridImportW?: number | null;
+  gridExportW?: number | null;
+  /** Grid import and export energy of the interval, Wh: the same summed at every resolution. */
+  gridImportWh?: number | null;
+  gridExportWh?: number | null;
+  /** Samples recorded before the EMS split import and export (their minute's net mean; both may be low). */
+  gridNettedSamples?: number | null;
 }
 
 /** One connector over one interval of GET /api/v1/history/connectors. */

@@ -7,6 +7,9 @@ export interface HistorySummary {
   evEnergyWh: number;
   pvEnergyWh: number;
   importEnergyWh: number;
+  exportEnergyWh: number;
+  /** Samples in the range recorded before the EMS split import and export (netted within their minute). */
+  nettedSamples: number;
 }
 
 /**
@@ -14,7 +17,8 @@ export interface HistorySummary {
  * mean × the time it was measured: its samples × `sampleMs` (one sample per control cycle, at most
  * one a second) when the EMS says, else × the interval. Every level's point is the sample-weighted
  * mean of the samples in it, so 1 s, 1 min and 15 min give the same totals, and a minute the EMS
- * ran for half of counts half. Without `stepMs`: trapezoid integration; gaps longer than `maxGapMs`
+ * ran for half of counts half. Grid import and export are the EMS's own Wh per point (split per
+ * sample before any mean), so a minute that swings between them keeps both. Without `stepMs`: trapezoid integration; gaps longer than `maxGapMs`
  * (missing data) count as zero.
  */
 export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 * 60_000, stepMs?: number, sampleMs?: number): HistorySummary {
@@ -24,6 +28,7 @@ export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 
   let evEnergyWh = 0;
   let pvEnergyWh = 0;
   let importEnergyWh = 0;
+  let exportEnergyWh = 0;
   for (let i = 0; i < points.length; i++) {
     const p = points[i];
     if (p.gridPowerW !== null && (peakImportW === null || p.gridPowerW > peakImportW)) {
@@ -39,8 +44,9 @@ export function summarizeHistory(points: readonly HistoryPoint[], maxGapMs = 30 
     evEnergyWh += area(q.evPowerW, p.evPowerW);
     pvEnergyWh += area(q.pvPowerW, p.pvPowerW);
     importEnergyWh += area(q.gridPowerW === null ? null : Math.max(0, q.gridPowerW), p.gridPowerW === null ? null : Math.max(0, p.gridPowerW));
+    exportEnergyWh += area(q.gridPowerW === null ? null : Math.max(0, -q.gridPowerW), p.gridPowerW === null ? null : Math.max(0, -p.gridPowerW));
   }
-  return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh };
+  return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh, exportEnergyWh, nettedSamples: 0 };
 }
 
 const HOUR_MS = 3_600_000;
@@ -64,17 +70,24 @@ function summarizeSteps(points: readonly HistoryPoint[], stepMs: number, sampleM
   let evEnergyWh = 0;
   let pvEnergyWh = 0;
   let importEnergyWh = 0;
+  let exportEnergyWh = 0;
+  let nettedSamples = 0;
   for (const p of points) {
     const hours = (sampleMs && p.samples !== null ? p.samples * sampleMs : stepMs) / 3_600_000;
-    if (p.gridPowerW !== null && (peakImportW === null || p.gridPowerW > peakImportW)) {
-      peakImportW = p.gridPowerW;
+    // The interval's mean import (split per sample); an older EMS gives only the net mean.
+    const importW = p.gridImportW ?? (p.gridPowerW === null ? null : Math.max(0, p.gridPowerW));
+    if (importW !== null && (peakImportW === null || importW > peakImportW)) {
+      peakImportW = importW;
       peakAtMs = p.atMs;
     }
     evEnergyWh += (p.evPowerW ?? 0) * hours;
     pvEnergyWh += (p.pvPowerW ?? 0) * hours;
-    importEnergyWh += Math.max(0, p.gridPowerW ?? 0) * hours;
+    // The EMS's own energy per interval when it gives it: the same summed at every resolution.
+    importEnergyWh += p.gridImportWh ?? Math.max(0, p.gridPowerW ?? 0) * hours;
+    exportEnergyWh += p.gridExportWh ?? Math.max(0, -(p.gridPowerW ?? 0)) * hours;
+    nettedSamples += p.gridNettedSamples ?? 0;
   }
-  return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh };
+  return { peakImportW, peakAtMs, evEnergyWh, pvEnergyWh, importEnergyWh, exportEnergyWh, nettedSamples };
 }
 
 export const RESOLUTION_MS: Record<string, number> = { '1s': 1000, '1m': 60_000, '15m': 900_000 };

@@ -73,6 +73,11 @@ const HISTORY_FIELDS: Record<keyof Omit<HistoryPoint, 'atMs'>, string[]> = {
   gridL2A: ['gridL2A'],
   gridL3A: ['gridL3A'],
   samples: ['samples'],
+  gridImportW: ['gridImportW'],
+  gridExportW: ['gridExportW'],
+  gridImportWh: ['gridImportWh'],
+  gridExportWh: ['gridExportWh'],
+  gridNettedSamples: ['gridNettedSamples'],
 };
 
 function pick(row: Json, keys: string[]): number | null {
@@ -116,6 +121,11 @@ export function historyPoints(body: unknown): HistoryPoint[] {
       gridL2A: pick(row, HISTORY_FIELDS.gridL2A),
       gridL3A: pick(row, HISTORY_FIELDS.gridL3A),
       samples: pick(row, HISTORY_FIELDS.samples),
+      gridImportW: pick(row, HISTORY_FIELDS.gridImportW),
+      gridExportW: pick(row, HISTORY_FIELDS.gridExportW),
+      gridImportWh: pick(row, HISTORY_FIELDS.gridImportWh),
+      gridExportWh: pick(row, HISTORY_FIELDS.gridExportWh),
+      gridNettedSamples: pick(row, HISTORY_FIELDS.gridNettedSamples),
     });
   }
   return points.sort((a, b) => a.atMs - b.atMs);

@@ -6,7 +6,9 @@ import type { HistoryResolution, HistorySample, HistoryStore } from '../storage/
 
 const STEP_MS: Record<HistoryResolution, number> = { '1s': 1000, '1m': 60_000, '15m': 900_000 };
 const FINER: Partial<Record<HistoryResolution, HistoryResolution>> = { '1m': '1s', '15m': '1m' };
-const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A'] as const;
+const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A', 'gridImportW', 'gridExportW'] as const;
+/** Means over the samples with a grid reading: weighted by `gridSamples`, as storage weights them. */
+const GRID_FIELDS: ReadonlySet<string> = new Set(['gridPowerW', 'gridImportW', 'gridExportW']);
 
 /** Points of [fromMs, toMs) at `resolution` (intervals starting in the range), the open one included. */
 export function historyPoints(store: Pick<HistoryStore, 'query'>, fromMs: number, toMs: number, resolution: HistoryResolution): HistorySample[] {
@@ -31,15 +33,22 @@ function rollUp(points: readonly HistorySample[], stepMs: number): HistorySample
     else buckets.set(at, [p]);
   }
   return [...buckets.entries()].map(([atMs, bucket]) => {
-    const out: HistorySample = { atMs, evPowerW: 0, samples: bucket.reduce((n, p) => n + (p.samples ?? 1), 0) };
+    const out: HistorySample = {
+      atMs,
+      evPowerW: 0,
+      samples: bucket.reduce((n, p) => n + (p.samples ?? 1), 0),
+      gridSamples: bucket.reduce((n, p) => n + (p.gridSamples ?? 0), 0),
+      gridNettedSamples: bucket.reduce((n, p) => n + (p.gridNettedSamples ?? 0), 0),
+    };
     for (const field of FIELDS) {
       let sum = 0;
       let n = 0;
       for (const p of bucket) {
         const v = p[field];
         if (v === undefined) continue;
-        sum += v * (p.samples ?? 1);
-        n += p.samples ?? 1;
+        const weight = GRID_FIELDS.has(field) ? (p.gridSamples ?? p.samples ?? 1) : (p.samples ?? 1);
+        sum += v * weight;
+        n += weight;
       }
       if (n > 0) out[field] = sum / n;
     }

@@ -227,10 +227,12 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     setpoints: () => ({ ...setpoints }),
     ...(mqttSource && { mqttDevice: { id: mqttSource.deviceId, topic: mqttSource.topic } }),
     async stop() {
+      // Control stops first: the cars leaving and the site going quiet are then no news to it (no
+      // failsafe for a meter that stopped, no profile sent for a transaction that just ended).
+      await app.control.stop();
       clearInterval(timer);
       // Cars leave before the site closes, so the next run starts without dangling transactions.
       await Promise.race([Promise.all(chargers.map((c) => c.stopAll())), new Promise((resolve) => setTimeout(resolve, 3_000))]);
-      await app.control.stop();
       await Promise.all(chargers.map((c) => c.close().catch(() => undefined)));
       await app.stop();
       await servers?.stop();

@@ -22,6 +22,9 @@ export function influxPoints(state: SiteState, config: Config, decision: Decisio
       tags: { site },
       fields: finite({
         grid_power_w: p.gridPowerW,
+        // Apart per sample, so mean() over any GROUP BY time() keeps both on a site that swings.
+        grid_import_w: p.gridPowerW === undefined ? undefined : Math.max(0, p.gridPowerW),
+        grid_export_w: p.gridPowerW === undefined ? undefined : Math.max(0, -p.gridPowerW),
         pv_power_w: p.pvPowerW,
         battery_power_w: p.batteryPowerW,
         battery_soc_pct: p.batterySocPct,

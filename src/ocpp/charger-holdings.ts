@@ -55,6 +55,11 @@ export class ProfileSlot {
   inFlight = false;
   /** The last answer was a refusal (the charger holds what it held before). */
   refused = false;
+  /**
+   * Only restored from the record of an EMS that stopped (its worst case, not what the charger
+   * holds), and not confirmed by this process since: a refusal of its re-send tells nothing more.
+   */
+  restored = false;
   backoff = new Backoff();
   lastIncreaseAtMs?: number;
   /** Told after every change of what the slot may hold (its owner keeps that across a restart). */
@@ -90,6 +95,7 @@ export class ProfileSlot {
   accepted(): void {
     if (this.pending) this.confirmed = this.pending;
     this.pending = undefined;
+    this.restored = false;
     // Calls to one charger are answered in order: this one replaced whatever went before it.
     this.uncertain = [];
     this.inFlight = false;
@@ -118,6 +124,7 @@ export class ProfileSlot {
     this.uncertain = [];
     this.inFlight = false;
     this.refused = false;
+    this.restored = false;
     this.onChange?.();
   }
 
@@ -225,9 +232,10 @@ export class ChargerHoldings {
       const connectorId = Number(raw);
       if (!Number.isInteger(connectorId) || connectorId < 0 || connectorId > this.connectors || !Number.isFinite(r.limitA)) continue;
       const held: HeldLimit = { limitA: Math.max(0, Math.min(r.limitA, this.maxA)), phases: 3, sentAtMs: -Infinity };
-      if (kind === 'default') this.defaults[connectorId].confirmed = held;
-      else if (kind === 'tx' && r.transactionId !== undefined) this.txSlot(connectorId, r.transactionId).confirmed = held;
-      else continue;
+      const slot = kind === 'default' ? this.defaults[connectorId] : kind === 'tx' && r.transactionId !== undefined ? this.txSlot(connectorId, r.transactionId) : undefined;
+      if (!slot) continue;
+      slot.confirmed = held;
+      slot.restored = true;
       this.recorded.set(r.slot, { limitA: held.limitA, ...(r.transactionId === undefined ? {} : { transactionId: r.transactionId }) });
     }
   }
@@ -285,6 +293,7 @@ export class ChargerHoldings {
       // Still possibly held (a 1.6 charger keeps a TxProfile while offline), to be confirmed again.
       slot.uncertain = [...slot.uncertain, ...[slot.confirmed, slot.pending].filter((h): h is HeldLimit => h !== undefined)];
       slot.confirmed = undefined;
+      slot.restored = false;
       slot.pending = undefined;
       slot.inFlight = false;
       slot.tried = false;

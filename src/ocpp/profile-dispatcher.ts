@@ -69,9 +69,36 @@ interface Plan {
   /** What the connector holds now (before this profile), A. */
   inForceA: number;
   change: Change;
+  /** A raise's connector default, sent this round: the raise goes once the charger answered it (see raiseMayGo). */
+  after?: Plan;
 }
 
 const TENTH_EPSILON = 0.05;
+
+/**
+ * After this many refusals or unanswered calls in a row of a connector default, a TxProfile raise
+ * no longer waits for it (1 + 2 + 4 s of backoff): a charger that will not take its defaults still
+ * gets its cars raised, and falls back to the default it holds.
+ */
+const RAISE_WAITS_FOR_DEFAULT_MISSES = 3;
+
+/**
+ * Whether a TxProfile raise may go on over the connector default as it stands, the default's
+ * target being `defaultA` (min(cap, share)): whenever the EMS dies after the raise, the car must
+ * fall back to no less than that. It waits while the default is on the wire, went unanswered
+ * (installed or not: the charger may hold any of them) or is only restored from before a restart
+ * (a worst case, not what the charger holds) and not confirmed since, or holds less than the
+ * target. Never behind a refusal of a default this process knows: the charger is treated by the
+ * refused rules (it holds what it held, counted so), and the car charges. Nor once the default
+ * was missed three times in a row: charging beats a better fallback.
+ */
+function raiseMayGo(def: ProfileSlot, defaultA: number, nowMs: number): boolean {
+  if (def.backoff.failures >= RAISE_WAITS_FOR_DEFAULT_MISSES) return true;
+  if (def.inFlight || def.restored || def.uncertain.length > 0) return false;
+  if (def.refused) return true;
+  const confirmed = def.inForce(nowMs);
+  return confirmed !== undefined && confirmed.limitA >= defaultA - TENTH_EPSILON;
+}
 
 /**
  * Turns caps into SetChargingProfile calls. Per connector two slots: the TxProfile of the running
@@ -93,6 +120,8 @@ export class ProfileDispatcher {
   /** Connectors whose status someone else reported since (a link's setup): the next round reports them again. */
   private readonly restate = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Rounds started so far. */
+  private rounds = 0;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -155,13 +184,30 @@ export class ProfileDispatcher {
     const defaultA = holdings.defaultTargetA(capA);
     const defaultPhases = target.config.phases;
     const confirmed = def.inForce(nowMs);
-    if (due(def) && (!confirmed || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
+    // A default that went unanswered may be installed or not: sent again (after its backoff) until one is confirmed.
+    const unsure = def.uncertain.some((u) => Math.abs(u.limitA - defaultA) >= TENTH_EPSILON);
+    let defPlan: Plan | undefined;
+    if (due(def) && (!confirmed || unsure || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
       let change = changeOf(defaultA, confirmed?.limitA ?? target.config.maxCurrent);
       // Raised to no more than the TxProfile in force, a session's default changes nothing its car
       // may draw now: it goes with the decreases, not after them (and holds no increase back).
       if (change === 'increase' && heldTxA !== undefined && defaultA <= heldTxA + TENTH_EPSILON) change = 'same';
       const held = transactionId !== undefined ? change === 'increase' && txRateLimited : rateLimited(def, change);
-      if (!held) plans.push({ target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change });
+      if (!held) plans.push((defPlan = { target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change }));
+    }
+    if (txPlan && txPlan.change !== 'decrease') {
+      // A TxProfile that may raise the car (above the lowest limit its connector may hold now)
+      // goes on only over its connector default at min(cap, share), so whenever the EMS dies the
+      // car falls back to no less (#10): after the default sent this round, once the charger
+      // answered it, or not this round while the default cannot go (see raiseMayGo).
+      const tx = holdings.txSlot(connectorId, transactionId!);
+      // A default refused, unanswered or only restored may hold anything down to 0 A.
+      const defaultKnown = confirmed !== undefined && !def.restored && !def.refused && def.uncertain.length === 0;
+      const lowestA = Math.min(...(defaultKnown ? def.possibleA(nowMs) : [0]), ...tx.possibleA(nowMs));
+      if (txPlan.limitA > lowestA + TENTH_EPSILON) {
+        if (defPlan) txPlan.after = defPlan;
+        else if (!raiseMayGo(def, defaultA, nowMs)) txPlan = undefined;
+      }
     }
     if (txPlan) plans.push(txPlan);
     // Both go on the wire back to back (one call at a time per charger), and the EMS could die
@@ -180,17 +226,34 @@ export class ProfileDispatcher {
     this.reserveUnsent(caps, plans, nowMs);
     // Counted per connector (its TxProfile and default move together).
     const connectors = (list: readonly Plan[]) => new Set(list.map((p) => connectorKey(p.target.chargerId, p.connectorId))).size;
-    const first = plans.filter((p) => p.change !== 'increase');
-    const firstResults = await this.settle(first.map((p) => this.send(p)));
+    const round = ++this.rounds;
+    // A raise whose connector default goes this round follows it once the charger answered, and
+    // only while this round is the last one: a later round planned the connector afresh (its cap
+    // may have come down since).
+    const sends = new Map<Plan, Promise<boolean>>();
+    const start = (p: Plan): Promise<boolean> => {
+      const go = () => {
+        if (p.change === 'increase') p.slot.lastIncreaseAtMs = this.mono;
+        return this.send(p);
+      };
+      const before = p.after && sends.get(p.after);
+      const mayGo = (ok: boolean) => round === this.rounds && !p.target.holdings.uncontrollable && (ok || raiseMayGo(p.after!.slot, p.after!.limitA, this.mono));
+      const sent = before ? before.then((ok) => (mayGo(ok) ? go() : false)) : go();
+      sends.set(p, sent);
+      return sent;
+    };
+    // A raise goes in the same half of the round as its default, or after it.
+    const later = (p: Plan) => p.change === 'increase' || p.after?.change === 'increase';
+    const first = plans.filter((p) => !later(p));
+    const firstResults = await this.settle(first.map(start));
     const unconfirmedDecreases = connectors(first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true));
     if (unconfirmedDecreases > 0) {
       const held = plans.length - first.length;
       if (held > 0) this.options.log.info({ unconfirmedDecreases, held }, 'increases held back until every decrease is confirmed');
       return { sent: connectors(first), unconfirmedDecreases };
     }
-    const increases = plans.filter((p) => p.change === 'increase');
-    for (const p of increases) p.slot.lastIncreaseAtMs = this.mono;
-    await this.settle(increases.map((p) => this.send(p)));
+    const increases = plans.filter(later);
+    await this.settle(increases.map(start));
     return { sent: connectors(plans), unconfirmedDecreases: 0 };
   }
 

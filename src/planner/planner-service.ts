@@ -203,6 +203,8 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       log.debug({ reason, sessions: input.sessions.length, solveMs: Math.round(solveMs), peakW: Math.round(plan.peakW) }, 'plan ready');
       return plan;
     } catch (error) {
+      // Stopped while solving: nobody will use this plan, and nothing failed.
+      if (runner !== r) return undefined;
       // No plan: drop ceilings so the greedy per-cycle allocation carries on unconstrained.
       ceilings.setPlan(undefined);
       status.failures++;
@@ -294,9 +296,10 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     },
     ceilingsW(snapshot: SiteSnapshot) {
       if (runner) learnFromDraws(snapshot.atMs);
-      // A plan two slots old is stale (re-planning is stuck): no ceilings rather than old ones.
+      // A plan made two slots ago is stale (re-planning is stuck): no ceilings rather than old ones.
+      // (Made, not started: its first slot starts on the slot grid, up to a slot before it was made.)
       const plan = ceilings.current();
-      if (plan && snapshot.atMs - plan.startMs >= 2 * slotMs) return new Map();
+      if (plan && snapshot.atMs - (status.lastPlanAtMs ?? plan.startMs) >= 2 * slotMs) return new Map();
       return ceilings.ceilingsW(snapshot);
     },
     currentPlan: () => ceilings.current(),

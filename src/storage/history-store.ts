@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { HistoryResolution, HistorySample, HistoryStore } from './types.ts';
 
-const COLUMNS = ['grid_power_w', 'pv_power_w', 'battery_power_w', 'ev_power_w', 'building_power_w', 'limit_power_w', 'grid_l1_a', 'grid_l2_a', 'grid_l3_a'] as const;
-const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A'] as const;
+const COLUMNS = ['grid_power_w', 'pv_power_w', 'battery_power_w', 'ev_power_w', 'building_power_w', 'limit_power_w', 'grid_l1_a', 'grid_l2_a', 'grid_l3_a', 'grid_import_w', 'grid_export_w'] as const;
+const FIELDS = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A', 'gridImportW', 'gridExportW'] as const;
 
 const MINUTE_MS = 60_000;
 const QUARTER_MS = 15 * MINUTE_MS;
@@ -14,21 +14,26 @@ export const HISTORY_LEVELS: Record<HistoryResolution, { table: string; stepMs: 
   '15m': { table: 'history_15m', stepMs: QUARTER_MS, keepMs: 366 * DAY_MS },
 };
 
-type Row = Record<(typeof COLUMNS)[number], number | null> & { at_ms: number; samples: number };
-// SELECT * on the coarse tables also returns the *_n counts; toSample ignores them.
+type Row = Record<(typeof COLUMNS)[number], number | null> & { at_ms: number; samples: number; grid_netted_n: number; grid_import_w_n?: number | null };
+// SELECT * on the coarse tables also returns the *_n counts; toSample reads only the grid import's.
 
 const toSample = (r: Row): HistorySample => {
   const sample: HistorySample = { atMs: r.at_ms, evPowerW: r.ev_power_w ?? 0, samples: r.samples };
   COLUMNS.forEach((column, i) => {
     if (r[column] !== null) sample[FIELDS[i]] = r[column]!;
   });
+  // A 1 s row has no counts: it is one sample, with a grid reading or without.
+  sample.gridSamples = r.grid_import_w === null ? 0 : (r.grid_import_w_n ?? r.samples);
+  sample.gridNettedSamples = r.grid_netted_n;
   return sample;
 };
 
 /**
  * Site power history at three resolutions. Raw samples land in the 1 s table; every finished
  * minute is averaged into the 1 min table, every finished quarter hour (sample-weighted) into the
- * 15 min table. Each level keeps its own retention.
+ * 15 min table. Each level keeps its own retention. Grid import and export are split per sample
+ * (migration 14) before any mean, so a minute that swings between them keeps both: their energy
+ * is the same at every level.
  */
 export function createHistoryStore(db: Database): HistoryStore {
   const insert = db.prepare(`INSERT OR REPLACE INTO history_1s (at_ms, ${COLUMNS.join(', ')}, samples)
@@ -37,10 +42,11 @@ export function createHistoryStore(db: Database): HistoryStore {
   // missing part of the time (a stale PV inverter) is averaged over the samples that had it.
   const counts = COLUMNS.map((c) => `${c}_n`);
   const rollup = (from: string, to: string, stepMs: number, countOf: (c: string) => string) =>
-    db.prepare(`INSERT OR REPLACE INTO ${to} (at_ms, ${COLUMNS.join(', ')}, ${counts.join(', ')}, samples)
+    db.prepare(`INSERT OR REPLACE INTO ${to} (at_ms, ${COLUMNS.join(', ')}, ${counts.join(', ')}, grid_netted_n, samples)
       SELECT (at_ms / ${stepMs}) * ${stepMs},
         ${COLUMNS.map((c) => `SUM(${c} * ${countOf(c)}) / NULLIF(SUM(${countOf(c)}), 0)`).join(', ')},
         ${COLUMNS.map((c) => `SUM(${countOf(c)})`).join(', ')},
+        SUM(grid_netted_n),
         SUM(samples)
       FROM ${from} WHERE at_ms >= ? AND at_ms < ? GROUP BY at_ms / ${stepMs}`);
   const present = (c: string) => `(CASE WHEN ${c} IS NULL THEN 0 ELSE 1 END)`;
@@ -64,6 +70,9 @@ export function createHistoryStore(db: Database): HistoryStore {
     const row: Record<string, number | null> = { atMs };
     for (const f of FIELDS) row[f] = sample[f] ?? null;
     row.evPowerW = sample.evPowerW;
+    const gridW = sample.gridPowerW;
+    row.gridImportW = gridW === undefined ? null : Math.max(0, gridW);
+    row.gridExportW = gridW === undefined ? null : Math.max(0, -gridW);
     insert.run(row);
     const minuteStart = Math.floor(atMs / MINUTE_MS) * MINUTE_MS;
     if (minuteStart > minutesDoneUntilMs) {

@@ -242,6 +242,34 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (charger_id, station_tx_id)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 14,
+    name: 'history: grid import and export apart, so their energy is the same at every resolution',
+    // The 1 s rows are single readings, so their split is exact. A minute or quarter hour recorded
+    // before this kept only the net mean: it keeps it (import = the mean when positive, export =
+    // minus the mean when negative, as read before) and says how many of its samples are netted.
+    sql: [
+      `ALTER TABLE history_1s ADD COLUMN grid_import_w REAL;
+      ALTER TABLE history_1s ADD COLUMN grid_export_w REAL;
+      ALTER TABLE history_1s ADD COLUMN grid_netted_n INTEGER NOT NULL DEFAULT 0;
+      UPDATE history_1s SET grid_import_w = MAX(grid_power_w, 0), grid_export_w = MAX(-grid_power_w, 0) WHERE grid_power_w IS NOT NULL;`,
+      ...['history_1m', 'history_15m'].map(
+        (table) => `
+      ALTER TABLE ${table} ADD COLUMN grid_import_w REAL;
+      ALTER TABLE ${table} ADD COLUMN grid_import_w_n INTEGER;
+      ALTER TABLE ${table} ADD COLUMN grid_export_w REAL;
+      ALTER TABLE ${table} ADD COLUMN grid_export_w_n INTEGER;
+      ALTER TABLE ${table} ADD COLUMN grid_netted_n INTEGER NOT NULL DEFAULT 0;
+      UPDATE ${table} SET
+        grid_import_w = MAX(grid_power_w, 0),
+        grid_export_w = MAX(-grid_power_w, 0),
+        grid_import_w_n = COALESCE(grid_power_w_n, samples),
+        grid_export_w_n = COALESCE(grid_power_w_n, samples),
+        grid_netted_n = COALESCE(grid_power_w_n, samples)
+      WHERE grid_power_w IS NOT NULL;`,
+      ),
+    ].join('\n'),
+  },
 ];
 
 /**

@@ -108,6 +108,20 @@ export interface HistorySample {
   gridL1A?: number;
   gridL2A?: number;
   gridL3A?: number;
+  /**
+   * Mean grid import and mean grid export over the samples with a grid reading, W, each ≥ 0: every
+   * sample is split before it is averaged, so a minute that swings between them keeps both. Set by
+   * query (from `gridPowerW` by record).
+   */
+  gridImportW?: number;
+  gridExportW?: number;
+  /** How many samples had a grid reading (the count behind the grid means; set by query). */
+  gridSamples?: number;
+  /**
+   * How many of those samples were netted within their minute (recorded before migration 14: their
+   * import and export are the minute's net mean, so both may be low). 0 for everything newer.
+   */
+  gridNettedSamples?: number;
   /** How many recorded samples the point is the mean of (1 at 1 s; set by query, ignored by record). */
   samples?: number;
 }

@@ -145,7 +145,7 @@ describe('GET /api/v1/history?format=csv', () => {
     const res = await get(`/api/v1/history?format=csv&resolution=1s&from=${T0 - 60_000}&to=${T0}`);
     expect(res.statusCode, res.body).toBe(200);
     const rows = parseCsv(res.body);
-    expect(rows[0]).toEqual(['time', 'resolution', 'gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A']);
+    expect(rows[0]).toEqual(['time', 'resolution', 'gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW', 'gridL1A', 'gridL2A', 'gridL3A', 'gridImportW', 'gridExportW', 'gridImportWh', 'gridExportWh', 'gridNettedSamples']);
     expect(rows.slice(1).map((r) => [r[0], r[2], r[5]])).toEqual([
       [new Date(T0 - 2000).toISOString(), '1234', '1000'],
       [new Date(T0 - 1000).toISOString(), '2000', '1500'],
@@ -155,7 +155,7 @@ describe('GET /api/v1/history?format=csv', () => {
   it('has the grid current of every phase', async () => {
     api.store.history.record({ atMs: T0 - 1000, gridPowerW: 9_000, evPowerW: 0, gridL1A: 31.234, gridL2A: 8, gridL3A: 0.5 });
     const rows = parseCsv((await get(`/api/v1/history?format=csv&resolution=1s&from=${T0 - 60_000}&to=${T0}`)).body);
-    expect(rows[1].slice(-3)).toEqual(['31.23', '8', '0.5']);
+    expect(rows[1].slice(8, 11)).toEqual(['31.23', '8', '0.5']);
   });
 });
 
@@ -164,16 +164,17 @@ describe('GET /api/v1/history totals', () => {
     // 27 minutes of one sample a second, starting 50 s into a minute and 12 min 50 s into a quarter,
     // up to the second before now: the minute and the quarter in progress are not rolled up yet.
     const start = T0 - 27 * MIN + 10_000;
-    const expected = { importWh: 0, evWh: 0, pvWh: 0 };
+    const expected = { importWh: 0, exportWh: 0, evWh: 0, pvWh: 0 };
     for (let atMs = start; atMs < T0; atMs += 1000) {
       const i = (atMs - start) / 1000;
-      // A 60 kW first (part) minute, then a swinging import. (A minute that swings between import
-      // and export nets them in its mean: the coarse levels keep no separate import and export.)
-      const gridPowerW = atMs < start + 50_000 ? 60_000 : 8_000 + ((i * 37) % 97) * 100;
+      // A 60 kW first (part) minute, then a grid that swings between import and export within
+      // each minute (import and export are split per sample, so no minute nets them).
+      const gridPowerW = atMs < start + 50_000 ? 60_000 : -4_000 + ((i * 37) % 97) * 100;
       const evPowerW = 5_000 + (i % 60) * 50;
       const pvPowerW = 3_000 + (i % 17) * 20;
       api.store.history.record({ atMs, gridPowerW, evPowerW, pvPowerW });
       expected.importWh += Math.max(0, gridPowerW) / 3600;
+      expected.exportWh += Math.max(0, -gridPowerW) / 3600;
       expected.evWh += evPowerW / 3600;
       expected.pvWh += pvPowerW / 3600;
     }
@@ -187,6 +188,7 @@ describe('GET /api/v1/history totals', () => {
       // What the History page shows under the chart, from the same answer.
       const totals = summarizeHistory(historyPoints(body), undefined, RESOLUTION_MS[resolution], body.sampleMs);
       expect(totals.importEnergyWh, `${resolution} import`).toBeCloseTo(expected.importWh, 6);
+      expect(totals.exportEnergyWh, `${resolution} export`).toBeCloseTo(expected.exportWh, 6);
       expect(totals.evEnergyWh, `${resolution} EV`).toBeCloseTo(expected.evWh, 6);
       expect(totals.pvEnergyWh, `${resolution} PV`).toBeCloseTo(expected.pvWh, 6);
       // The CSV export has the same points (its means × the samples the JSON counts).

@@ -51,7 +51,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'circuit reconciliation in a 
     bus.emit('connector.meter', { chargerId: 'CP002', connectorId: 1, atMs: now, currentA: [16, 0, 0] });
     bus.emit('device.reading', { deviceId: 'row-b-meter', role: 'load', atMs: now, currentA: [0, 1, 0], powerW: 230 });
     browser = await launchChromium();
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -74,5 +74,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'circuit reconciliation in a 
     await page.locator('[data-circuit="site"]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'circuits-reconciliation.png'), fullPage: true });
     await page.close();
-  }, 60_000);
+  }, 150_000);
 });

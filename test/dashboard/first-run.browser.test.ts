@@ -41,7 +41,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard on a fresh EMS', (
       write.mockRestore();
     }
     browser = await launchChromium();
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -80,5 +80,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard on a fresh EMS', (
     expect(await page.getByTestId('feed-status').textContent()).toContain('Not connected');
     await page.screenshot({ path: join(process.cwd(), 'test-artifacts', 'dashboard', 'contact-lost.png'), fullPage: true });
     await page.close();
-  }, 60_000);
+  }, 150_000);
 });

@@ -50,7 +50,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'chargers the EMS cannot cap,
     chargers.push(dumb, new StackCharger('CP2', endpoint));
     for (const c of chargers) await c.connect();
     browser = await launchChromium();
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -101,5 +101,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'chargers the EMS cannot cap,
     await dumbCard.locator('.uncontrollable-mark').waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-panel="uncontrollable"]').count()).toBe(1);
     expect(pageErrors).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 });

@@ -66,7 +66,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     });
     ({ browser, baseUrl, adminToken: token } = site);
     await waitFor(async () => (await withCar()).length >= 2, 'cars plugged in', 30_000);
-  }, 90_000);
+  }, 180_000);
 
   afterAll(() => site?.stop());
 
@@ -96,7 +96,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     await expect.poll(() => item.locator('.u-legend').textContent()).toContain('Import price');
     await shoot(page, 'plan');
     await page.context().close();
-  }, 60_000);
+  }, 150_000);
 
   it('steers tier, charge mode, pause, departure and energy need from a card, and refuses a past departure with its reason', async () => {
     const page = await open();
@@ -138,7 +138,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     await card.scrollIntoViewIfNeeded();
     await card.screenshot({ path: join(ARTIFACTS, 'card-steering.png') });
     await page.context().close();
-  }, 90_000);
+  }, 180_000);
 
   it('sets a site import limit with an end time and ends it', async () => {
     const page = await open();
@@ -156,7 +156,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     await row.getByRole('button', { name: 'End now' }).click();
     await row.waitFor({ state: 'detached', timeout: 10_000 });
     await page.context().close();
-  }, 60_000);
+  }, 150_000);
 
   it('downloads sessions, bills and history as CSV from the buttons', async () => {
     const page = await open();
@@ -180,7 +180,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     const [perConnector] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-connector-history').click()]);
     expect(readFileSync((await perConnector.path())!, 'utf8').split('\r\n')[0]).toBe('time,resolution,chargerId,connectorId,energyWh,powerW,l1A,l2A,l3A,capA');
     await page.context().close();
-  }, 60_000);
+  }, 150_000);
 
   it('shows the grid current per phase and one connector’s history, with the figures the API has', async () => {
     // The first finished minute of a charging connector (the EMS keeps connectors per minute).

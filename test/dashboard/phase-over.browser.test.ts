@@ -47,7 +47,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'reserved current over a phas
     dumb.mode = 'not-supported';
     await dumb.connect();
     browser = await launchChromium();
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -91,5 +91,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'reserved current over a phas
     expect(await page.getByTestId('today').textContent()).not.toContain('on —');
     await page.screenshot({ path: join(ARTIFACTS, 'phase-over-reserved.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
-  }, 60_000);
+  }, 150_000);
 });

@@ -62,7 +62,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
     });
     ({ demo, browser, baseUrl, adminToken: token } = site);
     await waitFor(async () => (await api<{ connectors: Connector[] }>('/api/v1/state')).connectors.some((c) => c.session), 'a car plugged in', 30_000);
-  }, 90_000);
+  }, 180_000);
 
   afterAll(() => site?.stop());
 
@@ -114,5 +114,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
     await expect.poll(() => row.count(), { timeout: 20_000 }).toBeGreaterThan(0);
     expect(errors, 'uncaught errors in the page').toEqual([]);
     await context.close();
-  }, 120_000);
+  }, 240_000);
 });

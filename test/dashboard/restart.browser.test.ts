@@ -109,7 +109,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'KPIs across a real process r
       }),
     );
     browser = await launchChromium();
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();

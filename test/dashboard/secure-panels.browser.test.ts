@@ -89,7 +89,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'security and OpenADR panels 
       app.store.users.create({ username: role, passwordHash: await app.http.auth.hashPassword(PASSWORDS[role]), role });
     }
     browser = await launchChromium();
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -138,7 +138,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'security and OpenADR panels 
     expect(await page.locator('[data-panel="ven-status"]').count()).toBe(1);
     await page.context().close();
     expect(pageErrors).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 
   it('warns operators and admins on every page about chargers anyone can connect as, and not viewers', async () => {
     const baseUrl = `http://127.0.0.1:${exposed.http.port}`;
@@ -165,5 +165,5 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'security and OpenADR panels 
     expect(await page.locator('[data-panel="charger-credentials"]').isVisible()).toBe(false);
     await page.context().close();
     expect(pageErrors).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 });

@@ -58,7 +58,8 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'the demo with an MQTT br
       return d?.health === 'online' && d.reading?.powerW !== undefined && d.reading;
     }, 10_000, 'the MQTT building meter online with a reading');
     // What the EMS read is what went over the broker, and what the simulation computed.
-    await eventually(() => published.length > 0, 5000, 'a publication seen by a separate client');
+    // The separate client gets the same message, maybe later than the EMS did: wait for that one.
+    await eventually(() => published.some((p) => p.W === seen.powerW), 15_000, 'the same publication seen by a separate client');
     expect(published.map((p) => p.W)).toContain(seen.powerW);
     const building = demo.lastReading()!.buildingA;
     expect(seen.powerW).toBeGreaterThan(0);

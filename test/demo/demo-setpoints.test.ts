@@ -48,13 +48,13 @@ describe('the demo battery on its Modbus server', () => {
     /** Write a setpoint; wait until the EMS reads the battery at it, then for a grid reading taken after that. */
     const apply = async (setpointW: number) => {
       await writer.setPowerW(setpointW);
-      await eventually(() => demo!.lastReading()?.batteryPowerW === setpointW, 5000, `simulated battery at ${setpointW} W`);
-      await eventually(() => state.devices.get(battery.id)?.reading?.powerW === setpointW, 5000, `EMS reads the battery at ${setpointW} W`);
+      await eventually(() => demo!.lastReading()?.batteryPowerW === setpointW, 15_000, `simulated battery at ${setpointW} W`);
+      await eventually(() => state.devices.get(battery.id)?.reading?.powerW === setpointW, 15_000, `EMS reads the battery at ${setpointW} W`);
       const afterMs = clock.nowMs();
       const grid = await eventually(() => {
         const r = state.devices.get(gridId)?.reading;
         return r && r.atMs > afterMs && r;
-      }, 5000, 'a fresh grid reading');
+      }, 15_000, 'a fresh grid reading');
       return grid.powerW!;
     };
 
@@ -75,10 +75,10 @@ describe('the demo battery on its Modbus server', () => {
       expect(unlimitedW).toBeGreaterThan(8000);
       await inverter.setLimitW(5000);
       // The limit travels as a percentage of the rating (0.01 % steps): within a few W.
-      await eventually(() => Math.abs(demo!.lastReading()!.pvPowerW - 5000) <= 5, 5000, 'simulated PV at its limit');
-      await eventually(() => Math.abs((state.devices.get(pv.id)?.reading?.powerW ?? 0) - 5000) <= 5, 5000, 'EMS reads PV at its limit');
+      await eventually(() => Math.abs(demo!.lastReading()!.pvPowerW - 5000) <= 5, 15_000, 'simulated PV at its limit');
+      await eventually(() => Math.abs((state.devices.get(pv.id)?.reading?.powerW ?? 0) - 5000) <= 5, 15_000, 'EMS reads PV at its limit');
       await inverter.setLimitW(undefined);
-      await eventually(() => demo!.lastReading()!.pvPowerW > 8000, 5000, 'PV back to full output');
+      await eventually(() => demo!.lastReading()!.pvPowerW > 8000, 15_000, 'PV back to full output');
     } finally {
       await pvLine.close();
     }

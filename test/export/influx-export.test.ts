@@ -171,11 +171,11 @@ describeWithPeer('influxd', hasCommand('influxd'), 'influx export to a real Infl
     await exporter.stop();
     expect(exporter.stats).toMatchObject({ written: 5 * POINTS_PER_SAMPLE, buffered: 0, dropped: 0 });
 
-    const site = await client.query<{ grid_power_w: number; ev_power_w: number; headroom_l2_a: number; failsafe: boolean }>(
+    const site = await client.query<{ grid_power_w: number; grid_import_w: number; grid_export_w: number; ev_power_w: number; headroom_l2_a: number; failsafe: boolean }>(
       'SELECT * FROM ems_site ORDER BY time',
     );
     expect(site).toHaveLength(5);
-    expect(site[0]).toMatchObject({ grid_power_w: 12_345, ev_power_w: 10_500, headroom_l2_a: 11, failsafe: false });
+    expect(site[0]).toMatchObject({ grid_power_w: 12_345, grid_import_w: 12_345, grid_export_w: 0, ev_power_w: 10_500, headroom_l2_a: 11, failsafe: false });
     expect(site[0].time.getTime()).toBe(T0);
     const caps = await client.query<{ cap_a: number; draw_a: number; charger: string; reason: string }>(
       `SELECT cap_a, draw_a, charger, reason FROM ems_connector WHERE charger = 'CP001'`,

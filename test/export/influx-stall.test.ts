@@ -56,5 +56,5 @@ describe('a stalled InfluxDB', () => {
     // While every write hangs until its timeout, cycles keep coming at the control interval.
     expect(await until(() => app!.control.stats.cycles >= cyclesAtFailure + 10, 10_000)).toBe(true);
     expect(await metrics()).toMatch(/ems_influx_points_buffered [1-9]/);
-  });
+  }, 90_000);
 });

@@ -46,6 +46,19 @@ export interface EmsPlace {
  * `place`: the folder and ports of an earlier process, to start it again on the same database.
  */
 export async function startEms(config: Record<string, any>, env: Record<string, string> = {}, place: EmsPlace = {}): Promise<EmsProcess> {
+  // A port picked free can be taken by another process before ems binds it (other test files run
+  // alongside): then, and only for ports picked here, it starts again on fresh ones.
+  const picked = place.ocppPort === undefined || place.httpPort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEmsOnce(config, env, place);
+    } catch (error) {
+      if (!picked || attempt >= 3 || !/EADDRINUSE|already in use|port is in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startEmsOnce(config: Record<string, any>, env: Record<string, string>, place: EmsPlace): Promise<EmsProcess> {
   const dir = place.dir ?? mkdtempSync(join(tmpdir(), 'ems-proc-'));
   const ocppPort = place.ocppPort ?? (await freePort());
   // Two free ports in a row can be the same one (the first was closed before the second was asked for).

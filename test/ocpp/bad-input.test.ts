@@ -23,7 +23,7 @@ async function rawCharger(port: number, identity: string) {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  const next = (match: (f: unknown[]) => boolean, timeoutMs = 5_000) => {
+  const next = (match: (f: unknown[]) => boolean, timeoutMs = 15_000) => {
     const seen = frames.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise<unknown[]>((resolve, reject) => {

@@ -153,7 +153,7 @@ export class FakeCharger {
   }
 
   /** Resolves once a CALL matching the predicate has been received (already, or within the deadline). */
-  waitForCall(action: string, filter: (params: any) => boolean = () => true, timeoutMs = 5_000): Promise<ReceivedCall> {
+  waitForCall(action: string, filter: (params: any) => boolean = () => true, timeoutMs = 15_000): Promise<ReceivedCall> {
     const seen = this.received(action, filter)[0];
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

@@ -151,7 +151,7 @@ export class FakeStation201 {
     return this.calls.filter((c) => c.action === action && filter(c.params));
   }
 
-  waitForCall(action: string, filter: (params: any) => boolean = () => true, timeoutMs = 5_000): Promise<StationCall> {
+  waitForCall(action: string, filter: (params: any) => boolean = () => true, timeoutMs = 15_000): Promise<StationCall> {
     const seen = this.received(action, filter)[0];
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

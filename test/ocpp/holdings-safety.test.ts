@@ -262,7 +262,13 @@ const SLOTS: [string, number][] = [['A', 1], ['A', 2], ['B', 1], ['C', 1], ['D',
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, v201: readonly boolean[] = []): Promise<void> {
+/** What a run leaves behind: the chargers as they hold their profiles, at the manual clock's time. */
+interface RunEnd {
+  models: Map<string, ChargerModel>;
+  nowMs: number;
+}
+
+async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, v201: readonly boolean[] = []): Promise<RunEnd> {
   const clock = new ManualClock(Date.parse('2026-12-06T08:00:00Z'));
   const bus = new Bus(silentLogger);
   const statuses = new Map<string, ProfileStatus>();
@@ -360,11 +366,33 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
   const paused = new Set<number>();
   const slotOf = (id: string, c: number) => SLOTS.findIndex(([other, oc]) => other === id && oc === c);
   // 1d. Nothing the EMS sends a paused car's connector lets it draw: no default, no TxProfile above 0.
+  // 1f. A TxProfile that raises a car goes on only over a connector default at min(share, the
+  // raise): the car falls back to that if the EMS dies, also while an earlier default went
+  // unanswered (installed or not) or is only restored from before a restart (the raise waits for
+  // it). Not when the charger's last answer to a default this process knows was a refusal (it is
+  // treated by the refused rules: the raise never waits behind a refusal), nor once the charger
+  // missed its default three times in a row (src/ocpp/profile-dispatcher.ts: charging beats the
+  // fallback). Not a TxProfile the EMS sends as a decrease from the limit it knows in force (a
+  // decrease never waits), although an unanswered default may have left the charger lower.
   for (const model of models.values()) {
     model.onInstall = (c, purpose, limit) => {
       if (violation || !armed || purpose === 'ChargePointMaxProfile' || purpose === 'ChargingStationMaxProfile' || limit <= 0) return;
       if (paused.has(slotOf(model.id, c)) && model.tx.has(c) && book.active(model.id, c) !== undefined) {
         violation = `${model.id}/${c} is paused, yet the EMS sent it a ${purpose} of ${limit} at ${clock.nowMs()}`;
+        return;
+      }
+      const held = holdings.of(model.id);
+      const def = held.defaultSlot(c);
+      if (purpose !== 'TxProfile' || held.uncontrollable || def.backoff.failures >= 3) return;
+      if (def.refused && !def.restored && def.uncertain.length === 0) return;
+      const nowMs = clock.nowMs();
+      const transactionId = book.active(model.id, c);
+      if (transactionId !== undefined && held.inForceA(c, transactionId, monotonicMs(clock)) > limit + 0.05) return;
+      const beforeA = model.connectorA(c, nowMs);
+      const fallbackA = model.connectorA(c, nowMs + 10 * DURATION_S * 1000);
+      const dueA = Math.min(held.shareA, limit);
+      if (limit > beforeA + 0.05 && fallbackA < dueA - 0.05) {
+        violation = `${model.id}/${c} raised from ${beforeA} to ${limit} A over a connector default that leaves it ${fallbackA} A if the EMS died at ${nowMs}, below min(share ${held.shareA} A, raise)`;
       }
     };
   }
@@ -559,9 +587,10 @@ async function run(steps: Step[], answers: Answer[] | Answers, dSmart: boolean, 
     check(false);
   }
   holdings.dispose();
-  expect(violation).toBeUndefined();
+  expect(violation, violation).toBeUndefined();
   // The monotonic clock is the one the holdings ran on.
   expect(monotonicMs(clock)).toBeGreaterThan(0);
+  return { models, nowMs: clock.nowMs() };
 }
 
 describe('what every charger holds', () => {
@@ -573,7 +602,7 @@ describe('what every charger holds', () => {
         fc.boolean(),
         // Which chargers speak OCPP 2.0.1 (SmartChargingCtrlr, NotImplemented, TransactionEvent, GetCompositeSchedule).
         fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
-        (steps, answers, dSmart, v201) => run(steps, answers, dSmart, v201),
+        async (steps, answers, dSmart, v201) => void (await run(steps, answers, dSmart, v201)),
       ),
       { numRuns: RUNS, seed: Number(process.env.HOLDINGS_SEED ?? 20261206) },
     );
@@ -636,3 +665,121 @@ describe('a paused car across an EMS restart', () => {
   }
 });
 
+
+
+describe('a raise over a connector default the EMS is not sure of', () => {
+  // Check 1f's three counterexamples on the dispatcher before the raise waited for its default
+  // (session 8): each fails there. The raise waits while its default is on the wire, went
+  // unanswered or is only restored from before a restart; an unanswered default is sent again
+  // until confirmed; and then the car is raised.
+  const defaultOf = (req: any) => {
+    const p = req.csChargingProfiles;
+    return p?.chargingProfilePurpose === 'TxDefaultProfile' ? { connectorId: req.connectorId as number, limitA: p.chargingSchedule.chargingSchedulePeriod[0].limit as number } : undefined;
+  };
+  /** Answers the first connector default of `limitA` to `chargerId`/`connectorId` with `answer`, everything else Accepted. */
+  const once = (chargerId: string, connectorId: number, limitA: number, answer: Answer) => {
+    let used = false;
+    const answers: Answers = (req, id) => {
+      const d = defaultOf(req);
+      if (used || id !== chargerId || d?.connectorId !== connectorId || d.limitA !== limitA) return 'Accepted';
+      used = true;
+      return answer;
+    };
+    return { answers, used: () => used };
+  };
+
+  it('waits while a lowered default went unanswered, installed, and is in its backoff', async () => {
+    // B/1 charges; its cap comes down to 8 A and its 8 A default goes unanswered, although the
+    // charger took it. The cap goes back up at once: the raise to 16 A must not go out alone while
+    // the default waits for its retry (the charger falls back to 8 A, its share is 13.3 A).
+    const { answers, used } = once('B', 1, 8, 'timeout-installed');
+    const steps: Step[] = [
+      { kind: 'plug', charger: 1, connector: 1, good: true },
+      { kind: 'caps', wantA: [0, 0, 8, 0, 0] },
+      { kind: 'caps', wantA: [0, 0, 16, 0, 0] },
+      { kind: 'wait', ms: 2_000 },
+      { kind: 'wait', ms: 2_000 },
+    ];
+    const end = await run(steps, answers, true);
+    expect(used()).toBe(true);
+    const b = end.models.get('B')!;
+    expect(b.connectorA(1, end.nowMs), 'raised once the default is through').toBe(16);
+    expect(b.connectorA(1, end.nowMs + 10 * DURATION_S * 1000), 'falls back to its share').toBe(13.3);
+  });
+
+  it('sends an unanswered default again although the EMS believes the target confirmed', async () => {
+    // A/2 is idle at its 13.3 A default. Its cap comes down to 12.3 A; that default goes
+    // unanswered (the charger took it) and the cap goes back up: the target is 13.3 A again, the
+    // value the EMS last had confirmed. The charger holds 12.3 A: the default must go again, and a
+    // car plugged in later must not be raised over 12.3 A.
+    const { answers, used } = once('A', 2, 12.3, 'timeout-installed');
+    const steps: Step[] = [
+      { kind: 'caps', wantA: [0, 16, 0, 0, 0] },
+      { kind: 'caps', wantA: [0, 12.3, 0, 0, 0] },
+      { kind: 'caps', wantA: [0, 16, 0, 0, 0] },
+      { kind: 'wait', ms: 2_000 },
+      { kind: 'plug', charger: 0, connector: 2, good: true },
+      { kind: 'wait', ms: 2_000 },
+    ];
+    const end = await run(steps, answers, true);
+    expect(used()).toBe(true);
+    const a = end.models.get('A')!;
+    expect(a.connectorA(2, end.nowMs)).toBe(16);
+    expect(a.connectorA(2, end.nowMs + 10 * DURATION_S * 1000), 'the default went again: the share').toBe(13.3);
+  });
+
+  it('waits for a default restored after a restart whose re-send is refused', async () => {
+    // C/1 is idle at its 15 A default. Its cap goes to 0: the charger takes the 0 A default but
+    // the answer is lost, so the EMS records the worst case, 15 A. The EMS restarts; a car plugs
+    // in and gets 16 A. The restored default (15 A) is sent again and refused once: the charger
+    // still holds 0 A, so the raise must wait for the retry, not fall back to 0 A if the EMS died.
+    let stage: 'before' | 'lost' | 'refused' = 'before';
+    const answers: Answers = (req, id) => {
+      const d = defaultOf(req);
+      if (id !== 'C' || d?.connectorId !== 1) return 'Accepted';
+      if (stage === 'before' && d.limitA === 0) return (stage = 'lost'), 'timeout-installed';
+      if (stage === 'lost' && d.limitA > 0) return (stage = 'refused'), 'Rejected';
+      return 'Accepted';
+    };
+    const steps: Step[] = [
+      { kind: 'caps', wantA: [0, 0, 0, 16, 0] },
+      { kind: 'caps', wantA: [0, 0, 0, 0, 0] },
+      { kind: 'restart', downMs: 0 },
+      { kind: 'caps', wantA: [0, 0, 0, 16, 0] },
+      { kind: 'plug', charger: 2, connector: 1, good: true },
+      { kind: 'wait', ms: 2_000 },
+      { kind: 'wait', ms: 2_000 },
+    ];
+    const end = await run(steps, answers, true);
+    expect(stage).toBe('refused');
+    const c = end.models.get('C')!;
+    expect(c.connectorA(1, end.nowMs)).toBe(16);
+    expect(c.connectorA(1, end.nowMs + 10 * DURATION_S * 1000)).toBe(15);
+  });
+
+  it('does not wait behind a refusal: once a charger refuses profiles, the raise is still tried in the same round', async () => {
+    // B took its idle 0 A default, then refuses everything from then on. A car starts and gets
+    // 16 A: the 13.3 A default is refused, and the TxProfile must still be tried in that round
+    // (the connector is treated by the refused rules, counted at what it may hold), not held back
+    // until the default has been refused three times (1 + 2 + 4 s of backoff; never, on a clock
+    // that stands still).
+    let refusing = false;
+    const raises: number[] = [];
+    const answers: Answers = (req, id) => {
+      if (id !== 'B') return 'Accepted';
+      const p = req.csChargingProfiles;
+      if (p.chargingProfilePurpose === 'TxProfile') raises.push(p.chargingSchedule.chargingSchedulePeriod[0].limit);
+      if (refusing) return 'Rejected';
+      if (defaultOf(req)?.limitA === 0) refusing = true;
+      return 'Accepted';
+    };
+    const steps: Step[] = [
+      { kind: 'caps', wantA: [0, 0, 0, 0, 0] },
+      { kind: 'plug', charger: 1, connector: 1, good: true },
+      { kind: 'caps', wantA: [0, 0, 16, 0, 0] },
+    ];
+    await run(steps, answers, true);
+    expect(refusing).toBe(true);
+    expect(raises).toContain(16);
+  });
+});

@@ -3,7 +3,7 @@ import type { ConnectorCap } from '../../optimizer/types.ts';
 import { FakeCharger } from './fake-charger.ts';
 import { FakeStation201 } from './fake-station-201.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { startSystem, testConfig, type System } from './system.ts';
+import { capturingLogger, startSystem, testConfig, type System } from './system.ts';
 
 const cap = (chargerId: string, connectorId: number, currentA: number): ConnectorCap => ({ chargerId, connectorId, currentA, phases: 3, reason: { kind: 'charger', text: 'test' } });
 const OCCURRENCE = ['OccurenceConstraintViolation', 'OccurrenceConstraintViolation'];
@@ -222,8 +222,7 @@ describe('OCPP 2.0.1 stations', () => {
     await s.connect();
     await s.boot();
     await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 1);
-    const warned = () => system.state.connector('CP001', 1)?.profile?.uncontrollable;
-    for (let i = 0; i < 100 && !warned(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => system.state.connector('CP001', 1)?.profile?.uncontrollable, 'the verdict', 15_000);
     expect(s.received('GetCompositeSchedule').filter((c: any) => c.params.evseId === 1).length).toBe(3);
     expect(system.state.connector('CP001', 1)?.profile).toMatchObject({ state: 'rejected', uncontrollable: true, reserveA: 32 });
     expect(system.state.connector('CP001', 2)?.profile).toMatchObject({ uncontrollable: true, reserveA: 32 });
@@ -236,7 +235,8 @@ describe('OCPP 2.0.1 stations', () => {
   it('keeps steering a station whose composite schedule shows a new profile only after its control step', async () => {
     // Many stations store a profile at once and report it after their next control step: the first
     // GetCompositeSchedule still shows 32 A. One early answer is no verdict (acceptance finding F1).
-    system = await startSystem(testConfig({ grid: { maxCurrent: 40, safetyMargin: 0.05 } }), { compositeRecheckMs: 50 });
+    const { log, lines } = await capturingLogger();
+    system = await startSystem(testConfig({ grid: { maxCurrent: 40, safetyMargin: 0.05 } }), { compositeRecheckMs: 50 }, log);
     const s = new FakeStation201(system.cs.port, 'CP001');
     stations.push(s);
     s.appliesProfiles = false;
@@ -244,10 +244,9 @@ describe('OCPP 2.0.1 stations', () => {
     await s.boot();
     await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 1);
     s.appliesProfiles = true; // its control step has now applied what it stored
-    await s.waitForCall('GetCompositeSchedule', (p) => p.evseId === 2);
-    const asked = () => s.received('GetCompositeSchedule').length;
-    for (let i = 0; i < 100 && asked() < 4; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The check is over once the last EVSE was found within what it was sent (a verdict would end
+    // it earlier): wait for that, not for a time a loaded machine may overrun.
+    await waitFor(() => lines.some((l) => l.msg === 'composite schedule within what the connector was sent' && l.connectorId === 2), 'EVSE 2 checked', 15_000);
     expect(system.state.connector('CP001', 1)?.profile?.uncontrollable).toBeUndefined();
     expect(system.state.connector('CP001', 2)?.profile?.uncontrollable).toBeUndefined();
     await s.transactionEvent('Started', 'tx-lag', { evse: { id: 1 }, idToken: { idToken: 'GUEST01', type: 'ISO14443' } });

@@ -21,7 +21,7 @@ export function siteContext(openadr: Record<string, unknown>, log: Logger = sile
 }
 
 /** Polls a condition caused by a real peer, with a bounded deadline. */
-export async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
+export async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();

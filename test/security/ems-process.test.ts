@@ -48,9 +48,9 @@ describe('ems run as a process', () => {
     expect(ems.stdout() + ems.stderr()).not.toMatch(/Unhandled|uncaught|WS_ERR_INVALID_UTF8/i);
     ems.kill('SIGTERM');
     expect(await ems.exited).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
-  it('ends within 5 s of SIGTERM while the MQTT broker accepts the connection but never answers', async () => {
+  it('ends on SIGTERM within its stop budget while the MQTT broker accepts the connection but never answers', async () => {
     const sockets: Socket[] = [];
     const blackHole = createServer((socket) => {
       sockets.push(socket);
@@ -61,11 +61,14 @@ describe('ems run as a process', () => {
     try {
       ems = await startEms({ ...SITE, mqtt: { url: `mqtt://127.0.0.1:${port}` } });
       ems.kill('SIGTERM');
-      const verdict = await Promise.race([ems.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 5 s'), 5_000))]);
+      // It exits in ~1.5 s (measured 2026-12-07, load ~15; the same with STOP_BUDGET_MS raised to
+      // 600 s, so its own stop path ends, the 3 s budget is the backstop). A hang never exits; 10 s
+      // bounds the wait on a machine at load 30, where 5 s left little room past the budget.
+      const verdict = await Promise.race([ems.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000))]);
       expect(verdict).toBe(0);
     } finally {
       for (const socket of sockets) socket.destroy();
       blackHole.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -64,5 +64,5 @@ describe('ems run start-up errors', () => {
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/^\s+at /m);
     expect(stderr.trim().split('\n').length, stderr).toBeLessThanOrEqual(2);
-  }, 60_000);
+  }, 180_000);
 });

@@ -246,10 +246,16 @@ export function historyView(ctx: AppContext): View {
     setText(status, points.length ? `${points.length} ${points.length === 1 ? 'point' : 'points'} at ${resolution} resolution.` : 'No history recorded in this range yet.');
     const sampleMs = (answer as { sampleMs?: unknown } | null)?.sampleMs;
     const s = summarizeHistory(points, undefined, RESOLUTION_MS[resolution], typeof sampleMs === 'number' && sampleMs > 0 ? sampleMs : undefined);
+    if (s.nettedSamples > 0) {
+      // Minutes recorded before the EMS kept import and export apart: said, not hidden.
+      const minutes = Math.max(1, Math.round((s.nettedSamples * (typeof sampleMs === 'number' && sampleMs > 0 ? sampleMs : 1000)) / 60_000));
+      status.append(` Grid import and export include ${minutes} min recorded by an older version, netted within each minute (both may read low there).`);
+    }
     replace(
       summary,
       fact(`Highest ${resolution} import`, s.peakImportW === null ? '—' : `${formatPower(s.peakImportW)} at ${ctx.siteTime().time(s.peakAtMs, now)}`),
       fact('Grid import', formatEnergy(s.importEnergyWh)),
+      fact('Grid export', formatEnergy(s.exportEnergyWh)),
       fact('Into cars', formatEnergy(s.evEnergyWh)),
       fact('Solar', formatEnergy(s.pvEnergyWh)),
       monthPeak,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ConnectorHistoryResolution, HistoryResolution } from '../../storage/types.ts';
+import type { ConnectorHistoryResolution, HistoryResolution, HistorySample } from '../../storage/types.ts';
 import { ApiValidationError, NotFoundError } from '../api-errors.ts';
 import { circuitViews } from '../circuit-view.ts';
 import type { RouteEnv } from '../route-env.ts';
@@ -27,7 +27,7 @@ const historyQuery = z.strictObject({
   from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
   to: timeParam.optional().describe('ISO 8601 time or epoch ms; default now'),
   resolution: z.enum([...HISTORY_RESOLUTIONS, 'auto']).default('auto'),
-  format: z.enum(['json', 'csv']).default('json').describe('csv: one row per point (mean power per interval, W)'),
+  format: z.enum(['json', 'csv']).default('json').describe('csv: one row per point (mean power per interval, W; grid import and export energy per interval, Wh)'),
 });
 const connectorHistoryQuery = z.strictObject({
   from: timeParam.optional().describe('ISO 8601 time or epoch ms; default 24 h before `to`'),
@@ -187,7 +187,7 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       onRequest: viewer,
       schema: {
         tags: ['site'],
-        summary: 'Power history (grid, PV, battery, EV total, building, limit) and grid current per phase; 1 s kept 1 h, 1 min kept 7 days, 15 min kept 1 year',
+        summary: 'Power history (grid, grid import and export apart, PV, battery, EV total, building, limit) and grid current per phase; 1 s kept 1 h, 1 min kept 7 days, 15 min kept 1 year',
         querystring: jsonSchema(historyQuery),
       },
     },
@@ -199,18 +199,41 @@ export function registerSiteRoutes(app: FastifyInstance, env: RouteEnv): void {
       if (!(fromMs < toMs)) throw new ApiValidationError([{ path: 'from', message: 'must be before `to`' }]);
       const resolution = request.query.resolution === 'auto' ? autoResolution(fromMs, toMs, nowMs) : request.query.resolution;
       const points = historyPoints(store.history, fromMs, toMs, resolution);
+      // A point's energy: its mean × the samples behind it × sampleMs (a sample per control cycle,
+      // at most one a second). Import and export are split per sample before any mean.
+      const sampleMs = Math.max(1000, ctx.config.control.intervalMs);
+      const gridWh = (p: HistorySample, w: number | undefined) => (w === undefined ? 0 : (w * (p.gridSamples ?? 0) * sampleMs) / HOUR_MS);
       if (request.query.format === 'csv') {
         const columns = ['gridPowerW', 'pvPowerW', 'batteryPowerW', 'evPowerW', 'buildingPowerW', 'limitPowerW'] as const;
         const phases = ['gridL1A', 'gridL2A', 'gridL3A'] as const;
         const roundA = (a: number | undefined) => (a === undefined ? null : Math.round(a * 100) / 100);
+        const roundWh = (wh: number) => Math.round(wh * 10_000) / 10_000;
         const body = toCsv(
-          ['time', 'resolution', ...columns, ...phases],
-          points.map((p) => [new Date(p.atMs).toISOString(), resolution, ...columns.map((c) => roundW(p[c])), ...phases.map((c) => roundA(p[c]))]),
+          ['time', 'resolution', ...columns, ...phases, 'gridImportW', 'gridExportW', 'gridImportWh', 'gridExportWh', 'gridNettedSamples'],
+          points.map((p) => [
+            new Date(p.atMs).toISOString(),
+            resolution,
+            ...columns.map((c) => roundW(p[c])),
+            ...phases.map((c) => roundA(p[c])),
+            roundW(p.gridImportW),
+            roundW(p.gridExportW),
+            roundWh(gridWh(p, p.gridImportW)),
+            roundWh(gridWh(p, p.gridExportW)),
+            p.gridNettedSamples ?? 0,
+          ]),
         );
         return sendCsv(reply, `history-${resolution}-${fileStamp(fromMs)}-${fileStamp(toMs)}.csv`, body);
       }
-      // Energy of a point: its mean × samples × sampleMs (a sample per control cycle, at most one a second).
-      return { resolution, sampleMs: Math.max(1000, ctx.config.control.intervalMs), from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), points };
+      const totals = { gridImportWh: 0, gridExportWh: 0, gridNettedSamples: 0 };
+      const withEnergy = points.map((p) => {
+        const gridImportWh = gridWh(p, p.gridImportW);
+        const gridExportWh = gridWh(p, p.gridExportW);
+        totals.gridImportWh += gridImportWh;
+        totals.gridExportWh += gridExportWh;
+        totals.gridNettedSamples += p.gridNettedSamples ?? 0;
+        return { ...p, gridImportWh, gridExportWh };
+      });
+      return { resolution, sampleMs, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), totals, points: withEnergy };
     },
   );
 

@@ -1,0 +1,102 @@
+// The real demo (`ems demo`, as `npm start` runs it) started at 18:07 site time:
+// - its plan's slots are the site's quarter hours (18:00, 18:15, ...), as the tariff and the demand
+//   windows count them, not 18:07, 18:22, ... from whenever a plan was made (session 8 saw "Waiting
+//   for its planned hours from 19:02" in the demo's status line);
+// - SIGTERM (Ctrl-C) stops it with exit 0 and logs nothing alarming: no "planning failed … planner
+//   stopped" and no stack trace for a solve the stop cut short.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const PASSWORD = 'demo-plan-stop-pass-1';
+const ZONE = 'Europe/Berlin';
+const minuteOf = (atMs: number) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, minute: '2-digit' }).format(atMs));
+
+describe('the demo', () => {
+  let child: ChildProcess;
+  let cwd: string;
+  let out = '';
+  let baseUrl = '';
+  let token = '';
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), 'ems-demo-plan-stop-'));
+    child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/ems.js', import.meta.url)), 'demo', '--start', '18:07', '--speed', '10', '--http-port', '0', '--ocpp-port', '0'], {
+      cwd,
+      env: { ...process.env, EMS_LOG_FORMAT: 'json', EMS_ADMIN_PASSWORD: PASSWORD },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    exited = new Promise((resolve) => child.on('exit', resolve));
+    baseUrl = await waitFor(
+      async () => {
+        const m = /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+        if (!m) throw new Error(`no dashboard line yet:\n${out}`);
+        return m[1];
+      },
+      'the demo printing its dashboard',
+      90_000,
+    );
+    const login = await fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+    token = ((await login.json()) as { token: string }).token;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("plans in the site's quarter hours, not from the odd minute a plan was made", async () => {
+    type PlanAnswer = { plan: { start: string; slots: { start: string }[] } | null };
+    const answer = await waitFor(
+      async () => {
+        const res = await fetch(`${baseUrl}/api/v1/plan?slots=8`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as PlanAnswer;
+        if (!body.plan?.slots.length) throw new Error(`no plan in force yet: ${JSON.stringify(body).slice(0, 300)}`);
+        return body;
+      },
+      'a plan in force',
+      90_000,
+    );
+    const starts = answer.plan!.slots.map((s) => Date.parse(s.start));
+    expect(starts.map((t) => [new Date(t).toISOString(), minuteOf(t) % 15, t % 60_000])).toEqual(starts.map((t) => [new Date(t).toISOString(), 0, 0]));
+    // The demo's status line (printed every 15 s) says "from HH:MM" only on a quarter hour.
+    for (const m of out.matchAll(/Waiting for [^;\n]* from (\d\d):(\d\d)/g)) expect(Number(m[2]) % 15, m[0]).toBe(0);
+  }, 120_000);
+
+  it('stops on SIGTERM with exit 0 and logs no failure and no stack trace', async () => {
+    // A re-plan under way when the signal comes: the stop cuts its solve short.
+    const state = await (await fetch(`${baseUrl}/api/v1/state`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const car = (state as { connectors: { chargerId: string; connectorId: number; session: unknown }[] }).connectors.find((c) => c.session);
+    if (car) {
+      await fetch(`${baseUrl}/api/v1/connectors/${encodeURIComponent(car.chargerId)}/${car.connectorId}/session`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ energyNeedWh: 40_000 }),
+      });
+    }
+    const before = out.length;
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const after = out.slice(before);
+    expect(after).toContain('stopping the demo');
+    expect(after).not.toMatch(/planning failed|planner stopped/);
+    expect(after).not.toMatch(/\n\s+at /);
+    // No JSON log line at warn (40) or above.
+    const alarming = after
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .filter((entry) => entry.level >= 40);
+    expect(alarming).toEqual([]);
+  }, 120_000);
+});
