@@ -1,0 +1,90 @@
+// The CPU a relayed message costs, A/B between two checkouts, on a loaded machine: one process per
+// run hosts a strict 1.6 charger, the EMS's central system with the relay (test/upstream's
+// startLocalController: no control loop) and a strict CSMS, all of the checkout under test; one
+// message at a time (nothing queues, whatever the load), process.cpuUsage() over N round trips.
+// The peers' share is the same in both checkouts, so the difference is the EMS's.
+//   node --import tsx bench/upstream-cpu-ab.ts <checkout A> <checkout B> [rounds] [messages]
+// prints per run and the medians; A and B take turns going first. Loopback only.
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+
+async function one(root: string, messages: number): Promise<void> {
+  const { startLocalController, relayConfig, T0 } = await import(`${root}/test/upstream/local-controller.ts`);
+  const { StrictCharger, TestCsms } = await import(`${root}/test/upstream/peers.ts`);
+  const csms = new TestCsms();
+  await csms.start();
+  const ems = await startLocalController(relayConfig(csms.url));
+  const charger = new StrictCharger(ems.cs.port, 'CP16', 'ocpp1.6');
+  charger.nowMs = () => ems.clock.nowMs();
+  const ready = ems.cs.whenReady('CP16');
+  await charger.connect();
+  await charger.boot();
+  await ready;
+  while (!csms.clients.has('CLOUD-CP16') || ems.status('CP16').uplink !== 'online') await new Promise((r) => setTimeout(r, 20));
+  const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+  const meter = async (count: number, from: number) => {
+    for (let i = 0; i < count; i++) await charger.meter16(1, at(from + i), 1000 + from + i);
+  };
+  const sessions = async (count: number, from: number) => {
+    for (let i = 0; i < count; i++) {
+      await charger.start16(1, 'LOCAL01', at(from + 2 * i));
+      await charger.stop16(1, at(from + 2 * i + 1), 2000 + i);
+    }
+  };
+  await meter(300, 0);
+  await sessions(20, 1000);
+  csms.received.length = 0;
+  if (csms.frames) csms.frames.length = 0;
+  const t0 = process.cpuUsage();
+  await meter(messages, 10_000);
+  const t1 = process.cpuUsage(t0);
+  const pairs = Math.max(20, Math.round(messages / 20));
+  const t2 = process.cpuUsage();
+  await sessions(pairs, 100_000);
+  const t3 = process.cpuUsage(t2);
+  // The peers' own share: the same charger straight to the CSMS (the EMS's share is the rest).
+  const direct = new StrictCharger(csms.port, 'DIRECT', 'ocpp1.6');
+  direct.client._options.endpoint = csms.url;
+  await direct.connect();
+  await direct.boot();
+  for (let i = 0; i < 300; i++) await direct.meter16(1, at(i), 1000 + i);
+  const t4 = process.cpuUsage();
+  for (let i = 0; i < messages; i++) await direct.meter16(1, at(20_000 + i), 5000 + i);
+  const t5 = process.cpuUsage(t4);
+  await direct.close();
+  process.stdout.write(`${JSON.stringify({ meterUs: (t1.user + t1.system) / messages, startStopUs: (t3.user + t3.system) / (2 * pairs), directMeterUs: (t5.user + t5.system) / messages })}\n`);
+  await charger.close();
+  await ems.stop();
+  await csms.stop();
+  process.exit(0);
+}
+
+if (process.argv[2] === '--one') {
+  await one(process.argv[3]!, Number(process.argv[4]));
+} else {
+  const [a, b] = [process.argv[2]!, process.argv[3]!];
+  const rounds = Number(process.argv[4] ?? 4);
+  const messages = Number(process.argv[5] ?? 2000);
+  const runs: Record<string, { meterUs: number; startStopUs: number; directMeterUs: number }[]> = { [a]: [], [b]: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const root of round % 2 ? [a, b] : [b, a]) {
+      const load = loadavg()[0]!.toFixed(1);
+      const out = execFileSync(process.execPath, ['--import', 'tsx', SELF, '--one', root, String(messages)], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const result = JSON.parse(out.trim().split('\n').pop()!) as { meterUs: number; startStopUs: number; directMeterUs: number };
+      runs[root]!.push(result);
+      process.stdout.write(`round ${round} ${root}: MeterValues ${result.meterUs.toFixed(1)} µs (direct, peers only: ${result.directMeterUs.toFixed(1)}), Start/Stop ${result.startStopUs.toFixed(1)} µs (load ${load})\n`);
+    }
+  }
+  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor((v.length - 1) / 2)]!;
+  for (const root of [a, b]) {
+    const r = runs[root]!;
+    process.stdout.write(
+      `median ${root}: MeterValues ${median(r.map((x) => x.meterUs)).toFixed(1)} µs, less the peers (direct) ${median(r.map((x) => x.meterUs - x.directMeterUs)).toFixed(1)} µs; Start/Stop ${median(r.map((x) => x.startStopUs)).toFixed(1)} µs\n`,
+    );
+  }
+  const ratios = runs[a]!.map((x, i) => (x.meterUs - x.directMeterUs) / (runs[b]![i]!.meterUs - runs[b]![i]!.directMeterUs));
+  process.stdout.write(`EMS share of a relayed MeterValues, A/B per round: ${ratios.map((x) => x.toFixed(3)).join(', ')}; median ${median(ratios).toFixed(3)}\n`);
+}
