@@ -395,6 +395,24 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   }
 }
 
+/**
+ * A car whose session started less than a car response before the reading `t` and that no sample
+ * since has shown drawing: the grid's rise is not credited to its possible ramp (F7: a wave of car
+ * starts met a building step, and the step was taken for the new cars ramping up). Its ramp is
+ * counted as building load until its samples show it, which can only make the EMS more careful.
+ * Session starts only: a car restarting after a pause has shown how it draws.
+ */
+function startingUnseen(c: ConnectorSnapshot, draws: readonly number[], t: number, responseMs: number): boolean {
+  const started = c.session?.startedAtMs;
+  if (started === undefined || !Number.isFinite(started) || responseMs <= 0) return false;
+  if (t - started >= responseMs) return false;
+  for (let i = draws.length - 4; i >= 0; i -= 4) {
+    if (draws[i] < started) break;
+    if (Math.max(draws[i + 1], draws[i + 2], draws[i + 3]) >= IDLE_DRAW_A) return false;
+  }
+  return true;
+}
+
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
   return (
     !!grid &&
@@ -664,11 +682,12 @@ export function siteView(
     drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
     const path = index.paths[indexed.node];
     for (let k = 0; k < path.length; k++) for (let p = 0; p < 3; p++) evDraw[path[k] * 3 + p] += out[OUT_EST + p];
+    const credited = !startingUnseen(c, mem.draws, anchorAtMs, timing.carResponseMs);
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0 && credited) riseEv[p] += Math.min(width, riseCapA);
     }
   }
 

@@ -94,7 +94,7 @@ describe('checkConfig', () => {
 
 describe('ems check-config (the real CLI)', () => {
   const cli = (file: string) =>
-    spawnSync(process.execPath, [join(repoRoot, 'bin/ems.js'), 'check-config', file], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+    spawnSync(process.execPath, [join(repoRoot, 'bin/ems.js'), 'check-config', file], { cwd: repoRoot, encoding: 'utf8', timeout: 90_000 });
 
   it('exits 0 and prints ok for the demo config', () => {
     const result = cli('config/examples/demo.yaml');

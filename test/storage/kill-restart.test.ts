@@ -59,7 +59,7 @@ describe('kill -9 and restart', () => {
     rmSync(ems.dir, { recursive: true, force: true });
   });
 
-  it('keeps every acknowledged transaction and steering setting, and restores the sessions', { timeout: 120_000 }, async () => {
+  it('keeps every acknowledged transaction and steering setting, and restores the sessions', { timeout: 300_000 }, async () => {
     ems = await startEms(SITE, env);
     const cp1 = charger(ems.ocppPort, 'CP001');
     const cp2 = charger(ems.ocppPort, 'CP002');
