@@ -6,10 +6,9 @@ import type { SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
 
 /** Energy a session's plan delivers from now on: the rest of the current slot, then every later slot. */
-function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number, slotLeftMs: number, slotMs: number, nowW: number): number | undefined {
+function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number, slotLeftMs: number, slotMs: number): number | undefined {
   if (!powerW) return undefined;
-  // The current slot at the power planned while the car is there (the slot's average over its share).
-  let wh = (nowW * Math.max(0, slotLeftMs)) / 3_600_000;
+  let wh = ((powerW[slotIndex] ?? 0) * Math.max(0, slotLeftMs)) / 3_600_000;
   for (let t = slotIndex + 1; t < powerW.length; t++) wh += (powerW[t] * slotMs) / 3_600_000;
   return wh;
 }
@@ -81,7 +80,7 @@ export class PlanCeilings implements CeilingProvider {
         targetW,
         minPowerW: range.minPowerW,
         remainingWh,
-        plannedWh: shortedBy(remainingWh, plannedFromWh(planned.get(key), slotIndex, slotLeftMs, plan.slotMs, targetW)),
+        plannedWh: shortedBy(remainingWh, plannedFromWh(planned.get(key), slotIndex, slotLeftMs, plan.slotMs)),
         timeLeftMs,
         deliverableLaterWh: (maxW * Math.max(0, timeLeftMs - slotLeftMs)) / 3_600_000,
         slotLeftMs,
