@@ -203,23 +203,10 @@ export function departureMarginMs(s: PlannerSession, fromMs: number, energyNeedW
   return Math.max(0, Math.min(wantedMs, slackMs));
 }
 
-/**
- * The start of the plan slot that holds atMs, on the site's local clock: slots are quarter hours
- * (or whatever `slotMin` is) as the tariff and the demand windows count them, not whenever a plan
- * happened to be made.
- */
-export function slotStartMs(atMs: number, slotMs: number, zone: LocalTimeZone): number {
-  const offsetMs = zone.offsetMs(atMs);
-  return Math.floor((atMs + offsetMs) / slotMs) * slotMs - offsetMs;
-}
-
 export function buildPlanInput(ctx: PlanContext): PlanInput {
   const { config, tariff, zone, atMs } = ctx;
   const planner = config.planner;
   const slotMs = (planner?.slotMin ?? 15) * 60_000;
-  // The plan starts on the slot grid; its first slot is the one in progress, of which only the
-  // part from now on is there for any car (each session arrives at the earliest now).
-  const startMs = slotStartMs(atMs, slotMs, zone);
   const slotCount = Math.max(1, Math.round(((planner?.horizonH ?? 24) * 3_600_000) / slotMs));
   const dwellMs = (planner?.defaultDwellH ?? 8) * 3_600_000;
   const staticLimitW = siteImportLimitW(config);
@@ -241,12 +228,12 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const importLimitW: number[] = [];
   const exportLimitW: number[] = [];
   for (let t = 0; t < slotCount; t++) {
-    const start = startMs + t * slotMs;
+    const start = atMs + t * slotMs;
     const mid = start + slotMs / 2;
     importPricePerKWh.push(tariff.importPricePerKWh(mid));
     exportPricePerKWh.push(tariff.exportPricePerKWh(mid));
     carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
-    const fade = Math.exp(-Math.max(0, mid - atMs) / PERSISTENCE_MS);
+    const fade = Math.exp(-(mid - atMs) / PERSISTENCE_MS);
     baseLoadW.push(Math.max(0, baseAt(mid) + baseOffsetW * fade));
     pvW.push(Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)));
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
@@ -277,7 +264,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     const asapMs = maxPowerW > 0 ? Math.max(slotMs, (energyNeedWh / maxPowerW) * 3_600_000) : slotMs;
     return {
       key: s.key,
-      arrivalAtMs: Math.max(s.arrivalAtMs, atMs),
+      arrivalAtMs: s.arrivalAtMs,
       departureAtMs: s.departureAtMs !== undefined ? s.departureAtMs - departureMarginMs(s, fromMs, energyNeedWh, maxPowerW) : fromMs + (steer ? dwellMs : asapMs),
       energyNeedWh,
       maxPowerW,
@@ -302,7 +289,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   }
 
   return {
-    startMs,
+    startMs: atMs,
     slotMs,
     slotCount,
     importPricePerKWh,

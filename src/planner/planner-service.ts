@@ -296,10 +296,9 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     },
     ceilingsW(snapshot: SiteSnapshot) {
       if (runner) learnFromDraws(snapshot.atMs);
-      // A plan made two slots ago is stale (re-planning is stuck): no ceilings rather than old ones.
-      // (Made, not started: its first slot starts on the slot grid, up to a slot before it was made.)
+      // A plan two slots old is stale (re-planning is stuck): no ceilings rather than old ones.
       const plan = ceilings.current();
-      if (plan && snapshot.atMs - (status.lastPlanAtMs ?? plan.startMs) >= 2 * slotMs) return new Map();
+      if (plan && snapshot.atMs - plan.startMs >= 2 * slotMs) return new Map();
       return ceilings.ceilingsW(snapshot);
     },
     currentPlan: () => ceilings.current(),
