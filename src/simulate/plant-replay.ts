@@ -29,8 +29,7 @@ import { solvePlan } from '../planner/solve-plan.ts';
 import { SiteState } from '../state/site-state.ts';
 import { Tariff } from '../tariffs/tariff.ts';
 import { OvershootMeter } from './plant-overshoot.ts';
-import { FIELD_TIMING, replayPlant, type PlantTiming, type ReplayPlant } from './plant-scenario.ts';
-import { plannerConfig } from './planner-site-view.ts';
+import { FIELD_TIMING, replayPlant, type PlantTiming } from './plant-scenario.ts';
 import { importLimitW, staticBalancerParams, type ReplayOptions, type ReplayResult, type ReplaySeries, type SessionResult } from './replay.ts';
 import { SiteTruth } from './site-truth.ts';
 import { PlantBootSetup, type BootFloor } from './plant-boot-setup.ts';
@@ -93,10 +92,6 @@ class PlantReplay {
   private readonly plant: SitePlant;
   private readonly startAtMs: number;
   private readonly pvOnItsOwn: boolean;
-  /** What the plant serves now (the sample in force), as the site's meters would show it. */
-  private readonly served: ReplayPlant['served'];
-  /** The config as the planner may know it (planner-site-view.ts). */
-  private readonly plannerConfig: Config;
   private readonly truth: SiteTruth;
   private readonly tariff: Tariff;
   private readonly dispatcher?: VirtualDispatcher;
@@ -150,8 +145,6 @@ class PlantReplay {
     const built = replayPlant(this.config, this.params, options.sessions, this.truth, options.seed ?? 1, options.timing ?? FIELD_TIMING);
     this.startAtMs = built.startAtMs;
     this.pvOnItsOwn = built.pvOnItsOwn;
-    this.served = built.served;
-    this.plannerConfig = plannerConfig(this.config, built.pvOnItsOwn);
     this.plant = new SitePlant(built.scenario, { maxStepMs: Number.MAX_SAFE_INTEGER });
     this.state = new SiteState(this.config, this.bus);
     this.kpi = new KpiAccumulator(this.tariff.demandChargePerKW, (this.config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000);
@@ -404,26 +397,22 @@ class PlantReplay {
         ...carModelOf(this.carDraws.carModel(c.chargerId, c.connectorId, c.session.transactionId)),
       });
     }
-    // What the site's meters show now: the plant's sample in force, not the curve at this instant;
-    // without a PV device the building net of PV and no PV reading.
-    const served = this.served(atMs);
-    const measuredNow = { baseLoadW: served.buildingW, ...(served.pvW !== undefined ? { pvW: served.pvW } : {}) };
     const input = buildPlanInput({
-      config: this.plannerConfig,
+      config: this.config,
       tariff: this.tariff,
       zone: this.tariff.zone,
       atMs,
       sessions,
       peakSoFarW: this.kpi.result().peakW,
       forecast: this.truth.forecast(),
-      measuredNow,
+      measuredNow: { pvW: this.truth.pvW(atMs), baseLoadW: this.truth.buildingW(atMs) },
     });
     this.planAtMs = atMs;
     this.planDirty = false;
     const solveStarted = performance.now();
     this.plan = await solvePlan(input, this.options.solver!, this.config.planner?.timeLimitMs ?? 5000);
     this.planSolveMs.push(performance.now() - solveStarted);
-    this.options.onPlan?.(this.plan, atMs, { input, measuredNow });
+    this.options.onPlan?.(this.plan, atMs);
     if (this.plan.status !== 'optimal' && this.plan.status !== 'empty') this.failedPlans++;
   }
 
@@ -598,9 +587,7 @@ class PlantReplay {
     });
     if (t - this.lastTruthRecordMs >= 60_000) {
       this.lastTruthRecordMs = t;
-      // The EMS learns its profiles from its meters: what the plant serves, net of PV without a PV device.
-      const served = this.served(this.wall(t));
-      this.truth.record(this.wall(t), served.buildingW, served.pvW ?? 0);
+      this.truth.record(this.wall(t), this.truth.buildingW(this.wall(t)), pvW);
     }
     if (this.series && t >= this.nextSeriesMs) {
       this.nextSeriesMs = t + this.seriesEveryMs;
