@@ -263,7 +263,7 @@ describe('local controller: kill -9 while the uplink is down', () => {
     } finally {
       await cloud.stop();
     }
-  }, 180_000);
+  }, 400_000);
 
   it('2.0.1 behind the EMS and a 1.6 CSMS: after a kill -9 while offline, the events reach the CSMS as MeterValues and StopTransaction under the id it gave before the crash, the start once; a transaction no idToken named, cut by the kill, goes up at its end with its first register and time', async () => {
     const cloud = new TestCsms();
@@ -353,5 +353,5 @@ describe('local controller: kill -9 while the uplink is down', () => {
     } finally {
       await cloud.stop();
     }
-  }, 120_000);
+  }, 300_000);
 });
