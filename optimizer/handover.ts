@@ -6,17 +6,9 @@
 // down, in reverse priority, down to last cycle's cap. Only ever lowers caps.
 import type { Capacity } from './site-headroom.ts';
 import type { Slot } from './slot.ts';
-import { nonNegative } from './numbers.ts';
 
-/**
- * What the car may already draw without any raise now, deci-amps: last cycle's cap, or the limit
- * its charger confirmed and applies when higher (a new car under its connector's default). A cap
- * at or below that raises nothing on the site, whatever the other cars' holds.
- */
 function previousDa(slot: Slot): number {
-  const decided = slot.memory ? Math.round(slot.memory.currentA * 10) : 0;
-  const installed = slot.session && slot.connector.online !== false ? Math.floor(nonNegative(slot.connector.installedCapA ?? 0) * 10) : 0;
-  return Math.max(decided, installed);
+  return slot.memory ? Math.round(slot.memory.currentA * 10) : 0;
 }
 
 /** What a slot may draw during the handover, deci-amps: its cap, its reservation, its hold. */
