@@ -10,6 +10,27 @@ import { StrictCharger, TestCsms } from './peers.ts';
 const { createRPCError } = ocppRpc as unknown as { createRPCError: (code: string, message?: string) => Error };
 const at = (offsetS: number) => new Date(T0 + offsetS * 1000).toISOString();
 
+
+/**
+ * Timers whose call timeouts (of exactly `callTimeoutMs`) fire only when the test fires them: the
+ * test, not the wall clock, says when the CSMS has been silent that long. Other timers are real.
+ */
+function silenceableTimers(callTimeoutMs: number) {
+  const silences = new Set<{ fire: () => void }>();
+  const timers = {
+    setTimeout: (fn: () => void, ms: number) => {
+      if (ms !== callTimeoutMs) return setTimeout(fn, ms);
+      const silence = { fire: fn };
+      silences.add(silence);
+      return silence;
+    },
+    clearTimeout: (handle: unknown) => {
+      if (!silences.delete(handle as { fire: () => void })) clearTimeout(handle as NodeJS.Timeout);
+    },
+  };
+  return { silences, timers };
+}
+
 describe('local controller edge cases', () => {
   let csms: TestCsms;
   let ems: Awaited<ReturnType<typeof startLocalController>>;
@@ -75,18 +96,7 @@ describe('local controller edge cases', () => {
 
   it('a stop is booked while the CSMS holds its answer; the charger is answered once both are done; a CSMS that never answers it: the EMS ends the session once and the stop goes up after the reopen', async () => {
     const callTimeoutMs = 30_000;
-    const silences = new Set<{ fire: () => void }>();
-    const timers = {
-      setTimeout: (fn: () => void, ms: number) => {
-        if (ms !== callTimeoutMs) return setTimeout(fn, ms);
-        const silence = { fire: fn };
-        silences.add(silence);
-        return silence;
-      },
-      clearTimeout: (handle: unknown) => {
-        if (!silences.delete(handle as { fire: () => void })) clearTimeout(handle as NodeJS.Timeout);
-      },
-    };
+    const { silences, timers } = silenceableTimers(callTimeoutMs);
     csms = new TestCsms();
     await csms.start();
     ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs, reconnectMinMs: 20, reconnectMaxMs: 200 } }), { timers });
@@ -257,18 +267,7 @@ describe('local controller edge cases', () => {
     // A real link's call timeout (30 s); the test, not the wall clock, says when the CSMS has been
     // silent that long: every call waits on an injected timer, fired once the CSMS holds the start.
     const callTimeoutMs = 30_000;
-    const silences = new Set<{ fire: () => void }>();
-    const timers = {
-      setTimeout: (fn: () => void, ms: number) => {
-        if (ms !== callTimeoutMs) return setTimeout(fn, ms);
-        const silence = { fire: fn };
-        silences.add(silence);
-        return silence;
-      },
-      clearTimeout: (handle: unknown) => {
-        if (!silences.delete(handle as { fire: () => void })) clearTimeout(handle as NodeJS.Timeout);
-      },
-    };
+    const { silences, timers } = silenceableTimers(callTimeoutMs);
     csms = new TestCsms();
     await csms.start();
     ems = await startLocalController(relayConfig(csms.url, { upstream: { url: csms.url, callTimeoutMs, reconnectMinMs: 20, reconnectMaxMs: 200 } }), { timers });
