@@ -138,5 +138,11 @@ export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'h
   // intervals) that much longer before it calls a car that has not slowed down yet uncontrollable.
   const realSampleS = 2;
   if (options.speed * realSampleS > config.control.meterValueIntervalS) config = { ...config, control: { ...config.control, meterValueIntervalS: Math.ceil(options.speed * realSampleS) } };
+  // And a cut reaches a car through the profile's and the sample's trips, also in real time: on a
+  // busy machine one real second of them is `speed` demo seconds on top of the car's own delay
+  // (up to 3.5 s, car.ts). Without this a car that followed its cut looks, at x10, as if it ignored it.
+  const realTripS = 1;
+  const carResponseS = Math.min(60, config.control.carResponseS + (options.speed > 1 ? options.speed * realTripS : 0));
+  if (carResponseS > config.control.carResponseS) config = { ...config, control: { ...config.control, carResponseS } };
   return config;
 }
