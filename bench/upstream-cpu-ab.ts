@@ -28,14 +28,21 @@ async function one(root: string, messages: number): Promise<void> {
   const meter = async (count: number, from: number) => {
     for (let i = 0; i < count; i++) await charger.meter16(1, at(from + i), 1000 + from + i);
   };
+  /** Each Start and Stop's round trip (ms): whether its answer waits for a group commit (an fsync) shows here, whatever the load. */
+  const boundaryMs: number[] = [];
   const sessions = async (count: number, from: number) => {
     for (let i = 0; i < count; i++) {
+      let t = performance.now();
       await charger.start16(1, 'LOCAL01', at(from + 2 * i));
+      boundaryMs.push(performance.now() - t);
+      t = performance.now();
       await charger.stop16(1, at(from + 2 * i + 1), 2000 + i);
+      boundaryMs.push(performance.now() - t);
     }
   };
   await meter(300, 0);
   await sessions(20, 1000);
+  boundaryMs.length = 0;
   csms.received.length = 0;
   if (csms.frames) csms.frames.length = 0;
   const t0 = process.cpuUsage();
@@ -45,6 +52,8 @@ async function one(root: string, messages: number): Promise<void> {
   const t2 = process.cpuUsage();
   await sessions(pairs, 100_000);
   const t3 = process.cpuUsage(t2);
+  boundaryMs.sort((x, y) => x - y);
+  const q = (f: number) => boundaryMs[Math.min(boundaryMs.length - 1, Math.floor(f * boundaryMs.length))]!;
   // The peers' own share: the same charger straight to the CSMS (the EMS's share is the rest).
   const direct = new StrictCharger(csms.port, 'DIRECT', 'ocpp1.6');
   direct.client._options.endpoint = csms.url;
@@ -55,7 +64,9 @@ async function one(root: string, messages: number): Promise<void> {
   for (let i = 0; i < messages; i++) await direct.meter16(1, at(20_000 + i), 5000 + i);
   const t5 = process.cpuUsage(t4);
   await direct.close();
-  process.stdout.write(`${JSON.stringify({ meterUs: (t1.user + t1.system) / messages, startStopUs: (t3.user + t3.system) / (2 * pairs), directMeterUs: (t5.user + t5.system) / messages })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ meterUs: (t1.user + t1.system) / messages, startStopUs: (t3.user + t3.system) / (2 * pairs), directMeterUs: (t5.user + t5.system) / messages, startStopP50Ms: q(0.5), startStopP90Ms: q(0.9) })}\n`,
+  );
   await charger.close();
   await ems.stop();
   await csms.stop();
@@ -68,21 +79,24 @@ if (process.argv[2] === '--one') {
   const [a, b] = [process.argv[2]!, process.argv[3]!];
   const rounds = Number(process.argv[4] ?? 4);
   const messages = Number(process.argv[5] ?? 2000);
-  const runs: Record<string, { meterUs: number; startStopUs: number; directMeterUs: number }[]> = { [a]: [], [b]: [] };
+  type Run = { meterUs: number; startStopUs: number; directMeterUs: number; startStopP50Ms: number; startStopP90Ms: number };
+  const runs: Record<string, Run[]> = { [a]: [], [b]: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const root of round % 2 ? [a, b] : [b, a]) {
       const load = loadavg()[0]!.toFixed(1);
       const out = execFileSync(process.execPath, ['--import', 'tsx', SELF, '--one', root, String(messages)], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-      const result = JSON.parse(out.trim().split('\n').pop()!) as { meterUs: number; startStopUs: number; directMeterUs: number };
+      const result = JSON.parse(out.trim().split('\n').pop()!) as Run;
       runs[root]!.push(result);
-      process.stdout.write(`round ${round} ${root}: MeterValues ${result.meterUs.toFixed(1)} µs (direct, peers only: ${result.directMeterUs.toFixed(1)}), Start/Stop ${result.startStopUs.toFixed(1)} µs (load ${load})\n`);
+      process.stdout.write(
+        `round ${round} ${root}: MeterValues ${result.meterUs.toFixed(1)} µs (direct, peers only: ${result.directMeterUs.toFixed(1)}), Start/Stop ${result.startStopUs.toFixed(1)} µs, round trip p50/p90 ${result.startStopP50Ms.toFixed(2)}/${result.startStopP90Ms.toFixed(2)} ms (load ${load})\n`,
+      );
     }
   }
   const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor((v.length - 1) / 2)]!;
   for (const root of [a, b]) {
     const r = runs[root]!;
     process.stdout.write(
-      `median ${root}: MeterValues ${median(r.map((x) => x.meterUs)).toFixed(1)} µs, less the peers (direct) ${median(r.map((x) => x.meterUs - x.directMeterUs)).toFixed(1)} µs; Start/Stop ${median(r.map((x) => x.startStopUs)).toFixed(1)} µs\n`,
+      `median ${root}: MeterValues ${median(r.map((x) => x.meterUs)).toFixed(1)} µs, less the peers (direct) ${median(r.map((x) => x.meterUs - x.directMeterUs)).toFixed(1)} µs; Start/Stop ${median(r.map((x) => x.startStopUs)).toFixed(1)} µs, round trip p50 ${median(r.map((x) => x.startStopP50Ms)).toFixed(2)} ms, p90 ${median(r.map((x) => x.startStopP90Ms)).toFixed(2)} ms\n`,
     );
   }
   const ratios = runs[a]!.map((x, i) => (x.meterUs - x.directMeterUs) / (runs[b]![i]!.meterUs - runs[b]![i]!.directMeterUs));
