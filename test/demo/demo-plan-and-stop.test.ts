@@ -69,14 +69,14 @@ describe('the demo', () => {
     expect(after).toContain('stopping the demo');
     expect(after).not.toMatch(/planning failed|planner stopped/);
     expect(after).not.toMatch(/\n\s+at /);
-    // No JSON log line at warn (40) or above, but one: a TxProfile the last cycle sent can still
-    // reach a charger after its car left (the charger refuses it for the ended transaction). Seen
-    // once in about five stops under load; that race is in the profile dispatcher, not fixed here.
+    // No JSON log line at warn (40) or above. A TxProfile of the last cycle crossing a car that
+    // leaves at the stop is no warning: the EMS does not send one for a transaction it knows ended,
+    // and one refused for it on the wire is logged at info (test/ocpp/tx-profile-after-stop.test.ts).
     const alarming = after
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { level: number; msg: string })
-      .filter((entry) => entry.level >= 40 && !entry.msg.startsWith('charger refused a charging profile'));
+      .filter((entry) => entry.level >= 40);
     expect(alarming).toEqual([]);
   }, 120_000);
 });
