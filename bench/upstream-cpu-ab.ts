@@ -1,15 +1,37 @@
 // The CPU a relayed message costs, A/B between two checkouts, on a loaded machine: one process per
 // run hosts a strict 1.6 charger, the EMS's central system with the relay (test/upstream's
 // startLocalController: no control loop) and a strict CSMS, all of the checkout under test; one
-// message at a time (nothing queues, whatever the load), process.cpuUsage() over N round trips.
+// message at a time (nothing queues, whatever the load), process.cpuUsage() over N round trips,
+// the bytes allocated per MeterValues (v8.GCProfiler) and each Start/Stop's round trip.
 // The peers' share is the same in both checkouts, so the difference is the EMS's.
 //   node --import tsx bench/upstream-cpu-ab.ts <checkout A> <checkout B> [rounds] [messages]
 // prints per run and the medians; A and B take turns going first. Loopback only.
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
+
+/**
+ * Bytes the process allocated while `run` ran (garbage included): the heap before and after each
+ * garbage collection (v8.GCProfiler), so a load-independent count, not a time.
+ */
+async function allocatedBytes(run: () => Promise<void>): Promise<number> {
+  const profiler = new v8.GCProfiler();
+  const before = v8.getHeapStatistics().used_heap_size;
+  profiler.start();
+  await run();
+  const { statistics } = profiler.stop();
+  const after = v8.getHeapStatistics().used_heap_size;
+  let allocated = 0;
+  let last = before;
+  for (const gc of statistics) {
+    allocated += gc.beforeGC.heapStatistics.usedHeapSize - last;
+    last = gc.afterGC.heapStatistics.usedHeapSize;
+  }
+  return allocated + after - last;
+}
 
 async function one(root: string, messages: number): Promise<void> {
   const { startLocalController, relayConfig, T0 } = await import(`${root}/test/upstream/local-controller.ts`);
@@ -48,6 +70,7 @@ async function one(root: string, messages: number): Promise<void> {
   const t0 = process.cpuUsage();
   await meter(messages, 10_000);
   const t1 = process.cpuUsage(t0);
+  const meterBytes = await allocatedBytes(() => meter(messages, 50_000));
   const pairs = Math.max(20, Math.round(messages / 20));
   const t2 = process.cpuUsage();
   await sessions(pairs, 100_000);
@@ -63,9 +86,12 @@ async function one(root: string, messages: number): Promise<void> {
   const t4 = process.cpuUsage();
   for (let i = 0; i < messages; i++) await direct.meter16(1, at(20_000 + i), 5000 + i);
   const t5 = process.cpuUsage(t4);
+  const directBytes = await allocatedBytes(async () => {
+    for (let i = 0; i < messages; i++) await direct.meter16(1, at(60_000 + i), 9000 + i);
+  });
   await direct.close();
   process.stdout.write(
-    `${JSON.stringify({ meterUs: (t1.user + t1.system) / messages, startStopUs: (t3.user + t3.system) / (2 * pairs), directMeterUs: (t5.user + t5.system) / messages, startStopP50Ms: q(0.5), startStopP90Ms: q(0.9) })}\n`,
+    `${JSON.stringify({ meterUs: (t1.user + t1.system) / messages, startStopUs: (t3.user + t3.system) / (2 * pairs), directMeterUs: (t5.user + t5.system) / messages, startStopP50Ms: q(0.5), startStopP90Ms: q(0.9), meterKB: meterBytes / messages / 1024, directMeterKB: directBytes / messages / 1024 })}\n`,
   );
   await charger.close();
   await ems.stop();
@@ -79,7 +105,7 @@ if (process.argv[2] === '--one') {
   const [a, b] = [process.argv[2]!, process.argv[3]!];
   const rounds = Number(process.argv[4] ?? 4);
   const messages = Number(process.argv[5] ?? 2000);
-  type Run = { meterUs: number; startStopUs: number; directMeterUs: number; startStopP50Ms: number; startStopP90Ms: number };
+  type Run = { meterUs: number; startStopUs: number; directMeterUs: number; startStopP50Ms: number; startStopP90Ms: number; meterKB: number; directMeterKB: number };
   const runs: Record<string, Run[]> = { [a]: [], [b]: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const root of round % 2 ? [a, b] : [b, a]) {
@@ -88,7 +114,7 @@ if (process.argv[2] === '--one') {
       const result = JSON.parse(out.trim().split('\n').pop()!) as Run;
       runs[root]!.push(result);
       process.stdout.write(
-        `round ${round} ${root}: MeterValues ${result.meterUs.toFixed(1)} µs (direct, peers only: ${result.directMeterUs.toFixed(1)}), Start/Stop ${result.startStopUs.toFixed(1)} µs, round trip p50/p90 ${result.startStopP50Ms.toFixed(2)}/${result.startStopP90Ms.toFixed(2)} ms (load ${load})\n`,
+        `round ${round} ${root}: MeterValues ${result.meterUs.toFixed(1)} µs (direct, peers only: ${result.directMeterUs.toFixed(1)}), Start/Stop ${result.startStopUs.toFixed(1)} µs, round trip p50/p90 ${result.startStopP50Ms.toFixed(2)}/${result.startStopP90Ms.toFixed(2)} ms, allocated per MeterValues ${result.meterKB.toFixed(1)} KB (direct ${result.directMeterKB.toFixed(1)}) (load ${load})\n`,
       );
     }
   }
@@ -96,7 +122,7 @@ if (process.argv[2] === '--one') {
   for (const root of [a, b]) {
     const r = runs[root]!;
     process.stdout.write(
-      `median ${root}: MeterValues ${median(r.map((x) => x.meterUs)).toFixed(1)} µs, less the peers (direct) ${median(r.map((x) => x.meterUs - x.directMeterUs)).toFixed(1)} µs; Start/Stop ${median(r.map((x) => x.startStopUs)).toFixed(1)} µs, round trip p50 ${median(r.map((x) => x.startStopP50Ms)).toFixed(2)} ms, p90 ${median(r.map((x) => x.startStopP90Ms)).toFixed(2)} ms\n`,
+      `median ${root}: MeterValues ${median(r.map((x) => x.meterUs)).toFixed(1)} µs, less the peers (direct) ${median(r.map((x) => x.meterUs - x.directMeterUs)).toFixed(1)} µs; Start/Stop ${median(r.map((x) => x.startStopUs)).toFixed(1)} µs, round trip p50 ${median(r.map((x) => x.startStopP50Ms)).toFixed(2)} ms, p90 ${median(r.map((x) => x.startStopP90Ms)).toFixed(2)} ms; allocated per relayed MeterValues ${median(r.map((x) => x.meterKB)).toFixed(1)} KB, the EMS's share (less direct) ${median(r.map((x) => x.meterKB - x.directMeterKB)).toFixed(1)} KB\n`,
     );
   }
   const ratios = runs[a]!.map((x, i) => (x.meterUs - x.directMeterUs) / (runs[b]![i]!.meterUs - runs[b]![i]!.directMeterUs));
