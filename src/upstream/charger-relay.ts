@@ -497,10 +497,17 @@ export class ChargerRelay implements ChargerConnection {
    * handler waits for is done; undefined when the handler refused the frame.
    */
   private bookkeep(action: string, req: unknown, trace?: BoundaryTrace): Promise<any> {
-    return this.runHandler(action, req, trace).catch((error: unknown) => {
-      this.log.debug({ action, err: error }, "the EMS's own handler refused a frame the CSMS answered");
-      return undefined;
-    });
+    return this.runHandler(action, req, trace).catch((error: unknown) => this.refusedHere(action, req, error));
+  }
+
+  /**
+   * The EMS's handler refused a frame the CSMS answered (or, for a session boundary, its group
+   * commit failed after the charger had its answer): a boundary is worth a warning, the rest debug.
+   */
+  private refusedHere(action: string, req: unknown, error: unknown): undefined {
+    const level = sessionBoundary(action, req) ? 'warn' : 'debug';
+    this.log[level]({ action, err: error }, "the EMS's own handler refused a frame the CSMS answered, or could not make its record durable");
+    return undefined;
   }
 
   /** The EMS's handler of `action` (none: undefined); a refusal, also a synchronous one, rejects the promise. */
@@ -575,7 +582,7 @@ export class ChargerRelay implements ChargerConnection {
       trace?.mark('bookkeepingStarted');
       const connectorId = this.connectorOf('StopTransaction', req);
       local = this.runHandler('StopTransaction', this.localFrame(req), trace);
-      const durable = local.catch((error: unknown) => this.log.debug({ action: 'StopTransaction', err: error }, "the EMS's own handler refused a frame the CSMS answered"));
+      const durable = local.catch((error: unknown) => this.refusedHere('StopTransaction', req, error));
       this.noteFrame('StopTransaction', req, undefined, connectorId);
       trace?.durable(durable);
     }, false);
