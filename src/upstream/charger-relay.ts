@@ -657,8 +657,9 @@ export class ChargerRelay implements ChargerConnection {
     const map = (localTxId: unknown) => {
       this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof localTxId === 'number' ? { localTxId } : {}) }, this.now);
       this.noteFrame('StartTransaction', req, conf, req.connectorId);
-      // The map rides the next group commit (the handler's may have begun before it was written).
-      trace?.durable(this.deps.store.flushed().catch(() => undefined));
+      // The map gets a group commit of its own asking (the handler's may have begun before it was written).
+      const commit = this.deps.store.flushed().catch((error: unknown) => this.refusedHere('StartTransaction', req, error));
+      trace?.durable(commit);
     };
     // A session boundary: answered once the EMS's bookkeeping and the id map are written (see book()).
     await this.book(() => {

@@ -95,10 +95,13 @@ describe('local controller, OCPP 1.6J', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let commitsAsked = 0;
+    /** Group commits asked for the id map (the upstream store's), which the session book's may not cover. */
+    let mapCommitsAsked = 0;
     for (const store of [ems.store.transactions, ems.store.upstream]) {
       const flushed = store.flushed!.bind(store);
       store.flushed = async () => {
         commitsAsked++;
+        if (store === ems.store.upstream) mapCommitsAsked++;
         await held;
         await flushed();
       };
@@ -119,6 +122,8 @@ describe('local controller, OCPP 1.6J', () => {
     expect(started.transactionId).toBe(9001);
     const localTxId = ems.sessions[0].transactionId;
     expect(onDisk()).toEqual({ transactions: [{ id: localTxId, stopped: 0 }], ids: [{ chargerTxId: '9001', localTxId, csmsTxId: '9001' }] });
+    // The id map is written after the session book asked for its commit: it asks for one of its own.
+    expect(mapCommitsAsked).toBe(1);
     await charger.stop16(1, at(2), 2000);
     expect(onDisk().transactions).toEqual([{ id: localTxId, stopped: 1 }]);
     expect(commitsAsked).toBeGreaterThan(0);
