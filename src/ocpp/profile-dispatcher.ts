@@ -430,7 +430,12 @@ export class ProfileDispatcher {
     if (tx) tx.tried = true;
     if (outcome === 'refused') slot.refusedNow();
     else slot.unanswered();
-    if (!this.refusalWarned.has(key)) {
+    if (tx && outcome === 'refused' && slot.backoff.failures === 0 && !this.refusalWarned.has(key)) {
+      // A charger whose car just left refuses the TxProfile of the transaction it ended, and may do
+      // so before its StopTransaction reaches us (it queues it behind other calls). Once is no
+      // fault: the retry after the backoff tells (warned if refused again, none once it ended).
+      target.log.info({ connectorId: p.connectorId, transactionId: p.transactionId, answer: detail, limitA: p.limitA }, 'charger refused a TxProfile of a running transaction; retrying with backoff (a warning if it refuses again)');
+    } else if (!this.refusalWarned.has(key)) {
       this.refusalWarned.add(key);
       target.log.warn(
         { connectorId: p.connectorId, what, answer: detail, limitA: p.limitA },

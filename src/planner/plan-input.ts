@@ -43,6 +43,8 @@ export interface PlanContext {
   /**
    * What the meters read now, W: the forecast of the next hours is corrected towards it (PV by the
    * ratio, building load by the difference), fading out with a 2 h time constant (persistence).
+   * `baseLoadW` is what the site's balance gives: grid − cars (+ PV where a PV device reports);
+   * without a PV device that is the building net of PV.
    */
   measuredNow?: { pvW?: number; baseLoadW?: number };
 }
@@ -214,12 +216,21 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const limits = (ctx.signals ?? []).filter((s) => s.kind === 'import-limit');
   const exportLimits = (ctx.signals ?? []).filter((s) => s.kind === 'export-limit');
 
-  const baseAt = (t: number) => (planner?.baseLoadW ? curveAt(planner.baseLoadW, zone, t) : Math.max(0, ctx.forecast?.baseLoadW?.(t) ?? 0));
   const pvAt = (t: number) => (planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, t) : Math.max(0, ctx.forecast?.pvW?.(t) ?? 0));
   const measured = ctx.measuredNow;
-  const baseOffsetW = measured?.baseLoadW !== undefined && Number.isFinite(measured.baseLoadW) ? measured.baseLoadW - baseAt(atMs) : 0;
+  const measuredBaseW = measured?.baseLoadW !== undefined && Number.isFinite(measured.baseLoadW) ? measured.baseLoadW : undefined;
+  // Without a PV device the site's meters see PV only inside the building load (grid − cars), and
+  // so does the profile learnt from them: the building here is that net load, a configured PV curve
+  // comes off a configured building curve once, and PV beyond the building is what is left of PV.
+  const pvMetered = config.devices.some((d) => d.role === 'pv');
+  const baseAt = (t: number) => {
+    if (planner?.baseLoadW) return curveAt(planner.baseLoadW, zone, t) - (pvMetered ? 0 : pvAt(t));
+    const learnt = ctx.forecast?.baseLoadW?.(t) ?? 0;
+    return pvMetered ? Math.max(0, learnt) : learnt;
+  };
+  const baseOffsetW = measuredBaseW !== undefined ? measuredBaseW - baseAt(atMs) : 0;
   const pvNowW = pvAt(atMs);
-  const pvRatio = measured?.pvW !== undefined && Number.isFinite(measured.pvW) && pvNowW > 500 ? Math.min(2, Math.max(0, measured.pvW / pvNowW)) : 1;
+  const pvRatio = pvMetered && measured?.pvW !== undefined && Number.isFinite(measured.pvW) && pvNowW > 500 ? Math.min(2, Math.max(0, measured.pvW / pvNowW)) : 1;
   const importPricePerKWh: number[] = [];
   const exportPricePerKWh: number[] = [];
   const carbonGPerKWh: number[] = [];
@@ -234,8 +245,14 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     exportPricePerKWh.push(tariff.exportPricePerKWh(mid));
     carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
     const fade = Math.exp(-(mid - atMs) / PERSISTENCE_MS);
-    baseLoadW.push(Math.max(0, baseAt(mid) + baseOffsetW * fade));
-    pvW.push(Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)));
+    const siteBaseW = baseAt(mid) + baseOffsetW * fade;
+    if (pvMetered) {
+      baseLoadW.push(Math.max(0, siteBaseW));
+      pvW.push(Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)));
+    } else {
+      baseLoadW.push(Math.max(0, siteBaseW));
+      pvW.push(Math.max(0, -siteBaseW));
+    }
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));

@@ -92,6 +92,8 @@ class PlantReplay {
   private readonly plant: SitePlant;
   private readonly startAtMs: number;
   private readonly pvOnItsOwn: boolean;
+  /** A PV device reports PV on its own; without one the meters show the building net of PV. */
+  private readonly pvMetered: boolean;
   private readonly truth: SiteTruth;
   private readonly tariff: Tariff;
   private readonly dispatcher?: VirtualDispatcher;
@@ -145,6 +147,7 @@ class PlantReplay {
     const built = replayPlant(this.config, this.params, options.sessions, this.truth, options.seed ?? 1, options.timing ?? FIELD_TIMING);
     this.startAtMs = built.startAtMs;
     this.pvOnItsOwn = built.pvOnItsOwn;
+    this.pvMetered = this.config.devices.some((d) => d.role === 'pv');
     this.plant = new SitePlant(built.scenario, { maxStepMs: Number.MAX_SAFE_INTEGER });
     this.state = new SiteState(this.config, this.bus);
     this.kpi = new KpiAccumulator(this.tariff.demandChargePerKW, (this.config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000);
@@ -405,7 +408,8 @@ class PlantReplay {
       sessions,
       peakSoFarW: this.kpi.result().peakW,
       forecast: this.truth.forecast(),
-      measuredNow: { pvW: this.truth.pvW(atMs), baseLoadW: this.truth.buildingW(atMs) },
+      // What the site's meters show: without a PV device only the building net of PV (plan-input.ts).
+      measuredNow: this.pvMetered ? { pvW: this.truth.pvW(atMs), baseLoadW: this.truth.buildingW(atMs) } : { baseLoadW: this.truth.buildingW(atMs) - this.truth.pvW(atMs) },
     });
     this.planAtMs = atMs;
     this.planDirty = false;
@@ -587,7 +591,9 @@ class PlantReplay {
     });
     if (t - this.lastTruthRecordMs >= 60_000) {
       this.lastTruthRecordMs = t;
-      this.truth.record(this.wall(t), this.truth.buildingW(this.wall(t)), pvW);
+      // The EMS learns its profiles from its meters (net of PV without a PV device).
+      const buildingW = this.truth.buildingW(this.wall(t));
+      this.truth.record(this.wall(t), this.pvMetered ? buildingW : buildingW - pvW, this.pvMetered ? pvW : 0);
     }
     if (this.series && t >= this.nextSeriesMs) {
       this.nextSeriesMs = t + this.seriesEveryMs;

@@ -150,6 +150,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const tariff = new Tariff(config.tariffs, config.site.timezone);
   const zone = tariff.zone;
   const truth = new SiteTruth(config, zone, options.seed ?? 1, !options.idealSite);
+  /** A PV device reports PV on its own; without one the meters show the building net of PV. */
+  const pvMetered = config.devices.some((d) => d.role === 'pv');
   const chargers = new Map(params.chargers.map((c) => [c.id, c]));
   const connectorCount = params.chargers.reduce((n, c) => n + c.connectorCount, 0);
   const kpi = new KpiAccumulator(tariff.demandChargePerKW, (config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000);
@@ -253,7 +255,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           socPct: socOf(l),
           carMaxPowerW: carMax.carMaxPowerW(l.s.id),
         }));
-        const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow: { pvW, baseLoadW: buildingW } });
+        // What the site's meters show: without a PV device only the building net of PV (plan-input.ts).
+        const measuredNow = pvMetered ? { pvW, baseLoadW: buildingW } : { baseLoadW: buildingW - pvW };
+        const input = buildPlanInput({ config, tariff, zone, atMs: t, sessions: plannerSessions, peakSoFarW: kpi.result().peakW, forecast: truth.forecast(), measuredNow });
         planAtMs = t;
         planDirty = false;
         const solveStarted = performance.now();
@@ -309,7 +313,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       }
     }
     if (strategy !== 'controlled') drawFor(t, stepMs, buildingW, pvW);
-    truth.record(t, buildingW, pvW);
+    // The EMS learns its profiles from its meters (net of PV without a PV device).
+    truth.record(t, pvMetered ? buildingW : buildingW - pvW, pvMetered ? pvW : 0);
     if (series && stepIndex % every === 0) {
       series.atMs.push(t);
       series.gridW.push(Math.round(lastGridW));

@@ -5,6 +5,8 @@
 // - A TxProfile planned before the EMS learnt the transaction ended is not sent after it learnt it.
 // - One already on the wire when the charger stops the transaction is refused for it: no fault of
 //   the charger (no warning), nothing retried, and its stack level not stepped down.
+// - One refused before the charger's StopTransaction comes (it queued it): info once, retried; a
+//   charger that refuses the TxProfile of a running transaction again is warned about.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -95,5 +97,39 @@ describe('a TxProfile crossing the end of its transaction', () => {
     const sent = charger.calls.slice(from2).filter((c) => c.action === 'SetChargingProfile' && purpose(c.params) === 'TxProfile');
     expect(sent.map((c) => [c.params.csChargingProfiles.transactionId, c.params.csChargingProfiles.stackLevel, limitOf(c.params)])).toEqual([[next, 1, 12]]);
     expect(lines.slice(from).filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it('refused before the charger says the transaction stopped: info, no warning; refused again while it runs: a warning', async () => {
+    const { log, lines } = await capturingLogger();
+    system = await startSystem(testConfig(), {}, log);
+    let refuse = false;
+    const charger = await system.charger('CP001', { profileAnswer: (params) => (refuse && purpose(params) === 'TxProfile' ? 'Rejected' : undefined) });
+    const refusedTx = (l: Record<string, any>) => l.level >= 40 && /charger refused a charging profile/.test(l.msg);
+
+    // The car leaves; the charger refuses the cut for the transaction it ended, then says it stopped.
+    const tx = await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap(1, 10)]);
+    const from = lines.length;
+    refuse = true;
+    await system.cs.applyCaps([cap(1, 8)]);
+    await waitFor(() => lines.slice(from).some((l) => /charger refused (a TxProfile of a running transaction|a charging profile)/.test(l.msg)), 'the EMS handling the refusal');
+    await charger.stopTransaction(tx);
+    expect(system.events['session.ended'].map((e) => e.transactionId)).toEqual([tx]);
+    expect(lines.slice(from).filter((l) => l.level >= 40)).toEqual([]);
+
+    // A charger that refuses the TxProfile of a running transaction twice: warned about.
+    refuse = false;
+    const next = await charger.startTransaction(1, 'GUEST01');
+    await system.cs.applyCaps([cap(1, 10)]);
+    refuse = true;
+    const from2 = lines.length;
+    await system.cs.applyCaps([cap(1, 8)]);
+    await waitFor(() => lines.slice(from2).some((l) => /charger refused a TxProfile of a running transaction/.test(l.msg)), 'the first refusal');
+    expect(lines.slice(from2).filter(refusedTx)).toEqual([]);
+    system.clock.advance(2_000); // past the 1 s backoff
+    await system.cs.applyCaps([cap(1, 8)]);
+    await waitFor(() => lines.slice(from2).some(refusedTx), 'the warning for the second refusal');
+    expect(lines.slice(from2).filter(refusedTx)).toMatchObject([{ connectorId: 1, what: 'TxProfile', answer: 'Rejected', limitA: 8 }]);
+    expect(charger.received('SetChargingProfile', (p) => purpose(p) === 'TxProfile' && p.csChargingProfiles.transactionId === next && limitOf(p) === 8)).toHaveLength(2);
   });
 });

@@ -65,6 +65,18 @@ describe('public hub at 100 A on the plant', () => {
     expect(ems.emsCausedAs).toBe(0);
   });
 
+  // Honest planner inputs (e391895c: the plant's 15-min sample, the building net of PV, no PV
+  // surplus a zero-export plant loses) meet 20 % here, and 1.08 against 1.31 sessions-met rates
+  // summed over seeds 1–6 (energy −0.6 point): not a lottery. Without the demand charge they cost
+  // nothing (seeds 1–4: 22.5 / 23.1 / 22.5 / 15 % against 22.5 / 23.1 / 20 / 17.5 %). The old view
+  // let the plan count PV beyond the building as room in the morning, which raised the day's peak
+  // (62.7 kW by 10:30 on seed 1); honest, the peak stays at 59.3 kW, and from 15:15 the plan holds
+  // the grid under it, filling the afternoon's cars towards their departures. Then a car the plan
+  // runs flat out and cannot fill loses its ceiling (plan-ceilings.ts) and takes the charger's 32 A
+  // by fcfs for ~60 s of every ~75 s while drawing 9–13 A; three cars sit at 6 A with the grid at
+  // 48–54 kW of 65.5, and three sessions (guest-8, -21, -24) end 0.7–1.1 kWh short. Capping that
+  // lift at 1.25 × the assumed max (honest inputs, seeds 1–3) lost 3.4–10.2 points of energy and
+  // met 22.5 / 15.4 / 27.5 % against 20 / 20.5 / 20 %: not the fix either.
   // Known gap (#11): the EMS meets fewer sessions than equal share here (30 % vs 32.5 %; 12 vs 13
   // of the meetable ones), though it delivers more energy and leaves a third as much unmet.
   it.fails('meets at least as many sessions as equal share [known failure #11: 30 % vs 32.5 %]', () => {
