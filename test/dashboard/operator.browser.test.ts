@@ -14,7 +14,7 @@ import { plannerSchema } from '../../config/schema.ts';
 import { ScaledClock } from '../../src/demo/scaled-clock.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
+import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser, PLAN_TIME_LIMIT_MS } from '../helpers/browser.ts';
 
 const PASSWORD = 'operator-views-pass-1';
 
@@ -60,7 +60,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'operator views and controls 
     site = await startDemoForBrowser({
       name: 'operator-views',
       adminPassword: PASSWORD,
-      config: () => ({ planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true }) }),
+      config: () => ({ planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 12, slotMin: 15, steerUnknownDepartures: true, timeLimitMs: PLAN_TIME_LIMIT_MS }) }),
       clock: () => new ScaledClock(1),
       seed: 11,
     });

@@ -12,7 +12,7 @@ import { type DemoSite } from '../../src/demo/demo-site.ts';
 import { formatStatus } from '../../src/demo/status-text.ts';
 import { describeWithPeer, hasCommand } from '../helpers/peers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser } from '../helpers/browser.ts';
+import { CHROMIUM, DASHBOARD_ARTIFACTS as ARTIFACTS, logInOnPage, startDemoForBrowser, type DemoForBrowser, PLAN_TIME_LIMIT_MS } from '../helpers/browser.ts';
 
 const PASSWORD = 'plan-wait-pass-1';
 const ZONE = 'Europe/Berlin';
@@ -54,7 +54,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'a car waiting for cheaper ho
       name: 'plan-wait',
       adminPassword: PASSWORD,
       config: () => ({
-        planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 8, slotMin: 15 }),
+        planner: plannerSchema.parse({ enabled: true, solver: 'jslp', horizonH: 8, slotMin: 15, timeLimitMs: PLAN_TIME_LIMIT_MS }),
         tariffs: tariffsSchema.parse({ currency: 'EUR', import: { default: 0.4, periods: [{ from: '20:00', to: '23:00', price: 0.1 }] } }),
       }),
       clock: () => new ScaledClock(1, startMs),

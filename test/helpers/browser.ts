@@ -13,6 +13,12 @@ import { silentLogger } from '../../src/log.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Where the dashboard tests put their screenshots. */
+/**
+ * The planner's time limit for browser tests that show plans: they are about the page, not about
+ * how fast a solve is, and at load 45 on 2 cores the default 5 s dropped every solve (site-clock
+ * saw 'plan time-limit' twice and no plan in 30 s, 2026-12-07).
+ */
+export const PLAN_TIME_LIMIT_MS = 60_000;
 export const DASHBOARD_ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 
 /** Headless chromium without sandbox (as root in CI) and without its background network chatter. */
