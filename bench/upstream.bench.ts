@@ -130,6 +130,8 @@ interface Load {
   rttMs: number[];
   /** Start/StopTransaction round trips after warm-up (ms), sorted (the `sessions` load only). */
   transactionMs: number[];
+  /** MeterValues round trips after warm-up (ms), sorted: per message class, as the target is judged. */
+  meterValuesMs: number[];
   clients: any[];
   sent: number;
   answered: number;
@@ -159,6 +161,7 @@ async function measure(url: string, ids: string[], sessions: boolean, atWindowSt
   await atWindowStart();
   const rttMs: number[] = [];
   const transactionMs: number[] = [];
+  const meterValuesMs: number[] = [];
   let sent = 0;
   let answered = 0;
   const startedAt = performance.now();
@@ -194,6 +197,7 @@ async function measure(url: string, ids: string[], sessions: boolean, atWindowSt
             if (t - startedAt >= WARMUP_MS) {
               rttMs.push(ms);
               if (action !== 'MeterValues') transactionMs.push(ms);
+              else meterValuesMs.push(ms);
             }
             if (action === 'StartTransaction') {
               transactionId = conf.transactionId;
@@ -215,7 +219,8 @@ async function measure(url: string, ids: string[], sessions: boolean, atWindowSt
   });
   recording = false;
   for (const timer of timers) clearTimeout(timer);
-  return { rttMs: [...rttMs].sort((a, b) => a - b), transactionMs: [...transactionMs].sort((a, b) => a - b), clients, sent, answered, settleMs };
+  const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
+  return { rttMs: sorted(rttMs), transactionMs: sorted(transactionMs), meterValuesMs: sorted(meterValuesMs), clients, sent, answered, settleMs };
 }
 
 interface Sequential {
@@ -358,6 +363,8 @@ const bench: Bench = async () => {
   const rows: Record<'meter' | 'sessions', (string | number)[][]> = { meter: [], sessions: [] };
   /** Per load and round, per path: p50, p99 (ms). */
   const perRound: Record<'meter' | 'sessions', Record<string, number[]>[]> = { meter: [], sessions: [] };
+  /** The sessions load per message class, per round and path: [MeterValues p50, p99, Start/Stop p50, p99] (ms). */
+  const perClass: Record<string, number[]>[] = [];
   const alone: (string | number)[][] = [];
   const memory: (string | number)[][] = [];
   const loadAtStart = loadavg()[0]!;
@@ -394,6 +401,9 @@ const bench: Bench = async () => {
     const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
     rows[load].push([round, PATH_LABEL[path], loadNow, result.settleMs / 1000, ...all, ...tx, ...ems, csmsDelay.p99, benchLoopP99Ms]);
     (perRound[load][round - 1] ??= {})[path] = [percentile(result.rttMs, 50), percentile(result.rttMs, 99)];
+    if (load === 'sessions') {
+      (perClass[round - 1] ??= {})[path] = [percentile(result.meterValuesMs, 50), percentile(result.meterValuesMs, 99), percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)];
+    }
     if (pid && load === 'meter' && round === 1) memory.push([`${path.endsWith('-base') ? 'baseline: ' : ''}${path.startsWith('relay') ? 'local controller (relay + upstream socket)' : 'plain central system'}`, idleMb, loadedMb, ((loadedMb - idleMb) * 1024) / CHARGERS]);
   };
   try {
@@ -458,6 +468,16 @@ const bench: Bench = async () => {
       ...cpuNotes,
     ];
   };
+  /** The target per message class (sessions load): what the relay adds to MeterValues and to Start/Stop, per round and the median. */
+  const classNotes = () =>
+    (['relay', 'relay-base'] as const).flatMap((mode) => {
+      const rounds = perClass.filter((r) => r[mode] && r.direct).map((r) => r[mode]!.map((v, i) => v - r.direct![i]!));
+      if (!rounds.length) return [];
+      const who = mode === 'relay' ? '' : `baseline (${BASELINE}): `;
+      const line = (name: string, at: number) =>
+        `${who}added by the relay to ${name} alone (sessions load), per round p50/p99: ${rounds.map((r) => `${r[at]!.toFixed(2)}/${r[at + 1]!.toFixed(2)}`).join(', ')} ms; median p50 ${median(rounds.map((r) => r[at]!)).toFixed(2)} ms, p99 ${median(rounds.map((r) => r[at + 1]!)).toFixed(2)} ms (${verdict(median(rounds.map((r) => r[at + 1]!)))})`;
+      return [line('MeterValues', 0), line('Start/StopTransaction', 2)];
+    });
   const tables = [];
   if (rows.meter.length) {
     tables.push({
@@ -477,7 +497,7 @@ const bench: Bench = async () => {
       title: `Local controller: sessions, ${CHARGERS} strict 1.6 chargers each charging ${SESSION_MS / 1000} s sessions one after another (StartTransaction, MeterValues every ${PERIOD_MS / 1000} s, StopTransaction: ${(CHARGERS / (SESSION_MS / 1000)).toFixed(0)} starts and as many stops a second, each a durable write in the EMS), ${WINDOW_MS / 1000} s window per run, ${ROUNDS} rounds (ms)`,
       columns: ['round', 'path', 'load avg', 'set-up s', 'answered/sent', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'Start/Stop', 'p50 ms', 'p99 ms', ...emsColumns],
       rows: rows.sessions,
-      notes: [...addedNotes('sessions'), machine],
+      notes: [...addedNotes('sessions'), ...classNotes(), machine],
     });
   }
   tables.push(

@@ -833,6 +833,20 @@ function submeterLoads(snapshot: SiteSnapshot, index: SiteIndex, evDraw: Float64
 }
 
 /**
+ * The limit a connector with no transaction records: no car draws there, so what it may hold
+ * (an unanswered setup reserved at the charger's max, and the default the allocator gives it out
+ * of that reservation, which cannot reach the charger before the setup is answered) is counted
+ * while it lasts (the snapshot's reservedA) but is no limit a car was under: a car that starts
+ * after the charger confirmed its default is held to what the charger confirmed, not to the
+ * charger's max for a car response. Session 9 measured three new cars on a 40 A row held at 0 A
+ * for ~5.5 s after a power-up this way (`test/acceptance/new-cars-start.test.ts`).
+ */
+function idleLimitA(c: ConnectorSnapshot, decidedA: number): number {
+  const confirmedA = nonNegative(c.installedCapA);
+  return c.reservedA !== undefined && c.reservedA > 0 ? confirmedA : Math.max(decidedA, confirmedA);
+}
+
+/**
  * After the caps are decided: records for each connector the most it may draw from now on (the
  * cap, the charger's confirmed cap, any reservation), so the next cycles know what was in force.
  * History older than the window any later reading can need is dropped.
@@ -860,7 +874,7 @@ export function recordLimits(
       if (kept.length < 2 || kept[kept.length - 1] !== decidedA) kept.push(view.atMs, decidedA);
       mem.lows = kept;
     }
-    const limitA = Math.max(decidedA, nonNegative(c.installedCapA), nonNegative(c.reservedA));
+    const limitA = c.session ? Math.max(decidedA, nonNegative(c.installedCapA), nonNegative(c.reservedA)) : idleLimitA(c, decidedA);
     const bounds = mem.bounds;
     const len = bounds.length;
     if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;

@@ -41,11 +41,17 @@ export class PlantChargerLink {
   readonly id: string;
   private readonly client: OcppClient;
   private online = false;
+  /** The demo is closing: plant events still queued are not sent (stopAll), calls cut short are no news (close). */
+  private stopping = false;
+  private closing = false;
   private queue: Promise<void> = Promise.resolve();
   /** By connector: the transaction as the central system knows it. */
   private readonly transactions = new Map<number, Transaction>();
   private readonly refused = new Set<number>();
   private meterIntervalS = 10;
+  /** Per connector: the newest meter reading queued (its number in meterSeq). */
+  private readonly newestMeter = new Map<number, number>();
+  private meterSeq = 0;
   /** Per connector: the draw last sent in MeterValues, A. */
   private readonly reportedA = new Map<number, number>();
 
@@ -74,16 +80,33 @@ export class PlantChargerLink {
   }
 
   async close(): Promise<void> {
+    this.stopping = true;
+    this.closing = true;
     await this.client.close({ force: true });
   }
 
   /** Plant events of this charger, sent in order (the next waits for the previous answer). */
   deliver(events: readonly PlantEvent[]): void {
-    for (const event of events) this.enqueue(() => this.send(event));
+    for (const event of events) {
+      if (event.kind !== 'meter-values') {
+        this.enqueue(() => this.send(event));
+        continue;
+      }
+      // A charger samples what its meter reads when it sends: of the readings of one connector
+      // still waiting in the queue (the EMS answers slowly on a loaded machine, the plant runs at
+      // up to x60), only the newest goes. A backlog sent late would show the EMS a car still
+      // drawing what it drew before its last cut, seconds of demo time after it followed it.
+      const n = ++this.meterSeq;
+      this.newestMeter.set(event.connectorId, n);
+      this.enqueue(() => (this.newestMeter.get(event.connectorId) === n ? this.send(event) : Promise.resolve()));
+    }
   }
 
   /** The demo closes: every running transaction is stopped (reason Local) so the next run starts clean. */
   async stopAll(): Promise<void> {
+    // Readings and statuses still queued are for a site that is closing: only the call on the wire
+    // is waited for (under load the queue can hold many, and the demo gives the stop 3 s).
+    this.stopping = true;
     await this.queue;
     const connectors = this.options.plant.chargers.get(this.id)?.connectors ?? [];
     for (const [connectorId, tx] of [...this.transactions]) {
@@ -134,7 +157,12 @@ export class PlantChargerLink {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((error) => this.options.log.warn({ err: error, chargerId: this.id }, 'demo charger call failed'));
+    this.queue = this.queue
+      .then(() => (this.stopping ? undefined : task()))
+      .catch((error) =>
+        // A call the demo's own close cut short (its socket closed under it) is what closing does.
+        this.closing ? this.options.log.debug({ err: error, chargerId: this.id }, 'demo charger call cut short by the demo closing') : this.options.log.warn({ err: error, chargerId: this.id }, 'demo charger call failed'),
+      );
   }
 
   private timestamp(plantMs = this.options.plantNowMs()): string {

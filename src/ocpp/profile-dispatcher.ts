@@ -357,9 +357,20 @@ export class ProfileDispatcher {
       : { purpose: 'TxProfile', connectorId: p.connectorId, transactionId: p.transactionId!, spec, durationS: this.options.profileDurationS };
   }
 
+  /** A TxProfile whose transaction is no longer its connector's: the EMS saw it end (StopTransaction, a new one). */
+  private txEnded(p: Plan): boolean {
+    return p.purpose === 'TxProfile' && this.options.activeTransaction(p.target.chargerId, p.connectorId) !== p.transactionId;
+  }
+
   /** True when the charger accepted. */
   private async send(p: Plan): Promise<boolean> {
     const { target, slot } = p;
+    if (this.txEnded(p)) {
+      // Planned at the start of the round, its transaction ended before it could go (a raise waits
+      // for its default's answer): a charger refuses a TxProfile for an ended transaction.
+      target.log.debug({ connectorId: p.connectorId, transactionId: p.transactionId }, 'TxProfile not sent: its transaction ended since the round was planned');
+      return false;
+    }
     const reports = p.purpose === 'TxProfile' || p.transactionId === undefined;
     const sessionDefault = p.purpose === 'TxDefaultProfile' && this.options.activeTransaction(target.chargerId, p.connectorId) !== undefined;
     const sentAtMs = this.mono;
@@ -375,6 +386,17 @@ export class ProfileDispatcher {
       slot.refusedNow();
       if (outcome === 'unsupported') return false;
       if (outcome === 'accepted') slot.accepted();
+      return false;
+    }
+    if (outcome !== 'unsupported' && this.txEnded(p)) {
+      // The transaction ended while the TxProfile was on the wire (the charger's StopTransaction
+      // came before its answer): whatever the answer, it is about a transaction that is over. Not
+      // the charger's fault (a refusal is what it must answer), nothing to retry, no stack level to
+      // step down; the ended transaction's slot is gone from the holdings and stays untouched (no
+      // record for it). The connector counts at its default.
+      if (outcome !== 'accepted') target.log.info({ connectorId: p.connectorId, transactionId: p.transactionId, answer: detail }, 'TxProfile answered after its transaction ended; nothing to retry');
+      const { transactionId: _ended, ...connector } = p;
+      this.emit(connector, 'accepted', target.holdings.inForceA(p.connectorId, undefined, nowMs), 'transaction ended; the connector default holds');
       return false;
     }
     const key = `${connectorKey(target.chargerId, p.connectorId)}/${p.purpose}`;
@@ -408,7 +430,12 @@ export class ProfileDispatcher {
     if (tx) tx.tried = true;
     if (outcome === 'refused') slot.refusedNow();
     else slot.unanswered();
-    if (!this.refusalWarned.has(key)) {
+    if (tx && outcome === 'refused' && slot.backoff.failures === 0 && !this.refusalWarned.has(key)) {
+      // A charger whose car just left refuses the TxProfile of the transaction it ended, and may do
+      // so before its StopTransaction reaches us (it queues it behind other calls). Once is no
+      // fault: the retry after the backoff tells (warned if refused again, none once it ended).
+      target.log.info({ connectorId: p.connectorId, transactionId: p.transactionId, answer: detail, limitA: p.limitA }, 'charger refused a TxProfile of a running transaction; retrying with backoff (a warning if it refuses again)');
+    } else if (!this.refusalWarned.has(key)) {
       this.refusalWarned.add(key);
       target.log.warn(
         { connectorId: p.connectorId, what, answer: detail, limitA: p.limitA },

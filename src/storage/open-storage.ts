@@ -84,6 +84,7 @@ export function openStorage(path: string, clock: Clock): Storage {
       for (const connection of new Set([db, normalDb])) if (connection.open) connection.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
     },
     close: () => {
+      walSync.close();
       if (normalDb !== db && normalDb.open) normalDb.close();
       if (db.open) db.close();
     },

@@ -108,6 +108,8 @@ interface EarlyAnswer {
 /** Stages of one session boundary through the relay (see ChargerRelay.trace). */
 interface BoundaryTrace {
   mark(stage: 'csmsAnswered' | 'bookkeepingStarted' | 'written'): void;
+  /** The group commit of what was written (the answer does not wait for it). */
+  durable(commit: Promise<unknown>): void;
   done(): void;
 }
 
@@ -470,9 +472,13 @@ export class ChargerRelay implements ChargerConnection {
    * the frame (its handler, SQLite writes, the tag cache, the id map) runs after that, one frame
    * after the other in arrival order. Nothing the CSMS must get waits for it. A frame that starts
    * or ends a session (sessionBoundary) is the exception: its answer waits for the EMS's
-   * bookkeeping, on disk, as a plain central system's does, so the charger is never told a start or
-   * a stop was taken that the EMS's session book does not have yet (nor loses on a kill -9); the
-   * answers of every other frame go out before their bookkeeping (`deferred`).
+   * bookkeeping to be written (in the WAL, safe against kill -9), so the charger is never told a
+   * start or a stop was taken that the EMS's session book does not have, nor that a restart would
+   * lose; it does not wait for the group commit (fsync) that makes the write survive power loss
+   * too: the CSMS, which answered, holds the record the charger relies on (docs/local-controller.md,
+   * "Durable answers"). The answers of every other frame go out before their bookkeeping (`deferred`).
+   * A task's promise is awaited by the next frame's task: a task returns once its writes are done,
+   * never after a group commit.
    */
   private book(task: () => Promise<void> | void, deferred: boolean): Promise<void> {
     const run = this.bookkeeping
@@ -484,19 +490,39 @@ export class ChargerRelay implements ChargerConnection {
     return run;
   }
 
-  /** Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). */
-  private async bookkeep(action: string, req: unknown, trace?: BoundaryTrace): Promise<any> {
+  /**
+   * Runs the EMS's own handler for its bookkeeping only (the CSMS's answer is the charger's). When
+   * it returns, the handler's synchronous part has run: its SQLite writes are in the WAL. The
+   * promise it returns is the handler's answer, which comes once the group commit (fsync) the
+   * handler waits for is done; undefined when the handler refused the frame.
+   */
+  private bookkeep(action: string, req: unknown, trace?: BoundaryTrace): Promise<any> {
+    return this.runHandler(action, req, trace).catch((error: unknown) => this.refusedHere(action, req, error));
+  }
+
+  /**
+   * The EMS's handler refused a frame the CSMS answered (or, for a session boundary, its group
+   * commit failed after the charger had its answer): a boundary is worth a warning, the rest debug.
+   */
+  private refusedHere(action: string, req: unknown, error: unknown): undefined {
+    const level = sessionBoundary(action, req) ? 'warn' : 'debug';
+    this.log[level]({ action, err: error }, "the EMS's own handler refused a frame the CSMS answered, or could not make its record durable");
+    return undefined;
+  }
+
+  /** The EMS's handler of `action` (none: undefined); a refusal, also a synchronous one, rejects the promise. */
+  private runHandler(action: string, req: unknown, trace?: BoundaryTrace): Promise<any> {
     const handler = this.local.get(action);
-    if (!handler) return undefined;
+    if (!handler) return Promise.resolve(undefined);
+    let answer: Promise<any>;
     try {
-      const answer = handler(req);
-      // The handler's synchronous part is its SQLite write; what it awaits after is the group commit.
-      trace?.mark('written');
-      return await answer;
+      answer = Promise.resolve(handler(req));
     } catch (error) {
-      this.log.debug({ action, err: error }, "the EMS's own handler refused a frame the CSMS answered");
-      return undefined;
+      answer = Promise.reject(error);
     }
+    // The handler's synchronous part is its SQLite write; what it awaits after is the group commit.
+    trace?.mark('written');
+    return answer;
   }
 
   /** 1.6: the frame as the EMS's bookkeeping knows it (its own transaction id). */
@@ -522,18 +548,19 @@ export class ChargerRelay implements ChargerConnection {
       conf = await this.toCsms(action, upReq, undefined, upReq === req ? paramsText : undefined);
     } catch (error) {
       if (error instanceof UpstreamRefused) {
-        const booked = this.book(() => this.bookkeep(action, this.localFrame(req)), !boundary);
+        const booked = this.book(() => void this.bookkeep(action, this.localFrame(req)), !boundary);
         if (boundary) await booked;
       }
       throw error;
     }
     trace?.mark('csmsAnswered');
-    const booked = this.book(async () => {
+    const booked = this.book(() => {
       trace?.mark('bookkeepingStarted');
       this.noteTag(req, conf);
       const connectorId = this.connectorOf(action, req);
-      await this.bookkeep(action, this.localFrame(req), trace);
+      const durable = this.bookkeep(action, this.localFrame(req), trace);
       this.noteFrame(action, req, conf, connectorId);
+      trace?.durable(durable);
     }, !boundary);
     if (boundary) await booked;
     trace?.done();
@@ -541,25 +568,23 @@ export class ChargerRelay implements ChargerConnection {
   }
 
   /**
-   * 1.6 StopTransaction: the EMS's bookkeeping of a stop (its write and the group commit the answer
-   * waits for) needs nothing from the CSMS's answer, so it runs while the frame is on its way up,
-   * not after the answer came back; the charger is answered once both are done, and the CSMS's
-   * verdict on the tag is cached then. Should the CSMS not answer, the handler's answer, already
-   * booked, is the charger's (`early`; the tag's offline acceptance comes too late for it, a
-   * stop's idTagInfo changes nothing at the charger).
+   * 1.6 StopTransaction: the EMS's bookkeeping of a stop (its write) needs nothing from the CSMS's
+   * answer, so it runs while the frame is on its way up, not after the answer came back; the
+   * charger is answered once both are done, and the CSMS's verdict on the tag is cached then.
+   * Should the CSMS not answer, the handler's answer, already booked, is the charger's (`early`:
+   * the EMS answers on its own authority then, so after the group commit; the tag's offline
+   * acceptance comes too late for it, a stop's idTagInfo changes nothing at the charger).
    */
   private async relayStop16(req: any, upReq: any, paramsText: string | undefined, early: EarlyAnswer): Promise<unknown> {
     const trace = this.trace('StopTransaction');
-    const handler = this.local.get('StopTransaction')!;
     let local: Promise<unknown> = Promise.resolve(undefined);
-    const booked = this.book(async () => {
+    const booked = this.book(() => {
       trace?.mark('bookkeepingStarted');
       const connectorId = this.connectorOf('StopTransaction', req);
-      local = (async () => handler(this.localFrame(req)))();
-      // The handler's synchronous part is its SQLite write; what it awaits after is the group commit.
-      trace?.mark('written');
-      await local.catch((error: unknown) => this.log.debug({ action: 'StopTransaction', err: error }, "the EMS's own handler refused a frame the CSMS answered"));
+      local = this.runHandler('StopTransaction', this.localFrame(req), trace);
+      const durable = local.catch((error: unknown) => this.refusedHere('StopTransaction', req, error));
       this.noteFrame('StopTransaction', req, undefined, connectorId);
+      trace?.durable(durable);
     }, false);
     early.answer = () => booked.then(() => local);
     let conf: any;
@@ -579,21 +604,34 @@ export class ChargerRelay implements ChargerConnection {
 
   /**
    * At debug level, where a session boundary's time goes on its way through the relay (ms since
-   * the relay had the charger's frame): the CSMS's answer, the EMS's bookkeeping (its SQLite write
-   * and the group commit the answer waits for), the answer. Nothing is traced at other levels.
+   * the relay had the charger's frame): the CSMS's answer, the EMS's bookkeeping (its SQLite write),
+   * the answer, and the group commit that made the write durable against power loss (after the
+   * answer: see book()); logged once both are done. Nothing is traced at other levels.
    */
   private trace(action: string): BoundaryTrace | undefined {
     if (!this.log.isLevelEnabled('debug')) return undefined;
     const clock = this.deps.clock;
     const startedAtMs = monotonicMs(clock);
     const marks: Record<string, number> = {};
+    let pending = 1;
+    const mark = (stage: string) => {
+      marks[stage] = Math.round((monotonicMs(clock) - startedAtMs) * 1000) / 1000;
+    };
+    const settle = () => {
+      if (--pending === 0) this.log.debug({ action, ms: marks }, 'session boundary relayed');
+    };
     return {
-      mark: (stage) => {
-        marks[stage] = Math.round((monotonicMs(clock) - startedAtMs) * 1000) / 1000;
+      mark,
+      durable: (commit) => {
+        pending++;
+        void commit.finally(() => {
+          mark('durable');
+          settle();
+        });
       },
       done: () => {
-        marks.answered = Math.round((monotonicMs(clock) - startedAtMs) * 1000) / 1000;
-        this.log.debug({ action, ms: marks }, 'session boundary relayed');
+        mark('answered');
+        settle();
       },
     };
   }
@@ -616,17 +654,24 @@ export class ChargerRelay implements ChargerConnection {
     }
     trace?.mark('csmsAnswered');
     const chargerTxId = String(conf.transactionId);
-    // A session boundary: answered once the EMS's bookkeeping has it (see book()).
-    await this.book(async () => {
+    const map = (localTxId: unknown) => {
+      this.deps.store.mapTransaction({ chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof localTxId === 'number' ? { localTxId } : {}) }, this.now);
+      this.noteFrame('StartTransaction', req, conf, req.connectorId);
+      // The map gets a group commit of its own asking (the handler's may have begun before it was written).
+      const commit = this.deps.store.flushed().catch((error: unknown) => this.refusedHere('StartTransaction', req, error));
+      trace?.durable(commit);
+    };
+    // A session boundary: answered once the EMS's bookkeeping and the id map are written (see book()).
+    await this.book(() => {
       trace?.mark('bookkeepingStarted');
       // The CSMS's verdict on the tag first: the EMS's bookkeeping takes a tag the CSMS accepted.
       this.noteTag(req, conf);
-      const local = await this.bookkeep('StartTransaction', req, trace);
-      this.deps.store.mapTransaction(
-        { chargerId: this.chargerId, chargerTxId, csmsTxId: chargerTxId, ...(typeof local?.transactionId === 'number' ? { localTxId: local.transactionId } : {}) },
-        this.now,
-      );
-      this.noteFrame('StartTransaction', req, conf, req.connectorId);
+      const answer = this.bookkeep('StartTransaction', req, trace);
+      const localTxId = this.sessionBookedBy(req);
+      if (localTxId !== undefined) return map(localTxId);
+      // No session booked (a tag the EMS refuses): its id comes with the handler's answer, after
+      // the group commit, and so does the charger's (rare; never a running session).
+      return answer.then((local) => map(local?.transactionId));
     }, false).finally(() => {
       // An EMS TxProfile for this transaction (chargerTxIdsIn waits for this) goes after the answer
       // that gives the charger the transaction id, not before it.
@@ -634,6 +679,18 @@ export class ChargerRelay implements ChargerConnection {
     });
     trace?.done();
     return conf;
+  }
+
+  /**
+   * 1.6: the EMS's transaction the handler has just booked for this StartTransaction (its
+   * synchronous part ran): the one the book has running on the connector, when it is this start's
+   * (same tag and meter start, still open); undefined when it booked none there.
+   */
+  private sessionBookedBy(req: any): number | undefined {
+    const transactionId = this.deps.book.active(this.chargerId, req.connectorId);
+    const record = transactionId === undefined ? undefined : this.deps.book.get(transactionId);
+    if (!record || record.stoppedAtMs !== undefined || record.idTag !== req.idTag || record.meterStartWh !== req.meterStart) return undefined;
+    return transactionId;
   }
 
   /**

@@ -11,8 +11,9 @@ describe('ems demo --mqtt', () => {
     expect(await main(['demo', '--mqtt', 'http://127.0.0.1:1883', '--quiet'])).toBe(1);
     expect(written.join('')).toContain('--mqtt http://127.0.0.1:1883: use mqtt://host:1883');
     // The first call loads the whole demo (run-demo.ts and the app behind it) through the test's
-    // transformer: about 2 s on an idle machine, 31 s measured at load 33 beside other files.
-  }, 120_000);
+    // transformer: about 2 s on an idle machine, 31 s measured at load 33 beside other files, more
+    // than 120 s at load 35 beside the demo's own processes (2026-12-07): a bound, not an expectation.
+  }, 240_000);
 });
 
 describe('ems on a mistyped command line', () => {
@@ -77,5 +78,5 @@ describe('ems demo on a port in use', () => {
       rmSync(cwd, { recursive: true, force: true });
     }
     // A real process loads the whole demo through tsx: measured 29 s for `ems run` at load 20.
-  }, 120_000);
+  }, 240_000);
 });

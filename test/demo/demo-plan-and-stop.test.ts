@@ -37,11 +37,13 @@ describe('the demo', () => {
         return m[1];
       },
       'the demo printing its dashboard',
-      90_000,
+      // A bound, not an expectation: the child loads the whole demo through tsx (measured more than
+      // 90 s without a line at load 35 on 2 cores, 2026-12-07).
+      200_000,
     );
     const login = await fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     token = ((await login.json()) as { token: string }).token;
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (child.exitCode === null) {
@@ -69,14 +71,14 @@ describe('the demo', () => {
     expect(after).toContain('stopping the demo');
     expect(after).not.toMatch(/planning failed|planner stopped/);
     expect(after).not.toMatch(/\n\s+at /);
-    // No JSON log line at warn (40) or above, but one: a TxProfile the last cycle sent can still
-    // reach a charger after its car left (the charger refuses it for the ended transaction). Seen
-    // once in about five stops under load; that race is in the profile dispatcher, not fixed here.
+    // No JSON log line at warn (40) or above. A TxProfile of the last cycle crossing a car that
+    // leaves at the stop is no warning: the EMS does not send one for a transaction it knows ended,
+    // and one refused for it on the wire is logged at info (test/ocpp/tx-profile-after-stop.test.ts).
     const alarming = after
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { level: number; msg: string })
-      .filter((entry) => entry.level >= 40 && !entry.msg.startsWith('charger refused a charging profile'));
+      .filter((entry) => entry.level >= 40);
     expect(alarming).toEqual([]);
   }, 120_000);
 });

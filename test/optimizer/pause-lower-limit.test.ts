@@ -10,11 +10,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { initialControlMemory, controlStep, type ControlMemory } from '../../src/control/control-step.ts';
 import type { ConnectorSnapshot } from '../../optimizer/index.ts';
-import { charger, circuit, params, plugged, session, T0 } from './scenario.ts';
+import { plugged, session, T0 } from './scenario.ts';
+import { REPLAY_MARGIN, replaySiteParams } from './site-model.ts';
 
 const FUSE_A = 64;
 const BUILDING_A = 10;
-const MARGIN = 0.05;
+const MARGIN = REPLAY_MARGIN;
 const V = 230;
 const IDS = ['CP1', 'CP2', 'CP3', 'CP4'];
 
@@ -44,14 +45,7 @@ interface Outcome {
 
 /** Runs the case; returns how many cars that were charging were paused, and the true grid after the cars' response. */
 function run(c: Case): Outcome {
-  const p = params({
-    grid: { maxCurrentA: FUSE_A, safetyMargin: MARGIN, metered: true, meterGate: true },
-    circuit: circuit('main', FUSE_A, IDS),
-    chargers: IDS.map((id) => charger(id, 'main')),
-    priority: 'equal',
-    carResponseMs: 5_000,
-    drawStaleAfterMs: 25_000,
-  });
+  const p = replaySiteParams(FUSE_A, IDS);
   const DT = 100;
   const END_MS = c.limitAtMs + 30_000;
   // Per charger: limits applied (time, cap), the profile's answer (time, cap) and the cap before it.

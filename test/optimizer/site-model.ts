@@ -2,6 +2,7 @@
 // against the spec rather than against itself: which site phases a connector loads, the non-EV
 // load at each node, and how much each (node, phase) and the grid power carry under given caps.
 import type { CircuitNode, ConnectorCap, ConnectorSnapshot, DecideParams, SiteSnapshot } from '../../optimizer/types.ts';
+import { charger, circuit, params } from './scenario.ts';
 
 export const ROTATION_TO_SITE: Record<string, number[]> = {
   L1L2L3: [0, 1, 2],
@@ -283,3 +284,24 @@ export function withMetersSeeingCars(first: SiteSnapshot, next: SiteSnapshot, pa
     circuitLoads: next.circuitLoads.map((l) => (nodes.has(l.circuitId) ? { ...l, currentA: sum(building.get(l.circuitId)!, evUnder.get(l.circuitId)!) } : l)),
   };
 }
+
+/**
+ * The site of the four-charger replays (start-step-replay.ts, pause-lower-limit.test.ts): one
+ * metered, gated fuse of `fuseA` with the 5 % margin, the chargers `ids` on it, equal priority, the
+ * IEC car response (5 s) and MeterValues taken as fresh for 25 s; `overrides` for the rest (e.g.
+ * minPauseMs).
+ */
+export function replaySiteParams(fuseA: number, ids: string[], overrides: Partial<Omit<DecideParams, 'chargers' | 'circuit'>> = {}): DecideParams {
+  return params({
+    grid: { maxCurrentA: fuseA, safetyMargin: REPLAY_MARGIN, metered: true, meterGate: true },
+    circuit: circuit('main', fuseA, ids),
+    chargers: ids.map((id) => charger(id, 'main')),
+    priority: 'equal',
+    carResponseMs: 5_000,
+    drawStaleAfterMs: 25_000,
+    ...overrides,
+  });
+}
+
+/** The replays' safety margin (grid.safetyMargin). */
+export const REPLAY_MARGIN = 0.05;

@@ -6,10 +6,10 @@
 // up at some moment of the start. Time is data; nothing here has a clock.
 import { decide, initialDecideState } from '../../optimizer/index.ts';
 import type { ConnectorSnapshot, DecideState, Decision } from '../../optimizer/index.ts';
-import { charger, circuit, params, plugged, session, T0 } from './scenario.ts';
+import { plugged, session, T0 } from './scenario.ts';
+import { replaySiteParams } from './site-model.ts';
 
 export const FUSE_A = 64;
-export const MARGIN = 0.05;
 const IDS = ['CP1', 'CP2', 'CP3', 'CP4'];
 const DEFAULT_A = 32;
 const DT_MS = 100;
@@ -67,16 +67,8 @@ export function buildingAt(c: StartCase, tMs: number): number {
 
 /** Runs the case; `onTick` sees every decision. */
 export function replayStart(c: StartCase, onTick: (t: StartTick) => void): void {
-  const p = params({
-    grid: { maxCurrentA: FUSE_A, safetyMargin: MARGIN, metered: true, meterGate: true },
-    circuit: circuit('main', FUSE_A, IDS),
-    chargers: IDS.map((id) => charger(id, 'main')),
-    priority: 'equal',
-    carResponseMs: 5_000,
-    drawStaleAfterMs: 25_000,
-    // 0 unless the case is about the minimum pause after a start-up cut (start-pause.test.ts).
-    minPauseMs: c.minPauseMs ?? 0,
-  });
+  // minPauseMs 0 unless the case is about the minimum pause after a start-up cut (pause-after-start.test.ts).
+  const p = replaySiteParams(FUSE_A, IDS, { minPauseMs: c.minPauseMs ?? 0 });
   const limits: { atMs: number; capA: number }[][] = c.cars.map(() => [{ atMs: -Infinity, capA: DEFAULT_A }]);
   const draws: number[][] = c.cars.map(() => []);
   const limitAt = (i: number, atMs: number) => limits[i].filter((l) => l.atMs <= atMs).at(-1)!.capA;

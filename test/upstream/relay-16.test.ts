@@ -1,5 +1,7 @@
 // Local-controller mode with OCPP 1.6J: a strict charger behind the EMS, an independent strict
 // CSMS above it, everything over loopback WebSockets.
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { capturingLogger } from '../ocpp/system.ts';
@@ -85,6 +87,60 @@ describe('local controller, OCPP 1.6J', () => {
     expect(ems.sessions[1]).toMatchObject({ meterStopWh: 2000, transactionId: ems.sessions[0].transactionId });
     expect(transactions.open()).toEqual([]);
     expect(started.transactionId).toBe(9001);
+  });
+
+  it("answers a start and a stop the CSMS answered once the EMS's records are written (another process reads them, as after kill -9), not after their group commit; the EMS's own answers offline wait for it", async () => {
+    await connect();
+    // The disk holds every group commit until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let commitsAsked = 0;
+    /** Group commits asked for the id map (the upstream store's), which the session book's may not cover. */
+    let mapCommitsAsked = 0;
+    for (const store of [ems.store.transactions, ems.store.upstream]) {
+      const flushed = store.flushed!.bind(store);
+      store.flushed = async () => {
+        commitsAsked++;
+        if (store === ems.store.upstream) mapCommitsAsked++;
+        await held;
+        await flushed();
+      };
+    }
+    const onDisk = () => {
+      const other = new BetterSqlite3(join(ems.dir, 'ems.sqlite'), { readonly: true });
+      try {
+        return {
+          transactions: other.prepare('SELECT id, stopped_at_ms IS NOT NULL AS stopped FROM transactions ORDER BY id').all(),
+          ids: other.prepare('SELECT charger_tx_id AS chargerTxId, local_tx_id AS localTxId, csms_tx_id AS csmsTxId FROM upstream_transactions').all(),
+        };
+      } finally {
+        other.close();
+      }
+    };
+    // Online: answered while every group commit is still held (on the old code the answer waited for it).
+    const started = await charger.start16(1, 'CLOUD01', at(1));
+    expect(started.transactionId).toBe(9001);
+    const localTxId = ems.sessions[0].transactionId;
+    expect(onDisk()).toEqual({ transactions: [{ id: localTxId, stopped: 0 }], ids: [{ chargerTxId: '9001', localTxId, csmsTxId: '9001' }] });
+    // The id map is written after the session book asked for its commit: it asks for one of its own.
+    expect(mapCommitsAsked).toBe(1);
+    await charger.stop16(1, at(2), 2000);
+    expect(onDisk().transactions).toEqual([{ id: localTxId, stopped: 1 }]);
+    expect(commitsAsked).toBeGreaterThan(0);
+    // Offline the EMS answers on its own authority: only once its group commit is done.
+    await csms.stop();
+    await waitFor(() => ems.status('CP16').uplink === 'offline', 'the EMS to see the uplink down');
+    const asked = commitsAsked;
+    let released = false;
+    const offline = charger.start16(2, 'LOCAL01', at(3)).then((answer) => ({ answer, released }));
+    await waitFor(() => commitsAsked > asked, 'the offline start to ask for its group commit');
+    // Time for an answer that did not wait to reach the charger (none must).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    released = true;
+    release();
+    const { answer, released: releasedFirst } = await offline;
+    expect(releasedFirst).toBe(true);
+    expect(answer.idTagInfo).toEqual({ status: 'Accepted' });
   });
 
   it("gives the charger the CSMS's boot interval and refuses what the CSMS refuses", async () => {

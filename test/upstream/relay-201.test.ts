@@ -1,5 +1,7 @@
 // Local-controller mode with OCPP 2.0.1: a strict station behind the EMS, an independent strict
 // CSMS above it, over loopback.
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorCap } from '../../optimizer/types.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -54,6 +56,31 @@ describe('local controller, OCPP 2.0.1', () => {
     expect(ems.sessions.map((s) => s.event)).toEqual(['started', 'ended']);
     expect(transactions.open()).toEqual([]);
     expect(csms.from('CS201', 'TransactionEvent').map((r) => r.params.eventType)).toEqual(['Started', 'Updated', 'Ended']);
+  });
+
+  it("answers a Started and an Ended the CSMS answered once the EMS's records are written (another process reads them, as after kill -9), not after their group commit", async () => {
+    // The disk holds every group commit (until the EMS stops).
+    const held = new Promise<void>(() => undefined);
+    const transactions = ems.store.transactions;
+    transactions.flushed = () => held;
+    const onDisk = () => {
+      const other = new BetterSqlite3(join(ems.dir, 'ems.sqlite'), { readonly: true });
+      try {
+        return {
+          transactions: other.prepare('SELECT id, stopped_at_ms IS NOT NULL AS stopped FROM transactions ORDER BY id').all(),
+          stationIds: other.prepare('SELECT station_tx_id AS stationTxId, transaction_id AS transactionId FROM station_transactions').all(),
+        };
+      } finally {
+        other.close();
+      }
+    };
+    // On the old code these answers waited for the held commit (the station's call timed out).
+    await station.transactionEvent('Started', 'tx-held', at(1), { evse: { id: 1, connectorId: 1 }, idToken: token('CLOUD01'), meterValue: energy(1000, 1) });
+    const transactionId = ems.sessions[0].transactionId;
+    expect(onDisk()).toEqual({ transactions: [{ id: transactionId, stopped: 0 }], stationIds: [{ stationTxId: 'tx-held', transactionId }] });
+    await station.transactionEvent('Ended', 'tx-held', at(2), { transactionInfo: { transactionId: 'tx-held', stoppedReason: 'Local' }, meterValue: energy(1500, 2) });
+    expect(onDisk()).toEqual({ transactions: [{ id: transactionId, stopped: 1 }], stationIds: [] });
+    expect(csms.from('CS201', 'TransactionEvent').map((r) => r.params.eventType)).toEqual(['Started', 'Ended']);
   });
 
   it("relays every station message to the CSMS unchanged (also those the EMS has no handler for) and answers with the CSMS's answers", async () => {
