@@ -246,13 +246,8 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     carbonGPerKWh.push(tariff.carbonGPerKWh(mid));
     const fade = Math.exp(-(mid - atMs) / PERSISTENCE_MS);
     const siteBaseW = baseAt(mid) + baseOffsetW * fade;
-    if (pvMetered) {
-      baseLoadW.push(Math.max(0, siteBaseW));
-      pvW.push(Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)));
-    } else {
-      baseLoadW.push(Math.max(0, siteBaseW));
-      pvW.push(Math.max(0, -siteBaseW));
-    }
+    baseLoadW.push(Math.max(0, siteBaseW));
+    pvW.push(pvMetered ? Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)) : Math.max(0, -siteBaseW));
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));
