@@ -18,15 +18,18 @@ describe('WalSync', () => {
     dirs.push(dir);
     return dir;
   };
-
-  it('shares one fsync among the callers that arrive while one runs, and never lets a caller ride on an fsync that began before it', async () => {
+  /** A WAL database at synchronous=NORMAL with one table, and the WalSync of its WAL. */
+  const normalWalDb = () => {
     const path = join(tempDir(), 'ems.sqlite');
     const db = new BetterSqlite3(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec('CREATE TABLE t (v INTEGER)');
-    const wal = new WalSync(`${path}-wal`);
-    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    return { path, db, wal: new WalSync(`${path}-wal`), insert: db.prepare('INSERT INTO t (v) VALUES (?)') };
+  };
+
+  it('shares one fsync among the callers that arrive while one runs, and never lets a caller ride on an fsync that began before it', async () => {
+    const { db, wal, insert } = normalWalDb();
     insert.run(0);
     const first = wal.flushed();
     // 50 more writes while the first fsync runs: they all wait for the second one, none starts a third.
@@ -53,13 +56,7 @@ describe('WalSync', () => {
   });
 
   it('keeps the WAL open from flush to flush, also across a checkpoint that truncates it (the same file), and syncs what is written after', async () => {
-    const path = join(tempDir(), 'ems.sqlite');
-    const db = new BetterSqlite3(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec('CREATE TABLE t (v INTEGER)');
-    const wal = new WalSync(`${path}-wal`);
-    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const { path, db, wal, insert } = normalWalDb();
     for (let i = 0; i < 20; i++) {
       insert.run(i);
       await wal.flushed();
