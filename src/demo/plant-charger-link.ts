@@ -49,9 +49,8 @@ export class PlantChargerLink {
   private readonly transactions = new Map<number, Transaction>();
   private readonly refused = new Set<number>();
   private meterIntervalS = 10;
-  /** Per connector: the newest meter reading queued (its number in meterSeq). */
-  private readonly newestMeter = new Map<number, number>();
-  private meterSeq = 0;
+  /** Per connector: the newest meter reading queued. */
+  private readonly newestMeter = new Map<number, PlantEvent>();
   /** Per connector: the draw last sent in MeterValues, A. */
   private readonly reportedA = new Map<number, number>();
 
@@ -96,9 +95,8 @@ export class PlantChargerLink {
       // still waiting in the queue (the EMS answers slowly on a loaded machine, the plant runs at
       // up to x60), only the newest goes. A backlog sent late would show the EMS a car still
       // drawing what it drew before its last cut, seconds of demo time after it followed it.
-      const n = ++this.meterSeq;
-      this.newestMeter.set(event.connectorId, n);
-      this.enqueue(() => (this.newestMeter.get(event.connectorId) === n ? this.send(event) : Promise.resolve()));
+      this.newestMeter.set(event.connectorId, event);
+      this.enqueue(() => (this.newestMeter.get(event.connectorId) === event ? this.send(event) : Promise.resolve()));
     }
   }
 
