@@ -277,6 +277,7 @@ export abstract class ChargerLink implements ProfileTarget {
     // A charger that only lost its link (or whose EMS restarted) keeps what it holds; one that booted may have lost it.
     const booted = why === 'BootNotification' || why === 'boot during setup';
     holdings.reconnected(booted);
+    holdings.noteHolds(this.mono);
     // Until the setup is through it takes no new limit: every connector is reserved at what it may hold.
     this.reportHoldings(booted ? 'charger booted; counted at its max until it confirms its limits' : 'charger back; it keeps what it holds until it confirms again', true);
     this.log.info({ why, protocol: this.connection.protocol }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
@@ -305,6 +306,7 @@ export abstract class ChargerLink implements ProfileTarget {
     await this.configureMeterValues();
     if (this.closed) return;
     this.ready = true;
+    holdings.settingUp = false;
     // What it holds is reserved until the next control round compares it with the caps wanted.
     this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor', true);
     this.host.setupDone(this);
@@ -383,10 +385,17 @@ export abstract class ChargerLink implements ProfileTarget {
     return { capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit, car };
   }
 
-  /** Sends one charger-side profile into a slot and records the outcome there. */
+  /**
+   * Sends one charger-side profile into a slot and records the outcome there. During the setup each
+   * answer is reported at once: a connector whose limits the charger confirmed is no longer counted
+   * at its max while the rest of the setup runs (a car that starts then is held to them).
+   */
   private async sendInto(slot: ProfileSlot, limitA: number, durationS: number | undefined, send: () => Promise<string>): Promise<ProfileOutcome> {
     const sentAtMs = this.mono;
     slot.begin({ limitA, phases: this.config.phases, sentAtMs, ...(durationS === undefined ? {} : { expiresAtMs: sentAtMs + durationS * 1000 }) });
+    this.holdings.noteHolds(sentAtMs);
+    // During the setup a rise (the lift) is reported before the charger can hold it.
+    if (!this.ready && !this.closed && !this.holdings.uncontrollable) this.reportHoldings('setting up: counted at what it may hold until the setup is through', true);
     const { outcome, detail } = await settleProfileCall(send);
     if (outcome === 'accepted') {
       slot.accepted();
@@ -396,8 +405,10 @@ export abstract class ChargerLink implements ProfileTarget {
       else slot.refusedNow();
       slot.backoff.fail(this.mono);
     }
+    this.holdings.noteHolds(this.mono);
     if (outcome === 'unsupported' && !this.closed) this.host.uncontrollable(this, `charging profile answered ${detail}`);
     if (outcome === 'refused' || outcome === 'unanswered') this.lastRefusal = detail;
+    if (!this.ready && !this.closed && !this.holdings.uncontrollable) this.reportHoldings('setting up: counted at what it may hold until the setup is through', true);
     return outcome;
   }
 
@@ -714,7 +725,8 @@ export abstract class ChargerLink implements ProfileTarget {
     this.host.book.setActive(this.chargerId, connectorId, transactionId);
     const session = this.host.idTags.sessionDefaults(idTag, this.config.tier, startedAtMs);
     if (session.departureProblem) this.log.warn({ idTag, problem: session.departureProblem }, 'departure of the idTag could not be computed');
-    this.log.info({ transactionId, connectorId, tier: session.tier }, 'transaction started');
+    const offeredA = this.offeredSince(connectorId, startedAtMs);
+    this.log.info({ transactionId, connectorId, tier: session.tier, ...(offeredA === undefined ? {} : { offeredA }) }, 'transaction started');
     bus.emit('session.started', {
       chargerId: this.chargerId,
       connectorId,
@@ -725,8 +737,24 @@ export abstract class ChargerLink implements ProfileTarget {
       meterStartWh,
       ...(session.departureAtMs !== undefined ? { departureAtMs: session.departureAtMs } : {}),
       ...(session.energyNeedWh !== undefined ? { energyNeedWh: session.energyNeedWh } : {}),
+      ...(offeredA !== undefined ? { offeredA } : {}),
     });
     return { transactionId, repeat: false };
+  }
+
+  /**
+   * The most the charger may have offered a car on the connector since `atMs` (a session's start,
+   * on our clock), when that is more than the connector holds now: a car that started before the
+   * charger confirmed its limits (after a boot) may have been offered its max and still follows the
+   * lower limit only a car response after it. Judged on the charger's own stamp, mapped to our
+   * clock no later than it was (ages never shrink), against what the holdings noted (a rise noted
+   * when sent, a fall when answered): a car that started after the confirmation is held to it.
+   */
+  private offeredSince(connectorId: number, atMs: number): number | undefined {
+    const nowMono = this.mono;
+    this.holdings.noteHolds(nowMono);
+    const offeredA = this.holdings.heldMostA(connectorId, nowMono - Math.max(0, this.now - atMs), nowMono);
+    return offeredA > this.holdings.holdA(connectorId, undefined, nowMono) + 0.05 ? offeredA : undefined;
   }
 
   /** Closes a transaction of this charger; false when it is unknown here or already closed. */
