@@ -620,7 +620,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
     const refused = connectorId > 0 ? this.host.book.refused(this.chargerId, connectorId) : undefined;
     const drawA = Math.max(0, ...readings.flatMap((r) => r.currentA ?? []));
-    if (connectorId > 0 && readings.some((r) => r.currentA)) this.checkObeys(connectorId, drawA);
+    if (connectorId > 0 && readings.some((r) => r.currentA)) this.checkObeys(connectorId, readings);
     if (refused && readings.length && !this.holdings.uncontrollable) {
       const drawing = drawA > REFUSED_DRAW_A;
       if (drawing && !refused.drawing) {
@@ -640,32 +640,44 @@ export abstract class ChargerLink implements ProfileTarget {
     this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, ...status, atMs: this.now, detail });
   }
 
-  /** Per connector: since when (monotonic ms) the car draws above anything the charger may hold. */
+  /** Per connector: since when (monotonic ms, a sample's time) the car draws above anything the charger may hold. */
   private readonly overSinceMs = new Map<number, number>();
 
   /**
    * A charger that lets a car draw clearly above every limit it may hold (confirmed, pending or
    * unanswered), for longer than a car and a meter take to follow a new limit, ignores profiles:
-   * it is uncontrollable from then on.
+   * it is uncontrollable from then on. Each reading is judged at the time it was measured (the
+   * charger's stamp on our clock; ages never shrink), against every limit the connector may have
+   * held from then until now: a reading measured before a cut and delivered after it (queued behind
+   * other calls) shows the car under the old limit, not above the new one. A reading measured
+   * before anything is known of the connector is not judged.
    */
-  private checkObeys(connectorId: number, drawA: number): void {
+  private checkObeys(connectorId: number, readings: readonly { atMs: number; currentA?: readonly number[] }[]): void {
     const holdings = this.holdings;
     if (holdings.uncontrollable || !this.ready) return;
-    const transactionId = this.host.book.active(this.chargerId, connectorId);
-    const allowedA = holdings.holdA(connectorId, transactionId, this.mono);
-    if (allowedA >= holdings.maxA || drawA <= allowedA + IGNORED_TOLERANCE_A) {
-      this.overSinceMs.delete(connectorId);
-      return;
-    }
-    const since = this.overSinceMs.get(connectorId);
-    if (since === undefined) {
-      this.overSinceMs.set(connectorId, this.mono);
-      return;
-    }
+    const nowMs = this.mono;
+    holdings.noteHolds(nowMs);
+    const sampled = readings
+      .filter((r) => r.currentA?.length)
+      .map((r) => ({ atMs: nowMs - Math.max(0, this.now - r.atMs), drawA: Math.max(0, ...r.currentA!) }))
+      .sort((a, b) => a.atMs - b.atMs);
     const responseMs = Math.max(IGNORED_AFTER_MIN_MS, 3 * this.host.settings.meterSampleIntervalS * 1000);
-    if (this.mono - since < responseMs) return;
-    this.overSinceMs.delete(connectorId);
-    this.host.uncontrollable(this, `connector ${connectorId} drew ${drawA.toFixed(1)} A for ${Math.round((this.mono - since) / 1000)} s above the ${allowedA.toFixed(1)} A it holds: it ignores charging profiles`);
+    for (const { atMs, drawA } of sampled) {
+      const allowedA = holdings.heldMostA(connectorId, atMs, nowMs);
+      const since = this.overSinceMs.get(connectorId);
+      if (allowedA >= holdings.maxA || drawA <= allowedA + IGNORED_TOLERANCE_A) {
+        if (since === undefined || atMs >= since) this.overSinceMs.delete(connectorId);
+        continue;
+      }
+      if (since === undefined) {
+        this.overSinceMs.set(connectorId, atMs);
+        continue;
+      }
+      if (atMs - since < responseMs) continue;
+      this.overSinceMs.delete(connectorId);
+      this.host.uncontrollable(this, `connector ${connectorId} drew ${drawA.toFixed(1)} A for ${Math.round((atMs - since) / 1000)} s above the ${allowedA.toFixed(1)} A it held: it ignores charging profiles`);
+      return;
+    }
   }
 
   /** The connector reports it is free (Available / Finishing): a refused transaction there is over. */
