@@ -90,7 +90,7 @@ export interface SiteView {
   readonly grid: GridMeasurement | null;
   /** Per snapshot.connectors index. */
   readonly connectors: readonly ConnectorView[];
-  /** index.keyOf() of each snapshot connector, by index (computed once per cycle). */
+  /** index.connectorAt().key of each snapshot connector, by index (computed once per cycle). */
   readonly keys: readonly string[];
   /** Non-EV load per (node, site phase) = 3 × node + phase, A. */
   readonly buildingA: Float64Array;
@@ -456,8 +456,7 @@ export function siteView(
 
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
-    const key = index.keyOf(c.chargerId, c.connectorId);
-    const indexed = index.chargers.get(c.chargerId);
+    const { key, charger: indexed } = index.connectorAt(i, c.chargerId, c.connectorId);
     const before = previous.at(i, key);
     const session = c.session ?? null;
     const sessionId = session?.id;
