@@ -55,7 +55,8 @@ export interface ControlLoopOptions {
 }
 
 /**
- * The only place that turns state into decisions: snapshot → controlStep() → send the caps. Runs every
+ * The only place that turns state into decisions: snapshot → controlStep() → send the caps, each in
+ * its own turn of the event loop. Runs every
  * control.intervalMs and, coalesced to at most one per 100 ms, whenever a meter, a charger or a
  * session changes (connectors' MeterValues alone: at most one per meterTriggerGapMs, 500 ms). Cycles never overlap; a trigger during a cycle runs one more after it.
  */
@@ -102,6 +103,14 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     for (const [key, text] of now) activeFindings.set(key, text);
   }
 
+  /**
+   * Lets the event loop run what has queued up meanwhile (a charger's frame, the CSMS's answer)
+   * before the cycle goes on: each stage of a cycle is its own loop turn, so a relayed message waits
+   * behind one stage at most, never behind the whole cycle (docs/local-controller.md, "Where the
+   * MeterValues tail goes").
+   */
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   async function cycle(): Promise<Decision | undefined> {
     const started = performance.now();
     lastStartMs = started;
@@ -126,8 +135,11 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
+      // Three loop turns: the decision (above), its listeners (history, metrics, live feed), the caps' dispatch.
+      await nextTurn();
       logFindings(result);
       ctx.bus.emit('decision', result);
+      await nextTurn();
       await chargers.applyCaps(result.caps);
       if (stats.lastError) log.info('control cycle recovered');
       stats.lastError = undefined;
