@@ -131,6 +131,7 @@ export function fillInOrder(order: readonly Slot[], pool: Pool): void {
  * its users one more, the last odd deci-amps go in priority order.
  */
 export function fillEqually(order: readonly Slot[], pool: Pool): void {
+  // (Indexed loops over the constraint lists: for-of over a typed array costs several times more.)
   const active: Slot[] = [];
   for (const slot of order) {
     if (slot.capDa <= 0) continue;
@@ -157,7 +158,8 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   for (let i = 0; i < n; i++) {
     const slot = active[i];
     start[i] = slot.capDa;
-    for (const c of slot.cons) users[c]++;
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) users[cons[k]]++;
     users[POWER] += slotPowerWeight(slot);
   }
 
@@ -180,9 +182,10 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     frozen[i] = 1;
     slot.capDa = start[i] + level + extra[i];
     slot.binder = binder;
-    for (const c of slot.cons) {
-      bring(c);
-      users[c]--;
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) {
+      bring(cons[k]);
+      users[cons[k]]--;
     }
     bring(POWER);
     users[POWER] -= slotPowerWeight(slot);
@@ -192,7 +195,9 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   const roomAt = (i: number): number => {
     const slot = active[i];
     let least = Number.POSITIVE_INFINITY;
-    for (const d of slot.cons) {
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) {
+      const d = cons[k];
       bring(d);
       if (res[d] < least) {
         least = res[d];
@@ -249,7 +254,9 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
       if (roomAt(i) < 1) continue;
       const slot = active[i];
       extra[i]++;
-      for (const d of slot.cons) {
+      const cons = slot.cons;
+      for (let k = 0; k < cons.length; k++) {
+        const d = cons[k];
         res[d] -= 1;
         if (d !== c) schedule(d);
       }
@@ -284,14 +291,16 @@ function membersOf(active: readonly Slot[], count: number): Members {
   const constraints: number[] = [];
   // Count the members of each constraint (in start[c + 1]), noting each constraint when first met.
   for (let i = 0; i < active.length; i++) {
-    for (const c of active[i].cons) if (start[c + 1]++ === 0) constraints.push(c);
+    const cons = active[i].cons;
+    for (let k = 0; k < cons.length; k++) if (start[cons[k] + 1]++ === 0) constraints.push(cons[k]);
     if (start[power + 1]++ === 0) constraints.push(power);
   }
   for (let c = 0; c <= count; c++) start[c + 1] += start[c];
   const slots = new Int32Array(start[count + 1]);
   const filled = start.slice(0, count + 1);
   for (let i = 0; i < active.length; i++) {
-    for (const c of active[i].cons) slots[filled[c]++] = i;
+    const cons = active[i].cons;
+    for (let k = 0; k < cons.length; k++) slots[filled[cons[k]]++] = i;
     slots[filled[power]++] = i;
   }
   return { start, slots, constraints };
