@@ -3,7 +3,10 @@
 // process did in it, as counts, not times of day: CPU (process.cpuUsage), every GC's pause and the
 // bytes allocated between GCs (v8.GCProfiler: the heap before each GC less the heap after the one
 // before), and the monotonic bounds of the window (µs, the clock a --cpu-prof profile is timed on).
+// With $EMS_PROFILE_HEAP_FILE: a sampling heap profile of the window, garbage included (what is
+// allocated, not what is kept), written there.
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import v8 from 'node:v8';
 
 const file = process.env.EMS_PROFILE_WINDOW_FILE;
@@ -14,7 +17,17 @@ if (file) {
       const profiler = new v8.GCProfiler();
       window = { profiler, cpu: process.cpuUsage(), startUs: Number(process.hrtime.bigint() / 1000n), heap: v8.getHeapStatistics().used_heap_size };
       profiler.start();
+      if (process.env.EMS_PROFILE_HEAP_FILE) {
+        window.session = new Session();
+        window.session.connect();
+        window.session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      }
       return;
+    }
+    if (window.session) {
+      window.session.post('HeapProfiler.stopSampling', (error, result) => {
+        if (!error) writeFileSync(process.env.EMS_PROFILE_HEAP_FILE, JSON.stringify(result.profile));
+      });
     }
     const { statistics } = window.profiler.stop();
     const cpu = process.cpuUsage(window.cpu);

@@ -8,7 +8,10 @@
 // stretches over 5 ms (a message that arrives meets one), the longest, what they are made of, and
 // the control cycle's loop turns. Round trips are printed too but mean little under load.
 //   node --import tsx bench/upstream-profile.ts <checkout> [<checkout> ...]
-//   env: PROFILE_ROUNDS (2), PROFILE_WINDOW_MS (20000), PROFILE_CHARGERS (200), PROFILE_KEEP (dir)
+//   env: PROFILE_ROUNDS (2), PROFILE_WINDOW_MS (20000), PROFILE_CHARGERS (200), PROFILE_KEEP (dir),
+//   PROFILE_HEAP=1 (also where the allocation comes from: a sampling heap profile, garbage included),
+//   PROFILE_NODE_ARGS (more node flags for the EMS); a checkout written `path::--flag …` gets those
+//   flags too (after the deploy ones, so they win), to set a V8 setting against the same checkout
 // Checkouts take turns going first, round after round. Loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -55,7 +58,8 @@ async function startCsms(port: number): Promise<ChildProcess> {
 
 let lastEmsCallAtMs = 0;
 
-async function startEms(root: string, dir: string, ids: string[], ocppPort: number, csmsUrl: string): Promise<ChildProcess> {
+async function startEms(spec: string, dir: string, ids: string[], ocppPort: number, csmsUrl: string): Promise<ChildProcess> {
+  const [root, flags] = spec.split('::') as [string, string | undefined];
   const configPath = join(dir, 'site.yaml');
   writeFileSync(
     configPath,
@@ -70,10 +74,17 @@ async function startEms(root: string, dir: string, ids: string[], ocppPort: numb
       upstream: { url: csmsUrl },
     }),
   );
-  const args = [...DEPLOY_NODE_ARGS, '--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir, '--import', PROBE, 'bin/ems.js', 'run', '--config', configPath];
+  const extra = [...(process.env.PROFILE_NODE_ARGS?.split(' ') ?? []), ...(flags?.split(' ') ?? [])].filter(Boolean);
+  const args = [...DEPLOY_NODE_ARGS, ...extra, '--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir, '--import', PROBE, 'bin/ems.js', 'run', '--config', configPath];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, EMS_LOG_LEVEL: 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1', EMS_PROFILE_WINDOW_FILE: join(dir, 'window.json') },
+    env: {
+      ...process.env,
+      EMS_LOG_LEVEL: 'warn',
+      EMS_ADMIN_PASSWORD: 'bench-password-1',
+      EMS_PROFILE_WINDOW_FILE: join(dir, 'window.json'),
+      ...(process.env.PROFILE_HEAP ? { EMS_PROFILE_HEAP_FILE: join(dir, 'heap.json') } : {}),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 120_000;
@@ -263,10 +274,28 @@ function analyse(profilePath: string, startUs: number, endUs: number): ProfileSu
     }
   }
   for (const k of Object.keys(byCategory)) byCategory[k] = Math.round((byCategory[k]! / longUs) * 1000) / 10;
-  const cycleTurnsMs = stretches
-    .filter((s) => s.samples.some((i) => stackOf(profile.samples[i]!).some((n) => n.callFrame.url.includes('/src/control/control-loop.ts'))))
-    .map((s) => s.us / 1000)
-    .sort((a, b) => a - b);
+  // The control cycle's runs on the loop: consecutive samples inside control-loop.ts (GC and
+  // (program) samples between them count in; anything else, idle included, ends a run). A cycle in
+  // one turn is one run; in three turns, a run per stage unless nothing else was waiting between.
+  const cycleTurnsMs: number[] = [];
+  let run = 0;
+  let pendingGc = 0;
+  for (let i = 0; i < profile.samples.length - 1; i++) {
+    if (times[i]! < startUs || times[i]! > endUs) continue;
+    const stack = stackOf(profile.samples[i]!);
+    const weight = Math.min(times[i + 1]! - times[i]!, SAMPLE_CAP_US);
+    const top = stack[0]!.callFrame.functionName;
+    if (stack.some((n) => n.callFrame.url.includes('/src/control/control-loop.ts'))) {
+      run += pendingGc + weight;
+      pendingGc = 0;
+    } else if (run > 0 && (top === '(garbage collector)' || top === '(program)')) pendingGc += weight;
+    else {
+      if (run > 0) cycleTurnsMs.push(run / 1000);
+      run = 0;
+      pendingGc = 0;
+    }
+  }
+  cycleTurnsMs.sort((a, b) => a - b);
   return {
     busyPct: (busyUs / windowUs) * 100,
     inLongStretchPct: (longUs / windowUs) * 100,
@@ -285,6 +314,39 @@ function analyse(profilePath: string, startUs: number, endUs: number): ProfileSu
   };
 }
 
+interface HeapNode {
+  callFrame: ProfileNode['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** A sampling heap profile (garbage included): the share of the bytes per category and the functions that allocate most. */
+function allocationSources(file: string): { byCategory: Record<string, number>; top: [string, number][] } {
+  const head = (JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode }).head;
+  const byCategory: Record<string, number> = {};
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  const walk = (node: HeapNode, stack: ProfileNode[]) => {
+    const here = [{ id: 0, callFrame: node.callFrame }, ...stack];
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const category = categoryOf(here);
+      byCategory[category] = (byCategory[category] ?? 0) + node.selfSize;
+      const f = node.callFrame;
+      const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(src|optimizer|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+      byFunction.set(name, (byFunction.get(name) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) walk(child, here);
+  };
+  walk(head, []);
+  for (const k of Object.keys(byCategory)) byCategory[k] = Math.round((byCategory[k]! / total) * 1000) / 10;
+  const top = [...byFunction]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([name, bytes]) => [name, Math.round((bytes / total) * 1000) / 10] as [string, number]);
+  return { byCategory, top };
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function one(root: string, csmsUrl: string, ids: string[]): Promise<Record<string, unknown>> {
@@ -299,7 +361,8 @@ async function one(root: string, csmsUrl: string, ids: string[]): Promise<Record
     },
     async end() {
       ems.kill('SIGUSR2');
-      for (let i = 0; i < 100 && !readdirSync(dir).includes('window.json'); i++) await sleep(100);
+      const wanted = process.env.PROFILE_HEAP ? ['window.json', 'heap.json'] : ['window.json'];
+      for (let i = 0; i < 100 && !wanted.every((f) => readdirSync(dir).includes(f)); i++) await sleep(100);
     },
   });
   const window = JSON.parse(readFileSync(windowFile, 'utf8')) as { startUs: number; endUs: number; cpuUs: number; allocatedBytes: number; pauses: { type: number; ms: number }[] };
@@ -307,6 +370,7 @@ async function one(root: string, csmsUrl: string, ids: string[]): Promise<Record
   await new Promise((r) => ems.once('exit', r));
   const profileFile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   const summary = profileFile ? analyse(join(dir, profileFile), window.startUs, window.endUs) : undefined;
+  const heap = process.env.PROFILE_HEAP ? allocationSources(join(dir, 'heap.json')) : undefined;
   if (process.env.PROFILE_KEEP && profileFile) cpSync(join(dir, profileFile), join(process.env.PROFILE_KEEP, `${root.replace(/\W+/g, '_')}-${Date.now()}.cpuprofile`));
   rmSync(dir, { recursive: true, force: true });
   const pauses = window.pauses.map((p) => p.ms).sort((a, b) => a - b);
@@ -334,6 +398,7 @@ async function one(root: string, csmsUrl: string, ids: string[]): Promise<Record
           topInStretchesPct: summary.topFunctionsInStretches,
         }
       : {}),
+    ...(heap ? { allocationByCategoryPct: heap.byCategory, topAllocatorsPct: heap.top } : {}),
     roundTripMs: { meterP50: pct(meter, 50), meterP99: pct(meter, 99), txP50: pct(tx, 50), txP99: pct(tx, 99) },
   };
 }
