@@ -58,7 +58,13 @@ async function startCsms(port: number): Promise<ChildProcess> {
 
 let lastEmsCallAtMs = 0;
 
-async function startEms(spec: string, dir: string, ids: string[], ocppPort: number, csmsUrl: string): Promise<ChildProcess> {
+/** The EMS's control decisions so far (its /metrics counter). */
+async function decisions(httpPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  return Number(/^ems_control_decisions_total (\S+)/m.exec(text)?.[1] ?? NaN);
+}
+
+async function startEms(spec: string, dir: string, ids: string[], ocppPort: number, csmsUrl: string, httpPort: number): Promise<ChildProcess> {
   const [root, flags] = spec.split('::') as [string, string | undefined];
   const configPath = join(dir, 'site.yaml');
   writeFileSync(
@@ -69,7 +75,7 @@ async function startEms(spec: string, dir: string, ids: string[], ocppPort: numb
       chargers: ids.map((id) => ({ id })),
       idTags: [{ idTag: 'BENCH', tier: 'staff' }],
       ocpp: { host: '127.0.0.1', port: ocppPort },
-      http: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: httpPort },
       storage: { path: join(dir, 'ems.sqlite') },
       upstream: { url: csmsUrl },
     }),
@@ -352,20 +358,25 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 async function one(root: string, csmsUrl: string, ids: string[]): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'ems-profile-'));
   const ocppPort = await freePort();
-  const ems = await startEms(root, dir, ids, ocppPort, csmsUrl);
+  const httpPort = await freePort();
+  const ems = await startEms(root, dir, ids, ocppPort, csmsUrl, httpPort);
+  let cycles = 0;
   const windowFile = join(dir, 'window.json');
   const loadAtStart = loadavg()[0]!;
   const load = await sessions(`ws://127.0.0.1:${ocppPort}/ocpp`, ids, {
     async start() {
+      cycles = -(await decisions(httpPort));
       ems.kill('SIGUSR2');
     },
     async end() {
       ems.kill('SIGUSR2');
+      cycles += await decisions(httpPort);
       const wanted = process.env.PROFILE_HEAP ? ['window.json', 'heap.json'] : ['window.json'];
       for (let i = 0; i < 100 && !wanted.every((f) => readdirSync(dir).includes(f)); i++) await sleep(100);
     },
   });
   const window = JSON.parse(readFileSync(windowFile, 'utf8')) as { startUs: number; endUs: number; cpuUs: number; allocatedBytes: number; pauses: { type: number; ms: number }[] };
+  const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${ems.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
   ems.kill('SIGTERM');
   await new Promise((r) => ems.once('exit', r));
   const profileFile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
@@ -383,6 +394,8 @@ async function one(root: string, csmsUrl: string, ids: string[]): Promise<Record
     cpuUsPerMessage: Math.round(window.cpuUs / load.answered),
     allocKBPerMessage: Math.round(window.allocatedBytes / load.answered / 102.4) / 10,
     allocMBPerS: Math.round(window.allocatedBytes / seconds / 1e5) / 10,
+    rssMbAtEnd: Math.round(rssMb),
+    cyclesPerS: Math.round((cycles / seconds) * 100) / 100,
     gcPerS: Math.round((pauses.length / seconds) * 10) / 10,
     gcPauseMs: { p50: pct(pauses, 50), p90: pct(pauses, 90), max: pauses[pauses.length - 1] },
     ...(summary
