@@ -563,7 +563,9 @@ export function siteView(
         releasedAt = undefined;
         probeAt = undefined;
       } else if (idleNow) {
-        idleSince ??= atMs;
+        // From the first sample that shows it idle (or now, when its status says so): one old sample
+        // of 0 A is not 20 s of idling while the car, unseen since, charges.
+        idleSince ??= suspended || lastAt === undefined ? atMs : lastAt;
       } else if (!offered) {
         // Offered less than its minimum (held by the plan, the limits or a pause), a car cannot show
         // that it is full: the idle time so far does not count.
@@ -571,8 +573,13 @@ export function siteView(
       }
       // A car that says it takes nothing while offered its minimum (SuspendedEV: full or done) gives
       // its share away at once; one that only draws ≈ 0 does so after idleReleaseMs.
-      const releaseAfterMs = suspended && offered ? 0 : timing.idleReleaseMs;
-      if (releasedAt === undefined && idleSince !== undefined && atMs - idleSince >= releaseAfterMs) releasedAt = atMs;
+      const byStatus = suspended && offered;
+      const releaseAfterMs = byStatus ? 0 : timing.idleReleaseMs;
+      // Drawing ≈ 0 lasts as long as the samples show it (to the latest one), not until now: a
+      // charger that reports every 10-60 s may have a car charging since its last 0 A sample (the
+      // closed-loop property: a car released at 17.8 A on a 20 s old sample taken before it started).
+      const idleForMs = idleSince === undefined ? Number.NEGATIVE_INFINITY : byStatus || lastAt === undefined ? atMs - idleSince : lastAt - idleSince;
+      if (releasedAt === undefined && idleForMs >= releaseAfterMs) releasedAt = atMs;
       if (releasedAt !== undefined) {
         released = true;
         const lastProbe = probeAt ?? releasedAt;

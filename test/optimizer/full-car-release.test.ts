@@ -88,4 +88,27 @@ describe('full-car release', () => {
     expect(decisions[3].caps[0].reason.kind).toBe('car');
     expect(decisions[3].caps[0].currentA).toBe(0);
   });
+
+  it('does not release a car on one old 0 A sample: idle lasts as long as the samples show it', () => {
+    // A charger that reports every 30 s (the closed-loop property: 10-60 s): its last sample, 0 A
+    // taken before the car started, stays fresh for 2.5 periods. The car has charged unseen since;
+    // 21 s after that one sample it is not 21 s of idling (it was released at 17.8 A before).
+    const slow: DecideParams = { ...params, drawStaleAfterMs: 75_000 };
+    const start = T0 - 3_600_000;
+    const at = (atMs: number, drawA: number, drawAtMs: number): SiteSnapshot => {
+      const s = snapshot(atMs, { startedAtMs: start, targetPowerW: 11_000, drawA });
+      return { ...s, connectors: [{ ...s.connectors[0], drawAtMs }] };
+    };
+    let state: DecideState = initialDecideState;
+    const decisions = [at(T0, 10, T0), at(T0 + 10_000, 0, T0 + 10_000), at(T0 + 20_000, 0, T0 + 10_000), at(T0 + 31_000, 0, T0 + 10_000), at(T0 + 39_000, 0, T0 + 10_000)].map((snap) => {
+      const d = decide(snap, slow, state);
+      state = d.nextState;
+      return d;
+    });
+    for (const d of decisions.slice(1)) expect(d.caps[0].currentA).toBeGreaterThanOrEqual(6);
+    // A second 0 A sample 20 s after the first: now it has been seen idle that long.
+    const later = decide(at(T0 + 41_000, 0, T0 + 40_000), slow, state);
+    expect(later.caps[0].reason.kind).toBe('car');
+    expect(later.caps[0].currentA).toBe(0);
+  });
 });
