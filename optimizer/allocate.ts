@@ -131,6 +131,7 @@ export function fillInOrder(order: readonly Slot[], pool: Pool): void {
  * its users one more, the last odd deci-amps go in priority order.
  */
 export function fillEqually(order: readonly Slot[], pool: Pool): void {
+  // (Indexed loops over the constraint lists: for-of over a typed array costs several times more.)
   const active: Slot[] = [];
   for (const slot of order) {
     if (slot.capDa <= 0) continue;
@@ -148,26 +149,18 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   res[POWER] = pool.power;
   const users = new Float64Array(constraintCount + 1);
   const since = new Float64Array(constraintCount + 1); // level at which res[c] was last brought current
-  const members = new Map<number, number[]>(); // constraint → active slot indices, priority order
-  const join = (c: number, i: number): void => {
-    const list = members.get(c);
-    if (list) list.push(i);
-    else members.set(c, [i]);
-  };
 
   const n = active.length;
   const start = new Float64Array(n);
   const extra = new Float64Array(n);
   const frozen = new Uint8Array(n);
+  const members = membersOf(active, constraintCount);
   for (let i = 0; i < n; i++) {
     const slot = active[i];
     start[i] = slot.capDa;
-    for (const c of slot.cons) {
-      users[c]++;
-      join(c, i);
-    }
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) users[cons[k]]++;
     users[POWER] += slotPowerWeight(slot);
-    join(POWER, i);
   }
 
   let level = 0;
@@ -189,9 +182,10 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     frozen[i] = 1;
     slot.capDa = start[i] + level + extra[i];
     slot.binder = binder;
-    for (const c of slot.cons) {
-      bring(c);
-      users[c]--;
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) {
+      bring(cons[k]);
+      users[cons[k]]--;
     }
     bring(POWER);
     users[POWER] -= slotPowerWeight(slot);
@@ -201,7 +195,9 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   const roomAt = (i: number): number => {
     const slot = active[i];
     let least = Number.POSITIVE_INFINITY;
-    for (const d of slot.cons) {
+    const cons = slot.cons;
+    for (let k = 0; k < cons.length; k++) {
+      const d = cons[k];
       bring(d);
       if (res[d] < least) {
         least = res[d];
@@ -216,9 +212,9 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     }
     return least;
   };
-  for (const c of members.keys()) schedule(c);
+  for (const c of members.constraints) schedule(c);
 
-  const byGap = Array.from({ length: n }, (_, i) => i).sort((a, b) => active[a].upperDa - start[a] - (active[b].upperDa - start[b]) || a - b);
+  const byGap = byGapThenPriority(active, start);
   let next = 0;
   for (;;) {
     while (next < n && frozen[byGap[next]]) next++;
@@ -248,22 +244,27 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
     queue.pop();
     level = Math.max(level, constraintLevel);
     bring(c);
-    const list = members.get(c) ?? [];
+    const first = members.start[c];
+    const end = members.start[c + 1];
     // c cannot give all its users one more step: the odd deci-amps go in priority order, then
     // whoever is now blocked (by c or by another constraint) stops; the others rise on.
-    for (const i of list) {
+    for (let m = first; m < end; m++) {
+      const i = members.slots[m];
       if (frozen[i] || start[i] + level + extra[i] >= active[i].upperDa) continue;
       if (roomAt(i) < 1) continue;
       const slot = active[i];
       extra[i]++;
-      for (const d of slot.cons) {
+      const cons = slot.cons;
+      for (let k = 0; k < cons.length; k++) {
+        const d = cons[k];
         res[d] -= 1;
         if (d !== c) schedule(d);
       }
       res[POWER] -= slotPowerWeight(slot);
       if (c !== POWER) schedule(POWER);
     }
-    for (const i of list) {
+    for (let m = first; m < end; m++) {
+      const i = members.slots[m];
       if (frozen[i]) continue;
       if (start[i] + level + extra[i] >= active[i].upperDa) freeze(i, BINDER_UPPER);
       else if (roomAt(i) < 1) freeze(i, tightest.binder);
@@ -273,6 +274,60 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
 
   pool.residual.set(res.subarray(0, constraintCount));
   pool.power = res[POWER];
+}
+
+/** Which active slots load each constraint, in priority order (constraint `count` is the grid power). */
+interface Members {
+  /** Slot positions of constraint c: slots[start[c]] up to slots[start[c + 1]]. */
+  start: Int32Array;
+  slots: Int32Array;
+  /** The constraints with a member, in the order first met walking the slots (where the events start from). */
+  constraints: number[];
+}
+
+function membersOf(active: readonly Slot[], count: number): Members {
+  const power = count;
+  const start = new Int32Array(count + 2);
+  const constraints: number[] = [];
+  // Count the members of each constraint (in start[c + 1]), noting each constraint when first met.
+  for (let i = 0; i < active.length; i++) {
+    const cons = active[i].cons;
+    for (let k = 0; k < cons.length; k++) if (start[cons[k] + 1]++ === 0) constraints.push(cons[k]);
+    if (start[power + 1]++ === 0) constraints.push(power);
+  }
+  for (let c = 0; c <= count; c++) start[c + 1] += start[c];
+  const slots = new Int32Array(start[count + 1]);
+  const filled = start.slice(0, count + 1);
+  for (let i = 0; i < active.length; i++) {
+    const cons = active[i].cons;
+    for (let k = 0; k < cons.length; k++) slots[filled[cons[k]]++] = i;
+    slots[filled[power]++] = i;
+  }
+  return { start, slots, constraints };
+}
+
+/**
+ * Positions of `active` by the room below their upper bound (upperDa − start), least first, ties in
+ * priority order. Whole deci-amps (as every bound is) sort as one number each, gap × n + position,
+ * without a comparator; anything else sorts with one.
+ */
+function byGapThenPriority(active: readonly Slot[], start: Float64Array): Int32Array {
+  const n = active.length;
+  const keys = new Float64Array(n);
+  let whole = true;
+  for (let i = 0; i < n; i++) {
+    const gap = active[i].upperDa - start[i];
+    keys[i] = gap * n + i;
+    if (!Number.isInteger(gap) || gap < 0 || !Number.isSafeInteger(keys[i])) whole = false;
+  }
+  const positions = new Int32Array(n);
+  if (!whole) {
+    for (let i = 0; i < n; i++) positions[i] = i;
+    return positions.sort((a, b) => active[a].upperDa - start[a] - (active[b].upperDa - start[b]) || a - b);
+  }
+  keys.sort();
+  for (let i = 0; i < n; i++) positions[i] = keys[i] % n;
+  return positions;
 }
 
 /**

@@ -43,6 +43,15 @@ function reversedBoth(first: readonly Slot[], second: readonly Slot[]): Slot[] {
   return out;
 }
 
+/**
+ * What a cycle leaves the next one to reuse (withMemories' scratch; no output refers to it): the
+ * slot objects, and the priority order by slot index, where the next cycle's sort starts from.
+ */
+class Carried {
+  readonly slots = new SlotPool();
+  readonly sessionOrder: number[] = [];
+}
+
 export function decide(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState = initialDecideState): Decision {
   try {
     return decideOrThrow(snapshot, params, previous ?? initialDecideState);
@@ -81,8 +90,9 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const previousMemories = new PreviousMemories<ConnectorMemory>(previous);
   const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA);
   const failsafe = view.mode === 'failsafe';
-  const carried = previousMemories.scratch;
-  const slotPool = carried instanceof SlotPool ? carried : new SlotPool();
+  const last = previousMemories.scratch;
+  const carried = last instanceof Carried ? last : new Carried();
+  const slotPool = carried.slots;
   const slots = buildSlots(snapshot, params, previousMemories, index, view, slotPool);
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
@@ -91,9 +101,11 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
 
   const credit = failsafe ? undefined : landingCredit(slots, view, atMs, finiteOr(params.carResponseMs ?? DEFAULTS.carResponseMs, 0), pool.residual.length);
 
-  const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0));
+  const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0), carried.sessionOrder);
+  carried.sessionOrder.length = order.length;
   order.forEach((slot, i) => {
     slot.rank = i + 1;
+    carried.sessionOrder[i] = slot.index;
   });
   const idle = sortedByConnector(slots.filter((slot) => !slot.session && slot.charger));
 
@@ -157,7 +169,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   return {
     atMs: snapshot.atMs,
     caps,
-    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys, slotPool),
+    nextState: withMemories({ estimate, ...(peaks ? { peaks } : {}) }, view.keys, memories, view.duplicateKeys, carried),
     failsafe,
     headroom: headroomReport(capacity, slots, index, params),
     findings: view.findings,

@@ -16,7 +16,19 @@ const ROTATIONS: Record<PhaseRotation, readonly [PhaseIndex, PhaseIndex, PhaseIn
 
 /** Unknown rotations fall back to the identity; the config schema rejects them before this. */
 export function rotationOf(rotation: PhaseRotation | string): readonly [PhaseIndex, PhaseIndex, PhaseIndex] {
-  return ROTATIONS[rotation as PhaseRotation] ?? ROTATIONS.L1L2L3;
+  // The usual ones by comparison: a lookup by a string that varies is slow, and this runs several
+  // times per connector per cycle.
+  switch (rotation) {
+    case undefined:
+    case 'L1L2L3':
+      return ROTATIONS.L1L2L3;
+    case 'L2L3L1':
+      return ROTATIONS.L2L3L1;
+    case 'L3L1L2':
+      return ROTATIONS.L3L1L2;
+    default:
+      return ROTATIONS[rotation as PhaseRotation] ?? ROTATIONS.L1L2L3;
+  }
 }
 
 /** A car counts as single-phase when one charger phase carries > 1 A and the others < 0.5 A. */

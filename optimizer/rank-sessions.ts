@@ -12,16 +12,6 @@ export interface Rankable {
   readonly phases: 1 | 3;
 }
 
-interface Keyed<T> {
-  item: T;
-  /** Tier first under `tier`, 0 otherwise. */
-  tier: number;
-  /** 0 when the session's deadline is close (promoted within its tier), 1 otherwise. */
-  urgency: number;
-  primary: number;
-  started: number;
-}
-
 /**
  * Under fcfs, tier and soc a session whose laxity has fallen below this goes ahead of the others of
  * its tier (least laxity first): those schemes say who goes first, not that a car may miss its
@@ -68,15 +58,42 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Sessions (items with a session) in priority order, highest priority first. */
-export function rankSessions<T extends Rankable>(items: readonly T[], scheme: PriorityScheme, atMs: number, voltageV: number): T[] {
-  const keyed: Keyed<T>[] = [];
-  for (const item of items) {
+function cmp(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sort keys per item position, four to an item (a number each, never NaN). */
+const TIER = 0;
+/** 0 when the session's deadline is close (promoted within its tier), 1 otherwise. */
+const URGENCY = 1;
+const PRIMARY = 2;
+const STARTED = 3;
+const KEYS = 4;
+
+/**
+ * Sessions (items with a session) in priority order, highest priority first.
+ * `likelyOrder`: item positions in the order they probably end up in (last cycle's, see decide());
+ * the result does not depend on it, only the time the sort takes: the order is total (ties end in
+ * the item's position, as a stable sort of `items` would), and a sort of an order that is already
+ * right is one pass.
+ */
+export function rankSessions<T extends Rankable>(items: readonly T[], scheme: PriorityScheme, atMs: number, voltageV: number, likelyOrder?: readonly number[]): T[] {
+  const n = items.length;
+  const keys = new Float64Array(KEYS * n);
+  const deadlineAware = DEADLINE_AWARE.has(scheme);
+  let sessions = 0;
+  // The tie-breaks order every pair of sessions only when the ids are a string and a number; else
+  // (bad input) some pairs compare equal whichever way round and the result would depend on where
+  // the sort starts from: then it starts from the items' own order, as it always did.
+  let comparableIds = true;
+  for (let i = 0; i < n; i++) {
+    const item = items[i];
     if (!item.session) continue;
+    sessions++;
     let primary = primaryKey(item, scheme, atMs, voltageV);
     let tier = 0;
     let urgency = 1;
-    if (DEADLINE_AWARE.has(scheme)) {
+    if (deadlineAware) {
       if (scheme === 'tier') {
         tier = primary;
         primary = 0;
@@ -87,26 +104,53 @@ export function rankSessions<T extends Rankable>(items: readonly T[], scheme: Pr
         primary = laxity;
       }
     }
-    keyed.push({
-      item,
-      tier: Number.isNaN(tier) ? LAST : tier,
-      urgency,
-      primary: Number.isNaN(primary) ? LAST : primary,
-      started: finiteOr(item.session.startedAtMs, LAST),
-    });
+    const k = KEYS * i;
+    keys[k + TIER] = Number.isNaN(tier) ? LAST : tier;
+    keys[k + URGENCY] = urgency;
+    keys[k + PRIMARY] = Number.isNaN(primary) ? LAST : primary;
+    keys[k + STARTED] = finiteOr(item.session.startedAtMs, LAST);
+    const { chargerId, connectorId } = item.connector;
+    if (typeof chargerId !== 'string' || typeof connectorId !== 'number' || Number.isNaN(connectorId)) comparableIds = false;
   }
-  keyed.sort(
-    (a, b) =>
-      cmp(a.tier, b.tier) ||
-      cmp(a.urgency, b.urgency) ||
-      cmp(a.primary, b.primary) ||
-      cmp(a.started, b.started) ||
-      compareText(a.item.connector.chargerId, b.item.connector.chargerId) ||
-      cmp(a.item.connector.connectorId, b.item.connector.connectorId),
-  );
-  return keyed.map((k) => k.item);
+  const positions = startingOrder(items, sessions, comparableIds ? likelyOrder : undefined);
+  const compare = (a: number, b: number): number => {
+    const ka = KEYS * a;
+    const kb = KEYS * b;
+    return (
+      cmp(keys[ka + TIER], keys[kb + TIER]) ||
+      cmp(keys[ka + URGENCY], keys[kb + URGENCY]) ||
+      cmp(keys[ka + PRIMARY], keys[kb + PRIMARY]) ||
+      cmp(keys[ka + STARTED], keys[kb + STARTED]) ||
+      compareText(items[a].connector.chargerId, items[b].connector.chargerId) ||
+      cmp(items[a].connector.connectorId, items[b].connector.connectorId) ||
+      a - b
+    );
+  };
+  if (!inOrder(positions, compare)) positions.sort(compare);
+  const out: T[] = new Array(positions.length);
+  for (let i = 0; i < positions.length; i++) out[i] = items[positions[i]];
+  return out;
 }
 
-function cmp(a: number, b: number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+function inOrder(positions: readonly number[], compare: (a: number, b: number) => number): boolean {
+  for (let i = 1; i < positions.length; i++) if (compare(positions[i - 1], positions[i]) > 0) return false;
+  return true;
+}
+
+/** The positions of the `sessions` items with a session: those of `likelyOrder` first, in its order, then the rest. */
+function startingOrder(items: readonly Rankable[], sessions: number, likelyOrder: readonly number[] | undefined): number[] {
+  const positions: number[] = [];
+  if (likelyOrder === undefined) {
+    for (let i = 0; i < items.length; i++) if (items[i].session) positions.push(i);
+    return positions;
+  }
+  const taken = new Uint8Array(items.length);
+  for (const i of likelyOrder) {
+    if (i >= 0 && i < items.length && items[i].session && !taken[i]) {
+      taken[i] = 1;
+      positions.push(i);
+    }
+  }
+  if (positions.length < sessions) for (let i = 0; i < items.length; i++) if (items[i].session && !taken[i]) positions.push(i);
+  return positions;
 }

@@ -28,8 +28,18 @@ export interface SiteIndex {
   chargers: ReadonlyMap<string, IndexedCharger>;
   /** Constraint indices (3 × node + phase) for a charger node and a phase mask; memoized. */
   constraintsOf(node: number, mask: number): Int32Array;
-  /** connectorKey(), memoized: the same string every cycle makes memory lookups cheap. */
-  keyOf(chargerId: string, connectorId: number): string;
+  /**
+   * The connector at position `i` of a snapshot's list: its connectorKey() (the same string every
+   * cycle makes memory lookups cheap) and its charger. Memoized by position: a site's list is the
+   * same every cycle, so a cycle costs two comparisons per connector, not three Map lookups.
+   */
+  connectorAt(i: number, chargerId: string, connectorId: number): IndexedConnector;
+}
+
+export interface IndexedConnector {
+  readonly key: string;
+  /** Undefined when the charger is not in the configuration. */
+  readonly charger: IndexedCharger | undefined;
 }
 
 const MAX_DEPTH = 64;
@@ -100,7 +110,16 @@ function buildIndex(params: DecideParams): SiteIndex {
     return key;
   };
 
-  return { nodeIds, nodeLimitA: Float64Array.from(limits), nodes, parent, paths, chargers, constraintsOf, keyOf };
+  const byPosition: { chargerId: string; connectorId: number; connector: IndexedConnector }[] = [];
+  const connectorAt = (i: number, chargerId: string, connectorId: number): IndexedConnector => {
+    const memo = byPosition[i];
+    if (memo !== undefined && memo.chargerId === chargerId && memo.connectorId === connectorId) return memo.connector;
+    const connector: IndexedConnector = { key: keyOf(chargerId, connectorId), charger: chargers.get(chargerId) };
+    if (i <= byPosition.length) byPosition[i] = { chargerId, connectorId, connector };
+    return connector;
+  };
+
+  return { nodeIds, nodeLimitA: Float64Array.from(limits), nodes, parent, paths, chargers, constraintsOf, connectorAt };
 }
 
 interface CacheEntry {

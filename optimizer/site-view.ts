@@ -90,7 +90,7 @@ export interface SiteView {
   readonly grid: GridMeasurement | null;
   /** Per snapshot.connectors index. */
   readonly connectors: readonly ConnectorView[];
-  /** index.keyOf() of each snapshot connector, by index (computed once per cycle). */
+  /** index.connectorAt().key of each snapshot connector, by index (computed once per cycle). */
   readonly keys: readonly string[];
   /** Non-EV load per (node, site phase) = 3 × node + phase, A. */
   readonly buildingA: Float64Array;
@@ -315,7 +315,7 @@ const OUT_LOW = 6;
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
 function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array): void {
-  out.fill(0);
+  for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
@@ -456,8 +456,7 @@ export function siteView(
 
   for (let i = 0; i < n; i++) {
     const c = connectors[i];
-    const key = index.keyOf(c.chargerId, c.connectorId);
-    const indexed = index.chargers.get(c.chargerId);
+    const { key, charger: indexed } = index.connectorAt(i, c.chargerId, c.connectorId);
     const before = previous.at(i, key);
     const session = c.session ?? null;
     const sessionId = session?.id;
@@ -663,7 +662,15 @@ export function siteView(
     const mem = mems[i];
     drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
     const path = index.paths[indexed.node];
-    for (let k = 0; k < path.length; k++) for (let p = 0; p < 3; p++) evDraw[path[k] * 3 + p] += out[OUT_EST + p];
+    const est0 = out[OUT_EST];
+    const est1 = out[OUT_EST + 1];
+    const est2 = out[OUT_EST + 2];
+    for (let k = 0; k < path.length; k++) {
+      const at = path[k] * 3;
+      evDraw[at] += est0;
+      evDraw[at + 1] += est1;
+      evDraw[at + 2] += est2;
+    }
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
