@@ -13,6 +13,12 @@ export interface SessionStarted {
   meterStartWh: number;
   departureAtMs?: number;
   energyNeedWh?: number;
+  /**
+   * The most the charger may have let this car draw since its session started, A per phase, when
+   * that is more than the connector holds now: the car started before the charger confirmed a lower
+   * limit (after a boot) and may still follow it for a car response.
+   */
+  offeredA?: number;
 }
 
 export interface SessionEnded {

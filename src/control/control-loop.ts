@@ -55,8 +55,9 @@ export interface ControlLoopOptions {
 }
 
 /**
- * The only place that turns state into decisions: snapshot → controlStep() → send the caps. Runs every
- * control.intervalMs and, coalesced to at most one per 100 ms, whenever a meter, a charger or a
+ * The only place that turns state into decisions: snapshot → controlStep() → send the caps, each in
+ * its own turn of the event loop. Runs control.intervalMs after the last cycle started (whatever
+ * started it) and, coalesced to at most one per 100 ms, whenever a meter, a charger or a
  * session changes (connectors' MeterValues alone: at most one per meterTriggerGapMs, 500 ms). Cycles never overlap; a trigger during a cycle runs one more after it.
  */
 export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands, options: ControlLoopOptions = {}): ControlLoop {
@@ -67,7 +68,9 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
   const providers = options.ceilingProviders ?? [];
   const stats: ControlLoopStats = { cycles: 0, failsafe: false };
   let memory: ControlMemory = initialControlMemory;
-  let interval: NodeJS.Timeout | undefined;
+  let intervalMs = ctx.config.control.intervalMs;
+  /** The periodic cycle: intervalMs after the last cycle started, whatever started it. */
+  let periodicTimer: NodeJS.Timeout | undefined;
   let triggerTimer: NodeJS.Timeout | undefined;
   /** When the pending trigger timer fires (performance.now() ms). */
   let triggerDueMs = Infinity;
@@ -102,9 +105,33 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     for (const [key, text] of now) activeFindings.set(key, text);
   }
 
+  /**
+   * Lets the event loop run what has queued up meanwhile (a charger's frame, the CSMS's answer)
+   * before the cycle goes on: each stage of a cycle is its own loop turn, so a relayed message waits
+   * behind one stage at most, never behind the whole cycle (docs/local-controller.md, "Where the
+   * MeterValues tail goes").
+   */
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  /**
+   * The next periodic cycle comes intervalMs after this one started: a cycle triggered by events
+   * counts as the periodic one (at 200 chargers the meters trigger one every 500 ms, and a tick on
+   * top of them was a third of the cycles, each one allocating ~0.5 MB and blocking the loop).
+   */
+  function schedulePeriodic(): void {
+    clearTimeout(periodicTimer);
+    periodicTimer = undefined;
+    if (stopped) return;
+    periodicTimer = setTimeout(() => {
+      periodicTimer = undefined;
+      void runCycle();
+    }, Math.max(0, lastStartMs + intervalMs - performance.now()));
+  }
+
   async function cycle(): Promise<Decision | undefined> {
     const started = performance.now();
     lastStartMs = started;
+    schedulePeriodic();
     // A step of the wall clock is announced (and every stamp moved with it) before this cycle reads the time.
     options.clockWatch?.check();
     const atMs = ctx.clock.nowMs();
@@ -126,8 +153,11 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
+      // Three loop turns: the decision (above), its listeners (history, metrics, live feed), the caps' dispatch.
+      await nextTurn();
       logFindings(result);
       ctx.bus.emit('decision', result);
+      await nextTurn();
       await chargers.applyCaps(result.caps);
       if (stats.lastError) log.info('control cycle recovered');
       stats.lastError = undefined;
@@ -195,8 +225,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
       for (const event of TRIGGERS) unsubscribe.push(ctx.bus.on(event, () => trigger(event === 'connector.meter' ? meterGapMs : minGapMs)));
       // The wall clock stepped: the pause and estimation timers move with it (no pause ends early or lasts an hour longer).
       unsubscribe.push(ctx.bus.on('clock.stepped', ({ stepMs }) => (memory = { ...memory, decide: shiftDecideState(memory.decide, stepMs) })));
-      let intervalMs = ctx.config.control.intervalMs;
-      interval = setInterval(() => void runCycle(), intervalMs);
+      intervalMs = ctx.config.control.intervalMs;
       // A config edit applied live (the API writes the section into ctx.config first): new
       // parameters from the next cycle on, and a new period if it changed.
       unsubscribe.push(
@@ -206,8 +235,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
           log.info({ applied }, 'control parameters updated from the edited config');
           if (ctx.config.control.intervalMs !== intervalMs) {
             intervalMs = ctx.config.control.intervalMs;
-            clearInterval(interval);
-            interval = setInterval(() => void runCycle(), intervalMs);
+            schedulePeriodic();
           }
           trigger();
         }),
@@ -217,7 +245,8 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     async stop() {
       stopped = true;
       unsubscribe.splice(0).forEach((off) => off());
-      clearInterval(interval);
+      clearTimeout(periodicTimer);
+      periodicTimer = undefined;
       clearTimeout(triggerTimer);
       triggerTimer = undefined;
       triggerDueMs = Infinity;

@@ -150,7 +150,18 @@ export interface HoldingsSettings {
   maxA: number;
   /** Static safe share, A per phase per connector. */
   shareA: number;
+  /**
+   * How long a charger-wide lift lasts (control.profileDurationS), ms: one an earlier EMS process
+   * sent (its record survives) may be in force for that long after this process restored it.
+   * Unknown: for ever.
+   */
+  liftDurationMs?: number;
 }
+
+/** How far back the record of what each connector could hold goes, ms (readings come late; sessions start before they are told). */
+const HOLD_LOG_MS = 10 * 60_000;
+/** At most this many changes are kept per connector. */
+const HOLD_LOG_ENTRIES = 128;
 
 export type Uncontrollable = { reason: string; sinceMs: number };
 
@@ -179,12 +190,25 @@ export class ChargerHoldings {
   readonly lift = new ProfileSlot();
   /** The lift cannot go on (the charger takes one stack level): the floor is all there is. */
   liftUnsupported = false;
+  /**
+   * Its link is setting it up after a (re)connect (from reconnected() until it is ready): the
+   * floor, once confirmed, bounds every connector until the lift goes on the wire (floorBoundA).
+   * Once it is ready the dispatcher reports what each connector holds, and a lift sent again
+   * then never makes a connector hold more than was reported.
+   */
+  settingUp = false;
   private readonly defaults: ProfileSlot[] = [];
   private readonly txSlots: (TxSlot | undefined)[] = [];
   /** Set when the charger refuses or ignores profiles: it counts at its max, nothing is sent to it. */
   uncontrollable?: Uncontrollable;
   /** What the sink has, per slot key, so only changes are written. */
   private readonly recorded = new Map<string, { limitA: number; transactionId?: number }>();
+  private readonly liftDurationMs: number;
+  /**
+   * Per connector, what holdA was from each time on: [atMs, A, atMs, A, ...] (noteHolds). A rise is
+   * noted when the profile goes on the wire, a fall when the charger answers (never before it was true).
+   */
+  private readonly holdLog: number[][] = [];
 
   constructor(
     settings: HoldingsSettings,
@@ -196,6 +220,9 @@ export class ChargerHoldings {
     this.connectors = settings.connectors;
     this.maxA = settings.maxA;
     this.shareA = settings.shareA;
+    this.liftDurationMs = settings.liftDurationMs ?? Number.POSITIVE_INFINITY;
+    // A lift on the wire may outlive this process (the charger keeps it until its duration ends): recorded before it is sent.
+    this.lift.onChange = () => this.record('lift:0', this.lift);
     for (let c = 0; c <= settings.connectors; c++) {
       const slot = new ProfileSlot();
       // A default the charger never confirmed may be no limit at all: then there is nothing to record (a restart counts the max).
@@ -224,13 +251,19 @@ export class ChargerHoldings {
 
   /**
    * What the charger held when the EMS stopped: each slot counts at its recorded worst case,
-   * confirmed (the charger keeps its profiles while the EMS is down) and due to be sent again.
+   * confirmed (the charger keeps its profiles while the EMS is down) and due to be sent again. A
+   * lift an earlier process sent may be in force for one lift duration from `nowMs` (monotonic).
    */
-  restore(slots: readonly RestoredSlot[]): void {
+  restore(slots: readonly RestoredSlot[], nowMs = 0): void {
     for (const r of slots) {
       const [kind, raw] = r.slot.split(':');
       const connectorId = Number(raw);
       if (!Number.isInteger(connectorId) || connectorId < 0 || connectorId > this.connectors || !Number.isFinite(r.limitA)) continue;
+      if (kind === 'lift') {
+        this.lift.uncertain.push({ limitA: Math.max(0, r.limitA), phases: 3, sentAtMs: -Infinity, expiresAtMs: nowMs + this.liftDurationMs });
+        this.recorded.set(r.slot, { limitA: r.limitA });
+        continue;
+      }
       const held: HeldLimit = { limitA: Math.max(0, Math.min(r.limitA, this.maxA)), phases: 3, sentAtMs: -Infinity };
       const slot = kind === 'default' ? this.defaults[connectorId] : kind === 'tx' && r.transactionId !== undefined ? this.txSlot(connectorId, r.transactionId) : undefined;
       if (!slot) continue;
@@ -274,6 +307,7 @@ export class ChargerHoldings {
    * kept as possible but must be confirmed again.
    */
   reconnected(booted = true): void {
+    this.settingUp = true;
     if (!booted) {
       for (const slot of [this.floor, this.lift, ...this.defaults, ...this.txSlots]) {
         if (!slot) continue;
@@ -285,7 +319,14 @@ export class ChargerHoldings {
       return;
     }
     this.floor.forget();
-    this.lift.forget();
+    // A lift it held may have survived the boot: possible until its duration ends (the floor bounds nothing until then).
+    const lift = this.lift;
+    lift.uncertain = [...lift.uncertain, ...[lift.confirmed, lift.pending].filter((h): h is HeldLimit => h !== undefined)];
+    lift.confirmed = undefined;
+    lift.pending = undefined;
+    lift.inFlight = false;
+    lift.refused = false;
+    lift.onChange?.();
     this.liftUnsupported = false;
     for (const slot of this.defaults) slot.forget();
     for (const slot of this.txSlots) {
@@ -328,8 +369,53 @@ export class ChargerHoldings {
       const tx = this.existingTxSlot(connectorId, transactionId);
       if (tx) for (const a of tx.possibleA(nowMs)) worstA = Math.max(worstA, a);
     }
-    // The charger-wide floor does not bound one connector for sure: the lift above it comes and goes.
-    return Math.min(this.maxA, worstA);
+    return Math.min(this.maxA, worstA, this.floorBoundA(nowMs));
+  }
+
+  /**
+   * What the charger-wide floor bounds every connector to (its total) while the charger is being set
+   * up, once the floor is confirmed and as long as no lift above it may be in force (after a boot,
+   * before the lift goes on the wire: a car that starts then is offered no more); +∞ otherwise:
+   * the lift above it comes and goes.
+   */
+  private floorBoundA(nowMs: number): number {
+    if (!this.settingUp || !this.floor.inForce(nowMs) || this.lift.possibleA(nowMs).length > 0) return Number.POSITIVE_INFINITY;
+    return Math.max(...this.floor.possibleA(nowMs));
+  }
+
+  /**
+   * Notes what each connector may hold now (holdA, with its TxProfile whatever transaction it is
+   * for). Called when a profile goes on the wire (a rise is noted at once) and when it is answered
+   * (a fall is noted once it is true), after a reconnect, and before a reading or a session start is
+   * judged against the past.
+   */
+  noteHolds(nowMs: number): void {
+    for (let c = 1; c <= this.connectors; c++) {
+      const holdA = this.holdA(c, this.txSlots[c]?.transactionId, nowMs);
+      let log = this.holdLog[c];
+      if (!log) this.holdLog[c] = log = [];
+      if (log.length >= 2 && log[log.length - 1] === holdA) continue;
+      let drop = 0;
+      while (drop + 2 < log.length && (log[drop + 2]! <= nowMs - HOLD_LOG_MS || log.length - drop >= 2 * HOLD_LOG_ENTRIES)) drop += 2;
+      if (drop > 0) log.splice(0, drop);
+      log.push(nowMs, holdA);
+    }
+  }
+
+  /**
+   * The most the connector may have held at any moment of [fromMs, toMs] (monotonic ms), as noted;
+   * the charger's max for any time before the first note (nothing is known of it).
+   */
+  heldMostA(connectorId: number, fromMs: number, toMs: number): number {
+    const log = this.holdLog[connectorId];
+    if (!log || log.length === 0 || log[0]! > fromMs) return this.maxA;
+    let mostA = 0;
+    for (let i = 0; i < log.length; i += 2) {
+      const endMs = i + 2 < log.length ? log[i + 2]! : Number.POSITIVE_INFINITY;
+      if (log[i]! > toMs || endMs <= fromMs) continue;
+      mostA = Math.max(mostA, log[i + 1]!);
+    }
+    return mostA;
   }
 
   /**

@@ -277,6 +277,7 @@ export abstract class ChargerLink implements ProfileTarget {
     // A charger that only lost its link (or whose EMS restarted) keeps what it holds; one that booted may have lost it.
     const booted = why === 'BootNotification' || why === 'boot during setup';
     holdings.reconnected(booted);
+    holdings.noteHolds(this.mono);
     // Until the setup is through it takes no new limit: every connector is reserved at what it may hold.
     this.reportHoldings(booted ? 'charger booted; counted at its max until it confirms its limits' : 'charger back; it keeps what it holds until it confirms again', true);
     this.log.info({ why, protocol: this.connection.protocol }, 'setting the charger up: capabilities, failsafe floor, meter sampling');
@@ -305,6 +306,7 @@ export abstract class ChargerLink implements ProfileTarget {
     await this.configureMeterValues();
     if (this.closed) return;
     this.ready = true;
+    holdings.settingUp = false;
     // What it holds is reserved until the next control round compares it with the caps wanted.
     this.reportHoldings(holdings.uncontrollable ? `uncontrollable: ${holdings.uncontrollable.reason}` : 'failsafe floor', true);
     this.host.setupDone(this);
@@ -383,10 +385,17 @@ export abstract class ChargerLink implements ProfileTarget {
     return { capA, phases: this.config.phases, voltageV: this.host.ctx.config.site.voltage, unit: this.capabilities.rateUnit, car };
   }
 
-  /** Sends one charger-side profile into a slot and records the outcome there. */
+  /**
+   * Sends one charger-side profile into a slot and records the outcome there. During the setup each
+   * answer is reported at once: a connector whose limits the charger confirmed is no longer counted
+   * at its max while the rest of the setup runs (a car that starts then is held to them).
+   */
   private async sendInto(slot: ProfileSlot, limitA: number, durationS: number | undefined, send: () => Promise<string>): Promise<ProfileOutcome> {
     const sentAtMs = this.mono;
     slot.begin({ limitA, phases: this.config.phases, sentAtMs, ...(durationS === undefined ? {} : { expiresAtMs: sentAtMs + durationS * 1000 }) });
+    this.holdings.noteHolds(sentAtMs);
+    // During the setup a rise (the lift) is reported before the charger can hold it.
+    if (!this.ready && !this.closed && !this.holdings.uncontrollable) this.reportHoldings('setting up: counted at what it may hold until the setup is through', true);
     const { outcome, detail } = await settleProfileCall(send);
     if (outcome === 'accepted') {
       slot.accepted();
@@ -396,8 +405,10 @@ export abstract class ChargerLink implements ProfileTarget {
       else slot.refusedNow();
       slot.backoff.fail(this.mono);
     }
+    this.holdings.noteHolds(this.mono);
     if (outcome === 'unsupported' && !this.closed) this.host.uncontrollable(this, `charging profile answered ${detail}`);
     if (outcome === 'refused' || outcome === 'unanswered') this.lastRefusal = detail;
+    if (!this.ready && !this.closed && !this.holdings.uncontrollable) this.reportHoldings('setting up: counted at what it may hold until the setup is through', true);
     return outcome;
   }
 
@@ -609,7 +620,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (connectorId > 0) for (const reading of readings) this.host.ctx.bus.emit('connector.meter', { chargerId: this.chargerId, connectorId, ...reading });
     const refused = connectorId > 0 ? this.host.book.refused(this.chargerId, connectorId) : undefined;
     const drawA = Math.max(0, ...readings.flatMap((r) => r.currentA ?? []));
-    if (connectorId > 0 && readings.some((r) => r.currentA)) this.checkObeys(connectorId, drawA);
+    if (connectorId > 0 && readings.some((r) => r.currentA)) this.checkObeys(connectorId, readings);
     if (refused && readings.length && !this.holdings.uncontrollable) {
       const drawing = drawA > REFUSED_DRAW_A;
       if (drawing && !refused.drawing) {
@@ -629,32 +640,44 @@ export abstract class ChargerLink implements ProfileTarget {
     this.host.ctx.bus.emit('profile.status', { chargerId: this.chargerId, connectorId, ...status, atMs: this.now, detail });
   }
 
-  /** Per connector: since when (monotonic ms) the car draws above anything the charger may hold. */
+  /** Per connector: since when (monotonic ms, a sample's time) the car draws above anything the charger may hold. */
   private readonly overSinceMs = new Map<number, number>();
 
   /**
    * A charger that lets a car draw clearly above every limit it may hold (confirmed, pending or
    * unanswered), for longer than a car and a meter take to follow a new limit, ignores profiles:
-   * it is uncontrollable from then on.
+   * it is uncontrollable from then on. Each reading is judged at the time it was measured (the
+   * charger's stamp on our clock; ages never shrink), against every limit the connector may have
+   * held from then until now: a reading measured before a cut and delivered after it (queued behind
+   * other calls) shows the car under the old limit, not above the new one. A reading measured
+   * before anything is known of the connector is not judged.
    */
-  private checkObeys(connectorId: number, drawA: number): void {
+  private checkObeys(connectorId: number, readings: readonly { atMs: number; currentA?: readonly number[] }[]): void {
     const holdings = this.holdings;
     if (holdings.uncontrollable || !this.ready) return;
-    const transactionId = this.host.book.active(this.chargerId, connectorId);
-    const allowedA = holdings.holdA(connectorId, transactionId, this.mono);
-    if (allowedA >= holdings.maxA || drawA <= allowedA + IGNORED_TOLERANCE_A) {
-      this.overSinceMs.delete(connectorId);
-      return;
-    }
-    const since = this.overSinceMs.get(connectorId);
-    if (since === undefined) {
-      this.overSinceMs.set(connectorId, this.mono);
-      return;
-    }
+    const nowMs = this.mono;
+    holdings.noteHolds(nowMs);
+    const sampled = readings
+      .filter((r) => r.currentA?.length)
+      .map((r) => ({ atMs: nowMs - Math.max(0, this.now - r.atMs), drawA: Math.max(0, ...r.currentA!) }))
+      .sort((a, b) => a.atMs - b.atMs);
     const responseMs = Math.max(IGNORED_AFTER_MIN_MS, 3 * this.host.settings.meterSampleIntervalS * 1000);
-    if (this.mono - since < responseMs) return;
-    this.overSinceMs.delete(connectorId);
-    this.host.uncontrollable(this, `connector ${connectorId} drew ${drawA.toFixed(1)} A for ${Math.round((this.mono - since) / 1000)} s above the ${allowedA.toFixed(1)} A it holds: it ignores charging profiles`);
+    for (const { atMs, drawA } of sampled) {
+      const allowedA = holdings.heldMostA(connectorId, atMs, nowMs);
+      const since = this.overSinceMs.get(connectorId);
+      if (allowedA >= holdings.maxA || drawA <= allowedA + IGNORED_TOLERANCE_A) {
+        if (since === undefined || atMs >= since) this.overSinceMs.delete(connectorId);
+        continue;
+      }
+      if (since === undefined) {
+        this.overSinceMs.set(connectorId, atMs);
+        continue;
+      }
+      if (atMs - since < responseMs) continue;
+      this.overSinceMs.delete(connectorId);
+      this.host.uncontrollable(this, `connector ${connectorId} drew ${drawA.toFixed(1)} A for ${Math.round((atMs - since) / 1000)} s above the ${allowedA.toFixed(1)} A it held: it ignores charging profiles`);
+      return;
+    }
   }
 
   /** The connector reports it is free (Available / Finishing): a refused transaction there is over. */
@@ -714,7 +737,8 @@ export abstract class ChargerLink implements ProfileTarget {
     this.host.book.setActive(this.chargerId, connectorId, transactionId);
     const session = this.host.idTags.sessionDefaults(idTag, this.config.tier, startedAtMs);
     if (session.departureProblem) this.log.warn({ idTag, problem: session.departureProblem }, 'departure of the idTag could not be computed');
-    this.log.info({ transactionId, connectorId, tier: session.tier }, 'transaction started');
+    const offeredA = this.offeredSince(connectorId, startedAtMs);
+    this.log.info({ transactionId, connectorId, tier: session.tier, ...(offeredA === undefined ? {} : { offeredA }) }, 'transaction started');
     bus.emit('session.started', {
       chargerId: this.chargerId,
       connectorId,
@@ -725,8 +749,24 @@ export abstract class ChargerLink implements ProfileTarget {
       meterStartWh,
       ...(session.departureAtMs !== undefined ? { departureAtMs: session.departureAtMs } : {}),
       ...(session.energyNeedWh !== undefined ? { energyNeedWh: session.energyNeedWh } : {}),
+      ...(offeredA !== undefined ? { offeredA } : {}),
     });
     return { transactionId, repeat: false };
+  }
+
+  /**
+   * The most the charger may have offered a car on the connector since `atMs` (a session's start,
+   * on our clock), when that is more than the connector holds now: a car that started before the
+   * charger confirmed its limits (after a boot) may have been offered its max and still follows the
+   * lower limit only a car response after it. Judged on the charger's own stamp, mapped to our
+   * clock no later than it was (ages never shrink), against what the holdings noted (a rise noted
+   * when sent, a fall when answered): a car that started after the confirmation is held to it.
+   */
+  private offeredSince(connectorId: number, atMs: number): number | undefined {
+    const nowMono = this.mono;
+    this.holdings.noteHolds(nowMono);
+    const offeredA = this.holdings.heldMostA(connectorId, nowMono - Math.max(0, this.now - atMs), nowMono);
+    return offeredA > this.holdings.holdA(connectorId, undefined, nowMono) + 0.05 ? offeredA : undefined;
   }
 
   /** Closes a transaction of this charger; false when it is unknown here or already closed. */

@@ -7,7 +7,7 @@
 /** One slot's worst case: the highest limit it may hold, A per phase. */
 export interface HeldSlotRecord {
   chargerId: string;
-  /** 'default:N' (TxDefaultProfile of connector N) or 'tx:N' (TxProfile of connector N). */
+  /** 'default:N' (TxDefaultProfile of connector N), 'tx:N' (TxProfile of connector N) or 'lift:0' (the charger-wide lift, which lapses by its duration). */
   slot: string;
   limitA: number;
   /** The transaction of a TxProfile slot. */

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { ChargerCapabilities } from './capabilities.ts';
 import type { ChargerHoldings, ProfileSlot, TxSlot } from './charger-holdings.ts';
 import { txStackLevel, type LimitSpec } from './profile.ts';
-import { settleProfileCall } from './profile-answer.ts';
+import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import { floorToTenth } from './rounding.ts';
 
 /** A profile to install, in protocol-neutral terms; the charger's link builds the wire payload. */
@@ -378,9 +378,20 @@ export class ProfileDispatcher {
     // While it is on the wire the connector may hold the old limit or the new one.
     const holdBeforeA = target.holdings.holdA(p.connectorId, this.options.activeTransaction(target.chargerId, p.connectorId), sentAtMs);
     slot.begin({ limitA: p.limitA, phases: p.phases, sentAtMs, ...(expiresAtMs === undefined ? {} : { expiresAtMs }) });
+    target.holdings.noteHolds(sentAtMs);
     if (reports && !sessionDefault) this.emit(p, 'pending', p.limitA, undefined, holdBeforeA);
     const { outcome, detail } = await settleProfileCall(() => target.sendProfile(this.intent(p)));
     const nowMs = this.mono;
+    try {
+      return this.answered(p, outcome, detail, nowMs, holdBeforeA, sessionDefault);
+    } finally {
+      target.holdings.noteHolds(nowMs);
+    }
+  }
+
+  /** Records the charger's answer to `p` and reports the connector; true when it accepted. */
+  private answered(p: Plan, outcome: ProfileOutcome, detail: string, nowMs: number, holdBeforeA: number, sessionDefault: boolean): boolean {
+    const { target, slot } = p;
     // Found uncontrollable meanwhile: it is reported as such, nothing else about it counts.
     if (target.holdings.uncontrollable) {
       slot.refusedNow();

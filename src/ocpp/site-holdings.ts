@@ -38,10 +38,12 @@ export class SiteHoldings {
         save: (slot: string, limitA: number, transactionId?: number) => this.write(() => store.save({ chargerId: charger.id, slot, limitA, ...(transactionId === undefined ? {} : { transactionId }) })),
         remove: (slot: string) => this.write(() => store.remove(charger.id, slot)),
       };
-      const holdings = new ChargerHoldings({ chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0 }, sink, (connectorId) =>
-        this.refusedDrawing(charger.id, connectorId),
+      const holdings = new ChargerHoldings(
+        { chargerId: charger.id, connectors: charger.connectors, maxA: charger.maxCurrent, shareA: shares.get(charger.id) ?? 0, liftDurationMs: config.control.profileDurationS * 1000 },
+        sink,
+        (connectorId) => this.refusedDrawing(charger.id, connectorId),
       );
-      holdings.restore(stored.get(charger.id) ?? []);
+      holdings.restore(stored.get(charger.id) ?? [], monotonicMs(clock));
       if (this.uncontrollableIds.has(charger.id)) holdings.markUncontrollable('configured without smart charging (chargers[].smartCharging: false)', monotonicMs(clock));
       this.byCharger.set(charger.id, holdings);
     }

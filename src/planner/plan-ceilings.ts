@@ -2,8 +2,15 @@
 import { planTargetsAt } from '../../optimizer/plan-extract.ts';
 import { roundTargets, type TargetRequest } from '../../optimizer/plan-rounding.ts';
 import type { Plan } from '../../optimizer/plan-types.ts';
-import type { SiteSnapshot } from '../../optimizer/types.ts';
+import type { ConnectorSnapshot, SiteSnapshot } from '../../optimizer/types.ts';
 import type { CeilingProvider } from '../control/ceiling-provider.ts';
+import { LEARN_GAP_A, wholeAmpsUnder } from './car-max-learner.ts';
+
+/**
+ * A car lifted off its plan that already draws clearly less than its cap keeps this much above its
+ * draw, A: room to show it can draw more (the learner takes a draw a full amp above its limit).
+ */
+const LIFT_ABOVE_DRAW_A = 2;
 
 /** Energy a session's plan delivers from now on: the rest of the current slot, then every later slot. */
 function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number, slotLeftMs: number, slotMs: number): number | undefined {
@@ -11,6 +18,21 @@ function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number,
   let wh = ((powerW[slotIndex] ?? 0) * Math.max(0, slotLeftMs)) / 3_600_000;
   for (let t = slotIndex + 1; t < powerW.length; t++) wh += (powerW[t] * slotMs) / 3_600_000;
   return wh;
+}
+
+/**
+ * What a lifted car may take, W: the charger's max, unless the car already shows its own limit by
+ * drawing clearly less than the cap it has (as the car-max learner judges it, from the whole amp
+ * under the cap): then its draw and a little room to show more. Lifted to the charger's max, a car
+ * drawing 9–13 A held a 32 A cap that decide() counted against the limit, while three cars the plan
+ * gave 15 A sat at 6 A (public hub on the plant, issue #11).
+ */
+function liftW(connector: ConnectorSnapshot, range: { maxPowerW: number; voltsTimesPhases: number }): number {
+  const capA = connector.installedCapA;
+  const drawA = Math.max(...connector.drawA);
+  if (capA === undefined || !Number.isFinite(capA) || !Number.isFinite(drawA) || connector.drawAtMs === undefined) return range.maxPowerW;
+  const ownLimit = wholeAmpsUnder(capA) - drawA >= LEARN_GAP_A - 0.1;
+  return ownLimit ? Math.min(range.maxPowerW, (drawA + LIFT_ABOVE_DRAW_A) * range.voltsTimesPhases) : range.maxPowerW;
 }
 
 /**
@@ -60,6 +82,7 @@ export class PlanCeilings implements CeilingProvider {
     const slotEndMs = plan.startMs + (slotIndex + 1) * plan.slotMs;
     const { planned, assumed, unmet } = this;
     const requests: TargetRequest[] = [];
+    const connectors = new Map<string, ConnectorSnapshot>();
     // Only sessions the plan knows and that are still plugged in get a ceiling.
     for (const c of snapshot.connectors) {
       if (!c.session) continue;
@@ -68,6 +91,7 @@ export class PlanCeilings implements CeilingProvider {
       if (targetW === undefined) continue;
       const departure = c.session.departureAtMs;
       const range = this.powerRangeW(key);
+      connectors.set(key, c);
       const carMaxW = c.session.carMaxCurrentA !== undefined ? c.session.carMaxCurrentA * range.voltsTimesPhases : Infinity;
       // What the car can take later: no more than the plan assumes it can (an unknown car's max is
       // assumed, not the charger's), else a car near its departure counts on power it cannot draw.
@@ -88,11 +112,12 @@ export class PlanCeilings implements CeilingProvider {
       });
     }
     const out = roundTargets(requests, plan.headroomW?.[slotIndex]);
-    // A car the plan runs flat out and still cannot fill gets no ceiling: it may be faster than the
-    // plan assumed (a car's own max is only learnt from its draw), and drawing more is how it shows it.
+    // A car the plan runs flat out and still cannot fill is lifted: it may be faster than the plan
+    // assumed (a car's own max is only learnt from its draw, a tapering car is planned at its average
+    // over what is left), and drawing more is how it shows it. Not beyond what it shows it can draw.
     for (const [key, w] of out) {
       const assumedMaxW = assumed.get(key);
-      if (assumedMaxW !== undefined && w >= 0.98 * assumedMaxW && (unmet.get(key) ?? 0) > 100) out.set(key, Math.max(w, this.powerRangeW(key).maxPowerW));
+      if (assumedMaxW !== undefined && w >= 0.98 * assumedMaxW && (unmet.get(key) ?? 0) > 100) out.set(key, Math.max(w, liftW(connectors.get(key)!, this.powerRangeW(key))));
     }
     return out;
   }

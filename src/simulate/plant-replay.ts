@@ -29,7 +29,8 @@ import { solvePlan } from '../planner/solve-plan.ts';
 import { SiteState } from '../state/site-state.ts';
 import { Tariff } from '../tariffs/tariff.ts';
 import { OvershootMeter } from './plant-overshoot.ts';
-import { FIELD_TIMING, replayPlant, type PlantTiming } from './plant-scenario.ts';
+import { FIELD_TIMING, replayPlant, type PlantTiming, type ReplayPlant } from './plant-scenario.ts';
+import { plannerConfig } from './planner-site-view.ts';
 import { importLimitW, staticBalancerParams, type ReplayOptions, type ReplayResult, type ReplaySeries, type SessionResult } from './replay.ts';
 import { SiteTruth } from './site-truth.ts';
 import { PlantBootSetup, type BootFloor } from './plant-boot-setup.ts';
@@ -94,6 +95,10 @@ class PlantReplay {
   private readonly pvOnItsOwn: boolean;
   /** A PV device reports PV on its own; without one the meters show the building net of PV. */
   private readonly pvMetered: boolean;
+  /** What the plant serves now (the sample in force), as the site's meters would show it. */
+  private readonly served: ReplayPlant['served'];
+  /** The config as the planner may know it (planner-site-view.ts). */
+  private readonly plannerConfig: Config;
   private readonly truth: SiteTruth;
   private readonly tariff: Tariff;
   private readonly dispatcher?: VirtualDispatcher;
@@ -148,6 +153,8 @@ class PlantReplay {
     this.startAtMs = built.startAtMs;
     this.pvOnItsOwn = built.pvOnItsOwn;
     this.pvMetered = this.config.devices.some((d) => d.role === 'pv');
+    this.served = built.served;
+    this.plannerConfig = plannerConfig(this.config, built.pvOnItsOwn);
     this.plant = new SitePlant(built.scenario, { maxStepMs: Number.MAX_SAFE_INTEGER });
     this.state = new SiteState(this.config, this.bus);
     this.kpi = new KpiAccumulator(this.tariff.demandChargePerKW, (this.config.tariffs?.demandCharge?.windowMin ?? 15) * 60_000);
@@ -400,23 +407,26 @@ class PlantReplay {
         ...carModelOf(this.carDraws.carModel(c.chargerId, c.connectorId, c.session.transactionId)),
       });
     }
+    // What the site's meters show now: the plant's sample in force, not the curve at this instant;
+    // without a PV device the building net of PV and no PV reading.
+    const served = this.served(atMs);
+    const measuredNow = this.pvMetered ? { baseLoadW: served.buildingW, pvW: served.pvW ?? 0 } : { baseLoadW: served.buildingW - (served.pvW ?? 0) };
     const input = buildPlanInput({
-      config: this.config,
+      config: this.plannerConfig,
       tariff: this.tariff,
       zone: this.tariff.zone,
       atMs,
       sessions,
       peakSoFarW: this.kpi.result().peakW,
       forecast: this.truth.forecast(),
-      // What the site's meters show: without a PV device only the building net of PV (plan-input.ts).
-      measuredNow: this.pvMetered ? { pvW: this.truth.pvW(atMs), baseLoadW: this.truth.buildingW(atMs) } : { baseLoadW: this.truth.buildingW(atMs) - this.truth.pvW(atMs) },
+      measuredNow,
     });
     this.planAtMs = atMs;
     this.planDirty = false;
     const solveStarted = performance.now();
     this.plan = await solvePlan(input, this.options.solver!, this.config.planner?.timeLimitMs ?? 5000);
     this.planSolveMs.push(performance.now() - solveStarted);
-    this.options.onPlan?.(this.plan, atMs);
+    this.options.onPlan?.(this.plan, atMs, { input, measuredNow });
     if (this.plan.status !== 'optimal' && this.plan.status !== 'empty') this.failedPlans++;
   }
 
@@ -591,9 +601,9 @@ class PlantReplay {
     });
     if (t - this.lastTruthRecordMs >= 60_000) {
       this.lastTruthRecordMs = t;
-      // The EMS learns its profiles from its meters (net of PV without a PV device).
-      const buildingW = this.truth.buildingW(this.wall(t));
-      this.truth.record(this.wall(t), this.pvMetered ? buildingW : buildingW - pvW, this.pvMetered ? pvW : 0);
+      // The EMS learns its profiles from its meters: what the plant serves, net of PV without a PV device.
+      const served = this.served(this.wall(t));
+      this.truth.record(this.wall(t), this.pvMetered ? served.buildingW : served.buildingW - (served.pvW ?? 0), this.pvMetered ? (served.pvW ?? 0) : 0);
     }
     if (this.series && t >= this.nextSeriesMs) {
       this.nextSeriesMs = t + this.seriesEveryMs;

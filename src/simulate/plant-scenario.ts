@@ -42,6 +42,13 @@ export interface ReplayPlant {
   startAtMs: number;
   /** True: PV can push the site into export (a PV device or an export cap is configured); else it only offsets the building. */
   pvOnItsOwn: boolean;
+  /**
+   * What the plant serves at a wall time, W: the sample in force (they are taken every
+   * TRUTH_SAMPLE_MS from plant time 0), as a live EMS at this site would measure it. Without a PV
+   * device the building is the load net of PV (what the grid meter implies; PV beyond the building
+   * is lost) and there is no PV reading.
+   */
+  served(wallMs: number): { buildingW: number; pvW: number | undefined };
 }
 
 export class PlantReplayError extends Error {
@@ -122,12 +129,16 @@ export function replayPlant(config: Config, params: DecideParams, sessions: read
   const pvCurve: { atMs: number; powerW: number }[] = [];
   let lastA = Number.NaN;
   let lastPvW = Number.NaN;
+  const servedBuildingW: number[] = [];
+  const servedPvW: number[] = [];
   for (let t = 0; t <= endMs; t += TRUTH_SAMPLE_MS) {
     const wall = startAtMs + t;
     const buildingW = truth.buildingW(wall);
     const pvW = truth.pvW(wall);
     const netW = pvOnItsOwn ? buildingW : Math.max(0, buildingW - pvW);
     const a = Math.round((netW / (3 * voltageV)) * 100) / 100;
+    servedBuildingW.push(a * 3 * voltageV);
+    servedPvW.push(Math.round(pvW));
     if (a !== lastA) buildingSteps.push({ atMs: t, currentA: [a, a, a] });
     lastA = a;
     if (pvOnItsOwn && Math.round(pvW) !== lastPvW) pvCurve.push({ atMs: t, powerW: Math.round(pvW) });
@@ -150,5 +161,9 @@ export function replayPlant(config: Config, params: DecideParams, sessions: read
     cars,
     signals: [],
   };
-  return { scenario, startAtMs, pvOnItsOwn };
+  const served = (wallMs: number) => {
+    const i = Math.min(servedBuildingW.length - 1, Math.max(0, Math.floor((wallMs - startAtMs) / TRUTH_SAMPLE_MS)));
+    return { buildingW: servedBuildingW[i]!, pvW: pvOnItsOwn ? servedPvW[i]! : undefined };
+  };
+  return { scenario, startAtMs, pvOnItsOwn, served };
 }

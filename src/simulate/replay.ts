@@ -14,7 +14,7 @@
 import type { Config } from '../../config/schema.ts';
 import { KpiAccumulator, type Kpis } from '../../optimizer/kpi.ts';
 import { lineCurrentsA, powerWeightOf, rotationOf, type LineLoad } from '../../optimizer/phase-map.ts';
-import type { Plan } from '../../optimizer/plan-types.ts';
+import type { Plan, PlanInput } from '../../optimizer/plan-types.ts';
 import {
   connectorKey,
   type ChargerParams,
@@ -28,7 +28,7 @@ import {
 import { controlStep, initialControlMemory, type ControlMemory } from '../control/control-step.ts';
 import type { LpSolver } from '../planner/lp-solver.ts';
 import { CarMaxLearner, LEARN_GAP_A } from '../planner/car-max-learner.ts';
-import { buildPlanInput, type PlannerSession } from '../planner/plan-input.ts';
+import { buildPlanInput, type PlanContext, type PlannerSession } from '../planner/plan-input.ts';
 import { PlanCeilings } from '../planner/plan-ceilings.ts';
 import { nextLocalTimeMs } from '../planner/planner-service.ts';
 import { solvePlan } from '../planner/solve-plan.ts';
@@ -58,7 +58,8 @@ export interface ReplayOptions {
   /** Record a time series for the report's chart (about this many points). */
   seriesPoints?: number;
   /** Sees every plan the replay's planner makes, with the replay time it was made at (tests, debugging). */
-  onPlan?: (plan: Plan, atMs: number) => void;
+  /** Each plan, with what the planner was given (its input, and what it took as the meters' readings now). */
+  onPlan?: (plan: Plan, atMs: number, seen: { input: PlanInput; measuredNow: PlanContext['measuredNow'] }) => void;
 }
 
 export interface SessionResult {
@@ -264,7 +265,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         plan = await solvePlan(input, options.solver!, config.planner?.timeLimitMs ?? 5000);
         planSolveMs.push(performance.now() - solveStarted);
         if (plan.status !== 'optimal' && plan.status !== 'empty') failedPlans++;
-        options.onPlan?.(plan, t);
+        options.onPlan?.(plan, t, { input, measuredNow });
       }
       ceilings.setPlan(plan);
       const decideAt = (atMs: number) => {

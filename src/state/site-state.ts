@@ -38,6 +38,11 @@ export interface ConnectorState {
   drawAtMs?: number;
   powerW?: number;
   profile?: ProfileStatus;
+  /**
+   * The session's car may have been offered this much since it started (SessionStarted.offeredA):
+   * reserved until a decision has seen it (its limit history then keeps it for a car response).
+   */
+  startOffer?: { offeredA: number; seenAtMs?: number };
 }
 
 export interface ChargerState {
@@ -143,6 +148,8 @@ export class SiteState {
         energyNeedWh: started.energyNeedWh,
         paused: false,
       };
+      if (started.offeredA !== undefined) connector.startOffer = { offeredA: started.offeredA };
+      else delete connector.startOffer;
     });
     bus.on('session.ended', ({ chargerId, connectorId, transactionId }) => {
       const connector = this.connector(chargerId, connectorId);
@@ -150,6 +157,7 @@ export class SiteState {
       connector.session = null;
       connector.drawA = [0, 0, 0];
       connector.powerW = 0;
+      delete connector.startOffer;
     });
     bus.on('session.update', (update) => {
       const session = this.connector(update.chargerId, update.connectorId)?.session;
@@ -171,6 +179,11 @@ export class SiteState {
     });
     bus.on('decision', (decision) => {
       this.lastDecision = decision;
+      // A decision on a snapshot that reserved a car's start offer has recorded it as a limit the car was under.
+      for (const connector of this.connectors.values()) {
+        const seenAtMs = connector.startOffer?.seenAtMs;
+        if (seenAtMs !== undefined && decision.atMs >= seenAtMs) delete connector.startOffer;
+      }
     });
     // The wall clock stepped (announced in the same call as the app's clock moves, so every stamp
     // here is on the old clock): readings keep their age (a forward step makes no fresh reading
@@ -243,6 +256,10 @@ export class SiteState {
     }
     // What the charger may hold whatever we decide (uncontrollable, unanswered setup, stale default).
     if (c.profile?.reserveA !== undefined) reservedA = Math.max(reservedA ?? 0, c.profile.reserveA);
+    if (c.session && c.startOffer) {
+      reservedA = Math.max(reservedA ?? 0, c.startOffer.offeredA);
+      c.startOffer.seenAtMs ??= atMs;
+    }
     const tiers = this.config.control.tiers;
     return {
       chargerId: c.chargerId,

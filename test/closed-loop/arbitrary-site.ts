@@ -33,6 +33,20 @@ const arbCharger = fc.record({
   cars: fc.array(arbCar, { minLength: 2, maxLength: 2 }),
 });
 
+/**
+ * A fraction in [0, maxPct] %, in whole percent. Not fc.double: it draws uniformly over the
+ * representable doubles, most of which are tiny, so 93 % of its draws in [0, 0.5] were below 0.001
+ * (checked over 10,000 samples): nine cases in ten had no building load at all and their "load
+ * steps" moved nothing.
+ */
+const arbPct = (maxPct: number) => fc.integer({ min: 0, max: maxPct }).map((pct) => pct / 100);
+
+/**
+ * The building's base load as a fraction of the root fuse: one site in ten has none (a grid meter
+ * on an EV-only feeder reads 0 A until a car draws), the others up to half the fuse.
+ */
+const arbBaseFraction = fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 50 }).map((pct) => pct / 100), weight: 9 });
+
 export const arbSiteKnobs = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
   rootA: fc.integer({ min: 40, max: 160 }),
@@ -40,9 +54,9 @@ export const arbSiteKnobs = fc.record({
   chargers: fc.array(arbCharger, { minLength: 1, maxLength: 5 }),
   meterPeriodMs: fc.constantFrom(200, 500, 1_000, 2_000, 5_000),
   meterDelayMs: fc.integer({ min: 0, max: 300 }),
-  baseFraction: fc.double({ min: 0, max: 0.5, noNaN: true }),
+  baseFraction: arbBaseFraction,
   imbalance: fc.constantFrom(0, 0.2),
-  step: fc.option(fc.record({ atS: fc.integer({ min: 8, max: 20 }), fraction: fc.double({ min: 0, max: 0.7, noNaN: true }) }), { nil: undefined }),
+  step: fc.option(fc.record({ atS: fc.integer({ min: 8, max: 20 }), fraction: arbPct(70) }), { nil: undefined }),
 });
 
 export type SiteKnobs = typeof arbSiteKnobs extends fc.Arbitrary<infer T> ? T : never;

@@ -56,6 +56,19 @@ export interface ClosedLoopOptions {
    * time simulated so far (durationMs, stoppedEarly). Benchmarks bound their wall time with it.
    */
   stopWhen?: () => boolean;
+  /** Sees every steady-state headroom-use sample (classifying scripts read why a car drew less than its share). */
+  onUseSample?: (sample: UseSample) => void;
+}
+
+export interface UseSample {
+  atMs: number;
+  truth: PlantTruth;
+  /** What the cars could draw in all (Σ A × phases) and per connector (A). */
+  idealA: number;
+  shareA: ReadonlyMap<string, number>;
+  /** The caps last decided, by `${chargerId}/${connectorId}`. */
+  caps: ReadonlyMap<string, number>;
+  decision: Decision | undefined;
 }
 
 export type OverLimitEpisode = OvershootEpisode;
@@ -464,6 +477,7 @@ class ClosedLoop {
           this.useNumerator += Math.min(actual, ideal);
           this.useDenominator += ideal;
         }
+        this.options.onUseSample?.({ atMs: t, truth, idealA: ideal, shareA, caps: this.lastCaps, decision: this.lastDecision });
       }
     }
     for (const [key, fromMs] of this.fullWatch) {

@@ -1,10 +1,17 @@
 // What the cars could draw at most right now, given the true building load: progressive filling
-// (raise every car together, freeze those whose limit binds) under every node of the fuse tree per
-// phase (less the safety margin) and an import limit. The benchmark "headroom use" compares to.
-import { ROTATIONS, type PlantScenario, type PlantTruth } from '../../plant/index.ts';
+// (raise every car's pilot together, freeze those whose limit binds) under every node of the fuse
+// tree per phase (less the safety margin) and an import limit. The benchmark "headroom use"
+// compares to. The filling is of pilots, not draws: a car draws nothing under a pilot below 6 A
+// (IEC 61851), so one that wants less (tapering near full, a lazy car) still needs a 6 A pilot,
+// and the caps the EMS installs must fit the limits on their own (DESIGN.md guarantees 1 and 9):
+// such a car takes 6 A of the room and draws what it wants.
+import { PILOT_MIN_A, ROTATIONS, type PlantScenario, type PlantTruth } from '../../plant/index.ts';
 
 interface Load {
+  /** What the car draws at most, A (its want, under the charger's max). */
   wantA: number;
+  /** The pilot that lets it draw that: at least the 6 A minimum, A. */
+  pilotA: number;
   sitePhases: number[];
   /** Constraint indexes this car loads (one per node and phase, plus the import limit), with the A it adds per A of level. */
   constraints: number[];
@@ -54,7 +61,8 @@ export function idealEvA(scenario: PlantScenario, truth: PlantTruth, safetyMargi
       weights.push(sitePhases.length);
     }
     const wholeAmps = scenario.cars.find((car) => car.id === c.carId)?.wholeAmps ?? false;
-    loads.push({ wantA: Math.min(c.wantA, charger.maxCurrentA), sitePhases, constraints, weights, wholeAmps, levelA: 0, frozen: false });
+    const wantA = Math.min(c.wantA, charger.maxCurrentA);
+    loads.push({ wantA, pilotA: Math.min(charger.maxCurrentA, Math.max(PILOT_MIN_A, wantA)), sitePhases, constraints, weights, wholeAmps, levelA: 0, frozen: false });
     keys.push(`${c.chargerId}/${c.connectorId}`);
   }
   // Chargers that do not obey draw what they draw: take it off the slack first.
@@ -71,7 +79,7 @@ export function idealEvA(scenario: PlantScenario, truth: PlantTruth, safetyMargi
     if (active.length === 0) break;
     const users = slack.map(() => 0);
     for (const l of active) l.constraints.forEach((k, i) => (users[k]! += l.weights[i]!));
-    let delta = Math.min(...active.map((l) => l.wantA - l.levelA));
+    let delta = Math.min(...active.map((l) => l.pilotA - l.levelA));
     users.forEach((n, k) => {
       if (n > 0) delta = Math.min(delta, Math.max(0, slack[k]!) / n);
     });
@@ -79,14 +87,15 @@ export function idealEvA(scenario: PlantScenario, truth: PlantTruth, safetyMargi
       l.levelA += delta;
       l.constraints.forEach((k, i) => (slack[k]! -= delta * l.weights[i]!));
     }
-    for (const l of active) if (l.levelA >= l.wantA - 1e-9 || l.constraints.some((k) => slack[k]! <= 1e-9)) l.frozen = true;
+    for (const l of active) if (l.levelA >= l.pilotA - 1e-9 || l.constraints.some((k) => slack[k]! <= 1e-9)) l.frozen = true;
   }
   const shareA = new Map<string, number>();
   let totalA = 0;
   loads.forEach((l, i) => {
-    // A car cannot charge below 6 A (one squeezed under it gets nothing) and may round down to whole amps.
+    // A pilot below 6 A gives nothing (a car squeezed under it gets nothing); a car may round its
+    // pilot down to whole amps and draws no more than it wants.
     const rounded = l.wholeAmps ? Math.floor(l.levelA + 1e-9) : l.levelA;
-    const level = rounded < 6 && l.wantA >= 6 ? 0 : rounded;
+    const level = l.levelA < PILOT_MIN_A - 1e-9 ? 0 : Math.min(rounded, l.wantA);
     shareA.set(keys[i]!, level);
     totalA += level * l.sitePhases.length;
   });

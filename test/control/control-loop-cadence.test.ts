@@ -42,6 +42,11 @@ function meterFlood(bus: Bus, i: number): void {
   bus.emit('connector.meter', { chargerId: `CP${i % CHARGERS}`, connectorId: 1, atMs: T0 + i * 50, currentA: [10, 10, 10], powerW: 6900 });
 }
 
+/** A cycle's stages are turns of the event loop (setImmediate, not faked here): lets a started cycle finish. */
+async function stagesDone(): Promise<void> {
+  for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('control loop cadence', () => {
   let control: ControlLoop | undefined;
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] }));
@@ -74,6 +79,7 @@ describe('control loop cadence', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     meterFlood(s.bus, 0);
     await vi.advanceTimersByTimeAsync(1); // the meter's cycle runs at once (the last cycle is long past)
+    await stagesDone();
     const afterMeter = s.rounds.length;
     meterFlood(s.bus, 1); // this one waits 500 ms
     await vi.advanceTimersByTimeAsync(20);
@@ -81,6 +87,7 @@ describe('control loop cadence', () => {
     const readingAtMs = performance.now();
     s.bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: T0 + 1_000, powerW: 60_000, currentA: [90, 90, 90] });
     await vi.advanceTimersByTimeAsync(100);
+    await stagesDone();
     expect(s.rounds.length).toBe(afterMeter + 1);
     expect(s.rounds.at(-1)! - readingAtMs).toBeLessThanOrEqual(100);
   });

@@ -38,6 +38,8 @@ describe('transactions and meter values', () => {
         // 07:30 in Berlin (UTC+1 in November) the next morning
         departureAtMs: Date.parse('2026-11-25T06:30:00Z'),
         energyNeedWh: 40000,
+        // Stamped before the charger connected: what it offered the car then is not known (its max).
+        offeredA: 32,
       },
     ]);
     expect(system.state.connector('CP001', 2)?.session).toMatchObject({ transactionId: conf.transactionId, tier: 'fleet' });

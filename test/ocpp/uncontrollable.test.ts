@@ -100,13 +100,14 @@ describe('chargers that cannot be capped', () => {
     const { log, lines } = await capturingLogger();
     system = await startSystem(undefined, { meterSampleIntervalS: 10 }, log);
     const charger = await system.charger('CP002');
-    const tx = await charger.startTransaction(1, 'GUEST01');
+    const tx = await charger.startTransaction(1, 'GUEST01', 1000, new Date(system.clock.nowMs()).toISOString());
     await system.cs.applyCaps([cap('CP002', 1, 10)]);
+    // Stamped by the charger's clock, which moves with time (readings are judged when they were measured).
     const draw = (a: number) =>
       charger.call('MeterValues', {
         connectorId: 1,
         transactionId: tx,
-        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [1, 2, 3].map((p) => ({ value: String(a), measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })) }],
+        meterValue: [{ timestamp: new Date(system.clock.nowMs()).toISOString(), sampledValue: [1, 2, 3].map((p) => ({ value: String(a), measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })) }],
       });
     // One sample above the cap (the car still ramping down) is not enough...
     await draw(25);

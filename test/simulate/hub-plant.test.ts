@@ -54,7 +54,9 @@ describe('public hub at 100 A on the plant', () => {
   // plan targets counted a car's presence in its last slot (plan-extract.ts planTargetsAt), then
   // 91.8 % / 30 % (12 meetable met, 11.4 kWh unmet). A start-up estimation that counted a rise
   // next to a car without a sample as building load (#9 F7, 0c81dbd, reverted in session 6 for the
-  // start-up pauses it caused) cost each arrival's neighbours a little: 27.5 %, 11 of the 17.
+  // start-up pauses it caused) cost each arrival's neighbours a little: 27.5 %, 11 of the 17. With
+  // honest planner inputs and a lifted car held near its draw (below): 94.2 % / 32.5 %, 13 of the 17
+  // met, 5.2 kWh unmet on them.
   it('delivers more than equal share, leaves less unmet on the sessions the plant can meet, and never exceeds a limit', () => {
     const emsOn = over(meetable, ems.unmetWh);
     const equalOn = over(meetable, equal.unmetWh);
@@ -66,20 +68,16 @@ describe('public hub at 100 A on the plant', () => {
   });
 
   // Honest planner inputs (e391895c: the plant's 15-min sample, the building net of PV, no PV
-  // surplus a zero-export plant loses) meet 20 % here, and 1.08 against 1.31 sessions-met rates
-  // summed over seeds 1–6 (energy −0.6 point): not a lottery. Without the demand charge they cost
-  // nothing (seeds 1–4: 22.5 / 23.1 / 22.5 / 15 % against 22.5 / 23.1 / 20 / 17.5 %). The old view
-  // let the plan count PV beyond the building as room in the morning, which raised the day's peak
-  // (62.7 kW by 10:30 on seed 1); honest, the peak stays at 59.3 kW, and from 15:15 the plan holds
-  // the grid under it, filling the afternoon's cars towards their departures. Then a car the plan
-  // runs flat out and cannot fill loses its ceiling (plan-ceilings.ts) and takes the charger's 32 A
-  // by fcfs for ~60 s of every ~75 s while drawing 9–13 A; three cars sit at 6 A with the grid at
-  // 48–54 kW of 65.5, and three sessions (guest-8, -21, -24) end 0.7–1.1 kWh short. Capping that
-  // lift at 1.25 × the assumed max (honest inputs, seeds 1–3) lost 3.4–10.2 points of energy and
-  // met 22.5 / 15.4 / 27.5 % against 20 / 20.5 / 20 %: not the fix either.
-  // Known gap (#11): the EMS meets fewer sessions than equal share here (30 % vs 32.5 %; 12 vs 13
-  // of the meetable ones), though it delivers more energy and leaves a third as much unmet.
-  it.fails('meets at least as many sessions as equal share [known failure #11: 30 % vs 32.5 %]', () => {
+  // surplus a zero-export plant loses) first met 20 % here: from 15:15 the plan holds the grid under
+  // the day's peak, and a tapering car (planned at its average power over what it still wants, and
+  // short) was lifted off its plan to the charger's 32 A (plan-ceilings.ts) while drawing 9–14 A;
+  // decide() counted the 32 A against the fuse by fcfs, and cars the plan gave 15 A sat at 6 A with
+  // 11–17 kW of the fuse unused. Such a car is now lifted only to its draw + 2 A once it draws
+  // clearly less than its cap. Measured (seeds 1–5 summed, EMS / equal share): 3,249.7 / 3,086.9 kWh,
+  // 57 / 60 sessions met; seed 1 94.25 % / 32.5 % met against equal share's 87.5 % / 32.5 %.
+  // Over seeds the EMS still meets a few sessions fewer than equal share (seeds 2–4: 10/11, 13/15,
+  // 9/10; seed 5: 12/11): it delivers more and shorts more cars a little, not fewer a lot.
+  it('meets at least as many sessions as equal share (seed 1: 13 of 40 each, 13 of the 17 meetable ones each)', () => {
     expect(ems.met).toBeGreaterThanOrEqual(equal.met);
     expect(over(meetable, ems.unmetWh).met).toBeGreaterThanOrEqual(over(meetable, equal.unmetWh).met);
   });
