@@ -7,6 +7,8 @@
 // compare: the second one loaded runs about twice as slow); node --single-threaded by default
 // (DECIDE_AB_NODE_FLAGS), so the collector's work is on the calling thread and counted in the call.
 //   node --import tsx bench/decide-cpu-ab.ts <checkout A> <checkout B> [rounds] [calls per run]
+// A checkout may be a copy of optimizer/, test/optimizer/{bench,arb}-site.ts, package.json and tsconfig.json
+// (without package.json's "type": "module" tsx loads it as CommonJS, about 1.5x slower).
 // prints per scheme the median and p90 CPU µs per call and the KB allocated per call, A then B.
 import v8 from 'node:v8';
 import { loadavg } from 'node:os';

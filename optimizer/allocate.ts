@@ -147,7 +147,7 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   const res = new Float64Array(constraintCount + 1);
   res.set(pool.residual);
   res[POWER] = pool.power;
-  const users = new Float64Array(constraintCount + 1);
+  const users = new Float64Array(constraintCount + 1); // active slots on each constraint (on the grid power: their phase weights)
   const since = new Float64Array(constraintCount + 1); // level at which res[c] was last brought current
 
   const n = active.length;
@@ -155,11 +155,10 @@ export function fillEqually(order: readonly Slot[], pool: Pool): void {
   const extra = new Float64Array(n);
   const frozen = new Uint8Array(n);
   const members = membersOf(active, constraintCount);
+  for (let c = 0; c < constraintCount; c++) users[c] = members.start[c + 1] - members.start[c];
   for (let i = 0; i < n; i++) {
     const slot = active[i];
     start[i] = slot.capDa;
-    const cons = slot.cons;
-    for (let k = 0; k < cons.length; k++) users[cons[k]]++;
     users[POWER] += slotPowerWeight(slot);
   }
 

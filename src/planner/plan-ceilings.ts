@@ -21,16 +21,24 @@ function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number,
 }
 
 /**
+ * A draw sampled this long after its cap was first seen has had time to follow it (the charger
+ * applies it, the car responds and ramps), ms.
+ */
+const SETTLE_MS = 10_000;
+
+/**
  * What a lifted car may take, W: the charger's max, unless the car already shows its own limit by
  * drawing clearly less than the cap it has (as the car-max learner judges it, from the whole amp
  * under the cap): then its draw and a little room to show more. Lifted to the charger's max, a car
  * drawing 9–13 A held a 32 A cap that decide() counted against the limit, while three cars the plan
- * gave 15 A sat at 6 A (public hub on the plant, issue #11).
+ * gave 15 A sat at 6 A (public hub on the plant, issue #11). Undefined: the draw was sampled before
+ * the cap could reach it (it says nothing yet).
  */
-function liftW(connector: ConnectorSnapshot, range: { maxPowerW: number; voltsTimesPhases: number }): number {
+function liftW(connector: ConnectorSnapshot, range: { maxPowerW: number; voltsTimesPhases: number }, capSinceMs: number): number | undefined {
   const capA = connector.installedCapA;
   const drawA = Math.max(...connector.drawA);
   if (capA === undefined || !Number.isFinite(capA) || !Number.isFinite(drawA) || connector.drawAtMs === undefined) return range.maxPowerW;
+  if (connector.drawAtMs < capSinceMs + SETTLE_MS) return undefined;
   const ownLimit = wholeAmpsUnder(capA) - drawA >= LEARN_GAP_A - 0.1;
   return ownLimit ? Math.min(range.maxPowerW, (drawA + LIFT_ABOVE_DRAW_A) * range.voltsTimesPhases) : range.maxPowerW;
 }
@@ -46,6 +54,12 @@ function shortedBy(remainingWh: number, plannedWh: number | undefined): number |
   return gapWh > Math.max(1_000, 0.05 * remainingWh) ? plannedWh : undefined;
 }
 
+interface Lift {
+  capA: number | undefined;
+  sinceMs: number;
+  liftW: number;
+}
+
 export class PlanCeilings implements CeilingProvider {
   readonly name = 'planner';
   private plan: Plan | undefined;
@@ -54,6 +68,8 @@ export class PlanCeilings implements CeilingProvider {
   private assumed = new Map<string, number>();
   private unmet = new Map<string, number>();
   private weights = new Map<string, number>();
+  /** Per lifted session: its confirmed cap, since when it was seen, and what it was lifted to. */
+  private lifts = new Map<string, Lift>();
 
   /** Min and max power of a connector's charger (for the car's own max, the session's carMaxCurrentA wins). */
   constructor(private readonly powerRangeW: (key: string) => { minPowerW: number; maxPowerW: number; voltsTimesPhases: number }) {}
@@ -115,10 +131,19 @@ export class PlanCeilings implements CeilingProvider {
     // A car the plan runs flat out and still cannot fill is lifted: it may be faster than the plan
     // assumed (a car's own max is only learnt from its draw, a tapering car is planned at its average
     // over what is left), and drawing more is how it shows it. Not beyond what it shows it can draw.
+    const lifted = new Map<string, Lift>();
     for (const [key, w] of out) {
       const assumedMaxW = assumed.get(key);
-      if (assumedMaxW !== undefined && w >= 0.98 * assumedMaxW && (unmet.get(key) ?? 0) > 100) out.set(key, Math.max(w, liftW(connectors.get(key)!, this.powerRangeW(key))));
+      if (assumedMaxW === undefined || w < 0.98 * assumedMaxW || (unmet.get(key) ?? 0) <= 100) continue;
+      const c = connectors.get(key)!;
+      const seen = this.lifts.get(key);
+      const sinceMs = !seen ? -Infinity : seen.capA === c.installedCapA ? seen.sinceMs : snapshot.atMs;
+      // Until a draw sample follows the cap it has, it keeps what it was lifted to.
+      const lift = liftW(c, this.powerRangeW(key), sinceMs) ?? seen?.liftW ?? this.powerRangeW(key).maxPowerW;
+      lifted.set(key, { capA: c.installedCapA, sinceMs, liftW: lift });
+      out.set(key, Math.max(w, lift));
     }
+    this.lifts = lifted;
     return out;
   }
 }

@@ -14,6 +14,8 @@
 //   may have been offered its max and follows the lower limit only a car response later).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../optimizer/types.ts';
+import { ChargerHoldings, type ProfileSlot } from '../../src/ocpp/charger-holdings.ts';
+import { MemoryHoldingsStore } from '../../src/ocpp/holdings-store.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { FakeCharger } from './fake-charger.ts';
 import { startSystem, testConfig, T0, type System } from './system.ts';
@@ -104,5 +106,50 @@ describe('a car that starts while its charger is being set up after a boot', () 
     // A decision on that snapshot recorded it (the optimizer keeps it for a car response); then it goes.
     system.bus.emit('decision', { atMs: system.clock.nowMs(), caps: [], nextState: undefined as never, failsafe: false, headroom: undefined as never } as Decision);
     expect(counted(system, 'CP1').reservedA).toBeLessThanOrEqual(SHARE_A + 0.05);
+  });
+});
+
+describe('the failsafe floor as a bound while a charger is set up', () => {
+  const settings = { chargerId: 'CP1', connectors: 1, maxA: 32, shareA: SHARE_A, liftDurationMs: 300_000 };
+  const confirm = (slot: ProfileSlot, limitA: number, atMs: number, durationMs?: number) => {
+    slot.begin({ limitA, phases: 3, sentAtMs: atMs, ...(durationMs === undefined ? {} : { expiresAtMs: atMs + durationMs }) });
+    slot.accepted();
+  };
+
+  it('bounds a connector with no confirmed default only until a lift may be in force', () => {
+    const held = new ChargerHoldings(settings);
+    held.reconnected(true);
+    expect(held.holdA(1, undefined, 0)).toBe(32);
+    confirm(held.floor, SHARE_A, 0);
+    expect(held.holdA(1, undefined, 100)).toBe(SHARE_A);
+    held.lift.begin({ limitA: 32, phases: 3, sentAtMs: 200, expiresAtMs: 200 + 300_000 });
+    expect(held.holdA(1, undefined, 200)).toBe(32);
+  });
+
+  it('keeps a lift held before a boot possible until its duration ends', () => {
+    const held = new ChargerHoldings(settings);
+    held.reconnected(true);
+    confirm(held.floor, SHARE_A, 0);
+    confirm(held.lift, 32, 0, 300_000);
+    held.reconnected(true);
+    confirm(held.floor, SHARE_A, 1_000);
+    expect(held.holdA(1, undefined, 2_000)).toBe(32);
+    expect(held.holdA(1, undefined, 300_001)).toBe(SHARE_A);
+  });
+
+  it('counts a lift an earlier EMS process recorded for one lift duration after a restart', () => {
+    const store = new MemoryHoldingsStore();
+    const sink = { save: (slot: string, limitA: number) => store.save({ chargerId: 'CP1', slot, limitA }), remove: (slot: string) => store.remove('CP1', slot) };
+    const first = new ChargerHoldings(settings, sink);
+    first.reconnected(true);
+    confirm(first.lift, 32, 0, 300_000);
+    expect(store.load()).toContainEqual({ chargerId: 'CP1', slot: 'lift:0', limitA: 32 });
+    // The EMS restarts 10 s later; the charger boots and confirms its floor.
+    const restarted = new ChargerHoldings(settings, sink);
+    restarted.restore(store.load(), 10_000);
+    restarted.reconnected(true);
+    confirm(restarted.floor, SHARE_A, 11_000);
+    expect(restarted.holdA(1, undefined, 12_000)).toBe(32);
+    expect(restarted.holdA(1, undefined, 310_001)).toBe(SHARE_A);
   });
 });

@@ -80,11 +80,14 @@ describe('a lifted car that cannot fill the charger', () => {
       session: { id: c.id, startedAtMs: T0 - (4 - i) * 3_600_000, departureAtMs: T0 + c.leavesInMin * 60_000, energyWh: 10_000, energyNeedWh: 10_000 + c.needWh, tierRank: 0, paused: false },
     })),
   };
-  const ceilings = new PlanCeilings(() => ({ minPowerW: 6 * V3, maxPowerW: 32 * V3, voltsTimesPhases: V3 }));
-  ceilings.setPlan(plan);
+  const fresh = () => {
+    const ceilings = new PlanCeilings(() => ({ minPowerW: 6 * V3, maxPowerW: 32 * V3, voltsTimesPhases: V3 }));
+    ceilings.setPlan(plan);
+    return ceilings;
+  };
 
   it('lifts it only a little above what it draws, so the cars the plan gave 15 A get it (old: 32 A for it, 12 A and 6 A for two of them)', () => {
-    const decision = controlStep({ snapshot, params, memory: initialControlMemory, ceilingsW: [ceilings.ceilingsW(snapshot)] }).decision;
+    const decision = controlStep({ snapshot, params, memory: initialControlMemory, ceilingsW: [fresh().ceilingsW(snapshot)] }).decision;
     const capA = (id: string) => decision.caps.find((c) => c.chargerId === id)!.currentA;
     // Room for the cars: 95 A after the 5 % margin, less the building's 30 A: 65 A.
     expect(capA('H1')).toBeGreaterThanOrEqual(12);
@@ -94,6 +97,39 @@ describe('a lifted car that cannot fill the charger', () => {
 
   it('still lifts it to the charger max while it draws what its cap allows (that is how a faster car shows it)', () => {
     const atItsCap: SiteSnapshot = { ...snapshot, connectors: snapshot.connectors.map((c) => (c.chargerId === 'H1' ? { ...c, installedCapA: 12.5 } : c)) };
-    expect(ceilings.ceilingsW(atItsCap).get('H1/1')).toBe(32 * V3);
+    expect(fresh().ceilingsW(atItsCap).get('H1/1')).toBe(32 * V3);
+  });
+});
+
+describe('a lifted car whose cap just changed', () => {
+  const V3 = 3 * 230;
+  const plan: Plan = {
+    startMs: T0, slotMs: SLOT_MS, slotCount: 4, status: 'optimal',
+    sessions: [{ key: 'H1/1', steer: true, maxPowerW: 1.2 * V3, powerW: [1.2 * V3, 1.2 * V3, 1.2 * V3, 0], plannedWh: 0.9 * V3, unmetWh: 3_000 }],
+    gridW: [], batteryW: [], peakW: 0, energyCost: 0, demandCharge: 0, unmetPenalty: 0, objective: 0, overloadWh: 0,
+  };
+  const at = (atS: number, capA: number, drawAtS: number): SiteSnapshot => ({
+    atMs: T0 + atS * 1000,
+    grid: null,
+    circuitLoads: [],
+    signals: {},
+    connectors: [{
+      chargerId: 'H1', connectorId: 1, status: 'Charging', drawA: [12, 12, 12], drawAtMs: T0 + drawAtS * 1000, installedCapA: capA,
+      session: { id: 'h1', startedAtMs: T0 - 3_600_000, departureAtMs: T0 + 45 * 60_000, energyWh: 10_000, energyNeedWh: 14_000, tierRank: 0, paused: false },
+    }],
+  });
+
+  it('keeps what it was lifted to until a draw sample had time to follow the new cap (no 32 A / draw + 2 A flapping)', () => {
+    const ceilings = new PlanCeilings(() => ({ minPowerW: 6 * V3, maxPowerW: 32 * V3, voltsTimesPhases: V3 }));
+    ceilings.setPlan(plan);
+    // Drawing what its 12.5 A cap allows: lifted to the charger's max.
+    expect(ceilings.ceilingsW(at(60, 12.5, 59)).get('H1/1')).toBe(32 * V3);
+    // The 32 A cap is confirmed; the car's sample 1.5 s later says nothing about it yet.
+    expect(ceilings.ceilingsW(at(62, 32, 61.5)).get('H1/1')).toBe(32 * V3);
+    expect(ceilings.ceilingsW(at(66, 32, 65)).get('H1/1')).toBe(32 * V3);
+    // 12 s on it still draws 12 A: that is its own limit, and it keeps 2 A above it.
+    expect(ceilings.ceilingsW(at(75, 32, 74)).get('H1/1')).toBe(14 * V3);
+    // Under the lower cap it keeps that while its samples are older than the cap.
+    expect(ceilings.ceilingsW(at(77, 14, 76)).get('H1/1')).toBe(14 * V3);
   });
 });

@@ -56,7 +56,8 @@ describe('public hub at 100 A on the plant', () => {
   // next to a car without a sample as building load (#9 F7, 0c81dbd, reverted in session 6 for the
   // start-up pauses it caused) cost each arrival's neighbours a little: 27.5 %, 11 of the 17. With
   // honest planner inputs and a lifted car held near its draw (below): 94.2 % / 32.5 %, 13 of the 17
-  // met, 5.2 kWh unmet on them.
+  // met, 5.2 kWh unmet on them; judging its draw only once it had time to follow its cap: 94.1 % /
+  // 35 %, 14 of the 17, 5.1 kWh.
   it('delivers more than equal share, leaves less unmet on the sessions the plant can meet, and never exceeds a limit', () => {
     const emsOn = over(meetable, ems.unmetWh);
     const equalOn = over(meetable, equal.unmetWh);
@@ -73,11 +74,12 @@ describe('public hub at 100 A on the plant', () => {
   // short) was lifted off its plan to the charger's 32 A (plan-ceilings.ts) while drawing 9–14 A;
   // decide() counted the 32 A against the fuse by fcfs, and cars the plan gave 15 A sat at 6 A with
   // 11–17 kW of the fuse unused. Such a car is now lifted only to its draw + 2 A once it draws
-  // clearly less than its cap. Measured (seeds 1–5 summed, EMS / equal share): 3,249.7 / 3,086.9 kWh,
-  // 57 / 60 sessions met; seed 1 94.25 % / 32.5 % met against equal share's 87.5 % / 32.5 %.
-  // Over seeds the EMS still meets a few sessions fewer than equal share (seeds 2–4: 10/11, 13/15,
-  // 9/10; seed 5: 12/11): it delivers more and shorts more cars a little, not fewer a lot.
-  it('meets at least as many sessions as equal share (seed 1: 13 of 40 each, 13 of the 17 meetable ones each)', () => {
+  // clearly less than its cap (a sample taken 10 s or more after the cap). Measured (seeds 1–5
+  // summed, EMS / equal share, `SIMULATE_BENCH=hub npm run bench -- simulate`): 3,259.7 / 3,086.9
+  // kWh, 62 / 60 sessions met (shifted 7 min: 3,258.2 kWh, 60 met); seed 1 94.1 % / 35 % against
+  // equal share's 87.5 % / 32.5 %. Not on every seed: the EMS (fcfs) still meets fewer sessions than
+  // equal share on some (it delivers more and shorts more cars a little, not fewer a lot).
+  it('meets at least as many sessions as equal share (seed 1: 14 of 40 against 13, 14 of the 17 meetable ones against 13)', () => {
     expect(ems.met).toBeGreaterThanOrEqual(equal.met);
     expect(over(meetable, ems.unmetWh).met).toBeGreaterThanOrEqual(over(meetable, equal.unmetWh).met);
   });
