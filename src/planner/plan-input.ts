@@ -42,11 +42,13 @@ export interface PlanContext {
   forecast?: { pvW?(atMs: number): number | undefined; baseLoadW?(atMs: number): number | undefined };
   /**
    * What the meters read now, W: the forecast of the next hours is corrected towards it (PV by the
-   * ratio, plus the difference where the forecast knows less; building load by the difference), fading out with a 2 h time constant (persistence).
+   * ratio, plus the difference where the forecast knows less; building load by the difference),
+   * fading out with a 2 h time constant (persistence).
    * `baseLoadW` is what the site's balance gives: grid − cars (+ PV where a PV device reports);
    * without a PV device that is the building net of PV.
    */
-  measuredNow?: { pvW?: number; baseLoadW?: number };
+  /** `pvAtMs`: when the PV reading was taken; what it adds beyond the forecast fades from then (a silent PV meter's noon reading is not the evening's). */
+  measuredNow?: { pvW?: number; pvAtMs?: number; baseLoadW?: number };
 }
 
 /** How fast a correction from the current reading fades into the forecast, ms. */
@@ -239,7 +241,8 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   // What the ratio cannot reach (a fresh install's empty forecast, or one far below the reading):
   // added as the reading's persistence, fading like the building's, and kept out of the times of day
   // the forecast knows to be dark: PV guessed into the evening would plan car energy that won't come.
-  const pvGapW = measuredPvW !== undefined ? Math.max(0, measuredPvW - pvNowW * pvRatio) : 0;
+  const pvAgeMs = measured?.pvAtMs !== undefined ? Math.max(0, atMs - measured.pvAtMs) : 0;
+  const pvGapW = measuredPvW !== undefined ? Math.max(0, measuredPvW - pvNowW * pvRatio) * Math.exp(-pvAgeMs / PERSISTENCE_MS) : 0;
   const pvDark = (t: number) => {
     const known = pvKnownAt(t);
     return known !== undefined && known < PV_DARK_W;

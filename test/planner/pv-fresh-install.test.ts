@@ -32,7 +32,7 @@ afterEach(async () => {
 });
 
 /** The plan's PV per slot (what GET /api/v1/plan shows) and the slot starts, after a day of PV history `yesterdayW` (none: fresh install). */
-async function planPv(yesterdayW?: (localHour: number) => number): Promise<{ pvW: readonly number[]; startMs: number; slotMs: number }> {
+async function planPv(yesterdayW?: (localHour: number) => number, pvReadAtMs = T0): Promise<{ pvW: readonly number[]; startMs: number; slotMs: number }> {
   const config = configSchema.parse({
     site: { timezone: 'Europe/Berlin', voltage: 230 },
     storage: { path: join(scratch, 'ems.sqlite') },
@@ -62,7 +62,7 @@ async function planPv(yesterdayW?: (localHour: number) => number): Promise<{ pvW
     }
   }
   bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 1, idTag: 'T', tier: 'staff', startedAtMs: T0, meterStartWh: 0, energyNeedWh: 30_000, departureAtMs: T0 + 8 * 3_600_000 });
-  bus.emit('device.reading', { deviceId: 'pv', role: 'pv', atMs: T0, powerW: PV_NOW_W });
+  bus.emit('device.reading', { deviceId: 'pv', role: 'pv', atMs: pvReadAtMs, powerW: PV_NOW_W });
   bus.emit('device.reading', { deviceId: 'grid', role: 'grid-meter', atMs: T0, powerW: GRID_NOW_W });
   const plan = await service.replanNow('test');
   expect(plan?.status).toBe('optimal');
@@ -87,6 +87,13 @@ describe('the plan PV of a site with a PV device', () => {
     const sixHours = Math.round((6 * 3_600_000) / slotMs);
     expect(pvW[sixHours]).toBeLessThan(0.06 * PV_NOW_W);
     expect(startMs).toBeGreaterThan(T0 - slotMs);
+  }, 60_000);
+
+  it('fresh install, PV meter silent for 4 h: its last reading has faded as it would have over those hours', async () => {
+    const { pvW } = await planPv(undefined, T0 - 4 * 3_600_000);
+    // On the input before the reading's time was passed: 11.3 kW, as if read now.
+    expect(pvW[0]).toBeGreaterThan(0);
+    expect(pvW[0]).toBeLessThan(PV_NOW_W * Math.exp(-2));
   }, 60_000);
 
   it('forecast far below the reading (a learnt overcast day): the reading carries, but not into the hours the forecast knows are dark', async () => {
