@@ -42,15 +42,19 @@ export interface PlanContext {
   forecast?: { pvW?(atMs: number): number | undefined; baseLoadW?(atMs: number): number | undefined };
   /**
    * What the meters read now, W: the forecast of the next hours is corrected towards it (PV by the
-   * ratio, building load by the difference), fading out with a 2 h time constant (persistence).
+   * ratio, plus the difference where the forecast knows less; building load by the difference),
+   * fading out with a 2 h time constant (persistence).
    * `baseLoadW` is what the site's balance gives: grid − cars (+ PV where a PV device reports);
    * without a PV device that is the building net of PV.
    */
-  measuredNow?: { pvW?: number; baseLoadW?: number };
+  /** `pvAtMs`: when the PV reading was taken; what it adds beyond the forecast fades from then (a silent PV meter's noon reading is not the evening's). */
+  measuredNow?: { pvW?: number; pvAtMs?: number; baseLoadW?: number };
 }
 
 /** How fast a correction from the current reading fades into the forecast, ms. */
 const PERSISTENCE_MS = 2 * 3_600_000;
+/** A PV forecast below this, W, says that time of day is dark: no PV is carried into it from the reading. */
+const PV_DARK_W = 50;
 
 const DEFAULT_NEED_WH = 20_000;
 /**
@@ -216,7 +220,9 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   const limits = (ctx.signals ?? []).filter((s) => s.kind === 'import-limit');
   const exportLimits = (ctx.signals ?? []).filter((s) => s.kind === 'export-limit');
 
-  const pvAt = (t: number) => (planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, t) : Math.max(0, ctx.forecast?.pvW?.(t) ?? 0));
+  /** The PV forecast at an instant, W; undefined where nothing is known (a learnt profile without that time of day yet). */
+  const pvKnownAt = (t: number) => (planner?.pvForecastW ? curveAt(planner.pvForecastW, zone, t) : ctx.forecast?.pvW?.(t));
+  const pvAt = (t: number) => Math.max(0, pvKnownAt(t) ?? 0);
   const measured = ctx.measuredNow;
   const measuredBaseW = measured?.baseLoadW !== undefined && Number.isFinite(measured.baseLoadW) ? measured.baseLoadW : undefined;
   // Without a PV device the site's meters see PV only inside the building load (grid − cars), and
@@ -230,7 +236,17 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
   };
   const baseOffsetW = measuredBaseW !== undefined ? measuredBaseW - baseAt(atMs) : 0;
   const pvNowW = pvAt(atMs);
-  const pvRatio = pvMetered && measured?.pvW !== undefined && Number.isFinite(measured.pvW) && pvNowW > 500 ? Math.min(2, Math.max(0, measured.pvW / pvNowW)) : 1;
+  const measuredPvW = pvMetered && measured?.pvW !== undefined && Number.isFinite(measured.pvW) ? Math.max(0, measured.pvW) : undefined;
+  const pvRatio = measuredPvW !== undefined && pvNowW > 500 ? Math.min(2, measuredPvW / pvNowW) : 1;
+  // What the ratio cannot reach (a fresh install's empty forecast, or one far below the reading):
+  // added as the reading's persistence, fading like the building's, and kept out of the times of day
+  // the forecast knows to be dark: PV guessed into the evening would plan car energy that won't come.
+  const pvAgeMs = measured?.pvAtMs !== undefined ? Math.max(0, atMs - measured.pvAtMs) : 0;
+  const pvGapW = measuredPvW !== undefined ? Math.max(0, measuredPvW - pvNowW * pvRatio) * Math.exp(-pvAgeMs / PERSISTENCE_MS) : 0;
+  const pvDark = (t: number) => {
+    const known = pvKnownAt(t);
+    return known !== undefined && known < PV_DARK_W;
+  };
   const importPricePerKWh: number[] = [];
   const exportPricePerKWh: number[] = [];
   const carbonGPerKWh: number[] = [];
@@ -247,7 +263,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     const fade = Math.exp(-(mid - atMs) / PERSISTENCE_MS);
     const siteBaseW = baseAt(mid) + baseOffsetW * fade;
     baseLoadW.push(Math.max(0, siteBaseW));
-    pvW.push(pvMetered ? Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade)) : Math.max(0, -siteBaseW));
+    pvW.push(pvMetered ? Math.max(0, pvAt(mid) * (1 + (pvRatio - 1) * fade) + (pvDark(mid) ? 0 : pvGapW * fade)) : Math.max(0, -siteBaseW));
     // A signal that overlaps the slot at all bounds the whole slot: safe side.
     const overlapping = (s: GridSignal) => s.startMs < start + slotMs && s.endMs > start;
     const signalLimit = Math.min(...limits.filter(overlapping).map((s) => s.value * margin));

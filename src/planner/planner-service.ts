@@ -124,7 +124,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     }
   }
   /** The latest PV and building readings: the plan's next hours lean towards them. */
-  const measuredNow: { pvW?: number; baseLoadW?: number } = {};
+  const measuredNow: { pvW?: number; pvAtMs?: number; baseLoadW?: number } = {};
   let runner: PlanRunner | undefined;
   let running: Promise<Plan | undefined> | undefined;
   let again = false;
@@ -264,6 +264,7 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
           if (r.role === 'pv') {
             pvHistory.record(r.atMs, Math.max(0, r.powerW));
             measuredNow.pvW = Math.max(0, r.powerW);
+            measuredNow.pvAtMs = r.atMs;
           }
           if (r.deviceId === config.grid.meter) {
             // Building = grid − EVs + PV + battery discharge (site balance at the connection point).
