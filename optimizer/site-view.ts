@@ -154,8 +154,16 @@ export function strictestLimits(
   return { importLimitW: imp.limitW, importSource: imp.source, exportLimitW: exp.limitW, exportSource: exp.source };
 }
 
-/** The most the car may draw at `t`, A: the highest limit in force during [t − response, t]. */
-export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number): number {
+/**
+ * The most the car may draw at `t`, A: the highest limit in force during [t − response, t].
+ * `seenComingDown`: a sample at or below a new limit proves the car follows it only when an earlier
+ * sample showed it above that limit. A car that was below it anyway (just plugged in, ramping up
+ * after a raise) may still rise to the older, higher limit until its charger applies the new one
+ * (up to seconds later): so it is judged for what it may hold and for over-cap. The estimate of the
+ * building load takes the sample as proof (`false`): crediting the car with less can only make the
+ * building look larger.
+ */
+export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number, seenComingDown = false): number {
   if (bounds.length === 0) return fallbackA;
   let windowStart = t - responseMs;
   // A sample at or before t that shows the car at or below the limit then in force: the car has
@@ -166,13 +174,21 @@ export function boundAt(bounds: readonly number[], draws: readonly number[], t: 
     const inForce = valueAt(bounds, at);
     if (inForce === undefined) continue;
     const drawn = Math.max(draws[i + 1], draws[i + 2], draws[i + 3]);
-    if (drawn <= inForce + FOLLOW_TOLERANCE_A) {
+    if (drawn <= inForce + FOLLOW_TOLERANCE_A && (!seenComingDown || drewAboveBefore(draws, i, inForce))) {
       windowStart = at;
       break;
     }
   }
   if (bounds[0] > windowStart) return Math.max(fallbackA, maxFrom(bounds, windowStart, t));
   return maxFrom(bounds, windowStart, t);
+}
+
+/** Whether a sample before draws[i] shows the car above `limitA`. */
+function drewAboveBefore(draws: readonly number[], i: number, limitA: number): boolean {
+  for (let j = i - 4; j >= 0; j -= 4) {
+    if (Math.max(draws[j + 1], draws[j + 2], draws[j + 3]) > limitA + FOLLOW_TOLERANCE_A) return true;
+  }
+  return false;
 }
 
 /** The limit in force at `t` (the last one set at or before it). */
@@ -504,7 +520,7 @@ export function siteView(
     if (learnedMask) mem.mask = learnedMask;
 
     // What the car may draw now (recorded limits only: before any record nothing is known to be in flight).
-    const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0);
+    const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0, true);
     const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
     // For the plausibility check: the least the cars draw by their latest samples.
     const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
@@ -534,7 +550,7 @@ export function siteView(
     // limit the charger has in force now (the old one until the charger confirms a lower one).
     if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
-    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
+    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true) : 0;
     if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       findings.push({
         key: `over-cap:${key}`,
