@@ -45,9 +45,9 @@ export interface PlanContext {
    * ratio, plus the difference where the forecast knows less; building load by the difference),
    * fading out with a 2 h time constant (persistence).
    * `baseLoadW` is what the site's balance gives: grid − cars (+ PV where a PV device reports);
-   * without a PV device that is the building net of PV.
+   * without a PV device that is the building net of PV. `pvAtMs`: when the PV reading was taken;
+   * what it adds beyond the forecast fades from then (a silent PV meter's noon reading is not the evening's).
    */
-  /** `pvAtMs`: when the PV reading was taken; what it adds beyond the forecast fades from then (a silent PV meter's noon reading is not the evening's). */
   measuredNow?: { pvW?: number; pvAtMs?: number; baseLoadW?: number };
 }
 
