@@ -159,9 +159,8 @@ export function strictestLimits(
  * `seenComingDown`: a sample at or below a new limit proves the car follows it only when an earlier
  * sample showed it above that limit. A car that was below it anyway (just plugged in, ramping up
  * after a raise) may still rise to the older, higher limit until its charger applies the new one
- * (up to seconds later): so it is judged for what it may hold and for over-cap. The estimate of the
- * building load takes the sample as proof (`false`): crediting the car with less can only make the
- * building look larger.
+ * (up to seconds later): the over-cap report judges a charger that way, so a good one is not called
+ * faulty. Counting (the estimate, a decrease's hold) takes the sample as proof, as before.
  */
 export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number, seenComingDown = false): number {
   if (bounds.length === 0) return fallbackA;
@@ -520,7 +519,7 @@ export function siteView(
     if (learnedMask) mem.mask = learnedMask;
 
     // What the car may draw now (recorded limits only: before any record nothing is known to be in flight).
-    const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0, true);
+    const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0);
     const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
     // For the plausibility check: the least the cars draw by their latest samples.
     const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
@@ -550,13 +549,21 @@ export function siteView(
     // limit the charger has in force now (the old one until the charger confirms a lower one).
     if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
-    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true) : 0;
-    if (freshMaxA !== undefined && lastAt !== undefined && freshMaxA > boundThen + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
-      findings.push({
-        key: `over-cap:${key}`,
-        text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundThen)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
-      });
+    // A draw above the limit in force when it was sampled is counted (up to the charger's max) as
+    // long as it is fresh. It is reported as a fault only if the car was seen above that limit
+    // before: a car at 0 A just after it plugged in, or ramping after a raise, may still rise to an
+    // older, higher limit until its charger applies the new one (the demo's every start).
+    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
+    const over = (boundA: number) => freshMaxA! > boundA + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundA);
+    if (freshMaxA !== undefined && lastAt !== undefined && over(boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
+      const boundSeen = boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true);
+      if (over(boundSeen)) {
+        findings.push({
+          key: `over-cap:${key}`,
+          text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundSeen)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
+        });
+      }
     }
 
     // A full or suspended car gives its share away, and is offered its minimum now and then.
