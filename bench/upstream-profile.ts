@@ -15,12 +15,13 @@
 // Checkouts take turns going first, round after round. Loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
+import { freePort } from '../test/helpers/ems-process.ts';
+import { waitForOcppPort } from './ocpp-port.ts';
 
 const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
 const CHARGERS = Number(process.env.PROFILE_CHARGERS ?? 200);
@@ -33,17 +34,6 @@ const DEPLOY_NODE_ARGS = ['--max-old-space-size=256', '--max-semi-space-size=4']
 /** A sample stands for at most this much CPU (µs): the rest of a longer gap is the process waiting for a core. */
 const SAMPLE_CAP_US = 500;
 const STRETCH_MS = 5;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,19 +83,8 @@ async function startEms(spec: string, dir: string, ids: string[], ocppPort: numb
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const probe = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: 'probe-unknown', protocols: ['ocpp1.6'], reconnect: false });
-      await probe.connect();
-      await probe.close({ force: true });
-      return child;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return child;
-      if (Date.now() > deadline) throw new Error('ems run did not open its OCPP port in 120 s');
-      await sleep(200);
-    }
-  }
+  await waitForOcppPort(ocppPort, 120_000);
+  return child;
 }
 
 const meterValues = (transactionId?: number) => ({

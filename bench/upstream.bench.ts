@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
+import { waitForOcppPort } from './ocpp-port.ts';
 import type { Bench } from './types.ts';
 
 const { RPCClient } = ocppRpc as unknown as {
@@ -277,20 +278,8 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
     ...(mode.endsWith('-base') ? { cwd: BASELINE } : {}),
     stdio: ['ignore', process.env.BENCH_EMS_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const probe = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: 'probe-unknown', protocols: ['ocpp1.6'], reconnect: false });
-      await probe.connect();
-      await probe.close({ force: true });
-      return child;
-    } catch (error) {
-      // 404 for an unknown identity means the listener is up.
-      if ((error as { code?: number }).code === 404) return child;
-      if (Date.now() > deadline) throw new Error('ems run did not open its OCPP port in 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  await waitForOcppPort(ocppPort, 60_000);
+  return child;
 }
 
 const loopDelayFile = (dir: string, mode: string) => join(dir, `loop-delay-${mode}.json`);
