@@ -292,35 +292,39 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
         will: { topic: statusTopic, payload: Buffer.from('offline'), retain: true, qos: 1 },
       };
       const subscriptions = [`${prefix}/site/+/set`, `${prefix}/connectors/+/+/+/set`, ...(ha ? [`${ha.prefix}/status`] : [])];
+      let link: MqttClient;
       try {
-        client = await connectAsync(mqtt.url, options);
+        link = await connectAsync(mqtt.url, options);
       } catch (error) {
         linkLost();
         log.error({ err: (error as Error).message, url: mqtt.url }, 'cannot connect to the MQTT broker; retrying in the background');
         const { connect } = await import('mqtt');
-        client = connect(mqtt.url, options);
+        link = connect(mqtt.url, options);
       }
+      // The handlers hold this link, not `client`: stop() clears `client` while the link may still
+      // finish a connect it had started.
+      client = link;
       // A broker that stays down is logged once when it goes and once when it is back.
       let connectionError: string | undefined;
-      client.on('close', () => {
+      link.on('close', () => {
         if (linkUp) linkLost();
       });
-      client.on('error', (error) => {
+      link.on('error', (error) => {
         linkLost();
         if (connectionError !== error.message) log.warn({ err: error.message, url: mqtt.url }, 'MQTT connection error; reconnecting');
         connectionError = error.message;
       });
-      client.on('connect', () => {
+      link.on('connect', () => {
         linkUp = true;
         if (connectionError) log.info({ url: mqtt.url }, 'MQTT broker connected again');
         connectionError = undefined;
         // After a reconnect the broker may have lost what we published (no persistence), and a
         // broker that was down at start has none of our subscriptions.
         published.clear();
-        void client!.subscribeAsync(subscriptions, { qos: 1 }).catch((error: Error) => log.warn({ err: error.message }, 'MQTT subscribe failed'));
-        void client!.publishAsync(statusTopic, 'online', { retain: true, qos: 1 }).then(publishDiscovery).catch(() => undefined);
+        void link.subscribeAsync(subscriptions, { qos: 1 }).catch((error: Error) => log.warn({ err: error.message }, 'MQTT subscribe failed'));
+        void link.publishAsync(statusTopic, 'online', { retain: true, qos: 1 }).then(publishDiscovery).catch(() => undefined);
       });
-      client.on('message', (topic, payload, packet) => {
+      link.on('message', (topic, payload, packet) => {
         if (ha && topic === `${ha.prefix}/status`) {
           if (payload.toString() === 'online') void publishDiscovery().catch(() => undefined);
           return;
@@ -334,13 +338,13 @@ export function createMqttBridge(ctx: ServiceContext, mqtt: MqttConfig, options:
           log.warn({ topic, reason: (error as Error).message }, 'MQTT command rejected');
         }
         // A retained command would be replayed on every reconnect: clear it.
-        if (packet.retain) void client!.publishAsync(topic, '', { retain: true }).catch(() => undefined);
+        if (packet.retain) void link.publishAsync(topic, '', { retain: true }).catch(() => undefined);
       });
-      if (client.connected) {
+      if (link.connected) {
         linkUp = true;
-        await client.publishAsync(statusTopic, 'online', { retain: true, qos: 1 });
+        await link.publishAsync(statusTopic, 'online', { retain: true, qos: 1 });
         await publishDiscovery();
-        await client.subscribeAsync(subscriptions, { qos: 1 }).catch((error) => log.warn({ err: (error as Error).message }, 'MQTT subscribe failed'));
+        await link.subscribeAsync(subscriptions, { qos: 1 }).catch((error) => log.warn({ err: (error as Error).message }, 'MQTT subscribe failed'));
       }
       timer = setInterval(() => void schedulePublish(), mqtt.publishIntervalMs);
       timer.unref?.();

@@ -36,7 +36,9 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'local controller on MQTT
       await waitFor(() => csms.clients.has('CLOUD-CP16'), 'uplink');
       await charger.boot();
       await bridge.start();
+      // One publish round sends the topics one after another: wait for the round's last one.
       await waitFor(() => seen.get('ems/relay/chargers/CP16/upstream/uplink') === 'online', 'uplink on MQTT');
+      await waitFor(() => seen.has('ems/relay/chargers/CS201/upstream/lastToCsms'), 'the whole round on MQTT');
       expect(seen.get('ems/relay/chargers/CP16/upstream/chargerLink')).toBe('connected');
       expect(seen.get('ems/relay/chargers/CP16/upstream/queue')).toBe('0');
       expect(seen.get('ems/relay/chargers/CP16/upstream/lastFromCsms')).toMatch(/^2026-11-24T10:00:00/);
