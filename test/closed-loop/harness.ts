@@ -69,6 +69,8 @@ export interface ClosedLoopOptions {
    * (src/ocpp/meter-triggers.ts); default true, CLOSED_LOOP_TRIGGERS=0 turns it off (A/B).
    */
   triggers?: boolean;
+  /** Sees every TriggerMessage MeterValues the EMS sends (plant ms), for counts. */
+  onTrigger?: (atMs: number, chargerId: string, connectorId: number) => void;
 }
 
 export interface UseSample {
@@ -379,6 +381,7 @@ class ClosedLoop {
       for (const c of state.connectors.values()) yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: ready.has(c.chargerId) && c.profile?.uncontrollable !== true };
     }
     for (const want of triggers.pick(decision, connectors, this.nowMs)) {
+      this.options.onTrigger?.(this.nowMs, want.chargerId, want.connectorId);
       const { requestId, status } = this.plant.triggerMeterValues(want.chargerId, want.connectorId);
       if (status === 'Offline') triggers.answered(want.chargerId, want.connectorId, 'Closed', this.nowMs);
       else this.pendingTriggers.set(requestId, { chargerId: want.chargerId, connectorId: want.connectorId, sentAtMs: this.nowMs });
