@@ -271,7 +271,10 @@ export class PlantChargerLink {
       if (params.requestedMessage === 'StatusNotification') this.enqueue(() => this.sendStatuses());
       if (params.requestedMessage === 'BootNotification') this.enqueue(() => this.boot());
       if (params.requestedMessage === 'Heartbeat') this.enqueue(async () => void (await this.client.call('Heartbeat', {})));
-      return { status: params.requestedMessage === 'MeterValues' ? 'Rejected' : 'Accepted' };
+      if (params.requestedMessage !== 'MeterValues') return { status: 'Accepted' };
+      // The plant charger samples the connector shortly after; the sample comes out as its meter-values event.
+      const { status } = plant.triggerMeterValues(this.id, params.connectorId ?? 1, Math.max(plant.nowMs, this.options.plantNowMs()));
+      return { status: status === 'Sent' ? 'Accepted' : 'Rejected' };
     });
     this.client.handle('RemoteStopTransaction', ({ params }) => {
       const entry = [...this.transactions.entries()].find(([, tx]) => tx.csmsId === params.transactionId);
