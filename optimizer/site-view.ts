@@ -709,11 +709,16 @@ export function siteView(
       evDraw[at + 1] += est1;
       evDraw[at + 2] += est2;
     }
+    // A charger that said before the last reading that it offers the car nothing (SuspendedEVSE:
+    // its pilot is off) has a car that can only come down since then, never ramp up: it explains
+    // no rise of the reading (F7: a building step next to four cars waiting at 0 A was credited to
+    // their possible ramp under the idle default, and their caps were set for the old building).
+    const cannotRise = prevGrid !== undefined && c.status === 'SuspendedEVSE' && c.statusAtMs !== undefined && c.statusAtMs <= prevGrid[0];
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0 && !cannotRise) riseEv[p] += Math.min(width, riseCapA);
     }
   }
 
