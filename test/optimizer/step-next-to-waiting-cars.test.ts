@@ -26,6 +26,8 @@ const P = params({
 interface Cycle {
   atMs: number;
   buildingA: number;
+  /** The power register's building, when it is a reading behind the currents' (default: buildingA). */
+  powerBuildingA?: number;
   status: ConnectorSnapshot['status'];
   statusAtMs: number;
   defaultA?: number;
@@ -48,7 +50,7 @@ function run(cycles: Cycle[]): { state: DecideState; capsA: number[]; buildingA:
       online: true,
       ...(c.defaultA !== undefined ? { installedCapA: c.defaultA } : { installedCapA: 0 }),
     }));
-    const grid = { atMs: nowMs - 100, currentA: [c.buildingA, c.buildingA, c.buildingA] as [number, number, number], powerW: 3 * c.buildingA * 230 };
+    const grid = { atMs: nowMs - 100, currentA: [c.buildingA, c.buildingA, c.buildingA] as [number, number, number], powerW: 3 * (c.powerBuildingA ?? c.buildingA) * 230 };
     const decision = decide({ atMs: nowMs, grid, circuitLoads: [], connectors, signals: {} }, P, state);
     state = decision.nextState;
     capsA = decision.caps.map((cap) => cap.currentA);
@@ -73,6 +75,21 @@ describe('a building step next to cars whose chargers offer them nothing', () =>
     expect(buildingA).toBeGreaterThanOrEqual(30 - 1e-9);
     const budgetA = FUSE_A * (1 - MARGIN) - 30;
     expect(capsA.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(budgetA + 1e-9);
+  });
+
+  it('is building load once the power says so, when the currents changed a reading before the power', () => {
+    // The rig's meter: the currents show the step while the chargers still offer current (the rise
+    // may be the cars'), the power a reading later, after the chargers said SuspendedEVSE. A building
+    // draws at least its power over the voltage (+10 %) in current: the currents' levels follow.
+    const { capsA, buildingA } = run([
+      { atMs: 0, buildingA: 10, status: 'Charging', statusAtMs: 0, defaultA: 15.2 },
+      { atMs: 500, buildingA: 10, status: 'Charging', statusAtMs: 0, defaultA: 15.2 },
+      { atMs: 1_000, buildingA: 10, status: 'Charging', statusAtMs: 0, defaultA: 15.2 },
+      { atMs: 1_500, buildingA: 30, powerBuildingA: 10, status: 'SuspendedEVSE', statusAtMs: 1_450 },
+      { atMs: 2_000, buildingA: 30, status: 'SuspendedEVSE', statusAtMs: 1_450 },
+    ]);
+    expect(buildingA).toBeGreaterThanOrEqual(30 / 1.1 - 1e-9);
+    expect(capsA.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(FUSE_A * (1 - MARGIN) - 30 / 1.1 + 1e-9);
   });
 
   it('still credits a rise to a car that its charger offers current (Charging) and that may be ramping', () => {
