@@ -41,6 +41,10 @@ export class ChargerLink16 extends ChargerLink {
     return (await this.connection.call('TriggerMessage', { requestedMessage: 'StatusNotification' }, this.timeoutMs)).status;
   }
 
+  protected async callTriggerMeterValues(connectorId: number, timeoutMs: number): Promise<string> {
+    return (await this.connection.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId }, timeoutMs)).status;
+  }
+
   protected async callClearTxProfile(connectorId: number): Promise<string> {
     return (await this.connection.call('ClearChargingProfile', { connectorId, chargingProfilePurpose: 'TxProfile' }, this.timeoutMs)).status;
   }

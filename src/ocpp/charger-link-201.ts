@@ -138,6 +138,10 @@ export class ChargerLink201 extends ChargerLink {
     return (await this.connection.call('TriggerMessage', { requestedMessage: 'StatusNotification' }, this.timeoutMs)).status;
   }
 
+  protected async callTriggerMeterValues(connectorId: number, timeoutMs: number): Promise<string> {
+    return (await this.connection.call('TriggerMessage', { requestedMessage: 'MeterValues', evse: { id: connectorId } }, timeoutMs)).status;
+  }
+
   protected async callClearTxProfile(connectorId: number): Promise<string> {
     return (await this.connection.call('ClearChargingProfile', { chargingProfileCriteria: { evseId: connectorId, chargingProfilePurpose: 'TxProfile' } }, this.timeoutMs)).status;
   }

@@ -7,10 +7,11 @@ import type { ServiceContext } from '../service.ts';
 import type { TransactionBook } from './transaction-book.ts';
 import { CONSERVATIVE_CAPABILITIES, type ChargerCapabilities } from './capabilities.ts';
 import type { ChargerHoldings, ProfileSlot } from './charger-holdings.ts';
-import { OcppCallRefused } from './errors.ts';
+import { OcppCallError, OcppCallRefused } from './errors.ts';
 import type { IdTagDirectory } from './id-tags.ts';
 import type { MeterValue } from './messages.ts';
 import { parseMeterValues, type MeterParse } from './meter-values.ts';
+import type { TriggerAnswer } from './meter-triggers.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
@@ -18,6 +19,12 @@ import { chargerShareA } from './static-share.ts';
 
 /** Composite-schedule checks after profile changes: at most one per charger in this time, ms. */
 const COMPOSITE_RECHECK_MS = 5 * 60_000;
+
+/**
+ * A TriggerMessage unanswered this long counts as failed, ms: the charger's later calls (a profile
+ * decrease among them) wait behind it on the link, so it gets less than an ordinary call.
+ */
+const TRIGGER_TIMEOUT_MS = 5_000;
 
 /** How long a charger's timestamps must agree on an earlier clock than the one we know before it is taken, ms. */
 const LOWER_CLOCK_CONFIRM_MS = 60_000;
@@ -156,6 +163,8 @@ export abstract class ChargerLink implements ProfileTarget {
   protected abstract sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string>;
   protected abstract configureMeterValues(): Promise<void>;
   protected abstract callTriggerStatus(): Promise<string>;
+  /** TriggerMessage MeterValues for one connector (1.6 connectorId, 2.0.1 evse), answered within `timeoutMs`. */
+  protected abstract callTriggerMeterValues(connectorId: number, timeoutMs: number): Promise<string>;
   protected abstract callClearTxProfile(connectorId: number): Promise<string>;
   /** GetCompositeSchedule for one connector over `durationS`: the most it lets a car draw, A per phase; undefined when not reported. */
   protected abstract callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined>;
@@ -234,6 +243,26 @@ export abstract class ChargerLink implements ProfileTarget {
       this.log.info({ status }, 'asked the charger to report its connectors again');
     } catch (error) {
       this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
+    }
+  }
+
+  /**
+   * Asks the charger for a MeterValues sample of one connector now (TriggerMessage); the sample
+   * arrives as an ordinary MeterValues (context Trigger) and feeds the same path as periodic ones.
+   * A CALLERROR NotImplemented / NotSupported counts as NotImplemented; no answer within
+   * TRIGGER_TIMEOUT_MS (its calls queue behind it) or another error as Failed; a closed link as Closed.
+   */
+  async triggerMeterValues(connectorId: number): Promise<TriggerAnswer> {
+    if (this.closed) return 'Closed';
+    try {
+      const status = await this.callTriggerMeterValues(connectorId, Math.min(this.timeoutMs, TRIGGER_TIMEOUT_MS));
+      return status === 'Accepted' || status === 'Rejected' || status === 'NotImplemented' ? status : 'Rejected';
+    } catch (error) {
+      if (this.closed) return 'Closed';
+      const code = error instanceof OcppCallError ? error.rpcErrorCode : undefined;
+      if (code === 'NotImplemented' || code === 'NotSupported') return 'NotImplemented';
+      this.log.debug({ err: error, connectorId }, 'TriggerMessage MeterValues failed');
+      return 'Failed';
     }
   }
 
