@@ -185,7 +185,7 @@ function categoryOf(stack: ProfileNode[]): Category {
   const top = stack[0]!.callFrame.functionName;
   if (top === '(garbage collector)') return 'GC';
   const urls = stack.map((n) => n.callFrame.url);
-  if (urls.some((u) => u.includes('/src/control/control-loop.ts'))) return 'control cycle';
+  if (urls.some((u) => /\/src\/control\/control-loop\.(ts|js)$/.test(u))) return 'control cycle';
   if (urls.some((u) => u.includes('/src/upstream/'))) return 'src/upstream';
   if (urls.some((u) => u.includes('/src/ocpp/'))) return 'src/ocpp';
   if (urls.some((u) => u.includes('/src/storage/'))) return 'storage';
@@ -271,7 +271,7 @@ function analyse(profilePath: string, startUs: number, endUs: number): ProfileSu
     const stack = stackOf(profile.samples[i]!);
     const weight = Math.min(times[i + 1]! - times[i]!, SAMPLE_CAP_US);
     const top = stack[0]!.callFrame.functionName;
-    if (stack.some((n) => n.callFrame.url.includes('/src/control/control-loop.ts'))) {
+    if (stack.some((n) => /\/src\/control\/control-loop\.(ts|js)$/.test(n.callFrame.url))) {
       run += pendingGc + weight;
       pendingGc = 0;
     } else if (run > 0 && (top === '(garbage collector)' || top === '(program)')) pendingGc += weight;
