@@ -4,7 +4,10 @@
 // time, and the bytes each step allocates (the heap's used size after less before; a step during
 // which a collection ran is left out, so run it with a young generation large enough to make those
 // rare, as below). With CYCLE_ALLOC_HEAP=1 also a sampling heap profile of the steps alone: the
-// functions that allocate most. A count of bytes, not a time: trustworthy on a loaded machine.
+// functions that allocate most. Then the other half of a cycle: one ProfileDispatcher round (the
+// caps to 200 one-connector chargers, 4 in 5 in a transaction, each holding its profiles already:
+// a steady round, nothing to send, as most rounds are). Counts of bytes, not times: trustworthy
+// on a loaded machine.
 //   node --max-semi-space-size=64 --import tsx bench/upstream-cycle-alloc.ts
 //   env: CYCLE_ALLOC_CHARGERS (200), CYCLE_ALLOC_MINUTES (simulated, 10), CYCLE_ALLOC_HEAP
 import { Session } from 'node:inspector/promises';
@@ -12,6 +15,12 @@ import v8 from 'node:v8';
 import { createEmsStep } from '../test/closed-loop/ems-step.ts';
 import { depotDay } from '../test/closed-loop/depot-day.ts';
 import { runClosedLoop } from '../test/closed-loop/harness.ts';
+import { Bus } from '../src/bus.ts';
+import { systemClock } from '../src/clock.ts';
+import { silentLogger } from '../src/log.ts';
+import { ChargerHoldings } from '../src/ocpp/charger-holdings.ts';
+import { ProfileDispatcher, type ProfileTarget } from '../src/ocpp/profile-dispatcher.ts';
+import type { ConnectorCap } from '../optimizer/types.ts';
 
 const CHARGERS = Number(process.env.CYCLE_ALLOC_CHARGERS ?? 200);
 const MINUTES = Number(process.env.CYCLE_ALLOC_MINUTES ?? 10);
@@ -84,6 +93,51 @@ if (session) {
   const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20);
   for (const [name, bytes] of top) console.log(`${((bytes / total) * 100).toFixed(1).padStart(5)} %  ${name}`);
 }
+
+/** Bytes of one steady dispatcher round (p50 over 400 rounds after 50 that install the profiles). */
+async function dispatcherRoundBytes(chargers: number): Promise<number> {
+  const targets = new Map<string, ProfileTarget>();
+  const active = new Map<string, number>();
+  for (let i = 0; i < chargers; i++) {
+    const id = `CP${i}`;
+    targets.set(id, {
+      chargerId: id,
+      ready: true,
+      capabilities: { rateUnit: 'A', maxStackLevel: 8, maxPeriods: 5 },
+      config: { id, connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 3 } as ProfileTarget['config'],
+      log: silentLogger,
+      holdings: new ChargerHoldings({ chargerId: id, connectors: 1, maxA: 32, shareA: 16 }),
+      sendProfile: async () => 'Accepted',
+      stepDownStackLevel: () => undefined,
+      uncontrollableFound: () => undefined,
+    });
+    if (i % 5 !== 4) active.set(id, 1000 + i);
+  }
+  const dispatcher = new ProfileDispatcher({
+    bus: new Bus(silentLogger),
+    clock: systemClock,
+    log: silentLogger,
+    voltageV: 230,
+    profileDurationS: 600,
+    profileMinIntervalMs: 0,
+    answerWaitMs: 2000,
+    target: (id) => targets.get(id),
+    activeTransaction: (id) => active.get(id),
+  });
+  const caps = [...targets.keys()].map((chargerId, i) => ({ chargerId, connectorId: 1, currentA: 6 + (i % 10), phases: 3, reason: { kind: 'charger' } }) as unknown as ConnectorCap);
+  for (let r = 0; r < 50; r++) await dispatcher.applyCaps(caps);
+  const bytes: number[] = [];
+  for (let r = 0; r < 400; r++) {
+    const before = v8.getHeapStatistics().used_heap_size;
+    await dispatcher.applyCaps(caps);
+    const after = v8.getHeapStatistics().used_heap_size;
+    if (after >= before) bytes.push(after - before);
+  }
+  bytes.sort((a, b) => a - b);
+  return bytes[bytes.length >> 1] ?? NaN;
+}
+
+console.log(JSON.stringify({ chargers: CHARGERS, dispatcherSteadyRoundKb: kb(await dispatcherRoundBytes(CHARGERS)) }));
 
 interface HeapNode {
   callFrame: { functionName: string; url: string; lineNumber: number };

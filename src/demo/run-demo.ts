@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 import { mqttSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -25,7 +25,7 @@ export interface RunDemoOptions {
   quiet: boolean;
 }
 
-const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
+const DEFAULT_CONFIG = packagePath('config', 'examples', 'demo.yaml');
 
 /** data/demo.yaml (the example's storage folder), copied from the example on the first run. */
 export function demoConfigCopy(log: Logger, workDir = process.cwd()): string {
