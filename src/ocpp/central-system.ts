@@ -160,7 +160,7 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     if (!decision || !state) return;
     function* connectors(): Generator<ConnectorSampleState> {
       for (const c of state!.connectors.values()) {
-        yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: links.get(c.chargerId)?.ready === true };
+        yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: links.get(c.chargerId)?.ready === true && c.profile?.uncontrollable !== true };
       }
     }
     for (const want of triggers.pick(decision, connectors, monotonicMs(ctx.clock))) {

@@ -27,7 +27,7 @@ export interface ConnectorSampleState {
   session: boolean;
   /** When its charger last sampled a current (wall ms), undefined: never in this session. */
   lastSampleAtMs: number | undefined;
-  /** The charger is connected and through its setup. */
+  /** The charger is connected, through its setup and can be capped (an uncontrollable one counts at its max whatever it draws). */
   reachable: boolean;
 }
 

@@ -376,7 +376,7 @@ class ClosedLoop {
     const state = this.state;
     const ready = this.ready;
     function* connectors(): Generator<ConnectorSampleState> {
-      for (const c of state.connectors.values()) yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: ready.has(c.chargerId) };
+      for (const c of state.connectors.values()) yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: ready.has(c.chargerId) && c.profile?.uncontrollable !== true };
     }
     for (const want of triggers.pick(decision, connectors, this.nowMs)) {
       const { requestId, status } = this.plant.triggerMeterValues(want.chargerId, want.connectorId);

@@ -34,6 +34,8 @@ export interface FakeChargerOptions {
   profileGate?: (params: any) => Promise<void> | undefined;
   /** Override the SetChargingProfile answer; 'silent' never answers. */
   profileAnswer?: (params: any) => 'Accepted' | 'Rejected' | 'NotSupported' | 'silent' | undefined;
+  /** Override the TriggerMessage answer; 'callerror' answers CALLERROR NotImplemented, 'silent' never answers. Default Accepted. */
+  triggerAnswer?: (params: any) => 'Accepted' | 'Rejected' | 'NotImplemented' | 'callerror' | 'silent' | undefined;
 }
 
 export const SMART_CHARGING_CONFIGURATION = [
@@ -107,8 +109,12 @@ export class FakeCharger {
         this.profiles.set(p.chargingProfileId, { connectorId: params.connectorId, profile: p });
         return { status: 'Accepted' };
       }
-      case 'TriggerMessage':
-        return { status: 'Accepted' };
+      case 'TriggerMessage': {
+        const answer = this.options.triggerAnswer?.(params) ?? 'Accepted';
+        if (answer === 'silent') return new Promise(() => undefined);
+        if (answer === 'callerror') throw Object.assign(new Error('TriggerMessage not implemented'), { rpcErrorCode: 'NotImplemented' });
+        return { status: answer };
+      }
       case 'ClearChargingProfile': {
         let cleared = 0;
         for (const [id, entry] of this.profiles) {
