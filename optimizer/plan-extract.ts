@@ -1,6 +1,6 @@
 // Turns a solver's column values back into a Plan, recomputing every cost term from the input.
 import type { LpResult } from './lp-model.ts';
-import type { PlanLayout } from './plan-model.ts';
+import { taperSlotMaxW, type PlanLayout } from './plan-model.ts';
 import type { Plan, PlanInput, PlanStatus } from './plan-types.ts';
 
 const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -36,7 +36,8 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
     });
     const plannedWh = powerW.reduce((sum, p) => sum + p * h, 0);
     const presence = Array.from(layout.presence[i], (f) => round(f));
-    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, priorityWeight: s.priorityWeight, powerW, ...(presence.some((f) => f > 0 && f < 1) ? { presence } : {}), plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
+    const slotMaxW = taperSlotMaxW(s, powerW, layout.presence[i], h);
+    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, ...(slotMaxW ? { slotMaxW, taperWPerWh: s.taperWPerWh } : {}), priorityWeight: s.priorityWeight, powerW, ...(presence.some((f) => f > 0 && f < 1) ? { presence } : {}), plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
   });
   const gridW = layout.grid.map((g, t) => round((x[g] - x[layout.exported[t]]) * 1000, 3));
   const headroomW = gridW.map((w, t) => Math.max(0, Math.max(0, input.importLimitW[t] ?? Infinity) - w));

@@ -7,6 +7,8 @@
 //   s.t. g_t − x_t − c_t − Σ_i p_it − bc_t + bd_t = base_t − pv_t                balance
 //        g_t − s_t ≤ L_t,  P − g_t ≥ 0,  P ≥ peakSoFar                           limits, peak
 //        Σ_t h·p_it + u_i = E_i                                                 energy by departure
+//        p_it·(1 + f·k_i·h/2) + f·k_i·e_it ≤ f·pmax_i,  e_i,t+1 = e_it + h·p_it      a tapering car
+//        (f: the share of the slot it is there; e_it: energy planned before slot t, e_i,first = 0)
 //        (u_i split into segments of rising cost when shortfalls are shared: scheme 'equal')
 //        Σ_{i on fuse j, phase φ} p_it / (V·w_i) ≤ I_j − reserved_jt                  every fuse, phase
 //        (w_i = phases, or √3 for a line-to-line charger counted in full on both its lines)
@@ -67,7 +69,7 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     // Tight sessions (need over half of what fits their window) lean harder towards early slots:
     // fewer last-minute catch-ups. Loose ones share one slope, which keeps the LP easy to solve.
     const windowH = Math.max(0, Math.min(s.departureAtMs, input.startMs + T * input.slotMs) - Math.max(s.arrivalAtMs, input.startMs)) / 3_600_000;
-    const fill = windowH > 0 && s.maxPowerW > 0 ? Math.min(1, s.energyNeedWh / (windowH * s.maxPowerW)) : 1;
+    const fill = windowH > 0 && s.maxPowerW > 0 ? Math.min(1, s.energyNeedWh / (windowH * averageMaxW(s))) : 1;
     const bias = EARLY_BIAS_PER_KWH * (1 + 20 * Math.max(0, fill - 0.5));
     const cols = new Int32Array(T).fill(-1);
     const presence = new Float64Array(T);
@@ -93,6 +95,7 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     // shorts everyone by about the same fraction instead of one car entirely.
     const segments = input.fairShortfall ? FAIR_SEGMENTS : 1;
     const us = Array.from({ length: segments }, (_, k) => b.addCol(penalty * (1 + k / segments), 0, needKWh / segments));
+    taperRows(b, s, cols, presence, h);
     layout.power.push(cols);
     layout.presence.push(presence);
     layout.unmet.push(us);
@@ -180,4 +183,54 @@ export function buildPlanModel(input: PlanInput): { model: LpModel; layout: Plan
     }
   }
   return { model: b.build(), layout };
+}
+
+/**
+ * A tapering car's max falls with the energy it takes (k W per Wh): in each slot of its window it
+ * takes at most its max now less k times the energy planned before (and half its own in the slot).
+ * Planned at its average power instead, the plan counted on power near full the car could not draw
+ * and left room unplanned while it could (issue #11). Cumulative energy columns keep this sparse.
+ */
+function taperRows(b: LpBuilder, s: PlanInput['sessions'][number], cols: Int32Array, presence: Float64Array, h: number): void {
+  const k = s.taperWPerWh ?? 0;
+  const pmaxKW = Math.max(0, s.maxPowerW) / 1000;
+  if (!(k > 0) || !(pmaxKW > 0) || !(s.energyNeedWh > 0)) return;
+  let before = -1;
+  for (let t = 0; t < cols.length; t++) {
+    const col = cols[t];
+    if (col < 0) continue;
+    const f = presence[t];
+    const idx = [col];
+    const val = [1 + (f * k * h) / 2];
+    if (before >= 0) {
+      idx.push(before);
+      val.push(f * k);
+    }
+    b.addRow(-Infinity, f * pmaxKW, idx, val);
+    // Energy planned before the next slot of the window.
+    const next = b.addCol(0, 0, Infinity);
+    b.addRow(0, 0, before >= 0 ? [next, before, col] : [next, col], before >= 0 ? [1, -1, -h] : [1, -h]);
+    before = next;
+  }
+}
+
+/** Per slot, the most a tapering car can take while there after the energy planned before it, W (as taperRows bounds it). */
+export function taperSlotMaxW(s: PlanInput['sessions'][number], powerW: readonly number[], presence: ArrayLike<number>, h: number): number[] | undefined {
+  const k = s.taperWPerWh ?? 0;
+  if (!(k > 0) || !(s.maxPowerW > 0) || !(s.energyNeedWh > 0)) return undefined;
+  let beforeWh = 0;
+  return powerW.map((p, t) => {
+    const f = presence[t];
+    const maxW = f > 0 ? Math.max(0, s.maxPowerW - k * beforeWh) / (1 + (f * k * h) / 2) : 0;
+    beforeWh += p * h;
+    return maxW;
+  });
+}
+
+/** A car's average max over its need, W: its max now, or with a linear taper ln(P0 / (P0 − k·E)) / k hours for E. */
+function averageMaxW(s: PlanInput['sessions'][number]): number {
+  const k = s.taperWPerWh ?? 0;
+  const endW = s.maxPowerW - k * s.energyNeedWh;
+  if (!(k > 0) || !(s.energyNeedWh > 0) || !(endW > 0)) return s.maxPowerW;
+  return (s.energyNeedWh * k) / Math.log(s.maxPowerW / endW);
 }

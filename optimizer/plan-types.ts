@@ -8,7 +8,13 @@ export interface PlanSession {
   departureAtMs: number;
   /** Energy still wanted by departure, Wh. */
   energyNeedWh: number;
+  /** The car's max power now, W. */
   maxPowerW: number;
+  /**
+   * How much that max falls per Wh delivered from now (a tapering car near full), W/Wh: in a slot
+   * the car takes at most maxPowerW − taperWPerWh · (energy planned before it, and half its own).
+   */
+  taperWPerWh?: number;
   /** Higher is shorted last; 1 = lowest. From the site's priority scheme. */
   priorityWeight: number;
   /** False: planned as load only (e.g. unknown departure, charging as soon as possible), no target. */
@@ -78,6 +84,13 @@ export interface SessionPlan {
   steer: boolean;
   /** The max power the plan assumed for the car, W. */
   maxPowerW?: number;
+  /**
+   * A tapering car only (PlanSession.taperWPerWh): per slot, the most it can take while there after
+   * the energy the plan gives it before, W.
+   */
+  slotMaxW?: number[];
+  /** Its PlanSession.taperWPerWh, W/Wh (a tapering car only). */
+  taperWPerWh?: number;
   /** Its PlanSession.priorityWeight (higher is shorted last). */
   priorityWeight?: number;
   /** Planned average power per slot, W. */

@@ -709,11 +709,22 @@ export function siteView(
       evDraw[at + 1] += est1;
       evDraw[at + 2] += est2;
     }
+    // A charger that says it offers the car nothing (SuspendedEVSE: its pilot is off) has a car that
+    // can only come down from then on, never ramp up: it explains no rise of the reading after that
+    // moment, only what it could ramp before it (F7: a building step next to four cars waiting at
+    // 0 A was credited to their possible ramp under the idle default, and their caps were set for
+    // the old building; the rig's grid reached 80.8 A on its 64 A fuse).
+    let carRiseCapA = riseCapA;
+    if (prevGrid !== undefined && c.status === 'SuspendedEVSE' && c.statusAtMs !== undefined && Number.isFinite(c.statusAtMs)) {
+      const rampMs = c.statusAtMs - prevGrid[0];
+      if (rampMs <= 0) carRiseCapA = 0;
+      else if (rampMs < sinceMs) carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
+    }
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0) riseEv[p] += Math.min(width, carRiseCapA);
     }
   }
 
@@ -733,6 +744,7 @@ export function siteView(
       // up by lo rises at once; one forced down by hi falls once the hold window has passed.
       const prev = anchored ? memory?.level : undefined;
       const level: number[] = [0, 0, 0, 0];
+      const rose = [false, false, false, false];
       const keepFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
       const rootTargetA = index.nodeLimitA[0] * keepFactor;
       const importTargetW = limits.importLimitW === undefined ? undefined : limits.importLimitW * keepFactor;
@@ -759,7 +771,20 @@ export function siteView(
           const danger = target !== undefined && readA > target && !settling;
           rise = grew > couldRamp || danger ? grew : 0;
         }
+        rose[p] = rise > 0;
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
+      }
+      // A building load draws at least its power over the voltage in current (a power factor is at
+      // most 1; up to 10 % more voltage than nominal is allowed for): when the power's rise counts as
+      // building load and no phase's does, and the power's level then says more than the currents'
+      // levels add up to, the currents' rise was credited to the cars a reading before (a meter whose
+      // power and current registers change a reading apart), and the currents' levels rise by the
+      // difference, shared over the phases. F7 on the rig: the power level was 32.2 A per phase and
+      // the currents' 10 A; caps of 12.7 A per car followed.
+      if (voltageV > 0 && rose[3] && !rose[0] && !rose[1] && !rose[2]) {
+        const impliedA = level[3] / (voltageV * 1.1);
+        const sumA = level[0] + level[1] + level[2];
+        if (impliedA > sumA) for (let p = 0; p < 3; p++) level[p] += (impliedA - sumA) / 3;
       }
       // The meter keeps reading above a limit longer than a car takes to follow a cut: the cars did
       // not slow down as the estimate expected, so whatever the bracket says, the building load is

@@ -49,7 +49,20 @@ export function underDraw(
 /** True when the draw was sampled long enough after the cap was set that the car had time to reach it. */
 function settled(memory: ConnectorMemory, drawAtMs: number | undefined, params: Pick<DecideParams, 'carResponseMs'>): boolean {
   if (drawAtMs === undefined || !Number.isFinite(drawAtMs) || !Number.isFinite(memory.changedAtMs)) return false;
+  return drawAtMs - memory.changedAtMs >= settleAfterChangeMs(memory.currentA, params);
+}
+
+/** How long after a cap of `capA` was set a sample shows the car's settled draw under it, ms. */
+function settleAfterChangeMs(capA: number, params: Pick<DecideParams, 'carResponseMs'>): number {
   const responseMs = nonNegative(params.carResponseMs ?? 5_000);
-  const settleMs = APPLY_MS + responseMs + (nonNegative(memory.currentA) / SLOW_RAMP_APS) * 1000;
-  return drawAtMs - memory.changedAtMs >= settleMs;
+  return APPLY_MS + responseMs + (nonNegative(capA) / SLOW_RAMP_APS) * 1000;
+}
+
+/**
+ * The earliest time a sample of the car shows its settled draw under the cap in `memory` (the
+ * charger applied it, the car responded and could have ramped to it): a sample from then on lets
+ * its unused part be lent at once. src/ocpp asks a charger that reports rarely for one then.
+ */
+export function settledFromMs(memory: Pick<ConnectorMemory, 'currentA' | 'changedAtMs'>, params: Pick<DecideParams, 'carResponseMs'>): number {
+  return memory.changedAtMs + settleAfterChangeMs(memory.currentA, params);
 }

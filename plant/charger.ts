@@ -18,6 +18,8 @@ export const ROTATIONS: Record<PhaseRotation, readonly [number, number, number]>
 const AUTHORIZE_MS = 1_000;
 /** Finishing → Available after unplugging, ms. */
 const FINISHING_MS = 1_000;
+/** A triggered sample is taken this long after the charger answered the TriggerMessage, ms. */
+const TRIGGERED_SAMPLE_MS = 200;
 
 interface PlantConnector {
   connectorId: number;
@@ -27,6 +29,8 @@ interface PlantConnector {
   status: PlantConnectorStatus;
   registerWh: number;
   nextMeterValuesAtMs?: number;
+  /** A sample asked for with TriggerMessage is taken here (on top of the periodic ones). */
+  triggeredSampleAtMs?: number;
   pilotA: number;
   availableAtMs?: number;
   /** The car was told to leave now (RemoteStopTransaction, a refused card): before its own leaveAtMs. */
@@ -128,6 +132,25 @@ export class PlantCharger {
     return status;
   }
 
+  /**
+   * TriggerMessage MeterValues for one connector arriving at `atMs`: answered after answerDelayMs
+   * as its `triggerMessage` behaviour says; when accepted, a sample of the connector (if a
+   * transaction runs there) follows the answer by TRIGGERED_SAMPLE_MS and is delivered like a
+   * periodic one (after meterValuesDelayMs). 'Offline' when the charger is off the network, and
+   * 'Silent' when it never answers.
+   */
+  triggerMeterValues(atMs: number, requestId: number, connectorId: number): 'Offline' | 'Silent' | 'Sent' {
+    if (!this.onlineAt(atMs)) return 'Offline';
+    const behaviour = this.spec.triggerMessage ?? 'accepts';
+    if (behaviour === 'silent') return 'Silent';
+    const c = this.connectors[connectorId - 1];
+    const status = behaviour === 'rejects' || !c ? 'Rejected' : behaviour === 'not-implemented' ? 'NotImplemented' : 'Accepted';
+    const answerAtMs = atMs + this.spec.answerDelayMs;
+    this.outbox.push({ kind: 'trigger-answer', atMs: answerAtMs, chargerId: this.spec.id, requestId, connectorId, status });
+    if (status === 'Accepted' && c) c.triggeredSampleAtMs = answerAtMs + TRIGGERED_SAMPLE_MS;
+    return 'Sent';
+  }
+
   /** ClearChargingProfile: drops held and pending profiles matching every given field; the number dropped. */
   clearProfiles(atMs: number, filter: { id?: number; connectorId?: number; purpose?: HeldProfile['purpose']; stackLevel?: number }): number {
     if (!this.onlineAt(atMs)) return 0;
@@ -191,6 +214,11 @@ export class PlantCharger {
       if (c.transactionId !== undefined) {
         const status: PlantConnectorStatus = car.phase === 'full' ? 'SuspendedEV' : pilotA < 6 ? 'SuspendedEVSE' : 'Charging';
         this.setStatus(c, status, atMs);
+        if (c.triggeredSampleAtMs !== undefined && atMs >= c.triggeredSampleAtMs) {
+          c.triggeredSampleAtMs = undefined;
+          // A sample of its own unless the periodic one is due in this very step anyway.
+          if (c.nextMeterValuesAtMs === undefined || atMs < c.nextMeterValuesAtMs) this.sampleMeterValues(c, atMs);
+        }
         if (c.nextMeterValuesAtMs !== undefined && atMs >= c.nextMeterValuesAtMs) {
           this.sampleMeterValues(c, atMs);
           // One sample per period; a long step (a replay between events) skips the periods it spanned.
@@ -238,6 +266,7 @@ export class PlantCharger {
         c.transactionId = undefined;
         c.txStartMs = undefined;
         c.nextMeterValuesAtMs = undefined;
+        c.triggeredSampleAtMs = undefined;
         c.availableAtMs = atMs + FINISHING_MS;
         this.changes.push({ atMs, kind: 'car-left', id: car.spec.id });
         this.setStatus(c, 'Finishing', atMs);

@@ -30,7 +30,11 @@ export type PlantEvent =
       energyWh: number;
       socPct: number;
     }
-  | { kind: 'profile-answer'; atMs: number; chargerId: string; requestId: number; status: ProfileAnswer };
+  | { kind: 'profile-answer'; atMs: number; chargerId: string; requestId: number; status: ProfileAnswer }
+  | { kind: 'trigger-answer'; atMs: number; chargerId: string; requestId: number; connectorId: number; status: TriggerAnswerStatus };
+
+/** TriggerMessage.conf status (OCPP 1.6 and 2.0.1). */
+export type TriggerAnswerStatus = 'Accepted' | 'Rejected' | 'NotImplemented';
 
 /** Something changed outside the EMS's control: the start of a reaction window. */
 export interface OutsideChange {

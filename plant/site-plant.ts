@@ -128,6 +128,13 @@ export class SitePlant {
     return { requestId, status: charger ? charger.setChargingProfile(atMs, requestId, profile) : 'Offline' };
   }
 
+  /** TriggerMessage MeterValues sent at `atMs` (≥ now); the answer comes back as a 'trigger-answer' event (none when Offline or Silent). */
+  triggerMeterValues(chargerId: string, connectorId: number, atMs = this.atMs): { requestId: number; status: 'Offline' | 'Silent' | 'Sent' } {
+    const requestId = ++this.requestCounter;
+    const charger = this.chargers.get(chargerId);
+    return { requestId, status: charger ? charger.triggerMeterValues(atMs, requestId, connectorId) : 'Offline' };
+  }
+
   /** ClearChargingProfile (OCPP): drops the matching profiles; how many. */
   clearChargingProfiles(chargerId: string, filter: Parameters<PlantCharger['clearProfiles']>[1]): number {
     return this.chargers.get(chargerId)?.clearProfiles(this.atMs, filter) ?? 0;

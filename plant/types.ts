@@ -72,6 +72,13 @@ export interface PlantMeterSpec {
 
 export type ProfileBehaviour = 'obeys' | 'refuses' | 'ignores';
 
+/**
+ * How a charger answers TriggerMessage MeterValues (plant.md: widely, not universally supported):
+ * `accepts` (then sends one sample of the connector shortly after its answer), `rejects`,
+ * `not-implemented`, or `silent` (never answers; the EMS's call times out).
+ */
+export type TriggerBehaviour = 'accepts' | 'rejects' | 'not-implemented' | 'silent';
+
 /** How a charger reports current in MeterValues. */
 export type CurrentReporting = 'per-phase' | 'sum-of-phases' | 'none';
 
@@ -94,6 +101,8 @@ export interface PlantChargerSpec {
   meterValuesLossRate?: number;
   profiles: ProfileBehaviour;
   currentReporting: CurrentReporting;
+  /** TriggerMessage MeterValues (default `accepts`); answered after answerDelayMs like any call. */
+  triggerMessage?: TriggerBehaviour;
   /** Network drop-outs: disconnected from `fromMs` to `toMs`; meter values queue and arrive in a burst. */
   offline?: { fromMs: number; toMs: number }[];
 }

@@ -10,6 +10,7 @@ import { realWait, systemClock, type Clock } from './clock.ts';
 import type { CeilingProvider } from './control/ceiling-provider.ts';
 import { ClockStepWatch } from './clock-step-watch.ts';
 import { createControlLoop, LIVE_SECTIONS, type ControlLoop } from './control/control-loop.ts';
+import { decideParamsFromConfig } from './control/decide-params.ts';
 import type { Logger } from './log.ts';
 import { createDeviceService } from './devices/device-service.ts';
 import { createMqttBridge, type MqttBridge } from './devices/mqtt-bridge.ts';
@@ -130,11 +131,13 @@ export async function startApp(options: AppOptions): Promise<App> {
         refuse: (code, message) => new OcppCallRefused(code as OcppCallRefused['rpcErrorCode'], message),
       }),
     );
+    const decideParams = decideParamsFromConfig(config);
     const ocpp = await start(
       createCentralSystem(ctx, {
         transactions,
         holdings: store.holdings,
         meterSampleIntervalS: config.control.meterValueIntervalS,
+        samples: { carResponseMs: decideParams.carResponseMs ?? config.control.carResponseS * 1000, drawStaleMs: decideParams.drawStaleAfterMs ?? config.control.staleAfterMs },
         ...(upstream.enabled ? { wrapConnection: (connection, charger) => upstream.wrap(connection, charger), acceptedElsewhere: (idTag) => upstream.acceptedElsewhere(idTag) } : {}),
       }),
     );

@@ -16,6 +16,9 @@ import { IdTagDirectory } from './id-tags.ts';
 import { ProfileDispatcher } from './profile-dispatcher.ts';
 import type { HoldingsStore } from './holdings-store.ts';
 import { SiteHoldings } from './site-holdings.ts';
+import { DEFAULT_TRIGGER_LIMITS, MeterTriggers, type MeterTriggerLimits } from './meter-triggers.ts';
+import type { ConnectorSampleState, SampleWantedSettings } from './samples-wanted.ts';
+import type { Decision } from '../../optimizer/types.ts';
 import { listenOcpp, type Handshake, type HandshakeVerdict, type OcppConnection, type OcppListener, type TransportFault } from './transport.ts';
 
 export const OCPP_PATH = '/ocpp';
@@ -39,6 +42,15 @@ export interface CentralSystemDeps extends Partial<LinkSettings> {
   acceptedElsewhere?: (idTag: string) => boolean;
   /** The timer the links and the profile rounds wait with (tests: virtual time); setTimeout by default. */
   wait?: Wait;
+  /**
+   * When a car's sample counts as settled and as stale, as the control step judges it (src/app.ts
+   * passes the decide params'): the EMS asks a charger for a sample (TriggerMessage MeterValues)
+   * when it has none that lets a car's unused current be lent. Default: from the config, stale
+   * after control.staleAfterMs (the shortest the control step uses: asks a little early).
+   */
+  samples?: Omit<SampleWantedSettings, 'refreshLeadMs'>;
+  /** Limits on those requests (tests); DEFAULT_TRIGGER_LIMITS by default. */
+  triggerLimits?: MeterTriggerLimits;
 }
 
 export type CentralSystem = Service &
@@ -131,6 +143,36 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     activeTransaction: (chargerId, connectorId) => book.active(chargerId, connectorId),
     wait: deps.wait,
   });
+
+  /** A sample is asked this long before a lending car's last one goes stale, ms (the answer and the sample fit in it). */
+  const REFRESH_LEAD_MS = 5_000;
+  const triggers = new MeterTriggers(
+    { carResponseMs: ctx.config.control.carResponseS * 1000, drawStaleMs: ctx.config.control.staleAfterMs, ...deps.samples, refreshLeadMs: REFRESH_LEAD_MS },
+    deps.triggerLimits ?? DEFAULT_TRIGGER_LIMITS,
+    log,
+  );
+  let lastDecision: Decision | undefined;
+
+  /** After a round of caps: asks the chargers whose cars the decision has no settled, fresh sample of (MeterTriggers). */
+  function askForSamples(): void {
+    const decision = lastDecision;
+    const state = ctx.state;
+    if (!decision || !state) return;
+    function* connectors(): Generator<ConnectorSampleState> {
+      for (const c of state!.connectors.values()) {
+        yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: links.get(c.chargerId)?.ready === true };
+      }
+    }
+    for (const want of triggers.pick(decision, connectors, monotonicMs(ctx.clock))) {
+      const link = links.get(want.chargerId);
+      if (!link) {
+        triggers.answered(want.chargerId, want.connectorId, 'Closed', monotonicMs(ctx.clock));
+        continue;
+      }
+      link.log.debug({ connectorId: want.connectorId, reason: want.reason }, 'asking for a MeterValues sample (TriggerMessage)');
+      void link.triggerMeterValues(want.connectorId).then((answer) => triggers.answered(want.chargerId, want.connectorId, answer, monotonicMs(ctx.clock)));
+    }
+  }
 
   const host: LinkHost = {
     ctx,
@@ -287,7 +329,14 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
     async start() {
       if (listener) return;
       restoreOpenTransactions();
-      unsubscribe = ctx.bus.on('charger.reconcile', ({ chargerId }) => links.get(chargerId)?.requestStatus());
+      const offReconcile = ctx.bus.on('charger.reconcile', ({ chargerId }) => links.get(chargerId)?.requestStatus());
+      const offDecision = ctx.bus.on('decision', (decision) => {
+        lastDecision = decision;
+      });
+      unsubscribe = () => {
+        offReconcile();
+        offDecision();
+      };
       const tls = readTls();
       if (tls && requireClientCert && !tls.ca) throw new OcppListenError('ocpp.tls.clientCert: required needs ocpp.tls.ca');
       listener = await listenOcpp({
@@ -323,9 +372,12 @@ export function createCentralSystem(ctx: ServiceContext, deps: CentralSystemDeps
       await current?.close();
       links.clear();
     },
-    applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
+    async applyCaps(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
       for (const link of links.values()) link.maintain();
-      return dispatcher.applyCaps(caps);
+      const result = await dispatcher.applyCaps(caps);
+      // Behind the round's profiles on each link, never ahead of a decrease.
+      if (listener) askForSamples();
+      return result;
     },
   };
 }

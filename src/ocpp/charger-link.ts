@@ -7,10 +7,11 @@ import type { ServiceContext } from '../service.ts';
 import type { TransactionBook } from './transaction-book.ts';
 import { CONSERVATIVE_CAPABILITIES, type ChargerCapabilities } from './capabilities.ts';
 import type { ChargerHoldings, ProfileSlot } from './charger-holdings.ts';
-import { OcppCallRefused } from './errors.ts';
+import { OcppCallError, OcppCallRefused } from './errors.ts';
 import type { IdTagDirectory } from './id-tags.ts';
 import type { MeterValue } from './messages.ts';
 import { parseMeterValues, type MeterParse } from './meter-values.ts';
+import type { TriggerAnswer } from './meter-triggers.ts';
 import type { LimitSpec } from './profile.ts';
 import { settleProfileCall, type ProfileOutcome } from './profile-answer.ts';
 import type { ProfileIntent, ProfileTarget } from './profile-dispatcher.ts';
@@ -18,6 +19,12 @@ import { chargerShareA } from './static-share.ts';
 
 /** Composite-schedule checks after profile changes: at most one per charger in this time, ms. */
 const COMPOSITE_RECHECK_MS = 5 * 60_000;
+
+/**
+ * A TriggerMessage unanswered this long counts as failed, ms: the charger's later calls (a profile
+ * decrease among them) wait behind it on the link, so it gets less than an ordinary call.
+ */
+const TRIGGER_TIMEOUT_MS = 5_000;
 
 /** How long a charger's timestamps must agree on an earlier clock than the one we know before it is taken, ms. */
 const LOWER_CLOCK_CONFIRM_MS = 60_000;
@@ -156,9 +163,16 @@ export abstract class ChargerLink implements ProfileTarget {
   protected abstract sendMaxProfile(spec: LimitSpec, lifted?: { stackLevel: number; durationS: number }): Promise<string>;
   protected abstract configureMeterValues(): Promise<void>;
   protected abstract callTriggerStatus(): Promise<string>;
+  /** TriggerMessage MeterValues for one connector (1.6 connectorId, 2.0.1 evse), answered within `timeoutMs`. */
+  protected abstract callTriggerMeterValues(connectorId: number, timeoutMs: number): Promise<string>;
   protected abstract callClearTxProfile(connectorId: number): Promise<string>;
   /** GetCompositeSchedule for one connector over `durationS`: the most it lets a car draw, A per phase; undefined when not reported. */
   protected abstract callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined>;
+
+  /** The socket closed (the link is disposed): a call on the wire was cut short with it. */
+  get disconnected(): boolean {
+    return this.closed;
+  }
 
   /** The socket closed: stop everything this link owns. */
   dispose(): void {
@@ -213,7 +227,10 @@ export abstract class ChargerLink implements ProfileTarget {
       const status = await this.callClearTxProfile(connectorId);
       this.log.debug({ connectorId, status }, 'TxProfile cleared after the transaction');
     } catch (error) {
-      this.log.warn({ err: error, connectorId }, 'could not clear the TxProfile after the transaction; it expires by its duration');
+      // A charger that disconnected meanwhile (its socket closed, the call cut short) is logged
+      // where it goes; the TxProfile names a transaction that is over and expires by its duration.
+      if (this.closed) this.log.info({ err: (error as Error).message, connectorId }, 'charger disconnected before it answered the clearing of a TxProfile; it expires by its duration');
+      else this.log.warn({ err: error, connectorId }, 'could not clear the TxProfile after the transaction; it expires by its duration');
     }
   }
 
@@ -233,7 +250,27 @@ export abstract class ChargerLink implements ProfileTarget {
       const status = await this.callTriggerStatus();
       this.log.info({ status }, 'asked the charger to report its connectors again');
     } catch (error) {
-      this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
+      if (!this.closed) this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
+    }
+  }
+
+  /**
+   * Asks the charger for a MeterValues sample of one connector now (TriggerMessage); the sample
+   * arrives as an ordinary MeterValues (context Trigger) and feeds the same path as periodic ones.
+   * A CALLERROR NotImplemented / NotSupported counts as NotImplemented; no answer within
+   * TRIGGER_TIMEOUT_MS (its calls queue behind it) or another error as Failed; a closed link as Closed.
+   */
+  async triggerMeterValues(connectorId: number): Promise<TriggerAnswer> {
+    if (this.closed) return 'Closed';
+    try {
+      const status = await this.callTriggerMeterValues(connectorId, Math.min(this.timeoutMs, TRIGGER_TIMEOUT_MS));
+      return status === 'Accepted' || status === 'Rejected' || status === 'NotImplemented' ? status : 'Rejected';
+    } catch (error) {
+      if (this.closed) return 'Closed';
+      const code = error instanceof OcppCallError ? error.rpcErrorCode : undefined;
+      if (code === 'NotImplemented' || code === 'NotSupported') return 'NotImplemented';
+      this.log.debug({ err: error, connectorId }, 'TriggerMessage MeterValues failed');
+      return 'Failed';
     }
   }
 
@@ -286,7 +323,7 @@ export abstract class ChargerLink implements ProfileTarget {
       reading = await this.readCapabilities();
     } catch (error) {
       this.capabilities = { ...CONSERVATIVE_CAPABILITIES };
-      this.log.warn({ err: error }, 'reading smart-charging capabilities failed; using conservative defaults');
+      if (!this.closed) this.log.warn({ err: error }, 'reading smart-charging capabilities failed; using conservative defaults');
     }
     if (this.closed) return;
     if (this.config.smartCharging === false) this.host.uncontrollable(this, 'configured without smart charging (chargers[].smartCharging: false)');
@@ -443,7 +480,7 @@ export abstract class ChargerLink implements ProfileTarget {
     const holdings = this.holdings;
     const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA) };
     const outcome = await this.sendInto(holdings.defaultSlot(connectorId), limitA, undefined, () => this.sendProfile(intent));
-    if (outcome === 'refused' || outcome === 'unanswered') {
+    if (!this.closed && (outcome === 'refused' || outcome === 'unanswered')) {
       this.log.error({ connectorId, answer: this.lastRefusal, limitA }, 'charger did not take a connector default; the connector counts at its max until it does');
     }
   }
@@ -459,7 +496,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (this.closed || holdings.uncontrollable) return;
     const floorA = this.floorA();
     const floor = await this.sendInto(holdings.floor, floorA, undefined, () => this.sendMaxProfile(this.spec(floorA)));
-    if (floor === 'refused' || floor === 'unanswered') {
+    if (!this.closed && (floor === 'refused' || floor === 'unanswered')) {
       this.log.error({ answer: this.lastRefusal, limitA: floorA }, 'charger did not take its charger-wide failsafe floor; its connector defaults bound it, retrying with backoff');
     }
     for (const d of defaults.filter((d) => !d.first)) {
@@ -496,7 +533,7 @@ export abstract class ChargerLink implements ProfileTarget {
       );
       return;
     }
-    if (!wasFailing) {
+    if (!wasFailing && !this.closed) {
       const floorHolds = holdings.floor.inForce(this.mono) !== undefined;
       this.log.warn(
         { answer: this.lastRefusal },

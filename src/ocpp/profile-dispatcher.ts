@@ -33,6 +33,8 @@ export interface ProfileTarget {
   uncontrollableFound(detail: string): void;
   /** A profile was accepted: the target may check, at its own bounded rate, that it is applied. */
   profileAccepted?(): void;
+  /** Its socket closed: a call on the wire was cut short with it (no fault of a charger that answers). */
+  readonly disconnected?: boolean;
 }
 
 export interface DispatcherOptions {
@@ -470,6 +472,10 @@ export class ProfileDispatcher {
       // so before its StopTransaction reaches us (it queues it behind other calls). Once is no
       // fault: the retry after the backoff tells (warned if refused again, none once it ended).
       target.log.info({ connectorId: p.connectorId, transactionId: p.transactionId, answer: detail, limitA: p.limitA }, 'charger refused a TxProfile of a running transaction; retrying with backoff (a warning if it refuses again)');
+    } else if (outcome === 'unanswered' && target.disconnected) {
+      // The charger went away with the profile on the wire (a site shutting down, a dropped link):
+      // its disconnect is logged where it goes, and a new connection sets it up from its boot.
+      target.log.info({ connectorId: p.connectorId, what, answer: detail, limitA: p.limitA }, 'charger disconnected before it answered a charging profile');
     } else if (!this.refusalWarned.has(key)) {
       this.refusalWarned.add(key);
       target.log.warn(

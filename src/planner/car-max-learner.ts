@@ -61,10 +61,8 @@ interface Known {
   learnedA?: number;
   /** Highest draw seen while its limit is unknown, A per phase. */
   seenA: number;
-  /** Where its learnt limit started to fall (taper): energy delivered then, Wh, and the limit, A. */
+  /** The first sample of its learnt limit falling (taper): energy delivered then, Wh, and its draw, A. */
   taperFrom?: { energyWh: number; drawA: number };
-  /** Energy delivered at the last sample drawing its learnt limit (where a taper starts from), Wh. */
-  atLimitWh?: number;
   /** Fall of its limit per Wh delivered since taperFrom, A/Wh. */
   taperAPerWh?: number;
   /** Seen drawing the whole amp under a fractional cap (true), or following a fraction (false). */
@@ -105,19 +103,19 @@ export class CarMaxLearner {
       known.learnedA = sample.drawA;
       delete known.taperFrom;
       delete known.taperAPerWh;
-      delete known.atLimitWh;
     } else if (ownLimit && sample.drawA < known.learnedA - TAPER_STEP_A) {
-      // Its own limit falls as it fills (taper): follow it down, and keep the fall per Wh since the
-      // last sample at the limit it had.
+      // Its own limit falls as it fills (taper): follow it down, and keep the fall per Wh from the
+      // first fall seen to this one. Both are samples just after a step down, so whole-amp steps
+      // and the sample interval do not bias it: measured from the last sample at the old limit, the
+      // first step (1 A) came over the Wh of one sample interval, not of the step (a 16 A car on the
+      // plant, sampled every 60 s: 4–5 times the real slope, planned as if nearly full).
       const energyWh = sample.energyWh;
       if (energyWh !== undefined && Number.isFinite(energyWh)) {
-        if (!known.taperFrom && known.atLimitWh !== undefined) known.taperFrom = { energyWh: known.atLimitWh, drawA: known.learnedA };
-        const wh = known.taperFrom ? energyWh - known.taperFrom.energyWh : 0;
-        if (known.taperFrom && wh > 0) known.taperAPerWh = (known.taperFrom.drawA - sample.drawA) / wh;
+        if (!known.taperFrom) known.taperFrom = { energyWh, drawA: sample.drawA };
+        else if (energyWh > known.taperFrom.energyWh) known.taperAPerWh = (known.taperFrom.drawA - sample.drawA) / (energyWh - known.taperFrom.energyWh);
       }
       known.learnedA = sample.drawA;
     }
-    if (known.learnedA !== undefined && !known.taperFrom && Math.abs(sample.drawA - known.learnedA) <= TAPER_STEP_A && sample.energyWh !== undefined) known.atLimitWh = sample.energyWh;
     return known.learnedA !== before || (known.wholeAmps === true && roundedBefore !== true);
   }
 

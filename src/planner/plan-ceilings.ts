@@ -21,6 +21,17 @@ function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number,
 }
 
 /**
+ * What a car can take in `durationMs` from a max of `maxW`, Wh; a tapering car's max falls by
+ * `taperWPerWh` per Wh it takes (dP/dt = −k·P: (P/k)·(1 − e^(−k·t))).
+ */
+function deliverableWh(maxW: number, taperWPerWh: number | undefined, durationMs: number): number {
+  const hours = durationMs / 3_600_000;
+  const k = taperWPerWh ?? 0;
+  if (!(k > 0) || !Number.isFinite(hours)) return maxW * hours;
+  return (maxW / k) * (1 - Math.exp(-k * hours));
+}
+
+/**
  * A draw sampled this long after its cap was first seen has had time to follow it (the charger
  * applies it, the car responds and ramps), ms.
  */
@@ -66,6 +77,9 @@ export class PlanCeilings implements CeilingProvider {
   /** Per-session facts of the installed plan, by session key (built once per plan, not per cycle). */
   private planned = new Map<string, readonly number[]>();
   private assumed = new Map<string, number>();
+  private slotMax = new Map<string, readonly number[]>();
+  private taper = new Map<string, number>();
+  private presence = new Map<string, readonly number[]>();
   private unmet = new Map<string, number>();
   private weights = new Map<string, number>();
   /** Per lifted session: its confirmed cap, since when it was seen, and what it was lifted to. */
@@ -82,6 +96,9 @@ export class PlanCeilings implements CeilingProvider {
     const sessions = next?.sessions ?? [];
     this.planned = new Map(sessions.map((s) => [s.key, s.powerW]));
     this.assumed = new Map(sessions.filter((s) => s.maxPowerW !== undefined).map((s) => [s.key, s.maxPowerW!]));
+    this.slotMax = new Map(sessions.filter((s) => s.slotMaxW !== undefined).map((s) => [s.key, s.slotMaxW!]));
+    this.presence = new Map(sessions.filter((s) => s.presence !== undefined).map((s) => [s.key, s.presence!]));
+    this.taper = new Map(sessions.filter((s) => (s.taperWPerWh ?? 0) > 0).map((s) => [s.key, s.taperWPerWh!]));
     this.unmet = new Map(sessions.map((s) => [s.key, s.unmetWh]));
     this.weights = new Map(sessions.filter((s) => s.priorityWeight !== undefined).map((s) => [s.key, s.priorityWeight!]));
   }
@@ -122,7 +139,7 @@ export class PlanCeilings implements CeilingProvider {
         remainingWh,
         plannedWh: shortedBy(remainingWh, plannedFromWh(planned.get(key), slotIndex, slotLeftMs, plan.slotMs)),
         timeLeftMs,
-        deliverableLaterWh: (maxW * Math.max(0, timeLeftMs - slotLeftMs)) / 3_600_000,
+        deliverableLaterWh: deliverableWh(maxW, this.taper.get(key), Math.max(0, timeLeftMs - slotLeftMs)),
         slotLeftMs,
         ...(this.weights.has(key) ? { priorityWeight: this.weights.get(key)! } : {}),
       });
@@ -133,15 +150,22 @@ export class PlanCeilings implements CeilingProvider {
     // over what is left), and drawing more is how it shows it. Not beyond what it shows it can draw.
     const lifted = new Map<string, Lift>();
     for (const [key, w] of out) {
-      const assumedMaxW = assumed.get(key);
-      if (assumedMaxW === undefined || w < 0.98 * assumedMaxW || (unmet.get(key) ?? 0) <= 100) continue;
+      // Flat out: at the car's max, or for a tapering car at what its taper leaves it in this slot.
+      const taperMaxW = this.slotMax.get(key)?.[slotIndex];
+      const assumedMaxW = taperMaxW ?? assumed.get(key);
+      if (assumedMaxW === undefined || w < 0.98 * assumedMaxW) continue;
+      // A tapering car planned flat out may draw what it can at the slot's start: the slot's
+      // planned power is the average of a falling max, and capped at it the car would lose the
+      // first part of the slot.
+      if (taperMaxW !== undefined) out.set(key, Math.max(w, taperMaxW * (1 + ((this.presence.get(key)?.[slotIndex] ?? 1) * this.taper.get(key)! * plan.slotMs) / 7_200_000)));
+      if ((unmet.get(key) ?? 0) <= 100) continue;
       const c = connectors.get(key)!;
       const seen = this.lifts.get(key);
       const sinceMs = !seen ? -Infinity : seen.capA === c.installedCapA ? seen.sinceMs : snapshot.atMs;
       // Until a draw sample follows the cap it has, it keeps what it was lifted to.
       const lift = liftW(c, this.powerRangeW(key), sinceMs) ?? seen?.liftW ?? this.powerRangeW(key).maxPowerW;
       lifted.set(key, { capA: c.installedCapA, sinceMs, liftW: lift });
-      out.set(key, Math.max(w, lift));
+      out.set(key, Math.max(out.get(key)!, lift));
     }
     this.lifts = lifted;
     return out;

@@ -129,6 +129,18 @@ export function taperedMaxPowerW(maxPowerW: number, taperWPerWh: number | undefi
   return needWh / hours;
 }
 
+/**
+ * The linear taper the plan bounds a car with over `needWh`, W/Wh: its learnt slope, unless the
+ * draw would reach the floor (TAPER_FLOOR_FRACTION of its max now) before the need is in; then the
+ * chord from its max now to that floor at the need (a line cannot follow the floor's kink; the
+ * chord lies above the real curve, so it never plans less than the car can take).
+ */
+export function planTaperWPerWh(maxPowerW: number, taperWPerWh: number | undefined, needWh: number): number {
+  const k = taperWPerWh ?? 0;
+  if (!(k > 0) || !(needWh > 0) || !(maxPowerW > 0)) return 0;
+  return Math.min(k, ((1 - TAPER_FLOOR_FRACTION) * maxPowerW) / needWh);
+}
+
 /** Weight ratio between one tier and the next: a kWh of a higher tier outweighs several of a lower. */
 const TIER_FACTOR = 8;
 
@@ -284,6 +296,9 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
     const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
     const energyNeedWh = needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0;
     const nominalMaxW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
+    // A tapering car: its max now, falling per Wh the plan gives it (a bound per slot in the LP);
+    // its average over what is left decides its departure margin and an unknown stay's length.
+    const taperWPerWh = planTaperWPerWh(nominalMaxW, s.carTaperWPerWh, energyNeedWh);
     const maxPowerW = taperedMaxPowerW(nominalMaxW, s.carTaperWPerWh, energyNeedWh);
     const fromMs = Math.max(atMs, s.arrivalAtMs);
     // A session nobody gave a departure for is not shifted (the driver may leave any time): it is
@@ -295,7 +310,8 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
       arrivalAtMs: s.arrivalAtMs,
       departureAtMs: s.departureAtMs !== undefined ? s.departureAtMs - departureMarginMs(s, fromMs, energyNeedWh, maxPowerW) : fromMs + (steer ? dwellMs : asapMs),
       energyNeedWh,
-      maxPowerW,
+      maxPowerW: nominalMaxW,
+      ...(taperWPerWh > 0 ? { taperWPerWh } : {}),
       priorityWeight: weights.get(s.key) ?? 1,
       steer,
     };

@@ -4,7 +4,7 @@
 // a grid meter with its own period and delay, and building load steps. Short cases, so thousands
 // fit in CI time; fast-check shrinks a failure to its knobs and the case is saved as a scenario.
 import fc from 'fast-check';
-import type { PhaseRotation, PlantCarSpec, PlantChargerSpec, PlantCircuit, PlantScenario, Triple } from '../../plant/index.ts';
+import type { PhaseRotation, TriggerBehaviour, PlantCarSpec, PlantChargerSpec, PlantCircuit, PlantScenario, Triple } from '../../plant/index.ts';
 
 const ROTATIONS: PhaseRotation[] = ['L1L2L3', 'L2L3L1', 'L3L1L2', 'L1L3L2', 'L2L1L3', 'L3L2L1'];
 
@@ -57,6 +57,9 @@ export const arbSiteKnobs = fc.record({
   baseFraction: arbBaseFraction,
   imbalance: fc.constantFrom(0, 0.2),
   step: fc.option(fc.record({ atS: fc.integer({ min: 8, max: 20 }), fraction: arbPct(70) }), { nil: undefined }),
+  // Last, so every knob above draws as it did before it existed (each case has its own stream):
+  // per charger, how it answers TriggerMessage MeterValues (plant.md: widely, not universally supported).
+  triggerMessage: fc.array(fc.constantFrom<TriggerBehaviour>('accepts', 'accepts', 'accepts', 'rejects', 'not-implemented', 'silent'), { minLength: 5, maxLength: 5 }),
 });
 
 export type SiteKnobs = typeof arbSiteKnobs extends fc.Arbitrary<infer T> ? T : never;
@@ -87,6 +90,8 @@ export function siteFromKnobs(k: SiteKnobs): PlantScenario {
       meterValuesDelayMs: c.meterValuesDelayMs,
       profiles: 'obeys',
       currentReporting: 'per-phase',
+      // Knobs saved before the trigger knob existed: chargers that accept.
+      triggerMessage: k.triggerMessage?.[i] ?? 'accepts',
     });
     for (let connectorId = 1; connectorId <= c.connectors; connectorId++) {
       const car = c.cars[connectorId - 1];

@@ -13,6 +13,9 @@ import { PlantBootSetup, type BootFloor } from '../../src/simulate/plant-boot-se
 import { OvershootMeter, type OvershootEpisode } from '../../src/simulate/plant-overshoot.ts';
 import { VirtualDispatcher } from '../../src/simulate/virtual-dispatcher.ts';
 import { SiteState } from '../../src/state/site-state.ts';
+import { decideParamsFromConfig } from '../../src/control/decide-params.ts';
+import { MeterTriggers, type TriggerCounts } from '../../src/ocpp/meter-triggers.ts';
+import type { ConnectorSampleState } from '../../src/ocpp/samples-wanted.ts';
 import { createEmsStep, type EmsStep } from './ems-step.ts';
 import { flushPromises, RealDispatcherDriver, type LoopDispatcher } from './real-dispatcher.ts';
 import { idealEvA } from './ideal-share.ts';
@@ -24,6 +27,9 @@ const MIN_TRIGGER_GAP_MS = 100;
 /** src/ocpp's default: a round waits this long for answers before it goes on. */
 const ANSWER_WAIT_MS = 2_000;
 const USE_SAMPLE_MS = 1_000;
+/** src/ocpp's TriggerMessage timeout (charger-link.ts), and the lead before a sample goes stale it asks with (central-system.ts). */
+const TRIGGER_TIMEOUT_MS = 5_000;
+const REFRESH_LEAD_MS = 5_000;
 /**
  * Outside changes the EMS cannot foresee. A car that plugs in, fills up, wakes, or a charger that
  * drops out all act under limits the EMS installed beforehand (guarantee 9), so they open no
@@ -58,6 +64,11 @@ export interface ClosedLoopOptions {
   stopWhen?: () => boolean;
   /** Sees every steady-state headroom-use sample (classifying scripts read why a car drew less than its share). */
   onUseSample?: (sample: UseSample) => void;
+  /**
+   * Whether the EMS asks chargers for samples (TriggerMessage MeterValues) as src/ocpp does
+   * (src/ocpp/meter-triggers.ts); default true, CLOSED_LOOP_TRIGGERS=0 turns it off (A/B).
+   */
+  triggers?: boolean;
 }
 
 export interface UseSample {
@@ -97,6 +108,8 @@ export interface ClosedLoopReport {
   /** Cars' draw over what they could draw, in steady state (undefined: no steady state with demand). */
   headroomUse?: number;
   steadyMs: number;
+  /** TriggerMessage MeterValues the EMS sent and what came of them (absent with triggers off). */
+  triggers?: TriggerCounts;
   /** Real dispatcher only: increases put on the wire before a decrease of their round was accepted. */
   orderViolations?: string[];
   /** Cap changes (TxProfiles with a new limit) per connector within 10 s in steady state: the largest count. */
@@ -183,6 +196,9 @@ class ClosedLoop {
   private nextUseSampleMs = 0;
   private readonly steadyIntervals: [number, number][] = [];
   private readonly fullWatch = new Map<string, number>();
+  // TriggerMessage MeterValues (src/ocpp/meter-triggers.ts), and the requests awaiting an answer.
+  private readonly meterTriggers: MeterTriggers | undefined;
+  private readonly pendingTriggers = new Map<number, { chargerId: string; connectorId: number; sentAtMs: number }>();
 
   constructor(
     readonly scenario: PlantScenario,
@@ -225,6 +241,10 @@ class ClosedLoop {
             scenario.startAtMs,
           );
     for (const event of TRIGGERS) this.bus.on(event, () => this.trigger());
+    if (options.triggers ?? process.env.CLOSED_LOOP_TRIGGERS !== '0') {
+      const params = decideParamsFromConfig(this.config);
+      this.meterTriggers = new MeterTriggers({ carResponseMs: params.carResponseMs ?? 5_000, drawStaleMs: params.drawStaleAfterMs ?? params.staleAfterMs, refreshLeadMs: REFRESH_LEAD_MS });
+    }
     this.report = {
       name: scenario.name,
       durationMs: scenario.durationMs,
@@ -243,6 +263,7 @@ class ClosedLoop {
       pauses: 0,
       starvedMs: 0,
       ...(options.trace ? { trace: [] } : {}),
+      ...(this.meterTriggers ? { triggers: this.meterTriggers.counts } : {}),
     };
   }
 
@@ -295,6 +316,11 @@ class ClosedLoop {
       this.bus.emit('signals.changed', { signals: [...signals], source: 'operator' });
     }
     for (const event of events) this.deliver(event);
+    for (const [requestId, pending] of this.pendingTriggers) {
+      if (t - pending.sentAtMs < TRIGGER_TIMEOUT_MS) continue;
+      this.pendingTriggers.delete(requestId);
+      this.meterTriggers?.answered(pending.chargerId, pending.connectorId, 'Failed', t);
+    }
     this.dispatcher.tick(this.wall(t));
     this.settleCycle();
     if (t >= this.nextTickMs) {
@@ -339,7 +365,24 @@ class ClosedLoop {
     this.lastCaps = caps;
     this.bus.emit('decision', decision);
     this.dispatcher.applyCaps(decision.caps, this.wall(this.nowMs));
+    this.askForSamples(decision);
     this.settleCycle();
+  }
+
+  /** After the caps, as src/ocpp/central-system.ts: TriggerMessage MeterValues to the chargers MeterTriggers picks. */
+  private askForSamples(decision: Decision): void {
+    const triggers = this.meterTriggers;
+    if (!triggers) return;
+    const state = this.state;
+    const ready = this.ready;
+    function* connectors(): Generator<ConnectorSampleState> {
+      for (const c of state.connectors.values()) yield { chargerId: c.chargerId, connectorId: c.connectorId, session: c.session !== null, lastSampleAtMs: c.drawAtMs, reachable: ready.has(c.chargerId) };
+    }
+    for (const want of triggers.pick(decision, connectors, this.nowMs)) {
+      const { requestId, status } = this.plant.triggerMeterValues(want.chargerId, want.connectorId);
+      if (status === 'Offline') triggers.answered(want.chargerId, want.connectorId, 'Closed', this.nowMs);
+      else this.pendingTriggers.set(requestId, { chargerId: want.chargerId, connectorId: want.connectorId, sentAtMs: this.nowMs });
+    }
   }
 
   private settleCycle(): void {
@@ -405,6 +448,11 @@ class ClosedLoop {
         this.dispatcher.disconnected?.(event.chargerId);
         bus.emit('charger.disconnected', { chargerId: event.chargerId, atMs: at });
         return;
+      case 'trigger-answer': {
+        if (!this.pendingTriggers.delete(event.requestId)) return;
+        this.meterTriggers?.answered(event.chargerId, event.connectorId, event.status, this.nowMs);
+        return;
+      }
       case 'profile-answer': {
         if (this.bootSetup.answer(event.requestId, event.status, at, bus)) return;
         this.dispatcher.answer(event.requestId, event.status, at);
