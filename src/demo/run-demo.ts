@@ -130,9 +130,10 @@ export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'h
     if (mqtt.success) config = { ...config, mqtt: mqtt.data };
   }
   // Staleness is a property of the data path (polls, links, a busy machine), which runs in real
-  // time; at ×speed one real half second is speed/2 demo seconds. So the demo allows its data that
-  // much demo time before it calls it stale, and says so, instead of sitting in failsafe.
-  const realStaleMs = 500;
+  // time; at ×speed one real second is `speed` demo seconds, and a busy machine stalls a process
+  // for a second or more. So the demo allows its data two real seconds before it calls it stale,
+  // and says so, instead of sitting in failsafe (at ×10, a 1.5 s stall read as a stale meter).
+  const realStaleMs = 2000;
   if (options.speed * realStaleMs > config.control.staleAfterMs) config = { ...config, control: { ...config.control, staleAfterMs: Math.round(options.speed * realStaleMs) } };
   // Likewise a charger's MeterValues travel in real time: at ×speed the EMS waits (3 sample
   // intervals) that much longer before it calls a car that has not slowed down yet uncontrollable.
