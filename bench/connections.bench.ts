@@ -16,7 +16,7 @@ const METER_INTERVAL_MS = 10_000;
 const WINDOW_MS = 60_000;
 const CLOCK_TICKS = 100;
 /** As in deploy/ems.service and deploy/Dockerfile. */
-const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=4';
+const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=8';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 // Where the relay's tail comes from, A/B between checkouts, on a loaded machine: per run, an
-// `ems run` of the checkout in local-controller mode (deploy V8 flags, `--cpu-prof` at 250 µs,
+// `ems run` of the checkout in local-controller mode (as its deploy/ems.service runs it: entry and V8 flags, bench/upstream-deploy.ts; `--cpu-prof` at 250 µs,
 // bench/upstream-profile-probe.mjs), the bench CSMS in its own process and 200 strict 1.6 chargers
 // in this one charging sessions (the upstream bench's sessions load). Over the window it reports
 // what does not depend on the load: the EMS's CPU and allocation per answered message, GC pauses,
@@ -22,6 +22,7 @@ import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
 import { freePort } from '../test/helpers/ems-process.ts';
 import { waitForOcppPort } from './ocpp-port.ts';
+import { deployedEms } from './upstream-deploy.ts';
 
 const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
 const CHARGERS = Number(process.env.PROFILE_CHARGERS ?? 200);
@@ -30,7 +31,6 @@ const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 2);
 const SESSION_MS = 60_000;
 const PROBE = fileURLToPath(new URL('./upstream-profile-probe.mjs', import.meta.url));
 const CSMS = fileURLToPath(new URL('./upstream-csms.mjs', import.meta.url));
-const DEPLOY_NODE_ARGS = ['--max-old-space-size=256', '--max-semi-space-size=4'];
 /** A sample stands for at most this much CPU (µs): the rest of a longer gap is the process waiting for a core. */
 const SAMPLE_CAP_US = 500;
 const STRETCH_MS = 5;
@@ -71,7 +71,8 @@ async function startEms(spec: string, dir: string, ids: string[], ocppPort: numb
     }),
   );
   const extra = [...(process.env.PROFILE_NODE_ARGS?.split(' ') ?? []), ...(flags?.split(' ') ?? [])].filter(Boolean);
-  const args = [...DEPLOY_NODE_ARGS, ...extra, '--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir, '--import', PROBE, 'bin/ems.js', 'run', '--config', configPath];
+  const deployed = deployedEms(root);
+  const args = [...deployed.nodeArgs, ...extra, '--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir, '--import', PROBE, deployed.entry, 'run', '--config', configPath];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
@@ -184,7 +185,7 @@ function categoryOf(stack: ProfileNode[]): Category {
   const top = stack[0]!.callFrame.functionName;
   if (top === '(garbage collector)') return 'GC';
   const urls = stack.map((n) => n.callFrame.url);
-  if (urls.some((u) => u.includes('/src/control/control-loop.ts'))) return 'control cycle';
+  if (urls.some((u) => /\/src\/control\/control-loop\.(ts|js)$/.test(u))) return 'control cycle';
   if (urls.some((u) => u.includes('/src/upstream/'))) return 'src/upstream';
   if (urls.some((u) => u.includes('/src/ocpp/'))) return 'src/ocpp';
   if (urls.some((u) => u.includes('/src/storage/'))) return 'storage';
@@ -270,7 +271,7 @@ function analyse(profilePath: string, startUs: number, endUs: number): ProfileSu
     const stack = stackOf(profile.samples[i]!);
     const weight = Math.min(times[i + 1]! - times[i]!, SAMPLE_CAP_US);
     const top = stack[0]!.callFrame.functionName;
-    if (stack.some((n) => n.callFrame.url.includes('/src/control/control-loop.ts'))) {
+    if (stack.some((n) => /\/src\/control\/control-loop\.(ts|js)$/.test(n.callFrame.url))) {
       run += pendingGc + weight;
       pendingGc = 0;
     } else if (run > 0 && (top === '(garbage collector)' || top === '(program)')) pendingGc += weight;

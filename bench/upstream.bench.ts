@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import ocppRpc from 'ocpp-rpc';
 import { stringify } from 'yaml';
 import { waitForOcppPort } from './ocpp-port.ts';
+import { deployedEms } from './upstream-deploy.ts';
 import type { Bench } from './types.ts';
 
 const { RPCClient } = ocppRpc as unknown as {
@@ -32,7 +33,6 @@ const ROUNDS = Number(process.env.BENCH_UPSTREAM_ROUNDS ?? 3);
 const QUIET_LOAD = Number(process.env.BENCH_QUIET_LOAD ?? Infinity);
 const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? 120_000);
 const PROBE = fileURLToPath(new URL('./loop-delay-probe.mjs', import.meta.url));
-const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=4';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -268,7 +268,8 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
       ...(upstreamUrl ? { upstream: { url: upstreamUrl } } : {}),
     }),
   );
-  const child = spawn(process.execPath, [...DEPLOY_NODE_ARGS.split(' '), '--import', PROBE, ...(process.env.BENCH_EMS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/ems.js', 'run', '--config', configPath], {
+  const deployed = deployedEms(mode.endsWith('-base') ? BASELINE! : process.cwd());
+  const child = spawn(process.execPath, [...deployed.nodeArgs, '--import', PROBE, ...(process.env.BENCH_EMS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), deployed.entry, 'run', '--config', configPath], {
     env: {
       ...process.env,
       EMS_LOG_LEVEL: process.env.BENCH_EMS_LOG_LEVEL ?? 'warn',
@@ -476,7 +477,7 @@ const bench: Bench = async () => {
       notes: [
         ...addedNotes('meter'),
         `the window starts once the EMS has finished setting up the chargers that just booted (no EMS call to any charger for ${SETTLE_QUIET_MS / 1000} s, at most ${SETTLE_MAX_MS / 1000} s: the set-up column)`,
-        'the EMS runs as its own `ems run` process with the deploy V8 flags, the CSMS as its own process (bench/upstream-csms.mjs), the chargers in the bench process',
+        'the EMS runs as its own `ems run` process as each checkout\'s deploy/ems.service runs it (entry and V8 flags, bench/upstream-deploy.ts), the CSMS as its own process (bench/upstream-csms.mjs), the chargers in the bench process',
         machine,
       ],
     });

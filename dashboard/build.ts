@@ -3,11 +3,12 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Plugin } from 'esbuild';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../src/package-root.ts';
 
-export const dashboardSrcDir = fileURLToPath(new URL('./src/', import.meta.url));
-export const dashboardDistDir = fileURLToPath(new URL('./dist/', import.meta.url));
-const configSchemaFile = fileURLToPath(new URL('../config/schema.ts', import.meta.url));
+// From the package root, not from this file: the compiled EMS runs it from dist/dashboard/.
+export const dashboardSrcDir = `${packagePath('dashboard', 'src')}/`;
+export const dashboardDistDir = `${packagePath('dashboard', 'dist')}/`;
+const configSchemaFile = packagePath('config', 'schema.ts');
 
 /**
  * zod re-exports every message locale (about 260 KB minified); the pages use English only, so the

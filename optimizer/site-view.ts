@@ -249,13 +249,26 @@ function withSample(draws: readonly number[], connector: ConnectorSnapshot): rea
   return out;
 }
 
-/** Charger terminals L1..L3 → site phases (samples are already non-negative). */
-function toSite(rot: readonly number[], a: number, b: number, c: number): [number, number, number] {
-  const site: [number, number, number] = [0, 0, 0];
-  site[rot[0]] += a;
-  site[rot[1]] += b;
-  site[rot[2]] += c;
-  return site;
+/**
+ * Adds charger terminals L1..L3 (a, b, c) to `sum` on their site phases, each less `lessA` and no
+ * less than 0 when `lessA` is given. A rotation maps the terminals one to one, so each site phase
+ * gets one term: in place, with no array per connector per cycle.
+ */
+function addOnSite(sum: number[], rot: readonly number[], a: number, b: number, c: number, lessA?: number): void {
+  if (lessA === undefined) {
+    sum[rot[0]] += a;
+    sum[rot[1]] += b;
+    sum[rot[2]] += c;
+    return;
+  }
+  sum[rot[0]] += Math.max(0, a - lessA);
+  sum[rot[1]] += Math.max(0, b - lessA);
+  sum[rot[2]] += Math.max(0, c - lessA);
+}
+
+/** A fresh sample above a limit by more than the tolerance (2 A or 10 %). */
+function overLimit(drawnA: number, boundA: number): boolean {
+  return drawnA > boundA + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundA);
 }
 
 /** A car drawing this much below every limit in force draws what it wants, not its cap, A. */
@@ -523,10 +536,7 @@ export function siteView(
     const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
     // For the plausibility check: the least the cars draw by their latest samples.
     const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
-    if (freshDrawA) {
-      const site = toSite(rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
-      for (let p = 0; p < 3; p++) evLow[p] += site[p];
-    }
+    if (freshDrawA) addOnSite(evLow, rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
     if (gated) {
       const hasCar = !!session || !(c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted');
       if (draws.length || hasCar) gateConnectors.push({ draws, rot: rotationOf(charger.phaseRotation), capA: capNow, maxA, hasCar });
@@ -542,8 +552,7 @@ export function siteView(
     const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
     holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
     if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs) {
-      const site = toSite(rotationOf(charger.phaseRotation), Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA));
-      for (let p = 0; p < 3; p++) inFlightA[p] += Math.max(0, site[p] - latestLimitA);
+      addOnSite(inFlightA, rotationOf(charger.phaseRotation), Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA), latestLimitA);
     }
     // A car that says it takes nothing (SuspendedEV) has nothing to slow down: it holds only the
     // limit the charger has in force now (the old one until the charger confirms a lower one).
@@ -554,11 +563,10 @@ export function siteView(
     // before: a car at 0 A just after it plugged in, or ramping after a raise, may still rise to an
     // older, higher limit until its charger applies the new one (the demo's every start).
     const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
-    const over = (boundA: number) => freshMaxA! > boundA + Math.max(OVER_CAP_TOLERANCE_A, 0.1 * boundA);
-    if (freshMaxA !== undefined && lastAt !== undefined && over(boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
+    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
       const boundSeen = boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true);
-      if (over(boundSeen)) {
+      if (overLimit(freshMaxA, boundSeen)) {
         findings.push({
           key: `over-cap:${key}`,
           text: `charger ${c.chargerId} connector ${c.connectorId} reports ${formatA(freshMaxA)}, above its ${formatA(boundSeen)} limit: it over-reports or ignores its cap; counted at ${formatA(Math.min(freshMaxA, maxA))}`,
@@ -701,11 +709,22 @@ export function siteView(
       evDraw[at + 1] += est1;
       evDraw[at + 2] += est2;
     }
+    // A charger that says it offers the car nothing (SuspendedEVSE: its pilot is off) has a car that
+    // can only come down from then on, never ramp up: it explains no rise of the reading after that
+    // moment, only what it could ramp before it (F7: a building step next to four cars waiting at
+    // 0 A was credited to their possible ramp under the idle default, and their caps were set for
+    // the old building; the rig's grid reached 80.8 A on its 64 A fuse).
+    let carRiseCapA = riseCapA;
+    if (prevGrid !== undefined && c.status === 'SuspendedEVSE' && c.statusAtMs !== undefined && Number.isFinite(c.statusAtMs)) {
+      const rampMs = c.statusAtMs - prevGrid[0];
+      if (rampMs <= 0) carRiseCapA = 0;
+      else if (rampMs < sinceMs) carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
+    }
     for (let p = 0; p < 3; p++) {
       loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, riseCapA);
+      if (width > 0) riseEv[p] += Math.min(width, carRiseCapA);
     }
   }
 
@@ -725,6 +744,7 @@ export function siteView(
       // up by lo rises at once; one forced down by hi falls once the hold window has passed.
       const prev = anchored ? memory?.level : undefined;
       const level: number[] = [0, 0, 0, 0];
+      const rose = [false, false, false, false];
       const keepFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
       const rootTargetA = index.nodeLimitA[0] * keepFactor;
       const importTargetW = limits.importLimitW === undefined ? undefined : limits.importLimitW * keepFactor;
@@ -751,7 +771,20 @@ export function siteView(
           const danger = target !== undefined && readA > target && !settling;
           rise = grew > couldRamp || danger ? grew : 0;
         }
+        rose[p] = rise > 0;
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
+      }
+      // A building load draws at least its power over the voltage in current (a power factor is at
+      // most 1; up to 10 % more voltage than nominal is allowed for): when the power's rise counts as
+      // building load and no phase's does, and the power's level then says more than the currents'
+      // levels add up to, the currents' rise was credited to the cars a reading before (a meter whose
+      // power and current registers change a reading apart), and the currents' levels rise by the
+      // difference, shared over the phases. F7 on the rig: the power level was 32.2 A per phase and
+      // the currents' 10 A; caps of 12.7 A per car followed.
+      if (voltageV > 0 && rose[3] && !rose[0] && !rose[1] && !rose[2]) {
+        const impliedA = level[3] / (voltageV * 1.1);
+        const sumA = level[0] + level[1] + level[2];
+        if (impliedA > sumA) for (let p = 0; p < 3; p++) level[p] += (impliedA - sumA) / 3;
       }
       // The meter keeps reading above a limit longer than a car takes to follow a cut: the cars did
       // not slow down as the estimate expected, so whatever the bracket says, the building load is

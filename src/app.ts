@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from './package-root.ts';
 import type { Config } from '../config/schema.ts';
 import { Bus } from './bus.ts';
 import { realWait, systemClock, type Clock } from './clock.ts';
@@ -187,7 +187,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         overridesPath: options.overridesPath,
         ...(options.runtimeConfig ? { runtimeConfig: options.runtimeConfig } : {}),
         events,
-        staticDir: options.staticDir ?? fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
+        staticDir: options.staticDir ?? packagePath('dashboard', 'dist'),
         signals: options.signals ?? signals,
         openadr: () => openadr.map((ven) => ven.status()),
         unauthenticatedChargers: () => ocpp.unauthenticatedChargers(),
@@ -219,7 +219,7 @@ async function firstReadings(polled: Promise<void>, maxMs: number): Promise<void
 /** The version in package.json, for the Home Assistant device; undefined when it cannot be read. */
 function softwareVersion(): string | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : undefined;
   } catch {
     return undefined;

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 import { mqttSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -25,7 +25,7 @@ export interface RunDemoOptions {
   quiet: boolean;
 }
 
-const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
+const DEFAULT_CONFIG = packagePath('config', 'examples', 'demo.yaml');
 
 /** data/demo.yaml (the example's storage folder), copied from the example on the first run. */
 export function demoConfigCopy(log: Logger, workDir = process.cwd()): string {
@@ -130,9 +130,10 @@ export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'h
     if (mqtt.success) config = { ...config, mqtt: mqtt.data };
   }
   // Staleness is a property of the data path (polls, links, a busy machine), which runs in real
-  // time; at ×speed one real half second is speed/2 demo seconds. So the demo allows its data that
-  // much demo time before it calls it stale, and says so, instead of sitting in failsafe.
-  const realStaleMs = 500;
+  // time; at ×speed one real second is `speed` demo seconds, and a busy machine stalls a process
+  // for a second or more. So the demo allows its data two real seconds before it calls it stale,
+  // and says so, instead of sitting in failsafe (at ×10, a 1.5 s stall read as a stale meter).
+  const realStaleMs = 2000;
   if (options.speed * realStaleMs > config.control.staleAfterMs) config = { ...config, control: { ...config.control, staleAfterMs: Math.round(options.speed * realStaleMs) } };
   // Likewise a charger's MeterValues travel in real time: at ×speed the EMS waits (3 sample
   // intervals) that much longer before it calls a car that has not slowed down yet uncontrollable.

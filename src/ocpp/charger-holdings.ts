@@ -43,6 +43,11 @@ export interface HeldLimit {
   expiresAtMs?: number;
 }
 
+/** A limit sent (pending or unanswered) that the charger may still apply at `nowMs`. */
+function live(h: HeldLimit | undefined, nowMs: number): boolean {
+  return h !== undefined && (h.expiresAtMs === undefined || nowMs < h.expiresAtMs);
+}
+
 /** One profile slot on the charger (one purpose, connector and stack level). */
 export class ProfileSlot {
   /** What the charger confirmed last. */
@@ -82,8 +87,36 @@ export class ProfileSlot {
     const values: number[] = [];
     const inForce = this.inForce(nowMs);
     if (inForce) values.push(inForce.limitA);
-    for (const p of [this.pending, ...this.uncertain]) if (p && (p.expiresAtMs === undefined || nowMs < p.expiresAtMs)) values.push(p.limitA);
+    if (live(this.pending, nowMs)) values.push(this.pending!.limitA);
+    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) values.push(this.uncertain[i]!.limitA);
     return values;
+  }
+
+  /** Math.max(...possibleA(nowMs)) without the array (−∞ when it holds nothing for sure): it runs per connector per cycle. */
+  mostPossibleA(nowMs: number): number {
+    let mostA = Number.NEGATIVE_INFINITY;
+    const inForce = this.inForce(nowMs);
+    if (inForce) mostA = Math.max(mostA, inForce.limitA);
+    if (live(this.pending, nowMs)) mostA = Math.max(mostA, this.pending!.limitA);
+    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) mostA = Math.max(mostA, this.uncertain[i]!.limitA);
+    return mostA;
+  }
+
+  /** Math.min(...possibleA(nowMs)) without the array (+∞ when it holds nothing for sure). */
+  leastPossibleA(nowMs: number): number {
+    let leastA = Number.POSITIVE_INFINITY;
+    const inForce = this.inForce(nowMs);
+    if (inForce) leastA = Math.min(leastA, inForce.limitA);
+    if (live(this.pending, nowMs)) leastA = Math.min(leastA, this.pending!.limitA);
+    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) leastA = Math.min(leastA, this.uncertain[i]!.limitA);
+    return leastA;
+  }
+
+  /** possibleA(nowMs).length > 0 without the array. */
+  holdsAny(nowMs: number): boolean {
+    if (this.inForce(nowMs) || live(this.pending, nowMs)) return true;
+    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) return true;
+    return false;
   }
 
   begin(limit: HeldLimit): void {
@@ -362,12 +395,11 @@ export class ChargerHoldings {
   holdA(connectorId: number, transactionId: number | undefined, nowMs: number): number {
     if (this.uncontrollable || this.refusedDrawing?.(connectorId)) return this.maxA;
     const def = this.defaults[connectorId];
-    const defaults = def ? def.possibleA(nowMs) : [];
     // Nothing confirmed: the charger may hold no default at all (no limit), or the one on connector 0.
-    let worstA = def?.inForce(nowMs) ? Math.max(...defaults) : this.maxA;
+    let worstA = def?.inForce(nowMs) ? def.mostPossibleA(nowMs) : this.maxA;
     if (transactionId !== undefined) {
       const tx = this.existingTxSlot(connectorId, transactionId);
-      if (tx) for (const a of tx.possibleA(nowMs)) worstA = Math.max(worstA, a);
+      if (tx) worstA = Math.max(worstA, tx.mostPossibleA(nowMs));
     }
     return Math.min(this.maxA, worstA, this.floorBoundA(nowMs));
   }
@@ -379,8 +411,8 @@ export class ChargerHoldings {
    * the lift above it comes and goes.
    */
   private floorBoundA(nowMs: number): number {
-    if (!this.settingUp || !this.floor.inForce(nowMs) || this.lift.possibleA(nowMs).length > 0) return Number.POSITIVE_INFINITY;
-    return Math.max(...this.floor.possibleA(nowMs));
+    if (!this.settingUp || !this.floor.inForce(nowMs) || this.lift.holdsAny(nowMs)) return Number.POSITIVE_INFINITY;
+    return this.floor.mostPossibleA(nowMs);
   }
 
   /**

@@ -60,7 +60,8 @@ export class ChargerLink16 extends ChargerLink {
       try {
         return (await this.connection.call('ChangeConfiguration', { key, value }, this.timeoutMs)).status;
       } catch (error) {
-        this.log.warn({ err: error, key }, 'ChangeConfiguration failed');
+        // A charger that disconnected meanwhile cut the call short: its disconnect is logged.
+        if (!this.closed) this.log.warn({ err: error, key }, 'ChangeConfiguration failed');
         return 'Failed';
       }
     };
@@ -73,10 +74,11 @@ export class ChargerLink16 extends ChargerLink {
       }
       if (status !== 'Rejected' || this.closed) break;
     }
+    if (this.closed) return;
     if (!accepted) this.log.warn('charger takes none of our MeterValuesSampledData lists; per-phase current may be missing');
     else if (accepted !== SAMPLED_DATA_FALLBACKS[0]) this.log.info({ measurands: accepted }, 'charger took a shorter MeterValuesSampledData list');
-    if (this.closed) return;
     const status = await change('MeterValueSampleInterval', String(this.host.settings.meterSampleIntervalS));
+    if (this.closed) return;
     if (status !== 'Accepted' && status !== 'RebootRequired') this.log.warn({ status }, 'MeterValueSampleInterval not accepted');
   }
 

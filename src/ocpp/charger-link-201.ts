@@ -109,7 +109,8 @@ export class ChargerLink201 extends ChargerLink {
         const conf = await this.connection.call('SetVariables', { setVariableData: [{ component: { name: SAMPLED_DATA }, variable: { name }, attributeValue: value }] }, this.timeoutMs);
         return conf.setVariableResult[0]?.attributeStatus ?? 'Rejected';
       } catch (error) {
-        this.log.warn({ err: error, variable: name }, 'SetVariables failed');
+        // A station that disconnected meanwhile cut the call short: its disconnect is logged.
+        if (!this.closed) this.log.warn({ err: error, variable: name }, 'SetVariables failed');
         return 'Failed';
       }
     };
@@ -122,9 +123,10 @@ export class ChargerLink201 extends ChargerLink {
       }
       if (status !== 'Rejected' || this.closed) break;
     }
-    if (!accepted) this.log.warn('station takes none of our TxUpdatedMeasurands lists; per-phase current may be missing');
     if (this.closed) return;
+    if (!accepted) this.log.warn('station takes none of our TxUpdatedMeasurands lists; per-phase current may be missing');
     const status = await set('TxUpdatedInterval', String(this.host.settings.meterSampleIntervalS));
+    if (this.closed) return;
     if (status !== 'Accepted' && status !== 'RebootRequired') this.log.warn({ status }, 'TxUpdatedInterval not accepted');
   }
 

@@ -169,6 +169,11 @@ export abstract class ChargerLink implements ProfileTarget {
   /** GetCompositeSchedule for one connector over `durationS`: the most it lets a car draw, A per phase; undefined when not reported. */
   protected abstract callCompositeSchedule(connectorId: number, durationS: number): Promise<number | undefined>;
 
+  /** The socket closed (the link is disposed): a call on the wire was cut short with it. */
+  get disconnected(): boolean {
+    return this.closed;
+  }
+
   /** The socket closed: stop everything this link owns. */
   dispose(): void {
     this.closed = true;
@@ -222,7 +227,10 @@ export abstract class ChargerLink implements ProfileTarget {
       const status = await this.callClearTxProfile(connectorId);
       this.log.debug({ connectorId, status }, 'TxProfile cleared after the transaction');
     } catch (error) {
-      this.log.warn({ err: error, connectorId }, 'could not clear the TxProfile after the transaction; it expires by its duration');
+      // A charger that disconnected meanwhile (its socket closed, the call cut short) is logged
+      // where it goes; the TxProfile names a transaction that is over and expires by its duration.
+      if (this.closed) this.log.info({ err: (error as Error).message, connectorId }, 'charger disconnected before it answered the clearing of a TxProfile; it expires by its duration');
+      else this.log.warn({ err: error, connectorId }, 'could not clear the TxProfile after the transaction; it expires by its duration');
     }
   }
 
@@ -242,7 +250,7 @@ export abstract class ChargerLink implements ProfileTarget {
       const status = await this.callTriggerStatus();
       this.log.info({ status }, 'asked the charger to report its connectors again');
     } catch (error) {
-      this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
+      if (!this.closed) this.log.warn({ err: error }, 'TriggerMessage StatusNotification failed; connector states update with the next notification');
     }
   }
 
@@ -315,7 +323,7 @@ export abstract class ChargerLink implements ProfileTarget {
       reading = await this.readCapabilities();
     } catch (error) {
       this.capabilities = { ...CONSERVATIVE_CAPABILITIES };
-      this.log.warn({ err: error }, 'reading smart-charging capabilities failed; using conservative defaults');
+      if (!this.closed) this.log.warn({ err: error }, 'reading smart-charging capabilities failed; using conservative defaults');
     }
     if (this.closed) return;
     if (this.config.smartCharging === false) this.host.uncontrollable(this, 'configured without smart charging (chargers[].smartCharging: false)');
@@ -472,7 +480,7 @@ export abstract class ChargerLink implements ProfileTarget {
     const holdings = this.holdings;
     const intent: ProfileIntent = { purpose: 'TxDefaultProfile', connectorId, spec: this.spec(limitA) };
     const outcome = await this.sendInto(holdings.defaultSlot(connectorId), limitA, undefined, () => this.sendProfile(intent));
-    if (outcome === 'refused' || outcome === 'unanswered') {
+    if (!this.closed && (outcome === 'refused' || outcome === 'unanswered')) {
       this.log.error({ connectorId, answer: this.lastRefusal, limitA }, 'charger did not take a connector default; the connector counts at its max until it does');
     }
   }
@@ -488,7 +496,7 @@ export abstract class ChargerLink implements ProfileTarget {
     if (this.closed || holdings.uncontrollable) return;
     const floorA = this.floorA();
     const floor = await this.sendInto(holdings.floor, floorA, undefined, () => this.sendMaxProfile(this.spec(floorA)));
-    if (floor === 'refused' || floor === 'unanswered') {
+    if (!this.closed && (floor === 'refused' || floor === 'unanswered')) {
       this.log.error({ answer: this.lastRefusal, limitA: floorA }, 'charger did not take its charger-wide failsafe floor; its connector defaults bound it, retrying with backoff');
     }
     for (const d of defaults.filter((d) => !d.first)) {
@@ -525,7 +533,7 @@ export abstract class ChargerLink implements ProfileTarget {
       );
       return;
     }
-    if (!wasFailing) {
+    if (!wasFailing && !this.closed) {
       const floorHolds = holdings.floor.inForce(this.mono) !== undefined;
       this.log.warn(
         { answer: this.lastRefusal },

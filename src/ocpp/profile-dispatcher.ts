@@ -33,6 +33,8 @@ export interface ProfileTarget {
   uncontrollableFound(detail: string): void;
   /** A profile was accepted: the target may check, at its own bounded rate, that it is applied. */
   profileAccepted?(): void;
+  /** Its socket closed: a call on the wire was cut short with it (no fault of a charger that answers). */
+  readonly disconnected?: boolean;
 }
 
 export interface DispatcherOptions {
@@ -81,6 +83,21 @@ const TENTH_EPSILON = 0.05;
  * gets its cars raised, and falls back to the default it holds.
  */
 const RAISE_WAITS_FOR_DEFAULT_MISSES = 3;
+
+function changeOf(limitA: number, fromA: number): Change {
+  return limitA < fromA - TENTH_EPSILON ? 'decrease' : limitA > fromA + TENTH_EPSILON ? 'increase' : 'same';
+}
+
+/** A slot may get a profile now: none on the wire, its backoff over. */
+function slotDue(slot: ProfileSlot, nowMs: number): boolean {
+  return !slot.inFlight && slot.backoff.ready(nowMs);
+}
+
+/** Whether any unanswered limit of the slot differs from `limitA` by a tenth or more. */
+function uncertainOtherThan(slot: ProfileSlot, limitA: number): boolean {
+  for (let i = 0; i < slot.uncertain.length; i++) if (Math.abs(slot.uncertain[i]!.limitA - limitA) >= TENTH_EPSILON) return true;
+  return false;
+}
 
 /**
  * Whether a TxProfile raise may go on over the connector default as it stands, the default's
@@ -140,25 +157,30 @@ export class ProfileDispatcher {
     return monotonicMs(this.options.clock);
   }
 
-  private plans(cap: ConnectorCap, nowMs: number): Plan[] {
+  /** An increase of this slot now would come sooner than profileMinIntervalMs after its last one. */
+  private rateLimited(slot: ProfileSlot, change: Change, nowMs: number): boolean {
+    return change === 'increase' && slot.lastIncreaseAtMs !== undefined && nowMs - slot.lastIncreaseAtMs < this.options.profileMinIntervalMs;
+  }
+
+  /**
+   * Appends to `plans` what this cap's connector gets this round (nothing, its default, its
+   * TxProfile or both, in that order). It runs for every connector every cycle: no closures, no
+   * arrays of its own.
+   */
+  private plans(cap: ConnectorCap, nowMs: number, plans: Plan[]): void {
     const target = this.options.target(cap.chargerId);
-    if (!target?.ready || target.holdings.uncontrollable) return [];
+    if (!target?.ready || target.holdings.uncontrollable) return;
     if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) {
       const key = connectorKey(cap.chargerId, cap.connectorId);
       if (!this.unknownConnectorsWarned.has(key)) target.log.warn({ connectorId: cap.connectorId }, 'cap for a connector this charger does not have; ignored (logged once)');
       this.unknownConnectorsWarned.add(key);
-      return [];
+      return;
     }
     const { holdings } = target;
     const { connectorId } = cap;
     const transactionId = this.options.activeTransaction(cap.chargerId, connectorId);
     const capA = floorToTenth(Math.max(0, Math.min(Number.isFinite(cap.currentA) ? cap.currentA : 0, target.config.maxCurrent)));
-    const plans: Plan[] = [];
     const inForceA = holdings.inForceA(connectorId, transactionId, nowMs);
-    const due = (slot: ProfileSlot) => !slot.inFlight && slot.backoff.ready(nowMs);
-    const changeOf = (limitA: number, fromA: number): Change => (limitA < fromA - TENTH_EPSILON ? 'decrease' : limitA > fromA + TENTH_EPSILON ? 'increase' : 'same');
-    const rateLimited = (slot: ProfileSlot, change: Change) =>
-      change === 'increase' && slot.lastIncreaseAtMs !== undefined && nowMs - slot.lastIncreaseAtMs < this.options.profileMinIntervalMs;
 
     // The TxProfile of the running transaction: the cap, refreshed at half its duration.
     let txPlan: Plan | undefined;
@@ -170,9 +192,9 @@ export class ProfileDispatcher {
       const held = tx.inForce(nowMs);
       heldTxA = held?.limitA;
       const refreshDue = held !== undefined && nowMs - held.sentAtMs >= (this.options.profileDurationS * 1000) / 2;
-      if (due(tx) && (!held || Math.abs(held.limitA - capA) >= TENTH_EPSILON || held.phases !== phases || refreshDue)) {
+      if (slotDue(tx, nowMs) && (!held || Math.abs(held.limitA - capA) >= TENTH_EPSILON || held.phases !== phases || refreshDue)) {
         const change = changeOf(capA, inForceA);
-        txRateLimited = rateLimited(tx, change);
+        txRateLimited = this.rateLimited(tx, change, nowMs);
         if (!txRateLimited) txPlan = { target, connectorId, purpose: 'TxProfile', slot: tx, transactionId, limitA: capA, capA, phases, inForceA, change };
       }
     }
@@ -185,14 +207,14 @@ export class ProfileDispatcher {
     const defaultPhases = target.config.phases;
     const confirmed = def.inForce(nowMs);
     // A default that went unanswered may be installed or not: sent again (after its backoff) until one is confirmed.
-    const unsure = def.uncertain.some((u) => Math.abs(u.limitA - defaultA) >= TENTH_EPSILON);
+    const unsure = uncertainOtherThan(def, defaultA);
     let defPlan: Plan | undefined;
-    if (due(def) && (!confirmed || unsure || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
+    if (slotDue(def, nowMs) && (!confirmed || unsure || Math.abs(confirmed.limitA - defaultA) >= TENTH_EPSILON || confirmed.phases !== defaultPhases || confirmed.sentAtMs === -Infinity)) {
       let change = changeOf(defaultA, confirmed?.limitA ?? target.config.maxCurrent);
       // Raised to no more than the TxProfile in force, a session's default changes nothing its car
       // may draw now: it goes with the decreases, not after them (and holds no increase back).
       if (change === 'increase' && heldTxA !== undefined && defaultA <= heldTxA + TENTH_EPSILON) change = 'same';
-      const held = transactionId !== undefined ? change === 'increase' && txRateLimited : rateLimited(def, change);
+      const held = transactionId !== undefined ? change === 'increase' && txRateLimited : this.rateLimited(def, change, nowMs);
       if (!held) plans.push((defPlan = { target, connectorId, purpose: 'TxDefaultProfile', slot: def, limitA: defaultA, capA, phases: defaultPhases, inForceA, change }));
     }
     if (txPlan && txPlan.change !== 'decrease') {
@@ -203,7 +225,7 @@ export class ProfileDispatcher {
       const tx = holdings.txSlot(connectorId, transactionId!);
       // A default refused, unanswered or only restored may hold anything down to 0 A.
       const defaultKnown = confirmed !== undefined && !def.restored && !def.refused && def.uncertain.length === 0;
-      const lowestA = Math.min(...(defaultKnown ? def.possibleA(nowMs) : [0]), ...tx.possibleA(nowMs));
+      const lowestA = Math.min(defaultKnown ? def.leastPossibleA(nowMs) : 0, tx.leastPossibleA(nowMs));
       if (txPlan.limitA > lowestA + TENTH_EPSILON) {
         if (defPlan) txPlan.after = defPlan;
         else if (!raiseMayGo(def, defaultA, nowMs)) txPlan = undefined;
@@ -217,12 +239,12 @@ export class ProfileDispatcher {
     // transaction) it goes up first, to no more than the new cap that this round's increases may
     // already use: a TxProfile raised first would leave the car falling to the old, lower default
     // (0 A after a pause) if the EMS died before the default followed.
-    return plans;
   }
 
   private async round(caps: readonly ConnectorCap[]): Promise<ApplyResult> {
     const nowMs = this.mono;
-    const plans = caps.flatMap((cap) => this.plans(cap, nowMs));
+    const plans: Plan[] = [];
+    for (let i = 0; i < caps.length; i++) this.plans(caps[i]!, nowMs, plans);
     this.reserveUnsent(caps, plans, nowMs);
     // Counted per connector (its TxProfile and default move together).
     const connectors = (list: readonly Plan[]) => new Set(list.map((p) => connectorKey(p.target.chargerId, p.connectorId))).size;
@@ -262,9 +284,13 @@ export class ProfileDispatcher {
    * still on the wire, rate limit) keeps the difference reserved: reported once per change.
    */
   private reserveUnsent(caps: readonly ConnectorCap[], plans: readonly Plan[], nowMs: number): void {
-    for (const cap of caps) {
+    // The connectors that get a profile this round (few: only what changed or is due).
+    let planned: Set<string> | undefined;
+    for (let i = 0; i < plans.length; i++) (planned ??= new Set()).add(connectorKey(plans[i]!.target.chargerId, plans[i]!.connectorId));
+    for (let i = 0; i < caps.length; i++) {
+      const cap = caps[i]!;
       const target = this.options.target(cap.chargerId);
-      if (!target?.ready || target.holdings.uncontrollable || plans.some((p) => p.target === target && p.connectorId === cap.connectorId)) continue;
+      if (!target?.ready || target.holdings.uncontrollable || (planned !== undefined && planned.has(connectorKey(target.chargerId, cap.connectorId)))) continue;
       if (!Number.isInteger(cap.connectorId) || cap.connectorId < 1 || cap.connectorId > target.config.connectors) continue;
       const transactionId = this.options.activeTransaction(cap.chargerId, cap.connectorId);
       const capA = Number.isFinite(cap.currentA) ? cap.currentA : 0;
@@ -446,6 +472,10 @@ export class ProfileDispatcher {
       // so before its StopTransaction reaches us (it queues it behind other calls). Once is no
       // fault: the retry after the backoff tells (warned if refused again, none once it ended).
       target.log.info({ connectorId: p.connectorId, transactionId: p.transactionId, answer: detail, limitA: p.limitA }, 'charger refused a TxProfile of a running transaction; retrying with backoff (a warning if it refuses again)');
+    } else if (outcome === 'unanswered' && target.disconnected) {
+      // The charger went away with the profile on the wire (a site shutting down, a dropped link):
+      // its disconnect is logged where it goes, and a new connection sets it up from its boot.
+      target.log.info({ connectorId: p.connectorId, what, answer: detail, limitA: p.limitA }, 'charger disconnected before it answered a charging profile');
     } else if (!this.refusalWarned.has(key)) {
       this.refusalWarned.add(key);
       target.log.warn(

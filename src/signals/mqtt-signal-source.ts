@@ -50,16 +50,19 @@ export function createMqttSignalSource(ctx: ServiceContext, sink: Pick<SignalSin
   return {
     name: 'signals-mqtt',
     async start() {
-      client = mqtt.connect(options.url, { username: options.username, password: options.password, reconnectPeriod: MQTT_RECONNECT_PERIOD_MS });
-      client.on('message', onMessage);
-      client.on('error', (error) => log.warn({ err: error }, 'MQTT signal source error'));
+      // The handlers hold this link, not `client`: stop() clears `client` while the link may still
+      // finish a connect (or a reconnect) it had started.
+      const link = mqtt.connect(options.url, { username: options.username, password: options.password, reconnectPeriod: MQTT_RECONNECT_PERIOD_MS });
+      client = link;
+      link.on('message', onMessage);
+      link.on('error', (error) => log.warn({ err: error }, 'MQTT signal source error'));
       // Waits (bounded) for the first subscription so signals sent right after start are not lost;
       // a broker that is down never holds up the start: the client keeps reconnecting.
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         timer = setTimeout(resolve, START_WAIT_MS);
-        client!.on('connect', () => client!.subscribe(filter, { qos: 1 }, () => resolve()));
-        client!.once('error', () => resolve());
+        link.on('connect', () => link.subscribe(filter, { qos: 1 }, () => resolve()));
+        link.once('error', () => resolve());
       });
       clearTimeout(timer);
     },

@@ -15,13 +15,14 @@ import { BUDGET_A, FUSE_A, gridFigures, plugInFour, startSite, use } from './acc
 
 const STEP_TO_A = 30;
 
-// A known failure (#9 F7: 71.7-80.8 A after the window in every run of session 6 without a fix;
-// session 9 on main: 74.1 / 79.0 / 74.6 A, load ~30). Two fixes held it and were dropped for what
-// they cost at start-up: session 6's (a rise next to a car without a sample is building load) paused
-// cars on single-phase-car; session 9's (no rise credit for a car within carResponseMs of its session
-// start that no sample has shown drawing: 60.8 / 60.8 / 60.7 A here, 99.7-100 % use) paused three new
-// cars on a full 40 A site (new-cars-start, "arrive": 12 → 10.9 → 6.8 → 0 A) and cost +93 failing
-// cases on the 10k property (1,504 vs 1,411). Opt-in so that CI stays deterministic: ACCEPTANCE_ALL=1 runs it as it.fails.
+// #9 F7, fixed in session 12 (optimizer/site-view.ts): 71.7-80.8 A after the window in every run of
+// sessions 6-11. The cars wait at 0 A next to the connectors' idle default, so their chargers say
+// SuspendedEVSE (pilot off): such a car can only come down from then on and explains no rise of the
+// reading, and the building draws at least its power over the voltage in current (this meter's power
+// register shows the step a reading after its currents). Earlier fixes (session 6: a rise next to a
+// car without a sample is building load; session 9: no rise credit for a car within carResponseMs of
+// its session start) held it but paused new cars elsewhere and were dropped. Opt-in (ACCEPTANCE_ALL=1)
+// for CI time, as full-car and handover.
 describe.skipIf(!ACCEPTANCE_ALL)('opt-in with ACCEPTANCE_ALL=1', () => {
 describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a building load step while four cars start', () => {
   const rig = new Rig();
@@ -40,10 +41,10 @@ describeWithPeer('pymodbus', hasPythonModule('pymodbus'), 'acceptance #9: a buil
     return rig.stop();
   });
 
-  // #9 F7 (findings.md): the step is credited to the starting cars; the caps are set for a 10 A
-  // building (12.4 A each) while the meter already reads 30 A, and the grid reached 77.4 and
-  // 80.8 A, 4.2–4.6 s above the fuse after the window (2 runs of 2). Known failure until fixed.
-  it.fails('#9 F7: keeps the true grid within 64 A after the reaction window and shares the 30.8 A left', async () => {
+  // #9 F7 (findings.md): the step was credited to the starting cars; the caps were set for a 10 A
+  // building (12.4 A each) while the meter already read 30 A, and the grid reached 77.4 and
+  // 80.8 A, 4.2–4.6 s above the fuse after the window.
+  it('#9 F7: keeps the true grid within 64 A after the reaction window and shares the 30.8 A left', async () => {
     await until(() => rig.site.chargers.some((cp) => (cp.ev?.drawA ?? 0) >= 1), 'the first car drawing', 60_000);
     const stepMs = Date.now();
     rig.site.buildingA = [STEP_TO_A, STEP_TO_A, STEP_TO_A];

@@ -107,13 +107,13 @@ describe("a Settings save in the demo (ports from the command line, timings scal
     const fromFile = loadLayeredConfig(configPath, silentLogger).config;
     const runtimeConfig = (file: typeof fromFile) => demoRuntimeConfig(file, { httpPort: 18_080, ocppPort: 19_000, count: 1, speed: 60 });
     const running = runtimeConfig(fromFile);
-    expect(running.control.staleAfterMs).toBe(30_000);
+    expect(running.control.staleAfterMs).toBe(120_000);
     api = await createApiFixture({ config: running, deps: { configPath, runtimeConfig, liveConfigSections: ['control'] } });
     const auth = { authorization: `Bearer ${(await api.login('admin', 'admin-password-1')).token}` };
     const put = await api.inject({ method: 'PUT', url: '/api/v1/config', headers: auth, payload: { yaml: text.replace('priority: fcfs', 'priority: departure') } });
     expect(put.statusCode, put.body).toBe(200);
     expect(put.json()).toMatchObject({ changed: ['control'], applied: ['control'], restartRequired: [] });
-    expect(api.ctx.config.control).toMatchObject({ priority: 'departure', staleAfterMs: 30_000 });
+    expect(api.ctx.config.control).toMatchObject({ priority: 'departure', staleAfterMs: 120_000 });
     expect(api.ctx.config.http.port).toBe(18_080);
     expect(readFileSync(configPath, 'utf8')).toContain('port: 0');
     expect(readFileSync(configPath, 'utf8')).not.toContain('18080');

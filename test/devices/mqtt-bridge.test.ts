@@ -54,7 +54,9 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
     const got = new Map<string, { payload: string; retain: boolean }>();
     late.on('message', (t, p, packet) => got.set(t, { payload: p.toString(), retain: packet.retain }));
     await late.subscribeAsync('ems/depot/#');
-    await eventually(() => got.get('ems/depot/site/grid/power'), 5000, 'retained grid power');
+    // The retained topics come one after another: wait for every one this test reads, not the first.
+    const read = ['ems/depot/site/grid/power', 'ems/depot/site/grid/current/L2', 'ems/depot/status', 'ems/depot/devices/grid/health'];
+    await eventually(() => read.every((topic) => got.has(topic)), 15_000, 'retained grid power, current, status and health');
     expect(got.get('ems/depot/site/grid/power')).toEqual({ payload: '4321', retain: true });
     expect(got.get('ems/depot/site/grid/current/L2')?.payload).toBe('7');
     expect(got.get('ems/depot/status')).toEqual({ payload: 'online', retain: true });
@@ -66,11 +68,11 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
     await startBridge();
     await observer.subscribeAsync('ems/depot/site/limit');
     await observer.publishAsync('ems/depot/site/limit/set', '50000');
-    const change = await eventually(() => ctx.events('signals.changed').find((s) => s.source === 'mqtt'), 5000, 'signal');
+    const change = await eventually(() => ctx.events('signals.changed').find((s) => s.source === 'mqtt'), 15_000, 'signal');
     expect(change.signals).toMatchObject([{ kind: 'import-limit', value: 50_000, source: 'mqtt' }]);
-    await eventually(() => seen.get('ems/depot/site/limit')?.payload === '50000', 5000, 'limit state');
+    await eventually(() => seen.get('ems/depot/site/limit')?.payload === '50000', 15_000, 'limit state');
     await observer.publishAsync('ems/depot/site/limit/set', '');
-    await eventually(() => ctx.events('signals.changed').some((s) => s.source === 'mqtt' && s.signals.length === 0), 5000, 'limit cleared');
+    await eventually(() => ctx.events('signals.changed').some((s) => s.source === 'mqtt' && s.signals.length === 0), 15_000, 'limit cleared');
   });
 
   it('steers a session (pause, departure, mode) and rejects a bad value with a log line', async () => {
@@ -80,7 +82,7 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
     await observer.publishAsync('ems/depot/connectors/CP1/1/departure/set', '2026-11-25T07:30:00Z');
     await observer.publishAsync('ems/depot/connectors/CP1/1/mode/set', 'pv');
     await observer.publishAsync('ems/depot/connectors/CP1/1/paused/set', 'maybe');
-    await eventually(() => ctx.events('session.update').length >= 3 && ctx.logLines.some((l) => l.msg === 'MQTT command rejected'), 5000, 'updates');
+    await eventually(() => ctx.events('session.update').length >= 3 && ctx.logLines.some((l) => l.msg === 'MQTT command rejected'), 15_000, 'updates');
     expect(ctx.events('session.update')).toEqual([
       { chargerId: 'CP1', connectorId: 1, paused: true },
       { chargerId: 'CP1', connectorId: 1, departureAtMs: Date.parse('2026-11-25T07:30:00Z') },
@@ -96,7 +98,9 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
     const got = new Map<string, string>();
     late.on('message', (t, p) => got.set(t, p.toString()));
     await late.subscribeAsync('homeassistant/#');
-    const config = await eventually(() => got.get('homeassistant/sensor/ems_depot/grid_power/config'), 5000, 'discovery');
+    // Both configs this test reads (retained ones come one after another).
+    await eventually(() => got.has('homeassistant/number/ems_depot/site_limit/config'), 15_000, 'the site limit discovery');
+    const config = await eventually(() => got.get('homeassistant/sensor/ems_depot/grid_power/config'), 15_000, 'discovery');
     expect(JSON.parse(config)).toMatchObject({ unique_id: 'ems_depot_grid_power', state_topic: 'ems/depot/site/grid/power', device_class: 'power', unit_of_measurement: 'W', availability_topic: 'ems/depot/status' });
     expect(got.has('homeassistant/number/ems_depot/site_limit/config')).toBe(true);
     await late.endAsync();
@@ -110,34 +114,34 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
       if (p.length) got.set(t, JSON.parse(p.toString()));
     });
     await late.subscribeAsync('homeassistant/#');
-    const cfg = (path: string) => eventually(() => got.get(`homeassistant/${path}/config`), 5000, path);
+    const cfg = (path: string) => eventually(() => got.get(`homeassistant/${path}/config`), 15_000, path);
     // Energy for the Energy dashboard.
     const importToday = await cfg('sensor/ems_depot/grid_import_energy_today');
     expect(importToday).toMatchObject({ device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', state_topic: 'ems/depot/site/energy/gridImportToday' });
     expect(importToday.device).toMatchObject({ identifiers: ['ems_depot'], name: 'EMS Depot North', model: expect.any(String), sw_version: '9.8.7', manufacturer: 'edge-ems' });
     expect(await cfg('sensor/ems_depot/cp1_1_session_energy')).toMatchObject({ device_class: 'energy', state_class: 'total_increasing' });
     await observer.subscribeAsync('ems/depot/site/energy/#');
-    expect(await eventually(() => seen.get('ems/depot/site/energy/gridImportToday')?.payload, 5000, 'energy state')).toBe('12345');
+    expect(await eventually(() => seen.get('ems/depot/site/energy/gridImportToday')?.payload, 15_000, 'energy state')).toBe('12345');
 
     // Steering through the command topics Home Assistant learns from discovery.
     ctx.bus.emit('session.started', { chargerId: 'CP1', connectorId: 1, transactionId: 9, idTag: 'A', tier: 'guest', startedAtMs: Date.now(), meterStartWh: 0 });
     const pause = await cfg('switch/ems_depot/cp1_1_paused');
     await observer.publishAsync(pause.command_topic as string, pause.payload_on as string);
-    await eventually(() => ctx.state.connector('CP1', 1)?.session?.paused === true || undefined, 5000, 'paused from HA');
+    await eventually(() => ctx.state.connector('CP1', 1)?.session?.paused === true || undefined, 15_000, 'paused from HA');
     const mode = await cfg('select/ems_depot/cp1_1_mode');
     expect(mode.options).toEqual(['fast', 'minpv', 'pv']);
     const modes: string[] = [];
     ctx.bus.on('session.update', (u) => u.chargeMode && modes.push(u.chargeMode));
     await observer.publishAsync(mode.command_topic as string, 'pv');
-    await eventually(() => (modes.includes('pv') ? true : undefined), 5000, 'mode from HA');
+    await eventually(() => (modes.includes('pv') ? true : undefined), 15_000, 'mode from HA');
     const departure = await cfg('text/ems_depot/cp1_1_departure');
     const when = new Date(Date.now() + 3_600_000).toISOString();
     expect(new RegExp(departure.pattern as string).test(when)).toBe(true);
     await observer.publishAsync(departure.command_topic as string, when);
-    await eventually(() => ctx.state.connector('CP1', 1)?.session?.departureAtMs === Date.parse(when) || undefined, 5000, 'departure from HA');
+    await eventually(() => ctx.state.connector('CP1', 1)?.session?.departureAtMs === Date.parse(when) || undefined, 15_000, 'departure from HA');
     const limit = await cfg('number/ems_depot/site_limit');
     await observer.publishAsync(limit.command_topic as string, '22000');
-    await eventually(() => ctx.state.signals.find((s) => s.kind === 'import-limit' && s.value === 22_000), 5000, 'site limit from HA');
+    await eventually(() => ctx.state.signals.find((s) => s.kind === 'import-limit' && s.value === 22_000), 15_000, 'site limit from HA');
     await late.endAsync();
 
     // Renamed site, same prefix: the same unique ids (Home Assistant keeps the entities and their history).
@@ -149,7 +153,7 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
       if (p.length) got.set(t, JSON.parse(p.toString()));
     });
     await again.subscribeAsync('homeassistant/#');
-    const renamed = await eventually(() => got.get('homeassistant/sensor/ems_depot/grid_power/config'), 5000, 'discovery after rename');
+    const renamed = await eventually(() => got.get('homeassistant/sensor/ems_depot/grid_power/config'), 15_000, 'discovery after rename');
     expect(renamed).toMatchObject({ unique_id: 'ems_depot_grid_power' });
     expect(renamed.device).toMatchObject({ name: 'EMS Depot North (renamed)', identifiers: ['ems_depot'] });
     await again.endAsync();
@@ -164,7 +168,7 @@ describeWithPeer('mosquitto', hasCommand('mosquitto'), 'EMS state and commands o
         child.stdout!.on('data', (d) => String(d).includes('READY') && resolve());
         child.once('exit', (code) => reject(new Error(`bridge process exited ${code}`)));
       });
-      await eventually(() => seen.get('ems/killed/status')?.payload === 'online', 5000, 'online');
+      await eventually(() => seen.get('ems/killed/status')?.payload === 'online', 15_000, 'online');
       child.kill('SIGKILL');
       await eventually(() => seen.get('ems/killed/status')?.payload === 'offline', 10_000, 'offline will');
     } finally {

@@ -39,6 +39,8 @@ export interface EmsPlace {
   dir?: string;
   ocppPort?: number;
   httpPort?: number;
+  /** The entry to run (default bin/ems.js, the sources through tsx), e.g. a compiled build's dist/bin/ems.js. */
+  entry?: string;
 }
 
 /**
@@ -72,7 +74,7 @@ async function startEmsOnce(config: Record<string, any>, env: Record<string, str
   };
   const configPath = join(dir, 'site.yaml');
   writeFileSync(configPath, stringify(full));
-  const child = spawn(process.execPath, [join(root, 'bin/ems.js'), 'run', '--config', configPath], {
+  const child = spawn(process.execPath, [place.entry ?? join(root, 'bin/ems.js'), 'run', '--config', configPath], {
     cwd: dir,
     env: { ...process.env, EMS_LOG_LEVEL: 'info', EMS_ADMIN_PASSWORD: 'process-test-password-1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -316,6 +316,8 @@ describe('applyCaps', () => {
     // Still unanswered: not sent again, and no longer holding the others back.
     expect(await system.cs.applyCaps([cap('CP001', 1, 10), cap('CP002', 1, 20)])).toEqual({ sent: 1, unconfirmedDecreases: 0 });
     expect(a.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 10)).toHaveLength(1);
+    // The round waited answerWaitMs (100 ms) for it: on a loaded machine the raise reaches the charger later.
+    await waitFor(() => b.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 20).length > 0, "CP002's raise to 20 A");
     expect(b.received('SetChargingProfile', (p) => txProfiles(p) && limitOf(p) === 20)).toHaveLength(1);
   });
 });

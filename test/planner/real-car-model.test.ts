@@ -47,6 +47,32 @@ describe('the car-max learner on real cars', () => {
     expect(learner.carModel('s')).toEqual({ maxPowerW: 16 * 690, taperWPerWh: 0 });
   });
 
+  // Known failure (issue #11): the slope is measured from the last sample at the old limit, so the
+  // first whole-amp step (1 A) counts over one sample interval's Wh, not the step's: 0.0054 A/Wh
+  // here against the real 0.0013 (a tapering car planned as if nearly full). Measuring from the
+  // first fall to the latest passes, but on the plant hub the accurate slope alone meets fewer
+  // sessions (seed 1: 12 of 40 against 14, under equal share's 13; branch s12-taper-lp).
+  it.fails('learns the taper of a whole-amp car sampled once a minute within a fifth of its real slope', () => {
+    // The plant's 16 A car above 80 % SoC on a 60 kWh battery: 16 A falling to 8 A over 6 kWh,
+    // drawn in whole amps, MeterValues every 60 s.
+    const learner = new CarMaxLearner(config);
+    const realAPerWh = 8 / 6_000;
+    let energyWh = 0;
+    const seen: number[] = [];
+    for (let minute = 0; energyWh < 6_000; minute++) {
+      const drawA = Math.floor(16 - realAPerWh * energyWh + 1e-9);
+      learner.observe(sample({ capA: 32, drawA, energyWh }));
+      energyWh += (drawA * 690) / 60;
+      const taper = learner.carModel('s')!.taperWPerWh;
+      if (taper > 0) seen.push(taper / 690);
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    for (const aPerWh of seen) {
+      expect(aPerWh).toBeGreaterThan(0.8 * realAPerWh);
+      expect(aPerWh).toBeLessThan(1.2 * realAPerWh);
+    }
+  });
+
   it('tapered average power, hand-computed: 10 kW falling 1 W per Wh over 4 kWh is 4 kWh in ln(10/6) h', () => {
     expect(taperedMaxPowerW(10_000, 1, 4_000)).toBeCloseTo(4_000 / Math.log(10 / 6), 6);
     expect(taperedMaxPowerW(10_000, 0, 4_000)).toBe(10_000);
