@@ -43,10 +43,6 @@ export function underDraw(
   const since = memory?.underDrawSinceMs;
   const sinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
   if (atMs - sinceMs >= nonNegative(params.unusedHoldMs)) return { sinceMs, lend: true };
-  // A car that lends goes on lending while it keeps under-drawing (the half reserve above ends it):
-  // its cap went down to lend, so no sample can be settled under that change yet, and judging it
-  // so handed the share back one cycle later, to lend it again at the next settled sample.
-  if (memory?.lending) return { sinceMs, lend: true };
   return { sinceMs, lend: settled(memory!, drawAtMs, params) };
 }
 
