@@ -94,29 +94,27 @@ export class ProfileSlot {
 
   /** Math.max(...possibleA(nowMs)) without the array (−∞ when it holds nothing for sure): it runs per connector per cycle. */
   mostPossibleA(nowMs: number): number {
-    let mostA = Number.NEGATIVE_INFINITY;
-    const inForce = this.inForce(nowMs);
-    if (inForce) mostA = Math.max(mostA, inForce.limitA);
-    if (live(this.pending, nowMs)) mostA = Math.max(mostA, this.pending!.limitA);
-    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) mostA = Math.max(mostA, this.uncertain[i]!.limitA);
-    return mostA;
+    return this.foldPossibleA(nowMs, Math.max, Number.NEGATIVE_INFINITY);
   }
 
   /** Math.min(...possibleA(nowMs)) without the array (+∞ when it holds nothing for sure). */
   leastPossibleA(nowMs: number): number {
-    let leastA = Number.POSITIVE_INFINITY;
-    const inForce = this.inForce(nowMs);
-    if (inForce) leastA = Math.min(leastA, inForce.limitA);
-    if (live(this.pending, nowMs)) leastA = Math.min(leastA, this.pending!.limitA);
-    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) leastA = Math.min(leastA, this.uncertain[i]!.limitA);
-    return leastA;
+    return this.foldPossibleA(nowMs, Math.min, Number.POSITIVE_INFINITY);
   }
 
   /** possibleA(nowMs).length > 0 without the array. */
   holdsAny(nowMs: number): boolean {
-    if (this.inForce(nowMs) || live(this.pending, nowMs)) return true;
-    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) return true;
-    return false;
+    return this.foldPossibleA(nowMs, Math.max, Number.NEGATIVE_INFINITY) > Number.NEGATIVE_INFINITY;
+  }
+
+  /** Folds the limits possibleA(nowMs) would list, without building the list. */
+  private foldPossibleA(nowMs: number, fold: (a: number, b: number) => number, startA: number): number {
+    let resultA = startA;
+    const inForce = this.inForce(nowMs);
+    if (inForce) resultA = fold(resultA, inForce.limitA);
+    if (live(this.pending, nowMs)) resultA = fold(resultA, this.pending!.limitA);
+    for (let i = 0; i < this.uncertain.length; i++) if (live(this.uncertain[i], nowMs)) resultA = fold(resultA, this.uncertain[i]!.limitA);
+    return resultA;
   }
 
   begin(limit: HeldLimit): void {
