@@ -54,6 +54,8 @@ export interface DispatcherOptions {
   activeTransaction(chargerId: string, connectorId: number): number | undefined;
   /** Resolves after ms (injected timer); setTimeout by default. */
   wait?: Wait | undefined;
+  /** Resolves on a later turn of the event loop (between batches of a round's sends); setImmediate by default. */
+  nextTurn?: (() => Promise<void>) | undefined;
 }
 
 type Change = 'decrease' | 'same' | 'increase';
@@ -87,10 +89,10 @@ const TENTH_EPSILON = 0.05;
  */
 const SENDS_PER_TURN = 8;
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const realNextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** start(p) for each plan in order, SENDS_PER_TURN to a turn of the event loop. */
-async function startInTurns(list: readonly Plan[], start: (p: Plan) => Promise<boolean>): Promise<Promise<boolean>[]> {
+async function startInTurns(list: readonly Plan[], start: (p: Plan) => Promise<boolean>, nextTurn: () => Promise<void>): Promise<Promise<boolean>[]> {
   const sends: Promise<boolean>[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     if (i > 0 && i % SENDS_PER_TURN === 0) await nextTurn();
@@ -292,7 +294,7 @@ export class ProfileDispatcher {
     // A raise goes in the same half of the round as its default, or after it.
     const later = (p: Plan) => p.change === 'increase' || p.after?.change === 'increase';
     const first = plans.filter((p) => !later(p));
-    const firstResults = await this.settle(await startInTurns(first, start));
+    const firstResults = await this.settle(await startInTurns(first, start, this.options.nextTurn ?? realNextTurn));
     const unconfirmedDecreases = connectors(first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true));
     if (unconfirmedDecreases > 0) {
       const held = plans.length - first.length;
@@ -300,7 +302,7 @@ export class ProfileDispatcher {
       return { sent: connectors(first), unconfirmedDecreases };
     }
     const increases = plans.filter(later);
-    await this.settle(await startInTurns(increases, start));
+    await this.settle(await startInTurns(increases, start, this.options.nextTurn ?? realNextTurn));
     return { sent: connectors(plans), unconfirmedDecreases: 0 };
   }
 
