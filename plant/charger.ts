@@ -2,7 +2,7 @@ import { PlantCar } from './car.ts';
 import { compositeLimitsA, dropTransaction, installProfile, type ConnectorContext, type HeldProfile, type PlantProfile } from './charging-profile.ts';
 import type { OutsideChange, PlantConnectorStatus, PlantEvent, ProfileAnswer } from './events.ts';
 import type { SeededRandom } from './random.ts';
-import type { PhaseRotation, PlantCarSpec, PlantChargerSpec, Triple } from './types.ts';
+import type { LineConnection, PhaseRotation, PlantCarSpec, PlantChargerSpec, Triple } from './types.ts';
 
 /** Charger terminal L1, L2, L3 → site phase index. */
 export const ROTATIONS: Record<PhaseRotation, readonly [number, number, number]> = {
@@ -12,6 +12,13 @@ export const ROTATIONS: Record<PhaseRotation, readonly [number, number, number]>
   L1L3L2: [0, 2, 1],
   L2L1L3: [1, 0, 2],
   L3L2L1: [2, 1, 0],
+};
+
+/** The two site lines (indices) of a line-to-line connection: the current flows out on the first, back on the second. */
+export const LINE_PAIRS: Record<LineConnection, readonly [number, number]> = {
+  'L1-L2': [0, 1],
+  'L2-L3': [1, 2],
+  'L3-L1': [2, 0],
 };
 
 /** From plug-in to StartTransaction (authorisation), ms. */
@@ -45,8 +52,12 @@ export interface ConnectorTruth {
   transactionId?: number;
   /** The pilot limit in force, A per phase (after the charger applied its profiles). */
   pilotA: number;
-  /** True draw per site phase, A. */
+  /** True draw per site phase, A (a line-to-line charger's current on both its lines). */
   drawSiteA: Triple;
+  /** Set for a charger wired between two lines: drawSiteA is then not in phase with the lines' voltages. */
+  connection?: LineConnection;
+  /** True power the car takes, W (draw × phases × the voltage it is wired to); always set by the plant. */
+  powerW?: number;
   /** True draw per car phase, A. */
   drawA: number;
   /** What the car would draw under an unlimited pilot, A per phase. */
@@ -69,16 +80,22 @@ export class PlantCharger {
   private readonly arrivals: PlantCarSpec[];
   private wasOnline = true;
   private readonly truthCache: ConnectorTruth[] = [];
+  /** The voltage across the charger, V: line-to-neutral, or √3 × that between two lines. */
+  readonly circuitVoltageV: number;
+  /** Site lines of a line-to-line charger. */
+  private readonly lines: readonly [number, number] | undefined;
 
   constructor(
     spec: PlantChargerSpec,
     cars: readonly PlantCarSpec[],
-    private readonly voltageV: number,
+    voltageV: number,
     private readonly random: SeededRandom,
     private readonly nextTransactionId: () => number,
     private readonly changes: OutsideChange[],
   ) {
     this.spec = spec;
+    this.lines = spec.phases === 1 && spec.connection ? LINE_PAIRS[spec.connection] : undefined;
+    this.circuitVoltageV = this.lines ? Math.sqrt(3) * voltageV : voltageV;
     this.connectors = Array.from({ length: spec.connectors }, (_, i) => ({
       connectorId: i + 1,
       status: 'Available' as PlantConnectorStatus,
@@ -196,7 +213,7 @@ export class PlantCharger {
       connectorId: c.connectorId,
       transactionId: c.transactionId,
       txStartMs: c.txStartMs,
-      voltageV: this.voltageV,
+      voltageV: this.circuitVoltageV,
       phases: this.spec.phases,
     }));
     const pilots = compositeLimitsA(this.held, atMs, contexts, this.spec.maxCurrentA, this.connectors.map((c) => c.car !== undefined));
@@ -207,7 +224,7 @@ export class PlantCharger {
       const wasFull = car.phase === 'full';
       const pilotA = c.transactionId === undefined ? 0 : c.pilotA;
       const before = car.energyWh;
-      car.step(atMs, dtMs, pilotA, this.voltageV, this.phasesOf(car));
+      car.step(atMs, dtMs, pilotA, this.circuitVoltageV, this.phasesOf(car));
       c.registerWh += car.energyWh - before;
       if (car.phase === 'full' && !wasFull) this.changes.push({ atMs, kind: 'car-full', id: car.spec.id });
       if (car.phase !== 'full' && wasFull) this.changes.push({ atMs, kind: 'car-woke', id: car.spec.id });
@@ -302,7 +319,8 @@ export class PlantCharger {
       chargerId: this.spec.id,
       connectorId: c.connectorId,
       measuredAtMs: atMs,
-      powerW: Math.round(sumA * this.voltageV),
+      // A line-to-line charger's one current at the line-to-line voltage.
+      powerW: Math.round(sumA * this.circuitVoltageV),
       energyWh: Math.floor(c.registerWh),
       socPct: Math.floor(c.car?.socPct ?? 0),
     };
@@ -329,15 +347,19 @@ export class PlantCharger {
       const car = c.car;
       const phases = car ? this.phasesOf(car) : 0;
       const drawA = car?.drawA ?? 0;
-      const t = (this.truthCache[i] ??= { chargerId: this.spec.id, connectorId: c.connectorId, pilotA: 0, drawSiteA: [0, 0, 0], drawA: 0, wantA: 0, carPhases: 0, status: c.status });
+      const t = (this.truthCache[i] ??= { chargerId: this.spec.id, connectorId: c.connectorId, pilotA: 0, drawSiteA: [0, 0, 0], drawA: 0, wantA: 0, carPhases: 0, status: c.status, powerW: 0, ...(this.spec.connection && this.lines ? { connection: this.spec.connection } : {}) });
       t.carId = car?.spec.id;
       t.transactionId = c.transactionId;
       t.pilotA = c.pilotA;
       t.drawSiteA[0] = t.drawSiteA[1] = t.drawSiteA[2] = 0;
-      for (let k = 0; k < phases; k++) t.drawSiteA[rotation[k]!] += drawA;
+      if (this.lines && phases > 0) {
+        t.drawSiteA[this.lines[0]] = drawA;
+        t.drawSiteA[this.lines[1]] = drawA;
+      } else for (let k = 0; k < phases; k++) t.drawSiteA[rotation[k]!] += drawA;
       t.drawA = drawA;
       t.wantA = car && c.transactionId !== undefined ? car.wantA() : 0;
       t.carPhases = phases;
+      t.powerW = drawA * phases * this.circuitVoltageV;
       t.status = c.status;
     });
     return this.truthCache;

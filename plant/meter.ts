@@ -17,8 +17,12 @@ export class PlantMeter {
     this.nextAtMs = random.between(0, 1) * spec.periodMs;
   }
 
-  /** Called every plant step with the node's true current. */
-  step(atMs: number, trueA: Triple, voltageV: number): void {
+  /**
+   * Called every plant step with the node's true current (per line, signed as its active power)
+   * and, where line-to-line loads put a line's current out of phase with its voltage, each line's
+   * power factor (in-phase component over magnitude; 1 when absent).
+   */
+  step(atMs: number, trueA: Triple, voltageV: number, powerFactor?: Readonly<Triple>): void {
     if (atMs < this.nextAtMs) return;
     while (this.nextAtMs <= atMs) this.nextAtMs += this.spec.periodMs;
     if (this.spec.lossRate && this.random.chance(this.spec.lossRate)) return;
@@ -35,7 +39,7 @@ export class PlantMeter {
       meterId: s.id,
       measuredAtMs: atMs,
       currentA,
-      powerW: Math.round((currentA[0] + currentA[1] + currentA[2]) * voltageV),
+      powerW: Math.round(powerFactor ? (currentA[0] * powerFactor[0] + currentA[1] * powerFactor[1] + currentA[2] * powerFactor[2]) * voltageV : (currentA[0] + currentA[1] + currentA[2]) * voltageV),
     });
   }
 

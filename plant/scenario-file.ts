@@ -37,6 +37,10 @@ export function scenarioFromData(data: unknown): PlantScenario {
   });
   scenario.chargers.forEach((c, i) => {
     if (!(c.meterValuesPeriodMs > 0)) throw new ScenarioError(`scenario.chargers[${i}].meterValuesPeriodMs: must be > 0`);
+    if (c.connection !== undefined) {
+      if (!['L1-L2', 'L2-L3', 'L3-L1'].includes(c.connection)) throw new ScenarioError(`scenario.chargers[${i}].connection: expected L1-L2, L2-L3 or L3-L1`);
+      if (c.phases !== 1) throw new ScenarioError(`scenario.chargers[${i}].connection: only a single-phase charger (phases 1) is wired line to line`);
+    }
   });
   scenario.cars.forEach((car, i) => {
     const charger = scenario.chargers.find((c) => c.id === car.chargerId);

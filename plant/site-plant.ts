@@ -1,4 +1,4 @@
-import { PlantCharger, type ConnectorTruth } from './charger.ts';
+import { LINE_PAIRS, PlantCharger, type ConnectorTruth } from './charger.ts';
 import type { PlantProfile } from './charging-profile.ts';
 import type { OutsideChange, PlantEvent, ProfileAnswer } from './events.ts';
 import { PlantMeter } from './meter.ts';
@@ -6,10 +6,16 @@ import { SeededRandom } from './random.ts';
 import { loadA, pvAvailableW, pvOutputW, stepBattery, type BatteryState, type DeviceSetpoints } from './site-physics.ts';
 import type { PlantCarSpec, PlantCircuit, PlantScenario, Triple } from './types.ts';
 
+const COS30 = Math.sqrt(3) / 2;
+
 /** The physical truth at one moment (what an ideal instrument would read); updated in place by each step. */
 export interface PlantTruth {
   atMs: number;
-  /** True current per circuit node and site phase, A (the root is the connection point). */
+  /**
+   * True current per circuit node and site phase, A (the root is the connection point): the
+   * magnitude of the phasor sum of every load on that line, signed as its active power (negative:
+   * export). With only line-to-neutral and three-phase loads it is the plain sum.
+   */
   nodeA: Map<string, Triple>;
   /** Non-EV load per circuit node and site phase, A (PV and battery only at the root). */
   buildingA: Map<string, Triple>;
@@ -49,6 +55,14 @@ export class SitePlant {
   private readonly maxStepMs: number;
   private current: PlantTruth;
   private readonly bottomUp: { node: PlantCircuit; parent?: string; depth: number }[];
+  /**
+   * Per node and line: the current's component in quadrature with the line's own voltage, A (only
+   * line-to-line loads have one). The in-phase component is accumulated in nodeA, then replaced by
+   * the magnitude.
+   */
+  private readonly nodeQuadratureA = new Map<string, Triple>();
+  /** Per node and line: in-phase component over magnitude (a meter's power from its currents). */
+  private readonly nodePowerFactor = new Map<string, Triple>();
 
   constructor(scenario: PlantScenario, options: PlantOptions = {}) {
     // Steps and curves sorted by time (stable: of two at the same moment the later entry wins, as listed).
@@ -81,6 +95,10 @@ export class SitePlant {
     }
     this.changes.sort((a, b) => a.atMs - b.atMs);
     this.bottomUp = [...this.nodes].sort((a, b) => b.depth - a.depth);
+    for (const { node } of this.nodes) {
+      this.nodeQuadratureA.set(node.id, [0, 0, 0]);
+      this.nodePowerFactor.set(node.id, [1, 1, 1]);
+    }
     this.current = {
       atMs: 0,
       nodeA: new Map(this.nodes.map(({ node }) => [node.id, [0, 0, 0] as Triple])),
@@ -112,7 +130,7 @@ export class SitePlant {
       this.atMs += dtMs;
       for (const charger of this.chargers.values()) charger.step(this.atMs, dtMs);
       this.measure(this.atMs, dtMs);
-      for (const meter of this.meters) meter.step(this.atMs, this.current.nodeA.get(meter.spec.circuitId) ?? [0, 0, 0], this.scenario.voltageV);
+      for (const meter of this.meters) meter.step(this.atMs, this.current.nodeA.get(meter.spec.circuitId) ?? [0, 0, 0], this.scenario.voltageV, this.nodePowerFactor.get(meter.spec.circuitId));
       onStep?.(this.current, dtMs);
     }
     const events: PlantEvent[] = [];
@@ -181,9 +199,11 @@ export class SitePlant {
     const s = this.scenario;
     const wallMs = this.wallMs(atMs);
     const truth = this.current;
+    let lineToLine = false;
     for (const { node } of this.nodes) {
       truth.nodeA.get(node.id)!.fill(0);
       truth.buildingA.get(node.id)!.fill(0);
+      this.nodeQuadratureA.get(node.id)!.fill(0);
     }
     for (let i = 0; i < s.loads.length; i++) {
       const load = s.loads[i]!;
@@ -197,10 +217,21 @@ export class SitePlant {
     }
     let n = 0;
     for (const charger of this.chargers.values()) {
-      const total = truth.nodeA.get(this.chargerNode.get(charger.spec.id)!)!;
+      const nodeId = this.chargerNode.get(charger.spec.id)!;
+      const total = truth.nodeA.get(nodeId)!;
+      const quadrature = this.nodeQuadratureA.get(nodeId)!;
       for (const c of charger.truth()) {
         truth.connectors[n++] = c;
-        for (let p = 0; p < 3; p++) total[p] += c.drawSiteA[p]!;
+        if (c.connection) {
+          // Between lines a and b the current is in phase with Va − Vb: 30° ahead of Va on line a,
+          // and (flowing back) 30° behind Vb on line b. Each line's own frame: cos 30° in phase.
+          const [a, b] = LINE_PAIRS[c.connection];
+          total[a] += c.drawA * COS30;
+          total[b] += c.drawA * COS30;
+          quadrature[a] += c.drawA / 2;
+          quadrature[b] -= c.drawA / 2;
+          if (c.drawA !== 0) lineToLine = true;
+        } else for (let p = 0; p < 3; p++) total[p] += c.drawSiteA[p]!;
       }
     }
     truth.connectors.length = n;
@@ -211,9 +242,12 @@ export class SitePlant {
       const building = truth.buildingA.get(parent)!;
       const childTotal = truth.nodeA.get(node.id)!;
       const childBuilding = truth.buildingA.get(node.id)!;
+      const quadrature = this.nodeQuadratureA.get(parent)!;
+      const childQuadrature = this.nodeQuadratureA.get(node.id)!;
       for (let p = 0; p < 3; p++) {
         total[p] += childTotal[p]!;
         building[p] += childBuilding[p]!;
+        quadrature[p] += childQuadrature[p]!;
       }
     }
     const available = s.pv ? pvAvailableW(s.pv, s.seed, wallMs, s.utcOffsetH, atMs) : 0;
@@ -234,7 +268,21 @@ export class SitePlant {
       }
     }
     truth.atMs = atMs;
+    // Active power from the in-phase components, before they become magnitudes.
     truth.gridPowerW = (root[0] + root[1] + root[2]) * s.voltageV;
+    if (lineToLine) {
+      for (const { node } of this.nodes) {
+        const total = truth.nodeA.get(node.id)!;
+        const quadrature = this.nodeQuadratureA.get(node.id)!;
+        const factor = this.nodePowerFactor.get(node.id)!;
+        for (let p = 0; p < 3; p++) {
+          const inPhase = total[p]!;
+          const magnitude = Math.hypot(inPhase, quadrature[p]!);
+          total[p] = inPhase < 0 ? -magnitude : magnitude;
+          factor[p] = magnitude > 0 ? Math.abs(inPhase) / magnitude : 1;
+        }
+      }
+    } else for (const factor of this.nodePowerFactor.values()) factor.fill(1);
     truth.pvPowerW = pvW;
     truth.batteryPowerW = batteryW;
     truth.batterySocPct = this.battery?.socPct;

@@ -6,6 +6,9 @@ export type Triple = [number, number, number];
 
 export type PhaseRotation = 'L1L2L3' | 'L2L3L1' | 'L3L1L2' | 'L1L3L2' | 'L2L1L3' | 'L3L2L1';
 
+/** The two site lines a single-phase charger is wired between (a 208 V charger on a 120/208 V service). */
+export type LineConnection = 'L1-L2' | 'L2-L3' | 'L3-L1';
+
 export interface PlantCircuit {
   id: string;
   /** Fuse, A per phase (the true limit the plant measures against; no safety margin). */
@@ -89,6 +92,14 @@ export interface PlantChargerSpec {
   maxCurrentA: number;
   phases: 1 | 3;
   phaseRotation: PhaseRotation;
+  /**
+   * A single-phase charger (phases 1) wired between two site lines instead of line and neutral: its
+   * current I flows out on the first line and back on the second at the line-to-line voltage
+   * (√3 × voltageV), and each line's current is the phasor sum of every load on it. phaseRotation
+   * does not apply. The charger reports its one current on its L1 terminal (OCPP Current.Import)
+   * and Power.Active.Import at the line-to-line voltage.
+   */
+  connection?: LineConnection;
   /** SetChargingProfile answered after this, ms. */
   answerDelayMs: number;
   /** A profile takes effect this long after it arrives, ms (0.2..5 s on real chargers). */
