@@ -316,7 +316,7 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     const minDa = Math.max(1, ceilDa(nonNegative(charger.minCurrentA)));
     const maxDa = floorDa(nonNegative(charger.maxCurrentA));
     const drawA = fresh ? Math.max(fresh[0], fresh[1], fresh[2]) : undefined;
-    const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined) : NOT_UNDER;
+    const under = session ? underDraw(memory, drawA, atMs, params, fresh ? estimate.freshAtMs : undefined, session.targetPowerW !== undefined) : NOT_UNDER;
 
     slot.charger = charger;
     slot.node = node;

@@ -34,6 +34,7 @@ export function underDraw(
   atMs: number,
   params: Pick<DecideParams, 'rampReserveA' | 'unusedHoldMs' | 'carResponseMs'>,
   drawAtMs?: number,
+  planned = false,
 ): UnderDraw {
   const previousCapA = memory?.currentA ?? 0;
   if (drawA === undefined || !(previousCapA > 0)) return NOT_UNDER;
@@ -43,6 +44,12 @@ export function underDraw(
   const since = memory?.underDrawSinceMs;
   const sinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
   if (atMs - sinceMs >= nonNegative(params.unusedHoldMs)) return { sinceMs, lend: true };
+  // A car that lends goes on lending while it keeps under-drawing (the half reserve above ends it):
+  // its cap went down to lend, so no sample can be settled under that change yet, and judging it so
+  // handed the share back one cycle later, to lend it again at the next settled sample. Not a car
+  // with a planner target: the plan's ceilings already follow its draw (plan-ceilings.ts), and
+  // on the plant hub lending that lasted cost tapering planned cars their share (docs/closed-loop.md).
+  if (memory?.lending && !planned) return { sinceMs, lend: true };
   return { sinceMs, lend: settled(memory!, drawAtMs, params) };
 }
 

@@ -14,10 +14,15 @@ import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from '.
  * `control.uncontrollable: refuse-sessions`, sessions on an uncontrollable charger are refused while
  * the site cannot afford its max.
  */
+/** At most this many charger ids in one log line. */
+const MAX_IDS_LOGGED = 20;
+
 export class SiteHoldings {
   private readonly byCharger = new Map<string, ChargerHoldings>();
   private readonly uncontrollableIds: Set<string>;
   private lastDecision: Decision | undefined;
+  /** Limits already reported as overloaded by the uncontrollable chargers (each is logged once). */
+  private readonly overloadsLogged = new Set<string>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -143,11 +148,20 @@ export class SiteHoldings {
     return first;
   }
 
+  /**
+   * Logs each limit once, when the uncontrollable chargers first overload it (each charger's own
+   * warning names it): a site where hundreds turn out uncontrollable one after the other logged
+   * every overloaded limit again with every id on each new one, O(n²) bytes (~57 MB in minutes at
+   * 1,000 chargers, held in the log's write buffer: bench/RESULTS.md, session 13).
+   */
   private warnOverloads(): void {
     const overloads = uncontrollableOverloads(this.config, this.uncontrollableIds);
     for (const o of overloads) {
+      if (this.overloadsLogged.has(o.limit)) continue;
+      this.overloadsLogged.add(o.limit);
+      const ids = [...this.uncontrollableIds];
       this.log.error(
-        { limit: o.limit, limitA: Math.round(o.limitA * 10) / 10, uncontrollableA: o.drawA, chargers: [...this.uncontrollableIds] },
+        { limit: o.limit, limitA: Math.round(o.limitA * 10) / 10, uncontrollableA: o.drawA, uncontrollable: ids.length, chargers: ids.slice(0, MAX_IDS_LOGGED) },
         'chargers that cannot be capped alone can exceed this limit at their max; nothing the EMS does prevents that (control.uncontrollable: refuse-sessions refuses their sessions while the site cannot afford them)',
       );
     }
