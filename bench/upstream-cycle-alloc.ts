@@ -7,8 +7,9 @@
 // functions that allocate most. Then the other half of a cycle: one ProfileDispatcher round (the
 // caps to 200 one-connector chargers, 4 in 5 in a transaction, each holding its profiles already:
 // a steady round, nothing to send, as most rounds are). Counts of bytes, not times: trustworthy
-// on a loaded machine.
-//   node --max-semi-space-size=64 --import tsx bench/upstream-cycle-alloc.ts
+// on a loaded machine. Also the CPU ms of each step (the control cycle's decision turn, controlStep;
+// with --single-threaded the collector's work is on this thread and counted).
+//   node --max-semi-space-size=64 [--single-threaded] --import tsx bench/upstream-cycle-alloc.ts
 //   env: CYCLE_ALLOC_CHARGERS (200), CYCLE_ALLOC_MINUTES (simulated, 10), CYCLE_ALLOC_HEAP
 import { Session } from 'node:inspector/promises';
 import v8 from 'node:v8';
@@ -29,6 +30,8 @@ const WARM_MS = 3 * 60_000;
 
 const scenario = depotDay({ seed: 20261207, chargers: CHARGERS, hours: MINUTES / 60, rootA: 4000 });
 const perStepBytes: number[] = [];
+/** CPU µs of each step in the window (process.cpuUsage: run with --single-threaded so GC counts where it happens). */
+const perStepCpuUs: number[] = [];
 let skipped = 0;
 let inWindow = false;
 let session: Session | undefined;
@@ -50,9 +53,12 @@ runClosedLoop(scenario, {
           void session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
         }
         const before = v8.getHeapStatistics().used_heap_size;
+        const cpuBefore = process.cpuUsage();
         const decision = step.run(state, atMs);
+        const cpu = process.cpuUsage(cpuBefore);
         const after = v8.getHeapStatistics().used_heap_size;
         if (inWindow) {
+          perStepCpuUs.push(cpu.user + cpu.system);
           if (after >= before) perStepBytes.push(after - before);
           else skipped++;
         }
@@ -63,6 +69,11 @@ runClosedLoop(scenario, {
 });
 
 const sorted = [...perStepBytes].sort((a, b) => a - b);
+function cpuQuantiles(us: number[]): { p50: number; p90: number; p99: number; max: number } {
+  const v = [...us].sort((a, b) => a - b);
+  const at = (p: number) => Math.round((v[Math.min(v.length - 1, Math.floor(p * v.length))] ?? NaN) / 10) / 100;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
 const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 const kb = (b: number) => Math.round(b / 102.4) / 10;
 console.log(
@@ -71,6 +82,7 @@ console.log(
     steps: perStepBytes.length,
     skippedForGc: skipped,
     kbPerStep: { mean: kb(perStepBytes.reduce((s, b) => s + b, 0) / Math.max(1, perStepBytes.length)), p50: kb(q(0.5)), p90: kb(q(0.9)) },
+    cpuMsPerStep: cpuQuantiles(perStepCpuUs),
   }),
 );
 

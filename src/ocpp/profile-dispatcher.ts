@@ -78,6 +78,31 @@ interface Plan {
 const TENTH_EPSILON = 0.05;
 
 /**
+ * Profiles started in one turn of the event loop. Each start writes the slot (SQLite), reports it
+ * on the bus and sends the call (validation, the frame, a socket write): ~0.1-0.25 ms each, so a
+ * round that changes every cap (a grid step at 200 chargers) was one 20-50 ms task that every
+ * charger frame and relayed answer arriving meanwhile waited behind. In turns of this many, a
+ * frame waits behind one batch (docs/local-controller.md). Order and grouping are unchanged:
+ * decreases still all go before any increase.
+ */
+const SENDS_PER_TURN = 8;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** start(p) for each plan in order, SENDS_PER_TURN to a turn of the event loop. */
+async function startInTurns(list: readonly Plan[], start: (p: Plan) => Promise<boolean>): Promise<Promise<boolean>[]> {
+  const sends: Promise<boolean>[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0 && i % SENDS_PER_TURN === 0) await nextTurn();
+    const sent = start(list[i]!);
+    // Settled together once all have started (settle()); a failure meanwhile is not unhandled.
+    sent.catch(() => undefined);
+    sends[i] = sent;
+  }
+  return sends;
+}
+
+/**
  * After this many refusals or unanswered calls in a row of a connector default, a TxProfile raise
  * no longer waits for it (1 + 2 + 4 s of backoff): a charger that will not take its defaults still
  * gets its cars raised, and falls back to the default it holds.
@@ -267,7 +292,7 @@ export class ProfileDispatcher {
     // A raise goes in the same half of the round as its default, or after it.
     const later = (p: Plan) => p.change === 'increase' || p.after?.change === 'increase';
     const first = plans.filter((p) => !later(p));
-    const firstResults = await this.settle(first.map(start));
+    const firstResults = await this.settle(await startInTurns(first, start));
     const unconfirmedDecreases = connectors(first.filter((p, i) => p.change === 'decrease' && firstResults[i] !== true));
     if (unconfirmedDecreases > 0) {
       const held = plans.length - first.length;
@@ -275,7 +300,7 @@ export class ProfileDispatcher {
       return { sent: connectors(first), unconfirmedDecreases };
     }
     const increases = plans.filter(later);
-    await this.settle(increases.map(start));
+    await this.settle(await startInTurns(increases, start));
     return { sent: connectors(plans), unconfirmedDecreases: 0 };
   }
 
