@@ -13,6 +13,7 @@
 // Pure: no clock, no I/O; the memory is data (EstimateMemory.meterGate).
 import type { GridMeasurement, MeterGateMemory } from './types.ts';
 import { formatA, nonNegative } from './numbers.ts';
+import { COS30 } from './phase-map.ts';
 
 /** A charger's measured draw, as the gate reads it. */
 export interface GateConnector {
@@ -20,6 +21,8 @@ export interface GateConnector {
   readonly draws: readonly number[];
   /** Charger terminals L1..L3 → site phase index. */
   readonly rot: readonly number[];
+  /** A line-to-line charger's two site lines: its one current counts at cos 30° on each (phase-map.ts foldLineToLine). */
+  readonly lines?: readonly [number, number];
   /** The most this connector may draw now, A (its latest limit within the charger's max). */
   readonly capA: number;
   /** The charger's max, A (how far a car may have moved unseen). */
@@ -106,6 +109,13 @@ function measuredAt(input: GateInput, upToMs: number, clamp: boolean, fromMs: nu
       }
     }
     if (at < 0 || c.draws[at] < oldest) continue;
+    if (c.lines) {
+      const amps = Math.max(nonNegative(c.draws[at + 1]), nonNegative(c.draws[at + 2]), nonNegative(c.draws[at + 3]));
+      const inPhase = (clamp ? Math.min(amps, nonNegative(c.capA)) : amps) * COS30;
+      out[c.lines[0]] += inPhase;
+      out[c.lines[1]] += inPhase;
+      continue;
+    }
     for (let p = 0; p < 3; p++) out[c.rot[p]] += clamp ? Math.min(nonNegative(c.draws[at + 1 + p]), nonNegative(c.capA)) : nonNegative(c.draws[at + 1 + p]);
   }
   return out;
@@ -129,6 +139,13 @@ function movedWithin(input: GateInput, fromMs: number, toMs: number): [number, n
     }
     if (first < 0 || last === first) {
       if (c.hasCar) out[3] += nonNegative(c.maxA);
+      continue;
+    }
+    if (c.lines) {
+      const most = (i: number) => Math.max(nonNegative(c.draws[i + 1]), nonNegative(c.draws[i + 2]), nonNegative(c.draws[i + 3]));
+      const moved = (most(last) - most(first)) * COS30;
+      out[c.lines[0]] += moved;
+      out[c.lines[1]] += moved;
       continue;
     }
     for (let p = 0; p < 3; p++) out[c.rot[p]] += nonNegative(c.draws[last + 1 + p]) - nonNegative(c.draws[first + 1 + p]);

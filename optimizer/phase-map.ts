@@ -63,6 +63,32 @@ export const LINE_PAIRS: Record<LineConnection, readonly [PhaseIndex, PhaseIndex
   'L3-L1': [2, 0],
 };
 
+/** cos 30°: the part of a line-to-line current in phase with the voltage of each of its two lines. */
+export const COS30 = SQRT3 / 2;
+
+/** The two site lines of a line-to-line charger (single-phase with a known connection); undefined otherwise. */
+export function lineToLinePair(charger: Pick<ChargerParams, 'phases' | 'connection'>): readonly [PhaseIndex, PhaseIndex] | undefined {
+  return charger.phases === 1 && charger.connection !== undefined ? LINE_PAIRS[charger.connection] : undefined;
+}
+
+/**
+ * A line-to-line charger's measured current taken off its lines' meter readings: its one current
+ * (the largest of its terminals) at cos 30° on each of its two lines, in out[offset + line]; the
+ * third line gets nothing. That is the part of the current in phase with each line's voltage; a
+ * line's reading (a magnitude) is at least the in-phase sum of its loads at unity power factor, so
+ * the load left after taking this off is never less than the true non-EV load on the line (the
+ * limit checks count the current in full on both lines). Replaces what was written at
+ * out[offset..offset + 2] for the connector (its draw on the terminals' site phases).
+ */
+export function foldLineToLine(out: number[] | Float64Array, offset: number, pair: readonly [number, number]): void {
+  const amps = Math.max(out[offset], out[offset + 1], out[offset + 2]) * COS30;
+  out[offset] = 0;
+  out[offset + 1] = 0;
+  out[offset + 2] = 0;
+  out[offset + pair[0]] = amps;
+  out[offset + pair[1]] = amps;
+}
+
 /** Site phase mask of a line-to-line connection; undefined for an unknown one. */
 export function lineToLineMask(connection: LineConnection | string | undefined): number | undefined {
   const pair = connection === undefined ? undefined : LINE_PAIRS[connection as LineConnection];

@@ -27,7 +27,7 @@ import type {
   SiteSummary,
 } from './types.ts';
 import { finiteOr, formatA, formatSeconds, nonNegative } from './numbers.ts';
-import { detectSinglePhase, rotationOf, ALL_PHASES_MASK } from './phase-map.ts';
+import { detectSinglePhase, foldLineToLine, lineToLinePair, rotationOf, ALL_PHASES_MASK, COS30 } from './phase-map.ts';
 import type { IndexedCharger, SiteIndex } from './site-index.ts';
 import { judgeMeter, type GateConnector } from './meter-plausibility.ts';
 import { PreviousMemories, withMemories } from './memories-by-index.ts';
@@ -264,6 +264,13 @@ function addOnSite(sum: number[], rot: readonly number[], a: number, b: number, 
   sum[rot[0]] += Math.max(0, a - lessA);
   sum[rot[1]] += Math.max(0, b - lessA);
   sum[rot[2]] += Math.max(0, c - lessA);
+}
+
+/** As addOnSite for a line-to-line charger: its one current (largest terminal) at cos 30° on both its lines (foldLineToLine). */
+function addLineToLine(sum: number[], pair: readonly [number, number], a: number, b: number, c: number, lessA?: number): void {
+  const amps = Math.max(0, Math.max(a, b, c) - (lessA ?? 0)) * COS30;
+  sum[pair[0]] += amps;
+  sum[pair[1]] += amps;
 }
 
 /** A fresh sample above a limit by more than the tolerance (2 A or 10 %). */
@@ -536,10 +543,13 @@ export function siteView(
     const latestLimitA = bounds.length ? bounds[bounds.length - 1] : fallbackA;
     // For the plausibility check: the least the cars draw by their latest samples.
     const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
-    if (freshDrawA) addOnSite(evLow, rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
+    // A line-to-line charger's current counts on both its lines, at its part in phase with each (phase-map.ts).
+    const pair = lineToLinePair(charger);
+    if (freshDrawA && pair) addLineToLine(evLow, pair, Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
+    else if (freshDrawA) addOnSite(evLow, rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
     if (gated) {
       const hasCar = !!session || !(c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted');
-      if (draws.length || hasCar) gateConnectors.push({ draws, rot: rotationOf(charger.phaseRotation), capA: capNow, maxA, hasCar });
+      if (draws.length || hasCar) gateConnectors.push({ draws, rot: rotationOf(charger.phaseRotation), capA: capNow, maxA, hasCar, ...(pair ? { lines: pair } : {}) });
     }
     if (session) hasSessions = true;
 
@@ -551,7 +561,9 @@ export function siteView(
     // A connector with no car (no session, Available) has nothing to slow down.
     const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
     holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
-    if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs) {
+    if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs && pair) {
+      addLineToLine(inFlightA, pair, Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA), latestLimitA);
+    } else if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs) {
       addOnSite(inFlightA, rotationOf(charger.phaseRotation), Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA), latestLimitA);
     }
     // A car that says it takes nothing (SuspendedEV) has nothing to slow down: it holds only the
@@ -699,6 +711,12 @@ export function siteView(
     if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
     const mem = mems[i];
     drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
+    const pair = lineToLinePair(indexed.params);
+    if (pair) {
+      foldLineToLine(out, OUT_EST, pair);
+      foldLineToLine(out, OUT_HIGH, pair);
+      foldLineToLine(out, OUT_LOW, pair);
+    }
     const path = index.paths[indexed.node];
     const est0 = out[OUT_EST];
     const est1 = out[OUT_EST + 1];

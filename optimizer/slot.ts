@@ -8,7 +8,7 @@ import { phaseUse, onePhaseUse, threePhaseUse, ALL_PHASES_MASK } from './phase-m
 import type { PhaseUse } from './phase-map.ts';
 import type { ConnectorView, SiteView } from './site-view.ts';
 import type { SiteIndex } from './site-index.ts';
-import { underDraw } from './unused-capacity.ts';
+import { underDraw, type UnderDraw } from './unused-capacity.ts';
 import { mayRestartEarly } from './pause-recheck.ts';
 import { PreviousMemories } from './memories-by-index.ts';
 
@@ -162,7 +162,7 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
 }
 
 const NO_DRAW: PhaseValues = [0, 0, 0];
-const NOT_UNDER = { sinceMs: undefined, lend: false } as const;
+const NOT_UNDER: UnderDraw = { sinceMs: undefined, lend: false };
 
 /**
  * The phases a connector loads: its latest per-phase sample says (even an old one: a car does not
@@ -329,14 +329,14 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
     slot.upperKind = 'charger';
     slot.drawA = drawA;
     slot.underDrawSinceMs = under.sinceMs;
-    slot.lending = under.lend;
+    slot.lending = under.lend || !!under.keep;
     if (session) {
       facts.minDa = minDa;
       facts.powerWeight = use.powerWeight;
       facts.pendingDa = slot.reservedDa;
       facts.drawA = drawA;
       facts.lend = under.lend;
-      facts.underDrawing = !under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2;
+      facts.underDrawing = !!under.keep || (!under.lend && under.sinceMs !== undefined && atMs - under.sinceMs >= nonNegative(params.unusedHoldMs) / 2);
       facts.released = estimate.released;
       facts.probing = estimate.probing;
       slot.restartIfFree = sessionBound(slot, session, memory, facts, params) || undefined;

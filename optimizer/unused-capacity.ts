@@ -18,6 +18,8 @@ export interface UnderDraw {
   sinceMs: number | undefined;
   /** True when the hold time has passed: the share may shrink to draw + ramp reserve. */
   lend: boolean;
+  /** A lender with no fresh sample: it keeps the cap it has (no raise) until one comes. */
+  keep?: boolean;
 }
 
 /** Not under-drawing (one object: most cars most cycles). */
@@ -25,7 +27,8 @@ const NOT_UNDER: UnderDraw = Object.freeze({ sinceMs: undefined, lend: false });
 
 /**
  * `drawA` is the car's fresh measured draw (highest phase), or undefined when there is none: no
- * fresh measurement, no lending. While lending, the car counts as still under-drawing until it
+ * fresh measurement, no lending (a car already lending without a planner target keeps its cap,
+ * `keep`, until its next sample says whether it still under-draws). While lending, the car counts as still under-drawing until it
  * eats into half of its ramp reserve; otherwise a steady draw would flip lending on and off.
  */
 export function underDraw(
@@ -37,6 +40,9 @@ export function underDraw(
   planned = false,
 ): UnderDraw {
   const previousCapA = memory?.currentA ?? 0;
+  // A lender whose sample went stale (a charger reporting rarely, a lost MeterValues) is not handed
+  // its share back at once: the borrower would be cut, and raised again at the lender's next sample.
+  if (drawA === undefined && memory?.lending && !planned && previousCapA > 0) return { sinceMs: memory.underDrawSinceMs, lend: false, keep: true };
   if (drawA === undefined || !(previousCapA > 0)) return NOT_UNDER;
   const reserveA = nonNegative(params.rampReserveA);
   const slackA = memory?.lending ? reserveA / 2 : reserveA;

@@ -67,6 +67,8 @@ export interface PlantMeasures {
   worst: { node: string; phase: number; fromMs: number; toMs: number; ampereSeconds: number; peakA: number; limitA: number }[];
   /** The largest episodes inside a reaction window after an outside change (a building step). */
   worstOutside: { node: string; phase: number; fromMs: number; toMs: number; ampereSeconds: number; peakA: number; limitA: number }[];
+  /** The highest true current on each line at the connection point, A. */
+  peakLineA: [number, number, number];
   /** SetChargingProfile calls sent (refreshes included). */
   profiles: number;
   /** TxProfiles that carried a new limit for their connector. */
@@ -141,6 +143,7 @@ class PlantReplay {
   private nextSeriesMs = 0;
   private readonly seriesEveryMs: number;
   private lastTruthRecordMs = -Infinity;
+  private readonly peakLineA = [0, 0, 0];
   /** Longest meter delay + 1, ms. */
   private readonly meterDelayMs: number;
 
@@ -272,6 +275,7 @@ class PlantReplay {
       reactionWindowMs: summary.reactionWindowMs,
       worst: summary.worst.map(({ emsCaused: _e, ...rest }) => ({ ...rest, fromMs: this.wall(rest.fromMs), toMs: this.wall(rest.toMs) })),
       worstOutside: summary.worstOutside.map(({ emsCaused: _e, ...rest }) => ({ ...rest, fromMs: this.wall(rest.fromMs), toMs: this.wall(rest.toMs) })),
+      peakLineA: [this.peakLineA[0], this.peakLineA[1], this.peakLineA[2]],
       profiles: this.dispatcher?.sent.length ?? 0,
       capChanges: this.capChanges(),
       cycles: this.cycles,
@@ -331,7 +335,6 @@ class PlantReplay {
     // Stop just before it: the change is then stepped finely (the plant integrates with end-of-step values).
     if (next !== undefined) end = Math.min(end, Math.max(this.nowMs + FINE_MS, next - 1));
     if (this.planning) end = Math.min(end, Math.max(this.nowMs + FINE_MS, this.planAtMs - this.startAtMs + this.slotMs));
-    const voltage = this.config.site.voltage;
     for (const charger of this.plant.chargers.values()) {
       for (const c of charger.connectors) {
         const car = c.car;
@@ -339,7 +342,7 @@ class PlantReplay {
         if (car.socPct >= car.spec.taperFromPct) end = Math.min(end, this.nowMs + TAPER_STEP_MS);
         const phases = charger.spec.phases === 1 ? 1 : car.spec.phases;
         const leftWh = ((car.targetSocPct - car.socPct) / 100) * car.spec.capacityWh;
-        const toFullMs = (leftWh / (car.drawA * phases * voltage)) * 3_600_000;
+        const toFullMs = (leftWh / (car.drawA * phases * charger.circuitVoltageV)) * 3_600_000;
         end = Math.min(end, this.nowMs + Math.max(FINE_MS, toFullMs));
       }
     }
@@ -574,12 +577,15 @@ class PlantReplay {
       const a = truth.nodeA.get(node.id)!;
       for (let p = 0; p < 3; p++) opened = this.overshoot.track(node.keys[p]!, node.id, p, a[p]!, node.limitA, t, dtS, inWindow) || opened;
     }
+    const root = truth.nodeA.get(this.plant.scenario.circuit.id)!;
+    for (let p = 0; p < 3; p++) if (root[p]! > this.peakLineA[p]!) this.peakLineA[p] = root[p]!;
     const voltage = this.config.site.voltage;
     if (this.config.grid.maxPower !== undefined) opened = this.overshoot.track('import', 'import', -1, truth.gridPowerW / voltage, this.config.grid.maxPower / voltage, t, dtS, inWindow) || opened;
     let evW = 0;
     let charging = 0;
     for (const c of truth.connectors) {
-      const w = c.drawA * c.carPhases * voltage;
+      // The plant's own figure: a line-to-line charger's car charges at √3 × the voltage.
+      const w = c.powerW ?? c.drawA * c.carPhases * voltage;
       evW += w;
       if (w > 0) charging++;
     }

@@ -2,6 +2,7 @@
 // field-typical timing drawn from the seed, every session a car with its own response, ramp, taper
 // and battery, and the replay's building load and PV (site-truth.ts) as outside changes.
 import type { Config } from '../../config/schema.ts';
+import { powerWeightOf } from '../../optimizer/phase-map.ts';
 import type { DecideParams, CircuitNode } from '../../optimizer/types.ts';
 import { SeededRandom, type PlantCarSpec, type PlantChargerSpec, type PlantCircuit, type PlantLoad, type PlantMeterSpec, type PlantScenario, type Triple } from '../../plant/index.ts';
 import type { ReplaySession } from './replay-sessions.ts';
@@ -51,16 +52,8 @@ export interface ReplayPlant {
   served(wallMs: number): { buildingW: number; pvW: number | undefined };
 }
 
-export class PlantReplayError extends Error {
-  readonly code = 'SIMULATE_PLANT';
-}
-
-/** Builds the plant for a replay. Throws PlantReplayError for what the plant cannot model. */
+/** Builds the plant for a replay. */
 export function replayPlant(config: Config, params: DecideParams, sessions: readonly ReplaySession[], truth: SiteTruth, seed: number, timing: PlantTiming = FIELD_TIMING): ReplayPlant {
-  const lineToLine = config.chargers.filter((c) => c.phases === 1 && c.connection);
-  if (lineToLine.length) {
-    throw new PlantReplayError(`the site plant does not model line-to-line chargers yet (${lineToLine.map((c) => c.id).join(', ')}): replay this site with --ideal`);
-  }
   const random = new SeededRandom(seed * 7919 + 17);
   const firstMs = Math.min(...sessions.map((s) => s.arrivalMs));
   const lastMs = Math.max(...sessions.map((s) => s.departureMs));
@@ -75,6 +68,8 @@ export function replayPlant(config: Config, params: DecideParams, sessions: read
     maxCurrentA: c.maxCurrent,
     phases: c.phases,
     phaseRotation: c.phaseRotation,
+    // A single-phase charger between two lines (a 208 V charger on a 120/208 V service).
+    ...(c.phases === 1 && c.connection ? { connection: c.connection } : {}),
     answerDelayMs: Math.round(random.between(100, 400)),
     applyDelayMs: Math.round(random.between(...timing.applyDelayMs)),
     meterValuesPeriodMs: random.pick(timing.meterValuesPeriodsMs),
@@ -98,7 +93,8 @@ export function replayPlant(config: Config, params: DecideParams, sessions: read
       connectorId: s.connectorId,
       arriveAtMs: s.arrivalMs - startAtMs,
       leaveAtMs: s.departureMs - startAtMs,
-      maxCurrentA: s.maxPowerW / (voltageV * phases),
+      // Power per amp: voltage × phases, or the line-to-line voltage (√3 × voltageV) between two lines.
+      maxCurrentA: s.maxPowerW / (voltageV * (phases === 1 ? powerWeightOf(charger) : phases)),
       phases,
       responseDelayMs: Math.round(random.between(...timing.carResponseMs)),
       rampUpAps: Math.round(random.between(...timing.rampUpAps)),

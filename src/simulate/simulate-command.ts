@@ -12,7 +12,6 @@ import { lpOptimum } from './lp-optimum.ts';
 import { reportHtml } from './report-chart.ts';
 import { parseReplaySessions, SessionsFileError } from './replay-sessions.ts';
 import { replayOnPlant } from './plant-replay.ts';
-import { PlantReplayError } from './plant-scenario.ts';
 import { replay, type ReplayResult, type Strategy } from './replay.ts';
 import { buildReport, formatReportTable, type SimulateReport } from './simulate-report.ts';
 
@@ -210,10 +209,6 @@ export async function runSimulateCommand(args: string[], out: CommandOutput): Pr
     if (values.html) out.stdout(`charts written to ${values.html}`);
     return 0;
   } catch (error) {
-    if (error instanceof PlantReplayError) {
-      out.stderr(`ems simulate: ${error.message}`);
-      return 1;
-    }
     if (error instanceof ConfigFileError || error instanceof SessionsFileError) {
       out.stderr(error.message);
       return 1;

@@ -23,6 +23,8 @@ export type ReportKpis = Pick<Kpis, (typeof REPORT_KEYS)[number]> & {
   worstOverA: number;
   /** On the site plant: A·s above any limit, measured on the plant (see SimulateReport.model). */
   overLimit?: { controllerAs: number; afterOutsideChangeAs: number; episodes: number };
+  /** On the site plant: the highest true current on L1, L2, L3 at the connection point, A (phasor sums with line-to-line chargers). */
+  peakLineA?: [number, number, number];
 };
 
 export interface Comparison {
@@ -62,7 +64,7 @@ const r = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** di
 export const MONTH_DAYS = 30.44;
 
 /** Digits each figure is rounded to in the report. */
-const DIGITS: Record<Exclude<keyof ReportKpis, 'overLimit'>, number> = {
+const DIGITS: Record<Exclude<keyof ReportKpis, 'overLimit' | 'peakLineA'>, number> = {
   peakW: 0, energyCost: 2, demandCharge: 2, totalCost: 2, energyRequestedWh: 0, energyDeliveredWh: 0, unmetWh: 0, sessionSuccessRate: 4,
   renewableShare: 4, utilization: 4, limitViolations: 0, costPerKWh: 4, carbonKg: 2, costPerKWhDelivered: 4, worstOverA: 2,
 };
@@ -72,7 +74,10 @@ export function reportKpis(k: Kpis, prorate: number, worstOverA = 0, plant?: Rep
   const out = { costPerKWhDelivered: costPerKWhDelivered(billed), worstOverA } as ReportKpis;
   for (const key of REPORT_KEYS) out[key] = billed[key];
   for (const key of Object.keys(DIGITS) as (keyof typeof DIGITS)[]) out[key] = r(out[key], DIGITS[key]);
-  if (plant) out.overLimit = { controllerAs: plant.emsCausedAs, afterOutsideChangeAs: plant.outsideAs, episodes: plant.episodes };
+  if (plant) {
+    out.overLimit = { controllerAs: plant.emsCausedAs, afterOutsideChangeAs: plant.outsideAs, episodes: plant.episodes };
+    out.peakLineA = [r(plant.peakLineA[0], 2), r(plant.peakLineA[1], 2), r(plant.peakLineA[2], 2)];
+  }
   return out;
 }
 
@@ -200,10 +205,11 @@ export function formatReportTable(report: SimulateReport): string {
       ? ([
           ['A·s over, controller', (k) => `${k.overLimit?.controllerAs ?? 0}`],
           ['A·s over, outside', (k) => `${k.overLimit?.afterOutsideChangeAs ?? 0}`],
+          ['peak line current', (k) => (k.peakLineA ? `${k.peakLineA.map((a) => a.toFixed(1)).join('/')} A` : '-')],
         ] as [string, (k: ReportKpis) => string][])
       : []),
   ];
-  const widths = [20, ...cols.map(([name]) => Math.max(name.length, 13))];
+  const widths = [20, ...cols.map(([name, k]) => Math.max(name.length, 13, ...rows.map(([, f]) => f(k).length)))];
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   const out = [
     `${report.site.name}: ${report.period.sessions} sessions, ${report.period.from} .. ${report.period.to}, ${report.period.stepS} s steps`,

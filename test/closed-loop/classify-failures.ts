@@ -63,10 +63,13 @@ function main(): void {
   const seed = PROPERTY_SEED + half * 1_000_003;
   const totals = new Map<string, number>();
   const tops = new Map<string, number>();
+  const examples = new Map<string, number[]>();
   let classified = 0;
   const BATCH = 500;
   for (let done = 0; done < runs && classified < most; done += BATCH) {
-    for (const knobs of fc.sample(arbSiteKnobs, { numRuns: Math.min(BATCH, runs - done), seed: seed + done })) {
+    const batch = fc.sample(arbSiteKnobs, { numRuns: Math.min(BATCH, runs - done), seed: seed + done });
+    for (let j = 0; j < batch.length; j++) {
+      const knobs = batch[j];
       if (classified >= most) break;
       const scenario = siteFromKnobs(knobs);
       const byClass = new Map<string, number>();
@@ -80,11 +83,14 @@ function main(): void {
         if (a > topA) [top, topA] = [cls, a];
       }
       tops.set(top, (tops.get(top) ?? 0) + 1);
+      const ex = examples.get(top) ?? [];
+      if (ex.length < 6) ex.push(done + j);
+      examples.set(top, ex);
     }
   }
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   console.log(`${classified} cases under 95 % use (half ${half}, seed ${seed}); the class with the largest shortfall per case:`);
-  for (const [cls, n] of sorted(tops)) console.log(`  ${n}\t${cls}`);
+  for (const [cls, n] of sorted(tops)) console.log(`  ${n}\t${cls}\t(cases ${(examples.get(cls) ?? []).join(', ')})`);
   console.log('shortfall per class, A × samples:');
   for (const [cls, a] of sorted(totals)) console.log(`  ${a.toFixed(0)}\t${cls}`);
 }

@@ -34,7 +34,7 @@ export function emsConfig(scenario: PlantScenario, settings: EmsSettings = {}): 
     // capHoldMs: the cap hysteresis in time, as docs/configuration.md recommends (off by default).
     control: { priority: 'equal', capHoldMs: 10_000, ...settings.control },
     circuits: scenario.circuit.children.map(toCircuit),
-    chargers: scenario.chargers.map((c) => ({ id: c.id, connectors: c.connectors, maxCurrent: c.maxCurrentA, minCurrent: 6, phases: c.phases, phaseRotation: c.phaseRotation })),
+    chargers: scenario.chargers.map((c) => ({ id: c.id, connectors: c.connectors, maxCurrent: c.maxCurrentA, minCurrent: 6, phases: c.phases, phaseRotation: c.phaseRotation, ...(c.connection ? { connection: c.connection } : {}) })),
     devices: scenario.meters.map((m) => ({ id: m.id, role: m.circuitId === rootId ? 'grid-meter' : 'load', driver: 'simulated' })),
     storage: { path: ':memory:' },
   });

@@ -63,6 +63,29 @@ describe('lending that lasts', () => {
     expect(decisions.map((d) => capsOf(d).A)).toEqual([32, 12, 32]);
   });
 
+  it('keeps the lent cap while the lender has no fresh sample, and lends on at its next one', () => {
+    // A's samples stop after 12 s (a charger reporting rarely, a lost MeterValues): at 30 s its
+    // draw is stale (staleAfterMs 10 s). Before, the share went back to A at once and B was cut,
+    // to be raised again at A's next sample: a flap of both caps.
+    const staleA = (atMs: number): SiteSnapshot => {
+      const snap = cars(28)(atMs);
+      return { ...snap, connectors: snap.connectors.map((c) => (c.chargerId === 'A' ? { ...c, drawAtMs: T0 + 12_000 } : c)) };
+    };
+    const decisions = run(two, [
+      { atMs: T0, snapshot: cars(0) },
+      { atMs: T0 + 12_000, snapshot: cars(8) },
+      { atMs: T0 + 30_000, snapshot: staleA },
+      { atMs: T0 + 40_000, snapshot: cars(28) },
+    ]);
+    // On the old code: A 32 at 30 s (B cut to 8), and from 40 s the share is lent again.
+    expect(decisions.map((d) => capsOf(d))).toEqual([
+      { A: 32, B: 8 },
+      { A: 12, B: 28 },
+      { A: 12, B: 28 },
+      { A: 12, B: 28 },
+    ]);
+  });
+
   it('does not hold a car with a planner target to its draw beyond the settled sample', () => {
     // A's plan gives it 32 A (22 kW at 230 V on three phases); it lends at the settled sample and
     // gets its planned share back once that sample is no longer settled under the new cap.

@@ -119,19 +119,47 @@ describe('ems simulate on the site plant', () => {
     expect(r.report.kpis.overLimit.controllerAs).toBe(0);
   }, 120_000);
 
-  it('says what the plant cannot model instead of guessing (line-to-line chargers: use --ideal)', async () => {
+  it('replays a 120/208 V site with line-to-line chargers on the plant: true line currents are phasor sums, the EMS keeps them under the fuse', async () => {
+    // Three 32 A chargers on L1-L2, L2-L3 and L3-L1 behind a 45 A fuse, no building load. Cars of
+    // 6.7 kW take 32 A at 208 V (√3 × 120 V). Uncontrolled, every line carries √3 × 32 = 55.43 A
+    // (hand-computed in test/plant/line-to-line.test.ts), 10.43 A over the fuse; counted as
+    // line-to-neutral loads it would be 64 A, 19 A over. The EMS counts each charger in full on
+    // both lines (the safe linear bound): 45 A × 0.95 / 2 = 21.4 A each, true lines √3 × 21.4 = 37 A.
     const config = tinySite('l2l', {
       site: { name: 'l2l', voltage: 120, timezone: 'America/New_York' },
-      chargers: [{ id: 'A', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 1, connection: 'L1-L2' }],
+      grid: { maxCurrent: 45, safetyMargin: 0.05, meter: 'grid' },
+      chargers: [
+        { id: 'AB', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 1, connection: 'L1-L2' },
+        { id: 'BC', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 1, connection: 'L2-L3' },
+        { id: 'CA', connectors: 1, maxCurrent: 32, minCurrent: 6, phases: 1, connection: 'L3-L1' },
+      ],
+      planner: { baseLoadW: Array(24).fill(0) },
     });
-    const sessions = sessionsFile('l2l', [{ id: 'x', chargerId: 'A', arrival: at('09:00'), departure: at('10:00'), energyWh: 5_000, maxPowerW: 7_000 }]);
-    const r = await simulate('--config', config, '--sessions', sessions);
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/does not model line-to-line chargers yet \(A\).*--ideal/);
-    expect(r.report).toBeUndefined();
-    const ideal = await simulate('--config', config, '--sessions', sessions, '--ideal');
-    expect(ideal.code).toBe(0);
-  }, 60_000);
+    const sessions = sessionsFile('l2l', [
+      { id: 'ab', chargerId: 'AB', arrival: at('14:00'), departure: at('15:30'), energyWh: 13_000, maxPowerW: 6_700 },
+      { id: 'bc', chargerId: 'BC', arrival: at('14:00'), departure: at('15:30'), energyWh: 13_000, maxPowerW: 6_700 },
+      { id: 'ca', chargerId: 'CA', arrival: at('14:05'), departure: at('15:30'), energyWh: 13_000, maxPowerW: 6_700 },
+    ]);
+    const r = await simulate('--config', config, '--sessions', sessions, '--no-plan');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.report.model.name).toBe('plant');
+    const uncontrolled = r.report.baselines.uncontrolled;
+    for (const a of uncontrolled.peakLineA) expect(a).toBeCloseTo(55.43, 1);
+    expect(uncontrolled.worstOverA).toBeCloseTo(10.43, 1);
+    expect(uncontrolled.overLimit.controllerAs).toBeGreaterThan(0);
+    // The EMS: no A·s over the fuse on any line, every line used up to the linear bound.
+    expect(r.report.kpis.overLimit).toEqual({ controllerAs: 0, afterOutsideChangeAs: 0, episodes: 0 });
+    expect(r.report.kpis.worstOverA).toBe(0);
+    for (const a of r.report.kpis.peakLineA) {
+      expect(a).toBeLessThanOrEqual(45);
+      expect(a).toBeGreaterThan(34);
+    }
+    // Each L-L car takes its draw at 208 V; the EMS delivers what the even split does (the cars
+    // cannot all be full: 39 kWh wanted, ~19 kWh fit), not less.
+    expect(r.report.kpis.energyDeliveredWh).toBeGreaterThan(0.97 * r.report.baselines.equalShare.energyDeliveredWh);
+    expect(r.out).toMatch(/peak line current +36\.\d\/36\.\d\/36\.\d A +55\.4\/55\.4\/55\.4 A/);
+  }, 120_000);
 });
 
 describe('the plant replay learns each car max as the live planner does', () => {
