@@ -854,8 +854,11 @@ export function siteView(
       }
       if (ambiguousRise && riseGrid === undefined) riseGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW, ...slowExcess];
       else if (ambiguousRise && riseGrid !== undefined) for (let p = 0; p < 4; p++) riseGrid[5 + p] += slowExcess[p];
-      // That reading less the most the cars drew then, as their samples since show it: the building
-      // load then, at least (and now, unless the reading now says less).
+      // While the meter reads above the target: that reading less the most the cars drew then, as
+      // their samples since show it, is the building load then, at least (and now, unless the
+      // reading now says less). Not below the target: a car sampled lower than it drew (it came
+      // down on its own) would hold the others down, and cars were paused at start-up and under a
+      // lower limit (test/optimizer/pause-after-start, pause-lower-limit).
       if (riseGrid !== undefined) {
         const then = riseGrid[0];
         const highThen = [0, 0, 0];
@@ -871,6 +874,9 @@ export function siteView(
         for (let p = 0; p < 4; p++) {
           const loThen = p < 3 ? riseGrid[1 + p] - highThen[p] : riseGrid[4] - (highThen[0] + highThen[1] + highThen[2]) * voltageV;
           const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
+          const readNow = p < 3 ? grid.currentA[p] : grid.powerW;
+          const targetNow = p < 3 ? rootTargetA : importTargetW;
+          if (targetNow === undefined || !(readNow > targetNow)) continue;
           if (Math.min(loThen, hi) > level[p]) level[p] = Math.min(loThen, hi);
         }
       }
