@@ -9,7 +9,8 @@
 // Speed: the plant is stepped finely (FINE_MS) while anything moves — a cap changed in the last
 // QUIET_AFTER_MS, a profile or answer in flight, a car not yet at what its pilot allows — and in one
 // long step (up to the replay step, and never past the next arrival, departure, building or PV
-// change, plan slot or a car getting full) while the site is quiet; one control cycle follows
+// change, plan slot or a car getting full) while the site is quiet — not within a reaction window
+// after a building or PV change, which the EMS sees only on its meters; one control cycle follows
 // each long step, as the live loop would run on the next meter reading.
 import type { Config } from '../../config/schema.ts';
 import { KpiAccumulator } from '../../optimizer/kpi.ts';
@@ -311,6 +312,10 @@ class PlantReplay {
 
   private isQuiet(): boolean {
     if (this.nowMs - this.lastCapChangeMs < QUIET_AFTER_MS) return false;
+    // After a building step or PV swing the live loop runs on every reading until it has reacted:
+    // a long step here would be a while the EMS never looked (the depot at 90 A, seed 2, sat at
+    // 104.8 A for 64 s after a 21.9 A building step at 120 s steps, with no cycle in between).
+    if (this.nowMs - this.lastUnforeseenMs <= this.overshoot.reactionWindowMs) return false;
     if (this.dispatcher?.busy || this.bootSetup.busy || this.triggerAtMs !== undefined) return false;
     for (const charger of this.plant.chargers.values()) {
       for (const c of charger.connectors) {
