@@ -314,8 +314,9 @@ class PlantReplay {
     if (this.nowMs - this.lastCapChangeMs < QUIET_AFTER_MS) return false;
     // After a building step or PV swing the live loop runs on every reading until it has reacted:
     // a long step here would be a while the EMS never looked (the depot at 90 A, seed 2, sat at
-    // 104.8 A for 64 s after a 21.9 A building step at 120 s steps, with no cycle in between).
-    if (this.nowMs - this.lastUnforeseenMs <= this.overshoot.reactionWindowMs) return false;
+    // 104.8 A for 64 s after a 21.9 A building step at 120 s steps, with no cycle in between). Only
+    // the EMS reads the meters: the baselines (no loop, or a static balancer) have nothing to react.
+    if (this.options.strategy === 'controlled' && this.nowMs - this.lastUnforeseenMs <= this.overshoot.reactionWindowMs) return false;
     if (this.dispatcher?.busy || this.bootSetup.busy || this.triggerAtMs !== undefined) return false;
     for (const charger of this.plant.chargers.values()) {
       for (const c of charger.connectors) {
