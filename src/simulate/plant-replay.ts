@@ -137,6 +137,9 @@ class PlantReplay {
   private failedPlans = 0;
   private changeIndex = 0;
   private lastUnforeseenMs = -Infinity;
+  /** When the newest meter reading delivered was taken, plant ms; and the newest the last cycle ran on. */
+  private readingMs = -Infinity;
+  private cycleReadingMs = -Infinity;
   private cycles = 0;
   private fineSteps = 0;
   private longSteps = 0;
@@ -312,11 +315,13 @@ class PlantReplay {
 
   private isQuiet(): boolean {
     if (this.nowMs - this.lastCapChangeMs < QUIET_AFTER_MS) return false;
-    // After a building step or PV swing the live loop runs on every reading until it has reacted:
-    // a long step here would be a while the EMS never looked (the depot at 90 A, seed 2, sat at
-    // 104.8 A for 64 s after a 21.9 A building step at 120 s steps, with no cycle in between). Only
-    // the EMS reads the meters: the baselines (no loop, or a static balancer) have nothing to react.
-    if (this.options.strategy === 'controlled' && this.nowMs - this.lastUnforeseenMs <= this.overshoot.reactionWindowMs) return false;
+    // After a building step or PV swing the EMS must have run a cycle on a reading taken after it
+    // before the site is quiet (then a changed cap keeps it fine, above): a long step before that
+    // is a while the EMS never looked (the depot at 90 A, seed 2, sat at 104.8 A for 64 s after a
+    // 21.9 A building step at 120 s steps, its one cycle after the step on a reading from before
+    // it). Within the reaction window only: a meter that lost its readings does not hold the
+    // replay fine. Only the EMS reads the meters: the baselines have nothing to react with.
+    if (this.options.strategy === 'controlled' && this.cycleReadingMs < this.lastUnforeseenMs && this.nowMs - this.lastUnforeseenMs <= this.overshoot.reactionWindowMs) return false;
     if (this.dispatcher?.busy || this.bootSetup.busy || this.triggerAtMs !== undefined) return false;
     for (const charger of this.plant.chargers.values()) {
       for (const c of charger.connectors) {
@@ -370,6 +375,7 @@ class PlantReplay {
     }
     this.rerun = false;
     this.lastCycleMs = this.nowMs;
+    this.cycleReadingMs = this.readingMs;
     this.cycles++;
     const atMs = this.wall(this.nowMs);
     let decision: Decision;
@@ -481,6 +487,7 @@ class PlantReplay {
       case 'meter': {
         const meter = this.plant.scenario.meters.find((m) => m.id === event.meterId)!;
         const role = meter.circuitId === this.plant.scenario.circuit.id ? 'grid-meter' : 'load';
+        this.readingMs = Math.max(this.readingMs, event.measuredAtMs);
         bus.emit('device.reading', { deviceId: event.meterId, role, atMs: this.wall(event.measuredAtMs), currentA: [...event.currentA], powerW: event.powerW });
         return;
       }
