@@ -61,7 +61,9 @@ export class OvershootMeter {
     let opened = false;
     if (!episode || episode.emsCaused !== emsCaused) {
       opened = !episode;
-      episode = { node, phase, fromMs: atMs, toMs: atMs, ampereSeconds: 0, peakA: a, limitA, emsCaused };
+      // The step counts from its start (the plant holds its end values over it): a long step that
+      // ends over a limit opens its episode where the step began, not where it ended.
+      episode = { node, phase, fromMs: atMs - dtS * 1000, toMs: atMs, ampereSeconds: 0, peakA: a, limitA, emsCaused };
       this.open.set(key, episode);
       this.all.push(episode);
     }

@@ -9,7 +9,8 @@
 // Speed: the plant is stepped finely (FINE_MS) while anything moves — a cap changed in the last
 // QUIET_AFTER_MS, a profile or answer in flight, a car not yet at what its pilot allows — and in one
 // long step (up to the replay step, and never past the next arrival, departure, building or PV
-// change, plan slot or a car getting full) while the site is quiet; one control cycle follows
+// change, plan slot or a car getting full) while the site is quiet — not within a reaction window
+// after a building or PV change, which the EMS sees only on its meters; one control cycle follows
 // each long step, as the live loop would run on the next meter reading.
 import type { Config } from '../../config/schema.ts';
 import { KpiAccumulator } from '../../optimizer/kpi.ts';
@@ -136,6 +137,9 @@ class PlantReplay {
   private failedPlans = 0;
   private changeIndex = 0;
   private lastUnforeseenMs = -Infinity;
+  /** When the newest meter reading delivered was taken, plant ms; and the newest the last cycle ran on. */
+  private readingMs = -Infinity;
+  private cycleReadingMs = -Infinity;
   private cycles = 0;
   private fineSteps = 0;
   private longSteps = 0;
@@ -311,6 +315,13 @@ class PlantReplay {
 
   private isQuiet(): boolean {
     if (this.nowMs - this.lastCapChangeMs < QUIET_AFTER_MS) return false;
+    // After a building step or PV swing the EMS must have run a cycle on a reading taken after it
+    // before the site is quiet (then a changed cap keeps it fine, above): a long step before that
+    // is a while the EMS never looked (the depot at 90 A, seed 2, sat at 104.8 A for 64 s after a
+    // 21.9 A building step at 120 s steps, its one cycle after the step on a reading from before
+    // it). Within the reaction window only: a meter that lost its readings does not hold the
+    // replay fine. Only the EMS reads the meters: the baselines have nothing to react with.
+    if (this.options.strategy === 'controlled' && this.cycleReadingMs < this.lastUnforeseenMs && this.nowMs - this.lastUnforeseenMs <= this.overshoot.reactionWindowMs) return false;
     if (this.dispatcher?.busy || this.bootSetup.busy || this.triggerAtMs !== undefined) return false;
     for (const charger of this.plant.chargers.values()) {
       for (const c of charger.connectors) {
@@ -364,6 +375,7 @@ class PlantReplay {
     }
     this.rerun = false;
     this.lastCycleMs = this.nowMs;
+    this.cycleReadingMs = this.readingMs;
     this.cycles++;
     const atMs = this.wall(this.nowMs);
     let decision: Decision;
@@ -475,6 +487,7 @@ class PlantReplay {
       case 'meter': {
         const meter = this.plant.scenario.meters.find((m) => m.id === event.meterId)!;
         const role = meter.circuitId === this.plant.scenario.circuit.id ? 'grid-meter' : 'load';
+        this.readingMs = Math.max(this.readingMs, event.measuredAtMs);
         bus.emit('device.reading', { deviceId: event.meterId, role, atMs: this.wall(event.measuredAtMs), currentA: [...event.currentA], powerW: event.powerW });
         return;
       }
