@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, initialDecideState } from '../../optimizer/index.ts';
-import type { ConnectorSnapshot, Decision, DecideParams, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
-import { capsOf, charger, circuit, params, plugged, session, snapshot, T0 } from './scenario.ts';
-
-/** Runs decide() over a time series, carrying the memory, and returns every decision. */
-function run(p: DecideParams, steps: { atMs: number; snapshot: (atMs: number) => SiteSnapshot }[]): Decision[] {
-  let state: DecideState = initialDecideState;
-  return steps.map(({ atMs, snapshot: make }) => {
-    const decision = decide(make(atMs), p, state);
-    state = decision.nextState;
-    return decision;
-  });
-}
-
-const gridWith = (atMs: number, buildingA: number) => ({ atMs, currentA: [buildingA, buildingA, buildingA] as const, powerW: buildingA * 690 });
+import type { ConnectorSnapshot, SiteSnapshot } from '../../optimizer/index.ts';
+import { capsOf, charger, circuit, decideSeries, gridWith, params, plugged, session, snapshot, T0 } from './scenario.ts';
 
 describe('hysteresis', () => {
   // One car on a 40 A site whose building load moves: the car gets 40 A minus the building. The
@@ -22,7 +9,7 @@ describe('hysteresis', () => {
   const at = (s: number, buildingA: number) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => snapshot([plugged('A', session('a'))], { atMs, grid: gridWith(atMs, buildingA) }) });
 
   it('does not raise a cap by less than the deadband, but always lowers it', () => {
-    const caps = run(p, [at(0, 20), at(1, 19.6), at(2, 19.2), at(3, 18.9), at(4, 19.4), at(5, 19.5)]).map((d) => d.caps[0]);
+    const caps = decideSeries(p, [at(0, 20), at(1, 19.6), at(2, 19.2), at(3, 18.9), at(4, 19.4), at(5, 19.5)]).map((d) => d.caps[0]);
     expect(caps.map((c) => c.currentA)).toEqual([20, 20, 20, 21.1, 20.6, 20.5]);
     expect(caps[1].reason).toMatchObject({ kind: 'hysteresis', text: 'kept at 20 A: the increase is below the 1 A deadband' });
     expect(caps[3].reason.kind).toBe('circuit');
@@ -33,14 +20,14 @@ describe('hysteresis', () => {
     const four = params({ grid: { maxCurrentA: 64, safetyMargin: 0, metered: true }, circuit: circuit('main', 64, ids), chargers: ids.map((id) => charger(id, 'main')), priority: 'equal', deadbandA: 0.5, buildingHoldMs: 0 });
     const cars = (s: number, buildingA: number) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => snapshot(ids.map((id) => plugged(id, session(id.toLowerCase()))), { atMs, grid: gridWith(atMs, buildingA) }) });
     // 16 A each, then the building falls by 1.6 A: 0.4 A more each, 1.6 A in all.
-    const decisions = run(four, [cars(0, 0), cars(1, 14.4), cars(2, 12.8)]);
+    const decisions = decideSeries(four, [cars(0, 0), cars(1, 14.4), cars(2, 12.8)]);
     expect(decisions.map((d) => d.caps.map((c) => c.currentA))).toEqual([
       [16, 16, 16, 16],
       [12.4, 12.4, 12.4, 12.4],
       [12.8, 12.8, 12.8, 12.8],
     ]);
     // One car alone 0.4 A short is still held (the deadband's point).
-    const one = run(p, [at(0, 20), at(1, 19.6)]).map((d) => d.caps[0].currentA);
+    const one = decideSeries(p, [at(0, 20), at(1, 19.6)]).map((d) => d.caps[0].currentA);
     expect(one).toEqual([20, 20]);
   });
 
@@ -48,7 +35,7 @@ describe('hysteresis', () => {
     const two = params({ grid: { maxCurrentA: 40, safetyMargin: 0, metered: true }, circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')], minPauseMs: 120_000 });
     const cars = (atMs: number, buildingA: number) => snapshot([plugged('A', session('a')), plugged('B', session('b', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, buildingA) });
     const steps = [0, 10, 60, 129, 130].map((s, i) => ({ atMs: T0 + s * 1000, snapshot: (atMs: number) => cars(atMs, [20, 30, 20, 20, 20][i]) }));
-    const decisions = run(two, steps);
+    const decisions = decideSeries(two, steps);
     expect(decisions.map((d) => capsOf(d).B)).toEqual([6, 0, 0, 0, 6]);
     expect(decisions[2].caps[1].reason).toMatchObject({ kind: 'hysteresis', text: 'paused for lack of capacity; may restart in 70 s (minimum pause)' });
     // While B waits, A gets what B may not use yet.
@@ -60,7 +47,7 @@ describe('hysteresis', () => {
       atMs: T0 + s * 1000,
       snapshot: (atMs: number) => snapshot([plugged('A', session('a', { paused }))], { atMs, grid: gridWith(atMs, 0) }),
     }));
-    const caps = run(p, steps).map((d) => d.caps[0]);
+    const caps = decideSeries(p, steps).map((d) => d.caps[0]);
     expect(caps.map((c) => c.currentA)).toEqual([32, 0, 32]);
     expect(caps[1].reason).toEqual({ kind: 'paused', text: 'paused by operator' });
   });
@@ -72,7 +59,7 @@ describe('hysteresis', () => {
       { atMs: T0 + 1000, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b1', { startedAtMs: T0 }))], { atMs, grid: gridWith(atMs, 30) }) },
       { atMs: T0 + 2000, snapshot: (atMs: number) => snapshot([plugged('A', session('a')), plugged('B', session('b2', { startedAtMs: T0 + 2000 }))], { atMs, grid: gridWith(atMs, 20) }) },
     ];
-    expect(run(two, steps).map((d) => capsOf(d).B)).toEqual([6, 0, 6]);
+    expect(decideSeries(two, steps).map((d) => capsOf(d).B)).toEqual([6, 0, 6]);
   });
 
   describe('lending capacity a car does not use', () => {
@@ -95,7 +82,7 @@ describe('hysteresis', () => {
     ] as const;
 
     it('lends it to others once the draw is settled, keeps a ramp reserve, and takes it back when the car ramps up', () => {
-      const decisions = run(
+      const decisions = decideSeries(
         two,
         series.map(([s, drawA]) => ({ atMs: T0 + s * 1000, snapshot: cars(drawA, 8) })),
       );
@@ -116,7 +103,7 @@ describe('hysteresis', () => {
         const snap = cars(10, 8)(atMs);
         return { ...snap, connectors: snap.connectors.map((c) => ({ ...c, drawAtMs: atMs - 60_000 })) };
       };
-      const decisions = run(two, [0, 30, 60].map((s) => ({ atMs: T0 + s * 1000, snapshot: stale })));
+      const decisions = decideSeries(two, [0, 30, 60].map((s) => ({ atMs: T0 + s * 1000, snapshot: stale })));
       expect(decisions.map((d) => capsOf(d).A)).toEqual([32, 32, 32]);
     });
   });
@@ -125,7 +112,7 @@ describe('hysteresis', () => {
     const held = { ...p, capHoldMs: 15_000, deadbandA: 0.5 };
 
     it('lowers a cap at once when a limit needs it, then raises it only after the hold and the building peak have passed', () => {
-      const decisions = run(held, [at(0, 20), at(1, 22), at(2, 20), at(10, 20), at(17, 20)]);
+      const decisions = decideSeries(held, [at(0, 20), at(1, 22), at(2, 20), at(10, 20), at(17, 20)]);
       expect(decisions.map((d) => d.caps[0].currentA)).toEqual([20, 18, 18, 18, 20]);
       expect(decisions[1].caps[0].reason.kind).toBe('circuit');
       expect(decisions[2].caps[0].reason).toMatchObject({ kind: 'hysteresis', text: 'kept at 18 A: its cap changed 1 s ago; raised once 15 s have passed' });
@@ -136,7 +123,7 @@ describe('hysteresis', () => {
       // 22 A at 10 s: the cap goes down. At 26 s the hold has passed and the 22 A peak is 16 s old,
       // but the building read 20 A at 14 s: the raise stops at what fits with that. The next raise
       // waits for the hold again (41 s), when 20 A is long gone.
-      const decisions = run(held, [at(0, 18), at(10, 22), at(11, 18), at(14, 20), at(15, 18), at(26, 18), at(30, 18), at(41, 18)]);
+      const decisions = decideSeries(held, [at(0, 18), at(10, 22), at(11, 18), at(14, 20), at(15, 18), at(26, 18), at(30, 18), at(41, 18)]);
       expect(decisions.map((d) => d.caps[0].currentA)).toEqual([22, 18, 18, 18, 18, 20, 20, 22]);
       expect(decisions[5].caps[0].reason).toMatchObject({ kind: 'hysteresis', text: 'raised only to 20 A: what still fits if the other load comes back to its level of the last 15 s' });
     });
@@ -150,7 +137,7 @@ describe('hysteresis', () => {
       };
 
       it('keeps its cap while nobody needs the rest, and lends it at once when another car comes', () => {
-        const decisions = run(
+        const decisions = decideSeries(
           two,
           [0, 10, 40, 50, 51].map((s) => ({ atMs: T0 + s * 1000, snapshot: cars(s >= 50) })),
         );

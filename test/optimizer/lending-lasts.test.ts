@@ -6,20 +6,8 @@
 // now and then (closed-loop property: under use; test/acceptance/rare-meter-values).
 // A car with a planner target is not held to its draw that way: the plan follows its draw itself.
 import { describe, expect, it } from 'vitest';
-import { decide, initialDecideState } from '../../optimizer/index.ts';
-import type { ConnectorSnapshot, Decision, DecideParams, DecideState, SiteSnapshot } from '../../optimizer/index.ts';
-import { capsOf, charger, circuit, params, plugged, session, snapshot, T0 } from './scenario.ts';
-
-function run(p: DecideParams, steps: { atMs: number; snapshot: (atMs: number) => SiteSnapshot }[]): Decision[] {
-  let state: DecideState = initialDecideState;
-  return steps.map(({ atMs, snapshot: make }) => {
-    const decision = decide(make(atMs), p, state);
-    state = decision.nextState;
-    return decision;
-  });
-}
-
-const gridWith = (atMs: number, buildingA: number) => ({ atMs, currentA: [buildingA, buildingA, buildingA] as const, powerW: buildingA * 690 });
+import type { ConnectorSnapshot, SiteSnapshot } from '../../optimizer/index.ts';
+import { capsOf, charger, circuit, decideSeries, gridWith, params, plugged, session, snapshot, T0 } from './scenario.ts';
 
 describe('lending that lasts', () => {
   // A (first) and B share a 40 A row; A's car draws 10 A whatever it is offered, B's wants all.
@@ -39,7 +27,7 @@ describe('lending that lasts', () => {
   const drawB = [0, 8, 28, 28];
 
   it('goes on lending while the lender keeps under-drawing (the share stays with the borrower)', () => {
-    const decisions = run(two, at.map((s, i) => ({ atMs: T0 + s * 1000, snapshot: cars(drawB[i]) })));
+    const decisions = decideSeries(two, at.map((s, i) => ({ atMs: T0 + s * 1000, snapshot: cars(drawB[i]) })));
     // On the old code: [{32, 8}, {12, 28}, {32, 8}, {32, 8}]: the share went back at once.
     expect(decisions.map((d) => capsOf(d))).toEqual([
       { A: 32, B: 8 },
@@ -55,7 +43,7 @@ describe('lending that lasts', () => {
       const snap = cars(8)(atMs);
       return { ...snap, connectors: snap.connectors.map((c) => (c.chargerId === 'A' ? { ...c, drawA: [drawA, drawA, drawA] } : c)) };
     };
-    const decisions = run(two, [
+    const decisions = decideSeries(two, [
       { atMs: T0, snapshot: cars(0) },
       { atMs: T0 + 12_000, snapshot: withA(10) },
       { atMs: T0 + 15_000, snapshot: withA(11.2) },
@@ -71,7 +59,7 @@ describe('lending that lasts', () => {
       const snap = cars(28)(atMs);
       return { ...snap, connectors: snap.connectors.map((c) => (c.chargerId === 'A' ? { ...c, drawAtMs: T0 + 12_000 } : c)) };
     };
-    const decisions = run(two, [
+    const decisions = decideSeries(two, [
       { atMs: T0, snapshot: cars(0) },
       { atMs: T0 + 12_000, snapshot: cars(8) },
       { atMs: T0 + 30_000, snapshot: staleA },
@@ -89,7 +77,7 @@ describe('lending that lasts', () => {
   it('does not hold a car with a planner target to its draw beyond the settled sample', () => {
     // A's plan gives it 32 A (22 kW at 230 V on three phases); it lends at the settled sample and
     // gets its planned share back once that sample is no longer settled under the new cap.
-    const decisions = run(two, at.map((s, i) => ({ atMs: T0 + s * 1000, snapshot: cars(drawB[i], 22_080) })));
+    const decisions = decideSeries(two, at.map((s, i) => ({ atMs: T0 + s * 1000, snapshot: cars(drawB[i], 22_080) })));
     expect(decisions.map((d) => capsOf(d).A)).toEqual([32, 12, 32, 32]);
   });
 });

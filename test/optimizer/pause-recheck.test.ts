@@ -6,9 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, initialDecideState } from '../../optimizer/index.ts';
 import type { Decision, DecideParams, DecideState } from '../../optimizer/index.ts';
 import { EARLY_RESTART_EVERY_MS, RECHECK_AFTER_MS, recheckForMs } from '../../optimizer/pause-recheck.ts';
-import { charger, circuit, params, plugged, session, snapshot, T0 } from './scenario.ts';
-
-const gridWith = (atMs: number, buildingA: number) => ({ atMs, currentA: [buildingA, buildingA, buildingA] as const, powerW: buildingA * 690 });
+import { charger, circuit, gridWith, params, plugged, session, snapshot, T0 } from './scenario.ts';
 
 /** One decision per second from 0 to `seconds`, the building reading given per second; caps by charger per second. */
 function timeline(p: DecideParams, ids: string[], seconds: number, buildingAt: (s: number) => number, stale?: (s: number) => boolean): { caps: Record<string, number[]>; decisions: Decision[] } {

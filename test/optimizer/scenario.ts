@@ -1,5 +1,6 @@
 // Small builders for hand-written sites: one root, named circuits, chargers and sessions.
-import type { ChargerParams, CircuitNode, ConnectorSnapshot, DecideParams, SessionSnapshot, SiteSnapshot } from '../../optimizer/types.ts';
+import { decide, initialDecideState } from '../../optimizer/index.ts';
+import type { ChargerParams, CircuitNode, ConnectorSnapshot, Decision, DecideParams, DecideState, SessionSnapshot, SiteSnapshot } from '../../optimizer/types.ts';
 
 export const T0 = 1_800_000_000_000;
 
@@ -55,4 +56,19 @@ export function capsOf(decision: { caps: { chargerId: string; connectorId: numbe
 
 export function reasonOf(decision: { caps: { chargerId: string; reason: { text: string } }[] }, chargerId: string): string {
   return decision.caps.find((c) => c.chargerId === chargerId)!.reason.text;
+}
+
+/** A grid reading of `buildingA` on every phase at 230 V, taken at `atMs`. */
+export function gridWith(atMs: number, buildingA: number): SiteSnapshot['grid'] {
+  return { atMs, currentA: [buildingA, buildingA, buildingA], powerW: buildingA * 690 };
+}
+
+/** Runs decide() over a time series, carrying the memory, and returns every decision. */
+export function decideSeries(p: DecideParams, steps: { atMs: number; snapshot: (atMs: number) => SiteSnapshot }[]): Decision[] {
+  let state: DecideState = initialDecideState;
+  return steps.map(({ atMs, snapshot: make }) => {
+    const decision = decide(make(atMs), p, state);
+    state = decision.nextState;
+    return decision;
+  });
 }
