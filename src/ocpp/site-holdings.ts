@@ -7,6 +7,9 @@ import { ChargerHoldings, type RestoredSlot } from './charger-holdings.ts';
 import type { HoldingsStore } from './holdings-store.ts';
 import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from './static-share.ts';
 
+/** At most this many charger ids in one log line. */
+const MAX_IDS_LOGGED = 20;
+
 /**
  * The holdings of every charger of the site, the static shares they are built on, and the
  * site-wide reactions: a charger found uncontrollable is reserved at its max and the others' static
@@ -14,9 +17,6 @@ import { staticShares, uncontrollableByConfig, uncontrollableOverloads } from '.
  * `control.uncontrollable: refuse-sessions`, sessions on an uncontrollable charger are refused while
  * the site cannot afford its max.
  */
-/** At most this many charger ids in one log line. */
-const MAX_IDS_LOGGED = 20;
-
 export class SiteHoldings {
   private readonly byCharger = new Map<string, ChargerHoldings>();
   private readonly uncontrollableIds: Set<string>;
