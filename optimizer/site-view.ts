@@ -545,8 +545,13 @@ export function siteView(
     const capNow = bounds.length ? Math.min(latestLimitA, maxA) : maxA;
     // A line-to-line charger's current counts on both its lines, at its part in phase with each (phase-map.ts).
     const pair = lineToLinePair(charger);
-    if (freshDrawA && pair) addLineToLine(evLow, pair, Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
-    else if (freshDrawA) addOnSite(evLow, rotationOf(charger.phaseRotation), Math.min(freshDrawA[0], capNow), Math.min(freshDrawA[1], capNow), Math.min(freshDrawA[2], capNow));
+    if (freshDrawA) {
+      const a = Math.min(freshDrawA[0], capNow);
+      const b = Math.min(freshDrawA[1], capNow);
+      const c3 = Math.min(freshDrawA[2], capNow);
+      if (pair) addLineToLine(evLow, pair, a, b, c3);
+      else addOnSite(evLow, rotationOf(charger.phaseRotation), a, b, c3);
+    }
     if (gated) {
       const hasCar = !!session || !(c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted');
       if (draws.length || hasCar) gateConnectors.push({ draws, rot: rotationOf(charger.phaseRotation), capA: capNow, maxA, hasCar, ...(pair ? { lines: pair } : {}) });
@@ -561,10 +566,12 @@ export function siteView(
     // A connector with no car (no session, Available) has nothing to slow down.
     const noCar = !session && (c.status === 'Available' || c.status === 'Unavailable' || c.status === 'Faulted' || c.status === 'Offline');
     holdA = timing.carResponseMs > 0 && !noCar ? boundNow : 0;
-    if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs && pair) {
-      addLineToLine(inFlightA, pair, Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA), latestLimitA);
-    } else if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs) {
-      addOnSite(inFlightA, rotationOf(charger.phaseRotation), Math.min(draws[last + 1], holdA), Math.min(draws[last + 2], holdA), Math.min(draws[last + 3], holdA), latestLimitA);
+    if (holdA > latestLimitA && last >= 0 && lastAt! >= atMs - timing.drawStaleMs) {
+      const a = Math.min(draws[last + 1], holdA);
+      const b = Math.min(draws[last + 2], holdA);
+      const c3 = Math.min(draws[last + 3], holdA);
+      if (pair) addLineToLine(inFlightA, pair, a, b, c3, latestLimitA);
+      else addOnSite(inFlightA, rotationOf(charger.phaseRotation), a, b, c3, latestLimitA);
     }
     // A car that says it takes nothing (SuspendedEV) has nothing to slow down: it holds only the
     // limit the charger has in force now (the old one until the charger confirms a lower one).
