@@ -38,6 +38,8 @@ export const IDLE_DRAW_A = 1;
 const FOLLOW_TOLERANCE_A = 0.5;
 /** A charger's report above its cap by more than this (and 10 %) is flagged, A. */
 const OVER_CAP_TOLERANCE_A = 2;
+/** No samples: boundAt over its whole car response window. */
+const NO_DRAWS: readonly number[] = [];
 /** Draw samples kept per connector. */
 const MAX_SAMPLES = 4;
 
@@ -155,14 +157,11 @@ export function strictestLimits(
 }
 
 /**
- * The most the car may draw at `t`, A: the highest limit in force during [t − response, t].
- * `seenComingDown`: a sample at or below a new limit proves the car follows it only when an earlier
- * sample showed it above that limit. A car that was below it anyway (just plugged in, ramping up
- * after a raise) may still rise to the older, higher limit until its charger applies the new one
- * (up to seconds later): the over-cap report judges a charger that way, so a good one is not called
- * faulty. Counting (the estimate, a decrease's hold) takes the sample as proof, as before.
+ * The most the car may draw at `t`, A: the highest limit in force during [t − response, t], from
+ * the last sample at or below the limit then in force (the car has followed). Counting (the
+ * estimate, a decrease's hold) takes that sample as proof; the over-cap report does not (see there).
  */
-export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number, seenComingDown = false): number {
+export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number): number {
   if (bounds.length === 0) return fallbackA;
   let windowStart = t - responseMs;
   // A sample at or before t that shows the car at or below the limit then in force: the car has
@@ -173,21 +172,13 @@ export function boundAt(bounds: readonly number[], draws: readonly number[], t: 
     const inForce = valueAt(bounds, at);
     if (inForce === undefined) continue;
     const drawn = Math.max(draws[i + 1], draws[i + 2], draws[i + 3]);
-    if (drawn <= inForce + FOLLOW_TOLERANCE_A && (!seenComingDown || drewAboveBefore(draws, i, inForce))) {
+    if (drawn <= inForce + FOLLOW_TOLERANCE_A) {
       windowStart = at;
       break;
     }
   }
   if (bounds[0] > windowStart) return Math.max(fallbackA, maxFrom(bounds, windowStart, t));
   return maxFrom(bounds, windowStart, t);
-}
-
-/** Whether a sample before draws[i] shows the car above `limitA`. */
-function drewAboveBefore(draws: readonly number[], i: number, limitA: number): boolean {
-  for (let j = i - 4; j >= 0; j -= 4) {
-    if (Math.max(draws[j + 1], draws[j + 2], draws[j + 3]) > limitA + FOLLOW_TOLERANCE_A) return true;
-  }
-  return false;
 }
 
 /** The limit in force at `t` (the last one set at or before it). */
@@ -578,13 +569,14 @@ export function siteView(
     if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
     // A draw above the limit in force when it was sampled is counted (up to the charger's max) as
-    // long as it is fresh. It is reported as a fault only if the car was seen above that limit
-    // before: a car at 0 A just after it plugged in, or ramping after a raise, may still rise to an
-    // older, higher limit until its charger applies the new one (the demo's every start).
+    // long as it is fresh. It is reported as a fault only above every limit in force during the car
+    // response before the sample: a sample at or below the newest limit proves nothing to a report
+    // (a car at 0 A just after it plugged in, or one still following an older, lower pilot its
+    // charger applied late, rises again to a higher limit still on its way: the demo's CP002).
     const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
     if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
-      const boundSeen = boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true);
+      const boundSeen = boundAt(bounds, NO_DRAWS, lastAt, timing.carResponseMs, 0);
       if (overLimit(freshMaxA, boundSeen)) {
         findings.push({
           key: `over-cap:${key}`,
