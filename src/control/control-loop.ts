@@ -168,7 +168,10 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         // The optimizer says why in every failsafe reason ("failsafe: no grid meter reading yet; …").
         const because = result.caps.find((c) => c.reason.kind === 'failsafe')?.reason.text.split(';')[0]?.replace(/^failsafe: /, '');
         const why = result.failsafe ? (because ?? 'site data is stale') : 'site data is fresh again';
-        if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; sessions held at the failsafe current`);
+        // Every start is in failsafe until the first readings come (the demo at x60 reads its meter
+        // after its first cycle): expected, so not a warning (the event log says it the same way).
+        if (result.failsafe && stats.cycles === 1) log.info({ atMs }, `failsafe on at start until site data comes: ${why}; sessions held at the failsafe current`);
+        else if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; sessions held at the failsafe current`);
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
