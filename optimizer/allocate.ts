@@ -90,9 +90,8 @@ export function admit(order: readonly Slot[], pool: Pool, levelDa: (slot: Slot) 
 export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: PriorityScheme, credit?: Pool): void {
   if (scheme !== 'tier') {
     admit(order, pool, (slot) => slot.minDa, credit);
-    const fill = scheme === 'equal' ? fillEqually : fillInOrder;
-    fillToFloors(order, pool, fill);
-    fill(order, pool);
+    if (scheme === 'equal') fillEqually(order, pool);
+    else fillInOrder(order, pool);
     return;
   }
   let start = 0;
@@ -102,27 +101,9 @@ export function allocateSessions(order: readonly Slot[], pool: Pool, scheme: Pri
     while (end < order.length && order[end].session?.tierRank === tier) end++;
     const group = order.slice(start, end);
     admit(group, pool, (slot) => slot.minDa, credit);
-    fillToFloors(group, pool, fillInOrder);
     fillInOrder(group, pool);
     start = end;
   }
-}
-
-/**
- * The plan's floor: every admitted session is filled up to its plan target (floorDa) by the scheme's
- * own fill before any session goes above its own; a session the plan lifts above its target (or
- * one without a target) takes more only from what is left. Without a floor below any bound it does nothing.
- */
-function fillToFloors(order: readonly Slot[], pool: Pool, fill: (order: readonly Slot[], pool: Pool) => void): void {
-  let below = false;
-  for (const slot of order) if (slot.floorDa < slot.upperDa) below = true;
-  if (!below) return;
-  const upperDa = order.map((slot) => slot.upperDa);
-  for (const slot of order) slot.upperDa = slot.floorDa;
-  fill(order, pool);
-  order.forEach((slot, i) => {
-    slot.upperDa = upperDa[i];
-  });
 }
 
 /** Priority fill: each admitted slot in order takes all it can. */

@@ -47,8 +47,6 @@ export interface Slot {
   readonly maxDa: number;
   upperDa: number;
   upperKind: UpperKind;
-  /** Up to here every session is filled (in priority order) before any goes above its own: the plan's target, else upperDa. */
-  floorDa: number;
   readonly reservedDa: number;
   /** What the car may still draw while a decrease reaches it, or its draw above its cap, deci-amps (see handover.ts). */
   readonly holdDa: number;
@@ -163,13 +161,6 @@ function sessionBound(bound: Bound, session: SessionSnapshot, memory: ConnectorM
   return restartIfFree && bound.upperDa > 0;
 }
 
-/** The plan's target as a floor of the fill (never above the bound); the bound itself without a plan target. */
-function planFloorDa(session: SessionSnapshot, upperDa: number, voltsTimesWeight: number): number {
-  const floorW = session.planFloorPowerW;
-  if (floorW === undefined || !(voltsTimesWeight > 0)) return upperDa;
-  return Math.min(upperDa, floorDa(nonNegative(floorW) / voltsTimesWeight));
-}
-
 const NO_DRAW: PhaseValues = [0, 0, 0];
 const NOT_UNDER: UnderDraw = { sinceMs: undefined, lend: false };
 
@@ -192,7 +183,7 @@ function usedPhases(charger: ChargerParams, session: SessionSnapshot | null, dra
  */
 const SLOT_FIELDS: Record<keyof Slot, true> = {
   index: true, key: true, connector: true, session: true, charger: true, node: true, cons: true, phases: true, mask: true,
-  minDa: true, maxDa: true, upperDa: true, upperKind: true, floorDa: true, reservedDa: true, holdDa: true, capDa: true, binder: true,
+  minDa: true, maxDa: true, upperDa: true, upperKind: true, reservedDa: true, holdDa: true, capDa: true, binder: true,
   refused: true, rank: true, memory: true, drawA: true, underDrawSinceMs: true, lending: true, heldByDeadband: true,
   sharedRaiseDa: true, heldForHandover: true, heldSinceChangeMs: true, keptNotNeeded: true, heldForPeak: true, restartIfFree: true,
 };
@@ -213,7 +204,6 @@ class SlotRecord implements Slot {
   maxDa = 0;
   upperDa = 0;
   upperKind: UpperKind = 'charger';
-  floorDa = 0;
   reservedDa = 0;
   holdDa = 0;
   capDa = 0;
@@ -315,7 +305,6 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
       slot.maxDa = 0;
       slot.upperDa = 0;
       slot.upperKind = 'unknown-charger';
-      slot.floorDa = 0;
       slot.drawA = undefined;
       slot.underDrawSinceMs = undefined;
       slot.lending = false;
@@ -352,7 +341,6 @@ export function buildSlots(snapshot: SiteSnapshot, params: DecideParams, previou
       facts.probing = estimate.probing;
       slot.restartIfFree = sessionBound(slot, session, memory, facts, params) || undefined;
     }
-    slot.floorDa = session ? planFloorDa(session, slot.upperDa, voltageV * use.powerWeight) : slot.upperDa;
   }
   if (pool) {
     records.length = n;

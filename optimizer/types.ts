@@ -135,11 +135,6 @@ export interface SessionSnapshot {
   /** Desired power from the horizon planner; decide() treats it as a ceiling. */
   targetPowerW?: number;
   /**
-   * The plan's own target this cycle, before any lift above it (never above targetPowerW): decide()
-   * fills every session up to it, in priority order, before any session gets more than its own.
-   */
-  planFloorPowerW?: number;
-  /**
    * The car was seen drawing whole amps (floor of its cap, car-max-learner.ts): decide() gives it
    * whole amps, and what a fraction would have wasted goes to another car.
    */

@@ -9,9 +9,4 @@ export interface CeilingProvider {
   readonly name: string;
   /** Key: `${chargerId}/${connectorId}`; value: W. Sessions not in the map are unconstrained. */
   ceilingsW(snapshot: SiteSnapshot): ReadonlyMap<string, number>;
-  /**
-   * The floors behind the ceilings ceilingsW() last returned (the planner's own targets before it
-   * lifts a car above them): decide() fills every session up to its floor before any gets more.
-   */
-  floorsW?(): ReadonlyMap<string, number>;
 }

@@ -95,24 +95,6 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     });
   }
 
-  /** The floors behind the ceilings ceilingsOf() just took (the planner's targets before its lifts); the lowest per session wins. */
-  function floorsOf(): CeilingsW | undefined {
-    let floors: Map<string, number> | undefined;
-    for (const p of providers) {
-      if (!p.floorsW) continue;
-      try {
-        for (const [key, w] of p.floorsW()) {
-          floors ??= new Map();
-          const other = floors.get(key);
-          if (other === undefined || w < other) floors.set(key, w);
-        }
-      } catch (error) {
-        log.error({ err: error, provider: p.name }, 'ceiling provider failed; ignoring its floors this cycle');
-      }
-    }
-    return floors;
-  }
-
   /** What the estimator distrusts (over-reporting chargers, implausible grid readings): logged once when it starts and once when it clears. */
   const activeFindings = new Map<string, string>();
   function logFindings(decision: Decision): void {
@@ -156,9 +138,7 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
     let decision: Decision | undefined;
     try {
       const snapshot = ctx.state.snapshot(atMs);
-      const ceilingsW = ceilingsOf(snapshot);
-      const floorsW = floorsOf();
-      const step = controlStep({ snapshot, params, memory, ceilingsW, ...(floorsW ? { floorsW } : {}) });
+      const step = controlStep({ snapshot, params, memory, ceilingsW: ceilingsOf(snapshot) });
       const result = step.decision;
       decision = result;
       memory = step.memory;

@@ -31,8 +31,6 @@ export interface ControlStepInput {
   memory: ControlMemory;
   /** One map per ceiling source; the lowest ceiling per session wins, together with the session's own targetPowerW. */
   ceilingsW?: readonly CeilingsW[];
-  /** The planner's own targets before any lift (planFloorPowerW): decide() fills every session up to them before any gets more. */
-  floorsW?: CeilingsW;
 }
 
 export interface ControlStepResult {
@@ -47,7 +45,7 @@ export interface ControlStepResult {
  * ceiling, its own guarantees still win). The one place where planner targets and solar ceilings
  * meet.
  */
-export function withCeilings(snapshot: SiteSnapshot, ceilingsW: readonly CeilingsW[], floorsW?: CeilingsW): SiteSnapshot {
+export function withCeilings(snapshot: SiteSnapshot, ceilingsW: readonly CeilingsW[]): SiteSnapshot {
   if (ceilingsW.length === 0) return snapshot;
   return {
     ...snapshot,
@@ -60,9 +58,7 @@ export function withCeilings(snapshot: SiteSnapshot, ceilingsW: readonly Ceiling
         if (w !== undefined && Number.isFinite(w) && w < lowest) lowest = w;
       }
       if (lowest === Number.POSITIVE_INFINITY) return c;
-      const floorW = floorsW?.get(key);
-      const floor = floorW !== undefined && Number.isFinite(floorW) ? { planFloorPowerW: Math.max(0, Math.min(floorW, lowest)) } : {};
-      return { ...c, session: { ...c.session, targetPowerW: Math.max(0, lowest), ...floor } };
+      return { ...c, session: { ...c.session, targetPowerW: Math.max(0, lowest) } };
     }),
   };
 }
@@ -91,7 +87,7 @@ export function controlStep(input: ControlStepInput): ControlStepResult {
   const latency = input.memory?.cutLatency ?? initialCutLatency;
   const responseMs = input.params.carResponseMs ?? DEFAULT_RESPONSE_MS;
   const atMs = Number.isFinite(input.snapshot.atMs) ? input.snapshot.atMs : 0;
-  const snapshot = withCutReservations(withCeilings(input.snapshot, input.ceilingsW ?? [], input.floorsW), cutReservations(latency, atMs, responseMs));
+  const snapshot = withCutReservations(withCeilings(input.snapshot, input.ceilingsW ?? []), cutReservations(latency, atMs, responseMs));
   const decision = decide(snapshot, input.params, previous);
   // decide()'s caps and memories come in the snapshot's order (withCeilings and withCutReservations keep it).
   const caps = decision.caps;

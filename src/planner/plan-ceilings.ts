@@ -70,8 +70,6 @@ export class PlanCeilings implements CeilingProvider {
   private weights = new Map<string, number>();
   /** Per lifted session: its confirmed cap, since when it was seen, and what it was lifted to. */
   private lifts = new Map<string, Lift>();
-  /** The rounded plan targets of the last ceilingsW() call, before any lift. */
-  private targets: ReadonlyMap<string, number> = new Map();
 
   /** Min and max power of a connector's charger (for the car's own max, the session's carMaxCurrentA wins). */
   constructor(private readonly powerRangeW: (key: string) => { minPowerW: number; maxPowerW: number; voltsTimesPhases: number }) {}
@@ -92,17 +90,7 @@ export class PlanCeilings implements CeilingProvider {
     return this.plan;
   }
 
-  /**
-   * The plan's own targets behind the ceilings ceilingsW() last returned, before any lift: decide()
-   * fills every car up to its target before any car gets more (planFloorPowerW), so a car lifted
-   * above its plan does not starve a later one of what the plan gave it.
-   */
-  floorsW(): ReadonlyMap<string, number> {
-    return this.targets;
-  }
-
   ceilingsW(snapshot: SiteSnapshot): ReadonlyMap<string, number> {
-    this.targets = new Map();
     if (!this.plan) return new Map();
     const plan = this.plan;
     const targets = planTargetsAt(plan, snapshot.atMs);
@@ -140,7 +128,6 @@ export class PlanCeilings implements CeilingProvider {
       });
     }
     const out = roundTargets(requests, plan.headroomW?.[slotIndex]);
-    this.targets = new Map(out);
     // A car the plan runs flat out and still cannot fill is lifted: it may be faster than the plan
     // assumed (a car's own max is only learnt from its draw, a tapering car is planned at its average
     // over what is left), and drawing more is how it shows it. Not beyond what it shows it can draw.

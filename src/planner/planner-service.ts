@@ -92,8 +92,6 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
     const voltsTimesPhases = voltage * (charger ? powerWeightOf(charger) : 3);
     return { minPowerW: (charger?.minCurrent ?? 0) * voltsTimesPhases, maxPowerW: (charger?.maxCurrent ?? 0) * voltsTimesPhases, voltsTimesPhases };
   });
-  /** The plan was stale at the last ceilingsW(): no ceilings, and no floors either. */
-  let stale = false;
   const status: PlannerStatus = { enabled, solver, plans: 0, failures: 0 };
   const carDraws = new CarDrawWatcher(config);
   const pvHistory = new DailyProfile(tariffs.zone);
@@ -301,11 +299,9 @@ export function createPlannerService(ctx: ServiceContext, tariffs: PlannerTariff
       if (runner) learnFromDraws(snapshot.atMs);
       // A plan two slots old is stale (re-planning is stuck): no ceilings rather than old ones.
       const plan = ceilings.current();
-      stale = plan !== undefined && snapshot.atMs - plan.startMs >= 2 * slotMs;
-      if (stale) return new Map();
+      if (plan && snapshot.atMs - plan.startMs >= 2 * slotMs) return new Map();
       return ceilings.ceilingsW(snapshot);
     },
-    floorsW: () => (stale ? new Map() : ceilings.floorsW()),
     currentPlan: () => ceilings.current(),
     status: () => ({ ...status }),
     replanNow,

@@ -387,8 +387,7 @@ class PlantReplay {
       // Not given decide() the cars' learnt whole amps (carDraws.withWholeAmps): with this session's
       // estimation and meter gate it caused 27.2 A·s over a limit on the public hub at 100 A (issue #11).
       const snapshot = this.state.snapshot(atMs);
-      const ceilingsW = this.planning ? [this.ceilings.ceilingsW(snapshot)] : [];
-      const result = controlStep({ snapshot, params: this.params, memory: this.memory, ceilingsW, ...(this.planning ? { floorsW: this.ceilings.floorsW() } : {}) });
+      const result = controlStep({ snapshot, params: this.params, memory: this.memory, ceilingsW: this.planning ? [this.ceilings.ceilingsW(snapshot)] : [] });
       this.memory = result.memory;
       decision = result.decision;
     } else {

@@ -270,8 +270,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       ceilings.setPlan(plan);
       const decideAt = (atMs: number) => {
         const snapshot = measuredSnapshot(atMs, params, live, buildingW, pvW, voltage, tierRankOf);
-        const ceilingsW = planning ? [ceilings.ceilingsW(snapshot)] : [];
-        const result = controlStep({ snapshot, params, memory, ceilingsW, ...(planning ? { floorsW: ceilings.floorsW() } : {}) });
+        const result = controlStep({ snapshot, params, memory, ceilingsW: planning ? [ceilings.ceilingsW(snapshot)] : [] });
         memory = result.memory;
         capsA.clear();
         for (const cap of result.decision.caps) capsA.set(connectorKey(cap.chargerId, cap.connectorId), cap.currentA);
