@@ -151,7 +151,9 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
     // allocation's own cap unless this slot alone can clear the overload from higher up; never into
     // the gap below the minimum (then the allocation's cap). With every kept slot at or below the
     // allocation's cap everything fits.
-    let target = slot.upperKind === 'unused' ? allocated : Math.min(Math.max(allocated, previous - over), previous - stepDa);
+    // A lender goes to the allocation's cap, and a deadband down at least as well: it draws less
+    // than its cap, and cut 0.1 A at a time it changed at every small rise of the estimate (1/160).
+    let target = slot.upperKind === 'unused' ? Math.min(allocated, previous - stepDa) : Math.min(Math.max(allocated, previous - over), previous - stepDa);
     if (target < slot.minDa) target = allocated;
     raiseTo(slot, pool, target);
   }
