@@ -170,6 +170,12 @@ export function nextMemory(slot: Slot, atMs: number, failsafe = false): Connecto
     changedAtMs: unchanged ? previous.changedAtMs : atMs,
   };
   if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
+  // A decrease keeps the time the car last had to ramp (unused-capacity.ts settledFromMs); not for
+  // a car with a planner target, whose lending stays judged on samples after its last change.
+  const rampFromMs = previous?.rampFromMs ?? previous?.changedAtMs;
+  if (unchanged) {
+    if (previous.rampFromMs !== undefined) memory.rampFromMs = previous.rampFromMs;
+  } else if (previous && currentA > 0 && currentA < previous.currentA && slot.session?.targetPowerW === undefined && rampFromMs !== undefined) memory.rampFromMs = rampFromMs;
   if (slot.sharedRaiseDa !== undefined) {
     // (a garbled time from a restored memory starts the wait again instead of blocking it for good)
     const since = unchanged ? previous.smallRaiseSinceMs : undefined;
