@@ -11,9 +11,9 @@ import ocppRpc from 'ocpp-rpc';
 import type { Bench } from './types.ts';
 
 const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
-const CHARGERS = 1000;
+const CHARGERS = Number(process.env.BENCH_CONNECTIONS_CHARGERS ?? 1000);
 const METER_INTERVAL_MS = 10_000;
-const WINDOW_MS = 60_000;
+const WINDOW_MS = Number(process.env.BENCH_CONNECTIONS_WINDOW_MS ?? 60_000);
 const CLOCK_TICKS = 100;
 /** As in deploy/ems.service and deploy/Dockerfile. */
 const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=8';
@@ -27,6 +27,36 @@ function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
+}
+
+/** What a bench car would draw, A per phase. */
+const WANT_A = 10;
+
+/** The limits a bench charger holds (A per phase; a W limit at 230 V on 3 phases), and what its car draws under them. */
+class ChargerLimits {
+  private readonly byPurpose = new Map<string, number>();
+
+  set(req: any): void {
+    const profile = req?.csChargingProfiles;
+    const schedule = profile?.chargingSchedule;
+    const limit = Number(schedule?.chargingSchedulePeriod?.[0]?.limit);
+    if (!profile || !Number.isFinite(limit)) return;
+    this.byPurpose.set(profile.chargingProfilePurpose, schedule.chargingRateUnit === 'W' ? limit / 690 : limit);
+  }
+
+  clear(req: any): void {
+    if (req?.chargingProfilePurpose) this.byPurpose.delete(req.chargingProfilePurpose);
+    else this.byPurpose.clear();
+  }
+
+  get capped(): boolean {
+    return this.drawA() < WANT_A;
+  }
+
+  drawA(): number {
+    const tx = this.byPurpose.get('TxProfile') ?? this.byPurpose.get('TxDefaultProfile') ?? Infinity;
+    return Math.max(0, Math.min(WANT_A, this.byPurpose.get('ChargePointMaxProfile') ?? Infinity, tx));
+  }
 }
 
 function procStats(pid: number): { rssMb: number; cpuS: number } {
@@ -63,6 +93,7 @@ const bench: Bench = async () => {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const clients: any[] = [];
+  const chargers: ChargerLimits[] = [];
   let failed = 0;
   const timers: NodeJS.Timeout[] = [];
   try {
@@ -83,11 +114,16 @@ const bench: Bench = async () => {
       await Promise.all(
         ids.slice(i, i + 50).map(async (id) => {
           const client = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: id, protocols: ['ocpp1.6'], reconnect: false });
-          client.handle(({ method }: { method: string }) => {
+          // The charger follows its caps (until session 13 it drew 10 A whatever it was sent, so the
+          // bench measured the EMS flagging 1,000 uncontrollable chargers, not the path a site runs).
+          const limits = new ChargerLimits();
+          client.handle(({ method, params }: { method: string; params: any }) => {
             if (method === 'GetConfiguration') return { configurationKey: [], unknownKey: [] };
-            if (method === 'TriggerMessage') return { status: 'Accepted' };
+            if (method === 'SetChargingProfile') limits.set(params);
+            if (method === 'ClearChargingProfile') limits.clear(params);
             return { status: 'Accepted' };
           });
+          chargers.push(limits);
           try {
           await client.connect();
           clients.push(client);
@@ -97,7 +133,7 @@ const bench: Bench = async () => {
           await client.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
           let energyWh = 0;
           const send = () => {
-            energyWh += 30;
+            energyWh += Math.round(limits.drawA() * 3);
             void client
               .call('MeterValues', {
                 connectorId: 1,
@@ -106,8 +142,8 @@ const bench: Bench = async () => {
                   {
                     timestamp: new Date().toISOString(),
                     sampledValue: [
-                      ...[1, 2, 3].map((p) => ({ value: '10.0', measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })),
-                      { value: '6900', measurand: 'Power.Active.Import', unit: 'W' },
+                      ...[1, 2, 3].map((p) => ({ value: limits.drawA().toFixed(1), measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })),
+                      { value: String(Math.round(limits.drawA() * 690)), measurand: 'Power.Active.Import', unit: 'W' },
                       { value: String(energyWh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
                     ],
                   },
@@ -158,6 +194,7 @@ const bench: Bench = async () => {
         notes: [
           `target: RSS under 300 MB — ${peakRssMb < 300 ? 'met' : 'NOT met'}; CPU under 25 % — ${cpuPctOfTwoCores < 25 ? 'met' : 'NOT met'}`,
           `chargers whose set-up failed (timed out or lost the socket on a loaded machine): ${failed}; machine load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end`,
+          `the chargers follow their caps (a car wanting ${WANT_A} A per phase draws the lowest of that, the ChargePointMaxProfile and the Tx/TxDefault limit it holds): ${chargers.filter((c) => c.capped).length} of ${chargers.length} held a cap under ${WANT_A} A at the end, drawing ${chargers.reduce((sum, c) => sum + c.drawA(), 0).toFixed(0)} A per phase in all under the 4,000 A grid limit; the EMS's uncontrollable chargers at the end (ems_connector_reserved_amperes{uncontrollable="true"}): ${(metrics.match(/^ems_connector_reserved_amperes\{[^}]*uncontrollable="true"[^}]*\}/gm) ?? []).length}`,
         ],
       },
     ];
