@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import ocppRpc from 'ocpp-rpc';
 import type { Bench } from './types.ts';
+import { deployedEms } from './upstream-deploy.ts';
 
 const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
 const CHARGERS = Number(process.env.BENCH_CONNECTIONS_CHARGERS ?? 1000);
@@ -87,7 +88,9 @@ const bench: Bench = async () => {
       storage: { path: join(dir, 'ems.sqlite') },
     }),
   );
-  const entry = process.env.BENCH_EMS_ENTRY ?? 'bin/ems.js';
+  // As deploy/ems.service runs it (the compiled dist/, built once; bench/upstream-deploy.ts): the
+  // sources through tsx (bin/ems.js, the default until session 14) carry the transpiler's memory.
+  const entry = process.env.BENCH_EMS_ENTRY ?? deployedEms(process.cwd()).entry;
   const ems = spawn(process.execPath, [...((process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS).split(' ').filter(Boolean)), entry, 'run', '--config', configPath], {
     env: { ...process.env, EMS_LOG_LEVEL: 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -177,7 +180,7 @@ const bench: Bench = async () => {
     const cpuPctOfTwoCores = ((after.cpuS - before.cpuS) / windowS / 2) * 100;
     return [
       {
-        title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
+        title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS} ${entry}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
         columns: ['chargers', 'connect+boot+start s', 'window s', 'RSS MB (end)', 'RSS MB (peak)', 'JS heap used MB', 'external MB', 'CPU % of 2 cores'],
         rows: [
           [
