@@ -207,9 +207,10 @@ describe('GET /api/v1/plan', () => {
       { start: new Date(T0).toISOString(), gridW: 26_000, batteryW: null, importPricePerKWh: 0.4, pvW: 1_500, limitW: 40_000 },
       { start: new Date(T0 + SLOT).toISOString(), gridW: 19_000, batteryW: null, importPricePerKWh: 0.4, pvW: 3_000, limitW: 25_000 },
     ]);
-    // No car on the connector in this fixture: no name or departure, readiness unknown.
+    // No car on the connector in this fixture: no name or departure, readiness unknown. plannedWh counts
+    // from the current slot on, as the chart shows it: 5,350 Wh less the past slot's 2,750 Wh.
     expect(view.plan!.sessions).toEqual([
-      { chargerId: 'CP001', connectorId: 1, steer: true, idTag: null, name: null, departure: null, energyNeedWh: null, plannedWh: 5_350, unmetWh: 0, readyByDeparture: null, powerW: [7_400, 0] },
+      { chargerId: 'CP001', connectorId: 1, steer: true, idTag: null, name: null, departure: null, energyNeedWh: null, plannedWh: 2_600, unmetWh: 0, readyByDeparture: null, powerW: [7_400, 0] },
     ]);
     // With a car that must leave: ready by departure when the plan meets its need.
     startSession(api.ctx, 'CP001', 1, 9);
