@@ -29,7 +29,7 @@ export function demoPlantScenario(config: Config, startAtMs: number, utcOffsetH:
     circuit,
     // An office-like building: a base, a day curve with a lunch peak, a little noise; uneven phases.
     loads: [{ circuitId: circuit.id, baseA: [mainA * 0.09, mainA * 0.08, mainA * 0.07], dailyPeakA: [mainA * 0.24, mainA * 0.2, mainA * 0.18], noiseA: 1 }],
-    ...(pv ? { pv: { peakW: pv.ratedPowerW ?? Math.round(maxPowerW * 0.4), cloudDepth: 0.3 } } : {}),
+    ...(pv ? { pv: { peakW: demoPvPeakW(config), cloudDepth: DEMO_PV_CLOUD_DEPTH } } : {}),
     ...(battery
       ? {
           battery: {
@@ -58,4 +58,30 @@ export function demoPlantScenario(config: Config, startAtMs: number, utcOffsetH:
     cars: [],
     signals: [],
   };
+}
+
+const DEMO_PV_CLOUD_DEPTH = 0.3;
+
+/** The demo plant's PV peak, W: the PV device's rating, else 40 % of the import cap. */
+function demoPvPeakW(config: Config): number {
+  const pv = config.devices.find((d) => d.role === 'pv');
+  const maxPowerW = config.grid.maxPower ?? config.grid.maxCurrent * config.site.voltage * 3;
+  return pv?.ratedPowerW ?? Math.round(maxPowerW * 0.4);
+}
+
+/**
+ * What the demo plant's PV yields on average per quarter hour of the local day, W (its daily sine
+ * from 06:30 to 19:30 under clouds that take up to cloudDepth, half of it on average): the planner's
+ * forecast of the demo's PV. Without it a fresh demo has no PV history to learn from, and the Plan
+ * showed the present reading fading away (12 kW at 11:00 to 0 by 16:00, no midday peak).
+ * Undefined without a PV device.
+ */
+export function demoPvForecastW(config: Config): number[] | undefined {
+  if (!config.devices.some((d) => d.role === 'pv')) return undefined;
+  const peakW = demoPvPeakW(config);
+  return Array.from({ length: 96 }, (_, i) => {
+    const h = (i + 0.5) / 4;
+    if (h < 6.5 || h > 19.5) return 0;
+    return Math.round(peakW * Math.sin(((h - 6.5) / 13) * Math.PI) * (1 - DEMO_PV_CLOUD_DEPTH / 2));
+  });
 }

@@ -1,13 +1,14 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { packagePath } from '../package-root.ts';
-import { mqttSchema, type Config } from '../../config/schema.ts';
+import { mqttSchema, plannerSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { prepareDashboard } from '../cli/dashboard-pages.ts';
 import { describeStartupError, waitForSignal } from '../cli/run-site.ts';
 import { DEMO_CAR_RESPONSE_MS } from './car.ts';
 import { scaleDemoConfig } from './demo-config.ts';
+import { demoPvForecastW } from './demo-plant.ts';
 import { DEMO_APPLY_DELAY_MS } from './demo-plant.ts';
 import { startDemoSite } from './demo-site.ts';
 import { demoStepMs, startOfDemoMs } from './demo-start.ts';
@@ -157,5 +158,8 @@ export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'h
   const realTripS = 1;
   const carResponseS = Math.min(60, Math.max(config.control.carResponseS, DEMO_CUT_REACHES_CAR_S) + (options.speed > 1 ? options.speed * realTripS : 0));
   if (carResponseS > config.control.carResponseS) config = { ...config, control: { ...config.control, carResponseS } };
+  // The planner's PV forecast: the demo plant's own curve, unless the file gives one.
+  const pvForecastW = config.planner?.pvForecastW ? undefined : demoPvForecastW(config);
+  if (pvForecastW) config = { ...config, planner: plannerSchema.parse({ ...config.planner, pvForecastW }) };
   return config;
 }

@@ -35,4 +35,26 @@ describe('the EMS the demo runs', () => {
     expect(atSpeed(10)).toBeGreaterThanOrEqual(slowestS + 10);
     expect(atSpeed(60)).toBe(60);
   });
+
+  it("plans with the demo plant's own PV curve: a midday peak, dark at night, the plant's mean per quarter hour", async () => {
+    const { demoRuntimeConfig } = await import('../../src/demo/run-demo.ts');
+    const { loadConfigFile } = await import('../../src/config-file.ts');
+    const { packagePath } = await import('../../src/package-root.ts');
+    const { pvAvailableW } = await import('../../plant/site-physics.ts');
+    const file = loadConfigFile(packagePath('config', 'examples', 'demo.yaml'));
+    const forecast = demoRuntimeConfig(file, { count: 8, speed: 60 }).planner?.pvForecastW ?? [];
+    expect(forecast).toHaveLength(96);
+    const at = (h: number) => forecast[h * 4]!;
+    // Fresh demo at 11:00 (the page showed 12 kW fading to 0 by 16:00): rising to 13:00, then down.
+    expect(at(13)).toBeGreaterThan(at(11));
+    expect(at(13)).toBeGreaterThan(at(16));
+    expect(at(16)).toBeGreaterThan(0);
+    expect(at(3)).toBe(0);
+    // The plant's PV (20 kW rated, clouds from seed 1), its mean over each quarter hour of a UTC day.
+    for (let q = 0; q < 96; q++) {
+      let sumW = 0;
+      for (let s = 0; s < 900; s += 20) sumW += pvAvailableW({ peakW: 20_000, cloudDepth: 0.3 }, 1, q * 900_000 + s * 1000, 0);
+      expect(Math.abs(forecast[q]! - sumW / 45)).toBeLessThan(1_500);
+    }
+  });
 });
