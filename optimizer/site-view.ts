@@ -281,9 +281,6 @@ function overLimit(drawnA: number, boundA: number): boolean {
 /** A car drawing this much below every limit in force draws what it wants, not its cap, A. */
 const UNCONSTRAINED_MARGIN_A = 1.5;
 
-/** A sample at most this long after a grid reading shows a cut car still coming down at the reading (F9), ms. */
-const CUT_NEAR_MS = 1_000;
-
 /** An idle sample at most this long before a grid reading (or any time after it) shows the car idle at the reading, ms. */
 const IDLE_NEAR_MS = 250;
 
@@ -417,7 +414,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
-  const comingDown = !settled && sampleAt > t && sampleAt - t <= CUT_NEAR_MS && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
+  const comingDown = !settled && sampleAt > t && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
     const sample = draws[best + 1 + p];
@@ -439,9 +436,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     // F9: a car cut before the reading and sampled lower after it may still have drawn, at the
     // reading, up to what it was sampled drawing before (within the limit then): its ramp down is
     // in the reading. Credited only against the floor of the building level (never as a rise the
-    // cars could have made), only for a sample within CUT_NEAR_MS after the reading, and only until
-    // a reading newer than that sample comes (crediting any later sample cost the plant hub 3 met
-    // sessions of 122).
+    // cars could have made), and only until a reading newer than its lower sample comes.
     if (comingDown) out[OUT_DOWN + site] += Math.max(0, Math.min(earlier, bound) - high);
   }
 }
