@@ -278,9 +278,6 @@ function overLimit(drawnA: number, boundA: number): boolean {
 /** A car drawing this much below every limit in force draws what it wants, not its cap, A. */
 const UNCONSTRAINED_MARGIN_A = 1.5;
 
-/** A sample at most this long after a grid reading shows a cut car still coming down at the reading (F9), ms. */
-const CUT_NEAR_MS = 1_000;
-
 /** An idle sample at most this long before a grid reading (or any time after it) shows the car idle at the reading, ms. */
 const IDLE_NEAR_MS = 250;
 
@@ -336,14 +333,10 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   return clearlyBelow;
 }
 
-/**
- * out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase;
- * out[9..11]: what a car coming down may still have drawn at the reading above out[3..5] (F9).
- */
+/** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
 const OUT_EST = 0;
 const OUT_HIGH = 3;
 const OUT_LOW = 6;
-const OUT_DOWN = 9;
 
 /**
  * A car's draw at `t` (a grid reading's time), written into `out` (see OUT_*). The sample closest
@@ -354,7 +347,7 @@ const OUT_DOWN = 9;
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
 function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array): void {
-  for (let k = 0; k < 12; k++) out[k] = 0; // (a loop: fill() is a call per connector)
+  for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
@@ -414,7 +407,6 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
-  const comingDown = !settled && sampleAt > t && sampleAt - t <= CUT_NEAR_MS && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
     const sample = draws[best + 1 + p];
@@ -431,15 +423,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    const high = Math.max(on ? reachA : 0, est);
-    out[OUT_HIGH + site] += high;
-    // F9: a car cut before the reading and sampled lower after it may still have drawn, at the
-    // reading, up to what it was sampled drawing before (within the limit then): its ramp down is
-    // in the reading. Credited only against the floor of the building level (never as a rise the
-    // cars could have made), only for a sample within CUT_NEAR_MS after the reading, and only until
-    // a reading newer than that sample comes (crediting any later sample cost the plant hub 3 met
-    // sessions of 122).
-    if (comingDown) out[OUT_DOWN + site] += Math.max(0, Math.min(earlier, bound) - high);
+    out[OUT_HIGH + site] += Math.max(on ? reachA : 0, est);
   }
 }
 
@@ -750,7 +734,7 @@ export function siteView(
   const sinceMs = grid && prevGrid && grid.atMs > prevGrid[0] ? grid.atMs - prevGrid[0] : Number.POSITIVE_INFINITY;
   const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
-  const out = new Float64Array(12);
+  const out = new Float64Array(9);
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
   const duplicateKeys = previous.hasDuplicates(keys);
   if (duplicateKeys) {
@@ -773,7 +757,6 @@ export function siteView(
       foldLineToLine(out, OUT_EST, pair);
       foldLineToLine(out, OUT_HIGH, pair);
       foldLineToLine(out, OUT_LOW, pair);
-      foldLineToLine(out, OUT_DOWN, pair);
     }
     const path = index.paths[indexed.node];
     const est0 = out[OUT_EST];
@@ -797,7 +780,7 @@ export function siteView(
       else if (rampMs < sinceMs) carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
     }
     for (let p = 0; p < 3; p++) {
-      loEv[p] += out[OUT_HIGH + p] + out[OUT_DOWN + p];
+      loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
       if (width > 0) riseEv[p] += Math.min(width, carRiseCapA);
