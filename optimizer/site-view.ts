@@ -618,8 +618,8 @@ export function siteView(
     // long as it is fresh. It is reported as a fault only if the car was seen above that limit
     // before: a car at 0 A just after it plugged in, or ramping after a raise, may still rise to an
     // older, higher limit until its charger applies the new one (the demo's every start).
-    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
-    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
+    // (Only a fresh sample is judged: the bound then is worked out for those alone.)
+    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundAt(bounds, draws, lastAt, timing.carResponseMs, 0)) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
       const boundSeen = boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true);
       if (overLimit(freshMaxA, boundSeen)) {
@@ -638,9 +638,15 @@ export function siteView(
       const suspended = c.status === 'SuspendedEV';
       const offered = offeredA >= nonNegative(charger.minCurrentA);
       // The offer reached this car: it was made (or the car plugged in under it) carResponseMs before the sample.
-      const offeredSinceMs = Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity));
-      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= offeredSinceMs + timing.carResponseMs;
-      const idleNow = suspended || (offered && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
+      // (Whether the sample came after the offer is worked out only for a fresh sample near 0 A.)
+      const idleNow =
+        suspended ||
+        (offered &&
+          freshMaxA !== undefined &&
+          freshMaxA < IDLE_DRAW_A &&
+          lastAt !== undefined &&
+          bounds.length > 0 &&
+          lastAt >= Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity)) + timing.carResponseMs);
       const drawingNow = freshMaxA !== undefined && freshMaxA >= IDLE_DRAW_A && !suspended;
       let idleSince = sameSession ? before.idleSinceMs : undefined;
       let releasedAt = sameSession ? before.releasedAtMs : undefined;
