@@ -610,8 +610,8 @@ export function siteView(
     // response before the sample: a sample at or below the newest limit proves nothing to a report
     // (a car at 0 A just after it plugged in, or one still following an older, lower pilot its
     // charger applied late, rises again to a higher limit still on its way: the demo's CP002).
-    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
-    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
+    // (Only a fresh sample is judged: the bound then is worked out for those alone.)
+    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundAt(bounds, draws, lastAt, timing.carResponseMs, 0)) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
       const boundSeen = boundAt(bounds, NO_DRAWS, lastAt, timing.carResponseMs, 0);
       if (overLimit(freshMaxA, boundSeen)) {
@@ -630,9 +630,15 @@ export function siteView(
       const suspended = c.status === 'SuspendedEV';
       const offered = offeredA >= nonNegative(charger.minCurrentA);
       // The offer reached this car: it was made (or the car plugged in under it) carResponseMs before the sample.
-      const offeredSinceMs = Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity));
-      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= offeredSinceMs + timing.carResponseMs;
-      const idleNow = suspended || (offered && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
+      // (Whether the sample came after the offer is worked out only for a fresh sample near 0 A.)
+      const idleNow =
+        suspended ||
+        (offered &&
+          freshMaxA !== undefined &&
+          freshMaxA < IDLE_DRAW_A &&
+          lastAt !== undefined &&
+          bounds.length > 0 &&
+          lastAt >= Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity)) + timing.carResponseMs);
       const drawingNow = freshMaxA !== undefined && freshMaxA >= IDLE_DRAW_A && !suspended;
       let idleSince = sameSession ? before.idleSinceMs : undefined;
       let releasedAt = sameSession ? before.releasedAtMs : undefined;
