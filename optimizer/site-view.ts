@@ -351,7 +351,7 @@ const OUT_LOW = 6;
  * have been anywhere between the least of the samples around `t` (and the limit then) and the
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
-function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array): void {
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array, samplesAfterBound = false): void {
   for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
@@ -412,11 +412,14 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
-  // A sample taken at or after the reading, with no lower limit in force from a car response before
-  // the reading until the sample (nothing brought the car down in between): the car drew at most
-  // that much at the reading (a car on its way up draws more later, never less; one that came down
-  // on its own makes the building load look larger, never smaller).
+  // For the rise check only (samplesAfterBound): a sample taken at or after the reading, with no
+  // lower limit in force from a car response before the reading until the sample (nothing brought
+  // the car down in between): the car drew at most that much at the reading (a car on its way up
+  // draws more later, never less; one that came down on its own makes the building load look
+  // larger, never smaller). Not in every reading's bracket: there it lifted the level of the plant
+  // hub at its target (seed 3: 15 -> 12 sessions met), where the check only acts above the target.
   const upTo =
+    samplesAfterBound &&
     !settled &&
     sampleAt >= t &&
     !(bounds.length && minFrom(bounds, t - timing.carResponseMs, sampleAt) < bound - FOLLOW_TOLERANCE_A) &&
@@ -798,6 +801,7 @@ export function siteView(
       const level: number[] = [0, 0, 0, 0];
       const rose = [false, false, false, false];
       let ambiguousRise = false;
+      let dangerRise = false;
       const slowExcess = [0, 0, 0, 0];
       const dangerExcess = [0, 0, 0, 0];
       const keepFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
@@ -836,6 +840,9 @@ export function siteView(
             dangerExcess[p] = riseGrid[5 + p];
             riseGrid[5 + p] = 0;
           }
+          // A rise into or above the target: the rises before it were credited to the cars, each
+          // within what they could ramp; their samples after this reading show what they drew.
+          if (danger && grew > 0) dangerRise = true;
         }
         rose[p] = rise > 0;
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
@@ -877,7 +884,8 @@ export function siteView(
         level[p] += readA - limit * marginFactor;
         overSince[p] = grid.atMs;
       }
-      if (ambiguousRise && riseGrid === undefined) riseGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW, ...slowExcess];
+      if (dangerRise && !ambiguousRise && riseGrid === undefined) riseGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW, 0, 0, 0, 0];
+      else if (ambiguousRise && riseGrid === undefined) riseGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW, ...slowExcess];
       else if (ambiguousRise && riseGrid !== undefined) for (let p = 0; p < 4; p++) riseGrid[5 + p] += slowExcess[p];
       // While the meter reads above the target: that reading less the most the cars drew then, as
       // their samples since show it, is the building load then, at least (and now, unless the
@@ -893,7 +901,7 @@ export function siteView(
           const indexed = indexedAt[i];
           if (!indexed) continue;
           if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue;
-          drawAt(mems[i], c, indexed.params, then, atMs, timing, drawThen);
+          drawAt(mems[i], c, indexed.params, then, atMs, timing, drawThen, true);
           for (let p = 0; p < 3; p++) highThen[p] += drawThen[OUT_HIGH + p];
         }
         for (let p = 0; p < 4; p++) {
