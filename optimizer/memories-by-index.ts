@@ -63,6 +63,15 @@ export class PreviousMemories<M> {
     return this.record[key];
   }
 
+  /**
+   * Whether at(i, key) answers with last cycle's memory by index: an object made by the code that
+   * wrote it (never one of a restored or hand-made record), so a caller may keep it as it is.
+   */
+  byIndexAt(i: number, key: string): boolean {
+    const byIndex = this.byIndex;
+    return byIndex !== undefined && i < byIndex.keys.length && byIndex.keys[i] === key;
+  }
+
   /** Whether `keys` (this snapshot's, every one read with at()) has a key twice. */
   hasDuplicates(keys: readonly string[]): boolean {
     if (this.aligned && this.byIndex!.keys.length === keys.length && !this.byIndex!.duplicates) return false; // the same keys as last cycle

@@ -38,6 +38,8 @@ export const IDLE_DRAW_A = 1;
 const FOLLOW_TOLERANCE_A = 0.5;
 /** A charger's report above its cap by more than this (and 10 %) is flagged, A. */
 const OVER_CAP_TOLERANCE_A = 2;
+/** No samples: boundAt over its whole car response window. */
+const NO_DRAWS: readonly number[] = [];
 /** Draw samples kept per connector. */
 const MAX_SAMPLES = 4;
 
@@ -111,6 +113,12 @@ export interface SiteView {
   readonly memories: readonly ConnectorEstimateMemory[];
   /** True when a connector key is in the snapshot twice (the memories by index hold the last one's). */
   readonly duplicateKeys: boolean;
+  /**
+   * 1 where memories[i] is last cycle's object, kept as it was (no field changed): recordLimits
+   * gives the connector a new object before it records anything there, as a memory a cycle
+   * returned is never changed.
+   */
+  readonly kept: Uint8Array;
 }
 
 interface Timing {
@@ -157,14 +165,11 @@ export function strictestLimits(
 }
 
 /**
- * The most the car may draw at `t`, A: the highest limit in force during [t − response, t].
- * `seenComingDown`: a sample at or below a new limit proves the car follows it only when an earlier
- * sample showed it above that limit. A car that was below it anyway (just plugged in, ramping up
- * after a raise) may still rise to the older, higher limit until its charger applies the new one
- * (up to seconds later): the over-cap report judges a charger that way, so a good one is not called
- * faulty. Counting (the estimate, a decrease's hold) takes the sample as proof, as before.
+ * The most the car may draw at `t`, A: the highest limit in force during [t − response, t], from
+ * the last sample at or below the limit then in force (the car has followed). Counting (the
+ * estimate, a decrease's hold) takes that sample as proof; the over-cap report does not (see there).
  */
-export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number, seenComingDown = false): number {
+export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number): number {
   if (bounds.length === 0) return fallbackA;
   let windowStart = t - responseMs;
   // A sample at or before t that shows the car at or below the limit then in force: the car has
@@ -175,21 +180,13 @@ export function boundAt(bounds: readonly number[], draws: readonly number[], t: 
     const inForce = valueAt(bounds, at);
     if (inForce === undefined) continue;
     const drawn = Math.max(draws[i + 1], draws[i + 2], draws[i + 3]);
-    if (drawn <= inForce + FOLLOW_TOLERANCE_A && (!seenComingDown || drewAboveBefore(draws, i, inForce))) {
+    if (drawn <= inForce + FOLLOW_TOLERANCE_A) {
       windowStart = at;
       break;
     }
   }
   if (bounds[0] > windowStart) return Math.max(fallbackA, maxFrom(bounds, windowStart, t));
   return maxFrom(bounds, windowStart, t);
-}
-
-/** Whether a sample before draws[i] shows the car above `limitA`. */
-function drewAboveBefore(draws: readonly number[], i: number, limitA: number): boolean {
-  for (let j = i - 4; j >= 0; j -= 4) {
-    if (Math.max(draws[j + 1], draws[j + 2], draws[j + 3]) > limitA + FOLLOW_TOLERANCE_A) return true;
-  }
-  return false;
 }
 
 /** The limit in force at `t` (the last one set at or before it). */
@@ -444,6 +441,39 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   }
 }
 
+/**
+ * A connector's estimate memory: `keepable` itself when it holds exactly these values (most
+ * connectors on most cycles: no new object per connector per cycle, and last cycle's stays in use
+ * instead of being copied by the young-generation GC), else a new one. Every field is set (undefined
+ * when absent, which JSON leaves out): one object shape for all. `keepable`: last cycle's memory by
+ * index only (an object made here, with every field), never one from a restored record.
+ */
+function estimateMemory(
+  keepable: ConnectorEstimateMemory | undefined,
+  bounds: readonly number[],
+  draws: readonly number[],
+  lows: readonly number[] | undefined,
+  sessionId: string | undefined,
+  mask: number | undefined,
+  idleSinceMs: number | undefined,
+  releasedAtMs: number | undefined,
+  probeAtMs: number | undefined,
+): ConnectorEstimateMemory {
+  if (
+    keepable !== undefined &&
+    keepable.bounds === bounds &&
+    keepable.draws === draws &&
+    keepable.lows === lows &&
+    keepable.sessionId === sessionId &&
+    keepable.mask === mask &&
+    keepable.idleSinceMs === idleSinceMs &&
+    keepable.releasedAtMs === releasedAtMs &&
+    keepable.probeAtMs === probeAtMs
+  )
+    return keepable;
+  return { bounds, draws, lows, sessionId, mask, idleSinceMs, releasedAtMs, probeAtMs };
+}
+
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
   return (
     !!grid &&
@@ -492,6 +522,7 @@ export function siteView(
   const views: ConnectorView[] = new Array(n);
   const keys: string[] = new Array(n);
   const mems: ConnectorEstimateMemory[] = new Array(n);
+  const kept = new Uint8Array(n);
   const indexedAt: (IndexedCharger | undefined)[] = new Array(n);
   const previous = new PreviousMemories<ConnectorEstimateMemory>(memory);
   const evDraw = new Float64Array(nodeCount * 3);
@@ -511,24 +542,21 @@ export function siteView(
     const sessionId = session?.id;
     const draws = withSample(before?.draws ?? EMPTY, c);
     const bounds = before?.bounds ?? EMPTY;
-    // Every field set (undefined when absent, which JSON leaves out): one object shape for all.
-    const mem: ConnectorEstimateMemory = {
-      bounds,
-      draws,
-      lows: before?.lows || undefined,
-      sessionId,
-      mask: undefined,
-      idleSinceMs: undefined,
-      releasedAtMs: undefined,
-      probeAtMs: undefined,
-    };
+    const lows = before?.lows || undefined;
+    // The memory's other fields, set below (see estimateMemory).
+    let memMask: number | undefined;
+    let memIdleSinceMs: number | undefined;
+    let memReleasedAtMs: number | undefined;
+    let memProbeAtMs: number | undefined;
+    const keepable = before !== undefined && previous.byIndexAt(i, key) ? before : undefined;
     const sameSession = before !== undefined && before.sessionId === sessionId && sessionId !== undefined;
     keys[i] = key;
-    mems[i] = mem;
     indexedAt[i] = indexed;
 
     if (!indexed) {
       views[i] = { freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
+      mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, undefined, undefined, undefined, undefined);
+      if (mems[i] === before) kept[i] = 1;
       continue;
     }
     const charger = indexed.params;
@@ -550,7 +578,7 @@ export function siteView(
       if (single !== undefined) learnedMask = 1 << rotation[single];
       else if (charger.phases === 3 && freshDrawA[0] > IDLE_DRAW_A && freshDrawA[1] > IDLE_DRAW_A && freshDrawA[2] > IDLE_DRAW_A) learnedMask = ALL_PHASES_MASK;
     }
-    if (learnedMask) mem.mask = learnedMask;
+    if (learnedMask) memMask = learnedMask;
 
     // What the car may draw now (recorded limits only: before any record nothing is known to be in flight).
     const boundNow = boundAt(bounds, draws, atMs, timing.carResponseMs, 0);
@@ -592,13 +620,14 @@ export function siteView(
     if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
     // A draw above the limit in force when it was sampled is counted (up to the charger's max) as
-    // long as it is fresh. It is reported as a fault only if the car was seen above that limit
-    // before: a car at 0 A just after it plugged in, or ramping after a raise, may still rise to an
-    // older, higher limit until its charger applies the new one (the demo's every start).
+    // long as it is fresh. It is reported as a fault only above every limit in force during the car
+    // response before the sample: a sample at or below the newest limit proves nothing to a report
+    // (a car at 0 A just after it plugged in, or one still following an older, lower pilot its
+    // charger applied late, rises again to a higher limit still on its way: the demo's CP002).
     const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
     if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
-      const boundSeen = boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true);
+      const boundSeen = boundAt(bounds, NO_DRAWS, lastAt, timing.carResponseMs, 0);
       if (overLimit(freshMaxA, boundSeen)) {
         findings.push({
           key: `over-cap:${key}`,
@@ -653,11 +682,13 @@ export function siteView(
           probing = true;
         }
       }
-      if (idleSince !== undefined) mem.idleSinceMs = idleSince;
-      if (releasedAt !== undefined && released) mem.releasedAtMs = releasedAt;
-      if (probeAt !== undefined && released) mem.probeAtMs = probeAt;
+      if (idleSince !== undefined) memIdleSinceMs = idleSince;
+      if (releasedAt !== undefined && released) memReleasedAtMs = releasedAt;
+      if (probeAt !== undefined && released) memProbeAtMs = probeAt;
     }
 
+    mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, memMask, memIdleSinceMs, memReleasedAtMs, memProbeAtMs);
+    if (mems[i] === before) kept[i] = 1;
     views[i] = { freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
   }
 
@@ -723,6 +754,9 @@ export function siteView(
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
   const duplicateKeys = previous.hasDuplicates(keys);
   if (duplicateKeys) {
+    // (Each index's own object first: recordLimits changes the one a key ends with once per index.)
+    for (let i = 0; i < n; i++) if (kept[i]) mems[i] = { ...mems[i] };
+    kept.fill(0);
     const last = new Map<string, ConnectorEstimateMemory>();
     for (let i = 0; i < n; i++) last.set(keys[i], mems[i]);
     for (let i = 0; i < n; i++) mems[i] = last.get(keys[i])!;
@@ -964,6 +998,7 @@ export function siteView(
     next,
     memories: mems,
     duplicateKeys,
+    kept,
   };
 }
 
@@ -1034,30 +1069,44 @@ export function recordLimits(
 ): EstimateMemory {
   const timing = timingOf(params);
   const keepFromMs = view.atMs - timing.carResponseMs - Math.max(timing.staleAfterMs, timing.drawStaleMs);
+  const memories = view.memories as ConnectorEstimateMemory[];
   for (let i = 0; i < snapshot.connectors.length; i++) {
     const c = snapshot.connectors[i];
-    const mem = view.memories[i];
+    let mem = memories[i];
     if (!mem) continue;
     const decidedA = capA(i);
     const lows = mem.lows;
     const lowsLen = lows ? lows.length : 0;
+    let nextLows = lows;
     if (!lows || lows[lowsLen - 1] !== decidedA || (lowsLen >= 4 && lows[2] <= keepFromMs)) {
       let from = 0;
       if (lows) while (from + 2 < lowsLen && lows[from + 2] <= keepFromMs) from += 2;
       const kept = lows ? lows.slice(from) : [];
       if (kept.length < 2 || kept[kept.length - 1] !== decidedA) kept.push(view.atMs, decidedA);
-      mem.lows = kept;
+      nextLows = kept;
     }
     const limitA = c.session ? Math.max(decidedA, nonNegative(c.installedCapA), nonNegative(c.reservedA)) : idleLimitA(c, decidedA);
     const bounds = mem.bounds;
     const len = bounds.length;
-    if (len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs)) continue;
-    // Drop records that ended before keepFromMs (keep the one in force then).
-    let start = 0;
-    while (start + 2 < len && bounds[start + 2] <= keepFromMs) start += 2;
-    const out = bounds.slice(start);
-    if (out.length < 2 || out[out.length - 1] !== limitA) out.push(view.atMs, limitA);
-    (mem as { bounds: readonly number[] }).bounds = out;
+    let nextBounds = bounds;
+    if (!(len >= 2 && bounds[len - 1] === limitA && (len < 4 || bounds[2] > keepFromMs))) {
+      // Drop records that ended before keepFromMs (keep the one in force then).
+      let start = 0;
+      while (start + 2 < len && bounds[start + 2] <= keepFromMs) start += 2;
+      const out = bounds.slice(start);
+      if (out.length < 2 || out[out.length - 1] !== limitA) out.push(view.atMs, limitA);
+      nextBounds = out;
+    }
+    if (nextLows === lows && nextBounds === bounds) continue;
+    if (view.kept[i]) {
+      // Last cycle's object: this cycle's memory is a new one (the next memory reads memories by
+      // index, and its record by key is built from them when first read, after this).
+      mem = { ...mem };
+      memories[i] = mem;
+      view.kept[i] = 0;
+    }
+    mem.lows = nextLows;
+    (mem as { bounds: readonly number[] }).bounds = nextBounds;
   }
   return view.next;
 }
