@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import ocppRpc from 'ocpp-rpc';
 import type { Bench } from './types.ts';
+import { deployedEms } from './upstream-deploy.ts';
 
 const { RPCClient } = ocppRpc as unknown as { RPCClient: new (options: Record<string, unknown>) => any };
-const CHARGERS = 1000;
+const CHARGERS = Number(process.env.BENCH_CONNECTIONS_CHARGERS ?? 1000);
 const METER_INTERVAL_MS = 10_000;
-const WINDOW_MS = 60_000;
+const WINDOW_MS = Number(process.env.BENCH_CONNECTIONS_WINDOW_MS ?? 60_000);
 const CLOCK_TICKS = 100;
 /** As in deploy/ems.service and deploy/Dockerfile. */
 const DEPLOY_NODE_ARGS = '--max-old-space-size=256 --max-semi-space-size=8';
@@ -27,6 +28,36 @@ function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
+}
+
+/** What a bench car would draw, A per phase. */
+const WANT_A = 10;
+
+/** The limits a bench charger holds (A per phase; a W limit at 230 V on 3 phases), and what its car draws under them. */
+class ChargerLimits {
+  private readonly byPurpose = new Map<string, number>();
+
+  set(req: any): void {
+    const profile = req?.csChargingProfiles;
+    const schedule = profile?.chargingSchedule;
+    const limit = Number(schedule?.chargingSchedulePeriod?.[0]?.limit);
+    if (!profile || !Number.isFinite(limit)) return;
+    this.byPurpose.set(profile.chargingProfilePurpose, schedule.chargingRateUnit === 'W' ? limit / 690 : limit);
+  }
+
+  clear(req: any): void {
+    if (req?.chargingProfilePurpose) this.byPurpose.delete(req.chargingProfilePurpose);
+    else this.byPurpose.clear();
+  }
+
+  get capped(): boolean {
+    return this.drawA() < WANT_A;
+  }
+
+  drawA(): number {
+    const tx = this.byPurpose.get('TxProfile') ?? this.byPurpose.get('TxDefaultProfile') ?? Infinity;
+    return Math.max(0, Math.min(WANT_A, this.byPurpose.get('ChargePointMaxProfile') ?? Infinity, tx));
+  }
 }
 
 function procStats(pid: number): { rssMb: number; cpuS: number } {
@@ -57,12 +88,15 @@ const bench: Bench = async () => {
       storage: { path: join(dir, 'ems.sqlite') },
     }),
   );
-  const entry = process.env.BENCH_EMS_ENTRY ?? 'bin/ems.js';
+  // As deploy/ems.service runs it (the compiled dist/, built once; bench/upstream-deploy.ts): the
+  // sources through tsx (bin/ems.js, the default until session 14) carry the transpiler's memory.
+  const entry = process.env.BENCH_EMS_ENTRY ?? deployedEms(process.cwd()).entry;
   const ems = spawn(process.execPath, [...((process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS).split(' ').filter(Boolean)), entry, 'run', '--config', configPath], {
     env: { ...process.env, EMS_LOG_LEVEL: 'warn', EMS_ADMIN_PASSWORD: 'bench-password-1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const clients: any[] = [];
+  const chargers: ChargerLimits[] = [];
   let failed = 0;
   const timers: NodeJS.Timeout[] = [];
   try {
@@ -83,11 +117,16 @@ const bench: Bench = async () => {
       await Promise.all(
         ids.slice(i, i + 50).map(async (id) => {
           const client = new RPCClient({ endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`, identity: id, protocols: ['ocpp1.6'], reconnect: false });
-          client.handle(({ method }: { method: string }) => {
+          // The charger follows its caps (until session 13 it drew 10 A whatever it was sent, so the
+          // bench measured the EMS flagging 1,000 uncontrollable chargers, not the path a site runs).
+          const limits = new ChargerLimits();
+          client.handle(({ method, params }: { method: string; params: any }) => {
             if (method === 'GetConfiguration') return { configurationKey: [], unknownKey: [] };
-            if (method === 'TriggerMessage') return { status: 'Accepted' };
+            if (method === 'SetChargingProfile') limits.set(params);
+            if (method === 'ClearChargingProfile') limits.clear(params);
             return { status: 'Accepted' };
           });
+          chargers.push(limits);
           try {
           await client.connect();
           clients.push(client);
@@ -97,7 +136,7 @@ const bench: Bench = async () => {
           await client.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
           let energyWh = 0;
           const send = () => {
-            energyWh += 30;
+            energyWh += Math.round(limits.drawA() * 3);
             void client
               .call('MeterValues', {
                 connectorId: 1,
@@ -106,8 +145,8 @@ const bench: Bench = async () => {
                   {
                     timestamp: new Date().toISOString(),
                     sampledValue: [
-                      ...[1, 2, 3].map((p) => ({ value: '10.0', measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })),
-                      { value: '6900', measurand: 'Power.Active.Import', unit: 'W' },
+                      ...[1, 2, 3].map((p) => ({ value: limits.drawA().toFixed(1), measurand: 'Current.Import', phase: `L${p}`, unit: 'A' })),
+                      { value: String(Math.round(limits.drawA() * 690)), measurand: 'Power.Active.Import', unit: 'W' },
                       { value: String(energyWh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
                     ],
                   },
@@ -141,7 +180,7 @@ const bench: Bench = async () => {
     const cpuPctOfTwoCores = ((after.cpuS - before.cpuS) / windowS / 2) * 100;
     return [
       {
-        title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
+        title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS} ${entry}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
         columns: ['chargers', 'connect+boot+start s', 'window s', 'RSS MB (end)', 'RSS MB (peak)', 'JS heap used MB', 'external MB', 'CPU % of 2 cores'],
         rows: [
           [
@@ -158,6 +197,7 @@ const bench: Bench = async () => {
         notes: [
           `target: RSS under 300 MB — ${peakRssMb < 300 ? 'met' : 'NOT met'}; CPU under 25 % — ${cpuPctOfTwoCores < 25 ? 'met' : 'NOT met'}`,
           `chargers whose set-up failed (timed out or lost the socket on a loaded machine): ${failed}; machine load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end`,
+          `the chargers follow their caps (a car wanting ${WANT_A} A per phase draws the lowest of that, the ChargePointMaxProfile and the Tx/TxDefault limit it holds): ${chargers.filter((c) => c.capped).length} of ${chargers.length} held a cap under ${WANT_A} A at the end, drawing ${chargers.reduce((sum, c) => sum + c.drawA(), 0).toFixed(0)} A per phase in all under the 4,000 A grid limit; the EMS's uncontrollable chargers at the end (ems_connector_reserved_amperes{uncontrollable="true"}): ${(metrics.match(/^ems_connector_reserved_amperes\{[^}]*uncontrollable="true"[^}]*\}/gm) ?? []).length}`,
         ],
       },
     ];

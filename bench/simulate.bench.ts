@@ -157,7 +157,7 @@ async function hubSeeds(): Promise<BenchTable> {
   const shifts = (process.env.HUB_SHIFTS_MIN ?? '0,7').split(',').map(Number);
   const solver = new HighsSolver();
   const rows: (string | number)[][] = [];
-  const sums = new Map<number, { emsWh: number; equalWh: number; emsMet: number; equalMet: number; emsUnmetKWh: number; equalUnmetKWh: number }>();
+  const sums = new Map<number, { emsWh: number; equalWh: number; emsMet: number; equalMet: number; emsUnmetKWh: number; equalUnmetKWh: number; emsCost: number }>();
   for (const shiftMin of shifts) {
     for (const seed of seeds) {
       const scenario = generateScenario('public-hub', seed);
@@ -183,7 +183,7 @@ async function hubSeeds(): Promise<BenchTable> {
         ems.plant!.emsCausedAs === 0 ? '' : 'A·s',
         met(ems) >= met(equal) && emsOn.met >= equalOn.met ? '' : 'met vs equal',
       ].filter(Boolean);
-      const sum = sums.get(shiftMin) ?? { emsWh: 0, equalWh: 0, emsMet: 0, equalMet: 0, emsUnmetKWh: 0, equalUnmetKWh: 0 };
+      const sum = sums.get(shiftMin) ?? { emsWh: 0, equalWh: 0, emsMet: 0, equalMet: 0, emsUnmetKWh: 0, equalUnmetKWh: 0, emsCost: 0 };
       sums.set(shiftMin, {
         emsWh: sum.emsWh + ems.kpis.energyDeliveredWh,
         equalWh: sum.equalWh + equal.kpis.energyDeliveredWh,
@@ -191,6 +191,7 @@ async function hubSeeds(): Promise<BenchTable> {
         equalMet: sum.equalMet + met(equal),
         emsUnmetKWh: sum.emsUnmetKWh + emsOn.kWh,
         equalUnmetKWh: sum.equalUnmetKWh + equalOn.kWh,
+        emsCost: sum.emsCost + ems.kpis.totalCost,
       });
       rows.push([
         seed,
@@ -202,19 +203,20 @@ async function hubSeeds(): Promise<BenchTable> {
         `${emsOn.met} / ${equalOn.met} of ${meetable.length}`,
         `${emsOn.kWh.toFixed(1)} / ${equalOn.kWh.toFixed(1)}`,
         ems.plant!.emsCausedAs,
+        `${(ems.kpis.peakW / 1000).toFixed(1)} kW / ${ems.kpis.totalCost.toFixed(2)}`,
         failed.length ? failed.join(', ') : 'all hold',
       ]);
     }
   }
   return {
     title: 'Public hub at 100 A on the site plant, EMS (fcfs, planner) against equal share, per seed and shift of every session',
-    columns: ['seed', 'shift (min)', 'EMS energy', 'EMS met', 'equal share energy', 'equal share met', 'meetable met, EMS / equal', 'kWh unmet on them, EMS / equal', 'EMS-caused A·s', "hub-plant test's bars"],
+    columns: ['seed', 'shift (min)', 'EMS energy', 'EMS met', 'equal share energy', 'equal share met', 'meetable met, EMS / equal', 'kWh unmet on them, EMS / equal', 'EMS-caused A·s', 'EMS peak / total cost', "hub-plant test's bars"],
     rows,
     // Sessions met ride on which tapering car just makes it (±3 over ten runs for changes that do
     // not matter): judge a change on the sums over every run, with kWh and kWh unmet on meetable sessions.
     notes: [...sums].map(
       ([shiftMin, s]) =>
-        `shift ${shiftMin} min, seeds ${seeds.join(',')} summed: EMS ${(s.emsWh / 1000).toFixed(1)} kWh, ${s.emsMet} met, ${s.emsUnmetKWh.toFixed(1)} kWh unmet on meetable sessions; equal share ${(s.equalWh / 1000).toFixed(1)} kWh, ${s.equalMet} met, ${s.equalUnmetKWh.toFixed(1)} kWh unmet on them`,
+        `shift ${shiftMin} min, seeds ${seeds.join(',')} summed: EMS ${(s.emsWh / 1000).toFixed(1)} kWh, ${s.emsMet} met, ${s.emsUnmetKWh.toFixed(1)} kWh unmet on meetable sessions, total cost ${s.emsCost.toFixed(2)}; equal share ${(s.equalWh / 1000).toFixed(1)} kWh, ${s.equalMet} met, ${s.equalUnmetKWh.toFixed(1)} kWh unmet on them`,
     ),
   };
 }

@@ -151,7 +151,9 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
     // allocation's own cap unless this slot alone can clear the overload from higher up; never into
     // the gap below the minimum (then the allocation's cap). With every kept slot at or below the
     // allocation's cap everything fits.
-    let target = slot.upperKind === 'unused' ? allocated : Math.min(Math.max(allocated, previous - over), previous - stepDa);
+    // A lender goes to the allocation's cap, and a deadband down at least as well: it draws less
+    // than its cap, and cut 0.1 A at a time it changed at every small rise of the estimate (1/160).
+    let target = slot.upperKind === 'unused' ? Math.min(allocated, previous - stepDa) : Math.min(Math.max(allocated, previous - over), previous - stepDa);
     if (target < slot.minDa) target = allocated;
     raiseTo(slot, pool, target);
   }
@@ -168,6 +170,12 @@ export function nextMemory(slot: Slot, atMs: number, failsafe = false): Connecto
     changedAtMs: unchanged ? previous.changedAtMs : atMs,
   };
   if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
+  // A decrease keeps the time the car last had to ramp (unused-capacity.ts settledFromMs); not for
+  // a car with a planner target, whose lending stays judged on samples after its last change.
+  const rampFromMs = previous?.rampFromMs ?? previous?.changedAtMs;
+  if (unchanged) {
+    if (previous.rampFromMs !== undefined) memory.rampFromMs = previous.rampFromMs;
+  } else if (previous && currentA > 0 && currentA < previous.currentA && slot.session?.targetPowerW === undefined && rampFromMs !== undefined) memory.rampFromMs = rampFromMs;
   if (slot.sharedRaiseDa !== undefined) {
     // (a garbled time from a restored memory starts the wait again instead of blocking it for good)
     const since = unchanged ? previous.smallRaiseSinceMs : undefined;

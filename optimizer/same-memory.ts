@@ -5,7 +5,7 @@ import type { ConnectorMemory } from './types.ts';
 
 /** Every field sameMemory() compares: a field added to ConnectorMemory must be added to both (this does not compile without it). */
 export const MEMORY_FIELDS: Record<keyof ConnectorMemory, true> = {
-  currentA: true, changedAtMs: true, sessionId: true, pausedSinceMs: true, underDrawSinceMs: true, lending: true, byFailsafe: true, smallRaiseSinceMs: true, earlyRestartAtMs: true,
+  currentA: true, changedAtMs: true, sessionId: true, pausedSinceMs: true, underDrawSinceMs: true, lending: true, byFailsafe: true, smallRaiseSinceMs: true, earlyRestartAtMs: true, rampFromMs: true,
 };
 
 /**
@@ -23,6 +23,7 @@ export function sameMemory(a: ConnectorMemory, b: ConnectorMemory): boolean {
     a.lending === b.lending &&
     a.byFailsafe === b.byFailsafe &&
     a.smallRaiseSinceMs === b.smallRaiseSinceMs &&
-    a.earlyRestartAtMs === b.earlyRestartAtMs
+    a.earlyRestartAtMs === b.earlyRestartAtMs &&
+    a.rampFromMs === b.rampFromMs
   );
 }

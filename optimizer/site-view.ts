@@ -38,6 +38,8 @@ export const IDLE_DRAW_A = 1;
 const FOLLOW_TOLERANCE_A = 0.5;
 /** A charger's report above its cap by more than this (and 10 %) is flagged, A. */
 const OVER_CAP_TOLERANCE_A = 2;
+/** No samples: boundAt over its whole car response window. */
+const NO_DRAWS: readonly number[] = [];
 /** Draw samples kept per connector. */
 const MAX_SAMPLES = 4;
 
@@ -161,14 +163,11 @@ export function strictestLimits(
 }
 
 /**
- * The most the car may draw at `t`, A: the highest limit in force during [t − response, t].
- * `seenComingDown`: a sample at or below a new limit proves the car follows it only when an earlier
- * sample showed it above that limit. A car that was below it anyway (just plugged in, ramping up
- * after a raise) may still rise to the older, higher limit until its charger applies the new one
- * (up to seconds later): the over-cap report judges a charger that way, so a good one is not called
- * faulty. Counting (the estimate, a decrease's hold) takes the sample as proof, as before.
+ * The most the car may draw at `t`, A: the highest limit in force during [t − response, t], from
+ * the last sample at or below the limit then in force (the car has followed). Counting (the
+ * estimate, a decrease's hold) takes that sample as proof; the over-cap report does not (see there).
  */
-export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number, seenComingDown = false): number {
+export function boundAt(bounds: readonly number[], draws: readonly number[], t: number, responseMs: number, fallbackA: number): number {
   if (bounds.length === 0) return fallbackA;
   let windowStart = t - responseMs;
   // A sample at or before t that shows the car at or below the limit then in force: the car has
@@ -179,21 +178,13 @@ export function boundAt(bounds: readonly number[], draws: readonly number[], t: 
     const inForce = valueAt(bounds, at);
     if (inForce === undefined) continue;
     const drawn = Math.max(draws[i + 1], draws[i + 2], draws[i + 3]);
-    if (drawn <= inForce + FOLLOW_TOLERANCE_A && (!seenComingDown || drewAboveBefore(draws, i, inForce))) {
+    if (drawn <= inForce + FOLLOW_TOLERANCE_A) {
       windowStart = at;
       break;
     }
   }
   if (bounds[0] > windowStart) return Math.max(fallbackA, maxFrom(bounds, windowStart, t));
   return maxFrom(bounds, windowStart, t);
-}
-
-/** Whether a sample before draws[i] shows the car above `limitA`. */
-function drewAboveBefore(draws: readonly number[], i: number, limitA: number): boolean {
-  for (let j = i - 4; j >= 0; j -= 4) {
-    if (Math.max(draws[j + 1], draws[j + 2], draws[j + 3]) > limitA + FOLLOW_TOLERANCE_A) return true;
-  }
-  return false;
 }
 
 /** The limit in force at `t` (the last one set at or before it). */
@@ -287,6 +278,9 @@ function overLimit(drawnA: number, boundA: number): boolean {
 /** A car drawing this much below every limit in force draws what it wants, not its cap, A. */
 const UNCONSTRAINED_MARGIN_A = 1.5;
 
+/** A sample at most this long after a grid reading shows a cut car still coming down at the reading (F9), ms. */
+const CUT_NEAR_MS = 1_000;
+
 /** An idle sample at most this long before a grid reading (or any time after it) shows the car idle at the reading, ms. */
 const IDLE_NEAR_MS = 250;
 
@@ -342,10 +336,14 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   return clearlyBelow;
 }
 
-/** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
+/**
+ * out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase;
+ * out[9..11]: what a car coming down may still have drawn at the reading above out[3..5] (F9).
+ */
 const OUT_EST = 0;
 const OUT_HIGH = 3;
 const OUT_LOW = 6;
+const OUT_DOWN = 9;
 
 /**
  * A car's draw at `t` (a grid reading's time), written into `out` (see OUT_*). The sample closest
@@ -356,7 +354,7 @@ const OUT_LOW = 6;
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
 function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array): void {
-  for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
+  for (let k = 0; k < 12; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
@@ -416,6 +414,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
+  const comingDown = !settled && sampleAt > t && sampleAt - t <= CUT_NEAR_MS && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
     const sample = draws[best + 1 + p];
@@ -432,7 +431,15 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    out[OUT_HIGH + site] += Math.max(on ? reachA : 0, est);
+    const high = Math.max(on ? reachA : 0, est);
+    out[OUT_HIGH + site] += high;
+    // F9: a car cut before the reading and sampled lower after it may still have drawn, at the
+    // reading, up to what it was sampled drawing before (within the limit then): its ramp down is
+    // in the reading. Credited only against the floor of the building level (never as a rise the
+    // cars could have made), only for a sample within CUT_NEAR_MS after the reading, and only until
+    // a reading newer than that sample comes (crediting any later sample cost the plant hub 3 met
+    // sessions of 122).
+    if (comingDown) out[OUT_DOWN + site] += Math.max(0, Math.min(earlier, bound) - high);
   }
 }
 
@@ -615,13 +622,14 @@ export function siteView(
     if (c.status === 'SuspendedEV' && c.statusAtMs !== undefined && c.statusAtMs <= atMs && bounds.length) holdA = Math.min(holdA, latestLimitA);
     // Judged against the limits in force when the sample was taken (a car response included).
     // A draw above the limit in force when it was sampled is counted (up to the charger's max) as
-    // long as it is fresh. It is reported as a fault only if the car was seen above that limit
-    // before: a car at 0 A just after it plugged in, or ramping after a raise, may still rise to an
-    // older, higher limit until its charger applies the new one (the demo's every start).
+    // long as it is fresh. It is reported as a fault only above every limit in force during the car
+    // response before the sample: a sample at or below the newest limit proves nothing to a report
+    // (a car at 0 A just after it plugged in, or one still following an older, lower pilot its
+    // charger applied late, rises again to a higher limit still on its way: the demo's CP002).
     // (Only a fresh sample is judged: the bound then is worked out for those alone.)
     if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundAt(bounds, draws, lastAt, timing.carResponseMs, 0)) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
-      const boundSeen = boundAt(bounds, draws, lastAt, timing.carResponseMs, 0, true);
+      const boundSeen = boundAt(bounds, NO_DRAWS, lastAt, timing.carResponseMs, 0);
       if (overLimit(freshMaxA, boundSeen)) {
         findings.push({
           key: `over-cap:${key}`,
@@ -748,7 +756,7 @@ export function siteView(
   const sinceMs = grid && prevGrid && grid.atMs > prevGrid[0] ? grid.atMs - prevGrid[0] : Number.POSITIVE_INFINITY;
   const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
-  const out = new Float64Array(9);
+  const out = new Float64Array(12);
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
   const duplicateKeys = previous.hasDuplicates(keys);
   if (duplicateKeys) {
@@ -771,6 +779,7 @@ export function siteView(
       foldLineToLine(out, OUT_EST, pair);
       foldLineToLine(out, OUT_HIGH, pair);
       foldLineToLine(out, OUT_LOW, pair);
+      foldLineToLine(out, OUT_DOWN, pair);
     }
     const path = index.paths[indexed.node];
     const est0 = out[OUT_EST];
@@ -794,7 +803,7 @@ export function siteView(
       else if (rampMs < sinceMs) carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
     }
     for (let p = 0; p < 3; p++) {
-      loEv[p] += out[OUT_HIGH + p];
+      loEv[p] += out[OUT_HIGH + p] + out[OUT_DOWN + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
       if (width > 0) riseEv[p] += Math.min(width, carRiseCapA);

@@ -17,6 +17,7 @@ function shiftConnector(m: ConnectorMemory, stepMs: number): ConnectorMemory {
   if (m.underDrawSinceMs !== undefined) out.underDrawSinceMs = m.underDrawSinceMs + stepMs;
   if (m.smallRaiseSinceMs !== undefined) out.smallRaiseSinceMs = m.smallRaiseSinceMs + stepMs;
   if (m.earlyRestartAtMs !== undefined) out.earlyRestartAtMs = m.earlyRestartAtMs + stepMs;
+  if (m.rampFromMs !== undefined) out.rampFromMs = m.rampFromMs + stepMs;
   return out;
 }
 

@@ -248,6 +248,12 @@ export interface ConnectorMemory {
   smallRaiseSinceMs?: number;
   /** When this session last restarted before its minimum pause was over (pause-recheck.ts): once per EARLY_RESTART_EVERY_MS. */
   earlyRestartAtMs?: number;
+  /**
+   * When the car last had to ramp to its cap (the cap's last raise), when that was before the last
+   * change (the change was a decrease): a car draws no less than a lower cap because of the cut, so
+   * a sample clearly under it is settled as it was under the higher cap (unused-capacity.ts).
+   */
+  rampFromMs?: number;
 }
 
 /** What the estimator remembers about one connector (kept across sessions: the charger's history). */

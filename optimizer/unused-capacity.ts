@@ -61,8 +61,14 @@ export function underDraw(
 
 /** True when the draw was sampled long enough after the cap was set that the car had time to reach it. */
 function settled(memory: ConnectorMemory, drawAtMs: number | undefined, params: Pick<DecideParams, 'carResponseMs'>): boolean {
-  if (drawAtMs === undefined || !Number.isFinite(drawAtMs) || !Number.isFinite(memory.changedAtMs)) return false;
-  return drawAtMs - memory.changedAtMs >= settleAfterChangeMs(memory.currentA, params);
+  if (drawAtMs === undefined || !Number.isFinite(drawAtMs)) return false;
+  // The ramp runs from the cap's last raise: a decrease since (`rampFromMs`, see nextMemory) makes
+  // no car draw clearly less than the lower cap (a car above it comes down to it, not below), so it
+  // starts no new wait. Restarting the wait at every small cut kept a car that drew 10 A under a
+  // 14 A cap from lending for 35 s (property 1/2).
+  const ramp = memory.rampFromMs;
+  const from = ramp !== undefined && Number.isFinite(ramp) && ramp <= memory.changedAtMs ? ramp : memory.changedAtMs;
+  return Number.isFinite(from) && drawAtMs - from >= settleAfterChangeMs(memory.currentA, params);
 }
 
 /** How long after a cap of `capA` was set a sample shows the car's settled draw under it, ms. */
@@ -74,7 +80,8 @@ function settleAfterChangeMs(capA: number, params: Pick<DecideParams, 'carRespon
 /**
  * The earliest time a sample of the car shows its settled draw under the cap in `memory` (the
  * charger applied it, the car responded and could have ramped to it): a sample from then on lets
- * its unused part be lent at once. src/ocpp asks a charger that reports rarely for one then.
+ * its unused part be lent at once. src/ocpp asks a charger that reports rarely for one then (after
+ * every change: a decrease keeps older samples usable, see settled(), but a newer one says more).
  */
 export function settledFromMs(memory: Pick<ConnectorMemory, 'currentA' | 'changedAtMs'>, params: Pick<DecideParams, 'carResponseMs'>): number {
   return memory.changedAtMs + settleAfterChangeMs(memory.currentA, params);

@@ -259,7 +259,7 @@ export function createHttpService(ctx: ServiceContext, deps: HttpDeps): HttpServ
     });
     app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (public unless http.publicMetrics is false; then a viewer token)' }, ...(ctx.config.http.publicMetrics ? {} : { onRequest: env.guard('viewer') }) }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+      return metrics.scrape();
     });
     registerAuthRoutes(app, env);
     registerSiteRoutes(app, env);

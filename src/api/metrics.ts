@@ -39,6 +39,22 @@ export interface MetricSources {
 const PHASES = ['L1', 'L2', 'L3'] as const;
 
 /**
+ * Series a scrape sets or formats per turn of the event loop. At 200 chargers a scrape sets ~2,600
+ * labelled series; done in one task (prom-client's Registry.metrics()) it held the EMS's one thread
+ * for 76 ms (wall, loaded), and every frame a charger sent meanwhile waited for it.
+ */
+const SERIES_PER_TURN = 64;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Calls `set` for each item, letting the event loop run (I/O included) after every SERIES_PER_TURN. */
+async function setInTurns<T>(items: readonly T[], set: (item: T) => void): Promise<void> {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % SERIES_PER_TURN === 0) await nextTurn();
+    set(items[i]!);
+  }
+}
+
+/**
  * Prometheus metrics in a registry of this service's own (no global default registry). Gauges
  * read SiteState when scraped; the decision counter and cycle timings follow the bus.
  */
@@ -105,9 +121,10 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
     help: 'Current cap per connector (A per phase) from the last decision; why: ems_connector_cap_reason_info',
     labelNames: ['charger', 'connector'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const caps = state.lastDecision?.caps ?? [];
       this.reset();
-      for (const cap of state.lastDecision?.caps ?? []) this.set({ charger: cap.chargerId, connector: String(cap.connectorId) }, cap.currentA);
+      await setInTurns(caps, (cap) => this.set({ charger: cap.chargerId, connector: String(cap.connectorId) }, cap.currentA));
     },
   });
   new Gauge({
@@ -115,9 +132,10 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
     help: 'What bounds each connector cap now (always 1; the reason is the label), so the cap series keeps one identity',
     labelNames: ['charger', 'connector', 'reason'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const caps = state.lastDecision?.caps ?? [];
       this.reset();
-      for (const cap of state.lastDecision?.caps ?? []) this.set({ charger: cap.chargerId, connector: String(cap.connectorId), reason: cap.reason.kind }, 1);
+      await setInTurns(caps, (cap) => this.set({ charger: cap.chargerId, connector: String(cap.connectorId), reason: cap.reason.kind }, 1));
     },
   });
   new Gauge({
@@ -125,9 +143,9 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
     help: 'Measured draw per connector, highest phase',
     labelNames: ['charger', 'connector'],
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of state.connectors.values()) this.set({ charger: c.chargerId, connector: String(c.connectorId) }, Math.max(...c.drawA));
+      await setInTurns([...state.connectors.values()], (c) => this.set({ charger: c.chargerId, connector: String(c.connectorId) }, Math.max(...c.drawA)));
     },
   });
   new Gauge({
@@ -135,12 +153,10 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
     help: 'Current a connector may draw whatever the EMS decides (uncontrollable charger, unanswered or refused profile), A per phase',
     labelNames: ['charger', 'connector', 'uncontrollable'],
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of state.connectors.values()) {
-        if (c.profile?.reserveA === undefined) continue;
-        this.set({ charger: c.chargerId, connector: String(c.connectorId), uncontrollable: c.profile.uncontrollable ? 'true' : 'false' }, c.profile.reserveA);
-      }
+      const reserved = [...state.connectors.values()].filter((c) => c.profile?.reserveA !== undefined);
+      await setInTurns(reserved, (c) => this.set({ charger: c.chargerId, connector: String(c.connectorId), uncontrollable: c.profile!.uncontrollable ? 'true' : 'false' }, c.profile!.reserveA!));
     },
   });
   new Gauge({
@@ -148,9 +164,9 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
     help: '1 while the charger holds its OCPP connection',
     labelNames: ['charger'],
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of state.chargers.values()) this.set({ charger: c.id }, c.online ? 1 : 0);
+      await setInTurns([...state.chargers.values()], (c) => this.set({ charger: c.id }, c.online ? 1 : 0));
     },
   });
   if (upstream) {
@@ -159,9 +175,9 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
       help: "Local-controller mode: 1 while the charger's uplink to the CSMS is open",
       labelNames: ['charger'],
       registers: [registry],
-      collect() {
+      async collect() {
         this.reset();
-        for (const u of upstream()) this.set({ charger: u.chargerId }, u.uplink === 'online' ? 1 : 0);
+        await setInTurns(upstream(), (u) => this.set({ charger: u.chargerId }, u.uplink === 'online' ? 1 : 0));
       },
     });
     new Gauge({
@@ -169,9 +185,9 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
       help: 'Local-controller mode: transaction frames held for the CSMS while the uplink is down',
       labelNames: ['charger'],
       registers: [registry],
-      collect() {
+      async collect() {
         this.reset();
-        for (const u of upstream()) this.set({ charger: u.chargerId }, u.queueLength);
+        await setInTurns(upstream(), (u) => this.set({ charger: u.chargerId }, u.queueLength));
       },
     });
     new Gauge({
@@ -179,12 +195,12 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
       help: 'Local-controller mode: when the last message went each way (from/to charger, from/to csms)',
       labelNames: ['charger', 'direction'],
       registers: [registry],
-      collect() {
+      async collect() {
         this.reset();
-        for (const u of upstream()) {
+        await setInTurns(upstream(), (u) => {
           const times = { from_charger: u.lastFromChargerAtMs, to_charger: u.lastToChargerAtMs, from_csms: u.lastFromCsmsAtMs, to_csms: u.lastToCsmsAtMs };
           for (const [direction, atMs] of Object.entries(times)) if (atMs !== undefined) this.set({ charger: u.chargerId, direction }, atMs / 1000);
-        }
+        });
       },
     });
   }
@@ -370,8 +386,29 @@ export function createMetrics(ctx: ServiceContext, sources: MetricSources = {}) 
     healthy.set(h.deviceId, ok);
   });
 
+  /**
+   * The text of a scrape, a metric at a time and a slice of each per-connector one per turn of the
+   * event loop (Registry.metrics() collects and formats every metric in one task), so a charger's
+   * frame waits for a slice, not the scrape. Scrapes at once share one: a gauge is reset and refilled
+   * across turns, and two fills of it must not interleave.
+   */
+  const scrapeInTurns = async (): Promise<string> => {
+    const parts: string[] = [];
+    for (const metric of registry.getMetricsAsArray()) {
+      parts.push(await registry.getSingleMetricAsString(metric.name));
+      await nextTurn();
+    }
+    return `${parts.join('\n\n')}\n`;
+  };
+  let scraping: Promise<string> | undefined;
+
   return {
     registry,
+    /** What GET /metrics answers (Prometheus text, registry.contentType). */
+    scrape(): Promise<string> {
+      scraping ??= scrapeInTurns().finally(() => (scraping = undefined));
+      return scraping;
+    },
     observeRequest(method: string, route: string, status: number, seconds: number) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
     },

@@ -106,6 +106,25 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
   }
 
   /**
+   * At debug: per connector, what a cycle read and decided, when any of it changed (the cap, the
+   * limit the charger confirmed, the reservation, the newest sample): enough to replay by hand why
+   * the estimator judged a draw as it did. Nothing is built at info.
+   */
+  const traced = new Map<string, string>();
+  function traceConnectors(snapshot: SiteSnapshot, decision: Decision): void {
+    if (!log.isLevelEnabled('debug')) return;
+    const caps = new Map(decision.caps.map((c) => [`${c.chargerId}/${c.connectorId}`, c.currentA]));
+    for (const c of snapshot.connectors) {
+      const key = `${c.chargerId}/${c.connectorId}`;
+      const fields = { capA: caps.get(key), installedCapA: c.installedCapA, reservedA: c.reservedA, drawA: c.drawA, drawAtMs: c.drawAtMs, session: c.session?.id };
+      const line = JSON.stringify(fields);
+      if (traced.get(key) === line) continue;
+      traced.set(key, line);
+      log.debug({ chargerId: c.chargerId, connectorId: c.connectorId, atMs: snapshot.atMs, ...fields }, 'connector as the cycle read and decided it');
+    }
+  }
+
+  /**
    * Lets the event loop run what has queued up meanwhile (a charger's frame, the CSMS's answer)
    * before the cycle goes on: each stage of a cycle is its own loop turn, so a relayed message waits
    * behind one stage at most, never behind the whole cycle (docs/local-controller.md, "Where the
@@ -149,13 +168,17 @@ export function createControlLoop(ctx: ServiceContext, chargers: ChargerCommands
         // The optimizer says why in every failsafe reason ("failsafe: no grid meter reading yet; …").
         const because = result.caps.find((c) => c.reason.kind === 'failsafe')?.reason.text.split(';')[0]?.replace(/^failsafe: /, '');
         const why = result.failsafe ? (because ?? 'site data is stale') : 'site data is fresh again';
-        if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; sessions held at the failsafe current`);
+        // Every start is in failsafe until the first readings come (the demo at x60 reads its meter
+        // after its first cycle): expected, so not a warning (the event log says it the same way).
+        if (result.failsafe && stats.cycles === 1) log.info({ atMs }, `failsafe on at start until site data comes: ${why}; sessions held at the failsafe current`);
+        else if (result.failsafe) log.warn({ atMs }, `failsafe on: ${why}; sessions held at the failsafe current`);
         else log.info({ atMs }, `failsafe off: ${why}`);
         ctx.bus.emit('control.failsafe', { active: result.failsafe, atMs, why });
       }
       // Three loop turns: the decision (above), its listeners (history, metrics, live feed), the caps' dispatch.
       await nextTurn();
       logFindings(result);
+      traceConnectors(snapshot, result);
       ctx.bus.emit('decision', result);
       await nextTurn();
       await chargers.applyCaps(result.caps);

@@ -4,6 +4,9 @@ import { carSpec, type PlantCarSpec } from '../../plant/index.ts';
 
 let carCounter = 0;
 
+/** How long a demo car takes to follow a new pilot limit, ms (plant.md: many 1–2 s, some longer). */
+export const DEMO_CAR_RESPONSE_MS = { min: 1_000, max: 3_500 } as const;
+
 /** A car for one of the configured idTags arriving at plant time `arriveAtMs` on a connector. */
 export function randomCar(random: () => number, idTag: { idTag: string }, chargerId: string, connectorId: number, arriveAtMs: number): PlantCarSpec {
   const capacityWh = [40_000, 58_000, 77_000, 100_000][Math.floor(random() * 4)]!;
@@ -19,7 +22,7 @@ export function randomCar(random: () => number, idTag: { idTag: string }, charge
     targetSocPct: 90 + Math.floor(random() * 11),
     maxCurrentA: singlePhase ? 32 : [16, 32, 32][Math.floor(random() * 3)]!,
     phases: singlePhase ? 1 : 3,
-    responseDelayMs: Math.round(1_000 + random() * 2_500),
+    responseDelayMs: Math.round(DEMO_CAR_RESPONSE_MS.min + random() * (DEMO_CAR_RESPONSE_MS.max - DEMO_CAR_RESPONSE_MS.min)),
     rampUpAps: Math.round(5 + random() * 15),
   });
 }

@@ -8,6 +8,8 @@ import { chargerSpec, SeededRandom, type PlantCircuit, type PlantScenario } from
 
 /** MeterValues period of the demo's chargers, ms (what MeterValueSampleInterval asks by default). */
 export const DEMO_METER_VALUES_MS = 10_000;
+/** How long after accepting a profile a demo charger applies it, ms (plant.md: at once to a few seconds). */
+export const DEMO_APPLY_DELAY_MS = { min: 300, max: 2_000 } as const;
 
 export function demoPlantScenario(config: Config, startAtMs: number, utcOffsetH: number, seed: number): PlantScenario {
   const random = new SeededRandom(seed * 31 + 7);
@@ -48,7 +50,7 @@ export function demoPlantScenario(config: Config, startAtMs: number, utcOffsetH:
         phases: c.phases,
         phaseRotation: c.phaseRotation,
         answerDelayMs: 150,
-        applyDelayMs: Math.round(random.between(300, 2_000)),
+        applyDelayMs: Math.round(random.between(DEMO_APPLY_DELAY_MS.min, DEMO_APPLY_DELAY_MS.max)),
         meterValuesPeriodMs: DEMO_METER_VALUES_MS,
         meterValuesDelayMs: 200,
       }),

@@ -6,7 +6,9 @@ import { loadConfigFile } from '../config-file.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { prepareDashboard } from '../cli/dashboard-pages.ts';
 import { describeStartupError, waitForSignal } from '../cli/run-site.ts';
+import { DEMO_CAR_RESPONSE_MS } from './car.ts';
 import { scaleDemoConfig } from './demo-config.ts';
+import { DEMO_APPLY_DELAY_MS } from './demo-plant.ts';
 import { startDemoSite } from './demo-site.ts';
 import { demoStepMs, startOfDemoMs } from './demo-start.ts';
 import { ScaledClock } from './scaled-clock.ts';
@@ -118,6 +120,16 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 }
 
 /**
+ * From a demo charger's Accepted to its car's sample showing the new limit, s: the charger applies
+ * the profile up to 2 s later, the car follows up to 3.5 s after that, and each is seen at the
+ * plant's next step (one demo second at most). The EMS's carResponseS (5 s, the car's own share
+ * that IEC 61851 allows) must cover all of it, or the estimator takes an honest demo charger for
+ * one that ignores its cap: in session 14's traced fresh starts a car kept drawing up to 5.9 s
+ * after its charger accepted a cut (CP001 applies after 1.5 s), 0.4-1.9 s short of that.
+ */
+export const DEMO_CUT_REACHES_CAR_S = Math.ceil((DEMO_APPLY_DELAY_MS.max + DEMO_CAR_RESPONSE_MS.max) / 1000 + 2);
+
+/**
  * The config the demo runs with for one read from its file: the charger count, the command line's
  * ports and MQTT URL, and timings scaled to the speed.
  */
@@ -143,7 +155,7 @@ export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'h
   // busy machine one real second of them is `speed` demo seconds on top of the car's own delay
   // (up to 3.5 s, car.ts). Without this a car that followed its cut looks, at x10, as if it ignored it.
   const realTripS = 1;
-  const carResponseS = Math.min(60, config.control.carResponseS + (options.speed > 1 ? options.speed * realTripS : 0));
+  const carResponseS = Math.min(60, Math.max(config.control.carResponseS, DEMO_CUT_REACHES_CAR_S) + (options.speed > 1 ? options.speed * realTripS : 0));
   if (carResponseS > config.control.carResponseS) config = { ...config, control: { ...config.control, carResponseS } };
   return config;
 }

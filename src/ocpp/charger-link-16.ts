@@ -11,9 +11,16 @@ import type { OcppConnection } from './transport.ts';
 export class ChargerLink16 extends ChargerLink {
   declare readonly connection: OcppConnection<ChargePointCalls, CentralSystemCalls>;
 
+  /** Per connector, a transaction whose StartTransaction answer (its id) is not on the wire yet. */
+  private readonly unannounced = new Map<number, number>();
+
   constructor(...args: ConstructorParameters<typeof ChargerLink>) {
     super(...args);
     this.registerHandlers();
+  }
+
+  transactionKnown(connectorId: number, transactionId: number): boolean {
+    return this.unannounced.get(connectorId) !== transactionId;
   }
 
   async sendProfile(intent: ProfileIntent): Promise<string> {
@@ -114,7 +121,15 @@ export class ChargerLink16 extends ChargerLink {
       this.checkConnector(req.connectorId, false);
       const idTagInfo = this.idTagInfo(req.idTag);
       const { transactionId } = this.startSession(req.connectorId, req.idTag, this.chargerTime(req.timestamp), req.meterStart, idTagInfo.status === 'Accepted');
-      await this.host.book.flushed?.();
+      // The charger learns the id from this answer: no TxProfile names it before the answer is out.
+      this.unannounced.set(req.connectorId, transactionId);
+      try {
+        await this.host.book.flushed?.();
+      } finally {
+        // ocpp-rpc sends the answer as this handler returns, before any other call can go out: a
+        // setImmediate here would run after the charger had it (and acted on it) on loopback.
+        if (this.unannounced.get(req.connectorId) === transactionId) this.unannounced.delete(req.connectorId);
+      }
       return { transactionId, idTagInfo };
     });
 

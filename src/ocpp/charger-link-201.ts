@@ -176,7 +176,7 @@ export class ChargerLink201 extends ChargerLink {
     const theirId = req.transactionInfo.transactionId;
     const known = book.byStationId(this.chargerId, theirId);
     if (known !== undefined) return known;
-    const stored = book.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === evseId && book.stationIdOf(t.transactionId) === undefined);
+    const stored = book.openOn(this.chargerId, evseId).filter((t) => book.stationIdOf(t.transactionId) === undefined);
     let transactionId: number;
     if (req.eventType !== 'Started' && stored.length === 1) {
       transactionId = stored[0].transactionId;
@@ -223,7 +223,7 @@ export class ChargerLink201 extends ChargerLink {
       // nothing to authorize, and the transaction is the site's like any other.
       const token = req.idToken?.type === 'NoAuthorization' ? undefined : req.idToken;
       const answer = token ? { idTokenInfo: this.tokenStatus(token.idToken) } : {};
-      if (req.eventType === 'Ended' && known === undefined && !this.host.book.open().some((t) => t.chargerId === this.chargerId && t.connectorId === evseId)) {
+      if (req.eventType === 'Ended' && known === undefined && this.host.book.openOn(this.chargerId, evseId).length === 0) {
         this.log.warn({ stationTransactionId: req.transactionInfo.transactionId }, 'end of a transaction we never saw; accepted');
         await this.host.book.flushed?.();
         return answer;

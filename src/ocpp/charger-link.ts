@@ -749,7 +749,7 @@ export abstract class ChargerLink implements ProfileTarget {
     const { bus } = this.host.ctx;
     const refusedBefore = store.refused(this.chargerId, connectorId);
     if (refusedBefore && refusedBefore.idTag === idTag && refusedBefore.startedAtMs === startedAtMs) return { transactionId: refusedBefore.transactionId, repeat: true };
-    const open = store.open().filter((t) => t.chargerId === this.chargerId && t.connectorId === connectorId);
+    const open = store.openOn(this.chargerId, connectorId);
     const repeat = open.find((t) => t.idTag === idTag && t.meterStartWh === meterStartWh && t.startedAtMs === startedAtMs);
     if (repeat) return { transactionId: repeat.transactionId, repeat: true };
     if (!authorized) {

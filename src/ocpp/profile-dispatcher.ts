@@ -35,6 +35,12 @@ export interface ProfileTarget {
   profileAccepted?(): void;
   /** Its socket closed: a call on the wire was cut short with it (no fault of a charger that answers). */
   readonly disconnected?: boolean;
+  /**
+   * Whether the charger can know this transaction's id yet (1.6: the central system assigns it in
+   * its StartTransaction answer, which waits for the durable write). A TxProfile naming an id the
+   * charger was not told is refused by a strict charger; absent: always known.
+   */
+  transactionKnown?(connectorId: number, transactionId: number): boolean;
 }
 
 export interface DispatcherOptions {
@@ -213,7 +219,8 @@ export class ProfileDispatcher {
     let txPlan: Plan | undefined;
     let txRateLimited = false;
     let heldTxA: number | undefined;
-    if (transactionId !== undefined) {
+    // Until the charger has the transaction's id, its TxProfile waits (the connector default binds the car meanwhile).
+    if (transactionId !== undefined && target.transactionKnown?.(connectorId, transactionId) !== false) {
       const tx = holdings.txSlot(connectorId, transactionId);
       const phases = cap.phases === 1 ? 1 : 3;
       const held = tx.inForce(nowMs);
@@ -445,6 +452,7 @@ export class ProfileDispatcher {
   /** Records the charger's answer to `p` and reports the connector; true when it accepted. */
   private answered(p: Plan, outcome: ProfileOutcome, detail: string, nowMs: number, holdBeforeA: number, sessionDefault: boolean): boolean {
     const { target, slot } = p;
+    target.log.debug({ connectorId: p.connectorId, purpose: p.purpose, transactionId: p.transactionId, limitA: p.limitA, outcome, answer: detail }, 'charging profile answered');
     // Found uncontrollable meanwhile: it is reported as such, nothing else about it counts.
     if (target.holdings.uncontrollable) {
       slot.refusedNow();

@@ -60,6 +60,11 @@ export class TransactionBook implements TransactionStore, TransactionBookView {
     return this.store.open();
   }
 
+  /** Transactions not stopped yet on one connector, oldest first. */
+  openOn(chargerId: string, connectorId: number): TransactionRecord[] {
+    return this.store.openOn?.(chargerId, connectorId) ?? this.store.open().filter((t) => t.chargerId === chargerId && t.connectorId === connectorId);
+  }
+
   flushed(): Promise<void> {
     return this.store.flushed?.() ?? Promise.resolve();
   }

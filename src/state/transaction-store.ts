@@ -37,6 +37,8 @@ export interface TransactionStore {
   get(transactionId: number): TransactionRecord | undefined;
   /** Transactions not stopped yet, oldest first. */
   open(): TransactionRecord[];
+  /** Those on one connector (a start looks there, not through the site's every open transaction); absent: open() filtered. */
+  openOn?(chargerId: string, connectorId: number): TransactionRecord[];
   /**
    * Resolves once every start/stop that returned is on disk, across power loss too (group commit,
    * off the event loop); a charger is answered after it. Absent: what returned is durable already.

@@ -32,16 +32,19 @@ const toRecord = (r: Row): TransactionRecord => ({
  * `flushed()` resolves once it is on disk (power loss), and the charger is answered only after that.
  */
 export function createSqlTransactionStore(db: Database, wal?: WalSync): SqlTransactionStore {
+  // Prepared once: start/stop run on a Start/Stop's way to its answer (a prepare cost as much as the write).
   const byId = db.prepare<[number], Row>('SELECT * FROM transactions WHERE id = ?');
+  const insert = db.prepare('INSERT INTO transactions (charger_id, connector_id, id_tag, started_at_ms, meter_start_wh) VALUES (?, ?, ?, ?, ?)');
+  const close = db.prepare('UPDATE transactions SET stopped_at_ms = ?, meter_stop_wh = ?, stop_reason = ? WHERE id = ? AND stopped_at_ms IS NULL');
+  const openAll = db.prepare<[], Row>('SELECT * FROM transactions WHERE stopped_at_ms IS NULL ORDER BY id');
+  const openOnConnector = db.prepare<[string, number], Row>('SELECT * FROM transactions WHERE stopped_at_ms IS NULL AND charger_id = ? AND connector_id = ? ORDER BY id');
   return {
     start(tx) {
-      const { lastInsertRowid } = db
-        .prepare('INSERT INTO transactions (charger_id, connector_id, id_tag, started_at_ms, meter_start_wh) VALUES (?, ?, ?, ?, ?)')
-        .run(tx.chargerId, tx.connectorId, tx.idTag, tx.startedAtMs, tx.meterStartWh);
+      const { lastInsertRowid } = insert.run(tx.chargerId, tx.connectorId, tx.idTag, tx.startedAtMs, tx.meterStartWh);
       return Number(lastInsertRowid);
     },
     stop(id, end) {
-      db.prepare('UPDATE transactions SET stopped_at_ms = ?, meter_stop_wh = ?, stop_reason = ? WHERE id = ? AND stopped_at_ms IS NULL').run(
+      close.run(
         end.stoppedAtMs,
         end.meterStopWh,
         end.reason ?? null,
@@ -55,7 +58,8 @@ export function createSqlTransactionStore(db: Database, wal?: WalSync): SqlTrans
       const row = byId.get(id);
       return row ? toRecord(row) : undefined;
     },
-    open: () => db.prepare<[], Row>('SELECT * FROM transactions WHERE stopped_at_ms IS NULL ORDER BY id').all().map(toRecord),
+    open: () => openAll.all().map(toRecord),
+    openOn: (chargerId, connectorId) => openOnConnector.all(chargerId, connectorId).map(toRecord),
     between(fromMs, toMs, limit) {
       return db
         .prepare<[number, number, number], Row>('SELECT * FROM transactions WHERE started_at_ms >= ? AND started_at_ms < ? ORDER BY started_at_ms, id LIMIT ?')

@@ -10,6 +10,9 @@ export class BillLogError extends EmsError {
 }
 
 export class BillLog {
+  /** The directory was made (once, not on every session's end: a stop's answer waits for this). */
+  private dirMade = false;
+
   constructor(
     readonly path: string,
     private readonly log: Logger,
@@ -17,9 +20,11 @@ export class BillLog {
 
   append(bill: SessionBill): void {
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
+      if (!this.dirMade) mkdirSync(dirname(this.path), { recursive: true });
+      this.dirMade = true;
       appendFileSync(this.path, `${JSON.stringify(bill)}\n`);
     } catch (error) {
+      this.dirMade = false;
       this.log.error({ err: new BillLogError(`cannot append to ${this.path}`, { cause: error }), transactionId: bill.transactionId }, 'session bill not saved');
     }
   }

@@ -20,3 +20,19 @@ describe('ems demo --start and --speed', () => {
     expect(demoStepMs(3600)).toBe(20);
   });
 });
+
+describe('the EMS the demo runs', () => {
+  it('allows a cut as long to reach a car as the demo chargers and cars take (apply, follow, a plant step each)', async () => {
+    const { demoRuntimeConfig } = await import('../../src/demo/run-demo.ts');
+    const { loadConfigFile } = await import('../../src/config-file.ts');
+    const { packagePath } = await import('../../src/package-root.ts');
+    const { DEMO_APPLY_DELAY_MS } = await import('../../src/demo/demo-plant.ts');
+    const { DEMO_CAR_RESPONSE_MS } = await import('../../src/demo/car.ts');
+    const file = loadConfigFile(packagePath('config', 'examples', 'demo.yaml'));
+    const slowestS = (DEMO_APPLY_DELAY_MS.max + DEMO_CAR_RESPONSE_MS.max + 2 * demoStepMs(1)) / 1000;
+    const atSpeed = (speed: number) => demoRuntimeConfig(file, { count: 8, speed }).control.carResponseS;
+    expect(atSpeed(1)).toBeGreaterThanOrEqual(slowestS);
+    expect(atSpeed(10)).toBeGreaterThanOrEqual(slowestS + 10);
+    expect(atSpeed(60)).toBe(60);
+  });
+});

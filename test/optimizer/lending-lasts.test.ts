@@ -80,4 +80,30 @@ describe('lending that lasts', () => {
     const decisions = decideSeries(two, at.map((s, i) => ({ atMs: T0 + s * 1000, snapshot: cars(drawB[i], 22_080) })));
     expect(decisions.map((d) => capsOf(d).A)).toEqual([32, 12, 32, 32]);
   });
+
+  it('lends on a settled sample although the cap was cut since, when the cut left it above the draw', () => {
+    // Equal shares of a 40 A site: A's car draws 10 A whatever it is offered. 0 s: 20 A each. 5 s:
+    // 6 A of building load, A is cut to 17 A (still clearly above its 10 A). 10 s: A's sample is
+    // 10 s after its 20 A cap and 5 s after the cut. A cut makes no car draw clearly less than the
+    // lower cap, so the sample is as settled as it was under 20 A (apply 5 s + 17 A at 5 A/s):
+    // A lends. Before (session 14), every cut started the wait again (property 1/2: a car drawing
+    // 10 A under a 14 A cap lent only after 35 s, the other car held 2 A short).
+    const site = params({ circuit: circuit('main', 40, ['A', 'B']), chargers: [charger('A', 'main'), charger('B', 'main')], priority: 'equal', unusedHoldMs: 30_000, rampReserveA: 2, deadbandA: 0.5 });
+    const at = (buildingA: number, drawB: number) => (atMs: number): SiteSnapshot =>
+      snapshot(
+        [plugged('A', session('a'), { drawA: [10, 10, 10], drawAtMs: atMs }), plugged('B', session('b'), { drawA: [drawB, drawB, drawB], drawAtMs: atMs })],
+        { atMs, grid: gridWith(atMs, buildingA + 10 + drawB) },
+      );
+    const decisions = decideSeries(site, [
+      { atMs: T0, snapshot: at(0, 20) },
+      { atMs: T0 + 5_000, snapshot: at(6, 20) },
+      { atMs: T0 + 10_000, snapshot: at(6, 17) },
+    ]);
+    // On the old code: [{20, 20}, {17, 17}, {17, 17}].
+    expect(decisions.map((d) => capsOf(d))).toEqual([
+      { A: 20, B: 20 },
+      { A: 17, B: 17 },
+      { A: 12, B: 22 },
+    ]);
+  });
 });

@@ -141,7 +141,7 @@ describe('slots reused from the last cycle', () => {
   });
 
   it('keep last cycle\'s hysteresis memory only when every field is the same', () => {
-    const full: ConnectorMemory = { currentA: 16, changedAtMs: 1_000, sessionId: 's1', pausedSinceMs: 2_000, underDrawSinceMs: 3_000, lending: true, byFailsafe: true, smallRaiseSinceMs: 4_000, earlyRestartAtMs: 5_000 };
+    const full: ConnectorMemory = { currentA: 16, changedAtMs: 1_000, sessionId: 's1', pausedSinceMs: 2_000, underDrawSinceMs: 3_000, lending: true, byFailsafe: true, smallRaiseSinceMs: 4_000, earlyRestartAtMs: 5_000, rampFromMs: 500 };
     expect(Object.keys(full).sort()).toEqual(Object.keys(MEMORY_FIELDS).sort());
     expect(sameMemory(full, { ...full })).toBe(true);
     for (const field of Object.keys(MEMORY_FIELDS) as (keyof ConnectorMemory)[]) {
