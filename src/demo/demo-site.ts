@@ -202,22 +202,33 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     if (bess) app.ctx.bus.emit('device.reading', { deviceId: bess, role: 'battery', atMs, powerW: r.batteryPowerW, socPct: r.batterySocPct });
   }
 
+  // Cars already parked when the demo opens. They plug in once every charger holds the default
+  // the EMS gave its connectors at boot (a real site's chargers keep theirs over an EMS restart):
+  // before that a car draws the charger's own maximum, and at x60 the boot round trip is a demo
+  // minute or more (the History showed 70.7 kW import, 124 A on L2, on the 50 kW / 80 A site).
+  const occupancy = options.initialOccupancy ?? 0.75;
+  let parkedPending = occupancy > 0;
+  const plugParkedCarsAtMs = plantNowMs() + PARKED_CARS_WAIT_MS;
+  const plugParkedCars = () => {
+    if (!parkedPending || (!chargersHoldDefaults(plant) && plantNowMs() < plugParkedCarsAtMs)) return;
+    parkedPending = false;
+    for (const charger of chargers) if (random() < occupancy) plugInRandomCar(charger.id);
+  };
+
   step();
+  plugParkedCars();
   const timer = setInterval(() => {
     if (stepping) return;
     stepping = true;
     try {
       step();
+      plugParkedCars();
     } catch (error) {
       simLog.error({ err: error }, 'demo step failed');
     } finally {
       stepping = false;
     }
   }, options.stepMs ?? 1000);
-
-  // Cars already parked when the demo opens.
-  const occupancy = options.initialOccupancy ?? 0.75;
-  for (const charger of chargers) if (random() < occupancy) plugInRandomCar(charger.id);
 
   return {
     app,
@@ -239,6 +250,21 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
       await mqttSource?.stop();
     },
   };
+}
+
+/** Demo time the parked cars wait at most for the chargers' boot defaults (a charger may refuse them). */
+const PARKED_CARS_WAIT_MS = 5 * 60_000;
+
+/** Every connector of every charger that obeys profiles holds a TxDefaultProfile (its own or the charger-wide one). */
+function chargersHoldDefaults(plant: SitePlant): boolean {
+  for (const charger of plant.chargers.values()) {
+    if (charger.spec.profiles !== 'obeys') continue;
+    const held = charger.heldProfiles();
+    for (const c of charger.connectors) {
+      if (!held.some((p) => p.purpose === 'TxDefaultProfile' && (p.connectorId === c.connectorId || p.connectorId === 0))) return false;
+    }
+  }
+  return true;
 }
 
 /** `base`, or `base-2`, `base-3`... when the config already uses it. */
