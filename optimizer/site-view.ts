@@ -62,6 +62,8 @@ export const DEFAULTS = {
 const CAR_RAMP_APS = 30;
 /** The slowest a car ramps up after a raise, A/s (plant.md: 5–30 A/s). */
 const CAR_MIN_RAMP_APS = 5;
+/** A rise of the reading the cars may have made is checked against their samples for this long, ms. */
+const RISE_WINDOW_MS = 15_000;
 /** A car's step when it rounds to whole amps, A. */
 const CAR_STEP_A = 1;
 
@@ -106,7 +108,7 @@ export interface SiteView {
   readonly exportSource: 'grid' | 'signal';
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
-  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[] };
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[] };
   /** next.connectors[keys[i]] by snapshot index (for recordLimits, without the lookups). */
   readonly memories: readonly ConnectorEstimateMemory[];
   /** True when a connector key is in the snapshot twice (the memories by index hold the last one's). */
@@ -333,14 +335,10 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   return clearlyBelow;
 }
 
-/**
- * out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase;
- * out[9..11]: what a car coming down may still have drawn at the reading above out[3..5] (F9).
- */
+/** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
 const OUT_EST = 0;
 const OUT_HIGH = 3;
 const OUT_LOW = 6;
-const OUT_DOWN = 9;
 
 /**
  * A car's draw at `t` (a grid reading's time), written into `out` (see OUT_*). The sample closest
@@ -350,8 +348,8 @@ const OUT_DOWN = 9;
  * have been anywhere between the least of the samples around `t` (and the limit then) and the
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
-function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array): void {
-  for (let k = 0; k < 12; k++) out[k] = 0; // (a loop: fill() is a call per connector)
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array, samplesAfterBound = false): void {
+  for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
@@ -411,7 +409,18 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
-  const comingDown = !settled && sampleAt > t && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
+  // For the rise check only (samplesAfterBound): a sample taken at or after the reading, with no
+  // lower limit in force from a car response before the reading until the sample (nothing brought
+  // the car down in between): the car drew at most that much at the reading (a car on its way up
+  // draws more later, never less; one that came down on its own makes the building load look
+  // larger, never smaller). Not in every reading's bracket: there it lifted the level of the plant
+  // hub at its target (seed 3: 15 -> 12 sessions met), where the check only acts above the target.
+  const upTo =
+    samplesAfterBound &&
+    !settled &&
+    sampleAt >= t &&
+    !(bounds.length && minFrom(bounds, t - timing.carResponseMs, sampleAt) < bound - FOLLOW_TOLERANCE_A) &&
+    !(lows && minFrom(lows, t - timing.carResponseMs, sampleAt) < bound - FOLLOW_TOLERANCE_A);
   for (let p = 0; p < 3; p++) {
     const site = rot[p];
     const sample = draws[best + 1 + p];
@@ -428,13 +437,7 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    const high = Math.max(on ? reachA : 0, est);
-    out[OUT_HIGH + site] += high;
-    // F9: a car cut before the reading and sampled lower after it may still have drawn, at the
-    // reading, up to what it was sampled drawing before (within the limit then): its ramp down is
-    // in the reading. Credited only against the floor of the building level (never as a rise the
-    // cars could have made), and only until a reading newer than its lower sample comes.
-    if (comingDown) out[OUT_DOWN + site] += Math.max(0, Math.min(earlier, bound) - high);
+    out[OUT_HIGH + site] += upTo ? est : Math.max(on ? reachA : 0, est);
   }
 }
 
@@ -621,8 +624,8 @@ export function siteView(
     // response before the sample: a sample at or below the newest limit proves nothing to a report
     // (a car at 0 A just after it plugged in, or one still following an older, lower pilot its
     // charger applied late, rises again to a higher limit still on its way: the demo's CP002).
-    const boundThen = lastAt !== undefined ? boundAt(bounds, draws, lastAt, timing.carResponseMs, 0) : 0;
-    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundThen) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
+    // (Only a fresh sample is judged: the bound then is worked out for those alone.)
+    if (freshMaxA !== undefined && lastAt !== undefined && overLimit(freshMaxA, boundAt(bounds, draws, lastAt, timing.carResponseMs, 0)) && bounds.length && bounds[0] <= lastAt - timing.carResponseMs) {
       holdA = Math.max(holdA, Math.min(freshMaxA, maxA));
       const boundSeen = boundAt(bounds, NO_DRAWS, lastAt, timing.carResponseMs, 0);
       if (overLimit(freshMaxA, boundSeen)) {
@@ -641,9 +644,15 @@ export function siteView(
       const suspended = c.status === 'SuspendedEV';
       const offered = offeredA >= nonNegative(charger.minCurrentA);
       // The offer reached this car: it was made (or the car plugged in under it) carResponseMs before the sample.
-      const offeredSinceMs = Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity));
-      const sampleAfterOffer = lastAt !== undefined && bounds.length > 0 && lastAt >= offeredSinceMs + timing.carResponseMs;
-      const idleNow = suspended || (offered && freshMaxA !== undefined && freshMaxA < IDLE_DRAW_A && sampleAfterOffer);
+      // (Whether the sample came after the offer is worked out only for a fresh sample near 0 A.)
+      const idleNow =
+        suspended ||
+        (offered &&
+          freshMaxA !== undefined &&
+          freshMaxA < IDLE_DRAW_A &&
+          lastAt !== undefined &&
+          bounds.length > 0 &&
+          lastAt >= Math.max(lastRaiseAt(bounds, charger.minCurrentA), finiteOr(session.startedAtMs, -Infinity)) + timing.carResponseMs);
       const drawingNow = freshMaxA !== undefined && freshMaxA >= IDLE_DRAW_A && !suspended;
       let idleSince = sameSession ? before.idleSinceMs : undefined;
       let releasedAt = sameSession ? before.releasedAtMs : undefined;
@@ -744,8 +753,10 @@ export function siteView(
   const prevGrid = anchored ? lastLevelGrid : undefined;
   const sinceMs = grid && prevGrid && grid.atMs > prevGrid[0] ? grid.atMs - prevGrid[0] : Number.POSITIVE_INFINITY;
   const riseCapA = (CAR_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
+  const riseSlowCapA = (CAR_MIN_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
-  const out = new Float64Array(12);
+  const riseEvSlow = [0, 0, 0];
+  const out = new Float64Array(9);
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
   const duplicateKeys = previous.hasDuplicates(keys);
   if (duplicateKeys) {
@@ -768,7 +779,6 @@ export function siteView(
       foldLineToLine(out, OUT_EST, pair);
       foldLineToLine(out, OUT_HIGH, pair);
       foldLineToLine(out, OUT_LOW, pair);
-      foldLineToLine(out, OUT_DOWN, pair);
     }
     const path = index.paths[indexed.node];
     const est0 = out[OUT_EST];
@@ -786,16 +796,23 @@ export function siteView(
     // 0 A was credited to their possible ramp under the idle default, and their caps were set for
     // the old building; the rig's grid reached 80.8 A on its 64 A fuse).
     let carRiseCapA = riseCapA;
+    let carRiseSlowCapA = riseSlowCapA;
     if (prevGrid !== undefined && c.status === 'SuspendedEVSE' && c.statusAtMs !== undefined && Number.isFinite(c.statusAtMs)) {
       const rampMs = c.statusAtMs - prevGrid[0];
-      if (rampMs <= 0) carRiseCapA = 0;
-      else if (rampMs < sinceMs) carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
+      if (rampMs <= 0) carRiseCapA = carRiseSlowCapA = 0;
+      else if (rampMs < sinceMs) {
+        carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
+        carRiseSlowCapA = (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
+      }
     }
     for (let p = 0; p < 3; p++) {
-      loEv[p] += out[OUT_HIGH + p] + out[OUT_DOWN + p];
+      loEv[p] += out[OUT_HIGH + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
-      if (width > 0) riseEv[p] += Math.min(width, carRiseCapA);
+      if (width > 0) {
+        riseEv[p] += Math.min(width, carRiseCapA);
+        riseEvSlow[p] += Math.min(width, carRiseSlowCapA);
+      }
     }
   }
 
@@ -805,6 +822,13 @@ export function siteView(
   let nextLevel: number[] | undefined;
   let overSince: number[] | undefined;
   let nextLevelGrid: number[] | undefined;
+  // The first reading of the last RISE_WINDOW_MS whose rise the cars could have made at their
+  // fastest but not at their slowest (credited to them): once their samples after it show how
+  // little they rose, the rest of it is building load.
+  // [5..8]: the part of the rises since (L1, L2, L3, W) that the cars could not have made at their
+  // slowest: building load after all if the meter then reads above what the EMS aims for.
+  const riseAtMs0 = memory?.riseGrid && memory.riseGrid.length === 9 && memory.riseGrid.every(Number.isFinite) ? memory.riseGrid[0] : undefined;
+  let riseGrid = riseAtMs0 !== undefined && grid && grid.atMs >= riseAtMs0 && grid.atMs - riseAtMs0 <= RISE_WINDOW_MS ? memory!.riseGrid!.slice() : undefined;
   const voltageV = finiteOr(params.voltageV, 0);
   if (mode !== 'failsafe') {
     submeterLoads(snapshot, index, evDraw, building);
@@ -816,6 +840,10 @@ export function siteView(
       const prev = anchored ? memory?.level : undefined;
       const level: number[] = [0, 0, 0, 0];
       const rose = [false, false, false, false];
+      let ambiguousRise = false;
+      let dangerRise = false;
+      const slowExcess = [0, 0, 0, 0];
+      const dangerExcess = [0, 0, 0, 0];
       const keepFactor = 1 - Math.min(0.5, nonNegative(params.grid.safetyMargin));
       const rootTargetA = index.nodeLimitA[0] * keepFactor;
       const importTargetW = limits.importLimitW === undefined ? undefined : limits.importLimitW * keepFactor;
@@ -841,9 +869,24 @@ export function siteView(
           const settling = p === 3 && grid.atMs - importDroppedAtMs < timing.carResponseMs;
           const danger = target !== undefined && readA > target && !settling;
           rise = grew > couldRamp || danger ? grew : 0;
+          // A rise the cars could have made at their fastest but not at their slowest is counted as
+          // building load until their samples show it: ask for them now (src/ocpp/samples-wanted.ts).
+          const couldRampSlow = p < 3 ? riseEvSlow[p] : (riseEvSlow[0] + riseEvSlow[1] + riseEvSlow[2]) * voltageV;
+          if (!danger && grew <= couldRamp && grew > couldRampSlow) {
+            ambiguousRise = true;
+            slowExcess[p] = grew - couldRampSlow;
+          }
+          if (danger && riseGrid !== undefined) {
+            dangerExcess[p] = riseGrid[5 + p];
+            riseGrid[5 + p] = 0;
+          }
+          // A rise into or above the target: the rises before it were credited to the cars, each
+          // within what they could ramp; their samples after this reading show what they drew.
+          if (danger && grew > 0) dangerRise = true;
         }
         rose[p] = rise > 0;
         level[p] = Math.max(0, lo, Math.min(before + Math.max(0, rise), hi));
+        if (dangerExcess[p] > 0) level[p] = Math.max(level[p], Math.min(level[p] + dangerExcess[p], hi));
       }
       // A building load draws at least its power over the voltage in current (a power factor is at
       // most 1; up to 10 % more voltage than nominal is allowed for): when the power's rise counts as
@@ -881,6 +924,35 @@ export function siteView(
         level[p] += readA - limit * marginFactor;
         overSince[p] = grid.atMs;
       }
+      if (dangerRise && !ambiguousRise && riseGrid === undefined) riseGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW, 0, 0, 0, 0];
+      else if (ambiguousRise && riseGrid === undefined) riseGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW, ...slowExcess];
+      else if (ambiguousRise && riseGrid !== undefined) for (let p = 0; p < 4; p++) riseGrid[5 + p] += slowExcess[p];
+      // While the meter reads above the target: that reading less the most the cars drew then, as
+      // their samples since show it, is the building load then, at least (and now, unless the
+      // reading now says less). Not below the target: a car sampled lower than it drew (it came
+      // down on its own) would hold the others down, and cars were paused at start-up and under a
+      // lower limit (test/optimizer/pause-after-start, pause-lower-limit).
+      if (riseGrid !== undefined) {
+        const then = riseGrid[0];
+        const highThen = [0, 0, 0];
+        const drawThen = new Float64Array(9);
+        for (let i = 0; i < n; i++) {
+          const c = connectors[i];
+          const indexed = indexedAt[i];
+          if (!indexed) continue;
+          if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue;
+          drawAt(mems[i], c, indexed.params, then, atMs, timing, drawThen, true);
+          for (let p = 0; p < 3; p++) highThen[p] += drawThen[OUT_HIGH + p];
+        }
+        for (let p = 0; p < 4; p++) {
+          const loThen = p < 3 ? riseGrid[1 + p] - highThen[p] : riseGrid[4] - (highThen[0] + highThen[1] + highThen[2]) * voltageV;
+          const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
+          const readNow = p < 3 ? grid.currentA[p] : grid.powerW;
+          const targetNow = p < 3 ? rootTargetA : importTargetW;
+          if (targetNow === undefined || !(readNow > targetNow)) continue;
+          if (Math.min(loThen, hi) > level[p]) level[p] = Math.min(loThen, hi);
+        }
+      }
       nextLevel = level;
       nextLevelGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW];
       const kept = memory?.building ?? EMPTY;
@@ -914,6 +986,7 @@ export function siteView(
     ...(nextLevelGrid ? { levelGrid: nextLevelGrid } : {}),
     ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
     ...(overSince && overSince.some(Number.isFinite) ? { overSinceMs: overSince } : {}),
+    ...(riseGrid !== undefined ? { riseGrid: riseGrid as number[] } : {}),
     ...(meterGate ? { meterGate } : {}),
   }, keys, mems, duplicateKeys);
   return {

@@ -38,6 +38,7 @@ function shiftEstimate(e: EstimateMemory, stepMs: number): EstimateMemory {
   if (e.levelGrid) out.levelGrid = shiftSeries(e.levelGrid, 5, stepMs);
   // NaN (not over) stays NaN.
   if (e.overSinceMs) out.overSinceMs = e.overSinceMs.map((t) => t + stepMs);
+  if (e.riseGrid) out.riseGrid = e.riseGrid.map((v, i) => (i === 0 ? v + stepMs : v));
   return out;
 }
 

@@ -304,6 +304,13 @@ export interface EstimateMemory {
   meterGate?: MeterGateMemory;
   /** The import power limit last seen, W (+∞ none), and when it last went down, ms: [W, droppedAtMs]. */
   importLimit?: readonly number[];
+  /**
+   * A recent grid reading whose rise the cars could have made at their fastest ramp but not at their
+   * slowest, [atMs, L1 A, L2 A, L3 A, W]: their samples after it show how much of it was theirs;
+   * then the part of the rises since that they could not have made at their slowest (L1, L2, L3 A,
+   * W), building load after all if the meter reads above the EMS's target.
+   */
+  riseGrid?: readonly number[];
 }
 
 /** What the meter plausibility gate remembers between cycles. */

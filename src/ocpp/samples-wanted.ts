@@ -31,7 +31,10 @@ export interface ConnectorSampleState {
   reachable: boolean;
 }
 
-export type SampleReason = 'settle' | 'refresh';
+export type SampleReason = 'settle' | 'refresh' | 'rise';
+
+/** A grid rise the cars may have made (counted as building load until their samples show it) is asked about this long, ms. */
+const RISE_ASK_MS = 10_000;
 
 export interface SampleWanted {
   chargerId: string;
@@ -52,8 +55,12 @@ export interface SampleWanted {
  * reports often enough is never in the list: its own samples come first.
  */
 export function samplesWanted(decision: Decision, connectors: () => Iterable<ConnectorSampleState>, settings: SampleWantedSettings): SampleWanted[] {
-  if (decision.failsafe || !decision.caps.some((c) => c.currentA > 0 && SITE_BOUND.has(c.reason.kind))) return [];
+  if (decision.failsafe) return [];
   const atMs = decision.atMs;
+  const rose = decision.nextState.estimate?.riseGrid?.[0];
+  const riseAtMs = rose !== undefined && atMs - rose <= RISE_ASK_MS ? rose : undefined;
+  const limitBinds = decision.caps.some((c) => c.currentA > 0 && SITE_BOUND.has(c.reason.kind));
+  if (riseAtMs === undefined && !limitBinds) return [];
   const caps = new Map(decision.caps.map((c) => [connectorKey(c.chargerId, c.connectorId), c]));
   const memories = decision.nextState.connectors;
   const refreshAfterMs = Math.max(0, settings.drawStaleMs - settings.refreshLeadMs);
@@ -66,12 +73,18 @@ export function samplesWanted(decision: Decision, connectors: () => Iterable<Con
     if (!cap || !(cap.currentA > 0) || !memory || !Number.isFinite(memory.changedAtMs)) continue;
     const last = c.lastSampleAtMs;
     const settledFrom = settledFromMs(memory, settings);
-    if (atMs >= settledFrom && (last === undefined || last < settledFrom)) {
+    if (limitBinds && atMs >= settledFrom && (last === undefined || last < settledFrom)) {
       wanted.push({ chargerId: c.chargerId, connectorId: c.connectorId, reason: 'settle', sinceMs: settledFrom, lastSampleAtMs: last });
       continue;
     }
+    // The grid rose by what this car, not sampled since it could settle, may have ramped: the rise
+    // counts as building load until a sample shows how much of it is the car's.
+    if (riseAtMs !== undefined && (last === undefined || (last < riseAtMs && last < settledFrom))) {
+      wanted.push({ chargerId: c.chargerId, connectorId: c.connectorId, reason: 'rise', sinceMs: riseAtMs, lastSampleAtMs: last });
+      continue;
+    }
     const underDrawing = memory.lending === true || memory.underDrawSinceMs !== undefined;
-    if (underDrawing && last !== undefined && atMs - last >= refreshAfterMs) {
+    if (limitBinds && underDrawing && last !== undefined && atMs - last >= refreshAfterMs) {
       wanted.push({ chargerId: c.chargerId, connectorId: c.connectorId, reason: 'refresh', sinceMs: last + refreshAfterMs, lastSampleAtMs: last });
     }
   }
