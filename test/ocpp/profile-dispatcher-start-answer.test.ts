@@ -42,36 +42,37 @@ describe('the first TxProfile of a transaction', () => {
     charger = undefined;
   });
 
-  it('goes only after the charger has its StartTransaction answer, and is accepted', async () => {
+  /** CP002 starts a transaction whose StartTransaction answer waits for the held durable write. */
+  async function startWithAnswerHeld(): Promise<{ store: HeldFlushStore; started: Promise<number> }> {
     const store = new HeldFlushStore();
     system = await startSystem(testConfig(), { transactions: store });
     charger = await system.charger('CP002');
     store.hold();
     const started = charger.startTransaction(1, 'GUEST01');
     await waitFor(() => system!.events['session.started'].length > 0, 'the session started in the EMS');
+    return { store, started };
+  }
+
+  it('goes only after the charger has its StartTransaction answer, and is accepted', async () => {
+    const { store, started } = await startWithAnswerHeld();
     // A cycle while the answer waits for the disk: the car's cap goes out as far as it can.
-    await system.cs.applyCaps([cap(16)]);
-    expect(charger.received('SetChargingProfile', isTxProfile)).toEqual([]);
+    await system!.cs.applyCaps([cap(16)]);
+    expect(charger!.received('SetChargingProfile', isTxProfile)).toEqual([]);
     store.letGo();
     const transactionId = await started;
     // The next cycle, once the answer is out.
-    await system.cs.applyCaps([cap(16)]);
-    const tx = await charger.waitForCall('SetChargingProfile', isTxProfile);
+    await system!.cs.applyCaps([cap(16)]);
+    const tx = await charger!.waitForCall('SetChargingProfile', isTxProfile);
     expect(tx.params.csChargingProfiles.transactionId).toBe(transactionId);
-    const profiles = system.events['profile.status'].filter((s) => s.chargerId === 'CP002' && s.connectorId === 1);
+    const profiles = system!.events['profile.status'].filter((s) => s.chargerId === 'CP002' && s.connectorId === 1);
     expect(profiles.filter((s) => /refused/.test(s.detail ?? ''))).toEqual([]);
     expect(profiles.at(-1)).toMatchObject({ state: 'accepted', capA: 16 });
   });
 
   it('while it waits, the connector default binds the car at no more than its cap', async () => {
-    const store = new HeldFlushStore();
-    system = await startSystem(testConfig(), { transactions: store });
-    charger = await system.charger('CP002');
-    store.hold();
-    const started = charger.startTransaction(1, 'GUEST01');
-    await waitFor(() => system!.events['session.started'].length > 0, 'the session started in the EMS');
-    await system.cs.applyCaps([cap(8)]);
-    const defaults = charger.received('SetChargingProfile', (p) => p.connectorId === 1 && p.csChargingProfiles.chargingProfilePurpose === 'TxDefaultProfile');
+    const { store, started } = await startWithAnswerHeld();
+    await system!.cs.applyCaps([cap(8)]);
+    const defaults = charger!.received('SetChargingProfile', (p) => p.connectorId === 1 && p.csChargingProfiles.chargingProfilePurpose === 'TxDefaultProfile');
     expect(defaults.at(-1)?.params.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit).toBe(8);
     store.letGo();
     await started;
