@@ -1012,13 +1012,14 @@ export function siteView(
           if (targetNow === undefined) continue;
           const lifted = Math.min(loThen, hi);
           if (!(lifted > level[p])) continue;
-          // Below the target too once the cars, at the limits in force, would take the meter above
-          // it on the building load their samples show (F7, property 2/3953: a 26.5 A step credited
-          // to two cars whose charger answers no sample request, capped at 16 A each on a 42 A fuse;
-          // their periodic samples showed 6 and 4 A a second later, and the check waited for the
-          // meter to read above the target, one charger delay and a car response too late).
-          const limitsNow = p < 3 ? limitsA[p] : (limitsA[0] + limitsA[1] + limitsA[2]) * voltageV;
-          if (readNow > targetNow || lifted + limitsNow > targetNow) level[p] = lifted;
+          // Below the target too once the cars, ramping from the least they draw to the limits in
+          // force, would take the meter above it (F7, property 2/3338: a building step at 9.8 s
+          // credited to cars whose chargers answer the sample request late or never; the check
+          // waited for the meter to read above the target, a charger delay and a car response too
+          // late). Not while they draw their limits (a site at its target): there a car sampled
+          // lower than it drew would only hold the others down.
+          const roomA = p < 3 ? limitsA[p] - hiEv[p] : (limitsA[0] + limitsA[1] + limitsA[2] - hiEv[0] - hiEv[1] - hiEv[2]) * voltageV;
+          if (readNow > targetNow || readNow + roomA > targetNow) level[p] = lifted;
         }
       }
       nextLevel = level;
