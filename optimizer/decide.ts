@@ -156,7 +156,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     if (slot.rank > 0) cap.rank = slot.rank;
     caps.push(cap);
     const memory = nextMemory(slot, atMs, failsafe);
-    memories[slot.index] = slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
+    memories[slot.index] = memory !== slot.memory && slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
   }
   if (view.duplicateKeys) {
     // A key seen twice: the memory of its last connector, as a record by key would keep.
