@@ -20,7 +20,7 @@ export interface AnswerOut {
   atMs: number;
 }
 
-/** A CALL on the upstream socket (`identity`: the charger's upstream identity): written, or answered by the CSMS. */
+/** A CALL on the upstream socket (`identity`: the charger's id, as on the charger's side): written, or answered by the CSMS. */
 export interface UpstreamWire {
   identity: string;
   action: string;

@@ -52,6 +52,8 @@ export interface UpstreamSocketOptions {
   /** The CSMS endpoint; the identity is appended as the last path segment. */
   url: string;
   identity: string;
+  /** The charger whose socket this is, when known: named on the wire-timing channels (src/ocpp/wire-timing.ts). */
+  chargerId?: string;
   password?: string;
   protocols: string[];
   /** PEM contents. */
@@ -140,7 +142,7 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
       inFlight = call;
       try {
         client.sendRaw(call.frame);
-        if (upstreamCallOutChannel.hasSubscribers) upstreamCallOutChannel.publish({ identity: options.identity, action: call.action, atMs: performance.now() } satisfies UpstreamWire);
+        if (upstreamCallOutChannel.hasSubscribers) upstreamCallOutChannel.publish({ identity: options.chargerId ?? options.identity, action: call.action, atMs: performance.now() } satisfies UpstreamWire);
       } catch (error) {
         settle(call);
         call.reject(new UplinkUnavailable(`${call.action} not answered by the CSMS: ${(error as Error).message}`, { cause: error }));
@@ -169,7 +171,7 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
       return false;
     }
     if (!Array.isArray(frame) || frame[1] !== call.id) return false;
-    if (upstreamAnswerInChannel.hasSubscribers) upstreamAnswerInChannel.publish({ identity: options.identity, action: call.action, atMs: readAtMs } satisfies UpstreamWire);
+    if (upstreamAnswerInChannel.hasSubscribers) upstreamAnswerInChannel.publish({ identity: options.chargerId ?? options.identity, action: call.action, atMs: readAtMs } satisfies UpstreamWire);
     if (frame[0] === MSG_CALLRESULT) {
       const result = frame[2];
       answered(call, () => {
