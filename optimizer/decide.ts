@@ -97,7 +97,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
-  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
+  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs, view.fellUnseen) : undefined;
 
   const credit = failsafe ? undefined : landingCredit(slots, view, atMs, finiteOr(params.carResponseMs ?? DEFAULTS.carResponseMs, 0), pool.residual.length);
 
