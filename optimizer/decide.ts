@@ -7,7 +7,7 @@ import { siteIndex } from './site-index.ts';
 import { buildSlots, SlotPool } from './slot.ts';
 import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
-import { DEFAULTS, recordLimits, siteSummary, siteView } from './site-view.ts';
+import { DEFAULTS, recordLimits, siteSummary, siteView, type ViewPool } from './site-view.ts';
 import { landingCredit } from './landing.ts';
 import { rankSessions } from './rank-sessions.ts';
 import { admit, allocateSessions, fillEqually, roundToWholeAmps } from './allocate.ts';
@@ -16,7 +16,7 @@ import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
 import { waitForHandover } from './handover.ts';
 import { nextPeaks, trimUnsustainedRaises } from './sustained-raise.ts';
-import { reasonFor, sharing } from './reasons.ts';
+import { ReasonMemo, reasonFor, sharing } from './reasons.ts';
 import { restartsLast } from './pause-recheck.ts';
 import { PreviousMemories, withMemories } from './memories-by-index.ts';
 import { sameMemory } from './same-memory.ts';
@@ -44,12 +44,15 @@ function reversedBoth(first: readonly Slot[], second: readonly Slot[]): Slot[] {
 }
 
 /**
- * What a cycle leaves the next one to reuse (withMemories' scratch; no output refers to it): the
- * slot objects, and the priority order by slot index, where the next cycle's sort starts from.
+ * What a cycle leaves the next one to reuse (withMemories' scratch; no output refers to it but the
+ * reasons it hands out again): the slot objects, the priority order by slot index, where the next
+ * cycle's sort starts from, and the reasons that come out the same.
  */
 class Carried {
   readonly slots = new SlotPool();
   readonly sessionOrder: number[] = [];
+  readonly reasons = new ReasonMemo();
+  readonly views: ViewPool = [];
 }
 
 export function decide(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState = initialDecideState): Decision {
@@ -88,10 +91,10 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const atMs = finiteOr(snapshot.atMs, 0);
   const index = siteIndex(params);
   const previousMemories = new PreviousMemories<ConnectorMemory>(previous);
-  const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA);
-  const failsafe = view.mode === 'failsafe';
   const last = previousMemories.scratch;
   const carried = last instanceof Carried ? last : new Carried();
+  const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA, carried.views);
+  const failsafe = view.mode === 'failsafe';
   const slotPool = carried.slots;
   const slots = buildSlots(snapshot, params, previousMemories, index, view, slotPool);
   const capacity = siteCapacity(view, params, index, slots);
@@ -141,8 +144,9 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     sharing: sharing(order, slots.length, index),
     sessionCount: order.length,
     constraintTexts: new Map<number, string>(),
-    sharedTexts: new Map(),
+    memo: carried.reasons,
   };
+  carried.reasons.next(slots.length);
   const caps: ConnectorCap[] = [];
   const memories: ConnectorMemory[] = new Array(slots.length);
   for (const slot of slots) {
@@ -156,7 +160,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     if (slot.rank > 0) cap.rank = slot.rank;
     caps.push(cap);
     const memory = nextMemory(slot, atMs, failsafe);
-    memories[slot.index] = slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
+    memories[slot.index] = memory !== slot.memory && slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
   }
   if (view.duplicateKeys) {
     // A key seen twice: the memory of its last connector, as a record by key would keep.

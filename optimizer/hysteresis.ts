@@ -179,40 +179,67 @@ function shares(a: Slot, b: Slot): boolean {
   return false;
 }
 
-/** What decide() remembers about a connector for the next cycle. */
+/**
+ * What decide() remembers about a connector for the next cycle: the last cycle's object itself when
+ * every value is the same (most connectors on most cycles; no new object to make and compare).
+ */
 export function nextMemory(slot: Slot, atMs: number, failsafe = false): ConnectorMemory {
   const currentA = slot.capDa / 10;
   const previous = slot.memory;
   const unchanged = !!previous && previous.currentA === currentA;
-  const memory: ConnectorMemory = {
-    currentA,
-    changedAtMs: unchanged ? previous.changedAtMs : atMs,
-  };
-  if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
+  const changedAtMs = unchanged ? previous.changedAtMs : atMs;
+  const byFailsafe = (unchanged ? previous.byFailsafe : failsafe) ? true : undefined;
   // A decrease keeps the time the car last had to ramp (unused-capacity.ts settledFromMs); not for
   // a car with a planner target, whose lending stays judged on samples after its last change.
-  const rampFromMs = previous?.rampFromMs ?? previous?.changedAtMs;
-  if (unchanged) {
-    if (previous.rampFromMs !== undefined) memory.rampFromMs = previous.rampFromMs;
-  } else if (previous && currentA > 0 && currentA < previous.currentA && slot.session?.targetPowerW === undefined && rampFromMs !== undefined) memory.rampFromMs = rampFromMs;
+  const rampFromMsBefore = previous?.rampFromMs ?? previous?.changedAtMs;
+  let rampFromMs: number | undefined;
+  if (unchanged) rampFromMs = previous.rampFromMs;
+  else if (previous && currentA > 0 && currentA < previous.currentA && slot.session?.targetPowerW === undefined) rampFromMs = rampFromMsBefore;
+  let smallRaiseSinceMs: number | undefined;
   if (slot.sharedRaiseDa !== undefined) {
     // (a garbled time from a restored memory starts the wait again instead of blocking it for good)
     const since = unchanged ? previous.smallRaiseSinceMs : undefined;
-    memory.smallRaiseSinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
+    smallRaiseSinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
   }
   const session = slot.session;
+  let pausedSinceMs: number | undefined;
+  let earlyRestartAtMs: number | undefined;
+  if (session) {
+    const releasedCar = slot.upperKind === 'released' || slot.upperKind === 'probe';
+    if (currentA === 0 && !session.paused && previous && !releasedCar) {
+      // A stop (cap went from > 0 to 0) starts the minimum pause; an ongoing pause keeps its start.
+      if (previous.currentA > 0) pausedSinceMs = atMs;
+      else pausedSinceMs = previous.pausedSinceMs;
+    }
+    // A restart before the minimum pause was over (pause-recheck.ts) is remembered for the session.
+    earlyRestartAtMs = currentA > 0 && slot.restartIfFree ? atMs : previous?.earlyRestartAtMs;
+  }
+  const sessionId = session ? session.id : undefined;
+  const underDrawSinceMs = session ? slot.underDrawSinceMs : undefined;
+  const lending = session && slot.lending ? true : undefined;
+  if (
+    previous !== undefined &&
+    previous.currentA === currentA &&
+    previous.changedAtMs === changedAtMs &&
+    previous.byFailsafe === byFailsafe &&
+    previous.rampFromMs === rampFromMs &&
+    previous.smallRaiseSinceMs === smallRaiseSinceMs &&
+    previous.sessionId === sessionId &&
+    previous.pausedSinceMs === pausedSinceMs &&
+    previous.earlyRestartAtMs === earlyRestartAtMs &&
+    previous.underDrawSinceMs === underDrawSinceMs &&
+    previous.lending === lending
+  )
+    return previous;
+  const memory: ConnectorMemory = { currentA, changedAtMs };
+  if (byFailsafe) memory.byFailsafe = true;
+  if (rampFromMs !== undefined) memory.rampFromMs = rampFromMs;
+  if (smallRaiseSinceMs !== undefined) memory.smallRaiseSinceMs = smallRaiseSinceMs;
   if (!session) return memory;
   memory.sessionId = session.id;
-  const releasedCar = slot.upperKind === 'released' || slot.upperKind === 'probe';
-  if (currentA === 0 && !session.paused && previous && !releasedCar) {
-    // A stop (cap went from > 0 to 0) starts the minimum pause; an ongoing pause keeps its start.
-    if (previous.currentA > 0) memory.pausedSinceMs = atMs;
-    else if (previous.pausedSinceMs !== undefined) memory.pausedSinceMs = previous.pausedSinceMs;
-  }
-  // A restart before the minimum pause was over (pause-recheck.ts) is remembered for the session.
-  if (currentA > 0 && slot.restartIfFree) memory.earlyRestartAtMs = atMs;
-  else if (previous?.earlyRestartAtMs !== undefined) memory.earlyRestartAtMs = previous.earlyRestartAtMs;
-  if (slot.underDrawSinceMs !== undefined) memory.underDrawSinceMs = slot.underDrawSinceMs;
-  if (slot.lending) memory.lending = true;
+  if (pausedSinceMs !== undefined) memory.pausedSinceMs = pausedSinceMs;
+  if (earlyRestartAtMs !== undefined) memory.earlyRestartAtMs = earlyRestartAtMs;
+  if (underDrawSinceMs !== undefined) memory.underDrawSinceMs = underDrawSinceMs;
+  if (lending) memory.lending = true;
   return memory;
 }

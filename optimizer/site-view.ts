@@ -493,6 +493,35 @@ function estimateMemory(
   return { bounds, draws, lows, sessionId, mask, idleSinceMs, releasedAtMs, probeAtMs };
 }
 
+/** A ConnectorView whose fields are set afresh each cycle (see ViewPool). */
+class ViewRecord implements ConnectorView {
+  freshDrawA: PhaseValues | undefined = undefined;
+  freshAtMs: number | undefined = undefined;
+  learnedMask = 0;
+  holdA = 0;
+  released = false;
+  probing = false;
+}
+
+/**
+ * Last cycle's connector views, for decide() to hand to the next cycle (its scratch): set afresh
+ * there, not allocated again. Nothing a decision returns refers to a view.
+ */
+export type ViewPool = ViewRecord[];
+
+/** `pool[i]` (made when missing) set to these values, or a new view without a pool. */
+function connectorView(pool: ViewPool | undefined, i: number, freshDrawA: PhaseValues | undefined, freshAtMs: number | undefined, learnedMask: number, holdA: number, released: boolean, probing: boolean): ConnectorView {
+  if (!pool) return { freshDrawA, freshAtMs, learnedMask, holdA, released, probing };
+  const view = (pool[i] ??= new ViewRecord());
+  view.freshDrawA = freshDrawA;
+  view.freshAtMs = freshAtMs;
+  view.learnedMask = learnedMask;
+  view.holdA = holdA;
+  view.released = released;
+  view.probing = probing;
+  return view;
+}
+
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
   return (
     !!grid &&
@@ -515,6 +544,7 @@ export function siteView(
   index: SiteIndex,
   memory: EstimateMemory | undefined,
   previousCapA: (key: string, i: number) => number | undefined,
+  viewPool?: ViewPool,
 ): SiteView {
   const atMs = finiteOr(snapshot.atMs, 0);
   const timing = timingOf(params);
@@ -574,7 +604,7 @@ export function siteView(
     indexedAt[i] = indexed;
 
     if (!indexed) {
-      views[i] = { freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
+      views[i] = connectorView(viewPool, i, undefined, undefined, 0, 0, false, false);
       mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, undefined, undefined, undefined, undefined);
       if (mems[i] === before) kept[i] = 1;
       continue;
@@ -715,7 +745,7 @@ export function siteView(
 
     mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, memMask, memIdleSinceMs, memReleasedAtMs, memProbeAtMs);
     if (mems[i] === before) kept[i] = 1;
-    views[i] = { freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
+    views[i] = connectorView(viewPool, i, freshDrawA, fresh ? lastAt : undefined, learnedMask, holdA, released, probing);
   }
 
   // Which grid reading to trust.
