@@ -100,7 +100,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
-  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
+  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs, view.fellUnseen) : undefined;
 
   const credit = failsafe ? undefined : landingCredit(slots, view, atMs, finiteOr(params.carResponseMs ?? DEFAULTS.carResponseMs, 0), pool.residual.length);
 
@@ -124,7 +124,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     if (capHoldMs > 0) {
       holdRecentIncreases(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
-      keepUnneededDecreases(order, pool, params.deadbandA);
+      keepUnneededDecreases(order, pool, params.deadbandA, capHoldMs, atMs);
       makeSharedSmallRaises(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
     }
