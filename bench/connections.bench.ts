@@ -60,6 +60,24 @@ class ChargerLimits {
   }
 }
 
+/** The process's memory by kind (MB): /proc smaps_rollup (anonymous vs file-backed pages) and the JS heap from /metrics. */
+interface MemorySplit {
+  rssMb: number;
+  anonMb: number;
+  fileMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
+async function memorySplit(pid: number, httpPort: number): Promise<MemorySplit> {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) / 1024;
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+  return { rssMb: kb('Rss'), anonMb: kb('Anonymous'), fileMb: kb('Rss') - kb('Anonymous'), heapUsedMb: gauge('nodejs_heap_size_used_bytes'), heapTotalMb: gauge('nodejs_heap_size_total_bytes'), externalMb: gauge('nodejs_external_memory_bytes') };
+}
+
 function procStats(pid: number): { rssMb: number; cpuS: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -112,6 +130,9 @@ const bench: Bench = async () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    // The EMS with every charger configured and none connected, settled: what the connections add is measured from here.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const idle = await memorySplit(ems.pid!, httpPort);
     const startConnect = performance.now();
     for (let i = 0; i < ids.length; i += 50) {
       await Promise.all(
@@ -178,6 +199,14 @@ const bench: Bench = async () => {
     const heapUsedMb = gauge('nodejs_heap_size_used_bytes');
     const externalMb = gauge('nodejs_external_memory_bytes');
     const cpuPctOfTwoCores = ((after.cpuS - before.cpuS) / windowS / 2) * 100;
+    const loaded = await memorySplit(ems.pid!, httpPort);
+    const connected = clients.length;
+    /** KB per connected charger of one kind of memory, from idle to loaded. */
+    const perCharger = (key: keyof MemorySplit) => (((loaded[key] - idle[key]) * 1024) / connected).toFixed(1);
+    const heapSlackOf = (m: MemorySplit) => m.heapTotalMb - m.heapUsedMb;
+    /** Anonymous pages that are neither the JS heap V8 committed nor external buffers: malloc (SQLite, ws, libuv, V8's own), thread stacks. */
+    const nativeOf = (m: MemorySplit) => m.anonMb - m.heapTotalMb - m.externalMb;
+    const splitRow = (label: string, m: MemorySplit) => [label, m.rssMb.toFixed(1), m.fileMb.toFixed(1), m.anonMb.toFixed(1), m.heapUsedMb.toFixed(1), heapSlackOf(m).toFixed(1), m.externalMb.toFixed(1), nativeOf(m).toFixed(1)];
     return [
       {
         title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS} ${entry}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
@@ -198,6 +227,27 @@ const bench: Bench = async () => {
           `target: RSS under 300 MB — ${peakRssMb < 300 ? 'met' : 'NOT met'}; CPU under 25 % — ${cpuPctOfTwoCores < 25 ? 'met' : 'NOT met'}`,
           `chargers whose set-up failed (timed out or lost the socket on a loaded machine): ${failed}; machine load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end`,
           `the chargers follow their caps (a car wanting ${WANT_A} A per phase draws the lowest of that, the ChargePointMaxProfile and the Tx/TxDefault limit it holds): ${chargers.filter((c) => c.capped).length} of ${chargers.length} held a cap under ${WANT_A} A at the end, drawing ${chargers.reduce((sum, c) => sum + c.drawA(), 0).toFixed(0)} A per phase in all under the 4,000 A grid limit; the EMS's uncontrollable chargers at the end (ems_connector_reserved_amperes{uncontrollable="true"}): ${(metrics.match(/^ems_connector_reserved_amperes\{[^}]*uncontrollable="true"[^}]*\}/gm) ?? []).length}`,
+        ],
+      },
+      {
+        title: `Connections: what the EMS holds per charger, ${CHARGERS} chargers configured, none connected (idle) and ${connected} connected after the window (MB; /proc/PID/smaps_rollup and the EMS's /metrics)`,
+        columns: ['state', 'RSS', 'file-backed (node binary, libraries)', 'anonymous', 'JS heap used', 'JS heap committed, unused', 'external (Buffers, ArrayBuffers)', 'other anonymous (malloc: SQLite, ws, libuv, V8 internals; stacks)'],
+        rows: [
+          splitRow('idle', idle),
+          splitRow('connected', loaded),
+          [
+            'KB per connected charger',
+            perCharger('rssMb'),
+            perCharger('fileMb'),
+            perCharger('anonMb'),
+            perCharger('heapUsedMb'),
+            (((heapSlackOf(loaded) - heapSlackOf(idle)) * 1024) / connected).toFixed(1),
+            perCharger('externalMb'),
+            (((nativeOf(loaded) - nativeOf(idle)) * 1024) / connected).toFixed(1),
+          ],
+        ],
+        notes: [
+          'per charger: (connected − idle) ÷ connected chargers; "JS heap used" includes garbage not yet collected at the moment of the reading; "committed, unused" is what V8 keeps reserved after the set-up\'s peak',
         ],
       },
     ];

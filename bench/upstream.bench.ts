@@ -125,6 +125,16 @@ const meterValues = () => ({
 });
 
 const SESSION_MS = Number(process.env.BENCH_UPSTREAM_SESSION_MS ?? 60_000);
+/**
+ * The `startstop` load: sessions this short (a Start, a few MeterValues, a Stop, ~80 Start/Stop a
+ * second at 200 chargers), so that a run has thousands of Start/Stop samples and its p99 is not one
+ * long task: the window runs until BENCH_UPSTREAM_TX_SAMPLES Start/Stop round trips were recorded
+ * through the EMS, at most BENCH_UPSTREAM_MAX_WINDOW_MS.
+ */
+const STARTSTOP_SESSION_MS = Number(process.env.BENCH_UPSTREAM_STARTSTOP_SESSION_MS ?? 4_000);
+const TX_SAMPLES = Number(process.env.BENCH_UPSTREAM_TX_SAMPLES ?? 3_000);
+const MAX_WINDOW_MS = Number(process.env.BENCH_UPSTREAM_MAX_WINDOW_MS ?? 60_000);
+type LoadName = 'meter' | 'sessions' | 'startstop';
 
 interface Load {
   /** Every round trip after warm-up (ms), sorted. */
@@ -138,40 +148,57 @@ interface Load {
   answered: number;
   /** How long the EMS took to set the chargers up after their boots (the window starts after), ms. */
   settleMs: number;
+  /** The measured window after warm-up, ms. */
+  windowMs?: number;
+}
+
+/** One group of chargers of a run: all of them on `url` (the path measured, or its direct twins). */
+interface Group {
+  url: string;
+  ids: string[];
 }
 
 /**
- * Connects every charger to `url`, then each sends one message every PERIOD_MS: MeterValues only,
- * or with `sessions` a charging session after another (StartTransaction, MeterValues with its id,
- * StopTransaction after SESSION_MS: 200 chargers make 20 starts and 20 stops a second, each one a
- * durable write in the EMS). A charger whose last call is unanswered skips its turn.
+ * Connects every charger of every group, then each sends one message every PERIOD_MS: MeterValues
+ * only (`meter`), or a charging session after another (StartTransaction, MeterValues with its id,
+ * StopTransaction after SESSION_MS: 200 chargers make 3.3 starts and 3.3 stops a second, each one
+ * a write in the EMS; `startstop`: after STARTSTOP_SESSION_MS). A charger whose last call is
+ * unanswered skips its turn. The groups run in the same window on the same schedule (a second
+ * group is the first's direct twins: the same load on the same machine at the same moment). The
+ * window is WINDOW_MS after warm-up, or for `startstop` until the first group has TX_SAMPLES
+ * Start/Stop samples (at most MAX_WINDOW_MS).
  */
-async function measure(url: string, ids: string[], sessions: boolean, atWindowStart: () => Promise<void>): Promise<Load> {
-  const clients: any[] = [];
-  for (let i = 0; i < ids.length; i += 50) {
-    await Promise.all(
-      ids.slice(i, i + 50).map(async (id) => {
-        const client = chargerClient(url, id);
-        await client.connect();
-        await client.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Relay' });
-        clients.push(client);
-      }),
-    );
+async function measure(groups: Group[], load: LoadName, atWindowStart: () => Promise<void>): Promise<Load[]> {
+  const clientsOf: any[][] = groups.map(() => []);
+  for (const [g, group] of groups.entries()) {
+    for (let i = 0; i < group.ids.length; i += 50) {
+      await Promise.all(
+        group.ids.slice(i, i + 50).map(async (id) => {
+          const client = chargerClient(group.url, id);
+          await client.connect();
+          await client.call('BootNotification', { chargePointVendor: 'Bench', chargePointModel: 'Relay' });
+          clientsOf[g]!.push(client);
+        }),
+      );
+    }
   }
   const settleMs = await settled();
   await atWindowStart();
-  const rttMs: number[] = [];
-  const transactionMs: number[] = [];
-  const meterValuesMs: number[] = [];
-  let sent = 0;
-  let answered = 0;
+  const results = groups.map((_, g) => ({ rttMs: [] as number[], transactionMs: [] as number[], meterValuesMs: [] as number[], clients: clientsOf[g]!, sent: 0, answered: 0, settleMs }));
+  const sessions = load !== 'meter';
+  const sessionMs = load === 'startstop' ? STARTSTOP_SESSION_MS : SESSION_MS;
   const startedAt = performance.now();
   const timers: NodeJS.Timeout[] = [];
   // Answers still in flight when the window closes are not recorded (they would land in the
   // sorted result after it was sorted); they count as unanswered.
   let recording = true;
+  let enough: () => void = () => undefined;
   await new Promise<void>((resolve) => {
-    for (const client of clients) {
+    enough = resolve;
+    for (const [g, clients] of clientsOf.entries()) {
+    const result = results[g]!;
+    const { rttMs, transactionMs, meterValuesMs } = result;
+    for (const [i, client] of clients.entries()) {
       let busy = false;
       let transactionId: number | undefined;
       let sessionStartedAt = 0;
@@ -180,25 +207,27 @@ async function measure(url: string, ids: string[], sessions: boolean, atWindowSt
         meterWh += 20;
         if (!sessions) return ['MeterValues', meterValues()];
         if (transactionId === undefined) return ['StartTransaction', { connectorId: 1, idTag: 'BENCH', meterStart: meterWh, timestamp: new Date().toISOString() }];
-        if (performance.now() - sessionStartedAt >= SESSION_MS) return ['StopTransaction', { transactionId, meterStop: meterWh, timestamp: new Date().toISOString() }];
+        if (performance.now() - sessionStartedAt >= sessionMs) return ['StopTransaction', { transactionId, meterStop: meterWh, timestamp: new Date().toISOString() }];
         return ['MeterValues', { ...meterValues(), transactionId }];
       };
       const send = () => {
         if (busy) return;
         busy = true;
-        sent++;
+        result.sent++;
         const [action, params] = next();
         const t = performance.now();
         void client.call(action, params).then(
           (conf: any) => {
             busy = false;
             if (!recording) return;
-            answered++;
+            result.answered++;
             const ms = performance.now() - t;
             if (t - startedAt >= WARMUP_MS) {
               rttMs.push(ms);
-              if (action !== 'MeterValues') transactionMs.push(ms);
-              else meterValuesMs.push(ms);
+              if (action !== 'MeterValues') {
+                transactionMs.push(ms);
+                if (load === 'startstop' && g === 0 && transactionMs.length >= TX_SAMPLES) enough();
+              } else meterValuesMs.push(ms);
             }
             if (action === 'StartTransaction') {
               transactionId = conf.transactionId;
@@ -211,18 +240,28 @@ async function measure(url: string, ids: string[], sessions: boolean, atWindowSt
           },
         );
       };
-      // Sessions start spread over SESSION_MS so starts and stops come evenly.
-      const offsetMs = Math.random() * PERIOD_MS;
-      let firstSessionAgeMs = Math.random() * SESSION_MS;
+      // Sessions start spread over the session length so starts and stops come evenly; a twin
+      // (the same index in the next group) keeps its charger's schedule.
+      const offsetMs = schedule(i, 0) * PERIOD_MS;
+      let firstSessionAgeMs = schedule(i, 1) * sessionMs;
       timers.push(setTimeout(() => timers.push(setInterval(send, PERIOD_MS)), offsetMs));
     }
-    setTimeout(resolve, WARMUP_MS + WINDOW_MS);
+    }
+    timers.push(setTimeout(resolve, WARMUP_MS + (load === 'startstop' ? MAX_WINDOW_MS : WINDOW_MS)));
   });
   recording = false;
   for (const timer of timers) clearTimeout(timer);
   const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
-  return { rttMs: sorted(rttMs), transactionMs: sorted(transactionMs), meterValuesMs: sorted(meterValuesMs), clients, sent, answered, settleMs };
+  return results.map((r) => ({ ...r, rttMs: sorted(r.rttMs), transactionMs: sorted(r.transactionMs), meterValuesMs: sorted(r.meterValuesMs), windowMs: performance.now() - startedAt - WARMUP_MS }));
 }
+
+/** Charger i's fixed random draws (its send phase, its first session's age), the same for its twin. */
+const draws = new Map<number, [number, number]>();
+const schedule = (i: number, which: 0 | 1) => {
+  let pair = draws.get(i);
+  if (!pair) draws.set(i, (pair = [Math.random(), Math.random()]));
+  return pair[which];
+};
 
 interface Sequential {
   meterValuesMs: number[];
@@ -285,13 +324,31 @@ async function startEms(dir: string, ids: string[], ocppPort: number, upstreamUr
 
 const loopDelayFile = (dir: string, mode: string) => join(dir, `loop-delay-${mode}.json`);
 
-/** The EMS's event-loop delay since the last call (ms): the probe writes it on SIGUSR2. */
-async function loopDelay(child: ChildProcess, file: string): Promise<{ p50: number; p99: number; max: number }> {
+/** Per message class, what the probe measured inside the EMS (ms per message; bench/loop-delay-probe.mjs). */
+interface ClassResidence {
+  upMs: number[];
+  downMs: number[];
+  relayedMs: number[];
+  localMs: number[];
+}
+type Residence = Record<'transaction' | 'meterValues' | 'other', ClassResidence>;
+
+interface ProbeReading {
+  p50: number;
+  p99: number;
+  max: number;
+  /** Absent in a probe of an older checkout's bench. */
+  residence?: Residence;
+  gcMs?: number[];
+}
+
+/** The EMS's event-loop delay since the last call (ms), its messages' residence and its GC pauses: the probe writes them on SIGUSR2. */
+async function loopDelay(child: ChildProcess, file: string): Promise<ProbeReading> {
   rmSync(file, { force: true });
   child.kill('SIGUSR2');
   for (let i = 0; i < 50; i++) {
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as { p50: number; p99: number; max: number };
+      return JSON.parse(readFileSync(file, 'utf8')) as ProbeReading;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -341,7 +398,7 @@ const uptime = () => {
   }
 };
 
-const LOADS = (process.env.BENCH_UPSTREAM_LOADS ?? 'meter,sessions').split(',') as ('meter' | 'sessions')[];
+const LOADS = (process.env.BENCH_UPSTREAM_LOADS ?? 'meter,sessions').split(',') as LoadName[];
 const PATH_LABEL = {
   direct: 'direct to the CSMS',
   plain: 'charger → EMS and back (plain central system, no CSMS)',
@@ -356,9 +413,16 @@ const bench: Bench = async () => {
   const csmsPort = await freePort();
   const csms = await startCsms(csmsPort, dir);
   const csmsUrl = `ws://127.0.0.1:${csmsPort}/cloud`;
-  const rows: Record<'meter' | 'sessions', (string | number)[][]> = { meter: [], sessions: [] };
+  const rows: Record<LoadName, (string | number)[][]> = { meter: [], sessions: [], startstop: [] };
   /** Per load and round, per path: p50, p99 (ms). */
-  const perRound: Record<'meter' | 'sessions', Record<string, number[]>[]> = { meter: [], sessions: [] };
+  const perRound: Record<LoadName, Record<string, number[]>[]> = { meter: [], sessions: [], startstop: [] };
+  /**
+   * Per load and path, every round's samples together: the EMS's residence per class (probe), the
+   * round trips per class through the path and through its direct twins in the same window
+   * (`startstop`), the GC pauses.
+   */
+  const pooledIn: Record<string, { residence: Residence[]; gcMs: number[]; tx: number[]; twinTx: number[]; mv: number[]; twinMv: number[]; windowS: number }> = {};
+  const twinIds = ids.map((id) => `${id}T`);
   /** The sessions load per message class, per round and path: [MeterValues p50, p99, Start/Stop p50, p99] (ms). */
   const perClass: Record<string, number[]>[] = [];
   /**
@@ -375,7 +439,7 @@ const bench: Bench = async () => {
   const allModes: Mode[] = BASELINE ? modes.flatMap((m) => [m, `${m}-base` as Mode]) : modes;
   const uptimeAtStart = uptime();
   const emss = new Map<Mode, { child: ChildProcess; url: string }>();
-  const run = async (round: number, load: 'meter' | 'sessions', path: keyof typeof PATH_LABEL, url: string, child: ChildProcess | undefined) => {
+  const run = async (round: number, load: LoadName, path: keyof typeof PATH_LABEL, url: string, child: ChildProcess | undefined) => {
     const loadNow = await quiet();
     const pid = child?.pid;
     const idleMb = pid ? rssMb(pid) : 0;
@@ -384,8 +448,11 @@ const bench: Bench = async () => {
     let wallBefore = 0;
     // The bench process's own loop (the 200 chargers): every path's message crosses it once, at its charger.
     const benchLoop = monitorEventLoopDelay({ resolution: 5 });
-    const result = await measure(url, ids, load === 'sessions', async () => {
-      await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
+    // `startstop`: the path's chargers and, in the same window, their direct twins (not for the direct path itself).
+    const groups: Group[] = [{ url, ids }, ...(load === 'startstop' && path !== 'direct' ? [{ url: csmsUrl, ids: twinIds }] : [])];
+    let probeAtStart: ProbeReading | undefined;
+    const [result, twin] = await measure(groups, load, async () => {
+      [probeAtStart] = await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
       cpuBefore = pid ? cpuS(pid) : 0;
       wallBefore = performance.now();
       benchLoop.enable();
@@ -397,7 +464,45 @@ const bench: Bench = async () => {
     const delay = child ? await loopDelay(child, loopDelayFile(dir, path)) : undefined;
     const csmsDelay = await loopDelay(csms.child, loopDelayFile(dir, 'csms'));
     const loadedMb = pid ? rssMb(pid) : 0;
-    await Promise.all(result.clients.map((c) => c.close({ force: true })));
+    void probeAtStart;
+    await Promise.all([...result!.clients, ...(twin?.clients ?? [])].map((c: any) => c.close({ force: true })));
+    if (delay?.residence || load === 'startstop') {
+      const pool = (pooledIn[`${load} ${path}`] ??= { residence: [], gcMs: [], tx: [], twinTx: [], mv: [], twinMv: [], windowS: 0 });
+      if (delay?.residence) pool.residence.push(delay.residence);
+      pool.gcMs.push(...(delay?.gcMs ?? []));
+      pool.tx.push(...result!.transactionMs);
+      pool.mv.push(...result!.meterValuesMs);
+      pool.twinTx.push(...(twin?.transactionMs ?? []));
+      pool.twinMv.push(...(twin?.meterValuesMs ?? []));
+      pool.windowS += (result!.windowMs ?? 0) / 1000;
+    }
+    if (load === 'startstop') {
+      const res = delay?.residence?.transaction;
+      const sortedOf = (list: number[] | undefined) => [...(list ?? [])].sort((a, b) => a - b);
+      const gc = sortedOf(delay?.gcMs);
+      rows.startstop.push([
+        round,
+        PATH_LABEL[path],
+        loadNow,
+        (result!.windowMs ?? 0) / 1000,
+        result!.transactionMs.length,
+        percentile(result!.transactionMs, 50),
+        percentile(result!.transactionMs, 99),
+        twin ? twin.transactionMs.length : '-',
+        twin ? percentile(twin.transactionMs, 50) : '-',
+        twin ? percentile(twin.transactionMs, 99) : '-',
+        twin ? percentile(result!.transactionMs, 99) - percentile(twin.transactionMs, 99) : '-',
+        res?.relayedMs.length ? percentile(sortedOf(res.relayedMs), 50) : '-',
+        res?.relayedMs.length ? percentile(sortedOf(res.relayedMs), 99) : '-',
+        res?.relayedMs.length ? percentile(sortedOf(res.upMs), 99) : '-',
+        res?.relayedMs.length ? percentile(sortedOf(res.downMs), 99) : '-',
+        gc.length,
+        gc.length ? percentile(gc, 99) : '-',
+        pid ? (cpuS(pid) - cpuBefore) * 1e6 / result!.answered : '-',
+        delay ? delay.p99 : '-',
+      ]);
+      return;
+    }
     const ems = pid ? [emsCpuPct, (emsCpuS * 1e6) / result.answered, delay!.p50, delay!.p99] : ['-', '-', '-', '-'];
     const all = [`${result.answered}/${result.sent}`, result.rttMs.length, percentile(result.rttMs, 50), percentile(result.rttMs, 99), percentile(result.rttMs, 100)];
     const tx = load === 'sessions' ? [result.transactionMs.length, percentile(result.transactionMs, 50), percentile(result.transactionMs, 99)] : [];
@@ -418,14 +523,23 @@ const bench: Bench = async () => {
     }
     await new Promise((r) => setTimeout(r, 2_000));
     // The bare path first, direct and relay one after the other.
-    alone.push([PATH_LABEL.direct, ...seqRow(await sequential(csmsUrl, ids[0]!))]);
-    const relay = emss.get('relay');
-    if (relay) alone.push([PATH_LABEL.relay, ...seqRow(await sequential(relay.url, ids[0]!))]);
-    const relayBase = emss.get('relay-base');
-    if (relayBase) alone.push([PATH_LABEL['relay-base'], ...seqRow(await sequential(relayBase.url, ids[0]!))]);
+    alone.push([PATH_LABEL.direct, ...seqRow(await sequential(csmsUrl, ids[0]!)), '-', '-']);
+    /** The bare path through an EMS, with the residence of its Start/Stop inside it (probe). */
+    const bare = async (mode: Mode) => {
+      const ems = emss.get(mode);
+      if (!ems) return;
+      const file = loopDelayFile(dir, mode);
+      await loopDelay(ems.child, file);
+      const row = seqRow(await sequential(ems.url, ids[0]!));
+      const relayed = [...((await loopDelay(ems.child, file)).residence?.transaction.relayedMs ?? [])].sort((a, b) => a - b);
+      alone.push([PATH_LABEL[mode], ...row, relayed.length ? percentile(relayed, 50) : '-', relayed.length ? percentile(relayed, 99) : '-']);
+    };
+    await bare('relay');
+    await bare('relay-base');
     for (let round = 1; round <= ROUNDS; round++) {
       for (const load of LOADS) {
-        await run(round, load, 'direct', csmsUrl, undefined);
+        // `startstop` measures the direct path beside each EMS path, in its window (the twins).
+        if (load !== 'startstop') await run(round, load, 'direct', csmsUrl, undefined);
         // This checkout and the baseline take turns going first, round after round.
         const order = [...emss];
         if (round % 2 === 0) order.reverse();
@@ -514,10 +628,62 @@ const bench: Bench = async () => {
       notes: [...addedNotes('sessions'), ...classNotes(), machine],
     });
   }
+  /** Residence inside the EMS, the rounds pooled, per path and class: what forwarding adds, measured where it happens. */
+  const residenceNotes = (load: LoadName) =>
+    allModes.flatMap((mode) => {
+      const pool = pooledIn[`${load} ${mode}`];
+      if (!pool?.residence.length) return [];
+      const who = mode.endsWith('-base') ? `baseline (${BASELINE}) ` : '';
+      const merged = (cls: keyof Residence, key: keyof ClassResidence) => pool.residence.flatMap((r) => r[cls]?.[key] ?? []).sort((a, b) => a - b);
+      const lines: string[] = [];
+      for (const [cls, name] of [
+        ['transaction', 'Start/StopTransaction'],
+        ['meterValues', 'MeterValues'],
+      ] as const) {
+        const relayed = merged(cls, 'relayedMs');
+        const local = merged(cls, 'localMs');
+        if (relayed.length) {
+          const [up, down] = [merged(cls, 'upMs'), merged(cls, 'downMs')];
+          lines.push(
+            `${who}${PATH_LABEL[mode]}: ${name}'s residence in the EMS (charger frame read → upstream frame written, plus CSMS answer read → charger answer written; probe in the EMS, the rounds pooled, ${relayed.length} messages): p50 ${percentile(relayed, 50).toFixed(3)} ms, p99 ${percentile(relayed, 99).toFixed(3)} ms (${verdict(percentile(relayed, 99))}), p99.9 ${percentile(relayed, 99.9).toFixed(3)}, max ${percentile(relayed, 100).toFixed(3)}; upward p50/p99 ${percentile(up, 50).toFixed(3)}/${percentile(up, 99).toFixed(3)} ms, answer p50/p99 ${percentile(down, 50).toFixed(3)}/${percentile(down, 99).toFixed(3)} ms`,
+          );
+        }
+        if (local.length) lines.push(`${who}${PATH_LABEL[mode]}: ${name} answered by the EMS itself, frame read → answer written (${local.length} messages): p50 ${percentile(local, 50).toFixed(3)} ms, p99 ${percentile(local, 99).toFixed(3)} ms`);
+      }
+      const gc = [...pool.gcMs].sort((a, b) => a - b);
+      if (gc.length) lines.push(`${who}${PATH_LABEL[mode]}: GC pauses in the windows: ${gc.length} (${(gc.length / Math.max(pool.windowS, 1e-9)).toFixed(1)} a second when the window is known), p50 ${percentile(gc, 50).toFixed(2)} ms, p99 ${percentile(gc, 99).toFixed(2)} ms, max ${percentile(gc, 100).toFixed(2)} ms`);
+      return lines;
+    });
+  if (rows.startstop.length) {
+    const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
+    const pairedNotes = allModes.flatMap((mode) => {
+      const pool = pooledIn[`startstop ${mode}`];
+      if (!pool?.twinTx.length) return [];
+      const who = mode.endsWith('-base') ? `baseline (${BASELINE}) ` : '';
+      const line = (name: string, mine: number[], twins: number[]) => {
+        const [m, d] = [sorted(mine), sorted(twins)];
+        const p99 = percentile(m, 99) - percentile(d, 99);
+        return `${who}${PATH_LABEL[mode]}: added to ${name} against the direct twins in the same windows, the rounds pooled (${m.length} through the EMS, ${d.length} direct): p50 ${(percentile(m, 50) - percentile(d, 50)).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (${verdict(p99)}); p99 through the EMS ${percentile(m, 99).toFixed(2)}, direct ${percentile(d, 99).toFixed(2)} ms`;
+      };
+      return [line('Start/StopTransaction', pool.tx, pool.twinTx), line('MeterValues', pool.mv, pool.twinMv)];
+    });
+    tables.push({
+      title: `Local controller: Start/Stop, ${CHARGERS} strict 1.6 chargers through the EMS charging ${STARTSTOP_SESSION_MS / 1000} s sessions one after another (one message a second each: ~${((CHARGERS * 2) / (STARTSTOP_SESSION_MS / 1000 + 1)).toFixed(0)} Start/Stop a second) and as many direct twins on the same schedule to the same CSMS in the same window; a run ends at ${TX_SAMPLES} Start/Stop samples through the EMS (at most ${MAX_WINDOW_MS / 1000} s); ${ROUNDS} rounds (ms)`,
+      columns: ['round', 'path', 'load avg', 'window s', 'Start/Stop via EMS', 'p50 ms', 'p99 ms', 'twins direct', 'p50 ms', 'p99 ms', 'added p99 ms (paired)', 'EMS residence p50 ms', 'residence p99 ms', 'upward p99 ms', 'answer p99 ms', 'GC pauses', 'GC p99 ms', 'EMS CPU µs per answered message', 'EMS loop delay p99 ms'],
+      rows: rows.startstop,
+      notes: [
+        ...pairedNotes,
+        ...residenceNotes('startstop'),
+        'residence: measured inside the EMS (bench/loop-delay-probe.mjs on the wire-timing channels, src/ocpp/wire-timing.ts): from the charger frame read to the upstream frame written, plus from the CSMS answer read to the charger answer written; a frame waiting in the kernel while the EMS\'s loop is busy is not in it (that is the loop delay column); a checkout without the channels shows "-"',
+        machine,
+      ],
+    });
+  }
+  for (const table of tables) if (/^Local controller: (MeterValues|sessions)/.test(table.title)) table.notes.push(...residenceNotes(table.title.startsWith('Local controller: MeterValues') ? 'meter' : 'sessions'));
   tables.push(
     {
       title: 'Local controller: the bare forwarding path, one charger, one message at a time (300 MeterValues, then 30 StartTransaction + StopTransaction pairs; ms)',
-      columns: ['path', 'MeterValues', 'p50 ms', 'p99 ms', 'Start/Stop', 'p50 ms', 'p99 ms'],
+      columns: ['path', 'MeterValues', 'p50 ms', 'p99 ms', 'Start/Stop', 'p50 ms', 'p99 ms', 'Start/Stop EMS residence p50 ms', 'p99 ms'],
       rows: alone,
       notes:
         alone.length === 2

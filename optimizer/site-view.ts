@@ -70,6 +70,8 @@ const RISE_WINDOW_MS = 15_000;
  * costs use only: a rise it leaves the car counts as building load until the car's samples show it.
  */
 const CAR_START_MS = 1_000;
+/** A level moves (falls or rises) by more than this, A (a reading's rounding is a few hundredths). */
+const LEVEL_TOLERANCE_A = 0.05;
 /** A car's step when it rounds to whole amps, A. */
 const CAR_STEP_A = 1;
 
@@ -108,13 +110,18 @@ export interface SiteView {
   readonly buildingPowerW: number;
   /** Estimated EV draw at the connection point per site phase, A. */
   readonly evA: [number, number, number];
+  /**
+   * Per L1, L2, L3, W at the connection point: the estimate came down from a level the meter never
+   * showed (EstimateMemory.levelFell) and no higher reading holds it up: no peak for raises to wait for.
+   */
+  readonly fellUnseen?: readonly boolean[];
   readonly importLimitW: number | undefined;
   readonly importSource: 'grid' | 'signal';
   readonly exportLimitW: number | undefined;
   readonly exportSource: 'grid' | 'signal';
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
-  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[] };
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[]; levelFell?: number[] };
   /** next.connectors[keys[i]] by snapshot index (for recordLimits, without the lookups). */
   readonly memories: readonly ConnectorEstimateMemory[];
   /** True when a connector key is in the snapshot twice (the memories by index hold the last one's). */
@@ -341,10 +348,16 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   return clearlyBelow;
 }
 
-/** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
+/**
+ * out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase;
+ * out[9..11]: what a car coming down after a lower import limit may still have drawn at the
+ * reading above out[3..5] (F9).
+ */
 const OUT_EST = 0;
 const OUT_HIGH = 3;
 const OUT_LOW = 6;
+const OUT_DOWN = 9;
+const OUT_LENGTH = 12;
 
 /**
  * A car's draw at `t` (a grid reading's time), written into `out` (see OUT_*). The sample closest
@@ -354,8 +367,8 @@ const OUT_LOW = 6;
  * have been anywhere between the least of the samples around `t` (and the limit then) and the
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
-function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array, samplesAfterBound = false): void {
-  for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array, samplesAfterBound = false, creditDown = false): void {
+  for (let k = 0; k < OUT_LENGTH; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
@@ -415,6 +428,10 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
+  // F9: while a lower import limit reaches the cars (creditDown), a car cut before the reading and
+  // sampled lower after it may still have drawn, at the reading, up to what it was sampled drawing
+  // before (within the limit then): its ramp down is in the reading.
+  const comingDown = creditDown && !settled && sampleAt > t && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
   // For the rise check only (samplesAfterBound): a sample taken at or after the reading, with no
   // lower limit in force from a car response before the reading until the sample (nothing brought
   // the car down in between): the car drew at most that much at the reading (a car on its way up
@@ -443,7 +460,9 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    out[OUT_HIGH + site] += upTo ? est : Math.max(on ? reachA : 0, est);
+    const high = upTo ? est : Math.max(on ? reachA : 0, est);
+    out[OUT_HIGH + site] += high;
+    if (comingDown) out[OUT_DOWN + site] += Math.max(0, Math.min(earlier, bound) - high);
   }
 }
 
@@ -500,6 +519,35 @@ function pilotOffSpan(before: ConnectorEstimateMemory | undefined, c: ConnectorS
   return was;
 }
 
+/** A ConnectorView whose fields are set afresh each cycle (see ViewPool). */
+class ViewRecord implements ConnectorView {
+  freshDrawA: PhaseValues | undefined = undefined;
+  freshAtMs: number | undefined = undefined;
+  learnedMask = 0;
+  holdA = 0;
+  released = false;
+  probing = false;
+}
+
+/**
+ * Last cycle's connector views, for decide() to hand to the next cycle (its scratch): set afresh
+ * there, not allocated again. Nothing a decision returns refers to a view.
+ */
+export type ViewPool = ViewRecord[];
+
+/** `pool[i]` (made when missing) set to these values, or a new view without a pool. */
+function connectorView(pool: ViewPool | undefined, i: number, freshDrawA: PhaseValues | undefined, freshAtMs: number | undefined, learnedMask: number, holdA: number, released: boolean, probing: boolean): ConnectorView {
+  if (!pool) return { freshDrawA, freshAtMs, learnedMask, holdA, released, probing };
+  const view = (pool[i] ??= new ViewRecord());
+  view.freshDrawA = freshDrawA;
+  view.freshAtMs = freshAtMs;
+  view.learnedMask = learnedMask;
+  view.holdA = holdA;
+  view.released = released;
+  view.probing = probing;
+  return view;
+}
+
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
   return (
     !!grid &&
@@ -522,6 +570,7 @@ export function siteView(
   index: SiteIndex,
   memory: EstimateMemory | undefined,
   previousCapA: (key: string, i: number) => number | undefined,
+  viewPool?: ViewPool,
 ): SiteView {
   const atMs = finiteOr(snapshot.atMs, 0);
   const timing = timingOf(params);
@@ -534,7 +583,8 @@ export function siteView(
   // (JSON-safe: -1 W is no limit, -1 ms never.)
   const importLimitNowW = limits.importLimitW ?? -1;
   const lastImport = memory?.importLimit && memory.importLimit.length === 2 && memory.importLimit.every(Number.isFinite) ? memory.importLimit : undefined;
-  const dropped = !!lastImport && importLimitNowW >= 0 && (lastImport[0] < 0 || importLimitNowW < lastImport[0]);
+  // (No memory of a limit after a cycle that had one: the first limit arrived now, a drop too.)
+  const dropped = importLimitNowW >= 0 && (lastImport ? lastImport[0] < 0 || importLimitNowW < lastImport[0] : memory !== undefined);
   const importDroppedAtMs = dropped ? atMs : lastImport ? lastImport[1] : -1;
   const metered = !!params.grid.metered;
   const canExport = params.grid.canExport ?? true;
@@ -580,7 +630,7 @@ export function siteView(
     indexedAt[i] = indexed;
 
     if (!indexed) {
-      views[i] = { freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
+      views[i] = connectorView(viewPool, i, undefined, undefined, 0, 0, false, false);
       mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, undefined, undefined, undefined, undefined);
       if (mems[i] === before) kept[i] = 1;
       continue;
@@ -721,7 +771,7 @@ export function siteView(
 
     mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, memMask, memIdleSinceMs, memReleasedAtMs, memProbeAtMs, pilotOffSpan(before, c, sessionId));
     if (mems[i] === before) kept[i] = 1;
-    views[i] = { freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
+    views[i] = connectorView(viewPool, i, freshDrawA, fresh ? lastAt : undefined, learnedMask, holdA, released, probing);
   }
 
   // Which grid reading to trust.
@@ -782,7 +832,10 @@ export function siteView(
   const riseSlowCapA = (CAR_MIN_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
   const riseEvSlow = [0, 0, 0];
-  const out = new Float64Array(9);
+  // Only while a lower import limit reaches the cars (F9): credited at every reading, the ramp down of
+  // cars cut for other reasons cost the plant hub 3 met sessions of 122 (session 14, both forms tried).
+  const creditDown = grid !== null && grid !== undefined && importDroppedAtMs >= 0 && grid.atMs - importDroppedAtMs < timing.carResponseMs;
+  const out = new Float64Array(OUT_LENGTH);
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
   const duplicateKeys = previous.hasDuplicates(keys);
   if (duplicateKeys) {
@@ -799,18 +852,20 @@ export function siteView(
     if (!indexed) continue;
     if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
     const mem = mems[i];
-    drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
+    drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out, false, creditDown);
     const pair = lineToLinePair(indexed.params);
     if (pair) {
       foldLineToLine(out, OUT_EST, pair);
       foldLineToLine(out, OUT_HIGH, pair);
       foldLineToLine(out, OUT_LOW, pair);
+      foldLineToLine(out, OUT_DOWN, pair);
     }
     const path = index.paths[indexed.node];
     const est0 = out[OUT_EST];
     const est1 = out[OUT_EST + 1];
     const est2 = out[OUT_EST + 2];
-    for (let k = 0; k < path.length; k++) {
+    // (Nothing to add for a car with no usable sample, most of them on most cycles: 0 adds nothing.)
+    if (est0 !== 0 || est1 !== 0 || est2 !== 0) for (let k = 0; k < path.length; k++) {
       const at = path[k] * 3;
       evDraw[at] += est0;
       evDraw[at + 1] += est1;
@@ -843,7 +898,8 @@ export function siteView(
       }
     }
     for (let p = 0; p < 3; p++) {
-      loEv[p] += out[OUT_HIGH + p];
+      // (OUT_DOWN: against the floor of the building level only, never as a rise the cars could have made.)
+      loEv[p] += out[OUT_HIGH + p] + out[OUT_DOWN + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
       if (width > 0) {
@@ -859,6 +915,8 @@ export function siteView(
   let nextLevel: number[] | undefined;
   let overSince: number[] | undefined;
   let nextLevelGrid: number[] | undefined;
+  let levelFell: number[] | undefined;
+  let fellUnseen: boolean[] | undefined;
   // The first reading of the last RISE_WINDOW_MS whose rise the cars could have made at their
   // fastest but not at their slowest (credited to them): once their samples after it show how
   // little they rose, the rest of it is building load.
@@ -972,7 +1030,7 @@ export function siteView(
       if (riseGrid !== undefined) {
         const then = riseGrid[0];
         const highThen = [0, 0, 0];
-        const drawThen = new Float64Array(9);
+        const drawThen = new Float64Array(OUT_LENGTH);
         for (let i = 0; i < n; i++) {
           const c = connectors[i];
           const indexed = indexedAt[i];
@@ -988,6 +1046,23 @@ export function siteView(
           const targetNow = p < 3 ? rootTargetA : importTargetW;
           if (targetNow === undefined || !(readNow > targetNow)) continue;
           if (Math.min(loThen, hi) > level[p]) level[p] = Math.min(loThen, hi);
+        }
+      }
+      // A fall of the level the reading did not make (it reads as much as at the last level's
+      // reading, or more): the cars' samples showed they drew more than the bracket could tell
+      // before, so the higher level was never seen on the meter (case 1/40: a level set at a start
+      // from a reading less cars not yet sampled stood 25 s; once their samples came, the raises
+      // still waited capHoldMs for a building load that was never there).
+      if (prev && prev.length === 4 && prevGrid) {
+        const was = memory?.levelFell;
+        levelFell = [0, 0, 0, 0];
+        for (let p = 0; p < 4; p++) {
+          const before = prev[p];
+          if (!Number.isFinite(before)) continue;
+          const tol = p < 3 ? LEVEL_TOLERANCE_A : LEVEL_TOLERANCE_A * voltageV;
+          const readNow = p < 3 ? grid.currentA[p] : grid.powerW;
+          if (level[p] < before - tol) levelFell[p] = readNow >= prevGrid[1 + p] - tol ? 1 : 0;
+          else if (level[p] <= before + tol && was && was.length === 4 && was[p] === 1) levelFell[p] = 1;
         }
       }
       nextLevel = level;
@@ -1011,21 +1086,26 @@ export function siteView(
         building[p] = root;
       }
       buildingPowerW = estW;
+      if (levelFell && levelFell.some((f) => f === 1)) {
+        fellUnseen = [0, 1, 2, 3].map((p) => levelFell![p] === 1 && (p < 3 ? building[p] <= level[p] + LEVEL_TOLERANCE_A : estW <= level[3] + LEVEL_TOLERANCE_A * voltageV));
+      }
     } else {
       for (let p = 0; p < 3; p++) building[p] = building[3 + p];
     }
   }
 
-  const next = withMemories({
-    ...(importLimitNowW >= 0 || lastImport ? { importLimit: [importLimitNowW, importDroppedAtMs] } : {}),
-    building: nextBuilding,
-    ...(nextLevel ? { level: nextLevel } : {}),
-    ...(nextLevelGrid ? { levelGrid: nextLevelGrid } : {}),
-    ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
-    ...(overSince && overSince.some(Number.isFinite) ? { overSinceMs: overSince } : {}),
-    ...(riseGrid !== undefined ? { riseGrid: riseGrid as number[] } : {}),
-    ...(meterGate ? { meterGate } : {}),
-  }, keys, mems, duplicateKeys);
+  // (Fields set one by one in this order, not spread from small objects: the same keys, cheaper.)
+  const nextFields: Partial<Omit<EstimateMemory, 'connectors'>> & { building?: number[] } = {};
+  if (importLimitNowW >= 0 || lastImport) nextFields.importLimit = [importLimitNowW, importDroppedAtMs];
+  nextFields.building = nextBuilding;
+  if (nextLevel) nextFields.level = nextLevel;
+  if (nextLevelGrid) nextFields.levelGrid = nextLevelGrid;
+  if (nextLastGrid) nextFields.lastGrid = nextLastGrid;
+  if (overSince && overSince.some(Number.isFinite)) nextFields.overSinceMs = overSince;
+  if (riseGrid !== undefined) nextFields.riseGrid = riseGrid as number[];
+  if (levelFell && levelFell.some((f) => f === 1)) nextFields.levelFell = levelFell;
+  if (meterGate) nextFields.meterGate = meterGate;
+  const next = withMemories(nextFields as Omit<SiteView['next'], 'connectors'>, keys, mems, duplicateKeys);
   return {
     atMs,
     mode,
@@ -1036,6 +1116,7 @@ export function siteView(
     buildingA: building,
     buildingPowerW,
     evA: [evDraw[0], evDraw[1], evDraw[2]],
+    ...(fellUnseen ? { fellUnseen } : {}),
     ...limits,
     findings,
     next,

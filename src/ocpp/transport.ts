@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { OcppCallError, OcppCallRefused, OcppListenError } from './errors.ts';
 import { callParamsText, inspectFrame } from './frame-guard.ts';
 import type { CentralSystemCalls, ChargePointCalls } from './messages.ts';
+import { answerOutChannel, callInChannel, type AnswerOut, type CallIn } from './wire-timing.ts';
 
 const { RPCServer, createRPCError, NOREPLY } = ocppRpc;
 
@@ -135,6 +136,8 @@ function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>, inb
   /** The frame the library is dispatching right now (its handlers start synchronously in there). */
   let dispatching: { text: string; frame: unknown } | undefined;
   client._onMessage = (buffer: Buffer) => {
+    // Stamped before the frame is decoded: the EMS's own time with a frame starts when it reads it.
+    const readAtMs = callInChannel.hasSubscribers ? performance.now() : 0;
     const text = buffer.toString('utf8');
     const verdict = inspectFrame(text);
     if (verdict.ok) {
@@ -143,7 +146,10 @@ function guard(client: any, options: Pick<ListenOptions, 'log' | 'onFault'>, inb
         const frame = verdict.frame;
         // A CALL is answered here (answerCall) while the link is open; a second CALL with the id of one
         // still being answered, and every other frame, go to the library as they are.
-        if (isCall(frame) && client._state === OPEN && !client._pendingResponses.has(frame[1])) return answerCall(client, text, frame, inbound, options.log);
+        if (isCall(frame) && client._state === OPEN && !client._pendingResponses.has(frame[1])) {
+          if (callInChannel.hasSubscribers) callInChannel.publish({ identity: chargerId, messageId: frame[1], action: frame[2], atMs: readAtMs } satisfies CallIn);
+          return answerCall(client, text, frame, inbound, options.log);
+        }
         // The library reads a string as it is (its toString() of a string is the string): decoded once.
         return onMessage(text);
       } finally {
@@ -243,6 +249,7 @@ async function respond(client: any, messageId: string, method: string, params: u
   } catch {
     void client.close({ code: 1000, reason: 'Unable to send call result' });
   }
+  if (answerOutChannel.hasSubscribers) answerOutChannel.publish({ identity: String(client.identity), messageId, atMs: performance.now() } satisfies AnswerOut);
 }
 
 function wrap(client: any, log: Logger, dispatching: () => { text: string; frame: unknown } | undefined, inbound: InboundHandlers): OcppConnection<any, any> {

@@ -173,6 +173,30 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     }
   }
 
+  /**
+   * A session end's save of today's figures, on the next turn of the event loop (one for every end
+   * in a turn): the session.ended listeners run inside the charger's StopTransaction handling, and a
+   * relayed Stop's answer waits for them (two SQLite writes each, ~0.4 ms at 80 stops a second).
+   * The figures are in memory at once; a crash in between loses what a crash before the next
+   * 60 s save loses anyway (the bill is appended at once).
+   */
+  let pendingSave: { atMs: number; handle: ReturnType<typeof setImmediate> } | undefined;
+  function saveDaySoon(atMs: number): void {
+    if (pendingSave) {
+      pendingSave.atMs = Math.max(pendingSave.atMs, atMs);
+      return;
+    }
+    const save = {
+      atMs,
+      handle: setImmediate(() => {
+        if (pendingSave !== save) return;
+        pendingSave = undefined;
+        saveDay(save.atMs);
+      }),
+    };
+    pendingSave = save;
+  }
+
   function dayFor(atMs: number) {
     const key = zone.at(atMs).date;
     if (key !== day.key) {
@@ -318,7 +342,7 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
           const bill = billing.ended(e);
           if (bill) {
             dayFor(e.endedAtMs).addSession({ requestedWh: need ?? bill.energyWh, deliveredWh: bill.energyWh });
-            saveDay(e.endedAtMs);
+            saveDaySoon(e.endedAtMs);
           }
         }),
       );
@@ -334,6 +358,8 @@ export function createTariffService(ctx: ServiceContext, options: TariffServiceO
     },
     async stop() {
       unsubscribe.splice(0).forEach((off) => off());
+      if (pendingSave) clearImmediate(pendingSave.handle);
+      pendingSave = undefined;
       integrateUntil(ctx.clock.nowMs());
       saveDay(ctx.clock.nowMs());
       await feed?.stop();

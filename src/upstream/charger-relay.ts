@@ -65,7 +65,8 @@ export interface RelayDeps {
   timers: Timers;
   voltageV: number;
   /** A new socket to the CSMS (not connected yet). */
-  openSocket(identity: string, password: string | undefined, protocol: string): UpstreamSocket;
+  /** `chargerId`: whose socket it is (the wire-timing channels name it beside the upstream identity). */
+  openSocket(identity: string, password: string | undefined, protocol: string, chargerId: string): UpstreamSocket;
   /** An error the charger's transport answers as a CALLERROR with this code. */
   refuse(code: string, message: string): Error;
   /** A tag the relay accepts while the uplink is down (acceptUnknownOffline): the EMS's own bookkeeping accepts it too. */
@@ -305,7 +306,7 @@ export class ChargerRelay implements ChargerConnection {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.upstreamProtocol);
+    const socket = this.deps.openSocket(this.upstreamId, this.deps.charger.upstreamPassword, this.upstreamProtocol, this.chargerId);
     socket.handle((action, params) => this.fromCsms(action, params));
     try {
       await socket.connect();

@@ -90,8 +90,8 @@ export function createUpstreamService(ctx: ServiceContext, deps: UpstreamService
     return holder;
   };
 
-  const openSocket = (identity: string, password: string | undefined, protocol: string): UpstreamSocket =>
-    openUpstreamSocket({ url: config!.url, identity, protocols: [protocol], timers, ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) });
+  const openSocket = (identity: string, password: string | undefined, protocol: string, chargerId: string): UpstreamSocket =>
+    openUpstreamSocket({ url: config!.url, identity, chargerId, protocols: [protocol], timers, ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) });
 
   return {
     name: 'upstream',

@@ -2,6 +2,7 @@
 // (client side), strict schema validation both ways.
 import ocppRpc from 'ocpp-rpc';
 import { EmsError } from '../errors.ts';
+import { upstreamAnswerInChannel, upstreamCallOutChannel, type UpstreamWire } from '../ocpp/wire-timing.ts';
 
 const { RPCClient, createRPCError } = ocppRpc as unknown as {
   RPCClient: new (options: Record<string, unknown>) => any;
@@ -51,6 +52,8 @@ export interface UpstreamSocketOptions {
   /** The CSMS endpoint; the identity is appended as the last path segment. */
   url: string;
   identity: string;
+  /** The charger whose socket this is, when known: named on the wire-timing channels (src/ocpp/wire-timing.ts). */
+  chargerId?: string;
   password?: string;
   protocols: string[];
   /** PEM contents. */
@@ -139,6 +142,7 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
       inFlight = call;
       try {
         client.sendRaw(call.frame);
+        if (upstreamCallOutChannel.hasSubscribers) upstreamCallOutChannel.publish({ identity: options.chargerId ?? options.identity, action: call.action, atMs: performance.now() } satisfies UpstreamWire);
       } catch (error) {
         settle(call);
         call.reject(new UplinkUnavailable(`${call.action} not answered by the CSMS: ${(error as Error).message}`, { cause: error }));
@@ -158,6 +162,8 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
   const takeAnswer = (text: string): boolean => {
     const call = inFlight;
     if (!call) return false;
+    // Stamped before the parse: the EMS's own time with the answer starts when it reads the frame.
+    const readAtMs = upstreamAnswerInChannel.hasSubscribers ? performance.now() : 0;
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -165,6 +171,7 @@ export function openUpstreamSocket(options: UpstreamSocketOptions): UpstreamSock
       return false;
     }
     if (!Array.isArray(frame) || frame[1] !== call.id) return false;
+    if (upstreamAnswerInChannel.hasSubscribers) upstreamAnswerInChannel.publish({ identity: options.chargerId ?? options.identity, action: call.action, atMs: readAtMs } satisfies UpstreamWire);
     if (frame[0] === MSG_CALLRESULT) {
       const result = frame[2];
       answered(call, () => {
