@@ -106,11 +106,13 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
 
   const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0), carried.sessionOrder);
   carried.sessionOrder.length = order.length;
-  order.forEach((slot, i) => {
-    slot.rank = i + 1;
-    carried.sessionOrder[i] = slot.index;
-  });
-  const idle = sortedByConnector(slots.filter((slot) => !slot.session && slot.charger));
+  for (let i = 0; i < order.length; i++) {
+    order[i].rank = i + 1;
+    carried.sessionOrder[i] = order[i].index;
+  }
+  const idle: Slot[] = [];
+  for (const slot of slots) if (!slot.session && slot.charger) idle.push(slot);
+  sortedByConnector(idle);
 
   if (failsafe) {
     allocateFailsafe(order, pool, params);
@@ -147,9 +149,10 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     memo: carried.reasons,
   };
   carried.reasons.next(slots.length);
-  const caps: ConnectorCap[] = [];
+  const caps: ConnectorCap[] = new Array(slots.length);
   const memories: ConnectorMemory[] = new Array(slots.length);
-  for (const slot of slots) {
+  for (let k = 0; k < slots.length; k++) {
+    const slot = slots[k];
     const cap: ConnectorCap = {
       chargerId: slot.connector.chargerId,
       connectorId: slot.connector.connectorId,
@@ -158,7 +161,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
       reason: reasonFor(slot, ctx),
     };
     if (slot.rank > 0) cap.rank = slot.rank;
-    caps.push(cap);
+    caps[k] = cap;
     const memory = nextMemory(slot, atMs, failsafe);
     memories[slot.index] = memory !== slot.memory && slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
   }

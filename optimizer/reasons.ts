@@ -275,7 +275,7 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (slot.capDa <= 0 && slot.restartIfFree) {
     const sinceMs = slot.memory?.pausedSinceMs ?? ctx.atMs;
     const leftMs = Math.max(0, sinceMs + nonNegative(ctx.params.minPauseMs) - ctx.atMs);
-    return { kind: 'hysteresis', text: `paused for lack of capacity; restarts as soon as its ${formatA(slot.minDa / 10)} minimum fits beside the running cars', else in ${formatSeconds(leftMs)} (minimum pause)` };
+    return { kind: 'hysteresis', text: `paused for lack of capacity; restarts as soon as its ${formatA(slot.minDa / 10)} minimum fits beside the running cars, else in ${formatSeconds(leftMs)} (minimum pause)` };
   }
   if (slot.capDa <= 0) {
     if (slot.refused && isConstraint(slot.binder)) return noRoomReason(slot, ctx);

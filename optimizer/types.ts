@@ -282,6 +282,11 @@ export interface ConnectorEstimateMemory {
   releasedAtMs?: number;
   /** Start of the current probe at the minimum while released. */
   probeAtMs?: number;
+  /**
+   * The charger's pilot was off (status SuspendedEVSE) this session: [fromMs] while it still says so,
+   * [fromMs, untilMs] once it reported Charging at untilMs. The car drew nothing in between.
+   */
+  pilotOff?: readonly number[];
 }
 
 export interface EstimateMemory {

@@ -123,6 +123,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   if (demo.mqttDevice) out(`MQTT: the building submeter is published as {"W": ...} on ${demo.mqttDevice.topic} at ${config.mqtt!.url}.`);
   else if (config.mqtt) out(`MQTT: ${nearRealTime ? `no broker at ${config.mqtt.url}` : 'speed above 5'}, the demo's MQTT device is left out.`);
   if (speed > 1) out(`Data counts as stale after ${(config.control.staleAfterMs / 1000).toFixed(0)} demo seconds (${(config.control.staleAfterMs / speed / 1000).toFixed(2)} real s at x${speed}).`);
+  // The chargers' answers travel in real time, which the dashboard shows in demo time like every other figure.
+  if (speed >= 10) out(`Chargers answer in real time: a limit confirmed 0.5 real s after it was sent shows on its card as "Waiting ${Math.round(speed / 2)} s for the charger to confirm".`);
   out('Press Ctrl-C to stop.\n');
 
   const status = options.quiet
