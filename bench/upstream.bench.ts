@@ -422,7 +422,8 @@ const bench: Bench = async () => {
    * (`startstop`), the GC pauses.
    */
   const pooledIn: Record<string, { residence: Residence[]; gcMs: number[]; tx: number[]; twinTx: number[]; mv: number[]; twinMv: number[]; windowS: number }> = {};
-  const twinIds = ids.map((id) => `${id}T`);
+  /** The `startstop` load's direct twins: the first BENCH_UPSTREAM_TWINS chargers' (default all). */
+  const twinIds = ids.slice(0, Number(process.env.BENCH_UPSTREAM_TWINS ?? CHARGERS)).map((id) => `${id}T`);
   /** The sessions load per message class, per round and path: [MeterValues p50, p99, Start/Stop p50, p99] (ms). */
   const perClass: Record<string, number[]>[] = [];
   /**
@@ -668,7 +669,7 @@ const bench: Bench = async () => {
       return [line('Start/StopTransaction', pool.tx, pool.twinTx), line('MeterValues', pool.mv, pool.twinMv)];
     });
     tables.push({
-      title: `Local controller: Start/Stop, ${CHARGERS} strict 1.6 chargers through the EMS charging ${STARTSTOP_SESSION_MS / 1000} s sessions one after another (one message a second each: ~${((CHARGERS * 2) / (STARTSTOP_SESSION_MS / 1000 + 1)).toFixed(0)} Start/Stop a second) and as many direct twins on the same schedule to the same CSMS in the same window; a run ends at ${TX_SAMPLES} Start/Stop samples through the EMS (at most ${MAX_WINDOW_MS / 1000} s); ${ROUNDS} rounds (ms)`,
+      title: `Local controller: Start/Stop, ${CHARGERS} strict 1.6 chargers through the EMS charging ${STARTSTOP_SESSION_MS / 1000} s sessions one after another (one message a second each: ~${((CHARGERS * 2) / (STARTSTOP_SESSION_MS / 1000 + 1)).toFixed(0)} Start/Stop a second) and ${twinIds.length} direct twins on the same schedule to the same CSMS in the same window; a run ends at ${TX_SAMPLES} Start/Stop samples through the EMS (at most ${MAX_WINDOW_MS / 1000} s); ${ROUNDS} rounds (ms)`,
       columns: ['round', 'path', 'load avg', 'window s', 'Start/Stop via EMS', 'p50 ms', 'p99 ms', 'twins direct', 'p50 ms', 'p99 ms', 'added p99 ms (paired)', 'EMS residence p50 ms', 'residence p99 ms', 'upward p99 ms', 'answer p99 ms', 'GC pauses', 'GC p99 ms', 'EMS CPU µs per answered message', 'EMS loop delay p99 ms'],
       rows: rows.startstop,
       notes: [
