@@ -7,7 +7,7 @@ import { siteIndex } from './site-index.ts';
 import { buildSlots, SlotPool } from './slot.ts';
 import type { Slot } from './slot.ts';
 import { headroomReport, siteCapacity } from './site-headroom.ts';
-import { DEFAULTS, recordLimits, siteSummary, siteView } from './site-view.ts';
+import { DEFAULTS, recordLimits, siteSummary, siteView, type ViewPool } from './site-view.ts';
 import { landingCredit } from './landing.ts';
 import { rankSessions } from './rank-sessions.ts';
 import { admit, allocateSessions, fillEqually, roundToWholeAmps } from './allocate.ts';
@@ -16,7 +16,7 @@ import { allocateFailsafe } from './failsafe.ts';
 import { enforceLimits } from './verify.ts';
 import { waitForHandover } from './handover.ts';
 import { nextPeaks, trimUnsustainedRaises } from './sustained-raise.ts';
-import { reasonFor, sharing } from './reasons.ts';
+import { ReasonMemo, reasonFor, sharing } from './reasons.ts';
 import { restartsLast } from './pause-recheck.ts';
 import { PreviousMemories, withMemories } from './memories-by-index.ts';
 import { sameMemory } from './same-memory.ts';
@@ -44,12 +44,15 @@ function reversedBoth(first: readonly Slot[], second: readonly Slot[]): Slot[] {
 }
 
 /**
- * What a cycle leaves the next one to reuse (withMemories' scratch; no output refers to it): the
- * slot objects, and the priority order by slot index, where the next cycle's sort starts from.
+ * What a cycle leaves the next one to reuse (withMemories' scratch; no output refers to it but the
+ * reasons it hands out again): the slot objects, the priority order by slot index, where the next
+ * cycle's sort starts from, and the reasons that come out the same.
  */
 class Carried {
   readonly slots = new SlotPool();
   readonly sessionOrder: number[] = [];
+  readonly reasons = new ReasonMemo();
+  readonly views: ViewPool = [];
 }
 
 export function decide(snapshot: SiteSnapshot, params: DecideParams, previous: DecideState = initialDecideState): Decision {
@@ -88,26 +91,28 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const atMs = finiteOr(snapshot.atMs, 0);
   const index = siteIndex(params);
   const previousMemories = new PreviousMemories<ConnectorMemory>(previous);
-  const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA);
-  const failsafe = view.mode === 'failsafe';
   const last = previousMemories.scratch;
   const carried = last instanceof Carried ? last : new Carried();
+  const view = siteView(snapshot, params, index, previous.estimate, (key, i) => previousMemories.at(i, key)?.currentA, carried.views);
+  const failsafe = view.mode === 'failsafe';
   const slotPool = carried.slots;
   const slots = buildSlots(snapshot, params, previousMemories, index, view, slotPool);
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
-  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
+  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs, view.fellUnseen) : undefined;
 
   const credit = failsafe ? undefined : landingCredit(slots, view, atMs, finiteOr(params.carResponseMs ?? DEFAULTS.carResponseMs, 0), pool.residual.length);
 
   const order = rankSessions(slots, params.priority, atMs, finiteOr(params.voltageV, 0), carried.sessionOrder);
   carried.sessionOrder.length = order.length;
-  order.forEach((slot, i) => {
-    slot.rank = i + 1;
-    carried.sessionOrder[i] = slot.index;
-  });
-  const idle = sortedByConnector(slots.filter((slot) => !slot.session && slot.charger));
+  for (let i = 0; i < order.length; i++) {
+    order[i].rank = i + 1;
+    carried.sessionOrder[i] = order[i].index;
+  }
+  const idle: Slot[] = [];
+  for (const slot of slots) if (!slot.session && slot.charger) idle.push(slot);
+  sortedByConnector(idle);
 
   if (failsafe) {
     allocateFailsafe(order, pool, params);
@@ -119,7 +124,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     if (capHoldMs > 0) {
       holdRecentIncreases(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
-      keepUnneededDecreases(order, pool, params.deadbandA);
+      keepUnneededDecreases(order, pool, params.deadbandA, capHoldMs, atMs);
       makeSharedSmallRaises(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
     }
@@ -141,11 +146,13 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     sharing: sharing(order, slots.length, index),
     sessionCount: order.length,
     constraintTexts: new Map<number, string>(),
-    sharedTexts: new Map(),
+    memo: carried.reasons,
   };
-  const caps: ConnectorCap[] = [];
+  carried.reasons.next(slots.length);
+  const caps: ConnectorCap[] = new Array(slots.length);
   const memories: ConnectorMemory[] = new Array(slots.length);
-  for (const slot of slots) {
+  for (let k = 0; k < slots.length; k++) {
+    const slot = slots[k];
     const cap: ConnectorCap = {
       chargerId: slot.connector.chargerId,
       connectorId: slot.connector.connectorId,
@@ -154,9 +161,9 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
       reason: reasonFor(slot, ctx),
     };
     if (slot.rank > 0) cap.rank = slot.rank;
-    caps.push(cap);
+    caps[k] = cap;
     const memory = nextMemory(slot, atMs, failsafe);
-    memories[slot.index] = slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
+    memories[slot.index] = memory !== slot.memory && slot.memory !== undefined && sameMemory(memory, slot.memory) ? slot.memory : memory;
   }
   if (view.duplicateKeys) {
     // A key seen twice: the memory of its last connector, as a record by key would keep.

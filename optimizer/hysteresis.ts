@@ -123,7 +123,7 @@ function keepable(slot: Slot): boolean {
  * so afterwards nothing exceeds what the allocation left free.
  * `order` is the priority order.
  */
-export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadbandA: number): void {
+export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadbandA: number, holdMs = 0, atMs = 0): void {
   const kept: Slot[] = [];
   const allocatedDa = new Map<Slot, number>();
   for (const slot of order) if (keepable(slot)) kept.push(slot);
@@ -143,10 +143,23 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
   const stepDa = ceilDa(nonNegative(deadbandA));
   const lendersFirst = [...kept.filter((s) => s.upperKind === 'unused').reverse(), ...kept.filter((s) => s.upperKind !== 'unused').reverse()];
   for (const slot of lendersFirst) {
-    const over = overOf(slot);
+    let over = overOf(slot);
     const allocated = allocatedDa.get(slot)!;
     if (over <= 0) continue;
     const previous = previousDa(slot);
+    // A cap changed within holdMs would change twice within it (a flap) only to make room for
+    // another car's raise: that raise waits instead (the car whose cap just changed keeps it).
+    const sinceMs = atMs - slot.memory!.changedAtMs;
+    if (holdMs > 0 && sinceMs >= 0 && sinceMs < holdMs) {
+      for (let i = order.length - 1; i >= 0 && over > 0; i--) {
+        const other = order[i];
+        const from = previousDa(other);
+        if (other === slot || from <= 0 || other.capDa <= from || other.upperKind === 'plan' || !shares(other, slot)) continue;
+        raiseTo(other, pool, Math.max(from, other.capDa - over));
+        over = overOf(slot);
+      }
+      if (over <= 0) continue;
+    }
     // At least one deadband down (so the next small rise needs no second cut), and at least to the
     // allocation's own cap unless this slot alone can clear the overload from higher up; never into
     // the gap below the minimum (then the allocation's cap). With every kept slot at or below the
@@ -160,40 +173,73 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
   for (const slot of kept) if (slot.capDa === previousDa(slot)) slot.keptNotNeeded = true;
 }
 
-/** What decide() remembers about a connector for the next cycle. */
+/** Whether two slots load a constraint in common. */
+function shares(a: Slot, b: Slot): boolean {
+  for (const c of a.cons) if (b.cons.includes(c)) return true;
+  return false;
+}
+
+/**
+ * What decide() remembers about a connector for the next cycle: the last cycle's object itself when
+ * every value is the same (most connectors on most cycles; no new object to make and compare).
+ */
 export function nextMemory(slot: Slot, atMs: number, failsafe = false): ConnectorMemory {
   const currentA = slot.capDa / 10;
   const previous = slot.memory;
   const unchanged = !!previous && previous.currentA === currentA;
-  const memory: ConnectorMemory = {
-    currentA,
-    changedAtMs: unchanged ? previous.changedAtMs : atMs,
-  };
-  if (unchanged ? previous.byFailsafe : failsafe) memory.byFailsafe = true;
+  const changedAtMs = unchanged ? previous.changedAtMs : atMs;
+  const byFailsafe = (unchanged ? previous.byFailsafe : failsafe) ? true : undefined;
   // A decrease keeps the time the car last had to ramp (unused-capacity.ts settledFromMs); not for
   // a car with a planner target, whose lending stays judged on samples after its last change.
-  const rampFromMs = previous?.rampFromMs ?? previous?.changedAtMs;
-  if (unchanged) {
-    if (previous.rampFromMs !== undefined) memory.rampFromMs = previous.rampFromMs;
-  } else if (previous && currentA > 0 && currentA < previous.currentA && slot.session?.targetPowerW === undefined && rampFromMs !== undefined) memory.rampFromMs = rampFromMs;
+  const rampFromMsBefore = previous?.rampFromMs ?? previous?.changedAtMs;
+  let rampFromMs: number | undefined;
+  if (unchanged) rampFromMs = previous.rampFromMs;
+  else if (previous && currentA > 0 && currentA < previous.currentA && slot.session?.targetPowerW === undefined) rampFromMs = rampFromMsBefore;
+  let smallRaiseSinceMs: number | undefined;
   if (slot.sharedRaiseDa !== undefined) {
     // (a garbled time from a restored memory starts the wait again instead of blocking it for good)
     const since = unchanged ? previous.smallRaiseSinceMs : undefined;
-    memory.smallRaiseSinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
+    smallRaiseSinceMs = since !== undefined && Number.isFinite(since) && since <= atMs ? since : atMs;
   }
   const session = slot.session;
+  let pausedSinceMs: number | undefined;
+  let earlyRestartAtMs: number | undefined;
+  if (session) {
+    const releasedCar = slot.upperKind === 'released' || slot.upperKind === 'probe';
+    if (currentA === 0 && !session.paused && previous && !releasedCar) {
+      // A stop (cap went from > 0 to 0) starts the minimum pause; an ongoing pause keeps its start.
+      if (previous.currentA > 0) pausedSinceMs = atMs;
+      else pausedSinceMs = previous.pausedSinceMs;
+    }
+    // A restart before the minimum pause was over (pause-recheck.ts) is remembered for the session.
+    earlyRestartAtMs = currentA > 0 && slot.restartIfFree ? atMs : previous?.earlyRestartAtMs;
+  }
+  const sessionId = session ? session.id : undefined;
+  const underDrawSinceMs = session ? slot.underDrawSinceMs : undefined;
+  const lending = session && slot.lending ? true : undefined;
+  if (
+    previous !== undefined &&
+    previous.currentA === currentA &&
+    previous.changedAtMs === changedAtMs &&
+    previous.byFailsafe === byFailsafe &&
+    previous.rampFromMs === rampFromMs &&
+    previous.smallRaiseSinceMs === smallRaiseSinceMs &&
+    previous.sessionId === sessionId &&
+    previous.pausedSinceMs === pausedSinceMs &&
+    previous.earlyRestartAtMs === earlyRestartAtMs &&
+    previous.underDrawSinceMs === underDrawSinceMs &&
+    previous.lending === lending
+  )
+    return previous;
+  const memory: ConnectorMemory = { currentA, changedAtMs };
+  if (byFailsafe) memory.byFailsafe = true;
+  if (rampFromMs !== undefined) memory.rampFromMs = rampFromMs;
+  if (smallRaiseSinceMs !== undefined) memory.smallRaiseSinceMs = smallRaiseSinceMs;
   if (!session) return memory;
   memory.sessionId = session.id;
-  const releasedCar = slot.upperKind === 'released' || slot.upperKind === 'probe';
-  if (currentA === 0 && !session.paused && previous && !releasedCar) {
-    // A stop (cap went from > 0 to 0) starts the minimum pause; an ongoing pause keeps its start.
-    if (previous.currentA > 0) memory.pausedSinceMs = atMs;
-    else if (previous.pausedSinceMs !== undefined) memory.pausedSinceMs = previous.pausedSinceMs;
-  }
-  // A restart before the minimum pause was over (pause-recheck.ts) is remembered for the session.
-  if (currentA > 0 && slot.restartIfFree) memory.earlyRestartAtMs = atMs;
-  else if (previous?.earlyRestartAtMs !== undefined) memory.earlyRestartAtMs = previous.earlyRestartAtMs;
-  if (slot.underDrawSinceMs !== undefined) memory.underDrawSinceMs = slot.underDrawSinceMs;
-  if (slot.lending) memory.lending = true;
+  if (pausedSinceMs !== undefined) memory.pausedSinceMs = pausedSinceMs;
+  if (earlyRestartAtMs !== undefined) memory.earlyRestartAtMs = earlyRestartAtMs;
+  if (underDrawSinceMs !== undefined) memory.underDrawSinceMs = underDrawSinceMs;
+  if (lending) memory.lending = true;
   return memory;
 }

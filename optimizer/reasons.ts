@@ -20,12 +20,20 @@ export interface ReasonContext {
   sessionCount: number;
   /** constraintText() by binder, filled as reasons are written (the same few limits bind most caps). */
   constraintTexts?: Map<number, string>;
-  /** The parts of sharedText() that depend only on the binder (and the minimum), filled the same way. */
-  sharedTexts?: Map<number, SharedText>;
+  /**
+   * The parts of sharedText() that depend only on the binder (and the minimum), filled the same way
+   * and kept from cycle to cycle with the reasons made from them (see ReasonMemo).
+   */
+  memo?: ReasonMemo;
 }
 
 /** "<limit> shared by <n> cars; priority " and " of <n>", by binder; `minimum` prefixes by minimum. */
 interface SharedText {
+  /** What it was made from: constraintText() and the number of cars sharing. */
+  constraint: string;
+  of: number;
+  /** ReasonMemo.cycle when last checked against them. */
+  cycle: number;
   head: string;
   tail: string;
   minimum: Map<number, string> | undefined;
@@ -96,14 +104,95 @@ function constraintTextOf(binder: number, ctx: ReasonContext): string {
 }
 
 function sharedTextOf(binder: number, ctx: ReasonContext): SharedText {
-  const cache = ctx.sharedTexts;
+  const memo = ctx.memo;
+  const cache = memo?.shared;
+  const cycle = memo ? memo.cycle : 0;
   let text = cache?.get(binder);
-  if (text === undefined) {
+  if (text === undefined || text.cycle !== cycle) {
     const of = binder === BINDER_POWER ? ctx.sharing.total : ctx.sharing.perNode[Math.floor(binder / 3)];
-    text = { head: `${constraintText(binder, ctx)} shared by ${cars(of)}; priority `, tail: ` of ${of}`, minimum: undefined, full: undefined };
-    cache?.set(binder, text);
+    const constraint = constraintText(binder, ctx);
+    // Last cycle's, when made from the same: its strings (and the reasons made from them) stand.
+    if (text !== undefined && text.of === of && text.constraint === constraint) text.cycle = cycle;
+    else {
+      text = { constraint, of, cycle, head: `${constraint} shared by ${cars(of)}; priority `, tail: ` of ${of}`, minimum: undefined, full: undefined };
+      cache?.set(binder, text);
+    }
   }
   return text;
+}
+
+/** Which reason a ReasonMemo entry is (what its key means). */
+const SHARED = 1;
+const NO_ROOM = 2;
+const IDLE_FULL = 3;
+
+/**
+ * Reasons carried from one cycle to the next (decide()'s scratch; nothing returned refers to it):
+ * most caps keep their reason cycle after cycle, and a reason made from the same shared text (the
+ * same object: the same binder, limit and count), position, minimum, rank and session count is
+ * the same reason, so last cycle's object is handed out again instead of joining its text afresh.
+ * Keyed by slot index, though the key alone decides the reason (no connector is named in these).
+ */
+export class ReasonMemo {
+  readonly shared = new Map<number, SharedText>();
+  cycle = 0;
+  private kinds = new Uint8Array(0);
+  private texts: (SharedText | undefined)[] = [];
+  /** Per slot: position, minimum (dA), rank, session count. */
+  private keys = new Float64Array(0);
+  private reasons: (CapReason | undefined)[] = [];
+
+  /** Starts a cycle of `slotCount` slots: shared texts are checked again before they are used. */
+  next(slotCount: number): void {
+    this.cycle++;
+    if (this.kinds.length !== slotCount) {
+      this.kinds = new Uint8Array(slotCount);
+      this.texts = new Array(slotCount);
+      this.keys = new Float64Array(4 * slotCount);
+      this.reasons = new Array(slotCount);
+    }
+  }
+
+  get(i: number, kind: number, text: SharedText, position: number, minDa: number, rank: number, of: number): CapReason | undefined {
+    const k = 4 * i;
+    const keys = this.keys;
+    if (this.kinds[i] === kind && this.texts[i] === text && keys[k] === position && keys[k + 1] === minDa && keys[k + 2] === rank && keys[k + 3] === of) return this.reasons[i];
+    return undefined;
+  }
+
+  set(i: number, kind: number, text: SharedText, position: number, minDa: number, rank: number, of: number, reason: CapReason): CapReason {
+    const k = 4 * i;
+    this.kinds[i] = kind;
+    this.texts[i] = text;
+    this.keys[k] = position;
+    this.keys[k + 1] = minDa;
+    this.keys[k + 2] = rank;
+    this.keys[k + 3] = of;
+    this.reasons[i] = reason;
+    return reason;
+  }
+}
+
+/** constraintReason() with sharedText(), or last cycle's same reason. */
+function sharedReason(slot: Slot, ctx: ReasonContext): CapReason {
+  const text = sharedTextOf(slot.binder, ctx);
+  const position = ctx.sharing.position[slot.index];
+  const memo = ctx.memo;
+  const kept = memo?.get(slot.index, SHARED, text, position, 0, 0, 0);
+  if (kept !== undefined) return kept;
+  const reason = constraintReason(slot, ctx, `${text.head}${position}${text.tail}`);
+  return memo ? memo.set(slot.index, SHARED, text, position, 0, 0, 0, reason) : reason;
+}
+
+/** A session refused its minimum by a limit: noRoomText(), or last cycle's same reason. */
+function noRoomReason(slot: Slot, ctx: ReasonContext): CapReason {
+  const text = sharedTextOf(slot.binder, ctx);
+  const position = ctx.sharing.position[slot.index];
+  const memo = ctx.memo;
+  const kept = memo?.get(slot.index, NO_ROOM, text, position, slot.minDa, slot.rank, ctx.sessionCount);
+  if (kept !== undefined) return kept;
+  const reason: CapReason = { kind: 'scarcity', text: noRoomText(slot, ctx), rank: slot.rank, of: ctx.sessionCount };
+  return memo ? memo.set(slot.index, NO_ROOM, text, position, slot.minDa, slot.rank, ctx.sessionCount, reason) : reason;
 }
 
 /** "circuit row-a L2 limit 63 A shared by 4 cars; priority 2 of 4". */
@@ -186,11 +275,11 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (slot.capDa <= 0 && slot.restartIfFree) {
     const sinceMs = slot.memory?.pausedSinceMs ?? ctx.atMs;
     const leftMs = Math.max(0, sinceMs + nonNegative(ctx.params.minPauseMs) - ctx.atMs);
-    return { kind: 'hysteresis', text: `paused for lack of capacity; restarts as soon as its ${formatA(slot.minDa / 10)} minimum fits beside the running cars', else in ${formatSeconds(leftMs)} (minimum pause)` };
+    return { kind: 'hysteresis', text: `paused for lack of capacity; restarts as soon as its ${formatA(slot.minDa / 10)} minimum fits beside the running cars, else in ${formatSeconds(leftMs)} (minimum pause)` };
   }
   if (slot.capDa <= 0) {
-    const text = slot.refused && isConstraint(slot.binder) ? noRoomText(slot, ctx) : `waiting for capacity; priority ${slot.rank} of ${ctx.sessionCount}`;
-    return { kind: 'scarcity', text, rank: slot.rank, of: ctx.sessionCount };
+    if (slot.refused && isConstraint(slot.binder)) return noRoomReason(slot, ctx);
+    return { kind: 'scarcity', text: `waiting for capacity; priority ${slot.rank} of ${ctx.sessionCount}`, rank: slot.rank, of: ctx.sessionCount };
   }
   if (slot.heldForHandover) {
     return { kind: 'reserved', text: `kept at ${formatA(slot.capDa / 10)} until cars whose caps went down have slowed down (up to ${formatSeconds(handoverMs(ctx))})` };
@@ -211,7 +300,7 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (slot.keptNotNeeded) {
     return { kind: 'hysteresis', text: `kept at ${formatA(slot.capDa / 10)}: no limit and no other car needs it lower now` };
   }
-  if (isConstraint(slot.binder)) return constraintReason(slot, ctx, sharedText(slot, ctx));
+  if (isConstraint(slot.binder)) return sharedReason(slot, ctx);
   return upperReason(slot, ctx);
 }
 
@@ -221,8 +310,12 @@ function idleReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (slot.capDa <= 0) {
     if (!isConstraint(slot.binder)) return { kind: 'idle', text: 'no room for a car plugging in: no capacity left' };
     const text = sharedTextOf(slot.binder, ctx);
+    const memo = ctx.memo;
+    const kept = memo?.get(slot.index, IDLE_FULL, text, 0, 0, 0, 0);
+    if (kept !== undefined) return kept;
     text.full ??= `no room for a car plugging in: ${constraintText(slot.binder, ctx)} is full`;
-    return { kind: 'idle', text: text.full };
+    const reason: CapReason = { kind: 'idle', text: text.full };
+    return memo ? memo.set(slot.index, IDLE_FULL, text, 0, 0, 0, 0, reason) : reason;
   }
   if (slot.heldByDeadband) return { kind: 'idle', text: `default for a car plugging in: kept at ${formatA(slot.capDa / 10)} (deadband)` };
   const bound = isConstraint(slot.binder) ? `left over under ${constraintText(slot.binder, ctx)}` : `charger max ${formatA(slot.maxDa / 10)}`;

@@ -3,7 +3,10 @@
 // next; kept objects are not copied by the young-generation GC every few cycles.
 import type { ConnectorMemory } from './types.ts';
 
-/** Every field sameMemory() compares: a field added to ConnectorMemory must be added to both (this does not compile without it). */
+/**
+ * Every field sameMemory() compares: a field added to ConnectorMemory must be added to both (this does
+ * not compile without it), and to nextMemory()'s comparison (hysteresis.ts).
+ */
 export const MEMORY_FIELDS: Record<keyof ConnectorMemory, true> = {
   currentA: true, changedAtMs: true, sessionId: true, pausedSinceMs: true, underDrawSinceMs: true, lending: true, byFailsafe: true, smallRaiseSinceMs: true, earlyRestartAtMs: true, rampFromMs: true,
 };

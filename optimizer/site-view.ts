@@ -64,6 +64,14 @@ const CAR_RAMP_APS = 30;
 const CAR_MIN_RAMP_APS = 5;
 /** A rise of the reading the cars may have made is checked against their samples for this long, ms. */
 const RISE_WINDOW_MS = 15_000;
+/**
+ * How long a car whose pilot comes on (from SuspendedEVSE) draws nothing, ms: it closes its
+ * contactor and starts its charger (plant.md: cars follow in 1-2 s, some take 5). Too long a figure
+ * costs use only: a rise it leaves the car counts as building load until the car's samples show it.
+ */
+const CAR_START_MS = 1_000;
+/** A level moves (falls or rises) by more than this, A (a reading's rounding is a few hundredths). */
+const LEVEL_TOLERANCE_A = 0.05;
 /** A car's step when it rounds to whole amps, A. */
 const CAR_STEP_A = 1;
 
@@ -102,13 +110,18 @@ export interface SiteView {
   readonly buildingPowerW: number;
   /** Estimated EV draw at the connection point per site phase, A. */
   readonly evA: [number, number, number];
+  /**
+   * Per L1, L2, L3, W at the connection point: the estimate came down from a level the meter never
+   * showed (EstimateMemory.levelFell) and no higher reading holds it up: no peak for raises to wait for.
+   */
+  readonly fellUnseen?: readonly boolean[];
   readonly importLimitW: number | undefined;
   readonly importSource: 'grid' | 'signal';
   readonly exportLimitW: number | undefined;
   readonly exportSource: 'grid' | 'signal';
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
-  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[] };
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[]; levelFell?: number[] };
   /** next.connectors[keys[i]] by snapshot index (for recordLimits, without the lookups). */
   readonly memories: readonly ConnectorEstimateMemory[];
   /** True when a connector key is in the snapshot twice (the memories by index hold the last one's). */
@@ -335,10 +348,16 @@ function settledBetween(bounds: readonly number[], from: number, to: number, res
   return clearlyBelow;
 }
 
-/** out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase. */
+/**
+ * out[0..2]: point estimate, out[3..5]: the most, out[6..8]: the least the car drew, per site phase;
+ * out[9..11]: what a car coming down after a lower import limit may still have drawn at the
+ * reading above out[3..5] (F9).
+ */
 const OUT_EST = 0;
 const OUT_HIGH = 3;
 const OUT_LOW = 6;
+const OUT_DOWN = 9;
+const OUT_LENGTH = 12;
 
 /**
  * A car's draw at `t` (a grid reading's time), written into `out` (see OUT_*). The sample closest
@@ -348,8 +367,8 @@ const OUT_LOW = 6;
  * have been anywhere between the least of the samples around `t` (and the limit then) and the
  * most it could draw then. Allocation-free: it runs for every connector every cycle.
  */
-function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array, samplesAfterBound = false): void {
-  for (let k = 0; k < 9; k++) out[k] = 0; // (a loop: fill() is a call per connector)
+function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: ChargerParams, t: number, atMs: number, timing: Timing, out: Float64Array, samplesAfterBound = false, creditDown = false): void {
+  for (let k = 0; k < OUT_LENGTH; k++) out[k] = 0; // (a loop: fill() is a call per connector)
   const reservedA = nonNegative(c.reservedA);
   const maxA = nonNegative(charger.maxCurrentA);
   const bounds = mem.bounds;
@@ -409,6 +428,10 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
   const lowFrom = Math.min(sampleAt, t) - timing.carResponseMs;
   const lowLimit = Math.min(limitThen, bound, bounds.length ? minFrom(bounds, lowFrom, t) : bound, lows ? minFrom(lows, lowFrom, t) : bound);
   const idle = Math.max(draws[best + 1], draws[best + 2], draws[best + 3]) < IDLE_DRAW_A;
+  // F9: while a lower import limit reaches the cars (creditDown), a car cut before the reading and
+  // sampled lower after it may still have drawn, at the reading, up to what it was sampled drawing
+  // before (within the limit then): its ramp down is in the reading.
+  const comingDown = creditDown && !settled && sampleAt > t && before >= 0 && lowLimit + FOLLOW_TOLERANCE_A < Math.max(draws[before + 1], draws[before + 2], draws[before + 3]);
   // For the rise check only (samplesAfterBound): a sample taken at or after the reading, with no
   // lower limit in force from a car response before the reading until the sample (nothing brought
   // the car down in between): the car drew at most that much at the reading (a car on its way up
@@ -437,7 +460,9 @@ function drawAt(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, charger: Cha
     out[OUT_LOW + site] += Math.min(sample, earlier, floorA);
     // The car draws on the phases its sample shows (a single-phase car on one), up to the bound.
     const on = idle ? p === 0 || charger.phases === 3 : sample > IDLE_DRAW_A;
-    out[OUT_HIGH + site] += upTo ? est : Math.max(on ? reachA : 0, est);
+    const high = upTo ? est : Math.max(on ? reachA : 0, est);
+    out[OUT_HIGH + site] += high;
+    if (comingDown) out[OUT_DOWN + site] += Math.max(0, Math.min(earlier, bound) - high);
   }
 }
 
@@ -458,6 +483,7 @@ function estimateMemory(
   idleSinceMs: number | undefined,
   releasedAtMs: number | undefined,
   probeAtMs: number | undefined,
+  pilotOff: readonly number[] | undefined = undefined,
 ): ConnectorEstimateMemory {
   if (
     keepable !== undefined &&
@@ -468,10 +494,59 @@ function estimateMemory(
     keepable.mask === mask &&
     keepable.idleSinceMs === idleSinceMs &&
     keepable.releasedAtMs === releasedAtMs &&
-    keepable.probeAtMs === probeAtMs
+    keepable.probeAtMs === probeAtMs &&
+    keepable.pilotOff === pilotOff
   )
     return keepable;
-  return { bounds, draws, lows, sessionId, mask, idleSinceMs, releasedAtMs, probeAtMs };
+  return { bounds, draws, lows, sessionId, mask, idleSinceMs, releasedAtMs, probeAtMs, pilotOff };
+}
+
+/**
+ * When the charger's pilot was off this session (see ConnectorEstimateMemory.pilotOff): it said
+ * SuspendedEVSE (it offers the car nothing) from a moment, and a status Charging since a later
+ * moment ends that span (any status seen between, SuspendedEV or Preparing, has the car drawing
+ * nothing either). A charger that applies a raise late keeps the car at 0 A until then, whatever cap
+ * the EMS sent: the car explains no rise of a reading taken in that span (F7, property 1/2964: a
+ * building step on every phase was credited to such a car on two of them; its charger did not
+ * answer the sample request, and the car, switched on 0.4 s after the step, took L2 to 42.7 A on
+ * a 40 A fuse).
+ */
+function pilotOffSpan(before: ConnectorEstimateMemory | undefined, c: ConnectorSnapshot, sessionId: string | undefined): readonly number[] | undefined {
+  const was = before !== undefined && before.sessionId === sessionId ? before.pilotOff : undefined;
+  const at = c.statusAtMs;
+  if (at === undefined || !Number.isFinite(at)) return was;
+  if (c.status === 'SuspendedEVSE') return was !== undefined && was.length === 1 && was[0] === at ? was : [at];
+  if (was !== undefined && was.length === 1 && c.status === 'Charging' && at > was[0]) return [was[0], at];
+  return was;
+}
+
+/** A ConnectorView whose fields are set afresh each cycle (see ViewPool). */
+class ViewRecord implements ConnectorView {
+  freshDrawA: PhaseValues | undefined = undefined;
+  freshAtMs: number | undefined = undefined;
+  learnedMask = 0;
+  holdA = 0;
+  released = false;
+  probing = false;
+}
+
+/**
+ * Last cycle's connector views, for decide() to hand to the next cycle (its scratch): set afresh
+ * there, not allocated again. Nothing a decision returns refers to a view.
+ */
+export type ViewPool = ViewRecord[];
+
+/** `pool[i]` (made when missing) set to these values, or a new view without a pool. */
+function connectorView(pool: ViewPool | undefined, i: number, freshDrawA: PhaseValues | undefined, freshAtMs: number | undefined, learnedMask: number, holdA: number, released: boolean, probing: boolean): ConnectorView {
+  if (!pool) return { freshDrawA, freshAtMs, learnedMask, holdA, released, probing };
+  const view = (pool[i] ??= new ViewRecord());
+  view.freshDrawA = freshDrawA;
+  view.freshAtMs = freshAtMs;
+  view.learnedMask = learnedMask;
+  view.holdA = holdA;
+  view.released = released;
+  view.probing = probing;
+  return view;
 }
 
 function isValidReading(grid: GridMeasurement | null | undefined): grid is GridMeasurement {
@@ -496,6 +571,7 @@ export function siteView(
   index: SiteIndex,
   memory: EstimateMemory | undefined,
   previousCapA: (key: string, i: number) => number | undefined,
+  viewPool?: ViewPool,
 ): SiteView {
   const atMs = finiteOr(snapshot.atMs, 0);
   const timing = timingOf(params);
@@ -508,7 +584,8 @@ export function siteView(
   // (JSON-safe: -1 W is no limit, -1 ms never.)
   const importLimitNowW = limits.importLimitW ?? -1;
   const lastImport = memory?.importLimit && memory.importLimit.length === 2 && memory.importLimit.every(Number.isFinite) ? memory.importLimit : undefined;
-  const dropped = !!lastImport && importLimitNowW >= 0 && (lastImport[0] < 0 || importLimitNowW < lastImport[0]);
+  // (No memory of a limit after a cycle that had one: the first limit arrived now, a drop too.)
+  const dropped = importLimitNowW >= 0 && (lastImport ? lastImport[0] < 0 || importLimitNowW < lastImport[0] : memory !== undefined);
   const importDroppedAtMs = dropped ? atMs : lastImport ? lastImport[1] : -1;
   const metered = !!params.grid.metered;
   const canExport = params.grid.canExport ?? true;
@@ -554,7 +631,7 @@ export function siteView(
     indexedAt[i] = indexed;
 
     if (!indexed) {
-      views[i] = { freshDrawA: undefined, freshAtMs: undefined, learnedMask: 0, holdA: 0, released: false, probing: false };
+      views[i] = connectorView(viewPool, i, undefined, undefined, 0, 0, false, false);
       mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, undefined, undefined, undefined, undefined);
       if (mems[i] === before) kept[i] = 1;
       continue;
@@ -693,9 +770,9 @@ export function siteView(
       if (probeAt !== undefined && released) memProbeAtMs = probeAt;
     }
 
-    mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, memMask, memIdleSinceMs, memReleasedAtMs, memProbeAtMs);
+    mems[i] = estimateMemory(keepable, bounds, draws, lows, sessionId, memMask, memIdleSinceMs, memReleasedAtMs, memProbeAtMs, pilotOffSpan(before, c, sessionId));
     if (mems[i] === before) kept[i] = 1;
-    views[i] = { freshDrawA, freshAtMs: fresh ? lastAt : undefined, learnedMask, holdA, released, probing };
+    views[i] = connectorView(viewPool, i, freshDrawA, fresh ? lastAt : undefined, learnedMask, holdA, released, probing);
   }
 
   // Which grid reading to trust.
@@ -756,7 +833,10 @@ export function siteView(
   const riseSlowCapA = (CAR_MIN_RAMP_APS * sinceMs) / 1000 + CAR_STEP_A;
   const riseEv = [0, 0, 0];
   const riseEvSlow = [0, 0, 0];
-  const out = new Float64Array(9);
+  // Only while a lower import limit reaches the cars (F9): credited at every reading, the ramp down of
+  // cars cut for other reasons cost the plant hub 3 met sessions of 122 (session 14, both forms tried).
+  const creditDown = grid !== null && grid !== undefined && importDroppedAtMs >= 0 && grid.atMs - importDroppedAtMs < timing.carResponseMs;
+  const out = new Float64Array(OUT_LENGTH);
   // A key seen twice: every index reads the memory the key ended with, as a lookup by key would.
   const duplicateKeys = previous.hasDuplicates(keys);
   if (duplicateKeys) {
@@ -773,18 +853,20 @@ export function siteView(
     if (!indexed) continue;
     if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue; // no car
     const mem = mems[i];
-    drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out);
+    drawAt(mem, c, indexed.params, anchorAtMs, atMs, timing, out, false, creditDown);
     const pair = lineToLinePair(indexed.params);
     if (pair) {
       foldLineToLine(out, OUT_EST, pair);
       foldLineToLine(out, OUT_HIGH, pair);
       foldLineToLine(out, OUT_LOW, pair);
+      foldLineToLine(out, OUT_DOWN, pair);
     }
     const path = index.paths[indexed.node];
     const est0 = out[OUT_EST];
     const est1 = out[OUT_EST + 1];
     const est2 = out[OUT_EST + 2];
-    for (let k = 0; k < path.length; k++) {
+    // (Nothing to add for a car with no usable sample, most of them on most cycles: 0 adds nothing.)
+    if (est0 !== 0 || est1 !== 0 || est2 !== 0) for (let k = 0; k < path.length; k++) {
       const at = path[k] * 3;
       evDraw[at] += est0;
       evDraw[at + 1] += est1;
@@ -805,8 +887,35 @@ export function siteView(
         carRiseSlowCapA = (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
       }
     }
+    // Its pilot was off from before the last level's reading until a moment since: it could ramp
+    // only from a car start after that moment to this reading.
+    const off = mem.pilotOff;
+    if (prevGrid !== undefined && grid && off !== undefined && off.length === 2 && off[0] <= prevGrid[0] && off[1] > prevGrid[0]) {
+      const rampMs = grid.atMs - off[1] - CAR_START_MS;
+      if (rampMs <= 0) carRiseCapA = carRiseSlowCapA = 0;
+      else if (rampMs < sinceMs) {
+        carRiseCapA = Math.min(carRiseCapA, (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A);
+        carRiseSlowCapA = Math.min(carRiseSlowCapA, (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A);
+      }
+    }
+    // A car ramps up after its limit rose or it (re)started, and has reached what it takes a car
+    // response and a ramp at the slowest rate later: a rise of the reading after that is not its
+    // ramp (F7, property 1/2964: a car under the same 10.8 A for 8 s, behind a charger that rejects
+    // sample requests and reports every 49 s, was credited with a 9.2 A building step on its phase).
+    // Wrong only for a car slower than that, whose rise then counts as building load until its
+    // samples show it: more careful, never less.
+    if (prevGrid !== undefined && grid && timing.carResponseMs > 0) {
+      const endMs = rampEndMs(mem, c, timing.carResponseMs);
+      if (endMs <= prevGrid[0]) carRiseCapA = carRiseSlowCapA = 0;
+      else if (endMs < grid.atMs) {
+        const rampMs = endMs - prevGrid[0];
+        carRiseCapA = Math.min(carRiseCapA, (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A);
+        carRiseSlowCapA = Math.min(carRiseSlowCapA, (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A);
+      }
+    }
     for (let p = 0; p < 3; p++) {
-      loEv[p] += out[OUT_HIGH + p];
+      // (OUT_DOWN: against the floor of the building level only, never as a rise the cars could have made.)
+      loEv[p] += out[OUT_HIGH + p] + out[OUT_DOWN + p];
       hiEv[p] += out[OUT_LOW + p];
       const width = out[OUT_HIGH + p] - out[OUT_LOW + p];
       if (width > 0) {
@@ -822,6 +931,8 @@ export function siteView(
   let nextLevel: number[] | undefined;
   let overSince: number[] | undefined;
   let nextLevelGrid: number[] | undefined;
+  let levelFell: number[] | undefined;
+  let fellUnseen: boolean[] | undefined;
   // The first reading of the last RISE_WINDOW_MS whose rise the cars could have made at their
   // fastest but not at their slowest (credited to them): once their samples after it show how
   // little they rose, the rest of it is building load.
@@ -935,7 +1046,9 @@ export function siteView(
       if (riseGrid !== undefined) {
         const then = riseGrid[0];
         const highThen = [0, 0, 0];
-        const drawThen = new Float64Array(9);
+        // The most the cars may draw once they reach their limits in force now, per site phase.
+        const limitsA = [0, 0, 0];
+        const drawThen = new Float64Array(OUT_LENGTH);
         for (let i = 0; i < n; i++) {
           const c = connectors[i];
           const indexed = indexedAt[i];
@@ -943,14 +1056,44 @@ export function siteView(
           if (!c.session && (c.status === 'Available' || c.status === 'Offline' || c.status === 'Unavailable' || c.status === 'Faulted')) continue;
           drawAt(mems[i], c, indexed.params, then, atMs, timing, drawThen, true);
           for (let p = 0; p < 3; p++) highThen[p] += drawThen[OUT_HIGH + p];
+          const bounds = mems[i].bounds;
+          const maxA = Math.max(nonNegative(indexed.params.maxCurrentA), nonNegative(c.reservedA));
+          const limitA = bounds.length ? Math.min(bounds[bounds.length - 1], maxA) : maxA;
+          const mask = mems[i].mask || (indexed.params.phases === 3 || lineToLinePair(indexed.params) ? ALL_PHASES_MASK : 1 << rotationOf(indexed.params.phaseRotation)[0]);
+          for (let p = 0; p < 3; p++) if (mask & (1 << p)) limitsA[p] += limitA;
         }
         for (let p = 0; p < 4; p++) {
           const loThen = p < 3 ? riseGrid[1 + p] - highThen[p] : riseGrid[4] - (highThen[0] + highThen[1] + highThen[2]) * voltageV;
           const hi = p < 3 ? grid.currentA[p] - hiEv[p] : grid.powerW - (hiEv[0] + hiEv[1] + hiEv[2]) * voltageV;
           const readNow = p < 3 ? grid.currentA[p] : grid.powerW;
           const targetNow = p < 3 ? rootTargetA : importTargetW;
-          if (targetNow === undefined || !(readNow > targetNow)) continue;
-          if (Math.min(loThen, hi) > level[p]) level[p] = Math.min(loThen, hi);
+          if (targetNow === undefined) continue;
+          const lifted = Math.min(loThen, hi);
+          if (!(lifted > level[p])) continue;
+          // Below the target too once the cars, at the limits in force, would take the meter above
+          // it on the building load their samples show (F7, property 2/3953: a 26.5 A step credited
+          // to two cars whose charger answers no sample request, capped at 16 A each on a 42 A fuse;
+          // their periodic samples showed 6 and 4 A a second later, and the check waited for the
+          // meter to read above the target, one charger delay and a car response too late).
+          const limitsNow = p < 3 ? limitsA[p] : (limitsA[0] + limitsA[1] + limitsA[2]) * voltageV;
+          if (readNow > targetNow || lifted + limitsNow > targetNow) level[p] = lifted;
+        }
+      }
+      // A fall of the level the reading did not make (it reads as much as at the last level's
+      // reading, or more): the cars' samples showed they drew more than the bracket could tell
+      // before, so the higher level was never seen on the meter (case 1/40: a level set at a start
+      // from a reading less cars not yet sampled stood 25 s; once their samples came, the raises
+      // still waited capHoldMs for a building load that was never there).
+      if (prev && prev.length === 4 && prevGrid) {
+        const was = memory?.levelFell;
+        levelFell = [0, 0, 0, 0];
+        for (let p = 0; p < 4; p++) {
+          const before = prev[p];
+          if (!Number.isFinite(before)) continue;
+          const tol = p < 3 ? LEVEL_TOLERANCE_A : LEVEL_TOLERANCE_A * voltageV;
+          const readNow = p < 3 ? grid.currentA[p] : grid.powerW;
+          if (level[p] < before - tol) levelFell[p] = readNow >= prevGrid[1 + p] - tol ? 1 : 0;
+          else if (level[p] <= before + tol && was && was.length === 4 && was[p] === 1) levelFell[p] = 1;
         }
       }
       nextLevel = level;
@@ -974,21 +1117,26 @@ export function siteView(
         building[p] = root;
       }
       buildingPowerW = estW;
+      if (levelFell && levelFell.some((f) => f === 1)) {
+        fellUnseen = [0, 1, 2, 3].map((p) => levelFell![p] === 1 && (p < 3 ? building[p] <= level[p] + LEVEL_TOLERANCE_A : estW <= level[3] + LEVEL_TOLERANCE_A * voltageV));
+      }
     } else {
       for (let p = 0; p < 3; p++) building[p] = building[3 + p];
     }
   }
 
-  const next = withMemories({
-    ...(importLimitNowW >= 0 || lastImport ? { importLimit: [importLimitNowW, importDroppedAtMs] } : {}),
-    building: nextBuilding,
-    ...(nextLevel ? { level: nextLevel } : {}),
-    ...(nextLevelGrid ? { levelGrid: nextLevelGrid } : {}),
-    ...(nextLastGrid ? { lastGrid: nextLastGrid } : {}),
-    ...(overSince && overSince.some(Number.isFinite) ? { overSinceMs: overSince } : {}),
-    ...(riseGrid !== undefined ? { riseGrid: riseGrid as number[] } : {}),
-    ...(meterGate ? { meterGate } : {}),
-  }, keys, mems, duplicateKeys);
+  // (Fields set one by one in this order, not spread from small objects: the same keys, cheaper.)
+  const nextFields: Partial<Omit<EstimateMemory, 'connectors'>> & { building?: number[] } = {};
+  if (importLimitNowW >= 0 || lastImport) nextFields.importLimit = [importLimitNowW, importDroppedAtMs];
+  nextFields.building = nextBuilding;
+  if (nextLevel) nextFields.level = nextLevel;
+  if (nextLevelGrid) nextFields.levelGrid = nextLevelGrid;
+  if (nextLastGrid) nextFields.lastGrid = nextLastGrid;
+  if (overSince && overSince.some(Number.isFinite)) nextFields.overSinceMs = overSince;
+  if (riseGrid !== undefined) nextFields.riseGrid = riseGrid as number[];
+  if (levelFell && levelFell.some((f) => f === 1)) nextFields.levelFell = levelFell;
+  if (meterGate) nextFields.meterGate = meterGate;
+  const next = withMemories(nextFields as Omit<SiteView['next'], 'connectors'>, keys, mems, duplicateKeys);
   return {
     atMs,
     mode,
@@ -999,6 +1147,7 @@ export function siteView(
     buildingA: building,
     buildingPowerW,
     evA: [evDraw[0], evDraw[1], evDraw[2]],
+    ...(fellUnseen ? { fellUnseen } : {}),
     ...limits,
     findings,
     next,
@@ -1009,6 +1158,29 @@ export function siteView(
 }
 
 /** When the limit last rose to at least `minA` from below (or the first record), ms. */
+/**
+ * When a car has reached what it takes, at the latest: a car response and a ramp from 0 to its
+ * limit at the slowest rate after its limit last rose (bounds or lows), its session started, its
+ * status said Charging, or its pilot came back on; +∞ while nothing is recorded.
+ */
+function rampEndMs(mem: ConnectorEstimateMemory, c: ConnectorSnapshot, carResponseMs: number): number {
+  const bounds = mem.bounds;
+  if (bounds.length < 2) return Number.POSITIVE_INFINITY;
+  let from = Math.max(lastIncreaseAt(bounds), mem.lows && mem.lows.length >= 2 ? lastIncreaseAt(mem.lows) : Number.NEGATIVE_INFINITY, finiteOr(c.session?.startedAtMs, Number.NEGATIVE_INFINITY));
+  if (c.status === 'Charging' && c.statusAtMs !== undefined && Number.isFinite(c.statusAtMs)) from = Math.max(from, c.statusAtMs);
+  const off = mem.pilotOff;
+  if (off !== undefined && off.length === 2) from = Math.max(from, off[1] + CAR_START_MS);
+  if (!Number.isFinite(from)) return Number.POSITIVE_INFINITY;
+  return from + carResponseMs + (bounds[bounds.length - 1] * 1000) / CAR_MIN_RAMP_APS;
+}
+
+/** The time of the last increase of a [fromMs, A] series (its first entry when it never rose). */
+function lastIncreaseAt(series: readonly number[]): number {
+  let at = series[0];
+  for (let i = 2; i < series.length; i += 2) if (series[i + 1] > series[i - 1]) at = series[i];
+  return at;
+}
+
 function lastRaiseAt(bounds: readonly number[], minA: number): number {
   let at = bounds[0];
   for (let i = 2; i < bounds.length; i += 2) {

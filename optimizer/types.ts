@@ -282,6 +282,11 @@ export interface ConnectorEstimateMemory {
   releasedAtMs?: number;
   /** Start of the current probe at the minimum while released. */
   probeAtMs?: number;
+  /**
+   * The charger's pilot was off (status SuspendedEVSE) this session: [fromMs] while it still says so,
+   * [fromMs, untilMs] once it reported Charging at untilMs. The car drew nothing in between.
+   */
+  pilotOff?: readonly number[];
 }
 
 export interface EstimateMemory {
@@ -311,6 +316,12 @@ export interface EstimateMemory {
    * W), building load after all if the meter reads above the EMS's target.
    */
   riseGrid?: readonly number[];
+  /**
+   * Per L1, L2, L3, W: 1 while the level's last move was a fall the reading did not make (the
+   * cars' samples showed they drew more than the bracket could tell before) and it has not risen
+   * since: the level it fell from was never seen on the meter, so it is no peak to hold raises to.
+   */
+  levelFell?: readonly number[];
 }
 
 /** What the meter plausibility gate remembers between cycles. */

@@ -6,10 +6,12 @@ const USAGE = `Usage:
   ems run --config site.yaml [--log-format json|pretty|auto]
                                       run the EMS for a real site (logs: readable on a terminal, JSON otherwise)
   ems demo [--config demo.yaml] [--chargers N] [--speed X] [--http-port P] [--ocpp-port P] [--mqtt URL] [--start HH:MM]
-           [--quiet] [--log-format json|pretty|auto]
+           [--data-dir DIR] [--quiet] [--log-format json|pretty|auto]
                                       a simulated site with chargers over real OCPP, and the dashboard
                                       (--speed 60: a simulated hour per minute; --start 11:00: the
-                                      simulated day starts at 11:00; npm start -- --speed 60 --start 11:00)
+                                      simulated day starts at 11:00; npm start -- --speed 60 --start 11:00;
+                                      --data-dir DIR: its database and config copy in DIR, default data/,
+                                      one demo per folder)
   ems check-config site.yaml          validate a config: exit 0, or exit 1 with one line per problem
   ems simulate --config site.yaml --sessions sessions.json --out report.json
                                       replay sessions and compare with baselines`;
@@ -61,6 +63,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
           'ocpp-port': { type: 'string' },
           mqtt: { type: 'string' },
           start: { type: 'string' },
+          'data-dir': { type: 'string' },
           quiet: { type: 'boolean' },
           'log-format': { type: 'string' },
         },
@@ -75,6 +78,7 @@ async function runCommand(command: string | undefined, rest: string[]): Promise<
         ocppPort: optionalNumber(values['ocpp-port']),
         mqtt: values.mqtt,
         start: values.start,
+        dataDir: values['data-dir'],
         quiet: values.quiet ?? false,
       });
     }

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { packagePath } from '../package-root.ts';
 import { mqttSchema, plannerSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
@@ -10,6 +10,7 @@ import { DEMO_CAR_RESPONSE_MS } from './car.ts';
 import { scaleDemoConfig } from './demo-config.ts';
 import { demoPvForecastW } from './demo-plant.ts';
 import { DEMO_APPLY_DELAY_MS } from './demo-plant.ts';
+import { DemoDataLock, DemoDataLockedError } from './demo-data-lock.ts';
 import { startDemoSite } from './demo-site.ts';
 import { demoStepMs, startOfDemoMs } from './demo-start.ts';
 import { ScaledClock } from './scaled-clock.ts';
@@ -25,15 +26,19 @@ export interface RunDemoOptions {
   mqtt?: string;
   /** Local time (HH:MM, site time zone) the demo clock starts at; default: now. */
   start?: string;
+  /**
+   * The folder of the demo's database, its config copy and its other files (default: the example's,
+   * data/ under the working directory). One demo per folder: a second is refused.
+   */
+  dataDir?: string;
   quiet: boolean;
 }
 
 const DEFAULT_CONFIG = packagePath('config', 'examples', 'demo.yaml');
 
-/** data/demo.yaml (the example's storage folder), copied from the example on the first run. */
-export function demoConfigCopy(log: Logger, workDir = process.cwd()): string {
-  const example = loadConfigFile(DEFAULT_CONFIG);
-  const copy = join(dirname(resolve(workDir, example.storage.path)), 'demo.yaml');
+/** data/demo.yaml (the example's storage folder, or `dataDir`), copied from the example on the first run. */
+export function demoConfigCopy(log: Logger, workDir = process.cwd(), dataDir?: string): string {
+  const copy = join(dataDir === undefined ? dirname(resolve(workDir, loadConfigFile(DEFAULT_CONFIG).storage.path)) : resolve(workDir, dataDir), 'demo.yaml');
   if (!existsSync(copy)) {
     mkdirSync(dirname(copy), { recursive: true });
     copyFileSync(DEFAULT_CONFIG, copy);
@@ -47,7 +52,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   const log = createLogger({ level: process.env.EMS_LOG_LEVEL ?? 'warn' });
   // The demo runs on its own copy of the example in the data folder, so Settings edits are saved
   // there and kept across restarts (the shipped example stays as it is).
-  const configPath = options.configPath ?? demoConfigCopy(log);
+  const configPath = options.configPath ?? demoConfigCopy(log, process.cwd(), options.dataDir);
   const fromFile = loadConfigFile(configPath, { log });
   if (options.mqtt !== undefined) {
     const mqtt = mqttSchema.safeParse({ ...fromFile.mqtt, url: options.mqtt });
@@ -76,6 +81,17 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       return 1;
     }
   }
+  // One demo per data folder: a second one would mix its history and sessions into the first's.
+  let lock: DemoDataLock | undefined;
+  if (config.storage.path !== ':memory:') {
+    try {
+      lock = DemoDataLock.acquire(dirname(resolve(config.storage.path)));
+    } catch (error) {
+      if (!(error instanceof DemoDataLockedError)) throw error;
+      process.stderr.write(`ems demo: cannot start: ${error.message}\n`);
+      return 1;
+    }
+  }
   const clock = new ScaledClock(speed, startSimMs);
 
   // Near real time the meter, PV and battery are real Modbus TCP devices read by the real adapters;
@@ -90,6 +106,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     const code = (error as { code?: unknown }).code;
     const hint = code === 'HTTP_LISTEN_FAILED' || code === 'OCPP_LISTEN_FAILED' ? '; choose free ports with --http-port and --ocpp-port' : '';
     process.stderr.write(`ems demo: cannot start: ${describeStartupError(error)}${hint}\n`);
+    lock?.release();
     // A peer still holding a socket must not keep the process alive.
     setTimeout(() => process.exit(1), 200).unref();
     return 1;
@@ -98,6 +115,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   out(`\nDemo site "${config.site.name}": ${config.chargers.length} simulated chargers over OCPP-J on port ${demo.app.ocppPort}, time x${speed}${options.start ? `, from ${options.start} local` : ''}.`);
   if (demo.app.httpPort !== undefined) {
+    lock?.describe({ pid: process.pid, dashboardUrl: `http://${host}:${demo.app.httpPort}/` });
     out(`Dashboard: http://${host}:${demo.app.httpPort}/`);
     out(`Config: ${configPath} (Settings edits are saved there).`);
     out(`Log in as admin / ${demoPassword} (created on the first run with ${config.storage.path}; EMS_ADMIN_PASSWORD sets another).`);
@@ -105,6 +123,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   if (demo.mqttDevice) out(`MQTT: the building submeter is published as {"W": ...} on ${demo.mqttDevice.topic} at ${config.mqtt!.url}.`);
   else if (config.mqtt) out(`MQTT: ${nearRealTime ? `no broker at ${config.mqtt.url}` : 'speed above 5'}, the demo's MQTT device is left out.`);
   if (speed > 1) out(`Data counts as stale after ${(config.control.staleAfterMs / 1000).toFixed(0)} demo seconds (${(config.control.staleAfterMs / speed / 1000).toFixed(2)} real s at x${speed}).`);
+  // The chargers' answers travel in real time, which the dashboard shows in demo time like every other figure.
+  if (speed >= 10) out(`Chargers answer in real time: a limit confirmed 0.5 real s after it was sent shows on its card as "Waiting ${Math.round(speed / 2)} s for the charger to confirm".`);
   out('Press Ctrl-C to stop.\n');
 
   const status = options.quiet
@@ -117,6 +137,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   clearInterval(status);
   out('stopping the demo...');
   await demo.stop();
+  lock?.release();
   return 0;
 }
 
@@ -134,8 +155,9 @@ export const DEMO_CUT_REACHES_CAR_S = Math.ceil((DEMO_APPLY_DELAY_MS.max + DEMO_
  * The config the demo runs with for one read from its file: the charger count, the command line's
  * ports and MQTT URL, and timings scaled to the speed.
  */
-export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'httpPort' | 'ocppPort' | 'mqtt'> & { count: number; speed: number }): Config {
+export function demoRuntimeConfig(file: Config, options: Pick<RunDemoOptions, 'httpPort' | 'ocppPort' | 'mqtt' | 'dataDir'> & { count: number; speed: number }): Config {
   let config = scaleDemoConfig(file, options.count);
+  if (options.dataDir !== undefined && config.storage.path !== ':memory:') config = { ...config, storage: { ...config.storage, path: join(options.dataDir, basename(config.storage.path)) } };
   if (options.httpPort !== undefined) config = { ...config, http: { ...config.http, port: options.httpPort } };
   if (options.ocppPort !== undefined) config = { ...config, ocpp: { ...config.ocpp, port: options.ocppPort } };
   if (options.mqtt !== undefined) {

@@ -100,6 +100,14 @@ describe('connector notes', () => {
     expect(connectorNotes({ ...base, profile: { state: 'rejected', capA: 16, at: null } })[0].text).toContain('refused');
     expect(connectorNotes({ ...base, profile: { state: 'pending', capA: 10, at: null } })[0].text).toBe('◌ Waiting for the charger to confirm 10.0 A');
   });
+  it('says how long a limit has waited for the charger, in the EMS\'s time, once it is more than a moment', () => {
+    const sent = Date.UTC(2026, 11, 7, 22, 0, 0);
+    const pending = { ...base, profile: { state: 'pending', capA: 6, at: new Date(sent).toISOString() } };
+    expect(connectorNotes(pending, sent + 1_200)[0].text).toBe('◌ Waiting for the charger to confirm 6.0 A');
+    // At x60 a charger answering 0.8 real seconds later has kept it waiting 48 demo seconds.
+    expect(connectorNotes(pending, sent + 48_000)[0].text).toBe('◌ Waiting 48 s for the charger to confirm 6.0 A');
+    expect(connectorNotes(pending, sent + 3 * 60_000)[0].text).toBe('◌ Waiting 3 min for the charger to confirm 6.0 A');
+  });
   it('says nothing when all is well', () => {
     expect(connectorNotes({ ...base, online: true, errorCode: 'NoError', profile: { state: 'accepted', capA: 16, at: null } })).toEqual([]);
   });

@@ -80,3 +80,45 @@ describe('ems demo on a port in use', () => {
     // A real process loads the whole demo through tsx: measured 29 s for `ems run` at load 20.
   }, 240_000);
 });
+
+describe('two demos on one data folder', () => {
+  it('refuses the second with the folder, the first one\'s pid and dashboard and what to do, and starts again once the first is killed', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const { DemoDataLock } = await import('../../src/demo/demo-data-lock.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'ems-demo-data-'));
+    // The first demo's hold on the folder, in a process of its own.
+    const lockModule = fileURLToPath(new URL('../../src/demo/demo-data-lock.ts', import.meta.url));
+    const holder = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', `const { DemoDataLock } = await import(${JSON.stringify(lockModule)}); DemoDataLock.acquire(process.argv[1]).describe({ pid: process.pid, dashboardUrl: 'http://127.0.0.1:18080/' }); console.log('held'); setInterval(() => {}, 60_000);`, dataDir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('held') && resolve());
+        holder.on('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+      });
+      const written: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+      const code = await main(['demo', '--data-dir', dataDir, '--http-port', '0', '--ocpp-port', '0', '--quiet']);
+      spy.mockRestore();
+      expect(code).toBe(1);
+      expect(written.join('')).toBe(
+        `ems demo: cannot start: another demo is running on the data folder ${dataDir} (pid ${holder.pid}, dashboard http://127.0.0.1:18080/); stop it first, or give this one its own folder with --data-dir DIR (and free ports with --http-port and --ocpp-port)\n`,
+      );
+      // kill -9 leaves no stale lock behind: the operating system drops it with the process.
+      const exited = new Promise((resolve) => holder.on('exit', resolve));
+      holder.kill('SIGKILL');
+      await exited;
+      const lock = DemoDataLock.acquire(dataDir);
+      lock.release();
+    } finally {
+      holder.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});

@@ -71,7 +71,7 @@ describe('a pause the next readings disprove (pause-recheck)', () => {
     expect(zeroSeconds(caps.B)).toEqual(range(1, 10));
     expect(zeroSeconds(caps.C)).toEqual(range(1, 40));
     expect(caps.A[11] + caps.B[11]).toBeLessThanOrEqual(16);
-    expect(decisions[12].caps[2].reason).toEqual({ kind: 'hysteresis', text: "paused for lack of capacity; restarts as soon as its 6 A minimum fits beside the running cars', else in 109 s (minimum pause)" });
+    expect(decisions[12].caps[2].reason).toEqual({ kind: 'hysteresis', text: "paused for lack of capacity; restarts as soon as its 6 A minimum fits beside the running cars, else in 109 s (minimum pause)" });
   });
 
   it('does not restart from a pause while the site data is not trusted (failsafe)', () => {

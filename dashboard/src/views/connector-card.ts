@@ -58,14 +58,27 @@ export function departureWarning(view: ConnectorView, nowMs: number, voltage: nu
   return `⚠ Needs ${formatEnergy(missingWh)} more by ${time.time(departureMs, nowMs)}; at most ${formatEnergy(possibleWh)} ${maxA ? `even at the charger's max of ${formatCurrent(mostA)}` : `at the present cap of ${formatCurrent(mostA)}`}.`;
 }
 
-/** What the operator should know about the charger itself, beyond the cap. */
-export function connectorNotes(view: ConnectorView): { text: string; tone: 'warn' | 'bad' | 'idle' }[] {
+/** A wait shorter than this is a charger answering as it should: not worth a figure. */
+const SHOW_WAIT_FROM_MS = 5_000;
+
+/**
+ * What the operator should know about the charger itself, beyond the cap. `nowMs` is the EMS's
+ * clock, as every time on the page: a limit on its way to the charger says how long it has been
+ * waiting in site time (in the demo at x60, a charger that answers after 0.8 real seconds has kept
+ * it waiting 48 demo seconds, as a real site's charger would have in 48 s).
+ */
+export function connectorNotes(view: ConnectorView, nowMs?: number): { text: string; tone: 'warn' | 'bad' | 'idle' }[] {
   const notes: { text: string; tone: 'warn' | 'bad' | 'idle' }[] = [];
   if (view.online === false) notes.push({ text: '✕ Charger not connected to the EMS', tone: 'bad' });
   if (view.errorCode && view.errorCode !== 'NoError') notes.push({ text: `⚠ Charger reports ${view.errorCode}`, tone: 'bad' });
   const p = view.profile;
   if (p?.state === 'rejected') notes.push({ text: '⚠ The charger refused the last limit; its full current stays reserved', tone: 'bad' });
-  else if (p?.state === 'pending') notes.push({ text: `◌ Waiting for the charger to confirm ${formatCurrent(p.capA)}`, tone: 'idle' });
+  else if (p?.state === 'pending') {
+    const sentMs = toMs(p.at);
+    const waitedMs = sentMs === null || nowMs === undefined ? 0 : nowMs - sentMs;
+    const waited = waitedMs >= SHOW_WAIT_FROM_MS ? ` ${waitedMs < 90_000 ? `${Math.round(waitedMs / 1000)} s` : formatDuration(waitedMs)}` : '';
+    notes.push({ text: `◌ Waiting${waited} for the charger to confirm ${formatCurrent(p.capA)}`, tone: 'idle' });
+  }
   else if (p?.state === 'accepted' && view.capA !== null && Math.abs(p.capA - view.capA) >= 0.5)
     notes.push({ text: `◌ Charger holds ${formatCurrent(p.capA)} until the new limit is sent`, tone: 'idle' });
   return notes;
@@ -238,7 +251,7 @@ export class ConnectorCard {
     setText(this.power, typeof view.powerW === 'number' ? formatPower(view.powerW) : '');
     const why = whyText(view, toMs(this.ctx.latest()?.at) ?? Date.now(), this.ctx.siteTime());
     setText(this.reason, why ? `Why: ${why}` : '');
-    this.renderNotes(view);
+    this.renderNotes(view, toMs(this.ctx.latest()?.at) ?? Date.now());
     this.renderSession(view);
 
     if (this.steer) {
@@ -265,8 +278,8 @@ export class ConnectorCard {
     }
   }
 
-  private renderNotes(view: ConnectorView): void {
-    const notes = connectorNotes(view);
+  private renderNotes(view: ConnectorView, nowMs: number): void {
+    const notes = connectorNotes(view, nowMs);
     const key = JSON.stringify(notes);
     if (key === this.notesKey) return;
     this.notesKey = key;

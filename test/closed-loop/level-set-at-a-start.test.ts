@@ -1,0 +1,59 @@
+// #9, property case 1/40 (scenarios/level-set-at-a-start.json): a building level set at a start
+// stands until the cars' samples show their draw, and then the raises must not wait another
+// capHoldMs for it. The meter is confirmed only by the first reading after the cars start (it read
+// 0/0/0 before: nothing anchors), so the first level is that reading less the cars' least draw, 0
+// for cars not yet sampled: 5.2 A per phase on a site whose building draws 0 A. It stands (the
+// bracket allows it) until the last car's charger, one that refuses TriggerMessage and reports every
+// 33 s, sends its first sample at 29.4 s; the level falls to 0.5 A then and the estimate 5 s later
+// (buildingHoldMs). The meter never read that 5.2 A as building load, yet main held every raise
+// another capHoldMs for "the other load coming back to its level of the last 10 s" (9.2 s after
+// the fall; now 2.2 s, when the cap hold of the last change ends).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { scenarioFromData } from '../../plant/index.ts';
+import { createEmsStep } from './ems-step.ts';
+import { runClosedLoop } from './harness.ts';
+import { PROPERTY_OPTIONS } from './property-run.ts';
+
+const file = join(dirname(fileURLToPath(import.meta.url)), 'scenarios', 'level-set-at-a-start.json');
+
+describe('a building level set at a start, disproved by the cars\' samples (property 1/40)', () => {
+  it('raises the caps once the estimate falls, without waiting capHoldMs for a level the meter never showed', () => {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { scenario: unknown };
+    const scenario = scenarioFromData(saved.scenario);
+    const estimates: { t: number; buildingA: number }[] = [];
+    const raises: number[] = [];
+    const last = new Map<string, number>();
+    runClosedLoop(scenario, {
+      ...PROPERTY_OPTIONS,
+      createStep: (config) => {
+        const step = createEmsStep(config);
+        return {
+          run(state, atMs) {
+            const d = step.run(state, atMs);
+            const t = atMs - scenario.startAtMs;
+            if (!d.failsafe) estimates.push({ t, buildingA: Math.max(...d.headroom.buildingA) });
+            for (const c of d.caps) {
+              const key = `${c.chargerId}/${c.connectorId}`;
+              const before = last.get(key);
+              if (!d.failsafe && before !== undefined && before > 0 && c.currentA > before + 0.05) raises.push(t);
+              last.set(key, c.currentA);
+            }
+            return d;
+          },
+        };
+      },
+    });
+    // The level set at the start (about 5.2 A) and the moment the estimate fell below 1 A.
+    const high = estimates.find((e) => e.buildingA > 4);
+    expect(high, 'a level set at the start above 4 A').toBeDefined();
+    const fall = estimates.find((e) => e.t > high!.t && e.buildingA < 1);
+    expect(fall, 'the estimate falls once every car is sampled').toBeDefined();
+    const firstRaise = raises.find((t) => t >= fall!.t);
+    expect(firstRaise, 'a raise after the fall').toBeDefined();
+    // main: 9.2 s (the peak rule held the raises for capHoldMs after the fall); now 2.2 s.
+    expect(firstRaise! - fall!.t).toBeLessThanOrEqual(5_000);
+  });
+});
