@@ -451,9 +451,8 @@ const bench: Bench = async () => {
     const benchLoop = monitorEventLoopDelay({ resolution: 5 });
     // `startstop`: the path's chargers and, in the same window, their direct twins (not for the direct path itself).
     const groups: Group[] = [{ url, ids }, ...(load === 'startstop' && path !== 'direct' ? [{ url: csmsUrl, ids: twinIds }] : [])];
-    let probeAtStart: ProbeReading | undefined;
     const [result, twin] = await measure(groups, load, async () => {
-      [probeAtStart] = await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
+      await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
       cpuBefore = pid ? cpuS(pid) : 0;
       wallBefore = performance.now();
       benchLoop.enable();
@@ -465,7 +464,6 @@ const bench: Bench = async () => {
     const delay = child ? await loopDelay(child, loopDelayFile(dir, path)) : undefined;
     const csmsDelay = await loopDelay(csms.child, loopDelayFile(dir, 'csms'));
     const loadedMb = pid ? rssMb(pid) : 0;
-    void probeAtStart;
     await Promise.all([...result!.clients, ...(twin?.clients ?? [])].map((c: any) => c.close({ force: true })));
     if (delay?.residence || load === 'startstop') {
       const pool = (pooledIn[`${load} ${path}`] ??= { residence: [], gcMs: [], tx: [], twinTx: [], mv: [], twinMv: [], windowS: 0 });
