@@ -124,7 +124,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
     if (capHoldMs > 0) {
       holdRecentIncreases(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
-      keepUnneededDecreases(order, pool, params.deadbandA, capHoldMs, atMs);
+      keepUnneededDecreases(order, pool, params.deadbandA);
       makeSharedSmallRaises(order, pool, capHoldMs, atMs);
       trimUnsustainedRaises([...order].reverse(), pool, capacity, peaks!, finiteOr(params.voltageV, 0));
     }

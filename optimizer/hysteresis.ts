@@ -123,7 +123,7 @@ function keepable(slot: Slot): boolean {
  * so afterwards nothing exceeds what the allocation left free.
  * `order` is the priority order.
  */
-export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadbandA: number, holdMs = 0, atMs = 0): void {
+export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadbandA: number): void {
   const kept: Slot[] = [];
   const allocatedDa = new Map<Slot, number>();
   for (const slot of order) if (keepable(slot)) kept.push(slot);
@@ -143,23 +143,10 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
   const stepDa = ceilDa(nonNegative(deadbandA));
   const lendersFirst = [...kept.filter((s) => s.upperKind === 'unused').reverse(), ...kept.filter((s) => s.upperKind !== 'unused').reverse()];
   for (const slot of lendersFirst) {
-    let over = overOf(slot);
+    const over = overOf(slot);
     const allocated = allocatedDa.get(slot)!;
     if (over <= 0) continue;
     const previous = previousDa(slot);
-    // A cap changed within holdMs would change twice within it (a flap) only to make room for
-    // another car's raise: that raise waits instead (the car whose cap just changed keeps it).
-    const sinceMs = atMs - slot.memory!.changedAtMs;
-    if (holdMs > 0 && sinceMs >= 0 && sinceMs < holdMs) {
-      for (let i = order.length - 1; i >= 0 && over > 0; i--) {
-        const other = order[i];
-        const from = previousDa(other);
-        if (other === slot || from <= 0 || other.capDa <= from || other.upperKind === 'plan' || !shares(other, slot)) continue;
-        raiseTo(other, pool, Math.max(from, other.capDa - over));
-        over = overOf(slot);
-      }
-      if (over <= 0) continue;
-    }
     // At least one deadband down (so the next small rise needs no second cut), and at least to the
     // allocation's own cap unless this slot alone can clear the overload from higher up; never into
     // the gap below the minimum (then the allocation's cap). With every kept slot at or below the
@@ -171,12 +158,6 @@ export function keepUnneededDecreases(order: readonly Slot[], pool: Pool, deadba
     raiseTo(slot, pool, target);
   }
   for (const slot of kept) if (slot.capDa === previousDa(slot)) slot.keptNotNeeded = true;
-}
-
-/** Whether two slots load a constraint in common. */
-function shares(a: Slot, b: Slot): boolean {
-  for (const c of a.cons) if (b.cons.includes(c)) return true;
-  return false;
 }
 
 /**
