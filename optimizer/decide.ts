@@ -100,7 +100,7 @@ function decideOrThrow(snapshot: SiteSnapshot, params: DecideParams, previous: D
   const capacity = siteCapacity(view, params, index, slots);
   const pool = capacity.pool;
   const capHoldMs = finiteOr(params.capHoldMs ?? 0, 0);
-  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs, view.fellUnseen) : undefined;
+  const peaks = capHoldMs > 0 && !failsafe ? nextPeaks(previous.peaks, capacity, atMs, capHoldMs) : undefined;
 
   const credit = failsafe ? undefined : landingCredit(slots, view, atMs, finiteOr(params.carResponseMs ?? DEFAULTS.carResponseMs, 0), pool.residual.length);
 

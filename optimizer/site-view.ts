@@ -110,18 +110,13 @@ export interface SiteView {
   readonly buildingPowerW: number;
   /** Estimated EV draw at the connection point per site phase, A. */
   readonly evA: [number, number, number];
-  /**
-   * Per L1, L2, L3, W at the connection point: the estimate came down from a level the meter never
-   * showed (EstimateMemory.levelFell) and no higher reading holds it up: no peak for raises to wait for.
-   */
-  readonly fellUnseen?: readonly boolean[];
   readonly importLimitW: number | undefined;
   readonly importSource: 'grid' | 'signal';
   readonly exportLimitW: number | undefined;
   readonly exportSource: 'grid' | 'signal';
   readonly findings: Finding[];
   /** Estimation memory for the next cycle, before this cycle's caps are added (see recordCaps). */
-  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[]; levelFell?: number[] };
+  readonly next: { connectors: Record<string, ConnectorEstimateMemory>; building: number[]; level?: number[]; levelGrid?: number[]; lastGrid?: GridMeasurement; overSinceMs?: number[]; riseGrid?: number[] };
   /** next.connectors[keys[i]] by snapshot index (for recordLimits, without the lookups). */
   readonly memories: readonly ConnectorEstimateMemory[];
   /** True when a connector key is in the snapshot twice (the memories by index hold the last one's). */
@@ -915,8 +910,6 @@ export function siteView(
   let nextLevel: number[] | undefined;
   let overSince: number[] | undefined;
   let nextLevelGrid: number[] | undefined;
-  let levelFell: number[] | undefined;
-  let fellUnseen: boolean[] | undefined;
   // The first reading of the last RISE_WINDOW_MS whose rise the cars could have made at their
   // fastest but not at their slowest (credited to them): once their samples after it show how
   // little they rose, the rest of it is building load.
@@ -1048,23 +1041,6 @@ export function siteView(
           if (Math.min(loThen, hi) > level[p]) level[p] = Math.min(loThen, hi);
         }
       }
-      // A fall of the level the reading did not make (it reads as much as at the last level's
-      // reading, or more): the cars' samples showed they drew more than the bracket could tell
-      // before, so the higher level was never seen on the meter (case 1/40: a level set at a start
-      // from a reading less cars not yet sampled stood 25 s; once their samples came, the raises
-      // still waited capHoldMs for a building load that was never there).
-      if (prev && prev.length === 4 && prevGrid) {
-        const was = memory?.levelFell;
-        levelFell = [0, 0, 0, 0];
-        for (let p = 0; p < 4; p++) {
-          const before = prev[p];
-          if (!Number.isFinite(before)) continue;
-          const tol = p < 3 ? LEVEL_TOLERANCE_A : LEVEL_TOLERANCE_A * voltageV;
-          const readNow = p < 3 ? grid.currentA[p] : grid.powerW;
-          if (level[p] < before - tol) levelFell[p] = readNow >= prevGrid[1 + p] - tol ? 1 : 0;
-          else if (level[p] <= before + tol && was && was.length === 4 && was[p] === 1) levelFell[p] = 1;
-        }
-      }
       nextLevel = level;
       nextLevelGrid = [grid.atMs, grid.currentA[0], grid.currentA[1], grid.currentA[2], grid.powerW];
       const kept = memory?.building ?? EMPTY;
@@ -1086,9 +1062,6 @@ export function siteView(
         building[p] = root;
       }
       buildingPowerW = estW;
-      if (levelFell && levelFell.some((f) => f === 1)) {
-        fellUnseen = [0, 1, 2, 3].map((p) => levelFell![p] === 1 && (p < 3 ? building[p] <= level[p] + LEVEL_TOLERANCE_A : estW <= level[3] + LEVEL_TOLERANCE_A * voltageV));
-      }
     } else {
       for (let p = 0; p < 3; p++) building[p] = building[3 + p];
     }
@@ -1103,7 +1076,6 @@ export function siteView(
   if (nextLastGrid) nextFields.lastGrid = nextLastGrid;
   if (overSince && overSince.some(Number.isFinite)) nextFields.overSinceMs = overSince;
   if (riseGrid !== undefined) nextFields.riseGrid = riseGrid as number[];
-  if (levelFell && levelFell.some((f) => f === 1)) nextFields.levelFell = levelFell;
   if (meterGate) nextFields.meterGate = meterGate;
   const next = withMemories(nextFields as Omit<SiteView['next'], 'connectors'>, keys, mems, duplicateKeys);
   return {
@@ -1116,7 +1088,6 @@ export function siteView(
     buildingA: building,
     buildingPowerW,
     evA: [evDraw[0], evDraw[1], evDraw[2]],
-    ...(fellUnseen ? { fellUnseen } : {}),
     ...limits,
     findings,
     next,

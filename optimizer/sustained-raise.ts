@@ -19,7 +19,7 @@ export const PEAK_STRIDE = 4;
  * over once the peak is capHoldMs old.
  * Either way the remembered peak is never below the highest value of the last capHoldMs.
  */
-export function nextPeaks(previous: readonly number[] | undefined, capacity: Capacity, atMs: number, holdMs: number, fellUnseen?: readonly boolean[]): number[] {
+export function nextPeaks(previous: readonly number[] | undefined, capacity: Capacity, atMs: number, holdMs: number): number[] {
   const now = capacity.buildingDa;
   const count = now.length + 1;
   const usable = previous && previous.length === PEAK_STRIDE * count && previous.every(Number.isFinite) ? previous : undefined;
@@ -31,10 +31,7 @@ export function nextPeaks(previous: readonly number[] | undefined, capacity: Cap
     let peakAt = atMs;
     let next = value;
     let nextAt = atMs;
-    // The connection point's estimate came down from a level the meter never showed (site-view.ts
-    // SiteView.fellUnseen: nodes 0 and 1 take that estimate): nothing to come back, no peak.
-    const unseen = fellUnseen !== undefined && (i < now.length ? i < 6 && fellUnseen[i % 3] === true : fellUnseen[3] === true);
-    if (usable && !unseen && usable[k + 1] <= atMs && usable[k + 3] <= atMs) {
+    if (usable && usable[k + 1] <= atMs && usable[k + 3] <= atMs) {
       peak = usable[k];
       peakAt = usable[k + 1];
       next = usable[k + 2];

@@ -316,12 +316,6 @@ export interface EstimateMemory {
    * W), building load after all if the meter reads above the EMS's target.
    */
   riseGrid?: readonly number[];
-  /**
-   * Per L1, L2, L3, W: 1 while the level's last move was a fall the reading did not make (the
-   * cars' samples showed they drew more than the bracket could tell before) and it has not risen
-   * since: the level it fell from was never seen on the meter, so it is no peak to hold raises to.
-   */
-  levelFell?: readonly number[];
 }
 
 /** What the meter plausibility gate remembers between cycles. */

@@ -20,12 +20,14 @@ import { PROPERTY_OPTIONS } from './property-run.ts';
 const file = join(dirname(fileURLToPath(import.meta.url)), 'scenarios', 'level-set-at-a-start.json');
 
 describe('a building level set at a start, disproved by the cars\' samples (property 1/40)', () => {
-  it('raises the caps once the estimate falls, without waiting capHoldMs for a level the meter never showed', () => {
+  // Known failure (#9): the fix (a level that fell while the reading did not leaves no peak, session
+  // 15) was taken out: a grid meter stuck at one value while the cars' samples rise looks exactly like
+  // it, and measured-cases' "grid meter is stuck at 20 A while the cars start" went from 0.0 to
+  // 124.5 A·s EMS-caused (the peak rule is what holds that case). A fix must tell a meter that moved.
+  it.fails('raises the caps once the estimate falls, without waiting capHoldMs for a level the meter never showed', () => {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { scenario: unknown };
     const scenario = scenarioFromData(saved.scenario);
-    const estimates: { t: number; buildingA: number }[] = [];
-    const raises: number[] = [];
-    const last = new Map<string, number>();
+    const cycles: { t: number; buildingA: number; capsA: number }[] = [];
     runClosedLoop(scenario, {
       ...PROPERTY_OPTIONS,
       createStep: (config) => {
@@ -33,27 +35,21 @@ describe('a building level set at a start, disproved by the cars\' samples (prop
         return {
           run(state, atMs) {
             const d = step.run(state, atMs);
-            const t = atMs - scenario.startAtMs;
-            if (!d.failsafe) estimates.push({ t, buildingA: Math.max(...d.headroom.buildingA) });
-            for (const c of d.caps) {
-              const key = `${c.chargerId}/${c.connectorId}`;
-              const before = last.get(key);
-              if (!d.failsafe && before !== undefined && before > 0 && c.currentA > before + 0.05) raises.push(t);
-              last.set(key, c.currentA);
-            }
+            if (!d.failsafe) cycles.push({ t: atMs - scenario.startAtMs, buildingA: Math.max(...d.headroom.buildingA), capsA: d.caps.reduce((sum, c) => sum + c.currentA, 0) });
             return d;
           },
         };
       },
     });
     // The level set at the start (about 5.2 A) and the moment the estimate fell below 1 A.
-    const high = estimates.find((e) => e.buildingA > 4);
+    const high = cycles.find((e) => e.buildingA > 4);
     expect(high, 'a level set at the start above 4 A').toBeDefined();
-    const fall = estimates.find((e) => e.t > high!.t && e.buildingA < 1);
+    const fall = cycles.find((e) => e.t > high!.t && e.buildingA < 1);
     expect(fall, 'the estimate falls once every car is sampled').toBeDefined();
-    const firstRaise = raises.find((t) => t >= fall!.t);
-    expect(firstRaise, 'a raise after the fall').toBeDefined();
-    // main: 9.2 s (the peak rule held the raises for capHoldMs after the fall); now 2.2 s.
-    expect(firstRaise! - fall!.t).toBeLessThanOrEqual(5_000);
+    // The 4.7 A the fall frees, most of it handed out: the caps' sum 3 A above the one at the fall.
+    const raised = cycles.find((e) => e.t >= fall!.t && e.capsA >= fall!.capsA + 3);
+    expect(raised, 'the caps raised after the fall').toBeDefined();
+    // Not met on today's main, with or without the peak reset that was taken out (12 s with it).
+    expect(raised!.t - fall!.t).toBeLessThanOrEqual(5_000);
   });
 });
