@@ -65,6 +65,8 @@ interface MemorySplit {
   rssMb: number;
   anonMb: number;
   fileMb: number;
+  /** Of the anonymous: glibc's main arena ([heap], brk). */
+  brkMb: number;
   heapUsedMb: number;
   heapTotalMb: number;
   externalMb: number;
@@ -73,9 +75,20 @@ interface MemorySplit {
 async function memorySplit(pid: number, httpPort: number): Promise<MemorySplit> {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) / 1024;
-  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  let metrics = '';
+  // Bounded: the HTTP side may open a moment after the OCPP port.
+  for (let attempt = 0; !metrics; attempt++) {
+    try {
+      metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    } catch (error) {
+      if (attempt >= 30) throw error;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
   const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
-  return { rssMb: kb('Rss'), anonMb: kb('Anonymous'), fileMb: kb('Rss') - kb('Anonymous'), heapUsedMb: gauge('nodejs_heap_size_used_bytes'), heapTotalMb: gauge('nodejs_heap_size_total_bytes'), externalMb: gauge('nodejs_external_memory_bytes') };
+  // glibc's main malloc arena (the brk heap): where small native allocations of the main thread live.
+  const brk = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+  return { rssMb: kb('Rss'), anonMb: kb('Anonymous'), fileMb: kb('Rss') - kb('Anonymous'), brkMb: Number(brk?.[1] ?? NaN) / 1024, heapUsedMb: gauge('nodejs_heap_size_used_bytes'), heapTotalMb: gauge('nodejs_heap_size_total_bytes'), externalMb: gauge('nodejs_external_memory_bytes') };
 }
 
 function procStats(pid: number): { rssMb: number; cpuS: number } {
@@ -206,7 +219,7 @@ const bench: Bench = async () => {
     const heapSlackOf = (m: MemorySplit) => m.heapTotalMb - m.heapUsedMb;
     /** Anonymous pages that are neither the JS heap V8 committed nor external buffers: malloc (SQLite, ws, libuv, V8's own), thread stacks. */
     const nativeOf = (m: MemorySplit) => m.anonMb - m.heapTotalMb - m.externalMb;
-    const splitRow = (label: string, m: MemorySplit) => [label, m.rssMb.toFixed(1), m.fileMb.toFixed(1), m.anonMb.toFixed(1), m.heapUsedMb.toFixed(1), heapSlackOf(m).toFixed(1), m.externalMb.toFixed(1), nativeOf(m).toFixed(1)];
+    const splitRow = (label: string, m: MemorySplit) => [label, m.rssMb.toFixed(1), m.fileMb.toFixed(1), m.anonMb.toFixed(1), m.heapUsedMb.toFixed(1), heapSlackOf(m).toFixed(1), m.externalMb.toFixed(1), nativeOf(m).toFixed(1), m.brkMb.toFixed(1)];
     return [
       {
         title: `Connections: ${CHARGERS} chargers on one \`ems run\` (node ${process.env.BENCH_NODE_ARGS ?? DEPLOY_NODE_ARGS} ${entry}), MeterValues every ${METER_INTERVAL_MS / 1000} s (EMS process only)`,
@@ -231,7 +244,7 @@ const bench: Bench = async () => {
       },
       {
         title: `Connections: what the EMS holds per charger, ${CHARGERS} chargers configured, none connected (idle) and ${connected} connected after the window (MB; /proc/PID/smaps_rollup and the EMS's /metrics)`,
-        columns: ['state', 'RSS', 'file-backed (node binary, libraries)', 'anonymous', 'JS heap used', 'JS heap committed, unused', 'external (Buffers, ArrayBuffers)', 'other anonymous (malloc: SQLite, ws, libuv, V8 internals; stacks)'],
+        columns: ['state', 'RSS', 'file-backed (node binary, libraries)', 'anonymous', 'JS heap used', 'JS heap committed, unused', 'external (Buffers, ArrayBuffers)', 'other anonymous (malloc: SQLite, ws, libuv, V8 internals; stacks)', 'of it: malloc main arena ([heap])'],
         rows: [
           splitRow('idle', idle),
           splitRow('connected', loaded),
@@ -244,6 +257,7 @@ const bench: Bench = async () => {
             (((heapSlackOf(loaded) - heapSlackOf(idle)) * 1024) / connected).toFixed(1),
             perCharger('externalMb'),
             (((nativeOf(loaded) - nativeOf(idle)) * 1024) / connected).toFixed(1),
+            perCharger('brkMb'),
           ],
         ],
         notes: [

@@ -422,7 +422,8 @@ const bench: Bench = async () => {
    * (`startstop`), the GC pauses.
    */
   const pooledIn: Record<string, { residence: Residence[]; gcMs: number[]; tx: number[]; twinTx: number[]; mv: number[]; twinMv: number[]; windowS: number }> = {};
-  const twinIds = ids.map((id) => `${id}T`);
+  /** The `startstop` load's direct twins: the first BENCH_UPSTREAM_TWINS chargers' (default all). */
+  const twinIds = ids.slice(0, Number(process.env.BENCH_UPSTREAM_TWINS ?? CHARGERS)).map((id) => `${id}T`);
   /** The sessions load per message class, per round and path: [MeterValues p50, p99, Start/Stop p50, p99] (ms). */
   const perClass: Record<string, number[]>[] = [];
   /**
@@ -450,9 +451,8 @@ const bench: Bench = async () => {
     const benchLoop = monitorEventLoopDelay({ resolution: 5 });
     // `startstop`: the path's chargers and, in the same window, their direct twins (not for the direct path itself).
     const groups: Group[] = [{ url, ids }, ...(load === 'startstop' && path !== 'direct' ? [{ url: csmsUrl, ids: twinIds }] : [])];
-    let probeAtStart: ProbeReading | undefined;
     const [result, twin] = await measure(groups, load, async () => {
-      [probeAtStart] = await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
+      await Promise.all([child ? loopDelay(child, loopDelayFile(dir, path)) : undefined, loopDelay(csms.child, loopDelayFile(dir, 'csms'))]);
       cpuBefore = pid ? cpuS(pid) : 0;
       wallBefore = performance.now();
       benchLoop.enable();
@@ -464,7 +464,6 @@ const bench: Bench = async () => {
     const delay = child ? await loopDelay(child, loopDelayFile(dir, path)) : undefined;
     const csmsDelay = await loopDelay(csms.child, loopDelayFile(dir, 'csms'));
     const loadedMb = pid ? rssMb(pid) : 0;
-    void probeAtStart;
     await Promise.all([...result!.clients, ...(twin?.clients ?? [])].map((c: any) => c.close({ force: true })));
     if (delay?.residence || load === 'startstop') {
       const pool = (pooledIn[`${load} ${path}`] ??= { residence: [], gcMs: [], tx: [], twinTx: [], mv: [], twinMv: [], windowS: 0 });
@@ -668,7 +667,7 @@ const bench: Bench = async () => {
       return [line('Start/StopTransaction', pool.tx, pool.twinTx), line('MeterValues', pool.mv, pool.twinMv)];
     });
     tables.push({
-      title: `Local controller: Start/Stop, ${CHARGERS} strict 1.6 chargers through the EMS charging ${STARTSTOP_SESSION_MS / 1000} s sessions one after another (one message a second each: ~${((CHARGERS * 2) / (STARTSTOP_SESSION_MS / 1000 + 1)).toFixed(0)} Start/Stop a second) and as many direct twins on the same schedule to the same CSMS in the same window; a run ends at ${TX_SAMPLES} Start/Stop samples through the EMS (at most ${MAX_WINDOW_MS / 1000} s); ${ROUNDS} rounds (ms)`,
+      title: `Local controller: Start/Stop, ${CHARGERS} strict 1.6 chargers through the EMS charging ${STARTSTOP_SESSION_MS / 1000} s sessions one after another (one message a second each: ~${((CHARGERS * 2) / (STARTSTOP_SESSION_MS / 1000 + 1)).toFixed(0)} Start/Stop a second) and ${twinIds.length} direct twins on the same schedule to the same CSMS in the same window; a run ends at ${TX_SAMPLES} Start/Stop samples through the EMS (at most ${MAX_WINDOW_MS / 1000} s); ${ROUNDS} rounds (ms)`,
       columns: ['round', 'path', 'load avg', 'window s', 'Start/Stop via EMS', 'p50 ms', 'p99 ms', 'twins direct', 'p50 ms', 'p99 ms', 'added p99 ms (paired)', 'EMS residence p50 ms', 'residence p99 ms', 'upward p99 ms', 'answer p99 ms', 'GC pauses', 'GC p99 ms', 'EMS CPU µs per answered message', 'EMS loop delay p99 ms'],
       rows: rows.startstop,
       notes: [

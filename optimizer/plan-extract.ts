@@ -36,7 +36,7 @@ export function extractPlan(input: PlanInput, layout: PlanLayout, result: LpResu
     });
     const plannedWh = powerW.reduce((sum, p) => sum + p * h, 0);
     const presence = Array.from(layout.presence[i], (f) => round(f));
-    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, priorityWeight: s.priorityWeight, powerW, ...(presence.some((f) => f > 0 && f < 1) ? { presence } : {}), plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
+    return { key: s.key, steer: s.steer !== false, maxPowerW: s.maxPowerW, priorityWeight: s.priorityWeight, ...(s.maxAssumed ? { maxAssumed: true } : {}), powerW, ...(presence.some((f) => f > 0 && f < 1) ? { presence } : {}), plannedWh, unmetWh: Math.max(0, s.energyNeedWh - plannedWh) };
   });
   const gridW = layout.grid.map((g, t) => round((x[g] - x[layout.exported[t]]) * 1000, 3));
   const headroomW = gridW.map((w, t) => Math.max(0, Math.max(0, input.importLimitW[t] ?? Infinity) - w));

@@ -13,6 +13,8 @@ export interface PlanSession {
   priorityWeight: number;
   /** False: planned as load only (e.g. unknown departure, charging as soon as possible), no target. */
   steer?: boolean;
+  /** maxPowerW is the assumption for a car not yet seen above it; the charger could give more. */
+  maxAssumed?: boolean;
 }
 
 export interface PlanBattery {
@@ -80,6 +82,8 @@ export interface SessionPlan {
   maxPowerW?: number;
   /** Its PlanSession.priorityWeight (higher is shorted last). */
   priorityWeight?: number;
+  /** Its PlanSession.maxAssumed: the car may be faster than maxPowerW. */
+  maxAssumed?: boolean;
   /** Planned average power per slot, W. */
   powerW: number[];
   /**

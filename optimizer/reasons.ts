@@ -304,11 +304,36 @@ function sessionReason(slot: Slot, ctx: ReasonContext): CapReason {
   return upperReason(slot, ctx);
 }
 
+/**
+ * "L1, L2 and L3" when more than one line of the binding circuit has no room for this connector's
+ * minimum (three-phase cars fill every line of a circuit alike: naming only the first, L1, read as
+ * if the others had room); undefined when only the binding line is full.
+ */
+function fullLinesOf(slot: Slot, ctx: ReasonContext): string | undefined {
+  if (slot.binder < 0) return undefined;
+  const node = Math.floor(slot.binder / 3);
+  const residual = ctx.capacity.pool.residual;
+  const ownDa = Math.max(slot.capDa, slot.reservedDa);
+  const full: string[] = [];
+  for (let p = 0; p < 3; p++) if (slot.mask & (1 << p) && residual[node * 3 + p] + ownDa < slot.minDa) full.push(PHASES[p]);
+  if (full.length < 2 || !full.includes(PHASES[slot.binder % 3])) return undefined;
+  return `${full.slice(0, -1).join(', ')} and ${full.at(-1)}`;
+}
+
+/** "circuit row-a limit 40 A", "site limit 80 A": a node's limit, every line alike. */
+function nodeLimitText(binder: number, ctx: ReasonContext): string {
+  const node = displayNode(binder, ctx.index);
+  const limit = formatA(ctx.index.nodeLimitA[node]);
+  return node === 0 ? `site limit ${limit}` : `circuit ${ctx.index.nodeIds[node]} limit ${limit}`;
+}
+
 function idleReason(slot: Slot, ctx: ReasonContext): CapReason {
   if (!slot.charger) return zeroUpperReason(slot, ctx);
   if (slot.heldForHandover) return { kind: 'idle', text: `default for a car plugging in: kept at ${formatA(slot.capDa / 10)} until cars whose caps went down have slowed down` };
   if (slot.capDa <= 0) {
     if (!isConstraint(slot.binder)) return { kind: 'idle', text: 'no room for a car plugging in: no capacity left' };
+    const lines = fullLinesOf(slot, ctx);
+    if (lines !== undefined) return { kind: 'idle', text: `no room for a car plugging in: ${nodeLimitText(slot.binder, ctx)} is full on ${lines}` };
     const text = sharedTextOf(slot.binder, ctx);
     const memo = ctx.memo;
     const kept = memo?.get(slot.index, IDLE_FULL, text, 0, 0, 0, 0);

@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { packagePath } from '../package-root.ts';
 import { mqttSchema, plannerSchema, type Config } from '../../config/schema.ts';
 import { loadConfigFile } from '../config-file.ts';
@@ -41,7 +41,12 @@ export function demoConfigCopy(log: Logger, workDir = process.cwd(), dataDir?: s
   const copy = join(dataDir === undefined ? dirname(resolve(workDir, loadConfigFile(DEFAULT_CONFIG).storage.path)) : resolve(workDir, dataDir), 'demo.yaml');
   if (!existsSync(copy)) {
     mkdirSync(dirname(copy), { recursive: true });
-    copyFileSync(DEFAULT_CONFIG, copy);
+    // The copy's own schema link and check-config line point at the copy's place, not the example's.
+    const schema = relative(dirname(copy), packagePath('config', 'site.schema.json'));
+    const text = readFileSync(DEFAULT_CONFIG, 'utf8')
+      .replace('$schema=../site.schema.json', `$schema=${schema}`)
+      .replace('ems check-config config/examples/demo.yaml', `ems check-config ${copy}`);
+    writeFileSync(copy, text);
     log.info({ copy }, `the demo's config is ${copy} (a copy of config/examples/demo.yaml); Settings edits are saved there`);
   }
   return copy;

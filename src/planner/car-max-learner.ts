@@ -77,8 +77,8 @@ export class CarMaxLearner {
   constructor(private readonly config: Config) {}
 
   /**
-   * One draw sample; true when the car showed (a new) own limit: re-plan. A car that draws above
-   * the plan's assumption changes its max too, picked up by the next plan.
+   * One draw sample; true when the car showed (a new) own limit, or first drew above the plan's
+   * assumption for a car not yet seen: re-plan.
    */
   observe(sample: CarDrawSample): boolean {
     if (!Number.isFinite(sample.drawA) || !Number.isFinite(sample.capA) || sample.drawA < 0) return false;
@@ -86,6 +86,7 @@ export class CarMaxLearner {
     this.sessions.set(sample.sessionId, known);
     const before = known.learnedA;
     const roundedBefore = known.wholeAmps;
+    const fasterBefore = this.fasterThanAssumed(known);
     if (sample.drawA > LEARN_GAP_A) known.phases = sample.phases;
     // Under a cap with a fraction, a car drawing the whole amp below it rounds down; one drawing the
     // fraction follows it. A car below both has shown nothing about rounding.
@@ -118,7 +119,16 @@ export class CarMaxLearner {
       known.learnedA = sample.drawA;
     }
     if (known.learnedA !== undefined && !known.taperFrom && Math.abs(sample.drawA - known.learnedA) <= TAPER_STEP_A && sample.energyWh !== undefined) known.atLimitWh = sample.energyWh;
-    return known.learnedA !== before || (known.wholeAmps === true && roundedBefore !== true);
+    return known.learnedA !== before || (known.wholeAmps === true && roundedBefore !== true) || this.fasterThanAssumed(known) !== fasterBefore;
+  }
+
+  /** Seen drawing above what the plan assumes for a car not yet seen (its limit still unknown). */
+  private fasterThanAssumed(known: Known): boolean {
+    if (known.learnedA !== undefined) return false;
+    const charger = this.config.chargers.find((c) => c.id === known.chargerId);
+    if (!charger) return false;
+    const weight = charger.phases === 3 ? known.phases : powerWeightOf(charger);
+    return known.seenA * this.config.site.voltage * weight > assumedCarMaxPowerW(this.config, known.chargerId) + ABOVE_ASSUMED_W;
   }
 
   /** The car's own limit, A per phase, once learnt (for decide()'s carMaxCurrentA). */
@@ -146,7 +156,7 @@ export class CarMaxLearner {
     const voltsTimesPhases = this.config.site.voltage * weight;
     const rounds = known.wholeAmps === true ? { wholeAmps: true } : {};
     if (known.learnedA !== undefined) return { maxPowerW: known.learnedA * voltsTimesPhases, taperWPerWh: (known.taperAPerWh ?? 0) * voltsTimesPhases, ...rounds };
-    if (known.seenA * voltsTimesPhases > assumedCarMaxPowerW(this.config, known.chargerId) + ABOVE_ASSUMED_W) return { maxPowerW: chargerMaxPowerW(this.config, known.chargerId), taperWPerWh: 0, ...rounds };
+    if (this.fasterThanAssumed(known)) return { maxPowerW: chargerMaxPowerW(this.config, known.chargerId), taperWPerWh: 0, ...rounds };
     return known.wholeAmps === true ? { taperWPerWh: 0, wholeAmps: true } : undefined;
   }
 

@@ -12,6 +12,16 @@ import { LEARN_GAP_A, wholeAmpsUnder } from './car-max-learner.ts';
  */
 const LIFT_ABOVE_DRAW_A = 2;
 
+/**
+ * A car the plan runs flat out at the max it assumes for a car not yet seen (11 kW) is offered this
+ * much above it, A: a faster car draws it and is learnt (car-max-learner.ts), a car at its own limit
+ * draws no more. Without it a 22 kW car the plan can fill at 11 kW was never learnt, and the plan ran
+ * it for its whole stay where it could have waited for a later car that could not (public hub on the
+ * plant, seed 7: guest-19 held 11 kW for 3 h while guest-17 got nothing for an hour). One amp: on the
+ * hub's twenty runs 2 A cost 3 sessions met, 1 A none (docs/planner.md, session 15).
+ */
+const PROBE_ABOVE_ASSUMED_A = 1;
+
 /** Energy a session's plan delivers from now on: the rest of the current slot, then every later slot. */
 function plannedFromWh(powerW: readonly number[] | undefined, slotIndex: number, slotLeftMs: number, slotMs: number): number | undefined {
   if (!powerW) return undefined;
@@ -68,6 +78,7 @@ export class PlanCeilings implements CeilingProvider {
   private assumed = new Map<string, number>();
   private unmet = new Map<string, number>();
   private weights = new Map<string, number>();
+  private maxAssumed = new Set<string>();
   /** Per lifted session: its confirmed cap, since when it was seen, and what it was lifted to. */
   private lifts = new Map<string, Lift>();
 
@@ -84,6 +95,7 @@ export class PlanCeilings implements CeilingProvider {
     this.assumed = new Map(sessions.filter((s) => s.maxPowerW !== undefined).map((s) => [s.key, s.maxPowerW!]));
     this.unmet = new Map(sessions.map((s) => [s.key, s.unmetWh]));
     this.weights = new Map(sessions.filter((s) => s.priorityWeight !== undefined).map((s) => [s.key, s.priorityWeight!]));
+    this.maxAssumed = new Set(sessions.filter((s) => s.maxAssumed).map((s) => s.key));
   }
 
   current(): Plan | undefined {
@@ -134,7 +146,16 @@ export class PlanCeilings implements CeilingProvider {
     const lifted = new Map<string, Lift>();
     for (const [key, w] of out) {
       const assumedMaxW = assumed.get(key);
-      if (assumedMaxW === undefined || w < 0.98 * assumedMaxW || (unmet.get(key) ?? 0) <= 100) continue;
+      if (assumedMaxW === undefined || w < 0.98 * assumedMaxW) continue;
+      if ((unmet.get(key) ?? 0) <= 100) {
+        // Planned flat out at a max only assumed: offered a little more, a faster car shows it at
+        // once, and the plan can then count on it (and defer it for a car that cannot wait).
+        if (this.maxAssumed.has(key)) {
+          const range = this.powerRangeW(key);
+          out.set(key, Math.max(w, Math.min(range.maxPowerW, assumedMaxW + PROBE_ABOVE_ASSUMED_A * range.voltsTimesPhases)));
+        }
+        continue;
+      }
       const c = connectors.get(key)!;
       const seen = this.lifts.get(key);
       const sinceMs = !seen ? -Infinity : seen.capA === c.installedCapA ? seen.sinceMs : snapshot.atMs;

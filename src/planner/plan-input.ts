@@ -283,7 +283,8 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
         : undefined;
     const needWh = s.energyNeedWh ?? fromSocWh ?? tierDefault ?? planner?.defaultEnergyNeedWh.default ?? DEFAULT_NEED_WH;
     const energyNeedWh = needWh > s.energyWh ? (needWh - s.energyWh) * (1 + NEED_MARGIN_FRACTION) + NEED_MARGIN_WH : 0;
-    const nominalMaxW = Math.min(chargerMaxPowerW(config, s.chargerId), s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
+    const chargerMaxW = chargerMaxPowerW(config, s.chargerId);
+    const nominalMaxW = Math.min(chargerMaxW, s.carMaxPowerW ?? assumedCarMaxPowerW(config, s.chargerId));
     const maxPowerW = taperedMaxPowerW(nominalMaxW, s.carTaperWPerWh, energyNeedWh);
     const fromMs = Math.max(atMs, s.arrivalAtMs);
     // A session nobody gave a departure for is not shifted (the driver may leave any time): it is
@@ -298,6 +299,7 @@ export function buildPlanInput(ctx: PlanContext): PlanInput {
       maxPowerW,
       priorityWeight: weights.get(s.key) ?? 1,
       steer,
+      ...(s.carMaxPowerW === undefined && nominalMaxW < chargerMaxW ? { maxAssumed: true } : {}),
     };
   });
 

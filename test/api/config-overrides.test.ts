@@ -4,7 +4,7 @@
 // with one log line. The demo runs on its own copy of the example in the data folder.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadLayeredConfig, OVERRIDES_FILE } from '../../src/config-overrides.ts';
@@ -94,7 +94,13 @@ describe('the demo config', () => {
     mkdirSync(workDir);
     const copy = demoConfigCopy(silentLogger, workDir);
     expect(copy).toBe(join(workDir, 'data', 'demo.yaml'));
-    expect(readFileSync(copy, 'utf8')).toBe(readFileSync(join(process.cwd(), 'config/examples/demo.yaml'), 'utf8'));
+    // The example, with its schema link and check-config line pointing from the copy's place.
+    const text = readFileSync(copy, 'utf8');
+    const schema = /\$schema=(\S+)/.exec(text)![1];
+    expect(existsSync(join(dirname(copy), schema))).toBe(true);
+    expect(text).toContain(`ems check-config ${copy}`);
+    const example = readFileSync(join(process.cwd(), 'config/examples/demo.yaml'), 'utf8');
+    expect(text.split('\n').filter((l, i) => l !== example.split('\n')[i])).toHaveLength(2);
     writeFileSync(copy, readFileSync(copy, 'utf8').replace('Demo Depot', 'My Depot'));
     expect(demoConfigCopy(silentLogger, workDir)).toBe(copy);
     expect(readFileSync(copy, 'utf8')).toContain('My Depot');

@@ -423,7 +423,7 @@ describeWithPeer('chromium', hasCommand(CHROMIUM), 'dashboard in a real browser 
     await page.getByRole('button', { name: 'Save and apply' }).click();
     // The demo runs without a config file: the page says the edit was accepted but not written.
     await page.getByRole('status').filter({ hasText: /^Accepted by the EMS, but / }).waitFor({ timeout: 10_000 });
-    expect(await page.getByText('ⓘ This EMS runs without a config file').isVisible()).toBe(true);
+    expect(await page.getByText('ℹ This EMS runs without a config file').isVisible()).toBe(true);
     expect(await page.locator('.issues li').count()).toBe(0);
     await shoot(page, 'settings-saved');
     await page.getByRole('link', { name: 'Events' }).click();

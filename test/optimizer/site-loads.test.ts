@@ -97,7 +97,7 @@ describe('site loads and limits', () => {
     expect(decision.caps[1].reason.kind).toBe('idle');
     expect(decision.caps[1].rank).toBeUndefined();
     const full = decide(snapshot([plugged('A', session('a')), plugged('B', session('b')), plugged('C', null)]), p);
-    expect(full.caps[2]).toMatchObject({ currentA: 0, reason: { kind: 'idle', text: 'no room for a car plugging in: circuit row L1 limit 50 A is full' } });
+    expect(full.caps[2]).toMatchObject({ currentA: 0, reason: { kind: 'idle', text: 'no room for a car plugging in: circuit row limit 50 A is full on L1, L2 and L3' } });
   });
 });
 

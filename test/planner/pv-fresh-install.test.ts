@@ -87,14 +87,14 @@ describe('the plan PV of a site with a PV device', () => {
     const sixHours = Math.round((6 * 3_600_000) / slotMs);
     expect(pvW[sixHours]).toBeLessThan(0.06 * PV_NOW_W);
     expect(startMs).toBeGreaterThan(T0 - slotMs);
-  }, 60_000);
+  }, 180_000);
 
   it('fresh install, PV meter silent for 4 h: its last reading has faded as it would have over those hours', async () => {
     const { pvW } = await planPv(undefined, T0 - 4 * 3_600_000);
     // On the input before the reading's time was passed: 11.3 kW, as if read now.
     expect(pvW[0]).toBeGreaterThan(0);
     expect(pvW[0]).toBeLessThan(PV_NOW_W * Math.exp(-2));
-  }, 60_000);
+  }, 180_000);
 
   it('forecast far below the reading (a learnt overcast day): the reading carries, but not into the hours the forecast knows are dark', async () => {
     const overcast = (h: number) => (h >= 8 && h < 16 ? 400 : 0);
@@ -109,7 +109,7 @@ describe('the plan PV of a site with a PV device', () => {
       }
     }
     expect(dark).toBeGreaterThan(40);
-  }, 60_000);
+  }, 180_000);
 
   it('a good forecast is corrected by the ratio as before (and no PV at night)', async () => {
     const sunny = (h: number) => (h >= 8 && h < 16 ? 10_000 : 0);
@@ -124,5 +124,5 @@ describe('the plan PV of a site with a PV device', () => {
       const h = localHourOf(startMs + t * slotMs + slotMs / 2);
       if (h >= 16.25 || h < 7.75) expect(pvW[t]).toBe(0);
     }
-  }, 60_000);
+  }, 180_000);
 });

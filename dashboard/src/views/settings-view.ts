@@ -32,20 +32,20 @@ export function settingsView(ctx: AppContext): View {
   const fileNote = h(
     'p',
     { class: 'banner tone-idle', hidden: true },
-    'ⓘ This EMS runs without a config file: changes are checked here and on the EMS, but are not kept after a restart.',
+    'ℹ This EMS runs without a config file: changes are checked here and on the EMS, but are not kept after a restart.',
   );
   const overridesNote = h('p', { class: 'banner tone-idle', hidden: true, 'data-testid': 'overrides-note' });
   const showOverrides = (path: string | null, overrides: { path: string; sections: string[] } | null) => {
     // Where a save goes, said before it happens: over the installer's file (ems run), or into the
     // file itself (the demo's own copy, data/demo.yaml).
     overridesNote.hidden = path === null;
-    if (path !== null && !overrides) return setText(overridesNote, `ⓘ Saving writes your edits into ${path}; they are kept across restarts.`);
+    if (path !== null && !overrides) return setText(overridesNote, `ℹ Saving writes your edits into ${path}; they are kept across restarts.`);
     if (!overrides) return;
     setText(
       overridesNote,
       overrides.sections.length
-        ? `ⓘ Your edits (${overrides.sections.join(', ')}) are kept in ${overrides.path}, over the installer's ${path ?? 'config'}, which stays unchanged. Delete that file to go back to the installer's config.`
-        : `ⓘ Edits are kept in ${overrides.path}, over the installer's ${path ?? 'config'}, which stays unchanged.`,
+        ? `ℹ Your edits (${overrides.sections.join(', ')}) are kept in ${overrides.path}, over the installer's ${path ?? 'config'}, which stays unchanged. Delete that file to go back to the installer's config.`
+        : `ℹ Edits are kept in ${overrides.path}, over the installer's ${path ?? 'config'}, which stays unchanged.`,
     );
   };
   let installerPath: string | null = null;
