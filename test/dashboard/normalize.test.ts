@@ -272,4 +272,8 @@ describe("the card's departure warning", () => {
     expect(departureWarning(held('2026-12-06T16:16:00Z', 120_000), now, 230, berlin, 32)).toBe("⚠ Needs 120.0 kWh more by 17:16; at most 11.0 kWh even at the charger's max of 32.0 A.");
     expect(departureWarning(held('2026-12-06T15:00:00Z', 120_000), now, 230, berlin, 32)).toBe('⚠ Departure has passed with 120.0 kWh still wanted.');
   });
+  it('says the need may be too high when the car reports itself (nearly) full, instead of warning it will miss it', () => {
+    const full = { ...held('2026-12-06T16:16:00Z', 120_000), session: { departure: '2026-12-06T16:16:00Z', energyNeedWh: 120_000, energyWh: 23_800, soc: 97 } } as unknown as Parameters<typeof departureWarning>[0];
+    expect(departureWarning(full, now, 230, berlin, 32)).toBe('The car reports 97 % charged with 23.8 kWh of its 120.0 kWh need delivered: the need may be set too high.');
+  });
 });

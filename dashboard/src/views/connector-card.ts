@@ -38,6 +38,9 @@ function tiersWith(tiers: readonly string[], own: string): string[] {
   return tiers.includes(own) ? [...tiers] : [own, ...tiers];
 }
 
+/** A state of charge at or above this is a car that will take little more. */
+const FULL_SOC_PCT = 95;
+
 /**
  * Warns when the energy still wanted cannot be delivered by the departure even at the most the
  * connector can give (its charger's max, × phases × voltage): "needs 120 kWh more by 05:45; at most
@@ -51,6 +54,9 @@ export function departureWarning(view: ConnectorView, nowMs: number, voltage: nu
   if (!s || departureMs === null || !s.energyNeedWh) return null;
   const missingWh = s.energyNeedWh - s.energyWh;
   if (missingWh <= 0) return null;
+  // A car that says it is (nearly) full will not take the rest: the need was set too high, which is
+  // what to tell (a bus 97 % charged read "needs 96.2 kWh more by 05:45").
+  if (typeof s.soc === 'number' && s.soc >= FULL_SOC_PCT) return `The car reports ${formatPercent(s.soc)} charged with ${formatEnergy(s.energyWh)} of its ${formatEnergy(s.energyNeedWh)} need delivered: the need may be set too high.`;
   if (departureMs <= nowMs) return `⚠ Departure has passed with ${formatEnergy(missingWh)} still wanted.`;
   const mostA = Math.max(0, maxA ?? view.capA ?? 0);
   const possibleWh = (mostA * (view.phases === 1 ? 1 : 3) * voltage * (departureMs - nowMs)) / 3_600_000;
