@@ -206,11 +206,18 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
   // the EMS gave its connectors at boot (a real site's chargers keep theirs over an EMS restart):
   // before that a car draws the charger's own maximum, and at x60 the boot round trip is a demo
   // minute or more (the History showed 70.7 kW import, 124 A on L2, on the 50 kW / 80 A site).
+  // The wait for a charger that never takes its default is counted in demo time AND in steps (a
+  // real minute): at x60 five demo minutes are five real seconds, and on a loaded machine the boot
+  // round trips took longer than that, so the cars plugged in unlimited (93 kW in the History).
   const occupancy = options.initialOccupancy ?? 0.75;
   let parkedPending = occupancy > 0;
+  const stepMs = options.stepMs ?? 1000;
   const plugParkedCarsAtMs = plantNowMs() + PARKED_CARS_WAIT_MS;
+  let parkedWaitStepsLeft = Math.ceil(PARKED_CARS_WAIT_REAL_MS / stepMs);
   const plugParkedCars = () => {
-    if (!parkedPending || (!chargersHoldDefaults(plant) && plantNowMs() < plugParkedCarsAtMs)) return;
+    if (!parkedPending) return;
+    if (parkedWaitStepsLeft > 0) parkedWaitStepsLeft--;
+    if (!chargersHoldDefaults(plant) && (plantNowMs() < plugParkedCarsAtMs || parkedWaitStepsLeft > 0)) return;
     parkedPending = false;
     for (const charger of chargers) if (random() < occupancy) plugInRandomCar(charger.id);
   };
@@ -228,7 +235,7 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
     } finally {
       stepping = false;
     }
-  }, options.stepMs ?? 1000);
+  }, stepMs);
 
   return {
     app,
@@ -254,6 +261,8 @@ export async function startDemoSite(options: DemoOptions): Promise<DemoSite> {
 
 /** Demo time the parked cars wait at most for the chargers' boot defaults (a charger may refuse them). */
 const PARKED_CARS_WAIT_MS = 5 * 60_000;
+/** And at least this long in real time, counted in demo steps (a loaded machine delays the boot round trips in real time). */
+const PARKED_CARS_WAIT_REAL_MS = 60_000;
 
 /** Every connector of every charger that obeys profiles holds a TxDefaultProfile (its own or the charger-wide one). */
 function chargersHoldDefaults(plant: SitePlant): boolean {
