@@ -4,7 +4,7 @@
 // appends its pid and the monotonic time of the signal (µs) to $EMS_LOOP_MARKS_FILE (default
 // $EMS_LOOP_DELAY_FILE.marks).
 // Also, since the last signal (unless EMS_RESIDENCE=0): each charger CALL's **residence** in the EMS,
-// from the wire-timing channels (src/ocpp/wire-timing.ts; a checkout without them publishes
+// from the wire-timing channels (src/wire-timing.ts; a checkout without them publishes
 // nothing): for a relayed CALL, charger frame read → upstream frame written (`upMs`) plus CSMS
 // answer read → charger answer written (`downMs`), what "forwarding adds" means inside the EMS;
 // for a CALL the EMS answers itself, frame read → answer written (`localMs`). By class:

@@ -673,7 +673,7 @@ const bench: Bench = async () => {
       notes: [
         ...pairedNotes,
         ...residenceNotes('startstop'),
-        'residence: measured inside the EMS (bench/loop-delay-probe.mjs on the wire-timing channels, src/ocpp/wire-timing.ts): from the charger frame read to the upstream frame written, plus from the CSMS answer read to the charger answer written; a frame waiting in the kernel while the EMS\'s loop is busy is not in it (that is the loop delay column); a checkout without the channels shows "-"',
+        'residence: measured inside the EMS (bench/loop-delay-probe.mjs on the wire-timing channels, src/wire-timing.ts): from the charger frame read to the upstream frame written, plus from the CSMS answer read to the charger answer written; a frame waiting in the kernel while the EMS\'s loop is busy is not in it (that is the loop delay column); a checkout without the channels shows "-"',
         machine,
       ],
     });

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { OcppCallError, OcppCallRefused, OcppListenError } from './errors.ts';
 import { callParamsText, inspectFrame } from './frame-guard.ts';
 import type { CentralSystemCalls, ChargePointCalls } from './messages.ts';
-import { answerOutChannel, callInChannel, type AnswerOut, type CallIn } from './wire-timing.ts';
+import { answerOutChannel, callInChannel, type AnswerOut, type CallIn } from '../wire-timing.ts';
 
 const { RPCServer, createRPCError, NOREPLY } = ocppRpc;
 

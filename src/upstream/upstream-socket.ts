@@ -2,7 +2,7 @@
 // (client side), strict schema validation both ways.
 import ocppRpc from 'ocpp-rpc';
 import { EmsError } from '../errors.ts';
-import { upstreamAnswerInChannel, upstreamCallOutChannel, type UpstreamWire } from '../ocpp/wire-timing.ts';
+import { upstreamAnswerInChannel, upstreamCallOutChannel, type UpstreamWire } from '../wire-timing.ts';
 
 const { RPCClient, createRPCError } = ocppRpc as unknown as {
   RPCClient: new (options: Record<string, unknown>) => any;
@@ -52,7 +52,7 @@ export interface UpstreamSocketOptions {
   /** The CSMS endpoint; the identity is appended as the last path segment. */
   url: string;
   identity: string;
-  /** The charger whose socket this is, when known: named on the wire-timing channels (src/ocpp/wire-timing.ts). */
+  /** The charger whose socket this is, when known: named on the wire-timing channels (src/wire-timing.ts). */
   chargerId?: string;
   password?: string;
   protocols: string[];

@@ -93,7 +93,7 @@ describe('the adapters', () => {
 
 describe('the shell', () => {
   // Seams every feature may use; everything else in src/ is a feature folder of its own.
-  const shared = [/^src\/(bus|service|clock|log|errors|config-file|config-overrides|failure-backoff|grid-signal|secrets)\.ts$/, /^src\/state\//, /^src\/control\/(ceiling-provider|charger-commands)\.ts$/];
+  const shared = [/^src\/(bus|service|clock|log|errors|config-file|config-overrides|failure-backoff|grid-signal|secrets|wire-timing)\.ts$/, /^src\/state\//, /^src\/control\/(ceiling-provider|charger-commands)\.ts$/];
   const wiring = [/^src\/app\.ts$/, /^src\/cli\//, /^src\/demo\//, /^src\/simulate\//];
 
   // Types may cross (an interface handed in at wiring time is declared by its owner); code may not.

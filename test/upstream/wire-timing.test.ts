@@ -1,4 +1,4 @@
-// The wire-timing channels (src/ocpp/wire-timing.ts) that bench/loop-delay-probe.mjs reads to
+// The wire-timing channels (src/wire-timing.ts) that bench/loop-delay-probe.mjs reads to
 // measure a relayed frame's residence in the EMS: for one relayed CALL, the four moments come in
 // order and name the same charger on both sides (its upstream identity differs from its id here).
 import diagnostics from 'node:diagnostics_channel';
