@@ -70,8 +70,6 @@ const RISE_WINDOW_MS = 15_000;
  * costs use only: a rise it leaves the car counts as building load until the car's samples show it.
  */
 const CAR_START_MS = 1_000;
-/** A level moves (falls or rises) by more than this, A (a reading's rounding is a few hundredths). */
-const LEVEL_TOLERANCE_A = 0.05;
 /** A car's step when it rounds to whole amps, A. */
 const CAR_STEP_A = 1;
 
@@ -870,28 +868,15 @@ export function siteView(
     // can only come down from then on, never ramp up: it explains no rise of the reading after that
     // moment, only what it could ramp before it (F7: a building step next to four cars waiting at
     // 0 A was credited to their possible ramp under the idle default, and their caps were set for
-    // the old building; the rig's grid reached 80.8 A on its 64 A fuse).
-    let carRiseCapA = riseCapA;
-    let carRiseSlowCapA = riseSlowCapA;
-    if (prevGrid !== undefined && c.status === 'SuspendedEVSE' && c.statusAtMs !== undefined && Number.isFinite(c.statusAtMs)) {
-      const rampMs = c.statusAtMs - prevGrid[0];
-      if (rampMs <= 0) carRiseCapA = carRiseSlowCapA = 0;
-      else if (rampMs < sinceMs) {
-        carRiseCapA = (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
-        carRiseSlowCapA = (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
-      }
-    }
-    // Its pilot was off from before the last level's reading until a moment since: it could ramp
-    // only from a car start after that moment to this reading.
+    // the old building; the rig's grid reached 80.8 A on its 64 A fuse). And a car whose pilot was
+    // off from before the last level's reading until a moment since could ramp only from a car start
+    // after that moment to this reading. rampMs: how long it could have ramped since that reading.
+    let rampMs = sinceMs;
+    if (prevGrid !== undefined && c.status === 'SuspendedEVSE' && c.statusAtMs !== undefined && Number.isFinite(c.statusAtMs)) rampMs = c.statusAtMs - prevGrid[0];
     const off = mem.pilotOff;
-    if (prevGrid !== undefined && grid && off !== undefined && off.length === 2 && off[0] <= prevGrid[0] && off[1] > prevGrid[0]) {
-      const rampMs = grid.atMs - off[1] - CAR_START_MS;
-      if (rampMs <= 0) carRiseCapA = carRiseSlowCapA = 0;
-      else if (rampMs < sinceMs) {
-        carRiseCapA = Math.min(carRiseCapA, (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A);
-        carRiseSlowCapA = Math.min(carRiseSlowCapA, (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A);
-      }
-    }
+    if (prevGrid !== undefined && grid && off !== undefined && off.length === 2 && off[0] <= prevGrid[0] && off[1] > prevGrid[0]) rampMs = Math.min(rampMs, grid.atMs - off[1] - CAR_START_MS);
+    const carRiseCapA = rampMs >= sinceMs ? riseCapA : rampMs <= 0 ? 0 : (CAR_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
+    const carRiseSlowCapA = rampMs >= sinceMs ? riseSlowCapA : rampMs <= 0 ? 0 : (CAR_MIN_RAMP_APS * rampMs) / 1000 + CAR_STEP_A;
     for (let p = 0; p < 3; p++) {
       // (OUT_DOWN: against the floor of the building level only, never as a rise the cars could have made.)
       loEv[p] += out[OUT_HIGH + p] + out[OUT_DOWN + p];
