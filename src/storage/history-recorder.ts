@@ -97,8 +97,7 @@ export function createHistoryRecorder(ctx: ServiceContext, store: Storage): Serv
     try {
       const { gridCurrentA, ...powers } = sitePowers(ctx.state, ctx.config, atMs);
       const sample = { ...powers, ...(gridCurrentA ? { gridL1A: gridCurrentA[0], gridL2A: gridCurrentA[1], gridL3A: gridCurrentA[2] } : {}) };
-      for (let s = second - heldS + 1; s < second; s++) store.history.record({ atMs: s * 1000, ...sample });
-      store.history.record({ atMs, ...sample });
+      store.history.record({ atMs, ...sample }, heldS);
       addConnectors(decision, atMs, heldFromMs);
       lastSampleAtMs = atMs;
       if (atMs - lastPruneMs >= PRUNE_EVERY_MS) {

@@ -65,7 +65,7 @@ export function createHistoryStore(db: Database): HistoryStore {
   minutesDoneUntilMs = Math.floor(minutesDoneUntilMs / MINUTE_MS) * MINUTE_MS;
   quartersDoneUntilMs = Math.floor(quartersDoneUntilMs / QUARTER_MS) * QUARTER_MS;
 
-  const recordTx = db.transaction((sample: HistorySample) => {
+  const recordTx = db.transaction((sample: HistorySample, heldS: number) => {
     const atMs = Math.floor(sample.atMs / 1000) * 1000;
     const row: Record<string, number | null> = { atMs };
     for (const f of FIELDS) row[f] = sample[f] ?? null;
@@ -73,7 +73,10 @@ export function createHistoryStore(db: Database): HistoryStore {
     const gridW = sample.gridPowerW;
     row.gridImportW = gridW === undefined ? null : Math.max(0, gridW);
     row.gridExportW = gridW === undefined ? null : Math.max(0, -gridW);
-    insert.run(row);
+    for (let s = Math.max(1, Math.floor(heldS)) - 1; s >= 0; s--) {
+      row.atMs = atMs - s * 1000;
+      insert.run(row);
+    }
     const minuteStart = Math.floor(atMs / MINUTE_MS) * MINUTE_MS;
     if (minuteStart > minutesDoneUntilMs) {
       toMinutes.run(minutesDoneUntilMs, minuteStart);
@@ -87,7 +90,7 @@ export function createHistoryStore(db: Database): HistoryStore {
   });
 
   return {
-    record: (sample) => recordTx(sample),
+    record: (sample, heldS = 1) => recordTx(sample, heldS),
     query(fromMs, toMs, resolution) {
       const { table } = HISTORY_LEVELS[resolution];
       return db

@@ -165,8 +165,12 @@ export interface ConnectorHistoryStore {
 }
 
 export interface HistoryStore {
-  /** Records one sample (at most one per second is kept) and rolls finished minutes and quarters up. */
-  record(sample: HistorySample): void;
+  /**
+   * Records one sample (at most one per second is kept) and rolls finished minutes and quarters up.
+   * `heldS` (default 1): the sample stands for that many seconds ending at its own, a row for each,
+   * written in one transaction.
+   */
+  record(sample: HistorySample, heldS?: number): void;
   query(fromMs: number, toMs: number, resolution: HistoryResolution): HistorySample[];
   /** Drops rows past their retention (1 s: 1 h, 1 min: 7 days, 15 min: 1 year). */
   prune(nowMs: number): void;
