@@ -22,3 +22,17 @@ export function createEmsStep(config: Config): EmsStep {
     },
   };
 }
+
+/** createEmsStep() that hands every decision to `watch` first (traces and tests that follow the EMS cycle by cycle). */
+export function watchedEmsStep(watch: (decision: Decision, state: SiteState, atMs: number) => void): (config: Config) => EmsStep {
+  return (config) => {
+    const step = createEmsStep(config);
+    return {
+      run(state, atMs) {
+        const decision = step.run(state, atMs);
+        watch(decision, state, atMs);
+        return decision;
+      },
+    };
+  };
+}

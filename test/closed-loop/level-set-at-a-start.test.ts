@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { scenarioFromData } from '../../plant/index.ts';
-import { createEmsStep } from './ems-step.ts';
+import { watchedEmsStep } from './ems-step.ts';
 import { runClosedLoop } from './harness.ts';
 import { PROPERTY_OPTIONS } from './property-run.ts';
 
@@ -30,16 +30,9 @@ describe('a building level set at a start, disproved by the cars\' samples (prop
     const cycles: { t: number; buildingA: number; capsA: number }[] = [];
     runClosedLoop(scenario, {
       ...PROPERTY_OPTIONS,
-      createStep: (config) => {
-        const step = createEmsStep(config);
-        return {
-          run(state, atMs) {
-            const d = step.run(state, atMs);
-            if (!d.failsafe) cycles.push({ t: atMs - scenario.startAtMs, buildingA: Math.max(...d.headroom.buildingA), capsA: d.caps.reduce((sum, c) => sum + c.currentA, 0) });
-            return d;
-          },
-        };
-      },
+      createStep: watchedEmsStep((d, _state, atMs) => {
+        if (!d.failsafe) cycles.push({ t: atMs - scenario.startAtMs, buildingA: Math.max(...d.headroom.buildingA), capsA: d.caps.reduce((sum, c) => sum + c.currentA, 0) });
+      }),
     });
     // The level set at the start (about 5.2 A) and the moment the estimate fell below 1 A.
     const high = cycles.find((e) => e.buildingA > 4);
